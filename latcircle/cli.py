@@ -1,0 +1,188 @@
+"""The ``latcircle`` command: a thin shell over the Python API.
+
+Exit codes: 0 success, 2 bad input (one line naming the file, field and problem), 1 anything
+else (an internal error; ``-v`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from latcircle import __version__
+from latcircle.errors import InputError, LatcircleError, OutputError
+
+__all__ = ["main"]
+
+log = logging.getLogger("latcircle")
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; ``sys.argv[1:]`` when ``None``.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose - args.quiet)
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except InputError as exc:
+        print(f"latcircle: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except OutputError as exc:
+        print(f"latcircle: error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except LatcircleError as exc:
+        print(f"latcircle: error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("latcircle: interrupted; previous outputs left intact", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.verbose > 0:
+            raise
+        print(
+            f"latcircle: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _parser() -> argparse.ArgumentParser:
+    # -v/-q work before or after the sub-command; SUPPRESS keeps a sub-command's absent
+    # flag from resetting the count given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                        help="more logging (repeat for debug)")
+    common.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS,
+                        help="less output")
+    parser = argparse.ArgumentParser(
+        prog="latcircle",
+        description="How much of a metro lies inside the 1 ms latency circle of its compute sites.",
+        parents=[common],
+    )
+    parser.set_defaults(verbose=0, quiet=0)
+    parser.add_argument("--version", action="version", version=f"latcircle {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="run a city config",
+                         description="Run a city config and write outputs/<city>/.")
+    run.add_argument("config", type=Path, help="the city's YAML config")
+    run.add_argument("--out", type=Path, default=None, help="output folder (default outputs/<city id>)")
+    run.add_argument("--year", type=int, default=None, help="scenario year (sites online by then)")
+    run.set_defaults(func=_cmd_run)
+
+    demo = sub.add_parser("demo", parents=[common], help="generate and run the synthetic demo metro",
+                          description="Generate the bundled synthetic demo metro and run it, offline.")
+    demo.add_argument("--data", type=Path, default=Path("data/demo"), help="where to write the demo inputs")
+    demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder")
+    demo.add_argument("--seed", type=int, default=7, help="generator seed")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _setup_logging(level: int) -> None:
+    from rich.logging import RichHandler
+
+    py_level = {-2: logging.ERROR, -1: logging.WARNING, 0: logging.WARNING, 1: logging.INFO}
+    handler = RichHandler(show_path=False, show_time=level > 1, console=_console())
+    logging.basicConfig(
+        level=py_level.get(level, logging.DEBUG if level > 1 else logging.ERROR),
+        format="%(message)s", handlers=[handler], force=True,
+    )
+    logging.getLogger("latcircle").setLevel(
+        logging.DEBUG if level > 1 else logging.INFO if level >= 0 else logging.WARNING
+    )
+
+
+def _console():  # noqa: ANN202
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _progress(quiet: bool) -> tuple[Callable[[str], None] | None, Callable[[], None]]:
+    """A spinner naming the running stage (none when quiet or not a terminal)."""
+    if quiet:
+        return None, lambda: None
+    console = _console()
+    if not console.is_terminal:
+        return None, lambda: None
+    status = console.status("starting ...")
+    status.start()
+    return (lambda name: status.update(f"[bold]{name}[/] ...")), status.stop
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from latcircle.config import load_config
+    from latcircle.metro import StageTimer
+    from latcircle.pipeline import run_city
+
+    overrides = {"year": args.year} if args.year is not None else {}
+    cfg = load_config(args.config, **overrides)
+    out = args.out or Path("outputs") / cfg.id
+    return _run_and_report(cfg, out, quiet=args.quiet > 0, run_city=run_city, timer_cls=StageTimer)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from latcircle.config import load_config
+    from latcircle.demo import write_demo_city
+    from latcircle.metro import StageTimer
+    from latcircle.pipeline import run_city
+
+    path = write_demo_city(args.data, seed=args.seed)
+    log.info("demo inputs (synthetic) written to %s", args.data)
+    cfg = load_config(path)
+    return _run_and_report(cfg, args.out, quiet=args.quiet > 0, run_city=run_city, timer_cls=StageTimer)
+
+
+def _run_and_report(cfg, out: Path, *, quiet: bool, run_city, timer_cls) -> int:  # noqa: ANN001
+    on_start, stop = _progress(quiet)
+    try:
+        result = run_city(cfg, out=out, timer=timer_cls(on_start=on_start))
+    finally:
+        stop()
+    if not quiet:
+        _print_summary(result)
+    return EXIT_OK
+
+
+def _print_summary(result) -> None:  # noqa: ANN001
+    from rich.console import Console
+    from rich.table import Table
+
+    cfg = result.metro.config
+    title = f"{cfg.name}: share within {cfg.budget_ms:g} ms"
+    if cfg.year is not None:
+        title += f" ({cfg.year})"
+    table = Table(title=title)
+    for col in ("basis", "covered", "no access", "too far", "share"):
+        table.add_column(col, justify="right" if col != "basis" else "left")
+    metro_rows = result.coverage[
+        (result.coverage["scope"] == "metro") & (result.coverage["threshold_ms"] == cfg.budget_ms)
+    ]
+    for row in metro_rows.itertuples():
+        table.add_row(
+            row.basis, f"{row.covered:,.1f} {row.unit}", f"{row.no_access:,.1f}",
+            f"{row.too_far:,.1f}", f"{row.share:.1%}",
+        )
+    console = Console()
+    console.print(table)
+    if cfg.synthetic:
+        console.print("[yellow]synthetic metro: every input is generated[/]")
+    if cfg.sites.hypothetical:
+        console.print("[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]")
+    console.print(f"outputs in {result.out}  ({sum(result.seconds.values()):.1f} s)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

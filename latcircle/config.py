@@ -1,0 +1,447 @@
+"""City configs: one YAML file per metro, validated on load.
+
+A config names the inputs (paths resolve against the config file's folder), the latency
+model and the thresholds. Validation is strict: an unknown key, a wrong type, a missing file
+or a bad value raises :class:`~latcircle.errors.InputError` naming the file and the key.
+
+Examples
+--------
+>>> cfg = load_config("data/cities/demo.yaml")  # doctest: +SKIP
+>>> cfg.model.resolved().k_us_per_m  # doctest: +SKIP
+0.004897
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from latcircle.errors import InputError
+
+__all__ = [
+    "PRESETS",
+    "CityConfig",
+    "LatencyModel",
+    "LatencyParams",
+    "Target",
+    "load_config",
+]
+
+#: City ids are file and folder names: keep them to a safe pattern (no ``..``, no slashes).
+CITY_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+#: Speed of light in vacuum, metres per microsecond.
+C_M_PER_US = 299.792458
+#: Group index of G.652 fibre at 1550 nm.
+GROUP_INDEX_G652 = 1.4682
+
+CrsName = str  # "gcj02", "bd09", "wgs84" or anything pyproj understands ("EPSG:32650", ...)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class VectorInput(_Strict):
+    """A vector file (any OGR format, GeoParquet, CSV with coordinate columns)."""
+
+    path: Path
+    layer: str | None = None
+    crs: CrsName | None = Field(
+        default=None,
+        description="CRS of the file when it carries none or carries a wrong one "
+        "(gcj02 and bd09 are converted to WGS84 first).",
+    )
+    lon: str | None = Field(default=None, description="CSV longitude (or x) column.")
+    lat: str | None = Field(default=None, description="CSV latitude (or y) column.")
+    encoding: str | None = Field(default=None, description="CSV text encoding (utf-8, gbk, ...).")
+
+
+class BoundaryInput(VectorInput):
+    """The metro outline: every polygon of the file, dissolved."""
+
+
+class DistrictsInput(VectorInput):
+    """Sub-areas of the metro, one polygon (or several files) per district."""
+
+    name_field: str = "name"
+    #: Several files, one per district (name taken from ``names`` or the file stem).
+    paths: list[Path] | None = None
+    names: dict[str, str] | None = None
+
+
+class NetworkInput(VectorInput):
+    """The fibre or duct network."""
+
+    kind: Literal["road", "fibre"]
+    #: Road classes kept (OSM ``highway`` values); ``None`` keeps everything.
+    highway: list[str] | None = None
+    #: Node attribute (GraphML) or column carrying per-node device latency in microseconds.
+    node_latency_field: str | None = None
+
+
+class SitesInput(VectorInput):
+    """Compute sites: points with optional id, name, tier, online_year, device_latency_us."""
+
+    hypothetical: bool = Field(
+        default=False,
+        description="The sites are a scenario, not known facilities; every output says so.",
+    )
+    note: str | None = None
+
+
+class KeySitesInput(VectorInput):
+    """Key sites (重点场所): points with a category and an optional weight."""
+
+    name_field: str | None = "name"
+    category_field: str | None = "category"
+    weight_field: str | None = None
+
+
+class PopulationInput(_Strict):
+    """A raster of people per pixel, any GDAL format and CRS."""
+
+    path: Path
+    crs: CrsName | None = None
+    band: Annotated[int, Field(ge=1)] = 1
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyParams:
+    """Resolved latency-model parameters, every one in microseconds or metres.
+
+    Attributes
+    ----------
+    k_us_per_m
+        Propagation delay per metre of cable (µs/m).
+    route_factor
+        Cable length over mapped route length.
+    equipment_us
+        Fixed equipment latency on every path (line terminals, FEC).
+    site_device_us
+        Default device latency of a compute site (overridden per site).
+    extra_us
+        Further fixed latency on every path (routers, access technology) in the
+        ``end_to_end`` preset; 0 for ``optical``.
+    max_drop_m
+        Largest distance from a location to the network that still counts as access.
+    factor
+        1 for one-way, 2 for round-trip: every latency is multiplied by it.
+    """
+
+    k_us_per_m: float
+    route_factor: float
+    equipment_us: float
+    site_device_us: float
+    extra_us: float
+    max_drop_m: float
+    factor: float
+
+    @property
+    def us_per_m(self) -> float:
+        """Latency per metre of mapped route, ``k * r`` (before ``factor``)."""
+        return self.k_us_per_m * self.route_factor
+
+    @property
+    def fixed_us(self) -> float:
+        """Latency added to every path, ``E`` plus extras (before ``factor``)."""
+        return self.equipment_us + self.extra_us
+
+
+#: Named presets. ``None`` for route_factor means: by network kind (1.0 fibre, 1.2 road).
+PRESETS: dict[str, dict[str, Any]] = {
+    "optical": {
+        "k_us_per_km": GROUP_INDEX_G652 / C_M_PER_US * 1000.0,
+        "equipment_us": 100.0,
+        "site_device_us": 20.0,
+        "router_us": 0.0,
+        "access_us": 0.0,
+        "max_drop_m": 1000.0,
+        "round_trip": False,
+    },
+    "end_to_end": {
+        # Application tier: IP routing (a few routers at ~100 µs each) and the access
+        # technology (PON / 5G user plane, a few ms) on top of the optical path.
+        "k_us_per_km": GROUP_INDEX_G652 / C_M_PER_US * 1000.0,
+        "equipment_us": 100.0,
+        "site_device_us": 20.0,
+        "router_us": 300.0,
+        "access_us": 4000.0,
+        "max_drop_m": 1000.0,
+        "round_trip": False,
+    },
+}
+
+
+class LatencyModel(_Strict):
+    """The latency model as written in a config: a preset plus overrides."""
+
+    preset: Literal["optical", "end_to_end", "round_trip", "round_trip_end_to_end"] = "optical"
+    k_us_per_km: Annotated[float, Field(gt=0)] | None = None
+    route_factor: Annotated[float, Field(ge=1.0)] | None = None
+    equipment_us: Annotated[float, Field(ge=0)] | None = None
+    site_device_us: Annotated[float, Field(ge=0)] | None = None
+    router_us: Annotated[float, Field(ge=0)] | None = None
+    access_us: Annotated[float, Field(ge=0)] | None = None
+    max_drop_m: Annotated[float, Field(gt=0)] | None = None
+
+    def resolved(self, *, network_kind: Literal["road", "fibre"] = "road") -> LatencyParams:
+        """Return the preset with every override applied.
+
+        Parameters
+        ----------
+        network_kind
+            Picks the default route factor: 1.2 for road proxies, 1.0 for fibre routes.
+        """
+        base_name = "end_to_end" if "end_to_end" in self.preset else "optical"
+        base = dict(PRESETS[base_name])
+        for key in base:
+            value = getattr(self, key, None)
+            if value is not None:
+                base[key] = value
+        route = self.route_factor
+        if route is None:
+            route = 1.0 if network_kind == "fibre" else 1.2
+        return LatencyParams(
+            k_us_per_m=base["k_us_per_km"] / 1000.0,
+            route_factor=route,
+            equipment_us=base["equipment_us"],
+            site_device_us=base["site_device_us"],
+            extra_us=base["router_us"] + base["access_us"],
+            max_drop_m=base["max_drop_m"],
+            factor=2.0 if self.preset.startswith("round_trip") else 1.0,
+        )
+
+
+class Target(_Strict):
+    """A coverage target: share of a basis by a year."""
+
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    share: Annotated[float, Field(gt=0, le=1)]
+    basis: Literal["key_sites", "population", "area", "auto"] = "auto"
+    threshold_ms: Annotated[float, Field(gt=0)] = 1.0
+    source: str = ""
+
+
+DEFAULT_TARGETS = (
+    Target(
+        year=2027,
+        share=0.70,
+        source='MIIT city-level "millisecond computing" action (Oct 2025)',
+    ),
+    Target(
+        year=2028,
+        share=0.75,
+        source='MIIT "AI + information and communications" implementation opinions (2026-2028)',
+    ),
+)
+
+
+class GridSpec(_Strict):
+    """The area grid: square cells in the local UTM CRS."""
+
+    cell_m: Annotated[float, Field(gt=0, le=10_000)] = 100.0
+    #: Refuse grids larger than this many cells (memory guard).
+    max_cells: Annotated[int, Field(gt=0)] = 50_000_000
+
+
+class CityConfig(_Strict):
+    """One metro: inputs, model, thresholds, targets.
+
+    Build it with :func:`load_config` (which resolves paths and checks files), or directly
+    from Python with absolute paths.
+    """
+
+    id: Annotated[str, Field(pattern=CITY_ID_PATTERN)]
+    name: str
+    name_local: str | None = None
+    synthetic: bool = False
+    notes: str | None = None
+    boundary: BoundaryInput
+    districts: DistrictsInput | None = None
+    network: NetworkInput
+    sites: SitesInput
+    population: PopulationInput | None = None
+    key_sites: KeySitesInput | None = None
+    model: LatencyModel = LatencyModel()
+    thresholds_ms: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=lambda: [0.25, 0.5, 0.75, 1.0], min_length=1
+    )
+    budget_ms: Annotated[float, Field(gt=0)] = 1.0
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = Field(
+        default=None,
+        description="Scenario year: sites with a later online_year are left out. "
+        "None means every site.",
+    )
+    grid: GridSpec = GridSpec()
+    targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
+
+    @field_validator("thresholds_ms")
+    @classmethod
+    def _sorted_unique(cls, value: list[float]) -> list[float]:
+        if len(set(value)) != len(value):
+            msg = "thresholds must be distinct"
+            raise ValueError(msg)
+        return sorted(value)
+
+    @model_validator(mode="after")
+    def _budget_in_thresholds(self) -> CityConfig:
+        if self.budget_ms not in self.thresholds_ms:
+            msg = f"budget_ms {self.budget_ms} must be one of thresholds_ms {self.thresholds_ms}"
+            raise ValueError(msg)
+        return self
+
+    def params(self) -> LatencyParams:
+        """Return the resolved latency parameters for this city's network kind."""
+        return self.model.resolved(network_kind=self.network.kind)
+
+    def input_paths(self) -> dict[str, list[Path]]:
+        """Return every input file by role (for hashing and existence checks)."""
+        out: dict[str, list[Path]] = {}
+        for role in ("boundary", "districts", "network", "sites", "population", "key_sites"):
+            spec = getattr(self, role)
+            if spec is None:
+                continue
+            paths = list(getattr(spec, "paths", None) or [spec.path])
+            out[role] = paths
+        return out
+
+
+def load_config(path: str | Path, **overrides: Any) -> CityConfig:
+    """Read, validate and resolve a city config.
+
+    Parameters
+    ----------
+    path
+        The YAML file. Relative input paths resolve against its folder.
+    **overrides
+        Top-level keys replacing those in the file (e.g. ``year=2027``).
+
+    Returns
+    -------
+    CityConfig
+        Validated, with absolute input paths that exist.
+
+    Raises
+    ------
+    InputError
+        For an unreadable file, YAML that is not a mapping, an unknown key, a wrong type,
+        a bad value or a missing input file; the message names the file and the key.
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
+    raw.update(overrides)
+    _resolve_paths(raw, path.parent)
+    try:
+        cfg = CityConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _one_line(path, exc) from None
+    _check_files(cfg, path)
+    return cfg
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, None, "config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, None, f"cannot read config: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise InputError(path, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise InputError(path, None, f"expected a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+_PATH_KEYS = ("path",)
+
+
+def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
+    """Make input paths absolute, relative to the config's folder."""
+    for role in ("boundary", "districts", "network", "sites", "population", "key_sites"):
+        spec = raw.get(role)
+        if isinstance(spec, str):
+            spec = raw[role] = {"path": spec}
+        if not isinstance(spec, dict):
+            continue
+        if isinstance(spec.get("path"), str):
+            spec["path"] = str((folder / spec["path"]).resolve())
+        if isinstance(spec.get("paths"), list):
+            spec["paths"] = [
+                str((folder / p).resolve()) if isinstance(p, str) else p for p in spec["paths"]
+            ]
+            spec.setdefault("path", spec["paths"][0] if spec["paths"] else str(folder))
+
+
+def _one_line(path: Path, exc: ValidationError) -> InputError:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or None
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+        close = _closest(str(err["loc"][-1]), _known_keys(err["loc"][:-1]))
+        if close:
+            msg += f" (did you mean {close!r}?)"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    elif "input" in err and err["type"] not in ("value_error",):
+        msg = f"{msg} (got {err['input']!r})"
+    more = len(exc.errors()) - 1
+    if more:
+        msg += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return InputError(path, key, msg)
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = CityConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        candidates = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type)]
+        sub = next((a for a in candidates if issubclass(a, BaseModel)), None)
+        if sub is None:
+            return []
+        model = sub
+    return list(model.model_fields)
+
+
+def _closest(word: str, options: list[str]) -> str | None:
+    import difflib
+
+    found = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _check_files(cfg: CityConfig, path: Path) -> None:
+    for role, files in cfg.input_paths().items():
+        for i, file in enumerate(files):
+            if not file.exists():
+                key = f"{role}.paths[{i}]" if len(files) > 1 else f"{role}.path"
+                raise InputError(path, key, f"file not found: {file}")
+
+
+def is_safe_city_id(city_id: str) -> bool:
+    """Return whether ``city_id`` is a safe file and folder name."""
+    return re.fullmatch(CITY_ID_PATTERN, city_id) is not None

@@ -1,0 +1,199 @@
+"""Coverage: the share of a metro inside each latency threshold, on three bases.
+
+Each basis is a set of weighted sample locations, located once on the network:
+
+* ``area``: the centres of grid cells inside the metro, each weighing its area (km²);
+* ``population``: the population raster's own pixel centres inside the metro, each weighing
+  its people (no resampling, so people are never smeared or lost);
+* ``key_sites``: the key sites, each weighing its weight (1 unless given).
+
+For a scenario (a :class:`~latcircle.latency.LatencyField`) each sample gets a latency and a
+serving site; the uncovered weight splits into **no access** (beyond the max drop from the
+network: build access) and **too far** (over the budget or no reachable site: build compute).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from latcircle.latency import NO_SITE, LatencyField
+from latcircle.network import PointLocation
+
+__all__ = [
+    "BASES",
+    "Evaluation",
+    "Samples",
+    "coverage_table",
+    "evaluate",
+    "site_service",
+]
+
+#: Bases in report order, with the unit their weights are counted in.
+BASES: dict[str, str] = {"key_sites": "sites", "population": "people", "area": "km2"}
+
+
+@dataclass(frozen=True, slots=True)
+class Samples:
+    """Weighted sample locations of one basis, located on the network.
+
+    Attributes
+    ----------
+    basis
+        ``area``, ``population`` or ``key_sites``.
+    weight
+        Each sample's weight in the basis unit.
+    location
+        Where each sample meets the network.
+    district
+        Index of the district holding each sample (-1: none).
+    """
+
+    basis: str
+    weight: np.ndarray
+    location: PointLocation
+    district: np.ndarray
+
+    @property
+    def unit(self) -> str:
+        """The unit of the weights."""
+        return BASES[self.basis]
+
+    @property
+    def total(self) -> float:
+        """Sum of the weights."""
+        return float(self.weight.sum())
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Latency and serving site at every sample of one basis, for one scenario.
+
+    Attributes
+    ----------
+    samples
+        The samples evaluated.
+    latency_us
+        Latency in µs (``inf``: no access or no reachable site).
+    site
+        Serving site index (-1: none).
+    """
+
+    samples: Samples
+    latency_us: np.ndarray
+    site: np.ndarray
+
+    def status(self, budget_ms: float) -> np.ndarray:
+        """Return ``covered``, ``no_access`` or ``too_far`` for each sample."""
+        covered = self.latency_us <= budget_ms * 1000.0
+        out = np.where(covered, "covered", "too_far").astype(object)
+        out[~self.samples.location.has_access] = "no_access"
+        return out
+
+
+def evaluate(field: LatencyField, samples: Samples) -> Evaluation:
+    """Evaluate a scenario at every sample of a basis.
+
+    Parameters
+    ----------
+    field
+        The solved scenario.
+    samples
+        Samples located on the same network.
+
+    Returns
+    -------
+    Evaluation
+    """
+    latency, site = field.at(samples.location)
+    return Evaluation(samples=samples, latency_us=latency, site=site)
+
+
+def coverage_table(
+    evaluations: list[Evaluation],
+    *,
+    thresholds_ms: list[float],
+    district_names: list[str] | None = None,
+) -> pd.DataFrame:
+    """Tabulate coverage for the metro and each district, per basis and threshold.
+
+    Parameters
+    ----------
+    evaluations
+        One per basis.
+    thresholds_ms
+        Latency budgets in milliseconds.
+    district_names
+        Names of the districts, in index order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scope`` (``metro`` or ``district``), ``name``, ``basis``, ``unit``,
+        ``threshold_ms``, ``covered``, ``no_access``, ``too_far``, ``total``, ``share``.
+        ``share`` is empty (NaN) where the scope has no weight on that basis.
+    """
+    rows: list[dict[str, object]] = []
+    scopes: list[tuple[str, str, int | None]] = [("metro", "metro", None)]
+    scopes += [("district", name, i) for i, name in enumerate(district_names or [])]
+    for scope, name, index in scopes:
+        for ev in evaluations:
+            rows.extend(_rows(ev, scope, name, index, thresholds_ms))
+    return pd.DataFrame(rows, columns=[
+        "scope", "name", "basis", "unit", "threshold_ms",
+        "covered", "no_access", "too_far", "total", "share",
+    ])
+
+
+def _rows(
+    ev: Evaluation, scope: str, name: str, index: int | None, thresholds_ms: list[float]
+) -> list[dict[str, object]]:
+    s = ev.samples
+    mask = slice(None) if index is None else s.district == index
+    w = s.weight[mask]
+    lat = ev.latency_us[mask]
+    access = s.location.has_access[mask]
+    total = float(w.sum())
+    no_access = float(w[~access].sum())
+    out = []
+    for thr in thresholds_ms:
+        covered = float(w[lat <= thr * 1000.0].sum())
+        out.append({
+            "scope": scope, "name": name, "basis": s.basis, "unit": s.unit,
+            "threshold_ms": thr, "covered": covered, "no_access": no_access,
+            "too_far": max(total - covered - no_access, 0.0), "total": total,
+            "share": covered / total if total > 0 else np.nan,
+        })
+    return out
+
+
+def site_service(
+    evaluations: list[Evaluation], *, n_sites: int, budget_ms: float
+) -> pd.DataFrame:
+    """Return what each site serves within the budget, on each basis.
+
+    A sample is served by its nearest site in latency (the serving site), and counts only
+    when that latency is within the budget.
+
+    Parameters
+    ----------
+    evaluations
+        One per basis.
+    n_sites
+        Number of sites (rows of the result).
+    budget_ms
+        The budget.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site index; a column ``served_<basis>`` per basis.
+    """
+    out = pd.DataFrame(index=pd.RangeIndex(n_sites, name="site"))
+    for ev in evaluations:
+        ok = (ev.latency_us <= budget_ms * 1000.0) & (ev.site != NO_SITE)
+        served = np.bincount(ev.site[ok], weights=ev.samples.weight[ok], minlength=n_sites)
+        out[f"served_{ev.samples.basis}"] = served[:n_sites]
+    return out

@@ -1,0 +1,650 @@
+"""Read a city's inputs into one local, projected frame of reference.
+
+Every reader returns data in the metro's **local CRS**: the UTM zone of the boundary's
+centroid, so lengths are metres. Inputs declared in GCJ-02 or BD-09 are converted to WGS84
+before anything else (:mod:`latcircle.chinacrs`). Problems the user must fix raise
+:class:`~latcircle.errors.InputError` naming the file, the field and what is wrong; repairs
+(invalid geometry made valid, points outside the metro) are counted in :attr:`Inputs.notes`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import rasterio
+import rasterio.windows
+import shapely
+from pyproj.aoi import AreaOfInterest
+from pyproj.database import query_utm_crs_info
+from shapely.geometry.base import BaseGeometry
+
+from latcircle import chinacrs
+from latcircle.config import (
+    CityConfig,
+    DistrictsInput,
+    KeySitesInput,
+    NetworkInput,
+    PopulationInput,
+    SitesInput,
+    VectorInput,
+)
+from latcircle.errors import InputError
+
+__all__ = ["Inputs", "Population", "local_crs", "read_inputs"]
+
+log = logging.getLogger(__name__)
+
+WGS84 = pyproj.CRS.from_epsg(4326)
+_LON_NAMES = ("lon", "lng", "longitude", "long", "x")
+_LAT_NAMES = ("lat", "latitude", "y")
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """People per pixel, at the raster's own pixel centres.
+
+    Attributes
+    ----------
+    x, y
+        Pixel centres in the local CRS (only pixels with people).
+    people
+        People in each of those pixels.
+    total_in_file
+        Sum over the window read (inside and outside the metro).
+    source
+        The raster file.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    people: np.ndarray
+    total_in_file: float
+    source: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """A city's inputs, all in the local CRS.
+
+    Attributes
+    ----------
+    crs
+        The local UTM CRS.
+    boundary
+        The metro, one (Multi)Polygon.
+    districts
+        ``name``, ``geometry``; ``None`` when the config has none.
+    lines
+        Network edges: ``geometry`` (LineString), optional ``u``, ``v`` node ids.
+    node_latency_us
+        Per-node device latency keyed by the ``u``/``v`` ids, when the network carries it.
+    sites
+        ``site_id``, ``name``, ``tier``, ``online_year`` (nullable Int64),
+        ``device_latency_us``, ``geometry``.
+    key_sites
+        ``name``, ``category``, ``weight``, ``geometry``; ``None`` when absent.
+    population
+        ``None`` when the config has no raster.
+    notes
+        Repairs and exclusions made while reading, one sentence each.
+    """
+
+    crs: pyproj.CRS
+    boundary: BaseGeometry
+    districts: gpd.GeoDataFrame | None
+    lines: gpd.GeoDataFrame
+    node_latency_us: dict[int, float] | None
+    sites: gpd.GeoDataFrame
+    key_sites: gpd.GeoDataFrame | None
+    population: Population | None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
+    """Read every input of a city config into the local CRS.
+
+    Parameters
+    ----------
+    cfg
+        A validated config (see :func:`latcircle.config.load_config`).
+    site_device_us
+        Device latency for sites whose file gives none.
+
+    Returns
+    -------
+    Inputs
+
+    Raises
+    ------
+    InputError
+        For a file, field or value the user must fix.
+    """
+    notes: list[str] = []
+    boundary_wgs = _read_boundary_wgs84(cfg.boundary, notes)
+    crs = local_crs(boundary_wgs)
+    boundary = _to_local(gpd.GeoSeries([boundary_wgs], crs=WGS84), crs).iloc[0]
+    districts = _read_districts(cfg.districts, crs, boundary, notes) if cfg.districts else None
+    lines, node_latency = _read_network(cfg.network, crs)
+    sites = _read_sites(cfg.sites, crs, site_device_us, boundary, notes)
+    key_sites = (
+        _read_key_sites(cfg.key_sites, crs, boundary, notes) if cfg.key_sites else None
+    )
+    population = _read_population(cfg.population, crs, boundary) if cfg.population else None
+    return Inputs(
+        crs=crs,
+        boundary=boundary,
+        districts=districts,
+        lines=lines,
+        node_latency_us=node_latency,
+        sites=sites,
+        key_sites=key_sites,
+        population=population,
+        notes=notes,
+    )
+
+
+def local_crs(geom_wgs84: BaseGeometry) -> pyproj.CRS:
+    """Return the WGS84 UTM CRS of the zone holding the geometry's centroid.
+
+    Parameters
+    ----------
+    geom_wgs84
+        Any geometry in WGS84 longitude/latitude.
+    """
+    c = geom_wgs84.centroid
+    infos = query_utm_crs_info(
+        datum_name="WGS 84",
+        area_of_interest=AreaOfInterest(c.x, c.y, c.x, c.y),
+    )
+    if not infos:
+        msg = f"no UTM zone for centroid ({c.x:.4f}, {c.y:.4f})"
+        raise InputError("boundary", None, msg)
+    return pyproj.CRS.from_epsg(int(infos[0].code))
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+def read_vector(spec: VectorInput, *, role: str) -> gpd.GeoDataFrame:
+    """Read a vector input as WGS84, converting GCJ-02 / BD-09 when declared.
+
+    Parameters
+    ----------
+    spec
+        The input's config section.
+    role
+        The config key (``boundary``, ``sites``, ...) used in error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:4326 unless the file is in a projected CRS and declares no Chinese datum,
+        in which case it keeps its CRS (callers project to the local CRS anyway).
+    """
+    path = spec.path
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        gdf = _read_csv_points(path, spec, role)
+    else:
+        gdf = _read_ogr(path, spec, role)
+    if gdf.empty:
+        raise InputError(path, spec.layer or role, "no features in the file")
+    return _assign_crs(gdf, spec, role)
+
+
+def _read_ogr(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
+    try:
+        if path.suffix.lower() in (".parquet", ".geoparquet"):
+            return gpd.read_parquet(path)
+        return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise InputError(path, spec.layer, f"cannot read {role} file: {_first_line(exc)}") from None
+    except Exception as exc:  # pyogrio's DataSourceError and friends
+        raise InputError(path, spec.layer, f"cannot read {role} file: {_first_line(exc)}") from None
+
+
+def _read_csv_points(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
+    text = _read_text(path, spec.encoding)
+    delimiter = _sniff_delimiter(path, text)
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(path, None, f"not a readable CSV: {_first_line(exc)}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    lon_col = _pick_column(df, spec.lon, _LON_NAMES, path, "lon")
+    lat_col = _pick_column(df, spec.lat, _LAT_NAMES, path, "lat")
+    lon = _numeric(df[lon_col], path, lon_col)
+    lat = _numeric(df[lat_col], path, lat_col)
+    geometry = gpd.points_from_xy(lon, lat)
+    return gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=geometry)
+
+
+def _read_text(path: Path, encoding: str | None) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, None, f"cannot read file: {exc.strerror or exc}") from None
+    if encoding:
+        try:
+            return raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(path, "encoding", f"cannot decode as {encoding}: {exc}") from None
+    # Chinese CSVs are often GBK; UTF-8 (with or without BOM) first, then GB18030 (a superset).
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if enc != "utf-8-sig":
+            log.info("%s: decoded as %s (not UTF-8)", path, enc)
+        return text
+    raise InputError(path, "encoding", "neither UTF-8 nor GBK/GB18030: set `encoding:`")
+
+
+def _sniff_delimiter(path: Path, text: str) -> str:
+    head = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
+    except csv.Error:
+        if "," in head or len(text.splitlines()) <= 1:
+            return ","
+        raise InputError(path, None, "cannot tell the CSV delimiter (expected , ; tab or |)")
+
+
+def _pick_column(
+    df: pd.DataFrame, given: str | None, names: tuple[str, ...], path: Path, key: str
+) -> str:
+    if given is not None:
+        if given not in df.columns:
+            cols = ", ".join(map(str, df.columns[:12]))
+            raise InputError(path, given, f"no such column ({key}); columns are: {cols}")
+        return given
+    lower = {str(c).lower(): c for c in df.columns}
+    for name in names:
+        if name in lower:
+            return str(lower[name])
+    cols = ", ".join(map(str, df.columns[:12]))
+    raise InputError(path, key, f"no {key} column found (set `{key}:`); columns are: {cols}")
+
+
+def _numeric(values: pd.Series, path: Path, column: str) -> np.ndarray:
+    out = pd.to_numeric(values.str.strip(), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            path, column, f"not a number in row {row + 1}: {values.iloc[row]!r}"
+            + (f" ({int(bad.sum())} bad rows)" if bad.sum() > 1 else "")
+        )
+    return out
+
+
+def _assign_crs(gdf: gpd.GeoDataFrame, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
+    declared = spec.crs
+    if declared is not None and chinacrs.is_china_datum(declared):
+        gdf = gdf.set_crs(WGS84, allow_override=True)
+        _check_lonlat(gdf, spec.path, role)
+        return chinacrs.frame_to_wgs84(gdf, declared)
+    if declared is not None:
+        try:
+            crs = pyproj.CRS.from_user_input("EPSG:4326" if declared.lower() == "wgs84" else declared)
+        except pyproj.exceptions.CRSError:
+            raise InputError(spec.path, "crs", f"unknown CRS {declared!r}") from None
+        gdf = gdf.set_crs(crs, allow_override=True)
+    elif gdf.crs is None:
+        if spec.path.suffix.lower() in (".csv", ".txt", ".tsv"):
+            gdf = gdf.set_crs(WGS84)  # lon/lat columns: WGS84 unless declared otherwise
+        else:
+            raise InputError(spec.path, "crs", "the file has no CRS: declare one with `crs:`")
+    if gdf.crs.is_geographic:
+        _check_lonlat(gdf, spec.path, role)
+    return gdf
+
+
+def _check_lonlat(gdf: gpd.GeoDataFrame, path: Path, role: str) -> None:
+    xmin, ymin, xmax, ymax = gdf.total_bounds
+    if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
+        raise InputError(
+            path, "crs", f"{role} coordinates are not longitude/latitude degrees "
+            f"(bounds {xmin:.1f}, {ymin:.1f}, {xmax:.1f}, {ymax:.1f}): declare the CRS"
+        )
+
+
+def _to_local(geoms: gpd.GeoSeries | gpd.GeoDataFrame, crs: pyproj.CRS):  # noqa: ANN202
+    return geoms.to_crs(crs)
+
+
+def _read_boundary_wgs84(spec: VectorInput, notes: list[str]) -> BaseGeometry:
+    gdf = read_vector(spec, role="boundary").to_crs(WGS84)
+    geoms = gdf.geometry.to_numpy()
+    kinds = set(shapely.get_type_id(geoms).tolist())
+    if not kinds <= {3, 6}:  # Polygon, MultiPolygon
+        names = sorted({g.geom_type for g in geoms if g is not None})
+        raise InputError(spec.path, "geometry", f"boundary must be polygons, got {names}")
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = shapely.make_valid(geoms)
+        notes.append(f"boundary: {int(invalid.sum())} invalid polygon(s) repaired (make_valid)")
+    merged = shapely.union_all(geoms)
+    polys = shapely.get_parts(merged)
+    polys = polys[shapely.get_type_id(polys) == 3]
+    if len(polys) == 0 or shapely.area(shapely.multipolygons(polys)) == 0:
+        raise InputError(spec.path, "geometry", "boundary has no area")
+    return shapely.multipolygons(polys) if len(polys) > 1 else polys[0]
+
+
+def _read_districts(
+    spec: DistrictsInput, crs: pyproj.CRS, boundary: BaseGeometry, notes: list[str]
+) -> gpd.GeoDataFrame:
+    if spec.paths:
+        frames = []
+        for p in spec.paths:
+            sub = read_vector(spec.model_copy(update={"path": p, "paths": None}), role="districts")
+            sub = sub.to_crs(WGS84)
+            name = (spec.names or {}).get(p.name) or (spec.names or {}).get(p.stem) or p.stem
+            frames.append(gpd.GeoDataFrame({"name": [name]}, geometry=[sub.union_all()], crs=WGS84))
+        gdf = pd.concat(frames, ignore_index=True)
+    else:
+        gdf = read_vector(spec, role="districts")
+        if spec.name_field not in gdf.columns:
+            cols = ", ".join(c for c in gdf.columns if c != "geometry")
+            raise InputError(spec.path, spec.name_field, f"no such field; fields are: {cols}")
+        gdf = gdf[[spec.name_field, "geometry"]].rename(columns={spec.name_field: "name"})
+    gdf = gdf.to_crs(crs)
+    gdf["name"] = gdf["name"].astype(str)
+    invalid = ~gdf.geometry.is_valid
+    if invalid.any():
+        gdf.loc[invalid, "geometry"] = gdf.loc[invalid, "geometry"].make_valid()
+        notes.append(f"districts: {int(invalid.sum())} invalid polygon(s) repaired")
+    gdf = gdf.dissolve(by="name", sort=True, as_index=False)[["name", "geometry"]]
+    outside = boundary.area and (1 - gdf.union_all().intersection(boundary).area / boundary.area)
+    if outside and outside > 0.02:
+        notes.append(f"districts: {outside:.1%} of the metro lies in no district")
+    return gdf.reset_index(drop=True)
+
+
+def _read_network(spec: NetworkInput, crs: pyproj.CRS) -> tuple[gpd.GeoDataFrame, dict | None]:
+    suffix = "".join(spec.path.suffixes[-2:]).lower()
+    node_latency: dict[int, float] | None = None
+    if suffix.endswith((".pbf", ".osm", ".osm.xml")) or spec.path.suffix.lower() == ".osm":
+        from latcircle import osm
+
+        gdf = osm.read_osm_file(spec.path, highway=spec.highway)
+    elif spec.path.suffix.lower() == ".graphml":
+        gdf, node_latency = _read_graphml(spec)
+    else:
+        gdf = read_vector(spec, role="network")
+        gdf = _filter_highway(gdf, spec)
+    gdf = gdf.explode(index_parts=False, ignore_index=True)
+    kinds = set(gdf.geometry.geom_type.dropna().unique())
+    if not kinds <= {"LineString"}:
+        raise InputError(spec.path, "geometry", f"network must be lines, got {sorted(kinds)}")
+    gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
+    if gdf.empty:
+        raise InputError(spec.path, None, "the network has no edges")
+    keep = [c for c in ("u", "v", "highway") if c in gdf.columns]
+    return gdf[[*keep, "geometry"]].to_crs(crs).reset_index(drop=True), node_latency
+
+
+def _filter_highway(gdf: gpd.GeoDataFrame, spec: NetworkInput) -> gpd.GeoDataFrame:
+    if spec.highway is None:
+        return gdf
+    if "highway" not in gdf.columns:
+        raise InputError(spec.path, "highway", "a highway filter is set but there is no column")
+    allowed = set(spec.highway)
+
+    def ok(value: object) -> bool:
+        values = value if isinstance(value, list | tuple | np.ndarray) else [value]
+        return any(str(v) in allowed for v in values)
+
+    out = gdf[gdf["highway"].map(ok)]
+    if out.empty:
+        raise InputError(spec.path, "highway", f"no edge has a highway value in {sorted(allowed)}")
+    return out
+
+
+def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[int, float] | None]:
+    import osmnx as ox
+
+    from latcircle import osm
+
+    try:
+        graph = ox.load_graphml(spec.path)
+    except Exception as exc:
+        raise InputError(spec.path, None, f"cannot read GraphML: {_first_line(exc)}") from None
+    gdf = osm.graph_to_lines(graph, highway=spec.highway)
+    if spec.crs:
+        gdf = gdf.set_crs(spec.crs, allow_override=True)
+    node_latency = None
+    if spec.node_latency_field:
+        node_latency = {}
+        for node, data in graph.nodes(data=True):
+            if spec.node_latency_field in data:
+                value = _nonneg(data[spec.node_latency_field], spec.path, spec.node_latency_field)
+                node_latency[int(node)] = value
+    return gdf, node_latency
+
+
+def _nonneg(value: object, path: Path, column: str) -> float:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(path, column, f"not a number: {value!r}") from None
+    if not np.isfinite(out) or out < 0:
+        raise InputError(path, column, f"must be a finite number >= 0, got {value!r}")
+    return out
+
+
+# --------------------------------------------------------------------------- points
+
+
+def _read_sites(
+    spec: SitesInput,
+    crs: pyproj.CRS,
+    site_device_us: float,
+    boundary: BaseGeometry,
+    notes: list[str],
+) -> gpd.GeoDataFrame:
+    gdf = _points(read_vector(spec, role="sites"), spec.path, "sites").to_crs(crs)
+    n = len(gdf)
+    ids = gdf["id"].astype(str).str.strip() if "id" in gdf else pd.Series(
+        [f"S{i + 1}" for i in range(n)], index=gdf.index
+    )
+    dup = ids[ids.duplicated()]
+    if len(dup):
+        raise InputError(spec.path, "id", f"duplicate site id {dup.iloc[0]!r}")
+    if (ids == "").any():
+        raise InputError(spec.path, "id", f"empty site id in row {int(np.flatnonzero(ids == '')[0]) + 1}")
+    out = gpd.GeoDataFrame(
+        {
+            "site_id": ids.to_numpy(),
+            "name": _text_column(gdf, "name", ids),
+            "tier": _text_column(gdf, "tier", pd.Series(["medium"] * n, index=gdf.index)),
+            "online_year": _year_column(gdf, spec.path),
+            "device_latency_us": _device_column(gdf, spec.path, site_device_us),
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=crs,
+    )
+    outside = ~shapely.contains_xy(boundary, out.geometry.x, out.geometry.y)
+    if outside.any():
+        notes.append(
+            f"sites: {int(outside.sum())} site(s) outside the metro kept "
+            f"(they may still serve it): {', '.join(out.loc[outside, 'site_id'][:5])}"
+        )
+    return out
+
+
+def _points(gdf: gpd.GeoDataFrame, path: Path, role: str) -> gpd.GeoDataFrame:
+    types = set(gdf.geometry.geom_type.dropna().unique())
+    if not types <= {"Point"}:
+        raise InputError(path, "geometry", f"{role} must be points, got {sorted(types)}")
+    if gdf.geometry.isna().any() or gdf.geometry.is_empty.any():
+        raise InputError(path, "geometry", f"{role}: empty geometry in some rows")
+    return gdf
+
+
+def _text_column(gdf: gpd.GeoDataFrame, column: str | None, default: pd.Series) -> np.ndarray:
+    if column is None or column not in gdf.columns:
+        return default.astype(str).to_numpy()
+    values = gdf[column].astype("string").fillna("").str.strip()
+    values = values.where(values != "", default.astype(str))
+    return values.astype(str).to_numpy()
+
+
+def _year_column(gdf: gpd.GeoDataFrame, path: Path) -> pd.arrays.IntegerArray:
+    if "online_year" not in gdf.columns:
+        return pd.array([pd.NA] * len(gdf), dtype="Int64")
+    raw = gdf["online_year"].astype("string").str.strip().replace("", pd.NA)
+    years = pd.to_numeric(raw, errors="coerce")
+    bad = raw.notna() & (years.isna() | (years % 1 != 0) | (years < 1990) | (years > 2100))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(path, "online_year", f"not a year in row {row + 1}: {raw.iloc[row]!r}")
+    return pd.array(years, dtype="Int64")
+
+
+def _device_column(gdf: gpd.GeoDataFrame, path: Path, default: float) -> np.ndarray:
+    if "device_latency_us" not in gdf.columns:
+        return np.full(len(gdf), default)
+    raw = gdf["device_latency_us"].astype("string").str.strip().replace("", pd.NA)
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = raw.notna() & (values.isna() | (values < 0) | ~np.isfinite(values.fillna(0)))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            path, "device_latency_us", f"must be a number >= 0, got {raw.iloc[row]!r} in row {row + 1}"
+        )
+    return values.fillna(default).to_numpy(dtype=float)
+
+
+def _read_key_sites(
+    spec: KeySitesInput, crs: pyproj.CRS, boundary: BaseGeometry, notes: list[str]
+) -> gpd.GeoDataFrame:
+    gdf = _points(read_vector(spec, role="key_sites"), spec.path, "key_sites").to_crs(crs)
+    n = len(gdf)
+    index = pd.Series([f"key site {i + 1}" for i in range(n)], index=gdf.index)
+    for key in ("name_field", "category_field", "weight_field"):
+        column = getattr(spec, key)
+        if column is not None and column not in gdf.columns and key != "name_field":
+            cols = ", ".join(c for c in gdf.columns if c != "geometry")
+            raise InputError(spec.path, column, f"no such column ({key}); columns are: {cols}")
+    weight = np.ones(n)
+    if spec.weight_field:
+        raw = gdf[spec.weight_field]
+        weight = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(weight) | (weight < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(
+                spec.path, spec.weight_field, f"weight must be a number >= 0, got "
+                f"{raw.iloc[row]!r} in row {row + 1}"
+            )
+    out = gpd.GeoDataFrame(
+        {
+            "name": _text_column(gdf, spec.name_field, index),
+            "category": _text_column(
+                gdf, spec.category_field, pd.Series(["key site"] * n, index=gdf.index)
+            ),
+            "weight": weight,
+        },
+        geometry=gdf.geometry.to_numpy(),
+        crs=crs,
+    )
+    inside = shapely.contains_xy(boundary, out.geometry.x, out.geometry.y)
+    if not inside.all():
+        notes.append(f"key_sites: {int((~inside).sum())} of {n} outside the metro ignored")
+    out = out[inside].reset_index(drop=True)
+    if out.empty:
+        raise InputError(spec.path, None, "no key site lies inside the metro boundary")
+    return out
+
+
+# --------------------------------------------------------------------------- raster
+
+
+def _read_population(
+    spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeometry
+) -> Population:
+    path = spec.path
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(path, None, f"cannot read raster: {_first_line(exc)}") from None
+    with src:
+        raster_crs = _raster_crs(src, spec)
+        window = _window_over(src, raster_crs, boundary, crs, path)
+        if spec.band > src.count:
+            raise InputError(path, "band", f"raster has {src.count} band(s), not {spec.band}")
+        data = src.read(spec.band, window=window, masked=True).astype(np.float64)
+        transform = src.window_transform(window)
+    values = data.filled(0.0)
+    nan = np.isnan(values)
+    if nan.any():
+        raise InputError(path, "population", f"{int(nan.sum())} pixel(s) are NaN without nodata")
+    if (values < 0).any():
+        raise InputError(path, "population", f"negative people count, e.g. {values.min():g}")
+    rows, cols = np.nonzero(values > 0)
+    people = values[rows, cols]
+    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+    x, y = _raster_points_to_local(np.asarray(xs), np.asarray(ys), raster_crs, spec, crs)
+    return Population(x=x, y=y, people=people, total_in_file=float(values.sum()), source=path)
+
+
+def _raster_crs(src: rasterio.DatasetReader, spec: PopulationInput) -> pyproj.CRS:
+    if spec.crs and not chinacrs.is_china_datum(spec.crs):
+        return pyproj.CRS.from_user_input("EPSG:4326" if spec.crs == "wgs84" else spec.crs)
+    if spec.crs:
+        return WGS84
+    if src.crs is None:
+        raise InputError(spec.path, "crs", "the raster has no CRS: declare one with `crs:`")
+    return pyproj.CRS.from_user_input(src.crs.to_wkt())
+
+
+def _window_over(
+    src: rasterio.DatasetReader,
+    raster_crs: pyproj.CRS,
+    boundary: BaseGeometry,
+    crs: pyproj.CRS,
+    path: Path,
+) -> rasterio.windows.Window:
+    bounds = gpd.GeoSeries([boundary], crs=crs).to_crs(raster_crs).total_bounds
+    full = rasterio.windows.Window(0, 0, src.width, src.height)
+    try:
+        win = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+        col0, row0 = int(np.floor(win.col_off)), int(np.floor(win.row_off))
+        win = rasterio.windows.Window(
+            col0, row0, int(np.ceil(win.col_off + win.width)) - col0,
+            int(np.ceil(win.row_off + win.height)) - row0,
+        ).intersection(full)
+    except rasterio.errors.WindowError:
+        raise InputError(path, None, "the population raster does not overlap the metro") from None
+    if win.width <= 0 or win.height <= 0:
+        raise InputError(path, None, "the population raster does not overlap the metro")
+    # Widen by one pixel so that centres just inside the boundary are never cut off.
+    return rasterio.windows.Window(
+        max(win.col_off - 1, 0), max(win.row_off - 1, 0), win.width + 2, win.height + 2
+    ).intersection(full)
+
+
+def _raster_points_to_local(
+    x: np.ndarray, y: np.ndarray, raster_crs: pyproj.CRS, spec: PopulationInput, crs: pyproj.CRS
+) -> tuple[np.ndarray, np.ndarray]:
+    if spec.crs and chinacrs.is_china_datum(spec.crs):
+        x, y = chinacrs.to_wgs84(x, y, spec.crs)
+    tr = pyproj.Transformer.from_crs(raster_crs, crs, always_xy=True)
+    lx, ly = tr.transform(x, y)
+    return np.asarray(lx, dtype=float), np.asarray(ly, dtype=float)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

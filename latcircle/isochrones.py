@@ -1,0 +1,118 @@
+"""Isochrone polygons from the latency grid.
+
+Each band is **cumulative**: the band at 1.0 ms is every place with latency ≤ 1.0 ms. Cells
+are polygonised (``rasterio.features.shapes``), so holes (an uncovered lake, a suburb without
+roads) and islands (a covered town beyond an uncovered gap) are kept, then clipped to the
+metro. Simplification, if any, is for display only (:mod:`latcircle.maps`).
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import rasterio.features
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from latcircle.grid import Grid
+
+__all__ = ["bands", "mask_polygons", "service_areas"]
+
+
+def mask_polygons(grid: Grid, mask: np.ndarray) -> BaseGeometry:
+    """Return the union of the cells where ``mask`` is true, as one (Multi)Polygon.
+
+    Parameters
+    ----------
+    grid
+        The grid the mask is on.
+    mask
+        Boolean raster of ``grid.shape``.
+    """
+    if not mask.any():
+        return shapely.MultiPolygon()
+    parts = [
+        shape(geom)
+        for geom, value in rasterio.features.shapes(
+            mask.astype(np.uint8), mask=mask, transform=grid.transform, connectivity=4
+        )
+        if value == 1
+    ]
+    # shapes() returns disjoint regions with their holes: no union is needed.
+    return shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
+
+
+def bands(
+    grid: Grid,
+    latency_us: np.ndarray,
+    *,
+    thresholds_ms: list[float],
+    boundary: BaseGeometry,
+    crs: pyproj.CRS,
+) -> gpd.GeoDataFrame:
+    """Polygonise cumulative latency bands, clipped to the metro.
+
+    Parameters
+    ----------
+    grid
+        The area grid.
+    latency_us
+        Latency raster on ``grid`` (NaN outside the metro or without access).
+    thresholds_ms
+        Band limits in milliseconds.
+    boundary
+        The metro polygon.
+    crs
+        CRS of the grid.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per threshold: ``threshold_ms``, ``area_km2``, ``geometry``.
+    """
+    finite = np.isfinite(latency_us)
+    rows = []
+    for thr in sorted(thresholds_ms):
+        mask = finite & (latency_us <= thr * 1000.0) & grid.inside
+        geom = shapely.intersection(mask_polygons(grid, mask), boundary)
+        rows.append({"threshold_ms": thr, "area_km2": geom.area / 1e6, "geometry": geom})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+
+
+def service_areas(
+    grid: Grid,
+    site_raster: np.ndarray,
+    *,
+    site_ids: list[str],
+    boundary: BaseGeometry,
+    crs: pyproj.CRS,
+) -> gpd.GeoDataFrame:
+    """Polygonise each site's service area (cells it serves within the budget).
+
+    Parameters
+    ----------
+    grid
+        The area grid.
+    site_raster
+        Serving-site index per cell, -1 where uncovered.
+    site_ids
+        Site id of each index.
+    boundary
+        The metro polygon.
+    crs
+        CRS of the grid.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``site_id``, ``area_km2``, ``geometry``, for sites serving at least one cell.
+    """
+    rows = []
+    for i in np.unique(site_raster[site_raster >= 0]):
+        geom = shapely.intersection(mask_polygons(grid, site_raster == i), boundary)
+        rows.append({"site_id": site_ids[int(i)], "area_km2": geom.area / 1e6, "geometry": geom})
+    return gpd.GeoDataFrame(
+        rows, columns=["site_id", "area_km2", "geometry"], geometry="geometry", crs=crs
+    )

@@ -1,0 +1,281 @@
+"""The latency engine: one multi-source Dijkstra pass, exact latency at any point.
+
+For a location ``p`` and the compute sites ``s`` online in the scenario (DESIGN.md §2)::
+
+    L(p) = factor * ( E + min_s [ S_s + k·r·(|s − q_s| + d_G(q_s, q_p) + |p − q_p|) + ΣD ] )
+
+How it is computed (DESIGN.md §3):
+
+* A virtual super-source has an arc to each site's attachment point ``q_s`` of weight
+  ``S_s + k·r·|s − q_s|``. Rather than rebuilding the network with ``q_s`` split into its edge
+  ``(u, v)``, the arc is carried to both ends: ``+ k·r·t_s`` to ``u`` and ``+ k·r·(ℓ − t_s)``
+  to ``v``. For a location on that same edge the direct along-edge term
+  ``offset_s + k·r·|t_p − t_s|`` is added to the minimum. This is exactly the split-edge
+  graph, without copying the network for every scenario year.
+* Network arcs weigh ``k·r·ℓ`` plus the device latency ``D`` of the node they enter.
+* One ``scipy.sparse.csgraph.dijkstra`` call gives every node's latency; the predecessor tree
+  gives each node's serving site.
+* At a location projected onto edge ``(u, v)`` at ``t`` from ``u``:
+  ``min(L(u) + k·r·t, L(v) + k·r·(ℓ − t)) + k·r·|p − q_p|``, exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from latcircle.config import LatencyParams
+from latcircle.network import Locator, Network, PointLocation
+
+__all__ = ["LatencyField", "SiteAttachment", "attach_sites", "solve"]
+
+NO_SITE = -1
+
+
+@dataclass(frozen=True, slots=True)
+class SiteAttachment:
+    """Where the compute sites meet the network.
+
+    Attributes
+    ----------
+    location
+        Each site's projection onto its nearest edge (``edge = -1``: beyond max drop).
+    offset_us
+        ``S_s + k·r·|s − q_s|`` for each site (before the round-trip factor and ``E``).
+    """
+
+    location: PointLocation
+    offset_us: np.ndarray
+
+    @property
+    def attached(self) -> np.ndarray:
+        """Whether each site reaches the network within the max drop."""
+        return self.location.edge >= 0
+
+
+def attach_sites(
+    locator: Locator,
+    x: np.ndarray,
+    y: np.ndarray,
+    device_us: np.ndarray,
+    params: LatencyParams,
+) -> SiteAttachment:
+    """Attach compute sites to their nearest edge.
+
+    Parameters
+    ----------
+    locator
+        The network's locator.
+    x, y
+        Site coordinates in the local CRS.
+    device_us
+        Each site's own device latency ``S_s`` (µs).
+    params
+        The latency model.
+
+    Returns
+    -------
+    SiteAttachment
+    """
+    loc = locator.locate(x, y, max_drop_m=params.max_drop_m)
+    offset = np.asarray(device_us, float) + params.us_per_m * np.where(
+        loc.edge >= 0, loc.drop, np.inf
+    )
+    return SiteAttachment(location=loc, offset_us=offset)
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyField:
+    """Latency at every node for one set of online sites; evaluates any located point.
+
+    Attributes
+    ----------
+    network
+        The network solved on.
+    params
+        The latency model.
+    node_us
+        ``min_s (offset_s + path)`` at each node, without ``E`` and factor; ``inf`` where no
+        site is reachable.
+    node_site
+        The serving site (index into the sites passed to :func:`solve`) of each node,
+        ``-1`` where none.
+    sites
+        Indices of the sites that took part (online and attached).
+    attachment
+        The attachment of all sites (also those that did not take part).
+    """
+
+    network: Network
+    params: LatencyParams
+    node_us: np.ndarray
+    node_site: np.ndarray
+    sites: np.ndarray
+    attachment: SiteAttachment
+
+    def at(self, loc: PointLocation) -> tuple[np.ndarray, np.ndarray]:
+        """Return latency (µs, ``inf`` where none) and serving site at located points.
+
+        Parameters
+        ----------
+        loc
+            Points located on the same network (:meth:`Locator.locate`).
+
+        Returns
+        -------
+        latency_us, site
+            Latency including ``E``, extras and the round-trip factor; ``inf`` for points
+            without access or with no reachable site. ``site`` is ``-1`` there.
+        """
+        p = self.params
+        ok = loc.edge >= 0
+        e = np.where(ok, loc.edge, 0)
+        u, v = self.network.u[e], self.network.v[e]
+        via_u = self.node_us[u] + p.us_per_m * loc.t
+        via_v = self.node_us[v] + p.us_per_m * (self.network.length[e] - loc.t)
+        best = np.minimum(via_u, via_v)
+        site = np.where(via_u <= via_v, self.node_site[u], self.node_site[v])
+        best, site = self._same_edge(loc, best, site)
+        reach = ok & np.isfinite(best)
+        latency = np.where(reach, p.factor * (p.fixed_us + best + p.us_per_m * np.where(ok, loc.drop, 0)), np.inf)
+        return latency, np.where(reach, site, NO_SITE)
+
+    def _same_edge(
+        self, loc: PointLocation, best: np.ndarray, site: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Take the direct along-edge path from a site on the same edge as the point."""
+        att = self.attachment.location
+        for s in self.sites:
+            on_edge = np.flatnonzero(loc.edge == att.edge[s])
+            if len(on_edge) == 0:
+                continue
+            direct = self.attachment.offset_us[s] + self.params.us_per_m * np.abs(
+                loc.t[on_edge] - att.t[s]
+            )
+            better = direct < best[on_edge]
+            best[on_edge[better]] = direct[better]
+            site[on_edge[better]] = s
+        return best, site
+
+
+def solve(
+    network: Network,
+    attachment: SiteAttachment,
+    params: LatencyParams,
+    *,
+    online: np.ndarray | None = None,
+    arcs: csr_matrix | None = None,
+) -> LatencyField:
+    """Run one multi-source Dijkstra pass from every online, attached site.
+
+    Parameters
+    ----------
+    network
+        The network.
+    attachment
+        All sites' attachment (:func:`attach_sites`).
+    params
+        The latency model.
+    online
+        Boolean mask of the sites taking part (e.g. online in the scenario year); all when
+        ``None``.
+    arcs
+        The network's arc matrix from :func:`arc_matrix`, to reuse across calls.
+
+    Returns
+    -------
+    LatencyField
+    """
+    n = network.n_nodes
+    use = attachment.attached.copy()
+    if online is not None:
+        use &= np.asarray(online, bool)
+    sites = np.flatnonzero(use)
+    if arcs is None:
+        arcs = arc_matrix(network, params)
+    if len(sites) == 0:
+        return LatencyField(
+            network=network, params=params, node_us=np.full(n, np.inf),
+            node_site=np.full(n, NO_SITE, np.int64), sites=sites, attachment=attachment,
+        )
+    src_node, src_w, src_site = _source_arcs(network, attachment, params, sites)
+    graph = _with_source(arcs, src_node, src_w)
+    dist, pred = dijkstra(graph, directed=True, indices=n, return_predecessors=True)
+    node_us = dist[:n]
+    node_site = _serving_site(pred[:n], n, src_node, src_site)
+    return LatencyField(
+        network=network, params=params, node_us=node_us, node_site=node_site,
+        sites=sites, attachment=attachment,
+    )
+
+
+def arc_matrix(network: Network, params: LatencyParams) -> csr_matrix:
+    """Return the directed arc matrix: ``k·r·ℓ`` plus the device latency of the head node.
+
+    Parameters
+    ----------
+    network
+        The network.
+    params
+        The latency model (for ``k·r``).
+    """
+    w = params.us_per_m * network.length
+    tail = np.concatenate([network.u, network.v])
+    head = np.concatenate([network.v, network.u])
+    weight = np.concatenate([w, w]) + network.node_device_us[head]
+    n = network.n_nodes
+    # Parallel edges were collapsed when the network was built, so no (tail, head) pair
+    # repeats and csr_matrix's summing of duplicates never fires.
+    return csr_matrix((weight, (tail, head)), shape=(n, n))
+
+
+def _source_arcs(
+    network: Network, attachment: SiteAttachment, params: LatencyParams, sites: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Super-source arcs to both ends of each site's edge, the lightest per node."""
+    loc = attachment.location
+    e = loc.edge[sites]
+    off = attachment.offset_us[sites]
+    node = np.concatenate([network.u[e], network.v[e]])
+    w = np.concatenate(
+        [off + params.us_per_m * loc.t[sites], off + params.us_per_m * (network.length[e] - loc.t[sites])]
+    ) + network.node_device_us[node]
+    site = np.concatenate([sites, sites])
+    order = np.lexsort((site, w, node))  # per node: lightest first, ties to the lower site index
+    node, w, site = node[order], w[order], site[order]
+    first = np.r_[True, node[1:] != node[:-1]]
+    return node[first], w[first], site[first]
+
+
+def _with_source(arcs: csr_matrix, src_node: np.ndarray, src_w: np.ndarray) -> csr_matrix:
+    """Append the super-source as node ``n`` with arcs to ``src_node``."""
+    n = arcs.shape[0]
+    indptr = np.concatenate([arcs.indptr, [arcs.indptr[-1] + len(src_node)]])
+    indices = np.concatenate([arcs.indices, src_node]).astype(arcs.indices.dtype, copy=False)
+    data = np.concatenate([arcs.data, src_w])
+    # Rows 0..n-1 keep their arcs; the new last row is the source. The matrix is square n+1.
+    return csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
+
+
+def _serving_site(
+    pred: np.ndarray, source: int, src_node: np.ndarray, src_site: np.ndarray
+) -> np.ndarray:
+    """Follow predecessors up to the node the super-source entered by (pointer jumping)."""
+    n = len(pred)
+    root = np.arange(n)
+    parent = np.where((pred >= 0) & (pred != source), pred, root)
+    reached = pred >= 0
+    # Doubling: after step i every node points 2**i levels up; O(n log depth).
+    while True:
+        nxt = parent[parent]
+        if np.array_equal(nxt, parent):
+            break
+        parent = nxt
+    site_of_root = np.full(n, NO_SITE, dtype=np.int64)
+    site_of_root[src_node] = src_site
+    out = site_of_root[parent]
+    out[~reached] = NO_SITE
+    return out

@@ -1,0 +1,257 @@
+"""A metro prepared once, and the scenarios solved on it.
+
+Preparing reads the inputs, builds the network, and locates every sample (grid cells,
+population pixels, key sites, compute sites) on the network once. A scenario (a set of
+online sites, e.g. those online in a year) is then one Dijkstra pass plus a vectorised
+evaluation per basis, cheap enough to repeat for every year or planning variant.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from latcircle.config import CityConfig, LatencyParams
+from latcircle.coverage import Evaluation, Samples, evaluate
+from latcircle.errors import InputError
+from latcircle.grid import Grid, label_points, make_grid
+from latcircle.inputs import Inputs, read_inputs
+from latcircle.latency import LatencyField, SiteAttachment, arc_matrix, attach_sites, solve
+from latcircle.network import Locator, Network, build_network
+
+__all__ = ["Metro", "Scenario", "StageTimer", "prepare"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageTimer:
+    """Wall time of named stages, with an optional callback as each starts.
+
+    Attributes
+    ----------
+    seconds
+        Seconds per stage, in the order run.
+    on_start
+        Called with the stage name when a stage starts (progress display).
+    """
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    on_start: Callable[[str], None] | None = None
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the enclosed block as stage ``name``."""
+        if self.on_start is not None:
+            self.on_start(name)
+        log.debug("stage %s ...", name)
+        t0 = time.perf_counter()
+        yield
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+        log.info("stage %-11s %6.2f s", name, self.seconds[name])
+
+
+@dataclass(frozen=True)
+class Metro:
+    """Everything about a city that does not depend on which sites are online.
+
+    Attributes
+    ----------
+    config
+        The city config.
+    params
+        Resolved latency parameters.
+    inputs
+        The inputs in the local CRS.
+    network
+        The network as arrays.
+    locator
+        Exact nearest-edge projection on ``network``.
+    attachment
+        Every site's attachment to the network.
+    arcs
+        The network's arc matrix, reused by every scenario.
+    grid
+        The area grid.
+    samples
+        Located samples by basis (``area``, ``population``, ``key_sites``; the last two
+        only when the config has them).
+    district_names
+        District names in index order (empty without districts).
+    """
+
+    config: CityConfig
+    params: LatencyParams
+    inputs: Inputs
+    network: Network
+    locator: Locator
+    attachment: SiteAttachment
+    arcs: csr_matrix
+    grid: Grid
+    samples: dict[str, Samples]
+    district_names: list[str]
+
+    def online(self, year: int | None) -> np.ndarray:
+        """Return which sites are online in ``year`` (all when ``None``).
+
+        A site without an ``online_year`` counts as online in every year.
+        """
+        years = self.inputs.sites["online_year"]
+        if year is None:
+            return np.ones(len(years), dtype=bool)
+        return (years.isna() | (years <= year)).to_numpy(dtype=bool)
+
+    def scenario(self, *, year: int | None = None, online: np.ndarray | None = None) -> Scenario:
+        """Solve the metro with the sites online in ``year`` (or the given mask).
+
+        Parameters
+        ----------
+        year
+            Scenario year; ``None`` for every site.
+        online
+            Explicit mask of online sites, overriding ``year``.
+
+        Returns
+        -------
+        Scenario
+        """
+        mask = self.online(year) if online is None else np.asarray(online, dtype=bool)
+        lat_field = solve(self.network, self.attachment, self.params, online=mask, arcs=self.arcs)
+        evaluations = {b: evaluate(lat_field, s) for b, s in self.samples.items()}
+        return Scenario(year=year, online=mask, field=lat_field, evaluations=evaluations)
+
+    @property
+    def first_year(self) -> int | None:
+        """The earliest site online year, ``None`` when no site carries one."""
+        years = self.inputs.sites["online_year"].dropna()
+        return int(years.min()) if len(years) else None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One solved scenario: latency and serving site at every sample.
+
+    Attributes
+    ----------
+    year
+        The scenario year (``None``: all sites).
+    online
+        Mask of the sites online.
+    field
+        The solved latency field.
+    evaluations
+        Per basis.
+    """
+
+    year: int | None
+    online: np.ndarray
+    field: LatencyField
+    evaluations: dict[str, Evaluation]
+
+    def share(self, basis: str, *, threshold_ms: float) -> float:
+        """Return the metro share of ``basis`` within ``threshold_ms`` (NaN without weight)."""
+        ev = self.evaluations[basis]
+        total = ev.samples.total
+        if total <= 0:
+            return float("nan")
+        return float(ev.samples.weight[ev.latency_us <= threshold_ms * 1000.0].sum() / total)
+
+
+def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
+    """Read, build and locate everything a city's scenarios need.
+
+    Parameters
+    ----------
+    cfg
+        A validated city config.
+    timer
+        Records stage times (``load``, ``network``, ``locate``).
+
+    Returns
+    -------
+    Metro
+
+    Raises
+    ------
+    InputError
+        For bad inputs, or when no compute site reaches the network.
+    """
+    timer = timer or StageTimer()
+    params = cfg.params()
+    with timer.stage("load"):
+        inputs = read_inputs(cfg, site_device_us=params.site_device_us)
+    with timer.stage("network"):
+        network = build_network(
+            inputs.lines, node_latency_us=inputs.node_latency_us, source=str(cfg.network.path)
+        )
+        locator = Locator(network)
+        arcs = arc_matrix(network, params)
+    with timer.stage("locate"):
+        attachment = _attach(cfg, inputs, locator, params)
+        grid = make_grid(inputs.boundary, cell_m=cfg.grid.cell_m, max_cells=cfg.grid.max_cells)
+        samples, names = _samples(inputs, grid, locator, params)
+    return Metro(
+        config=cfg, params=params, inputs=inputs, network=network, locator=locator,
+        attachment=attachment, arcs=arcs, grid=grid, samples=samples, district_names=names,
+    )
+
+
+def _attach(
+    cfg: CityConfig, inputs: Inputs, locator: Locator, params: LatencyParams
+) -> SiteAttachment:
+    sites = inputs.sites
+    attachment = attach_sites(
+        locator, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy(),
+        sites["device_latency_us"].to_numpy(), params,
+    )
+    off = ~attachment.attached
+    if off.all():
+        raise InputError(
+            cfg.sites.path, None,
+            f"no compute site lies within {params.max_drop_m:g} m (max drop) of the network",
+        )
+    if off.any():
+        ids = ", ".join(sites.loc[off, "site_id"].astype(str)[:5])
+        inputs.notes.append(
+            f"sites: {int(off.sum())} site(s) beyond the {params.max_drop_m:g} m max drop "
+            f"from the network serve nothing: {ids}"
+        )
+    return attachment
+
+
+def _samples(
+    inputs: Inputs, grid: Grid, locator: Locator, params: LatencyParams
+) -> tuple[dict[str, Samples], list[str]]:
+    districts = inputs.districts
+    polys = list(districts.geometry) if districts is not None else []
+    names = list(districts["name"]) if districts is not None else []
+    out: dict[str, Samples] = {}
+    drop = params.max_drop_m
+    if inputs.key_sites is not None:
+        ks = inputs.key_sites
+        x, y = ks.geometry.x.to_numpy(), ks.geometry.y.to_numpy()
+        out["key_sites"] = Samples(
+            basis="key_sites", weight=ks["weight"].to_numpy(dtype=float),
+            location=locator.locate(x, y, max_drop_m=drop), district=label_points(x, y, polys),
+        )
+    if inputs.population is not None:
+        pop = inputs.population
+        inside = label_points(pop.x, pop.y, [inputs.boundary]) == 0
+        x, y = pop.x[inside], pop.y[inside]
+        out["population"] = Samples(
+            basis="population", weight=pop.people[inside],
+            location=locator.locate(x, y, max_drop_m=drop), district=label_points(x, y, polys),
+        )
+    x, y = grid.centres()
+    district_raster = grid.rasterize(polys)
+    out["area"] = Samples(
+        basis="area", weight=np.full(len(x), grid.cell_km2),
+        location=locator.locate(x, y, max_drop_m=drop), district=district_raster[grid.inside],
+    )
+    return out, names
