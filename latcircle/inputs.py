@@ -134,9 +134,7 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
     districts = _read_districts(cfg.districts, crs, boundary, notes) if cfg.districts else None
     lines, node_latency = _read_network(cfg.network, crs)
     sites = _read_sites(cfg.sites, crs, site_device_us, boundary, notes)
-    key_sites = (
-        _read_key_sites(cfg.key_sites, crs, boundary, notes) if cfg.key_sites else None
-    )
+    key_sites = _read_key_sites(cfg.key_sites, crs, boundary, notes) if cfg.key_sites else None
     population = _read_population(cfg.population, crs, boundary) if cfg.population else None
     return Inputs(
         crs=crs,
@@ -256,7 +254,8 @@ def _sniff_delimiter(path: Path, text: str) -> str:
     except csv.Error:
         if "," in head or len(text.splitlines()) <= 1:
             return ","
-        raise InputError(path, None, "cannot tell the CSV delimiter (expected , ; tab or |)")
+        msg = "cannot tell the CSV delimiter (expected , ; tab or |)"
+        raise InputError(path, None, msg) from None
 
 
 def _pick_column(
@@ -281,8 +280,10 @@ def _numeric(values: pd.Series, path: Path, column: str) -> np.ndarray:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise InputError(
-            path, column, f"not a number in row {row + 1}: {values.iloc[row]!r}"
-            + (f" ({int(bad.sum())} bad rows)" if bad.sum() > 1 else "")
+            path,
+            column,
+            f"not a number in row {row + 1}: {values.iloc[row]!r}"
+            + (f" ({int(bad.sum())} bad rows)" if bad.sum() > 1 else ""),
         )
     return out
 
@@ -295,7 +296,9 @@ def _assign_crs(gdf: gpd.GeoDataFrame, spec: VectorInput, role: str) -> gpd.GeoD
         return chinacrs.frame_to_wgs84(gdf, declared)
     if declared is not None:
         try:
-            crs = pyproj.CRS.from_user_input("EPSG:4326" if declared.lower() == "wgs84" else declared)
+            crs = pyproj.CRS.from_user_input(
+                "EPSG:4326" if declared.lower() == "wgs84" else declared
+            )
         except pyproj.exceptions.CRSError:
             raise InputError(spec.path, "crs", f"unknown CRS {declared!r}") from None
         gdf = gdf.set_crs(crs, allow_override=True)
@@ -313,12 +316,14 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, path: Path, role: str) -> None:
     xmin, ymin, xmax, ymax = gdf.total_bounds
     if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
         raise InputError(
-            path, "crs", f"{role} coordinates are not longitude/latitude degrees "
-            f"(bounds {xmin:.1f}, {ymin:.1f}, {xmax:.1f}, {ymax:.1f}): declare the CRS"
+            path,
+            "crs",
+            f"{role} coordinates are not longitude/latitude degrees "
+            f"(bounds {xmin:.1f}, {ymin:.1f}, {xmax:.1f}, {ymax:.1f}): declare the CRS",
         )
 
 
-def _to_local(geoms: gpd.GeoSeries | gpd.GeoDataFrame, crs: pyproj.CRS):  # noqa: ANN202
+def _to_local(geoms: gpd.GeoSeries | gpd.GeoDataFrame, crs: pyproj.CRS):
     return geoms.to_crs(crs)
 
 
@@ -455,14 +460,18 @@ def _read_sites(
 ) -> gpd.GeoDataFrame:
     gdf = _points(read_vector(spec, role="sites"), spec.path, "sites").to_crs(crs)
     n = len(gdf)
-    ids = gdf["id"].astype(str).str.strip() if "id" in gdf else pd.Series(
-        [f"S{i + 1}" for i in range(n)], index=gdf.index
+    ids = (
+        gdf["id"].astype(str).str.strip()
+        if "id" in gdf
+        else pd.Series([f"S{i + 1}" for i in range(n)], index=gdf.index)
     )
     dup = ids[ids.duplicated()]
     if len(dup):
         raise InputError(spec.path, "id", f"duplicate site id {dup.iloc[0]!r}")
     if (ids == "").any():
-        raise InputError(spec.path, "id", f"empty site id in row {int(np.flatnonzero(ids == '')[0]) + 1}")
+        raise InputError(
+            spec.path, "id", f"empty site id in row {int(np.flatnonzero(ids == '')[0]) + 1}"
+        )
     out = gpd.GeoDataFrame(
         {
             "site_id": ids.to_numpy(),
@@ -521,7 +530,9 @@ def _device_column(gdf: gpd.GeoDataFrame, path: Path, default: float) -> np.ndar
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
-            path, "device_latency_us", f"must be a number >= 0, got {raw.iloc[row]!r} in row {row + 1}"
+            path,
+            "device_latency_us",
+            f"must be a number >= 0, got {raw.iloc[row]!r} in row {row + 1}",
         )
     return values.fillna(default).to_numpy(dtype=float)
 
@@ -545,8 +556,9 @@ def _read_key_sites(
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(
-                spec.path, spec.weight_field, f"weight must be a number >= 0, got "
-                f"{raw.iloc[row]!r} in row {row + 1}"
+                spec.path,
+                spec.weight_field,
+                f"weight must be a number >= 0, got {raw.iloc[row]!r} in row {row + 1}",
             )
     out = gpd.GeoDataFrame(
         {
@@ -571,9 +583,7 @@ def _read_key_sites(
 # --------------------------------------------------------------------------- raster
 
 
-def _read_population(
-    spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeometry
-) -> Population:
+def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeometry) -> Population:
     path = spec.path
     try:
         src = rasterio.open(path)
@@ -622,7 +632,9 @@ def _window_over(
         win = rasterio.windows.from_bounds(*bounds, transform=src.transform)
         col0, row0 = int(np.floor(win.col_off)), int(np.floor(win.row_off))
         win = rasterio.windows.Window(
-            col0, row0, int(np.ceil(win.col_off + win.width)) - col0,
+            col0,
+            row0,
+            int(np.ceil(win.col_off + win.width)) - col0,
             int(np.ceil(win.row_off + win.height)) - row0,
         ).intersection(full)
     except rasterio.errors.WindowError:

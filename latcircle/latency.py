@@ -140,7 +140,9 @@ class LatencyField:
         site = np.where(via_u <= via_v, self.node_site[u], self.node_site[v])
         best, site = self._same_edge(loc, best, site)
         reach = ok & np.isfinite(best)
-        latency = np.where(reach, p.factor * (p.fixed_us + best + p.us_per_m * np.where(ok, loc.drop, 0)), np.inf)
+        latency = np.where(
+            reach, p.factor * (p.fixed_us + best + p.us_per_m * np.where(ok, loc.drop, 0)), np.inf
+        )
         return latency, np.where(reach, site, NO_SITE)
 
     def _same_edge(
@@ -198,8 +200,12 @@ def solve(
         arcs = arc_matrix(network, params)
     if len(sites) == 0:
         return LatencyField(
-            network=network, params=params, node_us=np.full(n, np.inf),
-            node_site=np.full(n, NO_SITE, np.int64), sites=sites, attachment=attachment,
+            network=network,
+            params=params,
+            node_us=np.full(n, np.inf),
+            node_site=np.full(n, NO_SITE, np.int64),
+            sites=sites,
+            attachment=attachment,
         )
     src_node, src_w, src_site = _source_arcs(network, attachment, params, sites)
     graph = _with_source(arcs, src_node, src_w)
@@ -207,8 +213,12 @@ def solve(
     node_us = dist[:n]
     node_site = _serving_site(pred[:n], n, src_node, src_site)
     return LatencyField(
-        network=network, params=params, node_us=node_us, node_site=node_site,
-        sites=sites, attachment=attachment,
+        network=network,
+        params=params,
+        node_us=node_us,
+        node_site=node_site,
+        sites=sites,
+        attachment=attachment,
     )
 
 
@@ -240,9 +250,15 @@ def _source_arcs(
     e = loc.edge[sites]
     off = attachment.offset_us[sites]
     node = np.concatenate([network.u[e], network.v[e]])
-    w = np.concatenate(
-        [off + params.us_per_m * loc.t[sites], off + params.us_per_m * (network.length[e] - loc.t[sites])]
-    ) + network.node_device_us[node]
+    w = (
+        np.concatenate(
+            [
+                off + params.us_per_m * loc.t[sites],
+                off + params.us_per_m * (network.length[e] - loc.t[sites]),
+            ]
+        )
+        + network.node_device_us[node]
+    )
     site = np.concatenate([sites, sites])
     order = np.lexsort((site, w, node))  # per node: lightest first, ties to the lower site index
     node, w, site = node[order], w[order], site[order]

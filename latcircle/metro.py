@@ -194,11 +194,24 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
         arcs = arc_matrix(network, params)
     with timer.stage("locate"):
         attachment = _attach(cfg, inputs, locator, params)
-        grid = make_grid(inputs.boundary, cell_m=cfg.grid.cell_m, max_cells=cfg.grid.max_cells)
+        grid = make_grid(
+            inputs.boundary,
+            cell_m=cfg.grid.cell_m,
+            max_cells=cfg.grid.max_cells,
+            source=cfg.source,
+        )
         samples, names = _samples(inputs, grid, locator, params)
     return Metro(
-        config=cfg, params=params, inputs=inputs, network=network, locator=locator,
-        attachment=attachment, arcs=arcs, grid=grid, samples=samples, district_names=names,
+        config=cfg,
+        params=params,
+        inputs=inputs,
+        network=network,
+        locator=locator,
+        attachment=attachment,
+        arcs=arcs,
+        grid=grid,
+        samples=samples,
+        district_names=names,
     )
 
 
@@ -207,13 +220,17 @@ def _attach(
 ) -> SiteAttachment:
     sites = inputs.sites
     attachment = attach_sites(
-        locator, sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy(),
-        sites["device_latency_us"].to_numpy(), params,
+        locator,
+        sites.geometry.x.to_numpy(),
+        sites.geometry.y.to_numpy(),
+        sites["device_latency_us"].to_numpy(),
+        params,
     )
     off = ~attachment.attached
     if off.all():
         raise InputError(
-            cfg.sites.path, None,
+            cfg.sites.path,
+            None,
             f"no compute site lies within {params.max_drop_m:g} m (max drop) of the network",
         )
     if off.any():
@@ -237,21 +254,27 @@ def _samples(
         ks = inputs.key_sites
         x, y = ks.geometry.x.to_numpy(), ks.geometry.y.to_numpy()
         out["key_sites"] = Samples(
-            basis="key_sites", weight=ks["weight"].to_numpy(dtype=float),
-            location=locator.locate(x, y, max_drop_m=drop), district=label_points(x, y, polys),
+            basis="key_sites",
+            weight=ks["weight"].to_numpy(dtype=float),
+            location=locator.locate(x, y, max_drop_m=drop),
+            district=label_points(x, y, polys),
         )
     if inputs.population is not None:
         pop = inputs.population
         inside = label_points(pop.x, pop.y, [inputs.boundary]) == 0
         x, y = pop.x[inside], pop.y[inside]
         out["population"] = Samples(
-            basis="population", weight=pop.people[inside],
-            location=locator.locate(x, y, max_drop_m=drop), district=label_points(x, y, polys),
+            basis="population",
+            weight=pop.people[inside],
+            location=locator.locate(x, y, max_drop_m=drop),
+            district=label_points(x, y, polys),
         )
     x, y = grid.centres()
     district_raster = grid.rasterize(polys)
     out["area"] = Samples(
-        basis="area", weight=np.full(len(x), grid.cell_km2),
-        location=locator.locate(x, y, max_drop_m=drop), district=district_raster[grid.inside],
+        basis="area",
+        weight=np.full(len(x), grid.cell_km2),
+        location=locator.locate(x, y, max_drop_m=drop),
+        district=district_raster[grid.inside],
     )
     return out, names

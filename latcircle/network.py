@@ -138,8 +138,15 @@ def build_network(
         zero_length_edges=float((length == 0).sum()),
     )
     return Network(
-        x=x, y=y, u=u, v=v, length=length, geometry=geoms,
-        node_device_us=device, component=comp, stats=stats,
+        x=x,
+        y=y,
+        u=u,
+        v=v,
+        length=length,
+        geometry=geoms,
+        node_device_us=device,
+        component=comp,
+        stats=stats,
     )
 
 
@@ -149,17 +156,57 @@ def _nodes_from_ids(lines: gpd.GeoDataFrame, geoms: np.ndarray) -> tuple[np.ndar
     raw_u = lines["u"].to_numpy(dtype=np.int64)
     raw_v = lines["v"].to_numpy(dtype=np.int64)
     ids, inverse = np.unique(np.concatenate([raw_u, raw_v]), return_inverse=True)
-    u, v = inverse[: len(raw_u)], inverse[len(raw_u):]
-    xy = np.full((len(ids), 2), np.nan)
-    # Later writes win; the first occurrence is taken by writing in reverse order.
-    xy[v[::-1]] = end[::-1]
-    xy[u[::-1]] = start[::-1]
+    u, v = inverse[: len(raw_u)], inverse[len(raw_u) :]
+    xy = _id_positions(u, v, start, end)
     # A line drawn from v to u (reversed geometry) is put the right way round.
     bad = np.hypot(*(start - xy[u]).T) > 1.0
     if bad.any():
         flip = bad & (np.hypot(*(start - xy[v]).T) <= 1.0)
         u[flip], v[flip] = v[flip], u[flip].copy()
     return xy[:, 0].copy(), xy[:, 1].copy(), u.astype(np.int64), v.astype(np.int64), ids
+
+
+def _id_positions(u: np.ndarray, v: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Place each node id where its lines meet, whichever way each line is drawn.
+
+    Each line offers both its ends to both its nodes; a node takes the end offered most
+    often (a node on several lines is where they all end), ties going to the end the line's
+    orientation claims (start for ``u``, end for ``v``). A node met on one line only then
+    takes that line's end away from its neighbour, when the neighbour was placed by a vote.
+    Taking the first ``u``/``v`` occurrence instead misplaces both nodes of a reversed line
+    whenever that line is the first to name them. That is kept as the fast path for the
+    usual input, where every line agrees with it.
+    """
+    m = len(u)
+    xy = np.full((m and int(max(u.max(), v.max())) + 1, 2), np.nan)
+    xy[v[::-1]] = end[::-1]  # later writes win: writing in reverse keeps the first occurrence
+    xy[u[::-1]] = start[::-1]
+    if (np.hypot(*(start - xy[u]).T) <= SNAP_M).all() and (
+        np.hypot(*(end - xy[v]).T) <= SNAP_M
+    ).all():
+        return xy
+    node = np.concatenate([u, u, v, v])
+    pos = np.concatenate([start, end, start, end])
+    claimed = np.r_[np.ones(m), np.zeros(m), np.zeros(m), np.ones(m)]
+    kx, ky = np.round(pos / SNAP_M).astype(np.int64).T
+    # Group equal (node, position) offers; lexsort is stable, so a group's head is its first.
+    by = np.lexsort((ky, kx, node))
+    head = np.r_[True, (np.diff(node[by]) != 0) | (np.diff(kx[by]) != 0) | (np.diff(ky[by]) != 0)]
+    group = np.cumsum(head) - 1
+    first = by[head]
+    count = np.bincount(group)
+    score = 2.0 * count + np.bincount(group, weights=claimed[by])
+    group_node = node[first]
+    order = np.lexsort((first, -score, group_node))  # per node: best score, then first seen
+    top = order[np.r_[True, group_node[order[1:]] != group_node[order[:-1]]]]
+    xy = pos[first[top]]  # one group per node 0..n-1, in node order
+    placed = count[top] >= 2
+    for mine, other in ((u, v), (v, u)):
+        lone = ~placed[mine] & placed[other]
+        start_near_other = np.hypot(*(start - xy[other]).T) <= np.hypot(*(end - xy[other]).T)
+        far_end = np.where(start_near_other[:, None], end, start)
+        xy[mine[lone]] = far_end[lone]
+    return xy
 
 
 def _nodes_from_endpoints(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -256,7 +303,9 @@ class Locator:
         # Offset of each segment's start along its edge: cumulative length within the edge.
         cum = np.cumsum(seg_len)
         start_of_edge = np.r_[0, np.flatnonzero(edge[1:] != edge[:-1]) + 1]
-        base = np.repeat(cum[start_of_edge] - seg_len[start_of_edge], np.diff(np.r_[start_of_edge, len(edge)]))
+        base = np.repeat(
+            cum[start_of_edge] - seg_len[start_of_edge], np.diff(np.r_[start_of_edge, len(edge)])
+        )
         seg_off = cum - seg_len - base
         n_cut = np.maximum(1, np.ceil(seg_len / piece_m)).astype(np.int64)
         rep = np.repeat(np.arange(len(seg_len)), n_cut)
@@ -347,6 +396,7 @@ class Locator:
             if k >= self.n_pieces:
                 break
             k = min(k * 4, self.n_pieces)
+
 
 def _point_segment(
     px: np.ndarray, py: np.ndarray, p0: np.ndarray, p1: np.ndarray

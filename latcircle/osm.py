@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,7 +120,8 @@ def read_osm_file(path: Path, *, highway: Sequence[str] | None) -> gpd.GeoDataFr
 
 
 def graph_to_lines(
-    G: nx.MultiGraph | nx.MultiDiGraph,
+    graph: nx.MultiGraph | nx.MultiDiGraph,
+    /,
     *,
     highway: Sequence[str] | None = None,
     source: str | Path | None = None,
@@ -128,10 +130,10 @@ def graph_to_lines(
 
     Parameters
     ----------
-    G
+    graph
         A graph whose nodes carry ``x`` / ``y`` and whose edges may carry ``highway`` and
         ``geometry`` (osmnx, pyrosm's networkx export, osmnx GraphML). Its CRS is
-        ``G.graph["crs"]`` (EPSG:4326 when absent).
+        ``graph.graph["crs"]`` (EPSG:4326 when absent).
     highway
         OSM ``highway`` values to keep; ``None`` keeps every edge. A simplified osmnx edge
         may carry a list of values: it is kept when any of them is allowed.
@@ -149,12 +151,12 @@ def graph_to_lines(
     InputError
         If the graph has no edge, or none left after filtering.
     """
-    where = source if source is not None else G.graph.get("name", "network graph")
-    frame = _edge_frame(G, where)
+    where = source if source is not None else graph.graph.get("name", "network graph")
+    frame = _edge_frame(graph, where)
     frame = _filter_highway(frame, highway, where)
     frame = _drop_reverse_duplicates(frame)
     frame = _orient(frame)
-    crs = G.graph.get("crs") or _WGS84
+    crs = graph.graph.get("crs") or _WGS84
     out = gpd.GeoDataFrame(frame[_COLUMNS], geometry="geometry", crs=crs)
     if not out.crs.equals(_WGS84):
         out = out.to_crs(_WGS84)
@@ -182,12 +184,12 @@ def overpass_highway_filter(highway: Sequence[str] | None) -> str | None:
     return f'["highway"~"^({values})$"]["area"!~"yes"]'
 
 
-def simplify(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+def simplify(graph: nx.MultiDiGraph, /) -> nx.MultiDiGraph:
     """Merge chains of segments between intersections, keeping road classes apart.
 
     Parameters
     ----------
-    G
+    graph
         An unsimplified osmnx-style graph (returned unchanged when already simplified).
 
     Returns
@@ -198,9 +200,9 @@ def simplify(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """
     import osmnx as ox
 
-    if G.graph.get("simplified"):
-        return G
-    return ox.simplify_graph(G, edge_attrs_differ=["highway"], remove_rings=False)
+    if graph.graph.get("simplified"):
+        return graph
+    return ox.simplify_graph(graph, edge_attrs_differ=["highway"], remove_rings=False)
 
 
 # --------------------------------------------------------------------------- readers
@@ -227,14 +229,17 @@ def _read_pbf(path: Path, highway: Sequence[str] | None) -> nx.MultiDiGraph:
     # geometries; the "all" network keeps private roads too, because ducts run there as well.
     custom = {"highway": list(highway)} if highway is not None else None
     try:
-        reader = pyrosm.OSM(str(path), progress=False)
-        graph = reader.get_graph(
-            network_type="all",
-            graph_type="networkx",
-            retain_all=True,
-            simplify=True,
-            custom_filter=custom,
-        )
+        with warnings.catch_warnings():
+            # pyrosm warns when nothing matches; the InputError below says it better.
+            warnings.filterwarnings("ignore", message="Could not find any", category=UserWarning)
+            reader = pyrosm.OSM(str(path), progress=False)
+            graph = reader.get_graph(
+                network_type="all",
+                graph_type="networkx",
+                retain_all=True,
+                simplify=True,
+                custom_filter=custom,
+            )
     except Exception as exc:  # pyrosm raises bare Exceptions and Cython errors alike
         raise InputError(path, None, f"cannot read OSM PBF: {_first_line(exc)}") from None
     if graph is None or graph.number_of_edges() == 0:
@@ -268,15 +273,15 @@ def _read_xml(path: Path, highway: Sequence[str] | None) -> nx.MultiDiGraph:
 # --------------------------------------------------------------------------- steps
 
 
-def _edge_frame(G: nx.MultiGraph | nx.MultiDiGraph, where: object) -> pd.DataFrame:
-    """One row per graph edge: u, v, highway (raw value) and geometry from u to v."""
-    if G.number_of_edges() == 0:
+def _edge_frame(graph: nx.MultiGraph | nx.MultiDiGraph, where: object) -> pd.DataFrame:
+    """Return one row per graph edge: u, v, raw highway value, geometry from u to v."""
+    if graph.number_of_edges() == 0:
         raise InputError(where, None, "the network graph has no edges")
     us, vs, values, geoms = [], [], [], []
-    for u, v, data in G.edges(data=True):
+    for u, v, data in graph.edges(data=True):
         geom = data.get("geometry")
         if geom is None:
-            a, b = G.nodes[u], G.nodes[v]
+            a, b = graph.nodes[u], graph.nodes[v]
             geom = LineString([(float(a["x"]), float(a["y"])), (float(b["x"]), float(b["y"]))])
         us.append(u)
         vs.append(v)

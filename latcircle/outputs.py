@@ -62,6 +62,10 @@ def atomic_folder(dest: Path) -> Iterator[Path]:
         When the parent folder cannot be written.
     """
     dest = Path(dest)
+    blocker = next((p for p in (dest, *dest.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        msg = f"{blocker}: cannot write outputs here (a file, not a folder)"
+        raise OutputError(msg)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
@@ -102,7 +106,7 @@ class _OutputErrors(contextlib.AbstractContextManager[None]):
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def __exit__(self, exc_type, exc, tb) -> bool:  # noqa: ANN001
+    def __exit__(self, exc_type, exc, tb) -> bool:
         if exc is not None and isinstance(exc, OSError) and not isinstance(exc, OutputError):
             msg = f"{self.path}: cannot write ({exc.strerror or exc})"
             raise OutputError(msg) from None
@@ -160,8 +164,13 @@ def write_cog(values: np.ndarray, grid: Grid, crs: Any, path: Path, *, nodata: f
         The nodata value written in the file.
     """
     profile = {
-        "driver": "GTiff", "dtype": "float32", "count": 1, "nodata": nodata,
-        "width": grid.shape[1], "height": grid.shape[0], "crs": crs,
+        "driver": "GTiff",
+        "dtype": "float32",
+        "count": 1,
+        "nodata": nodata,
+        "width": grid.shape[1],
+        "height": grid.shape[0],
+        "crs": crs,
         "transform": grid.transform,
     }
     with _guard(path), MemoryFile() as mem:
@@ -170,8 +179,13 @@ def write_cog(values: np.ndarray, grid: Grid, crs: Any, path: Path, *, nodata: f
             tmp.update_tags(units="microseconds")
         with mem.open() as src:
             rasterio.shutil.copy(
-                src, path, driver="COG", compress="DEFLATE", predictor="YES",
-                overview_resampling="nearest", blocksize=512,
+                src,
+                path,
+                driver="COG",
+                compress="DEFLATE",
+                predictor="YES",
+                overview_resampling="nearest",
+                blocksize=512,
             )
 
 

@@ -38,8 +38,16 @@ log = logging.getLogger(__name__)
 
 #: Packages whose versions go into run.json.
 _VERSIONED = (
-    "numpy", "scipy", "shapely", "geopandas", "pyogrio", "pyproj", "rasterio", "pandas",
-    "osmnx", "pydantic",
+    "numpy",
+    "scipy",
+    "shapely",
+    "geopandas",
+    "pyogrio",
+    "pyproj",
+    "rasterio",
+    "pandas",
+    "osmnx",
+    "pydantic",
 )
 
 
@@ -106,7 +114,8 @@ def run_city(
         Stage timer (and progress callback); a new one when ``None``.
     extra_outputs
         Callables ``f(result, folder)`` writing further files (maps, reports, progress)
-        into the temporary folder before it is swapped into place.
+        into the temporary folder before it is swapped into place; each is timed as a
+        stage named by its ``stage_name`` attribute (or its ``__name__``).
 
     Returns
     -------
@@ -119,31 +128,43 @@ def run_city(
     with timer.stage("coverage"):
         table = coverage_table(
             [scenario.evaluations[b] for b in _bases(metro)],
-            thresholds_ms=cfg.thresholds_ms, district_names=metro.district_names,
+            thresholds_ms=cfg.thresholds_ms,
+            district_names=metro.district_names,
         )
-        headline = {
-            b: scenario.share(b, threshold_ms=cfg.budget_ms) for b in _bases(metro)
-        }
+        headline = {b: scenario.share(b, threshold_ms=cfg.budget_ms) for b in _bases(metro)}
     with timer.stage("isochrones"):
         latency_raster = _latency_raster(metro, scenario)
         band_layer = bands(
-            metro.grid, latency_raster, thresholds_ms=cfg.thresholds_ms,
-            boundary=metro.inputs.boundary, crs=metro.inputs.crs,
+            metro.grid,
+            latency_raster,
+            thresholds_ms=cfg.thresholds_ms,
+            boundary=metro.inputs.boundary,
+            crs=metro.inputs.crs,
         )
         layers = _layers(metro, scenario, band_layer)
     result = RunResult(
-        out=Path(out), coverage=table, headline=headline, seconds=timer.seconds,
-        metro=metro, scenario=scenario,
+        out=Path(out),
+        coverage=table,
+        headline=headline,
+        seconds=timer.seconds,
+        metro=metro,
+        scenario=scenario,
     )
-    with timer.stage("outputs"), atomic_folder(Path(out)) as tmp:
-        write_csv(table, tmp / "coverage.csv")
-        write_gpkg(layers, tmp / "isochrones.gpkg")
-        write_cog(
-            np.where(np.isfinite(latency_raster), latency_raster, np.nan), metro.grid,
-            metro.inputs.crs.to_wkt(), tmp / "latency.tif", nodata=float("nan"),
-        )
+    with atomic_folder(Path(out)) as tmp:
+        with timer.stage("outputs"):
+            write_csv(table, tmp / "coverage.csv")
+            write_gpkg(layers, tmp / "isochrones.gpkg")
+            write_cog(
+                np.where(np.isfinite(latency_raster), latency_raster, np.nan),
+                metro.grid,
+                metro.inputs.crs.to_wkt(),
+                tmp / "latency.tif",
+                nodata=float("nan"),
+            )
         for extra in extra_outputs or []:
-            extra(result, tmp)
+            with timer.stage(getattr(extra, "stage_name", getattr(extra, "__name__", "extra"))):
+                extra(result, tmp)
+        # Last, so that it records every stage's time (its own write is not timed).
         write_json(_run_record(metro, scenario, headline, timer), tmp / "run.json")
     return result
 
@@ -157,13 +178,16 @@ def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
     return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan))
 
 
-def _layers(metro: Metro, scenario: Scenario, band_layer: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+def _layers(
+    metro: Metro, scenario: Scenario, band_layer: gpd.GeoDataFrame
+) -> dict[str, gpd.GeoDataFrame]:
     cfg, inputs = metro.config, metro.inputs
     crs = inputs.crs
     budget = cfg.budget_ms
     served = site_service(
         [scenario.evaluations[b] for b in _bases(metro)],
-        n_sites=len(inputs.sites), budget_ms=budget,
+        n_sites=len(inputs.sites),
+        budget_ms=budget,
     )
     sites = inputs.sites.copy()
     loc = metro.attachment.location
@@ -180,12 +204,13 @@ def _layers(metro: Metro, scenario: Scenario, band_layer: gpd.GeoDataFrame) -> d
     covered = scenario.evaluations["area"].latency_us <= budget * 1000.0
     site_cells = np.where(covered, scenario.evaluations["area"].site, -1)
     layers["service_areas"] = service_areas(
-        metro.grid, metro.grid.to_raster(site_cells, fill=-1, dtype="int32"),
-        site_ids=list(sites["site_id"]), boundary=inputs.boundary, crs=crs,
+        metro.grid,
+        metro.grid.to_raster(site_cells, fill=-1, dtype="int32"),
+        site_ids=list(sites["site_id"]),
+        boundary=inputs.boundary,
+        crs=crs,
     )
-    layers["boundary"] = gpd.GeoDataFrame(
-        {"name": [cfg.name]}, geometry=[inputs.boundary], crs=crs
-    )
+    layers["boundary"] = gpd.GeoDataFrame({"name": [cfg.name]}, geometry=[inputs.boundary], crs=crs)
     if inputs.districts is not None:
         layers["districts"] = inputs.districts
     return layers
@@ -219,8 +244,12 @@ def _run_record(
         for role, paths in cfg.input_paths().items()
     }
     return {
-        "city": {"id": cfg.id, "name": cfg.name, "synthetic": cfg.synthetic,
-                 "sites_hypothetical": cfg.sites.hypothetical},
+        "city": {
+            "id": cfg.id,
+            "name": cfg.name,
+            "synthetic": cfg.synthetic,
+            "sites_hypothetical": cfg.sites.hypothetical,
+        },
         "config": cfg.model_dump(mode="json"),
         "parameters": dataclasses.asdict(metro.params),
         "crs": metro.inputs.crs.to_string(),
@@ -229,8 +258,11 @@ def _run_record(
         "headline_share": {k: (None if np.isnan(v) else round(v, 6)) for k, v in headline.items()},
         "budget_ms": cfg.budget_ms,
         "network": metro.network.stats,
-        "grid": {"cell_m": metro.grid.cell_m, "shape": list(metro.grid.shape),
-                 "cells_inside": metro.grid.n_inside},
+        "grid": {
+            "cell_m": metro.grid.cell_m,
+            "shape": list(metro.grid.shape),
+            "cells_inside": metro.grid.n_inside,
+        },
         "notes": list(metro.inputs.notes),
         "inputs": inputs,
         "versions": versions,

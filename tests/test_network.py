@@ -1,0 +1,267 @@
+"""build_network: nodes, orientation, parallel edges, self-loops, components, lengths.
+
+Every expectation is written by hand (or derived from the geometry that generated the
+input), never read back from the code under test.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString
+
+from latcircle.errors import InputError
+from latcircle.network import build_network
+
+UTM50 = "EPSG:32650"
+
+
+def _lines(geoms: list[LineString], u: list[int] | None = None, v: list[int] | None = None):
+    data = {} if u is None else {"u": u, "v": v}
+    return gpd.GeoDataFrame(data, geometry=geoms, crs=UTM50)
+
+
+def _node_at(net, x: float, y: float) -> int:
+    hit = np.flatnonzero(np.hypot(net.x - x, net.y - y) < 1e-9)
+    assert len(hit) == 1, f"expected one node at ({x}, {y}), found {len(hit)}"
+    return int(hit[0])
+
+
+def _edge_between(net, a: int, b: int) -> int:
+    hit = np.flatnonzero(((net.u == a) & (net.v == b)) | ((net.u == b) & (net.v == a)))
+    assert len(hit) == 1
+    return int(hit[0])
+
+
+def _assert_geometry_runs_u_to_v(net) -> None:
+    for i in range(net.n_edges):
+        coords = np.asarray(net.geometry[i].coords)
+        assert coords[0] == pytest.approx((net.x[net.u[i]], net.y[net.u[i]]), abs=1e-9)
+        assert coords[-1] == pytest.approx((net.x[net.v[i]], net.y[net.v[i]]), abs=1e-9)
+
+
+# --------------------------------------------------------------------------- nodes
+
+
+def test_nodes_from_ids_keep_a_bridge_unconnected() -> None:
+    # A road A-B-C, and a bridge D-E whose west end lies exactly on B but is another node.
+    road = [LineString([(0, 0), (100, 0)]), LineString([(100, 0), (200, 0)])]
+    bridge = [LineString([(100, 0), (100, 300)])]
+    with_ids = build_network(_lines(road + bridge, u=[1, 2, 4], v=[2, 3, 5]))
+    assert with_ids.n_nodes == 5
+    assert with_ids.n_edges == 3
+    assert with_ids.stats["components"] == 2
+    # Two nodes (ids 2 and 4) sit at (100, 0).
+    assert np.sum(np.hypot(with_ids.x - 100, with_ids.y) < 1e-9) == 2
+    # The road (3 nodes) is the larger component, so it is 0; the bridge is 1.
+    assert sorted(with_ids.component.tolist()) == [0, 0, 0, 1, 1]
+
+    no_ids = build_network(_lines(road + bridge))
+    assert no_ids.n_nodes == 4  # B is shared by coincident endpoints
+    assert no_ids.stats["components"] == 1
+    b = _node_at(no_ids, 100, 0)
+    assert np.sum((no_ids.u == b) | (no_ids.v == b)) == 3
+
+
+def test_nodes_from_endpoints_snap_only_within_a_millimetre() -> None:
+    geoms = [
+        LineString([(0, 0), (100, 0)]),
+        LineString([(100.0002, 0.0001), (200, 0)]),  # 0.2 mm away: the same node
+        LineString([(201, 0), (300, 0)]),  # 1 m away: a different node
+    ]
+    net = build_network(_lines(geoms))
+    assert net.n_nodes == 5
+    assert net.stats["components"] == 2
+    assert net.stats["nodes"] == 5
+
+
+def test_node_latency_is_keyed_by_id() -> None:
+    geoms = [LineString([(0, 0), (100, 0)]), LineString([(100, 0), (100, 50)])]
+    net = build_network(_lines(geoms, u=[10, 20], v=[20, 30]),
+                        node_latency_us={20: 7.5, 30: 1.25, 99: 3.0})
+    assert net.node_device_us[_node_at(net, 100, 0)] == 7.5
+    assert net.node_device_us[_node_at(net, 100, 50)] == 1.25
+    assert net.node_device_us[_node_at(net, 0, 0)] == 0.0
+
+
+# --------------------------------------------------------------------------- orientation
+
+
+@pytest.mark.parametrize("reversed_first", [False, True])
+def test_a_line_drawn_v_to_u_is_flipped(reversed_first: bool) -> None:
+    # Node 1 at (0, 0), node 2 at (100, 0), node 3 at (100, 300). Line 1-2 is drawn from
+    # u to v; line 2-3 is drawn from 3 to 2 (v to u).
+    good = (LineString([(0, 0), (100, 0)]), 1, 2)
+    rev = (LineString([(100, 300), (100, 150), (100, 0)]), 2, 3)
+    rows = [rev, good] if reversed_first else [good, rev]
+    net = build_network(_lines([r[0] for r in rows], u=[r[1] for r in rows],
+                               v=[r[2] for r in rows]))
+    assert net.n_nodes == 3
+    n1, n2, n3 = _node_at(net, 0, 0), _node_at(net, 100, 0), _node_at(net, 100, 300)
+    assert len({n1, n2, n3}) == 3
+    e12, e23 = _edge_between(net, n1, n2), _edge_between(net, n2, n3)
+    assert net.length[e12] == pytest.approx(100.0)
+    assert net.length[e23] == pytest.approx(300.0)
+    # The geometry is kept as drawn; u/v are swapped so that it runs from u to v.
+    assert (net.u[e23], net.v[e23]) == (n3, n2)
+    _assert_geometry_runs_u_to_v(net)
+
+
+@st.composite
+def _id_network(draw: st.DrawFn):
+    """A connected simple graph on jittered lattice points, some lines drawn backwards."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    n = draw(st.integers(3, 12))
+    pos = rng.uniform(0, 2000, size=(n, 2))
+    # A random spanning tree (every node touched) plus a few extra links.
+    edges = {tuple(sorted((i, int(rng.integers(0, i))))) for i in range(1, n)}
+    for _ in range(draw(st.integers(0, n))):
+        a, b = rng.choice(n, size=2, replace=False)
+        edges.add((int(min(a, b)), int(max(a, b))))
+    edges = sorted(edges)
+    rng.shuffle(edges)
+    ids = rng.choice(10_000, size=n, replace=False) + 1  # arbitrary node ids
+    geoms, u, v, reverse = [], [], [], []
+    for a, b in edges:
+        mid = (pos[a] + pos[b]) / 2 + rng.normal(0, 50, size=2)
+        line = LineString([pos[a], mid, pos[b]])
+        flip = bool(rng.random() < 0.4)
+        geoms.append(line.reverse() if flip else line)
+        u.append(int(ids[a]))
+        v.append(int(ids[b]))
+        reverse.append(flip)
+    return pos, ids, edges, geoms, u, v
+
+
+@settings(max_examples=50, deadline=None)
+@given(_id_network())
+def test_reversed_lines_never_misplace_nodes(case) -> None:
+    pos, ids, edges, geoms, u, v = case
+    net = build_network(_lines(geoms, u=u, v=v))
+    assert net.n_nodes == len(ids)
+    assert net.n_edges == len(edges)
+    # Every node id sits at its true position, whichever way its lines were drawn.
+    for node_id, xy in zip(ids, pos, strict=True):
+        k = _node_at(net, *xy)
+        assert net.node_device_us[k] == 0.0
+    # Node index k is the k-th smallest id (ids are sorted): check the id -> position map.
+    order = np.argsort(ids)
+    assert np.allclose(net.x, pos[order, 0]) and np.allclose(net.y, pos[order, 1])
+    _assert_geometry_runs_u_to_v(net)
+    # Each edge joins the two nodes it was drawn between.
+    got = {tuple(sorted((int(a), int(b)))) for a, b in zip(net.u, net.v, strict=True)}
+    rank = {int(i): k for k, i in enumerate(np.sort(ids))}
+    want = {tuple(sorted((rank[int(ids[a])], rank[int(ids[b])]))) for a, b in edges}
+    assert got == want
+
+
+# --------------------------------------------------------------------------- simplification
+
+
+@pytest.mark.parametrize("with_ids", [True, False])
+def test_parallel_edges_collapse_to_the_shortest(with_ids: bool) -> None:
+    straight = LineString([(0, 0), (300, 0)])  # 300 m
+    detour = LineString([(0, 0), (150, 200), (300, 0)])  # 250 + 250 = 500 m
+    back = LineString([(300, 0), (150, -80), (0, 0)])  # 170 + 170 = 340 m, drawn 2 -> 1
+    other = LineString([(300, 0), (300, 400)])  # 400 m
+    geoms = [detour, back, straight, other]
+    lines = _lines(geoms, u=[1, 2, 1, 2], v=[2, 1, 2, 3]) if with_ids else _lines(geoms)
+    net = build_network(lines)
+    assert net.n_nodes == 3
+    assert net.n_edges == 2
+    assert net.stats["parallel_edges_collapsed"] == 2
+    assert sorted(net.length.tolist()) == pytest.approx([300.0, 400.0])
+    a, b = _node_at(net, 0, 0), _node_at(net, 300, 0)
+    kept = net.geometry[_edge_between(net, a, b)]
+    assert kept.equals(straight)
+    _assert_geometry_runs_u_to_v(net)
+
+
+@pytest.mark.parametrize("with_ids", [True, False])
+def test_self_loops_are_dropped_and_counted(with_ids: bool) -> None:
+    ring = LineString([(100, 0), (150, 50), (100, 100), (100, 0)])
+    loop2 = LineString([(0, 0), (-50, 50), (0, 0)])
+    road = LineString([(0, 0), (100, 0)])
+    geoms = [ring, road, loop2]
+    lines = _lines(geoms, u=[2, 1, 1], v=[2, 2, 1]) if with_ids else _lines(geoms)
+    net = build_network(lines)
+    assert net.stats["self_loops_dropped"] == 2
+    assert net.n_edges == 1
+    assert net.length.tolist() == pytest.approx([100.0])
+    assert net.stats["input_lines"] == 3
+
+
+def test_only_self_loops_is_an_input_error() -> None:
+    ring = LineString([(0, 0), (50, 50), (0, 100), (0, 0)])
+    with pytest.raises(InputError, match="no edges"):
+        build_network(_lines([ring], u=[7], v=[7]), source="roads.gpkg")
+
+
+def test_empty_input_is_an_input_error() -> None:
+    empty = gpd.GeoDataFrame({"u": [], "v": []}, geometry=[], crs=UTM50)
+    with pytest.raises(InputError, match="no edges") as info:
+        build_network(empty, source="roads.gpkg")
+    assert info.value.source == "roads.gpkg"
+    with pytest.raises(InputError):
+        build_network(gpd.GeoDataFrame(geometry=[], crs=UTM50))
+
+
+# --------------------------------------------------------------------------- components
+
+
+def test_components_are_labelled_largest_first() -> None:
+    # Three separate pieces given smallest first: a single edge (2 nodes), a path of
+    # 4 edges (5 nodes), a path of 2 edges (3 nodes).
+    pair = [LineString([(0, 0), (10, 0)])]
+    five = [LineString([(1000 + 10 * i, 0), (1000 + 10 * (i + 1), 0)]) for i in range(4)]
+    three = [LineString([(0, 500 + 10 * i), (0, 500 + 10 * (i + 1))]) for i in range(2)]
+    net = build_network(_lines(pair + five + three))
+    assert net.stats["components"] == 3
+    assert net.component_sizes().tolist() == [5, 3, 2]
+    assert net.component[_node_at(net, 1000, 0)] == 0
+    assert net.component[_node_at(net, 1040, 0)] == 0
+    assert net.component[_node_at(net, 0, 520)] == 1
+    assert net.component[_node_at(net, 10, 0)] == 2
+    assert net.stats["largest_component_share"] == pytest.approx(0.5)
+
+
+def test_equal_components_and_isolated_nodes() -> None:
+    # Node 3 only carries a self-loop: it stays a node, alone in its own component.
+    geoms = [LineString([(0, 0), (10, 0)]), LineString([(50, 0), (60, 0)]),
+             LineString([(90, 0), (95, 5), (90, 0)])]
+    net = build_network(_lines(geoms, u=[1, 2, 3], v=[4, 5, 3]))
+    assert net.stats["components"] == 3
+    assert net.component_sizes().tolist() == [2, 2, 1]
+    assert net.component[_node_at(net, 90, 0)] == 2
+    assert net.component[_node_at(net, 0, 0)] == net.component[_node_at(net, 10, 0)]
+    assert net.component[_node_at(net, 0, 0)] != net.component[_node_at(net, 50, 0)]
+
+
+# --------------------------------------------------------------------------- lengths
+
+
+def test_lengths_come_from_the_geometry_in_metres() -> None:
+    zigzag = LineString([(0, 0), (30, 40), (60, 0), (90, 40)])  # 3 x 50 m, 90 m apart
+    straight = LineString([(90, 40), (90, 1040)])  # 1 km
+    net = build_network(_lines([zigzag, straight]))
+    e = _edge_between(net, _node_at(net, 0, 0), _node_at(net, 90, 40))
+    assert net.length[e] == pytest.approx(150.0, abs=1e-9)
+    assert net.stats["length_km"] == pytest.approx(1.15)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.floats(-5e3, 5e3), st.floats(-5e3, 5e3)), min_size=2, max_size=8,
+                unique=True))
+def test_length_is_the_sum_of_segment_lengths(points) -> None:
+    line = LineString(points)
+    if shapely.equals_exact(shapely.get_point(line, 0), shapely.get_point(line, -1), 1e-2):
+        return  # a closed line is a self-loop: dropped, tested above
+    want = sum(np.hypot(b[0] - a[0], b[1] - a[1]) for a, b in zip(points, points[1:],
+                                                                    strict=False))
+    net = build_network(_lines([line]))
+    assert net.length[0] == pytest.approx(want, rel=1e-12, abs=1e-9)

@@ -1,0 +1,153 @@
+"""End-to-end runs checked against hand-computed figures (tiny city) and real data (Wuhan)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+from latcircle.config import C_M_PER_US, GROUP_INDEX_G652, load_config
+from latcircle.pipeline import run_city
+
+# k·r for a road proxy, by hand: group index / c, times the 1.2 route factor (µs per metre).
+KR = GROUP_INDEX_G652 / C_M_PER_US * 1.2
+FIXED = 100.0 + 20.0  # E (optical preset) + the sites' device latency in the tiny city
+
+
+def _metro(table: pd.DataFrame, basis: str, thr: float = 1.0) -> pd.Series:
+    row = table[(table.scope == "metro") & (table.basis == basis) & (table.threshold_ms == thr)]
+    assert len(row) == 1
+    return row.iloc[0]
+
+
+def test_tiny_city_shares_by_hand(tiny_city: Path, tmp_path: Path) -> None:
+    result = run_city(load_config(tiny_city), out=tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "coverage.csv")
+    # Roads cover x <= 6 km; with a 1 km max drop, cells and pixels whose centre has
+    # x <= 7 km have access, and everything with access is far inside 1 ms (< 15 km of road).
+    area = _metro(table, "area")
+    assert area.total == pytest.approx(100.0)  # 10 km x 10 km
+    assert area.covered == pytest.approx(28 * 40 * 0.0625)  # 28 of 40 columns of 250 m cells
+    assert area.share == pytest.approx(0.7)
+    assert area.no_access == pytest.approx(30.0) and area.too_far == pytest.approx(0.0)
+    pop = _metro(table, "population")
+    assert pop.total == pytest.approx(40_000) and pop.share == pytest.approx(0.7)
+    keys = _metro(table, "key_sites")
+    assert (keys.covered, keys.no_access, keys.total) == (3, 1, 4)
+    east = table[(table.name == "East") & (table.basis == "area") & (table.threshold_ms == 1.0)]
+    assert east.share.iloc[0] == pytest.approx(8 / 20)  # 8 of 20 eastern columns reach a road
+    assert result.headline["area"] == pytest.approx(0.7)
+
+
+def test_tiny_city_key_site_latencies_by_hand(tiny_city: Path, tmp_path: Path) -> None:
+    run_city(load_config(tiny_city), out=tmp_path / "out")
+    ks = gpd.read_file(tmp_path / "out" / "isochrones.gpkg", layer="key_sites").set_index("name")
+    # Manhattan distances on the 1 km grid from site A (1, 5) km and B (5, 5) km.
+    assert ks.loc["on road west", "latency_us"] == pytest.approx(FIXED + KR * 3000, abs=1e-6)
+    assert ks.loc["on road west", "serving_site"] == "A"
+    assert ks.loc["near road", "latency_us"] == pytest.approx(FIXED + KR * 2500, abs=1e-6)
+    assert ks.loc["near road", "serving_site"] == "B"
+    assert ks.loc["edge east", "latency_us"] == pytest.approx(FIXED + KR * (4000 + 500), abs=1e-6)
+    assert ks.loc["far east", "status"] == "no_access"
+    assert np.isnan(ks.loc["far east", "latency_us"])
+
+
+def test_scenario_year_leaves_later_sites_out(make_tiny_city, tmp_path: Path) -> None:
+    cfg = load_config(make_tiny_city(extra_yaml="year: 2025\n"))
+    run_city(cfg, out=tmp_path / "out")
+    ks = gpd.read_file(tmp_path / "out" / "isochrones.gpkg", layer="key_sites").set_index("name")
+    # Site B comes online in 2027, so in 2025 site A serves everything.
+    assert ks.loc["near road", "latency_us"] == pytest.approx(FIXED + KR * 3500, abs=1e-6)
+    assert set(ks["serving_site"].dropna()) == {"A"}
+    sites = gpd.read_file(tmp_path / "out" / "isochrones.gpkg", layer="sites").set_index("site_id")
+    assert bool(sites.loc["A", "online"]) and not bool(sites.loc["B", "online"])
+
+
+def test_too_far_split_at_a_tight_budget(make_tiny_city, tmp_path: Path) -> None:
+    cfg = load_config(make_tiny_city(extra_yaml="thresholds_ms: [0.13, 1.0]\n"))
+    run_city(cfg, out=tmp_path / "out")
+    table = pd.read_csv(tmp_path / "out" / "coverage.csv")
+    keys = _metro(table, "key_sites", 0.13)
+    # 0.13 ms leaves 10 µs after E and S: 1,701 m of route. No key site is that close.
+    assert (keys.covered, keys.no_access, keys.too_far) == (0, 1, 3)
+    area = _metro(table, "area", 0.13)
+    assert area.covered + area.no_access + area.too_far == pytest.approx(area.total)
+    assert 0 < area.covered < _metro(table, "area", 1.0).covered
+
+
+def test_outputs_are_complete_and_well_formed(tiny_city: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_city(load_config(tiny_city), out=out)
+    assert {"coverage.csv", "isochrones.gpkg", "latency.tif", "run.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    layers = set(gpd.list_layers(out / "isochrones.gpkg")["name"])
+    assert {"bands", "sites", "key_sites", "boundary", "districts", "service_areas"} <= layers
+    bands = gpd.read_file(out / "isochrones.gpkg", layer="bands")
+    assert list(bands.threshold_ms) == [0.25, 0.5, 0.75, 1.0]
+    assert bands.geometry.area.iloc[-1] / 1e6 == pytest.approx(70.0, rel=1e-6)
+    with rasterio.open(out / "latency.tif") as src:
+        assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        assert src.dtypes[0] == "float32"
+        data = src.read(1)
+        assert np.isnan(data[:, -1]).all()  # the road-less east edge has no access
+        assert np.nanmax(data) < 1000.0
+    run = json.loads((out / "run.json").read_text())
+    assert run["city"]["synthetic"] is True and run["city"]["sites_hypothetical"] is True
+    assert run["parameters"]["route_factor"] == 1.2
+    assert len(run["inputs"]["network"][0]["sha256"]) == 64
+    assert {"load", "network", "locate", "dijkstra", "outputs"} <= set(run["stage_seconds"])
+
+
+def test_same_inputs_same_bytes(tiny_city: Path, tmp_path: Path) -> None:
+    cfg = load_config(tiny_city)
+    run_city(cfg, out=tmp_path / "a")
+    run_city(cfg, out=tmp_path / "b")
+    for name in ("coverage.csv", "isochrones.gpkg", "latency.tif"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_failed_run_leaves_previous_outputs(tiny_city: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_city(load_config(tiny_city), out=out)
+    before = (out / "coverage.csv").read_bytes()
+
+    def explode(result: object, folder: Path) -> None:
+        (folder / "half-written.txt").write_text("partial")
+        raise RuntimeError("killed mid-run")
+
+    with pytest.raises(RuntimeError):
+        run_city(load_config(tiny_city), out=out, extra_outputs=[explode])
+    assert (out / "coverage.csv").read_bytes() == before
+    assert not (out / "half-written.txt").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_wuhan_end_to_end(shared_data: Path, tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    result = run_city(load_config(root / "data" / "cities" / "wuhan.yaml"), out=tmp_path / "wuhan")
+    table = result.coverage
+    districts = set(table.loc[table.scope == "district", "name"])
+    assert len(districts) == 13
+    keys = _metro(table, "key_sites")
+    assert keys.total == 1676  # every Weibo POI lies inside the OSM boundary after GCJ-02 -> WGS84
+    pop = _metro(table, "population")
+    # WorldPop ages 20+: 9,491,334 people in the clipped raster (data README).
+    assert pop.total == pytest.approx(9_491_334, rel=0.01)
+    area = _metro(table, "area")
+    assert area.total == pytest.approx(8604, rel=0.005)  # OSM boundary, 8,604 km²
+    for basis in ("key_sites", "population", "area"):
+        share = _metro(table, basis).share
+        assert 0.0 < share < 1.0
+    # Roads cover the urban core only: outlying districts are mostly without access.
+    xinzhou = table[
+        (table.name == "Xinzhou") & (table.basis == "area") & (table.threshold_ms == 1.0)
+    ]
+    assert xinzhou.share.iloc[0] < 0.2
