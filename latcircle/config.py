@@ -407,7 +407,9 @@ def _one_line(path: Path, exc: ValidationError) -> InputError:
             msg += f" (did you mean {close!r}?)"
     elif err["type"] == "missing":
         msg = "required key is missing"
-    elif "input" in err and err["type"] not in ("value_error",):
+    elif err["type"] == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif "input" in err:
         msg = f"{msg} (got {err['input']!r})"
     more = len(exc.errors()) - 1
     if more:

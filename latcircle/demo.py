@@ -135,10 +135,10 @@ class _Centre:
 
 
 _CENTRES = (
-    _Centre("main", _MAIN_CENTRE[0], _MAIN_CENTRE[1], 0.36, 4.0 * _KM),
-    _Centre("east", 44 * _KM, 4 * _KM, 0.24, 3.5 * _KM, 4.5 * _KM, 400.0),
+    _Centre("main", _MAIN_CENTRE[0], _MAIN_CENTRE[1], 0.34, 4.0 * _KM),
+    _Centre("east", 48 * _KM, 2 * _KM, 0.26, 3.5 * _KM, 4.5 * _KM, 400.0),
     _Centre("west", -34 * _KM, -10 * _KM, 0.06, 2.5 * _KM, 4.0 * _KM, 450.0),
-    _Centre("northeast", 30 * _KM, 25 * _KM, 0.08, 2.5 * _KM, 4.0 * _KM, 450.0),
+    _Centre("northeast", 33 * _KM, 26 * _KM, 0.08, 2.5 * _KM, 4.0 * _KM, 450.0),
 )
 #: People living in villages and spread thinly over the countryside.
 _VILLAGE_SHARE = 0.08
@@ -165,11 +165,11 @@ class _SiteSpec:
 # The 2024-2025 sites are "legacy": reached through electrical aggregation and OEO
 # regeneration, hence 300 µs; see the module docstring for the story this tells.
 _SITE_SPECS = (
-    _SiteSpec("S1", "Synthetic site 1 (west DC park)", "large", 2024, 300.0, -55 * _KM, -8 * _KM),
-    _SiteSpec("S2", "Synthetic site 2 (north-west edge)", "edge", 2025, 300.0, -47 * _KM, 18 * _KM),
+    _SiteSpec("S1", "Synthetic site 1 (west DC park)", "large", 2024, 350.0, -55 * _KM, -8 * _KM),
+    _SiteSpec("S2", "Synthetic site 2 (south-west edge)", "edge", 2025, 350.0, -40 * _KM, -26 * _KM),
     _SiteSpec("S3", "Synthetic site 3 (core)", "medium", 2026, 20.0, 10 * _KM, 2 * _KM),
-    _SiteSpec("S4", "Synthetic site 4 (east edge)", "edge", 2027, 20.0, 44 * _KM, 5 * _KM),
-    _SiteSpec("S5", "Synthetic site 5 (north-east DC park)", "large", 2028, 20.0, 33 * _KM, 27 * _KM),
+    _SiteSpec("S4", "Synthetic site 4 (east edge)", "edge", 2027, 20.0, 48 * _KM, 3 * _KM),
+    _SiteSpec("S5", "Synthetic site 5 (north-east DC park)", "large", 2028, 20.0, 35 * _KM, 28 * _KM),
 )
 
 _KEY_SITE_WEIGHTS = {
@@ -550,20 +550,20 @@ def _centre_grids(rng: np.random.Generator) -> list[tuple[list[shapely.Geometry]
 def _rural_grid(
     boundary: shapely.Polygon, roadless: shapely.Geometry, rng: np.random.Generator
 ) -> list[shapely.Geometry]:
-    """County roads on a jittered ~4.5 km grid, wandering, absent from the roadless zones.
+    """County roads on a jittered ~3.2 km grid, wandering, absent from the roadless zones.
 
     The gaps of this grid (more than 1 km from any road in the middle of each cell) are the
     ordinary rural "no access" area; the roadless zones are the large one.
     """
     minx, miny, maxx, maxy = boundary.bounds
     cx, cy = _MAIN_CENTRE
-    spacing = 4.5 * _KM
+    spacing = 3.2 * _KM
     lines = []
     for vertical in (False, True):
         lo, hi = (minx, maxx) if vertical else (miny, maxy)
         a0, a1 = (miny, maxy) if vertical else (minx, maxx)
         for pos in np.arange(lo + spacing / 2, hi, spacing):
-            pos = pos + rng.uniform(-0.8, 0.8) * _KM
+            pos = pos + rng.uniform(-0.5, 0.5) * _KM
             ends = np.array([[pos, a0], [pos, a1]]) if vertical else np.array([[a0, pos], [a1, pos]])
             xy = _wavy(
                 ends, amp=0.5 * _KM, wavelength=6 * _KM, step=250.0, phase=rng.uniform(0, np.pi)

@@ -75,6 +75,7 @@ __all__ = [
     "DATA_CENTRE_TAGS",
     "DEFAULT_KEY_SITE_TAGS",
     "PEERINGDB_URL",
+    "SITE_MARGIN_M",
     "SITE_MERGE_M",
     "SOURCES",
     "WORLDPOP_URL",
@@ -126,6 +127,11 @@ WORLDPOP_URL = (
 #: positions are geocoded street addresses, OSM positions are building outlines, and a
 #: data-centre campus spans a few hundred metres.
 SITE_MERGE_M = 250.0
+
+#: Compute sites this close (metres) outside the metro outline are kept: a facility across
+#: the border still serves the metro, and Amap's outline and geocoded addresses are each
+#: off by a few hundred metres (PeeringDB's GDS Futian lies ~250 m outside Amap's Shenzhen).
+SITE_MARGIN_M = 1000.0
 
 #: Licence and attribution of every source; written into each config and the manifest.
 ATTRIBUTION: dict[str, dict[str, str]] = {
@@ -785,6 +791,7 @@ def _params(job: _Job, source: str) -> dict[str, Any]:
     elif source == "sites":
         base["tags"] = _normal_tags(DATA_CENTRE_TAGS)
         base["merge_m"] = SITE_MERGE_M
+        base["margin_m"] = SITE_MARGIN_M
     elif source == "population":
         base["raster"] = _url_name(job.worldpop_url)
     return base
@@ -1134,7 +1141,7 @@ def _points_from_features(
     features: gpd.GeoDataFrame, tags: Mapping[str, bool | list[str]]
 ) -> gpd.GeoDataFrame:
     if features.empty:
-        empty = {"name": [], "category": [], "osm_ref": []}
+        empty = {c: pd.Series([], dtype=object) for c in ("name", "category", "osm_ref")}
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=_WGS84), crs=_WGS84)
     # A metro queried in several pieces returns the features on a seam more than once.
     features = features[~features.index.duplicated(keep="first")].reset_index()
@@ -1168,6 +1175,13 @@ def _points_from_features(
     ).reset_index(drop=True)
 
 
+def _buffered(polygon: BaseGeometry, metres: float) -> BaseGeometry:
+    """Return a WGS84 polygon grown by ``metres`` (buffered in its UTM zone)."""
+    series = gpd.GeoSeries([polygon], crs=_WGS84)
+    utm = series.estimate_utm_crs()
+    return series.to_crs(utm).buffer(metres).to_crs(_WGS84).iloc[0]
+
+
 def _inside(points: gpd.GeoDataFrame, polygon: BaseGeometry) -> np.ndarray:
     if points.empty:
         return np.zeros(0, dtype=bool)
@@ -1179,7 +1193,7 @@ def _inside(points: gpd.GeoDataFrame, polygon: BaseGeometry) -> np.ndarray:
 
 def _osm_sites(job: _Job) -> gpd.GeoDataFrame:
     points = download_points(
-        job.polygon,
+        _buffered(job.polygon, SITE_MARGIN_M),
         tags=DATA_CENTRE_TAGS,
         overpass_url=job.overpass_url,
         cache_dir=job.cache / "overpass",
@@ -1189,7 +1203,7 @@ def _osm_sites(job: _Job) -> gpd.GeoDataFrame:
         {
             "name": points["name"].to_numpy(dtype=str),
             "source": "osm",
-            "source_ref": ("osm:" + points["osm_ref"]).to_numpy(dtype=str),
+            "source_ref": [f"osm:{ref}" for ref in points["osm_ref"]],
         },
         geometry=points.geometry.to_numpy(),
         crs=_WGS84,
@@ -1242,19 +1256,24 @@ def _float(value: object) -> float | None:
 
 
 def _merge_sites(frames: list[gpd.GeoDataFrame], polygon: BaseGeometry) -> pd.DataFrame:
-    """One row per site: candidates within :data:`SITE_MERGE_M` of each other are merged."""
+    """Return one row per site near the metro; candidates close to each other are merged.
+
+    Candidates within :data:`SITE_MARGIN_M` of the outline are kept; those within
+    :data:`SITE_MERGE_M` of each other (also through a chain) are one site.
+    """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     allc = pd.concat(frames, ignore_index=True)
     allc = gpd.GeoDataFrame(allc, geometry="geometry", crs=_WGS84)
-    allc = allc[_inside(allc, polygon)].reset_index(drop=True)
+    allc = allc[_inside(allc, _buffered(polygon, SITE_MARGIN_M))].reset_index(drop=True)
     if allc.empty:
         return pd.DataFrame(columns=_SITE_COLUMNS)
+    utm = allc.estimate_utm_crs()
     # OSM first: its positions are mapped outlines, PeeringDB's are geocoded addresses.
     allc["_rank"] = (allc["source"] != "osm").astype(int)
     allc = allc.sort_values(["_rank", "source_ref"], kind="stable").reset_index(drop=True)
-    local = allc.to_crs(allc.estimate_utm_crs())
+    local = allc.to_crs(utm)
     tree = shapely.STRtree(local.geometry.to_numpy())
     left, right = tree.query(local.geometry.to_numpy(), predicate="dwithin", distance=SITE_MERGE_M)
     n = len(allc)

@@ -658,5 +658,6 @@ def _raster_points_to_local(
 
 
 def _first_line(exc: BaseException) -> str:
+    """Return the gist of a library error: its first line, without GDAL's driver hint."""
     text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
+    return text.splitlines()[0].split(".; ")[0].rstrip(".")

@@ -190,6 +190,7 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
         network = build_network(
             inputs.lines, node_latency_us=inputs.node_latency_us, source=str(cfg.network.path)
         )
+        _note_network_repairs(inputs, network)
         locator = Locator(network)
         arcs = arc_matrix(network, params)
     with timer.stage("locate"):
@@ -239,7 +240,46 @@ def _attach(
             f"sites: {int(off.sum())} site(s) beyond the {params.max_drop_m:g} m max drop "
             f"from the network serve nothing: {ids}"
         )
+    _note_isolated_sites(inputs, locator.network, attachment)
     return attachment
+
+
+def _note_network_repairs(inputs: Inputs, network: Network) -> None:
+    st = network.stats
+    if st["self_loops_dropped"]:
+        inputs.notes.append(
+            f"network: {st['self_loops_dropped']:.0f} self-loop(s) dropped "
+            "(lines starting and ending at the same node)"
+        )
+    if st["parallel_edges_collapsed"]:
+        inputs.notes.append(
+            f"network: {st['parallel_edges_collapsed']:.0f} parallel edge(s) collapsed "
+            "to the shortest"
+        )
+    if st["zero_length_edges"]:
+        inputs.notes.append(
+            f"network: {st['zero_length_edges']:.0f} zero-length edge(s) kept as "
+            "zero-latency links between distinct nodes"
+        )
+    if st["components"] > 1:
+        inputs.notes.append(
+            f"network: {st['components']:.0f} connected components; the largest holds "
+            f"{st['largest_component_share']:.1%} of nodes"
+        )
+
+
+def _note_isolated_sites(inputs: Inputs, network: Network, attachment: SiteAttachment) -> None:
+    """Report sites attached to a component other than the largest (they serve only it)."""
+    loc = attachment.location
+    ok = loc.edge >= 0
+    comp = np.full(len(ok), -1)
+    comp[ok] = network.component[network.u[loc.edge[ok]]]
+    sizes = np.bincount(network.component)
+    for i in np.flatnonzero(ok & (comp > 0)):
+        inputs.notes.append(
+            f"sites: {inputs.sites['site_id'].iloc[i]} attaches to a network component of "
+            f"{sizes[comp[i]]} node(s), not the main one ({sizes[0]} nodes): it serves only that"
+        )
 
 
 def _samples(

@@ -171,8 +171,10 @@ def _id_positions(u: np.ndarray, v: np.ndarray, start: np.ndarray, end: np.ndarr
 
     Each line offers both its ends to both its nodes; a node takes the end offered most
     often (a node on several lines is where they all end), ties going to the end the line's
-    orientation claims (start for ``u``, end for ``v``). A node met on one line only then
-    takes that line's end away from its neighbour, when the neighbour was placed by a vote.
+    orientation claims (start for ``u``, end for ``v``). A node the vote leaves tied (met on
+    one line only, or on parallel lines to one neighbour) then takes its lines' end away from
+    its neighbour, when the vote placed the neighbour.
+
     Taking the first ``u``/``v`` occurrence instead misplaces both nodes of a reversed line
     whenever that line is the first to name them. That is kept as the fast path for the
     usual input, where every line agrees with it.
@@ -195,12 +197,18 @@ def _id_positions(u: np.ndarray, v: np.ndarray, start: np.ndarray, end: np.ndarr
     group = np.cumsum(head) - 1
     first = by[head]
     count = np.bincount(group)
-    score = 2.0 * count + np.bincount(group, weights=claimed[by])
+    claims = np.bincount(group, weights=claimed[by])
     group_node = node[first]
-    order = np.lexsort((first, -score, group_node))  # per node: best score, then first seen
-    top = order[np.r_[True, group_node[order[1:]] != group_node[order[:-1]]]]
+    # Per node: most offered, then most claimed, then first seen.
+    order = np.lexsort((first, -claims, -count, group_node))
+    is_top = np.r_[True, group_node[order[1:]] != group_node[order[:-1]]]
+    top = order[is_top]
     xy = pos[first[top]]  # one group per node 0..n-1, in node order
-    placed = count[top] >= 2
+    # Placed by the vote: offered strictly more often than any other position.
+    after = np.flatnonzero(is_top) + 1
+    has_runner = ~np.r_[is_top, True][after]
+    runner = np.where(has_runner, count[order[np.minimum(after, len(order) - 1)]], 0)
+    placed = count[top] > runner
     for mine, other in ((u, v), (v, u)):
         lone = ~placed[mine] & placed[other]
         start_near_other = np.hypot(*(start - xy[other]).T) <= np.hypot(*(end - xy[other]).T)
@@ -224,6 +232,7 @@ def _nodes_from_endpoints(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
 def _simplify_edges(
     u: np.ndarray, v: np.ndarray, geoms: np.ndarray, length: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    # A self-loop never shortens a path; a zero-length line between two ids is one too.
     loops = u == v
     u, v, geoms, length = u[~loops], v[~loops], geoms[~loops], length[~loops]
     lo, hi = np.minimum(u, v), np.maximum(u, v)

@@ -123,6 +123,8 @@ def run_city(
     """
     timer = timer or StageTimer()
     metro = prepare(cfg, timer=timer)
+    for note in metro.inputs.notes:  # repairs and exclusions: never silent
+        log.warning(note)
     with timer.stage("dijkstra"):
         scenario = metro.scenario(year=cfg.year)
     with timer.stage("coverage"):

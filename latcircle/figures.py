@@ -1,0 +1,469 @@
+"""Static figures (matplotlib, PNG) for the city report and the national page.
+
+Every function returns a :class:`matplotlib.figure.Figure` built without ``pyplot``, so
+nothing here touches global matplotlib state or needs a display; :func:`png_bytes` and
+:func:`write_figures` turn them into PNG files (stable bytes: no timestamp or software tag).
+
+* :func:`band_map`: the cumulative latency bands over the metro boundary and districts;
+* :func:`coverage_curve`: share covered against the latency budget (0–2 ms) on each basis,
+  an exact weighted CDF of the sample latencies of one or more scenarios;
+* :func:`district_bars`: each district's share at the budget, per basis;
+* :func:`progress_chart`: share by year against the targets (2027: 70 %, 2028: 75 %);
+* :func:`national_chart`: metros meeting the target and the population-weighted share.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+if TYPE_CHECKING:
+    from latcircle.config import Target
+    from latcircle.coverage import Evaluation
+    from latcircle.metro import Scenario
+    from latcircle.pipeline import RunResult
+
+__all__ = [
+    "BASIS_COLOURS",
+    "BASIS_LABELS",
+    "STATUS_COLOURS",
+    "STATUS_LABELS",
+    "band_colours",
+    "band_map",
+    "coverage_curve",
+    "curve",
+    "district_bars",
+    "national_chart",
+    "png_bytes",
+    "progress_chart",
+    "write_figures",
+]
+
+BASIS_LABELS: dict[str, str] = {"key_sites": "Key sites", "population": "Population",
+                                "area": "Area"}
+BASIS_COLOURS: dict[str, str] = {"key_sites": "#d95f02", "population": "#1b9e77",
+                                 "area": "#7570b3"}
+STATUS_LABELS: dict[str, str] = {"covered": "covered", "too_far": "too far (build compute)",
+                                 "no_access": "no access (build access)"}
+STATUS_COLOURS: dict[str, str] = {"covered": "#1a9641", "too_far": "#d7191c",
+                                  "no_access": "#7b3294"}
+#: Progress status colours (latcircle.progress: met / on track / behind).
+PROGRESS_COLOURS: dict[str, str] = {"met": "#1a9641", "on track": "#fdae61",
+                                    "behind": "#d7191c"}
+
+_DPI = 110
+_PNG_METADATA = {"Software": None}
+
+
+def band_colours(thresholds_ms: Sequence[float]) -> dict[float, str]:
+    """Return a colour per band: dark blue-green for the tightest, pale for the widest.
+
+    Parameters
+    ----------
+    thresholds_ms
+        The band thresholds.
+
+    Returns
+    -------
+    dict
+        Threshold to hex colour, in ascending threshold order.
+    """
+    values = sorted(float(t) for t in thresholds_ms)
+    cmap = colormaps["YlGnBu_r"]
+    if len(values) == 1:
+        return {values[0]: to_hex(cmap(0.35))}
+    return {t: to_hex(cmap(0.1 + 0.65 * i / (len(values) - 1))) for i, t in enumerate(values)}
+
+
+def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
+    """Return the share of an evaluation's weight within each budget (a weighted CDF).
+
+    Exact: the same rule as :meth:`latcircle.metro.Scenario.share` (latency ≤ budget), at
+    every budget at once, without re-solving.
+
+    Parameters
+    ----------
+    evaluation
+        One basis of a scenario.
+    budgets_ms
+        Budgets in milliseconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shares in [0, 1]; NaN when the basis has no weight.
+    """
+    weight = evaluation.samples.weight
+    total = float(weight.sum())
+    budgets = np.asarray(budgets_ms, dtype=float)
+    if total <= 0:
+        return np.full(budgets.shape, np.nan)
+    order = np.argsort(evaluation.latency_us, kind="stable")
+    lat = evaluation.latency_us[order]
+    cum = np.concatenate([[0.0], np.cumsum(weight[order])])
+    return cum[np.searchsorted(lat, budgets * 1000.0, side="right")] / total
+
+
+def band_map(
+    layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: str = ""
+) -> Figure:
+    """Draw the cumulative latency bands over the metro boundary, districts and sites.
+
+    Parameters
+    ----------
+    layers
+        A run's GeoPackage layers (``bands``, ``boundary``; ``districts``, ``sites``
+        when present), in the local CRS.
+    title
+        Axes title.
+    note
+        A line under the title (e.g. "synthetic").
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(7.5, 6.5), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    bands = layers["bands"].sort_values("threshold_ms", ascending=False)
+    colours = band_colours(bands["threshold_ms"])
+    layers["boundary"].plot(ax=ax, color="#f0f0f0", edgecolor="none")
+    for _, row in bands.iterrows():
+        gpd.GeoSeries([row.geometry], crs=bands.crs).plot(
+            ax=ax, color=colours[float(row["threshold_ms"])], edgecolor="none"
+        )
+    if "districts" in layers:
+        layers["districts"].boundary.plot(ax=ax, color="#525252", linewidth=0.6, linestyle="--")
+    layers["boundary"].boundary.plot(ax=ax, color="black", linewidth=1.2)
+    handles = [Patch(color=c, label=f"≤ {t:g} ms") for t, c in colours.items()]
+    if "sites" in layers and len(layers["sites"]):
+        sites = layers["sites"]
+        online = sites["online"].astype(bool) if "online" in sites else np.ones(len(sites), bool)
+        sites[online].plot(ax=ax, color="#08306b", markersize=28, marker="s", zorder=5)
+        if (~online).any():
+            sites[~online].plot(ax=ax, facecolor="white", edgecolor="#08306b", markersize=28,
+                                marker="s", zorder=5)
+        handles.append(Line2D([], [], color="#08306b", marker="s", linestyle="",
+                              label="compute site"))
+    handles.append(Patch(facecolor="#f0f0f0", edgecolor="black", label="beyond the largest band"))
+    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    _scale_note(ax, layers["boundary"])
+    ax.set_title(title + (f"\n{note}" if note else ""), fontsize=10)
+    return fig
+
+
+def _scale_note(ax: object, boundary: gpd.GeoDataFrame) -> None:
+    """A plain scale hint (the local CRS is in metres)."""
+    x0, y0, x1, _ = boundary.total_bounds
+    km = 10 ** np.floor(np.log10(max((x1 - x0) / 4000.0, 1.0)))
+    ax.plot([x1 - km * 1000, x1], [y0, y0], color="black", linewidth=2)  # type: ignore[attr-defined]
+    ax.text(x1 - km * 500, y0, f"{km:g} km\n", ha="center", va="bottom", fontsize=8)  # type: ignore[attr-defined]
+
+
+def coverage_curve(
+    scenarios: Scenario | Mapping[str, Scenario],
+    *,
+    max_ms: float = 2.0,
+    budget_ms: float = 1.0,
+    targets: Sequence[Target] = (),
+    title: str = "",
+) -> Figure:
+    """Plot the share covered against the latency budget, 0 to ``max_ms``, per basis.
+
+    Parameters
+    ----------
+    scenarios
+        One scenario, or several by label (drawn solid, dashed, dotted, ...).
+    max_ms
+        Right end of the budget axis.
+    budget_ms
+        The budget marked with a vertical line.
+    targets
+        Target shares marked with horizontal lines.
+    title
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    named = scenarios if isinstance(scenarios, Mapping) else {"": scenarios}
+    budgets = np.linspace(0.0, max_ms, 401)
+    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    styles = ["-", "--", ":", "-."]
+    for i, (label, scenario) in enumerate(named.items()):
+        for basis, ev in scenario.evaluations.items():
+            name = BASIS_LABELS.get(basis, basis) + (f" — {label}" if label else "")
+            ax.plot(budgets, curve(ev, budgets), color=BASIS_COLOURS.get(basis),
+                    linestyle=styles[i % len(styles)], linewidth=1.8, label=name)
+    ax.axvline(budget_ms, color="black", linewidth=0.8)
+    for t in targets:
+        ax.axhline(t.share, color="grey", linewidth=0.8, linestyle="--")
+        ax.text(max_ms, t.share, f" {t.year}: {t.share:.0%}", va="center", fontsize=8)
+    ax.set_xlim(0, max_ms)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("latency budget (ms, one-way)")
+    ax.set_ylabel("share within budget")
+    ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: str = "") -> Figure:
+    """Bar each district's share within ``threshold_ms``, one bar per basis.
+
+    Parameters
+    ----------
+    coverage
+        The coverage table (``coverage.csv``).
+    threshold_ms
+        The threshold shown.
+    title
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    rows = coverage[(coverage["scope"] == "district")
+                    & np.isclose(coverage["threshold_ms"], threshold_ms)]
+    table = rows.pivot_table(index="name", columns="basis", values="share", dropna=False)
+    bases = [b for b in BASIS_LABELS if b in table.columns]
+    table = table[bases].sort_index(ascending=False)
+    height = max(2.5, 0.45 * len(table) * max(len(bases), 1) ** 0.5 + 1.2)
+    fig = Figure(figsize=(7.0, height), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    if table.empty:
+        ax.text(0.5, 0.5, "no districts in this city's config", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    step = 0.8 / len(bases)
+    y = np.arange(len(table))
+    for i, basis in enumerate(bases):
+        ax.barh(y + (i - (len(bases) - 1) / 2) * step, table[basis].fillna(0).to_numpy(),
+                height=step, color=BASIS_COLOURS[basis], label=BASIS_LABELS[basis])
+    ax.set_yticks(y, table.index)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+    ax.set_xlabel(f"share within {threshold_ms:g} ms")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def progress_chart(
+    progress: pd.DataFrame, *, targets: Sequence[Target] = (), title: str = ""
+) -> Figure:
+    """Plot each basis' share by year against the targets.
+
+    Parameters
+    ----------
+    progress
+        A progress table (:func:`latcircle.progress.progress_table`): ``year``, ``basis``,
+        ``share``, and when present ``judged`` (the judged basis is drawn bold) and
+        ``status`` (markers coloured met / on track / behind).
+    targets
+        Targets drawn as stars at (year, share).
+    title
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    for basis, rows in progress.groupby("basis", sort=False):
+        rows = rows.sort_values("year")
+        judged = bool(rows["judged"].astype(bool).any()) if "judged" in rows else False
+        ax.plot(rows["year"], rows["share"], color=BASIS_COLOURS.get(str(basis)),
+                linewidth=2.6 if judged else 1.2, alpha=1.0 if judged else 0.7,
+                label=BASIS_LABELS.get(str(basis), str(basis)) + (" (judged)" if judged else ""))
+        if judged and "status" in rows:
+            colours = [PROGRESS_COLOURS.get(str(s), "grey") for s in rows["status"]]
+            ax.scatter(rows["year"], rows["share"], c=colours, s=36, zorder=4,
+                       edgecolors="black", linewidths=0.5)
+    _targets(ax, targets)
+    _year_axis(ax, progress["year"], targets)
+    ax.set_ylabel("share within the target's budget")
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], marker="o", linestyle="", color=c, label=s)
+                for s, c in PROGRESS_COLOURS.items()]
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def national_chart(
+    progress: pd.DataFrame, *, targets: Sequence[Target] = (), title: str = ""
+) -> Figure:
+    """Plot the national rollup by year: population-weighted share and metros meeting.
+
+    Parameters
+    ----------
+    progress
+        The national ``progress.csv``: ``year`` and any of ``population_weighted_share``
+        (or another ``*share*`` column), ``metros_meeting`` (or ``met``) and ``metros``.
+    targets
+        Targets drawn as stars.
+    title
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    years = progress["year"].astype(int)
+    share_col = _first_column(progress, ("population_weighted_share", "weighted_share"),
+                              contains="share")
+    if share_col is not None:
+        ax.plot(years, progress[share_col], color=BASIS_COLOURS["population"], linewidth=2.2,
+                marker="o", label=share_col.replace("_", " "))
+    _targets(ax, targets)
+    _year_axis(ax, years, targets)
+    ax.set_ylabel("share")
+    met_col = _first_column(progress, ("metros_meeting", "metros_met", "met"), contains="meet")
+    if met_col is not None:
+        right = ax.twinx()
+        right.bar(years, progress[met_col], color="#bdbdbd", alpha=0.6, width=0.6,
+                  label=met_col.replace("_", " "), zorder=0)
+        total_col = _first_column(progress, ("metros", "cities"), contains=None)
+        top = float(progress[total_col].max()) if total_col else float(progress[met_col].max())
+        right.set_ylim(0, max(top, 1.0) * 1.05)
+        right.set_ylabel("metros meeting the target in force")
+        ax.set_zorder(right.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        lines, labels = ax.get_legend_handles_labels()
+        bars, bar_labels = right.get_legend_handles_labels()
+        ax.legend(lines + bars, labels + bar_labels, fontsize=8, loc="lower right")
+    else:
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _first_column(df: pd.DataFrame, names: Sequence[str], *, contains: str | None) -> str | None:
+    for name in names:
+        if name in df.columns:
+            return name
+    if contains is None:
+        return None
+    return next((c for c in df.columns if contains in c and pd.api.types.is_numeric_dtype(df[c])),
+                None)
+
+
+def _targets(ax: object, targets: Sequence[Target]) -> None:
+    for t in targets:
+        ax.scatter([t.year], [t.share], marker="*", s=180, color="black", zorder=5)  # type: ignore[attr-defined]
+        ax.annotate(f"{t.year} target {t.share:.0%}", (t.year, t.share),  # type: ignore[attr-defined]
+                    xytext=(-6, 8), textcoords="offset points", ha="right", fontsize=8)
+
+
+def _year_axis(ax: object, years: pd.Series, targets: Sequence[Target]) -> None:
+    every = sorted({int(y) for y in years} | {t.year for t in targets})
+    if every:
+        ax.set_xticks(every, [str(y) for y in every])  # type: ignore[attr-defined]
+        ax.set_xlim(every[0] - 0.5, every[-1] + 0.5)  # type: ignore[attr-defined]
+    ax.set_ylim(0, 1.02)  # type: ignore[attr-defined]
+    ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")  # type: ignore[attr-defined]
+    ax.grid(alpha=0.3)  # type: ignore[attr-defined]
+
+
+def png_bytes(fig: Figure) -> bytes:
+    """Return the figure as PNG bytes, without a timestamp or software tag.
+
+    Parameters
+    ----------
+    fig
+        The figure.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, metadata=_PNG_METADATA)
+    return buf.getvalue()
+
+
+def write_figures(
+    result: RunResult,
+    folder: str | Path,
+    *,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    progress: pd.DataFrame | None = None,
+) -> dict[str, Path]:
+    """Write a city's figures as PNG files under ``folder/figures/``.
+
+    Parameters
+    ----------
+    result
+        The run.
+    folder
+        The (temporary) output folder; its ``isochrones.gpkg`` supplies the band map.
+    layers
+        The GeoPackage layers, read from ``folder`` when ``None``.
+    progress
+        The progress table; ``folder/progress.csv`` when ``None`` and it exists. Without
+        one there is no progress chart.
+
+    Returns
+    -------
+    dict
+        Figure name (``bands``, ``curve``, ``districts``, ``progress``) to file.
+    """
+    folder = Path(folder)
+    out = folder / "figures"
+    out.mkdir(exist_ok=True)
+    written = {}
+    for name, fig in city_figures(result, folder, layers=layers, progress=progress).items():
+        path = out / f"{name}.png"
+        path.write_bytes(png_bytes(fig))
+        written[name] = path
+    return written
+
+
+def city_figures(
+    result: RunResult,
+    folder: str | Path,
+    *,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    progress: pd.DataFrame | None = None,
+) -> dict[str, Figure]:
+    """Build a city's figures (see :func:`write_figures`)."""
+    from latcircle.maps import read_layers
+
+    cfg = result.metro.config
+    layers = layers if layers is not None else read_layers(folder)
+    if progress is None and (Path(folder) / "progress.csv").exists():
+        progress = pd.read_csv(Path(folder) / "progress.csv")
+    when = f"sites online by {result.scenario.year}" if result.scenario.year else "all sites"
+    note = "synthetic: every input is generated" if cfg.synthetic else ""
+    if cfg.sites.hypothetical:
+        note += ("; " if note else "") + "compute sites are hypothetical"
+    figs = {
+        "bands": band_map(layers, title=f"{cfg.name}: latency bands ({when})", note=note),
+        "curve": coverage_curve(result.scenario, budget_ms=cfg.budget_ms, targets=cfg.targets,
+                                title=f"{cfg.name}: share covered vs latency budget"),
+        "districts": district_bars(result.coverage, threshold_ms=cfg.budget_ms,
+                                   title=f"{cfg.name}: districts within {cfg.budget_ms:g} ms"),
+    }
+    if progress is not None and len(progress):
+        figs["progress"] = progress_chart(progress, targets=cfg.targets,
+                                          title=f"{cfg.name}: progress toward the targets")
+    return figs

@@ -1,0 +1,471 @@
+"""The catalogue of bad inputs: each is one clear line, exit code 2, and nothing written.
+
+Every case starts from the tiny city (tests/conftest.py), breaks one thing, and runs
+``latcircle run``. The table in docs/bad-inputs.md lists the same cases; a test keeps the two
+in step (run this file as a script to print the table afresh).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from affine import Affine
+
+from latcircle.cli import main
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "bad-inputs.md"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: what to break, which file the message names, and what it says."""
+
+    id: str
+    what: str
+    breaks: Callable[[Path], Path]  # folder of the tiny city -> config to run
+    names: str  # a file name the message must contain
+    says: str  # text the message must contain
+
+
+def _yaml(edit: Callable[[str], str]) -> Callable[[Path], Path]:
+    def apply(folder: Path) -> Path:
+        bad = folder / "bad.yaml"
+        bad.write_text(edit((folder / "tiny.yaml").read_text(encoding="utf-8")), encoding="utf-8")
+        return bad
+
+    return apply
+
+
+def _file(name: str, content: str | bytes) -> Callable[[Path], Path]:
+    def apply(folder: Path) -> Path:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        (folder / name).write_bytes(data)
+        return folder / "tiny.yaml"
+
+    return apply
+
+
+def _gpkg(name: str, frame: Callable[[], gpd.GeoDataFrame], **kw: object) -> Callable[[Path], Path]:
+    def apply(folder: Path) -> Path:
+        (folder / name).unlink(missing_ok=True)
+        frame().to_file(folder / name, driver="GPKG", **kw)
+        return folder / "tiny.yaml"
+
+    return apply
+
+
+def _population(values: np.ndarray, *, x0: float = 230_000.0) -> Callable[[Path], Path]:
+    def apply(folder: Path) -> Path:
+        with rasterio.open(
+            folder / "population.tif",
+            "w",
+            driver="GTiff",
+            width=values.shape[1],
+            height=values.shape[0],
+            count=1,
+            dtype="float32",
+            crs="EPSG:32650",
+            transform=Affine(500.0, 0, x0, 0, -500.0, 3_390_000.0),
+        ) as dst:
+            dst.write(values.astype("float32"), 1)
+        return folder / "tiny.yaml"
+
+    return apply
+
+
+def _no_crs_shapefile(folder: Path) -> Path:
+    shp = folder / "boundary_nocrs.shp"
+    gpd.GeoDataFrame(geometry=[shapely.box(230_000, 3_380_000, 240_000, 3_390_000)]).to_file(shp)
+    return _yaml(lambda t: t.replace("boundary: boundary.gpkg", "boundary: boundary_nocrs.shp"))(
+        folder
+    )
+
+
+def _utm(geoms: list[shapely.Geometry], **cols: list[object]) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(cols, geometry=geoms, crs="EPSG:32650")
+
+
+SITES_HEAD = "id,name,tier,online_year,device_latency_us,lon,lat\n"
+ON_ROAD = "114.2,30.53"  # a lon/lat inside the tiny city, near its roads
+
+CASES = [
+    # --- the config file
+    Case(
+        "yaml-typo-key",
+        "a misspelt key",
+        _yaml(lambda t: t.replace("grid:", "gird:")),
+        "bad.yaml",
+        "gird: unknown key (did you mean 'grid'?)",
+    ),
+    Case(
+        "yaml-not-mapping",
+        "a YAML file that is a list, not a mapping",
+        _yaml(lambda t: "- just\n- a list\n"),
+        "bad.yaml",
+        "expected a mapping of keys, got list",
+    ),
+    Case(
+        "yaml-syntax",
+        "broken YAML",
+        _yaml(lambda t: t.replace("name: Tiny", "name: [Tiny")),
+        "bad.yaml",
+        "not valid YAML",
+    ),
+    Case(
+        "missing-key",
+        "a required key left out",
+        _yaml(lambda t: t.replace("network: {path: roads.gpkg, kind: road}\n", "")),
+        "bad.yaml",
+        "network: required key is missing",
+    ),
+    Case(
+        "wrong-type",
+        "a number where a list is expected",
+        _yaml(lambda t: t + "thresholds_ms: 1.0\n"),
+        "bad.yaml",
+        "thresholds_ms: Input should be a valid list",
+    ),
+    Case(
+        "bad-network-kind",
+        "network kind not road or fibre",
+        _yaml(lambda t: t.replace("kind: road", "kind: copper")),
+        "bad.yaml",
+        "network.kind",
+    ),
+    Case(
+        "missing-file",
+        "an input file that does not exist",
+        _yaml(lambda t: t.replace("boundary: boundary.gpkg", "boundary: nowhere.gpkg")),
+        "bad.yaml",
+        "boundary.path: file not found",
+    ),
+    Case(
+        "zero-threshold",
+        "a threshold of 0",
+        _yaml(lambda t: t + "thresholds_ms: [0, 1.0]\n"),
+        "bad.yaml",
+        "thresholds_ms.0",
+    ),
+    Case(
+        "negative-threshold",
+        "a negative threshold",
+        _yaml(lambda t: t + "thresholds_ms: [0.5, -1, 1.0]\n"),
+        "bad.yaml",
+        "thresholds_ms.1",
+    ),
+    Case(
+        "budget-not-threshold",
+        "a budget that is not one of the thresholds",
+        _yaml(lambda t: t + "budget_ms: 2.0\n"),
+        "bad.yaml",
+        "budget_ms 2.0 must be one of",
+    ),
+    Case(
+        "unknown-preset",
+        "an unknown latency preset",
+        _yaml(lambda t: t + "model: {preset: warp}\n"),
+        "bad.yaml",
+        "model.preset",
+    ),
+    Case(
+        "negative-parameter",
+        "a negative equipment latency",
+        _yaml(lambda t: t + "model: {equipment_us: -5}\n"),
+        "bad.yaml",
+        "model.equipment_us",
+    ),
+    Case(
+        "route-factor-below-1",
+        "a route factor below 1 (cable shorter than the route)",
+        _yaml(lambda t: t + "model: {route_factor: 0.8}\n"),
+        "bad.yaml",
+        "model.route_factor",
+    ),
+    Case(
+        "id-escapes-folder",
+        "a city id with ../ that would escape outputs/",
+        _yaml(lambda t: t.replace("id: tiny", "id: ../../etc")),
+        "bad.yaml",
+        "id: String should match pattern",
+    ),
+    Case(
+        "grid-too-large",
+        "a grid that would exhaust memory",
+        _yaml(lambda t: t + "grid: {cell_m: 1}\n"),
+        "bad.yaml",
+        "100,020,001 cells, over the limit",
+    ),
+    Case(
+        "unknown-crs",
+        "a CRS nobody knows",
+        _yaml(
+            lambda t: t.replace("sites: {path: sites.csv,", "sites: {path: sites.csv, crs: mars2,")
+        ),
+        "sites.csv",
+        "crs: unknown CRS 'mars2'",
+    ),
+    # --- vector files
+    Case(
+        "unreadable-file",
+        "a boundary file that is not a GeoPackage",
+        _file("boundary.gpkg", b"\x00garbage" * 100),
+        "boundary.gpkg",
+        "cannot read boundary file",
+    ),
+    Case(
+        "empty-layer",
+        "a boundary layer with no features",
+        _gpkg("boundary.gpkg", lambda: _utm([], name=[])),
+        "boundary.gpkg",
+        "no features in the file",
+    ),
+    Case(
+        "no-crs",
+        "a boundary shapefile without .prj",
+        _no_crs_shapefile,
+        "boundary_nocrs.shp",
+        "the file has no CRS",
+    ),
+    Case(
+        "boundary-is-line",
+        "a boundary drawn as a line",
+        _gpkg(
+            "boundary.gpkg",
+            lambda: _utm([shapely.LineString([(230_000, 3_380_000), (240_000, 3_390_000)])]),
+        ),
+        "boundary.gpkg",
+        "boundary must be polygons, got ['LineString']",
+    ),
+    Case(
+        "network-no-edges",
+        "a network layer with no features",
+        _gpkg("roads.gpkg", lambda: _utm([], highway=[])),
+        "roads.gpkg",
+        "no features in the file",
+    ),
+    Case(
+        "network-points",
+        "a network of points, not lines",
+        _gpkg("roads.gpkg", lambda: _utm([shapely.Point(230_000, 3_380_000)])),
+        "roads.gpkg",
+        "network must be lines, got ['Point']",
+    ),
+    Case(
+        "districts-no-name-field",
+        "districts without the configured name field",
+        _gpkg(
+            "districts.gpkg",
+            lambda: _utm([shapely.box(230_000, 3_380_000, 235_000, 3_390_000)], label=["W"]),
+        ),
+        "districts.gpkg",
+        "name: no such field",
+    ),
+    # --- point files
+    Case(
+        "duplicate-site-id",
+        "two sites with one id",
+        _file(
+            "sites.csv", SITES_HEAD + f"A,a,large,2024,20,{ON_ROAD}\nA,b,large,2024,20,{ON_ROAD}\n"
+        ),
+        "sites.csv",
+        "id: duplicate site id 'A'",
+    ),
+    Case(
+        "non-numeric-device",
+        "a device latency that is not a number",
+        _file("sites.csv", SITES_HEAD + f"A,a,large,2024,fast,{ON_ROAD}\n"),
+        "sites.csv",
+        "device_latency_us: must be a number >= 0, got 'fast'",
+    ),
+    Case(
+        "negative-device",
+        "a negative device latency",
+        _file("sites.csv", SITES_HEAD + f"A,a,large,2024,-3,{ON_ROAD}\n"),
+        "sites.csv",
+        "device_latency_us: must be a number >= 0, got '-3'",
+    ),
+    Case(
+        "bad-year",
+        "an online year that is not a year",
+        _file("sites.csv", SITES_HEAD + f"A,a,large,soon,20,{ON_ROAD}\n"),
+        "sites.csv",
+        "online_year: not a year in row 1: 'soon'",
+    ),
+    Case(
+        "bad-coordinate",
+        "a coordinate that is not a number",
+        _file("sites.csv", SITES_HEAD + "A,a,large,2024,20,north,30.53\n"),
+        "sites.csv",
+        "lon: not a number in row 1",
+    ),
+    Case(
+        "no-coordinate-column",
+        "a CSV without the configured lon column",
+        _file("sites.csv", "id,x_coord,y_coord\nA,114.2,30.53\n"),
+        "sites.csv",
+        "lon: no such column (lon)",
+    ),
+    Case(
+        "lat-lon-swapped",
+        "latitude and longitude swapped",
+        _file("sites.csv", SITES_HEAD + "A,a,large,2024,20,30.53,114.2\n"),
+        "sites.csv",
+        "not longitude/latitude",
+    ),
+    Case(
+        "empty-csv",
+        "a sites file with a header only",
+        _file("sites.csv", SITES_HEAD),
+        "sites.csv",
+        "no features in the file",
+    ),
+    Case(
+        "sites-off-network",
+        "every site farther than the max drop from the network",
+        _file("sites.csv", SITES_HEAD + "A,a,large,2024,20,114.6,30.9\n"),
+        "sites.csv",
+        "no compute site lies within 1000 m (max drop) of the network",
+    ),
+    Case(
+        "key-sites-outside",
+        "every key site outside the metro",
+        _file("key_sites.csv", "name,category,lon,lat\nfar,campus,115.5,31.5\n"),
+        "key_sites.csv",
+        "no key site lies inside the metro boundary",
+    ),
+    Case(
+        "wrong-delimiter",
+        "a CSV whose delimiter is not , ; tab or pipe",
+        _file(
+            "key_sites.csv", "name category lon lat\nx campus 114.2 30.53\ny campus 114.21 30.53\n"
+        ),
+        "key_sites.csv",
+        "cannot tell the CSV delimiter",
+    ),
+    Case(
+        "undecodable-csv",
+        "a CSV in neither UTF-8 nor GBK",
+        _file("key_sites.csv", b"name,category,lon,lat\n\x81\x20,campus,114.2,30.53\n"),
+        "key_sites.csv",
+        "neither UTF-8 nor GBK/GB18030",
+    ),
+    # --- the population raster
+    Case(
+        "population-no-overlap",
+        "a population raster far from the metro",
+        _population(np.ones((4, 4)), x0=800_000.0),
+        "population.tif",
+        "does not overlap the metro",
+    ),
+    Case(
+        "population-negative",
+        "negative people counts",
+        _population(np.full((20, 20), -5.0)),
+        "population.tif",
+        "negative people count",
+    ),
+    Case(
+        "population-nan",
+        "NaN people counts without a nodata value",
+        _population(np.full((20, 20), np.nan)),
+        "population.tif",
+        "are NaN without nodata",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, tiny_city: Path, tmp_path: Path, capsys) -> None:
+    config = case.breaks(tiny_city.parent)
+    out = tmp_path / "out"
+    code = main(["run", str(config), "--out", str(out)])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("latcircle: error: ")
+    assert case.names in lines[0] and case.says in lines[0], lines[0]
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_catalogue_is_large_enough() -> None:
+    assert len(CASES) >= 30
+
+
+def test_docs_table_lists_every_case() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for case in CASES:
+        assert f"`{case.id}`" in text, f"docs/bad-inputs.md lacks {case.id}"
+
+
+def test_self_intersecting_boundary_is_repaired_and_reported(
+    tiny_city: Path, tmp_path: Path
+) -> None:
+    bowtie = shapely.Polygon(
+        [(230_000, 3_380_000), (240_000, 3_390_000), (240_000, 3_380_000), (230_000, 3_390_000)]
+    )
+    assert not bowtie.is_valid
+    _gpkg("boundary.gpkg", lambda: _utm([bowtie]))(tiny_city.parent)
+    assert main(["-q", "run", str(tiny_city), "--out", str(tmp_path / "out")]) == 0
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert any("repaired" in note for note in run["notes"])
+    # The repaired bow-tie is two triangles: half the square.
+    assert run["grid"]["cells_inside"] == pytest.approx(0.5 * 40 * 40, rel=0.05)
+
+
+def test_semicolon_csv_is_read(tiny_city: Path, tmp_path: Path) -> None:
+    ks = tiny_city.parent / "key_sites.csv"
+    ks.write_text(ks.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    assert main(["-q", "run", str(tiny_city), "--out", str(tmp_path / "out")]) == 0
+
+
+def test_gbk_csv_is_read(tiny_city: Path, tmp_path: Path) -> None:
+    ks = tiny_city.parent / "key_sites.csv"
+    ks.write_bytes(ks.read_text(encoding="utf-8").replace("on road west", "武汉大学").encode("gbk"))
+    assert main(["-q", "run", str(tiny_city), "--out", str(tmp_path / "out")]) == 0
+    names = set(gpd.read_file(tmp_path / "out" / "isochrones.gpkg", layer="key_sites")["name"])
+    assert "武汉大学" in names
+
+
+def test_some_key_sites_outside_are_counted_not_silent(tiny_city: Path, tmp_path: Path) -> None:
+    ks = tiny_city.parent / "key_sites.csv"
+    ks.write_text(ks.read_text(encoding="utf-8") + "far away,campus,115.5,31.5\n", encoding="utf-8")
+    assert main(["-q", "run", str(tiny_city), "--out", str(tmp_path / "out")]) == 0
+    run = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert "key_sites: 1 of 5 outside the metro ignored" in run["notes"]
+
+
+def markdown_table() -> str:
+    """Return the docs table: run every case and record its message."""
+    import tempfile
+
+    from tests.conftest import _write_tiny_city
+
+    rows = ["| case | what is wrong | message (file path shortened) |", "|---|---|---|"]
+    for case in CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            config = case.breaks(_write_tiny_city(folder / "tiny").parent)
+            import contextlib
+            import io
+
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                main(["run", str(config), "--out", str(folder / "out")])
+            line = err.getvalue().strip().replace(str(folder / "tiny") + "/", "")
+            line = line.replace("`", "'").replace("|", "\\|")
+            rows.append(f"| `{case.id}` | {case.what} | `{line}` |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,677 @@
+"""Exactness: latcircle's latencies against a brute-force networkx reference.
+
+The reference knows nothing of latcircle's arrays, KD-tree or super-source. It takes the same
+line features and, independently:
+
+* builds the network from node ids (or exactly coinciding endpoints), drops self-loops and
+  keeps the shortest of parallel lines (DESIGN.md §3);
+* finds every point's nearest edge by measuring the distance to every edge geometry
+  (``shapely.distance``) and its projection by ``shapely.line_locate_point``;
+* physically splits each edge at every site projection ``q_s`` and every location projection
+  ``q_p`` (adding nodes), in a networkx DiGraph whose arcs weigh ``k·r·ℓ`` plus the device
+  latency of the node they enter;
+* runs one networkx Dijkstra per site and takes
+  ``factor · (E + min_s [S_s + k·r·|s − q_s| + d(q_s, q_p) + k·r·|p − q_p|])``.
+
+The constants come from DESIGN.md §2 by hand (n_g = 1.4682, c = 299.792458 m/µs, r = 1.2 on
+roads, E = 100 µs, end_to_end adds 300 + 4000 µs, round_trip doubles).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pytest
+import shapely
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import LineString
+
+from latcircle.config import LatencyModel
+from latcircle.latency import attach_sites, solve
+from latcircle.network import Locator, build_network
+
+UTM50 = "EPSG:32650"
+
+#: µs per metre of G.652 fibre: group index over c (c = 299.792458 m/µs).
+K_US_PER_M = 1.4682 / 299.792458
+#: Route factor of a road proxy.
+R_ROAD = 1.2
+#: Per preset: fixed latency on every path (E plus extras) and the round-trip factor.
+HAND_PRESETS = {
+    "optical": (100.0, 1.0),
+    "round_trip": (100.0, 2.0),
+    "end_to_end": (100.0 + 300.0 + 4000.0, 1.0),
+    "round_trip_end_to_end": (100.0 + 300.0 + 4000.0, 2.0),
+}
+TOL_US = 1e-6
+
+
+# --------------------------------------------------------------------------- the case
+
+
+@dataclass
+class Case:
+    """Line features, node truth, sites and query points of one exactness check."""
+
+    geoms: list[LineString]
+    u: list[int] | None = None  # node ids; None: nodes from coinciding endpoints
+    v: list[int] | None = None
+    node_xy: dict[int, tuple[float, float]] = field(default_factory=dict)  # true positions
+    node_us: dict[int, float] = field(default_factory=dict)  # D(n) by id
+    site_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    site_us: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pts: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    preset: str = "optical"
+    max_drop_m: float = 1000.0
+
+
+# --------------------------------------------------------------------------- the reference
+
+
+def _ref_edges(case: Case) -> list[tuple[LineString, object, object]]:
+    """Edges (geometry from a to b, a, b): self-loops dropped, parallels collapsed."""
+    if case.u is None:
+        ends = [(tuple(g.coords[0]), tuple(g.coords[-1])) for g in case.geoms]
+        rows = [(g, a, b) for g, (a, b) in zip(case.geoms, ends, strict=True)]
+    else:
+        rows = []
+        for g, a, b in zip(case.geoms, case.u, case.v, strict=True):
+            start = np.asarray(g.coords[0])
+            if a != b and np.hypot(*(start - case.node_xy[a])) > 1e-9:
+                g = g.reverse()  # drawn from b to a
+            rows.append((g, a, b))
+    best: dict[frozenset, tuple[LineString, object, object]] = {}
+    for g, a, b in rows:
+        if a == b:
+            continue
+        key = frozenset((a, b))
+        if key not in best or g.length < best[key][0].length:
+            best[key] = (g, a, b)
+    return list(best.values())
+
+
+def _nearest(geoms: list[LineString], x: float, y: float) -> tuple[float, list[int]]:
+    """Distance to the nearest edge and every edge within 1e-9 m of it (brute force)."""
+    d = shapely.distance(shapely.Point(x, y), np.asarray(geoms, dtype=object))
+    dmin = float(d.min())
+    return dmin, [int(e) for e in np.flatnonzero(d <= dmin + 1e-9)]
+
+
+class AmbiguousError(Exception):
+    """The reference cannot tell where a site attaches (a tie between edges)."""
+
+
+@dataclass
+class Expected:
+    """Reference answer at one query point."""
+
+    latencies: list[float]  # one per tied nearest edge (usually one)
+    site: int | None  # serving site when unique (one nearest edge, unique minimum)
+    access: bool
+
+
+def reference(case: Case) -> list[Expected]:
+    """Brute-force latency at every query point."""
+    fixed, factor = HAND_PRESETS[case.preset]
+    kr = K_US_PER_M * R_ROAD
+    edges = _ref_edges(case)
+    geoms = [g for g, _, _ in edges]
+    splits: dict[int, list[tuple[float, object]]] = defaultdict(list)
+
+    site_off: dict[int, float] = {}
+    for s, (x, y) in enumerate(case.site_xy):
+        drop, cands = _nearest(geoms, x, y)
+        if drop > case.max_drop_m:
+            continue  # not attached: serves nothing
+        point = shapely.Point(x, y)
+        q = [geoms[e].interpolate(geoms[e].project(point)) for e in cands]
+        # A tie between edges is only harmless when they meet at the projection (a node).
+        if any(qq.distance(q[0]) > 1e-9 for qq in q):
+            raise AmbiguousError(f"site {s} is as near to edges {cands} at different points")
+        e = cands[0]
+        splits[e].append((shapely.line_locate_point(geoms[e], point), ("s", s)))
+        site_off[s] = case.site_us[s] + kr * drop
+
+    pt_info: list[tuple[float, list[int]]] = []
+    for i, (x, y) in enumerate(case.pts):
+        drop, cands = _nearest(geoms, x, y)
+        pt_info.append((drop, cands))
+        if drop > case.max_drop_m:
+            continue
+        for e in cands:
+            t = shapely.line_locate_point(geoms[e], shapely.Point(x, y))
+            splits[e].append((t, ("p", i, e)))
+
+    graph = nx.DiGraph()
+    for e, (g, a, b) in enumerate(edges):
+        chain = [(0.0, ("n", a)), *sorted(splits[e], key=lambda z: z[0]), (g.length, ("n", b))]
+        for (t0, n0), (t1, n1) in itertools.pairwise(chain):
+            w = kr * max(t1 - t0, 0.0)
+            graph.add_edge(n0, n1, w=w + _device(case, n1))
+            graph.add_edge(n1, n0, w=w + _device(case, n0))
+
+    dist = {s: nx.single_source_dijkstra_path_length(graph, ("s", s), weight="w") for s in site_off}
+
+    out = []
+    for i, (drop, cands) in enumerate(pt_info):
+        if drop > case.max_drop_m:
+            out.append(Expected([np.inf], None, access=False))
+            continue
+        lats, site = [], None
+        for e in cands:
+            per_site = sorted(
+                (site_off[s] + d[("p", i, e)], s) for s, d in dist.items() if ("p", i, e) in d
+            )
+            if not per_site:
+                lats.append(np.inf)
+                continue
+            lats.append(factor * (fixed + per_site[0][0] + kr * drop))
+            unique = len(per_site) == 1 or per_site[1][0] - per_site[0][0] > 1e-9
+            if len(cands) == 1 and unique:
+                site = per_site[0][1]
+        out.append(Expected(lats, site, access=True))
+    return out
+
+
+def _device(case: Case, node: object) -> float:
+    if node[0] != "n" or case.u is None:
+        return 0.0
+    return case.node_us.get(node[1], 0.0)
+
+
+# --------------------------------------------------------------------------- latcircle
+
+
+def _latcircle(case: Case):
+    data = {} if case.u is None else {"u": case.u, "v": case.v}
+    lines = gpd.GeoDataFrame(data, geometry=case.geoms, crs=UTM50)
+    net = build_network(lines, node_latency_us=case.node_us if case.u is not None else None)
+    locator = Locator(net)
+    params = LatencyModel(preset=case.preset, max_drop_m=case.max_drop_m).resolved(
+        network_kind="road"
+    )
+    att = attach_sites(locator, case.site_xy[:, 0], case.site_xy[:, 1], case.site_us, params)
+    lat_field = solve(net, att, params)
+    loc = locator.locate(case.pts[:, 0], case.pts[:, 1], max_drop_m=params.max_drop_m)
+    latency, site = lat_field.at(loc)
+    return latency, site, loc, att
+
+
+def check(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """Assert latcircle equals the reference at every query point; return latcircle's."""
+    want = reference(case)
+    latency, site, loc, _ = _latcircle(case)
+    for i, exp in enumerate(want):
+        got = float(latency[i])
+        if not exp.access:
+            assert loc.edge[i] == -1 and np.isinf(loc.drop[i])
+            assert np.isinf(got) and site[i] == -1, f"point {i}: beyond max drop"
+            continue
+        assert loc.edge[i] >= 0
+        match = any(
+            (np.isinf(w) and np.isinf(got)) or abs(got - w) <= TOL_US for w in exp.latencies
+        )
+        assert match, f"point {i} {case.pts[i]}: latcircle {got!r}, reference {exp.latencies}"
+        if np.isinf(got):
+            assert site[i] == -1
+        elif exp.site is not None:
+            assert site[i] == exp.site, f"point {i}: serving site"
+    return latency, site
+
+
+def _line(*pts: tuple[float, float]) -> LineString:
+    return LineString(pts)
+
+
+# --------------------------------------------------------------------------- presets
+
+
+@pytest.mark.parametrize("preset", sorted(HAND_PRESETS))
+def test_presets_resolve_to_the_hand_values(preset: str) -> None:
+    p = LatencyModel(preset=preset).resolved(network_kind="road")
+    fixed, factor = HAND_PRESETS[preset]
+    assert p.us_per_m == pytest.approx(K_US_PER_M * R_ROAD, rel=1e-12)
+    assert p.fixed_us == pytest.approx(fixed)
+    assert p.factor == factor
+    assert p.max_drop_m == 1000.0
+    assert LatencyModel(preset=preset).resolved(network_kind="fibre").route_factor == 1.0
+
+
+# --------------------------------------------------------------------------- hand cases
+
+
+def _street() -> list[LineString]:
+    """A bent main street of three polylines, with a side loop making a long way round."""
+    return [
+        _line((0, 0), (400, 30), (800, 0), (1200, 0)),  # A -> B, bent
+        _line((1200, 0), (1600, -50), (2000, 0)),  # B -> C
+        _line((0, 0), (0, 900), (2000, 900), (2000, 0)),  # A -> C, the long way
+    ]
+
+
+def test_site_and_locations_on_the_same_edge_both_sides() -> None:
+    kr = K_US_PER_M * R_ROAD
+    site = np.array([[600.0, 40.0]])  # above the bent edge A-B, off the network
+    pts = np.array(
+        [
+            [100.0, 10.0],
+            [300.0, 40.0],
+            [590.0, 20.0],
+            [610.0, 14.0],  # west of q_s
+            [700.0, -20.0],
+            [1000.0, 5.0],
+            [1190.0, 0.0],  # east of q_s
+            [1500.0, -20.0],
+            [0.0, 450.0],
+            [1000.0, 880.0],  # other edges
+        ]
+    )
+    case = Case(geoms=_street(), site_xy=site, site_us=np.array([20.0]), pts=pts)
+    latency, site_idx = check(case)
+    assert (site_idx == 0).all()
+    # By hand for a point straight on the edge near q_s: E + S + k·r·(drop_s + |Δt|).
+    edge = _street()[0]
+    t_s = edge.project(shapely.Point(600, 40))
+    drop_s = edge.distance(shapely.Point(600, 40))
+    t_p = edge.project(shapely.Point(700, -20))
+    drop_p = edge.distance(shapely.Point(700, -20))
+    want = 100.0 + 20.0 + kr * (drop_s + abs(t_p - t_s) + drop_p)
+    assert latency[4] == pytest.approx(want, abs=TOL_US)
+
+
+def test_site_exactly_on_a_node_and_on_an_edge_with_zero_device() -> None:
+    site = np.array([[1200.0, 0.0], [0.0, 450.0]])
+    pts = np.array([[1200.0, 0.0], [0.0, 450.0], [1300.0, -10.0], [50.0, 900.0], [20.0, 5.0]])
+    case = Case(geoms=_street(), site_xy=site, site_us=np.array([0.0, 0.0]), pts=pts)
+    latency, _ = check(case)
+    assert latency[0] == pytest.approx(100.0, abs=TOL_US)
+    assert latency[1] == pytest.approx(100.0, abs=TOL_US)
+
+
+def test_site_off_the_network() -> None:
+    kr = K_US_PER_M * R_ROAD
+    site = np.array([[1000.0, 1200.0]])  # 300 m above the long way's top (y = 900)
+    pts = np.array(
+        [
+            [1000.0, 600.0],
+            [1000.0, 1400.0],
+            [1250.0, 900.0],
+            [100.0, 0.0],
+            [2000.0, 450.0],
+            [1600.0, -100.0],
+        ]
+    )
+    case = Case(geoms=_street(), site_xy=site, site_us=np.array([35.0]), pts=pts)
+    latency, _ = check(case)
+    # q_s = (1000, 900). Points below and above share it as q_p: along-edge distance 0.
+    assert latency[0] == pytest.approx(100.0 + 35.0 + kr * (300.0 + 300.0), abs=TOL_US)
+    assert latency[1] == pytest.approx(100.0 + 35.0 + kr * (300.0 + 500.0), abs=TOL_US)
+    assert latency[2] == pytest.approx(100.0 + 35.0 + kr * (300.0 + 250.0), abs=TOL_US)
+
+
+def test_site_beyond_max_drop_serves_nothing() -> None:
+    far = np.array([[1000.0, 2500.0]])  # 1600 m from the nearest edge
+    pts = np.array([[500.0, 0.0], [1000.0, 900.0], [1000.0, 1500.0]])
+    case = Case(geoms=_street(), site_xy=far, site_us=np.array([20.0]), pts=pts)
+    latency, site = check(case)
+    assert np.isinf(latency).all() and (site == -1).all()
+    _, _, _, att = _latcircle(case)
+    assert not att.attached[0]
+    # With a second, attached site the far one still serves nothing.
+    case.site_xy = np.array([[1000.0, 2500.0], [2000.0, 450.0]])
+    case.site_us = np.array([0.0, 20.0])
+    latency, site = check(case)
+    assert np.isfinite(latency).all() and (site == 1).all()
+
+
+def test_location_beyond_max_drop() -> None:
+    site = np.array([[100.0, 10.0]])
+    # (1000, 250) is 250 m from A-B; (1000, 650) 250 m from the long way (y = 900);
+    # (1000, 450) is 450 m from both; (-400, -400) is 566 m from A.
+    pts = np.array([[1000.0, 250.0], [1000.0, 650.0], [1000.0, 450.0], [-400.0, -400.0]])
+    case = Case(geoms=_street(), site_xy=site, site_us=np.array([20.0]), pts=pts, max_drop_m=300.0)
+    latency, site_idx = check(case)
+    _, _, loc, _ = _latcircle(case)
+    assert (loc.edge[2:] == -1).all() and np.isinf(loc.drop[2:]).all()
+    assert np.isinf(latency[2:]).all() and (site_idx[2:] == -1).all()
+    assert np.isfinite(latency[:2]).all() and (site_idx[:2] == 0).all()
+    assert loc.drop[:2] == pytest.approx([250.0, 250.0])
+
+
+def test_two_components() -> None:
+    island = [_line((5000, 0), (5500, 100), (6000, 0)), _line((6000, 0), (6000, 700))]
+    case = Case(
+        geoms=_street() + island,
+        site_xy=np.array([[1000.0, 100.0]]),
+        site_us=np.array([20.0]),
+        pts=np.array([[500.0, 0.0], [5500.0, 50.0], [6100.0, 300.0], [2000.0, 300.0]]),
+    )
+    latency, site = check(case)
+    assert np.isfinite(latency[[0, 3]]).all() and (site[[0, 3]] == 0).all()
+    assert np.isinf(latency[[1, 2]]).all() and (site[[1, 2]] == -1).all()
+    # A site on the island serves it, and only it.
+    case.site_xy = np.array([[1000.0, 100.0], [6050.0, 650.0]])
+    case.site_us = np.array([20.0, 20.0])
+    latency, site = check(case)
+    assert site.tolist() == [0, 1, 1, 0]
+
+
+def test_per_node_device_latency() -> None:
+    # A ladder with OTN sites on some nodes (ids), lines drawn every which way.
+    nodes = {1: (0, 0), 2: (1000, 0), 3: (2000, 0), 4: (0, 800), 5: (1000, 800), 6: (2000, 800)}
+    pairs = [(1, 2), (2, 3), (4, 5), (5, 6), (1, 4), (2, 5), (3, 6)]
+    geoms, u, v = [], [], []
+    for k, (a, b) in enumerate(pairs):
+        mid = ((nodes[a][0] + nodes[b][0]) / 2 + 37.0, (nodes[a][1] + nodes[b][1]) / 2 + 23.0)
+        g = _line(nodes[a], mid, nodes[b])
+        geoms.append(g.reverse() if k % 3 == 1 else g)
+        u.append(a)
+        v.append(b)
+    case = Case(
+        geoms=geoms,
+        u=u,
+        v=v,
+        node_xy=nodes,
+        node_us={2: 50.0, 5: 7.0, 3: 11.0, 4: 0.5},
+        site_xy=np.array([[100.0, 30.0], [1900.0, 780.0]]),
+        site_us=np.array([20.0, 60.0]),
+        pts=np.array(
+            [
+                [1000.0, 0.0],
+                [1000.0, 400.0],
+                [1500.0, 10.0],
+                [500.0, 820.0],
+                [2000.0, 400.0],
+                [0.0, 400.0],
+                [1000.0, 800.0],
+                [1999.0, 1.0],
+            ]
+        ),
+    )
+    check(case)
+    # By hand: a point at node 2 from site 0 at (100, 30): along A-B then D(2) = 50.
+    kr = K_US_PER_M * R_ROAD
+    g12 = geoms[0]
+    t_s, drop_s = g12.project(shapely.Point(100, 30)), g12.distance(shapely.Point(100, 30))
+    want = 100.0 + 20.0 + kr * (drop_s + g12.length - t_s) + 50.0
+    latency, site = _latcircle(case)[:2]
+    assert site[0] == 0 and latency[0] == pytest.approx(want, abs=TOL_US)
+
+
+def test_parallel_edges_and_self_loops() -> None:
+    geoms = [
+        _line((0, 0), (500, 300), (1000, 0)),  # 1-2 the long way (1166 m): dropped
+        _line((1000, 0), (500, 0), (0, 0)),  # 2-1 straight (1000 m), drawn backwards: kept
+        _line((1000, 0), (1000, 500)),  # 2-3
+        _line((1000, 500), (1100, 600), (900, 600), (1000, 500)),  # 3-3 self-loop
+        _line((0, 0), (-100, 100), (-100, -100), (0, 0)),  # 1-1 self-loop
+    ]
+    nodes = {1: (0, 0), 2: (1000, 0), 3: (1000, 500)}
+    pts = np.array(
+        [
+            [500.0, 290.0],
+            [500.0, 100.0],
+            [1000.0, 590.0],
+            [-90.0, 0.0],
+            [1050.0, 250.0],
+            [700.0, 180.0],
+        ]
+    )
+    for ids in (True, False):
+        case = Case(
+            geoms=geoms,
+            u=[1, 2, 2, 3, 1] if ids else None,
+            v=[2, 1, 3, 3, 1] if ids else None,
+            node_xy=nodes,
+            site_xy=np.array([[0.0, -20.0]]),
+            site_us=np.array([20.0]),
+            pts=pts,
+        )
+        check(case)
+        _, _, loc, _ = _latcircle(case)
+        # Near the dropped long way, the point projects onto the straight edge 290 m away.
+        assert loc.drop[0] == pytest.approx(290.0)
+
+
+@pytest.mark.parametrize("preset", ["round_trip", "end_to_end", "round_trip_end_to_end"])
+def test_presets(preset: str) -> None:
+    kr = K_US_PER_M * R_ROAD
+    case = Case(
+        geoms=_street(),
+        site_xy=np.array([[1000.0, 1200.0]]),
+        site_us=np.array([35.0]),
+        pts=np.array([[1000.0, 600.0], [300.0, 50.0], [2000.0, 800.0]]),
+        preset=preset,
+    )
+    latency, _ = check(case)
+    fixed, factor = HAND_PRESETS[preset]
+    assert latency[0] == pytest.approx(factor * (fixed + 35.0 + kr * 600.0), abs=TOL_US)
+
+
+def test_several_sites_at_the_same_location() -> None:
+    kr = K_US_PER_M * R_ROAD
+    xy = [1000.0, 60.0]
+    pts = np.array([[1000.0, 0.0], [200.0, 0.0], [2000.0, 500.0], [1000.0, 900.0]])
+    # Different device latencies: the lightest (index 2) serves everything.
+    case = Case(
+        geoms=_street(),
+        site_xy=np.array([xy, xy, xy]),
+        site_us=np.array([30.0, 25.0, 5.0]),
+        pts=pts,
+    )
+    latency, site = check(case)
+    assert (site == 2).all()
+    # Equal device latencies: any of them may serve, the latency is the same.
+    case.site_us = np.array([20.0, 20.0, 20.0])
+    latency, site = check(case)
+    assert set(site.tolist()) <= {0, 1, 2}
+    edge = _street()[0]
+    drop = edge.distance(shapely.Point(*xy))
+    assert latency[0] == pytest.approx(100.0 + 20.0 + kr * 2 * drop, abs=1e-6)
+
+
+def test_no_site_online_or_attached() -> None:
+    case = Case(
+        geoms=_street(),
+        site_xy=np.zeros((0, 2)),
+        site_us=np.zeros(0),
+        pts=np.array([[500.0, 0.0], [9000.0, 0.0]]),
+    )
+    latency, site = check(case)
+    assert np.isinf(latency).all() and (site == -1).all()
+
+
+def test_online_mask_equals_dropping_the_offline_sites() -> None:
+    sites = np.array([[100.0, 10.0], [1900.0, 10.0], [1000.0, 880.0]])
+    pts = np.random.default_rng(3).uniform([-200, -200], [2200, 1100], size=(60, 2))
+    full = Case(geoms=_street(), site_xy=sites, site_us=np.array([20.0, 20.0, 20.0]), pts=pts)
+    data = {}
+    net = build_network(gpd.GeoDataFrame(data, geometry=full.geoms, crs=UTM50))
+    locator = Locator(net)
+    params = LatencyModel().resolved(network_kind="road")
+    att = attach_sites(locator, sites[:, 0], sites[:, 1], full.site_us, params)
+    loc = locator.locate(pts[:, 0], pts[:, 1], max_drop_m=params.max_drop_m)
+    online = np.array([True, False, True])
+    got, site = solve(net, att, params, online=online).at(loc)
+    sub = Case(geoms=_street(), site_xy=sites[online], site_us=full.site_us[online], pts=pts)
+    want_lat, want_site = check(sub)
+    np.testing.assert_allclose(got, want_lat, atol=TOL_US)
+    # Site indices refer to the full list: sub-index 1 is full index 2.
+    assert np.array_equal(site, np.where(want_site >= 0, np.flatnonzero(online)[want_site], -1))
+
+
+# --------------------------------------------------------------------------- random graphs
+
+
+@st.composite
+def random_case(draw: st.DrawFn) -> Case:
+    """A small random metro: polylines, parallels, self-loops, maybe a second component."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    with_ids = draw(st.booleans())
+    n = draw(st.integers(2, 9))
+    pos = {i + 1: tuple(rng.uniform(0, 3000, 2)) for i in range(n)}
+    pairs = [(i + 1, int(rng.integers(1, i + 1))) for i in range(1, n)]  # a spanning tree
+    pairs += [
+        tuple(int(k) for k in rng.choice(n, 2, replace=False) + 1)
+        for _ in range(draw(st.integers(0, n)))
+    ]
+    if draw(st.booleans()):  # a second component far to the east
+        m = draw(st.integers(2, 4))
+        base = n + 1
+        for j in range(m):
+            pos[base + j] = (float(rng.uniform(6000, 8000)), float(rng.uniform(0, 2000)))
+        pairs += [(base + j, base + int(rng.integers(0, j))) for j in range(1, m)]
+    geoms, u, v = [], [], []
+    seen: set[frozenset] = set()
+    for a, b in pairs:
+        key = frozenset((a, b))
+        parallel = key in seen
+        seen.add(key)
+        pa, pb = np.array(pos[a]), np.array(pos[b])
+        n_mid = int(rng.integers(0, 4))
+        along = np.sort(rng.uniform(0.1, 0.9, n_mid))
+        normal = np.array([-(pb - pa)[1], (pb - pa)[0]])
+        bend = rng.normal(0, 0.15, n_mid) + (0.3 if parallel else 0.0)
+        mids = [pa + f * (pb - pa) + o * normal for f, o in zip(along, bend, strict=True)]
+        geoms.append(LineString([pa, *mids, pb]))
+        u.append(a)
+        v.append(b)
+    for _ in range(draw(st.integers(0, 2))):  # self-loops
+        a = int(rng.integers(1, n + 1))
+        pa = np.array(pos[a])
+        geoms.append(
+            LineString(
+                [pa, pa + rng.uniform(50, 200, 2), pa + np.array([rng.uniform(50, 200), 0.0]), pa]
+            )
+        )
+        u.append(a)
+        v.append(a)
+    if with_ids:
+        # Lines drawn v -> u, where a neighbour pins the node down (degree >= 2).
+        nbrs: dict[int, set[int]] = defaultdict(set)
+        for a, b in zip(u, v, strict=True):
+            if a != b:
+                nbrs[a].add(b)
+                nbrs[b].add(a)
+        for k in range(len(geoms)):
+            placed = len(nbrs[u[k]]) >= 2 or len(nbrs[v[k]]) >= 2
+            if u[k] != v[k] and placed and rng.random() < 0.3:
+                geoms[k] = geoms[k].reverse()
+        node_us = {a: float(rng.choice([0.0, 5.0, 40.0])) for a in pos}
+    else:
+        node_us = {}
+    n_sites = draw(st.integers(1, 4))
+    site_xy = rng.uniform([-500, -500], [3500, 3500], size=(n_sites, 2))
+    if draw(st.booleans()):
+        site_xy[0] = site_xy[-1]  # two sites at one location
+    site_us = rng.choice([0.0, 20.0, 35.0], size=n_sites)
+    pts = [rng.uniform([-800, -800], [8500, 3800], size=(25, 2))]
+    for g in rng.choice(np.asarray(geoms, dtype=object), size=6):  # points on the network
+        pts.append(np.asarray(g.interpolate(rng.uniform(0, 1), normalized=True).coords))
+    pts.append(np.array([pos[k] for k in rng.choice(list(pos), size=3)]))  # at nodes
+    return Case(
+        geoms=geoms,
+        u=u if with_ids else None,
+        v=v if with_ids else None,
+        node_xy={k: np.asarray(p) for k, p in pos.items()},
+        node_us=node_us,
+        site_xy=site_xy,
+        site_us=site_us,
+        pts=np.concatenate(pts),
+        preset=draw(st.sampled_from(sorted(HAND_PRESETS))),
+        max_drop_m=draw(st.sampled_from([150.0, 400.0, 1000.0])),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_case())
+def test_random_graphs_match_the_reference(case: Case) -> None:
+    try:
+        check(case)
+    except AmbiguousError:
+        assume(False)
+
+
+# --------------------------------------------------------------------------- the locator
+
+
+def _brute_locate(geoms: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
+    d = shapely.distance(shapely.points(pts)[:, None], geoms[None, :])
+    dmin = d.min(axis=1)
+    return dmin, [list(np.flatnonzero(row <= m + 1e-6)) for row, m in zip(d, dmin, strict=True)]
+
+
+class _CountingTree:
+    """Wraps the locator's KD-tree to record the k of every query."""
+
+    def __init__(self, tree) -> None:
+        self.tree = tree
+        self.ks: list[int] = []
+
+    def query(self, *args, **kwargs):
+        self.ks.append(kwargs.get("k", 1))
+        return self.tree.query(*args, **kwargs)
+
+
+def _check_locate(lines: list[LineString], pts: np.ndarray, max_drop_m: float) -> _CountingTree:
+    net = build_network(gpd.GeoDataFrame(geometry=lines, crs=UTM50))
+    locator = Locator(net)
+    counting = _CountingTree(locator._tree)
+    locator._tree = counting
+    loc = locator.locate(pts[:, 0], pts[:, 1], max_drop_m=max_drop_m)
+    geoms = np.asarray(net.geometry)  # after simplification: the edges latcircle keeps
+    dmin, cands = _brute_locate(geoms, pts)
+    for i in range(len(pts)):
+        if dmin[i] > max_drop_m:
+            assert loc.edge[i] == -1 and np.isinf(loc.drop[i]), f"point {i}"
+            continue
+        assert loc.edge[i] >= 0, f"point {i}: {dmin[i]} m away, within {max_drop_m}"
+        assert abs(loc.drop[i] - dmin[i]) <= 1e-9, f"point {i}: drop"
+        assert loc.edge[i] in cands[i]
+        g = geoms[loc.edge[i]]
+        # The reported (edge, t) is a nearest point.
+        q = shapely.line_interpolate_point(g, loc.t[i])
+        assert abs(q.distance(shapely.Point(pts[i])) - dmin[i]) <= 1e-6
+        if len(cands[i]) == 1:
+            t = shapely.line_locate_point(g, shapely.Point(pts[i]))
+            assert abs(loc.t[i] - t) <= 1e-6, f"point {i}: t {loc.t[i]} vs {t}"
+        assert 0.0 <= loc.t[i] <= net.length[loc.edge[i]]
+    return counting
+
+
+def test_locate_on_long_edges_escalates_and_stays_exact() -> None:
+    rng = np.random.default_rng(11)
+    lines = [
+        _line((0, 0), (8000, 0)),  # 8 km straight
+        _line((0, 3000), (2500, 3600), (5000, 2900), (7500, 3300), (9000, 3000)),  # 9 km bent
+        _line((8000, 0), (9000, 3000)),
+    ]
+    pts = np.column_stack([rng.uniform(-1500, 10500, 800), rng.uniform(-1500, 4500, 800)])
+    counting = _check_locate(lines, pts, max_drop_m=1000.0)
+    assert max(counting.ks) > 8, "the candidate-escalation path was not exercised"
+
+
+def test_locate_near_a_dense_junction() -> None:
+    rng = np.random.default_rng(5)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, 40))
+    lines = [
+        _line((0, 0), (r * np.cos(a), r * np.sin(a)))
+        for a, r in zip(angles, rng.uniform(30, 300, 40), strict=True)
+    ]
+    lines += [_line((0, 0), (5, 0), (5, 5), (10, 5))]
+    pts = rng.normal(0, 40, size=(600, 2))
+    counting = _check_locate(lines, pts, max_drop_m=500.0)
+    assert max(counting.ks) > 8
+
+
+@settings(max_examples=40, deadline=None)
+@given(random_case(), st.sampled_from([100.0, 600.0, 2000.0]))
+def test_locate_random_graphs(case: Case, max_drop_m: float) -> None:
+    # Without ids, so that every line's geometry is the edge as drawn.
+    _check_locate(case.geoms, case.pts, max_drop_m)
