@@ -11,9 +11,13 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from latcircle import __version__
 from latcircle.errors import InputError, LatcircleError, OutputError
+
+if TYPE_CHECKING:
+    from latcircle.config import CityConfig
 
 __all__ = ["main"]
 
@@ -116,6 +120,29 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder")
     demo.add_argument("--seed", type=int, default=7, help="generator seed")
     demo.set_defaults(func=_cmd_demo)
+
+    progress = sub.add_parser(
+        "progress",
+        parents=[common],
+        help="roll city outputs up into outputs/national",
+        description="Read city output folders (or a folder holding them, e.g. outputs/) and "
+        "write summary.csv, progress.csv and shortfalls.md: which metros meet each target, "
+        "which fall short and by how much.",
+    )
+    progress.add_argument(
+        "dirs",
+        type=Path,
+        nargs="+",
+        metavar="DIR",
+        help="city output folders (outputs/*/) or their parent (outputs/)",
+    )
+    progress.add_argument(
+        "--out",
+        type=Path,
+        default=Path("outputs/national"),
+        help="national output folder (default outputs/national)",
+    )
+    progress.set_defaults(func=_cmd_progress)
     return parser
 
 
@@ -156,33 +183,30 @@ def _progress(quiet: bool) -> tuple[Callable[[str], None] | None, Callable[[], N
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from latcircle.config import load_config
-    from latcircle.metro import StageTimer
-    from latcircle.pipeline import run_city
 
     overrides = {"year": args.year} if args.year is not None else {}
     cfg = load_config(args.config, **overrides)
-    out = args.out or Path("outputs") / cfg.id
-    return _run_and_report(cfg, out, quiet=args.quiet > 0, run_city=run_city, timer_cls=StageTimer)
+    return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, quiet=args.quiet > 0)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from latcircle.config import load_config
     from latcircle.demo import write_demo_city
-    from latcircle.metro import StageTimer
-    from latcircle.pipeline import run_city
 
     path = write_demo_city(args.data, seed=args.seed)
     log.info("demo inputs (synthetic) written to %s", args.data)
-    cfg = load_config(path)
-    return _run_and_report(
-        cfg, args.out, quiet=args.quiet > 0, run_city=run_city, timer_cls=StageTimer
-    )
+    return _run_and_report(load_config(path), args.out, quiet=args.quiet > 0)
 
 
-def _run_and_report(cfg, out: Path, *, quiet: bool, run_city, timer_cls) -> int:
+def _run_and_report(cfg: CityConfig, out: Path, *, quiet: bool) -> int:
+    from latcircle.metro import StageTimer
+    from latcircle.pipeline import default_outputs, run_city
+
     on_start, stop = _progress(quiet)
     try:
-        result = run_city(cfg, out=out, timer=timer_cls(on_start=on_start))
+        result = run_city(
+            cfg, out=out, timer=StageTimer(on_start=on_start), extra_outputs=default_outputs()
+        )
     finally:
         stop()
     if not quiet:
@@ -221,6 +245,18 @@ def _print_summary(result) -> None:
             "[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]"
         )
     console.print(f"outputs in {result.out}  ({sum(result.seconds.values()):.1f} s)")
+
+
+def _cmd_progress(args: argparse.Namespace) -> int:
+    from latcircle.national import national_rollup
+
+    result = national_rollup(args.dirs, out=args.out)
+    for folder, reason in result.skipped:
+        log.info("skipped %s: %s", folder, reason)
+    if args.quiet == 0:
+        print(result.shortfalls, end="")
+    log.info("national outputs in %s (%d metros)", result.out, len(result.cities))
+    return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

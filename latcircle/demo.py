@@ -18,26 +18,35 @@ site with the default 20 µs device latency reaches ``(1000 - 120) / 5.876 ≈ 1
 network. A 40 km x 30 km toy city would be covered everywhere by any site at all, and every
 report would read 100 %. Three choices make the demo tell a planner's story instead:
 
-* **Scale.** The metro is about 128 km x 90 km (about 8,000-9,000 km², like a prefecture-level
-  municipality such as Wuhan at 8,600 km²): a dense core about 26 km across, three sub-centres,
-  villages, and sparse long roads in between, so the network stays at 15-40 k nodes and a run
-  takes seconds.
-* **No access.** Two roadless zones (hills, wetland) and the gaps of a ~4.5 km rural grid
-  leave places more than 1 km (``max_drop_m``) from any road. People and key sites there
-  stay uncovered whatever is built: the "build access" remedy.
-* **Distance, through legacy sites.** The sites online in 2024-2025 sit in a western data
-  centre park and are reached through an electrical aggregation stage and OEO regeneration
-  (about 100 µs each), which the sites file records as ``device_latency_us: 300``. That
-  shrinks their 1 ms reach to about 100 km of network: the core is inside it, the eastern
-  sub-centre and the north-eastern new town are not, and coverage starts well below the
-  70 % target ("too far": the "build compute" remedy). The all-optical site opened in the
-  core in 2026 (20 µs) reaches the whole connected network, and the 2027-2028 sites
-  tighten the 0.25-0.75 ms bands, so the metro moves from *behind* to *meeting* the 2028
-  target of 75 %, capped only by the no-access areas.
+* **Scale.** The metro is about 125 km x 95 km (about 9,000 km², the size of a
+  prefecture-level municipality such as Wuhan at 8,600 km²): a dense core 26 km across,
+  three sub-centres, 70 villages and sparse long county roads in between, so the network
+  stays at 15-40 k nodes (about 23 k) and a run takes seconds.
+* **No access.** Two roadless zones (hills, wetland) and the gaps of a ~3.2 km county-road
+  grid leave places more than 1 km (``max_drop_m``) from any road: about 5 % of the people
+  and 6-12 % of the key sites. They stay uncovered whatever is built: the "build access"
+  remedy.
+* **Distance, through legacy sites.** The sites online in 2024-2025 sit in the western
+  outskirts and are reached through an electrical aggregation stage and OEO regeneration
+  (about 100 µs each, DESIGN §2), recorded per site as ``device_latency_us: 350``. That
+  shrinks their 1 ms reach to ``(1000 - 100 - 350) / 5.876 ≈ 94 km`` of network: the core
+  is inside it, the eastern sub-centre and the north-eastern new town are not, and 1 ms
+  coverage starts at about 55 % of people and key sites, well below the 70 % target ("too
+  far": the "build compute" remedy). The all-optical core site of 2026 (20 µs) reaches the
+  whole connected network (about 90 % of key sites, 94 % of people), and the 2027-2028 sites
+  tighten the 0.25 ms band, so the metro moves from *behind* to *meeting* the 2027 and 2028
+  targets, capped only by the no-access areas.
+
+These figures come from an independent rough evaluation of DESIGN §2 in
+``tests/test_demo.py``, which checks the story for the default seed.
 
 Water is the third feature the isochrones must show: a meandering river 500-800 m wide with
-four bridges crosses the core, and a lake lies east of it; no road runs through either
-except the bridges, and nobody lives on them.
+three or four bridges crosses the core, and a lake lies south-east of it; no road runs
+through either except the bridges, and nobody lives on them.
+
+Coordinates are rounded (generated vertices to 1 cm, people to 1e-4) before the geometry
+operations and the writes, so that last-bit differences between maths libraries are unlikely
+to change a byte; identical bytes are tested on one platform only.
 
 Files and formats
 -----------------
@@ -49,9 +58,12 @@ Files and formats
                           columns ``highway`` and ``bridge`` (1 on a river bridge, else 0)
 ``population.tif``        float32 people per pixel, EPSG:4326, 3 arc-second pixels (like
                           WorldPop), the boundary's bounding box plus 5 km; no nodata value:
-                          0 means nobody lives there (water, and nothing is unknown). People
-                          outside the boundary are kept on purpose: a pipeline must clip them.
+                          0 means nobody lives there (water), as nothing is unknown. About
+                          4 M people inside the boundary; people outside it are kept on
+                          purpose (neighbours), so a pipeline must clip them.
 ``key_sites.csv``         ``name,category,weight,lon,lat`` (WGS84)
+``water.gpkg``            layer ``water``: the river (within the boundary) and the lake,
+                          ``name``; not a config input, the truth for checking isochrone holes
 ``sites.csv``             ``id,name,tier,online_year,device_latency_us,lon,lat`` (WGS84)
 ========================  ====================================================================
 
@@ -95,6 +107,7 @@ DEMO_CENTRE_LONLAT = (112.60, 30.95)
 DEMO_CRS = "EPSG:32649"
 
 _WGS84 = "EPSG:4326"
+_NAME = "Demo metro (synthetic)"
 #: Pinned GeoPackage timestamp: gpkg_contents.last_change would otherwise be "now".
 _GPKG_DATE = "2025-01-01T00:00:00.000Z"
 #: Population pixel size, degrees (3 arc-seconds, WorldPop's grid).
@@ -151,25 +164,37 @@ _ROADLESS = ((-22 * _KM, 30 * _KM, 12 * _KM), (22 * _KM, -31 * _KM, 10 * _KM))
 
 @dataclass(frozen=True, slots=True)
 class _SiteSpec:
-    """A hypothetical compute site, positioned near a point (m) and snapped to the network."""
+    """A hypothetical compute site, placed near a point and snapped to the network."""
 
     id: str
     name: str
     tier: str
     online_year: int
     device_latency_us: float
-    x: float
-    y: float
+    x_km: float
+    y_km: float
+
+    @property
+    def xy(self) -> tuple[float, float]:
+        """The point to place the site near, local metres."""
+        return self.x_km * _KM, self.y_km * _KM
 
 
-# The 2024-2025 sites are "legacy": reached through electrical aggregation and OEO
-# regeneration, hence 300 µs; see the module docstring for the story this tells.
-_SITE_SPECS = (
-    _SiteSpec("S1", "Synthetic site 1 (west DC park)", "large", 2024, 350.0, -55 * _KM, -8 * _KM),
-    _SiteSpec("S2", "Synthetic site 2 (south-west edge)", "edge", 2025, 350.0, -40 * _KM, -26 * _KM),
-    _SiteSpec("S3", "Synthetic site 3 (core)", "medium", 2026, 20.0, 10 * _KM, 2 * _KM),
-    _SiteSpec("S4", "Synthetic site 4 (east edge)", "edge", 2027, 20.0, 48 * _KM, 3 * _KM),
-    _SiteSpec("S5", "Synthetic site 5 (north-east DC park)", "large", 2028, 20.0, 35 * _KM, 28 * _KM),
+#: Device latency of the legacy 2024-2025 sites: reached through electrical aggregation and
+#: OEO regeneration; see the module docstring for the story this tells.
+_LEGACY_DEVICE_US = 350.0
+#: Device latency of the all-optical sites (the optical preset's default).
+_OPTICAL_DEVICE_US = 20.0
+_SITE_SPECS = tuple(
+    _SiteSpec(*row)
+    for row in (
+        # id, name, tier, online year, device latency (µs), near x, y (km from the centre)
+        ("S1", "Synthetic site 1 (west DC park)", "large", 2024, _LEGACY_DEVICE_US, -55, -8),
+        ("S2", "Synthetic site 2 (south-west edge)", "edge", 2025, _LEGACY_DEVICE_US, -40, -26),
+        ("S3", "Synthetic site 3 (core)", "medium", 2026, _OPTICAL_DEVICE_US, 10, 2),
+        ("S4", "Synthetic site 4 (east edge)", "edge", 2027, _OPTICAL_DEVICE_US, 48, 3),
+        ("S5", "Synthetic site 5 (north-east DC park)", "large", 2028, _OPTICAL_DEVICE_US, 35, 28),
+    )
 )
 
 _KEY_SITE_WEIGHTS = {
@@ -180,7 +205,7 @@ _KEY_SITE_WEIGHTS = {
     "access_point": 1.0,
 }
 
-_DISTRICT_NAMES = ("Riverside Core", "North Hills", "West Fields", "South Plain", "East Lakes")
+_DISTRICT_NAMES = ("Riverside Core", "North Hills", "West Fields", "South Plain", "East Gate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,25 +250,33 @@ def write_demo_city(folder: str | Path, *, seed: int = 7) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    to_utm = _LocalFrame()
+    frame = _LocalFrame()
 
     boundary, districts = _boundary(rng)
     river, lake = _water(rng)
     roads = _roads(boundary, river, lake, rng)
-    population = _population(boundary, river | lake, roads.villages, to_utm)
-    key_sites = _key_sites(population, boundary, river | lake, to_utm, rng)
-    sites = _sites(roads, to_utm)
+    population = _population(boundary, river | lake, roads.villages, frame)
+    key_sites = _key_sites(population, boundary, river | lake, frame, rng)
+    sites = _sites(roads, frame)
 
-    _write_vector(folder / "boundary.gpkg", "boundary", [boundary], to_utm, {"name": [_NAME]})
+    _write_vector(folder / "boundary.gpkg", "boundary", [boundary], frame, {"name": [_NAME]})
     _write_vector(
-        folder / "districts.gpkg", "districts", districts, to_utm, {"name": list(_DISTRICT_NAMES)}
+        folder / "districts.gpkg", "districts", districts, frame, {"name": list(_DISTRICT_NAMES)}
     )
     _write_vector(
         folder / "roads.gpkg",
         "roads",
         list(roads.lines),
-        to_utm,
+        frame,
         {"highway": roads.highway, "bridge": roads.bridge.astype(np.int32)},
+    )
+    # Not an input of the config: the ground truth of the holes the isochrones must keep.
+    _write_vector(
+        folder / "water.gpkg",
+        "water",
+        [shapely.intersection(river, boundary), lake],
+        frame,
+        {"name": ["river", "lake"]},
     )
     _write_raster(folder / "population.tif", population)
     _write_csv(folder / "key_sites.csv", ["name", "category", "weight", "lon", "lat"], key_sites)
@@ -253,9 +286,6 @@ def write_demo_city(folder: str | Path, *, seed: int = 7) -> Path:
         sites,
     )
     return _write_config(folder)
-
-
-_NAME = "Demo metro (synthetic)"
 
 
 # --------------------------------------------------------------------------- coordinates
@@ -299,6 +329,15 @@ class _LocalFrame:
         return shapely.transform(geom, _fn)
 
 
+def _cm(xy: np.ndarray) -> np.ndarray:
+    """Round generated coordinates to the centimetre.
+
+    Geometry operations then start from the same numbers whatever last bit the platform's
+    sin/cos/exp produced, which keeps the written bytes reproducible across machines.
+    """
+    return np.round(xy, 2)
+
+
 # --------------------------------------------------------------------------- boundary
 
 
@@ -313,8 +352,10 @@ def _boundary(rng: np.random.Generator) -> tuple[shapely.Polygon, list[shapely.P
     radius = a * b / np.hypot(b * np.cos(theta), a * np.sin(theta))
     for k, amp in ((2, 0.05), (3, 0.04), (5, 0.025)):
         radius = radius * (1 + amp * np.sin(k * theta + rng.uniform(0, 2 * np.pi)))
-    boundary = shapely.Polygon(np.column_stack([radius * np.cos(theta), radius * np.sin(theta)]))
-    boundary = shapely.set_precision(boundary, 1.0)
+    # Whole metres: tidy coordinates. (Rounded here rather than with set_precision, which
+    # would also snap every overlay result, such as the districts, to the metre grid.)
+    xy = np.round(np.column_stack([radius * np.cos(theta), radius * np.sin(theta)]))
+    boundary = shapely.Polygon(xy)
 
     cx, cy = _MAIN_CENTRE
     core = boundary & shapely.Point(cx, cy).buffer(14 * _KM, quad_segs=64)
@@ -341,8 +382,8 @@ def _boundary(rng: np.random.Generator) -> tuple[shapely.Polygon, list[shapely.P
 def _water(rng: np.random.Generator) -> tuple[shapely.Geometry, shapely.Polygon]:
     """Return the river band and the lake (local metres).
 
-    The river runs south-west to north-east through the main centre, as rivers run through
-    most old cores; its centreline meanders with two sines and its width varies 500-800 m.
+    The river runs south-west to north-east through the core, as rivers run through most old
+    cores; its centreline meanders with two sines and its width varies 500-800 m.
     It extends past the boundary because the population raster does.
     """
     cx, cy = _MAIN_CENTRE
@@ -359,21 +400,26 @@ def _water(rng: np.random.Generator) -> tuple[shapely.Geometry, shapely.Polygon]
     meander += -1.5 * _KM - np.interp(0.0, t, meander)
     centre = np.array([cx, cy]) + np.outer(t, u) + np.outer(meander, n)
     width = 650.0 + 150.0 * np.sin(2 * np.pi * t / (31 * _KM) + phase[2])
-    # A variable-width band: union of short buffered pieces, each with its own width.
-    pieces = [
-        shapely.LineString(centre[i : i + 2]).buffer(width[i] / 2, quad_segs=4)
-        for i in range(len(centre) - 1)
-    ]
-    river = shapely.union_all(pieces)
-    river = shapely.set_precision(river, 1.0)
+    # Offset the centreline by half the width along its local normal on each side. The
+    # tightest bend (radius ~1.5 km) is wider than the band, so the edges never cross.
+    tangent = np.gradient(centre, axis=0)
+    tangent /= np.hypot(tangent[:, 0], tangent[:, 1])[:, None]
+    normal = np.column_stack([-tangent[:, 1], tangent[:, 0]]) * (width / 2)[:, None]
+    river = shapely.make_valid(
+        shapely.Polygon(_cm(np.vstack([centre + normal, (centre - normal)[::-1]])))
+    )
 
     theta = np.linspace(0.0, 2 * np.pi, 180, endpoint=False)
     r = 1.0 + 0.15 * np.sin(2 * theta + rng.uniform(0, 2 * np.pi)) + 0.08 * np.sin(3 * theta)
     lx, ly = cx + 14 * _KM, cy - 9 * _KM
     lake = shapely.Polygon(
-        np.column_stack([lx + 3.5 * _KM * r * np.cos(theta), ly + 2.2 * _KM * r * np.sin(theta)])
+        _cm(
+            np.column_stack(
+                [lx + 3.5 * _KM * r * np.cos(theta), ly + 2.2 * _KM * r * np.sin(theta)]
+            )
+        )
     )
-    lake = shapely.set_precision(lake - river, 1.0)
+    lake = lake - river
     return river, lake
 
 
@@ -389,7 +435,7 @@ def _roads(
     """Generate, cut and node the road network.
 
     Rings, radials, a core grid thinning outward, sub-centre grids, villages and a sparse
-    rural grid are drawn as long lines, cut by the water (except at four bridges), clipped
+    rural grid are drawn as long lines, cut by the water (except at the bridges), clipped
     to the boundary, then noded so that crossing roads share an endpoint exactly.
     """
     lines: list[shapely.LineString] = []
@@ -454,7 +500,7 @@ def _wavy(
         normal = np.array([-seg[1], seg[0]]) / length
         offset = amp * np.sin(np.pi * k * s / length) * np.sin(np.pi * s / length + phase) ** 2
         out.append(p + np.outer(s / length, seg) + np.outer(offset, normal))
-    return np.vstack(out)
+    return _cm(np.vstack(out))
 
 
 def _ring_roads(rng: np.random.Generator) -> list[shapely.LineString]:
@@ -464,22 +510,20 @@ def _ring_roads(rng: np.random.Generator) -> list[shapely.LineString]:
     for radius, _ in _RINGS:
         theta = np.linspace(0.0, 2 * np.pi, int(2 * np.pi * radius / 100.0), endpoint=False)
         r = radius * (1 + 0.015 * np.sin(3 * theta + rng.uniform(0, 2 * np.pi)))
-        xy = np.column_stack([cx + r * np.cos(theta), cy + r * np.sin(theta)])
+        xy = _cm(np.column_stack([cx + r * np.cos(theta), cy + r * np.sin(theta)]))
         rings.append(shapely.LineString(np.vstack([xy, xy[:1]])))
     return rings
 
 
 def _radials(rng: np.random.Generator) -> list[shapely.LineString]:
-    """Ten arterials from the main centre to beyond the boundary.
+    """Ten arterials from inside ring 1 to beyond the boundary.
 
     Four of them pass through the sub-centres and the western data-centre park, so these are
     on the trunk network; the rest fill the bearings in between.
     """
     cx, cy = _MAIN_CENTRE
     centre = np.array([cx, cy])
-    targets = [np.array([c.x, c.y]) for c in _CENTRES[1:]] + [
-        np.array([_SITE_SPECS[0].x, _SITE_SPECS[0].y])
-    ]
+    targets = [np.array([c.x, c.y]) for c in _CENTRES[1:]] + [np.array(_SITE_SPECS[0].xy)]
     bearings = [float(np.arctan2(*(t - centre)[::-1])) for t in targets]
     fill = np.deg2rad([15.0, 80.0, 120.0, 235.0, 280.0, 320.0])
     fill = fill + rng.uniform(-0.1, 0.1, len(fill))
@@ -507,14 +551,14 @@ def _grid_lines(
     for d1, d2 in ((u, v), (v, u)):
         for o in offsets:
             p = c + o * d2
-            out.append(shapely.LineString([p - half * d1, p + half * d1]))
+            out.append(shapely.LineString(_cm(np.array([p - half * d1, p + half * d1]))))
     return out
 
 
 def _core_grid(
     rings: list[shapely.LineString], rng: np.random.Generator
 ) -> list[tuple[list[shapely.Geometry], str]]:
-    """The dense core: 150 m streets inside ring 1, 220 m between rings 1 and 2.
+    """Draw the dense core: 150 m streets inside ring 1, 220 m between rings 1 and 2.
 
     Each grid overshoots its ring by 200 m so that every street crosses the ring (and is
     noded onto it) rather than stopping a float's width short of it.
@@ -564,7 +608,9 @@ def _rural_grid(
         a0, a1 = (miny, maxy) if vertical else (minx, maxx)
         for pos in np.arange(lo + spacing / 2, hi, spacing):
             pos = pos + rng.uniform(-0.5, 0.5) * _KM
-            ends = np.array([[pos, a0], [pos, a1]]) if vertical else np.array([[a0, pos], [a1, pos]])
+            ends = (
+                np.array([[pos, a0], [pos, a1]]) if vertical else np.array([[a0, pos], [a1, pos]])
+            )
             xy = _wavy(
                 ends, amp=0.5 * _KM, wavelength=6 * _KM, step=250.0, phase=rng.uniform(0, np.pi)
             )
@@ -586,7 +632,9 @@ def _villages(
     lengths = np.array([g.length for g in roads])
     out: list[shapely.Geometry] = []
     centres: list[tuple[float, float]] = []
-    while len(centres) < _N_VILLAGES:
+    for _ in range(100 * _N_VILLAGES):  # bounded: rejection sampling, not a search
+        if len(centres) == _N_VILLAGES:
+            break
         i = int(rng.choice(len(roads), p=lengths / lengths.sum()))
         p = shapely.line_interpolate_point(roads[i], rng.uniform(0.1, 0.9), normalized=True)
         x, y = p.x, p.y
@@ -614,7 +662,8 @@ def _bridges(
     that road may cross, as a thin corridor along it (empty where it has no bridge).
     """
     cx, cy = _MAIN_CENTRE
-    axis = np.array([np.cos(np.deg2rad(_RIVER_BEARING_DEG)), np.sin(np.deg2rad(_RIVER_BEARING_DEG))])
+    bearing = np.deg2rad(_RIVER_BEARING_DEG)
+    axis = np.array([np.cos(bearing), np.sin(bearing)])
     inner = boundary.buffer(-1 * _KM)
     candidates = []  # (along the river from the centre, road index, crossing piece)
     for i, road in enumerate(major):
@@ -673,8 +722,7 @@ def _node(
     noded = noded[shapely.length(noded) > 0.01]
     noded = shapely.normalize(noded)
     # Sort edges for a stable file order whatever GEOS returns first.
-    first = shapely.get_coordinates(shapely.get_point(noded, 0))
-    last = shapely.get_coordinates(shapely.get_point(noded, -1))
+    first, last = _ends(noded)
     key = np.lexsort((last[:, 1], last[:, 0], first[:, 1], first[:, 0]))
     noded = noded[key]
 
@@ -713,8 +761,8 @@ def _population(
     Each centre contributes a normalised exponential ``share / (2π h²) · exp(-r / h)``;
     villages are small such bumps (evaluated in a window around each village, beyond which
     they are below 1e-4 of their peak); the countryside gets a thin, gently varying floor. The
-    grid is scaled so that the pixels whose centre is inside the boundary hold
-    ``_POPULATION_TOTAL`` people, then every pixel touching water is set to 0.
+    pixels touching water are set to 0, then the grid is scaled so that the pixels whose
+    centre is inside the boundary hold ``_POPULATION_TOTAL`` people.
     """
     lon0, lat0, lon1, lat1 = frame.geom_lonlat(boundary.buffer(_POP_MARGIN_M)).bounds
     west = np.floor(lon0 / _PIXEL_DEG) * _PIXEL_DEG
@@ -763,7 +811,7 @@ def _population(
     )
     people[wet] = 0.0
     people *= _POPULATION_TOTAL / people[inside].sum()
-    return _Population(people=people.astype(np.float32), transform=transform)
+    return _Population(people=np.round(people, 4).astype(np.float32), transform=transform)
 
 
 def _pixel_area_m2(lat: np.ndarray) -> np.ndarray:
@@ -791,7 +839,7 @@ def _key_sites(
     people = population.people
     flat = people.ravel().astype(np.float64)
     flat /= flat.sum()
-    candidates: list[tuple[float, float, float]] = []  # x, y, local density rank in [0, 1]
+    candidates: list[tuple[float, float, float]] = []  # x, y, density relative to the max
     picks = rng.choice(flat.size, size=3 * _N_KEY_SITES_POPULATION, p=flat)
     rows, cols = np.divmod(picks, people.shape[1])
     jitter = rng.uniform(0, 1, (len(picks), 2))
@@ -805,7 +853,9 @@ def _key_sites(
 
     cx, cy = _MAIN_CENTRE
     minx, miny, maxx, maxy = boundary.bounds
-    while len(candidates) < _N_KEY_SITES_POPULATION + _N_KEY_SITES_OUTLYING:
+    for _ in range(1000 * _N_KEY_SITES_OUTLYING):  # bounded rejection sampling
+        if len(candidates) == _N_KEY_SITES_POPULATION + _N_KEY_SITES_OUTLYING:
+            break
         px, py = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         if np.hypot(px - cx, py - cy) < 20 * _KM:
             continue
@@ -814,8 +864,8 @@ def _key_sites(
 
     counters = dict.fromkeys(_KEY_SITE_WEIGHTS, 0)
     out = []
-    for px, py, dense_rank in candidates:
-        category = _category(dense_rank, rng)
+    for px, py, dense in candidates:
+        category = _category(dense, rng)
         counters[category] += 1
         lon_i, lat_i = frame.lonlat(np.array([px]), np.array([py]))
         out.append(
@@ -848,12 +898,12 @@ def _sites(roads: _Roads, frame: _LocalFrame) -> list[list[str]]:
     Sites attach to their own network component, so they are kept off the small pieces the
     river leaves behind.
     """
-    giant = _giant_component(roads.lines)
-    tree = shapely.STRtree(roads.lines[giant])
+    giant = roads.lines[_giant_component(roads.lines)]
+    tree = shapely.STRtree(giant)
     out = []
     for spec in _SITE_SPECS:
-        target = shapely.Point(spec.x, spec.y)
-        near = roads.lines[giant][tree.nearest(target)]
+        target = shapely.Point(*spec.xy)
+        near = giant[tree.nearest(target)]
         on = shapely.line_interpolate_point(near, shapely.line_locate_point(near, target))
         lon, lat = frame.lonlat(np.array([on.x + 30.0]), np.array([on.y + 30.0]))
         out.append(
@@ -872,21 +922,30 @@ def _sites(roads: _Roads, frame: _LocalFrame) -> list[list[str]]:
 
 def _giant_component(lines: np.ndarray) -> np.ndarray:
     """Return a boolean mask of the edges in the largest connected component."""
-    ends = np.vstack(
-        [
-            shapely.get_coordinates(shapely.get_point(lines, 0)),
-            shapely.get_coordinates(shapely.get_point(lines, -1)),
-        ]
-    )
-    _, node = np.unique(ends, axis=0, return_inverse=True)
-    node = node.ravel()
-    n_edges = len(lines)
-    u, v = node[:n_edges], node[n_edges:]
-    n = int(node.max()) + 1
-    graph = coo_matrix((np.ones(n_edges), (u, v)), shape=(n, n))
+    u, v, n = _endpoint_nodes(lines)
+    graph = coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
     _, label = connected_components(graph, directed=False)
-    biggest = np.bincount(label).argmax()
-    return label[u] == biggest
+    return label[u] == np.bincount(label).argmax()
+
+
+def _ends(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the first and the last vertex of every line, as two (n, 2) arrays."""
+    xy, index = shapely.get_coordinates(lines, return_index=True)
+    change = index[1:] != index[:-1]
+    return xy[np.r_[True, change]], xy[np.r_[change, True]]
+
+
+def _endpoint_nodes(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Give each distinct endpoint of ``lines`` a node id: (start ids, end ids, node count).
+
+    Endpoints are matched exactly (the network is noded, so shared ends are bit-identical);
+    viewing each (x, y) pair as one complex number makes ``np.unique`` a fast 1-D sort.
+    """
+    ends = np.concatenate(_ends(lines))
+    keys = np.ascontiguousarray(ends).view(np.complex128).ravel()
+    _, node = np.unique(keys, return_inverse=True)
+    n_edges = len(lines)
+    return node[:n_edges], node[n_edges:], int(node.max()) + 1
 
 
 # --------------------------------------------------------------------------- writers
@@ -912,17 +971,17 @@ def _write_vector(
 ) -> None:
     """Write local geometries as a one-layer GeoPackage in UTM 49N."""
     path.unlink(missing_ok=True)
-    geometry = shapely.to_wkb(frame.utm(np.asarray(geoms, dtype=object)))
+    utm = frame.utm(np.asarray(geoms, dtype=object))
+    if shapely.get_type_id(utm[0]) == shapely.GeometryType.LINESTRING:
+        geometry_type = "LineString"
+    else:
+        # Polygons go out as MultiPolygons: one geometry type per layer, whatever the shape
+        # of each district.
+        utm = np.array([shapely.multipolygons(shapely.get_parts(g)) for g in utm], dtype=object)
+        geometry_type = "MultiPolygon"
+    geometry = shapely.to_wkb(utm)
     names = list(fields)
     data = [np.asarray(fields[name]) for name in names]
-    kind = shapely.get_type_id(geoms[0])
-    geometry_type = {1: "LineString", 3: "Polygon", 6: "MultiPolygon"}[int(kind)]
-    if geometry_type == "Polygon" and any(isinstance(g, shapely.MultiPolygon) for g in geoms):
-        geometry_type = "MultiPolygon"
-    if geometry_type == "MultiPolygon":
-        geometry = shapely.to_wkb(
-            [shapely.multipolygons(shapely.get_parts(g)) for g in frame.utm(np.asarray(geoms))]
-        )
     with _pinned_gpkg_date():
         pyogrio.raw.write(
             str(path),
@@ -976,13 +1035,13 @@ _CONFIG = """\
 # latcircle demo metro: SYNTHETIC. Written by latcircle.demo.write_demo_city.
 # Every input below is generated; no real place, road, person or facility is depicted.
 id: demo
-name: "Demo metro (synthetic)"
+name: "{name}"
 synthetic: true
 notes: >-
   Every input is generated by latcircle.demo (seeded, reproducible): boundary, districts,
   roads, river, lake, population, key sites and compute sites. No real place or facility is
   depicted; the coordinates only put the metro in UTM zone 49N. The 2024-2025 sites are
-  legacy sites behind electrical aggregation (device latency 300 us).
+  legacy sites behind electrical aggregation (device latency {legacy_us:.0f} us).
 boundary:
   path: boundary.gpkg
 districts:
@@ -1024,5 +1083,6 @@ grid:
 def _write_config(folder: Path) -> Path:
     """Write ``demo.yaml`` next to the inputs (relative paths) and return its path."""
     path = folder / "demo.yaml"
-    path.write_text(_CONFIG, encoding="utf-8", newline="")
+    text = _CONFIG.format(name=_NAME, legacy_us=_LEGACY_DEVICE_US)
+    path.write_text(text, encoding="utf-8", newline="")
     return path

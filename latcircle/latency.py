@@ -17,6 +17,9 @@ How it is computed (DESIGN.md §3):
   gives each node's serving site.
 * At a location projected onto edge ``(u, v)`` at ``t`` from ``u``:
   ``min(L(u) + k·r·t, L(v) + k·r·(ℓ − t)) + k·r·|p − q_p|``, exact.
+* Where nodes carry device latency, a site or location projected onto a node (equally near
+  every edge ending there) is *at the node*: a site enters the network through it, a
+  location is reached through it, whichever incident edge the locator happened to report.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from latcircle.network import Locator, Network, PointLocation
 __all__ = ["LatencyField", "SiteAttachment", "attach_sites", "solve"]
 
 NO_SITE = -1
+#: A point projected within this distance (metres) of an edge's end is at its node.
+AT_NODE_M = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +144,7 @@ class LatencyField:
         best = np.minimum(via_u, via_v)
         site = np.where(via_u <= via_v, self.node_site[u], self.node_site[v])
         best, site = self._same_edge(loc, best, site)
+        best, site = self._at_nodes(loc, best, site)
         reach = ok & np.isfinite(best)
         latency = np.where(
             reach, p.factor * (p.fixed_us + best + p.us_per_m * np.where(ok, loc.drop, 0)), np.inf
@@ -150,7 +156,10 @@ class LatencyField:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Take the direct along-edge path from a site on the same edge as the point."""
         att = self.attachment.location
+        at_u, at_v = _at_node_end(self.network, att.edge, att.t)
         for s in self.sites:
+            if at_u[s] or at_v[s]:
+                continue  # a site at a node enters through it: via_u / via_v cover it
             on_edge = np.flatnonzero(loc.edge == att.edge[s])
             if len(on_edge) == 0:
                 continue
@@ -160,6 +169,22 @@ class LatencyField:
             better = direct < best[on_edge]
             best[on_edge[better]] = direct[better]
             site[on_edge[better]] = s
+        return best, site
+
+    def _at_nodes(
+        self, loc: PointLocation, best: np.ndarray, site: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Reach a point projected onto a node through that node (see :func:`_at_node_end`)."""
+        net = self.network
+        at_u, at_v = _at_node_end(net, loc.edge, loc.t)
+        idx = np.flatnonzero(at_u | at_v)
+        if len(idx) == 0:
+            return best, site
+        e = loc.edge[idx]
+        node = np.where(at_u[idx], net.u[e], net.v[e])
+        away = np.where(at_u[idx], loc.t[idx], net.length[e] - loc.t[idx])
+        best[idx] = self.node_us[node] + self.params.us_per_m * away
+        site[idx] = self.node_site[node]
         return best, site
 
 
@@ -242,6 +267,28 @@ def arc_matrix(network: Network, params: LatencyParams) -> csr_matrix:
     return csr_matrix((weight, (tail, head)), shape=(n, n))
 
 
+def _at_node_end(
+    network: Network, edge: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return which located points sit on their edge's ``u`` node, and which on its ``v``.
+
+    A point projected onto a node is equally near every edge ending there. With per-node
+    device latency the edge it is reported on would matter (arriving along an edge does
+    not enter its end node), and which edge the locator reports is a tie-break that changes
+    with ``piece_m``. So such a point is *at the node*: a site there enters the network
+    through the node, a location there is reached through it. Without device latency every
+    edge gives the same answer, and no point is treated specially.
+    """
+    if not network.node_device_us.any():
+        none = np.zeros(len(edge), dtype=bool)
+        return none, none
+    ok = edge >= 0
+    e = np.where(ok, edge, 0)
+    at_u = ok & (t <= AT_NODE_M)
+    at_v = ok & ~at_u & (t >= network.length[e] - AT_NODE_M)
+    return at_u, at_v
+
+
 def _source_arcs(
     network: Network, attachment: SiteAttachment, params: LatencyParams, sites: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -260,6 +307,9 @@ def _source_arcs(
         + network.node_device_us[node]
     )
     site = np.concatenate([sites, sites])
+    at_u, at_v = _at_node_end(network, e, loc.t[sites])
+    keep = np.concatenate([~at_v, ~at_u])  # a site at a node enters through that node only
+    node, w, site = node[keep], w[keep], site[keep]
     order = np.lexsort((site, w, node))  # per node: lightest first, ties to the lower site index
     node, w, site = node[order], w[order], site[order]
     first = np.r_[True, node[1:] != node[:-1]]

@@ -265,7 +265,7 @@ def _base_map(boundary: gpd.GeoDataFrame) -> folium.Map:
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap (grey)", className="lc-grey").add_to(
         fmap
     )
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap").add_to(fmap)
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=False).add_to(fmap)
     fmap.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
     fmap.get_root().header.add_child(Element(_PAGE_STYLE), name="latcircle_style")
     fmap.get_root().header.add_child(Element(_OFFLINE_NOTICE), name="latcircle_offline")
@@ -280,7 +280,8 @@ _PAGE_STYLE = """<style>
 .lc-swatch {display: inline-block; width: 14px; height: 12px; border: 1px solid #555;}
 .lc-dot {display: inline-block; width: 10px; height: 10px; border-radius: 50%;
   border: 1px solid #fff; box-shadow: 0 0 0 1px #444;}
-.lc-warning {background: #fff3cd; border: 1px solid #d39e00; color: #5c4300; font-weight: 600;}
+.lc-warning {margin-top: 4px; background: #fff3cd; border: 1px solid #d39e00; color: #5c4300;
+  font-weight: 600;}
 .lc-popup table {border-collapse: collapse;} .lc-popup th {text-align: left; padding-right: 8px;}
 .lc-grey {filter: grayscale(1) brightness(1.04) contrast(0.92);}
 .lc-site-icon, .lc-key-icon {background: none; border: none;}
@@ -399,7 +400,7 @@ def _add_heat(fmap: folium.Map, result: RunResult, *, cell_m: float, precision: 
         return
     HeatMap(
         points, name="Uncovered population (heat)", show=True,
-        radius=14, blur=12, min_opacity=0.25, max_zoom=13,
+        radius=14, blur=12, min_opacity=0.05, max_zoom=13,
     ).add_to(fmap)
 
 
@@ -437,8 +438,10 @@ def _uncovered_population(
     # the rest of the heat layer.
     top = float(np.percentile(sums[keep], 99)) or 1.0
     weight = np.round(np.minimum(sums[keep] / top, 1.0), 2)
+    # Cells under 1 % of that show as nothing but haze (and weigh on the page): left out.
+    shown = weight >= 0.01
     return np.column_stack(
-        [np.round(lat, precision), np.round(lon, precision), weight]
+        [np.round(lat[shown], precision), np.round(lon[shown], precision), weight[shown]]
     ).tolist()
 
 
@@ -613,13 +616,16 @@ class _PointsLayer(MacroElement):
 def _add_controls(
     fmap: folium.Map, result: RunResult, bands: gpd.GeoDataFrame, credits: list[str]
 ) -> None:
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     Fullscreen(position="topleft").add_to(fmap)
     MeasureControl(
         position="topleft", primary_length_unit="kilometers", secondary_length_unit="meters",
         primary_area_unit="sqkilometers", secondary_area_unit=None,
     ).add_to(fmap)
-    fmap.add_child(_HtmlControl(_title_html(result), position="topleft", css_class="lc-title-box"))
+    # Bottom left, under popups' usual place: a popup opened near the top is not hidden.
+    fmap.add_child(
+        _HtmlControl(_title_html(result), position="bottomleft", css_class="lc-title-box")
+    )
     fmap.add_child(
         _HtmlControl(_legend_html(result, bands), position="bottomright", css_class="lc-legend")
     )
@@ -630,19 +636,19 @@ def _title_html(result: RunResult) -> str:
     cfg = result.metro.config
     year = result.scenario.year
     when = f"sites online by {year}" if year is not None else "all sites"
-    parts = [f"<h4>{escape_text(cfg.name)}"
-             + (f" · {escape_text(cfg.name_local)}" if cfg.name_local else "") + "</h4>",
-             f"1 ms latency circle · {escape_text(when)}"]
+    head = (f"<h4>{escape_text(cfg.name)}"
+            + (f" · {escape_text(cfg.name_local)}" if cfg.name_local else "") + "</h4>")
+    lines = [f"{cfg.budget_ms:g} ms latency circle · {escape_text(when)}"]
     shares = [
         f"{escape_text(BASIS_LABELS.get(b, b))} {v:.1%}"
         for b, v in result.headline.items() if not np.isnan(v)
     ]
     if shares:
-        parts.append(f"within {cfg.budget_ms:g} ms: " + " · ".join(shares))
+        lines.append(f"within {cfg.budget_ms:g} ms: " + " · ".join(shares))
     warnings = _warnings(cfg)
-    if warnings:
-        parts.append('<div class="lc-warning lc-box">' + "<br>".join(warnings) + "</div>")
-    return "<br>".join(parts[:3]) + "".join(parts[3:])
+    box = ('<div class="lc-warning lc-box">' + "<br>".join(warnings) + "</div>"
+           if warnings else "")
+    return head + "<br>".join(lines) + box
 
 
 def _warnings(cfg: CityConfig) -> list[str]:

@@ -530,9 +530,10 @@ def _target_section(
     if sources:
         lines += [f"Source: {'; '.join(sources)}.", ""]
     if short.empty:
-        lines += [f"All {len(rows)} metro(s) meet it.", ""]
+        lines += [f"All {_metros(len(rows))} meet it.", ""]
     else:
-        lines += [f"**{len(short)} of {len(rows)} metro(s) fall short:**", ""]
+        verb = "falls" if len(short) == 1 else "fall"
+        lines += [f"**{len(short)} of {_metros(len(rows))} {verb} short:**", ""]
         for r in short.itertuples(index=False):
             lines.append("- " + _short_sentence(r._asdict(), year, by_id[r.city]))
             lines += _where_to_build(by_id[r.city])
@@ -555,7 +556,7 @@ def _short_sentence(r: dict[str, Any], year: int, city: CityOutputs) -> str:
     points = (target - share) * 100.0
     return (
         f"**{city.name}**: {_pct(share)} of {_BASIS_WORDS[basis]} within 1 ms by {year} "
-        f"against {_pct(target)}, {points:.1f} points short: {_amount(gap, unit)} more to cover."
+        f"against {_pct(target)}, {points:.1f} points short: {_amount(gap, unit)} to cover."
     )
 
 
@@ -597,6 +598,10 @@ def _year_section(progress: pd.DataFrame) -> list[str]:
     return [*lines, ""]
 
 
+def _metros(n: int) -> str:
+    return f"{n} metro" if n == 1 else f"{n} metros"
+
+
 def _source(city: CityOutputs, year: int) -> str:
     return next((str(t.get("source") or "") for t in city.targets if t.get("year") == year), "")
 
@@ -610,8 +615,9 @@ def _pct(value: float) -> str:
 
 def _amount(value: float, unit: str) -> str:
     if pd.isna(value):
-        return "an unknown amount"
+        return "an unknown amount more"
     if unit == "km2":
-        return f"{value:,.2f} km²"
+        return f"{value:,.2f} km² more"
     n = math.ceil(value)
-    return f"{n:,} {_UNIT_WORDS[unit] if n != 1 else _UNIT_WORDS[unit].rstrip('s')}"
+    word = _UNIT_WORDS[unit] if n != 1 else _UNIT_WORDS[unit].removesuffix("s")
+    return f"{n:,} more {word}"

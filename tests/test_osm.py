@@ -68,6 +68,7 @@ def test_pbf_highway_filter(helsinki_all, helsinki_ducts) -> None:
     assert 0 < len(helsinki_ducts) < len(helsinki_all)
     assert set(helsinki_ducts["highway"]) <= set(DUCT_HIGHWAYS)
     assert {"primary", "secondary", "residential"} <= set(helsinki_ducts["highway"])
+
     # The filter keeps every duct-class kilometre the unfiltered read has.
     def km(lines):
         return lines.to_crs(3067).length.sum() / 1000
@@ -232,9 +233,7 @@ def test_graph_to_lines_drops_reverse_duplicates_only() -> None:
 
 def test_graph_to_lines_filter_on_lists() -> None:
     lines = graph_to_lines(_graph(), highway=["service"])
-    assert list(zip(lines["u"], lines["v"], lines["highway"], strict=True)) == [
-        (20, 30, "service")
-    ]
+    assert list(zip(lines["u"], lines["v"], lines["highway"], strict=True)) == [(20, 30, "service")]
     with pytest.raises(InputError, match="no road"):
         graph_to_lines(_graph(), highway=["motorway"], source="g.graphml")
 

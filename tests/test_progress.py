@@ -26,6 +26,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import LineString, box
 
 from latcircle.config import CityConfig, Target, load_config
+from latcircle.errors import InputError
 from latcircle.latency import SiteAttachment, arc_matrix, solve
 from latcircle.metro import Metro, prepare
 from latcircle.network import PointLocation
@@ -261,7 +262,7 @@ def test_explicit_targets_on_area_and_threshold(tmp_path: Path) -> None:
 
 def test_target_on_a_missing_basis_is_an_input_error(tmp_path: Path) -> None:
     metro = prepare(road_city(tmp_path, PLAN, key_sites=None))
-    with pytest.raises(ValueError, match="key_sites"):
+    with pytest.raises(InputError, match=r"test\.yaml: targets\.basis: .*no key_sites input"):
         progress_table(metro, targets=[Target(year=2027, share=0.7, basis="key_sites")])
 
 
@@ -277,7 +278,7 @@ def test_years_with_the_same_sites_share_one_solve(road_metro: Metro) -> None:
     original = Metro.scenario
 
     class Counting(Metro):
-        def scenario(self, **kw: Any):  # noqa: ANN202
+        def scenario(self, **kw: Any) -> Any:
             calls.append(kw.get("year"))
             return original(self, **kw)
 
@@ -332,7 +333,8 @@ def grid_metro(tmp_path_factory: pytest.TempPathFactory) -> Metro:
 YEARS = [2024, 2025, 2026, 2027, 2028]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     plan=st.lists(st.tuples(st.integers(0, 7), st.sampled_from(YEARS)), max_size=5,
                   unique_by=lambda p: p[0]),
@@ -448,7 +450,8 @@ def test_interconnect_with_node_device_latency(tangle_metro: Metro) -> None:
     net = dataclasses.replace(
         tangle_metro.network, node_device_us=rng.uniform(0, 50, tangle_metro.network.n_nodes)
     )
-    metro = dataclasses.replace(tangle_metro, network=net, arcs=arc_matrix(net, tangle_metro.params))
+    arcs = arc_matrix(net, tangle_metro.params)
+    metro = dataclasses.replace(tangle_metro, network=net, arcs=arcs)
     table = interconnect_table(metro, tiers=("large", "medium", "edge"))
     expected = brute_force_pairs(metro, np.arange(len(metro.inputs.sites)))
     ids = list(metro.inputs.sites["site_id"])
@@ -561,7 +564,7 @@ def test_clusters_rank_by_area_and_top(band_metro: Metro) -> None:
     scenario = band_metro.scenario()
     top = uncovered_clusters(band_metro, scenario, by="area", top=1)
     assert list(top["cause"]) == ["no_access", "too_far"]
-    assert list(top["cells"])[0] == 280
+    assert top["cells"].iloc[0] == 280
     # With only the western site online the whole east is too far: one bigger cluster.
     west = band_metro.scenario(online=np.array([True, False]))
     far = uncovered_clusters(band_metro, west)
@@ -618,15 +621,12 @@ def test_write_progress_through_the_pipeline(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- real data
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 WUHAN = Path(__file__).resolve().parents[1] / "data" / "cities" / "wuhan.yaml"
 
 
 @pytest.mark.realdata
 @pytest.mark.slow
-def test_wuhan_progress(tmp_path: Path) -> None:
-    if not (SHARED / "wuhan" / "roads_osm.parquet").exists():
-        pytest.skip(f"Wuhan data not found under {SHARED / 'wuhan'}")
+def test_wuhan_progress(shared_data: Path, tmp_path: Path) -> None:
     from latcircle.pipeline import run_city
 
     cfg = load_config(WUHAN)

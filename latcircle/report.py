@@ -1,0 +1,606 @@
+"""The city report (``report.html``) and the national dashboard (``national/index.html``).
+
+Both pages are self-contained: styles inline, figures embedded as PNG data URIs, no script
+and nothing fetched, so they open offline, attach to an e-mail and print as they look.
+Every string taken from data or config is HTML-escaped (:func:`latcircle.maps.escape_text`).
+
+The city report shows the headline shares, the progress status against the targets (when
+the run computed progress), the figures, a per-district table, the largest uncovered
+clusters and every model parameter used. :func:`write_report` is the pipeline's output step;
+:func:`write_dashboard` runs after :func:`latcircle.national.national_rollup`.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from latcircle import __version__
+from latcircle.config import DEFAULT_TARGETS, Target
+from latcircle.coverage import BASES
+from latcircle.figures import (
+    BASIS_LABELS,
+    PROGRESS_COLOURS,
+    city_figures,
+    national_chart,
+    png_bytes,
+)
+from latcircle.maps import data_attribution, escape_text, read_layers
+
+if TYPE_CHECKING:
+    from latcircle.pipeline import RunResult
+
+__all__ = ["render_dashboard", "render_report", "write_dashboard", "write_report"]
+
+#: Uncovered clusters listed per cause.
+TOP_CLUSTERS = 10
+
+_UNIT_LABELS = {"sites": "key sites", "people": "people", "km2": "km²"}
+_CAUSE_LABELS = {"no_access": "no access (build access)", "too_far": "too far (build compute)"}
+
+
+def write_report(
+    result: RunResult,
+    folder: str | Path,
+    *,
+    progress: pd.DataFrame | None = None,
+    clusters: pd.DataFrame | None = None,
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> Path:
+    """Write ``report.html`` into ``folder`` (the pipeline's output step).
+
+    Parameters
+    ----------
+    result
+        The run.
+    folder
+        The (temporary) output folder.
+    progress
+        The progress table (:func:`latcircle.progress.progress_table`); read from
+        ``folder/progress.csv`` when ``None`` and present (``write_progress`` ran first).
+    clusters
+        The uncovered clusters (:func:`latcircle.progress.uncovered_clusters`); read from
+        ``folder/clusters.csv`` when ``None`` and present.
+    layers
+        The GeoPackage layers for the band map; read from ``folder`` when ``None``.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    folder = Path(folder)
+    progress = progress if progress is not None else _read_optional(folder / "progress.csv")
+    clusters = clusters if clusters is not None else _read_optional(folder / "clusters.csv")
+    layers = layers if layers is not None else read_layers(folder)
+    # Each figure is drawn once: the same PNG bytes go to figures/ and into the page.
+    pngs = {name: png_bytes(fig) for name, fig in
+            city_figures(result, folder, layers=layers, progress=progress).items()}
+    (folder / "figures").mkdir(exist_ok=True)
+    for name, data in pngs.items():
+        (folder / "figures" / f"{name}.png").write_bytes(data)
+    page = render_report(result, figures=pngs, progress=progress, clusters=clusters,
+                         sites=layers.get("sites"))
+    path = folder / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def render_report(
+    result: RunResult,
+    *,
+    figures: Mapping[str, Figure | bytes],
+    progress: pd.DataFrame | None = None,
+    clusters: pd.DataFrame | None = None,
+    sites: pd.DataFrame | None = None,
+) -> str:
+    """Return the city report as one HTML page.
+
+    Parameters
+    ----------
+    result
+        The run.
+    figures
+        Figures (or their PNG bytes) by name (``bands``, ``curve``, ``districts``,
+        ``progress``), embedded.
+    progress
+        The progress table, or ``None`` (the report says progress was not computed).
+    clusters
+        The uncovered clusters, or ``None``.
+    sites
+        The run's ``sites`` layer (what each site serves), or ``None``.
+
+    Returns
+    -------
+    str
+    """
+    cfg = result.metro.config
+    title = f"{cfg.name}: 1 ms latency circle"
+    sections = [
+        _report_header(result),
+        _headline_section(result),
+        _progress_section(result, progress, figures.get("progress")),
+        _figure_section("Where the circle reaches", figures, ("bands", "curve")),
+        _district_section(result, figures.get("districts")),
+        _site_section(result, sites),
+        _cluster_section(clusters),
+        _parameter_section(result),
+    ]
+    return _page(title, sections)
+
+
+# --- city report sections ----------------------------------------------------------------
+
+
+def _report_header(result: RunResult) -> str:
+    cfg = result.metro.config
+    year = result.scenario.year
+    scenario = (f"sites online by {year}" if year is not None else "every site in the sites file")
+    local = f" <span class='local'>{escape_text(cfg.name_local)}</span>" if cfg.name_local else ""
+    parts = [f"<h1>{escape_text(cfg.name)}{local}</h1>",
+             f"<p class='sub'>Share of the metro inside the {cfg.budget_ms:g} ms latency circle "
+             f"of its compute sites · scenario: {escape_text(scenario)} · latcircle "
+             f"{escape_text(__version__)}</p>"]
+    warnings = []
+    if cfg.synthetic:
+        warnings.append("<strong>Synthetic city</strong> — every input is generated; no real "
+                        "place, road, person or facility is depicted.")
+    if cfg.sites.hypothetical:
+        note = f" ({escape_text(cfg.sites.note)})" if cfg.sites.note else ""
+        warnings.append("<strong>Hypothetical compute sites</strong> — a scenario, not known "
+                        f"facilities{note}.")
+    parts += [f"<p class='warning'>{w}</p>" for w in warnings]
+    parts.append("<p class='links'>Interactive map: <a href='map.html'>map.html</a> · tables: "
+                 "<a href='coverage.csv'>coverage.csv</a>, <a href='progress.csv'>progress.csv</a>"
+                 " · run record: <a href='run.json'>run.json</a></p>")
+    return "\n".join(parts)
+
+
+def _headline_section(result: RunResult) -> str:
+    cfg = result.metro.config
+    cov = result.coverage
+    rows = cov[(cov["scope"] == "metro") & np.isclose(cov["threshold_ms"], cfg.budget_ms)]
+    cards = []
+    for basis, share in result.headline.items():
+        value = "n/a" if np.isnan(share) else f"{share:.1%}"
+        cards.append(f"<div class='card'><div class='big'>{value}</div>"
+                     f"<div>{escape_text(BASIS_LABELS.get(basis, basis))}</div></div>")
+    table = _table(
+        ["basis", "covered", "no access", "too far", "total", "share"],
+        [[BASIS_LABELS.get(r.basis, r.basis), _amount(r.covered, r.unit),
+          _amount(r.no_access, r.unit), _amount(r.too_far, r.unit), _amount(r.total, r.unit),
+          _pct(r.share)] for r in rows.itertuples()],
+    )
+    return (f"<h2>Within {cfg.budget_ms:g} ms</h2><div class='cards'>{''.join(cards)}</div>"
+            + table
+            + "<p class='note'>Not covered: <em>no access</em> means farther than the max drop "
+              "from the network (build access); <em>too far</em> means over the budget from "
+              "every site (build compute).</p>")
+
+
+def _progress_section(
+    result: RunResult, progress: pd.DataFrame | None, chart: Figure | bytes | None
+) -> str:
+    cfg = result.metro.config
+    targets = "".join(
+        f"<li>{t.year}: {t.share:.0%} within {t.threshold_ms:g} ms, basis "
+        f"{escape_text(t.basis)} — {escape_text(t.source) or 'config'}</li>"
+        for t in sorted(cfg.targets, key=lambda t: t.year)
+    )
+    head = f"<h2>Progress toward the targets</h2><ul>{targets}</ul>"
+    if progress is None or progress.empty:
+        return head + ("<p class='note'>Progress by year was not computed for this run "
+                       "(run with the progress step to add it).</p>")
+    judged = progress[_truthy(progress.get("judged", pd.Series(False, index=progress.index)))]
+    rows = []
+    for r in judged.sort_values("year").to_dict("records"):
+        status = str(r.get("status", ""))
+        colour = PROGRESS_COLOURS.get(status, "#888")
+        unit = str(r.get("unit", ""))
+        rows.append([
+            str(int(r["year"])), BASIS_LABELS.get(str(r["basis"]), str(r["basis"])),
+            _int(r.get("sites_online")), _pct(r.get("share")),
+            _target(r), _pct(r.get("planned_share")),
+            _Raw(f"<span class='status' style='background:{colour}'>"
+                 f"{escape_text(status)}</span>"),
+            _amount(r.get("gap"), unit),
+        ])
+    table = _table(["year", "judged on", "sites online", "share", "target in force",
+                    "planned share", "status", "gap"], rows)
+    latest = judged.sort_values("year").iloc[-1] if len(judged) else None
+    summary = ""
+    if latest is not None:
+        summary = (f"<p class='lead'>By {int(latest['year'])}: "
+                   f"{_pct(latest['share'])} of "
+                   f"{escape_text(BASIS_LABELS.get(str(latest['basis']), latest['basis'])).lower()}"
+                   f" — <strong>{escape_text(latest.get('status', ''))}</strong>.</p>")
+    return head + summary + table + (_img(chart, "progress chart") if chart is not None else "")
+
+
+def _target(r: Mapping[str, Any]) -> str:
+    share, year = r.get("target_share"), r.get("target_year")
+    if share is None or pd.isna(share):
+        return ""
+    return f"{share:.0%} by {int(year)}" if year is not None and not pd.isna(year) else _pct(share)
+
+
+def _figure_section(
+    title: str, figures: Mapping[str, Figure | bytes], names: Iterable[str]
+) -> str:
+    imgs = [_img(figures[n], n) for n in names if n in figures]
+    return f"<h2>{escape_text(title)}</h2>" + "".join(imgs)
+
+
+def _district_section(result: RunResult, chart: Figure | bytes | None) -> str:
+    cfg = result.metro.config
+    cov = result.coverage
+    rows = cov[(cov["scope"] == "district") & np.isclose(cov["threshold_ms"], cfg.budget_ms)]
+    if rows.empty:
+        return "<h2>Districts</h2><p class='note'>The config has no districts.</p>"
+    bases = [b for b in BASES if b in set(rows["basis"])]
+    header = ["district"] + [f"{BASIS_LABELS[b]} share" for b in bases]
+    if "population" in bases:
+        header += ["people: no access", "people: too far"]
+    body = []
+    for name, group in rows.groupby("name", sort=True):
+        by = group.set_index("basis")
+        line = [str(name)] + [_pct(by.at[b, "share"]) if b in by.index else "" for b in bases]
+        if "population" in bases:
+            line += [_amount(by.at["population", "no_access"], "people"),
+                     _amount(by.at["population", "too_far"], "people")]
+        body.append(line)
+    return (f"<h2>Districts within {cfg.budget_ms:g} ms</h2>" + _table(header, body)
+            + (_img(chart, "districts") if chart is not None else ""))
+
+
+def _site_section(result: RunResult, sites: pd.DataFrame | None) -> str:
+    if sites is None or sites.empty:
+        return ""
+    budget = result.metro.config.budget_ms
+    bases = [b for b in BASES if f"served_{b}" in sites.columns]
+    header = ["site", "name", "tier", "online year", "in this scenario"]
+    header += [f"{_UNIT_LABELS[BASES[b]]} within {budget:g} ms" for b in bases]
+    rows = []
+    for r in sites.to_dict("records"):
+        state = "online" if _truthy_value(r.get("online", True)) else "planned"
+        if not _truthy_value(r.get("attached", True)):
+            state += ", off the network"
+        rows.append([r.get("site_id"), r.get("name"), r.get("tier"), _int(r.get("online_year")),
+                     state] + [_amount(r.get(f"served_{b}"), BASES[b]).rsplit(" ", 1)[0]
+                               if BASES[b] != "km2" else _amount(r.get(f"served_{b}"), "km2")
+                               for b in bases])
+    return ("<h2>Compute sites</h2>" + _table(header, rows)
+            + "<p class='note'>Each place counts for the site it reaches first (lowest "
+              "latency), and only within the budget.</p>")
+
+
+def _cluster_section(clusters: pd.DataFrame | None) -> str:
+    head = "<h2>Largest uncovered clusters</h2>"
+    if clusters is None or len(clusters) == 0:
+        return head + "<p class='note'>Not computed for this run, or nothing is uncovered.</p>"
+    df = pd.DataFrame(clusters).drop(columns="geometry", errors="ignore")
+    parts = [head, "<p class='note'>Connected uncovered areas of the run's scenario, largest "
+             "first; the cause says which remedy applies.</p>"]
+    for cause in ("too_far", "no_access"):
+        sub = df[df.get("cause", pd.Series(dtype=str)) == cause]
+        if "rank" in sub:
+            sub = sub.sort_values("rank")
+        sub = sub.head(TOP_CLUSTERS)
+        if sub.empty:
+            continue
+        rows = [[
+            _int(r.get("rank")), f"{r.get('area_km2', np.nan):,.1f}",
+            _amount(r.get("people"), "people"), _amount(r.get("key_sites"), "sites"),
+            "" if pd.isna(r.get("min_latency_us", np.nan))
+            else f"{r['min_latency_us'] / 1000.0:.2f} ms",
+            str(r.get("district", "") if not pd.isna(r.get("district", "")) else ""),
+            f"{r.get('lon', np.nan):.4f}, {r.get('lat', np.nan):.4f}",
+        ] for r in sub.to_dict("records")]
+        parts.append(f"<h3>{escape_text(_CAUSE_LABELS.get(cause, cause))}</h3>")
+        parts.append(_table(["rank", "area (km²)", "people", "key sites", "nearest latency",
+                             "district", "lon, lat"], rows))
+    return "".join(parts)
+
+
+def _parameter_section(result: RunResult) -> str:
+    metro = result.metro
+    cfg = metro.config
+    params = dataclasses.asdict(metro.params)
+    model = [
+        ("preset", cfg.model.preset),
+        ("propagation k", f"{params['k_us_per_m'] * 1000.0:.4f} µs/km"),
+        ("route factor r", f"{params['route_factor']:g}"),
+        ("equipment E", f"{params['equipment_us']:g} µs"),
+        ("site device S (default)", f"{params['site_device_us']:g} µs"),
+        ("router + access extras", f"{params['extra_us']:g} µs"),
+        ("max drop", f"{params['max_drop_m']:g} m"),
+        ("direction factor", f"{params['factor']:g} (1 one-way, 2 round-trip)"),
+        ("budget", f"{cfg.budget_ms:g} ms"),
+        ("thresholds", ", ".join(f"{t:g}" for t in cfg.thresholds_ms) + " ms"),
+        ("grid cell", f"{cfg.grid.cell_m:g} m"),
+        ("network kind", cfg.network.kind),
+        ("CRS (local)", metro.inputs.crs.to_string()),
+        ("scenario year", "all sites" if result.scenario.year is None
+         else str(result.scenario.year)),
+        ("sites online", f"{int(result.scenario.online.sum())} of {len(result.scenario.online)}"),
+    ]
+    inputs = [(role, ", ".join(p.name for p in paths))
+              for role, paths in cfg.input_paths().items()]
+    notes = [cfg.notes] if cfg.notes else []
+    notes += [n for n in (cfg.sites.note, cfg.population.note if cfg.population else None) if n]
+    notes += list(metro.inputs.notes)
+    credits = data_attribution(cfg)
+    return ("<h2>Model parameters</h2>"
+            + _table(["parameter", "value"], [list(r) for r in model])
+            + "<h3>Inputs</h3>" + _table(["role", "file"], [list(r) for r in inputs])
+            + ("<h3>Notes and repairs</h3><ul>"
+               + "".join(f"<li>{escape_text(n)}</li>" for n in notes) + "</ul>" if notes else "")
+            + ("<h3>Data credits</h3><ul>"
+               + "".join(f"<li>{escape_text(c)}</li>" for c in credits) + "</ul>" if credits
+               else ""))
+
+
+# --- the national dashboard --------------------------------------------------------------
+
+
+def write_dashboard(
+    national_dir: str | Path,
+    city_dirs: Sequence[str | Path] | None = None,
+    *,
+    targets: Sequence[Target] = DEFAULT_TARGETS,
+) -> Path:
+    """Write ``index.html`` into the national folder: every city, the rollup, the chart.
+
+    Parameters
+    ----------
+    national_dir
+        The folder :func:`latcircle.national.national_rollup` wrote (``summary.csv``,
+        ``progress.csv``, ``shortfalls.md``).
+    city_dirs
+        City output folders to link; the national folder's siblings with a ``run.json``
+        when ``None``.
+    targets
+        Targets drawn on the national chart.
+
+    Returns
+    -------
+    pathlib.Path
+        The page written.
+    """
+    national_dir = Path(national_dir)
+    summary = pd.read_csv(national_dir / "summary.csv")
+    progress = _read_optional(national_dir / "progress.csv")
+    if city_dirs is None:
+        city_dirs = sorted(p for p in national_dir.parent.iterdir()
+                           if p.is_dir() and (p / "run.json").is_file()
+                           and p.resolve() != national_dir.resolve())
+    links = _city_links(national_dir, [Path(p) for p in city_dirs])
+    chart = national_chart(progress, targets=targets,
+                           title="Metros meeting the target in force, and the pooled share"
+                           ) if progress is not None and len(progress) else None
+    shortfalls = (national_dir / "shortfalls.md")
+    page = render_dashboard(summary, progress, links=links, chart=chart,
+                            shortfalls=shortfalls.read_text(encoding="utf-8")
+                            if shortfalls.exists() else None)
+    path = national_dir / "index.html"
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, path)  # a reader never sees half a page
+    return path
+
+
+def render_dashboard(
+    summary: pd.DataFrame,
+    progress: pd.DataFrame | None,
+    *,
+    links: Mapping[str, str],
+    chart: Figure | None = None,
+    shortfalls: str | None = None,
+) -> str:
+    """Return the national dashboard as one HTML page.
+
+    Parameters
+    ----------
+    summary
+        The national ``summary.csv`` (one row per city).
+    progress
+        The national ``progress.csv`` (one row per year), or ``None``.
+    links
+        City id to the relative path of its output folder.
+    chart
+        The national progress chart.
+    shortfalls
+        The plain-language shortfall note (Markdown, shown as text).
+
+    Returns
+    -------
+    str
+    """
+    sections = ["<h1>1 ms latency circle: national progress</h1>",
+                "<p class='sub'>Every metro run, its share within 1 ms on each basis and its "
+                f"status against each target · latcircle {escape_text(__version__)}</p>",
+                _rollup_table(summary, links)]
+    if progress is not None and len(progress):
+        sections.append("<h2>By year</h2>" + (_img(chart, "national progress") if chart else "")
+                        + _national_progress_table(progress))
+    if shortfalls:
+        sections.append("<h2>Shortfalls</h2><pre class='md'>" + escape_text(shortfalls)
+                        + "</pre>")
+    return _page("1 ms latency circle: national progress", sections)
+
+
+def _city_links(national_dir: Path, city_dirs: Sequence[Path]) -> dict[str, str]:
+    links = {}
+    for folder in city_dirs:
+        try:
+            run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+            city = str(run["city"]["id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            city = folder.name
+        links[city] = Path(os.path.relpath(folder, national_dir)).as_posix()
+    return links
+
+
+def _rollup_table(summary: pd.DataFrame, links: Mapping[str, str]) -> str:
+    years = sorted({int(c.split("_")[1]) for c in summary.columns
+                    if c.startswith("status_") and c.split("_")[1].isdigit()})
+    bases = [b for b in BASES if f"share_{b}" in summary.columns]
+    header = (["metro", "links"] + [f"{BASIS_LABELS[b]} ≤ 1 ms" for b in bases]
+              + ["population", "key sites"] + [f"{y} target" for y in years])
+    rows = []
+    for r in summary.to_dict("records"):
+        city = str(r.get("city", r.get("id", "")))
+        name = escape_text(r.get("name", city))
+        flags = [t for t, key in (("synthetic", "synthetic"), ("hypothetical sites",
+                                                                "sites_hypothetical"))
+                 if _truthy_value(r.get(key))]
+        label = name + "".join(f" <span class='flag'>{escape_text(f)}</span>" for f in flags)
+        href = links.get(city)
+        link = (_Raw(f"<a href='{escape_text(href)}/report.html'>report</a> · "
+                     f"<a href='{escape_text(href)}/map.html'>map</a>") if href else "")
+        line: list[Any] = [_Raw(label), link]
+        line += [_pct(r.get(f"share_{b}")) for b in bases]
+        line += [_amount(r.get("population"), "people"), _amount(r.get("key_sites"), "sites")]
+        for y in years:
+            status = str(r.get(f"status_{y}", "") or "")
+            status = "" if status == "nan" else status
+            colour = PROGRESS_COLOURS.get(status, "#888")
+            share = _pct(r.get(f"share_{y}"))
+            target = _pct(r.get(f"target_{y}"))
+            line.append(_Raw(f"<span class='status' style='background:{colour}'>"
+                             f"{escape_text(status) or 'n/a'}</span> {share} vs {target}"
+                             if status else "n/a"))
+        rows.append(line)
+    return "<h2>Metros</h2>" + _table(header, rows)
+
+
+def _national_progress_table(progress: pd.DataFrame) -> str:
+    cols = [c for c in ("year", "target_share", "metros", "met", "on_track", "behind",
+                        "share_met", "share_pop_weighted", "population_share")
+            if c in progress.columns]
+    labels = {"target_share": "target in force", "share_met": "share of metros meeting",
+              "share_pop_weighted": "population-weighted share",
+              "population_share": "people within budget (pooled)", "on_track": "on track"}
+    rows = []
+    for r in progress.to_dict("records"):
+        line = []
+        for c in cols:
+            v = r.get(c)
+            if "share" in c:
+                line.append(_pct(v))
+            elif pd.isna(v):
+                line.append("")
+            else:
+                line.append(str(int(v)) if float(v).is_integer() else f"{v:g}")
+        rows.append(line)
+    return _table([labels.get(c, c) for c in cols], rows)
+
+
+# --- HTML helpers ------------------------------------------------------------------------
+
+
+class _Raw(str):
+    """Markup built here from escaped parts: placed in a table cell as is."""
+
+    __slots__ = ()
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{escape_text(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td>{cell if isinstance(cell, _Raw) else escape_text(cell)}</td>" for cell in row
+        ) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(fig: Figure | bytes, alt: str) -> str:
+    png = fig if isinstance(fig, bytes) else png_bytes(fig)
+    data = base64.b64encode(png).decode("ascii")
+    return (f"<figure><img alt='{escape_text(alt)}' src='data:image/png;base64,{data}'>"
+            "</figure>")
+
+
+def _page(title: str, sections: Sequence[str]) -> str:
+    return (
+        "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
+        f"<title>{escape_text(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n<main>\n"
+        + "\n".join(f"<section>{s}</section>" for s in sections)
+        + "\n</main>\n</body>\n</html>\n"
+    )
+
+
+_STYLE = """
+body {font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
+  margin: 0; background: #fafafa;}
+main {max-width: 980px; margin: 0 auto; padding: 1.5em 1.2em 4em; background: #fff;}
+h1 {margin: 0.2em 0;} h1 .local {color: #666; font-weight: normal;}
+h2 {border-bottom: 2px solid #ddd; padding-bottom: 0.2em; margin-top: 1.8em;}
+.sub {color: #555; margin-top: 0;} .note {color: #555; font-size: 0.9em;}
+.lead {font-size: 1.1em;}
+.warning {background: #fff3cd; border: 1px solid #d39e00; color: #5c4300; padding: 0.5em 0.8em;
+  border-radius: 4px;}
+.cards {display: flex; gap: 1em; flex-wrap: wrap; margin: 0.8em 0;}
+.card {border: 1px solid #ddd; border-radius: 6px; padding: 0.6em 1.2em; min-width: 9em;
+  text-align: center;}
+.card .big {font-size: 2em; font-weight: 700;}
+table {border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em;}
+th, td {border-bottom: 1px solid #e3e3e3; padding: 0.25em 0.7em; text-align: left;}
+th {background: #f3f3f3;} td {font-variant-numeric: tabular-nums;}
+.status {color: #fff; border-radius: 3px; padding: 0 0.45em; font-weight: 600;}
+.flag {background: #fff3cd; border: 1px solid #d39e00; border-radius: 3px; padding: 0 0.3em;
+  font-size: 0.8em;}
+figure {margin: 1em 0;} figure img {max-width: 100%; height: auto;}
+pre.md {white-space: pre-wrap; background: #f6f6f6; padding: 0.8em; border-radius: 4px;}
+@media print {body {background: #fff;} main {max-width: none;}}
+"""
+
+
+# --- value formatting --------------------------------------------------------------------
+
+
+def _read_optional(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path) if path.exists() else None
+
+
+def _truthy(series: pd.Series) -> pd.Series:
+    return series.map(_truthy_value).astype(bool)
+
+
+def _truthy_value(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value) and not (isinstance(value, float) and np.isnan(value))
+
+
+def _pct(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return "n/a"
+    return f"{float(value):.1%}"
+
+
+def _int(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
+def _amount(value: Any, unit: str) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    value = float(value)
+    if unit == "km2":
+        return f"{value:,.1f} km²"
+    text = f"{value:,.1f}".removesuffix(".0")
+    return f"{text} {_UNIT_LABELS.get(unit, unit)}"

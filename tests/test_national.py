@@ -1,0 +1,246 @@
+"""The national roll-up: hand-made city outputs with known numbers, and real run outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from latcircle.errors import InputError
+from latcircle.national import find_city_dirs, national_rollup, read_city_outputs
+from latcircle.outputs import write_csv
+from latcircle.progress import PROGRESS_COLUMNS
+
+TARGETS = [
+    {"year": 2027, "share": 0.70, "basis": "auto", "judged_on": "key_sites", "source": "Source A"},
+    {"year": 2028, "share": 0.75, "basis": "auto", "judged_on": "key_sites", "source": "Source B"},
+]
+
+
+def progress_row(
+    year: int, basis: str, covered: float, total: float, *, judged: bool, status: str = "",
+    gap: float = 0.0, planned: float = float("nan"),
+) -> dict[str, Any]:
+    target_year = 2027 if year <= 2027 else 2028
+    return {
+        "year": year, "basis": basis,
+        "unit": {"key_sites": "sites", "population": "people", "area": "km2"}[basis],
+        "threshold_ms": 1.0, "sites_online": 3, "covered": covered, "total": total,
+        "share": covered / total, "target_year": target_year,
+        "target_share": 0.70 if target_year == 2027 else 0.75, "judged": judged,
+        "planned_share": planned, "status": status, "gap": gap,
+    }
+
+
+def make_city(
+    folder: Path,
+    city: str,
+    progress: list[dict[str, Any]],
+    coverage: dict[str, tuple[float, float]],
+    **run: Any,
+) -> Path:
+    """Write a city output folder: run.json, coverage.csv (1 ms rows), progress.csv."""
+    folder.mkdir(parents=True)
+    record = {"city": {"id": city, "name": city.title(), "synthetic": run.get("synthetic", False),
+                       "sites_hypothetical": run.get("hypothetical", False)},
+              "scenario_year": run.get("scenario_year")}
+    (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    rows = [
+        {"scope": "metro", "name": "metro", "basis": b, "unit": "", "threshold_ms": thr,
+         "covered": cov * (thr / 1.0), "no_access": 0.0, "too_far": 0.0, "total": tot,
+         "share": cov * (thr / 1.0) / tot}
+        for b, (cov, tot) in coverage.items() for thr in (0.5, 1.0)
+    ]
+    write_csv(pd.DataFrame(rows), folder / "coverage.csv")
+    write_csv(pd.DataFrame(progress, columns=PROGRESS_COLUMNS), folder / "progress.csv")
+    (folder / "progress.json").write_text(json.dumps({"targets": TARGETS}), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def outputs(tmp_path: Path) -> Path:
+    """outputs/ with alpha (key sites), beta (population only), and things to skip."""
+    root = tmp_path / "outputs"
+    make_city(
+        root / "alpha", "alpha",
+        [
+            progress_row(2026, "key_sites", 50, 100, judged=True, status="on track", gap=20,
+                         planned=0.72),
+            progress_row(2026, "population", 600_000, 1_000_000, judged=False),
+            progress_row(2027, "key_sites", 72, 100, judged=True, status="met"),
+            progress_row(2027, "population", 800_000, 1_000_000, judged=False),
+            progress_row(2028, "key_sites", 72, 100, judged=True, status="behind", gap=3),
+            progress_row(2028, "population", 800_000, 1_000_000, judged=False),
+        ],
+        {"key_sites": (72, 100), "population": (800_000, 1_000_000), "area": (100.0, 400.0)},
+        hypothetical=True,
+    )
+    beta = make_city(
+        root / "beta", "beta",
+        [
+            progress_row(2027, "population", 1_500_000, 3_000_000, judged=True,
+                         status="behind", gap=600_000),
+            progress_row(2028, "population", 2_400_000, 3_000_000, judged=True, status="met"),
+        ],
+        {"population": (2_400_000, 3_000_000), "area": (300.0, 600.0)},
+        synthetic=True, scenario_year=2028,
+    )
+    write_csv(pd.DataFrame({
+        "year": [2028, 2028], "cause": ["too_far", "no_access"], "rank": [1, 1],
+        "cells": [500, 100], "area_km2": [5.0, 1.0], "people": [250_000.0, 1_000.0],
+        "key_sites": [float("nan")] * 2, "min_latency_us": [1200.0, float("nan")],
+        "district": ["East", ""], "lon": [114.5, 114.1], "lat": [30.6, 30.4],
+    }), beta / "clusters.csv")
+    (root / "national").mkdir()
+    (root / "national" / "summary.csv").write_text("old\n")
+    (root / ".alpha.tmp-abc").mkdir()
+    (root / "README.md").write_text("notes\n")
+    return root
+
+
+def test_rollup_from_the_parent_folder(outputs: Path) -> None:
+    result = national_rollup([outputs], out=outputs / "national")
+    assert result.cities == ["alpha", "beta"]
+    assert sorted(p.name for p, _ in result.skipped) == [".alpha.tmp-abc", "national"]
+    for name in ("summary.csv", "progress.csv", "shortfalls.md"):
+        assert (outputs / "national" / name).exists()
+    summary = pd.read_csv(outputs / "national" / "summary.csv").set_index("city")
+    assert summary.loc["alpha", "share_key_sites"] == pytest.approx(0.72)
+    assert summary.loc["alpha", "population"] == 1_000_000
+    assert summary.loc["alpha", "key_sites"] == 100
+    assert pd.isna(summary.loc["beta", "share_key_sites"])
+    assert summary.loc["beta", "share_area"] == pytest.approx(0.5)
+    assert summary.loc["beta", "scenario_year"] == 2028
+    assert list(summary["status_2027"]) == ["met", "behind"]
+    assert list(summary["status_2028"]) == ["behind", "met"]
+    assert list(summary["basis_2028"]) == ["key_sites", "population"]
+    assert list(summary["gap_2027"]) == [0, 600_000]
+    assert list(summary["gap_2028"]) == [3, 0]
+    assert list(summary["share_2028"]) == pytest.approx([0.72, 0.8])
+
+
+def test_national_progress_by_year(outputs: Path) -> None:
+    progress = national_rollup([outputs], out=outputs / "national").progress.set_index("year")
+    assert list(progress.index) == [2026, 2027, 2028]
+    assert list(progress["metros"]) == [1, 2, 2]
+    assert list(progress["met"]) == [0, 1, 1]
+    assert list(progress["on_track"]) == [1, 0, 0]
+    assert list(progress["behind"]) == [0, 1, 1]
+    assert list(progress["share_met"]) == [0.0, 0.5, 0.5]
+    assert list(progress["target_share"]) == [0.70, 0.70, 0.75]
+    # Judged shares weighted by population: (1 M x 0.72 + 3 M x 0.5) / 4 M in 2027.
+    assert list(progress["share_pop_weighted"]) == pytest.approx([0.5, 0.555, 0.78])
+    assert list(progress["population_share"]) == pytest.approx([0.6, 0.575, 0.8])
+    assert list(progress["population_total"]) == [1_000_000, 4_000_000, 4_000_000]
+
+
+def test_shortfalls_say_who_and_by_how_much(outputs: Path) -> None:
+    text = national_rollup([outputs], out=outputs / "national").shortfalls
+    assert text == (outputs / "national" / "shortfalls.md").read_text(encoding="utf-8")
+    assert "## 2027 target: 70 % within 1 ms" in text
+    assert "Source: Source A." in text
+    assert (
+        "**Beta**: 50 % of people within 1 ms by 2027 against 70 %, 20.0 points short: "
+        "600,000 more people to cover." in text
+    )
+    assert (
+        "**Alpha**: 72 % of key sites within 1 ms by 2028 against 75 %, 3.0 points short: "
+        "3 more key sites to cover." in text
+    )
+    assert "Meet it: Alpha (72 % of key sites)." in text
+    assert (
+        "too far (build compute): 5.0 km², 250,000 people, around 114.500 E, 30.600 N (East)"
+        in text
+    )
+    assert "**1 of 2 metros falls short:**" in text
+    assert "Alpha [hypothetical sites]" in text and "Beta [synthetic]" in text
+    assert "the national output folder itself" in text
+
+
+def test_city_folders_given_one_by_one(outputs: Path) -> None:
+    dirs = [outputs / "alpha", outputs / "beta", outputs / "national"]
+    result = national_rollup(dirs, out=outputs / "national")
+    assert result.cities == ["alpha", "beta"]
+    assert [p.name for p, _ in result.skipped] == ["national"]
+
+
+def test_rollup_is_deterministic(outputs: Path, tmp_path: Path) -> None:
+    national_rollup([outputs], out=tmp_path / "n1")
+    national_rollup([outputs / "beta", outputs / "alpha"], out=tmp_path / "n2")
+    for name in ("summary.csv", "progress.csv"):
+        assert (tmp_path / "n1" / name).read_bytes() == (tmp_path / "n2" / name).read_bytes()
+
+
+def test_bad_run_json_names_the_file(outputs: Path) -> None:
+    (outputs / "beta" / "run.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match=r"beta/run\.json"):
+        national_rollup([outputs], out=outputs / "national")
+    # Nothing was replaced: the old national folder is intact.
+    assert (outputs / "national" / "summary.csv").read_text() == "old\n"
+
+
+def test_missing_progress_names_the_file(outputs: Path) -> None:
+    (outputs / "alpha" / "progress.csv").unlink()
+    with pytest.raises(InputError, match=r"alpha/progress\.csv: missing"):
+        read_city_outputs(outputs / "alpha")
+
+
+def test_missing_column_names_the_file_and_column(outputs: Path) -> None:
+    path = outputs / "alpha" / "progress.csv"
+    pd.read_csv(path).drop(columns="status").to_csv(path, index=False)
+    with pytest.raises(InputError, match=r"alpha/progress\.csv: status: column missing"):
+        national_rollup([outputs], out=outputs / "national")
+
+
+def test_unknown_status_is_refused(outputs: Path) -> None:
+    path = outputs / "alpha" / "progress.csv"
+    table = pd.read_csv(path)
+    table.loc[0, "status"] = "nearly"
+    table.to_csv(path, index=False)
+    with pytest.raises(InputError, match="unknown status 'nearly'"):
+        read_city_outputs(outputs / "alpha")
+
+
+def test_same_city_twice_is_refused(outputs: Path) -> None:
+    import shutil
+
+    shutil.copytree(outputs / "alpha", outputs / "alpha-copy")
+    with pytest.raises(InputError, match="alpha"):
+        national_rollup([outputs], out=outputs / "national")
+
+
+def test_nothing_to_roll_up(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no city outputs found"):
+        find_city_dirs([tmp_path / "empty"])
+    with pytest.raises(InputError, match="no such folder"):
+        find_city_dirs([tmp_path / "missing"])
+
+
+def test_rollup_of_real_runs(tmp_path: Path) -> None:
+    """Two hand-built cities run through the pipeline with progress outputs."""
+    from test_progress import PLAN, road_city
+
+    from latcircle.pipeline import run_city
+    from latcircle.progress import write_progress
+
+    full = [{**s, "year": 2025} for s in PLAN] + [{"x": 9000.0, "year": 2028}]
+    for city, sites in (("road", PLAN), ("full", full)):
+        cfg = road_city(tmp_path / "in" / city, sites, city_id=city)
+        run_city(cfg, out=tmp_path / "outputs" / city, extra_outputs=[write_progress])
+    result = national_rollup([tmp_path / "outputs"], out=tmp_path / "outputs" / "national")
+    summary = result.summary.set_index("city")
+    assert list(summary.index) == ["full", "road"]
+    assert summary.loc["road", "status_2027"] == "met"
+    assert summary.loc["road", "status_2028"] == "behind"
+    assert summary.loc["road", "gap_2028"] == 1.0
+    assert summary.loc["full", "share_2028"] == pytest.approx(0.9)
+    assert summary.loc["full", "status_2028"] == "met"
+    assert "**Road**: 70 % of key sites within 1 ms by 2028 against 75 %" in result.shortfalls
+    assert "1 more key site to cover" in result.shortfalls
+    by_year = result.progress.set_index("year")
+    assert list(by_year["met"]) == [1, 1, 2, 1]  # 2025-2028
+    assert list(by_year["on_track"]) == [1, 1, 0, 0]
