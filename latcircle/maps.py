@@ -191,6 +191,8 @@ def build_map(
     _add_bands(fmap, layers["bands"], tol=tol, precision=precision)
     _add_boundary(fmap, layers, result, tol=tol, precision=precision)
     _add_heat(fmap, result, cell_m=heat_cell_m, precision=precision)
+    if "clusters" in layers and len(layers["clusters"]):
+        _add_clusters(fmap, layers["clusters"], tol=tol, precision=precision)
     if "key_sites" in layers:
         _add_key_sites(fmap, layers["key_sites"], precision=precision)
     _add_sites(fmap, layers["sites"], result, precision=precision)
@@ -202,8 +204,8 @@ def render_map(fmap: folium.Map) -> str:
     """Render a map to HTML with deterministic element names.
 
     Folium names every element ``<kind>_<uuid4 hex>``, so two renders of the same map
-    differ. The names are renumbered in order of first appearance, which depends on the
-    map's content only.
+    differ. Those ids (and only those: data never changes) are renumbered in order of first
+    appearance, which depends on the map's content only.
 
     Parameters
     ----------
@@ -215,14 +217,27 @@ def render_map(fmap: folium.Map) -> str:
     str
         The whole HTML page.
     """
-    page = fmap.get_root().render()
+    root = fmap.get_root()
+    page = root.render()
+    ids = _element_ids(root)
     numbers: dict[str, str] = {}
 
     def renumber(match: re.Match[str]) -> str:
-        number = numbers.setdefault(match.group(2), f"{len(numbers):04d}")
+        hex_id = match.group(2)
+        if hex_id not in ids:
+            return match.group(0)
+        number = numbers.setdefault(hex_id, f"{len(numbers):04d}")
         return f"{match.group(1)}_{number}"
 
     return _ELEMENT_ID.sub(renumber, page)
+
+
+def _element_ids(element: Element) -> set[str]:
+    """The random ids of an element and everything under it (after rendering)."""
+    ids = {element._id}
+    for child in element._children.values():
+        ids |= _element_ids(child)
+    return ids
 
 
 def write_map(result: RunResult, folder: str | Path, **options: Any) -> Path:
@@ -388,6 +403,34 @@ def _district_label(name: str | None, result: RunResult, *, title: str | None = 
         share = "no data" if pd.isna(row.share) else f"{row.share:.1%}"
         lines.append(f"{escape_text(BASIS_LABELS.get(row.basis, row.basis))}: {share}")
     return "<br>".join(lines)
+
+
+def _add_clusters(
+    fmap: folium.Map, clusters: gpd.GeoDataFrame, *, tol: float, precision: int
+) -> None:
+    """Outline the largest uncovered clusters (from the progress step), by cause."""
+    labels = []
+    for r in clusters.to_dict("records"):
+        cause = str(r.get("cause", ""))
+        parts = [f"<b>{escape_text(STATUS_LABELS.get(cause, cause))}</b> · "
+                 f"rank {escape_text(r.get('rank'))}",
+                 f"{float(r.get('area_km2', np.nan)):,.1f} km²"]
+        for key, unit in (("people", "people"), ("key_sites", "key sites")):
+            value = r.get(key)
+            if value is not None and not pd.isna(value):
+                parts.append(f"{float(value):,.0f} {unit}")
+        if r.get("district"):
+            parts.append(escape_text(r["district"]))
+        labels.append({"label": "<br>".join(parts), "cause": escape_text(cause)})
+    data = _display_geojson(clusters, labels, tol=tol, precision=precision)
+    folium.GeoJson(
+        data, name="Largest uncovered clusters", show=False,
+        style_function=lambda f: {
+            "color": STATUS_COLOURS.get(f["properties"]["cause"], "#000000"),
+            "weight": 2, "fillOpacity": 0.1,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+    ).add_to(fmap)
 
 
 # --- uncovered population ----------------------------------------------------------------

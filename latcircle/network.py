@@ -9,8 +9,8 @@ edges collapse to the shortest; self-loops are dropped (they never shorten a pat
 perpendicular projection onto the nearest edge: exactly, not approximately. Edges are cut
 into straight pieces of at most ``piece_m``; a KD-tree over piece midpoints proposes ``k``
 candidates, the exact point-to-segment distance picks the best, and a point whose answer is
-not provably the nearest (a non-candidate piece could be closer) asks again with twice the
-candidates until it is. Points that provably have no piece within reach (a coarse raster of
+not provably the nearest (a non-candidate piece could be closer) asks again with four times
+the candidates until it is. Points that provably have no piece within reach (a coarse raster of
 lower bounds on the distance to the nearest piece midpoint) skip the KD-tree altogether.
 """
 
@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import shapely
-from scipy.ndimage import distance_transform_edt
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -419,12 +418,11 @@ class Locator:
             best_piece[rows] = idx[pick, j]
             # A piece not among the k has its midpoint at least dist[:, -1] away, so it is at
             # least dist[:, -1] - half away: the answer is proven when best <= that. Ask
-            # again with more candidates for the rest (a fifth, near dense junctions; each
-            # doubling settles most of those left).
+            # again with more candidates for the rest (a few per cent, near dense junctions).
             rows = rows[best_d[rows] > dist[:, -1] - self._half]
             if k >= self.n_pieces:
                 break
-            k = min(k * 2, self.n_pieces)
+            k = min(k * 4, self.n_pieces)
         return best_piece, best_d, best_f
 
     def _to_pieces(
@@ -451,6 +449,8 @@ class _NearBound:
     """
 
     def __init__(self, xy: np.ndarray) -> None:
+        from scipy.ndimage import distance_transform_edt  # only when a Locator is built
+
         self._lo, self._hi = xy.min(axis=0), xy.max(axis=0)
         span = self._hi - self._lo
         area = (span[0] + 1.0) * (span[1] + 1.0)

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from latcircle import __version__
-from latcircle.config import CityConfig, load_config
+from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.coverage import coverage_table, site_service
+from latcircle.errors import InputError
 from latcircle.isochrones import bands, service_areas
 from latcircle.metro import Metro, Scenario, StageTimer, prepare
 from latcircle.outputs import (
@@ -33,7 +34,7 @@ from latcircle.outputs import (
     write_json,
 )
 
-__all__ = ["RunResult", "default_outputs", "run_city", "run_config"]
+__all__ = ["RunResult", "city_config", "default_outputs", "run_city", "run_config"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,44 @@ class RunResult:
     seconds: dict[str, float]
     metro: Metro
     scenario: Scenario
+
+
+def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: Any) -> Path:
+    """Return a city's config, fetching its inputs first when there is none.
+
+    Parameters
+    ----------
+    name
+        A city id with a config in ``cities`` (``wuhan``), or a name that
+        :func:`latcircle.fetch.fetch_city` understands (``武汉市``, ``Shenzhen``, ``420100``).
+    cities
+        The folder of city configs.
+    **fetch_kw
+        Passed to :func:`latcircle.fetch.fetch_city` when fetching.
+
+    Returns
+    -------
+    pathlib.Path
+        The config file.
+
+    Raises
+    ------
+    InputError
+        For an empty name or a name no source knows.
+    FetchError
+        When a source fails; what was fetched is kept.
+    """
+    from latcircle.fetch import FetchError, fetch_city
+
+    if not name.strip():
+        raise InputError("city", None, "no city given (make city CITY=<id or name>)")
+    if is_safe_city_id(name) and (cities / f"{name}.yaml").exists():
+        return cities / f"{name}.yaml"
+    result = fetch_city(name, out=cities, **fetch_kw)
+    if not result.ok or result.config_path is None:
+        failed = "; ".join(str(e) for e in result.failed.values()) or "config not written"
+        raise FetchError(name, f"cannot assemble the city's inputs: {failed}")
+    return result.config_path
 
 
 def default_outputs() -> list[Callable[[RunResult, Path], None]]:

@@ -36,6 +36,7 @@ from latcircle.figures import (
     png_bytes,
 )
 from latcircle.maps import data_attribution, escape_text, read_layers
+from latcircle.progress import resolve_basis
 
 if TYPE_CHECKING:
     from latcircle.pipeline import RunResult
@@ -156,7 +157,7 @@ def _report_header(result: RunResult) -> str:
         warnings.append("<strong>Synthetic city</strong> — every input is generated; no real "
                         "place, road, person or facility is depicted.")
     if cfg.sites.hypothetical:
-        note = f" ({escape_text(cfg.sites.note)})" if cfg.sites.note else ""
+        note = f" ({escape_text(cfg.sites.note.rstrip('. '))})" if cfg.sites.note else ""
         warnings.append("<strong>Hypothetical compute sites</strong> — a scenario, not known "
                         f"facilities{note}.")
     parts += [f"<p class='warning'>{w}</p>" for w in warnings]
@@ -192,9 +193,11 @@ def _progress_section(
     result: RunResult, progress: pd.DataFrame | None, chart: Figure | bytes | None
 ) -> str:
     cfg = result.metro.config
+    bases = list(result.scenario.evaluations)
     targets = "".join(
-        f"<li>{t.year}: {t.share:.0%} within {t.threshold_ms:g} ms, basis "
-        f"{escape_text(t.basis)} — {escape_text(t.source) or 'config'}</li>"
+        f"<li>{t.year}: {t.share:.0%} within {t.threshold_ms:g} ms, judged on "
+        f"{escape_text(BASIS_LABELS.get(resolve_basis(t, bases), t.basis)).lower()}"
+        f" — {escape_text(t.source) or 'config'}</li>"
         for t in sorted(cfg.targets, key=lambda t: t.year)
     )
     head = f"<h2>Progress toward the targets</h2><ul>{targets}</ul>"

@@ -282,10 +282,17 @@ def js_problems(driver: WebDriver) -> list[str]:
     return out
 
 
-def screenshot(driver: WebDriver, name: str) -> Path:
+def screenshot(driver: WebDriver, name: str, *, full_page: bool = False) -> Path:
+    """Save a screenshot under tests/.artifacts/ and print its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
+    size = driver.get_window_size()
+    if full_page:  # a report is read top to bottom: capture all of it
+        height = driver.execute_script("return document.documentElement.scrollHeight;")
+        driver.set_window_size(size["width"], min(int(height) + 120, 12000))
     driver.save_screenshot(str(path))
+    if full_page:
+        driver.set_window_size(size["width"], size["height"])
     print(f"screenshot: {path}")
     return path
 
@@ -354,7 +361,8 @@ def test_demo_map_layers_legend_popups(
         "'.leaflet-control-layers-overlays label')).map(l => l.textContent.trim());"
     )
     for expected in ("Latency ≤ 1 ms", "Latency ≤ 0.25 ms", "Districts", "Metro boundary",
-                     "Compute sites", "Key sites: covered", "Uncovered population (heat)"):
+                     "Compute sites", "Key sites: covered", "Uncovered population (heat)",
+                     "Largest uncovered clusters"):
         assert any(expected in o for o in overlays), (expected, overlays)
     legend = browser.find_element("css selector", ".lc-legend").text
     assert "≤ 0.25 ms" in legend and "no access" in legend and "too far" in legend
@@ -420,7 +428,7 @@ def test_demo_report(browser: WebDriver, demo_outputs: Path) -> None:
     )
     assert len(images) >= 4
     assert all(src.startswith("data:image/png") and width > 100 for src, width in images), images
-    screenshot(browser, "demo-report.png")
+    screenshot(browser, "demo-report.png", full_page=True)
     assert js_problems(browser) == []
 
 
@@ -446,7 +454,7 @@ def test_wuhan_map_in_browser(
     assert size_mb < 8.0
     assert js_problems(browser) == []
     open_page(browser, out / "report.html")
-    screenshot(browser, "wuhan-report.png")
+    screenshot(browser, "wuhan-report.png", full_page=True)
     assert js_problems(browser) == []
     json.loads((out / "run.json").read_text())  # the run finished and recorded itself
     assert os.path.getsize(out / "report.html") > 10_000

@@ -406,6 +406,22 @@ def test_fetch_shenzhen_offline_then_cached(replay_server, worldpop_tif, tmp_pat
     assert again.config_path == result.config_path
     assert {p: p.stat().st_mtime_ns for p in (out / "shenzhen").iterdir()} == mtimes
 
+    # The fetched city runs through the whole pipeline, as `latcircle city shenzhen` does.
+    from latcircle.cli import main
+
+    run_dir = tmp_path / "outputs" / "shenzhen"
+    assert main(["-q", "city", "shenzhen", "--cities", str(out), "--out", str(run_dir)]) == 0
+    coverage = pd.read_csv(run_dir / "coverage.csv")
+    metro = coverage[(coverage.scope == "metro") & (coverage.threshold_ms == 1.0)]
+    assert set(metro.basis) == {"key_sites", "population", "area"}
+    assert metro.share.between(0, 1).all()
+    keys = metro.set_index("basis").loc["key_sites"]
+    assert (keys.covered, keys.total) == (3, 3)  # all three replayed key sites are central
+    # Only central Shenzhen has roads in the recording: most of the city has no access.
+    area = metro.set_index("basis").loc["area"]
+    assert 0 < area.share < 0.2 and area.no_access > 0.8 * area.total
+    assert (run_dir / "progress.csv").exists()
+
 
 @pytest.mark.realdata
 @needs_cnmaps

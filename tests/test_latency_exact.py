@@ -13,6 +13,10 @@ line features and, independently:
 * runs one networkx Dijkstra per site and takes
   ``factor · (E + min_s [S_s + k·r·|s − q_s| + d(q_s, q_p) + k·r·|p − q_p|])``.
 
+A projection that falls on a node (equally near every edge ending there) is that node: a
+site there enters the network through it and a location there is reached through it, so
+per-node device latency applies whichever incident edge the locator reports.
+
 The constants come from DESIGN.md §2 by hand (n_g = 1.4682, c = 299.792458 m/µs, r = 1.2 on
 roads, E = 100 µs, end_to_end adds 300 + 4000 µs, round_trip doubles).
 """

@@ -1,0 +1,224 @@
+"""The Folium map and the static figures, on the tiny city with hostile names."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import _write_tiny_city
+from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
+
+from latcircle.config import load_config
+from latcircle.figures import curve, png_bytes, write_figures
+from latcircle.maps import (
+    build_map,
+    data_attribution,
+    escape_text,
+    read_layers,
+    render_map,
+    write_map,
+)
+from latcircle.pipeline import RunResult, run_config
+from latcircle.progress import write_progress
+
+#: Names that would run script if they reached the page as markup or as template text.
+SITE_A = "<img src=x onerror=alert(1)>"
+SITE_B = "`${alert(2)}` \\u0041 </script><script>alert(3)</script>"
+KEY_SITE = "<b>bold</b>&${x}"
+DISTRICT = "West <i>side</i> & 'quoted'"
+
+
+def _hostile_city(folder: Path) -> Path:
+    config = _write_tiny_city(
+        folder,
+        key_sites=[("on road west", 2000.0, 3000.0), (KEY_SITE, 3500.0, 6000.0),
+                   ("far east", 9000.0, 5000.0), ("edge east", 6500.0, 2000.0)],
+    )
+    sites = pd.read_csv(folder / "sites.csv")
+    sites["name"] = [SITE_A, SITE_B]
+    sites.to_csv(folder / "sites.csv", index=False)
+    districts = gpd.read_file(folder / "districts.gpkg")
+    districts["name"] = [DISTRICT, "East"]
+    districts.to_file(folder / "districts.gpkg", driver="GPKG")
+    return config
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    """The tiny city run with its progress tables and map (sites named like attacks)."""
+    folder = tmp_path_factory.mktemp("maps")
+    config = _hostile_city(folder / "city")
+    return run_config(config, out=folder / "out", extra_outputs=[write_progress, write_map])
+
+
+@pytest.fixture(scope="module")
+def page(run: RunResult) -> str:
+    return (run.out / "map.html").read_text(encoding="utf-8")
+
+
+def _json_after(page: str, pattern: str) -> list:
+    """Every JSON literal right after a match of the regular expression ``pattern``."""
+    decoder = json.JSONDecoder()
+    out = []
+    for m in re.finditer(pattern, page):
+        value, _ = decoder.raw_decode(page[m.end():].lstrip())
+        out.append(value)
+    return out
+
+
+# --- escaping ------------------------------------------------------------------------------
+
+
+def test_escape_text_neutralises_html_and_template_literals() -> None:
+    text = escape_text("<a href='x'>&`${y}`\\</a>")
+    assert "<" not in text and ">" not in text and "'" not in text
+    assert "`" not in text and "$" not in text and "\\" not in text
+    assert escape_text(None) == "" and escape_text(float("nan")) == ""
+    assert escape_text(2027) == "2027"
+
+
+def test_no_data_text_reaches_the_page_as_markup(page: str) -> None:
+    for raw in (SITE_A, "<img src=x", "</script><script>alert(3)", "${alert(2)}", "${x}",
+                "<b>bold</b>", "<i>side</i>"):
+        assert raw not in page, raw
+
+
+def test_popups_carry_escaped_names(page: str) -> None:
+    (rows,) = _json_after(page, r"var rows =")
+    titles = [r[3] for r in rows]
+    assert any("&lt;img src=x onerror=alert(1)&gt;" in t for t in titles)
+    assert any("&#96;&#36;{alert(2)}&#96; &#92;u0041 &lt;/script&gt;" in t for t in titles)
+    key_rows = [row for rows in _json_after(page, r"var data =") for row in rows]
+    assert any(r[2] == "&lt;b&gt;bold&lt;/b&gt;&amp;&#36;{x}" for r in key_rows)
+
+
+def test_district_tooltips_show_each_basis(page: str, run: RunResult) -> None:
+    labels = [f["properties"]["label"] for fc in _json_after(page, r"geo_json_\d+_add\(")
+              if isinstance(fc, dict) for f in fc.get("features", [])]
+    west = next(lab for lab in labels if "West" in lab)
+    assert "West &lt;i&gt;side&lt;/i&gt; &amp; &#x27;quoted&#x27;" in west
+    for basis in ("Key sites", "Population", "Area"):
+        assert basis in west
+    share = run.coverage.query("scope == 'district' and basis == 'area' and threshold_ms == 1.0")
+    expected = share.set_index("name").loc[DISTRICT, "share"]
+    assert f"Area: {expected:.1%}" in west
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed (syntax check)")
+def test_every_inline_script_parses(page: str, tmp_path: Path) -> None:
+    scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    assert len(scripts) >= 2
+    for i, body in enumerate(scripts):
+        path = tmp_path / f"s{i}.js"
+        path.write_text(body, encoding="utf-8")
+        done = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+
+# --- content -------------------------------------------------------------------------------
+
+
+def test_map_has_every_layer_and_tool(run: RunResult) -> None:
+    fmap = build_map(run)
+    children = list(fmap._children.values())
+    kinds = [type(c) for c in children]
+    names = [getattr(c, "layer_name", "") for c in children]
+    cfg = run.metro.config
+    for thr in cfg.thresholds_ms:
+        assert f"Latency ≤ {thr:g} ms" in names
+    assert {"Districts", "Metro boundary", "Uncovered population (heat)"} <= set(names)
+    assert any(n.startswith("Compute sites") for n in names)
+    assert any(n.startswith("Key sites: covered") for n in names)
+    assert any(n.startswith("Key sites: no access") for n in names)
+    for kind in (folium.LayerControl, Fullscreen, MeasureControl, HeatMap, FastMarkerCluster):
+        assert kind in kinds, kind
+
+
+def test_labels_synthetic_and_hypothetical_and_credits(page: str) -> None:
+    assert "SYNTHETIC" in page and "HYPOTHETICAL compute sites" in page
+    assert "OpenStreetMap" in page  # tile credit, always
+    assert "Synthetic data: every input is generated" in page
+
+
+def test_data_attribution_from_config_notes(tmp_path: Path) -> None:
+    config = _write_tiny_city(tmp_path / "real", extra_yaml=(
+        "synthetic: false\nnotes: OSM roads as a proxy for ducts\n"
+        "population: {path: population.tif, note: 'WorldPop 2020 100 m (CC BY 4.0)'}\n"
+    ))
+    credits = data_attribution(load_config(config))
+    assert "Roads and boundary: © OpenStreetMap contributors (ODbL)" in credits
+    assert "Population: WorldPop (CC BY 4.0)" in credits
+
+
+def test_render_is_byte_identical(run: RunResult, page: str) -> None:
+    again = render_map(build_map(run))
+    assert again == page
+    assert not re.search(r"[0-9a-f]{32}", page), "a random folium id survived"
+
+
+def test_display_simplification_leaves_the_gpkg_exact(run: RunResult, tmp_path: Path) -> None:
+    layers = read_layers(run.out)
+    before = layers["bands"].geometry.to_numpy().copy()
+    shutil.copy(run.out / "isochrones.gpkg", tmp_path / "isochrones.gpkg")
+    write_map(run, tmp_path, simplify_m=400.0)
+    after = read_layers(tmp_path)["bands"].geometry.to_numpy()
+    assert all(a.equals_exact(b, 0) for a, b in zip(before, after, strict=True))
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    for fc in _json_after(page, r"geo_json_\d+_add\("):
+        coords = json.dumps(fc["features"][0]["geometry"]["coordinates"])
+        decimals = [len(x) for x in re.findall(r"\.(\d+)", coords)]
+        assert max(decimals) <= 5
+
+
+def test_heat_is_uncovered_population_only(run: RunResult, page: str) -> None:
+    (points,) = _json_after(page, r"L\.heatLayer\(")
+    lon = np.array([p[1] for p in points])
+    weight = np.array([p[2] for p in points])
+    assert len(points) > 0 and (weight > 0).all() and weight.max() <= 1.0
+    # The tiny city's roads cover its western 6 km only: what is uncovered lies east.
+    west, south, east, north = run.metro.inputs.boundary.bounds
+    centre = gpd.GeoSeries.from_xy([(west + east) / 2], [(south + north) / 2],
+                                   crs=run.metro.inputs.crs)
+    mid_lon = centre.to_crs(4326).x.iloc[0]
+    assert (lon > mid_lon).mean() > 0.9
+
+
+# --- figures -------------------------------------------------------------------------------
+
+
+def test_curve_is_the_exact_share_at_every_budget(run: RunResult) -> None:
+    budgets = np.array([0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0])
+    for basis, ev in run.scenario.evaluations.items():
+        expected = [run.scenario.share(basis, threshold_ms=b) for b in budgets]
+        np.testing.assert_allclose(curve(ev, budgets), expected, rtol=0, atol=1e-12)
+        shares = curve(ev, np.linspace(0, 2, 50))
+        assert (np.diff(shares) >= 0).all()
+
+
+def test_figures_are_written_and_stable(run: RunResult, tmp_path: Path) -> None:
+    shutil.copy(run.out / "isochrones.gpkg", tmp_path / "isochrones.gpkg")
+    shutil.copy(run.out / "progress.csv", tmp_path / "progress.csv")
+    first = write_figures(run, tmp_path)
+    assert set(first) == {"bands", "curve", "districts", "progress"}
+    data = {k: p.read_bytes() for k, p in first.items()}
+    for blob in data.values():
+        assert blob.startswith(b"\x89PNG")
+    second = write_figures(run, tmp_path)
+    assert {k: p.read_bytes() for k, p in second.items()} == data
+
+
+def test_png_bytes_carry_no_timestamp() -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    fig.add_subplot().plot([0, 1], [0, 1])
+    assert png_bytes(fig) == png_bytes(fig)
+    assert b"Software" not in png_bytes(fig)

@@ -1,0 +1,153 @@
+"""The city report and the national dashboard, on two tiny cities."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import _write_tiny_city
+
+from latcircle.maps import escape_text, write_map
+from latcircle.national import national_rollup
+from latcircle.pipeline import RunResult, run_config
+from latcircle.progress import write_progress
+from latcircle.report import write_dashboard, write_report
+
+SITE_NAME = "<script>alert('site')</script>"
+
+
+class _Refs(HTMLParser):
+    """Collect every src/href of a page, and its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.text: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.refs += [v or "" for k, v in attrs if k in ("src", "href")]
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _parse(path: Path) -> _Refs:
+    parser = _Refs()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def _city(folder: Path, city_id: str, *, name: str) -> Path:
+    config = _write_tiny_city(folder, extra_yaml=f"id: {city_id}\nname: {name!r}\n")
+    sites = pd.read_csv(folder / "sites.csv")
+    sites.loc[0, "name"] = SITE_NAME
+    sites.to_csv(folder / "sites.csv", index=False)
+    return config
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, RunResult, Path]:
+    """Two tiny cities run with progress, map and report, under one outputs/ folder."""
+    root = tmp_path_factory.mktemp("report")
+    steps = [write_progress, write_map, write_report]
+    a = run_config(_city(root / "in-a", "tiny-a", name="Tiny A <b>&</b>"),
+                   out=root / "outputs" / "tiny-a", extra_outputs=steps)
+    b = run_config(_city(root / "in-b", "tiny-b", name="Tiny B"),
+                   out=root / "outputs" / "tiny-b", extra_outputs=steps)
+    return a, b, root / "outputs"
+
+
+def test_report_is_self_contained(outputs: tuple[RunResult, RunResult, Path]) -> None:
+    run = outputs[0]
+    page = _parse(run.out / "report.html")
+    assert "script" not in page.tags  # no script at all: nothing to run, nothing to fetch
+    for ref in page.refs:
+        assert ref.startswith("data:image/png;base64,") or not re.match(r"[a-z]+:", ref), ref
+    images = [r for r in page.refs if r.startswith("data:image/png")]
+    assert len(images) == 4  # progress, bands, curve, districts
+    for local in ("map.html", "coverage.csv", "progress.csv", "run.json"):
+        assert local in page.refs and (run.out / local).exists()
+    assert {p.name for p in (run.out / "figures").iterdir()} == {
+        "bands.png", "curve.png", "districts.png", "progress.png"
+    }
+
+
+def test_report_shows_every_section(outputs: tuple[RunResult, RunResult, Path]) -> None:
+    run = outputs[0]
+    text = " ".join(_parse(run.out / "report.html").text)
+    for expected in ("Within 1 ms", "Synthetic city", "Hypothetical compute sites",
+                     "Progress toward the targets", "2027: 70%", "2028: 75%",
+                     "Districts within 1 ms", "West", "East", "Compute sites",
+                     "Largest uncovered clusters", "no access (build access)",
+                     "Model parameters", "Inputs"):
+        assert expected in text, expected
+    share = run.headline["population"]
+    assert f"{share:.1%}" in text
+    progress = pd.read_csv(run.out / "progress.csv")
+    judged = progress[progress["judged"]]
+    for status in set(judged["status"]):
+        assert status in text
+
+
+def test_report_lists_every_model_parameter(outputs: tuple[RunResult, RunResult, Path]) -> None:
+    run = outputs[0]
+    text = " ".join(_parse(run.out / "report.html").text)
+    params = dataclasses.asdict(run.metro.params)
+    shown = {
+        "k_us_per_m": f"{params['k_us_per_m'] * 1000:.4f} µs/km",
+        "route_factor": f"route factor r {params['route_factor']:g}",
+        "equipment_us": f"{params['equipment_us']:g} µs",
+        "site_device_us": f"{params['site_device_us']:g} µs",
+        "extra_us": "router + access extras",
+        "max_drop_m": f"{params['max_drop_m']:g} m",
+        "factor": "direction factor",
+    }
+    assert set(shown) == set(params), "a parameter is missing from the report"
+    for value in shown.values():
+        assert value in " ".join(text.split()), value
+
+
+def test_report_escapes_names(outputs: tuple[RunResult, RunResult, Path]) -> None:
+    run = outputs[0]
+    html = (run.out / "report.html").read_text(encoding="utf-8")
+    assert SITE_NAME not in html and "<b>&</b>" not in html
+    assert escape_text(SITE_NAME) in html
+    assert SITE_NAME in _parse(run.out / "report.html").text  # shown as text
+
+
+def test_report_without_progress_says_so(
+    outputs: tuple[RunResult, RunResult, Path], tmp_path: Path
+) -> None:
+    run = outputs[1]
+    (tmp_path / "isochrones.gpkg").write_bytes((run.out / "isochrones.gpkg").read_bytes())
+    write_report(run, tmp_path)
+    text = " ".join(_parse(tmp_path / "report.html").text)
+    assert "Progress by year was not computed" in text
+    assert "Not computed for this run" in text
+    assert not (tmp_path / "figures" / "progress.png").exists()
+
+
+def test_dashboard_links_every_city(outputs: tuple[RunResult, RunResult, Path]) -> None:
+    _, _, root = outputs
+    national = national_rollup([root], out=root / "national")
+    page = write_dashboard(national.out)
+    assert page == root / "national" / "index.html"
+    parsed = _parse(page)
+    text = " ".join(parsed.text)
+    assert "Tiny A <b>&</b>" in text and "Tiny B" in text  # escaped, shown as text
+    assert "<b>&</b>" not in page.read_text(encoding="utf-8")
+    for city in ("tiny-a", "tiny-b"):
+        for target in ("report.html", "map.html"):
+            href = f"../{city}/{target}"
+            assert href in parsed.refs
+            assert (page.parent / href).resolve().exists()
+    assert any(r.startswith("data:image/png;base64,") for r in parsed.refs)
+    assert "script" not in parsed.tags
+    for word in ("2027 target", "2028 target", "synthetic", "By year", "Shortfalls"):
+        assert word in text, word
