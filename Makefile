@@ -27,6 +27,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/latcircle demo --data data/demo --out outputs/demo
+	$(BIN)/latcircle -q progress outputs/demo --out outputs/national
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

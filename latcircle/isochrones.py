@@ -8,11 +8,14 @@ metro. Simplification, if any, is for display only (:mod:`latcircle.maps`).
 
 from __future__ import annotations
 
+from functools import partial
+
 import geopandas as gpd
 import numpy as np
 import pyproj
 import rasterio.features
 import shapely
+from affine import Affine
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -33,15 +36,29 @@ def mask_polygons(grid: Grid, mask: np.ndarray) -> BaseGeometry:
     """
     if not mask.any():
         return shapely.MultiPolygon()
+    # Polygonise only the window holding the mask (shapes() scans every pixel it is given),
+    # in pixel coordinates offset by the window, then apply the grid's transform in GDAL's
+    # own order of operations: the same vertices, bit for bit, as the whole raster gives.
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    window = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    pixels = Affine(1.0, 0.0, float(cols[0]), 0.0, 1.0, float(rows[0]))
     parts = [
         shape(geom)
         for geom, value in rasterio.features.shapes(
-            mask.astype(np.uint8), mask=mask, transform=grid.transform, connectivity=4
+            window.astype(np.uint8), mask=window, transform=pixels, connectivity=4
         )
         if value == 1
     ]
     # shapes() returns disjoint regions with their holes: no union is needed.
-    return shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
+    geom = shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
+    return shapely.transform(geom, partial(_pixel_to_crs, grid.transform.to_gdal()))
+
+
+def _pixel_to_crs(gt: tuple[float, ...], xy: np.ndarray) -> np.ndarray:
+    """Map pixel (column, row) coordinates through GDAL geotransform ``gt`` as GDAL does."""
+    x = gt[0] + xy[:, 0] * gt[1] + xy[:, 1] * gt[2]
+    y = gt[3] + xy[:, 0] * gt[4] + xy[:, 1] * gt[5]
+    return np.column_stack([x, y])
 
 
 def bands(

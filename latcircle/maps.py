@@ -169,7 +169,7 @@ def build_map(
         ``None``.
     attribution
         Data credits shown on the map; from :func:`data_attribution` when ``None``. Tile
-        credits (© OpenStreetMap contributors, CARTO) are always shown.
+        credit (© OpenStreetMap contributors) is always shown.
     simplify_m
         Display simplification tolerance in metres (local CRS, topology preserved); half
         the grid cell, at least 25 m, when ``None``: it removes the cell staircase, which
@@ -233,7 +233,7 @@ def render_map(fmap: folium.Map) -> str:
 
 
 def _element_ids(element: Element) -> set[str]:
-    """The random ids of an element and everything under it (after rendering)."""
+    """Return the random ids of an element and everything under it (after rendering)."""
     ids = {element._id}
     for child in element._children.values():
         ids |= _element_ids(child)

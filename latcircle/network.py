@@ -380,17 +380,19 @@ class Locator:
         for lo in range(0, len(near), step):
             rows = near[lo : lo + step]
             best_piece[rows], best_d[rows], best_f[rows] = self._locate_chunk(pts[rows], bound)
-        within = (best_piece >= 0) & (best_d <= max_drop_m)
-        piece = np.where(within, best_piece, 0)
+        # Only the points within reach are gathered (most of a metro's cells may be none).
+        hit = np.flatnonzero((best_piece >= 0) & (best_d <= max_drop_m))
+        piece = best_piece[hit]
+        edge = np.full(n, -1, dtype=self._edge.dtype)
+        edge[hit] = self._edge[piece]
         p0, p1 = self._p0[piece], self._p1[piece]
-        t = self._off[piece] + best_f * np.hypot(*(p1 - p0).T)
-        edge = np.where(within, self._edge[piece], -1)
-        return PointLocation(
-            edge=edge,
-            t=np.where(within, np.minimum(t, self.network.length[np.maximum(edge, 0)]), 0.0),
-            drop=np.where(within, best_d, np.inf),
-            max_drop_m=max_drop_m,
+        t = np.zeros(n)
+        t[hit] = np.minimum(
+            self._off[piece] + best_f[hit] * np.hypot(*(p1 - p0).T), self.network.length[edge[hit]]
         )
+        drop = np.full(n, np.inf)
+        drop[hit] = best_d[hit]
+        return PointLocation(edge=edge, t=t, drop=drop, max_drop_m=max_drop_m)
 
     def _locate_chunk(
         self, pts: np.ndarray, bound: float
@@ -432,10 +434,23 @@ class Locator:
         ax, ay, dx, dy = self._ax[piece], self._ay[piece], self._dx[piece], self._dy[piece]
         denom = self._denom[piece]
         pos = denom > 0
-        f = ((px - ax) * dx + (py - ay) * dy) / np.where(pos, denom, 1.0)
+        # In place, on the gathered copies: ((px - ax)·dx + (py - ay)·dy) / denom, ...
+        f = (px - ax) * dx
+        ry = py - ay
+        ry *= dy
+        f += ry
+        denom[~pos] = 1.0
+        f /= denom
         np.clip(f, 0.0, 1.0, out=f)
         f[~pos] = 0.0
-        return np.hypot(px - (ax + f * dx), py - (ay + f * dy)), f
+        # ... then |p - (a + f·d)|.
+        dx *= f
+        dx += ax
+        np.subtract(px, dx, out=dx)
+        dy *= f
+        dy += ay
+        np.subtract(py, dy, out=dy)
+        return np.hypot(dx, dy, out=dx), f
 
 
 class _NearBound:

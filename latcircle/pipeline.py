@@ -124,9 +124,11 @@ def default_outputs() -> list[Callable[[RunResult, Path], None]]:
 
     Progress comes first: the map and the report read what it writes.
     """
+    from latcircle.maps import write_map
     from latcircle.progress import write_progress
+    from latcircle.report import write_report
 
-    return [write_progress]
+    return [write_progress, write_map, write_report]
 
 
 def run_config(path: str | Path, *, out: Path | None = None, **kw: Any) -> RunResult:

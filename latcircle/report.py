@@ -278,10 +278,10 @@ def _site_section(result: RunResult, sites: pd.DataFrame | None) -> str:
         state = "online" if _truthy_value(r.get("online", True)) else "planned"
         if not _truthy_value(r.get("attached", True)):
             state += ", off the network"
-        rows.append([r.get("site_id"), r.get("name"), r.get("tier"), _int(r.get("online_year")),
-                     state] + [_amount(r.get(f"served_{b}"), BASES[b]).rsplit(" ", 1)[0]
-                               if BASES[b] != "km2" else _amount(r.get(f"served_{b}"), "km2")
-                               for b in bases])
+        year = r.get("online_year")
+        rows.append([r.get("site_id"), r.get("name"), r.get("tier"),
+                     "" if year is None or pd.isna(year) else str(int(year)), state]
+                    + [_number(r.get(f"served_{b}"), BASES[b]) for b in bases])
     return ("<h2>Compute sites</h2>" + _table(header, rows)
             + "<p class='note'>Each place counts for the site it reaches first (lowest "
               "latency), and only within the budget.</p>")
@@ -602,8 +602,17 @@ def _int(value: Any) -> str:
 def _amount(value: Any, unit: str) -> str:
     if value is None or pd.isna(value):
         return "—"
+    text = _number(value, unit)
+    return text if unit == "km2" else f"{text} {_UNIT_LABELS.get(unit, unit)}"
+
+
+def _number(value: Any, unit: str) -> str:
+    """Format a weight: km² to 0.1, people whole, key sites (maybe weighted) to 0.1."""
+    if value is None or pd.isna(value):
+        return "—"
     value = float(value)
     if unit == "km2":
         return f"{value:,.1f} km²"
-    text = f"{value:,.1f}".removesuffix(".0")
-    return f"{text} {_UNIT_LABELS.get(unit, unit)}"
+    if unit == "people":
+        return f"{value:,.0f}"
+    return f"{value:,.1f}".removesuffix(".0")

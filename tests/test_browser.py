@@ -77,6 +77,8 @@ class AssetStore:
         self.unknown: list[str] = []
         self.served: list[str] = []
         self._memo: dict[str, bytes | None] = {}
+        #: When true, every CDN request fails, as it would for a user without internet.
+        self.offline = False
 
     def get(self, url: str) -> bytes | None:
         """Return the file a CDN URL names, or ``None`` (kept in memory once read)."""
@@ -164,7 +166,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         url = f"https://{host}{self.path}"
         if host.endswith(TILE_HOSTS):
             return self._send(200, self.tile, "image/png")
-        body = self.store.get(url)
+        body = None if self.store.offline else self.store.get(url)
         if body is None:
             if "cdn" in host:
                 self.store.unknown.append(url)
@@ -180,6 +182,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Cache-Control", "no-store")  # each page load asks again
         self.end_headers()
         self.wfile.write(body)
 
@@ -348,9 +351,12 @@ def test_demo_map_layers_legend_popups(
     page = demo_outputs / "map.html"
     warm_assets(store, page)
     seconds = open_page(browser, page)
+    again = open_page(browser, page)  # the browser's own start-up no longer counts
     _wait(browser, "return document.querySelectorAll('.leaflet-interactive').length > 0")
     size_mb = page.stat().st_size / 1e6
-    print(f"demo map.html: {size_mb:.2f} MB, load event after {seconds:.2f} s")
+    print(f"demo map.html: {size_mb:.2f} MB, load event after {seconds:.2f} s "
+          f"(first open), {again:.2f} s (again)")
+    assert seconds < 10.0 and again < 10.0  # DESIGN budget is 3 s: generous for a busy CI
     shot = screenshot(browser, "demo-map.png")
     assert shot.stat().st_size > 10_000
     assert not store.unknown, f"CDN URLs the test cannot serve: {store.unknown}"
@@ -414,6 +420,21 @@ def test_injected_site_name_stays_text(browser: WebDriver, demo_outputs: Path) -
     assert js_problems(browser) == []
 
 
+def test_map_offline_says_why(
+    browser: WebDriver, cdn: tuple[int, AssetStore], demo_outputs: Path
+) -> None:
+    store = cdn[1]
+    store.offline = True
+    try:
+        open_page(browser, demo_outputs / "map.html")
+        notice = _wait(browser, "var p = document.getElementById('lc-offline');"
+                                "return p && p.textContent;")
+    finally:
+        store.offline = False
+    assert "needs internet access" in notice and "report.html" in notice
+    screenshot(browser, "demo-map-offline.png")
+
+
 def test_demo_report(browser: WebDriver, demo_outputs: Path) -> None:
     page = demo_outputs / "report.html"
     seconds = open_page(browser, page)
@@ -444,12 +465,10 @@ def test_wuhan_map_in_browser(
     warm_assets(cdn[1], page)
     size_mb = page.stat().st_size / 1e6
     seconds = open_page(browser, page)
+    again = open_page(browser, page)
     _wait(browser, "return document.querySelectorAll('.leaflet-interactive').length > 0", 60)
-    ready = browser.execute_script(
-        "return performance.now() / 1000;"
-    )
-    print(f"wuhan map.html: {size_mb:.2f} MB, load event after {seconds:.2f} s, "
-          f"bands drawn by {ready:.2f} s")
+    print(f"wuhan map.html: {size_mb:.2f} MB, load event after {seconds:.2f} s "
+          f"(first open), {again:.2f} s (again)")
     screenshot(browser, "wuhan-map.png")
     assert size_mb < 8.0
     assert js_problems(browser) == []
