@@ -307,9 +307,7 @@ def _cmd_city(args: argparse.Namespace) -> int:
 
 
 def _cmd_progress(args: argparse.Namespace) -> int:
-    from latcircle.national import national_rollup
-
-    from latcircle.national import find_city_dirs
+    from latcircle.national import find_city_dirs, national_rollup
     from latcircle.report import write_dashboard
 
     result = national_rollup(args.dirs, out=args.out)
