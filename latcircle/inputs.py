@@ -567,9 +567,10 @@ def _read_key_sites(
     gdf = _points(read_vector(spec, role="key_sites"), spec.path, "key_sites").to_crs(crs)
     n = len(gdf)
     index = pd.Series([f"key site {i + 1}" for i in range(n)], index=gdf.index)
+    # A column named in the config must exist; a defaulted one ("name", "category") may not.
     for key in ("name_field", "category_field", "weight_field"):
         column = getattr(spec, key)
-        if column is not None and column not in gdf.columns and key != "name_field":
+        if column is not None and column not in gdf.columns and key in spec.model_fields_set:
             cols = ", ".join(c for c in gdf.columns if c != "geometry")
             raise InputError(spec.path, column, f"no such column ({key}); columns are: {cols}")
     weight = np.ones(n)

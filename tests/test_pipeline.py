@@ -151,3 +151,47 @@ def test_wuhan_end_to_end(shared_data: Path, tmp_path: Path) -> None:
         (table.name == "Xinzhou") & (table.basis == "area") & (table.threshold_ms == 1.0)
     ]
     assert xinzhou.share.iloc[0] < 0.2
+
+
+def test_graphml_fibre_network_with_node_device_latency(tiny_city: Path, tmp_path: Path) -> None:
+    """A fibre network as osmnx GraphML, OTN nodes carrying device latency (DESIGN §2 D(n))."""
+    import networkx as nx
+    import osmnx as ox
+
+    from tests.conftest import X0, Y0, to_lonlat
+
+    # A straight 4 km fibre along y = 5 km with nodes every km; node 2 is an OTN site (30 µs).
+    xs = np.array([1000.0, 2000.0, 3000.0, 4000.0, 5000.0]) + X0
+    lon, lat = to_lonlat(xs, np.full(5, 5000.0 + Y0))
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    for i in range(5):
+        graph.add_node(
+            i + 1, x=float(lon[i]), y=float(lat[i]), device_latency_us=30.0 if i == 2 else 0.0
+        )
+    for i in range(4):
+        graph.add_edge(i + 1, i + 2, key=0, highway="fibre")
+        graph.add_edge(i + 2, i + 1, key=0, highway="fibre")
+    ox.save_graphml(graph, tmp_path / "fibre.graphml")
+    folder = tiny_city.parent
+    text = tiny_city.read_text(encoding="utf-8").replace(
+        "network: {path: roads.gpkg, kind: road}",
+        f"network: {{path: {tmp_path / 'fibre.graphml'}, kind: fibre, "
+        "node_latency_field: device_latency_us}",
+    )
+    (folder / "fibre.yaml").write_text(text, encoding="utf-8")
+    (folder / "sites.csv").write_text(
+        "id,lon,lat,device_latency_us\n" + f"A,{lon[0]:.9f},{lat[0]:.9f},20\n", encoding="utf-8"
+    )
+    (folder / "key_sites.csv").write_text(
+        "name,category,lon,lat\n"
+        + "".join(f"k{i},campus,{lon[i]:.9f},{lat[i]:.9f}\n" for i in (1, 3, 4)),
+        encoding="utf-8",
+    )
+    run_city(load_config(folder / "fibre.yaml"), out=tmp_path / "out")
+    ks = gpd.read_file(tmp_path / "out" / "isochrones.gpkg", layer="key_sites").set_index("name")
+    kr_fibre = GROUP_INDEX_G652 / C_M_PER_US * 1.0  # route factor 1.0 for a fibre network
+    # Great-circle vs UTM: node spacing is 1 km in UTM to within a millimetre.
+    assert ks.loc["k1", "latency_us"] == pytest.approx(FIXED + kr_fibre * 1000, abs=1e-3)
+    # Passing through the OTN node at 3 km adds its 30 µs.
+    assert ks.loc["k3", "latency_us"] == pytest.approx(FIXED + kr_fibre * 3000 + 30, abs=1e-3)
+    assert ks.loc["k4", "latency_us"] == pytest.approx(FIXED + kr_fibre * 4000 + 30, abs=1e-3)
