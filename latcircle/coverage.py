@@ -49,12 +49,17 @@ class Samples:
         Where each sample meets the network.
     district
         Index of the district holding each sample (-1: none).
+    x, y
+        Sample coordinates in the local CRS, to locate them again on a network that
+        changes with the year (links with an online year); ``None`` when not kept.
     """
 
     basis: str
     weight: np.ndarray
     location: PointLocation
     district: np.ndarray
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
 
     @property
     def unit(self) -> str:

@@ -395,7 +395,9 @@ def _read_network(spec: NetworkInput, crs: pyproj.CRS) -> tuple[gpd.GeoDataFrame
     gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
     if gdf.empty:
         raise InputError(spec.path, None, "the network has no edges")
-    keep = [c for c in ("u", "v", "highway") if c in gdf.columns]
+    if "online_year" in gdf.columns:
+        gdf = gdf.assign(online_year=_year_column(gdf, spec.path))
+    keep = [c for c in ("u", "v", "highway", "online_year") if c in gdf.columns]
     return gdf[[*keep, "geometry"]].to_crs(crs).reset_index(drop=True), node_latency
 
 

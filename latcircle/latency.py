@@ -262,8 +262,15 @@ def arc_matrix(network: Network, params: LatencyParams) -> csr_matrix:
     head = np.concatenate([network.v, network.u])
     weight = np.concatenate([w, w]) + network.node_device_us[head]
     n = network.n_nodes
-    # Parallel edges were collapsed when the network was built, so no (tail, head) pair
-    # repeats and csr_matrix's summing of duplicates never fires.
+    if network.edge_online_year is not None:
+        # Parallel links of different online years may both be present: keep the lightest
+        # arc per (tail, head), since csr_matrix would sum duplicates.
+        order = np.lexsort((weight, head, tail))
+        tail, head, weight = tail[order], head[order], weight[order]
+        first = np.r_[True, (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])]
+        tail, head, weight = tail[first], head[first], weight[first]
+    # Otherwise parallel edges were collapsed when the network was built: no (tail, head)
+    # pair repeats and csr_matrix's summing of duplicates never fires.
     return csr_matrix((weight, (tail, head)), shape=(n, n))
 
 

@@ -8,6 +8,7 @@ evaluation per basis, cheap enough to repeat for every year or planning variant.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -96,6 +97,7 @@ class Metro:
     grid: Grid
     samples: dict[str, Samples]
     district_names: list[str]
+    _views: dict[float, _View] = field(default_factory=dict, repr=False, compare=False)
 
     def online(self, year: int | None) -> np.ndarray:
         """Return which sites are online in ``year`` (all when ``None``).
@@ -122,15 +124,64 @@ class Metro:
         Scenario
         """
         mask = self.online(year) if online is None else np.asarray(online, dtype=bool)
-        lat_field = solve(self.network, self.attachment, self.params, online=mask, arcs=self.arcs)
-        evaluations = {b: evaluate(lat_field, s) for b, s in self.samples.items()}
+        view = self.view(year)
+        lat_field = solve(view.network, view.attachment, self.params, online=mask, arcs=view.arcs)
+        evaluations = {b: evaluate(lat_field, s) for b, s in view.samples.items()}
         return Scenario(year=year, online=mask, field=lat_field, evaluations=evaluations)
+
+    def view(self, year: int | None) -> _View:
+        """Return the network as built in ``year``, with sites and samples located on it.
+
+        Without links carrying an online year (or for ``year=None``) this is the whole
+        network as prepared. Otherwise links not yet online are left out, and sites and
+        samples are located again on what remains (once per distinct set of links).
+        """
+        years = self.network.edge_online_year
+        base = _View(self.network, self.locator, self.attachment, self.arcs, self.samples)
+        if years is None or year is None:
+            return base
+        later = years > year  # NaN (no year) compares False: always online
+        if not later.any():
+            return base
+        key = float(years[later].min())  # the same links are missing until this year
+        if key not in self._views:
+            self._views[key] = _located_view(self, self.network.subset(~later))
+        return self._views[key]
 
     @property
     def first_year(self) -> int | None:
         """The earliest site online year, ``None`` when no site carries one."""
         years = self.inputs.sites["online_year"].dropna()
         return int(years.min()) if len(years) else None
+
+
+@dataclass(frozen=True)
+class _View:
+    """The network of one year with everything located on it."""
+
+    network: Network
+    locator: Locator
+    attachment: SiteAttachment
+    arcs: csr_matrix
+    samples: dict[str, Samples]
+
+
+def _located_view(metro: Metro, network: Network) -> _View:
+    locator = Locator(network)
+    sites = metro.inputs.sites
+    attachment = attach_sites(
+        locator,
+        sites.geometry.x.to_numpy(),
+        sites.geometry.y.to_numpy(),
+        sites["device_latency_us"].to_numpy(),
+        metro.params,
+    )
+    drop = metro.params.max_drop_m
+    samples = {
+        basis: dataclasses.replace(s, location=locator.locate(s.x, s.y, max_drop_m=drop))
+        for basis, s in metro.samples.items()
+    }
+    return _View(network, locator, attachment, arc_matrix(network, metro.params), samples)
 
 
 @dataclass(frozen=True)
@@ -298,6 +349,8 @@ def _samples(
             weight=ks["weight"].to_numpy(dtype=float),
             location=locator.locate(x, y, max_drop_m=drop),
             district=label_points(x, y, polys),
+            x=x,
+            y=y,
         )
     if inputs.population is not None:
         pop = inputs.population
@@ -308,6 +361,8 @@ def _samples(
             weight=pop.people[inside],
             location=locator.locate(x, y, max_drop_m=drop),
             district=label_points(x, y, polys),
+            x=x,
+            y=y,
         )
     x, y = grid.centres()
     district_raster = grid.rasterize(polys)
@@ -316,5 +371,7 @@ def _samples(
         weight=np.full(len(x), grid.cell_km2),
         location=locator.locate(x, y, max_drop_m=drop),
         district=district_raster[grid.inside],
+        x=x,
+        y=y,
     )
     return out, names

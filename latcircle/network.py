@@ -75,6 +75,8 @@ class Network:
     node_device_us: np.ndarray
     component: np.ndarray
     stats: dict[str, float] = field(default_factory=dict)
+    #: Year each edge comes online (NaN: always there); ``None`` when no edge carries one.
+    edge_online_year: np.ndarray | None = None
 
     @property
     def n_nodes(self) -> int:
@@ -85,6 +87,35 @@ class Network:
     def n_edges(self) -> int:
         """Number of edges."""
         return len(self.u)
+
+    def subset(self, keep: np.ndarray) -> Network:
+        """Return the network with only the edges in ``keep`` (same nodes, same indices).
+
+        Parallel edges among those kept collapse to the shortest again, so a link built
+        later beside an older one never doubles an arc.
+
+        Parameters
+        ----------
+        keep
+            Boolean mask over edges.
+        """
+        idx = np.flatnonzero(keep)
+        years = None if self.edge_online_year is None else self.edge_online_year[idx]
+        u, v, geoms, length, years, _ = _simplify_edges(
+            self.u[idx], self.v[idx], self.geometry[idx], self.length[idx], years
+        )
+        return Network(
+            x=self.x,
+            y=self.y,
+            u=u,
+            v=v,
+            length=length,
+            geometry=geoms,
+            node_device_us=self.node_device_us,
+            component=self.component,
+            stats={**self.stats, "edges": float(len(u))},
+            edge_online_year=years,
+        )
 
     def component_sizes(self) -> np.ndarray:
         """Return the number of nodes in each component, largest first."""
@@ -127,7 +158,10 @@ def build_network(
         x, y, u, v = _nodes_from_endpoints(geoms)
         ids = None
     length = shapely.length(geoms)
-    u, v, geoms, length, stats = _simplify_edges(u, v, geoms, length)
+    years = None
+    if "online_year" in lines.columns:
+        years = lines["online_year"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    u, v, geoms, length, years, stats = _simplify_edges(u, v, geoms, length, years)
     if len(u) == 0:
         raise InputError(source, None, "the network has no edges once self-loops are dropped")
     device = np.zeros(len(x))
@@ -156,6 +190,7 @@ def build_network(
         node_device_us=device,
         component=comp,
         stats=stats,
+        edge_online_year=years if years is not None and np.isfinite(years).any() else None,
     )
 
 
@@ -239,22 +274,32 @@ def _nodes_from_endpoints(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _simplify_edges(
-    u: np.ndarray, v: np.ndarray, geoms: np.ndarray, length: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    u: np.ndarray,
+    v: np.ndarray,
+    geoms: np.ndarray,
+    length: np.ndarray,
+    years: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, dict[str, float]]:
+    """Drop self-loops; collapse parallel edges (per online year) to the shortest."""
     # A self-loop never shortens a path; a zero-length line between two ids is one too.
     loops = u == v
     u, v, geoms, length = u[~loops], v[~loops], geoms[~loops], length[~loops]
+    if years is not None:
+        years = years[~loops]
     lo, hi = np.minimum(u, v), np.maximum(u, v)
-    order = np.lexsort((length, hi, lo))  # by pair, shortest first
-    lo_s, hi_s = lo[order], hi[order]
+    # Parallel links of different online years are all kept: each matters in some year.
+    year_key = np.zeros(len(u)) if years is None else np.nan_to_num(years, nan=-1.0)
+    order = np.lexsort((length, year_key, hi, lo))  # by pair and year, shortest first
+    lo_s, hi_s, y_s = lo[order], hi[order], year_key[order]
     first = np.ones(len(order), dtype=bool)
-    first[1:] = (lo_s[1:] != lo_s[:-1]) | (hi_s[1:] != hi_s[:-1])
+    first[1:] = (lo_s[1:] != lo_s[:-1]) | (hi_s[1:] != hi_s[:-1]) | (y_s[1:] != y_s[:-1])
     keep = np.sort(order[first])  # keep input order for determinism and readability
     stats = {
         "self_loops_dropped": float(loops.sum()),
         "parallel_edges_collapsed": float(len(order) - first.sum()),
     }
-    return u[keep], v[keep], geoms[keep], length[keep], stats
+    kept_years = None if years is None else years[keep]
+    return u[keep], v[keep], geoms[keep], length[keep], kept_years, stats
 
 
 def _components(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
@@ -480,8 +525,9 @@ class _NearBound:
     def lower_bound(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Return a lower bound (metres) on each point's distance to the nearest point."""
         (x0, y0), (x1, y1) = self._lo, self._hi
-        out = np.hypot(np.maximum(np.maximum(x0 - x, x - x1), 0.0),
-                       np.maximum(np.maximum(y0 - y, y - y1), 0.0))
+        out = np.hypot(
+            np.maximum(np.maximum(x0 - x, x - x1), 0.0), np.maximum(np.maximum(y0 - y, y - y1), 0.0)
+        )
         col = np.floor((x - x0) / self._cell)
         row = np.floor((y - y0) / self._cell)
         rows, cols = self._bound.shape

@@ -245,7 +245,7 @@ def _layers(
         budget_ms=budget,
     )
     sites = inputs.sites.copy()
-    loc = metro.attachment.location
+    loc = scenario.field.attachment.location  # as built in the scenario year
     sites["online_year"] = sites["online_year"].astype("Int64")
     sites["online"] = scenario.online
     sites["attached"] = loc.edge >= 0

@@ -432,7 +432,8 @@ def interconnect_table(
     wanted = {t.lower() for t in tiers}
     pick = sites["tier"].str.lower().isin(wanted).to_numpy(dtype=bool) & metro.online(year)
     idx = np.flatnonzero(pick)
-    lat = pair_latency(metro.network, metro.attachment, metro.arcs, idx,
+    view = metro.view(year)  # the links built by then
+    lat = pair_latency(view.network, view.attachment, view.arcs, idx,
                        us_per_m=metro.params.us_per_m, fixed_us=metro.params.equipment_us)
     return _interconnect_rows(sites, idx, lat, budget_ms)
 

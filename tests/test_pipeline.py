@@ -195,3 +195,48 @@ def test_graphml_fibre_network_with_node_device_latency(tiny_city: Path, tmp_pat
     # Passing through the OTN node at 3 km adds its 30 µs.
     assert ks.loc["k3", "latency_us"] == pytest.approx(FIXED + kr_fibre * 3000 + 30, abs=1e-3)
     assert ks.loc["k4", "latency_us"] == pytest.approx(FIXED + kr_fibre * 4000 + 30, abs=1e-3)
+
+
+def test_links_with_an_online_year(tiny_city: Path, tmp_path: Path) -> None:
+    """Roads over the road-less east come online in 2027: access, and shares, follow."""
+    import shapely
+
+    from latcircle.metro import prepare
+    from latcircle.progress import progress_table
+    from tests.conftest import X0, Y0
+
+    roads = gpd.read_file(tiny_city.parent / "roads.gpkg")
+    roads["online_year"] = pd.array([pd.NA] * len(roads), dtype="Int64")
+    # Extend the horizontal roads from x = 6 km to 10 km, built in 2027.
+    east = [
+        shapely.LineString(
+            [(X0 + 6000 + i * 1000, Y0 + j * 1000), (X0 + 7000 + i * 1000, Y0 + j * 1000)]
+        )
+        for i in range(4)
+        for j in range(11)
+    ]
+    new = gpd.GeoDataFrame(
+        {
+            "highway": ["residential"] * len(east),
+            "online_year": pd.array([2027] * len(east), dtype="Int64"),
+        },
+        geometry=east,
+        crs=roads.crs,
+    )
+    pd.concat([roads, new], ignore_index=True).to_file(
+        tiny_city.parent / "roads.gpkg", driver="GPKG"
+    )
+    metro = prepare(load_config(tiny_city))
+    # Before 2027 the east beyond 7 km has no access (the hand-computed 70 % of the tiny city);
+    # from 2027 every cell is within 500 m of a road.
+    assert metro.scenario(year=2026).share("area", threshold_ms=1.0) == pytest.approx(0.7)
+    assert metro.scenario(year=2027).share("area", threshold_ms=1.0) == pytest.approx(1.0)
+    assert metro.scenario(year=2026).share("key_sites", threshold_ms=1.0) == pytest.approx(0.75)
+    assert metro.scenario(year=2027).share("key_sites", threshold_ms=1.0) == pytest.approx(1.0)
+    # "far east" (9, 5) km: reached over the new road at y = 5 km from site B at (5, 5) km.
+    ev = metro.scenario(year=2027).evaluations["key_sites"]
+    far = ev.latency_us[2]  # key sites in file order: on road west, near road, far east
+    assert far == pytest.approx(FIXED + KR * 4000, abs=1e-6)
+    table = progress_table(metro)
+    area = table[table.basis == "area"].set_index("year")["share"]
+    assert area.loc[2026] == pytest.approx(0.7) and area.loc[2027] == pytest.approx(1.0)
