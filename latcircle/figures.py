@@ -14,12 +14,14 @@ nothing here touches global matplotlib state or needs a display; :func:`png_byte
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
@@ -50,17 +52,24 @@ __all__ = [
     "write_figures",
 ]
 
-BASIS_LABELS: dict[str, str] = {"key_sites": "Key sites", "population": "Population",
-                                "area": "Area"}
-BASIS_COLOURS: dict[str, str] = {"key_sites": "#d95f02", "population": "#1b9e77",
-                                 "area": "#7570b3"}
-STATUS_LABELS: dict[str, str] = {"covered": "covered", "too_far": "too far (build compute)",
-                                 "no_access": "no access (build access)"}
-STATUS_COLOURS: dict[str, str] = {"covered": "#1a9641", "too_far": "#d7191c",
-                                  "no_access": "#7b3294"}
+BASIS_LABELS: dict[str, str] = {
+    "key_sites": "Key sites",
+    "population": "Population",
+    "area": "Area",
+}
+BASIS_COLOURS: dict[str, str] = {"key_sites": "#d95f02", "population": "#1b9e77", "area": "#7570b3"}
+STATUS_LABELS: dict[str, str] = {
+    "covered": "covered",
+    "too_far": "too far (build compute)",
+    "no_access": "no access (build access)",
+}
+STATUS_COLOURS: dict[str, str] = {
+    "covered": "#1a9641",
+    "too_far": "#d7191c",
+    "no_access": "#7b3294",
+}
 #: Progress status colours (latcircle.progress: met / on track / behind).
-PROGRESS_COLOURS: dict[str, str] = {"met": "#1a9641", "on track": "#fdae61",
-                                    "behind": "#d7191c"}
+PROGRESS_COLOURS: dict[str, str] = {"met": "#1a9641", "on track": "#fdae61", "behind": "#d7191c"}
 
 _DPI = 110
 _PNG_METADATA = {"Software": None}
@@ -115,9 +124,7 @@ def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
     return cum[np.searchsorted(lat, budgets * 1000.0, side="right")] / total
 
 
-def band_map(
-    layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: str = ""
-) -> Figure:
+def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: str = "") -> Figure:
     """Draw the cumulative latency bands over the metro boundary, districts and sites.
 
     Parameters
@@ -152,10 +159,12 @@ def band_map(
         online = sites["online"].astype(bool) if "online" in sites else np.ones(len(sites), bool)
         sites[online].plot(ax=ax, color="#08306b", markersize=28, marker="s", zorder=5)
         if (~online).any():
-            sites[~online].plot(ax=ax, facecolor="white", edgecolor="#08306b", markersize=28,
-                                marker="s", zorder=5)
-        handles.append(Line2D([], [], color="#08306b", marker="s", linestyle="",
-                              label="compute site"))
+            sites[~online].plot(
+                ax=ax, facecolor="white", edgecolor="#08306b", markersize=28, marker="s", zorder=5
+            )
+        handles.append(
+            Line2D([], [], color="#08306b", marker="s", linestyle="", label="compute site")
+        )
     handles.append(Patch(facecolor="#f0f0f0", edgecolor="black", label="beyond the largest band"))
     ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.9)
     ax.set_axis_off()
@@ -208,8 +217,14 @@ def coverage_curve(
     for i, (label, scenario) in enumerate(named.items()):
         for basis, ev in scenario.evaluations.items():
             name = BASIS_LABELS.get(basis, basis) + (f" — {label}" if label else "")
-            ax.plot(budgets, curve(ev, budgets), color=BASIS_COLOURS.get(basis),
-                    linestyle=styles[i % len(styles)], linewidth=1.8, label=name)
+            ax.plot(
+                budgets,
+                curve(ev, budgets),
+                color=BASIS_COLOURS.get(basis),
+                linestyle=styles[i % len(styles)],
+                linewidth=1.8,
+                label=name,
+            )
     ax.axvline(budget_ms, color="black", linewidth=0.8)
     for t in targets:
         ax.axhline(t.share, color="grey", linewidth=0.8, linestyle="--")
@@ -241,8 +256,9 @@ def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: s
     -------
     matplotlib.figure.Figure
     """
-    rows = coverage[(coverage["scope"] == "district")
-                    & np.isclose(coverage["threshold_ms"], threshold_ms)]
+    rows = coverage[
+        (coverage["scope"] == "district") & np.isclose(coverage["threshold_ms"], threshold_ms)
+    ]
     table = rows.pivot_table(index="name", columns="basis", values="share", dropna=False)
     bases = [b for b in BASIS_LABELS if b in table.columns]
     table = table[bases].sort_index(ascending=False)
@@ -257,8 +273,13 @@ def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: s
     y = np.arange(len(table))
     for i, basis in enumerate(bases):
         # First basis on top within each district's group, as in the legend.
-        ax.barh(y + ((len(bases) - 1) / 2 - i) * step, table[basis].fillna(0).to_numpy(),
-                height=step, color=BASIS_COLOURS[basis], label=BASIS_LABELS[basis])
+        ax.barh(
+            y + ((len(bases) - 1) / 2 - i) * step,
+            table[basis].fillna(0).to_numpy(),
+            height=step,
+            color=BASIS_COLOURS[basis],
+            label=BASIS_LABELS[basis],
+        )
     ax.set_yticks(y, table.index)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
@@ -294,19 +315,33 @@ def progress_chart(
     for basis, rows in progress.groupby("basis", sort=False):
         rows = rows.sort_values("year")
         judged = bool(rows["judged"].astype(bool).any()) if "judged" in rows else False
-        ax.plot(rows["year"], rows["share"], color=BASIS_COLOURS.get(str(basis)),
-                linewidth=2.6 if judged else 1.2, alpha=1.0 if judged else 0.7,
-                label=BASIS_LABELS.get(str(basis), str(basis)) + (" (judged)" if judged else ""))
+        ax.plot(
+            rows["year"],
+            rows["share"],
+            color=BASIS_COLOURS.get(str(basis)),
+            linewidth=2.6 if judged else 1.2,
+            alpha=1.0 if judged else 0.7,
+            label=BASIS_LABELS.get(str(basis), str(basis)) + (" (judged)" if judged else ""),
+        )
         if judged and "status" in rows:
             colours = [PROGRESS_COLOURS.get(str(s), "grey") for s in rows["status"]]
-            ax.scatter(rows["year"], rows["share"], c=colours, s=36, zorder=4,
-                       edgecolors="black", linewidths=0.5)
+            ax.scatter(
+                rows["year"],
+                rows["share"],
+                c=colours,
+                s=36,
+                zorder=4,
+                edgecolors="black",
+                linewidths=0.5,
+            )
     _targets(ax, targets)
     _year_axis(ax, progress["year"], targets)
     ax.set_ylabel("share within the target's budget")
     handles, _ = ax.get_legend_handles_labels()
-    handles += [Line2D([], [], marker="o", linestyle="", color=c, label=s)
-                for s, c in PROGRESS_COLOURS.items()]
+    handles += [
+        Line2D([], [], marker="o", linestyle="", color=c, label=s)
+        for s, c in PROGRESS_COLOURS.items()
+    ]
     ax.legend(handles=handles, fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=10)
     return fig
@@ -334,19 +369,33 @@ def national_chart(
     fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
     years = progress["year"].astype(int)
-    share_col = _first_column(progress, ("population_weighted_share", "weighted_share"),
-                              contains="share")
+    share_col = _first_column(
+        progress, ("population_weighted_share", "weighted_share"), contains="share"
+    )
     if share_col is not None:
-        ax.plot(years, progress[share_col], color=BASIS_COLOURS["population"], linewidth=2.2,
-                marker="o", label=share_col.replace("_", " "))
+        ax.plot(
+            years,
+            progress[share_col],
+            color=BASIS_COLOURS["population"],
+            linewidth=2.2,
+            marker="o",
+            label=share_col.replace("_", " "),
+        )
     _targets(ax, targets)
     _year_axis(ax, years, targets)
     ax.set_ylabel("share")
     met_col = _first_column(progress, ("metros_meeting", "metros_met", "met"), contains="meet")
     if met_col is not None:
         right = ax.twinx()
-        right.bar(years, progress[met_col], color="#bdbdbd", alpha=0.6, width=0.6,
-                  label=met_col.replace("_", " "), zorder=0)
+        right.bar(
+            years,
+            progress[met_col],
+            color="#bdbdbd",
+            alpha=0.6,
+            width=0.6,
+            label=met_col.replace("_", " "),
+            zorder=0,
+        )
         total_col = _first_column(progress, ("metros", "cities"), contains=None)
         top = float(progress[total_col].max()) if total_col else float(progress[met_col].max())
         right.set_ylim(0, max(top, 1.0) * 1.05)
@@ -368,15 +417,22 @@ def _first_column(df: pd.DataFrame, names: Sequence[str], *, contains: str | Non
             return name
     if contains is None:
         return None
-    return next((c for c in df.columns if contains in c and pd.api.types.is_numeric_dtype(df[c])),
-                None)
+    return next(
+        (c for c in df.columns if contains in c and pd.api.types.is_numeric_dtype(df[c])), None
+    )
 
 
 def _targets(ax: object, targets: Sequence[Target]) -> None:
     for t in targets:
         ax.scatter([t.year], [t.share], marker="*", s=180, color="black", zorder=5)  # type: ignore[attr-defined]
-        ax.annotate(f"{t.year} target {t.share:.0%}", (t.year, t.share),  # type: ignore[attr-defined]
-                    xytext=(-6, 8), textcoords="offset points", ha="right", fontsize=8)
+        ax.annotate(
+            f"{t.year} target {t.share:.0%}",
+            (t.year, t.share),  # type: ignore[attr-defined]
+            xytext=(-6, 8),
+            textcoords="offset points",
+            ha="right",
+            fontsize=8,
+        )
 
 
 def _year_axis(ax: object, years: pd.Series, targets: Sequence[Target]) -> None:
@@ -398,8 +454,32 @@ def png_bytes(fig: Figure) -> bytes:
         The figure.
     """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, metadata=_PNG_METADATA)
+    with matplotlib.rc_context({"font.family": _font_families()}):
+        fig.savefig(buf, format="png", dpi=_DPI, metadata=_PNG_METADATA)
     return buf.getvalue()
+
+
+#: Fonts tried in order, glyph by glyph: Latin first, then CJK for Chinese place names.
+_FONT_PREFERENCE = (
+    "DejaVu Sans",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+)
+
+
+@functools.cache
+def _font_families() -> list[str]:
+    """Return the preferred fonts that are installed (matplotlib falls back per glyph)."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return [name for name in _FONT_PREFERENCE if name in installed] or ["sans-serif"]
 
 
 def write_figures(
@@ -459,12 +539,20 @@ def city_figures(
         note += ("; " if note else "") + "compute sites are hypothetical"
     figs = {
         "bands": band_map(layers, title=f"{cfg.name}: latency bands ({when})", note=note),
-        "curve": coverage_curve(result.scenario, budget_ms=cfg.budget_ms, targets=cfg.targets,
-                                title=f"{cfg.name}: share covered vs latency budget"),
-        "districts": district_bars(result.coverage, threshold_ms=cfg.budget_ms,
-                                   title=f"{cfg.name}: districts within {cfg.budget_ms:g} ms"),
+        "curve": coverage_curve(
+            result.scenario,
+            budget_ms=cfg.budget_ms,
+            targets=cfg.targets,
+            title=f"{cfg.name}: share covered vs latency budget",
+        ),
+        "districts": district_bars(
+            result.coverage,
+            threshold_ms=cfg.budget_ms,
+            title=f"{cfg.name}: districts within {cfg.budget_ms:g} ms",
+        ),
     }
     if progress is not None and len(progress):
-        figs["progress"] = progress_chart(progress, targets=cfg.targets,
-                                          title=f"{cfg.name}: progress toward the targets")
+        figs["progress"] = progress_chart(
+            progress, targets=cfg.targets, title=f"{cfg.name}: progress toward the targets"
+        )
     return figs
