@@ -255,8 +255,10 @@ class GridSpec(_Strict):
     """The area grid: square cells in the local UTM CRS."""
 
     cell_m: Annotated[float, Field(gt=0, le=10_000)] = 100.0
-    #: Refuse grids larger than this many cells (memory guard).
-    max_cells: Annotated[int, Field(gt=0)] = 50_000_000
+    #: Refuse grids larger than this many cells: at ~90 bytes of peak memory per cell
+    #: (grid.BYTES_PER_CELL), 20 M cells need ~1.8 GB on top of the rest (Wuhan at 100 m
+    #: has 2.1 M).
+    max_cells: Annotated[int, Field(gt=0)] = 20_000_000
 
 
 class CityConfig(_Strict):

@@ -201,7 +201,7 @@ CASES = [
         "a grid that would exhaust memory",
         _yaml(lambda t: t + "grid: {cell_m: 1}\n"),
         "bad.yaml",
-        "100,020,001 cells, over the limit",
+        "100,020,001 cells (about 9.0 GB of working memory), over the limit",
     ),
     Case(
         "unknown-crs",
