@@ -274,12 +274,15 @@ def extrapolate(recipe: dict[str, Any]) -> dict[str, Any]:
     measured = recipe["measured"]
     x = np.array([m["size"] for m in measured])
     y = np.array([m["wall_s"] for m in measured])
+    fit = "a + b·size (least squares)"
     if len(np.unique(x)) >= 2:
         b, a = np.polyfit(x, y, 1)
         if a < 0 or b < 0:  # a noisy fit: fall back to proportional
             a, b = 0.0, float(y.sum() / x.sum())
+            fit = "b·size (the linear fit's intercept came out negative)"
     else:
         a, b = 0.0, float(y.sum() / x.sum())
+        fit = "b·size (one distinct size measured)"
     sizes = np.asarray(recipe["sizes"])
     pairs_s = float((a + b * sizes).sum())
     n_sites = sizes.shape[0]
@@ -293,7 +296,8 @@ def extrapolate(recipe: dict[str, Any]) -> dict[str, Any]:
     mean_post = float(np.mean(list(per_threshold.values()))) if per_threshold else 0.0
     post_s = sum(per_threshold.values()) + mean_post * len(missing)
     return {
-        "fit_a_s": float(a), "fit_b_s_per_element": float(b), "pairs": int(sizes.size),
+        "fit": fit, "fit_a_s": float(a), "fit_b_s_per_element": float(b),
+        "pairs": int(sizes.size),
         "pairs_measured": len(measured), "pairs_s": pairs_s, "post_s": post_s,
         "total_s": pairs_s + post_s,
         "measured_s": float(y.sum()) + sum(

@@ -194,9 +194,26 @@ def build_network(
     )
 
 
+def _line_ends(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the first and the last vertex of every line, as ``(n, 2)`` arrays.
+
+    The same as ``get_coordinates(get_point(geoms, 0))`` and ``(geoms, -1)``, in one pass
+    over the coordinates instead of two point geometries per line (a tenth of the time).
+    Anything but non-empty LineStrings takes shapely's path, unchanged.
+    """
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    counts = np.bincount(owner, minlength=len(geoms))
+    if (counts == 0).any() or (shapely.get_type_id(geoms) != 1).any():
+        return (
+            shapely.get_coordinates(shapely.get_point(geoms, 0)),
+            shapely.get_coordinates(shapely.get_point(geoms, -1)),
+        )
+    last = np.cumsum(counts) - 1
+    return coords[last - counts + 1], coords[last]
+
+
 def _nodes_from_ids(lines: gpd.GeoDataFrame, geoms: np.ndarray) -> tuple[np.ndarray, ...]:
-    start = shapely.get_coordinates(shapely.get_point(geoms, 0))
-    end = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    start, end = _line_ends(geoms)
     raw_u = lines["u"].to_numpy(dtype=np.int64)
     raw_v = lines["v"].to_numpy(dtype=np.int64)
     ids, inverse = np.unique(np.concatenate([raw_u, raw_v]), return_inverse=True)
@@ -262,8 +279,7 @@ def _id_positions(u: np.ndarray, v: np.ndarray, start: np.ndarray, end: np.ndarr
 
 
 def _nodes_from_endpoints(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
-    start = shapely.get_coordinates(shapely.get_point(geoms, 0))
-    end = shapely.get_coordinates(shapely.get_point(geoms, -1))
+    start, end = _line_ends(geoms)
     pts = np.concatenate([start, end])
     keys = np.round(pts / SNAP_M).astype(np.int64)
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)

@@ -1,0 +1,215 @@
+"""``python -m benchmarks`` (``make bench``): measure, then write ``docs/performance.md``.
+
+Usage::
+
+    python -m benchmarks [--quick] [--runs N] [--only SECTION ...] [--out PATH] [--json PATH]
+
+Sections: ``wuhan`` (end to end and per stage), ``recipe`` (the osmnx recipe against
+latcircle), ``floor`` (engine against a bare Dijkstra plus KD-tree), ``scaling`` (synthetic
+metros). A section that fails is reported as such in the document and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks import ROOT, SHARED_DATA, WUHAN_CONFIG
+from benchmarks._measure import (
+    git_commit,
+    load_average,
+    machine,
+    run_child,
+    summary,
+    versions,
+)
+
+SECTIONS = ("wuhan", "recipe", "floor", "scaling")
+
+
+def _log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _wuhan_available() -> str | None:
+    """Return why the Wuhan sections cannot run, ``None`` when they can."""
+    if not (SHARED_DATA / "wuhan" / "roads_osm.parquet").exists():
+        return f"the real Wuhan data is not at {SHARED_DATA / 'wuhan'}"
+    if not WUHAN_CONFIG.exists():
+        return f"{WUHAN_CONFIG} is missing"
+    return None
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def bench_wuhan(runs: int) -> dict[str, Any]:
+    """Whole runs as subprocesses, then per-stage runs in process."""
+    from benchmarks.wuhan import stage_runs, whole_runs
+
+    _log(f"wuhan: {runs} whole runs of `latcircle run`")
+    whole = whole_runs(WUHAN_CONFIG, runs=runs)
+    _log(f"wuhan: {runs} per-stage runs")
+    staged = stage_runs(WUHAN_CONFIG, runs=runs)
+    names: list[str] = []
+    for r in staged:
+        names += [n for n in r["stages"] if n not in names]
+    stage_names = list(dict.fromkeys(n for r in whole for n in r["stage_seconds"]))
+    return {
+        "whole": {
+            "wall_s": summary([r["wall_s"] for r in whole]),
+            "cpu_s": summary([r["cpu_s"] for r in whole]),
+            "peak_rss_mb": summary([r["peak_rss_mb"] for r in whole]),
+            "stage_seconds": {
+                n: summary([r["stage_seconds"].get(n) for r in whole]) for n in stage_names
+            },
+            "load_before": [r["load_before"] for r in whole],
+        },
+        "stages": {
+            "per_stage": {
+                n: {k: summary([r["stages"][n][k] for r in staged if n in r["stages"]])
+                    for k in ("wall_s", "cpu_s", "peak_rss_mb")}
+                for n in names
+            },
+            "import_s": summary([r["import_s"] for r in staged]),
+            "unstaged_s": summary([r["unstaged_s"] for r in staged]),
+            "total_s": summary([r["total_s"] for r in staged]),
+            "peak_rss_mb": summary([r["peak_rss_mb"] for r in staged]),
+        },
+        "grid": staged[-1]["grid"], "network": staged[-1]["network"],
+        "headline_share": staged[-1]["headline_share"],
+    }
+
+
+def bench_recipe(runs: int, *, quick: bool) -> dict[str, Any]:
+    """latcircle's field plus isochrones, then the osmnx recipe on a subset, extrapolated."""
+    from benchmarks.recipe import choose_pairs, extrapolate
+
+    _log(f"recipe: latcircle field + isochrones, {runs} runs")
+    lat = run_child("latcircle_field", {"config": str(WUHAN_CONFIG), "runs": runs},
+                    timeout_s=1200).result
+    pairs = choose_pairs(lat["sites"], len(lat["thresholds_ms"]), quick=quick)
+    _log(f"recipe: the osmnx recipe on {len(pairs)} (site, threshold) pairs (minutes)")
+    rec = run_child("recipe", {"config": str(WUHAN_CONFIG), "pairs": pairs},
+                    timeout_s=3600).result
+    ex = extrapolate(rec)
+    lat_s = lat["wall_s"]["median"]
+    return {"latcircle": lat, "recipe": rec, "extrapolation": ex,
+            "recipe_s": ex["total_s"], "latcircle_s": lat_s, "ratio": ex["total_s"] / lat_s}
+
+
+def bench_floor(runs: int) -> dict[str, Any]:
+    """Engine against the floor on the Wuhan cells (at least 5 runs: each takes ~1 s)."""
+    runs = max(runs, 5)
+    _log(f"floor: engine and floor, {runs} runs each")
+    return run_child("engine_floor", {"config": str(WUHAN_CONFIG), "runs": runs},
+                     timeout_s=1800).result
+
+
+def bench_scaling(runs: int, *, quick: bool) -> dict[str, Any]:
+    """Synthetic metros: the network sweep, then the cell sweep."""
+    from benchmarks import scaling
+
+    nodes = scaling.NETWORK_SWEEP_QUICK if quick else scaling.NETWORK_SWEEP
+    cells = scaling.CELL_SWEEP_QUICK if quick else scaling.CELL_SWEEP
+    out: dict[str, Any] = {"runs": runs, "network": [], "cells": []}
+    for n in nodes:
+        _log(f"scaling: {n:,} nodes at {scaling.BASE_CELL_M:g} m")
+        out["network"].append(run_child(
+            "scaling", {"n_nodes": n, "cell_m": scaling.BASE_CELL_M, "runs": runs},
+            timeout_s=1800).result)
+    for c in cells:
+        same = [r for r in out["network"]
+                if r["requested_nodes"] == scaling.BASE_NODES and r["cell_m"] == c]
+        if same:
+            out["cells"].append(same[0])
+            continue
+        _log(f"scaling: {scaling.BASE_NODES:,} nodes at {c:g} m")
+        out["cells"].append(run_child(
+            "scaling", {"n_nodes": scaling.BASE_NODES, "cell_m": c, "runs": runs},
+            timeout_s=1800).result)
+    out["cells"].sort(key=lambda r: -r["cell_m"])
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmark latcircle and write docs/performance.md.",
+    )
+    p.add_argument("--quick", action="store_true",
+                   help="single runs, smaller sweeps, fewer recipe pairs (a few minutes)")
+    p.add_argument("--runs", type=int, default=None,
+                   help="runs per timing (default 3, or 1 with --quick)")
+    p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
+                   metavar="SECTION", help=f"sections to run, of {', '.join(SECTIONS)}")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md",
+                   help="where to write the report (default docs/performance.md)")
+    p.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    p.add_argument("--render", type=Path, default=None, metavar="JSON",
+                   help="measure nothing: re-render the report from a --json file")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and write the report; return the exit code."""
+    from benchmarks.report import render
+
+    args = _parser().parse_args(argv)
+    if args.render is not None:
+        args.out.write_text(render(json.loads(args.render.read_text())), encoding="utf-8")
+        _log(f"wrote {args.out} from {args.render}")
+        return 0
+    runs = args.runs or (1 if args.quick else 3)
+    if runs < 1:
+        print("--runs must be at least 1", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    res: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(), "machine": machine(), "versions": versions(),
+        "load_start": load_average(), "quick": args.quick, "runs": runs,
+    }
+    missing = _wuhan_available()
+    jobs: dict[str, Callable[[], dict[str, Any]]] = {
+        "wuhan": lambda: bench_wuhan(runs),
+        "recipe": lambda: bench_recipe(runs, quick=args.quick),
+        "floor": lambda: bench_floor(runs),
+        "scaling": lambda: bench_scaling(runs, quick=args.quick),
+    }
+    failed = False
+    for name in SECTIONS:
+        if name not in args.only:
+            continue
+        if missing and name != "scaling":
+            res[name] = {"error": f"skipped: {missing}"}
+            _log(f"{name}: skipped ({missing})")
+            continue
+        try:
+            res[name] = jobs[name]()
+        except Exception as exc:
+            failed = True
+            _log(f"{name}: FAILED\n{traceback.format_exc()}")
+            res[name] = {"error": f"{type(exc).__name__}: {str(exc)[-1500:]}"}
+    res["load_end"] = load_average()
+    res["bench_s"] = time.perf_counter() - t0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(render(res), encoding="utf-8")
+    _log(f"wrote {args.out} ({res['bench_s'] / 60:.1f} min)")
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=1, default=float))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
