@@ -17,6 +17,9 @@ lower bounds on the distance to the nearest piece midpoint) skip the KD-tree alt
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -32,6 +35,10 @@ __all__ = ["Locator", "Network", "PointLocation", "build_network"]
 
 log = logging.getLogger(__name__)
 
+#: Points per locate chunk: bounds memory (k candidates per point).
+CHUNK_POINTS = 500_000
+#: Below this many points per thread, threads cost more than they save.
+MIN_POINTS_PER_THREAD = 20_000
 #: Endpoints closer than this (metres) are the same node when lines carry no ``u``/``v``.
 SNAP_M = 1e-3
 
@@ -414,7 +421,9 @@ class Locator:
         """Number of straight pieces indexed."""
         return len(self._edge)
 
-    def locate(self, x: np.ndarray, y: np.ndarray, *, max_drop_m: float) -> PointLocation:
+    def locate(
+        self, x: np.ndarray, y: np.ndarray, *, max_drop_m: float, workers: int = -1
+    ) -> PointLocation:
         """Project points onto their nearest edge.
 
         Parameters
@@ -423,6 +432,10 @@ class Locator:
             Point coordinates in the network's CRS.
         max_drop_m
             Points farther than this from every edge get ``edge = -1``.
+        workers
+            Threads sharing the points (as scipy's ``workers``: -1 for every usable core).
+            Each point's answer depends on that point alone, so the result is the same
+            whatever the number.
 
         Returns
         -------
@@ -437,10 +450,8 @@ class Locator:
         # Only points that may have a piece midpoint within ``bound`` go to the KD-tree; the
         # others would get no candidate from it anyway.
         near = np.flatnonzero(self._near.lower_bound(pts[:, 0], pts[:, 1]) <= bound + NEAR_SLACK_M)
-        step = 500_000  # bound memory: k candidates per point
-        for lo in range(0, len(near), step):
-            rows = near[lo : lo + step]
-            best_piece[rows], best_d[rows], best_f[rows] = self._locate_chunk(pts[rows], bound)
+        for rows, found in self._chunks(pts, near, bound, workers):
+            best_piece[rows], best_d[rows], best_f[rows] = found
         # Only the points within reach are gathered (most of a metro's cells may be none).
         hit = np.flatnonzero((best_piece >= 0) & (best_d <= max_drop_m))
         piece = best_piece[hit]
@@ -455,8 +466,30 @@ class Locator:
         drop[hit] = best_d[hit]
         return PointLocation(edge=edge, t=t, drop=drop, max_drop_m=max_drop_m)
 
+    def _chunks(
+        self, pts: np.ndarray, near: np.ndarray, bound: float, workers: int
+    ) -> Iterator[tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+        """Yield ``(rows, nearest pieces)`` for chunks of ``near``, on ``workers`` threads.
+
+        The KD-tree queries and the numpy arithmetic release the GIL, so threads use every
+        core for the whole step (not only the tree query, as scipy's ``workers`` alone would).
+        """
+        n_threads = len(os.sched_getaffinity(0)) if workers < 0 else max(workers, 1)
+        if n_threads == 1 or len(near) < MIN_POINTS_PER_THREAD * 2:
+            for lo in range(0, len(near), CHUNK_POINTS):
+                rows = near[lo : lo + CHUNK_POINTS]
+                yield rows, self._locate_chunk(pts[rows], bound, tree_workers=-1)
+            return
+        size = min(CHUNK_POINTS, -(-len(near) // n_threads))
+        parts = [near[lo : lo + size] for lo in range(0, len(near), size)]
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            found = pool.map(
+                lambda rows: self._locate_chunk(pts[rows], bound, tree_workers=1), parts
+            )
+            yield from zip(parts, found, strict=True)
+
     def _locate_chunk(
-        self, pts: np.ndarray, bound: float
+        self, pts: np.ndarray, bound: float, *, tree_workers: int = -1
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the nearest piece, distance and fraction along it (-1, inf, 0: none)."""
         n = len(pts)
@@ -466,7 +499,9 @@ class Locator:
         rows = np.arange(n)
         k = self._k
         while len(rows):
-            dist, idx = self._tree.query(pts[rows], k=k, distance_upper_bound=bound, workers=-1)
+            dist, idx = self._tree.query(
+                pts[rows], k=k, distance_upper_bound=bound, workers=tree_workers
+            )
             dist, idx = dist.reshape(len(rows), k), idx.reshape(len(rows), k)
             has = idx[:, 0] < self.n_pieces  # rows with no piece within bound: no access
             rows, dist, idx = rows[has], dist[has], idx[has]
