@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec
 
 import geopandas as gpd
 import matplotlib
@@ -124,6 +124,21 @@ def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
     return cum[np.searchsorted(lat, budgets * 1000.0, side="right")] / total
 
 
+_P = ParamSpec("_P")
+
+
+def _with_fonts(build: Callable[_P, Figure]) -> Callable[_P, Figure]:
+    """Build the figure with the preferred fonts (a text's font is fixed when it is made)."""
+
+    @functools.wraps(build)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Figure:
+        with matplotlib.rc_context({"font.family": _font_families()}):
+            return build(*args, **kwargs)
+
+    return wrapper
+
+
+@_with_fonts
 def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: str = "") -> Figure:
     """Draw the cumulative latency bands over the metro boundary, districts and sites.
 
@@ -182,6 +197,7 @@ def _scale_note(ax: object, boundary: gpd.GeoDataFrame) -> None:
     ax.text(x1 - km * 500, y0, f"{km:g} km\n", ha="center", va="bottom", fontsize=8)  # type: ignore[attr-defined]
 
 
+@_with_fonts
 def coverage_curve(
     scenarios: Scenario | Mapping[str, Scenario],
     *,
@@ -240,6 +256,7 @@ def coverage_curve(
     return fig
 
 
+@_with_fonts
 def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: str = "") -> Figure:
     """Bar each district's share within ``threshold_ms``, one bar per basis.
 
@@ -290,6 +307,7 @@ def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: s
     return fig
 
 
+@_with_fonts
 def progress_chart(
     progress: pd.DataFrame, *, targets: Sequence[Target] = (), title: str = ""
 ) -> Figure:
@@ -347,6 +365,7 @@ def progress_chart(
     return fig
 
 
+@_with_fonts
 def national_chart(
     progress: pd.DataFrame, *, targets: Sequence[Target] = (), title: str = ""
 ) -> Figure:
@@ -454,8 +473,7 @@ def png_bytes(fig: Figure) -> bytes:
         The figure.
     """
     buf = io.BytesIO()
-    with matplotlib.rc_context({"font.family": _font_families()}):
-        fig.savefig(buf, format="png", dpi=_DPI, metadata=_PNG_METADATA)
+    fig.savefig(buf, format="png", dpi=_DPI, metadata=_PNG_METADATA)
     return buf.getvalue()
 
 
