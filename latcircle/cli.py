@@ -17,6 +17,8 @@ from latcircle import __version__
 from latcircle.errors import InputError, LatcircleError, OutputError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from latcircle.config import CityConfig
 
 __all__ = ["main"]
@@ -197,7 +199,7 @@ def _setup_logging(level: int) -> None:
     logging.getLogger("latcircle").setLevel(ours)
 
 
-def _console():
+def _console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True)

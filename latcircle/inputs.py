@@ -130,7 +130,7 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
     notes: list[str] = []
     boundary_wgs = _read_boundary_wgs84(cfg.boundary, notes)
     crs = local_crs(boundary_wgs)
-    boundary = _to_local(gpd.GeoSeries([boundary_wgs], crs=WGS84), crs).iloc[0]
+    boundary = gpd.GeoSeries([boundary_wgs], crs=WGS84).to_crs(crs).iloc[0]
     districts = _read_districts(cfg.districts, crs, boundary, notes) if cfg.districts else None
     lines, node_latency = _read_network(cfg.network, crs)
     sites = _read_sites(cfg.sites, crs, site_device_us, boundary, notes)
@@ -323,10 +323,6 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, path: Path, role: str) -> None:
         )
 
 
-def _to_local(geoms: gpd.GeoSeries | gpd.GeoDataFrame, crs: pyproj.CRS):
-    return geoms.to_crs(crs)
-
-
 def _read_boundary_wgs84(spec: VectorInput, notes: list[str]) -> BaseGeometry:
     gdf = read_vector(spec, role="boundary").to_crs(WGS84)
     geoms = gdf.geometry.to_numpy()
@@ -419,7 +415,8 @@ def _single_lines(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
             return gdf
         log.warning(
             "%s: multi-part lines that do not join: node ids ignored, nodes taken from "
-            "coinciding endpoints", path,
+            "coinciding endpoints",
+            path,
         )
         gdf = gdf.drop(columns=["u", "v"])
     return gdf.explode(index_parts=False, ignore_index=True)
