@@ -309,12 +309,9 @@ def _cmd_city(args: argparse.Namespace) -> int:
 
 
 def _cmd_progress(args: argparse.Namespace) -> int:
-    from latcircle.national import find_city_dirs, national_rollup
-    from latcircle.report import write_dashboard
+    from latcircle.pipeline import run_national
 
-    result = national_rollup(args.dirs, out=args.out)
-    page = write_dashboard(result.out, find_city_dirs(args.dirs, out=args.out)[0])
-    log.info("dashboard: %s", page)
+    result = run_national(args.dirs, out=args.out)
     for folder, reason in result.skipped:
         log.info("skipped %s: %s", folder, reason)
     if args.quiet == 0:

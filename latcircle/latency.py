@@ -157,10 +157,15 @@ class LatencyField:
         """Take the direct along-edge path from a site on the same edge as the point."""
         att = self.attachment.location
         at_u, at_v = _at_node_end(self.network, att.edge, att.t)
-        for s in self.sites:
-            if at_u[s] or at_v[s]:
-                continue  # a site at a node enters through it: via_u / via_v cover it
-            on_edge = np.flatnonzero(loc.edge == att.edge[s])
+        # A site at a node enters through it: via_u / via_v cover it.
+        mid_edge = [s for s in self.sites if not (at_u[s] or at_v[s])]
+        if not mid_edge:
+            return best, site
+        # One pass over the points finds those sharing an edge with any site; each site then
+        # looks only at those (not at every point once per site).
+        shared = np.flatnonzero(np.isin(loc.edge, att.edge[mid_edge]) & (loc.edge >= 0))
+        for s in mid_edge:
+            on_edge = shared[loc.edge[shared] == att.edge[s]]
             if len(on_edge) == 0:
                 continue
             direct = self.attachment.offset_us[s] + self.params.us_per_m * np.abs(

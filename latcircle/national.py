@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,8 @@ class NationalResult:
         City ids read, in order.
     skipped
         Folders that are not city outputs, with the reason.
+    folders
+        The city output folders read, in the order of ``cities``.
     """
 
     out: Path
@@ -127,9 +129,15 @@ class NationalResult:
     shortfalls: str
     cities: list[str]
     skipped: list[tuple[Path, str]]
+    folders: list[Path] = field(default_factory=list)
 
 
-def national_rollup(city_dirs: Sequence[str | Path], *, out: str | Path) -> NationalResult:
+def national_rollup(
+    city_dirs: Sequence[str | Path],
+    *,
+    out: str | Path,
+    extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
+) -> NationalResult:
     """Roll city outputs up into a national summary, progress table and shortfall note.
 
     Parameters
@@ -138,6 +146,9 @@ def national_rollup(city_dirs: Sequence[str | Path], *, out: str | Path) -> Nati
         City output folders, or folders holding them (e.g. ``outputs/``).
     out
         The national output folder, replaced whole (e.g. ``outputs/national``).
+    extra_outputs
+        Callables ``f(result, folder)`` writing further files (the dashboard) into the
+        temporary folder, after the tables and before it is swapped into place.
 
     Returns
     -------
@@ -155,14 +166,17 @@ def national_rollup(city_dirs: Sequence[str | Path], *, out: str | Path) -> Nati
     summary = summary_table(cities)
     progress = national_progress(cities)
     text = shortfalls_text(cities, summary, progress, skipped=skipped)
+    result = NationalResult(
+        out=out, summary=summary, progress=progress, shortfalls=text,
+        cities=[c.city for c in cities], skipped=skipped, folders=[c.folder for c in cities],
+    )
     with atomic_folder(out) as tmp:
         write_csv(summary, tmp / "summary.csv")
         write_csv(progress, tmp / "progress.csv")
         (tmp / "shortfalls.md").write_text(text, encoding="utf-8")
-    return NationalResult(
-        out=out, summary=summary, progress=progress, shortfalls=text,
-        cities=[c.city for c in cities], skipped=skipped,
-    )
+        for extra in extra_outputs:
+            extra(result, tmp)
+    return result
 
 
 # --------------------------------------------------------------------------- reading

@@ -10,10 +10,10 @@ import dataclasses
 import importlib.metadata
 import logging
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -34,7 +34,17 @@ from latcircle.outputs import (
     write_json,
 )
 
-__all__ = ["RunResult", "city_config", "default_outputs", "run_city", "run_config"]
+if TYPE_CHECKING:
+    from latcircle.national import NationalResult
+
+__all__ = [
+    "RunResult",
+    "city_config",
+    "default_outputs",
+    "run_city",
+    "run_config",
+    "run_national",
+]
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +127,25 @@ def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: An
         failed = "; ".join(str(e) for e in result.failed.values()) or "config not written"
         raise FetchError(name, f"cannot assemble the city's inputs: {failed}")
     return result.config_path
+
+
+def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
+    """Roll city outputs up into ``out`` with its dashboard (``latcircle progress``).
+
+    Parameters
+    ----------
+    dirs
+        City output folders, or folders holding them (``outputs/``).
+    out
+        The national folder, replaced whole: tables, ``shortfalls.md`` and ``index.html``.
+    """
+    from latcircle.national import national_rollup
+    from latcircle.report import write_dashboard
+
+    def dashboard(result: NationalResult, folder: Path) -> None:
+        write_dashboard(folder, result.folders)
+
+    return national_rollup(dirs, out=out, extra_outputs=[dashboard])
 
 
 def default_outputs() -> list[Callable[[RunResult, Path], None]]:

@@ -52,3 +52,32 @@ def test_unwritable_output_is_a_clear_error(tiny_city: Path, tmp_path: Path, cap
     assert err.strip().splitlines() == [
         f"latcircle: error: {blocker}: cannot write outputs here (a file, not a folder)"
     ]
+
+
+def test_progress_rolls_up_cities_with_dashboard(make_tiny_city, tmp_path: Path, capsys) -> None:
+    import pandas as pd
+
+    outputs = tmp_path / "outputs"
+    for city_id in ("tiny", "small"):
+        config = make_tiny_city(city_id)
+        config.write_text(
+            config.read_text(encoding="utf-8").replace("id: tiny", f"id: {city_id}"),
+            encoding="utf-8",
+        )
+        assert main(["-q", "run", str(config), "--out", str(outputs / city_id)]) == 0
+    national = outputs / "national"
+    code, _, err = _run(["-q", "progress", str(outputs), "--out", str(national)], capsys)
+    assert code == 0, err
+    summary = pd.read_csv(national / "summary.csv").set_index("city")
+    assert sorted(summary.index) == ["small", "tiny"]
+    # Hand-computed for the tiny city: 3 of 4 key sites within 1 ms (the fourth has no access).
+    assert summary["share_key_sites"].tolist() == pytest.approx([0.75, 0.75])
+    page = (national / "index.html").read_text(encoding="utf-8")
+    assert "../tiny/report.html" in page and "../small/report.html" in page
+    before = {p.name: p.read_bytes() for p in national.iterdir()}
+
+    # A malformed city output: one line, exit 2, and the previous national folder intact.
+    (outputs / "small" / "run.json").write_text("{not json", encoding="utf-8")
+    code, _, err = _run(["-q", "progress", str(outputs), "--out", str(national)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "run.json" in err
+    assert {p.name: p.read_bytes() for p in national.iterdir()} == before

@@ -20,16 +20,23 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
+def _previous_run_and_change(make_tiny_city, out: Path) -> tuple[dict[str, bytes], Path]:
+    """Run the tiny city into ``out``; return its outputs and a config computing otherwise.
+
+    The changed config has other thresholds, so a run of it that completed would show.
+    """
+    run_city(load_config(make_tiny_city("before")), out=out)
+    changed = make_tiny_city("after", extra_yaml="thresholds_ms: [0.2, 1.0]\n")
+    return _snapshot(out), changed
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", STAGES)
 def test_kill_after_stage_keeps_previous_outputs(
     make_tiny_city, tmp_path: Path, stage: str
 ) -> None:
     out = tmp_path / "out"
-    run_city(load_config(make_tiny_city("before")), out=out)
-    before = _snapshot(out)
-    # The killed run computes something else, so a completed run would be visible.
-    changed = make_tiny_city("after", extra_yaml="thresholds_ms: [0.2, 1.0]\n")
+    before, changed = _previous_run_and_change(make_tiny_city, out)
     proc = subprocess.Popen(
         [sys.executable, "-m", "latcircle", "-v", "run", str(changed), "--out", str(out)],
         stderr=subprocess.PIPE,
@@ -55,9 +62,7 @@ def test_kill_at_any_moment_never_leaves_a_mix(
     make_tiny_city, tmp_path: Path, delay: float
 ) -> None:
     out = tmp_path / "out"
-    run_city(load_config(make_tiny_city("before")), out=out)
-    before = _snapshot(out)
-    changed = make_tiny_city("after", extra_yaml="thresholds_ms: [0.2, 1.0]\n")
+    before, changed = _previous_run_and_change(make_tiny_city, out)
     after_dir = tmp_path / "reference"
     run_city(load_config(changed), out=after_dir)
     after = _snapshot(after_dir)
