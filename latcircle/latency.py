@@ -135,9 +135,20 @@ class LatencyField:
             Latency including ``E``, extras and the round-trip factor; ``inf`` for points
             without access or with no reachable site. ``site`` is ``-1`` there.
         """
+        # Only points with access are evaluated (in a metro most cells may have none).
+        ok = np.flatnonzero(loc.edge >= 0)
+        latency = np.full(len(loc), np.inf)
+        site = np.full(len(loc), NO_SITE, dtype=np.int64)
+        latency[ok], site[ok] = self._at_access(
+            PointLocation(edge=loc.edge[ok], t=loc.t[ok], drop=loc.drop[ok],
+                          max_drop_m=loc.max_drop_m)
+        )
+        return latency, site
+
+    def _at_access(self, loc: PointLocation) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`at` for points that all have access."""
         p = self.params
-        ok = loc.edge >= 0
-        e = np.where(ok, loc.edge, 0)
+        e = loc.edge
         u, v = self.network.u[e], self.network.v[e]
         via_u = self.node_us[u] + p.us_per_m * loc.t
         via_v = self.node_us[v] + p.us_per_m * (self.network.length[e] - loc.t)
@@ -145,10 +156,8 @@ class LatencyField:
         site = np.where(via_u <= via_v, self.node_site[u], self.node_site[v])
         best, site = self._same_edge(loc, best, site)
         best, site = self._at_nodes(loc, best, site)
-        reach = ok & np.isfinite(best)
-        latency = np.where(
-            reach, p.factor * (p.fixed_us + best + p.us_per_m * np.where(ok, loc.drop, 0)), np.inf
-        )
+        reach = np.isfinite(best)
+        latency = np.where(reach, p.factor * (p.fixed_us + best + p.us_per_m * loc.drop), np.inf)
         return latency, np.where(reach, site, NO_SITE)
 
     def _same_edge(

@@ -8,6 +8,7 @@ in step (run this file as a script to print the table afresh).
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,11 @@ def _population(values: np.ndarray, *, x0: float = 230_000.0) -> Callable[[Path]
 
 def _no_crs_shapefile(folder: Path) -> Path:
     shp = folder / "boundary_nocrs.shp"
-    gpd.GeoDataFrame(geometry=[shapely.box(230_000, 3_380_000, 240_000, 3_390_000)]).to_file(shp)
+    with warnings.catch_warnings():  # the missing CRS is the point of this fixture
+        warnings.filterwarnings("ignore", "'crs' was not provided", UserWarning)
+        gpd.GeoDataFrame(geometry=[shapely.box(230_000, 3_380_000, 240_000, 3_390_000)]).to_file(
+            shp
+        )
     return _yaml(lambda t: t.replace("boundary: boundary.gpkg", "boundary: boundary_nocrs.shp"))(
         folder
     )

@@ -38,7 +38,7 @@ from shapely.geometry import LineString
 
 from latcircle.config import LatencyModel
 from latcircle.latency import attach_sites, solve
-from latcircle.network import Locator, build_network
+from latcircle.network import MIN_POINTS_PER_THREAD, Locator, build_network
 
 UTM50 = "EPSG:32650"
 
@@ -737,7 +737,8 @@ class _CountingTree:
         self.ks: list[int] = []
 
     def query(self, *args, **kwargs):
-        self.ks.append(kwargs.get("k", 1))
+        k = kwargs.get("k", 1)
+        self.ks.append(max(k) if isinstance(k, list) else k)  # a list: those columns only
         return self.tree.query(*args, **kwargs)
 
 
@@ -793,6 +794,32 @@ def test_locate_near_a_dense_junction() -> None:
     counting = _check_locate(lines, pts, max_drop_m=500.0)
     if counting.tree is not None:
         assert max(counting.ks) > 8
+
+
+def test_locate_answer_does_not_depend_on_k_or_threads() -> None:
+    # The proof makes the first k a matter of speed only: with 1, 2, 8 or 64 first candidates,
+    # and on one thread or two, every point gets the same edge, position and drop, bit for bit
+    # (ties included: of equally near pieces the lowest index wins, whichever were tested).
+    rng = np.random.default_rng(3)
+    angles = rng.uniform(0, 2 * np.pi, 60)
+    lines = [
+        _line((0, 0), (r * np.cos(a), r * np.sin(a)))
+        for a, r in zip(angles, rng.uniform(50, 3000, 60), strict=True)
+    ]
+    lines += [_line((-3000, y), (3000, y + 50)) for y in (-1500, -700, 900, 2100)]
+    net = build_network(gpd.GeoDataFrame(geometry=lines, crs=UTM50))
+    # A lattice (grid cells: many exact ties at equal distances) plus random points.
+    gx, gy = np.meshgrid(np.arange(-4000, 4000, 40.0), np.arange(-4000, 4000, 40.0))
+    x = np.r_[gx.ravel(), rng.uniform(-4000, 4000, 5000)]
+    y = np.r_[gy.ravel(), rng.uniform(-4000, 4000, 5000)]
+    assert len(x) >= 2 * MIN_POINTS_PER_THREAD  # so that workers=2 really splits the points
+    ref = Locator(net, k=8).locate(x, y, max_drop_m=800.0, workers=1)
+    assert 0 < ref.has_access.sum() < len(x)
+    for k, workers in ((1, 1), (2, 2), (8, 2), (64, 1)):
+        got = Locator(net, k=k).locate(x, y, max_drop_m=800.0, workers=workers)
+        np.testing.assert_array_equal(got.edge, ref.edge, err_msg=f"k={k}, workers={workers}")
+        np.testing.assert_array_equal(got.t, ref.t)
+        np.testing.assert_array_equal(got.drop, ref.drop)
 
 
 @settings(max_examples=40, deadline=None)
