@@ -42,7 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check latcircle tests benchmarks
+	$(BIN)/ruff check latcircle tests benchmarks notebooks
 
 clean:
 	rm -rf data/demo outputs/demo .pytest_cache .hypothesis
