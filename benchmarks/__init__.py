@@ -1,6 +1,6 @@
 """Benchmarks for latcircle: ``python -m benchmarks`` (``make bench``) -> docs/performance.md.
 
-Four studies, each measured in fresh child processes so that peak memory belongs to one
+Five studies, each measured in fresh child processes so that peak memory belongs to one
 measurement only:
 
 * :mod:`benchmarks.wuhan` -- the real Wuhan metro end to end (``latcircle run`` as a
@@ -11,7 +11,9 @@ measurement only:
 * :mod:`benchmarks.floor` -- the floor: a bare multi-source ``scipy`` Dijkstra plus one
   KD-tree pass over the same cells, against latcircle's exact engine;
 * :mod:`benchmarks.scaling` -- synthetic metros from 10 k to 1 M nodes and 200 m to 25 m cells,
-  with the log-log growth rate of time and memory.
+  with the log-log growth rate of time and memory;
+* :mod:`benchmarks.browser` -- Wuhan's (and the demo's) ``map.html``: its size, and the time
+  to open it in headless Chromium, with the CDN assets replayed on loopback.
 
 Timings are never asserted in unit tests; this package only measures and reports.
 """

@@ -4,9 +4,11 @@ Usage::
 
     python -m benchmarks [--quick] [--runs N] [--only SECTION ...] [--out PATH] [--json PATH]
 
-Sections: ``wuhan`` (end to end and per stage), ``recipe`` (the osmnx recipe against
-latcircle), ``floor`` (engine against a bare Dijkstra plus KD-tree), ``scaling`` (synthetic
-metros). A section that fails is reported as such in the document and the exit code is 1.
+Sections: ``wuhan`` (end to end and per stage), ``map`` (Wuhan's and the demo's ``map.html``
+in headless Chromium), ``recipe`` (the osmnx recipe against latcircle), ``floor`` (engine
+against a bare Dijkstra plus KD-tree), ``scaling`` (synthetic metros). A section that fails is
+reported as such in the document and the exit code is 1; a section that cannot run here (no
+Wuhan data, no browser) says why and does not change the exit code.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -31,7 +34,10 @@ from benchmarks._measure import (
     versions,
 )
 
-SECTIONS = ("wuhan", "recipe", "floor", "scaling")
+SECTIONS = ("wuhan", "map", "recipe", "floor", "scaling")
+
+#: Sections that still measure something without the Wuhan data.
+WITHOUT_WUHAN = ("map", "scaling")
 
 
 def _log(msg: str) -> None:
@@ -86,6 +92,41 @@ def bench_wuhan(runs: int) -> dict[str, Any]:
         "grid": staged[-1]["grid"], "network": staged[-1]["network"],
         "headline_share": staged[-1]["headline_share"],
     }
+
+
+def bench_map(runs: int, *, quick: bool, wuhan_missing: str | None) -> dict[str, Any]:
+    """Wuhan's and the demo's ``map.html``: size, and time to open in headless Chromium.
+
+    At least 5 opens per page outside ``--quick`` (each takes a few seconds). Without the
+    Wuhan data only the demo is measured; without a browser, nothing (the section says why).
+    """
+    from benchmarks.browser import NPM_CACHE, make_demo_page, make_wuhan_page
+
+    runs = runs if quick else max(runs, 5)
+    missing = run_child("map_check", {}, timeout_s=120).result["missing"]
+    if missing:
+        _log(f"map: skipped ({missing})")
+        return {"error": f"skipped: {missing}"}
+    skipped: dict[str, Any] = {}
+    pages: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="latcircle-bench-map-") as tmp:
+        if wuhan_missing:
+            skipped["wuhan"] = {"error": f"skipped: {wuhan_missing}"}
+        else:
+            _log("map: `latcircle run` Wuhan for its map.html")
+            pages["wuhan"] = str(make_wuhan_page(WUHAN_CONFIG, Path(tmp) / "wuhan"))
+        _log("map: `latcircle demo` for its map.html")
+        pages["demo"] = str(make_demo_page(Path(tmp) / "demo"))
+        _log(f"map: opening {len(pages)} pages {runs} times each in headless Chromium")
+        out = run_child(
+            "map_open", {"pages": pages, "runs": runs, "cache": str(NPM_CACHE)},
+            timeout_s=300 + 2 * 120 * runs * len(pages),
+        ).result
+    if "unavailable" in out:
+        _log(f"map: skipped ({out['unavailable']})")
+        return {"error": f"skipped: {out['unavailable']}"}
+    out["pages"] = {**skipped, **out["pages"]}
+    return out
 
 
 def bench_recipe(runs: int, *, quick: bool) -> dict[str, Any]:
@@ -183,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = _wuhan_available()
     jobs: dict[str, Callable[[], dict[str, Any]]] = {
         "wuhan": lambda: bench_wuhan(runs),
+        "map": lambda: bench_map(runs, quick=args.quick, wuhan_missing=missing),
         "recipe": lambda: bench_recipe(runs, quick=args.quick),
         "floor": lambda: bench_floor(runs),
         "scaling": lambda: bench_scaling(runs, quick=args.quick),
@@ -191,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in SECTIONS:
         if name not in args.only:
             continue
-        if missing and name != "scaling":
+        if missing and name not in WITHOUT_WUHAN:
             res[name] = {"error": f"skipped: {missing}"}
             _log(f"{name}: skipped ({missing})")
             continue
