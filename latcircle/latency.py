@@ -137,6 +137,8 @@ class LatencyField:
         """
         # Only points with access are evaluated (in a metro most cells may have none).
         ok = np.flatnonzero(loc.edge >= 0)
+        if len(ok) == len(loc):
+            return self._at_access(loc)
         latency = np.full(len(loc), np.inf)
         site = np.full(len(loc), NO_SITE, dtype=np.int64)
         latency[ok], site[ok] = self._at_access(
