@@ -534,6 +534,7 @@ class Locator:
         edge[at] = e
         t[at] = np.minimum(self._off[piece] + frac * self._len[piece], self.network.length[e])
         drop[at] = dist[hit]
+
     def _nearest_pieces(
         self, px: np.ndarray, py: np.ndarray, bound: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -543,7 +544,7 @@ class Locator:
         """
         n = len(px)
         best = np.full(n, self.n_pieces, dtype=np.int64)
-        best_d = np.full(n, np.inf)
+        best_d2 = np.full(n, np.inf)  # squared: compared exactly as computed, ties included
         best_f = np.zeros(n)
         rows = np.arange(n)
         seen, k = 0, min(self._k, self.n_pieces)
@@ -558,22 +559,24 @@ class Locator:
             # Canonical choice: the nearest, and of equally near pieces the lowest index.
             d2_min = d2.min(axis=1)
             j = np.argmin(np.where(d2 == d2_min[:, None], idx, self.n_pieces), axis=1)
-            d_min = np.sqrt(d2_min)
             pick = np.arange(len(rows))
             cand = idx[pick, j]
-            old_d, old = best_d[rows], best[rows]
-            better = (d_min < old_d) | ((d_min == old_d) & (cand < old))
+            old_d2, old = best_d2[rows], best[rows]
+            better = ((d2_min < old_d2) | ((d2_min == old_d2) & (cand < old))) & (
+                cand < self.n_pieces  # the sentinel is never an answer
+            )
             at = rows[better]
-            best[at], best_d[at], best_f[at] = cand[better], d_min[better], f[pick, j][better]
+            best[at], best_d2[at], best_f[at] = cand[better], d2_min[better], f[pick, j][better]
             # A piece not among the k has its midpoint at least dist[:, -1] away, so it is at
             # least dist[:, -1] - half away: the answer is proven when best is below that
             # (strictly, so no unseen piece can tie), or when fewer than k pieces are within
             # ``bound`` (dist inf: none unseen). The rest ask again with more candidates:
             # points far from a road, and near dense junctions.
             last = dist[:, -1]
-            rows = rows[np.isfinite(last) & (best_d[rows] >= last - self._half - PROOF_SLACK_M)]
+            best_d = np.sqrt(best_d2[rows])
+            rows = rows[np.isfinite(last) & (best_d >= last - self._half - PROOF_SLACK_M)]
             seen, k = k, min(k * ESCALATE, self.n_pieces)
-        return best, best_d, best_f
+        return best, np.sqrt(best_d2), best_f
 
     def _to_pieces(
         self, px: np.ndarray, py: np.ndarray, piece: np.ndarray

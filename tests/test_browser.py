@@ -25,28 +25,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-try:  # the helper sits next to this file; pytest puts tests/ (or the root) on sys.path
-    import cdn_replay
-    from cdn_replay import (
-        AssetError,
-        AssetStore,
-        cdn_server,
-        js_problems,
-        open_page,
-        start_browser,
-        wait_for,
-    )
-except ImportError:  # pragma: no cover - when tests/ is a package
-    from tests import cdn_replay
-    from tests.cdn_replay import (
-        AssetError,
-        AssetStore,
-        cdn_server,
-        js_problems,
-        open_page,
-        start_browser,
-        wait_for,
-    )
+# The helper sits next to this file; pytest puts tests/ on sys.path (tests/ is no package).
+import cdn_replay
+from cdn_replay import (
+    AssetError,
+    AssetStore,
+    cdn_server,
+    js_problems,
+    open_page,
+    start_browser,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver

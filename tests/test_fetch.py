@@ -30,24 +30,15 @@ from latcircle.fetch import (
 )
 from latcircle.osm import DUCT_HIGHWAYS, graph_to_lines
 
-try:  # the helper sits next to this file; pytest puts tests/ (or the root) on sys.path
-    from overpass_replay import (
-        Reply,
-        closed_port_url,
-        file_reply,
-        json_reply,
-        overpass_routes,
-        replay_server,
-    )
-except ImportError:  # pragma: no cover - when tests/ is a package
-    from tests.overpass_replay import (
-        Reply,
-        closed_port_url,
-        file_reply,
-        json_reply,
-        overpass_routes,
-        replay_server,
-    )
+# The helper sits next to this file; pytest puts tests/ on sys.path (tests/ is no package).
+from overpass_replay import (
+    Reply,
+    closed_port_url,
+    file_reply,
+    json_reply,
+    overpass_routes,
+    replay_server,
+)
 
 __all__ = ["replay_server"]  # the fixture, imported for pytest
 
