@@ -89,11 +89,11 @@ def engine_floor_task(config: str, runs: int) -> dict[str, Any]:
         return latency, parts
 
     def floor(
-        x: np.ndarray, y: np.ndarray, *, bounded: bool = True, tree_options: str = ""
+        x: np.ndarray, y: np.ndarray, *, tree: str, bounded: bool = True
     ) -> tuple[np.ndarray, dict[str, float]]:
         parts = {}
         t0 = time.perf_counter()
-        tree = cKDTree(node_xy, **FLOOR_TREES[tree_options or best_tree])
+        tree = cKDTree(node_xy, **FLOOR_TREES[tree])
         _, site_nodes = tree.query(np.column_stack([sx, sy]), k=1)
         upper = params.max_drop_m if bounded else np.inf
         d, i = tree.query(np.column_stack([x, y]), k=1, distance_upper_bound=upper, workers=-1)
@@ -112,25 +112,24 @@ def engine_floor_task(config: str, runs: int) -> dict[str, Any]:
         return latency, parts
 
     out: dict[str, Any] = {"points": {k: len(v[0]) for k, v in sets.items()}, "sets": {}}
-    best_tree = "scipy defaults"
     budget_us = cfg.budget_ms * 1000.0
     # The floor's tree: the fastest of FLOOR_TREES on the grid cells (KD part only).
     gx_gy = sets["cells"]
-    trial: dict[str, float] = {}
-    for name in FLOOR_TREES:
-        times = []
-        for _ in range(max(3, runs)):
-            _, parts = floor(*gx_gy, tree_options=name)
-            times.append(parts["kdtree_s"])
-        trial[name] = float(np.median(times))
+    trial = {
+        name: float(np.median([floor(*gx_gy, tree=name)[1]["kdtree_s"]
+                               for _ in range(max(3, runs))]))
+        for name in FLOOR_TREES
+    }
     best_tree = min(trial, key=trial.__getitem__)
     out["floor_tree"] = {"chosen": best_tree, "kdtree_median_s": trial}
+    variants = {
+        "engine": engine,
+        "floor": lambda x, y: floor(x, y, tree=best_tree),
+        "floor_unbounded": lambda x, y: floor(x, y, tree=best_tree, bounded=False),
+    }
     for name, (x, y) in sets.items():
         rec: dict[str, Any] = {}
-        def unbounded(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-            return floor(x, y, bounded=False)
-
-        for label, fn in (("engine", engine), ("floor", floor), ("floor_unbounded", unbounded)):
+        for label, fn in variants.items():
             walls, cpus, peaks, parts_all = [], [], [], []
             latency = None
             for _ in range(runs):

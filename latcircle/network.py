@@ -483,18 +483,19 @@ class Locator:
         t = np.zeros(n)
         drop = np.full(n, np.inf)
         n_threads, parts = self._parts(n, workers)
+
+        def work(rows: slice) -> None:
+            self._locate_part(x, y, rows, max_drop_m, edge, t, drop)
+
         if n_threads == 1:
             for rows in parts:
-                self._locate_part(x, y, rows, max_drop_m, edge, t, drop)
+                work(rows)
         else:
             # The ruling-out, the KD-tree queries and the numpy arithmetic all release the GIL
             # and each part writes its own rows, so threads use every core for the whole step
             # (not only the tree query, as scipy's ``workers`` alone would).
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                for _ in pool.map(
-                    lambda rows: self._locate_part(x, y, rows, max_drop_m, edge, t, drop), parts
-                ):
-                    pass
+                list(pool.map(work, parts))
         return PointLocation(edge=edge, t=t, drop=drop, max_drop_m=max_drop_m)
 
     @staticmethod

@@ -35,6 +35,7 @@ from cdn_replay import (
     open_page,
     start_browser,
     wait_for,
+    wait_map_ready,
 )
 
 if TYPE_CHECKING:
@@ -79,8 +80,8 @@ def browser(
     driver.quit()
 
 
-def warm_assets(store: AssetStore, page: Path) -> None:
-    """Unpack every asset the page names first, so load times measure the page itself."""
+def _warm_or_skip(store: AssetStore, page: Path) -> None:
+    """Unpack every asset the page names first (:func:`cdn_replay.warm_assets`), or skip."""
     try:
         cdn_replay.warm_assets(store, page)
     except AssetError as exc:  # npm could not fetch a package: not the page's fault
@@ -141,10 +142,10 @@ def test_demo_map_layers_legend_popups(
 ) -> None:
     _port, store = cdn
     page = demo_outputs / "map.html"
-    warm_assets(store, page)
+    _warm_or_skip(store, page)
     seconds = open_page(browser, page)
     again = open_page(browser, page)  # the browser's own start-up no longer counts
-    wait_for(browser, "return document.querySelectorAll('.leaflet-interactive').length > 0")
+    wait_map_ready(browser)  # layers, layer control and drawn vectors
     size_mb = page.stat().st_size / 1e6
     print(f"demo map.html: {size_mb:.2f} MB, load event after {seconds:.2f} s "
           f"(first open), {again:.2f} s (again)")
@@ -254,11 +255,11 @@ def test_wuhan_map_in_browser(
 ) -> None:
     out = _run_city(ROOT / "data" / "cities" / "wuhan.yaml", tmp_path / "wuhan")
     page = out / "map.html"
-    warm_assets(cdn[1], page)
+    _warm_or_skip(cdn[1], page)
     size_mb = page.stat().st_size / 1e6
     seconds = open_page(browser, page)
     again = open_page(browser, page)
-    wait_for(browser, "return document.querySelectorAll('.leaflet-interactive').length > 0", 60)
+    wait_map_ready(browser)
     print(f"wuhan map.html: {size_mb:.2f} MB, load event after {seconds:.2f} s "
           f"(first open), {again:.2f} s (again)")
     screenshot(browser, "wuhan-map.png")
