@@ -80,8 +80,10 @@ def bench_wuhan(runs: int) -> dict[str, Any]:
         },
         "stages": {
             "per_stage": {
-                n: {k: summary([r["stages"][n][k] for r in staged if n in r["stages"]])
-                    for k in ("wall_s", "cpu_s", "peak_rss_mb")}
+                n: {
+                    k: summary([r["stages"][n][k] for r in staged if n in r["stages"]])
+                    for k in ("wall_s", "cpu_s", "peak_rss_mb")
+                }
                 for n in names
             },
             "import_s": summary([r["import_s"] for r in staged]),
@@ -89,7 +91,8 @@ def bench_wuhan(runs: int) -> dict[str, Any]:
             "total_s": summary([r["total_s"] for r in staged]),
             "peak_rss_mb": summary([r["peak_rss_mb"] for r in staged]),
         },
-        "grid": staged[-1]["grid"], "network": staged[-1]["network"],
+        "grid": staged[-1]["grid"],
+        "network": staged[-1]["network"],
         "headline_share": staged[-1]["headline_share"],
     }
 
@@ -119,7 +122,8 @@ def bench_map(runs: int, *, quick: bool, wuhan_missing: str | None) -> dict[str,
         pages["demo"] = str(make_demo_page(Path(tmp) / "demo"))
         _log(f"map: opening {len(pages)} pages {runs} times each in headless Chromium")
         out = run_child(
-            "map_open", {"pages": pages, "runs": runs, "cache": str(NPM_CACHE)},
+            "map_open",
+            {"pages": pages, "runs": runs, "cache": str(NPM_CACHE)},
             timeout_s=300 + 2 * 120 * runs * len(pages),
         ).result
     if "unavailable" in out:
@@ -134,24 +138,31 @@ def bench_recipe(runs: int, *, quick: bool) -> dict[str, Any]:
     from benchmarks.recipe import choose_pairs, extrapolate
 
     _log(f"recipe: latcircle field + isochrones, {runs} runs")
-    lat = run_child("latcircle_field", {"config": str(WUHAN_CONFIG), "runs": runs},
-                    timeout_s=1200).result
+    lat = run_child(
+        "latcircle_field", {"config": str(WUHAN_CONFIG), "runs": runs}, timeout_s=1200
+    ).result
     pairs = choose_pairs(lat["sites"], len(lat["thresholds_ms"]), quick=quick)
     _log(f"recipe: the osmnx recipe on {len(pairs)} (site, threshold) pairs (minutes)")
-    rec = run_child("recipe", {"config": str(WUHAN_CONFIG), "pairs": pairs},
-                    timeout_s=3600).result
+    rec = run_child("recipe", {"config": str(WUHAN_CONFIG), "pairs": pairs}, timeout_s=3600).result
     ex = extrapolate(rec)
     lat_s = lat["wall_s"]["median"]
-    return {"latcircle": lat, "recipe": rec, "extrapolation": ex,
-            "recipe_s": ex["total_s"], "latcircle_s": lat_s, "ratio": ex["total_s"] / lat_s}
+    return {
+        "latcircle": lat,
+        "recipe": rec,
+        "extrapolation": ex,
+        "recipe_s": ex["total_s"],
+        "latcircle_s": lat_s,
+        "ratio": ex["total_s"] / lat_s,
+    }
 
 
 def bench_floor(runs: int) -> dict[str, Any]:
     """Engine against the floor on the Wuhan cells (at least 5 runs: each takes ~1 s)."""
     runs = max(runs, 5)
     _log(f"floor: engine and floor, {runs} runs each")
-    return run_child("engine_floor", {"config": str(WUHAN_CONFIG), "runs": runs},
-                     timeout_s=1800).result
+    return run_child(
+        "engine_floor", {"config": str(WUHAN_CONFIG), "runs": runs}, timeout_s=1800
+    ).result
 
 
 def bench_scaling(runs: int, *, quick: bool) -> dict[str, Any]:
@@ -163,19 +174,30 @@ def bench_scaling(runs: int, *, quick: bool) -> dict[str, Any]:
     out: dict[str, Any] = {"runs": runs, "network": [], "cells": []}
     for n in nodes:
         _log(f"scaling: {n:,} nodes at {scaling.BASE_CELL_M:g} m")
-        out["network"].append(run_child(
-            "scaling", {"n_nodes": n, "cell_m": scaling.BASE_CELL_M, "runs": runs},
-            timeout_s=1800).result)
+        out["network"].append(
+            run_child(
+                "scaling",
+                {"n_nodes": n, "cell_m": scaling.BASE_CELL_M, "runs": runs},
+                timeout_s=1800,
+            ).result
+        )
     for c in cells:
-        same = [r for r in out["network"]
-                if r["requested_nodes"] == scaling.BASE_NODES and r["cell_m"] == c]
+        same = [
+            r
+            for r in out["network"]
+            if r["requested_nodes"] == scaling.BASE_NODES and r["cell_m"] == c
+        ]
         if same:
             out["cells"].append(same[0])
             continue
         _log(f"scaling: {scaling.BASE_NODES:,} nodes at {c:g} m")
-        out["cells"].append(run_child(
-            "scaling", {"n_nodes": scaling.BASE_NODES, "cell_m": c, "runs": runs},
-            timeout_s=1800).result)
+        out["cells"].append(
+            run_child(
+                "scaling",
+                {"n_nodes": scaling.BASE_NODES, "cell_m": c, "runs": runs},
+                timeout_s=1800,
+            ).result
+        )
     out["cells"].sort(key=lambda r: -r["cell_m"])
     return out
 
@@ -188,17 +210,36 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m benchmarks",
         description="Benchmark latcircle and write docs/performance.md.",
     )
-    p.add_argument("--quick", action="store_true",
-                   help="single runs, smaller sweeps, fewer recipe pairs (a few minutes)")
-    p.add_argument("--runs", type=int, default=None,
-                   help="runs per timing (default 3, or 1 with --quick)")
-    p.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
-                   metavar="SECTION", help=f"sections to run, of {', '.join(SECTIONS)}")
-    p.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md",
-                   help="where to write the report (default docs/performance.md)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="single runs, smaller sweeps, fewer recipe pairs (a few minutes)",
+    )
+    p.add_argument(
+        "--runs", type=int, default=None, help="runs per timing (default 3, or 1 with --quick)"
+    )
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        metavar="SECTION",
+        help=f"sections to run, of {', '.join(SECTIONS)}",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "docs" / "performance.md",
+        help="where to write the report (default docs/performance.md)",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the raw results here")
-    p.add_argument("--render", type=Path, default=None, metavar="JSON",
-                   help="measure nothing: re-render the report from a --json file")
+    p.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="measure nothing: re-render the report from a --json file",
+    )
     return p
 
 
@@ -218,8 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     res: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": git_commit(), "machine": machine(), "versions": versions(),
-        "load_start": load_average(), "quick": args.quick, "runs": runs,
+        "commit": git_commit(),
+        "machine": machine(),
+        "versions": versions(),
+        "load_start": load_average(),
+        "quick": args.quick,
+        "runs": runs,
     }
     missing = _wuhan_available()
     jobs: dict[str, Callable[[], dict[str, Any]]] = {

@@ -27,8 +27,9 @@ TASKS: dict[str, tuple[str, str]] = {
 def main(argv: list[str]) -> int:
     """Run the task named in ``argv`` and write its result; return the exit code."""
     if len(argv) != 3 or argv[0] not in TASKS:
-        print(f"usage: python -m benchmarks._child {{{','.join(TASKS)}}} ARGS RESULT",
-              file=sys.stderr)
+        print(
+            f"usage: python -m benchmarks._child {{{','.join(TASKS)}}} ARGS RESULT", file=sys.stderr
+        )
         return 2
     task, args_path, result_path = argv
     args = json.loads(Path(args_path).read_text())

@@ -35,8 +35,18 @@ MB = 1024.0 * 1024.0
 
 #: Packages whose versions the report lists.
 VERSIONED = (
-    "latcircle", "numpy", "scipy", "shapely", "geopandas", "pyogrio", "pyproj", "rasterio",
-    "pandas", "networkx", "osmnx", "psutil",
+    "latcircle",
+    "numpy",
+    "scipy",
+    "shapely",
+    "geopandas",
+    "pyogrio",
+    "pyproj",
+    "rasterio",
+    "pandas",
+    "networkx",
+    "osmnx",
+    "psutil",
 )
 
 
@@ -50,7 +60,10 @@ def summary(values: Sequence[float]) -> dict[str, float]:
         nan = float("nan")
         return {"median": nan, "min": nan, "max": nan, "n": 0}
     return {
-        "median": statistics.median(vals), "min": min(vals), "max": max(vals), "n": len(vals),
+        "median": statistics.median(vals),
+        "min": min(vals),
+        "max": max(vals),
+        "n": len(vals),
     }
 
 
@@ -114,8 +127,11 @@ class Block:
     def as_dict(self) -> dict[str, float]:
         """Return the fields as a plain dict (for JSON)."""
         return {
-            "wall_s": self.wall_s, "cpu_s": self.cpu_s, "start_rss_mb": self.start_rss_mb,
-            "peak_rss_mb": self.peak_rss_mb, "peak_increment_mb": self.peak_increment_mb,
+            "wall_s": self.wall_s,
+            "cpu_s": self.cpu_s,
+            "start_rss_mb": self.start_rss_mb,
+            "peak_rss_mb": self.peak_rss_mb,
+            "peak_increment_mb": self.peak_increment_mb,
         }
 
 
@@ -187,8 +203,12 @@ def run_process(cmd: Sequence[str], *, timeout_s: float, cwd: Path = ROOT) -> Ch
         err.seek(0)
         tail = err.read().decode("utf-8", "replace")[-2000:]
     return ChildRun(
-        returncode=proc.returncode, wall_s=wall, user_s=usage.ru_utime, sys_s=usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024.0, stderr_tail=tail,
+        returncode=proc.returncode,
+        wall_s=wall,
+        user_s=usage.ru_utime,
+        sys_s=usage.ru_stime,
+        peak_rss_mb=usage.ru_maxrss / 1024.0,
+        stderr_tail=tail,
     )
 
 
@@ -236,8 +256,11 @@ def machine() -> dict[str, Any]:
     except AttributeError:
         usable = os.cpu_count() or 0
     return {
-        "cpu": cpu, "logical_cpus": os.cpu_count(), "usable_cpus": usable,
-        "ram_gb": ram_gb, "os": f"{platform.system()} {platform.release()}",
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": usable,
+        "ram_gb": ram_gb,
+        "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
     }
 
@@ -274,8 +297,12 @@ def git_commit() -> str | None:
     """Return the checked-out commit (read-only ``git rev-parse``), ``None`` outside git."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-            check=True, timeout=10,
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
         )
     except (OSError, subprocess.SubprocessError):
         return None

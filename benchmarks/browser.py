@@ -89,8 +89,11 @@ def make_wuhan_page(config: Path, out: Path, *, timeout_s: float = 600.0) -> Pat
 
 def make_demo_page(folder: Path, *, timeout_s: float = 600.0) -> Path:
     """Run ``latcircle -q demo`` (as ``make demo`` does) into ``folder``; return its map."""
-    _latcircle(["demo", "--data", str(folder / "data"), "--out", str(folder / "out")],
-               "latcircle demo", timeout_s=timeout_s)
+    _latcircle(
+        ["demo", "--data", str(folder / "data"), "--out", str(folder / "out")],
+        "latcircle demo",
+        timeout_s=timeout_s,
+    )
     return folder / "out" / "map.html"
 
 
@@ -137,8 +140,9 @@ def _open_once(cr: ModuleType, port: int, page: Path) -> dict[str, Any]:
     profile = Path(tempfile.mkdtemp(prefix="latcircle-bench-chromium-"))
     try:
         t0 = time.perf_counter()
-        driver = cr.start_browser(port, profile, hooks=(cr.HOOKS, cr.READY_HOOK),
-                                  page_load_timeout=OPEN_TIMEOUT_S)
+        driver = cr.start_browser(
+            port, profile, hooks=(cr.HOOKS, cr.READY_HOOK), page_load_timeout=OPEN_TIMEOUT_S
+        )
         start_s = time.perf_counter() - t0
         try:
             driver.set_script_timeout(OPEN_TIMEOUT_S)
@@ -163,12 +167,19 @@ def _open_once(cr: ModuleType, port: int, page: Path) -> dict[str, Any]:
         raise RuntimeError(msg)
     tiles = mark["tiles"] if mark["tiles"] is not None else facts["load"]
     return {
-        "browser_start_s": start_s, "wall_s": wall_s,
-        "open_s": mark["frame"] / 1000.0, "settled_s": mark["settled"] / 1000.0,
-        "ready_s": mark["ready"] / 1000.0, "load_s": facts["load"] / 1000.0,
-        "dcl_s": facts["dcl"] / 1000.0, "tiles_s": tiles / 1000.0,
-        "resources": facts["resources"], "layers": facts["layers"],
-        "interactive": facts["interactive"], "zoom": facts["zoom"], "chromium": version,
+        "browser_start_s": start_s,
+        "wall_s": wall_s,
+        "open_s": mark["frame"] / 1000.0,
+        "settled_s": mark["settled"] / 1000.0,
+        "ready_s": mark["ready"] / 1000.0,
+        "load_s": facts["load"] / 1000.0,
+        "dcl_s": facts["dcl"] / 1000.0,
+        "tiles_s": tiles / 1000.0,
+        "resources": facts["resources"],
+        "layers": facts["layers"],
+        "interactive": facts["interactive"],
+        "zoom": facts["zoom"],
+        "chromium": version,
     }
 
 
@@ -213,8 +224,16 @@ def open_task(pages: dict[str, str], runs: int, cache: str) -> dict[str, Any]:
     if store.unknown:
         msg = f"CDN URLs the asset server could not serve: {sorted(set(store.unknown))}"
         raise RuntimeError(msg)
-    keys = ("open_s", "settled_s", "ready_s", "load_s", "dcl_s", "tiles_s", "wall_s",
-            "browser_start_s")
+    keys = (
+        "open_s",
+        "settled_s",
+        "ready_s",
+        "load_s",
+        "dcl_s",
+        "tiles_s",
+        "wall_s",
+        "browser_start_s",
+    )
     out: dict[str, Any] = {}
     for name, page in paths.items():
         rows = raw[name]

@@ -11,7 +11,7 @@ On the prepared Wuhan metro (same arcs, same online sites, same cells):
   timed too: it is much slower, since a point far from the network then searches far.
 * **engine** -- what latcircle does for the same cells: build the :class:`Locator` (KD-tree
   over edge pieces), locate every cell exactly on its nearest edge, one multi-source
-  :func:`~latcircle.latency.solve` (super-source, predecessors, serving sites), and evaluate
+  :func:`~latcircle.engine.latency.solve` (super-source, predecessors, serving sites), and evaluate
   the exact latency at every cell (:meth:`LatencyField.at`).
 
 Both are timed on two sets of points: the area grid's cells (the headline), and every
@@ -43,10 +43,10 @@ def engine_floor_task(config: str, runs: int) -> dict[str, Any]:
     from scipy.sparse.csgraph import dijkstra
     from scipy.spatial import cKDTree
 
+    from latcircle.analysis.metro import prepare
     from latcircle.config import load_config
-    from latcircle.latency import solve
-    from latcircle.metro import prepare
-    from latcircle.network import Locator
+    from latcircle.engine.latency import solve
+    from latcircle.engine.network import Locator
 
     cfg = load_config(config)
     metro = prepare(cfg)
@@ -58,7 +58,7 @@ def engine_floor_task(config: str, runs: int) -> dict[str, Any]:
     xs, ys = [gx], [gy]
     if metro.inputs.population is not None:
         pop = metro.inputs.population
-        from latcircle.grid import label_points
+        from latcircle.engine.grid import label_points
 
         inside = label_points(pop.x, pop.y, [metro.inputs.boundary]) == 0
         xs.append(pop.x[inside])
@@ -105,9 +105,7 @@ def engine_floor_task(config: str, runs: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         ok = np.isfinite(d)
         latency = np.full(len(x), np.inf)
-        latency[ok] = params.factor * (
-            params.fixed_us + node_us[i[ok]] + params.us_per_m * d[ok]
-        )
+        latency[ok] = params.factor * (params.fixed_us + node_us[i[ok]] + params.us_per_m * d[ok])
         parts["gather_s"] = time.perf_counter() - t0
         return latency, parts
 
@@ -116,8 +114,9 @@ def engine_floor_task(config: str, runs: int) -> dict[str, Any]:
     # The floor's tree: the fastest of FLOOR_TREES on the grid cells (KD part only).
     gx_gy = sets["cells"]
     trial = {
-        name: float(np.median([floor(*gx_gy, tree=name)[1]["kdtree_s"]
-                               for _ in range(max(3, runs))]))
+        name: float(
+            np.median([floor(*gx_gy, tree=name)[1]["kdtree_s"] for _ in range(max(3, runs))])
+        )
         for name in FLOOR_TREES
     }
     best_tree = min(trial, key=trial.__getitem__)
@@ -140,7 +139,8 @@ def engine_floor_task(config: str, runs: int) -> dict[str, Any]:
                 peaks.append(block.peak_increment_mb)
                 parts_all.append(parts)
             rec[label] = {
-                "wall_s": summary(walls), "cpu_s": summary(cpus),
+                "wall_s": summary(walls),
+                "cpu_s": summary(cpus),
                 "peak_increment_mb": summary(peaks),
                 "parts_median_s": {
                     k: summary([p[k] for p in parts_all])["median"] for k in parts_all[0]

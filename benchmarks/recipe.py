@@ -39,8 +39,8 @@ NODE_BUFF_M = 50.0
 
 
 def _prepared(config: str) -> tuple[Any, Any]:
+    from latcircle.analysis.metro import prepare
     from latcircle.config import load_config
-    from latcircle.metro import prepare
 
     cfg = load_config(config)
     return cfg, prepare(cfg)
@@ -60,8 +60,8 @@ def latcircle_task(config: str, runs: int) -> dict[str, Any]:
     population pixel and key site), the coverage table for every threshold (the recipe's
     population sums), and the cumulative bands polygonised and clipped to the metro.
     """
-    from latcircle.coverage import coverage_table
-    from latcircle.isochrones import bands
+    from latcircle.analysis.coverage import coverage_table
+    from latcircle.analysis.isochrones import bands
 
     cfg, metro = _prepared(config)
     walls, cpus, parts_all = [], [], []
@@ -73,15 +73,23 @@ def latcircle_task(config: str, runs: int) -> dict[str, Any]:
             scenario = metro.scenario(year=cfg.year)
             parts["field_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            evs = [scenario.evaluations[b] for b in ("key_sites", "population", "area")
-                   if b in scenario.evaluations]
+            evs = [
+                scenario.evaluations[b]
+                for b in ("key_sites", "population", "area")
+                if b in scenario.evaluations
+            ]
             table = coverage_table(evs, thresholds_ms=cfg.thresholds_ms)
             parts["coverage_s"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             lat = scenario.evaluations["area"].latency_us
             raster = metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan))
-            band = bands(metro.grid, raster, thresholds_ms=cfg.thresholds_ms,
-                         boundary=metro.inputs.boundary, crs=metro.inputs.crs)
+            band = bands(
+                metro.grid,
+                raster,
+                thresholds_ms=cfg.thresholds_ms,
+                boundary=metro.inputs.boundary,
+                crs=metro.inputs.crs,
+            )
             parts["isochrones_s"] = time.perf_counter() - t0
         walls.append(block.wall_s)
         cpus.append(block.cpu_s)
@@ -92,9 +100,11 @@ def latcircle_task(config: str, runs: int) -> dict[str, Any]:
             "people": {str(k): float(v) for k, v in pop["covered"].items()},
         }
     return {
-        "wall_s": summary(walls), "cpu_s": summary(cpus),
+        "wall_s": summary(walls),
+        "cpu_s": summary(cpus),
         "parts_median_s": {k: summary([p[k] for p in parts_all])["median"] for k in parts_all[0]},
-        "sites": len(_online_sites(cfg, metro)), "thresholds_ms": list(cfg.thresholds_ms),
+        "sites": len(_online_sites(cfg, metro)),
+        "thresholds_ms": list(cfg.thresholds_ms),
         "result": result,
     }
 
@@ -110,12 +120,15 @@ def _graph(metro: Any) -> Any:
 
     net, crs = metro.network, metro.inputs.crs
     nodes = gpd.GeoDataFrame(
-        {"x": net.x, "y": net.y}, geometry=gpd.points_from_xy(net.x, net.y), crs=crs,
+        {"x": net.x, "y": net.y},
+        geometry=gpd.points_from_xy(net.x, net.y),
+        crs=crs,
         index=pd.Index(np.arange(net.n_nodes), name="osmid"),
     )
     edges = gpd.GeoDataFrame(
         {"u": net.u, "v": net.v, "key": 0, "length": net.length},
-        geometry=np.asarray(net.geometry), crs=crs,
+        geometry=np.asarray(net.geometry),
+        crs=crs,
     ).set_index(["u", "v", "key"])
     return ox.convert.to_undirected(ox.graph_from_gdfs(nodes, edges))
 
@@ -150,8 +163,12 @@ def _iso_polygon(graph: Any, centre: int, radius_m: float) -> tuple[Any, dict[st
     return polygon, times
 
 
-def _radii(metro: Any, sites: np.ndarray, site_nodes: np.ndarray, thresholds_ms: list[float],
-           ) -> np.ndarray:
+def _radii(
+    metro: Any,
+    sites: np.ndarray,
+    site_nodes: np.ndarray,
+    thresholds_ms: list[float],
+) -> np.ndarray:
     """Network radius (m) per site and threshold, latcircle's model from the nearest node."""
     p, net = metro.params, metro.network
     sx = metro.inputs.sites.geometry.x.to_numpy()[sites]
@@ -212,11 +229,18 @@ def recipe_task(config: str, pairs: list[list[int]]) -> dict[str, Any]:
     for i, j in pairs:
         with measure() as block:
             poly, times = _iso_polygon(graph, int(site_nodes[i]), float(radii[i, j]))
-        measured.append({
-            "site": int(i), "threshold_ms": thresholds[j], "radius_m": float(radii[i, j]),
-            "size": float(sizes[i, j]), "wall_s": block.wall_s, "cpu_s": block.cpu_s,
-            "peak_rss_mb": block.peak_rss_mb, **times,
-        })
+        measured.append(
+            {
+                "site": int(i),
+                "threshold_ms": thresholds[j],
+                "radius_m": float(radii[i, j]),
+                "size": float(sizes[i, j]),
+                "wall_s": block.wall_s,
+                "cpu_s": block.cpu_s,
+                "peak_rss_mb": block.peak_rss_mb,
+                **times,
+            }
+        )
         polygons.setdefault(j, []).append(poly)
     post = []
     pop_path = metro.config.population.path if metro.config.population else None
@@ -243,11 +267,16 @@ def recipe_task(config: str, pairs: list[list[int]]) -> dict[str, Any]:
             rec["zonal_s"] = time.perf_counter() - t0
         post.append(rec)
     return {
-        "graph_build": graph_block.as_dict(), "nearest_nodes": snap_block.as_dict(),
-        "graph_nodes": graph.number_of_nodes(), "graph_edges": graph.number_of_edges(),
+        "graph_build": graph_block.as_dict(),
+        "nearest_nodes": snap_block.as_dict(),
+        "graph_nodes": graph.number_of_nodes(),
+        "graph_edges": graph.number_of_edges(),
         "sites": [str(s) for s in metro.inputs.sites["site_id"].to_numpy()[sites]],
-        "thresholds_ms": thresholds, "radii_m": radii.tolist(), "sizes": sizes.tolist(),
-        "measured": measured, "post": post,
+        "thresholds_ms": thresholds,
+        "radii_m": radii.tolist(),
+        "sizes": sizes.tolist(),
+        "measured": measured,
+        "post": post,
     }
 
 
@@ -296,11 +325,14 @@ def extrapolate(recipe: dict[str, Any]) -> dict[str, Any]:
     mean_post = float(np.mean(list(per_threshold.values()))) if per_threshold else 0.0
     post_s = sum(per_threshold.values()) + mean_post * len(missing)
     return {
-        "fit": fit, "fit_a_s": float(a), "fit_b_s_per_element": float(b),
+        "fit": fit,
+        "fit_a_s": float(a),
+        "fit_b_s_per_element": float(b),
         "pairs": int(sizes.size),
-        "pairs_measured": len(measured), "pairs_s": pairs_s, "post_s": post_s,
+        "pairs_measured": len(measured),
+        "pairs_s": pairs_s,
+        "post_s": post_s,
         "total_s": pairs_s + post_s,
-        "measured_s": float(y.sum()) + sum(
-            r["union_s"] + r["clip_s"] + r.get("zonal_s", 0.0) for r in recipe["post"]
-        ),
+        "measured_s": float(y.sum())
+        + sum(r["union_s"] + r["clip_s"] + r.get("zonal_s", 0.0) for r in recipe["post"]),
     }

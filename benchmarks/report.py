@@ -110,8 +110,7 @@ def _stat(s: dict[str, float], digits: int = 2, unit: str = "") -> str:
         return "–"
     if s["n"] == 1:
         return f"{_fmt(s['median'], digits)}{unit}"
-    return (f"{_fmt(s['median'], digits)}{unit} ({_fmt(s['min'], digits)}–"
-            f"{_fmt(s['max'], digits)})")
+    return f"{_fmt(s['median'], digits)}{unit} ({_fmt(s['min'], digits)}–{_fmt(s['max'], digits)})"
 
 
 def _status(ok: bool | None) -> str:
@@ -134,42 +133,82 @@ def _budgets(res: dict[str, Any]) -> tuple[str, list[str]]:
     whole = res.get("wuhan", {}).get("whole")
     if whole:
         wall, peak, cpu = whole["wall_s"], whole["peak_rss_mb"], whole["cpu_s"]
-        rows.append(["Wuhan whole `latcircle run`, wall", f"≤ {WHOLE_RUN_S:g} s",
-                     _stat(wall, 1, " s") + f"; CPU {_fmt(cpu['median'], 1)} s",
-                     _status(wall["median"] <= WHOLE_RUN_S)])
-        rows.append(["Wuhan whole `latcircle run`, peak memory", f"≤ {WHOLE_RUN_MB:,.0f} MB",
-                     _stat(peak, 0, " MB"), _status(peak["median"] <= WHOLE_RUN_MB)])
+        rows.append(
+            [
+                "Wuhan whole `latcircle run`, wall",
+                f"≤ {WHOLE_RUN_S:g} s",
+                _stat(wall, 1, " s") + f"; CPU {_fmt(cpu['median'], 1)} s",
+                _status(wall["median"] <= WHOLE_RUN_S),
+            ]
+        )
+        rows.append(
+            [
+                "Wuhan whole `latcircle run`, peak memory",
+                f"≤ {WHOLE_RUN_MB:,.0f} MB",
+                _stat(peak, 0, " MB"),
+                _status(peak["median"] <= WHOLE_RUN_MB),
+            ]
+        )
     rec = res.get("recipe")
     if rec and "ratio" in rec:
-        rows.append(["field + isochrones vs the osmnx recipe", f"≥ {RECIPE_RATIO:g}× faster",
-                     f"{_fmt(rec['ratio'], 0)}× (latcircle {_fmt(rec['latcircle_s'], 2)} s, "
-                     f"recipe ≈ {_fmt(rec['recipe_s'] / 60, 1)} min, extrapolated)",
-                     _status(rec["ratio"] >= RECIPE_RATIO)])
+        rows.append(
+            [
+                "field + isochrones vs the osmnx recipe",
+                f"≥ {RECIPE_RATIO:g}× faster",
+                f"{_fmt(rec['ratio'], 0)}× (latcircle {_fmt(rec['latcircle_s'], 2)} s, "
+                f"recipe ≈ {_fmt(rec['recipe_s'] / 60, 1)} min, extrapolated)",
+                _status(rec["ratio"] >= RECIPE_RATIO),
+            ]
+        )
     floor = res.get("floor")
     if floor and "sets" in floor:
         cells = floor["sets"]["cells"]
         ratio = cells["engine"]["wall_s"]["median"] / cells["floor"]["wall_s"]["median"]
         cpu_ratio = cells["engine"]["cpu_s"]["median"] / cells["floor"]["cpu_s"]["median"]
-        rows.append(["engine vs floor (grid cells)", f"≤ {FLOOR_RATIO:g}×",
-                     f"{_fmt(ratio, 2)}× wall, {_fmt(cpu_ratio, 2)}× CPU",
-                     _status(ratio <= FLOOR_RATIO)])
+        rows.append(
+            [
+                "engine vs floor (grid cells)",
+                f"≤ {FLOOR_RATIO:g}×",
+                f"{_fmt(ratio, 2)}× wall, {_fmt(cpu_ratio, 2)}× CPU",
+                _status(ratio <= FLOOR_RATIO),
+            ]
+        )
         alls = floor["sets"].get("all_samples")
         if alls:
             ratio = alls["engine"]["wall_s"]["median"] / alls["floor"]["wall_s"]["median"]
-            rows.append(["engine vs floor (every sample of a run)", f"≤ {FLOOR_RATIO:g}×",
-                         f"{_fmt(ratio, 2)}× wall", _status(ratio <= FLOOR_RATIO)])
+            rows.append(
+                [
+                    "engine vs floor (every sample of a run)",
+                    f"≤ {FLOOR_RATIO:g}×",
+                    f"{_fmt(ratio, 2)}× wall",
+                    _status(ratio <= FLOOR_RATIO),
+                ]
+            )
     page = ((res.get("map") or {}).get("pages") or {}).get("wuhan") or {}
     if "open_s" in page:
         opened, size_mb = page["open_s"], page["bytes"] / 1e6
-        rows.append(["Wuhan `map.html` opens in a real browser", f"≤ {MAP_OPEN_S:g} s",
-                     _stat(opened, 2, " s") + "; headless Chromium, until the map has "
-                     "settled on screen (section 5)", _status(opened["median"] <= MAP_OPEN_S)])
-        rows.append(["Wuhan `map.html` size", f"≤ {MAP_SIZE_MB:g} MB",
-                     f"{_fmt(size_mb, 2)} MB", _status(size_mb <= MAP_SIZE_MB)])
+        rows.append(
+            [
+                "Wuhan `map.html` opens in a real browser",
+                f"≤ {MAP_OPEN_S:g} s",
+                _stat(opened, 2, " s") + "; headless Chromium, until the map has "
+                "settled on screen (section 5)",
+                _status(opened["median"] <= MAP_OPEN_S),
+            ]
+        )
+        rows.append(
+            [
+                "Wuhan `map.html` size",
+                f"≤ {MAP_SIZE_MB:g} MB",
+                f"{_fmt(size_mb, 2)} MB",
+                _status(size_mb <= MAP_SIZE_MB),
+            ]
+        )
     if not rows:
         return "", notes
-    text = _table(["budget (DESIGN.md §7)", "limit", "measured: median (min–max)", "status"],
-                  rows, "llll")
+    text = _table(
+        ["budget (DESIGN.md §7)", "limit", "measured: median (min–max)", "status"], rows, "llll"
+    )
     return text, notes
 
 
@@ -178,15 +217,26 @@ def _environment(res: dict[str, Any]) -> str:
     load0, load1 = res["load_start"], res["load_end"]
     rows = [
         ["date", res["date"]],
-        ["commit", f"`{res.get('commit') or 'unknown'}` (HEAD; the tree may hold uncommitted "
-                   "work)"],
+        [
+            "commit",
+            f"`{res.get('commit') or 'unknown'}` (HEAD; the tree may hold uncommitted work)",
+        ],
         ["CPU", f"{m['cpu']}, {m['logical_cpus']} logical CPUs ({m['usable_cpus']} usable)"],
         ["RAM", f"{_fmt(m['ram_gb'], 1)} GB"],
         ["OS / Python", f"{m['os']} / Python {m['python']}"],
-        ["load average (1/5/15 min)", f"start {'/'.join(_fmt(x, 2) for x in load0)}; "
-                                      f"end {'/'.join(_fmt(x, 2) for x in load1)}"],
-        ["mode", ("quick (`--quick`): single runs, smaller sweeps" if res["quick"]
-                  else f"full: {res['runs']} runs per timing, median (min–max)")],
+        [
+            "load average (1/5/15 min)",
+            f"start {'/'.join(_fmt(x, 2) for x in load0)}; "
+            f"end {'/'.join(_fmt(x, 2) for x in load1)}",
+        ],
+        [
+            "mode",
+            (
+                "quick (`--quick`): single runs, smaller sweeps"
+                if res["quick"]
+                else f"full: {res['runs']} runs per timing, median (min–max)"
+            ),
+        ],
         ["wall time of this benchmark", f"{_fmt(res['bench_s'] / 60, 1)} min"],
     ]
     pkgs = ", ".join(f"{k} {val}" for k, val in v.items() if val)
@@ -204,19 +254,30 @@ def _wuhan(w: dict[str, Any]) -> str:
         "included); CPU time (user + system, all threads) and peak RSS come from `wait4` for "
         "that child.\n"
     )
-    out.append(_table(
-        ["", "wall (s)", "CPU (s)", "peak RSS (MB)", "runs"],
-        [["whole run", _stat(whole["wall_s"]), _stat(whole["cpu_s"]),
-          _stat(whole["peak_rss_mb"], 0), str(whole["wall_s"]["n"])]],
-    ))
+    out.append(
+        _table(
+            ["", "wall (s)", "CPU (s)", "peak RSS (MB)", "runs"],
+            [
+                [
+                    "whole run",
+                    _stat(whole["wall_s"]),
+                    _stat(whole["cpu_s"]),
+                    _stat(whole["peak_rss_mb"], 0),
+                    str(whole["wall_s"]["n"]),
+                ]
+            ],
+        )
+    )
     grid, net = w.get("grid", {}), w.get("network", {})
     if grid and net:
         out.append(
             f"\nThe run: {int(net.get('nodes', 0)):,} nodes, {int(net.get('edges', 0)):,} edges, "
             f"{int(grid.get('cells_inside', 0)):,} grid cells of {grid.get('cell_m', 0):g} m; "
-            f"share within 1 ms: " + ", ".join(
+            f"share within 1 ms: "
+            + ", ".join(
                 f"{k} {v:.1%}" for k, v in (w.get("headline_share") or {}).items() if v is not None
-            ) + "."
+            )
+            + "."
         )
     stages = w["stages"]
     out.append(
@@ -232,16 +293,40 @@ def _wuhan(w: dict[str, Any]) -> str:
     total = sum(s["wall_s"]["median"] for s in stages["per_stage"].values())
     for name, s in stages["per_stage"].items():
         sub = whole["stage_seconds"].get(name)
-        rows.append([f"`{name}`", _stat(s["wall_s"]), _stat(s["cpu_s"]),
-                     _stat(s["peak_rss_mb"], 0), f"{s['wall_s']['median'] / total:.0%}",
-                     _stat(sub) if sub else "–"])
+        rows.append(
+            [
+                f"`{name}`",
+                _stat(s["wall_s"]),
+                _stat(s["cpu_s"]),
+                _stat(s["peak_rss_mb"], 0),
+                f"{s['wall_s']['median'] / total:.0%}",
+                _stat(sub) if sub else "–",
+            ]
+        )
     rows.append(["imports (latcircle + stack)", _stat(stages["import_s"]), "–", "–", "–", "–"])
-    rows.append(["outside stages (config, importing the output steps, run.json)",
-                 _stat(stages["unstaged_s"]), "–", "–", "–", "–"])
-    rows.append(["**total in process**", _stat(stages["total_s"]), "–",
-                 _stat(stages["peak_rss_mb"], 0), "", ""])
-    out.append(_table(
-        ["stage", "wall (s)", "CPU (s)", "peak RSS (MB)", "share", "run.json (s)"], rows))
+    rows.append(
+        [
+            "outside stages (config, importing the output steps, run.json)",
+            _stat(stages["unstaged_s"]),
+            "–",
+            "–",
+            "–",
+            "–",
+        ]
+    )
+    rows.append(
+        [
+            "**total in process**",
+            _stat(stages["total_s"]),
+            "–",
+            _stat(stages["peak_rss_mb"], 0),
+            "",
+            "",
+        ]
+    )
+    out.append(
+        _table(["stage", "wall (s)", "CPU (s)", "peak RSS (MB)", "share", "run.json (s)"], rows)
+    )
     return "\n".join(out)
 
 
@@ -282,21 +367,64 @@ def _recipe(r: dict[str, Any]) -> str:
     ]
     rows = []
     for m in rec["measured"]:
-        rows.append([
-            rec["sites"][m["site"]], f"{m['threshold_ms']:g}", _fmt(m["radius_m"] / 1000, 1),
-            f"{int(m['nodes']):,} / {int(m['edges']):,}", _fmt(m["ego_graph_s"], 1),
-            _fmt(m["gdf_s"], 1), _fmt(m["buffer_s"], 1), _fmt(m["union_s"], 1),
-            _fmt(m["wall_s"], 1), _fmt(m["peak_rss_mb"], 0),
-        ])
-    out.append(_table(
-        ["site", "ms", "radius (km)", "ego nodes / edges", "ego_graph", "GeoDataFrames",
-         "buffer", "union", "total (s)", "peak RSS (MB)"], rows))
-    rows = [[f"{p['threshold_ms']:g}", str(p["sites_measured"]), _fmt(p["union_s"], 1),
-             _fmt(p["clip_s"], 1), _fmt(p.get("zonal_s"), 1), _fmt(p["km2"], 0),
-             _fmt(p.get("people"), 0)] for p in rec["post"]]
+        rows.append(
+            [
+                rec["sites"][m["site"]],
+                f"{m['threshold_ms']:g}",
+                _fmt(m["radius_m"] / 1000, 1),
+                f"{int(m['nodes']):,} / {int(m['edges']):,}",
+                _fmt(m["ego_graph_s"], 1),
+                _fmt(m["gdf_s"], 1),
+                _fmt(m["buffer_s"], 1),
+                _fmt(m["union_s"], 1),
+                _fmt(m["wall_s"], 1),
+                _fmt(m["peak_rss_mb"], 0),
+            ]
+        )
+    out.append(
+        _table(
+            [
+                "site",
+                "ms",
+                "radius (km)",
+                "ego nodes / edges",
+                "ego_graph",
+                "GeoDataFrames",
+                "buffer",
+                "union",
+                "total (s)",
+                "peak RSS (MB)",
+            ],
+            rows,
+        )
+    )
+    rows = [
+        [
+            f"{p['threshold_ms']:g}",
+            str(p["sites_measured"]),
+            _fmt(p["union_s"], 1),
+            _fmt(p["clip_s"], 1),
+            _fmt(p.get("zonal_s"), 1),
+            _fmt(p["km2"], 0),
+            _fmt(p.get("people"), 0),
+        ]
+        for p in rec["post"]
+    ]
     out.append("\nPer threshold, over the measured sites:\n")
-    out.append(_table(["ms", "sites", "union (s)", "clip (s)", "population sum (s)",
-                       "km² (measured sites)", "people (measured sites)"], rows))
+    out.append(
+        _table(
+            [
+                "ms",
+                "sites",
+                "union (s)",
+                "clip (s)",
+                "population sum (s)",
+                "km² (measured sites)",
+                "people (measured sites)",
+            ],
+            rows,
+        )
+    )
     out.append(
         "\n**Extrapolation.** The time of a pair is modelled from its size = nodes + edges of "
         "its ego graph, which is known exactly for every pair from one scipy Dijkstra per site "
@@ -336,8 +464,10 @@ def _floor(f: dict[str, Any]) -> str:
     ]
     tree = f.get("floor_tree")
     if tree:
-        rows = [[name, _fmt(t, 3), "**chosen**" if name == tree["chosen"] else ""]
-                for name, t in tree["kdtree_median_s"].items()]
+        rows = [
+            [name, _fmt(t, 3), "**chosen**" if name == tree["chosen"] else ""]
+            for name, t in tree["kdtree_median_s"].items()
+        ]
         out.append(
             "The engine's KD-tree uses tuned `cKDTree` options (sliding-midpoint splits, exact "
             "node boxes), so the floor is not left with scipy's defaults: before the timed runs "
@@ -355,14 +485,35 @@ def _floor(f: dict[str, Any]) -> str:
         no_build = (e["wall_s"]["median"] - e["parts_median_s"]["locator_build_s"]) / (
             fl["wall_s"]["median"]
         )
-        rows.append([
-            label, f"{f['points'][name]:,}", _stat(e["wall_s"], 3), _stat(fl["wall_s"], 3),
-            f"**{_fmt(ratio, 2)}×**", f"{_fmt(cpu_ratio, 2)}×", f"{_fmt(no_build, 2)}×",
-            _stat(e["peak_increment_mb"], 0), _stat(fl["peak_increment_mb"], 0),
-        ])
-    out.append(_table(["points", "n", "engine (s)", "floor (s)", "ratio (wall)", "ratio (CPU)",
-                       "ratio without the locator build", "engine +RSS (MB)",
-                       "floor +RSS (MB)"], rows))
+        rows.append(
+            [
+                label,
+                f"{f['points'][name]:,}",
+                _stat(e["wall_s"], 3),
+                _stat(fl["wall_s"], 3),
+                f"**{_fmt(ratio, 2)}×**",
+                f"{_fmt(cpu_ratio, 2)}×",
+                f"{_fmt(no_build, 2)}×",
+                _stat(e["peak_increment_mb"], 0),
+                _stat(fl["peak_increment_mb"], 0),
+            ]
+        )
+    out.append(
+        _table(
+            [
+                "points",
+                "n",
+                "engine (s)",
+                "floor (s)",
+                "ratio (wall)",
+                "ratio (CPU)",
+                "ratio without the locator build",
+                "engine +RSS (MB)",
+                "floor +RSS (MB)",
+            ],
+            rows,
+        )
+    )
     out.append(
         "\nThe headline ratio counts building the locator (the KD-tree over edge pieces, which "
         "the pipeline does once per metro in its `network` stage) against the floor's own "
@@ -374,9 +525,14 @@ def _floor(f: dict[str, Any]) -> str:
             continue
         e, fu = rec["engine"], rec["floor_unbounded"]
         label = "grid cells" if name == "cells" else "every sample"
-        rows.append([label, _stat(fu["wall_s"], 3),
-                     f"{_fmt(e['wall_s']['median'] / fu['wall_s']['median'], 2)}×",
-                     f"{_fmt(e['cpu_s']['median'] / fu['cpu_s']['median'], 2)}×"])
+        rows.append(
+            [
+                label,
+                _stat(fu["wall_s"], 3),
+                f"{_fmt(e['wall_s']['median'] / fu['wall_s']['median'], 2)}×",
+                f"{_fmt(e['cpu_s']['median'] / fu['cpu_s']['median'], 2)}×",
+            ]
+        )
     if rows:
         out.append(
             "\nThe floor above queries its KD-tree with `distance_upper_bound` = max drop, the "
@@ -384,18 +540,36 @@ def _floor(f: dict[str, Any]) -> str:
             "is much slower, because a point far from every road then searches far; against "
             "that plain floor the engine's ratio is:\n"
         )
-        out.append(_table(["points", "plain floor (s)", "engine ÷ plain floor (wall)",
-                           "(CPU)"], rows))
+        out.append(
+            _table(["points", "plain floor (s)", "engine ÷ plain floor (wall)", "(CPU)"], rows)
+        )
     rows = []
     for name, rec in f["sets"].items():
         e, fl = rec["engine"]["parts_median_s"], rec["floor"]["parts_median_s"]
         label = "grid cells" if name == "cells" else "every sample"
-        rows.append([label, *(_fmt(e[k], 3) for k in ("locator_build_s", "locate_s", "solve_s",
-                                                      "evaluate_s")),
-                     *(_fmt(fl[k], 3) for k in ("kdtree_s", "dijkstra_s", "gather_s"))])
+        rows.append(
+            [
+                label,
+                *(_fmt(e[k], 3) for k in ("locator_build_s", "locate_s", "solve_s", "evaluate_s")),
+                *(_fmt(fl[k], 3) for k in ("kdtree_s", "dijkstra_s", "gather_s")),
+            ]
+        )
     out.append("\nWhere the time goes (medians, seconds):\n")
-    out.append(_table(["points", "engine: locator build", "locate", "solve", "evaluate",
-                       "floor: KD-tree", "Dijkstra", "gather"], rows))
+    out.append(
+        _table(
+            [
+                "points",
+                "engine: locator build",
+                "locate",
+                "solve",
+                "evaluate",
+                "floor: KD-tree",
+                "Dijkstra",
+                "gather",
+            ],
+            rows,
+        )
+    )
     c = f["sets"]["cells"]
     err = c["floor_error_us"]
     out.append(
@@ -453,17 +627,38 @@ def _map(m: dict[str, Any]) -> str:
         if "error" in page:
             skipped.append(f"{label}: not measured: {page['error']}")
             continue
-        rows.append([
-            label, _fmt(page["bytes"] / 1e6, 2), f"**{_stat(page['open_s'])}**",
-            _stat(page["ready_s"]), _stat(page["load_s"]), _stat(page["dcl_s"]),
-            _stat(page["tiles_s"]), _stat(page["wall_s"]), _stat(page["browser_start_s"]),
-            f"{page['layers']:,} / {page['interactive']:,}",
-        ])
+        rows.append(
+            [
+                label,
+                _fmt(page["bytes"] / 1e6, 2),
+                f"**{_stat(page['open_s'])}**",
+                _stat(page["ready_s"]),
+                _stat(page["load_s"]),
+                _stat(page["dcl_s"]),
+                _stat(page["tiles_s"]),
+                _stat(page["wall_s"]),
+                _stat(page["browser_start_s"]),
+                f"{page['layers']:,} / {page['interactive']:,}",
+            ]
+        )
     if rows:
-        out.append(_table(
-            ["`map.html`", "size (MB)", "open (s)", "ready (s)", "load event (s)",
-             "DOMContentLoaded (s)", "last tile (s)", "WebDriver wall (s)",
-             "browser start, not counted (s)", "Leaflet layers / SVG paths"], rows))
+        out.append(
+            _table(
+                [
+                    "`map.html`",
+                    "size (MB)",
+                    "open (s)",
+                    "ready (s)",
+                    "load event (s)",
+                    "DOMContentLoaded (s)",
+                    "last tile (s)",
+                    "WebDriver wall (s)",
+                    "browser start, not counted (s)",
+                    "Leaflet layers / SVG paths",
+                ],
+                rows,
+            )
+        )
     out += [f"\n{line}." for line in skipped]
     wuhan = m["pages"].get("wuhan") or {}
     if "open_s" in wuhan:
@@ -490,37 +685,73 @@ def _scaling(s: dict[str, Any]) -> str:
         "`tracemalloc`'s peak over one more engine run (numpy arrays and Python objects; the "
         "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak.\n",
     ]
-    for key, title, size_key in (("network", "Network sweep (cells fixed at 100 m)", "nodes"),
-                                 ("cells", "Cell sweep (the 100 k-node metro)", "cells")):
+    for key, title, size_key in (
+        ("network", "Network sweep (cells fixed at 100 m)", "nodes"),
+        ("cells", "Cell sweep (the 100 k-node metro)", "cells"),
+    ):
         rows_in = s.get(key) or []
         if not rows_in:
             continue
         rows = []
         for r in rows_in:
             st = r["steps_median_s"]
-            rows.append([
-                f"{r['nodes']:,}", f"{r['edges']:,}", f"{r['pieces']:,}", f"{r['cell_m']:g}",
-                f"{r['cells']:,}", _stat(r["total_s"], 2),
-                _fmt(st["network"] + st["locator"] + st["arcs"], 2), _fmt(st["locate"], 2),
-                _fmt(st["solve"], 3), _fmt(st["evaluate"], 3), _fmt(st["isochrones"], 2),
-                _fmt(r["traced_peak_mb"], 0), _fmt(r["process_peak_rss_mb"], 0),
-            ])
+            rows.append(
+                [
+                    f"{r['nodes']:,}",
+                    f"{r['edges']:,}",
+                    f"{r['pieces']:,}",
+                    f"{r['cell_m']:g}",
+                    f"{r['cells']:,}",
+                    _stat(r["total_s"], 2),
+                    _fmt(st["network"] + st["locator"] + st["arcs"], 2),
+                    _fmt(st["locate"], 2),
+                    _fmt(st["solve"], 3),
+                    _fmt(st["evaluate"], 3),
+                    _fmt(st["isochrones"], 2),
+                    _fmt(r["traced_peak_mb"], 0),
+                    _fmt(r["process_peak_rss_mb"], 0),
+                ]
+            )
         out.append(f"\n**{title}**\n")
-        out.append(_table(
-            ["nodes", "edges", "pieces", "cell (m)", "cells", "engine (s)", "build (s)",
-             "locate (s)", "solve (s)", "evaluate (s)", "isochrones (s)", "traced peak (MB)",
-             "process peak (MB)"], rows))
+        out.append(
+            _table(
+                [
+                    "nodes",
+                    "edges",
+                    "pieces",
+                    "cell (m)",
+                    "cells",
+                    "engine (s)",
+                    "build (s)",
+                    "locate (s)",
+                    "solve (s)",
+                    "evaluate (s)",
+                    "isochrones (s)",
+                    "traced peak (MB)",
+                    "process peak (MB)",
+                ],
+                rows,
+            )
+        )
         sizes = [r[size_key] for r in rows_in]
         t_exp = growth_exponent(sizes, [r["total_s"]["median"] for r in rows_in])
         m_exp = growth_exponent(sizes, [r["traced_peak_mb"] for r in rows_in])
         parts = ""
         if key == "network":
-            b_exp = growth_exponent(sizes, [r["steps_median_s"]["network"]
-                                            + r["steps_median_s"]["locator"]
-                                            + r["steps_median_s"]["arcs"] for r in rows_in])
+            b_exp = growth_exponent(
+                sizes,
+                [
+                    r["steps_median_s"]["network"]
+                    + r["steps_median_s"]["locator"]
+                    + r["steps_median_s"]["arcs"]
+                    for r in rows_in
+                ],
+            )
             s_exp = growth_exponent(sizes, [r["steps_median_s"]["solve"] for r in rows_in])
-            parts = (f"; network + locator build alone ∝ nodes^{_fmt(b_exp, 2)}, "
-                     f"solve ∝ nodes^{_fmt(s_exp, 2)}")
+            parts = (
+                f"; network + locator build alone ∝ nodes^{_fmt(b_exp, 2)}, "
+                f"solve ∝ nodes^{_fmt(s_exp, 2)}"
+            )
         else:
             l_exp = growth_exponent(sizes, [r["steps_median_s"]["locate"] for r in rows_in])
             parts = f"; locate alone ∝ cells^{_fmt(l_exp, 2)}"
@@ -543,17 +774,23 @@ def _floor_verdict(res: dict[str, Any]) -> str:
         return ""
     ratios = {}
     for name, rec in floor["sets"].items():
-        ratios[name] = (rec["engine"]["wall_s"]["median"] / rec["floor"]["wall_s"]["median"],
-                        rec["engine"]["cpu_s"]["median"] / rec["floor"]["cpu_s"]["median"])
+        ratios[name] = (
+            rec["engine"]["wall_s"]["median"] / rec["floor"]["wall_s"]["median"],
+            rec["engine"]["cpu_s"]["median"] / rec["floor"]["cpu_s"]["median"],
+        )
     wall, cpu = ratios["cells"]
     also = ""
     if "all_samples" in ratios:
-        also = (f"; {_fmt(ratios['all_samples'][0], 2)}× wall, "
-                f"{_fmt(ratios['all_samples'][1], 2)}× CPU on every sample of a run")
+        also = (
+            f"; {_fmt(ratios['all_samples'][0], 2)}× wall, "
+            f"{_fmt(ratios['all_samples'][1], 2)}× CPU on every sample of a run"
+        )
     worst = max(r[0] for r in ratios.values())
     if worst <= FLOOR_RATIO:
-        return (f"**Engine vs floor: within budget** ({_fmt(wall, 2)}× wall, {_fmt(cpu, 2)}× CPU "
-                f"on the grid cells{also}).")
+        return (
+            f"**Engine vs floor: within budget** ({_fmt(wall, 2)}× wall, {_fmt(cpu, 2)}× CPU "
+            f"on the grid cells{also})."
+        )
     return (
         f"**Over budget: engine vs floor** ({_fmt(wall, 2)}× wall, {_fmt(cpu, 2)}× CPU on the "
         f"grid cells{also}; the budget is ≤ {FLOOR_RATIO:g}×). Section 3 shows where the "

@@ -79,10 +79,12 @@ def synthetic_lines(n_nodes: int, *, seed: int = 1) -> tuple[Any, Any, np.ndarra
     boundary = centre.buffer(EXTENT_M / 2, quad_segs=64)
     angle = np.linspace(0, 2 * np.pi, N_SITES, endpoint=False)
     radius = EXTENT_M * np.where(np.arange(N_SITES) % 2 == 0, 0.15, 0.32)
-    sites = np.column_stack([
-        EXTENT_M / 2 + radius * np.cos(angle) + rng.normal(0, 20, N_SITES),
-        EXTENT_M / 2 + radius * np.sin(angle) + rng.normal(0, 20, N_SITES),
-    ])
+    sites = np.column_stack(
+        [
+            EXTENT_M / 2 + radius * np.cos(angle) + rng.normal(0, 20, N_SITES),
+            EXTENT_M / 2 + radius * np.sin(angle) + rng.normal(0, 20, N_SITES),
+        ]
+    )
     return lines, boundary, sites
 
 
@@ -90,11 +92,11 @@ def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict
     """Run the engine once on a synthetic metro; return seconds per step and counts."""
     import pyproj
 
+    from latcircle.analysis.isochrones import bands
     from latcircle.config import LatencyModel
-    from latcircle.grid import make_grid
-    from latcircle.isochrones import bands
-    from latcircle.latency import arc_matrix, attach_sites, solve
-    from latcircle.network import Locator, build_network
+    from latcircle.engine.grid import make_grid
+    from latcircle.engine.latency import arc_matrix, attach_sites, solve
+    from latcircle.engine.network import Locator, build_network
 
     params = LatencyModel().resolved(network_kind="road")
     steps: dict[str, float] = {}
@@ -108,8 +110,15 @@ def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict
     net = step("network", build_network, lines)
     locator = step("locator", Locator, net)
     arcs = step("arcs", arc_matrix, net, params)
-    att = step("attach", attach_sites, locator, sites[:, 0], sites[:, 1],
-               np.full(len(sites), params.site_device_us), params)
+    att = step(
+        "attach",
+        attach_sites,
+        locator,
+        sites[:, 0],
+        sites[:, 1],
+        np.full(len(sites), params.site_device_us),
+        params,
+    )
     grid = step("grid", make_grid, boundary, cell_m=cell_m, max_cells=200_000_000)
     cx, cy = grid.centres()
     loc = step("locate", locator.locate, cx, cy, max_drop_m=params.max_drop_m)
@@ -118,13 +127,21 @@ def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict
 
     def isochrones() -> Any:
         raster = grid.to_raster(np.where(np.isfinite(latency), latency, np.nan))
-        return bands(grid, raster, thresholds_ms=THRESHOLDS_MS, boundary=boundary,
-                     crs=pyproj.CRS.from_epsg(32650))
+        return bands(
+            grid,
+            raster,
+            thresholds_ms=THRESHOLDS_MS,
+            boundary=boundary,
+            crs=pyproj.CRS.from_epsg(32650),
+        )
 
     step("isochrones", isochrones)
     return {
-        "steps": steps, "nodes": net.n_nodes, "edges": net.n_edges,
-        "pieces": locator.n_pieces, "cells": int(grid.n_inside),
+        "steps": steps,
+        "nodes": net.n_nodes,
+        "edges": net.n_edges,
+        "pieces": locator.n_pieces,
+        "cells": int(grid.n_inside),
         "share_1ms": float(np.mean(latency <= 1000.0)),
     }
 
@@ -145,13 +162,19 @@ def scaling_task(n_nodes: int, cell_m: float, runs: int) -> dict[str, Any]:
     totals = [sum(t["steps"].values()) for t in timings]
     first = timings[0]
     return {
-        "requested_nodes": n_nodes, "cell_m": cell_m, "generate_s": generate_s,
-        "nodes": first["nodes"], "edges": first["edges"], "pieces": first["pieces"],
-        "cells": first["cells"], "share_1ms": first["share_1ms"],
+        "requested_nodes": n_nodes,
+        "cell_m": cell_m,
+        "generate_s": generate_s,
+        "nodes": first["nodes"],
+        "edges": first["edges"],
+        "pieces": first["pieces"],
+        "cells": first["cells"],
+        "share_1ms": first["share_1ms"],
         "total_s": summary(totals),
         "steps_median_s": {k: summary([t["steps"][k] for t in timings])["median"] for k in names},
         "traced_peak_mb": traced_peak / 1024.0 / 1024.0,
-        "rss_before_mb": base_rss, "process_peak_rss_mb": engine_peak_rss,
+        "rss_before_mb": base_rss,
+        "process_peak_rss_mb": engine_peak_rss,
     }
 
 

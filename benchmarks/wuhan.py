@@ -61,10 +61,15 @@ def whole_runs(config: Path, *, runs: int, timeout_s: float = 600.0) -> list[dic
             record = json.loads((tmp / "out" / "run.json").read_text())
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        out.append({
-            "wall_s": run.wall_s, "cpu_s": run.cpu_s, "peak_rss_mb": run.peak_rss_mb,
-            "stage_seconds": record.get("stage_seconds", {}), "load_before": load,
-        })
+        out.append(
+            {
+                "wall_s": run.wall_s,
+                "cpu_s": run.cpu_s,
+                "peak_rss_mb": run.peak_rss_mb,
+                "stage_seconds": record.get("stage_seconds", {}),
+                "load_before": load,
+            }
+        )
     return out
 
 
@@ -128,18 +133,18 @@ def stages_task(config: str) -> dict[str, Any]:
         ``peak_rss_mb`` (the process's peak), ``stage_seconds`` (as run.json has them).
     """
     t0 = time.perf_counter()
+    import latcircle.analysis.metro
     import latcircle.cli
-    import latcircle.metro
     import latcircle.pipeline  # timed import, as the CLI does
 
     import_s = time.perf_counter() - t0
     recorder = _StageRecorder()
-    original = latcircle.metro.StageTimer.stage
+    original = latcircle.analysis.metro.StageTimer.stage
 
     def stage(self: Any, name: str) -> contextlib.AbstractContextManager[None]:
         return recorder.wrap(name, original(self, name))
 
-    latcircle.metro.StageTimer.stage = stage  # type: ignore[method-assign]
+    latcircle.analysis.metro.StageTimer.stage = stage  # type: ignore[method-assign]
     tmp = Path(tempfile.mkdtemp(prefix="latcircle-bench-stages-"))
     try:
         w0 = time.perf_counter()
@@ -150,7 +155,7 @@ def stages_task(config: str) -> dict[str, Any]:
             raise RuntimeError(msg)
         record = json.loads((tmp / "out" / "run.json").read_text())
     finally:
-        latcircle.metro.StageTimer.stage = original  # type: ignore[method-assign]
+        latcircle.analysis.metro.StageTimer.stage = original  # type: ignore[method-assign]
         shutil.rmtree(tmp, ignore_errors=True)
     staged = sum(rec["wall_s"] for rec in recorder.stages.values())
     return {
@@ -159,9 +164,9 @@ def stages_task(config: str) -> dict[str, Any]:
         "total_s": total,
         "unstaged_s": max(total - staged, 0.0),
         "peak_exact": recorder.exact,
-        "peak_rss_mb": peak_rss_mb() if not recorder.exact else max(
-            [rec["peak_rss_mb"] for rec in recorder.stages.values()] or [0.0]
-        ),
+        "peak_rss_mb": peak_rss_mb()
+        if not recorder.exact
+        else max([rec["peak_rss_mb"] for rec in recorder.stages.values()] or [0.0]),
         "stage_seconds": record.get("stage_seconds", {}),
         "grid": record.get("grid", {}),
         "network": record.get("network", {}),

@@ -227,7 +227,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from latcircle.config import load_config
-    from latcircle.demo import write_demo_city
+    from latcircle.demo.generator import write_demo_city
 
     path = write_demo_city(args.data, seed=args.seed)
     log.info("demo inputs (synthetic) written to %s", args.data)
@@ -235,7 +235,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _run_and_report(cfg: CityConfig, out: Path, *, quiet: bool) -> int:
-    from latcircle.metro import StageTimer
+    from latcircle.analysis.metro import StageTimer
     from latcircle.pipeline import default_outputs, run_city
 
     on_start, stop = _progress(quiet)
@@ -284,7 +284,7 @@ def _print_summary(result) -> None:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from latcircle.fetch import SOURCES, fetch_city
+    from latcircle.sources.fetch import SOURCES, fetch_city
 
     result = fetch_city(
         args.name,

@@ -1,7 +1,7 @@
 """A whole run for one city: prepare, solve, tabulate, polygonise, write.
 
 :func:`run_city` is what ``latcircle run`` calls. It writes ``outputs/<city>/`` through a
-temporary folder swapped into place at the end (:func:`latcircle.outputs.atomic_folder`).
+temporary folder swapped into place at the end (:func:`latcircle.output.files.atomic_folder`).
 """
 
 from __future__ import annotations
@@ -11,21 +11,19 @@ import importlib.metadata
 import logging
 import platform
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 
 from latcircle import __version__
+from latcircle.analysis.coverage import coverage_table, site_service
+from latcircle.analysis.isochrones import bands, service_areas
+from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
 from latcircle.config import CityConfig, is_safe_city_id, load_config
-from latcircle.coverage import coverage_table, site_service
 from latcircle.errors import InputError
-from latcircle.isochrones import bands, service_areas
-from latcircle.metro import Metro, Scenario, StageTimer, prepare
-from latcircle.outputs import (
+from latcircle.output.files import (
     atomic_folder,
     sha256_file,
     write_cog,
@@ -33,12 +31,12 @@ from latcircle.outputs import (
     write_gpkg,
     write_json,
 )
+from latcircle.run import RunResult
 
 if TYPE_CHECKING:
-    from latcircle.national import NationalResult
+    from latcircle.analysis.national import NationalResult
 
 __all__ = [
-    "RunResult",
     "city_config",
     "default_outputs",
     "run_city",
@@ -63,34 +61,6 @@ _VERSIONED = (
 )
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """What a run produced.
-
-    Attributes
-    ----------
-    out
-        The output folder.
-    coverage
-        The coverage table (as written to ``coverage.csv``).
-    headline
-        Metro share within the budget, by basis.
-    seconds
-        Wall time per stage.
-    metro
-        The prepared metro (for further scenarios in the same session).
-    scenario
-        The scenario the outputs describe.
-    """
-
-    out: Path
-    coverage: pd.DataFrame
-    headline: dict[str, float]
-    seconds: dict[str, float]
-    metro: Metro
-    scenario: Scenario
-
-
 def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: Any) -> Path:
     """Return a city's config, fetching its inputs first when there is none.
 
@@ -98,11 +68,12 @@ def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: An
     ----------
     name
         A city id with a config in ``cities`` (``wuhan``), or a name that
-        :func:`latcircle.fetch.fetch_city` understands (``武汉市``, ``Shenzhen``, ``420100``).
+        :func:`latcircle.sources.fetch.fetch_city` understands (``武汉市``, ``Shenzhen``,
+        ``420100``).
     cities
         The folder of city configs.
     **fetch_kw
-        Passed to :func:`latcircle.fetch.fetch_city` when fetching.
+        Passed to :func:`latcircle.sources.fetch.fetch_city` when fetching.
 
     Returns
     -------
@@ -116,7 +87,7 @@ def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: An
     FetchError
         When a source fails; what was fetched is kept.
     """
-    from latcircle.fetch import FetchError, fetch_city
+    from latcircle.sources.fetch import FetchError, fetch_city
 
     if not name.strip():
         raise InputError("city", None, "no city given (make city CITY=<id or name>)")
@@ -139,8 +110,8 @@ def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
     out
         The national folder, replaced whole: tables, ``shortfalls.md`` and ``index.html``.
     """
-    from latcircle.national import national_rollup
-    from latcircle.report import write_dashboard
+    from latcircle.analysis.national import national_rollup
+    from latcircle.present.report import write_dashboard
 
     def dashboard(result: NationalResult, folder: Path) -> None:
         write_dashboard(folder, result.folders)
@@ -153,9 +124,9 @@ def default_outputs() -> list[Callable[[RunResult, Path], None]]:
 
     Progress comes first: the map and the report read what it writes.
     """
-    from latcircle.maps import write_map
-    from latcircle.progress import write_progress
-    from latcircle.report import write_report
+    from latcircle.analysis.progress import write_progress
+    from latcircle.present.maps import write_map
+    from latcircle.present.report import write_report
 
     return [write_progress, write_map, write_report]
 

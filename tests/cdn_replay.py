@@ -92,8 +92,10 @@ def missing_tools(what: str = "browser test") -> str | None:
     """
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
     if missing:
-        return (f"headless {what} needs Debian chromium and chromium-driver "
-                f"(missing: {', '.join(missing)}; apt-get install chromium chromium-driver)")
+        return (
+            f"headless {what} needs Debian chromium and chromium-driver "
+            f"(missing: {', '.join(missing)}; apt-get install chromium chromium-driver)"
+        )
     for tool in ("openssl", "npm"):
         if shutil.which(tool) is None:
             return f"{what} needs `{tool}` to serve the map's CDN assets locally"
@@ -187,7 +189,10 @@ class AssetStore:
             return found[0]
         done = subprocess.run(
             ["npm", "pack", package, "--pack-destination", str(self.cache), "--silent"],
-            capture_output=True, text=True, timeout=300, check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         if done.returncode != 0:
             raise AssetError(f"npm pack {package} failed: {done.stderr.strip()[:300]}")
@@ -217,8 +222,12 @@ def grey_png() -> bytes:
         return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
 
     header = (256).to_bytes(4, "big") * 2 + bytes([8, 2, 0, 0, 0])
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 # --- the loopback HTTPS server -------------------------------------------------------------
@@ -242,8 +251,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.store.unknown.append(url)
             return self._send(404, b"not served in tests", "text/plain")
         self.store.served.append(url)
-        kinds = {"js": "application/javascript", "css": "text/css", "png": "image/png",
-                 "svg": "image/svg+xml"}
+        kinds = {
+            "js": "application/javascript",
+            "css": "text/css",
+            "png": "image/png",
+            "svg": "image/svg+xml",
+        }
         ctype = kinds.get(self.path.rsplit(".", 1)[-1], "application/octet-stream")
         return self._send(200, body, ctype)
 
@@ -276,9 +289,25 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=latcircle-test", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=latcircle-test",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return cert, key
 
@@ -434,9 +463,17 @@ def start_browser(
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1366,900", "--ignore-certificate-errors",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1366,900",
+        "--ignore-certificate-errors",
         f"--user-data-dir={profile}",
         # Every host name resolves to the loopback asset server: nothing leaves the machine.
         f"--host-resolver-rules=MAP * 127.0.0.1:{port}, EXCLUDE localhost",

@@ -107,10 +107,10 @@ def screenshot(driver: WebDriver, name: str, *, full_page: bool = False) -> Path
 
 
 def _run_city(config: Path, out: Path) -> Path:
-    from latcircle.maps import write_map
+    from latcircle.analysis.progress import write_progress
     from latcircle.pipeline import run_config
-    from latcircle.progress import write_progress
-    from latcircle.report import write_report
+    from latcircle.present.maps import write_map
+    from latcircle.present.report import write_report
 
     run_config(config, out=out, extra_outputs=[write_progress, write_map, write_report])
     return out
@@ -129,7 +129,7 @@ def _rename_first_site(sites_csv: Path, name: str) -> None:
 @pytest.fixture(scope="module")
 def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo metro run with the map and report, its first site renamed to markup."""
-    demo = pytest.importorskip("latcircle.demo")
+    demo = pytest.importorskip("latcircle.demo.generator")
     _require_tools()
     folder = tmp_path_factory.mktemp("demo")
     config = demo.write_demo_city(folder / "data", seed=7)
@@ -147,8 +147,10 @@ def test_demo_map_layers_legend_popups(
     again = open_page(browser, page)  # the browser's own start-up no longer counts
     wait_map_ready(browser)  # layers, layer control and drawn vectors
     size_mb = page.stat().st_size / 1e6
-    print(f"demo map.html: {size_mb:.2f} MB, load event after {seconds:.2f} s "
-          f"(first open), {again:.2f} s (again)")
+    print(
+        f"demo map.html: {size_mb:.2f} MB, load event after {seconds:.2f} s "
+        f"(first open), {again:.2f} s (again)"
+    )
     assert seconds < 10.0 and again < 10.0  # DESIGN budget is 3 s: generous for a busy CI
     shot = screenshot(browser, "demo-map.png")
     assert shot.stat().st_size > 10_000
@@ -159,16 +161,24 @@ def test_demo_map_layers_legend_popups(
         "return Array.from(document.querySelectorAll("
         "'.leaflet-control-layers-overlays label')).map(l => l.textContent.trim());"
     )
-    for expected in ("Latency ≤ 1 ms", "Latency ≤ 0.25 ms", "Districts", "Metro boundary",
-                     "Compute sites", "Key sites: covered", "Uncovered population (heat)",
-                     "Largest uncovered clusters"):
+    for expected in (
+        "Latency ≤ 1 ms",
+        "Latency ≤ 0.25 ms",
+        "Districts",
+        "Metro boundary",
+        "Compute sites",
+        "Key sites: covered",
+        "Uncovered population (heat)",
+        "Largest uncovered clusters",
+    ):
         assert any(expected in o for o in overlays), (expected, overlays)
     legend = browser.find_element("css selector", ".lc-legend").text
     assert "≤ 0.25 ms" in legend and "no access" in legend and "too far" in legend
     title = browser.find_element("css selector", ".lc-title-box").text
     assert "SYNTHETIC" in title and "HYPOTHETICAL" in title
-    assert browser.find_elements("css selector", ".leaflet-control-zoom-fullscreen, "
-                                 ".leaflet-control-fullscreen")
+    assert browser.find_elements(
+        "css selector", ".leaflet-control-zoom-fullscreen, .leaflet-control-fullscreen"
+    )
     assert browser.find_elements("css selector", ".leaflet-control-measure")
     attribution = browser.find_element("css selector", ".leaflet-control-attribution").text
     assert "OpenStreetMap" in attribution
@@ -179,8 +189,9 @@ def test_demo_map_layers_legend_popups(
     icons = browser.find_elements("css selector", ".lc-site-icon")
     assert len(icons) >= 2
     browser.execute_script("arguments[0].click();", icons[-1])
-    popup = wait_for(browser, "var p = document.querySelector('.leaflet-popup-content');"
-                              "return p && p.innerText;")
+    popup = wait_for(
+        browser, "var p = document.querySelector('.leaflet-popup-content');return p && p.innerText;"
+    )
     for word in ("Tier", "Online year", "People within", "Key sites within"):
         assert word in popup, popup
     screenshot(browser, "demo-map-popup.png")
@@ -193,8 +204,11 @@ def test_injected_site_name_stays_text(browser: WebDriver, demo_outputs: Path) -
     wait_for(browser, "return document.querySelectorAll('.lc-site-icon').length > 0")
     icon = browser.find_elements("css selector", ".lc-site-icon")[0]  # the renamed first site
     browser.execute_script("arguments[0].click();", icon)
-    title = wait_for(browser, "var t = document.querySelector('.leaflet-popup-content .lc-title');"
-                              "return t && t.textContent;")
+    title = wait_for(
+        browser,
+        "var t = document.querySelector('.leaflet-popup-content .lc-title');"
+        "return t && t.textContent;",
+    )
     assert title == XSS_NAME
     time.sleep(0.5)  # an injected <img src=x> would have failed to load and fired by now
     assert browser.find_elements("css selector", "img[src='x']") == []
@@ -220,8 +234,9 @@ def test_map_offline_says_why(
     store.offline = True
     try:
         open_page(browser, demo_outputs / "map.html")
-        notice = wait_for(browser, "var p = document.getElementById('lc-offline');"
-                                   "return p && p.textContent;")
+        notice = wait_for(
+            browser, "var p = document.getElementById('lc-offline');return p && p.textContent;"
+        )
     finally:
         store.offline = False
     assert "needs internet access" in notice and "report.html" in notice
@@ -233,9 +248,15 @@ def test_demo_report(browser: WebDriver, demo_outputs: Path) -> None:
     seconds = open_page(browser, page)
     print(f"demo report.html: {page.stat().st_size / 1e6:.2f} MB, load {seconds:.2f} s")
     text = browser.find_element("tag name", "body").text
-    for expected in ("Synthetic city", "Hypothetical compute sites", "Progress toward the targets",
-                     "Districts within 1 ms", "Largest uncovered clusters", "Model parameters",
-                     "route factor"):
+    for expected in (
+        "Synthetic city",
+        "Hypothetical compute sites",
+        "Progress toward the targets",
+        "Districts within 1 ms",
+        "Largest uncovered clusters",
+        "Model parameters",
+        "route factor",
+    ):
         assert expected in text, expected
     images = browser.execute_script(
         "return Array.from(document.images).map(i => [i.src.slice(0, 22), i.naturalWidth]);"
@@ -260,8 +281,10 @@ def test_wuhan_map_in_browser(
     seconds = open_page(browser, page)
     again = open_page(browser, page)
     wait_map_ready(browser)
-    print(f"wuhan map.html: {size_mb:.2f} MB, load event after {seconds:.2f} s "
-          f"(first open), {again:.2f} s (again)")
+    print(
+        f"wuhan map.html: {size_mb:.2f} MB, load event after {seconds:.2f} s "
+        f"(first open), {again:.2f} s (again)"
+    )
     screenshot(browser, "wuhan-map.png")
     assert size_mb < 8.0
     assert js_problems(browser) == []

@@ -1,4 +1,4 @@
-"""Tests of latcircle.chinacrs against published reference values and real data.
+"""Tests of latcircle.inputs.chinacrs against published reference values and real data.
 
 Reference vectors come from the test suites / documentation of independent open-source
 converters (not from this module's own output):
@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import LineString, Point, Polygon
 
-from latcircle.chinacrs import (
+from latcircle.inputs.chinacrs import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     frame_to_wgs84,

@@ -17,7 +17,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from latcircle.config import load_config
-from latcircle.demo import DEMO_CRS, write_demo_city
+from latcircle.demo.generator import DEMO_CRS, write_demo_city
 
 HIGHWAYS = {"motorway", "primary", "secondary", "tertiary", "residential"}
 CATEGORIES = {"hospital", "campus", "industrial_park", "business_district", "access_point"}

@@ -19,7 +19,8 @@ from shapely.geometry import box
 
 from latcircle.config import load_config
 from latcircle.errors import InputError
-from latcircle.fetch import (
+from latcircle.inputs.osm import DUCT_HIGHWAYS, graph_to_lines
+from latcircle.sources.fetch import (
     ENGLISH_NAMES,
     SOURCES,
     FetchError,
@@ -28,7 +29,6 @@ from latcircle.fetch import (
     find_city,
     osmnx_settings,
 )
-from latcircle.osm import DUCT_HIGHWAYS, graph_to_lines
 
 # The helper sits next to this file; pytest puts tests/ on sys.path (tests/ is no package).
 from overpass_replay import (
@@ -288,7 +288,7 @@ def test_osmnx_downloads_the_recorded_shenzhen_network(replay_server, tmp_path: 
 def test_an_unreachable_overpass_fails_fast(monkeypatch, tmp_path: Path) -> None:
     import time
 
-    import latcircle.fetch as fetch
+    import latcircle.sources.fetch as fetch
 
     # Pretend the closed loopback port is a remote server: osmnx then checks its rate-limit
     # status page first and, unable to read it, would wait 60 s before failing.

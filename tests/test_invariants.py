@@ -27,11 +27,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, Polygon
 
+from latcircle.analysis.coverage import Samples, coverage_table, evaluate
 from latcircle.config import LatencyModel
-from latcircle.coverage import Samples, coverage_table, evaluate
-from latcircle.grid import label_points, make_grid
-from latcircle.latency import attach_sites, solve
-from latcircle.network import Locator, build_network
+from latcircle.engine.grid import label_points, make_grid
+from latcircle.engine.latency import attach_sites, solve
+from latcircle.engine.network import Locator, build_network
 
 UTM50 = "EPSG:32650"
 THRESHOLDS_MS = [0.25, 0.5, 0.75, 1.0]
@@ -288,8 +288,8 @@ def test_translation_leaves_every_share_unchanged(seed: int, n_sites: int, dx: i
 
 
 def test_every_subset_of_sites_on_the_tiny_city(make_tiny_city) -> None:
+    from latcircle.analysis.metro import prepare
     from latcircle.config import load_config
-    from latcircle.metro import prepare
 
     config: Path = make_tiny_city(
         "subsets",

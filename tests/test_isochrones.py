@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from latcircle.analysis.isochrones import bands, mask_polygons
+from latcircle.engine.grid import make_grid
 from latcircle.errors import InputError
-from latcircle.grid import make_grid
-from latcircle.isochrones import bands, mask_polygons
 
 CRS = pyproj.CRS("EPSG:32650")
 CELL = 100.0

@@ -37,8 +37,8 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString
 
 from latcircle.config import LatencyModel
-from latcircle.latency import attach_sites, solve
-from latcircle.network import MIN_POINTS_PER_THREAD, Locator, build_network
+from latcircle.engine.latency import attach_sites, solve
+from latcircle.engine.network import MIN_POINTS_PER_THREAD, Locator, build_network
 
 UTM50 = "EPSG:32650"
 

@@ -16,9 +16,11 @@ import pytest
 from conftest import _write_tiny_city
 from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
 
+from latcircle.analysis.progress import write_progress
 from latcircle.config import load_config
-from latcircle.figures import curve, png_bytes, write_figures
-from latcircle.maps import (
+from latcircle.pipeline import run_config
+from latcircle.present.figures import curve, png_bytes, write_figures
+from latcircle.present.maps import (
     build_map,
     data_attribution,
     escape_text,
@@ -26,8 +28,7 @@ from latcircle.maps import (
     render_map,
     write_map,
 )
-from latcircle.pipeline import RunResult, run_config
-from latcircle.progress import write_progress
+from latcircle.run import RunResult
 
 #: Names that would run script if they reached the page as markup or as template text.
 SITE_A = "<img src=x onerror=alert(1)>"
@@ -39,8 +40,12 @@ DISTRICT = "West <i>side</i> & 'quoted'"
 def _hostile_city(folder: Path) -> Path:
     config = _write_tiny_city(
         folder,
-        key_sites=[("on road west", 2000.0, 3000.0), (KEY_SITE, 3500.0, 6000.0),
-                   ("far east", 9000.0, 5000.0), ("edge east", 6500.0, 2000.0)],
+        key_sites=[
+            ("on road west", 2000.0, 3000.0),
+            (KEY_SITE, 3500.0, 6000.0),
+            ("far east", 9000.0, 5000.0),
+            ("edge east", 6500.0, 2000.0),
+        ],
     )
     sites = pd.read_csv(folder / "sites.csv")
     sites["name"] = [SITE_A, SITE_B]
@@ -69,7 +74,7 @@ def _json_after(page: str, pattern: str) -> list:
     decoder = json.JSONDecoder()
     out = []
     for m in re.finditer(pattern, page):
-        value, _ = decoder.raw_decode(page[m.end():].lstrip())
+        value, _ = decoder.raw_decode(page[m.end() :].lstrip())
         out.append(value)
     return out
 
@@ -86,8 +91,15 @@ def test_escape_text_neutralises_html_and_template_literals() -> None:
 
 
 def test_no_data_text_reaches_the_page_as_markup(page: str) -> None:
-    for raw in (SITE_A, "<img src=x", "</script><script>alert(3)", "${alert(2)}", "${x}",
-                "<b>bold</b>", "<i>side</i>"):
+    for raw in (
+        SITE_A,
+        "<img src=x",
+        "</script><script>alert(3)",
+        "${alert(2)}",
+        "${x}",
+        "<b>bold</b>",
+        "<i>side</i>",
+    ):
         assert raw not in page, raw
 
 
@@ -101,8 +113,12 @@ def test_popups_carry_escaped_names(page: str) -> None:
 
 
 def test_district_tooltips_show_each_basis(page: str, run: RunResult) -> None:
-    labels = [f["properties"]["label"] for fc in _json_after(page, r"geo_json_\d+_add\(")
-              if isinstance(fc, dict) for f in fc.get("features", [])]
+    labels = [
+        f["properties"]["label"]
+        for fc in _json_after(page, r"geo_json_\d+_add\(")
+        if isinstance(fc, dict)
+        for f in fc.get("features", [])
+    ]
     west = next(lab for lab in labels if "West" in lab)
     assert "West &lt;i&gt;side&lt;/i&gt; &amp; &#x27;quoted&#x27;" in west
     for basis in ("Key sites", "Population", "Area"):
@@ -149,10 +165,13 @@ def test_labels_synthetic_and_hypothetical_and_credits(page: str) -> None:
 
 
 def test_data_attribution_from_config_notes(tmp_path: Path) -> None:
-    config = _write_tiny_city(tmp_path / "real", extra_yaml=(
-        "synthetic: false\nnotes: OSM roads as a proxy for ducts\n"
-        "population: {path: population.tif, note: 'WorldPop 2020 100 m (CC BY 4.0)'}\n"
-    ))
+    config = _write_tiny_city(
+        tmp_path / "real",
+        extra_yaml=(
+            "synthetic: false\nnotes: OSM roads as a proxy for ducts\n"
+            "population: {path: population.tif, note: 'WorldPop 2020 100 m (CC BY 4.0)'}\n"
+        ),
+    )
     credits = data_attribution(load_config(config))
     assert "Roads and boundary: © OpenStreetMap contributors (ODbL)" in credits
     assert "Population: WorldPop (CC BY 4.0)" in credits
@@ -185,8 +204,9 @@ def test_heat_is_uncovered_population_only(run: RunResult, page: str) -> None:
     assert len(points) > 0 and (weight > 0).all() and weight.max() <= 1.0
     # The tiny city's roads cover its western 6 km only: what is uncovered lies east.
     west, south, east, north = run.metro.inputs.boundary.bounds
-    centre = gpd.GeoSeries.from_xy([(west + east) / 2], [(south + north) / 2],
-                                   crs=run.metro.inputs.crs)
+    centre = gpd.GeoSeries.from_xy(
+        [(west + east) / 2], [(south + north) / 2], crs=run.metro.inputs.crs
+    )
     mid_lon = centre.to_crs(4326).x.iloc[0]
     assert (lon > mid_lon).mean() > 0.9
 

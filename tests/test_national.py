@@ -9,10 +9,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from latcircle.analysis.national import find_city_dirs, national_rollup, read_city_outputs
+from latcircle.analysis.progress import PROGRESS_COLUMNS
 from latcircle.errors import InputError
-from latcircle.national import find_city_dirs, national_rollup, read_city_outputs
-from latcircle.outputs import write_csv
-from latcircle.progress import PROGRESS_COLUMNS
+from latcircle.output.files import write_csv
 
 TARGETS = [
     {"year": 2027, "share": 0.70, "basis": "auto", "judged_on": "key_sites", "source": "Source A"},
@@ -21,17 +21,32 @@ TARGETS = [
 
 
 def progress_row(
-    year: int, basis: str, covered: float, total: float, *, judged: bool, status: str = "",
-    gap: float = 0.0, planned: float = float("nan"),
+    year: int,
+    basis: str,
+    covered: float,
+    total: float,
+    *,
+    judged: bool,
+    status: str = "",
+    gap: float = 0.0,
+    planned: float = float("nan"),
 ) -> dict[str, Any]:
     target_year = 2027 if year <= 2027 else 2028
     return {
-        "year": year, "basis": basis,
+        "year": year,
+        "basis": basis,
         "unit": {"key_sites": "sites", "population": "people", "area": "km2"}[basis],
-        "threshold_ms": 1.0, "sites_online": 3, "covered": covered, "total": total,
-        "share": covered / total, "target_year": target_year,
-        "target_share": 0.70 if target_year == 2027 else 0.75, "judged": judged,
-        "planned_share": planned, "status": status, "gap": gap,
+        "threshold_ms": 1.0,
+        "sites_online": 3,
+        "covered": covered,
+        "total": total,
+        "share": covered / total,
+        "target_year": target_year,
+        "target_share": 0.70 if target_year == 2027 else 0.75,
+        "judged": judged,
+        "planned_share": planned,
+        "status": status,
+        "gap": gap,
     }
 
 
@@ -44,15 +59,31 @@ def make_city(
 ) -> Path:
     """Write a city output folder: run.json, coverage.csv (1 ms rows), progress.csv."""
     folder.mkdir(parents=True)
-    record = {"city": {"id": city, "name": city.title(), "synthetic": run.get("synthetic", False),
-                       "sites_hypothetical": run.get("hypothetical", False)},
-              "scenario_year": run.get("scenario_year")}
+    record = {
+        "city": {
+            "id": city,
+            "name": city.title(),
+            "synthetic": run.get("synthetic", False),
+            "sites_hypothetical": run.get("hypothetical", False),
+        },
+        "scenario_year": run.get("scenario_year"),
+    }
     (folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
     rows = [
-        {"scope": "metro", "name": "metro", "basis": b, "unit": "", "threshold_ms": thr,
-         "covered": cov * (thr / 1.0), "no_access": 0.0, "too_far": 0.0, "total": tot,
-         "share": cov * (thr / 1.0) / tot}
-        for b, (cov, tot) in coverage.items() for thr in (0.5, 1.0)
+        {
+            "scope": "metro",
+            "name": "metro",
+            "basis": b,
+            "unit": "",
+            "threshold_ms": thr,
+            "covered": cov * (thr / 1.0),
+            "no_access": 0.0,
+            "too_far": 0.0,
+            "total": tot,
+            "share": cov * (thr / 1.0) / tot,
+        }
+        for b, (cov, tot) in coverage.items()
+        for thr in (0.5, 1.0)
     ]
     write_csv(pd.DataFrame(rows), folder / "coverage.csv")
     write_csv(pd.DataFrame(progress, columns=PROGRESS_COLUMNS), folder / "progress.csv")
@@ -65,10 +96,12 @@ def outputs(tmp_path: Path) -> Path:
     """outputs/ with alpha (key sites), beta (population only), and things to skip."""
     root = tmp_path / "outputs"
     make_city(
-        root / "alpha", "alpha",
+        root / "alpha",
+        "alpha",
         [
-            progress_row(2026, "key_sites", 50, 100, judged=True, status="on track", gap=20,
-                         planned=0.72),
+            progress_row(
+                2026, "key_sites", 50, 100, judged=True, status="on track", gap=20, planned=0.72
+            ),
             progress_row(2026, "population", 600_000, 1_000_000, judged=False),
             progress_row(2027, "key_sites", 72, 100, judged=True, status="met"),
             progress_row(2027, "population", 800_000, 1_000_000, judged=False),
@@ -79,21 +112,36 @@ def outputs(tmp_path: Path) -> Path:
         hypothetical=True,
     )
     beta = make_city(
-        root / "beta", "beta",
+        root / "beta",
+        "beta",
         [
-            progress_row(2027, "population", 1_500_000, 3_000_000, judged=True,
-                         status="behind", gap=600_000),
+            progress_row(
+                2027, "population", 1_500_000, 3_000_000, judged=True, status="behind", gap=600_000
+            ),
             progress_row(2028, "population", 2_400_000, 3_000_000, judged=True, status="met"),
         ],
         {"population": (2_400_000, 3_000_000), "area": (300.0, 600.0)},
-        synthetic=True, scenario_year=2028,
+        synthetic=True,
+        scenario_year=2028,
     )
-    write_csv(pd.DataFrame({
-        "year": [2028, 2028], "cause": ["too_far", "no_access"], "rank": [1, 1],
-        "cells": [500, 100], "area_km2": [5.0, 1.0], "people": [250_000.0, 1_000.0],
-        "key_sites": [float("nan")] * 2, "min_latency_us": [1200.0, float("nan")],
-        "district": ["East", ""], "lon": [114.5, 114.1], "lat": [30.6, 30.4],
-    }), beta / "clusters.csv")
+    write_csv(
+        pd.DataFrame(
+            {
+                "year": [2028, 2028],
+                "cause": ["too_far", "no_access"],
+                "rank": [1, 1],
+                "cells": [500, 100],
+                "area_km2": [5.0, 1.0],
+                "people": [250_000.0, 1_000.0],
+                "key_sites": [float("nan")] * 2,
+                "min_latency_us": [1200.0, float("nan")],
+                "district": ["East", ""],
+                "lon": [114.5, 114.1],
+                "lat": [30.6, 30.4],
+            }
+        ),
+        beta / "clusters.csv",
+    )
     (root / "national").mkdir()
     (root / "national" / "summary.csv").write_text("old\n")
     (root / ".alpha.tmp-abc").mkdir()
@@ -224,8 +272,8 @@ def test_rollup_of_real_runs(tmp_path: Path) -> None:
     """Two hand-built cities run through the pipeline with progress outputs."""
     from test_progress import PLAN, road_city
 
+    from latcircle.analysis.progress import write_progress
     from latcircle.pipeline import run_city
-    from latcircle.progress import write_progress
 
     full = [{**s, "year": 2025} for s in PLAN] + [{"x": 9000.0, "year": 2028}]
     for city, sites in (("road", PLAN), ("full", full)):

@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString
 
+from latcircle.engine.network import build_network
 from latcircle.errors import InputError
-from latcircle.network import build_network
 
 UTM50 = "EPSG:32650"
 

@@ -23,16 +23,23 @@ def venv_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """
     spec = tmp_path / "jupyter" / "kernels" / "latcircle-test"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "latcircle (test)", "language": "python",
-    }), encoding="utf-8")
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "latcircle (test)",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     return "latcircle-test"
 
 
-def test_explore_notebook_runs(venv_kernel: str, tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explore_notebook_runs(
+    venv_kernel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
@@ -47,8 +54,12 @@ def test_explore_notebook_runs(venv_kernel: str, tmp_path: Path,
     code = [c for c in nb.cells if c.cell_type == "code"]
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
-    html = [o["data"]["text/html"] for c in code for o in c.get("outputs", [])
-            if "text/html" in o.get("data", {})]
+    html = [
+        o["data"]["text/html"]
+        for c in code
+        for o in c.get("outputs", [])
+        if "text/html" in o.get("data", {})
+    ]
     assert any("leaflet" in h.lower() for h in html), "the map did not render inline"
     assert any("without 2027 sites" in h for h in html), "the scenario table is missing"
     images = [o for c in code for o in c.get("outputs", []) if "image/png" in o.get("data", {})]

@@ -11,7 +11,12 @@ import shapely
 from shapely.geometry import LineString
 
 from latcircle.errors import InputError
-from latcircle.osm import DUCT_HIGHWAYS, graph_to_lines, overpass_highway_filter, read_osm_file
+from latcircle.inputs.osm import (
+    DUCT_HIGHWAYS,
+    graph_to_lines,
+    overpass_highway_filter,
+    read_osm_file,
+)
 
 # --------------------------------------------------------------------------- PBF
 

@@ -201,8 +201,8 @@ def test_links_with_an_online_year(tiny_city: Path, tmp_path: Path) -> None:
     """Roads over the road-less east come online in 2027: access, and shares, follow."""
     import shapely
 
-    from latcircle.metro import prepare
-    from latcircle.progress import progress_table
+    from latcircle.analysis.metro import prepare
+    from latcircle.analysis.progress import progress_table
     from tests.conftest import X0, Y0
 
     roads = gpd.read_file(tiny_city.parent / "roads.gpkg")

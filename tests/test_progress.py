@@ -25,12 +25,8 @@ from hypothesis import strategies as st
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, box
 
-from latcircle.config import CityConfig, Target, load_config
-from latcircle.errors import InputError
-from latcircle.latency import SiteAttachment, arc_matrix, solve
-from latcircle.metro import Metro, prepare
-from latcircle.network import PointLocation
-from latcircle.progress import (
+from latcircle.analysis.metro import Metro, prepare
+from latcircle.analysis.progress import (
     CLUSTER_COLUMNS,
     INTERCONNECT_COLUMNS,
     PROGRESS_COLUMNS,
@@ -42,11 +38,18 @@ from latcircle.progress import (
     write_progress,
     year_range,
 )
+from latcircle.config import CityConfig, Target, load_config
+from latcircle.engine.latency import SiteAttachment, arc_matrix, solve
+from latcircle.engine.network import PointLocation
+from latcircle.errors import InputError
 
 X0, Y0 = 500_000.0, 3_400_000.0  # UTM 50N, near lon 117 E, lat 30.7 N
 CRS = "EPSG:32650"
 EXACT_MODEL = {
-    "k_us_per_km": 1000.0, "equipment_us": 0.0, "site_device_us": 0.0, "route_factor": 1.0,
+    "k_us_per_km": 1000.0,
+    "equipment_us": 0.0,
+    "site_device_us": 0.0,
+    "route_factor": 1.0,
 }
 
 # --------------------------------------------------------------------------- city builder
@@ -76,14 +79,20 @@ def write_city(
     )
     rows = []
     for i, s in enumerate(sites):
-        row = {"id": s.get("id", f"S{i + 1}"), "tier": s.get("tier", "medium"),
-               "online_year": s.get("year", ""), "x": X0 + s["x"], "y": Y0 + s.get("y", 0.0)}
+        row = {
+            "id": s.get("id", f"S{i + 1}"),
+            "tier": s.get("tier", "medium"),
+            "online_year": s.get("year", ""),
+            "x": X0 + s["x"],
+            "y": Y0 + s.get("y", 0.0),
+        }
         if "device" in s:
             row["device_latency_us"] = s["device"]
         rows.append(row)
     pd.DataFrame(rows).to_csv(folder / "sites.csv", index=False)
     cfg: dict[str, Any] = {
-        "id": city_id, "name": city_id.title(),
+        "id": city_id,
+        "name": city_id.title(),
         "boundary": {"path": "boundary.gpkg"},
         "network": {"path": "network.gpkg", "kind": "fibre"},
         "sites": {"path": "sites.csv", "crs": CRS, "lon": "x", "lat": "y"},
@@ -92,16 +101,30 @@ def write_city(
     }
     if key_sites is not None:
         pd.DataFrame(
-            {"name": [f"K{i + 1}" for i in range(len(key_sites))],
-             "x": [X0 + x for x, _ in key_sites], "y": [Y0 + y for _, y in key_sites]}
+            {
+                "name": [f"K{i + 1}" for i in range(len(key_sites))],
+                "x": [X0 + x for x, _ in key_sites],
+                "y": [Y0 + y for _, y in key_sites],
+            }
         ).to_csv(folder / "key_sites.csv", index=False)
-        cfg["key_sites"] = {"path": "key_sites.csv", "crs": CRS, "lon": "x", "lat": "y",
-                            "category_field": None}
+        cfg["key_sites"] = {
+            "path": "key_sites.csv",
+            "crs": CRS,
+            "lon": "x",
+            "lat": "y",
+            "category_field": None,
+        }
     if population is not None:
         people, left, top = population
         with rasterio.open(
-            folder / "population.tif", "w", driver="GTiff", width=people.shape[1],
-            height=people.shape[0], count=1, dtype="float64", crs=CRS,
+            folder / "population.tif",
+            "w",
+            driver="GTiff",
+            width=people.shape[1],
+            height=people.shape[0],
+            count=1,
+            dtype="float64",
+            crs=CRS,
             transform=from_origin(X0 + left, Y0 + top, 100.0, 100.0),
         ) as dst:
             dst.write(people, 1)
@@ -282,8 +305,7 @@ def test_years_with_the_same_sites_share_one_solve(road_metro: Metro) -> None:
             calls.append(kw.get("year"))
             return original(self, **kw)
 
-    counting = Counting(**{f.name: getattr(road_metro, f.name)
-                           for f in dataclasses.fields(Metro)})
+    counting = Counting(**{f.name: getattr(road_metro, f.name) for f in dataclasses.fields(Metro)})
     progress_table(counting)
     assert sorted(calls) == [2025, 2026, 2027]  # 2028 has the 2027 sites
     calls.clear()
@@ -301,8 +323,9 @@ def with_sites(metro: Metro, idx: list[int], years: list[int]) -> Metro:
     sites["online_year"] = pd.array(years, dtype="Int64")
     loc = metro.attachment.location
     attachment = SiteAttachment(
-        location=PointLocation(edge=loc.edge[sel], t=loc.t[sel], drop=loc.drop[sel],
-                               max_drop_m=loc.max_drop_m),
+        location=PointLocation(
+            edge=loc.edge[sel], t=loc.t[sel], drop=loc.drop[sel], max_drop_m=loc.max_drop_m
+        ),
         offset_us=metro.attachment.offset_us[sel],
     )
     inputs = dataclasses.replace(metro.inputs, sites=sites)
@@ -317,14 +340,19 @@ def grid_metro(tmp_path_factory: pytest.TempPathFactory) -> Metro:
     roads += [[(x, 0.0), (x, 3000.0)] for x in (400.0, 1500.0, 2600.0)]
     candidates = [
         {"x": float(x), "y": float(y), "device": float(d)}
-        for x, y, d in zip(rng.uniform(0, 3000, 8), rng.uniform(0, 3000, 8),
-                           rng.uniform(0, 300, 8), strict=True)
+        for x, y, d in zip(
+            rng.uniform(0, 3000, 8), rng.uniform(0, 3000, 8), rng.uniform(0, 300, 8), strict=True
+        )
     ]
     key_sites = [(float(x), float(y)) for x, y in rng.uniform(0, 3000, (25, 2))]
     people = rng.integers(0, 50, (30, 30)).astype(float)
     cfg = write_city(
-        tmp_path_factory.mktemp("grid"), boundary=(0.0, 0.0, 3000.0, 3000.0), roads=roads,
-        sites=candidates, key_sites=key_sites, population=(people, 0.0, 3000.0),
+        tmp_path_factory.mktemp("grid"),
+        boundary=(0.0, 0.0, 3000.0, 3000.0),
+        roads=roads,
+        sites=candidates,
+        key_sites=key_sites,
+        population=(people, 0.0, 3000.0),
         model={**EXACT_MODEL, "max_drop_m": 600.0},
     )
     return prepare(cfg)
@@ -333,11 +361,13 @@ def grid_metro(tmp_path_factory: pytest.TempPathFactory) -> Metro:
 YEARS = [2024, 2025, 2026, 2027, 2028]
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
-    plan=st.lists(st.tuples(st.integers(0, 7), st.sampled_from(YEARS)), max_size=5,
-                  unique_by=lambda p: p[0]),
+    plan=st.lists(
+        st.tuples(st.integers(0, 7), st.sampled_from(YEARS)), max_size=5, unique_by=lambda p: p[0]
+    ),
     new=st.tuples(st.integers(0, 7), st.sampled_from(YEARS)),
 )
 def test_adding_a_site_never_lowers_a_later_share(
@@ -345,8 +375,7 @@ def test_adding_a_site_never_lowers_a_later_share(
 ) -> None:
     plan = [p for p in plan if p[0] != new[0]]
     before = with_sites(grid_metro, [i for i, _ in plan], [y for _, y in plan])
-    after = with_sites(grid_metro, [i for i, _ in plan] + [new[0]],
-                       [y for _, y in plan] + [new[1]])
+    after = with_sites(grid_metro, [i for i, _ in plan] + [new[0]], [y for _, y in plan] + [new[1]])
     a = progress_table(before, years=YEARS).set_index(["year", "basis"])["share"]
     b = progress_table(after, years=YEARS).set_index(["year", "basis"])["share"]
     for (year, basis), share in a.items():
@@ -387,8 +416,9 @@ def brute_force_pairs(metro: Metro, idx: np.ndarray) -> np.ndarray:
         dist = nx.single_source_dijkstra_path_length(g, ("s", int(a)))
         for j, b in enumerate(idx):
             if loc.edge[b] >= 0 and ("s", int(b)) in dist:
-                out[i, j] = (p.equipment_us + att.offset_us[a] + dist[("s", int(b))]
-                             + att.offset_us[b])
+                out[i, j] = (
+                    p.equipment_us + att.offset_us[a] + dist[("s", int(b))] + att.offset_us[b]
+                )
     return out
 
 
@@ -405,21 +435,36 @@ def tangle_metro(tmp_path_factory: pytest.TempPathFactory) -> Metro:
                 roads.append([tuple(xy[i]), tuple(mid), tuple(xy[j])])
     roads.append([(6000.0, 0.0), (7000.0, 500.0)])  # a separate component
     roads.append([(6200.0, 1500.0), (6900.0, 1500.0)])  # and another
-    sites = [{"x": float(x), "y": float(y), "device": float(d),
-              "tier": ["large", "medium", "edge"][k % 3]}
-             for k, (x, y, d) in enumerate(zip(rng.uniform(0, 4000, 12),
-                                                rng.uniform(0, 4000, 12),
-                                                rng.uniform(0, 100, 12), strict=True))]
+    sites = [
+        {
+            "x": float(x),
+            "y": float(y),
+            "device": float(d),
+            "tier": ["large", "medium", "edge"][k % 3],
+        }
+        for k, (x, y, d) in enumerate(
+            zip(
+                rng.uniform(0, 4000, 12),
+                rng.uniform(0, 4000, 12),
+                rng.uniform(0, 100, 12),
+                strict=True,
+            )
+        )
+    ]
     a, b = np.array(roads[0][0]), np.array(roads[0][1])
     for f in (0.3, 0.6):  # two sites on the same edge
-        sites.append({"x": float(a[0] + f * (b - a)[0]), "y": float(a[1] + f * (b - a)[1]),
-                      "tier": "large"})
+        sites.append(
+            {"x": float(a[0] + f * (b - a)[0]), "y": float(a[1] + f * (b - a)[1]), "tier": "large"}
+        )
     sites.append({"x": 6300.0, "y": 160.0, "tier": "medium"})
     sites.append({"x": 6500.0, "y": 1500.0, "tier": "large"})
     sites.append({"x": 20_000.0, "y": 20_000.0, "tier": "large"})  # beyond the max drop
     cfg = write_city(
-        tmp_path_factory.mktemp("tangle"), boundary=(-500.0, -500.0, 7500.0, 4500.0),
-        roads=roads, sites=sites, model={"preset": "optical"},
+        tmp_path_factory.mktemp("tangle"),
+        boundary=(-500.0, -500.0, 7500.0, 4500.0),
+        roads=roads,
+        sites=sites,
+        model={"preset": "optical"},
     )
     metro = prepare(cfg)
     assert metro.network.stats["components"] >= 3
@@ -474,11 +519,13 @@ def test_interconnect_agrees_with_the_latency_field(tangle_metro: Metro) -> None
         i, j = ids.index(a), ids.index(b)
         only = np.zeros(len(ids), bool)
         only[i] = True
-        lat_field = solve(tangle_metro.network, tangle_metro.attachment, tangle_metro.params,
-                          online=only)
+        lat_field = solve(
+            tangle_metro.network, tangle_metro.attachment, tangle_metro.params, online=only
+        )
         loc = tangle_metro.attachment.location
-        at_b = PointLocation(edge=loc.edge[[j]], t=loc.t[[j]], drop=loc.drop[[j]],
-                             max_drop_m=loc.max_drop_m)
+        at_b = PointLocation(
+            edge=loc.edge[[j]], t=loc.t[[j]], drop=loc.drop[[j]], max_drop_m=loc.max_drop_m
+        )
         latency, _ = lat_field.at(at_b)
         assert row["latency_us"] == pytest.approx(
             latency[0] + sites["device_latency_us"].iloc[j], abs=1e-6
@@ -488,7 +535,9 @@ def test_interconnect_agrees_with_the_latency_field(tangle_metro: Metro) -> None
 def test_interconnect_tiers_year_and_budget(road_metro: Metro) -> None:
     table = interconnect_table(road_metro)  # large and medium: S1, S2, S3 (S4 is edge)
     assert list(zip(table["site_a"], table["site_b"], strict=True)) == [
-        ("S1", "S2"), ("S1", "S3"), ("S2", "S3"),
+        ("S1", "S2"),
+        ("S1", "S3"),
+        ("S2", "S3"),
     ]
     # 1 µs per metre along the road, no device or equipment latency.
     assert list(table["latency_us"]) == pytest.approx([3000.0, 6000.0, 3000.0])
@@ -510,15 +559,22 @@ def band_metro(tmp_path_factory: pytest.TempPathFactory) -> Metro:
     No access: 7 rows of cells in the south (280 cells), 3 in the north (120 cells). Sites
     at x = 510 and 3,510 m on the road leave a too-far gap in the middle.
     """
-    key_sites = [(1020.0, 310.0), (2020.0, 310.0), (3020.0, 310.0),  # south, no access
-                 (1020.0, 1860.0),  # north, no access
-                 (2020.0, 1210.0), (2020.0, 1310.0),  # middle, too far
-                 (620.0, 1210.0)]  # covered
+    key_sites = [
+        (1020.0, 310.0),
+        (2020.0, 310.0),
+        (3020.0, 310.0),  # south, no access
+        (1020.0, 1860.0),  # north, no access
+        (2020.0, 1210.0),
+        (2020.0, 1310.0),  # middle, too far
+        (620.0, 1210.0),
+    ]  # covered
     cfg = write_city(
-        tmp_path_factory.mktemp("band"), boundary=(0.0, 0.0, 4000.0, 2000.0),
+        tmp_path_factory.mktemp("band"),
+        boundary=(0.0, 0.0, 4000.0, 2000.0),
         roads=[[(0.0, 1200.0), (4000.0, 1200.0)]],
         sites=[{"x": 510.0, "y": 1200.0, "tier": "large"}, {"x": 3510.0, "y": 1200.0}],
-        key_sites=key_sites, population=(np.ones((20, 40)), 0.0, 2000.0),
+        key_sites=key_sites,
+        population=(np.ones((20, 40)), 0.0, 2000.0),
         model={**EXACT_MODEL, "max_drop_m": 460.0},
     )
     return prepare(cfg)
@@ -550,9 +606,7 @@ def test_clusters_split_by_cause_and_ranked(band_metro: Metro) -> None:
     assert far["key_sites"].iloc[0] == 2.0
     assert far["min_latency_us"].iloc[0] == pytest.approx(lat[too_far].min(), abs=1e-6)
     # Centres: the south band's is its middle; everything lies inside its own outline.
-    assert clusters.geometry.area.to_numpy() == pytest.approx(
-        clusters["area_km2"].to_numpy() * 1e6
-    )
+    assert clusters.geometry.area.to_numpy() == pytest.approx(clusters["area_km2"].to_numpy() * 1e6)
     south = clusters[(clusters["cause"] == "no_access") & (clusters["rank"] == 1)]
     centre = gpd.GeoSeries.from_xy(south["lon"], south["lat"], crs=4326).to_crs(CRS).iloc[0]
     assert centre.x - X0 == pytest.approx(2000.0, abs=1e-3)  # mean of columns 50..3950
@@ -575,9 +629,14 @@ def test_clusters_rank_by_area_and_top(band_metro: Metro) -> None:
 def test_clusters_ring_centre_lies_in_the_cluster(tmp_path: Path) -> None:
     """A ring of no-access cells around a covered core: its centre is moved onto the ring."""
     roads = [[(1000.0, 1000.0), (2000.0, 1000.0)], [(1500.0, 500.0), (1500.0, 1500.0)]]
-    cfg = write_city(tmp_path, boundary=(0.0, 0.0, 3000.0, 2000.0), roads=roads,
-                     sites=[{"x": 1500.0, "y": 1000.0}], key_sites=None,
-                     model={**EXACT_MODEL, "max_drop_m": 300.0})
+    cfg = write_city(
+        tmp_path,
+        boundary=(0.0, 0.0, 3000.0, 2000.0),
+        roads=roads,
+        sites=[{"x": 1500.0, "y": 1000.0}],
+        key_sites=None,
+        model={**EXACT_MODEL, "max_drop_m": 300.0},
+    )
     metro = prepare(cfg)
     ring = uncovered_clusters(metro, metro.scenario())
     ring = ring[ring["cause"] == "no_access"]
@@ -603,13 +662,19 @@ def test_write_progress_through_the_pipeline(tmp_path: Path) -> None:
     progress = pd.read_csv(outs[0] / "progress.csv")
     assert list(progress.columns) == PROGRESS_COLUMNS
     assert list(progress.loc[progress["judged"], "status"]) == [
-        "on track", "on track", "met", "behind",
+        "on track",
+        "on track",
+        "met",
+        "behind",
     ]
     record = __import__("json").loads((outs[0] / "progress.json").read_text())
     assert record["rule"] == STATUS_RULE
     assert [t["judged_on"] for t in record["targets"]] == ["key_sites", "key_sites"]
     assert record["status_by_year"] == {
-        "2025": "on track", "2026": "on track", "2027": "met", "2028": "behind",
+        "2025": "on track",
+        "2026": "on track",
+        "2027": "met",
+        "2028": "behind",
     }
     assert "MIIT" in record["targets"][0]["source"]
     layers = [name for name, _ in pyogrio.list_layers(outs[0] / "isochrones.gpkg")]

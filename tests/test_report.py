@@ -11,11 +11,12 @@ import pandas as pd
 import pytest
 from conftest import _write_tiny_city
 
-from latcircle.maps import escape_text, write_map
-from latcircle.national import national_rollup
-from latcircle.pipeline import RunResult, run_config
-from latcircle.progress import write_progress
-from latcircle.report import write_dashboard, write_report
+from latcircle.analysis.national import national_rollup
+from latcircle.analysis.progress import write_progress
+from latcircle.pipeline import run_config
+from latcircle.present.maps import escape_text, write_map
+from latcircle.present.report import write_dashboard, write_report
+from latcircle.run import RunResult
 
 SITE_NAME = "<script>alert('site')</script>"
 
@@ -56,10 +57,16 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, RunRes
     """Two tiny cities run with progress, map and report, under one outputs/ folder."""
     root = tmp_path_factory.mktemp("report")
     steps = [write_progress, write_map, write_report]
-    a = run_config(_city(root / "in-a", "tiny-a", name="Tiny A <b>&</b>"),
-                   out=root / "outputs" / "tiny-a", extra_outputs=steps)
-    b = run_config(_city(root / "in-b", "tiny-b", name="Tiny B"),
-                   out=root / "outputs" / "tiny-b", extra_outputs=steps)
+    a = run_config(
+        _city(root / "in-a", "tiny-a", name="Tiny A <b>&</b>"),
+        out=root / "outputs" / "tiny-a",
+        extra_outputs=steps,
+    )
+    b = run_config(
+        _city(root / "in-b", "tiny-b", name="Tiny B"),
+        out=root / "outputs" / "tiny-b",
+        extra_outputs=steps,
+    )
     return a, b, root / "outputs"
 
 
@@ -74,18 +81,32 @@ def test_report_is_self_contained(outputs: tuple[RunResult, RunResult, Path]) ->
     for local in ("map.html", "coverage.csv", "progress.csv", "run.json"):
         assert local in page.refs and (run.out / local).exists()
     assert {p.name for p in (run.out / "figures").iterdir()} == {
-        "bands.png", "curve.png", "districts.png", "progress.png"
+        "bands.png",
+        "curve.png",
+        "districts.png",
+        "progress.png",
     }
 
 
 def test_report_shows_every_section(outputs: tuple[RunResult, RunResult, Path]) -> None:
     run = outputs[0]
     text = " ".join(_parse(run.out / "report.html").text)
-    for expected in ("Within 1 ms", "Synthetic city", "Hypothetical compute sites",
-                     "Progress toward the targets", "2027: 70%", "2028: 75%",
-                     "Districts within 1 ms", "West", "East", "Compute sites",
-                     "Largest uncovered clusters", "no access (build access)",
-                     "Model parameters", "Inputs"):
+    for expected in (
+        "Within 1 ms",
+        "Synthetic city",
+        "Hypothetical compute sites",
+        "Progress toward the targets",
+        "2027: 70%",
+        "2028: 75%",
+        "Districts within 1 ms",
+        "West",
+        "East",
+        "Compute sites",
+        "Largest uncovered clusters",
+        "no access (build access)",
+        "Model parameters",
+        "Inputs",
+    ):
         assert expected in text, expected
     share = run.headline["population"]
     assert f"{share:.1%}" in text

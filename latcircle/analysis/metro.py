@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from latcircle.analysis.coverage import Evaluation, Samples, evaluate
 from latcircle.config import CityConfig, LatencyParams
-from latcircle.coverage import Evaluation, Samples, evaluate
+from latcircle.engine.grid import Grid, label_points, make_grid
+from latcircle.engine.latency import LatencyField, SiteAttachment, arc_matrix, attach_sites, solve
+from latcircle.engine.network import Locator, Network, build_network
 from latcircle.errors import InputError
-from latcircle.grid import Grid, label_points, make_grid
-from latcircle.inputs import Inputs, read_inputs
-from latcircle.latency import LatencyField, SiteAttachment, arc_matrix, attach_sites, solve
-from latcircle.network import Locator, Network, build_network
+from latcircle.inputs.readers import Inputs, read_inputs
 
 __all__ = ["Metro", "Scenario", "StageTimer", "prepare"]
 

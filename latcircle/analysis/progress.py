@@ -49,15 +49,15 @@ from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from latcircle.analysis.coverage import BASES
+from latcircle.analysis.isochrones import mask_polygons
+from latcircle.analysis.metro import Metro, Scenario
 from latcircle.config import Target
-from latcircle.coverage import BASES
+from latcircle.engine.grid import Grid, label_points
+from latcircle.engine.latency import SiteAttachment
+from latcircle.engine.network import Network
 from latcircle.errors import InputError
-from latcircle.grid import Grid, label_points
-from latcircle.isochrones import mask_polygons
-from latcircle.latency import SiteAttachment
-from latcircle.metro import Metro, Scenario
-from latcircle.network import Network
-from latcircle.outputs import write_csv, write_gpkg, write_json
+from latcircle.output.files import write_csv, write_gpkg, write_json
 
 __all__ = [
     "CLUSTER_COLUMNS",
@@ -102,16 +102,47 @@ STATUS_RULE = (
 )
 
 PROGRESS_COLUMNS = [
-    "year", "basis", "unit", "threshold_ms", "sites_online", "covered", "total", "share",
-    "target_year", "target_share", "judged", "planned_share", "status", "gap",
+    "year",
+    "basis",
+    "unit",
+    "threshold_ms",
+    "sites_online",
+    "covered",
+    "total",
+    "share",
+    "target_year",
+    "target_share",
+    "judged",
+    "planned_share",
+    "status",
+    "gap",
 ]
 INTERCONNECT_COLUMNS = [
-    "site_a", "site_b", "name_a", "name_b", "tier_a", "tier_b", "online_year",
-    "reachable", "latency_us", "budget_us", "over_budget",
+    "site_a",
+    "site_b",
+    "name_a",
+    "name_b",
+    "tier_a",
+    "tier_b",
+    "online_year",
+    "reachable",
+    "latency_us",
+    "budget_us",
+    "over_budget",
 ]
 CLUSTER_COLUMNS = [
-    "year", "cause", "rank", "cells", "area_km2", "people", "key_sites", "min_latency_us",
-    "district", "lon", "lat", "geometry",
+    "year",
+    "cause",
+    "rank",
+    "cells",
+    "area_km2",
+    "people",
+    "key_sites",
+    "min_latency_us",
+    "district",
+    "lon",
+    "lat",
+    "geometry",
 ]
 
 #: Preference order of ``auto``: the official basis first.
@@ -122,7 +153,7 @@ _WGS84 = pyproj.CRS.from_epsg(4326)
 
 
 class _RunLike(Protocol):
-    """What :func:`write_progress` needs of a :class:`latcircle.pipeline.RunResult`."""
+    """What :func:`write_progress` needs of a :class:`latcircle.run.RunResult`."""
 
     metro: Metro
     scenario: Scenario
@@ -251,9 +282,11 @@ def progress_table(
         scenario = cache.get(year)
         planned = cache.get(goal.year) if goal is not None else None
         for basis in _bases(metro):
-            rows.append(_progress_row(
-                year, basis, scenario, planned, goal, budget_ms=metro.config.budget_ms
-            ))
+            rows.append(
+                _progress_row(
+                    year, basis, scenario, planned, goal, budget_ms=metro.config.budget_ms
+                )
+            )
     return pd.DataFrame(rows, columns=PROGRESS_COLUMNS)
 
 
@@ -280,8 +313,11 @@ def progress_record(metro: Metro, table: pd.DataFrame) -> dict[str, Any]:
         "met_tolerance": MET_TOLERANCE,
         "targets": [
             {
-                "year": t.year, "share": t.share, "basis": t.basis,
-                "judged_on": resolve_basis(t, bases), "threshold_ms": t.threshold_ms,
+                "year": t.year,
+                "share": t.share,
+                "basis": t.basis,
+                "judged_on": resolve_basis(t, bases),
+                "threshold_ms": t.threshold_ms,
                 "source": t.source,
             }
             for t in sorted(cfg.targets, key=lambda t: t.year)
@@ -349,11 +385,20 @@ def _progress_row(
     covered, total = _covered(scenario, basis, threshold)
     share = covered / total if total > 0 else np.nan
     row: dict[str, Any] = {
-        "year": year, "basis": basis, "unit": BASES[basis], "threshold_ms": threshold,
-        "sites_online": int(np.count_nonzero(scenario.online)), "covered": covered,
+        "year": year,
+        "basis": basis,
+        "unit": BASES[basis],
+        "threshold_ms": threshold,
+        "sites_online": int(np.count_nonzero(scenario.online)),
+        "covered": covered,
         "total": total,
-        "share": share, "target_year": pd.NA, "target_share": np.nan, "judged": False,
-        "planned_share": np.nan, "status": "", "gap": np.nan,
+        "share": share,
+        "target_year": pd.NA,
+        "target_share": np.nan,
+        "judged": False,
+        "planned_share": np.nan,
+        "status": "",
+        "gap": np.nan,
     }
     if goal is None or planned is None:
         return row
@@ -361,8 +406,11 @@ def _progress_row(
     planned_share = p_cov / p_tot if p_tot > 0 else np.nan
     status = _status(year, share, planned_share, goal)
     row.update(
-        target_year=goal.year, target_share=goal.share, judged=basis == goal.basis,
-        planned_share=planned_share, status=status,
+        target_year=goal.year,
+        target_share=goal.share,
+        judged=basis == goal.basis,
+        planned_share=planned_share,
+        status=status,
         gap=0.0 if status == MET else _gap(basis, goal.share * total - covered),
     )
     return row
@@ -371,8 +419,10 @@ def _progress_row(
 def _status(year: int, share: float, planned_share: float, goal: _Goal) -> str:
     if not np.isnan(share) and share >= goal.share - MET_TOLERANCE:
         return MET
-    if year < goal.year and not np.isnan(planned_share) and (
-        planned_share >= goal.share - MET_TOLERANCE
+    if (
+        year < goal.year
+        and not np.isnan(planned_share)
+        and (planned_share >= goal.share - MET_TOLERANCE)
     ):
         return ON_TRACK
     return BEHIND
@@ -433,8 +483,14 @@ def interconnect_table(
     pick = sites["tier"].str.lower().isin(wanted).to_numpy(dtype=bool) & metro.online(year)
     idx = np.flatnonzero(pick)
     view = metro.view(year)  # the links built by then
-    lat = pair_latency(view.network, view.attachment, view.arcs, idx,
-                       us_per_m=metro.params.us_per_m, fixed_us=metro.params.equipment_us)
+    lat = pair_latency(
+        view.network,
+        view.attachment,
+        view.arcs,
+        idx,
+        us_per_m=metro.params.us_per_m,
+        fixed_us=metro.params.equipment_us,
+    )
     return _interconnect_rows(sites, idx, lat, budget_ms)
 
 
@@ -457,7 +513,7 @@ def pair_latency(
     attachment
         Every site's attachment.
     arcs
-        The network's arc matrix (:func:`latcircle.latency.arc_matrix`).
+        The network's arc matrix (:func:`latcircle.engine.latency.arc_matrix`).
     sites
         Indices of the sites to pair.
     us_per_m
@@ -504,9 +560,9 @@ def _node_distances(arcs: csr_matrix, nodes: np.ndarray, chunk: int) -> np.ndarr
     k = len(nodes)
     out = np.full((max(k, 1), max(k, 1)), np.inf)
     for lo in range(0, k, chunk):
-        src = nodes[lo:lo + chunk]
+        src = nodes[lo : lo + chunk]
         dist = dijkstra(arcs, directed=True, indices=src)
-        out[lo:lo + len(src), :k] = np.atleast_2d(dist)[:, nodes]
+        out[lo : lo + len(src), :k] = np.atleast_2d(dist)[:, nodes]
     return out
 
 
@@ -520,14 +576,21 @@ def _interconnect_rows(
     years = sites["online_year"].astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
     later = np.fmax(years[ia], years[ib])
     budget_us = budget_ms * 1000.0
-    out = pd.DataFrame({
-        "site_a": sites["site_id"].to_numpy()[ia], "site_b": sites["site_id"].to_numpy()[ib],
-        "name_a": sites["name"].to_numpy()[ia], "name_b": sites["name"].to_numpy()[ib],
-        "tier_a": sites["tier"].to_numpy()[ia], "tier_b": sites["tier"].to_numpy()[ib],
-        "online_year": pd.array(np.where(np.isnan(later), None, later), dtype="Int64"),
-        "reachable": reach, "latency_us": np.where(reach, value, np.nan),
-        "budget_us": budget_us, "over_budget": ~reach | (value > budget_us),
-    })
+    out = pd.DataFrame(
+        {
+            "site_a": sites["site_id"].to_numpy()[ia],
+            "site_b": sites["site_id"].to_numpy()[ib],
+            "name_a": sites["name"].to_numpy()[ia],
+            "name_b": sites["name"].to_numpy()[ib],
+            "tier_a": sites["tier"].to_numpy()[ia],
+            "tier_b": sites["tier"].to_numpy()[ib],
+            "online_year": pd.array(np.where(np.isnan(later), None, later), dtype="Int64"),
+            "reachable": reach,
+            "latency_us": np.where(reach, value, np.nan),
+            "budget_us": budget_us,
+            "over_budget": ~reach | (value > budget_us),
+        }
+    )
     return out[INTERCONNECT_COLUMNS]
 
 
@@ -575,9 +638,7 @@ def uncovered_clusters(
     budget_ms = metro.config.budget_ms if budget_ms is None else budget_ms
     by = by or _rank_basis(metro)
     cells = _cell_table(metro, scenario, budget_ms)
-    frames = [
-        _clusters_of(metro, cells, cause, by=by, top=top) for cause in _CAUSES
-    ]
+    frames = [_clusters_of(metro, cells, cause, by=by, top=top) for cause in _CAUSES]
     out = _typed(pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True))
     out.insert(0, "year", pd.array([scenario.year] * len(out), dtype="Int64"))
     return gpd.GeoDataFrame(out[CLUSTER_COLUMNS], geometry="geometry", crs=metro.inputs.crs)
@@ -695,15 +756,21 @@ def _describe(
         lon, lat = to_wgs.transform(*_centre(grid, r, c))
         lat_us = cells.latency[r, c]
         district = np.bincount(cells.district[r, c] + 1, minlength=len(names) + 1)
-        rows.append({
-            "cause": cause, "rank": rank, "cells": int(size[k]),
-            "area_km2": float(size[k] * grid.cell_km2), "people": float(people[k]),
-            "key_sites": float(key_sites[k]),
-            "min_latency_us": _min_latency(lat_us) if cause == "too_far" else np.nan,
-            "district": names[int(np.argmax(district[1:]))] if district[1:].any() else "",
-            "lon": float(lon), "lat": float(lat),
-            "geometry": _outline(grid, box, mask, metro.inputs.boundary),
-        })
+        rows.append(
+            {
+                "cause": cause,
+                "rank": rank,
+                "cells": int(size[k]),
+                "area_km2": float(size[k] * grid.cell_km2),
+                "people": float(people[k]),
+                "key_sites": float(key_sites[k]),
+                "min_latency_us": _min_latency(lat_us) if cause == "too_far" else np.nan,
+                "district": names[int(np.argmax(district[1:]))] if district[1:].any() else "",
+                "lon": float(lon),
+                "lat": float(lat),
+                "geometry": _outline(grid, box, mask, metro.inputs.boundary),
+            }
+        )
     return pd.DataFrame(rows, columns=[c for c in CLUSTER_COLUMNS if c != "year"])
 
 
@@ -740,7 +807,9 @@ def _outline(grid: Grid, box: tuple[slice, slice], mask: np.ndarray, boundary: A
     """Return the cells of ``mask`` (a window ``box`` of the grid), clipped to the metro."""
     sub = Grid(
         transform=grid.transform * grid.transform.translation(box[1].start, box[0].start),
-        shape=mask.shape, inside=mask, cell_m=grid.cell_m,
+        shape=mask.shape,
+        inside=mask,
+        cell_m=grid.cell_m,
     )
     geom = shapely.intersection(mask_polygons(sub, mask), boundary)
     parts = shapely.get_parts(geom)
@@ -779,14 +848,18 @@ def write_progress(result: _RunLike, folder: Path) -> None:
     write_gpkg({"clusters": clusters}, gpkg if gpkg.exists() else folder / "clusters.gpkg")
     record = progress_record(metro, table)
     record["interconnect"] = {
-        "budget_ms": INTERCONNECT_BUDGET_MS, "tiers": list(INTERCONNECT_TIERS),
-        "scenario_year": scenario.year, "pairs": len(links),
+        "budget_ms": INTERCONNECT_BUDGET_MS,
+        "tiers": list(INTERCONNECT_TIERS),
+        "scenario_year": scenario.year,
+        "pairs": len(links),
         "over_budget": int(links["over_budget"].sum()),
         "model": "one-way optical: E + both site devices + both drops + network path",
     }
     record["clusters"] = {
-        "scenario_year": scenario.year, "budget_ms": metro.config.budget_ms,
-        "ranked_by": _rank_basis(metro), "connectivity": 4,
+        "scenario_year": scenario.year,
+        "budget_ms": metro.config.budget_ms,
+        "ranked_by": _rank_basis(metro),
+        "connectivity": 4,
         "top_per_cause": 10,
     }
     write_json(record, folder / "progress.json")

@@ -7,7 +7,7 @@ Each basis is a set of weighted sample locations, located once on the network:
   its people (no resampling, so people are never smeared or lost);
 * ``key_sites``: the key sites, each weighing its weight (1 unless given).
 
-For a scenario (a :class:`~latcircle.latency.LatencyField`) each sample gets a latency and a
+For a scenario (a :class:`~latcircle.engine.latency.LatencyField`) each sample gets a latency and a
 serving site; the uncovered weight splits into **no access** (beyond the max drop from the
 network: build access) and **too far** (over the budget or no reachable site: build compute).
 """
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from latcircle.latency import NO_SITE, LatencyField
-from latcircle.network import PointLocation
+from latcircle.engine.latency import NO_SITE, LatencyField
+from latcircle.engine.network import PointLocation
 
 __all__ = [
     "BASES",

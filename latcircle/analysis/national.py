@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle.errors import InputError
-from latcircle.outputs import atomic_folder, write_csv
+from latcircle.output.files import atomic_folder, write_csv
 
 __all__ = [
     "CityOutputs",
@@ -50,8 +50,18 @@ __all__ = [
 #: Columns a city's tables must have for the roll-up.
 _COVERAGE_COLUMNS = ("scope", "basis", "threshold_ms", "covered", "total", "share")
 _PROGRESS_COLUMNS = (
-    "year", "basis", "unit", "threshold_ms", "covered", "total", "share",
-    "target_year", "target_share", "judged", "status", "gap",
+    "year",
+    "basis",
+    "unit",
+    "threshold_ms",
+    "covered",
+    "total",
+    "share",
+    "target_year",
+    "target_share",
+    "judged",
+    "status",
+    "gap",
 )
 _STATUSES = ("met", "on track", "behind")
 _BASIS_WORDS = {"key_sites": "key sites", "population": "people", "area": "area"}
@@ -167,8 +177,13 @@ def national_rollup(
     progress = national_progress(cities)
     text = shortfalls_text(cities, summary, progress, skipped=skipped)
     result = NationalResult(
-        out=out, summary=summary, progress=progress, shortfalls=text,
-        cities=[c.city for c in cities], skipped=skipped, folders=[c.folder for c in cities],
+        out=out,
+        summary=summary,
+        progress=progress,
+        shortfalls=text,
+        cities=[c.city for c in cities],
+        skipped=skipped,
+        folders=[c.folder for c in cities],
     )
     with atomic_folder(out) as tmp:
         write_csv(summary, tmp / "summary.csv")
@@ -367,8 +382,11 @@ def summary_table(cities: Sequence[CityOutputs]) -> pd.DataFrame:
     rows = []
     for c in cities:
         row: dict[str, Any] = {
-            "city": c.city, "name": c.name, "synthetic": c.synthetic,
-            "sites_hypothetical": c.hypothetical, "scenario_year": c.scenario_year,
+            "city": c.city,
+            "name": c.name,
+            "synthetic": c.synthetic,
+            "sites_hypothetical": c.hypothetical,
+            "scenario_year": c.scenario_year,
             "population": _total(c.coverage, "population"),
             "key_sites": _total(c.coverage, "key_sites"),
         }
@@ -415,24 +433,39 @@ def national_progress(cities: Sequence[CityOutputs]) -> pd.DataFrame:
         shares = np.array([j["share"] for j, _ in pops])
         covered = float(sum(p["covered"] for _, p in pops))
         total = float(weights.sum())
-        rows.append({
-            "year": year,
-            "target_year": _same([j["target_year"] for _, j in judged]),
-            "target_share": _same([j["target_share"] for _, j in judged]),
-            "metros": len(judged),
-            "met": status.count("met"), "on_track": status.count("on track"),
-            "behind": status.count("behind"),
-            "share_met": status.count("met") / len(judged) if judged else np.nan,
-            "share_pop_weighted": float((weights * shares).sum() / total) if total else np.nan,
-            "population_covered": covered if pops else np.nan,
-            "population_total": total if pops else np.nan,
-            "population_share": covered / total if total else np.nan,
-        })
-    frame = pd.DataFrame(rows, columns=[
-        "year", "target_year", "target_share", "metros", "met", "on_track", "behind",
-        "share_met", "share_pop_weighted", "population_covered", "population_total",
-        "population_share",
-    ])
+        rows.append(
+            {
+                "year": year,
+                "target_year": _same([j["target_year"] for _, j in judged]),
+                "target_share": _same([j["target_share"] for _, j in judged]),
+                "metros": len(judged),
+                "met": status.count("met"),
+                "on_track": status.count("on track"),
+                "behind": status.count("behind"),
+                "share_met": status.count("met") / len(judged) if judged else np.nan,
+                "share_pop_weighted": float((weights * shares).sum() / total) if total else np.nan,
+                "population_covered": covered if pops else np.nan,
+                "population_total": total if pops else np.nan,
+                "population_share": covered / total if total else np.nan,
+            }
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "year",
+            "target_year",
+            "target_share",
+            "metros",
+            "met",
+            "on_track",
+            "behind",
+            "share_met",
+            "share_pop_weighted",
+            "population_covered",
+            "population_total",
+            "population_share",
+        ],
+    )
     frame["target_year"] = frame["target_year"].astype("Int64")
     return frame
 
@@ -532,9 +565,7 @@ def _label(c: CityOutputs) -> str:
     return c.name + (f" [{', '.join(tags)}]" if tags else "")
 
 
-def _target_section(
-    year: int, summary: pd.DataFrame, by_id: dict[str, CityOutputs]
-) -> list[str]:
+def _target_section(year: int, summary: pd.DataFrame, by_id: dict[str, CityOutputs]) -> list[str]:
     rows = summary[summary[f"status_{year}"] != ""]
     short = rows[rows[f"status_{year}"] != "met"]
     sources = sorted({_source(by_id[c], year) for c in rows["city"]} - {""})
@@ -600,8 +631,13 @@ def _cluster_words(r: dict[str, Any]) -> str:
 
 
 def _year_section(progress: pd.DataFrame) -> list[str]:
-    lines = ["## By year", "", "| year | target in force | metros meeting it | on track | behind "
-             "| people within 1 ms (pooled) |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## By year",
+        "",
+        "| year | target in force | metros meeting it | on track | behind "
+        "| people within 1 ms (pooled) |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in progress.itertuples(index=False):
         target = "" if pd.isna(r.target_share) else f"{_pct(r.target_share)} by {r.target_year}"
         people = "" if pd.isna(r.population_share) else _pct(r.population_share)

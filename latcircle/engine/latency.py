@@ -31,7 +31,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from latcircle.config import LatencyParams
-from latcircle.network import Locator, Network, PointLocation
+from latcircle.engine.network import Locator, Network, PointLocation
 
 __all__ = ["LatencyField", "SiteAttachment", "attach_sites", "solve"]
 
@@ -142,8 +142,9 @@ class LatencyField:
         latency = np.full(len(loc), np.inf)
         site = np.full(len(loc), NO_SITE, dtype=np.int64)
         latency[ok], site[ok] = self._at_access(
-            PointLocation(edge=loc.edge[ok], t=loc.t[ok], drop=loc.drop[ok],
-                          max_drop_m=loc.max_drop_m)
+            PointLocation(
+                edge=loc.edge[ok], t=loc.t[ok], drop=loc.drop[ok], max_drop_m=loc.max_drop_m
+            )
         )
         return latency, site
 

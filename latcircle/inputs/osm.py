@@ -8,7 +8,7 @@ columns ``u``, ``v`` (OSM node ids), ``highway`` and ``geometry``:
 
 - an ``.osm.pbf`` extract (read with pyrosm, the ``fetch`` extra);
 - an ``.osm`` / ``.osm.xml`` (optionally ``.bz2``) file (read with osmnx);
-- an osmnx graph (a loaded GraphML file, or a graph downloaded by :mod:`latcircle.fetch`).
+- an osmnx graph (a loaded GraphML file, or a graph downloaded by :mod:`latcircle.sources.fetch`).
 
 Fibre is bidirectional whatever a street's one-way rules, so every segment appears once:
 the reverse copy osmnx keeps for two-way streets is dropped and each segment is oriented
@@ -16,7 +16,7 @@ with ``u <= v``.
 
 Examples
 --------
->>> from latcircle.osm import read_osm_file
+>>> from latcircle.inputs.osm import read_osm_file
 >>> lines = read_osm_file(Path("city.osm.pbf"), highway=DUCT_HIGHWAYS)  # doctest: +SKIP
 """
 

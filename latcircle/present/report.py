@@ -2,12 +2,12 @@
 
 Both pages are self-contained: styles inline, figures embedded as PNG data URIs, no script
 and nothing fetched, so they open offline, attach to an e-mail and print as they look.
-Every string taken from data or config is HTML-escaped (:func:`latcircle.maps.escape_text`).
+Every string taken from data or config is HTML-escaped (:func:`latcircle.present.maps.escape_text`).
 
 The city report shows the headline shares, the progress status against the targets (when
 the run computed progress), the figures, a per-district table, the largest uncovered
 clusters and every model parameter used. :func:`write_report` is the pipeline's output step;
-:func:`write_dashboard` runs after :func:`latcircle.national.national_rollup`.
+:func:`write_dashboard` runs after :func:`latcircle.analysis.national.national_rollup`.
 """
 
 from __future__ import annotations
@@ -26,20 +26,20 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from latcircle import __version__
+from latcircle.analysis.coverage import BASES
+from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
-from latcircle.coverage import BASES
-from latcircle.figures import (
+from latcircle.present.figures import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
     city_figures,
     national_chart,
     png_bytes,
 )
-from latcircle.maps import data_attribution, escape_text, read_layers
-from latcircle.progress import resolve_basis
+from latcircle.present.maps import data_attribution, escape_text, read_layers
 
 if TYPE_CHECKING:
-    from latcircle.pipeline import RunResult
+    from latcircle.run import RunResult
 
 __all__ = ["render_dashboard", "render_report", "write_dashboard", "write_report"]
 
@@ -67,10 +67,10 @@ def write_report(
     folder
         The (temporary) output folder.
     progress
-        The progress table (:func:`latcircle.progress.progress_table`); read from
+        The progress table (:func:`latcircle.analysis.progress.progress_table`); read from
         ``folder/progress.csv`` when ``None`` and present (``write_progress`` ran first).
     clusters
-        The uncovered clusters (:func:`latcircle.progress.uncovered_clusters`); read from
+        The uncovered clusters (:func:`latcircle.analysis.progress.uncovered_clusters`); read from
         ``folder/clusters.csv`` when ``None`` and present.
     layers
         The GeoPackage layers for the band map; read from ``folder`` when ``None``.
@@ -85,13 +85,16 @@ def write_report(
     clusters = clusters if clusters is not None else _read_optional(folder / "clusters.csv")
     layers = layers if layers is not None else read_layers(folder)
     # Each figure is drawn once: the same PNG bytes go to figures/ and into the page.
-    pngs = {name: png_bytes(fig) for name, fig in
-            city_figures(result, folder, layers=layers, progress=progress).items()}
+    pngs = {
+        name: png_bytes(fig)
+        for name, fig in city_figures(result, folder, layers=layers, progress=progress).items()
+    }
     (folder / "figures").mkdir(exist_ok=True)
     for name, data in pngs.items():
         (folder / "figures" / f"{name}.png").write_bytes(data)
-    page = render_report(result, figures=pngs, progress=progress, clusters=clusters,
-                         sites=layers.get("sites"))
+    page = render_report(
+        result, figures=pngs, progress=progress, clusters=clusters, sites=layers.get("sites")
+    )
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")
     return path
@@ -146,24 +149,31 @@ def render_report(
 def _report_header(result: RunResult) -> str:
     cfg = result.metro.config
     year = result.scenario.year
-    scenario = (f"sites online by {year}" if year is not None else "every site in the sites file")
+    scenario = f"sites online by {year}" if year is not None else "every site in the sites file"
     local = f" <span class='local'>{escape_text(cfg.name_local)}</span>" if cfg.name_local else ""
-    parts = [f"<h1>{escape_text(cfg.name)}{local}</h1>",
-             f"<p class='sub'>Share of the metro inside the {cfg.budget_ms:g} ms latency circle "
-             f"of its compute sites · scenario: {escape_text(scenario)} · latcircle "
-             f"{escape_text(__version__)}</p>"]
+    parts = [
+        f"<h1>{escape_text(cfg.name)}{local}</h1>",
+        f"<p class='sub'>Share of the metro inside the {cfg.budget_ms:g} ms latency circle "
+        f"of its compute sites · scenario: {escape_text(scenario)} · latcircle "
+        f"{escape_text(__version__)}</p>",
+    ]
     warnings = []
     if cfg.synthetic:
-        warnings.append("<strong>Synthetic city</strong> — every input is generated; no real "
-                        "place, road, person or facility is depicted.")
+        warnings.append(
+            "<strong>Synthetic city</strong> — every input is generated; no real "
+            "place, road, person or facility is depicted."
+        )
     if cfg.sites.hypothetical:
         note = f" ({escape_text(cfg.sites.note.rstrip('. '))})" if cfg.sites.note else ""
-        warnings.append("<strong>Hypothetical compute sites</strong> — a scenario, not known "
-                        f"facilities{note}.")
+        warnings.append(
+            f"<strong>Hypothetical compute sites</strong> — a scenario, not known facilities{note}."
+        )
     parts += [f"<p class='warning'>{w}</p>" for w in warnings]
-    parts.append("<p class='links'>Interactive map: <a href='map.html'>map.html</a> · tables: "
-                 "<a href='coverage.csv'>coverage.csv</a>, <a href='progress.csv'>progress.csv</a>"
-                 " · run record: <a href='run.json'>run.json</a></p>")
+    parts.append(
+        "<p class='links'>Interactive map: <a href='map.html'>map.html</a> · tables: "
+        "<a href='coverage.csv'>coverage.csv</a>, <a href='progress.csv'>progress.csv</a>"
+        " · run record: <a href='run.json'>run.json</a></p>"
+    )
     return "\n".join(parts)
 
 
@@ -174,19 +184,31 @@ def _headline_section(result: RunResult) -> str:
     cards = []
     for basis, share in result.headline.items():
         value = "n/a" if np.isnan(share) else f"{share:.1%}"
-        cards.append(f"<div class='card'><div class='big'>{value}</div>"
-                     f"<div>{escape_text(BASIS_LABELS.get(basis, basis))}</div></div>")
+        cards.append(
+            f"<div class='card'><div class='big'>{value}</div>"
+            f"<div>{escape_text(BASIS_LABELS.get(basis, basis))}</div></div>"
+        )
     table = _table(
         ["basis", "covered", "no access", "too far", "total", "share"],
-        [[BASIS_LABELS.get(r.basis, r.basis), _amount(r.covered, r.unit),
-          _amount(r.no_access, r.unit), _amount(r.too_far, r.unit), _amount(r.total, r.unit),
-          _pct(r.share)] for r in rows.itertuples()],
+        [
+            [
+                BASIS_LABELS.get(r.basis, r.basis),
+                _amount(r.covered, r.unit),
+                _amount(r.no_access, r.unit),
+                _amount(r.too_far, r.unit),
+                _amount(r.total, r.unit),
+                _pct(r.share),
+            ]
+            for r in rows.itertuples()
+        ],
     )
-    return (f"<h2>Within {cfg.budget_ms:g} ms</h2><div class='cards'>{''.join(cards)}</div>"
-            + table
-            + "<p class='note'>Not covered: <em>no access</em> means farther than the max drop "
-              "from the network (build access); <em>too far</em> means over the budget from "
-              "every site (build compute).</p>")
+    return (
+        f"<h2>Within {cfg.budget_ms:g} ms</h2><div class='cards'>{''.join(cards)}</div>"
+        + table
+        + "<p class='note'>Not covered: <em>no access</em> means farther than the max drop "
+        "from the network (build access); <em>too far</em> means over the budget from "
+        "every site (build compute).</p>"
+    )
 
 
 def _progress_section(
@@ -202,31 +224,52 @@ def _progress_section(
     )
     head = f"<h2>Progress toward the targets</h2><ul>{targets}</ul>"
     if progress is None or progress.empty:
-        return head + ("<p class='note'>Progress by year was not computed for this run "
-                       "(run with the progress step to add it).</p>")
+        return head + (
+            "<p class='note'>Progress by year was not computed for this run "
+            "(run with the progress step to add it).</p>"
+        )
     judged = progress[_truthy(progress.get("judged", pd.Series(False, index=progress.index)))]
     rows = []
     for r in judged.sort_values("year").to_dict("records"):
         status = str(r.get("status", ""))
         colour = PROGRESS_COLOURS.get(status, "#888")
         unit = str(r.get("unit", ""))
-        rows.append([
-            str(int(r["year"])), BASIS_LABELS.get(str(r["basis"]), str(r["basis"])),
-            _int(r.get("sites_online")), _pct(r.get("share")),
-            _target(r), _pct(r.get("planned_share")),
-            _Raw(f"<span class='status' style='background:{colour}'>"
-                 f"{escape_text(status)}</span>"),
-            _amount(r.get("gap"), unit),
-        ])
-    table = _table(["year", "judged on", "sites online", "share", "target in force",
-                    "planned share", "status", "gap"], rows)
+        rows.append(
+            [
+                str(int(r["year"])),
+                BASIS_LABELS.get(str(r["basis"]), str(r["basis"])),
+                _int(r.get("sites_online")),
+                _pct(r.get("share")),
+                _target(r),
+                _pct(r.get("planned_share")),
+                _Raw(
+                    f"<span class='status' style='background:{colour}'>{escape_text(status)}</span>"
+                ),
+                _amount(r.get("gap"), unit),
+            ]
+        )
+    table = _table(
+        [
+            "year",
+            "judged on",
+            "sites online",
+            "share",
+            "target in force",
+            "planned share",
+            "status",
+            "gap",
+        ],
+        rows,
+    )
     latest = judged.sort_values("year").iloc[-1] if len(judged) else None
     summary = ""
     if latest is not None:
-        summary = (f"<p class='lead'>By {int(latest['year'])}: "
-                   f"{_pct(latest['share'])} of "
-                   f"{escape_text(BASIS_LABELS.get(str(latest['basis']), latest['basis'])).lower()}"
-                   f" — <strong>{escape_text(latest.get('status', ''))}</strong>.</p>")
+        summary = (
+            f"<p class='lead'>By {int(latest['year'])}: "
+            f"{_pct(latest['share'])} of "
+            f"{escape_text(BASIS_LABELS.get(str(latest['basis']), latest['basis'])).lower()}"
+            f" — <strong>{escape_text(latest.get('status', ''))}</strong>.</p>"
+        )
     return head + summary + table + (_img(chart, "progress chart") if chart is not None else "")
 
 
@@ -237,9 +280,7 @@ def _target(r: Mapping[str, Any]) -> str:
     return f"{share:.0%} by {int(year)}" if year is not None and not pd.isna(year) else _pct(share)
 
 
-def _figure_section(
-    title: str, figures: Mapping[str, Figure | bytes], names: Iterable[str]
-) -> str:
+def _figure_section(title: str, figures: Mapping[str, Figure | bytes], names: Iterable[str]) -> str:
     imgs = [_img(figures[n], n) for n in names if n in figures]
     return f"<h2>{escape_text(title)}</h2>" + "".join(imgs)
 
@@ -259,11 +300,16 @@ def _district_section(result: RunResult, chart: Figure | bytes | None) -> str:
         by = group.set_index("basis")
         line = [str(name)] + [_pct(by.at[b, "share"]) if b in by.index else "" for b in bases]
         if "population" in bases:
-            line += [_amount(by.at["population", "no_access"], "people"),
-                     _amount(by.at["population", "too_far"], "people")]
+            line += [
+                _amount(by.at["population", "no_access"], "people"),
+                _amount(by.at["population", "too_far"], "people"),
+            ]
         body.append(line)
-    return (f"<h2>Districts within {cfg.budget_ms:g} ms</h2>" + _table(header, body)
-            + (_img(chart, "districts") if chart is not None else ""))
+    return (
+        f"<h2>Districts within {cfg.budget_ms:g} ms</h2>"
+        + _table(header, body)
+        + (_img(chart, "districts") if chart is not None else "")
+    )
 
 
 def _site_section(result: RunResult, sites: pd.DataFrame | None) -> str:
@@ -279,12 +325,22 @@ def _site_section(result: RunResult, sites: pd.DataFrame | None) -> str:
         if not _truthy_value(r.get("attached", True)):
             state += ", off the network"
         year = r.get("online_year")
-        rows.append([r.get("site_id"), r.get("name"), r.get("tier"),
-                     "" if year is None or pd.isna(year) else str(int(year)), state]
-                    + [_number(r.get(f"served_{b}"), BASES[b]) for b in bases])
-    return ("<h2>Compute sites</h2>" + _table(header, rows)
-            + "<p class='note'>Each place counts for the site it reaches first (lowest "
-              "latency), and only within the budget.</p>")
+        rows.append(
+            [
+                r.get("site_id"),
+                r.get("name"),
+                r.get("tier"),
+                "" if year is None or pd.isna(year) else str(int(year)),
+                state,
+            ]
+            + [_number(r.get(f"served_{b}"), BASES[b]) for b in bases]
+        )
+    return (
+        "<h2>Compute sites</h2>"
+        + _table(header, rows)
+        + "<p class='note'>Each place counts for the site it reaches first (lowest "
+        "latency), and only within the budget.</p>"
+    )
 
 
 def _cluster_section(clusters: pd.DataFrame | None) -> str:
@@ -292,8 +348,11 @@ def _cluster_section(clusters: pd.DataFrame | None) -> str:
     if clusters is None or len(clusters) == 0:
         return head + "<p class='note'>Not computed for this run, or nothing is uncovered.</p>"
     df = pd.DataFrame(clusters).drop(columns="geometry", errors="ignore")
-    parts = [head, "<p class='note'>Connected uncovered areas of the run's scenario, largest "
-             "first; the cause says which remedy applies.</p>"]
+    parts = [
+        head,
+        "<p class='note'>Connected uncovered areas of the run's scenario, largest "
+        "first; the cause says which remedy applies.</p>",
+    ]
     for cause in ("too_far", "no_access"):
         sub = df[df.get("cause", pd.Series(dtype=str)) == cause]
         if "rank" in sub:
@@ -301,17 +360,35 @@ def _cluster_section(clusters: pd.DataFrame | None) -> str:
         sub = sub.head(TOP_CLUSTERS)
         if sub.empty:
             continue
-        rows = [[
-            _int(r.get("rank")), f"{r.get('area_km2', np.nan):,.1f}",
-            _amount(r.get("people"), "people"), _amount(r.get("key_sites"), "sites"),
-            "" if pd.isna(r.get("min_latency_us", np.nan))
-            else f"{r['min_latency_us'] / 1000.0:.2f} ms",
-            str(r.get("district", "") if not pd.isna(r.get("district", "")) else ""),
-            f"{r.get('lon', np.nan):.4f}, {r.get('lat', np.nan):.4f}",
-        ] for r in sub.to_dict("records")]
+        rows = [
+            [
+                _int(r.get("rank")),
+                f"{r.get('area_km2', np.nan):,.1f}",
+                _amount(r.get("people"), "people"),
+                _amount(r.get("key_sites"), "sites"),
+                ""
+                if pd.isna(r.get("min_latency_us", np.nan))
+                else f"{r['min_latency_us'] / 1000.0:.2f} ms",
+                str(r.get("district", "") if not pd.isna(r.get("district", "")) else ""),
+                f"{r.get('lon', np.nan):.4f}, {r.get('lat', np.nan):.4f}",
+            ]
+            for r in sub.to_dict("records")
+        ]
         parts.append(f"<h3>{escape_text(_CAUSE_LABELS.get(cause, cause))}</h3>")
-        parts.append(_table(["rank", "area (km²)", "people", "key sites", "nearest latency",
-                             "district", "lon, lat"], rows))
+        parts.append(
+            _table(
+                [
+                    "rank",
+                    "area (km²)",
+                    "people",
+                    "key sites",
+                    "nearest latency",
+                    "district",
+                    "lon, lat",
+                ],
+                rows,
+            )
+        )
     return "".join(parts)
 
 
@@ -333,24 +410,37 @@ def _parameter_section(result: RunResult) -> str:
         ("grid cell", f"{cfg.grid.cell_m:g} m"),
         ("network kind", cfg.network.kind),
         ("CRS (local)", metro.inputs.crs.to_string()),
-        ("scenario year", "all sites" if result.scenario.year is None
-         else str(result.scenario.year)),
+        (
+            "scenario year",
+            "all sites" if result.scenario.year is None else str(result.scenario.year),
+        ),
         ("sites online", f"{int(result.scenario.online.sum())} of {len(result.scenario.online)}"),
     ]
-    inputs = [(role, ", ".join(p.name for p in paths))
-              for role, paths in cfg.input_paths().items()]
+    inputs = [(role, ", ".join(p.name for p in paths)) for role, paths in cfg.input_paths().items()]
     notes = [cfg.notes] if cfg.notes else []
     notes += [n for n in (cfg.sites.note, cfg.population.note if cfg.population else None) if n]
     notes += list(metro.inputs.notes)
     credits = data_attribution(cfg)
-    return ("<h2>Model parameters</h2>"
-            + _table(["parameter", "value"], [list(r) for r in model])
-            + "<h3>Inputs</h3>" + _table(["role", "file"], [list(r) for r in inputs])
-            + ("<h3>Notes and repairs</h3><ul>"
-               + "".join(f"<li>{escape_text(n)}</li>" for n in notes) + "</ul>" if notes else "")
-            + ("<h3>Data credits</h3><ul>"
-               + "".join(f"<li>{escape_text(c)}</li>" for c in credits) + "</ul>" if credits
-               else ""))
+    return (
+        "<h2>Model parameters</h2>"
+        + _table(["parameter", "value"], [list(r) for r in model])
+        + "<h3>Inputs</h3>"
+        + _table(["role", "file"], [list(r) for r in inputs])
+        + (
+            "<h3>Notes and repairs</h3><ul>"
+            + "".join(f"<li>{escape_text(n)}</li>" for n in notes)
+            + "</ul>"
+            if notes
+            else ""
+        )
+        + (
+            "<h3>Data credits</h3><ul>"
+            + "".join(f"<li>{escape_text(c)}</li>" for c in credits)
+            + "</ul>"
+            if credits
+            else ""
+        )
+    )
 
 
 # --- the national dashboard --------------------------------------------------------------
@@ -367,7 +457,7 @@ def write_dashboard(
     Parameters
     ----------
     national_dir
-        The folder :func:`latcircle.national.national_rollup` wrote (``summary.csv``,
+        The folder :func:`latcircle.analysis.national.national_rollup` wrote (``summary.csv``,
         ``progress.csv``, ``shortfalls.md``).
     city_dirs
         City output folders to link; the national folder's siblings with a ``run.json``
@@ -384,17 +474,29 @@ def write_dashboard(
     summary = pd.read_csv(national_dir / "summary.csv")
     progress = _read_optional(national_dir / "progress.csv")
     if city_dirs is None:
-        city_dirs = sorted(p for p in national_dir.parent.iterdir()
-                           if p.is_dir() and (p / "run.json").is_file()
-                           and p.resolve() != national_dir.resolve())
+        city_dirs = sorted(
+            p
+            for p in national_dir.parent.iterdir()
+            if p.is_dir() and (p / "run.json").is_file() and p.resolve() != national_dir.resolve()
+        )
     links = _city_links(national_dir, [Path(p) for p in city_dirs])
-    chart = national_chart(progress, targets=targets,
-                           title="Metros meeting the target in force, and the pooled share"
-                           ) if progress is not None and len(progress) else None
-    shortfalls = (national_dir / "shortfalls.md")
-    page = render_dashboard(summary, progress, links=links, chart=chart,
-                            shortfalls=shortfalls.read_text(encoding="utf-8")
-                            if shortfalls.exists() else None)
+    chart = (
+        national_chart(
+            progress,
+            targets=targets,
+            title="Metros meeting the target in force, and the pooled share",
+        )
+        if progress is not None and len(progress)
+        else None
+    )
+    shortfalls = national_dir / "shortfalls.md"
+    page = render_dashboard(
+        summary,
+        progress,
+        links=links,
+        chart=chart,
+        shortfalls=shortfalls.read_text(encoding="utf-8") if shortfalls.exists() else None,
+    )
     path = national_dir / "index.html"
     tmp = path.with_suffix(".html.tmp")
     tmp.write_text(page, encoding="utf-8")
@@ -429,16 +531,20 @@ def render_dashboard(
     -------
     str
     """
-    sections = ["<h1>1 ms latency circle: national progress</h1>",
-                "<p class='sub'>Every metro run, its share within 1 ms on each basis and its "
-                f"status against each target · latcircle {escape_text(__version__)}</p>",
-                _rollup_table(summary, links)]
+    sections = [
+        "<h1>1 ms latency circle: national progress</h1>",
+        "<p class='sub'>Every metro run, its share within 1 ms on each basis and its "
+        f"status against each target · latcircle {escape_text(__version__)}</p>",
+        _rollup_table(summary, links),
+    ]
     if progress is not None and len(progress):
-        sections.append("<h2>By year</h2>" + (_img(chart, "national progress") if chart else "")
-                        + _national_progress_table(progress))
+        sections.append(
+            "<h2>By year</h2>"
+            + (_img(chart, "national progress") if chart else "")
+            + _national_progress_table(progress)
+        )
     if shortfalls:
-        sections.append("<h2>Shortfalls</h2><pre class='md'>" + escape_text(shortfalls)
-                        + "</pre>")
+        sections.append("<h2>Shortfalls</h2><pre class='md'>" + escape_text(shortfalls) + "</pre>")
     return _page("1 ms latency circle: national progress", sections)
 
 
@@ -455,22 +561,39 @@ def _city_links(national_dir: Path, city_dirs: Sequence[Path]) -> dict[str, str]
 
 
 def _rollup_table(summary: pd.DataFrame, links: Mapping[str, str]) -> str:
-    years = sorted({int(c.split("_")[1]) for c in summary.columns
-                    if c.startswith("status_") and c.split("_")[1].isdigit()})
+    years = sorted(
+        {
+            int(c.split("_")[1])
+            for c in summary.columns
+            if c.startswith("status_") and c.split("_")[1].isdigit()
+        }
+    )
     bases = [b for b in BASES if f"share_{b}" in summary.columns]
-    header = (["metro", "links"] + [f"{BASIS_LABELS[b]} ≤ 1 ms" for b in bases]
-              + ["population", "key sites"] + [f"{y} target" for y in years])
+    header = (
+        ["metro", "links"]
+        + [f"{BASIS_LABELS[b]} ≤ 1 ms" for b in bases]
+        + ["population", "key sites"]
+        + [f"{y} target" for y in years]
+    )
     rows = []
     for r in summary.to_dict("records"):
         city = str(r.get("city", r.get("id", "")))
         name = escape_text(r.get("name", city))
-        flags = [t for t, key in (("synthetic", "synthetic"), ("hypothetical sites",
-                                                                "sites_hypothetical"))
-                 if _truthy_value(r.get(key))]
+        flags = [
+            t
+            for t, key in (("synthetic", "synthetic"), ("hypothetical sites", "sites_hypothetical"))
+            if _truthy_value(r.get(key))
+        ]
         label = name + "".join(f" <span class='flag'>{escape_text(f)}</span>" for f in flags)
         href = links.get(city)
-        link = (_Raw(f"<a href='{escape_text(href)}/report.html'>report</a> · "
-                     f"<a href='{escape_text(href)}/map.html'>map</a>") if href else "")
+        link = (
+            _Raw(
+                f"<a href='{escape_text(href)}/report.html'>report</a> · "
+                f"<a href='{escape_text(href)}/map.html'>map</a>"
+            )
+            if href
+            else ""
+        )
         line: list[Any] = [_Raw(label), link]
         line += [_pct(r.get(f"share_{b}")) for b in bases]
         line += [_amount(r.get("population"), "people"), _amount(r.get("key_sites"), "sites")]
@@ -480,20 +603,41 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, str]) -> str:
             colour = PROGRESS_COLOURS.get(status, "#888")
             share = _pct(r.get(f"share_{y}"))
             target = _pct(r.get(f"target_{y}"))
-            line.append(_Raw(f"<span class='status' style='background:{colour}'>"
-                             f"{escape_text(status) or 'n/a'}</span> {share} vs {target}"
-                             if status else "n/a"))
+            line.append(
+                _Raw(
+                    f"<span class='status' style='background:{colour}'>"
+                    f"{escape_text(status) or 'n/a'}</span> {share} vs {target}"
+                    if status
+                    else "n/a"
+                )
+            )
         rows.append(line)
     return "<h2>Metros</h2>" + _table(header, rows)
 
 
 def _national_progress_table(progress: pd.DataFrame) -> str:
-    cols = [c for c in ("year", "target_share", "metros", "met", "on_track", "behind",
-                        "share_met", "share_pop_weighted", "population_share")
-            if c in progress.columns]
-    labels = {"target_share": "target in force", "share_met": "share of metros meeting",
-              "share_pop_weighted": "population-weighted share",
-              "population_share": "people within budget (pooled)", "on_track": "on track"}
+    cols = [
+        c
+        for c in (
+            "year",
+            "target_share",
+            "metros",
+            "met",
+            "on_track",
+            "behind",
+            "share_met",
+            "share_pop_weighted",
+            "population_share",
+        )
+        if c in progress.columns
+    ]
+    labels = {
+        "target_share": "target in force",
+        "share_met": "share of metros meeting",
+        "share_pop_weighted": "population-weighted share",
+        "population_share": "people within budget (pooled)",
+        "on_track": "on track",
+    }
     rows = []
     for r in progress.to_dict("records"):
         line = []
@@ -521,9 +665,11 @@ class _Raw(str):
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     head = "".join(f"<th>{escape_text(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(
+        "<tr>"
+        + "".join(
             f"<td>{cell if isinstance(cell, _Raw) else escape_text(cell)}</td>" for cell in row
-        ) + "</tr>"
+        )
+        + "</tr>"
         for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -532,8 +678,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 def _img(fig: Figure | bytes, alt: str) -> str:
     png = fig if isinstance(fig, bytes) else png_bytes(fig)
     data = base64.b64encode(png).decode("ascii")
-    return (f"<figure><img alt='{escape_text(alt)}' src='data:image/png;base64,{data}'>"
-            "</figure>")
+    return f"<figure><img alt='{escape_text(alt)}' src='data:image/png;base64,{data}'></figure>"
 
 
 def _page(title: str, sections: Sequence[str]) -> str:

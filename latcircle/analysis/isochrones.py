@@ -3,7 +3,7 @@
 Each band is **cumulative**: the band at 1.0 ms is every place with latency ≤ 1.0 ms. Cells
 are polygonised (``rasterio.features.shapes``), so holes (an uncovered lake, a suburb without
 roads) and islands (a covered town beyond an uncovered gap) are kept, then clipped to the
-metro. Simplification, if any, is for display only (:mod:`latcircle.maps`).
+metro. Simplification, if any, is for display only (:mod:`latcircle.present.maps`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from affine import Affine
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from latcircle.grid import Grid
+from latcircle.engine.grid import Grid
 
 __all__ = ["bands", "mask_polygons", "service_areas"]
 

@@ -2,7 +2,7 @@
 
 Every reader returns data in the metro's **local CRS**: the UTM zone of the boundary's
 centroid, so lengths are metres. Inputs declared in GCJ-02 or BD-09 are converted to WGS84
-before anything else (:mod:`latcircle.chinacrs`). Problems the user must fix raise
+before anything else (:mod:`latcircle.inputs.chinacrs`). Problems the user must fix raise
 :class:`~latcircle.errors.InputError` naming the file, the field and what is wrong; repairs
 (invalid geometry made valid, points outside the metro) are counted in :attr:`Inputs.notes`.
 """
@@ -26,7 +26,6 @@ from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 from shapely.geometry.base import BaseGeometry
 
-from latcircle import chinacrs
 from latcircle.config import (
     CityConfig,
     DistrictsInput,
@@ -37,6 +36,7 @@ from latcircle.config import (
     VectorInput,
 )
 from latcircle.errors import InputError
+from latcircle.inputs import chinacrs
 
 __all__ = ["Inputs", "Population", "local_crs", "read_inputs"]
 
@@ -376,7 +376,7 @@ def _read_network(spec: NetworkInput, crs: pyproj.CRS) -> tuple[gpd.GeoDataFrame
     suffix = "".join(spec.path.suffixes[-2:]).lower()
     node_latency: dict[int, float] | None = None
     if suffix.endswith((".pbf", ".osm", ".osm.xml")) or spec.path.suffix.lower() == ".osm":
-        from latcircle import osm
+        from latcircle.inputs import osm
 
         gdf = osm.read_osm_file(spec.path, highway=spec.highway)
     elif spec.path.suffix.lower() == ".graphml":
@@ -442,7 +442,7 @@ def _filter_highway(gdf: gpd.GeoDataFrame, spec: NetworkInput) -> gpd.GeoDataFra
 def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[int, float] | None]:
     import osmnx as ox
 
-    from latcircle import osm
+    from latcircle.inputs import osm
 
     try:
         graph = ox.load_graphml(spec.path)

@@ -45,11 +45,11 @@ from branca.element import Element, MacroElement
 from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
 from folium.template import Template
 
-from latcircle.figures import BASIS_LABELS, STATUS_COLOURS, STATUS_LABELS, band_colours
+from latcircle.present.figures import BASIS_LABELS, STATUS_COLOURS, STATUS_LABELS, band_colours
 
 if TYPE_CHECKING:
     from latcircle.config import CityConfig
-    from latcircle.pipeline import RunResult
+    from latcircle.run import RunResult
 
 __all__ = [
     "build_map",
@@ -115,13 +115,17 @@ def data_attribution(cfg: CityConfig) -> list[str]:
         Plain text, one credit each (escape before use in HTML).
     """
     if cfg.synthetic:
-        return ["Synthetic data: every input is generated (latcircle.demo)"]
+        return ["Synthetic data: every input is generated (latcircle.demo.generator)"]
     words = " ".join(
-        str(x) for x in (
-            cfg.notes, cfg.network.path.name, cfg.boundary.path.name,
+        str(x)
+        for x in (
+            cfg.notes,
+            cfg.network.path.name,
+            cfg.boundary.path.name,
             cfg.population.note if cfg.population else None,
             cfg.population.path.name if cfg.population else None,
-        ) if x
+        )
+        if x
     ).lower()
     out = []
     if "osm" in words or "openstreetmap" in words:
@@ -270,16 +274,17 @@ def write_map(result: RunResult, folder: str | Path, **options: Any) -> Path:
 def _base_map(boundary: gpd.GeoDataFrame) -> folium.Map:
     west, south, east, north = boundary.to_crs(WGS84).total_bounds
     fmap = folium.Map(
-        location=[(south + north) / 2.0, (west + east) / 2.0], tiles=None,
-        control_scale=True, prefer_canvas=False, zoom_start=10,
+        location=[(south + north) / 2.0, (west + east) / 2.0],
+        tiles=None,
+        control_scale=True,
+        prefer_canvas=False,
+        zoom_start=10,
     )
     fmap.default_js = list(_LEAFLET_JS)
     fmap.default_css = list(_LEAFLET_CSS)
     # A grey base keeps the coloured bands readable; the same OSM tiles in colour stay one
     # click away. (CARTO's light tiles now need an API key, so OSM serves both.)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap (grey)", className="lc-grey").add_to(
-        fmap
-    )
+    folium.TileLayer("OpenStreetMap", name="OpenStreetMap (grey)", className="lc-grey").add_to(fmap)
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=False).add_to(fmap)
     fmap.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
     fmap.get_root().header.add_child(Element(_PAGE_STYLE), name="latcircle_style")
@@ -350,17 +355,27 @@ def _add_bands(fmap: folium.Map, bands: gpd.GeoDataFrame, *, tol: float, precisi
         )
         colour = colours[thr]
         folium.GeoJson(
-            data, name=label, control=True, overlay=True,
+            data,
+            name=label,
+            control=True,
+            overlay=True,
             style_function=lambda _f, c=colour: {
-                "fillColor": c, "color": c, "weight": 0.5, "fillOpacity": 0.35,
+                "fillColor": c,
+                "color": c,
+                "weight": 0.5,
+                "fillOpacity": 0.35,
             },
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
         ).add_to(fmap)
 
 
 def _add_boundary(
-    fmap: folium.Map, layers: Mapping[str, gpd.GeoDataFrame], result: RunResult,
-    *, tol: float, precision: int,
+    fmap: folium.Map,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    result: RunResult,
+    *,
+    tol: float,
+    precision: int,
 ) -> None:
     cfg = result.metro.config
     if "districts" in layers:
@@ -370,20 +385,23 @@ def _add_boundary(
             districts, [{"label": lab} for lab in labels], tol=tol, precision=precision
         )
         folium.GeoJson(
-            data, name="Districts",
+            data,
+            name="Districts",
             style_function=lambda _f: {
-                "color": "#525252", "weight": 1.2, "fill": True, "fillOpacity": 0.0,
+                "color": "#525252",
+                "weight": 1.2,
+                "fill": True,
+                "fillOpacity": 0.0,
                 "dashArray": "4 3",
             },
             highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.08},
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
         ).add_to(fmap)
     label = _district_label(None, result, title=cfg.name)
-    data = _display_geojson(
-        layers["boundary"], [{"label": label}], tol=tol, precision=precision
-    )
+    data = _display_geojson(layers["boundary"], [{"label": label}], tol=tol, precision=precision)
     folium.GeoJson(
-        data, name="Metro boundary",
+        data,
+        name="Metro boundary",
         style_function=lambda _f: {"color": "#000000", "weight": 2.5, "fill": False},
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(fmap)
@@ -394,11 +412,15 @@ def _district_label(name: str | None, result: RunResult, *, title: str | None = 
     cfg = result.metro.config
     cov = result.coverage
     at = cov[np.isclose(cov["threshold_ms"], cfg.budget_ms)]
-    at = at[at["scope"] == "metro"] if name is None else at[
-        (at["scope"] == "district") & (at["name"] == name)
+    at = (
+        at[at["scope"] == "metro"]
+        if name is None
+        else at[(at["scope"] == "district") & (at["name"] == name)]
+    )
+    lines = [
+        f"<b>{escape_text(title or name)}</b>",
+        f"within {escape_text(f'{cfg.budget_ms:g}')} ms:",
     ]
-    lines = [f"<b>{escape_text(title or name)}</b>",
-             f"within {escape_text(f'{cfg.budget_ms:g}')} ms:"]
     for row in at.itertuples():
         share = "no data" if pd.isna(row.share) else f"{row.share:.1%}"
         lines.append(f"{escape_text(BASIS_LABELS.get(row.basis, row.basis))}: {share}")
@@ -412,9 +434,11 @@ def _add_clusters(
     labels = []
     for r in clusters.to_dict("records"):
         cause = str(r.get("cause", ""))
-        parts = [f"<b>{escape_text(STATUS_LABELS.get(cause, cause))}</b> · "
-                 f"rank {escape_text(r.get('rank'))}",
-                 f"{float(r.get('area_km2', np.nan)):,.1f} km²"]
+        parts = [
+            f"<b>{escape_text(STATUS_LABELS.get(cause, cause))}</b> · "
+            f"rank {escape_text(r.get('rank'))}",
+            f"{float(r.get('area_km2', np.nan)):,.1f} km²",
+        ]
         for key, unit in (("people", "people"), ("key_sites", "key sites")):
             value = r.get(key)
             if value is not None and not pd.isna(value):
@@ -424,10 +448,13 @@ def _add_clusters(
         labels.append({"label": "<br>".join(parts), "cause": escape_text(cause)})
     data = _display_geojson(clusters, labels, tol=tol, precision=precision)
     folium.GeoJson(
-        data, name="Largest uncovered clusters", show=False,
+        data,
+        name="Largest uncovered clusters",
+        show=False,
         style_function=lambda f: {
             "color": STATUS_COLOURS.get(f["properties"]["cause"], "#000000"),
-            "weight": 2, "fillOpacity": 0.1,
+            "weight": 2,
+            "fillOpacity": 0.1,
         },
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(fmap)
@@ -442,8 +469,13 @@ def _add_heat(fmap: folium.Map, result: RunResult, *, cell_m: float, precision: 
     if points is None or not len(points):
         return
     HeatMap(
-        points, name="Uncovered population (heat)", show=True,
-        radius=14, blur=12, min_opacity=0.05, max_zoom=13,
+        points,
+        name="Uncovered population (heat)",
+        show=True,
+        radius=14,
+        blur=12,
+        min_opacity=0.05,
+        max_zoom=13,
     ).add_to(fmap)
 
 
@@ -451,7 +483,7 @@ def _uncovered_population(
     result: RunResult, *, cell_m: float, precision: int
 ) -> list[list[float]] | None:
     """People beyond the budget (no access or too far), summed over ``cell_m`` cells."""
-    from latcircle.grid import label_points
+    from latcircle.engine.grid import label_points
 
     metro, scenario = result.metro, result.scenario
     pop = metro.inputs.population
@@ -459,7 +491,7 @@ def _uncovered_population(
         return None
     ev = scenario.evaluations["population"]
     # The population samples are the raster's pixels inside the metro, in raster order
-    # (latcircle.metro._samples): the same selection gives their coordinates.
+    # (latcircle.analysis.metro._samples): the same selection gives their coordinates.
     inside = label_points(pop.x, pop.y, [metro.inputs.boundary]) == 0
     x, y = pop.x[inside], pop.y[inside]
     if len(x) != len(ev.latency_us):
@@ -504,13 +536,17 @@ def _add_key_sites(fmap: folium.Map, key_sites: gpd.GeoDataFrame, *, precision: 
             for a, b, (_, r) in zip(lat[mask], lon[mask], pts[mask].iterrows(), strict=True)
         ]
         colour = STATUS_COLOURS[status]
-        callback = (_KEY_SITE_CALLBACK.replace("__COLOUR__", colour)
-                    .replace("__STATUS__", json.dumps(escape_text(STATUS_LABELS[status]))))
+        callback = _KEY_SITE_CALLBACK.replace("__COLOUR__", colour).replace(
+            "__STATUS__", json.dumps(escape_text(STATUS_LABELS[status]))
+        )
         FastMarkerCluster(
-            rows, name=f"Key sites: {STATUS_LABELS[status]} ({int(mask.sum())})",
+            rows,
+            name=f"Key sites: {STATUS_LABELS[status]} ({int(mask.sum())})",
             callback=callback,
             icon_create_function=_CLUSTER_ICON.replace("__COLOUR__", colour),
-            show=True, maxClusterRadius=40, disableClusteringAtZoom=15,
+            show=True,
+            maxClusterRadius=40,
+            disableClusteringAtZoom=15,
         ).add_to(fmap)
 
 
@@ -565,11 +601,14 @@ def _add_sites(
     rows = []
     for (_, r), g in zip(pts.iterrows(), pts.geometry, strict=True):
         online = bool(r.get("online", True))
-        rows.append([
-            round(float(g.y), precision), round(float(g.x), precision),
-            _tier_icon(str(r.get("tier", "")), online=online),
-            _site_popup(r, result),
-        ])
+        rows.append(
+            [
+                round(float(g.y), precision),
+                round(float(g.x), precision),
+                _tier_icon(str(r.get("tier", "")), online=online),
+                _site_popup(r, result),
+            ]
+        )
     group = folium.FeatureGroup(name=f"Compute sites ({len(rows)})", show=True)
     group.add_child(_PointsLayer(rows))
     group.add_to(fmap)
@@ -591,12 +630,15 @@ def _site_popup(row: pd.Series, result: RunResult) -> str:
         ("Tier", escape_text(row.get("tier"))),
         ("Online year", "—" if pd.isna(year) else escape_text(int(year))),
         ("Status", escape_text(state)),
-        (f"People within {budget:g} ms", "—" if pd.isna(served_people)
-         else f"{served_people:,.0f}"),
-        (f"Key sites within {budget:g} ms", "—" if pd.isna(served_keys)
-         else f"{served_keys:,.1f}".removesuffix(".0")),
-        (f"Area within {budget:g} ms", "—" if pd.isna(served_area)
-         else f"{served_area:,.0f} km²"),
+        (
+            f"People within {budget:g} ms",
+            "—" if pd.isna(served_people) else f"{served_people:,.0f}",
+        ),
+        (
+            f"Key sites within {budget:g} ms",
+            "—" if pd.isna(served_keys) else f"{served_keys:,.1f}".removesuffix(".0"),
+        ),
+        (f"Area within {budget:g} ms", "—" if pd.isna(served_area) else f"{served_area:,.0f} km²"),
     ]
     if bool(row.get("hypothetical", False)):
         rows.append(("Note", "<i>hypothetical site (a scenario, not a known facility)</i>"))
@@ -662,8 +704,11 @@ def _add_controls(
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
     Fullscreen(position="topleft").add_to(fmap)
     MeasureControl(
-        position="topleft", primary_length_unit="kilometers", secondary_length_unit="meters",
-        primary_area_unit="sqkilometers", secondary_area_unit=None,
+        position="topleft",
+        primary_length_unit="kilometers",
+        secondary_length_unit="meters",
+        primary_area_unit="sqkilometers",
+        secondary_area_unit=None,
     ).add_to(fmap)
     # Bottom left, under popups' usual place: a popup opened near the top is not hidden.
     fmap.add_child(
@@ -679,18 +724,21 @@ def _title_html(result: RunResult) -> str:
     cfg = result.metro.config
     year = result.scenario.year
     when = f"sites online by {year}" if year is not None else "all sites"
-    head = (f"<h4>{escape_text(cfg.name)}"
-            + (f" · {escape_text(cfg.name_local)}" if cfg.name_local else "") + "</h4>")
+    head = (
+        f"<h4>{escape_text(cfg.name)}"
+        + (f" · {escape_text(cfg.name_local)}" if cfg.name_local else "")
+        + "</h4>"
+    )
     lines = [f"{cfg.budget_ms:g} ms latency circle · {escape_text(when)}"]
     shares = [
         f"{escape_text(BASIS_LABELS.get(b, b))} {v:.1%}"
-        for b, v in result.headline.items() if not np.isnan(v)
+        for b, v in result.headline.items()
+        if not np.isnan(v)
     ]
     if shares:
         lines.append(f"within {cfg.budget_ms:g} ms: " + " · ".join(shares))
     warnings = _warnings(cfg)
-    box = ('<div class="lc-warning lc-box">' + "<br>".join(warnings) + "</div>"
-           if warnings else "")
+    box = '<div class="lc-warning lc-box">' + "<br>".join(warnings) + "</div>" if warnings else ""
     return head + "<br>".join(lines) + box
 
 

@@ -26,8 +26,8 @@ import rasterio
 import rasterio.shutil
 from rasterio.io import MemoryFile
 
+from latcircle.engine.grid import Grid
 from latcircle.errors import OutputError
-from latcircle.grid import Grid
 
 __all__ = [
     "atomic_folder",

@@ -31,10 +31,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 if TYPE_CHECKING:
+    from latcircle.analysis.coverage import Evaluation
+    from latcircle.analysis.metro import Scenario
     from latcircle.config import Target
-    from latcircle.coverage import Evaluation
-    from latcircle.metro import Scenario
-    from latcircle.pipeline import RunResult
+    from latcircle.run import RunResult
 
 __all__ = [
     "BASIS_COLOURS",
@@ -68,7 +68,7 @@ STATUS_COLOURS: dict[str, str] = {
     "too_far": "#d7191c",
     "no_access": "#7b3294",
 }
-#: Progress status colours (latcircle.progress: met / on track / behind).
+#: Progress status colours (latcircle.analysis.progress: met / on track / behind).
 PROGRESS_COLOURS: dict[str, str] = {"met": "#1a9641", "on track": "#fdae61", "behind": "#d7191c"}
 
 _DPI = 110
@@ -98,7 +98,7 @@ def band_colours(thresholds_ms: Sequence[float]) -> dict[float, str]:
 def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
     """Return the share of an evaluation's weight within each budget (a weighted CDF).
 
-    Exact: the same rule as :meth:`latcircle.metro.Scenario.share` (latency ≤ budget), at
+    Exact: the same rule as :meth:`latcircle.analysis.metro.Scenario.share` (latency ≤ budget), at
     every budget at once, without re-solving.
 
     Parameters
@@ -316,7 +316,7 @@ def progress_chart(
     Parameters
     ----------
     progress
-        A progress table (:func:`latcircle.progress.progress_table`): ``year``, ``basis``,
+        A progress table (:func:`latcircle.analysis.progress.progress_table`): ``year``, ``basis``,
         ``share``, and when present ``judged`` (the judged basis is drawn bold) and
         ``status`` (markers coloured met / on track / behind).
     targets
@@ -545,7 +545,7 @@ def city_figures(
     progress: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
     """Build a city's figures (see :func:`write_figures`)."""
-    from latcircle.maps import read_layers
+    from latcircle.present.maps import read_layers
 
     cfg = result.metro.config
     layers = layers if layers is not None else read_layers(folder)

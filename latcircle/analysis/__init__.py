@@ -1,0 +1,1 @@
+"""Tables from solved scenarios: metro and scenarios, coverage, isochrones, targets, rollups."""

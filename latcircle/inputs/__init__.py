@@ -1,0 +1,1 @@
+"""Local input files -> ``Inputs`` in the local CRS (vectors, points, networks, rasters, datums)."""

@@ -1,0 +1,1 @@
+"""Everything that writes or reads result files: atomic folders, CSV, GeoPackage, COG, JSON."""

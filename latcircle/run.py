@@ -1,0 +1,45 @@
+"""The result of a city run: the type that presentation and output read.
+
+It sits below the analysis stage and above presentation, so that ``present`` can read a run
+without importing ``pipeline`` (which composes the stages and must not import presentation
+at module level).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from latcircle.analysis.metro import Metro, Scenario
+
+__all__ = ["RunResult"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced.
+
+    Attributes
+    ----------
+    out
+        The output folder.
+    coverage
+        The coverage table (as written to ``coverage.csv``).
+    headline
+        Metro share within the budget, by basis.
+    seconds
+        Wall time per stage.
+    metro
+        The prepared metro (for further scenarios in the same session).
+    scenario
+        The scenario the outputs describe.
+    """
+
+    out: Path
+    coverage: pd.DataFrame
+    headline: dict[str, float]
+    seconds: dict[str, float]
+    metro: Metro
+    scenario: Scenario
