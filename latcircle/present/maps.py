@@ -115,7 +115,7 @@ def data_attribution(cfg: CityConfig) -> list[str]:
         Plain text, one credit each (escape before use in HTML).
     """
     if cfg.synthetic:
-        return ["Synthetic data: every input is generated (latcircle.demo.generator)"]
+        return ["Synthetic data: every input is generated (latcircle.demo)"]
     words = " ".join(
         str(x)
         for x in (
