@@ -24,11 +24,18 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
-from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+
+from latcircle.output.readback import read_layers
+from latcircle.present.style import (
+    BASIS_COLOURS,
+    BASIS_LABELS,
+    PROGRESS_COLOURS,
+    band_colours,
+    percent,
+)
 
 if TYPE_CHECKING:
     from latcircle.analysis.coverage import Evaluation
@@ -37,11 +44,6 @@ if TYPE_CHECKING:
     from latcircle.run import RunResult
 
 __all__ = [
-    "BASIS_COLOURS",
-    "BASIS_LABELS",
-    "STATUS_COLOURS",
-    "STATUS_LABELS",
-    "band_colours",
     "band_map",
     "coverage_curve",
     "curve",
@@ -52,47 +54,8 @@ __all__ = [
     "write_figures",
 ]
 
-BASIS_LABELS: dict[str, str] = {
-    "key_sites": "Key sites",
-    "population": "Population",
-    "area": "Area",
-}
-BASIS_COLOURS: dict[str, str] = {"key_sites": "#d95f02", "population": "#1b9e77", "area": "#7570b3"}
-STATUS_LABELS: dict[str, str] = {
-    "covered": "covered",
-    "too_far": "too far (build compute)",
-    "no_access": "no access (build access)",
-}
-STATUS_COLOURS: dict[str, str] = {
-    "covered": "#1a9641",
-    "too_far": "#d7191c",
-    "no_access": "#7b3294",
-}
-#: Progress status colours (latcircle.analysis.progress: met / on track / behind).
-PROGRESS_COLOURS: dict[str, str] = {"met": "#1a9641", "on track": "#fdae61", "behind": "#d7191c"}
-
 _DPI = 110
 _PNG_METADATA = {"Software": None}
-
-
-def band_colours(thresholds_ms: Sequence[float]) -> dict[float, str]:
-    """Return a colour per band: dark blue-green for the tightest, pale for the widest.
-
-    Parameters
-    ----------
-    thresholds_ms
-        The band thresholds.
-
-    Returns
-    -------
-    dict
-        Threshold to hex colour, in ascending threshold order.
-    """
-    values = sorted(float(t) for t in thresholds_ms)
-    cmap = colormaps["YlGnBu_r"]
-    if len(values) == 1:
-        return {values[0]: to_hex(cmap(0.35))}
-    return {t: to_hex(cmap(0.1 + 0.65 * i / (len(values) - 1))) for i, t in enumerate(values)}
 
 
 def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
@@ -244,12 +207,13 @@ def coverage_curve(
     ax.axvline(budget_ms, color="black", linewidth=0.8)
     for t in targets:
         ax.axhline(t.share, color="grey", linewidth=0.8, linestyle="--")
-        ax.text(max_ms, t.share, f" {t.year}: {t.share:.0%}", va="center", fontsize=8)
+        label = f" {t.year}: {percent(t.share, digits=0)}"
+        ax.text(max_ms, t.share, label, va="center", fontsize=8)
     ax.set_xlim(0, max_ms)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("latency budget (ms, one-way)")
     ax.set_ylabel("share within budget")
-    ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+    ax.yaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=10)
@@ -299,7 +263,7 @@ def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: s
         )
     ax.set_yticks(y, table.index)
     ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+    ax.xaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
     ax.set_xlabel(f"share within {threshold_ms:g} ms")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -445,7 +409,7 @@ def _targets(ax: object, targets: Sequence[Target]) -> None:
     for t in targets:
         ax.scatter([t.year], [t.share], marker="*", s=180, color="black", zorder=5)  # type: ignore[attr-defined]
         ax.annotate(
-            f"{t.year} target {t.share:.0%}",
+            f"{t.year} target {percent(t.share, digits=0)}",
             (t.year, t.share),  # type: ignore[attr-defined]
             xytext=(-6, 8),
             textcoords="offset points",
@@ -460,7 +424,7 @@ def _year_axis(ax: object, years: pd.Series, targets: Sequence[Target]) -> None:
         ax.set_xticks(every, [str(y) for y in every])  # type: ignore[attr-defined]
         ax.set_xlim(every[0] - 0.5, every[-1] + 0.5)  # type: ignore[attr-defined]
     ax.set_ylim(0, 1.02)  # type: ignore[attr-defined]
-    ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")  # type: ignore[attr-defined]
+    ax.yaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))  # type: ignore[attr-defined]
     ax.grid(alpha=0.3)  # type: ignore[attr-defined]
 
 
@@ -545,8 +509,6 @@ def city_figures(
     progress: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
     """Build a city's figures (see :func:`write_figures`)."""
-    from latcircle.present.maps import read_layers
-
     cfg = result.metro.config
     layers = layers if layers is not None else read_layers(folder)
     if progress is None and (Path(folder) / "progress.csv").exists():

@@ -2,7 +2,8 @@
 
 Both pages are self-contained: styles inline, figures embedded as PNG data URIs, no script
 and nothing fetched, so they open offline, attach to an e-mail and print as they look.
-Every string taken from data or config is HTML-escaped (:func:`latcircle.present.maps.escape_text`).
+Every string taken from data or config is HTML-escaped
+(:func:`latcircle.present.style.escape_text`).
 
 The city report shows the headline shares, the progress status against the targets (when
 the run computed progress), the figures, a per-district table, the largest uncovered
@@ -29,14 +30,15 @@ from latcircle import __version__
 from latcircle.analysis.coverage import BASES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
-from latcircle.present.figures import (
+from latcircle.output.readback import read_layers
+from latcircle.present.figures import city_figures, national_chart, png_bytes
+from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
-    city_figures,
-    national_chart,
-    png_bytes,
+    data_attribution,
+    escape_text,
+    percent,
 )
-from latcircle.present.maps import data_attribution, escape_text, read_layers
 
 if TYPE_CHECKING:
     from latcircle.run import RunResult
@@ -183,7 +185,7 @@ def _headline_section(result: RunResult) -> str:
     rows = cov[(cov["scope"] == "metro") & np.isclose(cov["threshold_ms"], cfg.budget_ms)]
     cards = []
     for basis, share in result.headline.items():
-        value = "n/a" if np.isnan(share) else f"{share:.1%}"
+        value = percent(share)
         cards.append(
             f"<div class='card'><div class='big'>{value}</div>"
             f"<div>{escape_text(BASIS_LABELS.get(basis, basis))}</div></div>"
@@ -197,7 +199,7 @@ def _headline_section(result: RunResult) -> str:
                 _amount(r.no_access, r.unit),
                 _amount(r.too_far, r.unit),
                 _amount(r.total, r.unit),
-                _pct(r.share),
+                percent(r.share),
             ]
             for r in rows.itertuples()
         ],
@@ -217,7 +219,7 @@ def _progress_section(
     cfg = result.metro.config
     bases = list(result.scenario.evaluations)
     targets = "".join(
-        f"<li>{t.year}: {t.share:.0%} within {t.threshold_ms:g} ms, judged on "
+        f"<li>{t.year}: {percent(t.share, digits=0)} within {t.threshold_ms:g} ms, judged on "
         f"{escape_text(BASIS_LABELS.get(resolve_basis(t, bases), t.basis)).lower()}"
         f" — {escape_text(t.source) or 'config'}</li>"
         for t in sorted(cfg.targets, key=lambda t: t.year)
@@ -239,9 +241,9 @@ def _progress_section(
                 str(int(r["year"])),
                 BASIS_LABELS.get(str(r["basis"]), str(r["basis"])),
                 _int(r.get("sites_online")),
-                _pct(r.get("share")),
+                percent(r.get("share")),
                 _target(r),
-                _pct(r.get("planned_share")),
+                percent(r.get("planned_share")),
                 _Raw(
                     f"<span class='status' style='background:{colour}'>{escape_text(status)}</span>"
                 ),
@@ -266,7 +268,7 @@ def _progress_section(
     if latest is not None:
         summary = (
             f"<p class='lead'>By {int(latest['year'])}: "
-            f"{_pct(latest['share'])} of "
+            f"{percent(latest['share'])} of "
             f"{escape_text(BASIS_LABELS.get(str(latest['basis']), latest['basis'])).lower()}"
             f" — <strong>{escape_text(latest.get('status', ''))}</strong>.</p>"
         )
@@ -277,7 +279,9 @@ def _target(r: Mapping[str, Any]) -> str:
     share, year = r.get("target_share"), r.get("target_year")
     if share is None or pd.isna(share):
         return ""
-    return f"{share:.0%} by {int(year)}" if year is not None and not pd.isna(year) else _pct(share)
+    if year is None or pd.isna(year):
+        return percent(share)
+    return f"{percent(share, digits=0)} by {int(year)}"
 
 
 def _figure_section(title: str, figures: Mapping[str, Figure | bytes], names: Iterable[str]) -> str:
@@ -298,7 +302,7 @@ def _district_section(result: RunResult, chart: Figure | bytes | None) -> str:
     body = []
     for name, group in rows.groupby("name", sort=True):
         by = group.set_index("basis")
-        line = [str(name)] + [_pct(by.at[b, "share"]) if b in by.index else "" for b in bases]
+        line = [str(name)] + [percent(by.at[b, "share"]) if b in by.index else "" for b in bases]
         if "population" in bases:
             line += [
                 _amount(by.at["population", "no_access"], "people"),
@@ -595,14 +599,14 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, str]) -> str:
             else ""
         )
         line: list[Any] = [_Raw(label), link]
-        line += [_pct(r.get(f"share_{b}")) for b in bases]
+        line += [percent(r.get(f"share_{b}")) for b in bases]
         line += [_amount(r.get("population"), "people"), _amount(r.get("key_sites"), "sites")]
         for y in years:
             status = str(r.get(f"status_{y}", "") or "")
             status = "" if status == "nan" else status
             colour = PROGRESS_COLOURS.get(status, "#888")
-            share = _pct(r.get(f"share_{y}"))
-            target = _pct(r.get(f"target_{y}"))
+            share = percent(r.get(f"share_{y}"))
+            target = percent(r.get(f"target_{y}"))
             line.append(
                 _Raw(
                     f"<span class='status' style='background:{colour}'>"
@@ -644,7 +648,7 @@ def _national_progress_table(progress: pd.DataFrame) -> str:
         for c in cols:
             v = r.get(c)
             if "share" in c:
-                line.append(_pct(v))
+                line.append(percent(v))
             elif pd.isna(v):
                 line.append("")
             else:
@@ -732,12 +736,6 @@ def _truthy_value(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
     return bool(value) and not (isinstance(value, float) and np.isnan(value))
-
-
-def _pct(value: Any) -> str:
-    if value is None or pd.isna(value):
-        return "n/a"
-    return f"{float(value):.1%}"
 
 
 def _int(value: Any) -> str:
