@@ -182,11 +182,11 @@ def run_city(
         scenario = metro.scenario(year=cfg.year)
     with timer.stage("coverage"):
         table = coverage_table(
-            [scenario.evaluations[b] for b in _bases(metro)],
+            [scenario.evaluations[b] for b in metro.bases],
             thresholds_ms=cfg.thresholds_ms,
             district_names=metro.district_names,
         )
-        headline = {b: scenario.share(b, threshold_ms=cfg.budget_ms) for b in _bases(metro)}
+        headline = {b: scenario.share(b, threshold_ms=cfg.budget_ms) for b in metro.bases}
     with timer.stage("isochrones"):
         latency_raster = _latency_raster(metro, scenario)
         band_layer = bands(
@@ -224,10 +224,6 @@ def run_city(
     return result
 
 
-def _bases(metro: Metro) -> list[str]:
-    return [b for b in ("key_sites", "population", "area") if b in metro.samples]
-
-
 def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
     lat = scenario.evaluations["area"].latency_us
     return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan))
@@ -240,7 +236,7 @@ def _layers(
     crs = inputs.crs
     budget = cfg.budget_ms
     served = site_service(
-        [scenario.evaluations[b] for b in _bases(metro)],
+        [scenario.evaluations[b] for b in metro.bases],
         n_sites=len(inputs.sites),
         budget_ms=budget,
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from latcircle.analysis.coverage import Evaluation, Samples, evaluate
+from latcircle.analysis.coverage import BASES, Evaluation, Samples, evaluate
 from latcircle.config import CityConfig, LatencyParams
 from latcircle.engine.grid import Grid, label_points, make_grid
 from latcircle.engine.latency import LatencyField, SiteAttachment, arc_matrix, attach_sites, solve
@@ -147,6 +147,11 @@ class Metro:
         if key not in self._views:
             self._views[key] = _located_view(self, self.network.subset(~later))
         return self._views[key]
+
+    @property
+    def bases(self) -> list[str]:
+        """The bases this metro has samples for, in report order (:data:`BASES`)."""
+        return [b for b in BASES if b in self.samples]
 
     @property
     def first_year(self) -> int | None:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latcircle.analysis.coverage import BASES
 from latcircle.errors import InputError
 from latcircle.output.files import atomic_folder, write_csv
 
@@ -390,7 +391,7 @@ def summary_table(cities: Sequence[CityOutputs]) -> pd.DataFrame:
             "population": _total(c.coverage, "population"),
             "key_sites": _total(c.coverage, "key_sites"),
         }
-        for basis in ("key_sites", "population", "area"):
+        for basis in BASES:
             row[f"share_{basis}"] = _headline(c.coverage, basis)
         for year in years:
             judged = _judged(c, year, target_year=year)

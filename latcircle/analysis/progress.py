@@ -67,6 +67,7 @@ __all__ = [
     "MET_TOLERANCE",
     "PROGRESS_COLUMNS",
     "STATUS_RULE",
+    "auto_basis",
     "interconnect_table",
     "pair_latency",
     "progress_record",
@@ -145,7 +146,8 @@ CLUSTER_COLUMNS = [
     "geometry",
 ]
 
-#: Preference order of ``auto``: the official basis first.
+#: Preference order of ``auto``: the official basis first (a rule of its own, not the report
+#: order of BASES, although today they agree).
 _AUTO_ORDER = ("key_sites", "population", "area")
 _CAUSES = ("no_access", "too_far")
 _FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
@@ -195,7 +197,7 @@ def resolve_basis(target: Target, bases: Iterable[str], *, source: str = "config
     """
     have = set(bases)
     if target.basis == "auto":
-        return next(b for b in _AUTO_ORDER if b in have)
+        return auto_basis(have)
     if target.basis not in have:
         msg = (
             f"the {target.year} target is judged on {target.basis}, but the city has no "
@@ -203,6 +205,22 @@ def resolve_basis(target: Target, bases: Iterable[str], *, source: str = "config
         )
         raise InputError(source, "targets.basis", msg)
     return target.basis
+
+
+def auto_basis(bases: Iterable[str]) -> str:
+    """Return the basis ``auto`` means for ``bases``: key sites, else population, else area.
+
+    Parameters
+    ----------
+    bases
+        The bases the metro has (:attr:`Metro.bases`).
+
+    Returns
+    -------
+    str
+    """
+    have = set(bases)
+    return next(b for b in _AUTO_ORDER if b in have)
 
 
 def year_range(metro: Metro, targets: Sequence[Target] | None = None) -> list[int]:
@@ -281,7 +299,7 @@ def progress_table(
         goal = _in_force(goals, year)
         scenario = cache.get(year)
         planned = cache.get(goal.year) if goal is not None else None
-        for basis in _bases(metro):
+        for basis in metro.bases:
             rows.append(
                 _progress_row(
                     year, basis, scenario, planned, goal, budget_ms=metro.config.budget_ms
@@ -306,7 +324,7 @@ def progress_record(metro: Metro, table: pd.DataFrame) -> dict[str, Any]:
         JSON-serialisable; written as ``progress.json``.
     """
     cfg = metro.config
-    bases = _bases(metro)
+    bases = metro.bases
     judged = table[table["judged"].astype(bool)]
     return {
         "rule": STATUS_RULE,
@@ -346,12 +364,8 @@ class _ScenarioCache:
         return self.solved[key]
 
 
-def _bases(metro: Metro) -> list[str]:
-    return [b for b in BASES if b in metro.samples]
-
-
 def _goals(metro: Metro, targets: Sequence[Target]) -> list[_Goal]:
-    bases = _bases(metro)
+    bases = metro.bases
     goals = [
         _Goal(t.year, t.share, resolve_basis(t, bases, source=metro.config.source), t.threshold_ms)
         for t in targets
@@ -655,11 +669,11 @@ class _Cells:
 
 
 def _rank_basis(metro: Metro) -> str:
-    bases = _bases(metro)
+    bases = metro.bases
     targets = sorted(metro.config.targets, key=lambda t: t.year)
     if targets:
         return resolve_basis(targets[-1], bases)
-    return next(b for b in _AUTO_ORDER if b in bases)
+    return auto_basis(bases)
 
 
 def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
