@@ -16,11 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from latcircle import __version__
+from latcircle.analysis.clusters import rank_basis, uncovered_clusters
 from latcircle.analysis.coverage import coverage_table, site_service
+from latcircle.analysis.interconnect import (
+    INTERCONNECT_BUDGET_MS,
+    INTERCONNECT_TIERS,
+    interconnect_table,
+)
 from latcircle.analysis.isochrones import bands, service_areas
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
+from latcircle.analysis.progress import progress_record, progress_table
 from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
 from latcircle.output.files import (
@@ -42,6 +50,7 @@ __all__ = [
     "run_city",
     "run_config",
     "run_national",
+    "write_progress",
 ]
 
 log = logging.getLogger(__name__)
@@ -124,11 +133,64 @@ def default_outputs() -> list[Callable[[RunResult, Path], None]]:
 
     Progress comes first: the map and the report read what it writes.
     """
-    from latcircle.analysis.progress import write_progress
     from latcircle.present.maps import write_map
     from latcircle.present.report import write_report
 
     return [write_progress, write_map, write_report]
+
+
+def write_progress(result: RunResult, folder: Path) -> None:
+    """Write the progress, interconnect and cluster tables of a run into ``folder``.
+
+    An ``extra_outputs`` callable for :func:`run_city`. Writes ``progress.csv``,
+    ``interconnect.csv`` (sites online in the run's scenario year), ``clusters.csv`` (the run's
+    scenario), a ``clusters`` layer in ``isochrones.gpkg`` (``clusters.gpkg`` when there is
+    none) and ``progress.json`` (rule, targets, summary). CSV files carry no comment lines.
+
+    Parameters
+    ----------
+    result
+        The run (its ``metro`` and ``scenario``).
+    folder
+        The run's temporary output folder.
+    """
+    metro, scenario = result.metro, result.scenario
+    folder = Path(folder)
+    table = progress_table(metro, reuse=[scenario])
+    links = interconnect_table(metro, year=scenario.year)
+    clusters = uncovered_clusters(metro, scenario)
+    write_csv(table, folder / "progress.csv")
+    write_csv(links, folder / "interconnect.csv")
+    write_csv(pd.DataFrame(clusters.drop(columns="geometry")), folder / "clusters.csv")
+    gpkg = folder / "isochrones.gpkg"
+    write_gpkg({"clusters": clusters}, gpkg if gpkg.exists() else folder / "clusters.gpkg")
+    write_json(_progress_record(metro, scenario, table, links), folder / "progress.json")
+
+
+#: The stage name :func:`run_city` times this step under.
+write_progress.stage_name = "progress"  # type: ignore[attr-defined]
+
+
+def _progress_record(
+    metro: Metro, scenario: Scenario, table: pd.DataFrame, links: pd.DataFrame
+) -> dict[str, Any]:
+    record = progress_record(metro, table)
+    record["interconnect"] = {
+        "budget_ms": INTERCONNECT_BUDGET_MS,
+        "tiers": list(INTERCONNECT_TIERS),
+        "scenario_year": scenario.year,
+        "pairs": len(links),
+        "over_budget": int(links["over_budget"].sum()),
+        "model": "one-way optical: E + both site devices + both drops + network path",
+    }
+    record["clusters"] = {
+        "scenario_year": scenario.year,
+        "budget_ms": metro.config.budget_ms,
+        "ranked_by": rank_basis(metro),
+        "connectivity": 4,
+        "top_per_cause": 10,
+    }
+    return record
 
 
 def run_config(path: str | Path, *, out: Path | None = None, **kw: Any) -> RunResult:

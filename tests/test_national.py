@@ -272,8 +272,7 @@ def test_rollup_of_real_runs(tmp_path: Path) -> None:
     """Two hand-built cities run through the pipeline with progress outputs."""
     from test_progress import PLAN, road_city
 
-    from latcircle.analysis.progress import write_progress
-    from latcircle.pipeline import run_city
+    from latcircle.pipeline import run_city, write_progress
 
     full = [{**s, "year": 2025} for s in PLAN] + [{"x": 9000.0, "year": 2028}]
     for city, sites in (("road", PLAN), ("full", full)):
