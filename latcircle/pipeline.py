@@ -12,7 +12,7 @@ import logging
 import platform
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,7 @@ from latcircle.analysis.interconnect import (
 )
 from latcircle.analysis.isochrones import bands, service_areas
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
+from latcircle.analysis.national import NationalResult, national_result
 from latcircle.analysis.progress import progress_record, progress_table
 from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
@@ -39,14 +40,13 @@ from latcircle.output.files import (
     write_gpkg,
     write_json,
 )
+from latcircle.output.readback import find_city_dirs, read_city_outputs
 from latcircle.run import RunResult
-
-if TYPE_CHECKING:
-    from latcircle.analysis.national import NationalResult
 
 __all__ = [
     "city_config",
     "default_outputs",
+    "national_rollup",
     "run_city",
     "run_config",
     "run_national",
@@ -109,8 +109,52 @@ def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: An
     return result.config_path
 
 
+def national_rollup(
+    city_dirs: Sequence[str | Path],
+    *,
+    out: str | Path,
+    extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
+) -> NationalResult:
+    """Roll city outputs up into a national summary, progress table and shortfall note.
+
+    Reads the cities back (:mod:`latcircle.output.readback`), computes the roll-up
+    (:func:`latcircle.analysis.national.national_result`) and writes ``summary.csv``,
+    ``progress.csv`` and ``shortfalls.md`` into ``out``, replaced whole.
+
+    Parameters
+    ----------
+    city_dirs
+        City output folders, or folders holding them (e.g. ``outputs/``).
+    out
+        The national output folder, replaced whole (e.g. ``outputs/national``).
+    extra_outputs
+        Callables ``f(result, folder)`` writing further files (the dashboard) into the
+        temporary folder, after the tables and before it is swapped into place.
+
+    Returns
+    -------
+    NationalResult
+
+    Raises
+    ------
+    InputError
+        When a folder does not exist, a city's output file is missing or malformed (the
+        message names the file), two folders hold the same city, or no city is found.
+    """
+    out = Path(out)
+    folders, skipped = find_city_dirs(city_dirs, out=out)
+    result = national_result([read_city_outputs(f) for f in folders], out=out, skipped=skipped)
+    with atomic_folder(out) as tmp:
+        write_csv(result.summary, tmp / "summary.csv")
+        write_csv(result.progress, tmp / "progress.csv")
+        (tmp / "shortfalls.md").write_text(result.shortfalls, encoding="utf-8")
+        for extra in extra_outputs:
+            extra(result, tmp)
+    return result
+
+
 def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
-    """Roll city outputs up into ``out`` with its dashboard (``latcircle progress``).
+    """Roll city outputs up into ``out`` with its dashboard (``latcircle national-rollup``).
 
     Parameters
     ----------
@@ -119,7 +163,6 @@ def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
     out
         The national folder, replaced whole: tables, ``shortfalls.md`` and ``index.html``.
     """
-    from latcircle.analysis.national import national_rollup
     from latcircle.present.report import write_dashboard
 
     def dashboard(result: NationalResult, folder: Path) -> None:

@@ -9,10 +9,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from latcircle.analysis.national import find_city_dirs, national_rollup, read_city_outputs
 from latcircle.analysis.progress import PROGRESS_COLUMNS
 from latcircle.errors import InputError
 from latcircle.output.files import write_csv
+from latcircle.output.readback import find_city_dirs, read_city_outputs
+from latcircle.pipeline import national_rollup
 
 TARGETS = [
     {"year": 2027, "share": 0.70, "basis": "auto", "judged_on": "key_sites", "source": "Source A"},

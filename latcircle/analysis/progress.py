@@ -41,6 +41,7 @@ from latcircle.errors import InputError
 __all__ = [
     "MET_TOLERANCE",
     "PROGRESS_COLUMNS",
+    "STATUSES",
     "STATUS_RULE",
     "auto_basis",
     "progress_record",
@@ -52,6 +53,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MET, ON_TRACK, BEHIND = "met", "on track", "behind"
+#: Every status a judged year can have.
+STATUSES = (MET, ON_TRACK, BEHIND)
 
 #: A share within this of the target counts as meeting it (floating-point slack only).
 MET_TOLERANCE = 1e-9

@@ -8,7 +8,7 @@ Every string taken from data or config is HTML-escaped
 The city report shows the headline shares, the progress status against the targets (when
 the run computed progress), the figures, a per-district table, the largest uncovered
 clusters and every model parameter used. :func:`write_report` is the pipeline's output step;
-:func:`write_dashboard` runs after :func:`latcircle.analysis.national.national_rollup`.
+:func:`write_dashboard` runs after :func:`latcircle.pipeline.national_rollup`.
 """
 
 from __future__ import annotations
@@ -461,7 +461,7 @@ def write_dashboard(
     Parameters
     ----------
     national_dir
-        The folder :func:`latcircle.analysis.national.national_rollup` wrote (``summary.csv``,
+        The folder :func:`latcircle.pipeline.national_rollup` wrote (``summary.csv``,
         ``progress.csv``, ``shortfalls.md``).
     city_dirs
         City output folders to link; the national folder's siblings with a ``run.json``
