@@ -20,7 +20,7 @@ import pandas as pd
 
 from latcircle import __version__
 from latcircle.analysis.clusters import rank_basis, uncovered_clusters
-from latcircle.analysis.coverage import coverage_table, site_service
+from latcircle.analysis.coverage import coverage_table, covered, site_service
 from latcircle.analysis.interconnect import (
     INTERCONNECT_BUDGET_MS,
     INTERCONNECT_TIERS,
@@ -357,8 +357,8 @@ def _layers(
     layers: dict[str, gpd.GeoDataFrame] = {"bands": band_layer, "sites": sites}
     if "key_sites" in metro.samples:
         layers["key_sites"] = _key_site_layer(metro, scenario)
-    covered = scenario.evaluations["area"].latency_us <= budget * 1000.0
-    site_cells = np.where(covered, scenario.evaluations["area"].site, -1)
+    within = covered(scenario.evaluations["area"].latency_us, budget_ms=budget)
+    site_cells = np.where(within, scenario.evaluations["area"].site, -1)
     layers["service_areas"] = service_areas(
         metro.grid,
         metro.grid.to_raster(site_cells, fill=-1, dtype="int32"),

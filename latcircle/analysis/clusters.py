@@ -17,6 +17,7 @@ import pyproj
 import shapely
 from scipy import ndimage
 
+from latcircle.analysis.coverage import covered
 from latcircle.analysis.isochrones import mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis, resolve_basis
@@ -113,9 +114,9 @@ def rank_basis(metro: Metro) -> str:
 def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
     grid = metro.grid
     area = scenario.evaluations["area"]
-    covered = area.latency_us <= budget_ms * 1000.0
+    within = covered(area.latency_us, budget_ms=budget_ms)
     # The causes of Evaluation.status, as codes: 1 no access, 2 too far, 0 covered.
-    code = np.where(area.samples.location.has_access, np.where(covered, 0, 2), 1)
+    code = np.where(area.samples.location.has_access, np.where(within, 0, 2), 1)
     weight = {}
     for basis in ("population", "key_sites"):
         if basis in scenario.evaluations:
@@ -134,7 +135,7 @@ def _uncovered_weight(
     """Raster of the uncovered weight of ``basis`` per grid cell."""
     ev = scenario.evaluations[basis]
     x, y = _sample_xy(metro, basis)
-    uncovered = ~(ev.latency_us <= budget_ms * 1000.0)
+    uncovered = ~covered(ev.latency_us, budget_ms=budget_ms)
     col, row = ~grid.transform * (x, y)
     row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
     rows, cols = grid.shape

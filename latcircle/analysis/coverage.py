@@ -27,12 +27,35 @@ __all__ = [
     "Evaluation",
     "Samples",
     "coverage_table",
+    "covered",
     "evaluate",
     "site_service",
 ]
 
 #: Bases in report order, with the unit their weights are counted in.
 BASES: dict[str, str] = {"key_sites": "sites", "population": "people", "area": "km2"}
+
+
+def covered(latency_us: np.ndarray, *, budget_ms: float) -> np.ndarray:
+    """Return where a latency is within a budget: **the** covered rule, ``latency ≤ budget``.
+
+    Every table, layer, map and figure that counts what is covered calls this (a sample
+    exactly at the budget is covered). ``inf`` (no access, no reachable site) and NaN are
+    never covered.
+
+    Parameters
+    ----------
+    latency_us
+        Latencies in µs (any shape).
+    budget_ms
+        The budget in milliseconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, the shape of ``latency_us``.
+    """
+    return np.asarray(latency_us) <= budget_ms * 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +115,8 @@ class Evaluation:
 
     def status(self, budget_ms: float) -> np.ndarray:
         """Return ``covered``, ``no_access`` or ``too_far`` for each sample."""
-        covered = self.latency_us <= budget_ms * 1000.0
-        out = np.where(covered, "covered", "too_far").astype(object)
+        out = np.where(covered(self.latency_us, budget_ms=budget_ms), "covered", "too_far")
+        out = out.astype(object)
         out[~self.samples.location.has_access] = "no_access"
         return out
 
@@ -175,7 +198,7 @@ def _rows(
     no_access = float(w[~access].sum())
     out = []
     for thr in thresholds_ms:
-        covered = float(w[lat <= thr * 1000.0].sum())
+        within = float(w[covered(lat, budget_ms=thr)].sum())
         out.append(
             {
                 "scope": scope,
@@ -183,11 +206,11 @@ def _rows(
                 "basis": s.basis,
                 "unit": s.unit,
                 "threshold_ms": thr,
-                "covered": covered,
+                "covered": within,
                 "no_access": no_access,
-                "too_far": max(total - covered - no_access, 0.0),
+                "too_far": max(total - within - no_access, 0.0),
                 "total": total,
-                "share": covered / total if total > 0 else np.nan,
+                "share": within / total if total > 0 else np.nan,
             }
         )
     return out
@@ -215,7 +238,7 @@ def site_service(evaluations: list[Evaluation], *, n_sites: int, budget_ms: floa
     """
     out = pd.DataFrame(index=pd.RangeIndex(n_sites, name="site"))
     for ev in evaluations:
-        ok = (ev.latency_us <= budget_ms * 1000.0) & (ev.site != NO_SITE)
+        ok = covered(ev.latency_us, budget_ms=budget_ms) & (ev.site != NO_SITE)
         served = np.bincount(ev.site[ok], weights=ev.samples.weight[ok], minlength=n_sites)
         out[f"served_{ev.samples.basis}"] = served[:n_sites]
     return out

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
+from latcircle.analysis.coverage import covered
 from latcircle.analysis.metro import Metro
 from latcircle.engine.latency import SiteAttachment
 from latcircle.engine.network import Network
@@ -198,7 +199,7 @@ def _interconnect_rows(
             "reachable": reach,
             "latency_us": np.where(reach, value, np.nan),
             "budget_us": budget_us,
-            "over_budget": ~reach | (value > budget_us),
+            "over_budget": ~reach | ~covered(value, budget_ms=budget_ms),
         }
     )
     return out[INTERCONNECT_COLUMNS]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from latcircle.analysis.coverage import BASES, Evaluation, Samples, evaluate
+from latcircle.analysis.coverage import BASES, Evaluation, Samples, covered, evaluate
 from latcircle.config import CityConfig, LatencyParams
 from latcircle.engine.grid import Grid, label_points, make_grid
 from latcircle.engine.latency import LatencyField, SiteAttachment, arc_matrix, attach_sites, solve
@@ -216,7 +216,9 @@ class Scenario:
         total = ev.samples.total
         if total <= 0:
             return float("nan")
-        return float(ev.samples.weight[ev.latency_us <= threshold_ms * 1000.0].sum() / total)
+        return float(
+            ev.samples.weight[covered(ev.latency_us, budget_ms=threshold_ms)].sum() / total
+        )
 
 
 def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:

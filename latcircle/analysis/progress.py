@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.coverage import BASES
+from latcircle.analysis.coverage import BASES, covered
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.config import Target
 from latcircle.errors import InputError
@@ -314,7 +314,7 @@ def _in_force(goals: list[_Goal], year: int) -> _Goal | None:
 def _covered(scenario: Scenario, basis: str, threshold_ms: float) -> tuple[float, float]:
     ev = scenario.evaluations[basis]
     w = ev.samples.weight
-    return float(w[ev.latency_us <= threshold_ms * 1000.0].sum()), float(w.sum())
+    return float(w[covered(ev.latency_us, budget_ms=threshold_ms)].sum()), float(w.sum())
 
 
 def _progress_row(

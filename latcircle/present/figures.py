@@ -61,8 +61,9 @@ _PNG_METADATA = {"Software": None}
 def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
     """Return the share of an evaluation's weight within each budget (a weighted CDF).
 
-    Exact: the same rule as :meth:`latcircle.analysis.metro.Scenario.share` (latency ≤ budget), at
-    every budget at once, without re-solving.
+    Exact: the covered rule (:func:`latcircle.analysis.coverage.covered`, latency ≤ budget) at
+    every budget at once, without re-solving: a sorted search whose ``side="right"`` counts a
+    latency equal to a budget as within it, as the rule does.
 
     Parameters
     ----------

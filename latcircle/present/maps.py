@@ -43,6 +43,7 @@ from branca.element import Element, MacroElement
 from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
 from folium.template import Template
 
+from latcircle.analysis.coverage import covered
 from latcircle.output.readback import read_layers
 from latcircle.present.style import (
     BASIS_LABELS,
@@ -423,7 +424,7 @@ def _uncovered_population(
     x, y = pop.x[inside], pop.y[inside]
     if len(x) != len(ev.latency_us):
         return None
-    out = ~(ev.latency_us <= metro.config.budget_ms * 1000.0)
+    out = ~covered(ev.latency_us, budget_ms=metro.config.budget_ms)
     people = ev.samples.weight[out]
     if not people.sum():
         return []
