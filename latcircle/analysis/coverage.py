@@ -29,6 +29,7 @@ __all__ = [
     "coverage_table",
     "covered",
     "evaluate",
+    "share_of",
     "site_service",
 ]
 
@@ -56,6 +57,26 @@ def covered(latency_us: np.ndarray, *, budget_ms: float) -> np.ndarray:
         Boolean, the shape of ``latency_us``.
     """
     return np.asarray(latency_us) <= budget_ms * 1000.0
+
+
+def share_of(covered_weight: float, total_weight: float) -> float:
+    """Return a share: covered weight over total weight, NaN when there is no weight.
+
+    The one share rule of every table (an empty scope, such as a district without key sites,
+    has no share rather than a share of 0).
+
+    Parameters
+    ----------
+    covered_weight
+        Weight within the budget.
+    total_weight
+        All the weight of the scope.
+
+    Returns
+    -------
+    float
+    """
+    return covered_weight / total_weight if total_weight > 0 else float("nan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +231,7 @@ def _rows(
                 "no_access": no_access,
                 "too_far": max(total - within - no_access, 0.0),
                 "total": total,
-                "share": within / total if total > 0 else np.nan,
+                "share": share_of(within, total),
             }
         )
     return out

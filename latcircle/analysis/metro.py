@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from latcircle.analysis.coverage import BASES, Evaluation, Samples, covered, evaluate
+from latcircle.analysis.coverage import (
+    BASES,
+    Evaluation,
+    Samples,
+    covered,
+    evaluate,
+    share_of,
+)
 from latcircle.config import CityConfig, LatencyParams
 from latcircle.engine.grid import Grid, label_points, make_grid
 from latcircle.engine.latency import LatencyField, SiteAttachment, arc_matrix, attach_sites, solve
@@ -213,12 +220,8 @@ class Scenario:
     def share(self, basis: str, *, threshold_ms: float) -> float:
         """Return the metro share of ``basis`` within ``threshold_ms`` (NaN without weight)."""
         ev = self.evaluations[basis]
-        total = ev.samples.total
-        if total <= 0:
-            return float("nan")
-        return float(
-            ev.samples.weight[covered(ev.latency_us, budget_ms=threshold_ms)].sum() / total
-        )
+        within = ev.samples.weight[covered(ev.latency_us, budget_ms=threshold_ms)]
+        return share_of(float(within.sum()), ev.samples.total)
 
 
 def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.coverage import BASES
+from latcircle.analysis.coverage import BASES, share_of
 from latcircle.errors import InputError
 
 __all__ = [
@@ -257,10 +257,10 @@ def national_progress(cities: Sequence[CityOutputs]) -> pd.DataFrame:
                 "on_track": status.count("on track"),
                 "behind": status.count("behind"),
                 "share_met": status.count("met") / len(judged) if judged else np.nan,
-                "share_pop_weighted": float((weights * shares).sum() / total) if total else np.nan,
+                "share_pop_weighted": share_of(float((weights * shares).sum()), total),
                 "population_covered": covered if pops else np.nan,
                 "population_total": total if pops else np.nan,
-                "population_share": covered / total if total else np.nan,
+                "population_share": share_of(covered, total),
             }
         )
     frame = pd.DataFrame(

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.coverage import BASES, covered
+from latcircle.analysis.coverage import BASES, covered, share_of
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.config import Target
 from latcircle.errors import InputError
@@ -328,7 +328,7 @@ def _progress_row(
 ) -> dict[str, Any]:
     threshold = goal.threshold_ms if goal is not None else budget_ms
     covered, total = _covered(scenario, basis, threshold)
-    share = covered / total if total > 0 else np.nan
+    share = share_of(covered, total)
     row: dict[str, Any] = {
         "year": year,
         "basis": basis,
@@ -348,7 +348,7 @@ def _progress_row(
     if goal is None or planned is None:
         return row
     p_cov, p_tot = _covered(planned, basis, threshold)
-    planned_share = p_cov / p_tot if p_tot > 0 else np.nan
+    planned_share = share_of(p_cov, p_tot)
     status = _status(year, share, planned_share, goal)
     row.update(
         target_year=goal.year,
