@@ -21,7 +21,7 @@ from latcircle.analysis.coverage import covered
 from latcircle.analysis.isochrones import mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis, resolve_basis
-from latcircle.engine.grid import Grid, label_points
+from latcircle.engine.grid import Grid
 
 __all__ = ["CLUSTER_COLUMNS", "rank_basis", "uncovered_clusters"]
 
@@ -134,7 +134,7 @@ def _uncovered_weight(
 ) -> np.ndarray:
     """Raster of the uncovered weight of ``basis`` per grid cell."""
     ev = scenario.evaluations[basis]
-    x, y = _sample_xy(metro, basis)
+    x, y = ev.samples.coordinates()
     uncovered = ~covered(ev.latency_us, budget_ms=budget_ms)
     col, row = ~grid.transform * (x, y)
     row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
@@ -144,17 +144,6 @@ def _uncovered_weight(
         row[keep] * cols + col[keep], weights=ev.samples.weight[keep], minlength=rows * cols
     )
     return flat.reshape(grid.shape)
-
-
-def _sample_xy(metro: Metro, basis: str) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates of a basis' samples, in the order of its evaluation."""
-    if basis == "key_sites":
-        geom = metro.inputs.key_sites.geometry
-        return geom.x.to_numpy(), geom.y.to_numpy()
-    pop = metro.inputs.population
-    # The population samples are the pixels inside the boundary (see metro.prepare).
-    inside = label_points(pop.x, pop.y, [metro.inputs.boundary]) == 0
-    return pop.x[inside], pop.y[inside]
 
 
 def _clusters_of(

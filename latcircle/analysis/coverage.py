@@ -115,6 +115,23 @@ class Samples:
         """Sum of the weights."""
         return float(self.weight.sum())
 
+    def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the samples' ``x`` and ``y`` in the local CRS, in sample order.
+
+        For population these are the pixel centres inside the metro, as
+        :func:`latcircle.analysis.metro.prepare` selected them: callers that place samples on
+        a map or a grid use these instead of selecting the pixels again.
+
+        Raises
+        ------
+        ValueError
+            When the samples were made without their coordinates (a latcircle bug).
+        """
+        if self.x is None or self.y is None:
+            msg = f"{self.basis} samples carry no coordinates"
+            raise ValueError(msg)
+        return self.x, self.y
+
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:

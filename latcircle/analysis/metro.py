@@ -364,6 +364,8 @@ def _samples(
         )
     if inputs.population is not None:
         pop = inputs.population
+        # The one place that decides which pixels are the metro's people: centres inside the
+        # boundary. Everything downstream reads Samples.coordinates() instead.
         inside = label_points(pop.x, pop.y, [inputs.boundary]) == 0
         x, y = pop.x[inside], pop.y[inside]
         out["population"] = Samples(

@@ -411,19 +411,11 @@ def _uncovered_population(
     result: RunResult, *, cell_m: float, precision: int
 ) -> list[list[float]] | None:
     """People beyond the budget (no access or too far), summed over ``cell_m`` cells."""
-    from latcircle.engine.grid import label_points
-
     metro, scenario = result.metro, result.scenario
-    pop = metro.inputs.population
-    if pop is None or "population" not in scenario.evaluations:
+    if "population" not in scenario.evaluations:
         return None
     ev = scenario.evaluations["population"]
-    # The population samples are the raster's pixels inside the metro, in raster order
-    # (latcircle.analysis.metro._samples): the same selection gives their coordinates.
-    inside = label_points(pop.x, pop.y, [metro.inputs.boundary]) == 0
-    x, y = pop.x[inside], pop.y[inside]
-    if len(x) != len(ev.latency_us):
-        return None
+    x, y = ev.samples.coordinates()  # the pixels inside the metro, as prepare chose them
     out = ~covered(ev.latency_us, budget_ms=metro.config.budget_ms)
     people = ev.samples.weight[out]
     if not people.sum():
