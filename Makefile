@@ -27,7 +27,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/latcircle demo --data data/demo --out outputs/demo
-	$(BIN)/latcircle -q progress outputs/demo --out outputs/national
+	$(BIN)/latcircle -q national-rollup outputs/demo --out outputs/national
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -36,7 +36,7 @@ city: $(STAMP)
 	$(BIN)/latcircle city "$(CITY)"
 
 national: $(STAMP)
-	$(BIN)/latcircle progress outputs/ --out outputs/national
+	$(BIN)/latcircle national-rollup outputs/ --out outputs/national
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
