@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from latcircle.engine.grid import Grid
 from latcircle.errors import OutputError
 
 __all__ = [
+    "atomic_file",
     "atomic_folder",
     "sha256_file",
     "write_cog",
@@ -78,6 +79,30 @@ def atomic_folder(dest: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def atomic_file(path: Path, write: Callable[[Path], object]) -> None:
+    """Write one file through a temporary file beside it, moved into place when complete.
+
+    A reader never sees half a file, and a killed writer leaves the previous file intact.
+    (A whole output folder is :func:`atomic_folder`.)
+
+    Parameters
+    ----------
+    path
+        The final file. Its folder is created if needed.
+    write
+        Called with the temporary path (same folder, same suffix, so that format drivers
+        chosen by extension still work) to write the content.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _swap_into_place(tmp: Path, dest: Path) -> None:

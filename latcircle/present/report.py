@@ -30,6 +30,7 @@ from latcircle import __version__
 from latcircle.analysis.coverage import BASES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
+from latcircle.output.files import atomic_file
 from latcircle.output.readback import read_layers
 from latcircle.present.figures import city_figures, national_chart, png_bytes
 from latcircle.present.style import (
@@ -502,9 +503,7 @@ def write_dashboard(
         shortfalls=shortfalls.read_text(encoding="utf-8") if shortfalls.exists() else None,
     )
     path = national_dir / "index.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)  # a reader never sees half a page
+    atomic_file(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return path
 
 
