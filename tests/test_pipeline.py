@@ -240,3 +240,21 @@ def test_links_with_an_online_year(tiny_city: Path, tmp_path: Path) -> None:
     table = progress_table(metro)
     area = table[table.basis == "area"].set_index("year")["share"]
     assert area.loc[2026] == pytest.approx(0.7) and area.loc[2027] == pytest.approx(1.0)
+
+
+def test_prepared_metro_stays_frozen(tiny_city: Path) -> None:
+    """No cache fills later and no list grows: a prepared metro is the same after any use."""
+    import dataclasses
+
+    from latcircle.analysis.metro import prepare
+
+    metro = prepare(load_config(tiny_city))
+    assert isinstance(metro.inputs.notes, tuple)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        metro.inputs.notes = ()  # type: ignore[misc]
+    with pytest.raises(TypeError):  # read-only mapping
+        metro.views[2030.0] = metro.views.get(2030.0)  # type: ignore[index]
+    views, notes = dict(metro.views), metro.inputs.notes
+    for year in (None, 2024, 2027, 2030):
+        metro.scenario(year=year)
+    assert dict(metro.views) == views and metro.inputs.notes == notes

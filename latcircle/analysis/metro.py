@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -92,6 +93,10 @@ class Metro:
         only when the config has them).
     district_names
         District names in index order (empty without districts).
+    views
+        The network as built before each link online year, with everything located on it,
+        keyed by the first year whose links it lacks (empty without link online years).
+        Built once by :func:`prepare`: a frozen metro holds no cache that fills later.
     """
 
     config: CityConfig
@@ -104,7 +109,9 @@ class Metro:
     grid: Grid
     samples: dict[str, Samples]
     district_names: list[str]
-    _views: dict[float, _View] = field(default_factory=dict, repr=False, compare=False)
+    views: Mapping[float, _View] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
 
     def online(self, year: int | None) -> np.ndarray:
         """Return which sites are online in ``year`` (all when ``None``).
@@ -141,7 +148,8 @@ class Metro:
 
         Without links carrying an online year (or for ``year=None``) this is the whole
         network as prepared. Otherwise links not yet online are left out, and sites and
-        samples are located again on what remains (once per distinct set of links).
+        samples are located again on what remains (once per distinct set of links, by
+        :func:`prepare`).
         """
         years = self.network.edge_online_year
         base = _View(self.network, self.locator, self.attachment, self.arcs, self.samples)
@@ -150,10 +158,7 @@ class Metro:
         later = years > year  # NaN (no year) compares False: always online
         if not later.any():
             return base
-        key = float(years[later].min())  # the same links are missing until this year
-        if key not in self._views:
-            self._views[key] = _located_view(self, self.network.subset(~later))
-        return self._views[key]
+        return self.views[float(years[later].min())]  # the same links missing until then
 
     @property
     def bases(self) -> list[str]:
@@ -251,11 +256,12 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
         network = build_network(
             inputs.lines, node_latency_us=inputs.node_latency_us, source=str(cfg.network.path)
         )
-        _note_network_repairs(inputs, network)
+        notes: list[str] = []  # repairs and exclusions found here, added to the inputs' own
+        _note_network_repairs(notes, network)
         locator = Locator(network)
         arcs = arc_matrix(network, params)
     with timer.stage("locate"):
-        attachment = _attach(cfg, inputs, locator, params)
+        attachment = _attach(cfg, inputs, locator, params, notes)
         grid = make_grid(
             inputs.boundary,
             cell_m=cfg.grid.cell_m,
@@ -263,22 +269,32 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
             source=cfg.source,
         )
         samples, names = _samples(inputs, grid, locator, params)
-    return Metro(
-        config=cfg,
-        params=params,
-        inputs=inputs,
-        network=network,
-        locator=locator,
-        attachment=attachment,
-        arcs=arcs,
-        grid=grid,
-        samples=samples,
-        district_names=names,
-    )
+        metro = Metro(
+            config=cfg,
+            params=params,
+            inputs=dataclasses.replace(inputs, notes=(*inputs.notes, *notes)),
+            network=network,
+            locator=locator,
+            attachment=attachment,
+            arcs=arcs,
+            grid=grid,
+            samples=samples,
+            district_names=names,
+        )
+        return dataclasses.replace(metro, views=MappingProxyType(_views(metro)))
+
+
+def _views(metro: Metro) -> dict[float, _View]:
+    """Locate everything once on the network of each link online year (see Metro.view)."""
+    years = metro.network.edge_online_year
+    if years is None:
+        return {}
+    keys = np.unique(years[np.isfinite(years)])
+    return {float(k): _located_view(metro, metro.network.subset(~(years >= k))) for k in keys}
 
 
 def _attach(
-    cfg: CityConfig, inputs: Inputs, locator: Locator, params: LatencyParams
+    cfg: CityConfig, inputs: Inputs, locator: Locator, params: LatencyParams, notes: list[str]
 ) -> SiteAttachment:
     sites = inputs.sites
     attachment = attach_sites(
@@ -297,39 +313,41 @@ def _attach(
         )
     if off.any():
         ids = ", ".join(sites.loc[off, "site_id"].astype(str)[:5])
-        inputs.notes.append(
+        notes.append(
             f"sites: {int(off.sum())} site(s) beyond the {params.max_drop_m:g} m max drop "
             f"from the network serve nothing: {ids}"
         )
-    _note_isolated_sites(inputs, locator.network, attachment)
+    _note_isolated_sites(notes, inputs, locator.network, attachment)
     return attachment
 
 
-def _note_network_repairs(inputs: Inputs, network: Network) -> None:
+def _note_network_repairs(notes: list[str], network: Network) -> None:
     st = network.stats
     if st["self_loops_dropped"]:
-        inputs.notes.append(
+        notes.append(
             f"network: {st['self_loops_dropped']:.0f} self-loop(s) dropped "
             "(lines starting and ending at the same node)"
         )
     if st["parallel_edges_collapsed"]:
-        inputs.notes.append(
+        notes.append(
             f"network: {st['parallel_edges_collapsed']:.0f} parallel edge(s) collapsed "
             "to the shortest"
         )
     if st["zero_length_edges"]:
-        inputs.notes.append(
+        notes.append(
             f"network: {st['zero_length_edges']:.0f} zero-length edge(s) kept as "
             "zero-latency links between distinct nodes"
         )
     if st["components"] > 1:
-        inputs.notes.append(
+        notes.append(
             f"network: {st['components']:.0f} connected components; the largest holds "
             f"{st['largest_component_share']:.1%} of nodes"
         )
 
 
-def _note_isolated_sites(inputs: Inputs, network: Network, attachment: SiteAttachment) -> None:
+def _note_isolated_sites(
+    notes: list[str], inputs: Inputs, network: Network, attachment: SiteAttachment
+) -> None:
     """Report sites attached to a component other than the largest (they serve only it)."""
     loc = attachment.location
     ok = loc.edge >= 0
@@ -337,7 +355,7 @@ def _note_isolated_sites(inputs: Inputs, network: Network, attachment: SiteAttac
     comp[ok] = network.component[network.u[loc.edge[ok]]]
     sizes = np.bincount(network.component)
     for i in np.flatnonzero(ok & (comp > 0)):
-        inputs.notes.append(
+        notes.append(
             f"sites: {inputs.sites['site_id'].iloc[i]} attaches to a network component of "
             f"{sizes[comp[i]]} node(s), not the main one ({sizes[0]} nodes): it serves only that"
         )

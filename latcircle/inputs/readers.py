@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -105,7 +105,7 @@ class Inputs:
     sites: gpd.GeoDataFrame
     key_sites: gpd.GeoDataFrame | None
     population: Population | None
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
 
 def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
@@ -145,7 +145,7 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
         sites=sites,
         key_sites=key_sites,
         population=population,
-        notes=notes,
+        notes=tuple(notes),
     )
 
 
