@@ -15,7 +15,7 @@ help:
 	@echo "make city CITY=wuhan    run data/cities/<id>.yaml (fetching it first if missing)"
 	@echo "make national           roll up outputs/*/ -> outputs/national/"
 	@echo "make bench              benchmarks -> docs/performance.md"
-	@echo "make lint               ruff"
+	@echo "make lint               ruff check, ruff format --check, mypy"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,7 +42,9 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check latcircle tests benchmarks notebooks
+	$(BIN)/ruff check latcircle tests benchmarks notebooks scripts
+	$(BIN)/ruff format --check latcircle tests benchmarks notebooks scripts
+	$(BIN)/mypy
 
 clean:
 	rm -rf data/demo outputs/demo .pytest_cache .hypothesis

@@ -171,7 +171,7 @@ def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
     return national_rollup(dirs, out=out, extra_outputs=[dashboard])
 
 
-def default_outputs() -> list[Callable[[RunResult, Path], None]]:
+def default_outputs() -> list[Callable[[RunResult, Path], object]]:
     """Return the output steps a normal run adds after the core files, in order.
 
     Progress comes first: the map and the report read what it writes.
@@ -258,7 +258,7 @@ def run_city(
     *,
     out: Path,
     timer: StageTimer | None = None,
-    extra_outputs: list[Any] | None = None,
+    extra_outputs: Sequence[Callable[[RunResult, Path], object]] | None = None,
 ) -> RunResult:
     """Run a city end to end and write its outputs.
 
@@ -374,6 +374,9 @@ def _layers(
 
 def _key_site_layer(metro: Metro, scenario: Scenario) -> gpd.GeoDataFrame:
     ev = scenario.evaluations["key_sites"]
+    if metro.inputs.key_sites is None:  # a key_sites evaluation implies the input
+        msg = "key-site evaluation without key sites"
+        raise ValueError(msg)
     ks = metro.inputs.key_sites.copy()
     ids = metro.inputs.sites["site_id"].to_numpy()
     ks["latency_us"] = np.where(np.isfinite(ev.latency_us), ev.latency_us, np.nan)
@@ -389,7 +392,10 @@ def _run_record(
     metro: Metro, scenario: Scenario, headline: dict[str, float], timer: StageTimer
 ) -> dict[str, Any]:
     cfg = metro.config
-    versions = {"python": platform.python_version(), "latcircle": __version__}
+    versions: dict[str, str | None] = {
+        "python": platform.python_version(),
+        "latcircle": __version__,
+    }
     for name in _VERSIONED:
         try:
             versions[name] = importlib.metadata.version(name)

@@ -117,7 +117,7 @@ def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
     within = covered(area.latency_us, budget_ms=budget_ms)
     # The causes of Evaluation.status, as codes: 1 no access, 2 too far, 0 covered.
     code = np.where(area.samples.location.has_access, np.where(within, 0, 2), 1)
-    weight = {}
+    weight: dict[str, np.ndarray] = {}
     for basis in ("population", "key_sites"):
         if basis in scenario.evaluations:
             weight[basis] = _uncovered_weight(grid, metro, scenario, basis, budget_ms)

@@ -195,7 +195,7 @@ def _located_view(metro: Metro, network: Network) -> _View:
     )
     drop = metro.params.max_drop_m
     samples = {
-        basis: dataclasses.replace(s, location=locator.locate(s.x, s.y, max_drop_m=drop))
+        basis: dataclasses.replace(s, location=locator.locate(*s.coordinates(), max_drop_m=drop))
         for basis, s in metro.samples.items()
     }
     return _View(network, locator, attachment, arc_matrix(network, metro.params), samples)

@@ -241,8 +241,8 @@ def national_progress(cities: Sequence[CityOutputs]) -> pd.DataFrame:
     for year in years:
         judged = [(c, j) for c in cities if (j := _judged(c, year)) is not None]
         status = [j["status"] for _, j in judged]
-        pops = [(c, j, _row(c, year, "population")) for c, j in judged]
-        pops = [(j, p) for _, j, p in pops if p is not None and p["total"] > 0]
+        rows_pop = [(j, _row(c, year, "population")) for c, j in judged]
+        pops = [(j, p) for j, p in rows_pop if p is not None and p["total"] > 0]
         weights = np.array([p["total"] for _, p in pops])
         shares = np.array([j["share"] for j, _ in pops])
         covered = float(sum(p["covered"] for _, p in pops))
@@ -285,7 +285,7 @@ def national_progress(cities: Sequence[CityOutputs]) -> pd.DataFrame:
 
 
 def _target_years(cities: Sequence[CityOutputs]) -> list[int]:
-    years = set()
+    years: set[int] = set()
     for c in cities:
         p = c.progress
         years.update(int(y) for y in p.loc[p["judged"], "target_year"].dropna())

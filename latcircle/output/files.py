@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import geopandas as gpd
@@ -131,11 +132,15 @@ class _OutputErrors(contextlib.AbstractContextManager[None]):
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc is not None and isinstance(exc, OSError) and not isinstance(exc, OutputError):
             msg = f"{self.path}: cannot write ({exc.strerror or exc})"
             raise OutputError(msg) from None
-        return False
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

@@ -24,6 +24,8 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -132,7 +134,7 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     if "districts" in layers:
         layers["districts"].boundary.plot(ax=ax, color="#525252", linewidth=0.6, linestyle="--")
     layers["boundary"].boundary.plot(ax=ax, color="black", linewidth=1.2)
-    handles = [Patch(color=c, label=f"≤ {t:g} ms") for t, c in colours.items()]
+    handles: list[Artist] = [Patch(color=c, label=f"≤ {t:g} ms") for t, c in colours.items()]
     if "sites" in layers and len(layers["sites"]):
         sites = layers["sites"]
         online = sites["online"].astype(bool) if "online" in sites else np.ones(len(sites), bool)
@@ -153,12 +155,12 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     return fig
 
 
-def _scale_note(ax: object, boundary: gpd.GeoDataFrame) -> None:
+def _scale_note(ax: Axes, boundary: gpd.GeoDataFrame) -> None:
     """Draw a plain scale bar (the local CRS is in metres)."""
     x0, y0, x1, _ = boundary.total_bounds
     km = 10 ** np.floor(np.log10(max((x1 - x0) / 4000.0, 1.0)))
-    ax.plot([x1 - km * 1000, x1], [y0, y0], color="black", linewidth=2)  # type: ignore[attr-defined]
-    ax.text(x1 - km * 500, y0, f"{km:g} km\n", ha="center", va="bottom", fontsize=8)  # type: ignore[attr-defined]
+    ax.plot([x1 - km * 1000, x1], [y0, y0], color="black", linewidth=2)
+    ax.text(x1 - km * 500, y0, f"{km:g} km\n", ha="center", va="bottom", fontsize=8)
 
 
 @_with_fonts
@@ -406,12 +408,12 @@ def _first_column(df: pd.DataFrame, names: Sequence[str], *, contains: str | Non
     )
 
 
-def _targets(ax: object, targets: Sequence[Target]) -> None:
+def _targets(ax: Axes, targets: Sequence[Target]) -> None:
     for t in targets:
-        ax.scatter([t.year], [t.share], marker="*", s=180, color="black", zorder=5)  # type: ignore[attr-defined]
+        ax.scatter([t.year], [t.share], marker="*", s=180, color="black", zorder=5)
         ax.annotate(
             f"{t.year} target {percent(t.share, digits=0)}",
-            (t.year, t.share),  # type: ignore[attr-defined]
+            (t.year, t.share),
             xytext=(-6, 8),
             textcoords="offset points",
             ha="right",
@@ -419,14 +421,14 @@ def _targets(ax: object, targets: Sequence[Target]) -> None:
         )
 
 
-def _year_axis(ax: object, years: pd.Series, targets: Sequence[Target]) -> None:
+def _year_axis(ax: Axes, years: pd.Series, targets: Sequence[Target]) -> None:
     every = sorted({int(y) for y in years} | {t.year for t in targets})
     if every:
-        ax.set_xticks(every, [str(y) for y in every])  # type: ignore[attr-defined]
-        ax.set_xlim(every[0] - 0.5, every[-1] + 0.5)  # type: ignore[attr-defined]
-    ax.set_ylim(0, 1.02)  # type: ignore[attr-defined]
-    ax.yaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))  # type: ignore[attr-defined]
-    ax.grid(alpha=0.3)  # type: ignore[attr-defined]
+        ax.set_xticks(every, [str(y) for y in every])
+        ax.set_xlim(every[0] - 0.5, every[-1] + 0.5)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
+    ax.grid(alpha=0.3)
 
 
 def png_bytes(fig: Figure) -> bytes:

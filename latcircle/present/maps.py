@@ -31,7 +31,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import folium
 import geopandas as gpd
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
 from folium.template import Template
 
@@ -215,8 +215,9 @@ def _base_map(boundary: gpd.GeoDataFrame) -> folium.Map:
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap (grey)", className="lc-grey").add_to(fmap)
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=False).add_to(fmap)
     fmap.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
-    fmap.get_root().header.add_child(Element(_PAGE_STYLE), name="latcircle_style")
-    fmap.get_root().header.add_child(Element(_OFFLINE_NOTICE), name="latcircle_offline")
+    root = cast("Figure", fmap.get_root())  # a Map's root is always the page (a Figure)
+    root.header.add_child(Element(_PAGE_STYLE), name="latcircle_style")
+    root.header.add_child(Element(_OFFLINE_NOTICE), name="latcircle_offline")
     return fmap
 
 

@@ -767,7 +767,7 @@ def _run_steps(job: _Job, sources: list[str], result: FetchResult) -> None:
     for source in sources:
         params = _params(job, source)
         entry = manifest.get(source)
-        if not job.refresh and _up_to_date(job.folder, entry, params):
+        if entry is not None and not job.refresh and _up_to_date(job.folder, entry, params):
             result.cached.append(source)
             result.counts[source] = int(entry.get("count", 0))
             progress.advance(job.task)
@@ -1207,6 +1207,8 @@ def _points_from_features(
         if key not in features.columns:
             continue
         values = features[key].astype("string")
+        if wanted is False:  # the tag named but no value wanted: matches nothing
+            continue
         if wanted is True:
             hit = values.notna()
             label = pd.Series(key, index=features.index, dtype="string")
