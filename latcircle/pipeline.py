@@ -141,9 +141,17 @@ def national_rollup(
         When a folder does not exist, a city's output file is missing or malformed (the
         message names the file), two folders hold the same city, or no city is found.
     """
+    from latcircle.present.shortfalls import shortfalls_text
+
     out = Path(out)
     folders, skipped = find_city_dirs(city_dirs, out=out)
-    result = national_result([read_city_outputs(f) for f in folders], out=out, skipped=skipped)
+    read = [read_city_outputs(f) for f in folders]
+    result = national_result(read, out=out, skipped=skipped)  # raises on a city given twice
+    by_id = {c.city: c for c in read}
+    text = shortfalls_text(
+        [by_id[c] for c in result.cities], result.summary, result.progress, skipped=skipped
+    )
+    result = dataclasses.replace(result, shortfalls=text)
     with atomic_folder(out) as tmp:
         write_csv(result.summary, tmp / "summary.csv")
         write_csv(result.progress, tmp / "progress.csv")

@@ -5,7 +5,7 @@ command line never disagree:
 
 * the words for bases and statuses (:data:`BASIS_LABELS`, :data:`STATUS_LABELS`) and their
   colours, the colours of the latency bands (:func:`band_colours`);
-* how a percentage is printed (:func:`percent`);
+* how a percentage is printed, in a page or in running text (:func:`percent`);
 * how a string from data or config becomes inert HTML text (:func:`escape_text`);
 * which data credits a city must show (:func:`data_attribution`).
 """
@@ -56,7 +56,7 @@ STATUS_COLOURS: dict[str, str] = {
 PROGRESS_COLOURS: dict[str, str] = {"met": "#1a9641", "on track": "#fdae61", "behind": "#d7191c"}
 
 
-def percent(value: Any, *, digits: int = 1, missing: str = "n/a") -> str:
+def percent(value: Any, *, digits: int = 1, missing: str = "n/a", plain: bool = False) -> str:
     """Return a share in [0, 1] as a percentage: ``0.6944`` gives ``69.4%``.
 
     Parameters
@@ -67,6 +67,9 @@ def percent(value: Any, *, digits: int = 1, missing: str = "n/a") -> str:
         Decimals after the point.
     missing
         The text for a missing share.
+    plain
+        The style of running text (``shortfalls.md``): a space before the sign and a whole
+        number without its zero decimals (``70 %``, ``69.4 %``).
 
     Returns
     -------
@@ -74,7 +77,13 @@ def percent(value: Any, *, digits: int = 1, missing: str = "n/a") -> str:
     """
     if value is None or pd.isna(value):
         return missing
-    return f"{float(value):.{digits}%}"
+    text = f"{float(value):.{digits}%}"
+    if not plain:
+        return text
+    number = text[:-1]
+    if digits and number.endswith("." + "0" * digits):
+        number = number[: -(digits + 1)]
+    return f"{number} %"
 
 
 def escape_text(value: object) -> str:
