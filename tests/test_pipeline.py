@@ -245,16 +245,20 @@ def test_links_with_an_online_year(tiny_city: Path, tmp_path: Path) -> None:
 def test_prepared_metro_stays_frozen(tiny_city: Path) -> None:
     """No cache fills later and no list grows: a prepared metro is the same after any use."""
     import dataclasses
+    import pickle
 
     from latcircle.analysis.metro import prepare
 
     metro = prepare(load_config(tiny_city))
-    assert isinstance(metro.inputs.notes, tuple)
+    assert isinstance(metro.inputs.notes, tuple) and isinstance(metro.views, tuple)
     with pytest.raises(dataclasses.FrozenInstanceError):
         metro.inputs.notes = ()  # type: ignore[misc]
-    with pytest.raises(TypeError):  # read-only mapping
-        metro.views[2030.0] = metro.views.get(2030.0)  # type: ignore[index]
-    views, notes = dict(metro.views), metro.inputs.notes
+    views, notes = metro.views, metro.inputs.notes
     for year in (None, 2024, 2027, 2030):
         metro.scenario(year=year)
-    assert dict(metro.views) == views and metro.inputs.notes == notes
+    assert metro.views is views and metro.inputs.notes is notes
+    # Nothing unpicklable either (a prepared metro may travel to a worker process).
+    again = pickle.loads(pickle.dumps(metro))
+    assert again.scenario(year=2030).share("area", threshold_ms=1.0) == metro.scenario(
+        year=2030
+    ).share("area", threshold_ms=1.0)

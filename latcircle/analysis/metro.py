@@ -11,10 +11,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -95,8 +94,8 @@ class Metro:
         District names in index order (empty without districts).
     views
         The network as built before each link online year, with everything located on it,
-        keyed by the first year whose links it lacks (empty without link online years).
-        Built once by :func:`prepare`: a frozen metro holds no cache that fills later.
+        as ``(first year whose links it lacks, view)`` pairs (empty without link online
+        years). Built once by :func:`prepare`: a frozen metro holds no cache that fills later.
     """
 
     config: CityConfig
@@ -109,9 +108,8 @@ class Metro:
     grid: Grid
     samples: dict[str, Samples]
     district_names: list[str]
-    views: Mapping[float, _View] = field(
-        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
-    )
+    # Pairs, not a dict or a mappingproxy: immutable, and a Metro still pickles.
+    views: tuple[tuple[float, _View], ...] = field(default=(), repr=False, compare=False)
 
     def online(self, year: int | None) -> np.ndarray:
         """Return which sites are online in ``year`` (all when ``None``).
@@ -158,7 +156,8 @@ class Metro:
         later = years > year  # NaN (no year) compares False: always online
         if not later.any():
             return base
-        return self.views[float(years[later].min())]  # the same links missing until then
+        key = float(years[later].min())  # the same links are missing until this year
+        return next(view for first, view in self.views if first == key)
 
     @property
     def bases(self) -> list[str]:
@@ -281,16 +280,18 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
             samples=samples,
             district_names=names,
         )
-        return dataclasses.replace(metro, views=MappingProxyType(_views(metro)))
+        return dataclasses.replace(metro, views=_views(metro))
 
 
-def _views(metro: Metro) -> dict[float, _View]:
+def _views(metro: Metro) -> tuple[tuple[float, _View], ...]:
     """Locate everything once on the network of each link online year (see Metro.view)."""
     years = metro.network.edge_online_year
     if years is None:
-        return {}
+        return ()
     keys = np.unique(years[np.isfinite(years)])
-    return {float(k): _located_view(metro, metro.network.subset(~(years >= k))) for k in keys}
+    return tuple(
+        (float(k), _located_view(metro, metro.network.subset(~(years >= k)))) for k in keys
+    )
 
 
 def _attach(
