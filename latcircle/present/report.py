@@ -73,7 +73,7 @@ def write_report(
         The progress table (:func:`latcircle.analysis.progress.progress_table`); read from
         ``folder/progress.csv`` when ``None`` and present (``write_progress`` ran first).
     clusters
-        The uncovered clusters (:func:`latcircle.analysis.progress.uncovered_clusters`); read from
+        The uncovered clusters (:func:`latcircle.analysis.clusters.uncovered_clusters`); read from
         ``folder/clusters.csv`` when ``None`` and present.
     layers
         The GeoPackage layers for the band map; read from ``folder`` when ``None``.
