@@ -7,26 +7,23 @@ temporary folder swapped into place at the end (:func:`latcircle.output.files.at
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import logging
-import platform
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from latcircle import __version__
 from latcircle.analysis.clusters import rank_basis, uncovered_clusters
-from latcircle.analysis.coverage import coverage_table, covered, site_service
+from latcircle.analysis.coverage import coverage_table
 from latcircle.analysis.interconnect import (
     INTERCONNECT_BUDGET_MS,
     INTERCONNECT_TIERS,
     interconnect_table,
 )
-from latcircle.analysis.isochrones import bands, service_areas
+from latcircle.analysis.isochrones import bands
+from latcircle.analysis.layers import run_layers
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
 from latcircle.analysis.national import NationalResult, national_result
 from latcircle.analysis.progress import progress_record, progress_table
@@ -34,13 +31,13 @@ from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
 from latcircle.output.files import (
     atomic_folder,
-    sha256_file,
     write_cog,
     write_csv,
     write_gpkg,
     write_json,
 )
 from latcircle.output.readback import find_city_dirs, read_city_outputs
+from latcircle.output.record import run_record
 from latcircle.run import RunResult
 
 __all__ = [
@@ -54,20 +51,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: Packages whose versions go into run.json.
-_VERSIONED = (
-    "numpy",
-    "scipy",
-    "shapely",
-    "geopandas",
-    "pyogrio",
-    "pyproj",
-    "rasterio",
-    "pandas",
-    "osmnx",
-    "pydantic",
-)
 
 
 def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: Any) -> Path:
@@ -309,7 +292,7 @@ def run_city(
             boundary=metro.inputs.boundary,
             crs=metro.inputs.crs,
         )
-        layers = _layers(metro, scenario, band_layer)
+        layers = run_layers(metro, scenario, band_layer)
     result = RunResult(
         out=Path(out),
         coverage=table,
@@ -333,108 +316,10 @@ def run_city(
             with timer.stage(getattr(extra, "stage_name", getattr(extra, "__name__", "extra"))):
                 extra(result, tmp)
         # Last, so that it records every stage's time (its own write is not timed).
-        write_json(_run_record(metro, scenario, headline, timer), tmp / "run.json")
+        write_json(run_record(metro, scenario, headline, timer), tmp / "run.json")
     return result
 
 
 def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
     lat = scenario.evaluations["area"].latency_us
     return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan))
-
-
-def _layers(
-    metro: Metro, scenario: Scenario, band_layer: gpd.GeoDataFrame
-) -> dict[str, gpd.GeoDataFrame]:
-    cfg, inputs = metro.config, metro.inputs
-    crs = inputs.crs
-    budget = cfg.budget_ms
-    served = site_service(
-        [scenario.evaluations[b] for b in metro.bases],
-        n_sites=len(inputs.sites),
-        budget_ms=budget,
-    )
-    sites = inputs.sites.copy()
-    loc = scenario.field.attachment.location  # as built in the scenario year
-    sites["online_year"] = sites["online_year"].astype("Int64")
-    sites["online"] = scenario.online
-    sites["attached"] = loc.edge >= 0
-    sites["drop_m"] = np.where(loc.edge >= 0, loc.drop, np.nan)
-    sites["hypothetical"] = cfg.sites.hypothetical
-    for col in served.columns:
-        sites[col] = served[col].to_numpy()
-    layers: dict[str, gpd.GeoDataFrame] = {"bands": band_layer, "sites": sites}
-    if "key_sites" in metro.samples:
-        layers["key_sites"] = _key_site_layer(metro, scenario)
-    within = covered(scenario.evaluations["area"].latency_us, budget_ms=budget)
-    site_cells = np.where(within, scenario.evaluations["area"].site, -1)
-    layers["service_areas"] = service_areas(
-        metro.grid,
-        metro.grid.to_raster(site_cells, fill=-1, dtype="int32"),
-        site_ids=list(sites["site_id"]),
-        boundary=inputs.boundary,
-        crs=crs,
-    )
-    layers["boundary"] = gpd.GeoDataFrame({"name": [cfg.name]}, geometry=[inputs.boundary], crs=crs)
-    if inputs.districts is not None:
-        layers["districts"] = inputs.districts
-    return layers
-
-
-def _key_site_layer(metro: Metro, scenario: Scenario) -> gpd.GeoDataFrame:
-    ev = scenario.evaluations["key_sites"]
-    if metro.inputs.key_sites is None:  # a key_sites evaluation implies the input
-        msg = "key-site evaluation without key sites"
-        raise ValueError(msg)
-    ks = metro.inputs.key_sites.copy()
-    ids = metro.inputs.sites["site_id"].to_numpy()
-    ks["latency_us"] = np.where(np.isfinite(ev.latency_us), ev.latency_us, np.nan)
-    ks["serving_site"] = np.where(ev.site >= 0, ids[np.maximum(ev.site, 0)], None)
-    ks["status"] = ev.status(metro.config.budget_ms)
-    names = np.array([*metro.district_names, ""], dtype=object)
-    ks["district"] = names[ev.samples.district]
-    ks["drop_m"] = np.where(ev.samples.location.has_access, ev.samples.location.drop, np.nan)
-    return ks
-
-
-def _run_record(
-    metro: Metro, scenario: Scenario, headline: dict[str, float], timer: StageTimer
-) -> dict[str, Any]:
-    cfg = metro.config
-    versions: dict[str, str | None] = {
-        "python": platform.python_version(),
-        "latcircle": __version__,
-    }
-    for name in _VERSIONED:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    inputs = {
-        role: [{"path": str(p), "sha256": sha256_file(p)} for p in paths]
-        for role, paths in cfg.input_paths().items()
-    }
-    return {
-        "city": {
-            "id": cfg.id,
-            "name": cfg.name,
-            "synthetic": cfg.synthetic,
-            "sites_hypothetical": cfg.sites.hypothetical,
-        },
-        "config": cfg.model_dump(mode="json"),
-        "parameters": dataclasses.asdict(metro.params),
-        "crs": metro.inputs.crs.to_string(),
-        "scenario_year": scenario.year,
-        "sites_online": int(scenario.online.sum()),
-        "headline_share": {k: (None if np.isnan(v) else round(v, 6)) for k, v in headline.items()},
-        "budget_ms": cfg.budget_ms,
-        "network": metro.network.stats,
-        "grid": {
-            "cell_m": metro.grid.cell_m,
-            "shape": list(metro.grid.shape),
-            "cells_inside": metro.grid.n_inside,
-        },
-        "notes": list(metro.inputs.notes),
-        "inputs": inputs,
-        "versions": versions,
-        "stage_seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
-    }
