@@ -21,7 +21,7 @@ from latcircle.analysis.national import CityOutputs
 from latcircle.analysis.progress import STATUSES
 from latcircle.errors import InputError
 
-__all__ = ["find_city_dirs", "read_city_outputs", "read_layers"]
+__all__ = ["find_city_dirs", "read_city_outputs", "read_layers", "read_optional_table"]
 
 #: Columns a city's tables must have for the roll-up.
 _COVERAGE_COLUMNS = ("scope", "basis", "threshold_ms", "covered", "total", "share")
@@ -39,6 +39,21 @@ _PROGRESS_COLUMNS = (
     "status",
     "gap",
 )
+
+
+def read_optional_table(path: Path) -> pd.DataFrame | None:
+    """Read a table a run may have written (``progress.csv``, ``clusters.csv``), else ``None``.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+    """
+    return pd.read_csv(path) if path.exists() else None
 
 
 def read_layers(folder: str | Path) -> dict[str, gpd.GeoDataFrame]:

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from latcircle.output.readback import read_layers
+from latcircle.output.readback import read_layers, read_optional_table
 from latcircle.present.style import (
     BASIS_COLOURS,
     BASIS_LABELS,
@@ -514,8 +514,8 @@ def city_figures(
     """Build a city's figures (see :func:`write_figures`)."""
     cfg = result.metro.config
     layers = layers if layers is not None else read_layers(folder)
-    if progress is None and (Path(folder) / "progress.csv").exists():
-        progress = pd.read_csv(Path(folder) / "progress.csv")
+    if progress is None:
+        progress = read_optional_table(Path(folder) / "progress.csv")
     when = f"sites online by {result.scenario.year}" if result.scenario.year else "all sites"
     note = "synthetic: every input is generated" if cfg.synthetic else ""
     if cfg.sites.hypothetical:

@@ -31,7 +31,7 @@ from latcircle.analysis.coverage import BASES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
 from latcircle.output.files import atomic_file
-from latcircle.output.readback import read_layers
+from latcircle.output.readback import read_layers, read_optional_table
 from latcircle.present.figures import city_figures, national_chart, png_bytes
 from latcircle.present.style import (
     BASIS_LABELS,
@@ -84,8 +84,8 @@ def write_report(
         The file written.
     """
     folder = Path(folder)
-    progress = progress if progress is not None else _read_optional(folder / "progress.csv")
-    clusters = clusters if clusters is not None else _read_optional(folder / "clusters.csv")
+    progress = progress if progress is not None else read_optional_table(folder / "progress.csv")
+    clusters = clusters if clusters is not None else read_optional_table(folder / "clusters.csv")
     layers = layers if layers is not None else read_layers(folder)
     # Each figure is drawn once: the same PNG bytes go to figures/ and into the page.
     pngs = {
@@ -476,8 +476,11 @@ def write_dashboard(
         The page written.
     """
     national_dir = Path(national_dir)
-    summary = pd.read_csv(national_dir / "summary.csv")
-    progress = _read_optional(national_dir / "progress.csv")
+    summary = read_optional_table(national_dir / "summary.csv")
+    if summary is None:
+        msg = f"{national_dir}: no summary.csv (write the national tables first)"
+        raise FileNotFoundError(msg)
+    progress = read_optional_table(national_dir / "progress.csv")
     if city_dirs is None:
         city_dirs = sorted(
             p
@@ -721,10 +724,6 @@ pre.md {white-space: pre-wrap; background: #f6f6f6; padding: 0.8em; border-radiu
 
 
 # --- value formatting --------------------------------------------------------------------
-
-
-def _read_optional(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path) if path.exists() else None
 
 
 def _truthy(series: pd.Series) -> pd.Series:
