@@ -15,7 +15,7 @@ help:
 	@echo "make city CITY=wuhan    run data/cities/<id>.yaml (fetching it first if missing)"
 	@echo "make national           roll up outputs/*/ -> outputs/national/"
 	@echo "make bench              benchmarks -> docs/performance.md"
-	@echo "make lint               ruff"
+	@echo "make lint               ruff check, ruff format --check, mypy"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/latcircle demo --data data/demo --out outputs/demo
-	$(BIN)/latcircle -q progress outputs/demo --out outputs/national
+	$(BIN)/latcircle -q national-rollup outputs/demo --out outputs/national
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -36,13 +36,15 @@ city: $(STAMP)
 	$(BIN)/latcircle city "$(CITY)"
 
 national: $(STAMP)
-	$(BIN)/latcircle progress outputs/ --out outputs/national
+	$(BIN)/latcircle national-rollup outputs/ --out outputs/national
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check latcircle tests benchmarks notebooks
+	$(BIN)/ruff check latcircle tests benchmarks notebooks scripts
+	$(BIN)/ruff format --check latcircle tests benchmarks notebooks scripts
+	$(BIN)/mypy
 
 clean:
 	rm -rf data/demo outputs/demo .pytest_cache .hypothesis

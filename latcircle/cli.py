@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from latcircle.config import CityConfig
+    from latcircle.run import RunResult
 
 __all__ = ["main"]
 
@@ -157,13 +158,16 @@ def _parser() -> argparse.ArgumentParser:
     city.add_argument("--out", type=Path, default=None, help="output folder (default outputs/<id>)")
     city.set_defaults(func=_cmd_city)
 
+    # The roll-up across cities; ``progress`` is its older name, kept as an alias (it judges
+    # progress toward the targets, but of the nation, not of one city).
     progress = sub.add_parser(
-        "progress",
+        "national-rollup",
+        aliases=["progress"],
         parents=[common],
-        help="roll city outputs up into outputs/national",
+        help="roll city outputs up into outputs/national (alias: progress)",
         description="Read city output folders (or a folder holding them, e.g. outputs/) and "
-        "write summary.csv, progress.csv and shortfalls.md: which metros meet each target, "
-        "which fall short and by how much.",
+        "write summary.csv, progress.csv, shortfalls.md and index.html: which metros meet "
+        "each target, which fall short and by how much.",
     )
     progress.add_argument(
         "dirs",
@@ -178,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("outputs/national"),
         help="national output folder (default outputs/national)",
     )
-    progress.set_defaults(func=_cmd_progress)
+    progress.set_defaults(func=_cmd_national_rollup)
     return parser
 
 
@@ -250,9 +254,11 @@ def _run_and_report(cfg: CityConfig, out: Path, *, quiet: bool) -> int:
     return EXIT_OK
 
 
-def _print_summary(result) -> None:
+def _print_summary(result: RunResult) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from latcircle.present.style import percent
 
     cfg = result.metro.config
     title = f"{cfg.name}: share within {cfg.budget_ms:g} ms"
@@ -270,7 +276,7 @@ def _print_summary(result) -> None:
             f"{row.covered:,.1f} {row.unit}",
             f"{row.no_access:,.1f}",
             f"{row.too_far:,.1f}",
-            f"{row.share:.1%}",
+            percent(row.share),
         )
     console = Console()
     console.print(table)
@@ -308,7 +314,7 @@ def _cmd_city(args: argparse.Namespace) -> int:
     return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, quiet=args.quiet > 0)
 
 
-def _cmd_progress(args: argparse.Namespace) -> int:
+def _cmd_national_rollup(args: argparse.Namespace) -> int:
     from latcircle.pipeline import run_national
 
     result = run_national(args.dirs, out=args.out)

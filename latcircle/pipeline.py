@@ -7,58 +7,50 @@ temporary folder swapped into place at the end (:func:`latcircle.output.files.at
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import logging
-import platform
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import geopandas as gpd
 import numpy as np
+import pandas as pd
 
-from latcircle import __version__
-from latcircle.analysis.coverage import coverage_table, site_service
-from latcircle.analysis.isochrones import bands, service_areas
+from latcircle.analysis.clusters import rank_basis, uncovered_clusters
+from latcircle.analysis.coverage import coverage_table
+from latcircle.analysis.interconnect import (
+    INTERCONNECT_BUDGET_MS,
+    INTERCONNECT_TIERS,
+    interconnect_table,
+)
+from latcircle.analysis.isochrones import bands
+from latcircle.analysis.layers import run_layers
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
+from latcircle.analysis.national import NationalResult, national_result
+from latcircle.analysis.progress import progress_record, progress_table
 from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
 from latcircle.output.files import (
     atomic_folder,
-    sha256_file,
     write_cog,
     write_csv,
     write_gpkg,
     write_json,
 )
+from latcircle.output.readback import find_city_dirs, read_city_outputs
+from latcircle.output.record import run_record
 from latcircle.run import RunResult
-
-if TYPE_CHECKING:
-    from latcircle.analysis.national import NationalResult
 
 __all__ = [
     "city_config",
     "default_outputs",
+    "national_rollup",
     "run_city",
     "run_config",
     "run_national",
+    "write_progress",
 ]
 
 log = logging.getLogger(__name__)
-
-#: Packages whose versions go into run.json.
-_VERSIONED = (
-    "numpy",
-    "scipy",
-    "shapely",
-    "geopandas",
-    "pyogrio",
-    "pyproj",
-    "rasterio",
-    "pandas",
-    "osmnx",
-    "pydantic",
-)
 
 
 def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: Any) -> Path:
@@ -100,8 +92,60 @@ def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: An
     return result.config_path
 
 
+def national_rollup(
+    city_dirs: Sequence[str | Path],
+    *,
+    out: str | Path,
+    extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
+) -> NationalResult:
+    """Roll city outputs up into a national summary, progress table and shortfall note.
+
+    Reads the cities back (:mod:`latcircle.output.readback`), computes the roll-up
+    (:func:`latcircle.analysis.national.national_result`) and writes ``summary.csv``,
+    ``progress.csv`` and ``shortfalls.md`` into ``out``, replaced whole.
+
+    Parameters
+    ----------
+    city_dirs
+        City output folders, or folders holding them (e.g. ``outputs/``).
+    out
+        The national output folder, replaced whole (e.g. ``outputs/national``).
+    extra_outputs
+        Callables ``f(result, folder)`` writing further files (the dashboard) into the
+        temporary folder, after the tables and before it is swapped into place.
+
+    Returns
+    -------
+    NationalResult
+
+    Raises
+    ------
+    InputError
+        When a folder does not exist, a city's output file is missing or malformed (the
+        message names the file), two folders hold the same city, or no city is found.
+    """
+    from latcircle.present.shortfalls import shortfalls_text
+
+    out = Path(out)
+    folders, skipped = find_city_dirs(city_dirs, out=out)
+    read = [read_city_outputs(f) for f in folders]
+    result = national_result(read, out=out, skipped=skipped)  # raises on a city given twice
+    by_id = {c.city: c for c in read}
+    text = shortfalls_text(
+        [by_id[c] for c in result.cities], result.summary, result.progress, skipped=skipped
+    )
+    result = dataclasses.replace(result, shortfalls=text)
+    with atomic_folder(out) as tmp:
+        write_csv(result.summary, tmp / "summary.csv")
+        write_csv(result.progress, tmp / "progress.csv")
+        (tmp / "shortfalls.md").write_text(result.shortfalls, encoding="utf-8")
+        for extra in extra_outputs:
+            extra(result, tmp)
+    return result
+
+
 def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
-    """Roll city outputs up into ``out`` with its dashboard (``latcircle progress``).
+    """Roll city outputs up into ``out`` with its dashboard (``latcircle national-rollup``).
 
     Parameters
     ----------
@@ -110,7 +154,6 @@ def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
     out
         The national folder, replaced whole: tables, ``shortfalls.md`` and ``index.html``.
     """
-    from latcircle.analysis.national import national_rollup
     from latcircle.present.report import write_dashboard
 
     def dashboard(result: NationalResult, folder: Path) -> None:
@@ -119,16 +162,69 @@ def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
     return national_rollup(dirs, out=out, extra_outputs=[dashboard])
 
 
-def default_outputs() -> list[Callable[[RunResult, Path], None]]:
+def default_outputs() -> list[Callable[[RunResult, Path], object]]:
     """Return the output steps a normal run adds after the core files, in order.
 
     Progress comes first: the map and the report read what it writes.
     """
-    from latcircle.analysis.progress import write_progress
     from latcircle.present.maps import write_map
     from latcircle.present.report import write_report
 
     return [write_progress, write_map, write_report]
+
+
+def write_progress(result: RunResult, folder: Path) -> None:
+    """Write the progress, interconnect and cluster tables of a run into ``folder``.
+
+    An ``extra_outputs`` callable for :func:`run_city`. Writes ``progress.csv``,
+    ``interconnect.csv`` (sites online in the run's scenario year), ``clusters.csv`` (the run's
+    scenario), a ``clusters`` layer in ``isochrones.gpkg`` (``clusters.gpkg`` when there is
+    none) and ``progress.json`` (rule, targets, summary). CSV files carry no comment lines.
+
+    Parameters
+    ----------
+    result
+        The run (its ``metro`` and ``scenario``).
+    folder
+        The run's temporary output folder.
+    """
+    metro, scenario = result.metro, result.scenario
+    folder = Path(folder)
+    table = progress_table(metro, reuse=[scenario])
+    links = interconnect_table(metro, year=scenario.year)
+    clusters = uncovered_clusters(metro, scenario)
+    write_csv(table, folder / "progress.csv")
+    write_csv(links, folder / "interconnect.csv")
+    write_csv(pd.DataFrame(clusters.drop(columns="geometry")), folder / "clusters.csv")
+    gpkg = folder / "isochrones.gpkg"
+    write_gpkg({"clusters": clusters}, gpkg if gpkg.exists() else folder / "clusters.gpkg")
+    write_json(_progress_record(metro, scenario, table, links), folder / "progress.json")
+
+
+#: The stage name :func:`run_city` times this step under.
+write_progress.stage_name = "progress"  # type: ignore[attr-defined]
+
+
+def _progress_record(
+    metro: Metro, scenario: Scenario, table: pd.DataFrame, links: pd.DataFrame
+) -> dict[str, Any]:
+    record = progress_record(metro, table)
+    record["interconnect"] = {
+        "budget_ms": INTERCONNECT_BUDGET_MS,
+        "tiers": list(INTERCONNECT_TIERS),
+        "scenario_year": scenario.year,
+        "pairs": len(links),
+        "over_budget": int(links["over_budget"].sum()),
+        "model": "one-way optical: E + both site devices + both drops + network path",
+    }
+    record["clusters"] = {
+        "scenario_year": scenario.year,
+        "budget_ms": metro.config.budget_ms,
+        "ranked_by": rank_basis(metro),
+        "connectivity": 4,
+        "top_per_cause": 10,
+    }
+    return record
 
 
 def run_config(path: str | Path, *, out: Path | None = None, **kw: Any) -> RunResult:
@@ -153,7 +249,7 @@ def run_city(
     *,
     out: Path,
     timer: StageTimer | None = None,
-    extra_outputs: list[Any] | None = None,
+    extra_outputs: Sequence[Callable[[RunResult, Path], object]] | None = None,
 ) -> RunResult:
     """Run a city end to end and write its outputs.
 
@@ -182,11 +278,11 @@ def run_city(
         scenario = metro.scenario(year=cfg.year)
     with timer.stage("coverage"):
         table = coverage_table(
-            [scenario.evaluations[b] for b in _bases(metro)],
+            [scenario.evaluations[b] for b in metro.bases],
             thresholds_ms=cfg.thresholds_ms,
             district_names=metro.district_names,
         )
-        headline = {b: scenario.share(b, threshold_ms=cfg.budget_ms) for b in _bases(metro)}
+        headline = {b: scenario.share(b, threshold_ms=cfg.budget_ms) for b in metro.bases}
     with timer.stage("isochrones"):
         latency_raster = _latency_raster(metro, scenario)
         band_layer = bands(
@@ -196,7 +292,7 @@ def run_city(
             boundary=metro.inputs.boundary,
             crs=metro.inputs.crs,
         )
-        layers = _layers(metro, scenario, band_layer)
+        layers = run_layers(metro, scenario, band_layer)
     result = RunResult(
         out=Path(out),
         coverage=table,
@@ -220,106 +316,10 @@ def run_city(
             with timer.stage(getattr(extra, "stage_name", getattr(extra, "__name__", "extra"))):
                 extra(result, tmp)
         # Last, so that it records every stage's time (its own write is not timed).
-        write_json(_run_record(metro, scenario, headline, timer), tmp / "run.json")
+        write_json(run_record(metro, scenario, headline, timer), tmp / "run.json")
     return result
-
-
-def _bases(metro: Metro) -> list[str]:
-    return [b for b in ("key_sites", "population", "area") if b in metro.samples]
 
 
 def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
     lat = scenario.evaluations["area"].latency_us
     return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan))
-
-
-def _layers(
-    metro: Metro, scenario: Scenario, band_layer: gpd.GeoDataFrame
-) -> dict[str, gpd.GeoDataFrame]:
-    cfg, inputs = metro.config, metro.inputs
-    crs = inputs.crs
-    budget = cfg.budget_ms
-    served = site_service(
-        [scenario.evaluations[b] for b in _bases(metro)],
-        n_sites=len(inputs.sites),
-        budget_ms=budget,
-    )
-    sites = inputs.sites.copy()
-    loc = scenario.field.attachment.location  # as built in the scenario year
-    sites["online_year"] = sites["online_year"].astype("Int64")
-    sites["online"] = scenario.online
-    sites["attached"] = loc.edge >= 0
-    sites["drop_m"] = np.where(loc.edge >= 0, loc.drop, np.nan)
-    sites["hypothetical"] = cfg.sites.hypothetical
-    for col in served.columns:
-        sites[col] = served[col].to_numpy()
-    layers: dict[str, gpd.GeoDataFrame] = {"bands": band_layer, "sites": sites}
-    if "key_sites" in metro.samples:
-        layers["key_sites"] = _key_site_layer(metro, scenario)
-    covered = scenario.evaluations["area"].latency_us <= budget * 1000.0
-    site_cells = np.where(covered, scenario.evaluations["area"].site, -1)
-    layers["service_areas"] = service_areas(
-        metro.grid,
-        metro.grid.to_raster(site_cells, fill=-1, dtype="int32"),
-        site_ids=list(sites["site_id"]),
-        boundary=inputs.boundary,
-        crs=crs,
-    )
-    layers["boundary"] = gpd.GeoDataFrame({"name": [cfg.name]}, geometry=[inputs.boundary], crs=crs)
-    if inputs.districts is not None:
-        layers["districts"] = inputs.districts
-    return layers
-
-
-def _key_site_layer(metro: Metro, scenario: Scenario) -> gpd.GeoDataFrame:
-    ev = scenario.evaluations["key_sites"]
-    ks = metro.inputs.key_sites.copy()
-    ids = metro.inputs.sites["site_id"].to_numpy()
-    ks["latency_us"] = np.where(np.isfinite(ev.latency_us), ev.latency_us, np.nan)
-    ks["serving_site"] = np.where(ev.site >= 0, ids[np.maximum(ev.site, 0)], None)
-    ks["status"] = ev.status(metro.config.budget_ms)
-    names = np.array([*metro.district_names, ""], dtype=object)
-    ks["district"] = names[ev.samples.district]
-    ks["drop_m"] = np.where(ev.samples.location.has_access, ev.samples.location.drop, np.nan)
-    return ks
-
-
-def _run_record(
-    metro: Metro, scenario: Scenario, headline: dict[str, float], timer: StageTimer
-) -> dict[str, Any]:
-    cfg = metro.config
-    versions = {"python": platform.python_version(), "latcircle": __version__}
-    for name in _VERSIONED:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    inputs = {
-        role: [{"path": str(p), "sha256": sha256_file(p)} for p in paths]
-        for role, paths in cfg.input_paths().items()
-    }
-    return {
-        "city": {
-            "id": cfg.id,
-            "name": cfg.name,
-            "synthetic": cfg.synthetic,
-            "sites_hypothetical": cfg.sites.hypothetical,
-        },
-        "config": cfg.model_dump(mode="json"),
-        "parameters": dataclasses.asdict(metro.params),
-        "crs": metro.inputs.crs.to_string(),
-        "scenario_year": scenario.year,
-        "sites_online": int(scenario.online.sum()),
-        "headline_share": {k: (None if np.isnan(v) else round(v, 6)) for k, v in headline.items()},
-        "budget_ms": cfg.budget_ms,
-        "network": metro.network.stats,
-        "grid": {
-            "cell_m": metro.grid.cell_m,
-            "shape": list(metro.grid.shape),
-            "cells_inside": metro.grid.n_inside,
-        },
-        "notes": list(metro.inputs.notes),
-        "inputs": inputs,
-        "versions": versions,
-        "stage_seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
-    }

@@ -474,3 +474,17 @@ def markdown_table() -> str:
 
 if __name__ == "__main__":
     print(markdown_table())
+
+
+def test_a_bug_while_reading_is_not_bad_input(
+    tiny_city: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Only reader errors mean a bad file: a bug under a reader exits 1, not 2."""
+
+    def broken(*_args: object, **_kw: object) -> None:
+        raise TypeError("a bug, not a bad file")
+
+    monkeypatch.setattr(gpd, "read_file", broken)
+    assert main(["-q", "run", str(tiny_city), "--out", str(tmp_path / "out")]) == 1
+    assert "internal error: TypeError: a bug, not a bad file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

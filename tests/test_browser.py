@@ -107,8 +107,7 @@ def screenshot(driver: WebDriver, name: str, *, full_page: bool = False) -> Path
 
 
 def _run_city(config: Path, out: Path) -> Path:
-    from latcircle.analysis.progress import write_progress
-    from latcircle.pipeline import run_config
+    from latcircle.pipeline import run_config, write_progress
     from latcircle.present.maps import write_map
     from latcircle.present.report import write_report
 

@@ -16,18 +16,12 @@ import pytest
 from conftest import _write_tiny_city
 from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
 
-from latcircle.analysis.progress import write_progress
 from latcircle.config import load_config
-from latcircle.pipeline import run_config
+from latcircle.output.readback import read_layers
+from latcircle.pipeline import run_config, write_progress
 from latcircle.present.figures import curve, png_bytes, write_figures
-from latcircle.present.maps import (
-    build_map,
-    data_attribution,
-    escape_text,
-    read_layers,
-    render_map,
-    write_map,
-)
+from latcircle.present.maps import build_map, render_map, write_map
+from latcircle.present.style import data_attribution, escape_text
 from latcircle.run import RunResult
 
 #: Names that would run script if they reached the page as markup or as template text.

@@ -9,10 +9,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from latcircle.analysis.national import find_city_dirs, national_rollup, read_city_outputs
 from latcircle.analysis.progress import PROGRESS_COLUMNS
 from latcircle.errors import InputError
 from latcircle.output.files import write_csv
+from latcircle.output.readback import find_city_dirs, read_city_outputs
+from latcircle.pipeline import national_rollup
 
 TARGETS = [
     {"year": 2027, "share": 0.70, "basis": "auto", "judged_on": "key_sites", "source": "Source A"},
@@ -272,8 +273,7 @@ def test_rollup_of_real_runs(tmp_path: Path) -> None:
     """Two hand-built cities run through the pipeline with progress outputs."""
     from test_progress import PLAN, road_city
 
-    from latcircle.analysis.progress import write_progress
-    from latcircle.pipeline import run_city
+    from latcircle.pipeline import run_city, write_progress
 
     full = [{**s, "year": 2025} for s in PLAN] + [{"x": 9000.0, "year": 2028}]
     for city, sites in (("road", PLAN), ("full", full)):

@@ -240,3 +240,25 @@ def test_links_with_an_online_year(tiny_city: Path, tmp_path: Path) -> None:
     table = progress_table(metro)
     area = table[table.basis == "area"].set_index("year")["share"]
     assert area.loc[2026] == pytest.approx(0.7) and area.loc[2027] == pytest.approx(1.0)
+
+
+def test_prepared_metro_stays_frozen(tiny_city: Path) -> None:
+    """No cache fills later and no list grows: a prepared metro is the same after any use."""
+    import dataclasses
+    import pickle
+
+    from latcircle.analysis.metro import prepare
+
+    metro = prepare(load_config(tiny_city))
+    assert isinstance(metro.inputs.notes, tuple) and isinstance(metro.views, tuple)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        metro.inputs.notes = ()  # type: ignore[misc]
+    views, notes = metro.views, metro.inputs.notes
+    for year in (None, 2024, 2027, 2030):
+        metro.scenario(year=year)
+    assert metro.views is views and metro.inputs.notes is notes
+    # Nothing unpicklable either (a prepared metro may travel to a worker process).
+    again = pickle.loads(pickle.dumps(metro))
+    assert again.scenario(year=2030).share("area", threshold_ms=1.0) == metro.scenario(
+        year=2030
+    ).share("area", threshold_ms=1.0)

@@ -25,17 +25,14 @@ from hypothesis import strategies as st
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, box
 
+from latcircle.analysis.clusters import CLUSTER_COLUMNS, uncovered_clusters
+from latcircle.analysis.interconnect import INTERCONNECT_COLUMNS, interconnect_table
 from latcircle.analysis.metro import Metro, prepare
 from latcircle.analysis.progress import (
-    CLUSTER_COLUMNS,
-    INTERCONNECT_COLUMNS,
     PROGRESS_COLUMNS,
     STATUS_RULE,
-    interconnect_table,
     progress_table,
     resolve_basis,
-    uncovered_clusters,
-    write_progress,
     year_range,
 )
 from latcircle.config import CityConfig, Target, load_config
@@ -649,7 +646,7 @@ def test_clusters_ring_centre_lies_in_the_cluster(tmp_path: Path) -> None:
 
 
 def test_write_progress_through_the_pipeline(tmp_path: Path) -> None:
-    from latcircle.pipeline import run_city
+    from latcircle.pipeline import run_city, write_progress
 
     cfg = road_city(tmp_path / "in", PLAN)
     outs = []
@@ -692,7 +689,7 @@ WUHAN = Path(__file__).resolve().parents[1] / "data" / "cities" / "wuhan.yaml"
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_wuhan_progress(shared_data: Path, tmp_path: Path) -> None:
-    from latcircle.pipeline import run_city
+    from latcircle.pipeline import run_city, write_progress
 
     cfg = load_config(WUHAN)
     result = run_city(cfg, out=tmp_path / "wuhan", extra_outputs=[write_progress])

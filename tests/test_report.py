@@ -11,11 +11,10 @@ import pandas as pd
 import pytest
 from conftest import _write_tiny_city
 
-from latcircle.analysis.national import national_rollup
-from latcircle.analysis.progress import write_progress
-from latcircle.pipeline import run_config
-from latcircle.present.maps import escape_text, write_map
+from latcircle.pipeline import national_rollup, run_config, write_progress
+from latcircle.present.maps import write_map
 from latcircle.present.report import write_dashboard, write_report
+from latcircle.present.style import escape_text
 from latcircle.run import RunResult
 
 SITE_NAME = "<script>alert('site')</script>"

@@ -27,12 +27,56 @@ __all__ = [
     "Evaluation",
     "Samples",
     "coverage_table",
+    "covered",
     "evaluate",
+    "share_of",
     "site_service",
 ]
 
 #: Bases in report order, with the unit their weights are counted in.
 BASES: dict[str, str] = {"key_sites": "sites", "population": "people", "area": "km2"}
+
+
+def covered(latency_us: np.ndarray, *, budget_ms: float) -> np.ndarray:
+    """Return where a latency is within a budget: **the** covered rule, ``latency ≤ budget``.
+
+    Every table, layer, map and figure that counts what is covered calls this (a sample
+    exactly at the budget is covered). ``inf`` (no access, no reachable site) and NaN are
+    never covered.
+
+    Parameters
+    ----------
+    latency_us
+        Latencies in µs (any shape).
+    budget_ms
+        The budget in milliseconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, the shape of ``latency_us``.
+    """
+    return np.asarray(latency_us) <= budget_ms * 1000.0
+
+
+def share_of(covered_weight: float, total_weight: float) -> float:
+    """Return a share: covered weight over total weight, NaN when there is no weight.
+
+    The one share rule of every table (an empty scope, such as a district without key sites,
+    has no share rather than a share of 0).
+
+    Parameters
+    ----------
+    covered_weight
+        Weight within the budget.
+    total_weight
+        All the weight of the scope.
+
+    Returns
+    -------
+    float
+    """
+    return covered_weight / total_weight if total_weight > 0 else float("nan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +115,23 @@ class Samples:
         """Sum of the weights."""
         return float(self.weight.sum())
 
+    def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the samples' ``x`` and ``y`` in the local CRS, in sample order.
+
+        For population these are the pixel centres inside the metro, as
+        :func:`latcircle.analysis.metro.prepare` selected them: callers that place samples on
+        a map or a grid use these instead of selecting the pixels again.
+
+        Raises
+        ------
+        ValueError
+            When the samples were made without their coordinates (a latcircle bug).
+        """
+        if self.x is None or self.y is None:
+            msg = f"{self.basis} samples carry no coordinates"
+            raise ValueError(msg)
+        return self.x, self.y
+
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
@@ -92,8 +153,8 @@ class Evaluation:
 
     def status(self, budget_ms: float) -> np.ndarray:
         """Return ``covered``, ``no_access`` or ``too_far`` for each sample."""
-        covered = self.latency_us <= budget_ms * 1000.0
-        out = np.where(covered, "covered", "too_far").astype(object)
+        out = np.where(covered(self.latency_us, budget_ms=budget_ms), "covered", "too_far")
+        out = out.astype(object)
         out[~self.samples.location.has_access] = "no_access"
         return out
 
@@ -175,7 +236,7 @@ def _rows(
     no_access = float(w[~access].sum())
     out = []
     for thr in thresholds_ms:
-        covered = float(w[lat <= thr * 1000.0].sum())
+        within = float(w[covered(lat, budget_ms=thr)].sum())
         out.append(
             {
                 "scope": scope,
@@ -183,11 +244,11 @@ def _rows(
                 "basis": s.basis,
                 "unit": s.unit,
                 "threshold_ms": thr,
-                "covered": covered,
+                "covered": within,
                 "no_access": no_access,
-                "too_far": max(total - covered - no_access, 0.0),
+                "too_far": max(total - within - no_access, 0.0),
                 "total": total,
-                "share": covered / total if total > 0 else np.nan,
+                "share": share_of(within, total),
             }
         )
     return out
@@ -215,7 +276,7 @@ def site_service(evaluations: list[Evaluation], *, n_sites: int, budget_ms: floa
     """
     out = pd.DataFrame(index=pd.RangeIndex(n_sites, name="site"))
     for ev in evaluations:
-        ok = (ev.latency_us <= budget_ms * 1000.0) & (ev.site != NO_SITE)
+        ok = covered(ev.latency_us, budget_ms=budget_ms) & (ev.site != NO_SITE)
         served = np.bincount(ev.site[ok], weights=ev.samples.weight[ok], minlength=n_sites)
         out[f"served_{ev.samples.basis}"] = served[:n_sites]
     return out

@@ -19,6 +19,7 @@ from affine import Affine
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from latcircle.analysis.coverage import covered
 from latcircle.engine.grid import Grid
 
 __all__ = ["bands", "mask_polygons", "service_areas"]
@@ -89,10 +90,9 @@ def bands(
     geopandas.GeoDataFrame
         One row per threshold: ``threshold_ms``, ``area_km2``, ``geometry``.
     """
-    finite = np.isfinite(latency_us)
     rows = []
     for thr in sorted(thresholds_ms):
-        mask = finite & (latency_us <= thr * 1000.0) & grid.inside
+        mask = covered(latency_us, budget_ms=thr) & grid.inside  # NaN: never covered
         geom = shapely.intersection(mask_polygons(grid, mask), boundary)
         rows.append({"threshold_ms": thr, "area_km2": geom.area / 1e6, "geometry": geom})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)

@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from latcircle.analysis.coverage import Evaluation, Samples, evaluate
+from latcircle.analysis.coverage import (
+    BASES,
+    Evaluation,
+    Samples,
+    covered,
+    evaluate,
+    share_of,
+)
 from latcircle.config import CityConfig, LatencyParams
 from latcircle.engine.grid import Grid, label_points, make_grid
 from latcircle.engine.latency import LatencyField, SiteAttachment, arc_matrix, attach_sites, solve
@@ -85,6 +92,10 @@ class Metro:
         only when the config has them).
     district_names
         District names in index order (empty without districts).
+    views
+        The network as built before each link online year, with everything located on it,
+        as ``(first year whose links it lacks, view)`` pairs (empty without link online
+        years). Built once by :func:`prepare`: a frozen metro holds no cache that fills later.
     """
 
     config: CityConfig
@@ -97,7 +108,8 @@ class Metro:
     grid: Grid
     samples: dict[str, Samples]
     district_names: list[str]
-    _views: dict[float, _View] = field(default_factory=dict, repr=False, compare=False)
+    # Pairs, not a dict or a mappingproxy: immutable, and a Metro still pickles.
+    views: tuple[tuple[float, _View], ...] = field(default=(), repr=False, compare=False)
 
     def online(self, year: int | None) -> np.ndarray:
         """Return which sites are online in ``year`` (all when ``None``).
@@ -134,7 +146,8 @@ class Metro:
 
         Without links carrying an online year (or for ``year=None``) this is the whole
         network as prepared. Otherwise links not yet online are left out, and sites and
-        samples are located again on what remains (once per distinct set of links).
+        samples are located again on what remains (once per distinct set of links, by
+        :func:`prepare`).
         """
         years = self.network.edge_online_year
         base = _View(self.network, self.locator, self.attachment, self.arcs, self.samples)
@@ -144,9 +157,12 @@ class Metro:
         if not later.any():
             return base
         key = float(years[later].min())  # the same links are missing until this year
-        if key not in self._views:
-            self._views[key] = _located_view(self, self.network.subset(~later))
-        return self._views[key]
+        return next(view for first, view in self.views if first == key)
+
+    @property
+    def bases(self) -> list[str]:
+        """The bases this metro has samples for, in report order (:data:`BASES`)."""
+        return [b for b in BASES if b in self.samples]
 
     @property
     def first_year(self) -> int | None:
@@ -178,7 +194,7 @@ def _located_view(metro: Metro, network: Network) -> _View:
     )
     drop = metro.params.max_drop_m
     samples = {
-        basis: dataclasses.replace(s, location=locator.locate(s.x, s.y, max_drop_m=drop))
+        basis: dataclasses.replace(s, location=locator.locate(*s.coordinates(), max_drop_m=drop))
         for basis, s in metro.samples.items()
     }
     return _View(network, locator, attachment, arc_matrix(network, metro.params), samples)
@@ -208,10 +224,8 @@ class Scenario:
     def share(self, basis: str, *, threshold_ms: float) -> float:
         """Return the metro share of ``basis`` within ``threshold_ms`` (NaN without weight)."""
         ev = self.evaluations[basis]
-        total = ev.samples.total
-        if total <= 0:
-            return float("nan")
-        return float(ev.samples.weight[ev.latency_us <= threshold_ms * 1000.0].sum() / total)
+        within = ev.samples.weight[covered(ev.latency_us, budget_ms=threshold_ms)]
+        return share_of(float(within.sum()), ev.samples.total)
 
 
 def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
@@ -241,11 +255,12 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
         network = build_network(
             inputs.lines, node_latency_us=inputs.node_latency_us, source=str(cfg.network.path)
         )
-        _note_network_repairs(inputs, network)
+        notes: list[str] = []  # repairs and exclusions found here, added to the inputs' own
+        _note_network_repairs(notes, network)
         locator = Locator(network)
         arcs = arc_matrix(network, params)
     with timer.stage("locate"):
-        attachment = _attach(cfg, inputs, locator, params)
+        attachment = _attach(cfg, inputs, locator, params, notes)
         grid = make_grid(
             inputs.boundary,
             cell_m=cfg.grid.cell_m,
@@ -253,22 +268,34 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
             source=cfg.source,
         )
         samples, names = _samples(inputs, grid, locator, params)
-    return Metro(
-        config=cfg,
-        params=params,
-        inputs=inputs,
-        network=network,
-        locator=locator,
-        attachment=attachment,
-        arcs=arcs,
-        grid=grid,
-        samples=samples,
-        district_names=names,
+        metro = Metro(
+            config=cfg,
+            params=params,
+            inputs=dataclasses.replace(inputs, notes=(*inputs.notes, *notes)),
+            network=network,
+            locator=locator,
+            attachment=attachment,
+            arcs=arcs,
+            grid=grid,
+            samples=samples,
+            district_names=names,
+        )
+        return dataclasses.replace(metro, views=_views(metro))
+
+
+def _views(metro: Metro) -> tuple[tuple[float, _View], ...]:
+    """Locate everything once on the network of each link online year (see Metro.view)."""
+    years = metro.network.edge_online_year
+    if years is None:
+        return ()
+    keys = np.unique(years[np.isfinite(years)])
+    return tuple(
+        (float(k), _located_view(metro, metro.network.subset(~(years >= k)))) for k in keys
     )
 
 
 def _attach(
-    cfg: CityConfig, inputs: Inputs, locator: Locator, params: LatencyParams
+    cfg: CityConfig, inputs: Inputs, locator: Locator, params: LatencyParams, notes: list[str]
 ) -> SiteAttachment:
     sites = inputs.sites
     attachment = attach_sites(
@@ -287,39 +314,41 @@ def _attach(
         )
     if off.any():
         ids = ", ".join(sites.loc[off, "site_id"].astype(str)[:5])
-        inputs.notes.append(
+        notes.append(
             f"sites: {int(off.sum())} site(s) beyond the {params.max_drop_m:g} m max drop "
             f"from the network serve nothing: {ids}"
         )
-    _note_isolated_sites(inputs, locator.network, attachment)
+    _note_isolated_sites(notes, inputs, locator.network, attachment)
     return attachment
 
 
-def _note_network_repairs(inputs: Inputs, network: Network) -> None:
+def _note_network_repairs(notes: list[str], network: Network) -> None:
     st = network.stats
     if st["self_loops_dropped"]:
-        inputs.notes.append(
+        notes.append(
             f"network: {st['self_loops_dropped']:.0f} self-loop(s) dropped "
             "(lines starting and ending at the same node)"
         )
     if st["parallel_edges_collapsed"]:
-        inputs.notes.append(
+        notes.append(
             f"network: {st['parallel_edges_collapsed']:.0f} parallel edge(s) collapsed "
             "to the shortest"
         )
     if st["zero_length_edges"]:
-        inputs.notes.append(
+        notes.append(
             f"network: {st['zero_length_edges']:.0f} zero-length edge(s) kept as "
             "zero-latency links between distinct nodes"
         )
     if st["components"] > 1:
-        inputs.notes.append(
+        notes.append(
             f"network: {st['components']:.0f} connected components; the largest holds "
             f"{st['largest_component_share']:.1%} of nodes"
         )
 
 
-def _note_isolated_sites(inputs: Inputs, network: Network, attachment: SiteAttachment) -> None:
+def _note_isolated_sites(
+    notes: list[str], inputs: Inputs, network: Network, attachment: SiteAttachment
+) -> None:
     """Report sites attached to a component other than the largest (they serve only it)."""
     loc = attachment.location
     ok = loc.edge >= 0
@@ -327,7 +356,7 @@ def _note_isolated_sites(inputs: Inputs, network: Network, attachment: SiteAttac
     comp[ok] = network.component[network.u[loc.edge[ok]]]
     sizes = np.bincount(network.component)
     for i in np.flatnonzero(ok & (comp > 0)):
-        inputs.notes.append(
+        notes.append(
             f"sites: {inputs.sites['site_id'].iloc[i]} attaches to a network component of "
             f"{sizes[comp[i]]} node(s), not the main one ({sizes[0]} nodes): it serves only that"
         )
@@ -354,6 +383,8 @@ def _samples(
         )
     if inputs.population is not None:
         pop = inputs.population
+        # The one place that decides which pixels are the metro's people: centres inside the
+        # boundary. Everything downstream reads Samples.coordinates() instead.
         inside = label_points(pop.x, pop.y, [inputs.boundary]) == 0
         x, y = pop.x[inside], pop.y[inside]
         out["population"] = Samples(

@@ -1,8 +1,10 @@
 """Across metros: which cities meet the targets, which fall short, and by how much.
 
-:func:`national_rollup` reads the outputs of several city runs (``run.json``,
-``coverage.csv``, ``progress.csv`` and, when present, ``progress.json`` and
-``clusters.csv``) and writes, atomically, into one folder (``outputs/national``):
+Compute only. :func:`national_result` rolls the outputs of several city runs (read back by
+:func:`latcircle.output.readback.read_city_outputs` from ``run.json``, ``coverage.csv``,
+``progress.csv`` and, when present, ``progress.json`` and ``clusters.csv``) up into the tables
+that :func:`latcircle.pipeline.national_rollup` writes, atomically, into one folder
+(``outputs/national``):
 
 ``summary.csv``
     One row per city: the shares within 1 ms on each basis (the run's scenario), population
@@ -23,9 +25,7 @@ is skipped and listed in :attr:`NationalResult.skipped`.
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,40 +33,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latcircle.analysis.coverage import BASES, share_of
 from latcircle.errors import InputError
-from latcircle.output.files import atomic_folder, write_csv
 
 __all__ = [
     "CityOutputs",
     "NationalResult",
-    "find_city_dirs",
     "national_progress",
-    "national_rollup",
-    "read_city_outputs",
-    "shortfalls_text",
+    "national_result",
     "summary_table",
+    "target_years",
 ]
 
-#: Columns a city's tables must have for the roll-up.
-_COVERAGE_COLUMNS = ("scope", "basis", "threshold_ms", "covered", "total", "share")
-_PROGRESS_COLUMNS = (
-    "year",
-    "basis",
-    "unit",
-    "threshold_ms",
-    "covered",
-    "total",
-    "share",
-    "target_year",
-    "target_share",
-    "judged",
-    "status",
-    "gap",
-)
-_STATUSES = ("met", "on track", "behind")
-_BASIS_WORDS = {"key_sites": "key sites", "population": "people", "area": "area"}
-_UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "km²"}
-_CAUSE_WORDS = (("too_far", "too far (build compute)"), ("no_access", "no access (build access)"))
 #: The headline budget of the summary's shares.
 HEADLINE_MS = 1.0
 
@@ -113,7 +91,7 @@ class CityOutputs:
 
 @dataclass(frozen=True)
 class NationalResult:
-    """What :func:`national_rollup` wrote.
+    """What :func:`latcircle.pipeline.national_rollup` wrote.
 
     Attributes
     ----------
@@ -123,42 +101,39 @@ class NationalResult:
         ``summary.csv``.
     progress
         ``progress.csv``.
-    shortfalls
-        ``shortfalls.md``, the plain-language account.
     cities
         City ids read, in order.
     skipped
         Folders that are not city outputs, with the reason.
     folders
         The city output folders read, in the order of ``cities``.
+    shortfalls
+        ``shortfalls.md``, the plain-language account (words are presentation: written by
+        :func:`latcircle.present.shortfalls.shortfalls_text`; empty until then).
     """
 
     out: Path
     summary: pd.DataFrame
     progress: pd.DataFrame
-    shortfalls: str
     cities: list[str]
     skipped: list[tuple[Path, str]]
     folders: list[Path] = field(default_factory=list)
+    shortfalls: str = ""
 
 
-def national_rollup(
-    city_dirs: Sequence[str | Path],
-    *,
-    out: str | Path,
-    extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
+def national_result(
+    cities: Sequence[CityOutputs], *, out: Path, skipped: Sequence[tuple[Path, str]] = ()
 ) -> NationalResult:
-    """Roll city outputs up into a national summary, progress table and shortfall note.
+    """Roll city outputs up into a national summary and progress table.
 
     Parameters
     ----------
-    city_dirs
-        City output folders, or folders holding them (e.g. ``outputs/``).
+    cities
+        The cities' outputs, read back.
     out
-        The national output folder, replaced whole (e.g. ``outputs/national``).
-    extra_outputs
-        Callables ``f(result, folder)`` writing further files (the dashboard) into the
-        temporary folder, after the tables and before it is swapped into place.
+        The national output folder the result is for.
+    skipped
+        Folders that were not city outputs, with the reason (listed in the note).
 
     Returns
     -------
@@ -167,185 +142,17 @@ def national_rollup(
     Raises
     ------
     InputError
-        When a folder does not exist, a city's output file is missing or malformed (the
-        message names the file), two folders hold the same city, or no city is found.
+        When two folders hold the same city.
     """
-    out = Path(out)
-    folders, skipped = find_city_dirs(city_dirs, out=out)
-    cities = _unique([read_city_outputs(f) for f in folders])
-    summary = summary_table(cities)
-    progress = national_progress(cities)
-    text = shortfalls_text(cities, summary, progress, skipped=skipped)
-    result = NationalResult(
-        out=out,
-        summary=summary,
-        progress=progress,
-        shortfalls=text,
-        cities=[c.city for c in cities],
-        skipped=skipped,
-        folders=[c.folder for c in cities],
+    unique = _unique(list(cities))
+    return NationalResult(
+        out=Path(out),
+        summary=summary_table(unique),
+        progress=national_progress(unique),
+        cities=[c.city for c in unique],
+        skipped=list(skipped),
+        folders=[c.folder for c in unique],
     )
-    with atomic_folder(out) as tmp:
-        write_csv(summary, tmp / "summary.csv")
-        write_csv(progress, tmp / "progress.csv")
-        (tmp / "shortfalls.md").write_text(text, encoding="utf-8")
-        for extra in extra_outputs:
-            extra(result, tmp)
-    return result
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def find_city_dirs(
-    paths: Sequence[str | Path], *, out: str | Path | None = None
-) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Sort folders into city outputs and the rest.
-
-    A folder with a ``run.json`` is a city output. Any other folder is searched one level
-    down (so both ``outputs/`` and ``outputs/*/`` work). The national output folder itself,
-    hidden folders (a run's temporary folders) and folders without ``run.json`` are skipped.
-
-    Parameters
-    ----------
-    paths
-        Folders named by the user.
-    out
-        The national output folder, never read as a city.
-
-    Returns
-    -------
-    cities, skipped
-        City folders (sorted, unique) and ``(folder, reason)`` for each folder skipped.
-
-    Raises
-    ------
-    InputError
-        When a path does not exist or is not a folder, or no city output is found.
-    """
-    out_resolved = Path(out).resolve() if out is not None else None
-    found: dict[Path, Path] = {}
-    skipped: list[tuple[Path, str]] = []
-    for raw in paths:
-        path = Path(raw)
-        if not path.exists():
-            raise InputError(path, None, "no such folder")
-        if not path.is_dir():
-            raise InputError(path, None, "not a folder (give city output folders or outputs/)")
-        if (path / "run.json").is_file() or _reason_to_skip(path, out_resolved):
-            _sort(path, out_resolved, found, skipped)
-            continue
-        for child in sorted(p for p in path.iterdir() if p.is_dir()):
-            _sort(child, out_resolved, found, skipped)
-    if not found:
-        names = ", ".join(str(p) for p in paths)
-        raise InputError(names, None, "no city outputs found (folders with a run.json)")
-    return sorted(found.values()), skipped
-
-
-def _sort(
-    path: Path, out: Path | None, found: dict[Path, Path], skipped: list[tuple[Path, str]]
-) -> None:
-    reason = _reason_to_skip(path, out)
-    if reason is None and not (path / "run.json").is_file():
-        reason = "not a city output (no run.json)"
-    if reason is not None:
-        skipped.append((path, reason))
-    else:
-        found.setdefault(path.resolve(), path)
-
-
-def _reason_to_skip(path: Path, out: Path | None) -> str | None:
-    if out is not None and path.resolve() == out:
-        return "the national output folder itself"
-    if path.name.startswith("."):
-        return "hidden or temporary folder"
-    return None
-
-
-def read_city_outputs(folder: str | Path) -> CityOutputs:
-    """Read one city's run outputs back.
-
-    Parameters
-    ----------
-    folder
-        A city output folder (with ``run.json``, ``coverage.csv``, ``progress.csv``).
-
-    Returns
-    -------
-    CityOutputs
-
-    Raises
-    ------
-    InputError
-        Naming the file that is missing, unreadable or lacks a field.
-    """
-    folder = Path(folder)
-    run = _read_json(folder / "run.json")
-    city = run.get("city")
-    if not isinstance(city, dict) or not city.get("id"):
-        raise InputError(folder / "run.json", "city.id", "missing: not a latcircle run record")
-    record = _read_json(folder / "progress.json") if (folder / "progress.json").exists() else {}
-    clusters_path = folder / "clusters.csv"
-    return CityOutputs(
-        folder=folder,
-        city=str(city["id"]),
-        name=str(city.get("name") or city["id"]),
-        synthetic=bool(city.get("synthetic", False)),
-        hypothetical=bool(city.get("sites_hypothetical", False)),
-        scenario_year=run.get("scenario_year"),
-        coverage=_read_table(folder / "coverage.csv", _COVERAGE_COLUMNS),
-        progress=_progress(_read_table(folder / "progress.csv", _PROGRESS_COLUMNS), folder),
-        targets=list(record.get("targets") or []),
-        clusters=_read_table(clusters_path, ("cause", "rank")) if clusters_path.exists() else None,
-    )
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, None, "missing from the city's outputs") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(path, f"line {exc.lineno}", f"not valid JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise InputError(path, None, "expected a JSON object")
-    return data
-
-
-def _read_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(path, keep_default_na=True)
-    except FileNotFoundError:
-        hint = " (rerun the city with progress outputs)" if path.name == "progress.csv" else ""
-        raise InputError(path, None, f"missing from the city's outputs{hint}") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, None, f"not a readable CSV: {str(exc).splitlines()[0]}") from None
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise InputError(path, missing[0], "column missing")
-    return df
-
-
-def _progress(df: pd.DataFrame, folder: Path) -> pd.DataFrame:
-    path = folder / "progress.csv"
-    for col in ("year", "share", "covered", "total", "gap", "target_share", "threshold_ms"):
-        try:
-            df[col] = pd.to_numeric(df[col], errors="raise").astype(float)
-        except (TypeError, ValueError):
-            raise InputError(path, col, "not numeric") from None
-    df["year"] = df["year"].astype(int)
-    judged = df["judged"].astype(str).str.strip().str.lower()
-    if not judged.isin(["true", "false"]).all():
-        raise InputError(path, "judged", "expected True or False")
-    df["judged"] = judged == "true"
-    df["status"] = df["status"].fillna("").astype(str)
-    bad = df.loc[df["judged"] & ~df["status"].isin(_STATUSES), "status"]
-    if len(bad):
-        raise InputError(path, "status", f"unknown status {bad.iloc[0]!r}")
-    return df
 
 
 def _unique(cities: list[CityOutputs]) -> list[CityOutputs]:
@@ -378,7 +185,7 @@ def summary_table(cities: Sequence[CityOutputs]) -> pd.DataFrame:
         ``share_Y`` (the judged basis, sites planned online by ``Y``), ``status_Y``,
         ``gap_Y`` (in the basis' unit).
     """
-    years = _target_years(cities)
+    years = target_years(cities)
     rows = []
     for c in cities:
         row: dict[str, Any] = {
@@ -390,7 +197,7 @@ def summary_table(cities: Sequence[CityOutputs]) -> pd.DataFrame:
             "population": _total(c.coverage, "population"),
             "key_sites": _total(c.coverage, "key_sites"),
         }
-        for basis in ("key_sites", "population", "area"):
+        for basis in BASES:
             row[f"share_{basis}"] = _headline(c.coverage, basis)
         for year in years:
             judged = _judged(c, year, target_year=year)
@@ -427,8 +234,8 @@ def national_progress(cities: Sequence[CityOutputs]) -> pd.DataFrame:
     for year in years:
         judged = [(c, j) for c in cities if (j := _judged(c, year)) is not None]
         status = [j["status"] for _, j in judged]
-        pops = [(c, j, _row(c, year, "population")) for c, j in judged]
-        pops = [(j, p) for _, j, p in pops if p is not None and p["total"] > 0]
+        rows_pop = [(j, _row(c, year, "population")) for c, j in judged]
+        pops = [(j, p) for j, p in rows_pop if p is not None and p["total"] > 0]
         weights = np.array([p["total"] for _, p in pops])
         shares = np.array([j["share"] for j, _ in pops])
         covered = float(sum(p["covered"] for _, p in pops))
@@ -443,10 +250,10 @@ def national_progress(cities: Sequence[CityOutputs]) -> pd.DataFrame:
                 "on_track": status.count("on track"),
                 "behind": status.count("behind"),
                 "share_met": status.count("met") / len(judged) if judged else np.nan,
-                "share_pop_weighted": float((weights * shares).sum() / total) if total else np.nan,
+                "share_pop_weighted": share_of(float((weights * shares).sum()), total),
                 "population_covered": covered if pops else np.nan,
                 "population_total": total if pops else np.nan,
-                "population_share": covered / total if total else np.nan,
+                "population_share": share_of(covered, total),
             }
         )
     frame = pd.DataFrame(
@@ -470,8 +277,19 @@ def national_progress(cities: Sequence[CityOutputs]) -> pd.DataFrame:
     return frame
 
 
-def _target_years(cities: Sequence[CityOutputs]) -> list[int]:
-    years = set()
+def target_years(cities: Sequence[CityOutputs]) -> list[int]:
+    """Return every target year any city judges a basis against, ascending.
+
+    Parameters
+    ----------
+    cities
+        The cities read.
+
+    Returns
+    -------
+    list of int
+    """
+    years: set[int] = set()
     for c in cities:
         p = c.progress
         years.update(int(y) for y in p.loc[p["judged"], "target_year"].dropna())
@@ -510,164 +328,3 @@ def _headline(coverage: pd.DataFrame, basis: str) -> float:
 def _same(values: list[Any]) -> Any:
     clean = {float(v) for v in values if not pd.isna(v)}
     return clean.pop() if len(clean) == 1 else np.nan
-
-
-# --------------------------------------------------------------------------- words
-
-
-def shortfalls_text(
-    cities: Sequence[CityOutputs],
-    summary: pd.DataFrame,
-    progress: pd.DataFrame,
-    *,
-    skipped: Sequence[tuple[Path, str]] = (),
-) -> str:
-    """Say which cities fall short of each target, by how much, and where to build.
-
-    Parameters
-    ----------
-    cities
-        The cities read.
-    summary
-        Their :func:`summary_table`.
-    progress
-        Their :func:`national_progress`.
-    skipped
-        Folders skipped, listed at the end.
-
-    Returns
-    -------
-    str
-        Markdown.
-    """
-    by_id = {c.city: c for c in cities}
-    lines = ["# Progress toward the 1 ms circle targets", ""]
-    lines += [f"Metros: {len(cities)} ({', '.join(_label(c) for c in cities)}).", ""]
-    lines += [
-        "Each target is judged in its year, with the sites planned online by then "
-        "(online_year at or before it). The status rule and each target's source are in "
-        "every city's progress.json.",
-        "",
-    ]
-    for year in _target_years(cities):
-        lines += _target_section(year, summary, by_id)
-    lines += _year_section(progress)
-    if skipped:
-        lines += ["## Skipped", ""]
-        lines += [f"- {p}: {reason}" for p, reason in skipped]
-        lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def _label(c: CityOutputs) -> str:
-    flags = (("synthetic", c.synthetic), ("hypothetical sites", c.hypothetical))
-    tags = [t for t, on in flags if on]
-    return c.name + (f" [{', '.join(tags)}]" if tags else "")
-
-
-def _target_section(year: int, summary: pd.DataFrame, by_id: dict[str, CityOutputs]) -> list[str]:
-    rows = summary[summary[f"status_{year}"] != ""]
-    short = rows[rows[f"status_{year}"] != "met"]
-    sources = sorted({_source(by_id[c], year) for c in rows["city"]} - {""})
-    targets = sorted({float(t) for t in rows[f"target_{year}"].dropna()})
-    head = f"## {year} target: {' / '.join(_pct(t) for t in targets)} within 1 ms"
-    lines = [head, ""]
-    if sources:
-        lines += [f"Source: {'; '.join(sources)}.", ""]
-    if short.empty:
-        lines += [f"All {_metros(len(rows))} meet it.", ""]
-    else:
-        verb = "falls" if len(short) == 1 else "fall"
-        lines += [f"**{len(short)} of {_metros(len(rows))} {verb} short:**", ""]
-        for r in short.itertuples(index=False):
-            lines.append("- " + _short_sentence(r._asdict(), year, by_id[r.city]))
-            lines += _where_to_build(by_id[r.city])
-        lines.append("")
-    met = rows[rows[f"status_{year}"] == "met"]
-    if not met.empty:
-        parts = [
-            f"{by_id[r['city']].name} ({_pct(r[f'share_{year}'])} of "
-            f"{_BASIS_WORDS[r[f'basis_{year}']]})"
-            for _, r in met.iterrows()
-        ]
-        lines += [f"Meet it: {', '.join(parts)}.", ""]
-    return lines
-
-
-def _short_sentence(r: dict[str, Any], year: int, city: CityOutputs) -> str:
-    basis = r[f"basis_{year}"]
-    share, target, gap = r[f"share_{year}"], r[f"target_{year}"], r[f"gap_{year}"]
-    unit = {"key_sites": "sites", "population": "people", "area": "km2"}[basis]
-    points = (target - share) * 100.0
-    return (
-        f"**{city.name}**: {_pct(share)} of {_BASIS_WORDS[basis]} within 1 ms by {year} "
-        f"against {_pct(target)}, {points:.1f} points short: {_amount(gap, unit)} to cover."
-    )
-
-
-def _where_to_build(city: CityOutputs) -> list[str]:
-    if city.clusters is None or city.clusters.empty:
-        return []
-    when = "all sites" if city.scenario_year is None else f"sites online in {city.scenario_year}"
-    out = [f"  - largest uncovered clusters ({when}):"]
-    for cause, words in _CAUSE_WORDS:
-        rows = city.clusters[city.clusters["cause"] == cause].sort_values("rank").head(3)
-        for r in rows.itertuples(index=False):
-            out.append(f"    - {words}: {_cluster_words(r._asdict())}")
-    return out
-
-
-def _cluster_words(r: dict[str, Any]) -> str:
-    parts = [f"{r.get('area_km2', float('nan')):,.1f} km²"]
-    if not pd.isna(r.get("people", np.nan)):
-        parts.append(f"{r['people']:,.0f} people")
-    if not pd.isna(r.get("key_sites", np.nan)):
-        parts.append(f"{r['key_sites']:,.0f} key sites")
-    where = f"around {r.get('lon', float('nan')):.3f} E, {r.get('lat', float('nan')):.3f} N"
-    district = r.get("district")
-    if isinstance(district, str) and district:
-        where += f" ({district})"
-    return ", ".join(parts) + ", " + where
-
-
-def _year_section(progress: pd.DataFrame) -> list[str]:
-    lines = [
-        "## By year",
-        "",
-        "| year | target in force | metros meeting it | on track | behind "
-        "| people within 1 ms (pooled) |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in progress.itertuples(index=False):
-        target = "" if pd.isna(r.target_share) else f"{_pct(r.target_share)} by {r.target_year}"
-        people = "" if pd.isna(r.population_share) else _pct(r.population_share)
-        lines.append(
-            f"| {r.year} | {target} | {r.met} of {r.metros} | {r.on_track} | {r.behind} "
-            f"| {people} |"
-        )
-    return [*lines, ""]
-
-
-def _metros(n: int) -> str:
-    return f"{n} metro" if n == 1 else f"{n} metros"
-
-
-def _source(city: CityOutputs, year: int) -> str:
-    return next((str(t.get("source") or "") for t in city.targets if t.get("year") == year), "")
-
-
-def _pct(value: float) -> str:
-    if pd.isna(value):
-        return "n/a"
-    text = f"{100.0 * value:.1f}"
-    return (text[:-2] if text.endswith(".0") else text) + " %"
-
-
-def _amount(value: float, unit: str) -> str:
-    if pd.isna(value):
-        return "an unknown amount more"
-    if unit == "km2":
-        return f"{value:,.2f} km² more"
-    n = math.ceil(value)
-    word = _UNIT_WORDS[unit] if n != 1 else _UNIT_WORDS[unit].removesuffix("s")
-    return f"{n:,} more {word}"

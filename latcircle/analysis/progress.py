@@ -1,20 +1,11 @@
-"""Progress toward the coverage targets, the interconnect tier, and what would close the gap.
+"""Progress toward the coverage targets: are we on track, year by year.
 
-Three questions a planner asks once the coverage of a metro is known:
-
-* **Are we on track?** :func:`progress_table` evaluates every year from the earliest site
-  ``online_year`` to the last target year (one :meth:`Metro.scenario` per distinct set of
-  online sites, on samples located once) and judges each year against the target in force.
-* **Do the compute centres reach each other?** :func:`interconnect_table` gives the one-way
-  optical latency between every pair of medium-or-larger sites, flagging pairs over 1 ms.
-* **Where to build?** :func:`uncovered_clusters` ranks the connected uncovered areas, split
-  into *no access* (build access) and *too far* (build compute).
-
-:func:`write_progress` is an ``extra_outputs`` callable for
-:func:`latcircle.pipeline.run_city`: it writes ``progress.csv``, ``interconnect.csv``,
-``clusters.csv``, a ``clusters`` layer in ``isochrones.gpkg`` and ``progress.json`` (the
-status rule, the targets with their sources and resolved bases, and how the tables were made;
-CSV files carry no comment lines).
+:func:`progress_table` evaluates every year from the earliest site ``online_year`` to the last
+target year (one :meth:`Metro.scenario` per distinct set of online sites, on samples located
+once) and judges each year against the target in force; :func:`progress_record` describes the
+table (the rule, the targets with their sources and resolved bases). The interconnect tier is
+:mod:`latcircle.analysis.interconnect`, where to build :mod:`latcircle.analysis.clusters`;
+:func:`latcircle.pipeline.write_progress` writes all three into a run's folder.
 
 The status rule
 ---------------
@@ -37,57 +28,36 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
-import shapely
-from scipy import ndimage
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
-from latcircle.analysis.coverage import BASES
-from latcircle.analysis.isochrones import mask_polygons
+from latcircle.analysis.coverage import BASES, covered, share_of
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.config import Target
-from latcircle.engine.grid import Grid, label_points
-from latcircle.engine.latency import SiteAttachment
-from latcircle.engine.network import Network
 from latcircle.errors import InputError
-from latcircle.output.files import write_csv, write_gpkg, write_json
 
 __all__ = [
-    "CLUSTER_COLUMNS",
-    "INTERCONNECT_BUDGET_MS",
-    "INTERCONNECT_COLUMNS",
-    "INTERCONNECT_TIERS",
     "MET_TOLERANCE",
     "PROGRESS_COLUMNS",
+    "STATUSES",
     "STATUS_RULE",
-    "interconnect_table",
-    "pair_latency",
+    "auto_basis",
     "progress_record",
     "progress_table",
     "resolve_basis",
-    "uncovered_clusters",
-    "write_progress",
     "year_range",
 ]
 
 log = logging.getLogger(__name__)
 
 MET, ON_TRACK, BEHIND = "met", "on track", "behind"
+#: Every status a judged year can have.
+STATUSES = (MET, ON_TRACK, BEHIND)
 
 #: A share within this of the target counts as meeting it (floating-point slack only).
 MET_TOLERANCE = 1e-9
-
-#: The interconnect tier's budget: one-way, optical layer (MIIT city action, Oct 2025).
-INTERCONNECT_BUDGET_MS = 1.0
-#: Site tiers taking part in the interconnect tier ("medium and larger compute centres").
-INTERCONNECT_TIERS = ("large", "medium")
 
 #: The status rule in words; written to ``progress.json``.
 STATUS_RULE = (
@@ -117,46 +87,9 @@ PROGRESS_COLUMNS = [
     "status",
     "gap",
 ]
-INTERCONNECT_COLUMNS = [
-    "site_a",
-    "site_b",
-    "name_a",
-    "name_b",
-    "tier_a",
-    "tier_b",
-    "online_year",
-    "reachable",
-    "latency_us",
-    "budget_us",
-    "over_budget",
-]
-CLUSTER_COLUMNS = [
-    "year",
-    "cause",
-    "rank",
-    "cells",
-    "area_km2",
-    "people",
-    "key_sites",
-    "min_latency_us",
-    "district",
-    "lon",
-    "lat",
-    "geometry",
-]
-
-#: Preference order of ``auto``: the official basis first.
+#: Preference order of ``auto``: the official basis first (a rule of its own, not the report
+#: order of BASES, although today they agree).
 _AUTO_ORDER = ("key_sites", "population", "area")
-_CAUSES = ("no_access", "too_far")
-_FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
-_WGS84 = pyproj.CRS.from_epsg(4326)
-
-
-class _RunLike(Protocol):
-    """What :func:`write_progress` needs of a :class:`latcircle.run.RunResult`."""
-
-    metro: Metro
-    scenario: Scenario
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +128,7 @@ def resolve_basis(target: Target, bases: Iterable[str], *, source: str = "config
     """
     have = set(bases)
     if target.basis == "auto":
-        return next(b for b in _AUTO_ORDER if b in have)
+        return auto_basis(have)
     if target.basis not in have:
         msg = (
             f"the {target.year} target is judged on {target.basis}, but the city has no "
@@ -203,6 +136,22 @@ def resolve_basis(target: Target, bases: Iterable[str], *, source: str = "config
         )
         raise InputError(source, "targets.basis", msg)
     return target.basis
+
+
+def auto_basis(bases: Iterable[str]) -> str:
+    """Return the basis ``auto`` means for ``bases``: key sites, else population, else area.
+
+    Parameters
+    ----------
+    bases
+        The bases the metro has (:attr:`Metro.bases`).
+
+    Returns
+    -------
+    str
+    """
+    have = set(bases)
+    return next(b for b in _AUTO_ORDER if b in have)
 
 
 def year_range(metro: Metro, targets: Sequence[Target] | None = None) -> list[int]:
@@ -281,7 +230,7 @@ def progress_table(
         goal = _in_force(goals, year)
         scenario = cache.get(year)
         planned = cache.get(goal.year) if goal is not None else None
-        for basis in _bases(metro):
+        for basis in metro.bases:
             rows.append(
                 _progress_row(
                     year, basis, scenario, planned, goal, budget_ms=metro.config.budget_ms
@@ -306,7 +255,7 @@ def progress_record(metro: Metro, table: pd.DataFrame) -> dict[str, Any]:
         JSON-serialisable; written as ``progress.json``.
     """
     cfg = metro.config
-    bases = _bases(metro)
+    bases = metro.bases
     judged = table[table["judged"].astype(bool)]
     return {
         "rule": STATUS_RULE,
@@ -346,12 +295,8 @@ class _ScenarioCache:
         return self.solved[key]
 
 
-def _bases(metro: Metro) -> list[str]:
-    return [b for b in BASES if b in metro.samples]
-
-
 def _goals(metro: Metro, targets: Sequence[Target]) -> list[_Goal]:
-    bases = _bases(metro)
+    bases = metro.bases
     goals = [
         _Goal(t.year, t.share, resolve_basis(t, bases, source=metro.config.source), t.threshold_ms)
         for t in targets
@@ -369,7 +314,7 @@ def _in_force(goals: list[_Goal], year: int) -> _Goal | None:
 def _covered(scenario: Scenario, basis: str, threshold_ms: float) -> tuple[float, float]:
     ev = scenario.evaluations[basis]
     w = ev.samples.weight
-    return float(w[ev.latency_us <= threshold_ms * 1000.0].sum()), float(w.sum())
+    return float(w[covered(ev.latency_us, budget_ms=threshold_ms)].sum()), float(w.sum())
 
 
 def _progress_row(
@@ -383,7 +328,7 @@ def _progress_row(
 ) -> dict[str, Any]:
     threshold = goal.threshold_ms if goal is not None else budget_ms
     covered, total = _covered(scenario, basis, threshold)
-    share = covered / total if total > 0 else np.nan
+    share = share_of(covered, total)
     row: dict[str, Any] = {
         "year": year,
         "basis": basis,
@@ -403,7 +348,7 @@ def _progress_row(
     if goal is None or planned is None:
         return row
     p_cov, p_tot = _covered(planned, basis, threshold)
-    planned_share = p_cov / p_tot if p_tot > 0 else np.nan
+    planned_share = share_of(p_cov, p_tot)
     status = _status(year, share, planned_share, goal)
     row.update(
         target_year=goal.year,
@@ -433,437 +378,3 @@ def _gap(basis: str, shortfall: float) -> float:
     if basis == "area":
         return shortfall
     return float(np.ceil(shortfall - 1e-6))
-
-
-# --------------------------------------------------------------------------- interconnect
-
-
-def interconnect_table(
-    metro: Metro,
-    *,
-    year: int | None = None,
-    tiers: Sequence[str] = INTERCONNECT_TIERS,
-    budget_ms: float = INTERCONNECT_BUDGET_MS,
-) -> pd.DataFrame:
-    """Return the one-way optical latency between every pair of large and medium sites.
-
-    For sites ``a`` and ``b`` attached to the network at ``q_a`` and ``q_b``::
-
-        L(a, b) = E + S_a + k·r·|a − q_a| + k·r·d_G(q_a, q_b) + ΣD + k·r·|b − q_b| + S_b
-
-    both sites' devices and both drops, the fixed equipment latency ``E`` once, and the
-    device latency of every network node passed. The tier is always judged one-way on the
-    optical layer: the router/access extras of the ``end_to_end`` preset and the round-trip
-    factor are left out. Distances come from one multi-source Dijkstra over the network from
-    the end nodes of the sites' edges; two sites on the same edge also get the direct
-    along-edge path (the exact split-edge graph).
-
-    Parameters
-    ----------
-    metro
-        The prepared metro.
-    year
-        Only sites online in this year; every site when ``None``.
-    tiers
-        Site tiers taking part (compared case-insensitively).
-    budget_ms
-        The interconnect budget.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per pair ``a < b`` in sites-file order, columns
-        :data:`INTERCONNECT_COLUMNS`. ``online_year`` is the later of the two sites' years
-        (when the link can first exist). ``latency_us`` is empty and ``over_budget`` true
-        for a pair not connected by the network (different components, or a site beyond the
-        max drop).
-    """
-    sites = metro.inputs.sites
-    wanted = {t.lower() for t in tiers}
-    pick = sites["tier"].str.lower().isin(wanted).to_numpy(dtype=bool) & metro.online(year)
-    idx = np.flatnonzero(pick)
-    view = metro.view(year)  # the links built by then
-    lat = pair_latency(
-        view.network,
-        view.attachment,
-        view.arcs,
-        idx,
-        us_per_m=metro.params.us_per_m,
-        fixed_us=metro.params.equipment_us,
-    )
-    return _interconnect_rows(sites, idx, lat, budget_ms)
-
-
-def pair_latency(
-    network: Network,
-    attachment: SiteAttachment,
-    arcs: csr_matrix,
-    sites: np.ndarray,
-    *,
-    us_per_m: float,
-    fixed_us: float,
-    chunk: int = 64,
-) -> np.ndarray:
-    """Return the one-way latency matrix between sites (µs, ``inf`` where unreachable).
-
-    Parameters
-    ----------
-    network
-        The network.
-    attachment
-        Every site's attachment.
-    arcs
-        The network's arc matrix (:func:`latcircle.engine.latency.arc_matrix`).
-    sites
-        Indices of the sites to pair.
-    us_per_m
-        ``k·r``.
-    fixed_us
-        Latency added once to every path (``E``).
-    chunk
-        Dijkstra sources per call (bounds memory at ``chunk × nodes`` floats).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(m, m)``, symmetric; the diagonal is the latency of a zero-length path.
-    """
-    loc = attachment.location
-    m = len(sites)
-    ok = loc.edge[sites] >= 0
-    edge = np.where(ok, loc.edge[sites], 0)
-    t = np.where(ok, loc.t[sites], 0.0)
-    off = np.where(ok, attachment.offset_us[sites], np.inf)
-    ends = np.column_stack([network.u[edge], network.v[edge]])
-    along = us_per_m * np.column_stack([t, network.length[edge] - t])
-    leave = off[:, None] + along + network.node_device_us[ends]  # site -> end node, D charged
-    arrive = off[:, None] + along  # end node -> site
-    nodes = np.unique(ends[ok]) if ok.any() else np.zeros(0, np.int64)
-    between = _node_distances(arcs, nodes, chunk)
-    pos = np.searchsorted(nodes, ends)
-    best = np.full((m, m), np.inf)
-    if ok.any():
-        for i in (0, 1):
-            for j in (0, 1):
-                net = between[np.ix_(pos[:, i], pos[:, j])]
-                best = np.minimum(best, leave[:, i][:, None] + net + arrive[:, j][None, :])
-        same = (edge[:, None] == edge[None, :]) & ok[:, None] & ok[None, :]
-        direct = off[:, None] + off[None, :] + us_per_m * np.abs(t[:, None] - t[None, :])
-        best = np.where(same, np.minimum(best, direct), best)
-    best[~ok, :] = np.inf
-    best[:, ~ok] = np.inf
-    return fixed_us + best
-
-
-def _node_distances(arcs: csr_matrix, nodes: np.ndarray, chunk: int) -> np.ndarray:
-    """Network distance between every pair of ``nodes``: multi-source Dijkstra in chunks."""
-    k = len(nodes)
-    out = np.full((max(k, 1), max(k, 1)), np.inf)
-    for lo in range(0, k, chunk):
-        src = nodes[lo : lo + chunk]
-        dist = dijkstra(arcs, directed=True, indices=src)
-        out[lo : lo + len(src), :k] = np.atleast_2d(dist)[:, nodes]
-    return out
-
-
-def _interconnect_rows(
-    sites: gpd.GeoDataFrame, idx: np.ndarray, lat: np.ndarray, budget_ms: float
-) -> pd.DataFrame:
-    a, b = np.triu_indices(len(idx), k=1)
-    ia, ib = idx[a], idx[b]
-    value = lat[a, b]
-    reach = np.isfinite(value)
-    years = sites["online_year"].astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
-    later = np.fmax(years[ia], years[ib])
-    budget_us = budget_ms * 1000.0
-    out = pd.DataFrame(
-        {
-            "site_a": sites["site_id"].to_numpy()[ia],
-            "site_b": sites["site_id"].to_numpy()[ib],
-            "name_a": sites["name"].to_numpy()[ia],
-            "name_b": sites["name"].to_numpy()[ib],
-            "tier_a": sites["tier"].to_numpy()[ia],
-            "tier_b": sites["tier"].to_numpy()[ib],
-            "online_year": pd.array(np.where(np.isnan(later), None, later), dtype="Int64"),
-            "reachable": reach,
-            "latency_us": np.where(reach, value, np.nan),
-            "budget_us": budget_us,
-            "over_budget": ~reach | (value > budget_us),
-        }
-    )
-    return out[INTERCONNECT_COLUMNS]
-
-
-# --------------------------------------------------------------------------- clusters
-
-
-def uncovered_clusters(
-    metro: Metro,
-    scenario: Scenario,
-    *,
-    budget_ms: float | None = None,
-    top: int | None = 10,
-    by: str | None = None,
-) -> gpd.GeoDataFrame:
-    """Rank the connected uncovered areas of a scenario, by cause.
-
-    Uncovered grid cells are split by cause (*no access*: beyond the max drop, build access;
-    *too far*: over the budget, build compute), and each cause's cells are grouped into
-    4-connected clusters. People and key sites are assigned to the cluster of the grid cell
-    they fall in, counting only those that are themselves uncovered.
-
-    Parameters
-    ----------
-    metro
-        The prepared metro.
-    scenario
-        A scenario solved on it.
-    budget_ms
-        The access budget; the config's when ``None``.
-    top
-        Clusters kept per cause (all when ``None``).
-    by
-        Rank by ``key_sites``, ``population`` or ``area``; by the basis of the last target
-        when ``None``.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        Columns :data:`CLUSTER_COLUMNS`, in the local CRS: the scenario ``year``, ``cause``,
-        ``rank`` (1 = largest within the cause), ``cells``, ``area_km2``, ``people`` and
-        ``key_sites`` (weight; empty without that input), ``min_latency_us`` (best latency
-        in a too-far cluster), the ``district`` holding most of its cells, the centre of its
-        cells in WGS84 ``lon``/``lat``, and the cells' outline clipped to the metro.
-    """
-    budget_ms = metro.config.budget_ms if budget_ms is None else budget_ms
-    by = by or _rank_basis(metro)
-    cells = _cell_table(metro, scenario, budget_ms)
-    frames = [_clusters_of(metro, cells, cause, by=by, top=top) for cause in _CAUSES]
-    out = _typed(pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True))
-    out.insert(0, "year", pd.array([scenario.year] * len(out), dtype="Int64"))
-    return gpd.GeoDataFrame(out[CLUSTER_COLUMNS], geometry="geometry", crs=metro.inputs.crs)
-
-
-@dataclass(frozen=True, slots=True)
-class _Cells:
-    """Per-cell rasters of one scenario: cause code, latency, uncovered weight by basis."""
-
-    cause: np.ndarray  # 0 covered / outside, 1 no_access, 2 too_far
-    latency: np.ndarray
-    weight: dict[str, np.ndarray]
-    district: np.ndarray
-
-
-def _rank_basis(metro: Metro) -> str:
-    bases = _bases(metro)
-    targets = sorted(metro.config.targets, key=lambda t: t.year)
-    if targets:
-        return resolve_basis(targets[-1], bases)
-    return next(b for b in _AUTO_ORDER if b in bases)
-
-
-def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
-    grid = metro.grid
-    area = scenario.evaluations["area"]
-    covered = area.latency_us <= budget_ms * 1000.0
-    # The causes of Evaluation.status, as codes: 1 no access, 2 too far, 0 covered.
-    code = np.where(area.samples.location.has_access, np.where(covered, 0, 2), 1)
-    weight = {}
-    for basis in ("population", "key_sites"):
-        if basis in scenario.evaluations:
-            weight[basis] = _uncovered_weight(grid, metro, scenario, basis, budget_ms)
-    return _Cells(
-        cause=grid.to_raster(code, fill=0, dtype="int8"),
-        latency=grid.to_raster(area.latency_us, fill=np.inf, dtype="float64"),
-        weight=weight,
-        district=grid.to_raster(area.samples.district, fill=-1, dtype="int32"),
-    )
-
-
-def _uncovered_weight(
-    grid: Grid, metro: Metro, scenario: Scenario, basis: str, budget_ms: float
-) -> np.ndarray:
-    """Raster of the uncovered weight of ``basis`` per grid cell."""
-    ev = scenario.evaluations[basis]
-    x, y = _sample_xy(metro, basis)
-    uncovered = ~(ev.latency_us <= budget_ms * 1000.0)
-    col, row = ~grid.transform * (x, y)
-    row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
-    rows, cols = grid.shape
-    keep = uncovered & (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
-    flat = np.bincount(
-        row[keep] * cols + col[keep], weights=ev.samples.weight[keep], minlength=rows * cols
-    )
-    return flat.reshape(grid.shape)
-
-
-def _sample_xy(metro: Metro, basis: str) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates of a basis' samples, in the order of its evaluation."""
-    if basis == "key_sites":
-        geom = metro.inputs.key_sites.geometry
-        return geom.x.to_numpy(), geom.y.to_numpy()
-    pop = metro.inputs.population
-    # The population samples are the pixels inside the boundary (see metro.prepare).
-    inside = label_points(pop.x, pop.y, [metro.inputs.boundary]) == 0
-    return pop.x[inside], pop.y[inside]
-
-
-def _clusters_of(
-    metro: Metro, cells: _Cells, cause: str, *, by: str, top: int | None
-) -> pd.DataFrame:
-    code = _CAUSES.index(cause) + 1
-    labels, n = ndimage.label(cells.cause == code, structure=_FOUR_CONNECTED)
-    if n == 0:
-        return pd.DataFrame(columns=[c for c in CLUSTER_COLUMNS if c != "year"])
-    flat = labels.ravel()
-    size = np.bincount(flat, minlength=n + 1)[1:]
-    people = _sum_by(flat, cells.weight.get("population"), n)
-    key_sites = _sum_by(flat, cells.weight.get("key_sites"), n)
-    rank_by = {"population": people, "key_sites": key_sites}.get(by)
-    primary = rank_by if rank_by is not None else size.astype(float)
-    order = np.lexsort((np.arange(n), -size, -np.nan_to_num(primary)))
-    if top is not None:
-        order = order[:top]
-    return _describe(metro, cells, labels, order, cause, size, people, key_sites)
-
-
-def _sum_by(flat: np.ndarray, raster: np.ndarray | None, n: int) -> np.ndarray:
-    if raster is None:
-        return np.full(n, np.nan)
-    return np.bincount(flat, weights=raster.ravel(), minlength=n + 1)[1:]
-
-
-def _describe(
-    metro: Metro,
-    cells: _Cells,
-    labels: np.ndarray,
-    order: np.ndarray,
-    cause: str,
-    size: np.ndarray,
-    people: np.ndarray,
-    key_sites: np.ndarray,
-) -> pd.DataFrame:
-    grid = metro.grid
-    boxes = ndimage.find_objects(labels)
-    to_wgs = pyproj.Transformer.from_crs(metro.inputs.crs, _WGS84, always_xy=True)
-    names = [*metro.district_names, ""]
-    rows = []
-    for rank, k in enumerate(order, start=1):
-        box = boxes[k]
-        mask = labels[box] == k + 1
-        r, c = np.nonzero(mask)
-        r, c = r + box[0].start, c + box[1].start
-        lon, lat = to_wgs.transform(*_centre(grid, r, c))
-        lat_us = cells.latency[r, c]
-        district = np.bincount(cells.district[r, c] + 1, minlength=len(names) + 1)
-        rows.append(
-            {
-                "cause": cause,
-                "rank": rank,
-                "cells": int(size[k]),
-                "area_km2": float(size[k] * grid.cell_km2),
-                "people": float(people[k]),
-                "key_sites": float(key_sites[k]),
-                "min_latency_us": _min_latency(lat_us) if cause == "too_far" else np.nan,
-                "district": names[int(np.argmax(district[1:]))] if district[1:].any() else "",
-                "lon": float(lon),
-                "lat": float(lat),
-                "geometry": _outline(grid, box, mask, metro.inputs.boundary),
-            }
-        )
-    return pd.DataFrame(rows, columns=[c for c in CLUSTER_COLUMNS if c != "year"])
-
-
-def _centre(grid: Grid, r: np.ndarray, c: np.ndarray) -> tuple[float, float]:
-    """Return the mean of the cells' centres, or the cluster's cell nearest to it.
-
-    The mean of a ring-shaped cluster falls in its hole: the nearest cell of the cluster
-    is then a better "where to build".
-    """
-    rm, cm = r.mean(), c.mean()
-    if not np.any((r == np.floor(rm + 0.5)) & (c == np.floor(cm + 0.5))):
-        k = int(np.argmin((r - rm) ** 2 + (c - cm) ** 2))
-        rm, cm = float(r[k]), float(c[k])
-    x = grid.transform.c + (cm + 0.5) * grid.transform.a
-    y = grid.transform.f + (rm + 0.5) * grid.transform.e
-    return float(x), float(y)
-
-
-def _typed(df: pd.DataFrame) -> pd.DataFrame:
-    """Give the cluster columns fixed dtypes (also when there are no clusters)."""
-    kinds = {"cause": str, "rank": "int64", "cells": "int64", "district": str}
-    for col in CLUSTER_COLUMNS[1:]:
-        if col != "geometry":
-            df[col] = df[col].astype(kinds.get(col, "float64"))
-    return df
-
-
-def _min_latency(values: np.ndarray) -> float:
-    finite = values[np.isfinite(values)]
-    return float(finite.min()) if len(finite) else np.nan
-
-
-def _outline(grid: Grid, box: tuple[slice, slice], mask: np.ndarray, boundary: Any) -> Any:
-    """Return the cells of ``mask`` (a window ``box`` of the grid), clipped to the metro."""
-    sub = Grid(
-        transform=grid.transform * grid.transform.translation(box[1].start, box[0].start),
-        shape=mask.shape,
-        inside=mask,
-        cell_m=grid.cell_m,
-    )
-    geom = shapely.intersection(mask_polygons(sub, mask), boundary)
-    parts = shapely.get_parts(geom)
-    polys = [p for p in parts if p.geom_type == "Polygon"]
-    polys += [q for p in parts if p.geom_type == "MultiPolygon" for q in p.geoms]
-    return shapely.MultiPolygon(polys)
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def write_progress(result: _RunLike, folder: Path) -> None:
-    """Write the progress, interconnect and cluster tables of a run into ``folder``.
-
-    An ``extra_outputs`` callable for :func:`latcircle.pipeline.run_city`. Writes
-    ``progress.csv``, ``interconnect.csv`` (sites online in the run's scenario year),
-    ``clusters.csv`` (the run's scenario), a ``clusters`` layer in ``isochrones.gpkg``
-    (``clusters.gpkg`` when there is none) and ``progress.json`` (rule, targets, summary).
-
-    Parameters
-    ----------
-    result
-        The run (its ``metro`` and ``scenario``).
-    folder
-        The run's temporary output folder.
-    """
-    metro, scenario = result.metro, result.scenario
-    folder = Path(folder)
-    table = progress_table(metro, reuse=[scenario])
-    links = interconnect_table(metro, year=scenario.year)
-    clusters = uncovered_clusters(metro, scenario)
-    write_csv(table, folder / "progress.csv")
-    write_csv(links, folder / "interconnect.csv")
-    write_csv(pd.DataFrame(clusters.drop(columns="geometry")), folder / "clusters.csv")
-    gpkg = folder / "isochrones.gpkg"
-    write_gpkg({"clusters": clusters}, gpkg if gpkg.exists() else folder / "clusters.gpkg")
-    record = progress_record(metro, table)
-    record["interconnect"] = {
-        "budget_ms": INTERCONNECT_BUDGET_MS,
-        "tiers": list(INTERCONNECT_TIERS),
-        "scenario_year": scenario.year,
-        "pairs": len(links),
-        "over_budget": int(links["over_budget"].sum()),
-        "model": "one-way optical: E + both site devices + both drops + network path",
-    }
-    record["clusters"] = {
-        "scenario_year": scenario.year,
-        "budget_ms": metro.config.budget_ms,
-        "ranked_by": _rank_basis(metro),
-        "connectivity": 4,
-        "top_per_cause": 10,
-    }
-    write_json(record, folder / "progress.json")
-
-
-#: The stage name :func:`latcircle.pipeline.run_city` times this step under.
-write_progress.stage_name = "progress"  # type: ignore[attr-defined]

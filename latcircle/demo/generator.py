@@ -82,7 +82,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
@@ -477,8 +477,8 @@ def _roads(
         for part in shapely.get_parts(shapely.line_merge(geom))
         if part.length > 1.0
     ]
-    noded, highway, bridge = _node(keep, river)
-    return _Roads(lines=noded, highway=highway, bridge=bridge, villages=villages)
+    noded, road_classes, bridge = _node(keep, river)
+    return _Roads(lines=noded, highway=road_classes, bridge=bridge, villages=villages)
 
 
 def _wavy(
@@ -967,7 +967,7 @@ def _write_vector(
     layer: str,
     geoms: Sequence[shapely.Geometry],
     frame: _LocalFrame,
-    fields: dict[str, Sequence[object]],
+    fields: Mapping[str, Sequence[object] | np.ndarray],
 ) -> None:
     """Write local geometries as a one-layer GeoPackage in UTM 49N."""
     path.unlink(missing_ok=True)

@@ -56,7 +56,7 @@ arrays of the broadcast shape. Scalars in give 0-d arrays out (use ``float(x)`` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import shapely
@@ -469,18 +469,8 @@ def _coords_converter(crs: str) -> Callable[[FloatArray], FloatArray]:
     return convert
 
 
-@overload
-def geometry_to_wgs84(geoms: gpd.GeoSeries, crs: str) -> gpd.GeoSeries: ...
-
-
-@overload
-def geometry_to_wgs84(geoms: shapely.Geometry, crs: str) -> shapely.Geometry: ...
-
-
-@overload
-def geometry_to_wgs84(geoms: ArrayLike, crs: str) -> NDArray[np.object_]: ...
-
-
+# No overloads: geopandas and shapely carry no type information, so mypy sees every
+# input as Any and could never pick one (they were flagged as never matching).
 def geometry_to_wgs84(geoms: Any, crs: str) -> Any:
     """Convert every coordinate of every geometry from a named datum to WGS84.
 

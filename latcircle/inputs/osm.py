@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import xml.sax
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -222,6 +223,7 @@ def _file_kind(path: Path) -> str:
 def _read_pbf(path: Path, highway: Sequence[str] | None) -> nx.MultiDiGraph:
     try:
         import pyrosm
+        from pyrosm.exceptions import PBFException
     except ImportError:
         msg = "reading .osm.pbf needs pyrosm: pip install 'latcircle[fetch]'"
         raise InputError(path, None, msg) from None
@@ -240,7 +242,7 @@ def _read_pbf(path: Path, highway: Sequence[str] | None) -> nx.MultiDiGraph:
                 simplify=True,
                 custom_filter=custom,
             )
-    except Exception as exc:  # pyrosm raises bare Exceptions and Cython errors alike
+    except (PBFException, OSError, ValueError, RuntimeError, EOFError) as exc:
         raise InputError(path, None, f"cannot read OSM PBF: {_first_line(exc)}") from None
     if graph is None or graph.number_of_edges() == 0:
         raise InputError(path, "highway", _no_roads(highway))
@@ -255,7 +257,8 @@ def _read_xml(path: Path, highway: Sequence[str] | None) -> nx.MultiDiGraph:
         # Unsimplified first: osmnx builds every way of the file (buildings too), so the
         # non-road ways go before the chains are merged, or they would split road edges.
         graph = ox.graph_from_xml(path, simplify=False, retain_all=True, encoding=encoding)
-    except Exception as exc:  # SAX errors, bad values, osmnx's "no data"
+    # XML ParseError is a SyntaxError; osmnx's "no data" and bad values are ValueErrors.
+    except (OSError, ValueError, SyntaxError, xml.sax.SAXException) as exc:
         raise InputError(path, None, f"cannot read OSM XML: {_first_line(exc)}") from None
     allowed = None if highway is None else set(highway)
     drop = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -105,7 +105,7 @@ class Inputs:
     sites: gpd.GeoDataFrame
     key_sites: gpd.GeoDataFrame | None
     population: Population | None
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
 
 def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
@@ -145,7 +145,7 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
         sites=sites,
         key_sites=key_sites,
         population=population,
-        notes=notes,
+        notes=tuple(notes),
     )
 
 
@@ -203,9 +203,9 @@ def _read_ogr(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
         if path.suffix.lower() in (".parquet", ".geoparquet"):
             return gpd.read_parquet(path)
         return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
+    # pyogrio's errors are RuntimeErrors, pyarrow's ValueErrors or OSErrors: anything else
+    # is a bug, not a bad file, and must not come out as "bad input".
     except (OSError, ValueError, RuntimeError) as exc:
-        raise InputError(path, spec.layer, f"cannot read {role} file: {_first_line(exc)}") from None
-    except Exception as exc:  # pyogrio's DataSourceError and friends
         raise InputError(path, spec.layer, f"cannot read {role} file: {_first_line(exc)}") from None
 
 
@@ -440,13 +440,15 @@ def _filter_highway(gdf: gpd.GeoDataFrame, spec: NetworkInput) -> gpd.GeoDataFra
 
 
 def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[int, float] | None]:
+    import networkx as nx
     import osmnx as ox
 
     from latcircle.inputs import osm
 
     try:
         graph = ox.load_graphml(spec.path)
-    except Exception as exc:
+    # XML ParseError is a SyntaxError; networkx and osmnx raise their own or ValueErrors.
+    except (OSError, ValueError, SyntaxError, nx.NetworkXException) as exc:
         raise InputError(spec.path, None, f"cannot read GraphML: {_first_line(exc)}") from None
     gdf = osm.graph_to_lines(graph, highway=spec.highway)
     if spec.crs:

@@ -14,8 +14,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import geopandas as gpd
@@ -30,6 +31,7 @@ from latcircle.engine.grid import Grid
 from latcircle.errors import OutputError
 
 __all__ = [
+    "atomic_file",
     "atomic_folder",
     "sha256_file",
     "write_cog",
@@ -80,6 +82,30 @@ def atomic_folder(dest: Path) -> Iterator[Path]:
         raise
 
 
+def atomic_file(path: Path, write: Callable[[Path], object]) -> None:
+    """Write one file through a temporary file beside it, moved into place when complete.
+
+    A reader never sees half a file, and a killed writer leaves the previous file intact.
+    (A whole output folder is :func:`atomic_folder`.)
+
+    Parameters
+    ----------
+    path
+        The final file. Its folder is created if needed.
+    write
+        Called with the temporary path (same folder, same suffix, so that format drivers
+        chosen by extension still work) to write the content.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _swap_into_place(tmp: Path, dest: Path) -> None:
     os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
     old = None
@@ -106,11 +132,15 @@ class _OutputErrors(contextlib.AbstractContextManager[None]):
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc is not None and isinstance(exc, OSError) and not isinstance(exc, OutputError):
             msg = f"{self.path}: cannot write ({exc.strerror or exc})"
             raise OutputError(msg) from None
-        return False
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

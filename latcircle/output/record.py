@@ -1,0 +1,94 @@
+"""The run record: ``run.json``'s content (config echo, parameters, versions, input hashes).
+
+Built last in a run, so that it records every stage's time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import platform
+from typing import Any
+
+import numpy as np
+
+from latcircle import __version__
+from latcircle.analysis.metro import Metro, Scenario, StageTimer
+from latcircle.output.files import sha256_file
+
+__all__ = ["run_record"]
+
+#: Packages whose versions go into run.json.
+_VERSIONED = (
+    "numpy",
+    "scipy",
+    "shapely",
+    "geopandas",
+    "pyogrio",
+    "pyproj",
+    "rasterio",
+    "pandas",
+    "osmnx",
+    "pydantic",
+)
+
+
+def run_record(
+    metro: Metro, scenario: Scenario, headline: dict[str, float], timer: StageTimer
+) -> dict[str, Any]:
+    """Return the record of a run, JSON-serialisable (written as ``run.json``).
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    scenario
+        The run's scenario.
+    headline
+        Metro share within the budget, by basis.
+    timer
+        The run's stage timer (its times so far are recorded).
+
+    Returns
+    -------
+    dict
+    """
+    cfg = metro.config
+    versions: dict[str, str | None] = {
+        "python": platform.python_version(),
+        "latcircle": __version__,
+    }
+    for name in _VERSIONED:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    inputs = {
+        role: [{"path": str(p), "sha256": sha256_file(p)} for p in paths]
+        for role, paths in cfg.input_paths().items()
+    }
+    return {
+        "city": {
+            "id": cfg.id,
+            "name": cfg.name,
+            "synthetic": cfg.synthetic,
+            "sites_hypothetical": cfg.sites.hypothetical,
+        },
+        "config": cfg.model_dump(mode="json"),
+        "parameters": dataclasses.asdict(metro.params),
+        "crs": metro.inputs.crs.to_string(),
+        "scenario_year": scenario.year,
+        "sites_online": int(scenario.online.sum()),
+        "headline_share": {k: (None if np.isnan(v) else round(v, 6)) for k, v in headline.items()},
+        "budget_ms": cfg.budget_ms,
+        "network": metro.network.stats,
+        "grid": {
+            "cell_m": metro.grid.cell_m,
+            "shape": list(metro.grid.shape),
+            "cells_inside": metro.grid.n_inside,
+        },
+        "notes": list(metro.inputs.notes),
+        "inputs": inputs,
+        "versions": versions,
+        "stage_seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
+    }

@@ -1,0 +1,182 @@
+"""The national roll-up in words: ``shortfalls.md``.
+
+Which cities fall short of each target, by how much, and where their largest uncovered
+clusters are, as Markdown. The numbers come from :mod:`latcircle.analysis.national`;
+:func:`latcircle.pipeline.national_rollup` writes the text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latcircle.analysis.national import CityOutputs, target_years
+from latcircle.present.style import percent
+
+__all__ = ["shortfalls_text"]
+
+_BASIS_WORDS = {"key_sites": "key sites", "population": "people", "area": "area"}
+_UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "km²"}
+_CAUSE_WORDS = (("too_far", "too far (build compute)"), ("no_access", "no access (build access)"))
+
+
+def shortfalls_text(
+    cities: Sequence[CityOutputs],
+    summary: pd.DataFrame,
+    progress: pd.DataFrame,
+    *,
+    skipped: Sequence[tuple[Path, str]] = (),
+) -> str:
+    """Say which cities fall short of each target, by how much, and where to build.
+
+    Parameters
+    ----------
+    cities
+        The cities read.
+    summary
+        Their :func:`latcircle.analysis.national.summary_table`.
+    progress
+        Their :func:`latcircle.analysis.national.national_progress`.
+    skipped
+        Folders skipped, listed at the end.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    by_id = {c.city: c for c in cities}
+    lines = ["# Progress toward the 1 ms circle targets", ""]
+    lines += [f"Metros: {len(cities)} ({', '.join(_label(c) for c in cities)}).", ""]
+    lines += [
+        "Each target is judged in its year, with the sites planned online by then "
+        "(online_year at or before it). The status rule and each target's source are in "
+        "every city's progress.json.",
+        "",
+    ]
+    for year in target_years(cities):
+        lines += _target_section(year, summary, by_id)
+    lines += _year_section(progress)
+    if skipped:
+        lines += ["## Skipped", ""]
+        lines += [f"- {p}: {reason}" for p, reason in skipped]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _label(c: CityOutputs) -> str:
+    flags = (("synthetic", c.synthetic), ("hypothetical sites", c.hypothetical))
+    tags = [t for t, on in flags if on]
+    return c.name + (f" [{', '.join(tags)}]" if tags else "")
+
+
+def _target_section(year: int, summary: pd.DataFrame, by_id: dict[str, CityOutputs]) -> list[str]:
+    rows = summary[summary[f"status_{year}"] != ""]
+    short = rows[rows[f"status_{year}"] != "met"]
+    sources = sorted({_source(by_id[c], year) for c in rows["city"]} - {""})
+    targets = sorted({float(t) for t in rows[f"target_{year}"].dropna()})
+    shares = " / ".join(percent(t, plain=True) for t in targets)
+    head = f"## {year} target: {shares} within 1 ms"
+    lines = [head, ""]
+    if sources:
+        lines += [f"Source: {'; '.join(sources)}.", ""]
+    if short.empty:
+        lines += [f"All {_metros(len(rows))} meet it.", ""]
+    else:
+        verb = "falls" if len(short) == 1 else "fall"
+        lines += [f"**{len(short)} of {_metros(len(rows))} {verb} short:**", ""]
+        for r in short.itertuples(index=False):
+            lines.append("- " + _short_sentence(r._asdict(), year, by_id[r.city]))
+            lines += _where_to_build(by_id[r.city])
+        lines.append("")
+    met = rows[rows[f"status_{year}"] == "met"]
+    if not met.empty:
+        parts = [
+            f"{by_id[r['city']].name} ({percent(r[f'share_{year}'], plain=True)} of "
+            f"{_BASIS_WORDS[r[f'basis_{year}']]})"
+            for _, r in met.iterrows()
+        ]
+        lines += [f"Meet it: {', '.join(parts)}.", ""]
+    return lines
+
+
+def _short_sentence(r: dict[str, Any], year: int, city: CityOutputs) -> str:
+    basis = r[f"basis_{year}"]
+    share, target, gap = r[f"share_{year}"], r[f"target_{year}"], r[f"gap_{year}"]
+    unit = {"key_sites": "sites", "population": "people", "area": "km2"}[basis]
+    points = (target - share) * 100.0
+    return (
+        f"**{city.name}**: {percent(share, plain=True)} of {_BASIS_WORDS[basis]} within 1 ms "
+        f"by {year} against {percent(target, plain=True)}, {points:.1f} points short: "
+        f"{_amount(gap, unit)} to cover."
+    )
+
+
+def _where_to_build(city: CityOutputs) -> list[str]:
+    if city.clusters is None or city.clusters.empty:
+        return []
+    when = "all sites" if city.scenario_year is None else f"sites online in {city.scenario_year}"
+    out = [f"  - largest uncovered clusters ({when}):"]
+    for cause, words in _CAUSE_WORDS:
+        rows = city.clusters[city.clusters["cause"] == cause].sort_values("rank").head(3)
+        for r in rows.itertuples(index=False):
+            out.append(f"    - {words}: {_cluster_words(r._asdict())}")
+    return out
+
+
+def _cluster_words(r: dict[str, Any]) -> str:
+    parts = [f"{r.get('area_km2', float('nan')):,.1f} km²"]
+    if not pd.isna(r.get("people", np.nan)):
+        parts.append(f"{r['people']:,.0f} people")
+    if not pd.isna(r.get("key_sites", np.nan)):
+        parts.append(f"{r['key_sites']:,.0f} key sites")
+    where = f"around {r.get('lon', float('nan')):.3f} E, {r.get('lat', float('nan')):.3f} N"
+    district = r.get("district")
+    if isinstance(district, str) and district:
+        where += f" ({district})"
+    return ", ".join(parts) + ", " + where
+
+
+def _year_section(progress: pd.DataFrame) -> list[str]:
+    lines = [
+        "## By year",
+        "",
+        "| year | target in force | metros meeting it | on track | behind "
+        "| people within 1 ms (pooled) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in progress.itertuples(index=False):
+        target = (
+            ""
+            if pd.isna(r.target_share)
+            else f"{percent(r.target_share, plain=True)} by {r.target_year}"
+        )
+        people = "" if pd.isna(r.population_share) else percent(r.population_share, plain=True)
+        lines.append(
+            f"| {r.year} | {target} | {r.met} of {r.metros} | {r.on_track} | {r.behind} "
+            f"| {people} |"
+        )
+    return [*lines, ""]
+
+
+def _metros(n: int) -> str:
+    return f"{n} metro" if n == 1 else f"{n} metros"
+
+
+def _source(city: CityOutputs, year: int) -> str:
+    return next((str(t.get("source") or "") for t in city.targets if t.get("year") == year), "")
+
+
+def _amount(value: float, unit: str) -> str:
+    if pd.isna(value):
+        return "an unknown amount more"
+    if unit == "km2":
+        return f"{value:,.2f} km² more"
+    n = math.ceil(value)
+    word = _UNIT_WORDS[unit] if n != 1 else _UNIT_WORDS[unit].removesuffix("s")
+    return f"{n:,} more {word}"

@@ -1,0 +1,298 @@
+"""The layout rules of DESIGN §6 and docs/architecture.md, checked on the source.
+
+Every ``import`` of every module is read with :mod:`ast`, including imports inside functions
+(those run later, but they still make a cycle at run time) and under ``TYPE_CHECKING``
+(those make a static cycle for mypy and for a reader). Then:
+
+* no two modules import each other, directly or through others (no cycle at all);
+* a module imports only from its own stage or the stages above it, in this order::
+
+      config, errors < inputs < engine < analysis < output < run < present
+                     < sources < demo < pipeline < cli
+
+* ``pipeline`` imports presentation only inside functions (a batch run needs no folium or
+  matplotlib), and ``cli`` imports nothing of latcircle at module level but the errors and
+  the version (``latcircle --help`` stays fast);
+* every module imports on its own in a fresh interpreter (no order-dependent import).
+
+The checker is tested on small made-up graphs too, so that a broken checker cannot pass.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[1] / "latcircle"
+
+#: Stage of each top-level module or folder of the package, in data-flow order: a module may
+#: import from its own stage and the stages above it (smaller numbers) only.
+STAGES: dict[str, int] = {
+    "__init__": 0,
+    "config": 0,
+    "errors": 0,
+    "inputs": 1,
+    "engine": 2,
+    "analysis": 3,
+    "output": 4,
+    "run": 5,
+    "present": 6,
+    "sources": 7,
+    "demo": 8,
+    "pipeline": 9,
+    "cli": 10,
+    "__main__": 11,
+}
+
+#: Modules allowed at module level in the CLI: the base error and the version.
+CLI_MODULE_LEVEL = {"latcircle", "latcircle.errors"}
+
+
+@dataclass(frozen=True)
+class Import:
+    """One import of a latcircle module by another."""
+
+    source: str
+    target: str
+    line: int
+    module_level: bool  # executed when the module is imported (not in a function)
+    type_checking: bool  # under ``if TYPE_CHECKING:`` (never executed)
+
+
+# --------------------------------------------------------------------------- the checker
+
+
+def module_names(root: Path = PACKAGE) -> dict[str, Path]:
+    """Map every module of the package to its file (``latcircle.engine.grid`` -> path)."""
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def imports_of(name: str, path: Path, modules: Iterable[str]) -> list[Import]:
+    """Return the latcircle imports of one module, resolved to module names."""
+    known = set(modules)
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    is_package = path.name == "__init__.py"
+    out: list[Import] = []
+
+    def visit(node: ast.AST, *, in_function: bool, in_type_checking: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            func = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            tc = in_type_checking or (isinstance(child, ast.If) and _is_type_checking(child.test))
+            for target in _targets(child, name, is_package, known):
+                out.append(Import(name, target, child.lineno, not func, tc))  # type: ignore[attr-defined]
+            visit(child, in_function=func, in_type_checking=tc)
+
+    visit(tree, in_function=False, in_type_checking=False)
+    return out
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _targets(node: ast.AST, name: str, is_package: bool, known: set[str]) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [_owner(a.name, known) for a in node.names if a.name.split(".")[0] == "latcircle"]
+    if not isinstance(node, ast.ImportFrom):
+        return []
+    base = node.module or ""
+    if node.level:  # relative: resolve against the importing module's package
+        package = name.split(".") if is_package else name.split(".")[:-1]
+        package = package[: len(package) - node.level + 1]
+        base = ".".join([*package, base] if base else package)
+    if base.split(".")[0] != "latcircle":
+        return []
+    # ``from latcircle.inputs import chinacrs`` imports the module latcircle.inputs.chinacrs.
+    targets = [
+        f"{base}.{a.name}" if f"{base}.{a.name}" in known else _owner(base, known)
+        for a in node.names
+    ]
+    return list(dict.fromkeys(targets))  # one per module, however many names it gives
+
+
+def _owner(dotted: str, known: set[str]) -> str:
+    """The module a dotted name lives in (the longest known prefix)."""
+    parts = dotted.split(".")
+    while parts and ".".join(parts) not in known:
+        parts.pop()
+    return ".".join(parts) or dotted
+
+
+def stage_of(module: str) -> int:
+    """Stage number of a module: the entry of its top-level name in :data:`STAGES`."""
+    parts = module.split(".")
+    return STAGES["__init__"] if len(parts) == 1 else STAGES[parts[1]]
+
+
+def find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """Return one cycle of a directed graph as ``[a, b, ..., a]``, or ``None``."""
+    colour: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def dfs(node: str) -> list[str] | None:
+        colour[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if colour.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in colour and (found := dfs(nxt)) is not None:
+                return found
+        path.pop()
+        colour[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in colour and (found := dfs(start)) is not None:
+            return found
+    return None
+
+
+def layer_violations(imports: Iterable[Import]) -> list[str]:
+    """Return every import that breaks the stage order or the lazy-import rules."""
+    bad = []
+    for imp in imports:
+        where = f"{imp.source}:{imp.line} imports {imp.target}"
+        src, dst = stage_of(imp.source), stage_of(imp.target)
+        if src == dst and imp.source != imp.target:
+            pass  # within a stage: only the cycle rule applies
+        elif dst > src:
+            bad.append(f"{where}: a lower stage ({_stage_name(dst)} below {_stage_name(src)})")
+        runs_at_import = imp.module_level and not imp.type_checking
+        if imp.source == "latcircle.pipeline" and runs_at_import and dst == STAGES["present"]:
+            bad.append(f"{where}: pipeline imports presentation at module level")
+        if imp.source == "latcircle.cli" and runs_at_import and imp.target not in CLI_MODULE_LEVEL:
+            bad.append(f"{where}: the CLI imports latcircle at module level (lazily only)")
+    return bad
+
+
+def _stage_name(stage: int) -> str:
+    return next(k for k, v in STAGES.items() if v == stage and k != "__init__")
+
+
+def package_imports() -> list[Import]:
+    """Every latcircle import of every latcircle module."""
+    modules = module_names()
+    return [imp for name, path in modules.items() for imp in imports_of(name, path, modules)]
+
+
+# --------------------------------------------------------------------------- the package
+
+
+def test_every_module_has_a_stage() -> None:
+    tops = {name.split(".")[1] for name in module_names() if "." in name}
+    assert tops <= set(STAGES), f"modules without a stage: {sorted(tops - set(STAGES))}"
+
+
+def test_no_import_cycle() -> None:
+    graph: dict[str, set[str]] = {}
+    for imp in package_imports():
+        if imp.target != imp.source:
+            graph.setdefault(imp.source, set()).add(imp.target)
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_stages_import_only_from_above() -> None:
+    assert layer_violations(package_imports()) == []
+
+
+def test_the_checker_sees_imports_inside_functions_and_type_checking_blocks() -> None:
+    # Independent reference: these imports are in the source today, by construction of the
+    # layout (pipeline fetches lazily, figures names RunResult for the type checker only).
+    found = {(i.source, i.target, i.module_level, i.type_checking) for i in package_imports()}
+    assert ("latcircle.pipeline", "latcircle.sources.fetch", False, False) in found
+    assert ("latcircle.present.figures", "latcircle.run", True, True) in found
+    assert ("latcircle.inputs.readers", "latcircle.inputs.chinacrs", True, False) in found
+
+
+def test_every_module_imports_alone() -> None:
+    # One interpreter; latcircle is dropped from sys.modules before each import, so each
+    # module is imported first, as a user's script would (third-party packages stay loaded).
+    names = sorted(n for n in module_names() if not n.endswith("__main__"))
+    code = (
+        "import importlib, sys\n"
+        f"for name in {names!r}:\n"
+        "    for m in [m for m in sys.modules if m.split('.')[0] == 'latcircle']:\n"
+        "        del sys.modules[m]\n"
+        "    importlib.import_module(name)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+# --------------------------------------------------------------------------- the checker itself
+
+
+def test_find_cycle_on_made_up_graphs() -> None:
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": []}) is None
+    assert find_cycle({"a": ["b"], "b": ["c"], "c": ["a"]}) == ["a", "b", "c", "a"]
+    assert find_cycle({"x": ["y"], "y": ["y2"], "y2": ["y"]}) == ["y", "y2", "y"]
+    assert find_cycle({}) is None
+
+
+def test_checker_flags_a_lazy_cycle_and_an_upward_import(tmp_path: Path) -> None:
+    pkg = tmp_path / "latcircle"
+    (pkg / "present").mkdir(parents=True)
+    (pkg / "analysis").mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "present" / "__init__.py").write_text("")
+    (pkg / "analysis" / "__init__.py").write_text("")
+    (pkg / "present" / "maps.py").write_text("from latcircle.present.figures import x\n")
+    # The cycle back runs only inside a function: still a cycle at run time.
+    (pkg / "present" / "figures.py").write_text(
+        "def f():\n    from latcircle.present import maps\n"
+    )
+    (pkg / "analysis" / "progress.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from latcircle.present.maps import y\n"
+    )
+    (pkg / "pipeline.py").write_text("from latcircle.present import maps\n")
+    modules = module_names(pkg)
+    imports = [imp for n, p in modules.items() for imp in imports_of(n, p, modules)]
+    graph: dict[str, set[str]] = {}
+    for imp in imports:
+        graph.setdefault(imp.source, set()).add(imp.target)
+    # Found from analysis.progress (the first module in name order), which leads to maps.
+    assert find_cycle(graph) == [
+        "latcircle.present.maps",
+        "latcircle.present.figures",
+        "latcircle.present.maps",
+    ]
+    assert layer_violations(imports) == [
+        "latcircle.analysis.progress:3 imports latcircle.present.maps: a lower stage "
+        "(present below analysis)",
+        "latcircle.pipeline:1 imports latcircle.present.maps: pipeline imports presentation "
+        "at module level",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "ok"),
+    [
+        ("latcircle.engine.grid", "latcircle.errors", True),
+        ("latcircle.engine.latency", "latcircle.config", True),
+        ("latcircle.engine.grid", "latcircle.analysis.coverage", False),
+        ("latcircle.output.files", "latcircle.analysis.coverage", True),
+        ("latcircle.analysis.progress", "latcircle.output.files", False),
+        ("latcircle.present.maps", "latcircle.run", True),
+        ("latcircle.run", "latcircle.present.maps", False),
+        ("latcircle.present.maps", "latcircle.pipeline", False),
+    ],
+)
+def test_stage_order_pairs(source: str, target: str, ok: bool) -> None:
+    imp = Import(source, target, 1, module_level=True, type_checking=False)
+    assert (layer_violations([imp]) == []) is ok

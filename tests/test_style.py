@@ -1,0 +1,48 @@
+"""present/style.py: the one percentage formatter and the one escaper."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from latcircle.present.style import escape_text, percent
+
+
+@pytest.mark.parametrize(
+    ("value", "kw", "expected"),
+    [
+        (0.6944, {}, "69.4%"),
+        (0.7, {}, "70.0%"),
+        (0.7, {"digits": 0}, "70%"),
+        (0.7, {"plain": True}, "70 %"),
+        (0.6944, {"plain": True}, "69.4 %"),
+        (0.001, {"plain": True}, "0.1 %"),
+        (1.0, {"plain": True}, "100 %"),
+        (0.0, {}, "0.0%"),
+        (0.75, {"digits": 0, "plain": True}, "75 %"),
+        (float("nan"), {}, "n/a"),
+        (None, {"missing": "no data"}, "no data"),
+        (pd.NA, {"plain": True}, "n/a"),
+    ],
+)
+def test_percent_by_hand(value: object, kw: dict[str, object], expected: str) -> None:
+    assert percent(value, **kw) == expected  # type: ignore[arg-type]
+
+
+def test_plain_percent_matches_the_markdown_rule_it_replaced() -> None:
+    # Independent reference: how shortfalls.md printed shares before the formatter was shared.
+    def old(v: float) -> str:
+        text = f"{100.0 * v:.1f}"
+        return (text[:-2] if text.endswith(".0") else text) + " %"
+
+    rng = np.random.default_rng(12)
+    values = [*rng.random(2000), 0.0, 1.0, 0.7, 0.75, 0.695, 0.0005, 0.9995]
+    assert [percent(v, plain=True) for v in values] == [old(v) for v in values]
+    # And the page style is Python's own percent format.
+    assert [percent(v) for v in values] == [f"{v:.1%}" for v in values]
+
+
+def test_escape_text_keeps_data_inert() -> None:
+    assert escape_text("<b>${x}`\\") == "&lt;b&gt;&#36;{x}&#96;&#92;"
+    assert escape_text(None) == "" and escape_text(float("nan")) == ""
