@@ -116,6 +116,7 @@ def write_city(
     *,
     key_sites: list[tuple[float, float]],
     sites: list[dict[str, Any]] | None = None,
+    roads: list[list[tuple[float, float]]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> CityConfig:
     """Write the hand-built city's files and load its config.
@@ -129,6 +130,8 @@ def write_city(
         offsets that land exactly one ulp beyond a value.
     sites
         Compute sites (default :data:`SITES`).
+    roads
+        Network lines relative to ``(X0, Y0)`` (default :data:`ROAD`).
     extra
         Further top-level config keys.
     """
@@ -142,16 +145,16 @@ def write_city(
     gpd.GeoDataFrame({"name": names}, geometry=polys, crs=CRS).to_file(
         folder / "districts.gpkg", layer="districts"
     )
-    roads = [LineString([(X0 + x, Y0 + y) for x, y in line]) for line in ROAD]
-    gpd.GeoDataFrame({"kind": ["fibre"] * len(roads)}, geometry=roads, crs=CRS).to_file(
+    lines = [LineString([(X0 + x, Y0 + y) for x, y in line]) for line in roads or ROAD]
+    gpd.GeoDataFrame({"kind": ["fibre"] * len(lines)}, geometry=lines, crs=CRS).to_file(
         folder / "network.gpkg", layer="network"
     )
     sites = SITES if sites is None else sites
     pd.DataFrame(
         {
             "id": [s["id"] for s in sites],
-            "name": [s["name"] for s in sites],
-            "tier": [s["tier"] for s in sites],
+            "name": [s.get("name", s["id"]) for s in sites],
+            "tier": [s.get("tier", "large") for s in sites],
             "online_year": [s.get("year", "") for s in sites],
             "device_latency_us": [s["device"] for s in sites],
             "x": [repr(X0 + s["x"]) for s in sites],
