@@ -23,6 +23,8 @@ from latcircle.analysis.progress import progress_table, uncovered_clusters
 from latcircle.config import CityConfig, Target
 from latcircle.pipeline import run_city
 from latcircle.present.figures import curve
+from latcircle.present.maps import _uncovered_population
+from latcircle.run import RunResult
 
 from handbuilt import (
     CELL_M,
@@ -340,13 +342,12 @@ def _cell_of(metro: Metro, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def run_out(tmp_path_factory: pytest.TempPathFactory, case: Case) -> Path:
-    out = tmp_path_factory.mktemp("run") / "out"
-    run_city(case.config, out=out)
-    return out
+def run(tmp_path_factory: pytest.TempPathFactory, case: Case) -> RunResult:
+    return run_city(case.config, out=tmp_path_factory.mktemp("run") / "out")
 
 
-def test_written_layers_count_ties(run_out: Path, case: Case) -> None:
+def test_written_layers_count_ties(run: RunResult, case: Case) -> None:
+    run_out = run.out
     lat, site = _hand(case.metro, "area")
     cell_km2 = CELL_M * CELL_M / 1e6
     gpkg = run_out / "isochrones.gpkg"
@@ -372,3 +373,13 @@ def test_written_layers_count_ties(run_out: Path, case: Case) -> None:
     got_cov = coverage.set_index(["scope", "name", "basis", "threshold_ms"]).sort_index()
     want = _hand_rows(case.metro, case.thresholds_ms)
     np.testing.assert_allclose(got_cov["covered"], want["covered"], rtol=1e-9)
+
+
+def test_map_heat_counts_the_people_beyond_the_budget(run: RunResult, case: Case) -> None:
+    """The map's heat layer: one point per 100 m cell holding people beyond the budget."""
+    lat, _ = _hand(case.metro, "population")
+    sums = _weight(case.metro, "population")[lat > case.budget_us]  # one pixel per cell
+    top = float(np.percentile(sums, 99))
+    weight = np.round(np.minimum(sums / top, 1.0), 2)
+    points = _uncovered_population(run, cell_m=CELL_M, precision=7)
+    assert sorted(p[2] for p in points) == sorted(weight[weight >= 0.01])

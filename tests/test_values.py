@@ -29,7 +29,6 @@ from latcircle.analysis.metro import Metro, prepare
 from latcircle.analysis.progress import interconnect_table, progress_table, write_progress
 from latcircle.config import Target
 from latcircle.pipeline import run_city
-from latcircle.present.maps import _uncovered_population
 from latcircle.run import RunResult
 
 from handbuilt import (
@@ -307,16 +306,3 @@ def test_interconnect_against_the_split_graph(city: tuple[Path, Metro]) -> None:
     assert by_pair.loc[("A", "D"), "latency_us"] > 1000.0
     assert by_pair.loc[("A", "D"), "over_budget"]
     assert not by_pair.loc[("A", "F"), "reachable"]
-
-
-def test_map_heat_counts_only_uncovered_people(run: RunResult, reference: dict) -> None:
-    """The map's heat layer: one point per 100 m cell holding uncovered people."""
-    lat, _ = reference["population"]
-    people = _samples(run.metro, "population")[2]
-    uncovered = lat > 1000.0
-    points = _uncovered_population(run, cell_m=CELL_M, precision=7)
-    sums = people[uncovered]  # one pixel per cell: pixels are 100 m and aligned
-    top = float(np.percentile(sums, 99))
-    weight = np.round(np.minimum(sums / top, 1.0), 2)
-    assert sorted(p[2] for p in points) == sorted(weight[weight >= 0.01])
-    assert uncovered.sum() > 0 and (~uncovered).sum() > 0
