@@ -44,6 +44,7 @@ EXACT = ("tests/test_boundaries.py", "tests/test_values.py")
 MAPS = ("tests/test_boundaries.py::test_map_heat_counts_the_people_beyond_the_budget",)
 INTERCONNECT = (
     "tests/test_values.py",
+    "tests/test_progress.py::test_interconnect_matches_brute_force",
     "tests/test_progress.py::test_interconnect_with_node_device_latency",
 )
 LATENCY = ("tests/test_latency_exact.py",)
@@ -283,17 +284,26 @@ def _copy_package(dest: Path) -> None:
     shutil.copytree(ROOT / PACKAGE, dest / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
 
 
-def run_tests(package_root: Path, tests: tuple[str, ...], *, timeout_s: float) -> int:
-    """Run ``tests`` against the package under ``package_root``; return pytest's exit code."""
+def run_tests(
+    package_root: Path, tests: tuple[str, ...], *, timeout_s: float
+) -> tuple[int, list[str]]:
+    """Run ``tests`` against the package under ``package_root``.
+
+    Returns
+    -------
+    code, failed
+        Pytest's exit code and the node ids of the failed tests (the killers).
+    """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(package_root), str(ROOT / "tests")])}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     # -P: the working directory (the real package) must not shadow the copy on sys.path.
-    cmd = [sys.executable, "-P", "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    cmd = [sys.executable, "-P", "-m", "pytest", "-x", "-q", "-rf", "-p", "no:cacheprovider"]
     cmd += ["--rootdir", str(ROOT), *(str(ROOT / t) for t in tests)]
     proc = subprocess.run(
         cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
     )
-    return proc.returncode
+    failed = re.findall(r"^FAILED (\S+)", proc.stdout, flags=re.MULTILINE)
+    return proc.returncode, [f.split("/")[-1] for f in failed]
 
 
 def _imported_from(package_root: Path) -> str:
@@ -360,7 +370,7 @@ def _run_all(mutants: list[Mutant], *, timeout_s: float) -> int:
         if not where.startswith(str(copy)):
             print(f"the copy is not what the tests import ({where}): check PYTHONPATH")
             return 1
-        baseline = run_tests(
+        baseline, _ = run_tests(
             copy, tuple(sorted({t for m in mutants for t in m.tests})), timeout_s=timeout_s
         )
         if baseline != 0:
@@ -372,15 +382,17 @@ def _run_all(mutants: list[Mutant], *, timeout_s: float) -> int:
             apply(m, copy)
             t0 = time.perf_counter()
             try:
-                code = run_tests(copy, m.tests, timeout_s=timeout_s)
+                code, killers = run_tests(copy, m.tests, timeout_s=timeout_s)
             except subprocess.TimeoutExpired:
-                code = -1
+                code, killers = -1, []
             # pytest exits 1 when tests fail; anything else (collection error, timeout) is
             # not a kill by a test, and counts as a survivor to look at.
             verdict = {1: "killed", 0: "SURVIVED"}.get(code, f"ERROR({code})")
             if code != 1:
                 survived.append(m.name)
-            print(f"{verdict:<9} {m.name:<62} {time.perf_counter() - t0:5.1f} s", flush=True)
+            seconds = time.perf_counter() - t0
+            by = ", ".join(killers) or "-"
+            print(f"{verdict:<9} {m.name:<58} {seconds:5.1f} s  by {by}", flush=True)
     print(f"{len(mutants) - len(survived)} of {len(mutants)} mutants killed")
     return 1 if survived else 0
 
