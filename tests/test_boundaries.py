@@ -383,3 +383,40 @@ def test_map_heat_counts_the_people_beyond_the_budget(run: RunResult, case: Case
     weight = np.round(np.minimum(sums / top, 1.0), 2)
     points = _uncovered_population(run, cell_m=CELL_M, precision=7)
     assert sorted(p[2] for p in points) == sorted(weight[weight >= 0.01])
+
+
+def _ms_for(us: float) -> float:
+    """A budget in ms whose ``× 1000.0`` is exactly ``us`` (searched ulp by ulp)."""
+    ms = us / 1000.0
+    for _ in range(8):
+        if ms * 1000.0 == us:
+            return ms
+        ms = np.nextafter(ms, np.inf if ms * 1000.0 < us else -np.inf)
+    raise AssertionError(f"no float budget in ms gives {us!r} µs")
+
+
+def test_one_ulp_under_the_budget_leaves_the_ties_out(case: Case) -> None:
+    """The samples ON the budget are covered at it and not at the float just below it."""
+    below_us = float(np.nextafter(case.budget_us, -np.inf))
+    below_ms = _ms_for(below_us)
+    table = coverage_table(
+        [case.scenario.evaluations[b] for b in BASES],
+        thresholds_ms=[below_ms, case.budget_ms],
+        district_names=case.metro.district_names,
+    )
+    metro = table[table["scope"] == "metro"].set_index(["basis", "threshold_ms"])
+    ties = 0
+    for basis in BASES:
+        lat, _ = _hand(case.metro, basis)
+        w = _weight(case.metro, basis)
+        on = w[lat == case.budget_us].sum()
+        ties += int(on > 0)
+        at = metro.loc[(basis, case.budget_ms), "covered"]
+        under = metro.loc[(basis, below_ms), "covered"]
+        assert at == pytest.approx(w[lat <= case.budget_us].sum(), rel=1e-12), basis
+        assert at - under == pytest.approx(on, rel=1e-9, abs=1e-12), basis
+        share = case.scenario.share(basis, threshold_ms=below_ms)
+        assert share == pytest.approx(w[lat <= below_us].sum() / w.sum(), rel=1e-12), basis
+        status = case.scenario.evaluations[basis].status(below_ms)
+        assert not (status[lat == case.budget_us] == "covered").any(), basis
+    assert ties >= 1
