@@ -43,7 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check latcircle tests benchmarks notebooks
+	$(BIN)/ruff check latcircle tests benchmarks notebooks scripts
 
 mutate: $(STAMP)
 	$(BIN)/python scripts/mutate.py
