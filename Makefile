@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CITY   ?=
 
-.PHONY: help install demo test city national bench lint clean
+.PHONY: help install demo test city national bench lint mutate clean
 
 help:
 	@echo "make demo               set up, then run the synthetic demo metro -> outputs/demo/"
@@ -16,6 +16,7 @@ help:
 	@echo "make national           roll up outputs/*/ -> outputs/national/"
 	@echo "make bench              benchmarks -> docs/performance.md"
 	@echo "make lint               ruff check, ruff format --check, mypy"
+	@echo "make mutate             inject the classic mistakes one at a time (minutes; not in test)"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check latcircle tests benchmarks notebooks scripts
 	$(BIN)/ruff format --check latcircle tests benchmarks notebooks scripts
 	$(BIN)/mypy
+
+mutate: $(STAMP)
+	$(BIN)/python scripts/mutate.py
 
 clean:
 	rm -rf data/demo outputs/demo .pytest_cache .hypothesis

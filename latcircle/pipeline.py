@@ -322,4 +322,6 @@ def run_city(
 
 def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
     lat = scenario.evaluations["area"].latency_us
-    return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan))
+    # float64: the bands apply the covered rule to this raster, and float32 would round a
+    # cell just over a threshold onto it (only the written GeoTIFF is float32).
+    return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")

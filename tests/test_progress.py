@@ -19,6 +19,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import rasterio
+import shapely
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -385,21 +386,42 @@ def test_adding_a_site_never_lowers_a_later_share(
 # --------------------------------------------------------------------------- interconnect
 
 
+#: The tangle's route factor: not 1, so that a dropped ``r`` changes every latency.
+TANGLE_ROUTE_FACTOR = 1.3
+
+
 def brute_force_pairs(metro: Metro, idx: np.ndarray) -> np.ndarray:
-    """Pair latency on the explicitly split network, by networkx Dijkstra."""
-    net, att, p = metro.network, metro.attachment, metro.params
-    loc = att.location
+    """Pair latency on the explicitly split network, by networkx Dijkstra.
+
+    Independent of the engine's site attachment: each site's nearest edge, its position
+    along it and its drop come from shapely (``distance`` / ``project``) on the edge
+    geometry; its offset is the device latency from the sites file plus ``k·r·drop`` with
+    ``r`` the test's own route factor.
+    """
+    net, p = metro.network, metro.params
+    kr = p.k_us_per_m * TANGLE_ROUTE_FACTOR
+    sites = metro.inputs.sites
+    where: dict[int, tuple[int, float, float]] = {}  # site -> (edge, t, drop)
+    for s in idx:
+        pt = sites.geometry.iloc[int(s)]
+        d = shapely.distance(net.geometry, pt)
+        e = int(np.argmin(d))
+        if d[e] <= p.max_drop_m:
+            where[int(s)] = (e, float(shapely.line_locate_point(net.geometry[e], pt)), float(d[e]))
+    offset = {
+        s: float(sites["device_latency_us"].iloc[s]) + kr * drop
+        for s, (_, _, drop) in where.items()
+    }
     g = nx.DiGraph()
     on_edge: dict[int, list[tuple[float, int]]] = {}
-    for s in idx:
-        if loc.edge[s] >= 0:
-            on_edge.setdefault(int(loc.edge[s]), []).append((float(loc.t[s]), int(s)))
+    for s, (e, t, _) in where.items():
+        on_edge.setdefault(e, []).append((t, s))
     for e in range(net.n_edges):
         stops = [(0.0, ("n", int(net.u[e])))]
         stops += [(t, ("s", s)) for t, s in sorted(on_edge.get(e, []))]
         stops += [(float(net.length[e]), ("n", int(net.v[e])))]
         for (t0, a), (t1, b) in itertools.pairwise(stops):
-            w = p.us_per_m * (t1 - t0)
+            w = kr * (t1 - t0)
             da = net.node_device_us[a[1]] if a[0] == "n" else 0.0
             db = net.node_device_us[b[1]] if b[0] == "n" else 0.0
             for tail, head, d in ((a, b, db), (b, a, da)):
@@ -408,14 +430,12 @@ def brute_force_pairs(metro: Metro, idx: np.ndarray) -> np.ndarray:
     m = len(idx)
     out = np.full((m, m), np.inf)
     for i, a in enumerate(idx):
-        if loc.edge[a] < 0:
+        if int(a) not in where:
             continue
         dist = nx.single_source_dijkstra_path_length(g, ("s", int(a)))
         for j, b in enumerate(idx):
-            if loc.edge[b] >= 0 and ("s", int(b)) in dist:
-                out[i, j] = (
-                    p.equipment_us + att.offset_us[a] + dist[("s", int(b))] + att.offset_us[b]
-                )
+            if int(b) in where and ("s", int(b)) in dist:
+                out[i, j] = p.equipment_us + offset[int(a)] + dist[("s", int(b))] + offset[int(b)]
     return out
 
 
@@ -461,7 +481,7 @@ def tangle_metro(tmp_path_factory: pytest.TempPathFactory) -> Metro:
         boundary=(-500.0, -500.0, 7500.0, 4500.0),
         roads=roads,
         sites=sites,
-        model={"preset": "optical"},
+        model={"preset": "optical", "route_factor": TANGLE_ROUTE_FACTOR},
     )
     metro = prepare(cfg)
     assert metro.network.stats["components"] >= 3

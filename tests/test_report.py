@@ -110,9 +110,17 @@ def test_report_shows_every_section(outputs: tuple[RunResult, RunResult, Path]) 
     share = run.headline["population"]
     assert f"{share:.1%}" in text
     progress = pd.read_csv(run.out / "progress.csv")
-    judged = progress[progress["judged"]]
-    for status in set(judged["status"]):
-        assert status in text
+    judged = progress[progress["judged"]].sort_values("year")
+    # Whole values, year by year (a substring search for "met" would find "metro"): the
+    # status badges of the progress table, in year order, are the judged statuses.
+    html = (run.out / "report.html").read_text(encoding="utf-8")
+    section = html[html.index("Progress toward the targets") :]
+    section = section[: section.index("</table>")]
+    badges = re.findall(r"<span class='status'[^>]*>([^<]*)</span>", section)
+    assert badges == list(judged["status"]), badges
+    assert len(badges) > 0
+    for year in judged["year"]:
+        assert re.search(rf"<td[^>]*>{int(year)}</td>", section), year
 
 
 def test_report_lists_every_model_parameter(outputs: tuple[RunResult, RunResult, Path]) -> None:

@@ -1,0 +1,401 @@
+"""Inject the classic mistakes into a copy of latcircle, one at a time; every one must be caught.
+
+``make mutate`` runs this. For each mutant the package is copied to a temporary folder, one
+edit is applied (an exact piece of source text replaced), and the fast tests named for that
+mutant run against the copy (``PYTHONPATH`` pointing at it). A mutant is **killed** when those
+tests fail, **survived** when they pass. The script exits 1 when any mutant survives, or when
+a mutant no longer applies (its source text moved: update :data:`MUTANTS`).
+
+The mutants are the mistakes a reviewer looks for (issue 12):
+
+* ``<=`` → ``<`` at every budget threshold (found by pattern, so that a new copy of the
+  covered rule gets its mutant too) and at the max drop;
+* a dropped route factor, a dropped device latency (site and node), a dropped equipment
+  latency;
+* a wrong district index (off by one);
+* a swapped site id;
+* a wrong basis.
+
+Usage::
+
+    python scripts/mutate.py            # run every mutant (a few minutes)
+    python scripts/mutate.py --list     # check that every mutant applies; run nothing
+    python scripts/mutate.py -k budget  # only mutants whose name contains "budget"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = "latcircle"
+
+#: Test sets, fast (seconds each): the boundary and value tests built to kill these mutants.
+EXACT = ("tests/test_boundaries.py", "tests/test_values.py")
+MAPS = ("tests/test_boundaries.py::test_map_heat_counts_the_people_beyond_the_budget",)
+INTERCONNECT = (
+    "tests/test_values.py",
+    "tests/test_progress.py::test_interconnect_matches_brute_force",
+    "tests/test_progress.py::test_interconnect_with_node_device_latency",
+)
+LATENCY = ("tests/test_latency_exact.py",)
+
+
+@dataclass(frozen=True, slots=True)
+class Mutant:
+    """One injected mistake.
+
+    Attributes
+    ----------
+    name
+        Short unique name.
+    path
+        Source file, relative to the repository root.
+    old, new
+        The exact source text and its replacement.
+    tests
+        Pytest node ids (relative to the repository root) that must fail.
+    occurrence
+        Which occurrence of ``old`` in the file to replace (0: the first).
+    """
+
+    name: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    occurrence: int = 0
+
+
+#: Budget comparisons: ``<= <something in ms> * 1000.0`` (µs). Found by pattern in every module.
+BUDGET_RULE = re.compile(r"<=(\s*[\w.\[\]\"']+\s*\*\s*1000\.0)")
+
+#: Mutants written out by hand (the budget ones are added by :func:`budget_mutants`).
+MUTANTS: tuple[Mutant, ...] = (
+    Mutant(
+        "max-drop <= to <",
+        "latcircle/engine/network.py",
+        "(dist <= max_drop_m)",
+        "(dist < max_drop_m)",
+        EXACT,
+    ),
+    Mutant(
+        "curve counts ties out (searchsorted side)",
+        "latcircle/present/figures.py",
+        'budgets * 1000.0, side="right"',
+        'budgets * 1000.0, side="left"',
+        EXACT,
+    ),
+    Mutant(
+        "interconnect over-budget > to >=",
+        "latcircle/analysis/progress.py",
+        '"over_budget": ~reach | (value > budget_us)',
+        '"over_budget": ~reach | (value >= budget_us)',
+        EXACT,
+    ),
+    Mutant(
+        "route factor dropped (k·r)",
+        "latcircle/config.py",
+        "return self.k_us_per_m * self.route_factor",
+        "return self.k_us_per_m",
+        EXACT,
+    ),
+    Mutant(
+        "route factor dropped in the interconnect",
+        "latcircle/analysis/progress.py",
+        "us_per_m=metro.params.us_per_m,",
+        "us_per_m=metro.params.k_us_per_m,",
+        INTERCONNECT,
+    ),
+    Mutant(
+        "site device latency dropped",
+        "latcircle/engine/latency.py",
+        "offset = np.asarray(device_us, float) + params.us_per_m",
+        "offset = 0.0 * np.asarray(device_us, float) + params.us_per_m",
+        EXACT,
+    ),
+    Mutant(
+        "node device latency dropped from the arcs",
+        "latcircle/engine/latency.py",
+        "weight = np.concatenate([w, w]) + network.node_device_us[head]",
+        "weight = np.concatenate([w, w])",
+        LATENCY,
+    ),
+    Mutant(
+        "node device latency dropped from the interconnect",
+        "latcircle/analysis/progress.py",
+        "leave = off[:, None] + along + network.node_device_us[ends]",
+        "leave = off[:, None] + along",
+        INTERCONNECT,
+    ),
+    Mutant(
+        "equipment latency dropped",
+        "latcircle/engine/latency.py",
+        "p.factor * (p.fixed_us + best + p.us_per_m * loc.drop)",
+        "p.factor * (best + p.us_per_m * loc.drop)",
+        EXACT,
+    ),
+    Mutant(
+        "equipment latency dropped from the interconnect",
+        "latcircle/analysis/progress.py",
+        "return fixed_us + best",
+        "return best",
+        EXACT,
+    ),
+    Mutant(
+        "district index off by one (coverage rows)",
+        "latcircle/analysis/coverage.py",
+        "else s.district == index",
+        "else s.district == index + 1",
+        EXACT,
+    ),
+    Mutant(
+        "district index off by one (grid raster)",
+        "latcircle/engine/grid.py",
+        "shapes = [(g, i) for i, g in",
+        "shapes = [(g, i + 1) for i, g in",
+        EXACT,
+    ),
+    Mutant(
+        "district index off by one (points)",
+        "latcircle/engine/grid.py",
+        "label[cand[hit]] = i",
+        "label[cand[hit]] = i + 1",
+        EXACT,
+    ),
+    Mutant(
+        "serving site swapped",
+        "latcircle/engine/latency.py",
+        "site_of_root[src_node] = src_site",
+        "site_of_root[src_node] = src_site[::-1]",
+        EXACT,
+    ),
+    Mutant(
+        "site ids swapped in the service areas",
+        "latcircle/pipeline.py",
+        'site_ids=list(sites["site_id"]),',
+        'site_ids=list(sites["site_id"])[::-1],',
+        EXACT,
+    ),
+    Mutant(
+        "site ids swapped in the site service",
+        "latcircle/analysis/coverage.py",
+        "served = np.bincount(ev.site[ok],",
+        "served = np.bincount(n_sites - 1 - ev.site[ok],",
+        EXACT,
+    ),
+    Mutant(
+        "site id swapped in the interconnect",
+        "latcircle/analysis/progress.py",
+        '"site_b": sites["site_id"].to_numpy()[ib],',
+        '"site_b": sites["site_id"].to_numpy()[ia],',
+        EXACT,
+    ),
+    Mutant(
+        "wrong basis: auto judges population first",
+        "latcircle/analysis/progress.py",
+        '_AUTO_ORDER = ("key_sites", "population", "area")',
+        '_AUTO_ORDER = ("population", "key_sites", "area")',
+        EXACT,
+    ),
+    Mutant(
+        "wrong basis: the gap rounds km² and not people",
+        "latcircle/analysis/progress.py",
+        'if basis == "area":\n        return shortfall',
+        'if basis == "population":\n        return shortfall',
+        EXACT,
+    ),
+    Mutant(
+        "wrong basis: the headline reads the area",
+        "latcircle/pipeline.py",
+        "headline = {b: scenario.share(b, threshold_ms=cfg.budget_ms)",
+        'headline = {b: scenario.share("area", threshold_ms=cfg.budget_ms)',
+        EXACT,
+    ),
+)
+
+#: Where a budget rule lives in a module that only the map tests reach.
+_TESTS_BY_MODULE = {"latcircle/present/maps.py": MAPS}
+
+
+def budget_mutants(root: Path = ROOT) -> list[Mutant]:
+    """One ``<=`` → ``<`` mutant per budget comparison found in the package."""
+    out = []
+    for path in sorted((root / PACKAGE).rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        text = path.read_text(encoding="utf-8")
+        for match in BUDGET_RULE.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            out.append(
+                Mutant(
+                    name=f"budget <= to < at {rel}:{line}",
+                    path=rel,
+                    old=match.group(0),
+                    new="<" + match.group(1),
+                    tests=_TESTS_BY_MODULE.get(rel, EXACT),
+                    occurrence=_occurrence(text, match.group(0), match.start()),
+                )
+            )
+    return out
+
+
+def _occurrence(text: str, needle: str, start: int) -> int:
+    """Index of the occurrence of ``needle`` that begins at ``start``."""
+    count, pos = 0, text.find(needle)
+    while pos != start:
+        count, pos = count + 1, text.find(needle, pos + 1)
+    return count
+
+
+def all_mutants(root: Path = ROOT) -> list[Mutant]:
+    """Return the budget mutants found in the source, then the hand-written ones."""
+    return [*budget_mutants(root), *MUTANTS]
+
+
+def apply(mutant: Mutant, root: Path) -> None:
+    """Apply a mutant to the copy of the repository at ``root`` (in place).
+
+    Raises
+    ------
+    LookupError
+        When the mutant's source text is not (or no longer) in its file.
+    """
+    path = root / mutant.path
+    text = path.read_text(encoding="utf-8")
+    pos = -1
+    for _ in range(mutant.occurrence + 1):
+        pos = text.find(mutant.old, pos + 1)
+        if pos < 0:
+            msg = f"{mutant.name}: {mutant.path} no longer contains {mutant.old!r}"
+            raise LookupError(msg)
+    path.write_text(text[:pos] + mutant.new + text[pos + len(mutant.old) :], encoding="utf-8")
+
+
+def _copy_package(dest: Path) -> None:
+    shutil.copytree(ROOT / PACKAGE, dest / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def run_tests(
+    package_root: Path, tests: tuple[str, ...], *, timeout_s: float
+) -> tuple[int, list[str]]:
+    """Run ``tests`` against the package under ``package_root``.
+
+    Returns
+    -------
+    code, failed
+        Pytest's exit code and the node ids of the failed tests (the killers).
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(package_root), str(ROOT / "tests")])}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # -P: the working directory (the real package) must not shadow the copy on sys.path.
+    cmd = [sys.executable, "-P", "-m", "pytest", "-x", "-q", "-rf", "-p", "no:cacheprovider"]
+    cmd += ["--rootdir", str(ROOT), *(str(ROOT / t) for t in tests)]
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+    )
+    failed = re.findall(r"^FAILED (\S+)", proc.stdout, flags=re.MULTILINE)
+    return proc.returncode, [f.split("/")[-1] for f in failed]
+
+
+def _imported_from(package_root: Path) -> str:
+    env = {**os.environ, "PYTHONPATH": str(package_root)}
+    code = f"import {PACKAGE}; print({PACKAGE}.__file__)"
+    out = subprocess.run(
+        [sys.executable, "-P", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    return out.stdout.strip()
+
+
+def check(mutants: list[Mutant]) -> list[str]:
+    """Apply every mutant to a scratch copy; return the problems (empty: all apply)."""
+    problems = []
+    names = [m.name for m in mutants]
+    problems += [
+        f"duplicate mutant name: {n}" for n in sorted({n for n in names if names.count(n) > 1})
+    ]
+    with tempfile.TemporaryDirectory(prefix="mutate-check-") as tmp:
+        for m in mutants:
+            scratch = Path(tmp) / "copy"
+            shutil.rmtree(scratch, ignore_errors=True)
+            (scratch / Path(m.path).parent).mkdir(parents=True)
+            shutil.copy(ROOT / m.path, scratch / m.path)
+            try:
+                apply(m, scratch)
+            except LookupError as exc:
+                problems.append(str(exc))
+            problems += [
+                f"{m.name}: no test file {t}"
+                for t in m.tests
+                if not (ROOT / t.split("::")[0]).exists()
+            ]
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the mutation check; see the module docstring."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--list", action="store_true", help="check that every mutant applies")
+    parser.add_argument("-k", default="", help="only mutants whose name contains this")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
+    args = parser.parse_args(argv)
+    mutants = [m for m in all_mutants() if args.k in m.name]
+    problems = check(mutants)
+    for p in problems:
+        print(f"STALE  {p}")
+    if args.list:
+        for m in mutants:
+            print(f"{m.name:<62} {' '.join(m.tests)}")
+        print(f"{len(mutants)} mutants, {len(problems)} problem(s)")
+        return 1 if problems else 0
+    if problems:
+        return 1
+    return _run_all(mutants, timeout_s=args.timeout)
+
+
+def _run_all(mutants: list[Mutant], *, timeout_s: float) -> int:
+    survived = []
+    with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
+        copy = Path(tmp)
+        _copy_package(copy)
+        where = _imported_from(copy)
+        if not where.startswith(str(copy)):
+            print(f"the copy is not what the tests import ({where}): check PYTHONPATH")
+            return 1
+        baseline, _ = run_tests(
+            copy, tuple(sorted({t for m in mutants for t in m.tests})), timeout_s=timeout_s
+        )
+        if baseline != 0:
+            print("the tests fail on the unmutated package: fix them first")
+            return 1
+        for m in mutants:
+            shutil.rmtree(copy / PACKAGE)
+            _copy_package(copy)
+            apply(m, copy)
+            t0 = time.perf_counter()
+            try:
+                code, killers = run_tests(copy, m.tests, timeout_s=timeout_s)
+            except subprocess.TimeoutExpired:
+                code, killers = -1, []
+            # pytest exits 1 when tests fail; anything else (collection error, timeout) is
+            # not a kill by a test, and counts as a survivor to look at.
+            verdict = {1: "killed", 0: "SURVIVED"}.get(code, f"ERROR({code})")
+            if code != 1:
+                survived.append(m.name)
+            seconds = time.perf_counter() - t0
+            by = ", ".join(killers) or "-"
+            print(f"{verdict:<9} {m.name:<58} {seconds:5.1f} s  by {by}", flush=True)
+    print(f"{len(mutants) - len(survived)} of {len(mutants)} mutants killed")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

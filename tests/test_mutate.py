@@ -1,0 +1,41 @@
+"""The mutation check stays runnable: every mutant still applies to the source it targets.
+
+``make mutate`` (``scripts/mutate.py``) runs each mutant against the fast tests; that takes
+minutes and is not part of ``make test``. This test runs its ``--list`` mode, which applies
+every mutant to a scratch copy without running tests, so that a refactor that moves the
+mutated code fails here (update the mutant) instead of silently shrinking the check.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_mutant_applies() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "mutate.py"), "--list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "STALE" not in proc.stdout
+    lines = proc.stdout.splitlines()
+    # Every budget comparison has its mutant, and each classic mistake is there.
+    assert sum(line.startswith("budget <= to <") for line in lines) >= 8
+    for kind in (
+        "max-drop",
+        "route factor",
+        "device latency",
+        "equipment",
+        "district index",
+        "site id",
+        "serving site",
+        "wrong basis",
+    ):
+        assert any(kind in line for line in lines), kind
