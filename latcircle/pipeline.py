@@ -130,7 +130,26 @@ def default_outputs() -> list[Callable[[RunResult, Path], None]]:
     from latcircle.present.maps import write_map
     from latcircle.present.report import write_report
 
-    return [write_progress, write_map, write_report]
+    return [write_progress, write_tiers, write_map, write_report]
+
+
+def write_tiers(result: RunResult, folder: Path) -> None:
+    """Write the city's wider tiers (``tiers.csv``, ``tiers.gpkg``) when its config asks.
+
+    Parameters
+    ----------
+    result
+        The run.
+    folder
+        The (temporary) output folder.
+    """
+    spec = result.metro.config.tiers
+    if spec is None:
+        return
+    from latcircle.analysis.city_tiers import city_tiers
+    from latcircle.output.city_tiers import write_city_tiers
+
+    write_city_tiers(result.metro, city_tiers(result.metro, result.scenario, spec), folder)
 
 
 def run_config(path: str | Path, *, out: Path | None = None, **kw: Any) -> RunResult:
