@@ -105,3 +105,14 @@ def test_bad_tiers_values_are_refused(make_tiny_city: Callable[..., Path]) -> No
     ):
         with pytest.raises(InputError, match="tiers"):
             load_config(make_tiny_city("bad", extra_yaml=bad))
+
+
+def test_report_has_the_tiers_section(make_tiny_city: Callable[..., Path], tmp_path: Path) -> None:
+    from latcircle.pipeline import default_outputs
+
+    cfg = load_config(make_tiny_city("r", extra_yaml="tiers: {leo: leo550}\n"))
+    run_city(cfg, out=tmp_path / "o", extra_outputs=default_outputs())
+    page = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert "Wider tiers: application and LEO" in page
+    # The LEO row for key sites: 1 of 4 (the road-less "far east" site), 25.0 %.
+    assert "<td>Key sites</td><td>LEO within 10 ms</td><td>10 ms</td><td>1 key sites</td>" in page
