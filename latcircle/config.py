@@ -261,6 +261,36 @@ class GridSpec(_Strict):
     max_cells: Annotated[int, Field(gt=0)] = 20_000_000
 
 
+#: One-way user-plane latency of access technologies, µs (what the application tier adds).
+ACCESS_TECH_US: dict[str, float] = {
+    # 3GPP TR 38.913 §7.5 user-plane latency targets: 4 ms eMBB, 0.5 ms URLLC (one way).
+    "5g_embb": 4000.0,
+    "5g_urllc": 500.0,
+    # ITU-T G.984 (GPON) allows 1.5 ms mean signal transfer delay; 1 ms assumed typical.
+    "fixed": 1000.0,
+    # Assumption: a lightly loaded Wi-Fi 6 hop plus the home gateway.
+    "wifi": 3000.0,
+}
+
+
+class CityTiers(_Strict):
+    """The wider tiers of a city run: the 10 ms application tier and LEO access.
+
+    The application tier adds the access technology and the routers to the run's optical
+    latency (use ``access: none`` when the run's own preset is ``end_to_end``). LEO prices a
+    satellite path for places with no terrestrial access, with gateways at the online compute
+    sites (ground coordination nodes beside compute).
+    """
+
+    app_budget_ms: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10.0
+    access: Literal["5g_embb", "5g_urllc", "fixed", "wifi", "none"] = "5g_embb"
+    router_us: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 300.0
+    leo: Literal["leo550", "leo1160", "none"] = "leo550"
+    leo_budgets_ms: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=lambda: [10.0, 20.0], min_length=1, max_length=16
+    )
+
+
 class CityConfig(_Strict):
     """One metro: inputs, model, thresholds, targets.
 
@@ -291,6 +321,7 @@ class CityConfig(_Strict):
     )
     grid: GridSpec = GridSpec()
     targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
+    tiers: CityTiers | None = None
     _source: Path | None = PrivateAttr(default=None)
 
     @property

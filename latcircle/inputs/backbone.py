@@ -1,0 +1,283 @@
+"""National backbones: Topology Zoo GraphML (or line files) -> nodes and links with exact lengths.
+
+A national backbone spans 60° of longitude: no single projected CRS keeps its lengths (UTM
+zone 49N stretches a link in Xinjiang by several per cent). Lengths here are therefore
+**geodesic** on the WGS84 ellipsoid (Karney's algorithm via :class:`pyproj.Geod`), exact to the
+nanometre, and multiplied by the route factor the caller gives. Coordinates stay lon/lat; an
+equal-area projection is used only for areas (:data:`CHINA_EQUAL_AREA`).
+
+Topology Zoo files carry ``Latitude``/``Longitude`` on most nodes but no link lengths; nodes
+without coordinates (international links) are dropped with their links, and every such drop, and
+every coordinate fix from ``latcircle/data/backbone_fixes.csv``, is counted in ``repairs``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pyproj import Geod
+
+from latcircle.errors import InputError
+
+__all__ = ["CHINA_EQUAL_AREA", "GEOD", "Backbone", "geodesic_m", "read_backbone", "read_hubs"]
+
+#: WGS84 ellipsoid for geodesic lengths.
+GEOD = Geod(ellps="WGS84")
+#: Albers equal-area conic for China (standard parallels 25° N and 47° N), for areas only.
+CHINA_EQUAL_AREA = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84 +units=m"
+
+_LAT_KEYS = ("Latitude", "latitude", "lat", "y")
+_LON_KEYS = ("Longitude", "longitude", "lon", "x")
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A backbone as arrays.
+
+    Attributes
+    ----------
+    name
+        The network's name (GraphML ``Network`` / ``label``, or the file stem).
+    names
+        Node names.
+    lon, lat
+        Node coordinates (WGS84 degrees).
+    u, v
+        Link endpoints (node indices).
+    geodesic_m
+        Geodesic length of each link in metres (before any route factor).
+    repairs
+        What was changed or dropped while reading, by kind, with the names involved.
+    """
+
+    name: str
+    names: tuple[str, ...]
+    lon: np.ndarray
+    lat: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    geodesic_m: np.ndarray
+    repairs: dict[str, list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for a in (self.lon, self.lat, self.u, self.v, self.geodesic_m):
+            a.setflags(write=False)
+
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes."""
+        return len(self.names)
+
+
+def geodesic_m(
+    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
+) -> np.ndarray:
+    """Geodesic distance on WGS84, metres (vectorised)."""
+    _, _, d = GEOD.inv(
+        np.asarray(lon1, float),
+        np.asarray(lat1, float),
+        np.asarray(lon2, float),
+        np.asarray(lat2, float),
+    )
+    return np.asarray(d, dtype=float)
+
+
+def read_backbone(path: str | Path, *, fixes: bool = True) -> Backbone:
+    """Read a backbone from a Topology Zoo / SNDlib-style GraphML file or a line file.
+
+    Parameters
+    ----------
+    path
+        A ``.graphml`` file (nodes with latitude/longitude attributes, links between them) or
+        any OGR line file (GeoJSON, GeoPackage…) whose line ends are the nodes.
+    fixes
+        Apply the bundled coordinate fixes for known topologies (each counted in ``repairs``).
+
+    Returns
+    -------
+    Backbone
+        Nodes, links and geodesic link lengths.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, or has no located node or no link between located nodes.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(p, None, "no such file")
+    if p.suffix.lower() == ".graphml":
+        name, names, lon, lat, edges, repairs = _read_graphml(p)
+    else:
+        name, names, lon, lat, edges, repairs = _read_lines(p)
+    if fixes:
+        _apply_fixes(name, names, lon, lat, repairs)
+    if not edges:
+        raise InputError(p, "links", "no link joins two nodes with coordinates")
+    u = np.array([e[0] for e in edges], dtype=np.int64)
+    v = np.array([e[1] for e in edges], dtype=np.int64)
+    length = geodesic_m(lon[u], lat[u], lon[v], lat[v])
+    return Backbone(name, tuple(names), lon, lat, u, v, length, repairs)
+
+
+def _read_graphml(
+    p: Path,
+) -> tuple[str, list[str], np.ndarray, np.ndarray, list[tuple[int, int]], dict[str, list[str]]]:
+    from xml.etree.ElementTree import ParseError
+
+    import networkx as nx
+
+    try:
+        g = nx.read_graphml(p)
+    except (ParseError, nx.NetworkXError, ValueError, KeyError, UnicodeDecodeError) as exc:
+        raise InputError(
+            p, None, f"cannot read GraphML: {str(exc).splitlines()[0][:200]}"
+        ) from None
+    name = str(g.graph.get("Network") or g.graph.get("label") or p.stem).strip()
+    lat_key = next((k for k in _LAT_KEYS if any(k in d for _, d in g.nodes(data=True))), None)
+    lon_key = next((k for k in _LON_KEYS if any(k in d for _, d in g.nodes(data=True))), None)
+    if lat_key is None or lon_key is None:
+        msg = "no node carries coordinates (expected Latitude/Longitude attributes)"
+        raise InputError(p, "Latitude/Longitude", msg)
+    index: dict[str, int] = {}
+    names: list[str] = []
+    lon: list[float] = []
+    lat: list[float] = []
+    repairs: dict[str, list[str]] = {}
+    for node, d in g.nodes(data=True):
+        label = str(d.get("label", node))
+        try:
+            x, y = float(d[lon_key]), float(d[lat_key])
+        except (KeyError, TypeError, ValueError):
+            repairs.setdefault("nodes without coordinates dropped", []).append(label)
+            continue
+        if not (np.isfinite(x) and np.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
+            raise InputError(p, lat_key, f"node {label!r} has coordinates off the Earth: {y}, {x}")
+        index[node] = len(names)
+        names.append(label)
+        lon.append(x)
+        lat.append(y)
+    if not names:
+        raise InputError(p, lat_key, "no node has coordinates")
+    edges: list[tuple[int, int]] = []
+    seen: set[tuple[int, int]] = set()
+    for a, b in g.edges():
+        if a not in index or b not in index:
+            repairs.setdefault("links to dropped nodes dropped", []).append(f"{a}-{b}")
+            continue
+        i, j = sorted((index[a], index[b]))
+        if i == j:
+            repairs.setdefault("self-loops dropped", []).append(names[i])
+        elif (i, j) in seen:
+            repairs.setdefault("parallel links collapsed", []).append(f"{names[i]}-{names[j]}")
+        else:
+            seen.add((i, j))
+            edges.append((i, j))
+    return name, names, np.array(lon), np.array(lat), edges, repairs
+
+
+def _read_lines(
+    p: Path,
+) -> tuple[str, list[str], np.ndarray, np.ndarray, list[tuple[int, int]], dict[str, list[str]]]:
+    import geopandas as gpd
+    import pyogrio.errors
+    import shapely
+
+    try:
+        gdf = gpd.read_file(p)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputError(p, None, f"cannot read: {str(exc).splitlines()[0][:200]}") from None
+    if gdf.crs is None:
+        raise InputError(p, "crs", "the file declares no CRS")
+    gdf = gdf.to_crs(4326)
+    lines = shapely.get_parts(gdf.geometry.values)
+    lines = lines[shapely.get_type_id(lines) == 1]
+    if len(lines) == 0:
+        raise InputError(p, "geometry", "no line features")
+    ends = np.vstack([shapely.get_coordinates(shapely.get_point(lines, i)) for i in (0, -1)])
+    keys, inverse = np.unique(ends, axis=0, return_inverse=True)
+    n = len(lines)
+    pairs = np.sort(np.column_stack([inverse[:n], inverse[n:]]), axis=1)
+    edges = sorted({(int(a), int(b)) for a, b in pairs if a != b})
+    names = [f"{x:.5f},{y:.5f}" for x, y in keys]
+    return p.stem, names, keys[:, 0].copy(), keys[:, 1].copy(), edges, {}
+
+
+def _apply_fixes(
+    network: str, names: list[str], lon: np.ndarray, lat: np.ndarray, repairs: dict[str, list[str]]
+) -> None:
+    text = resources.files("latcircle.data").joinpath("backbone_fixes.csv").read_text("utf-8")
+    for row in csv.DictReader(text.splitlines()):
+        if row["network"].strip() != network.strip() or row["node"] not in names:
+            continue
+        i = names.index(row["node"])
+        lon[i], lat[i] = float(row["lon"]), float(row["lat"])
+        repairs.setdefault("node coordinates corrected", []).append(
+            f"{row['node']}: {row['reason']}"
+        )
+
+
+_HUB_COLUMNS = ("id", "name", "kind", "lon", "lat")
+
+
+def read_hubs(path: str | Path | None = None) -> pd.DataFrame:
+    """Read a hubs/clusters table (default: the bundled East-to-West Computing table).
+
+    Parameters
+    ----------
+    path
+        A CSV with ``id``, ``name``, ``kind`` (``hub`` or ``cluster``), ``lon``, ``lat`` (WGS84);
+        ``None`` for ``latcircle/data/east_west_hubs.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, ids unique, at least one hub.
+
+    Raises
+    ------
+    InputError
+        On a missing column, a duplicate id, an unknown kind, coordinates off the Earth, or no hub.
+    """
+    if path is None:
+        source: object = "latcircle/data/east_west_hubs.csv"
+        text = resources.files("latcircle.data").joinpath("east_west_hubs.csv").read_text("utf-8")
+        frame = pd.read_csv(io.StringIO(text), dtype={"id": str})
+    else:
+        source = Path(path)
+        try:
+            frame = pd.read_csv(source, dtype={"id": str})
+        except (
+            OSError,
+            UnicodeDecodeError,
+            pd.errors.ParserError,
+            pd.errors.EmptyDataError,
+        ) as exc:
+            raise InputError(source, None, f"cannot read: {exc}") from None
+    missing = [c for c in _HUB_COLUMNS if c not in frame]
+    if missing:
+        raise InputError(source, ", ".join(missing), "missing column(s)")
+    if frame["id"].duplicated().any():
+        dup = frame.loc[frame["id"].duplicated(), "id"].iloc[0]
+        raise InputError(source, "id", f"duplicate id {dup!r}")
+    bad_kind = ~frame["kind"].isin(["hub", "cluster"])
+    if bad_kind.any():
+        raise InputError(
+            source, "kind", f"{frame.loc[bad_kind, 'kind'].iloc[0]!r} is neither hub nor cluster"
+        )
+    lon = pd.to_numeric(frame["lon"], errors="coerce")
+    lat = pd.to_numeric(frame["lat"], errors="coerce")
+    off = ~(lon.between(-180, 180) & lat.between(-90, 90))
+    if off.any():
+        raise InputError(
+            source, "lon/lat", f"row {int(np.flatnonzero(off)[0]) + 2} is not a WGS84 position"
+        )
+    if not (frame["kind"] == "hub").any():
+        raise InputError(source, "kind", "no hub: at least one row must be kind=hub")
+    return frame.assign(lon=lon, lat=lat)

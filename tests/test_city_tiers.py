@@ -1,0 +1,118 @@
+"""A city's wider tiers on the tiny city, against hand-computed latencies and areas."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from latcircle.config import load_config
+from latcircle.pipeline import run_city
+
+K_US_PER_M = 1.4682 / 299.792458  # G.652, µs per metre
+ROAD = 1.2  # the tiny city's network is roads
+R = 6371.0088
+
+
+def _slant(h: float, elev_deg: float) -> float:
+    s = math.sin(math.radians(elev_deg))
+    return -R * s + math.sqrt((R * s) ** 2 + (R + h) ** 2 - R * R)
+
+
+def _run(make: Callable[..., Path], tmp_path: Path, tiers_yaml: str) -> pd.DataFrame:
+    cfg = load_config(make("t", extra_yaml=tiers_yaml))
+    out = tmp_path / "out"
+    run_city(cfg, out=out, extra_outputs=_tier_outputs())
+    return pd.read_csv(out / "tiers.csv").set_index(["basis", "tier"])
+
+
+def _tier_outputs() -> list:
+    from latcircle.pipeline import write_tiers
+
+    return [write_tiers]
+
+
+def test_application_tier_by_hand(make_tiny_city: Callable[..., Path], tmp_path: Path) -> None:
+    # Key sites with access, latency by hand (E = 100, S = 20 µs), sites A (1, 5) and B (5, 5):
+    #   near road (3.5, 6), on the y = 6 km road: from B, 1 km + 1.5 km;
+    #   on road west (2, 3): from A, 2 km + 1 km;
+    #   edge east (6.5, 2): from B, 3 km + 1 km of road + a 0.5 km drop.
+    lat_us = [120 + K_US_PER_M * ROAD * m for m in (2500, 3000, 4500)]
+    add = 300 + 4000  # routers + 5G eMBB
+    app_ms = [(v + add) / 1000 for v in lat_us]
+    budget = 4.44  # between the second (4.4376) and the third (4.4464)
+    assert app_ms[0] < app_ms[1] < budget < app_ms[2]
+    t = _run(make_tiny_city, tmp_path, f"tiers: {{app_budget_ms: {budget}, leo: none}}\n")
+    assert t.loc[("key_sites", "application"), "covered"] == 2.0
+    assert t.loc[("key_sites", "application"), "total"] == 4.0
+    assert ("key_sites", "leo_10ms") not in t.index
+
+
+def test_leo_reaches_the_roadless_east(make_tiny_city: Callable[..., Path], tmp_path: Path) -> None:
+    # Roads span x = 0..6 km and the max drop is 1 km: with 250 m cells, every column whose
+    # centre lies beyond x = 7 km has no access: 12 columns x 40 rows x 0.0625 km² = 30 km².
+    t = _run(make_tiny_city, tmp_path, "tiers: {leo: leo550}\n")
+    assert t.loc[("area", "leo_10ms"), "covered"] == pytest.approx(30.0, abs=1e-9)
+    assert t.loc[("key_sites", "leo_10ms"), "covered"] == 1.0  # "far east", 3 km from a road
+    # Worst-case LEO latency: two slant ranges at 25°, 1.5 ms allowances, E + S at the gateway.
+    leo_ms = 2 * _slant(550, 25) / 299.792458 + 1.5 + 0.120
+    assert 9.0 < leo_ms < 10.0
+    assert t.loc[("key_sites", "application_with_leo"), "covered"] == 4.0
+    layer = gpd.read_file(tmp_path / "out" / "tiers.gpkg", layer="leo").set_index("budget_ms")
+    assert layer.loc[10.0, "area_km2"] == pytest.approx(30.0)
+    assert layer.loc[10.0, "geometry"].area == pytest.approx(30e6)
+
+
+def test_a_higher_shell_misses_10_ms_but_meets_20(
+    make_tiny_city: Callable[..., Path], tmp_path: Path
+) -> None:
+    leo_ms = 2 * _slant(1160, 30) / 299.792458 + 1.5 + 0.120
+    assert 10.0 < leo_ms < 20.0
+    t = _run(make_tiny_city, tmp_path, "tiers: {leo: leo1160, leo_budgets_ms: [10, 20]}\n")
+    assert t.loc[("key_sites", "leo_10ms"), "covered"] == 0.0
+    assert t.loc[("key_sites", "leo_20ms"), "covered"] == 1.0
+    assert t.loc[("area", "leo_20ms"), "covered"] == pytest.approx(30.0, abs=1e-9)
+
+
+def test_leo_latency_budget_boundary(make_tiny_city: Callable[..., Path], tmp_path: Path) -> None:
+    leo_ms = 2 * _slant(550, 25) / 299.792458 + 1.5 + 0.120
+    at = _run(make_tiny_city, tmp_path, f"tiers: {{leo_budgets_ms: [{leo_ms + 1e-9!r}]}}\n")
+    assert at.loc[("key_sites", f"leo_{leo_ms + 1e-9:g}ms"), "covered"] == 1.0
+    below = leo_ms - 1e-6
+    t = _run(make_tiny_city, tmp_path / "b", f"tiers: {{leo_budgets_ms: [{below!r}]}}\n")
+    assert t.loc[("key_sites", f"leo_{below:g}ms"), "covered"] == 0.0
+
+
+def test_no_tiers_section_writes_nothing_extra(
+    make_tiny_city: Callable[..., Path], tmp_path: Path
+) -> None:
+    cfg = load_config(make_tiny_city("n"))
+    run_city(cfg, out=tmp_path / "o", extra_outputs=_tier_outputs())
+    assert not (tmp_path / "o" / "tiers.csv").exists()
+
+
+def test_bad_tiers_values_are_refused(make_tiny_city: Callable[..., Path]) -> None:
+    from latcircle.errors import InputError
+
+    for bad in (
+        "tiers: {app_budget_ms: .inf}\n",
+        "tiers: {access: 6g}\n",
+        "tiers: {leo_budgets_ms: []}\n",
+    ):
+        with pytest.raises(InputError, match="tiers"):
+            load_config(make_tiny_city("bad", extra_yaml=bad))
+
+
+def test_report_has_the_tiers_section(make_tiny_city: Callable[..., Path], tmp_path: Path) -> None:
+    from latcircle.pipeline import default_outputs
+
+    cfg = load_config(make_tiny_city("r", extra_yaml="tiers: {leo: leo550}\n"))
+    run_city(cfg, out=tmp_path / "o", extra_outputs=default_outputs())
+    page = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert "Wider tiers: application and LEO" in page
+    # The LEO row for key sites: 1 of 4 (the road-less "far east" site), 25.0 %.
+    assert "<td>Key sites</td><td>LEO within 10 ms</td><td>10 ms</td><td>1 key sites</td>" in page
