@@ -16,6 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString
 
+from latcircle.config import LatencyModel
+from latcircle.engine.latency import arc_matrix
 from latcircle.engine.network import build_network
 from latcircle.errors import InputError
 
@@ -69,16 +71,46 @@ def test_nodes_from_ids_keep_a_bridge_unconnected() -> None:
     assert np.sum((no_ids.u == b) | (no_ids.v == b)) == 3
 
 
-def test_nodes_from_endpoints_snap_only_within_a_millimetre() -> None:
+def test_nodes_from_endpoints_coincide_exactly_and_snap_m_joins_gaps() -> None:
     geoms = [
         LineString([(0, 0), (100, 0)]),
-        LineString([(100.0002, 0.0001), (200, 0)]),  # 0.2 mm away: the same node
-        LineString([(201, 0), (300, 0)]),  # 1 m away: a different node
+        LineString([(100.0002, 0.0001), (200, 0)]),  # 0.2236 mm away: another node
+        LineString([(201, 0), (300, 0)]),  # exactly 1 m away: another node
     ]
     net = build_network(_lines(geoms))
-    assert net.n_nodes == 5
+    assert net.n_nodes == 6
+    assert net.stats["components"] == 3
+    assert "snaps" not in net.stats  # off by default
+    # 1 mm joins the 0.2 mm gap only, by a straight link of that length.
+    net = build_network(_lines(geoms), snap_m=1e-3)
+    assert net.stats["snaps"] == 1
     assert net.stats["components"] == 2
-    assert net.stats["nodes"] == 5
+    assert net.length[-1] == pytest.approx(np.hypot(0.0002, 0.0001), abs=1e-12)
+    # Exactly at the tolerance: not closer than it, not joined.
+    net = build_network(_lines(geoms), snap_m=1.0)
+    assert net.stats["snaps"] == 1
+    net = build_network(_lines(geoms), snap_m=1.0 + 1e-9)
+    assert net.stats["snaps"] == 2
+    assert net.stats["components"] == 1
+    assert net.stats["snap_gap_max_m"] == pytest.approx(1.0)
+    assert net.n_edges == 5  # the three lines, then the two links
+    _assert_geometry_runs_u_to_v(net)
+
+
+def test_snap_never_doubles_a_line_and_never_chains() -> None:
+    # A 3 m line between two ends: they are joined already, no link. Three ends 6 m apart in
+    # a row: with snap_m 7 each neighbour pair is linked, the ends 12 m apart are not.
+    geoms = [
+        LineString([(0, 0), (3, 0)]),
+        LineString([(100, 0), (100, 50)]),
+        LineString([(106, 0), (106, -50)]),
+        LineString([(112, 0), (150, 50)]),
+    ]
+    net = build_network(_lines(geoms), snap_m=7.0)
+    assert net.stats["snaps"] == 2
+    links = net.geometry[4:]
+    assert sorted(g.length for g in links) == pytest.approx([6.0, 6.0])
+    assert net.stats["snap_gap_total_m"] == pytest.approx(12.0)
 
 
 def test_node_latency_is_keyed_by_id() -> None:
@@ -162,26 +194,24 @@ def test_reversed_lines_never_misplace_nodes(case) -> None:
     np.testing.assert_allclose(net.x, pos[order, 0], atol=1e-9)
     np.testing.assert_allclose(net.y, pos[order, 1], atol=1e-9)
     _assert_geometry_runs_u_to_v(net)
-    # Each edge joins the two nodes it was drawn between, parallels collapsed.
-    got = sorted(tuple(sorted((int(a), int(b)))) for a, b in zip(net.u, net.v, strict=True))
+    # Every line is an edge between the two nodes it was drawn between, with its length.
     rank = {int(i): k for k, i in enumerate(np.sort(ids))}
-    want = sorted({tuple(sorted((rank[int(ids[a])], rank[int(ids[b])]))) for a, b in pairs})
+    got = sorted(
+        (*sorted((int(a), int(b))), round(float(n), 6))
+        for a, b, n in zip(net.u, net.v, net.length, strict=True)
+    )
+    want = sorted(
+        (*sorted((rank[a], rank[b])), round(g.length, 6)) for g, a, b in zip(geoms, u, v, strict=True)
+    )
     assert got == want
-    # The kept line of each pair is the shortest drawn between those nodes.
-    shortest: dict[tuple[int, int], float] = {}
-    for g, a, b in zip(geoms, u, v, strict=True):
-        key = tuple(sorted((rank[a], rank[b])))
-        shortest[key] = min(shortest.get(key, np.inf), g.length)
-    for k in range(net.n_edges):
-        key = tuple(sorted((int(net.u[k]), int(net.v[k]))))
-        assert net.length[k] == pytest.approx(shortest[key], abs=1e-9)
+    assert net.stats["self_loops"] == sum(a == b for a, b in zip(u, v, strict=True))
 
 
 # --------------------------------------------------------------------------- simplification
 
 
 @pytest.mark.parametrize("with_ids", [True, False])
-def test_parallel_edges_collapse_to_the_shortest(with_ids: bool) -> None:
+def test_parallel_edges_stay_edges_and_paths_take_the_shortest(with_ids: bool) -> None:
     straight = LineString([(0, 0), (300, 0)])  # 300 m
     detour = LineString([(0, 0), (150, 200), (300, 0)])  # 250 + 250 = 500 m
     back = LineString([(300, 0), (150, -80), (0, 0)])  # 170 + 170 = 340 m, drawn 2 -> 1
@@ -190,33 +220,41 @@ def test_parallel_edges_collapse_to_the_shortest(with_ids: bool) -> None:
     lines = _lines(geoms, u=[1, 2, 1, 2], v=[2, 1, 2, 3]) if with_ids else _lines(geoms)
     net = build_network(lines)
     assert net.n_nodes == 3
-    assert net.n_edges == 2
+    assert net.n_edges == 4  # every road stays locatable
     assert net.stats["parallel_edges_collapsed"] == 2
-    assert sorted(net.length.tolist()) == pytest.approx([300.0, 400.0])
-    a, b = _node_at(net, 0, 0), _node_at(net, 300, 0)
-    kept = net.geometry[_edge_between(net, a, b)]
-    assert kept.equals(straight)
+    assert net.length.tolist() == pytest.approx([500.0, 340.0, 300.0, 400.0])
     _assert_geometry_runs_u_to_v(net)
+    # The shortest-path graph has one arc each way per pair: the shortest.
+    params = LatencyModel().resolved(network_kind="road")
+    arcs = arc_matrix(net, params).tocoo()
+    a, b = _node_at(net, 0, 0), _node_at(net, 300, 0)
+    weights = {(int(i), int(j)): w for i, j, w in zip(arcs.row, arcs.col, arcs.data, strict=True)}
+    assert len(weights) == 4
+    assert weights[(a, b)] == pytest.approx(params.us_per_m * 300.0)
+    assert weights[(b, a)] == pytest.approx(params.us_per_m * 300.0)
 
 
 @pytest.mark.parametrize("with_ids", [True, False])
-def test_self_loops_are_dropped_and_counted(with_ids: bool) -> None:
+def test_self_loops_stay_edges_and_are_counted(with_ids: bool) -> None:
     ring = LineString([(100, 0), (150, 50), (100, 100), (100, 0)])
     loop2 = LineString([(0, 0), (-50, 50), (0, 0)])
     road = LineString([(0, 0), (100, 0)])
     geoms = [ring, road, loop2]
     lines = _lines(geoms, u=[2, 1, 1], v=[2, 2, 1]) if with_ids else _lines(geoms)
     net = build_network(lines)
-    assert net.stats["self_loops_dropped"] == 2
-    assert net.n_edges == 1
-    assert net.length.tolist() == pytest.approx([100.0])
+    assert net.stats["self_loops"] == 2
+    assert net.n_edges == 3
+    assert net.length.tolist() == pytest.approx([50 * np.sqrt(2) * 2 + 100, 100.0, 100 * np.sqrt(2)])
     assert net.stats["input_lines"] == 3
+    arcs = arc_matrix(net, LatencyModel().resolved(network_kind="road"))
+    assert arcs.nnz == 2  # the road, both ways; loops never shorten a path
 
 
-def test_only_self_loops_is_an_input_error() -> None:
+def test_only_self_loops_is_a_network_without_arcs() -> None:
     ring = LineString([(0, 0), (50, 50), (0, 100), (0, 0)])
-    with pytest.raises(InputError, match="no edges"):
-        build_network(_lines([ring], u=[7], v=[7]), source="roads.gpkg")
+    net = build_network(_lines([ring], u=[7], v=[7]), source="roads.gpkg")
+    assert (net.n_nodes, net.n_edges) == (1, 1)
+    assert arc_matrix(net, LatencyModel().resolved(network_kind="road")).nnz == 0
 
 
 def test_empty_input_is_an_input_error() -> None:
