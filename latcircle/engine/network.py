@@ -721,11 +721,11 @@ class Locator:
         edge = np.full(n, -1, dtype=self._edge.dtype)
         t = np.zeros(n)
         drop = np.full(n, np.inf)
-        tied = np.zeros(n, dtype=bool)
+        found: list[tuple[np.ndarray, ...]] = []  # tie candidates, one tuple per part
         n_threads, parts = self._parts(n, workers)
 
         def work(rows: slice) -> None:
-            self._locate_part(x, y, rows, max_drop_m, edge, t, drop, tied)
+            found.append(self._locate_part(x, y, rows, max_drop_m, edge, t, drop))
 
         if n_threads == 1:
             for rows in parts:
@@ -736,7 +736,7 @@ class Locator:
             # (not only the tree query, as scipy's ``workers`` alone would).
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
                 list(pool.map(work, parts))
-        tie_point, tie_edge, tie_t = self._ties(x, y, np.flatnonzero(tied), edge, drop)
+        tie_point, tie_edge, tie_t = self._ties(found, edge, drop)
         return PointLocation(
             edge=edge,
             t=t,
@@ -748,31 +748,30 @@ class Locator:
         )
 
     def _ties(
-        self, x: np.ndarray, y: np.ndarray, rows: np.ndarray, edge: np.ndarray, drop: np.ndarray
+        self, found: list[tuple[np.ndarray, ...]], edge: np.ndarray, drop: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every further edge within ``TIE_M`` of as near as each point's answer.
 
-        Only for the points the search flagged (rare): every piece whose midpoint may lie
-        that near is measured again, exactly as in the search.
+        ``found`` holds (point, piece, squared distance, fraction) of every piece of another
+        edge than the best of its round that was within ``TIE_M`` of that best. The best only
+        gets nearer, so every piece within ``TIE_M`` of the final answer is among them (a
+        piece of the then-best edge is covered by that edge's best piece, recorded when it
+        was displaced); what is no longer that near, or on the answer's edge, is dropped.
+        One row per (point, edge): its nearest piece, of equally near the lowest index.
         """
-        if len(rows) == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        reach = drop[rows] + TIE_M + self._half + PROOF_SLACK_M
-        found = self._tree.query_ball_point(np.column_stack([x[rows], y[rows]]), reach)
-        sizes = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(rows))
-        point = np.repeat(rows, sizes)
-        piece = np.fromiter((p for f in found for p in f), dtype=np.int64, count=int(sizes.sum()))
-        d2, f = self._to_pieces(x[point], y[point], piece)
-        e = self._edge[piece]
-        near = (np.sqrt(d2) <= drop[point] + TIE_M) & (e != edge[point])
-        point, piece, e, f = point[near], piece[near], e[near], f[near]
-        # One row per (point, edge): its nearest piece, the lowest index of equally near.
-        order = np.lexsort((piece, d2[near], e, point))
+        if found:
+            point, piece, d2, f = (np.concatenate(c) for c in zip(*found, strict=True))
+        else:
+            point, piece, d2, f = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+        e = self._edge_s[piece]
+        keep = (edge[point] >= 0) & (e != edge[point]) & (np.sqrt(d2) <= drop[point] + TIE_M)
+        point, piece, d2, f, e = point[keep], piece[keep], d2[keep], f[keep], e[keep]
+        order = np.lexsort((piece, d2, e, point))
         point, piece, e, f = point[order], piece[order], e[order], f[order]
-        first = np.r_[True, (point[1:] != point[:-1]) | (e[1:] != e[:-1])]
+        first = np.r_[True, (point[1:] != point[:-1]) | (e[1:] != e[:-1])][: len(point)]
         point, piece, e, f = point[first], piece[first], e[first], f[first]
         t = np.minimum(self._off[piece] + f * self._len[piece], self.network.length[e])
-        return point, e.astype(np.int64), t
+        return point.astype(np.int64), e.astype(np.int64), t
 
     @staticmethod
     def _parts(n: int, workers: int) -> tuple[int, list[slice]]:
@@ -797,37 +796,36 @@ class Locator:
         edge: np.ndarray,
         t: np.ndarray,
         drop: np.ndarray,
-        tied: np.ndarray,
-    ) -> None:
-        """Locate the points ``rows`` and write their answers in place."""
+    ) -> tuple[np.ndarray, ...]:
+        """Locate the points ``rows``, write their answers in place, return tie candidates."""
         px, py = x[rows], y[rows]
         bound = max_drop_m + self._half + 1e-6
         # Only points that may have a piece midpoint within ``bound`` go to the KD-tree; the
         # others would get no candidate from it anyway.
         near = np.flatnonzero(self._near.lower_bound(px, py) <= bound + NEAR_SLACK_M)
-        piece, dist, frac, tie = self._nearest_pieces(px[near], py[near], bound)
+        piece, dist, frac, ties = self._nearest_pieces(px[near], py[near], bound)
         hit = (piece < self.n_pieces) & (dist <= max_drop_m)
-        tied[near[hit & tie] + (rows.start or 0)] = True
         at, piece, frac = near[hit] + (rows.start or 0), piece[hit], frac[hit]
         e = self._edge[piece]
         edge[at] = e
         t[at] = np.minimum(self._off[piece] + frac * self._len[piece], self.network.length[e])
         drop[at] = dist[hit]
+        tie_row, tie_piece, tie_d2, tie_f = ties
+        return near[tie_row] + (rows.start or 0), tie_piece, tie_d2, tie_f
 
     def _nearest_pieces(
         self, px: np.ndarray, py: np.ndarray, bound: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Return each point's nearest piece, its distance, the fraction along it, and a tie flag.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...]]:
+        """Return each point's nearest piece, its distance, the fraction along it, and ties.
 
         A point with no piece midpoint within ``bound`` gets piece ``n_pieces`` and ``inf``.
-        The flag marks points where a piece of another edge may lie within ``TIE_M`` of as
-        near (it may be raised without one, never missed: :meth:`_ties` decides).
+        Ties are candidates (row, piece, squared distance, fraction) for :meth:`_ties`.
         """
         n = len(px)
         best = np.full(n, self.n_pieces, dtype=np.int64)
         best_d2 = np.full(n, np.inf)  # squared: compared exactly as computed, ties included
         best_f = np.zeros(n)
-        tie = np.zeros(n, dtype=bool)
+        ties: list[tuple[np.ndarray, ...]] = []
         rows = np.arange(n)
         seen, k = 0, min(self._k, self.n_pieces)
         while len(rows) and k > seen:
@@ -843,13 +841,13 @@ class Locator:
             j = np.argmin(np.where(d2 == d2_min[:, None], idx, self.n_pieces), axis=1)
             pick = np.arange(len(rows))
             cand = idx[pick, j]
-            old_d2, old = best_d2[rows], best[rows]
+            old_d2, old, old_f = best_d2[rows], best[rows], best_f[rows]
             better = ((d2_min < old_d2) | ((d2_min == old_d2) & (cand < old))) & (
                 cand < self.n_pieces  # the sentinel is never an answer
             )
             at = rows[better]
             best[at], best_d2[at], best_f[at] = cand[better], d2_min[better], f[pick, j][better]
-            tie[rows] = self._still_tied(rows, idx, d2, better, old, old_d2, best, best_d2, tie)
+            ties.append(self._tie_candidates(rows, idx, d2, f, better, (old, old_d2, old_f), best))
             # A piece not among the k has its midpoint at least dist[:, -1] away, so it is at
             # least dist[:, -1] - half away: the answer is proven when best is below that
             # (strictly, so no unseen piece can tie), or when fewer than k pieces are within
@@ -859,38 +857,40 @@ class Locator:
             best_d = np.sqrt(best_d2[rows])
             rows = rows[np.isfinite(last) & (best_d >= last - self._half - PROOF_SLACK_M)]
             seen, k = k, min(k * ESCALATE, self.n_pieces)
-        return best, np.sqrt(best_d2), best_f, tie
+        found = tuple(np.concatenate(c) for c in zip(*ties, strict=True)) if ties else ()
+        return best, np.sqrt(best_d2), best_f, found or _no_ties()
 
-    def _still_tied(
+    def _tie_candidates(
         self,
         rows: np.ndarray,
         idx: np.ndarray,
         d2: np.ndarray,
+        f: np.ndarray,
         better: np.ndarray,
-        old: np.ndarray,
-        old_d2: np.ndarray,
+        previous: tuple[np.ndarray, np.ndarray, np.ndarray],
         best: np.ndarray,
-        best_d2: np.ndarray,
-        tie: np.ndarray,
-    ) -> np.ndarray:
-        """Update the tie flag of ``rows`` after one round of candidates (conservatively).
+    ) -> tuple[np.ndarray, ...]:
+        """Pieces of another edge than the best within ``TIE_M`` of it, after one round.
 
-        Tied: a piece of another edge than the best, among this round's candidates, the
-        previous best, or the previous round's ties, lies within ``TIE_M`` of the best.
+        This round's candidates, and the previous best when this round displaced it.
         """
-        best_d = np.sqrt(best_d2[rows])
-        thr = (best_d + TIE_M) ** 2
+        old, old_d2, old_f = previous
+        best_edge = self._edge_s[best[rows]]
+        d2_best = np.minimum(old_d2, d2.min(axis=1))
+        thr = (np.sqrt(d2_best) + TIE_M) ** 2
         near = d2 <= thr[:, None]
         # The chosen piece itself is near when it came in this round: look further only
         # where another piece is near too (rare: junctions, vertices, overlapping lines).
         check = np.flatnonzero(near.sum(axis=1) > better)
-        best_edge = self._edge_s[best[rows]]
-        out = tie[rows] & (old_d2 <= thr)
-        out |= better & (old_d2 <= thr) & (self._edge_s[old] != best_edge)
-        if len(check):
-            other = self._edge_s[idx[check]] != best_edge[check, None]
-            out[check] |= (near[check] & other).any(axis=1)
-        return out
+        r, c = np.nonzero(near[check] & (self._edge_s[idx[check]] != best_edge[check, None]))
+        r = check[r]
+        shown = better & (old < self.n_pieces) & (old_d2 <= thr) & (self._edge_s[old] != best_edge)
+        return (
+            np.concatenate([rows[r], rows[shown]]),
+            np.concatenate([idx[r, c], old[shown]]),
+            np.concatenate([d2[r, c], old_d2[shown]]),
+            np.concatenate([f[r, c], old_f[shown]]),
+        )
 
     def _to_pieces(
         self, px: np.ndarray, py: np.ndarray, piece: np.ndarray
@@ -920,6 +920,10 @@ class Locator:
         wy *= wy
         wx += wy
         return wx, f
+
+
+def _no_ties() -> tuple[np.ndarray, ...]:
+    return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
 
 
 class _NearBound:
