@@ -10,6 +10,7 @@ import itertools
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import given, settings
@@ -325,3 +326,140 @@ def test_length_is_the_sum_of_segment_lengths(points) -> None:
     want = sum(np.hypot(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(points))
     net = build_network(_lines([line]))
     assert net.length[0] == pytest.approx(want, rel=1e-12, abs=1e-9)
+
+
+# --------------------------------------------------------------------------- node ids
+
+
+def _grid_lines() -> tuple[list[LineString], list[int], list[int]]:
+    """A 3 x 3 lattice of nodes 1..9 (100 m apart), 12 lines, every other drawn v -> u."""
+    pos = {3 * r + c + 1: (100.0 * c, 100.0 * r) for r in range(3) for c in range(3)}
+    pairs = [(k, k + 1) for k in pos if k % 3] + [(k, k + 3) for k in pos if k <= 6]
+    geoms, u, v = [], [], []
+    for i, (a, b) in enumerate(pairs):
+        line = LineString([pos[a], pos[b]])
+        geoms.append(line.reverse() if i % 2 else line)
+        u.append(a)
+        v.append(b)
+    return geoms, u, v
+
+
+@pytest.mark.parametrize("kind", ["int", "float", "str", "mixed"])
+def test_ids_of_any_type_give_the_same_network(kind: str) -> None:
+    geoms, u, v = _grid_lines()
+    if kind == "float":
+        u, v = [k + 0.5 for k in u], [k + 0.5 for k in v]  # not even whole numbers
+    elif kind == "str":
+        u, v = [f"n{k}" for k in u], [f"n{k}" for k in v]
+    elif kind == "mixed":  # as a spreadsheet might: 7, "7" never equal; 7 and 7.0 are
+        u = [k if k % 2 else float(k) for k in u]
+        v = [k if k % 3 else f"{k}" for k in v]
+    net = build_network(_lines(geoms, u=u, v=v))
+    # Mixed: ints 1-8 (7.0 is 7) and the texts "3", "6", "9" (v's multiples of 3): 11 ids.
+    assert net.n_nodes == (11 if kind == "mixed" else 9)
+    assert net.n_edges == 12
+    _assert_geometry_runs_u_to_v(net)
+    if kind != "mixed":
+        assert net.stats["components"] == 1
+        assert net.stats["lines_flipped"] == 6
+
+
+def test_float_ids_with_nan_fall_back_to_endpoints_not_one_huge_id() -> None:
+    # As after a GeoParquet round trip: float ids, a third of them NaN. Casting NaN to int
+    # made one node of them all (every such line a self-loop, dropped): the lattice
+    # shattered. Each line missing an id takes its nodes from its exactly coinciding ends.
+    geoms, u, v = _grid_lines()
+    uf = np.array(u, dtype=float)
+    vf = np.array(v, dtype=float)
+    uf[::3] = np.nan
+    vf[1::4] = np.nan
+    missing = int((np.isnan(uf) | np.isnan(vf)).sum())
+    net = build_network(_lines(geoms, u=uf.tolist(), v=vf.tolist()))
+    assert net.n_nodes == 9
+    assert net.n_edges == 12
+    assert net.stats["components"] == 1
+    assert net.stats["self_loops"] == 0
+    assert net.stats["ids_from_endpoints"] == missing
+    _assert_geometry_runs_u_to_v(net)
+    # Lines all missing: the whole network from endpoints, as without id columns.
+    nan = [np.nan] * 12
+    net = build_network(_lines(geoms, u=nan, v=nan))
+    assert (net.n_nodes, net.stats["components"]) == (9, 1)
+
+
+def test_missing_ids_on_nullable_and_text_columns() -> None:
+    geoms, u, v = _grid_lines()
+    as_int = pd.array([None if i == 4 else k for i, k in enumerate(u)], dtype="Int64")
+    net = build_network(_lines(geoms, u=as_int, v=v))
+    assert (net.n_nodes, net.stats["components"], net.stats["ids_from_endpoints"]) == (9, 1, 1)
+    as_text = [None if i in (0, 7) else f"n{k}" for i, k in enumerate(v)]
+    net = build_network(_lines(geoms, u=[f"n{k}" for k in u], v=as_text))
+    assert (net.n_nodes, net.stats["components"], net.stats["ids_from_endpoints"]) == (9, 1, 2)
+
+
+def test_a_missing_id_keeps_a_bridge_unconnected_only_where_ids_say() -> None:
+    # Two ids at (100, 0): road node 2 and bridge end 4. A line missing its ids that ends
+    # exactly there cannot tell which: the run stops naming the column and the row.
+    road = [LineString([(0, 0), (100, 0)]), LineString([(100, 0), (200, 0)])]
+    bridge = [LineString([(100, 0), (100, 300)])]
+    spur = [LineString([(100, 0), (100, -50)])]
+    lines = _lines(road + bridge + spur, u=[1.0, 2.0, 4.0, np.nan], v=[2.0, 3.0, 5.0, np.nan])
+    with pytest.raises(InputError, match=r"row\(s\) 3") as info:
+        build_network(lines, source="roads.parquet")
+    assert info.value.field in ("u", "v")
+    assert info.value.source == "roads.parquet"
+
+
+def test_an_infinite_id_is_an_input_error() -> None:
+    geoms, u, v = _grid_lines()
+    bad = [float(k) for k in u]
+    bad[5] = np.inf
+    with pytest.raises(InputError, match=r"infinite node id in row\(s\) 5") as info:
+        build_network(_lines(geoms, u=bad, v=v), source="roads.parquet")
+    assert info.value.field == "u"
+
+
+def test_node_latency_keys_match_ids_of_any_type() -> None:
+    geoms, u, v = _grid_lines()
+    net = build_network(
+        _lines(geoms, u=[float(k) for k in u], v=[float(k) for k in v]),
+        node_latency_us={5: 12.0, 9.0: 3.0},
+    )
+    assert net.node_device_us[_node_at(net, 100, 100)] == 12.0
+    assert net.node_device_us[_node_at(net, 200, 200)] == 3.0
+    assert net.node_device_us.sum() == 15.0
+    net = build_network(
+        _lines(geoms, u=[f"n{k}" for k in u], v=[f"n{k}" for k in v]),
+        node_latency_us={"n5": 12.0, 5: 99.0},
+    )
+    assert net.node_device_us.sum() == 12.0
+
+
+def test_sub_metre_lines_drawn_backwards_are_flipped() -> None:
+    # 0.3 m and 0.0004 m links drawn v -> u between pinned nodes: no metric tolerance.
+    geoms = [
+        LineString([(0, 0), (100, 0)]),  # 1 -> 2
+        LineString([(100.3, 0), (100, 0)]),  # 2 -> 3, drawn from 3
+        LineString([(100.3, 0), (200, 0)]),  # 3 -> 4
+        LineString([(200.0004, 0), (200, 0)]),  # 4 -> 5, drawn from 5
+        LineString([(200.0004, 0), (300, 0)]),  # 5 -> 6
+    ]
+    net = build_network(_lines(geoms, u=[1, 2, 3, 4, 5], v=[2, 3, 4, 5, 6]))
+    assert net.stats["lines_flipped"] == 2
+    _assert_geometry_runs_u_to_v(net)
+    assert (net.u[1], net.v[1]) == (_node_at(net, 100.3, 0), _node_at(net, 100, 0))
+
+
+# --------------------------------------------------------------------------- empty lines
+
+
+def test_null_and_empty_geometries_are_counted_and_left_out() -> None:
+    geoms = [LineString([(0, 0), (100, 0)]), None, LineString(), LineString([(100, 0), (100, 80)])]
+    net = build_network(_lines(geoms, u=[1, 8, np.nan, 2], v=[2, 9, np.nan, 3]))
+    assert net.stats["empty_lines"] == 2
+    assert net.stats["input_lines"] == 4
+    assert net.n_edges == 2
+    net = build_network(_lines(geoms), read_stats={"empty_lines": 3.0})
+    assert net.stats["empty_lines"] == 5  # 3 left out while reading, 2 here
+    with pytest.raises(InputError, match="no edges"):
+        build_network(_lines([None, LineString()]))

@@ -53,9 +53,6 @@ CHUNK_POINTS = 500_000
 SLICES_PER_THREAD = 8
 #: Below this many points per thread, threads cost more than they save.
 MIN_POINTS_PER_THREAD = 20_000
-#: Grouping step (metres) of the vote that places node ids where their lines end; it only
-#: groups offers, every position taken is a line's own end.
-SNAP_M = 1e-3
 
 #: Longest straight piece the locator indexes (metres), candidates per point in its first
 #: KD-tree query, and the factor by which it asks for more when the answer is not proven.
@@ -385,6 +382,11 @@ def _fallback_to_endpoints(
     rows = np.flatnonzero(missing)
     ends = np.concatenate([start[rows], end[rows]])
     placed = np.flatnonzero(np.isfinite(xy[:, 0]))
+    if len(placed) == 0:  # no line has both ids: every node from the endpoints
+        xy_all, inverse = np.unique(ends, axis=0, return_inverse=True)
+        inverse = inverse.ravel()
+        u[rows], v[rows] = inverse[: len(rows)], inverse[len(rows) :]
+        return xy_all, u, v, np.full(len(xy_all), None, dtype=object)
     key_nodes = pd.MultiIndex.from_arrays([xy[placed, 0], xy[placed, 1]])
     dup = key_nodes.duplicated(keep=False)
     key_ends = pd.MultiIndex.from_arrays([ends[:, 0], ends[:, 1]])
@@ -448,7 +450,7 @@ def _id_positions(
     node = np.concatenate([u, u, v, v])
     pos = np.concatenate([start, end, start, end])
     claimed = np.r_[np.ones(m), np.zeros(m), np.zeros(m), np.ones(m)]
-    kx, ky = np.round(pos / SNAP_M).astype(np.int64).T
+    kx, ky = pos[:, 0], pos[:, 1]  # exactly equal positions only: no tolerance
     # Group equal (node, position) offers; lexsort is stable, so a group's head is its first.
     by = np.lexsort((ky, kx, node))
     head = np.r_[True, (np.diff(node[by]) != 0) | (np.diff(kx[by]) != 0) | (np.diff(ky[by]) != 0)]
