@@ -772,7 +772,8 @@ def random_case(draw: st.DrawFn, *, messy: bool = False) -> Case:
             pos[k] = tuple(rng.uniform(0, 3000, 2))
             trace = [*coords[: cut + 1], pos[k]]
             line = LineString(trace)
-            geoms.append(line.reverse() if rng.random() < 0.5 else line)
+            # Retraced backwards too: without ids only (with ids, only pinned lines are).
+            geoms.append(line.reverse() if not with_ids and rng.random() < 0.5 else line)
             u.append(a)
             v.append(k)
             if rng.random() < 0.5:
