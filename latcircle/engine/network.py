@@ -183,8 +183,9 @@ def build_network(
     snap_m
         Join line ends closer than this (metres) by a straight link; 0 joins none.
     read_stats
-        Counts from reading (e.g. ``empty_lines``, ``planned_lines``), merged into the
-        network's stats (``empty_lines`` adds to the ones found here).
+        Counts from reading (e.g. ``input_lines``: features in the file, ``empty_lines``,
+        ``planned_lines``), merged into the network's stats (``empty_lines`` adds to the
+        ones found here).
 
     Returns
     -------
@@ -219,7 +220,7 @@ def build_network(
     stats.update(snap_stats)
     stats.update(_edge_stats(u, v, length, years))
     stats.update(
-        input_lines=float(len(lines) + n_empty + read.get("empty_lines", 0.0)),
+        input_lines=float(read.get("input_lines", len(lines) + n_empty)),
         empty_lines=float(n_empty + read.get("empty_lines", 0.0)),
         nodes=float(len(x)),
         edges=float(len(u)),

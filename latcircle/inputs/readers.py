@@ -434,6 +434,7 @@ def _drop_empty_lines(
 ) -> gpd.GeoDataFrame:
     """Leave out features without geometry (null or empty), counted and noted."""
     empty = (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+    stats["input_lines"] = float(len(gdf))
     stats["empty_lines"] = float(empty.sum())
     if empty.all():
         raise InputError(path, None, "the network has no edges (every feature is empty)")
