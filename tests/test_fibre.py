@@ -77,7 +77,9 @@ def write_ofds_json(path: Path, *, device: dict[str, float] | None = None) -> Pa
         if status == "planned":
             item["readyForServiceDate"] = "2027-06-30"
         spans.append(item)
-    package = {"networks": [{"id": "gh-test", "name": "Test fibre", "nodes": nodes, "spans": spans}]}
+    package = {
+        "networks": [{"id": "gh-test", "name": "Test fibre", "nodes": nodes, "spans": spans}]
+    }
     path.write_text(json.dumps(package, indent=1), encoding="utf-8")
     return path
 
@@ -165,7 +167,9 @@ def test_ofds_round_trips_as_json_geojson_and_plain_lines(tmp_path: Path) -> Non
     runs = {
         "json": write_city(tmp_path / "a", ofds_json),
         "geojson": write_city(tmp_path / "b", ofds_geojson),
-        "lines with ids": write_city(tmp_path / "c", write_plain_lines(tmp_path / "c.gpkg", ids=True)),
+        "lines with ids": write_city(
+            tmp_path / "c", write_plain_lines(tmp_path / "c.gpkg", ids=True)
+        ),
         "lines": write_city(tmp_path / "d", write_plain_lines(tmp_path / "d.gpkg", ids=False)),
     }
     for year in (2026, 2027):
@@ -187,7 +191,9 @@ def test_ofds_latency_by_hand_with_node_device_latency(tmp_path: Path) -> None:
     # with pyproj in the local UTM zone 30N and add it up by hand: site A -> Accra node
     # along s1 -> Koforidua (device 30 µs) -> along s2 to the projection.
     ofds_json = write_ofds_json(tmp_path / "network.json", device={"KOF": 30.0, "ACC": 7.0})
-    config = write_city(tmp_path / "city", ofds_json, network_yaml=", node_latency_field: deviceLatency_us")
+    config = write_city(
+        tmp_path / "city", ofds_json, network_yaml=", node_latency_field: deviceLatency_us"
+    )
     metro = prepare(load_config(config))
     assert metro.inputs.crs.to_epsg() == 32630
     tr = pyproj.Transformer.from_crs(WGS84, "EPSG:32630", always_xy=True)
@@ -237,7 +243,9 @@ def test_status_unknown_values_stop_the_run_until_mapped(tmp_path: Path) -> None
         prepare(load_config(config))
     # Mapped: Unknown counts as built; the planned span has no year: left out, noted.
     config = write_city(
-        tmp_path / "b", tmp_path / "status.gpkg", network_yaml=", status: {built: [operational, unknown]}"
+        tmp_path / "b",
+        tmp_path / "status.gpkg",
+        network_yaml=", status: {built: [operational, unknown]}",
     )
     metro = prepare(load_config(config))
     st = metro.network.stats

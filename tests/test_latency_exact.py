@@ -209,7 +209,9 @@ def reference(case: Case) -> list[Expected]:
             out.append(Expected(np.inf, None, access=False))
             continue
         # (S_s + k·r·|s − q_s| + d(q_s, q_p), s) over every site and every tied edge.
-        pool = [(d[node] + kr * away, s) for node, away in joins for s, d in dist.items() if node in d]
+        pool = [
+            (d[node] + kr * away, s) for node, away in joins for s, d in dist.items() if node in d
+        ]
         if not pool:
             out.append(Expected(np.inf, None, access=True))
             continue
@@ -230,7 +232,9 @@ def _device(case: Case, node: object) -> float:
     if node[0] != "n" or case.u is None:
         return 0.0
     named = {
-        x for i, (a, b) in enumerate(zip(case.u, case.v, strict=True)) if i not in case.missing
+        x
+        for i, (a, b) in enumerate(zip(case.u, case.v, strict=True))
+        if i not in case.missing
         for x in (a, b)
     }
     return case.node_us.get(node[1], 0.0) if node[1] in named else 0.0
@@ -657,7 +661,9 @@ def test_a_site_equally_near_two_edges_enters_both() -> None:
     b = _line((200, 0), (800, 0), (800, 600))
     pts = np.array([[1000.0, -50.0], [830.0, 600.0]])
     for geoms in ([a, b], [b, a]):
-        case = Case(geoms=geoms, site_xy=np.array([[500.0, 10.0]]), site_us=np.array([20.0]), pts=pts)
+        case = Case(
+            geoms=geoms, site_xy=np.array([[500.0, 10.0]]), site_us=np.array([20.0]), pts=pts
+        )
         latency, _ = check(case)
         assert latency[0] == pytest.approx(100.0 + 20.0 + kr * (10.0 + 500.0 + 50.0), abs=TOL_US)
         assert latency[1] == pytest.approx(100.0 + 20.0 + kr * (10.0 + 900.0 + 30.0), abs=TOL_US)
@@ -756,7 +762,9 @@ def random_case(draw: st.DrawFn, *, messy: bool = False) -> Case:
             a = int(rng.integers(1, n + 1))
             k = max(pos) + 1
             ang = rng.uniform(0, 2 * np.pi)
-            pos[k] = tuple(np.array(pos[a]) + rng.uniform(0.05, 0.95) * np.array([np.cos(ang), np.sin(ang)]))
+            pos[k] = tuple(
+                np.array(pos[a]) + rng.uniform(0.05, 0.95) * np.array([np.cos(ang), np.sin(ang)])
+            )
             stubs.add(len(geoms))
             geoms.append(LineString([pos[a], pos[k]]))
             u.append(a)
@@ -815,7 +823,9 @@ def random_case(draw: st.DrawFn, *, messy: bool = False) -> Case:
     if draw(st.booleans()):
         site_xy[0] = site_xy[-1]  # two sites at one location
     if messy and draw(st.booleans()):  # a site on an overlap or a loop
-        site_xy[-1] = np.asarray(geoms[-1].interpolate(rng.uniform(0, 1), normalized=True).coords)[0]
+        site_xy[-1] = np.asarray(geoms[-1].interpolate(rng.uniform(0, 1), normalized=True).coords)[
+            0
+        ]
     site_us = rng.choice([0.0, 20.0, 35.0], size=n_sites)
     pts = [rng.uniform([-800, -800], [8500, 3800], size=(25, 2))]
     for g in rng.choice(np.asarray(geoms, dtype=object), size=6):  # points on the network

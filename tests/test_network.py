@@ -187,7 +187,7 @@ def _id_network(draw: st.DrawFn):
 @settings(max_examples=60, deadline=None)
 @given(_id_network())
 def test_reversed_lines_never_misplace_nodes(case) -> None:
-    pos, ids, pairs, geoms, u, v = case
+    pos, ids, _pairs, geoms, u, v = case
     net = build_network(_lines(geoms, u=u, v=v))
     assert net.n_nodes == len(ids)
     # Node index k is the k-th smallest id: every id sits at its true position.
@@ -202,7 +202,8 @@ def test_reversed_lines_never_misplace_nodes(case) -> None:
         for a, b, n in zip(net.u, net.v, net.length, strict=True)
     )
     want = sorted(
-        (*sorted((rank[a], rank[b])), round(g.length, 6)) for g, a, b in zip(geoms, u, v, strict=True)
+        (*sorted((rank[a], rank[b])), round(g.length, 6))
+        for g, a, b in zip(geoms, u, v, strict=True)
     )
     assert got == want
     assert net.stats["self_loops"] == sum(a == b for a, b in zip(u, v, strict=True))
@@ -245,7 +246,9 @@ def test_self_loops_stay_edges_and_are_counted(with_ids: bool) -> None:
     net = build_network(lines)
     assert net.stats["self_loops"] == 2
     assert net.n_edges == 3
-    assert net.length.tolist() == pytest.approx([50 * np.sqrt(2) * 2 + 100, 100.0, 100 * np.sqrt(2)])
+    assert net.length.tolist() == pytest.approx(
+        [50 * np.sqrt(2) * 2 + 100, 100.0, 100 * np.sqrt(2)]
+    )
     assert net.stats["input_lines"] == 3
     arcs = arc_matrix(net, LatencyModel().resolved(network_kind="road"))
     assert arcs.nnz == 2  # the road, both ways; loops never shorten a path

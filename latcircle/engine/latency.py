@@ -343,9 +343,7 @@ def _source_arcs(
     off = attachment.offset_us[site]
     node = np.concatenate([network.u[e], network.v[e]])
     w = (
-        np.concatenate(
-            [off + params.us_per_m * t, off + params.us_per_m * (network.length[e] - t)]
-        )
+        np.concatenate([off + params.us_per_m * t, off + params.us_per_m * (network.length[e] - t)])
         + network.node_device_us[node]
     )
     site = np.concatenate([site, site])

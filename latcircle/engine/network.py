@@ -765,7 +765,12 @@ class Locator:
         if found:
             point, piece, d2, f = (np.concatenate(c) for c in zip(*found, strict=True))
         else:
-            point, piece, d2, f = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
+            point, piece, d2, f = (
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int64),
+                np.zeros(0),
+                np.zeros(0),
+            )
         e = self._edge_s[piece]
         keep = (edge[point] >= 0) & (e != edge[point]) & (np.sqrt(d2) <= drop[point] + TIE_M)
         point, piece, d2, f, e = point[keep], piece[keep], d2[keep], f[keep], e[keep]

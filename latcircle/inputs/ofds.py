@@ -125,7 +125,7 @@ def _networks_from_json(
 ) -> list[tuple[dict[str, Mapping[str, Any]], list[Mapping[str, Any]]]]:
     if not isinstance(data, dict):
         raise InputError(path, None, "not an OFDS network package (no networks)")
-    nets = data["networks"] if "networks" in data else [data]
+    nets = data.get("networks", [data])
     if not isinstance(nets, list) or not nets:
         raise InputError(path, "networks", "must be a non-empty list of networks")
     out = []
@@ -183,7 +183,11 @@ def _text_id(value: object) -> str | None:
 
 
 def _span_row(
-    span: Mapping[str, Any], nodes: Mapping[str, Mapping[str, Any]], path: Path, where: str, tag: str
+    span: Mapping[str, Any],
+    nodes: Mapping[str, Mapping[str, Any]],
+    path: Path,
+    where: str,
+    tag: str,
 ) -> dict[str, Any]:
     ends = []
     for end in ("start", "end"):

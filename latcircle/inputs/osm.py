@@ -299,7 +299,7 @@ def _edge_frame(graph: nx.MultiGraph | nx.MultiDiGraph, where: object) -> pd.Dat
 
 
 def node_id(value: Any) -> object:
-    """A graph node's id as latcircle keys it: an integer when it is one, else text.
+    """Return a graph node's id as latcircle keys it: an integer when it is one, else text.
 
     Parameters
     ----------

@@ -446,7 +446,7 @@ def _parameter_section(result: RunResult) -> str:
 
 
 def _network_rows(stats: Mapping[str, float]) -> list[list[str]]:
-    """What the network summary says was read (run.json ``network``), in words."""
+    """Return the network summary (run.json ``network``) as table rows, in words."""
     rows = [
         ("lines read", _int(stats.get("input_lines"))),
         ("lines without geometry (left out)", _int(stats.get("empty_lines", 0))),
@@ -459,7 +459,10 @@ def _network_rows(stats: Mapping[str, float]) -> list[list[str]]:
         ]
     rows += [
         ("self-loops (locatable, not on shortest paths)", _int(stats.get("self_loops", 0))),
-        ("parallel lines (shortest paths take the shortest)", _int(stats.get("parallel_edges_collapsed", 0))),
+        (
+            "parallel lines (shortest paths take the shortest)",
+            _int(stats.get("parallel_edges_collapsed", 0)),
+        ),
     ]
     if stats.get("ids_from_endpoints"):
         rows.append(("lines missing an id, joined by endpoints", _int(stats["ids_from_endpoints"])))
