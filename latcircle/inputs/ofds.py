@@ -149,7 +149,7 @@ def _network_from_geojson(
     if not isinstance(features, list):
         raise InputError(path, "features", "not a GeoJSON feature collection")
     nodes: dict[str, Mapping[str, Any]] = {}
-    spans = []
+    spans: list[Mapping[str, Any]] = []
     for i, feature in enumerate(features):
         props = dict(feature.get("properties") or {})
         kind = props.get("featureType")
@@ -168,8 +168,9 @@ def _network_from_geojson(
     for span in spans:
         for end in ("start", "end"):
             node = span.get(end)
-            if isinstance(node, dict) and _text_id(node.get("id")) not in nodes:
-                nodes[_text_id(node.get("id"))] = node  # type: ignore[index]
+            node_id = _text_id(node.get("id")) if isinstance(node, dict) else None
+            if node_id is not None and node_id not in nodes:
+                nodes[node_id] = node
     return nodes, spans
 
 

@@ -105,7 +105,7 @@ class Inputs:
     boundary: BaseGeometry
     districts: gpd.GeoDataFrame | None
     lines: gpd.GeoDataFrame
-    node_latency_us: dict[int, float] | None
+    node_latency_us: dict[object, float] | None
     sites: gpd.GeoDataFrame
     key_sites: gpd.GeoDataFrame | None
     population: Population | None
@@ -539,7 +539,7 @@ def _filter_highway(gdf: gpd.GeoDataFrame, spec: NetworkInput) -> gpd.GeoDataFra
     return out
 
 
-def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[int, float] | None]:
+def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[object, float] | None]:
     import osmnx as ox
 
     from latcircle.inputs import osm
