@@ -169,7 +169,7 @@ def _network_from_geojson(
         for end in ("start", "end"):
             node = span.get(end)
             node_id = _text_id(node.get("id")) if isinstance(node, dict) else None
-            if node_id is not None and node_id not in nodes:
+            if isinstance(node, dict) and node_id is not None and node_id not in nodes:
                 nodes[node_id] = node
     return nodes, spans
 
