@@ -7,6 +7,7 @@ input), never read back from the code under test.
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 
 import geopandas as gpd
 import numpy as np
@@ -18,8 +19,8 @@ from hypothesis import strategies as st
 from shapely.geometry import LineString
 
 from latcircle.config import LatencyModel
-from latcircle.engine.latency import arc_matrix
-from latcircle.engine.network import build_network
+from latcircle.engine.latency import arc_matrix, attach_sites, solve
+from latcircle.engine.network import Locator, build_network
 from latcircle.errors import InputError
 
 UTM50 = "EPSG:32650"
@@ -466,3 +467,85 @@ def test_null_and_empty_geometries_are_counted_and_left_out() -> None:
     assert net.stats["empty_lines"] == 5  # 3 left out while reading, 2 here
     with pytest.raises(InputError, match="no edges"):
         build_network(_lines([None, LineString()]))
+
+
+# --------------------------------------------------------------------------- real data
+
+
+def _wuhan(shared_data) -> gpd.GeoDataFrame:
+    return gpd.read_parquet(shared_data / "wuhan" / "roads_osm.parquet")[["u", "v", "geometry"]]
+
+
+def test_wuhan_sub_metre_lines_drawn_backwards_are_flipped(shared_data) -> None:
+    lines = _wuhan(shared_data)
+    coords, owner = shapely.get_coordinates(lines.geometry.to_numpy(), return_index=True)
+    first = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
+    last = np.r_[first[1:] - 1, len(owner) - 1]
+    starts = [tuple(p) for p in coords[first]]
+    ends = [tuple(p) for p in coords[last]]
+    # By hand: a node sits at the one end shared by every line naming it (two or more).
+    offers: dict[int, list[set]] = defaultdict(list)
+    for a, b, s, e in zip(lines["u"], lines["v"], starts, ends, strict=True):
+        offers[int(a)].append({s, e})
+        offers[int(b)].append({s, e})
+    pos = {}
+    for node, sets in offers.items():
+        common = set.intersection(*sets)
+        if len(sets) >= 2 and len(common) == 1:
+            pos[node] = next(iter(common))
+    length = shapely.length(lines.geometry.to_numpy())
+    want = {
+        i
+        for i, (a, b, s, e) in enumerate(zip(lines["u"], lines["v"], starts, ends, strict=True))
+        if length[i] < 1.0 and s != e and (pos.get(int(b)) == s or pos.get(int(a)) == e)
+    }
+    net = build_network(lines)
+    ids = np.unique(np.concatenate([lines["u"], lines["v"]]))
+    flipped = ids[net.u] != lines["u"].to_numpy()
+    got = set(np.flatnonzero(flipped & (length < 1.0)).tolist())
+    assert got == want
+    assert len(want) == 29  # as counted in issue 14
+
+
+def test_wuhan_float_ids_with_nan_keep_the_network_whole(shared_data) -> None:
+    # After a GeoParquet round trip through a simplification tool: float ids, ~15 % NaN.
+    lines = _wuhan(shared_data)
+    whole = build_network(lines)
+    # Where two ids sit at one point (over- and underpasses), an end without its id cannot
+    # tell which it meets: those lines keep their ids here, and are tried alone below.
+    xy = pd.Series(list(zip(whole.x, whole.y, strict=True)))
+    stacked = set(xy[xy.duplicated(keep=False)])
+    coords, owner = shapely.get_coordinates(lines.geometry.to_numpy(), return_index=True)
+    touches = np.zeros(len(lines), dtype=bool)
+    hit = np.array([tuple(p) in stacked for p in coords])
+    touches[owner[hit]] = True
+    assert 0 < touches.sum() < 1000
+    rng = np.random.default_rng(14)
+    holes = lines.assign(u=lines["u"].astype(float), v=lines["v"].astype(float))
+    gone_u = (rng.random(len(lines)) < 0.1) & ~touches
+    gone_v = (rng.random(len(lines)) < 0.05) & ~touches
+    holes.loc[gone_u, "u"] = np.nan
+    holes.loc[gone_v, "v"] = np.nan
+    patched = build_network(holes)
+    assert patched.stats["components"] == whole.stats["components"] == 1
+    assert patched.n_nodes == whole.n_nodes == 82_902
+    assert patched.stats["self_loops"] == whole.stats["self_loops"] == 0
+    assert patched.stats["ids_from_endpoints"] == (gone_u | gone_v).sum()
+    params = LatencyModel().resolved(network_kind="road")
+    x0, y0, x1, y1 = lines.total_bounds
+    px, py = rng.uniform(x0, x1, 3000), rng.uniform(y0, y1, 3000)
+    sx, sy = np.array([x0 + 0.4 * (x1 - x0)]), np.array([y0 + 0.6 * (y1 - y0)])
+    out = []
+    for net in (whole, patched):
+        locator = Locator(net)
+        att = attach_sites(locator, sx, sy, np.array([20.0]), params)
+        loc = locator.locate(px, py, max_drop_m=params.max_drop_m)
+        out.append(solve(net, att, params).at(loc)[0])
+    assert np.isfinite(out[0]).sum() > 1000
+    np.testing.assert_allclose(out[1], out[0], rtol=0, atol=1e-9)
+    # One id missing at a stacked point: the run stops, naming the column and the row.
+    row = int(np.flatnonzero(touches)[0])
+    one = lines.assign(u=lines["u"].astype(float))
+    one.loc[row, "u"] = np.nan
+    with pytest.raises(InputError, match=rf"^roads\.parquet: u: .*row\(s\) {row}$"):
+        build_network(one, source="roads.parquet")

@@ -397,7 +397,8 @@ def _fallback_to_endpoints(
         raise InputError(
             source,
             column,
-            "missing node id where the line end lies on several nodes, row(s) "
+            "missing node id where the line end lies on several nodes (give the id, or drop "
+            "the u/v columns to join every line by its endpoints), row(s) "
             + _rows(rows[np.flatnonzero(ambiguous) % len(rows)], lines.index),
         )
     unique_nodes = key_nodes[~dup]
