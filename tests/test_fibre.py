@@ -387,3 +387,44 @@ def test_senegal_planned_routes_join_in_their_year_and_duplicates_tie(
     q = geoms[dup].interpolate(0.37, normalized=True)
     loc = metro.locator.locate(np.array([q.x + 40.0]), np.array([q.y]), max_drop_m=1000.0)
     assert {int(loc.edge[0]), *loc.tie_edge.tolist()} >= {dup, twin}
+
+
+def test_features_without_geometry_and_gaps_are_counted_and_said(tmp_path: Path) -> None:
+    # The spans as plain GeoJSON, plus one feature with a null geometry and one with an
+    # empty one; Koforidua - Ho drawn stopping 55 m short of Koforidua (a gap).
+    tr = pyproj.Transformer.from_crs(WGS84, "EPSG:32630", always_xy=True)
+    back = pyproj.Transformer.from_crs("EPSG:32630", WGS84, always_xy=True)
+    features = []
+    for span in SPANS:
+        coords = _route(span)
+        if span[0] == "s5":
+            x, y = tr.transform(*coords[0])
+            coords[0] = back.transform(x + 55.0, y)
+        props = {"status": span[3], "online_year": 2027 if span[3] == "planned" else None}
+        features.append(
+            {"type": "Feature", "properties": props, "geometry": mapping(LineString(coords))}
+        )
+    features.append({"type": "Feature", "properties": {"status": "operational"}, "geometry": None})
+    empty = {"type": "LineString", "coordinates": []}
+    features.append({"type": "Feature", "properties": {"status": "operational"}, "geometry": empty})
+    path = tmp_path / "routes.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), "utf-8")
+    metro = prepare(load_config(write_city(tmp_path / "a", path)))
+    st = metro.network.stats
+    assert (st["input_lines"], st["empty_lines"], st["built_lines"]) == (8, 2, 5)
+    assert any("2 of 8 feature(s) have no geometry" in n for n in metro.inputs.notes)
+    assert st["components"] == 2  # Ho hangs off the gap
+    metro = prepare(load_config(write_city(tmp_path / "b", path, network_yaml=", snap_m: 60")))
+    st = metro.network.stats
+    assert (st["snaps"], st["components"]) == (1, 1)
+    assert st["snap_gap_max_m"] == pytest.approx(55.0, abs=1e-6)
+    assert any("1 gap(s) under snap_m = 60 m joined" in n for n in metro.inputs.notes)
+    # At the tolerance exactly, the gap is not closer than it: not joined. The gap measured
+    # by hand, in the same UTM zone, from the coordinates as written.
+    ends = [tuple(features[4]["geometry"]["coordinates"][0]), NODES["KOF"][1:]]
+    (x1, y1), (x2, y2) = (tr.transform(*p) for p in ends)
+    gap = float(np.hypot(x1 - x2, y1 - y2))
+    assert st["snap_gap_max_m"] == gap
+    for snap_m, joined in ((gap, 0), (float(np.nextafter(gap, np.inf)), 1)):
+        cfg = write_city(tmp_path / f"d{joined}", path, network_yaml=f", snap_m: {snap_m!r}")
+        assert prepare(load_config(cfg)).network.stats["snaps"] == joined
