@@ -86,7 +86,8 @@ class DistrictsInput(VectorInput):
 class NetworkStatus(_Strict):
     """How a network's status field maps to built and planned lines (compared ignoring case).
 
-    A value in none of the lists stops the run naming it: nothing is guessed.
+    A value in none of the lists stops the run naming it: nothing is guessed. A missing
+    status is the empty text ``""``.
     """
 
     field: str = "status"

@@ -428,3 +428,46 @@ def test_features_without_geometry_and_gaps_are_counted_and_said(tmp_path: Path)
     for snap_m, joined in ((gap, 0), (float(np.nextafter(gap, np.inf)), 1)):
         cfg = write_city(tmp_path / f"d{joined}", path, network_yaml=f", snap_m: {snap_m!r}")
         assert prepare(load_config(cfg)).network.stats["snaps"] == joined
+
+
+@pytest.mark.parametrize("country", sorted(WATRA))
+def test_watra_latencies_equal_the_brute_force_reference(shared_data: Path, country: str) -> None:
+    # The reference of test_latency_exact (networkx, every line kept, edges split at every
+    # projection, ties as the minimum) on the real routes, gaps up to 9 km joined.
+    from test_latency_exact import Case, check
+
+    path = _watra(shared_data, country)
+    _, _, epsg = WATRA[country]
+    raw = pyogrio.read_dataframe(path)
+    parts = raw[raw["status"] == "Operational"].explode(index_parts=False).to_crs(epsg)
+    geoms = list(parts.geometry)
+    rng = np.random.default_rng(7)
+    x0, y0, x1, y1 = parts.total_bounds
+    beside = [
+        np.asarray(g.interpolate(f, normalized=True).coords)[0] + rng.normal(0, 500, 2)
+        for g, f in zip(geoms, rng.uniform(0, 1, len(geoms)), strict=True)
+    ]
+    case = Case(
+        geoms=geoms,
+        site_xy=np.array([np.asarray(geoms[k].coords[0]) + 300.0 for k in (0, 7, 20)]),
+        site_us=np.array([20.0, 0.0, 35.0]),
+        pts=np.concatenate([rng.uniform([x0, y0], [x1, y1], size=(60, 2)), np.array(beside)]),
+        max_drop_m=20_000.0,
+        snap_m=9_000.0,
+    )
+    latency, _ = check(case)
+    assert np.isfinite(latency).sum() >= len(geoms)
+
+
+def test_a_missing_status_is_named_and_can_be_mapped(tmp_path: Path) -> None:
+    lines = gpd.read_file(write_plain_lines(tmp_path / "l.gpkg", ids=False))
+    lines.loc[1, "status"] = None
+    lines.to_file(tmp_path / "status.gpkg", driver="GPKG")
+    with pytest.raises(InputError, match=r"\['\(missing\)'\]"):
+        prepare(load_config(write_city(tmp_path / "a", tmp_path / "status.gpkg")))
+    config = write_city(
+        tmp_path / "b",
+        tmp_path / "status.gpkg",
+        network_yaml=", status: {built: [operational, '']}",
+    )
+    assert prepare(load_config(config)).network.stats["built_lines"] == 5

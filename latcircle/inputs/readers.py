@@ -456,13 +456,15 @@ def _apply_status(
     """Keep built lines, give planned lines their online year, leave out the rest (noted)."""
     if status.field not in gdf.columns:
         raise InputError(path, status.field, "a status mapping is set but there is no column")
-    value = gdf[status.field].astype("string").str.strip().str.casefold()
+    # A missing status is the empty text: listed as "" to map it, named "(missing)" if not.
+    value = gdf[status.field].astype("string").fillna("").str.strip().str.casefold()
     built = value.isin([x.casefold() for x in status.built]).to_numpy()
     planned = value.isin([x.casefold() for x in status.planned]).to_numpy()
     excluded = value.isin([x.casefold() for x in status.excluded]).to_numpy()
     other = ~(built | planned | excluded)
     if other.any():
-        seen = sorted({str(x) for x in gdf[status.field][other].tolist()})
+        raw = gdf[status.field][other].astype("string").fillna("").str.strip()
+        seen = sorted({x or "(missing)" for x in raw.tolist()})
         raise InputError(
             path,
             status.field,
