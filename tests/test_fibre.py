@@ -471,3 +471,64 @@ def test_a_missing_status_is_named_and_can_be_mapped(tmp_path: Path) -> None:
         network_yaml=", status: {built: [operational, '']}",
     )
     assert prepare(load_config(config)).network.stats["built_lines"] == 5
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def _break_ids(folder: Path) -> Path:
+    """Float ids where a line missing its id ends on two stacked nodes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    geoms = [
+        LineString([(-0.187, 5.603), (-0.25, 5.95)]),
+        LineString([(-0.25, 5.95), (-0.6, 6.3)]),
+        LineString([(-0.25, 5.95), (-0.1, 6.2)]),  # another node at the same point
+        LineString([(-0.25, 5.95), (-0.4, 5.9)]),  # ids missing: which node?
+    ]
+    frame = gpd.GeoDataFrame(
+        {"u": [1.0, 2.0, 7.0, np.nan], "v": [2.0, 3.0, 8.0, np.nan]}, geometry=geoms, crs=WGS84
+    )
+    frame.to_file(folder / "ids.gpkg", driver="GPKG")
+    return write_city(folder, folder / "ids.gpkg")
+
+
+def _break_ofds(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = write_ofds_json(folder / "network.json")
+    package = json.loads(path.read_text("utf-8"))
+    package["networks"][0]["spans"][2]["route"] = {"type": "Point", "coordinates": [0.0, 5.0]}
+    path.write_text(json.dumps(package), "utf-8")
+    return write_city(folder, path)
+
+
+def _break_status(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = gpd.read_file(write_plain_lines(folder / "l.gpkg", ids=False))
+    lines.loc[0, "status"] = "Unknown"
+    lines.to_file(folder / "status.gpkg", driver="GPKG")
+    return write_city(folder, folder / "status.gpkg")
+
+
+@pytest.mark.parametrize(
+    ("breaks", "names", "says"),
+    [
+        (_break_ids, "ids.gpkg: u: ", "lies on several nodes"),
+        (_break_ofds, "network.json: spans[2].route: ", "must be a line, got Point"),
+        (_break_status, "status.gpkg: status: ", "['Unknown'] are neither built"),
+    ],
+    ids=["stacked-missing-id", "ofds-route-not-a-line", "unknown-status"],
+)
+def test_bad_network_is_one_line_exit_2_nothing_written(
+    breaks, names: str, says: str, tmp_path: Path, capsys
+) -> None:
+    from latcircle.cli import main
+
+    config = breaks(tmp_path / "city")
+    out = tmp_path / "out"
+    code = main(["run", str(config), "--out", str(out)])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert names in lines[0] and says in lines[0], lines[0]
+    assert not out.exists()
