@@ -532,3 +532,44 @@ def test_bad_network_is_one_line_exit_2_nothing_written(
     assert len(lines) == 1, err
     assert names in lines[0] and says in lines[0], lines[0]
     assert not out.exists()
+
+
+def test_report_says_what_was_read(tmp_path: Path) -> None:
+    from latcircle.analysis.progress import write_progress
+    from latcircle.present.report import write_report
+
+    lines = gpd.read_file(write_plain_lines(tmp_path / "l.gpkg", ids=False))
+    lines.loc[1, "status"] = "Decommissioned <script>"
+    lines.to_file(tmp_path / "status.gpkg", driver="GPKG")
+    config = write_city(
+        tmp_path / "city",
+        tmp_path / "status.gpkg",
+        network_yaml=", snap_m: 50, status: {excluded: ['decommissioned <script>']}",
+    )
+    run_city(
+        load_config(config), out=tmp_path / "out", extra_outputs=[write_progress, write_report]
+    )
+    html = (tmp_path / "out" / "report.html").read_text("utf-8")
+    record = json.loads((tmp_path / "out" / "run.json").read_text("utf-8"))
+    st = record["network"]
+    assert (st["input_lines"], st["built_lines"], st["planned_lines"], st["excluded_lines"]) == (
+        6,
+        4,
+        1,
+        1,
+    )
+    assert "<h3>Network read</h3>" in html
+    for label, value in [
+        ("lines read", "6"),
+        ("built lines", "4"),
+        ("planned lines (online from their year)", "1"),
+        ("lines left out by status", "1"),
+        ("gaps under 50 m joined (snap_m)", "0"),
+        ("connected components", f"{st['components']:.0f}"),
+    ]:
+        assert f"<td>{label}</td><td>{value}</td>" in html, label
+    share = f"{st['area_within_max_drop_share']:.1%}"
+    assert f"of the network</td><td>{share}</td>" in html
+    # The status value from the data (in the config's list) reaches the report as text.
+    assert "decommissioned &lt;script&gt;" in html
+    assert "decommissioned <script>" not in html
