@@ -573,3 +573,26 @@ def test_report_says_what_was_read(tmp_path: Path) -> None:
     # The status value from the data (in the config's list) reaches the report as text.
     assert "decommissioned &lt;script&gt;" in html
     assert "decommissioned <script>" not in html
+
+
+def test_multi_part_lines_that_do_not_join_lose_only_their_own_ids(tmp_path: Path) -> None:
+    # Spans with u/v ids; s2 (Koforidua - Kumasi) as two parts with a 0.05° hole: that line
+    # cannot be one edge. Its parts join by endpoints; every other line keeps its ids.
+    from shapely.geometry import MultiLineString
+
+    geoms = [LineString(_route(s)) for s in SPANS]
+    route = _route(SPANS[1])
+    geoms[1] = MultiLineString([route[:2], [(-0.65, 6.3), *route[2:]]])
+    geoms[0] = MultiLineString([_route(SPANS[0])[:2], _route(SPANS[0])[1:]])  # joins: merged
+    frame = gpd.GeoDataFrame(
+        {"u": [s[1] for s in SPANS], "v": [s[2] for s in SPANS], "status": [s[3] for s in SPANS]},
+        geometry=geoms,
+        crs=WGS84,
+    )
+    frame.to_file(tmp_path / "multi.gpkg", driver="GPKG")
+    metro = prepare(load_config(write_city(tmp_path / "a", tmp_path / "multi.gpkg")))
+    st = metro.network.stats
+    assert st["ids_from_endpoints"] == 2  # the two parts of s2
+    assert metro.network.n_edges == 6  # 4 whole built spans + 2 parts (s6: planned, no year)
+    assert st["components"] == 2  # the hole cuts Kumasi off
+    assert any("1 multi-part line(s) whose parts do not join" in n for n in metro.inputs.notes)

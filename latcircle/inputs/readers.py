@@ -389,7 +389,7 @@ def _read_network(
     """
     gdf, node_latency, status_default = _read_network_file(spec)
     gdf = _drop_empty_lines(gdf, spec.path, notes, stats)
-    gdf = _single_lines(gdf, spec.path)
+    gdf = _single_lines(gdf, notes)
     kinds = set(gdf.geometry.geom_type.dropna().unique())
     if not kinds <= {"LineString"}:
         raise InputError(spec.path, "geometry", f"network must be lines, got {sorted(kinds)}")
@@ -499,28 +499,30 @@ def _apply_status(
     return out
 
 
-def _single_lines(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+def _single_lines(gdf: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
     """Make every feature one LineString.
 
     With ``u``/``v`` ids a multi-part line is one edge: its parts are merged end to end. A
-    multi-part line whose parts do not join cannot be one edge; the ids are then dropped for
-    the whole network so that nodes come from coinciding endpoints instead.
+    multi-part line whose parts do not join cannot be one edge: its parts lose the ids and
+    join the network by their exactly coinciding endpoints instead (noted).
     """
-    multi = gdf.geometry.geom_type == "MultiLineString"
+    multi = (gdf.geometry.geom_type == "MultiLineString").to_numpy()
     if not multi.any():
         return gdf
     if {"u", "v"} <= set(gdf.columns):
         merged = shapely.line_merge(gdf.geometry[multi].to_numpy())
         gdf = gdf.copy()
         gdf.loc[multi, "geometry"] = merged
-        if (shapely.get_type_id(merged) == 1).all():
-            return gdf
-        log.warning(
-            "%s: multi-part lines that do not join: node ids ignored, nodes taken from "
-            "coinciding endpoints",
-            path,
-        )
-        gdf = gdf.drop(columns=["u", "v"])
+        apart = np.zeros(len(gdf), dtype=bool)
+        apart[np.flatnonzero(multi)[shapely.get_type_id(merged) != 1]] = True
+        if apart.any():
+            # Object columns: a missing id must not turn integer ids into floats.
+            gdf["u"], gdf["v"] = gdf["u"].astype(object), gdf["v"].astype(object)
+            gdf.loc[apart, ["u", "v"]] = None
+            notes.append(
+                f"network: {int(apart.sum())} multi-part line(s) whose parts do not join: "
+                "their parts join the network by their endpoints, not by their u/v ids"
+            )
     return gdf.explode(index_parts=False, ignore_index=True)
 
 
