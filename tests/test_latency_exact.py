@@ -967,6 +967,11 @@ def test_locate_answer_does_not_depend_on_k_or_threads() -> None:
         np.testing.assert_array_equal(got.edge, ref.edge, err_msg=f"k={k}, workers={workers}")
         np.testing.assert_array_equal(got.t, ref.t)
         np.testing.assert_array_equal(got.drop, ref.drop)
+        # The ties too: the same further edges for the same points (a lattice ties a lot).
+        np.testing.assert_array_equal(got.tie_point, ref.tie_point)
+        np.testing.assert_array_equal(got.tie_edge, ref.tie_edge)
+        np.testing.assert_allclose(got.tie_t, ref.tie_t, rtol=0, atol=1e-9)
+    assert len(ref.tie_point) > 20
 
 
 @settings(max_examples=40, deadline=None)

@@ -256,7 +256,7 @@ def _node_device(
 ) -> np.ndarray:
     device = np.zeros(n)
     if node_latency_us and ids is not None:
-        pos = {_id_key(k): i for i, k in enumerate(ids)}
+        pos = {_id_key(k): i for i, k in enumerate(ids) if k is not None}  # None: no id
         for key, value in node_latency_us.items():
             i = pos.get(_id_key(key))
             if i is not None:
@@ -642,9 +642,11 @@ class Locator:
 
     Notes
     -----
-    Ties are broken canonically: of pieces at the same computed distance the one with the
+    The reported edge is canonical: of pieces at the same computed distance the one with the
     lowest index (the lowest edge, then the nearest its ``u`` end) wins, so the answer is the
-    same whatever ``k`` or the number of threads.
+    same whatever ``k`` or the number of threads. Every other edge within ``TIE_M`` of as
+    near is reported too (``PointLocation.tie_*``), so that evaluation can take the minimum
+    latency over them rather than depend on line order.
     """
 
     def __init__(self, network: Network, *, piece_m: float = PIECE_M, k: int = FIRST_K) -> None:
