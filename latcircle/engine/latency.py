@@ -305,12 +305,30 @@ def arc_matrix(network: Network, params: LatencyParams) -> csr_matrix:
     head = np.concatenate([network.v, network.u])
     weight = np.concatenate([w, w]) + network.node_device_us[head]
     n = network.n_nodes
+    if not _may_repeat_arcs(network):
+        return csr_matrix((weight, (tail, head)), shape=(n, n))
     arc = tail != head
     tail, head, weight = tail[arc], head[arc], weight[arc]
     order = np.lexsort((weight, head, tail))
     tail, head, weight = tail[order], head[order], weight[order]
     first = np.r_[True, (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])][: len(tail)]
     return csr_matrix((weight[first], (tail[first], head[first])), shape=(n, n))
+
+
+def _may_repeat_arcs(network: Network) -> bool:
+    """Whether some (tail, head) may carry several arcs, or a node one to itself.
+
+    Known not to when the build counted no self-loop and no parallel line, and no edge has
+    an online year (parallels of different years are not counted as collapsed). A network
+    without those counts (built by hand) is deduplicated, which is always right; a subset
+    keeps its whole network's counts, which can only overstate.
+    """
+    st = network.stats
+    return (
+        network.edge_online_year is not None
+        or st.get("self_loops", 1) > 0
+        or st.get("parallel_edges_collapsed", 1) > 0
+    )
 
 
 def _at_node_end(
