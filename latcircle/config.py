@@ -83,14 +83,38 @@ class DistrictsInput(VectorInput):
     names: dict[str, str] | None = None
 
 
+class NetworkStatus(_Strict):
+    """How a network's status field maps to built and planned lines (compared ignoring case).
+
+    A value in none of the lists stops the run naming it: nothing is guessed. A missing
+    status is the empty text ``""``.
+    """
+
+    field: str = "status"
+    built: list[str] = ["operational", "built", "in service", "active"]
+    planned: list[str] = ["planned", "under construction", "underconstruction", "proposed"]
+    excluded: list[str] = ["decommissioned", "inactive", "abandoned"]
+    #: Online year of planned lines whose file gives none; ``None`` leaves them out (noted).
+    planned_online_year: Annotated[int, Field(ge=1990, le=2100)] | None = None
+
+
 class NetworkInput(VectorInput):
     """The fibre or duct network."""
 
     kind: Literal["road", "fibre"]
     #: Road classes kept (OSM ``highway`` values); ``None`` keeps everything.
     highway: list[str] | None = None
-    #: Node attribute (GraphML) or column carrying per-node device latency in microseconds.
+    #: Node attribute (GraphML, OFDS) or column carrying per-node device latency in µs.
     node_latency_field: str | None = None
+    #: ``lines`` (any vector format, GraphML, OSM), ``ofds`` (Open Fibre Data Standard JSON
+    #: package or GeoJSON spans), or ``auto`` (OFDS when the file says so).
+    format: Literal["auto", "lines", "ofds"] = "auto"
+    #: Built/planned mapping of a status field. ``None``: the defaults, applied to fibre and
+    #: OFDS networks whose lines carry a ``status`` field.
+    status: NetworkStatus | None = None
+    #: Join line ends closer than this (metres) by a straight link, each one counted and
+    #: reported; 0 (the default, right for roads) joins none.
+    snap_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
 
 
 class SitesInput(VectorInput):

@@ -253,7 +253,11 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
         inputs = read_inputs(cfg, site_device_us=params.site_device_us)
     with timer.stage("network"):
         network = build_network(
-            inputs.lines, node_latency_us=inputs.node_latency_us, source=str(cfg.network.path)
+            inputs.lines,
+            node_latency_us=inputs.node_latency_us,
+            source=str(cfg.network.path),
+            snap_m=cfg.network.snap_m,
+            read_stats=dict(inputs.network_stats),
         )
         notes: list[str] = []  # repairs and exclusions found here, added to the inputs' own
         _note_network_repairs(notes, network)
@@ -268,6 +272,7 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
             source=cfg.source,
         )
         samples, names = _samples(inputs, grid, locator, params)
+        network = _with_access_share(network, samples, params)
         metro = Metro(
             config=cfg,
             params=params,
@@ -322,22 +327,45 @@ def _attach(
     return attachment
 
 
+def _with_access_share(
+    network: Network, samples: dict[str, Samples], params: LatencyParams
+) -> Network:
+    """Add to the network summary the share of the metro within max drop of the network."""
+    area = samples.get("area")
+    if area is None or area.weight.sum() <= 0:
+        return network
+    share = share_of(float(area.weight[area.location.has_access].sum()), float(area.weight.sum()))
+    stats = {**network.stats, "area_within_max_drop_share": share, "max_drop_m": params.max_drop_m}
+    return dataclasses.replace(network, stats=stats)
+
+
 def _note_network_repairs(notes: list[str], network: Network) -> None:
     st = network.stats
-    if st["self_loops_dropped"]:
+    if st.get("ids_from_endpoints"):
         notes.append(
-            f"network: {st['self_loops_dropped']:.0f} self-loop(s) dropped "
-            "(lines starting and ending at the same node)"
+            f"network: {st['ids_from_endpoints']:.0f} line(s) missing a u/v node id joined "
+            "by their exactly coinciding endpoints instead"
+        )
+    if st["self_loops"]:
+        notes.append(
+            f"network: {st['self_loops']:.0f} self-loop(s) (lines starting and ending at the "
+            "same node) kept for locating, left out of shortest paths"
         )
     if st["parallel_edges_collapsed"]:
         notes.append(
-            f"network: {st['parallel_edges_collapsed']:.0f} parallel edge(s) collapsed "
-            "to the shortest"
+            f"network: {st['parallel_edges_collapsed']:.0f} parallel line(s): shortest paths "
+            "take the shortest of each pair, every line stays locatable"
         )
     if st["zero_length_edges"]:
         notes.append(
             f"network: {st['zero_length_edges']:.0f} zero-length edge(s) kept as "
             "zero-latency links between distinct nodes"
+        )
+    if st.get("snaps"):
+        notes.append(
+            f"network: {st['snaps']:.0f} gap(s) under snap_m = {st['snap_m']:g} m joined by "
+            f"straight links (largest {st['snap_gap_max_m']:.1f} m, "
+            f"{st['snap_gap_total_m']:.0f} m in all)"
         )
     if st["components"] > 1:
         notes.append(

@@ -127,7 +127,8 @@ class LatencyField:
         Parameters
         ----------
         loc
-            Points located on the same network (:meth:`Locator.locate`).
+            Points located on the same network (:meth:`Locator.locate`). A point equally
+            near several edges (ties) gets the minimum over them.
 
         Returns
         -------
@@ -135,53 +136,58 @@ class LatencyField:
             Latency including ``E``, extras and the round-trip factor; ``inf`` for points
             without access or with no reachable site. ``site`` is ``-1`` there.
         """
-        # Only points with access are evaluated (in a metro most cells may have none).
-        ok = np.flatnonzero(loc.edge >= 0)
-        if len(ok) == len(loc):
-            return self._at_access(loc)
         latency = np.full(len(loc), np.inf)
         site = np.full(len(loc), NO_SITE, dtype=np.int64)
-        latency[ok], site[ok] = self._at_access(
-            PointLocation(
-                edge=loc.edge[ok], t=loc.t[ok], drop=loc.drop[ok], max_drop_m=loc.max_drop_m
-            )
-        )
+        # Only points with access are evaluated (in a metro most cells may have none).
+        ok = np.flatnonzero(loc.edge >= 0)
+        latency[ok], site[ok] = self._at_access(loc.edge[ok], loc.t[ok], loc.drop[ok])
+        if len(loc.tie_point):
+            p = loc.tie_point
+            tie_lat, tie_site = self._at_access(loc.tie_edge, loc.tie_t, loc.drop[p])
+            # Per point the lowest over its ties (first listed of equal), then against the
+            # nearest edge's answer, which keeps a tie of equal latency.
+            order = np.lexsort((tie_lat, p))
+            first = order[np.r_[True, p[order][1:] != p[order][:-1]]]
+            lower = first[tie_lat[first] < latency[p[first]]]
+            latency[p[lower]], site[p[lower]] = tie_lat[lower], tie_site[lower]
         return latency, site
 
-    def _at_access(self, loc: PointLocation) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`at` for points that all have access."""
+    def _at_access(
+        self, edge: np.ndarray, t: np.ndarray, drop: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`at` for points on ``edge`` at ``t``, ``drop`` away (all with access)."""
         p = self.params
-        e = loc.edge
-        u, v = self.network.u[e], self.network.v[e]
-        via_u = self.node_us[u] + p.us_per_m * loc.t
-        via_v = self.node_us[v] + p.us_per_m * (self.network.length[e] - loc.t)
+        u, v = self.network.u[edge], self.network.v[edge]
+        via_u = self.node_us[u] + p.us_per_m * t
+        via_v = self.node_us[v] + p.us_per_m * (self.network.length[edge] - t)
         best = np.minimum(via_u, via_v)
         site = np.where(via_u <= via_v, self.node_site[u], self.node_site[v])
-        best, site = self._same_edge(loc, best, site)
-        best, site = self._at_nodes(loc, best, site)
+        best, site = self._same_edge(edge, t, best, site)
+        best, site = self._at_nodes(edge, t, best, site)
         reach = np.isfinite(best)
-        latency = np.where(reach, p.factor * (p.fixed_us + best + p.us_per_m * loc.drop), np.inf)
+        latency = np.where(reach, p.factor * (p.fixed_us + best + p.us_per_m * drop), np.inf)
         return latency, np.where(reach, site, NO_SITE)
 
     def _same_edge(
-        self, loc: PointLocation, best: np.ndarray, site: np.ndarray
+        self, edge: np.ndarray, t: np.ndarray, best: np.ndarray, site: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Take the direct along-edge path from a site on the same edge as the point."""
-        att = self.attachment.location
-        at_u, at_v = _at_node_end(self.network, att.edge, att.t)
+        s_site, s_edge, s_t = _site_entries(self.network, self.attachment, self.sites)
         # A site at a node enters through it: via_u / via_v cover it.
-        mid_edge = [s for s in self.sites if not (at_u[s] or at_v[s])]
-        if not mid_edge:
+        at_u, at_v = _at_node_end(self.network, s_edge, s_t)
+        mid = np.flatnonzero(~(at_u | at_v))
+        if len(mid) == 0:
             return best, site
         # One pass over the points finds those sharing an edge with any site; each site then
         # looks only at those (not at every point once per site).
-        shared = np.flatnonzero(np.isin(loc.edge, att.edge[mid_edge]) & (loc.edge >= 0))
-        for s in mid_edge:
-            on_edge = shared[loc.edge[shared] == att.edge[s]]
+        shared = np.flatnonzero(np.isin(edge, s_edge[mid]))
+        for i in mid:
+            on_edge = shared[edge[shared] == s_edge[i]]
             if len(on_edge) == 0:
                 continue
+            s = s_site[i]
             direct = self.attachment.offset_us[s] + self.params.us_per_m * np.abs(
-                loc.t[on_edge] - att.t[s]
+                t[on_edge] - s_t[i]
             )
             better = direct < best[on_edge]
             best[on_edge[better]] = direct[better]
@@ -189,20 +195,36 @@ class LatencyField:
         return best, site
 
     def _at_nodes(
-        self, loc: PointLocation, best: np.ndarray, site: np.ndarray
+        self, edge: np.ndarray, t: np.ndarray, best: np.ndarray, site: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Reach a point projected onto a node through that node (see :func:`_at_node_end`)."""
         net = self.network
-        at_u, at_v = _at_node_end(net, loc.edge, loc.t)
+        at_u, at_v = _at_node_end(net, edge, t)
         idx = np.flatnonzero(at_u | at_v)
         if len(idx) == 0:
             return best, site
-        e = loc.edge[idx]
+        e = edge[idx]
         node = np.where(at_u[idx], net.u[e], net.v[e])
-        away = np.where(at_u[idx], loc.t[idx], net.length[e] - loc.t[idx])
+        away = np.where(at_u[idx], t[idx], net.length[e] - t[idx])
         best[idx] = self.node_us[node] + self.params.us_per_m * away
         site[idx] = self.node_site[node]
         return best, site
+
+
+def _site_entries(
+    network: Network, attachment: SiteAttachment, sites: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the ``sites`` enter the network: (site, edge, t), nearest edge then ties.
+
+    A site equally near several edges enters through each of them.
+    """
+    loc = attachment.location
+    tie = np.isin(loc.tie_point, sites)
+    return (
+        np.concatenate([sites, loc.tie_point[tie]]).astype(np.int64),
+        np.concatenate([loc.edge[sites], loc.tie_edge[tie]]).astype(np.int64),
+        np.concatenate([loc.t[sites], loc.tie_t[tie]]),
+    )
 
 
 def solve(
@@ -267,6 +289,10 @@ def solve(
 def arc_matrix(network: Network, params: LatencyParams) -> csr_matrix:
     """Return the directed arc matrix: ``k·r·ℓ`` plus the device latency of the head node.
 
+    Only what can shorten a path: self-loops are left out, and of parallel edges (lines
+    between the same two nodes) the lightest arc is kept, since csr_matrix would sum them.
+    The others stay edges of the network: located on and evaluated along exactly.
+
     Parameters
     ----------
     network
@@ -279,16 +305,30 @@ def arc_matrix(network: Network, params: LatencyParams) -> csr_matrix:
     head = np.concatenate([network.v, network.u])
     weight = np.concatenate([w, w]) + network.node_device_us[head]
     n = network.n_nodes
-    if network.edge_online_year is not None:
-        # Parallel links of different online years may both be present: keep the lightest
-        # arc per (tail, head), since csr_matrix would sum duplicates.
-        order = np.lexsort((weight, head, tail))
-        tail, head, weight = tail[order], head[order], weight[order]
-        first = np.r_[True, (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])]
-        tail, head, weight = tail[first], head[first], weight[first]
-    # Otherwise parallel edges were collapsed when the network was built: no (tail, head)
-    # pair repeats and csr_matrix's summing of duplicates never fires.
-    return csr_matrix((weight, (tail, head)), shape=(n, n))
+    if not _may_repeat_arcs(network):
+        return csr_matrix((weight, (tail, head)), shape=(n, n))
+    arc = tail != head
+    tail, head, weight = tail[arc], head[arc], weight[arc]
+    order = np.lexsort((weight, head, tail))
+    tail, head, weight = tail[order], head[order], weight[order]
+    first = np.r_[True, (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])][: len(tail)]
+    return csr_matrix((weight[first], (tail[first], head[first])), shape=(n, n))
+
+
+def _may_repeat_arcs(network: Network) -> bool:
+    """Whether some (tail, head) may carry several arcs, or a node one to itself.
+
+    Known not to when the build counted no self-loop and no parallel line, and no edge has
+    an online year (parallels of different years are not counted as collapsed). A network
+    without those counts (built by hand) is deduplicated, which is always right; a subset
+    keeps its whole network's counts, which can only overstate.
+    """
+    st = network.stats
+    return (
+        network.edge_online_year is not None
+        or st.get("self_loops", 1) > 0
+        or st.get("parallel_edges_collapsed", 1) > 0
+    )
 
 
 def _at_node_end(
@@ -316,22 +356,16 @@ def _at_node_end(
 def _source_arcs(
     network: Network, attachment: SiteAttachment, params: LatencyParams, sites: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Super-source arcs to both ends of each site's edge, the lightest per node."""
-    loc = attachment.location
-    e = loc.edge[sites]
-    off = attachment.offset_us[sites]
+    """Super-source arcs to both ends of each site's edge(s), the lightest per node."""
+    site, e, t = _site_entries(network, attachment, sites)
+    off = attachment.offset_us[site]
     node = np.concatenate([network.u[e], network.v[e]])
     w = (
-        np.concatenate(
-            [
-                off + params.us_per_m * loc.t[sites],
-                off + params.us_per_m * (network.length[e] - loc.t[sites]),
-            ]
-        )
+        np.concatenate([off + params.us_per_m * t, off + params.us_per_m * (network.length[e] - t)])
         + network.node_device_us[node]
     )
-    site = np.concatenate([sites, sites])
-    at_u, at_v = _at_node_end(network, e, loc.t[sites])
+    site = np.concatenate([site, site])
+    at_u, at_v = _at_node_end(network, e, t)
     keep = np.concatenate([~at_v, ~at_u])  # a site at a node enters through that node only
     node, w, site = node[keep], w[keep], site[keep]
     order = np.lexsort((site, w, node))  # per node: lightest first, ties to the lower site index

@@ -44,6 +44,7 @@ __all__ = [
     "DUCT_HIGHWAYS",
     "OSM_SUFFIXES",
     "graph_to_lines",
+    "node_id",
     "overpass_highway_filter",
     "read_osm_file",
     "simplify",
@@ -292,19 +293,41 @@ def _edge_frame(graph: nx.MultiGraph | nx.MultiDiGraph, where: object) -> pd.Dat
         geoms.append(geom)
     return pd.DataFrame(
         {
-            "u": _int_ids(us, where),
-            "v": _int_ids(vs, where),
+            "u": _ids(us, vs)[0],
+            "v": _ids(us, vs)[1],
             "highway": values,
             "geometry": np.asarray(geoms, dtype=object),
         }
     )
 
 
-def _int_ids(ids: list[Any], where: object) -> np.ndarray:
-    try:
-        return np.asarray([int(i) for i in ids], dtype=np.int64)
-    except (TypeError, ValueError):
-        raise InputError(where, "u/v", "node ids are not integers") from None
+def node_id(value: Any) -> object:
+    """Return a graph node's id as latcircle keys it: an integer when it is one, else text.
+
+    Parameters
+    ----------
+    value
+        The node as the graph names it (osmnx: an integer; other GraphML: often text).
+    """
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return str(value)
+
+
+def _ids(us: list[Any], vs: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Node ids as integers when every one is (OSM), otherwise all as text (never cast)."""
+    keys = [node_id(i) for i in [*us, *vs]]
+    if all(isinstance(k, int) for k in keys):
+        out = np.asarray(keys, dtype=np.int64)
+    else:
+        out = np.asarray([str(i) for i in [*us, *vs]], dtype=object)
+    return out[: len(us)], out[len(us) :]
 
 
 def _filter_highway(

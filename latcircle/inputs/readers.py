@@ -31,6 +31,7 @@ from latcircle.config import (
     DistrictsInput,
     KeySitesInput,
     NetworkInput,
+    NetworkStatus,
     PopulationInput,
     SitesInput,
     VectorInput,
@@ -95,17 +96,21 @@ class Inputs:
         ``None`` when the config has no raster.
     notes
         Repairs and exclusions made while reading, one sentence each.
+    network_stats
+        Counts from reading the network (``empty_lines``, ``planned_lines``,
+        ``excluded_lines``), for the network summary.
     """
 
     crs: pyproj.CRS
     boundary: BaseGeometry
     districts: gpd.GeoDataFrame | None
     lines: gpd.GeoDataFrame
-    node_latency_us: dict[int, float] | None
+    node_latency_us: dict[object, float] | None
     sites: gpd.GeoDataFrame
     key_sites: gpd.GeoDataFrame | None
     population: Population | None
     notes: tuple[str, ...] = ()
+    network_stats: tuple[tuple[str, float], ...] = ()
 
 
 def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
@@ -132,7 +137,8 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
     crs = local_crs(boundary_wgs)
     boundary = gpd.GeoSeries([boundary_wgs], crs=WGS84).to_crs(crs).iloc[0]
     districts = _read_districts(cfg.districts, crs, boundary, notes) if cfg.districts else None
-    lines, node_latency = _read_network(cfg.network, crs)
+    network_stats: dict[str, float] = {}
+    lines, node_latency = _read_network(cfg.network, crs, notes, network_stats)
     sites = _read_sites(cfg.sites, crs, site_device_us, boundary, notes)
     key_sites = _read_key_sites(cfg.key_sites, crs, boundary, notes) if cfg.key_sites else None
     population = _read_population(cfg.population, crs, boundary) if cfg.population else None
@@ -146,6 +152,7 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
         key_sites=key_sites,
         population=population,
         notes=tuple(notes),
+        network_stats=tuple(sorted(network_stats.items())),
     )
 
 
@@ -372,53 +379,150 @@ def _read_districts(
     return gdf.reset_index(drop=True)
 
 
-def _read_network(spec: NetworkInput, crs: pyproj.CRS) -> tuple[gpd.GeoDataFrame, dict | None]:
-    suffix = "".join(spec.path.suffixes[-2:]).lower()
-    node_latency: dict[int, float] | None = None
-    if suffix.endswith((".pbf", ".osm", ".osm.xml")) or spec.path.suffix.lower() == ".osm":
-        from latcircle.inputs import osm
+def _read_network(
+    spec: NetworkInput, crs: pyproj.CRS, notes: list[str], stats: dict[str, float]
+) -> tuple[gpd.GeoDataFrame, dict | None]:
+    """Read the network's lines into the local CRS; counts go to ``stats``, notes to ``notes``.
 
-        gdf = osm.read_osm_file(spec.path, highway=spec.highway)
-    elif spec.path.suffix.lower() == ".graphml":
-        gdf, node_latency = _read_graphml(spec)
-    else:
-        gdf = read_vector(spec, role="network")
-        gdf = _filter_highway(gdf, spec)
-    gdf = _single_lines(gdf, spec.path)
+    Null and empty geometries are left out and counted; a status field maps lines to built
+    (kept), planned (kept with an online year, or left out) and excluded (left out).
+    """
+    gdf, node_latency, status_default = _read_network_file(spec)
+    gdf = _drop_empty_lines(gdf, spec.path, notes, stats)
+    gdf = _single_lines(gdf, notes)
     kinds = set(gdf.geometry.geom_type.dropna().unique())
     if not kinds <= {"LineString"}:
         raise InputError(spec.path, "geometry", f"network must be lines, got {sorted(kinds)}")
-    gdf = gdf[~gdf.geometry.is_empty & gdf.geometry.notna()]
-    if gdf.empty:
-        raise InputError(spec.path, None, "the network has no edges")
     if "online_year" in gdf.columns:
         gdf = gdf.assign(online_year=_year_column(gdf, spec.path))
+    status = spec.status
+    if status is None and (spec.kind == "fibre" or status_default) and "status" in gdf.columns:
+        status = NetworkStatus()
+    if status is not None:
+        gdf = _apply_status(gdf, spec.path, status, notes, stats)
     keep = [c for c in ("u", "v", "highway", "online_year") if c in gdf.columns]
     return gdf[[*keep, "geometry"]].to_crs(crs).reset_index(drop=True), node_latency
 
 
-def _single_lines(gdf: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+def _read_network_file(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict | None, bool]:
+    """Read the file as lines in its format; the flag says it is OFDS (status applies)."""
+    suffix = "".join(spec.path.suffixes[-2:]).lower()
+    if spec.format == "ofds" or (spec.format == "auto" and _is_ofds(spec.path)):
+        from latcircle.inputs import ofds
+
+        gdf, node_latency = ofds.read_ofds(spec.path, node_latency_field=spec.node_latency_field)
+        return gdf, node_latency, True
+    if suffix.endswith((".pbf", ".osm", ".osm.xml")) or spec.path.suffix.lower() == ".osm":
+        from latcircle.inputs import osm
+
+        return osm.read_osm_file(spec.path, highway=spec.highway), None, False
+    if spec.path.suffix.lower() == ".graphml":
+        gdf, node_latency = _read_graphml(spec)
+        return gdf, node_latency, False
+    gdf = read_vector(spec, role="network")
+    return _filter_highway(gdf, spec), None, False
+
+
+def _is_ofds(path: Path) -> bool:
+    from latcircle.inputs import ofds
+
+    return path.suffix.lower() in (".json", ".geojson") and ofds.is_ofds(path)
+
+
+def _drop_empty_lines(
+    gdf: gpd.GeoDataFrame, path: Path, notes: list[str], stats: dict[str, float]
+) -> gpd.GeoDataFrame:
+    """Leave out features without geometry (null or empty), counted and noted."""
+    empty = (gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+    stats["input_lines"] = float(len(gdf))
+    stats["empty_lines"] = float(empty.sum())
+    if empty.all():
+        raise InputError(path, None, "the network has no edges (every feature is empty)")
+    if empty.any():
+        notes.append(
+            f"network: {int(empty.sum())} of {len(gdf)} feature(s) have no geometry "
+            "(null or empty): left out"
+        )
+    return gdf[~empty]
+
+
+def _apply_status(
+    gdf: gpd.GeoDataFrame,
+    path: Path,
+    status: NetworkStatus,
+    notes: list[str],
+    stats: dict[str, float],
+) -> gpd.GeoDataFrame:
+    """Keep built lines, give planned lines their online year, leave out the rest (noted)."""
+    if status.field not in gdf.columns:
+        raise InputError(path, status.field, "a status mapping is set but there is no column")
+    # A missing status is the empty text: listed as "" to map it, named "(missing)" if not.
+    value = gdf[status.field].astype("string").fillna("").str.strip().str.casefold()
+    built = value.isin([x.casefold() for x in status.built]).to_numpy()
+    planned = value.isin([x.casefold() for x in status.planned]).to_numpy()
+    excluded = value.isin([x.casefold() for x in status.excluded]).to_numpy()
+    other = ~(built | planned | excluded)
+    if other.any():
+        raw = gdf[status.field][other].astype("string").fillna("").str.strip()
+        seen = sorted({x or "(missing)" for x in raw.tolist()})
+        raise InputError(
+            path,
+            status.field,
+            f"status value(s) {seen} are neither built {status.built}, planned "
+            f"{status.planned} nor excluded {status.excluded}: map them in network.status",
+        )
+    years = gdf["online_year"] if "online_year" in gdf.columns else None
+    year = pd.array([pd.NA] * len(gdf), dtype="Int64") if years is None else years.array.copy()
+    if status.planned_online_year is not None:
+        year[planned & pd.isna(year)] = status.planned_online_year
+    dated = planned & ~pd.isna(year)
+    undated = planned & pd.isna(year)
+    stats.update(
+        built_lines=float(built.sum()),
+        planned_lines=float(dated.sum()),
+        excluded_lines=float((excluded | undated).sum()),
+    )
+    if dated.any():
+        notes.append(f"network: {int(dated.sum())} planned line(s) online from their year")
+    if undated.any():
+        notes.append(
+            f"network: {int(undated.sum())} planned line(s) without an online year left out "
+            "(set network.status.planned_online_year to count them)"
+        )
+    if excluded.any():
+        notes.append(
+            f"network: {int(excluded.sum())} line(s) with status in {status.excluded} left out"
+        )
+    out = gdf.assign(online_year=year)[built | dated]
+    if out.empty:
+        raise InputError(path, status.field, "no line is built or planned with a year")
+    return out
+
+
+def _single_lines(gdf: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
     """Make every feature one LineString.
 
     With ``u``/``v`` ids a multi-part line is one edge: its parts are merged end to end. A
-    multi-part line whose parts do not join cannot be one edge; the ids are then dropped for
-    the whole network so that nodes come from coinciding endpoints instead.
+    multi-part line whose parts do not join cannot be one edge: its parts lose the ids and
+    join the network by their exactly coinciding endpoints instead (noted).
     """
-    multi = gdf.geometry.geom_type == "MultiLineString"
+    multi = (gdf.geometry.geom_type == "MultiLineString").to_numpy()
     if not multi.any():
         return gdf
     if {"u", "v"} <= set(gdf.columns):
         merged = shapely.line_merge(gdf.geometry[multi].to_numpy())
         gdf = gdf.copy()
         gdf.loc[multi, "geometry"] = merged
-        if (shapely.get_type_id(merged) == 1).all():
-            return gdf
-        log.warning(
-            "%s: multi-part lines that do not join: node ids ignored, nodes taken from "
-            "coinciding endpoints",
-            path,
-        )
-        gdf = gdf.drop(columns=["u", "v"])
+        apart = np.zeros(len(gdf), dtype=bool)
+        apart[np.flatnonzero(multi)[shapely.get_type_id(merged) != 1]] = True
+        if apart.any():
+            # Object columns: a missing id must not turn integer ids into floats.
+            gdf["u"], gdf["v"] = gdf["u"].astype(object), gdf["v"].astype(object)
+            gdf.loc[apart, ["u", "v"]] = None
+            notes.append(
+                f"network: {int(apart.sum())} multi-part line(s) whose parts do not join: "
+                "their parts join the network by their endpoints, not by their u/v ids"
+            )
     return gdf.explode(index_parts=False, ignore_index=True)
 
 
@@ -439,7 +543,7 @@ def _filter_highway(gdf: gpd.GeoDataFrame, spec: NetworkInput) -> gpd.GeoDataFra
     return out
 
 
-def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[int, float] | None]:
+def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[object, float] | None]:
     import networkx as nx
     import osmnx as ox
 
@@ -459,7 +563,7 @@ def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[int, float
         for node, data in graph.nodes(data=True):
             if spec.node_latency_field in data:
                 value = _nonneg(data[spec.node_latency_field], spec.path, spec.node_latency_field)
-                node_latency[int(node)] = value
+                node_latency[osm.node_id(node)] = value
     return gdf, node_latency
 
 

@@ -466,6 +466,8 @@ def _parameter_section(result: RunResult) -> str:
     return (
         "<h2>Model parameters</h2>"
         + _table(["parameter", "value"], [list(r) for r in model])
+        + "<h3>Network read</h3>"
+        + _table(["", "count"], _network_rows(metro.network.stats))
         + "<h3>Inputs</h3>"
         + _table(["role", "file"], [list(r) for r in inputs])
         + (
@@ -483,6 +485,44 @@ def _parameter_section(result: RunResult) -> str:
             else ""
         )
     )
+
+
+def _network_rows(stats: Mapping[str, float]) -> list[list[str]]:
+    """Return the network summary (run.json ``network``) as table rows, in words."""
+    rows = [
+        ("lines read", _int(stats.get("input_lines"))),
+        ("lines without geometry (left out)", _int(stats.get("empty_lines", 0))),
+    ]
+    if "built_lines" in stats:
+        rows += [
+            ("built lines", _int(stats["built_lines"])),
+            ("planned lines (online from their year)", _int(stats["planned_lines"])),
+            ("lines left out by status", _int(stats["excluded_lines"])),
+        ]
+    rows += [
+        ("self-loops (locatable, not on shortest paths)", _int(stats.get("self_loops", 0))),
+        (
+            "parallel lines (shortest paths take the shortest)",
+            _int(stats.get("parallel_edges_collapsed", 0)),
+        ),
+    ]
+    if stats.get("ids_from_endpoints"):
+        rows.append(("lines missing an id, joined by endpoints", _int(stats["ids_from_endpoints"])))
+    if "snaps" in stats:
+        rows.append((f"gaps under {stats['snap_m']:g} m joined (snap_m)", _int(stats["snaps"])))
+    rows += [
+        ("nodes", _int(stats.get("nodes"))),
+        ("connected components", _int(stats.get("components"))),
+        ("largest component (share of nodes)", percent(stats.get("largest_component_share"))),
+    ]
+    if "area_within_max_drop_share" in stats:
+        rows.append(
+            (
+                f"metro area within {stats['max_drop_m']:g} m (max drop) of the network",
+                percent(stats["area_within_max_drop_share"]),
+            )
+        )
+    return [list(r) for r in rows]
 
 
 # --- the national dashboard --------------------------------------------------------------
