@@ -535,7 +535,7 @@ def test_bad_network_is_one_line_exit_2_nothing_written(
 
 
 def test_report_says_what_was_read(tmp_path: Path) -> None:
-    from latcircle.analysis.progress import write_progress
+    from latcircle.pipeline import write_progress
     from latcircle.present.report import write_report
 
     lines = gpd.read_file(write_plain_lines(tmp_path / "l.gpkg", ids=False))
