@@ -164,7 +164,7 @@ def _parser() -> argparse.ArgumentParser:
         "national-rollup",
         aliases=["progress"],
         parents=[common],
-        help="roll city outputs up into outputs/national (alias: progress)",
+        help="roll city outputs up into outputs/national",
         description="Read city output folders (or a folder holding them, e.g. outputs/) and "
         "write summary.csv, progress.csv, shortfalls.md and index.html: which metros meet "
         "each target, which fall short and by how much.",

@@ -14,6 +14,7 @@ network: build access) and **too far** (over the budget or no reachable site: bu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,7 +182,7 @@ def coverage_table(
     evaluations: list[Evaluation],
     *,
     thresholds_ms: list[float],
-    district_names: list[str] | None = None,
+    district_names: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Tabulate coverage for the metro and each district, per basis and threshold.
 

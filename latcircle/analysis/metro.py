@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -106,8 +106,8 @@ class Metro:
     attachment: SiteAttachment
     arcs: csr_matrix
     grid: Grid
-    samples: dict[str, Samples]
-    district_names: list[str]
+    samples: Mapping[str, Samples]
+    district_names: tuple[str, ...]
     # Pairs, not a dict or a mappingproxy: immutable, and a Metro still pickles.
     views: tuple[tuple[float, _View], ...] = field(default=(), repr=False, compare=False)
 
@@ -179,7 +179,7 @@ class _View:
     locator: Locator
     attachment: SiteAttachment
     arcs: csr_matrix
-    samples: dict[str, Samples]
+    samples: Mapping[str, Samples]
 
 
 def _located_view(metro: Metro, network: Network) -> _View:
@@ -219,7 +219,7 @@ class Scenario:
     year: int | None
     online: np.ndarray
     field: LatencyField
-    evaluations: dict[str, Evaluation]
+    evaluations: Mapping[str, Evaluation]
 
     def share(self, basis: str, *, threshold_ms: float) -> float:
         """Return the metro share of ``basis`` within ``threshold_ms`` (NaN without weight)."""
@@ -392,10 +392,10 @@ def _note_isolated_sites(
 
 def _samples(
     inputs: Inputs, grid: Grid, locator: Locator, params: LatencyParams
-) -> tuple[dict[str, Samples], list[str]]:
+) -> tuple[dict[str, Samples], tuple[str, ...]]:
     districts = inputs.districts
     polys = list(districts.geometry) if districts is not None else []
-    names = list(districts["name"]) if districts is not None else []
+    names = tuple(districts["name"]) if districts is not None else ()
     out: dict[str, Samples] = {}
     drop = params.max_drop_m
     if inputs.key_sites is not None:
