@@ -33,6 +33,7 @@ __all__ = [
 NEED_TOLERANCE = 1e-9
 
 
+
 @dataclass(frozen=True)
 class Stage:
     """One target year of an instance.
@@ -151,8 +152,37 @@ def min_cost(
         return Solution(built, float(res.fun), True, float(res.fun), res.status == 0, "lp")
     bound = getattr(res, "mip_dual_bound", None)
     bound = float(bound) if bound is not None and np.isfinite(bound) else np.nan
+    built = _defer(stages, cost, built, time_limit_s)
     sol_cost = float(cost[built[-1]].sum()) if stages else 0.0
     return Solution(built, sol_cost, True, bound, res.status == 0, "milp")
+
+
+def _defer(
+    stages: list[Stage], cost: np.ndarray, built: list[np.ndarray], time_limit_s: float
+) -> list[np.ndarray]:
+    """Keep the last stage's builds; build as little of them as possible in earlier stages.
+
+    The total cost does not depend on when a build is made, so the first solve may build
+    early what only a later target needs. A second, small solve over the last stage's
+    builds only (they are fixed) minimises the cost spent by each earlier stage.
+    """
+    if len(stages) < 2:
+        return built
+    nb = len(cost)
+    c, cons, lo, hi, integ, x_at = _model(stages, cost, None, None)
+    c[:] = 0.0
+    for s, a in enumerate(x_at):
+        hi[a : a + nb] = np.minimum(hi[a : a + nb], built[-1])
+        if s + 1 < len(stages):
+            c[a : a + nb] = cost
+    lo[x_at[-1] : x_at[-1] + nb] = built[-1]
+    res = milp(
+        c, constraints=cons, bounds=Bounds(lo, hi), integrality=integ,
+        options={"time_limit": time_limit_s},
+    )
+    if res.x is None:
+        return built
+    return [res.x[a : a + nb] > 0.5 for a in x_at]
 
 
 def _model(
