@@ -31,6 +31,8 @@ __all__ = [
 
 #: Slack on a stage's need (in share of its total weight): floating-point only.
 NEED_TOLERANCE = 1e-9
+#: Weight of cost in maximal covering, relative to the total weight: breaks ties only.
+TIE_BREAK = 1e-9
 
 
 
@@ -291,7 +293,10 @@ def max_cover(
     ng = stage.matrix.shape[0]
     if ng == 0:
         return np.zeros(nb, bool), 0.0, True
-    c = np.concatenate([np.zeros(nb), -stage.weight])
+    # Ties in weight go to the cheaper builds: a cost term far below any real weight
+    # difference (at most TIE_BREAK of the total weight over every build).
+    tie = TIE_BREAK * float(stage.weight.sum()) / max(float(np.abs(cost).sum()), 1.0)
+    c = np.concatenate([tie * cost, -stage.weight])
     m = sp.hstack([-sp.csr_matrix(stage.matrix, dtype=float), sp.identity(ng)], format="csr")
     cons = [LinearConstraint(m, -np.inf, 0.0)]
     if max_builds is not None:
