@@ -216,6 +216,7 @@ def run_city(
         scenario=scenario,
     )
     with atomic_folder(Path(out)) as tmp:
+        _keep_plan(Path(out), tmp)  # first: the map and the report show it
         with timer.stage("outputs"):
             write_csv(table, tmp / "coverage.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
@@ -231,7 +232,6 @@ def run_city(
                 extra(result, tmp)
         # Last, so that it records every stage's time (its own write is not timed).
         write_json(_run_record(metro, scenario, headline, timer), tmp / "run.json")
-        _keep_plan(Path(out), tmp)
     return result
 
 

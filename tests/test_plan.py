@@ -314,3 +314,24 @@ def test_wuhan_closed_loop(tmp_path: Path) -> None:
     for g in goals:
         got = rerun.scenario(year=g.year).share("key_sites", threshold_ms=0.25)
         assert got == plan.planned_share[g.year]
+
+
+def test_run_after_plan_shows_it_in_report_and_map(
+    tiny_plan_city: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config, cand = tiny_plan_city
+    evil = tmp_path / "evil.csv"
+    evil.write_text(cand.read_text().replace("cand C1", "<script>alert(1)</script>"), "utf-8")
+    out = tmp_path / "out"
+    argv = ["plan", str(config), "--candidates", str(evil), "--target", "0.5", "--year", "2028",
+            "--basis", "population", "--out", str(out / "plan"), "-q"]
+    assert main(argv) == 0
+    plan_csv = (out / "plan" / "plan.csv").read_text()
+    assert main(["run", str(config), "--out", str(out), "-q"]) == 0
+    assert (out / "plan" / "plan.csv").read_text() == plan_csv  # a run keeps the plan
+    report = (out / "report.html").read_text()
+    assert 'id="plan"' in report and "<script>alert" not in report
+    page = (out / "map.html").read_text()
+    assert "Plan: what to build" in page and "<script>alert" not in page
+    if "alert(1)" in plan_csv:
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report

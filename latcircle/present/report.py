@@ -93,7 +93,12 @@ def write_report(
     for name, data in pngs.items():
         (folder / "figures" / f"{name}.png").write_bytes(data)
     page = render_report(
-        result, figures=pngs, progress=progress, clusters=clusters, sites=layers.get("sites")
+        result,
+        figures=pngs,
+        progress=progress,
+        clusters=clusters,
+        sites=layers.get("sites"),
+        plan=_plan_html(folder),
     )
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")
@@ -107,6 +112,7 @@ def render_report(
     progress: pd.DataFrame | None = None,
     clusters: pd.DataFrame | None = None,
     sites: pd.DataFrame | None = None,
+    plan: str | None = None,
 ) -> str:
     """Return the city report as one HTML page.
 
@@ -123,6 +129,8 @@ def render_report(
         The uncovered clusters, or ``None``.
     sites
         The run's ``sites`` layer (what each site serves), or ``None``.
+    plan
+        The plan section (:func:`_plan_html`), or ``None`` without a plan.
 
     Returns
     -------
@@ -138,9 +146,24 @@ def render_report(
         _district_section(result, figures.get("districts")),
         _site_section(result, sites),
         _cluster_section(clusters),
+        *([plan] if plan else []),
         _parameter_section(result),
     ]
     return _page(title, sections)
+
+
+def _plan_html(folder: Path) -> str | None:
+    """The plan section from ``folder/plan/`` (written by ``latcircle plan``), if any."""
+    from latcircle.present.plan import plan_section
+
+    plan_csv, record = folder / "plan" / "plan.csv", folder / "plan" / "plan.json"
+    if not (plan_csv.exists() and record.exists()):
+        return None
+    html_ = plan_section(pd.read_csv(plan_csv), json.loads(record.read_text(encoding="utf-8")))
+    png = folder / "plan" / "curve.png"
+    if png.exists():
+        html_ = html_.replace("</section>", _img(png.read_bytes(), "cost vs coverage") + "</section>")
+    return html_
 
 
 # --- city report sections ----------------------------------------------------------------
