@@ -96,7 +96,7 @@ def plan_task(case: str, n_candidates: int) -> dict[str, Any]:
         "plan_wall_s": plan_wall,
         "plan_cpu_s": plan_cpu,
         "seconds": plan.seconds,
-        "rows": int(len(plan.sets.rows)),
+        "rows": len(plan.sets.rows),
         "cost": plan.cost,
         "lower_bound": plan.lower_bound,
         "gap": plan.gap,
@@ -132,8 +132,12 @@ def bench_plan(runs: int, *, quick: bool) -> dict[str, Any]:
                 load = load_average()[0]
                 child = run_child("plan", {"case": case, "n_candidates": n}, timeout_s=1800)
                 r = child.result
-                r.update(wall_s=child.wall_s, cpu_s=child.cpu_s, peak_rss_mb=child.peak_rss_mb,
-                         load_before=load)
+                r.update(
+                    wall_s=child.wall_s,
+                    cpu_s=child.cpu_s,
+                    peak_rss_mb=child.peak_rss_mb,
+                    load_before=load,
+                )
                 results.append(r)
             last = results[-1]
             out["rows"].append(
@@ -158,7 +162,7 @@ def render(section: dict[str, Any]) -> str:
         "prepare wall s | CPU s | peak MB | cost | gap | solver | builds (2027/2028) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
-    verdict = []
+    verdict: list[str] = []
     for r in section["rows"]:
         c = r["candidates"]
         lines.append(

@@ -304,14 +304,20 @@ def _print_plan(result, out: Path) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"plan on {result.basis}: cost {result.cost:,.2f}, {result.solver}, "
-                  f"gap {result.gap:.2%}")
+    table = Table(
+        title=f"plan on {result.basis}: cost {result.cost:,.2f}, {result.solver}, "
+        f"gap {result.gap:.2%}"
+    )
     for col in ("year", "build", "kind", "name", "cost", "cumulative share"):
         table.add_column(col, justify="right" if col in ("cost", "cumulative share") else "left")
     for r in result.table.itertuples():
         table.add_row(
-            str(r.year), escape(str(r.build_id)), r.kind, escape(str(r.name)),
-            f"{r.cost:,.2f}", f"{r.cumulative_share:.2%}",
+            str(r.year),
+            escape(str(r.build_id)),
+            r.kind,
+            escape(str(r.name)),
+            f"{r.cost:,.2f}",
+            f"{r.cumulative_share:.2%}",
         )
     console = Console()
     console.print(table)

@@ -296,9 +296,7 @@ def plan_city(
             if candidates is not None
             else None
         )
-        result = plan_metro(
-            metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost
-        )
+        result = plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
     with atomic_folder(Path(out)) as tmp, timer.stage("outputs"):
         write_plan(result, tmp)
         write_curve_png(result.curve, tmp / "curve.png", title=f"{cfg.name}: cost vs coverage")

@@ -16,10 +16,9 @@ from conftest import SHARED_DATA, X0, Y0, to_lonlat
 from latcircle.analysis.metro import Metro, prepare
 from latcircle.analysis.plan import Goal, add_sites, goals_from, plan_metro
 from latcircle.cli import main
-from latcircle.config import load_config
+from latcircle.config import VectorInput, load_config
 from latcircle.demo.generator import write_demo_city
 from latcircle.inputs.candidates import read_candidates
-from latcircle.config import VectorInput
 
 # Budget 0.25 ms with 215 µs of equipment: 15 µs (2.5 km of road at k·r) past a 20 µs site,
 # so that on the tiny city each site covers only part of the west and candidates matter.
@@ -38,17 +37,11 @@ TINY_CANDIDATES = [
 ]
 
 
-def _candidates_csv(path: Path, rows: list[tuple[str, float, float, float]], **extra: str) -> Path:
+def _candidates_csv(path: Path, rows: list[tuple[str, float, float, float]]) -> Path:
     lon, lat = to_lonlat(np.array([r[1] for r in rows]) + X0, np.array([r[2] for r in rows]) + Y0)
-    head = ["id", "name", "tier", "cost", "device_latency_us", "lon", "lat", *extra]
-    lines = [",".join(head)]
+    lines = ["id,name,tier,cost,device_latency_us,lon,lat"]
     for r, lo, la in zip(rows, lon, lat, strict=True):
-        lines.append(
-            ",".join(
-                [r[0], f"cand {r[0]}", "edge", f"{r[3]:g}", "20", f"{lo:.9f}", f"{la:.9f}"]
-                + list(extra.values())
-            )
-        )
+        lines.append(f"{r[0]},cand {r[0]},edge,{r[3]:g},20,{lo:.9f},{la:.9f}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -96,9 +89,7 @@ def test_plan_equals_brute_force_through_the_engine(tiny_plan_city: tuple[Path, 
     base, reach = shares[(False,) * 8], shares[(True,) * 8]
     assert base < reach  # candidates matter on this instance
     target = round(base + 0.6 * (reach - base), 4)
-    best = min(
-        float(cost[np.array(b)].sum()) for b, s in shares.items() if s >= target - 1e-9
-    )
+    best = min(float(cost[np.array(b)].sum()) for b, s in shares.items() if s >= target - 1e-9)
     plan = plan_metro(metro, [Goal(year, target, basis)], candidates=cands)
     assert plan.solver == "milp" and plan.gap == pytest.approx(0.0, abs=1e-9)
     assert plan.cost == pytest.approx(best, abs=1e-9)
@@ -136,8 +127,8 @@ def _closed_loop(metro: Metro, plan_dir: Path) -> dict[int, float]:
     rerun = prepare(load_config(path, sites=sites))
     budget = metro.config.budget_ms
     return {
-        y: rerun.scenario(year=y).share(b, threshold_ms=budget) for y, b in ((2027, "key_sites"),
-                                                                             (2028, "key_sites"))
+        y: rerun.scenario(year=y).share(b, threshold_ms=budget)
+        for y, b in ((2027, "key_sites"), (2028, "key_sites"))
     }
 
 
@@ -166,7 +157,10 @@ def test_demo_plan_reaches_both_targets_and_closes_the_loop(
         out = tmp_path / str(id(m))
         out.mkdir()
         write_plan(plan, out)
-        assert _closed_loop(m, out) == {2027: plan.planned_share[2027], 2028: plan.planned_share[2028]}
+        assert _closed_loop(m, out) == {
+            2027: plan.planned_share[2027],
+            2028: plan.planned_share[2028],
+        }
     assert set(plan.table["kind"]) == {"site"}
 
 
@@ -189,11 +183,12 @@ def test_bad_candidates_and_targets_exit_2(
     out = tmp_path / "planout"
     no_cost = tmp_path / "nocost.csv"
     no_cost.write_text(
-        "\n".join(line.split(",", 4)[0] + "," + line.split(",", 4)[4] if i else
-                  "id,device_latency_us,lon,lat"
-                  for i, line in enumerate(cand.read_text().splitlines())).replace(
-            "cand ", ""
-        ),
+        "\n".join(
+            line.split(",", 4)[0] + "," + line.split(",", 4)[4]
+            if i
+            else "id,device_latency_us,lon,lat"
+            for i, line in enumerate(cand.read_text().splitlines())
+        ).replace("cand ", ""),
         encoding="utf-8",
     )
     lines = cand.read_text().splitlines()
@@ -205,9 +200,25 @@ def test_bad_candidates_and_targets_exit_2(
     _one_line_exit_2(capsys, [*base, "--candidates", str(negative)], "cost", ">= 0", "-5", "row 2")
     _one_line_exit_2(capsys, [*base, "--target", "1.2", "--year", "2028"], "--target", "(0, 1]")
     _one_line_exit_2(capsys, [*base, "--target", "0.7"], "--year")
-    _one_line_exit_2(capsys, [*base, "--basis", "area", "--max-sites", "0", "--candidates",
-                              str(cand), "--target", "0.99", "--year", "2028"],
-                     "cannot be reached", "best reachable", "no access")
+    _one_line_exit_2(
+        capsys,
+        [
+            *base,
+            "--basis",
+            "area",
+            "--max-sites",
+            "0",
+            "--candidates",
+            str(cand),
+            "--target",
+            "0.99",
+            "--year",
+            "2028",
+        ],
+        "cannot be reached",
+        "best reachable",
+        "no access",
+    )
     assert not out.exists()  # nothing written
 
 
@@ -237,12 +248,31 @@ def test_plan_cli_writes_everything_deterministically(
     config, cand = tiny_plan_city
     outs = [tmp_path / "p1", tmp_path / "p2"]
     for out in outs:
-        argv = ["plan", str(config), "--candidates", str(cand), "--target", "0.5", "--year",
-                "2028", "--basis", "population", "--out", str(out), "-q"]
+        argv = [
+            "plan",
+            str(config),
+            "--candidates",
+            str(cand),
+            "--target",
+            "0.5",
+            "--year",
+            "2028",
+            "--basis",
+            "population",
+            "--out",
+            str(out),
+            "-q",
+        ]
         assert main(argv) == 0
     names = sorted(p.name for p in outs[0].iterdir())
-    assert names == ["curve.csv", "curve.png", "plan.csv", "plan.gpkg", "plan.json",
-                     "sites-planned.csv"]
+    assert names == [
+        "curve.csv",
+        "curve.png",
+        "plan.csv",
+        "plan.gpkg",
+        "plan.json",
+        "sites-planned.csv",
+    ]
     for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     header = (outs[0] / "sites-planned.csv").read_text().splitlines()[0]
@@ -252,8 +282,11 @@ def test_plan_cli_writes_everything_deterministically(
 def test_add_site_equals_the_site_in_the_sites_file(
     make_tiny_city: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    both = make_tiny_city("both", sites=[("A", 1000.0, 5000.0, 2024), ("B", 5000.0, 5000.0, 2024)],
-                          extra_yaml=TINY_MODEL)
+    both = make_tiny_city(
+        "both",
+        sites=[("A", 1000.0, 5000.0, 2024), ("B", 5000.0, 5000.0, 2024)],
+        extra_yaml=TINY_MODEL,
+    )
     only_a = make_tiny_city("onlya", sites=[("A", 1000.0, 5000.0, 2024)], extra_yaml=TINY_MODEL)
     lon, lat = to_lonlat(np.array([X0 + 5000.0]), np.array([Y0 + 5000.0]))
     site = f"{lon[0]:.9f},{lat[0]:.9f},Site B, what-if"
@@ -263,8 +296,10 @@ def test_add_site_equals_the_site_in_the_sites_file(
     b = (tmp_path / "o2" / "coverage.csv").read_text()
     assert a == b
     _one_line_exit_2(
-        capsys, ["run", str(only_a), "--out", str(tmp_path / "o3"), "--add-site", "x,y"],
-        "--add-site", "LON,LAT",
+        capsys,
+        ["run", str(only_a), "--out", str(tmp_path / "o3"), "--add-site", "x,y"],
+        "--add-site",
+        "LON,LAT",
     )
 
 
@@ -308,8 +343,13 @@ def test_wuhan_closed_loop(tmp_path: Path) -> None:
         assert plan.planned_share[g.year] >= g.share
     assert set(plan.table["kind"]) >= {"site"}
     write_plan(plan, tmp_path)
-    sites = {"path": str(tmp_path / "sites-planned.csv"), "lon": "lon", "lat": "lat",
-             "crs": "wgs84", "hypothetical": True}
+    sites = {
+        "path": str(tmp_path / "sites-planned.csv"),
+        "lon": "lon",
+        "lat": "lat",
+        "crs": "wgs84",
+        "hypothetical": True,
+    }
     rerun = prepare(load_config(Path(metro.config.source), sites=sites))
     for g in goals:
         got = rerun.scenario(year=g.year).share("key_sites", threshold_ms=0.25)
@@ -323,8 +363,21 @@ def test_run_after_plan_shows_it_in_report_and_map(
     evil = tmp_path / "evil.csv"
     evil.write_text(cand.read_text().replace("cand C1", "<script>alert(1)</script>"), "utf-8")
     out = tmp_path / "out"
-    argv = ["plan", str(config), "--candidates", str(evil), "--target", "0.5", "--year", "2028",
-            "--basis", "population", "--out", str(out / "plan"), "-q"]
+    argv = [
+        "plan",
+        str(config),
+        "--candidates",
+        str(evil),
+        "--target",
+        "0.5",
+        "--year",
+        "2028",
+        "--basis",
+        "population",
+        "--out",
+        str(out / "plan"),
+        "-q",
+    ]
     assert main(argv) == 0
     plan_csv = (out / "plan" / "plan.csv").read_text()
     assert main(["run", str(config), "--out", str(out), "-q"]) == 0

@@ -35,7 +35,6 @@ NEED_TOLERANCE = 1e-9
 TIE_BREAK = 1e-9
 
 
-
 @dataclass(frozen=True)
 class Stage:
     """One target year of an instance.
@@ -179,7 +178,10 @@ def _defer(
             c[a : a + nb] = cost
     lo[x_at[-1] : x_at[-1] + nb] = built[-1]
     res = milp(
-        c, constraints=cons, bounds=Bounds(lo, hi), integrality=integ,
+        c,
+        constraints=cons,
+        bounds=Bounds(lo, hi),
+        integrality=integ,
         options={"time_limit": time_limit_s},
     )
     if res.x is None:
@@ -248,7 +250,9 @@ def _model(
         row({last: sp.csr_matrix(np.ones((1, nb)))}, np.array([-np.inf]), np.array([max_builds]))
     if max_cost is not None:
         row({last: sp.csr_matrix(cost.reshape(1, -1))}, np.array([-np.inf]), np.array([max_cost]))
-    cons = [LinearConstraint(sp.vstack(blocks, format="csr"), np.concatenate(lbs), np.concatenate(ubs))]
+    cons = [
+        LinearConstraint(sp.vstack(blocks, format="csr"), np.concatenate(lbs), np.concatenate(ubs))
+    ]
     return c, cons, lo, hi, integ, x_at
 
 
@@ -302,21 +306,26 @@ def max_cover(
     if max_builds is not None:
         cons.append(
             LinearConstraint(
-                sp.hstack([sp.csr_matrix(np.ones((1, nb))), sp.csr_matrix((1, ng))]), -np.inf,
+                sp.hstack([sp.csr_matrix(np.ones((1, nb))), sp.csr_matrix((1, ng))]),
+                -np.inf,
                 max_builds,
             )
         )
     if max_cost is not None:
         cons.append(
             LinearConstraint(
-                sp.hstack([sp.csr_matrix(cost.reshape(1, -1)), sp.csr_matrix((1, ng))]), -np.inf,
+                sp.hstack([sp.csr_matrix(cost.reshape(1, -1)), sp.csr_matrix((1, ng))]),
+                -np.inf,
                 max_cost,
             )
         )
     hi = np.concatenate([stage.allowed.astype(float), np.ones(ng)])
     integ = np.concatenate([np.ones(nb), np.zeros(ng)])
     res = milp(
-        c, constraints=cons, bounds=Bounds(0, hi), integrality=integ,
+        c,
+        constraints=cons,
+        bounds=Bounds(0, hi),
+        integrality=integ,
         options={"time_limit": time_limit_s},
     )
     if res.x is None:
@@ -381,18 +390,18 @@ def _greedy_stage(st: Stage, cost: np.ndarray, built: np.ndarray) -> tuple[np.nd
         rows = csc.indices[csc.indptr[j] : csc.indptr[j + 1]]
         return float(st.weight[rows[~covered[rows]]].sum())
 
-    heap = []
-    for j in np.flatnonzero(st.allowed & ~built):
-        g = gain(int(j))
+    heap: list[tuple[float, int]] = []
+    for col in np.flatnonzero(st.allowed & ~built).tolist():
+        g = gain(col)
         if g > 0:
-            heap.append((-_ratio(g, cost[j]), int(j)))
+            heap.append((-_ratio(g, float(cost[col])), col))
     heapq.heapify(heap)
     while got < target and heap:
         _, j = heapq.heappop(heap)
         g = gain(j)
         if g <= 0:
             continue
-        r = _ratio(g, cost[j])
+        r = _ratio(g, float(cost[j]))
         if heap and -heap[0][0] > r:
             heapq.heappush(heap, (-r, j))  # stale: someone else is better now
             continue
@@ -406,7 +415,11 @@ def _greedy_stage(st: Stage, cost: np.ndarray, built: np.ndarray) -> tuple[np.nd
 
 
 def _reverse_delete(
-    st: Stage, csr: sp.csr_matrix, cost: np.ndarray, built: np.ndarray, new: np.ndarray,
+    st: Stage,
+    csr: sp.csr_matrix,
+    cost: np.ndarray,
+    built: np.ndarray,
+    new: np.ndarray,
     target: float,
 ) -> np.ndarray:
     for j in sorted(np.flatnonzero(new), key=lambda j: (-cost[j], -j)):

@@ -250,10 +250,12 @@ def goals_from(
     if basis is not None and basis not in metro.samples:
         have = ", ".join(b for b in BASES if b in metro.samples)
         raise InputError(src, "--basis", f"the city has no {basis} input (it has: {have})")
-    if target is not None:
-        targets = [Target(year=year, share=target, basis=basis or "auto")]
+    if target is not None and year is not None:
+        targets = [Target.model_validate({"year": year, "share": target, "basis": basis or "auto"})]
     else:
-        targets = [t.model_copy(update={"basis": basis}) if basis else t for t in metro.config.targets]
+        targets = [
+            t.model_copy(update={"basis": basis}) if basis else t for t in metro.config.targets
+        ]
     if not targets:
         raise InputError(src, "targets", "no target to plan for (give --target and --year)")
     goals = [Goal(t.year, t.share, resolve_basis(t, metro.samples, source=src)) for t in targets]
@@ -290,9 +292,10 @@ def auto_candidates(metro: Metro, *, spacing_m: float, cost: float) -> gpd.GeoDa
     degree = np.bincount(np.concatenate([net.u, net.v]), minlength=net.n_nodes)
     inside = shapely.contains_xy(metro.inputs.boundary, net.x, net.y)
     nodes = np.flatnonzero((degree >= 3) & inside)
-    cell = np.floor(net.x[nodes] / spacing_m).astype(np.int64), np.floor(
-        net.y[nodes] / spacing_m
-    ).astype(np.int64)
+    cell = (
+        np.floor(net.x[nodes] / spacing_m).astype(np.int64),
+        np.floor(net.y[nodes] / spacing_m).astype(np.int64),
+    )
     order = np.lexsort((nodes, -degree[nodes], cell[1], cell[0]))
     first = np.r_[True, (np.diff(cell[0][order]) != 0) | (np.diff(cell[1][order]) != 0)]
     keep = np.sort(nodes[order][first])
@@ -435,11 +438,12 @@ def _pool(metro: Metro, builds: gpd.GeoDataFrame) -> _Pool:
             "id": np.concatenate([sites["site_id"].to_numpy(), new["build_id"].to_numpy()]),
             "name": np.concatenate([sites["name"].to_numpy(), new["name"].to_numpy()]),
             "tier": np.concatenate([sites["tier"].to_numpy(), new["tier"].to_numpy()]),
-            "online_year": pd.array(
-                list(sites["online_year"]) + [pd.NA] * len(new), dtype="Int64"
-            ),
+            "online_year": pd.array(list(sites["online_year"]) + [pd.NA] * len(new), dtype="Int64"),
             "device_latency_us": np.concatenate(
-                [sites["device_latency_us"].to_numpy(float), new["device_latency_us"].to_numpy(float)]
+                [
+                    sites["device_latency_us"].to_numpy(float),
+                    new["device_latency_us"].to_numpy(float),
+                ]
             ),
             "lon": lonlat.x.to_numpy(),
             "lat": lonlat.y.to_numpy(),
@@ -580,13 +584,22 @@ def _covers(
     return one.at(loc)[0] <= budget_us
 
 
-def _progress(items: range, label: str, total: int):  # noqa: ANN202 - iterator passthrough
+def _progress(items: range, label: str, total: int):
     """Iterate with a rich progress bar when there are many items and a terminal."""
     if total < 50:
         return items
+    from rich.console import Console
     from rich.progress import track
 
-    return track(items, description=label, total=total, transient=True, disable=None)
+    console = Console(stderr=True)
+    return track(
+        items,
+        description=label,
+        total=total,
+        transient=True,
+        console=console,
+        disable=not console.is_terminal,
+    )
 
 
 # --------------------------------------------------------------------------- access builds
@@ -599,17 +612,18 @@ def _with_access_builds(
     cfg = metro.config.plan
     loc = samples.location
     dark = rows[~loc.has_access[rows] & (samples.weight[rows] > 0)]
-    if len(dark) == 0 or samples.x is None:
+    if len(dark) == 0:
         return builds
+    sx, sy = _xy(samples)
     tile = cfg.access_tile_m
-    tx = np.floor(samples.x[dark] / tile).astype(np.int64)
-    ty = np.floor(samples.y[dark] / tile).astype(np.int64)
+    tx = np.floor(sx[dark] / tile).astype(np.int64)
+    ty = np.floor(sy[dark] / tile).astype(np.int64)
     keys, inv = np.unique(np.stack([tx, ty], axis=1), axis=0, return_inverse=True)
     inv = inv.ravel()
     w = samples.weight[dark]
     wsum = np.bincount(inv, weights=w)
-    gx = np.bincount(inv, weights=w * samples.x[dark]) / wsum
-    gy = np.bincount(inv, weights=w * samples.y[dark]) / wsum
+    gx = np.bincount(inv, weights=w * sx[dark]) / wsum
+    gy = np.bincount(inv, weights=w * sy[dark]) / wsum
     far = metro.locator.locate(gx, gy, max_drop_m=1e9)
     ok = far.edge >= 0
     qx, qy = _point_on_edge(metro, far.edge[ok], far.t[ok])
@@ -637,6 +651,14 @@ def _with_access_builds(
     )
     out = pd.concat([builds, spur], ignore_index=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=metro.inputs.crs)
+
+
+def _xy(samples: Samples) -> tuple[np.ndarray, np.ndarray]:
+    """Return the samples' coordinates (a prepared metro always keeps them)."""
+    if samples.x is None or samples.y is None:
+        msg = f"{samples.basis} samples carry no coordinates: prepare the metro again"
+        raise ValueError(msg)
+    return samples.x, samples.y
 
 
 def _point_on_edge(metro: Metro, edge: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -704,7 +726,11 @@ def spur_hits(
         px_, py_ = x[cand], y[cand]
         dx, dy = bx - ax, by - ay
         ll = dx * dx + dy * dy
-        s = np.zeros(len(cand)) if ll == 0 else np.clip(((px_ - ax) * dx + (py_ - ay) * dy) / ll, 0, 1)
+        s = (
+            np.zeros(len(cand))
+            if ll == 0
+            else np.clip(((px_ - ax) * dx + (py_ - ay) * dy) / ll, 0, 1)
+        )
         drop = np.hypot(px_ - (ax + s * dx), py_ - (ay + s * dy))
         lat = lq[j] + p.factor * p.us_per_m * (s * np.sqrt(ll) + drop)
         out.append(np.sort(cand[(drop <= p.max_drop_m) & (lat <= budget_us)]))
@@ -723,7 +749,8 @@ def _spur_columns(
     if len(spurs) == 0 or len(idx) == 0:
         return sp.csc_matrix((len(rows), len(spurs)), dtype=bool)
     pts = rows[idx]
-    hits = spur_hits(metro, field, spurs, samples.x[pts], samples.y[pts], budget_us=budget_us)
+    sx, sy = _xy(samples)
+    hits = spur_hits(metro, field, spurs, sx[pts], sy[pts], budget_us=budget_us)
     indptr = np.r_[0, np.cumsum([len(h) for h in hits])]
     indices = idx[np.concatenate(hits)] if indptr[-1] else np.zeros(0, np.int64)
     return sp.csc_matrix(
@@ -792,7 +819,9 @@ def plan_metro(
     stages = _stages(metro, goals, builds, sets, samples)
     cost = builds["cost"].to_numpy(float)
     reach = _reachable(goals, stages, sets, samples)
-    _check_reachable(metro, goals, stages, sets, samples, reach, builds, max_builds, max_cost, limit)
+    _check_reachable(
+        metro, goals, stages, sets, samples, reach, builds, max_builds, max_cost, limit
+    )
     sol, greedy_sol, lp = _solve(stages, cost, max_builds, max_cost, limit)
     seconds["solve"] = time.perf_counter() - t1
     t2 = time.perf_counter()
@@ -807,9 +836,7 @@ def plan_metro(
         builds=builds,
         built=built,
         table=table,
-        baseline_share={
-            g.year: _share(samples, sets.baseline[g.year]) for g in goals
-        },
+        baseline_share={g.year: _share(samples, sets.baseline[g.year]) for g in goals},
         planned_share=planned,
         reachable_share=reach,
         cost=sol.cost,
@@ -965,14 +992,15 @@ def _solve(
     limit: float,
 ) -> tuple[solvers.Solution, solvers.Solution, solvers.Solution]:
     """HiGHS to optimality if it can; else the better of its incumbent and the greedy."""
-    kw = {"max_builds": max_builds, "max_cost": max_cost}
-    lp = solvers.min_cost(stages, cost, relax=True, time_limit_s=limit, **kw)
-    gr = solvers.greedy(stages, cost, **kw)
-    ex = solvers.min_cost(stages, cost, time_limit_s=limit, **kw)
+    lp = solvers.min_cost(
+        stages, cost, relax=True, time_limit_s=limit, max_builds=max_builds, max_cost=max_cost
+    )
+    gr = solvers.greedy(stages, cost, max_builds=max_builds, max_cost=max_cost)
+    ex = solvers.min_cost(
+        stages, cost, time_limit_s=limit, max_builds=max_builds, max_cost=max_cost
+    )
     bound = max(lp.cost if lp.feasible else -np.inf, ex.lower_bound if ex.feasible else -np.inf)
-    if ex.feasible and ex.optimal:
-        best = ex
-    elif ex.feasible and (not gr.feasible or ex.cost <= gr.cost):
+    if (ex.feasible and ex.optimal) or (ex.feasible and (not gr.feasible or ex.cost <= gr.cost)):
         best = ex
     else:
         best = gr
@@ -1016,13 +1044,15 @@ def _plan_table(
     order = 0
     for g in goals:
         cur = {b: base[(g.year, b)].copy() for b in bases}
-        for j in np.flatnonzero(prev):
+        for j in np.flatnonzero(prev).tolist():
             for b in bases:
                 cur[b] |= cover(j, g.year, b)
-        todo = list(np.flatnonzero(built[g.year] & ~prev))
+        todo: list[int] = np.flatnonzero(built[g.year] & ~prev).tolist()
         while todo:
             gains = [
-                float(metro.samples[g.basis].weight[cover(j, g.year, g.basis) & ~cur[g.basis]].sum())
+                float(
+                    metro.samples[g.basis].weight[cover(j, g.year, g.basis) & ~cur[g.basis]].sum()
+                )
                 for j in todo
             ]
             k = int(np.argmax(gains))  # first of the largest: deterministic
@@ -1050,7 +1080,7 @@ def _build_covers(
     basis: str,
     budget_us: float,
 ) -> dict[int, np.ndarray]:
-    """What each chosen build brings within the budget on a basis (all its samples)."""
+    """Return what each chosen build brings within the budget on a basis (all its samples)."""
     samples = metro.samples[basis]
     n = len(samples.weight)
     kinds = builds["kind"].to_numpy()
@@ -1059,7 +1089,7 @@ def _build_covers(
     if spurs:
         dark = np.flatnonzero(~samples.location.has_access)
         hits = spur_hits(
-            metro, field, builds.iloc[spurs], samples.x[dark], samples.y[dark], budget_us=budget_us
+            metro, field, builds.iloc[spurs], *(a[dark] for a in _xy(samples)), budget_us=budget_us
         )
         for j, h in zip(spurs, hits, strict=True):
             out[j] = np.zeros(n, bool)

@@ -90,15 +90,13 @@ def plan_record(result: PlanResult) -> dict[str, Any]:
         "baseline_share": {str(y): num(v) for y, v in result.baseline_share.items()},
         "planned_share": {str(y): num(v) for y, v in result.planned_share.items()},
         "reachable_share": {str(y): num(v) for y, v in result.reachable_share.items()},
-        "builds_chosen": {
-            str(y): int(b.sum()) for y, b in result.built.items()
-        },
+        "builds_chosen": {str(y): int(b.sum()) for y, b in result.built.items()},
         "candidates": {k: int(v) for k, v in sorted(kinds.items())},
         "cost": num(result.cost),
         "lower_bound": num(result.lower_bound),
         "gap": num(result.gap),
         "solver": result.solver,
         "greedy_cost": num(result.greedy_cost),
-        "coverage_rows": int(len(result.sets.rows)),
+        "coverage_rows": len(result.sets.rows),
         "notes": list(result.notes),
     }

@@ -207,7 +207,7 @@ def build_map(
 
 
 def _add_plan(fmap: folium.Map, plan: gpd.GeoDataFrame, *, precision: int) -> None:
-    """The planner's builds (``latcircle plan``): new sites as circles, fibre spurs as lines."""
+    """Draw the planner's builds (``latcircle plan``): sites as circles, fibre spurs as lines."""
     labels = [
         {
             "label": f"<b>{escape_text(r.get('build_id'))}</b> · {escape_text(r.get('kind'))}"

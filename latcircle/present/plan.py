@@ -39,8 +39,13 @@ def curve_figure(curve: pd.DataFrame, *, title: str = "") -> Figure:
             label=f"{BASIS_LABELS.get(str(basis), str(basis))}, {year}",
         )
         for r in rows.itertuples():
-            ax.annotate(str(r.builds), (r.cost, r.share * 100.0), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
+            ax.annotate(
+                str(r.builds),
+                (r.cost, r.share * 100.0),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
     ax.set_xlabel("cost of the builds (plan cost units)")
     ax.set_ylabel("best share within the budget (%)")
     ax.legend(fontsize=8, loc="lower right")

@@ -153,7 +153,7 @@ def render_report(
 
 
 def _plan_html(folder: Path) -> str | None:
-    """The plan section from ``folder/plan/`` (written by ``latcircle plan``), if any."""
+    """Return the plan section from ``folder/plan/`` (``latcircle plan``), if there is one."""
     from latcircle.present.plan import plan_section
 
     plan_csv, record = folder / "plan" / "plan.csv", folder / "plan" / "plan.json"
@@ -162,7 +162,9 @@ def _plan_html(folder: Path) -> str | None:
     html_ = plan_section(pd.read_csv(plan_csv), json.loads(record.read_text(encoding="utf-8")))
     png = folder / "plan" / "curve.png"
     if png.exists():
-        html_ = html_.replace("</section>", _img(png.read_bytes(), "cost vs coverage") + "</section>")
+        html_ = html_.replace(
+            "</section>", _img(png.read_bytes(), "cost vs coverage") + "</section>"
+        )
     return html_
 
 
