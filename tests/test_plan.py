@@ -388,3 +388,75 @@ def test_run_after_plan_shows_it_in_report_and_map(
     assert "Plan: what to build" in page and "<script>alert" not in page
     if "alert(1)" in plan_csv:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+
+
+def test_earliest_year_is_respected_and_stages_nest(tiny_plan_city: tuple[Path, Path]) -> None:
+    config, cand = tiny_plan_city
+    metro = _no_access_plan(prepare(load_config(config)))
+    cands = read_candidates(VectorInput(path=cand), metro.inputs.crs)
+    late = cands["cand_id"] != "C3"
+    cands.loc[late, "earliest_year"] = 2028
+    base26 = metro.scenario(year=2026).share("population", threshold_ms=0.25)
+    goals = [Goal(2026, round(base26 + 0.001, 4), "population"), Goal(2028, 0.5, "population")]
+    plan = plan_metro(metro, goals, candidates=cands)
+    ids = plan.builds["build_id"].to_numpy()
+    early = set(ids[plan.built[2026]])
+    assert early and early <= {"C3", "B@early"}  # only what may exist by 2026
+    assert not (plan.built[2026] & ~plan.built[2028]).any()
+    assert plan.planned_share[2026] >= goals[0].share
+    assert plan.planned_share[2028] >= 0.5
+    planned = plan.sites_planned.set_index("id")["online_year"]
+    for b in early:
+        assert planned[b.removesuffix("@early")] == 2026
+
+
+def test_met_targets_give_an_empty_plan(tiny_plan_city: tuple[Path, Path], tmp_path: Path) -> None:
+    config, cand = tiny_plan_city
+    out = tmp_path / "empty"
+    argv = [
+        "plan",
+        str(config),
+        "--candidates",
+        str(cand),
+        "--target",
+        "0.05",
+        "--year",
+        "2028",
+        "--basis",
+        "population",
+        "--out",
+        str(out),
+        "-q",
+    ]
+    assert main(argv) == 0
+    lines = (out / "plan.csv").read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("year,order,build_id")
+    sites = (out / "sites-planned.csv").read_text().splitlines()
+    assert [s.split(",")[0] for s in sites[1:]] == ["A", "B"]
+
+
+def test_time_limit_falls_back_to_greedy_with_a_true_gap() -> None:
+    import scipy.sparse as sp
+
+    from latcircle.analysis import _plansolve as solvers
+    from latcircle.analysis.plan import _solve
+
+    rng = np.random.default_rng(5)
+    nb, ng = 120, 1500
+    cover = sp.random(ng, nb, density=0.02, random_state=rng, format="csr") > 0
+    weight = rng.integers(1, 30, ng).astype(float)
+    cost = rng.integers(1, 50, nb).astype(float)
+    st = solvers.Stage(
+        cover,
+        weight,
+        0.8 * weight[cover.getnnz(axis=1) > 0].sum(),
+        np.ones(nb, bool),
+        float(weight.sum()),
+    )
+    best, greedy, lp = _solve([st], cost, None, None, 1e-3)
+    exact = solvers.min_cost([st], cost, time_limit_s=120)
+    assert exact.optimal and best.solver in ("greedy", "milp")
+    assert lp.cost <= exact.cost + 1e-6 <= greedy.cost + 2e-6
+    assert best.cost <= greedy.cost + 1e-9
+    assert best.feasible and best.gap >= 0
+    assert (best.cost - exact.cost) / best.cost <= best.gap + 1e-9

@@ -26,6 +26,7 @@ so that running the city with ``sites-planned.csv`` reproduces the planned share
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import time
@@ -99,6 +100,8 @@ PLAN_COLUMNS = [
 
 #: Most points of the maximal-covering curve by default (one HiGHS solve each).
 CURVE_POINTS = 12
+#: Time limit of the LP relaxation (the lower bound), at least.
+LP_TIME_LIMIT_S = 60.0
 #: Cost budgets of the cost curve, as fractions of the plan's cost.
 CURVE_BUDGETS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 
@@ -992,21 +995,32 @@ def _solve(
     limit: float,
 ) -> tuple[solvers.Solution, solvers.Solution, solvers.Solution]:
     """HiGHS to optimality if it can; else the better of its incumbent and the greedy."""
+    # The LP relaxation is cheap next to the MILP and gives the gap: a longer limit.
     lp = solvers.min_cost(
-        stages, cost, relax=True, time_limit_s=limit, max_builds=max_builds, max_cost=max_cost
+        stages,
+        cost,
+        relax=True,
+        time_limit_s=max(limit, LP_TIME_LIMIT_S),
+        max_builds=max_builds,
+        max_cost=max_cost,
     )
     gr = solvers.greedy(stages, cost, max_builds=max_builds, max_cost=max_cost)
     ex = solvers.min_cost(
         stages, cost, time_limit_s=limit, max_builds=max_builds, max_cost=max_cost
     )
-    bound = max(lp.cost if lp.feasible else -np.inf, ex.lower_bound if ex.feasible else -np.inf)
+    bounds = [lp.cost if lp.feasible and lp.optimal else np.nan]
+    bounds.append(ex.lower_bound if ex.feasible else np.nan)
+    finite = [b for b in bounds if np.isfinite(b)]
+    bound = max(finite) if finite else float("nan")
     if (ex.feasible and ex.optimal) or (ex.feasible and (not gr.feasible or ex.cost <= gr.cost)):
         best = ex
     else:
         best = gr
-    from dataclasses import replace
-
-    return replace(best, lower_bound=bound), replace(gr, lower_bound=bound), lp
+    return (
+        dataclasses.replace(best, lower_bound=bound),
+        dataclasses.replace(gr, lower_bound=bound),
+        lp,
+    )
 
 
 def _plan_table(
@@ -1281,8 +1295,6 @@ def add_sites(metro: Metro, sites: list[tuple[float, float, str | None]]) -> Met
     """
     if not sites:
         return metro
-    import dataclasses
-
     old = metro.inputs.sites
     for lon, lat, _ in sites:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):

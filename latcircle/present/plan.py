@@ -48,7 +48,12 @@ def curve_figure(curve: pd.DataFrame, *, title: str = "") -> Figure:
             )
     ax.set_xlabel("cost of the builds (plan cost units)")
     ax.set_ylabel("best share within the budget (%)")
-    ax.legend(fontsize=8, loc="lower right")
+    if ax.get_lines():
+        ax.legend(fontsize=8, loc="lower right")
+    else:
+        ax.text(
+            0.5, 0.5, "nothing to build: the targets are met", ha="center", transform=ax.transAxes
+        )
     ax.set_title(title or "Maximal covering: best share within a cost budget", fontsize=10)
     return fig
 
