@@ -91,6 +91,8 @@ class Solution:
     lower_bound: float
     optimal: bool
     solver: str
+    #: HiGHS's status (2: proven infeasible, 1: stopped at a limit); -1 for the greedy.
+    status: int = -1
 
     @property
     def gap(self) -> float:
@@ -147,15 +149,17 @@ def min_cost(
         options={"time_limit": time_limit_s, "presolve": True},
     )
     if res.x is None:
-        return Solution([np.zeros(nb, bool) for _ in stages], np.nan, False, np.nan, False, "milp")
+        none = [np.zeros(nb, bool) for _ in stages]
+        return Solution(none, np.nan, False, np.nan, False, "milp", int(res.status))
     built = [res.x[a : a + nb] > 0.5 for a in x_at]
     if relax:
-        return Solution(built, float(res.fun), True, float(res.fun), res.status == 0, "lp")
+        fun = float(res.fun)
+        return Solution(built, fun, True, fun, res.status == 0, "lp", int(res.status))
     bound = getattr(res, "mip_dual_bound", None)
     bound = float(bound) if bound is not None and np.isfinite(bound) else np.nan
     built = _defer(stages, cost, built, time_limit_s)
     sol_cost = float(cost[built[-1]].sum()) if stages else 0.0
-    return Solution(built, sol_cost, True, bound, res.status == 0, "milp")
+    return Solution(built, sol_cost, True, bound, res.status == 0, "milp", int(res.status))
 
 
 def _defer(

@@ -100,6 +100,8 @@ PLAN_COLUMNS = [
 
 #: Most points of the maximal-covering curve by default (one HiGHS solve each).
 CURVE_POINTS = 12
+#: HiGHS's status for a proven infeasible model.
+INFEASIBLE = 2
 #: Time limit of the LP relaxation (the lower bound), at least.
 LP_TIME_LIMIT_S = 60.0
 #: Cost budgets of the cost curve, as fractions of the plan's cost.
@@ -826,6 +828,13 @@ def plan_metro(
         metro, goals, stages, sets, samples, reach, builds, max_builds, max_cost, limit
     )
     sol, greedy_sol, lp = _solve(stages, cost, max_builds, max_cost, limit)
+    if not sol.feasible:
+        raise InputError(
+            metro.config.source,
+            "plan.time_limit_s",
+            f"no plan found within the limits in {limit:g} s (HiGHS stopped, the greedy "
+            "failed): raise plan.time_limit_s",
+        )
     seconds["solve"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     built = {g.year: b for g, b in zip(goals, sol.built, strict=True)}
@@ -944,11 +953,13 @@ def _check_reachable(
     if max_builds is None and max_cost is None:
         return
     cost = builds["cost"].to_numpy(float)
+    if solvers.greedy(stages, cost, max_builds=max_builds, max_cost=max_cost).feasible:
+        return
     trial = solvers.min_cost(
         stages, cost, max_builds=max_builds, max_cost=max_cost, time_limit_s=limit
     )
-    if trial.feasible:
-        return
+    if trial.feasible or trial.status != INFEASIBLE:
+        return  # reachable, or not proven unreachable in the time limit (see _solve)
     g, st = goals[-1], stages[-1]
     built, w, _ = solvers.max_cover(
         st, cost, max_builds=max_builds, max_cost=max_cost, time_limit_s=limit
