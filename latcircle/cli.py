@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="the cheapest builds that reach the coverage targets",
         description="Find the cheapest compute sites, brought-forward sites and fibre access "
-        "builds that reach the targets (default 70 %% by 2027, 75 %% by 2028), staged by year, "
+        "builds that reach the targets (default 70 % by 2027, 75 % by 2028), staged by year, "
         "and write outputs/<city>/plan/ (docs/plan.md).",
     )
     plan.add_argument("config", type=Path, help="the city's YAML config")
