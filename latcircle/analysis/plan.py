@@ -827,7 +827,7 @@ def plan_metro(
     _check_reachable(
         metro, goals, stages, sets, samples, reach, builds, max_builds, max_cost, limit
     )
-    sol, greedy_sol, lp = _solve(stages, cost, max_builds, max_cost, limit)
+    sol, greedy_sol, _ = _solve(stages, cost, max_builds, max_cost, limit)
     if not sol.feasible:
         raise InputError(
             metro.config.source,
@@ -852,7 +852,7 @@ def plan_metro(
         planned_share=planned,
         reachable_share=reach,
         cost=sol.cost,
-        lower_bound=max(sol.lower_bound if np.isfinite(sol.lower_bound) else -np.inf, lp.cost),
+        lower_bound=sol.lower_bound,
         gap=sol.gap,
         solver=sol.solver,
         greedy_cost=greedy_sol.cost if greedy_sol.feasible else float("nan"),
