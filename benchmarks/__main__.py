@@ -34,7 +34,7 @@ from benchmarks._measure import (
     versions,
 )
 
-SECTIONS = ("wuhan", "map", "recipe", "floor", "scaling")
+SECTIONS = ("wuhan", "map", "recipe", "floor", "scaling", "plan")
 
 #: Sections that still measure something without the Wuhan data.
 WITHOUT_WUHAN = ("map", "scaling")
@@ -202,6 +202,14 @@ def bench_scaling(runs: int, *, quick: bool) -> dict[str, Any]:
     return out
 
 
+def bench_plan(runs: int, *, quick: bool) -> dict[str, Any]:
+    """The planner on Wuhan at 250 / 1,000 / 4,000 candidates (benchmarks/plan.py)."""
+    from benchmarks.plan import bench_plan as run
+
+    _log("plan: Wuhan planner, candidate sweep")
+    return run(runs, quick=quick)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -273,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         "recipe": lambda: bench_recipe(runs, quick=args.quick),
         "floor": lambda: bench_floor(runs),
         "scaling": lambda: bench_scaling(runs, quick=args.quick),
+        "plan": lambda: bench_plan(runs, quick=args.quick),
     }
     failed = False
     for name in SECTIONS:

@@ -799,6 +799,12 @@ def _floor_verdict(res: dict[str, Any]) -> str:
     )
 
 
+def _plan(section: dict[str, Any]) -> str:
+    from benchmarks.plan import render as render_plan
+
+    return render_plan(section)
+
+
 def render(res: dict[str, Any]) -> str:
     """Return the whole ``docs/performance.md``."""
     budgets, _ = _budgets(res)
@@ -833,6 +839,7 @@ def render(res: dict[str, Any]) -> str:
         ("floor", "3. The floor: bare Dijkstra + one KD-tree pass", _floor),
         ("scaling", "4. Scaling with synthetic metros", _scaling),
         ("map", "5. `map.html` in a real browser", _map),
+        ("plan", "6. The planner on Wuhan (docs/plan.md)", _plan),
     )
     for key, title, fn in sections:
         parts += [f"## {title}", ""]

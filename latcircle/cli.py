@@ -19,6 +19,7 @@ from latcircle.errors import InputError, LatcircleError, OutputError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from latcircle.analysis.plan import PlanResult
     from latcircle.config import CityConfig
     from latcircle.run import RunResult
 
@@ -109,7 +110,41 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="output folder (default outputs/<city id>)"
     )
     run.add_argument("--year", type=int, default=None, help="scenario year (sites online by then)")
+    run.add_argument(
+        "--add-site",
+        action="append",
+        default=[],
+        metavar="LON,LAT[,NAME]",
+        help="what-if: an extra compute site (WGS84), online every year; repeatable",
+    )
     run.set_defaults(func=_cmd_run)
+
+    plan = sub.add_parser(
+        "plan",
+        parents=[common],
+        help="the cheapest builds that reach the coverage targets",
+        description="Find the cheapest compute sites, brought-forward sites and fibre access "
+        "builds that reach the targets (default 70 % by 2027, 75 % by 2028), staged by year, "
+        "and write outputs/<city>/plan/ (docs/plan.md).",
+    )
+    plan.add_argument("config", type=Path, help="the city's YAML config")
+    plan.add_argument(
+        "--candidates", type=Path, default=None, help="candidates file (overrides plan.candidates)"
+    )
+    plan.add_argument("--target", type=float, default=None, help="target share (0-1], with --year")
+    plan.add_argument("--year", type=int, default=None, help="the target's year")
+    plan.add_argument("--max-sites", type=int, default=None, help="at most this many builds")
+    plan.add_argument("--max-cost", type=float, default=None, help="at most this total cost")
+    plan.add_argument(
+        "--basis",
+        choices=("key_sites", "population", "area"),
+        default=None,
+        help="basis to plan for (default: the targets' judged basis)",
+    )
+    plan.add_argument(
+        "--out", type=Path, default=None, help="plan folder (default outputs/<city id>/plan)"
+    )
+    plan.set_defaults(func=_cmd_plan)
 
     demo = sub.add_parser(
         "demo",
@@ -247,7 +282,77 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     overrides = {"year": args.year} if args.year is not None else {}
     cfg = load_config(args.config, **overrides)
-    return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, quiet=args.quiet > 0)
+    added = [_site_arg(a) for a in args.add_site]
+    return _run_and_report(
+        cfg, args.out or Path("outputs") / cfg.id, quiet=args.quiet > 0, add_sites=added
+    )
+
+
+def _site_arg(text: str) -> tuple[float, float, str | None]:
+    """Parse ``LON,LAT[,NAME]`` (the name may hold commas)."""
+    parts = text.split(",", 2)
+    try:
+        lon, lat = float(parts[0]), float(parts[1])
+    except (IndexError, ValueError):
+        raise InputError("--add-site", None, f"expected LON,LAT[,NAME], got {text!r}") from None
+    return lon, lat, (parts[2].strip() or None) if len(parts) > 2 else None
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from latcircle.analysis.metro import StageTimer
+    from latcircle.config import load_config
+    from latcircle.pipeline import plan_city
+
+    cfg = load_config(args.config)
+    out = args.out or Path("outputs") / cfg.id / "plan"
+    on_start, stop = _progress(args.quiet > 0)
+    try:
+        result = plan_city(
+            cfg,
+            out=out,
+            candidates=args.candidates,
+            target=args.target,
+            year=args.year,
+            basis=args.basis,
+            max_sites=args.max_sites,
+            max_cost=args.max_cost,
+            timer=StageTimer(on_start=on_start),
+        )
+    finally:
+        stop()
+    if args.quiet == 0:
+        _print_plan(result, out)
+    return EXIT_OK
+
+
+def _print_plan(result: PlanResult, out: Path) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        title=f"plan on {result.basis}: cost {result.cost:,.2f}, {result.solver}, "
+        f"gap {result.gap:.2%}"
+    )
+    for col in ("year", "build", "kind", "name", "cost", "cumulative share"):
+        table.add_column(col, justify="right" if col in ("cost", "cumulative share") else "left")
+    for r in result.table.itertuples():
+        table.add_row(
+            str(r.year),
+            escape(str(r.build_id)),
+            r.kind,
+            escape(str(r.name)),
+            f"{r.cost:,.2f}",
+            f"{r.cumulative_share:.2%}",
+        )
+    console = Console()
+    console.print(table)
+    for g in result.goals:
+        console.print(
+            f"{g.year}: {result.baseline_share[g.year]:.2%} -> "
+            f"{result.planned_share[g.year]:.2%} (target {g.share:.0%})"
+        )
+    console.print(f"plan in {escape(str(out))}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -259,14 +364,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return _run_and_report(load_config(path), args.out, quiet=args.quiet > 0)
 
 
-def _run_and_report(cfg: CityConfig, out: Path, *, quiet: bool) -> int:
+def _run_and_report(
+    cfg: CityConfig,
+    out: Path,
+    *,
+    quiet: bool,
+    add_sites: Sequence[tuple[float, float, str | None]] = (),
+) -> int:
     from latcircle.analysis.metro import StageTimer
     from latcircle.pipeline import default_outputs, run_city
 
     on_start, stop = _progress(quiet)
     try:
         result = run_city(
-            cfg, out=out, timer=StageTimer(on_start=on_start), extra_outputs=default_outputs()
+            cfg,
+            out=out,
+            timer=StageTimer(on_start=on_start),
+            extra_outputs=default_outputs(),
+            add_sites=add_sites,
         )
     finally:
         stop()

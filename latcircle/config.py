@@ -36,6 +36,7 @@ __all__ = [
     "CityConfig",
     "LatencyModel",
     "LatencyParams",
+    "PlanSpec",
     "Target",
     "load_config",
 ]
@@ -275,6 +276,27 @@ DEFAULT_TARGETS = (
 )
 
 
+class PlanSpec(_Strict):
+    """The planner's options (``latcircle plan``; docs/plan.md).
+
+    Costs are in one unit of the user's choosing (e.g. million CNY), the same as the
+    candidates file's ``cost`` column.
+    """
+
+    candidates: VectorInput | None = Field(
+        default=None,
+        description="Candidate compute sites: points with id, name, tier, cost, "
+        "device_latency_us and optional earliest_year. None: the automatic set.",
+    )
+    site_cost: Annotated[float, Field(ge=0)] = 10.0
+    bring_forward_cost: Annotated[float, Field(ge=0)] = 5.0
+    access_cost_per_km: Annotated[float, Field(ge=0)] = 1.0
+    access: bool = True
+    access_tile_m: Annotated[float, Field(gt=0)] = 5_000.0
+    auto_spacing_m: Annotated[float, Field(gt=0)] = 2_000.0
+    time_limit_s: Annotated[float, Field(gt=0)] = 30.0
+
+
 class GridSpec(_Strict):
     """The area grid: square cells in the local UTM CRS."""
 
@@ -346,6 +368,7 @@ class CityConfig(_Strict):
     grid: GridSpec = GridSpec()
     targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
     tiers: CityTiers | None = None
+    plan: PlanSpec = PlanSpec()
     _source: Path | None = PrivateAttr(default=None)
 
     @property
@@ -451,6 +474,13 @@ def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
                 str((folder / p).resolve()) if isinstance(p, str) else p for p in spec["paths"]
             ]
             spec.setdefault("path", spec["paths"][0] if spec["paths"] else str(folder))
+    plan = raw.get("plan")
+    if isinstance(plan, dict) and isinstance(plan.get("candidates"), str):
+        plan["candidates"] = {"path": plan["candidates"]}
+    if isinstance(plan, dict) and isinstance(plan.get("candidates"), dict):
+        cand = plan["candidates"]
+        if isinstance(cand.get("path"), str):
+            cand["path"] = str((folder / cand["path"]).resolve())
 
 
 def _one_line(path: Path, exc: ValidationError) -> InputError:

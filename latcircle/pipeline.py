@@ -41,12 +41,14 @@ from latcircle.output.record import run_record
 from latcircle.run import RunResult
 
 if TYPE_CHECKING:
+    from latcircle.analysis.plan import PlanResult
     from latcircle.analysis.tiers import TiersResult
 
 __all__ = [
     "city_config",
     "default_outputs",
     "national_rollup",
+    "plan_city",
     "run_city",
     "run_config",
     "run_national",
@@ -274,6 +276,7 @@ def run_city(
     out: Path,
     timer: StageTimer | None = None,
     extra_outputs: Sequence[Callable[[RunResult, Path], object]] | None = None,
+    add_sites: Sequence[tuple[float, float, str | None]] = (),
 ) -> RunResult:
     """Run a city end to end and write its outputs.
 
@@ -289,6 +292,9 @@ def run_city(
         Callables ``f(result, folder)`` writing further files (maps, reports, progress)
         into the temporary folder before it is swapped into place; each is timed as a
         stage named by its ``stage_name`` attribute (or its ``__name__``).
+    add_sites
+        Extra compute sites ``(lon, lat, name)`` in WGS84, online every year: a quick
+        what-if (``latcircle run --add-site``).
 
     Returns
     -------
@@ -296,6 +302,10 @@ def run_city(
     """
     timer = timer or StageTimer()
     metro = prepare(cfg, timer=timer)
+    if add_sites:
+        from latcircle.analysis.plan import add_sites as _add_sites
+
+        metro = _add_sites(metro, list(add_sites))
     for note in metro.inputs.notes:  # repairs and exclusions: never silent
         log.warning(note)
     with timer.stage("dijkstra"):
@@ -326,6 +336,7 @@ def run_city(
         scenario=scenario,
     )
     with atomic_folder(Path(out)) as tmp:
+        _keep_plan(Path(out), tmp)  # first: the map and the report show it
         with timer.stage("outputs"):
             write_csv(table, tmp / "coverage.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
@@ -341,6 +352,74 @@ def run_city(
                 extra(result, tmp)
         # Last, so that it records every stage's time (its own write is not timed).
         write_json(run_record(metro, scenario, headline, timer), tmp / "run.json")
+    return result
+
+
+def _keep_plan(out: Path, tmp: Path) -> None:
+    """Carry a plan written by ``latcircle plan`` over into the new run's folder."""
+    import shutil
+
+    if (out / "plan").is_dir() and not (tmp / "plan").exists():
+        shutil.copytree(out / "plan", tmp / "plan")
+
+
+def plan_city(
+    cfg: CityConfig,
+    *,
+    out: Path,
+    metro: Metro | None = None,
+    candidates: Path | None = None,
+    target: float | None = None,
+    year: int | None = None,
+    basis: str | None = None,
+    max_sites: int | None = None,
+    max_cost: float | None = None,
+    timer: StageTimer | None = None,
+) -> PlanResult:
+    """Plan a city (``latcircle plan``) and write ``out`` (``outputs/<city>/plan``).
+
+    Parameters
+    ----------
+    cfg
+        A validated city config.
+    out
+        The plan folder, replaced whole.
+    metro
+        The prepared metro, reused when given (inputs are not read again).
+    candidates
+        A candidates file overriding the config's ``plan.candidates``.
+    target, year
+        One target share by a year instead of the config's targets.
+    basis
+        The basis to plan for (default: the targets' judged basis).
+    max_sites, max_cost
+        Limits on the number and the cost of builds.
+    timer
+        Stage timer (and progress callback).
+
+    Returns
+    -------
+    PlanResult
+    """
+    from latcircle.analysis.plan import goals_from, plan_metro
+    from latcircle.config import VectorInput
+    from latcircle.inputs.candidates import read_candidates
+    from latcircle.output.plan import write_plan
+    from latcircle.present.plan import write_curve_png
+
+    timer = timer or StageTimer()
+    metro = metro or prepare(cfg, timer=timer)
+    with timer.stage("plan"):
+        goals = goals_from(metro, target=target, year=year, basis=basis)
+        cands = (
+            read_candidates(VectorInput(path=candidates), metro.inputs.crs)
+            if candidates is not None
+            else None
+        )
+        result = plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
+    with atomic_folder(Path(out)) as tmp, timer.stage("outputs"):
+        write_plan(result, tmp)
+        write_curve_png(result.curve, tmp / "curve.png", title=f"{cfg.name}: cost vs coverage")
     return result
 
 

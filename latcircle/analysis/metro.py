@@ -33,7 +33,7 @@ from latcircle.engine.network import Locator, Network, build_network
 from latcircle.errors import InputError
 from latcircle.inputs.readers import Inputs, read_inputs
 
-__all__ = ["Metro", "Scenario", "StageTimer", "prepare"]
+__all__ = ["Metro", "Scenario", "StageTimer", "prepare", "with_views"]
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +285,12 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
             samples=samples,
             district_names=names,
         )
-        return dataclasses.replace(metro, views=_views(metro))
+        return with_views(metro)
+
+
+def with_views(metro: Metro) -> Metro:
+    """Return ``metro`` with its per-link-year views built again (after its sites changed)."""
+    return dataclasses.replace(metro, views=_views(metro))
 
 
 def _views(metro: Metro) -> tuple[tuple[float, _View], ...]:

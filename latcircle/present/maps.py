@@ -128,8 +128,30 @@ def build_map(
     if "key_sites" in layers:
         _add_key_sites(fmap, layers["key_sites"], precision=precision)
     _add_sites(fmap, layers["sites"], result, precision=precision)
+    if "plan" in layers and len(layers["plan"]):
+        _add_plan(fmap, layers["plan"], precision=precision)
     _add_controls(fmap, result, layers["bands"], credits)
     return fmap
+
+
+def _add_plan(fmap: folium.Map, plan: gpd.GeoDataFrame, *, precision: int) -> None:
+    """Draw the planner's builds (``latcircle plan``): sites as circles, fibre spurs as lines."""
+    labels = [
+        {
+            "label": f"<b>{escape_text(r.get('build_id'))}</b> · {escape_text(r.get('kind'))}"
+            f"<br>{escape_text(r.get('name'))}<br>by {escape_text(r.get('year'))}, cost "
+            f"{float(r.get('cost', np.nan)):,.2f}"
+        }
+        for r in plan.to_dict("records")
+    ]
+    folium.GeoJson(
+        _display_geojson(plan, labels, tol=0.0, precision=precision),
+        name=f"Plan: what to build ({len(plan)})",
+        show=True,
+        marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
+        style_function=lambda f: {"color": "#6a3d9a", "weight": 3, "fillColor": "#cab2d6"},
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+    ).add_to(fmap)
 
 
 def render_map(fmap: folium.Map) -> str:
@@ -191,6 +213,9 @@ def write_map(result: RunResult, folder: str | Path, **options: Any) -> Path:
     """
     folder = Path(folder)
     options.setdefault("layers", read_layers(folder))
+    plan = folder / "plan" / "plan.gpkg"  # written by `latcircle plan`, kept across runs
+    if plan.exists() and "plan" not in options["layers"]:
+        options["layers"] = {**options["layers"], "plan": gpd.read_file(plan, layer="plan")}
     path = folder / "map.html"
     path.write_text(render_map(build_map(result, **options)), encoding="utf-8")
     return path

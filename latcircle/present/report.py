@@ -102,6 +102,7 @@ def write_report(
         clusters=clusters,
         sites=layers.get("sites"),
         tiers=read_optional_table(folder / "tiers.csv"),
+        plan=_plan_html(folder),
     )
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")
@@ -116,6 +117,7 @@ def render_report(
     clusters: pd.DataFrame | None = None,
     sites: pd.DataFrame | None = None,
     tiers: pd.DataFrame | None = None,
+    plan: str | None = None,
 ) -> str:
     """Return the city report as one HTML page.
 
@@ -134,6 +136,8 @@ def render_report(
         The run's ``sites`` layer (what each site serves), or ``None``.
     tiers
         The wider tiers (``tiers.csv``: application tier, LEO), or ``None`` (no section).
+    plan
+        The plan section (:func:`_plan_html`), or ``None`` without a plan.
 
     Returns
     -------
@@ -150,9 +154,26 @@ def render_report(
         _site_section(result, sites),
         _cluster_section(clusters),
         *([] if tiers is None else [_tiers_section(tiers)]),
+        *([plan] if plan else []),
         _parameter_section(result),
     ]
     return _page(title, sections)
+
+
+def _plan_html(folder: Path) -> str | None:
+    """Return the plan section from ``folder/plan/`` (``latcircle plan``), if there is one."""
+    from latcircle.present.plan import plan_section
+
+    plan_csv, record = folder / "plan" / "plan.csv", folder / "plan" / "plan.json"
+    if not (plan_csv.exists() and record.exists()):
+        return None
+    html_ = plan_section(pd.read_csv(plan_csv), json.loads(record.read_text(encoding="utf-8")))
+    png = folder / "plan" / "curve.png"
+    if png.exists():
+        html_ = html_.replace(
+            "</section>", _img(png.read_bytes(), "cost vs coverage") + "</section>"
+        )
+    return html_
 
 
 # --- city report sections ----------------------------------------------------------------

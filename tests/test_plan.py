@@ -1,0 +1,462 @@
+"""The planner end to end: brute force through the engine, closed loops, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SHARED_DATA, X0, Y0, to_lonlat
+
+from latcircle.analysis.metro import Metro, prepare
+from latcircle.analysis.plan import Goal, add_sites, goals_from, plan_metro
+from latcircle.cli import main
+from latcircle.config import VectorInput, load_config
+from latcircle.demo.generator import write_demo_city
+from latcircle.inputs.candidates import read_candidates
+
+# Budget 0.25 ms with 215 µs of equipment: 15 µs (2.5 km of road at k·r) past a 20 µs site,
+# so that on the tiny city each site covers only part of the west and candidates matter.
+TINY_MODEL = "budget_ms: 0.25\nmodel: {equipment_us: 215}\n"
+
+#: Candidate positions on the tiny city (metres from its corner) and costs.
+TINY_CANDIDATES = [
+    ("C1", 3000.0, 2000.0, 4.0),
+    ("C2", 3000.0, 8000.0, 5.0),
+    ("C3", 5000.0, 1000.0, 3.0),
+    ("C4", 5500.0, 9000.0, 6.0),
+    ("C5", 2000.0, 9500.0, 2.0),
+    ("C6", 6000.0, 5000.0, 7.0),
+    ("C7", 1000.0, 1000.0, 3.0),
+    ("C8", 4000.0, 6000.0, 4.0),
+]
+
+
+def _candidates_csv(path: Path, rows: list[tuple[str, float, float, float]]) -> Path:
+    lon, lat = to_lonlat(np.array([r[1] for r in rows]) + X0, np.array([r[2] for r in rows]) + Y0)
+    lines = ["id,name,tier,cost,device_latency_us,lon,lat"]
+    for r, lo, la in zip(rows, lon, lat, strict=True):
+        lines.append(f"{r[0]},cand {r[0]},edge,{r[3]:g},20,{lo:.9f},{la:.9f}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_plan_city(make_tiny_city: Callable[..., Path], tmp_path: Path) -> tuple[Path, Path]:
+    """The tiny city with a short budget, and a candidates file of 8 points."""
+    cfg = make_tiny_city(
+        "tinyplan",
+        sites=[("A", 1000.0, 5000.0, 2024), ("B", 5000.0, 5000.0, 2027)],
+        extra_yaml=TINY_MODEL,
+    )
+    return cfg, _candidates_csv(tmp_path / "cands.csv", TINY_CANDIDATES)
+
+
+def _no_access_plan(metro: Metro) -> Metro:
+    cfg = metro.config.model_copy(
+        update={"plan": metro.config.plan.model_copy(update={"access": False})}
+    )
+    return dataclasses.replace(metro, config=cfg)
+
+
+# --------------------------------------------------------------------------- brute force
+
+
+def test_plan_equals_brute_force_through_the_engine(tiny_plan_city: tuple[Path, Path]) -> None:
+    """Every subset of 8 candidates run as a real scenario: the plan is the cheapest."""
+    config, cand_path = tiny_plan_city
+    metro = _no_access_plan(prepare(load_config(config)))
+    cands = read_candidates(VectorInput(path=cand_path), metro.inputs.crs)
+    lon, lat = to_lonlat(
+        np.array([c[1] for c in TINY_CANDIDATES]) + X0,
+        np.array([c[2] for c in TINY_CANDIDATES]) + Y0,
+    )
+    # Coordinates as the file's text gives them: the plan reads the same text.
+    lon = np.array([float(f"{v:.9f}") for v in lon])
+    lat = np.array([float(f"{v:.9f}") for v in lat])
+    cost = np.array([c[3] for c in TINY_CANDIDATES])
+    year, basis = 2030, "population"
+    shares = {}
+    for bits in itertools.product([False, True], repeat=len(cost)):
+        chosen = [(lon[i], lat[i], None) for i in np.flatnonzero(bits)]
+        scen = add_sites(metro, chosen).scenario(year=year)
+        shares[bits] = scen.share(basis, threshold_ms=metro.config.budget_ms)
+    base, reach = shares[(False,) * 8], shares[(True,) * 8]
+    assert base < reach  # candidates matter on this instance
+    target = round(base + 0.6 * (reach - base), 4)
+    best = min(float(cost[np.array(b)].sum()) for b, s in shares.items() if s >= target - 1e-9)
+    plan = plan_metro(metro, [Goal(year, target, basis)], candidates=cands)
+    assert plan.solver == "milp" and plan.gap == pytest.approx(0.0, abs=1e-9)
+    assert plan.cost == pytest.approx(best, abs=1e-9)
+    chosen = tuple(bool(x) for x in plan.built[year][: len(cost)])
+    assert plan.planned_share[year] == shares[chosen]  # exactly, as the engine computes it
+    assert plan.baseline_share[year] == base
+    assert plan.reachable_share[year] == pytest.approx(reach, abs=1e-12)
+    assert plan.greedy_cost >= plan.cost - 1e-9
+    # Maximal covering: the best share with at most k builds equals the brute force.
+    curve = plan.curve[plan.curve["limit"] == "builds"]
+    for row in curve.itertuples():
+        brute = max(s for b, s in shares.items() if sum(b) <= row.at_most)
+        assert row.share == pytest.approx(brute, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+@pytest.fixture(scope="module")
+def demo_metro(tmp_path_factory: pytest.TempPathFactory) -> Metro:
+    folder = tmp_path_factory.mktemp("demo")
+    return prepare(load_config(write_demo_city(folder)))
+
+
+def _closed_loop(metro: Metro, plan_dir: Path) -> dict[int, float]:
+    """Run the demo with sites-planned.csv: the judged share by goal year."""
+    sites = {
+        "path": str(plan_dir / "sites-planned.csv"),
+        "lon": "lon",
+        "lat": "lat",
+        "crs": "wgs84",
+        "hypothetical": True,
+    }
+    path = Path(metro.config.source)
+    rerun = prepare(load_config(path, sites=sites))
+    budget = metro.config.budget_ms
+    return {
+        y: rerun.scenario(year=y).share(b, threshold_ms=budget)
+        for y, b in ((2027, "key_sites"), (2028, "key_sites"))
+    }
+
+
+def test_demo_plan_reaches_both_targets_and_closes_the_loop(
+    demo_metro: Metro, tmp_path: Path
+) -> None:
+    from latcircle.output.plan import write_plan
+
+    goals = goals_from(demo_metro)
+    assert [(g.year, g.share, g.basis) for g in goals] == [
+        (2027, 0.70, "key_sites"),
+        (2028, 0.75, "key_sites"),
+    ]
+    # Without bringing the 2028 core site forward and without access builds: new sites only.
+    spec = demo_metro.config.plan.model_copy(update={"bring_forward_cost": 1e6, "access": False})
+    metro = dataclasses.replace(
+        demo_metro, config=demo_metro.config.model_copy(update={"plan": spec})
+    )
+    for m in (demo_metro, metro):
+        plan = plan_metro(m, goals)
+        assert plan.baseline_share[2027] < 0.70  # the demo is behind in 2027
+        assert plan.planned_share[2027] >= 0.70 and plan.planned_share[2028] >= 0.75
+        assert not (plan.built[2027] & ~plan.built[2028]).any()
+        assert plan.solver == "milp" and plan.gap <= 1e-6
+        assert set(plan.table["kind"]) <= {"site", "bring_forward"}
+        out = tmp_path / str(id(m))
+        out.mkdir()
+        write_plan(plan, out)
+        assert _closed_loop(m, out) == {
+            2027: plan.planned_share[2027],
+            2028: plan.planned_share[2028],
+        }
+    assert set(plan.table["kind"]) == {"site"}
+
+
+# --------------------------------------------------------------------------- CLI and bad input
+
+
+def _one_line_exit_2(capsys: pytest.CaptureFixture[str], argv: list[str], *words: str) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+def test_bad_candidates_and_targets_exit_2(
+    tiny_plan_city: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, cand = tiny_plan_city
+    out = tmp_path / "planout"
+    no_cost = tmp_path / "nocost.csv"
+    no_cost.write_text(
+        "\n".join(
+            line.split(",", 4)[0] + "," + line.split(",", 4)[4]
+            if i
+            else "id,device_latency_us,lon,lat"
+            for i, line in enumerate(cand.read_text().splitlines())
+        ).replace("cand ", ""),
+        encoding="utf-8",
+    )
+    lines = cand.read_text().splitlines()
+    lines[2] = lines[2].replace(",5,", ",-5,")
+    negative = tmp_path / "negative.csv"
+    negative.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    base = ["plan", str(config), "--out", str(out), "-q"]
+    _one_line_exit_2(capsys, [*base, "--candidates", str(no_cost)], "name", "required column")
+    _one_line_exit_2(capsys, [*base, "--candidates", str(negative)], "cost", ">= 0", "-5", "row 2")
+    _one_line_exit_2(capsys, [*base, "--target", "1.2", "--year", "2028"], "--target", "(0, 1]")
+    _one_line_exit_2(capsys, [*base, "--target", "0.7"], "--year")
+    _one_line_exit_2(
+        capsys,
+        [
+            *base,
+            "--basis",
+            "area",
+            "--max-sites",
+            "0",
+            "--candidates",
+            str(cand),
+            "--target",
+            "0.99",
+            "--year",
+            "2028",
+        ],
+        "cannot be reached",
+        "best reachable",
+        "no access",
+    )
+    assert not out.exists()  # nothing written
+
+
+def test_unreachable_names_best_share_and_the_blocking_cause(
+    tiny_plan_city: tuple[Path, Path],
+) -> None:
+    from latcircle.errors import InputError
+
+    config, cand = tiny_plan_city
+    metro = _no_access_plan(prepare(load_config(config)))
+    cands = read_candidates(VectorInput(path=cand), metro.inputs.crs)
+    with pytest.raises(InputError) as err:
+        plan_metro(metro, [Goal(2030, 0.95, "population")], candidates=cands)
+    msg = str(err.value)
+    # East of x = 6 km + 1 km max drop there are no roads: at least 30 % has no access.
+    no_access = float(msg.split("of the rest, ")[1].split("%")[0]) / 100
+    assert no_access >= 0.30 - 1e-9
+    assert "best reachable" in msg and "no candidate within the budget" in msg
+    # With the limit: the best share within it is named.
+    with pytest.raises(InputError, match="at most 1 builds"):
+        plan_metro(metro, [Goal(2030, 0.6, "population")], candidates=cands, max_builds=1)
+
+
+def test_plan_cli_writes_everything_deterministically(
+    tiny_plan_city: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config, cand = tiny_plan_city
+    outs = [tmp_path / "p1", tmp_path / "p2"]
+    for out in outs:
+        argv = [
+            "plan",
+            str(config),
+            "--candidates",
+            str(cand),
+            "--target",
+            "0.5",
+            "--year",
+            "2028",
+            "--basis",
+            "population",
+            "--out",
+            str(out),
+            "-q",
+        ]
+        assert main(argv) == 0
+    names = sorted(p.name for p in outs[0].iterdir())
+    assert names == [
+        "curve.csv",
+        "curve.png",
+        "plan.csv",
+        "plan.gpkg",
+        "plan.json",
+        "sites-planned.csv",
+    ]
+    for name in names:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
+    header = (outs[0] / "sites-planned.csv").read_text().splitlines()[0]
+    assert header == "id,name,tier,online_year,device_latency_us,lon,lat"
+
+
+def test_add_site_equals_the_site_in_the_sites_file(
+    make_tiny_city: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    both = make_tiny_city(
+        "both",
+        sites=[("A", 1000.0, 5000.0, 2024), ("B", 5000.0, 5000.0, 2024)],
+        extra_yaml=TINY_MODEL,
+    )
+    only_a = make_tiny_city("onlya", sites=[("A", 1000.0, 5000.0, 2024)], extra_yaml=TINY_MODEL)
+    lon, lat = to_lonlat(np.array([X0 + 5000.0]), np.array([Y0 + 5000.0]))
+    site = f"{lon[0]:.9f},{lat[0]:.9f},Site B, what-if"
+    assert main(["run", str(both), "--out", str(tmp_path / "o1"), "-q"]) == 0
+    assert main(["run", str(only_a), "--out", str(tmp_path / "o2"), "-q", "--add-site", site]) == 0
+    a = (tmp_path / "o1" / "coverage.csv").read_text()
+    b = (tmp_path / "o2" / "coverage.csv").read_text()
+    assert a == b
+    _one_line_exit_2(
+        capsys,
+        ["run", str(only_a), "--out", str(tmp_path / "o3"), "--add-site", "x,y"],
+        "--add-site",
+        "LON,LAT",
+    )
+
+
+# --------------------------------------------------------------------------- real data
+
+
+def _wuhan_config(tmp_path: Path) -> Path:
+    data = Path(os.environ.get("LATCIRCLE_SHARED_DATA", SHARED_DATA))
+    if not (data / "wuhan" / "roads_osm.parquet").exists():
+        pytest.skip(f"real data not found at {data} (../shared/data beside the project)")
+    root = Path(__file__).resolve().parents[1] / "data" / "cities"
+    text = (root / "wuhan.yaml").read_text(encoding="utf-8")
+    text = text.replace("../../../shared/data", str(data))
+    (tmp_path / "wuhan-sites-hypothetical.csv").write_bytes(
+        (root / "wuhan-sites-hypothetical.csv").read_bytes()
+    )
+    # A 0.25 ms budget with 200 µs of equipment (30 µs, ~5 km of road, past a site): compute
+    # decides (at 1 ms every site reaches the whole network and only access is left).
+    extra = textwrap.dedent("""\
+        plan: {access: false, auto_spacing_m: 5000}
+        """)
+    text = text.replace("budget_ms: 1.0", "budget_ms: 0.25")
+    text = text.replace("  preset: optical", "  preset: optical\n  equipment_us: 200")
+    path = tmp_path / "wuhan.yaml"
+    path.write_text(text + extra, encoding="utf-8")
+    return path
+
+
+def test_wuhan_closed_loop(tmp_path: Path) -> None:
+    from latcircle.output.plan import write_plan
+
+    metro = prepare(load_config(_wuhan_config(tmp_path)))
+    base = {y: metro.scenario(year=y).share("key_sites", threshold_ms=0.25) for y in (2027, 2028)}
+    goals = [
+        Goal(2027, round(base[2027] + 0.05, 2), "key_sites"),
+        Goal(2028, round(base[2028] + 0.10, 2), "key_sites"),
+    ]
+    plan = plan_metro(metro, goals)
+    assert plan.baseline_share == base
+    for g in goals:
+        assert plan.planned_share[g.year] >= g.share
+    assert set(plan.table["kind"]) >= {"site"}
+    write_plan(plan, tmp_path)
+    sites = {
+        "path": str(tmp_path / "sites-planned.csv"),
+        "lon": "lon",
+        "lat": "lat",
+        "crs": "wgs84",
+        "hypothetical": True,
+    }
+    rerun = prepare(load_config(Path(metro.config.source), sites=sites))
+    for g in goals:
+        got = rerun.scenario(year=g.year).share("key_sites", threshold_ms=0.25)
+        assert got == plan.planned_share[g.year]
+
+
+def test_run_after_plan_shows_it_in_report_and_map(
+    tiny_plan_city: tuple[Path, Path], tmp_path: Path
+) -> None:
+    config, cand = tiny_plan_city
+    evil = tmp_path / "evil.csv"
+    evil.write_text(cand.read_text().replace("cand C1", "<script>alert(1)</script>"), "utf-8")
+    out = tmp_path / "out"
+    argv = [
+        "plan",
+        str(config),
+        "--candidates",
+        str(evil),
+        "--target",
+        "0.5",
+        "--year",
+        "2028",
+        "--basis",
+        "population",
+        "--out",
+        str(out / "plan"),
+        "-q",
+    ]
+    assert main(argv) == 0
+    plan_csv = (out / "plan" / "plan.csv").read_text()
+    assert main(["run", str(config), "--out", str(out), "-q"]) == 0
+    assert (out / "plan" / "plan.csv").read_text() == plan_csv  # a run keeps the plan
+    report = (out / "report.html").read_text()
+    assert 'id="plan"' in report and "<script>alert" not in report
+    page = (out / "map.html").read_text()
+    assert "Plan: what to build" in page and "<script>alert" not in page
+    if "alert(1)" in plan_csv:
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+
+
+def test_earliest_year_is_respected_and_stages_nest(tiny_plan_city: tuple[Path, Path]) -> None:
+    config, cand = tiny_plan_city
+    metro = _no_access_plan(prepare(load_config(config)))
+    cands = read_candidates(VectorInput(path=cand), metro.inputs.crs)
+    late = cands["cand_id"] != "C3"
+    cands.loc[late, "earliest_year"] = 2028
+    base26 = metro.scenario(year=2026).share("population", threshold_ms=0.25)
+    goals = [Goal(2026, round(base26 + 0.001, 4), "population"), Goal(2028, 0.5, "population")]
+    plan = plan_metro(metro, goals, candidates=cands)
+    ids = plan.builds["build_id"].to_numpy()
+    early = set(ids[plan.built[2026]])
+    assert early and early <= {"C3", "B@early"}  # only what may exist by 2026
+    assert not (plan.built[2026] & ~plan.built[2028]).any()
+    assert plan.planned_share[2026] >= goals[0].share
+    assert plan.planned_share[2028] >= 0.5
+    planned = plan.sites_planned.set_index("id")["online_year"]
+    for b in early:
+        assert planned[b.removesuffix("@early")] == 2026
+
+
+def test_met_targets_give_an_empty_plan(tiny_plan_city: tuple[Path, Path], tmp_path: Path) -> None:
+    config, cand = tiny_plan_city
+    out = tmp_path / "empty"
+    argv = [
+        "plan",
+        str(config),
+        "--candidates",
+        str(cand),
+        "--target",
+        "0.05",
+        "--year",
+        "2028",
+        "--basis",
+        "population",
+        "--out",
+        str(out),
+        "-q",
+    ]
+    assert main(argv) == 0
+    lines = (out / "plan.csv").read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("year,order,build_id")
+    sites = (out / "sites-planned.csv").read_text().splitlines()
+    assert [s.split(",")[0] for s in sites[1:]] == ["A", "B"]
+
+
+def test_time_limit_falls_back_to_greedy_with_a_true_gap() -> None:
+    import scipy.sparse as sp
+
+    from latcircle.analysis import _plansolve as solvers
+    from latcircle.analysis.plan import _solve
+
+    rng = np.random.default_rng(5)
+    nb, ng = 120, 1500
+    cover = sp.random(ng, nb, density=0.02, random_state=rng, format="csr") > 0
+    weight = rng.integers(1, 30, ng).astype(float)
+    cost = rng.integers(1, 50, nb).astype(float)
+    st = solvers.Stage(
+        cover,
+        weight,
+        0.8 * weight[cover.getnnz(axis=1) > 0].sum(),
+        np.ones(nb, bool),
+        float(weight.sum()),
+    )
+    best, greedy, lp = _solve([st], cost, None, None, 1e-3)
+    exact = solvers.min_cost([st], cost, time_limit_s=120)
+    assert exact.optimal and best.solver in ("greedy", "milp")
+    assert lp.cost <= exact.cost + 1e-6 <= greedy.cost + 2e-6
+    assert best.cost <= greedy.cost + 1e-9
+    assert best.feasible and best.gap >= 0
+    assert (best.cost - exact.cost) / best.cost <= best.gap + 1e-9
