@@ -15,6 +15,7 @@ The mutants are the mistakes a reviewer looks for (issue 12):
   that counts what is covered is checked by a test of its own, as when each had its own copy;
 * a dropped route factor, a dropped device latency (site and node), a dropped equipment
   latency;
+* ``<=`` → ``<`` at a site's online year, ``>=`` → ``>`` at a link's (scenario years);
 * a wrong district index (off by one);
 * a swapped site id;
 * a wrong basis.
@@ -52,6 +53,12 @@ INTERCONNECT = (
     "tests/test_progress.py::test_interconnect_with_node_device_latency",
 )
 LATENCY = ("tests/test_latency_exact.py",)
+#: Scenario years: sites and links online in their own year.
+YEARS = (
+    "tests/test_pipeline.py::test_scenario_year_leaves_later_sites_out",
+    "tests/test_pipeline.py::test_links_with_an_online_year",
+    "tests/test_progress.py",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,20 @@ MUTANTS: tuple[Mutant, ...] = (
         'budgets * 1000.0, side="right"',
         'budgets * 1000.0, side="left"',
         EXACT,
+    ),
+    Mutant(
+        "site online year <= to < (a site counts from the year after)",
+        "latcircle/analysis/metro.py",
+        "(years.isna() | (years <= year))",
+        "(years.isna() | (years < year))",
+        YEARS,
+    ),
+    Mutant(
+        "link online year >= to > (a link counts in the year before)",
+        "latcircle/analysis/metro.py",
+        "metro.network.subset(~(years >= k))",
+        "metro.network.subset(~(years > k))",
+        YEARS,
     ),
     Mutant(
         "route factor dropped (k·r)",

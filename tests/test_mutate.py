@@ -55,5 +55,6 @@ def test_every_mutant_applies() -> None:
         "serving site",
         "wrong basis",
         "interconnect",
+        "online year",
     ):
         assert any(kind in line for line in lines), kind
