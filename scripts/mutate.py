@@ -8,10 +8,14 @@ a mutant no longer applies (its source text moved: update :data:`MUTANTS`).
 
 The mutants are the mistakes a reviewer looks for (issue 12):
 
-* ``<=`` → ``<`` at every budget threshold (found by pattern, so that a new copy of the
-  covered rule gets its mutant too) and at the max drop;
+* ``<=`` → ``<`` in the one covered rule (``analysis.coverage.covered``) and in any copy of it
+  written later (found by pattern), and at the max drop and the curve's sorted search;
+* every caller of the covered rule swapping it for its own strict comparison (found by
+  pattern: ``covered(x, budget_ms=b)`` → ``(np.asarray(x) < b * 1000.0)``), so that each place
+  that counts what is covered is checked by a test of its own, as when each had its own copy;
 * a dropped route factor, a dropped device latency (site and node), a dropped equipment
   latency;
+* ``<=`` → ``<`` at a site's online year, ``>=`` → ``>`` at a link's (scenario years);
 * a wrong district index (off by one);
 * a swapped site id;
 * a wrong basis.
@@ -44,10 +48,17 @@ EXACT = ("tests/test_boundaries.py", "tests/test_values.py")
 MAPS = ("tests/test_boundaries.py::test_map_heat_counts_the_people_beyond_the_budget",)
 INTERCONNECT = (
     "tests/test_values.py",
+    "tests/test_rules.py",
     "tests/test_progress.py::test_interconnect_matches_brute_force",
     "tests/test_progress.py::test_interconnect_with_node_device_latency",
 )
 LATENCY = ("tests/test_latency_exact.py",)
+#: Scenario years: sites and links online in their own year.
+YEARS = (
+    "tests/test_pipeline.py::test_scenario_year_leaves_later_sites_out",
+    "tests/test_pipeline.py::test_links_with_an_online_year",
+    "tests/test_progress.py",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,10 @@ class Mutant:
 #: Budget comparisons: ``<= <something in ms> * 1000.0`` (µs). Found by pattern in every module.
 BUDGET_RULE = re.compile(r"<=(\s*[\w.\[\]\"']+\s*\*\s*1000\.0)")
 
+#: A call of the covered rule with a plain latency and budget expression (not its definition,
+#: whose argument carries a type annotation).
+CALLER_RULE = re.compile(r"(?<![\w.])covered\(([\w.\[\]\"']+), budget_ms=([\w.]+)\)")
+
 #: Mutants written out by hand (the budget ones are added by :func:`budget_mutants`).
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
@@ -96,11 +111,18 @@ MUTANTS: tuple[Mutant, ...] = (
         EXACT,
     ),
     Mutant(
-        "interconnect over-budget > to >=",
-        "latcircle/analysis/progress.py",
-        '"over_budget": ~reach | (value > budget_us)',
-        '"over_budget": ~reach | (value >= budget_us)',
-        EXACT,
+        "site online year <= to < (a site counts from the year after)",
+        "latcircle/analysis/metro.py",
+        "(years.isna() | (years <= year))",
+        "(years.isna() | (years < year))",
+        YEARS,
+    ),
+    Mutant(
+        "link online year >= to > (a link counts in the year before)",
+        "latcircle/analysis/metro.py",
+        "metro.network.subset(~(years >= k))",
+        "metro.network.subset(~(years > k))",
+        YEARS,
     ),
     Mutant(
         "route factor dropped (k·r)",
@@ -111,7 +133,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "route factor dropped in the interconnect",
-        "latcircle/analysis/progress.py",
+        "latcircle/analysis/interconnect.py",
         "us_per_m=metro.params.us_per_m,",
         "us_per_m=metro.params.k_us_per_m,",
         INTERCONNECT,
@@ -132,7 +154,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "node device latency dropped from the interconnect",
-        "latcircle/analysis/progress.py",
+        "latcircle/analysis/interconnect.py",
         "leave = off[:, None] + along + network.node_device_us[ends]",
         "leave = off[:, None] + along",
         INTERCONNECT,
@@ -146,7 +168,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "equipment latency dropped from the interconnect",
-        "latcircle/analysis/progress.py",
+        "latcircle/analysis/interconnect.py",
         "return fixed_us + best",
         "return best",
         EXACT,
@@ -181,7 +203,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "site ids swapped in the service areas",
-        "latcircle/pipeline.py",
+        "latcircle/analysis/layers.py",
         'site_ids=list(sites["site_id"]),',
         'site_ids=list(sites["site_id"])[::-1],',
         EXACT,
@@ -195,7 +217,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "site id swapped in the interconnect",
-        "latcircle/analysis/progress.py",
+        "latcircle/analysis/interconnect.py",
         '"site_b": sites["site_id"].to_numpy()[ib],',
         '"site_b": sites["site_id"].to_numpy()[ia],',
         EXACT,
@@ -223,8 +245,11 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
 )
 
-#: Where a budget rule lives in a module that only the map tests reach.
-_TESTS_BY_MODULE = {"latcircle/present/maps.py": MAPS}
+#: Where a budget rule lives in a module that only the map or interconnect tests reach.
+_TESTS_BY_MODULE = {
+    "latcircle/present/maps.py": MAPS,
+    "latcircle/analysis/interconnect.py": INTERCONNECT,
+}
 
 
 def budget_mutants(root: Path = ROOT) -> list[Mutant]:
@@ -248,6 +273,28 @@ def budget_mutants(root: Path = ROOT) -> list[Mutant]:
     return out
 
 
+def caller_mutants(root: Path = ROOT) -> list[Mutant]:
+    """One mutant per call of the covered rule: the call replaced by a strict ``<`` of its own."""
+    out = []
+    for path in sorted((root / PACKAGE).rglob("*.py")):
+        rel = path.relative_to(root).as_posix()
+        text = path.read_text(encoding="utf-8")
+        for match in CALLER_RULE.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            latency, budget = match.groups()
+            out.append(
+                Mutant(
+                    name=f"covered rule copied with < at {rel}:{line}",
+                    path=rel,
+                    old=match.group(0),
+                    new=f"(np.asarray({latency}) < {budget} * 1000.0)",
+                    tests=_TESTS_BY_MODULE.get(rel, EXACT),
+                    occurrence=_occurrence(text, match.group(0), match.start()),
+                )
+            )
+    return out
+
+
 def _occurrence(text: str, needle: str, start: int) -> int:
     """Index of the occurrence of ``needle`` that begins at ``start``."""
     count, pos = 0, text.find(needle)
@@ -257,8 +304,8 @@ def _occurrence(text: str, needle: str, start: int) -> int:
 
 
 def all_mutants(root: Path = ROOT) -> list[Mutant]:
-    """Return the budget mutants found in the source, then the hand-written ones."""
-    return [*budget_mutants(root), *MUTANTS]
+    """Return the budget and caller mutants found in the source, then the hand-written ones."""
+    return [*budget_mutants(root), *caller_mutants(root), *MUTANTS]
 
 
 def apply(mutant: Mutant, root: Path) -> None:

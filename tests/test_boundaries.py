@@ -17,9 +17,10 @@ import pandas as pd
 import pyogrio
 import pytest
 
+from latcircle.analysis.clusters import uncovered_clusters
 from latcircle.analysis.coverage import coverage_table, site_service
 from latcircle.analysis.metro import Metro, Scenario, prepare
-from latcircle.analysis.progress import progress_table, uncovered_clusters
+from latcircle.analysis.progress import progress_table
 from latcircle.config import CityConfig, Target
 from latcircle.pipeline import run_city
 from latcircle.present.figures import curve

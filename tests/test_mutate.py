@@ -26,8 +26,25 @@ def test_every_mutant_applies() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "STALE" not in proc.stdout
     lines = proc.stdout.splitlines()
-    # Every budget comparison has its mutant, and each classic mistake is there.
-    assert sum(line.startswith("budget <= to <") for line in lines) >= 8
+    # The covered rule has one home (analysis.coverage.covered) and its mutant; each of its
+    # callers (coverage table, status, site service, share, progress, clusters,
+    # isochrones, layers, interconnect, map) has a mutant that copies it with a strict <.
+    budget = [line for line in lines if line.startswith("budget <= to <")]
+    assert len(budget) == 1 and "latcircle/analysis/coverage.py:" in budget[0], budget
+    callers = {line.split(" at ")[1].split(":")[0] for line in lines if "copied with <" in line}
+    assert callers >= {
+        f"latcircle/{m}.py"
+        for m in (
+            "analysis/coverage",
+            "analysis/progress",
+            "analysis/metro",
+            "analysis/clusters",
+            "analysis/isochrones",
+            "analysis/layers",
+            "analysis/interconnect",
+            "present/maps",
+        )
+    }, callers
     for kind in (
         "max-drop",
         "route factor",
@@ -37,5 +54,7 @@ def test_every_mutant_applies() -> None:
         "site id",
         "serving site",
         "wrong basis",
+        "interconnect",
+        "online year",
     ):
         assert any(kind in line for line in lines), kind

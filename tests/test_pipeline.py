@@ -200,10 +200,10 @@ def test_graphml_fibre_network_with_node_device_latency(tiny_city: Path, tmp_pat
 def test_links_with_an_online_year(tiny_city: Path, tmp_path: Path) -> None:
     """Roads over the road-less east come online in 2027: access, and shares, follow."""
     import shapely
+    from conftest import X0, Y0
 
     from latcircle.analysis.metro import prepare
     from latcircle.analysis.progress import progress_table
-    from tests.conftest import X0, Y0
 
     roads = gpd.read_file(tiny_city.parent / "roads.gpkg")
     roads["online_year"] = pd.array([pd.NA] * len(roads), dtype="Int64")

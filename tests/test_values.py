@@ -25,10 +25,11 @@ import pytest
 from shapely.geometry import LineString, Point
 
 from latcircle.analysis.coverage import site_service
+from latcircle.analysis.interconnect import interconnect_table
 from latcircle.analysis.metro import Metro, prepare
-from latcircle.analysis.progress import interconnect_table, progress_table, write_progress
+from latcircle.analysis.progress import progress_table
 from latcircle.config import Target
-from latcircle.pipeline import run_city
+from latcircle.pipeline import run_city, write_progress
 from latcircle.run import RunResult
 
 from handbuilt import (
