@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -50,7 +49,7 @@ from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites,
 from latcircle.engine.network import PointLocation
 from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
-from latcircle.inputs.readers import read_vector
+from latcircle.inputs.readers import read_points_text
 
 __all__ = [
     "BUILD_KINDS",
@@ -463,12 +462,12 @@ def _pool(metro: Metro, builds: gpd.GeoDataFrame) -> _Pool:
 
 
 def _read_back(table: pd.DataFrame, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
-    """Write the sites CSV and read it with the run's reader: the positions a run will use."""
-    with tempfile.TemporaryDirectory(prefix="latcircle-plan-") as tmp:
-        path = Path(tmp) / "sites.csv"
-        path.write_text(sites_csv(table), encoding="utf-8")
-        spec = SitesInput(path=path, lon="lon", lat="lat", crs="wgs84")
-        gdf = read_vector(spec, role="sites").to_crs(crs)
+    """Read the sites CSV text with the run's own CSV reader: the positions a run will use.
+
+    In memory: analysis writes no file (``output.plan`` writes ``sites-planned.csv``).
+    """
+    spec = SitesInput(path=Path("sites-planned.csv"), lon="lon", lat="lat", crs="wgs84")
+    gdf = read_points_text(sites_csv(table), spec, role="sites").to_crs(crs)
     return gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
 
 
