@@ -10,15 +10,25 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import SHARED_DATA, X0, Y0, to_lonlat
 
 from latcircle.analysis.metro import Metro, prepare
-from latcircle.analysis.plan import Goal, add_sites, goals_from, plan_metro
+from latcircle.analysis.plan import (
+    Goal,
+    add_sites,
+    candidate_builds,
+    coverage_sets,
+    goals_from,
+    plan_metro,
+    sites_csv,
+)
 from latcircle.cli import main
-from latcircle.config import VectorInput, load_config
+from latcircle.config import SitesInput, VectorInput, load_config
 from latcircle.demo.generator import write_demo_city
 from latcircle.inputs.candidates import read_candidates
+from latcircle.inputs.readers import read_points_text, read_vector
 
 # Budget 0.25 ms with 215 µs of equipment: 15 µs (2.5 km of road at k·r) past a 20 µs site,
 # so that on the tiny city each site covers only part of the west and candidates matter.
@@ -103,6 +113,62 @@ def test_plan_equals_brute_force_through_the_engine(tiny_plan_city: tuple[Path, 
     for row in curve.itertuples():
         brute = max(s for b, s in shares.items() if sum(b) <= row.at_most)
         assert row.share == pytest.approx(brute, abs=1e-12)
+
+
+def test_each_coverage_set_is_what_a_run_covers_with_that_candidate(
+    tiny_plan_city: tuple[Path, Path],
+) -> None:
+    """Column by column: a candidate's set equals a real scenario with it added, ties included.
+
+    The tiny city's population pixels sit midway between lattice roads, most of them equally
+    near two edges (exact ties): they must be evaluated over every tied edge, as a run does.
+    """
+    config, cand_path = tiny_plan_city
+    metro = _no_access_plan(prepare(load_config(config)))
+    cands = read_candidates(VectorInput(path=cand_path), metro.inputs.crs)
+    goals = [Goal(2030, 0.9, "population")]
+    sets, builds = coverage_sets(metro, goals, candidate_builds(metro, goals, candidates=cands))
+    loc = metro.samples["population"].location
+    tied_rows = np.intersect1d(sets.rows, loc.tie_point)
+    assert len(tied_rows) > 0  # the instance exercises ties among the points a build can add
+    lon, lat = to_lonlat(
+        np.array([c[1] for c in TINY_CANDIDATES]) + X0,
+        np.array([c[2] for c in TINY_CANDIDATES]) + Y0,
+    )
+    budget_us = 250.0  # TINY_MODEL's 0.25 ms, by hand
+    base = metro.scenario(year=2030).evaluations["population"].latency_us <= budget_us
+    assert (sets.baseline[2030] == base).all()
+    assert list(builds["build_id"]) == [c[0] for c in TINY_CANDIDATES]
+    column = sets.matrix[2030].toarray()
+    for j in range(len(TINY_CANDIDATES)):
+        one = add_sites(metro, [(float(f"{lon[j]:.9f}"), float(f"{lat[j]:.9f}"), None)])
+        run = one.scenario(year=2030).evaluations["population"].latency_us <= budget_us
+        assert (column[:, j] == run[sets.rows]).all(), TINY_CANDIDATES[j][0]
+
+
+def test_sites_text_is_read_as_the_run_reads_the_file(tmp_path: Path) -> None:
+    """The planner reads its sites text in memory: the same positions as the written file."""
+    table = pd.DataFrame(
+        {
+            "id": ["a", "b;c", "d"],
+            "name": ["x, y", "武汉", '"q"'],
+            "tier": "edge",
+            "online_year": pd.array([2027, pd.NA, 2028], dtype="Int64"),
+            "device_latency_us": [20.0, 0.1, 1e-7],
+            "lon": [114.123456789, 114.000000001, 113.999999999],
+            "lat": [30.5, 30.987654321, 30.000000005],
+        }
+    )
+    text = sites_csv(table)
+    path = tmp_path / "sites.csv"
+    path.write_text(text, encoding="utf-8")
+    spec = SitesInput(path=path, lon="lon", lat="lat", crs="wgs84")
+    from_file = read_vector(spec, role="sites")
+    from_text = read_points_text(text, spec, role="sites")
+    assert from_file.crs == from_text.crs
+    assert (from_file.geometry.x.to_numpy() == from_text.geometry.x.to_numpy()).all()
+    assert (from_file.geometry.y.to_numpy() == from_text.geometry.y.to_numpy()).all()
+    assert from_file.drop(columns="geometry").equals(from_text.drop(columns="geometry"))
 
 
 # --------------------------------------------------------------------------- the demo

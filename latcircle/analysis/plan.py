@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ import scipy.sparse as sp
 import shapely
 
 from latcircle.analysis import _plansolve as solvers
-from latcircle.analysis.coverage import BASES, Samples
+from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
 from latcircle.analysis.progress import MET_TOLERANCE, resolve_basis
 from latcircle.config import SitesInput, Target
@@ -50,7 +49,7 @@ from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites,
 from latcircle.engine.network import PointLocation
 from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
-from latcircle.inputs.readers import read_vector
+from latcircle.inputs.readers import read_points_text
 
 __all__ = [
     "BUILD_KINDS",
@@ -463,12 +462,12 @@ def _pool(metro: Metro, builds: gpd.GeoDataFrame) -> _Pool:
 
 
 def _read_back(table: pd.DataFrame, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
-    """Write the sites CSV and read it with the run's reader: the positions a run will use."""
-    with tempfile.TemporaryDirectory(prefix="latcircle-plan-") as tmp:
-        path = Path(tmp) / "sites.csv"
-        path.write_text(sites_csv(table), encoding="utf-8")
-        spec = SitesInput(path=path, lon="lon", lat="lat", crs="wgs84")
-        gdf = read_vector(spec, role="sites").to_crs(crs)
+    """Read the sites CSV text with the run's own CSV reader: the positions a run will use.
+
+    In memory: analysis writes no file (``output.plan`` writes ``sites-planned.csv``).
+    """
+    spec = SitesInput(path=Path("sites-planned.csv"), lon="lon", lat="lat", crs="wgs84")
+    gdf = read_points_text(sites_csv(table), spec, role="sites").to_crs(crs)
     return gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
 
 
@@ -507,17 +506,19 @@ def coverage_sets(
     basis = goals[0].basis
     pool = pool or _pool(metro, builds)
     samples = metro.samples[basis]
-    budget = metro.config.budget_ms * 1000.0
+    budget_ms = metro.config.budget_ms
     fields = {g.year: _baseline_field(metro, pool, g.year) for g in goals}
-    baseline = {y: f.at(samples.location)[0] <= budget for y, f in fields.items()}
+    baseline = {
+        y: covered(f.at(samples.location)[0], budget_ms=budget_ms) for y, f in fields.items()
+    }
     rows = np.flatnonzero(~baseline[goals[0].year])
-    site_cols = _site_columns(metro, pool, builds, samples, rows, budget)
+    site_cols = _site_columns(metro, pool, builds, samples, rows, budget_ms=budget_ms)
     if access and metro.config.plan.access:
         builds = _with_access_builds(metro, builds, samples, rows)
     spurs = builds[builds["kind"] == "access"]
     matrix = {}
     for g in goals:
-        acc_cols = _spur_columns(metro, fields[g.year], spurs, samples, rows, budget)
+        acc_cols = _spur_columns(metro, fields[g.year], spurs, samples, rows, budget_ms=budget_ms)
         matrix[g.year] = sp.hstack([site_cols, acc_cols], format="csc").astype(bool)
     sets = CoverageSets(
         basis=basis,
@@ -547,19 +548,14 @@ def _pool_index(pool: _Pool, builds: gpd.GeoDataFrame) -> np.ndarray:
     )
 
 
-def _subset(loc: PointLocation, idx: np.ndarray) -> PointLocation:
-    return PointLocation(
-        edge=loc.edge[idx], t=loc.t[idx], drop=loc.drop[idx], max_drop_m=loc.max_drop_m
-    )
-
-
 def _site_columns(
     metro: Metro,
     pool: _Pool,
     builds: gpd.GeoDataFrame,
     samples: Samples,
     rows: np.ndarray,
-    budget_us: float,
+    *,
+    budget_ms: float,
 ) -> sp.csc_matrix:
     """One engine solve per site build, evaluated at the rows with access."""
     sites = builds[builds["kind"] != "access"]
@@ -568,11 +564,13 @@ def _site_columns(
     if n == 0 or len(reach) == 0:
         return sp.csc_matrix((len(rows), n), dtype=bool)
     where = np.searchsorted(rows, reach)
-    loc = _subset(samples.location, reach)
+    # ``take`` keeps the ties: a point equally near several edges is evaluated over each of
+    # them, as a run evaluates it (dropping them changed the sets on lattice pixels).
+    loc = samples.location.take(reach)
     pidx = _pool_index(pool, sites)
     indices, indptr = [], [0]
     for j in _progress(range(n), "coverage sets", n):
-        hit = where[_covers(metro, pool, int(pidx[j]), loc, budget_us)]
+        hit = where[_covers(metro, pool, int(pidx[j]), loc, budget_ms=budget_ms)]
         indices.append(hit)
         indptr.append(indptr[-1] + len(hit))
     data = np.ones(indptr[-1], bool)
@@ -581,13 +579,13 @@ def _site_columns(
 
 
 def _covers(
-    metro: Metro, pool: _Pool, site: int, loc: PointLocation, budget_us: float
+    metro: Metro, pool: _Pool, site: int, loc: PointLocation, *, budget_ms: float
 ) -> np.ndarray:
     """Whether one pool site alone brings each located point within the budget."""
     online = np.zeros(len(pool.table), bool)
     online[site] = True
     one = solve(metro.network, pool.attachment, metro.params, online=online, arcs=metro.arcs)
-    return one.at(loc)[0] <= budget_us
+    return covered(one.at(loc)[0], budget_ms=budget_ms)
 
 
 def _progress(items: range, label: str, total: int) -> Iterable[int]:
@@ -679,7 +677,7 @@ def spur_hits(
     x: np.ndarray,
     y: np.ndarray,
     *,
-    budget_us: float,
+    budget_ms: float,
 ) -> list[np.ndarray]:
     """Return, for each fibre spur, the points it brings within the budget.
 
@@ -697,8 +695,9 @@ def spur_hits(
         Access builds (``q_edge``, ``q_t``, line geometry ``q → g``).
     x, y
         The points (local CRS), meant to be points without access.
-    budget_us
-        The budget.
+    budget_ms
+        The budget (ms), applied with the one covered rule
+        (:func:`~latcircle.analysis.coverage.covered`).
 
     Returns
     -------
@@ -739,7 +738,8 @@ def spur_hits(
         )
         drop = np.hypot(px_ - (ax + s * dx), py_ - (ay + s * dy))
         lat = lq[j] + p.factor * p.us_per_m * (s * np.sqrt(ll) + drop)
-        out.append(np.sort(cand[(drop <= p.max_drop_m) & (lat <= budget_us)]))
+        within = covered(lat, budget_ms=budget_ms)
+        out.append(np.sort(cand[(drop <= p.max_drop_m) & within]))
     return out
 
 
@@ -749,14 +749,15 @@ def _spur_columns(
     spurs: gpd.GeoDataFrame,
     samples: Samples,
     rows: np.ndarray,
-    budget_us: float,
+    *,
+    budget_ms: float,
 ) -> sp.csc_matrix:
     idx = np.flatnonzero(~samples.location.has_access[rows])
     if len(spurs) == 0 or len(idx) == 0:
         return sp.csc_matrix((len(rows), len(spurs)), dtype=bool)
     pts = rows[idx]
     sx, sy = _xy(samples)
-    hits = spur_hits(metro, field, spurs, sx[pts], sy[pts], budget_us=budget_us)
+    hits = spur_hits(metro, field, spurs, sx[pts], sy[pts], budget_ms=budget_ms)
     indptr = np.r_[0, np.cumsum([len(h) for h in hits])]
     indices = idx[np.concatenate(hits)] if indptr[-1] else np.zeros(0, np.int64)
     return sp.csc_matrix(
@@ -865,9 +866,8 @@ def plan_metro(
     )
 
 
-def _share(samples: Samples, covered: np.ndarray) -> float:
-    total = samples.total
-    return float(samples.weight[covered].sum() / total) if total > 0 else float("nan")
+def _share(samples: Samples, within: np.ndarray) -> float:
+    return share_of(float(samples.weight[within].sum()), samples.total)
 
 
 def _stages(
@@ -885,8 +885,8 @@ def _stages(
         m = sets.matrix[g.year][left].tocsr()
         w = samples.weight[sets.rows[left]]
         m, w = _group(m, w)
-        covered = float(samples.weight[sets.baseline[g.year]].sum())
-        need = g.share * samples.total - covered
+        base = float(samples.weight[sets.baseline[g.year]].sum())
+        need = g.share * samples.total - base
         out.append(solvers.Stage(m, w, need, earliest <= g.year, samples.total))
     return out
 
@@ -923,7 +923,7 @@ def _reachable(
     for g, st in zip(goals, stages, strict=True):
         base = float(samples.weight[sets.baseline[g.year]].sum())
         add = solvers.covered_weight(st, st.allowed)
-        out[g.year] = (base + add) / samples.total if samples.total > 0 else float("nan")
+        out[g.year] = share_of(base + add, samples.total)
     return out
 
 
@@ -965,7 +965,7 @@ def _check_reachable(
     built, w, _ = solvers.max_cover(
         st, cost, max_builds=max_builds, max_cost=max_cost, time_limit_s=limit
     )
-    best = (float(samples.weight[sets.baseline[g.year]].sum()) + w) / samples.total
+    best = share_of(float(samples.weight[sets.baseline[g.year]].sum()) + w, samples.total)
     lim = ", ".join(
         s
         for s in (
@@ -992,10 +992,9 @@ def _blocked(
     hit = np.asarray(m @ st.allowed.astype(float)).ravel() > 0
     rest = rows[~hit]
     access = samples.location.has_access[rest]
-    total = samples.total
     return (
-        float(samples.weight[rest[~access]].sum() / total),
-        float(samples.weight[rest[access]].sum() / total),
+        share_of(float(samples.weight[rest[~access]].sum()), samples.total),
+        share_of(float(samples.weight[rest[access]].sum()), samples.total),
     )
 
 
@@ -1045,17 +1044,19 @@ def _plan_table(
     sol: solvers.Solution,
 ) -> tuple[pd.DataFrame, dict[int, float]]:
     """One row per build, by year then by marginal gain; shares as a run computes them."""
-    budget = metro.config.budget_ms * 1000.0
+    budget_ms = metro.config.budget_ms
     bases = [b for b in BASES if b in metro.samples]
     fields = {g.year: _baseline_field(metro, pool, g.year) for g in goals}
     base = {
-        (g.year, b): fields[g.year].at(metro.samples[b].location)[0] <= budget
+        (g.year, b): covered(fields[g.year].at(metro.samples[b].location)[0], budget_ms=budget_ms)
         for g in goals
         for b in bases
     }
     chosen = np.flatnonzero(built[goals[-1].year])
     covers = {
-        (g.year, b): _build_covers(metro, pool, builds, chosen, fields[g.year], b, budget)
+        (g.year, b): _build_covers(
+            metro, pool, builds, chosen, fields[g.year], b, budget_ms=budget_ms
+        )
         for g in goals
         for b in bases
     }
@@ -1104,7 +1105,8 @@ def _build_covers(
     chosen: np.ndarray,
     field: LatencyField,
     basis: str,
-    budget_us: float,
+    *,
+    budget_ms: float,
 ) -> dict[int, np.ndarray]:
     """Return what each chosen build brings within the budget on a basis (all its samples)."""
     samples = metro.samples[basis]
@@ -1115,7 +1117,7 @@ def _build_covers(
     if spurs:
         dark = np.flatnonzero(~samples.location.has_access)
         hits = spur_hits(
-            metro, field, builds.iloc[spurs], *(a[dark] for a in _xy(samples)), budget_us=budget_us
+            metro, field, builds.iloc[spurs], *(a[dark] for a in _xy(samples)), budget_ms=budget_ms
         )
         for j, h in zip(spurs, hits, strict=True):
             out[j] = np.zeros(n, bool)
@@ -1123,7 +1125,7 @@ def _build_covers(
     for j in chosen:
         if kinds[j] != "access":
             pidx = int(_pool_index(pool, builds.iloc[[int(j)]])[0])
-            out[int(j)] = _covers(metro, pool, pidx, samples.location, budget_us)
+            out[int(j)] = _covers(metro, pool, pidx, samples.location, budget_ms=budget_ms)
     return out
 
 
@@ -1238,7 +1240,7 @@ def _curve_row(
         "at_most": float(limit),
         "builds": int(built.sum()),
         "cost": float(cost[built].sum()),
-        "share": (base + weight) / samples.total,
+        "share": share_of(base + weight, samples.total),
         "optimal": bool(optimal),
     }
 

@@ -39,7 +39,7 @@ from latcircle.config import (
 from latcircle.errors import InputError
 from latcircle.inputs import chinacrs
 
-__all__ = ["Inputs", "Population", "local_crs", "read_inputs"]
+__all__ = ["Inputs", "Population", "local_crs", "read_inputs", "read_points_text"]
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +216,37 @@ def _read_ogr(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
         raise InputError(path, spec.layer, f"cannot read {role} file: {_first_line(exc)}") from None
 
 
+def read_points_text(text: str, spec: VectorInput, *, role: str) -> gpd.GeoDataFrame:
+    """Read the text of a points CSV exactly as :func:`read_vector` reads such a file.
+
+    For text made in memory (the planner's ``sites-planned.csv``): the positions are those a
+    run will read from the written file, with no file written or read here.
+
+    Parameters
+    ----------
+    text
+        The CSV text.
+    spec
+        The input's config section; ``spec.path`` only names the text in error messages.
+    role
+        The config key (``sites``, ...) used in error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`read_vector` returns for a CSV file.
+    """
+    gdf = _csv_points(text, spec.path, spec)
+    if gdf.empty:
+        raise InputError(spec.path, role, "no features in the file")
+    return _assign_crs(gdf, spec, role)
+
+
 def _read_csv_points(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
-    text = _read_text(path, spec.encoding)
+    return _csv_points(_read_text(path, spec.encoding), path, spec)
+
+
+def _csv_points(text: str, path: Path, spec: VectorInput) -> gpd.GeoDataFrame:
     delimiter = _sniff_delimiter(path, text)
     try:
         df = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
