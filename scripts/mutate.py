@@ -162,8 +162,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "equipment latency dropped",
         "latcircle/engine/latency.py",
-        "p.factor * (p.fixed_us + best + p.us_per_m * loc.drop)",
-        "p.factor * (best + p.us_per_m * loc.drop)",
+        "p.factor * (p.fixed_us + best + p.us_per_m * drop)",
+        "p.factor * (best + p.us_per_m * drop)",
         EXACT,
     ),
     Mutant(
@@ -249,6 +249,9 @@ MUTANTS: tuple[Mutant, ...] = (
 _TESTS_BY_MODULE = {
     "latcircle/present/maps.py": MAPS,
     "latcircle/analysis/interconnect.py": INTERCONNECT,
+    "latcircle/analysis/tiers.py": ("tests/test_tiers.py",),
+    "latcircle/analysis/city_tiers.py": ("tests/test_city_tiers.py",),
+    "latcircle/analysis/plan.py": ("tests/test_plan.py",),
 }
 
 

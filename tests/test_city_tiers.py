@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -116,3 +117,30 @@ def test_report_has_the_tiers_section(make_tiny_city: Callable[..., Path], tmp_p
     assert "Wider tiers: application and LEO" in page
     # The LEO row for key sites: 1 of 4 (the road-less "far east" site), 25.0 %.
     assert "<td>Key sites</td><td>LEO within 10 ms</td><td>10 ms</td><td>1 key sites</td>" in page
+
+
+def test_leo_and_application_tiers_count_a_sample_exactly_at_the_budget(
+    make_tiny_city: Callable[..., Path],
+) -> None:
+    from latcircle.analysis.city_tiers import city_tiers
+    from latcircle.analysis.metro import prepare
+    from latcircle.config import CityTiers
+
+    metro = prepare(load_config(make_tiny_city("b")))
+    scenario = metro.scenario(year=None)
+    leo = city_tiers(metro, scenario, CityTiers()).leo_ms["key_sites"]
+    far = float(leo[np.isfinite(leo)][0])  # the road-less "far east" key site
+    assert far == pytest.approx(2 * _slant(550, 25) / 299.792458 + 1.5 + 0.120, abs=1e-9)
+    # The smallest budget whose µs value reaches it: exactly there it counts; one float less not.
+    at = far
+    while at * 1000.0 < far * 1000.0:
+        at = float(np.nextafter(at, np.inf))
+    while float(np.nextafter(at, 0.0)) * 1000.0 >= far * 1000.0:
+        at = float(np.nextafter(at, 0.0))
+    below = float(np.nextafter(at, 0.0))
+    for budget, want in ((at, 1.0), (below, 0.0)):
+        t = city_tiers(metro, scenario, CityTiers(leo_budgets_ms=[budget], app_budget_ms=budget))
+        rows = t.table.set_index(["basis", "tier"])
+        assert rows.loc[("key_sites", f"leo_{budget:g}ms"), "covered"] == want
+        # With LEO where fibre ends: the three sites with access (about 4.4 ms) plus the far one.
+        assert rows.loc[("key_sites", "application_with_leo"), "covered"] == 3.0 + want

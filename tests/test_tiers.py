@@ -44,6 +44,16 @@ def _equator_line(n: int) -> Backbone:
     )
 
 
+def _smallest_budget_ms(latency_us: float) -> float:
+    """The smallest float budget (ms) whose µs value reaches ``latency_us``."""
+    at = latency_us / 1000.0
+    while at * 1000.0 < latency_us:
+        at = float(np.nextafter(at, np.inf))
+    while float(np.nextafter(at, 0.0)) * 1000.0 >= latency_us:
+        at = float(np.nextafter(at, 0.0))
+    return at
+
+
 def test_equator_lengths_are_exact() -> None:
     bb = _equator_line(4)
     assert bb.geodesic_m == pytest.approx([DEG_M] * 3, rel=1e-12)
@@ -77,9 +87,7 @@ def test_budget_boundary_and_max_drop_boundary() -> None:
     lat_us = float(base["hub_latency_us"])
     # The smallest budget (ms) whose µs value reaches the latency: exactly at it is inside
     # (latency ≤ budget), the next float below is outside.
-    at_ms = lat_us / 1000.0
-    while at_ms * 1000.0 < lat_us:
-        at_ms = float(np.nextafter(at_ms, np.inf))
+    at_ms = _smallest_budget_ms(lat_us)
     at = national_tiers(bb, sites, cities, params=TierParams(hub_budget_ms=at_ms)).cities
     below_ms = float(np.nextafter(at_ms, 0))
     below = national_tiers(bb, sites, cities, params=TierParams(hub_budget_ms=below_ms)).cities
@@ -237,3 +245,18 @@ def test_cli_tiers_writes_every_output(tmp_path: Path) -> None:
     assert summary["hub_tier_20ms"]["cities"] == int(cities["in_hub_tier"].sum())
     wuhan = cities.set_index("adcode").loc["420100"]
     assert bool(wuhan["in_hub_tier"]) and wuhan["node"] == "Wuhan"
+
+
+def test_leo_tiers_count_a_city_exactly_at_the_budget() -> None:
+    bb = _equator_line(3)
+    sites = pd.DataFrame({"id": ["h"], "name": ["H"], "kind": ["hub"], "lon": [2.0], "lat": [0.0]})
+    cities = pd.DataFrame({"adcode": ["9"], "name": ["remote"], "lon": [7.0], "lat": [0.0]})
+    leo = LEO_PRESETS["leo550"]
+    leo_us = float(national_tiers(bb, sites, cities, leo=leo).cities["leo_latency_us"].iloc[0])
+    at = _smallest_budget_ms(leo_us)
+    below = float(np.nextafter(at, 0.0))
+    for budget, want in ((at, True), (below, False)):
+        p = TierParams(app_budget_ms=budget, hub_budget_ms=budget)
+        row = national_tiers(bb, sites, cities, params=p, leo=leo).cities.iloc[0]
+        assert bool(row["leo_meets_app_tier"]) is want
+        assert bool(row["leo_meets_hub_tier"]) is want
