@@ -18,7 +18,8 @@ import geopandas as gpd
 import numpy as np
 
 from latcircle import __version__
-from latcircle.analysis.coverage import coverage_table, site_service
+from latcircle.analysis.coverage import CAUSE_CODES, coverage_table, site_service
+from latcircle.analysis.explain import explain_run
 from latcircle.analysis.isochrones import bands, service_areas
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
 from latcircle.config import CityConfig, is_safe_city_id, load_config
@@ -154,6 +155,8 @@ def run_city(
     out: Path,
     timer: StageTimer | None = None,
     extra_outputs: list[Any] | None = None,
+    metro: Metro | None = None,
+    progress: bool = True,
 ) -> RunResult:
     """Run a city end to end and write its outputs.
 
@@ -169,15 +172,24 @@ def run_city(
         Callables ``f(result, folder)`` writing further files (maps, reports, progress)
         into the temporary folder before it is swapped into place; each is timed as a
         stage named by its ``stage_name`` attribute (or its ``__name__``).
+    metro
+        A metro already prepared from the same inputs (to run several scenario years in one
+        session); ``cfg`` (e.g. its ``year``) replaces its config. Prepared when ``None``.
+    progress
+        Compute the progress table by year (one solve per distinct set of online sites)
+        for the terminal summary, the explanations and ``progress.csv``.
 
     Returns
     -------
     RunResult
     """
     timer = timer or StageTimer()
-    metro = prepare(cfg, timer=timer)
-    for note in metro.inputs.notes:  # repairs and exclusions: never silent
-        log.warning(note)
+    if metro is None:
+        metro = prepare(cfg, timer=timer)
+        for note in metro.inputs.notes:  # repairs and exclusions: never silent
+            log.warning(note)
+    else:
+        metro = dataclasses.replace(metro, config=cfg)
     with timer.stage("dijkstra"):
         scenario = metro.scenario(year=cfg.year)
     with timer.stage("coverage"):
@@ -197,6 +209,20 @@ def run_city(
             crs=metro.inputs.crs,
         )
         layers = _layers(metro, scenario, band_layer)
+    years = None
+    if progress:
+        with timer.stage("progress"):
+            years = _progress_table(metro, scenario)
+    explanations = explain_run(
+        table,
+        years,
+        budget_ms=cfg.budget_ms,
+        year=scenario.year,
+        sites_online=int(scenario.online.sum()),
+        sites=metro.inputs.sites,
+    )
+    for line in explanations:
+        log.info(line)
     result = RunResult(
         out=Path(out),
         coverage=table,
@@ -204,24 +230,54 @@ def run_city(
         seconds=timer.seconds,
         metro=metro,
         scenario=scenario,
+        progress=years,
+        explanations=tuple(explanations),
     )
     with atomic_folder(Path(out)) as tmp:
         with timer.stage("outputs"):
             write_csv(table, tmp / "coverage.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
             write_cog(
-                np.where(np.isfinite(latency_raster), latency_raster, np.nan),
+                np.stack([latency_raster, _status_raster(metro, scenario)]),
                 metro.grid,
                 metro.inputs.crs.to_wkt(),
                 tmp / "latency.tif",
                 nodata=float("nan"),
+                descriptions=[LATENCY_BAND, STATUS_BAND],
             )
         for extra in extra_outputs or []:
             with timer.stage(getattr(extra, "stage_name", getattr(extra, "__name__", "extra"))):
                 extra(result, tmp)
         # Last, so that it records every stage's time (its own write is not timed).
-        write_json(_run_record(metro, scenario, headline, timer), tmp / "run.json")
+        record = _run_record(metro, scenario, headline, timer)
+        record["explanations"] = list(explanations)
+        write_json(record, tmp / "run.json")
     return result
+
+
+#: ``latency.tif`` band descriptions (also in docs/causes.md).
+LATENCY_BAND = "latency_us: one-way latency in microseconds; NaN: no access, unreachable or outside"
+STATUS_BAND = "status: " + ", ".join(
+    f"{code} {name}" for name, code in {"outside the metro": 0, **CAUSE_CODES}.items()
+)
+
+
+def _status_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
+    """Band 2 of latency.tif: why each cell is covered or not (CAUSE_CODES, 0 outside)."""
+    codes = scenario.evaluations["area"].codes(metro.config.budget_ms)
+    return metro.grid.to_raster(codes.astype("float32"), fill=0.0, dtype="float32")
+
+
+def _progress_table(metro: Metro, scenario: Scenario) -> Any:
+    """The progress table over the target years and the scenario year (when outside them)."""
+    from latcircle.analysis.progress import progress_table, year_range
+
+    years = set(year_range(metro))
+    if scenario.year is not None:
+        years.add(scenario.year)
+    if not years:
+        return None
+    return progress_table(metro, years=sorted(years), reuse=[scenario])
 
 
 def _bases(metro: Metro) -> list[str]:

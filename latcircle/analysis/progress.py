@@ -49,7 +49,7 @@ from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from latcircle.analysis.coverage import BASES
+from latcircle.analysis.coverage import BASES, CAUSE_CODES, CAUSES
 from latcircle.analysis.isochrones import mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.config import Target
@@ -67,11 +67,13 @@ __all__ = [
     "MET_TOLERANCE",
     "PROGRESS_COLUMNS",
     "STATUS_RULE",
+    "cluster_counts",
     "interconnect_table",
     "pair_latency",
     "progress_record",
     "progress_table",
     "resolve_basis",
+    "shortfall_year",
     "uncovered_clusters",
     "write_progress",
     "year_range",
@@ -140,6 +142,8 @@ CLUSTER_COLUMNS = [
     "key_sites",
     "min_latency_us",
     "district",
+    "adcode",
+    "district_local",
     "lon",
     "lat",
     "geometry",
@@ -147,7 +151,6 @@ CLUSTER_COLUMNS = [
 
 #: Preference order of ``auto``: the official basis first.
 _AUTO_ORDER = ("key_sites", "population", "area")
-_CAUSES = ("no_access", "too_far")
 _FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
 _WGS84 = pyproj.CRS.from_epsg(4326)
 
@@ -604,13 +607,18 @@ def uncovered_clusters(
     budget_ms: float | None = None,
     top: int | None = 10,
     by: str | None = None,
+    year: int | None = None,
 ) -> gpd.GeoDataFrame:
-    """Rank the connected uncovered areas of a scenario, by cause.
+    """Rank the connected uncovered areas of a scenario, by cause and district.
 
-    Uncovered grid cells are split by cause (*no access*: beyond the max drop, build access;
-    *too far*: over the budget, build compute), and each cause's cells are grouped into
-    4-connected clusters. People and key sites are assigned to the cluster of the grid cell
-    they fall in, counting only those that are themselves uncovered.
+    Uncovered grid cells are split by cause (:data:`latcircle.analysis.coverage.CAUSES`:
+    *no access*, build access; *unreachable*, connect the network or build a site on that
+    piece of it; *too far*, build compute nearer), and each cause's cells are grouped into
+    4-connected clusters **within one district** (cells in no district form their own), so
+    that one area spanning the metro does not hide the rest. People and key sites count in
+    the cluster of the grid cell they fall in, and only when they are themselves uncovered.
+    Clusters with no weight on the ranking basis are left out: they do not move the share a
+    target is judged on (:func:`cluster_counts` says how many).
 
     Parameters
     ----------
@@ -625,30 +633,74 @@ def uncovered_clusters(
     by
         Rank by ``key_sites``, ``population`` or ``area``; by the basis of the last target
         when ``None``.
+    year
+        The year written in the ``year`` column; the scenario's year when ``None``.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns :data:`CLUSTER_COLUMNS`, in the local CRS: the scenario ``year``, ``cause``,
-        ``rank`` (1 = largest within the cause), ``cells``, ``area_km2``, ``people`` and
-        ``key_sites`` (weight; empty without that input), ``min_latency_us`` (best latency
-        in a too-far cluster), the ``district`` holding most of its cells, the centre of its
-        cells in WGS84 ``lon``/``lat``, and the cells' outline clipped to the metro.
+        Columns :data:`CLUSTER_COLUMNS`, in the local CRS: ``year``, ``cause``, ``rank``
+        (1 = heaviest within the cause), ``cells``, ``area_km2``, ``people`` and
+        ``key_sites`` (weight; empty without that input), ``min_latency_us`` (the best
+        latency in a *too far* cluster; empty for the other causes, where no site reaches),
+        the ``district`` holding it with its ``adcode`` and local (Chinese) name
+        ``district_local`` where the districts input has them, the centre of its cells in
+        WGS84 ``lon``/``lat``, and the cells' outline clipped to the metro.
     """
-    budget_ms = metro.config.budget_ms if budget_ms is None else budget_ms
-    by = by or _rank_basis(metro)
-    cells = _cell_table(metro, scenario, budget_ms)
-    frames = [_clusters_of(metro, cells, cause, by=by, top=top) for cause in _CAUSES]
-    out = _typed(pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True))
-    out.insert(0, "year", pd.array([scenario.year] * len(out), dtype="Int64"))
-    return gpd.GeoDataFrame(out[CLUSTER_COLUMNS], geometry="geometry", crs=metro.inputs.crs)
+    frame, _ = _ranked_clusters(metro, scenario, budget_ms=budget_ms, top=top, by=by)
+    frame.insert(0, "year", pd.array([_year(scenario, year)] * len(frame), dtype="Int64"))
+    return gpd.GeoDataFrame(frame[CLUSTER_COLUMNS], geometry="geometry", crs=metro.inputs.crs)
+
+
+def cluster_counts(
+    metro: Metro, scenario: Scenario, *, budget_ms: float | None = None, by: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Return, per cause, how many clusters there are and how many weigh nothing.
+
+    Parameters
+    ----------
+    metro, scenario, budget_ms, by
+        As :func:`uncovered_clusters`.
+
+    Returns
+    -------
+    dict
+        ``{cause: {"clusters": n, "zero_weight": m}}``; the ``m`` are left out of the ranking.
+    """
+    _, counts = _ranked_clusters(metro, scenario, budget_ms=budget_ms, top=0, by=by)
+    return counts
+
+
+def shortfall_year(progress: pd.DataFrame | None, scenario: Scenario) -> int | None:
+    """Return the year whose uncovered clusters a planner should act on.
+
+    The run's scenario year when it has one; otherwise the first target year whose judged
+    status is not met (the year that falls short); otherwise ``None`` (the run's scenario).
+
+    Parameters
+    ----------
+    progress
+        The progress table (:func:`progress_table`).
+    scenario
+        The run's scenario.
+    """
+    if scenario.year is not None or progress is None or progress.empty:
+        return scenario.year
+    judged = progress[progress["judged"].astype(bool)]
+    target_years = judged[judged["year"] == judged["target_year"]]
+    short = target_years[target_years["status"] != MET].sort_values("year")
+    return int(short["year"].iloc[0]) if len(short) else None
+
+
+def _year(scenario: Scenario, year: int | None) -> int | None:
+    return scenario.year if year is None else year
 
 
 @dataclass(frozen=True, slots=True)
 class _Cells:
     """Per-cell rasters of one scenario: cause code, latency, uncovered weight by basis."""
 
-    cause: np.ndarray  # 0 covered / outside, 1 no_access, 2 too_far
+    cause: np.ndarray  # CAUSE_CODES; 0 outside the metro
     latency: np.ndarray
     weight: dict[str, np.ndarray]
     district: np.ndarray
@@ -662,18 +714,35 @@ def _rank_basis(metro: Metro) -> str:
     return next(b for b in _AUTO_ORDER if b in bases)
 
 
+def _ranked_clusters(
+    metro: Metro,
+    scenario: Scenario,
+    *,
+    budget_ms: float | None,
+    top: int | None,
+    by: str | None,
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    budget_ms = metro.config.budget_ms if budget_ms is None else budget_ms
+    by = by or _rank_basis(metro)
+    cells = _cell_table(metro, scenario, budget_ms)
+    frames, counts = [], {}
+    for cause in CAUSES:
+        frame, total, zero = _clusters_of(metro, cells, cause, by=by, top=top)
+        frames.append(frame)
+        counts[cause] = {"clusters": total, "zero_weight": zero}
+    out = _typed(pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True))
+    return out, counts
+
+
 def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
     grid = metro.grid
     area = scenario.evaluations["area"]
-    covered = area.latency_us <= budget_ms * 1000.0
-    # The causes of Evaluation.status, as codes: 1 no access, 2 too far, 0 covered.
-    code = np.where(area.samples.location.has_access, np.where(covered, 0, 2), 1)
     weight = {}
     for basis in ("population", "key_sites"):
         if basis in scenario.evaluations:
             weight[basis] = _uncovered_weight(grid, metro, scenario, basis, budget_ms)
     return _Cells(
-        cause=grid.to_raster(code, fill=0, dtype="int8"),
+        cause=grid.to_raster(area.codes(budget_ms), fill=0, dtype="int8"),
         latency=grid.to_raster(area.latency_us, fill=np.inf, dtype="float64"),
         weight=weight,
         district=grid.to_raster(area.samples.district, fill=-1, dtype="int32"),
@@ -708,29 +777,56 @@ def _sample_xy(metro: Metro, basis: str) -> tuple[np.ndarray, np.ndarray]:
     return pop.x[inside], pop.y[inside]
 
 
+def _district_labels(cells: _Cells, mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """4-connected clusters of ``mask`` that never cross a district boundary."""
+    labels = np.zeros(mask.shape, dtype=np.int64)
+    n = 0
+    for d in np.unique(cells.district[mask]):
+        part, k = ndimage.label(mask & (cells.district == d), structure=_FOUR_CONNECTED)
+        labels[part > 0] = part[part > 0] + n
+        n += k
+    return labels, n
+
+
 def _clusters_of(
     metro: Metro, cells: _Cells, cause: str, *, by: str, top: int | None
-) -> pd.DataFrame:
-    code = _CAUSES.index(cause) + 1
-    labels, n = ndimage.label(cells.cause == code, structure=_FOUR_CONNECTED)
+) -> tuple[pd.DataFrame, int, int]:
+    empty = pd.DataFrame(columns=[c for c in CLUSTER_COLUMNS if c != "year"])
+    labels, n = _district_labels(cells, cells.cause == CAUSE_CODES[cause])
     if n == 0:
-        return pd.DataFrame(columns=[c for c in CLUSTER_COLUMNS if c != "year"])
+        return empty, 0, 0
     flat = labels.ravel()
     size = np.bincount(flat, minlength=n + 1)[1:]
     people = _sum_by(flat, cells.weight.get("population"), n)
     key_sites = _sum_by(flat, cells.weight.get("key_sites"), n)
     rank_by = {"population": people, "key_sites": key_sites}.get(by)
     primary = rank_by if rank_by is not None else size.astype(float)
+    weighty = np.nan_to_num(primary) > 0
     order = np.lexsort((np.arange(n), -size, -np.nan_to_num(primary)))
+    order = order[weighty[order]]
     if top is not None:
         order = order[:top]
-    return _describe(metro, cells, labels, order, cause, size, people, key_sites)
+    frame = _describe(metro, cells, labels, order, cause, size, people, key_sites)
+    return (frame if len(frame) else empty), n, int((~weighty).sum())
 
 
 def _sum_by(flat: np.ndarray, raster: np.ndarray | None, n: int) -> np.ndarray:
     if raster is None:
         return np.full(n, np.nan)
     return np.bincount(flat, weights=raster.ravel(), minlength=n + 1)[1:]
+
+
+def _district_info(metro: Metro) -> tuple[list[str], list[str], list[str]]:
+    """District names, adcodes and local names in index order, plus '' for 'none'."""
+    d = metro.inputs.districts
+    count = len(metro.district_names)
+
+    def column(name: str) -> list[str]:
+        if d is None or name not in d.columns:
+            return [""] * (count + 1)
+        return [("" if pd.isna(v) else str(v)) for v in d[name]] + [""]
+
+    return [*metro.district_names, ""], column("adcode"), column("name_local")
 
 
 def _describe(
@@ -746,7 +842,7 @@ def _describe(
     grid = metro.grid
     boxes = ndimage.find_objects(labels)
     to_wgs = pyproj.Transformer.from_crs(metro.inputs.crs, _WGS84, always_xy=True)
-    names = [*metro.district_names, ""]
+    names, codes, local = _district_info(metro)
     rows = []
     for rank, k in enumerate(order, start=1):
         box = boxes[k]
@@ -754,8 +850,7 @@ def _describe(
         r, c = np.nonzero(mask)
         r, c = r + box[0].start, c + box[1].start
         lon, lat = to_wgs.transform(*_centre(grid, r, c))
-        lat_us = cells.latency[r, c]
-        district = np.bincount(cells.district[r, c] + 1, minlength=len(names) + 1)
+        district = int(cells.district[r[0], c[0]])  # one district per cluster (-1: none)
         rows.append(
             {
                 "cause": cause,
@@ -764,8 +859,12 @@ def _describe(
                 "area_km2": float(size[k] * grid.cell_km2),
                 "people": float(people[k]),
                 "key_sites": float(key_sites[k]),
-                "min_latency_us": _min_latency(lat_us) if cause == "too_far" else np.nan,
-                "district": names[int(np.argmax(district[1:]))] if district[1:].any() else "",
+                "min_latency_us": (
+                    _min_latency(cells.latency[r, c]) if cause == "too_far" else np.nan
+                ),
+                "district": names[district],
+                "adcode": codes[district],
+                "district_local": local[district],
                 "lon": float(lon),
                 "lat": float(lat),
                 "geometry": _outline(grid, box, mask, metro.inputs.boundary),
@@ -791,7 +890,14 @@ def _centre(grid: Grid, r: np.ndarray, c: np.ndarray) -> tuple[float, float]:
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
     """Give the cluster columns fixed dtypes (also when there are no clusters)."""
-    kinds = {"cause": str, "rank": "int64", "cells": "int64", "district": str}
+    kinds = {
+        "cause": str,
+        "rank": "int64",
+        "cells": "int64",
+        "district": str,
+        "adcode": str,
+        "district_local": str,
+    }
     for col in CLUSTER_COLUMNS[1:]:
         if col != "geometry":
             df[col] = df[col].astype(kinds.get(col, "float64"))
@@ -825,22 +931,29 @@ def write_progress(result: _RunLike, folder: Path) -> None:
     """Write the progress, interconnect and cluster tables of a run into ``folder``.
 
     An ``extra_outputs`` callable for :func:`latcircle.pipeline.run_city`. Writes
-    ``progress.csv``, ``interconnect.csv`` (sites online in the run's scenario year),
-    ``clusters.csv`` (the run's scenario), a ``clusters`` layer in ``isochrones.gpkg``
-    (``clusters.gpkg`` when there is none) and ``progress.json`` (rule, targets, summary).
+    ``progress.csv`` (the run's progress table when it has one), ``interconnect.csv`` (sites
+    online in the run's scenario year), ``clusters.csv`` (the year to act on:
+    :func:`shortfall_year`), a ``clusters`` layer in ``isochrones.gpkg`` (``clusters.gpkg``
+    when there is none) and ``progress.json`` (rule, targets, summary).
 
     Parameters
     ----------
     result
-        The run (its ``metro`` and ``scenario``).
+        The run (its ``metro``, ``scenario`` and, when computed, ``progress``).
     folder
         The run's temporary output folder.
     """
     metro, scenario = result.metro, result.scenario
     folder = Path(folder)
-    table = progress_table(metro, reuse=[scenario])
+    table = getattr(result, "progress", None)
+    if table is None:
+        table = progress_table(metro, reuse=[scenario])
     links = interconnect_table(metro, year=scenario.year)
-    clusters = uncovered_clusters(metro, scenario)
+    year = shortfall_year(table, scenario)
+    acted = scenario if year == scenario.year else metro.scenario(year=year)
+    year = year if year is not None else _all_sites_year(metro)
+    clusters = uncovered_clusters(metro, acted, year=year)
+    counts = cluster_counts(metro, acted)
     write_csv(table, folder / "progress.csv")
     write_csv(links, folder / "interconnect.csv")
     write_csv(pd.DataFrame(clusters.drop(columns="geometry")), folder / "clusters.csv")
@@ -856,13 +969,30 @@ def write_progress(result: _RunLike, folder: Path) -> None:
         "model": "one-way optical: E + both site devices + both drops + network path",
     }
     record["clusters"] = {
-        "scenario_year": scenario.year,
+        "year": year,
+        "why_this_year": (
+            "the run's scenario year"
+            if scenario.year is not None
+            else "the first target year that falls short"
+            if year is not None and acted is not scenario
+            else "every target met: the run's scenario (every site)"
+        ),
         "budget_ms": metro.config.budget_ms,
         "ranked_by": _rank_basis(metro),
         "connectivity": 4,
+        "split_by_district": True,
         "top_per_cause": 10,
+        "causes": list(CAUSES),
+        "counts": counts,
+        "zero_weight_rule": "clusters with no weight on the ranking basis are left out",
     }
     write_json(record, folder / "progress.json")
+
+
+def _all_sites_year(metro: Metro) -> int | None:
+    """The year from which every site is online (the all-sites scenario), if the file says."""
+    years = metro.inputs.sites["online_year"].dropna()
+    return int(years.max()) if len(years) else None
 
 
 #: The stage name :func:`latcircle.pipeline.run_city` times this step under.

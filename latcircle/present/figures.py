@@ -60,13 +60,15 @@ BASIS_LABELS: dict[str, str] = {
 BASIS_COLOURS: dict[str, str] = {"key_sites": "#d95f02", "population": "#1b9e77", "area": "#7570b3"}
 STATUS_LABELS: dict[str, str] = {
     "covered": "covered",
-    "too_far": "too far (build compute)",
     "no_access": "no access (build access)",
+    "unreachable": "unreachable (connect the network or build a site there)",
+    "too_far": "too far (build compute nearer)",
 }
 STATUS_COLOURS: dict[str, str] = {
     "covered": "#1a9641",
-    "too_far": "#d7191c",
     "no_access": "#7b3294",
+    "unreachable": "#e66101",
+    "too_far": "#d7191c",
 }
 #: Progress status colours (latcircle.analysis.progress: met / on track / behind).
 PROGRESS_COLOURS: dict[str, str] = {"met": "#1a9641", "on track": "#fdae61", "behind": "#d7191c"}
@@ -162,6 +164,8 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     colours = band_colours(bands["threshold_ms"])
     layers["boundary"].plot(ax=ax, color="#f0f0f0", edgecolor="none")
     for _, row in bands.iterrows():
+        if row.geometry is None or row.geometry.is_empty:
+            continue  # an empty band (no site online, or none within it)
         gpd.GeoSeries([row.geometry], crs=bands.crs).plot(
             ax=ax, color=colours[float(row["threshold_ms"])], edgecolor="none"
         )
