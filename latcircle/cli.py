@@ -17,9 +17,12 @@ from latcircle import __version__
 from latcircle.errors import InputError, LatcircleError, OutputError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from rich.console import Console
+    from rich.table import Table
 
     from latcircle.config import CityConfig
+    from latcircle.run import RunResult
 
 __all__ = ["main"]
 
@@ -250,37 +253,102 @@ def _run_and_report(cfg: CityConfig, out: Path, *, quiet: bool) -> int:
     return EXIT_OK
 
 
-def _print_summary(result) -> None:
+def _print_summary(result: RunResult) -> None:
+    """The run in a few lines: scenario, shares by cause, the target in force, why, where."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
-    cfg = result.metro.config
-    title = f"{cfg.name}: share within {cfg.budget_ms:g} ms"
-    if cfg.year is not None:
-        title += f" ({cfg.year})"
-    table = Table(title=title)
-    for col in ("basis", "covered", "no access", "too far", "share"):
-        table.add_column(col, justify="right" if col != "basis" else "left")
-    metro_rows = result.coverage[
-        (result.coverage["scope"] == "metro") & (result.coverage["threshold_ms"] == cfg.budget_ms)
-    ]
-    for row in metro_rows.itertuples():
-        table.add_row(
-            row.basis,
-            f"{row.covered:,.1f} {row.unit}",
-            f"{row.no_access:,.1f}",
-            f"{row.too_far:,.1f}",
-            f"{row.share:.1%}",
-        )
     console = Console()
-    console.print(table)
+    if not console.is_terminal:  # piped or logged: no need to squeeze the table into 80 columns
+        console = Console(width=110)
+    console.print(_summary_table(result))
+    for line in _target_lines(result):
+        console.print(line)
+    for line in result.explanations:
+        console.print(f"[bold]why:[/] {escape(line)}")
+    cfg = result.metro.config
     if cfg.synthetic:
         console.print("[yellow]synthetic metro: every input is generated[/]")
     if cfg.sites.hypothetical:
         console.print(
             "[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]"
         )
-    console.print(f"outputs in {result.out}  ({sum(result.seconds.values()):.1f} s)")
+    for name in ("report.html", "map.html"):
+        if (result.out / name).exists():
+            console.print(f"{name.split('.')[0]}: {escape(str(result.out / name))}")
+    console.print(f"outputs in {escape(str(result.out))}  ({sum(result.seconds.values()):.1f} s)")
+
+
+def _summary_table(result: RunResult) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
+    cfg, scenario = result.metro.config, result.scenario
+    online, total = int(scenario.online.sum()), len(scenario.online)
+    when = f"scenario year {scenario.year}" if scenario.year is not None else "every site"
+    title = (
+        f"{escape(cfg.name)}: share within {cfg.budget_ms:g} ms · {when} "
+        f"({online:,} of {total:,} sites online)"
+    )
+    table = Table(title=title)
+    cols = ("basis", "covered", "no access", "unreachable", "too far", "total", "share")
+    for col in cols:
+        table.add_column(col, justify="right" if col != "basis" else "left")
+    cov = result.coverage
+    rows = cov[(cov["scope"] == "metro") & (cov["threshold_ms"] == cfg.budget_ms)]
+    for row in rows.itertuples():
+        table.add_row(
+            _UNIT_WORDS.get(row.unit, row.unit),
+            *(
+                _number(getattr(row, c), row.unit)
+                for c in ("covered", "no_access", "unreachable", "too_far", "total")
+            ),
+            "n/a" if row.share != row.share else f"{row.share:.1%}",
+        )
+    return table
+
+
+_UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "area (km²)"}
+
+
+def _number(value: float, unit: str) -> str:
+    """People and key sites in whole numbers, km² to 0.1."""
+    return f"{value:,.1f}" if unit == "km2" else f"{value:,.0f}"
+
+
+def _weight(value: float, unit: str) -> str:
+    if unit == "km2":
+        return f"{value:,.1f} km²"
+    return f"{value:,.0f} {_UNIT_WORDS.get(unit, unit)}"
+
+
+def _target_lines(result: RunResult) -> list[str]:
+    from latcircle.analysis.explain import target_status
+
+    progress = result.progress
+    if progress is None or progress.empty:
+        return ["no targets: progress not judged"]
+    year = result.scenario.year
+    if year is not None:
+        rows = [target_status(progress, year)]
+    else:  # every site: each target judged in its own year
+        judged = progress[progress["judged"].astype(bool)]
+        rows = [r for _, r in judged[judged["year"] == judged["target_year"]].iterrows()]
+    return [_target_line(r, year) for r in rows if r is not None]
+
+
+def _target_line(row: pd.Series, year: int | None) -> str:
+    basis = {"key_sites": "key sites", "population": "people", "area": "area"}[row["basis"]]
+    colour = {"met": "green", "on track": "yellow", "behind": "red"}.get(row["status"], "white")
+    gap = ""
+    if row["status"] != "met":
+        gap = f"; gap {_weight(float(row['gap']), row['unit'])} to cover by {row['target_year']}"
+    lead = f"{row['year']}" if year is not None else f"{row['target_year']} target"
+    return (
+        f"{lead}: {row['share']:.1%} of {basis} within {row['threshold_ms']:g} ms · target in "
+        f"force {row['target_share']:.0%} by {row['target_year']} · "
+        f"[bold {colour}]{row['status']}[/]{gap}"
+    )
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
