@@ -26,12 +26,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from latcircle import __version__
-from latcircle.analysis.coverage import BASES
+from latcircle.analysis.coverage import BASES, CAUSES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
 from latcircle.present.figures import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
+    STATUS_LABELS,
     city_figures,
     national_chart,
     png_bytes,
@@ -47,7 +48,7 @@ __all__ = ["render_dashboard", "render_report", "write_dashboard", "write_report
 TOP_CLUSTERS = 10
 
 _UNIT_LABELS = {"sites": "key sites", "people": "people", "km2": "km²"}
-_CAUSE_LABELS = {"no_access": "no access (build access)", "too_far": "too far (build compute)"}
+_CAUSE_LABELS = {c: STATUS_LABELS[c] for c in CAUSES}
 
 
 def write_report(
@@ -133,6 +134,7 @@ def render_report(
     sections = [
         _report_header(result),
         _headline_section(result),
+        _explanation_section(result),
         _progress_section(result, progress, figures.get("progress")),
         _figure_section("Where the circle reaches", figures, ("bands", "curve")),
         _district_section(result, figures.get("districts")),
@@ -189,12 +191,13 @@ def _headline_section(result: RunResult) -> str:
             f"<div>{escape_text(BASIS_LABELS.get(basis, basis))}</div></div>"
         )
     table = _table(
-        ["basis", "covered", "no access", "too far", "total", "share"],
+        ["basis", "covered", "no access", "unreachable", "too far", "total", "share"],
         [
             [
                 BASIS_LABELS.get(r.basis, r.basis),
                 _amount(r.covered, r.unit),
                 _amount(r.no_access, r.unit),
+                _amount(getattr(r, "unreachable", np.nan), r.unit),
                 _amount(r.too_far, r.unit),
                 _amount(r.total, r.unit),
                 _pct(r.share),
@@ -205,10 +208,20 @@ def _headline_section(result: RunResult) -> str:
     return (
         f"<h2>Within {cfg.budget_ms:g} ms</h2><div class='cards'>{''.join(cards)}</div>"
         + table
-        + "<p class='note'>Not covered: <em>no access</em> means farther than the max drop "
-        "from the network (build access); <em>too far</em> means over the budget from "
-        "every site (build compute).</p>"
+        + "<p class='note'>Not covered, by cause and remedy: <em>no access</em> means "
+        "farther than the max drop from the network (build access); <em>unreachable</em> "
+        "means on a piece of the network that no online site is attached to (connect the "
+        "network, or build a site there); <em>too far</em> means reachable but over the "
+        "budget (build compute nearer).</p>"
     )
+
+
+def _explanation_section(result: RunResult) -> str:
+    lines = list(getattr(result, "explanations", ()) or ())
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape_text(line[:1].upper() + line[1:])}.</li>" for line in lines)
+    return f"<h2>Why the figures are what they are</h2><ul class='why'>{items}</ul>"
 
 
 def _progress_section(
@@ -294,7 +307,7 @@ def _district_section(result: RunResult, chart: Figure | bytes | None) -> str:
     bases = [b for b in BASES if b in set(rows["basis"])]
     header = ["district"] + [f"{BASIS_LABELS[b]} share" for b in bases]
     if "population" in bases:
-        header += ["people: no access", "people: too far"]
+        header += ["people: no access", "people: unreachable", "people: too far"]
     body = []
     for name, group in rows.groupby("name", sort=True):
         by = group.set_index("basis")
@@ -302,6 +315,7 @@ def _district_section(result: RunResult, chart: Figure | bytes | None) -> str:
         if "population" in bases:
             line += [
                 _amount(by.at["population", "no_access"], "people"),
+                _amount(by.get("unreachable", pd.Series(dtype=float)).get("population"), "people"),
                 _amount(by.at["population", "too_far"], "people"),
             ]
         body.append(line)
@@ -345,15 +359,21 @@ def _site_section(result: RunResult, sites: pd.DataFrame | None) -> str:
 
 def _cluster_section(clusters: pd.DataFrame | None) -> str:
     head = "<h2>Largest uncovered clusters</h2>"
-    if clusters is None or len(clusters) == 0:
-        return head + "<p class='note'>Not computed for this run, or nothing is uncovered.</p>"
+    if clusters is None:
+        return head + "<p class='note'>Not computed for this run.</p>"
     df = pd.DataFrame(clusters).drop(columns="geometry", errors="ignore")
+    years = sorted({int(y) for y in df.get("year", pd.Series(dtype=float)).dropna()})
+    when = f"in {years[0]}" if len(years) == 1 else "in the run's scenario"
     parts = [
         head,
-        "<p class='note'>Connected uncovered areas of the run's scenario, largest "
-        "first; the cause says which remedy applies.</p>",
+        f"<p class='note'>Connected uncovered areas {escape_text(when)} (the scenario year, or "
+        "the first target year that falls short), split by district, heaviest first; the "
+        "cause says which remedy applies. Clusters with no weight on the ranking basis are "
+        "left out (counts in progress.json).</p>",
     ]
-    for cause in ("too_far", "no_access"):
+    if df.empty:
+        return "".join(parts) + "<p class='note'>No uncovered cluster carries weight.</p>"
+    for cause in CAUSES:
         sub = df[df.get("cause", pd.Series(dtype=str)) == cause]
         if "rank" in sub:
             sub = sub.sort_values("rank")
@@ -368,8 +388,8 @@ def _cluster_section(clusters: pd.DataFrame | None) -> str:
                 _amount(r.get("key_sites"), "sites"),
                 ""
                 if pd.isna(r.get("min_latency_us", np.nan))
-                else f"{r['min_latency_us'] / 1000.0:.2f} ms",
-                str(r.get("district", "") if not pd.isna(r.get("district", "")) else ""),
+                else f"{r['min_latency_us'] / 1000.0:.3f} ms",
+                _district_words(r),
                 f"{r.get('lon', np.nan):.4f}, {r.get('lat', np.nan):.4f}",
             ]
             for r in sub.to_dict("records")
@@ -390,6 +410,19 @@ def _cluster_section(clusters: pd.DataFrame | None) -> str:
             )
         )
     return "".join(parts)
+
+
+def _district_words(r: Mapping[str, Any]) -> str:
+    """District name, with its local name and adcode where the input has them."""
+    words = [
+        str(r.get(k) or "") if not pd.isna(r.get(k, "")) else ""
+        for k in ("district", "district_local", "adcode")
+    ]
+    name, local, code = words
+    if code.endswith(".0"):
+        code = code[:-2]  # read back from CSV as a number
+    extra = " ".join(w for w in (local if local != name else "", code) if w)
+    return f"{name} ({extra})" if extra and name else name or extra
 
 
 def _parameter_section(result: RunResult) -> str:
