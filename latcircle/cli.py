@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from latcircle.analysis.national import NationalResult
     from latcircle.config import CityConfig
     from latcircle.run import RunResult
 
@@ -181,6 +182,16 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("outputs/national"),
         help="national output folder (default outputs/national)",
     )
+    progress.add_argument(
+        "--include-synthetic",
+        action="store_true",
+        help="count synthetic cities (the demo) in the national totals",
+    )
+    progress.add_argument(
+        "--include-hypothetical",
+        action="store_true",
+        help="count cities whose compute sites are hypothetical in the national totals",
+    )
     progress.set_defaults(func=_cmd_progress)
     return parser
 
@@ -254,7 +265,7 @@ def _run_and_report(cfg: CityConfig, out: Path, *, quiet: bool) -> int:
 
 
 def _print_summary(result: RunResult) -> None:
-    """The run in a few lines: scenario, shares by cause, the target in force, why, where."""
+    """Print the run: scenario, shares by cause, the target in force, why, where."""
     from rich.console import Console
     from rich.markup import escape
 
@@ -379,13 +390,37 @@ def _cmd_city(args: argparse.Namespace) -> int:
 def _cmd_progress(args: argparse.Namespace) -> int:
     from latcircle.pipeline import run_national
 
-    result = run_national(args.dirs, out=args.out)
+    result = run_national(
+        args.dirs,
+        out=args.out,
+        include_synthetic=args.include_synthetic,
+        include_hypothetical=args.include_hypothetical,
+    )
     for folder, reason in result.skipped:
-        log.info("skipped %s: %s", folder, reason)
+        # The national folder itself and temporary folders are expected; anything else is
+        # a folder the user may have meant as a city run.
+        expected = reason in ("the national output folder itself", "hidden or temporary folder")
+        (log.info if expected else log.warning)("skipped %s: %s", folder, reason)
     if args.quiet == 0:
-        print(result.shortfalls, end="")
-    log.info("national outputs in %s (%d metros)", result.out, len(result.cities))
+        _print_national(result)
     return EXIT_OK
+
+
+def _print_national(result: NationalResult) -> None:
+    """Print a few lines per target year (the full account: shortfalls.md, index.html)."""
+    summary = result.summary
+    counted = summary[summary["in_totals"].astype(bool)]
+    print(f"{len(summary)} run(s) read, {len(counted)} counted in the national totals")
+    for col in sorted(c for c in summary.columns if c.startswith("status_")):
+        status = counted[col].fillna("")
+        judged = status[status != ""]
+        if len(judged):
+            print(
+                f"{col.removeprefix('status_')} target: {int((judged == 'met').sum())} of "
+                f"{len(judged)} counted metros meet it"
+            )
+    print(f"shortfalls: {result.out / 'shortfalls.md'}")
+    print(f"dashboard: {result.out / 'index.html'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -101,7 +101,13 @@ def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: An
     return result.config_path
 
 
-def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
+def run_national(
+    dirs: Sequence[str | Path],
+    *,
+    out: Path,
+    include_synthetic: bool = False,
+    include_hypothetical: bool = False,
+) -> NationalResult:
     """Roll city outputs up into ``out`` with its dashboard (``latcircle progress``).
 
     Parameters
@@ -110,6 +116,9 @@ def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
         City output folders, or folders holding them (``outputs/``).
     out
         The national folder, replaced whole: tables, ``shortfalls.md`` and ``index.html``.
+    include_synthetic, include_hypothetical
+        Count synthetic cities, or cities with hypothetical sites, in the national totals
+        (:func:`latcircle.analysis.national.national_rollup`).
     """
     from latcircle.analysis.national import national_rollup
     from latcircle.present.report import write_dashboard
@@ -117,7 +126,13 @@ def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
     def dashboard(result: NationalResult, folder: Path) -> None:
         write_dashboard(folder, result.folders)
 
-    return national_rollup(dirs, out=out, extra_outputs=[dashboard])
+    return national_rollup(
+        dirs,
+        out=out,
+        extra_outputs=[dashboard],
+        include_synthetic=include_synthetic,
+        include_hypothetical=include_hypothetical,
+    )
 
 
 def default_outputs() -> list[Callable[[RunResult, Path], None]]:
@@ -269,7 +284,7 @@ def _status_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
 
 
 def _progress_table(metro: Metro, scenario: Scenario) -> Any:
-    """The progress table over the target years and the scenario year (when outside them)."""
+    """Return the progress table over the target years and the scenario year."""
     from latcircle.analysis.progress import progress_table, year_range
 
     years = set(year_range(metro))

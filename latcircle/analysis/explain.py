@@ -16,6 +16,7 @@ Both are pure functions of tables the run already has.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -168,7 +169,7 @@ def _stalls(progress: pd.DataFrame, sites: pd.DataFrame) -> list[str]:
     table = progress.sort_values(["basis", "year"])
     years = sorted(int(y) for y in table["year"].unique())
     online_years = pd.to_numeric(sites["online_year"], errors="coerce")
-    for prev, year in zip(years, years[1:], strict=False):
+    for prev, year in itertools.pairwise(years):
         now = table[table["year"] == year].set_index("basis")
         before = table[table["year"] == prev].set_index("basis")
         added = int(now["sites_online"].iloc[0] - before["sites_online"].iloc[0])

@@ -23,6 +23,7 @@ is skipped and listed in :attr:`NationalResult.skipped`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -37,6 +38,9 @@ from latcircle.errors import InputError
 from latcircle.output.files import atomic_folder, write_csv
 
 __all__ = [
+    "METROS",
+    "METROS_MET",
+    "POOLED_SHARE",
     "CityOutputs",
     "NationalResult",
     "find_city_dirs",
@@ -66,9 +70,20 @@ _PROGRESS_COLUMNS = (
 _STATUSES = ("met", "on track", "behind")
 _BASIS_WORDS = {"key_sites": "key sites", "population": "people", "area": "area"}
 _UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "km²"}
-_CAUSE_WORDS = (("too_far", "too far (build compute)"), ("no_access", "no access (build access)"))
+_CAUSE_WORDS = (
+    ("too_far", "too far (build compute nearer)"),
+    ("unreachable", "unreachable (connect the network or build a site there)"),
+    ("no_access", "no access (build access)"),
+)
 #: The headline budget of the summary's shares.
 HEADLINE_MS = 1.0
+
+#: Column of the national ``progress.csv`` holding the pooled share: people within the
+#: target's budget over the people of the metros counted (what the national chart plots).
+POOLED_SHARE = "population_share"
+#: Columns of the national ``progress.csv``: metros meeting the target in force, and counted.
+METROS_MET = "met"
+METROS = "metros"
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,10 @@ class CityOutputs:
         The targets from ``progress.json`` (year, share, judged_on, source), when present.
     clusters
         ``clusters.csv`` when present.
+    run
+        The run's name: its folder's name (two scenarios of one city are named apart).
+    in_totals
+        Counted in the national totals (see :func:`national_rollup`).
     """
 
     folder: Path
@@ -109,6 +128,8 @@ class CityOutputs:
     progress: pd.DataFrame
     targets: list[dict[str, Any]]
     clusters: pd.DataFrame | None
+    run: str = ""
+    in_totals: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,7 +147,7 @@ class NationalResult:
     shortfalls
         ``shortfalls.md``, the plain-language account.
     cities
-        City ids read, in order.
+        Runs read (their folder names; the city id for one run per city), in order.
     skipped
         Folders that are not city outputs, with the reason.
     folders
@@ -147,8 +168,16 @@ def national_rollup(
     *,
     out: str | Path,
     extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
+    include_synthetic: bool = False,
+    include_hypothetical: bool = False,
 ) -> NationalResult:
     """Roll city outputs up into a national summary, progress table and shortfall note.
+
+    Every run is listed (``summary.csv``, flagged), but the national totals
+    (``progress.csv``) count only real cities with known sites, once per city: synthetic
+    cities and cities whose compute sites are hypothetical are left out unless asked, and
+    of several runs of one city (scenarios named apart by their folders) only the first by
+    folder name counts (``in_totals`` says which).
 
     Parameters
     ----------
@@ -159,6 +188,10 @@ def national_rollup(
     extra_outputs
         Callables ``f(result, folder)`` writing further files (the dashboard) into the
         temporary folder, after the tables and before it is swapped into place.
+    include_synthetic
+        Count synthetic cities (the demo) in the national totals.
+    include_hypothetical
+        Count cities whose compute sites are hypothetical in the national totals.
 
     Returns
     -------
@@ -172,16 +205,19 @@ def national_rollup(
     """
     out = Path(out)
     folders, skipped = find_city_dirs(city_dirs, out=out)
-    cities = _unique([read_city_outputs(f) for f in folders])
+    cities = _unique(_read_runs(folders, skipped, named=city_dirs))
+    cities = _counted(
+        cities, include_synthetic=include_synthetic, include_hypothetical=include_hypothetical
+    )
     summary = summary_table(cities)
-    progress = national_progress(cities)
+    progress = national_progress([c for c in cities if c.in_totals])
     text = shortfalls_text(cities, summary, progress, skipped=skipped)
     result = NationalResult(
         out=out,
         summary=summary,
         progress=progress,
         shortfalls=text,
-        cities=[c.city for c in cities],
+        cities=[c.run for c in cities],
         skipped=skipped,
         folders=[c.folder for c in cities],
     )
@@ -284,7 +320,9 @@ def read_city_outputs(folder: str | Path) -> CityOutputs:
     run = _read_json(folder / "run.json")
     city = run.get("city")
     if not isinstance(city, dict) or not city.get("id"):
-        raise InputError(folder / "run.json", "city.id", "missing: not a latcircle run record")
+        raise NotACityRunError(
+            folder / "run.json", "city.id", "missing: not a latcircle run record"
+        )
     record = _read_json(folder / "progress.json") if (folder / "progress.json").exists() else {}
     clusters_path = folder / "clusters.csv"
     return CityOutputs(
@@ -298,6 +336,7 @@ def read_city_outputs(folder: str | Path) -> CityOutputs:
         progress=_progress(_read_table(folder / "progress.csv", _PROGRESS_COLUMNS), folder),
         targets=list(record.get("targets") or []),
         clusters=_read_table(clusters_path, ("cause", "rank")) if clusters_path.exists() else None,
+        run=folder.name,
     )
 
 
@@ -348,14 +387,71 @@ def _progress(df: pd.DataFrame, folder: Path) -> pd.DataFrame:
     return df
 
 
+def _read_runs(
+    folders: Sequence[Path], skipped: list[tuple[Path, str]], *, named: Sequence[str | Path]
+) -> list[CityOutputs]:
+    """Read every city run; a folder that is not one is added to ``skipped``."""
+    runs = []
+    for folder in folders:
+        try:
+            runs.append(read_city_outputs(folder))
+        except NotACityRunError as exc:
+            skipped.append((folder, f"not a city run ({exc})"))
+    if not runs:
+        names = ", ".join(str(p) for p in named)
+        raise InputError(names, None, "no city outputs found (folders with a run.json)")
+    return runs
+
+
+class NotACityRunError(InputError):
+    """A folder with a ``run.json`` that is not a latcircle city run (skipped, with a warning)."""
+
+
 def _unique(cities: list[CityOutputs]) -> list[CityOutputs]:
-    seen: dict[str, Path] = {}
+    """Refuse two runs that cannot be told apart (same city, same folder name)."""
+    seen: dict[tuple[str, str], Path] = {}
     for c in cities:
-        if c.city in seen:
-            msg = f"city {c.city!r} is also in {seen[c.city]}: give each city once"
+        key = (c.city, c.run)
+        if key in seen:
+            msg = (
+                f"city {c.city!r} is also in {seen[key]} under the same folder name: "
+                "name two scenarios of one city apart (e.g. outputs/<id>-2027)"
+            )
             raise InputError(c.folder / "run.json", "city.id", msg)
-        seen[c.city] = c.folder
-    return sorted(cities, key=lambda c: c.city)
+        seen[key] = c.folder
+    ordered = sorted(cities, key=lambda c: (c.city, c.run))
+    # One run per city is named by its city id; several keep their folder names.
+    counts = {c.city: sum(o.city == c.city for o in ordered) for c in ordered}
+    return [c if counts[c.city] > 1 else dataclasses.replace(c, run=c.city) for c in ordered]
+
+
+def _counted(
+    cities: list[CityOutputs], *, include_synthetic: bool, include_hypothetical: bool
+) -> list[CityOutputs]:
+    """Mark which runs count in the national totals (see :func:`national_rollup`)."""
+    out, seen = [], set()
+    for c in cities:
+        counted = (
+            (include_synthetic or not c.synthetic)
+            and (include_hypothetical or not c.hypothetical)
+            and c.city not in seen
+        )
+        if counted:
+            seen.add(c.city)
+        out.append(dataclasses.replace(c, in_totals=counted))
+    return out
+
+
+def totals_note(c: CityOutputs, cities: Sequence[CityOutputs]) -> str:
+    """Why a run is not in the national totals ('' when it is)."""
+    if c.in_totals:
+        return ""
+    if any(o.in_totals and o.city == c.city for o in cities):
+        return "another run of the same city is counted"
+    reasons = [
+        w for w, on in (("synthetic", c.synthetic), ("hypothetical sites", c.hypothetical)) if on
+    ]
+    return f"{' and '.join(reasons) or 'left out'}: not in the national totals unless asked"
 
 
 # --------------------------------------------------------------------------- tables
@@ -372,7 +468,9 @@ def summary_table(cities: Sequence[CityOutputs]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``city``, ``name``, ``synthetic``, ``sites_hypothetical``, ``scenario_year``,
+        ``city``, ``run`` (the folder's name when a city has several runs), ``name``,
+        ``synthetic``, ``sites_hypothetical``, ``in_totals`` and ``totals_note`` (why not),
+        ``scenario_year``,
         ``population``, ``key_sites`` (total weight), ``share_<basis>`` within 1 ms for each
         basis (the run's scenario), then per target year ``Y``: ``basis_Y``, ``target_Y``,
         ``share_Y`` (the judged basis, sites planned online by ``Y``), ``status_Y``,
@@ -383,9 +481,12 @@ def summary_table(cities: Sequence[CityOutputs]) -> pd.DataFrame:
     for c in cities:
         row: dict[str, Any] = {
             "city": c.city,
+            "run": c.run,
             "name": c.name,
             "synthetic": c.synthetic,
             "sites_hypothetical": c.hypothetical,
+            "in_totals": c.in_totals,
+            "totals_note": totals_note(c, cities),
             "scenario_year": c.scenario_year,
             "population": _total(c.coverage, "population"),
             "key_sites": _total(c.coverage, "key_sites"),
@@ -540,9 +641,14 @@ def shortfalls_text(
     str
         Markdown.
     """
-    by_id = {c.city: c for c in cities}
+    by_id = {c.run: c for c in cities}
     lines = ["# Progress toward the 1 ms circle targets", ""]
     lines += [f"Metros: {len(cities)} ({', '.join(_label(c) for c in cities)}).", ""]
+    left_out = [f"{_label(c)}: {totals_note(c, cities)}" for c in cities if not c.in_totals]
+    if left_out:
+        lines += ["Not in the national totals (by year):", ""]
+        lines += [f"- {line}" for line in left_out]
+        lines.append("")
     lines += [
         "Each target is judged in its year, with the sites planned online by then "
         "(online_year at or before it). The status rule and each target's source are in "
@@ -559,16 +665,21 @@ def shortfalls_text(
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _name(c: CityOutputs) -> str:
+    """Return the city's name, with the run's folder name when the city has several runs."""
+    return c.name if c.run == c.city else f"{c.name} ({c.run})"
+
+
 def _label(c: CityOutputs) -> str:
     flags = (("synthetic", c.synthetic), ("hypothetical sites", c.hypothetical))
     tags = [t for t, on in flags if on]
-    return c.name + (f" [{', '.join(tags)}]" if tags else "")
+    return _name(c) + (f" [{', '.join(tags)}]" if tags else "")
 
 
 def _target_section(year: int, summary: pd.DataFrame, by_id: dict[str, CityOutputs]) -> list[str]:
     rows = summary[summary[f"status_{year}"] != ""]
     short = rows[rows[f"status_{year}"] != "met"]
-    sources = sorted({_source(by_id[c], year) for c in rows["city"]} - {""})
+    sources = sorted({_source(by_id[c], year) for c in rows["run"]} - {""})
     targets = sorted({float(t) for t in rows[f"target_{year}"].dropna()})
     head = f"## {year} target: {' / '.join(_pct(t) for t in targets)} within 1 ms"
     lines = [head, ""]
@@ -580,13 +691,13 @@ def _target_section(year: int, summary: pd.DataFrame, by_id: dict[str, CityOutpu
         verb = "falls" if len(short) == 1 else "fall"
         lines += [f"**{len(short)} of {_metros(len(rows))} {verb} short:**", ""]
         for r in short.itertuples(index=False):
-            lines.append("- " + _short_sentence(r._asdict(), year, by_id[r.city]))
-            lines += _where_to_build(by_id[r.city])
+            lines.append("- " + _short_sentence(r._asdict(), year, by_id[r.run]))
+            lines += _where_to_build(by_id[r.run])
         lines.append("")
     met = rows[rows[f"status_{year}"] == "met"]
     if not met.empty:
         parts = [
-            f"{by_id[r['city']].name} ({_pct(r[f'share_{year}'])} of "
+            f"{_name(by_id[r['run']])} ({_pct(r[f'share_{year}'])} of "
             f"{_BASIS_WORDS[r[f'basis_{year}']]})"
             for _, r in met.iterrows()
         ]
@@ -600,7 +711,7 @@ def _short_sentence(r: dict[str, Any], year: int, city: CityOutputs) -> str:
     unit = {"key_sites": "sites", "population": "people", "area": "km2"}[basis]
     points = (target - share) * 100.0
     return (
-        f"**{city.name}**: {_pct(share)} of {_BASIS_WORDS[basis]} within 1 ms by {year} "
+        f"**{_name(city)}**: {_pct(share)} of {_BASIS_WORDS[basis]} within 1 ms by {year} "
         f"against {_pct(target)}, {points:.1f} points short: {_amount(gap, unit)} to cover."
     )
 
@@ -608,7 +719,9 @@ def _short_sentence(r: dict[str, Any], year: int, city: CityOutputs) -> str:
 def _where_to_build(city: CityOutputs) -> list[str]:
     if city.clusters is None or city.clusters.empty:
         return []
-    when = "all sites" if city.scenario_year is None else f"sites online in {city.scenario_year}"
+    years = sorted({int(y) for y in city.clusters.get("year", pd.Series(dtype=float)).dropna()})
+    year = years[0] if len(years) == 1 else city.scenario_year
+    when = "all sites" if year is None else f"sites online in {year}"
     out = [f"  - largest uncovered clusters ({when}):"]
     for cause, words in _CAUSE_WORDS:
         rows = city.clusters[city.clusters["cause"] == cause].sort_values("rank").head(3)

@@ -990,7 +990,7 @@ def write_progress(result: _RunLike, folder: Path) -> None:
 
 
 def _all_sites_year(metro: Metro) -> int | None:
-    """The year from which every site is online (the all-sites scenario), if the file says."""
+    """Return the year from which every site is online (the all-sites scenario), if known."""
     years = metro.inputs.sites["online_year"].dropna()
     return int(years.max()) if len(years) else None
 

@@ -9,7 +9,7 @@ nothing here touches global matplotlib state or needs a display; :func:`png_byte
   an exact weighted CDF of the sample latencies of one or more scenarios;
 * :func:`district_bars`: each district's share at the budget, per basis;
 * :func:`progress_chart`: share by year against the targets (2027: 70 %, 2028: 75 %);
-* :func:`national_chart`: metros meeting the target and the population-weighted share.
+* :func:`national_chart`: metros meeting the target and the pooled share of people.
 """
 
 from __future__ import annotations
@@ -373,13 +373,17 @@ def progress_chart(
 def national_chart(
     progress: pd.DataFrame, *, targets: Sequence[Target] = (), title: str = ""
 ) -> Figure:
-    """Plot the national rollup by year: population-weighted share and metros meeting.
+    """Plot the national rollup by year: the pooled share and the metros meeting the target.
+
+    The columns are the rollup's own names (:data:`latcircle.analysis.national.POOLED_SHARE`,
+    ``METROS_MET``, ``METROS``), never guessed: a table without them is an error.
 
     Parameters
     ----------
     progress
-        The national ``progress.csv``: ``year`` and any of ``population_weighted_share``
-        (or another ``*share*`` column), ``metros_meeting`` (or ``met``) and ``metros``.
+        The national ``progress.csv``: ``year``, the pooled share (people within the
+        target's budget over the people of the metros counted), metros meeting the target
+        in force, and metros reporting.
     targets
         Targets drawn as stars.
     title
@@ -388,61 +392,48 @@ def national_chart(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        When a column the chart plots is missing.
     """
+    from latcircle.analysis.national import METROS, METROS_MET, POOLED_SHARE
+
     fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
     years = progress["year"].astype(int)
-    share_col = _first_column(
-        progress, ("population_weighted_share", "weighted_share"), contains="share"
+    ax.plot(
+        years,
+        progress[POOLED_SHARE].astype(float),
+        color=BASIS_COLOURS["population"],
+        linewidth=2.2,
+        marker="o",
+        label="people within the budget (pooled)",
+        gid=POOLED_SHARE,
     )
-    if share_col is not None:
-        ax.plot(
-            years,
-            progress[share_col],
-            color=BASIS_COLOURS["population"],
-            linewidth=2.2,
-            marker="o",
-            label=share_col.replace("_", " "),
-        )
     _targets(ax, targets)
     _year_axis(ax, years, targets)
     ax.set_ylabel("share")
-    met_col = _first_column(progress, ("metros_meeting", "metros_met", "met"), contains="meet")
-    if met_col is not None:
-        right = ax.twinx()
-        right.bar(
-            years,
-            progress[met_col],
-            color="#bdbdbd",
-            alpha=0.6,
-            width=0.6,
-            label=met_col.replace("_", " "),
-            zorder=0,
-        )
-        total_col = _first_column(progress, ("metros", "cities"), contains=None)
-        top = float(progress[total_col].max()) if total_col else float(progress[met_col].max())
-        right.set_ylim(0, max(top, 1.0) * 1.05)
-        right.set_ylabel("metros meeting the target in force")
-        ax.set_zorder(right.get_zorder() + 1)
-        ax.patch.set_visible(False)
-        lines, labels = ax.get_legend_handles_labels()
-        bars, bar_labels = right.get_legend_handles_labels()
-        ax.legend(lines + bars, labels + bar_labels, fontsize=8, loc="lower right")
-    else:
-        ax.legend(fontsize=8, loc="lower right")
+    right = ax.twinx()
+    right.bar(
+        years,
+        progress[METROS_MET],
+        color="#bdbdbd",
+        alpha=0.6,
+        width=0.6,
+        label="metros meeting the target in force",
+        zorder=0,
+    )
+    right.set_ylim(0, max(float(progress[METROS].max()) if len(progress) else 0.0, 1.0) * 1.05)
+    right.set_ylabel("metros meeting the target in force")
+    ax.set_zorder(right.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    lines, labels = ax.get_legend_handles_labels()
+    bars, bar_labels = right.get_legend_handles_labels()
+    ax.legend(lines + bars, labels + bar_labels, fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=10)
     return fig
-
-
-def _first_column(df: pd.DataFrame, names: Sequence[str], *, contains: str | None) -> str | None:
-    for name in names:
-        if name in df.columns:
-            return name
-    if contains is None:
-        return None
-    return next(
-        (c for c in df.columns if contains in c and pd.api.types.is_numeric_dtype(df[c])), None
-    )
 
 
 def _targets(ax: object, targets: Sequence[Target]) -> None:

@@ -42,7 +42,13 @@ from latcircle.present.maps import data_attribution, escape_text, read_layers
 if TYPE_CHECKING:
     from latcircle.run import RunResult
 
-__all__ = ["render_dashboard", "render_report", "write_dashboard", "write_report"]
+__all__ = [
+    "markdown_html",
+    "render_dashboard",
+    "render_report",
+    "write_dashboard",
+    "write_report",
+]
 
 #: Uncovered clusters listed per cause.
 TOP_CLUSTERS = 10
@@ -558,7 +564,7 @@ def render_dashboard(
     chart
         The national progress chart.
     shortfalls
-        The plain-language shortfall note (Markdown, shown as text).
+        The plain-language shortfall note (Markdown, rendered by :func:`markdown_html`).
 
     Returns
     -------
@@ -577,7 +583,7 @@ def render_dashboard(
             + _national_progress_table(progress)
         )
     if shortfalls:
-        sections.append("<h2>Shortfalls</h2><pre class='md'>" + escape_text(shortfalls) + "</pre>")
+        sections.append("<section class='md'>" + markdown_html(shortfalls) + "</section>")
     return _page("1 ms latency circle: national progress", sections)
 
 
@@ -589,7 +595,9 @@ def _city_links(national_dir: Path, city_dirs: Sequence[Path]) -> dict[str, str]
             city = str(run["city"]["id"])
         except (OSError, ValueError, KeyError, TypeError):
             city = folder.name
-        links[city] = Path(os.path.relpath(folder, national_dir)).as_posix()
+        rel = Path(os.path.relpath(folder, national_dir)).as_posix()
+        links.setdefault(city, rel)  # one run of a city: by its id
+        links[folder.name] = rel  # several runs of a city: by their folder names
     return links
 
 
@@ -611,14 +619,17 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, str]) -> str:
     rows = []
     for r in summary.to_dict("records"):
         city = str(r.get("city", r.get("id", "")))
-        name = escape_text(r.get("name", city))
+        run = str(r.get("run") or city)
+        name = escape_text(r.get("name", city) if run == city else f"{r.get('name', city)} ({run})")
         flags = [
             t
             for t, key in (("synthetic", "synthetic"), ("hypothetical sites", "sites_hypothetical"))
             if _truthy_value(r.get(key))
         ]
+        if "in_totals" in r and not _truthy_value(r.get("in_totals")):
+            flags.append("not in the national totals")
         label = name + "".join(f" <span class='flag'>{escape_text(f)}</span>" for f in flags)
-        href = links.get(city)
+        href = links.get(run, links.get(city))
         link = (
             _Raw(
                 f"<a href='{escape_text(href)}/report.html'>report</a> · "
@@ -687,6 +698,27 @@ def _national_progress_table(progress: pd.DataFrame) -> str:
 
 
 # --- HTML helpers ------------------------------------------------------------------------
+
+
+def markdown_html(text: str) -> str:
+    """Render Markdown (``shortfalls.md``) as HTML, with any raw HTML in it kept as text.
+
+    CommonMark plus tables (markdown-it-py). Raw HTML is disabled, so a city name carrying
+    ``<script>`` arrives as text, and link targets go through markdown-it's own check (no
+    ``javascript:`` links).
+
+    Parameters
+    ----------
+    text
+        Markdown.
+
+    Returns
+    -------
+    str
+    """
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
 
 
 class _Raw(str):
