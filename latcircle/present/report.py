@@ -583,7 +583,7 @@ def render_dashboard(
             + _national_progress_table(progress)
         )
     if shortfalls:
-        sections.append("<section class='md'>" + markdown_html(shortfalls) + "</section>")
+        sections.append("<h2>Shortfalls</h2>" + markdown_html(shortfalls))
     return _page("1 ms latency circle: national progress", sections)
 
 
@@ -777,7 +777,6 @@ th {background: #f3f3f3;} td {font-variant-numeric: tabular-nums;}
 .flag {background: #fff3cd; border: 1px solid #d39e00; border-radius: 3px; padding: 0 0.3em;
   font-size: 0.8em;}
 figure {margin: 1em 0;} figure img {max-width: 100%; height: auto;}
-pre.md {white-space: pre-wrap; background: #f6f6f6; padding: 0.8em; border-radius: 4px;}
 @media print {body {background: #fff;} main {max-width: none;}}
 """
 
