@@ -156,7 +156,9 @@ def test_report_without_progress_says_so(
 
 def test_dashboard_links_every_city(outputs: tuple[RunResult, RunResult, Path]) -> None:
     _, _, root = outputs
-    national = national_rollup([root], out=root / "national")
+    national = national_rollup(
+        [root], out=root / "national", include_synthetic=True, include_hypothetical=True
+    )
     page = write_dashboard(national.out)
     assert page == root / "national" / "index.html"
     parsed = _parse(page)

@@ -582,6 +582,12 @@ def render_dashboard(
             + (_img(chart, "national progress") if chart else "")
             + _national_progress_table(progress)
         )
+    else:
+        sections.append(
+            "<h2>By year</h2><p class='note'>No run counts in the national totals: synthetic "
+            "cities and cities with hypothetical sites are left out unless asked "
+            "(<code>latcircle progress --include-synthetic --include-hypothetical</code>).</p>"
+        )
     if shortfalls:
         sections.append("<h2>Shortfalls</h2>" + markdown_html(shortfalls))
     return _page("1 ms latency circle: national progress", sections)
