@@ -647,9 +647,22 @@ def uncovered_clusters(
         ``district_local`` where the districts input has them, the centre of its cells in
         WGS84 ``lon``/``lat``, and the cells' outline clipped to the metro.
     """
-    frame, _ = _ranked_clusters(metro, scenario, budget_ms=budget_ms, top=top, by=by)
+    return _clusters_and_counts(metro, scenario, budget_ms=budget_ms, top=top, by=by, year=year)[0]
+
+
+def _clusters_and_counts(
+    metro: Metro,
+    scenario: Scenario,
+    *,
+    budget_ms: float | None = None,
+    top: int | None = 10,
+    by: str | None = None,
+    year: int | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, int]]]:
+    frame, counts = _ranked_clusters(metro, scenario, budget_ms=budget_ms, top=top, by=by)
     frame.insert(0, "year", pd.array([_year(scenario, year)] * len(frame), dtype="Int64"))
-    return gpd.GeoDataFrame(frame[CLUSTER_COLUMNS], geometry="geometry", crs=metro.inputs.crs)
+    gdf = gpd.GeoDataFrame(frame[CLUSTER_COLUMNS], geometry="geometry", crs=metro.inputs.crs)
+    return gdf, counts
 
 
 def cluster_counts(
@@ -768,6 +781,9 @@ def _uncovered_weight(
 
 def _sample_xy(metro: Metro, basis: str) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of a basis' samples, in the order of its evaluation."""
+    kept = metro.samples[basis]
+    if kept.x is not None and kept.y is not None:
+        return kept.x, kept.y
     if basis == "key_sites":
         geom = metro.inputs.key_sites.geometry
         return geom.x.to_numpy(), geom.y.to_numpy()
@@ -952,8 +968,7 @@ def write_progress(result: _RunLike, folder: Path) -> None:
     year = shortfall_year(table, scenario)
     acted = scenario if year == scenario.year else metro.scenario(year=year)
     year = year if year is not None else _all_sites_year(metro)
-    clusters = uncovered_clusters(metro, acted, year=year)
-    counts = cluster_counts(metro, acted)
+    clusters, counts = _clusters_and_counts(metro, acted, year=year)
     write_csv(table, folder / "progress.csv")
     write_csv(links, folder / "interconnect.csv")
     write_csv(pd.DataFrame(clusters.drop(columns="geometry")), folder / "clusters.csv")

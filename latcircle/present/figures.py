@@ -176,7 +176,8 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     if "sites" in layers and len(layers["sites"]):
         sites = layers["sites"]
         online = sites["online"].astype(bool) if "online" in sites else np.ones(len(sites), bool)
-        sites[online].plot(ax=ax, color="#08306b", markersize=28, marker="s", zorder=5)
+        if online.any():
+            sites[online].plot(ax=ax, color="#08306b", markersize=28, marker="s", zorder=5)
         if (~online).any():
             sites[~online].plot(
                 ax=ax, facecolor="white", edgecolor="#08306b", markersize=28, marker="s", zorder=5
