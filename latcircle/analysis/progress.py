@@ -110,6 +110,9 @@ PROGRESS_COLUMNS = [
     "threshold_ms",
     "sites_online",
     "covered",
+    "no_access",
+    "unreachable",
+    "too_far",
     "total",
     "share",
     "target_year",
@@ -268,7 +271,9 @@ def progress_table(
     pandas.DataFrame
         One row per year × basis, columns :data:`PROGRESS_COLUMNS`. ``target_year``,
         ``target_share``, ``planned_share``, ``status`` and ``gap`` are empty without
-        targets. ``gap`` is in ``unit`` (key sites, people, km²).
+        targets. ``gap`` is in ``unit`` (key sites, people, km²). ``no_access``,
+        ``unreachable`` and ``too_far`` split the uncovered weight by cause at the
+        threshold (they add up with ``covered`` to ``total``).
 
     Raises
     ------
@@ -375,6 +380,13 @@ def _covered(scenario: Scenario, basis: str, threshold_ms: float) -> tuple[float
     return float(w[ev.latency_us <= threshold_ms * 1000.0].sum()), float(w.sum())
 
 
+def _causes(scenario: Scenario, basis: str, threshold_ms: float) -> dict[str, float]:
+    """Uncovered weight by cause (no access, unreachable, too far) at the threshold."""
+    ev = scenario.evaluations[basis]
+    sums = np.bincount(ev.codes(threshold_ms), weights=ev.samples.weight, minlength=5)
+    return {cause: float(sums[CAUSE_CODES[cause]]) for cause in CAUSES}
+
+
 def _progress_row(
     year: int,
     basis: str,
@@ -394,6 +406,7 @@ def _progress_row(
         "threshold_ms": threshold,
         "sites_online": int(np.count_nonzero(scenario.online)),
         "covered": covered,
+        **_causes(scenario, basis, threshold),
         "total": total,
         "share": share,
         "target_year": pd.NA,
