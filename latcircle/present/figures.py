@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec
@@ -31,6 +32,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 if TYPE_CHECKING:
+    from matplotlib import font_manager
+
     from latcircle.analysis.coverage import Evaluation
     from latcircle.analysis.metro import Scenario
     from latcircle.config import Target
@@ -39,13 +42,17 @@ if TYPE_CHECKING:
 __all__ = [
     "BASIS_COLOURS",
     "BASIS_LABELS",
+    "CJK_FONT_FIX",
     "STATUS_COLOURS",
     "STATUS_LABELS",
     "band_colours",
     "band_map",
+    "check_cjk_font",
+    "cjk_fonts",
     "coverage_curve",
     "curve",
     "district_bars",
+    "has_cjk",
     "national_chart",
     "png_bytes",
     "progress_chart",
@@ -72,6 +79,8 @@ STATUS_COLOURS: dict[str, str] = {
 }
 #: Progress status colours (latcircle.analysis.progress: met / on track / behind).
 PROGRESS_COLOURS: dict[str, str] = {"met": "#1a9641", "on track": "#fdae61", "behind": "#d7191c"}
+
+log = logging.getLogger(__name__)
 
 _DPI = 110
 _PNG_METADATA = {"Software": None}
@@ -487,13 +496,97 @@ _FONT_PREFERENCE = (
 )
 
 
+#: The fonts of :data:`_FONT_PREFERENCE` that carry Chinese glyphs.
+_CJK_FONTS = frozenset(_FONT_PREFERENCE[1:])
+#: What to do when no installed font has Chinese glyphs.
+CJK_FONT_FIX = (
+    "no installed font has Chinese glyphs: Chinese names in the figures will show as boxes "
+    "(install one, e.g. `apt-get install fonts-noto-cjk`)"
+)
+
+
 @functools.cache
 def _font_families() -> list[str]:
     """Return the preferred fonts that are installed (matplotlib falls back per glyph)."""
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
+    installed = cjk_fonts(font_manager.fontManager) | {
+        f.name for f in font_manager.fontManager.ttflist
+    }
     return [name for name in _FONT_PREFERENCE if name in installed] or ["sans-serif"]
+
+
+def cjk_fonts(manager: font_manager.FontManager) -> set[str]:
+    """Return the CJK fonts ``manager`` knows, adding installed ones its cache predates.
+
+    matplotlib caches the font list the first time it runs; a CJK font installed later (the
+    usual ``apt-get install fonts-noto-cjk`` after ``pip install``) stays unknown to it. The
+    files fontconfig knows for Chinese (``fc-list :lang=zh``) are added to ``manager``.
+
+    Parameters
+    ----------
+    manager
+        A matplotlib font manager (``matplotlib.font_manager.fontManager``).
+
+    Returns
+    -------
+    set of str
+        The preferred CJK font names it knows afterwards; empty when there is none.
+    """
+    known = {f.name for f in manager.ttflist} & _CJK_FONTS
+    if known:
+        return known
+    for path in _fontconfig_cjk_files():
+        try:
+            manager.addfont(path)
+        except (OSError, RuntimeError, ValueError):  # unreadable or unsupported file
+            continue
+    return {f.name for f in manager.ttflist} & _CJK_FONTS
+
+
+def _fontconfig_cjk_files() -> list[str]:
+    """Font files fontconfig lists for Chinese, sorted (none without fontconfig)."""
+    import shutil
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    try:
+        done = subprocess.run(
+            [fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    files = {line.split(":")[0].strip() for line in done.stdout.splitlines() if line.strip()}
+    return sorted(f for f in files if f.lower().endswith((".ttf", ".otf", ".ttc")))
+
+
+def has_cjk(text: str) -> bool:
+    """Return whether ``text`` has a CJK ideograph (so it needs a CJK font)."""
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
+@functools.cache
+def _warn_no_cjk_font() -> None:
+    """Say once per session that Chinese text cannot be drawn, and the fix."""
+    log.warning(CJK_FONT_FIX)
+
+
+def check_cjk_font(texts: Sequence[str]) -> bool:
+    """Return whether the figures can draw ``texts``; warn once (with the fix) if not.
+
+    Parameters
+    ----------
+    texts
+        Text the figures will draw (city and district names).
+    """
+    if not any(has_cjk(t) for t in texts):
+        return True
+    if set(_font_families()) & _CJK_FONTS:
+        return True
+    _warn_no_cjk_font()
+    return False
 
 
 def write_figures(
@@ -544,6 +637,7 @@ def city_figures(
     from latcircle.present.maps import read_layers
 
     cfg = result.metro.config
+    check_cjk_font([cfg.name, cfg.name_local or "", *result.metro.district_names])
     layers = layers if layers is not None else read_layers(folder)
     if progress is None and (Path(folder) / "progress.csv").exists():
         progress = pd.read_csv(Path(folder) / "progress.csv")
