@@ -72,9 +72,12 @@ def _write_city(folder: Path) -> Path:
         shapely.box(X0, Y0, X0 + 5_000, Y0 + 6_000),
         shapely.box(X0 + 5_000, Y0, X0 + 10_000, Y0 + 6_000),
     ]
-    gpd.GeoDataFrame({"name": ["West", "East"]}, geometry=halves, crs=UTM50).to_file(
-        folder / "districts.gpkg"
-    )
+    # West has an adcode and a Chinese name; East has neither.
+    gpd.GeoDataFrame(
+        {"name": ["West", "East"], "adcode": [420102, None], "name_local": ["江岸区", None]},
+        geometry=halves,
+        crs=UTM50,
+    ).to_file(folder / "districts.gpkg")
     lines = [
         shapely.LineString([(X0 + x, Y0 + y), (X0 + x + 1000, Y0 + y)])
         for y in (1000.0, 3000.0)
@@ -169,7 +172,7 @@ def test_key_site_layer_and_status_band(run: Path) -> None:
 
 
 def test_clusters_by_cause_and_district(run: Path) -> None:
-    clusters = pd.read_csv(run / "clusters.csv")
+    clusters = pd.read_csv(run / "clusters.csv", dtype={"adcode": str})
     # The run is every site; the clusters are those of the first target year falling short.
     assert (clusters["year"] == 2027).all()
     got = sorted(
@@ -188,6 +191,18 @@ def test_clusters_by_cause_and_district(run: Path) -> None:
         ("unreachable", "East", 40, 1.0),
         ("unreachable", "West", 40, 1.0),
     ]
+    # Where the district has them: its adcode and Chinese name.
+    west = clusters[clusters["district"] == "West"]
+    assert (west["adcode"] == "420102").all()
+    assert (west["district_local"] == "江岸区").all()
+    assert (
+        clusters.loc[clusters["district"] == "East", ["adcode", "district_local"]]
+        .isna()
+        .all()
+        .all()
+    )
+    report = (run / "report.html").read_text(encoding="utf-8")
+    assert "West (江岸区 420102)" in report
     far = clusters[clusters["cause"] == "too_far"].iloc[0]
     # The best too-far cells: x 8,250 with drop 250, or x 7,750 with drop 750.
     assert far["min_latency_us"] == pytest.approx(0.12 * 8500, abs=1e-3)
