@@ -203,8 +203,7 @@ def test_shortfalls_say_who_and_by_how_much(outputs: Path) -> None:
     assert "Meet it: Alpha (72 % of key sites)." in text
     assert (
         "too far (build compute nearer): 5.0 km², 250,000 people, around 114.500 E, "
-        "30.600 N (East)"
-        in text
+        "30.600 N (East)" in text
     )
     assert "**1 of 2 metros falls short:**" in text
     assert "Alpha [hypothetical sites]" in text and "Beta [synthetic]" in text
