@@ -172,6 +172,7 @@ def run_city(
     extra_outputs: list[Any] | None = None,
     metro: Metro | None = None,
     progress: bool = True,
+    reuse: Sequence[Scenario] = (),
 ) -> RunResult:
     """Run a city end to end and write its outputs.
 
@@ -193,6 +194,9 @@ def run_city(
     progress
         Compute the progress table by year (one solve per distinct set of online sites)
         for the terminal summary, the explanations and ``progress.csv``.
+    reuse
+        Scenarios already solved on ``metro`` (e.g. other years' runs), reused by the
+        progress table when a year has the same online sites.
 
     Returns
     -------
@@ -227,7 +231,7 @@ def run_city(
     years = None
     if progress:
         with timer.stage("progress"):
-            years = _progress_table(metro, scenario)
+            years = _progress_table(metro, [scenario, *reuse])
     explanations = explain_run(
         table,
         years,
@@ -283,16 +287,16 @@ def _status_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
     return metro.grid.to_raster(codes.astype("float32"), fill=0.0, dtype="float32")
 
 
-def _progress_table(metro: Metro, scenario: Scenario) -> Any:
-    """Return the progress table over the target years and the scenario year."""
+def _progress_table(metro: Metro, solved: Sequence[Scenario]) -> Any:
+    """Return the progress table over the target years and the scenario year (first)."""
     from latcircle.analysis.progress import progress_table, year_range
 
     years = set(year_range(metro))
-    if scenario.year is not None:
-        years.add(scenario.year)
+    if solved[0].year is not None:
+        years.add(solved[0].year)
     if not years:
         return None
-    return progress_table(metro, years=sorted(years), reuse=[scenario])
+    return progress_table(metro, years=sorted(years), reuse=solved)
 
 
 def _bases(metro: Metro) -> list[str]:
