@@ -388,6 +388,7 @@ def _cmd_city(args: argparse.Namespace) -> int:
 
 
 def _cmd_progress(args: argparse.Namespace) -> int:
+    from latcircle.analysis.national import EXPECTED_SKIPS
     from latcircle.pipeline import run_national
 
     result = run_national(
@@ -397,10 +398,8 @@ def _cmd_progress(args: argparse.Namespace) -> int:
         include_hypothetical=args.include_hypothetical,
     )
     for folder, reason in result.skipped:
-        # The national folder itself and temporary folders are expected; anything else is
-        # a folder the user may have meant as a city run.
-        expected = reason in ("the national output folder itself", "hidden or temporary folder")
-        (log.info if expected else log.warning)("skipped %s: %s", folder, reason)
+        level = logging.INFO if reason in EXPECTED_SKIPS else logging.WARNING
+        log.log(level, "skipped %s: %s", folder, reason)
     if args.quiet == 0:
         _print_national(result)
     return EXIT_OK

@@ -35,6 +35,8 @@ from latcircle.output.files import (
 from latcircle.run import RunResult
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from latcircle.analysis.national import NationalResult
 
 __all__ = [
@@ -287,7 +289,7 @@ def _status_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
     return metro.grid.to_raster(codes.astype("float32"), fill=0.0, dtype="float32")
 
 
-def _progress_table(metro: Metro, solved: Sequence[Scenario]) -> Any:
+def _progress_table(metro: Metro, solved: Sequence[Scenario]) -> pd.DataFrame | None:
     """Return the progress table over the target years and the scenario year (first)."""
     from latcircle.analysis.progress import progress_table, year_range
 

@@ -38,6 +38,7 @@ from latcircle.errors import InputError
 from latcircle.output.files import atomic_folder, write_csv
 
 __all__ = [
+    "EXPECTED_SKIPS",
     "METROS",
     "METROS_MET",
     "POOLED_SHARE",
@@ -289,6 +290,11 @@ def _sort(
         skipped.append((path, reason))
     else:
         found.setdefault(path.resolve(), path)
+
+
+#: Folders skipped as a matter of course (the CLI logs them quietly); any other skip is a
+#: folder the user may have meant as a city run, and is warned about.
+EXPECTED_SKIPS = frozenset({"the national output folder itself", "hidden or temporary folder"})
 
 
 def _reason_to_skip(path: Path, out: Path | None) -> str | None:
