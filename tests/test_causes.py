@@ -212,6 +212,8 @@ def test_clusters_by_cause_and_district(run: Path) -> None:
     assert counts["no_access"] == {"clusters": 2, "zero_weight": 1}
     assert counts["unreachable"] == {"clusters": 2, "zero_weight": 0}
     assert counts["too_far"] == {"clusters": 1, "zero_weight": 0}
+    report = (run / "report.html").read_text(encoding="utf-8")
+    assert "Left out, weighing nothing on the ranking basis: 1 no access cluster(s)." in report
 
 
 def test_map_and_report_name_the_three_causes(run: Path) -> None:

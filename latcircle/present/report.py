@@ -100,7 +100,12 @@ def write_report(
     for name, data in pngs.items():
         (folder / "figures" / f"{name}.png").write_bytes(data)
     page = render_report(
-        result, figures=pngs, progress=progress, clusters=clusters, sites=layers.get("sites")
+        result,
+        figures=pngs,
+        progress=progress,
+        clusters=clusters,
+        sites=layers.get("sites"),
+        cluster_counts=_cluster_counts(folder / "progress.json"),
     )
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")
@@ -114,6 +119,7 @@ def render_report(
     progress: pd.DataFrame | None = None,
     clusters: pd.DataFrame | None = None,
     sites: pd.DataFrame | None = None,
+    cluster_counts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> str:
     """Return the city report as one HTML page.
 
@@ -130,6 +136,8 @@ def render_report(
         The uncovered clusters, or ``None``.
     sites
         The run's ``sites`` layer (what each site serves), or ``None``.
+    cluster_counts
+        Clusters per cause and how many weigh nothing (``progress.json`` → ``clusters.counts``).
 
     Returns
     -------
@@ -145,7 +153,7 @@ def render_report(
         _figure_section("Where the circle reaches", figures, ("bands", "curve")),
         _district_section(result, figures.get("districts")),
         _site_section(result, sites),
-        _cluster_section(clusters),
+        _cluster_section(clusters, cluster_counts),
         _parameter_section(result),
     ]
     return _page(title, sections)
@@ -363,10 +371,22 @@ def _site_section(result: RunResult, sites: pd.DataFrame | None) -> str:
     )
 
 
-def _cluster_section(clusters: pd.DataFrame | None) -> str:
+def _cluster_section(
+    clusters: pd.DataFrame | None, counts: Mapping[str, Mapping[str, int]] | None = None
+) -> str:
     head = "<h2>Largest uncovered clusters</h2>"
     if clusters is None:
         return head + "<p class='note'>Not computed for this run.</p>"
+    left_out = [
+        f"{int(counts[c]['zero_weight']):,} {_CAUSE_LABELS[c].split(' (')[0]}"
+        for c in CAUSES
+        if counts and c in counts and counts[c].get("zero_weight")
+    ]
+    if left_out:
+        head += (
+            "<p class='note'>Left out, weighing nothing on the ranking basis: "
+            f"{escape_text(', '.join(left_out))} cluster(s).</p>"
+        )
     df = pd.DataFrame(clusters).drop(columns="geometry", errors="ignore")
     years = sorted({int(y) for y in df.get("year", pd.Series(dtype=float)).dropna()})
     when = f"in {years[0]}" if len(years) == 1 else "in the run's scenario"
@@ -788,6 +808,14 @@ figure {margin: 1em 0;} figure img {max-width: 100%; height: auto;}
 
 
 # --- value formatting --------------------------------------------------------------------
+
+
+def _cluster_counts(path: Path) -> dict[str, dict[str, int]] | None:
+    """Cluster counts by cause from ``progress.json``, when the run wrote it."""
+    if not path.exists():
+        return None
+    counts = json.loads(path.read_text(encoding="utf-8")).get("clusters", {}).get("counts")
+    return counts if isinstance(counts, dict) else None
 
 
 def _read_optional(path: Path) -> pd.DataFrame | None:
