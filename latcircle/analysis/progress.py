@@ -7,8 +7,10 @@ Three questions a planner asks once the coverage of a metro is known:
   online sites, on samples located once) and judges each year against the target in force.
 * **Do the compute centres reach each other?** :func:`interconnect_table` gives the one-way
   optical latency between every pair of medium-or-larger sites, flagging pairs over 1 ms.
-* **Where to build?** :func:`uncovered_clusters` ranks the connected uncovered areas, split
-  into *no access* (build access) and *too far* (build compute).
+* **Where to build?** :func:`uncovered_clusters` ranks the connected uncovered areas of the
+  year that falls short (:func:`shortfall_year`), by cause (*no access*: build access;
+  *unreachable*: connect the network or build a site there; *too far*: build compute nearer)
+  and district.
 
 :func:`write_progress` is an ``extra_outputs`` callable for
 :func:`latcircle.pipeline.run_city`: it writes ``progress.csv``, ``interconnect.csv``,
