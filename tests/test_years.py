@@ -43,6 +43,8 @@ FILES = (
 )
 LAYERS = {"bands", "sites", "key_sites", "service_areas", "boundary", "districts", "clusters"}
 
+pytestmark = pytest.mark.slow  # eleven full runs (about 40 s of CPU on the 2-core machine)
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
