@@ -360,7 +360,7 @@ def _weight(value: float, unit: str) -> str:
 
 
 def _target_lines(result: RunResult) -> list[str]:
-    from latcircle.analysis.explain import target_status
+    from latcircle.present.explain import target_status
 
     progress = result.progress
     if progress is None or progress.empty:

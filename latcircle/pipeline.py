@@ -17,7 +17,6 @@ import pandas as pd
 
 from latcircle.analysis.clusters import all_sites_year, clusters_and_counts, rank_basis
 from latcircle.analysis.coverage import CAUSES, coverage_table
-from latcircle.analysis.explain import explain_run
 from latcircle.analysis.interconnect import (
     INTERCONNECT_BUDGET_MS,
     INTERCONNECT_TIERS,
@@ -396,6 +395,8 @@ def run_city(
     if progress:
         with timer.stage("progress"):
             years = progress_years(metro, [scenario, *reuse])
+    from latcircle.present.explain import explain_run  # words: presentation, imported late
+
     explanations = explain_run(
         table,
         years,

@@ -40,7 +40,7 @@ class RunResult:
         including the scenario year), ``None`` when the run did not compute it.
     explanations
         Plain statements of why the figures are what they are
-        (:func:`latcircle.analysis.explain.explain_run`).
+        (:func:`latcircle.present.explain.explain_run`).
     """
 
     out: Path

@@ -1,11 +1,11 @@
-"""Why a figure does not move: the statements of latcircle.analysis.explain, on hand-made tables."""
+"""Why a figure does not move: the statements of latcircle.present.explain, on hand-made tables."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from latcircle.analysis.explain import NETWORK_LIMIT_SHARE, explain_run, target_status
+from latcircle.present.explain import NETWORK_LIMIT_SHARE, explain_run, target_status
 
 SITES = pd.DataFrame({"site_id": ["A", "B", "C"], "online_year": [2024, 2025, 2026]})
 

@@ -11,7 +11,10 @@ reasons are common and each changes what a planner should do:
 
 :func:`explain_run` returns these statements for one run; :func:`target_status` picks the
 progress row that says how the run's scenario year stands against the target in force.
-Both are pure functions of tables the run already has.
+Both are pure functions of tables the run already has. The statements are words, so they
+live with presentation and print shares with :func:`latcircle.present.style.percent`;
+:func:`latcircle.pipeline.run_city` calls :func:`explain_run` and keeps its lines in the
+``RunResult`` and ``run.json``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle.analysis.coverage import BASES
+from latcircle.present.style import percent
 
 __all__ = [
     "NETWORK_LIMIT_SHARE",
@@ -130,14 +134,14 @@ def _network_limit(coverage: pd.DataFrame, budget_ms: float) -> list[str]:
     if beyond < NETWORK_LIMIT_SHARE:
         return []
     others = [
-        f"{at.at[b, 'no_access'] / at.at[b, 'total']:.1%} of its {_WORDS[b]}"
+        f"{percent(at.at[b, 'no_access'] / at.at[b, 'total'])} of its {_WORDS[b]}"
         for b in ("population", "key_sites")
         if b in at.index and at.at[b, "total"] > 0
     ]
     also = f" (and {', '.join(others)})" if others else ""
     return [
         "coverage is limited by the extent of the network data, not by compute sites: "
-        f"{beyond:.1%} of the metro's area{also} lies beyond the max drop from the network, "
+        f"{percent(beyond)} of the metro's area{also} lies beyond the max drop from the network, "
         "where no site can reach"
     ]
 
@@ -155,10 +159,11 @@ def _ceilings(coverage: pd.DataFrame, progress: pd.DataFrame | None, budget_ms: 
         ceiling = 1.0 - float(at.at[basis, "no_access"] / at.at[basis, "total"])
         target = float(rows["target_share"].iloc[0])
         if ceiling < target:
+            words = _WORDS[str(basis)]
             out.append(
-                f"the {int(target_year)} target ({target:.0%} of {_WORDS[str(basis)]}) cannot be "
-                f"met on this network: only {ceiling:.1%} of {_WORDS[str(basis)]} lie within "
-                "the max drop of it (build access first)"
+                f"the {int(target_year)} target ({percent(target, digits=0)} of {words}) cannot "
+                f"be met on this network: only {percent(ceiling)} of {words} lie within the max "
+                "drop of it (build access first)"
             )
     return out
 
