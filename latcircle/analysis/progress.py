@@ -3,7 +3,11 @@
 :func:`progress_table` evaluates every year from the earliest site ``online_year`` to the last
 target year (one :meth:`Metro.scenario` per distinct set of online sites, on samples located
 once) and judges each year against the target in force; :func:`progress_record` describes the
-table (the rule, the targets with their sources and resolved bases). The interconnect tier is
+table (the rule, the targets with their sources and resolved bases). Each row also splits the
+uncovered weight by cause (*no access*, *unreachable*, *too far*:
+:func:`latcircle.analysis.coverage.cause_codes`). :func:`progress_years` is the table a run
+computes (the target years and the run's own year); :func:`shortfall_year` picks the year whose
+clusters a planner should act on. The interconnect tier is
 :mod:`latcircle.analysis.interconnect`, where to build :mod:`latcircle.analysis.clusters`;
 :func:`latcircle.pipeline.write_progress` writes all three into a run's folder.
 
