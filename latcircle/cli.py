@@ -17,8 +17,11 @@ from latcircle import __version__
 from latcircle.errors import InputError, LatcircleError, OutputError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from rich.console import Console
+    from rich.table import Table
 
+    from latcircle.analysis.national import NationalResult
     from latcircle.analysis.plan import PlanResult
     from latcircle.config import CityConfig
     from latcircle.run import RunResult
@@ -217,6 +220,16 @@ def _parser() -> argparse.ArgumentParser:
         default=Path("outputs/national"),
         help="national output folder (default outputs/national)",
     )
+    progress.add_argument(
+        "--include-synthetic",
+        action="store_true",
+        help="count synthetic cities (the demo) in the national totals",
+    )
+    progress.add_argument(
+        "--include-hypothetical",
+        action="store_true",
+        help="count cities whose compute sites are hypothetical in the national totals",
+    )
     progress.set_defaults(func=_cmd_national_rollup)
 
     tiers = sub.add_parser(
@@ -391,38 +404,105 @@ def _run_and_report(
 
 
 def _print_summary(result: RunResult) -> None:
+    """Print the run: scenario, shares by cause, the target in force, why, where."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
-    from latcircle.present.style import percent
-
-    cfg = result.metro.config
-    title = f"{cfg.name}: share within {cfg.budget_ms:g} ms"
-    if cfg.year is not None:
-        title += f" ({cfg.year})"
-    table = Table(title=title)
-    for col in ("basis", "covered", "no access", "too far", "share"):
-        table.add_column(col, justify="right" if col != "basis" else "left")
-    metro_rows = result.coverage[
-        (result.coverage["scope"] == "metro") & (result.coverage["threshold_ms"] == cfg.budget_ms)
-    ]
-    for row in metro_rows.itertuples():
-        table.add_row(
-            row.basis,
-            f"{row.covered:,.1f} {row.unit}",
-            f"{row.no_access:,.1f}",
-            f"{row.too_far:,.1f}",
-            percent(row.share),
-        )
     console = Console()
-    console.print(table)
+    if not console.is_terminal:  # piped or logged: no need to squeeze the table into 80 columns
+        console = Console(width=110)
+    console.print(_summary_table(result))
+    for line in _target_lines(result):
+        console.print(line)
+    for line in result.explanations:
+        console.print(f"[bold]why:[/] {escape(line)}")
+    cfg = result.metro.config
     if cfg.synthetic:
         console.print("[yellow]synthetic metro: every input is generated[/]")
     if cfg.sites.hypothetical:
         console.print(
             "[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]"
         )
-    console.print(f"outputs in {result.out}  ({sum(result.seconds.values()):.1f} s)")
+    for name in ("report.html", "map.html"):
+        if (result.out / name).exists():
+            console.print(f"{name.split('.')[0]}: {escape(str(result.out / name))}")
+    console.print(f"outputs in {escape(str(result.out))}  ({sum(result.seconds.values()):.1f} s)")
+
+
+def _summary_table(result: RunResult) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from latcircle.present.style import percent
+
+    cfg, scenario = result.metro.config, result.scenario
+    online, total = int(scenario.online.sum()), len(scenario.online)
+    when = f"scenario year {scenario.year}" if scenario.year is not None else "every site"
+    title = (
+        f"{escape(cfg.name)}: share within {cfg.budget_ms:g} ms · {when} "
+        f"({online:,} of {total:,} sites online)"
+    )
+    table = Table(title=title)
+    cols = ("basis", "covered", "no access", "unreachable", "too far", "total", "share")
+    for col in cols:
+        table.add_column(col, justify="right" if col != "basis" else "left")
+    cov = result.coverage
+    rows = cov[(cov["scope"] == "metro") & (cov["threshold_ms"] == cfg.budget_ms)]
+    for row in rows.itertuples():
+        table.add_row(
+            _UNIT_WORDS.get(row.unit, row.unit),
+            *(
+                _number(getattr(row, c), row.unit)
+                for c in ("covered", "no_access", "unreachable", "too_far", "total")
+            ),
+            percent(row.share),
+        )
+    return table
+
+
+_UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "area (km²)"}
+
+
+def _number(value: float, unit: str) -> str:
+    """People and key sites in whole numbers, km² to 0.1."""
+    return f"{value:,.1f}" if unit == "km2" else f"{value:,.0f}"
+
+
+def _weight(value: float, unit: str) -> str:
+    if unit == "km2":
+        return f"{value:,.1f} km²"
+    return f"{value:,.0f} {_UNIT_WORDS.get(unit, unit)}"
+
+
+def _target_lines(result: RunResult) -> list[str]:
+    from latcircle.present.explain import target_status
+
+    progress = result.progress
+    if progress is None or progress.empty:
+        return ["no targets: progress not judged"]
+    year = result.scenario.year
+    if year is not None:
+        rows = [target_status(progress, year)]
+    else:  # every site: each target judged in its own year
+        judged = progress[progress["judged"].astype(bool)]
+        rows = [r for _, r in judged[judged["year"] == judged["target_year"]].iterrows()]
+    return [_target_line(r, year) for r in rows if r is not None]
+
+
+def _target_line(row: pd.Series, year: int | None) -> str:
+    from latcircle.present.style import percent
+
+    basis = {"key_sites": "key sites", "population": "people", "area": "area"}[row["basis"]]
+    colour = {"met": "green", "on track": "yellow", "behind": "red"}.get(row["status"], "white")
+    gap = ""
+    if row["status"] != "met":
+        gap = f"; gap {_weight(float(row['gap']), row['unit'])} to cover by {row['target_year']}"
+    lead = f"{row['year']}" if year is not None else f"{row['target_year']} target"
+    return (
+        f"{lead}: {percent(row['share'])} of {basis} within {row['threshold_ms']:g} ms · "
+        f"target in force {percent(row['target_share'], digits=0)} by {row['target_year']} · "
+        f"[bold {colour}]{row['status']}[/]{gap}"
+    )
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
@@ -451,14 +531,20 @@ def _cmd_city(args: argparse.Namespace) -> int:
 
 
 def _cmd_national_rollup(args: argparse.Namespace) -> int:
+    from latcircle.output.readback import EXPECTED_SKIPS
     from latcircle.pipeline import run_national
 
-    result = run_national(args.dirs, out=args.out)
+    result = run_national(
+        args.dirs,
+        out=args.out,
+        include_synthetic=args.include_synthetic,
+        include_hypothetical=args.include_hypothetical,
+    )
     for folder, reason in result.skipped:
-        log.info("skipped %s: %s", folder, reason)
+        level = logging.INFO if reason in EXPECTED_SKIPS else logging.WARNING
+        log.log(level, "skipped %s: %s", folder, reason)
     if args.quiet == 0:
-        print(result.shortfalls, end="")
-    log.info("national outputs in %s (%d metros)", result.out, len(result.cities))
+        _print_national(result)
     return EXIT_OK
 
 
@@ -481,6 +567,23 @@ def _cmd_tiers(args: argparse.Namespace) -> int:
         )
         print(f"national tiers in {args.out}")
     return EXIT_OK
+
+
+def _print_national(result: NationalResult) -> None:
+    """Print a few lines per target year (the full account: shortfalls.md, index.html)."""
+    summary = result.summary
+    counted = summary[summary["in_totals"].astype(bool)]
+    print(f"{len(summary)} run(s) read, {len(counted)} counted in the national totals")
+    for col in sorted(c for c in summary.columns if c.startswith("status_")):
+        status = counted[col].fillna("")
+        judged = status[status != ""]
+        if len(judged):
+            print(
+                f"{col.removeprefix('status_')} target: {int((judged == 'met').sum())} of "
+                f"{len(judged)} counted metros meet it"
+            )
+    print(f"shortfalls: {result.out / 'shortfalls.md'}")
+    print(f"dashboard: {result.out / 'index.html'}")
 
 
 if __name__ == "__main__":  # pragma: no cover

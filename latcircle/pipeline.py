@@ -15,18 +15,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.clusters import rank_basis, uncovered_clusters
-from latcircle.analysis.coverage import coverage_table
+from latcircle.analysis.clusters import all_sites_year, clusters_and_counts, rank_basis
+from latcircle.analysis.coverage import CAUSES, coverage_table
 from latcircle.analysis.interconnect import (
     INTERCONNECT_BUDGET_MS,
     INTERCONNECT_TIERS,
     interconnect_table,
 )
 from latcircle.analysis.isochrones import bands
-from latcircle.analysis.layers import run_layers
+from latcircle.analysis.layers import LATENCY_BAND, STATUS_BAND, run_layers, status_raster
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
 from latcircle.analysis.national import NationalResult, national_result
-from latcircle.analysis.progress import progress_record, progress_table
+from latcircle.analysis.progress import (
+    progress_record,
+    progress_table,
+    progress_years,
+    shortfall_year,
+)
 from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
 from latcircle.output.files import (
@@ -36,7 +41,7 @@ from latcircle.output.files import (
     write_gpkg,
     write_json,
 )
-from latcircle.output.readback import find_city_dirs, read_city_outputs
+from latcircle.output.readback import find_city_dirs, read_city_runs
 from latcircle.output.record import run_record
 from latcircle.run import RunResult
 
@@ -104,12 +109,15 @@ def national_rollup(
     *,
     out: str | Path,
     extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
+    include_synthetic: bool = False,
+    include_hypothetical: bool = False,
 ) -> NationalResult:
     """Roll city outputs up into a national summary, progress table and shortfall note.
 
     Reads the cities back (:mod:`latcircle.output.readback`), computes the roll-up
     (:func:`latcircle.analysis.national.national_result`) and writes ``summary.csv``,
-    ``progress.csv`` and ``shortfalls.md`` into ``out``, replaced whole.
+    ``progress.csv`` and ``shortfalls.md`` into ``out``, replaced whole. Every run is listed;
+    the national totals count real cities with known sites, once per city, unless asked.
 
     Parameters
     ----------
@@ -120,6 +128,10 @@ def national_rollup(
     extra_outputs
         Callables ``f(result, folder)`` writing further files (the dashboard) into the
         temporary folder, after the tables and before it is swapped into place.
+    include_synthetic
+        Count synthetic cities (the demo) in the national totals.
+    include_hypothetical
+        Count cities whose compute sites are hypothetical in the national totals.
 
     Returns
     -------
@@ -129,18 +141,21 @@ def national_rollup(
     ------
     InputError
         When a folder does not exist, a city's output file is missing or malformed (the
-        message names the file), two folders hold the same city, or no city is found.
+        message names the file), two folders hold the same run of a city, or no city is found.
     """
     from latcircle.present.shortfalls import shortfalls_text
 
     out = Path(out)
     folders, skipped = find_city_dirs(city_dirs, out=out)
-    read = [read_city_outputs(f) for f in folders]
-    result = national_result(read, out=out, skipped=skipped)  # raises on a city given twice
-    by_id = {c.city: c for c in read}
-    text = shortfalls_text(
-        [by_id[c] for c in result.cities], result.summary, result.progress, skipped=skipped
-    )
+    read = read_city_runs(folders, skipped, named=city_dirs)  # adds folders that are not runs
+    result = national_result(
+        read,
+        out=out,
+        skipped=skipped,
+        include_synthetic=include_synthetic,
+        include_hypothetical=include_hypothetical,
+    )  # raises on a run given twice
+    text = shortfalls_text(result.runs, result.summary, result.progress, skipped=skipped)
     result = dataclasses.replace(result, shortfalls=text)
     with atomic_folder(out) as tmp:
         write_csv(result.summary, tmp / "summary.csv")
@@ -151,7 +166,13 @@ def national_rollup(
     return result
 
 
-def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
+def run_national(
+    dirs: Sequence[str | Path],
+    *,
+    out: Path,
+    include_synthetic: bool = False,
+    include_hypothetical: bool = False,
+) -> NationalResult:
     """Roll city outputs up into ``out`` with its dashboard (``latcircle national-rollup``).
 
     Parameters
@@ -160,13 +181,22 @@ def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
         City output folders, or folders holding them (``outputs/``).
     out
         The national folder, replaced whole: tables, ``shortfalls.md`` and ``index.html``.
+    include_synthetic, include_hypothetical
+        Count synthetic cities, or cities with hypothetical sites, in the national totals
+        (:func:`national_rollup`).
     """
     from latcircle.present.report import write_dashboard
 
     def dashboard(result: NationalResult, folder: Path) -> None:
         write_dashboard(folder, result.folders)
 
-    return national_rollup(dirs, out=out, extra_outputs=[dashboard])
+    return national_rollup(
+        dirs,
+        out=out,
+        extra_outputs=[dashboard],
+        include_synthetic=include_synthetic,
+        include_hypothetical=include_hypothetical,
+    )
 
 
 def default_outputs() -> list[Callable[[RunResult, Path], object]]:
@@ -202,29 +232,38 @@ def write_tiers(result: RunResult, folder: Path) -> None:
 def write_progress(result: RunResult, folder: Path) -> None:
     """Write the progress, interconnect and cluster tables of a run into ``folder``.
 
-    An ``extra_outputs`` callable for :func:`run_city`. Writes ``progress.csv``,
-    ``interconnect.csv`` (sites online in the run's scenario year), ``clusters.csv`` (the run's
-    scenario), a ``clusters`` layer in ``isochrones.gpkg`` (``clusters.gpkg`` when there is
-    none) and ``progress.json`` (rule, targets, summary). CSV files carry no comment lines.
+    An ``extra_outputs`` callable for :func:`run_city`. Writes ``progress.csv`` (the run's
+    progress table when it has one), ``interconnect.csv`` (sites online in the run's scenario
+    year), ``clusters.csv`` (the year to act on:
+    :func:`latcircle.analysis.progress.shortfall_year`), a ``clusters`` layer in
+    ``isochrones.gpkg`` (``clusters.gpkg`` when there is none) and ``progress.json`` (rule,
+    targets, summary). CSV files carry no comment lines.
 
     Parameters
     ----------
     result
-        The run (its ``metro`` and ``scenario``).
+        The run (its ``metro``, ``scenario`` and, when computed, ``progress``).
     folder
         The run's temporary output folder.
     """
     metro, scenario = result.metro, result.scenario
     folder = Path(folder)
-    table = progress_table(metro, reuse=[scenario])
+    table = result.progress
+    if table is None:
+        table = progress_table(metro, reuse=[scenario])
     links = interconnect_table(metro, year=scenario.year)
-    clusters = uncovered_clusters(metro, scenario)
+    year = shortfall_year(table, scenario)
+    acted = scenario if year == scenario.year else metro.scenario(year=year)
+    year = year if year is not None else all_sites_year(metro)
+    clusters, counts = clusters_and_counts(metro, acted, year=year)
     write_csv(table, folder / "progress.csv")
     write_csv(links, folder / "interconnect.csv")
     write_csv(pd.DataFrame(clusters.drop(columns="geometry")), folder / "clusters.csv")
     gpkg = folder / "isochrones.gpkg"
     write_gpkg({"clusters": clusters}, gpkg if gpkg.exists() else folder / "clusters.gpkg")
-    write_json(_progress_record(metro, scenario, table, links), folder / "progress.json")
+    record = _progress_record(metro, scenario, table, links)
+    record["clusters"] = _clusters_record(metro, scenario, acted, year, counts)
+    write_json(record, folder / "progress.json")
 
 
 #: The stage name :func:`run_city` times this step under.
@@ -243,14 +282,34 @@ def _progress_record(
         "over_budget": int(links["over_budget"].sum()),
         "model": "one-way optical: E + both site devices + both drops + network path",
     }
-    record["clusters"] = {
-        "scenario_year": scenario.year,
+    return record
+
+
+def _clusters_record(
+    metro: Metro,
+    scenario: Scenario,
+    acted: Scenario,
+    year: int | None,
+    counts: dict[str, dict[str, int]],
+) -> dict[str, Any]:
+    if scenario.year is not None:
+        why = "the run's scenario year"
+    elif year is not None and acted is not scenario:
+        why = "the first target year that falls short"
+    else:
+        why = "every target met: the run's scenario (every site)"
+    return {
+        "year": year,
+        "why_this_year": why,
         "budget_ms": metro.config.budget_ms,
         "ranked_by": rank_basis(metro),
         "connectivity": 4,
+        "split_by_district": True,
         "top_per_cause": 10,
+        "causes": list(CAUSES),
+        "counts": counts,
+        "zero_weight_rule": "clusters with no weight on the ranking basis are left out",
     }
-    return record
 
 
 def run_config(path: str | Path, *, out: Path | None = None, **kw: Any) -> RunResult:
@@ -277,6 +336,9 @@ def run_city(
     timer: StageTimer | None = None,
     extra_outputs: Sequence[Callable[[RunResult, Path], object]] | None = None,
     add_sites: Sequence[tuple[float, float, str | None]] = (),
+    metro: Metro | None = None,
+    progress: bool = True,
+    reuse: Sequence[Scenario] = (),
 ) -> RunResult:
     """Run a city end to end and write its outputs.
 
@@ -295,19 +357,31 @@ def run_city(
     add_sites
         Extra compute sites ``(lon, lat, name)`` in WGS84, online every year: a quick
         what-if (``latcircle run --add-site``).
+    metro
+        A metro already prepared from the same inputs (to run several scenario years in one
+        session); ``cfg`` (e.g. its ``year``) replaces its config. Prepared when ``None``.
+    progress
+        Compute the progress table by year (one solve per distinct set of online sites)
+        for the terminal summary, the explanations and ``progress.csv``.
+    reuse
+        Scenarios already solved on ``metro`` (e.g. other years' runs), reused by the
+        progress table when a year has the same online sites.
 
     Returns
     -------
     RunResult
     """
     timer = timer or StageTimer()
-    metro = prepare(cfg, timer=timer)
+    if metro is None:
+        metro = prepare(cfg, timer=timer)
+        for note in metro.inputs.notes:  # repairs and exclusions: never silent
+            log.warning(note)
+    else:
+        metro = dataclasses.replace(metro, config=cfg)
     if add_sites:
         from latcircle.analysis.plan import add_sites as _add_sites
 
         metro = _add_sites(metro, list(add_sites))
-    for note in metro.inputs.notes:  # repairs and exclusions: never silent
-        log.warning(note)
     with timer.stage("dijkstra"):
         scenario = metro.scenario(year=cfg.year)
     with timer.stage("coverage"):
@@ -327,6 +401,22 @@ def run_city(
             crs=metro.inputs.crs,
         )
         layers = run_layers(metro, scenario, band_layer)
+    years = None
+    if progress:
+        with timer.stage("progress"):
+            years = progress_years(metro, [scenario, *reuse])
+    from latcircle.present.explain import explain_run  # words: presentation, imported late
+
+    explanations = explain_run(
+        table,
+        years,
+        budget_ms=cfg.budget_ms,
+        year=scenario.year,
+        sites_online=int(scenario.online.sum()),
+        sites=metro.inputs.sites,
+    )
+    for line in explanations:
+        log.info(line)
     result = RunResult(
         out=Path(out),
         coverage=table,
@@ -334,6 +424,8 @@ def run_city(
         seconds=timer.seconds,
         metro=metro,
         scenario=scenario,
+        progress=years,
+        explanations=tuple(explanations),
     )
     with atomic_folder(Path(out)) as tmp:
         _keep_plan(Path(out), tmp)  # first: the map and the report show it
@@ -341,17 +433,20 @@ def run_city(
             write_csv(table, tmp / "coverage.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
             write_cog(
-                np.where(np.isfinite(latency_raster), latency_raster, np.nan),
+                np.stack([latency_raster, status_raster(metro, scenario)]),
                 metro.grid,
                 metro.inputs.crs.to_wkt(),
                 tmp / "latency.tif",
                 nodata=float("nan"),
+                descriptions=[LATENCY_BAND, STATUS_BAND],
             )
         for extra in extra_outputs or []:
             with timer.stage(getattr(extra, "stage_name", getattr(extra, "__name__", "extra"))):
                 extra(result, tmp)
         # Last, so that it records every stage's time (its own write is not timed).
-        write_json(run_record(metro, scenario, headline, timer), tmp / "run.json")
+        record = run_record(metro, scenario, headline, timer)
+        record["explanations"] = list(explanations)
+        write_json(record, tmp / "run.json")
     return result
 
 

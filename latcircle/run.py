@@ -35,6 +35,12 @@ class RunResult:
         The prepared metro (for further scenarios in the same session).
     scenario
         The scenario the outputs describe.
+    progress
+        The progress table by year (:func:`latcircle.analysis.progress.progress_table`,
+        including the scenario year), ``None`` when the run did not compute it.
+    explanations
+        Plain statements of why the figures are what they are
+        (:func:`latcircle.present.explain.explain_run`).
     """
 
     out: Path
@@ -43,3 +49,5 @@ class RunResult:
     seconds: dict[str, float]
     metro: Metro
     scenario: Scenario
+    progress: pd.DataFrame | None = None
+    explanations: tuple[str, ...] = ()

@@ -292,3 +292,29 @@ def test_wuhan_map_in_browser(
     assert js_problems(browser) == []
     json.loads((out / "run.json").read_text())  # the run finished and recorded itself
     assert os.path.getsize(out / "report.html") > 10_000
+
+
+def test_map_of_a_year_with_no_site_online(
+    browser: WebDriver, cdn: tuple[int, AssetStore], make_tiny_city, tmp_path: Path
+) -> None:
+    """Every band empty (its sites come online in 2024 and 2027): the map still opens."""
+    from latcircle.config import load_config
+    from latcircle.pipeline import default_outputs, run_city
+
+    _port, store = cdn
+    cfg = load_config(make_tiny_city("tiny"), year=2020)
+    run_city(cfg, out=tmp_path / "out", extra_outputs=default_outputs())
+    page = tmp_path / "out" / "map.html"
+    _warm_or_skip(store, page)
+    open_page(browser, page)
+    wait_map_ready(browser)
+    overlays = browser.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'.leaflet-control-layers-overlays label')).map(l => l.textContent.trim());"
+    )
+    assert not any("Latency ≤" in o for o in overlays), overlays  # no band to draw
+    assert any("Key sites: unreachable" in o for o in overlays), overlays
+    legend = browser.find_element("css selector", ".lc-legend").text
+    for cause in ("no access", "unreachable", "too far"):
+        assert cause in legend, legend
+    assert js_problems(browser) == []

@@ -90,3 +90,56 @@ def test_progress_rolls_up_cities_with_dashboard(make_tiny_city, tmp_path: Path,
     code, _, err = _run(["-q", "progress", str(outputs), "--out", str(national)], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "run.json" in err
     assert {p.name: p.read_bytes() for p in national.iterdir()} == before
+
+
+def test_summary_names_year_target_status_gap_and_pages(
+    tiny_city: Path, tmp_path: Path, capsys
+) -> None:
+    """The tiny city: sites online 2024 (A) and 2027 (B); 3 of its 4 key sites reachable."""
+    out_dir = tmp_path / "o2020"
+    code, out, _ = _run(["run", str(tiny_city), "--year", "2020", "--out", str(out_dir)], capsys)
+    assert code == 0
+    text = " ".join(out.split())
+    assert "scenario year 2020 (0 of 2 sites online)" in text
+    # 0 of 4 key sites now; 3 of 4 with the sites planned by 2027 (75 % >= 70 %): on track,
+    # and 2.8 key sites short, rounded up to whole sites.
+    assert (
+        "2020: 0.0% of key sites within 1 ms · target in force 70% by 2027 · on track; "
+        "gap 3 key sites to cover by 2027" in text
+    )
+    assert (
+        "why: no site online in 2020: nothing is covered; the first site comes online in 2024"
+        in text
+    )
+    assert f"report: {out_dir / 'report.html'}" in text and f"map: {out_dir / 'map.html'}" in text
+    code, out, _ = _run(["run", str(tiny_city), "--year", "2024", "--out", str(out_dir)], capsys)
+    text = " ".join(out.split())
+    assert "scenario year 2024 (1 of 2 sites online)" in text
+    assert "2024: 75.0% of key sites within 1 ms · target in force 70% by 2027 · met" in text
+    assert "gap" not in text.split("2024: ")[1].split("\n")[0].split("report:")[0]
+
+
+def test_progress_prints_a_summary_and_warns_on_other_folders(
+    make_tiny_city, tmp_path: Path, capsys
+) -> None:
+    outputs = tmp_path / "outputs"
+    config = make_tiny_city("tiny")
+    assert main(["-q", "run", str(config), "--out", str(outputs / "tiny")]) == 0
+    (outputs / "scratch").mkdir()  # not a city run
+    code, out, err = _run(
+        [
+            "progress",
+            str(outputs),
+            "--out",
+            str(outputs / "national"),
+            "--include-synthetic",
+            "--include-hypothetical",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "skipped" in err and "scratch" in err and "not a city output" in err
+    assert "**" not in out and "# Progress" not in out  # not the raw Markdown
+    assert "1 run(s) read, 1 counted in the national totals" in out
+    assert "2027 target: 1 of 1 counted metros meet it" in out
+    assert f"dashboard: {outputs / 'national' / 'index.html'}" in out

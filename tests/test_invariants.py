@@ -196,9 +196,9 @@ def test_shares_in_unit_interval_and_parts_add_up(seed: int, n_sites: int, data)
     has_weight = table["total"] > 0
     assert np.isnan(share[~has_weight]).all()
     assert ((share[has_weight] >= 0) & (share[has_weight] <= 1)).all()
-    for col in ("covered", "no_access", "too_far"):
+    for col in ("covered", "no_access", "unreachable", "too_far"):
         assert (table[col] >= 0).all()
-    parts = table["covered"] + table["no_access"] + table["too_far"]
+    parts = table["covered"] + table["no_access"] + table["unreachable"] + table["too_far"]
     np.testing.assert_allclose(parts, table["total"], rtol=1e-12, atol=1e-9)
     # Share is covered over total, and the totals are the sample weights, by hand.
     np.testing.assert_allclose(
@@ -320,7 +320,7 @@ def test_every_subset_of_sites_on_the_tiny_city(make_tiny_city) -> None:
     for table in tables.values():
         share = table["share"].to_numpy(dtype=float)
         assert ((share >= 0) & (share <= 1)).all()
-        parts = table["covered"] + table["no_access"] + table["too_far"]
+        parts = table["covered"] + table["no_access"] + table["unreachable"] + table["too_far"]
         np.testing.assert_allclose(parts, table["total"], rtol=1e-12, atol=1e-9)
     # Everything online reaches every place with access within 1 ms.
     full = tables[(True,) * 4].xs(1.0, level="threshold_ms")

@@ -172,7 +172,9 @@ def test_rollup_from_the_parent_folder(outputs: Path) -> None:
 
 
 def test_national_progress_by_year(outputs: Path) -> None:
-    progress = national_rollup([outputs], out=outputs / "national").progress.set_index("year")
+    progress = national_rollup(
+        [outputs], out=outputs / "national", include_synthetic=True, include_hypothetical=True
+    ).progress.set_index("year")
     assert list(progress.index) == [2026, 2027, 2028]
     assert list(progress["metros"]) == [1, 2, 2]
     assert list(progress["met"]) == [0, 1, 1]
@@ -201,8 +203,8 @@ def test_shortfalls_say_who_and_by_how_much(outputs: Path) -> None:
     )
     assert "Meet it: Alpha (72 % of key sites)." in text
     assert (
-        "too far (build compute): 5.0 km², 250,000 people, around 114.500 E, 30.600 N (East)"
-        in text
+        "too far (build compute nearer): 5.0 km², 250,000 people, around 114.500 E, "
+        "30.600 N (East)" in text
     )
     assert "**1 of 2 metros falls short:**" in text
     assert "Alpha [hypothetical sites]" in text and "Beta [synthetic]" in text
@@ -253,12 +255,53 @@ def test_unknown_status_is_refused(outputs: Path) -> None:
         read_city_outputs(outputs / "alpha")
 
 
-def test_same_city_twice_is_refused(outputs: Path) -> None:
+def test_two_runs_of_a_city_named_apart_count_once(outputs: Path) -> None:
     import shutil
 
-    shutil.copytree(outputs / "alpha", outputs / "alpha-copy")
-    with pytest.raises(InputError, match="alpha"):
-        national_rollup([outputs], out=outputs / "national")
+    shutil.copytree(outputs / "alpha", outputs / "alpha-2027")
+    result = national_rollup(
+        [outputs], out=outputs / "national", include_synthetic=True, include_hypothetical=True
+    )
+    assert result.cities == ["alpha", "alpha-2027", "beta"]
+    summary = result.summary.set_index("run")
+    assert list(summary["in_totals"]) == [True, False, True]
+    assert summary.loc["alpha-2027", "totals_note"] == "another run of the same city is counted"
+    # Counted once: the same totals as without the copy (2 metros in 2027, 1 M + 3 M people).
+    by_year = result.progress.set_index("year")
+    assert list(by_year["metros"]) == [1, 2, 2]
+    assert list(by_year["population_total"]) == [1_000_000, 4_000_000, 4_000_000]
+
+
+def test_same_city_under_the_same_folder_name_is_refused(outputs: Path, tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(outputs / "alpha", tmp_path / "elsewhere" / "alpha")
+    with pytest.raises(InputError, match="same folder name"):
+        national_rollup([outputs, tmp_path / "elsewhere"], out=outputs / "national")
+
+
+def test_synthetic_and_hypothetical_runs_stay_out_of_the_totals(outputs: Path) -> None:
+    """Alpha has hypothetical sites, Beta is synthetic: by default neither is counted."""
+    result = national_rollup([outputs], out=outputs / "national")
+    summary = result.summary.set_index("city")
+    assert list(summary["in_totals"]) == [False, False]
+    assert summary.loc["beta", "totals_note"].startswith("synthetic:")
+    assert result.progress.empty
+    assert "Not in the national totals" in result.shortfalls
+    only_beta = national_rollup([outputs], out=outputs / "national", include_synthetic=True)
+    by_year = only_beta.progress.set_index("year")
+    assert list(by_year["metros"]) == [1, 1]  # 2027, 2028: Beta alone
+    assert list(by_year["population_share"]) == pytest.approx([0.5, 0.8])
+
+
+def test_a_folder_that_is_not_a_city_run_is_skipped(outputs: Path) -> None:
+    other = outputs / "notes"
+    other.mkdir()
+    (other / "run.json").write_text('{"tool": "something else"}', encoding="utf-8")
+    result = national_rollup([outputs], out=outputs / "national")
+    reasons = dict((p.name, r) for p, r in result.skipped)
+    assert reasons["notes"].startswith("not a city run") and "city.id" in reasons["notes"]
+    assert result.cities == ["alpha", "beta"]
 
 
 def test_nothing_to_roll_up(tmp_path: Path) -> None:
@@ -292,3 +335,52 @@ def test_rollup_of_real_runs(tmp_path: Path) -> None:
     by_year = result.progress.set_index("year")
     assert list(by_year["met"]) == [1, 1, 2, 1]  # 2025-2028
     assert list(by_year["on_track"]) == [1, 1, 0, 0]
+
+
+def test_national_chart_plots_the_pooled_share(outputs: Path) -> None:
+    """The chart's line is the pooled share column, whatever other *share* columns hold."""
+    from latcircle.analysis.national import POOLED_SHARE
+    from latcircle.present.figures import national_chart
+
+    progress = national_rollup(
+        [outputs], out=outputs / "national", include_synthetic=True, include_hypothetical=True
+    ).progress
+    # Every other share column differs from the pooled one in every year: plotting any of
+    # them (target_share, share_met, share_pop_weighted) cannot pass.
+    others = [c for c in progress.columns if "share" in c and c != POOLED_SHARE]
+    assert others and all(
+        (progress[c].astype(float) != progress[POOLED_SHARE]).all() for c in others
+    )
+    fig = national_chart(progress)
+    lines = [ln for ln in fig.axes[0].get_lines() if ln.get_gid() == POOLED_SHARE]
+    assert len(lines) == 1
+    assert list(lines[0].get_ydata()) == pytest.approx([0.6, 0.575, 0.8])  # by hand above
+    assert len(fig.axes[0].get_lines()) == 1  # the one line (targets are scatter stars)
+
+
+def test_national_chart_refuses_a_table_without_the_pooled_share(outputs: Path) -> None:
+    from latcircle.analysis.national import POOLED_SHARE
+    from latcircle.present.figures import national_chart
+
+    progress = national_rollup(
+        [outputs], out=outputs / "national", include_synthetic=True, include_hypothetical=True
+    ).progress
+    with pytest.raises(KeyError, match=POOLED_SHARE):
+        national_chart(progress.drop(columns=POOLED_SHARE))
+
+
+def test_dashboard_renders_the_shortfalls_as_html(outputs: Path) -> None:
+    from latcircle.pipeline import run_national
+
+    (outputs / "alpha" / "run.json").write_text(
+        (outputs / "alpha" / "run.json")
+        .read_text(encoding="utf-8")
+        .replace('"name": "Alpha"', '"name": "Alpha <script>alert(1)</script>"'),
+        encoding="utf-8",
+    )
+    run_national([outputs], out=outputs / "national", include_hypothetical=True)
+    page = (outputs / "national" / "index.html").read_text(encoding="utf-8")
+    assert "<h1>Progress toward the 1 ms circle targets</h1>" in page
+    assert "<strong>" in page and "<table>" in page  # bold and the by-year table rendered
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "**" not in page and "## " not in page

@@ -163,7 +163,9 @@ def test_report_without_progress_says_so(
 
 def test_dashboard_links_every_city(outputs: tuple[RunResult, RunResult, Path]) -> None:
     _, _, root = outputs
-    national = national_rollup([root], out=root / "national")
+    national = national_rollup(
+        [root], out=root / "national", include_synthetic=True, include_hypothetical=True
+    )
     page = write_dashboard(national.out)
     assert page == root / "national" / "index.html"
     parsed = _parse(page)
@@ -179,3 +181,36 @@ def test_dashboard_links_every_city(outputs: tuple[RunResult, RunResult, Path]) 
     assert "script" not in parsed.tags
     for word in ("2027 target", "2028 target", "synthetic", "By year", "Shortfalls"):
         assert word in text, word
+
+
+def test_cjk_font_found_even_when_the_font_cache_predates_it() -> None:
+    """A font manager that has never seen the CJK fonts gains them from fontconfig."""
+    import copy
+    import shutil
+
+    from matplotlib import font_manager
+
+    from latcircle.present.figures import cjk_fonts
+
+    if shutil.which("fc-list") is None:
+        pytest.skip("fontconfig (fc-list) is not installed")
+    stale = copy.copy(font_manager.fontManager)
+    stale.ttflist = [f for f in stale.ttflist if "CJK" not in f.name]  # the cache before
+    if not any(name for name in cjk_fonts(font_manager.fontManager)):
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    assert cjk_fonts(stale)  # found again through fc-list and addfont
+    assert any("CJK" in f.name for f in stale.ttflist)
+
+
+def test_missing_cjk_font_is_said_once_with_the_fix(monkeypatch, caplog) -> None:
+    from latcircle.present import figures
+
+    monkeypatch.setattr(figures, "_font_families", lambda: ["DejaVu Sans"])
+    figures._warn_no_cjk_font.cache_clear()
+    with caplog.at_level("WARNING", logger="latcircle.present.figures"):
+        assert figures.check_cjk_font(["Wuhan"])  # nothing Chinese: nothing to say
+        assert not figures.check_cjk_font(["武汉市", "江岸区"])
+        assert not figures.check_cjk_font(["洪山区"])
+    said = [r.getMessage() for r in caplog.records if "Chinese" in r.getMessage()]
+    assert said == [figures.CJK_FONT_FIX] and "fonts-noto-cjk" in said[0]
+    figures._warn_no_cjk_font.cache_clear()

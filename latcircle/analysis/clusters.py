@@ -1,8 +1,12 @@
-"""Where to build: the largest connected uncovered areas of a scenario, by cause.
+"""Where to build: the largest connected uncovered areas of a scenario, by cause and district.
 
-:func:`uncovered_clusters` splits the uncovered grid cells into *no access* (beyond the max
-drop: build access) and *too far* (over the budget: build compute), groups each cause's cells
-into 4-connected clusters and ranks them by the people or key sites they hold.
+:func:`uncovered_clusters` splits the uncovered grid cells by cause
+(:data:`latcircle.analysis.coverage.CAUSES`: *no access*, beyond the max drop: build access;
+*unreachable*, on a piece of network no online site is on: connect the network or build a site
+there; *too far*, over the budget: build compute nearer), groups each cause's cells into
+4-connected clusters within one district and ranks them by the people or key sites they hold.
+:func:`cluster_counts` says how many clusters weigh nothing (left out of the ranking);
+:func:`latcircle.analysis.progress.shortfall_year` picks the year a planner should act on.
 """
 
 from __future__ import annotations
@@ -17,13 +21,20 @@ import pyproj
 import shapely
 from scipy import ndimage
 
-from latcircle.analysis.coverage import covered
+from latcircle.analysis.coverage import CAUSE_CODES, CAUSES, covered
 from latcircle.analysis.isochrones import mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis, resolve_basis
 from latcircle.engine.grid import Grid
 
-__all__ = ["CLUSTER_COLUMNS", "rank_basis", "uncovered_clusters"]
+__all__ = [
+    "CLUSTER_COLUMNS",
+    "all_sites_year",
+    "cluster_counts",
+    "clusters_and_counts",
+    "rank_basis",
+    "uncovered_clusters",
+]
 
 CLUSTER_COLUMNS = [
     "year",
@@ -35,12 +46,13 @@ CLUSTER_COLUMNS = [
     "key_sites",
     "min_latency_us",
     "district",
+    "adcode",
+    "district_local",
     "lon",
     "lat",
     "geometry",
 ]
 
-_CAUSES = ("no_access", "too_far")
 _FOUR_CONNECTED = ndimage.generate_binary_structure(2, 1)
 _WGS84 = pyproj.CRS.from_epsg(4326)
 
@@ -52,13 +64,18 @@ def uncovered_clusters(
     budget_ms: float | None = None,
     top: int | None = 10,
     by: str | None = None,
+    year: int | None = None,
 ) -> gpd.GeoDataFrame:
-    """Rank the connected uncovered areas of a scenario, by cause.
+    """Rank the connected uncovered areas of a scenario, by cause and district.
 
-    Uncovered grid cells are split by cause (*no access*: beyond the max drop, build access;
-    *too far*: over the budget, build compute), and each cause's cells are grouped into
-    4-connected clusters. People and key sites are assigned to the cluster of the grid cell
-    they fall in, counting only those that are themselves uncovered.
+    Uncovered grid cells are split by cause (:data:`latcircle.analysis.coverage.CAUSES`:
+    *no access*, build access; *unreachable*, connect the network or build a site on that
+    piece of it; *too far*, build compute nearer), and each cause's cells are grouped into
+    4-connected clusters **within one district** (cells in no district form their own), so
+    that one area spanning the metro does not hide the rest. People and key sites count in
+    the cluster of the grid cell they fall in, and only when they are themselves uncovered.
+    Clusters with no weight on the ranking basis are left out: they do not move the share a
+    target is judged on (:func:`cluster_counts` says how many).
 
     Parameters
     ----------
@@ -73,30 +90,92 @@ def uncovered_clusters(
     by
         Rank by ``key_sites``, ``population`` or ``area``; by the basis of the last target
         when ``None``.
+    year
+        The year written in the ``year`` column; the scenario's year when ``None``.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns :data:`CLUSTER_COLUMNS`, in the local CRS: the scenario ``year``, ``cause``,
-        ``rank`` (1 = largest within the cause), ``cells``, ``area_km2``, ``people`` and
-        ``key_sites`` (weight; empty without that input), ``min_latency_us`` (best latency
-        in a too-far cluster), the ``district`` holding most of its cells, the centre of its
-        cells in WGS84 ``lon``/``lat``, and the cells' outline clipped to the metro.
+        Columns :data:`CLUSTER_COLUMNS`, in the local CRS: ``year``, ``cause``, ``rank``
+        (1 = heaviest within the cause), ``cells``, ``area_km2``, ``people`` and
+        ``key_sites`` (weight; empty without that input), ``min_latency_us`` (the best
+        latency in a *too far* cluster; empty for the other causes, where no site reaches),
+        the ``district`` holding it with its ``adcode`` and local (Chinese) name
+        ``district_local`` where the districts input has them, the centre of its cells in
+        WGS84 ``lon``/``lat``, and the cells' outline clipped to the metro.
     """
-    budget_ms = metro.config.budget_ms if budget_ms is None else budget_ms
-    by = by or rank_basis(metro)
-    cells = _cell_table(metro, scenario, budget_ms)
-    frames = [_clusters_of(metro, cells, cause, by=by, top=top) for cause in _CAUSES]
-    out = _typed(pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True))
-    out.insert(0, "year", pd.array([scenario.year] * len(out), dtype="Int64"))
-    return gpd.GeoDataFrame(out[CLUSTER_COLUMNS], geometry="geometry", crs=metro.inputs.crs)
+    return clusters_and_counts(metro, scenario, budget_ms=budget_ms, top=top, by=by, year=year)[0]
+
+
+def clusters_and_counts(
+    metro: Metro,
+    scenario: Scenario,
+    *,
+    budget_ms: float | None = None,
+    top: int | None = 10,
+    by: str | None = None,
+    year: int | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, int]]]:
+    """Return :func:`uncovered_clusters` and :func:`cluster_counts` from one labelling.
+
+    Parameters
+    ----------
+    metro, scenario, budget_ms, top, by, year
+        As :func:`uncovered_clusters`.
+
+    Returns
+    -------
+    tuple
+        The clusters and the counts per cause.
+    """
+    frame, counts = _ranked_clusters(metro, scenario, budget_ms=budget_ms, top=top, by=by)
+    when = scenario.year if year is None else year
+    frame.insert(0, "year", pd.array([when] * len(frame), dtype="Int64"))
+    gdf = gpd.GeoDataFrame(frame[CLUSTER_COLUMNS], geometry="geometry", crs=metro.inputs.crs)
+    return gdf, counts
+
+
+def cluster_counts(
+    metro: Metro, scenario: Scenario, *, budget_ms: float | None = None, by: str | None = None
+) -> dict[str, dict[str, int]]:
+    """Return, per cause, how many clusters there are and how many weigh nothing.
+
+    Parameters
+    ----------
+    metro, scenario, budget_ms, by
+        As :func:`uncovered_clusters`.
+
+    Returns
+    -------
+    dict
+        ``{cause: {"clusters": n, "zero_weight": m}}``; the ``m`` are left out of the ranking.
+    """
+    _, counts = _ranked_clusters(metro, scenario, budget_ms=budget_ms, top=0, by=by)
+    return counts
+
+
+def all_sites_year(metro: Metro) -> int | None:
+    """Return the year from which every site is online (the all-sites scenario), if known.
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+
+    Returns
+    -------
+    int or None
+        The latest ``online_year`` of the sites; ``None`` when no site has one.
+    """
+    years = metro.inputs.sites["online_year"].dropna()
+    return int(years.max()) if len(years) else None
 
 
 @dataclass(frozen=True, slots=True)
 class _Cells:
     """Per-cell rasters of one scenario: cause code, latency, uncovered weight by basis."""
 
-    cause: np.ndarray  # 0 covered / outside, 1 no_access, 2 too_far
+    cause: np.ndarray  # CAUSE_CODES; 0 outside the metro
     latency: np.ndarray
     weight: dict[str, np.ndarray]
     district: np.ndarray
@@ -111,18 +190,36 @@ def rank_basis(metro: Metro) -> str:
     return auto_basis(bases)
 
 
+def _ranked_clusters(
+    metro: Metro,
+    scenario: Scenario,
+    *,
+    budget_ms: float | None,
+    top: int | None,
+    by: str | None,
+) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
+    budget_ms = metro.config.budget_ms if budget_ms is None else budget_ms
+    by = by or rank_basis(metro)
+    cells = _cell_table(metro, scenario, budget_ms)
+    frames: list[pd.DataFrame] = []
+    counts: dict[str, dict[str, int]] = {}
+    for cause in CAUSES:
+        frame, total, zero = _clusters_of(metro, cells, cause, by=by, top=top)
+        frames.append(frame)
+        counts[cause] = {"clusters": total, "zero_weight": zero}
+    out = _typed(pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True))
+    return out, counts
+
+
 def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
     grid = metro.grid
     area = scenario.evaluations["area"]
-    within = covered(area.latency_us, budget_ms=budget_ms)
-    # The causes of Evaluation.status, as codes: 1 no access, 2 too far, 0 covered.
-    code = np.where(area.samples.location.has_access, np.where(within, 0, 2), 1)
     weight: dict[str, np.ndarray] = {}
     for basis in ("population", "key_sites"):
         if basis in scenario.evaluations:
             weight[basis] = _uncovered_weight(grid, metro, scenario, basis, budget_ms)
     return _Cells(
-        cause=grid.to_raster(code, fill=0, dtype="int8"),
+        cause=grid.to_raster(area.codes(budget_ms), fill=0, dtype="int8"),
         latency=grid.to_raster(area.latency_us, fill=np.inf, dtype="float64"),
         weight=weight,
         district=grid.to_raster(area.samples.district, fill=-1, dtype="int32"),
@@ -146,29 +243,58 @@ def _uncovered_weight(
     return flat.reshape(grid.shape)
 
 
+def _district_labels(cells: _Cells, mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """4-connected clusters of ``mask`` that never cross a district boundary."""
+    labels = np.zeros(mask.shape, dtype=np.int64)
+    n = 0
+    for d in np.unique(cells.district[mask]):
+        part, k = ndimage.label(mask & (cells.district == d), structure=_FOUR_CONNECTED)
+        labels[part > 0] = part[part > 0] + n
+        n += k
+    return labels, n
+
+
 def _clusters_of(
     metro: Metro, cells: _Cells, cause: str, *, by: str, top: int | None
-) -> pd.DataFrame:
-    code = _CAUSES.index(cause) + 1
-    labels, n = ndimage.label(cells.cause == code, structure=_FOUR_CONNECTED)
+) -> tuple[pd.DataFrame, int, int]:
+    """Ranked clusters of one cause, with how many there are and how many weigh nothing."""
+    empty = pd.DataFrame(columns=[c for c in CLUSTER_COLUMNS if c != "year"])
+    labels, n = _district_labels(cells, cells.cause == CAUSE_CODES[cause])
     if n == 0:
-        return pd.DataFrame(columns=[c for c in CLUSTER_COLUMNS if c != "year"])
+        return empty, 0, 0
     flat = labels.ravel()
     size = np.bincount(flat, minlength=n + 1)[1:]
     people = _sum_by(flat, cells.weight.get("population"), n)
     key_sites = _sum_by(flat, cells.weight.get("key_sites"), n)
     rank_by = {"population": people, "key_sites": key_sites}.get(by)
     primary = rank_by if rank_by is not None else size.astype(float)
+    # A cluster weighing nothing on the ranking basis cannot move the judged share.
+    weighty = np.nan_to_num(primary) > 0
     order = np.lexsort((np.arange(n), -size, -np.nan_to_num(primary)))
+    order = order[weighty[order]]
     if top is not None:
         order = order[:top]
-    return _describe(metro, cells, labels, order, cause, size, people, key_sites)
+    frame = _describe(metro, cells, labels, order, cause, size, people, key_sites)
+    return (frame if len(frame) else empty), n, int((~weighty).sum())
 
 
 def _sum_by(flat: np.ndarray, raster: np.ndarray | None, n: int) -> np.ndarray:
     if raster is None:
         return np.full(n, np.nan)
     return np.bincount(flat, weights=raster.ravel(), minlength=n + 1)[1:]
+
+
+def _district_info(metro: Metro) -> tuple[list[str], list[str], list[str]]:
+    """District names, adcodes and local names in index order, plus '' for 'none'."""
+    d = metro.inputs.districts
+    count = len(metro.district_names)
+
+    def column(name: str) -> list[str]:
+        if d is None or name not in d.columns:
+            return [""] * (count + 1)
+        return [("" if pd.isna(v) else str(v)) for v in d[name]] + [""]
+
+    return [*metro.district_names, ""], column("adcode"), column("name_local")
 
 
 def _describe(
@@ -184,7 +310,7 @@ def _describe(
     grid = metro.grid
     boxes = ndimage.find_objects(labels)
     to_wgs = pyproj.Transformer.from_crs(metro.inputs.crs, _WGS84, always_xy=True)
-    names = [*metro.district_names, ""]
+    names, codes, local = _district_info(metro)
     rows = []
     for rank, k in enumerate(order, start=1):
         box = boxes[k]
@@ -192,8 +318,7 @@ def _describe(
         r, c = np.nonzero(mask)
         r, c = r + box[0].start, c + box[1].start
         lon, lat = to_wgs.transform(*_centre(grid, r, c))
-        lat_us = cells.latency[r, c]
-        district = np.bincount(cells.district[r, c] + 1, minlength=len(names) + 1)
+        district = int(cells.district[r[0], c[0]])  # one district per cluster (-1: none)
         rows.append(
             {
                 "cause": cause,
@@ -202,8 +327,12 @@ def _describe(
                 "area_km2": float(size[k] * grid.cell_km2),
                 "people": float(people[k]),
                 "key_sites": float(key_sites[k]),
-                "min_latency_us": _min_latency(lat_us) if cause == "too_far" else np.nan,
-                "district": names[int(np.argmax(district[1:]))] if district[1:].any() else "",
+                "min_latency_us": (
+                    _min_latency(cells.latency[r, c]) if cause == "too_far" else np.nan
+                ),
+                "district": names[district],
+                "adcode": codes[district],
+                "district_local": local[district],
                 "lon": float(lon),
                 "lat": float(lat),
                 "geometry": _outline(grid, box, mask, metro.inputs.boundary),
@@ -229,7 +358,14 @@ def _centre(grid: Grid, r: np.ndarray, c: np.ndarray) -> tuple[float, float]:
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
     """Give the cluster columns fixed dtypes (also when there are no clusters)."""
-    kinds = {"cause": str, "rank": "int64", "cells": "int64", "district": str}
+    kinds = {
+        "cause": str,
+        "rank": "int64",
+        "cells": "int64",
+        "district": str,
+        "adcode": str,
+        "district_local": str,
+    }
     for col in CLUSTER_COLUMNS[1:]:
         if col != "geometry":
             df[col] = df[col].astype(kinds.get(col, "float64"))

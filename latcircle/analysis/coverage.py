@@ -8,8 +8,13 @@ Each basis is a set of weighted sample locations, located once on the network:
 * ``key_sites``: the key sites, each weighing its weight (1 unless given).
 
 For a scenario (a :class:`~latcircle.engine.latency.LatencyField`) each sample gets a latency and a
-serving site; the uncovered weight splits into **no access** (beyond the max drop from the
-network: build access) and **too far** (over the budget or no reachable site: build compute).
+serving site; the uncovered weight splits into three causes, each with its own remedy
+(:data:`CAUSES`, :func:`cause_codes`):
+
+* **no access**: beyond the max drop from the network (build access);
+* **unreachable**: on the network, but on a piece of it (a connected component) that no
+  online site is attached to (connect the network, or build a site on that piece);
+* **too far**: reachable, but latency over the budget (build compute nearer).
 """
 
 from __future__ import annotations
@@ -25,8 +30,11 @@ from latcircle.engine.network import PointLocation
 
 __all__ = [
     "BASES",
+    "CAUSES",
+    "CAUSE_CODES",
     "Evaluation",
     "Samples",
+    "cause_codes",
     "coverage_table",
     "covered",
     "evaluate",
@@ -36,6 +44,37 @@ __all__ = [
 
 #: Bases in report order, with the unit their weights are counted in.
 BASES: dict[str, str] = {"key_sites": "sites", "population": "people", "area": "km2"}
+
+#: Why a place is not covered, in report order (each has its own remedy).
+CAUSES: tuple[str, ...] = ("no_access", "unreachable", "too_far")
+#: Status codes (as in ``latency.tif`` band 2): 0 outside the metro, then covered and causes.
+CAUSE_CODES: dict[str, int] = {"covered": 1, "no_access": 2, "unreachable": 3, "too_far": 4}
+
+
+def cause_codes(latency_us: np.ndarray, has_access: np.ndarray, *, budget_ms: float) -> np.ndarray:
+    """Return each location's status code (:data:`CAUSE_CODES`): covered or why not.
+
+    Parameters
+    ----------
+    latency_us
+        Latency in µs (``inf`` without access or without a reachable site).
+    has_access
+        Whether each location lies within the max drop of the network.
+    budget_ms
+        The budget.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int8`` codes: 1 covered (latency ≤ budget), 2 no access, 3 unreachable (access,
+        but no online site on its piece of network: latency infinite), 4 too far.
+    """
+    lat = np.asarray(latency_us, dtype=float)
+    code = np.full(lat.shape, CAUSE_CODES["too_far"], dtype=np.int8)
+    code[~np.isfinite(lat)] = CAUSE_CODES["unreachable"]
+    code[~np.asarray(has_access, dtype=bool)] = CAUSE_CODES["no_access"]
+    code[covered(lat, budget_ms=budget_ms)] = CAUSE_CODES["covered"]
+    return code
 
 
 def covered(latency_us: np.ndarray, *, budget_ms: float) -> np.ndarray:
@@ -153,11 +192,13 @@ class Evaluation:
     site: np.ndarray
 
     def status(self, budget_ms: float) -> np.ndarray:
-        """Return ``covered``, ``no_access`` or ``too_far`` for each sample."""
-        out = np.where(covered(self.latency_us, budget_ms=budget_ms), "covered", "too_far")
-        out = out.astype(object)
-        out[~self.samples.location.has_access] = "no_access"
-        return out
+        """Return ``covered``, ``no_access``, ``unreachable`` or ``too_far`` for each sample."""
+        names = np.array(["", *CAUSE_CODES], dtype=object)
+        return names[self.codes(budget_ms)]
+
+    def codes(self, budget_ms: float) -> np.ndarray:
+        """Return each sample's status code (:func:`cause_codes`)."""
+        return cause_codes(self.latency_us, self.samples.location.has_access, budget_ms=budget_ms)
 
 
 def evaluate(field: LatencyField, samples: Samples) -> Evaluation:
@@ -199,7 +240,8 @@ def coverage_table(
     -------
     pandas.DataFrame
         Columns ``scope`` (``metro`` or ``district``), ``name``, ``basis``, ``unit``,
-        ``threshold_ms``, ``covered``, ``no_access``, ``too_far``, ``total``, ``share``.
+        ``threshold_ms``, ``covered``, ``no_access``, ``unreachable``, ``too_far``, ``total``,
+        ``share``: covered and the three causes (:data:`CAUSES`) add up to the total.
         ``share`` is empty (NaN) where the scope has no weight on that basis.
     """
     rows: list[dict[str, object]] = []
@@ -218,6 +260,7 @@ def coverage_table(
             "threshold_ms",
             "covered",
             "no_access",
+            "unreachable",
             "too_far",
             "total",
             "share",
@@ -235,6 +278,8 @@ def _rows(
     access = s.location.has_access[mask]
     total = float(w.sum())
     no_access = float(w[~access].sum())
+    # No online site on the sample's piece of network: uncovered at every threshold.
+    unreachable = float(w[access & ~np.isfinite(lat)].sum())
     out = []
     for thr in thresholds_ms:
         within = float(w[covered(lat, budget_ms=thr)].sum())
@@ -247,7 +292,8 @@ def _rows(
                 "threshold_ms": thr,
                 "covered": within,
                 "no_access": no_access,
-                "too_far": max(total - within - no_access, 0.0),
+                "unreachable": unreachable,
+                "too_far": float(w[access & np.isfinite(lat) & ~covered(lat, budget_ms=thr)].sum()),
                 "total": total,
                 "share": share_of(within, total),
             }

@@ -3,7 +3,8 @@
 :func:`run_layers` gives ``bands`` (passed in), ``sites`` (with what each serves within the
 budget), ``key_sites`` (latency, serving site, status, district), ``service_areas``,
 ``boundary`` and ``districts``; :func:`latcircle.pipeline.run_city` writes them to
-``isochrones.gpkg``.
+``isochrones.gpkg``. :func:`status_raster` is band 2 of ``latency.tif``: why each cell is
+covered or not (:data:`latcircle.analysis.coverage.CAUSE_CODES`, 0 outside the metro).
 """
 
 from __future__ import annotations
@@ -11,11 +12,17 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 
-from latcircle.analysis.coverage import covered, site_service
+from latcircle.analysis.coverage import CAUSE_CODES, covered, site_service
 from latcircle.analysis.isochrones import service_areas
 from latcircle.analysis.metro import Metro, Scenario
 
-__all__ = ["run_layers"]
+__all__ = ["LATENCY_BAND", "STATUS_BAND", "run_layers", "status_raster"]
+
+#: ``latency.tif`` band descriptions (also in docs/causes.md).
+LATENCY_BAND = "latency_us: one-way latency in microseconds; NaN: no access, unreachable or outside"
+STATUS_BAND = "status: " + ", ".join(
+    f"{code} {name}" for name, code in {"outside the metro": 0, **CAUSE_CODES}.items()
+)
 
 
 def run_layers(
@@ -86,3 +93,23 @@ def _key_site_layer(metro: Metro, scenario: Scenario) -> gpd.GeoDataFrame:
     ks["district"] = names[ev.samples.district]
     ks["drop_m"] = np.where(ev.samples.location.has_access, ev.samples.location.drop, np.nan)
     return ks
+
+
+def status_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
+    """Return band 2 of ``latency.tif``: why each cell is covered or not.
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    scenario
+        The run's scenario.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 raster of ``metro.grid``: the cells' codes
+        (:data:`latcircle.analysis.coverage.CAUSE_CODES`), 0 outside the metro.
+    """
+    codes = scenario.evaluations["area"].codes(metro.config.budget_ms)
+    return metro.grid.to_raster(codes.astype("float32"), fill=0.0, dtype="float32")

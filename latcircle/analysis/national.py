@@ -25,6 +25,7 @@ is skipped and listed in :attr:`NationalResult.skipped`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,16 +38,27 @@ from latcircle.analysis.coverage import BASES, share_of
 from latcircle.errors import InputError
 
 __all__ = [
+    "METROS",
+    "METROS_MET",
+    "POOLED_SHARE",
     "CityOutputs",
     "NationalResult",
     "national_progress",
     "national_result",
     "summary_table",
     "target_years",
+    "totals_note",
 ]
 
 #: The headline budget of the summary's shares.
 HEADLINE_MS = 1.0
+
+#: Column of the national ``progress.csv`` holding the pooled share: people within the
+#: target's budget over the people of the metros counted (what the national chart plots).
+POOLED_SHARE = "population_share"
+#: Columns of the national ``progress.csv``: metros meeting the target in force, and counted.
+METROS_MET = "met"
+METROS = "metros"
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,10 @@ class CityOutputs:
         The targets from ``progress.json`` (year, share, judged_on, source), when present.
     clusters
         ``clusters.csv`` when present.
+    run
+        The run's name: its folder's name (two scenarios of one city are named apart).
+    in_totals
+        Counted in the national totals (see :func:`national_result`).
     """
 
     folder: Path
@@ -87,6 +103,8 @@ class CityOutputs:
     progress: pd.DataFrame
     targets: list[dict[str, Any]]
     clusters: pd.DataFrame | None
+    run: str = ""
+    in_totals: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,7 +120,7 @@ class NationalResult:
     progress
         ``progress.csv``.
     cities
-        City ids read, in order.
+        Runs read (their folder names; the city id for one run per city), in order.
     skipped
         Folders that are not city outputs, with the reason.
     folders
@@ -110,6 +128,9 @@ class NationalResult:
     shortfalls
         ``shortfalls.md``, the plain-language account (words are presentation: written by
         :func:`latcircle.present.shortfalls.shortfalls_text`; empty until then).
+    runs
+        The runs read, in the order of ``cities``, each named (``run``) and marked as counted
+        in the national totals or not (``in_totals``).
     """
 
     out: Path
@@ -119,12 +140,24 @@ class NationalResult:
     skipped: list[tuple[Path, str]]
     folders: list[Path] = field(default_factory=list)
     shortfalls: str = ""
+    runs: tuple[CityOutputs, ...] = ()
 
 
 def national_result(
-    cities: Sequence[CityOutputs], *, out: Path, skipped: Sequence[tuple[Path, str]] = ()
+    cities: Sequence[CityOutputs],
+    *,
+    out: Path,
+    skipped: Sequence[tuple[Path, str]] = (),
+    include_synthetic: bool = False,
+    include_hypothetical: bool = False,
 ) -> NationalResult:
     """Roll city outputs up into a national summary and progress table.
+
+    Every run is listed (``summary.csv``, flagged), but the national totals
+    (``progress.csv``) count only real cities with known sites, once per city: synthetic
+    cities and cities whose compute sites are hypothetical are left out unless asked, and
+    of several runs of one city (scenarios named apart by their folders) only the first by
+    folder name counts (``in_totals`` says which).
 
     Parameters
     ----------
@@ -134,6 +167,10 @@ def national_result(
         The national output folder the result is for.
     skipped
         Folders that were not city outputs, with the reason (listed in the note).
+    include_synthetic
+        Count synthetic cities (the demo) in the national totals.
+    include_hypothetical
+        Count cities whose compute sites are hypothetical in the national totals.
 
     Returns
     -------
@@ -144,25 +181,80 @@ def national_result(
     InputError
         When two folders hold the same city.
     """
-    unique = _unique(list(cities))
+    unique = _counted(
+        _unique(list(cities)),
+        include_synthetic=include_synthetic,
+        include_hypothetical=include_hypothetical,
+    )
     return NationalResult(
         out=Path(out),
         summary=summary_table(unique),
-        progress=national_progress(unique),
-        cities=[c.city for c in unique],
+        progress=national_progress([c for c in unique if c.in_totals]),
+        cities=[c.run for c in unique],
         skipped=list(skipped),
         folders=[c.folder for c in unique],
+        runs=tuple(unique),
     )
 
 
 def _unique(cities: list[CityOutputs]) -> list[CityOutputs]:
-    seen: dict[str, Path] = {}
+    """Refuse two runs that cannot be told apart (same city, same folder name)."""
+    seen: dict[tuple[str, str], Path] = {}
     for c in cities:
-        if c.city in seen:
-            msg = f"city {c.city!r} is also in {seen[c.city]}: give each city once"
+        key = (c.city, c.run)
+        if key in seen:
+            msg = (
+                f"city {c.city!r} is also in {seen[key]} under the same folder name: "
+                "name two scenarios of one city apart (e.g. outputs/<id>-2027)"
+            )
             raise InputError(c.folder / "run.json", "city.id", msg)
-        seen[c.city] = c.folder
-    return sorted(cities, key=lambda c: c.city)
+        seen[key] = c.folder
+    ordered = sorted(cities, key=lambda c: (c.city, c.run))
+    # One run per city is named by its city id; several keep their folder names.
+    counts = {c.city: sum(o.city == c.city for o in ordered) for c in ordered}
+    return [c if counts[c.city] > 1 else dataclasses.replace(c, run=c.city) for c in ordered]
+
+
+def _counted(
+    cities: list[CityOutputs], *, include_synthetic: bool, include_hypothetical: bool
+) -> list[CityOutputs]:
+    """Mark which runs count in the national totals (see :func:`national_result`)."""
+    out: list[CityOutputs] = []
+    seen: set[str] = set()
+    for c in cities:
+        counted = (
+            (include_synthetic or not c.synthetic)
+            and (include_hypothetical or not c.hypothetical)
+            and c.city not in seen
+        )
+        if counted:
+            seen.add(c.city)
+        out.append(dataclasses.replace(c, in_totals=counted))
+    return out
+
+
+def totals_note(c: CityOutputs, cities: Sequence[CityOutputs]) -> str:
+    """Return why a run is not in the national totals ('' when it is).
+
+    Parameters
+    ----------
+    c
+        The run.
+    cities
+        Every run of the roll-up (another run of the same city may be the one counted).
+
+    Returns
+    -------
+    str
+    """
+    if c.in_totals:
+        return ""
+    if any(o.in_totals and o.city == c.city for o in cities):
+        return "another run of the same city is counted"
+    reasons = [
+        w for w, on in (("synthetic", c.synthetic), ("hypothetical sites", c.hypothetical)) if on
+    ]
+    return f"{' and '.join(reasons) or 'left out'}: not in the national totals unless asked"
 
 
 # --------------------------------------------------------------------------- tables
@@ -179,7 +271,9 @@ def summary_table(cities: Sequence[CityOutputs]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``city``, ``name``, ``synthetic``, ``sites_hypothetical``, ``scenario_year``,
+        ``city``, ``run`` (the folder's name when a city has several runs), ``name``,
+        ``synthetic``, ``sites_hypothetical``, ``in_totals`` and ``totals_note`` (why not),
+        ``scenario_year``,
         ``population``, ``key_sites`` (total weight), ``share_<basis>`` within 1 ms for each
         basis (the run's scenario), then per target year ``Y``: ``basis_Y``, ``target_Y``,
         ``share_Y`` (the judged basis, sites planned online by ``Y``), ``status_Y``,
@@ -190,9 +284,12 @@ def summary_table(cities: Sequence[CityOutputs]) -> pd.DataFrame:
     for c in cities:
         row: dict[str, Any] = {
             "city": c.city,
+            "run": c.run,
             "name": c.name,
             "synthetic": c.synthetic,
             "sites_hypothetical": c.hypothetical,
+            "in_totals": c.in_totals,
+            "totals_note": totals_note(c, cities),
             "scenario_year": c.scenario_year,
             "population": _total(c.coverage, "population"),
             "key_sites": _total(c.coverage, "key_sites"),

@@ -3,7 +3,11 @@
 :func:`progress_table` evaluates every year from the earliest site ``online_year`` to the last
 target year (one :meth:`Metro.scenario` per distinct set of online sites, on samples located
 once) and judges each year against the target in force; :func:`progress_record` describes the
-table (the rule, the targets with their sources and resolved bases). The interconnect tier is
+table (the rule, the targets with their sources and resolved bases). Each row also splits the
+uncovered weight by cause (*no access*, *unreachable*, *too far*:
+:func:`latcircle.analysis.coverage.cause_codes`). :func:`progress_years` is the table a run
+computes (the target years and the run's own year); :func:`shortfall_year` picks the year whose
+clusters a planner should act on. The interconnect tier is
 :mod:`latcircle.analysis.interconnect`, where to build :mod:`latcircle.analysis.clusters`;
 :func:`latcircle.pipeline.write_progress` writes all three into a run's folder.
 
@@ -33,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.coverage import BASES, covered, share_of
+from latcircle.analysis.coverage import BASES, CAUSE_CODES, CAUSES, covered, share_of
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.config import Target
 from latcircle.errors import InputError
@@ -46,7 +50,9 @@ __all__ = [
     "auto_basis",
     "progress_record",
     "progress_table",
+    "progress_years",
     "resolve_basis",
+    "shortfall_year",
     "year_range",
 ]
 
@@ -78,6 +84,9 @@ PROGRESS_COLUMNS = [
     "threshold_ms",
     "sites_online",
     "covered",
+    "no_access",
+    "unreachable",
+    "too_far",
     "total",
     "share",
     "target_year",
@@ -214,7 +223,9 @@ def progress_table(
     pandas.DataFrame
         One row per year × basis, columns :data:`PROGRESS_COLUMNS`. ``target_year``,
         ``target_share``, ``planned_share``, ``status`` and ``gap`` are empty without
-        targets. ``gap`` is in ``unit`` (key sites, people, km²).
+        targets. ``gap`` is in ``unit`` (key sites, people, km²). ``no_access``,
+        ``unreachable`` and ``too_far`` split the uncovered weight by cause at the
+        threshold (they add up with ``covered`` to ``total``).
 
     Raises
     ------
@@ -317,6 +328,13 @@ def _covered(scenario: Scenario, basis: str, threshold_ms: float) -> tuple[float
     return float(w[covered(ev.latency_us, budget_ms=threshold_ms)].sum()), float(w.sum())
 
 
+def _causes(scenario: Scenario, basis: str, threshold_ms: float) -> dict[str, float]:
+    """Uncovered weight by cause (no access, unreachable, too far) at the threshold."""
+    ev = scenario.evaluations[basis]
+    sums = np.bincount(ev.codes(threshold_ms), weights=ev.samples.weight, minlength=5)
+    return {cause: float(sums[CAUSE_CODES[cause]]) for cause in CAUSES}
+
+
 def _progress_row(
     year: int,
     basis: str,
@@ -336,6 +354,7 @@ def _progress_row(
         "threshold_ms": threshold,
         "sites_online": int(np.count_nonzero(scenario.online)),
         "covered": covered,
+        **_causes(scenario, basis, threshold),
         "total": total,
         "share": share,
         "target_year": pd.NA,
@@ -378,3 +397,54 @@ def _gap(basis: str, shortfall: float) -> float:
     if basis == "area":
         return shortfall
     return float(np.ceil(shortfall - 1e-6))
+
+
+def shortfall_year(progress: pd.DataFrame | None, scenario: Scenario) -> int | None:
+    """Return the year whose uncovered clusters a planner should act on.
+
+    The run's scenario year when it has one; otherwise the first target year whose judged
+    status is not met (the year that falls short); otherwise ``None`` (the run's scenario).
+
+    Parameters
+    ----------
+    progress
+        The progress table (:func:`progress_table`).
+    scenario
+        The run's scenario.
+
+    Returns
+    -------
+    int or None
+        The year to act on, or ``None`` for the run's own (all-sites) scenario.
+    """
+    if scenario.year is not None or progress is None or progress.empty:
+        return scenario.year
+    judged = progress[progress["judged"].astype(bool)]
+    target_years = judged[judged["year"] == judged["target_year"]]
+    short = target_years[target_years["status"] != MET].sort_values("year")
+    return int(short["year"].iloc[0]) if len(short) else None
+
+
+def progress_years(metro: Metro, solved: Sequence[Scenario]) -> pd.DataFrame | None:
+    """Return the progress table over the target years and the first scenario's year.
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    solved
+        Scenarios already solved on it, the run's first (its year is added to the years);
+        reused when a year has the same online sites.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        :func:`progress_table` over those years; ``None`` when there is no year to judge
+        (no target and no scenario year).
+    """
+    years = set(year_range(metro))
+    if solved and solved[0].year is not None:
+        years.add(solved[0].year)
+    if not years:
+        return None
+    return progress_table(metro, years=sorted(years), reuse=solved)

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -177,13 +177,21 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
 
 
-def write_cog(values: np.ndarray, grid: Grid, crs: Any, path: Path, *, nodata: float) -> None:
+def write_cog(
+    values: np.ndarray,
+    grid: Grid,
+    crs: Any,
+    path: Path,
+    *,
+    nodata: float,
+    descriptions: Sequence[str] | None = None,
+) -> None:
     """Write a float32 raster on ``grid`` as a Cloud-Optimised GeoTIFF.
 
     Parameters
     ----------
     values
-        Raster of ``grid.shape``.
+        Raster of ``grid.shape``, or a stack ``(bands, *grid.shape)`` written as bands 1, 2, ...
     grid
         Its grid.
     crs
@@ -192,11 +200,14 @@ def write_cog(values: np.ndarray, grid: Grid, crs: Any, path: Path, *, nodata: f
         Destination file.
     nodata
         The nodata value written in the file.
+    descriptions
+        One description per band (GDAL band description), e.g. what a band's codes mean.
     """
+    stack = values[None] if values.ndim == 2 else values
     profile = {
         "driver": "GTiff",
         "dtype": "float32",
-        "count": 1,
+        "count": stack.shape[0],
         "nodata": nodata,
         "width": grid.shape[1],
         "height": grid.shape[0],
@@ -205,8 +216,10 @@ def write_cog(values: np.ndarray, grid: Grid, crs: Any, path: Path, *, nodata: f
     }
     with _guard(path), MemoryFile() as mem:
         with mem.open(**profile) as tmp:
-            tmp.write(values.astype("float32"), 1)
+            tmp.write(stack.astype("float32"))
             tmp.update_tags(units="microseconds")
+            for band, text in enumerate(descriptions or [], start=1):
+                tmp.set_band_description(band, text)
         with mem.open() as src:
             rasterio.shutil.copy(
                 src,

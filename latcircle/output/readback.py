@@ -21,7 +21,20 @@ from latcircle.analysis.national import CityOutputs
 from latcircle.analysis.progress import STATUSES
 from latcircle.errors import InputError
 
-__all__ = ["find_city_dirs", "read_city_outputs", "read_layers", "read_optional_table"]
+__all__ = [
+    "EXPECTED_SKIPS",
+    "NotACityRunError",
+    "find_city_dirs",
+    "read_city_outputs",
+    "read_city_runs",
+    "read_cluster_counts",
+    "read_layers",
+    "read_optional_table",
+]
+
+#: Folders skipped as a matter of course (the CLI logs them quietly); any other skip is a
+#: folder the user may have meant as a city run, and is warned about.
+EXPECTED_SKIPS = frozenset({"the national output folder itself", "hidden or temporary folder"})
 
 #: Columns a city's tables must have for the roll-up.
 _COVERAGE_COLUMNS = ("scope", "basis", "threshold_ms", "covered", "total", "share")
@@ -161,7 +174,9 @@ def read_city_outputs(folder: str | Path) -> CityOutputs:
     run = _read_json(folder / "run.json")
     city = run.get("city")
     if not isinstance(city, dict) or not city.get("id"):
-        raise InputError(folder / "run.json", "city.id", "missing: not a latcircle run record")
+        raise NotACityRunError(
+            folder / "run.json", "city.id", "missing: not a latcircle run record"
+        )
     record = _read_json(folder / "progress.json") if (folder / "progress.json").exists() else {}
     clusters_path = folder / "clusters.csv"
     return CityOutputs(
@@ -175,7 +190,47 @@ def read_city_outputs(folder: str | Path) -> CityOutputs:
         progress=_progress(_read_table(folder / "progress.csv", _PROGRESS_COLUMNS), folder),
         targets=list(record.get("targets") or []),
         clusters=_read_table(clusters_path, ("cause", "rank")) if clusters_path.exists() else None,
+        run=folder.name,
     )
+
+
+class NotACityRunError(InputError):
+    """A folder with a ``run.json`` that is not a latcircle city run (skipped, with a warning)."""
+
+
+def read_city_runs(
+    folders: Sequence[Path], skipped: list[tuple[Path, str]], *, named: Sequence[str | Path]
+) -> list[CityOutputs]:
+    """Read every city run; a folder that is not one is added to ``skipped``.
+
+    Parameters
+    ----------
+    folders
+        Folders with a ``run.json`` (:func:`find_city_dirs`).
+    skipped
+        The skipped list, extended with ``(folder, reason)`` for each folder that is not a run.
+    named
+        The folders the user named (for the message when nothing is left).
+
+    Returns
+    -------
+    list of CityOutputs
+
+    Raises
+    ------
+    InputError
+        When a run's file is missing or malformed, or no folder is a city run.
+    """
+    runs = []
+    for folder in folders:
+        try:
+            runs.append(read_city_outputs(folder))
+        except NotACityRunError as exc:
+            skipped.append((folder, f"not a city run ({exc})"))
+    if not runs:
+        names = ", ".join(str(p) for p in named)
+        raise InputError(names, None, "no city outputs found (folders with a run.json)")
+    return runs
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -223,3 +278,30 @@ def _progress(df: pd.DataFrame, folder: Path) -> pd.DataFrame:
     if len(bad):
         raise InputError(path, "status", f"unknown status {bad.iloc[0]!r}")
     return df
+
+
+def read_cluster_counts(folder: str | Path) -> dict[str, dict[str, int]] | None:
+    """Return the cluster counts by cause a run wrote in ``progress.json``, if any.
+
+    Parameters
+    ----------
+    folder
+        A city output folder.
+
+    Returns
+    -------
+    dict or None
+        ``{cause: {"clusters": n, "zero_weight": m}}`` (``clusters.counts``); ``None`` when
+        the run wrote no ``progress.json`` or no counts.
+
+    Raises
+    ------
+    InputError
+        When ``progress.json`` is not readable JSON.
+    """
+    path = Path(folder) / "progress.json"
+    if not path.exists():
+        return None
+    clusters = _read_json(path).get("clusters")
+    counts = clusters.get("counts") if isinstance(clusters, dict) else None
+    return counts if isinstance(counts, dict) else None

@@ -9,13 +9,14 @@ nothing here touches global matplotlib state or needs a display; :func:`png_byte
   an exact weighted CDF of the sample latencies of one or more scenarios;
 * :func:`district_bars`: each district's share at the budget, per basis;
 * :func:`progress_chart`: share by year against the targets (2027: 70 %, 2028: 75 %);
-* :func:`national_chart`: metros meeting the target and the population-weighted share.
+* :func:`national_chart`: metros meeting the target and the pooled share of people.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec
@@ -40,21 +41,29 @@ from latcircle.present.style import (
 )
 
 if TYPE_CHECKING:
+    from matplotlib import font_manager
+
     from latcircle.analysis.coverage import Evaluation
     from latcircle.analysis.metro import Scenario
     from latcircle.config import Target
     from latcircle.run import RunResult
 
 __all__ = [
+    "CJK_FONT_FIX",
     "band_map",
+    "check_cjk_font",
+    "cjk_fonts",
     "coverage_curve",
     "curve",
     "district_bars",
+    "has_cjk",
     "national_chart",
     "png_bytes",
     "progress_chart",
     "write_figures",
 ]
+
+log = logging.getLogger(__name__)
 
 _DPI = 110
 _PNG_METADATA = {"Software": None}
@@ -128,6 +137,8 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     colours = band_colours(bands["threshold_ms"])
     layers["boundary"].plot(ax=ax, color="#f0f0f0", edgecolor="none")
     for _, row in bands.iterrows():
+        if row.geometry is None or row.geometry.is_empty:
+            continue  # an empty band (no site online, or none within it)
         gpd.GeoSeries([row.geometry], crs=bands.crs).plot(
             ax=ax, color=colours[float(row["threshold_ms"])], edgecolor="none"
         )
@@ -138,7 +149,8 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     if "sites" in layers and len(layers["sites"]):
         sites = layers["sites"]
         online = sites["online"].astype(bool) if "online" in sites else np.ones(len(sites), bool)
-        sites[online].plot(ax=ax, color="#08306b", markersize=28, marker="s", zorder=5)
+        if online.any():
+            sites[online].plot(ax=ax, color="#08306b", markersize=28, marker="s", zorder=5)
         if (~online).any():
             sites[~online].plot(
                 ax=ax, facecolor="white", edgecolor="#08306b", markersize=28, marker="s", zorder=5
@@ -336,13 +348,17 @@ def progress_chart(
 def national_chart(
     progress: pd.DataFrame, *, targets: Sequence[Target] = (), title: str = ""
 ) -> Figure:
-    """Plot the national rollup by year: population-weighted share and metros meeting.
+    """Plot the national rollup by year: the pooled share and the metros meeting the target.
+
+    The columns are the rollup's own names (:data:`latcircle.analysis.national.POOLED_SHARE`,
+    ``METROS_MET``, ``METROS``), never guessed: a table without them is an error.
 
     Parameters
     ----------
     progress
-        The national ``progress.csv``: ``year`` and any of ``population_weighted_share``
-        (or another ``*share*`` column), ``metros_meeting`` (or ``met``) and ``metros``.
+        The national ``progress.csv``: ``year``, the pooled share (people within the
+        target's budget over the people of the metros counted), metros meeting the target
+        in force, and metros reporting.
     targets
         Targets drawn as stars.
     title
@@ -351,61 +367,48 @@ def national_chart(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    KeyError
+        When a column the chart plots is missing.
     """
+    from latcircle.analysis.national import METROS, METROS_MET, POOLED_SHARE
+
     fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
     ax = fig.add_subplot()
     years = progress["year"].astype(int)
-    share_col = _first_column(
-        progress, ("population_weighted_share", "weighted_share"), contains="share"
+    ax.plot(
+        years,
+        progress[POOLED_SHARE].astype(float),
+        color=BASIS_COLOURS["population"],
+        linewidth=2.2,
+        marker="o",
+        label="people within the budget (pooled)",
+        gid=POOLED_SHARE,
     )
-    if share_col is not None:
-        ax.plot(
-            years,
-            progress[share_col],
-            color=BASIS_COLOURS["population"],
-            linewidth=2.2,
-            marker="o",
-            label=share_col.replace("_", " "),
-        )
     _targets(ax, targets)
     _year_axis(ax, years, targets)
     ax.set_ylabel("share")
-    met_col = _first_column(progress, ("metros_meeting", "metros_met", "met"), contains="meet")
-    if met_col is not None:
-        right = ax.twinx()
-        right.bar(
-            years,
-            progress[met_col],
-            color="#bdbdbd",
-            alpha=0.6,
-            width=0.6,
-            label=met_col.replace("_", " "),
-            zorder=0,
-        )
-        total_col = _first_column(progress, ("metros", "cities"), contains=None)
-        top = float(progress[total_col].max()) if total_col else float(progress[met_col].max())
-        right.set_ylim(0, max(top, 1.0) * 1.05)
-        right.set_ylabel("metros meeting the target in force")
-        ax.set_zorder(right.get_zorder() + 1)
-        ax.patch.set_visible(False)
-        lines, labels = ax.get_legend_handles_labels()
-        bars, bar_labels = right.get_legend_handles_labels()
-        ax.legend(lines + bars, labels + bar_labels, fontsize=8, loc="lower right")
-    else:
-        ax.legend(fontsize=8, loc="lower right")
+    right = ax.twinx()
+    right.bar(
+        years,
+        progress[METROS_MET],
+        color="#bdbdbd",
+        alpha=0.6,
+        width=0.6,
+        label="metros meeting the target in force",
+        zorder=0,
+    )
+    right.set_ylim(0, max(float(progress[METROS].max()) if len(progress) else 0.0, 1.0) * 1.05)
+    right.set_ylabel("metros meeting the target in force")
+    ax.set_zorder(right.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    lines, labels = ax.get_legend_handles_labels()
+    bars, bar_labels = right.get_legend_handles_labels()
+    ax.legend(lines + bars, labels + bar_labels, fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=10)
     return fig
-
-
-def _first_column(df: pd.DataFrame, names: Sequence[str], *, contains: str | None) -> str | None:
-    for name in names:
-        if name in df.columns:
-            return name
-    if contains is None:
-        return None
-    return next(
-        (c for c in df.columns if contains in c and pd.api.types.is_numeric_dtype(df[c])), None
-    )
 
 
 def _targets(ax: Axes, targets: Sequence[Target]) -> None:
@@ -458,13 +461,97 @@ _FONT_PREFERENCE = (
 )
 
 
+#: The fonts of :data:`_FONT_PREFERENCE` that carry Chinese glyphs.
+_CJK_FONTS = frozenset(_FONT_PREFERENCE[1:])
+#: What to do when no installed font has Chinese glyphs.
+CJK_FONT_FIX = (
+    "no installed font has Chinese glyphs: Chinese names in the figures will show as boxes "
+    "(install one, e.g. `apt-get install fonts-noto-cjk`)"
+)
+
+
 @functools.cache
 def _font_families() -> list[str]:
     """Return the preferred fonts that are installed (matplotlib falls back per glyph)."""
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
+    installed = cjk_fonts(font_manager.fontManager) | {
+        f.name for f in font_manager.fontManager.ttflist
+    }
     return [name for name in _FONT_PREFERENCE if name in installed] or ["sans-serif"]
+
+
+def cjk_fonts(manager: font_manager.FontManager) -> set[str]:
+    """Return the CJK fonts ``manager`` knows, adding installed ones its cache predates.
+
+    matplotlib caches the font list the first time it runs; a CJK font installed later (the
+    usual ``apt-get install fonts-noto-cjk`` after ``pip install``) stays unknown to it. The
+    files fontconfig knows for Chinese (``fc-list :lang=zh``) are added to ``manager``.
+
+    Parameters
+    ----------
+    manager
+        A matplotlib font manager (``matplotlib.font_manager.fontManager``).
+
+    Returns
+    -------
+    set of str
+        The preferred CJK font names it knows afterwards; empty when there is none.
+    """
+    known = {f.name for f in manager.ttflist} & _CJK_FONTS
+    if known:
+        return known
+    for path in _fontconfig_cjk_files():
+        try:
+            manager.addfont(path)
+        except (OSError, RuntimeError, ValueError):  # unreadable or unsupported file
+            continue
+    return {f.name for f in manager.ttflist} & _CJK_FONTS
+
+
+def _fontconfig_cjk_files() -> list[str]:
+    """Font files fontconfig lists for Chinese, sorted (none without fontconfig)."""
+    import shutil
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    try:
+        done = subprocess.run(
+            [fc_list, ":lang=zh", "file"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    files = {line.split(":")[0].strip() for line in done.stdout.splitlines() if line.strip()}
+    return sorted(f for f in files if f.lower().endswith((".ttf", ".otf", ".ttc")))
+
+
+def has_cjk(text: str) -> bool:
+    """Return whether ``text`` has a CJK ideograph (so it needs a CJK font)."""
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
+@functools.cache
+def _warn_no_cjk_font() -> None:
+    """Say once per session that Chinese text cannot be drawn, and the fix."""
+    log.warning(CJK_FONT_FIX)
+
+
+def check_cjk_font(texts: Sequence[str]) -> bool:
+    """Return whether the figures can draw ``texts``; warn once (with the fix) if not.
+
+    Parameters
+    ----------
+    texts
+        Text the figures will draw (city and district names).
+    """
+    if not any(has_cjk(t) for t in texts):
+        return True
+    if set(_font_families()) & _CJK_FONTS:
+        return True
+    _warn_no_cjk_font()
+    return False
 
 
 def write_figures(
@@ -513,6 +600,7 @@ def city_figures(
 ) -> dict[str, Figure]:
     """Build a city's figures (see :func:`write_figures`)."""
     cfg = result.metro.config
+    check_cjk_font([cfg.name, cfg.name_local or "", *result.metro.district_names])
     layers = layers if layers is not None else read_layers(folder)
     if progress is None:
         progress = read_optional_table(Path(folder) / "progress.csv")

@@ -43,7 +43,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
 from folium.template import Template
 
-from latcircle.analysis.coverage import covered
+from latcircle.analysis.coverage import CAUSES, covered
 from latcircle.output.readback import read_layers
 from latcircle.present.style import (
     BASIS_LABELS,
@@ -307,6 +307,8 @@ def _add_bands(fmap: folium.Map, bands: gpd.GeoDataFrame, *, tol: float, precisi
         data = _display_geojson(
             bands.loc[[row.name]], [{"label": escape_text(label)}], tol=tol, precision=precision
         )
+        if not data["features"]:
+            continue  # an empty band (no site online, or none within it): nothing to draw
         colour = colours[thr]
         folium.GeoJson(
             data,
@@ -473,7 +475,7 @@ def _add_key_sites(fmap: folium.Map, key_sites: gpd.GeoDataFrame, *, precision: 
     pts = key_sites.to_crs(WGS84)
     lat = np.round(pts.geometry.y.to_numpy(), precision)
     lon = np.round(pts.geometry.x.to_numpy(), precision)
-    for status in ("covered", "too_far", "no_access"):
+    for status in ("covered", *CAUSES):
         mask = (pts["status"] == status).to_numpy()
         if not mask.any():
             continue
@@ -709,7 +711,7 @@ def _legend_html(result: RunResult, bands: gpd.GeoDataFrame) -> str:
     rows += [
         f'<div class="lc-row"><span class="lc-dot" style="background:{STATUS_COLOURS[s]}">'
         f"</span>{escape_text(STATUS_LABELS[s])}</div>"
-        for s in ("covered", "too_far", "no_access")
+        for s in ("covered", *CAUSES)
     ]
     rows.append("<h4>Compute sites</h4>")
     for tier, shape in [*_TIER_SHAPES.items(), ("other", "diamond")]:

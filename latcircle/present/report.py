@@ -27,15 +27,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from latcircle import __version__
-from latcircle.analysis.coverage import BASES
+from latcircle.analysis.coverage import BASES, CAUSES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
 from latcircle.output.files import atomic_file
-from latcircle.output.readback import read_layers, read_optional_table
+from latcircle.output.readback import read_cluster_counts, read_layers, read_optional_table
 from latcircle.present.figures import city_figures, national_chart, png_bytes
 from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
+    STATUS_LABELS,
     data_attribution,
     escape_text,
     percent,
@@ -44,13 +45,19 @@ from latcircle.present.style import (
 if TYPE_CHECKING:
     from latcircle.run import RunResult
 
-__all__ = ["render_dashboard", "render_report", "write_dashboard", "write_report"]
+__all__ = [
+    "markdown_html",
+    "render_dashboard",
+    "render_report",
+    "write_dashboard",
+    "write_report",
+]
 
 #: Uncovered clusters listed per cause.
 TOP_CLUSTERS = 10
 
 _UNIT_LABELS = {"sites": "key sites", "people": "people", "km2": "km²"}
-_CAUSE_LABELS = {"no_access": "no access (build access)", "too_far": "too far (build compute)"}
+_CAUSE_LABELS = {c: STATUS_LABELS[c] for c in CAUSES}
 
 
 def write_report(
@@ -103,6 +110,7 @@ def write_report(
         sites=layers.get("sites"),
         tiers=read_optional_table(folder / "tiers.csv"),
         plan=_plan_html(folder),
+        cluster_counts=read_cluster_counts(folder),
     )
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")
@@ -118,6 +126,7 @@ def render_report(
     sites: pd.DataFrame | None = None,
     tiers: pd.DataFrame | None = None,
     plan: str | None = None,
+    cluster_counts: Mapping[str, Mapping[str, int]] | None = None,
 ) -> str:
     """Return the city report as one HTML page.
 
@@ -138,6 +147,8 @@ def render_report(
         The wider tiers (``tiers.csv``: application tier, LEO), or ``None`` (no section).
     plan
         The plan section (:func:`_plan_html`), or ``None`` without a plan.
+    cluster_counts
+        Clusters per cause and how many weigh nothing (``progress.json`` → ``clusters.counts``).
 
     Returns
     -------
@@ -148,11 +159,12 @@ def render_report(
     sections = [
         _report_header(result),
         _headline_section(result),
+        _explanation_section(result),
         _progress_section(result, progress, figures.get("progress")),
         _figure_section("Where the circle reaches", figures, ("bands", "curve")),
         _district_section(result, figures.get("districts")),
         _site_section(result, sites),
-        _cluster_section(clusters),
+        _cluster_section(clusters, cluster_counts),
         *([] if tiers is None else [_tiers_section(tiers)]),
         *([plan] if plan else []),
         _parameter_section(result),
@@ -222,12 +234,13 @@ def _headline_section(result: RunResult) -> str:
             f"<div>{escape_text(BASIS_LABELS.get(basis, basis))}</div></div>"
         )
     table = _table(
-        ["basis", "covered", "no access", "too far", "total", "share"],
+        ["basis", "covered", "no access", "unreachable", "too far", "total", "share"],
         [
             [
                 BASIS_LABELS.get(r.basis, r.basis),
                 _amount(r.covered, r.unit),
                 _amount(r.no_access, r.unit),
+                _amount(getattr(r, "unreachable", np.nan), r.unit),
                 _amount(r.too_far, r.unit),
                 _amount(r.total, r.unit),
                 percent(r.share),
@@ -238,10 +251,20 @@ def _headline_section(result: RunResult) -> str:
     return (
         f"<h2>Within {cfg.budget_ms:g} ms</h2><div class='cards'>{''.join(cards)}</div>"
         + table
-        + "<p class='note'>Not covered: <em>no access</em> means farther than the max drop "
-        "from the network (build access); <em>too far</em> means over the budget from "
-        "every site (build compute).</p>"
+        + "<p class='note'>Not covered, by cause and remedy: <em>no access</em> means "
+        "farther than the max drop from the network (build access); <em>unreachable</em> "
+        "means on a piece of the network that no online site is attached to (connect the "
+        "network, or build a site there); <em>too far</em> means reachable but over the "
+        "budget (build compute nearer).</p>"
     )
+
+
+def _explanation_section(result: RunResult) -> str:
+    lines = list(getattr(result, "explanations", ()) or ())
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape_text(line[:1].upper() + line[1:])}.</li>" for line in lines)
+    return f"<h2>Why the figures are what they are</h2><ul class='why'>{items}</ul>"
 
 
 def _progress_section(
@@ -329,7 +352,7 @@ def _district_section(result: RunResult, chart: Figure | bytes | None) -> str:
     bases = [b for b in BASES if b in set(rows["basis"])]
     header = ["district"] + [f"{BASIS_LABELS[b]} share" for b in bases]
     if "population" in bases:
-        header += ["people: no access", "people: too far"]
+        header += ["people: no access", "people: unreachable", "people: too far"]
     body = []
     for name, group in rows.groupby("name", sort=True):
         by = group.set_index("basis")
@@ -337,6 +360,7 @@ def _district_section(result: RunResult, chart: Figure | bytes | None) -> str:
         if "population" in bases:
             line += [
                 _amount(by.at["population", "no_access"], "people"),
+                _amount(by.get("unreachable", pd.Series(dtype=float)).get("population"), "people"),
                 _amount(by.at["population", "too_far"], "people"),
             ]
         body.append(line)
@@ -378,17 +402,35 @@ def _site_section(result: RunResult, sites: pd.DataFrame | None) -> str:
     )
 
 
-def _cluster_section(clusters: pd.DataFrame | None) -> str:
+def _cluster_section(
+    clusters: pd.DataFrame | None, counts: Mapping[str, Mapping[str, int]] | None = None
+) -> str:
     head = "<h2>Largest uncovered clusters</h2>"
-    if clusters is None or len(clusters) == 0:
-        return head + "<p class='note'>Not computed for this run, or nothing is uncovered.</p>"
+    if clusters is None:
+        return head + "<p class='note'>Not computed for this run.</p>"
+    left_out = [
+        f"{int(counts[c]['zero_weight']):,} {_CAUSE_LABELS[c].split(' (')[0]}"
+        for c in CAUSES
+        if counts and c in counts and counts[c].get("zero_weight")
+    ]
+    if left_out:
+        head += (
+            "<p class='note'>Left out, weighing nothing on the ranking basis: "
+            f"{escape_text(', '.join(left_out))} cluster(s).</p>"
+        )
     df = pd.DataFrame(clusters).drop(columns="geometry", errors="ignore")
+    years = sorted({int(y) for y in df.get("year", pd.Series(dtype=float)).dropna()})
+    when = f"in {years[0]}" if len(years) == 1 else "in the run's scenario"
     parts = [
         head,
-        "<p class='note'>Connected uncovered areas of the run's scenario, largest "
-        "first; the cause says which remedy applies.</p>",
+        f"<p class='note'>Connected uncovered areas {escape_text(when)} (the scenario year, or "
+        "the first target year that falls short), split by district, heaviest first; the "
+        "cause says which remedy applies. Clusters with no weight on the ranking basis are "
+        "left out (counts in progress.json).</p>",
     ]
-    for cause in ("too_far", "no_access"):
+    if df.empty:
+        return "".join(parts) + "<p class='note'>No uncovered cluster carries weight.</p>"
+    for cause in CAUSES:
         sub = df[df.get("cause", pd.Series(dtype=str)) == cause]
         if "rank" in sub:
             sub = sub.sort_values("rank")
@@ -403,8 +445,8 @@ def _cluster_section(clusters: pd.DataFrame | None) -> str:
                 _amount(r.get("key_sites"), "sites"),
                 ""
                 if pd.isna(r.get("min_latency_us", np.nan))
-                else f"{r['min_latency_us'] / 1000.0:.2f} ms",
-                str(r.get("district", "") if not pd.isna(r.get("district", "")) else ""),
+                else f"{r['min_latency_us'] / 1000.0:.3f} ms",
+                _district_words(r),
                 f"{r.get('lon', np.nan):.4f}, {r.get('lat', np.nan):.4f}",
             ]
             for r in sub.to_dict("records")
@@ -453,6 +495,19 @@ def _tiers_section(tiers: pd.DataFrame) -> str:
         for r in tiers.to_dict("records")
     ]
     return head + _table(["basis", "tier", "budget", "within", "total", "share"], rows)
+
+
+def _district_words(r: Mapping[str, Any]) -> str:
+    """District name, with its local name and adcode where the input has them."""
+    words = [
+        str(r.get(k) or "") if not pd.isna(r.get(k, "")) else ""
+        for k in ("district", "district_local", "adcode")
+    ]
+    name, local, code = words
+    if code.endswith(".0"):
+        code = code[:-2]  # read back from CSV as a number
+    extra = " ".join(w for w in (local if local != name else "", code) if w)
+    return f"{name} ({extra})" if extra and name else name or extra
 
 
 def _parameter_section(result: RunResult) -> str:
@@ -629,7 +684,7 @@ def render_dashboard(
     chart
         The national progress chart.
     shortfalls
-        The plain-language shortfall note (Markdown, shown as text).
+        The plain-language shortfall note (Markdown, rendered by :func:`markdown_html`).
 
     Returns
     -------
@@ -647,20 +702,29 @@ def render_dashboard(
             + (_img(chart, "national progress") if chart else "")
             + _national_progress_table(progress)
         )
+    else:
+        sections.append(
+            "<h2>By year</h2><p class='note'>No run counts in the national totals: synthetic "
+            "cities and cities with hypothetical sites are left out unless asked "
+            "(<code>latcircle national-rollup --include-synthetic "
+            "--include-hypothetical</code>).</p>"
+        )
     if shortfalls:
-        sections.append("<h2>Shortfalls</h2><pre class='md'>" + escape_text(shortfalls) + "</pre>")
+        sections.append("<h2>Shortfalls</h2>" + markdown_html(shortfalls))
     return _page("1 ms latency circle: national progress", sections)
 
 
 def _city_links(national_dir: Path, city_dirs: Sequence[Path]) -> dict[str, str]:
-    links = {}
+    links: dict[str, str] = {}
     for folder in city_dirs:
         try:
             run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
             city = str(run["city"]["id"])
         except (OSError, ValueError, KeyError, TypeError):
             city = folder.name
-        links[city] = Path(os.path.relpath(folder, national_dir)).as_posix()
+        rel = Path(os.path.relpath(folder, national_dir)).as_posix()
+        links.setdefault(city, rel)  # one run of a city: by its id
+        links[folder.name] = rel  # several runs of a city: by their folder names
     return links
 
 
@@ -682,14 +746,17 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, str]) -> str:
     rows = []
     for r in summary.to_dict("records"):
         city = str(r.get("city", r.get("id", "")))
-        name = escape_text(r.get("name", city))
+        run = str(r.get("run") or city)
+        name = escape_text(r.get("name", city) if run == city else f"{r.get('name', city)} ({run})")
         flags = [
             t
             for t, key in (("synthetic", "synthetic"), ("hypothetical sites", "sites_hypothetical"))
             if _truthy_value(r.get(key))
         ]
+        if "in_totals" in r and not _truthy_value(r.get("in_totals")):
+            flags.append("not in the national totals")
         label = name + "".join(f" <span class='flag'>{escape_text(f)}</span>" for f in flags)
-        href = links.get(city)
+        href = links.get(run, links.get(city))
         link = (
             _Raw(
                 f"<a href='{escape_text(href)}/report.html'>report</a> · "
@@ -760,6 +827,27 @@ def _national_progress_table(progress: pd.DataFrame) -> str:
 # --- HTML helpers ------------------------------------------------------------------------
 
 
+def markdown_html(text: str) -> str:
+    """Render Markdown (``shortfalls.md``) as HTML, with any raw HTML in it kept as text.
+
+    CommonMark plus tables (markdown-it-py). Raw HTML is disabled, so a city name carrying
+    ``<script>`` arrives as text, and link targets go through markdown-it's own check (no
+    ``javascript:`` links).
+
+    Parameters
+    ----------
+    text
+        Markdown.
+
+    Returns
+    -------
+    str
+    """
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+
+
 class _Raw(str):
     """Markup built here from escaped parts: placed in a table cell as is."""
 
@@ -816,7 +904,6 @@ th {background: #f3f3f3;} td {font-variant-numeric: tabular-nums;}
 .flag {background: #fff3cd; border: 1px solid #d39e00; border-radius: 3px; padding: 0 0.3em;
   font-size: 0.8em;}
 figure {margin: 1em 0;} figure img {max-width: 100%; height: auto;}
-pre.md {white-space: pre-wrap; background: #f6f6f6; padding: 0.8em; border-radius: 4px;}
 @media print {body {background: #fff;} main {max-width: none;}}
 """
 

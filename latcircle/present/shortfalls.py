@@ -15,14 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.national import CityOutputs, target_years
-from latcircle.present.style import percent
+from latcircle.analysis.national import CityOutputs, target_years, totals_note
+from latcircle.present.style import STATUS_LABELS, percent
 
 __all__ = ["shortfalls_text"]
 
 _BASIS_WORDS = {"key_sites": "key sites", "population": "people", "area": "area"}
 _UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "km²"}
-_CAUSE_WORDS = (("too_far", "too far (build compute)"), ("no_access", "no access (build access)"))
+#: The causes in the order a planner reads them (the remedy nearest to hand first).
+_CAUSE_WORDS = tuple((c, STATUS_LABELS[c]) for c in ("too_far", "unreachable", "no_access"))
 
 
 def shortfalls_text(
@@ -37,7 +38,8 @@ def shortfalls_text(
     Parameters
     ----------
     cities
-        The cities read.
+        The runs read (named and marked by
+        :func:`latcircle.analysis.national.national_result`: ``NationalResult.runs``).
     summary
         Their :func:`latcircle.analysis.national.summary_table`.
     progress
@@ -50,9 +52,14 @@ def shortfalls_text(
     str
         Markdown.
     """
-    by_id = {c.city: c for c in cities}
+    by_id = {c.run: c for c in cities}
     lines = ["# Progress toward the 1 ms circle targets", ""]
     lines += [f"Metros: {len(cities)} ({', '.join(_label(c) for c in cities)}).", ""]
+    left_out = [f"{_label(c)}: {totals_note(c, cities)}" for c in cities if not c.in_totals]
+    if left_out:
+        lines += ["Not in the national totals (by year):", ""]
+        lines += [f"- {line}" for line in left_out]
+        lines.append("")
     lines += [
         "Each target is judged in its year, with the sites planned online by then "
         "(online_year at or before it). The status rule and each target's source are in "
@@ -69,16 +76,21 @@ def shortfalls_text(
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _name(c: CityOutputs) -> str:
+    """Return the city's name, with the run's folder name when the city has several runs."""
+    return c.name if c.run == c.city else f"{c.name} ({c.run})"
+
+
 def _label(c: CityOutputs) -> str:
     flags = (("synthetic", c.synthetic), ("hypothetical sites", c.hypothetical))
     tags = [t for t, on in flags if on]
-    return c.name + (f" [{', '.join(tags)}]" if tags else "")
+    return _name(c) + (f" [{', '.join(tags)}]" if tags else "")
 
 
 def _target_section(year: int, summary: pd.DataFrame, by_id: dict[str, CityOutputs]) -> list[str]:
     rows = summary[summary[f"status_{year}"] != ""]
     short = rows[rows[f"status_{year}"] != "met"]
-    sources = sorted({_source(by_id[c], year) for c in rows["city"]} - {""})
+    sources = sorted({_source(by_id[c], year) for c in rows["run"]} - {""})
     targets = sorted({float(t) for t in rows[f"target_{year}"].dropna()})
     shares = " / ".join(percent(t, plain=True) for t in targets)
     head = f"## {year} target: {shares} within 1 ms"
@@ -91,13 +103,13 @@ def _target_section(year: int, summary: pd.DataFrame, by_id: dict[str, CityOutpu
         verb = "falls" if len(short) == 1 else "fall"
         lines += [f"**{len(short)} of {_metros(len(rows))} {verb} short:**", ""]
         for r in short.itertuples(index=False):
-            lines.append("- " + _short_sentence(r._asdict(), year, by_id[r.city]))
-            lines += _where_to_build(by_id[r.city])
+            lines.append("- " + _short_sentence(r._asdict(), year, by_id[r.run]))
+            lines += _where_to_build(by_id[r.run])
         lines.append("")
     met = rows[rows[f"status_{year}"] == "met"]
     if not met.empty:
         parts = [
-            f"{by_id[r['city']].name} ({percent(r[f'share_{year}'], plain=True)} of "
+            f"{_name(by_id[r['run']])} ({percent(r[f'share_{year}'], plain=True)} of "
             f"{_BASIS_WORDS[r[f'basis_{year}']]})"
             for _, r in met.iterrows()
         ]
@@ -111,7 +123,7 @@ def _short_sentence(r: dict[str, Any], year: int, city: CityOutputs) -> str:
     unit = {"key_sites": "sites", "population": "people", "area": "km2"}[basis]
     points = (target - share) * 100.0
     return (
-        f"**{city.name}**: {percent(share, plain=True)} of {_BASIS_WORDS[basis]} within 1 ms "
+        f"**{_name(city)}**: {percent(share, plain=True)} of {_BASIS_WORDS[basis]} within 1 ms "
         f"by {year} against {percent(target, plain=True)}, {points:.1f} points short: "
         f"{_amount(gap, unit)} to cover."
     )
@@ -120,7 +132,10 @@ def _short_sentence(r: dict[str, Any], year: int, city: CityOutputs) -> str:
 def _where_to_build(city: CityOutputs) -> list[str]:
     if city.clusters is None or city.clusters.empty:
         return []
-    when = "all sites" if city.scenario_year is None else f"sites online in {city.scenario_year}"
+    # The clusters are of the year that falls short (one year per run), not the run's year.
+    years = sorted({int(y) for y in city.clusters.get("year", pd.Series(dtype=float)).dropna()})
+    year = years[0] if len(years) == 1 else city.scenario_year
+    when = "all sites" if year is None else f"sites online in {year}"
     out = [f"  - largest uncovered clusters ({when}):"]
     for cause, words in _CAUSE_WORDS:
         rows = city.clusters[city.clusters["cause"] == cause].sort_values("rank").head(3)

@@ -44,13 +44,15 @@ BASIS_LABELS: dict[str, str] = {
 BASIS_COLOURS: dict[str, str] = {"key_sites": "#d95f02", "population": "#1b9e77", "area": "#7570b3"}
 STATUS_LABELS: dict[str, str] = {
     "covered": "covered",
-    "too_far": "too far (build compute)",
     "no_access": "no access (build access)",
+    "unreachable": "unreachable (connect the network or build a site there)",
+    "too_far": "too far (build compute nearer)",
 }
 STATUS_COLOURS: dict[str, str] = {
     "covered": "#1a9641",
-    "too_far": "#d7191c",
     "no_access": "#7b3294",
+    "unreachable": "#e66101",
+    "too_far": "#d7191c",
 }
 #: Progress status colours (latcircle.analysis.progress: met / on track / behind).
 PROGRESS_COLOURS: dict[str, str] = {"met": "#1a9641", "on track": "#fdae61", "behind": "#d7191c"}

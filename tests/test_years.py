@@ -1,0 +1,160 @@
+"""Every scenario year of the demo metro, 2020 to 2030: every output written and consistent.
+
+The demo's sites come online from 2024 to 2028, so 2020-2023 have no site online (every band
+empty), 2024-2028 add one site a year, and 2029-2030 add nothing. One metro is prepared once
+and run for each year through the Python API (as ``latcircle run --year Y`` does).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+
+from latcircle.analysis.coverage import CAUSE_CODES, CAUSES
+from latcircle.analysis.metro import prepare
+from latcircle.config import load_config
+from latcircle.demo.generator import write_demo_city
+from latcircle.pipeline import default_outputs, run_city
+
+YEARS = list(range(2020, 2031))
+FIRST_ONLINE = 2024
+FILES = (
+    "coverage.csv",
+    "isochrones.gpkg",
+    "latency.tif",
+    "map.html",
+    "report.html",
+    "run.json",
+    "progress.csv",
+    "progress.json",
+    "clusters.csv",
+    "interconnect.csv",
+    "figures/bands.png",
+    "figures/curve.png",
+    "figures/districts.png",
+    "figures/progress.png",
+)
+LAYERS = {"bands", "sites", "key_sites", "service_areas", "boundary", "districts", "clusters"}
+
+pytestmark = pytest.mark.slow  # eleven full runs (about 40 s of CPU on the 2-core machine)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """The demo run for every year, sharing one prepared metro."""
+    root = tmp_path_factory.mktemp("years")
+    cfg = load_config(write_demo_city(root / "data"))
+    metro = prepare(cfg)
+    # Each distinct set of online sites solved once, for every run's progress by year.
+    solved = [metro.scenario(year=y) for y in range(FIRST_ONLINE - 1, 2029)]
+    out = {}
+    for year in YEARS:
+        folder = root / f"demo-{year}"
+        result = run_city(
+            cfg.model_copy(update={"year": year}),
+            out=folder,
+            metro=metro,
+            extra_outputs=default_outputs(),
+            reuse=solved,
+        )
+        assert result.scenario.year == year
+        out[year] = folder
+    return out
+
+
+def _metro(folder: Path) -> pd.DataFrame:
+    cov = pd.read_csv(folder / "coverage.csv")
+    return cov[(cov["scope"] == "metro") & (cov["threshold_ms"] == 1.0)].set_index("basis")
+
+
+def test_every_output_is_written_every_year(runs: dict[int, Path]) -> None:
+    for year, folder in runs.items():
+        missing = [f for f in FILES if not (folder / f).is_file()]
+        assert not missing, (year, missing)
+        layers = {name for name, _ in pyogrio.list_layers(folder / "isochrones.gpkg")}
+        assert layers == LAYERS, year
+        record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        assert record["scenario_year"] == year
+        assert record["sites_online"] == max(0, min(year, 2028) - FIRST_ONLINE + 1)
+
+
+def test_shares_never_fall_from_year_to_year(runs: dict[int, Path]) -> None:
+    shares = pd.DataFrame({y: _metro(f)["share"] for y, f in runs.items()}).T
+    assert (shares.loc[2020:2023] == 0.0).all().all()
+    assert (shares.loc[2024] > 0).all()
+    assert (shares.diff().dropna() >= -1e-12).all().all()
+    # Nothing comes online after 2028: the shares stay put.
+    assert (shares.loc[2029] == shares.loc[2028]).all() and (
+        shares.loc[2030] == shares.loc[2028]
+    ).all()
+    # The causes add up to the uncovered weight every year.
+    for year, folder in runs.items():
+        m = _metro(folder)
+        parts = m["covered"] + sum(m[c] for c in CAUSES)
+        np.testing.assert_allclose(parts, m["total"], rtol=1e-9, err_msg=str(year))
+
+
+def test_empty_bands_are_present_with_zero_area(runs: dict[int, Path]) -> None:
+    for year, folder in runs.items():
+        bands = gpd.read_file(folder / "isochrones.gpkg", layer="bands")
+        assert list(bands["threshold_ms"]) == [0.25, 0.5, 0.75, 1.0], year
+        if year < FIRST_ONLINE:
+            assert (bands["area_km2"] == 0).all(), year
+            assert bands.geometry.is_empty.all() | bands.geometry.isna().all()
+        # Cumulative bands: never shrinking with the threshold.
+        assert (np.diff(bands["area_km2"]) >= 0).all(), year
+        covered = _metro(folder).loc["area", "covered"]
+        assert (bands["area_km2"].iloc[-1] == 0) == (covered == 0), year
+
+
+def test_status_band_counts_the_coverage_table(runs: dict[int, Path]) -> None:
+    """latency.tif band 2 holds the status codes; its cell counts are coverage.csv's area."""
+    for year, folder in runs.items():
+        with rasterio.open(folder / "latency.tif") as src:
+            latency, status = src.read(1), src.read(2)
+            cell_km2 = abs(src.transform.a * src.transform.e) / 1e6
+            assert "status" in (src.descriptions[1] or "")
+        area = _metro(folder).loc["area"]
+        for name, code in CAUSE_CODES.items():
+            assert (status == code).sum() * cell_km2 == pytest.approx(area[name], rel=1e-9), (
+                year,
+                name,
+            )
+        finite = np.isfinite(latency)
+        assert (finite == np.isin(status, [CAUSE_CODES["covered"], CAUSE_CODES["too_far"]])).all()
+        if year < FIRST_ONLINE:
+            assert not finite.any()
+
+
+def test_no_site_years_say_so(runs: dict[int, Path]) -> None:
+    for year in (2020, 2023):
+        record = json.loads((runs[year] / "run.json").read_text(encoding="utf-8"))
+        assert record["explanations"][0] == (
+            f"no site online in {year}: nothing is covered; the first site comes online in 2024"
+        )
+        report = (runs[year] / "report.html").read_text(encoding="utf-8")
+        assert f"No site online in {year}: nothing is covered" in report
+    record = json.loads((runs[2026] / "run.json").read_text(encoding="utf-8"))
+    assert not any(e.startswith("no site online") for e in record["explanations"])
+
+
+def test_clusters_are_for_the_scenario_year(runs: dict[int, Path]) -> None:
+    for year, folder in runs.items():
+        clusters = pd.read_csv(folder / "clusters.csv")
+        assert (clusters["year"] == year).all(), year
+        assert set(clusters["cause"]) <= set(CAUSES)
+        far = clusters[clusters["cause"] == "too_far"]
+        # A too-far cluster is reachable: its best latency is known and over the budget.
+        assert (far["min_latency_us"] > 1000.0).all() and far["min_latency_us"].notna().all()
+        assert clusters.loc[clusters["cause"] != "too_far", "min_latency_us"].isna().all()
+        # Ranked by key sites (the judged basis): none without any.
+        assert (clusters["key_sites"] > 0).all(), year
+    # No site online: everything on the network is unreachable, nothing is too far.
+    assert set(pd.read_csv(runs[2020] / "clusters.csv")["cause"]) == {"no_access", "unreachable"}
