@@ -154,8 +154,7 @@ def test_exports_match_the_geopackage(run: RunResult) -> None:
         parquet = gpd.read_parquet(run.out / "exports" / f"{layer}.parquet")
         assert parquet.crs == reference.crs
         assert all(
-            a.equals_exact(b, 0)
-            for a, b in zip(parquet.geometry, reference.geometry, strict=True)
+            a.equals_exact(b, 0) for a, b in zip(parquet.geometry, reference.geometry, strict=True)
         ), layer
         geojson = json.loads((run.out / "exports" / f"{layer}.geojson").read_text())
         assert "crs" not in geojson  # RFC 7946: WGS84 implied

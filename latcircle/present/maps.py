@@ -676,8 +676,8 @@ class _LabelsLayer(MacroElement):
     _template = Template("""
         {% macro script(this, kwargs) %}
         (function () {
-            var labels = {{ this.rows|tojson }};
-            labels.forEach(function (r) {
+            var lcLabels = {{ this.rows|tojson }};
+            lcLabels.forEach(function (r) {
                 var el = document.createElement("div");
                 el.textContent = r[2];
                 var icon = L.divIcon({className: "lc-label", html: el, iconSize: [0, 0]});
