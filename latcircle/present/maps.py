@@ -355,6 +355,9 @@ def _base_map(boundary: gpd.GeoDataFrame, base: Basemap) -> folium.Map:
         control_scale=True,
         prefer_canvas=False,
         zoom_start=10,
+        # Leaflet takes its zoom range from the tile layers; without any (basemap "none")
+        # the key-site clusters need it from the map.
+        maxZoom=base.max_zoom,  # a map option (folium's max_zoom goes to its own tiles)
     )
     fmap.default_js = list(_LEAFLET_JS)
     fmap.default_css = list(_LEAFLET_CSS)
@@ -681,7 +684,8 @@ class _LabelsLayer(MacroElement):
                 var el = document.createElement("div");
                 el.textContent = r[2];
                 var icon = L.divIcon({className: "lc-label", html: el, iconSize: [0, 0]});
-                L.marker([r[0], r[1]], {icon: icon, interactive: false, keyboard: false})
+                L.marker([r[0], r[1]], {icon: icon, interactive: false, keyboard: false,
+                          zIndexOffset: 3000})
                     .addTo({{ this._parent.get_name() }});
             });
         })();
