@@ -209,3 +209,28 @@ def test_unknown_export_is_an_input_error(tmp_path: Path) -> None:
         write_exports(tmp_path, ["shapefile"])
     assert not (tmp_path / "exports").exists()
     assert np.isfinite(1.0)
+
+
+def test_progress_bar_counts_stages_on_the_logs_console() -> None:
+    import io
+    import logging
+
+    from rich.console import Console
+
+    from latcircle.cli import _progress, _setup_logging
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100)
+    _setup_logging(1, console)
+    on_start, stop = _progress(console, ["load", "network", "locate"], quiet=False)
+    assert on_start is not None
+    for name in ("load", "network", "locate"):
+        on_start(name)
+        logging.getLogger("latcircle").info("a log line during %s", name)
+    console.print("")  # a refresh of the live bar
+    stop()
+    text = buffer.getvalue()
+    assert "a log line during locate" in text  # logs and bar share the one console
+    assert "2/3" in text and "stages" in text
+    quiet, _ = _progress(console, ["load"], quiet=True)
+    assert quiet is None
