@@ -41,7 +41,7 @@ lock:
 	  $(LOCKENV)/bin/python -m pip freeze --exclude-editable | grep -v '^latcircle[= @]'; \
 	} > $(LOCK).tmp
 	mv $(LOCK).tmp $(LOCK)
-	rm -rf $(LOCKENV) build latcircle.egg-info
+	rm -rf $(LOCKENV) build
 
 assets: $(STAMP)
 	$(BIN)/python -m latcircle.present.assets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -152,7 +153,7 @@ def test_map_has_every_layer_and_tool(run: RunResult) -> None:
     # Rings by default: the tightest band, then each range between two thresholds.
     t = sorted(cfg.thresholds_ms)
     assert f"Latency ≤ {t[0]:g} ms" in names
-    for lower, upper in zip(t, t[1:], strict=False):
+    for lower, upper in itertools.pairwise(t):
         assert f"Latency {lower:g}–{upper:g} ms" in names
     cumulative = build_map(run, bands="cumulative")
     cumulative_names = [getattr(c, "layer_name", "") for c in cumulative._children.values()]
