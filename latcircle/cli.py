@@ -404,6 +404,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         overpass_url=args.overpass_url,
         refresh=args.refresh,
         quiet=args.quiet > 0,
+        console=args.console,
     )
     if args.quiet == 0 or not result.ok:
         print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
@@ -414,7 +415,7 @@ def _cmd_city(args: argparse.Namespace) -> int:
     from latcircle.config import load_config
     from latcircle.pipeline import city_config
 
-    path = city_config(args.name, cities=args.cities, quiet=args.quiet > 0)
+    path = city_config(args.name, cities=args.cities, quiet=args.quiet > 0, console=args.console)
     cfg = load_config(path)
     return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, args=args)
 
