@@ -185,7 +185,7 @@ def test_heat_scale_is_numbered_and_off_the_status_colours(run: RunResult) -> No
     assert scale.endswith("+</span></div>")  # the top class is open-ended
     assert not set(HEAT_GRADIENT.values()) & set(STATUS_COLOURS.values())
     gradient = re.search(r'"gradient": (\{[^}]*\})', page)
-    assert gradient and "#662506" in gradient.group(1)
+    assert gradient and "rgba(102,37,6" in gradient.group(1)  # dark brown at the top
 
 
 @pytest.mark.parametrize("command", ["run", "demo", "city", "fetch", "progress"])

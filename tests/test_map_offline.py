@@ -18,6 +18,7 @@ import json
 import re
 import shutil
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / ".artifacts"
 BASEMAPS = ("osm", "amap", "tencent", "none")
+_ANIMATING = ".leaflet-zoom-anim, .leaflet-pan-anim, .leaflet-cluster-anim"
 TILE_HOSTS = {
     "osm": "tile.openstreetmap.org",
     "amap": "is.autonavi.com",
@@ -87,6 +89,9 @@ def demo_maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _shot(driver: WebDriver, name: str) -> Path:
+    # Let markercluster's fade-in (0.2 s) and Leaflet's zoom animation (0.25 s) finish.
+    wait_for(driver, f"return !document.querySelector({json.dumps(_ANIMATING)});")
+    time.sleep(0.6)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
     driver.save_screenshot(str(path))

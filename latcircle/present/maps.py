@@ -805,7 +805,13 @@ def _add_clusters(
 
 #: Heat colours: yellow to dark brown, apart from the status colours (covered green, too far
 #: red, no access purple) and the blue-green bands.
-HEAT_GRADIENT: dict[float, str] = {0.25: "#fee391", 0.5: "#fe9929", 0.75: "#cc4c02", 1.0: "#662506"}
+#: Translucent, so that rings, labels and the base map stay readable under dense heat.
+HEAT_GRADIENT: dict[float, str] = {
+    0.25: "rgba(254,227,145,0.55)",
+    0.5: "rgba(254,153,41,0.65)",
+    0.75: "rgba(204,76,2,0.75)",
+    1.0: "rgba(102,37,6,0.85)",
+}
 
 
 def _add_heat(
