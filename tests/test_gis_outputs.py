@@ -169,3 +169,20 @@ def test_exports_match_the_geopackage(run: RunResult) -> None:
         )
         assert (np.nan_to_num(distance) < 1e-6).all(), layer  # degrees: about 0.1 m
     assert not (run.out / "exports" / "layer_styles.geojson").exists()
+
+
+def test_same_inputs_same_bytes_with_styles_map_and_exports(tmp_path: Path) -> None:
+    from conftest import _write_tiny_city
+
+    from latcircle.present.maps import map_writer
+
+    config = _write_tiny_city(tmp_path / "city")
+    outs = []
+    for name in ("a", "b"):
+        steps = [write_progress, map_writer(basemap="amap"), export_step(["geoparquet", "geojson"])]
+        outs.append(run_city(load_config(config), out=tmp_path / name, extra_outputs=steps).out)
+    names = ["map.html", "isochrones.gpkg", "latency.tif"]
+    names += [f"exports/{p.name}" for p in sorted((outs[0] / "exports").iterdir())]
+    assert len(names) > 10
+    for name in names:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
