@@ -14,6 +14,8 @@ passes them in. Every text that reaches a QML document goes through XML escaping
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -63,11 +65,19 @@ def write_layer_styles(
         )
         if qml is None:
             continue
-        info = pyogrio.read_info(path, layer=name)
-        rows.append(_row(name, info.get("geometry_name") or "geom", qml))
+        rows.append(_row(name, _geometry_column(path, name), qml))
     if rows:
         _write_table(path, pd.DataFrame(rows))
     return [r["f_table_name"] for r in rows]
+
+
+def _geometry_column(path: Path, table: str) -> str:
+    """Return the layer's geometry column, from the GeoPackage's own register."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        row = db.execute(
+            "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (table,)
+        ).fetchone()
+    return str(row[0]) if row else "geom"
 
 
 def _row(table: str, geom_col: str, qml: str) -> dict[str, object]:
