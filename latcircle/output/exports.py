@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
+import shapely
 
 from latcircle.errors import InputError
-from latcircle.output.files import FIXED_TIMESTAMP, _guard
+from latcircle.output.files import _guard
 
 __all__ = ["EXPORT_FORMATS", "ExportFormat", "export_step", "write_exports"]
 
@@ -71,18 +73,16 @@ def _write(frame: gpd.GeoDataFrame, out: Path, name: str, fmt: str) -> Path:
             frame.to_parquet(path, index=False, compression="zstd")
         return path
     path = out / f"{name}.geojson"
-    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIMESTAMP})
-    try:
-        with _guard(path):
-            pyogrio.write_dataframe(
-                frame.to_crs("EPSG:4326"),
-                path,
-                driver="GeoJSON",
-                layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": _GEOJSON_PRECISION},
-            )
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
+    # Reprojected here (pyproj, longitude first) and written by geopandas: GDAL's own
+    # RFC7946 reprojection swaps the axes with older pyogrio/GDAL (found by the CI job on
+    # the lowest supported versions).
+    wgs = frame.to_crs("EPSG:4326")
+    rounded = shapely.transform(
+        wgs.geometry.to_numpy(), lambda xy: np.round(xy, _GEOJSON_PRECISION)
+    )
+    wgs = wgs.set_geometry(gpd.GeoSeries(rounded, index=wgs.index, crs=wgs.crs))
+    with _guard(path):
+        path.write_text(wgs.to_json(drop_id=True, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 
