@@ -1,9 +1,10 @@
 """The layers of a run's GeoPackage, shaped from a solved scenario (compute only).
 
-:func:`run_layers` gives ``bands`` (passed in), ``sites`` (with what each serves within the
-budget), ``key_sites`` (latency, serving site, status, district), ``service_areas``,
-``boundary`` and ``districts``; :func:`latcircle.pipeline.run_city` writes them to
-``isochrones.gpkg``.
+:func:`run_layers` gives ``bands`` (passed in, cumulative), ``rings`` (the bands made
+disjoint, :func:`latcircle.analysis.isochrones.band_rings`), ``sites`` (with what each
+serves within the budget), ``key_sites`` (latency, serving site, status, district),
+``service_areas``, ``boundary`` and ``districts``; :func:`latcircle.pipeline.run_city`
+writes them to ``isochrones.gpkg``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 
 from latcircle.analysis.coverage import covered, site_service
-from latcircle.analysis.isochrones import service_areas
+from latcircle.analysis.isochrones import band_rings, service_areas
 from latcircle.analysis.metro import Metro, Scenario
 
 __all__ = ["run_layers"]
@@ -54,7 +55,11 @@ def run_layers(
     sites["hypothetical"] = cfg.sites.hypothetical
     for col in served.columns:
         sites[col] = served[col].to_numpy()
-    layers: dict[str, gpd.GeoDataFrame] = {"bands": band_layer, "sites": sites}
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "bands": band_layer,
+        "rings": band_rings(band_layer),  # disjoint: what GIS tools draw without stacking
+        "sites": sites,
+    }
     if "key_sites" in metro.samples:
         layers["key_sites"] = _key_site_layer(metro, scenario)
     within = covered(scenario.evaluations["area"].latency_us, budget_ms=budget)

@@ -40,6 +40,12 @@ __all__ = [
     "write_json",
 ]
 
+#: latency.tif's band: unit (UCUM code for microseconds) and description.
+LATENCY_UNIT = "us"
+LATENCY_BAND_DESCRIPTION = (
+    "one-way latency to the serving compute site, microseconds (NaN: no network access)"
+)
+
 #: GeoPackages record their write time; a fixed one keeps reruns byte-identical.
 FIXED_TIMESTAMP = "2000-01-01T00:00:00Z"
 
@@ -207,6 +213,10 @@ def write_cog(values: np.ndarray, grid: Grid, crs: Any, path: Path, *, nodata: f
         with mem.open(**profile) as tmp:
             tmp.write(values.astype("float32"), 1)
             tmp.update_tags(units="microseconds")
+            # Band unit and description, where GIS tools look (gdalinfo: "Unit Type: us").
+            tmp.update_tags(1, units="microseconds")
+            tmp.set_band_description(1, LATENCY_BAND_DESCRIPTION)
+            tmp.units = (LATENCY_UNIT,)
         with mem.open() as src:
             rasterio.shutil.copy(
                 src,
