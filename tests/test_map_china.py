@@ -187,7 +187,9 @@ def test_heat_scale_is_numbered_and_off_the_status_colours(run: RunResult) -> No
     assert gradient and "rgba(102,37,6" in gradient.group(1)  # dark brown at the top
 
 
-@pytest.mark.parametrize("command", ["run", "demo", "city", "fetch", "progress"])
+@pytest.mark.parametrize(
+    "command", ["run", "demo", "city", "fetch", "progress", "national-rollup", "tiers"]
+)
 def test_help_shows_defaults_and_an_example(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
