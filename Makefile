@@ -6,8 +6,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CITY   ?=
+EXTRAS := test,fetch,bench
+# Every install is pinned by the lock file (pip constraints): two installs a month apart get
+# the same packages. `make lock` regenerates it from a fresh venv (the documented upgrade).
+LOCK   := requirements.lock
+LOCKENV := .lock-venv
 
-.PHONY: help install demo test city national bench lint mutate clean
+.PHONY: help install demo test city national bench lint mutate clean lock assets
 
 help:
 	@echo "make demo               set up, then run the synthetic demo metro -> outputs/demo/"
@@ -17,12 +22,30 @@ help:
 	@echo "make bench              benchmarks -> docs/performance.md"
 	@echo "make lint               ruff check, ruff format --check, mypy"
 	@echo "make mutate             inject the classic mistakes one at a time (minutes; not in test)"
+	@echo "make lock               re-resolve every dependency (latest allowed) -> $(LOCK)"
+	@echo "make assets             re-vendor the map's Leaflet files (npm) -> latcircle/present/assets"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,fetch,bench]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[$(EXTRAS)]'
 	touch $(STAMP)
+
+# A fresh venv, the newest versions pyproject.toml allows, frozen. Commit the result.
+lock:
+	rm -rf $(LOCKENV)
+	$(PYTHON) -m venv $(LOCKENV)
+	$(LOCKENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCKENV)/bin/python -m pip install --quiet '.[$(EXTRAS)]'
+	{ echo "# pip constraints for every install (make install); regenerate with make lock"; \
+	  echo "# python $$($(LOCKENV)/bin/python -c 'import platform; print(platform.python_version())')"; \
+	  $(LOCKENV)/bin/python -m pip freeze --exclude-editable | grep -v '^latcircle[= @]'; \
+	} > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
+	rm -rf $(LOCKENV) build
+
+assets: $(STAMP)
+	$(BIN)/python -m latcircle.present.assets
 
 install: $(STAMP)
 
@@ -51,4 +74,4 @@ mutate: $(STAMP)
 	$(BIN)/python scripts/mutate.py
 
 clean:
-	rm -rf data/demo outputs/demo .pytest_cache .hypothesis
+	rm -rf data/demo outputs/demo .pytest_cache .hypothesis $(LOCKENV)

@@ -45,7 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.verbose = args.verbose_top + args.verbose_sub
     args.quiet = args.quiet_top + args.quiet_sub
-    _setup_logging(args.verbose - args.quiet)
+    # One console for log lines and progress bars: a log line prints above the live bar
+    # instead of landing on it.
+    args.console = _console()
+    _setup_logging(args.verbose - args.quiet, args.console)
     try:
         return int(args.func(args) or EXIT_OK)
     except InputError as exc:
@@ -94,19 +97,31 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     common = flags("sub")
+    outputs = _output_options()
     parser = argparse.ArgumentParser(
         prog="latcircle",
         description="How much of a metro lies inside the 1 ms latency circle of its compute sites.",
         parents=[flags("top")],
+        formatter_class=_HelpFormatter,
+        epilog=_examples(
+            "latcircle demo",
+            "latcircle run data/cities/wuhan.yaml --basemap amap",
+            "latcircle COMMAND --help",
+        ),
     )
     parser.add_argument("--version", action="version", version=f"latcircle {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser(
         "run",
-        parents=[common],
+        parents=[common, outputs],
         help="run a city config",
         description="Run a city config and write outputs/<city>/.",
+        formatter_class=_HelpFormatter,
+        epilog=_examples(
+            "latcircle run data/cities/wuhan.yaml --out /tmp/wuhan",
+            "latcircle run data/cities/wuhan.yaml --year 2027 --basemap amap --export geojson",
+        ),
     )
     run.add_argument("config", type=Path, help="the city's YAML config")
     run.add_argument(
@@ -129,6 +144,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Find the cheapest compute sites, brought-forward sites and fibre access "
         "builds that reach the targets (default 70 % by 2027, 75 % by 2028), staged by year, "
         "and write outputs/<city>/plan/ (docs/plan.md).",
+        formatter_class=_HelpFormatter,
+        epilog=_examples(
+            "latcircle plan data/cities/wuhan.yaml",
+            "latcircle plan data/demo/demo.yaml --target 0.75 --year 2027 --max-sites 3",
+        ),
     )
     plan.add_argument("config", type=Path, help="the city's YAML config")
     plan.add_argument(
@@ -151,9 +171,11 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        parents=[common],
+        parents=[common, outputs],
         help="generate and run the synthetic demo metro",
         description="Generate the bundled synthetic demo metro and run it, offline.",
+        formatter_class=_HelpFormatter,
+        epilog=_examples("latcircle demo --data data/demo --out outputs/demo"),
     )
     demo.add_argument(
         "--data", type=Path, default=Path("data/demo"), help="where to write the demo inputs"
@@ -170,6 +192,8 @@ def _parser() -> argparse.ArgumentParser:
         "(boundary, districts), OpenStreetMap via Overpass (roads, key sites, data centres), "
         "PeeringDB (facilities) and WorldPop (population). Cached: a second run downloads "
         "nothing.",
+        formatter_class=_HelpFormatter,
+        epilog=_examples("latcircle fetch 武汉市", "latcircle fetch Shenzhen --sources network"),
     )
     fetch.add_argument("name", help="the metro: 武汉市, 武汉, Wuhan or 420100")
     fetch.add_argument("--out", type=Path, default=Path("data/cities"), help="config folder")
@@ -186,10 +210,12 @@ def _parser() -> argparse.ArgumentParser:
 
     city = sub.add_parser(
         "city",
-        parents=[common],
+        parents=[common, outputs],
         help="run a city by id, fetching its inputs if needed",
         description="Run data/cities/<id>.yaml; when there is no such config, fetch the city "
         "first (see `latcircle fetch`).",
+        formatter_class=_HelpFormatter,
+        epilog=_examples("latcircle city wuhan", "latcircle city 深圳市 --basemap tencent"),
     )
     city.add_argument("name", help="a city id (wuhan) or a name to fetch (武汉市, Shenzhen)")
     city.add_argument("--cities", type=Path, default=Path("data/cities"), help="config folder")
@@ -206,6 +232,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Read city output folders (or a folder holding them, e.g. outputs/) and "
         "write summary.csv, progress.csv, shortfalls.md and index.html: which metros meet "
         "each target, which fall short and by how much.",
+        formatter_class=_HelpFormatter,
+        epilog=_examples("latcircle national-rollup outputs/ --out outputs/national"),
     )
     progress.add_argument(
         "dirs",
@@ -240,8 +268,8 @@ def _parser() -> argparse.ArgumentParser:
         "East-to-West hub (20 ms) and regional (5 ms) circles over a national backbone, with "
         "LEO access where the backbone gives none. Writes cities.csv, sites.csv, "
         "hub_matrix.csv, tiers.gpkg and summary.json.",
-        epilog="example: latcircle tiers --backbone ../shared/data/backbone/Chinanet.graphml",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
+        epilog=_examples("latcircle tiers --backbone ../shared/data/backbone/Chinanet.graphml"),
     )
     tiers.add_argument("--backbone", type=Path, required=True, help="GraphML or line file")
     tiers.add_argument("--hubs", type=Path, default=None, help="hubs CSV (default: bundled)")
@@ -255,14 +283,65 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(level: int) -> None:
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help`` shows each option's default and keeps the examples' line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        # Nothing to show for "no value" defaults, nor twice when the help names it already.
+        if action.default in (None, [], 0, False) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _output_options() -> argparse.ArgumentParser:
+    """Options of what a run writes (run, demo, city), passed to ``default_outputs``."""
+    from latcircle.output.exports import EXPORT_FORMATS
+    from latcircle.present.basemaps import BASEMAPS
+
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "--map-assets",
+        choices=("inline", "cdn"),
+        default="inline",
+        help="inline: map.html holds every script and opens offline; cdn: a smaller file "
+        "that loads Leaflet from cdn.jsdelivr.net",
+    )
+    p.add_argument(
+        "--basemap",
+        choices=tuple(BASEMAPS),
+        default="osm",
+        help="map tiles; amap and tencent are GCJ-02 (overlays shifted to match, for display)",
+    )
+    p.add_argument(
+        "--bands",
+        choices=("rings", "cumulative"),
+        default="rings",
+        help="latency bands on the map: disjoint rings or nested cumulative bands",
+    )
+    p.add_argument(
+        "--export",
+        nargs="+",
+        choices=EXPORT_FORMATS,
+        default=[],
+        metavar="FORMAT",
+        help=f"also write the GeoPackage layers to exports/ ({', '.join(EXPORT_FORMATS)}; "
+        "GeoJSON in WGS84)",
+    )
+    return p
+
+
+def _setup_logging(level: int, console: Console) -> None:
     """Warnings by default, stage timings with -v, debug with -vv, errors only with -q."""
     from rich.logging import RichHandler
 
     ours = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
         max(min(level, 2), -1), logging.DEBUG
     )
-    handler = RichHandler(show_path=False, show_time=level > 1, console=_console())
+    handler = RichHandler(show_path=False, show_time=level > 1, console=console)
     logging.basicConfig(
         level=logging.DEBUG if level > 2 else logging.WARNING if level >= 0 else logging.ERROR,
         format="%(message)s",
@@ -278,16 +357,53 @@ def _console() -> Console:
     return Console(stderr=True)
 
 
-def _progress(quiet: bool) -> tuple[Callable[[str], None] | None, Callable[[], None]]:
-    """Return a spinner naming the running stage (none when quiet or not a terminal)."""
-    if quiet:
+def _progress(
+    console: Console, stages: Sequence[str], *, quiet: bool
+) -> tuple[Callable[[str], None] | None, Callable[[], None]]:
+    """Return a progress bar over a run's stages: ``stage 3/10 locate`` with elapsed time.
+
+    None when quiet or not a terminal. The bar shares the logs' console, so log lines
+    print above it.
+    """
+    if quiet or not console.is_terminal:
         return None, lambda: None
-    console = _console()
-    if not console.is_terminal:
-        return None, lambda: None
-    status = console.status("starting ...")
-    status.start()
-    return (lambda name: status.update(f"[bold]{name}[/] ...")), status.stop
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("stages"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("starting", total=len(stages))
+    progress.start()
+    seen: list[str] = []
+
+    def on_start(name: str) -> None:
+        # A stage starting means the one before it is done.
+        progress.update(task, description=name, completed=len(seen))
+        seen.append(name)
+
+    return on_start, progress.stop
+
+
+def _outputs_of(args: argparse.Namespace) -> list[Callable[..., object]]:
+    from latcircle.pipeline import default_outputs
+
+    return default_outputs(
+        map_assets=args.map_assets, basemap=args.basemap, bands=args.bands, exports=args.export
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -296,9 +412,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     overrides = {"year": args.year} if args.year is not None else {}
     cfg = load_config(args.config, **overrides)
     added = [_site_arg(a) for a in args.add_site]
-    return _run_and_report(
-        cfg, args.out or Path("outputs") / cfg.id, quiet=args.quiet > 0, add_sites=added
-    )
+    return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, args=args, add_sites=added)
 
 
 def _site_arg(text: str) -> tuple[float, float, str | None]:
@@ -318,7 +432,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     out = args.out or Path("outputs") / cfg.id / "plan"
-    on_start, stop = _progress(args.quiet > 0)
+    on_start, stop = _progress(
+        args.console, ("load", "network", "locate", "plan", "outputs"), quiet=args.quiet > 0
+    )
     try:
         result = plan_city(
             cfg,
@@ -374,26 +490,28 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     path = write_demo_city(args.data, seed=args.seed)
     log.info("demo inputs (synthetic) written to %s", args.data)
-    return _run_and_report(load_config(path), args.out, quiet=args.quiet > 0)
+    return _run_and_report(load_config(path), args.out, args=args)
 
 
 def _run_and_report(
     cfg: CityConfig,
     out: Path,
     *,
-    quiet: bool,
+    args: argparse.Namespace,
     add_sites: Sequence[tuple[float, float, str | None]] = (),
 ) -> int:
     from latcircle.analysis.metro import StageTimer
-    from latcircle.pipeline import default_outputs, run_city
+    from latcircle.pipeline import run_city, run_stages
 
-    on_start, stop = _progress(quiet)
+    quiet = args.quiet > 0
+    extras = _outputs_of(args)
+    on_start, stop = _progress(args.console, run_stages(extras), quiet=quiet)
     try:
         result = run_city(
             cfg,
             out=out,
             timer=StageTimer(on_start=on_start),
-            extra_outputs=default_outputs(),
+            extra_outputs=extras,
             add_sites=add_sites,
         )
     finally:
@@ -515,6 +633,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         overpass_url=args.overpass_url,
         refresh=args.refresh,
         quiet=args.quiet > 0,
+        console=args.console,
     )
     if args.quiet == 0 or not result.ok:
         print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
@@ -525,9 +644,9 @@ def _cmd_city(args: argparse.Namespace) -> int:
     from latcircle.config import load_config
     from latcircle.pipeline import city_config
 
-    path = city_config(args.name, cities=args.cities, quiet=args.quiet > 0)
+    path = city_config(args.name, cities=args.cities, quiet=args.quiet > 0, console=args.console)
     cfg = load_config(path)
-    return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, quiet=args.quiet > 0)
+    return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, args=args)
 
 
 def _cmd_national_rollup(args: argparse.Namespace) -> int:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from latcircle.analysis.tiers import TiersResult
 
 __all__ = [
+    "CORE_STAGES",
     "city_config",
     "default_outputs",
     "national_rollup",
@@ -57,6 +58,7 @@ __all__ = [
     "run_city",
     "run_config",
     "run_national",
+    "run_stages",
     "run_tiers",
     "write_progress",
     "write_tiers",
@@ -199,15 +201,59 @@ def run_national(
     )
 
 
-def default_outputs() -> list[Callable[[RunResult, Path], object]]:
+def default_outputs(
+    *,
+    map_assets: str = "inline",
+    basemap: str = "osm",
+    bands: str = "rings",
+    exports: Sequence[str] = (),
+) -> list[Callable[[RunResult, Path], Any]]:
     """Return the output steps a normal run adds after the core files, in order.
 
     Progress comes first: the map and the report read what it writes.
+
+    Parameters
+    ----------
+    map_assets
+        ``"inline"`` (a self-contained ``map.html``) or ``"cdn"``
+        (:func:`latcircle.present.maps.write_map`).
+    basemap
+        The map's base map (:data:`latcircle.present.basemaps.BASEMAPS`).
+    bands
+        ``"rings"`` or ``"cumulative"`` display of the latency bands on the map.
+    exports
+        Extra copies of the GeoPackage layers: ``"geoparquet"``, ``"geojson"``
+        (:mod:`latcircle.output.exports`).
     """
-    from latcircle.present.maps import write_map
+    from latcircle.output.exports import export_step
+    from latcircle.present.maps import map_writer
     from latcircle.present.report import write_report
 
-    return [write_progress, write_tiers, write_map, write_report]
+    steps: list[Callable[[RunResult, Path], Any]] = [
+        write_progress,
+        write_tiers,
+        map_writer(assets=map_assets, basemap=basemap, bands=bands),  # type: ignore[arg-type]
+        write_report,
+    ]
+    if exports:
+        steps.append(export_step(exports))
+    return steps
+
+
+#: The stages every run goes through before its extra outputs, in order (progress display).
+CORE_STAGES = ("load", "network", "locate", "dijkstra", "coverage", "isochrones", "outputs")
+
+
+def run_stages(extra_outputs: Sequence[Any] = ()) -> list[str]:
+    """Return the names of the stages a run will time, in order (for a progress bar).
+
+    Parameters
+    ----------
+    extra_outputs
+        The run's extra output steps (:func:`default_outputs`).
+    """
+    extra = [getattr(f, "stage_name", getattr(f, "__name__", "extra")) for f in extra_outputs]
+    return [*CORE_STAGES, *extra]
 
 
 def write_tiers(result: RunResult, folder: Path) -> None:
@@ -443,6 +489,8 @@ def run_city(
         for extra in extra_outputs or []:
             with timer.stage(getattr(extra, "stage_name", getattr(extra, "__name__", "extra"))):
                 extra(result, tmp)
+        # After the extras: progress adds the clusters layer, which gets a style too.
+        _style_gpkg(tmp / "isochrones.gpkg", cfg)
         # Last, so that it records every stage's time (its own write is not timed).
         record = run_record(metro, scenario, headline, timer)
         record["explanations"] = list(explanations)
@@ -516,6 +564,16 @@ def plan_city(
         write_plan(result, tmp)
         write_curve_png(result.curve, tmp / "curve.png", title=f"{cfg.name}: cost vs coverage")
     return result
+
+
+def _style_gpkg(path: Path, cfg: CityConfig) -> None:
+    """QGIS styles in the GeoPackage, in the map's colours (their home is present/)."""
+    from latcircle.output.styles import write_layer_styles
+    from latcircle.present.style import STATUS_COLOURS, band_colours
+
+    write_layer_styles(
+        path, band_colours=band_colours(cfg.thresholds_ms), status_colours=STATUS_COLOURS
+    )
 
 
 def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:

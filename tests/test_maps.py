@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -19,6 +20,7 @@ from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureContro
 from latcircle.config import load_config
 from latcircle.output.readback import read_layers
 from latcircle.pipeline import run_config, write_progress
+from latcircle.present.assets import inline_assets
 from latcircle.present.figures import curve, png_bytes, write_figures
 from latcircle.present.maps import build_map, render_map, write_map
 from latcircle.present.style import data_attribution, escape_text
@@ -142,8 +144,15 @@ def test_map_has_every_layer_and_tool(run: RunResult) -> None:
     kinds = [type(c) for c in children]
     names = [getattr(c, "layer_name", "") for c in children]
     cfg = run.metro.config
+    # Rings by default: the tightest band, then each range between two thresholds.
+    t = sorted(cfg.thresholds_ms)
+    assert f"Latency ≤ {t[0]:g} ms" in names
+    for lower, upper in itertools.pairwise(t):
+        assert f"Latency {lower:g}–{upper:g} ms" in names
+    cumulative = build_map(run, bands="cumulative")
+    cumulative_names = [getattr(c, "layer_name", "") for c in cumulative._children.values()]
     for thr in cfg.thresholds_ms:
-        assert f"Latency ≤ {thr:g} ms" in names
+        assert f"Latency ≤ {thr:g} ms" in cumulative_names
     assert {"Districts", "Metro boundary", "Uncovered population (heat)"} <= set(names)
     assert any(n.startswith("Compute sites") for n in names)
     assert any(n.startswith("Key sites: covered") for n in names)
@@ -172,7 +181,7 @@ def test_data_attribution_from_config_notes(tmp_path: Path) -> None:
 
 
 def test_render_is_byte_identical(run: RunResult, page: str) -> None:
-    again = render_map(build_map(run))
+    again = inline_assets(render_map(build_map(run)))  # write_map inlines by default
     assert again == page
     assert not re.search(r"[0-9a-f]{32}", page), "a random folium id survived"
 
@@ -185,8 +194,10 @@ def test_display_simplification_leaves_the_gpkg_exact(run: RunResult, tmp_path: 
     after = read_layers(tmp_path)["bands"].geometry.to_numpy()
     assert all(a.equals_exact(b, 0) for a, b in zip(before, after, strict=True))
     page = (tmp_path / "map.html").read_text(encoding="utf-8")
-    for fc in _json_after(page, r"geo_json_\d+_add\("):
-        coords = json.dumps(fc["features"][0]["geometry"]["coordinates"])
+    features = [f for fc in _json_after(page, r"geo_json_\d+_add\(") for f in fc["features"]]
+    assert features  # an empty ring has none: the others must still be checked
+    for feature in features:
+        coords = json.dumps(feature["geometry"]["coordinates"])
         decimals = [len(x) for x in re.findall(r"\.(\d+)", coords)]
         assert max(decimals) <= 5
 

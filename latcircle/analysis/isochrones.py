@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from latcircle.analysis.coverage import covered
 from latcircle.engine.grid import Grid
 
-__all__ = ["bands", "mask_polygons", "service_areas"]
+__all__ = ["band_rings", "bands", "mask_polygons", "service_areas"]
 
 
 def mask_polygons(grid: Grid, mask: np.ndarray) -> BaseGeometry:
@@ -132,4 +132,39 @@ def service_areas(
         rows.append({"site_id": site_ids[int(i)], "area_km2": geom.area / 1e6, "geometry": geom})
     return gpd.GeoDataFrame(
         rows, columns=["site_id", "area_km2", "geometry"], geometry="geometry", crs=crs
+    )
+
+
+def band_rings(cumulative: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return disjoint rings from cumulative bands: each place in its tightest band only.
+
+    Ring ``i`` is band ``i`` minus band ``i - 1`` (thresholds ascending); the bands are
+    nested (a place within 0.5 ms is within 1 ms), so the rings partition the widest band.
+
+    Parameters
+    ----------
+    cumulative
+        The :func:`bands` frame (any row order).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per threshold, ascending: ``lower_ms`` (the next tighter threshold, NaN for
+        the first), ``threshold_ms``, ``area_km2``, ``geometry``; same CRS.
+    """
+    ordered = cumulative.sort_values("threshold_ms")
+    thresholds = [float(t) for t in ordered["threshold_ms"]]
+    geoms = list(ordered.geometry)
+    rows = []
+    for i, (thr, geom) in enumerate(zip(thresholds, geoms, strict=True)):
+        ring = geom if i == 0 else shapely.difference(geom, geoms[i - 1])
+        lower = float("nan") if i == 0 else thresholds[i - 1]
+        rows.append(
+            {"lower_ms": lower, "threshold_ms": thr, "area_km2": ring.area / 1e6, "geometry": ring}
+        )
+    return gpd.GeoDataFrame(
+        rows,
+        geometry="geometry",
+        crs=cumulative.crs,
+        columns=["lower_ms", "threshold_ms", "area_km2", "geometry"],
     )

@@ -1,10 +1,11 @@
 """The layers of a run's GeoPackage, shaped from a solved scenario (compute only).
 
-:func:`run_layers` gives ``bands`` (passed in), ``sites`` (with what each serves within the
-budget), ``key_sites`` (latency, serving site, status, district), ``service_areas``,
-``boundary`` and ``districts``; :func:`latcircle.pipeline.run_city` writes them to
-``isochrones.gpkg``. :func:`status_raster` is band 2 of ``latency.tif``: why each cell is
-covered or not (:data:`latcircle.analysis.coverage.CAUSE_CODES`, 0 outside the metro).
+:func:`run_layers` gives ``bands`` (passed in, cumulative), ``rings`` (the bands made
+disjoint, :func:`latcircle.analysis.isochrones.band_rings`), ``sites`` (with what each
+serves within the budget), ``key_sites`` (latency, serving site, status, district),
+``service_areas``, ``boundary`` and ``districts``; :func:`latcircle.pipeline.run_city`
+writes them to ``isochrones.gpkg``. :func:`status_raster` is band 2 of ``latency.tif``: why
+each cell is covered or not (:data:`latcircle.analysis.coverage.CAUSE_CODES`, 0 outside).
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import geopandas as gpd
 import numpy as np
 
 from latcircle.analysis.coverage import CAUSE_CODES, covered, site_service
-from latcircle.analysis.isochrones import service_areas
+from latcircle.analysis.isochrones import band_rings, service_areas
 from latcircle.analysis.metro import Metro, Scenario
 
 __all__ = ["LATENCY_BAND", "STATUS_BAND", "run_layers", "status_raster"]
 
 #: ``latency.tif`` band descriptions (also in docs/causes.md).
-LATENCY_BAND = "latency_us: one-way latency in microseconds; NaN: no access, unreachable or outside"
+LATENCY_BAND = (
+    "latency_us: one-way latency to the serving compute site in microseconds; "
+    "NaN: no access, unreachable or outside"
+)
 STATUS_BAND = "status: " + ", ".join(
     f"{code} {name}" for name, code in {"outside the metro": 0, **CAUSE_CODES}.items()
 )
@@ -61,7 +65,11 @@ def run_layers(
     sites["hypothetical"] = cfg.sites.hypothetical
     for col in served.columns:
         sites[col] = served[col].to_numpy()
-    layers: dict[str, gpd.GeoDataFrame] = {"bands": band_layer, "sites": sites}
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "bands": band_layer,
+        "rings": band_rings(band_layer),  # disjoint: what GIS tools draw without stacking
+        "sites": sites,
+    }
     if "key_sites" in metro.samples:
         layers["key_sites"] = _key_site_layer(metro, scenario)
     within = covered(scenario.evaluations["area"].latency_us, budget_ms=budget)

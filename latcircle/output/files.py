@@ -40,6 +40,12 @@ __all__ = [
     "write_json",
 ]
 
+#: latency.tif's band: unit (UCUM code for microseconds) and description.
+LATENCY_UNIT = "us"
+LATENCY_BAND_DESCRIPTION = (
+    "one-way latency to the serving compute site, microseconds (NaN: no network access)"
+)
+
 #: GeoPackages record their write time; a fixed one keeps reruns byte-identical.
 FIXED_TIMESTAMP = "2000-01-01T00:00:00Z"
 
@@ -218,8 +224,13 @@ def write_cog(
         with mem.open(**profile) as tmp:
             tmp.write(stack.astype("float32"))
             tmp.update_tags(units="microseconds")
-            for band, text in enumerate(descriptions or [], start=1):
+            # Band unit and descriptions, where GIS tools look (gdalinfo: "Unit Type: us");
+            # band 1 is the latency, further bands carry codes (no unit).
+            tmp.update_tags(1, units="microseconds")
+            texts = list(descriptions or [LATENCY_BAND_DESCRIPTION])
+            for band, text in enumerate(texts, start=1):
                 tmp.set_band_description(band, text)
+            tmp.units = (LATENCY_UNIT,) + ("",) * (stack.shape[0] - 1)
         with mem.open() as src:
             rasterio.shutil.copy(
                 src,

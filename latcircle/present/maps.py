@@ -1,8 +1,9 @@
 """The city's Folium web map: ``map.html``.
 
 :func:`write_map` is the pipeline's output step; :func:`build_map` returns the
-:class:`folium.Map` for a notebook. The map shows the cumulative latency bands, the metro
-boundary and its districts (tooltip: district coverage within the budget on each basis),
+:class:`folium.Map` for a notebook. The map shows the latency bands (disjoint rings by default),
+the metro boundary and its districts (filled by share within the budget, labelled; tooltip:
+district coverage on each basis),
 the compute sites (an icon by tier; popup with what each serves), the key sites clustered by
 status (covered, no access, too far), a heat layer of uncovered population, a legend, a
 layer control, fullscreen and measure tools.
@@ -10,9 +11,10 @@ layer control, fullscreen and measure tools.
 Three rules shape the code:
 
 * **Data is text.** Every string that comes from an input (names, categories, tiers, config
-  notes) goes through :func:`escape_text` before it reaches the page, and reaches JavaScript
-  only as JSON (``tojson``), never spliced into a JavaScript template literal, where folium's
-  own ``Popup`` and ``Tooltip`` would let a ``${...}`` or a backslash through.
+  notes) goes through :func:`latcircle.present.style.escape_text` before it reaches the
+  page, and reaches JavaScript only as JSON (``tojson``), never spliced into a JavaScript
+  template literal, where folium's own ``Popup`` and ``Tooltip`` would let a ``${...}`` or a
+  backslash through.
 * **Light.** Geometry is simplified for display only (the GeoPackage keeps the exact bands),
   coordinates are rounded, points are drawn in the browser from compact arrays
   (``FastMarkerCluster``), and the heat layer uses population aggregated to coarse cells.
@@ -21,8 +23,12 @@ Three rules shape the code:
 * **Deterministic.** Folium names elements with random UUIDs; :func:`render_map` renumbers
   them in order of appearance so the same run writes the same bytes.
 
-Like any Folium map, ``map.html`` loads Leaflet from public CDNs, so opening it needs
-internet access; without it the page says so instead of staying blank.
+By default ``map.html`` is self-contained: Leaflet and its plugins are written inside it
+from pinned, vendored copies (:mod:`latcircle.present.assets`), so it opens with no network;
+``assets="cdn"`` writes the small page that loads them from jsDelivr (and says so when it
+cannot). Base maps (:mod:`latcircle.present.basemaps`): OpenStreetMap by default, or Amap /
+Tencent tiles in GCJ-02 with every overlay shifted to match, or none; without a network the
+vector layers draw over a plain background.
 """
 
 from __future__ import annotations
@@ -44,15 +50,23 @@ from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureContro
 from folium.template import Template
 
 from latcircle.analysis.coverage import CAUSES, covered
+from latcircle.analysis.isochrones import band_rings
 from latcircle.output.readback import read_layers
+from latcircle.present import assets as _assets
+from latcircle.present.assets import AssetMode, inline_assets
+from latcircle.present.basemaps import BASEMAPS, Basemap, geometries_to_display, to_display
 from latcircle.present.style import (
     BASIS_LABELS,
+    HEAT_GRADIENT,
+    SHARE_CLASSES,
     STATUS_COLOURS,
     STATUS_LABELS,
     band_colours,
     data_attribution,
     escape_text,
     percent,
+    ring_label,
+    share_colour,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_map",
+    "map_writer",
     "render_map",
     "write_map",
 ]
@@ -68,13 +83,16 @@ __all__ = [
 WGS84 = "EPSG:4326"
 
 #: Leaflet only: folium's other defaults (jQuery, Bootstrap, Font Awesome, Awesome Markers)
-#: serve its own marker and popup classes, which this map does not use.
-_LEAFLET_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")]
-_LEAFLET_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css")]
+#: serve its own marker and popup classes, which this map does not use. Pinned versions,
+#: vendored in latcircle.present.assets (inlined by default).
+_LEAFLET_JS = _assets.js_urls(_assets.LEAFLET_JS)
+_LEAFLET_CSS = _assets.css_urls(_assets.LEAFLET_CSS)
 
 #: Icon shape per site tier; any other tier gets the diamond.
 _TIER_SHAPES = {"large": "square", "medium": "circle", "edge": "triangle"}
-_SITE_COLOUR = "#08306b"
+#: Near-black with a white outline and halo: apart from every band colour (YlGnBu, whose
+#: tightest band is a dark navy that swallowed the former navy icons).
+_SITE_COLOUR = "#111111"
 _PLANNED_COLOUR = "#969696"
 
 #: Folium names elements ``<kind>_<32 hex digits>``; see :func:`render_map`.
@@ -89,6 +107,8 @@ def build_map(
     simplify_m: float | None = None,
     precision: int = 5,
     heat_cell_m: float = 500.0,
+    basemap: str = "osm",
+    bands: str = "rings",
 ) -> folium.Map:
     """Build the city's Folium map.
 
@@ -97,10 +117,12 @@ def build_map(
     result
         The run.
     layers
-        The run's GeoPackage layers (:func:`read_layers`); read from ``result.out`` when
+        The run's GeoPackage layers (:func:`latcircle.output.readback.read_layers`); read
+        from ``result.out`` when
         ``None``.
     attribution
-        Data credits shown on the map; from :func:`data_attribution` when ``None``. Tile
+        Data credits shown on the map; from :func:`latcircle.present.style.data_attribution`
+        when ``None``. Tile
         credit (© OpenStreetMap contributors) is always shown.
     simplify_m
         Display simplification tolerance in metres (local CRS, topology preserved); half
@@ -110,31 +132,49 @@ def build_map(
         Decimal places kept in longitudes and latitudes (5 is about 1 m).
     heat_cell_m
         Cell size for aggregating uncovered population into the heat layer.
+    basemap
+        A key of :data:`latcircle.present.basemaps.BASEMAPS`: ``"osm"`` (default),
+        ``"amap"`` or ``"tencent"`` (GCJ-02 tiles: every overlay is shifted to GCJ-02 for
+        display), ``"none"``.
+    bands
+        ``"rings"`` (default): disjoint bands, each latency range once, so the base map
+        shows through evenly; ``"cumulative"``: one layer per threshold, nested.
 
     Returns
     -------
     folium.Map
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``basemap`` or ``bands``.
     """
     layers = dict(layers) if layers is not None else read_layers(result.out)
     cfg = result.metro.config
+    base = _basemap(basemap)
+    if bands not in ("rings", "cumulative"):
+        msg = f"bands must be 'rings' or 'cumulative', not {bands!r}"
+        raise ValueError(msg)
     tol = simplify_m if simplify_m is not None else max(25.0, result.metro.grid.cell_m / 2.0)
     credits = list(attribution) if attribution is not None else data_attribution(cfg)
-    fmap = _base_map(layers["boundary"])
-    _add_bands(fmap, layers["bands"], tol=tol, precision=precision)
-    _add_boundary(fmap, layers, result, tol=tol, precision=precision)
-    _add_heat(fmap, result, cell_m=heat_cell_m, precision=precision)
+    datum = base.datum
+    fmap = _base_map(layers["boundary"], base)
+    add_bands = _add_rings if bands == "rings" else _add_bands
+    add_bands(fmap, layers["bands"], tol=tol, precision=precision, datum=datum)
+    _add_boundary(fmap, layers, result, tol=tol, precision=precision, datum=datum)
+    _add_heat(fmap, result, cell_m=heat_cell_m, precision=precision, datum=datum)
     if "clusters" in layers and len(layers["clusters"]):
-        _add_clusters(fmap, layers["clusters"], tol=tol, precision=precision)
+        _add_clusters(fmap, layers["clusters"], tol=tol, precision=precision, datum=datum)
     if "key_sites" in layers:
-        _add_key_sites(fmap, layers["key_sites"], precision=precision)
-    _add_sites(fmap, layers["sites"], result, precision=precision)
+        _add_key_sites(fmap, layers["key_sites"], precision=precision, datum=datum)
+    _add_sites(fmap, layers["sites"], result, precision=precision, datum=datum)
     if "plan" in layers and len(layers["plan"]):
-        _add_plan(fmap, layers["plan"], precision=precision)
-    _add_controls(fmap, result, layers["bands"], credits)
+        _add_plan(fmap, layers["plan"], precision=precision, datum=datum)
+    _add_controls(fmap, result, layers["bands"], credits, rings=bands == "rings")
     return fmap
 
 
-def _add_plan(fmap: folium.Map, plan: gpd.GeoDataFrame, *, precision: int) -> None:
+def _add_plan(fmap: folium.Map, plan: gpd.GeoDataFrame, *, precision: int, datum: str) -> None:
     """Draw the planner's builds (``latcircle plan``): sites as circles, fibre spurs as lines."""
     labels = [
         {
@@ -145,13 +185,21 @@ def _add_plan(fmap: folium.Map, plan: gpd.GeoDataFrame, *, precision: int) -> No
         for r in plan.to_dict("records")
     ]
     folium.GeoJson(
-        _display_geojson(plan, labels, tol=0.0, precision=precision),
+        _display_geojson(plan, labels, tol=0.0, precision=precision, datum=datum),
         name=f"Plan: what to build ({len(plan)})",
         show=True,
         marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
         style_function=lambda f: {"color": "#6a3d9a", "weight": 3, "fillColor": "#cab2d6"},
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(fmap)
+
+
+def _basemap(name: str) -> Basemap:
+    try:
+        return BASEMAPS[name]
+    except KeyError:
+        msg = f"unknown basemap {name!r}; choose one of {', '.join(BASEMAPS)}"
+        raise ValueError(msg) from None
 
 
 def render_map(fmap: folium.Map) -> str:
@@ -194,7 +242,9 @@ def _element_ids(element: Element) -> set[str]:
     return ids
 
 
-def write_map(result: RunResult, folder: str | Path, **options: Any) -> Path:
+def write_map(
+    result: RunResult, folder: str | Path, *, assets: AssetMode = "inline", **options: Any
+) -> Path:
     """Write ``map.html`` into ``folder`` (the pipeline's output step).
 
     Parameters
@@ -203,47 +253,136 @@ def write_map(result: RunResult, folder: str | Path, **options: Any) -> Path:
         The run.
     folder
         The (temporary) output folder; its ``isochrones.gpkg`` supplies the layers.
+    assets
+        ``"inline"`` (default): every script and style inside the page, which then opens
+        with no network; ``"cdn"``: a smaller page loading them from jsDelivr (pinned).
     **options
-        Keyword options of :func:`build_map`.
+        Keyword options of :func:`build_map` (``basemap``, ``bands``, ...).
 
     Returns
     -------
     pathlib.Path
         The file written.
     """
+    if assets not in ("inline", "cdn"):
+        msg = f"assets must be 'inline' or 'cdn', not {assets!r}"
+        raise ValueError(msg)
     folder = Path(folder)
     options.setdefault("layers", read_layers(folder))
     plan = folder / "plan" / "plan.gpkg"  # written by `latcircle plan`, kept across runs
     if plan.exists() and "plan" not in options["layers"]:
         options["layers"] = {**options["layers"], "plan": gpd.read_file(plan, layer="plan")}
+    page = render_map(build_map(result, **options))
+    if assets == "inline":
+        page = inline_assets(page)
     path = folder / "map.html"
-    path.write_text(render_map(build_map(result, **options)), encoding="utf-8")
+    path.write_text(page, encoding="utf-8")
     return path
+
+
+def map_writer(*, assets: AssetMode = "inline", **options: Any) -> Any:
+    """Return the pipeline's map step with options bound (``f(result, folder)``).
+
+    Parameters
+    ----------
+    assets
+        See :func:`write_map`.
+    **options
+        Keyword options of :func:`build_map`.
+
+    Returns
+    -------
+    callable
+        ``f(result, folder) -> Path``, staged as ``write_map``.
+    """
+
+    def write(result: RunResult, folder: str | Path) -> Path:
+        return write_map(result, folder, assets=assets, **options)
+
+    write.stage_name = "write_map"  # type: ignore[attr-defined]
+    return write
 
 
 # --- the base map ------------------------------------------------------------------------
 
 
-def _base_map(boundary: gpd.GeoDataFrame) -> folium.Map:
+def _base_map(boundary: gpd.GeoDataFrame, base: Basemap) -> folium.Map:
     west, south, east, north = boundary.to_crs(WGS84).total_bounds
+    (west, east), (south, north) = to_display([west, east], [south, north], datum=base.datum)
     fmap = folium.Map(
         location=[(south + north) / 2.0, (west + east) / 2.0],
         tiles=None,
         control_scale=True,
         prefer_canvas=False,
         zoom_start=10,
+        # Leaflet takes its zoom range from the tile layers; without any (basemap "none")
+        # the key-site clusters need it from the map.
+        maxZoom=base.max_zoom,  # a map option (folium's max_zoom goes to its own tiles)
     )
     fmap.default_js = list(_LEAFLET_JS)
     fmap.default_css = list(_LEAFLET_CSS)
-    # A grey base keeps the coloured bands readable; the same OSM tiles in colour stay one
-    # click away. (CARTO's light tiles now need an API key, so OSM serves both.)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap (grey)", className="lc-grey").add_to(fmap)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=False).add_to(fmap)
+    _add_tiles(fmap, base)
     fmap.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
     root = cast("Figure", fmap.get_root())  # a Map's root is always the page (a Figure)
     root.header.add_child(Element(_PAGE_STYLE), name="latcircle_style")
     root.header.add_child(Element(_OFFLINE_NOTICE), name="latcircle_offline")
     return fmap
+
+
+def _add_tiles(fmap: folium.Map, base: Basemap) -> None:
+    """Add the base map's tiles (a grey copy first when offered), or none at all."""
+    if base.url is None:
+        return
+    # A grey base keeps the coloured bands readable; the same tiles in colour stay one
+    # click away. (CARTO's light tiles now need an API key, so OSM serves both.)
+    variants = [(f"{base.label} (grey)", "lc-grey", True)] if base.grey else []
+    variants.append((base.label, "", not base.grey))
+    for name, css, show in variants:
+        extra: dict[str, Any] = {"className": css} if css else {}
+        folium.TileLayer(
+            base.url,
+            attr=escape_text(base.attribution),
+            name=name,
+            subdomains=base.subdomains,
+            max_zoom=base.max_zoom,
+            show=show,
+            **extra,
+        ).add_to(fmap)
+    fmap.add_child(_TileNotice())
+
+
+class _TileNotice(MacroElement):
+    """Says so, once, when base-map tiles fail to load (offline, or the host is blocked).
+
+    The vector layers draw regardless, over the map's plain background.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var shown = false;
+            function notice() {
+                if (shown) { return; }
+                shown = true;
+                var control = L.control({position: "bottomleft"});
+                control.onAdd = function () {
+                    var div = L.DomUtil.create("div", "lc-box lc-tile-notice");
+                    div.textContent = "Base-map tiles unavailable (offline or blocked): "
+                        + "layers drawn over a plain background.";
+                    return div;
+                };
+                control.addTo(map);
+            }
+            map.eachLayer(function (layer) {
+                if (layer instanceof L.TileLayer) { layer.on("tileerror", notice); }
+            });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "TileNotice"
 
 
 _PAGE_STYLE = """<style>
@@ -258,7 +397,14 @@ _PAGE_STYLE = """<style>
   font-weight: 600;}
 .lc-popup table {border-collapse: collapse;} .lc-popup th {text-align: left; padding-right: 8px;}
 .lc-grey {filter: grayscale(1) brightness(1.04) contrast(0.92);}
-.lc-site-icon, .lc-key-icon {background: none; border: none;}
+.lc-site-icon, .lc-key-icon, .lc-label {background: none; border: none;}
+.lc-site-icon svg {filter: drop-shadow(0 0 1.5px #fff) drop-shadow(0 0 2px rgba(0,0,0,0.8));}
+.lc-label div {font: 600 11px/1.2 system-ui, sans-serif; color: #111; white-space: nowrap;
+  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; transform: translate(-50%, -50%);
+  display: inline-block; pointer-events: none;}
+.lc-scale {width: 150px; height: 10px; border: 1px solid #555;}
+.lc-ticks {display: flex; justify-content: space-between; width: 152px; font-size: 11px;}
+.lc-tile-notice {max-width: 260px; font-size: 11px;}
 .lc-cluster {border-radius: 50%; color: #fff; font: 600 12px/30px system-ui, sans-serif;
   text-align: center; width: 30px; height: 30px; box-shadow: 0 0 0 3px rgba(255,255,255,0.7);}
 </style>"""
@@ -269,9 +415,9 @@ window.addEventListener("load", function () {
   if (typeof L === "undefined") {
     var p = document.createElement("p");
     p.id = "lc-offline";
-    p.textContent = "This map loads Leaflet from public CDNs (cdn.jsdelivr.net, "
-      + "cdnjs.cloudflare.com) and needs internet access to display. The tables and "
-      + "figures in report.html work offline.";
+    p.textContent = "This map loads Leaflet from a public CDN (cdn.jsdelivr.net) and "
+      + "needs internet access to display; a map written with --map-assets inline (the "
+      + "default) opens offline. The tables and figures in report.html work offline.";
     p.style.cssText = "margin:2em;font:16px system-ui,sans-serif";
     document.body.prepend(p);
   }
@@ -283,11 +429,17 @@ window.addEventListener("load", function () {
 
 
 def _display_geojson(
-    gdf: gpd.GeoDataFrame, properties: list[dict[str, Any]], *, tol: float, precision: int
+    gdf: gpd.GeoDataFrame,
+    properties: list[dict[str, Any]],
+    *,
+    tol: float,
+    precision: int,
+    datum: str = "wgs84",
 ) -> dict[str, Any]:
-    """Simplify in the local CRS, reproject to WGS84, round: a compact FeatureCollection."""
+    """Simplify in the local CRS, reproject to WGS84 (and the base map's datum), round."""
     geoms = shapely.simplify(gdf.geometry.to_numpy(), tol, preserve_topology=True)
     geoms = gpd.GeoSeries(geoms, crs=gdf.crs).to_crs(WGS84).to_numpy()
+    geoms = geometries_to_display(geoms, datum=datum)  # type: ignore[arg-type]
     geoms = shapely.transform(geoms, lambda xy: np.round(xy, precision))
     features = [
         {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))}
@@ -297,7 +449,9 @@ def _display_geojson(
     return {"type": "FeatureCollection", "features": features}
 
 
-def _add_bands(fmap: folium.Map, bands: gpd.GeoDataFrame, *, tol: float, precision: int) -> None:
+def _add_bands(
+    fmap: folium.Map, bands: gpd.GeoDataFrame, *, tol: float, precision: int, datum: str
+) -> None:
     bands = bands.sort_values("threshold_ms", ascending=False)
     colours = band_colours(sorted(bands["threshold_ms"]))
     # Cumulative bands, widest first, so each tighter band is drawn on top of the wider one.
@@ -305,7 +459,11 @@ def _add_bands(fmap: folium.Map, bands: gpd.GeoDataFrame, *, tol: float, precisi
         thr = float(row["threshold_ms"])
         label = f"Latency ≤ {thr:g} ms"
         data = _display_geojson(
-            bands.loc[[row.name]], [{"label": escape_text(label)}], tol=tol, precision=precision
+            bands.loc[[row.name]],
+            [{"label": escape_text(label)}],
+            tol=tol,
+            precision=precision,
+            datum=datum,
         )
         if not data["features"]:
             continue  # an empty band (no site online, or none within it): nothing to draw
@@ -325,6 +483,135 @@ def _add_bands(fmap: folium.Map, bands: gpd.GeoDataFrame, *, tol: float, precisi
         ).add_to(fmap)
 
 
+#: Ring fill opacity: low enough that streets and names of the base map stay readable
+#: through any ring (each place lies in exactly one ring, so opacities never stack).
+_RING_OPACITY = 0.3
+
+
+def _add_rings(
+    fmap: folium.Map, bands: gpd.GeoDataFrame, *, tol: float, precision: int, datum: str
+) -> None:
+    """Disjoint bands: each place once, in the colour of the tightest band it lies in."""
+    rings = band_rings(bands)
+    colours = band_colours(sorted(bands["threshold_ms"]))
+    for row in rings.sort_values("threshold_ms", ascending=False).itertuples():
+        thr = float(row.threshold_ms)
+        lower = None if pd.isna(row.lower_ms) else float(row.lower_ms)
+        label = ring_label(lower, thr)
+        data = _display_geojson(
+            rings.loc[[row.Index]],
+            [{"label": escape_text(f"{label} · {row.area_km2:,.1f} km²")}],
+            tol=tol,
+            precision=precision,
+            datum=datum,
+        )
+        colour = colours[thr]
+        folium.GeoJson(
+            data,
+            name=label,
+            style_function=lambda _f, c=colour: {
+                "fillColor": c,
+                "color": c,
+                "weight": 0.4,
+                "fillOpacity": _RING_OPACITY,
+            },
+            # An empty ring is normal (no place that close): listed, drawn as nothing.
+            tooltip=(
+                folium.GeoJsonTooltip(fields=["label"], labels=False) if data["features"] else None
+            ),
+        ).add_to(fmap)
+
+
+def _headline_basis(result: RunResult) -> str | None:
+    """Return the basis districts are coloured on (key sites, else population, else area)."""
+    return next((b for b, v in result.headline.items() if not np.isnan(v)), None)
+
+
+def _district_shares(result: RunResult, basis: str | None) -> dict[str, float]:
+    cov = result.coverage
+    at = cov[
+        np.isclose(cov["threshold_ms"], result.metro.config.budget_ms)
+        & (cov["scope"] == "district")
+        & (cov["basis"] == basis)
+    ]
+    return {str(r.name): float(r.share) for r in at.itertuples()}
+
+
+def _add_district_shares(
+    fmap: folium.Map,
+    districts: gpd.GeoDataFrame,
+    result: RunResult,
+    *,
+    tol: float,
+    precision: int,
+    datum: str,
+) -> None:
+    """Districts filled by share within the budget, and a label layer (name and share)."""
+    basis = _headline_basis(result)
+    shares = _district_shares(result, basis)
+    values = [shares.get(str(n), float("nan")) for n in districts["name"]]
+    props = [
+        {"label": _district_label(n, result), "fill": share_colour(v)}
+        for n, v in zip(districts["name"], values, strict=True)
+    ]
+    data = _display_geojson(districts, props, tol=tol, precision=precision, datum=datum)
+    budget = result.metro.config.budget_ms
+    what = escape_text(BASIS_LABELS.get(basis, basis)) if basis else "share"
+    folium.GeoJson(
+        data,
+        name=f"Districts: {what} within {budget:g} ms",
+        show=False,
+        style_function=lambda f: {
+            "fillColor": f["properties"]["fill"],
+            "fillOpacity": 0.65,
+            "color": "#525252",
+            "weight": 1,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
+    ).add_to(fmap)
+    points = shapely.point_on_surface(districts.geometry.to_numpy())
+    pts = gpd.GeoSeries(points, crs=districts.crs).to_crs(WGS84)
+    lon, lat = to_display(pts.x.to_numpy(), pts.y.to_numpy(), datum=datum)  # type: ignore[arg-type]
+    rows = [
+        [round(float(b), precision), round(float(a), precision), _label_text(n, v)]
+        for a, b, n, v in zip(lon, lat, districts["name"], values, strict=True)
+    ]
+    group = folium.FeatureGroup(name="District labels (share)", show=True)
+    group.add_child(_LabelsLayer(rows))
+    group.add_to(fmap)
+
+
+def _label_text(name: object, share: float) -> str:
+    """Plain text (the page sets it as text, never as markup)."""
+    text = "" if name is None else str(name)
+    return f"{text} · {percent(share, digits=0, missing='no data')}"
+
+
+class _LabelsLayer(MacroElement):
+    """Text labels from ``[lat, lon, text]`` rows; the text is set with ``textContent``."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var lcLabels = {{ this.rows|tojson }};
+            lcLabels.forEach(function (r) {
+                var el = document.createElement("div");
+                el.textContent = r[2];
+                var icon = L.divIcon({className: "lc-label", html: el, iconSize: [0, 0]});
+                L.marker([r[0], r[1]], {icon: icon, interactive: false, keyboard: false,
+                          zIndexOffset: 3000})
+                    .addTo({{ this._parent.get_name() }});
+            });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        super().__init__()
+        self._name = "LabelsLayer"
+        self.rows = rows
+
+
 def _add_boundary(
     fmap: folium.Map,
     layers: Mapping[str, gpd.GeoDataFrame],
@@ -332,13 +619,22 @@ def _add_boundary(
     *,
     tol: float,
     precision: int,
+    datum: str,
 ) -> None:
     cfg = result.metro.config
+    if "districts" in layers and len(layers["districts"]):
+        _add_district_shares(
+            fmap, layers["districts"], result, tol=tol, precision=precision, datum=datum
+        )
     if "districts" in layers:
         districts = layers["districts"]
         labels = [_district_label(name, result) for name in districts["name"]]
         data = _display_geojson(
-            districts, [{"label": lab} for lab in labels], tol=tol, precision=precision
+            districts,
+            [{"label": lab} for lab in labels],
+            tol=tol,
+            precision=precision,
+            datum=datum,
         )
         folium.GeoJson(
             data,
@@ -354,7 +650,9 @@ def _add_boundary(
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
         ).add_to(fmap)
     label = _district_label(None, result, title=cfg.name)
-    data = _display_geojson(layers["boundary"], [{"label": label}], tol=tol, precision=precision)
+    data = _display_geojson(
+        layers["boundary"], [{"label": label}], tol=tol, precision=precision, datum=datum
+    )
     folium.GeoJson(
         data,
         name="Metro boundary",
@@ -384,7 +682,7 @@ def _district_label(name: str | None, result: RunResult, *, title: str | None = 
 
 
 def _add_clusters(
-    fmap: folium.Map, clusters: gpd.GeoDataFrame, *, tol: float, precision: int
+    fmap: folium.Map, clusters: gpd.GeoDataFrame, *, tol: float, precision: int, datum: str
 ) -> None:
     """Outline the largest uncovered clusters (from the progress step), by cause."""
     labels = []
@@ -402,7 +700,7 @@ def _add_clusters(
         if r.get("district"):
             parts.append(escape_text(r["district"]))
         labels.append({"label": "<br>".join(parts), "cause": escape_text(cause)})
-    data = _display_geojson(clusters, labels, tol=tol, precision=precision)
+    data = _display_geojson(clusters, labels, tol=tol, precision=precision, datum=datum)
     folium.GeoJson(
         data,
         name="Largest uncovered clusters",
@@ -419,12 +717,20 @@ def _add_clusters(
 # --- uncovered population ----------------------------------------------------------------
 
 
-def _add_heat(fmap: folium.Map, result: RunResult, *, cell_m: float, precision: int) -> None:
+def _add_heat(
+    fmap: folium.Map, result: RunResult, *, cell_m: float, precision: int, datum: str
+) -> None:
     # Heat cells are hundreds of metres wide: 4 decimals (about 10 m) lose nothing.
-    points = _uncovered_population(result, cell_m=cell_m, precision=min(precision, 4))
-    if points is None or not len(points):
+    found = _uncovered_population(result, cell_m=cell_m, precision=min(precision, 4))
+    if found is None or not len(found[0]):
         return
-    HeatMap(
+    points, top = found
+    lon, lat = to_display([p[1] for p in points], [p[0] for p in points], datum=datum)  # type: ignore[arg-type]
+    points = [
+        [round(float(a), 4), round(float(b), 4), p[2]]
+        for a, b, p in zip(lat, lon, points, strict=True)
+    ]
+    heat = HeatMap(
         points,
         name="Uncovered population (heat)",
         show=True,
@@ -432,13 +738,37 @@ def _add_heat(fmap: folium.Map, result: RunResult, *, cell_m: float, precision: 
         blur=12,
         min_opacity=0.05,
         max_zoom=13,
-    ).add_to(fmap)
+        gradient=HEAT_GRADIENT,
+    )
+    heat.default_js = _assets.js_urls(_assets.HEAT_JS)  # pinned, not folium@main
+    heat.add_to(fmap)
+    fmap.add_child(
+        _HtmlControl(_heat_scale_html(top, cell_m), position="bottomright", css_class="lc-heat")
+    )
+
+
+def _heat_scale_html(top: float, cell_m: float) -> str:
+    """Return the heat layer's numbered scale: people beyond the budget per cell."""
+    stops = ",".join(f"{c} {k * 100:.0f}%" for k, c in HEAT_GRADIENT.items())
+    ticks = [0.0, top / 2.0, top]
+    labels = [f"{t:,.0f}" for t in ticks]
+    labels[-1] += "+"
+    return (
+        f"<h4>Uncovered people per {cell_m / 1000:g} km cell</h4>"
+        f'<div class="lc-scale" style="background:linear-gradient(90deg,'
+        f'rgba(254,227,145,0.15) 0%,{stops})"></div>'
+        '<div class="lc-ticks">' + "".join(f"<span>{t}</span>" for t in labels) + "</div>"
+    )
 
 
 def _uncovered_population(
     result: RunResult, *, cell_m: float, precision: int
-) -> list[list[float]] | None:
-    """People beyond the budget (no access or too far), summed over ``cell_m`` cells."""
+) -> tuple[list[list[float]], float] | None:
+    """People beyond the budget (no access or too far), summed over ``cell_m`` cells.
+
+    Returns ``[lat, lon, weight]`` rows, weight relative to the 99th-percentile cell, and
+    that cell's people (the top of the heat scale).
+    """
     metro, scenario = result.metro, result.scenario
     if "population" not in scenario.evaluations:
         return None
@@ -447,7 +777,7 @@ def _uncovered_population(
     out = ~covered(ev.latency_us, budget_ms=metro.config.budget_ms)
     people = ev.samples.weight[out]
     if not people.sum():
-        return []
+        return [], 0.0
     ix = np.floor(x[out] / cell_m).astype(np.int64)
     iy = np.floor(y[out] / cell_m).astype(np.int64)
     keys, inverse = np.unique(np.stack([ix, iy], axis=1), axis=0, return_inverse=True)
@@ -463,18 +793,21 @@ def _uncovered_population(
     weight = np.round(np.minimum(sums[keep] / top, 1.0), 2)
     # Cells under 1 % of that show as nothing but haze (and weigh on the page): left out.
     shown = weight >= 0.01
-    return np.column_stack(
+    rows = np.column_stack(
         [np.round(lat[shown], precision), np.round(lon[shown], precision), weight[shown]]
     ).tolist()
+    return rows, top
 
 
 # --- points ------------------------------------------------------------------------------
 
 
-def _add_key_sites(fmap: folium.Map, key_sites: gpd.GeoDataFrame, *, precision: int) -> None:
+def _add_key_sites(
+    fmap: folium.Map, key_sites: gpd.GeoDataFrame, *, precision: int, datum: str
+) -> None:
     pts = key_sites.to_crs(WGS84)
-    lat = np.round(pts.geometry.y.to_numpy(), precision)
-    lon = np.round(pts.geometry.x.to_numpy(), precision)
+    lon, lat = to_display(pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), datum=datum)  # type: ignore[arg-type]
+    lat, lon = np.round(lat, precision), np.round(lon, precision)
     for status in ("covered", *CAUSES):
         mask = (pts["status"] == status).to_numpy()
         if not mask.any():
@@ -487,7 +820,7 @@ def _add_key_sites(fmap: folium.Map, key_sites: gpd.GeoDataFrame, *, precision: 
         callback = _KEY_SITE_CALLBACK.replace("__COLOUR__", colour).replace(
             "__STATUS__", json.dumps(escape_text(STATUS_LABELS[status]))
         )
-        FastMarkerCluster(
+        cluster = FastMarkerCluster(
             rows,
             name=f"Key sites: {STATUS_LABELS[status]} ({int(mask.sum())})",
             callback=callback,
@@ -495,7 +828,10 @@ def _add_key_sites(fmap: folium.Map, key_sites: gpd.GeoDataFrame, *, precision: 
             show=True,
             maxClusterRadius=40,
             disableClusteringAtZoom=15,
-        ).add_to(fmap)
+        )
+        cluster.default_js = _assets.js_urls(_assets.CLUSTER_JS)
+        cluster.default_css = _assets.css_urls(*_assets.CLUSTER_CSS)
+        cluster.add_to(fmap)
 
 
 #: Rows are ``[lat, lon, name, category, district, latency, serving site, drop]``, every
@@ -543,23 +879,35 @@ def _popup(title: str, rows: list[tuple[str, str]]) -> str:
 
 
 def _add_sites(
-    fmap: folium.Map, sites: gpd.GeoDataFrame, result: RunResult, *, precision: int
+    fmap: folium.Map, sites: gpd.GeoDataFrame, result: RunResult, *, precision: int, datum: str
 ) -> None:
     pts = sites.to_crs(WGS84)
+    lon, lat = to_display(pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), datum=datum)  # type: ignore[arg-type]
+    years = _online_years(pts)
     rows = []
-    for (_, r), g in zip(pts.iterrows(), pts.geometry, strict=True):
+    for (_, r), x, y, year in zip(pts.iterrows(), lon, lat, years, strict=True):
         online = bool(r.get("online", True))
         rows.append(
             [
-                round(float(g.y), precision),
-                round(float(g.x), precision),
+                round(float(y), precision),
+                round(float(x), precision),
                 _tier_icon(str(r.get("tier", "")), online=online),
                 _site_popup(r, result),
+                year,
             ]
         )
     group = folium.FeatureGroup(name=f"Compute sites ({len(rows)})", show=True)
     group.add_child(_PointsLayer(rows))
     group.add_to(fmap)
+    known = sorted({y for y in years if y is not None})
+    if len(known) > 1:
+        fmap.add_child(_YearControl(group.get_name(), known, result.scenario.year))
+
+
+def _online_years(sites: gpd.GeoDataFrame) -> list[int | None]:
+    if "online_year" not in sites:
+        return [None] * len(sites)
+    return [None if pd.isna(y) else int(y) for y in sites["online_year"]]
 
 
 def _site_popup(row: pd.Series, result: RunResult) -> str:
@@ -615,8 +963,61 @@ def _svg(shape: str, *, fill: str, stroke: str, size: int) -> str:
     )
 
 
+class _YearControl(MacroElement):
+    """A slider over the sites' online years: sites not yet online by then are faded.
+
+    The bands and shares stay those of the run's scenario year (named beside the slider);
+    ``latcircle run --year`` computes another year.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, group) {
+            var years = {{ this.years|tojson }};
+            var control = L.control({position: "topleft"});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", "lc-box lc-years");
+                var title = document.createElement("b");
+                var input = document.createElement("input");
+                var note = document.createElement("div");
+                input.type = "range"; input.min = 0; input.max = years.length - 1;
+                input.step = 1; input.value = {{ this.start|tojson }};
+                note.textContent = {{ this.note|tojson }};
+                note.style.fontSize = "11px";
+                function show() {
+                    var year = years[Number(input.value)], n = 0;
+                    group.eachLayer(function (m) {
+                        var on = m.lcYear === null || m.lcYear <= year;
+                        if (on) { n += 1; }
+                        m.setOpacity(on ? 1 : 0.2);
+                    });
+                    title.textContent = "Sites online by " + year + ": " + n;
+                }
+                input.addEventListener("input", show);
+                div.appendChild(title); div.appendChild(document.createElement("br"));
+                div.appendChild(input); div.appendChild(note);
+                L.DomEvent.disableClickPropagation(div);
+                show();
+                return div;
+            };
+            control.addTo(map);
+        })({{ this._parent.get_name() }}, {{ this.group }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, group: str, years: list[int], scenario_year: int | None) -> None:
+        super().__init__()
+        self._name = "YearControl"
+        self.group = group
+        self.years = years
+        start = scenario_year if scenario_year in years else years[-1]
+        self.start = years.index(start)
+        when = f"{scenario_year}" if scenario_year is not None else "all sites online"
+        self.note = f"bands and shares: {when}"
+
+
 class _PointsLayer(MacroElement):
-    """Markers from ``[lat, lon, icon SVG, popup HTML]`` rows, added to the parent layer.
+    """Markers from ``[lat, lon, icon SVG, popup HTML, online year]`` rows, added to the parent.
 
     The rows arrive as JSON; the icon SVG is built here from fixed shapes and the popup
     from escaped text, so no data can become markup or script.
@@ -629,9 +1030,10 @@ class _PointsLayer(MacroElement):
             rows.forEach(function (r) {
                 var icon = L.divIcon({className: "lc-site-icon", html: r[2],
                     iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]});
-                L.marker([r[0], r[1]], {icon: icon, zIndexOffset: 1000})
-                    .bindPopup(r[3], {maxWidth: 340})
-                    .addTo({{ this._parent.get_name() }});
+                var marker = L.marker([r[0], r[1]], {icon: icon, zIndexOffset: 1000})
+                    .bindPopup(r[3], {maxWidth: 340});
+                marker.lcYear = r[4];
+                marker.addTo({{ this._parent.get_name() }});
             });
         })();
         {% endmacro %}
@@ -647,23 +1049,36 @@ class _PointsLayer(MacroElement):
 
 
 def _add_controls(
-    fmap: folium.Map, result: RunResult, bands: gpd.GeoDataFrame, credits: list[str]
+    fmap: folium.Map,
+    result: RunResult,
+    bands: gpd.GeoDataFrame,
+    credits: list[str],
+    *,
+    rings: bool = True,
 ) -> None:
     folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
-    Fullscreen(position="topleft").add_to(fmap)
-    MeasureControl(
+    full = Fullscreen(position="topleft")
+    full.default_js = _assets.js_urls(_assets.FULLSCREEN_JS)
+    full.default_css = _assets.css_urls(_assets.FULLSCREEN_CSS)
+    full.add_to(fmap)
+    measure = MeasureControl(
         position="topleft",
         primary_length_unit="kilometers",
         secondary_length_unit="meters",
         primary_area_unit="sqkilometers",
         secondary_area_unit=None,
-    ).add_to(fmap)
+    )
+    measure.default_js = _assets.js_urls(_assets.MEASURE_JS)
+    measure.default_css = _assets.css_urls(_assets.MEASURE_CSS)
+    measure.add_to(fmap)
     # Bottom left, under popups' usual place: a popup opened near the top is not hidden.
     fmap.add_child(
         _HtmlControl(_title_html(result), position="bottomleft", css_class="lc-title-box")
     )
     fmap.add_child(
-        _HtmlControl(_legend_html(result, bands), position="bottomright", css_class="lc-legend")
+        _HtmlControl(
+            _legend_html(result, bands, rings=rings), position="bottomright", css_class="lc-legend"
+        )
     )
     fmap.add_child(_Attribution([escape_text(c) for c in credits]))
 
@@ -699,14 +1114,17 @@ def _warnings(cfg: CityConfig) -> list[str]:
     return out
 
 
-def _legend_html(result: RunResult, bands: gpd.GeoDataFrame) -> str:
+def _legend_html(result: RunResult, bands: gpd.GeoDataFrame, *, rings: bool = True) -> str:
     colours = band_colours(sorted(bands["threshold_ms"]))
     rows = ["<h4>One-way latency to the nearest site</h4>"]
-    rows += [
-        f'<div class="lc-row"><span class="lc-swatch" style="background:{c};opacity:0.7">'
-        f"</span>≤ {t:g} ms</div>"
-        for t, c in colours.items()
-    ]
+    lower: float | None = None
+    for t, c in colours.items():
+        text = ring_label(lower, t).removeprefix("Latency ") if rings else f"≤ {t:g} ms"
+        rows.append(
+            f'<div class="lc-row"><span class="lc-swatch" style="background:{c};opacity:0.7">'
+            f"</span>{escape_text(text)}</div>"
+        )
+        lower = t
     rows.append("<h4>Key sites</h4>")
     rows += [
         f'<div class="lc-row"><span class="lc-dot" style="background:{STATUS_COLOURS[s]}">'
@@ -719,11 +1137,23 @@ def _legend_html(result: RunResult, bands: gpd.GeoDataFrame) -> str:
         rows.append(f'<div class="lc-row">{icon}{tier}</div>')
     planned = _svg("circle", fill="#ffffff", stroke=_PLANNED_COLOUR, size=16)
     rows.append(f'<div class="lc-row">{planned}planned (not online)</div>')
-    rows.append(
-        '<div class="lc-row"><span class="lc-swatch" style="background:'
-        'linear-gradient(90deg,#2b83ba,#ffffbf,#d7191c)"></span>uncovered people</div>'
-    )
+    rows += _district_legend(result)
     return "".join(rows)
+
+
+def _district_legend(result: RunResult) -> list[str]:
+    """Return the district share classes (none when the run has no districts)."""
+    if not result.metro.district_names:
+        return []
+    basis = _headline_basis(result)
+    what = escape_text(BASIS_LABELS.get(basis, basis)) if basis else "share"
+    rows = [f"<h4>Districts: {what} within {result.metro.config.budget_ms:g} ms</h4>"]
+    rows += [
+        f'<div class="lc-row"><span class="lc-swatch" style="background:{c}"></span>'
+        f"{escape_text(label)}</div>"
+        for _, c, label in SHARE_CLASSES
+    ]
+    return rows
 
 
 class _HtmlControl(MacroElement):

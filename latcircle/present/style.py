@@ -4,7 +4,9 @@ One home for each presentation fact, so that the map, the report, the figures an
 command line never disagree:
 
 * the words for bases and statuses (:data:`BASIS_LABELS`, :data:`STATUS_LABELS`) and their
-  colours, the colours of the latency bands (:func:`band_colours`);
+  colours, the colours of the latency bands (:func:`band_colours`) and the names of their
+  rings (:func:`ring_label`), the district share classes (:func:`share_colour`) and the
+  heat layer's colours (:data:`HEAT_GRADIENT`);
 * how a percentage is printed, in a page or in running text (:func:`percent`);
 * how a string from data or config becomes inert HTML text (:func:`escape_text`);
 * which data credits a city must show (:func:`data_attribution`).
@@ -27,13 +29,18 @@ if TYPE_CHECKING:
 __all__ = [
     "BASIS_COLOURS",
     "BASIS_LABELS",
+    "HEAT_GRADIENT",
+    "NO_SHARE_COLOUR",
     "PROGRESS_COLOURS",
+    "SHARE_CLASSES",
     "STATUS_COLOURS",
     "STATUS_LABELS",
     "band_colours",
     "data_attribution",
     "escape_text",
     "percent",
+    "ring_label",
+    "share_colour",
 ]
 
 BASIS_LABELS: dict[str, str] = {
@@ -165,3 +172,68 @@ def data_attribution(cfg: CityConfig) -> list[str]:
     if "worldpop" in words:
         out.append("Population: WorldPop (CC BY 4.0)")
     return out
+
+
+def ring_label(lower_ms: float | None, upper_ms: float) -> str:
+    """Return a ring's name: ``Latency ≤ 0.25 ms`` or ``Latency 0.25–0.5 ms``.
+
+    A ring is a band minus the next tighter one
+    (:func:`latcircle.analysis.isochrones.band_rings`).
+
+    Parameters
+    ----------
+    lower_ms
+        The next tighter threshold (``None`` for the tightest ring).
+    upper_ms
+        The ring's threshold.
+
+    Returns
+    -------
+    str
+    """
+    if lower_ms is None:
+        return f"Latency ≤ {upper_ms:g} ms"
+    return f"Latency {lower_ms:g}–{upper_ms:g} ms"
+
+
+#: District share classes ``(upper bound, exclusive; colour; label)``: breaks at the national
+#: targets (70 % by 2027, 75 % by 2028), so a district exactly at a target is in the class
+#: that meets it.
+SHARE_CLASSES: list[tuple[float, str, str]] = [
+    (0.5, "#f7f7f7", "< 50 %"),
+    (0.7, "#d9f0d3", "50–70 %"),
+    (0.75, "#a6dba0", "70–75 %"),
+    (0.9, "#5aae61", "75–90 %"),
+    (1.000001, "#1b7837", "≥ 90 %"),
+]
+#: A district without a share (no samples on the basis).
+NO_SHARE_COLOUR = "#bdbdbd"
+
+
+def share_colour(share: float | None) -> str:
+    """Return a district's fill colour for its share within the budget (grey when unknown).
+
+    Parameters
+    ----------
+    share
+        A share in [0, 1], or NaN / ``None``.
+
+    Returns
+    -------
+    str
+        Hex colour of its class in :data:`SHARE_CLASSES` (upper bounds exclusive).
+    """
+    if share is None or np.isnan(share):
+        return NO_SHARE_COLOUR
+    return next(c for upper, c, _ in SHARE_CLASSES if share < upper)
+
+
+#: Heat colours of uncovered people: yellow to dark brown, apart from the status colours
+#: (covered green, too far red, no access purple) and the blue-green bands. Translucent, so
+#: that rings, labels and the base map stay readable under dense heat.
+HEAT_GRADIENT: dict[float, str] = {
+    0.25: "rgba(254,227,145,0.55)",
+    0.5: "rgba(254,153,41,0.65)",
+    0.75: "rgba(204,76,2,0.75)",
+    1.0: "rgba(102,37,6,0.85)",
+}

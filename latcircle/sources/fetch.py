@@ -429,6 +429,7 @@ def fetch_city(
     cache_dir: Path | None = None,
     quiet: bool = False,
     refresh: bool = False,
+    console: Any = None,
 ) -> FetchResult:
     """Fetch a metro's inputs and write its city config.
 
@@ -463,6 +464,9 @@ def fetch_city(
     refresh
         Fetch every requested source again: outputs are rebuilt, and the city's Overpass
         answers, the PeeringDB list and the WorldPop raster are downloaded again.
+    console
+        The ``rich.console.Console`` for the progress bars (the command line passes the
+        one its log lines use, so a log line prints above the bars); stderr when ``None``.
 
     Returns
     -------
@@ -502,7 +506,7 @@ def fetch_city(
     if refresh:
         shutil.rmtree(job.overpass_cache, ignore_errors=True)
     result = FetchResult(city=city)
-    with _progress_display(quiet=quiet) as progress:
+    with _progress_display(quiet=quiet, console=console) as progress:
         job.progress = progress
         _run_steps(job, [s for s in SOURCES if s in sources], result)
         result.config_path = _write_config(job, result)
@@ -1697,7 +1701,7 @@ def _notes(job: _Job, result: FetchResult) -> str:
 
 
 @contextlib.contextmanager
-def _progress_display(*, quiet: bool) -> Iterator[Progress]:
+def _progress_display(*, quiet: bool, console: Any = None) -> Iterator[Progress]:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -1715,7 +1719,7 @@ def _progress_display(*, quiet: bool) -> Iterator[Progress]:
         TaskProgressColumn(),
         TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=console if console is not None else Console(stderr=True),
         disable=quiet,
         transient=False,
     )

@@ -1,0 +1,283 @@
+"""map.html in headless Chromium with the network cut off: no CDN replay, no tiles.
+
+Every host name resolves to a loopback port where nothing listens (``--host-resolver-rules``),
+so any request the page makes fails at once, as on a machine without a network. The
+self-contained page (the default, ``--map-assets inline``) must still draw every layer, the
+legend, the labels and the popups, with no JavaScript error; the only failed requests allowed
+are the base map's own tiles. One screenshot per base map choice goes to
+``tests/.artifacts/offline-map-<basemap>.png`` (paths printed); on real data, the Wuhan map
+(rings, districts, heat scale) and the GCJ-02 landmark check on Amap tiles.
+
+Skips with a reason when chromium or chromedriver are missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from pyproj import Geod
+
+import cdn_replay
+from cdn_replay import js_problems, open_page, start_browser, wait_for, wait_map_ready
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    from latcircle.run import RunResult
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / ".artifacts"
+BASEMAPS = ("osm", "amap", "tencent", "none")
+_ANIMATING = ".leaflet-zoom-anim, .leaflet-pan-anim, .leaflet-cluster-anim"
+TILE_HOSTS = {
+    "osm": "tile.openstreetmap.org",
+    "amap": "is.autonavi.com",
+    "tencent": "map.gtimg.com",
+    "none": None,
+}
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _closed_port() -> int:
+    """A loopback port with nothing listening: every connection is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def offline_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    if not (Path(cdn_replay.CHROMIUM).exists() and Path(cdn_replay.CHROMEDRIVER).exists()):
+        pytest.skip("headless browser test needs Debian chromium and chromium-driver")
+    pytest.importorskip("selenium")
+    driver = start_browser(_closed_port(), tmp_path_factory.mktemp("offline-profile"))
+    yield driver
+    driver.quit()
+
+
+def _write_maps(result: RunResult) -> dict[str, Path]:
+    from latcircle.present.maps import write_map
+
+    pages = {}
+    for basemap in BASEMAPS:
+        path = write_map(result, result.out, basemap=basemap)
+        pages[basemap] = path.rename(result.out / f"map-{basemap}.html")
+    write_map(result, result.out)  # the default page back in place
+    return pages
+
+
+@pytest.fixture(scope="module")
+def demo_maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from latcircle.demo.generator import write_demo_city
+    from latcircle.pipeline import run_config, write_progress
+
+    folder = tmp_path_factory.mktemp("offline-demo")
+    config = write_demo_city(folder / "data", seed=7)
+    result = run_config(config, out=folder / "out", extra_outputs=[write_progress])
+    return _write_maps(result)
+
+
+def _shot(driver: WebDriver, name: str) -> Path:
+    # Let markercluster's fade-in (0.2 s) and Leaflet's zoom animation (0.25 s) finish.
+    wait_for(driver, f"return !document.querySelector({json.dumps(_ANIMATING)});")
+    time.sleep(0.6)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    driver.save_screenshot(str(path))
+    print(f"screenshot: {path}")
+    return path
+
+
+def _failed_requests_besides_tiles(driver: WebDriver, basemap: str) -> list[str]:
+    """SEVERE console entries and JS errors, less the base map's own failed tiles."""
+    host = TILE_HOSTS[basemap]
+    return [p for p in js_problems(driver) if not (host and host in p)]
+
+
+def _overlays(driver: WebDriver) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll("
+        "'.leaflet-control-layers-overlays label')).map(l => l.textContent.trim());"
+    )
+
+
+def _toggle(driver: WebDriver, prefix: str) -> None:
+    driver.execute_script(
+        "var labels = document.querySelectorAll('.leaflet-control-layers-overlays label');"
+        "for (var l of labels) { if (l.textContent.trim().startsWith(arguments[0])) {"
+        "  l.querySelector('input').click(); } }",
+        prefix,
+    )
+
+
+def _check_map(driver: WebDriver, page: Path, basemap: str) -> None:
+    open_page(driver, page)
+    wait_map_ready(driver)
+    overlays = _overlays(driver)
+    for expected in (
+        "Latency ≤ 0.25 ms",
+        "Latency 0.75–1 ms",
+        "Districts: ",
+        "District labels (share)",
+        "Metro boundary",
+        "Compute sites",
+        "Key sites: covered",
+        "Uncovered population (heat)",
+    ):
+        assert any(o.startswith(expected) for o in overlays), (expected, overlays)
+    legend = driver.find_element("css selector", ".lc-legend").text
+    for expected in ("0.75–1 ms", "no access", "too far", "70–75 %"):
+        assert expected in legend, (expected, legend)
+    heat = driver.find_element("css selector", ".lc-heat").text
+    assert re.search(r"Uncovered people per 0\.5 km cell\s+0\s+[\d,]+\s+[\d,]+\+", heat), heat
+    assert driver.find_elements("css selector", "canvas.leaflet-heatmap-layer")
+    assert len(driver.find_elements("css selector", ".lc-label")) >= 2
+    assert driver.find_elements("css selector", ".lc-cluster, .lc-key-icon")
+    # Leaflet from the page itself, not from a CDN: nothing but tiles was requested.
+    resources = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(r => r.name);"
+    )
+    host = TILE_HOSTS[basemap]
+    assert all(host and host in r for r in resources), resources
+    if host:
+        notice = wait_for(
+            driver,
+            "var n = document.querySelector('.lc-tile-notice'); return n && n.textContent;",
+        )
+        assert "plain background" in notice
+    else:
+        assert not driver.find_elements("css selector", ".leaflet-tile-pane img")
+    attribution = driver.find_element("css selector", ".leaflet-control-attribution").text
+    if basemap == "amap":
+        assert "高德地图" in attribution and "GCJ-02" in attribution
+    if basemap == "tencent":
+        assert "腾讯地图" in attribution
+    # A site popup, in every base map.
+    icons = driver.find_elements("css selector", ".lc-site-icon")
+    assert len(icons) >= 2
+    driver.execute_script("arguments[0].click();", icons[-1])
+    popup = wait_for(
+        driver, "var p = document.querySelector('.leaflet-popup-content');return p && p.innerText;"
+    )
+    assert "Tier" in popup and "People within" in popup
+    driver.execute_script("document.querySelector('.leaflet-popup-close-button').click();")
+    assert driver.execute_script("return window.__alerts;") == []
+    assert _failed_requests_besides_tiles(driver, basemap) == []
+
+
+@pytest.mark.parametrize("basemap", BASEMAPS)
+def test_demo_map_offline(
+    offline_browser: WebDriver, demo_maps: dict[str, Path], basemap: str
+) -> None:
+    page = demo_maps[basemap]
+    _check_map(offline_browser, page, basemap)
+    shot = _shot(offline_browser, f"offline-map-{basemap}.png")
+    assert shot.stat().st_size > 10_000
+    print(f"{page.name}: {page.stat().st_size / 1e6:.2f} MB")
+
+
+def test_demo_map_offline_year_control_and_districts(
+    offline_browser: WebDriver, demo_maps: dict[str, Path]
+) -> None:
+    open_page(offline_browser, demo_maps["osm"])
+    wait_map_ready(offline_browser)
+    years = offline_browser.find_elements("css selector", ".lc-years input[type=range]")
+    if years:  # the demo's sites carry online years: the slider fades the later ones
+        first = offline_browser.execute_script(
+            "var i = document.querySelector('.lc-years input'); i.value = 0;"
+            "i.dispatchEvent(new Event('input'));"
+            "return document.querySelector('.lc-years b').textContent;"
+        )
+        last = offline_browser.execute_script(
+            "var i = document.querySelector('.lc-years input'); i.value = i.max;"
+            "i.dispatchEvent(new Event('input'));"
+            "return document.querySelector('.lc-years b').textContent;"
+        )
+        n_first, n_last = (int(t.rsplit(":", 1)[1]) for t in (first, last))
+        assert n_first <= n_last
+    _toggle(offline_browser, "Districts: ")
+    wait_for(offline_browser, "return document.querySelectorAll('path.leaflet-interactive').length")
+    _shot(offline_browser, "offline-map-districts.png")
+    assert js_problems(offline_browser) == [] or all(
+        "tile.openstreetmap.org" in p for p in js_problems(offline_browser)
+    )
+
+
+def test_vendored_assets_are_the_files_the_cdn_urls_name(tmp_path: Path) -> None:
+    """Byte for byte what ``npm pack`` (or the folium wheel) holds at the pinned version."""
+    from latcircle.present import assets
+
+    if shutil.which("npm") is None:
+        pytest.skip("npm not installed: cannot fetch the packages to compare")
+    store = cdn_replay.AssetStore(ARTIFACTS / "npm")
+    for asset in assets._ALL:
+        try:
+            served = store.get(asset.url)
+        except cdn_replay.AssetError as exc:
+            pytest.skip(str(exc))
+        assert served == asset.file.read_bytes(), asset.url
+
+
+# --- Wuhan (real data) --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wuhan(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[str, Path]:
+    from latcircle.pipeline import run_config, write_progress
+
+    out = tmp_path_factory.mktemp("wuhan-offline") / "wuhan"
+    result = run_config(
+        ROOT / "data" / "cities" / "wuhan.yaml", out=out, extra_outputs=[write_progress]
+    )
+    return _write_maps(result)
+
+
+@pytest.mark.realdata
+def test_wuhan_map_offline(offline_browser: WebDriver, wuhan: dict[str, Path]) -> None:
+    page = wuhan["osm"]
+    size_mb = page.stat().st_size / 1e6
+    seconds = open_page(offline_browser, page)
+    again = open_page(offline_browser, page)
+    print(f"wuhan map.html (inline): {size_mb:.2f} MB, load {seconds:.2f} s, again {again:.2f} s")
+    _check_map(offline_browser, page, "osm")
+    _shot(offline_browser, "wuhan-offline-rings.png")
+    _toggle(offline_browser, "Districts: ")
+    _shot(offline_browser, "wuhan-offline-districts.png")
+    assert size_mb < 8.0
+    _check_map(offline_browser, wuhan["amap"], "amap")
+    _shot(offline_browser, "wuhan-offline-amap.png")
+
+
+@pytest.mark.realdata
+def test_wuhan_landmark_on_amap_position(wuhan: dict[str, Path], shared_data: Path) -> None:
+    """Tianhe airport T2 as Amap places it (the Weibo POI file's own GCJ-02 position).
+
+    latcircle reads the POIs as GCJ-02, converts them to WGS84 for the analysis, and shifts
+    them back for Amap tiles: the marker must land where Amap's own data has it.
+    """
+    name = "Wuhan Tianhe Airport T2 terminal"
+    with (shared_data / "wuhan" / "key_sites_weibo.csv").open(encoding="utf-8") as fh:
+        (src,) = [r for r in csv.DictReader(fh) if r["Name_POI.1"].strip() == name]
+    page = wuhan["amap"].read_text(encoding="utf-8")
+    decoder = json.JSONDecoder()
+    rows = [
+        row
+        for m in re.finditer(r"var data =", page)
+        for row in decoder.raw_decode(page[m.end() :].lstrip())[0]
+    ]
+    (row,) = [r for r in rows if r[2].strip() == name]
+    _, _, metres = Geod(ellps="WGS84").inv(
+        row[1], row[0], float(src["Longitude"]), float(src["Latitude"])
+    )
+    print(f"{name}: {metres:.2f} m from its Amap position")
+    assert metres < 10.0
