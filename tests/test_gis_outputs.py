@@ -130,8 +130,11 @@ def test_band_rings_with_an_empty_tightest_band() -> None:
 def test_latency_tif_band_has_unit_and_description(run: RunResult) -> None:
     path = run.out / "latency.tif"
     with rasterio.open(path) as src:
-        assert src.units == ("us",)
+        # Band 1 the latency (unit us); band 2 the status codes (issue 13), no unit.
+        assert src.count == 2
+        assert src.units[0] == "us" and not src.units[1]
         assert "microseconds" in src.descriptions[0]
+        assert "status" in src.descriptions[1]
         assert src.tags(1)["units"] == "microseconds"
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"  # still a COG
     gdalinfo = shutil.which("gdalinfo")
@@ -146,7 +149,7 @@ def test_latency_tif_band_has_unit_and_description(run: RunResult) -> None:
     )
     if done is not None and done.returncode == 0:  # rasterio's command line works here
         info = json.loads(done.stdout)
-        assert info["units"] == ["us"] and "microseconds" in info["descriptions"][0]
+        assert info["units"][0] == "us" and "microseconds" in info["descriptions"][0]
 
 
 def test_exports_match_the_geopackage(run: RunResult) -> None:

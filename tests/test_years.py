@@ -41,7 +41,17 @@ FILES = (
     "figures/districts.png",
     "figures/progress.png",
 )
-LAYERS = {"bands", "sites", "key_sites", "service_areas", "boundary", "districts", "clusters"}
+LAYERS = {
+    "bands",
+    "rings",
+    "sites",
+    "key_sites",
+    "service_areas",
+    "boundary",
+    "districts",
+    "clusters",
+    "layer_styles",  # the QGIS styles table (issue 18)
+}
 
 pytestmark = pytest.mark.slow  # eleven full runs (about 40 s of CPU on the 2-core machine)
 

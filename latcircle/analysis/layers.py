@@ -21,8 +21,8 @@ __all__ = ["LATENCY_BAND", "STATUS_BAND", "run_layers", "status_raster"]
 
 #: ``latency.tif`` band descriptions (also in docs/causes.md).
 LATENCY_BAND = (
-    "latency_us: one-way latency to the serving compute site in microseconds; "
-    "NaN: no access, unreachable or outside"
+    "one-way latency to the serving compute site, microseconds "
+    "(NaN: no access, unreachable or outside the metro)"
 )
 STATUS_BAND = "status: " + ", ".join(
     f"{code} {name}" for name, code in {"outside the metro": 0, **CAUSE_CODES}.items()
