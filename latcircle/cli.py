@@ -416,6 +416,8 @@ def _cmd_national(args: argparse.Namespace) -> int:
             force=args.force,
             on_city=bar.update,
             on_dashboard=dashboard,
+            # Dask logs every worker start and stop at INFO: only with -vv.
+            dask_log_level=logging.DEBUG if args.verbose > 1 else logging.WARNING,
         )
     finally:
         bar.stop()

@@ -376,6 +376,7 @@ def run_many(
     force: bool = False,
     on_city: Callable[[CityOutcome, int, int], None] | None = None,
     on_dashboard: Callable[[str], None] | None = None,
+    dask_log_level: int = logging.WARNING,
 ) -> NationalRun:
     """Run every city (one Dask task each), then the national rollup.
 
@@ -404,6 +405,8 @@ def run_many(
         and the total (a progress bar).
     on_dashboard
         Called with the Dask dashboard address once the cluster is up.
+    dask_log_level
+        Level of the local cluster's own logs (worker starts and stops are INFO).
 
     Returns
     -------
@@ -421,7 +424,7 @@ def run_many(
     cities_dir = Path(cities) if cities is not None else out.parent
     _check_ids(paths, cities_dir=cities_dir, out=out)
     options = {"cities": str(cities_dir), "maps": maps, "report": report, "force": force}
-    with _client(scheduler, workers) as client:
+    with _client(scheduler, workers, dask_log_level) as client:
         link = _dashboard_link(client)
         if on_dashboard is not None:
             on_dashboard(link)
@@ -464,14 +467,16 @@ def _check_ids(paths: list[Path], *, cities_dir: Path, out: Path) -> None:
 class _client:  # noqa: N801 - a context manager used like a function
     """A Dask client on ``scheduler``, or on a new LocalCluster closed on exit."""
 
-    def __init__(self, scheduler: str | None, workers: int | None) -> None:
-        self.scheduler, self.workers = scheduler, workers
+    def __init__(self, scheduler: str | None, workers: int | None, log_level: int) -> None:
+        self.scheduler, self.workers, self.log_level = scheduler, workers, log_level
         self.cluster: Any = None
         self.client: Client | None = None
 
     def __enter__(self) -> Client:
         from distributed import Client, LocalCluster
 
+        # Importing distributed sets its logger to INFO (dask's config); ours decides.
+        logging.getLogger("distributed").setLevel(self.log_level)
         if self.scheduler is not None:
             self.client = Client(self.scheduler)
             return self.client
@@ -482,6 +487,7 @@ class _client:  # noqa: N801 - a context manager used like a function
             processes=True,
             dashboard_address=":0",
             memory_limit=0,  # cities differ widely: no per-worker cap that pauses a big one
+            silence_logs=self.log_level,
         )
         self.client = Client(self.cluster)
         return self.client
