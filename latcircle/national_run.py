@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+import pandas as pd
+
 from latcircle import __version__
 from latcircle.errors import InputError
 
@@ -45,6 +48,7 @@ __all__ = [
     "caict_headline",
     "city_key",
     "find_configs",
+    "headline_table",
     "run_city_task",
     "run_many",
     "warm_up",
@@ -563,7 +567,7 @@ def _rollup(outcomes: list[CityOutcome], *, out: Path) -> NationalResult | None:
 
 def caict_headline(
     folders: Iterable[Path], *, shares: Sequence[float] = HEADLINE_SHARES, budget_ms: float = 1.0
-) -> Any:
+) -> pd.DataFrame:
     """Count cities with a 1 ms circle, CAICT-style, from finished city folders.
 
     Parameters
@@ -571,24 +575,18 @@ def caict_headline(
     folders
         City output folders (each with ``coverage.csv``).
     shares
-        Key-site shares to count cities against (``≥``, the covered rule's side).
+        Key-site shares to count cities against.
     budget_ms
         The circle's budget.
 
     Returns
     -------
     pandas.DataFrame
-        One row per measure: ``measure``, ``value``, ``of`` (the denominator) and ``share``.
-        ``cities_key_sites_ge_<pct>``: cities whose key-site share within the budget is at
-        least the share, over the cities with key sites; ``key_sites_covered``: key sites
-        (weight) within the budget over all key sites, pooled across those cities.
+        See :func:`headline_table`; cities without key sites are not counted.
     """
-    import numpy as np
-    import pandas as pd
-
     from latcircle.analysis.national import read_city_outputs
 
-    rows = []
+    covered, total = [], []
     for folder in folders:
         cov = read_city_outputs(folder).coverage
         sel = cov[
@@ -597,38 +595,47 @@ def caict_headline(
             & np.isclose(cov["threshold_ms"].astype(float), budget_ms)
         ]
         if len(sel) and float(sel["total"].iloc[0]) > 0:
-            rows.append((float(sel["covered"].iloc[0]), float(sel["total"].iloc[0])))
-    covered = np.array([r[0] for r in rows])
-    total = np.array([r[1] for r in rows])
-    n = len(rows)
-    out = []
+            covered.append(float(sel["covered"].iloc[0]))
+            total.append(float(sel["total"].iloc[0]))
+    return headline_table(np.array(covered), np.array(total), shares=shares)
+
+
+def headline_table(
+    covered: np.ndarray, total: np.ndarray, *, shares: Sequence[float] = HEADLINE_SHARES
+) -> pd.DataFrame:
+    """Return the CAICT-style headline from each city's covered and total key sites.
+
+    Parameters
+    ----------
+    covered, total
+        Key sites (weight) within the budget, and in all, one entry per city (total > 0).
+    shares
+        Shares to count cities against: a city counts when ``covered / total >= share``
+        (a city exactly at the target meets it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure``, ``value``, ``of`` (the denominator) and ``share``:
+        ``cities_key_sites_ge_<pct>pct`` (cities at or above the share, of all cities) and
+        ``key_sites_covered`` (key sites within the budget pooled over the cities, of all).
+    """
+    n = len(total)
+    ratio = covered / total if n else np.zeros(0)
+    rows = []
     for s in shares:
-        # The same comparison as the covered rule: share >= target, on the ratio itself.
-        count = int(np.sum(covered / total >= s)) if n else 0
-        out.append(
-            {
-                "measure": f"cities_key_sites_ge_{round(s * 100)}pct",
-                "value": float(count),
-                "of": float(n),
-                "share": count / n if n else np.nan,
-            }
-        )
+        count = int(np.sum(ratio >= s))
+        share = count / n if n else np.nan
+        rows.append((f"cities_key_sites_ge_{round(s * 100)}pct", float(count), float(n), share))
     pooled_c, pooled_t = float(covered.sum()), float(total.sum())
-    out.append(
-        {
-            "measure": "key_sites_covered",
-            "value": pooled_c,
-            "of": pooled_t,
-            "share": pooled_c / pooled_t if pooled_t else np.nan,
-        }
+    rows.append(
+        ("key_sites_covered", pooled_c, pooled_t, pooled_c / pooled_t if pooled_t else np.nan)
     )
-    return pd.DataFrame(out, columns=["measure", "value", "of", "share"])
+    return pd.DataFrame(rows, columns=["measure", "value", "of", "share"])
 
 
 def _write_missing(missing: list[CityOutcome], folder: Path) -> None:
-    """``missing.csv`` (config, city, reason) and a section appended to ``shortfalls.md``."""
-    import pandas as pd
-
+    """Write ``missing.csv`` (config, city, reason) and append them to ``shortfalls.md``."""
     from latcircle.output.files import write_csv
 
     table = pd.DataFrame(
