@@ -244,6 +244,7 @@ def run_city_task(
     maps: bool = False,
     report: bool = False,
     force: bool = False,
+    cores_by_worker: dict[str, list[int]] | None = None,
 ) -> CityOutcome:
     """Run one city of a national sweep (the Dask task; also callable directly).
 
@@ -262,12 +263,17 @@ def run_city_task(
         Also write ``report.html``.
     force
         Run even when finished outputs have the same key.
+    cores_by_worker
+        The CPU cores each worker's tasks run on (by worker address): with several workers
+        on one machine, each gets its own share, so that the engine's threads (one per
+        usable core) do not fight the other workers' for the same cores.
 
     Returns
     -------
     CityOutcome
     """
     t0, c0 = time.perf_counter(), time.process_time()
+    _pin(cores_by_worker)
     config = Path(config)
     city = out = None
     key = ""
@@ -344,6 +350,33 @@ def _worker_name() -> str:
         return str(get_worker().address)
     except (ImportError, ValueError):
         return f"pid {os.getpid()}"
+
+
+def _pin(cores_by_worker: dict[str, list[int]] | None) -> None:
+    """Restrict this task's thread (and the threads it starts) to its worker's cores."""
+    if not cores_by_worker or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = cores_by_worker.get(_worker_name())
+    if cores:
+        os.sched_setaffinity(0, cores)
+
+
+def _usable_cores() -> list[int]:
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def _core_shares(usable: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Share the cores among workers on one machine: equal, disjoint slices when they fit.
+
+    With more workers than cores (or workers that see different cores: not one machine)
+    nothing is pinned.
+    """
+    workers = sorted(usable)
+    cores = usable[workers[0]] if workers else []
+    if not workers or any(usable[w] != cores for w in workers) or len(workers) > len(cores):
+        return {}
+    per = len(cores) // len(workers)
+    return {w: cores[i * per : (i + 1) * per] for i, w in enumerate(workers)}
 
 
 def warm_up() -> int:
@@ -433,6 +466,9 @@ def run_many(
         if on_dashboard is not None:
             on_dashboard(link)
         n_workers = len(client.run(warm_up))
+        # Only the cluster started here is known to be one machine: share its cores.
+        if scheduler is None:
+            options["cores_by_worker"] = _core_shares(client.run(_usable_cores))
         outcomes = _run_tasks(client, paths, options, on_city)
     rollup = _rollup(outcomes, out=out)
     return NationalRun(
@@ -518,7 +554,7 @@ def _run_tasks(
 ) -> list[CityOutcome]:
     from distributed import as_completed
 
-    kw = {k: options[k] for k in ("cities", "maps", "report", "force")}
+    kw = {k: options.get(k) for k in ("cities", "maps", "report", "force", "cores_by_worker")}
     # pure=False: a rerun must look at the files again, never reuse a remembered result.
     futures = {
         client.submit(run_city_task, str(p), pure=False, key=f"city-{i}-{p.stem}", **kw): i
