@@ -21,6 +21,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "scaling": ("benchmarks.scaling", "scaling_task"),
     "map_check": ("benchmarks.browser", "check_task"),
     "map_open": ("benchmarks.browser", "open_task"),
+    "national_sweep": ("benchmarks.national", "sweep_task"),
 }
 
 

@@ -799,6 +799,12 @@ def _floor_verdict(res: dict[str, Any]) -> str:
     )
 
 
+def _national(r: dict[str, Any]) -> str:
+    from benchmarks.national import render as render_national
+
+    return render_national(r)
+
+
 def render(res: dict[str, Any]) -> str:
     """Return the whole ``docs/performance.md``."""
     budgets, _ = _budgets(res)
@@ -833,6 +839,7 @@ def render(res: dict[str, Any]) -> str:
         ("floor", "3. The floor: bare Dijkstra + one KD-tree pass", _floor),
         ("scaling", "4. Scaling with synthetic metros", _scaling),
         ("map", "5. `map.html` in a real browser", _map),
+        ("national", "6. National sweeps: many metros on Dask", _national),
     )
     for key, title, fn in sections:
         parts += [f"## {title}", ""]
