@@ -33,6 +33,9 @@ N_METROS_QUICK = 6
 SCALE = 1.0
 #: Metros projected.
 PROJECTED_METROS = 300
+#: Synthetic network sizes whose memory is broken down (benchmarks.memory).
+MEMORY_NODES = (300_000, 1_000_000)
+MEMORY_NODES_QUICK = (100_000, 300_000)
 
 
 def _log(msg: str) -> None:
@@ -123,6 +126,11 @@ def bench_national(*, quick: bool, n: int | None = None, scale: float = SCALE) -
         if WUHAN_CONFIG.exists() and _wuhan_data():
             _log("national: Wuhan as a batch task and as a whole run")
             res["wuhan"] = _wuhan(root / "wuhan")
+        sizes = MEMORY_NODES_QUICK if quick else MEMORY_NODES
+        res["memory"] = []
+        for nodes in sizes:
+            _log(f"national: memory of a {nodes:,}-node network")
+            res["memory"].append(run_child("memory", {"n_nodes": nodes}, timeout_s=1200).result)
         res["load_after"] = load_average()
     return _derive(res)
 
@@ -201,6 +209,11 @@ def render(r: dict[str, Any]) -> str:
             f"worker ÷ the measured {r['speedup_2v1']:.2f}× speed-up).",
             "",
         ]
+    if r.get("memory"):
+        from benchmarks.memory import render as render_memory
+
+        lines += ["**Memory per million network nodes** (resident, after each step):", ""]
+        lines += [render_memory(r["memory"])]
     return "\n".join(lines)
 
 
