@@ -210,3 +210,27 @@ def test_bad_config_paths_stop_before_anything_runs(tmp_path, configs):
     )
     assert code == 2
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.realdata
+def test_central_shenzhen_from_the_real_data(shared_data, tmp_path):
+    """The Overpass recording becomes an .osm file the reader takes whole, tags kept as text."""
+    from latcircle.config import load_config
+    from latcircle.demo.national_set import write_shenzhen_core
+    from latcircle.inputs.osm import read_osm_file
+
+    cfg_path = write_shenzhen_core(tmp_path / "sz", shared_data=shared_data)
+    cfg = load_config(cfg_path)
+    assert cfg.id == "shenzhen-core" and cfg.sites.hypothetical
+    raw = json.loads((shared_data / "shenzhen" / "overpass_drive_core.json").read_text())
+    ways = [e for e in raw["elements"] if e["type"] == "way"]
+    names = {e["tags"]["name"] for e in ways if "name" in e["tags"]}
+    text = (tmp_path / "sz" / "roads.osm").read_text(encoding="utf-8")
+    assert text.count("<way ") == len(ways)
+    assert all(f'v="{n}"' in text for n in names if not set(n) & set("&<>\"'"))
+    lines = read_osm_file(tmp_path / "sz" / "roads.osm", highway=None)
+    km = lines.to_crs(32650).length.sum() / 1000.0
+    assert 800 < km < 1500  # as tests/test_fetch.py finds for the same recording via osmnx
+    sites = pd.read_csv(tmp_path / "sz" / "sites.csv")
+    assert list(sites["id"][:2]) == ["PDB5689", "PDB9688"]  # the PeeringDB facilities
+    assert len(sites) == 5
