@@ -203,11 +203,11 @@ def bench_scaling(runs: int, *, quick: bool) -> dict[str, Any]:
     return out
 
 
-def bench_national(*, quick: bool, n: int | None) -> dict[str, Any]:
+def bench_national(*, quick: bool, n: int | None, scale: float) -> dict[str, Any]:
     """N metros one process each, then `latcircle national` with 1 and 2 workers."""
     from benchmarks.national import bench_national as measure
 
-    return measure(quick=quick, n=n)
+    return measure(quick=quick, n=n, scale=scale)
 
 
 # --------------------------------------------------------------------------- main
@@ -243,6 +243,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     p.add_argument(
         "--metros", type=int, default=None, help="metros in the national sweep (default 12)"
+    )
+    p.add_argument(
+        "--metro-scale",
+        type=float,
+        default=1.0,
+        help="size of the national sweep's metros against the demo's (default 1.0)",
     )
     p.add_argument(
         "--render",
@@ -284,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         "recipe": lambda: bench_recipe(runs, quick=args.quick),
         "floor": lambda: bench_floor(runs),
         "scaling": lambda: bench_scaling(runs, quick=args.quick),
-        "national": lambda: bench_national(quick=args.quick, n=args.metros),
+        "national": lambda: bench_national(quick=args.quick, n=args.metros, scale=args.metro_scale),
     }
     failed = False
     for name in SECTIONS:
