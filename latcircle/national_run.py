@@ -17,6 +17,8 @@ outputs and writes the national folder, with ``headline.csv`` (the CAICT-style c
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import glob
 import hashlib
@@ -293,6 +295,8 @@ def run_city_task(
     except Exception as exc:  # reported per city: the sweep goes on
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return _outcome(config, "failed", city, out, key, t0, c0, reason=reason)
+    finally:
+        _release_memory()
     return _outcome(config, status, city, out, key, t0, c0)
 
 
@@ -350,6 +354,17 @@ def _worker_name() -> str:
         return str(get_worker().address)
     except (ImportError, ValueError):
         return f"pid {os.getpid()}"
+
+
+def _release_memory() -> None:
+    """Hand the city's freed memory back to the OS before the worker's next city.
+
+    glibc keeps large freed arrays resident once its mmap threshold has risen; in a
+    long-lived worker one large city would otherwise hold its peak for the rest of the sweep.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _pin(cores_by_worker: dict[str, list[int]] | None) -> None:
