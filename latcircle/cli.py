@@ -18,8 +18,10 @@ from latcircle.errors import InputError, LatcircleError, OutputError
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
     from latcircle.config import CityConfig
+    from latcircle.national_run import CityOutcome
 
 __all__ = ["main"]
 
@@ -438,8 +440,8 @@ class _CityBar:
     """A rich progress bar counting cities (nothing when quiet or not a terminal)."""
 
     def __init__(self, *, quiet: bool) -> None:
-        self.progress = None
-        self.task = None
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
         if not quiet and _console().is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -452,21 +454,23 @@ class _CityBar:
             )
 
     def start(self) -> None:
+        """Show the bar (once)."""
         if self.progress is not None and self.task is None:
             self.progress.start()
             self.task = self.progress.add_task("", total=None)
 
-    def update(self, outcome, done: int, total: int) -> None:
+    def update(self, outcome: CityOutcome, done: int, total: int) -> None:
+        """Count a finished city."""
+        from rich.markup import escape
+
         self.start()
         if self.progress is not None:
-            self.progress.update(
-                self.task,
-                completed=done,
-                total=total,
-                description=f"{outcome.city or outcome.config}: {outcome.status}",
-            )
+            # A config path is the user's text: shown as is, never read as rich markup.
+            label = escape(f"{outcome.city or outcome.config}: {outcome.status}")
+            self.progress.update(self.task, completed=done, total=total, description=label)
 
     def stop(self) -> None:
+        """Take the bar down."""
         if self.progress is not None and self.task is not None:
             self.progress.stop()
 

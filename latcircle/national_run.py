@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import glob
 import hashlib
@@ -570,15 +571,21 @@ def _run_tasks(
     from distributed import as_completed
 
     kw = {k: options.get(k) for k in ("cities", "maps", "report", "force", "cores_by_worker")}
+    # Absolute paths: a worker's working folder is not the driver's (on a cluster the
+    # configs and outputs must be on a file system every worker shares).
+    kw["cities"] = str(Path(kw["cities"]).resolve())
     # pure=False: a rerun must look at the files again, never reuse a remembered result.
     futures = {
-        client.submit(run_city_task, str(p), pure=False, key=f"city-{i}-{p.stem}", **kw): i
+        client.submit(
+            run_city_task, str(p.resolve()), pure=False, key=f"city-{i}-{p.stem}", **kw
+        ): i
         for i, p in enumerate(paths)
     }
     results: list[CityOutcome | None] = [None] * len(paths)
     for done, future in enumerate(as_completed(futures), start=1):
         i = futures[future]
-        results[i] = _result(future, paths[i])
+        # Reported with the config path as the user gave it.
+        results[i] = dataclasses.replace(_result(future, paths[i]), config=paths[i])
         if on_city is not None:
             on_city(results[i], done, len(paths))
     return [r for r in results if r is not None]
