@@ -310,13 +310,15 @@ def _run_and_report(
     from latcircle.pipeline import default_outputs, run_city
 
     steps = default_outputs(maps=maps, report=report)
-    # Everything imported so far lives as long as the process: keep the collector off it.
+    # Everything imported so far lives as long as the process: keep the collector off it
+    # during the run (and hand it back after, for callers that go on, such as tests).
     gc.freeze()
     on_start, stop = _progress(quiet)
     try:
         result = run_city(cfg, out=out, timer=StageTimer(on_start=on_start), extra_outputs=steps)
     finally:
         stop()
+        gc.unfreeze()
     if not quiet:
         _print_summary(result)
     return EXIT_OK

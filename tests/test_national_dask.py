@@ -234,3 +234,25 @@ def test_central_shenzhen_from_the_real_data(shared_data, tmp_path):
     sites = pd.read_csv(tmp_path / "sz" / "sites.csv")
     assert list(sites["id"][:2]) == ["PDB5689", "PDB9688"]  # the PeeringDB facilities
     assert len(sites) == 5
+
+
+def test_a_batch_run_never_imports_the_presentation_stack(tiny_city, tmp_path):
+    """`latcircle run --no-map --no-report`: no folium (templates compiled at import), no
+    matplotlib; the tables are all there."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from latcircle.cli import main\n"
+        f"rc = main(['-q', 'run', {str(tiny_city)!r}, '--out', {str(tmp_path / 'o')!r},"
+        " '--no-map', '--no-report'])\n"
+        "print(rc, sorted(m for m in ('folium', 'matplotlib', 'branca') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["0", "[]"]
+    files = {p.name for p in (tmp_path / "o").iterdir()}
+    assert {"coverage.csv", "progress.csv", "isochrones.gpkg", "latency.tif"} <= files
+    assert not files & {"map.html", "report.html"}
