@@ -381,17 +381,21 @@ def _usable_cores() -> list[int]:
     return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
-def _core_shares(usable: dict[str, list[int]]) -> dict[str, list[int]]:
+def _core_shares(
+    usable: dict[str, list[int]], *, per_worker: int | None = None
+) -> dict[str, list[int]]:
     """Share the cores among workers on one machine: equal, disjoint slices when they fit.
 
     With more workers than cores (or workers that see different cores: not one machine)
-    nothing is pinned.
+    nothing is pinned. ``per_worker`` caps each slice.
     """
     workers = sorted(usable)
     cores = usable[workers[0]] if workers else []
     if not workers or any(usable[w] != cores for w in workers) or len(workers) > len(cores):
         return {}
     per = len(cores) // len(workers)
+    if per_worker is not None:
+        per = max(1, min(per, per_worker))
     return {w: cores[i * per : (i + 1) * per] for i, w in enumerate(workers)}
 
 
@@ -427,6 +431,7 @@ def run_many(
     maps: bool = False,
     report: bool = False,
     force: bool = False,
+    cores_per_worker: int | None = None,
     on_city: Callable[[CityOutcome, int, int], None] | None = None,
     on_dashboard: Callable[[str], None] | None = None,
     dask_log_level: int = logging.WARNING,
@@ -453,6 +458,10 @@ def run_many(
         engine and the tables only).
     force
         Rerun cities even when their finished outputs have the same key.
+    cores_per_worker
+        On a local cluster, the cores each worker's tasks may use; by default the machine's
+        cores are shared equally among the workers (one worker: all of them). ``1`` makes
+        every worker single-core (the benchmark's per-core scaling).
     on_city
         Called in the driver as each city finishes, with its outcome, the number finished
         and the total (a progress bar).
@@ -484,7 +493,8 @@ def run_many(
         n_workers = len(client.run(warm_up))
         # Only the cluster started here is known to be one machine: share its cores.
         if scheduler is None:
-            options["cores_by_worker"] = _core_shares(client.run(_usable_cores))
+            shares = _core_shares(client.run(_usable_cores), per_worker=cores_per_worker)
+            options["cores_by_worker"] = shares
         outcomes = _run_tasks(client, paths, options, on_city)
     rollup = _rollup(outcomes, out=out)
     return NationalRun(
