@@ -710,6 +710,9 @@ def _scaling(s: dict[str, Any]) -> str:
                     _fmt(st["isochrones"], 2),
                     _fmt(r["traced_peak_mb"], 0),
                     _fmt(r["process_peak_rss_mb"], 0),
+                    # Memory per million nodes: the resident peak above the process once the
+                    # lattice is generated (the engine's own), per million network nodes.
+                    _fmt((r["process_peak_rss_mb"] - r["rss_before_mb"]) / (r["nodes"] / 1e6), 0),
                 ]
             )
         out.append(f"\n**{title}**\n")
@@ -729,6 +732,7 @@ def _scaling(s: dict[str, Any]) -> str:
                     "isochrones (s)",
                     "traced peak (MB)",
                     "process peak (MB)",
+                    "engine MB per M nodes",
                 ],
                 rows,
             )
