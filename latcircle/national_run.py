@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle import __version__
-from latcircle.errors import InputError
+from latcircle.errors import InputError, LatcircleError
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -65,6 +65,8 @@ BATCH_RECORD = "batch.json"
 HEADLINE_SHARES = (0.70, 0.75)
 
 Status = Literal["done", "skipped", "failed"]
+#: Seconds to wait for a given scheduler, and for its first worker.
+_CONNECT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -477,11 +479,16 @@ def run_many(
     Raises
     ------
     InputError
-        When a config path does not exist, two configs share a city id, or a city id would
-        write into the national folder. Nothing is run or written then.
+        When a config path does not exist, two configs share a city id, a city id would
+        write into the national folder, or ``workers`` is below 1. Nothing is run or
+        written then.
+    LatcircleError
+        When the scheduler given does not answer, or has no worker, within a minute.
     """
     t0 = time.perf_counter()
     out = Path(out)
+    if workers is not None and workers < 1:
+        raise InputError("--workers", None, f"{workers}: at least one worker is needed")
     paths = find_configs(configs)
     cities_dir = Path(cities) if cities is not None else out.parent
     _check_ids(paths, cities_dir=cities_dir, out=out)
@@ -544,7 +551,14 @@ class _client:  # noqa: N801 - a context manager used like a function
         # Importing distributed sets its logger to INFO (dask's config); ours decides.
         logging.getLogger("distributed").setLevel(self.log_level)
         if self.scheduler is not None:
-            self.client = Client(self.scheduler)
+            try:
+                self.client = Client(self.scheduler, timeout=_CONNECT_S)
+                # A scheduler without workers would hold every city forever.
+                self.client.wait_for_workers(1, timeout=_CONNECT_S)
+            except (OSError, TimeoutError) as exc:
+                self.__exit__()
+                msg = f"{self.scheduler}: no Dask scheduler with workers answers ({exc})"
+                raise LatcircleError(msg) from None
             return self.client
         n = self.workers or os.cpu_count() or 1
         self.cluster = LocalCluster(
