@@ -256,3 +256,24 @@ def test_a_batch_run_never_imports_the_presentation_stack(tiny_city, tmp_path):
     files = {p.name for p in (tmp_path / "o").iterdir()}
     assert {"coverage.csv", "progress.csv", "isochrones.gpkg", "latency.tif"} <= files
     assert not files & {"map.html", "report.html"}
+
+
+def test_an_existing_cluster_by_its_address(sweep, configs, tmp_path):
+    """`--scheduler ADDRESS`: the same cities, the same bytes, on a cluster started elsewhere."""
+    from distributed import LocalCluster
+
+    root, _, _ = sweep
+    picked = [configs["metro0"], configs["metro4"]]
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as cluster:
+        run = run_many(picked, out=tmp_path / "national", scheduler=cluster.scheduler_address)
+    assert [c.status for c in run.cities] == ["done", "done"] and run.workers == 1
+    for cid in ("metro0", "metro4"):
+        here, there = _files(tmp_path / cid), _files(root / cid)
+        assert set(here) == set(there)
+        for name, data in here.items():
+            if name == "run.json":
+                assert _run_json(data) == _run_json(there[name])
+            else:
+                assert data == there[name], f"{cid}/{name}"
