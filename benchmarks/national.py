@@ -129,9 +129,14 @@ def bench_national(*, quick: bool, n: int | None = None, scale: float = SCALE) -
         res: dict[str, Any] = {"metros": n, "scale": scale, "load_before": load_average()}
         _log(f"national: {n} cities one process each")
         res["sequential"] = _sequential(configs, root / "seq")
-        # One single-core worker against two: the per-core scaling of the sweep. Then one
-        # worker with every core (the default for --workers 1: the engine's threads use them).
-        for key, w, cores in (("workers_1", 1, 1), ("workers_2", 2, 1), ("workers_1_all", 1, None)):
+        # One single-core worker against two: the per-core scaling of the sweep. Then the
+        # defaults, nothing pinned (the engine's threads use every core of each worker).
+        for key, w, cores in (
+            ("workers_1", 1, 1),
+            ("workers_2", 2, 1),
+            ("workers_1_all", 1, None),
+            ("workers_2_all", 2, None),
+        ):
             _log(f"national: latcircle national, {w} worker(s), cores each: {cores or 'all'}")
             res[key] = _sweep(configs, root / key, w, cores)
         if WUHAN_CONFIG.exists() and _wuhan_data():
@@ -193,7 +198,9 @@ def render(r: dict[str, Any]) -> str:
     ]
     ways = [("--workers 1`, one core", one), ("--workers 2`, one core each", two)]
     if "workers_1_all" in r:
-        ways.append(("--workers 1`, every core (default)", r["workers_1_all"]))
+        ways.append(("--workers 1`, not pinned (default)", r["workers_1_all"]))
+    if "workers_2_all" in r:
+        ways.append(("--workers 2`, not pinned (default)", r["workers_2_all"]))
     for label, s in ways:
         per_task = sum(s["task_cpu_s"]) / n
         rss = ", ".join(f"{m:.0f}" for m in s["peak_rss_mb_by_worker"])
