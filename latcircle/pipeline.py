@@ -151,7 +151,12 @@ def national_rollup(
     return result
 
 
-def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
+def run_national(
+    dirs: Sequence[str | Path],
+    *,
+    out: Path,
+    extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
+) -> NationalResult:
     """Roll city outputs up into ``out`` with its dashboard (``latcircle national-rollup``).
 
     Parameters
@@ -160,24 +165,45 @@ def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
         City output folders, or folders holding them (``outputs/``).
     out
         The national folder, replaced whole: tables, ``shortfalls.md`` and ``index.html``.
+    extra_outputs
+        Further callables ``f(result, folder)`` run after the dashboard, inside the
+        national folder's temporary folder (``latcircle national`` adds its headline and
+        the list of missing cities).
     """
     from latcircle.present.report import write_dashboard
 
     def dashboard(result: NationalResult, folder: Path) -> None:
         write_dashboard(folder, result.folders)
 
-    return national_rollup(dirs, out=out, extra_outputs=[dashboard])
+    return national_rollup(dirs, out=out, extra_outputs=[dashboard, *extra_outputs])
 
 
-def default_outputs() -> list[Callable[[RunResult, Path], object]]:
-    """Return the output steps a normal run adds after the core files, in order.
+def default_outputs(
+    *, maps: bool = True, report: bool = True
+) -> list[Callable[[RunResult, Path], object]]:
+    """Return the output steps a run adds after the core files, in order.
 
-    Progress comes first: the map and the report read what it writes.
+    Progress comes first: the map and the report read what it writes. The presentation
+    stack (folium compiles its templates at import, matplotlib) is imported only when a map
+    or a report is asked for, so a batch run without them never pays for it.
+
+    Parameters
+    ----------
+    maps
+        Add ``map.html``.
+    report
+        Add ``report.html`` (its link to ``map.html`` is dead without ``maps``).
     """
-    from latcircle.present.maps import write_map
-    from latcircle.present.report import write_report
+    steps: list[Callable[[RunResult, Path], object]] = [write_progress, write_tiers]
+    if maps:
+        from latcircle.present.maps import write_map
 
-    return [write_progress, write_tiers, write_map, write_report]
+        steps.append(write_map)
+    if report:
+        from latcircle.present.report import write_report
+
+        steps.append(write_report)
+    return steps
 
 
 def write_tiers(result: RunResult, folder: Path) -> None:
