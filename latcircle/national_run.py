@@ -48,10 +48,8 @@ __all__ = [
     "BATCH_RECORD",
     "CityOutcome",
     "NationalRun",
-    "caict_headline",
     "city_key",
     "find_configs",
-    "headline_table",
     "run_city_task",
     "run_many",
     "warm_up",
@@ -61,8 +59,6 @@ log = logging.getLogger(__name__)
 
 #: The file in a city's outputs recording the key of the inputs and parameters it was run with.
 BATCH_RECORD = "batch.json"
-#: Shares of key sites the CAICT-style headline counts cities against (2027 and 2028 targets).
-HEADLINE_SHARES = (0.70, 0.75)
 
 Status = Literal["done", "skipped", "failed"]
 #: Seconds to wait for a given scheduler, and for its first worker.
@@ -641,83 +637,17 @@ def _rollup(outcomes: list[CityOutcome], *, out: Path) -> NationalResult | None:
         return None
 
     def headline(result: NationalResult, folder: Path) -> None:
+        from latcircle.analysis.national import caict_headline
         from latcircle.output.files import write_csv
+        from latcircle.output.readback import read_city_outputs
 
-        write_csv(caict_headline(result.folders), folder / "headline.csv")
+        cities = [read_city_outputs(f) for f in result.folders]
+        write_csv(caict_headline(cities), folder / "headline.csv")
 
     def missing_list(_result: NationalResult, folder: Path) -> None:
         _write_missing(missing, folder)
 
     return run_national(folders, out=out, extra_outputs=[headline, missing_list])
-
-
-def caict_headline(
-    folders: Iterable[Path], *, shares: Sequence[float] = HEADLINE_SHARES, budget_ms: float = 1.0
-) -> pd.DataFrame:
-    """Count cities with a 1 ms circle, CAICT-style, from finished city folders.
-
-    Parameters
-    ----------
-    folders
-        City output folders (each with ``coverage.csv``).
-    shares
-        Key-site shares to count cities against.
-    budget_ms
-        The circle's budget.
-
-    Returns
-    -------
-    pandas.DataFrame
-        See :func:`headline_table`; cities without key sites are not counted.
-    """
-    from latcircle.analysis.national import read_city_outputs
-
-    covered, total = [], []
-    for folder in folders:
-        cov = read_city_outputs(folder).coverage
-        sel = cov[
-            (cov["scope"] == "metro")
-            & (cov["basis"] == "key_sites")
-            & np.isclose(cov["threshold_ms"].astype(float), budget_ms)
-        ]
-        if len(sel) and float(sel["total"].iloc[0]) > 0:
-            covered.append(float(sel["covered"].iloc[0]))
-            total.append(float(sel["total"].iloc[0]))
-    return headline_table(np.array(covered), np.array(total), shares=shares)
-
-
-def headline_table(
-    covered: np.ndarray, total: np.ndarray, *, shares: Sequence[float] = HEADLINE_SHARES
-) -> pd.DataFrame:
-    """Return the CAICT-style headline from each city's covered and total key sites.
-
-    Parameters
-    ----------
-    covered, total
-        Key sites (weight) within the budget, and in all, one entry per city (total > 0).
-    shares
-        Shares to count cities against: a city counts when ``covered / total >= share``
-        (a city exactly at the target meets it).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``measure``, ``value``, ``of`` (the denominator) and ``share``:
-        ``cities_key_sites_ge_<pct>pct`` (cities at or above the share, of all cities) and
-        ``key_sites_covered`` (key sites within the budget pooled over the cities, of all).
-    """
-    n = len(total)
-    ratio = covered / total if n else np.zeros(0)
-    rows = []
-    for s in shares:
-        count = int(np.sum(ratio >= s))
-        share = count / n if n else np.nan
-        rows.append((f"cities_key_sites_ge_{round(s * 100)}pct", float(count), float(n), share))
-    pooled_c, pooled_t = float(covered.sum()), float(total.sum())
-    rows.append(
-        ("key_sites_covered", pooled_c, pooled_t, pooled_c / pooled_t if pooled_t else np.nan)
-    )
-    return pd.DataFrame(rows, columns=["measure", "value", "of", "share"])
 
 
 def _write_missing(missing: list[CityOutcome], folder: Path) -> None:

@@ -18,7 +18,8 @@ import pytest
 
 from latcircle.cli import main
 from latcircle.demo.generator import write_demo_city
-from latcircle.national_run import BATCH_RECORD, find_configs, headline_table, run_many
+from latcircle.analysis.national import headline_table
+from latcircle.national_run import BATCH_RECORD, find_configs, run_many
 
 pytestmark = pytest.mark.slow
 
@@ -154,6 +155,9 @@ def test_headline_counts_a_city_exactly_at_the_target():
     assert head.loc["cities_key_sites_ge_70pct", "value"] == 2
     assert head.loc["cities_key_sites_ge_75pct", "value"] == 1
     assert head.loc["key_sites_covered", "share"] == pytest.approx(12 / 17)
+    # A hair under the target (more than the status rule's 1e-9 slack) does not count.
+    under = headline_table(np.array([0.7 - 1e-6]), np.array([1.0])).set_index("measure")
+    assert under.loc["cities_key_sites_ge_70pct", "value"] == 0
     empty = headline_table(np.zeros(0), np.zeros(0)).set_index("measure")
     assert empty.loc["cities_key_sites_ge_70pct", "value"] == 0
     assert np.isnan(empty.loc["cities_key_sites_ge_70pct", "share"])
