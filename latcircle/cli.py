@@ -630,7 +630,7 @@ class _CityBar:
         from rich.markup import escape
 
         self.start()
-        if self.progress is not None:
+        if self.progress is not None and self.task is not None:
             # A config path is the user's text: shown as is, never read as rich markup.
             label = escape(f"{outcome.city or outcome.config}: {outcome.status}")
             self.progress.update(self.task, completed=done, total=total, description=label)

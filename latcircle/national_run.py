@@ -27,12 +27,11 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
 import pandas as pd
 
 from latcircle import __version__
@@ -597,7 +596,7 @@ def _run_tasks(
     kw = {k: options.get(k) for k in ("cities", "maps", "report", "force", "cores_by_worker")}
     # Absolute paths: a worker's working folder is not the driver's (on a cluster the
     # configs and outputs must be on a file system every worker shares).
-    kw["cities"] = str(Path(kw["cities"]).resolve())
+    kw["cities"] = str(Path(str(options["cities"])).resolve())
     # pure=False: a rerun must look at the files again, never reuse a remembered result.
     futures = {
         client.submit(
@@ -609,9 +608,10 @@ def _run_tasks(
     for done, future in enumerate(as_completed(futures), start=1):
         i = futures[future]
         # Reported with the config path as the user gave it.
-        results[i] = dataclasses.replace(_result(future, paths[i]), config=paths[i])
+        outcome = dataclasses.replace(_result(future, paths[i]), config=paths[i])
+        results[i] = outcome
         if on_city is not None:
-            on_city(results[i], done, len(paths))
+            on_city(outcome, done, len(paths))
     return [r for r in results if r is not None]
 
 

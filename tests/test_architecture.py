@@ -10,9 +10,9 @@ Every ``import`` of every module is read with :mod:`ast`, including imports insi
       config, errors < inputs < engine < analysis < output < run < present
                      < sources < demo < pipeline < cli
 
-* ``pipeline`` and ``national_run`` import presentation only inside functions (a batch run needs no folium or
-  matplotlib), and ``cli`` imports nothing of latcircle at module level but the errors and
-  the version (``latcircle --help`` stays fast);
+* ``pipeline`` and ``national_run`` import presentation only inside functions (a batch run
+  needs no folium or matplotlib), and ``cli`` imports nothing of latcircle at module level
+  but the errors and the version (``latcircle --help`` stays fast);
 * every module imports on its own in a fresh interpreter (no order-dependent import).
 
 The checker is tested on small made-up graphs too, so that a broken checker cannot pass.

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from latcircle.analysis.national import headline_table
 from latcircle.cli import main
 from latcircle.demo.generator import write_demo_city
-from latcircle.analysis.national import headline_table
 from latcircle.national_run import BATCH_RECORD, find_configs, run_many
 
 pytestmark = pytest.mark.slow
