@@ -6,9 +6,10 @@ Usage::
 
 Sections: ``wuhan`` (end to end and per stage), ``map`` (Wuhan's and the demo's ``map.html``
 in headless Chromium), ``recipe`` (the osmnx recipe against latcircle), ``floor`` (engine
-against a bare Dijkstra plus KD-tree), ``scaling`` (synthetic metros). A section that fails is
-reported as such in the document and the exit code is 1; a section that cannot run here (no
-Wuhan data, no browser) says why and does not change the exit code.
+against a bare Dijkstra plus KD-tree), ``scaling`` (synthetic metros), ``national`` (many
+metros: one process each against ``latcircle national`` with 1 and 2 Dask workers). A section
+that fails is reported as such in the document and the exit code is 1; a section that cannot
+run here (no Wuhan data, no browser) says why and does not change the exit code.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ from benchmarks._measure import (
     versions,
 )
 
-SECTIONS = ("wuhan", "map", "recipe", "floor", "scaling", "plan")
+SECTIONS = ("wuhan", "map", "recipe", "floor", "scaling", "plan", "national")
 
 #: Sections that still measure something without the Wuhan data.
-WITHOUT_WUHAN = ("map", "scaling")
+WITHOUT_WUHAN = ("map", "scaling", "national")
 
 
 def _log(msg: str) -> None:
@@ -210,6 +211,13 @@ def bench_plan(runs: int, *, quick: bool) -> dict[str, Any]:
     return run(runs, quick=quick)
 
 
+def bench_national(*, quick: bool, n: int | None, scale: float) -> dict[str, Any]:
+    """N metros one process each, then `latcircle national` with 1 and 2 workers."""
+    from benchmarks.national import bench_national as measure
+
+    return measure(quick=quick, n=n, scale=scale)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -241,6 +249,15 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write the report (default docs/performance.md)",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    p.add_argument(
+        "--metros", type=int, default=None, help="metros in the national sweep (default 12)"
+    )
+    p.add_argument(
+        "--metro-scale",
+        type=float,
+        default=1.0,
+        help="size of the national sweep's metros against the demo's (default 1.0)",
+    )
     p.add_argument(
         "--render",
         type=Path,
@@ -282,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         "floor": lambda: bench_floor(runs),
         "scaling": lambda: bench_scaling(runs, quick=args.quick),
         "plan": lambda: bench_plan(runs, quick=args.quick),
+        "national": lambda: bench_national(quick=args.quick, n=args.metros, scale=args.metro_scale),
     }
     failed = False
     for name in SECTIONS:

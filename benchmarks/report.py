@@ -710,6 +710,9 @@ def _scaling(s: dict[str, Any]) -> str:
                     _fmt(st["isochrones"], 2),
                     _fmt(r["traced_peak_mb"], 0),
                     _fmt(r["process_peak_rss_mb"], 0),
+                    # Memory per million nodes: the resident peak above the process once the
+                    # lattice is generated (the engine's own), per million network nodes.
+                    _fmt((r["process_peak_rss_mb"] - r["rss_before_mb"]) / (r["nodes"] / 1e6), 0),
                 ]
             )
         out.append(f"\n**{title}**\n")
@@ -729,6 +732,7 @@ def _scaling(s: dict[str, Any]) -> str:
                     "isochrones (s)",
                     "traced peak (MB)",
                     "process peak (MB)",
+                    "engine MB per M nodes",
                 ],
                 rows,
             )
@@ -805,6 +809,12 @@ def _plan(section: dict[str, Any]) -> str:
     return render_plan(section)
 
 
+def _national(r: dict[str, Any]) -> str:
+    from benchmarks.national import render as render_national
+
+    return render_national(r)
+
+
 def render(res: dict[str, Any]) -> str:
     """Return the whole ``docs/performance.md``."""
     budgets, _ = _budgets(res)
@@ -840,6 +850,7 @@ def render(res: dict[str, Any]) -> str:
         ("scaling", "4. Scaling with synthetic metros", _scaling),
         ("map", "5. `map.html` in a real browser", _map),
         ("plan", "6. The planner on Wuhan (docs/plan.md)", _plan),
+        ("national", "7. National sweeps: many metros on Dask", _national),
     )
     for key, title, fn in sections:
         parts += [f"## {title}", ""]

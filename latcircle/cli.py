@@ -19,11 +19,13 @@ from latcircle.errors import InputError, LatcircleError, OutputError
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
+    from rich.progress import Progress, TaskID
     from rich.table import Table
 
     from latcircle.analysis.national import NationalResult
     from latcircle.analysis.plan import PlanResult
     from latcircle.config import CityConfig
+    from latcircle.national_run import CityOutcome
     from latcircle.run import RunResult
 
 __all__ = ["main"]
@@ -135,6 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="LON,LAT[,NAME]",
         help="what-if: an extra compute site (WGS84), online every year; repeatable",
     )
+    _output_flags(run)
     run.set_defaults(func=_cmd_run)
 
     plan = sub.add_parser(
@@ -280,6 +283,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     tiers.add_argument("--out", type=Path, default=Path("outputs/tiers"), help="output folder")
     tiers.set_defaults(func=_cmd_tiers)
+    _national_parser(sub, common)
     return parser
 
 
@@ -332,6 +336,63 @@ def _output_options() -> argparse.ArgumentParser:
         "GeoJSON in WGS84)",
     )
     return p
+
+
+def _output_flags(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--no-map", dest="maps", action="store_false", help="do not write map.html (batch runs)"
+    )
+    cmd.add_argument(
+        "--no-report",
+        dest="report",
+        action="store_false",
+        help="do not write report.html (batch runs)",
+    )
+
+
+def _national_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    national = sub.add_parser(
+        "national",
+        parents=[common],
+        help="run many cities (one Dask task each) and roll them up",
+        description="Run every city config (files, folders of *.yaml or glob patterns) on a "
+        "Dask cluster, one task per city, then roll the cities up into the national folder "
+        "(summary.csv, progress.csv, headline.csv, missing.csv, shortfalls.md, index.html). "
+        "Cities whose inputs and parameters are unchanged since their finished outputs are "
+        "skipped; a failing city is reported and the others go on. Maps and reports are "
+        "written only with --maps / --reports.",
+    )
+    national.add_argument("configs", nargs="+", metavar="CONFIG", help="city configs")
+    national.add_argument(
+        "--out",
+        type=Path,
+        default=Path("outputs/national"),
+        help="national folder (default outputs/national)",
+    )
+    national.add_argument(
+        "--cities",
+        type=Path,
+        default=None,
+        help="folder of the city output folders (default: the national folder's parent)",
+    )
+    national.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="a running Dask scheduler"
+    )
+    national.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes of the local cluster (default: one per core)",
+    )
+    national.add_argument("--maps", action="store_true", help="also write each city's map.html")
+    national.add_argument(
+        "--reports", action="store_true", help="also write each city's report.html"
+    )
+    national.add_argument(
+        "--force", action="store_true", help="rerun cities whose outputs are up to date"
+    )
+    national.set_defaults(func=_cmd_national)
 
 
 def _setup_logging(level: int, console: Console) -> None:
@@ -402,7 +463,12 @@ def _outputs_of(args: argparse.Namespace) -> list[Callable[..., object]]:
     from latcircle.pipeline import default_outputs
 
     return default_outputs(
-        map_assets=args.map_assets, basemap=args.basemap, bands=args.bands, exports=args.export
+        maps=getattr(args, "maps", True),
+        report=getattr(args, "report", True),
+        map_assets=args.map_assets,
+        basemap=args.basemap,
+        bands=args.bands,
+        exports=args.export,
     )
 
 
@@ -500,11 +566,16 @@ def _run_and_report(
     args: argparse.Namespace,
     add_sites: Sequence[tuple[float, float, str | None]] = (),
 ) -> int:
+    import gc
+
     from latcircle.analysis.metro import StageTimer
     from latcircle.pipeline import run_city, run_stages
 
     quiet = args.quiet > 0
     extras = _outputs_of(args)
+    # Everything imported so far lives as long as the process: keep the collector off it
+    # during the run (and hand it back after, for callers that go on, such as tests).
+    gc.freeze()
     on_start, stop = _progress(args.console, run_stages(extras), quiet=quiet)
     try:
         result = run_city(
@@ -516,6 +587,7 @@ def _run_and_report(
         )
     finally:
         stop()
+        gc.unfreeze()
     if not quiet:
         _print_summary(result)
     return EXIT_OK
@@ -703,6 +775,89 @@ def _print_national(result: NationalResult) -> None:
             )
     print(f"shortfalls: {result.out / 'shortfalls.md'}")
     print(f"dashboard: {result.out / 'index.html'}")
+
+
+def _cmd_national(args: argparse.Namespace) -> int:
+    from latcircle.national_run import run_many
+
+    quiet = args.quiet > 0
+    bar = _CityBar(quiet=quiet)
+
+    def dashboard(link: str) -> None:
+        if not quiet:
+            print(
+                f"Dask dashboard: {link or 'none (the cluster serves no dashboard)'}",
+                file=sys.stderr,
+            )
+        bar.start()
+
+    try:
+        run = run_many(
+            args.configs,
+            out=args.out,
+            cities=args.cities,
+            scheduler=args.scheduler,
+            workers=args.workers,
+            maps=args.maps,
+            report=args.reports,
+            force=args.force,
+            on_city=bar.update,
+            on_dashboard=dashboard,
+            # Dask logs every worker start and stop at INFO: only with -vv.
+            dask_log_level=logging.DEBUG if args.verbose > 1 else logging.WARNING,
+        )
+    finally:
+        bar.stop()
+    for c in run.with_status("failed"):
+        print(f"latcircle: error: {c.config}: {c.reason}", file=sys.stderr)
+    if not quiet:
+        done, skipped = len(run.with_status("done")), len(run.with_status("skipped"))
+        failed = len(run.with_status("failed"))
+        where = run.rollup.out if run.rollup is not None else "not written (no city has outputs)"
+        print(
+            f"{done} run, {skipped} up to date, {failed} failed on {run.workers} workers "
+            f"in {run.wall_s:.1f} s; national outputs: {where}"
+        )
+    return run.exit_code
+
+
+class _CityBar:
+    """A rich progress bar counting cities (nothing when quiet or not a terminal)."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        if not quiet and _console().is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self.progress = Progress(
+                TextColumn("cities"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                console=_console(),
+            )
+
+    def start(self) -> None:
+        """Show the bar (once)."""
+        if self.progress is not None and self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task("", total=None)
+
+    def update(self, outcome: CityOutcome, done: int, total: int) -> None:
+        """Count a finished city."""
+        from rich.markup import escape
+
+        self.start()
+        if self.progress is not None and self.task is not None:
+            # A config path is the user's text: shown as is, never read as rich markup.
+            label = escape(f"{outcome.city or outcome.config}: {outcome.status}")
+            self.progress.update(self.task, completed=done, total=total, description=label)
+
+    def stop(self) -> None:
+        """Take the bar down."""
+        if self.progress is not None and self.task is not None:
+            self.progress.stop()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -174,6 +174,7 @@ def run_national(
     out: Path,
     include_synthetic: bool = False,
     include_hypothetical: bool = False,
+    extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
 ) -> NationalResult:
     """Roll city outputs up into ``out`` with its dashboard (``latcircle national-rollup``).
 
@@ -186,6 +187,10 @@ def run_national(
     include_synthetic, include_hypothetical
         Count synthetic cities, or cities with hypothetical sites, in the national totals
         (:func:`national_rollup`).
+    extra_outputs
+        Further callables ``f(result, folder)`` run after the dashboard, inside the
+        national folder's temporary folder (``latcircle national`` adds its headline and
+        the list of missing cities).
     """
     from latcircle.present.report import write_dashboard
 
@@ -195,7 +200,7 @@ def run_national(
     return national_rollup(
         dirs,
         out=out,
-        extra_outputs=[dashboard],
+        extra_outputs=[dashboard, *extra_outputs],
         include_synthetic=include_synthetic,
         include_hypothetical=include_hypothetical,
     )
@@ -203,6 +208,8 @@ def run_national(
 
 def default_outputs(
     *,
+    maps: bool = True,
+    report: bool = True,
     map_assets: str = "inline",
     basemap: str = "osm",
     bands: str = "rings",
@@ -210,10 +217,16 @@ def default_outputs(
 ) -> list[Callable[[RunResult, Path], Any]]:
     """Return the output steps a normal run adds after the core files, in order.
 
-    Progress comes first: the map and the report read what it writes.
+    Progress comes first: the map and the report read what it writes. The presentation
+    stack (folium compiles its templates at import, matplotlib) is imported only when a map
+    or a report is asked for, so a batch run without them never pays for it.
 
     Parameters
     ----------
+    maps
+        Add ``map.html``.
+    report
+        Add ``report.html`` (its link to ``map.html`` is dead without ``maps``).
     map_assets
         ``"inline"`` (a self-contained ``map.html``) or ``"cdn"``
         (:func:`latcircle.present.maps.write_map`).
@@ -226,15 +239,16 @@ def default_outputs(
         (:mod:`latcircle.output.exports`).
     """
     from latcircle.output.exports import export_step
-    from latcircle.present.maps import map_writer
-    from latcircle.present.report import write_report
 
-    steps: list[Callable[[RunResult, Path], Any]] = [
-        write_progress,
-        write_tiers,
-        map_writer(assets=map_assets, basemap=basemap, bands=bands),  # type: ignore[arg-type]
-        write_report,
-    ]
+    steps: list[Callable[[RunResult, Path], Any]] = [write_progress, write_tiers]
+    if maps:
+        from latcircle.present.maps import map_writer
+
+        steps.append(map_writer(assets=map_assets, basemap=basemap, bands=bands))  # type: ignore[arg-type]
+    if report:
+        from latcircle.present.report import write_report
+
+        steps.append(write_report)
     if exports:
         steps.append(export_step(exports))
     return steps

@@ -3,7 +3,7 @@
 MIIT's city action (Oct 2025) asks that medium-and-larger compute centres of a metro reach
 each other within 1 ms one way on the optical layer. :func:`interconnect_table` gives that
 latency for every pair of such sites; :func:`pair_latency` is the exact pairwise computation
-on the split-edge network (one multi-source Dijkstra from the end nodes of the sites' edges).
+on the split-edge network (one Dijkstra per site, from a source node of its own).
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def interconnect_table(
     both sites' devices and both drops, the fixed equipment latency ``E`` once, and the
     device latency of every network node passed. The tier is always judged one-way on the
     optical layer: the router/access extras of the ``end_to_end`` preset and the round-trip
-    factor are left out. Distances come from one multi-source Dijkstra over the network from
-    the end nodes of the sites' edges; two sites on the same edge also get the direct
+    factor are left out. Distances come from one Dijkstra per site, from a source node of
+    its own joined to both ends of its edge; two sites on the same edge also get the direct
     along-edge path (the exact split-edge graph).
 
     Parameters
@@ -149,15 +149,11 @@ def pair_latency(
     along = us_per_m * np.column_stack([t, network.length[edge] - t])
     leave = off[:, None] + along + network.node_device_us[ends]  # site -> end node, D charged
     arrive = off[:, None] + along  # end node -> site
-    nodes = np.unique(ends[ok]) if ok.any() else np.zeros(0, np.int64)
-    between = _node_distances(arcs, nodes, chunk)
-    pos = np.searchsorted(nodes, ends)
     best = np.full((m, m), np.inf)
     if ok.any():
-        for i in (0, 1):
-            for j in (0, 1):
-                net = between[np.ix_(pos[:, i], pos[:, j])]
-                best = np.minimum(best, leave[:, i][:, None] + net + arrive[:, j][None, :])
+        reach = _site_distances(arcs, ends, leave, ok, chunk)
+        for j in (0, 1):
+            best = np.minimum(best, reach[:, :, j] + arrive[:, j][None, :])
         same = (edge[:, None] == edge[None, :]) & ok[:, None] & ok[None, :]
         direct = off[:, None] + off[None, :] + us_per_m * np.abs(t[:, None] - t[None, :])
         best = np.where(same, np.minimum(best, direct), best)
@@ -166,14 +162,41 @@ def pair_latency(
     return fixed_us + best
 
 
-def _node_distances(arcs: csr_matrix, nodes: np.ndarray, chunk: int) -> np.ndarray:
-    """Network distance between every pair of ``nodes``: multi-source Dijkstra in chunks."""
-    k = len(nodes)
-    out = np.full((max(k, 1), max(k, 1)), np.inf)
-    for lo in range(0, k, chunk):
-        src = nodes[lo : lo + chunk]
-        dist = dijkstra(arcs, directed=True, indices=src)
-        out[lo : lo + len(src), :k] = np.atleast_2d(dist)[:, nodes]
+def _site_distances(
+    arcs: csr_matrix, ends: np.ndarray, leave: np.ndarray, ok: np.ndarray, chunk: int
+) -> np.ndarray:
+    """Latency from each site, leaving by either end of its edge, to both ends of every edge.
+
+    One Dijkstra per site (not one per end node, twice as many): each site is a source node
+    of its own, appended to the graph with an arc of weight ``leave`` to each end of its
+    edge. Nothing enters a source node, so no path passes through one.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(m, m, 2)``: ``[a, b, j]`` is the latency from site ``a`` to end ``j`` of site
+        ``b``'s edge (``inf`` for a site not on the network, or unreachable).
+    """
+    n, m = arcs.shape[0], len(ends)
+    loop = ends[:, 0] == ends[:, 1]
+    # A loop edge's two ends are one node: one arc, the lighter (csr would not take a min).
+    w = np.column_stack([np.where(loop, leave.min(axis=1), leave[:, 0]), leave[:, 1]])
+    keep = np.column_stack([ok, ok & ~loop])
+    indptr = np.concatenate([arcs.indptr, arcs.indptr[-1] + np.cumsum(keep.sum(axis=1))])
+    graph = csr_matrix(
+        (
+            np.concatenate([arcs.data, w[keep]]),
+            np.concatenate([arcs.indices, ends[keep]]).astype(arcs.indices.dtype, copy=False),
+            indptr,
+        ),
+        shape=(n + m, n + m),
+    )
+    out = np.full((m, m, 2), np.inf)
+    sources = np.flatnonzero(ok)
+    for lo in range(0, len(sources), chunk):
+        src = sources[lo : lo + chunk]
+        dist = np.atleast_2d(dijkstra(graph, directed=True, indices=n + src))
+        out[src] = dist[:, ends]
     return out
 
 

@@ -35,14 +35,18 @@ import numpy as np
 import pandas as pd
 
 from latcircle.analysis.coverage import BASES, share_of
+from latcircle.analysis.progress import MET_TOLERANCE
 from latcircle.errors import InputError
 
 __all__ = [
+    "HEADLINE_SHARES",
     "METROS",
     "METROS_MET",
     "POOLED_SHARE",
     "CityOutputs",
     "NationalResult",
+    "caict_headline",
+    "headline_table",
     "national_progress",
     "national_result",
     "summary_table",
@@ -52,6 +56,8 @@ __all__ = [
 
 #: The headline budget of the summary's shares.
 HEADLINE_MS = 1.0
+#: Shares of key sites the CAICT-style headline counts cities against (2027 and 2028 targets).
+HEADLINE_SHARES = (0.70, 0.75)
 
 #: Column of the national ``progress.csv`` holding the pooled share: people within the
 #: target's budget over the people of the metros counted (what the national chart plots).
@@ -425,3 +431,72 @@ def _headline(coverage: pd.DataFrame, basis: str) -> float:
 def _same(values: list[Any]) -> Any:
     clean = {float(v) for v in values if not pd.isna(v)}
     return clean.pop() if len(clean) == 1 else np.nan
+
+
+# --------------------------------------------------------------------------- CAICT headline
+
+
+def caict_headline(
+    cities: Sequence[CityOutputs],
+    *,
+    shares: Sequence[float] = HEADLINE_SHARES,
+    budget_ms: float = HEADLINE_MS,
+) -> pd.DataFrame:
+    """Count cities with a 1 ms circle, CAICT-style, from their coverage tables.
+
+    Parameters
+    ----------
+    cities
+        The cities read (:func:`latcircle.output.readback.read_city_outputs`).
+    shares
+        Key-site shares to count cities against.
+    budget_ms
+        The circle's budget (the ``threshold_ms`` row of ``coverage.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`headline_table`; cities without key sites are not counted.
+    """
+    covered, total = [], []
+    for c in cities:
+        rows = _metro_rows(c.coverage, "key_sites")
+        rows = rows[np.isclose(rows["threshold_ms"].astype(float), budget_ms)]
+        if len(rows) and float(rows["total"].iloc[0]) > 0:
+            covered.append(float(rows["covered"].iloc[0]))
+            total.append(float(rows["total"].iloc[0]))
+    return headline_table(np.array(covered), np.array(total), shares=shares)
+
+
+def headline_table(
+    covered: np.ndarray, total: np.ndarray, *, shares: Sequence[float] = HEADLINE_SHARES
+) -> pd.DataFrame:
+    """Return the CAICT-style headline from each city's covered and total key sites.
+
+    Parameters
+    ----------
+    covered, total
+        Key sites (weight) within the budget, and in all, one entry per city (total > 0).
+    shares
+        Shares to count cities against. A city counts when its share (:func:`share_of`)
+        meets the share by the status rule of :mod:`latcircle.analysis.progress` (to within
+        its ``MET_TOLERANCE``): a city exactly at the target meets it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``measure``, ``value``, ``of`` (the denominator) and ``share``:
+        ``cities_key_sites_ge_<pct>pct`` (cities at or above the share, of all cities) and
+        ``key_sites_covered`` (key sites within the budget pooled over the cities, of all).
+    """
+    n = len(total)
+    ratio = np.array([share_of(float(c), float(t)) for c, t in zip(covered, total, strict=True)])
+    rows = []
+    for s in shares:
+        count = int(np.sum(ratio >= s - MET_TOLERANCE))
+        rows.append(
+            (f"cities_key_sites_ge_{round(s * 100)}pct", float(count), float(n), share_of(count, n))
+        )
+    pooled_c, pooled_t = float(np.sum(covered)), float(np.sum(total))
+    rows.append(("key_sites_covered", pooled_c, pooled_t, share_of(pooled_c, pooled_t)))
+    return pd.DataFrame(rows, columns=["measure", "value", "of", "share"])

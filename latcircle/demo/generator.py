@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -227,7 +228,14 @@ class _Population:
     transform: Affine
 
 
-def write_demo_city(folder: str | Path, *, seed: int = 7) -> Path:
+def write_demo_city(
+    folder: str | Path,
+    *,
+    seed: int = 7,
+    scale: float = 1.0,
+    city_id: str = "demo",
+    name: str | None = None,
+) -> Path:
     """Generate the synthetic demo metro and write its inputs and config into ``folder``.
 
     Parameters
@@ -236,30 +244,52 @@ def write_demo_city(folder: str | Path, *, seed: int = 7) -> Path:
         Where to write; created if missing. Existing demo files are overwritten.
     seed
         Seed of :func:`numpy.random.default_rng`; the same seed gives byte-identical files.
+        The seed also draws the outline's irregularities, the river's meanders and the
+        street grids' angles: each seed is a differently shaped metro.
+    scale
+        Linear size against the default metro (about 125 km x 95 km): ``0.2`` gives a
+        25 km x 19 km metro. The layout (centres, rings, river, roadless zones, sites)
+        shrinks with it, street spacings (150 m in the core, the 3.2 km county grid) and the
+        people per km² do not, so the network has about ``scale²`` times the nodes and the
+        run costs about that much less. ``1.0`` writes exactly the default metro.
+    city_id
+        The config's ``id`` (a safe name), so that many generated metros can be run and
+        rolled up together; the config is written as ``folder/<city_id>.yaml``.
+    name
+        The display name; ``"Demo metro (synthetic)"`` for the default id, else
+        ``"Demo metro <city_id> (synthetic)"``.
 
     Returns
     -------
     pathlib.Path
-        The config, ``folder/demo.yaml``, ready for :func:`latcircle.config.load_config`.
+        The config, ``folder/<city_id>.yaml`` (``demo.yaml`` by default), ready for
+        :func:`latcircle.config.load_config`.
+
+    Raises
+    ------
+    InputError
+        For a scale outside ``[0.1, 2]`` or an id that is not a safe name.
 
     Notes
     -----
     See the module docstring for the layout, the file formats and why the demo metro is as
     large as a real municipality.
     """
+    _check_options(scale=scale, city_id=city_id)
+    name = name or (_NAME if city_id == "demo" else f"Demo metro {city_id} (synthetic)")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    frame = _LocalFrame()
+    frame = _LocalFrame(scale)
 
     boundary, districts = _boundary(rng)
     river, lake = _water(rng)
-    roads = _roads(boundary, river, lake, rng)
+    roads = _roads(boundary, river, lake, rng, scale=scale)
     population = _population(boundary, river | lake, roads.villages, frame)
     key_sites = _key_sites(population, boundary, river | lake, frame, rng)
     sites = _sites(roads, frame)
 
-    _write_vector(folder / "boundary.gpkg", "boundary", [boundary], frame, {"name": [_NAME]})
+    _write_vector(folder / "boundary.gpkg", "boundary", [boundary], frame, {"name": [name]})
     _write_vector(
         folder / "districts.gpkg", "districts", districts, frame, {"name": list(_DISTRICT_NAMES)}
     )
@@ -285,7 +315,17 @@ def write_demo_city(folder: str | Path, *, seed: int = 7) -> Path:
         ["id", "name", "tier", "online_year", "device_latency_us", "lon", "lat"],
         sites,
     )
-    return _write_config(folder)
+    return _write_config(folder, city_id=city_id, name=name)
+
+
+def _check_options(*, scale: float, city_id: str) -> None:
+    from latcircle.config import is_safe_city_id
+    from latcircle.errors import InputError
+
+    if not (0.1 <= scale <= 2.0):
+        raise InputError("write_demo_city", "scale", f"{scale} is outside [0.1, 2]")
+    if not is_safe_city_id(city_id):
+        raise InputError("write_demo_city", "city_id", f"{city_id!r} is not a safe name")
 
 
 # --------------------------------------------------------------------------- coordinates
@@ -295,29 +335,36 @@ class _LocalFrame:
     """Offsets in metres from the demo centre <-> UTM 49N and WGS84.
 
     Geometry is generated around (0, 0) so that the numbers in this module read as
-    kilometres from the centre; it is shifted into UTM only when written.
+    kilometres from the centre; it is shifted into UTM only when written. With a ``scale``
+    the layout's metres are ``scale`` real metres each (a smaller or larger metro).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, scale: float = 1.0) -> None:
         self._fwd = Transformer.from_crs(_WGS84, DEMO_CRS, always_xy=True)
         self._inv = Transformer.from_crs(DEMO_CRS, _WGS84, always_xy=True)
         x0, y0 = self._fwd.transform(*DEMO_CENTRE_LONLAT)
         # Whole metres keep the written coordinates tidy and the shift exact.
         self.x0, self.y0 = float(round(x0)), float(round(y0))
+        self.scale = float(scale)
 
     def utm(self, geom: shapely.Geometry) -> shapely.Geometry:
-        """Shift local geometry into UTM."""
-        return shapely.transform(geom, lambda xy: xy + np.array([self.x0, self.y0]))
+        """Shift (and scale) local geometry into UTM."""
+        if self.scale == 1.0:  # the default metro's bytes stay exactly as they were
+            return shapely.transform(geom, lambda xy: xy + np.array([self.x0, self.y0]))
+        return shapely.transform(
+            geom, lambda xy: _cm(xy * self.scale) + np.array([self.x0, self.y0])
+        )
 
     def lonlat(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Local metres to lon/lat degrees."""
-        lon, lat = self._inv.transform(np.asarray(x) + self.x0, np.asarray(y) + self.y0)
+        s = self.scale
+        lon, lat = self._inv.transform(np.asarray(x) * s + self.x0, np.asarray(y) * s + self.y0)
         return np.asarray(lon), np.asarray(lat)
 
     def local(self, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Lon/lat degrees to local metres."""
         x, y = self._fwd.transform(np.asarray(lon), np.asarray(lat))
-        return np.asarray(x) - self.x0, np.asarray(y) - self.y0
+        return (np.asarray(x) - self.x0) / self.scale, (np.asarray(y) - self.y0) / self.scale
 
     def geom_lonlat(self, geom: shapely.Geometry) -> shapely.Geometry:
         """Local geometry to lon/lat degrees."""
@@ -431,12 +478,15 @@ def _roads(
     river: shapely.Geometry,
     lake: shapely.Geometry,
     rng: np.random.Generator,
+    *,
+    scale: float = 1.0,
 ) -> _Roads:
     """Generate, cut and node the road network.
 
     Rings, radials, a core grid thinning outward, sub-centre grids, villages and a sparse
     rural grid are drawn as long lines, cut by the water (except at the bridges), clipped
-    to the boundary, then noded so that crossing roads share an endpoint exactly.
+    to the boundary, then noded so that crossing roads share an endpoint exactly. Street
+    spacings are real metres: in layout metres they are divided by ``scale``.
     """
     lines: list[shapely.LineString] = []
     classes: list[str] = []
@@ -458,13 +508,13 @@ def _roads(
         add([ring], highway)
     for i, radial in enumerate(radials):
         add([radial], "motorway" if i % 3 == 0 else "primary")
-    for grid, highway in _core_grid(rings, rng):
+    for grid, highway in _core_grid(rings, rng, scale=scale):
         add(grid, highway)
-    for grid, highway in _centre_grids(rng):
+    for grid, highway in _centre_grids(rng, scale=scale):
         add(grid, highway)
-    rural = _rural_grid(boundary, roadless, rng)
+    rural = _rural_grid(boundary, roadless, rng, scale=scale)
     add(rural, "tertiary")
-    villages, village_streets = _villages(rural, roadless, rng)
+    villages, village_streets = _villages(rural, roadless, rng, scale=scale)
     add(village_streets, "residential")
 
     water = shapely.union_all([river, lake])
@@ -556,7 +606,7 @@ def _grid_lines(
 
 
 def _core_grid(
-    rings: list[shapely.LineString], rng: np.random.Generator
+    rings: list[shapely.LineString], rng: np.random.Generator, *, scale: float = 1.0
 ) -> list[tuple[list[shapely.Geometry], str]]:
     """Draw the dense core: 150 m streets inside ring 1, 220 m between rings 1 and 2.
 
@@ -565,8 +615,8 @@ def _core_grid(
     """
     ring1, ring2 = shapely.Polygon(rings[0]), shapely.Polygon(rings[1])
     angle = rng.uniform(-0.2, 0.2)
-    inner = _grid_lines(_MAIN_CENTRE, 6.5 * _KM, _CORE_INNER_SPACING_M, angle)
-    outer = _grid_lines(_MAIN_CENTRE, 13.5 * _KM, _CORE_OUTER_SPACING_M, angle + 0.05)
+    inner = _grid_lines(_MAIN_CENTRE, 6.5 * _KM, _CORE_INNER_SPACING_M / scale, angle)
+    outer = _grid_lines(_MAIN_CENTRE, 13.5 * _KM, _CORE_OUTER_SPACING_M / scale, angle + 0.05)
     inner_clip = ring1.buffer(200.0)
     outer_clip = ring2.buffer(200.0) - ring1.buffer(-200.0)
     # Every fifth street is a through road; the rest are residential.
@@ -578,11 +628,14 @@ def _core_grid(
     return grids
 
 
-def _centre_grids(rng: np.random.Generator) -> list[tuple[list[shapely.Geometry], str]]:
+def _centre_grids(
+    rng: np.random.Generator, *, scale: float = 1.0
+) -> list[tuple[list[shapely.Geometry], str]]:
     """Sparser street grids around the sub-centres (400-450 m)."""
     out: list[tuple[list[shapely.Geometry], str]] = []
     for c in _CENTRES[1:]:
-        streets = _grid_lines((c.x, c.y), c.grid_radius_m, c.grid_spacing_m, rng.uniform(0, 0.5))
+        spacing = c.grid_spacing_m / scale
+        streets = _grid_lines((c.x, c.y), c.grid_radius_m, spacing, rng.uniform(0, 0.5))
         clipped = shapely.intersection(
             streets, shapely.Point(c.x, c.y).buffer(c.grid_radius_m, quad_segs=32)
         )
@@ -592,7 +645,11 @@ def _centre_grids(rng: np.random.Generator) -> list[tuple[list[shapely.Geometry]
 
 
 def _rural_grid(
-    boundary: shapely.Polygon, roadless: shapely.Geometry, rng: np.random.Generator
+    boundary: shapely.Polygon,
+    roadless: shapely.Geometry,
+    rng: np.random.Generator,
+    *,
+    scale: float = 1.0,
 ) -> list[shapely.Geometry]:
     """County roads on a jittered ~3.2 km grid, wandering, absent from the roadless zones.
 
@@ -601,7 +658,7 @@ def _rural_grid(
     """
     minx, miny, maxx, maxy = boundary.bounds
     cx, cy = _MAIN_CENTRE
-    spacing = 3.2 * _KM
+    spacing = 3.2 * _KM / scale
     lines = []
     for vertical in (False, True):
         lo, hi = (minx, maxx) if vertical else (miny, maxy)
@@ -621,7 +678,11 @@ def _rural_grid(
 
 
 def _villages(
-    rural: list[shapely.Geometry], roadless: shapely.Geometry, rng: np.random.Generator
+    rural: list[shapely.Geometry],
+    roadless: shapely.Geometry,
+    rng: np.random.Generator,
+    *,
+    scale: float = 1.0,
 ) -> tuple[list[tuple[float, float]], list[shapely.Geometry]]:
     """Small street patches centred on county roads, so that each is connected.
 
@@ -646,7 +707,8 @@ def _villages(
             continue
         centres.append((x, y))
         half = rng.uniform(0.8, 1.4) * _KM
-        streets = _grid_lines((x, y), half, rng.uniform(450.0, 650.0), rng.uniform(0, np.pi / 2))
+        spacing = rng.uniform(450.0, 650.0) / scale
+        streets = _grid_lines((x, y), half, spacing, rng.uniform(0, np.pi / 2))
         out.extend(shapely.intersection(streets, shapely.Point(x, y).buffer(half, quad_segs=16)))
     return centres, out
 
@@ -785,8 +847,9 @@ def _population(
     reach = 10 * h
     vlon, vlat = frame.lonlat(*np.array(villages, dtype=np.float64).reshape(-1, 2).T)
     cols, rows = ~transform * (vlon, vlat)
-    half_rows = int(np.ceil(reach / 90.0))  # a pixel is about 92 m tall and 80 m wide here
-    half_cols = int(np.ceil(reach / 75.0))
+    # A pixel is about 92 m tall and 80 m wide here (real metres: the layout's times scale).
+    half_rows = int(np.ceil(reach * frame.scale / 90.0))
+    half_cols = int(np.ceil(reach * frame.scale / 75.0))
     for (vx, vy), r0, c0 in zip(villages, rows.astype(int), cols.astype(int), strict=True):
         win = (
             slice(max(r0 - half_rows, 0), r0 + half_rows + 1),
@@ -810,7 +873,8 @@ def _population(
         all_touched=True,
     )
     people[wet] = 0.0
-    people *= _POPULATION_TOTAL / people[inside].sum()
+    # The same people per km² whatever the scale: the total goes with the area.
+    people *= _POPULATION_TOTAL * frame.scale**2 / people[inside].sum()
     return _Population(people=np.round(people, 4).astype(np.float32), transform=transform)
 
 
@@ -836,11 +900,12 @@ def _key_sites(
     Categories depend on how dense the place is: business districts and hospitals in dense
     places, campuses in between, industrial parks and access points in the outskirts.
     """
+    n_pop, n_out = _key_site_counts(frame.scale)
     people = population.people
     flat = people.ravel().astype(np.float64)
     flat /= flat.sum()
     candidates: list[tuple[float, float, float]] = []  # x, y, density relative to the max
-    picks = rng.choice(flat.size, size=3 * _N_KEY_SITES_POPULATION, p=flat)
+    picks = rng.choice(flat.size, size=3 * n_pop, p=flat)
     rows, cols = np.divmod(picks, people.shape[1])
     jitter = rng.uniform(0, 1, (len(picks), 2))
     lon, lat = population.transform * (cols + jitter[:, 0], rows + jitter[:, 1])
@@ -848,13 +913,13 @@ def _key_sites(
     dense = people[rows, cols] / people.max()
     shapely.prepare(boundary)
     ok = shapely.contains_xy(boundary, x, y) & ~shapely.intersects_xy(water, x, y)
-    for i in np.flatnonzero(ok)[:_N_KEY_SITES_POPULATION]:
+    for i in np.flatnonzero(ok)[:n_pop]:
         candidates.append((float(x[i]), float(y[i]), float(dense[i])))
 
     cx, cy = _MAIN_CENTRE
     minx, miny, maxx, maxy = boundary.bounds
-    for _ in range(1000 * _N_KEY_SITES_OUTLYING):  # bounded rejection sampling
-        if len(candidates) == _N_KEY_SITES_POPULATION + _N_KEY_SITES_OUTLYING:
+    for _ in range(1000 * n_out):  # bounded rejection sampling
+        if len(candidates) == n_pop + n_out:
             break
         px, py = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         if np.hypot(px - cx, py - cy) < 20 * _KM:
@@ -878,6 +943,16 @@ def _key_sites(
             ]
         )
     return out
+
+
+def _key_site_counts(scale: float) -> tuple[int, int]:
+    """Key sites near people and in the outskirts: as many per km² at any scale (≥ 20 and 5)."""
+    if scale == 1.0:
+        return _N_KEY_SITES_POPULATION, _N_KEY_SITES_OUTLYING
+    area = scale**2
+    return max(20, round(_N_KEY_SITES_POPULATION * area)), max(
+        5, round(_N_KEY_SITES_OUTLYING * area)
+    )
 
 
 def _category(dense: float, rng: np.random.Generator) -> str:
@@ -1034,8 +1109,8 @@ def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
 _CONFIG = """\
 # latcircle demo metro: SYNTHETIC. Written by latcircle.demo.write_demo_city.
 # Every input below is generated; no real place, road, person or facility is depicted.
-id: demo
-name: "{name}"
+id: {id}
+name: {name}
 synthetic: true
 notes: >-
   Every input is generated by latcircle.demo (seeded, reproducible): boundary, districts,
@@ -1080,9 +1155,10 @@ grid:
 """
 
 
-def _write_config(folder: Path) -> Path:
-    """Write ``demo.yaml`` next to the inputs (relative paths) and return its path."""
-    path = folder / "demo.yaml"
-    text = _CONFIG.format(name=_NAME, legacy_us=_LEGACY_DEVICE_US)
+def _write_config(folder: Path, *, city_id: str = "demo", name: str = _NAME) -> Path:
+    """Write ``<city_id>.yaml`` next to the inputs (relative paths) and return its path."""
+    path = folder / f"{city_id}.yaml"
+    # json.dumps quotes the name as YAML reads it (a double-quoted scalar), whatever it holds.
+    text = _CONFIG.format(id=city_id, name=json.dumps(name), legacy_us=_LEGACY_DEVICE_US)
     path.write_text(text, encoding="utf-8", newline="")
     return path
