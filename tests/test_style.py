@@ -46,3 +46,24 @@ def test_plain_percent_matches_the_markdown_rule_it_replaced() -> None:
 def test_escape_text_keeps_data_inert() -> None:
     assert escape_text("<b>${x}`\\") == "&lt;b&gt;&#36;{x}&#96;&#92;"
     assert escape_text(None) == "" and escape_text(float("nan")) == ""
+
+
+def test_band_colours_equal_matplotlibs_colour_map() -> None:
+    # band_colours reproduces matplotlib's YlGnBu_r without importing it (batch runs).
+    import numpy as np
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    from latcircle.present.style import _ylgnbu_r, band_colours
+
+    cmap = colormaps["YlGnBu_r"]
+    for x in np.linspace(0.0, 1.0, 4097):  # every LUT entry, its edges included
+        assert _ylgnbu_r(float(x)) == to_hex(cmap(float(x))), x
+    for n in (1, 2, 4, 7):
+        values = [0.25 * (i + 1) for i in range(n)]
+        want = (
+            [to_hex(cmap(0.35))]
+            if n == 1
+            else [to_hex(cmap(0.1 + 0.65 * i / (n - 1))) for i in range(n)]
+        )
+        assert list(band_colours(values).values()) == want

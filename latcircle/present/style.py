@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
-from matplotlib.colors import to_hex
 
 if TYPE_CHECKING:
     from latcircle.config import CityConfig
@@ -131,10 +129,37 @@ def band_colours(thresholds_ms: Sequence[float]) -> dict[float, str]:
         Threshold to hex colour, in ascending threshold order.
     """
     values = sorted(float(t) for t in thresholds_ms)
-    cmap = colormaps["YlGnBu_r"]
     if len(values) == 1:
-        return {values[0]: to_hex(cmap(0.35))}
-    return {t: to_hex(cmap(0.1 + 0.65 * i / (len(values) - 1))) for i, t in enumerate(values)}
+        return {values[0]: _ylgnbu_r(0.35)}
+    return {t: _ylgnbu_r(0.1 + 0.65 * i / (len(values) - 1)) for i, t in enumerate(values)}
+
+
+#: ColorBrewer YlGnBu, the nine stops of matplotlib's ``YlGnBu`` (light to dark).
+_YLGNBU = (
+    (1.0, 1.0, 0.8509803921568627),
+    (0.9294117647058824, 0.9725490196078431, 0.6941176470588235),
+    (0.7803921568627451, 0.9137254901960784, 0.7058823529411765),
+    (0.4980392156862745, 0.803921568627451, 0.7333333333333333),
+    (0.2549019607843137, 0.7137254901960784, 0.7686274509803922),
+    (0.11372549019607843, 0.5686274509803921, 0.7529411764705882),
+    (0.13333333333333333, 0.3686274509803922, 0.6588235294117647),
+    (0.1450980392156863, 0.20392156862745098, 0.5803921568627451),
+    (0.03137254901960784, 0.11372549019607843, 0.34509803921568627),
+)
+
+
+def _ylgnbu_r(x: float, n: int = 256) -> str:
+    """Return matplotlib's ``colormaps["YlGnBu_r"](x)`` as hex, without importing matplotlib.
+
+    The same 256-entry lookup table (stops linearly interpolated at ``i / 255``), the same
+    index (``int(x·256)``, clipped) and the same rounding to hex: batch runs, which style the
+    GeoPackage but draw no figure, then never pay for matplotlib (tests compare the two).
+    """
+    stops = np.array(_YLGNBU[::-1])
+    where = np.linspace(0.0, 1.0, len(stops))
+    i = min(max(int(x * n), 0), n - 1)
+    rgb = [np.interp(i / (n - 1), where, stops[:, c]) for c in range(3)]
+    return "#" + "".join(f"{round(float(v) * 255):02x}" for v in rgb)
 
 
 def data_attribution(cfg: CityConfig) -> list[str]:
