@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -37,6 +38,8 @@ __all__ = [
     "write_gpkg",
     "write_json",
 ]
+
+log = logging.getLogger(__name__)
 
 #: GeoPackages record their write time; a fixed one keeps reruns byte-identical.
 FIXED_TIMESTAMP = "2000-01-01T00:00:00Z"
@@ -142,9 +145,39 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     try:
         with _guard(path):
             for name, frame in layers.items():
+                frame = _storable_text(frame, path, name)
                 frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio", append=False)
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
+
+
+def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDataFrame:
+    """Return ``frame`` with NUL in texts written as ␀ (U+2400), reporting how many.
+
+    OGR cuts a string at its first NUL, so ``a<NUL>b`` would be stored as ``a``; the
+    visible symbol keeps the rest of the name (and is what the map shows for a NUL).
+    """
+    text_cols = [
+        c
+        for c in frame.columns
+        if c != frame.geometry.name
+        and (pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]))
+    ]
+    hit = {c: frame[c].map(lambda v: isinstance(v, str) and "\x00" in v) for c in text_cols}
+    count = int(sum(int(m.sum()) for m in hit.values()))
+    if not count:
+        return frame
+    log.warning(
+        "%s: layer %s: %d text value(s) hold NUL characters, which a GeoPackage cannot "
+        "store: written with ␀ (U+2400) in their place",
+        path.name,
+        layer,
+        count,
+    )
+    frame = frame.copy()
+    for c, mask in hit.items():
+        frame.loc[mask, c] = frame.loc[mask, c].str.replace("\x00", "\u2400", regex=False)
+    return frame
 
 
 def write_cog(values: np.ndarray, grid: Grid, crs: Any, path: Path, *, nodata: float) -> None:
