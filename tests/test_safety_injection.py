@@ -26,6 +26,7 @@ import csv
 import html.parser
 import json
 import re
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -203,3 +204,82 @@ def test_figure_text_is_literal() -> None:
     assert png_bytes(fig).startswith(b"\x89PNG")  # bad mathtext would raise here
     texts = [t for t in fig.findobj(lambda o: hasattr(o, "get_text")) if t.get_text() == name]
     assert texts and not any(t._parse_math for t in texts)
+
+
+# --- a real browser: every popup and tooltip rendered, no alert -----------------------------
+
+#: Renders the content of every popup and tooltip of the map (cluster members included, as
+#: Leaflet would when opened) into the page, and returns their text.
+_RENDER_ALL_JS = """
+var div = document.querySelector('.folium-map');
+var map = window[div.id];
+var out = [];
+function show(content, layer) {
+  if (typeof content === 'function') { content = content(layer); }
+  if (content === undefined || content === null) { return; }
+  var box = document.createElement('div');
+  if (typeof content === 'string') { box.innerHTML = content; } else { box.appendChild(content); }
+  document.body.appendChild(box);
+  out.push(box.textContent);
+}
+function bound(layer) {
+  var found = [];
+  if (layer.getPopup && layer.getPopup()) { found.push(layer.getPopup().getContent()); }
+  if (layer.getTooltip && layer.getTooltip()) { found.push(layer.getTooltip().getContent()); }
+  return found;
+}
+// A group's popup or tooltip (folium's GeoJsonTooltip) is shown for each of its members.
+function walk(layer, inherited) {
+  var contents = inherited.concat(bound(layer));
+  if (layer.getLayers) {
+    layer.getLayers().forEach(function (child) { walk(child, contents); });
+  } else {
+    contents.forEach(function (c) { show(c, layer); });
+  }
+}
+map.eachLayer(function (layer) { walk(layer, []); });
+document.querySelectorAll('.leaflet-control').forEach(function (c) { out.push(c.textContent); });
+return out;
+"""
+
+
+def test_browser_no_alert(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """All payloads at once in every field: the map opens, every popup shows, nothing fires."""
+    import cdn_replay
+
+    reason = cdn_replay.missing_tools()
+    if reason:
+        pytest.skip(reason)
+    pytest.importorskip("selenium")
+    canary = tmp_path / "canary"
+    monkeypatch.setenv(CANARY_ENV, str(canary))
+    monkeypatch.chdir(tmp_path)
+    payload = " | ".join(v for k, v in sorted(PAYLOADS.items()) if k != "control")
+    values = _fields(payload)
+    config = _hostile_city(tmp_path / "city", values)
+    assert main(["run", str(config), "--out", str(tmp_path / "out"), "-q"]) == 0
+    page = tmp_path / "out" / "map.html"
+    store = cdn_replay.AssetStore(Path(__file__).parent / ".artifacts" / "npm")
+    try:
+        cdn_replay.warm_assets(store, page)
+    except cdn_replay.AssetError as exc:
+        pytest.skip(str(exc))
+    with cdn_replay.cdn_server(store, tmp_path / "certs") as port:
+        driver = cdn_replay.start_browser(port, tmp_path / "profile")
+        try:
+            cdn_replay.open_page(driver, page)
+            cdn_replay.wait_map_ready(driver)
+            icons = driver.find_elements("css selector", ".lc-site-icon")
+            driver.execute_script("arguments[0].click();", icons[0])  # a real popup, too
+            texts = driver.execute_script(_RENDER_ALL_JS)
+            time.sleep(0.5)  # an onerror handler fires after the image fails to load
+            alerts = driver.execute_script("return window.__alerts;")
+            problems = cdn_replay.js_problems(driver)
+        finally:
+            driver.quit()
+    assert alerts == []
+    assert problems == []
+    assert not canary.exists()
+    # textContent keeps the text as written (newlines included): every field is there.
+    for field in _ON_MAP:
+        assert any(values[field] in t for t in texts), (field, texts)
