@@ -1,7 +1,8 @@
 """The ``latcircle`` command: a thin shell over the Python API.
 
-Exit codes: 0 success, 2 bad input (one line naming the file, field and problem), 1 anything
-else (an internal error; ``-v`` shows the traceback).
+Exit codes: 0 success, 2 bad input or outputs that cannot be written (one line naming the
+file, field and problem), 1 anything else (an internal error; ``-v`` shows the traceback),
+130 interrupted (Ctrl-C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"latcircle: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except OutputError as exc:
+    except OutputError as exc:  # full disk, read-only folder: the user's to fix, not a bug
         print(f"latcircle: error: {exc}", file=sys.stderr)
-        return EXIT_INTERNAL
+        return EXIT_INPUT
     except LatcircleError as exc:
         print(f"latcircle: error: {exc}", file=sys.stderr)
         return EXIT_INTERNAL

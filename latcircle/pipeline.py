@@ -25,6 +25,7 @@ from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
 from latcircle.output.files import (
     atomic_folder,
+    check_output_folder,
     sha256_file,
     write_cog,
     write_csv,
@@ -116,6 +117,7 @@ def run_national(dirs: Sequence[str | Path], *, out: Path) -> NationalResult:
     def dashboard(result: NationalResult, folder: Path) -> None:
         write_dashboard(folder, result.folders)
 
+    check_output_folder(Path(out), inputs=[Path(d) for d in dirs])
     return national_rollup(dirs, out=out, extra_outputs=[dashboard])
 
 
@@ -175,6 +177,8 @@ def run_city(
     RunResult
     """
     timer = timer or StageTimer()
+    inputs = _input_files(cfg)
+    check_output_folder(Path(out), inputs=inputs)  # before minutes of work, not after
     metro = prepare(cfg, timer=timer)
     for note in metro.inputs.notes:  # repairs and exclusions: never silent
         log.warning(note)
@@ -205,7 +209,7 @@ def run_city(
         metro=metro,
         scenario=scenario,
     )
-    with atomic_folder(Path(out)) as tmp:
+    with atomic_folder(Path(out), inputs=inputs) as tmp:
         with timer.stage("outputs"):
             write_csv(table, tmp / "coverage.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
@@ -222,6 +226,12 @@ def run_city(
         # Last, so that it records every stage's time (its own write is not timed).
         write_json(_run_record(metro, scenario, headline, timer), tmp / "run.json")
     return result
+
+
+def _input_files(cfg: CityConfig) -> list[Path]:
+    """Every file the run reads, its config included: an output folder may hold none."""
+    files = [p for paths in cfg.input_paths().values() for p in paths]
+    return files + ([Path(cfg.source)] if cfg.source != "config" else [])
 
 
 def _bases(metro: Metro) -> list[str]:
