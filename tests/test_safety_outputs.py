@@ -271,3 +271,18 @@ def test_full_disk_names_the_file_and_keeps_the_old_outputs(
     ]
     assert _snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_identical_runs_write_identical_bytes(
+    tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every file but timings.json (stage times, kept apart for this) is byte-identical."""
+    out = tmp_path / "out"
+    assert _run(["-q", "run", str(tiny_city), "--out", str(out)], capsys)[0] == 0
+    first = _snapshot(out)
+    assert _run(["-q", "run", str(tiny_city), "--out", str(out)], capsys)[0] == 0
+    second = _snapshot(out)
+    assert set(first) == set(second) and "timings.json" in first
+    differ = sorted(name for name in first if first[name] != second[name])
+    assert differ in ([], ["timings.json"])
+    assert "stage_seconds" not in json.loads(first["run.json"] or b"{}")
