@@ -133,6 +133,7 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
     boundary = gpd.GeoSeries([boundary_wgs], crs=WGS84).to_crs(crs).iloc[0]
     districts = _read_districts(cfg.districts, crs, boundary, notes) if cfg.districts else None
     lines, node_latency = _read_network(cfg.network, crs)
+    _check_overlap(cfg, boundary, lines)
     sites = _read_sites(cfg.sites, crs, site_device_us, boundary, notes)
     key_sites = _read_key_sites(cfg.key_sites, crs, boundary, notes) if cfg.key_sites else None
     population = _read_population(cfg.population, crs, boundary) if cfg.population else None
@@ -147,6 +148,23 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
         population=population,
         notes=notes,
     )
+
+
+def _check_overlap(cfg: CityConfig, boundary: BaseGeometry, lines: gpd.GeoDataFrame) -> None:
+    """Blame the boundary when it and the network lie apart (a wrong ``crs:``, typically).
+
+    Without this the first complaint would be about whatever is read next (sites, key
+    sites), which are innocent. Bounding boxes suffice: a wrong CRS moves a file by far more
+    than a metro's width.
+    """
+    west, south, east, north = lines.total_bounds
+    bw, bs, be, bn = boundary.bounds
+    if west > be or east < bw or south > bn or north < bs:
+        problem = (
+            f"the boundary does not overlap the network ({cfg.network.path.name}) at all: "
+            "check the crs of both files"
+        )
+        raise InputError(cfg.boundary.path, "crs", problem)
 
 
 def local_crs(geom_wgs84: BaseGeometry) -> pyproj.CRS:
@@ -319,7 +337,7 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, path: Path, role: str) -> None:
             path,
             "crs",
             f"{role} coordinates are not longitude/latitude degrees "
-            f"(bounds {xmin:.1f}, {ymin:.1f}, {xmax:.1f}, {ymax:.1f}): declare the CRS",
+            f"(bounds {xmin:.6g}, {ymin:.6g}, {xmax:.6g}, {ymax:.6g}): declare the CRS",
         )
 
 
@@ -601,7 +619,21 @@ def _read_key_sites(
     out = out[inside].reset_index(drop=True)
     if out.empty:
         raise InputError(spec.path, None, "no key site lies inside the metro boundary")
+    if spec.weight_field:
+        _check_total(out["weight"].to_numpy(), spec.path, spec.weight_field, "key-site weights")
     return out
+
+
+def _check_total(values: np.ndarray, path: Path, field: str, what: str) -> None:
+    """Refuse weights whose total is 0 (no share exists) or overflows (NaN shares)."""
+    with np.errstate(over="ignore"):
+        total = float(np.sum(values))
+    if not np.isfinite(total):
+        problem = f"the {what} add up past the largest number a float holds: scale them down"
+        raise InputError(path, field, problem)
+    if total <= 0:
+        problem = f"the {what} add up to 0: no share can be computed"
+        raise InputError(path, field, problem)
 
 
 # --------------------------------------------------------------------------- raster
@@ -618,6 +650,7 @@ def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeome
         window = _window_over(src, raster_crs, boundary, crs, path)
         if spec.band > src.count:
             raise InputError(path, "band", f"raster has {src.count} band(s), not {spec.band}")
+        _check_window_size(window, path)
         data = src.read(spec.band, window=window, masked=True).astype(np.float64)
         transform = src.window_transform(window)
     values = data.filled(0.0)
@@ -628,9 +661,28 @@ def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeome
         raise InputError(path, "population", f"negative people count, e.g. {values.min():g}")
     rows, cols = np.nonzero(values > 0)
     people = values[rows, cols]
+    _check_total(people, path, "population", "people counts over the metro")
     xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
     x, y = _raster_points_to_local(np.asarray(xs), np.asarray(ys), raster_crs, spec, crs)
     return Population(x=x, y=y, people=people, total_in_file=float(values.sum()), source=path)
+
+
+#: Largest population window read (pixels over the metro's bounding box): about 24 bytes
+#: each while read and filtered, so 100 M pixels need ~2.4 GB (Wuhan's WorldPop: 2.8 M).
+MAX_RASTER_PIXELS = 100_000_000
+
+
+def _check_window_size(window: rasterio.windows.Window, path: Path) -> None:
+    """Refuse a population window too large to read, before reading it (Python ints)."""
+    width, height = int(window.width), int(window.height)
+    pixels = width * height
+    if pixels > MAX_RASTER_PIXELS:
+        problem = (
+            f"the window over the metro is {width:,} x {height:,} = {pixels:,} pixels (about "
+            f"{pixels * 24 / 1e9:,.1f} GB to read), over the limit of {MAX_RASTER_PIXELS:,}: "
+            "use a coarser raster (e.g. 100 m) or resample it"
+        )
+        raise InputError(path, "population", problem)
 
 
 def _raster_crs(src: rasterio.DatasetReader, spec: PopulationInput) -> pyproj.CRS:
