@@ -2,15 +2,18 @@
 
 Exit codes: 0 success, 2 bad input or outputs that cannot be written (one line naming the
 file, field and problem), 1 anything else (an internal error; ``-v`` shows the traceback),
-130 interrupted (Ctrl-C or SIGTERM).
+130 interrupted by Ctrl-C, 143 by SIGTERM (both leave the previous outputs intact).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.verbose = args.verbose_top + args.verbose_sub
     args.quiet = args.quiet_top + args.quiet_sub
     _setup_logging(args.verbose - args.quiet)
+    with _term_as_interrupt():
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the sub-command; turn every error into its one line and exit code."""
     try:
         return int(args.func(args) or EXIT_OK)
     except InputError as exc:
@@ -53,9 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LatcircleError as exc:
         print(f"latcircle: error: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("latcircle: interrupted; previous outputs left intact", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGTERM if exc.args == ("SIGTERM",) else 130
     except Exception as exc:
         if args.verbose > 0:
             raise
@@ -64,6 +73,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM (``kill``, a scheduler's timeout) stop a run as Ctrl-C does.
+
+    The ``KeyboardInterrupt`` unwinds through the output folder's context manager, so
+    the temporary folder is removed and the previous outputs stay in place. The previous
+    handler is restored afterwards (and nothing is installed off the main thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:

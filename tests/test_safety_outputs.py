@@ -286,3 +286,36 @@ def test_identical_runs_write_identical_bytes(
     differ = sorted(name for name in first if first[name] != second[name])
     assert differ in ([], ["timings.json"])
     assert "stage_seconds" not in json.loads(first["run.json"] or b"{}")
+
+
+def test_sigterm_stops_like_ctrl_c(tiny_city: Path, tmp_path: Path, capsys) -> None:
+    """SIGTERM mid-write: one line, exit 143, previous outputs intact, no temporary folder."""
+    out = tmp_path / "out"
+    assert _run(["-q", "run", str(tiny_city), "--out", str(out), "--year", "2025"], capsys)[0] == 0
+    before = _snapshot(out)
+    child = textwrap.dedent("""\
+        import os, signal, sys
+        import latcircle.pipeline as pipeline
+        from latcircle.cli import main
+
+        steps = pipeline.default_outputs
+        def killed(result, folder):
+            (folder / "half.txt").write_text("partial")
+            os.kill(os.getpid(), signal.SIGTERM)
+        pipeline.default_outputs = lambda: [*steps(), killed]
+        sys.exit(main(["-q", "run", sys.argv[1], "--out", sys.argv[2], "--year", "2030"]))
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", child, str(tiny_city), str(out)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 143, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "latcircle: interrupted; previous outputs left intact"
+    ]
+    assert _snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -457,6 +457,10 @@ def _filter_highway(gdf: gpd.GeoDataFrame, spec: NetworkInput) -> gpd.GeoDataFra
     return out
 
 
+#: What a GraphML network must be (Topology Zoo files, with Latitude/Longitude, are not).
+_OSMNX_GRAPHML = "nodes with x and y, edges, a crs graph attribute"
+
+
 def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[int, float] | None]:
     import osmnx as ox
 
@@ -465,7 +469,12 @@ def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[int, float
     try:
         graph = ox.load_graphml(spec.path)
     except Exception as exc:
-        raise InputError(spec.path, None, f"cannot read GraphML: {_first_line(exc)}") from None
+        problem = f"cannot read as an osmnx GraphML ({_OSMNX_GRAPHML}): {_first_line(exc)}"
+        raise InputError(spec.path, None, problem) from None
+    missing = sum(1 for _, d in graph.nodes(data=True) if "x" not in d or "y" not in d)
+    if missing or not graph.number_of_edges():
+        what = f"{missing} of {graph.number_of_nodes()} nodes lack x/y" if missing else "no edges"
+        raise InputError(spec.path, None, f"{what}: expected an osmnx GraphML ({_OSMNX_GRAPHML})")
     gdf = osm.graph_to_lines(graph, highway=spec.highway)
     if spec.crs:
         gdf = gdf.set_crs(spec.crs, allow_override=True)
