@@ -573,7 +573,8 @@ def _check_files(cfg: CityConfig, path: Path) -> None:
             try:
                 found = file.exists()
             except (OSError, ValueError) as exc:  # a name over the OS limit, say
-                raise InputError(path, key, f"unusable path: {_clip(str(exc))}") from None
+                why = getattr(exc, "strerror", None) or _clip(str(exc))
+                raise InputError(path, key, f"unusable path: {why}") from None
             if not found:
                 raise InputError(path, key, f"file not found: {file}")
 
