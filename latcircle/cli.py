@@ -285,12 +285,13 @@ def _run_and_report(cfg: CityConfig, out: Path, *, quiet: bool) -> int:
 def _print_summary(result) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     cfg = result.metro.config
     title = f"{cfg.name}: share within {cfg.budget_ms:g} ms"
     if cfg.year is not None:
         title += f" ({cfg.year})"
-    table = Table(title=title)
+    table = Table(title=Text(title))  # Text: a name is never read as rich markup
     for col in ("basis", "covered", "no access", "too far", "share"):
         table.add_column(col, justify="right" if col != "basis" else "left")
     metro_rows = result.coverage[
@@ -312,7 +313,7 @@ def _print_summary(result) -> None:
         console.print(
             "[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]"
         )
-    console.print(f"outputs in {result.out}  ({sum(result.seconds.values()):.1f} s)")
+    console.print(f"outputs in {result.out}  ({sum(result.seconds.values()):.1f} s)", markup=False)
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:

@@ -50,6 +50,7 @@ PAYLOADS = {
     "mathtext": r"$x^2$ costs $\frac$ (100\$)",
     "control": "a\x00b\x1bc\x7f",
     "unicode": "武汉 \u2028\u2029 \u202ertl é 😀 new\nline",
+    "rich_markup": "[/bold][red]x[/red] [link=javascript:alert(5)]y[/link] %s %(x)s",
 }
 
 
@@ -158,7 +159,8 @@ def hostile_run(
     values = _fields(payload)
     config = _hostile_city(tmp_path / "city", values)
     out = tmp_path / "out"
-    code = main(["run", str(config), "--out", str(out), "-q"])
+    # Not quiet: the terminal summary (rich) shows the city's name too.
+    code = main(["run", str(config), "--out", str(out)])
     return values, out, canary, code
 
 
