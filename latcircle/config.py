@@ -57,7 +57,7 @@ CrsName = str  # "gcj02", "bd09", "wgs84" or anything pyproj understands ("EPSG:
 MAX_CONFIG_BYTES = 1_000_000
 #: Largest number of values the YAML may expand to through aliases (an alias bomb expands
 #: to billions while its text stays tiny).
-MAX_YAML_VALUES = 100_000
+MAX_YAML_VALUES = 20_000
 #: Deepest nesting of YAML collections (a config nests four levels).
 MAX_YAML_DEPTH = 64
 #: Upper bounds that keep every later product finite and every array small.
