@@ -145,7 +145,17 @@ def map_texts(page: str) -> list[str]:
 
 #: Where each field must be shown (the map shows no notes; the report no key sites).
 _ON_MAP = ("city", "city_local", "site_name", "site_tier", "key_name", "key_category", "district")
-_ON_REPORT = ("city", "city_local", "notes", "sites_note", "population_note", "target_source")
+_ON_REPORT = (
+    "city",
+    "city_local",
+    "notes",
+    "sites_note",
+    "population_note",
+    "target_source",
+    "site_name",
+    "site_tier",
+    "district",
+)
 
 
 @pytest.fixture
