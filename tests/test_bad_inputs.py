@@ -641,6 +641,18 @@ CASES = [
         "cannot read as an osmnx GraphML (nodes with x and y, edges, a crs graph attribute)",
     ),
     Case(
+        "population-unknown-crs",
+        "an unknown CRS declared on the population raster (found by the config fuzzer)",
+        _yaml(
+            lambda t: t.replace(
+                "population: {path: population.tif}",
+                "population: {path: population.tif, crs: mars2}",
+            )
+        ),
+        "population.tif",
+        "crs: unknown CRS 'mars2'",
+    ),
+    Case(
         "boundary-wrong-crs",
         "a wrong crs declared on the boundary (blamed on the boundary, not the key sites)",
         _yaml(

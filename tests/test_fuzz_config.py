@@ -200,6 +200,8 @@ _COUNTER = itertools.count()
 # Found by this fuzzer: a 1 m max drop leaves every band empty, and folium's tooltip
 # refused an empty layer (exit 1).
 @example(mutations=[(("model", "max_drop_m"), 1.0)])
+# And an unknown CRS on the population raster was an internal error.
+@example(mutations=[(("population", "crs"), "{{ 7*7 }}")])
 def test_mutated_config_is_run_or_refused(
     city: tuple[Path, dict[str, Any]], mutations: list[tuple[tuple[str, ...], Any]]
 ) -> None:

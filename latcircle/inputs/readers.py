@@ -696,7 +696,10 @@ def _check_window_size(window: rasterio.windows.Window, path: Path) -> None:
 
 def _raster_crs(src: rasterio.DatasetReader, spec: PopulationInput) -> pyproj.CRS:
     if spec.crs and not chinacrs.is_china_datum(spec.crs):
-        return pyproj.CRS.from_user_input("EPSG:4326" if spec.crs == "wgs84" else spec.crs)
+        try:
+            return pyproj.CRS.from_user_input("EPSG:4326" if spec.crs == "wgs84" else spec.crs)
+        except pyproj.exceptions.CRSError:
+            raise InputError(spec.path, "crs", f"unknown CRS {spec.crs!r}") from None
     if spec.crs:
         return WGS84
     if src.crs is None:
