@@ -458,7 +458,8 @@ def _check_yaml_size(node: yaml.Node | None, path: Path) -> None:
 
     if node is not None and size(node, 0) > MAX_YAML_VALUES:
         problem = (
-            f"YAML expands to more than {MAX_YAML_VALUES:,} values through aliases (an alias bomb?)"
+            f"YAML holds more than {MAX_YAML_VALUES:,} values (aliases counted each time "
+            "they are used): far more than a city config needs"
         )
         raise InputError(path, None, problem)
 
