@@ -307,6 +307,8 @@ def _add_bands(fmap: folium.Map, bands: gpd.GeoDataFrame, *, tol: float, precisi
         data = _display_geojson(
             bands.loc[[row.name]], [{"label": escape_text(label)}], tol=tol, precision=precision
         )
+        if not data["features"]:
+            continue  # an empty band is normal (nothing that close): no layer to draw
         colour = colours[thr]
         folium.GeoJson(
             data,
