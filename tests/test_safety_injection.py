@@ -218,6 +218,33 @@ def test_figure_text_is_literal() -> None:
     assert texts and not any(t._parse_math for t in texts)
 
 
+def test_plan_curve_and_section_text_is_literal() -> None:
+    """The plan's curve (titled with the city's name) and report section show names as written.
+
+    ``$x^{$`` is malformed mathtext: parsed, it raises when the PNG is drawn (``latcircle
+    plan`` exited 1 for such a city name before the curve figure took the text rules).
+    """
+    import pandas as pd
+
+    from latcircle.present.figures import png_bytes
+    from latcircle.present.plan import curve_figure, plan_section
+
+    name = "a$x^{$ {{ 7*7 }} <b>"
+    curve = pd.DataFrame(
+        {"limit": ["cost"], "year": [2027], "basis": ["area"], "builds": [1], "cost": [1.0]}
+    ).assign(share=[0.5])
+    fig = curve_figure(curve, title=name)
+    assert png_bytes(fig).startswith(b"\x89PNG")
+    title = fig.axes[0].title
+    assert title.get_text() == name and not title._parse_math
+    plan = pd.DataFrame(
+        {"year": [2027], "build_id": ["B1"], "kind": ["site"], "name": [name]}
+    ).assign(cost=[1.0], cumulative_share=[0.5])
+    section = plan_section(plan, {"basis": "area", "cost": 1.0, "solver": name})
+    assert "a&#36;x^&#123;&#36; &#123;&#123; 7*7 &#125;&#125; &lt;b&gt;" in section
+    assert "{{" not in section and "<b>" not in section
+
+
 # --- a real browser: every popup and tooltip rendered, no alert -----------------------------
 
 #: Renders the content of every popup and tooltip of the map (cluster members included, as
