@@ -319,3 +319,73 @@ def test_sigterm_stops_like_ctrl_c(tiny_city: Path, tmp_path: Path, capsys) -> N
     ]
     assert _snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# --- commands merged since issue 11: plan, tiers, national rollup ---------------------------
+
+
+@pytest.mark.parametrize("command", ["plan", "tiers", "national-rollup"])
+def test_every_command_checks_its_out_before_any_work(
+    command: str,
+    tiny_city: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import latcircle.inputs.backbone
+    import latcircle.pipeline
+
+    def no_work(*_a: object, **_k: object) -> None:
+        raise AssertionError("work started before the output path was checked")
+
+    monkeypatch.setattr(latcircle.pipeline, "prepare", no_work)
+    monkeypatch.setattr(latcircle.pipeline, "find_city_dirs", no_work)
+    monkeypatch.setattr(latcircle.inputs.backbone, "read_backbone", no_work)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine\n")
+    before = _snapshot(tmp_path)
+    (tmp_path / "backbone.graphml").write_text("<graphml/>")
+    argv = {
+        "plan": ["plan", str(tiny_city), "--out", str(mine)],
+        "tiers": ["tiers", "--backbone", str(tmp_path / "backbone.graphml"), "--out", str(mine)],
+        "national-rollup": ["national-rollup", str(tiny_city.parent), "--out", str(mine)],
+    }[command]
+    code, err = _run(argv, capsys)
+    assert code == 2, err
+    assert err == [
+        f"latcircle: error: {mine}: output folder exists and was not written by latcircle "
+        f"(no {MARKER} in it); it would be replaced whole: choose an empty or new folder"
+    ]
+    (tmp_path / "backbone.graphml").unlink()
+    assert _snapshot(tmp_path) == before
+
+
+def test_a_plan_alone_is_latcircle_s_and_a_run_keeps_it(
+    tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``latcircle plan`` before any run leaves ``<out>/`` holding only ``plan/``: a run may
+    replace that folder, carries ``plan/`` over, and may read its sites file from there."""
+    import yaml
+
+    from latcircle.output.files import atomic_folder
+
+    out = tmp_path / "out"
+    with atomic_folder(out / "plan") as tmp:  # as plan_city writes it
+        (tmp / "sites-planned.csv").write_bytes((tiny_city.parent / "sites.csv").read_bytes())
+    plan_before = _snapshot(out / "plan")
+    raw = yaml.safe_load(tiny_city.read_text(encoding="utf-8"))
+    raw["sites"]["path"] = str(out / "plan" / "sites-planned.csv")
+    config = tiny_city.with_name("from-plan.yaml")
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    code, err = _run(["-q", "run", str(config), "--out", str(out)], capsys)
+    assert code == 0, err
+    assert _complete(out) >= OUTPUTS | {"plan"}
+    assert _snapshot(out / "plan") == plan_before
+    # A folder holding a latcircle folder and something else is the user's.
+    mixed = tmp_path / "mixed"
+    with atomic_folder(mixed / "plan") as tmp:
+        (tmp / "plan.csv").write_text("x\n")
+    (mixed / "mine.txt").write_text("mine\n")
+    code, err = _run(["-q", "run", str(tiny_city), "--out", str(mixed)], capsys)
+    assert code == 2 and "was not written by latcircle" in err[0]
