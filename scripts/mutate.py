@@ -162,8 +162,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "equipment latency dropped",
         "latcircle/engine/latency.py",
-        "p.factor * (p.fixed_us + best + p.us_per_m * loc.drop)",
-        "p.factor * (best + p.us_per_m * loc.drop)",
+        "p.factor * (p.fixed_us + best + p.us_per_m * drop)",
+        "p.factor * (best + p.us_per_m * drop)",
         EXACT,
     ),
     Mutant(

@@ -573,8 +573,18 @@ def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[object, fl
 
     try:
         graph = ox.load_graphml(spec.path)
-    # XML ParseError is a SyntaxError; networkx and osmnx raise their own or ValueErrors.
-    except (OSError, ValueError, SyntaxError, nx.NetworkXException) as exc:
+    # XML ParseError is a SyntaxError; networkx and osmnx raise their own or ValueErrors;
+    # osmnx's attribute converters assume its own string attributes and raise Attribute,
+    # Type or KeyErrors on a GraphML it did not write (Topology Zoo's typed Latitude).
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        AttributeError,
+        TypeError,
+        KeyError,
+        nx.NetworkXException,
+    ) as exc:
         problem = f"cannot read as an osmnx GraphML ({_OSMNX_GRAPHML}): {_first_line(exc)}"
         raise InputError(spec.path, None, problem) from None
     missing = sum(1 for _, d in graph.nodes(data=True) if "x" not in d or "y" not in d)
