@@ -389,3 +389,26 @@ def test_a_plan_alone_is_latcircle_s_and_a_run_keeps_it(
     (mixed / "mine.txt").write_text("mine\n")
     code, err = _run(["-q", "run", str(tiny_city), "--out", str(mixed)], capsys)
     assert code == 2 and "was not written by latcircle" in err[0]
+
+
+def test_atomic_file_full_disk_names_the_file_and_keeps_the_old_one(tmp_path: Path) -> None:
+    from latcircle.errors import OutputError
+    from latcircle.output.files import atomic_file
+
+    path = tmp_path / "report.html"
+    path.write_text("old\n", encoding="utf-8")
+
+    def full(tmp: Path) -> None:
+        tmp.write_text("half", encoding="utf-8")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp))
+
+    with pytest.raises(OutputError) as err:
+        atomic_file(path, full)
+    assert str(err.value) == (
+        f"{path}: cannot write ({os.strerror(errno.ENOSPC)}); previous file intact"
+    )
+    assert path.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no temporary left
+    atomic_file(path, lambda tmp: tmp.write_text("new\n", encoding="utf-8"))
+    assert path.read_text(encoding="utf-8") == "new\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
