@@ -412,3 +412,31 @@ def test_atomic_file_full_disk_names_the_file_and_keeps_the_old_one(tmp_path: Pa
     atomic_file(path, lambda tmp: tmp.write_text("new\n", encoding="utf-8"))
     assert path.read_text(encoding="utf-8") == "new\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+
+@pytest.mark.parametrize(
+    ("files", "ours"),
+    [
+        (["summary.csv", "shortfalls.md"], True),  # a national rollup
+        (["plan.json", "plan.csv", "sites-planned.csv"], True),  # latcircle plan
+        (["summary.json", "hub_matrix.csv", "tiers.gpkg"], True),  # latcircle tiers
+        (["plan.json", "plan.csv"], False),  # one file short: the user's
+        (["summary.json", "hub_matrix.csv", "tiers.gpkg", "notes.txt"], True),
+    ],
+)
+def test_folders_of_an_older_latcircle_are_recognised(
+    files: list[str], ours: bool, tmp_path: Path
+) -> None:
+    """Plan, tiers and national folders written before the marker existed may be replaced."""
+    from latcircle.errors import InputError
+    from latcircle.output.files import check_output_folder
+
+    out = tmp_path / "old"
+    out.mkdir()
+    for name in files:
+        (out / name).write_text("x\n")
+    if ours:
+        assert check_output_folder(out) == out.resolve()
+    else:
+        with pytest.raises(InputError, match="was not written by latcircle"):
+            check_output_folder(out)

@@ -222,6 +222,15 @@ def _refuse_unwritable(dest: Path, real: Path) -> None:
         raise InputError(dest, None, f"cannot write outputs here: {existing} is not writable")
 
 
+#: Files that together mark a folder written by latcircle before the marker existed: a
+#: national rollup, a plan (``latcircle plan``), national tiers (``latcircle tiers``).
+_LEGACY_FILES = (
+    ("summary.csv", "shortfalls.md"),
+    ("plan.json", "plan.csv", "sites-planned.csv"),
+    ("summary.json", "hub_matrix.csv", "tiers.gpkg"),
+)
+
+
 def _is_ours(folder: Path, *, depth: int = 1) -> bool:
     """Whether ``folder`` holds latcircle's marker, or outputs of an older latcircle.
 
@@ -233,8 +242,8 @@ def _is_ours(folder: Path, *, depth: int = 1) -> bool:
     entries = list(folder.iterdir()) if depth > 0 and folder.is_dir() else []
     if entries and all(e.is_dir() and _is_ours(e, depth=depth - 1) for e in entries):
         return True
-    if (folder / "summary.csv").is_file() and (folder / "shortfalls.md").is_file():
-        return True  # a national folder
+    if any(all((folder / name).is_file() for name in files) for files in _LEGACY_FILES):
+        return True
     try:
         record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
