@@ -136,7 +136,8 @@ def national_rollup(
     from latcircle.present.shortfalls import shortfalls_text
 
     out = Path(out)
-    inputs = [Path(d) for d in city_dirs]
+    # The national folder itself may be among the folders given: it is skipped, not read.
+    inputs = [Path(d) for d in city_dirs if os.path.realpath(d) != os.path.realpath(out)]
     check_output_folder(out, inputs=inputs)  # before reading every city, not after
     folders, skipped = find_city_dirs(city_dirs, out=out)
     read = [read_city_outputs(f) for f in folders]

@@ -407,8 +407,15 @@ def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDa
         if c != frame.geometry.name
         and (pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]))
     ]
-    hit = {c: frame[c].map(lambda v: isinstance(v, str) and "\x00" in v) for c in text_cols}
-    count = int(sum(int(m.sum()) for m in hit.values()))
+    # Boolean arrays, not ``Series.map``: an empty object column maps to an object Series
+    # whose sum is ``""`` (an empty plan has no rows).
+    hit = {
+        c: np.fromiter(
+            (isinstance(v, str) and "\x00" in v for v in frame[c]), dtype=bool, count=len(frame)
+        )
+        for c in text_cols
+    }
+    count = sum(int(m.sum()) for m in hit.values())
     if not count:
         return frame
     log.warning(
