@@ -284,7 +284,7 @@ def _wuhan(w: dict[str, Any]) -> str:
         "\n**Per stage.** The same command run in process (`latcircle.cli.main`), one fresh "
         "child process per run, with every `StageTimer` stage wrapped: wall and CPU time, and "
         "the exact peak RSS during the stage (the kernel's high-water mark, reset as each stage "
-        "starts). Stages are whatever the pipeline records in `run.json` "
+        "starts). Stages are whatever the pipeline records in `timings.json` "
         "(`stage_seconds`); the last column is that figure from the subprocess runs above. "
         "`dijkstra` is the scenario: one multi-source Dijkstra plus the exact latency at every "
         "cell, pixel and key site (the *field*).\n"
@@ -325,7 +325,7 @@ def _wuhan(w: dict[str, Any]) -> str:
         ]
     )
     out.append(
-        _table(["stage", "wall (s)", "CPU (s)", "peak RSS (MB)", "share", "run.json (s)"], rows)
+        _table(["stage", "wall (s)", "CPU (s)", "peak RSS (MB)", "share", "timings.json (s)"], rows)
     )
     return "\n".join(out)
 

@@ -2,7 +2,7 @@
 
 * :func:`whole_runs` runs the installed ``latcircle run data/cities/wuhan.yaml`` in a fresh
   process per run and records wall time (around the process, imports included), CPU time and
-  peak RSS (``wait4``), plus the per-stage seconds the run writes to ``run.json``.
+  peak RSS (``wait4``), plus the per-stage seconds the run writes to ``timings.json``.
 * :func:`stages_task` (a child task) runs the very same command in process, through
   ``latcircle.cli.main``, with every ``StageTimer`` stage wrapped so that each stage also
   reports its CPU time and its exact peak RSS. Whatever stages the pipeline has (``maps``,
@@ -43,7 +43,7 @@ def whole_runs(config: Path, *, runs: int, timeout_s: float = 600.0) -> list[dic
     Returns
     -------
     list of dict
-        Per run: ``wall_s``, ``cpu_s``, ``peak_rss_mb``, ``stage_seconds`` (from run.json),
+        Per run: ``wall_s``, ``cpu_s``, ``peak_rss_mb``, ``stage_seconds`` (from timings.json),
         ``load_before`` (1-minute load average just before the run).
     """
     out = []
@@ -58,7 +58,7 @@ def whole_runs(config: Path, *, runs: int, timeout_s: float = 600.0) -> list[dic
             if run.returncode != 0:
                 msg = f"latcircle run failed (exit {run.returncode}):\n{run.stderr_tail}"
                 raise RuntimeError(msg)
-            record = json.loads((tmp / "out" / "run.json").read_text())
+            record = json.loads((tmp / "out" / "timings.json").read_text())
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         out.append(
@@ -130,7 +130,7 @@ def stages_task(config: str) -> dict[str, Any]:
         ``import_s`` (importing latcircle's CLI and pipeline), ``stages`` (per stage: wall,
         CPU, peak RSS, RSS at start), ``total_s`` (the whole ``main`` call), ``unstaged_s``
         (time outside every stage: config, summary, run.json, the output swap),
-        ``peak_rss_mb`` (the process's peak), ``stage_seconds`` (as run.json has them).
+        ``peak_rss_mb`` (the process's peak), ``stage_seconds`` (as timings.json has them).
     """
     t0 = time.perf_counter()
     import latcircle.analysis.metro
@@ -154,6 +154,7 @@ def stages_task(config: str) -> dict[str, Any]:
             msg = f"latcircle run exited {code}"
             raise RuntimeError(msg)
         record = json.loads((tmp / "out" / "run.json").read_text())
+        record |= json.loads((tmp / "out" / "timings.json").read_text())
     finally:
         latcircle.analysis.metro.StageTimer.stage = original  # type: ignore[method-assign]
         shutil.rmtree(tmp, ignore_errors=True)

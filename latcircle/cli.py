@@ -1,15 +1,19 @@
 """The ``latcircle`` command: a thin shell over the Python API.
 
-Exit codes: 0 success, 2 bad input (one line naming the file, field and problem), 1 anything
-else (an internal error; ``-v`` shows the traceback).
+Exit codes: 0 success, 2 bad input or outputs that cannot be written (one line naming the
+file, field and problem), 1 anything else (an internal error; ``-v`` shows the traceback),
+130 interrupted by Ctrl-C, 143 by SIGTERM (both leave the previous outputs intact).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,20 +55,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     # instead of landing on it.
     args.console = _console()
     _setup_logging(args.verbose - args.quiet, args.console)
+    with _term_as_interrupt():
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the sub-command; turn every error into its one line and exit code."""
     try:
         return int(args.func(args) or EXIT_OK)
     except InputError as exc:
         print(f"latcircle: error: {exc}", file=sys.stderr)
         return EXIT_INPUT
-    except OutputError as exc:
+    except OutputError as exc:  # full disk, read-only folder: the user's to fix, not a bug
         print(f"latcircle: error: {exc}", file=sys.stderr)
-        return EXIT_INTERNAL
+        return EXIT_INPUT
     except LatcircleError as exc:
         print(f"latcircle: error: {exc}", file=sys.stderr)
         return EXIT_INTERNAL
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("latcircle: interrupted; previous outputs left intact", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGTERM if exc.args == ("SIGTERM",) else 130
     except Exception as exc:
         if args.verbose > 0:
             raise
@@ -73,6 +83,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM (``kill``, a scheduler's timeout) stop a run as Ctrl-C does.
+
+    The ``KeyboardInterrupt`` unwinds through the output folder's context manager, so
+    the temporary folder is removed and the previous outputs stay in place. The previous
+    handler is restored afterwards (and nothing is installed off the main thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -52,8 +53,29 @@ GROUP_INDEX_G652 = 1.4682
 CrsName = str  # "gcj02", "bd09", "wgs84" or anything pyproj understands ("EPSG:32650", ...)
 
 
+#: Largest config file read (a city config is a few kB): a 60 MB file, ``/dev/zero`` or a
+#: FIFO is refused before it is read.
+MAX_CONFIG_BYTES = 1_000_000
+#: Largest number of values the YAML may expand to through aliases (an alias bomb expands
+#: to billions while its text stays tiny).
+MAX_YAML_VALUES = 20_000
+#: Deepest nesting of YAML collections (a config nests four levels).
+MAX_YAML_DEPTH = 64
+#: Upper bounds that keep every later product finite and every array small.
+MAX_THRESHOLDS = 64
+MAX_TARGETS = 1000
+MAX_MS = 100_000.0  # 100 s: far beyond any latency tier
+MAX_US = 1e8  # the same in microseconds
+#: Config keys naming input files (a string there is a path).
+_ROLES = ("boundary", "districts", "network", "sites", "population", "key_sites")
+#: Longest text shown from a bad value in an error message.
+_SHOWN = 60
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+    # allow_inf_nan=False: inf and NaN are bad input (`budget_ms: .inf` would count places
+    # without access as covered), rejected with the key's name.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, allow_inf_nan=False)
 
 
 class VectorInput(_Strict):
@@ -224,13 +246,13 @@ class LatencyModel(_Strict):
     """The latency model as written in a config: a preset plus overrides."""
 
     preset: Literal["optical", "end_to_end", "round_trip", "round_trip_end_to_end"] = "optical"
-    k_us_per_km: Annotated[float, Field(gt=0)] | None = None
-    route_factor: Annotated[float, Field(ge=1.0)] | None = None
-    equipment_us: Annotated[float, Field(ge=0)] | None = None
-    site_device_us: Annotated[float, Field(ge=0)] | None = None
-    router_us: Annotated[float, Field(ge=0)] | None = None
-    access_us: Annotated[float, Field(ge=0)] | None = None
-    max_drop_m: Annotated[float, Field(gt=0)] | None = None
+    k_us_per_km: Annotated[float, Field(gt=0, le=1000)] | None = None
+    route_factor: Annotated[float, Field(ge=1.0, le=100)] | None = None
+    equipment_us: Annotated[float, Field(ge=0, le=MAX_US)] | None = None
+    site_device_us: Annotated[float, Field(ge=0, le=MAX_US)] | None = None
+    router_us: Annotated[float, Field(ge=0, le=MAX_US)] | None = None
+    access_us: Annotated[float, Field(ge=0, le=MAX_US)] | None = None
+    max_drop_m: Annotated[float, Field(gt=0, le=1_000_000)] | None = None
 
     def resolved(self, *, network_kind: Literal["road", "fibre"] = "road") -> LatencyParams:
         """Return the preset with every override applied.
@@ -266,7 +288,7 @@ class Target(_Strict):
     year: Annotated[int, Field(ge=2000, le=2100)]
     share: Annotated[float, Field(gt=0, le=1)]
     basis: Literal["key_sites", "population", "area", "auto"] = "auto"
-    threshold_ms: Annotated[float, Field(gt=0)] = 1.0
+    threshold_ms: Annotated[float, Field(gt=0, le=MAX_MS)] = 1.0
     source: str = ""
 
 
@@ -308,11 +330,13 @@ class PlanSpec(_Strict):
 class GridSpec(_Strict):
     """The area grid: square cells in the local UTM CRS."""
 
-    cell_m: Annotated[float, Field(gt=0, le=10_000)] = 100.0
+    #: At least 1 m: a smaller cell is no finer answer (inputs are not that exact) and its
+    #: cell count is what the memory guard (grid.make_grid) must then refuse anyway.
+    cell_m: Annotated[float, Field(ge=1, le=10_000)] = 100.0
     #: Refuse grids larger than this many cells: at ~90 bytes of peak memory per cell
     #: (grid.BYTES_PER_CELL), 20 M cells need ~1.8 GB on top of the rest (Wuhan at 100 m
     #: has 2.1 M).
-    max_cells: Annotated[int, Field(gt=0)] = 20_000_000
+    max_cells: Annotated[int, Field(gt=0, le=2_000_000_000)] = 20_000_000
 
 
 #: One-way user-plane latency of access technologies, µs (what the application tier adds).
@@ -364,17 +388,19 @@ class CityConfig(_Strict):
     population: PopulationInput | None = None
     key_sites: KeySitesInput | None = None
     model: LatencyModel = LatencyModel()
-    thresholds_ms: list[Annotated[float, Field(gt=0)]] = Field(
-        default_factory=lambda: [0.25, 0.5, 0.75, 1.0], min_length=1
+    thresholds_ms: list[Annotated[float, Field(gt=0, le=MAX_MS)]] = Field(
+        default_factory=lambda: [0.25, 0.5, 0.75, 1.0], min_length=1, max_length=MAX_THRESHOLDS
     )
-    budget_ms: Annotated[float, Field(gt=0)] = 1.0
+    budget_ms: Annotated[float, Field(gt=0, le=MAX_MS)] = 1.0
     year: Annotated[int, Field(ge=2000, le=2100)] | None = Field(
         default=None,
         description="Scenario year: sites with a later online_year are left out. "
         "None means every site.",
     )
     grid: GridSpec = GridSpec()
-    targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
+    targets: list[Target] = Field(
+        default_factory=lambda: list(DEFAULT_TARGETS), max_length=MAX_TARGETS
+    )
     tiers: CityTiers | None = None
     plan: PlanSpec = PlanSpec()
     _source: Path | None = PrivateAttr(default=None)
@@ -439,32 +465,123 @@ def load_config(path: str | Path, **overrides: Any) -> CityConfig:
     path = Path(path)
     raw = _read_yaml(path)
     raw.update(overrides)
-    _resolve_paths(raw, path.parent)
+    _check_text(raw, path, ())
     try:
+        _resolve_paths(raw, path.parent)
         cfg = CityConfig.model_validate(raw)
     except ValidationError as exc:
         raise _one_line(path, exc) from None
+    except (OSError, ValueError, RecursionError) as exc:  # a path the OS cannot take
+        raise InputError(path, None, f"unusable value: {_clip(str(exc))}") from None
     _check_files(cfg, path)
     cfg._source = path
     return cfg
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    text = _read_config_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, None, "config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"cannot read config: {exc}") from None
-    try:
+        _check_yaml_size(yaml.compose(text, Loader=yaml.SafeLoader), path)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
         raise InputError(path, where, f"not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except RecursionError:
+        problem = f"YAML nested more than {MAX_YAML_DEPTH} levels deep"
+        raise InputError(path, None, problem) from None
     if not isinstance(data, dict):
         raise InputError(path, None, f"expected a mapping of keys, got {type(data).__name__}")
     return data
+
+
+def _read_config_text(path: Path) -> str:
+    """Read a config that is a regular, small UTF-8 file (never a FIFO or a device)."""
+    try:
+        info = path.stat()
+        regular = stat.S_ISREG(info.st_mode)
+        if regular and info.st_size <= MAX_CONFIG_BYTES:
+            with path.open("rb") as fh:  # read no more than the limit, whatever stat said
+                data = fh.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(path, None, "config file not found") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise InputError(path, None, f"cannot read config: {_clip(str(exc))}") from None
+    if not regular:
+        raise InputError(path, None, "not a regular file (a folder, FIFO or device?)")
+    if info.st_size > MAX_CONFIG_BYTES:
+        problem = f"{info.st_size:,} bytes: too large for a city config (at most "
+        raise InputError(path, None, f"{problem}{MAX_CONFIG_BYTES:,})")
+    if len(data) > MAX_CONFIG_BYTES:
+        raise InputError(path, None, f"too large for a city config (over {MAX_CONFIG_BYTES:,})")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def _check_yaml_size(node: yaml.Node | None, path: Path) -> None:
+    """Refuse YAML whose aliases expand past :data:`MAX_YAML_VALUES` or nest too deep.
+
+    Counted on the node graph with one count per node (memoised), so a bomb of nested
+    aliases is measured in microseconds instead of being expanded.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(n: yaml.Node, depth: int) -> int:
+        if depth > MAX_YAML_DEPTH:
+            raise RecursionError
+        if id(n) in sizes:
+            return sizes[id(n)]
+        if isinstance(n, yaml.MappingNode):
+            total = 1 + sum(size(k, depth + 1) + size(v, depth + 1) for k, v in n.value)
+        elif isinstance(n, yaml.SequenceNode):
+            total = 1 + sum(size(v, depth + 1) for v in n.value)
+        else:
+            total = 1
+        sizes[id(n)] = total
+        return total
+
+    if node is not None and size(node, 0) > MAX_YAML_VALUES:
+        problem = (
+            f"YAML holds more than {MAX_YAML_VALUES:,} values (aliases counted each time "
+            "they are used): far more than a city config needs"
+        )
+        raise InputError(path, None, problem)
+
+
+def _check_text(value: Any, path: Path, loc: tuple[str, ...]) -> None:
+    """Refuse strings no output can hold: lone surrogates anywhere, NUL in a path."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_text(k, path, loc)
+            _check_text(v, path, (*loc, str(k)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_text(v, path, (*loc, str(i)))
+    elif isinstance(value, str):
+        key = ".".join(loc) or None
+        bad = next((c for c in value if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:
+            problem = f"lone surrogate U+{ord(bad):04X} in the text: not valid Unicode"
+            raise InputError(path, key, problem)
+        if "\x00" in value and _is_path_key(loc):
+            raise InputError(path, key, "a NUL character in a path")
+
+
+def _is_path_key(loc: tuple[str, ...]) -> bool:
+    """Whether a config location holds a file path (``boundary: x.gpkg`` included)."""
+    if not loc:
+        return False
+    if len(loc) == 1:
+        return loc[0] in _ROLES
+    return loc[-1] == "path" or loc[-2] == "paths"
+
+
+def _clip(text: str) -> str:
+    """Return ``text`` on one line, cut to :data:`_SHOWN` characters."""
+    one = " ".join(text.split())
+    return one if len(one) <= _SHOWN else one[: _SHOWN - 1] + "…"
 
 
 def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
@@ -505,11 +622,18 @@ def _one_line(path: Path, exc: ValidationError) -> InputError:
     elif err["type"] == "value_error":
         msg = msg.removeprefix("Value error, ")
     elif "input" in err:
-        msg = f"{msg} (got {err['input']!r})"
+        msg = f"{msg} (got {_clip(_shown_input(err['input']))})"
     more = len(exc.errors()) - 1
     if more:
         msg += f" (and {more} more problem{'s' if more > 1 else ''})"
     return InputError(path, key, msg)
+
+
+def _shown_input(value: Any) -> str:
+    """Return a short repr of a bad value, never expanding a large (aliased) structure."""
+    if isinstance(value, dict | list | tuple | set):
+        return f"a {type(value).__name__} of {len(value)} item(s)"
+    return repr(value) if len(repr(value)) <= _SHOWN else repr(value)[:_SHOWN]
 
 
 def _known_keys(loc: tuple[Any, ...]) -> list[str]:
@@ -539,8 +663,13 @@ def _closest(word: str, options: list[str]) -> str | None:
 def _check_files(cfg: CityConfig, path: Path) -> None:
     for role, files in cfg.input_paths().items():
         for i, file in enumerate(files):
-            if not file.exists():
-                key = f"{role}.paths[{i}]" if len(files) > 1 else f"{role}.path"
+            key = f"{role}.paths[{i}]" if len(files) > 1 else f"{role}.path"
+            try:
+                found = file.exists()
+            except (OSError, ValueError) as exc:  # a name over the OS limit, say
+                why = getattr(exc, "strerror", None) or _clip(str(exc))
+                raise InputError(path, key, f"unusable path: {why}") from None
+            if not found:
                 raise InputError(path, key, f"file not found: {file}")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,13 +37,14 @@ from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
 from latcircle.output.files import (
     atomic_folder,
+    check_output_folder,
     write_cog,
     write_csv,
     write_gpkg,
     write_json,
 )
 from latcircle.output.readback import find_city_dirs, read_city_runs
-from latcircle.output.record import run_record
+from latcircle.output.record import run_record, timings_record
 from latcircle.run import RunResult
 
 if TYPE_CHECKING:
@@ -148,6 +150,9 @@ def national_rollup(
     from latcircle.present.shortfalls import shortfalls_text
 
     out = Path(out)
+    # The national folder itself may be among the folders given: it is skipped, not read.
+    inputs = [Path(d) for d in city_dirs if os.path.realpath(d) != os.path.realpath(out)]
+    check_output_folder(out, inputs=inputs)  # before reading every city, not after
     folders, skipped = find_city_dirs(city_dirs, out=out)
     read = read_city_runs(folders, skipped, named=city_dirs)  # adds folders that are not runs
     result = national_result(
@@ -159,7 +164,7 @@ def national_rollup(
     )  # raises on a run given twice
     text = shortfalls_text(result.runs, result.summary, result.progress, skipped=skipped)
     result = dataclasses.replace(result, shortfalls=text)
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, inputs=inputs) as tmp:
         write_csv(result.summary, tmp / "summary.csv")
         write_csv(result.progress, tmp / "progress.csv")
         (tmp / "shortfalls.md").write_text(result.shortfalls, encoding="utf-8")
@@ -432,6 +437,8 @@ def run_city(
     RunResult
     """
     timer = timer or StageTimer()
+    inputs = _input_files(cfg, out=Path(out))
+    check_output_folder(Path(out), inputs=inputs)  # before minutes of work, not after
     if metro is None:
         metro = prepare(cfg, timer=timer)
         for note in metro.inputs.notes:  # repairs and exclusions: never silent
@@ -487,7 +494,7 @@ def run_city(
         progress=years,
         explanations=tuple(explanations),
     )
-    with atomic_folder(Path(out)) as tmp:
+    with atomic_folder(Path(out), inputs=inputs) as tmp:
         _keep_plan(Path(out), tmp)  # first: the map and the report show it
         with timer.stage("outputs"):
             write_csv(table, tmp / "coverage.csv")
@@ -505,11 +512,25 @@ def run_city(
                 extra(result, tmp)
         # After the extras: progress adds the clusters layer, which gets a style too.
         _style_gpkg(tmp / "isochrones.gpkg", cfg)
-        # Last, so that it records every stage's time (its own write is not timed).
-        record = run_record(metro, scenario, headline, timer)
+        record = run_record(metro, scenario, headline)
         record["explanations"] = list(explanations)
         write_json(record, tmp / "run.json")
+        # Last, so that it records every stage's time (its own write is not timed). Timings
+        # live apart from run.json: every other file of two identical runs is byte-identical.
+        write_json(timings_record(timer), tmp / "timings.json")
     return result
+
+
+def _input_files(cfg: CityConfig, *, out: Path) -> list[Path]:
+    """Every file the run reads, its config included: an output folder may hold none.
+
+    Files under ``out/plan/`` (a plan's ``sites-planned.csv`` run as the sites) are left out:
+    the run reads them before its swap and carries ``plan/`` over (:func:`_keep_plan`).
+    """
+    files = [p for paths in cfg.input_paths().values() for p in paths]
+    files += [Path(cfg.source)] if cfg.source != "config" else []
+    plan = Path(os.path.realpath(Path(out) / "plan"))
+    return [p for p in files if plan not in Path(os.path.realpath(p)).parents]
 
 
 def _keep_plan(out: Path, tmp: Path) -> None:
@@ -565,6 +586,9 @@ def plan_city(
     from latcircle.present.plan import write_curve_png
 
     timer = timer or StageTimer()
+    inputs = [p for paths in cfg.input_paths().values() for p in paths]
+    inputs += [Path(p) for p in (cfg.source, candidates) if p is not None and p != "config"]
+    check_output_folder(Path(out), inputs=inputs)  # before minutes of planning, not after
     metro = metro or prepare(cfg, timer=timer)
     with timer.stage("plan"):
         goals = goals_from(metro, target=target, year=year, basis=basis)
@@ -574,7 +598,7 @@ def plan_city(
             else None
         )
         result = plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
-    with atomic_folder(Path(out)) as tmp, timer.stage("outputs"):
+    with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
         write_plan(result, tmp)
         write_curve_png(result.curve, tmp / "curve.png", title=f"{cfg.name}: cost vs coverage")
     return result
@@ -634,6 +658,8 @@ def run_tiers(
     from latcircle.output.tiers import write_national_tiers
     from latcircle.sources.prefectures import prefecture_points
 
+    inputs = [Path(p) for p in (backbone, hubs) if p is not None]
+    check_output_folder(Path(out), inputs=inputs)  # before the national solve, not after
     bb = read_backbone(backbone)
     sites = read_hubs(hubs)
     cities = prefecture_points(adcodes=None if adcodes is None else list(adcodes))
@@ -645,6 +671,6 @@ def run_tiers(
         raise InputError("--leo", None, f"unknown LEO preset {leo!r}; one of {sorted(LEO_PRESETS)}")
     model = None if leo is None else LEO_PRESETS[leo]
     result = national_tiers(bb, sites, cities, params=tier_params, leo=model)
-    with atomic_folder(out) as tmp:
+    with atomic_folder(Path(out), inputs=inputs) as tmp:
         write_national_tiers(result, bb, tmp)
     return result

@@ -1,11 +1,12 @@
-"""Compare two latcircle output folders byte for byte, ``run.json``'s timings aside.
+"""Compare two latcircle output folders byte for byte, stage timings aside.
 
 Usage::
 
     python scripts/compare_outputs.py BEFORE AFTER [--same-path OLD=NEW ...]
 
-Every file under either folder must exist in both and hold the same bytes. ``run.json`` is
-the one exception: it records stage timings (wall time differs on every run) and the absolute
+Every file under either folder must exist in both and hold the same bytes. ``timings.json``
+(stage timings: wall time differs on every run) is skipped wherever it is. ``run.json`` is
+the other exception: it recorded stage timings before ``timings.json`` existed, and the absolute
 paths of the inputs (which differ when the same inputs sit in another folder). It is compared
 as JSON with ``stage_seconds`` removed and each ``--same-path OLD=NEW`` prefix of AFTER's
 strings mapped back to OLD; everything else in it must be equal.
@@ -23,8 +24,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-#: Keys of run.json that legitimately change from run to run (wall time per stage).
+#: Keys of run.json that legitimately change from run to run (wall time per stage), in
+#: folders written before the timings moved to their own file.
 TIMING_KEYS = ("stage_seconds",)
+#: Files that legitimately change from run to run: their whole content is timings.
+TIMING_FILES = ("timings.json",)
 
 
 def compare_folders(
@@ -58,7 +62,11 @@ def compare_folders(
 
 
 def _files(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in TIMING_FILES
+    }
 
 
 def _first_diff(a: bytes, b: bytes) -> str:

@@ -8,6 +8,7 @@ in step (run this file as a script to print the table afresh).
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ class Case:
     breaks: Callable[[Path], Path]  # folder of the tiny city -> config to run
     names: str  # a file name the message must contain
     says: str  # text the message must contain
+    out: str = "out"  # the --out folder, beside the city's folder
 
 
 def _yaml(edit: Callable[[str], str]) -> Callable[[Path], Path]:
@@ -100,6 +102,91 @@ def _utm(geoms: list[shapely.Geometry], **cols: list[object]) -> gpd.GeoDataFram
 
 SITES_HEAD = "id,name,tier,online_year,device_latency_us,lon,lat\n"
 ON_ROAD = "114.2,30.53"  # a lon/lat inside the tiny city, near its roads
+
+
+def _bomb(key: str, depth: int) -> Callable[[Path], Path]:
+    """An alias bomb: ten aliases per level, ``depth`` levels deep, as the value of ``key``."""
+
+    def apply(folder: Path) -> Path:
+        anchors = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for i in range(1, depth):
+            anchors.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+        kept = [
+            line
+            for line in (folder / "tiny.yaml").read_text(encoding="utf-8").splitlines()
+            if not line.startswith(f"{key}:")
+        ]
+        bad = folder / "bad.yaml"
+        bad.write_text("\n".join([*anchors, *kept, f"{key}: *a{depth - 1}"]) + "\n", "utf-8")
+        return bad
+
+    return apply
+
+
+def _sites_rows(rows: list[str]) -> Callable[[Path], Path]:
+    return _file("sites.csv", SITES_HEAD + "".join(r + "\n" for r in rows))
+
+
+def _with_weights(weights: list[str]) -> Callable[[Path], Path]:
+    def apply(folder: Path) -> Path:
+        ks = folder / "key_sites.csv"
+        lines = ks.read_text(encoding="utf-8").splitlines()
+        lines = [lines[0] + ",weight"] + [
+            f"{r},{w}" for r, w in zip(lines[1:], weights, strict=True)
+        ]
+        ks.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return _yaml(
+            lambda t: t.replace(
+                "category_field: category}", "category_field: category, weight_field: weight}"
+            )
+        )(folder)
+
+    return apply
+
+
+def _topology_zoo(folder: Path) -> Path:
+    """A GraphML as the Internet Topology Zoo writes it: Latitude/Longitude, no x/y."""
+    (folder / "zoo.graphml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
+        '<key attr.name="Latitude" attr.type="double" for="node" id="d0"/>\n'
+        '<key attr.name="Longitude" attr.type="double" for="node" id="d1"/>\n'
+        '<graph edgedefault="undirected">\n'
+        '<node id="0"><data key="d0">30.5</data><data key="d1">114.2</data></node>\n'
+        '<node id="1"><data key="d0">30.6</data><data key="d1">114.3</data></node>\n'
+        '<edge source="0" target="1"/>\n</graph></graphml>\n',
+        encoding="utf-8",
+    )
+    return _yaml(
+        lambda t: t.replace(
+            "network: {path: roads.gpkg, kind: road}", "network: {path: zoo.graphml, kind: fibre}"
+        )
+    )(folder)
+
+
+def _huge_yaml(folder: Path) -> Path:
+    big = folder / "huge.yaml"
+    with big.open("wb") as fh:  # sparse: 60 MB on paper, nothing on disk
+        fh.truncate(60_000_000)
+    return big
+
+
+def _fifo(folder: Path) -> Path:
+    fifo = folder / "fifo.yaml"
+    os.mkfifo(fifo)
+    return fifo
+
+
+def _many_large_sites(n: int) -> Callable[[Path], Path]:
+    return _sites_rows([f"S{i},s{i},large,2024,20,{ON_ROAD}" for i in range(n)])
+
+
+def _not_latcircles(folder: Path) -> Path:
+    mine = folder.parent / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work\n", encoding="utf-8")
+    return folder / "tiny.yaml"
+
 
 CASES = [
     # --- the config file
@@ -384,13 +471,232 @@ CASES = [
         "population.tif",
         "are NaN without nodata",
     ),
+    # --- issue 11: non-finite and absurd values, hostile files, memory, outputs
+    Case(
+        "budget-infinite",
+        "an infinite budget (would count places without access as covered)",
+        _yaml(lambda t: t + "budget_ms: .inf\n"),
+        "bad.yaml",
+        "budget_ms: Input should be a finite number",
+    ),
+    Case(
+        "threshold-nan",
+        "a NaN threshold",
+        _yaml(lambda t: t + "thresholds_ms: [.nan, 1.0]\n"),
+        "bad.yaml",
+        "thresholds_ms.0: Input should be a finite number",
+    ),
+    Case(
+        "parameter-infinite",
+        "an infinite model parameter",
+        _yaml(lambda t: t + "model: {k_us_per_km: .inf}\n"),
+        "bad.yaml",
+        "model.k_us_per_km: Input should be a finite number",
+    ),
+    Case(
+        "target-share-nan",
+        "a NaN target share",
+        _yaml(lambda t: t + "targets: [{year: 2027, share: .nan}]\n"),
+        "bad.yaml",
+        "targets.0.share: Input should be a finite number",
+    ),
+    Case(
+        "threshold-absurd",
+        "a threshold of 1e300 ms",
+        _yaml(lambda t: t + "thresholds_ms: [1.0, 1.0e+300]\n"),
+        "bad.yaml",
+        "thresholds_ms.1: Input should be less than or equal to 100000",
+    ),
+    Case(
+        "too-many-thresholds",
+        "tens of thousands of thresholds",
+        _yaml(
+            lambda t: (
+                t
+                + "thresholds_ms: ["
+                + ", ".join(f"{1 + i / 1000:g}" for i in range(20_000))
+                + "]\n"
+            )
+        ),
+        "bad.yaml",
+        "YAML holds more than 20,000 values",
+    ),
+    Case(
+        "thresholds-over-64",
+        "a hundred thresholds (at most 64)",
+        _yaml(
+            lambda t: (
+                t + "thresholds_ms: [" + ", ".join(f"{1 + i / 1000:g}" for i in range(100)) + "]\n"
+            )
+        ),
+        "bad.yaml",
+        "thresholds_ms: List should have at most 64 items",
+    ),
+    Case(
+        "cell-degenerate",
+        "a degenerate grid cell (1e-300 m)",
+        _yaml(lambda t: t.replace("grid: {cell_m: 250}", "grid: {cell_m: 1.0e-300}")),
+        "bad.yaml",
+        "grid.cell_m: Input should be greater than or equal to 1",
+    ),
+    Case(
+        "lone-surrogate",
+        "a lone surrogate in a string (no UTF-8 file can hold it)",
+        _yaml(lambda t: t.replace("name: Tiny test city (synthetic)", 'name: "x \\ud800 y"')),
+        "bad.yaml",
+        "name: lone surrogate U+D800",
+    ),
+    Case(
+        "nul-in-path",
+        "a NUL character in an input path",
+        _yaml(lambda t: t.replace("boundary: boundary.gpkg", 'boundary: "bound\\0ary.gpkg"')),
+        "bad.yaml",
+        "boundary: a NUL character in a path",
+    ),
+    Case(
+        "path-too-long",
+        "an input path over the OS limit",
+        _yaml(lambda t: t.replace("boundary: boundary.gpkg", f"boundary: {'x' * 5000}.gpkg")),
+        "bad.yaml",
+        "boundary.path: unusable path: File name too long",
+    ),
+    Case(
+        "yaml-deeply-nested",
+        "YAML nested 5,000 levels deep",
+        _yaml(lambda t: t + "notes: " + "[" * 5000 + "]" * 5000 + "\n"),
+        "bad.yaml",
+        "YAML nested more than 64 levels deep",
+    ),
+    Case(
+        "yaml-huge",
+        "a 60 MB config",
+        _huge_yaml,
+        "huge.yaml",
+        "60,000,000 bytes: too large for a city config (at most 1,000,000)",
+    ),
+    Case(
+        "config-fifo",
+        "a config that is a FIFO (reading would block)",
+        _fifo,
+        "fifo.yaml",
+        "not a regular file",
+    ),
+    Case(
+        "config-dev-zero",
+        "/dev/zero as the config (endless)",
+        lambda folder: Path("/dev/zero"),
+        "/dev/zero",
+        "not a regular file",
+    ),
+    Case(
+        "alias-bomb-string",
+        "a YAML alias bomb where a string is expected",
+        _bomb("name", 8),
+        "bad.yaml",
+        "YAML holds more than 20,000 values",
+    ),
+    Case(
+        "alias-bomb-list",
+        "a YAML alias bomb where a list is expected",
+        _bomb("thresholds_ms", 7),
+        "bad.yaml",
+        "YAML holds more than 20,000 values",
+    ),
+    Case(
+        "coordinate-nan",
+        "a NaN coordinate",
+        _sites_rows(["A,a,large,2024,20,nan,30.53"]),
+        "sites.csv",
+        "lon: not a number in row 1: 'nan'",
+    ),
+    Case(
+        "coordinate-inf",
+        "an infinite coordinate",
+        _sites_rows(["A,a,large,2024,20,114.2,inf"]),
+        "sites.csv",
+        "lat: not a number in row 1: 'inf'",
+    ),
+    Case(
+        "coordinate-1e300",
+        "a coordinate of 1e300",
+        _sites_rows(["A,a,large,2024,20,1e300,30.53"]),
+        "sites.csv",
+        "sites coordinates are not longitude/latitude degrees (bounds 1e+300",
+    ),
+    Case(
+        "weights-all-zero",
+        "key-site weights that are all 0 (no share exists)",
+        _with_weights(["0", "0", "0", "0"]),
+        "key_sites.csv",
+        "weight: the key-site weights add up to 0",
+    ),
+    Case(
+        "weights-overflow",
+        "key-site weights that overflow when summed (NaN shares)",
+        _with_weights(["1e308", "1e308", "1e308", "1"]),
+        "key_sites.csv",
+        "weight: the key-site weights add up past the largest number a float holds",
+    ),
+    Case(
+        "population-all-nodata",
+        "a population raster with no people over the metro",
+        _population(np.zeros((20, 20))),
+        "population.tif",
+        "population: the people counts over the metro add up to 0",
+    ),
+    Case(
+        "graphml-topology-zoo",
+        "a Topology Zoo GraphML (Latitude/Longitude, no x/y)",
+        _topology_zoo,
+        "zoo.graphml",
+        "cannot read as an osmnx GraphML (nodes with x and y, edges, a crs graph attribute)",
+    ),
+    Case(
+        "population-unknown-crs",
+        "an unknown CRS declared on the population raster (found by the config fuzzer)",
+        _yaml(
+            lambda t: t.replace(
+                "population: {path: population.tif}",
+                "population: {path: population.tif, crs: mars2}",
+            )
+        ),
+        "population.tif",
+        "crs: unknown CRS 'mars2'",
+    ),
+    Case(
+        "boundary-wrong-crs",
+        "a wrong crs declared on the boundary (blamed on the boundary, not the key sites)",
+        _yaml(
+            lambda t: t.replace(
+                "boundary: boundary.gpkg", "boundary: {path: boundary.gpkg, crs: 'EPSG:3857'}"
+            )
+        ),
+        "boundary.gpkg",
+        "crs: the boundary does not overlap the network (roads.gpkg) at all",
+    ),
+    Case(
+        "interconnect-too-large",
+        "5,000 large sites: an interconnect table too large for memory",
+        _many_large_sites(5000),
+        "sites.csv",
+        "tier: 5,000 sites of tiers large, medium make 12,497,500 interconnect pairs",
+    ),
+    Case(
+        "out-not-latcircles",
+        "--out naming a folder latcircle did not write (it would be replaced whole)",
+        _not_latcircles,
+        "mine",
+        "output folder exists and was not written by latcircle",
+        out="mine",
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case: Case, tiny_city: Path, tmp_path: Path, capsys) -> None:
     config = case.breaks(tiny_city.parent)
-    out = tmp_path / "out"
+    out = tmp_path / case.out
+    before = _snapshot(tmp_path)
     code = main(["run", str(config), "--out", str(out)])
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
@@ -398,8 +704,23 @@ def test_bad_input(case: Case, tiny_city: Path, tmp_path: Path, capsys) -> None:
     assert len(lines) == 1, err
     assert lines[0].startswith("latcircle: error: ")
     assert case.names in lines[0] and case.says in lines[0], lines[0]
-    assert not out.exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+    assert _snapshot(tmp_path) == before  # nothing written, nothing removed
+    # The catalogue shows this very message (not just the case's name).
+    row = f"| `{case.id}` | {case.what} | `{_shorten(lines[0], tiny_city.parent, out)}` |"
+    assert row in DOC.read_text(encoding="utf-8").splitlines(), row
+
+
+def _snapshot(folder: Path) -> dict[str, bytes | None]:
+    return {
+        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(folder.rglob("*"))
+    }
+
+
+def _shorten(line: str, city: Path, out: Path) -> str:
+    """The message as the docs table shows it: paths relative, markdown-safe."""
+    line = line.replace(str(city) + "/", "").replace(str(out), out.name)
+    return line.replace("`", "'").replace("|", "\\|")
 
 
 def test_catalogue_is_large_enough() -> None:
@@ -465,9 +786,8 @@ def markdown_table() -> str:
 
             err = io.StringIO()
             with contextlib.redirect_stderr(err):
-                main(["run", str(config), "--out", str(folder / "out")])
-            line = err.getvalue().strip().replace(str(folder / "tiny") + "/", "")
-            line = line.replace("`", "'").replace("|", "\\|")
+                main(["run", str(config), "--out", str(folder / case.out)])
+            line = _shorten(err.getvalue().strip(), folder / "tiny", folder / case.out)
             rows.append(f"| `{case.id}` | {case.what} | `{line}` |")
     return "\n".join(rows)
 

@@ -49,9 +49,10 @@ def test_unwritable_output_is_a_clear_error(tiny_city: Path, tmp_path: Path, cap
     blocker = tmp_path / "blocker"
     blocker.write_text("not a folder")
     code, _, err = _run(["run", str(tiny_city), "--out", str(blocker / "o")], capsys)
-    assert code == 1
+    assert code == 2  # refused before any work: the user's to fix (issue 11)
     assert err.strip().splitlines() == [
-        f"latcircle: error: {blocker}: cannot write outputs here (a file, not a folder)"
+        f"latcircle: error: {blocker / 'o'}: cannot write outputs here: {blocker} is a file, "
+        "not a folder"
     ]
 
 

@@ -38,6 +38,20 @@ def test_identical_but_timings_and_moved_inputs(tmp_path: Path) -> None:
     ]
 
 
+def test_timings_json_is_skipped_wherever_it_is(tmp_path: Path) -> None:
+    _run(tmp_path / "a", seconds=1.0, path="/d")
+    _run(tmp_path / "b", seconds=1.0, path="/d")
+    (tmp_path / "a" / "timings.json").write_text('{"stage_seconds": {"load": 1.0}}')
+    (tmp_path / "b" / "timings.json").write_text('{"stage_seconds": {"load": 2.5}}')
+    (tmp_path / "b" / "figures" / "timings.json").write_text("{}")  # only in b: skipped too
+    assert compare_outputs.compare_folders(tmp_path / "a", tmp_path / "b") == []
+    # A file of another name with the same content is compared as usual.
+    (tmp_path / "b" / "figures" / "timing.json").write_text("{}")
+    assert compare_outputs.compare_folders(tmp_path / "a", tmp_path / "b") == [
+        f"only in {tmp_path / 'b'}: figures/timing.json"
+    ]
+
+
 def test_one_byte_a_missing_file_and_a_run_value_differ(tmp_path: Path) -> None:
     _run(tmp_path / "a", seconds=1.0, path="/d", share=0.5)
     _run(tmp_path / "b", seconds=1.0, path="/d", share=0.25)

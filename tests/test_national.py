@@ -145,6 +145,7 @@ def outputs(tmp_path: Path) -> Path:
     )
     (root / "national").mkdir()
     (root / "national" / "summary.csv").write_text("old\n")
+    (root / "national" / ".latcircle-run").write_text("")  # a previous run's, replaceable
     (root / ".alpha.tmp-abc").mkdir()
     (root / "README.md").write_text("notes\n")
     return root

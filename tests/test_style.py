@@ -44,7 +44,13 @@ def test_plain_percent_matches_the_markdown_rule_it_replaced() -> None:
 
 
 def test_escape_text_keeps_data_inert() -> None:
-    assert escape_text("<b>${x}`\\") == "&lt;b&gt;&#36;{x}&#96;&#92;"
+    # Braces too: branca renders generated scripts a second time as Jinja2 source.
+    assert escape_text("<b>${x}`\\") == "&lt;b&gt;&#36;&#123;x&#125;&#96;&#92;"
+    assert escape_text("{{ 7*7 }}{% if %}") == "&#123;&#123; 7*7 &#125;&#125;&#123;% if %&#125;"
+    # Controls as their Control Pictures (NUL U+2400, ESC U+241B, DEL U+2421); tab, newline
+    # and carriage return kept; a lone surrogate as U+FFFD.
+    assert escape_text("a\x00b\x1b\x7f\t\n\r") == "a\u2400b\u241b\u2421\t\n\r"
+    assert escape_text("x\ud800y") == "x\ufffdy"
     assert escape_text(None) == "" and escape_text(float("nan")) == ""
 
 

@@ -9,6 +9,7 @@ on the split-edge network (one Dijkstra per site, from a source node of its own)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,7 @@ from latcircle.analysis.coverage import covered
 from latcircle.analysis.metro import Metro
 from latcircle.engine.latency import SiteAttachment
 from latcircle.engine.network import Network
+from latcircle.errors import InputError
 
 __all__ = [
     "INTERCONNECT_BUDGET_MS",
@@ -93,6 +95,7 @@ def interconnect_table(
     wanted = {t.lower() for t in tiers}
     pick = sites["tier"].str.lower().isin(wanted).to_numpy(dtype=bool) & metro.online(year)
     idx = np.flatnonzero(pick)
+    _check_pair_memory(len(idx), metro.config.sites.path, sorted(wanted))
     view = metro.view(year)  # the links built by then
     lat = pair_latency(
         view.network,
@@ -103,6 +106,27 @@ def interconnect_table(
         fixed_us=metro.params.equipment_us,
     )
     return _interconnect_rows(sites, idx, lat, budget_ms)
+
+
+#: Peak bytes per (site, site) cell of the interconnect computation: the node-distance
+#: matrix (up to 2m x 2m floats: 32), the pair matrices (best, a term, a temporary, the direct
+#: path: 32), and the table (half the cells, ~11 columns: 44), rounded up.
+BYTES_PER_SITE_PAIR = 128
+#: Memory the interconnect table may ask for: 4,096 sites of the tiers compared need 2 GiB.
+MAX_INTERCONNECT_BYTES = 2 * 1024**3
+
+
+def _check_pair_memory(m: int, source: Path, tiers: list[str]) -> None:
+    """Refuse an interconnect table too large for memory, before allocating (Python ints)."""
+    need = BYTES_PER_SITE_PAIR * int(m) * int(m)
+    if need > MAX_INTERCONNECT_BYTES:
+        fits = int((MAX_INTERCONNECT_BYTES // BYTES_PER_SITE_PAIR) ** 0.5)
+        problem = (
+            f"{m:,} sites of tiers {', '.join(tiers)} make {m * (m - 1) // 2:,} interconnect "
+            f"pairs, about {need / 1024**3:,.1f} GiB to compute, over the limit of "
+            f"{MAX_INTERCONNECT_BYTES / 1024**3:g} GiB: give at most {fits:,} sites those tiers"
+        )
+        raise InputError(source, "tier", problem)
 
 
 def pair_latency(

@@ -7,6 +7,7 @@ translates the grid with it and leaves every share unchanged.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,10 +131,12 @@ def make_grid(
     rows = max(1, int(np.ceil((ymax - ymin) / cell_m)))
     if rows * cols > max_cells:
         gigabytes = rows * cols * BYTES_PER_CELL / 1e9
+        # Advice that fits: the cell size at which the same extent stays within the limit.
+        fits = math.ceil(cell_m * math.sqrt(rows * cols / max_cells) + 1)
         msg = (
             f"a {cell_m:g} m grid over this metro has {rows * cols:,} cells (about "
-            f"{gigabytes:,.1f} GB of working memory), over the limit of {max_cells:,}: use a "
-            "larger cell or raise grid.max_cells"
+            f"{gigabytes:,.1f} GB of working memory), over the limit of {max_cells:,}: use "
+            f"cell_m: {fits} or larger"
         )
         raise InputError(source, "grid.cell_m", msg)
     transform = Affine(cell_m, 0.0, xmin, 0.0, -cell_m, ymax)

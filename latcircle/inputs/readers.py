@@ -139,6 +139,7 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
     districts = _read_districts(cfg.districts, crs, boundary, notes) if cfg.districts else None
     network_stats: dict[str, float] = {}
     lines, node_latency = _read_network(cfg.network, crs, notes, network_stats)
+    _check_overlap(cfg, boundary, lines)
     sites = _read_sites(cfg.sites, crs, site_device_us, boundary, notes)
     key_sites = _read_key_sites(cfg.key_sites, crs, boundary, notes) if cfg.key_sites else None
     population = _read_population(cfg.population, crs, boundary) if cfg.population else None
@@ -154,6 +155,23 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
         notes=tuple(notes),
         network_stats=tuple(sorted(network_stats.items())),
     )
+
+
+def _check_overlap(cfg: CityConfig, boundary: BaseGeometry, lines: gpd.GeoDataFrame) -> None:
+    """Blame the boundary when it and the network lie apart (a wrong ``crs:``, typically).
+
+    Without this the first complaint would be about whatever is read next (sites, key
+    sites), which are innocent. Bounding boxes suffice: a wrong CRS moves a file by far more
+    than a metro's width.
+    """
+    west, south, east, north = lines.total_bounds
+    bw, bs, be, bn = boundary.bounds
+    if west > be or east < bw or south > bn or north < bs:
+        problem = (
+            f"the boundary does not overlap the network ({cfg.network.path.name}) at all: "
+            "check the crs of both files"
+        )
+        raise InputError(cfg.boundary.path, "crs", problem)
 
 
 def local_crs(geom_wgs84: BaseGeometry) -> pyproj.CRS:
@@ -355,7 +373,7 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, path: Path, role: str) -> None:
             path,
             "crs",
             f"{role} coordinates are not longitude/latitude degrees "
-            f"(bounds {xmin:.1f}, {ymin:.1f}, {xmax:.1f}, {ymax:.1f}): declare the CRS",
+            f"(bounds {xmin:.6g}, {ymin:.6g}, {xmax:.6g}, {ymax:.6g}): declare the CRS",
         )
 
 
@@ -602,6 +620,10 @@ def _filter_highway(gdf: gpd.GeoDataFrame, spec: NetworkInput) -> gpd.GeoDataFra
     return out
 
 
+#: What a GraphML network must be (Topology Zoo files, with Latitude/Longitude, are not).
+_OSMNX_GRAPHML = "nodes with x and y, edges, a crs graph attribute"
+
+
 def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[object, float] | None]:
     import networkx as nx
     import osmnx as ox
@@ -610,9 +632,24 @@ def _read_graphml(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict[object, fl
 
     try:
         graph = ox.load_graphml(spec.path)
-    # XML ParseError is a SyntaxError; networkx and osmnx raise their own or ValueErrors.
-    except (OSError, ValueError, SyntaxError, nx.NetworkXException) as exc:
-        raise InputError(spec.path, None, f"cannot read GraphML: {_first_line(exc)}") from None
+    # XML ParseError is a SyntaxError; networkx and osmnx raise their own or ValueErrors;
+    # osmnx's attribute converters assume its own string attributes and raise Attribute,
+    # Type or KeyErrors on a GraphML it did not write (Topology Zoo's typed Latitude).
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        AttributeError,
+        TypeError,
+        KeyError,
+        nx.NetworkXException,
+    ) as exc:
+        problem = f"cannot read as an osmnx GraphML ({_OSMNX_GRAPHML}): {_first_line(exc)}"
+        raise InputError(spec.path, None, problem) from None
+    missing = sum(1 for _, d in graph.nodes(data=True) if "x" not in d or "y" not in d)
+    if missing or not graph.number_of_edges():
+        what = f"{missing} of {graph.number_of_nodes()} nodes lack x/y" if missing else "no edges"
+        raise InputError(spec.path, None, f"{what}: expected an osmnx GraphML ({_OSMNX_GRAPHML})")
     gdf = osm.graph_to_lines(graph, highway=spec.highway)
     if spec.crs:
         gdf = gdf.set_crs(spec.crs, allow_override=True)
@@ -766,7 +803,21 @@ def _read_key_sites(
     out = out[inside].reset_index(drop=True)
     if out.empty:
         raise InputError(spec.path, None, "no key site lies inside the metro boundary")
+    if spec.weight_field:
+        _check_total(out["weight"].to_numpy(), spec.path, spec.weight_field, "key-site weights")
     return out
+
+
+def _check_total(values: np.ndarray, path: Path, field: str, what: str) -> None:
+    """Refuse weights whose total is 0 (no share exists) or overflows (NaN shares)."""
+    with np.errstate(over="ignore"):
+        total = float(np.sum(values))
+    if not np.isfinite(total):
+        problem = f"the {what} add up past the largest number a float holds: scale them down"
+        raise InputError(path, field, problem)
+    if total <= 0:
+        problem = f"the {what} add up to 0: no share can be computed"
+        raise InputError(path, field, problem)
 
 
 # --------------------------------------------------------------------------- raster
@@ -783,6 +834,7 @@ def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeome
         window = _window_over(src, raster_crs, boundary, crs, path)
         if spec.band > src.count:
             raise InputError(path, "band", f"raster has {src.count} band(s), not {spec.band}")
+        _check_window_size(window, path)
         data = src.read(spec.band, window=window, masked=True).astype(np.float64)
         transform = src.window_transform(window)
     values = data.filled(0.0)
@@ -793,14 +845,36 @@ def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeome
         raise InputError(path, "population", f"negative people count, e.g. {values.min():g}")
     rows, cols = np.nonzero(values > 0)
     people = values[rows, cols]
+    _check_total(people, path, "population", "people counts over the metro")
     xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
     x, y = _raster_points_to_local(np.asarray(xs), np.asarray(ys), raster_crs, spec, crs)
     return Population(x=x, y=y, people=people, total_in_file=float(values.sum()), source=path)
 
 
+#: Largest population window read (pixels over the metro's bounding box): about 24 bytes
+#: each while read and filtered, so 100 M pixels need ~2.4 GB (Wuhan's WorldPop: 2.8 M).
+MAX_RASTER_PIXELS = 100_000_000
+
+
+def _check_window_size(window: rasterio.windows.Window, path: Path) -> None:
+    """Refuse a population window too large to read, before reading it (Python ints)."""
+    width, height = int(window.width), int(window.height)
+    pixels = width * height
+    if pixels > MAX_RASTER_PIXELS:
+        problem = (
+            f"the window over the metro is {width:,} x {height:,} = {pixels:,} pixels (about "
+            f"{pixels * 24 / 1e9:,.1f} GB to read), over the limit of {MAX_RASTER_PIXELS:,}: "
+            "use a coarser raster (e.g. 100 m) or resample it"
+        )
+        raise InputError(path, "population", problem)
+
+
 def _raster_crs(src: rasterio.DatasetReader, spec: PopulationInput) -> pyproj.CRS:
     if spec.crs and not chinacrs.is_china_datum(spec.crs):
-        return pyproj.CRS.from_user_input("EPSG:4326" if spec.crs == "wgs84" else spec.crs)
+        try:
+            return pyproj.CRS.from_user_input("EPSG:4326" if spec.crs == "wgs84" else spec.crs)
+        except pyproj.exceptions.CRSError:
+            raise InputError(spec.path, "crs", f"unknown CRS {spec.crs!r}") from None
     if spec.crs:
         return WGS84
     if src.crs is None:

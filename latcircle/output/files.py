@@ -9,12 +9,16 @@ same bytes.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
+import glob
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -28,17 +32,21 @@ import rasterio.shutil
 from rasterio.io import MemoryFile
 
 from latcircle.engine.grid import Grid
-from latcircle.errors import OutputError
+from latcircle.errors import InputError, OutputError
 
 __all__ = [
+    "MARKER",
     "atomic_file",
     "atomic_folder",
+    "check_output_folder",
     "sha256_file",
     "write_cog",
     "write_csv",
     "write_gpkg",
     "write_json",
 ]
+
+log = logging.getLogger(__name__)
 
 #: latency.tif's band: unit (UCUM code for microseconds) and description.
 LATENCY_UNIT = "us"
@@ -50,14 +58,38 @@ LATENCY_BAND_DESCRIPTION = (
 FIXED_TIMESTAMP = "2000-01-01T00:00:00Z"
 
 
+#: Written into every output folder latcircle makes: only a folder carrying it (or an empty
+#: one) is ever replaced. Fixed content, so reruns stay byte-identical.
+MARKER = ".latcircle-run"
+_MARKER_TEXT = (
+    "This folder was written by latcircle. The next run with the same output path\n"
+    "replaces it whole: keep nothing of your own here.\n"
+)
+
+#: ``renameat2`` flag: swap two paths atomically (Linux >= 3.15; ext4, xfs, btrfs, tmpfs).
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
 @contextlib.contextmanager
-def atomic_folder(dest: Path) -> Iterator[Path]:
+def atomic_folder(dest: Path, *, inputs: Iterable[Path] = ()) -> Iterator[Path]:
     """Yield a temporary folder that replaces ``dest`` when the block succeeds.
+
+    ``dest`` is checked first (:func:`check_output_folder`): a folder latcircle did not write
+    is never replaced. The temporary folder sits beside the real destination (a symlinked
+    ``dest`` is followed and stays a symlink) and carries :data:`MARKER`. At the end the two
+    folders are exchanged in one atomic ``renameat2(RENAME_EXCHANGE)``, so ``dest`` always
+    holds complete outputs, the old or the new; the old ones are then deleted. Where the
+    exchange is not available, two renames are used and a kill between them leaves the old
+    outputs under ``.<name>.old-<pid>-*``, moved back by the next run. Leftover ``.tmp-*``
+    and ``.old-*`` folders of dead latcircle processes are removed first.
 
     Parameters
     ----------
     dest
         The final output folder. Its parent is created if needed.
+    inputs
+        Input files of the run: ``dest`` may not be or hold any of them.
 
     Yields
     ------
@@ -66,26 +98,80 @@ def atomic_folder(dest: Path) -> Iterator[Path]:
 
     Raises
     ------
+    InputError
+        When ``dest`` may not be replaced (see :func:`check_output_folder`).
     OutputError
-        When the parent folder cannot be written.
+        When writing fails (full disk, read-only folder); the message names the file, and
+        the previous outputs are left intact.
     """
-    dest = Path(dest)
-    blocker = next((p for p in (dest, *dest.parents) if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        msg = f"{blocker}: cannot write outputs here (a file, not a folder)"
-        raise OutputError(msg)
+    real = check_output_folder(dest, inputs=inputs)
+    _recover_and_clean(real)
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+        real.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{real.name}.tmp-{os.getpid()}-", dir=real.parent))
+        (tmp / MARKER).write_text(_MARKER_TEXT, encoding="utf-8")
     except OSError as exc:
-        msg = f"{dest.parent}: cannot write outputs here ({exc.strerror or exc})"
+        msg = f"{real.parent}: cannot write outputs here ({exc.strerror or exc})"
         raise OutputError(msg) from None
     try:
-        yield tmp
-        _swap_into_place(tmp, dest)
-    except BaseException:
+        try:
+            yield tmp
+        except OSError as exc:
+            if isinstance(exc, OutputError):
+                raise
+            raise _write_error(exc, tmp, Path(dest)) from None
+        _swap_into_place(tmp, real)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+def check_output_folder(dest: Path, *, inputs: Iterable[Path] = ()) -> Path:
+    """Check that ``dest`` may receive outputs, before any work is done; return its real path.
+
+    A destination is refused when it (or a parent) is a file, when it is the current folder
+    or one of its parents, when it is or holds an input file, when it is a folder with
+    contents but without latcircle's :data:`MARKER` (nor a ``run.json`` of latcircle's
+    from before the marker existed), or when its parent cannot be written.
+
+    Parameters
+    ----------
+    dest
+        The output folder asked for.
+    inputs
+        The run's input files (config included).
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute destination, symlinks followed (the folder that will be replaced).
+
+    Raises
+    ------
+    InputError
+        One line naming ``dest`` and the reason.
+    """
+    dest = Path(dest)
+    try:
+        real = Path(os.path.realpath(os.path.abspath(dest)))
+    except (OSError, ValueError) as exc:
+        raise InputError(dest, None, f"not a usable output path ({exc})") from None
+    _refuse_files(dest, real)
+    _refuse_precious(dest, real, inputs)
+    if real.is_dir() and any(real.iterdir()) and not _is_ours(real):
+        problem = (
+            "output folder exists and was not written by latcircle (no "
+            f"{MARKER} in it); it would be replaced whole: choose an empty or new folder"
+        )
+        raise InputError(dest, None, problem)
+    _refuse_unwritable(dest, real)
+    return real
+
+
+def _refuse_files(dest: Path, real: Path) -> None:
+    blocker = next((p for p in (real, *real.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        problem = f"cannot write outputs here: {blocker} is a file, not a folder"
+        raise InputError(dest, None, problem)
 
 
 def atomic_file(path: Path, write: Callable[[Path], object]) -> None:
@@ -101,33 +187,164 @@ def atomic_file(path: Path, write: Callable[[Path], object]) -> None:
     write
         Called with the temporary path (same folder, same suffix, so that format drivers
         chosen by extension still work) to write the content.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written (full disk, read-only folder, a folder in its
+        place); the message names the file, and the previous file is left intact.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         write(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _swap_into_place(tmp: Path, dest: Path) -> None:
-    os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
-    old = None
-    try:
-        if dest.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
-            os.rmdir(old)
-            os.replace(dest, old)
-        os.replace(tmp, dest)
+        tmp.replace(path)  # one rename: atomic, no moment without the file
     except OSError as exc:
-        if old is not None and not dest.exists():
-            os.replace(old, dest)
-        msg = f"{dest}: cannot move outputs into place ({exc.strerror or exc})"
+        if isinstance(exc, OutputError):
+            raise
+        msg = f"{path}: cannot write ({exc.strerror or exc}); previous file intact"
         raise OutputError(msg) from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def _refuse_precious(dest: Path, real: Path, inputs: Iterable[Path]) -> None:
+    cwd = Path.cwd().resolve()
+    if real == cwd or real in cwd.parents or real == Path(real.anchor):
+        problem = "the output folder is replaced whole: it cannot be the current folder or hold it"
+        raise InputError(dest, None, problem)
+    for path in inputs:
+        resolved = Path(os.path.realpath(path))
+        if resolved == real or real in resolved.parents:
+            problem = f"the output folder is replaced whole: it holds the input {path}"
+            raise InputError(dest, None, problem)
+
+
+def _refuse_unwritable(dest: Path, real: Path) -> None:
+    existing = next(p for p in (real.parent, *real.parent.parents) if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(dest, None, f"cannot write outputs here: {existing} is not writable")
+
+
+#: Files that together mark a folder written by latcircle before the marker existed: a
+#: national rollup, a plan (``latcircle plan``), national tiers (``latcircle tiers``).
+_LEGACY_FILES = (
+    ("summary.csv", "shortfalls.md"),
+    ("plan.json", "plan.csv", "sites-planned.csv"),
+    ("summary.json", "hub_matrix.csv", "tiers.gpkg"),
+)
+
+
+def _is_ours(folder: Path, *, depth: int = 1) -> bool:
+    """Whether ``folder`` holds latcircle's marker, or outputs of an older latcircle.
+
+    A folder holding nothing but latcircle's folders is latcircle's too: ``latcircle plan``
+    run before any ``latcircle run`` leaves ``outputs/<city>/`` with only ``plan/`` in it.
+    """
+    if (folder / MARKER).is_file():
+        return True
+    entries = list(folder.iterdir()) if depth > 0 and folder.is_dir() else []
+    if entries and all(e.is_dir() and _is_ours(e, depth=depth - 1) for e in entries):
+        return True
+    if any(all((folder / name).is_file() for name in files) for files in _LEGACY_FILES):
+        return True
+    try:
+        record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and "latcircle" in (record.get("versions") or {})
+
+
+def _leftovers(real: Path) -> list[tuple[str, int, Path]]:
+    """Return latcircle's temporary folders beside ``real`` as (kind, pid, path)."""
+    out = []
+    for path in sorted(real.parent.glob(f".{glob.escape(real.name)}.*-*-*")):
+        kind, _, rest = path.name[len(real.name) + 2 :].partition("-")
+        pid = rest.split("-", 1)[0]
+        if kind in ("tmp", "old") and pid.isdigit() and _is_ours(path):
+            out.append((kind, int(pid), path))
+    return out
+
+
+def _recover_and_clean(real: Path) -> None:
+    """Put back outputs a killed two-rename swap left aside; remove dead runs' leftovers."""
+    if not real.parent.is_dir():
+        return
+    for kind, pid, path in _leftovers(real):
+        if _alive(pid):
+            continue  # another run of the same city is writing: not ours to touch
+        if kind == "old" and not real.exists() and not real.is_symlink():
+            os.replace(path, real)
+            log.warning("%s: previous outputs restored from %s (a run was killed)", real, path)
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        log.info("removed %s, left by an earlier run that did not finish", path)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _swap_into_place(tmp: Path, real: Path) -> None:
+    os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
+    try:
+        if not real.exists():
+            os.replace(tmp, real)
+        elif _exchange(tmp, real):
+            pass  # ``tmp`` now holds the old outputs; the caller deletes it
+        else:
+            _two_renames(tmp, real)
+    except OSError as exc:
+        msg = f"{real}: cannot move outputs into place ({exc.strerror or exc})"
+        raise OutputError(msg) from None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically; ``False`` when the system or file system cannot."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+    renameat2.argtypes += [ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _two_renames(tmp: Path, real: Path) -> None:
+    """Swap by two renames: a kill between them leaves ``.old-*`` for the next run."""
+    old = real.parent / f".{real.name}.old-{os.getpid()}-{tmp.name.rsplit('-', 1)[-1]}"
+    os.replace(real, old)
+    try:
+        os.replace(tmp, real)
+    except OSError:
+        os.replace(old, real)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_error(exc: OSError, tmp: Path, dest: Path) -> OutputError:
+    """One line naming the file (as it will be named in ``dest``) and the system's reason."""
+    name = Path(exc.filename) if exc.filename else tmp
+    with contextlib.suppress(ValueError):
+        name = dest / name.relative_to(tmp)
+    return OutputError(f"{name}: cannot write ({exc.strerror or exc}); previous outputs intact")
 
 
 def _guard(path: Path) -> contextlib.AbstractContextManager[None]:
@@ -178,9 +395,46 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     try:
         with _guard(path):
             for name, frame in layers.items():
+                frame = _storable_text(frame, path, name)
                 frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio", append=False)
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
+
+
+def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDataFrame:
+    """Return ``frame`` with NUL in texts written as ␀ (U+2400), reporting how many.
+
+    OGR cuts a string at its first NUL, so ``a<NUL>b`` would be stored as ``a``; the
+    visible symbol keeps the rest of the name (and is what the map shows for a NUL).
+    """
+    text_cols = [
+        c
+        for c in frame.columns
+        if c != frame.geometry.name
+        and (pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]))
+    ]
+    # Boolean arrays, not ``Series.map``: an empty object column maps to an object Series
+    # whose sum is ``""`` (an empty plan has no rows).
+    hit = {
+        c: np.fromiter(
+            (isinstance(v, str) and "\x00" in v for v in frame[c]), dtype=bool, count=len(frame)
+        )
+        for c in text_cols
+    }
+    count = sum(int(m.sum()) for m in hit.values())
+    if not count:
+        return frame
+    log.warning(
+        "%s: layer %s: %d text value(s) hold NUL characters, which a GeoPackage cannot "
+        "store: written with ␀ (U+2400) in their place",
+        path.name,
+        layer,
+        count,
+    )
+    frame = frame.copy()
+    for c, mask in hit.items():
+        frame.loc[mask, c] = frame.loc[mask, c].str.replace("\x00", "\u2400", regex=False)
+    return frame
 
 
 def write_cog(

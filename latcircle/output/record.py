@@ -1,6 +1,7 @@
 """The run record: ``run.json``'s content (config echo, parameters, versions, input hashes).
 
-Built last in a run, so that it records every stage's time.
+Stage timings live apart, in ``timings.json`` (:func:`timings_record`): they differ between
+two identical runs, and every other file of such runs is byte-identical.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from latcircle import __version__
 from latcircle.analysis.metro import Metro, Scenario, StageTimer
 from latcircle.output.files import sha256_file
 
-__all__ = ["run_record"]
+__all__ = ["run_record", "timings_record"]
 
 #: Packages whose versions go into run.json.
 _VERSIONED = (
@@ -33,9 +34,7 @@ _VERSIONED = (
 )
 
 
-def run_record(
-    metro: Metro, scenario: Scenario, headline: dict[str, float], timer: StageTimer
-) -> dict[str, Any]:
+def run_record(metro: Metro, scenario: Scenario, headline: dict[str, float]) -> dict[str, Any]:
     """Return the record of a run, JSON-serialisable (written as ``run.json``).
 
     Parameters
@@ -46,8 +45,6 @@ def run_record(
         The run's scenario.
     headline
         Metro share within the budget, by basis.
-    timer
-        The run's stage timer (its times so far are recorded).
 
     Returns
     -------
@@ -90,5 +87,20 @@ def run_record(
         "notes": list(metro.inputs.notes),
         "inputs": inputs,
         "versions": versions,
-        "stage_seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
     }
+
+
+def timings_record(timer: StageTimer) -> dict[str, Any]:
+    """Return the stage timings of a run (written as ``timings.json``, last).
+
+    Parameters
+    ----------
+    timer
+        The run's stage timer (its times so far are recorded).
+
+    Returns
+    -------
+    dict
+        ``{"stage_seconds": {stage: seconds}}``, rounded to milliseconds.
+    """
+    return {"stage_seconds": {k: round(v, 3) for k, v in timer.seconds.items()}}

@@ -19,7 +19,7 @@ import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 import geopandas as gpd
 import matplotlib
@@ -42,6 +42,7 @@ from latcircle.present.style import (
 
 if TYPE_CHECKING:
     from matplotlib import font_manager
+    from matplotlib.typing import RcKeyType
 
     from latcircle.analysis.coverage import Evaluation
     from latcircle.analysis.metro import Scenario
@@ -103,11 +104,16 @@ _P = ParamSpec("_P")
 
 
 def _with_fonts(build: Callable[_P, Figure]) -> Callable[_P, Figure]:
-    """Build the figure with the preferred fonts (a text's font is fixed when it is made)."""
+    """Build the figure with the preferred fonts (a text's font is fixed when it is made).
+
+    Data is text: names may hold ``$...$``, which matplotlib would parse as mathtext
+    (drawing formulas, or failing on bad ones), so math parsing and TeX are off for every
+    text made here (see also :func:`png_bytes`, where tick labels are made).
+    """
 
     @functools.wraps(build)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Figure:
-        with matplotlib.rc_context({"font.family": _font_families()}):
+        with matplotlib.rc_context(_text_rc()):
             return build(*args, **kwargs)
 
     return wrapper
@@ -443,8 +449,15 @@ def png_bytes(fig: Figure) -> bytes:
         The figure.
     """
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI, metadata=_PNG_METADATA)
+    # Tick labels are made when the figure is drawn: the same text rules apply.
+    with matplotlib.rc_context(_text_rc()):
+        fig.savefig(buf, format="png", dpi=_DPI, metadata=_PNG_METADATA)
     return buf.getvalue()
+
+
+def _text_rc() -> dict[RcKeyType, Any]:
+    """Matplotlib settings under which every string is drawn as written (no mathtext)."""
+    return {"font.family": _font_families(), "text.parse_math": False, "text.usetex": False}
 
 
 #: Fonts tried in order, glyph by glyph: Latin first, then CJK for Chinese place names.

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
-from latcircle.present.figures import BASIS_COLOURS, BASIS_LABELS, png_bytes
+from latcircle.present.figures import BASIS_COLOURS, BASIS_LABELS, _with_fonts, png_bytes
+from latcircle.present.style import escape_text
 
 __all__ = ["curve_figure", "plan_section", "write_curve_png"]
 
 
+@_with_fonts  # names are drawn as written: a city called "$x^{$" is no formula
 def curve_figure(curve: pd.DataFrame, *, title: str = "") -> Figure:
     """Plot the best share within each cost budget, one line per goal year.
 
@@ -76,7 +77,7 @@ def plan_section(plan: pd.DataFrame, record: dict) -> str:
     record
         ``plan.json``.
     """
-    esc = html.escape
+    esc = escape_text
     rows = "".join(
         "<tr>"
         + "".join(

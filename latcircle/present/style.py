@@ -96,9 +96,15 @@ def percent(value: Any, *, digits: int = 1, missing: str = "n/a", plain: bool = 
 def escape_text(value: object) -> str:
     """Return ``value`` as HTML text that stays text wherever map or report puts it.
 
-    :func:`html.escape` covers HTML; backticks, ``$`` and backslashes are escaped too, so
-    that text placed in a JavaScript template literal (as folium does for popups and
-    tooltips) can neither interpolate (``${...}``) nor break the script.
+    :func:`html.escape` covers HTML. Braces become character references because
+    branca renders every element's generated script a second time as Jinja2 *source*
+    (``MacroElement.render`` wraps it in ``Element(template)``): a ``{{ ... }}`` or
+    ``{% ... %}`` left in data would be evaluated there, so no data may carry a brace into
+    the page. Backticks, ``$`` and backslashes are escaped too, so that text placed in a
+    JavaScript template literal can neither interpolate (``${...}``) nor break the script.
+    Control characters, which HTML cannot show (a NUL is dropped by the parser), become
+    their visible Control Pictures symbols (NUL as ␀); lone surrogates, which no UTF-8
+    file can hold, become U+FFFD.
 
     Parameters
     ----------
@@ -111,8 +117,20 @@ def escape_text(value: object) -> str:
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    text = html.escape(str(value), quote=True)
-    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+    return html.escape(str(value), quote=True).translate(_INERT)
+
+
+#: Characters that must not reach the page as themselves (see :func:`escape_text`).
+_INERT = {
+    ord("{"): "&#123;",
+    ord("}"): "&#125;",
+    ord("`"): "&#96;",
+    ord("$"): "&#36;",
+    ord("\\"): "&#92;",
+    **{c: chr(0x2400 + c) for c in range(32) if chr(c) not in "\t\n\r"},
+    0x7F: "\u2421",
+    **dict.fromkeys(range(0xD800, 0xE000), "\ufffd"),
+}
 
 
 def band_colours(thresholds_ms: Sequence[float]) -> dict[float, str]:
