@@ -73,3 +73,19 @@ def test_band_colours_equal_matplotlibs_colour_map() -> None:
             else [to_hex(cmap(0.1 + 0.65 * i / (n - 1))) for i in range(n)]
         )
         assert list(band_colours(values).values()) == want
+
+
+def test_script_json_keeps_template_syntax_out_and_the_value_in() -> None:
+    import json
+
+    import jinja2
+
+    from latcircle.present.style import script_json
+
+    value = [[1.5, 2, "{{ 7*7 }} {% x %} <b> & 'q' \"d\" \\ }"], {"k{": "v}"}, None, True]
+    text = script_json(value)
+    assert json.loads(text) == value  # the same value, for JSON and JavaScript alike
+    for token in ("{{", "{%", "}}", "%}", "<", ">", "&", "'"):
+        assert token not in text.replace('{"k', "").replace('"}', "")
+    # A second template pass (as branca's) leaves it as it is.
+    assert jinja2.Environment().from_string(text).render() == text

@@ -47,7 +47,7 @@ import pyproj
 import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
-from folium.template import Template
+from folium.template import Environment, Template
 
 from latcircle.analysis.coverage import CAUSES, covered
 from latcircle.analysis.isochrones import band_rings
@@ -66,6 +66,7 @@ from latcircle.present.style import (
     escape_text,
     percent,
     ring_label,
+    script_json,
     share_colour,
 )
 
@@ -96,6 +97,26 @@ _SITE_COLOUR = "#111111"
 _PLANNED_COLOUR = "#969696"
 
 #: Folium names elements ``<kind>_<32 hex digits>``; see :func:`render_map`.
+
+
+class _ScriptEnvironment(Environment):
+    """folium's template environment, with ``tojson`` as :func:`script_json`.
+
+    branca renders each element's script a second time as template source: data placed
+    with this ``tojson`` carries no ``{``/``}`` that the second pass could read as syntax.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["tojson"] = script_json
+
+
+class _Template(Template):
+    """The template of every element latcircle adds to a map (see _ScriptEnvironment)."""
+
+    environment_class = _ScriptEnvironment
+
+
 _ELEMENT_ID = re.compile(r"\b([a-z][a-z0-9_]*?)_([0-9a-f]{32})(?![0-9a-f])")
 
 
@@ -357,7 +378,7 @@ class _TileNotice(MacroElement):
     The vector layers draw regardless, over the map's plain background.
     """
 
-    _template = Template("""
+    _template = _Template("""
         {% macro script(this, kwargs) %}
         (function (map) {
             var shown = false;
@@ -590,7 +611,7 @@ def _label_text(name: object, share: float) -> str:
 class _LabelsLayer(MacroElement):
     """Text labels from ``[lat, lon, text]`` rows; the text is set with ``textContent``."""
 
-    _template = Template("""
+    _template = _Template("""
         {% macro script(this, kwargs) %}
         (function () {
             var lcLabels = {{ this.rows|tojson }};
@@ -976,7 +997,7 @@ class _YearControl(MacroElement):
     ``latcircle run --year`` computes another year.
     """
 
-    _template = Template("""
+    _template = _Template("""
         {% macro script(this, kwargs) %}
         (function (map, group) {
             var years = {{ this.years|tojson }};
@@ -1029,7 +1050,7 @@ class _PointsLayer(MacroElement):
     from escaped text, so no data can become markup or script.
     """
 
-    _template = Template("""
+    _template = _Template("""
         {% macro script(this, kwargs) %}
         (function () {
             var rows = {{ this.rows|tojson }};
@@ -1168,7 +1189,7 @@ class _HtmlControl(MacroElement):
     A control lives inside the map container, so it stays visible in fullscreen mode.
     """
 
-    _template = Template("""
+    _template = _Template("""
         {% macro script(this, kwargs) %}
         (function () {
             var control = L.control({position: {{ this.position|tojson }}});
@@ -1195,7 +1216,7 @@ class _HtmlControl(MacroElement):
 class _Attribution(MacroElement):
     """Data credits appended to Leaflet's attribution control (escaped text)."""
 
-    _template = Template("""
+    _template = _Template("""
         {% macro script(this, kwargs) %}
         {% for credit in this.credits %}
         {{ this._parent.get_name() }}.attributionControl.addAttribution({{ credit|tojson }});

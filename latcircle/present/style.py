@@ -15,6 +15,8 @@ command line never disagree:
 from __future__ import annotations
 
 import html
+import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +40,7 @@ __all__ = [
     "escape_text",
     "percent",
     "ring_label",
+    "script_json",
     "share_colour",
 ]
 
@@ -91,6 +94,36 @@ def percent(value: Any, *, digits: int = 1, missing: str = "n/a", plain: bool = 
     if digits and number.endswith("." + "0" * digits):
         number = number[: -(digits + 1)]
     return f"{number} %"
+
+
+#: A JSON string literal (what :func:`script_json` escapes braces inside).
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def script_json(value: object) -> str:
+    """Return ``value`` as JSON for a page's script that no template pass reads as syntax.
+
+    Like Jinja2's ``tojson`` (sorted keys; ``<``, ``>``, ``&`` and ``'`` as Unicode escapes,
+    so the text cannot close the script), and also ``{`` and ``}`` inside strings as Unicode
+    escapes: folium/branca render an element's script a second time as a Jinja2 template,
+    where a name holding ``{{ … }}`` would otherwise be evaluated.
+
+    Parameters
+    ----------
+    value
+        Anything JSON can hold.
+
+    Returns
+    -------
+    str
+        A JavaScript expression with the same value.
+    """
+    text = json.dumps(value, sort_keys=True)
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, code)
+    return _JSON_STRING.sub(
+        lambda m: m.group(0).replace("{", "\\u007b").replace("}", "\\u007d"), text
+    )
 
 
 def escape_text(value: object) -> str:
