@@ -383,7 +383,10 @@ def test_map_heat_counts_the_people_beyond_the_budget(run: RunResult, case: Case
     sums = _weight(case.metro, "population")[lat > case.budget_us]  # one pixel per cell
     top = float(np.percentile(sums, 99))
     weight = np.round(np.minimum(sums / top, 1.0), 2)
-    points = _uncovered_population(run, cell_m=CELL_M, precision=7)
+    heat = _uncovered_population(run, cell_m=CELL_M, precision=7)
+    assert heat is not None
+    points, scale_top = heat
+    assert scale_top == top  # the heat scale's top: the 99th-percentile cell's people
     assert sorted(p[2] for p in points) == sorted(weight[weight >= 0.01])
 
 

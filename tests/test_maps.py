@@ -147,15 +147,19 @@ def test_map_has_every_layer_and_tool(run: RunResult) -> None:
     kinds = [type(c) for c in children]
     names = [getattr(c, "layer_name", "") for c in children]
     cfg = run.metro.config
-    # Rings by default: the tightest band, then each range between two thresholds.
+    # Rings by default: the tightest band, then each range between two thresholds; a ring
+    # with no area (nothing that close) is drawn as nothing, like an empty band.
     t = sorted(cfg.thresholds_ms)
-    assert f"Latency ≤ {t[0]:g} ms" in names
+    area = run.coverage[(run.coverage["scope"] == "metro") & (run.coverage["basis"] == "area")]
+    within = dict(zip(area["threshold_ms"], area["covered"], strict=True))
+    assert (f"Latency ≤ {t[0]:g} ms" in names) == (within[t[0]] > 0)
     for lower, upper in itertools.pairwise(t):
-        assert f"Latency {lower:g}–{upper:g} ms" in names
+        has_area = within[upper] > within[lower]
+        assert (f"Latency {lower:g}–{upper:g} ms" in names) == has_area, (lower, upper)
     cumulative = build_map(run, bands="cumulative")
     cumulative_names = [getattr(c, "layer_name", "") for c in cumulative._children.values()]
     for thr in cfg.thresholds_ms:
-        assert f"Latency ≤ {thr:g} ms" in cumulative_names
+        assert (f"Latency ≤ {thr:g} ms" in cumulative_names) == (within[thr] > 0)
     assert {"Districts", "Metro boundary", "Uncovered population (heat)"} <= set(names)
     assert any(n.startswith("Compute sites") for n in names)
     assert any(n.startswith("Key sites: covered") for n in names)

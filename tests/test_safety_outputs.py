@@ -302,7 +302,7 @@ def test_sigterm_stops_like_ctrl_c(tiny_city: Path, tmp_path: Path, capsys) -> N
         def killed(result, folder):
             (folder / "half.txt").write_text("partial")
             os.kill(os.getpid(), signal.SIGTERM)
-        pipeline.default_outputs = lambda: [*steps(), killed]
+        pipeline.default_outputs = lambda **kw: [*steps(**kw), killed]
         sys.exit(main(["-q", "run", sys.argv[1], "--out", sys.argv[2], "--year", "2030"]))
     """)
     done = subprocess.run(

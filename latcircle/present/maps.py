@@ -526,6 +526,8 @@ def _add_rings(
             precision=precision,
             datum=datum,
         )
+        if not data["features"]:
+            continue  # an empty ring (no site online, or no place that close): nothing to draw
         colour = colours[thr]
         folium.GeoJson(
             data,
@@ -536,10 +538,7 @@ def _add_rings(
                 "weight": 0.4,
                 "fillOpacity": _RING_OPACITY,
             },
-            # An empty ring is normal (no place that close): listed, drawn as nothing.
-            tooltip=(
-                folium.GeoJsonTooltip(fields=["label"], labels=False) if data["features"] else None
-            ),
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
         ).add_to(fmap)
 
 
