@@ -144,3 +144,19 @@ def test_leo_and_application_tiers_count_a_sample_exactly_at_the_budget(
         assert rows.loc[("key_sites", f"leo_{budget:g}ms"), "covered"] == want
         # With LEO where fibre ends: the three sites with access (about 4.4 ms) plus the far one.
         assert rows.loc[("key_sites", "application_with_leo"), "covered"] == 3.0 + want
+
+
+def test_map_shows_the_leo_layer(make_tiny_city: Callable[..., Path], tmp_path: Path) -> None:
+    import json
+    import re
+
+    from latcircle.pipeline import default_outputs
+
+    cfg = load_config(make_tiny_city("m", extra_yaml="tiers: {leo: leo550}\n"))
+    run_city(cfg, out=tmp_path / "o", extra_outputs=default_outputs())
+    page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
+    assert "LEO access within 10 ms (leo550)" in page
+    assert "LEO access within 20 ms (leo550)" in page
+    # The 10 ms layer's tooltip gives the road-less east's area: 30 km² (hand count above).
+    labels = [json.loads(m) for m in re.findall(r'"label": ("LEO access within 10 ms[^"]*")', page)]
+    assert labels == ["LEO access within 10 ms (leo550) · 30.0 km² without fibre access"]

@@ -191,6 +191,8 @@ def build_map(
     _add_sites(fmap, layers["sites"], result, precision=precision, datum=datum)
     if "plan" in layers and len(layers["plan"]):
         _add_plan(fmap, layers["plan"], precision=precision, datum=datum)
+    if "leo" in layers and len(layers["leo"]):
+        _add_leo(fmap, layers["leo"], tol=tol, precision=precision, datum=datum)
     _add_controls(fmap, result, layers["bands"], credits, rings=bands == "rings")
     return fmap
 
@@ -213,6 +215,33 @@ def _add_plan(fmap: folium.Map, plan: gpd.GeoDataFrame, *, precision: int, datum
         style_function=lambda f: {"color": "#6a3d9a", "weight": 3, "fillColor": "#cab2d6"},
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(fmap)
+
+
+def _add_leo(
+    fmap: folium.Map, leo: gpd.GeoDataFrame, *, tol: float, precision: int, datum: str
+) -> None:
+    """Where fibre gives no access but a LEO path meets a tier (``tiers.gpkg``, docs/tiers.md)."""
+    for row in leo.sort_values("budget_ms").itertuples():
+        name = f"LEO access within {float(row.budget_ms):g} ms ({escape_text(row.leo)})"
+        label = f"{name} · {float(row.area_km2):,.1f} km² without fibre access"
+        data = _display_geojson(
+            leo.loc[[row.Index]], [{"label": label}], tol=tol, precision=precision, datum=datum
+        )
+        if not data["features"]:
+            continue  # no place without access, or none that LEO brings within this tier
+        folium.GeoJson(
+            data,
+            name=name,
+            show=row.Index == leo["budget_ms"].idxmin(),
+            style_function=lambda _f: {
+                "color": "#1f78b4",
+                "weight": 1.2,
+                "dashArray": "4 3",
+                "fillColor": "#1f78b4",
+                "fillOpacity": 0.15,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        ).add_to(fmap)
 
 
 def _basemap(name: str) -> Basemap:
@@ -293,6 +322,9 @@ def write_map(
     plan = folder / "plan" / "plan.gpkg"  # written by `latcircle plan`, kept across runs
     if plan.exists() and "plan" not in options["layers"]:
         options["layers"] = {**options["layers"], "plan": gpd.read_file(plan, layer="plan")}
+    tiers = folder / "tiers.gpkg"  # written before the map when the config has `tiers:`
+    if tiers.exists() and "leo" not in options["layers"]:
+        options["layers"] = {**options["layers"], "leo": gpd.read_file(tiers, layer="leo")}
     page = render_map(build_map(result, **options))
     if assets == "inline":
         page = inline_assets(page)
