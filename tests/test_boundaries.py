@@ -425,3 +425,25 @@ def test_one_ulp_under_the_budget_leaves_the_ties_out(case: Case) -> None:
         status = case.scenario.evaluations[basis].status(below_ms)
         assert not (status[lat == case.budget_us] == "covered").any(), basis
     assert ties >= 1
+
+
+def test_an_access_spur_counts_a_point_exactly_at_the_budget(exact: Case) -> None:
+    """The planner's fibre spur (docs/plan.md): ``L(q) + k·r·(along + drop)`` at the budget."""
+    import geopandas as gpd
+    import shapely
+
+    from latcircle.analysis.plan import spur_hits
+
+    metro = exact.metro
+    # q = (400, 0) on the road: from site A (x = 70, S = 20 µs) L(q) = 100 + 20 + 330 = 450 µs.
+    loc = metro.locator.locate(np.array([X0 + 400.0]), np.array([Y0]), max_drop_m=MAX_DROP_M)
+    spurs = gpd.GeoDataFrame(
+        {"q_edge": loc.edge, "q_t": loc.t},
+        geometry=[shapely.LineString([(X0 + 400.0, Y0), (X0 + 400.0, Y0 + 1000.0)])],
+        crs=metro.inputs.crs,
+    )
+    # Along the spur, 550 m: 450 + 550 = 1000 µs, exactly the budget; 551 m: 1 µs over.
+    x = np.array([X0 + 400.0, X0 + 400.0])
+    y = np.array([Y0 + 550.0, Y0 + 551.0])
+    hits = spur_hits(metro, exact.scenario.field, spurs, x, y, budget_ms=exact.budget_ms)
+    assert [h.tolist() for h in hits] == [[0]]
