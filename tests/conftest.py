@@ -36,6 +36,19 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def smallest_budget_ms(latency_us: float) -> float:
+    """The smallest float budget in ms whose µs value (``× 1000.0``) reaches ``latency_us``.
+
+    A sample exactly at it is covered (latency ≤ budget); at the next float below, not.
+    """
+    at = latency_us / 1000.0
+    while at * 1000.0 < latency_us:
+        at = float(np.nextafter(at, np.inf))
+    while float(np.nextafter(at, 0.0)) * 1000.0 >= latency_us:
+        at = float(np.nextafter(at, 0.0))
+    return at
+
+
 def to_lonlat(x: np.ndarray | float, y: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """UTM 50N metres to WGS84 lon/lat."""
     tr = pyproj.Transformer.from_crs(UTM50, "EPSG:4326", always_xy=True)

@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import smallest_budget_ms
 
 from latcircle.config import load_config
 from latcircle.pipeline import run_city
@@ -132,11 +133,7 @@ def test_leo_and_application_tiers_count_a_sample_exactly_at_the_budget(
     far = float(leo[np.isfinite(leo)][0])  # the road-less "far east" key site
     assert far == pytest.approx(2 * _slant(550, 25) / 299.792458 + 1.5 + 0.120, abs=1e-9)
     # The smallest budget whose µs value reaches it: exactly there it counts; one float less not.
-    at = far
-    while at * 1000.0 < far * 1000.0:
-        at = float(np.nextafter(at, np.inf))
-    while float(np.nextafter(at, 0.0)) * 1000.0 >= far * 1000.0:
-        at = float(np.nextafter(at, 0.0))
+    at = smallest_budget_ms(far * 1000.0)
     below = float(np.nextafter(at, 0.0))
     for budget, want in ((at, 1.0), (below, 0.0)):
         t = city_tiers(metro, scenario, CityTiers(leo_budgets_ms=[budget], app_budget_ms=budget))

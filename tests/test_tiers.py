@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, smallest_budget_ms
 
 from latcircle.analysis.leo import LEO_PRESETS, slant_range_km
 from latcircle.analysis.tiers import TierParams, national_tiers
@@ -42,16 +42,6 @@ def _equator_line(n: int) -> Backbone:
         v,
         geodesic_m(lon[u], lat[u], lon[v], lat[v]),
     )
-
-
-def _smallest_budget_ms(latency_us: float) -> float:
-    """The smallest float budget (ms) whose µs value reaches ``latency_us``."""
-    at = latency_us / 1000.0
-    while at * 1000.0 < latency_us:
-        at = float(np.nextafter(at, np.inf))
-    while float(np.nextafter(at, 0.0)) * 1000.0 >= latency_us:
-        at = float(np.nextafter(at, 0.0))
-    return at
 
 
 def test_equator_lengths_are_exact() -> None:
@@ -87,7 +77,7 @@ def test_budget_boundary_and_max_drop_boundary() -> None:
     lat_us = float(base["hub_latency_us"])
     # The smallest budget (ms) whose µs value reaches the latency: exactly at it is inside
     # (latency ≤ budget), the next float below is outside.
-    at_ms = _smallest_budget_ms(lat_us)
+    at_ms = smallest_budget_ms(lat_us)
     at = national_tiers(bb, sites, cities, params=TierParams(hub_budget_ms=at_ms)).cities
     below_ms = float(np.nextafter(at_ms, 0))
     below = national_tiers(bb, sites, cities, params=TierParams(hub_budget_ms=below_ms)).cities
@@ -254,7 +244,7 @@ def test_leo_tiers_count_a_city_exactly_at_the_budget() -> None:
     cities = pd.DataFrame({"adcode": ["9"], "name": ["remote"], "lon": [7.0], "lat": [0.0]})
     leo = LEO_PRESETS["leo550"]
     leo_us = float(national_tiers(bb, sites, cities, leo=leo).cities["leo_latency_us"].iloc[0])
-    at = _smallest_budget_ms(leo_us)
+    at = smallest_budget_ms(leo_us)
     below = float(np.nextafter(at, 0.0))
     for budget, want in ((at, True), (below, False)):
         p = TierParams(app_budget_ms=budget, hub_budget_ms=budget)

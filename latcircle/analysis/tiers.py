@@ -33,7 +33,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from latcircle.analysis.coverage import covered, share_of
 from latcircle.analysis.leo import LeoParams, leo_latency_ms
-from latcircle.config import C_M_PER_US, GROUP_INDEX_G652
+from latcircle.config import C_M_PER_US, GROUP_INDEX_G652, LatencyParams
 from latcircle.engine.latency import arc_matrix
 from latcircle.engine.network import Network
 from latcircle.inputs.backbone import Backbone, geodesic_m
@@ -140,8 +140,9 @@ def national_tiers(
         Sites, the site-to-site matrix, the city table and the national summary.
     """
     p = params or TierParams()
-    node_us = _node_latency_us(backbone, sites, p)  # (site, node), from each site's own device on
     site_node, site_km = _nearest_node(backbone, sites)
+    # (site, node), from each site's own device on
+    node_us = _node_latency_us(backbone, site_node, site_km, p)
     matrix = _site_matrix(sites, node_us, site_node, site_km, p)
     table = _city_table(backbone, sites, cities, node_us, p, leo)
     site_frame = sites.assign(node=[backbone.names[i] for i in site_node], access_km=site_km)
@@ -177,10 +178,10 @@ def _network(backbone: Backbone, p: TierParams) -> Network:
     )
 
 
-def _node_latency_us(backbone: Backbone, sites: pd.DataFrame, p: TierParams) -> np.ndarray:
+def _node_latency_us(
+    backbone: Backbone, node: np.ndarray, km: np.ndarray, p: TierParams
+) -> np.ndarray:
     """Latency from each site to each node: ``S + k·r_a·|s − q_s| + path`` (no ``E`` yet)."""
-    from latcircle.config import LatencyParams
-
     lp = LatencyParams(
         k_us_per_m=p.k_us_per_km / 1000.0,
         route_factor=p.route_factor,
@@ -191,7 +192,6 @@ def _node_latency_us(backbone: Backbone, sites: pd.DataFrame, p: TierParams) -> 
         factor=1.0,
     )
     arcs = arc_matrix(_network(backbone, p), lp)
-    node, km = _nearest_node(backbone, sites)
     path = dijkstra(arcs, directed=True, indices=node)
     # The site's own node is entered too (its add-drop), like every node a path enters.
     start = p.site_device_us + p.k_us_per_km * p.access_route_factor * km + p.node_device_us
