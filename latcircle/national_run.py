@@ -639,10 +639,9 @@ def _rollup(outcomes: list[CityOutcome], *, out: Path) -> NationalResult | None:
     def headline(result: NationalResult, folder: Path) -> None:
         from latcircle.analysis.national import caict_headline
         from latcircle.output.files import write_csv
-        from latcircle.output.readback import read_city_outputs
 
-        cities = [read_city_outputs(f) for f in result.folders]
-        write_csv(caict_headline(cities), folder / "headline.csv")
+        # The roll-up has read every run already (result.runs, in folder order).
+        write_csv(caict_headline(result.runs), folder / "headline.csv")
 
     def missing_list(_result: NationalResult, folder: Path) -> None:
         _write_missing(missing, folder)
@@ -661,6 +660,12 @@ def _write_missing(missing: list[CityOutcome], folder: Path) -> None:
     write_csv(table, folder / "missing.csv")
     if missing:
         lines = ["", "## Missing cities", "", "No outputs (not in the tables above):", ""]
-        lines += [f"- {c.city or c.config}: {c.config}: {c.reason}" for c in missing]
+        from latcircle.present.style import markdown_text
+
+        lines += [
+            f"- {markdown_text(c.city or c.config)}: {markdown_text(c.config)}: "
+            f"{markdown_text(c.reason)}"
+            for c in missing
+        ]
         with (folder / "shortfalls.md").open("a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")

@@ -660,15 +660,16 @@ def run_tiers(
 
     inputs = [Path(p) for p in (backbone, hubs) if p is not None]
     check_output_folder(Path(out), inputs=inputs)  # before the national solve, not after
-    bb = read_backbone(backbone)
-    sites = read_hubs(hubs)
-    cities = prefecture_points(adcodes=None if adcodes is None else list(adcodes))
+    # Parameters first: a typo is reported before the backbone and 370 outlines are read.
     try:
         tier_params = TierParams(**params)
     except ValueError as exc:
         raise InputError("tiers", None, str(exc)) from None
     if leo is not None and leo not in LEO_PRESETS:
         raise InputError("--leo", None, f"unknown LEO preset {leo!r}; one of {sorted(LEO_PRESETS)}")
+    bb = read_backbone(backbone)
+    sites = read_hubs(hubs)
+    cities = prefecture_points(adcodes=None if adcodes is None else list(adcodes))
     model = None if leo is None else LEO_PRESETS[leo]
     result = national_tiers(bb, sites, cities, params=tier_params, leo=model)
     with atomic_folder(Path(out), inputs=inputs) as tmp:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import pytest
 import rasterio
 import shapely
@@ -175,7 +176,20 @@ def test_exports_match_the_geopackage(run: RunResult) -> None:
             reference.to_crs(4326).geometry.to_numpy(), back.geometry.to_numpy()
         )
         assert (np.nan_to_num(distance) < 1e-6).all(), layer  # degrees: about 0.1 m
-    assert not (run.out / "exports" / "layer_styles.geojson").exists()
+
+
+def test_exports_leave_the_style_table_out(run: RunResult, tmp_path: Path) -> None:
+    # In a run the exports are written before the styles; exporting the finished, styled
+    # GeoPackage must still skip its layer_styles table (no geometry: not a layer to export).
+    from latcircle.output.exports import write_exports
+
+    folder = tmp_path / "styled"
+    folder.mkdir()
+    shutil.copy(run.out / "isochrones.gpkg", folder / "isochrones.gpkg")
+    assert "layer_styles" in pyogrio.list_layers(folder / "isochrones.gpkg")[:, 0]
+    written = {p.name for p in write_exports(folder, ["geojson"])}
+    assert "bands.geojson" in written and "layer_styles.geojson" not in written
+    assert not (folder / "exports" / "layer_styles.geojson").exists()
 
 
 def test_same_inputs_same_bytes_with_styles_map_and_exports(tmp_path: Path) -> None:

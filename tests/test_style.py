@@ -89,3 +89,45 @@ def test_script_json_keeps_template_syntax_out_and_the_value_in() -> None:
         assert token not in text.replace('{"k', "").replace('"}', "")
     # A second template pass (as branca's) leaves it as it is.
     assert jinja2.Environment().from_string(text).render() == text
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "[Click](https://evil.example) **x**",
+        "a|b",
+        "<https://x.y>",
+        "a\\*b* &amp; ~~s~~ ![i](x)",
+        "Wu_han_ `c`",
+        "<script>alert(1)</script>",
+        "line1\n# heading",
+    ],
+)
+def test_markdown_text_renders_as_written(name: str) -> None:
+    # shortfalls.md is rendered into index.html: data must be text there, also in a table.
+    import html.parser
+
+    from latcircle.present.report import markdown_html
+    from latcircle.present.style import markdown_text
+
+    md = markdown_text(name)
+    page = markdown_html(f"- {md}\n\n| city |\n|---|\n| {md} |\n")
+
+    class Texts(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.tags: list[str] = []
+            self.data: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            self.tags.append(tag)
+
+        def handle_data(self, data: str) -> None:
+            if data.strip():
+                self.data.append(data)
+
+    parsed = Texts()
+    parsed.feed(page)
+    shown = " ".join(name.splitlines())
+    assert parsed.data == [shown, "city", shown]
+    assert set(parsed.tags) <= {"ul", "li", "table", "thead", "tr", "th", "tbody", "td"}

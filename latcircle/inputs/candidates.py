@@ -15,7 +15,7 @@ import pyproj
 
 from latcircle.config import VectorInput
 from latcircle.errors import InputError
-from latcircle.inputs.readers import read_vector
+from latcircle.inputs.readers import points_only, read_vector, year_column
 
 __all__ = ["CANDIDATE_COLUMNS", "read_candidates"]
 
@@ -45,15 +45,12 @@ def read_candidates(spec: VectorInput, crs: pyproj.CRS) -> gpd.GeoDataFrame:
         For a missing column, a bad value, a duplicate or empty id, or geometry that is not
         points.
     """
-    gdf = read_vector(spec, role="plan.candidates")
     path = spec.path
+    gdf = points_only(read_vector(spec, role="plan.candidates"), path, "plan.candidates")
     for col in CANDIDATE_COLUMNS:
         if col not in gdf.columns:
             have = ", ".join(str(c) for c in gdf.columns if c != "geometry")
             raise InputError(path, col, f"required column missing (columns are: {have})")
-    types = set(gdf.geometry.geom_type.dropna().unique())
-    if not types <= {"Point"} or gdf.geometry.isna().any():
-        raise InputError(path, "geometry", f"candidates must be points, got {sorted(types)}")
     ids = gdf["id"].astype("string").fillna("").str.strip()
     if (ids == "").any():
         row = int(np.flatnonzero((ids == "").to_numpy())[0])
@@ -68,7 +65,7 @@ def read_candidates(spec: VectorInput, crs: pyproj.CRS) -> gpd.GeoDataFrame:
             "tier": gdf["tier"].astype("string").fillna("").to_numpy(dtype=str),
             "cost": _nonneg(gdf["cost"], path, "cost"),
             "device_latency_us": _nonneg(gdf["device_latency_us"], path, "device_latency_us"),
-            "earliest_year": _years(gdf, path),
+            "earliest_year": year_column(gdf, path, "earliest_year"),
         },
         geometry=gdf.geometry.to_numpy(),
         crs=gdf.crs,
@@ -85,15 +82,3 @@ def _nonneg(values: pd.Series, path: object, column: str) -> np.ndarray:
             path, column, f"must be a number >= 0, got {raw.iloc[row]!r} in row {row + 1}"
         )
     return num
-
-
-def _years(gdf: gpd.GeoDataFrame, path: object) -> pd.arrays.IntegerArray:
-    if "earliest_year" not in gdf.columns:
-        return pd.array([pd.NA] * len(gdf), dtype="Int64")
-    raw = gdf["earliest_year"].astype("string").str.strip().replace("", pd.NA)
-    years = pd.to_numeric(raw, errors="coerce")
-    bad = raw.notna() & (years.isna() | (years % 1 != 0) | (years < 1990) | (years > 2100))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(path, "earliest_year", f"not a year in row {row + 1}: {raw.iloc[row]!r}")
-    return pd.array(years, dtype="Int64")

@@ -39,7 +39,15 @@ from latcircle.config import (
 from latcircle.errors import InputError
 from latcircle.inputs import chinacrs
 
-__all__ = ["Inputs", "Population", "local_crs", "read_inputs", "read_points_text"]
+__all__ = [
+    "Inputs",
+    "Population",
+    "local_crs",
+    "points_only",
+    "read_inputs",
+    "read_points_text",
+    "year_column",
+]
 
 log = logging.getLogger(__name__)
 
@@ -471,7 +479,7 @@ def _read_network(
     if not kinds <= {"LineString"}:
         raise InputError(spec.path, "geometry", f"network must be lines, got {sorted(kinds)}")
     if "online_year" in gdf.columns:
-        gdf = gdf.assign(online_year=_year_column(gdf, spec.path))
+        gdf = gdf.assign(online_year=year_column(gdf, spec.path))
     status = spec.status
     if status is None and (spec.kind == "fibre" or status_default) and "status" in gdf.columns:
         status = NetworkStatus()
@@ -683,7 +691,7 @@ def _read_sites(
     boundary: BaseGeometry,
     notes: list[str],
 ) -> gpd.GeoDataFrame:
-    gdf = _points(read_vector(spec, role="sites"), spec.path, "sites").to_crs(crs)
+    gdf = points_only(read_vector(spec, role="sites"), spec.path, "sites").to_crs(crs)
     n = len(gdf)
     ids = (
         gdf["id"].astype(str).str.strip()
@@ -702,7 +710,7 @@ def _read_sites(
             "site_id": ids.to_numpy(),
             "name": _text_column(gdf, "name", ids),
             "tier": _text_column(gdf, "tier", pd.Series(["medium"] * n, index=gdf.index)),
-            "online_year": _year_column(gdf, spec.path),
+            "online_year": year_column(gdf, spec.path),
             "device_latency_us": _device_column(gdf, spec.path, site_device_us),
         },
         geometry=gdf.geometry.to_numpy(),
@@ -717,7 +725,8 @@ def _read_sites(
     return out
 
 
-def _points(gdf: gpd.GeoDataFrame, path: Path, role: str) -> gpd.GeoDataFrame:
+def points_only(gdf: gpd.GeoDataFrame, path: Path, role: str) -> gpd.GeoDataFrame:
+    """Return ``gdf`` if every row is a non-empty point, else raise one clear InputError."""
     types = set(gdf.geometry.geom_type.dropna().unique())
     if not types <= {"Point"}:
         raise InputError(path, "geometry", f"{role} must be points, got {sorted(types)}")
@@ -734,15 +743,18 @@ def _text_column(gdf: gpd.GeoDataFrame, column: str | None, default: pd.Series) 
     return values.astype(str).to_numpy()
 
 
-def _year_column(gdf: gpd.GeoDataFrame, path: Path) -> pd.arrays.IntegerArray:
-    if "online_year" not in gdf.columns:
+def year_column(
+    gdf: gpd.GeoDataFrame, path: Path, column: str = "online_year"
+) -> pd.arrays.IntegerArray:
+    """Return a year column as nullable integers (NA where empty or absent), checked."""
+    if column not in gdf.columns:
         return pd.array([pd.NA] * len(gdf), dtype="Int64")
-    raw = gdf["online_year"].astype("string").str.strip().replace("", pd.NA)
+    raw = gdf[column].astype("string").str.strip().replace("", pd.NA)
     years = pd.to_numeric(raw, errors="coerce")
     bad = raw.notna() & (years.isna() | (years % 1 != 0) | (years < 1990) | (years > 2100))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(path, "online_year", f"not a year in row {row + 1}: {raw.iloc[row]!r}")
+        raise InputError(path, column, f"not a year in row {row + 1}: {raw.iloc[row]!r}")
     return pd.array(years, dtype="Int64")
 
 
@@ -765,7 +777,7 @@ def _device_column(gdf: gpd.GeoDataFrame, path: Path, default: float) -> np.ndar
 def _read_key_sites(
     spec: KeySitesInput, crs: pyproj.CRS, boundary: BaseGeometry, notes: list[str]
 ) -> gpd.GeoDataFrame:
-    gdf = _points(read_vector(spec, role="key_sites"), spec.path, "key_sites").to_crs(crs)
+    gdf = points_only(read_vector(spec, role="key_sites"), spec.path, "key_sites").to_crs(crs)
     n = len(gdf)
     index = pd.Series([f"key site {i + 1}" for i in range(n)], index=gdf.index)
     # A column named in the config must exist; a defaulted one ("name", "category") may not.

@@ -57,12 +57,10 @@ def write_layer_styles(
     list of str
         The layers styled, in table order.
     """
-    layers = [(str(n), str(g)) for n, g in pyogrio.list_layers(path) if n != STYLE_TABLE]
+    layers = [str(n) for n, _ in pyogrio.list_layers(path) if n != STYLE_TABLE]
     rows = []
-    for name, geom_type in layers:
-        qml = layer_style_qml(
-            name, band_colours=band_colours, status_colours=status_colours, geom_type=geom_type
-        )
+    for name in layers:
+        qml = layer_style_qml(name, band_colours=band_colours, status_colours=status_colours)
         if qml is None:
             continue
         rows.append(_row(name, _geometry_column(path, name), qml))
@@ -122,7 +120,6 @@ def layer_style_qml(
     *,
     band_colours: Mapping[float, str],
     status_colours: Mapping[str, str],
-    geom_type: str = "",
 ) -> str | None:
     """Return the QML document styling one layer, ``None`` for a layer with no style.
 
@@ -132,14 +129,11 @@ def layer_style_qml(
         The layer name.
     band_colours, status_colours
         See :func:`write_layer_styles`.
-    geom_type
-        OGR geometry type (unused for the known layers; kept for other callers).
 
     Returns
     -------
     str or None
     """
-    del geom_type  # every known layer has a fixed geometry kind
     bands = sorted(band_colours.items())
     cats: list[tuple[object, str, str, str]]
     if layer == "bands":

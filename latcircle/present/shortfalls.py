@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle.analysis.national import CityOutputs, target_years, totals_note
-from latcircle.present.style import STATUS_LABELS, percent
+from latcircle.present.style import STATUS_LABELS, markdown_text, percent
 
 __all__ = ["shortfalls_text"]
 
@@ -71,14 +71,15 @@ def shortfalls_text(
     lines += _year_section(progress)
     if skipped:
         lines += ["## Skipped", ""]
-        lines += [f"- {p}: {reason}" for p, reason in skipped]
+        lines += [f"- {markdown_text(p)}: {markdown_text(reason)}" for p, reason in skipped]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
 def _name(c: CityOutputs) -> str:
     """Return the city's name, with the run's folder name when the city has several runs."""
-    return c.name if c.run == c.city else f"{c.name} ({c.run})"
+    name = markdown_text(c.name)
+    return name if c.run == c.city else f"{name} ({markdown_text(c.run)})"
 
 
 def _label(c: CityOutputs) -> str:
@@ -153,7 +154,7 @@ def _cluster_words(r: dict[str, Any]) -> str:
     where = f"around {r.get('lon', float('nan')):.3f} E, {r.get('lat', float('nan')):.3f} N"
     district = r.get("district")
     if isinstance(district, str) and district:
-        where += f" ({district})"
+        where += f" ({markdown_text(district)})"
     return ", ".join(parts) + ", " + where
 
 
@@ -184,7 +185,8 @@ def _metros(n: int) -> str:
 
 
 def _source(city: CityOutputs, year: int) -> str:
-    return next((str(t.get("source") or "") for t in city.targets if t.get("year") == year), "")
+    source = next((t.get("source") or "" for t in city.targets if t.get("year") == year), "")
+    return markdown_text(source)
 
 
 def _amount(value: float, unit: str) -> str:

@@ -38,6 +38,7 @@ __all__ = [
     "band_colours",
     "data_attribution",
     "escape_text",
+    "markdown_text",
     "percent",
     "ring_label",
     "script_json",
@@ -124,6 +125,35 @@ def script_json(value: object) -> str:
     return _JSON_STRING.sub(
         lambda m: m.group(0).replace("{", "\\u007b").replace("}", "\\u007d"), text
     )
+
+
+#: Characters that make Markdown syntax anywhere in a line (emphasis, code, links, images,
+#: autolinks, entities, table cells, strike-through, escapes).
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]<>&|~!])")
+
+
+def markdown_text(value: object) -> str:
+    """Return ``value`` as Markdown text that renders as written (``shortfalls.md``).
+
+    Every character that could start Markdown syntax is backslash-escaped (CommonMark lets
+    any ASCII punctuation be escaped), so a city named ``[x](https://…)`` or ``**x**`` shows
+    as those characters, and a ``|`` does not split a table cell. Raw HTML is off where the
+    Markdown is rendered (:func:`latcircle.present.report.markdown_html`); this closes the
+    rest. Line breaks become spaces (a name cannot start a heading or a list item).
+
+    Parameters
+    ----------
+    value
+        Anything; ``None`` gives an empty string.
+
+    Returns
+    -------
+    str
+    """
+    if value is None:
+        return ""
+    text = " ".join(str(value).splitlines())
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", text)
 
 
 def escape_text(value: object) -> str:
