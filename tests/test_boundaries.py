@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from conftest import smallest_budget_ms
 
 from latcircle.analysis.clusters import uncovered_clusters
 from latcircle.analysis.coverage import coverage_table, site_service
@@ -390,20 +391,11 @@ def test_map_heat_counts_the_people_beyond_the_budget(run: RunResult, case: Case
     assert sorted(p[2] for p in points) == sorted(weight[weight >= 0.01])
 
 
-def _ms_for(us: float) -> float:
-    """A budget in ms whose ``× 1000.0`` is exactly ``us`` (searched ulp by ulp)."""
-    ms = us / 1000.0
-    for _ in range(8):
-        if ms * 1000.0 == us:
-            return ms
-        ms = np.nextafter(ms, np.inf if ms * 1000.0 < us else -np.inf)
-    raise AssertionError(f"no float budget in ms gives {us!r} µs")
-
-
 def test_one_ulp_under_the_budget_leaves_the_ties_out(case: Case) -> None:
     """The samples ON the budget are covered at it and not at the float just below it."""
     below_us = float(np.nextafter(case.budget_us, -np.inf))
-    below_ms = _ms_for(below_us)
+    below_ms = smallest_budget_ms(below_us)
+    assert below_ms * 1000.0 == below_us  # an exact budget for these samples
     table = coverage_table(
         [case.scenario.evaluations[b] for b in BASES],
         thresholds_ms=[below_ms, case.budget_ms],

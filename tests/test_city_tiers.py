@@ -81,12 +81,21 @@ def test_a_higher_shell_misses_10_ms_but_meets_20(
 
 
 def test_leo_latency_budget_boundary(make_tiny_city: Callable[..., Path], tmp_path: Path) -> None:
-    leo_ms = 2 * _slant(550, 25) / 299.792458 + 1.5 + 0.120
-    at = _run(make_tiny_city, tmp_path, f"tiers: {{leo_budgets_ms: [{leo_ms + 1e-9!r}]}}\n")
-    assert at.loc[("key_sites", f"leo_{leo_ms + 1e-9:g}ms"), "covered"] == 1.0
-    below = leo_ms - 1e-6
-    t = _run(make_tiny_city, tmp_path / "b", f"tiers: {{leo_budgets_ms: [{below!r}]}}\n")
-    assert t.loc[("key_sites", f"leo_{below:g}ms"), "covered"] == 0.0
+    """Through the config and tiers.csv: a budget exactly at the far site's LEO latency."""
+    from latcircle.analysis.city_tiers import city_tiers
+    from latcircle.analysis.metro import prepare
+    from latcircle.config import CityTiers
+
+    metro = prepare(load_config(make_tiny_city("p")))
+    leo = city_tiers(metro, metro.scenario(year=None), CityTiers()).leo_ms["key_sites"]
+    far = float(leo[np.isfinite(leo)][0])
+    assert far == pytest.approx(2 * _slant(550, 25) / 299.792458 + 1.5 + 0.120, abs=1e-9)
+    at = smallest_budget_ms(far * 1000.0)
+    below = float(np.nextafter(at, 0.0))
+    for budget, want, where in ((at, 1.0, "a"), (below, 0.0, "b")):
+        # repr() round-trips a float exactly through the YAML.
+        t = _run(make_tiny_city, tmp_path / where, f"tiers: {{leo_budgets_ms: [{budget!r}]}}\n")
+        assert t.loc[("key_sites", f"leo_{budget:g}ms"), "covered"] == want
 
 
 def test_no_tiers_section_writes_nothing_extra(

@@ -175,7 +175,9 @@ def test_exports_match_the_geopackage(run: RunResult) -> None:
         distance = shapely.hausdorff_distance(
             reference.to_crs(4326).geometry.to_numpy(), back.geometry.to_numpy()
         )
-        assert (np.nan_to_num(distance) < 1e-6).all(), layer  # degrees: about 0.1 m
+        # Only an empty feature may come back null; every drawn one within 1e-6° (~0.1 m).
+        null_ok = reference.geometry.is_empty.to_numpy() & back.geometry.isna().to_numpy()
+        assert ((distance < 1e-6) | null_ok).all(), layer
 
 
 def test_exports_leave_the_style_table_out(run: RunResult, tmp_path: Path) -> None:

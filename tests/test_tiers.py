@@ -82,14 +82,14 @@ def test_budget_boundary_and_max_drop_boundary() -> None:
     below_ms = float(np.nextafter(at_ms, 0))
     below = national_tiers(bb, sites, cities, params=TierParams(hub_budget_ms=below_ms)).cities
     assert bool(at["in_hub_tier"].iloc[0]) and not bool(below["in_hub_tier"].iloc[0])
-    # Max drop: a city 1° east of the last node is DEG_M away.
+    # Max drop: a city 1° east of the last node is DEG_M away (exact on the equator). Exactly
+    # at its drop it has access; at the next float below, none.
     far = pd.DataFrame({"adcode": ["2"], "name": ["f"], "lon": [3.0], "lat": [0.0]})
-    inside = national_tiers(
-        bb, sites, far, params=TierParams(max_drop_km=DEG_M / 1000 + 1e-6)
-    ).cities
-    outside = national_tiers(
-        bb, sites, far, params=TierParams(max_drop_km=DEG_M / 1000 - 1e-6)
-    ).cities
+    drop_km = float(national_tiers(bb, sites, far).cities["drop_km"].iloc[0])
+    assert drop_km == pytest.approx(DEG_M / 1000, rel=1e-12)
+    inside = national_tiers(bb, sites, far, params=TierParams(max_drop_km=drop_km)).cities
+    below_km = float(np.nextafter(drop_km, 0.0))
+    outside = national_tiers(bb, sites, far, params=TierParams(max_drop_km=below_km)).cities
     assert bool(inside["terrestrial_access"].iloc[0])
     assert not bool(outside["terrestrial_access"].iloc[0])
     assert outside["hub_latency_us"].iloc[0] == np.inf
@@ -184,8 +184,14 @@ def test_hub_matrix_against_networkx() -> None:
         w = k * p.route_factor * length + p.node_device_us  # entering the head node
         g.add_edge(int(a), int(b), weight=w)
         g.add_edge(int(b), int(a), weight=w)
-    node = {r.id: bb.names.index(r.node) for r in res.sites.itertuples()}
-    access = dict(zip(res.sites["id"], res.sites["access_km"], strict=True))
+    # Each hub's node and access distance by hand (pyproj's geodesic), not from the result.
+    geod = pyproj.Geod(ellps="WGS84")
+    node, access = {}, {}
+    for r in hubs.itertuples():
+        n = bb.n_nodes
+        _, _, d = geod.inv(np.full(n, r.lon), np.full(n, r.lat), bb.lon, bb.lat)
+        node[r.id], access[r.id] = int(np.argmin(d)), float(d.min()) / 1000.0
+    assert [bb.names[node[i]] for i in res.sites["id"]] == list(res.sites["node"])
     for i, j in [("jjj", "yrd"), ("gba", "cy"), ("nx", "zjk"), ("gz", "guian")]:
         d = nx.shortest_path_length(g, node[i], node[j], weight="weight")
         want = (
