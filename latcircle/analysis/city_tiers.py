@@ -113,9 +113,9 @@ def _leo_ms(
     no_access = ~samples.location.has_access
     out = np.full(len(no_access), np.inf)
     gx, gy, ground = gateways
-    if len(gx) == 0 or not no_access.any() or samples.x is None or samples.y is None:
+    if len(gx) == 0 or not no_access.any():
         return out
-    x, y = samples.x, samples.y
+    x, y = samples.coordinates()
     leo = LEO_PRESETS[spec.leo]
     # The best gateway is the one minimising relay + ground; with few gateways, try each.
     px, py = x[no_access], y[no_access]

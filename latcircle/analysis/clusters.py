@@ -5,7 +5,7 @@
 *unreachable*, on a piece of network no online site is on: connect the network or build a site
 there; *too far*, over the budget: build compute nearer), groups each cause's cells into
 4-connected clusters within one district and ranks them by the people or key sites they hold.
-:func:`cluster_counts` says how many clusters weigh nothing (left out of the ranking);
+:func:`clusters_and_counts` also says how many clusters weigh nothing (left out of the ranking);
 :func:`latcircle.analysis.progress.shortfall_year` picks the year a planner should act on.
 """
 
@@ -30,7 +30,6 @@ from latcircle.engine.grid import Grid
 __all__ = [
     "CLUSTER_COLUMNS",
     "all_sites_year",
-    "cluster_counts",
     "clusters_and_counts",
     "rank_basis",
     "uncovered_clusters",
@@ -75,7 +74,7 @@ def uncovered_clusters(
     that one area spanning the metro does not hide the rest. People and key sites count in
     the cluster of the grid cell they fall in, and only when they are themselves uncovered.
     Clusters with no weight on the ranking basis are left out: they do not move the share a
-    target is judged on (:func:`cluster_counts` says how many).
+    target is judged on (:func:`clusters_and_counts` says how many).
 
     Parameters
     ----------
@@ -116,7 +115,7 @@ def clusters_and_counts(
     by: str | None = None,
     year: int | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, int]]]:
-    """Return :func:`uncovered_clusters` and :func:`cluster_counts` from one labelling.
+    """Return :func:`uncovered_clusters` and, per cause, how many clusters weigh nothing.
 
     Parameters
     ----------
@@ -133,25 +132,6 @@ def clusters_and_counts(
     frame.insert(0, "year", pd.array([when] * len(frame), dtype="Int64"))
     gdf = gpd.GeoDataFrame(frame[CLUSTER_COLUMNS], geometry="geometry", crs=metro.inputs.crs)
     return gdf, counts
-
-
-def cluster_counts(
-    metro: Metro, scenario: Scenario, *, budget_ms: float | None = None, by: str | None = None
-) -> dict[str, dict[str, int]]:
-    """Return, per cause, how many clusters there are and how many weigh nothing.
-
-    Parameters
-    ----------
-    metro, scenario, budget_ms, by
-        As :func:`uncovered_clusters`.
-
-    Returns
-    -------
-    dict
-        ``{cause: {"clusters": n, "zero_weight": m}}``; the ``m`` are left out of the ranking.
-    """
-    _, counts = _ranked_clusters(metro, scenario, budget_ms=budget_ms, top=0, by=by)
-    return counts
 
 
 def all_sites_year(metro: Metro) -> int | None:

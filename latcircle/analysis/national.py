@@ -352,7 +352,7 @@ def national_progress(cities: Sequence[CityOutputs]) -> pd.DataFrame:
                 "met": status.count("met"),
                 "on_track": status.count("on track"),
                 "behind": status.count("behind"),
-                "share_met": status.count("met") / len(judged) if judged else np.nan,
+                "share_met": share_of(status.count("met"), len(judged)),
                 "share_pop_weighted": share_of(float((weights * shares).sum()), total),
                 "population_covered": covered if pops else np.nan,
                 "population_total": total if pops else np.nan,

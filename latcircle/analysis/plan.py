@@ -618,7 +618,7 @@ def _with_access_builds(
     dark = rows[~loc.has_access[rows] & (samples.weight[rows] > 0)]
     if len(dark) == 0:
         return builds
-    sx, sy = _xy(samples)
+    sx, sy = samples.coordinates()
     tile = cfg.access_tile_m
     tx = np.floor(sx[dark] / tile).astype(np.int64)
     ty = np.floor(sy[dark] / tile).astype(np.int64)
@@ -655,14 +655,6 @@ def _with_access_builds(
     )
     out = pd.concat([builds, spur], ignore_index=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=metro.inputs.crs)
-
-
-def _xy(samples: Samples) -> tuple[np.ndarray, np.ndarray]:
-    """Return the samples' coordinates (a prepared metro always keeps them)."""
-    if samples.x is None or samples.y is None:
-        msg = f"{samples.basis} samples carry no coordinates: prepare the metro again"
-        raise ValueError(msg)
-    return samples.x, samples.y
 
 
 def _point_on_edge(metro: Metro, edge: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -756,7 +748,7 @@ def _spur_columns(
     if len(spurs) == 0 or len(idx) == 0:
         return sp.csc_matrix((len(rows), len(spurs)), dtype=bool)
     pts = rows[idx]
-    sx, sy = _xy(samples)
+    sx, sy = samples.coordinates()
     hits = spur_hits(metro, field, spurs, sx[pts], sy[pts], budget_ms=budget_ms)
     indptr = np.r_[0, np.cumsum([len(h) for h in hits])]
     indices = idx[np.concatenate(hits)] if indptr[-1] else np.zeros(0, np.int64)
@@ -1117,7 +1109,11 @@ def _build_covers(
     if spurs:
         dark = np.flatnonzero(~samples.location.has_access)
         hits = spur_hits(
-            metro, field, builds.iloc[spurs], *(a[dark] for a in _xy(samples)), budget_ms=budget_ms
+            metro,
+            field,
+            builds.iloc[spurs],
+            *(a[dark] for a in samples.coordinates()),
+            budget_ms=budget_ms,
         )
         for j, h in zip(spurs, hits, strict=True):
             out[j] = np.zeros(n, bool)
