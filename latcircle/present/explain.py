@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle.analysis.coverage import BASES
-from latcircle.present.style import percent
+from latcircle.present.style import BASIS_WORDS, percent
 
 __all__ = [
     "NETWORK_LIMIT_SHARE",
@@ -40,8 +40,6 @@ __all__ = [
 NETWORK_LIMIT_SHARE = 0.5
 #: Covered weight changing by no more than this (relative to the total) counts as "no change".
 STALL_TOLERANCE = 1e-9
-
-_WORDS = {"key_sites": "key sites", "population": "people", "area": "area"}
 
 
 def explain_run(
@@ -134,7 +132,7 @@ def _network_limit(coverage: pd.DataFrame, budget_ms: float) -> list[str]:
     if beyond < NETWORK_LIMIT_SHARE:
         return []
     others = [
-        f"{percent(at.at[b, 'no_access'] / at.at[b, 'total'])} of its {_WORDS[b]}"
+        f"{percent(at.at[b, 'no_access'] / at.at[b, 'total'])} of its {BASIS_WORDS[b]}"
         for b in ("population", "key_sites")
         if b in at.index and at.at[b, "total"] > 0
     ]
@@ -159,7 +157,7 @@ def _ceilings(coverage: pd.DataFrame, progress: pd.DataFrame | None, budget_ms: 
         ceiling = 1.0 - float(at.at[basis, "no_access"] / at.at[basis, "total"])
         target = float(rows["target_share"].iloc[0])
         if ceiling < target:
-            words = _WORDS[str(basis)]
+            words = BASIS_WORDS[str(basis)]
             out.append(
                 f"the {int(target_year)} target ({percent(target, digits=0)} of {words}) cannot "
                 f"be met on this network: only {percent(ceiling)} of {words} lie within the max "
@@ -189,7 +187,7 @@ def _stalls(progress: pd.DataFrame, sites: pd.DataFrame) -> list[str]:
             out.append(f"sites coming online in {year} ({who}) add nothing: no share changes")
             continue
         judged = [b for b in still if bool(now.loc[b, "judged"])]
-        words = ", ".join(_WORDS[b] for b in (judged or still))
+        words = ", ".join(BASIS_WORDS[b] for b in (judged or still))
         out.append(
             f"sites coming online in {year} ({who}) add nothing to the share of {words}"
             + (" (the judged basis)" if judged else "")

@@ -37,6 +37,7 @@ from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
     STATUS_LABELS,
+    UNIT_WORDS,
     data_attribution,
     escape_text,
     percent,
@@ -56,7 +57,6 @@ __all__ = [
 #: Uncovered clusters listed per cause.
 TOP_CLUSTERS = 10
 
-_UNIT_LABELS = {"sites": "key sites", "people": "people", "km2": "km²"}
 _CAUSE_LABELS = {c: STATUS_LABELS[c] for c in CAUSES}
 
 
@@ -377,7 +377,7 @@ def _site_section(result: RunResult, sites: pd.DataFrame | None) -> str:
     budget = result.metro.config.budget_ms
     bases = [b for b in BASES if f"served_{b}" in sites.columns]
     header = ["site", "name", "tier", "online year", "in this scenario"]
-    header += [f"{_UNIT_LABELS[BASES[b]]} within {budget:g} ms" for b in bases]
+    header += [f"{UNIT_WORDS[BASES[b]]} within {budget:g} ms" for b in bases]
     rows = []
     for r in sites.to_dict("records"):
         state = "online" if _truthy_value(r.get("online", True)) else "planned"
@@ -929,7 +929,7 @@ def _amount(value: Any, unit: str) -> str:
     if value is None or pd.isna(value):
         return "—"
     text = _number(value, unit)
-    return text if unit == "km2" else f"{text} {_UNIT_LABELS.get(unit, unit)}"
+    return text if unit == "km2" else f"{text} {UNIT_WORDS.get(unit, unit)}"
 
 
 def _number(value: Any, unit: str) -> str:

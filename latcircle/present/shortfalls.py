@@ -15,13 +15,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latcircle.analysis.coverage import BASES
 from latcircle.analysis.national import CityOutputs, target_years, totals_note
-from latcircle.present.style import STATUS_LABELS, markdown_text, percent
+from latcircle.present.style import (
+    BASIS_WORDS,
+    STATUS_LABELS,
+    UNIT_WORDS,
+    markdown_text,
+    percent,
+)
 
 __all__ = ["shortfalls_text"]
 
-_BASIS_WORDS = {"key_sites": "key sites", "population": "people", "area": "area"}
-_UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "km²"}
 #: The causes in the order a planner reads them (the remedy nearest to hand first).
 _CAUSE_WORDS = tuple((c, STATUS_LABELS[c]) for c in ("too_far", "unreachable", "no_access"))
 
@@ -111,7 +116,7 @@ def _target_section(year: int, summary: pd.DataFrame, by_id: dict[str, CityOutpu
     if not met.empty:
         parts = [
             f"{_name(by_id[r['run']])} ({percent(r[f'share_{year}'], plain=True)} of "
-            f"{_BASIS_WORDS[r[f'basis_{year}']]})"
+            f"{BASIS_WORDS[r[f'basis_{year}']]})"
             for _, r in met.iterrows()
         ]
         lines += [f"Meet it: {', '.join(parts)}.", ""]
@@ -121,10 +126,10 @@ def _target_section(year: int, summary: pd.DataFrame, by_id: dict[str, CityOutpu
 def _short_sentence(r: dict[str, Any], year: int, city: CityOutputs) -> str:
     basis = r[f"basis_{year}"]
     share, target, gap = r[f"share_{year}"], r[f"target_{year}"], r[f"gap_{year}"]
-    unit = {"key_sites": "sites", "population": "people", "area": "km2"}[basis]
+    unit = BASES[basis]
     points = (target - share) * 100.0
     return (
-        f"**{_name(city)}**: {percent(share, plain=True)} of {_BASIS_WORDS[basis]} within 1 ms "
+        f"**{_name(city)}**: {percent(share, plain=True)} of {BASIS_WORDS[basis]} within 1 ms "
         f"by {year} against {percent(target, plain=True)}, {points:.1f} points short: "
         f"{_amount(gap, unit)} to cover."
     )
@@ -195,5 +200,5 @@ def _amount(value: float, unit: str) -> str:
     if unit == "km2":
         return f"{value:,.2f} km² more"
     n = math.ceil(value)
-    word = _UNIT_WORDS[unit] if n != 1 else _UNIT_WORDS[unit].removesuffix("s")
+    word = UNIT_WORDS[unit] if n != 1 else UNIT_WORDS[unit].removesuffix("s")
     return f"{n:,} more {word}"

@@ -29,12 +29,14 @@ if TYPE_CHECKING:
 __all__ = [
     "BASIS_COLOURS",
     "BASIS_LABELS",
+    "BASIS_WORDS",
     "HEAT_GRADIENT",
     "NO_SHARE_COLOUR",
     "PROGRESS_COLOURS",
     "SHARE_CLASSES",
     "STATUS_COLOURS",
     "STATUS_LABELS",
+    "UNIT_WORDS",
     "band_colours",
     "data_attribution",
     "escape_text",
@@ -51,6 +53,10 @@ BASIS_LABELS: dict[str, str] = {
     "area": "Area",
 }
 BASIS_COLOURS: dict[str, str] = {"key_sites": "#d95f02", "population": "#1b9e77", "area": "#7570b3"}
+#: Bases and units as words in running text ("69 % of people within 1 ms", "59 more key sites").
+BASIS_WORDS: dict[str, str] = {"key_sites": "key sites", "population": "people", "area": "area"}
+UNIT_WORDS: dict[str, str] = {"sites": "key sites", "people": "people", "km2": "km²"}
+
 STATUS_LABELS: dict[str, str] = {
     "covered": "covered",
     "no_access": "no access (build access)",
