@@ -263,6 +263,11 @@ def default_outputs(
 CORE_STAGES = ("load", "network", "locate", "dijkstra", "coverage", "isochrones", "outputs")
 
 
+def _stage_name(step: object) -> str:
+    """Return the stage name an output step is timed under (``stage_name`` or its name)."""
+    return str(getattr(step, "stage_name", getattr(step, "__name__", "extra")))
+
+
 def run_stages(extra_outputs: Sequence[Any] = ()) -> list[str]:
     """Return the names of the stages a run will time, in order (for a progress bar).
 
@@ -271,7 +276,7 @@ def run_stages(extra_outputs: Sequence[Any] = ()) -> list[str]:
     extra_outputs
         The run's extra output steps (:func:`default_outputs`).
     """
-    extra = [getattr(f, "stage_name", getattr(f, "__name__", "extra")) for f in extra_outputs]
+    extra = [_stage_name(f) for f in extra_outputs]
     return [*CORE_STAGES, *extra]
 
 
@@ -508,7 +513,7 @@ def run_city(
                 descriptions=[LATENCY_BAND, STATUS_BAND],
             )
         for extra in extra_outputs or []:
-            with timer.stage(getattr(extra, "stage_name", getattr(extra, "__name__", "extra"))):
+            with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
         # After the extras: progress adds the clusters layer, which gets a style too.
         _style_gpkg(tmp / "isochrones.gpkg", cfg)

@@ -83,8 +83,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -99,6 +98,8 @@ from rasterio.features import geometry_mask
 from rasterio.transform import Affine, from_origin
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from latcircle.output.files import pinned_gpkg_time
 
 __all__ = ["DEMO_CENTRE_LONLAT", "DEMO_CRS", "write_demo_city"]
 
@@ -1026,17 +1027,6 @@ def _endpoint_nodes(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 # --------------------------------------------------------------------------- writers
 
 
-@contextmanager
-def _pinned_gpkg_date() -> Iterator[None]:
-    """Pin the timestamp GDAL writes into GeoPackages, restoring the previous setting."""
-    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
-    try:
-        yield
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
-
-
 def _write_vector(
     path: Path,
     layer: str,
@@ -1057,7 +1047,7 @@ def _write_vector(
     geometry = shapely.to_wkb(utm)
     names = list(fields)
     data = [np.asarray(fields[name]) for name in names]
-    with _pinned_gpkg_date():
+    with pinned_gpkg_time(_GPKG_DATE):
         pyogrio.raw.write(
             str(path),
             geometry,

@@ -39,6 +39,7 @@ __all__ = [
     "atomic_file",
     "atomic_folder",
     "check_output_folder",
+    "pinned_gpkg_time",
     "sha256_file",
     "write_cog",
     "write_csv",
@@ -390,13 +391,25 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     path
         Destination file.
     """
+    with pinned_gpkg_time(), _guard(path):
+        for name, frame in layers.items():
+            frame = _storable_text(frame, path, name)
+            frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio", append=False)
+
+
+@contextlib.contextmanager
+def pinned_gpkg_time(stamp: str = FIXED_TIMESTAMP) -> Iterator[None]:
+    """Pin the time GDAL writes into GeoPackages (same bytes every run), then restore it.
+
+    Parameters
+    ----------
+    stamp
+        The timestamp to write (ISO 8601).
+    """
     previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIMESTAMP})
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": stamp})
     try:
-        with _guard(path):
-            for name, frame in layers.items():
-                frame = _storable_text(frame, path, name)
-                frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio", append=False)
+        yield
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
 

@@ -24,7 +24,7 @@ import pandas as pd
 import pyogrio
 
 from latcircle.errors import OutputError
-from latcircle.output.files import FIXED_TIMESTAMP
+from latcircle.output.files import FIXED_TIMESTAMP, pinned_gpkg_time
 
 __all__ = ["STYLE_TABLE", "layer_style_qml", "write_layer_styles"]
 
@@ -97,22 +97,19 @@ def _row(table: str, geom_col: str, qml: str) -> dict[str, object]:
 
 
 def _write_table(path: Path, table: pd.DataFrame) -> None:
-    previous = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": FIXED_TIMESTAMP})
     try:
-        pyogrio.write_dataframe(
-            table,
-            path,
-            layer=STYLE_TABLE,
-            driver="GPKG",
-            append=False,
-            layer_options={"FID": "id"},
-        )
+        with pinned_gpkg_time():
+            pyogrio.write_dataframe(
+                table,
+                path,
+                layer=STYLE_TABLE,
+                driver="GPKG",
+                append=False,
+                layer_options={"FID": "id"},
+            )
     except OSError as exc:
         msg = f"{path}: cannot write QGIS styles ({exc})"
         raise OutputError(msg) from None
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
 
 
 def layer_style_qml(
