@@ -48,15 +48,15 @@ def is_ofds(path: Path) -> bool:
     path
         The network file.
     """
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        data = _load(path)
-        return isinstance(data, dict) and ("networks" in data or "spans" in data)
-    if suffix == ".geojson":
-        with path.open("rb") as fh:
-            head = fh.read(SNIFF_BYTES)
-        return b'"featureType"' in head
-    return False
+    # A sniff of the head, not a parse: read_ofds parses the file once, and says so when it
+    # is not OFDS after all.
+    keys = {".json": (b'"networks"', b'"spans"'), ".geojson": (b'"featureType"',)}
+    wanted = keys.get(path.suffix.lower())
+    if wanted is None:
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    return any(k in head for k in wanted)
 
 
 def read_ofds(

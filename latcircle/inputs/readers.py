@@ -511,7 +511,7 @@ def _read_network_file(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict | Non
 def _is_ofds(path: Path) -> bool:
     from latcircle.inputs import ofds
 
-    return path.suffix.lower() in (".json", ".geojson") and ofds.is_ofds(path)
+    return ofds.is_ofds(path)
 
 
 def _drop_empty_lines(
