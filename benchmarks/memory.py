@@ -23,13 +23,23 @@ MB = 1024.0 * 1024.0
 
 
 def _arrays_mb(obj: Any) -> dict[str, float]:
-    """Megabytes of each numpy array attribute of ``obj`` (slots or ``__dict__``)."""
+    """Megabytes held by each numpy array attribute of ``obj`` (slots or ``__dict__``).
+
+    An array that is a view holds its base's memory: the base is counted once, under the
+    first attribute that reaches it (a view of an array already counted adds nothing).
+    """
     names = list(getattr(obj, "__slots__", ())) + list(getattr(obj, "__dict__", {}))
-    out = {}
+    out, seen = {}, set()
     for name in names:
         value = getattr(obj, name, None)
-        if isinstance(value, np.ndarray) and value.dtype != object:
-            out[name] = value.nbytes / MB
+        if not isinstance(value, np.ndarray) or value.dtype == object:
+            continue
+        root = value
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if id(root) not in seen:
+            seen.add(id(root))
+            out[name] = root.nbytes / MB
     return out
 
 

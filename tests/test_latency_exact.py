@@ -979,3 +979,48 @@ def test_locate_answer_does_not_depend_on_k_or_threads() -> None:
 def test_locate_random_graphs(case: Case, max_drop_m: float) -> None:
     # Without ids, so that every line's geometry is the edge as drawn.
     _check_locate(case.geoms, case.pts, max_drop_m)
+
+
+def test_locator_pieces_lie_on_their_lines_whatever_the_build_block(monkeypatch) -> None:
+    # The locator cuts segments into pieces a block of segments at a time (memory). Blocks
+    # of 1, 2 or 3 segments (ends of blocks inside lines, and between them) give the same
+    # pieces and the same answers as one block; and every piece checks against shapely: its
+    # start is the line's point at its offset, its end the next piece's start (or the
+    # segment's end), and no piece is longer than ``piece_m``.
+    from latcircle.engine import network as network_module
+
+    rng = np.random.default_rng(21)
+    lines = [_line(*map(tuple, rng.uniform(-900, 900, size=(int(n), 2)))) for n in (2, 3, 5, 7, 2)]
+    lines += [_line((0, 0), (0, 0.5)), _line((5, 5), (5, 5), (45, 5))]  # short; a zero piece
+    net = build_network(gpd.GeoDataFrame(geometry=lines, crs=UTM50))
+    x, y = rng.uniform(-1000, 1000, 4000), rng.uniform(-1000, 1000, 4000)
+    monkeypatch.setattr(network_module, "BUILD_BLOCK", 10**9)
+    one = Locator(net, piece_m=30.0)
+    ref = one.locate(x, y, max_drop_m=300.0, workers=1)
+    for block in (1, 2, 3):
+        monkeypatch.setattr(network_module, "BUILD_BLOCK", block)
+        got = Locator(net, piece_m=30.0)
+        for name in ("_ax", "_ay", "_dx", "_dy", "_off", "_edge_s"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(one, name), err_msg=name)
+        assert got._half == one._half
+        np.testing.assert_array_equal(got._tree.data, one._tree.data)
+        loc = got.locate(x, y, max_drop_m=300.0, workers=1)
+        for name in ("edge", "t", "drop", "tie_point", "tie_edge", "tie_t"):
+            np.testing.assert_array_equal(getattr(loc, name), getattr(ref, name), err_msg=name)
+    n = one.n_pieces
+    edge, off = one._edge_s[:n], one._off
+    geoms = net.geometry[edge]
+    start = shapely.line_interpolate_point(geoms, off)
+    np.testing.assert_allclose(shapely.get_x(start), one._ax[:n], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(shapely.get_y(start), one._ay[:n], rtol=0, atol=1e-9)
+    length = np.hypot(one._dx[:n], one._dy[:n])
+    assert length.max() <= 30.0 + 1e-9
+    assert one._half == length.max() / 2
+    end = shapely.line_interpolate_point(geoms, off + length)
+    np.testing.assert_allclose(shapely.get_x(end), one._ax[:n] + one._dx[:n], atol=1e-9)
+    np.testing.assert_allclose(shapely.get_y(end), one._ay[:n] + one._dy[:n], atol=1e-9)
+    # The pieces of each line add up to its length; the sentinel is no edge, far away.
+    np.testing.assert_allclose(
+        np.bincount(edge, weights=length, minlength=net.n_edges), net.length, atol=1e-9
+    )
+    assert one._edge_s[n] == -1 and one._ax[n] >= 1e100
