@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from benchmarks.recipe import EDGE_BUFF_M, NODE_BUFF_M
-from benchmarks.scaling import EXTENT_M, growth_exponent
+from benchmarks.scaling import EXTENT_M, PEAK_BEFORE_BLOCKED_LOCATOR, growth_exponent
 
 #: DESIGN.md §7 budgets.
 WHOLE_RUN_S = 15.0
@@ -683,7 +683,10 @@ def _scaling(s: dict[str, Any]) -> str:
         f"{s['runs']} time(s): build the network, the locator and the arcs, attach the sites, lay "
         "the grid, locate the cells, solve, evaluate, polygonise four bands. *Traced peak* is "
         "`tracemalloc`'s peak over one more engine run (numpy arrays and Python objects; the "
-        "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak.\n",
+        "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak; "
+        "*engine MB per M nodes* is that peak less the process's size once the lattice is "
+        "generated, per million nodes. The last column is the same measurement before the "
+        "locator was built a block of segments at a time (commit `84f9c1d`, 2026-12-01).\n",
     ]
     for key, title, size_key in (
         ("network", "Network sweep (cells fixed at 100 m)", "nodes"),
@@ -713,6 +716,7 @@ def _scaling(s: dict[str, Any]) -> str:
                     # Memory per million nodes: the resident peak above the process once the
                     # lattice is generated (the engine's own), per million network nodes.
                     _fmt((r["process_peak_rss_mb"] - r["rss_before_mb"]) / (r["nodes"] / 1e6), 0),
+                    _before(r) if key == "network" else "",
                 ]
             )
         out.append(f"\n**{title}**\n")
@@ -733,6 +737,7 @@ def _scaling(s: dict[str, Any]) -> str:
                     "traced peak (MB)",
                     "process peak (MB)",
                     "engine MB per M nodes",
+                    "before: process peak, engine MB per M nodes",
                 ],
                 rows,
             )
@@ -769,6 +774,15 @@ def _scaling(s: dict[str, Any]) -> str:
             f"{size_key}^**{_fmt(t_top, 2)}**, memory ∝ {size_key}^**{_fmt(m_top, 2)}**."
         )
     return "\n".join(out)
+
+
+def _before(r: dict[str, Any]) -> str:
+    """The network sweep's memory at this size before the blocked locator build, if known."""
+    before = PEAK_BEFORE_BLOCKED_LOCATOR.get(int(r.get("requested_nodes", 0)))
+    if before is None:
+        return "–"
+    peak, base = before
+    return f"{peak:,.0f}, {(peak - base) / (r['nodes'] / 1e6):,.0f} (84f9c1d)"
 
 
 def _floor_verdict(res: dict[str, Any]) -> str:

@@ -38,6 +38,15 @@ NETWORK_SWEEP = [10_000, 30_000, 100_000, 300_000, 1_000_000]
 NETWORK_SWEEP_QUICK = [10_000, 30_000, 100_000]
 CELL_SWEEP = [200.0, 100.0, 50.0, 25.0]
 CELL_SWEEP_QUICK = [200.0, 100.0, 50.0]
+#: The network sweep's process peak (MB) and its resident memory once the lattice was
+#: generated, by requested size, before the locator was built a block at a time: measured with
+#: this benchmark (``scaling_task``, one run) at commit 84f9c1d on 2026-12-01, on the 2-core
+#: machine (memory does not depend on its load). A record of the past, shown beside today's.
+PEAK_BEFORE_BLOCKED_LOCATOR: dict[int, tuple[float, float]] = {
+    100_000: (570.0, 187.0),
+    300_000: (1070.0, 305.0),
+    1_000_000: (2331.0, 720.0),
+}
 #: The network of the cell sweep, and the cells of the network sweep.
 BASE_NODES = 100_000
 BASE_CELL_M = 100.0
