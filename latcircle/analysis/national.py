@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle.analysis.coverage import BASES, share_of
-from latcircle.analysis.progress import MET_TOLERANCE
+from latcircle.analysis.progress import meets
 from latcircle.errors import InputError
 
 __all__ = [
@@ -479,8 +479,8 @@ def headline_table(
         Key sites (weight) within the budget, and in all, one entry per city (total > 0).
     shares
         Shares to count cities against. A city counts when its share (:func:`share_of`)
-        meets the share by the status rule of :mod:`latcircle.analysis.progress` (to within
-        its ``MET_TOLERANCE``): a city exactly at the target meets it.
+        meets the share by the status rule (:func:`latcircle.analysis.progress.meets`): a
+        city exactly at the target meets it.
 
     Returns
     -------
@@ -493,7 +493,7 @@ def headline_table(
     ratio = np.array([share_of(float(c), float(t)) for c, t in zip(covered, total, strict=True)])
     rows = []
     for s in shares:
-        count = int(np.sum(ratio >= s - MET_TOLERANCE))
+        count = int(np.sum(meets(ratio, s)))
         rows.append(
             (f"cities_key_sites_ge_{round(s * 100)}pct", float(count), float(n), share_of(count, n))
         )
