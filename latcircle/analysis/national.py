@@ -97,6 +97,10 @@ class CityOutputs:
         The run's name: its folder's name (two scenarios of one city are named apart).
     in_totals
         Counted in the national totals (see :func:`national_result`).
+    pages
+        The run's pages present in its folder when it was read (``report.html``,
+        ``map.html``: :data:`latcircle.output.readback.CITY_PAGES`); the dashboard links
+        only these.
     """
 
     folder: Path
@@ -111,6 +115,7 @@ class CityOutputs:
     clusters: pd.DataFrame | None
     run: str = ""
     in_totals: bool = True
+    pages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
