@@ -478,3 +478,89 @@ def test_dashboard_drops_a_link_when_the_page_is_gone(outputs: Path) -> None:
     html = (outputs / "national" / "index.html").read_text(encoding="utf-8")
     assert "alpha/report.html" not in html
     assert "<a href='../alpha/coverage.csv'>" in html and "<a href='../beta/coverage.csv'>" in html
+
+
+# --------------------------------------------------------------------------- CAICT headline
+
+
+def test_headline_counts_every_city_with_key_sites_and_says_which_are_flagged(
+    outputs: Path,
+) -> None:
+    """headline.csv as the sweep writes it, recounted by hand.
+
+    Alpha: hypothetical sites, 72 of 100 key sites. Beta: synthetic, no key sites (not
+    counted). Gamma: real, 75 of 100 (exactly 75 %). Delta: synthetic, 3 of 10.
+    """
+    from latcircle.national_run import CityOutcome, _rollup
+
+    _gamma(outputs)
+    make_city(
+        outputs / "delta",
+        "delta",
+        [progress_row(2027, "key_sites", 3, 10, judged=True, status="behind", gap=4)],
+        {"key_sites": (3, 10)},
+        synthetic=True,
+    )
+    names = ("alpha", "beta", "delta", "gamma")
+    done = [
+        CityOutcome(config=Path(f"{c}.yaml"), status="done", city=c, out=outputs / c) for c in names
+    ]
+    _rollup(done, out=outputs / "national")
+    head = pd.read_csv(outputs / "national" / "headline.csv")
+    assert list(head.columns) == ["measure", "value", "of", "share"]
+    assert list(head["measure"]) == [
+        "cities_key_sites_ge_70pct",
+        "cities_key_sites_ge_75pct",
+        "key_sites_covered",
+        "cities_synthetic",
+        "cities_sites_hypothetical",
+    ]
+    # 0.72 and 0.75 reach 70 %; 0.75 alone (exactly at it) 75 %; pooled 72 + 75 + 3 of 210;
+    # of the three cities counted, Delta is synthetic, Alpha has hypothetical sites.
+    assert list(head["value"]) == [2, 1, 150, 1, 1]
+    assert list(head["of"]) == [3, 3, 210, 3, 3]
+    # write_csv keeps 6 decimals.
+    assert list(head["share"]) == pytest.approx([2 / 3, 1 / 3, 5 / 7, 1 / 3, 1 / 3], abs=5e-7)
+
+
+def test_headline_counts_a_city_once(outputs: Path) -> None:
+    """Of two runs of a city, the one in the national totals is counted (else the first)."""
+    from latcircle.analysis.national import caict_headline
+
+    _gamma(outputs)
+    # A second run of Alpha with known sites: it is the run in the national totals.
+    make_city(
+        outputs / "alpha-2027",
+        "alpha",
+        [progress_row(2027, "key_sites", 10, 100, judged=True, status="behind", gap=60)],
+        {"key_sites": (10, 100)},
+    )
+    result = national_rollup([outputs], out=outputs / "national")
+    assert [(c.run, c.in_totals) for c in result.runs] == [
+        ("alpha", False),
+        ("alpha-2027", True),
+        ("beta", False),
+        ("gamma", True),
+    ]
+    head = caict_headline(result.runs).set_index("measure")
+    # Alpha by its counted run (10 of 100) and Gamma (75 of 100): two cities, not three.
+    assert head["of"].tolist() == [2, 2, 200, 2, 2]
+    assert head["value"].tolist() == [1, 1, 85, 0, 0]
+    # Hypothetical sites counted: Alpha's first run is the one in the totals (72 of 100).
+    both = national_rollup([outputs], out=outputs / "national", include_hypothetical=True)
+    assert [c.in_totals for c in both.runs][:2] == [True, False]
+    head = caict_headline(both.runs).set_index("measure")
+    assert head["of"].tolist() == [2, 2, 200, 2, 2]
+    assert head["value"].tolist() == [2, 1, 147, 0, 1]
+    # Neither run of Alpha in the totals (one hypothetical, one synthetic): the first by
+    # folder name, Alpha's 72 of 100 again.
+    record = outputs / "alpha-2027" / "run.json"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace('"synthetic": false', '"synthetic": true'),
+        encoding="utf-8",
+    )
+    neither = national_rollup([outputs], out=outputs / "national")
+    assert [c.in_totals for c in neither.runs][:2] == [False, False]
+    head = caict_headline(neither.runs).set_index("measure")
+    assert head["of"].tolist() == [2, 2, 200, 2, 2]
+    assert head["value"].tolist() == [2, 1, 147, 0, 1]
