@@ -200,7 +200,7 @@ def run_national(
     from latcircle.present.report import write_dashboard
 
     def dashboard(result: NationalResult, folder: Path) -> None:
-        write_dashboard(folder, result.folders)
+        write_dashboard(folder, result.runs)
 
     return national_rollup(
         dirs,

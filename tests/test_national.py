@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -385,3 +386,181 @@ def test_dashboard_renders_the_shortfalls_as_html(outputs: Path) -> None:
     assert "<strong>" in page and "<table>" in page  # bold and the by-year table rendered
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "**" not in page and "## " not in page
+
+
+# --------------------------------------------------------------------------- dashboard links
+
+
+class _RowLinks(HTMLParser):
+    """Every href of a page, and the hrefs and text of each table row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.rows: list[tuple[list[str], list[str]]] = []  # (text, hrefs) per <tr>
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append(([], []))
+        for key, value in attrs:
+            if key in ("href", "src"):
+                self.hrefs.append(value or "")
+                if key == "href" and self.rows:
+                    self.rows[-1][1].append(value or "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.rows.append(([], []))  # what follows a table is in no row of it
+
+    def handle_data(self, data: str) -> None:
+        if self.rows:
+            self.rows[-1][0].append(data)
+
+
+def _gamma(root: Path, folder: str = "gamma", **run: Any) -> Path:
+    """A real city with known sites: 75 of 100 key sites within 1 ms (exactly 75 %)."""
+    return make_city(
+        root / folder,
+        "gamma",
+        [
+            progress_row(2027, "key_sites", 75, 100, judged=True, status="met"),
+            progress_row(2028, "key_sites", 75, 100, judged=True, status="met"),
+        ],
+        {"key_sites": (75, 100)},
+        **run,
+    )
+
+
+def test_dashboard_links_only_files_that_exist(outputs: Path) -> None:
+    """Alpha has a report and a map, Beta a report only, Gamma neither (a national sweep)."""
+    from latcircle.pipeline import run_national
+    from latcircle.present.report import write_dashboard
+
+    _gamma(outputs)
+    for folder, pages in (("alpha", ("report.html", "map.html")), ("beta", ("report.html",))):
+        for page in pages:
+            (outputs / folder / page).write_text(f"<title>{folder}</title>\n", encoding="utf-8")
+    result = run_national([outputs], out=outputs / "national")
+    assert [c.pages for c in result.runs] == [("report.html", "map.html"), ("report.html",), ()]
+    national = outputs / "national"
+    html = (national / "index.html").read_text(encoding="utf-8")
+    parsed = _RowLinks()
+    parsed.feed(html)
+    rows = {text[0].strip(): hrefs for text, hrefs in parsed.rows if text and hrefs}
+    # Exactly the files each folder holds; the tables when it holds no page.
+    assert rows == {
+        "Alpha": ["../alpha/report.html", "../alpha/map.html"],
+        "Beta": ["../beta/report.html"],
+        "Gamma": ["../gamma/coverage.csv", "../gamma/progress.csv"],
+    }
+    relative = [h for h in parsed.hrefs if not h.startswith("data:")]
+    assert sorted(relative) == sorted(h for hrefs in rows.values() for h in hrefs)
+    for href in relative:
+        assert (national / href).is_file(), href
+    # Links of the form the dashboard always wrote, words escaped as text.
+    assert "<a href='../alpha/report.html'>report</a> · <a href='../alpha/map.html'>map</a>" in html
+    assert "<a href='../gamma/coverage.csv'>coverage.csv</a>" in html
+    # Written alone later (the national folder's siblings read back): the same bytes.
+    first = (national / "index.html").read_bytes()
+    write_dashboard(national)
+    assert (national / "index.html").read_bytes() == first
+
+
+def test_dashboard_drops_a_link_when_the_page_is_gone(outputs: Path) -> None:
+    """Whether a page exists is decided when the folder is read, not when it was run."""
+    from latcircle.pipeline import run_national
+
+    (outputs / "alpha" / "report.html").write_text("<title>alpha</title>\n", encoding="utf-8")
+    run_national([outputs], out=outputs / "national")
+    assert "../alpha/report.html" in (outputs / "national" / "index.html").read_text("utf-8")
+    (outputs / "alpha" / "report.html").unlink()
+    run_national([outputs], out=outputs / "national")
+    html = (outputs / "national" / "index.html").read_text(encoding="utf-8")
+    assert "alpha/report.html" not in html
+    assert "<a href='../alpha/coverage.csv'>" in html and "<a href='../beta/coverage.csv'>" in html
+
+
+# --------------------------------------------------------------------------- CAICT headline
+
+
+def test_headline_counts_every_city_with_key_sites_and_says_which_are_flagged(
+    outputs: Path,
+) -> None:
+    """headline.csv as the sweep writes it, recounted by hand.
+
+    Alpha: hypothetical sites, 72 of 100 key sites. Beta: synthetic, no key sites (not
+    counted). Gamma: real, 75 of 100 (exactly 75 %). Delta: synthetic, 3 of 10.
+    """
+    from latcircle.national_run import CityOutcome, _rollup
+
+    _gamma(outputs)
+    make_city(
+        outputs / "delta",
+        "delta",
+        [progress_row(2027, "key_sites", 3, 10, judged=True, status="behind", gap=4)],
+        {"key_sites": (3, 10)},
+        synthetic=True,
+    )
+    names = ("alpha", "beta", "delta", "gamma")
+    done = [
+        CityOutcome(config=Path(f"{c}.yaml"), status="done", city=c, out=outputs / c) for c in names
+    ]
+    _rollup(done, out=outputs / "national")
+    head = pd.read_csv(outputs / "national" / "headline.csv")
+    assert list(head.columns) == ["measure", "value", "of", "share"]
+    assert list(head["measure"]) == [
+        "cities_key_sites_ge_70pct",
+        "cities_key_sites_ge_75pct",
+        "key_sites_covered",
+        "cities_synthetic",
+        "cities_sites_hypothetical",
+    ]
+    # 0.72 and 0.75 reach 70 %; 0.75 alone (exactly at it) 75 %; pooled 72 + 75 + 3 of 210;
+    # of the three cities counted, Delta is synthetic, Alpha has hypothetical sites.
+    assert list(head["value"]) == [2, 1, 150, 1, 1]
+    assert list(head["of"]) == [3, 3, 210, 3, 3]
+    # write_csv keeps 6 decimals.
+    assert list(head["share"]) == pytest.approx([2 / 3, 1 / 3, 5 / 7, 1 / 3, 1 / 3], abs=5e-7)
+
+
+def test_headline_counts_a_city_once(outputs: Path) -> None:
+    """Of two runs of a city, the one in the national totals is counted (else the first)."""
+    from latcircle.analysis.national import caict_headline
+
+    _gamma(outputs)
+    # A second run of Alpha with known sites: it is the run in the national totals.
+    make_city(
+        outputs / "alpha-2027",
+        "alpha",
+        [progress_row(2027, "key_sites", 10, 100, judged=True, status="behind", gap=60)],
+        {"key_sites": (10, 100)},
+    )
+    result = national_rollup([outputs], out=outputs / "national")
+    assert [(c.run, c.in_totals) for c in result.runs] == [
+        ("alpha", False),
+        ("alpha-2027", True),
+        ("beta", False),
+        ("gamma", True),
+    ]
+    head = caict_headline(result.runs).set_index("measure")
+    # Alpha by its counted run (10 of 100) and Gamma (75 of 100): two cities, not three.
+    assert head["of"].tolist() == [2, 2, 200, 2, 2]
+    assert head["value"].tolist() == [1, 1, 85, 0, 0]
+    # Hypothetical sites counted: Alpha's first run is the one in the totals (72 of 100).
+    both = national_rollup([outputs], out=outputs / "national", include_hypothetical=True)
+    assert [c.in_totals for c in both.runs][:2] == [True, False]
+    head = caict_headline(both.runs).set_index("measure")
+    assert head["of"].tolist() == [2, 2, 200, 2, 2]
+    assert head["value"].tolist() == [2, 1, 147, 0, 1]
+    # Neither run of Alpha in the totals (one hypothetical, one synthetic): the first by
+    # folder name, Alpha's 72 of 100 again.
+    record = outputs / "alpha-2027" / "run.json"
+    record.write_text(
+        record.read_text(encoding="utf-8").replace('"synthetic": false', '"synthetic": true'),
+        encoding="utf-8",
+    )
+    neither = national_rollup([outputs], out=outputs / "national")
+    assert [c.in_totals for c in neither.runs][:2] == [False, False]
+    head = caict_headline(neither.runs).set_index("measure")
+    assert head["of"].tolist() == [2, 2, 200, 2, 2]
+    assert head["value"].tolist() == [2, 1, 147, 0, 1]

@@ -144,6 +144,9 @@ def test_headline_matches_the_city_tables(sweep, configs):
     assert head.loc["cities_key_sites_ge_70pct", "of"] == 6
     assert head.loc["key_sites_covered", "value"] == pytest.approx(sum(covered), abs=1e-6)
     assert head.loc["key_sites_covered", "of"] == pytest.approx(sum(total), abs=1e-6)
+    # Every generated metro is synthetic with hypothetical sites, and the headline says so.
+    for flag in ("cities_synthetic", "cities_sites_hypothetical"):
+        assert (head.loc[flag, "value"], head.loc[flag, "of"]) == (6, 6)
 
 
 def test_headline_counts_a_city_exactly_at_the_target():

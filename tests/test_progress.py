@@ -30,8 +30,10 @@ from latcircle.analysis.clusters import CLUSTER_COLUMNS, uncovered_clusters
 from latcircle.analysis.interconnect import INTERCONNECT_COLUMNS, interconnect_table
 from latcircle.analysis.metro import Metro, prepare
 from latcircle.analysis.progress import (
+    MET_TOLERANCE,
     PROGRESS_COLUMNS,
     STATUS_RULE,
+    meets,
     progress_table,
     resolve_basis,
     year_range,
@@ -182,6 +184,29 @@ def road_metro(tmp_path_factory: pytest.TempPathFactory) -> Metro:
 
 def judged(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["judged"]].set_index("year")
+
+
+def test_meets_is_inclusive_to_within_the_tolerance_and_never_for_nan() -> None:
+    target = 0.7
+    edge = 0.7 - 1e-9  # the last share that meets: the target less the 1e-9 slack
+    below = np.nextafter(edge, -np.inf)  # one float under it
+    assert MET_TOLERANCE == 1e-9
+    assert meets(0.7, target) is True  # exactly at the target
+    assert meets(7 / 10, target) is True
+    assert meets(np.nextafter(0.7, 0.0), target) is True  # rounding under: the slack's job
+    assert meets(edge, target) is True
+    assert meets(below, target) is False
+    assert meets(0.69, target) is False
+    assert meets(float("nan"), target) is False
+    assert meets(1.0, 1.0) is True and meets(0.0, 0.0) is True
+    # Arrays: elementwise, against one target or a target each; NaN never meets.
+    shares = np.array([0.7, edge, below, np.nan, 1.0, 0.0])
+    np.testing.assert_array_equal(meets(shares, target), [True, True, False, False, True, False])
+    np.testing.assert_array_equal(
+        meets(np.array([0.7, 0.74, 0.75, np.nan]), np.array([0.7, 0.75, 0.75, 0.0])),
+        [True, False, True, False],
+    )
+    assert meets(np.zeros(0), target).shape == (0,)
 
 
 def test_year_range_runs_from_first_online_year_to_last_target(road_metro: Metro) -> None:

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle.analysis.coverage import BASES, share_of
-from latcircle.analysis.progress import MET_TOLERANCE
+from latcircle.analysis.progress import meets
 from latcircle.errors import InputError
 
 __all__ = [
@@ -97,6 +97,10 @@ class CityOutputs:
         The run's name: its folder's name (two scenarios of one city are named apart).
     in_totals
         Counted in the national totals (see :func:`national_result`).
+    pages
+        The run's pages present in its folder when it was read (``report.html``,
+        ``map.html``: :data:`latcircle.output.readback.CITY_PAGES`); the dashboard links
+        only these.
     """
 
     folder: Path
@@ -111,6 +115,7 @@ class CityOutputs:
     clusters: pd.DataFrame | None
     run: str = ""
     in_totals: bool = True
+    pages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -444,10 +449,18 @@ def caict_headline(
 ) -> pd.DataFrame:
     """Count cities with a 1 ms circle, CAICT-style, from their coverage tables.
 
+    Every city with key sites is counted, once: synthetic cities and cities with
+    hypothetical sites too (unlike the national totals of ``progress.csv``), so that a sweep
+    of scenarios or of the demo set has a headline; how many of the cities counted are
+    synthetic or have hypothetical sites is in the table itself (``cities_synthetic``,
+    ``cities_sites_hypothetical``). Of several runs of one city, the one counted in the
+    national totals is used (else the first by folder name).
+
     Parameters
     ----------
     cities
-        The cities read (:func:`latcircle.output.readback.read_city_outputs`).
+        The cities read (:func:`latcircle.output.readback.read_city_outputs`), in the
+        roll-up's order (:attr:`NationalResult.runs`).
     shares
         Key-site shares to count cities against.
     budget_ms
@@ -458,18 +471,35 @@ def caict_headline(
     pandas.DataFrame
         See :func:`headline_table`; cities without key sites are not counted.
     """
-    covered, total = [], []
+    chosen: dict[str, CityOutputs] = {}
     for c in cities:
+        if c.city not in chosen or (c.in_totals and not chosen[c.city].in_totals):
+            chosen[c.city] = c
+    covered, total, synthetic, hypothetical = [], [], [], []
+    for c in chosen.values():
         rows = _metro_rows(c.coverage, "key_sites")
         rows = rows[np.isclose(rows["threshold_ms"].astype(float), budget_ms)]
         if len(rows) and float(rows["total"].iloc[0]) > 0:
             covered.append(float(rows["covered"].iloc[0]))
             total.append(float(rows["total"].iloc[0]))
-    return headline_table(np.array(covered), np.array(total), shares=shares)
+            synthetic.append(c.synthetic)
+            hypothetical.append(c.hypothetical)
+    return headline_table(
+        np.array(covered, dtype=float),
+        np.array(total, dtype=float),
+        shares=shares,
+        synthetic=np.array(synthetic, dtype=bool),
+        hypothetical=np.array(hypothetical, dtype=bool),
+    )
 
 
 def headline_table(
-    covered: np.ndarray, total: np.ndarray, *, shares: Sequence[float] = HEADLINE_SHARES
+    covered: np.ndarray,
+    total: np.ndarray,
+    *,
+    shares: Sequence[float] = HEADLINE_SHARES,
+    synthetic: np.ndarray | None = None,
+    hypothetical: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Return the CAICT-style headline from each city's covered and total key sites.
 
@@ -479,24 +509,38 @@ def headline_table(
         Key sites (weight) within the budget, and in all, one entry per city (total > 0).
     shares
         Shares to count cities against. A city counts when its share (:func:`share_of`)
-        meets the share by the status rule of :mod:`latcircle.analysis.progress` (to within
-        its ``MET_TOLERANCE``): a city exactly at the target meets it.
+        meets the share by the status rule (:func:`latcircle.analysis.progress.meets`): a
+        city exactly at the target meets it.
+    synthetic, hypothetical
+        Per city, whether it is synthetic / its compute sites are hypothetical (``None``:
+        no city is).
 
     Returns
     -------
     pandas.DataFrame
         ``measure``, ``value``, ``of`` (the denominator) and ``share``:
-        ``cities_key_sites_ge_<pct>pct`` (cities at or above the share, of all cities) and
-        ``key_sites_covered`` (key sites within the budget pooled over the cities, of all).
+        ``cities_key_sites_ge_<pct>pct`` (cities at or above the share, of all cities),
+        ``key_sites_covered`` (key sites within the budget pooled over the cities, of all),
+        ``cities_synthetic`` and ``cities_sites_hypothetical`` (how many of the cities
+        counted are synthetic / have hypothetical sites, of all cities).
     """
     n = len(total)
     ratio = np.array([share_of(float(c), float(t)) for c, t in zip(covered, total, strict=True)])
     rows = []
     for s in shares:
-        count = int(np.sum(ratio >= s - MET_TOLERANCE))
+        count = int(np.sum(meets(ratio, s)))
         rows.append(
             (f"cities_key_sites_ge_{round(s * 100)}pct", float(count), float(n), share_of(count, n))
         )
     pooled_c, pooled_t = float(np.sum(covered)), float(np.sum(total))
     rows.append(("key_sites_covered", pooled_c, pooled_t, share_of(pooled_c, pooled_t)))
+    for measure, flags in (
+        ("cities_synthetic", synthetic),
+        ("cities_sites_hypothetical", hypothetical),
+    ):
+        if flags is not None and len(flags) != n:
+            msg = f"{measure}: {len(flags)} flags for {n} cities"
+            raise ValueError(msg)
+        flagged = 0 if flags is None else int(np.count_nonzero(np.asarray(flags, dtype=bool)))
+        rows.append((measure, float(flagged), float(n), share_of(flagged, n)))
     return pd.DataFrame(rows, columns=["measure", "value", "of", "share"])

@@ -43,7 +43,7 @@ import shapely
 from latcircle.analysis import _plansolve as solvers
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
-from latcircle.analysis.progress import MET_TOLERANCE, resolve_basis
+from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.config import SitesInput, Target
 from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites, solve
 from latcircle.engine.network import PointLocation
@@ -932,7 +932,7 @@ def _check_reachable(
     limit: float,
 ) -> None:
     for g, st in zip(goals, stages, strict=True):
-        if reach[g.year] >= g.share - MET_TOLERANCE:
+        if meets(reach[g.year], g.share):
             continue
         no_access, too_far = _blocked(g, st, sets, samples)
         raise InputError(

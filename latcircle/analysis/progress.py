@@ -16,7 +16,8 @@ The status rule
 The **target in force** in a year is the first target whose year is at or after it (the last
 target once every target year has passed). A year's status on a basis is
 
-* ``met`` when its share reaches the target share (to within :data:`MET_TOLERANCE`);
+* ``met`` when its share reaches the target share (to within :data:`MET_TOLERANCE`:
+  :func:`meets`, the one home of the rule);
 * ``on track`` when not met, the year is before the target's year, and the sites planned
   online by the target's year (``online_year`` ≤ target year, as the sites file says now)
   reach the target share — ``planned_share`` in the table;
@@ -32,7 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -48,6 +49,7 @@ __all__ = [
     "STATUSES",
     "STATUS_RULE",
     "auto_basis",
+    "meets",
     "progress_record",
     "progress_table",
     "progress_years",
@@ -64,6 +66,40 @@ STATUSES = (MET, ON_TRACK, BEHIND)
 
 #: A share within this of the target counts as meeting it (floating-point slack only).
 MET_TOLERANCE = 1e-9
+
+
+@overload
+def meets(share: float, target: float) -> bool: ...
+
+
+@overload
+def meets(share: np.ndarray, target: float | np.ndarray) -> np.ndarray: ...
+
+
+def meets(share: float | np.ndarray, target: float | np.ndarray) -> bool | np.ndarray:
+    """Return whether a share meets a target share: **the** met rule.
+
+    A share meets its target when ``share >= target - MET_TOLERANCE`` (the tolerance is
+    floating-point slack only, so a share exactly at the target meets it). A NaN share (no
+    weight to share) never meets. The status of ``progress.csv`` (``met`` and, on the planned
+    sites, ``on track``), the national CAICT headline and the planner's reachability check
+    all call this.
+
+    Parameters
+    ----------
+    share
+        The share (a float, or an array of them).
+    target
+        The target share (a float, or an array broadcasting against ``share``).
+
+    Returns
+    -------
+    bool or numpy.ndarray
+        A bool for a scalar share and target, else a boolean array, elementwise.
+    """
+    out = np.asarray(share, dtype=float) >= np.asarray(target, dtype=float) - MET_TOLERANCE
+    return bool(out) if out.ndim == 0 else out
+
 
 #: The status rule in words; written to ``progress.json``.
 STATUS_RULE = (
@@ -381,13 +417,9 @@ def _progress_row(
 
 
 def _status(year: int, share: float, planned_share: float, goal: _Goal) -> str:
-    if not np.isnan(share) and share >= goal.share - MET_TOLERANCE:
+    if meets(share, goal.share):
         return MET
-    if (
-        year < goal.year
-        and not np.isnan(planned_share)
-        and (planned_share >= goal.share - MET_TOLERANCE)
-    ):
+    if year < goal.year and meets(planned_share, goal.share):
         return ON_TRACK
     return BEHIND
 

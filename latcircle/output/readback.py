@@ -22,8 +22,11 @@ from latcircle.analysis.progress import STATUSES
 from latcircle.errors import InputError
 
 __all__ = [
+    "CITY_PAGES",
+    "CITY_TABLES",
     "EXPECTED_SKIPS",
     "NotACityRunError",
+    "city_pages",
     "find_city_dirs",
     "read_city_outputs",
     "read_city_runs",
@@ -35,6 +38,13 @@ __all__ = [
 #: Folders skipped as a matter of course (the CLI logs them quietly); any other skip is a
 #: folder the user may have meant as a city run, and is warned about.
 EXPECTED_SKIPS = frozenset({"the national output folder itself", "hidden or temporary folder"})
+
+#: The pages a city run may have (``--no-report``, ``--no-map`` and a national sweep leave
+#: them out), in the order the dashboard links them.
+CITY_PAGES = ("report.html", "map.html")
+#: The tables every city run read back has (:func:`read_city_outputs` refuses a folder
+#: without them).
+CITY_TABLES = ("coverage.csv", "progress.csv")
 
 #: Columns a city's tables must have for the roll-up.
 _COVERAGE_COLUMNS = ("scope", "basis", "threshold_ms", "covered", "total", "share")
@@ -153,6 +163,22 @@ def _reason_to_skip(path: Path, out: Path | None) -> str | None:
     return None
 
 
+def city_pages(folder: str | Path) -> tuple[str, ...]:
+    """Return the pages of :data:`CITY_PAGES` a city's output folder holds, in that order.
+
+    Parameters
+    ----------
+    folder
+        A city output folder.
+
+    Returns
+    -------
+    tuple of str
+        File names, e.g. ``("report.html", "map.html")``; empty for a run without either.
+    """
+    return tuple(name for name in CITY_PAGES if (Path(folder) / name).is_file())
+
+
 def read_city_outputs(folder: str | Path) -> CityOutputs:
     """Read one city's run outputs back.
 
@@ -191,6 +217,7 @@ def read_city_outputs(folder: str | Path) -> CityOutputs:
         targets=list(record.get("targets") or []),
         clusters=_read_table(clusters_path, ("cause", "rank")) if clusters_path.exists() else None,
         run=folder.name,
+        pages=city_pages(folder),
     )
 
 

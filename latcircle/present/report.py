@@ -30,8 +30,16 @@ from latcircle import __version__
 from latcircle.analysis.coverage import BASES, CAUSES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
+from latcircle.errors import InputError
 from latcircle.output.files import atomic_file
-from latcircle.output.readback import read_cluster_counts, read_layers, read_optional_table
+from latcircle.output.readback import (
+    CITY_TABLES,
+    find_city_dirs,
+    read_city_outputs,
+    read_cluster_counts,
+    read_layers,
+    read_optional_table,
+)
 from latcircle.present.figures import city_figures, national_chart, png_bytes
 from latcircle.present.style import (
     BASIS_LABELS,
@@ -44,9 +52,11 @@ from latcircle.present.style import (
 )
 
 if TYPE_CHECKING:
+    from latcircle.analysis.national import CityOutputs
     from latcircle.run import RunResult
 
 __all__ = [
+    "city_links",
     "markdown_html",
     "render_dashboard",
     "render_report",
@@ -606,20 +616,27 @@ def _network_rows(stats: Mapping[str, float]) -> list[list[str]]:
 
 def write_dashboard(
     national_dir: str | Path,
-    city_dirs: Sequence[str | Path] | None = None,
+    cities: Sequence[CityOutputs] | None = None,
     *,
     targets: Sequence[Target] = DEFAULT_TARGETS,
 ) -> Path:
     """Write ``index.html`` into the national folder: every city, the rollup, the chart.
+
+    Each city links only to files its folder held when it was read
+    (:attr:`~latcircle.analysis.national.CityOutputs.pages`): its ``report.html`` and
+    ``map.html`` when present; when neither is (a national sweep writes neither unless
+    asked), its tables ``coverage.csv`` and ``progress.csv``.
 
     Parameters
     ----------
     national_dir
         The folder :func:`latcircle.pipeline.national_rollup` wrote (``summary.csv``,
         ``progress.csv``, ``shortfalls.md``).
-    city_dirs
-        City output folders to link; the national folder's siblings with a ``run.json``
-        when ``None``.
+    cities
+        The runs to link, as read back (:attr:`latcircle.analysis.national.NationalResult.runs`);
+        when ``None``, the national folder's siblings that are city runs, read back by
+        :func:`latcircle.output.readback.read_city_outputs` (a folder that is not one is
+        not linked).
     targets
         Targets drawn on the national chart.
 
@@ -634,13 +651,9 @@ def write_dashboard(
         msg = f"{national_dir}: no summary.csv (write the national tables first)"
         raise FileNotFoundError(msg)
     progress = read_optional_table(national_dir / "progress.csv")
-    if city_dirs is None:
-        city_dirs = sorted(
-            p
-            for p in national_dir.parent.iterdir()
-            if p.is_dir() and (p / "run.json").is_file() and p.resolve() != national_dir.resolve()
-        )
-    links = _city_links(national_dir, [Path(p) for p in city_dirs])
+    if cities is None:
+        cities = _sibling_runs(national_dir)
+    links = city_links(national_dir, cities)
     chart = (
         national_chart(
             progress,
@@ -667,7 +680,7 @@ def render_dashboard(
     summary: pd.DataFrame,
     progress: pd.DataFrame | None,
     *,
-    links: Mapping[str, str],
+    links: Mapping[str, Sequence[tuple[str, str]]],
     chart: Figure | None = None,
     shortfalls: str | None = None,
 ) -> str:
@@ -680,7 +693,8 @@ def render_dashboard(
     progress
         The national ``progress.csv`` (one row per year), or ``None``.
     links
-        City id to the relative path of its output folder.
+        Run name (and city id) to the links of its row: ``(label, href)`` pairs, each href
+        relative to the page and to a file that exists (:func:`city_links`).
     chart
         The national progress chart.
     shortfalls
@@ -714,21 +728,60 @@ def render_dashboard(
     return _page("1 ms latency circle: national progress", sections)
 
 
-def _city_links(national_dir: Path, city_dirs: Sequence[Path]) -> dict[str, str]:
-    links: dict[str, str] = {}
-    for folder in city_dirs:
-        try:
-            run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-            city = str(run["city"]["id"])
-        except (OSError, ValueError, KeyError, TypeError):
-            city = folder.name
-        rel = Path(os.path.relpath(folder, national_dir)).as_posix()
-        links.setdefault(city, rel)  # one run of a city: by its id
-        links[folder.name] = rel  # several runs of a city: by their folder names
+def city_links(
+    national_dir: str | Path, cities: Sequence[CityOutputs]
+) -> dict[str, list[tuple[str, str]]]:
+    """Return each run's links on the dashboard: only to files its folder holds.
+
+    A run links its ``report.html`` and ``map.html`` when its folder held them when it was
+    read (:attr:`~latcircle.analysis.national.CityOutputs.pages`); when it held neither, its
+    tables (:data:`latcircle.output.readback.CITY_TABLES`: ``coverage.csv``,
+    ``progress.csv``, which every run read back has).
+
+    Parameters
+    ----------
+    national_dir
+        The folder of the dashboard (hrefs are relative to it).
+    cities
+        The runs, as read back, in the roll-up's order.
+
+    Returns
+    -------
+    dict
+        Run name (:attr:`~latcircle.analysis.national.CityOutputs.run`) and city id (its
+        first run) to ``(label, href)`` pairs, in
+        :data:`~latcircle.output.readback.CITY_PAGES` order.
+    """
+    links: dict[str, list[tuple[str, str]]] = {}
+    for c in cities:
+        rel = Path(os.path.relpath(c.folder, national_dir)).as_posix()
+        files = [(_PAGE_LABELS[p], p) for p in c.pages] or [(t, t) for t in CITY_TABLES]
+        pairs = [(label, f"{rel}/{name}") for label, name in files]
+        links.setdefault(c.city, pairs)  # one run of a city: by its id
+        links[c.run] = pairs  # several runs of a city: by their folder names
     return links
 
 
-def _rollup_table(summary: pd.DataFrame, links: Mapping[str, str]) -> str:
+#: The words of a city page's link on the dashboard.
+_PAGE_LABELS = {"report.html": "report", "map.html": "map"}
+
+
+def _sibling_runs(national_dir: Path) -> list[CityOutputs]:
+    """Return the national folder's siblings that read back as city runs (others: none)."""
+    try:
+        folders, _ = find_city_dirs([national_dir.parent], out=national_dir)
+    except InputError:
+        return []  # no sibling is a city run
+    runs = []
+    for folder in folders:
+        try:
+            runs.append(read_city_outputs(folder))
+        except InputError:
+            continue  # not a city run, or one that cannot be read: nothing to link
+    return runs
+
+
+def _rollup_table(summary: pd.DataFrame, links: Mapping[str, Sequence[tuple[str, str]]]) -> str:
     years = sorted(
         {
             int(c.split("_")[1])
@@ -756,14 +809,11 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, str]) -> str:
         if "in_totals" in r and not _truthy_value(r.get("in_totals")):
             flags.append("not in the national totals")
         label = name + "".join(f" <span class='flag'>{escape_text(f)}</span>" for f in flags)
-        href = links.get(run, links.get(city))
-        link = (
-            _Raw(
-                f"<a href='{escape_text(href)}/report.html'>report</a> · "
-                f"<a href='{escape_text(href)}/map.html'>map</a>"
+        pairs = links.get(run, links.get(city)) or ()
+        link = _Raw(
+            " · ".join(
+                f"<a href='{escape_text(href)}'>{escape_text(word)}</a>" for word, href in pairs
             )
-            if href
-            else ""
         )
         line: list[Any] = [_Raw(label), link]
         line += [percent(r.get(f"share_{b}")) for b in bases]
