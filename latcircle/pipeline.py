@@ -231,7 +231,7 @@ def default_outputs(
     maps
         Add ``map.html``.
     report
-        Add ``report.html`` (its link to ``map.html`` is dead without ``maps``).
+        Add ``report.html`` (it links ``map.html`` only when ``maps`` wrote one).
     map_assets
         ``"inline"`` (a self-contained ``map.html``) or ``"cdn"``
         (:func:`latcircle.present.maps.write_map`).

@@ -161,6 +161,25 @@ def test_report_without_progress_says_so(
     assert not (tmp_path / "figures" / "progress.png").exists()
 
 
+def test_report_links_the_map_only_when_one_was_written(
+    outputs: tuple[RunResult, RunResult, Path], tmp_path: Path
+) -> None:
+    # With the map step before it, the report links map.html; a batch run with a report and
+    # no map (``latcircle national --reports``) gets no dead link, and says why.
+    with_map = _parse(outputs[0].out / "report.html")
+    assert "map.html" in with_map.refs
+    assert (outputs[0].out / "map.html").exists()
+    run = outputs[1]
+    (tmp_path / "isochrones.gpkg").write_bytes((run.out / "isochrones.gpkg").read_bytes())
+    write_report(run, tmp_path)
+    parsed = _parse(tmp_path / "report.html")
+    assert "map.html" not in parsed.refs
+    assert "Interactive map: not written by this run" in " ".join(parsed.text)
+    for ref in parsed.refs:  # every relative link it keeps is a file the run writes
+        if not ref.startswith(("data:", "#", "http")):
+            assert (run.out / ref).exists(), ref
+
+
 def test_dashboard_links_every_city(outputs: tuple[RunResult, RunResult, Path]) -> None:
     _, _, root = outputs
     national = national_rollup(

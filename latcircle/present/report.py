@@ -121,6 +121,7 @@ def write_report(
         tiers=read_optional_table(folder / "tiers.csv"),
         plan=_plan_html(folder),
         cluster_counts=read_cluster_counts(folder),
+        has_map=(folder / "map.html").exists(),  # the map step runs first, when asked for
     )
     path = folder / "report.html"
     path.write_text(page, encoding="utf-8")
@@ -137,6 +138,7 @@ def render_report(
     tiers: pd.DataFrame | None = None,
     plan: str | None = None,
     cluster_counts: Mapping[str, Mapping[str, int]] | None = None,
+    has_map: bool = True,
 ) -> str:
     """Return the city report as one HTML page.
 
@@ -159,6 +161,9 @@ def render_report(
         The plan section (:func:`_plan_html`), or ``None`` without a plan.
     cluster_counts
         Clusters per cause and how many weigh nothing (``progress.json`` → ``clusters.counts``).
+    has_map
+        A ``map.html`` sits beside the page: link it (a batch run with a report but no map
+        has none, and its report says so rather than link to nothing).
 
     Returns
     -------
@@ -167,7 +172,7 @@ def render_report(
     cfg = result.metro.config
     title = f"{cfg.name}: 1 ms latency circle"
     sections = [
-        _report_header(result),
+        _report_header(result, has_map=has_map),
         _headline_section(result),
         _explanation_section(result),
         _progress_section(result, progress, figures.get("progress")),
@@ -201,7 +206,7 @@ def _plan_html(folder: Path) -> str | None:
 # --- city report sections ----------------------------------------------------------------
 
 
-def _report_header(result: RunResult) -> str:
+def _report_header(result: RunResult, *, has_map: bool) -> str:
     cfg = result.metro.config
     year = result.scenario.year
     scenario = f"sites online by {year}" if year is not None else "every site in the sites file"
@@ -224,8 +229,14 @@ def _report_header(result: RunResult) -> str:
             f"<strong>Hypothetical compute sites</strong> — a scenario, not known facilities{note}."
         )
     parts += [f"<p class='warning'>{w}</p>" for w in warnings]
+    map_link = (
+        "<a href='map.html'>map.html</a>"
+        if has_map
+        else "not written by this run (<code>latcircle run</code> without <code>--no-map</code>"
+        " or <code>latcircle national --maps</code> writes <code>map.html</code>)"
+    )
     parts.append(
-        "<p class='links'>Interactive map: <a href='map.html'>map.html</a> · tables: "
+        f"<p class='links'>Interactive map: {map_link} · tables: "
         "<a href='coverage.csv'>coverage.csv</a>, <a href='progress.csv'>progress.csv</a>"
         " · run record: <a href='run.json'>run.json</a></p>"
     )
