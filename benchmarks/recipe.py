@@ -125,8 +125,17 @@ def _graph(metro: Any) -> Any:
         crs=crs,
         index=pd.Index(np.arange(net.n_nodes), name="osmid"),
     )
+    # Parallel lines stay edges (issue 14): osmnx tells them apart by ``key``, 0, 1, … per
+    # pair, and (going undirected) keeps them apart when their ``osmid`` differ: one per line.
+    key = pd.DataFrame({"u": net.u, "v": net.v}).groupby(["u", "v"]).cumcount().to_numpy()
     edges = gpd.GeoDataFrame(
-        {"u": net.u, "v": net.v, "key": 0, "length": net.length},
+        {
+            "u": net.u,
+            "v": net.v,
+            "key": key,
+            "osmid": np.arange(net.n_edges),
+            "length": net.length,
+        },
         geometry=np.asarray(net.geometry),
         crs=crs,
     ).set_index(["u", "v", "key"])
