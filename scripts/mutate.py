@@ -97,6 +97,20 @@ CALLER_RULE = re.compile(r"(?<![\w.])covered\(([\w.\[\]\"']+), budget_ms=([\w.]+
 #: Mutants written out by hand (the budget ones are added by :func:`budget_mutants`).
 MUTANTS: tuple[Mutant, ...] = (
     Mutant(
+        "met rule: a share exactly at the target misses it",
+        "latcircle/analysis/progress.py",
+        "np.asarray(share, dtype=float) >= np.asarray(target, dtype=float) - MET_TOLERANCE",
+        "np.asarray(share, dtype=float) > np.asarray(target, dtype=float)",
+        ("tests/test_progress.py",),
+    ),
+    Mutant(
+        "locator: a build block's pieces taken from the first block's segments",
+        "latcircle/engine/network.py",
+        "        rep += block.start  # segment index\n",
+        "",
+        LATENCY,
+    ),
+    Mutant(
         "max-drop <= to <",
         "latcircle/engine/network.py",
         "(dist <= max_drop_m)",
