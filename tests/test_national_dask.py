@@ -283,3 +283,28 @@ def test_an_existing_cluster_by_its_address(sweep, configs, tmp_path):
                 assert _run_json(data) == _run_json(there[name])
             elif name != "timings.json":
                 assert data == there[name], f"{cid}/{name}"
+
+
+@pytest.mark.parametrize("env", [None, "True"])
+def test_local_workers_run_without_the_profiler_unless_asked(monkeypatch, env):
+    # Dask's profiler samples every worker thread every 10 ms (~0.6 s of CPU per demo city):
+    # off on the cluster latcircle starts, unless the environment turns it on.
+    import logging
+
+    import dask
+
+    from latcircle.national_run import _client
+
+    if env is None:
+        monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", raising=False)
+    else:
+        monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED", env)
+        dask.config.refresh()
+    try:
+        with _client(None, 1, logging.WARNING) as client:
+            seen = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    finally:
+        monkeypatch.undo()
+        dask.config.refresh()
+    assert len(seen) == 1
+    assert list(seen.values()) == [env is not None]
