@@ -233,3 +233,24 @@ def test_missing_cjk_font_is_said_once_with_the_fix(monkeypatch, caplog) -> None
     said = [r.getMessage() for r in caplog.records if "Chinese" in r.getMessage()]
     assert said == [figures.CJK_FONT_FIX] and "fonts-noto-cjk" in said[0]
     figures._warn_no_cjk_font.cache_clear()
+
+
+def test_dashboard_links_quote_folder_names(tmp_path: Path) -> None:
+    # A run folder's name is data: '#', '?', '%', a space or a quote in it must stay part of
+    # the path (not start a fragment or a query, not end the attribute).
+    from types import SimpleNamespace
+
+    from latcircle.present.report import city_links
+
+    national = tmp_path / "national"
+    runs = [
+        SimpleNamespace(folder=tmp_path / "a #1?%'x", city="a", run="a #1?%'x", pages=()),
+        SimpleNamespace(folder=tmp_path / "b", city="b", run="b", pages=("map.html",)),
+    ]
+    links = city_links(national, runs)  # type: ignore[arg-type]
+    assert links["a #1?%'x"] == [
+        ("coverage.csv", "../a%20%231%3F%25%27x/coverage.csv"),
+        ("progress.csv", "../a%20%231%3F%25%27x/progress.csv"),
+    ]
+    assert links["a"] == links["a #1?%'x"]
+    assert links["b"] == [("map", "../b/map.html")]

@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
@@ -767,7 +768,9 @@ def city_links(
     for c in cities:
         rel = Path(os.path.relpath(c.folder, national_dir)).as_posix()
         files = [(_PAGE_LABELS[p], p) for p in c.pages] or [(t, t) for t in CITY_TABLES]
-        pairs = [(label, f"{rel}/{name}") for label, name in files]
+        # A folder name is data: quoted as a URL path (a '#', '?' or '%' in it stays part of
+        # the name), then escaped as HTML text where the link is written.
+        pairs = [(label, quote(f"{rel}/{name}")) for label, name in files]
         links.setdefault(c.city, pairs)  # one run of a city: by its id
         links[c.run] = pairs  # several runs of a city: by their folder names
     return links
