@@ -316,6 +316,7 @@ def _parser() -> argparse.ArgumentParser:
     tiers.add_argument("--out", type=Path, default=Path("outputs/tiers"), help="output folder")
     tiers.set_defaults(func=_cmd_tiers)
     _national_parser(sub, common)
+    _calibrate_parser(sub, common)
     return parser
 
 
@@ -425,6 +426,60 @@ def _national_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentP
         "--force", action="store_true", help="rerun cities whose outputs are up to date"
     )
     national.set_defaults(func=_cmd_national)
+
+
+def _calibrate_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    cal = sub.add_parser(
+        "calibrate",
+        parents=[common],
+        help="fit the route factor and fixed latency to measured latencies",
+        description="Fit route_factor and equipment_us to measured latencies (TWAMP, "
+        "Y.1731, ping) by a robust fit with bootstrap intervals; write "
+        "outputs/<city>/calibration/ (docs/calibration.md).",
+        formatter_class=_HelpFormatter,
+        epilog=_examples("latcircle calibrate data/cities/wuhan.yaml --measurements twamp.csv"),
+    )
+    cal.add_argument("config", type=Path, help="the city's YAML config")
+    cal.add_argument("--measurements", type=Path, required=True, help="CSV or vector file")
+    cal.add_argument(
+        "--column", action="append", default=[], metavar="STD=NAME", help="column map; repeatable"
+    )
+    cal.add_argument("--crs", default=None, help="CRS of the coordinates (default WGS84)")
+    cal.add_argument("--kind", choices=("one_way", "rtt"), default=None, help="kind of every row")
+    cal.add_argument("--replicates", type=int, default=1000, help="bootstrap resamples")
+    cal.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    cal.add_argument("--out", type=Path, default=None, help="default outputs/<id>/calibration")
+    cal.set_defaults(func=_cmd_calibrate)
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from latcircle.config import load_config
+    from latcircle.pipeline import calibrate_city
+
+    cfg = load_config(args.config)
+    pairs = [c.partition("=") for c in args.column]
+    if any(not k or not v for k, _, v in pairs) or args.replicates < 1:
+        raise InputError("--column", None, "expected STD=NAME and --replicates >= 1")
+    out = args.out or Path("outputs") / cfg.id / "calibration"
+    cal = calibrate_city(
+        cfg,
+        args.measurements,
+        out=out,
+        columns={k: v for k, _, v in pairs},
+        crs=args.crs,
+        kind=args.kind,
+        replicates=args.replicates,
+        seed=args.seed,
+    )
+    if args.quiet == 0:
+        r, e, n = cal.route_factor, cal.equipment_us, cal.info["pairs"]
+        print(f"route_factor {r.estimate:.4f} [{r.low:.4f}, {r.high:.4f}]")
+        print(f"equipment_us {e.estimate:.2f} [{e.low:.2f}, {e.high:.2f}]")
+        print(
+            f"{n['fitted']} pairs fitted, {n['outlier']} outliers, {n['no_access']} no access, "
+            f"{n['unreachable']} unreachable; calibration in {out}"
+        )
+    return EXIT_OK
 
 
 def _setup_logging(level: int, console: Console) -> None:

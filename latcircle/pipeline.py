@@ -48,11 +48,15 @@ from latcircle.output.record import run_record, timings_record
 from latcircle.run import RunResult
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from latcircle.analysis.calibration import Calibration
     from latcircle.analysis.plan import PlanResult
     from latcircle.analysis.tiers import TiersResult
 
 __all__ = [
     "CORE_STAGES",
+    "calibrate_city",
     "city_config",
     "default_outputs",
     "national_rollup",
@@ -539,11 +543,12 @@ def _input_files(cfg: CityConfig, *, out: Path) -> list[Path]:
 
 
 def _keep_plan(out: Path, tmp: Path) -> None:
-    """Carry a plan written by ``latcircle plan`` over into the new run's folder."""
+    """Carry a plan (``latcircle plan``) and a calibration over into the new run's folder."""
     import shutil
 
-    if (out / "plan").is_dir() and not (tmp / "plan").exists():
-        shutil.copytree(out / "plan", tmp / "plan")
+    for name in ("plan", "calibration"):
+        if (out / name).is_dir() and not (tmp / name).exists():
+            shutil.copytree(out / name, tmp / name)
 
 
 def plan_city(
@@ -680,3 +685,65 @@ def run_tiers(
     with atomic_folder(Path(out), inputs=inputs) as tmp:
         write_national_tiers(result, bb, tmp)
     return result
+
+
+def calibrate_city(
+    cfg: CityConfig,
+    measurements: str | Path,
+    *,
+    out: Path,
+    columns: Mapping[str, str] | None = None,
+    crs: str | None = None,
+    kind: str | None = None,
+    replicates: int = 1000,
+    seed: int = 0,
+    metro: Metro | None = None,
+    timer: StageTimer | None = None,
+) -> Calibration:
+    """Fit a city's route factor and fixed latency to measurements (``latcircle calibrate``).
+
+    Writes ``out`` (``outputs/<city>/calibration``) whole: ``calibration.json``,
+    ``pairs.csv``, ``calibrated.yaml`` and ``residuals.png`` (docs/calibration.md). The
+    measurements are read and checked before the city is prepared; nothing is written when
+    they cannot give a fit.
+
+    Parameters
+    ----------
+    cfg
+        A validated city config.
+    measurements
+        The measurement file (:func:`latcircle.inputs.measurements.read_measurements`).
+    out
+        The calibration folder, replaced whole.
+    columns, crs, kind
+        The file's column map, coordinate CRS and kind for every row (when it has no
+        ``kind`` column).
+    replicates, seed
+        Bootstrap resamples and seed.
+    metro
+        The prepared metro, reused when given.
+    timer
+        Stage timer (and progress callback).
+
+    Returns
+    -------
+    Calibration
+    """
+    from latcircle.analysis.calibration import calibrate
+    from latcircle.inputs.measurements import read_measurements
+    from latcircle.output.calibration import write_calibration
+    from latcircle.present.calibration import write_residual_png
+
+    timer = timer or StageTimer()
+    inputs = [p for paths in cfg.input_paths().values() for p in paths]
+    inputs += [Path(p) for p in (cfg.source, measurements) if p != "config"]
+    check_output_folder(Path(out), inputs=inputs)
+    with timer.stage("load"):
+        table = read_measurements(measurements, columns=columns, crs=crs, kind=kind)
+    metro = metro or prepare(cfg, timer=timer)
+    with timer.stage("calibrate"):
+        cal = calibrate(metro, table, source=measurements, replicates=replicates, seed=seed)
+    with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
+        write_calibration(cal, tmp, city=cfg.id, source=str(measurements))
+        write_residual_png(cal, tmp / "residuals.png")
+    return cal

@@ -8,19 +8,17 @@ north-south roads ``min_k (|y_1 − k| + |k − y_2|) + |x_1 − x_2|`` (``k`` a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import X0, Y0, to_lonlat
+
 from latcircle.analysis.calibration import calibrate
 from latcircle.analysis.metro import prepare
 from latcircle.cli import main
-from latcircle.config import GROUP_INDEX_G652, C_M_PER_US, load_config
-from latcircle.errors import InputError
+from latcircle.config import C_M_PER_US, GROUP_INDEX_G652, load_config
 from latcircle.inputs.measurements import read_measurements
 
 K_US_PER_M = GROUP_INDEX_G652 / C_M_PER_US
@@ -98,3 +96,174 @@ def test_recovers_known_parameters_with_outliers(tiny_city: Path, tmp_path: Path
     r, e = cal.route_factor, cal.equipment_us
     assert r.low <= TRUE_R <= r.high, r
     assert e.low <= TRUE_E <= e.high, e
+
+
+def test_engine_exact_against_the_latency_field(tiny_city: Path, tmp_path: Path) -> None:
+    """A (point, site) pair's model latency is the run's latency with only that site online."""
+    df, _ = make_measurements(120, outliers=0.0, noise_us=0.0)
+    df = df[df["b_site"] != ""].reset_index(drop=True)
+    metro = prepare(load_config(tiny_city))
+    cal = calibrate(metro, read_measurements(_write(df, tmp_path / "m.csv")), replicates=20)
+    # At the fitted parameters the model is E + S + k·r·path; the engine at the same r and E:
+    import dataclasses
+
+    from latcircle.analysis.coverage import Samples, evaluate
+    from latcircle.engine.latency import arc_matrix, attach_sites, solve
+
+    params = dataclasses.replace(
+        metro.params,
+        route_factor=cal.route_factor.estimate,
+        equipment_us=cal.equipment_us.estimate,
+    )
+    sites = metro.inputs.sites
+    att = attach_sites(
+        metro.locator,
+        sites.geometry.x.to_numpy(),
+        sites.geometry.y.to_numpy(),
+        sites["device_latency_us"].to_numpy(),
+        params,
+    )
+    import pyproj
+
+    tr = pyproj.Transformer.from_crs("EPSG:4326", metro.inputs.crs, always_xy=True)
+    x, y = tr.transform(df["a_lon"].to_numpy(), df["a_lat"].to_numpy())
+    loc = metro.locator.locate(np.asarray(x), np.asarray(y), max_drop_m=params.max_drop_m)
+    samples = Samples("key_sites", np.ones(len(x)), loc, np.zeros(len(x), int))
+    arcs = arc_matrix(metro.network, params)
+    for i, sid in enumerate(sites["site_id"]):
+        field = solve(metro.network, att, params, online=np.arange(len(sites)) == i, arcs=arcs)
+        lat = evaluate(field, samples).latency_us
+        mine = (df["b_site"] == sid).to_numpy()
+        np.testing.assert_allclose(cal.pairs["model_us"][mine], lat[mine], rtol=0, atol=1e-6)
+
+
+def test_cli_writes_the_calibration(tiny_city: Path, tmp_path: Path) -> None:
+    df, _ = make_measurements(150)
+    out = tmp_path / "cal"
+    code = main(
+        [
+            "-q",
+            "calibrate",
+            str(tiny_city),
+            "--measurements",
+            str(_write(df, tmp_path / "m.csv")),
+            "--out",
+            str(out),
+            "--replicates",
+            "200",
+        ]
+    )
+    assert code == 0
+    import json
+
+    record = json.loads((out / "calibration.json").read_text())
+    for name in ("route_factor", "equipment_us"):
+        assert set(record[name]) == {"estimate", "low", "high"}
+        assert record[name]["low"] <= record[name]["estimate"] <= record[name]["high"]
+    assert record["pairs"]["outlier"] == len(record["outliers"]) > 0
+    pairs = pd.read_csv(out / "pairs.csv")
+    assert len(pairs) == 150 and set(pairs["status"]) <= {"fitted", "outlier"}
+    text = (out / "calibrated.yaml").read_text()
+    import yaml
+
+    model = yaml.safe_load(text)["model"]
+    assert model["route_factor"] == pytest.approx(record["route_factor"]["estimate"], abs=1e-4)
+    assert (out / "residuals.png").read_bytes()[:4] == b"\x89PNG"
+    # Same inputs, same bytes.
+    again = tmp_path / "cal2"
+    main(
+        [
+            "-q",
+            "calibrate",
+            str(tiny_city),
+            "--measurements",
+            str(tmp_path / "m.csv"),
+            "--out",
+            str(again),
+            "--replicates",
+            "200",
+        ]
+    )
+    for name in ("calibration.json", "pairs.csv", "calibrated.yaml", "residuals.png"):
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_off_network_pairs_are_listed(tiny_city: Path, tmp_path: Path) -> None:
+    df, _ = make_measurements(60, outliers=0.0)
+    lon, lat = to_lonlat(X0 + 9000.0, Y0 + 5000.0)  # the roadless east: no access
+    far = df.iloc[:3].copy()
+    far["a_lon"], far["a_lat"] = float(lon), float(lat)
+    table = read_measurements(_write(pd.concat([df, far]), tmp_path / "m.csv"))
+    cal = calibrate(prepare(load_config(tiny_city)), table, replicates=20)
+    assert list(cal.pairs["status"].iloc[-3:]) == ["no_access"] * 3
+    assert cal.info["pairs"]["no_access"] == 3 and cal.info["pairs"]["fitted"] == 60
+
+
+def _bad(kind: str) -> pd.DataFrame:
+    df, _ = make_measurements(60, outliers=0.0)
+    if kind == "nan":
+        df.loc[7, "latency_us"] = np.nan
+    elif kind == "negative":
+        df.loc[3, "latency_us"] = -12.0
+    elif kind == "few":
+        df = df.iloc[:6]
+    elif kind == "same_length":
+        df = pd.DataFrame(
+            {
+                "a_site": ["A"] * 12,
+                "b_site": ["B"] * 12,
+                "latency_us": np.linspace(120, 130, 12),
+                "kind": "one_way",
+            }
+        )
+    elif kind == "one_way_as_rtt":  # one-way values halved: slower than light is not enough
+        df["latency_us"] = np.where(df["kind"] == "rtt", df["latency_us"] / 2, df["latency_us"])
+        df["kind"] = "rtt"
+    elif kind == "rtt_as_one_way":  # 4 in 5 RTT rows labelled one_way: two populations
+        rtt = np.flatnonzero(df["kind"] == "rtt")
+        df.loc[rtt[np.arange(len(rtt)) % 5 != 0], "kind"] = "one_way"
+    elif kind == "ms_as_us":
+        df["latency_us"] = df["latency_us"] / 1000.0
+    elif kind == "unknown_kind":
+        df.loc[2, "kind"] = "two-way"
+    elif kind == "unknown_site":
+        df.loc[df["b_site"] != "", "b_site"] = "Z"
+    return df
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("nan", "not a finite number in row(s) 8"),
+        ("negative", "a latency must be positive: 4"),
+        ("few", "at least 10"),
+        ("same_length", "same path length"),
+        ("one_way_as_rtt", "the fit is impossible"),
+        ("rtt_as_one_way", "no consistent fit"),
+        ("ms_as_us", "faster than light"),
+        ("unknown_kind", "expected one_way or rtt"),
+        ("unknown_site", "unknown site id 'Z'"),
+    ],
+)
+def test_bad_measurements_one_line_exit_2_nothing_written(
+    tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, words: str
+) -> None:
+    path = _write(_bad(kind), tmp_path / "m.csv")
+    out = tmp_path / "cal"
+    code = main(
+        [
+            "calibrate",
+            str(tiny_city),
+            "--measurements",
+            str(path),
+            "--out",
+            str(out),
+            "--replicates",
+            "50",
+        ]
+    )
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and words in err, err
+    assert str(path) in err
+    assert not out.exists()
