@@ -267,3 +267,66 @@ def test_bad_measurements_one_line_exit_2_nothing_written(
     assert len(err.splitlines()) == 1 and words in err, err
     assert str(path) in err
     assert not out.exists()
+
+
+def test_lad_equals_the_primal_linear_programme() -> None:
+    """The dual LAD (two constraints) against the textbook primal (one per point)."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    from latcircle.analysis._robustfit import _lad
+
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 300, 80)
+    z = 50 + 1.4 * x + rng.standard_t(2, 80) * 4
+    n = len(x)
+    a_eq = sparse.hstack(
+        [
+            sparse.csr_matrix(np.column_stack([np.ones(n), x])),
+            sparse.identity(n),
+            -sparse.identity(n),
+        ]
+    )
+    cost = np.r_[0.0, 0.0, np.ones(2 * n)]
+    bounds = [(None, None)] * 2 + [(0, None)] * (2 * n)
+    primal = linprog(cost, A_eq=a_eq, b_eq=z, bounds=bounds, method="highs")
+    e, r = _lad(x, z)
+    objective = np.abs(z - e - r * x).sum()
+    assert objective == pytest.approx(primal.fun, rel=1e-9)
+
+
+def test_bisquare_ignores_gross_outliers_like_least_squares_on_the_inliers() -> None:
+    from latcircle.analysis._robustfit import robust_line
+
+    rng = np.random.default_rng(9)
+    x = rng.uniform(0, 250, 400)
+    z = 90 + 1.25 * x + rng.normal(0, 2, 400)
+    bad = rng.random(400) < 0.1
+    z_obs = z + np.where(bad, rng.uniform(80, 500, 400), 0.0)
+    fit = robust_line(x, z_obs)
+    assert (fit.weight[bad] == 0).all()  # every gross outlier rejected
+    # Reference: ordinary least squares on the inliers only (bisquare down-weights a few of
+    # them a little, so the two agree to a small part of the noise, not exactly).
+    slope, intercept = np.polyfit(x[~bad], z_obs[~bad], 1)
+    assert fit.slope == pytest.approx(slope, abs=0.003)
+    assert fit.intercept == pytest.approx(intercept, abs=0.4)
+
+
+def test_column_map_and_geopackage_lines(tiny_city: Path, tmp_path: Path) -> None:
+    import geopandas as gpd
+    import shapely
+
+    df, _ = make_measurements(40, outliers=0.0)
+    df = df[df["b_site"] == ""].head(15).reset_index(drop=True)
+    lines = [
+        shapely.LineString([(a, b), (c, d)])
+        for a, b, c, d in zip(df["a_lon"], df["a_lat"], df["b_lon"], df["b_lat"], strict=True)
+    ]
+    gdf = gpd.GeoDataFrame(
+        {"owd_ms": df["latency_us"] / 1000.0, "type": df["kind"]}, geometry=lines, crs="EPSG:4326"
+    )
+    gdf.to_file(tmp_path / "m.gpkg", driver="GPKG")
+    table = read_measurements(tmp_path / "m.gpkg", columns={"latency_ms": "owd_ms", "kind": "type"})
+    np.testing.assert_allclose(table["measured_us"], df["latency_us"], rtol=1e-12)
+    np.testing.assert_allclose(table["a_lon"], df["a_lon"], atol=1e-12)
+    np.testing.assert_allclose(table["b_lat"], df["b_lat"], atol=1e-12)

@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 from scipy.optimize import linprog
 
 __all__ = ["BISQUARE_C", "RobustFit", "bootstrap", "robust_line"]
@@ -28,6 +27,8 @@ BISQUARE_C = 4.685
 #: MAD to σ for normal noise.
 MAD_TO_SIGMA = 1.4826
 MAX_ITERATIONS = 200
+#: IRLS stops when no fitted latency moves by more than this share of the scale.
+TOLERANCE = 1e-9
 #: Replicates per vectorised block (memory: block × pairs floats, a few times over).
 BLOCK = 64
 
@@ -111,7 +112,8 @@ def bootstrap(
     r_out = np.empty(replicates)
     for lo in range(0, replicates, BLOCK):
         b = min(BLOCK, replicates - lo)
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=b).astype(float)
+        draw = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
+        counts = np.bincount(draw.ravel(), minlength=b * n).reshape(b, n).astype(float)
         (e, r), _ = _bisquare(
             x, z, counts, fit.scale, np.full(b, fit.intercept), np.full(b, fit.slope)
         )
@@ -121,24 +123,20 @@ def bootstrap(
 
 
 def _lad(x: np.ndarray, z: np.ndarray) -> tuple[float, float]:
-    """Least absolute deviations by linear programming (HiGHS): min Σ|z − E − r·x|."""
-    n = len(x)
-    # Variables: E, r (free), then u, v >= 0 with E + r·x + u − v = z.
-    a_eq = sparse.hstack(
-        [
-            sparse.csr_matrix(np.column_stack([np.ones(n), x])),
-            sparse.identity(n, format="csr"),
-            -sparse.identity(n, format="csr"),
-        ],
-        format="csr",
-    )
-    cost = np.concatenate([[0.0, 0.0], np.ones(2 * n)])
-    bounds = [(None, None), (None, None)] + [(0, None)] * (2 * n)
-    res = linprog(cost, A_eq=a_eq, b_eq=z, bounds=bounds, method="highs")
-    if res.status != 0:  # pragma: no cover - an LP with a feasible point always solves
+    """Least absolute deviations by linear programming (HiGHS): min Σ|z − E − r·x|.
+
+    Solved as its dual, ``max z·d`` subject to ``Σ d = 0``, ``Σ x·d = 0``, ``−1 ≤ d ≤ 1``:
+    two constraints instead of one per point (tens of times faster for 10,000 pairs); the
+    line is the dual's multipliers of those two constraints (HiGHS reports them for the
+    minimisation of ``−z·d``, hence the sign).
+    """
+    a_eq = np.vstack([np.ones(len(x)), x])
+    res = linprog(-z, A_eq=a_eq, b_eq=np.zeros(2), bounds=(-1.0, 1.0), method="highs")
+    if res.status != 0:  # pragma: no cover - bounded and feasible (d = 0): always solves
         msg = f"LAD fit failed: {res.message}"
         raise RuntimeError(msg)
-    return float(res.x[0]), float(res.x[1])
+    e, r = -res.eqlin.marginals
+    return float(e), float(r)
 
 
 def _bisquare(
@@ -149,28 +147,34 @@ def _bisquare(
     e: np.ndarray,
     r: np.ndarray,
 ) -> tuple[tuple[np.ndarray, np.ndarray], int]:
-    """Bisquare IRLS for ``len(e)`` weightings of the points at once (rows of ``counts``)."""
+    """Bisquare IRLS for ``len(e)`` weightings of the points at once (rows of ``counts``).
+
+    Stops when no line moves by more than ``TOLERANCE × scale`` at any ``x`` of the data.
+    """
     cs = BISQUARE_C * scale
-    it = 0
-    for it in range(1, MAX_ITERATIONS + 1):
-        res = z[None, :] - e[:, None] - r[:, None] * x[None, :]
-        u = res / cs
-        w = np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0) * counts
-        sw = w.sum(axis=1)
-        wx = w * x
-        sx = wx.sum(axis=1)
-        sxx = (wx * x).sum(axis=1)
-        sz = (w * z).sum(axis=1)
-        sxz = (wx * z).sum(axis=1)
+    xz, xx = x * z, x * x
+    reach = max(1.0, float(np.abs(x).max()))
+    done = 0
+    for done in range(1, MAX_ITERATIONS + 1):  # noqa: B007 - the count is returned
+        u = z[None, :] - e[:, None]
+        u -= r[:, None] * x[None, :]
+        u /= cs
+        np.square(u, out=u)
+        np.subtract(1.0, u, out=u)
+        np.maximum(u, 0.0, out=u)  # |u| >= 1: weight 0
+        np.square(u, out=u)
+        u *= counts
+        # einsum's own loops, not BLAS: a threaded matrix-vector product costs ten times more
+        # on a busy machine than it saves on these shapes.
+        sw = u.sum(axis=1)
+        sx, sxx, sz, sxz = (np.einsum("ij,j->i", u, v) for v in (x, xx, z, xz))
         det = sw * sxx - sx * sx
         with np.errstate(divide="ignore", invalid="ignore"):
             ok = det > 1e-12 * np.maximum(sw * sxx, 1e-300)
             r_new = np.where(ok, (sw * sxz - sx * sz) / det, np.nan)
             e_new = np.where(ok, (sz - r_new * sx) / sw, np.nan)
-        step = np.nanmax(
-            np.abs(np.r_[e_new - e, (r_new - r) * max(1.0, float(np.abs(x).max()))]), initial=0.0
-        )
+        move = np.abs(e_new - e) + np.abs(r_new - r) * reach
         e, r = e_new, r_new
-        if not np.isfinite(e).any() or step <= 1e-10 * max(1.0, scale):
+        if not (move > TOLERANCE * scale).any():  # NaN (failed) rows stop counting
             break
-    return (e, r), it
+    return (e, r), done

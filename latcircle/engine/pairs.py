@@ -19,7 +19,6 @@ a few passes, whatever the number of probes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,7 +95,6 @@ def pair_paths(
     ok = (loc.edge[a] >= 0) & (loc.edge[b] >= 0)
     src, dst = _orient(a, b, ok)
     entries = _Entries.of(network, loc)
-    table = _LengthTable(network)
     sources = np.unique(src[ok])
     for lo in range(0, len(sources), CHUNK):
         chunk = sources[lo : lo + CHUNK]
@@ -105,7 +103,6 @@ def pair_paths(
             network,
             arcs,
             entries,
-            table,
             chunk,
             src[rows],
             dst[rows],
@@ -171,33 +168,10 @@ class _Entries:
         return owner, np.repeat(lo, count) + row
 
 
-class _LengthTable:
-    """Length of the shortest edge between two nodes (what an arc of the graph stands for)."""
-
-    def __init__(self, network: Network) -> None:
-        n = network.n_nodes
-        u, v, ln = network.u, network.v, network.length
-        keep = u != v
-        tail = np.concatenate([u[keep], v[keep]]).astype(np.int64)
-        head = np.concatenate([v[keep], u[keep]]).astype(np.int64)
-        length = np.concatenate([ln[keep], ln[keep]])
-        key = tail * n + head
-        order = np.lexsort((length, key))
-        key, length = key[order], length[order]
-        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
-        self._n = n
-        self._key, self._length = key[first], length[first]
-
-    def __call__(self, tail: np.ndarray, head: np.ndarray) -> np.ndarray:
-        at = np.searchsorted(self._key, tail * self._n + head)
-        return self._length[at]
-
-
 def _solve_chunk(
     network: Network,
     arcs: csr_matrix,
     entries: _Entries,
-    table: _LengthTable,
     chunk: np.ndarray,
     src: np.ndarray,
     dst: np.ndarray,
@@ -220,14 +194,16 @@ def _solve_chunk(
     row = np.searchsorted(chunk, src)  # each pair's Dijkstra row
     best, arrive, tail_len, direct = _best_arrival(network, entries, dist, row, src, dst, w)
     rows, length, device, nodes = out
-    first_along = _first_along(owner, node, along)
-    walked = _walk(pred, row, arrive, n, network.node_device_us, table)
+    dev_sum, count = _walk(pred, row, arrive, n, network.node_device_us)
     via = arrive >= 0
-    length_via = walked[0] + first_along(row, walked[3]) + tail_len
+    # The latency to the arrival node is w·(length from the source point) + ΣD: the length
+    # is what remains (one division: no per-arc lookup along every path).
+    reached = dist[row, np.maximum(arrive, 0)]
+    length_via = (reached - dev_sum) / w + tail_len
     length[rows] = np.where(via, length_via, direct)
     length[rows[~np.isfinite(best)]] = np.inf
-    device[rows] = np.where(via, walked[1], 0.0)
-    nodes[rows] = np.where(via, walked[2], 0)
+    device[rows] = np.where(via, dev_sum, 0.0)
+    nodes[rows] = np.where(via, count, 0)
 
 
 def _entry_arcs(
@@ -340,54 +316,26 @@ def _direct(
     return out
 
 
-def _first_along(
-    owner: np.ndarray, node: np.ndarray, along: np.ndarray
-) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Return ``f(row, first_node)``: the source's length along its edge to its first node."""
-    n_max = int(node.max(initial=0)) + 1
-    key = owner.astype(np.int64) * n_max + node
-    order = np.lexsort((along, key))
-    key, along = key[order], along[order]
-    first = np.r_[True, key[1:] != key[:-1]][: len(key)]
-    key, along = key[first], along[first]
-
-    def lookup(row: np.ndarray, first_node: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(row))
-        valid = first_node >= 0
-        at = np.searchsorted(key, row[valid] * n_max + first_node[valid])
-        out[valid] = along[at]
-        return out
-
-    return lookup
-
-
 def _walk(
     pred: np.ndarray,
     row: np.ndarray,
     arrive: np.ndarray,
     n: int,
     device: np.ndarray,
-    table: _LengthTable,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Walk every pair's predecessors back from its arrival node to the source, all at once.
 
-    Returns the network length between the first and the arrival node, the device latency
-    and the count of the nodes passed, and the first node (-1 where no walk).
+    Returns the device latency and the count of the network nodes passed.
     """
     p = len(row)
-    length = np.zeros(p)
     dev = np.zeros(p)
     count = np.zeros(p, np.int64)
-    first = np.full(p, -1, np.int64)
     active = np.flatnonzero(arrive >= 0)
     cur = arrive[active].astype(np.int64)
     while len(active):
         dev[active] += device[cur]
         count[active] += 1
         prev = pred[row[active], cur].astype(np.int64)
-        done = (prev < 0) | (prev >= n)  # the source node (or none: cannot happen when reached)
-        first[active[done]] = cur[done]
-        go = ~done
-        length[active[go]] += table(prev[go], cur[go])
+        go = (prev >= 0) & (prev < n)  # stops at the source node (>= n)
         active, cur = active[go], prev[go]
-    return length, dev, count, first
+    return dev, count
