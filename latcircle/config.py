@@ -38,6 +38,7 @@ __all__ = [
     "LatencyModel",
     "LatencyParams",
     "PlanSpec",
+    "ProtectionSpec",
     "Target",
     "load_config",
 ]
@@ -369,6 +370,16 @@ class CityTiers(_Strict):
     )
 
 
+class ProtectionSpec(_Strict):
+    """Cable failure (docs/protection.md): re-solve without each of the most-used links."""
+
+    #: Links re-solved exactly, the most used in the shortest-path trees first. 50: enough
+    #: to find a metro's critical trunk links at a few seconds (an assumption, configurable).
+    links: Annotated[int, Field(ge=1, le=10_000)] = 50
+    #: The demand that ranks the links and is counted as lost; default the judged basis.
+    basis: Literal["key_sites", "population", "area"] | None = None
+
+
 class CityConfig(_Strict):
     """One metro: inputs, model, thresholds, targets.
 
@@ -403,6 +414,10 @@ class CityConfig(_Strict):
     )
     tiers: CityTiers | None = None
     plan: PlanSpec = PlanSpec()
+    protection: ProtectionSpec | None = Field(
+        default=None,
+        description="Cable failure: rank links and re-solve without each of the top ones.",
+    )
     _source: Path | None = PrivateAttr(default=None)
 
     @property
