@@ -19,6 +19,7 @@ compute sites: the shape of a TWAMP campaign (probes towards the data centres).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -120,7 +121,29 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench_protection(links: int) -> dict[str, Any]:
-    raise NotImplementedError
+    """Site failure alone (every run), then with cable failure over the top ``links``."""
+    from latcircle.analysis.metro import prepare
+    from latcircle.analysis.protection import protection
+    from latcircle.config import load_config
+
+    cfg = load_config(WUHAN_CONFIG)
+    metro = prepare(cfg)
+    scenario = metro.scenario(year=cfg.year)
+    c0, w0 = _cpu(), time.perf_counter()
+    sites_only = protection(metro, scenario)
+    site_step = {"cpu_s": _cpu() - c0, "wall_s": time.perf_counter() - w0}
+    metro = dataclasses.replace(metro, config=cfg.with_protection(links))
+    c0, w0 = _cpu(), time.perf_counter()
+    found = protection(metro, scenario)
+    both = {"cpu_s": _cpu() - c0, "wall_s": time.perf_counter() - w0}
+    link_rows = found.table[found.table["kind"] == "link"]
+    return {
+        "links": int(len(found.links)),
+        "site_failure_only": site_step,
+        "sites_and_links": both,
+        "links_with_a_loss": int(link_rows.groupby("id")["lost"].max().gt(0).sum()),
+        "worst_site": sites_only.worst,
+    }
 
 
 if __name__ == "__main__":

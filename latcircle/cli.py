@@ -169,6 +169,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="LON,LAT[,NAME]",
         help="what-if: an extra compute site (WGS84), online every year; repeatable",
     )
+    run.add_argument(
+        "--protection",
+        nargs="?",
+        type=int,
+        const=0,
+        default=None,
+        metavar="N",
+        help="also re-solve without each of the N most-used links (default: the config's "
+        "protection.links, else 50)",
+    )
     _output_flags(run)
     run.set_defaults(func=_cmd_run)
 
@@ -564,6 +574,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     overrides = {"year": args.year} if args.year is not None else {}
     cfg = load_config(args.config, **overrides)
+    if args.protection is not None:
+        if args.protection < 0:
+            raise InputError("--protection", None, f"expected N >= 1, got {args.protection}")
+        cfg = cfg.with_protection(args.protection or None)
     added = [_site_arg(a) for a in args.add_site]
     return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, args=args, add_sites=added)
 

@@ -440,6 +440,19 @@ class CityConfig(_Strict):
             raise ValueError(msg)
         return self
 
+    def with_protection(self, links: int | None = None) -> CityConfig:
+        """Return the config with cable failure asked for (``latcircle run --protection``).
+
+        Parameters
+        ----------
+        links
+            Links to re-solve; the config's ``protection.links`` (else 50) when ``None``.
+        """
+        spec = self.protection or ProtectionSpec()
+        if links is not None:
+            spec = ProtectionSpec(links=links, basis=spec.basis)
+        return self.model_copy(update={"protection": spec})
+
     def params(self) -> LatencyParams:
         """Return the resolved latency parameters for this city's network kind."""
         return self.model.resolved(network_kind=self.network.kind)

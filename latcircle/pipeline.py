@@ -33,6 +33,7 @@ from latcircle.analysis.progress import (
     progress_years,
     shortfall_year,
 )
+from latcircle.analysis.protection import protection, protection_layers, protection_record
 from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
 from latcircle.output.files import (
@@ -264,7 +265,16 @@ def default_outputs(
 
 
 #: The stages every run goes through before its extra outputs, in order (progress display).
-CORE_STAGES = ("load", "network", "locate", "dijkstra", "coverage", "isochrones", "outputs")
+CORE_STAGES = (
+    "load",
+    "network",
+    "locate",
+    "dijkstra",
+    "coverage",
+    "isochrones",
+    "protection",
+    "outputs",
+)
 
 
 def _stage_name(step: object) -> str:
@@ -477,6 +487,9 @@ def run_city(
             crs=metro.inputs.crs,
         )
         layers = run_layers(metro, scenario, band_layer)
+    with timer.stage("protection"):
+        protected = protection(metro, scenario)
+        layers.update(protection_layers(metro, scenario, protected))
     years = None
     if progress:
         with timer.stage("progress"):
@@ -502,11 +515,13 @@ def run_city(
         scenario=scenario,
         progress=years,
         explanations=tuple(explanations),
+        protection=protected,
     )
     with atomic_folder(Path(out), inputs=inputs) as tmp:
         _keep_plan(Path(out), tmp)  # first: the map and the report show it
         with timer.stage("outputs"):
             write_csv(table, tmp / "coverage.csv")
+            write_csv(protected.table, tmp / "protection.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
             write_cog(
                 np.stack([latency_raster, status_raster(metro, scenario)]),
@@ -523,6 +538,7 @@ def run_city(
         _style_gpkg(tmp / "isochrones.gpkg", cfg)
         record = run_record(metro, scenario, headline)
         record["explanations"] = list(explanations)
+        record["protection"] = protection_record(metro, protected)
         write_json(record, tmp / "run.json")
         # Last, so that it records every stage's time (its own write is not timed). Timings
         # live apart from run.json: every other file of two identical runs is byte-identical.

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from latcircle.analysis.clusters import rank_basis
 from latcircle.analysis.coverage import covered, share_of
+from latcircle.analysis.isochrones import service_areas
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.engine.latency import solve
 from latcircle.engine.links import Cut, cut_link, shortest_tree, tree_use
@@ -36,11 +38,15 @@ from latcircle.engine.network import Network, PointLocation
 from latcircle.engine.persite import site_latencies
 
 __all__ = [
+    "CRITICAL_LINKS_LAYER",
     "PROTECTION_COLUMNS",
+    "SINGLE_SITE_LAYER",
     "Protection",
     "SiteFailure",
     "link_failure",
     "protection",
+    "protection_layers",
+    "protection_record",
     "site_failure",
 ]
 
@@ -372,3 +378,84 @@ def _link_rows(
                 }
             )
     return pd.DataFrame(rows, columns=[*PROTECTION_COLUMNS, "edge"])
+
+
+#: GeoPackage layer names (the map shows them as "single-site coverage", "critical links").
+SINGLE_SITE_LAYER = "single_site_coverage"
+CRITICAL_LINKS_LAYER = "critical_links"
+
+
+def protection_layers(
+    metro: Metro, scenario: Scenario, found: Protection
+) -> dict[str, gpd.GeoDataFrame]:
+    """Return the run's protection layers: single-site coverage, and critical links.
+
+    ``single_site_coverage``: per site, the area it alone covers within the budget (lost if
+    it fails), polygonised from the area grid. ``critical_links`` (only with cable failure):
+    the links re-solved, their rank, use and loss on every basis.
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    scenario
+        The run's scenario.
+    found
+        :func:`protection`.
+    """
+    budget = metro.config.budget_ms
+    alone = found.sites.alone("area", budget_ms=budget)
+    cells = np.where(alone, found.sites.best_site["area"], -1)
+    layers = {
+        SINGLE_SITE_LAYER: service_areas(
+            metro.grid,
+            metro.grid.to_raster(cells, fill=-1, dtype="int32"),
+            site_ids=list(metro.inputs.sites["site_id"]),
+            boundary=metro.inputs.boundary,
+            crs=metro.inputs.crs,
+        )
+    }
+    if metro.config.protection is not None:
+        layers[CRITICAL_LINKS_LAYER] = _links_layer(metro, scenario, found)
+    return layers
+
+
+def _links_layer(metro: Metro, scenario: Scenario, found: Protection) -> gpd.GeoDataFrame:
+    table = found.table[found.table["kind"] == "link"]
+    ranked = table[table["use"].notna()]  # the ranking basis's rows, in rank order
+    ids = ranked["id"].to_numpy()
+    wide: dict[str, object] = {
+        "rank": ranked["rank"].to_numpy(),
+        "id": ids,
+        "length_m": ranked["length_m"].to_numpy(),
+        "ranked_by": ranked["basis"].to_numpy(),
+        "use": ranked["use"].to_numpy(),
+    }
+    for basis in metro.bases:
+        rows = table[table["basis"] == basis].set_index("id").loc[ids]
+        wide[f"lost_{basis}"] = rows["lost"].to_numpy()
+    geometry = metro.view(scenario.year).network.geometry[found.links]
+    return gpd.GeoDataFrame(wide, geometry=list(geometry), crs=metro.inputs.crs)
+
+
+def protection_record(metro: Metro, found: Protection) -> dict[str, object]:
+    """Return the ``protection`` entry of ``run.json``: the worst failures, in short."""
+    spec = metro.config.protection
+    links = found.table[found.table["kind"] == "link"]
+    worst_link: dict[str, object] = {}
+    for basis in metro.bases:
+        rows = links[links["basis"] == basis]
+        if len(rows):
+            top = rows.sort_values(["lost", "rank"], ascending=[False, True]).iloc[0]
+            worst_link[basis] = {
+                "link": str(top["id"]),
+                "lost": float(top["lost"]),
+                "share_after": float(top["share_after"]),
+            }
+    return {
+        "worst_site": found.worst,
+        "links_resolved": len(found.links),
+        "links_asked": None if spec is None else spec.links,
+        "worst_link": worst_link,
+        "budget_ms": metro.config.budget_ms,
+    }
