@@ -41,6 +41,7 @@ def test_site_failure_equals_reruns_without_each_site(demo_metro: Metro) -> None
     budget = metro.config.budget_ms
     online = np.flatnonzero(scenario.online)
     assert len(online) >= 3
+    checked = 0
     for s in online:
         mask = scenario.online.copy()
         mask[s] = False
@@ -53,15 +54,13 @@ def test_site_failure_equals_reruns_without_each_site(demo_metro: Metro) -> None
             ), (sid, basis)
             # Per sample: the best other site's latency is the rerun's latency where s served.
             fail = result.sites
-            served = fail.best_site[basis] == s
+            # (computed where the best site covers the sample: only there can it be lost).
+            served = (fail.best_site[basis] == s) & covered(fail.best_us[basis], budget_ms=budget)
+            checked += int(served.sum())
             np.testing.assert_array_equal(
                 fail.other_us[basis][served], rerun.evaluations[basis].latency_us[served]
             )
-    # The best site's latency is the run's latency.
-    for basis in metro.bases:
-        np.testing.assert_array_equal(
-            result.sites.best_us[basis], scenario.evaluations[basis].latency_us
-        )
+    assert checked > 1000
     worst = result.worst[metro.bases[0]]
     first = sites[sites["basis"] == metro.bases[0]].iloc[0]
     assert (
@@ -175,7 +174,9 @@ def test_one_site_means_everything_rests_on_it(make_tiny_city) -> None:  # type:
     metro = prepare(load_config(cfg))
     fail = site_failure(metro, metro.scenario())
     for basis in metro.bases:
-        assert np.isinf(fail.other_us[basis]).all()
+        cov = covered(fail.best_us[basis], budget_ms=1.0)
+        assert np.isinf(fail.other_us[basis][cov]).all()
+        assert np.isnan(fail.other_us[basis][~cov]).all()
         alone = fail.alone(basis, budget_ms=1.0)
         np.testing.assert_array_equal(
             alone, covered(metro.scenario().evaluations[basis].latency_us, budget_ms=1.0)

@@ -75,8 +75,9 @@ class SiteFailure:
     Attributes
     ----------
     best_us, best_site, other_us
-        Per basis: latency from the best site, its index (-1: none), latency from the best
-        other site (``inf``: none).
+        Per basis: latency from the best site (the scenario's), its index (-1: none),
+        latency from the best other site (``inf``: none; NaN where not computed: samples
+        the best site does not cover).
     """
 
     best_us: dict[str, np.ndarray]
@@ -148,6 +149,10 @@ def protection(metro: Metro, scenario: Scenario) -> Protection:
 def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
     """Per sample: latency from the best online site, which one, and from the best other.
 
+    The best is the scenario's own latency and serving site. The best other site is solved
+    only for the samples the best covers within the budget: only there can a failure lose
+    coverage (elsewhere ``other_us`` is NaN, not computed).
+
     Parameters
     ----------
     metro
@@ -163,13 +168,20 @@ def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
     idx = np.flatnonzero(scenario.online & view.attachment.attached)
     best_us, best_site, other_us = {}, {}, {}
     for basis in metro.bases:
-        loc = view.samples[basis].location
+        ev = scenario.evaluations[basis]
+        rows = np.flatnonzero(covered(ev.latency_us, budget_ms=metro.config.budget_ms))
+        loc = view.samples[basis].location.take(rows)
         two = site_latencies(
             view.network, view.attachment, metro.params, loc, sites=idx, arcs=view.arcs
         ).best_two()
-        best_us[basis] = two.best
-        best_site[basis] = np.where(two.best_col >= 0, idx[np.maximum(two.best_col, 0)], -1)
-        other_us[basis] = two.second
+        other = np.full(len(ev.latency_us), np.nan)
+        # The best other site: the second column, or the first where the run's serving site
+        # (of equal latency, a tie) is not the first column's.
+        first = np.where(two.best_col >= 0, idx[np.maximum(two.best_col, 0)], -1)
+        other[rows] = np.where(first == ev.site[rows], two.second, two.best)
+        best_us[basis] = ev.latency_us
+        best_site[basis] = ev.site
+        other_us[basis] = other
     return SiteFailure(best_us=best_us, best_site=best_site, other_us=other_us)
 
 
