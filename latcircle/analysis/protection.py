@@ -22,6 +22,7 @@ Every share uses the covered rule and the share rule of :mod:`latcircle.analysis
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -110,7 +111,7 @@ class Protection:
 
     table: pd.DataFrame
     sites: SiteFailure
-    worst: dict[str, dict[str, object]]
+    worst: dict[str, dict[str, Any]]
     links: np.ndarray
 
 
@@ -187,12 +188,12 @@ def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
 
 def _site_rows(
     metro: Metro, scenario: Scenario, failure: SiteFailure
-) -> tuple[pd.DataFrame, dict[str, dict[str, object]]]:
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     sites = metro.inputs.sites
     budget = metro.config.budget_ms
     online = np.flatnonzero(scenario.online)
     rows: list[dict[str, object]] = []
-    worst: dict[str, dict[str, object]] = {}
+    worst: dict[str, dict[str, Any]] = {}
     for basis in metro.bases:
         samples = metro.view(scenario.year).samples[basis]
         w, total = samples.weight, samples.total

@@ -42,6 +42,7 @@ from latcircle.output.readback import (
     read_optional_table,
 )
 from latcircle.present.figures import city_figures, national_chart, png_bytes
+from latcircle.present.protection import protection_section
 from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
@@ -180,6 +181,7 @@ def render_report(
         _figure_section("Where the circle reaches", figures, ("bands", "curve")),
         _district_section(result, figures.get("districts")),
         _site_section(result, sites),
+        protection_section(result),
         _cluster_section(clusters, cluster_counts),
         *([] if tiers is None else [_tiers_section(tiers)]),
         *([plan] if plan else []),
