@@ -53,7 +53,10 @@ def protection_section(result: RunResult) -> str:
         )
     parts.append(f"<ul>{''.join(words)}</ul>")
     sites = table[table["kind"] == "site"]
-    parts.append(_table_html(sites, "site", "Coverage resting on one site alone"))
+    if len(sites):
+        parts.append(_table_html(sites, "site", "Coverage resting on one site alone"))
+    else:
+        parts.append("<p class='note'>No compute site is online in this scenario.</p>")
     links = table[table["kind"] == "link"]
     if len(links):
         parts.append(_table_html(links, "link", "Critical links (exact re-solve without each)"))
