@@ -8,6 +8,7 @@ that link (built, located and solved from scratch), to the sample.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -181,3 +182,33 @@ def test_one_site_means_everything_rests_on_it(make_tiny_city) -> None:  # type:
         np.testing.assert_array_equal(
             alone, covered(metro.scenario().evaluations[basis].latency_us, budget_ms=1.0)
         )
+
+
+def test_run_writes_protection_outputs(make_tiny_city, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """One site: everything it covers rests on it alone (a layer to draw)."""
+    import json
+
+    import pandas as pd
+    import pyogrio
+
+    from latcircle.cli import main
+
+    tiny_city = make_tiny_city("one", sites=[("A", 1000.0, 5000.0, 2024)])
+    out = tmp_path / "out"
+    assert main(["-q", "run", str(tiny_city), "--out", str(out), "--protection", "4"]) == 0
+    table = pd.read_csv(out / "protection.csv")
+    assert set(table["kind"]) == {"site", "link"}
+    assert table[table["kind"] == "link"]["id"].nunique() == 4
+    layers = [str(n) for n, _ in pyogrio.list_layers(out / "isochrones.gpkg")]
+    assert "single_site_coverage" in layers and "critical_links" in layers
+    record = json.loads((out / "run.json").read_text())["protection"]
+    assert record["links_resolved"] == 4 and record["links_asked"] == 4
+    page = (out / "map.html").read_text()
+    assert '"single-site coverage"' in page and '"critical links"' in page
+    assert "What survives one failure" in (out / "report.html").read_text()
+    # The config section asks the same; without either, sites only.
+    again = tmp_path / "again"
+    cfg = tiny_city.read_text() + "protection: {links: 4}\n"
+    tiny_city.write_text(cfg)
+    assert main(["-q", "run", str(tiny_city), "--out", str(again), "--no-map", "--no-report"]) == 0
+    assert (again / "protection.csv").read_bytes() == (out / "protection.csv").read_bytes()
