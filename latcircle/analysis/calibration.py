@@ -36,7 +36,9 @@ import pyproj
 
 from latcircle.analysis._robustfit import BISQUARE_C, RobustFit, bootstrap, robust_line
 from latcircle.analysis.metro import Metro
+from latcircle.config import LatencyParams
 from latcircle.engine.latency import arc_matrix
+from latcircle.engine.network import PointLocation
 from latcircle.engine.pairs import PairPaths, pair_paths
 from latcircle.errors import InputError
 
@@ -166,7 +168,7 @@ def calibrate(
     InputError
         For an unknown site id, or measurements that cannot give a fit (see the module).
     """
-    loc_xy, site_us, a, b, labels = _endpoints(metro, measurements, source)
+    loc_xy, site_us, a, b = _endpoints(metro, measurements, source)
     params = metro.params
     view = metro.view(metro.config.year)
     loc = view.locator.locate(loc_xy[:, 0], loc_xy[:, 1], max_drop_m=params.max_drop_m)
@@ -191,7 +193,7 @@ def calibrate(
     e_boot, r_boot, failed = bootstrap(
         parts.x[parts.use], parts.z[parts.use], fit, replicates=replicates, seed=seed
     )
-    result = _result(metro, measurements, labels, straight, parts, fit, (e_boot, r_boot), level)
+    result = _result(metro, measurements, straight, parts, fit, (e_boot, r_boot), level)
     _check_plausible(result, source)
     info = {
         **result.info,
@@ -209,12 +211,8 @@ def calibrate(
 
 def _endpoints(
     metro: Metro, table: pd.DataFrame, source: str | Path
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct endpoints in the local CRS, their device latency, and each pair's two.
-
-    Returns ``(xy, device_us, a, b, label)``; ``label`` names each distinct endpoint (a site
-    id, or ``lon,lat``).
-    """
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the distinct endpoints (local CRS), their device latency, each pair's two."""
     sites = metro.inputs.sites
     ids = sites["site_id"].astype(str).to_numpy()
     index = {s: i for i, s in enumerate(ids)}
@@ -222,7 +220,6 @@ def _endpoints(
     keys: dict[tuple[str, float, float], int] = {}
     xy: list[tuple[float, float]] = []
     dev: list[float] = []
-    label: list[str] = []
     ends = []
     sx, sy = sites.geometry.x.to_numpy(), sites.geometry.y.to_numpy()
     device = sites["device_latency_us"].to_numpy(float)
@@ -249,11 +246,9 @@ def _endpoints(
                     j = index[s]
                     xy.append((float(sx[j]), float(sy[j])))
                     dev.append(float(device[j]))
-                    label.append(s)
                 else:
                     xy.append((float(px[i]), float(py[i])))
                     dev.append(0.0)
-                    label.append(f"{lon[i]:.6f},{lat[i]:.6f}")
             out[i] = at
         ends.append(out)
     return (
@@ -261,7 +256,6 @@ def _endpoints(
         np.asarray(dev, float),
         ends[0],
         ends[1],
-        np.asarray(label, dtype=object),
     )
 
 
@@ -306,12 +300,12 @@ class _Parts:
     def of(
         cls,
         paths: PairPaths,
-        loc: Any,
+        loc: PointLocation,
         a: np.ndarray,
         b: np.ndarray,
         site_us: np.ndarray,
         one_way: np.ndarray,
-        params: Any,
+        params: LatencyParams,
     ) -> _Parts:
         access = (loc.edge[a] >= 0) & (loc.edge[b] >= 0)
         status = np.where(
@@ -359,7 +353,6 @@ def _fit(parts: _Parts, table: pd.DataFrame, source: str | Path) -> RobustFit:
 def _result(
     metro: Metro,
     table: pd.DataFrame,
-    labels: np.ndarray,
     straight: np.ndarray,
     parts: _Parts,
     fit: RobustFit,
@@ -373,7 +366,7 @@ def _result(
     r_lo, r_hi = np.percentile(r_boot[keep], [tail, 100.0 - tail])
     route = Estimate(fit.slope, float(r_lo), float(r_hi))
     equip = Estimate(fit.intercept, float(e_lo), float(e_hi))
-    pairs = _pair_table(metro, table, labels, straight, parts, fit)
+    pairs = _pair_table(metro, table, straight, parts, fit)
     fitted = int((pairs["status"] == "fitted").sum())
     outliers = int((pairs["status"] == "outlier").sum())
     params = metro.params
@@ -411,12 +404,11 @@ def _result(
 def _pair_table(
     metro: Metro,
     table: pd.DataFrame,
-    labels: np.ndarray,
     straight: np.ndarray,
     parts: _Parts,
     fit: RobustFit,
 ) -> pd.DataFrame:
-    a_idx, b_idx = _pair_ends(table, labels)
+    a_idx, b_idx = _pair_ends(table)
     model = fit.intercept + parts.constant + fit.slope * parts.x
     residual = np.where(parts.use, parts.z - fit.intercept - fit.slope * parts.x, np.nan)
     weight = np.full(len(parts.use), np.nan)
@@ -452,7 +444,7 @@ def _pair_table(
     return out[_PAIR_COLUMNS]
 
 
-def _pair_ends(table: pd.DataFrame, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _pair_ends(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each pair's endpoints as text: the site id, or ``lon,lat``."""
     out = []
     for side in ("a", "b"):
@@ -463,7 +455,6 @@ def _pair_ends(table: pd.DataFrame, labels: np.ndarray) -> tuple[np.ndarray, np.
             dtype=object,
         )
         out.append(text)
-    del labels
     return out[0], out[1]
 
 
