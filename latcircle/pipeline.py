@@ -489,7 +489,7 @@ def run_city(
         layers = run_layers(metro, scenario, band_layer)
     with timer.stage("protection"):
         protected = protection(metro, scenario)
-        layers.update(protection_layers(metro, scenario, protected))
+        layers.update(protection_layers(metro, scenario, protected, layers))
     years = None
     if progress:
         with timer.stage("progress"):

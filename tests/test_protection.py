@@ -201,6 +201,10 @@ def test_run_writes_protection_outputs(make_tiny_city, tmp_path: Path) -> None: 
     assert table[table["kind"] == "link"]["id"].nunique() == 4
     layers = [str(n) for n, _ in pyogrio.list_layers(out / "isochrones.gpkg")]
     assert "single_site_coverage" in layers and "critical_links" in layers
+    ks = pyogrio.read_dataframe(out / "isochrones.gpkg", layer="key_sites")
+    # One site: every covered key site rests on it alone, and none has a backup.
+    assert (ks["one_site_only"] == (ks["status"] == "covered")).all()
+    assert ks["backup_latency_us"].isna().all()
     record = json.loads((out / "run.json").read_text())["protection"]
     assert record["links_resolved"] == 4 and record["links_asked"] == 4
     page = (out / "map.html").read_text()

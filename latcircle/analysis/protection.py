@@ -399,9 +399,17 @@ CRITICAL_LINKS_LAYER = "critical_links"
 
 
 def protection_layers(
-    metro: Metro, scenario: Scenario, found: Protection
+    metro: Metro,
+    scenario: Scenario,
+    found: Protection,
+    layers: dict[str, gpd.GeoDataFrame] | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Return the run's protection layers: single-site coverage, and critical links.
+
+    With the run's ``layers``, its ``key_sites`` layer comes back too, with two columns:
+    ``backup_latency_us`` (from the best other site; empty where the best site does not
+    cover the key site, or no other site reaches it) and ``one_site_only`` (covered by its
+    best site alone: lost if that site fails).
 
     ``single_site_coverage``: per site, the area it alone covers within the budget (lost if
     it fails), polygonised from the area grid. ``critical_links`` (only with cable failure):
@@ -415,11 +423,13 @@ def protection_layers(
         The run's scenario.
     found
         :func:`protection`.
+    layers
+        The run's layers (:func:`latcircle.analysis.layers.run_layers`), or ``None``.
     """
     budget = metro.config.budget_ms
     alone = found.sites.alone("area", budget_ms=budget)
     cells = np.where(alone, found.sites.best_site["area"], -1)
-    layers = {
+    out = {
         SINGLE_SITE_LAYER: service_areas(
             metro.grid,
             metro.grid.to_raster(cells, fill=-1, dtype="int32"),
@@ -429,8 +439,14 @@ def protection_layers(
         )
     }
     if metro.config.protection is not None:
-        layers[CRITICAL_LINKS_LAYER] = _links_layer(metro, scenario, found)
-    return layers
+        out[CRITICAL_LINKS_LAYER] = _links_layer(metro, scenario, found)
+    if layers is not None and "key_sites" in layers and "key_sites" in found.sites.other_us:
+        ks = layers["key_sites"].copy()
+        other = found.sites.other_us["key_sites"]
+        ks["backup_latency_us"] = np.where(np.isfinite(other), other, np.nan)
+        ks["one_site_only"] = found.sites.alone("key_sites", budget_ms=budget)
+        out["key_sites"] = ks
+    return out
 
 
 def _links_layer(metro: Metro, scenario: Scenario, found: Protection) -> gpd.GeoDataFrame:
