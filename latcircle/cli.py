@@ -463,6 +463,7 @@ def _calibrate_parser(sub: argparse._SubParsersAction, common: argparse.Argument
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from latcircle.analysis.metro import StageTimer
     from latcircle.config import load_config
     from latcircle.pipeline import calibrate_city
 
@@ -471,16 +472,22 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     if any(not k or not v for k, _, v in pairs) or args.replicates < 1:
         raise InputError("--column", None, "expected STD=NAME and --replicates >= 1")
     out = args.out or Path("outputs") / cfg.id / "calibration"
-    cal = calibrate_city(
-        cfg,
-        args.measurements,
-        out=out,
-        columns={k: v for k, _, v in pairs},
-        crs=args.crs,
-        kind=args.kind,
-        replicates=args.replicates,
-        seed=args.seed,
-    )
+    stages = ("load", "network", "locate", "calibrate", "outputs")
+    on_start, stop = _progress(args.console, stages, quiet=args.quiet > 0)
+    try:
+        cal = calibrate_city(
+            cfg,
+            args.measurements,
+            out=out,
+            columns={k: v for k, _, v in pairs},
+            crs=args.crs,
+            kind=args.kind,
+            replicates=args.replicates,
+            seed=args.seed,
+            timer=StageTimer(on_start=on_start),
+        )
+    finally:
+        stop()
     if args.quiet == 0:
         r, e, n = cal.route_factor, cal.equipment_us, cal.info["pairs"]
         print(f"route_factor {r.estimate:.4f} [{r.low:.4f}, {r.high:.4f}]")
