@@ -25,7 +25,17 @@ from pyproj import Geod
 
 from latcircle.errors import InputError
 
-__all__ = ["CHINA_EQUAL_AREA", "GEOD", "Backbone", "geodesic_m", "read_backbone", "read_hubs"]
+__all__ = [
+    "CHINA_EQUAL_AREA",
+    "GEOD",
+    "Backbone",
+    "geodesic_m",
+    "join_backbones",
+    "read_backbone",
+    "read_backbones",
+    "read_gateways",
+    "read_hubs",
+]
 
 #: WGS84 ellipsoid for geodesic lengths.
 GEOD = Geod(ellps="WGS84")
@@ -118,6 +128,7 @@ def read_backbone(path: str | Path, *, fixes: bool = True) -> Backbone:
         name, names, lon, lat, edges, repairs = _read_lines(p)
     if fixes:
         _apply_fixes(name, names, lon, lat, repairs)
+        _apply_aliases(name, names, repairs)
     if not edges:
         raise InputError(p, "links", "no link joins two nodes with coordinates")
     u = np.array([e[0] for e in edges], dtype=np.int64)
@@ -223,6 +234,136 @@ def _apply_fixes(
         )
 
 
+def _apply_aliases(network: str, names: list[str], repairs: dict[str, list[str]]) -> None:
+    """Correct misspelt node names through ``latcircle/data/backbone_aliases.csv``."""
+    text = resources.files("latcircle.data").joinpath("backbone_aliases.csv").read_text("utf-8")
+    for row in csv.DictReader(text.splitlines()):
+        if row["network"].strip() != network.strip():
+            continue
+        for i, n in enumerate(names):
+            if n == row["node"]:
+                names[i] = row["canonical"]
+                repairs.setdefault("node names corrected", []).append(
+                    f"{row['node']} -> {row['canonical']}"
+                )
+
+
+def read_backbones(paths: list[str | Path] | tuple[str | Path, ...]) -> Backbone:
+    """Read several backbones and join them at the nodes they share (by corrected name).
+
+    Parameters
+    ----------
+    paths
+        Backbone files (see :func:`read_backbone`); one path gives that backbone alone.
+
+    Returns
+    -------
+    Backbone
+        The joined network (see :func:`join_backbones`).
+    """
+    parts = [read_backbone(p) for p in paths]
+    return parts[0] if len(parts) == 1 else join_backbones(parts)
+
+
+def join_backbones(parts: list[Backbone]) -> Backbone:
+    """Join backbones at nodes of the same name (a city's points of presence meet there).
+
+    A joined node keeps the first backbone's position; how far the others' were is recorded in
+    ``repairs`` ("nodes joined"), as is every node of the same name within one backbone.
+    Parallel links between the same two nodes collapse to the shortest.
+
+    Parameters
+    ----------
+    parts
+        Backbones, in order of precedence.
+
+    Returns
+    -------
+    Backbone
+        Named ``"A + B"``, with the repairs of every part (prefixed by its name).
+    """
+    index: dict[str, int] = {}
+    names: list[str] = []
+    lon: list[float] = []
+    lat: list[float] = []
+    repairs: dict[str, list[str]] = {}
+    best: dict[tuple[int, int], float] = {}
+    for bb in parts:
+        for kind, items in bb.repairs.items():
+            repairs.setdefault(kind, []).extend(f"{bb.name}: {x}" for x in items)
+        local = []
+        for i, n in enumerate(bb.names):
+            if n in index:
+                j = index[n]
+                off = float(geodesic_m(bb.lon[i], bb.lat[i], lon[j], lat[j])) / 1000.0
+                repairs.setdefault("nodes joined", []).append(f"{bb.name}: {n} ({off:.1f} km)")
+            else:
+                index[n] = j = len(names)
+                names.append(n)
+                lon.append(float(bb.lon[i]))
+                lat.append(float(bb.lat[i]))
+            local.append(j)
+        for a, b in zip(bb.u, bb.v, strict=True):
+            i, j = sorted((local[a], local[b]))
+            if i != j:
+                key = (i, j)
+                d = float(geodesic_m(lon[i], lat[i], lon[j], lat[j]))
+                best[key] = min(best.get(key, np.inf), d)
+    keys = sorted(best)
+    x, y = np.array(lon), np.array(lat)
+    u = np.array([k[0] for k in keys], dtype=np.int64)
+    v = np.array([k[1] for k in keys], dtype=np.int64)
+    name = " + ".join(bb.name for bb in parts)
+    return Backbone(name, tuple(names), x, y, u, v, geodesic_m(x[u], y[u], x[v], y[v]), repairs)
+
+
+_GATEWAY_COLUMNS = ("id", "lon", "lat")
+
+
+def read_gateways(path: str | Path) -> pd.DataFrame:
+    """Read LEO gateways (ground stations): a CSV with ``id``, ``lon``, ``lat`` (WGS84).
+
+    Parameters
+    ----------
+    path
+        The CSV; ``name`` and ``source`` columns are kept when present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``name``, ``lon``, ``lat`` (and ``source``), ids unique; may be empty.
+
+    Raises
+    ------
+    InputError
+        On a missing column, a duplicate id or a position off the Earth.
+    """
+    source = Path(path)
+    try:
+        frame = pd.read_csv(source, dtype={"id": str, "name": str})
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(source, None, f"cannot read: {exc}") from None
+    missing = [c for c in _GATEWAY_COLUMNS if c not in frame]
+    if missing:
+        raise InputError(source, ", ".join(missing), "missing column(s)")
+    if frame["id"].duplicated().any():
+        dup = frame.loc[frame["id"].duplicated(), "id"].iloc[0]
+        raise InputError(source, "id", f"duplicate id {dup!r}")
+    lon = pd.to_numeric(frame["lon"], errors="coerce")
+    lat = pd.to_numeric(frame["lat"], errors="coerce")
+    off = ~(lon.between(-180, 180) & lat.between(-90, 90))
+    if off.any():
+        row = int(np.flatnonzero(off.to_numpy())[0]) + 2
+        raise InputError(source, "lon/lat", f"row {row} is not a WGS84 position")
+    name = frame["name"] if "name" in frame else frame["id"]
+    out = pd.DataFrame(
+        {"id": frame["id"], "name": name.fillna(frame["id"]), "lon": lon, "lat": lat}
+    )
+    if "source" in frame:
+        out["source"] = frame["source"].fillna("")
+    return out
+
+
 _HUB_COLUMNS = ("id", "name", "kind", "lon", "lat")
 
 
@@ -266,10 +407,12 @@ def read_hubs(path: str | Path | None = None) -> pd.DataFrame:
     if frame["id"].duplicated().any():
         dup = frame.loc[frame["id"].duplicated(), "id"].iloc[0]
         raise InputError(source, "id", f"duplicate id {dup!r}")
-    bad_kind = ~frame["kind"].isin(["hub", "cluster"])
+    bad_kind = ~frame["kind"].isin(["hub", "cluster", "ground_node"])
     if bad_kind.any():
         raise InputError(
-            source, "kind", f"{frame.loc[bad_kind, 'kind'].iloc[0]!r} is neither hub nor cluster"
+            source,
+            "kind",
+            f"{frame.loc[bad_kind, 'kind'].iloc[0]!r} is not hub, cluster or ground_node",
         )
     lon = pd.to_numeric(frame["lon"], errors="coerce")
     lat = pd.to_numeric(frame["lat"], errors="coerce")
