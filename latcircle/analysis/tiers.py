@@ -346,17 +346,19 @@ def _leo_columns(
     """Add the LEO columns: best gateway per city, judged latency, P95, bound and worst."""
     out = table.copy()
     rows = np.arange(len(out))
+    sep, ids = links.sep_km, links.ids
+    if sep.shape[1] == 0:  # no gateway at all: one that nobody reaches keeps the columns
+        sep = np.full((len(out), 1), 1e9)
+        ids = np.full((len(out), 1), "", dtype=object)
     for tag, ground in (("", links.app_ms), ("hub_", links.hub_ms)):
-        path = leo_path(leo, links.sep_km, ground_ms=ground, basis=basis)
+        g = ground if ground.shape[1] else np.zeros((1, 1))
+        path = leo_path(leo, sep, ground_ms=g, basis=basis)
         judged = np.where(np.isnan(path.judged_ms), np.inf, path.judged_ms)
-        pick = np.argmin(judged, axis=1) if judged.shape[1] else np.zeros(len(out), int)
-        if judged.shape[1] == 0:  # no gateway at all
-            out[f"leo_{tag}latency_us"] = np.inf
-            continue
+        pick = np.argmin(judged, axis=1)
         reach = np.isfinite(judged[rows, pick])
-        out[f"leo_{tag}gateway"] = np.where(reach, links.ids[rows, pick].astype(str), "")
+        out[f"leo_{tag}gateway"] = np.where(reach, ids[rows, pick].astype(str), "")
         if not tag:
-            out["leo_gateway_km"] = links.sep_km[rows, pick]
+            out["leo_gateway_km"] = np.where(reach, sep[rows, pick], np.nan)
             out["leo_hops"] = path.hops[rows, pick]
             out["leo_basis"] = path.basis
         out[f"leo_{tag}latency_us"] = 1000.0 * judged[rows, pick]

@@ -35,6 +35,7 @@ __all__ = [
     "read_backbones",
     "read_gateways",
     "read_hubs",
+    "read_places",
 ]
 
 #: WGS84 ellipsoid for geodesic lengths.
@@ -424,3 +425,72 @@ def read_hubs(path: str | Path | None = None) -> pd.DataFrame:
     if not (frame["kind"] == "hub").any():
         raise InputError(source, "kind", "no hub: at least one row must be kind=hub")
     return frame.assign(lon=lon, lat=lat)
+
+
+def read_places(path: str | Path, *, name_field: str = "name") -> pd.DataFrame:
+    """Read the places of a tiers run (towns of an export market, say) as points.
+
+    Parameters
+    ----------
+    path
+        A CSV with ``lon``/``lat`` (WGS84) or any OGR point file with a CRS.
+    name_field
+        The column naming each place.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``adcode`` (the row's id, ``id`` column or row number), ``name``, ``lon``, ``lat``,
+        ``point`` (``as given``) and ``population`` when the file has it.
+
+    Raises
+    ------
+    InputError
+        On an unreadable file, a missing column, no point, or a position off the Earth.
+    """
+    import geopandas as gpd
+    import pyogrio.errors
+
+    source = Path(path)
+    if not source.is_file():
+        raise InputError(source, None, "no such file")
+    if source.suffix.lower() == ".csv":
+        try:
+            frame = pd.read_csv(source)
+        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise InputError(source, None, f"cannot read: {exc}") from None
+        if not {"lon", "lat"} <= set(frame.columns):
+            raise InputError(source, "lon/lat", "missing column(s)")
+        lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
+        lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
+    else:
+        try:
+            gdf = gpd.read_file(source)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise InputError(source, None, f"cannot read: {str(exc).splitlines()[0]}") from None
+        if gdf.crs is None:
+            raise InputError(source, "crs", "the file declares no CRS")
+        gdf = gdf.to_crs(4326)
+        if not (gdf.geom_type == "Point").all():
+            raise InputError(source, "geometry", "places must be points")
+        frame = pd.DataFrame(gdf.drop(columns="geometry"))
+        lon, lat = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+    if name_field not in frame:
+        raise InputError(source, name_field, "missing column")
+    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise InputError(source, "lon/lat", f"place {row} is not a WGS84 position")
+    ids = frame["id"].astype(str) if "id" in frame else pd.Series(range(1, len(frame) + 1))
+    out = pd.DataFrame(
+        {
+            "adcode": ids.astype(str).str.zfill(4).to_numpy(),
+            "name": frame[name_field].astype(str).to_numpy(),
+            "lon": lon,
+            "lat": lat,
+            "point": "as given",
+        }
+    )
+    if "population" in frame:
+        out["population"] = pd.to_numeric(frame["population"], errors="coerce").fillna(0.0)
+    return out
