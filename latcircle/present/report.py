@@ -498,17 +498,27 @@ _TIER_LABELS = {
 }
 
 
+def _judged_on(r: Mapping[str, Any]) -> str:
+    """Return what a LEO row was judged on (median, P95, geometric bound), in brackets."""
+    on = r.get("judged_on")
+    if not str(r.get("tier", "")).startswith("leo") or on is None or pd.isna(on):
+        return ""
+    return f" ({on})"
+
+
 def _tiers_section(tiers: pd.DataFrame) -> str:
     head = (
         "<h2>Wider tiers: application and LEO</h2><p class='note'>The application tier adds "
         "the access technology and routers to the optical latency; LEO rows count only the "
-        "places with no terrestrial access, over a satellite to a gateway beside a compute "
-        "site (see docs/tiers.md).</p>"
+        "places with no terrestrial access, over a satellite to a gateway and on to compute, "
+        "judged on the measured median (P95 and the geometric bound beside it; see "
+        "docs/tiers.md).</p>"
     )
     rows = [
         [
             BASIS_LABELS.get(str(r["basis"]), str(r["basis"])),
-            _TIER_LABELS.get(str(r["tier"]), f"LEO within {float(r['budget_ms']):g} ms"),
+            _TIER_LABELS.get(str(r["tier"]), f"LEO within {float(r['budget_ms']):g} ms")
+            + _judged_on(r),
             f"{float(r['budget_ms']):g} ms",
             _amount(r["covered"], str(r["unit"])),
             _amount(r["total"], str(r["unit"])),
