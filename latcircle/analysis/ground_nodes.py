@@ -106,10 +106,10 @@ def plan_ground_nodes(
     need = ~base.cities["terrestrial_access"].to_numpy()
     demand = base.cities.loc[need].reset_index(drop=True)
     weight = _weights(demand)
-    in10, in20 = _coverage(backbone, sites, demand, p, leo, leo_basis)
+    in10, in20, mean_ms = _coverage(backbone, sites, demand, p, leo, leo_basis)
     cost = np.full(backbone.n_nodes, float(node_cost))
     stages = [_stage(m, weight) for m in (in10, in20)]
-    sol = min_cost(stages, cost, time_limit_s=time_limit_s)
+    sol = min_cost(stages, cost * (1.0 + _TIE * _rank(mean_ms)), time_limit_s=time_limit_s)
     chosen = sol.built[-1] if sol.feasible else np.zeros(backbone.n_nodes, bool)
     nodes, gateways, new_sites = _tables(backbone, sites, chosen, cost, in10, in20, weight)
     demand = demand.assign(
@@ -122,6 +122,19 @@ def plan_ground_nodes(
     )
     summary = _summary(demand, rerun, sol, chosen, cost, leo, leo_basis, node_cost)
     return GroundPlan(nodes, gateways, new_sites, demand, summary)
+
+
+#: Equally cheap plans are told apart by the candidates' mean geometric-bound LEO latency to the
+#: demand: each node's cost is raised by at most this fraction, in the order of that mean.
+_TIE = 1e-6
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """Rank in [0, 1) (stable: equal values keep the node order)."""
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(len(values))
+    rank[order] = np.arange(len(values))
+    return rank / max(len(values), 1)
 
 
 def _weights(demand: pd.DataFrame) -> np.ndarray:
@@ -137,8 +150,8 @@ def _coverage(
     p: TierParams,
     leo: LeoParams,
     basis: str | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cities × candidate nodes: within 10 ms (any compute) and 20 ms (a hub) over LEO."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cities × nodes within 10 ms (any compute), 20 ms (a hub); each node's mean latency."""
     n = backbone.n_nodes
     site_node, site_km = _nearest_node(backbone, sites)
     onward = p.equipment_us + _node_latency_us(backbone, site_node, site_km, p)  # (site, node)
@@ -156,11 +169,17 @@ def _coverage(
         ).reshape(m, n)
         / 1000.0
     )
-    lat10 = leo_path(leo, sep, ground_ms=app_ms[None, :], basis=basis).judged_ms
+    path10 = leo_path(leo, sep, ground_ms=app_ms[None, :], basis=basis)
+    lat10 = path10.judged_ms
     lat20 = leo_path(leo, sep, ground_ms=hub_ms[None, :], basis=basis).judged_ms
+    # Ties: the geometric bound grows with the distance to the demand (the judged median may
+    # not), so the nearer of equally good nodes is preferred.
+    finite = np.where(np.isfinite(path10.bound_ms), path10.bound_ms, 1e6)
+    mean_ms = finite.mean(axis=0) if m else np.zeros(n)
     return (
         covered(lat10 * 1000.0, budget_ms=p.app_budget_ms),
         covered(lat20 * 1000.0, budget_ms=p.hub_budget_ms),
+        mean_ms,
     )
 
 

@@ -123,10 +123,11 @@ def read_backbone(path: str | Path, *, fixes: bool = True) -> Backbone:
     p = Path(path)
     if not p.is_file():
         raise InputError(p, None, "no such file")
+    route: dict[tuple[int, int], float] = {}
     if p.suffix.lower() == ".graphml":
         name, names, lon, lat, edges, repairs = _read_graphml(p)
     else:
-        name, names, lon, lat, edges, repairs = _read_lines(p)
+        name, names, lon, lat, edges, repairs = _read_lines(p, route)
     if fixes:
         _apply_fixes(name, names, lon, lat, repairs)
         _apply_aliases(name, names, repairs)
@@ -135,6 +136,8 @@ def read_backbone(path: str | Path, *, fixes: bool = True) -> Backbone:
     u = np.array([e[0] for e in edges], dtype=np.int64)
     v = np.array([e[1] for e in edges], dtype=np.int64)
     length = geodesic_m(lon[u], lat[u], lon[v], lat[v])
+    if route:  # line files: the geodesic length along each route, not between its ends
+        length = np.array([route[e] for e in edges], dtype=float)
     return Backbone(name, tuple(names), lon, lat, u, v, length, repairs)
 
 
@@ -195,8 +198,9 @@ def _read_graphml(
 
 
 def _read_lines(
-    p: Path,
+    p: Path, route: dict[tuple[int, int], float]
 ) -> tuple[str, list[str], np.ndarray, np.ndarray, list[tuple[int, int]], dict[str, list[str]]]:
+    """Line ends become nodes; ``route`` receives each link's geodesic length along its line."""
     import geopandas as gpd
     import pyogrio.errors
     import shapely
@@ -216,9 +220,20 @@ def _read_lines(
     keys, inverse = np.unique(ends, axis=0, return_inverse=True)
     n = len(lines)
     pairs = np.sort(np.column_stack([inverse[:n], inverse[n:]]), axis=1)
-    edges = sorted({(int(a), int(b)) for a, b in pairs if a != b})
+    along = np.array([GEOD.geometry_length(line) for line in lines], dtype=float)
+    repairs: dict[str, list[str]] = {}
+    for (a, b), d in zip(pairs, along, strict=True):
+        key = (int(a), int(b))
+        if a == b:
+            repairs.setdefault("loops (both ends at one node) dropped", []).append(f"{a}")
+        elif key in route:
+            repairs.setdefault("parallel routes collapsed to the shortest", []).append(f"{a}-{b}")
+            route[key] = min(route[key], float(d))
+        else:
+            route[key] = float(d)
+    edges = sorted(route)
     names = [f"{x:.5f},{y:.5f}" for x, y in keys]
-    return p.stem, names, keys[:, 0].copy(), keys[:, 1].copy(), edges, {}
+    return p.stem, names, keys[:, 0].copy(), keys[:, 1].copy(), edges, repairs
 
 
 def _apply_fixes(
