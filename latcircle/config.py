@@ -708,6 +708,11 @@ class TiersRunConfig(_Strict):
     gateways: str | None = None
     leo: Literal["leo550", "leo550_2022", "leo550_isl", "leo1160", "none"] = "leo550"
     leo_basis: Literal["measured", "geometric"] | None = None
+    #: A LEO model of one's own instead of a preset: ``name``, ``altitude_km``,
+    #: ``min_elevation_deg``, ``processing_ms``, ``handover_ms``, optionally ``isl_link_km``
+    #: and ``measured`` (``name``, ``p50_ms``, ``published`` as ``[[label, ms], ...]`` one way,
+    #: ``source``, ``date``); checked by :class:`latcircle.analysis.leo.LeoParams`.
+    leo_model: dict[str, Any] | None = None
     #: Overrides of the tier parameters (``route_factor``, ``max_drop_km``, ...).
     params: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=dict

