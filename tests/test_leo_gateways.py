@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -306,3 +308,41 @@ def test_plan_is_optimal_against_brute_force_and_closes_the_loop(basis: str) -> 
     assert (s["rerun_10ms_weight"], s["rerun_20ms_weight"]) == best_reach
     if basis == "measured":  # 12.85 ms median one way: nothing within 10 ms over LEO
         assert best_reach[0] == 0
+
+
+# --- a city run with a gateways file ---------------------------------------------------------
+
+
+def test_city_gateway_ground_part_is_the_metro_path(
+    make_tiny_city: Callable[..., Path], tmp_path: Path
+) -> None:
+    from conftest import X0, Y0, to_lonlat
+
+    from latcircle.analysis.city_tiers import city_tiers
+    from latcircle.analysis.metro import prepare
+    from latcircle.config import load_config
+
+    # A gateway on the road grid's node (3 km, 1 km): from site A (1 km, 5 km) or B (5 km,
+    # 5 km) it is 2 km + 4 km of road, route factor 1.2: E + S + k·1.2·6,000 m.
+    lon, lat = to_lonlat(np.array([X0 + 3000.0]), np.array([Y0 + 1000.0]))
+    folder = tmp_path / "gw"
+    folder.mkdir()
+    (folder / "gw.csv").write_text(f"id,lon,lat\ng1,{lon[0]:.10f},{lat[0]:.10f}\n")
+    cfg_path = make_tiny_city("g", extra_yaml=f"tiers: {{gateways: {folder / 'gw.csv'}}}\n")
+    metro = prepare(load_config(cfg_path))
+    scenario = metro.scenario(year=None)
+    res = city_tiers(metro, scenario, metro.config.tiers)
+    k_us_per_m = 1.4682 / 299.792458
+    ground_ms = (100 + 20 + k_us_per_m * 1.2 * 6000.0) / 1000.0
+    leo = res.leo_ms["key_sites"]
+    far = float(leo[np.isfinite(leo)][0])  # the road-less "far east" key site
+    assert abs(far - (25.7 / 2 + ground_ms)) < 1e-6
+    rows = res.table.set_index(["basis", "tier"])
+    assert rows.loc[("key_sites", "leo_20ms"), "gateways"] == "1 gateway(s) from gw.csv"
+    # Geometric basis: 2 slant ranges at 25° + allowances + the same ground part.
+    geo = city_tiers(
+        metro, scenario, metro.config.tiers.model_copy(update={"leo_basis": "geometric"})
+    )
+    d25 = float(np.linalg.norm(_satellite(550, 25) - _ground(0.0)))
+    far_geo = float(geo.leo_ms["key_sites"][np.isfinite(geo.leo_ms["key_sites"])][0])
+    assert abs(far_geo - (2 * d25 / C_KM_PER_MS + 1.5 + ground_ms)) < 1e-6
