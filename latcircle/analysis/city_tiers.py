@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.leo import LEO_PRESETS, LeoParams, footprint_km, leo_path
 from latcircle.analysis.metro import Metro, Scenario
+from latcircle.analysis.tiers import position_text
 from latcircle.config import ACCESS_TECH_US, CityTiers
 from latcircle.errors import InputError
 
@@ -174,7 +175,7 @@ def _check_reach(
     if len(far):
         row = table.iloc[int(far[0])]
         msg = (
-            f"gateway {row['id']!s} ({float(row['lat']):.4f} N {float(row['lon']):.4f} E) is "
+            f"gateway {row['id']!s} ({position_text(float(row['lon']), float(row['lat']))}) is "
             f"{d[far[0]] / 1000.0:,.0f} km from the metro, outside the {leo.name} footprint "
             f"({footprint_km(leo):,.0f} km)"
         )

@@ -42,7 +42,7 @@ from latcircle.engine.latency import arc_matrix
 from latcircle.engine.network import Network
 from latcircle.inputs.backbone import Backbone, geodesic_m
 
-__all__ = ["TierParams", "TiersResult", "check_gateways", "national_tiers"]
+__all__ = ["TierParams", "TiersResult", "check_gateways", "national_tiers", "position_text"]
 
 _K_US_PER_KM = GROUP_INDEX_G652 / C_M_PER_US * 1000.0
 
@@ -396,9 +396,15 @@ def check_gateways(leo: LeoParams, gateways: pd.DataFrame, cities: pd.DataFrame)
     i = int(np.flatnonzero(~reach)[0])
     row = gateways.iloc[i]
     return (
-        f"gateway {row['id']!s} at {float(row['lat']):.4f} N {float(row['lon']):.4f} E is outside "
-        f"the {leo.name} footprint ({footprint_km(leo):,.0f} km) of every place"
+        f"gateway {row['id']!s} at {position_text(float(row['lon']), float(row['lat']))} is "
+        f"outside the {leo.name} footprint ({footprint_km(leo):,.0f} km) of every place"
     )
+
+
+def position_text(lon: float, lat: float) -> str:
+    """Return a WGS84 position as ``12.3456 N 7.8900 W`` (for messages)."""
+    ns, ew = ("N" if lat >= 0 else "S"), ("E" if lon >= 0 else "W")
+    return f"{abs(lat):.4f} {ns} {abs(lon):.4f} {ew}"
 
 
 def _leo_summary(
