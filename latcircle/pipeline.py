@@ -742,6 +742,7 @@ def run_tiers_config(config: str | Path, *, out: Path) -> TiersResult:
         cfg.backbone,
         out=out,
         hubs=cfg.hubs,
+        adcodes=None,
         leo=leo,
         gateways=cfg.gateways,
         leo_basis=cfg.leo_basis,

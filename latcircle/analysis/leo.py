@@ -508,7 +508,8 @@ def leo_path(
     else:
         p50 = p95 = np.full(g.shape, np.nan)
     judged = p50 if basis == "measured" else worst
-    return LeoPath(basis, up_w, isl_w, down_w, hops, bound, worst, p50, p95, judged)
+    hops_int = hops.astype(np.int64)
+    return LeoPath(basis, up_w, isl_w, down_w, hops_int, bound, worst, p50, p95, judged)
 
 
 def _legs(params: LeoParams, g: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:

@@ -87,7 +87,10 @@ class Backbone:
 
 
 def geodesic_m(
-    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
+    lon1: np.ndarray | float,
+    lat1: np.ndarray | float,
+    lon2: np.ndarray | float,
+    lat2: np.ndarray | float,
 ) -> np.ndarray:
     """Geodesic distance on WGS84, metres (vectorised)."""
     _, _, d = GEOD.inv(
