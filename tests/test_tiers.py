@@ -256,6 +256,7 @@ def test_cli_tiers_writes_every_output(tmp_path: Path) -> None:
         "sites.csv",
         "summary.json",
         "tiers.gpkg",
+        "tiers.html",  # the map and report page
     ]
     summary = json.loads((out / "summary.json").read_text())
     cities = pd.read_csv(out / "cities.csv", dtype={"adcode": str})
