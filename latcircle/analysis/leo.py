@@ -10,11 +10,13 @@ Two figures for every LEO path, never confused:
   and is labelled so.
 
 Where the fibre network gives a place *no access*, a low-Earth-orbit constellation can still
-carry it to compute. A LEO path can never meet the 1 ms tier (a 550 km shell alone is 3.7 ms
-one way at zenith), but it can decide the 10 ms application tier and the 20 ms hub tier.
+carry it to compute. A LEO path can never meet the 1 ms tier (a 550 km shell's two radio legs,
+up and down, are 3.67 ms one way at zenith, 7.34 ms round trip), and on measured latency it does
+not meet the 10 ms tier either; it can decide the 20 ms hub tier.
 
-The model is a *bent pipe* (the satellite relays, it does not route over inter-satellite
-links) on a spherical Earth of mean radius ``R``:
+The geometry is a *bent pipe* (the satellite relays to a gateway in its footprint; optionally
+inter-satellite links to a farther gateway, :attr:`LeoParams.isl_link_km`) on a spherical Earth
+of mean radius ``R``:
 
 * **slant range** from a ground point to a satellite at altitude ``h`` seen at elevation ``ε``:
   ``d(h, ε) = sqrt((R + h)² − (R·cos ε)²) − R·sin ε``;
@@ -24,8 +26,8 @@ links) on a spherical Earth of mean radius ``R``:
   shortest relay through one satellite then has it above the midpoint, path
   ``2·sqrt(R² + (R + h)² − 2R(R + h)·cos(θ/2))`` (the **best case**). The **worst case** while
   both still see it is ``2·d(h, ε_min)`` (user and gateway each at the footprint's edge), which is
-  what latcircle judges tiers on by default: a constellation does not keep a satellite at the
-  best position.
+  what ``basis="geometric"`` judges on: a constellation does not keep a satellite at the best
+  position.
 
 Radio propagation is at ``c`` (vacuum); the gateway's onward path to compute is fibre, priced by
 the same model as the metro (``E + S + k·r·distance``). Fixed allowances cover the satellite's
