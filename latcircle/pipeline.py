@@ -687,6 +687,8 @@ def run_tiers(
     from latcircle.output.tiers import write_national_tiers
 
     paths = [backbone] if isinstance(backbone, str | Path) else list(backbone)
+    if not paths:
+        raise InputError("tiers", "--backbone", "give --backbone FILE (or --config FILE)")
     inputs = [Path(p) for p in (*paths, hubs, gateways, cities) if p is not None]
     check_output_folder(Path(out), inputs=inputs)  # before the national solve, not after
     tier_params, model = _tier_options(params, leo, leo_basis)
@@ -816,7 +818,7 @@ def _tier_inputs(
                 adcodes=None if adcodes is None else list(adcodes), at=city_points
             )
         except ValueError as exc:
-            raise InputError("--city-points", None, str(exc)) from None
+            raise InputError("city_points", None, str(exc)) from None
     return bb, sites, places, gw
 
 

@@ -24,7 +24,7 @@ from latcircle.inputs.backbone import Backbone
 from latcircle.present.assets import LEAFLET_CSS, LEAFLET_JS, inline_assets
 from latcircle.present.style import escape_text, percent
 
-__all__ = ["TIER_CLASSES", "city_classes", "write_tiers_page"]
+__all__ = ["TIER_CLASSES", "city_classes", "summary_lines", "write_tiers_page"]
 
 #: City classes on the map, in legend order, with their colours.
 TIER_CLASSES: dict[str, str] = {
@@ -51,6 +51,30 @@ def city_classes(cities: pd.DataFrame) -> np.ndarray:
         default=names[5],
     )
     return out.astype(object)
+
+
+def summary_lines(result: TiersResult) -> list[str]:
+    """Return the few lines ``latcircle tiers`` prints (the full account: ``tiers.html``)."""
+    c = result.cities
+    lines = [
+        f"{len(c)} cities; within 20 ms of a hub: {int(c['in_hub_tier'].sum())}; "
+        f"within 5 ms of a hub or cluster: {int(c['in_regional_tier'].sum())}"
+    ]
+    leo = result.summary.get("leo")
+    if isinstance(leo, dict):
+        lines.append(
+            f"no terrestrial access: {int((~c['terrestrial_access']).sum())}; via LEO "
+            f"({leo['basis']}): {leo['no_access_meeting_10ms_via_leo']} within 10 ms, "
+            f"{leo['no_access_meeting_20ms_via_leo']} within 20 ms"
+        )
+    plan = result.summary.get("plan")
+    if isinstance(plan, dict):
+        lines.append(
+            f"ground-node plan: {plan['nodes_chosen']} node(s); no-access weight within 10 ms "
+            f"{plan['planned_10ms_weight']:g}, within 20 ms {plan['planned_20ms_weight']:g} "
+            f"of {plan['no_access_weight']:g}"
+        )
+    return lines
 
 
 def write_tiers_page(
