@@ -346,3 +346,23 @@ def test_city_gateway_ground_part_is_the_metro_path(
     d25 = float(np.linalg.norm(_satellite(550, 25) - _ground(0.0)))
     far_geo = float(geo.leo_ms["key_sites"][np.isfinite(geo.leo_ms["key_sites"])][0])
     assert abs(far_geo - (2 * d25 / C_KM_PER_MS + 1.5 + ground_ms)) < 1e-6
+
+
+def test_empty_is_normal_no_gateway_and_no_demand(tmp_path: Path) -> None:
+    from latcircle.present.tiers_page import write_tiers_page
+
+    bb = _line(3)
+    cities = pd.DataFrame(
+        {"adcode": ["1", "2"], "name": ["x", "y"], "lon": [1.0, 2.0], "lat": [0.5, 9.0]}
+    )
+    none = pd.DataFrame({"id": [], "name": [], "lon": [], "lat": []})
+    res = national_tiers(bb, HUB, cities, leo=LEO_PRESETS["leo550"], gateways=none)
+    assert np.isinf(res.cities["leo_latency_us"]).all()
+    assert not res.cities["leo_meets_hub_tier"].any()
+    assert res.summary["leo"]["gateways"] == "0 gateway(s) from the gateways table"
+    # Every city has access: nothing to plan, an empty plan, and the page still writes.
+    plan = plan_ground_nodes(bb, HUB, cities.iloc[:1], leo=LEO_PRESETS["leo550"])
+    assert plan.summary["nodes_chosen"] == 0 and plan.summary["no_access_weight"] == 0.0
+    assert plan.summary["closed_loop_matches"] is True and len(plan.gateways) == 0
+    page = write_tiers_page(res, bb, tmp_path, plan=plan)
+    assert "Ground coordination nodes (plan)" in page.read_text(encoding="utf-8")
