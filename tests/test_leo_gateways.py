@@ -366,3 +366,51 @@ def test_empty_is_normal_no_gateway_and_no_demand(tmp_path: Path) -> None:
     assert plan.summary["closed_loop_matches"] is True and len(plan.gateways) == 0
     page = write_tiers_page(res, bb, tmp_path, plan=plan)
     assert "Ground coordination nodes (plan)" in page.read_text(encoding="utf-8")
+
+
+# --- backbones: OFDS, aliases and joins --------------------------------------------------------
+
+
+def test_ofds_backbone_lengths_along_routes_and_a_join(tmp_path: Path) -> None:
+    import json
+
+    from pyproj import Geod
+
+    from latcircle.inputs.backbone import join_backbones, read_backbone
+
+    route = [[110.0, 30.0], [110.5, 30.4], [111.0, 30.0]]
+    pkg = {
+        "networks": [
+            {
+                "id": "n",
+                "nodes": [
+                    {"id": "A", "location": {"type": "Point", "coordinates": [110.0, 30.0]}},
+                    {"id": "B", "location": {"type": "Point", "coordinates": [111.0, 30.0]}},
+                    {"id": "C", "location": {"type": "Point", "coordinates": [111.0, 31.0]}},
+                ],
+                "spans": [
+                    {"id": "s1", "start": "A", "end": "B",
+                     "route": {"type": "LineString", "coordinates": route}},
+                    {"id": "s2", "start": "B", "end": "C"},
+                ],
+            }
+        ]
+    }  # fmt: skip
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(pkg), encoding="utf-8")
+    bb = read_backbone(path)
+    assert bb.names == ("A", "B", "C")
+    geod = Geod(ellps="WGS84")
+    along = sum(geod.inv(*route[i], *route[i + 1])[2] for i in range(2))
+    straight = geod.inv(111.0, 30.0, 111.0, 31.0)[2]
+    lengths = dict(zip(zip(bb.u.tolist(), bb.v.tolist(), strict=True), bb.geodesic_m, strict=True))
+    assert lengths[(0, 1)] == pytest.approx(along, rel=1e-12)  # along the route, not A-B
+    assert lengths[(1, 2)] == pytest.approx(straight, rel=1e-12)
+    # Joined with a backbone naming the same node "B": one node, links of both.
+    other = Backbone(
+        "other", ("B", "D"), np.array([111.0, 112.0]), np.array([30.0, 30.0]),
+        np.array([0]), np.array([1]), geodesic_m(111.0, 30.0, 112.0, 30.0).reshape(1),
+    )  # fmt: skip
+    joined = join_backbones([bb, other])
+    assert joined.names == ("A", "B", "C", "D") and len(joined.u) == 3
+    assert joined.repairs["nodes joined"] == ["other: B (0.0 km)"]

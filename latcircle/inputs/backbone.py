@@ -24,6 +24,7 @@ import pandas as pd
 from pyproj import Geod
 
 from latcircle.errors import InputError
+from latcircle.inputs.ofds import is_ofds, read_ofds
 
 __all__ = [
     "CHINA_EQUAL_AREA",
@@ -103,12 +104,13 @@ def geodesic_m(
 
 
 def read_backbone(path: str | Path, *, fixes: bool = True) -> Backbone:
-    """Read a backbone from a Topology Zoo / SNDlib-style GraphML file or a line file.
+    """Read a backbone from a Topology Zoo GraphML file, an OFDS network or a line file.
 
     Parameters
     ----------
     path
-        A ``.graphml`` file (nodes with latitude/longitude attributes, links between them) or
+        A ``.graphml`` file (nodes with latitude/longitude attributes, links between them), an
+        OFDS network (JSON package or GeoJSON spans; nodes by id, lengths along the routes) or
         any OGR line file (GeoJSON, GeoPackage…) whose line ends are the nodes.
     fixes
         Apply the bundled coordinate fixes for known topologies (each counted in ``repairs``).
@@ -129,6 +131,8 @@ def read_backbone(path: str | Path, *, fixes: bool = True) -> Backbone:
     route: dict[tuple[int, int], float] = {}
     if p.suffix.lower() == ".graphml":
         name, names, lon, lat, edges, repairs = _read_graphml(p)
+    elif is_ofds(p):
+        name, names, lon, lat, edges, repairs = _read_ofds(p, route)
     else:
         name, names, lon, lat, edges, repairs = _read_lines(p, route)
     if fixes:
@@ -237,6 +241,39 @@ def _read_lines(
     edges = sorted(route)
     names = [f"{x:.5f},{y:.5f}" for x, y in keys]
     return p.stem, names, keys[:, 0].copy(), keys[:, 1].copy(), edges, repairs
+
+
+def _read_ofds(
+    p: Path, route: dict[tuple[int, int], float]
+) -> tuple[str, list[str], np.ndarray, np.ndarray, list[tuple[int, int]], dict[str, list[str]]]:
+    """OFDS spans: nodes by id at their span ends, each link its geodesic length along its route."""
+    import shapely
+
+    lines, _ = read_ofds(p)
+    index: dict[str, int] = {}
+    xy: list[tuple[float, float]] = []
+    repairs: dict[str, list[str]] = {}
+    for row in lines.itertuples():
+        coords = shapely.get_coordinates(row.geometry)
+        ends = []
+        for node, at in ((str(row.u), coords[0]), (str(row.v), coords[-1])):
+            if node not in index:
+                index[node] = len(xy)
+                xy.append((float(at[0]), float(at[1])))
+            ends.append(index[node])
+        a, b = sorted(ends)
+        d = float(GEOD.geometry_length(row.geometry))
+        if a == b:
+            repairs.setdefault("loops (both ends at one node) dropped", []).append(str(row.u))
+        elif (a, b) in route:
+            repairs.setdefault("parallel routes collapsed to the shortest", []).append(
+                f"{row.u}-{row.v}"
+            )
+            route[(a, b)] = min(route[(a, b)], d)
+        else:
+            route[(a, b)] = d
+    arr = np.array(xy, dtype=float).reshape(-1, 2)
+    return p.stem, list(index), arr[:, 0].copy(), arr[:, 1].copy(), sorted(route), repairs
 
 
 def _apply_fixes(
