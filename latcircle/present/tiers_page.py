@@ -215,6 +215,7 @@ def _report(result: TiersResult, plan: GroundPlan | None) -> str:
                 "leo_p95_us",
                 "leo_bound_us",
                 "leo_meets_app_tier",
+                "leo_hub_latency_us",
                 "leo_meets_hub_tier",
             )
             if col in c
@@ -222,8 +223,9 @@ def _report(result: TiersResult, plan: GroundPlan | None) -> str:
         no_access = c.loc[~c["terrestrial_access"], cols]
         parts.append(
             f"<h2>Cities without terrestrial access ({len(no_access)})</h2>"
-            "<p>LEO figures in µs, one way: judged (basis), P95 and the geometric bound "
-            "(best geometry: never the answer).</p>" + _table(no_access)
+            "<p>LEO figures in µs, one way: judged (basis) to the nearest compute, P95 and the "
+            "geometric bound (best geometry: never the answer); to the nearest hub for the "
+            "20 ms tier.</p>" + _table(no_access)
         )
     matrix = result.matrix.round(3).reset_index(names="from")
     parts.append("<h2>Hub and cluster matrix (ms, one way)</h2>" + _table(matrix))
