@@ -25,7 +25,6 @@ __all__ = [
     "CITY_PAGES",
     "CITY_TABLES",
     "EXPECTED_SKIPS",
-
     "city_pages",
     "find_city_dirs",
     "read_city_outputs",

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from latcircle.config import load_config
 from latcircle.errors import FetchError, InputError
+from latcircle.output.cityconfig import ConfigSection, city_config_text
 from latcircle.output.files import atomic_file
 from latcircle.sources._job import ATTRIBUTION, FILES, SOURCE_DATA, FetchResult, Job
 from latcircle.sources.manifest import read_manifest, read_manifest_extra, write_manifest
@@ -84,7 +83,7 @@ def _config_text(job: Job, result: FetchResult, sites_note: str | None) -> str:
     ]
     if "key_sites" in result.files:
         header += ["", "Key-site OSM tags: " + json.dumps(job.key_site_tags, ensure_ascii=False)]
-    sections: list[tuple[str | None, dict[str, Any]]] = [
+    sections: list[ConfigSection] = [
         (
             "\n".join(header),
             {
@@ -136,19 +135,7 @@ def _config_text(job: Job, result: FetchResult, sites_note: str | None) -> str:
                 },
             )
         )
-    parts = []
-    for comment, mapping in sections:
-        if comment:
-            lines = [
-                wrapped
-                for line in comment.splitlines()
-                for wrapped in (textwrap.wrap(line, 96, subsequent_indent="  ") or [""])
-            ]
-            parts.append("\n".join(f"# {line}".rstrip() for line in lines))
-        parts.append(
-            yaml.safe_dump(mapping, allow_unicode=True, sort_keys=False, width=100).rstrip()
-        )
-    return "\n".join(parts) + "\n"
+    return city_config_text(sections)
 
 
 def _notes(job: Job, result: FetchResult) -> str:
