@@ -61,7 +61,8 @@ def memory_task(n_nodes: int) -> dict[str, Any]:
     from benchmarks.scaling import synthetic_lines
     from latcircle.config import LatencyModel
     from latcircle.engine.latency import arc_matrix
-    from latcircle.engine.network import Locator, build_network
+    from latcircle.engine.locator import Locator
+    from latcircle.engine.network import build_network
 
     _settle()
     steps: dict[str, float] = {}
