@@ -17,8 +17,6 @@ outputs and writes the national folder, with ``headline.csv`` (the CAICT-style c
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import dataclasses
 import gc
 import glob
@@ -36,6 +34,7 @@ import pandas as pd
 
 from latcircle import __version__
 from latcircle.errors import InputError, LatcircleError
+from latcircle.system import core_ids, peak_rss_mb, pin_cores, release_memory, usable_cores
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -332,17 +331,9 @@ def _outcome(
         key=key,
         cpu_s=time.process_time() - c0,
         wall_s=time.perf_counter() - t0,
-        peak_rss_mb=_peak_rss_mb(),
+        peak_rss_mb=peak_rss_mb(),
         worker=_worker_name(),
     )
-
-
-def _peak_rss_mb() -> float:
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not on POSIX
-        return 0.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def _worker_name() -> str:
@@ -360,22 +351,17 @@ def _release_memory() -> None:
     glibc keeps large freed arrays resident once its mmap threshold has risen; in a
     long-lived worker one large city would otherwise hold its peak for the rest of the sweep.
     """
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    release_memory()
 
 
 def _pin(cores_by_worker: dict[str, list[int]] | None) -> None:
     """Restrict this task's thread (and the threads it starts) to its worker's cores."""
-    if not cores_by_worker or not hasattr(os, "sched_setaffinity"):
-        return
-    cores = cores_by_worker.get(_worker_name())
-    if cores:
-        os.sched_setaffinity(0, cores)
+    if cores_by_worker:
+        pin_cores(cores_by_worker.get(_worker_name()) or [])
 
 
 def _usable_cores() -> list[int]:
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return core_ids()
 
 
 def _core_shares(
@@ -573,7 +559,7 @@ class _client:  # noqa: N801 - a context manager used like a function
                 msg = f"{self.scheduler}: no Dask scheduler with workers answers ({exc})"
                 raise LatcircleError(msg) from None
             return self.client
-        n = self.workers or os.cpu_count() or 1
+        n = self.workers or usable_cores()
         with dask.config.set(_local_worker_config()):  # the nannies pass it to the workers
             self.cluster = LocalCluster(
                 n_workers=n,
