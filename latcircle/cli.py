@@ -428,26 +428,16 @@ def _national_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentP
 
 
 def _setup_logging(level: int, console: Console) -> None:
-    """Warnings by default, stage timings with -v, debug with -vv, errors only with -q."""
-    from rich.logging import RichHandler
+    """Warnings by default, -v/-vv more, -q errors only; plain whole lines off a terminal."""
+    from latcircle.logs import setup_logging
 
-    ours = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
-        max(min(level, 2), -1), logging.DEBUG
-    )
-    handler = RichHandler(show_path=False, show_time=level > 1, console=console)
-    logging.basicConfig(
-        level=logging.DEBUG if level > 2 else logging.WARNING if level >= 0 else logging.ERROR,
-        format="%(message)s",
-        handlers=[handler],
-        force=True,
-    )
-    logging.getLogger("latcircle").setLevel(ours)
+    setup_logging(level, console)
 
 
 def _console() -> Console:
-    from rich.console import Console
+    from latcircle.logs import console
 
-    return Console(stderr=True)
+    return console()
 
 
 def _progress(
@@ -627,12 +617,11 @@ def _run_and_report(
 
 def _print_summary(result: RunResult) -> None:
     """Print the run: scenario, shares by cause, the target in force, why, where."""
-    from rich.console import Console
     from rich.markup import escape
 
-    console = Console()
-    if not console.is_terminal:  # piped or logged: no need to squeeze the table into 80 columns
-        console = Console(width=110)
+    from latcircle.logs import plain_console
+
+    console = plain_console()  # piped or logged: tables 110 wide, every other line whole
     console.print(_summary_table(result))
     for line in _target_lines(result):
         console.print(line)

@@ -172,7 +172,9 @@ def test_a_whole_demo_run_as_on_another_platform(monkeypatch, platform, demo_con
     out = tmp_path / "out"
     first = main(["-q", "run", str(demo_config), "--out", str(out), "--no-map", "--no-report"])
     assert first == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != "timings.json"}
+    before = {
+        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != "timings.json"
+    }
     # A killed run's temporary folder, left by a process id that cannot exist.
     leftover = tmp_path / f".out.tmp-{2**22 + 12345}-abc"
     leftover.mkdir()
@@ -190,7 +192,9 @@ def test_a_whole_demo_run_as_on_another_platform(monkeypatch, platform, demo_con
     monkeypatch.undo()
     assert code == 0
     assert swaps == [False]  # the fallback swap was used
-    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != "timings.json"}
+    after = {
+        p.name: p.read_bytes() for p in out.iterdir() if p.is_file() and p.name != "timings.json"
+    }
     assert {"map.html", "report.html"} <= set(after)
     for name, data in before.items():
         if name != "run.json":  # it records the options' outputs (map, report)
