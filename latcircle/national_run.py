@@ -38,7 +38,14 @@ import pandas as pd
 from latcircle import __version__
 from latcircle.errors import InputError, LatcircleError
 from latcircle.output.batch import BATCH_RECORD
-from latcircle.system import core_ids, peak_rss_mb, pin_cores, release_memory, usable_cores
+from latcircle.system import (
+    children_ignore_interrupt,
+    core_ids,
+    peak_rss_mb,
+    pin_cores,
+    release_memory,
+    usable_cores,
+)
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -669,7 +676,8 @@ class _client:  # noqa: N801 - a context manager used like a function
                 raise LatcircleError(msg) from None
             return self.client
         n = self.workers or usable_cores()
-        with dask.config.set(_local_worker_config()):  # the nannies pass it to the workers
+        # The workers leave Ctrl-C to this process, which shuts them down quietly (__exit__).
+        with dask.config.set(_local_worker_config()), children_ignore_interrupt():
             self.cluster = LocalCluster(
                 n_workers=n,
                 threads_per_worker=1,
@@ -681,11 +689,47 @@ class _client:  # noqa: N801 - a context manager used like a function
         self.client = Client(self.cluster)
         return self.client
 
-    def __exit__(self, *exc: object) -> None:
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+    def __exit__(self, exc_type: type[BaseException] | None = None, *exc: object) -> None:
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        with _quiet_shutdown(self.client if interrupted else None):
+            if self.client is not None:
+                self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+#: Loggers whose lines on an interrupted shutdown are noise (cancelled tasks, killed workers).
+_SHUTDOWN_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+@contextlib.contextmanager
+def _quiet_shutdown(client: Client | None) -> Iterator[None]:
+    """After Ctrl-C: close the cluster without Dask's tracebacks and warnings.
+
+    A second Ctrl-C during the shutdown is ignored (it would leave worker processes
+    behind). ``None``: a normal close, nothing silenced.
+    """
+    if client is None:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in _SHUTDOWN_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    with contextlib.suppress(Exception):  # the workers' side: cancelled tasks log warnings
+        client.run(_silence_dask_logs)
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        with children_ignore_interrupt():
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _silence_dask_logs() -> None:
+    """Run on each worker as the sweep is interrupted: its cancelled task is not news."""
+    for name in _SHUTDOWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _dashboard_link(client: Client) -> str:

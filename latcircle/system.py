@@ -7,7 +7,8 @@ The rest of latcircle asks this module, never ``os``/``ctypes``/``resource`` dir
 * its peak resident memory (:func:`peak_rss_mb`, :func:`maxrss_mb`) and handing freed
   memory back to the OS (:func:`release_memory`);
 * swapping two folders in one atomic step (:func:`exchange_folders`);
-* whether a process is alive (:func:`pid_alive`).
+* whether a process is alive (:func:`pid_alive`);
+* child processes that leave Ctrl-C to their parent (:func:`children_ignore_interrupt`).
 
 Each function has a fallback on the platforms that lack the call, and
 ``tests/test_system.py`` runs each fallback (and a whole demo run) with the Linux-only calls
@@ -21,11 +22,14 @@ import ctypes
 import errno
 import gc
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 __all__ = [
+    "children_ignore_interrupt",
     "core_ids",
     "exchange_folders",
     "maxrss_mb",
@@ -200,3 +204,24 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True  # exists, owned by someone else
     return True
+
+
+@contextlib.contextmanager
+def children_ignore_interrupt() -> Iterator[None]:
+    """Start child processes inside this block that ignore Ctrl-C (SIGINT).
+
+    Ctrl-C at a terminal reaches every process of the foreground group: worker processes
+    would each print a ``KeyboardInterrupt`` traceback while the parent shuts them down.
+    On POSIX, an ignored SIGINT is inherited across ``fork`` and ``exec``, and Python keeps
+    it ignored, so the children leave the interrupt to the parent. During the block the
+    parent ignores it too (the cluster's start); its handler is restored after. Elsewhere
+    (Windows, or off the main thread) nothing changes.
+    """
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -289,6 +289,9 @@ def _with_outcomes(
     out = pd.concat([frame, rows], ignore_index=True) if len(frame) else rows
     for col in ("synthetic", "sites_hypothetical", "in_totals"):
         out[col] = out[col].astype(bool)
+    for col in out.columns:  # text columns of a failed city: empty, as for a run without it
+        if col.startswith(("status_", "basis_")):
+            out[col] = out[col].fillna("")
     if "scenario_year" in out:
         out["scenario_year"] = out["scenario_year"].astype("Int64")
     return out
