@@ -67,3 +67,38 @@ def test_a_300_character_path_stays_whole_on_one_line(
     ), err
     assert "…" not in err
     assert f"dashboard: {outputs / 'national' / 'index.html'}" in out.splitlines()
+
+
+def test_the_city_bar_knows_its_total_from_the_start():
+    from latcircle.logs import CountBar
+
+    bar = CountBar(Console(file=io.StringIO(), force_terminal=True), what="cities", quiet=False)
+    bar.total = 7  # `latcircle national` sets it once the configs are found
+    bar.start()
+    try:
+        assert bar.progress is not None
+        task = bar.progress.tasks[0]
+        assert (task.completed, task.total) == (0, 7)  # "0/7", not "0/?"
+        bar.item("wuhan [bold]: done", 1, 7)
+        assert task.description == r"wuhan \[bold]: done"  # shown as text, not markup
+    finally:
+        bar.stop()
+
+
+def test_off_a_terminal_the_city_bar_prints_whole_lines_and_quiet_nothing():
+    from latcircle.logs import CountBar
+
+    stream = io.StringIO()
+    bar = CountBar(Console(file=stream, force_terminal=False), what="cities", quiet=False)
+    bar.start(2)
+    long = "/" + "x" * 300 + "/c.yaml: failed in 0.1 s (bad)"
+    bar.item(long, 1, 2)
+    bar.item("wuhan: done in 41.0 s", 2, 2)
+    bar.stop()
+    assert stream.getvalue() == f"cities 1/2 {long}\ncities 2/2 wuhan: done in 41.0 s\n"
+    stream = io.StringIO()
+    quiet = CountBar(Console(file=stream, force_terminal=False), what="cities", quiet=True)
+    quiet.start(1)
+    quiet.item("wuhan: done", 1, 1)
+    quiet.stop()
+    assert stream.getvalue() == ""
