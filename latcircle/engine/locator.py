@@ -15,7 +15,6 @@ that its latency is the minimum over them.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -23,6 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 from scipy.spatial import cKDTree
+
+from latcircle.system import usable_cores
 
 if TYPE_CHECKING:
     from latcircle.engine.network import Network
@@ -365,7 +366,7 @@ class Locator:
         (those near the network) gather in parts of a metro, so equal halves would leave one
         thread idle. A slice never exceeds ``CHUNK_POINTS`` (memory).
         """
-        n_threads = len(os.sched_getaffinity(0)) if workers < 0 else max(workers, 1)
+        n_threads = usable_cores() if workers < 0 else max(workers, 1)
         n_threads = max(1, min(n_threads, n // MIN_POINTS_PER_THREAD))
         per_thread = 1 if n_threads == 1 else SLICES_PER_THREAD
         size = max(1, min(CHUNK_POINTS, -(-n // (n_threads * per_thread))))

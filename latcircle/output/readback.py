@@ -20,6 +20,7 @@ import pyogrio
 from latcircle.analysis.national import CityOutputs
 from latcircle.analysis.progress import STATUSES
 from latcircle.errors import InputError, NotACityRunError
+from latcircle.output.batch import read_stale
 
 __all__ = [
     "CITY_PAGES",
@@ -217,6 +218,7 @@ def read_city_outputs(folder: str | Path) -> CityOutputs:
         clusters=_read_table(clusters_path, ("cause", "rank")) if clusters_path.exists() else None,
         run=folder.name,
         pages=city_pages(folder),
+        stale=read_stale(folder),
     )
 
 
