@@ -23,7 +23,6 @@ from latcircle.errors import InputError, LatcircleError, OutputError
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
-    from rich.progress import Progress, TaskID
     from rich.table import Table
 
     from latcircle.analysis.national import NationalResult
@@ -434,26 +433,16 @@ def _national_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentP
 
 
 def _setup_logging(level: int, console: Console) -> None:
-    """Warnings by default, stage timings with -v, debug with -vv, errors only with -q."""
-    from rich.logging import RichHandler
+    """Warnings by default, -v/-vv more, -q errors only; plain whole lines off a terminal."""
+    from latcircle.logs import setup_logging
 
-    ours = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
-        max(min(level, 2), -1), logging.DEBUG
-    )
-    handler = RichHandler(show_path=False, show_time=level > 1, console=console)
-    logging.basicConfig(
-        level=logging.DEBUG if level > 2 else logging.WARNING if level >= 0 else logging.ERROR,
-        format="%(message)s",
-        handlers=[handler],
-        force=True,
-    )
-    logging.getLogger("latcircle").setLevel(ours)
+    setup_logging(level, console)
 
 
 def _console() -> Console:
-    from rich.console import Console
+    from latcircle.logs import console
 
-    return Console(stderr=True)
+    return console()
 
 
 def _progress(
@@ -633,12 +622,11 @@ def _run_and_report(
 
 def _print_summary(result: RunResult) -> None:
     """Print the run: scenario, shares by cause, the target in force, why, where."""
-    from rich.console import Console
     from rich.markup import escape
 
-    console = Console()
-    if not console.is_terminal:  # piped or logged: no need to squeeze the table into 80 columns
-        console = Console(width=110)
+    from latcircle.logs import plain_console
+
+    console = plain_console()  # piped or logged: tables 110 wide, every other line whole
     console.print(_summary_table(result))
     for line in _target_lines(result):
         console.print(line)
@@ -818,10 +806,11 @@ def _print_national(result: NationalResult) -> None:
 
 
 def _cmd_national(args: argparse.Namespace) -> int:
+    from latcircle.logs import CountBar
     from latcircle.national_run import run_many
 
     quiet = args.quiet > 0
-    bar = _CityBar(quiet=quiet)
+    bar = CountBar(args.console, what="cities", quiet=quiet)
 
     def dashboard(link: str) -> None:
         if not quiet:
@@ -841,10 +830,12 @@ def _cmd_national(args: argparse.Namespace) -> int:
             maps=args.maps,
             report=args.reports,
             force=args.force,
-            on_city=bar.update,
+            on_city=lambda c, done, total: bar.item(_city_label(c), done, total),
             on_dashboard=dashboard,
             # Dask logs every worker start and stop at INFO: only with -vv.
             dask_log_level=logging.DEBUG if args.verbose > 1 else logging.WARNING,
+            on_configs=lambda paths: setattr(bar, "total", len(paths)),
+            worker_log_level=log.getEffectiveLevel(),
         )
     finally:
         bar.stop()
@@ -855,49 +846,19 @@ def _cmd_national(args: argparse.Namespace) -> int:
         failed = len(run.with_status("failed"))
         where = run.rollup.out if run.rollup is not None else "not written (no city has outputs)"
         print(
-            f"{done} run, {skipped} up to date, {failed} failed on {run.workers} workers "
-            f"in {run.wall_s:.1f} s; national outputs: {where}"
+            f"{len(run.cities)} asked: {done} run, {skipped} up to date, {failed} failed on "
+            f"{run.workers} workers in {run.wall_s:.1f} s; national outputs: {where}"
         )
     return run.exit_code
 
 
-class _CityBar:
-    """A rich progress bar counting cities (nothing when quiet or not a terminal)."""
-
-    def __init__(self, *, quiet: bool) -> None:
-        self.progress: Progress | None = None
-        self.task: TaskID | None = None
-        if not quiet and _console().is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            self.progress = Progress(
-                TextColumn("cities"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.description}"),
-                console=_console(),
-            )
-
-    def start(self) -> None:
-        """Show the bar (once)."""
-        if self.progress is not None and self.task is None:
-            self.progress.start()
-            self.task = self.progress.add_task("", total=None)
-
-    def update(self, outcome: CityOutcome, done: int, total: int) -> None:
-        """Count a finished city."""
-        from rich.markup import escape
-
-        self.start()
-        if self.progress is not None and self.task is not None:
-            # A config path is the user's text: shown as is, never read as rich markup.
-            label = escape(f"{outcome.city or outcome.config}: {outcome.status}")
-            self.progress.update(self.task, completed=done, total=total, description=label)
-
-    def stop(self) -> None:
-        """Take the bar down."""
-        if self.progress is not None and self.task is not None:
-            self.progress.stop()
+def _city_label(c: CityOutcome) -> str:
+    """``wuhan: done in 41.2 s`` (with the reason of a failure, the note of a rerun)."""
+    words = {"done": "done", "skipped": "up to date", "failed": "failed"}[c.status]
+    line = f"{c.city or c.config}: {words}"
+    if c.status != "skipped":
+        line += f" in {c.wall_s:.1f} s"
+    return line + "".join(f" ({t})" for t in (c.reason, c.note) if t)
 
 
 if __name__ == "__main__":  # pragma: no cover

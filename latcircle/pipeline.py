@@ -26,7 +26,7 @@ from latcircle.analysis.interconnect import (
 from latcircle.analysis.isochrones import bands
 from latcircle.analysis.layers import LATENCY_BAND, STATUS_BAND, run_layers, status_raster
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
-from latcircle.analysis.national import NationalResult, national_result
+from latcircle.analysis.national import NationalResult, SweepCity, national_result
 from latcircle.analysis.progress import (
     progress_record,
     progress_table,
@@ -116,6 +116,7 @@ def national_rollup(
     extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
     include_synthetic: bool = False,
     include_hypothetical: bool = False,
+    sweep: Sequence[SweepCity] = (),
 ) -> NationalResult:
     """Roll city outputs up into a national summary, progress table and shortfall note.
 
@@ -137,6 +138,9 @@ def national_rollup(
         Count synthetic cities (the demo) in the national totals.
     include_hypothetical
         Count cities whose compute sites are hypothetical in the national totals.
+    sweep
+        The cities asked of a national sweep (``latcircle national``): ``summary.csv``
+        lists the failed ones too (:func:`latcircle.analysis.national.national_result`).
 
     Returns
     -------
@@ -162,7 +166,11 @@ def national_rollup(
         skipped=skipped,
         include_synthetic=include_synthetic,
         include_hypothetical=include_hypothetical,
+        sweep=sweep,
     )  # raises on a run given twice
+    for run in result.runs:
+        if run.stale:  # older outputs of a city whose last run failed: listed, not counted
+            log.warning("%s: stale outputs, not counted (%s)", run.folder, run.stale)
     text = shortfalls_text(result.runs, result.summary, result.progress, skipped=skipped)
     result = dataclasses.replace(result, shortfalls=text)
     with atomic_folder(out, inputs=inputs) as tmp:
@@ -181,6 +189,7 @@ def run_national(
     include_synthetic: bool = False,
     include_hypothetical: bool = False,
     extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
+    sweep: Sequence[SweepCity] = (),
 ) -> NationalResult:
     """Roll city outputs up into ``out`` with its dashboard (``latcircle national-rollup``).
 
@@ -197,6 +206,8 @@ def run_national(
         Further callables ``f(result, folder)`` run after the dashboard, inside the
         national folder's temporary folder (``latcircle national`` adds its headline and
         the list of missing cities).
+    sweep
+        The cities asked of a national sweep (:func:`national_rollup`).
     """
     from latcircle.present.report import write_dashboard
 
@@ -209,6 +220,7 @@ def run_national(
         extra_outputs=[dashboard, *extra_outputs],
         include_synthetic=include_synthetic,
         include_hypothetical=include_hypothetical,
+        sweep=sweep,
     )
 
 

