@@ -138,6 +138,15 @@ def test_ghana_export_market_end_to_end(tmp_path: Path) -> None:
     assert leo["no_access_meeting_10ms_via_leo"] == 0  # the measured median is 12.85 ms
     plan = summary["plan"]
     assert plan["closed_loop_matches"] is True
+    nodes = pd.read_csv(out / "plan_nodes.csv")
+    assert len(nodes) == plan["nodes_chosen"] == 1
+    # The node's nearest place, by brute force over the WATRA node list.
+    towns = gpd.read_file(SHARED_DATA / "fibre" / "ghana_nodes.geojson")
+    _, _, d = GEOD.inv(
+        np.full(len(towns), nodes["lon"].iloc[0]), np.full(len(towns), nodes["lat"].iloc[0]),
+        towns.geometry.x.to_numpy(), towns.geometry.y.to_numpy(),
+    )  # fmt: skip
+    assert nodes["nearest_place"].iloc[0] == towns["name"].iloc[int(d.argmin())]
     # Closed loop: the same config with the plan's gateways and sites.
     import yaml
 

@@ -115,6 +115,7 @@ def plan_ground_nodes(
         sol = min_cost(stages, cost * (1.0 + _TIE * _rank(mean_ms)), time_limit_s=time_limit_s)
         chosen = sol.built[-1] if sol.feasible else chosen
     nodes, gateways, new_sites = _tables(backbone, sites, chosen, cost, in10, in20, weight)
+    nodes = _nearest_place(nodes, cities)
     demand = demand.assign(
         weight=weight,
         in_10ms=(in10[:, chosen].any(axis=1)),
@@ -228,6 +229,24 @@ def _tables(
     keep = [c for c in ("id", "name", "kind", "lon", "lat") if c in sites]
     new_sites = pd.concat([sites.loc[:, keep], extra], ignore_index=True)
     return nodes, gateways, new_sites
+
+
+def _nearest_place(nodes: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
+    """Name the place nearest each chosen node (line backbones name nodes by coordinates)."""
+    if len(nodes) == 0 or len(places) == 0:
+        return nodes.assign(nearest_place="", nearest_place_km=np.nan)
+    n, m = len(nodes), len(places)
+    d = geodesic_m(
+        np.broadcast_to(nodes["lon"].to_numpy(float)[:, None], (n, m)),
+        np.broadcast_to(nodes["lat"].to_numpy(float)[:, None], (n, m)),
+        np.broadcast_to(places["lon"].to_numpy(float)[None, :], (n, m)),
+        np.broadcast_to(places["lat"].to_numpy(float)[None, :], (n, m)),
+    ).reshape(n, m)
+    i = d.argmin(axis=1)
+    return nodes.assign(
+        nearest_place=places["name"].astype(str).to_numpy()[i],
+        nearest_place_km=d[np.arange(n), i] / 1000.0,
+    )
 
 
 def _summary(
