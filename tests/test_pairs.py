@@ -26,7 +26,8 @@ from test_latency_exact import (
 
 from latcircle.config import LatencyModel
 from latcircle.engine.latency import arc_matrix
-from latcircle.engine.network import Locator, build_network
+from latcircle.engine.locator import Locator
+from latcircle.engine.network import build_network
 from latcircle.engine.pairs import pair_paths
 
 

@@ -21,7 +21,7 @@ from latcircle.config import ProtectionSpec, load_config
 from latcircle.demo.generator import write_demo_city
 from latcircle.engine.latency import arc_matrix, attach_sites, solve
 from latcircle.engine.links import _subtree_sums, cut_link
-from latcircle.engine.network import Locator
+from latcircle.engine.locator import Locator
 
 
 @pytest.fixture(scope="module")

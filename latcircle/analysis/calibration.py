@@ -38,7 +38,7 @@ from latcircle.analysis._robustfit import BISQUARE_C, RobustFit, bootstrap, robu
 from latcircle.analysis.metro import Metro
 from latcircle.config import LatencyParams
 from latcircle.engine.latency import arc_matrix
-from latcircle.engine.network import PointLocation
+from latcircle.engine.locator import PointLocation
 from latcircle.engine.pairs import PairPaths, pair_paths
 from latcircle.errors import InputError
 

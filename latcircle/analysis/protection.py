@@ -35,7 +35,8 @@ from latcircle.analysis.isochrones import service_areas
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.engine.latency import solve
 from latcircle.engine.links import Cut, cut_link, shortest_tree, tree_use
-from latcircle.engine.network import Network, PointLocation
+from latcircle.engine.locator import PointLocation
+from latcircle.engine.network import Network
 from latcircle.engine.persite import site_latencies
 
 __all__ = [

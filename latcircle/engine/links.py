@@ -28,7 +28,8 @@ from latcircle.engine.latency import (
     _source_arcs,
     _with_source,
 )
-from latcircle.engine.network import Locator, Network, PointLocation
+from latcircle.engine.locator import Locator, PointLocation
+from latcircle.engine.network import Network
 
 __all__ = ["Cut", "cut_link", "shortest_tree", "tree_use"]
 

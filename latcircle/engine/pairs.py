@@ -26,7 +26,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from latcircle.engine.latency import _at_node_end
-from latcircle.engine.network import Network, PointLocation
+from latcircle.engine.locator import PointLocation
+from latcircle.engine.network import Network
 
 __all__ = ["PairPaths", "pair_paths"]
 
