@@ -53,16 +53,19 @@ def _measurements(metro: Any, n: int, seed: int = 3) -> pd.DataFrame:
     site = rng.integers(0, len(sites), n)
     # Lengths for the made-up truth, from the engine (not timed).
     loc = metro.locator.locate(
-        np.r_[x, sites.geometry.x.to_numpy()], np.r_[y, sites.geometry.y.to_numpy()],
+        np.r_[x, sites.geometry.x.to_numpy()],
+        np.r_[y, sites.geometry.y.to_numpy()],
         max_drop_m=metro.params.max_drop_m,
     )
     k = metro.params.k_us_per_m
-    paths = pair_paths(metro.network, metro.arcs, loc, np.arange(n), n + site,
-                       us_per_m=metro.params.us_per_m)
+    paths = pair_paths(
+        metro.network, metro.arcs, loc, np.arange(n), n + site, us_per_m=metro.params.us_per_m
+    )
     total = paths.length_m + loc.drop[:n] + loc.drop[n + site]
     one_way = 90.0 + sites["device_latency_us"].to_numpy()[site] + k * 1.25 * total
     one_way = one_way + rng.normal(0, 5.0, n) + np.where(rng.random(n) < 0.1, 200.0, 0.0)
-    lon, lat = pyproj.Transformer.from_crs(metro.inputs.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    to_wgs84 = pyproj.Transformer.from_crs(metro.inputs.crs, "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs84.transform(x, y)
     reach = np.isfinite(one_way)
     return pd.DataFrame(
         {
@@ -91,11 +94,23 @@ def bench_calibrate(pairs: int) -> dict[str, Any]:
         cal = calibrate(metro, table, source=path)
         step = {"cpu_s": _cpu() - c0, "wall_s": time.perf_counter() - w0}
         script = Path(sys.executable).parent / "latcircle"
-        cmd = [str(script), "-q", "calibrate", str(WUHAN_CONFIG), "--measurements", str(path),
-               "--out", str(Path(tmp) / "out")]
+        cmd = [
+            str(script),
+            "-q",
+            "calibrate",
+            str(WUHAN_CONFIG),
+            "--measurements",
+            str(path),
+            "--out",
+            str(Path(tmp) / "out"),
+        ]
         run = run_process(cmd, timeout_s=600)
-        whole = {"cpu_s": run.user_s + run.sys_s, "wall_s": run.wall_s,
-                 "peak_rss_mb": run.peak_rss_mb, "returncode": run.returncode}
+        whole = {
+            "cpu_s": run.user_s + run.sys_s,
+            "wall_s": run.wall_s,
+            "peak_rss_mb": run.peak_rss_mb,
+            "returncode": run.returncode,
+        }
     return {
         "pairs": len(df),
         "step": step,
@@ -138,7 +153,7 @@ def bench_protection(links: int) -> dict[str, Any]:
     both = {"cpu_s": _cpu() - c0, "wall_s": time.perf_counter() - w0}
     link_rows = found.table[found.table["kind"] == "link"]
     return {
-        "links": int(len(found.links)),
+        "links": len(found.links),
         "site_failure_only": site_step,
         "sites_and_links": both,
         "links_with_a_loss": int(link_rows.groupby("id")["lost"].max().gt(0).sum()),
