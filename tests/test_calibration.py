@@ -330,3 +330,54 @@ def test_column_map_and_geopackage_lines(tiny_city: Path, tmp_path: Path) -> Non
     np.testing.assert_allclose(table["measured_us"], df["latency_us"], rtol=1e-12)
     np.testing.assert_allclose(table["a_lon"], df["a_lon"], atol=1e-12)
     np.testing.assert_allclose(table["b_lat"], df["b_lat"], atol=1e-12)
+
+
+def test_device_latency_on_the_path_is_taken_apart(tiny_city: Path, tmp_path: Path) -> None:
+    """A fibre line with an OTN node (30 µs) at 3 km: pairs through it carry its latency.
+
+    The shortest path depends on r where nodes carry device latency: the paths are found
+    again at the fitted r (a second round), and the fit recovers the known parameters.
+    """
+    import networkx as nx
+    import osmnx as ox
+
+    xs = np.array([1000.0, 2000.0, 3000.0, 4000.0, 5000.0])
+    lon, lat = to_lonlat(xs + X0, np.full(5, 5000.0 + Y0))
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    for i in range(5):
+        graph.add_node(
+            i + 1, x=float(lon[i]), y=float(lat[i]), device_latency_us=30.0 if i == 2 else 0.0
+        )
+    for i in range(4):
+        graph.add_edge(i + 1, i + 2, key=0, highway="fibre")
+        graph.add_edge(i + 2, i + 1, key=0, highway="fibre")
+    ox.save_graphml(graph, tmp_path / "fibre.graphml")
+    folder = tiny_city.parent
+    text = tiny_city.read_text(encoding="utf-8").replace(
+        "network: {path: roads.gpkg, kind: road}",
+        f"network: {{path: {tmp_path / 'fibre.graphml'}, kind: fibre, "
+        "node_latency_field: device_latency_us}",
+    )
+    (folder / "fibre.yaml").write_text(text, encoding="utf-8")
+    rng = np.random.default_rng(2)
+    x = rng.uniform(1100.0, 4900.0, 40)
+    x = x[np.abs(x - 3000.0) > 1.0]  # not at the OTN node itself
+    plon, plat = to_lonlat(x + X0, np.full(len(x), 5000.0 + Y0))
+    through = x > 3000.0
+    one_way = TRUE_E + SITE_US + K_US_PER_M * TRUE_R * (x - 1000.0) + 30.0 * through
+    df = pd.DataFrame(
+        {
+            "a_lon": plon,
+            "a_lat": plat,
+            "b_site": "A",
+            "latency_us": one_way + rng.normal(0, 0.5, len(x)),
+            "kind": "one_way",
+        }
+    )
+    table = read_measurements(_write(df, tmp_path / "m.csv"))
+    cal = calibrate(prepare(load_config(folder / "fibre.yaml")), table, replicates=200)
+    np.testing.assert_array_equal(cal.pairs["node_device_us"], np.where(through, 30.0, 0.0))
+    np.testing.assert_allclose(cal.pairs["length_m"], x - 1000.0, atol=1e-2)
+    assert cal.info["path_rounds"] == 2
+    assert cal.route_factor.low <= TRUE_R <= cal.route_factor.high
+    assert cal.equipment_us.low <= TRUE_E <= cal.equipment_us.high
