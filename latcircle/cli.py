@@ -645,10 +645,11 @@ def _print_summary(result: RunResult) -> None:
         console.print(
             "[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]"
         )
+    out = result.out or Path()  # a written run (run_city) always has its folder
     for name in ("report.html", "map.html"):
-        if (result.out / name).exists():
-            console.print(f"{name.split('.')[0]}: {escape(str(result.out / name))}")
-    console.print(f"outputs in {escape(str(result.out))}  ({sum(result.seconds.values()):.1f} s)")
+        if (out / name).exists():
+            console.print(f"{name.split('.')[0]}: {escape(str(out / name))}")
+    console.print(f"outputs in {escape(str(out))}  ({sum(result.seconds.values()):.1f} s)")
 
 
 def _summary_table(result: RunResult) -> Table:

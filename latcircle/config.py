@@ -39,6 +39,7 @@ __all__ = [
     "LatencyParams",
     "PlanSpec",
     "Target",
+    "config_from_mapping",
     "load_config",
 ]
 
@@ -676,3 +677,38 @@ def _check_files(cfg: CityConfig, path: Path) -> None:
 def is_safe_city_id(city_id: str) -> bool:
     """Return whether ``city_id`` is a safe file and folder name."""
     return re.fullmatch(CITY_ID_PATTERN, city_id) is not None
+
+
+def config_from_mapping(raw: dict[str, Any], *, source: str = "config") -> CityConfig:
+    """Validate a city config given as a mapping (the Python API), as :func:`load_config` does.
+
+    Input paths must be absolute (nothing is resolved against a folder); every input file
+    must exist.
+
+    Parameters
+    ----------
+    raw
+        The config's keys and values, as in a YAML config.
+    source
+        Names the config in error messages.
+
+    Returns
+    -------
+    CityConfig
+
+    Raises
+    ------
+    InputError
+        For an unknown key, a wrong type, a bad value or a missing input file, in one line
+        naming ``source`` and the key (as for a YAML file).
+    """
+    where = Path(source)
+    _check_text(raw, where, ())
+    try:
+        cfg = CityConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _one_line(where, exc) from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise InputError(where, None, f"unusable value: {_clip(str(exc))}") from None
+    _check_files(cfg, where)
+    return cfg
