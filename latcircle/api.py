@@ -67,10 +67,8 @@ class Metro:
     --------
     >>> import latcircle as lc
     >>> m = lc.Metro.from_config(demo_config)  # the bundled synthetic demo
-    >>> m.config.id
-    'demo'
-    >>> m.bases
-    ['key_sites', 'population', 'area']
+    >>> m
+    <latcircle.Metro 'demo': 5 sites, bases ['key_sites', 'population', 'area']>
     """
 
     def __init__(self, prepared: PreparedMetro, *, _keep: Any = None) -> None:
@@ -102,9 +100,12 @@ class Metro:
 
         Examples
         --------
-        >>> m = lc.Metro.from_config(demo_config, thresholds_ms=[0.5, 1.0])
-        >>> m.config.thresholds_ms
-        [0.5, 1.0]
+        A bad value stops before any work, in one line naming the file and the key:
+
+        >>> lc.Metro.from_config(demo_config, budget_ms=0.3)
+        Traceback (most recent call last):
+        ...
+        latcircle.errors.InputError: .../demo.yaml: budget_ms 0.3 must be one of thresholds_ms ...
         """
         return cls._prepare(load_config(path, **overrides))
 
@@ -120,7 +121,7 @@ class Metro:
         districts: gpd.GeoDataFrame | None = None,
         model: Mapping[str, Any] | None = None,
         network_kind: str = "road",
-        id: str = "metro",  # noqa: A002 - the config's key
+        id: str = "metro",
         name: str | None = None,
         **config: Any,
     ) -> Metro:
@@ -140,8 +141,9 @@ class Metro:
         boundary
             The metro's polygon(s).
         key_sites
-            Points with ``name``, ``category`` and optional ``weight`` (set
-            ``key_sites={"weight_field": "weight"}`` in ``config`` to use it, as in YAML).
+            Points with ``name``, ``category`` and optional ``weight``: a ``weight`` column
+            weighs the key sites unless ``key_sites={"weight_field": None}`` says not to
+            (a YAML config names its weight field explicitly).
         population
             A raster file of people per pixel, or a tuple ``(array, transform, crs)``.
         districts
@@ -170,10 +172,18 @@ class Metro:
         --------
         >>> import geopandas as gpd
         >>> folder = demo_config.parent
-        >>> m = lc.Metro.from_frames(
-        ...     network=gpd.read_file(folder / "network.gpkg"),
-        ...     sites=gpd.read_file(folder / "sites.csv"),
-        ... ) # doctest: +SKIP
+        >>> pts = gpd.read_file(folder / "sites.csv")  # text columns: the readers convert
+        >>> sites = pts.set_geometry(gpd.points_from_xy(pts.lon, pts.lat), crs="EPSG:4326")
+        >>> m2 = lc.Metro.from_frames(
+        ...     network=gpd.read_file(folder / "roads.gpkg"),
+        ...     sites=sites,
+        ...     boundary=gpd.read_file(folder / "boundary.gpkg"),
+        ...     population=folder / "population.tif",
+        ... )
+        >>> m2.bases
+        ['population', 'area']
+        >>> round(m2.coverage(progress=False).headline["area"], 3)
+        0.835
         """
         frames = {
             "boundary": boundary,
@@ -186,6 +196,8 @@ class Metro:
         folder = Path(keep.name)
         try:
             sections = store_frames(folder, frames, population=population)
+            if key_sites is not None and "weight" in getattr(key_sites, "columns", ()):
+                config["key_sites"] = {"weight_field": "weight", **(config.get("key_sites") or {})}
             raw = _raw_config(sections, config, model=model, kind=network_kind, id=id, name=name)
             cfg = config_from_mapping(raw, source="from_frames")
             prepared = _prepare_metro(cfg)
@@ -517,10 +529,10 @@ def _raw_config(
     *,
     model: Mapping[str, Any] | None,
     kind: str,
-    id: str,  # noqa: A002
+    id: str,
     name: str | None,
 ) -> dict[str, Any]:
-    """The config mapping: stored inputs, their options from ``config``, the other keys."""
+    """Return the config mapping: stored inputs, their options, the other keys."""
     raw: dict[str, Any] = {"id": id, "name": name or id}
     for role, section in sections.items():
         options = config.pop(role, None) or {}
