@@ -32,7 +32,7 @@ from latcircle.analysis.coverage import BASES, CAUSES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
 from latcircle.errors import InputError
-from latcircle.output.files import atomic_file
+from latcircle.output.files import atomic_file, read_csv
 from latcircle.output.readback import (
     CITY_TABLES,
     find_city_dirs,
@@ -195,7 +195,7 @@ def _plan_html(folder: Path) -> str | None:
     plan_csv, record = folder / "plan" / "plan.csv", folder / "plan" / "plan.json"
     if not (plan_csv.exists() and record.exists()):
         return None
-    html_ = plan_section(pd.read_csv(plan_csv), json.loads(record.read_text(encoding="utf-8")))
+    html_ = plan_section(read_csv(plan_csv), json.loads(record.read_text(encoding="utf-8")))
     png = folder / "plan" / "curve.png"
     if png.exists():
         html_ = html_.replace(
