@@ -224,6 +224,7 @@ def default_outputs(
     basemap: str = "osm",
     bands: str = "rings",
     exports: Sequence[str] = (),
+    export_crs: str = "wgs84",
 ) -> list[Callable[[RunResult, Path], Any]]:
     """Return the output steps a normal run adds after the core files, in order.
 
@@ -247,6 +248,8 @@ def default_outputs(
     exports
         Extra copies of the GeoPackage layers: ``"geoparquet"``, ``"geojson"``
         (:mod:`latcircle.output.exports`).
+    export_crs
+        The exports' CRS: ``"wgs84"`` (EPSG:4326, default) or ``"local"`` (the run's UTM).
     """
     from latcircle.output.exports import export_step
 
@@ -260,7 +263,7 @@ def default_outputs(
 
         steps.append(write_report)
     if exports:
-        steps.append(export_step(exports))
+        steps.append(export_step(exports, crs=export_crs))
     return steps
 
 
@@ -590,6 +593,7 @@ def write_run(
                 nodata=float("nan"),
                 descriptions=[LATENCY_BAND, STATUS_BAND],
             )
+            _write_causes(tmp, metro, scenario)
         for extra in extra_outputs or []:
             with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
@@ -747,6 +751,16 @@ def shortfall_clusters(
     year = year if year is not None else all_sites_year(metro)
     clusters, counts = clusters_and_counts(metro, acted, year=year)
     return clusters, counts, year, acted, table
+
+
+def _write_causes(folder: Path, metro: Metro, scenario: Scenario) -> None:
+    """``causes.tif`` and its QGIS style, in the map's colours and words (present/)."""
+    from latcircle.output.causes import write_causes
+    from latcircle.present.style import STATUS_COLOURS, STATUS_LABELS
+
+    codes = status_raster(metro, scenario)
+    crs = metro.inputs.crs.to_wkt()
+    write_causes(codes, metro.grid, crs, folder, colours=STATUS_COLOURS, labels=STATUS_LABELS)
 
 
 def _style_gpkg(path: Path, cfg: CityConfig) -> None:
