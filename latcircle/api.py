@@ -401,7 +401,7 @@ class Coverage:
         """
         if name == "clusters":
             return self.clusters
-        layers = self.run.gpkg_layers()
+        layers = dict(self.run.layers or {})  # kept in memory by compute_run
         if name not in layers:
             msg = f"no layer {name!r}; layers: {', '.join([*layers, 'clusters'])}"
             raise KeyError(msg)
@@ -471,7 +471,7 @@ class Coverage:
         """
         from latcircle.present.maps import build_map
 
-        layers = {**self.run.gpkg_layers(), "clusters": self.clusters}
+        layers = {**(self.run.layers or {}), "clusters": self.clusters}
         options.setdefault("layers", layers)
         return build_map(self.run, **options)
 

@@ -65,18 +65,22 @@ class RunResult:
     latency: np.ndarray | None = None
 
     def gpkg_layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """Return the run's GeoPackage layers: those kept in memory, else read from ``out``.
+        """Return the run's GeoPackage layers: read from ``out`` when written, else in memory.
+
+        A written ``isochrones.gpkg`` holds what later output steps added (the ``clusters``
+        layer of the progress step), so it is preferred; a run computed in memory and not
+        written (:func:`latcircle.pipeline.compute_run`) gives the layers it kept.
 
         Raises
         ------
         ValueError
             When the result keeps no layers and was never written.
         """
-        if self.layers is not None:
-            return dict(self.layers)
-        if self.out is None:
+        if self.out is not None:
+            from latcircle.output.readback import read_layers
+
+            return read_layers(self.out)
+        if self.layers is None:
             msg = "this run keeps no layers and was not written"
             raise ValueError(msg)
-        from latcircle.output.readback import read_layers
-
-        return read_layers(self.out)
+        return dict(self.layers)
