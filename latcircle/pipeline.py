@@ -754,13 +754,19 @@ def shortfall_clusters(
 
 
 def _write_causes(folder: Path, metro: Metro, scenario: Scenario) -> None:
-    """``causes.tif`` and its QGIS style, in the map's colours and words (present/)."""
-    from latcircle.output.causes import write_causes
-    from latcircle.present.style import STATUS_COLOURS, STATUS_LABELS
+    """``causes.tif``, the QGIS styles of both rasters, in the map's colours and words."""
+    from latcircle.output.causes import write_causes, write_latency_style
+    from latcircle.present.style import STATUS_COLOURS, STATUS_LABELS, band_colours
 
     codes = status_raster(metro, scenario)
     crs = metro.inputs.crs.to_wkt()
     write_causes(codes, metro.grid, crs, folder, colours=STATUS_COLOURS, labels=STATUS_LABELS)
+    write_latency_style(
+        folder,
+        band_colours=band_colours(metro.config.thresholds_ms),
+        colours=STATUS_COLOURS,
+        labels=STATUS_LABELS,
+    )
 
 
 def _style_gpkg(path: Path, cfg: CityConfig) -> None:

@@ -78,7 +78,7 @@ g.GDALRATGetNameOfCol.argtypes = [ctypes.c_void_p, ctypes.c_int]
 g.GDALRATGetValueAsString.restype = ctypes.c_char_p
 g.GDALRATGetValueAsString.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
 ds = g.GDALOpen(sys.argv[1].encode(), 0)
-rat = g.GDALGetDefaultRAT(g.GDALGetRasterBand(ds, 1))
+rat = g.GDALGetDefaultRAT(g.GDALGetRasterBand(ds, int(sys.argv[2])))
 cols = [g.GDALRATGetNameOfCol(rat, c).decode() for c in range(g.GDALRATGetColumnCount(rat))]
 rows = [[g.GDALRATGetValueAsString(rat, r, c).decode() for c in range(len(cols))]
         for r in range(g.GDALRATGetRowCount(rat))]
@@ -86,11 +86,14 @@ print(__import__("json").dumps({"cols": cols, "rows": rows}))
 """
 
 
-def test_causes_classes_read_by_gdal(out: Path) -> None:
+@pytest.mark.parametrize(("name", "band"), [("causes.tif", 1), ("latency.tif", 2)])
+def test_causes_classes_read_by_gdal(out: Path, name: str, band: int) -> None:
     if not glob.glob(os.path.join(os.path.dirname(rasterio.__file__), "..", "rasterio.libs")):
         pytest.skip("rasterio without a bundled libgdal (a system GDAL build)")
     done = subprocess.run(
-        [sys.executable, "-c", _GDAL_RAT, str(out / "causes.tif")], capture_output=True, text=True
+        [sys.executable, "-c", _GDAL_RAT, str(out / name), str(band)],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     table = json.loads(done.stdout)
@@ -146,3 +149,15 @@ def test_unknown_export_format_is_a_usage_error(capsys: pytest.CaptureFixture[st
     assert "unknown format(s) 'shapefile'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         _parser().parse_args(["run", "--export-crs", "gcj02", "CITY.yaml"])
+
+
+def test_latency_qml_classes_at_the_thresholds(out: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring((out / "latency.qml").read_text(encoding="utf-8"))
+    renderer = root.find("pipe/rasterrenderer")
+    assert renderer is not None and renderer.get("band") == "1"
+    items = root.findall(".//colorrampshader/item")
+    # The tiny city's thresholds 0.25, 0.5, 0.75, 1 ms are 250 ... 1000 µs (band 1's unit).
+    assert [i.get("value") for i in items] == ["250", "500", "750", "1000"]
+    assert [i.get("label") for i in items][:2] == ["≤ 0.25 ms", "0.25–0.5 ms"]

@@ -7,6 +7,10 @@ float32 with NaN. ``causes.tif`` is the classed copy: uint8, codes
 4 too far), 255 outside the metro (nodata), a colour table in the file, a raster attribute
 table (value, cause, label, colour) in ``causes.tif.aux.xml`` (GDAL's side file, read by GDAL, QGIS,
 rasterio), and ``causes.qml`` beside it: QGIS opens it as paletted classes.
+
+``latency.tif`` itself gets the same attribute table for its band 2
+(``latency.tif.aux.xml``) and ``latency.qml``: band 1 in discrete classes at the run's
+thresholds, in the map's band colours.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from latcircle.analysis.coverage import CAUSE_CODES
 from latcircle.engine.grid import Grid
 from latcircle.output.files import _guard
 
-__all__ = ["CAUSES_NODATA", "write_causes"]
+__all__ = ["CAUSES_NODATA", "write_causes", "write_latency_style"]
 
 #: ``causes.tif``'s nodata: cells outside the metro (code 0 in ``latency.tif`` band 2).
 CAUSES_NODATA = 255
@@ -79,6 +83,70 @@ def write_causes(
     return [tif, aux, qml]
 
 
+def write_latency_style(
+    folder: Path,
+    *,
+    band_colours: Mapping[float, str],
+    colours: Mapping[str, str],
+    labels: Mapping[str, str],
+) -> list[Path]:
+    """Write ``latency.qml`` and ``latency.tif.aux.xml`` beside ``folder/latency.tif``.
+
+    Parameters
+    ----------
+    folder
+        The (temporary) run folder holding ``latency.tif``.
+    band_colours
+        Threshold (ms) to colour, the map's (:func:`latcircle.present.style.band_colours`).
+    colours, labels
+        As for :func:`write_causes` (band 2's classes).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    classes = [(code, name, labels[name], colours[name]) for name, code in CAUSE_CODES.items()]
+    aux = folder / "latency.tif.aux.xml"
+    qml = folder / "latency.qml"
+    with _guard(aux):
+        aux.write_text(_pam_xml(classes, band=2), encoding="utf-8")
+    with _guard(qml):
+        qml.write_text(_latency_qml(band_colours), encoding="utf-8")
+    return [aux, qml]
+
+
+def _latency_qml(band_colours: Mapping[float, str]) -> str:
+    """Return a QGIS style: band 1 (µs) in discrete classes, each up to its threshold."""
+    items = "".join(
+        f'          <item value="{ms * 1000:g}" color="{colour}" alpha="255" '
+        f'label="{_band_label(prev, ms)}"/>\n'
+        for prev, (ms, colour) in zip(
+            [None, *sorted(band_colours)], sorted(band_colours.items()), strict=False
+        )
+    )
+    top = max(band_colours) * 1000
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        '<qgis version="3.28.0" styleCategories="AllStyleCategories">\n'
+        "  <pipe>\n"
+        '    <rasterrenderer type="singlebandpseudocolor" band="1" opacity="0.8" '
+        f'alphaBand="-1" classificationMin="0" classificationMax="{top:g}" nodataColor="">\n'
+        "      <rastershader>\n"
+        '        <colorrampshader colorRampType="DISCRETE" classificationMode="1" clip="1">\n'
+        f"{items}"
+        "        </colorrampshader>\n"
+        "      </rastershader>\n"
+        "    </rasterrenderer>\n"
+        "  </pipe>\n"
+        "</qgis>\n"
+    )
+
+
+def _band_label(lower: float | None, upper: float) -> str:
+    return f"≤ {upper:g} ms" if lower is None else f"{lower:g}–{upper:g} ms"
+
+
 def _write_tif(
     values: np.ndarray,
     grid: Grid,
@@ -114,7 +182,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
 
-def _pam_xml(classes: list[tuple[int, str, str, str]]) -> str:
+def _pam_xml(classes: list[tuple[int, str, str, str]], *, band: int = 1) -> str:
     """GDAL's PAM side file: a thematic raster attribute table (value, cause, label, RGB).
 
     GDAL reads it for the GeoTIFF (``GDALGetDefaultRAT``); QGIS (3.30+) classifies by it.
@@ -140,7 +208,7 @@ def _pam_xml(classes: list[tuple[int, str, str, str]]) -> str:
     )
     return (
         "<PAMDataset>\n"
-        '  <PAMRasterBand band="1">\n'
+        f'  <PAMRasterBand band="{band}">\n'
         '    <GDALRasterAttributeTable tableType="thematic">\n'
         f"{defs}{rows}"
         "    </GDALRasterAttributeTable>\n"
