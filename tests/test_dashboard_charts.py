@@ -156,3 +156,12 @@ def test_rollup_page_in_order_with_charts(tmp_path: Path) -> None:
     assert _in_order(outline.headings), outline.headings
     assert len([s for s in outline.svgs if s.get("role") == "img"]) == 3  # with progress
     assert "<code>latcircle national-rollup --include-synthetic</code>" in page
+
+
+def test_long_labels_are_cut_to_the_column() -> None:
+    from latcircle.present.dashboard import _fit
+
+    assert _fit("Wuhan") == "Wuhan"
+    assert _fit("x" * 34) == "x" * 34  # exactly the width: kept whole
+    assert _fit("x" * 35) == "x" * 34 + "…"
+    assert _fit("武" * 17) == "武" * 17 and _fit("武" * 18) == "武" * 17 + "…"

@@ -155,7 +155,7 @@ def _bar(top: float, label: str, share: float, target: float, status: str) -> st
     y_mid = top + _ROW_H / 2
     out = [
         f"<text x='{_LABEL_W - 6}' y='{y_mid + 4:.1f}' text-anchor='end'>"
-        f"{escape_text(label)}</text>"
+        f"<title>{escape_text(label)}</title>{escape_text(_fit(label))}</text>"
     ]
     if not math.isnan(share):
         w = _x(share) - _LABEL_W
@@ -173,6 +173,20 @@ def _bar(top: float, label: str, share: float, target: float, status: str) -> st
             f"stroke='{_TARGET}' stroke-width='2'><title>target {percent(target)}</title></line>"
         )
     return "".join(out)
+
+
+def _fit(label: str, width: int = 34) -> str:
+    """Return ``label`` cut to the label column (a wide CJK character counts twice), with '…'.
+
+    The whole label stays in the bar's tooltip (``<title>``).
+    """
+    used, out = 0, list[str]()
+    for ch in label:
+        used += 2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1
+        if used > width:
+            return "".join(out).rstrip() + "…"
+        out.append(ch)
+    return label
 
 
 def distribution_chart(summary: pd.DataFrame) -> str | None:
