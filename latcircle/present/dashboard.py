@@ -180,7 +180,8 @@ def _fit(label: str, width: int = 34) -> str:
 
     The whole label stays in the bar's tooltip (``<title>``).
     """
-    used, out = 0, list[str]()
+    used = 0
+    out: list[str] = []
     for ch in label:
         used += 2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1
         if used > width:
