@@ -585,15 +585,16 @@ def write_run(
         with timer.stage("outputs"):
             write_csv(result.coverage, tmp / "coverage.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
+            codes = status_raster(metro, scenario)
             write_cog(
-                np.stack([latency_raster, status_raster(metro, scenario)]),
+                np.stack([latency_raster, codes]),
                 metro.grid,
                 metro.inputs.crs.to_wkt(),
                 tmp / "latency.tif",
                 nodata=float("nan"),
                 descriptions=[LATENCY_BAND, STATUS_BAND],
             )
-            _write_causes(tmp, metro, scenario)
+            _write_causes(tmp, metro, codes)
         for extra in extra_outputs or []:
             with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
@@ -753,12 +754,11 @@ def shortfall_clusters(
     return clusters, counts, year, acted, table
 
 
-def _write_causes(folder: Path, metro: Metro, scenario: Scenario) -> None:
+def _write_causes(folder: Path, metro: Metro, codes: np.ndarray) -> None:
     """``causes.tif``, the QGIS styles of both rasters, in the map's colours and words."""
     from latcircle.output.causes import write_causes, write_latency_style
     from latcircle.present.style import STATUS_COLOURS, STATUS_LABELS, band_colours
 
-    codes = status_raster(metro, scenario)
     crs = metro.inputs.crs.to_wkt()
     write_causes(codes, metro.grid, crs, folder, colours=STATUS_COLOURS, labels=STATUS_LABELS)
     write_latency_style(
