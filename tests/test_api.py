@@ -187,3 +187,14 @@ def test_docstring_examples_run(demo_config: Path, demo_metro: lc.Metro) -> None
     result = runner.summarize(verbose=False)
     assert result.failed == 0, out.getvalue()
     assert result.attempted >= 8
+
+
+def test_plan_equals_latcircle_plan(
+    demo_metro: lc.Metro, demo_config: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "plan"
+    argv = ["-q", "plan", "--max-sites", "3", "--out", str(out), str(demo_config)]
+    assert main(argv) == 0
+    plan = demo_metro.plan(max_sites=3)
+    _same_table(plan.table, out / "plan.csv")
+    assert len(plan.table) >= 1  # the demo needs at least one build for its targets
