@@ -355,6 +355,16 @@ class Coverage:
     ----------
     run
         The underlying :class:`latcircle.run.RunResult`.
+
+    Examples
+    --------
+    >>> r = m.coverage(progress=False)
+    >>> list(r.bands["threshold_ms"])
+    [0.25, 0.5, 0.75, 1.0]
+    >>> r.field.shape == r.causes.shape == m.prepared.grid.shape
+    True
+    >>> r.crs.name
+    'WGS 84 / UTM zone 49N'
     """
 
     def __init__(self, run: RunResult) -> None:
@@ -484,7 +494,7 @@ class Coverage:
         exports: Sequence[str] = (),
         **options: Any,
     ) -> Path:
-        """Write the files ``latcircle run`` writes into ``out`` (replaced whole).
+        r"""Write the files ``latcircle run`` writes into ``out`` (replaced whole).
 
         Parameters
         ----------
@@ -507,6 +517,14 @@ class Coverage:
         ------
         InputError
             When ``out`` may not be replaced (a folder latcircle did not write).
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> r = m.coverage(progress=False)
+        >>> out = r.write(pathlib.Path(tempfile.mkdtemp()) / "demo", maps=False, report=False)
+        >>> (out / "coverage.csv").read_bytes()[:3]  # a UTF-8 byte-order mark, for Excel
+        b'\xef\xbb\xbf'
         """
         steps = default_outputs(maps=maps, report=report, exports=exports, **options)
         timer = StageTimer()
