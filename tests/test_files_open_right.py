@@ -77,12 +77,24 @@ g.GDALRATGetNameOfCol.restype = ctypes.c_char_p
 g.GDALRATGetNameOfCol.argtypes = [ctypes.c_void_p, ctypes.c_int]
 g.GDALRATGetValueAsString.restype = ctypes.c_char_p
 g.GDALRATGetValueAsString.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+g.GDALGetProjectionRef.restype = ctypes.c_char_p
+g.GDALGetProjectionRef.argtypes = [ctypes.c_void_p]
+g.GDALGetRasterCategoryNames.restype = ctypes.POINTER(ctypes.c_char_p)
+g.GDALGetRasterCategoryNames.argtypes = [ctypes.c_void_p]
 ds = g.GDALOpen(sys.argv[1].encode(), 0)
-rat = g.GDALGetDefaultRAT(g.GDALGetRasterBand(ds, int(sys.argv[2])))
+band = g.GDALGetRasterBand(ds, int(sys.argv[2]))
+# What a GIS does first; GDAL's GeoTIFF driver loads the side file lazily, on this call.
+g.GDALGetProjectionRef(ds)
+names, i = [], 0
+raw = g.GDALGetRasterCategoryNames(band)
+while raw and raw[i] is not None:
+    names.append(raw[i].decode())
+    i += 1
+rat = g.GDALGetDefaultRAT(band)
 cols = [g.GDALRATGetNameOfCol(rat, c).decode() for c in range(g.GDALRATGetColumnCount(rat))]
 rows = [[g.GDALRATGetValueAsString(rat, r, c).decode() for c in range(len(cols))]
         for r in range(g.GDALRATGetRowCount(rat))]
-print(__import__("json").dumps({"cols": cols, "rows": rows}))
+print(__import__("json").dumps({"cols": cols, "rows": rows, "names": names}))
 """
 
 
@@ -105,6 +117,14 @@ def test_causes_classes_read_by_gdal(out: Path, name: str, band: int) -> None:
         ["4", "too_far"],
     ]
     assert table["rows"][0][3:] == ["26", "150", "65"]
+    # Category names by pixel value (0 is outside the metro: nodata 255 in causes.tif).
+    assert table["names"] == [
+        "outside the metro",
+        "covered",
+        "no access (build access)",
+        "unreachable (connect the network or build a site there)",
+        "too far (build compute nearer)",
+    ]
 
 
 def test_geoparquet_metadata_says_epsg_4326(out: Path, tmp_path: Path) -> None:

@@ -4,9 +4,10 @@
 GeoTIFF has one data type and one nodata value for all its bands, so band 2 there stays
 float32 with NaN. ``causes.tif`` is the classed copy: uint8, codes
 :data:`latcircle.analysis.coverage.CAUSE_CODES` (1 covered, 2 no access, 3 unreachable,
-4 too far), 255 outside the metro (nodata), a colour table in the file, a raster attribute
-table (value, cause, label, colour) in ``causes.tif.aux.xml`` (GDAL's side file, read by GDAL, QGIS,
-rasterio), and ``causes.qml`` beside it: QGIS opens it as paletted classes.
+4 too far), 255 outside the metro (nodata), a colour table in the file, category names and a
+raster attribute table (value, cause, label, colour) in ``causes.tif.aux.xml`` (GDAL's side
+file, read with the TIFF by GDAL and QGIS), and ``causes.qml`` beside it: QGIS opens it as
+paletted classes.
 
 ``latency.tif`` itself gets the same attribute table for its band 2
 (``latency.tif.aux.xml``) and ``latency.qml``: band 1 in discrete classes at the run's
@@ -183,10 +184,16 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 
 
 def _pam_xml(classes: list[tuple[int, str, str, str]], *, band: int = 1) -> str:
-    """GDAL's PAM side file: a thematic raster attribute table (value, cause, label, RGB).
+    """GDAL's PAM side file: category names by value, and a thematic attribute table.
 
-    GDAL reads it for the GeoTIFF (``GDALGetDefaultRAT``); QGIS (3.30+) classifies by it.
+    GDAL reads both with the GeoTIFF (``GDALGetRasterCategoryNames``, ``GDALGetDefaultRAT``);
+    QGIS (3.30+) classifies by the table. Value 0 is named "outside the metro", its meaning
+    in ``latency.tif`` band 2 (``causes.tif`` writes it as nodata 255).
     """
+    names = {0: "outside the metro", **{code: label for code, _, label, _ in classes}}
+    categories = "".join(
+        f"      <Category>{escape(names.get(v, ''))}</Category>\n" for v in range(max(names) + 1)
+    )
     fields = [
         ("value", _GFT_INTEGER, _GFU_MINMAX),
         ("cause", _GFT_STRING, _GFU_GENERIC),
@@ -209,6 +216,9 @@ def _pam_xml(classes: list[tuple[int, str, str, str]], *, band: int = 1) -> str:
     return (
         "<PAMDataset>\n"
         f'  <PAMRasterBand band="{band}">\n'
+        "    <CategoryNames>\n"
+        f"{categories}"
+        "    </CategoryNames>\n"
         '    <GDALRasterAttributeTable tableType="thematic">\n'
         f"{defs}{rows}"
         "    </GDALRasterAttributeTable>\n"
