@@ -258,6 +258,11 @@ class Metro:
         -------
         Coverage
 
+        Raises
+        ------
+        InputError
+            For a year the config would refuse (before 2000 or after 2100).
+
         Examples
         --------
         >>> r = m.coverage()
@@ -269,6 +274,8 @@ class Metro:
         """
         cfg = self.config
         if year is not None:
+            # The config's own checks, as `latcircle run --year` gets them (2000 to 2100).
+            config_from_mapping({**cfg.model_dump(), "year": year}, source=cfg.source)
             cfg = cfg.model_copy(update={"year": year})
         run = compute_run(cfg, metro=self._prepared, progress=progress)
         return Coverage(run)

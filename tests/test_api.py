@@ -198,3 +198,12 @@ def test_plan_equals_latcircle_plan(
     plan = demo_metro.plan(max_sites=3)
     _same_table(plan.table, out / "plan.csv")
     assert len(plan.table) >= 1  # the demo needs at least one build for its targets
+
+
+def test_a_bad_year_is_the_configs_error(demo_metro: lc.Metro, demo_config: Path) -> None:
+    with pytest.raises(lc.InputError) as api_err:
+        demo_metro.coverage(year=1800)
+    with pytest.raises(lc.InputError) as file_err:
+        lc.Metro.from_config(demo_config, year=1800)  # what `latcircle run --year 1800` reads
+    assert api_err.value.field == file_err.value.field == "year"
+    assert api_err.value.problem == file_err.value.problem
