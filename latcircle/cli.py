@@ -351,7 +351,7 @@ def _examples(*lines: str) -> str:
 
 def _output_options() -> argparse.ArgumentParser:
     """Options of what a run writes (run, demo, city), passed to ``default_outputs``."""
-    from latcircle.output.exports import EXPORT_FORMATS
+    from latcircle.output.exports import EXPORT_CRS, EXPORT_FORMATS
     from latcircle.present.basemaps import BASEMAPS
 
     p = argparse.ArgumentParser(add_help=False)
@@ -374,16 +374,35 @@ def _output_options() -> argparse.ArgumentParser:
         default="rings",
         help="latency bands on the map: disjoint rings or nested cumulative bands",
     )
+    # One value, commas between formats: `--export geojson CONFIG` keeps CONFIG positional
+    # (nargs="+" swallowed it). Repeating the option adds formats.
     p.add_argument(
         "--export",
-        nargs="+",
-        choices=EXPORT_FORMATS,
+        type=_export_formats,
+        action="extend",
         default=[],
-        metavar="FORMAT",
-        help=f"also write the GeoPackage layers to exports/ ({', '.join(EXPORT_FORMATS)}; "
-        "GeoJSON in WGS84)",
+        metavar="FORMAT[,FORMAT]",
+        help=f"also write the GeoPackage layers to exports/ ({', '.join(EXPORT_FORMATS)}, "
+        "comma-separated)",
+    )
+    p.add_argument(
+        "--export-crs",
+        choices=EXPORT_CRS,
+        default="wgs84",
+        help="CRS of the exports: wgs84 (EPSG:4326, default; what web tools load) or local "
+        "(the metro's UTM zone, as isochrones.gpkg)",
     )
     return p
+
+
+def _export_formats(text: str) -> list[str]:
+    """Parse ``--export``'s value; an unknown format is a usage error (exit 2)."""
+    from latcircle.output.exports import parse_export_formats
+
+    try:
+        return parse_export_formats(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
 
 
 def _output_flags(cmd: argparse.ArgumentParser) -> None:
@@ -568,6 +587,7 @@ def _outputs_of(args: argparse.Namespace) -> list[Callable[..., object]]:
         basemap=args.basemap,
         bands=args.bands,
         exports=args.export,
+        export_crs=args.export_crs,
     )
 
 
@@ -715,10 +735,11 @@ def _print_summary(result: RunResult) -> None:
         console.print(
             "[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]"
         )
+    out = result.out or Path()  # a written run (run_city) always has its folder
     for name in ("report.html", "map.html"):
-        if (result.out / name).exists():
-            console.print(f"{name.split('.')[0]}: {escape(str(result.out / name))}")
-    console.print(f"outputs in {escape(str(result.out))}  ({sum(result.seconds.values()):.1f} s)")
+        if (out / name).exists():
+            console.print(f"{name.split('.')[0]}: {escape(str(out / name))}")
+    console.print(f"outputs in {escape(str(out))}  ({sum(result.seconds.values()):.1f} s)")
 
 
 def _summary_table(result: RunResult) -> Table:

@@ -40,6 +40,7 @@ __all__ = [
     "PlanSpec",
     "ProtectionSpec",
     "Target",
+    "config_from_mapping",
     "load_config",
 ]
 
@@ -782,3 +783,38 @@ def load_tiers_config(path: str | Path) -> TiersRunConfig:
         return TiersRunConfig.model_validate(raw)
     except ValidationError as exc:
         raise _one_line(path, exc) from None
+
+
+def config_from_mapping(raw: dict[str, Any], *, source: str = "config") -> CityConfig:
+    """Validate a city config given as a mapping (the Python API), as :func:`load_config` does.
+
+    Input paths must be absolute (nothing is resolved against a folder); every input file
+    must exist.
+
+    Parameters
+    ----------
+    raw
+        The config's keys and values, as in a YAML config.
+    source
+        Names the config in error messages.
+
+    Returns
+    -------
+    CityConfig
+
+    Raises
+    ------
+    InputError
+        For an unknown key, a wrong type, a bad value or a missing input file, in one line
+        naming ``source`` and the key (as for a YAML file).
+    """
+    where = Path(source)
+    _check_text(raw, where, ())
+    try:
+        cfg = CityConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _one_line(where, exc) from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise InputError(where, None, f"unusable value: {_clip(str(exc))}") from None
+    _check_files(cfg, where)
+    return cfg

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -59,6 +60,8 @@ __all__ = [
     "CORE_STAGES",
     "calibrate_city",
     "city_config",
+    "compute_plan",
+    "compute_run",
     "default_outputs",
     "national_rollup",
     "plan_city",
@@ -68,7 +71,9 @@ __all__ = [
     "run_stages",
     "run_tiers",
     "run_tiers_config",
+    "shortfall_clusters",
     "write_progress",
+    "write_run",
     "write_tiers",
 ]
 
@@ -237,6 +242,7 @@ def default_outputs(
     basemap: str = "osm",
     bands: str = "rings",
     exports: Sequence[str] = (),
+    export_crs: str = "wgs84",
 ) -> list[Callable[[RunResult, Path], Any]]:
     """Return the output steps a normal run adds after the core files, in order.
 
@@ -260,6 +266,8 @@ def default_outputs(
     exports
         Extra copies of the GeoPackage layers: ``"geoparquet"``, ``"geojson"``
         (:mod:`latcircle.output.exports`).
+    export_crs
+        The exports' CRS: ``"wgs84"`` (EPSG:4326, default) or ``"local"`` (the run's UTM).
     """
     from latcircle.output.exports import export_step
 
@@ -273,7 +281,7 @@ def default_outputs(
 
         steps.append(write_report)
     if exports:
-        steps.append(export_step(exports))
+        steps.append(export_step(exports, crs=export_crs))
     return steps
 
 
@@ -345,14 +353,8 @@ def write_progress(result: RunResult, folder: Path) -> None:
     """
     metro, scenario = result.metro, result.scenario
     folder = Path(folder)
-    table = result.progress
-    if table is None:
-        table = progress_table(metro, reuse=[scenario])
+    clusters, counts, year, acted, table = shortfall_clusters(result)
     links = interconnect_table(metro, year=scenario.year)
-    year = shortfall_year(table, scenario)
-    acted = scenario if year == scenario.year else metro.scenario(year=year)
-    year = year if year is not None else all_sites_year(metro)
-    clusters, counts = clusters_and_counts(metro, acted, year=year)
     write_csv(table, folder / "progress.csv")
     write_csv(links, folder / "interconnect.csv")
     write_csv(pd.DataFrame(clusters.drop(columns="geometry")), folder / "clusters.csv")
@@ -471,6 +473,47 @@ def run_city(
     timer = timer or StageTimer()
     inputs = _input_files(cfg, out=Path(out))
     check_output_folder(Path(out), inputs=inputs)  # before minutes of work, not after
+    result = compute_run(
+        cfg,
+        out=Path(out),
+        timer=timer,
+        add_sites=add_sites,
+        metro=metro,
+        progress=progress,
+        reuse=reuse,
+    )
+    write_run(result, out=Path(out), timer=timer, extra_outputs=extra_outputs)
+    return result
+
+
+def compute_run(
+    cfg: CityConfig,
+    *,
+    out: Path | None = None,
+    timer: StageTimer | None = None,
+    add_sites: Sequence[tuple[float, float, str | None]] = (),
+    metro: Metro | None = None,
+    progress: bool = True,
+    reuse: Sequence[Scenario] = (),
+) -> RunResult:
+    """Compute everything a run writes, and write nothing (:func:`run_city` without files).
+
+    Parameters
+    ----------
+    cfg
+        A validated city config.
+    out
+        The folder the result will be written to (:func:`write_run`); ``None`` for a result
+        kept in memory (``latcircle.Metro.coverage``).
+    timer, add_sites, metro, progress, reuse
+        As for :func:`run_city`.
+
+    Returns
+    -------
+    RunResult
+        With its GeoPackage ``layers`` and its ``latency`` raster.
+    """
+    timer = timer or StageTimer()
     if metro is None:
         metro = prepare(cfg, timer=timer)
         for note in metro.inputs.notes:  # repairs and exclusions: never silent
@@ -520,7 +563,7 @@ def run_city(
     for line in explanations:
         log.info(line)
     result = RunResult(
-        out=Path(out),
+        out=Path(out) if out is not None else None,
         coverage=table,
         headline=headline,
         seconds=timer.seconds,
@@ -529,29 +572,71 @@ def run_city(
         progress=years,
         explanations=tuple(explanations),
         protection=protected,
+        layers=layers,
+        latency=latency_raster,
     )
+    return result
+
+
+def write_run(
+    result: RunResult,
+    *,
+    out: Path,
+    timer: StageTimer | None = None,
+    extra_outputs: Sequence[Callable[[RunResult, Path], object]] | None = None,
+) -> RunResult:
+    """Write a computed run (:func:`compute_run`) into ``out``, replaced whole.
+
+    Parameters
+    ----------
+    result
+        The run, with its ``layers`` and ``latency`` raster.
+    out
+        The output folder (checked first: :func:`latcircle.output.files.check_output_folder`).
+    timer
+        Stage timer; a new one when ``None``.
+    extra_outputs
+        As for :func:`run_city`.
+
+    Returns
+    -------
+    RunResult
+        ``result`` with ``out`` set to the folder written.
+    """
+    timer = timer or StageTimer()
+    metro, scenario, cfg = result.metro, result.scenario, result.metro.config
+    if result.layers is None or result.latency is None:
+        msg = "write_run needs a result from compute_run (layers and latency)"
+        raise ValueError(msg)
+    layers, latency_raster = dict(result.layers), result.latency
+    result = dataclasses.replace(result, out=Path(out))
+    inputs = _input_files(cfg, out=Path(out))
     with atomic_folder(Path(out), inputs=inputs) as tmp:
         _keep_plan(Path(out), tmp)  # first: the map and the report show it
         with timer.stage("outputs"):
-            write_csv(table, tmp / "coverage.csv")
-            write_csv(protected.table, tmp / "protection.csv")
+            write_csv(result.coverage, tmp / "coverage.csv")
+            if result.protection is not None:
+                write_csv(result.protection.table, tmp / "protection.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
+            codes = status_raster(metro, scenario)
             write_cog(
-                np.stack([latency_raster, status_raster(metro, scenario)]),
+                np.stack([latency_raster, codes]),
                 metro.grid,
                 metro.inputs.crs.to_wkt(),
                 tmp / "latency.tif",
                 nodata=float("nan"),
                 descriptions=[LATENCY_BAND, STATUS_BAND],
             )
+            _write_causes(tmp, metro, codes)
         for extra in extra_outputs or []:
             with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
         # After the extras: progress adds the clusters layer, which gets a style too.
         _style_gpkg(tmp / "isochrones.gpkg", cfg)
-        record = run_record(metro, scenario, headline)
-        record["explanations"] = list(explanations)
-        record["protection"] = protection_record(metro, protected)
+        record = run_record(metro, scenario, result.headline)
+        record["explanations"] = list(result.explanations)
+        if result.protection is not None:
+            record["protection"] = protection_record(metro, result.protection)
         write_json(record, tmp / "run.json")
         # Last, so that it records every stage's time (its own write is not timed). Timings
         # live apart from run.json: every other file of two identical runs is byte-identical.
@@ -618,9 +703,6 @@ def plan_city(
     -------
     PlanResult
     """
-    from latcircle.analysis.plan import goals_from, plan_metro
-    from latcircle.config import VectorInput
-    from latcircle.inputs.candidates import read_candidates
     from latcircle.output.plan import write_plan
     from latcircle.present.plan import write_curve_png
 
@@ -629,6 +711,46 @@ def plan_city(
     inputs += [Path(p) for p in (cfg.source, candidates) if p is not None and p != "config"]
     check_output_folder(Path(out), inputs=inputs)  # before minutes of planning, not after
     metro = metro or prepare(cfg, timer=timer)
+    result = compute_plan(
+        metro,
+        candidates=candidates,
+        target=target,
+        year=year,
+        basis=basis,
+        max_sites=max_sites,
+        max_cost=max_cost,
+        timer=timer,
+    )
+    with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
+        write_plan(result, tmp)
+        write_curve_png(result.curve, tmp / "curve.png", title=f"{cfg.name}: cost vs coverage")
+    return result
+
+
+def compute_plan(
+    metro: Metro,
+    *,
+    candidates: Path | None = None,
+    target: float | None = None,
+    year: int | None = None,
+    basis: str | None = None,
+    max_sites: int | None = None,
+    max_cost: float | None = None,
+    timer: StageTimer | None = None,
+) -> PlanResult:
+    """Plan a prepared metro and write nothing (:func:`plan_city` without files).
+
+    Parameters are those of :func:`plan_city`.
+
+    Returns
+    -------
+    PlanResult
+    """
+    from latcircle.analysis.plan import goals_from, plan_metro
+    from latcircle.config import VectorInput
+    from latcircle.inputs.candidates import read_candidates
+
+    timer = timer or StageTimer()
     with timer.stage("plan"):
         goals = goals_from(metro, target=target, year=year, basis=basis)
         cands = (
@@ -636,11 +758,51 @@ def plan_city(
             if candidates is not None
             else None
         )
-        result = plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
-    with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
-        write_plan(result, tmp)
-        write_curve_png(result.curve, tmp / "curve.png", title=f"{cfg.name}: cost vs coverage")
-    return result
+        return plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
+
+
+def shortfall_clusters(
+    result: RunResult,
+) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, int]], int | None, Scenario, pd.DataFrame]:
+    """Return the uncovered clusters to act on, as ``clusters.csv`` holds them.
+
+    The year is :func:`latcircle.analysis.progress.shortfall_year` of the run's progress.
+
+    Parameters
+    ----------
+    result
+        A computed run.
+
+    Returns
+    -------
+    tuple
+        The clusters layer, the counts by cause, the year acted on, the scenario of that
+        year and the progress table used.
+    """
+    metro, scenario = result.metro, result.scenario
+    table = result.progress
+    if table is None:
+        table = progress_table(metro, reuse=[scenario])
+    year = shortfall_year(table, scenario)
+    acted = scenario if year == scenario.year else metro.scenario(year=year)
+    year = year if year is not None else all_sites_year(metro)
+    clusters, counts = clusters_and_counts(metro, acted, year=year)
+    return clusters, counts, year, acted, table
+
+
+def _write_causes(folder: Path, metro: Metro, codes: np.ndarray) -> None:
+    """``causes.tif``, the QGIS styles of both rasters, in the map's colours and words."""
+    from latcircle.output.causes import write_causes, write_latency_style
+    from latcircle.present.style import STATUS_COLOURS, STATUS_LABELS, band_colours
+
+    crs = metro.inputs.crs.to_wkt()
+    write_causes(codes, metro.grid, crs, folder, colours=STATUS_COLOURS, labels=STATUS_LABELS)
+    write_latency_style(
+        folder,
+        band_colours=band_colours(metro.config.thresholds_ms),
+        colours=STATUS_COLOURS,
+        labels=STATUS_LABELS,
+    )
 
 
 def _style_gpkg(path: Path, cfg: CityConfig) -> None:

@@ -39,9 +39,11 @@ __all__ = [
     "atomic_folder",
     "check_output_folder",
     "pinned_gpkg_time",
+    "read_csv",
     "sha256_file",
     "write_cog",
     "write_csv",
+    "write_csv_text",
     "write_gpkg",
     "write_json",
 ]
@@ -344,8 +346,16 @@ class _OutputErrors(contextlib.AbstractContextManager[None]):
             raise OutputError(msg) from None
 
 
+#: Every CSV latcircle writes starts with a UTF-8 byte-order mark. Excel (Chinese Windows
+#: above all) reads a CSV without one in the system code page (GBK) and garbles every
+#: Chinese name; with it, Excel, LibreOffice, pandas, R and DuckDB all read UTF-8. The cost:
+#: Python's ``csv`` module and ``open()`` keep the mark unless asked for ``utf-8-sig``
+#: (docs/maps-and-gis.md#csv-files). Always on, no option: one encoding for every table.
+CSV_ENCODING = "utf-8-sig"
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a table with a fixed float format (deterministic bytes).
+    """Write a table with a fixed float format (deterministic bytes), UTF-8 with a BOM.
 
     Parameters
     ----------
@@ -355,7 +365,36 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
         Destination file.
     """
     with _guard(path):
-        df.to_csv(path, index=False, float_format="%.6f", lineterminator="\n")
+        df.to_csv(
+            path, index=False, float_format="%.6f", lineterminator="\n", encoding=CSV_ENCODING
+        )
+
+
+def write_csv_text(text: str, path: Path) -> None:
+    """Write CSV text made elsewhere (e.g. ``sites-planned.csv``) as :func:`write_csv` does.
+
+    Parameters
+    ----------
+    text
+        The CSV text (header first).
+    path
+        Destination file.
+    """
+    with _guard(path):
+        path.write_text(text, encoding=CSV_ENCODING)
+
+
+def read_csv(path: Path, **options: Any) -> pd.DataFrame:
+    """Read a CSV latcircle wrote, with or without a BOM (older runs have none).
+
+    Parameters
+    ----------
+    path
+        The file.
+    **options
+        Passed to :func:`pandas.read_csv`.
+    """
+    return pd.read_csv(path, encoding=CSV_ENCODING, **options)
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:

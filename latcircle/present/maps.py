@@ -172,7 +172,7 @@ def build_map(
     ValueError
         For an unknown ``basemap`` or ``bands``.
     """
-    layers = dict(layers) if layers is not None else read_layers(result.out)
+    layers = dict(layers) if layers is not None else result.gpkg_layers()
     cfg = result.metro.config
     base = _basemap(basemap)
     if bands not in ("rings", "cumulative"):

@@ -32,7 +32,7 @@ from latcircle.analysis.coverage import BASES, CAUSES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
 from latcircle.errors import InputError
-from latcircle.output.files import atomic_file
+from latcircle.output.files import atomic_file, read_csv
 from latcircle.output.readback import (
     CITY_TABLES,
     find_city_dirs,
@@ -197,7 +197,7 @@ def _plan_html(folder: Path) -> str | None:
     plan_csv, record = folder / "plan" / "plan.csv", folder / "plan" / "plan.json"
     if not (plan_csv.exists() and record.exists()):
         return None
-    html_ = plan_section(pd.read_csv(plan_csv), json.loads(record.read_text(encoding="utf-8")))
+    html_ = plan_section(read_csv(plan_csv), json.loads(record.read_text(encoding="utf-8")))
     png = folder / "plan" / "curve.png"
     if png.exists():
         html_ = html_.replace(
@@ -694,6 +694,7 @@ def write_dashboard(
         links=links,
         chart=chart,
         shortfalls=shortfalls.read_text(encoding="utf-8") if shortfalls.exists() else None,
+        cities=cities,
     )
     path = national_dir / "index.html"
     atomic_file(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
@@ -707,6 +708,7 @@ def render_dashboard(
     links: Mapping[str, Sequence[tuple[str, str]]],
     chart: Figure | None = None,
     shortfalls: str | None = None,
+    cities: Sequence[CityOutputs] = (),
 ) -> str:
     """Return the national dashboard as one HTML page.
 
@@ -722,17 +724,24 @@ def render_dashboard(
     chart
         The national progress chart.
     shortfalls
-        The plain-language shortfall note (Markdown, rendered by :func:`markdown_html`).
+        The plain-language shortfall note (Markdown, rendered by :func:`markdown_html`,
+        its headings placed under the page's).
+    cities
+        The runs as read back, for the progress-by-year chart.
 
     Returns
     -------
     str
     """
+    from latcircle.present.dashboard import charts_section, include_note
+
     sections = [
         "<h1>1 ms latency circle: national progress</h1>",
         "<p class='sub'>Every metro run, its share within 1 ms on each basis and its "
-        f"status against each target · latcircle {escape_text(__version__)}</p>",
+        f"status against each target · latcircle {escape_text(__version__)}</p>"
+        + include_note(summary),
         _outcome_counts(summary),
+        charts_section(summary, cities),
         _rollup_table(summary, links),
     ]
     if progress is not None and len(progress):
@@ -749,7 +758,8 @@ def render_dashboard(
             "--include-hypothetical</code>).</p>"
         )
     if shortfalls:
-        sections.append("<h2>Shortfalls</h2>" + markdown_html(shortfalls))
+        # shortfalls.md starts at '#': under this page's h2 its headings start at h3.
+        sections.append("<h2>Shortfalls</h2>" + markdown_html(shortfalls, top_level=3))
     return _page("1 ms latency circle: national progress", sections)
 
 
@@ -920,7 +930,7 @@ def _national_progress_table(progress: pd.DataFrame) -> str:
 # --- HTML helpers ------------------------------------------------------------------------
 
 
-def markdown_html(text: str) -> str:
+def markdown_html(text: str, *, top_level: int = 1) -> str:
     """Render Markdown (``shortfalls.md``) as HTML, with any raw HTML in it kept as text.
 
     CommonMark plus tables (markdown-it-py). Raw HTML is disabled, so a city name carrying
@@ -931,6 +941,9 @@ def markdown_html(text: str) -> str:
     ----------
     text
         Markdown.
+    top_level
+        The HTML level of a ``#`` heading (deeper ones follow, at most h6): 3 places the
+        text under a page's h2, keeping the page's headings in order.
 
     Returns
     -------
@@ -938,7 +951,12 @@ def markdown_html(text: str) -> str:
     """
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1:]) + top_level - 1)}"
+    return str(md.renderer.render(tokens, md.options, {}))
 
 
 class _Raw(str):
@@ -982,6 +1000,10 @@ body {font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #2
 main {max-width: 980px; margin: 0 auto; padding: 1.5em 1.2em 4em; background: #fff;}
 h1 {margin: 0.2em 0;} h1 .local {color: #666; font-weight: normal;}
 h2 {border-bottom: 2px solid #ddd; padding-bottom: 0.2em; margin-top: 1.8em;}
+.include {background: #f3f6fb; border-left: 4px solid #4575b4; padding: 0.5em 0.8em;}
+.include code {background: #fff; padding: 0 0.2em;}
+code {white-space: nowrap;}  /* a switch such as --include-synthetic never breaks */
+svg.chart text {fill: #222;} figcaption {color: #555; font-size: 0.85em;}
 .sub {color: #555; margin-top: 0;} .note {color: #555; font-size: 0.9em;}
 .lead {font-size: 1.1em;}
 .warning {background: #fff3cd; border: 1px solid #d39e00; color: #5c4300; padding: 0.5em 0.8em;
