@@ -38,6 +38,7 @@ from latcircle.config import (
 )
 from latcircle.errors import InputError
 from latcircle.inputs import chinacrs
+from latcircle.inputs.checks import check_earth_crs, check_line_coordinates, check_names
 
 __all__ = [
     "Inputs",
@@ -369,6 +370,7 @@ def _assign_crs(gdf: gpd.GeoDataFrame, spec: VectorInput, role: str) -> gpd.GeoD
             gdf = gdf.set_crs(WGS84)  # lon/lat columns: WGS84 unless declared otherwise
         else:
             raise InputError(spec.path, "crs", "the file has no CRS: declare one with `crs:`")
+    check_earth_crs(gdf.crs, spec.path, declared)
     if gdf.crs.is_geographic:
         _check_lonlat(gdf, spec.path, role)
     return gdf
@@ -428,6 +430,7 @@ def _read_districts(
         if spec.name_field not in gdf.columns:
             cols = ", ".join(c for c in gdf.columns if c != "geometry")
             raise InputError(spec.path, spec.name_field, f"no such field; fields are: {cols}")
+        check_names(gdf[spec.name_field], spec.path, spec.name_field, role="districts")
         gdf = gpd.GeoDataFrame(
             {
                 "name": gdf[spec.name_field],
@@ -474,6 +477,7 @@ def _read_network(
     """
     gdf, node_latency, status_default = _read_network_file(spec)
     gdf = _drop_empty_lines(gdf, spec.path, notes, stats)
+    check_line_coordinates(gdf, spec.path, role="network")
     gdf = _single_lines(gdf, notes)
     kinds = set(gdf.geometry.geom_type.dropna().unique())
     if not kinds <= {"LineString"}:
@@ -486,7 +490,9 @@ def _read_network(
     if status is not None:
         gdf = _apply_status(gdf, spec.path, status, notes, stats)
     keep = [c for c in ("u", "v", "highway", "online_year") if c in gdf.columns]
-    return gdf[[*keep, "geometry"]].to_crs(crs).reset_index(drop=True), node_latency
+    local = gdf[[*keep, "geometry"]].to_crs(crs).reset_index(drop=True)
+    check_line_coordinates(local, spec.path, role="network (in the metro's local CRS)")
+    return local, node_latency
 
 
 def _read_network_file(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict | None, bool]:
@@ -884,14 +890,18 @@ def _check_window_size(window: rasterio.windows.Window, path: Path) -> None:
 def _raster_crs(src: rasterio.DatasetReader, spec: PopulationInput) -> pyproj.CRS:
     if spec.crs and not chinacrs.is_china_datum(spec.crs):
         try:
-            return pyproj.CRS.from_user_input("EPSG:4326" if spec.crs == "wgs84" else spec.crs)
+            crs = pyproj.CRS.from_user_input("EPSG:4326" if spec.crs == "wgs84" else spec.crs)
         except pyproj.exceptions.CRSError:
             raise InputError(spec.path, "crs", f"unknown CRS {spec.crs!r}") from None
+        check_earth_crs(crs, spec.path, spec.crs)
+        return crs
     if spec.crs:
         return WGS84
     if src.crs is None:
         raise InputError(spec.path, "crs", "the raster has no CRS: declare one with `crs:`")
-    return pyproj.CRS.from_user_input(src.crs.to_wkt())
+    crs = pyproj.CRS.from_user_input(src.crs.to_wkt())
+    check_earth_crs(crs, spec.path)
+    return crs
 
 
 def _window_over(

@@ -1,0 +1,137 @@
+"""Checks of values inside input files that the readers apply (issue 22 §4).
+
+Each check raises :class:`~latcircle.errors.InputError` naming the file, the field and what
+is wrong, before the value can reach the engine (where a NaN coordinate used to surface as
+``ValueError: negative dimensions``) or a presentation step (a NULL district name as an
+``AssertionError`` from the map's label).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from latcircle.errors import InputError
+
+__all__ = [
+    "EARTH_SEMI_MAJOR_M",
+    "MAX_PROJECTED_M",
+    "check_earth_crs",
+    "check_line_coordinates",
+    "check_names",
+]
+
+#: Semi-major axes of the Earth's ellipsoids and spheres (Clarke 1866: 6,378,206 m; WGS84:
+#: 6,378,137 m; the GRS80 authalic sphere: 6,371,007 m; Krassowsky 1940: 6,378,245 m). PROJ
+#: refuses to transform between the Earth and another body (``+a=1``, Mars' 3,396,190 m).
+EARTH_SEMI_MAJOR_M = (6_300_000.0, 6_400_000.0)
+
+#: Largest projected coordinate on the Earth, metres: its circumference (40,075 km). No place
+#: of the Earth lies farther from a projection's origin in the CRSs cities use (UTM, Web
+#: Mercator, CGCS2000 Gauss-Krüger); a coordinate beyond it is a broken value, not a place.
+MAX_PROJECTED_M = 40_075_017.0
+
+
+def check_earth_crs(crs: pyproj.CRS, path: Path | str, shown: str | None = None) -> None:
+    """Refuse a CRS of another celestial body (or of none): latcircle maps the Earth.
+
+    Parameters
+    ----------
+    crs
+        The CRS an input declares or carries.
+    path
+        The input, for the message.
+    shown
+        How the user wrote the CRS (the declared text), when they did.
+    """
+    ellipsoid = crs.ellipsoid
+    a = ellipsoid.semi_major_metre if ellipsoid is not None else None
+    lo, hi = EARTH_SEMI_MAJOR_M
+    if a is not None and lo <= a <= hi:
+        return
+    what = repr(shown) if shown else repr(crs.name)
+    size = "no ellipsoid" if a is None else f"an ellipsoid of semi-major axis {a:,.6g} m"
+    problem = (
+        f"CRS {what} is not on the Earth ({size}; the Earth's is about 6,378 km): "
+        "declare the CRS of the data"
+    )
+    raise InputError(path, "crs", problem)
+
+
+def check_line_coordinates(gdf: gpd.GeoDataFrame, path: Path | str, *, role: str) -> None:
+    """Refuse lines with a coordinate that is not a finite number on the Earth.
+
+    Feature numbers count from 1 in the file's order (the frame's index as read).
+
+    Parameters
+    ----------
+    gdf
+        The lines as read, in the file's CRS (its index: the features' positions).
+    path
+        The file, for the message.
+    role
+        The config key (``network``), for the message.
+    """
+    geoms = gdf.geometry.to_numpy()
+    coords, which = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords) == 0:
+        return
+    crs = gdf.crs
+    if crs is not None and crs.is_geographic:
+        limit = np.array([180.0, 90.0])
+        bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords) > limit).any(axis=1)
+        where = "outside longitude -180..180 / latitude -90..90"
+    else:
+        bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords) > MAX_PROJECTED_M).any(axis=1)
+        where = f"beyond {MAX_PROJECTED_M:,.0f} m (the Earth's circumference): not a place"
+    if not bad.any():
+        return
+    first = int(np.flatnonzero(bad)[0])
+    x, y = coords[first]
+    feature = _feature_number(gdf, int(which[first]))
+    if not (np.isfinite(x) and np.isfinite(y)):
+        problem = f"that is not a finite number: ({x:g}, {y:g})"
+    else:
+        problem = f"({x:.6g}, {y:.6g}) {where}"
+    n = int(np.unique(which[bad]).size)
+    more = f" ({n:,} features have such coordinates)" if n > 1 else ""
+    raise InputError(
+        path, "geometry", f"{role} feature {feature} has a coordinate {problem}{more}"
+    )
+
+
+def check_names(values: pd.Series, path: Path | str, field: str, *, role: str) -> None:
+    """Refuse a name field with NULL or blank values (the map and tables need every name).
+
+    Parameters
+    ----------
+    values
+        The name field as read.
+    path, field
+        The file and the field, for the message.
+    role
+        The config key (``districts``), for the message.
+    """
+    text = values.astype("string").str.strip()
+    missing = (values.isna() | text.isna() | (text == "")).to_numpy()
+    if not missing.any():
+        return
+    rows = np.flatnonzero(missing)
+    n = len(rows)
+    problem = (
+        f"{role} feature {rows[0] + 1} has no name (NULL or blank)"
+        + (f"; {n:,} features lack one" if n > 1 else "")
+        + ": give every feature a name"
+    )
+    raise InputError(path, field, problem)
+
+
+def _feature_number(gdf: gpd.GeoDataFrame, position: int) -> int:
+    """The 1-based feature number of a row: its index label when that is a position."""
+    label = gdf.index[position]
+    return int(label) + 1 if isinstance(label, int | np.integer) else position + 1
