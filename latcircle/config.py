@@ -66,6 +66,14 @@ MAX_THRESHOLDS = 64
 MAX_TARGETS = 1000
 MAX_MS = 100_000.0  # 100 s: far beyond any latency tier
 MAX_US = 1e8  # the same in microseconds
+#: Largest cost of one build, in the plan's cost unit (assumption: far above any build in any
+#: currency unit). Up to 100,000 builds then sum to at most 1e17, below the 1e20 that HiGHS
+#: takes for infinity: a cost of 1e308 used to give a ``null`` cost and gap.
+MAX_BUILD_COST = 1e12
+#: Bounds of the planner's square tiles (automatic candidates, demand without access), metres
+#: (assumption): below 10 m a square is finer than the network's own positions, and 1e-300
+#: used to overflow the tile index and plan on one candidate; 1,000 km holds any metro.
+PLAN_TILE_BOUNDS_M = (10.0, 1_000_000.0)
 #: Config keys naming input files (a string there is a path).
 _ROLES = ("boundary", "districts", "network", "sites", "population", "key_sites")
 #: Longest text shown from a bad value in an error message.
@@ -318,13 +326,20 @@ class PlanSpec(_Strict):
         description="Candidate compute sites: points with id, name, tier, cost, "
         "device_latency_us and optional earliest_year. None: the automatic set.",
     )
-    site_cost: Annotated[float, Field(ge=0)] = 10.0
-    bring_forward_cost: Annotated[float, Field(ge=0)] = 5.0
-    access_cost_per_km: Annotated[float, Field(ge=0)] = 1.0
+    site_cost: Annotated[float, Field(ge=0, le=MAX_BUILD_COST, allow_inf_nan=False)] = 10.0
+    bring_forward_cost: Annotated[float, Field(ge=0, le=MAX_BUILD_COST, allow_inf_nan=False)] = 5.0
+    #: Per km: a spur of up to 1,000 km stays within MAX_BUILD_COST.
+    access_cost_per_km: Annotated[
+        float, Field(ge=0, le=MAX_BUILD_COST / 1000, allow_inf_nan=False)
+    ] = 1.0
     access: bool = True
-    access_tile_m: Annotated[float, Field(gt=0)] = 5_000.0
-    auto_spacing_m: Annotated[float, Field(gt=0)] = 2_000.0
-    time_limit_s: Annotated[float, Field(gt=0)] = 30.0
+    access_tile_m: Annotated[
+        float, Field(ge=PLAN_TILE_BOUNDS_M[0], le=PLAN_TILE_BOUNDS_M[1], allow_inf_nan=False)
+    ] = 5_000.0
+    auto_spacing_m: Annotated[
+        float, Field(ge=PLAN_TILE_BOUNDS_M[0], le=PLAN_TILE_BOUNDS_M[1], allow_inf_nan=False)
+    ] = 2_000.0
+    time_limit_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] = 30.0
 
 
 class GridSpec(_Strict):
