@@ -584,6 +584,7 @@ def plan_city(
     -------
     PlanResult
     """
+    from latcircle.analysis import plan_checks
     from latcircle.analysis.plan import goals_from, plan_metro
     from latcircle.config import VectorInput
     from latcircle.inputs.candidates import read_candidates
@@ -591,18 +592,30 @@ def plan_city(
     from latcircle.present.plan import write_curve_png
 
     timer = timer or StageTimer()
+    # The options first: a negative limit is refused before 10-16 s of loading, not after.
+    plan_checks.check_plan_options(
+        cfg, target=target, year=year, max_sites=max_sites, max_cost=max_cost
+    )
     inputs = [p for paths in cfg.input_paths().values() for p in paths]
     inputs += [Path(p) for p in (cfg.source, candidates) if p is not None and p != "config"]
     check_output_folder(Path(out), inputs=inputs)  # before minutes of planning, not after
     metro = metro or prepare(cfg, timer=timer)
+    if candidates is None:
+        plan_checks.check_auto_candidates(metro)
     with timer.stage("plan"):
         goals = goals_from(metro, target=target, year=year, basis=basis)
+        warned = plan_checks.year_warnings(metro, goals)
+        for line in warned:
+            log.warning(line)
         cands = (
             read_candidates(VectorInput(path=candidates), metro.inputs.crs)
             if candidates is not None
             else None
         )
         result = plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
+    nothing = plan_checks.nothing_to_build(result)
+    extra = [*warned, *([nothing] if nothing else [])]
+    result = dataclasses.replace(result, notes=[*result.notes, *extra]) if extra else result
     with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
         write_plan(result, tmp)
         write_curve_png(result.curve, tmp / "curve.png", title=f"{cfg.name}: cost vs coverage")

@@ -43,6 +43,7 @@ import shapely
 from latcircle.analysis import _plansolve as solvers
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
+from latcircle.analysis.plan_checks import limits_failure, spur_words
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.config import SitesInput, Target
 from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites, solve
@@ -940,7 +941,7 @@ def _check_reachable(
             "targets",
             f"{g.share:.1%} of {g.basis} by {g.year} cannot be reached with the "
             f"{len(builds)} candidate builds: best reachable {reach[g.year]:.2%}; of the rest, "
-            f"{no_access:.2%} has no access that any spur reaches and {too_far:.2%} has no "
+            f"{no_access:.2%} {spur_words(metro)} and {too_far:.2%} has no "
             "candidate within the budget",
         )
     if max_builds is None and max_cost is None:
@@ -953,25 +954,17 @@ def _check_reachable(
     )
     if trial.feasible or trial.status != INFEASIBLE:
         return  # reachable, or not proven unreachable in the time limit (see _solve)
-    g, st = goals[-1], stages[-1]
-    built, w, _ = solvers.max_cover(
-        st, cost, max_builds=max_builds, max_cost=max_cost, time_limit_s=limit
+    problem = limits_failure(
+        goals,
+        stages,
+        sets.baseline,
+        samples,
+        cost,
+        max_builds=max_builds,
+        max_cost=max_cost,
+        time_limit_s=limit,
     )
-    best = share_of(float(samples.weight[sets.baseline[g.year]].sum()) + w, samples.total)
-    lim = ", ".join(
-        s
-        for s in (
-            f"at most {max_builds} builds" if max_builds is not None else "",
-            f"a cost of at most {max_cost:g}" if max_cost is not None else "",
-        )
-        if s
-    )
-    raise InputError(
-        metro.config.source,
-        "--max-sites/--max-cost",
-        f"the targets cannot be reached with {lim}: best {g.basis} share by {g.year} "
-        f"{best:.2%} ({int(built.sum())} builds) against {g.share:.1%}",
-    )
+    raise InputError(metro.config.source, "--max-sites/--max-cost", problem)
 
 
 def _blocked(

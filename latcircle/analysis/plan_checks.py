@@ -1,0 +1,263 @@
+"""The planner's checks and messages (issue 22 §4, issue 26 §6).
+
+* :func:`check_plan_options`: the options of ``latcircle plan`` (``--max-sites``,
+  ``--max-cost``, ``--target``, ``--year``) checked **before** the city is loaded (which takes
+  10-16 s on Wuhan), each refusal one line naming the option and what is wrong;
+* :func:`check_auto_candidates`: a network without a junction cannot give automatic
+  candidates;
+* :func:`year_warnings`: target years before the first compute site, or before
+  :data:`PLAN_NOW_YEAR` (a plan cannot build in the past);
+* :func:`limits_failure`: which target year fails first under ``--max-sites``/``--max-cost``,
+  with its best share;
+* :func:`nothing_to_build`: "nothing to build: 2027 and 2028 already met", with the shares.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from latcircle.analysis import _plansolve as solvers
+from latcircle.analysis.coverage import Samples, share_of
+from latcircle.analysis.progress import meets
+from latcircle.config import CityConfig, Target
+from latcircle.errors import InputError
+
+if TYPE_CHECKING:
+    from latcircle.analysis.metro import Metro
+
+
+class _Goal(Protocol):
+    """A goal of the plan (``analysis.plan.Goal``; not imported: plan imports this module)."""
+
+    @property
+    def year(self) -> int: ...
+    @property
+    def share(self) -> float: ...
+    @property
+    def basis(self) -> str: ...
+
+
+class _Plan(Protocol):
+    """What :func:`nothing_to_build` reads of an ``analysis.plan.PlanResult``."""
+
+    @property
+    def goals(self) -> Sequence[_Goal]: ...
+    @property
+    def basis(self) -> str: ...
+    @property
+    def table(self) -> pd.DataFrame: ...
+    @property
+    def baseline_share(self) -> Mapping[int, float]: ...
+
+__all__ = [
+    "PLAN_NOW_YEAR",
+    "check_auto_candidates",
+    "check_plan_options",
+    "limits_failure",
+    "nothing_to_build",
+    "spur_words",
+    "year_warnings",
+]
+
+#: The year plans are made in: this release's (December 2026). A documented constant, not the
+#: clock, so that the same inputs give the same warnings and files on any day; pass
+#: ``now_year=`` to :func:`year_warnings` to plan from another year.
+PLAN_NOW_YEAR = 2026
+
+
+def check_plan_options(
+    cfg: CityConfig,
+    *,
+    target: float | None = None,
+    year: int | None = None,
+    max_sites: int | None = None,
+    max_cost: float | None = None,
+) -> None:
+    """Refuse options that no plan can honour, before anything is read.
+
+    Parameters
+    ----------
+    cfg
+        The validated city config (named in the messages).
+    target, year
+        One target share by a year (both or neither).
+    max_sites, max_cost
+        Limits on the number and the total cost of builds.
+
+    Raises
+    ------
+    InputError
+        For a negative or non-integer ``max_sites``, a negative or non-finite ``max_cost``,
+        a target without its year (or the reverse), or a share or year a target cannot have.
+    """
+    src = cfg.source
+    if max_sites is not None and (isinstance(max_sites, bool) or int(max_sites) != max_sites):
+        raise InputError(src, "--max-sites", f"must be a whole number >= 0, got {max_sites!r}")
+    if max_sites is not None and max_sites < 0:
+        raise InputError(src, "--max-sites", f"must be a whole number >= 0, got {max_sites}")
+    if max_cost is not None and not (math.isfinite(max_cost) and max_cost >= 0):
+        raise InputError(src, "--max-cost", f"must be a finite number >= 0, got {max_cost:g}")
+    if (target is None) != (year is None):
+        raise InputError(src, "--target/--year", "give both a target share and its year")
+    if target is None or year is None:
+        return
+    try:
+        Target.model_validate({"year": year, "share": target})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = "--year" if err["loc"] and err["loc"][0] == "year" else "--target"
+        shown = year if option == "--year" else target
+        raise InputError(src, option, f"{err['msg']} (got {shown!r})") from None
+
+
+def check_auto_candidates(metro: Metro) -> None:
+    """Refuse to plan on automatic candidates where the network has no junction in the metro.
+
+    The automatic set is the junctions (nodes of degree >= 3) inside the metro; without any,
+    there is nothing to choose from (a single line, or long lines that cross unsplit).
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    """
+    import shapely
+
+    if metro.config.plan.candidates is not None:
+        return
+    net = metro.network
+    degree = np.bincount(np.concatenate([net.u, net.v]), minlength=net.n_nodes)
+    inside = shapely.contains_xy(metro.inputs.boundary, net.x, net.y)
+    if ((degree >= 3) & inside).any():
+        return
+    raise InputError(
+        metro.config.network.path,
+        "plan.candidates",
+        "the network has no junction (a node joining 3 or more lines) inside the metro to "
+        "place automatic candidates on (lines that cross without sharing a node do not "
+        "join): give a candidates file (plan.candidates or --candidates)",
+    )
+
+
+def year_warnings(
+    metro: Metro, goals: Sequence[_Goal], *, now_year: int = PLAN_NOW_YEAR
+) -> list[str]:
+    """Return a warning per target year before the first compute site or before ``now_year``.
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    goals
+        The goals planned for.
+    now_year
+        The year the plan is made in (:data:`PLAN_NOW_YEAR`).
+
+    Returns
+    -------
+    list of str
+        One sentence per odd target year (none when every year is ahead).
+    """
+    years = metro.inputs.sites["online_year"].dropna()
+    first = int(years.min()) if len(years) and len(years) == len(metro.inputs.sites) else None
+    out = []
+    for g in goals:
+        odd = []
+        if g.year < now_year:
+            odd.append(f"in the past (plans are made in {now_year})")
+        if first is not None and g.year < first:
+            odd.append(f"before the first compute site comes online ({first}): no site counts")
+        if odd:
+            out.append(
+                f"target year {g.year} is {' and '.join(odd)}; the plan shows what that year "
+                "would have needed"
+            )
+    return out
+
+
+def spur_words(metro: Metro) -> str:
+    """How the infeasibility message names demand without access (spurs on or off)."""
+    if metro.config.plan.access:
+        return "has no access that any spur reaches"
+    return "has no access (fibre spurs are off: plan.access is false)"
+
+
+def limits_failure(
+    goals: Sequence[_Goal],
+    stages: list[solvers.Stage],
+    baseline: Mapping[int, np.ndarray],
+    samples: Samples,
+    cost: np.ndarray,
+    *,
+    max_builds: int | None,
+    max_cost: float | None,
+    time_limit_s: float,
+) -> str:
+    """Describe why the limits cannot reach the targets: the first year that fails, its best.
+
+    Each year is tried alone within the limits (maximal covering); the first whose best share
+    misses its target is named. When every year can be met alone, the years cannot all be
+    met with the same builds (a build of one year stays for the next), and the message says so.
+
+    Returns
+    -------
+    str
+        The problem, for an :class:`~latcircle.errors.InputError` on ``--max-sites/--max-cost``.
+    """
+    lim = ", ".join(
+        s
+        for s in (
+            f"at most {max_builds} builds" if max_builds is not None else "",
+            f"a cost of at most {max_cost:g}" if max_cost is not None else "",
+        )
+        if s
+    )
+    bests = []
+    for g, st in zip(goals, stages, strict=True):
+        built, w, _ = solvers.max_cover(
+            st, cost, max_builds=max_builds, max_cost=max_cost, time_limit_s=time_limit_s
+        )
+        best = share_of(float(samples.weight[baseline[g.year]].sum()) + w, samples.total)
+        if not meets(best, g.share):
+            return (
+                f"the targets cannot be reached with {lim}: the {g.year} target fails: best "
+                f"{g.basis} share by {g.year} {best:.2%} ({int(built.sum())} builds) against "
+                f"{g.share:.1%}"
+            )
+        bests.append(f"{g.year} {best:.2%}")
+    return (
+        f"the targets cannot be reached with {lim}: each year can be met alone "
+        f"({', '.join(bests)}), not all of them with the same builds"
+    )
+
+
+def nothing_to_build(result: _Plan) -> str | None:
+    """Return "nothing to build: 2027 and 2028 already met (...)" when no build is needed.
+
+    Parameters
+    ----------
+    result
+        The plan.
+
+    Returns
+    -------
+    str or None
+        The sentence with each year's share and target, or ``None`` when the plan builds.
+    """
+    if len(result.table) or not all(
+        meets(result.baseline_share[g.year], g.share) for g in result.goals
+    ):
+        return None
+    years = [str(g.year) for g in result.goals]
+    joined = " and ".join([", ".join(years[:-1]), years[-1]] if len(years) > 1 else years)
+    shares = "; ".join(
+        f"{g.year}: {result.baseline_share[g.year]:.2%} against {g.share:.1%}"
+        for g in result.goals
+    )
+    return f"nothing to build: {joined} already met on {result.basis} ({shares})"
