@@ -107,13 +107,12 @@ def check_plan_options(
         raise InputError(src, "--target/--year", "give both a target share and its year")
     if target is None or year is None:
         return
-    try:
+    if not (math.isfinite(target) and 0 < target <= 1):
+        raise InputError(src, "--target", f"a share must be in (0, 1], got {target:g}")
+    try:  # the years a target may have: the config's own rule
         Target.model_validate({"year": year, "share": target})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        option = "--year" if err["loc"] and err["loc"][0] == "year" else "--target"
-        shown = year if option == "--year" else target
-        raise InputError(src, option, f"{err['msg']} (got {shown!r})") from None
+        raise InputError(src, "--year", f"{exc.errors()[0]['msg']} (got {year!r})") from None
 
 
 def check_auto_candidates(metro: Metro) -> None:

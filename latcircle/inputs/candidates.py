@@ -72,9 +72,7 @@ def read_candidates(spec: VectorInput, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     ).to_crs(crs)
 
 
-def _nonneg(
-    values: pd.Series, path: object, column: str, *, at_most: float = np.inf
-) -> np.ndarray:
+def _nonneg(values: pd.Series, path: object, column: str, *, at_most: float = np.inf) -> np.ndarray:
     raw = values.astype("string").str.strip()
     num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(num) | (num < 0) | (num > at_most)

@@ -21,10 +21,14 @@ from latcircle.errors import InputError
 __all__ = [
     "EARTH_SEMI_MAJOR_M",
     "MAX_PROJECTED_M",
+    "YEAR_RANGE",
     "check_earth_crs",
     "check_line_coordinates",
     "check_names",
 ]
+
+#: Years an online year (or an OFDS ready-for-service date) may give.
+YEAR_RANGE = (1990, 2100)
 
 #: Semi-major axes of the Earth's ellipsoids and spheres (Clarke 1866: 6,378,206 m; WGS84:
 #: 6,378,137 m; the GRS80 authalic sphere: 6,371,007 m; Krassowsky 1940: 6,378,245 m). PROJ
@@ -100,9 +104,7 @@ def check_line_coordinates(gdf: gpd.GeoDataFrame, path: Path | str, *, role: str
         problem = f"({x:.6g}, {y:.6g}) {where}"
     n = int(np.unique(which[bad]).size)
     more = f" ({n:,} features have such coordinates)" if n > 1 else ""
-    raise InputError(
-        path, "geometry", f"{role} feature {feature} has a coordinate {problem}{more}"
-    )
+    raise InputError(path, "geometry", f"{role} feature {feature} has a coordinate {problem}{more}")
 
 
 def check_names(values: pd.Series, path: Path | str, field: str, *, role: str) -> None:
@@ -132,6 +134,6 @@ def check_names(values: pd.Series, path: Path | str, field: str, *, role: str) -
 
 
 def _feature_number(gdf: gpd.GeoDataFrame, position: int) -> int:
-    """The 1-based feature number of a row: its index label when that is a position."""
+    """Return the 1-based feature number of a row (its index label when that is a position)."""
     label = gdf.index[position]
     return int(label) + 1 if isinstance(label, int | np.integer) else position + 1

@@ -38,7 +38,12 @@ from latcircle.config import (
 )
 from latcircle.errors import InputError
 from latcircle.inputs import chinacrs
-from latcircle.inputs.checks import check_earth_crs, check_line_coordinates, check_names
+from latcircle.inputs.checks import (
+    YEAR_RANGE,
+    check_earth_crs,
+    check_line_coordinates,
+    check_names,
+)
 
 __all__ = [
     "Inputs",
@@ -757,7 +762,8 @@ def year_column(
         return pd.array([pd.NA] * len(gdf), dtype="Int64")
     raw = gdf[column].astype("string").str.strip().replace("", pd.NA)
     years = pd.to_numeric(raw, errors="coerce")
-    bad = raw.notna() & (years.isna() | (years % 1 != 0) | (years < 1990) | (years > 2100))
+    lo, hi = YEAR_RANGE
+    bad = raw.notna() & (years.isna() | (years % 1 != 0) | (years < lo) | (years > hi))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(path, column, f"not a year in row {row + 1}: {raw.iloc[row]!r}")

@@ -350,7 +350,7 @@ def _write_error(exc: OSError, tmp: Path, dest: Path) -> OutputError:
 
 
 def _in_dest(exc: OutputError, tmp: Path, dest: Path) -> OutputError:
-    """The error with the temporary folder named as the destination (where the user looks)."""
+    """Return the error with the temporary folder named as the destination."""
     text = str(exc).replace(str(tmp), str(dest))
     tail = "" if "previous outputs intact" in text else "; previous outputs intact"
     return OutputError(text + tail)
@@ -412,7 +412,7 @@ PROBE_BYTES = 1 << 20
 
 
 def _reason(exc: OSError) -> str:
-    """The system's reason, led by "disk full" when that is what it means."""
+    """Return the system's reason, led by "disk full" when that is what it means."""
     reason = exc.strerror or str(exc)
     return f"disk full: {reason}" if exc.errno == errno.ENOSPC else reason
 
