@@ -43,7 +43,7 @@ import shapely
 from latcircle.analysis import _plansolve as solvers
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
-from latcircle.analysis.plan_checks import limits_failure, spur_words
+from latcircle.analysis.plan_checks import check_added_sites, limits_failure, spur_words
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.config import SitesInput, Target
 from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites, solve
@@ -1302,6 +1302,7 @@ def add_sites(metro: Metro, sites: list[tuple[float, float, str | None]]) -> Met
     for lon, lat, _ in sites:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise InputError("--add-site", None, f"not a longitude,latitude: {lon},{lat}")
+    check_added_sites(metro, sites)
     ids = [f"ADD{i}" for i in range(1, len(sites) + 1)]
     taken = set(ids) & set(old["site_id"])
     if taken:

@@ -3,6 +3,8 @@
 * :func:`check_plan_options`: the options of ``latcircle plan`` (``--max-sites``,
   ``--max-cost``, ``--target``, ``--year``) checked **before** the city is loaded (which takes
   10-16 s on Wuhan), each refusal one line naming the option and what is wrong;
+* :func:`check_added_sites`: ``--add-site`` outside the metro's extent (its boundary and its
+  network) plus the max drop is refused: no line is within reach, it could serve nothing;
 * :func:`check_auto_candidates`: a network without a junction cannot give automatic
   candidates;
 * :func:`year_warnings`: target years before the first compute site, or before
@@ -55,8 +57,10 @@ class _Plan(Protocol):
     @property
     def baseline_share(self) -> Mapping[int, float]: ...
 
+
 __all__ = [
     "PLAN_NOW_YEAR",
+    "check_added_sites",
     "check_auto_candidates",
     "check_plan_options",
     "limits_failure",
@@ -113,6 +117,56 @@ def check_plan_options(
         Target.model_validate({"year": year, "share": target})
     except ValidationError as exc:
         raise InputError(src, "--year", f"{exc.errors()[0]['msg']} (got {year!r})") from None
+
+
+def check_added_sites(metro: Metro, sites: Sequence[tuple[float, float, str | None]]) -> None:
+    """Refuse ``--add-site`` sites outside the metro's extent plus the max drop.
+
+    The extent is the bounding box of the boundary and of the network in the local CRS; a
+    site farther than the max drop from that box is farther than it from every line, so it
+    can attach to none and serve nothing (a slip of the keyboard, typically: ``100,10``).
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    sites
+        ``(lon, lat, name)`` in WGS84, as given.
+    """
+    import pyproj
+
+    if not sites:
+        return
+    to_local = pyproj.Transformer.from_crs(4326, metro.inputs.crs, always_xy=True)
+    x, y = to_local.transform([s[0] for s in sites], [s[1] for s in sites])
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    net = metro.network
+    bx0, by0, bx1, by1 = metro.inputs.boundary.bounds
+    x0, x1 = min(bx0, float(net.x.min())), max(bx1, float(net.x.max()))
+    y0, y1 = min(by0, float(net.y.min())), max(by1, float(net.y.max()))
+    with np.errstate(invalid="ignore"):
+        away = np.hypot(
+            np.maximum(0, np.maximum(x0 - x, x - x1)), np.maximum(0, np.maximum(y0 - y, y - y1))
+        )
+    drop = metro.params.max_drop_m
+    far = ~(away <= drop)  # NaN (a place the local CRS cannot hold) is far too
+    if not far.any():
+        return
+    i = int(np.flatnonzero(far)[0])
+    lon, lat, name = sites[i]
+    how = "far"
+    if np.isfinite(away[i]):  # on the ellipsoid: the local CRS stretches far places
+        cx, cy = to_local.transform(
+            float(np.clip(x[i], x0, x1)), float(np.clip(y[i], y0, y1)), direction="INVERSE"
+        )
+        _, _, metres = pyproj.Geod(ellps="WGS84").inv(lon, lat, cx, cy)
+        how = f"{metres / 1000:,.0f} km"
+    problem = (
+        f"site {i + 1} ({name or f'{lon:g},{lat:g}'}) lies {how} outside the metro's extent "
+        f"(its boundary and network, plus the {drop:g} m max drop): it could reach no line "
+        "and serve nothing"
+    )
+    raise InputError("--add-site", None, problem)
 
 
 def check_auto_candidates(metro: Metro) -> None:
@@ -256,7 +310,6 @@ def nothing_to_build(result: _Plan) -> str | None:
     years = [str(g.year) for g in result.goals]
     joined = " and ".join([", ".join(years[:-1]), years[-1]] if len(years) > 1 else years)
     shares = "; ".join(
-        f"{g.year}: {result.baseline_share[g.year]:.2%} against {g.share:.1%}"
-        for g in result.goals
+        f"{g.year}: {result.baseline_share[g.year]:.2%} against {g.share:.1%}" for g in result.goals
     )
     return f"nothing to build: {joined} already met on {result.basis} ({shares})"
