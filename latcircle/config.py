@@ -481,6 +481,7 @@ def load_config(path: str | Path, **overrides: Any) -> CityConfig:
     raw = _read_yaml(path)
     raw.update(overrides)
     _check_text(raw, path, ())
+    _check_empty_paths(raw, path)
     try:
         _resolve_paths(raw, path.parent)
         cfg = CityConfig.model_validate(raw)
@@ -496,7 +497,9 @@ def load_config(path: str | Path, **overrides: Any) -> CityConfig:
 def _read_yaml(path: Path) -> dict[str, Any]:
     text = _read_config_text(path)
     try:
-        _check_yaml_size(yaml.compose(text, Loader=yaml.SafeLoader), path)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_yaml_size(node, path)
+        _check_duplicate_keys(node, path)  # PyYAML keeps the last silently
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -686,8 +689,50 @@ def _check_files(cfg: CityConfig, path: Path) -> None:
                 raise InputError(path, key, f"unusable path: {why}") from None
             if not found:
                 raise InputError(path, key, f"file not found: {file}")
+            if file.is_dir():
+                raise InputError(path, key, f"a folder, not a file: {file}")
 
 
 def is_safe_city_id(city_id: str) -> bool:
     """Return whether ``city_id`` is a safe file and folder name."""
     return re.fullmatch(CITY_ID_PATTERN, city_id) is not None
+
+
+def _check_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
+    """Refuse a mapping that gives a key twice (YAML forbids it; PyYAML keeps the last)."""
+    stack: list[tuple[yaml.Node, str]] = [(node, "")] if node is not None else []
+    seen_nodes: set[int] = set()
+    while stack:
+        n, at = stack.pop()
+        if id(n) in seen_nodes:  # an alias: its node is checked once
+            continue
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in n.value:
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
+                where = f"{at}.{name}" if at and name is not None else name or at
+                if name is not None and name in first:
+                    line = key.start_mark.line + 1
+                    problem = f"duplicate key on line {line} (first on line {first[name]})"
+                    raise InputError(path, where, problem)
+                if name is not None:
+                    first[name] = key.start_mark.line + 1
+                stack.append((value, where or ""))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend((item, f"{at}.{i}" if at else str(i)) for i, item in enumerate(n.value))
+
+
+def _check_empty_paths(raw: dict[str, Any], path: Path) -> None:
+    """Refuse an empty path string (it would name the config's own folder)."""
+    for role in _ROLES:
+        spec = raw.get(role)
+        value = spec.get("path") if isinstance(spec, dict) else spec
+        key = f"{role}.path" if isinstance(spec, dict) else role
+        if isinstance(value, str) and not value.strip():
+            raise InputError(path, key, "empty path: name the file")
+    plan = raw.get("plan")
+    cand = plan.get("candidates") if isinstance(plan, dict) else None
+    value = cand.get("path") if isinstance(cand, dict) else cand
+    if isinstance(value, str) and not value.strip():
+        raise InputError(path, "plan.candidates", "empty path: name the file")
