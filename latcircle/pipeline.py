@@ -594,7 +594,7 @@ def plan_city(
     timer = timer or StageTimer()
     # The options first: a negative limit is refused before 10-16 s of loading, not after.
     plan_checks.check_plan_options(
-        cfg, target=target, year=year, max_sites=max_sites, max_cost=max_cost
+        cfg, target=target, year=year, max_sites=max_sites, max_cost=max_cost, candidates=candidates
     )
     inputs = [p for paths in cfg.input_paths().values() for p in paths]
     inputs += [Path(p) for p in (cfg.source, candidates) if p is not None and p != "config"]

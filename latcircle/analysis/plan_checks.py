@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -82,6 +83,7 @@ def check_plan_options(
     year: int | None = None,
     max_sites: int | None = None,
     max_cost: float | None = None,
+    candidates: Path | None = None,
 ) -> None:
     """Refuse options that no plan can honour, before anything is read.
 
@@ -93,6 +95,8 @@ def check_plan_options(
         One target share by a year (both or neither).
     max_sites, max_cost
         Limits on the number and the total cost of builds.
+    candidates
+        A candidates file given on the command line (``--candidates``).
 
     Raises
     ------
@@ -101,6 +105,9 @@ def check_plan_options(
         a target without its year (or the reverse), or a share or year a target cannot have.
     """
     src = cfg.source
+    if candidates is not None and not Path(candidates).is_file():
+        what = "a folder, not a file" if Path(candidates).is_dir() else "file not found"
+        raise InputError(src, "--candidates", f"{what}: {candidates}")
     if max_sites is not None and (isinstance(max_sites, bool) or int(max_sites) != max_sites):
         raise InputError(src, "--max-sites", f"must be a whole number >= 0, got {max_sites!r}")
     if max_sites is not None and max_sites < 0:

@@ -126,7 +126,7 @@ def read_backbone(path: str | Path, *, fixes: bool = True) -> Backbone:
     """
     p = Path(path)
     if not p.is_file():
-        raise InputError(p, None, "no such file")
+        raise InputError(p, None, "a folder, not a file" if p.is_dir() else "no such file")
     if p.suffix.lower() == ".graphml":
         name, names, lon, lat, edges, repairs = _read_graphml(p)
     else:
@@ -276,6 +276,8 @@ def read_hubs(path: str | Path | None = None) -> pd.DataFrame:
         frame = pd.read_csv(io.StringIO(text), dtype={"id": str})
     else:
         source = Path(path)
+        if source.is_dir():
+            raise InputError(source, None, "a folder, not a file")
         try:
             frame = pd.read_csv(source, dtype={"id": str})
         except (

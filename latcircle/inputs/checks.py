@@ -8,6 +8,8 @@ is wrong, before the value can reach the engine (where a NaN coordinate used to 
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,17 +17,26 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from latcircle.errors import InputError
 
 __all__ = [
     "EARTH_SEMI_MAJOR_M",
+    "MAX_METRO_EXTENT_M",
     "MAX_PROJECTED_M",
     "YEAR_RANGE",
+    "check_csv_rows",
     "check_earth_crs",
     "check_line_coordinates",
+    "check_metro_extent",
     "check_names",
 ]
+
+#: Widest metro, metres, east-west or north-south in its UTM zone (assumption: Hulunbuir, the
+#: largest prefecture-level city, spans about 700 km). Beyond it the boundary is not a metro
+#: (a 3,000 km sliver, a national outline) and one UTM zone no longer measures it truly.
+MAX_METRO_EXTENT_M = 1_000_000.0
 
 #: Years an online year (or an OFDS ready-for-service date) may give.
 YEAR_RANGE = (1990, 2100)
@@ -137,3 +148,55 @@ def _feature_number(gdf: gpd.GeoDataFrame, position: int) -> int:
     """Return the 1-based feature number of a row (its index label when that is a position)."""
     label = gdf.index[position]
     return int(label) + 1 if isinstance(label, int | np.integer) else position + 1
+
+
+def check_csv_rows(text: str, delimiter: str, path: Path | str) -> None:
+    """Refuse a CSV whose rows do not have as many fields as its header (ragged rows).
+
+    pandas would shift a longer row's values into the wrong columns, or fill a shorter one
+    with empty values, and the complaint would land on an innocent column.
+
+    Parameters
+    ----------
+    text
+        The CSV text.
+    delimiter
+        Its delimiter.
+    path
+        The file, for the message.
+    """
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next(rows, None)
+    if header is None:
+        return
+    bad = [(i, len(r)) for i, r in enumerate(rows, start=1) if r and len(r) != len(header)]
+    if not bad:
+        return
+    row, n = bad[0]
+    more = f" ({len(bad):,} rows are ragged)" if len(bad) > 1 else ""
+    problem = (
+        f"{n} field(s) where the header has {len(header)}{more}: a delimiter inside an "
+        "unquoted value, or a value missing?"
+    )
+    raise InputError(path, f"row {row}", problem)
+
+
+def check_metro_extent(boundary: BaseGeometry, path: Path | str) -> None:
+    """Refuse a boundary wider or taller than :data:`MAX_METRO_EXTENT_M` in its UTM zone.
+
+    Parameters
+    ----------
+    boundary
+        The metro boundary in its local (UTM) CRS.
+    path
+        The boundary file, for the message.
+    """
+    x0, y0, x1, y1 = boundary.bounds
+    width, height = x1 - x0, y1 - y0
+    if max(width, height) <= MAX_METRO_EXTENT_M:
+        return
+    problem = (
+        f"the boundary spans {width / 1000:,.0f} km by {height / 1000:,.0f} km, over the "
+        f"{MAX_METRO_EXTENT_M / 1000:,.0f} km a metro may span: give one metro's outline"
+    )
+    raise InputError(path, "geometry", problem)

@@ -40,8 +40,10 @@ from latcircle.errors import InputError
 from latcircle.inputs import chinacrs
 from latcircle.inputs.checks import (
     YEAR_RANGE,
+    check_csv_rows,
     check_earth_crs,
     check_line_coordinates,
+    check_metro_extent,
     check_names,
 )
 
@@ -148,8 +150,9 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
     """
     notes: list[str] = []
     boundary_wgs = _read_boundary_wgs84(cfg.boundary, notes)
-    crs = local_crs(boundary_wgs)
+    crs = local_crs(boundary_wgs, source=cfg.boundary.path)
     boundary = gpd.GeoSeries([boundary_wgs], crs=WGS84).to_crs(crs).iloc[0]
+    check_metro_extent(boundary, cfg.boundary.path)
     districts = _read_districts(cfg.districts, crs, boundary, notes) if cfg.districts else None
     network_stats: dict[str, float] = {}
     lines, node_latency = _read_network(cfg.network, crs, notes, network_stats)
@@ -188,13 +191,15 @@ def _check_overlap(cfg: CityConfig, boundary: BaseGeometry, lines: gpd.GeoDataFr
         raise InputError(cfg.boundary.path, "crs", problem)
 
 
-def local_crs(geom_wgs84: BaseGeometry) -> pyproj.CRS:
+def local_crs(geom_wgs84: BaseGeometry, *, source: object = "boundary") -> pyproj.CRS:
     """Return the WGS84 UTM CRS of the zone holding the geometry's centroid.
 
     Parameters
     ----------
     geom_wgs84
         Any geometry in WGS84 longitude/latitude.
+    source
+        The file it comes from, named in the error.
     """
     c = geom_wgs84.centroid
     infos = query_utm_crs_info(
@@ -202,8 +207,11 @@ def local_crs(geom_wgs84: BaseGeometry) -> pyproj.CRS:
         area_of_interest=AreaOfInterest(c.x, c.y, c.x, c.y),
     )
     if not infos:
-        msg = f"no UTM zone for centroid ({c.x:.4f}, {c.y:.4f})"
-        raise InputError("boundary", None, msg)
+        msg = (
+            f"no UTM zone holds the metro's centroid ({c.x:.4f}, {c.y:.4f}): UTM covers "
+            "80° S to 84° N (the poles are not measured)"
+        )
+        raise InputError(source, "geometry", msg)
     return pyproj.CRS.from_epsg(int(infos[0].code))
 
 
@@ -280,6 +288,7 @@ def _read_csv_points(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFra
 
 def _csv_points(text: str, path: Path, spec: VectorInput) -> gpd.GeoDataFrame:
     delimiter = _sniff_delimiter(path, text)
+    check_csv_rows(text, delimiter, path)
     try:
         df = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
