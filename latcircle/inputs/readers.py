@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,9 +248,13 @@ def read_vector(spec: VectorInput, *, role: str) -> gpd.GeoDataFrame:
 
 def _read_ogr(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
     try:
-        if path.suffix.lower() in (".parquet", ".geoparquet"):
-            return gpd.read_parquet(path)
-        return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
+        # NaN coordinates make shapely warn while parsing: the coordinate checks report them
+        # as one line (issue 22), so the warning's two lines of source must not print too.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            if path.suffix.lower() in (".parquet", ".geoparquet"):
+                return gpd.read_parquet(path)
+            return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
     # pyogrio's errors are RuntimeErrors, pyarrow's ValueErrors or OSErrors: anything else
     # is a bug, not a bad file, and must not come out as "bad input".
     except (OSError, ValueError, RuntimeError) as exc:
