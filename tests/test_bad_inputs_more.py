@@ -101,7 +101,11 @@ def _candidates(cost: str) -> Breaks:
             f"id,name,tier,cost,device_latency_us,lon,lat\nC1,c,medium,{cost},20,{lon},{lat}\n",
             encoding="utf-8",
         )
-        return ["plan", str(folder / "tiny.yaml"), "--candidates", str(folder / "cands.csv")] + [
+        return [
+            "plan",
+            str(folder / "tiny.yaml"),
+            "--candidates",
+            str(folder / "cands.csv"),
             "--out",
             "OUT",
         ]
@@ -362,8 +366,9 @@ CASES = [
     Case(
         "plan-candidates-folder",
         "--candidates naming a folder",
-        lambda folder, _mp: ["plan", str(folder / "tiny.yaml"), "--candidates", str(folder)]
-        + ["--out", "OUT"],
+        lambda folder, _mp: (
+            ["plan", str(folder / "tiny.yaml"), "--candidates", str(folder), "--out", "OUT"]
+        ),
         "tiny.yaml",
         "--candidates: a folder, not a file",
     ),
@@ -576,3 +581,163 @@ def markdown_table() -> str:
 
 if __name__ == "__main__":
     print(markdown_table())
+
+
+# --------------------------------------------------------------------------- not refusals
+
+
+def _flat(text: str) -> str:
+    """Rich wraps lines at the console's width: compare words, not line breaks."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--max-cost", "-5"],
+        ["--max-cost", "nan"],
+        ["--max-cost", "inf"],
+        ["--max-sites", "-1"],
+        ["--target", "0.7", "--year", "1999"],
+        ["--target", "0.7"],
+    ],
+    ids=["cost-negative", "cost-nan", "cost-inf", "sites-negative", "year-1999", "no-year"],
+)
+def test_plan_flags_are_checked_before_the_city_is_read(
+    flags: list[str], tiny_city: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    import latcircle.pipeline as pipeline
+
+    def read(*_a: object, **_k: object) -> None:
+        raise AssertionError("the city was read before the options were checked")
+
+    monkeypatch.setattr(pipeline, "prepare", read)
+    assert main(["plan", str(tiny_city), "--out", str(tmp_path / "p"), *flags]) == 2
+    assert capsys.readouterr().err.startswith("latcircle: error: ")
+    assert not (tmp_path / "p").exists()
+
+
+def test_plan_above_target_says_nothing_to_build(tiny_city: Path, tmp_path: Path, capsys) -> None:
+    """The tiny city covers 3 of its 4 key sites (75 %: 'far east' has no access) by hand."""
+    out = tmp_path / "plan"
+    assert main(["plan", str(tiny_city), "--out", str(out)]) == 0
+    said = (
+        "nothing to build: 2027 and 2028 already met on key_sites (2027: 75.00% against "
+        "70.0%; 2028: 75.00% against 75.0%)"
+    )
+    assert said in _flat(capsys.readouterr().out)
+    assert said in json.loads((out / "plan.json").read_text(encoding="utf-8"))["notes"]
+    assert len(pd.read_csv(out / "plan.csv")) == 0  # an empty plan, written all the same
+
+
+def test_plan_warns_on_a_target_year_in_the_past(tiny_city: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "plan"
+    args = ["plan", str(tiny_city), "--out", str(out), "--target", "0.5", "--year", "2020"]
+    assert main(args) == 0
+    said = (
+        "target year 2020 is in the past (plans are made in 2026) and before the first compute "
+        "site comes online (2024): no site counts; the plan shows what that year would have "
+        "needed"
+    )
+    assert said in _flat(capsys.readouterr().err)
+    assert said in json.loads((out / "plan.json").read_text(encoding="utf-8"))["notes"]
+
+
+def test_plan_year_warnings_at_the_boundaries(tiny_city: Path) -> None:
+    """At PLAN_NOW_YEAR and at the first site's year: no warning; one year before: one."""
+    from latcircle.analysis.metro import prepare
+    from latcircle.analysis.plan import Goal
+    from latcircle.analysis.plan_checks import PLAN_NOW_YEAR, year_warnings
+    from latcircle.config import load_config
+
+    metro = prepare(load_config(tiny_city))  # sites online 2024 and 2027
+    at = [Goal(PLAN_NOW_YEAR, 0.7, "key_sites"), Goal(2024, 0.7, "key_sites")]
+    assert year_warnings(metro, [at[0]]) == []
+    assert year_warnings(metro, [at[1]], now_year=2024) == []
+    assert len(year_warnings(metro, [Goal(PLAN_NOW_YEAR - 1, 0.7, "key_sites")])) == 1
+    assert (
+        "before the first compute site"
+        in year_warnings(metro, [Goal(2023, 0.7, "key_sites")], now_year=2000)[0]
+    )
+
+
+@pytest.mark.parametrize(("beyond_m", "refused"), [(-0.01, False), (0.01, True)])
+def test_add_site_at_the_extent_plus_the_max_drop(
+    beyond_m: float, refused: bool, tiny_city: Path
+) -> None:
+    """The tiny city's extent is its 10 km square; the max drop is 1,000 m (by hand)."""
+    from latcircle.analysis.metro import prepare
+    from latcircle.analysis.plan import add_sites
+    from latcircle.config import load_config
+    from latcircle.errors import InputError
+
+    metro = prepare(load_config(tiny_city))
+    lon, lat = to_lonlat(X0 + 10_000 + 1000 + beyond_m, Y0 + 5000)
+    if refused:
+        with pytest.raises(InputError, match="outside the metro's extent"):
+            add_sites(metro, [(float(lon), float(lat), "edge")])
+    else:
+        assert len(add_sites(metro, [(float(lon), float(lat), "edge")]).inputs.sites) == 3
+
+
+def test_sites_file_far_away_is_warned_with_a_count(tiny_city: Path, tmp_path: Path) -> None:
+    """The documented choice: a far site in a sites file is counted and named, not refused."""
+    sites = tiny_city.parent / "sites.csv"
+    sites.write_text(sites.read_text("utf-8") + "F,far,large,2024,20,100,10\n", "utf-8")
+    out = tmp_path / "out"
+    assert main(["-q", "run", str(tiny_city), "--out", str(out), "--no-map"]) == 0
+    notes = json.loads((out / "run.json").read_text("utf-8"))["notes"]
+    assert "sites: 1 site(s) outside the metro kept (they may still serve it): F" in notes
+    assert any(n.startswith("sites: 1 site(s) beyond the 1000 m max drop") for n in notes)
+
+
+def test_gdal_failure_on_a_full_disk_says_disk_full(
+    tiny_city: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """GDAL's own words for a full disk; the probe beside the file finds no room."""
+    import tempfile
+
+    import pyogrio.errors
+
+    import latcircle.output.files as files
+
+    out = tmp_path / "out"
+    assert main(["-q", "run", str(tiny_city), "--out", str(out), "--no-map"]) == 0
+    before = _snapshot(tmp_path)
+
+    def commit(*_a: object, **_k: object) -> None:
+        raise pyogrio.errors.DataSourceError("Failed to commit transaction")
+
+    def no_room(*_a: object, **_k: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", commit)
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_room)
+    assert main(["run", str(tiny_city), "--out", str(out), "--no-map"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"latcircle: error: {out / 'isochrones.gpkg'}: cannot write (disk full: "
+        "No space left on device); previous outputs intact"
+    )
+    assert _snapshot(tmp_path) == before
+    assert files.PROBE_BYTES == 1 << 20
+
+
+def test_gdal_failure_with_room_left_is_a_bug(
+    tiny_city: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Room left (the probe writes): the library's error is not bad input but exit 1."""
+    import pyogrio.errors
+
+    def commit(*_a: object, **_k: object) -> None:
+        raise pyogrio.errors.DataSourceError("Failed to commit transaction")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", commit)
+    assert main(["run", str(tiny_city), "--out", str(tmp_path / "out"), "--no-map"]) == 1
+    assert "internal error: DataSourceError" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_docs_list_every_case() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for case in CASES:
+        assert f"`{case.id}`" in text, f"docs/bad-inputs.md lacks {case.id}"
