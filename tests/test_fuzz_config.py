@@ -293,6 +293,10 @@ def _edit_network(roads: Any, edits: list[tuple[str, int, Any]]) -> Any:
     for kind, row, value in edits:
         i = row % len(roads)
         line = roads.geometry.iloc[i]
+        if kind in ("coord", "geom") and (line is None or line.geom_type != "LineString"):
+            continue  # an earlier edit made it a point, empty or null: nothing to edit
+        if line is not None and line.is_empty and kind in ("coord", "geom"):
+            continue
         if kind == "coord" and isinstance(value, float):
             xy = shapely.get_coordinates(line)
             xy[-1, row % 2] = value

@@ -43,7 +43,12 @@ import shapely
 from latcircle.analysis import _plansolve as solvers
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
-from latcircle.analysis.plan_checks import check_added_sites, limits_failure, spur_words
+from latcircle.analysis.plan_checks import (
+    check_added_sites,
+    drop_idle_builds,
+    limits_failure,
+    spur_words,
+)
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.config import SitesInput, Target
 from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites, solve
@@ -823,6 +828,7 @@ def plan_metro(
         metro, goals, stages, sets, samples, reach, builds, max_builds, max_cost, limit
     )
     sol, greedy_sol, _ = _solve(stages, cost, max_builds, max_cost, limit)
+    sol = drop_idle_builds(stages, cost, sol)  # zero-cost builds that gain nothing
     if not sol.feasible:
         raise InputError(
             metro.config.source,

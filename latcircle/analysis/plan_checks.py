@@ -11,11 +11,14 @@
   :data:`PLAN_NOW_YEAR` (a plan cannot build in the past);
 * :func:`limits_failure`: which target year fails first under ``--max-sites``/``--max-cost``,
   with its best share;
+* :func:`drop_idle_builds`: a zero-cost build that the plan can do without is dropped (the
+  solver is indifferent to it: it costs nothing, and gains nothing);
 * :func:`nothing_to_build`: "nothing to build: 2027 and 2028 already met", with the shares.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -64,6 +67,7 @@ __all__ = [
     "check_added_sites",
     "check_auto_candidates",
     "check_plan_options",
+    "drop_idle_builds",
     "limits_failure",
     "nothing_to_build",
     "spur_words",
@@ -320,3 +324,44 @@ def nothing_to_build(result: _Plan) -> str | None:
         f"{g.year}: {result.baseline_share[g.year]:.2%} against {g.share:.1%}" for g in result.goals
     )
     return f"nothing to build: {joined} already met on {result.basis} ({shares})"
+
+
+def drop_idle_builds(
+    stages: list[solvers.Stage], cost: np.ndarray, sol: solvers.Solution
+) -> solvers.Solution:
+    """Drop the zero-cost builds a plan meets every target without.
+
+    A build that costs nothing leaves the solver's objective unchanged whether it is built or
+    not, so HiGHS may keep one that covers nothing new. Each zero-cost build of the plan (last
+    index first, for a deterministic result) is removed from every stage when every stage's
+    need is still met without it; the cost is unchanged.
+
+    Parameters
+    ----------
+    stages
+        The instance.
+    cost
+        Cost of each build.
+    sol
+        A plan (a feasible :class:`~latcircle.analysis._plansolve.Solution`).
+
+    Returns
+    -------
+    Solution
+        ``sol`` itself when nothing is idle, else a copy without the idle builds.
+    """
+    if not sol.feasible or not sol.built:
+        return sol
+    built = [b.copy() for b in sol.built]
+    for j in np.flatnonzero(built[-1] & (cost <= 0))[::-1].tolist():
+        trial = [b.copy() for b in built]
+        for b in trial:
+            b[j] = False
+        if all(
+            solvers.covered_weight(st, b) >= st.need - st.tol
+            for st, b in zip(stages, trial, strict=True)
+        ):
+            built = trial
+    if all((a == b).all() for a, b in zip(built, sol.built, strict=True)):
+        return sol
+    return dataclasses.replace(sol, built=built)
