@@ -79,6 +79,15 @@ def _roads_with(coords: list[tuple[float, float]]) -> Breaks:
     return apply
 
 
+def _uv_loop(folder: Path, _mp: pytest.MonkeyPatch) -> list[str]:
+    """Ids on every road; feature 6 (a 1 km road) says u = v."""
+    roads = gpd.read_file(folder / "roads.gpkg")
+    roads["u"], roads["v"] = np.arange(len(roads)), np.arange(1, len(roads) + 1)
+    roads.loc[5, "v"] = roads.loc[5, "u"]
+    roads.to_file(folder / "roads.gpkg", driver="GPKG")
+    return ["run", str(folder / "tiny.yaml"), "--out", "OUT"]
+
+
 def _districts_null(folder: Path, _mp: pytest.MonkeyPatch) -> list[str]:
     districts = gpd.read_file(folder / "districts.gpkg")
     districts.loc[1, "name"] = None
@@ -510,6 +519,13 @@ CASES = [
         _csv_row("key_sites.csv", 2, lambda r: ",".join(r.split(",")[:2])),
         "key_sites.csv",
         "row 2: 2 field(s) where the header has 4",
+    ),
+    Case(
+        "uv-contradict-geometry",
+        "a road whose u and v ids are one node while its ends lie 1 km apart",
+        _uv_loop,
+        "roads.gpkg",
+        "u: feature 6 has u = v = 5 but its ends lie 1,000 m apart",
     ),
     Case(
         "boundary-polar",

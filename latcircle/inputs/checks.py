@@ -31,6 +31,7 @@ __all__ = [
     "check_line_coordinates",
     "check_metro_extent",
     "check_names",
+    "check_uv_loops",
 ]
 
 #: Widest metro, metres, east-west or north-south in its UTM zone (assumption: Hulunbuir, the
@@ -200,3 +201,40 @@ def check_metro_extent(boundary: BaseGeometry, path: Path | str) -> None:
         f"{MAX_METRO_EXTENT_M / 1000:,.0f} km a metro may span: give one metro's outline"
     )
     raise InputError(path, "geometry", problem)
+
+
+def check_uv_loops(gdf: gpd.GeoDataFrame, path: Path | str) -> None:
+    """Refuse a line whose ``u`` and ``v`` ids are one node while its ends lie apart.
+
+    Such a line says it is a loop and draws a road between two places: the ids contradict
+    the geometry, and the network would drop a road as a self-loop. (A true loop, a closed
+    line from a node back to it, keeps its one id at both ends.)
+
+    Parameters
+    ----------
+    gdf
+        The lines as read (the index: the features' positions), with ``u`` and ``v``.
+    path
+        The file, for the message.
+    """
+    if not {"u", "v"} <= set(gdf.columns):
+        return
+    u, v = gdf["u"], gdf["v"]
+    same = (u.notna() & v.notna() & (u.astype(str) == v.astype(str))).to_numpy()
+    geoms = gdf.geometry.to_numpy()
+    lines = same & (shapely.get_type_id(geoms) == 1)
+    if not lines.any():
+        return
+    start = shapely.get_coordinates(shapely.get_point(geoms[lines], 0))
+    end = shapely.get_coordinates(shapely.get_point(geoms[lines], -1))
+    apart = np.hypot(*(start - end).T) > 0
+    if not apart.any():
+        return
+    first = int(np.flatnonzero(lines)[np.flatnonzero(apart)[0]])
+    gap = float(np.hypot(*(start - end)[np.flatnonzero(apart)[0]]))
+    unit = "m" if gdf.crs is None or not gdf.crs.is_geographic else "degrees"
+    problem = (
+        f"feature {_feature_number(gdf, first)} has u = v = {u.iloc[first]} but its ends lie "
+        f"{gap:,.6g} {unit} apart: a line between two places needs two node ids"
+    )
+    raise InputError(path, "u", problem)

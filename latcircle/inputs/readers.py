@@ -46,6 +46,7 @@ from latcircle.inputs.checks import (
     check_line_coordinates,
     check_metro_extent,
     check_names,
+    check_uv_loops,
 )
 
 __all__ = [
@@ -497,6 +498,7 @@ def _read_network(
     gdf, node_latency, status_default = _read_network_file(spec)
     gdf = _drop_empty_lines(gdf, spec.path, notes, stats)
     check_line_coordinates(gdf, spec.path, role="network")
+    check_uv_loops(gdf, spec.path)
     gdf = _single_lines(gdf, notes)
     kinds = set(gdf.geometry.geom_type.dropna().unique())
     if not kinds <= {"LineString"}:
