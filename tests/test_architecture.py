@@ -37,6 +37,8 @@ STAGES: dict[str, int] = {
     "__init__": 0,
     "config": 0,
     "errors": 0,
+    "system": 0,  # the platform-specific calls (cores, memory, folder swap), stdlib only
+    "logs": 0,  # log lines: rich on a terminal, plain whole lines elsewhere
     "data": 0,  # bundled reference tables (East-to-West hubs, backbone fixes), no code
     "inputs": 1,
     "engine": 2,

@@ -19,13 +19,13 @@ import pyogrio
 
 from latcircle.analysis.national import CityOutputs
 from latcircle.analysis.progress import STATUSES
-from latcircle.errors import InputError
+from latcircle.errors import InputError, NotACityRunError
+from latcircle.output.batch import read_stale
 
 __all__ = [
     "CITY_PAGES",
     "CITY_TABLES",
     "EXPECTED_SKIPS",
-    "NotACityRunError",
     "city_pages",
     "find_city_dirs",
     "read_city_outputs",
@@ -218,11 +218,8 @@ def read_city_outputs(folder: str | Path) -> CityOutputs:
         clusters=_read_table(clusters_path, ("cause", "rank")) if clusters_path.exists() else None,
         run=folder.name,
         pages=city_pages(folder),
+        stale=read_stale(folder),
     )
-
-
-class NotACityRunError(InputError):
-    """A folder with a ``run.json`` that is not a latcircle city run (skipped, with a warning)."""
 
 
 def read_city_runs(

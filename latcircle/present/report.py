@@ -498,17 +498,27 @@ _TIER_LABELS = {
 }
 
 
+def _judged_on(r: Mapping[str, Any]) -> str:
+    """Return what a LEO row was judged on (median, P95, geometric bound), in brackets."""
+    on = r.get("judged_on")
+    if not str(r.get("tier", "")).startswith("leo") or on is None or pd.isna(on):
+        return ""
+    return f" ({on})"
+
+
 def _tiers_section(tiers: pd.DataFrame) -> str:
     head = (
         "<h2>Wider tiers: application and LEO</h2><p class='note'>The application tier adds "
         "the access technology and routers to the optical latency; LEO rows count only the "
-        "places with no terrestrial access, over a satellite to a gateway beside a compute "
-        "site (see docs/tiers.md).</p>"
+        "places with no terrestrial access, over a satellite to a gateway and on to compute, "
+        "judged on the measured median (P95 and the geometric bound beside it; see "
+        "docs/tiers.md).</p>"
     )
     rows = [
         [
             BASIS_LABELS.get(str(r["basis"]), str(r["basis"])),
-            _TIER_LABELS.get(str(r["tier"]), f"LEO within {float(r['budget_ms']):g} ms"),
+            _TIER_LABELS.get(str(r["tier"]), f"LEO within {float(r['budget_ms']):g} ms")
+            + _judged_on(r),
             f"{float(r['budget_ms']):g} ms",
             _amount(r["covered"], str(r["unit"])),
             _amount(r["total"], str(r["unit"])),
@@ -720,6 +730,7 @@ def render_dashboard(
         "<h1>1 ms latency circle: national progress</h1>",
         "<p class='sub'>Every metro run, its share within 1 ms on each basis and its "
         f"status against each target · latcircle {escape_text(__version__)}</p>",
+        _outcome_counts(summary),
         _rollup_table(summary, links),
     ]
     if progress is not None and len(progress):
@@ -820,6 +831,9 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, Sequence[tuple[str,
             for t, key in (("synthetic", "synthetic"), ("hypothetical sites", "sites_hypothetical"))
             if _truthy_value(r.get(key))
         ]
+        outcome = str(r.get("outcome") or "")
+        if outcome in ("failed", "stale"):  # no outputs, or older ones: never shown as current
+            flags.append(f"{outcome}: {r.get('reason')}" if r.get("reason") else outcome)
         if "in_totals" in r and not _truthy_value(r.get("in_totals")):
             flags.append("not in the national totals")
         label = name + "".join(f" <span class='flag'>{escape_text(f)}</span>" for f in flags)
@@ -848,6 +862,19 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, Sequence[tuple[str,
             )
         rows.append(line)
     return "<h2>Metros</h2>" + _table(header, rows)
+
+
+def _outcome_counts(summary: pd.DataFrame) -> str:
+    """One line: the cities asked, run, up to date, failed (and runs stale), from ``outcome``."""
+    if "outcome" not in summary.columns or not len(summary):
+        return ""
+    counts = summary["outcome"].fillna("").astype(str).value_counts()
+    swept = sum(int(counts.get(k, 0)) for k in ("run", "up to date", "failed"))
+    parts = [f"{swept} cities asked"] if swept else [f"{len(summary)} runs read"]
+    parts += [
+        f"{int(counts[k])} {k}" for k in ("run", "up to date", "failed", "stale") if k in counts
+    ]
+    return f"<p class='sub'>{escape_text(' · '.join(parts))}</p>"
 
 
 def _national_progress_table(progress: pd.DataFrame) -> str:
