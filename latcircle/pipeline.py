@@ -620,11 +620,12 @@ def plan_city(
         warned = plan_checks.year_warnings(metro, goals)
         for line in warned:
             log.warning(line)
-        cands = (
-            read_candidates(VectorInput(path=candidates), metro.inputs.crs)
-            if candidates is not None
-            else None
-        )
+        spec = VectorInput(path=candidates) if candidates is not None else cfg.plan.candidates
+        cands = read_candidates(spec, metro.inputs.crs) if spec is not None else None
+        far = plan_checks.far_candidates(metro, cands)
+        if far:  # counted and named, not refused (docs/bad-inputs.md)
+            log.warning(far)
+            warned.append(far)
         result = plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
     nothing = plan_checks.nothing_to_build(result)
     extra = [*warned, *([nothing] if nothing else [])]

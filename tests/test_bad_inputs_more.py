@@ -761,3 +761,22 @@ def test_docs_list_every_case() -> None:
     text = DOC.read_text(encoding="utf-8")
     for case in CASES:
         assert f"`{case.id}`" in text, f"docs/bad-inputs.md lacks {case.id}"
+
+
+def test_far_candidates_are_warned_with_a_count(tiny_city: Path, tmp_path: Path, capsys) -> None:
+    """Like a sites file, a candidates file's far sites are counted and named, not refused."""
+    lon, lat = to_lonlat(X0 + 2000.0, Y0 + 2000.0)
+    cands = tiny_city.parent / "cands.csv"
+    cands.write_text(
+        "id,name,tier,cost,device_latency_us,lon,lat\n"
+        f"C1,near,medium,3,20,{lon},{lat}\nF,far,medium,3,20,100,10\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "plan"
+    assert main(["plan", str(tiny_city), "--candidates", str(cands), "--out", str(out)]) == 0
+    said = (
+        "plan.candidates: 1 of 2 candidate(s) lie outside the metro's extent plus the 1000 m "
+        "max drop and can gain nothing: F"
+    )
+    assert said in _flat(capsys.readouterr().err)
+    assert said in json.loads((out / "plan.json").read_text(encoding="utf-8"))["notes"]

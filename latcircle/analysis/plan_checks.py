@@ -35,6 +35,8 @@ from latcircle.config import CityConfig, Target
 from latcircle.errors import InputError
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from latcircle.analysis.metro import Metro
 
 
@@ -68,6 +70,7 @@ __all__ = [
     "check_auto_candidates",
     "check_plan_options",
     "drop_idle_builds",
+    "far_candidates",
     "limits_failure",
     "nothing_to_build",
     "spur_words",
@@ -151,14 +154,7 @@ def check_added_sites(metro: Metro, sites: Sequence[tuple[float, float, str | No
     to_local = pyproj.Transformer.from_crs(4326, metro.inputs.crs, always_xy=True)
     x, y = to_local.transform([s[0] for s in sites], [s[1] for s in sites])
     x, y = np.asarray(x, float), np.asarray(y, float)
-    net = metro.network
-    bx0, by0, bx1, by1 = metro.inputs.boundary.bounds
-    x0, x1 = min(bx0, float(net.x.min())), max(bx1, float(net.x.max()))
-    y0, y1 = min(by0, float(net.y.min())), max(by1, float(net.y.max()))
-    with np.errstate(invalid="ignore"):
-        away = np.hypot(
-            np.maximum(0, np.maximum(x0 - x, x - x1)), np.maximum(0, np.maximum(y0 - y, y - y1))
-        )
+    away, (x0, y0, x1, y1) = _beyond_extent(metro, x, y)
     drop = metro.params.max_drop_m
     far = ~(away <= drop)  # NaN (a place the local CRS cannot hold) is far too
     if not far.any():
@@ -178,6 +174,56 @@ def check_added_sites(metro: Metro, sites: Sequence[tuple[float, float, str | No
         "and serve nothing"
     )
     raise InputError("--add-site", None, problem)
+
+
+def _beyond_extent(
+    metro: Metro, x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Distance (local metres) of points from the box of the boundary and the network."""
+    net = metro.network
+    bx0, by0, bx1, by1 = metro.inputs.boundary.bounds
+    x0, x1 = min(bx0, float(net.x.min())), max(bx1, float(net.x.max()))
+    y0, y1 = min(by0, float(net.y.min())), max(by1, float(net.y.max()))
+    with np.errstate(invalid="ignore"):
+        away = np.hypot(
+            np.maximum(0, np.maximum(x0 - x, x - x1)), np.maximum(0, np.maximum(y0 - y, y - y1))
+        )
+    return away, (x0, y0, x1, y1)
+
+
+def far_candidates(metro: Metro, candidates: gpd.GeoDataFrame | None) -> str | None:
+    """Count the candidates outside the metro's extent plus the max drop (a warning).
+
+    A candidates file may hold a region's sites: far ones are counted and named, not refused
+    (like the sites file's), since they can only gain nothing.
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    candidates
+        The candidates (``cand_id``, point geometry in the local CRS), or ``None``.
+
+    Returns
+    -------
+    str or None
+        The warning, or ``None`` when every candidate is within reach.
+    """
+    if candidates is None or len(candidates) == 0:
+        return None
+    away, _ = _beyond_extent(
+        metro, candidates.geometry.x.to_numpy(float), candidates.geometry.y.to_numpy(float)
+    )
+    far = ~(away <= metro.params.max_drop_m)
+    if not far.any():
+        return None
+    ids = ", ".join(candidates["cand_id"].astype(str)[far][:5])
+    more = ", ..." if int(far.sum()) > 5 else ""
+    return (
+        f"plan.candidates: {int(far.sum())} of {len(candidates)} candidate(s) lie outside the "
+        f"metro's extent plus the {metro.params.max_drop_m:g} m max drop and can gain nothing: "
+        f"{ids}{more}"
+    )
 
 
 def check_auto_candidates(metro: Metro) -> None:
