@@ -146,6 +146,9 @@ class NetworkInput(VectorInput):
     #: Join line ends closer than this (metres) by a straight link, each one counted and
     #: reported; 0 (the default, right for roads) joins none.
     snap_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    #: Planned additions: a plan's ``network-planned.gpkg`` (fibre spurs, each splitting
+    #: its host line at the attach point; docs/plan.md). ``None``: the network as read.
+    additions: Path | None = None
 
 
 class SitesInput(VectorInput):
@@ -438,6 +441,8 @@ class CityConfig(_Strict):
                 continue
             paths = list(getattr(spec, "paths", None) or [spec.path])
             out[role] = paths
+        if self.network.additions is not None:
+            out["network_additions"] = [self.network.additions]
         return out
 
 
@@ -599,6 +604,9 @@ def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
                 str((folder / p).resolve()) if isinstance(p, str) else p for p in spec["paths"]
             ]
             spec.setdefault("path", spec["paths"][0] if spec["paths"] else str(folder))
+    net = raw.get("network")
+    if isinstance(net, dict) and isinstance(net.get("additions"), str):
+        net["additions"] = str((folder / net["additions"]).resolve())
     plan = raw.get("plan")
     if isinstance(plan, dict) and isinstance(plan.get("candidates"), str):
         plan["candidates"] = {"path": plan["candidates"]}

@@ -43,6 +43,7 @@ import shapely
 from latcircle.analysis import _plansolve as solvers
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
+from latcircle.analysis.plannet import network_layers, planned_metro, spur_table
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.config import SitesInput, Target
 from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites, solve
@@ -96,6 +97,9 @@ PLAN_COLUMNS = [
     "cumulative_share",
     "solver",
     "gap",
+    "attach_lon",
+    "attach_lat",
+    "host_edge",
 ]
 
 #: Most points of the maximal-covering curve by default (one HiGHS solve each).
@@ -104,6 +108,8 @@ CURVE_POINTS = 12
 INFEASIBLE = 2
 #: Time limit of the LP relaxation (the lower bound), at least.
 LP_TIME_LIMIT_S = 60.0
+#: Solve-and-check rounds on the planned network before giving the engine's shares as they are.
+VERIFY_ROUNDS = 4
 #: Cost budgets of the cost curve, as fractions of the plan's cost.
 CURVE_BUDGETS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 
@@ -187,6 +193,9 @@ class PlanResult:
         The coverage sets.
     notes
         What the planner assumed or could not do, one sentence each.
+    spurs
+        The chosen fibre spurs (:data:`~latcircle.analysis.plannet.SPUR_TABLE_COLUMNS`):
+        ``network-planned.gpkg``.
     """
 
     goals: list[Goal]
@@ -207,6 +216,8 @@ class PlanResult:
     seconds: dict[str, float]
     sets: CoverageSets
     notes: list[str] = field(default_factory=list)
+    spurs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    network_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -821,21 +832,17 @@ def plan_metro(
     _check_reachable(
         metro, goals, stages, sets, samples, reach, builds, max_builds, max_cost, limit
     )
-    sol, greedy_sol, _ = _solve(stages, cost, max_builds, max_cost, limit)
-    if not sol.feasible:
-        raise InputError(
-            metro.config.source,
-            "plan.time_limit_s",
-            f"no plan found within the limits in {limit:g} s (HiGHS stopped, the greedy "
-            "failed): raise plan.time_limit_s",
-        )
+    notes = _notes(metro, builds, sets)
+    sol, greedy_sol, ver, sets, stages = _solve_verified(
+        metro, goals, builds, pool, sets, (max_builds, max_cost, limit), notes
+    )
     seconds["solve"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     built = {g.year: b for g, b in zip(goals, sol.built, strict=True)}
-    table, planned = _plan_table(metro, goals, builds, pool, sets, built, sol)
+    table, _ = _plan_table(metro, goals, builds, pool, sets, built, sol)
+    planned = ver.shares
     curve = _curves(stages, cost, samples, sets, goals, limit, curve_points, sol)
     seconds["tables"] = time.perf_counter() - t2
-    notes = _notes(metro, builds, sets)
     return PlanResult(
         goals=goals,
         basis=sets.basis,
@@ -851,11 +858,107 @@ def plan_metro(
         solver=sol.solver,
         greedy_cost=greedy_sol.cost if greedy_sol.feasible else float("nan"),
         curve=curve,
-        sites_planned=_sites_planned(pool, builds, goals, built),
+        sites_planned=ver.sites,
         seconds=seconds,
         sets=sets,
         notes=notes,
+        spurs=ver.spurs,
+        network_layers=network_layers(metro, ver.spurs),
     )
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """A plan run through the engine on its planned network, as a run of its files does."""
+
+    shares: dict[int, float]
+    covered: dict[int, np.ndarray]
+    spurs: pd.DataFrame
+    sites: pd.DataFrame
+
+
+def _verify(
+    metro: Metro,
+    goals: list[Goal],
+    builds: gpd.GeoDataFrame,
+    pool: _Pool,
+    built: dict[int, np.ndarray],
+) -> _Verified:
+    """Build the planned network and sites and evaluate each goal year on them."""
+    first_year = np.full(len(builds), -1)
+    for g in reversed(goals):
+        first_year[built[g.year]] = g.year
+    spurs = spur_table(builds, first_year)
+    sites = _sites_planned(pool, builds, goals, built)
+    basis = goals[0].basis
+    pm = planned_metro(
+        metro, sites=_sites_gdf(sites, metro.inputs.crs), spurs=spurs, bases=[basis]
+    )
+    budget_ms = metro.config.budget_ms
+    shares, cov = {}, {}
+    for g in goals:
+        ev = pm.scenario(year=g.year).evaluations[basis]
+        cov[g.year] = covered(ev.latency_us, budget_ms=budget_ms)
+        shares[g.year] = _share(metro.samples[basis], cov[g.year])
+    return _Verified(shares, cov, spurs, sites.drop(columns=["_x", "_y"]))
+
+
+def _solve_verified(
+    metro: Metro,
+    goals: list[Goal],
+    builds: gpd.GeoDataFrame,
+    pool: _Pool,
+    sets: CoverageSets,
+    limits: tuple[int | None, float | None, float],
+    notes: list[str],
+) -> tuple[solvers.Solution, solvers.Solution, _Verified, CoverageSets, list[solvers.Stage]]:
+    """Solve, check the plan on its planned network, and re-solve without what failed.
+
+    A spur's set counts the points its own path covers; on the planned network a point near
+    two spurs is served through the nearer one, and a point with access may move onto a spur.
+    Where the engine finds a point the sets count covered uncovered, the chosen builds'
+    entries for it are removed (the sets only shrink) and the model is solved again.
+    """
+    max_builds, max_cost, limit = limits
+    samples = metro.samples[sets.basis]
+    cost = builds["cost"].to_numpy(float)
+    for _ in range(VERIFY_ROUNDS):
+        stages = _stages(metro, goals, builds, sets, samples)
+        sol, greedy_sol, _ = _solve(stages, cost, max_builds, max_cost, limit)
+        if not sol.feasible:
+            raise InputError(
+                metro.config.source,
+                "plan.time_limit_s",
+                f"no plan found within the limits in {limit:g} s (HiGHS stopped, the greedy "
+                "failed): raise plan.time_limit_s",
+            )
+        built = {g.year: b for g, b in zip(goals, sol.built, strict=True)}
+        ver = _verify(metro, goals, builds, pool, built)
+        if all(meets(ver.shares[g.year], g.share) for g in goals):
+            return sol, greedy_sol, ver, sets, stages
+        sets = _without_failed(sets, built, ver)
+    notes.append(
+        "on the planned network the plan misses a target (spurs interact: a point is served "
+        "through its nearest spur only): the shares reported are the engine's"
+    )
+    return sol, greedy_sol, ver, sets, stages
+
+
+def _without_failed(
+    sets: CoverageSets, built: dict[int, np.ndarray], ver: _Verified
+) -> CoverageSets:
+    """Remove the chosen builds' entries at the points the engine found uncovered."""
+    matrix = {}
+    for year, m in sets.matrix.items():
+        m = sp.csc_matrix(m, dtype=bool)
+        hit = np.asarray(m @ built[year].astype(float)).ravel() > 0
+        wrong = hit & ~ver.covered[year][sets.rows]
+        col = np.repeat(np.arange(m.shape[1]), np.diff(m.indptr))
+        m = m.copy()
+        m.data = m.data & ~(built[year][col] & wrong[m.indices])
+        m.eliminate_zeros()
+        matrix[year] = m
+    return dataclasses.replace(sets, matrix=matrix)
 
 
 def _share(samples: Samples, within: np.ndarray) -> float:
@@ -1158,6 +1261,9 @@ def _plan_row(
         "cumulative_share": _share(samples, cur[goal.basis]),
         "solver": sol.solver,
         "gap": sol.gap,
+        "attach_lon": float(shapely.get_point(pt, 0).x) if b["kind"] == "access" else np.nan,
+        "attach_lat": float(shapely.get_point(pt, 0).y) if b["kind"] == "access" else np.nan,
+        "host_edge": int(b["q_edge"]) if b["kind"] == "access" else -1,
     }
 
 
@@ -1260,7 +1366,22 @@ def _sites_planned(
     table["online_year"] = years
     keep = np.arange(len(table)) < pool.n_existing
     keep[list(pidx)] = True
-    return table[keep].reset_index(drop=True)
+    return table[keep].reset_index(drop=True).assign(_x=pool.x[keep], _y=pool.y[keep])
+
+
+def _sites_gdf(planned: pd.DataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+    """The planned sites as a run reads ``sites-planned.csv`` (positions read back)."""
+    return gpd.GeoDataFrame(
+        {
+            "site_id": planned["id"].to_numpy(dtype=str),
+            "name": planned["name"].to_numpy(dtype=str),
+            "tier": planned["tier"].to_numpy(dtype=str),
+            "online_year": planned["online_year"].astype("Int64").to_numpy(),
+            "device_latency_us": planned["device_latency_us"].to_numpy(float),
+        },
+        geometry=gpd.points_from_xy(planned["_x"], planned["_y"]),
+        crs=crs,
+    )
 
 
 def _notes(metro: Metro, builds: gpd.GeoDataFrame, sets: CoverageSets) -> list[str]:
@@ -1275,7 +1396,7 @@ def _notes(metro: Metro, builds: gpd.GeoDataFrame, sets: CoverageSets) -> list[s
         notes.append(
             f"{n_access} access builds (fibre spurs to {metro.config.plan.access_tile_m:g} m "
             "tiles of demand without access) count only what the existing sites serve through "
-            "them; sites-planned.csv does not carry them (they extend the network)"
+            "them; network-planned.gpkg carries the chosen ones (network.additions)"
         )
     return notes
 

@@ -5,6 +5,9 @@
 * ``plan.gpkg``: layer ``plan`` (the builds chosen: sites as points, fibre spurs as lines)
   and layer ``candidates`` (every build considered);
 * ``sites-planned.csv``: the sites file a normal run accepts (existing and new sites);
+* ``network-planned.gpkg``: the chosen fibre spurs (layer ``spurs``, which a run adds with
+  ``network.additions`` / ``--add-network``) and the pieces of their host lines
+  (``host_split``);
 * ``curve.csv``: the maximal-covering curve (best share with 1, 2, … k builds, its cost);
 * ``plan.json``: goals, shares, cost, bound, gap, solver, timings, notes.
 
@@ -47,11 +50,13 @@ def write_plan(result: PlanResult, folder: Path) -> dict[str, Path]:
         "curve": folder / "curve.csv",
         "gpkg": folder / "plan.gpkg",
         "json": folder / "plan.json",
+        "network": folder / "network-planned.gpkg",
     }
     write_csv(result.table, paths["plan"])
     paths["sites"].write_text(sites_csv(result.sites_planned[SITES_COLUMNS]), encoding="utf-8")
     write_csv(result.curve, paths["curve"])
     write_gpkg(_layers(result), paths["gpkg"])
+    write_gpkg(result.network_layers, paths["network"])
     write_json(plan_record(result), paths["json"])
     return paths
 
