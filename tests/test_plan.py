@@ -335,6 +335,7 @@ def test_plan_cli_writes_everything_deterministically(
         ".latcircle-run",  # the marker: a later plan may replace this folder
         "curve.csv",
         "curve.png",
+        "network-planned.gpkg",
         "plan.csv",
         "plan.gpkg",
         "plan.json",

@@ -41,6 +41,7 @@ import scipy.sparse as sp
 import shapely
 
 from latcircle.analysis import _plansolve as solvers
+from latcircle.analysis._planreduce import group_rows, reduce_builds
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
 from latcircle.analysis.plannet import network_layers, planned_metro, spur_table
@@ -979,36 +980,11 @@ def _stages(
         left = ~sets.baseline[g.year][sets.rows]
         m = sets.matrix[g.year][left].tocsr()
         w = samples.weight[sets.rows[left]]
-        m, w = _group(m, w)
+        m, w = group_rows(m, w)
         base = float(samples.weight[sets.baseline[g.year]].sum())
         need = g.share * samples.total - base
         out.append(solvers.Stage(m, w, need, earliest <= g.year, samples.total))
     return out
-
-
-def _group(m: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Merge rows with the same covering builds (weights summed); drop rows none covers."""
-    m = m.tocsr()
-    m.sort_indices()
-    nnz = np.diff(m.indptr)
-    keep = np.flatnonzero(nnz > 0)
-    if len(keep) == 0:
-        return sp.csr_matrix((0, m.shape[1]), dtype=bool), np.zeros(0)
-    # Two random projections identify a row's set of columns (a collision of two different
-    # sets on both is vanishingly unlikely); rows are then compared exactly within a key.
-    rng = np.random.default_rng(0)
-    r = rng.random((m.shape[1], 2))
-    key = np.asarray(m[keep].astype(float) @ r)
-    _, first, inv = np.unique(
-        np.column_stack([key, nnz[keep]]), axis=0, return_index=True, return_inverse=True
-    )
-    inv = inv.ravel()
-    reps = keep[first]
-    sub = m[keep]
-    rep_rows = sub[first]
-    if (sub != rep_rows[inv]).nnz:
-        return m[keep], w[keep]  # a collision: keep the rows ungrouped (still exact)
-    return rep_rows.astype(bool).tocsr(), np.bincount(inv, weights=w[keep])[: len(reps)]
 
 
 def _reachable(
@@ -1100,32 +1076,47 @@ def _solve(
     max_cost: float | None,
     limit: float,
 ) -> tuple[solvers.Solution, solvers.Solution, solvers.Solution]:
-    """HiGHS to optimality if it can; else the better of its incumbent and the greedy."""
-    # The LP relaxation is cheap next to the MILP and gives the gap: a longer limit.
-    lp = solvers.min_cost(
-        stages,
-        cost,
-        relax=True,
-        time_limit_s=max(limit, LP_TIME_LIMIT_S),
-        max_builds=max_builds,
-        max_cost=max_cost,
-    )
-    gr = solvers.greedy(stages, cost, max_builds=max_builds, max_cost=max_cost)
-    ex = solvers.min_cost(
-        stages, cost, time_limit_s=limit, max_builds=max_builds, max_cost=max_cost
-    )
-    bounds = [lp.cost if lp.feasible and lp.optimal else np.nan]
-    bounds.append(ex.lower_bound if ex.feasible else np.nan)
-    finite = [b for b in bounds if np.isfinite(b)]
-    bound = max(finite) if finite else float("nan")
+    """HiGHS to optimality if it can; else the better of its incumbent and the greedy.
+
+    Solved on the reduced instance (:func:`reduce_builds`: the cheapest of equivalent
+    builds, equal rows merged), mapped back. The LP relaxation (a lower bound) is solved
+    only when HiGHS does not prove optimality: its own dual bound is then the gap's.
+    """
+    red = reduce_builds(stages, cost)
+    rs, rc = red.stages, red.cost
+    if len(rc) == 0:  # nothing covers anything: the plan is to build nothing, if that will do
+        ok = all(st.need <= st.tol for st in stages)
+        none = solvers.Solution(
+            [np.zeros(len(cost), bool) for _ in stages], 0.0, ok, 0.0, ok, "milp"
+        )
+        return none, none, none
+    gr = solvers.greedy(rs, rc, max_builds=max_builds, max_cost=max_cost)
+    ex = solvers.min_cost(rs, rc, time_limit_s=limit, max_builds=max_builds, max_cost=max_cost)
+    if ex.feasible and ex.optimal:
+        lp = dataclasses.replace(ex, solver="milp")
+        bound = ex.lower_bound if np.isfinite(ex.lower_bound) else ex.cost
+    else:
+        # The LP relaxation is cheap next to the MILP and gives the gap: a longer limit.
+        lp = solvers.min_cost(
+            rs,
+            rc,
+            relax=True,
+            time_limit_s=max(limit, LP_TIME_LIMIT_S),
+            max_builds=max_builds,
+            max_cost=max_cost,
+        )
+        bounds = [lp.cost if lp.feasible and lp.optimal else np.nan]
+        bounds.append(ex.lower_bound if ex.feasible else np.nan)
+        finite = [b for b in bounds if np.isfinite(b)]
+        bound = max(finite) if finite else float("nan")
     if (ex.feasible and ex.optimal) or (ex.feasible and (not gr.feasible or ex.cost <= gr.cost)):
         best = ex
     else:
         best = gr
     return (
-        dataclasses.replace(best, lower_bound=bound),
-        dataclasses.replace(gr, lower_bound=bound),
-        lp,
+        red.solution(dataclasses.replace(best, lower_bound=bound)),
+        red.solution(dataclasses.replace(gr, lower_bound=bound)),
+        red.solution(lp),
     )
 
 
