@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 __all__ = [
     "Solution",
@@ -33,6 +33,8 @@ __all__ = [
 NEED_TOLERANCE = 1e-9
 #: HiGHS stops when its relative gap is below this (its default, 1e-4, would leave 0.01 %).
 MIP_REL_GAP = 1e-9
+#: Margin (relative to the greedy's cost) before reduced-cost fixing leaves a build out.
+PRUNE_MARGIN = 1e-6
 #: Weight of cost in maximal covering, relative to the total weight: breaks ties only.
 TIE_BREAK = 1e-9
 
@@ -142,7 +144,11 @@ def min_cost(
         ``feasible`` false when HiGHS found no plan (infeasible or out of time).
     """
     nb = len(cost)
-    c, cons, lo, hi, integ, x_at = _model(stages, cost, max_builds, max_cost)
+    keep, ub = (
+        _pruned(stages, cost, max_builds, max_cost) if not relax else (np.ones(nb, bool), np.inf)
+    )
+    sub = _sub_stages(stages, keep)
+    c, cons, lo, hi, integ, x_at = _model(sub, cost[keep], max_builds, max_cost)
     res = milp(
         c,
         constraints=cons,
@@ -153,15 +159,68 @@ def min_cost(
     if res.x is None:
         none = [np.zeros(nb, bool) for _ in stages]
         return Solution(none, np.nan, False, np.nan, False, "milp", int(res.status))
-    built = [res.x[a : a + nb] > 0.5 for a in x_at]
+    built = []
+    for a in x_at:
+        b = np.zeros(nb, bool)
+        b[keep] = res.x[a : a + int(keep.sum())] > 0.5
+        built.append(b)
     if relax:
         fun = float(res.fun)
         return Solution(built, fun, True, fun, res.status == 0, "lp", int(res.status))
     bound = getattr(res, "mip_dual_bound", None)
     bound = float(bound) if bound is not None and np.isfinite(bound) else np.nan
+    bound = min(bound, ub)  # plans using a pruned build cost more than ub (see _pruned)
     built = _defer(stages, cost, built, time_limit_s)
     sol_cost = float(cost[built[-1]].sum()) if stages else 0.0
     return Solution(built, sol_cost, True, bound, res.status == 0, "milp", int(res.status))
+
+
+def _pruned(
+    stages: list[Stage], cost: np.ndarray, max_builds: int | None, max_cost: float | None
+) -> tuple[np.ndarray, float]:
+    """Builds that can be in an optimal plan, by reduced-cost fixing; and the upper bound.
+
+    With the LP relaxation's optimum ``z`` and a build's reduced cost ``d`` (its last-stage
+    variable at 0), any plan building it costs at least ``z + d``. The greedy's plan costs
+    ``ub``; a build with ``z + d > ub`` (with a margin for the LP's tolerances) is in no
+    plan as cheap as the greedy's, so in no optimal plan: it is left out of the MILP.
+    """
+    nb = len(cost)
+    every = np.ones(nb, bool)
+    if nb == 0 or not stages:
+        return every, np.inf
+    gr = greedy(stages, cost, max_builds=max_builds, max_cost=max_cost)
+    if not gr.feasible:
+        return every, np.inf
+    c, cons, lo, hi, _, x_at = _model(stages, cost, max_builds, max_cost)
+    a, lb, ub = cons[0].A, cons[0].lb, cons[0].ub
+    fu, fl = np.isfinite(ub), np.isfinite(lb)
+    res = linprog(
+        c,
+        A_ub=sp.vstack([a[fu], -a[fl]]).tocsr(),
+        b_ub=np.r_[ub[fu], -lb[fl]],
+        bounds=np.column_stack([lo, hi]),
+        method="highs",
+    )
+    if res.status != 0 or res.x is None:
+        return every, gr.cost
+    last = slice(x_at[-1], x_at[-1] + nb)
+    d = np.asarray(res.lower.marginals)[last]
+    margin = PRUNE_MARGIN * max(1.0, abs(gr.cost))
+    out = ~((res.x[last] < 1e-9) & (float(res.fun) + d > gr.cost + margin))
+    return out, gr.cost
+
+
+def _sub_stages(stages: list[Stage], keep: np.ndarray) -> list[Stage]:
+    """The stages over the kept builds only (rows no kept build covers left out)."""
+    if keep.all():
+        return stages
+    out = []
+    for st in stages:
+        m = sp.csr_matrix(st.matrix, dtype=bool)[:, keep]
+        rows = np.flatnonzero(np.diff(m.indptr) > 0)
+        out.append(Stage(m[rows], st.weight[rows], st.need, st.allowed[keep], st.total))
+    return out
 
 
 def _defer(
