@@ -339,6 +339,7 @@ def max_cover(
     max_builds: int | None = None,
     max_cost: float | None = None,
     time_limit_s: float = 30.0,
+    cheapest: bool = True,
 ) -> tuple[np.ndarray, float, bool]:
     """Return the builds covering the most weight within the limits (maximal covering).
 
@@ -352,6 +353,8 @@ def max_cover(
         Limits on the number and the cost of builds.
     time_limit_s
         HiGHS time limit.
+    cheapest
+        Of the plans covering the most weight, return the cheapest (a second solve).
 
     Returns
     -------
@@ -396,7 +399,48 @@ def max_cover(
     if res.x is None:
         return np.zeros(nb, bool), 0.0, False
     built = res.x[:nb] > 0.5
+    best = covered_weight(stage, built)
+    if cheapest and built.any():
+        built = _cheapest_with(stage, cost, c, cons, hi, integ, best, built, time_limit_s)
     return built, covered_weight(stage, built), res.status == 0
+
+
+def _cheapest_with(
+    stage: Stage,
+    cost: np.ndarray,
+    c: np.ndarray,
+    cons: list[LinearConstraint],
+    hi: np.ndarray,
+    integ: np.ndarray,
+    weight: float,
+    built: np.ndarray,
+    time_limit_s: float,
+) -> np.ndarray:
+    """Second, lexicographic solve: the cheapest builds covering ``weight`` within the limits.
+
+    The tie-break term of the first solve lies below HiGHS's tolerances; this solve makes
+    "ties go to the cheaper builds" true (a plan of equal coverage and lower cost wins).
+    """
+    nb, ng = len(cost), stage.matrix.shape[0]
+    obj = np.concatenate([cost, np.zeros(ng)])
+    cover = LinearConstraint(
+        sp.hstack([sp.csr_matrix((1, nb)), sp.csr_matrix(stage.weight.reshape(1, -1))]),
+        weight - stage.tol,
+        np.inf,
+    )
+    res = milp(
+        obj,
+        constraints=[*cons, cover],
+        bounds=Bounds(0, hi),
+        integrality=integ,
+        options={"time_limit": time_limit_s, "mip_rel_gap": MIP_REL_GAP},
+    )
+    if res.x is None:
+        return built
+    second = res.x[:nb] > 0.5
+    if covered_weight(stage, second) < weight - stage.tol or cost[second].sum() > cost[built].sum():
+        return built
+    return second
 
 
 def greedy(

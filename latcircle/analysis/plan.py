@@ -103,16 +103,14 @@ PLAN_COLUMNS = [
     "host_edge",
 ]
 
-#: Most points of the maximal-covering curve by default (one HiGHS solve each).
-CURVE_POINTS = 12
+#: Most points of the maximal-covering curve by default (two HiGHS solves each).
+CURVE_POINTS = 6
 #: HiGHS's status for a proven infeasible model.
 INFEASIBLE = 2
 #: Time limit of the LP relaxation (the lower bound), at least.
 LP_TIME_LIMIT_S = 60.0
 #: Solve-and-check rounds on the planned network before giving the engine's shares as they are.
 VERIFY_ROUNDS = 4
-#: Cost budgets of the cost curve, as fractions of the plan's cost.
-CURVE_BUDGETS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
 
 _WGS84 = pyproj.CRS.from_epsg(4326)
 #: Degrees are written with 9 decimals (0.1 mm), read back by the run's own reader.
@@ -842,7 +840,7 @@ def plan_metro(
     built = {g.year: b for g, b in zip(goals, sol.built, strict=True)}
     table, _ = _plan_table(metro, goals, builds, pool, sets, built, sol)
     planned = ver.shares
-    curve = _curves(stages, cost, samples, sets, goals, limit, curve_points, sol)
+    curve = _curves(stages, cost, samples, sets, goals, limit, curve_points, sol, builds, table)
     seconds["tables"] = time.perf_counter() - t2
     return PlanResult(
         goals=goals,
@@ -1267,9 +1265,17 @@ def _curves(
     limit: float,
     points: int | None,
     sol: solvers.Solution,
+    builds: gpd.GeoDataFrame | None = None,
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """:func:`_curve` for each goal year; years with the same instance share one curve."""
+    """The curves of each goal year (:func:`_curve`); equal instances share their solves."""
     done: dict[bytes, pd.DataFrame] = {}
+    ids = (
+        builds["build_id"].to_numpy(dtype=str)
+        if builds is not None
+        else np.array([f"b{j}" for j in range(len(cost))])
+    )
+    order = _plan_order(table, ids) if table is not None else np.flatnonzero(sol.built[-1])
     out = []
     for g, st in zip(goals, stages, strict=True):
         m = st.matrix.tocsr()
@@ -1277,9 +1283,58 @@ def _curves(
             a.tobytes() for a in (m.indptr, m.indices, st.weight, st.allowed, sets.baseline[g.year])
         )
         if key not in done:
-            done[key] = _curve(st, cost, samples, sets, g, limit, points, sol)
-        out.append(done[key].assign(year=g.year))
-    return pd.concat(out, ignore_index=True)
+            done[key] = _curve(st, cost, samples, sets, g, limit, points, sol, ids)
+        trail = _trail(st, cost, samples, sets, g, order, ids)
+        out.append(pd.concat([trail, done[key]], ignore_index=True).assign(year=g.year))
+    return pd.concat(out, ignore_index=True)[CURVE_COLUMNS]
+
+
+#: Columns of ``curve.csv``.
+CURVE_COLUMNS = [
+    "year",
+    "basis",
+    "limit",
+    "at_most",
+    "builds",
+    "cost",
+    "share",
+    "gain",
+    "optimal",
+    "build_ids",
+]
+
+
+def _plan_order(table: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    """The chosen builds in ``plan.csv`` order (year, then marginal gain)."""
+    where = {b: j for j, b in enumerate(ids)}
+    return np.array([where[b] for b in table["build_id"]], dtype=np.int64)
+
+
+def _trail(
+    stage: solvers.Stage,
+    cost: np.ndarray,
+    samples: Samples,
+    sets: CoverageSets,
+    goal: Goal,
+    order: np.ndarray,
+    ids: np.ndarray,
+) -> pd.DataFrame:
+    """The plan's own step function in a goal's year: after each build, cost and share.
+
+    ``limit = plan``: from zero cost (the baseline) through every build of ``plan.csv`` in
+    its order, the share the builds so far give in this year (coverage sets).
+    """
+    base = float(samples.weight[sets.baseline[goal.year]].sum())
+    built = np.zeros(len(cost), bool)
+    rows = [_curve_row("plan", 0, built, 0.0, True, cost, base, samples, "")]
+    for j in order.tolist():
+        built[j] = True
+        w = solvers.covered_weight(stage, built)
+        rows.append(_curve_row("plan", len(rows), built, w, True, cost, base, samples, ids[j]))
+    out = pd.DataFrame(rows)
+    out["gain"] = out["share"].diff().fillna(0.0)
+    out.insert(0, "basis", goal.basis)
+    return out
 
 
 def _curve(
@@ -1291,30 +1346,31 @@ def _curve(
     limit: float,
     points: int | None,
     sol: solvers.Solution,
+    ids: np.ndarray,
 ) -> pd.DataFrame:
-    """Best share in a goal's year with at most k builds, and within cost budgets.
+    """Best share in a goal's year with at most k builds (maximal covering), k = 1, 2, ...
 
-    ``limit`` says which: ``builds`` (k = 1, 2, …) or ``cost`` (budgets at 25 %, 50 %, …
-    150 % of the plan's cost). Each point is one HiGHS maximal-covering solve.
+    Each point is a HiGHS maximal-covering solve on the reduced instance (the cheapest of
+    equivalent builds), then a second solve for the cheapest builds of that coverage: a
+    tie in share goes to the cheaper plan.
     """
     base = float(samples.weight[sets.baseline[goal.year]].sum())
-    reach = solvers.covered_weight(stage, stage.allowed)
-    n_allowed = int(stage.allowed.sum())
-    default = min(CURVE_POINTS, max(5, int(sol.built[-1].sum()) + 2))
-    k_max = min(n_allowed, points if points is not None else default)
-    rows = [_curve_row("builds", 0, np.zeros(len(cost), bool), 0.0, True, cost, base, samples)]
+    red = reduce_builds([stage], cost)
+    rs, rc = red.stages[0], red.cost
+    reach = solvers.covered_weight(rs, rs.allowed) if len(rc) else 0.0
+    default = min(CURVE_POINTS, int(sol.built[-1].sum()) + 2)
+    k_max = min(len(rc), points if points is not None else default)
+    rows = []
     for k in range(1, k_max + 1):
-        built, w, optimal = solvers.max_cover(stage, cost, max_builds=k, time_limit_s=limit)
-        rows.append(_curve_row("builds", k, built, w, optimal, cost, base, samples))
+        got, w, optimal = solvers.max_cover(rs, rc, max_builds=k, time_limit_s=limit)
+        built = red.expand(got)
+        chosen = " ".join(ids[built])
+        rows.append(_curve_row("builds", k, built, w, optimal, cost, base, samples, chosen))
         if w >= reach:
             break  # every reachable point is covered: more builds add nothing
-    for f in CURVE_BUDGETS if sol.cost > 0 else ():
-        budget = f * sol.cost
-        built, w, optimal = solvers.max_cover(stage, cost, max_cost=budget, time_limit_s=limit)
-        rows.append(_curve_row("cost", budget, built, w, optimal, cost, base, samples))
-    out = pd.DataFrame(rows)
-    out.insert(0, "year", goal.year)
-    out.insert(1, "basis", goal.basis)
+    out = pd.DataFrame(rows, columns=[c for c in CURVE_COLUMNS if c not in ("year", "basis")])
+    out["gain"] = np.nan
+    out.insert(0, "basis", goal.basis)
     return out
 
 
@@ -1327,6 +1383,7 @@ def _curve_row(
     cost: np.ndarray,
     base: float,
     samples: Samples,
+    chosen: str,
 ) -> dict[str, object]:
     return {
         "limit": kind,
@@ -1334,7 +1391,9 @@ def _curve_row(
         "builds": int(built.sum()),
         "cost": float(cost[built].sum()),
         "share": share_of(base + weight, samples.total),
+        "gain": np.nan,
         "optimal": bool(optimal),
+        "build_ids": chosen,
     }
 
 
