@@ -365,6 +365,20 @@ def max_cover(
     ng = stage.matrix.shape[0]
     if ng == 0:
         return np.zeros(nb, bool), 0.0, True
+    if max_builds is not None and max_cost is None and nb > max_builds:
+        keep = _cover_keep(stage, max_builds)
+        if not keep.all():
+            sub = _sub_stages([stage], keep)[0]
+            got, _, optimal = max_cover(
+                sub,
+                cost[keep],
+                max_builds=max_builds,
+                time_limit_s=time_limit_s,
+                cheapest=cheapest,
+            )
+            built = np.zeros(nb, bool)
+            built[keep] = got
+            return built, covered_weight(stage, built), optimal
     # Ties in weight go to the cheaper builds: a cost term far below any real weight
     # difference (at most TIE_BREAK of the total weight over every build).
     tie = TIE_BREAK * float(stage.weight.sum()) / max(float(np.abs(cost).sum()), 1.0)
@@ -403,6 +417,46 @@ def max_cover(
     if cheapest and built.any():
         built = _cheapest_with(stage, cost, c, cons, hi, integ, best, built, time_limit_s)
     return built, covered_weight(stage, built), res.status == 0
+
+
+def _cover_keep(stage: Stage, k: int) -> np.ndarray:
+    """Builds that can be in a best cover of at most ``k`` builds (reduced-cost fixing).
+
+    The greedy's ``k`` builds cover ``wg``; with the LP relaxation's best weight ``V`` and a
+    build's reduced cost ``d`` (at 0 in the LP), any cover using it weighs at most
+    ``V − d``. A build with ``V − d < wg`` (with a margin for the LP's tolerances) is in no
+    cover as good as the greedy's, so in no best cover (nor in the cheapest of them).
+    """
+    nb, ng = stage.matrix.shape[1], stage.matrix.shape[0]
+    every = np.ones(nb, bool)
+    csc = sp.csc_matrix(stage.matrix, dtype=bool)
+    covered = np.zeros(ng, bool)
+    wg = 0.0
+    for _ in range(k):  # plain greedy: the lower bound
+        gain = np.asarray(
+            sp.csc_matrix(csc.multiply((~covered).reshape(-1, 1))).T @ stage.weight
+        ).ravel()
+        gain[~stage.allowed] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        covered |= np.asarray(csc[:, j].todense()).ravel()
+        wg += float(gain[j])
+    m = sp.hstack([-sp.csr_matrix(stage.matrix, dtype=float), sp.identity(ng)], format="csr")
+    a = sp.vstack([m, sp.hstack([sp.csr_matrix(np.ones((1, nb))), sp.csr_matrix((1, ng))])])
+    res = linprog(
+        np.concatenate([np.zeros(nb), -stage.weight]),
+        A_ub=a.tocsr(),
+        b_ub=np.r_[np.zeros(ng), k],
+        bounds=np.column_stack([np.zeros(nb + ng), np.r_[stage.allowed.astype(float), np.ones(ng)]]),
+        method="highs",
+    )
+    if res.status != 0 or res.x is None:
+        return every
+    value = -float(res.fun)
+    d = np.asarray(res.lower.marginals)[:nb]
+    margin = PRUNE_MARGIN * max(1.0, wg)
+    return ~((res.x[:nb] < 1e-9) & (value - d < wg - margin)) & stage.allowed
 
 
 def _cheapest_with(
