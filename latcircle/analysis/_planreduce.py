@@ -111,14 +111,13 @@ def group_rows(m: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarr
     keep = np.flatnonzero(nnz > 0)
     if len(keep) == 0:
         return sp.csr_matrix((0, m.shape[1]), dtype=bool), np.zeros(0)
-    # Two random projections identify a row's set of columns (a collision of two different
-    # sets on both is vanishingly unlikely); rows are then compared exactly within a key.
+    # A random projection identifies a row's set of columns (two different sets with the
+    # same sum of random weights are vanishingly unlikely); every row is then compared
+    # exactly with its key's first row, and a collision leaves the rows ungrouped.
     rng = np.random.default_rng(0)
-    r = rng.random((m.shape[1], 2))
-    key = np.asarray(m[keep].astype(float) @ r)
-    _, first, inv = np.unique(
-        np.column_stack([key, nnz[keep]]), axis=0, return_index=True, return_inverse=True
-    )
+    r = rng.random(m.shape[1]) + 1.0
+    key = np.asarray(m[keep].astype(float) @ r).ravel()
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
     inv = inv.ravel()
     reps = keep[first]
     sub = m[keep]

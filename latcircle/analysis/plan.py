@@ -891,7 +891,11 @@ def _verify(
     sites = _sites_planned(pool, builds, goals, built)
     basis = goals[0].basis
     pm = planned_metro(
-        metro, sites=_sites_gdf(sites, metro.inputs.crs), spurs=spurs, bases=[basis]
+        metro,
+        sites=_sites_gdf(sites, metro.inputs.crs),
+        spurs=spurs,
+        bases=[basis],
+        years=[g.year for g in goals],
     )
     budget_ms = metro.config.budget_ms
     shares, cov = {}, {}

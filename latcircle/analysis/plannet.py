@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from latcircle.analysis.metro import Metro, with_views
+from latcircle.analysis.metro import Metro, _located_view, _View, with_views
 from latcircle.engine.additions import with_spurs
 from latcircle.engine.latency import arc_matrix, attach_sites
 from latcircle.engine.network import Locator
@@ -79,6 +79,7 @@ def planned_metro(
     sites: gpd.GeoDataFrame,
     spurs: pd.DataFrame,
     bases: list[str] | None = None,
+    years: list[int] | None = None,
 ) -> Metro:
     """Return the metro as a run of the plan's outputs prepares it (network, sites, samples).
 
@@ -93,6 +94,9 @@ def planned_metro(
         :func:`spur_table`.
     bases
         Only these bases' samples are located again (all when ``None``).
+    years
+        Only the views (network of a link online year) these scenario years use are built
+        (all when ``None``), as :func:`~latcircle.analysis.metro.prepare` builds them.
     """
     network = with_spurs(
         metro.network,
@@ -133,7 +137,18 @@ def planned_metro(
         arcs=arc_matrix(network, params) if len(spurs) else metro.arcs,
         samples=samples,  # type: ignore[arg-type]
     )
-    return with_views(out)
+    if years is None:
+        return with_views(out)
+    return dataclasses.replace(out, views=_views_for(out, years))
+
+
+def _views_for(metro: Metro, years: list[int]) -> tuple[tuple[float, _View], ...]:
+    """The views :meth:`Metro.view` picks for ``years``, built as ``prepare`` builds them."""
+    link = metro.network.edge_online_year
+    if link is None:
+        return ()
+    keys = sorted({float(link[link > y].min()) for y in years if (link > y).any()})
+    return tuple((k, _located_view(metro, metro.network.subset(~(link >= k)))) for k in keys)
 
 
 def network_layers(metro: Metro, spurs: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
