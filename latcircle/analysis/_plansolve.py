@@ -147,6 +147,9 @@ def min_cost(
     keep, ub = (
         _pruned(stages, cost, max_builds, max_cost) if not relax else (np.ones(nb, bool), np.inf)
     )
+    if not keep.any():  # every build costs more than the greedy's plan: that plan is empty
+        ok = all(st.need <= st.tol for st in stages)
+        return Solution([np.zeros(nb, bool) for _ in stages], 0.0, ok, 0.0, ok, "milp", 0)
     sub = _sub_stages(stages, keep)
     c, cons, lo, hi, integ, x_at = _model(sub, cost[keep], max_builds, max_cost)
     res = milp(
@@ -315,6 +318,8 @@ def _model(
         row({last: sp.csr_matrix(np.ones((1, nb)))}, np.array([-np.inf]), np.array([max_builds]))
     if max_cost is not None:
         row({last: sp.csr_matrix(cost.reshape(1, -1))}, np.array([-np.inf]), np.array([max_cost]))
+    if not blocks:  # nothing to constrain: one empty row keeps the model well formed
+        blocks, lbs, ubs = [sp.csr_matrix((1, n))], [np.array([-np.inf])], [np.array([0.0])]
     cons = [
         LinearConstraint(sp.vstack(blocks, format="csr"), np.concatenate(lbs), np.concatenate(ubs))
     ]

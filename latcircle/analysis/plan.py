@@ -72,8 +72,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: What a build is: a new compute site, an existing site brought forward, a fibre spur.
-BUILD_KINDS = ("site", "bring_forward", "access")
+#: What a build is: a new compute site (a candidate, or a known data centre from fetched
+#: PeeringDB / OSM data), an existing site brought forward, a fibre spur.
+BUILD_KINDS = ("site", "known_dc", "bring_forward", "access")
 
 #: Columns of ``sites-planned.csv``: the sites format a normal run reads.
 SITES_COLUMNS = ["id", "name", "tier", "online_year", "device_latency_us", "lon", "lat"]
@@ -109,6 +110,9 @@ CURVE_POINTS = 6
 INFEASIBLE = 2
 #: Time limit of the LP relaxation (the lower bound), at least.
 LP_TIME_LIMIT_S = 60.0
+#: A known data centre this close (m) to an existing site is that site (fetch merges OSM and
+#: PeeringDB points within 300 m for the same reason; here: an assumption).
+KNOWN_DC_MERGE_M = 300.0
 #: Solve-and-check rounds on the planned network before giving the engine's shares as they are.
 VERIFY_ROUNDS = 4
 
@@ -284,36 +288,47 @@ def goals_from(
 
 
 def auto_candidates(metro: Metro, *, spacing_m: float, cost: float) -> gpd.GeoDataFrame:
-    """Return the automatic candidate sites: network junctions thinned to a spacing.
+    """Return the automatic candidate sites: network junctions at least a spacing apart.
 
-    The rule: nodes of degree ≥ 3 inside the metro; of those in each ``spacing_m`` square
-    (a grid anchored at the CRS origin), the one of highest degree (then lowest index).
+    The rule (greedy by degree, a Poisson-disc thinning): nodes of degree ≥ 3 inside the
+    metro, taken by degree (highest first, then lowest index); a node is kept when no node
+    kept before lies within ``spacing_m`` of it. So no two candidates are closer than the
+    spacing, and each junction left out has a kept one of no lower degree within it.
 
     Parameters
     ----------
     metro
         The prepared metro.
     spacing_m
-        Side of the thinning squares.
+        The minimum distance between two candidates.
     cost
         Cost of each candidate.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        As :func:`latcircle.inputs.candidates.read_candidates` returns.
+        As :func:`latcircle.inputs.candidates.read_candidates` returns (ids by node index).
     """
+    from scipy.spatial import cKDTree
+
     net = metro.network
     degree = np.bincount(np.concatenate([net.u, net.v]), minlength=net.n_nodes)
     inside = shapely.contains_xy(metro.inputs.boundary, net.x, net.y)
     nodes = np.flatnonzero((degree >= 3) & inside)
-    cell = (
-        np.floor(net.x[nodes] / spacing_m).astype(np.int64),
-        np.floor(net.y[nodes] / spacing_m).astype(np.int64),
-    )
-    order = np.lexsort((nodes, -degree[nodes], cell[1], cell[0]))
-    first = np.r_[True, (np.diff(cell[0][order]) != 0) | (np.diff(cell[1][order]) != 0)]
-    keep = np.sort(nodes[order][first])
+    nodes = nodes[np.lexsort((nodes, -degree[nodes]))]
+    xy = np.column_stack([net.x[nodes], net.y[nodes]])
+    tree = cKDTree(xy) if len(nodes) else None
+    free = np.ones(len(nodes), bool)
+    kept = []
+    for i in range(len(nodes)):
+        if not free[i]:
+            continue
+        kept.append(nodes[i])
+        assert tree is not None
+        # Strictly closer than the spacing is ruled out; exactly at it is allowed.
+        near = tree.query_ball_point(xy[i], np.nextafter(spacing_m, 0.0))
+        free[near] = False
+    keep = np.sort(np.array(kept, dtype=np.int64))
     ids = [f"J{i:05d}" for i in range(1, len(keep) + 1)]
     return gpd.GeoDataFrame(
         {
@@ -323,10 +338,44 @@ def auto_candidates(metro: Metro, *, spacing_m: float, cost: float) -> gpd.GeoDa
             "cost": float(cost),
             "device_latency_us": metro.params.site_device_us,
             "earliest_year": pd.array([pd.NA] * len(keep), dtype="Int64"),
+            "kind": "site",
+            "source": "network junction (automatic)",
         },
         geometry=gpd.points_from_xy(net.x[keep], net.y[keep]),
         crs=metro.inputs.crs,
     )
+
+
+def _with_known_dc(metro: Metro, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add the known data centres (``plan.known_dc``) inside the metro as candidates.
+
+    A known data centre within :data:`KNOWN_DC_MERGE_M` of an existing site is that site
+    (left out), and so is one outside the metro.
+    """
+    spec = metro.config.plan
+    if spec.known_dc is None:
+        return candidates
+    from latcircle.inputs.candidates import read_known_dc
+
+    dc = read_known_dc(
+        spec.known_dc,
+        metro.inputs.crs,
+        cost=spec.tier_cost.get("known_dc", spec.known_dc_cost),
+        device_latency_us=metro.params.site_device_us,
+    )
+    x, y = dc.geometry.x.to_numpy(), dc.geometry.y.to_numpy()
+    inside = shapely.contains_xy(metro.inputs.boundary, x, y)
+    sites = metro.inputs.sites.geometry
+    if len(sites):
+        from scipy.spatial import cKDTree
+
+        d, _ = cKDTree(np.column_stack([sites.x, sites.y])).query(np.column_stack([x, y]))
+        inside &= d > KNOWN_DC_MERGE_M
+    dc = dc[inside]
+    if len(candidates) == 0:
+        return dc.reset_index(drop=True)
+    out = pd.concat([candidates, dc], ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=metro.inputs.crs)
 
 
 def candidate_builds(
@@ -372,6 +421,7 @@ def candidate_builds(
                     "earliest_year": pd.array([pd.NA] * len(idx), dtype="Int64"),
                     "existing": idx,
                     "length_m": 0.0,
+                    "source": "sites file (online_year brought forward)",
                     "geometry": sites.geometry.iloc[idx].to_numpy(),
                 }
             )
@@ -385,7 +435,11 @@ def candidate_builds(
             pd.DataFrame(
                 {
                     "build_id": candidates["cand_id"].to_numpy(),
-                    "kind": "site",
+                    "kind": (
+                        candidates["kind"].to_numpy(dtype=str)
+                        if "kind" in candidates
+                        else "site"
+                    ),
                     "name": candidates["name"].to_numpy(),
                     "tier": candidates["tier"].to_numpy(),
                     "cost": candidates["cost"].to_numpy(dtype=float),
@@ -393,6 +447,11 @@ def candidate_builds(
                     "earliest_year": candidates["earliest_year"].astype("Int64").to_numpy(),
                     "existing": -1,
                     "length_m": 0.0,
+                    "source": (
+                        candidates["source"].to_numpy(dtype=str)
+                        if "source" in candidates
+                        else str(cfg.candidates.path.name if cfg.candidates else "candidates")
+                    ),
                     "geometry": candidates.geometry.to_numpy(),
                 }
             )
@@ -416,6 +475,7 @@ def _empty_builds(crs: pyproj.CRS) -> gpd.GeoDataFrame:
             "earliest_year": pd.Series(dtype="Int64"),
             "existing": pd.Series(dtype=np.int64),
             "length_m": pd.Series(dtype=float),
+            "source": pd.Series(dtype=str),
         },
         geometry=gpd.GeoSeries([], crs=crs),
         crs=crs,
@@ -445,7 +505,7 @@ def sites_csv(table: pd.DataFrame) -> str:
 def _pool(metro: Metro, builds: gpd.GeoDataFrame) -> _Pool:
     """Existing sites, then new sites, placed as a run would read them from the sites CSV."""
     sites = metro.inputs.sites
-    new = builds[builds["kind"] == "site"]
+    new = builds[builds["kind"].isin(["site", "known_dc"])]
     geoms = np.concatenate([sites.geometry.to_numpy(), new.geometry.to_numpy()])
     lonlat = gpd.GeoSeries(geoms, crs=metro.inputs.crs).to_crs(_WGS84)
     table = pd.DataFrame(
@@ -646,25 +706,63 @@ def _with_access_builds(
     )
     length = far.drop[ok]
     tiles = keys[ok]
+    if cfg.max_spur_m is not None:  # spurs longer than the limit are not considered
+        short = length <= cfg.max_spur_m
+        lines, length, tiles = lines[short], length[short], tiles[short]
+        qe, qt = far.edge[ok][short], far.t[ok][short]
+    else:
+        qe, qt = far.edge[ok], far.t[ok]
     spur = gpd.GeoDataFrame(
         {
             "build_id": [f"A{int(a)}_{int(b)}" for a, b in tiles],
             "kind": "access",
             "name": [f"fibre spur to tile {int(a)},{int(b)}" for a, b in tiles],
             "tier": "access",
-            "cost": length / 1000.0 * cfg.access_cost_per_km,
+            "cost": spur_costs(lines, metro=metro),
             "device_latency_us": np.nan,
-            "earliest_year": pd.array([pd.NA] * int(ok.sum()), dtype="Int64"),
+            "earliest_year": pd.array([pd.NA] * len(tiles), dtype="Int64"),
             "existing": -1,
             "length_m": length,
-            "q_edge": far.edge[ok],
-            "q_t": far.t[ok],
+            "source": "demand without access",
+            "q_edge": qe,
+            "q_t": qt,
         },
         geometry=lines,
         crs=metro.inputs.crs,
     )
     out = pd.concat([builds, spur], ignore_index=True)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=metro.inputs.crs)
+
+
+def spur_costs(lines: np.ndarray, *, metro: Metro) -> np.ndarray:
+    """Return each spur's cost: a fixed part plus the per-km cost scaled by cost factors.
+
+    ``plan.access_fixed_cost + plan.access_cost_per_km × Σ length_km × factor`` along the
+    spur, the factor being 1 outside the ``plan.cost_factors`` polygons and, inside, the
+    largest factor of the polygons there (docs/plan.md, *Cost model*).
+
+    Parameters
+    ----------
+    lines
+        The spurs (LineStrings, local CRS).
+    metro
+        The prepared metro (its config's plan section).
+    """
+    cfg = metro.config.plan
+    length_km = shapely.length(lines) / 1000.0
+    weighted = length_km.copy()
+    if cfg.cost_factors is not None and len(lines):
+        from latcircle.inputs.candidates import read_cost_factors
+
+        polys = read_cost_factors(cfg.cost_factors, metro.inputs.crs)
+        levels = np.unique(polys["factor"].to_numpy(float))[::-1]
+        inside_before = np.zeros(len(lines))
+        for f in levels:  # highest factor first: where polygons overlap, the largest counts
+            region = shapely.union_all(polys.geometry[polys["factor"] >= f].to_numpy())
+            inside = shapely.length(shapely.intersection(lines, region)) / 1000.0
+            weighted += (f - 1.0) * (inside - inside_before)
+            inside_before = inside
+    return cfg.access_fixed_cost + cfg.access_cost_per_km * weighted
 
 
 def _point_on_edge(metro: Metro, edge: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -816,8 +914,13 @@ def plan_metro(
         candidates = (
             read_candidates(spec.candidates, metro.inputs.crs)
             if spec.candidates is not None
-            else auto_candidates(metro, spacing_m=spec.auto_spacing_m, cost=spec.site_cost)
+            else auto_candidates(
+                metro,
+                spacing_m=spec.auto_spacing_m,
+                cost=spec.tier_cost.get("medium", spec.site_cost),
+            )
         )
+    candidates = _with_known_dc(metro, candidates)
     builds = candidate_builds(metro, goals, candidates=candidates)
     pool = _pool(metro, builds)
     seconds["candidates"] = time.perf_counter() - t0
