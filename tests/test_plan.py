@@ -521,7 +521,7 @@ def test_time_limit_falls_back_to_greedy_with_a_true_gap() -> None:
         np.ones(nb, bool),
         float(weight.sum()),
     )
-    best, greedy, lp = _solve([st], cost, None, None, 1e-3)
+    best, greedy, lp, _ = _solve([st], cost, None, None, 1e-3)
     exact = solvers.min_cost([st], cost, time_limit_s=120)
     assert exact.optimal and best.solver in ("greedy", "milp")
     assert lp.cost <= exact.cost + 1e-6 <= greedy.cost + 2e-6

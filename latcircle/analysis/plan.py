@@ -41,7 +41,7 @@ import scipy.sparse as sp
 import shapely
 
 from latcircle.analysis import _plansolve as solvers
-from latcircle.analysis._planreduce import group_rows, reduce_builds
+from latcircle.analysis._planreduce import Reduced, group_rows, reduce_builds
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
 from latcircle.analysis.plannet import network_layers, planned_metro, spur_table
@@ -102,6 +102,9 @@ PLAN_COLUMNS = [
     "attach_lon",
     "attach_lat",
     "host_edge",
+    "alternatives",
+    "nearest_alternatives",
+    "source",
 ]
 
 #: Most points of the maximal-covering curve by default (two HiGHS solves each).
@@ -113,6 +116,8 @@ LP_TIME_LIMIT_S = 60.0
 #: A known data centre this close (m) to an existing site is that site (fetch merges OSM and
 #: PeeringDB points within 300 m for the same reason; here: an assumption).
 KNOWN_DC_MERGE_M = 300.0
+#: Equivalent candidates named per build in plan.csv (the nearest).
+ALTERNATIVES_SHOWN = 3
 #: Solve-and-check rounds on the planned network before giving the engine's shares as they are.
 VERIFY_ROUNDS = 4
 
@@ -942,6 +947,7 @@ def plan_metro(
     t2 = time.perf_counter()
     built = {g.year: b for g, b in zip(goals, sol.built, strict=True)}
     table, _ = _plan_table(metro, goals, builds, pool, sets, built, sol)
+    table = _with_alternatives(table, builds, ver.classes)
     planned = ver.shares
     curve = _curves(stages, cost, samples, sets, goals, limit, curve_points, sol, builds, table)
     seconds["tables"] = time.perf_counter() - t2
@@ -977,6 +983,8 @@ class _Verified:
     covered: dict[int, np.ndarray]
     spurs: pd.DataFrame
     sites: pd.DataFrame
+    #: Per build, its class of equivalent builds (:class:`Reduced`), -1: covers nothing.
+    classes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _verify(
@@ -1030,7 +1038,7 @@ def _solve_verified(
     cost = builds["cost"].to_numpy(float)
     for _ in range(VERIFY_ROUNDS):
         stages = _stages(metro, goals, builds, sets, samples)
-        sol, greedy_sol, _ = _solve(stages, cost, max_builds, max_cost, limit)
+        sol, greedy_sol, _, red = _solve(stages, cost, max_builds, max_cost, limit)
         if not sol.feasible:
             raise InputError(
                 metro.config.source,
@@ -1040,6 +1048,7 @@ def _solve_verified(
             )
         built = {g.year: b for g, b in zip(goals, sol.built, strict=True)}
         ver = _verify(metro, goals, builds, pool, built)
+        ver = dataclasses.replace(ver, classes=red.cls)
         if all(meets(ver.shares[g.year], g.share) for g in goals):
             return sol, greedy_sol, ver, sets, stages
         sets = _without_failed(sets, built, ver)
@@ -1180,7 +1189,7 @@ def _solve(
     max_builds: int | None,
     max_cost: float | None,
     limit: float,
-) -> tuple[solvers.Solution, solvers.Solution, solvers.Solution]:
+) -> tuple[solvers.Solution, solvers.Solution, solvers.Solution, Reduced]:
     """HiGHS to optimality if it can; else the better of its incumbent and the greedy.
 
     Solved on the reduced instance (:func:`reduce_builds`: the cheapest of equivalent
@@ -1194,7 +1203,7 @@ def _solve(
         none = solvers.Solution(
             [np.zeros(len(cost), bool) for _ in stages], 0.0, ok, 0.0, ok, "milp"
         )
-        return none, none, none
+        return none, none, none, red
     gr = solvers.greedy(rs, rc, max_builds=max_builds, max_cost=max_cost)
     ex = solvers.min_cost(rs, rc, time_limit_s=limit, max_builds=max_builds, max_cost=max_cost)
     if ex.feasible and ex.optimal:
@@ -1222,7 +1231,35 @@ def _solve(
         red.solution(dataclasses.replace(best, lower_bound=bound)),
         red.solution(dataclasses.replace(gr, lower_bound=bound)),
         red.solution(lp),
+        red,
     )
+
+
+def _with_alternatives(
+    table: pd.DataFrame, builds: gpd.GeoDataFrame, classes: np.ndarray
+) -> pd.DataFrame:
+    """Add each build's equivalent candidates: how many, and the nearest few (plan.csv).
+
+    Equivalent: the same coverage set in every goal year and the same ``earliest_year``
+    pattern (:func:`reduce_builds`), so any of them could replace the build at its own cost
+    (the plan takes the cheapest). Distances between sites, or spurs' far ends, in km.
+    """
+    ids = builds["build_id"].to_numpy(dtype=str)
+    where = {b: j for j, b in enumerate(ids)}
+    ends = shapely.get_point(builds.geometry.to_numpy(), -1)
+    ends = np.where(shapely.get_type_id(builds.geometry.to_numpy()) == 0, builds.geometry, ends)
+    x, y = shapely.get_x(ends), shapely.get_y(ends)
+    count, nearest = [], []
+    for b in table["build_id"]:
+        j = where[b]
+        c = classes[j] if len(classes) == len(ids) else -1
+        same = np.flatnonzero(classes == c) if c >= 0 else np.zeros(0, np.int64)
+        same = same[same != j]
+        d = np.hypot(x[same] - x[j], y[same] - y[j])
+        order = np.lexsort((same, d))[:ALTERNATIVES_SHOWN]
+        count.append(len(same))
+        nearest.append("; ".join(f"{ids[same[k]]} ({d[k] / 1000:.1f} km)" for k in order))
+    return table.assign(alternatives=count, nearest_alternatives=nearest)[PLAN_COLUMNS]
 
 
 def _plan_table(
@@ -1360,6 +1397,9 @@ def _plan_row(
         "attach_lon": float(shapely.get_point(pt, 0).x) if b["kind"] == "access" else np.nan,
         "attach_lat": float(shapely.get_point(pt, 0).y) if b["kind"] == "access" else np.nan,
         "host_edge": int(b["q_edge"]) if b["kind"] == "access" else -1,
+        "alternatives": 0,
+        "nearest_alternatives": "",
+        "source": b.get("source", ""),
     }
 
 

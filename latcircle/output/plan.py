@@ -73,6 +73,8 @@ def _layers(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
     cand["year"] = year
     cand["earliest_year"] = cand["earliest_year"].astype("float64")
     plan = cand[chosen].drop(columns=["chosen"]).reset_index(drop=True)
+    alt = result.table[["build_id", "alternatives", "nearest_alternatives"]]
+    plan = plan.merge(alt, on="build_id", how="left")
     return {"plan": plan, "candidates": cand}
 
 
