@@ -42,13 +42,14 @@ import shapely
 
 from latcircle.analysis import _plansolve as solvers
 from latcircle.analysis._planreduce import Reduced, group_rows, reduce_builds
+from latcircle.analysis._planviews import YearView, year_views
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
 from latcircle.analysis.plannet import network_layers, planned_metro, spur_table
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.config import SitesInput, Target
 from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites, solve
-from latcircle.engine.network import PointLocation
+from latcircle.engine.network import Network, PointLocation
 from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
 from latcircle.inputs.readers import read_points_text
@@ -580,21 +581,33 @@ def coverage_sets(
     t0 = time.perf_counter()
     basis = goals[0].basis
     pool = pool or _pool(metro, builds)
-    samples = metro.samples[basis]
+    views = _year_views(metro, pool, [g.year for g in goals])
     budget_ms = metro.config.budget_ms
-    fields = {g.year: _baseline_field(metro, pool, g.year) for g in goals}
+    fields = {g.year: _baseline_field(metro, pool, views[g.year], g.year) for g in goals}
     baseline = {
-        y: covered(f.at(samples.location)[0], budget_ms=budget_ms) for y, f in fields.items()
+        y: covered(f.at(views[y].samples[basis].location)[0], budget_ms=budget_ms)
+        for y, f in fields.items()
     }
     rows = np.flatnonzero(~baseline[goals[0].year])
-    site_cols = _site_columns(metro, pool, builds, samples, rows, budget_ms=budget_ms)
+    site_cols: dict[int, sp.csc_matrix] = {}
+    for g in goals:  # one set of site columns per distinct network (view)
+        same = next((y for y in site_cols if views[y] is views[g.year]), None)
+        site_cols[g.year] = (
+            site_cols[same]
+            if same is not None
+            else _site_columns(
+                views[g.year], metro, pool, builds, basis, rows, budget_ms=budget_ms
+            )
+        )
     if access and metro.config.plan.access:
-        builds = _with_access_builds(metro, builds, samples, rows)
+        builds = _with_access_builds(metro, builds, views[goals[0].year], basis, rows)
     spurs = builds[builds["kind"] == "access"]
     matrix = {}
     for g in goals:
-        acc_cols = _spur_columns(metro, fields[g.year], spurs, samples, rows, budget_ms=budget_ms)
-        matrix[g.year] = sp.hstack([site_cols, acc_cols], format="csc").astype(bool)
+        acc_cols = _spur_columns(
+            metro, fields[g.year], views[g.year], spurs, basis, rows, budget_ms=budget_ms
+        )
+        matrix[g.year] = sp.hstack([site_cols[g.year], acc_cols], format="csc").astype(bool)
     sets = CoverageSets(
         basis=basis,
         rows=rows,
@@ -605,10 +618,21 @@ def coverage_sets(
     return sets, builds
 
 
-def _baseline_field(metro: Metro, pool: _Pool, year: int) -> LatencyField:
+def _year_views(metro: Metro, pool: _Pool, years: list[int]) -> dict[int, YearView]:
+    return year_views(
+        metro,
+        years,
+        x=pool.x,
+        y=pool.y,
+        device_us=pool.table["device_latency_us"].to_numpy(float),
+        whole=pool.attachment,
+    )
+
+
+def _baseline_field(metro: Metro, pool: _Pool, view: YearView, year: int) -> LatencyField:
     online = np.zeros(len(pool.table), bool)
     online[: pool.n_existing] = metro.online(year)
-    return solve(metro.network, pool.attachment, metro.params, online=online, arcs=metro.arcs)
+    return solve(view.network, view.attachment, metro.params, online=online, arcs=view.arcs)
 
 
 def _pool_index(pool: _Pool, builds: gpd.GeoDataFrame) -> np.ndarray:
@@ -624,17 +648,19 @@ def _pool_index(pool: _Pool, builds: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _site_columns(
+    view: YearView,
     metro: Metro,
     pool: _Pool,
     builds: gpd.GeoDataFrame,
-    samples: Samples,
+    basis: str,
     rows: np.ndarray,
     *,
     budget_ms: float,
 ) -> sp.csc_matrix:
-    """One engine solve per site build, evaluated at the rows with access."""
+    """One engine solve per site build on a year's network, evaluated at the rows with access."""
     sites = builds[builds["kind"] != "access"]
     n = len(sites)
+    samples = view.samples[basis]
     reach = rows[samples.location.has_access[rows]]
     if n == 0 or len(reach) == 0:
         return sp.csc_matrix((len(rows), n), dtype=bool)
@@ -645,7 +671,8 @@ def _site_columns(
     pidx = _pool_index(pool, sites)
     indices, indptr = [], [0]
     for j in _progress(range(n), "coverage sets", n):
-        hit = where[_covers(metro, pool, int(pidx[j]), loc, budget_ms=budget_ms)]
+        one = _site_field(view, metro, len(pool.table), int(pidx[j]))
+        hit = where[covered(one.at(loc)[0], budget_ms=budget_ms)]
         indices.append(hit)
         indptr.append(indptr[-1] + len(hit))
     data = np.ones(indptr[-1], bool)
@@ -653,14 +680,11 @@ def _site_columns(
     return sp.csc_matrix((data, idx, np.array(indptr)), shape=(len(rows), n))
 
 
-def _covers(
-    metro: Metro, pool: _Pool, site: int, loc: PointLocation, *, budget_ms: float
-) -> np.ndarray:
-    """Whether one pool site alone brings each located point within the budget."""
-    online = np.zeros(len(pool.table), bool)
+def _site_field(view: YearView, metro: Metro, n_pool: int, site: int) -> LatencyField:
+    """One engine solve: one pool site alone on a year's network."""
+    online = np.zeros(n_pool, bool)
     online[site] = True
-    one = solve(metro.network, pool.attachment, metro.params, online=online, arcs=metro.arcs)
-    return covered(one.at(loc)[0], budget_ms=budget_ms)
+    return solve(view.network, view.attachment, metro.params, online=online, arcs=view.arcs)
 
 
 def _progress(items: range, label: str, total: int) -> Iterable[int]:
@@ -685,10 +709,15 @@ def _progress(items: range, label: str, total: int) -> Iterable[int]:
 
 
 def _with_access_builds(
-    metro: Metro, builds: gpd.GeoDataFrame, samples: Samples, rows: np.ndarray
+    metro: Metro, builds: gpd.GeoDataFrame, view: YearView, basis: str, rows: np.ndarray
 ) -> gpd.GeoDataFrame:
-    """Append one spur per tile of demand without access (docs/plan.md, Access builds)."""
+    """Append one spur per tile of demand without access (docs/plan.md, Access builds).
+
+    Spurs join the network of the first goal year (``view``); their host edge is kept as an
+    index of the whole network (links only come online, so it exists in later years too).
+    """
     cfg = metro.config.plan
+    samples = view.samples[basis]
     loc = samples.location
     dark = rows[~loc.has_access[rows] & (samples.weight[rows] > 0)]
     if len(dark) == 0:
@@ -703,9 +732,10 @@ def _with_access_builds(
     wsum = np.bincount(inv, weights=w)
     gx = np.bincount(inv, weights=w * sx[dark]) / wsum
     gy = np.bincount(inv, weights=w * sy[dark]) / wsum
-    far = metro.locator.locate(gx, gy, max_drop_m=1e9)
+    far = view.locator.locate(gx, gy, max_drop_m=1e9)
     ok = far.edge >= 0
-    qx, qy = _point_on_edge(metro, far.edge[ok], far.t[ok])
+    qx, qy = _point_on_edge(view.network, far.edge[ok], far.t[ok])
+    far = dataclasses.replace(far, edge=np.where(ok, view.edges[np.maximum(far.edge, 0)], -1))
     lines = shapely.linestrings(
         np.stack([np.stack([qx, qy], 1), np.stack([gx[ok], gy[ok]], 1)], axis=1)
     )
@@ -770,8 +800,10 @@ def spur_costs(lines: np.ndarray, *, metro: Metro) -> np.ndarray:
     return cfg.access_fixed_cost + cfg.access_cost_per_km * weighted
 
 
-def _point_on_edge(metro: Metro, edge: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pts = shapely.line_interpolate_point(metro.network.geometry[edge], t)
+def _point_on_edge(
+    network: Network, edge: np.ndarray, t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    pts = shapely.line_interpolate_point(network.geometry[edge], t)
     return shapely.get_x(pts), shapely.get_y(pts)
 
 
@@ -851,18 +883,21 @@ def spur_hits(
 def _spur_columns(
     metro: Metro,
     field: LatencyField,
+    view: YearView,
     spurs: gpd.GeoDataFrame,
-    samples: Samples,
+    basis: str,
     rows: np.ndarray,
     *,
     budget_ms: float,
 ) -> sp.csc_matrix:
+    samples = view.samples[basis]
     idx = np.flatnonzero(~samples.location.has_access[rows])
     if len(spurs) == 0 or len(idx) == 0:
         return sp.csc_matrix((len(rows), len(spurs)), dtype=bool)
     pts = rows[idx]
     sx, sy = samples.coordinates()
-    hits = spur_hits(metro, field, spurs, sx[pts], sy[pts], budget_ms=budget_ms)
+    on_view = spurs.assign(q_edge=view.to_view(spurs["q_edge"].to_numpy(np.int64)))
+    hits = spur_hits(metro, field, on_view, sx[pts], sy[pts], budget_ms=budget_ms)
     indptr = np.r_[0, np.cumsum([len(h) for h in hits])]
     indices = idx[np.concatenate(hits)] if indptr[-1] else np.zeros(0, np.int64)
     return sp.csc_matrix(
@@ -1274,16 +1309,20 @@ def _plan_table(
     """One row per build, by year then by marginal gain; shares as a run computes them."""
     budget_ms = metro.config.budget_ms
     bases = [b for b in BASES if b in metro.samples]
-    fields = {g.year: _baseline_field(metro, pool, g.year) for g in goals}
-    base = {
-        (g.year, b): covered(fields[g.year].at(metro.samples[b].location)[0], budget_ms=budget_ms)
+    views = _year_views(metro, pool, [g.year for g in goals])
+    fields = {g.year: _baseline_field(metro, pool, views[g.year], g.year) for g in goals}
+    base = {  # the judged basis's baseline is the coverage sets'; the others', one solve a year
+        (g.year, b): sets.baseline[g.year]
+        if b == sets.basis
+        else covered(fields[g.year].at(views[g.year].samples[b].location)[0], budget_ms=budget_ms)
         for g in goals
         for b in bases
     }
     chosen = np.flatnonzero(built[goals[-1].year])
+    site_fields = _chosen_site_fields(metro, pool, builds, chosen, views)
     covers = {
         (g.year, b): _build_covers(
-            metro, pool, builds, chosen, fields[g.year], b, budget_ms=budget_ms
+            metro, builds, chosen, fields[g.year], views[g.year], site_fields, b, budget_ms
         )
         for g in goals
         for b in bases
@@ -1326,38 +1365,57 @@ def _plan_table(
     return pd.DataFrame(rows, columns=PLAN_COLUMNS), planned
 
 
-def _build_covers(
+def _chosen_site_fields(
     metro: Metro,
     pool: _Pool,
     builds: gpd.GeoDataFrame,
     chosen: np.ndarray,
+    views: dict[int, YearView],
+) -> dict[tuple[int, int], LatencyField]:
+    """One engine solve per chosen site and distinct network, reused by every basis and year."""
+    out: dict[tuple[int, int], LatencyField] = {}
+    kinds = builds["kind"].to_numpy()
+    for view in {id(v): v for v in views.values()}.values():
+        for j in chosen.tolist():
+            if kinds[j] != "access":
+                pidx = int(_pool_index(pool, builds.iloc[[j]])[0])
+                out[(id(view), j)] = _site_field(view, metro, len(pool.table), pidx)
+    return out
+
+
+def _build_covers(
+    metro: Metro,
+    builds: gpd.GeoDataFrame,
+    chosen: np.ndarray,
     field: LatencyField,
+    view: YearView,
+    site_fields: dict[tuple[int, int], LatencyField],
     basis: str,
-    *,
     budget_ms: float,
 ) -> dict[int, np.ndarray]:
     """Return what each chosen build brings within the budget on a basis (all its samples)."""
-    samples = metro.samples[basis]
+    samples = view.samples[basis]
     n = len(samples.weight)
     kinds = builds["kind"].to_numpy()
     out: dict[int, np.ndarray] = {}
     spurs = [int(j) for j in chosen if kinds[j] == "access"]
     if spurs:
         dark = np.flatnonzero(~samples.location.has_access)
+        sub = builds.iloc[spurs]
         hits = spur_hits(
             metro,
             field,
-            builds.iloc[spurs],
+            sub.assign(q_edge=view.to_view(sub["q_edge"].to_numpy(np.int64))),
             *(a[dark] for a in samples.coordinates()),
             budget_ms=budget_ms,
         )
         for j, h in zip(spurs, hits, strict=True):
             out[j] = np.zeros(n, bool)
             out[j][dark[h]] = True
-    for j in chosen:
+    for j in chosen.tolist():
         if kinds[j] != "access":
-            pidx = int(_pool_index(pool, builds.iloc[[int(j)]])[0])
-            out[int(j)] = _covers(metro, pool, pidx, samples.location, budget_ms=budget_ms)
+            one = site_fields[(id(view), j)]
+            out[j] = covered(one.at(samples.location)[0], budget_ms=budget_ms)
     return out
 
 
@@ -1585,8 +1643,8 @@ def _notes(metro: Metro, builds: gpd.GeoDataFrame, sets: CoverageSets) -> list[s
     notes = []
     if metro.network.edge_online_year is not None:
         notes.append(
-            "the network's links with an online year are all taken as built: the planner "
-            "plans on the whole network"
+            "the network's links carry online years: each goal year is planned on the network "
+            "of that year (spurs join the first goal year's network)"
         )
     n_access = int((builds["kind"] == "access").sum())
     if n_access:
