@@ -523,7 +523,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _with_additions(cfg: CityConfig, path: Path) -> CityConfig:
-    """The config with ``network.additions`` set to ``path`` (``--add-network``)."""
+    """Return the config with ``network.additions`` set to ``path`` (``--add-network``)."""
     if not path.is_file():
         raise InputError("--add-network", None, f"file not found: {path}")
     network = cfg.network.model_copy(update={"additions": path.resolve()})

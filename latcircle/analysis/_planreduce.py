@@ -81,7 +81,9 @@ def reduce_builds(stages: list[solvers.Stage], cost: np.ndarray) -> Reduced:
     cls = np.full(nb, -1, np.int64)
     if len(live) == 0:
         empty = [
-            solvers.Stage(sp.csr_matrix((0, 0), dtype=bool), np.zeros(0), st.need, np.zeros(0, bool), st.total)
+            solvers.Stage(
+                sp.csr_matrix((0, 0), dtype=bool), np.zeros(0), st.need, np.zeros(0, bool), st.total
+            )
             for st in stages
         ]
         return Reduced(empty, np.zeros(0, np.int64), np.zeros(0), cls)

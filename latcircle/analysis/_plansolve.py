@@ -181,7 +181,7 @@ def min_cost(
 def _pruned(
     stages: list[Stage], cost: np.ndarray, max_builds: int | None, max_cost: float | None
 ) -> tuple[np.ndarray, float]:
-    """Builds that can be in an optimal plan, by reduced-cost fixing; and the upper bound.
+    """Return the builds that can be in an optimal plan (reduced-cost fixing), and the bound.
 
     With the LP relaxation's optimum ``z`` and a build's reduced cost ``d`` (its last-stage
     variable at 0), any plan building it costs at least ``z + d``. The greedy's plan costs
@@ -215,7 +215,7 @@ def _pruned(
 
 
 def _sub_stages(stages: list[Stage], keep: np.ndarray) -> list[Stage]:
-    """The stages over the kept builds only (rows no kept build covers left out)."""
+    """Return the stages over the kept builds only (rows no kept build covers left out)."""
     if keep.all():
         return stages
     out = []
@@ -425,7 +425,7 @@ def max_cover(
 
 
 def _cover_keep(stage: Stage, k: int) -> np.ndarray:
-    """Builds that can be in a best cover of at most ``k`` builds (reduced-cost fixing).
+    """Return the builds that can be in a best cover of at most ``k`` (reduced-cost fixing).
 
     The greedy's ``k`` builds cover ``wg``; with the LP relaxation's best weight ``V`` and a
     build's reduced cost ``d`` (at 0 in the LP), any cover using it weighs at most
@@ -453,7 +453,9 @@ def _cover_keep(stage: Stage, k: int) -> np.ndarray:
         np.concatenate([np.zeros(nb), -stage.weight]),
         A_ub=a.tocsr(),
         b_ub=np.r_[np.zeros(ng), k],
-        bounds=np.column_stack([np.zeros(nb + ng), np.r_[stage.allowed.astype(float), np.ones(ng)]]),
+        bounds=np.column_stack(
+            [np.zeros(nb + ng), np.r_[stage.allowed.astype(float), np.ones(ng)]]
+        ),
         method="highs",
     )
     if res.status != 0 or res.x is None:

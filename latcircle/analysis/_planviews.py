@@ -78,8 +78,9 @@ def year_views(
     built: dict[float | None, YearView] = {}
     out = {}
     for year in years:
-        later = None if link is None else link > year
-        key = float(link[later].min()) if later is not None and later.any() else None
+        key = None
+        if link is not None and (link > year).any():
+            key = float(link[link > year].min())
         if key not in built:
             built[key] = _view(metro, key, x, y, device_us, whole)
         out[year] = built[key]

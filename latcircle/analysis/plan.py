@@ -442,9 +442,7 @@ def candidate_builds(
                 {
                     "build_id": candidates["cand_id"].to_numpy(),
                     "kind": (
-                        candidates["kind"].to_numpy(dtype=str)
-                        if "kind" in candidates
-                        else "site"
+                        candidates["kind"].to_numpy(dtype=str) if "kind" in candidates else "site"
                     ),
                     "name": candidates["name"].to_numpy(),
                     "tier": candidates["tier"].to_numpy(),
@@ -595,9 +593,7 @@ def coverage_sets(
         site_cols[g.year] = (
             site_cols[same]
             if same is not None
-            else _site_columns(
-                views[g.year], metro, pool, builds, basis, rows, budget_ms=budget_ms
-            )
+            else _site_columns(views[g.year], metro, pool, builds, basis, rows, budget_ms=budget_ms)
         )
     if access and metro.config.plan.access:
         builds = _with_access_builds(metro, builds, views[goals[0].year], basis, rows)
@@ -1473,7 +1469,7 @@ def _curves(
     builds: gpd.GeoDataFrame | None = None,
     table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The curves of each goal year (:func:`_curve`); equal instances share their solves."""
+    """Return the curves of each goal year (:func:`_curve`); equal instances share solves."""
     done: dict[bytes, pd.DataFrame] = {}
     ids = (
         builds["build_id"].to_numpy(dtype=str)
@@ -1510,7 +1506,7 @@ CURVE_COLUMNS = [
 
 
 def _plan_order(table: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
-    """The chosen builds in ``plan.csv`` order (year, then marginal gain)."""
+    """Return the chosen builds in ``plan.csv`` order (year, then marginal gain)."""
     where = {b: j for j, b in enumerate(ids)}
     return np.array([where[b] for b in table["build_id"]], dtype=np.int64)
 
@@ -1524,7 +1520,7 @@ def _trail(
     order: np.ndarray,
     ids: np.ndarray,
 ) -> pd.DataFrame:
-    """The plan's own step function in a goal's year: after each build, cost and share.
+    """Return the plan's own step function in a goal's year: cost and share after each build.
 
     ``limit = plan``: from zero cost (the baseline) through every build of ``plan.csv`` in
     its order, the share the builds so far give in this year (coverage sets).
@@ -1625,7 +1621,7 @@ def _sites_planned(
 
 
 def _sites_gdf(planned: pd.DataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
-    """The planned sites as a run reads ``sites-planned.csv`` (positions read back)."""
+    """Return the planned sites as a run reads ``sites-planned.csv`` (positions read back)."""
     return gpd.GeoDataFrame(
         {
             "site_id": planned["id"].to_numpy(dtype=str),

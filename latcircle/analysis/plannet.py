@@ -12,6 +12,7 @@ the plan's shares are those numbers, so running ``sites-planned.csv`` with
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -143,7 +144,7 @@ def planned_metro(
 
 
 def _views_for(metro: Metro, years: list[int]) -> tuple[tuple[float, _View], ...]:
-    """The views :meth:`Metro.view` picks for ``years``, built as ``prepare`` builds them."""
+    """Return the views :meth:`Metro.view` picks for ``years``, built as ``prepare`` does."""
     link = metro.network.edge_online_year
     if link is None:
         return ()
@@ -197,7 +198,7 @@ def _host_split(metro: Metro, spurs: pd.DataFrame) -> gpd.GeoDataFrame:
         ell = float(net.length[e])
         cuts = np.unique(t[(edges == e) & (t > 0) & (t < ell)])
         bounds = np.r_[0.0, cuts, ell]
-        for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        for k, (a, b) in enumerate(itertools.pairwise(bounds)):
             rows.append((e, k + 1, shapely.ops.substring(net.geometry[e], float(a), float(b))))
     return gpd.GeoDataFrame(
         {

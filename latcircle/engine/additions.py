@@ -13,6 +13,7 @@ same numbers: the planned shares are reproduced exactly.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import shapely
@@ -90,8 +91,7 @@ def with_spurs(
             continue
         bounds = np.r_[0.0, cuts, ell]
         pieces = [
-            shapely.ops.substring(line, float(a), float(b))
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+            shapely.ops.substring(line, float(a), float(b)) for a, b in itertools.pairwise(bounds)
         ]
         ends = shapely.get_coordinates(np.array([shapely.get_point(p, -1) for p in pieces[:-1]]))
         nodes = np.arange(n, n + len(cuts))
@@ -168,7 +168,8 @@ def check_spurs(
     bad = (e < 0) | (e >= network.n_edges)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        msg = f"spur {i + 1}: host edge {int(e[i])} is not an edge of this network (0..{network.n_edges - 1})"
+        last = network.n_edges - 1
+        msg = f"spur {i + 1}: host edge {int(e[i])} is not an edge of this network (0..{last})"
         raise InputError(source, "host_edge", msg)
     ell = network.length[e]
     t = np.asarray(host_t, float)

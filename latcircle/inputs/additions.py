@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
@@ -20,7 +19,7 @@ import shapely
 from latcircle.errors import InputError
 from latcircle.inputs.readers import year_column
 
-__all__ = ["SPUR_COLUMNS", "SPURS_LAYER", "empty_spurs", "read_additions"]
+__all__ = ["SPURS_LAYER", "SPUR_COLUMNS", "read_additions"]
 
 #: The layer of ``network-planned.gpkg`` a run reads.
 SPURS_LAYER = "spurs"
@@ -93,13 +92,4 @@ def read_additions(path: Path, crs: pyproj.CRS) -> pd.DataFrame:
             "x1": xy[:, 1, 0],
             "y1": xy[:, 1, 1],
         }
-    )
-
-
-def empty_spurs(crs: pyproj.CRS) -> gpd.GeoDataFrame:
-    """An empty spurs layer (a plan without spurs still writes its network file)."""
-    return gpd.GeoDataFrame(
-        {c: pd.Series(dtype=float if c == "host_t" else object) for c in SPUR_COLUMNS},
-        geometry=gpd.GeoSeries([], crs=crs),
-        crs=crs,
     )

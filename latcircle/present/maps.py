@@ -218,7 +218,7 @@ def _add_plan(fmap: folium.Map, plan: gpd.GeoDataFrame, *, precision: int, datum
 
 
 def _alternatives_text(r: dict) -> str:
-    """A plan build's equivalent candidates (plan.csv's ``alternatives``), for its tooltip."""
+    """Return a plan build's equivalent candidates (``alternatives``) for its tooltip."""
     n = r.get("alternatives")
     if n is None or (isinstance(n, float) and np.isnan(n)) or int(n) == 0:
         return ""
