@@ -333,6 +333,7 @@ def test_plan_cli_writes_everything_deterministically(
     names = sorted(p.name for p in outs[0].iterdir())
     assert names == [
         ".latcircle-run",  # the marker: a later plan may replace this folder
+        "candidates.csv",
         "curve.csv",
         "curve.png",
         "network-planned.gpkg",

@@ -333,3 +333,22 @@ def test_goal_years_plan_on_their_own_network(
         assert rerun.scenario(year=g.year).share("population", threshold_ms=0.25) == (
             plan.planned_share[g.year]
         )
+
+
+def test_candidates_written_out_feed_back_to_the_same_plan(
+    make_tiny_city: Callable[..., Path], tmp_path: Path
+) -> None:
+    from test_plan import TINY_CANDIDATES, _candidates_csv
+
+    cfg = make_tiny_city("feed", extra_yaml=TINY_MODEL)
+    cand = _candidates_csv(tmp_path / "cands.csv", TINY_CANDIDATES)
+    base = ["--target", "0.5", "--year", "2028", "--basis", "population", "-q"]
+    first, second = tmp_path / "p1", tmp_path / "p2"
+    assert main(["plan", str(cfg), "--candidates", str(cand), "--out", str(first), *base]) == 0
+    written = first / "candidates.csv"
+    table = pd.read_csv(written)
+    assert list(table["id"]) == [c[0] for c in TINY_CANDIDATES]
+    assert set(table["kind"]) == {"site"} and set(table["source"]) == {"cands.csv"}
+    assert main(["plan", str(cfg), "--candidates", str(written), "--out", str(second), *base]) == 0
+    for name in ("plan.csv", "sites-planned.csv", "candidates.csv"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name

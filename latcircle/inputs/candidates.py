@@ -8,6 +8,8 @@ naming the file, the column and the row.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -66,10 +68,29 @@ def read_candidates(spec: VectorInput, crs: pyproj.CRS) -> gpd.GeoDataFrame:
             "cost": _nonneg(gdf["cost"], path, "cost"),
             "device_latency_us": _nonneg(gdf["device_latency_us"], path, "device_latency_us"),
             "earliest_year": year_column(gdf, path, "earliest_year"),
+            "kind": _kinds(gdf, path),
+            "source": (
+                gdf["source"].astype("string").fillna("").to_numpy(dtype=str)
+                if "source" in gdf
+                else np.array([path.name] * len(gdf))
+            ),
         },
         geometry=gdf.geometry.to_numpy(),
         crs=gdf.crs,
     ).to_crs(crs)
+
+
+def _kinds(gdf: gpd.GeoDataFrame, path: Path) -> np.ndarray:
+    """The optional ``kind`` column: ``site`` (default) or ``known_dc``."""
+    if "kind" not in gdf:
+        return np.array(["site"] * len(gdf))
+    kind = gdf["kind"].astype("string").fillna("").str.strip().replace("", "site")
+    bad = ~kind.isin(["site", "known_dc"])
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        msg = f"must be site or known_dc, got {kind.iloc[row]!r} in row {row + 1}"
+        raise InputError(path, "kind", msg)
+    return kind.to_numpy(dtype=str)
 
 
 def _nonneg(values: pd.Series, path: object, column: str) -> np.ndarray:
