@@ -13,6 +13,8 @@ junctions thinned to a spacing, DESIGN §7 asks for ≥ 1,000), then plan. Two c
   without access builds: every candidate needs its engine solve, compute decides.
 
 The DESIGN §7 budget is the ``population`` case at ≥ 1,000 candidates: within 60 s and 2 GB.
+Issue 26's is the whole ``latcircle plan`` command on that case (:func:`command_task`, a fresh
+child: imports, reading, planning, writing): within 8 s CPU and 1 GB.
 """
 
 from __future__ import annotations
@@ -199,8 +201,11 @@ def _spacing_for(metro: Any, n: int, auto: Any) -> float:
 
 
 def bench_plan(runs: int, *, quick: bool) -> dict[str, Any]:
-    """Every case at every candidate count, each in a fresh child, ``runs`` times."""
-    out: dict[str, Any] = {"runs": runs, "rows": []}
+    """Every case at every candidate count, each in a fresh child, ``runs`` times.
+
+    Then the whole ``latcircle plan`` command (issue 26's budget, :func:`bench_command`).
+    """
+    out: dict[str, Any] = {"runs": runs, "rows": [], "command": bench_command(runs)}
     for case in CASES:
         for n in SWEEP_QUICK if quick else SWEEP:
             results = []
@@ -261,4 +266,14 @@ def render(section: dict[str, Any]) -> str:
                 + (f"; 1-minute load average {load:.1f} before the run" if load else "")
                 + "."
             )
+    for r in section.get("command", {}).get("rows", []):
+        ok_cpu, ok_mb = r["cpu_s"] <= COMMAND_CPU_S, r["peak_rss_mb"] <= COMMAND_MB
+        verdict.append(
+            f"Issue 26 budget, the whole `latcircle plan` command (Wuhan, "
+            f"{r['candidates'].get('site', 0):,} candidate sites at {r['spacing_m']:.0f} m, "
+            f"population): CPU {r['cpu_s']:.2f} s (**{'pass' if ok_cpu else 'FAIL'}** at "
+            f"≤ {COMMAND_CPU_S:g} s), peak {r['peak_rss_mb']:.0f} MB "
+            f"(**{'pass' if ok_mb else 'FAIL'}** at ≤ {COMMAND_MB:g} MB), "
+            f"wall {r['wall_s']:.1f} s, load {r['load_before']:.1f}."
+        )
     return "\n".join([*lines, "", *verdict])

@@ -142,7 +142,9 @@ def _wuhan_metro(tmp_path: Path) -> Metro:
     if not (data / "wuhan" / "roads_osm.parquet").exists():
         pytest.skip(f"real data not found at {data} (../shared/data beside the project)")
     root = Path(__file__).resolve().parents[1] / "data" / "cities"
-    text = (root / "wuhan.yaml").read_text(encoding="utf-8").replace("../../../shared/data", str(data))
+    text = (
+        (root / "wuhan.yaml").read_text(encoding="utf-8").replace("../../../shared/data", str(data))
+    )
     (tmp_path / "wuhan-sites-hypothetical.csv").write_bytes(
         (root / "wuhan-sites-hypothetical.csv").read_bytes()
     )
@@ -330,8 +332,9 @@ def test_goal_years_plan_on_their_own_network(
     write_plan(plan, out)
     rerun = prepare(_with_plan_outputs(cfg_path, out))
     for g in goals:
-        assert rerun.scenario(year=g.year).share("population", threshold_ms=0.25) == (
-            plan.planned_share[g.year]
+        assert (
+            rerun.scenario(year=g.year).share("population", threshold_ms=0.25)
+            == (plan.planned_share[g.year])
         )
 
 

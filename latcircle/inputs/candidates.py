@@ -81,7 +81,7 @@ def read_candidates(spec: VectorInput, crs: pyproj.CRS) -> gpd.GeoDataFrame:
 
 
 def _kinds(gdf: gpd.GeoDataFrame, path: Path) -> np.ndarray:
-    """The optional ``kind`` column: ``site`` (default) or ``known_dc``."""
+    """Return the optional ``kind`` column: ``site`` (default) or ``known_dc``."""
     if "kind" not in gdf:
         return np.array(["site"] * len(gdf))
     kind = gdf["kind"].astype("string").fillna("").str.strip().replace("", "site")
