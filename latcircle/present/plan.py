@@ -49,7 +49,9 @@ def curve_figure(
     for i, year in enumerate(years):
         colour, style = YEAR_STYLES[i % len(YEAR_STYLES)]
         rows = curve[curve["year"] == year]
-        trail = rows[rows["limit"] == "plan"].sort_values("at_most")
+        trail = rows[rows["limit"] == "plan"]
+        if "at_most" in trail:  # the step order (an older curve.csv has no plan rows)
+            trail = trail.sort_values("at_most")
         basis = str(rows["basis"].iloc[0]) if "basis" in rows and len(rows) else ""
         label = f"{year}: the plan ({BASIS_LABELS.get(basis, basis)})"
         if len(trail) > 1:
