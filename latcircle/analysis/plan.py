@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,18 +37,31 @@ import numpy as np
 import pandas as pd
 import pyproj
 import scipy.sparse as sp
-import shapely
 
 from latcircle.analysis import _plansolve as solvers
+from latcircle.analysis._plancands import _with_known_dc, auto_candidates, candidate_builds
+from latcircle.analysis._plancore import (
+    CoverageSets,
+    Goal,
+    _baseline_field,
+    _Pool,
+    _pool_index,
+    _progress,
+    _share,
+    _site_field,
+    _year_views,
+)
+from latcircle.analysis._plancurve import _curves
 from latcircle.analysis._planreduce import Reduced, group_rows, reduce_builds
-from latcircle.analysis._planviews import YearView, year_views
+from latcircle.analysis._planspurs import _spur_columns, _with_access_builds, spur_costs, spur_hits
+from latcircle.analysis._plantable import PLAN_COLUMNS, _plan_table, _with_alternatives
+from latcircle.analysis._planviews import YearView
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
 from latcircle.analysis.plannet import network_layers, planned_metro, spur_table
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.config import SitesInput, Target
-from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites, solve
-from latcircle.engine.network import Network, PointLocation
+from latcircle.engine.latency import attach_sites
 from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
 from latcircle.inputs.readers import read_points_text
@@ -68,6 +80,7 @@ __all__ = [
     "goals_from",
     "plan_metro",
     "sites_csv",
+    "spur_costs",
     "spur_hits",
 ]
 
@@ -80,87 +93,17 @@ BUILD_KINDS = ("site", "known_dc", "bring_forward", "access")
 #: Columns of ``sites-planned.csv``: the sites format a normal run reads.
 SITES_COLUMNS = ["id", "name", "tier", "online_year", "device_latency_us", "lon", "lat"]
 
-#: Columns of ``plan.csv``.
-PLAN_COLUMNS = [
-    "year",
-    "order",
-    "build_id",
-    "kind",
-    "name",
-    "tier",
-    "cost",
-    "device_latency_us",
-    "length_m",
-    "lon",
-    "lat",
-    "marginal_key_sites",
-    "marginal_people",
-    "marginal_km2",
-    "basis",
-    "cumulative_share",
-    "solver",
-    "gap",
-    "attach_lon",
-    "attach_lat",
-    "host_edge",
-    "alternatives",
-    "nearest_alternatives",
-    "source",
-]
 
-#: Most points of the maximal-covering curve by default (two HiGHS solves each).
-CURVE_POINTS = 6
 #: HiGHS's status for a proven infeasible model.
 INFEASIBLE = 2
 #: Time limit of the LP relaxation (the lower bound), at least.
 LP_TIME_LIMIT_S = 60.0
-#: A known data centre this close (m) to an existing site is that site (fetch merges OSM and
-#: PeeringDB points within 300 m for the same reason; here: an assumption).
-KNOWN_DC_MERGE_M = 300.0
-#: Equivalent candidates named per build in plan.csv (the nearest).
-ALTERNATIVES_SHOWN = 3
 #: Solve-and-check rounds on the planned network before giving the engine's shares as they are.
 VERIFY_ROUNDS = 4
 
 _WGS84 = pyproj.CRS.from_epsg(4326)
 #: Degrees are written with 9 decimals (0.1 mm), read back by the run's own reader.
 _DEG_FORMAT = "{:.9f}"
-
-
-@dataclass(frozen=True, slots=True)
-class Goal:
-    """A target to plan for: a share of a basis within the budget by a year."""
-
-    year: int
-    share: float
-    basis: str
-
-
-@dataclass(frozen=True)
-class CoverageSets:
-    """Which demand points of the judged basis each build brings within the budget.
-
-    Attributes
-    ----------
-    basis
-        The judged basis.
-    rows
-        Indices (into the basis's samples) of the points the first stage's baseline leaves
-        uncovered: the only points a build can add (baselines only grow with the year).
-    matrix
-        Per stage year, rows × builds, boolean CSC (a site's column is the same every year;
-        an access build's depends on the sites online that year).
-    baseline
-        Per stage year, which of the basis's samples the existing sites cover.
-    seconds
-        Wall time spent computing the sets.
-    """
-
-    basis: str
-    rows: np.ndarray
-    matrix: dict[int, sp.csc_matrix]
-    baseline: dict[int, np.ndarray]
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -229,17 +172,6 @@ class PlanResult:
     network_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Pool:
-    """Every site the plan may use (existing first, then new), as the sites file gives them."""
-
-    table: pd.DataFrame  # SITES_COLUMNS, text as written
-    x: np.ndarray
-    y: np.ndarray
-    attachment: SiteAttachment
-    n_existing: int
-
-
 # --------------------------------------------------------------------------- goals
 
 
@@ -291,199 +223,6 @@ def goals_from(
 
 
 # --------------------------------------------------------------------------- builds
-
-
-def auto_candidates(metro: Metro, *, spacing_m: float, cost: float) -> gpd.GeoDataFrame:
-    """Return the automatic candidate sites: network junctions at least a spacing apart.
-
-    The rule (greedy by degree, a Poisson-disc thinning): nodes of degree ≥ 3 inside the
-    metro, taken by degree (highest first, then lowest index); a node is kept when no node
-    kept before lies within ``spacing_m`` of it. So no two candidates are closer than the
-    spacing, and each junction left out has a kept one of no lower degree within it.
-
-    Parameters
-    ----------
-    metro
-        The prepared metro.
-    spacing_m
-        The minimum distance between two candidates.
-    cost
-        Cost of each candidate.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        As :func:`latcircle.inputs.candidates.read_candidates` returns (ids by node index).
-    """
-    from scipy.spatial import cKDTree
-
-    net = metro.network
-    degree = np.bincount(np.concatenate([net.u, net.v]), minlength=net.n_nodes)
-    inside = shapely.contains_xy(metro.inputs.boundary, net.x, net.y)
-    nodes = np.flatnonzero((degree >= 3) & inside)
-    nodes = nodes[np.lexsort((nodes, -degree[nodes]))]
-    xy = np.column_stack([net.x[nodes], net.y[nodes]])
-    tree = cKDTree(xy) if len(nodes) else None
-    free = np.ones(len(nodes), bool)
-    kept = []
-    for i in range(len(nodes)):
-        if not free[i]:
-            continue
-        kept.append(nodes[i])
-        assert tree is not None
-        # Strictly closer than the spacing is ruled out; exactly at it is allowed.
-        near = tree.query_ball_point(xy[i], np.nextafter(spacing_m, 0.0))
-        free[near] = False
-    keep = np.sort(np.array(kept, dtype=np.int64))
-    ids = [f"J{i:05d}" for i in range(1, len(keep) + 1)]
-    return gpd.GeoDataFrame(
-        {
-            "cand_id": ids,
-            "name": [f"junction {n}" for n in keep],
-            "tier": "medium",
-            "cost": float(cost),
-            "device_latency_us": metro.params.site_device_us,
-            "earliest_year": pd.array([pd.NA] * len(keep), dtype="Int64"),
-            "kind": "site",
-            "source": "network junction (automatic)",
-        },
-        geometry=gpd.points_from_xy(net.x[keep], net.y[keep]),
-        crs=metro.inputs.crs,
-    )
-
-
-def _with_known_dc(metro: Metro, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Add the known data centres (``plan.known_dc``) inside the metro as candidates.
-
-    A known data centre within :data:`KNOWN_DC_MERGE_M` of an existing site is that site
-    (left out), and so is one outside the metro.
-    """
-    spec = metro.config.plan
-    if spec.known_dc is None:
-        return candidates
-    from latcircle.inputs.candidates import read_known_dc
-
-    dc = read_known_dc(
-        spec.known_dc,
-        metro.inputs.crs,
-        cost=spec.tier_cost.get("known_dc", spec.known_dc_cost),
-        device_latency_us=metro.params.site_device_us,
-    )
-    x, y = dc.geometry.x.to_numpy(), dc.geometry.y.to_numpy()
-    inside = shapely.contains_xy(metro.inputs.boundary, x, y)
-    sites = metro.inputs.sites.geometry
-    if len(sites):
-        from scipy.spatial import cKDTree
-
-        d, _ = cKDTree(np.column_stack([sites.x, sites.y])).query(np.column_stack([x, y]))
-        inside &= d > KNOWN_DC_MERGE_M
-    dc = dc[inside]
-    if len(candidates) == 0:
-        return dc.reset_index(drop=True)
-    out = pd.concat([candidates, dc], ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=metro.inputs.crs)
-
-
-def candidate_builds(
-    metro: Metro,
-    goals: list[Goal],
-    *,
-    candidates: gpd.GeoDataFrame | None = None,
-) -> gpd.GeoDataFrame:
-    """Return every build the plan may choose from, in column order.
-
-    Parameters
-    ----------
-    metro
-        The prepared metro.
-    goals
-        The goals (their first year decides which sites can be brought forward).
-    candidates
-        Candidate sites (:func:`read_candidates` or :func:`auto_candidates`). Access
-        builds are added by :func:`coverage_sets`, which knows the demand without access.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``build_id``, ``kind``, ``name``, ``tier``, ``cost``, ``device_latency_us``,
-        ``earliest_year``, ``existing`` (index of the existing site, -1), ``length_m``.
-    """
-    cfg = metro.config.plan
-    sites = metro.inputs.sites
-    first = goals[0].year
-    later = sites["online_year"].notna() & (sites["online_year"].fillna(0) > first)
-    frames = []
-    if later.any():
-        idx = np.flatnonzero(later.to_numpy())
-        frames.append(
-            pd.DataFrame(
-                {
-                    "build_id": [f"{s}@early" for s in sites["site_id"].iloc[idx]],
-                    "kind": "bring_forward",
-                    "name": sites["name"].iloc[idx].to_numpy(),
-                    "tier": sites["tier"].iloc[idx].to_numpy(),
-                    "cost": cfg.bring_forward_cost,
-                    "device_latency_us": sites["device_latency_us"].iloc[idx].to_numpy(),
-                    "earliest_year": pd.array([pd.NA] * len(idx), dtype="Int64"),
-                    "existing": idx,
-                    "length_m": 0.0,
-                    "source": "sites file (online_year brought forward)",
-                    "geometry": sites.geometry.iloc[idx].to_numpy(),
-                }
-            )
-        )
-    if candidates is not None and len(candidates):
-        clash = set(candidates["cand_id"]) & set(sites["site_id"])
-        if clash:
-            src = cfg.candidates.path if cfg.candidates is not None else "candidates"
-            raise InputError(src, "id", f"id {sorted(clash)[0]!r} is already an existing site's")
-        frames.append(
-            pd.DataFrame(
-                {
-                    "build_id": candidates["cand_id"].to_numpy(),
-                    "kind": (
-                        candidates["kind"].to_numpy(dtype=str) if "kind" in candidates else "site"
-                    ),
-                    "name": candidates["name"].to_numpy(),
-                    "tier": candidates["tier"].to_numpy(),
-                    "cost": candidates["cost"].to_numpy(dtype=float),
-                    "device_latency_us": candidates["device_latency_us"].to_numpy(dtype=float),
-                    "earliest_year": candidates["earliest_year"].astype("Int64").to_numpy(),
-                    "existing": -1,
-                    "length_m": 0.0,
-                    "source": (
-                        candidates["source"].to_numpy(dtype=str)
-                        if "source" in candidates
-                        else str(cfg.candidates.path.name if cfg.candidates else "candidates")
-                    ),
-                    "geometry": candidates.geometry.to_numpy(),
-                }
-            )
-        )
-    if not frames:
-        return _empty_builds(metro.inputs.crs)
-    out = pd.concat(frames, ignore_index=True)
-    out["earliest_year"] = out["earliest_year"].astype("Int64")
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=metro.inputs.crs)
-
-
-def _empty_builds(crs: pyproj.CRS) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            "build_id": pd.Series(dtype=str),
-            "kind": pd.Series(dtype=str),
-            "name": pd.Series(dtype=str),
-            "tier": pd.Series(dtype=str),
-            "cost": pd.Series(dtype=float),
-            "device_latency_us": pd.Series(dtype=float),
-            "earliest_year": pd.Series(dtype="Int64"),
-            "existing": pd.Series(dtype=np.int64),
-            "length_m": pd.Series(dtype=float),
-            "source": pd.Series(dtype=str),
-        },
-        geometry=gpd.GeoSeries([], crs=crs),
-        crs=crs,
-    )
 
 
 # --------------------------------------------------------------------------- positions
@@ -614,35 +353,6 @@ def coverage_sets(
     return sets, builds
 
 
-def _year_views(metro: Metro, pool: _Pool, years: list[int]) -> dict[int, YearView]:
-    return year_views(
-        metro,
-        years,
-        x=pool.x,
-        y=pool.y,
-        device_us=pool.table["device_latency_us"].to_numpy(float),
-        whole=pool.attachment,
-    )
-
-
-def _baseline_field(metro: Metro, pool: _Pool, view: YearView, year: int) -> LatencyField:
-    online = np.zeros(len(pool.table), bool)
-    online[: pool.n_existing] = metro.online(year)
-    return solve(view.network, view.attachment, metro.params, online=online, arcs=view.arcs)
-
-
-def _pool_index(pool: _Pool, builds: gpd.GeoDataFrame) -> np.ndarray:
-    """Index into the pool of each site build (existing site, or a new one)."""
-    new_ids = {k: i for i, k in enumerate(pool.table["id"].iloc[pool.n_existing :])}
-    return np.array(
-        [
-            int(e) if k == "bring_forward" else pool.n_existing + new_ids[b]
-            for k, e, b in zip(builds["kind"], builds["existing"], builds["build_id"], strict=True)
-        ],
-        dtype=np.int64,
-    )
-
-
 def _site_columns(
     view: YearView,
     metro: Metro,
@@ -676,229 +386,7 @@ def _site_columns(
     return sp.csc_matrix((data, idx, np.array(indptr)), shape=(len(rows), n))
 
 
-def _site_field(view: YearView, metro: Metro, n_pool: int, site: int) -> LatencyField:
-    """One engine solve: one pool site alone on a year's network."""
-    online = np.zeros(n_pool, bool)
-    online[site] = True
-    return solve(view.network, view.attachment, metro.params, online=online, arcs=view.arcs)
-
-
-def _progress(items: range, label: str, total: int) -> Iterable[int]:
-    """Iterate with a rich progress bar when there are many items and a terminal."""
-    if total < 50:
-        return items
-    from rich.console import Console
-    from rich.progress import track
-
-    console = Console(stderr=True)
-    return track(
-        items,
-        description=label,
-        total=total,
-        transient=True,
-        console=console,
-        disable=not console.is_terminal,
-    )
-
-
 # --------------------------------------------------------------------------- access builds
-
-
-def _with_access_builds(
-    metro: Metro, builds: gpd.GeoDataFrame, view: YearView, basis: str, rows: np.ndarray
-) -> gpd.GeoDataFrame:
-    """Append one spur per tile of demand without access (docs/plan.md, Access builds).
-
-    Spurs join the network of the first goal year (``view``); their host edge is kept as an
-    index of the whole network (links only come online, so it exists in later years too).
-    """
-    cfg = metro.config.plan
-    samples = view.samples[basis]
-    loc = samples.location
-    dark = rows[~loc.has_access[rows] & (samples.weight[rows] > 0)]
-    if len(dark) == 0:
-        return builds
-    sx, sy = samples.coordinates()
-    tile = cfg.access_tile_m
-    tx = np.floor(sx[dark] / tile).astype(np.int64)
-    ty = np.floor(sy[dark] / tile).astype(np.int64)
-    keys, inv = np.unique(np.stack([tx, ty], axis=1), axis=0, return_inverse=True)
-    inv = inv.ravel()
-    w = samples.weight[dark]
-    wsum = np.bincount(inv, weights=w)
-    gx = np.bincount(inv, weights=w * sx[dark]) / wsum
-    gy = np.bincount(inv, weights=w * sy[dark]) / wsum
-    far = view.locator.locate(gx, gy, max_drop_m=1e9)
-    ok = far.edge >= 0
-    qx, qy = _point_on_edge(view.network, far.edge[ok], far.t[ok])
-    far = dataclasses.replace(far, edge=np.where(ok, view.edges[np.maximum(far.edge, 0)], -1))
-    lines = shapely.linestrings(
-        np.stack([np.stack([qx, qy], 1), np.stack([gx[ok], gy[ok]], 1)], axis=1)
-    )
-    length = far.drop[ok]
-    tiles = keys[ok]
-    if cfg.max_spur_m is not None:  # spurs longer than the limit are not considered
-        short = length <= cfg.max_spur_m
-        lines, length, tiles = lines[short], length[short], tiles[short]
-        qe, qt = far.edge[ok][short], far.t[ok][short]
-    else:
-        qe, qt = far.edge[ok], far.t[ok]
-    spur = gpd.GeoDataFrame(
-        {
-            "build_id": [f"A{int(a)}_{int(b)}" for a, b in tiles],
-            "kind": "access",
-            "name": [f"fibre spur to tile {int(a)},{int(b)}" for a, b in tiles],
-            "tier": "access",
-            "cost": spur_costs(lines, metro=metro),
-            "device_latency_us": np.nan,
-            "earliest_year": pd.array([pd.NA] * len(tiles), dtype="Int64"),
-            "existing": -1,
-            "length_m": length,
-            "source": "demand without access",
-            "q_edge": qe,
-            "q_t": qt,
-        },
-        geometry=lines,
-        crs=metro.inputs.crs,
-    )
-    out = pd.concat([builds, spur], ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=metro.inputs.crs)
-
-
-def spur_costs(lines: np.ndarray, *, metro: Metro) -> np.ndarray:
-    """Return each spur's cost: a fixed part plus the per-km cost scaled by cost factors.
-
-    ``plan.access_fixed_cost + plan.access_cost_per_km × Σ length_km × factor`` along the
-    spur, the factor being 1 outside the ``plan.cost_factors`` polygons and, inside, the
-    largest factor of the polygons there (docs/plan.md, *Cost model*).
-
-    Parameters
-    ----------
-    lines
-        The spurs (LineStrings, local CRS).
-    metro
-        The prepared metro (its config's plan section).
-    """
-    cfg = metro.config.plan
-    length_km = shapely.length(lines) / 1000.0
-    weighted = length_km.copy()
-    if cfg.cost_factors is not None and len(lines):
-        from latcircle.inputs.candidates import read_cost_factors
-
-        polys = read_cost_factors(cfg.cost_factors, metro.inputs.crs)
-        levels = np.unique(polys["factor"].to_numpy(float))[::-1]
-        inside_before = np.zeros(len(lines))
-        for f in levels:  # highest factor first: where polygons overlap, the largest counts
-            region = shapely.union_all(polys.geometry[polys["factor"] >= f].to_numpy())
-            inside = shapely.length(shapely.intersection(lines, region)) / 1000.0
-            weighted += (f - 1.0) * (inside - inside_before)
-            inside_before = inside
-    return cfg.access_fixed_cost + cfg.access_cost_per_km * weighted
-
-
-def _point_on_edge(
-    network: Network, edge: np.ndarray, t: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    pts = shapely.line_interpolate_point(network.geometry[edge], t)
-    return shapely.get_x(pts), shapely.get_y(pts)
-
-
-def spur_hits(
-    metro: Metro,
-    field: LatencyField,
-    spurs: gpd.GeoDataFrame,
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    budget_ms: float,
-) -> list[np.ndarray]:
-    """Return, for each fibre spur, the points it brings within the budget.
-
-    A point within the max drop of a spur from ``q`` (on the network) to ``g`` is reached at
-    its projection ``q_p`` onto the spur, ``s`` metres from ``q``, with latency
-    ``L(q) + factor·k·r·(s + |p − q_p|)``; ``L(q)`` comes from the field (the sites online).
-
-    Parameters
-    ----------
-    metro
-        The prepared metro.
-    field
-        The sites' latency field.
-    spurs
-        Access builds (``q_edge``, ``q_t``, line geometry ``q → g``).
-    x, y
-        The points (local CRS), meant to be points without access.
-    budget_ms
-        The budget (ms), applied with the one covered rule
-        (:func:`~latcircle.analysis.coverage.covered`).
-
-    Returns
-    -------
-    list of numpy.ndarray
-        Per spur, indices into ``x`` of the points it covers.
-    """
-    p = metro.params
-    if len(spurs) == 0:
-        return []
-    at_q = PointLocation(
-        edge=spurs["q_edge"].to_numpy(np.int64),
-        t=spurs["q_t"].to_numpy(float),
-        drop=np.zeros(len(spurs)),
-        max_drop_m=p.max_drop_m,
-    )
-    lq = field.at(at_q)[0]
-    coords = shapely.get_coordinates(spurs.geometry.to_numpy()).reshape(-1, 2, 2)
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    out = []
-    for j in range(len(spurs)):
-        (ax, ay), (bx, by) = coords[j]
-        if not np.isfinite(lq[j]) or len(x) == 0:
-            out.append(np.zeros(0, np.int64))
-            continue
-        # Only points in the spur's box grown by the max drop can be within it.
-        lo, hi = np.searchsorted(xs, [min(ax, bx) - p.max_drop_m, max(ax, bx) + p.max_drop_m])
-        cand = order[lo:hi]
-        py_ = y[cand]
-        cand = cand[(py_ >= min(ay, by) - p.max_drop_m) & (py_ <= max(ay, by) + p.max_drop_m)]
-        px_, py_ = x[cand], y[cand]
-        dx, dy = bx - ax, by - ay
-        ll = dx * dx + dy * dy
-        s = (
-            np.zeros(len(cand))
-            if ll == 0
-            else np.clip(((px_ - ax) * dx + (py_ - ay) * dy) / ll, 0, 1)
-        )
-        drop = np.hypot(px_ - (ax + s * dx), py_ - (ay + s * dy))
-        lat = lq[j] + p.factor * p.us_per_m * (s * np.sqrt(ll) + drop)
-        within = covered(lat, budget_ms=budget_ms)
-        out.append(np.sort(cand[(drop <= p.max_drop_m) & within]))
-    return out
-
-
-def _spur_columns(
-    metro: Metro,
-    field: LatencyField,
-    view: YearView,
-    spurs: gpd.GeoDataFrame,
-    basis: str,
-    rows: np.ndarray,
-    *,
-    budget_ms: float,
-) -> sp.csc_matrix:
-    samples = view.samples[basis]
-    idx = np.flatnonzero(~samples.location.has_access[rows])
-    if len(spurs) == 0 or len(idx) == 0:
-        return sp.csc_matrix((len(rows), len(spurs)), dtype=bool)
-    pts = rows[idx]
-    sx, sy = samples.coordinates()
-    on_view = spurs.assign(q_edge=view.to_view(spurs["q_edge"].to_numpy(np.int64)))
-    hits = spur_hits(metro, field, on_view, sx[pts], sy[pts], budget_ms=budget_ms)
-    indptr = np.r_[0, np.cumsum([len(h) for h in hits])]
-    indices = idx[np.concatenate(hits)] if indptr[-1] else np.zeros(0, np.int64)
-    return sp.csc_matrix(
-        (np.ones(len(indices), bool), indices, indptr), shape=(len(rows), len(spurs))
-    )
 
 
 # --------------------------------------------------------------------------- the plan
@@ -1107,10 +595,6 @@ def _without_failed(
     return dataclasses.replace(sets, matrix=matrix)
 
 
-def _share(samples: Samples, within: np.ndarray) -> float:
-    return share_of(float(samples.weight[within].sum()), samples.total)
-
-
 def _stages(
     metro: Metro,
     goals: list[Goal],
@@ -1264,338 +748,6 @@ def _solve(
         red.solution(lp),
         red,
     )
-
-
-def _with_alternatives(
-    table: pd.DataFrame, builds: gpd.GeoDataFrame, classes: np.ndarray
-) -> pd.DataFrame:
-    """Add each build's equivalent candidates: how many, and the nearest few (plan.csv).
-
-    Equivalent: the same coverage set in every goal year and the same ``earliest_year``
-    pattern (:func:`reduce_builds`), so any of them could replace the build at its own cost
-    (the plan takes the cheapest). Distances between sites, or spurs' far ends, in km.
-    """
-    ids = builds["build_id"].to_numpy(dtype=str)
-    where = {b: j for j, b in enumerate(ids)}
-    ends = shapely.get_point(builds.geometry.to_numpy(), -1)
-    ends = np.where(shapely.get_type_id(builds.geometry.to_numpy()) == 0, builds.geometry, ends)
-    x, y = shapely.get_x(ends), shapely.get_y(ends)
-    count, nearest = [], []
-    for b in table["build_id"]:
-        j = where[b]
-        c = classes[j] if len(classes) == len(ids) else -1
-        same = np.flatnonzero(classes == c) if c >= 0 else np.zeros(0, np.int64)
-        same = same[same != j]
-        d = np.hypot(x[same] - x[j], y[same] - y[j])
-        order = np.lexsort((same, d))[:ALTERNATIVES_SHOWN]
-        count.append(len(same))
-        nearest.append("; ".join(f"{ids[same[k]]} ({d[k] / 1000:.1f} km)" for k in order))
-    return table.assign(alternatives=count, nearest_alternatives=nearest)[PLAN_COLUMNS]
-
-
-def _plan_table(
-    metro: Metro,
-    goals: list[Goal],
-    builds: gpd.GeoDataFrame,
-    pool: _Pool,
-    sets: CoverageSets,
-    built: dict[int, np.ndarray],
-    sol: solvers.Solution,
-) -> tuple[pd.DataFrame, dict[int, float]]:
-    """One row per build, by year then by marginal gain; shares as a run computes them."""
-    budget_ms = metro.config.budget_ms
-    bases = [b for b in BASES if b in metro.samples]
-    views = _year_views(metro, pool, [g.year for g in goals])
-    fields = {g.year: _baseline_field(metro, pool, views[g.year], g.year) for g in goals}
-    base = {  # the judged basis's baseline is the coverage sets'; the others', one solve a year
-        (g.year, b): sets.baseline[g.year]
-        if b == sets.basis
-        else covered(fields[g.year].at(views[g.year].samples[b].location)[0], budget_ms=budget_ms)
-        for g in goals
-        for b in bases
-    }
-    chosen = np.flatnonzero(built[goals[-1].year])
-    site_fields = _chosen_site_fields(metro, pool, builds, chosen, views)
-    covers = {
-        (g.year, b): _build_covers(
-            metro, builds, chosen, fields[g.year], views[g.year], site_fields, b, budget_ms
-        )
-        for g in goals
-        for b in bases
-    }
-
-    def cover(j: int, year: int, basis: str) -> np.ndarray:
-        return covers[(year, basis)][int(j)]
-
-    lonlat = builds.geometry.to_crs(_WGS84)
-    rows: list[dict[str, object]] = []
-    planned: dict[int, float] = {}
-    prev = np.zeros(len(builds), bool)
-    order = 0
-    for g in goals:
-        cur = {b: base[(g.year, b)].copy() for b in bases}
-        for j in np.flatnonzero(prev).tolist():
-            for b in bases:
-                cur[b] |= cover(j, g.year, b)
-        todo: list[int] = np.flatnonzero(built[g.year] & ~prev).tolist()
-        while todo:
-            gains = [
-                float(
-                    metro.samples[g.basis].weight[cover(j, g.year, g.basis) & ~cur[g.basis]].sum()
-                )
-                for j in todo
-            ]
-            k = int(np.argmax(gains))  # first of the largest: deterministic
-            j = todo.pop(k)
-            marg = {}
-            for b in bases:
-                new = cover(j, g.year, b) & ~cur[b]
-                marg[b] = float(metro.samples[b].weight[new].sum())
-                cur[b] |= new
-            order += 1
-            rows.append(
-                _plan_row(g, order, builds, j, lonlat, marg, metro.samples[g.basis], cur, sol)
-            )
-        planned[g.year] = _share(metro.samples[g.basis], cur[g.basis])
-        prev = built[g.year]
-    return pd.DataFrame(rows, columns=PLAN_COLUMNS), planned
-
-
-def _chosen_site_fields(
-    metro: Metro,
-    pool: _Pool,
-    builds: gpd.GeoDataFrame,
-    chosen: np.ndarray,
-    views: dict[int, YearView],
-) -> dict[tuple[int, int], LatencyField]:
-    """One engine solve per chosen site and distinct network, reused by every basis and year."""
-    out: dict[tuple[int, int], LatencyField] = {}
-    kinds = builds["kind"].to_numpy()
-    for view in {id(v): v for v in views.values()}.values():
-        for j in chosen.tolist():
-            if kinds[j] != "access":
-                pidx = int(_pool_index(pool, builds.iloc[[j]])[0])
-                out[(id(view), j)] = _site_field(view, metro, len(pool.table), pidx)
-    return out
-
-
-def _build_covers(
-    metro: Metro,
-    builds: gpd.GeoDataFrame,
-    chosen: np.ndarray,
-    field: LatencyField,
-    view: YearView,
-    site_fields: dict[tuple[int, int], LatencyField],
-    basis: str,
-    budget_ms: float,
-) -> dict[int, np.ndarray]:
-    """Return what each chosen build brings within the budget on a basis (all its samples)."""
-    samples = view.samples[basis]
-    n = len(samples.weight)
-    kinds = builds["kind"].to_numpy()
-    out: dict[int, np.ndarray] = {}
-    spurs = [int(j) for j in chosen if kinds[j] == "access"]
-    if spurs:
-        dark = np.flatnonzero(~samples.location.has_access)
-        sub = builds.iloc[spurs]
-        hits = spur_hits(
-            metro,
-            field,
-            sub.assign(q_edge=view.to_view(sub["q_edge"].to_numpy(np.int64))),
-            *(a[dark] for a in samples.coordinates()),
-            budget_ms=budget_ms,
-        )
-        for j, h in zip(spurs, hits, strict=True):
-            out[j] = np.zeros(n, bool)
-            out[j][dark[h]] = True
-    for j in chosen.tolist():
-        if kinds[j] != "access":
-            one = site_fields[(id(view), j)]
-            out[j] = covered(one.at(samples.location)[0], budget_ms=budget_ms)
-    return out
-
-
-def _plan_row(
-    goal: Goal,
-    order: int,
-    builds: gpd.GeoDataFrame,
-    j: int,
-    lonlat: gpd.GeoSeries,
-    marg: dict[str, float],
-    samples: Samples,
-    cur: dict[str, np.ndarray],
-    sol: solvers.Solution,
-) -> dict[str, object]:
-    b = builds.iloc[j]
-    pt = lonlat.iloc[j]
-    end = shapely.get_point(pt, -1) if pt.geom_type == "LineString" else pt
-    return {
-        "year": goal.year,
-        "order": order,
-        "build_id": b["build_id"],
-        "kind": b["kind"],
-        "name": b["name"],
-        "tier": b["tier"],
-        "cost": float(b["cost"]),
-        "device_latency_us": float(b["device_latency_us"]),
-        "length_m": float(b["length_m"]),
-        "lon": float(end.x),
-        "lat": float(end.y),
-        "marginal_key_sites": marg.get("key_sites", np.nan),
-        "marginal_people": marg.get("population", np.nan),
-        "marginal_km2": marg.get("area", np.nan),
-        "basis": goal.basis,
-        "cumulative_share": _share(samples, cur[goal.basis]),
-        "solver": sol.solver,
-        "gap": sol.gap,
-        "attach_lon": float(shapely.get_point(pt, 0).x) if b["kind"] == "access" else np.nan,
-        "attach_lat": float(shapely.get_point(pt, 0).y) if b["kind"] == "access" else np.nan,
-        "host_edge": int(b["q_edge"]) if b["kind"] == "access" else -1,
-        "alternatives": 0,
-        "nearest_alternatives": "",
-        "source": b.get("source", ""),
-    }
-
-
-def _curves(
-    stages: list[solvers.Stage],
-    cost: np.ndarray,
-    samples: Samples,
-    sets: CoverageSets,
-    goals: list[Goal],
-    limit: float,
-    points: int | None,
-    sol: solvers.Solution,
-    builds: gpd.GeoDataFrame | None = None,
-    table: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Return the curves of each goal year (:func:`_curve`); equal instances share solves."""
-    done: dict[bytes, pd.DataFrame] = {}
-    ids = (
-        builds["build_id"].to_numpy(dtype=str)
-        if builds is not None
-        else np.array([f"b{j}" for j in range(len(cost))])
-    )
-    order = _plan_order(table, ids) if table is not None else np.flatnonzero(sol.built[-1])
-    out = []
-    for g, st in zip(goals, stages, strict=True):
-        m = st.matrix.tocsr()
-        key = b"".join(
-            a.tobytes() for a in (m.indptr, m.indices, st.weight, st.allowed, sets.baseline[g.year])
-        )
-        if key not in done:
-            done[key] = _curve(st, cost, samples, sets, g, limit, points, sol, ids)
-        trail = _trail(st, cost, samples, sets, g, order, ids)
-        out.append(pd.concat([trail, done[key]], ignore_index=True).assign(year=g.year))
-    return pd.concat(out, ignore_index=True)[CURVE_COLUMNS]
-
-
-#: Columns of ``curve.csv``.
-CURVE_COLUMNS = [
-    "year",
-    "basis",
-    "limit",
-    "at_most",
-    "builds",
-    "cost",
-    "share",
-    "gain",
-    "optimal",
-    "build_ids",
-]
-
-
-def _plan_order(table: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
-    """Return the chosen builds in ``plan.csv`` order (year, then marginal gain)."""
-    where = {b: j for j, b in enumerate(ids)}
-    return np.array([where[b] for b in table["build_id"]], dtype=np.int64)
-
-
-def _trail(
-    stage: solvers.Stage,
-    cost: np.ndarray,
-    samples: Samples,
-    sets: CoverageSets,
-    goal: Goal,
-    order: np.ndarray,
-    ids: np.ndarray,
-) -> pd.DataFrame:
-    """Return the plan's own step function in a goal's year: cost and share after each build.
-
-    ``limit = plan``: from zero cost (the baseline) through every build of ``plan.csv`` in
-    its order, the share the builds so far give in this year (coverage sets).
-    """
-    base = float(samples.weight[sets.baseline[goal.year]].sum())
-    built = np.zeros(len(cost), bool)
-    rows = [_curve_row("plan", 0, built, 0.0, True, cost, base, samples, "")]
-    for j in order.tolist():
-        built[j] = True
-        w = solvers.covered_weight(stage, built)
-        rows.append(_curve_row("plan", len(rows), built, w, True, cost, base, samples, ids[j]))
-    out = pd.DataFrame(rows)
-    out["gain"] = out["share"].diff().fillna(0.0)
-    out.insert(0, "basis", goal.basis)
-    return out
-
-
-def _curve(
-    stage: solvers.Stage,
-    cost: np.ndarray,
-    samples: Samples,
-    sets: CoverageSets,
-    goal: Goal,
-    limit: float,
-    points: int | None,
-    sol: solvers.Solution,
-    ids: np.ndarray,
-) -> pd.DataFrame:
-    """Best share in a goal's year with at most k builds (maximal covering), k = 1, 2, ...
-
-    Each point is a HiGHS maximal-covering solve on the reduced instance (the cheapest of
-    equivalent builds), then a second solve for the cheapest builds of that coverage: a
-    tie in share goes to the cheaper plan.
-    """
-    base = float(samples.weight[sets.baseline[goal.year]].sum())
-    red = reduce_builds([stage], cost)
-    rs, rc = red.stages[0], red.cost
-    reach = solvers.covered_weight(rs, rs.allowed) if len(rc) else 0.0
-    default = min(CURVE_POINTS, int(sol.built[-1].sum()) + 2)
-    k_max = min(len(rc), points if points is not None else default)
-    rows = []
-    for k in range(1, k_max + 1):
-        got, w, optimal = solvers.max_cover(rs, rc, max_builds=k, time_limit_s=limit)
-        built = red.expand(got)
-        chosen = " ".join(ids[built])
-        rows.append(_curve_row("builds", k, built, w, optimal, cost, base, samples, chosen))
-        if w >= reach:
-            break  # every reachable point is covered: more builds add nothing
-    out = pd.DataFrame(rows, columns=[c for c in CURVE_COLUMNS if c not in ("year", "basis")])
-    out["gain"] = np.nan
-    out.insert(0, "basis", goal.basis)
-    return out
-
-
-def _curve_row(
-    kind: str,
-    limit: float,
-    built: np.ndarray,
-    weight: float,
-    optimal: bool,
-    cost: np.ndarray,
-    base: float,
-    samples: Samples,
-    chosen: str,
-) -> dict[str, object]:
-    return {
-        "limit": kind,
-        "at_most": float(limit),
-        "builds": int(built.sum()),
-        "cost": float(cost[built].sum()),
-        "share": share_of(base + weight, samples.total),
-        "gain": np.nan,
-        "optimal": bool(optimal),
-        "build_ids": chosen,
-    }
 
 
 def _sites_planned(
