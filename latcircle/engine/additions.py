@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -63,7 +64,74 @@ def with_spurs(
         return network
     host_edge = np.asarray(host_edge, np.int64)
     host_t = np.asarray(host_t, float)
+    sp = _split_hosts(network, host_edge, host_t)
+    xs, ys, comp, attach, n = sp.xs, sp.ys, sp.comp, sp.attach, sp.n
+    u, v, length, geom, years = sp.u, sp.v, sp.length, sp.geom, sp.years
+    new_u, new_v, new_geom, new_year = sp.new_u, sp.new_v, sp.new_geom, sp.new_year
+    far = np.arange(n, n + n_spurs)
+    start = np.concatenate(xs), np.concatenate(ys)
+    spur_geom = shapely.linestrings(
+        np.stack(
+            [
+                np.stack([start[0][attach], start[1][attach]], 1),
+                np.stack([np.asarray(far_x, float), np.asarray(far_y, float)], 1),
+            ],
+            axis=1,
+        )
+    )
+    comp_all = np.concatenate([*comp, np.concatenate(comp)[attach]])
+    geoms = np.concatenate([geom, np.array(new_geom, dtype=object), spur_geom])
+    all_years = np.concatenate([years, new_year, np.asarray(online_year, float)])
+    out_len = np.concatenate([length, shapely.length(np.array(new_geom, dtype=object)), []])
+    out_len = np.concatenate([out_len, shapely.length(spur_geom)])
+    x = np.concatenate([start[0], np.asarray(far_x, float)])
+    y = np.concatenate([start[1], np.asarray(far_y, float)])
+    stats = {
+        **network.stats,
+        "nodes": float(len(x)),
+        "edges": float(len(geoms)),
+        "planned_spurs": float(n_spurs),
+        "length_km": float(out_len.sum() / 1000.0),
+    }
+    return dataclasses.replace(
+        network,
+        x=x,
+        y=y,
+        u=np.concatenate([u, np.array(new_u, np.int64), attach]).astype(network.u.dtype),
+        v=np.concatenate([v, np.array(new_v, np.int64), far]).astype(network.v.dtype),
+        length=out_len,
+        geometry=geoms,
+        node_device_us=np.r_[network.node_device_us, np.zeros(len(x) - network.n_nodes)],
+        component=comp_all,
+        stats=stats,
+        edge_online_year=all_years if np.isfinite(all_years).any() else None,
+    )
+
+
+@dataclass
+class _Split:
+    """The host edges split at the attach points (what :func:`with_spurs` assembles)."""
+
+    xs: list[np.ndarray]
+    ys: list[np.ndarray]
+    comp: list[np.ndarray]
+    u: np.ndarray
+    v: np.ndarray
+    length: np.ndarray
+    geom: np.ndarray
+    years: np.ndarray
+    new_u: list[int] = field(default_factory=list)
+    new_v: list[int] = field(default_factory=list)
+    new_geom: list[object] = field(default_factory=list)
+    new_year: list[float] = field(default_factory=list)
+    attach: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    n: int = 0
+
+
+def _split_hosts(network: Network, host_edge: np.ndarray, host_t: np.ndarray) -> _Split:
+    """Split every host edge at its spurs' inner attach points; find each spur's node."""
     xs, ys = [network.x], [network.y]
+    n_spurs = len(host_edge)
     u, v = network.u.copy(), network.v.copy()
     length, geom = network.length.copy(), network.geometry.copy()
     comp = [network.component]
@@ -108,43 +176,8 @@ def with_spurs(
             new_v.append(int(chain[k + 1]))
             new_geom.append(pieces[k])
             new_year.append(float(years[e]))
-    far = np.arange(n, n + n_spurs)
-    start = np.concatenate(xs), np.concatenate(ys)
-    spur_geom = shapely.linestrings(
-        np.stack(
-            [
-                np.stack([start[0][attach], start[1][attach]], 1),
-                np.stack([np.asarray(far_x, float), np.asarray(far_y, float)], 1),
-            ],
-            axis=1,
-        )
-    )
-    comp_all = np.concatenate([*comp, np.concatenate(comp)[attach]])
-    geoms = np.concatenate([geom, np.array(new_geom, dtype=object), spur_geom])
-    all_years = np.concatenate([years, new_year, np.asarray(online_year, float)])
-    out_len = np.concatenate([length, shapely.length(np.array(new_geom, dtype=object)), []])
-    out_len = np.concatenate([out_len, shapely.length(spur_geom)])
-    x = np.concatenate([start[0], np.asarray(far_x, float)])
-    y = np.concatenate([start[1], np.asarray(far_y, float)])
-    stats = {
-        **network.stats,
-        "nodes": float(len(x)),
-        "edges": float(len(geoms)),
-        "planned_spurs": float(n_spurs),
-        "length_km": float(out_len.sum() / 1000.0),
-    }
-    return dataclasses.replace(
-        network,
-        x=x,
-        y=y,
-        u=np.concatenate([u, np.array(new_u, np.int64), attach]).astype(network.u.dtype),
-        v=np.concatenate([v, np.array(new_v, np.int64), far]).astype(network.v.dtype),
-        length=out_len,
-        geometry=geoms,
-        node_device_us=np.r_[network.node_device_us, np.zeros(len(x) - network.n_nodes)],
-        component=comp_all,
-        stats=stats,
-        edge_online_year=all_years if np.isfinite(all_years).any() else None,
+    return _Split(
+        xs, ys, comp, u, v, length, geom, years, new_u, new_v, new_geom, new_year, attach, n
     )
 
 
