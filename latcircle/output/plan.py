@@ -136,5 +136,6 @@ def plan_record(result: PlanResult) -> dict[str, Any]:
         "solver": result.solver,
         "greedy_cost": num(result.greedy_cost),
         "coverage_rows": len(result.sets.rows),
+        "spurs": len(result.spurs),
         "notes": list(result.notes),
     }
