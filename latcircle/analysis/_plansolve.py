@@ -345,6 +345,7 @@ def max_cover(
     max_cost: float | None = None,
     time_limit_s: float = 30.0,
     cheapest: bool = True,
+    prune: bool = True,
 ) -> tuple[np.ndarray, float, bool]:
     """Return the builds covering the most weight within the limits (maximal covering).
 
@@ -360,6 +361,9 @@ def max_cover(
         HiGHS time limit.
     cheapest
         Of the plans covering the most weight, return the cheapest (a second solve).
+    prune
+        Leave out, before solving, builds in no best cover (reduced-cost fixing against the
+        greedy's cover, :func:`_cover_keep`); with ``max_builds`` only.
 
     Returns
     -------
@@ -370,7 +374,7 @@ def max_cover(
     ng = stage.matrix.shape[0]
     if ng == 0:
         return np.zeros(nb, bool), 0.0, True
-    if max_builds is not None and max_cost is None and nb > max_builds:
+    if prune and max_builds is not None and max_cost is None and nb > max_builds:
         keep = _cover_keep(stage, max_builds)
         if not keep.all():
             sub = _sub_stages([stage], keep)[0]
@@ -380,6 +384,7 @@ def max_cover(
                 max_builds=max_builds,
                 time_limit_s=time_limit_s,
                 cheapest=cheapest,
+                prune=False,  # once: pruning again finds little and costs an LP each time
             )
             built = np.zeros(nb, bool)
             built[keep] = got

@@ -460,7 +460,7 @@ def plan_metro(
     )
     notes = _notes(metro, builds, sets)
     sol, greedy_sol, ver, sets, stages = _solve_verified(
-        metro, goals, builds, pool, sets, (max_builds, max_cost, limit), notes
+        metro, goals, builds, pool, sets, (max_builds, max_cost, limit), notes, stages
     )
     seconds["solve"] = time.perf_counter() - t1
     t2 = time.perf_counter()
@@ -544,6 +544,7 @@ def _solve_verified(
     sets: CoverageSets,
     limits: tuple[int | None, float | None, float],
     notes: list[str],
+    first: list[solvers.Stage] | None = None,
 ) -> tuple[solvers.Solution, solvers.Solution, _Verified, CoverageSets, list[solvers.Stage]]:
     """Solve, check the plan on its planned network, and re-solve without what failed.
 
@@ -555,8 +556,13 @@ def _solve_verified(
     max_builds, max_cost, limit = limits
     samples = metro.samples[sets.basis]
     cost = builds["cost"].to_numpy(float)
-    for _ in range(VERIFY_ROUNDS):
-        stages = _stages(metro, goals, builds, sets, samples)
+    for round_ in range(VERIFY_ROUNDS):
+        # The first round's stages are the caller's (the same sets); later ones are rebuilt.
+        stages = (
+            first
+            if round_ == 0 and first is not None
+            else _stages(metro, goals, builds, sets, samples)
+        )
         sol, greedy_sol, _, red = _solve(stages, cost, max_builds, max_cost, limit)
         if not sol.feasible:
             raise InputError(
