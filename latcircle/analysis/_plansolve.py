@@ -383,8 +383,7 @@ def max_cover(
                 cost[keep],
                 max_builds=max_builds,
                 time_limit_s=time_limit_s,
-                cheapest=cheapest,
-                prune=False,  # once: pruning again finds little and costs an LP each time
+                cheapest=cheapest,  # and prune again: the smaller LP fixes more (faster)
             )
             built = np.zeros(nb, bool)
             built[keep] = got
