@@ -156,6 +156,9 @@ class NetworkInput(VectorInput):
     #: Join line ends closer than this (metres) by a straight link, each one counted and
     #: reported; 0 (the default, right for roads) joins none.
     snap_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    #: Planned additions: a plan's ``network-planned.gpkg`` (fibre spurs, each splitting
+    #: its host line at the attach point; docs/plan.md). ``None``: the network as read.
+    additions: Path | None = None
 
 
 class SitesInput(VectorInput):
@@ -342,6 +345,23 @@ class PlanSpec(_Strict):
         float, Field(ge=PLAN_TILE_BOUNDS_M[0], le=PLAN_TILE_BOUNDS_M[1], allow_inf_nan=False)
     ] = 2_000.0
     time_limit_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] = 30.0
+    # Issue 26's cost model and candidates (docs/plan.md): every default is an assumption.
+    #: Fixed cost of each fibre spur (civil works at both ends, splicing), plus the per-km.
+    access_fixed_cost: Annotated[float, Field(ge=0)] = 0.0
+    #: Longest spur considered, metres (``None``: no limit).
+    max_spur_m: Annotated[float, Field(gt=0)] | None = None
+    #: Cost factors along a spur: polygons with a ``factor`` column (water, mountains,
+    #: protected land x N); the per-km cost of the part inside is multiplied by the factor
+    #: (the largest where polygons overlap).
+    cost_factors: VectorInput | None = None
+    #: Cost of a new site by its ``tier`` (automatic and known data-centre candidates, and a
+    #: candidates file's rows with an empty cost); other tiers cost ``site_cost``.
+    tier_cost: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    #: Known data centres as candidates (kind ``known_dc``): a fetched ``sites.csv`` or a
+    #: PeeringDB / OSM list (points; a ``source`` column is kept).
+    known_dc: VectorInput | None = None
+    #: Cost of compute placed in a known data centre (space is there; equipment is not).
+    known_dc_cost: Annotated[float, Field(ge=0)] = 5.0
 
 
 class GridSpec(_Strict):
@@ -488,6 +508,8 @@ class CityConfig(_Strict):
                 continue
             paths = list(getattr(spec, "paths", None) or [spec.path])
             out[role] = paths
+        if self.network.additions is not None:
+            out["network_additions"] = [self.network.additions]
         return out
 
 
@@ -656,13 +678,19 @@ def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
     gw = tiers.get("gateways") if isinstance(tiers, dict) else None
     if isinstance(tiers, dict) and isinstance(gw, str) and gw != "at_sites":
         tiers["gateways"] = str((folder / gw).resolve())
+    net = raw.get("network")
+    if isinstance(net, dict) and isinstance(net.get("additions"), str):
+        net["additions"] = str((folder / net["additions"]).resolve())
     plan = raw.get("plan")
     if isinstance(plan, dict) and isinstance(plan.get("candidates"), str):
         plan["candidates"] = {"path": plan["candidates"]}
-    if isinstance(plan, dict) and isinstance(plan.get("candidates"), dict):
-        cand = plan["candidates"]
-        if isinstance(cand.get("path"), str):
-            cand["path"] = str((folder / cand["path"]).resolve())
+    for key in ("candidates", "cost_factors", "known_dc"):
+        if isinstance(plan, dict) and isinstance(plan.get(key), str):
+            plan[key] = {"path": plan[key]}
+        if isinstance(plan, dict) and isinstance(plan.get(key), dict):
+            cand = plan[key]
+            if isinstance(cand.get("path"), str):
+                cand["path"] = str((folder / cand["path"]).resolve())
 
 
 def _one_line(path: Path, exc: ValidationError) -> InputError:

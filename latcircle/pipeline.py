@@ -728,7 +728,12 @@ def plan_city(
     )
     with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
         write_plan(result, tmp)
-        write_curve_png(result.curve, tmp / "curve.png", title=f"{cfg.name}: cost vs coverage")
+        write_curve_png(
+            result.curve,
+            tmp / "curve.png",
+            title=f"{cfg.name}: cost vs coverage",
+            targets={g.year: g.share for g in result.goals},
+        )
     return result
 
 
