@@ -21,7 +21,8 @@ from latcircle.config import CityConfig, VectorInput, load_config
 from latcircle.demo.generator import write_demo_city
 from latcircle.engine.additions import with_spurs
 from latcircle.engine.latency import attach_sites, solve
-from latcircle.engine.network import Locator, Network
+from latcircle.engine.locator import Locator
+from latcircle.engine.network import Network
 from latcircle.output.plan import write_plan
 
 # Budget 0.25 ms with 215 µs of equipment (as tests/test_plan.py): 15 µs past a 20 µs site.
