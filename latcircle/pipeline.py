@@ -33,6 +33,14 @@ from latcircle.analysis.progress import (
     progress_years,
     shortfall_year,
 )
+from latcircle.analysis.robust import (
+    R_STAR_BAND,
+    r_star_raster,
+    robustness,
+    robustness_record,
+    with_coverage_quantiles,
+    with_progress_quantiles,
+)
 from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
 from latcircle.output.files import (
@@ -260,7 +268,16 @@ def default_outputs(
 
 
 #: The stages every run goes through before its extra outputs, in order (progress display).
-CORE_STAGES = ("load", "network", "locate", "dijkstra", "coverage", "isochrones", "outputs")
+CORE_STAGES = (
+    "load",
+    "network",
+    "locate",
+    "dijkstra",
+    "coverage",
+    "isochrones",
+    "sensitivity",
+    "outputs",
+)
 
 
 def _stage_name(step: object) -> str:
@@ -473,10 +490,14 @@ def run_city(
             crs=metro.inputs.crs,
         )
         layers = run_layers(metro, scenario, band_layer)
+    with timer.stage("sensitivity"):  # before progress: its years' scenarios are reused there
+        robust = robustness(metro, scenario)
+        table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
     years = None
     if progress:
         with timer.stage("progress"):
-            years = progress_years(metro, [scenario, *reuse])
+            years = progress_years(metro, [scenario, *reuse, *robust.scenarios[1:]])
+            years = with_progress_quantiles(years, robust)
     from latcircle.present.explain import explain_run  # words: presentation, imported late
 
     explanations = explain_run(
@@ -498,6 +519,7 @@ def run_city(
         scenario=scenario,
         progress=years,
         explanations=tuple(explanations),
+        robust=robust,
     )
     with atomic_folder(Path(out), inputs=inputs) as tmp:
         _keep_plan(Path(out), tmp)  # first: the map and the report show it
@@ -505,13 +527,16 @@ def run_city(
             write_csv(table, tmp / "coverage.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
             write_cog(
-                np.stack([latency_raster, status_raster(metro, scenario)]),
+                np.stack(
+                    [latency_raster, status_raster(metro, scenario), r_star_raster(metro, robust)]
+                ),
                 metro.grid,
                 metro.inputs.crs.to_wkt(),
                 tmp / "latency.tif",
                 nodata=float("nan"),
-                descriptions=[LATENCY_BAND, STATUS_BAND],
+                descriptions=[LATENCY_BAND, STATUS_BAND, R_STAR_BAND],
             )
+            write_csv(robust.table, tmp / "sensitivity.csv")
         for extra in extra_outputs or []:
             with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
@@ -519,6 +544,7 @@ def run_city(
         _style_gpkg(tmp / "isochrones.gpkg", cfg)
         record = run_record(metro, scenario, headline)
         record["explanations"] = list(explanations)
+        record.update(robustness_record(robust, metro))
         write_json(record, tmp / "run.json")
         # Last, so that it records every stage's time (its own write is not timed). Timings
         # live apart from run.json: every other file of two identical runs is byte-identical.

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from latcircle.analysis.metro import Metro, Scenario
+from latcircle.analysis.robust import Robustness
 
 __all__ = ["RunResult"]
 
@@ -41,6 +42,9 @@ class RunResult:
     explanations
         Plain statements of why the figures are what they are
         (:func:`latcircle.present.explain.explain_run`).
+    robust
+        Sensitivity curves and share uncertainty
+        (:func:`latcircle.analysis.robust.robustness`); ``None`` when not computed.
     """
 
     out: Path
@@ -51,3 +55,4 @@ class RunResult:
     scenario: Scenario
     progress: pd.DataFrame | None = None
     explanations: tuple[str, ...] = ()
+    robust: Robustness | None = None

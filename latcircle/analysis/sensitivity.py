@@ -41,7 +41,7 @@ import pandas as pd
 
 from latcircle.analysis.coverage import Samples, covered, evaluate
 from latcircle.analysis.metro import Metro, Scenario
-from latcircle.analysis.progress import meets, resolve_basis
+from latcircle.analysis.progress import meets, resolve_basis, year_range
 from latcircle.config import LatencyParams
 from latcircle.engine.latency import LatencyField, arc_matrix, attach_sites, solve
 from latcircle.engine.persite import evaluate_fields, length_fields
@@ -102,6 +102,8 @@ class SampleCritical:
     lengths
         ``(n, groups)`` route length (m) from the nearest online site of each group; ``None``
         with per-node device latency.
+    online
+        The scenario's online sites.
     """
 
     year: int | None
@@ -112,6 +114,7 @@ class SampleCritical:
     r_exact: bool
     group_us: np.ndarray
     lengths: np.ndarray | None
+    online: np.ndarray | None = None
     _sorted: dict[str, tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -266,9 +269,13 @@ def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
 
 
 def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
-    """Return the run's scenario then one per target year (solved once, reused by progress)."""
+    """Return the run's scenario then one per progress year (solved once, reused by progress).
+
+    The years are :func:`latcircle.analysis.progress.year_range`'s: the earliest site online
+    year to the last target year, every target year included.
+    """
     out = [scenario]
-    for year in sorted({t.year for t in metro.config.targets}):
+    for year in year_range(metro):
         if year == scenario.year:
             continue
         online = metro.online(year)
@@ -343,6 +350,7 @@ def _critical(
         r_exact=True,
         group_us=group_us,
         lengths=lengths,
+        online=sc.online,
     )
 
 
@@ -411,6 +419,7 @@ def _by_resolving(metro: Metro, sc: Scenario) -> dict[tuple[int | None, str], Sa
             r_exact=False,
             group_us=np.zeros(0),
             lengths=None,
+            online=sc.online,
         )
     return out
 
