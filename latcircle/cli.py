@@ -630,12 +630,16 @@ def _print_summary(result: RunResult) -> None:
     from rich.console import Console
     from rich.markup import escape
 
+    from latcircle.present.robust import uncertainty_lines
+
     console = Console()
     if not console.is_terminal:  # piped or logged: no need to squeeze the table into 80 columns
         console = Console(width=110)
     console.print(_summary_table(result))
     for line in _target_lines(result):
         console.print(line)
+    for line in uncertainty_lines(result):
+        console.print(f"[bold]how sure:[/] {escape(line)}")
     for line in result.explanations:
         console.print(f"[bold]why:[/] {escape(line)}")
     cfg = result.metro.config
