@@ -423,19 +423,19 @@ def national_chart(
 def sensitivity_chart(
     table: pd.DataFrame,
     *,
-    year: int | None,
+    series: Sequence[tuple[int | None, str]],
     run_values: Mapping[str, float],
     targets: Sequence[float] = (),
     title: str = "",
 ) -> Figure:
-    """Plot each basis' share as the exact step function of ``r`` and of ``E``.
+    """Plot shares as the exact step functions of ``r`` and of ``E``.
 
     Parameters
     ----------
     table
         ``sensitivity.csv``'s rows (:func:`latcircle.analysis.sensitivity.sensitivity_table`).
-    year
-        The scenario year drawn (``None``: the run's all-sites scenario).
+    series
+        The ``(year, basis)`` curves to draw (year ``None``: the run's all-sites scenario).
     run_values
         The run's own ``route_factor`` and ``equipment_us`` (drawn as vertical lines).
     targets
@@ -449,21 +449,24 @@ def sensitivity_chart(
     """
     fig = Figure(figsize=(8.0, 3.6), dpi=_DPI, layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
-    rows = table[table["year"].isna()] if year is None else table[table["year"] == year]
     labels = {"route_factor": "route factor r", "equipment_us": "equipment latency E (µs)"}
+    styles = ["-", "--", "-.", ":"]
     for ax, parameter in zip(axes, ("route_factor", "equipment_us"), strict=True):
-        part = rows[rows["parameter"] == parameter]
-        for basis, b_rows in part.groupby("basis", sort=False):
-            b_rows = b_rows.sort_values("value", kind="stable")
+        part = table[table["parameter"] == parameter]
+        for i, (year, basis) in enumerate(series):
+            on = part["year"].isna() if year is None else part["year"] == year
+            rows = part[on & (part["basis"] == basis)].sort_values("value", kind="stable")
             # Left-continuous steps: the share holds up to each value, then drops to share_above.
-            x = np.repeat(b_rows["value"].to_numpy(), 2)
-            y = np.column_stack([b_rows["share"], b_rows["share_above"]]).ravel()
+            x = np.repeat(rows["value"].to_numpy(), 2)
+            y = np.column_stack([rows["share"], rows["share_above"]]).ravel()
+            when = "every site" if year is None else str(year)
             ax.plot(
                 x,
                 y,
-                color=BASIS_COLOURS.get(str(basis)),
+                color=BASIS_COLOURS.get(basis),
+                linestyle=styles[i % len(styles)],
                 linewidth=1.6,
-                label=BASIS_LABELS.get(str(basis), str(basis)),
+                label=f"{BASIS_LABELS.get(basis, basis)}, {when}",
             )
         if parameter in run_values:
             ax.axvline(run_values[parameter], color="black", linestyle=":", linewidth=1)
@@ -759,10 +762,12 @@ def _robust_figures(result: RunResult) -> dict[str, Figure]:
     if robust is None:
         return {}
     p = result.metro.params
+    series = [(c.year, c.basis) for c in robust.critical.itertuples()]
+    series = list(dict.fromkeys(series)) or [(robust.year, b) for b in result.metro.bases]
     figs = {
         "sensitivity": sensitivity_chart(
             robust.table,
-            year=robust.year,
+            series=series,
             run_values={"route_factor": p.route_factor, "equipment_us": p.equipment_us},
             targets=[t.share for t in cfg.targets],
             title=f"{cfg.name}: share vs route factor and equipment latency (exact)",
@@ -774,6 +779,10 @@ def _robust_figures(result: RunResult) -> dict[str, Figure]:
             unc.table,
             targets=cfg.targets,
             title=f"{cfg.name}: share by year, P5-P95 under parameter uncertainty",
-            note=unc.method.split(";")[0],
+            note=(
+                "exact: one uncertain parameter"
+                if unc.exact
+                else f"Monte Carlo: {unc.samples} draws, seed {unc.seed}"
+            ),
         )
     return figs
