@@ -118,11 +118,18 @@ class SampleCritical:
     _sorted: dict[str, tuple[np.ndarray, np.ndarray]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _order: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def _sorted_of(self, parameter: str) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted coverable critical values and suffix weights, built on first use."""
+        """Sorted coverable critical values and suffix weights, built on first use.
+
+        ``r*`` and ``E*`` both fall as the route grows, so the order found for one is tried
+        for the other first (checked, and sorted afresh when it does not hold).
+        """
         if parameter not in self._sorted:
-            self._sorted[parameter] = _suffix(self.stars(parameter), self.weight)
+            hint = next(iter(self._order.values()), None)
+            stars, suffix, order = _suffix(self.stars(parameter), self.weight, hint=hint)
+            self._sorted[parameter], self._order[parameter] = (stars, suffix), order
         return self._sorted[parameter]
 
     @property
@@ -150,8 +157,8 @@ class SampleCritical:
     def breakpoints(self, parameter: str, low: float, high: float) -> np.ndarray:
         """Return the distinct critical values in ``[low, high]`` (where the share steps)."""
         stars = self._sorted_of(parameter)[0]
-        inside = stars[(stars >= low) & (stars <= high)]
-        return np.unique(inside)
+        inside = stars[(stars >= low) & (stars <= high)]  # sorted already
+        return inside[np.r_[True, inside[1:] != inside[:-1]]] if len(inside) else inside
 
     def critical(self, parameter: str, target: float) -> float:
         """Return the largest value at which the share still meets ``target``.
@@ -177,19 +184,28 @@ def _shares(weight: np.ndarray, total: float) -> np.ndarray:
     return np.asarray(weight, dtype=float) / total
 
 
-def _suffix(star: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted coverable critical values and the weight at or above each index."""
-    ok = star > -np.inf  # -inf and NaN: never covered
-    w = weight[ok]
+def _suffix(
+    star: np.ndarray, weight: np.ndarray, *, hint: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted coverable critical values, the weight at or above each index, and the order.
+
+    ``hint``: a candidate order (indices of the coverable samples), used when it sorts these.
+    """
+    coverable = np.flatnonzero(star > -np.inf)  # -inf and NaN: never covered
+    order = None
+    if hint is not None and len(hint) == len(coverable):
+        cand = star[hint]
+        if np.all(cand[1:] >= cand[:-1]) and np.all(star[hint] > -np.inf):
+            order = hint
+    if order is None:
+        order = coverable[np.argsort(star[coverable])]
+    stars = star[order]
+    w = weight[order]
     if len(w) and np.all(w == w[0]):  # equal weights (area cells, unweighted key sites)
-        stars = np.sort(star[ok])
-        suffix = np.arange(len(w), -1, -1, dtype=float) * float(w[0])
-        return stars, suffix
-    order = np.argsort(star[ok])
-    stars = star[ok][order]
-    wl = w[order].astype(np.longdouble)  # extended precision: rounding below 1e-12
+        return stars, np.arange(len(w), -1, -1, dtype=float) * float(w[0]), order
+    wl = w.astype(np.longdouble)  # extended precision: rounding below 1e-12
     suffix_l = np.concatenate([np.cumsum(wl[::-1])[::-1], [np.longdouble(0.0)]])
-    return stars, suffix_l.astype(float)
+    return stars, suffix_l.astype(float), order
 
 
 @dataclass(frozen=True)
