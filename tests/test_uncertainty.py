@@ -224,3 +224,40 @@ def test_bad_uncertainty_is_one_line_exit_2_nothing_written(
     assert says in err[0], err[0]
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+# --------------------------------------------------------------------------- LEO tiers
+
+
+def test_leo_tier_quantiles_equal_city_tiers_with_the_allowance_changed(
+    make_tiny_city, monkeypatch
+) -> None:
+    """Exact in the allowance: each quantile is city_tiers run with that allowance."""
+    from latcircle.analysis import city_tiers as ct
+    from latcircle.analysis.leo import LEO_PRESETS
+    from latcircle.config import load_config
+
+    extra = textwrap.dedent("""\
+        tiers: {leo: leo550, leo_budgets_ms: [10.0, 20.0]}
+        uncertainty:
+          route_factor: {dist: fixed, value: 1.2}
+          equipment_us: {dist: fixed, value: 100}
+          site_us: {dist: fixed, value: 0}
+          leo_allowance_ms: {dist: uniform, low: 1.0, high: 4.0}
+        """)
+    cfg = load_config(make_tiny_city("leo", extra_yaml=extra))
+    metro = prepare(cfg)
+    sc = metro.scenario()
+    res = uncertainty(metro, sensitivity(metro, [sc]), scenario=sc)
+    assert res.leo is not None and len(res.leo) == 2 * len(metro.bases)
+    base = LEO_PRESETS["leo550"]
+    for q_col, q in (("share_p5", 0.95), ("share_p50", 0.5), ("share_p95", 0.05)):
+        allowance = 1.0 + q * 3.0
+        changed = base.replace(processing_ms=allowance - base.handover_ms)
+        monkeypatch.setitem(ct.LEO_PRESETS, "leo550", changed)
+        table = ct.city_tiers(metro, sc, cfg.tiers).table
+        for row in res.leo.itertuples():
+            want = table[(table["basis"] == row.basis) & (table["tier"] == row.tier)]["share"]
+            assert getattr(row, q_col) == pytest.approx(float(want.iloc[0]), abs=1e-12)
+    # The shares move with the allowance: the case is not trivial.
+    assert (res.leo["share_p5"] < res.leo["share_p95"]).any()

@@ -100,7 +100,8 @@ def robustness(metro: Metro, scenario: Scenario) -> Robustness:
     """
     scenarios = target_scenarios(metro, scenario)
     sens = sensitivity(metro, scenarios)
-    unc = uncertainty(metro, sens) if metro.config.uncertainty.enabled else None
+    enabled = metro.config.uncertainty.enabled
+    unc = uncertainty(metro, sens, scenario=scenario) if enabled else None
     return Robustness(
         scenarios=tuple(scenarios),
         sensitivity=sens,
@@ -203,6 +204,10 @@ def robustness_record(robust: Robustness, metro: Metro) -> dict[str, Any]:
             {k: _num(v) for k, v in row.items()} for row in unc.table.to_dict(orient="records")
         ],
     }
+    if unc.leo is not None:
+        out["uncertainty"]["leo_tiers"] = [
+            {k: _num(v) for k, v in row.items()} for row in unc.leo.to_dict(orient="records")
+        ]
     return out
 
 

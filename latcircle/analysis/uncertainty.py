@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 
 from latcircle.analysis.coverage import evaluate
-from latcircle.analysis.metro import Metro
+from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.analysis.sensitivity import (
     EQUIP,
@@ -283,6 +283,10 @@ class UncertaintyResult:
         One row per year × basis: ``year``, ``basis``, ``share`` (at the run's values),
         ``share_p5``, ``share_p50``, ``share_p95``, ``target_year``, ``target_share``,
         ``p_meet`` (NaN where no target applies).
+    leo
+        The LEO tiers of the run's scenario (config ``tiers:`` with LEO), one row per basis ×
+        budget: ``basis``, ``tier``, ``budget_ms``, ``share``, ``share_p5``, ``share_p50``,
+        ``share_p95``; ``None`` without LEO tiers.
     """
 
     method: str
@@ -291,6 +295,7 @@ class UncertaintyResult:
     seed: int
     distributions: Mapping[str, Dist]
     table: pd.DataFrame
+    leo: pd.DataFrame | None = None
 
     def row(self, year: int | None, basis: str) -> pd.Series | None:
         """Return the row of ``year`` and ``basis`` (``None`` when absent)."""
@@ -314,7 +319,11 @@ UNCERTAINTY_COLUMNS = [
 
 
 def uncertainty(
-    metro: Metro, sens: Sensitivity, *, spec: UncertaintySpec | None = None
+    metro: Metro,
+    sens: Sensitivity,
+    *,
+    spec: UncertaintySpec | None = None,
+    scenario: Scenario | None = None,
 ) -> UncertaintyResult:
     """Compute P5 / P50 / P95 of every share in ``sens`` and each target's probability.
 
@@ -326,6 +335,8 @@ def uncertainty(
         The critical values (:func:`latcircle.analysis.sensitivity.sensitivity`).
     spec
         The uncertainty section; the config's when ``None``.
+    scenario
+        The run's scenario, for the LEO tiers (none computed when ``None``).
 
     Returns
     -------
@@ -372,6 +383,7 @@ def uncertainty(
         seed=spec.seed,
         distributions=dists,
         table=table,
+        leo=None if scenario is None else _leo_table(metro, scenario, dists, spec),
     )
 
 
@@ -503,3 +515,65 @@ def _mc_resolved(
         pick = idx == g
         out[pick] = at_g.share(EQUIP, c[pick])
     return out
+
+
+#: The LEO tiers' parameters: the allowance, the equipment latency and the site offset.
+_LEO_PARAMETERS = ("leo_allowance_ms", "equipment_us", "site_us")
+
+
+def _leo_table(
+    metro: Metro, scenario: Scenario, dists: Mapping[str, Dist], spec: UncertaintySpec
+) -> pd.DataFrame | None:
+    """Quantiles of the LEO tiers' shares (``tiers:`` with LEO), exact or by the draws.
+
+    A LEO path's latency is ``factor·(relay/c + A + ground)`` with the gateway's ground part
+    carrying ``E + δ`` (:mod:`latcircle.analysis.city_tiers`): a change of the allowance or of
+    ``E + δ`` shifts every LEO latency alike, the best gateway stays the same, and the share
+    within a budget is the weight whose LEO latency is at or below the budget less the shift.
+    """
+    tiers = metro.config.tiers
+    if tiers is None or tiers.leo == "none":
+        return None
+    from latcircle.analysis.city_tiers import city_tiers
+
+    p = metro.params
+    leo_ms = city_tiers(metro, scenario, tiers).leo_ms
+    a0 = _leo_allowance_ms(metro)
+    varying = [n for n in _LEO_PARAMETERS if dists[n].uncertain]
+    if len(varying) <= 1:  # exact: the shift at the parameter's (1 − P)-quantiles
+        q = 1.0 - np.asarray(QUANTILES)
+        a = dists["leo_allowance_ms"].ppf(q) if varying == ["leo_allowance_ms"] else a0
+        e = dists["equipment_us"].ppf(q) if varying == ["equipment_us"] else p.equipment_us
+        o = dists["site_us"].ppf(q) if varying == ["site_us"] else 0.0
+        exact = True
+    else:
+        d = draws(dists, samples=spec.samples, seed=spec.seed)
+        a, e, o = d["leo_allowance_ms"], d["equipment_us"], d["site_us"]
+        exact = False
+    # The ground part is priced as in city_tiers: (E + extras + S)·factor, in ms.
+    shift_ms = p.factor * ((np.asarray(a) - a0) + (e + o - p.equipment_us) * p.factor / 1000.0)
+    shift_ms = np.broadcast_to(shift_ms, (len(QUANTILES),) if exact else np.shape(shift_ms))
+    rows = []
+    for basis, lat_ms in leo_ms.items():
+        w = scenario.evaluations[basis].samples.weight  # leo_ms is aligned with these
+        total = float(w.sum())
+        order = np.argsort(lat_ms, kind="stable")
+        sorted_ms, cum = lat_ms[order], np.r_[0.0, np.cumsum(w[order])]
+        for budget in tiers.leo_budgets_ms:
+            # covered(): latency ≤ budget, here leo + shift ≤ budget for each value.
+            within = cum[np.searchsorted(sorted_ms, budget - shift_ms, side="right")]
+            shares = within / total if total > 0 else np.full(len(within), np.nan)
+            q = shares if exact else np.quantile(shares, QUANTILES, method="inverted_cdf")
+            now = cum[np.searchsorted(sorted_ms, budget, side="right")]
+            rows.append(
+                {
+                    "basis": basis,
+                    "tier": f"leo_{budget:g}ms",
+                    "budget_ms": budget,
+                    "share": now / total if total > 0 else np.nan,
+                    "share_p5": float(q[0]),
+                    "share_p50": float(q[1]),
+                    "share_p95": float(q[2]),
+                }
+            )
+    return pd.DataFrame(rows)

@@ -76,6 +76,9 @@ def robust_section(result: RunResult, figures: Mapping[str, Figure | bytes]) -> 
         parts.append(_quantile_table(unc.table))
         if "fan" in figures:
             parts.append(_img(figures["fan"], "share by year with its P5-P95 band"))
+        if unc.leo is not None and len(unc.leo):
+            parts.append("<p>LEO tiers (the allowance and E shift every LEO path alike):</p>")
+            parts.append(_leo_table(unc.leo))
         parts.append(_distribution_list(unc.distributions))
     if "sensitivity" in figures:
         parts.append(_img(figures["sensitivity"], "share vs route factor and equipment latency"))
@@ -123,6 +126,21 @@ def _quantile_table(table: Any) -> str:
         )
     header = ["year", "basis", "share", "P5", "P50", "P95", "P(meet target)"]
     return _table(header, rows)
+
+
+def _leo_table(leo: Any) -> str:
+    rows = [
+        [
+            BASIS_LABELS.get(str(r.basis), str(r.basis)),
+            f"{r.budget_ms:g} ms",
+            percent(r.share),
+            percent(r.share_p5),
+            percent(r.share_p50),
+            percent(r.share_p95),
+        ]
+        for r in leo.itertuples()
+    ]
+    return _table(["basis", "LEO budget", "share", "P5", "P50", "P95"], rows)
 
 
 def _distribution_list(dists: Mapping[str, Any]) -> str:
