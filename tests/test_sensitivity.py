@@ -229,3 +229,94 @@ def test_wuhan_curve_equals_reruns(shared_data: Path) -> None:
             assert compare(metro, sens, 2027, parameter, value) == 0
         for value in values_around(critical):
             compare(metro, sens, 2027, parameter, value)
+
+
+# --------------------------------------------------------------------------- node device latency
+
+
+@pytest.fixture(scope="module")
+def otn_metro(tmp_path_factory: pytest.TempPathFactory) -> Metro:
+    """A 4 km fibre with an OTN node (30 µs) at 3 km; E = 965 µs so that r matters."""
+    import networkx as nx
+    import osmnx as ox
+    from conftest import X0 as TX0
+    from conftest import Y0 as TY0
+    from conftest import _write_tiny_city, to_lonlat
+
+    folder = tmp_path_factory.mktemp("otn")
+    city = _write_tiny_city(folder / "tiny")
+    xs = np.array([1000.0, 2000.0, 3000.0, 4000.0, 5000.0]) + TX0
+    lon, lat = to_lonlat(xs, np.full(5, 5000.0 + TY0))
+    graph = nx.MultiDiGraph(crs="EPSG:4326")
+    for i in range(5):
+        graph.add_node(
+            i + 1, x=float(lon[i]), y=float(lat[i]), device_latency_us=30.0 if i == 2 else 0.0
+        )
+    for i in range(4):
+        graph.add_edge(i + 1, i + 2, key=0, highway="fibre")
+        graph.add_edge(i + 2, i + 1, key=0, highway="fibre")
+    ox.save_graphml(graph, folder / "fibre.graphml")
+    text = city.read_text(encoding="utf-8").replace(
+        "network: {path: roads.gpkg, kind: road}",
+        f"network: {{path: {folder / 'fibre.graphml'}, kind: fibre, "
+        "node_latency_field: device_latency_us}",
+    )
+    (city.parent / "otn.yaml").write_text(
+        text + "model: {equipment_us: 965}\ntargets: [{year: 2030, share: 0.01, basis: area}]\n",
+        encoding="utf-8",
+    )
+    (city.parent / "sites.csv").write_text(
+        "id,lon,lat,device_latency_us\n" + f"A,{lon[0]:.9f},{lat[0]:.9f},20\n", encoding="utf-8"
+    )
+    return prepare(load_config(city.parent / "otn.yaml"))
+
+
+def test_node_device_latency_curve_is_resolved_on_the_grid(otn_metro: Metro) -> None:
+    metro = otn_metro
+    assert metro.network.node_device_us.any()
+    sens = sensitivity(metro, target_scenarios(metro, metro.scenario()))
+    assert "re-solved" in sens.method
+    crit = sens.get(None, "area")
+    assert not crit.r_exact and crit.lengths is None
+    r_values = crit.r_star[np.isfinite(crit.r_star)]
+    assert len(np.unique(r_values)) > 2  # r matters here
+    for r in (1.0, 1.3, 1.77, 2.0):  # grid values: exact there
+        assert compare(metro, sens, None, "route_factor", r) == 0
+    critical = crit.critical("equipment_us", 0.01)
+    for e in (900.0, 950.0, 975.0):
+        assert compare(metro, sens, None, "equipment_us", e) == 0
+    for e in values_around(critical):
+        compare(metro, sens, None, "equipment_us", e)
+    table = sensitivity_table(sens)
+    rows = table[(table["parameter"] == "route_factor") & table["year"].isna()]
+    assert set(rows["kind"]) == {"grid", "run"}  # no breakpoints: r* is only known on the grid
+
+
+def test_node_device_latency_monte_carlo_rounds_r_up_to_the_grid(otn_metro: Metro) -> None:
+    from latcircle.analysis.uncertainty import QUANTILES, draws, resolve_distributions, uncertainty
+    from latcircle.config import Distribution, UncertaintySpec
+
+    metro = otn_metro
+    spec = UncertaintySpec(
+        samples=100,
+        seed=4,
+        route_factor=Distribution(dist="uniform", low=1.0, high=1.9),
+        equipment_us=Distribution(dist="triangular", low=940, mode=965, high=980),
+        site_us=Distribution(dist="fixed", value=0.0),
+    )
+    sens = sensitivity(metro, target_scenarios(metro, metro.scenario()))
+    res = uncertainty(metro, sens, spec=spec)
+    d = draws(resolve_distributions(metro, spec), samples=100, seed=4)
+    shares = []
+    for r, e in zip(d["route_factor"], d["equipment_us"], strict=True):
+        r_up = float(R_GRID[np.searchsorted(R_GRID, r, side="left")])  # conservative
+        shares.append(
+            rerun(metro, route_factor=r_up, equipment_us=float(e))
+            .scenario()
+            .share("area", threshold_ms=1.0)
+        )
+    want = np.quantile(np.array(shares), QUANTILES, method="inverted_cdf")
+    row = res.row(None, "area")
+    got = [row["share_p5"], row["share_p50"], row["share_p95"]]
+    assert np.allclose(got, want, rtol=0, atol=1e-12)
+    assert want[0] < want[2]  # the case is not trivial
