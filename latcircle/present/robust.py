@@ -70,6 +70,7 @@ def robust_section(result: RunResult, figures: Mapping[str, Figure | bytes]) -> 
         "critical value.</p>"
     )
     parts.append(_critical_table(robust.critical))
+    parts.append(_fragile(result))
     unc = robust.uncertainty
     if unc is not None:
         parts.append(f"<p class='note'>{escape_text(unc.method)}.</p>")
@@ -83,6 +84,25 @@ def robust_section(result: RunResult, figures: Mapping[str, Figure | bytes]) -> 
     if "sensitivity" in figures:
         parts.append(_img(figures["sensitivity"], "share vs route factor and equipment latency"))
     return "".join(parts)
+
+
+def _fragile(result: RunResult) -> str:
+    """Coverage lost if the route factor rises by 10 % (latency.tif band 3 maps it)."""
+    from latcircle.analysis.sensitivity import FRAGILE_RISE, fragile_share
+
+    robust = result.robust
+    assert robust is not None
+    r = result.metro.params.route_factor
+    words = [
+        f"{percent(fragile_share(robust.sensitivity.get(robust.year, b), r))} of "
+        f"{BASIS_WORDS.get(b, b)}"
+        for b in result.metro.bases
+    ]
+    return (
+        f"<p>Fragile coverage, covered at r = {r:g} but lost at r = {r * FRAGILE_RISE:g}: "
+        f"{escape_text(', '.join(words))} (latency.tif band 3 holds each cell's critical "
+        "route factor).</p>"
+    )
 
 
 def _value(v: float) -> str:
