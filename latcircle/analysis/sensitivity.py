@@ -295,9 +295,13 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
         if year == scenario.year:
             continue
         online = metro.online(year)
-        view = metro.view(year)
+        view = _view_key(metro, year)
         same = next(
-            (s for s in out if np.array_equal(s.online, online) and metro.view(s.year) is view),
+            (
+                s
+                for s in out
+                if np.array_equal(s.online, online) and _view_key(metro, s.year) == view
+            ),
             None,
         )
         if same is not None:
