@@ -320,3 +320,16 @@ def test_node_device_latency_monte_carlo_rounds_r_up_to_the_grid(otn_metro: Metr
     got = [row["share_p5"], row["share_p50"], row["share_p95"]]
     assert np.allclose(got, want, rtol=0, atol=1e-12)
     assert want[0] < want[2]  # the case is not trivial
+
+
+def test_the_rerun_helper_is_a_full_prepare(handbuilt: Metro) -> None:
+    """``rerun`` (sites attached anew) gives exactly what a fresh ``prepare`` gives."""
+    from handbuilt import MODEL
+
+    value = 1.37
+    fresh = prepare(load_config(handbuilt.config.source, model={**MODEL, "route_factor": value}))
+    again = rerun(handbuilt, route_factor=value)
+    for basis in handbuilt.bases:
+        a = fresh.scenario().evaluations[basis].latency_us
+        b = again.scenario().evaluations[basis].latency_us
+        assert np.array_equal(a, b), basis
