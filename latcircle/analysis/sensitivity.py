@@ -391,24 +391,31 @@ def _anchor(star: np.ndarray, now: np.ndarray, own: float) -> np.ndarray:
 def _stars(
     lengths: np.ndarray, group_us: np.ndarray, *, room: float, params: LatencyParams
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-sample ``r*`` (at the run's E) and ``E*`` (at the run's r) from route lengths."""
+    """Per-sample ``r*`` (at the run's E) and ``E*`` (at the run's r) from route lengths.
+
+    ``-inf`` for both where no site reaches (computed on the reachable samples only).
+    """
     n = lengths.shape[0]
+    r_star, e_star = np.full(n, -np.inf), np.full(n, -np.inf)
+    if len(group_us) == 0:
+        return r_star, e_star
+    reach = np.flatnonzero(np.isfinite(lengths).any(axis=1))
+    if len(reach) == 0:
+        return r_star, e_star
+    sub = lengths[reach]
     k = params.k_us_per_m
     num = room - params.equipment_us - group_us  # B − S_g
-    r_star = np.full(n, -np.inf)
+    r_sub = np.full(len(reach), -np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
         for g in range(len(group_us)):
-            ell = lengths[:, g]
+            ell = sub[:, g]
             if num[g] < 0:
                 continue  # the site latency alone exceeds the budget: never covered
             r_g = np.where(ell > 0, num[g] / (k * ell), np.inf)
             r_g[~np.isfinite(ell)] = -np.inf
-            r_star = np.maximum(r_star, r_g)
-    if len(group_us):
-        need = np.min(group_us[None, :] + k * params.route_factor * lengths, axis=1)
-    else:
-        need = np.full(n, np.inf)
-    e_star = room - need  # -inf where no site reaches
+            r_sub = np.maximum(r_sub, r_g)
+    r_star[reach] = r_sub
+    e_star[reach] = room - np.min(group_us[None, :] + k * params.route_factor * sub, axis=1)
     return r_star, e_star
 
 
