@@ -147,7 +147,12 @@ def with_progress_quantiles(
         if hit is None:
             continue
         out.loc[i, QUANTILE_COLUMNS] = [hit[c] for c in QUANTILE_COLUMNS]
-        judged = bool(row.get("judged", False)) and row.get("target_year") == row["year"]
+        target_year = row.get("target_year")
+        judged = (
+            bool(row.get("judged", False))
+            and pd.notna(target_year)
+            and int(target_year) == int(row["year"])
+        )
         if judged and not math.isnan(float(hit["p_meet"])):
             out.loc[i, "p_meet"] = hit["p_meet"]
     return out
