@@ -261,3 +261,39 @@ def test_leo_tier_quantiles_equal_city_tiers_with_the_allowance_changed(
             assert getattr(row, q_col) == pytest.approx(float(want.iloc[0]), abs=1e-12)
     # The shares move with the allowance: the case is not trivial.
     assert (res.leo["share_p5"] < res.leo["share_p95"]).any()
+
+
+# --------------------------------------------------------------------------- a run's outputs
+
+
+def test_a_run_writes_sensitivity_and_quantiles(tiny_city: Path, tmp_path: Path) -> None:
+    import json
+
+    import pandas as pd
+
+    from latcircle.analysis.sensitivity import SENSITIVITY_COLUMNS
+    from latcircle.config import load_config
+    from latcircle.pipeline import run_city, write_progress
+
+    out = tmp_path / "out"
+    result = run_city(load_config(tiny_city), out=out, extra_outputs=[write_progress])
+    sens = pd.read_csv(out / "sensitivity.csv")
+    assert list(sens.columns) == SENSITIVITY_COLUMNS
+    assert set(sens["parameter"]) == {"route_factor", "equipment_us"}
+    # The run's own value reproduces the headline share exactly (sample by sample anchored).
+    run_rows = sens[(sens["kind"] == "run") & sens["year"].isna()]
+    for row in run_rows.itertuples():
+        assert row.share == pytest.approx(result.headline[row.basis], abs=1e-12)
+    cov = pd.read_csv(out / "coverage.csv")
+    assert list(cov.columns[-3:]) == ["share_p5", "share_p50", "share_p95"]
+    filled = cov["share_p50"].notna()
+    assert (cov.loc[filled, "scope"] == "metro").all()
+    assert (cov.loc[filled, "threshold_ms"] == 1.0).all() and filled.sum() == 3
+    assert (cov.loc[filled, "share_p5"] <= cov.loc[filled, "share_p95"]).all()
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["uncertainty"]["samples"] == 4000 and record["uncertainty"]["seed"] == 0
+    assert record["sensitivity"]["latency_tif_band"] == 3
+    progress = pd.read_csv(out / "progress.csv")
+    judged = progress[progress["judged"] & (progress["year"] == progress["target_year"])]
+    assert judged["p_meet"].notna().all() and len(judged) == 2
+    assert progress.loc[~progress.index.isin(judged.index), "p_meet"].isna().all()
