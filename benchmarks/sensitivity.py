@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks.robust [--runs N] [--config data/cities/wuhan.yaml]
+    python -m benchmarks.sensitivity [--runs N] [--config data/cities/wuhan.yaml]
 
 The metro is prepared and the run's scenario solved once (what every run does anyway). Then,
 per run, CPU time (``time.process_time``) and wall time of:
@@ -114,7 +114,7 @@ def measure(config: Path, *, runs: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the measurement and print it as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.robust")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sensitivity")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--config", type=Path, default=WUHAN_CONFIG)
     args = parser.parse_args(argv)
