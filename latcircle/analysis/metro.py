@@ -29,7 +29,8 @@ from latcircle.analysis.coverage import (
 from latcircle.config import CityConfig, LatencyParams
 from latcircle.engine.grid import Grid, label_points, make_grid
 from latcircle.engine.latency import LatencyField, SiteAttachment, arc_matrix, attach_sites, solve
-from latcircle.engine.network import Locator, Network, build_network
+from latcircle.engine.locator import Locator
+from latcircle.engine.network import Network, build_network
 from latcircle.errors import InputError
 from latcircle.inputs.readers import Inputs, read_inputs
 

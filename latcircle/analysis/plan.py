@@ -46,7 +46,7 @@ from latcircle.analysis.metro import Metro, with_views
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.config import SitesInput, Target
 from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites, solve
-from latcircle.engine.network import PointLocation
+from latcircle.engine.locator import PointLocation
 from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
 from latcircle.inputs.readers import read_points_text

@@ -526,15 +526,17 @@ def _leo_table(
 ) -> pd.DataFrame | None:
     """Quantiles of the LEO tiers' shares (``tiers:`` with LEO), exact or by the draws.
 
-    A LEO path's latency is ``factor·(relay/c + A + ground)`` with the gateway's ground part
-    carrying ``E + δ`` (:mod:`latcircle.analysis.city_tiers`): a change of the allowance or of
-    ``E + δ`` shifts every LEO latency alike, the best gateway stays the same, and the share
+    A LEO path's latency is ``factor·(space part) + ground``
+    (:mod:`latcircle.analysis.city_tiers`): the space part holds the allowance ``A`` when
+    judged on geometry (a measured median holds its own), the ground part ``E + δ``; a change
+    of either shifts every LEO latency alike, the best gateway stays the same, and the share
     within a budget is the weight whose LEO latency is at or below the budget less the shift.
     """
     tiers = metro.config.tiers
     if tiers is None or tiers.leo == "none":
         return None
     from latcircle.analysis.city_tiers import city_tiers
+    from latcircle.analysis.leo import LEO_PRESETS
 
     p = metro.params
     leo_ms = city_tiers(metro, scenario, tiers).leo_ms
@@ -550,8 +552,13 @@ def _leo_table(
         d = draws(dists, samples=spec.samples, seed=spec.seed)
         a, e, o = d["leo_allowance_ms"], d["equipment_us"], d["site_us"]
         exact = False
-    # The ground part is priced as in city_tiers: (E + extras + S)·factor, in ms.
-    shift_ms = p.factor * ((np.asarray(a) - a0) + (e + o - p.equipment_us) * p.factor / 1000.0)
+    # As city_tiers prices a path: the space part (×factor) carries the allowance only when
+    # judged on geometry (a measured median has it inside); the ground part carries
+    # E + δ with the run's factor, in ms.
+    preset = LEO_PRESETS[tiers.leo]
+    measured = (tiers.leo_basis or preset.basis) == "measured" and preset.measured is not None
+    space = 0.0 if measured else p.factor * (np.asarray(a) - a0)
+    shift_ms = space + (e + o - p.equipment_us) * p.factor / 1000.0
     shift_ms = np.broadcast_to(shift_ms, (len(QUANTILES),) if exact else np.shape(shift_ms))
     rows = []
     for basis, lat_ms in leo_ms.items():

@@ -27,7 +27,8 @@ from scipy.sparse import csr_matrix
 
 from latcircle.config import LatencyParams
 from latcircle.engine.latency import NO_SITE, LatencyField, SiteAttachment, arc_matrix, solve
-from latcircle.engine.network import Network, PointLocation
+from latcircle.engine.locator import PointLocation
+from latcircle.engine.network import Network
 
 __all__ = [
     "BestTwo",

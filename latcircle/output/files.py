@@ -9,8 +9,6 @@ same bytes.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
 import glob
 import hashlib
 import json
@@ -33,6 +31,7 @@ from rasterio.io import MemoryFile
 
 from latcircle.engine.grid import Grid
 from latcircle.errors import InputError, OutputError
+from latcircle.system import exchange_folders, pid_alive
 
 __all__ = [
     "MARKER",
@@ -40,9 +39,11 @@ __all__ = [
     "atomic_folder",
     "check_output_folder",
     "pinned_gpkg_time",
+    "read_csv",
     "sha256_file",
     "write_cog",
     "write_csv",
+    "write_csv_text",
     "write_gpkg",
     "write_json",
 ]
@@ -67,10 +68,6 @@ _MARKER_TEXT = (
     "replaces it whole: keep nothing of your own here.\n"
 )
 
-#: ``renameat2`` flag: swap two paths atomically (Linux >= 3.15; ext4, xfs, btrfs, tmpfs).
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
 
 @contextlib.contextmanager
 def atomic_folder(dest: Path, *, inputs: Iterable[Path] = ()) -> Iterator[Path]:
@@ -79,9 +76,12 @@ def atomic_folder(dest: Path, *, inputs: Iterable[Path] = ()) -> Iterator[Path]:
     ``dest`` is checked first (:func:`check_output_folder`): a folder latcircle did not write
     is never replaced. The temporary folder sits beside the real destination (a symlinked
     ``dest`` is followed and stays a symlink) and carries :data:`MARKER`. At the end the two
-    folders are exchanged in one atomic ``renameat2(RENAME_EXCHANGE)``, so ``dest`` always
-    holds complete outputs, the old or the new; the old ones are then deleted. Where the
-    exchange is not available, two renames are used and a kill between them leaves the old
+    folders are exchanged in one atomic step (:func:`latcircle.system.exchange_folders`:
+    ``renameat2(RENAME_EXCHANGE)`` on Linux, ``renamex_np(RENAME_SWAP)`` on macOS), so
+    ``dest`` always holds complete outputs, the old or the new; the old ones are then
+    deleted. Where no exchange exists (Windows, some file systems), the old folder is
+    renamed aside, then the new one in, then the old one deleted: for the moment between
+    the two renames ``dest`` is absent (never half-written), and a kill there leaves the old
     outputs under ``.<name>.old-<pid>-*``, moved back by the next run. Leftover ``.tmp-*``
     and ``.old-*`` folders of dead latcircle processes are removed first.
 
@@ -285,15 +285,7 @@ def _recover_and_clean(real: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
+    return pid_alive(pid)
 
 
 def _swap_into_place(tmp: Path, real: Path) -> None:
@@ -312,20 +304,7 @@ def _swap_into_place(tmp: Path, real: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two folders atomically; ``False`` when the system or file system cannot."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
-    renameat2.argtypes += [ctypes.c_uint]
-    renameat2.restype = ctypes.c_int
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
+    return exchange_folders(a, b)
 
 
 def _two_renames(tmp: Path, real: Path) -> None:
@@ -367,8 +346,16 @@ class _OutputErrors(contextlib.AbstractContextManager[None]):
             raise OutputError(msg) from None
 
 
+#: Every CSV latcircle writes starts with a UTF-8 byte-order mark. Excel (Chinese Windows
+#: above all) reads a CSV without one in the system code page (GBK) and garbles every
+#: Chinese name; with it, Excel, LibreOffice, pandas, R and DuckDB all read UTF-8. The cost:
+#: Python's ``csv`` module and ``open()`` keep the mark unless asked for ``utf-8-sig``
+#: (docs/maps-and-gis.md#csv-files). Always on, no option: one encoding for every table.
+CSV_ENCODING = "utf-8-sig"
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a table with a fixed float format (deterministic bytes).
+    """Write a table with a fixed float format (deterministic bytes), UTF-8 with a BOM.
 
     Parameters
     ----------
@@ -378,7 +365,36 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
         Destination file.
     """
     with _guard(path):
-        df.to_csv(path, index=False, float_format="%.6f", lineterminator="\n")
+        df.to_csv(
+            path, index=False, float_format="%.6f", lineterminator="\n", encoding=CSV_ENCODING
+        )
+
+
+def write_csv_text(text: str, path: Path) -> None:
+    """Write CSV text made elsewhere (e.g. ``sites-planned.csv``) as :func:`write_csv` does.
+
+    Parameters
+    ----------
+    text
+        The CSV text (header first).
+    path
+        Destination file.
+    """
+    with _guard(path):
+        path.write_text(text, encoding=CSV_ENCODING)
+
+
+def read_csv(path: Path, **options: Any) -> pd.DataFrame:
+    """Read a CSV latcircle wrote, with or without a BOM (older runs have none).
+
+    Parameters
+    ----------
+    path
+        The file.
+    **options
+        Passed to :func:`pandas.read_csv`.
+    """
+    return pd.read_csv(path, encoding=CSV_ENCODING, **options)
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:

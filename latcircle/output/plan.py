@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 
 from latcircle.analysis.plan import SITES_COLUMNS, PlanResult, sites_csv
-from latcircle.output.files import write_csv, write_gpkg, write_json
+from latcircle.output.files import write_csv, write_csv_text, write_gpkg, write_json
 
 __all__ = ["plan_record", "write_plan"]
 
@@ -49,7 +49,7 @@ def write_plan(result: PlanResult, folder: Path) -> dict[str, Path]:
         "json": folder / "plan.json",
     }
     write_csv(result.table, paths["plan"])
-    paths["sites"].write_text(sites_csv(result.sites_planned[SITES_COLUMNS]), encoding="utf-8")
+    write_csv_text(sites_csv(result.sites_planned[SITES_COLUMNS]), paths["sites"])
     write_csv(result.curve, paths["curve"])
     write_gpkg(_layers(result), paths["gpkg"])
     write_json(plan_record(result), paths["json"])

@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -55,6 +56,7 @@ from latcircle.output.readback import read_layers
 from latcircle.present import assets as _assets
 from latcircle.present.assets import AssetMode, inline_assets
 from latcircle.present.basemaps import BASEMAPS, Basemap, geometries_to_display, to_display
+from latcircle.present.protection import add_protection_layers
 from latcircle.present.style import (
     BASIS_LABELS,
     HEAT_GRADIENT,
@@ -170,7 +172,7 @@ def build_map(
     ValueError
         For an unknown ``basemap`` or ``bands``.
     """
-    layers = dict(layers) if layers is not None else read_layers(result.out)
+    layers = dict(layers) if layers is not None else result.gpkg_layers()
     cfg = result.metro.config
     base = _basemap(basemap)
     if bands not in ("rings", "cumulative"):
@@ -193,6 +195,9 @@ def build_map(
         _add_plan(fmap, layers["plan"], precision=precision, datum=datum)
     if "leo" in layers and len(layers["leo"]):
         _add_leo(fmap, layers["leo"], tol=tol, precision=precision, datum=datum)
+    add_protection_layers(
+        fmap, layers, partial(_display_geojson, tol=tol, precision=precision, datum=datum)
+    )
     _add_controls(fmap, result, layers["bands"], credits, rings=bands == "rings")
     return fmap
 
