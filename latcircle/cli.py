@@ -648,6 +648,8 @@ def _print_plan(result: PlanResult, out: Path) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from latcircle.analysis.plan_checks import nothing_to_build
+
     table = Table(
         title=f"plan on {result.basis}: cost {result.cost:,.2f}, {result.solver}, "
         f"gap {result.gap:.2%}"
@@ -663,8 +665,8 @@ def _print_plan(result: PlanResult, out: Path) -> None:
             f"{r.cost:,.2f}",
             f"{r.cumulative_share:.2%}",
         )
-    console = Console()
-    console.print(table)
+    console, nothing = Console(), nothing_to_build(result)
+    console.print(escape(nothing) if nothing else table)  # not an empty table
     for g in result.goals:
         console.print(
             f"{g.year}: {result.baseline_share[g.year]:.2%} -> "

@@ -70,6 +70,14 @@ MAX_THRESHOLDS = 64
 MAX_TARGETS = 1000
 MAX_MS = 100_000.0  # 100 s: far beyond any latency tier
 MAX_US = 1e8  # the same in microseconds
+#: Largest cost of one build, in the plan's cost unit (assumption: far above any build in any
+#: currency unit). Up to 100,000 builds then sum to at most 1e17, below the 1e20 that HiGHS
+#: takes for infinity: a cost of 1e308 used to give a ``null`` cost and gap.
+MAX_BUILD_COST = 1e12
+#: Bounds of the planner's square tiles (automatic candidates, demand without access), metres
+#: (assumption): below 10 m a square is finer than the network's own positions, and 1e-300
+#: used to overflow the tile index and plan on one candidate; 1,000 km holds any metro.
+PLAN_TILE_BOUNDS_M = (10.0, 1_000_000.0)
 #: Config keys naming input files (a string there is a path).
 _ROLES = ("boundary", "districts", "network", "sites", "population", "key_sites")
 #: Longest text shown from a bad value in an error message.
@@ -322,13 +330,20 @@ class PlanSpec(_Strict):
         description="Candidate compute sites: points with id, name, tier, cost, "
         "device_latency_us and optional earliest_year. None: the automatic set.",
     )
-    site_cost: Annotated[float, Field(ge=0)] = 10.0
-    bring_forward_cost: Annotated[float, Field(ge=0)] = 5.0
-    access_cost_per_km: Annotated[float, Field(ge=0)] = 1.0
+    site_cost: Annotated[float, Field(ge=0, le=MAX_BUILD_COST, allow_inf_nan=False)] = 10.0
+    bring_forward_cost: Annotated[float, Field(ge=0, le=MAX_BUILD_COST, allow_inf_nan=False)] = 5.0
+    #: Per km: a spur of up to 1,000 km stays within MAX_BUILD_COST.
+    access_cost_per_km: Annotated[
+        float, Field(ge=0, le=MAX_BUILD_COST / 1000, allow_inf_nan=False)
+    ] = 1.0
     access: bool = True
-    access_tile_m: Annotated[float, Field(gt=0)] = 5_000.0
-    auto_spacing_m: Annotated[float, Field(gt=0)] = 2_000.0
-    time_limit_s: Annotated[float, Field(gt=0)] = 30.0
+    access_tile_m: Annotated[
+        float, Field(ge=PLAN_TILE_BOUNDS_M[0], le=PLAN_TILE_BOUNDS_M[1], allow_inf_nan=False)
+    ] = 5_000.0
+    auto_spacing_m: Annotated[
+        float, Field(ge=PLAN_TILE_BOUNDS_M[0], le=PLAN_TILE_BOUNDS_M[1], allow_inf_nan=False)
+    ] = 2_000.0
+    time_limit_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] = 30.0
 
 
 class GridSpec(_Strict):
@@ -634,6 +649,7 @@ def load_config(path: str | Path, **overrides: Any) -> CityConfig:
     raw = _read_yaml(path)
     raw.update(overrides)
     _check_text(raw, path, ())
+    _check_empty_paths(raw, path)
     try:
         _resolve_paths(raw, path.parent)
         cfg = CityConfig.model_validate(raw)
@@ -649,7 +665,9 @@ def load_config(path: str | Path, **overrides: Any) -> CityConfig:
 def _read_yaml(path: Path) -> dict[str, Any]:
     text = _read_config_text(path)
     try:
-        _check_yaml_size(yaml.compose(text, Loader=yaml.SafeLoader), path)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_yaml_size(node, path)
+        _check_duplicate_keys(node, path)  # PyYAML keeps the last silently
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -843,11 +861,53 @@ def _check_files(cfg: CityConfig, path: Path) -> None:
                 raise InputError(path, key, f"unusable path: {why}") from None
             if not found:
                 raise InputError(path, key, f"file not found: {file}")
+            if file.is_dir():
+                raise InputError(path, key, f"a folder, not a file: {file}")
 
 
 def is_safe_city_id(city_id: str) -> bool:
     """Return whether ``city_id`` is a safe file and folder name."""
     return re.fullmatch(CITY_ID_PATTERN, city_id) is not None
+
+
+def _check_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
+    """Refuse a mapping that gives a key twice (YAML forbids it; PyYAML keeps the last)."""
+    stack: list[tuple[yaml.Node, str]] = [(node, "")] if node is not None else []
+    seen_nodes: set[int] = set()
+    while stack:
+        n, at = stack.pop()
+        if id(n) in seen_nodes:  # an alias: its node is checked once
+            continue
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in n.value:
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
+                where = f"{at}.{name}" if at and name is not None else name or at
+                if name is not None and name in first:
+                    line = key.start_mark.line + 1
+                    problem = f"duplicate key on line {line} (first on line {first[name]})"
+                    raise InputError(path, where, problem)
+                if name is not None:
+                    first[name] = key.start_mark.line + 1
+                stack.append((value, where or ""))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend((item, f"{at}.{i}" if at else str(i)) for i, item in enumerate(n.value))
+
+
+def _check_empty_paths(raw: dict[str, Any], path: Path) -> None:
+    """Refuse an empty path string (it would name the config's own folder)."""
+    for role in _ROLES:
+        spec = raw.get(role)
+        value = spec.get("path") if isinstance(spec, dict) else spec
+        key = f"{role}.path" if isinstance(spec, dict) else role
+        if isinstance(value, str) and not value.strip():
+            raise InputError(path, key, "empty path: name the file")
+    plan = raw.get("plan")
+    cand = plan.get("candidates") if isinstance(plan, dict) else None
+    value = cand.get("path") if isinstance(cand, dict) else cand
+    if isinstance(value, str) and not value.strip():
+        raise InputError(path, "plan.candidates", "empty path: name the file")
 
 
 class TiersRunConfig(_Strict):

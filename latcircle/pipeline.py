@@ -725,10 +725,15 @@ def plan_city(
     -------
     PlanResult
     """
+    from latcircle.analysis import plan_checks
     from latcircle.output.plan import write_plan
     from latcircle.present.plan import write_curve_png
 
     timer = timer or StageTimer()
+    # The options first: a negative limit is refused before 10-16 s of loading, not after.
+    plan_checks.check_plan_options(
+        cfg, target=target, year=year, max_sites=max_sites, max_cost=max_cost, candidates=candidates
+    )
     inputs = [p for paths in cfg.input_paths().values() for p in paths]
     inputs += [Path(p) for p in (cfg.source, candidates) if p is not None and p != "config"]
     check_output_folder(Path(out), inputs=inputs)  # before minutes of planning, not after
@@ -768,19 +773,31 @@ def compute_plan(
     -------
     PlanResult
     """
+    from latcircle.analysis import plan_checks
     from latcircle.analysis.plan import goals_from, plan_metro
     from latcircle.config import VectorInput
     from latcircle.inputs.candidates import read_candidates
 
     timer = timer or StageTimer()
+    if candidates is None:
+        plan_checks.check_auto_candidates(metro)
     with timer.stage("plan"):
         goals = goals_from(metro, target=target, year=year, basis=basis)
-        cands = (
-            read_candidates(VectorInput(path=candidates), metro.inputs.crs)
-            if candidates is not None
-            else None
+        warned = plan_checks.year_warnings(metro, goals)
+        for line in warned:
+            log.warning(line)
+        spec = (
+            VectorInput(path=candidates) if candidates is not None else metro.config.plan.candidates
         )
-        return plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
+        cands = read_candidates(spec, metro.inputs.crs) if spec is not None else None
+        far = plan_checks.far_candidates(metro, cands)
+        if far:  # counted and named, not refused (docs/bad-inputs.md)
+            log.warning(far)
+            warned.append(far)
+        result = plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
+    nothing = plan_checks.nothing_to_build(result)
+    extra = [*warned, *([nothing] if nothing else [])]
+    return dataclasses.replace(result, notes=[*result.notes, *extra]) if extra else result
 
 
 def shortfall_clusters(

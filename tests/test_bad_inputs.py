@@ -291,7 +291,7 @@ CASES = [
     Case(
         "grid-too-large",
         "a grid that would exhaust memory",
-        _yaml(lambda t: t + "grid: {cell_m: 1}\n"),
+        _yaml(lambda t: t.replace("grid: {cell_m: 250}", "grid: {cell_m: 1}")),
         "bad.yaml",
         "100,020,001 cells (about 9.0 GB of working memory), over the limit",
     ),

@@ -43,6 +43,12 @@ import shapely
 from latcircle.analysis import _plansolve as solvers
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
+from latcircle.analysis.plan_checks import (
+    check_added_sites,
+    drop_idle_builds,
+    limits_failure,
+    spur_words,
+)
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.config import SitesInput, Target
 from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites, solve
@@ -822,6 +828,7 @@ def plan_metro(
         metro, goals, stages, sets, samples, reach, builds, max_builds, max_cost, limit
     )
     sol, greedy_sol, _ = _solve(stages, cost, max_builds, max_cost, limit)
+    sol = drop_idle_builds(stages, cost, sol)  # zero-cost builds that gain nothing
     if not sol.feasible:
         raise InputError(
             metro.config.source,
@@ -940,7 +947,7 @@ def _check_reachable(
             "targets",
             f"{g.share:.1%} of {g.basis} by {g.year} cannot be reached with the "
             f"{len(builds)} candidate builds: best reachable {reach[g.year]:.2%}; of the rest, "
-            f"{no_access:.2%} has no access that any spur reaches and {too_far:.2%} has no "
+            f"{no_access:.2%} {spur_words(metro)} and {too_far:.2%} has no "
             "candidate within the budget",
         )
     if max_builds is None and max_cost is None:
@@ -953,25 +960,17 @@ def _check_reachable(
     )
     if trial.feasible or trial.status != INFEASIBLE:
         return  # reachable, or not proven unreachable in the time limit (see _solve)
-    g, st = goals[-1], stages[-1]
-    built, w, _ = solvers.max_cover(
-        st, cost, max_builds=max_builds, max_cost=max_cost, time_limit_s=limit
+    problem = limits_failure(
+        goals,
+        stages,
+        sets.baseline,
+        samples,
+        cost,
+        max_builds=max_builds,
+        max_cost=max_cost,
+        time_limit_s=limit,
     )
-    best = share_of(float(samples.weight[sets.baseline[g.year]].sum()) + w, samples.total)
-    lim = ", ".join(
-        s
-        for s in (
-            f"at most {max_builds} builds" if max_builds is not None else "",
-            f"a cost of at most {max_cost:g}" if max_cost is not None else "",
-        )
-        if s
-    )
-    raise InputError(
-        metro.config.source,
-        "--max-sites/--max-cost",
-        f"the targets cannot be reached with {lim}: best {g.basis} share by {g.year} "
-        f"{best:.2%} ({int(built.sum())} builds) against {g.share:.1%}",
-    )
+    raise InputError(metro.config.source, "--max-sites/--max-cost", problem)
 
 
 def _blocked(
@@ -1309,6 +1308,7 @@ def add_sites(metro: Metro, sites: list[tuple[float, float, str | None]]) -> Met
     for lon, lat, _ in sites:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise InputError("--add-site", None, f"not a longitude,latitude: {lon},{lat}")
+    check_added_sites(metro, sites)
     ids = [f"ADD{i}" for i in range(1, len(sites) + 1)]
     taken = set(ids) & set(old["site_id"])
     if taken:

@@ -24,11 +24,13 @@ import pandas as pd
 from pyproj import Geod
 
 from latcircle.errors import InputError
+from latcircle.inputs.checks import check_line_coordinates
 from latcircle.inputs.ofds import is_ofds, read_ofds
 
 __all__ = [
     "CHINA_EQUAL_AREA",
     "GEOD",
+    "MAX_BACKBONE_NODES",
     "Backbone",
     "geodesic_m",
     "join_backbones",
@@ -43,6 +45,12 @@ __all__ = [
 GEOD = Geod(ellps="WGS84")
 #: Albers equal-area conic for China (standard parallels 25° N and 47° N), for areas only.
 CHINA_EQUAL_AREA = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84 +units=m"
+
+#: Most nodes a backbone may have. The tiers compare every city (~370) with every node on the
+#: ellipsoid (pair arrays of 8 bytes, several at once): 50,000 nodes need about 1 GB. Measured
+#: (issue 22, 2026-12): 30,000 nodes took 19 s; 300,000 used 4.7 GB and ran past 4 minutes.
+#: National backbones (Topology Zoo, SNDlib) have tens to hundreds of nodes.
+MAX_BACKBONE_NODES = 50_000
 
 _LAT_KEYS = ("Latitude", "latitude", "lat", "y")
 _LON_KEYS = ("Longitude", "longitude", "lon", "x")
@@ -127,7 +135,7 @@ def read_backbone(path: str | Path, *, fixes: bool = True) -> Backbone:
     """
     p = Path(path)
     if not p.is_file():
-        raise InputError(p, None, "no such file")
+        raise InputError(p, None, "a folder, not a file" if p.is_dir() else "no such file")
     route: dict[tuple[int, int], float] = {}
     if p.suffix.lower() == ".graphml":
         name, names, lon, lat, edges, repairs = _read_graphml(p)
@@ -135,6 +143,12 @@ def read_backbone(path: str | Path, *, fixes: bool = True) -> Backbone:
         name, names, lon, lat, edges, repairs = _read_ofds(p, route)
     else:
         name, names, lon, lat, edges, repairs = _read_lines(p, route)
+    if len(names) > MAX_BACKBONE_NODES:
+        problem = (
+            f"{len(names):,} nodes, over the limit of {MAX_BACKBONE_NODES:,} (every city is "
+            "compared with every node): give the backbone's sites and links, not every vertex"
+        )
+        raise InputError(p, "nodes", problem)
     if fixes:
         _apply_fixes(name, names, lon, lat, repairs)
         _apply_aliases(name, names, repairs)
@@ -216,8 +230,12 @@ def _read_lines(
         gdf = gpd.read_file(p)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputError(p, None, f"cannot read: {str(exc).splitlines()[0][:200]}") from None
+    if not isinstance(gdf, gpd.GeoDataFrame):  # pyogrio reads a CSV as a plain table
+        problem = "no geometry: expected a GraphML backbone or a line file (GeoJSON, GeoPackage…)"
+        raise InputError(p, "geometry", problem)
     if gdf.crs is None:
         raise InputError(p, "crs", "the file declares no CRS")
+    check_line_coordinates(gdf, p, role="backbone")
     gdf = gdf.to_crs(4326)
     lines = shapely.get_parts(gdf.geometry.values)
     lines = lines[shapely.get_type_id(lines) == 1]
@@ -448,6 +466,8 @@ def read_hubs(path: str | Path | None = None) -> pd.DataFrame:
         frame = pd.read_csv(io.StringIO(text), dtype={"id": str})
     else:
         source = Path(path)
+        if source.is_dir():
+            raise InputError(source, None, "a folder, not a file")
         try:
             frame = pd.read_csv(source, dtype={"id": str})
         except (

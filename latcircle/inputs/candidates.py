@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from latcircle.config import VectorInput
+from latcircle.config import MAX_BUILD_COST, VectorInput
 from latcircle.errors import InputError
 from latcircle.inputs.readers import points_only, read_vector, year_column
 
@@ -63,7 +63,7 @@ def read_candidates(spec: VectorInput, crs: pyproj.CRS) -> gpd.GeoDataFrame:
             "cand_id": ids.to_numpy(dtype=str),
             "name": gdf["name"].astype("string").fillna("").to_numpy(dtype=str),
             "tier": gdf["tier"].astype("string").fillna("").to_numpy(dtype=str),
-            "cost": _nonneg(gdf["cost"], path, "cost"),
+            "cost": _nonneg(gdf["cost"], path, "cost", at_most=MAX_BUILD_COST),
             "device_latency_us": _nonneg(gdf["device_latency_us"], path, "device_latency_us"),
             "earliest_year": year_column(gdf, path, "earliest_year"),
         },
@@ -72,13 +72,16 @@ def read_candidates(spec: VectorInput, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     ).to_crs(crs)
 
 
-def _nonneg(values: pd.Series, path: object, column: str) -> np.ndarray:
+def _nonneg(values: pd.Series, path: object, column: str, *, at_most: float = np.inf) -> np.ndarray:
     raw = values.astype("string").str.strip()
     num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(num) | (num < 0)
+    bad = ~np.isfinite(num) | (num < 0) | (num > at_most)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        within = f" and <= {at_most:g}" if np.isfinite(at_most) else ""
         raise InputError(
-            path, column, f"must be a number >= 0, got {raw.iloc[row]!r} in row {row + 1}"
+            path,
+            column,
+            f"must be a number >= 0{within}, got {raw.iloc[row]!r} in row {row + 1}",
         )
     return num

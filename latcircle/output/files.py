@@ -9,6 +9,7 @@ same bytes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import json
@@ -38,6 +39,7 @@ __all__ = [
     "atomic_file",
     "atomic_folder",
     "check_output_folder",
+    "disk_full_as_oserror",
     "pinned_gpkg_time",
     "read_csv",
     "sha256_file",
@@ -119,7 +121,7 @@ def atomic_folder(dest: Path, *, inputs: Iterable[Path] = ()) -> Iterator[Path]:
             yield tmp
         except OSError as exc:
             if isinstance(exc, OutputError):
-                raise
+                raise _in_dest(exc, tmp, Path(dest)) from None
             raise _write_error(exc, tmp, Path(dest)) from None
         _swap_into_place(tmp, real)
     finally:
@@ -204,7 +206,7 @@ def atomic_file(path: Path, write: Callable[[Path], object]) -> None:
     except OSError as exc:
         if isinstance(exc, OutputError):
             raise
-        msg = f"{path}: cannot write ({exc.strerror or exc}); previous file intact"
+        msg = f"{path}: cannot write ({_reason(exc)}); previous file intact"
         raise OutputError(msg) from None
     finally:
         with contextlib.suppress(OSError):
@@ -324,7 +326,14 @@ def _write_error(exc: OSError, tmp: Path, dest: Path) -> OutputError:
     name = Path(exc.filename) if exc.filename else tmp
     with contextlib.suppress(ValueError):
         name = dest / name.relative_to(tmp)
-    return OutputError(f"{name}: cannot write ({exc.strerror or exc}); previous outputs intact")
+    return OutputError(f"{name}: cannot write ({_reason(exc)}); previous outputs intact")
+
+
+def _in_dest(exc: OutputError, tmp: Path, dest: Path) -> OutputError:
+    """Return the error with the temporary folder named as the destination."""
+    text = str(exc).replace(str(tmp), str(dest))
+    tail = "" if "previous outputs intact" in text else "; previous outputs intact"
+    return OutputError(text + tail)
 
 
 def _guard(path: Path) -> contextlib.AbstractContextManager[None]:
@@ -342,7 +351,7 @@ class _OutputErrors(contextlib.AbstractContextManager[None]):
         tb: TracebackType | None,
     ) -> None:
         if exc is not None and isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            msg = f"{self.path}: cannot write ({exc.strerror or exc})"
+            msg = f"{self.path}: cannot write ({_reason(exc)})"
             raise OutputError(msg) from None
 
 
@@ -407,10 +416,60 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     path
         Destination file.
     """
-    with pinned_gpkg_time(), _guard(path):
+    with pinned_gpkg_time(), _guard(path), disk_full_as_oserror(path):
         for name, frame in layers.items():
             frame = _storable_text(frame, path, name)
             frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio", append=False)
+
+
+#: Errors of the system that mean "no room left": a full disk, a quota, a file size limit.
+_FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+#: Bytes a probe writes to tell a full disk from another failure of a library's writer.
+PROBE_BYTES = 1 << 20
+
+
+def _reason(exc: OSError) -> str:
+    """Return the system's reason, led by "disk full" when that is what it means."""
+    reason = exc.strerror or str(exc)
+    return f"disk full: {reason}" if exc.errno == errno.ENOSPC else reason
+
+
+@contextlib.contextmanager
+def disk_full_as_oserror(path: Path) -> Iterator[None]:
+    """Turn a library writer's failure on a full disk into the ``OSError`` it stands for.
+
+    GDAL (through pyogrio) and SQLite report a full disk in their own words ("Failed to
+    commit transaction", "no such table: gpkg_contents", "database or disk is full"). When
+    such an error comes, a probe of :data:`PROBE_BYTES` is written beside ``path``: if the
+    probe fails for want of room, that ``OSError`` is raised instead (and becomes the
+    one-line :class:`OutputError` of the caller); otherwise the library's error stands.
+
+    Parameters
+    ----------
+    path
+        The file being written.
+    """
+    import sqlite3
+
+    try:
+        yield
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, sqlite3.Error):
+        full = _probe_room(Path(path).parent)
+        if full is None:
+            raise
+        raise full from None
+
+
+def _probe_room(folder: Path) -> OSError | None:
+    """Return the ``OSError`` of writing a probe file in ``folder`` for want of room, if any."""
+    try:
+        with tempfile.TemporaryFile(dir=folder) as fh:
+            fh.write(b"\0" * PROBE_BYTES)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        return exc if exc.errno in _FULL_DISK else None
+    return None
 
 
 @contextlib.contextmanager
