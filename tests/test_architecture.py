@@ -189,9 +189,17 @@ def layer_violations(imports: Iterable[Import]) -> list[str]:
         runs_at_import = imp.module_level and not imp.type_checking
         if imp.source in COMPOSERS and runs_at_import and dst == STAGES["present"]:
             bad.append(f"{where}: {imp.source} imports presentation at module level")
-        if imp.source == "latcircle.cli" and runs_at_import and imp.target not in CLI_MODULE_LEVEL:
+        if _cli_eager_import(imp):
             bad.append(f"{where}: the CLI imports latcircle at module level (lazily only)")
     return bad
+
+
+def _cli_eager_import(imp: Import) -> bool:
+    """A module of the CLI package importing latcircle beyond the CLI itself at import time."""
+    in_cli = imp.source == "latcircle.cli" or imp.source.startswith("latcircle.cli.")
+    to_cli = imp.target == "latcircle.cli" or imp.target.startswith("latcircle.cli.")
+    runs_at_import = imp.module_level and not imp.type_checking
+    return in_cli and runs_at_import and not to_cli and imp.target not in CLI_MODULE_LEVEL
 
 
 def _lazy_reexport(imp: Import) -> bool:

@@ -7,7 +7,8 @@ command line never disagree:
   colours, the colours of the latency bands (:func:`band_colours`) and the names of their
   rings (:func:`ring_label`), the district share classes (:func:`share_colour`) and the
   heat layer's colours (:data:`HEAT_GRADIENT`);
-* how a percentage is printed, in a page or in running text (:func:`percent`);
+* how a percentage is printed, in a page or in running text (:func:`percent`), and how a
+  weight (people, key sites, km²) is (:func:`amount`);
 * how a string from data or config becomes inert HTML text (:func:`escape_text`);
 * which data credits a city must show (:func:`data_attribution`).
 """
@@ -37,6 +38,7 @@ __all__ = [
     "STATUS_COLOURS",
     "STATUS_LABELS",
     "UNIT_WORDS",
+    "amount",
     "band_colours",
     "data_attribution",
     "escape_text",
@@ -101,6 +103,40 @@ def percent(value: Any, *, digits: int = 1, missing: str = "n/a", plain: bool = 
     if digits and number.endswith("." + "0" * digits):
         number = number[: -(digits + 1)]
     return f"{number} %"
+
+
+def amount(value: Any, unit: str, *, words: bool = True, missing: str = "—") -> str:
+    """Return a weight as text, with one rounding rule for every page and the command line.
+
+    km² to 0.1, people whole, key sites (weighted, so maybe fractional) to 0.1 without a
+    trailing ``.0``: ``amount(1234.4, "people")`` gives ``1,234 people``,
+    ``amount(3.0, "sites")`` ``3 key sites``, ``amount(2.25, "km2")`` ``2.2 km²``.
+
+    Parameters
+    ----------
+    value
+        The weight; ``None``, NaN and ``pd.NA`` are missing.
+    unit
+        The unit of a basis: ``people``, ``sites`` or ``km2``.
+    words
+        Follow the number with the unit's word (:data:`UNIT_WORDS`).
+    missing
+        The text for a missing weight.
+
+    Returns
+    -------
+    str
+    """
+    if value is None or pd.isna(value):
+        return missing
+    number = float(value)
+    if unit == "km2":
+        text = f"{number:,.1f}"
+    elif unit == "people":
+        text = f"{number:,.0f}"
+    else:
+        text = f"{number:,.1f}".removesuffix(".0")
+    return f"{text} {UNIT_WORDS.get(unit, unit)}" if words else text
 
 
 #: A JSON string literal (what :func:`script_json` escapes braces inside).
