@@ -63,6 +63,7 @@ from latcircle.present.style import (
     SHARE_CLASSES,
     STATUS_COLOURS,
     STATUS_LABELS,
+    amount,
     band_colours,
     data_attribution,
     escape_text,
@@ -757,12 +758,12 @@ def _add_clusters(
         parts = [
             f"<b>{escape_text(STATUS_LABELS.get(cause, cause))}</b> · "
             f"rank {escape_text(r.get('rank'))}",
-            f"{float(r.get('area_km2', np.nan)):,.1f} km²",
+            amount(r.get("area_km2"), "km2", missing="nan km²"),
         ]
-        for key, unit in (("people", "people"), ("key_sites", "key sites")):
+        for key, unit in (("people", "people"), ("key_sites", "sites")):
             value = r.get(key)
             if value is not None and not pd.isna(value):
-                parts.append(f"{float(value):,.0f} {unit}")
+                parts.append(amount(value, unit))
         if r.get("district"):
             parts.append(escape_text(r["district"]))
         labels.append({"label": "<br>".join(parts), "cause": escape_text(cause)})
@@ -1000,13 +1001,10 @@ def _site_popup(row: pd.Series, result: RunResult) -> str:
         ("Status", escape_text(state)),
         (
             f"People within {budget:g} ms",
-            "—" if pd.isna(served_people) else f"{served_people:,.0f}",
+            amount(served_people, "people", words=False),
         ),
-        (
-            f"Key sites within {budget:g} ms",
-            "—" if pd.isna(served_keys) else f"{served_keys:,.1f}".removesuffix(".0"),
-        ),
-        (f"Area within {budget:g} ms", "—" if pd.isna(served_area) else f"{served_area:,.0f} km²"),
+        (f"Key sites within {budget:g} ms", amount(served_keys, "sites", words=False)),
+        (f"Area within {budget:g} ms", amount(served_area, "km2")),
     ]
     if bool(row.get("hypothetical", False)):
         rows.append(("Note", "<i>hypothetical site (a scenario, not a known facility)</i>"))

@@ -19,14 +19,13 @@ import pandas as pd
 
 from latcircle.analysis.coverage import BASES
 from latcircle.analysis.protection import CRITICAL_LINKS_LAYER, SINGLE_SITE_LAYER
-from latcircle.present.style import escape_text, percent
+from latcircle.present.style import UNIT_WORDS, amount, escape_text, percent
 from latcircle.run import RunResult
 
 __all__ = ["add_protection_layers", "protection_section"]
 
 #: Rows of each table shown in the report (all are in ``protection.csv``).
 ROWS_SHOWN = 10
-_UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "km²"}
 
 
 def protection_section(result: RunResult) -> str:
@@ -47,7 +46,7 @@ def protection_section(result: RunResult) -> str:
     for basis in [b for b in BASES if b in found.worst]:
         w = found.worst[basis]
         words.append(
-            f"<li>{escape_text(_UNIT_WORDS.get(BASES[basis], basis))}: "
+            f"<li>{escape_text(UNIT_WORDS.get(BASES[basis], basis))}: "
             f"{percent(float(w['share']))} now; {percent(float(w['share_after']))} if site "
             f"<b>{escape_text(w['site'])}</b> fails (the worst single site)</li>"
         )
@@ -71,8 +70,8 @@ def protection_section(result: RunResult) -> str:
 def _table_html(rows: pd.DataFrame, kind: str, title: str) -> str:
     bases = [b for b in BASES if b in set(rows["basis"])]
     first = rows[rows["basis"] == bases[0]].sort_values("rank").head(ROWS_SHOWN)
-    head = ["rank", kind, *(f"{_UNIT_WORDS[BASES[b]]} lost" for b in bases)]
-    head += [f"{_UNIT_WORDS[BASES[b]]} share after" for b in bases]
+    head = ["rank", kind, *(f"{UNIT_WORDS[BASES[b]]} lost" for b in bases)]
+    head += [f"{UNIT_WORDS[BASES[b]]} share after" for b in bases]
     body = []
     for r in first.itertuples():
         cells = [str(r.rank), f"{r.id} {r.name}".strip()]
@@ -80,7 +79,7 @@ def _table_html(rows: pd.DataFrame, kind: str, title: str) -> str:
         for b in bases:
             match = rows[(rows["basis"] == b) & (rows["id"] == r.id)].iloc[0]
             unit = BASES[b]
-            cells.append(f"{match['lost']:,.1f}" if unit == "km2" else f"{match['lost']:,.0f}")
+            cells.append(amount(match["lost"], unit, words=False))
             after.append(percent(float(match["share_after"])))
         body.append(cells + after)
     html_rows = "".join(

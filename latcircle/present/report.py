@@ -49,6 +49,7 @@ from latcircle.present.style import (
     PROGRESS_COLOURS,
     STATUS_LABELS,
     UNIT_WORDS,
+    amount,
     data_attribution,
     escape_text,
     percent,
@@ -1043,19 +1044,9 @@ def _int(value: Any) -> str:
 
 
 def _amount(value: Any, unit: str) -> str:
-    if value is None or pd.isna(value):
-        return "—"
-    text = _number(value, unit)
-    return text if unit == "km2" else f"{text} {UNIT_WORDS.get(unit, unit)}"
+    return amount(value, unit)
 
 
 def _number(value: Any, unit: str) -> str:
-    """Format a weight: km² to 0.1, people whole, key sites (maybe weighted) to 0.1."""
-    if value is None or pd.isna(value):
-        return "—"
-    value = float(value)
-    if unit == "km2":
-        return f"{value:,.1f} km²"
-    if unit == "people":
-        return f"{value:,.0f}"
-    return f"{value:,.1f}".removesuffix(".0")
+    """Format a weight (style.amount), the unit word only for km² (the header names the rest)."""
+    return amount(value, unit, words=unit == "km2")
