@@ -57,7 +57,7 @@ from latcircle.analysis._planspurs import _spur_columns, _with_access_builds, sp
 from latcircle.analysis._plantable import PLAN_COLUMNS, _plan_table, _with_alternatives
 from latcircle.analysis._planviews import YearView
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
-from latcircle.analysis.metro import Metro, with_views
+from latcircle.analysis.metro import Metro, attach_site_table, with_views
 from latcircle.analysis.plan_checks import (
     check_added_sites,
     drop_idle_builds,
@@ -856,13 +856,7 @@ def add_sites(metro: Metro, sites: list[tuple[float, float, str | None]]) -> Met
     ).to_crs(metro.inputs.crs)
     table = gpd.GeoDataFrame(pd.concat([old, extra], ignore_index=True), crs=metro.inputs.crs)
     table["online_year"] = table["online_year"].astype("Int64")
-    attachment = attach_sites(
-        metro.locator,
-        table.geometry.x.to_numpy(),
-        table.geometry.y.to_numpy(),
-        table["device_latency_us"].to_numpy(float),
-        metro.params,
-    )
+    attachment = attach_site_table(metro.locator, table, metro.params)
     inputs = dataclasses.replace(
         metro.inputs,
         sites=table,
