@@ -111,3 +111,22 @@ def test_the_planners_bar_yields_every_item_off_a_terminal() -> None:
 
     assert list(_progress(range(60), "builds", 60)) == list(range(60))
     assert list(_progress(range(3), "builds", 3)) == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "page", "shortfall"),
+    [
+        (1234.56, "km2", "1,234.6 km²", "1,234.6 km² more"),
+        (3.0, "sites", "3 key sites", "3 more key sites"),
+        (1.0, "sites", "1 key sites", "1 more key site"),
+        (600000.0, "people", "600,000 people", "600,000 more people"),
+    ],
+)
+def test_report_and_shortfalls_print_a_gap_by_the_same_rule(
+    value: float, unit: str, page: str, shortfall: str
+) -> None:
+    from latcircle.present.report import _amount as report_amount
+    from latcircle.present.shortfalls import _amount as shortfall_amount
+
+    assert report_amount(value, unit) == page == amount(value, unit)
+    assert shortfall_amount(value, unit) == shortfall

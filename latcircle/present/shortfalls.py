@@ -199,7 +199,7 @@ def _amount(value: float, unit: str) -> str:
     if pd.isna(value):
         return "an unknown amount more"
     if unit == "km2":
-        return f"{value:,.2f} km² more"
-    n = math.ceil(value)
+        return f"{amount(value, unit)} more"
+    n = math.ceil(value)  # a count's gap is whole already (analysis.progress rounds it up)
     word = UNIT_WORDS[unit] if n != 1 else UNIT_WORDS[unit].removesuffix("s")
-    return f"{n:,} more {word}"
+    return f"{amount(n, unit, words=False)} more {word}"
