@@ -351,3 +351,19 @@ def test_import_latcircle_stays_light() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_cli_package_imports_latcircle_lazily_beyond_itself() -> None:
+    def imp(source: str, target: str, *, module_level: bool = True) -> Import:
+        return Import(source, target, 1, module_level, False)
+
+    eager = imp("latcircle.cli.run", "latcircle.pipeline")
+    assert layer_violations([eager]) != []
+    assert layer_violations([imp("latcircle.cli", "latcircle.config")]) != []
+    allowed = [
+        imp("latcircle.cli.run", "latcircle.pipeline", module_level=False),
+        imp("latcircle.cli.run", "latcircle.cli.options"),
+        imp("latcircle.cli", "latcircle.cli"),
+        imp("latcircle.cli.plan", "latcircle.errors"),
+    ]
+    assert layer_violations(allowed) == []
