@@ -47,14 +47,25 @@ import pyproj
 import shapely
 from branca.element import Element, Figure, MacroElement
 from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
-from folium.template import Environment, Template
 
 from latcircle.analysis.coverage import CAUSES, covered
 from latcircle.analysis.isochrones import band_rings
 from latcircle.output.readback import read_layers
 from latcircle.present import assets as _assets
 from latcircle.present.assets import AssetMode, inline_assets
-from latcircle.present.basemaps import BASEMAPS, Basemap, geometries_to_display, to_display
+from latcircle.present.basemaps import BASEMAPS, Basemap, to_display
+from latcircle.present.map.elements import (
+    OFFLINE_NOTICE,
+    PAGE_STYLE,
+    Attribution,
+    ElementTemplate,
+    HtmlControl,
+    LabelsLayer,
+    PointsLayer,
+    TileNotice,
+    display_geojson,
+    svg,
+)
 from latcircle.present.style import (
     BASIS_LABELS,
     HEAT_GRADIENT,
@@ -66,7 +77,6 @@ from latcircle.present.style import (
     escape_text,
     percent,
     ring_label,
-    script_json,
     share_colour,
 )
 
@@ -97,24 +107,6 @@ _SITE_COLOUR = "#111111"
 _PLANNED_COLOUR = "#969696"
 
 #: Folium names elements ``<kind>_<32 hex digits>``; see :func:`render_map`.
-
-
-class _ScriptEnvironment(Environment):
-    """folium's template environment, with ``tojson`` as :func:`script_json`.
-
-    branca renders each element's script a second time as template source: data placed
-    with this ``tojson`` carries no ``{``/``}`` that the second pass could read as syntax.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.filters["tojson"] = script_json
-
-
-class _Template(Template):
-    """The template of every element latcircle adds to a map (see _ScriptEnvironment)."""
-
-    environment_class = _ScriptEnvironment
 
 
 _ELEMENT_ID = re.compile(r"\b([a-z][a-z0-9_]*?)_([0-9a-f]{32})(?![0-9a-f])")
@@ -208,7 +200,7 @@ def _add_plan(fmap: folium.Map, plan: gpd.GeoDataFrame, *, precision: int, datum
         for r in plan.to_dict("records")
     ]
     folium.GeoJson(
-        _display_geojson(plan, labels, tol=0.0, precision=precision, datum=datum),
+        display_geojson(plan, labels, tol=0.0, precision=precision, datum=datum),
         name=f"Plan: what to build ({len(plan)})",
         show=True,
         marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
@@ -224,7 +216,7 @@ def _add_leo(
     for row in leo.sort_values("budget_ms").itertuples():
         name = f"LEO access within {float(row.budget_ms):g} ms ({escape_text(row.leo)})"
         label = f"{name} · {float(row.area_km2):,.1f} km² without fibre access"
-        data = _display_geojson(
+        data = display_geojson(
             leo.loc[[row.Index]], [{"label": label}], tol=tol, precision=precision, datum=datum
         )
         if not data["features"]:
@@ -377,8 +369,8 @@ def _base_map(boundary: gpd.GeoDataFrame, base: Basemap) -> folium.Map:
     _add_tiles(fmap, base)
     fmap.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
     root = cast("Figure", fmap.get_root())  # a Map's root is always the page (a Figure)
-    root.header.add_child(Element(_PAGE_STYLE), name="latcircle_style")
-    root.header.add_child(Element(_OFFLINE_NOTICE), name="latcircle_offline")
+    root.header.add_child(Element(PAGE_STYLE), name="latcircle_style")
+    root.header.add_child(Element(OFFLINE_NOTICE), name="latcircle_offline")
     return fmap
 
 
@@ -401,105 +393,10 @@ def _add_tiles(fmap: folium.Map, base: Basemap) -> None:
             show=show,
             **extra,
         ).add_to(fmap)
-    fmap.add_child(_TileNotice())
-
-
-class _TileNotice(MacroElement):
-    """Says so, once, when base-map tiles fail to load (offline, or the host is blocked).
-
-    The vector layers draw regardless, over the map's plain background.
-    """
-
-    _template = _Template("""
-        {% macro script(this, kwargs) %}
-        (function (map) {
-            var shown = false;
-            function notice() {
-                if (shown) { return; }
-                shown = true;
-                var control = L.control({position: "bottomleft"});
-                control.onAdd = function () {
-                    var div = L.DomUtil.create("div", "lc-box lc-tile-notice");
-                    div.textContent = "Base-map tiles unavailable (offline or blocked): "
-                        + "layers drawn over a plain background.";
-                    return div;
-                };
-                control.addTo(map);
-            }
-            map.eachLayer(function (layer) {
-                if (layer instanceof L.TileLayer) { layer.on("tileerror", notice); }
-            });
-        })({{ this._parent.get_name() }});
-        {% endmacro %}
-    """)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._name = "TileNotice"
-
-
-_PAGE_STYLE = """<style>
-.lc-box {background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 system-ui, sans-serif; color: #222;}
-.lc-box h4 {margin: 0 0 4px; font-size: 13px;}
-.lc-legend .lc-row {display: flex; align-items: center; gap: 6px; margin: 1px 0;}
-.lc-swatch {display: inline-block; width: 14px; height: 12px; border: 1px solid #555;}
-.lc-dot {display: inline-block; width: 10px; height: 10px; border-radius: 50%;
-  border: 1px solid #fff; box-shadow: 0 0 0 1px #444;}
-.lc-warning {margin-top: 4px; background: #fff3cd; border: 1px solid #d39e00; color: #5c4300;
-  font-weight: 600;}
-.lc-popup table {border-collapse: collapse;} .lc-popup th {text-align: left; padding-right: 8px;}
-.lc-grey {filter: grayscale(1) brightness(1.04) contrast(0.92);}
-.lc-site-icon, .lc-key-icon, .lc-label {background: none; border: none;}
-.lc-site-icon svg {filter: drop-shadow(0 0 1.5px #fff) drop-shadow(0 0 2px rgba(0,0,0,0.8));}
-.lc-label div {font: 600 11px/1.2 system-ui, sans-serif; color: #111; white-space: nowrap;
-  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; transform: translate(-50%, -50%);
-  display: inline-block; pointer-events: none;}
-.lc-scale {width: 150px; height: 10px; border: 1px solid #555;}
-.lc-ticks {display: flex; justify-content: space-between; width: 152px; font-size: 11px;}
-.lc-tile-notice {max-width: 260px; font-size: 11px;}
-.lc-cluster {border-radius: 50%; color: #fff; font: 600 12px/30px system-ui, sans-serif;
-  text-align: center; width: 30px; height: 30px; box-shadow: 0 0 0 3px rgba(255,255,255,0.7);}
-</style>"""
-
-#: Folium maps load Leaflet from CDNs; without them the page would stay blank, so say why.
-_OFFLINE_NOTICE = """<script>
-window.addEventListener("load", function () {
-  if (typeof L === "undefined") {
-    var p = document.createElement("p");
-    p.id = "lc-offline";
-    p.textContent = "This map loads Leaflet from a public CDN (cdn.jsdelivr.net) and "
-      + "needs internet access to display; a map written with --map-assets inline (the "
-      + "default) opens offline. The tables and figures in report.html work offline.";
-    p.style.cssText = "margin:2em;font:16px system-ui,sans-serif";
-    document.body.prepend(p);
-  }
-});
-</script>"""
+    fmap.add_child(TileNotice())
 
 
 # --- polygons ----------------------------------------------------------------------------
-
-
-def _display_geojson(
-    gdf: gpd.GeoDataFrame,
-    properties: list[dict[str, Any]],
-    *,
-    tol: float,
-    precision: int,
-    datum: str = "wgs84",
-) -> dict[str, Any]:
-    """Simplify in the local CRS, reproject to WGS84 (and the base map's datum), round."""
-    geoms = shapely.simplify(gdf.geometry.to_numpy(), tol, preserve_topology=True)
-    geoms = gpd.GeoSeries(geoms, crs=gdf.crs).to_crs(WGS84).to_numpy()
-    geoms = geometries_to_display(geoms, datum=datum)  # type: ignore[arg-type]
-    geoms = shapely.transform(geoms, lambda xy: np.round(xy, precision))
-    features = [
-        {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))}
-        for g, props in zip(geoms, properties, strict=True)
-        if g is not None and not g.is_empty
-    ]
-    return {"type": "FeatureCollection", "features": features}
 
 
 def _add_bands(
@@ -511,7 +408,7 @@ def _add_bands(
     for _, row in bands.iterrows():
         thr = float(row["threshold_ms"])
         label = f"Latency ≤ {thr:g} ms"
-        data = _display_geojson(
+        data = display_geojson(
             bands.loc[[row.name]],
             [{"label": escape_text(label)}],
             tol=tol,
@@ -551,7 +448,7 @@ def _add_rings(
         thr = float(row.threshold_ms)
         lower = None if pd.isna(row.lower_ms) else float(row.lower_ms)
         label = ring_label(lower, thr)
-        data = _display_geojson(
+        data = display_geojson(
             rings.loc[[row.Index]],
             [{"label": escape_text(f"{label} · {row.area_km2:,.1f} km²")}],
             tol=tol,
@@ -606,7 +503,7 @@ def _add_district_shares(
         {"label": _district_label(n, result), "fill": share_colour(v)}
         for n, v in zip(districts["name"], values, strict=True)
     ]
-    data = _display_geojson(districts, props, tol=tol, precision=precision, datum=datum)
+    data = display_geojson(districts, props, tol=tol, precision=precision, datum=datum)
     budget = result.metro.config.budget_ms
     what = escape_text(BASIS_LABELS.get(basis, basis)) if basis else "share"
     folium.GeoJson(
@@ -629,7 +526,7 @@ def _add_district_shares(
         for a, b, n, v in zip(lon, lat, districts["name"], values, strict=True)
     ]
     group = folium.FeatureGroup(name="District labels (share)", show=True)
-    group.add_child(_LabelsLayer(rows))
+    group.add_child(LabelsLayer(rows))
     group.add_to(fmap)
 
 
@@ -637,31 +534,6 @@ def _label_text(name: object, share: float) -> str:
     """Plain text (the page sets it as text, never as markup)."""
     text = "" if name is None else str(name)
     return f"{text} · {percent(share, digits=0, missing='no data')}"
-
-
-class _LabelsLayer(MacroElement):
-    """Text labels from ``[lat, lon, text]`` rows; the text is set with ``textContent``."""
-
-    _template = _Template("""
-        {% macro script(this, kwargs) %}
-        (function () {
-            var lcLabels = {{ this.rows|tojson }};
-            lcLabels.forEach(function (r) {
-                var el = document.createElement("div");
-                el.textContent = r[2];
-                var icon = L.divIcon({className: "lc-label", html: el, iconSize: [0, 0]});
-                L.marker([r[0], r[1]], {icon: icon, interactive: false, keyboard: false,
-                          zIndexOffset: 3000})
-                    .addTo({{ this._parent.get_name() }});
-            });
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, rows: list[list[Any]]) -> None:
-        super().__init__()
-        self._name = "LabelsLayer"
-        self.rows = rows
 
 
 def _add_boundary(
@@ -681,7 +553,7 @@ def _add_boundary(
     if "districts" in layers:
         districts = layers["districts"]
         labels = [_district_label(name, result) for name in districts["name"]]
-        data = _display_geojson(
+        data = display_geojson(
             districts,
             [{"label": lab} for lab in labels],
             tol=tol,
@@ -702,7 +574,7 @@ def _add_boundary(
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
         ).add_to(fmap)
     label = _district_label(None, result, title=cfg.name)
-    data = _display_geojson(
+    data = display_geojson(
         layers["boundary"], [{"label": label}], tol=tol, precision=precision, datum=datum
     )
     folium.GeoJson(
@@ -752,7 +624,7 @@ def _add_clusters(
         if r.get("district"):
             parts.append(escape_text(r["district"]))
         labels.append({"label": "<br>".join(parts), "cause": escape_text(cause)})
-    data = _display_geojson(clusters, labels, tol=tol, precision=precision, datum=datum)
+    data = display_geojson(clusters, labels, tol=tol, precision=precision, datum=datum)
     folium.GeoJson(
         data,
         name="Largest uncovered clusters",
@@ -795,7 +667,7 @@ def _add_heat(
     heat.default_js = _assets.js_urls(_assets.HEAT_JS)  # pinned, not folium@main
     heat.add_to(fmap)
     fmap.add_child(
-        _HtmlControl(_heat_scale_html(top, cell_m), position="bottomright", css_class="lc-heat")
+        HtmlControl(_heat_scale_html(top, cell_m), position="bottomright", css_class="lc-heat")
     )
 
 
@@ -955,7 +827,7 @@ def _add_sites(
             ]
         )
     group = folium.FeatureGroup(name=f"Compute sites ({len(rows)})", show=True)
-    group.add_child(_PointsLayer(rows))
+    group.add_child(PointsLayer(rows))
     group.add_to(fmap)
     known = sorted({y for y in years if y is not None})
     if len(known) > 1:
@@ -1004,21 +876,7 @@ def _tier_icon(tier: str, *, online: bool) -> str:
     shape = _TIER_SHAPES.get(tier.lower(), "diamond")
     fill = _SITE_COLOUR if online else "#ffffff"
     stroke = "#ffffff" if online else _PLANNED_COLOUR
-    return _svg(shape, fill=fill, stroke=stroke, size=22)
-
-
-def _svg(shape: str, *, fill: str, stroke: str, size: int) -> str:
-    s = size
-    body = {
-        "square": f'<rect x="3" y="3" width="{s - 6}" height="{s - 6}"/>',
-        "circle": f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - 3}"/>',
-        "triangle": f'<polygon points="{s / 2},2 {s - 2},{s - 3} 2,{s - 3}"/>',
-        "diamond": f'<polygon points="{s / 2},2 {s - 2},{s / 2} {s / 2},{s - 2} 2,{s / 2}"/>',
-    }[shape]
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" '
-        f'fill="{fill}" stroke="{stroke}" stroke-width="2">{body}</svg>'
-    )
+    return svg(shape, fill=fill, stroke=stroke, size=22)
 
 
 class _YearControl(MacroElement):
@@ -1028,7 +886,7 @@ class _YearControl(MacroElement):
     ``latcircle run --year`` computes another year.
     """
 
-    _template = _Template("""
+    _template = ElementTemplate("""
         {% macro script(this, kwargs) %}
         (function (map, group) {
             var years = {{ this.years|tojson }};
@@ -1074,35 +932,6 @@ class _YearControl(MacroElement):
         self.note = f"bands and shares: {when}"
 
 
-class _PointsLayer(MacroElement):
-    """Markers from ``[lat, lon, icon SVG, popup HTML, online year]`` rows, added to the parent.
-
-    The rows arrive as JSON; the icon SVG is built here from fixed shapes and the popup
-    from escaped text, so no data can become markup or script.
-    """
-
-    _template = _Template("""
-        {% macro script(this, kwargs) %}
-        (function () {
-            var rows = {{ this.rows|tojson }};
-            rows.forEach(function (r) {
-                var icon = L.divIcon({className: "lc-site-icon", html: r[2],
-                    iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]});
-                var marker = L.marker([r[0], r[1]], {icon: icon, zIndexOffset: 1000})
-                    .bindPopup(r[3], {maxWidth: 340});
-                marker.lcYear = r[4];
-                marker.addTo({{ this._parent.get_name() }});
-            });
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, rows: list[list[Any]]) -> None:
-        super().__init__()
-        self._name = "PointsLayer"
-        self.rows = rows
-
-
 # --- legend, title, tools ----------------------------------------------------------------
 
 
@@ -1131,14 +960,14 @@ def _add_controls(
     measure.add_to(fmap)
     # Bottom left, under popups' usual place: a popup opened near the top is not hidden.
     fmap.add_child(
-        _HtmlControl(_title_html(result), position="bottomleft", css_class="lc-title-box")
+        HtmlControl(_title_html(result), position="bottomleft", css_class="lc-title-box")
     )
     fmap.add_child(
-        _HtmlControl(
+        HtmlControl(
             _legend_html(result, bands, rings=rings), position="bottomright", css_class="lc-legend"
         )
     )
-    fmap.add_child(_Attribution([escape_text(c) for c in credits]))
+    fmap.add_child(Attribution([escape_text(c) for c in credits]))
 
 
 def _title_html(result: RunResult) -> str:
@@ -1191,9 +1020,9 @@ def _legend_html(result: RunResult, bands: gpd.GeoDataFrame, *, rings: bool = Tr
     ]
     rows.append("<h4>Compute sites</h4>")
     for tier, shape in [*_TIER_SHAPES.items(), ("other", "diamond")]:
-        icon = _svg(shape, fill=_SITE_COLOUR, stroke="#ffffff", size=16)
+        icon = svg(shape, fill=_SITE_COLOUR, stroke="#ffffff", size=16)
         rows.append(f'<div class="lc-row">{icon}{tier}</div>')
-    planned = _svg("circle", fill="#ffffff", stroke=_PLANNED_COLOUR, size=16)
+    planned = svg("circle", fill="#ffffff", stroke=_PLANNED_COLOUR, size=16)
     rows.append(f'<div class="lc-row">{planned}planned (not online)</div>')
     rows += _district_legend(result)
     return "".join(rows)
@@ -1212,50 +1041,3 @@ def _district_legend(result: RunResult) -> list[str]:
         for _, c, label in SHARE_CLASSES
     ]
     return rows
-
-
-class _HtmlControl(MacroElement):
-    """A Leaflet control holding fixed HTML (built from escaped text), e.g. the legend.
-
-    A control lives inside the map container, so it stays visible in fullscreen mode.
-    """
-
-    _template = _Template("""
-        {% macro script(this, kwargs) %}
-        (function () {
-            var control = L.control({position: {{ this.position|tojson }}});
-            control.onAdd = function () {
-                var div = L.DomUtil.create("div", "lc-box " + {{ this.css_class|tojson }});
-                div.innerHTML = {{ this.html|tojson }};
-                L.DomEvent.disableClickPropagation(div);
-                L.DomEvent.disableScrollPropagation(div);
-                return div;
-            };
-            control.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, html_text: str, *, position: str, css_class: str) -> None:
-        super().__init__()
-        self._name = "HtmlControl"
-        self.html = html_text
-        self.position = position
-        self.css_class = css_class
-
-
-class _Attribution(MacroElement):
-    """Data credits appended to Leaflet's attribution control (escaped text)."""
-
-    _template = _Template("""
-        {% macro script(this, kwargs) %}
-        {% for credit in this.credits %}
-        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ credit|tojson }});
-        {% endfor %}
-        {% endmacro %}
-    """)
-
-    def __init__(self, credits: list[str]) -> None:
-        super().__init__()
-        self._name = "Attribution"
-        self.credits = credits
