@@ -19,6 +19,7 @@ covers it alone.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ from latcircle.analysis.coverage import CAUSE_CODES, covered
 from latcircle.analysis.isochrones import band_rings, bands, mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis
-from latcircle.engine.latency import LatencyField, attach_sites, solve
+from latcircle.engine.latency import LatencyField, attach_sites, solve_each
 
 __all__ = [
     "MAX_WHATIF",
@@ -75,6 +76,8 @@ class YearState:
     covered, total
         Per basis, the weight within the budget and all the weight, per district (index
         order) and last the metro.
+    count, count_total
+        The same as numbers of samples (key-site markers, pixels, cells).
     """
 
     key: str
@@ -84,6 +87,8 @@ class YearState:
     causes: gpd.GeoDataFrame
     covered: dict[str, np.ndarray]
     total: dict[str, np.ndarray]
+    count: dict[str, np.ndarray]
+    count_total: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -98,11 +103,14 @@ class DemandGroups:
         District index of each group (-1: none).
     builds
         For each group, the indices of the builds that cover it (sorted).
+    count
+        Number of samples in each group.
     """
 
     weight: np.ndarray
     district: np.ndarray
     builds: list[np.ndarray]
+    count: np.ndarray
 
 
 def year_states(metro: Metro, scenario: Scenario, years: list[int | None]) -> list[YearState]:
@@ -123,14 +131,21 @@ def year_states(metro: Metro, scenario: Scenario, years: list[int | None]) -> li
     """
     solved: list[Scenario] = [scenario]
     states = []
+    done: dict[int, YearState] = {}  # one state per solved scenario, whatever its years
     for year in years:
         sc = _solved(metro, year, solved)
-        states.append(_state(metro, sc, year))
+        if id(sc) not in done:
+            done[id(sc)] = _state(metro, sc, year)
+        states.append(dataclasses.replace(done[id(sc)], key=_key(year), year=year))
     return states
 
 
+def _key(year: int | None) -> str:
+    return "all" if year is None else str(year)
+
+
 def _solved(metro: Metro, year: int | None, solved: list[Scenario]) -> Scenario:
-    """The scenario of ``year``, reusing one with the same sites on the same network."""
+    """Return the scenario of ``year``, reusing one with the same sites on the same network."""
     mask = metro.online(year)
     view = metro.view(year)
     for sc in solved:
@@ -162,20 +177,26 @@ def _state(metro: Metro, sc: Scenario, year: int | None) -> YearState:
         rows.append({"cause": cause, "area_km2": geom.area / 1e6, "geometry": geom})
     causes = gpd.GeoDataFrame(rows, geometry="geometry", crs=metro.inputs.crs)
     n = len(metro.district_names)
-    cov, tot = {}, {}
+    cov, tot, cnt, cnt_tot = {}, {}, {}, {}
     for basis, ev in sc.evaluations.items():
         w, d = ev.samples.weight, ev.samples.district
         inside = covered(ev.latency_us, budget_ms=cfg.budget_ms)
+        everywhere = np.ones(len(w), bool)
+        ones = np.ones(len(w))
         cov[basis] = _by_district(w, d, inside, n)
-        tot[basis] = _by_district(w, d, np.ones(len(w), bool), n)
+        tot[basis] = _by_district(w, d, everywhere, n)
+        cnt[basis] = _by_district(ones, d, inside, n)
+        cnt_tot[basis] = _by_district(ones, d, everywhere, n)
     return YearState(
-        key="all" if year is None else str(year),
+        key=_key(year),
         year=year,
         scenario=sc,
         rings=band_rings(cumulative),
         causes=causes,
         covered=cov,
         total=tot,
+        count=cnt,
+        count_total=cnt_tot,
     )
 
 
@@ -191,31 +212,21 @@ def _by_district(w: np.ndarray, district: np.ndarray, mask: np.ndarray, n: int) 
 
 def _single_fields(
     metro: Metro, year: int | None, lon: np.ndarray, lat: np.ndarray
-) -> list[LatencyField]:
-    """One engine solve per build alone, attached as ``add_sites`` attaches it.
+) -> Iterator[LatencyField]:
+    """Yield the engine's field of each build alone, attached as ``add_sites`` attaches it.
 
     WGS84 points converted to the local CRS, the default site device latency, located on
     the network as built in ``year``.
     """
     if not len(lon):
-        return []
+        return
     pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=_WGS84).to_crs(metro.inputs.crs)
     view = metro.view(year)
     device = np.full(len(lon), metro.params.site_device_us, dtype=float)
     att = attach_sites(view.locator, pts.x.to_numpy(), pts.y.to_numpy(), device, metro.params)
-    fields = []
-    for j in range(len(lon)):
-        online = np.zeros(len(lon), bool)
-        online[j] = True
-        fields.append(solve(view.network, att, metro.params, online=online, arcs=view.arcs))
-    return fields
-
-
-def _each_field(metro: Metro, year: int | None, table: pd.DataFrame) -> Iterator[LatencyField]:
-    """Like :func:`_single_fields`, one build at a time."""
-    for j in range(len(table)):
-        row = table.iloc[[j]]
-        yield from _single_fields(metro, year, row["lon"].to_numpy(), row["lat"].to_numpy())
+    yield from solve_each(
+        view.network, att, metro.params, sites=np.arange(len(lon)), arcs=view.arcs
+    )
 
 
 def _columns(
@@ -241,14 +252,21 @@ def _groups(weight: np.ndarray, district: np.ndarray, hits: np.ndarray) -> Deman
     """Aggregate covered rows by (district, set of builds covering them)."""
     any_hit = hits.any(axis=1)
     if not any_hit.any():
-        return DemandGroups(np.zeros(0), np.zeros(0, np.int64), [])
-    h, w, d = hits[any_hit], weight[any_hit], district[any_hit]
-    packed = np.packbits(h, axis=1)
-    key = np.column_stack([d.astype(np.int64), packed.astype(np.int64)])
-    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-    sums = np.bincount(inverse.ravel(), weights=w, minlength=len(uniq))
-    members = [np.flatnonzero(np.unpackbits(u[1:].astype(np.uint8))[: h.shape[1]]) for u in uniq]
-    return DemandGroups(sums, uniq[:, 0].copy(), members)
+        return DemandGroups(np.zeros(0), np.zeros(0, np.int64), [], np.zeros(0, np.int64))
+    h, w, d = hits[any_hit], weight[any_hit], district[any_hit].astype(np.int64)
+    # The set of builds as one 64-bit word (at most MAX_WHATIF < 64 builds): a 1-D sort by
+    # (district, word) instead of np.unique(axis=0) over rows, several times slower.
+    word = np.zeros(len(h), dtype=np.uint64)
+    for j in range(h.shape[1]):
+        word |= h[:, j].astype(np.uint64) << np.uint64(j)
+    order = np.lexsort((word, d))
+    new = np.r_[True, (np.diff(d[order]) != 0) | (word[order][1:] != word[order][:-1])]
+    group = np.cumsum(new) - 1
+    first = order[new]
+    sums = np.bincount(group, weights=w[order], minlength=len(first))
+    counts = np.bincount(group, minlength=len(first))
+    members = [np.flatnonzero(h[i]) for i in first]
+    return DemandGroups(sums, d[first], members, counts)
 
 
 def whatif_sets(
@@ -277,7 +295,7 @@ def whatif_sets(
     for state in states:
         view = id(metro.view(state.year))
         if view not in fields:
-            fields[view] = _single_fields(metro, state.year, lon, lat)
+            fields[view] = list(_single_fields(metro, state.year, lon, lat))
         out[state.key] = {}
         for basis, ev in state.scenario.evaluations.items():
             rows, hits = _columns(metro, state, basis, fields[view])
@@ -330,7 +348,8 @@ def rank_candidates(
         loc = ev.samples.location.take(rows)
         w = ev.samples.weight[rows]
         # One candidate at a time: a solved field per candidate would not fit in memory.
-        for j, one in enumerate(_each_field(metro, state.year, table)):
+        lon, lat = table["lon"].to_numpy(), table["lat"].to_numpy()
+        for j, one in enumerate(_single_fields(metro, state.year, lon, lat)):
             gain[j] = float(w[covered(one.at(loc)[0], budget_ms=budget)].sum())
     table["gain"] = gain
     table = table[table["gain"] > 0]

@@ -27,6 +27,7 @@ __all__ = [
     "HtmlControl",
     "LabelsLayer",
     "PointsLayer",
+    "RawScript",
     "TileNotice",
     "display_geojson",
     "svg",
@@ -88,11 +89,29 @@ class TileNotice(MacroElement):
 
 
 PAGE_STYLE = """<style>
-.lc-box {background: rgba(255,255,255,0.92); padding: 6px 9px; border-radius: 4px;
-  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 system-ui, sans-serif; color: #222;}
-.lc-box h4 {margin: 0 0 4px; font-size: 13px;}
+.lc-box {background: rgba(255,255,255,0.95); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 system-ui, "Noto Sans CJK SC",
+  sans-serif; color: #222;}
+.lc-box h4, .lc-h2 {margin: 4px 0 3px; font-size: 13px; font-weight: 600;}
+.lc-h {margin: 0 0 3px; font-size: 15px; font-weight: 700;}
+.lc-title-box {max-width: 360px;}
+.lc-legend {max-width: 270px;}
+.lc-legend-body {max-height: calc(100vh - 150px); overflow-y: auto;}
 .lc-legend .lc-row {display: flex; align-items: center; gap: 6px; margin: 1px 0;}
-.lc-swatch {display: inline-block; width: 14px; height: 12px; border: 1px solid #555;}
+.lc-sec[hidden], .lc-panel-body[hidden], .lc-legend-body[hidden] {display: none;}
+.lc-fold {font: 600 12px system-ui, sans-serif; background: #fff; color: #222;
+  border: 1px solid #767676; border-radius: 3px; padding: 2px 6px; cursor: pointer;}
+.lc-panel {max-width: 300px;}
+.lc-panel-body {max-height: calc(100vh - 380px); overflow-y: auto; overflow-x: hidden;
+  margin-top: 4px;}
+.lc-years label {font-weight: 600; display: block;}
+.lc-years input {width: 100%;}
+.lc-whatif {border: 1px solid #bbb; margin: 4px 0 0; padding: 3px 6px;}
+.lc-whatif legend {font-weight: 600; padding: 0 3px;}
+.lc-build {margin: 3px 0;}
+.lc-note {font-size: 11px; color: #444; overflow-wrap: anywhere;}
+.lc-shares .lc-share {font-weight: 700;}
+.lc-swatch {display: inline-block; flex: none; width: 14px; height: 12px; border: 1px solid #555;}
 .lc-dot {display: inline-block; width: 10px; height: 10px; border-radius: 50%;
   border: 1px solid #fff; box-shadow: 0 0 0 1px #444;}
 .lc-warning {margin-top: 4px; background: #fff3cd; border: 1px solid #d39e00; color: #5c4300;
@@ -101,14 +120,17 @@ PAGE_STYLE = """<style>
 .lc-grey {filter: grayscale(1) brightness(1.04) contrast(0.92);}
 .lc-site-icon, .lc-key-icon, .lc-label {background: none; border: none;}
 .lc-site-icon svg {filter: drop-shadow(0 0 1.5px #fff) drop-shadow(0 0 2px rgba(0,0,0,0.8));}
-.lc-label div {font: 600 11px/1.2 system-ui, sans-serif; color: #111; white-space: nowrap;
-  text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; transform: translate(-50%, -50%);
-  display: inline-block; pointer-events: none;}
+.lc-label div {font: 600 11px/1.2 system-ui, "Noto Sans CJK SC", sans-serif; color: #111;
+  white-space: nowrap; transform: translate(-50%, -50%); display: inline-block;
+  pointer-events: none; background: rgba(255,255,255,0.6); border-radius: 3px; padding: 0 2px;
+  text-shadow: -1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff,
+  0 0 3px #fff;}
 .lc-scale {width: 150px; height: 10px; border: 1px solid #555;}
 .lc-ticks {display: flex; justify-content: space-between; width: 152px; font-size: 11px;}
 .lc-tile-notice {max-width: 260px; font-size: 11px;}
 .lc-cluster {border-radius: 50%; color: #fff; font: 600 12px/30px system-ui, sans-serif;
-  text-align: center; width: 30px; height: 30px; box-shadow: 0 0 0 3px rgba(255,255,255,0.7);}
+  text-align: center; width: 30px; height: 30px; box-shadow: 0 0 0 3px rgba(255,255,255,0.7);
+  text-shadow: 0 0 2px #000, 0 0 2px #000;}
 </style>"""
 
 #: Folium maps load Leaflet from CDNs; without them the page would stay blank, so say why.
@@ -189,7 +211,7 @@ def svg(shape: str, *, fill: str, stroke: str, size: int) -> str:
 
 
 class PointsLayer(MacroElement):
-    """Markers from ``[lat, lon, icon SVG, popup HTML, online year]`` rows, added to the parent.
+    """Markers from ``[lat, lon, icon SVG, popup HTML, online year, escaped name]`` rows.
 
     The rows arrive as JSON; the icon SVG is built here from fixed shapes and the popup
     from escaped text, so no data can become markup or script.
@@ -202,7 +224,8 @@ class PointsLayer(MacroElement):
             rows.forEach(function (r) {
                 var icon = L.divIcon({className: "lc-site-icon", html: r[2],
                     iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]});
-                var marker = L.marker([r[0], r[1]], {icon: icon, zIndexOffset: 1000})
+                var marker = L.marker([r[0], r[1]], {icon: icon, zIndexOffset: 1000,
+                                                     title: lcText(r[5])})
                     .bindPopup(r[3], {maxWidth: 340});
                 marker.lcYear = r[4];
                 marker.addTo({{ this._parent.get_name() }});
@@ -280,3 +303,16 @@ class DataBlock(Element):
     def render(self, **kwargs: Any) -> str:
         """Return the script element (no template pass)."""
         return f'<script type="application/json" id="{self.element_id}">{self.text}</script>'
+
+
+class RawScript(Element):
+    """Fixed page code (no data) added to the page as is, never read as template source."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "RawScript"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the code unchanged."""
+        return self.text
