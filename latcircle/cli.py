@@ -359,6 +359,21 @@ def _output_options() -> argparse.ArgumentParser:
         help="latency bands on the map: disjoint rings or nested cumulative bands",
     )
     p.add_argument(
+        "--lang",
+        default=None,
+        metavar="{en,zh}",
+        help="words of map.html (zh: Chinese, district names from names_local); default: zh "
+        "when the config has name_local, else en",
+    )
+    p.add_argument(
+        "--what-if",
+        dest="whatif",
+        default=None,
+        metavar="N",
+        help="most builds in the map's what-if panel (1-50; default 10): the plan's new "
+        "sites, then the candidates adding most",
+    )
+    p.add_argument(
         "--export",
         nargs="+",
         choices=EXPORT_FORMATS,
@@ -501,7 +516,19 @@ def _outputs_of(args: argparse.Namespace) -> list[Callable[..., object]]:
         basemap=args.basemap,
         bands=args.bands,
         exports=args.export,
+        lang=getattr(args, "lang", None),
+        whatif=_whatif_arg(getattr(args, "whatif", None)),
     )
+
+
+def _whatif_arg(text: str | None) -> int | None:
+    """Parse ``--what-if N``: a whole number (its range is checked by the map writer)."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError("--what-if", None, f"expected a whole number, got {text!r}") from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

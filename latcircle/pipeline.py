@@ -219,6 +219,8 @@ def default_outputs(
     basemap: str = "osm",
     bands: str = "rings",
     exports: Sequence[str] = (),
+    lang: str | None = None,
+    whatif: int | None = None,
 ) -> list[Callable[[RunResult, Path], Any]]:
     """Return the output steps a normal run adds after the core files, in order.
 
@@ -242,6 +244,12 @@ def default_outputs(
     exports
         Extra copies of the GeoPackage layers: ``"geoparquet"``, ``"geojson"``
         (:mod:`latcircle.output.exports`).
+    lang
+        The map's language, ``"en"`` or ``"zh"``; from the config when ``None``
+        (:func:`latcircle.present.map.words.resolve_lang`).
+    whatif
+        Most builds in the map's what-if panel; the default when ``None``
+        (:data:`latcircle.analysis.workbench.WHATIF_DEFAULT`).
     """
     from latcircle.output.exports import export_step
 
@@ -249,7 +257,10 @@ def default_outputs(
     if maps:
         from latcircle.present.maps import map_writer
 
-        steps.append(map_writer(assets=map_assets, basemap=basemap, bands=bands))  # type: ignore[arg-type]
+        workbench: dict[str, Any] = {"lang": lang}
+        if whatif is not None:
+            workbench["whatif"] = whatif
+        steps.append(map_writer(assets=map_assets, basemap=basemap, bands=bands, **workbench))  # type: ignore[arg-type]
     if report:
         from latcircle.present.report import write_report
 

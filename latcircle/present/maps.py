@@ -42,12 +42,10 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 from branca.element import Element, Figure
-from folium.plugins import Fullscreen, HeatMap, MeasureControl
+from folium.plugins import Fullscreen, MeasureControl
 
-from latcircle.analysis.coverage import covered
 from latcircle.analysis.workbench import WHATIF_DEFAULT, YearState, whatif_sets, year_states
 from latcircle.output.readback import read_layers
 from latcircle.present import assets as _assets
@@ -63,10 +61,17 @@ from latcircle.present.map.elements import (
     TileNotice,
     display_geojson,
 )
-from latcircle.present.map.legend import heat_scale_html, legend_html
+from latcircle.present.map.heat import add_heat
+from latcircle.present.map.legend import legend_html
 from latcircle.present.map.points import add_key_sites, add_sites
 from latcircle.present.map.script import WORKBENCH_JS
-from latcircle.present.map.words import LANGS, WORDS, district_display_names, resolve_lang
+from latcircle.present.map.words import (
+    LANGS,
+    WORDS,
+    check_lang,
+    district_display_names,
+    resolve_lang,
+)
 from latcircle.present.map.workbench import (
     CAUSE_OPACITY,
     RING_OPACITY,
@@ -77,7 +82,6 @@ from latcircle.present.map.workbench import (
     workbench_payload,
 )
 from latcircle.present.style import (
-    HEAT_GRADIENT,
     NO_SHARE_COLOUR,
     STATUS_COLOURS,
     band_colours,
@@ -265,9 +269,7 @@ def _add_layers(
     causes = folium.FeatureGroup(name=words["layer_causes"], show=True)
     causes.add_to(fmap)
     districts, labels, points = _add_boundary(fmap, layers, result, words, **display)
-    heat = _add_heat(
-        fmap, result, cell_m=heat_cell_m, precision=precision, datum=datum, words=words
-    )
+    heat = add_heat(fmap, result, cell_m=heat_cell_m, precision=precision, datum=datum, words=words)
     clusters = None
     if "clusters" in layers and len(layers["clusters"]):
         clusters = _add_clusters(fmap, layers["clusters"], words=words, **display)
@@ -470,6 +472,10 @@ def map_writer(*, assets: AssetMode = "inline", **options: Any) -> Any:
     callable
         ``f(result, folder) -> Path``, staged as ``write_map``.
     """
+    # Checked now, before a run's minutes of work: a bad value stops the run up front.
+    check_lang(options.get("lang"))
+    if "whatif" in options:
+        check_whatif_count(options["whatif"])
 
     def write(result: RunResult, folder: str | Path) -> Path:
         return write_map(result, folder, assets=assets, **options)
@@ -630,7 +636,10 @@ def _add_boundary(
     points: list[list[float]] = []
     districts = layers.get("districts")
     if districts is not None and len(districts):
-        props = [{"i": i} for i in range(len(districts))]
+        # Features carry the district's index in the run (its samples' district ids).
+        index = {str(n): i for i, n in enumerate(result.metro.district_names)}
+        order = [index.get(str(n), -1) for n in districts["name"]]
+        props = [{"i": i} for i in order]
         data = display_geojson(districts, props, tol=tol, precision=precision, datum=datum)
         basis = next((b for b, v in result.headline.items() if not np.isnan(v)), None)
         what = words["key_sites_basis" if basis == "key_sites" else (basis or "area")]
@@ -664,10 +673,10 @@ def _add_boundary(
             shapely.point_on_surface(districts.geometry.to_numpy()), crs=districts.crs
         ).to_crs(WGS84)
         lon, lat = to_display(pts.x.to_numpy(), pts.y.to_numpy(), datum=datum)  # type: ignore[arg-type]
-        points = [
-            [round(float(b), precision), round(float(a), precision)]
-            for a, b in zip(lon, lat, strict=True)
-        ]
+        points = [[0.0, 0.0] for _ in result.metro.district_names]
+        for i, a, b in zip(order, lon, lat, strict=True):
+            if i >= 0:
+                points[i] = [round(float(b), precision), round(float(a), precision)]
         group = folium.FeatureGroup(name=escape_text(words["layer_labels"]), show=True)
         group.add_to(fmap)
         labels = group.get_name()
@@ -725,88 +734,6 @@ def _add_clusters(
     )
     layer.add_to(fmap)
     return layer
-
-
-# --- uncovered population ----------------------------------------------------------------
-
-
-def _add_heat(
-    fmap: folium.Map,
-    result: RunResult,
-    *,
-    cell_m: float,
-    precision: int,
-    datum: str,
-    words: Mapping[str, str],
-) -> tuple[HeatMap, str] | None:
-    """Add the heat of uncovered people; return it and its legend section (or ``None``)."""
-    # Heat cells are hundreds of metres wide: 4 decimals (about 10 m) lose nothing.
-    found = _uncovered_population(result, cell_m=cell_m, precision=min(precision, 4))
-    if found is None or not len(found[0]):
-        return None
-    points, top = found
-    lon, lat = to_display([p[1] for p in points], [p[0] for p in points], datum=datum)  # type: ignore[arg-type]
-    points = [
-        [round(float(a), 4), round(float(b), 4), p[2]]
-        for a, b, p in zip(lat, lon, points, strict=True)
-    ]
-    heat = HeatMap(
-        points,
-        name=escape_text(words["layer_heat"]),
-        show=True,
-        radius=14,
-        blur=12,
-        min_opacity=0.05,
-        max_zoom=13,
-        gradient=HEAT_GRADIENT,
-    )
-    heat.default_js = _assets.js_urls(_assets.HEAT_JS)  # pinned, not folium@main
-    heat.add_to(fmap)
-    return heat, heat_scale_html(top, cell_m, words)
-
-
-def _uncovered_population(
-    result: RunResult, *, cell_m: float, precision: int
-) -> tuple[list[list[float]], float] | None:
-    """People beyond the budget (no access or too far), summed over ``cell_m`` cells.
-
-    Returns ``[lat, lon, weight]`` rows, weight relative to the 99th-percentile cell, and
-    that cell's people (the top of the heat scale).
-    """
-    metro, scenario = result.metro, result.scenario
-    if "population" not in scenario.evaluations:
-        return None
-    ev = scenario.evaluations["population"]
-    x, y = ev.samples.coordinates()  # the pixels inside the metro, as prepare chose them
-    out = ~covered(ev.latency_us, budget_ms=metro.config.budget_ms)
-    people = ev.samples.weight[out]
-    if not people.sum():
-        return [], 0.0
-    ix = np.floor(x[out] / cell_m).astype(np.int64)
-    iy = np.floor(y[out] / cell_m).astype(np.int64)
-    # One int64 key per cell, ordered as the (ix, iy) rows would sort: a 1-D unique instead
-    # of np.unique(axis=0), which sorts rows through a structured view, several times slower.
-    x0, y0 = ix.min(), iy.min()
-    ny = iy.max() - y0 + 1
-    key = (ix - x0) * ny + (iy - y0)
-    keys, inverse = np.unique(key, return_inverse=True)
-    sums = np.bincount(inverse.ravel(), weights=people)
-    keep = sums >= 1.0
-    kx, ky = np.divmod(keys[keep], ny)
-    cx, cy = (kx + x0 + 0.5) * cell_m, (ky + y0 + 0.5) * cell_m
-    lon, lat = pyproj.Transformer.from_crs(metro.inputs.crs, WGS84, always_xy=True).transform(
-        cx, cy
-    )
-    # Intensity relative to the 99th percentile cell: one dense block must not wash out
-    # the rest of the heat layer.
-    top = float(np.percentile(sums[keep], 99)) or 1.0
-    weight = np.round(np.minimum(sums[keep] / top, 1.0), 2)
-    # Cells under 1 % of that show as nothing but haze (and weigh on the page): left out.
-    shown = weight >= 0.01
-    rows = np.column_stack(
-        [np.round(lat[shown], precision), np.round(lon[shown], precision), weight[shown]]
-    ).tolist()
-    return rows, top
 
 
 # --- legend, headline, tools ----------------------------------------------------------------

@@ -20,9 +20,9 @@ function lcText(escaped) {
   return t.value;
 }
 function lcWorkbench(map, L_) {
-  var data = JSON.parse(document.getElementById("lc-data").textContent);
-  var W = data.words;
-  var state = {year: data.start, on: data.builds.map(function () { return false; }), shape: -1};
+  var lcd = JSON.parse(document.getElementById("lc-data").textContent);
+  var W = lcd.words;
+  var state = {year: lcd.start, on: lcd.builds.map(function () { return false; }), shape: -1};
   function fmt(text, values) {
     return text.replace(/\{(\w+)\}/g, function (m, k) {
       return Object.prototype.hasOwnProperty.call(values, k) ? String(values[k]) : m;
@@ -51,13 +51,13 @@ function lcWorkbench(map, L_) {
   }
   function basisLabel(b) { return W[b === "key_sites" ? "key_sites_basis" : b]; }
   function ringName(i) {
-    var t = data.rings[i].threshold;
+    var t = lcd.rings[i].threshold;
     if (i === 0) { return fmt(W.ring, {upper: t}); }
-    return fmt(W.ring_between, {lower: data.rings[i - 1].threshold, upper: t});
+    return fmt(W.ring_between, {lower: lcd.rings[i - 1].threshold, upper: t});
   }
   function current() {
-    var Y = data.years[state.year], out = {};
-    data.bases.forEach(function (b) {
+    var Y = lcd.years[state.year], out = {};
+    lcd.bases.forEach(function (b) {
       var cov = Y.covered[b].slice(), cnt = Y.count[b].slice(), n = cov.length - 1;
       (Y.groups[b] || []).forEach(function (g) {
         for (var k = 0; k < g[2].length; k++) {
@@ -76,36 +76,36 @@ function lcWorkbench(map, L_) {
     return out;
   }
   function shareColour(v) {
-    if (v === null || isNaN(v)) { return data.noShare; }
-    for (var i = 0; i < data.shareClasses.length; i++) {
-      if (v < data.shareClasses[i][0]) { return data.shareClasses[i][1]; }
+    if (v === null || isNaN(v)) { return lcd.noShare; }
+    for (var i = 0; i < lcd.shareClasses.length; i++) {
+      if (v < lcd.shareClasses[i][0]) { return lcd.shareClasses[i][1]; }
     }
-    return data.shareClasses[data.shareClasses.length - 1][1];
+    return lcd.shareClasses[lcd.shareClasses.length - 1][1];
   }
   // --- the year's rings and causes ------------------------------------------------------
   function drawShapes() {
-    var index = data.years[state.year].shape;
+    var index = lcd.years[state.year].shape;
     if (index === state.shape) { return; }
     state.shape = index;
-    var sh = data.shapes[index];
+    var sh = lcd.shapes[index];
     L_.rings.forEach(function (group, i) {
       if (!group) { return; }
       group.clearLayers();
       var r = sh.rings[i];
       if (!r.geo) { return; }
-      var c = data.rings[i].colour;
+      var c = lcd.rings[i].colour;
       var layer = L.geoJSON(r.geo, {style: {fillColor: c, color: c, weight: 0.4,
-        fillOpacity: data.ringOpacity}});
+        fillOpacity: lcd.ringOpacity}});
       layer.bindTooltip(el("span", null, ringName(i) + " · " + num(r.area) + " " + W.km2));
       group.addLayer(layer);
     });
     if (L_.causes) {
       L_.causes.clearLayers();
-      data.causes.forEach(function (c, i) {
+      lcd.causes.forEach(function (c, i) {
         var r = sh.causes[i];
         if (!r.geo) { return; }
         var layer = L.geoJSON(r.geo, {style: {fillColor: c.colour, color: c.colour,
-          weight: 0.6, fillOpacity: data.causeOpacity}});
+          weight: 0.6, fillOpacity: lcd.causeOpacity}});
         layer.bindTooltip(el("span", null, W[c.cause] + " · " + num(r.area) + " " + W.km2));
         L_.causes.addLayer(layer);
       });
@@ -120,12 +120,12 @@ function lcWorkbench(map, L_) {
   function headline(now) {
     if (!title) { return; }
     title.textContent = "";
-    var Y = data.years[state.year];
-    title.appendChild(el("h1", "lc-h", data.city));
+    var Y = lcd.years[state.year];
+    title.appendChild(el("h1", "lc-h", lcd.city));
     var when = Y.key === "all" ? W.scenario_all : fmt(W.scenario_year, {year: Y.label});
-    title.appendChild(el("div", null, fmt(W.circle, {budget: data.budget}) + " · " + when));
-    var line = el("div", "lc-shares", fmt(W.headline, {budget: data.budget}) + ": ");
-    data.bases.forEach(function (b, k) {
+    title.appendChild(el("div", null, fmt(W.circle, {budget: lcd.budget}) + " · " + when));
+    var line = el("div", "lc-shares", fmt(W.headline, {budget: lcd.budget}) + ": ");
+    lcd.bases.forEach(function (b, k) {
       var v = now[b].share[now[b].share.length - 1];
       if (isNaN(v)) { return; }
       if (k) { line.appendChild(document.createTextNode(" · ")); }
@@ -143,9 +143,9 @@ function lcWorkbench(map, L_) {
     }
     var added = state.on.filter(Boolean).length;
     if (added) { title.appendChild(el("div", "lc-added", fmt(W.whatif_added, {n: added}))); }
-    if (data.warnings.length) {
+    if (lcd.warnings.length) {
       var box = el("div", "lc-warning lc-box");
-      data.warnings.forEach(function (w, i) {
+      lcd.warnings.forEach(function (w, i) {
         if (i) { box.appendChild(document.createElement("br")); }
         box.appendChild(document.createTextNode(w));
       });
@@ -154,16 +154,16 @@ function lcWorkbench(map, L_) {
   }
   function districtTip(i, now) {
     var div = el("div");
-    div.appendChild(el("b", null, data.districts[i]));
-    div.appendChild(el("div", null, fmt(W.headline, {budget: data.budget}) + ":"));
-    data.bases.forEach(function (b) {
+    div.appendChild(el("b", null, lcd.districts[i]));
+    div.appendChild(el("div", null, fmt(W.headline, {budget: lcd.budget}) + ":"));
+    lcd.bases.forEach(function (b) {
       div.appendChild(el("div", null, basisLabel(b) + ": " + pct(now[b].share[i], 1)));
     });
     return div;
   }
   var labels = [];
   if (L_.labels) {
-    (data.labelPoints || []).forEach(function (p, i) {
+    (lcd.labelPoints || []).forEach(function (p, i) {
       var text = el("div");
       var icon = L.divIcon({className: "lc-label", html: text, iconSize: [0, 0]});
       L.marker(p, {icon: icon, interactive: false, keyboard: false, zIndexOffset: 3000})
@@ -172,21 +172,22 @@ function lcWorkbench(map, L_) {
     });
   }
   function districts(now) {
-    var b = data.districtBasis;
+    var b = lcd.districtBasis;
     L_.districts.forEach(function (layer, k) {
       layer.eachLayer(function (f) {
         var i = f.feature.properties.i;
+        if (i < 0) { return; }  // a district the run does not know (not in its inputs)
         if (k === 0 && b) { f.setStyle({fillColor: shareColour(now[b].share[i])}); }
         if (f.getTooltip()) { f.setTooltipContent(districtTip(i, now)); }
         else { f.bindTooltip(districtTip(i, now), {sticky: true}); }
       });
     });
     labels.forEach(function (text, i) {
-      text.textContent = data.districts[i] + " · " + (b ? pct(now[b].share[i], 0) : W.no_data);
+      text.textContent = lcd.districts[i] + " · " + (b ? pct(now[b].share[i], 0) : W.no_data);
     });
   }
   function sites() {
-    var Y = data.years[state.year];
+    var Y = lcd.years[state.year];
     if (!L_.sites) { return; }
     L_.sites.eachLayer(function (m) {
       var on = Y.key === "all" || m.lcYear === null || m.lcYear <= Number(Y.key);
@@ -199,7 +200,7 @@ function lcWorkbench(map, L_) {
     headline(now);
     districts(now);
     sites();
-    var Y = data.years[state.year];
+    var Y = lcd.years[state.year];
     if (yearText) {
       yearText.textContent = fmt(W.year_label, {}) + ": " + Y.label;
       yearInput.setAttribute("aria-valuetext", Y.label);
@@ -210,7 +211,7 @@ function lcWorkbench(map, L_) {
   }
   function gains(Y) {
     // Each build alone, in the year shown: the weight of the groups it covers.
-    var b = data.gainBasis, add = data.builds.map(function () { return 0; });
+    var b = lcd.gainBasis, add = lcd.builds.map(function () { return 0; });
     (Y.groups[b] || []).forEach(function (g) {
       g[2].forEach(function (j) { add[j] += g[0]; });
     });
@@ -240,28 +241,28 @@ function lcWorkbench(map, L_) {
     button.setAttribute("aria-controls", "lc-panel-body");
     var body = el("div", "lc-panel-body");
     body.id = "lc-panel-body";
-    if (data.years.length > 1) {
+    if (lcd.years.length > 1) {
       var wrap = el("div", "lc-years");
       yearText = el("label", null, "");
       yearText.setAttribute("for", "lc-year");
       yearInput = el("input");
       yearInput.id = "lc-year"; yearInput.type = "range"; yearInput.min = 0;
-      yearInput.max = data.years.length - 1; yearInput.step = 1; yearInput.value = state.year;
+      yearInput.max = lcd.years.length - 1; yearInput.step = 1; yearInput.value = state.year;
       yearInput.addEventListener("input", function () {
         state.year = Number(yearInput.value);
         update();
       });
       online = el("div", "lc-online");
       wrap.appendChild(yearText); wrap.appendChild(yearInput); wrap.appendChild(online);
-      wrap.appendChild(el("div", "lc-note", fmt(W.year_note, {run: data.runLabel})));
+      wrap.appendChild(el("div", "lc-note", fmt(W.year_note, {run: lcd.runLabel})));
       body.appendChild(wrap);
     }
     var fs = el("fieldset", "lc-whatif");
     fs.appendChild(el("legend", null, W.whatif));
-    if (!data.builds.length) {
-      fs.appendChild(el("div", "lc-note", fmt(W.whatif_none, {year: data.firstYear})));
+    if (!lcd.builds.length) {
+      fs.appendChild(el("div", "lc-note", fmt(W.whatif_none, {year: lcd.firstYear})));
     }
-    data.builds.forEach(function (bd, j) {
+    lcd.builds.forEach(function (bd, j) {
       var row = el("div", "lc-build");
       var box = el("input");
       box.type = "checkbox"; box.id = "lc-build-" + j; box.setAttribute("data-build", bd.id);

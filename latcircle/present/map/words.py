@@ -14,7 +14,7 @@ from latcircle.errors import InputError
 if TYPE_CHECKING:
     from latcircle.config import CityConfig
 
-__all__ = ["LANGS", "WORDS", "district_display_names", "resolve_lang"]
+__all__ = ["LANGS", "WORDS", "check_lang", "district_display_names", "resolve_lang"]
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,18 @@ def resolve_lang(lang: str | None, cfg: CityConfig) -> str:
     """
     if lang is None:
         return "zh" if cfg.name_local else "en"
-    if lang not in LANGS:
+    return check_lang(lang) or "en"
+
+
+def check_lang(lang: str | None) -> str | None:
+    """Return ``lang`` when it is ``None`` (from the config) or a language of :data:`LANGS`.
+
+    Raises
+    ------
+    InputError
+        For any other value.
+    """
+    if lang is not None and lang not in LANGS:
         raise InputError("--lang", None, f"must be one of {', '.join(LANGS)}, not {lang!r}")
     return lang
 
