@@ -110,6 +110,7 @@ _LEAFLET_CSS = _assets.css_urls(_assets.LEAFLET_CSS)
 #: Folium names elements ``<kind>_<32 hex digits>``; see :func:`render_map`.
 
 
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
 _ELEMENT_ID = re.compile(r"\b([a-z][a-z0-9_]*?)_([0-9a-f]{32})(?![0-9a-f])")
 
 
@@ -402,6 +403,10 @@ def render_map(fmap: folium.Map) -> str:
         return f"{match.group(1)}_{number}"
 
     page = _ELEMENT_ID.sub(renumber, page)
+    # folium's viewport forbids zooming the page (WCAG 1.4.4, axe "meta-viewport").
+    page = _VIEWPORT.sub(
+        '<meta name="viewport" content="width=device-width, initial-scale=1.0" />', page, count=1
+    )
     lang = getattr(root, "lc_lang", None)
     if lang:  # branca writes a bare <html>: the page's language for readers and screen readers
         page = page.replace("<html>", f'<html lang="{lang}">', 1)

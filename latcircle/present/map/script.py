@@ -326,9 +326,11 @@ function lcWorkbench(map, L_) {
   document.querySelectorAll(".lc-fold").forEach(function (b) { b.addEventListener("click", fit); });
   window.addEventListener("resize", fit);
   if (window.ResizeObserver) {
-    var watch = new ResizeObserver(fit);
-    map.getContainer().querySelectorAll(".leaflet-bottom.leaflet-left, .leaflet-top")
-      .forEach(function (c) { watch.observe(c); });
+    // The bottom-left corner grows when the headline or the tile notice does; fit() sizes
+    // only the other corners' boxes, so no observed size changes in the callback.
+    var watch = new ResizeObserver(function () { window.requestAnimationFrame(fit); });
+    var corner = map.getContainer().querySelector(".leaflet-bottom.leaflet-left");
+    if (corner) { watch.observe(corner); }
   }
   sections();
   update();
