@@ -174,6 +174,10 @@ def test_demo_map_layers_legend_popups(
         "Largest uncovered clusters",
     ):
         assert any(expected in o for o in overlays), (expected, overlays)
+    browser.execute_script(  # the legend folds on a short screen: open it to read it
+        "document.querySelectorAll('.lc-fold').forEach(function (b) {"
+        "  if (b.getAttribute('aria-expanded') !== 'true') { b.click(); } });"
+    )
     legend = browser.find_element("css selector", ".lc-legend").text
     assert "≤ 0.25 ms" in legend and "no access" in legend and "too far" in legend
     title = browser.find_element("css selector", ".lc-title-box").text
@@ -317,6 +321,10 @@ def test_map_of_a_year_with_no_site_online(
     )
     assert not any("Latency" in o for o in overlays), overlays  # no band or ring to draw
     assert any("Key sites: unreachable" in o for o in overlays), overlays
+    browser.execute_script(  # the legend folds on a short screen: open it to read it
+        "document.querySelectorAll('.lc-fold').forEach(function (b) {"
+        "  if (b.getAttribute('aria-expanded') !== 'true') { b.click(); } });"
+    )
     legend = browser.find_element("css selector", ".lc-legend").text
     for cause in ("no access", "unreachable", "too far"):
         assert cause in legend, legend

@@ -35,7 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / ".artifacts"
 AXE_URL = "https://cdn.jsdelivr.net/npm/axe-core@4.10.2/axe.min.js"
 #: Chinese names for the demo's districts (the demo itself has none).
-LOCAL = ["北山区", "西区", "中心区", "东门区", "南原区"]
+LOCAL = {
+    "North Hills": "北山区",
+    "West Fields": "西田区",
+    "Riverside Core": "滨江中心区",
+    "East Gate": "东门区",
+    "South Plain": "南原区",
+}
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -61,7 +67,7 @@ def _with_local_names(data: Path) -> None:
     config = data / "demo.yaml"
     districts = next(p for p in data.iterdir() if p.stem == "districts")
     gdf = gpd.read_file(districts)
-    gdf["name_local"] = LOCAL[: len(gdf)]
+    gdf["name_local"] = [LOCAL[n] for n in gdf["name"]]
     gdf.to_file(districts)
     text = config.read_text(encoding="utf-8")
     config.write_text(text + "name_local: 演示城市\n", encoding="utf-8")
@@ -312,7 +318,7 @@ def test_chinese_words_and_names_render(browser: WebDriver, demo: dict) -> None:
     labels = browser.execute_script(
         "return Array.from(document.querySelectorAll('.lc-label div')).map(d => d.textContent);"
     )
-    assert {lab.split(" · ")[0] for lab in labels} == set(LOCAL[: len(labels)])
+    assert {lab.split(" · ")[0] for lab in labels} == set(LOCAL.values())
     legend = browser.find_element("css selector", ".lc-legend").text
     assert "到最近站点的单向时延" in legend and "无接入" in legend
     title = browser.find_element("css selector", ".lc-title-box").text
