@@ -302,7 +302,9 @@ def auto_candidates(metro: Metro, *, spacing_m: float, cost: float) -> gpd.GeoDa
         np.floor(net.y[nodes] / spacing_m).astype(np.int64),
     )
     order = np.lexsort((nodes, -degree[nodes], cell[1], cell[0]))
+    # [:len(order)]: no junction at all (a network of chains) keeps none, not a phantom one.
     first = np.r_[True, (np.diff(cell[0][order]) != 0) | (np.diff(cell[1][order]) != 0)]
+    first = first[: len(order)]
     keep = np.sort(nodes[order][first])
     ids = [f"J{i:05d}" for i in range(1, len(keep) + 1)]
     return gpd.GeoDataFrame(
