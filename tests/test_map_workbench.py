@@ -170,7 +170,7 @@ def test_lang_defaults_from_the_config(tmp_path: Path) -> None:
     config = _write_tiny_city(tmp_path / "city", extra_yaml="name_local: 小城\n")
     result = run_city(load_config(config), out=tmp_path / "out", progress=False)
     page = render_map(build_map(result))
-    assert '<html lang="zh-Hans">' in page and "<title>小城：1 毫秒时延圈</title>" in page
+    assert '<html lang="zh-Hans">' in page and "<title>小城 · Tiny test city (synthetic)：1 毫秒时延圈</title>" in page
     page = render_map(build_map(result, lang="en"))
     assert '<html lang="en">' in page
     assert "<title>Tiny test city (synthetic) · 小城: 1 ms latency circle</title>" in page

@@ -228,8 +228,8 @@ def _page_title(result: RunResult, words: Mapping[str, str], lang: str) -> str:
 
 def _city_name(result: RunResult, lang: str) -> str:
     cfg = result.metro.config
-    if lang == "zh":
-        return cfg.name_local or cfg.name
+    if lang == "zh" and cfg.name_local:
+        return f"{cfg.name_local} · {cfg.name}"
     return cfg.name + (f" · {cfg.name_local}" if cfg.name_local else "")
 
 

@@ -37,7 +37,13 @@ from latcircle.analysis.workbench import (
 from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
 from latcircle.present.map.elements import WGS84, ElementTemplate, display_geojson
-from latcircle.present.style import NO_SHARE_COLOUR, SHARE_CLASSES, STATUS_COLOURS, band_colours
+from latcircle.present.style import (
+    NO_SHARE_COLOUR,
+    SHARE_CLASSES,
+    STATUS_COLOURS,
+    band_colours,
+    plain_text,
+)
 
 if TYPE_CHECKING:
     from latcircle.run import RunResult
@@ -207,11 +213,11 @@ def workbench_payload(
     run_key = states_index(states, result.scenario.year)
     return {
         "words": dict(words),
-        "city": city,
+        "city": plain_text(city),
         "budget": f"{cfg.budget_ms:g}",
         "bases": list(result.metro.bases),
         "districtBasis": _district_basis(result),
-        "districts": district_names,
+        "districts": [plain_text(n) for n in district_names],
         "shareClasses": [[u, c, lab] for u, c, lab in SHARE_CLASSES],
         "noShare": NO_SHARE_COLOUR,
         "rings": [{"threshold": t, "colour": c} for t, c in band_colours(thresholds).items()],
@@ -260,8 +266,8 @@ def _builds(builds: pd.DataFrame) -> list[dict[str, Any]]:
         gain = float(r.gain) if pd.notna(r.gain) else None
         out.append(
             {
-                "id": str(r.build_id),
-                "name": str(r.name),
+                "id": plain_text(r.build_id),
+                "name": plain_text(r.name),
                 "lon": f"{float(r.lon):.{WHATIF_DECIMALS}f}".rstrip("0").rstrip("."),
                 "lat": f"{float(r.lat):.{WHATIF_DECIMALS}f}".rstrip("0").rstrip("."),
                 "source": str(r.source),
