@@ -70,7 +70,8 @@ def _write_maps(result: RunResult) -> dict[str, Path]:
 
     pages = {}
     for basemap in BASEMAPS:
-        path = write_map(result, result.out, basemap=basemap)
+        # English words, which the checks read (Wuhan's config would default to Chinese).
+        path = write_map(result, result.out, basemap=basemap, lang="en")
         pages[basemap] = path.rename(result.out / f"map-{basemap}.html")
     write_map(result, result.out)  # the default page back in place
     return pages

@@ -509,7 +509,7 @@ def _base_map(
     )
     fmap.default_js = list(_LEAFLET_JS)
     fmap.default_css = list(_LEAFLET_CSS)
-    _add_tiles(fmap, base)
+    _add_tiles(fmap, base, WORDS[lang]["tiles_unavailable"])
     fmap.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
     root = cast("Figure", fmap.get_root())  # a Map's root is always the page (a Figure)
     root.title = escape_text(title) or None  # branca writes it into <title> as is
@@ -520,7 +520,7 @@ def _base_map(
     return fmap
 
 
-def _add_tiles(fmap: folium.Map, base: Basemap) -> None:
+def _add_tiles(fmap: folium.Map, base: Basemap, notice: str) -> None:
     """Add the base map's tiles (a grey copy first when offered), or none at all."""
     if base.url is None:
         return
@@ -539,7 +539,7 @@ def _add_tiles(fmap: folium.Map, base: Basemap) -> None:
             show=show,
             **extra,
         ).add_to(fmap)
-    fmap.add_child(TileNotice())
+    fmap.add_child(TileNotice(notice))
 
 
 # --- polygons ----------------------------------------------------------------------------

@@ -70,8 +70,7 @@ class TileNotice(MacroElement):
                 var control = L.control({position: "bottomleft"});
                 control.onAdd = function () {
                     var div = L.DomUtil.create("div", "lc-box lc-tile-notice");
-                    div.textContent = "Base-map tiles unavailable (offline or blocked): "
-                        + "layers drawn over a plain background.";
+                    div.textContent = {{ this.text|tojson }};
                     return div;
                 };
                 control.addTo(map);
@@ -83,9 +82,14 @@ class TileNotice(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        text: str = "Base-map tiles unavailable (offline or blocked): layers drawn over a "
+        "plain background.",
+    ) -> None:
         super().__init__()
         self._name = "TileNotice"
+        self.text = text
 
 
 PAGE_STYLE = """<style>

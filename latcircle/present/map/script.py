@@ -218,7 +218,8 @@ function lcWorkbench(map, L_) {
     document.querySelectorAll(".lc-gain").forEach(function (e) {
       var j = Number(e.getAttribute("data-build"));
       var what = b === "key_sites" ? W.key_weight : basisLabel(b);
-      e.textContent = fmt(W.whatif_gain, {gain: num(add[j]), basis: what, year: Y.label});
+      var when = Y.key === "all" ? W.when_all : fmt(W.when_year, {year: Y.label});
+      e.textContent = fmt(W.whatif_gain, {gain: num(add[j]), basis: what, when: when});
     });
   }
   // --- the panel: year slider and what-if builds -------------------------------------------

@@ -57,7 +57,11 @@ WORDS: dict[str, dict[str, str]] = {
         "whatif_none": "No candidate site adds coverage in {year}: what is not covered "
         "lacks access (fibre), which a site cannot bring.",
         "whatif_plan": "plan",
-        "whatif_gain": "+{gain} on {basis} in {year}",
+        "whatif_gain": "+{gain} {basis} {when}",
+        "when_year": "in {year}",
+        "when_all": "with all sites online",
+        "tiles_unavailable": "Base-map tiles unavailable (offline or blocked): layers drawn "
+        "over a plain background.",
         "whatif_added": "with {n} added",
         "legend": "Legend",
         "legend_show": "Show legend",
@@ -135,7 +139,10 @@ WORDS: dict[str, dict[str, str]] = {
         "whatif_none": "{year} 年没有候选站点能增加覆盖："
         "未覆盖处缺少接入（光纤），新增站点无法解决。",
         "whatif_plan": "规划",
-        "whatif_gain": "{year} 年{basis}增加 {gain}",
+        "whatif_gain": "{when}{basis}增加 {gain}",
+        "when_year": "{year} 年",
+        "when_all": "全部站点上线时",
+        "tiles_unavailable": "底图瓦片无法加载（离线或被屏蔽）：图层绘制在空白背景上。",
         "whatif_added": "新增 {n} 个",
         "legend": "图例",
         "legend_show": "显示图例",
