@@ -262,9 +262,9 @@ def default_outputs(
             workbench["whatif"] = whatif
         steps.append(map_writer(assets=map_assets, basemap=basemap, bands=bands, **workbench))  # type: ignore[arg-type]
     if report:
-        from latcircle.present.report import write_report
+        from latcircle.present.report_lang import report_writer
 
-        steps.append(write_report)
+        steps.append(report_writer(lang=lang))  # headings in the map's language
     if exports:
         steps.append(export_step(exports))
     return steps

@@ -170,7 +170,10 @@ def test_lang_defaults_from_the_config(tmp_path: Path) -> None:
     config = _write_tiny_city(tmp_path / "city", extra_yaml="name_local: 小城\n")
     result = run_city(load_config(config), out=tmp_path / "out", progress=False)
     page = render_map(build_map(result))
-    assert '<html lang="zh-Hans">' in page and "<title>小城 · Tiny test city (synthetic)：1 毫秒时延圈</title>" in page
+    assert (
+        '<html lang="zh-Hans">' in page
+        and "<title>小城 · Tiny test city (synthetic)：1 毫秒时延圈</title>" in page
+    )
     page = render_map(build_map(result, lang="en"))
     assert '<html lang="en">' in page
     assert "<title>Tiny test city (synthetic) · 小城: 1 ms latency circle</title>" in page
@@ -186,3 +189,19 @@ def test_whatif_count_bounds_in_the_api(tight: tuple[RunResult, dict]) -> None:
     for n in (1, 50):
         data = page_data(render_map(build_map(result, whatif=n)))
         assert 1 <= len(data["builds"]) <= n
+
+
+def test_report_headings_follow_the_language(tight: tuple[RunResult, dict]) -> None:
+    from latcircle.present.report_lang import HEADINGS_ZH, report_writer
+
+    result, _ = tight
+    english = report_writer(lang="en")(result, result.out).read_text(encoding="utf-8")
+    assert "<html lang='en'>" in english and "<h2>Model parameters</h2>" in english
+    chinese = report_writer(lang="zh")(result, result.out).read_text(encoding="utf-8")
+    assert "<html lang='zh-Hans'>" in chinese
+    for heading in ("Progress toward the targets", "Model parameters", "Compute sites"):
+        assert f"<h2>{heading}</h2>" in english
+        assert (
+            f"<h2>{HEADINGS_ZH[heading]}</h2>" in chinese and f"<h2>{heading}</h2>" not in chinese
+        )
+    assert "<h2>0.15 毫秒以内</h2>" in chinese  # the budget's heading, with its number
