@@ -20,7 +20,7 @@ covers it alone.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -34,6 +34,7 @@ from latcircle.analysis.isochrones import band_rings, bands, mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis
 from latcircle.engine.latency import LatencyField, attach_sites, solve_each
+from latcircle.engine.network import PointLocation
 
 __all__ = [
     "MAX_WHATIF",
@@ -147,9 +148,9 @@ def _key(year: int | None) -> str:
 def _solved(metro: Metro, year: int | None, solved: list[Scenario]) -> Scenario:
     """Return the scenario of ``year``, reusing one with the same sites on the same network."""
     mask = metro.online(year)
-    view = metro.view(year)
+    view = metro.view_key(year)
     for sc in solved:
-        if sc.year == year or (np.array_equal(sc.online, mask) and metro.view(sc.year) is view):
+        if sc.year == year or (np.array_equal(sc.online, mask) and metro.view_key(sc.year) == view):
             return sc
     sc = metro.scenario(year=year)
     solved.append(sc)
@@ -291,9 +292,9 @@ def whatif_sets(
     lon = builds["lon"].to_numpy(float)
     lat = builds["lat"].to_numpy(float)
     out: dict[str, dict[str, DemandGroups]] = {}
-    fields: dict[int, list[LatencyField]] = {}  # per network view
+    fields: dict[float | None, list[LatencyField]] = {}  # per network view
     for state in states:
-        view = id(metro.view(state.year))
+        view = metro.view_key(state.year)
         if view not in fields:
             fields[view] = list(_single_fields(metro, state.year, lon, lat))
         out[state.key] = {}
@@ -305,18 +306,21 @@ def whatif_sets(
 
 
 def rank_candidates(
-    metro: Metro, state: YearState, candidates: gpd.GeoDataFrame, *, count: int
+    metro: Metro, states: list[YearState], candidates: gpd.GeoDataFrame, *, count: int
 ) -> pd.DataFrame:
-    """Return the ``count`` candidates adding most weight on the judged basis in ``state``.
+    """Return the ``count`` candidates adding most weight on the judged basis.
 
-    Candidates adding nothing are left out (sites cannot help samples without access).
+    Ranked by what each adds alone in the slider's first year (most is uncovered then), ties
+    by what it adds summed over the later years on the same network, then by ``build_id``.
+    Candidates adding nothing in the first year are left out (a site cannot help samples
+    without access).
 
     Parameters
     ----------
     metro
         The prepared metro.
-    state
-        The year the gains are counted in (the slider's first: most is uncovered then).
+    states
+        The slider's years (:func:`year_states`), the first one first.
     candidates
         ``build_id``, ``name`` and point geometry in the local CRS.
     count
@@ -325,8 +329,8 @@ def rank_candidates(
     Returns
     -------
     pandas.DataFrame
-        ``build_id``, ``name``, ``lon``, ``lat``, ``gain`` (weight on the judged basis),
-        best first, ties by ``build_id``.
+        ``build_id``, ``name``, ``lon``, ``lat``, ``gain`` (weight on the judged basis in the
+        first year), ``later`` (summed over the later years), best first.
     """
     basis = auto_basis(metro.bases)
     lonlat = candidates.geometry.to_crs(_WGS84)
@@ -338,20 +342,43 @@ def rank_candidates(
             "lat": np.round(lonlat.y.to_numpy(), WHATIF_DECIMALS),
         }
     )
-    ev = state.scenario.evaluations[basis]
-    budget = metro.config.budget_ms
-    rows = np.flatnonzero(
-        ~covered(ev.latency_us, budget_ms=budget) & ev.samples.location.has_access
-    )
-    gain = np.zeros(len(table))
-    if len(rows) and len(table):
-        loc = ev.samples.location.take(rows)
-        w = ev.samples.weight[rows]
-        # One candidate at a time: a solved field per candidate would not fit in memory.
+    view = metro.view_key(states[0].year)
+    years = _distinct(s for s in states if metro.view_key(s.year) == view)  # the first first
+    gains = np.zeros((len(years), len(table)))
+    targets = [_uncovered(metro, st, basis) for st in years]
+    if len(targets[0][0]) and len(table):
         lon, lat = table["lon"].to_numpy(), table["lat"].to_numpy()
-        for j, one in enumerate(_single_fields(metro, state.year, lon, lat)):
-            gain[j] = float(w[covered(one.at(loc)[0], budget_ms=budget)].sum())
-    table["gain"] = gain
+        # One candidate at a time: a solved field per candidate would not fit in memory.
+        for j, one in enumerate(_single_fields(metro, states[0].year, lon, lat)):
+            for k, (loc, w) in enumerate(targets):
+                if len(w):
+                    gains[k, j] = float(
+                        w[covered(one.at(loc)[0], budget_ms=metro.config.budget_ms)].sum()
+                    )
+    table["gain"] = gains[0]
+    table["later"] = gains[1:].sum(axis=0)
     table = table[table["gain"] > 0]
-    table = table.sort_values(["gain", "build_id"], ascending=[False, True], kind="stable")
+    table = table.sort_values(
+        ["gain", "later", "build_id"], ascending=[False, False, True], kind="stable"
+    )
     return table.head(count).reset_index(drop=True)
+
+
+def _distinct(states: Iterable[YearState]) -> list[YearState]:
+    """Return the states with distinct scenarios (years sharing their sites are one)."""
+    seen: set[int] = set()
+    out = []
+    for st in states:
+        if id(st.scenario) not in seen:
+            seen.add(id(st.scenario))
+            out.append(st)
+    return out
+
+
+def _uncovered(metro: Metro, state: YearState, basis: str) -> tuple[PointLocation, np.ndarray]:
+    """Return the uncovered samples with access of ``basis`` (located) and their weights."""
+    ev = state.scenario.evaluations[basis]
+    rows = np.flatnonzero(
+        ~covered(ev.latency_us, budget_ms=metro.config.budget_ms) & ev.samples.location.has_access
+    )
+    return ev.samples.location.take(rows), ev.samples.weight[rows]

@@ -201,7 +201,7 @@ def build_map(
         heat_cell_m=heat_cell_m,
         display=display,
     )
-    builds, gain_basis = whatif_builds(result, states[0], layers.get("plan"), count=whatif)
+    builds, gain_basis = whatif_builds(result, states, layers.get("plan"), count=whatif)
     groups = whatif_sets(result.metro, states, builds)
     payload = workbench_payload(
         result,

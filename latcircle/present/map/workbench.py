@@ -100,7 +100,7 @@ def slider_years(result: RunResult) -> list[int | None]:
 
 
 def whatif_builds(
-    result: RunResult, first: YearState, plan: gpd.GeoDataFrame | None, *, count: int
+    result: RunResult, states: list[YearState], plan: gpd.GeoDataFrame | None, *, count: int
 ) -> tuple[pd.DataFrame, str]:
     """Return the what-if builds: the plan's new sites, then the best candidates.
 
@@ -108,8 +108,9 @@ def whatif_builds(
     ----------
     result
         The run.
-    first
-        The slider's first year: candidates are ranked by what they add then.
+    states
+        The slider's years: candidates are ranked by what they add in the first
+        (:func:`latcircle.analysis.workbench.rank_candidates`).
     plan
         The plan layer (``plan/plan.gpkg``) when the city has a plan.
     count
@@ -141,8 +142,8 @@ def whatif_builds(
         )
     left = count - sum(len(f) for f in frames)
     if left > 0:
-        ranked = rank_candidates(metro, first, _candidates(result), count=left)
-        frames.append(ranked.assign(source="candidate"))
+        ranked = rank_candidates(metro, states, _candidates(result), count=left)
+        frames.append(ranked.drop(columns="later").assign(source="candidate"))
     if not frames:
         return pd.DataFrame(columns=["build_id", "name", "lon", "lat", "source", "gain"]), basis
     return pd.concat(frames, ignore_index=True), basis
