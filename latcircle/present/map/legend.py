@@ -160,9 +160,9 @@ def _ring_section(
 
 def _sites_section(words: Mapping[str, str]) -> str:
     rows = []
-    for tier, shape in [*TIER_SHAPES.items(), (words["other"], "diamond")]:
+    for tier, shape in [*TIER_SHAPES.items(), ("other", "diamond")]:
         icon = svg(shape, fill=SITE_COLOUR, stroke="#ffffff", size=16)
-        rows.append(_row(icon, escape_text(tier)))
+        rows.append(_row(icon, escape_text(words[f"tier_{tier}"])))
     planned = svg("circle", fill="#ffffff", stroke=PLANNED_COLOUR, size=16)
     rows.append(_row(planned, escape_text(words["planned"])))
     return _section("sites", words["compute_sites"], rows)
