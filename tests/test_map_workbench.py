@@ -205,3 +205,30 @@ def test_report_headings_follow_the_language(tight: tuple[RunResult, dict]) -> N
             f"<h2>{HEADINGS_ZH[heading]}</h2>" in chinese and f"<h2>{heading}</h2>" not in chinese
         )
     assert "<h2>0.15 毫秒以内</h2>" in chinese  # the budget's heading, with its number
+
+
+def test_plan_sites_come_first_in_the_panel(tight: tuple[RunResult, dict]) -> None:
+    """A plan (``plan/plan.gpkg``): its new sites lead the panel; fibre spurs are not listed."""
+    import geopandas as gpd
+    import shapely
+
+    result, data = tight
+    layers = read_layers(result.out)
+    crs = layers["sites"].crs
+    x, y = layers["sites"].geometry.x.iloc[0], layers["sites"].geometry.y.iloc[0]
+    plan = gpd.GeoDataFrame(
+        {
+            "build_id": ["P1", "S9"],
+            "kind": ["access", "site"],
+            "name": ["spur", "planned <site>"],
+            "year": [2027, 2027],
+            "cost": [1.0, 10.0],
+        },
+        geometry=[shapely.LineString([(x, y), (x + 500, y)]), shapely.Point(x + 3000, y)],
+        crs=crs,
+    )
+    page = page_data(render_map(build_map(result, layers={**layers, "plan": plan}, whatif=3)))
+    assert [b["source"] for b in page["builds"]] == ["plan", "candidate", "candidate"]
+    first = page["builds"][0]
+    assert first["id"] == "S9" and first["name"] == "planned <site>" and first["gain"] is None
+    assert [b["id"] for b in page["builds"][1:]] == [b["id"] for b in data["builds"][:2]]
