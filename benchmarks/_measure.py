@@ -17,7 +17,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import resource
 import signal
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import ROOT
+from latcircle import system
 
 MB = 1024.0 * 1024.0
 
@@ -96,7 +96,7 @@ def peak_rss_mb() -> float:
     kb = _status_kb("VmHWM")
     if kb is not None:
         return kb / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return system.peak_rss_mb()
 
 
 def reset_peak() -> bool:
@@ -207,7 +207,7 @@ def run_process(cmd: Sequence[str], *, timeout_s: float, cwd: Path = ROOT) -> Ch
         wall_s=wall,
         user_s=usage.ru_utime,
         sys_s=usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024.0,
+        peak_rss_mb=system.maxrss_mb(usage.ru_maxrss),
         stderr_tail=tail,
     )
 
@@ -251,10 +251,7 @@ def machine() -> dict[str, Any]:
             if line.startswith("MemTotal:"):
                 ram_gb = float(line.split()[1]) / 1024.0 / 1024.0
                 break
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 0
+    usable = system.usable_cores()
     return {
         "cpu": cpu,
         "logical_cpus": os.cpu_count(),

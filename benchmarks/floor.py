@@ -46,7 +46,7 @@ def engine_floor_task(config: str, runs: int) -> dict[str, Any]:
     from latcircle.analysis.metro import prepare
     from latcircle.config import load_config
     from latcircle.engine.latency import solve
-    from latcircle.engine.network import Locator
+    from latcircle.engine.locator import Locator
 
     cfg = load_config(config)
     metro = prepare(cfg)

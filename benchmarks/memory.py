@@ -9,15 +9,13 @@ with its network can be put down to its parts, per million nodes.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import tracemalloc
 from typing import Any
 
 import numpy as np
 
 from benchmarks._measure import rss_mb
+from latcircle import system
 
 MB = 1024.0 * 1024.0
 
@@ -49,9 +47,7 @@ def _settle() -> None:
     Without it glibc keeps the freed temporaries of a step (its mmap threshold rises after
     the first large free, so later large arrays come from the heap and stay resident).
     """
-    gc.collect()
-    with contextlib.suppress(OSError):  # not glibc: RSS then includes freed memory
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    system.release_memory()  # not glibc: RSS then includes freed memory
 
 
 def memory_task(n_nodes: int) -> dict[str, Any]:
@@ -61,7 +57,8 @@ def memory_task(n_nodes: int) -> dict[str, Any]:
     from benchmarks.scaling import synthetic_lines
     from latcircle.config import LatencyModel
     from latcircle.engine.latency import arc_matrix
-    from latcircle.engine.network import Locator, build_network
+    from latcircle.engine.locator import Locator
+    from latcircle.engine.network import build_network
 
     _settle()
     steps: dict[str, float] = {}

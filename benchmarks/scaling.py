@@ -105,7 +105,8 @@ def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict
     from latcircle.config import LatencyModel
     from latcircle.engine.grid import make_grid
     from latcircle.engine.latency import arc_matrix, attach_sites, solve
-    from latcircle.engine.network import Locator, build_network
+    from latcircle.engine.locator import Locator
+    from latcircle.engine.network import build_network
 
     params = LatencyModel().resolved(network_kind="road")
     steps: dict[str, float] = {}

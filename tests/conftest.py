@@ -138,7 +138,8 @@ def _write_tiny_city(
         dst.write(people, 1)
     config = folder / "tiny.yaml"
     config.write_text(
-        textwrap.dedent("""\
+        _override(
+            textwrap.dedent("""\
         id: tiny
         name: Tiny test city (synthetic)
         synthetic: true
@@ -149,11 +150,23 @@ def _write_tiny_city(
         population: {path: population.tif}
         key_sites: {path: key_sites.csv, name_field: name, category_field: category}
         grid: {cell_m: 250}
-        """)
-        + extra_yaml,
+        """),
+            extra_yaml,
+        ),
         encoding="utf-8",
     )
     return config
+
+
+def _override(base: str, extra: str) -> str:
+    """The base config with ``extra`` appended, its top-level keys replacing the base's.
+
+    A key given twice is bad input (latcircle refuses it, as YAML forbids it), so a variant
+    replaces the base's one-line key instead of repeating it.
+    """
+    keys = {line.split(":", 1)[0] for line in extra.splitlines() if line[:1].isalpha()}
+    kept = [line for line in base.splitlines() if line.split(":", 1)[0] not in keys]
+    return "\n".join(kept) + "\n" + extra
 
 
 @pytest.fixture
@@ -170,3 +183,11 @@ def make_tiny_city(tmp_path: Path) -> Callable[..., Path]:
         return _write_tiny_city(tmp_path / name, **kw)  # type: ignore[arg-type]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled synthetic demo's inputs (seed 7, as ``make demo``), written once a session."""
+    from latcircle.demo.generator import write_demo_city
+
+    return write_demo_city(tmp_path_factory.mktemp("demo-inputs"), seed=7)

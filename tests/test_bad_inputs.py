@@ -291,7 +291,7 @@ CASES = [
     Case(
         "grid-too-large",
         "a grid that would exhaust memory",
-        _yaml(lambda t: t + "grid: {cell_m: 1}\n"),
+        _yaml(lambda t: t.replace("grid: {cell_m: 250}", "grid: {cell_m: 1}")),
         "bad.yaml",
         "100,020,001 cells (about 9.0 GB of working memory), over the limit",
     ),
@@ -808,3 +808,184 @@ def test_a_bug_while_reading_is_not_bad_input(
     assert main(["-q", "run", str(tiny_city), "--out", str(tmp_path / "out")]) == 1
     assert "internal error: TypeError: a bug, not a bad file" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# --- latcircle tiers and LEO (docs/bad-inputs.md, "latcircle tiers and LEO") ----------------
+
+
+@dataclass(frozen=True)
+class TiersCase:
+    """A bad input to ``latcircle tiers`` (or a city's LEO gateways): argv built in a folder."""
+
+    id: str
+    what: str
+    argv: Callable[[Path], list[str]]  # folder -> the command (without --out)
+    names: str
+    says: str
+
+
+_ZOO = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">\n'
+    '{keys}<graph edgedefault="undirected">\n{nodes}'
+    '<edge source="0" target="1"/><edge source="1" target="2"/>\n</graph></graphml>\n'
+)
+
+
+def _national(folder: Path, *, coords: bool = True, leo_model: str = "", gw: str = "") -> Path:
+    """A three-node backbone on the equator, one hub, two places and a tiers config."""
+    keys = (
+        '<key attr.name="Latitude" attr.type="double" for="node" id="d0"/>\n'
+        '<key attr.name="Longitude" attr.type="double" for="node" id="d1"/>\n'
+        if coords
+        else ""
+    )
+    nodes = "".join(
+        f'<node id="{i}"><data key="d0">0.0</data><data key="d1">{i}.0</data></node>\n'
+        if coords
+        else f'<node id="{i}"/>\n'
+        for i in range(3)
+    )
+    (folder / "zoo.graphml").write_text(_ZOO.format(keys=keys, nodes=nodes), encoding="utf-8")
+    (folder / "hubs.csv").write_text("id,name,kind,lon,lat\nh,H,hub,0,0\n", encoding="utf-8")
+    (folder / "places.csv").write_text("name,lon,lat\nnear,1,0.5\nfar,2,6\n", encoding="utf-8")
+    text = "name: t\nbackbone: [zoo.graphml]\nhubs: hubs.csv\ncities: places.csv\n"
+    if gw:
+        (folder / "gw.csv").write_text(f"id,lon,lat\n{gw}\n", encoding="utf-8")
+        text += "gateways: gw.csv\n"
+    if leo_model:
+        text += f"leo_model: {leo_model}\n"
+    (folder / "tiers.yaml").write_text(text, encoding="utf-8")
+    return folder / "tiers.yaml"
+
+
+_MODEL = (
+    "{{name: m, altitude_km: {h}, min_elevation_deg: {e}, processing_ms: {p}, handover_ms: 0.5}}"
+)
+
+
+def _model(h: float = 550, e: float = 25, p: float = 1.0) -> str:
+    return _MODEL.format(h=h, e=e, p=p)
+
+
+def _tiers_config(**kw: str | bool) -> Callable[[Path], list[str]]:
+    def argv(folder: Path) -> list[str]:
+        return ["tiers", "--config", str(_national(folder, **kw))]  # type: ignore[arg-type]
+
+    return argv
+
+
+def _city_far_gateway(folder: Path) -> list[str]:
+    from tests.conftest import _write_tiny_city
+
+    (folder / "gw.csv").write_text("id,lon,lat\nfar,175.0,-40.0\n", encoding="utf-8")
+    cfg = _write_tiny_city(folder / "tiny", extra_yaml=f"tiers: {{gateways: {folder}/gw.csv}}\n")
+    return ["run", str(cfg)]
+
+
+TIERS_CASES = [
+    TiersCase(
+        "tiers-gateway-outside-footprint",
+        "a LEO gateway no place could use (outside every footprint)",
+        _tiers_config(gw="moon,60.0,0.0"),
+        "gw.csv",
+        "gateway moon at 0.0000 N 60.0000 E is outside the LEO 550 km footprint (1,881 km) of "
+        "every place",
+    ),
+    TiersCase(
+        "city-gateway-outside-footprint",
+        "a city's LEO gateway on the other side of the Earth",
+        _city_far_gateway,
+        "gw.csv",
+        "outside the LEO 550 km footprint (1,881 km)",
+    ),
+    TiersCase(
+        "leo-elevation-zero",
+        "a LEO minimum elevation of 0°",
+        _tiers_config(leo_model=_model(e=0)),
+        "tiers.yaml",
+        "leo_model: LEO min_elevation_deg must be in (0, 90), not 0",
+    ),
+    TiersCase(
+        "leo-elevation-ninety",
+        "a LEO minimum elevation of 90°",
+        _tiers_config(leo_model=_model(e=90)),
+        "tiers.yaml",
+        "leo_model: LEO min_elevation_deg must be in (0, 90), not 90",
+    ),
+    TiersCase(
+        "leo-altitude-low",
+        "a LEO shell at 150 km (below 160 km nothing stays in orbit)",
+        _tiers_config(leo_model=_model(h=150)),
+        "tiers.yaml",
+        "leo_model: LEO altitude_km must be within 160-2000 km, not 150",
+    ),
+    TiersCase(
+        "leo-negative-latency",
+        "a negative LEO processing latency",
+        _tiers_config(leo_model=_model(p=-1)),
+        "tiers.yaml",
+        "leo_model: LEO processing_ms must be finite and >= 0, not -1",
+    ),
+    TiersCase(
+        "leo-negative-measured",
+        "a negative measured LEO median",
+        _tiers_config(
+            leo_model=_model()[:-1] + ", measured: {name: x, p50_ms: -3, published: [], "
+            "source: s, date: d}}"
+        ),
+        "tiers.yaml",
+        "leo_model: measured LEO latency x: latencies must be finite and >= 0",
+    ),
+    TiersCase(
+        "backbone-without-coordinates",
+        "a backbone GraphML whose nodes carry no coordinates",
+        _tiers_config(coords=False),
+        "zoo.graphml",
+        "Latitude/Longitude: no node carries coordinates",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", TIERS_CASES, ids=[c.id for c in TIERS_CASES])
+def test_bad_tiers_input(case: TiersCase, tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    argv = case.argv(folder)
+    out = tmp_path / "out"
+    before = _snapshot(tmp_path)
+    code = main([*argv, "--out", str(out)])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("latcircle: error: ")
+    assert case.names in lines[0] and case.says in lines[0], lines[0]
+    assert _snapshot(tmp_path) == before  # nothing written
+    row = f"| `{case.id}` | {case.what} | `{_shorten_tiers(lines[0], folder)}` |"
+    assert row in DOC.read_text(encoding="utf-8").splitlines(), row
+
+
+def _shorten_tiers(line: str, folder: Path) -> str:
+    line = line.replace(str(folder / "tiny") + "/", "").replace(str(folder) + "/", "")
+    return line.replace("`", "'").replace("|", "\\|")
+
+
+def tiers_markdown_table() -> str:
+    """Return the docs table of the tiers cases (run each and record its message)."""
+    import contextlib
+    import io
+    import tempfile
+
+    rows = ["| case | what is wrong | message (file path shortened) |", "|---|---|---|"]
+    for case in TIERS_CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "in"
+            folder.mkdir()
+            argv = case.argv(folder)
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                main([*argv, "--out", str(Path(tmp) / "out")])
+            line = _shorten_tiers(err.getvalue().strip(), folder)
+            rows.append(f"| `{case.id}` | {case.what} | `{line}` |")
+    return "\n".join(rows)

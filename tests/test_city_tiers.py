@@ -57,9 +57,10 @@ def test_application_tier_by_hand(make_tiny_city: Callable[..., Path], tmp_path:
 def test_leo_reaches_the_roadless_east(make_tiny_city: Callable[..., Path], tmp_path: Path) -> None:
     # Roads span x = 0..6 km and the max drop is 1 km: with 250 m cells, every column whose
     # centre lies beyond x = 7 km has no access: 12 columns x 40 rows x 0.0625 km² = 30 km².
-    t = _run(make_tiny_city, tmp_path, "tiers: {leo: leo550}\n")
+    t = _run(make_tiny_city, tmp_path, "tiers: {leo: leo550, leo_basis: geometric}\n")
     assert t.loc[("area", "leo_10ms"), "covered"] == pytest.approx(30.0, abs=1e-9)
     assert t.loc[("key_sites", "leo_10ms"), "covered"] == 1.0  # "far east", 3 km from a road
+    assert t.loc[("area", "leo_10ms"), "judged_on"] == "geometric worst case in view"
     # Worst-case LEO latency: two slant ranges at 25°, 1.5 ms allowances, E + S at the gateway.
     leo_ms = 2 * _slant(550, 25) / 299.792458 + 1.5 + 0.120
     assert 9.0 < leo_ms < 10.0
@@ -67,6 +68,26 @@ def test_leo_reaches_the_roadless_east(make_tiny_city: Callable[..., Path], tmp_
     layer = gpd.read_file(tmp_path / "out" / "tiers.gpkg", layer="leo").set_index("budget_ms")
     assert layer.loc[10.0, "area_km2"] == pytest.approx(30.0)
     assert layer.loc[10.0, "geometry"].area == pytest.approx(30e6)
+
+
+def test_the_measured_median_keeps_leo_out_of_the_10_ms_tier(
+    make_tiny_city: Callable[..., Path], tmp_path: Path
+) -> None:
+    # Default: SpaceX's June 2025 US median RTT 25.7 ms, 12.85 ms one way, + E + S (0.12 ms):
+    # 12.97 ms, beyond 10 ms, within 20 ms; the geometric bound (satellite above the midpoint,
+    # a few km: 3.67 ms + 1.5 ms + 0.12 ms) would have said 10 ms: it is reported, as a bound.
+    t = _run(make_tiny_city, tmp_path, "tiers: {leo: leo550}\n")
+    assert t.loc[("area", "leo_10ms"), "covered"] == 0.0
+    assert t.loc[("area", "leo_20ms"), "covered"] == pytest.approx(30.0, abs=1e-9)
+    assert t.loc[("area", "leo_10ms"), "judged_on"] == "measured median (starlink_2025)"
+    assert t.loc[("area", "leo_10ms_bound"), "covered"] == pytest.approx(30.0, abs=1e-9)
+    assert t.loc[("area", "leo_10ms_bound"), "judged_on"] == "geometric bound (never the answer)"
+    # P95 at most 55 / 2 + 0.12 = 27.62 ms: outside 20 ms too.
+    assert t.loc[("area", "leo_20ms_p95"), "covered"] == 0.0
+    assert t.loc[("area", "leo_20ms"), "gateways"].startswith("best case")
+    # The application tier with LEO: the no-access area (30 of 64 km²) drops out at 10 ms.
+    with_leo = t.loc[("area", "application_with_leo"), "covered"]
+    assert with_leo == pytest.approx(t.loc[("area", "application"), "covered"], abs=1e-9)
 
 
 def test_a_higher_shell_misses_10_ms_but_meets_20(
@@ -89,7 +110,7 @@ def test_leo_latency_budget_boundary(make_tiny_city: Callable[..., Path], tmp_pa
     metro = prepare(load_config(make_tiny_city("p")))
     leo = city_tiers(metro, metro.scenario(year=None), CityTiers()).leo_ms["key_sites"]
     far = float(leo[np.isfinite(leo)][0])
-    assert far == pytest.approx(2 * _slant(550, 25) / 299.792458 + 1.5 + 0.120, abs=1e-9)
+    assert far == pytest.approx(25.7 / 2 + 0.120, abs=1e-9)  # measured median + E + S
     at = smallest_budget_ms(far * 1000.0)
     below = float(np.nextafter(at, 0.0))
     for budget, want, where in ((at, 1.0, "a"), (below, 0.0, "b")):
@@ -125,8 +146,12 @@ def test_report_has_the_tiers_section(make_tiny_city: Callable[..., Path], tmp_p
     run_city(cfg, out=tmp_path / "o", extra_outputs=default_outputs())
     page = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
     assert "Wider tiers: application and LEO" in page
-    # The LEO row for key sites: 1 of 4 (the road-less "far east" site), 25.0 %.
-    assert "<td>Key sites</td><td>LEO within 10 ms</td><td>10 ms</td><td>1 key sites</td>" in page
+    # The LEO rows for key sites: none of 4 within 10 ms on the measured median; the
+    # road-less "far east" site within 20 ms; the geometric bound row says what it is.
+    head = "<td>Key sites</td><td>LEO within"
+    assert f"{head} 10 ms (measured median (starlink_2025))</td><td>10 ms</td><td>0 key" in page
+    assert f"{head} 20 ms (measured median (starlink_2025))</td><td>20 ms</td><td>1 key" in page
+    assert f"{head} 10 ms (geometric bound (never the answer))</td><td>10 ms</td><td>1 key" in page
 
 
 def test_leo_and_application_tiers_count_a_sample_exactly_at_the_budget(
@@ -140,7 +165,7 @@ def test_leo_and_application_tiers_count_a_sample_exactly_at_the_budget(
     scenario = metro.scenario(year=None)
     leo = city_tiers(metro, scenario, CityTiers()).leo_ms["key_sites"]
     far = float(leo[np.isfinite(leo)][0])  # the road-less "far east" key site
-    assert far == pytest.approx(2 * _slant(550, 25) / 299.792458 + 1.5 + 0.120, abs=1e-9)
+    assert far == pytest.approx(25.7 / 2 + 0.120, abs=1e-9)  # measured median + E + S
     # The smallest budget whose µs value reaches it: exactly there it counts; one float less not.
     at = smallest_budget_ms(far * 1000.0)
     below = float(np.nextafter(at, 0.0))
@@ -158,11 +183,13 @@ def test_map_shows_the_leo_layer(make_tiny_city: Callable[..., Path], tmp_path: 
 
     from latcircle.pipeline import default_outputs
 
-    cfg = load_config(make_tiny_city("m", extra_yaml="tiers: {leo: leo550}\n"))
+    yaml = "tiers: {leo: leo550, leo_basis: geometric}\n"
+    cfg = load_config(make_tiny_city("m", extra_yaml=yaml))
     run_city(cfg, out=tmp_path / "o", extra_outputs=default_outputs())
     page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
-    assert "LEO access within 10 ms (leo550)" in page
-    assert "LEO access within 20 ms (leo550)" in page
+    assert "LEO access within 10 ms (leo550, geometric)" in page
+    assert "LEO access within 20 ms (leo550, geometric)" in page
     # The 10 ms layer's tooltip gives the road-less east's area: 30 km² (hand count above).
     labels = [json.loads(m) for m in re.findall(r'"label": ("LEO access within 10 ms[^"]*")', page)]
-    assert labels == ["LEO access within 10 ms (leo550) · 30.0 km² without fibre access"]
+    want = "LEO access within 10 ms (leo550, geometric) · 30.0 km² without fibre access"
+    assert labels == [want]

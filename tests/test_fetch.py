@@ -288,11 +288,11 @@ def test_osmnx_downloads_the_recorded_shenzhen_network(replay_server, tmp_path: 
 def test_an_unreachable_overpass_fails_fast(monkeypatch, tmp_path: Path) -> None:
     import time
 
-    import latcircle.sources.fetch as fetch
+    import latcircle.sources.overpass as overpass
 
     # Pretend the closed loopback port is a remote server: osmnx then checks its rate-limit
     # status page first and, unable to read it, would wait 60 s before failing.
-    monkeypatch.setattr(fetch, "_is_loopback", lambda url: False)
+    monkeypatch.setattr(overpass, "_is_loopback", lambda url: False)
     start = time.monotonic()
     with pytest.raises(FetchError, match=r"^network: cannot reach .* \(offline"):
         download_graph(box(*CORE_BBOX), overpass_url=closed_port_url() + "/api")

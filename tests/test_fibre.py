@@ -515,7 +515,7 @@ def _break_status(folder: Path) -> Path:
     ("breaks", "names", "says"),
     [
         (_break_ids, "ids.gpkg: u: ", "lies on several nodes"),
-        (_break_ofds, "network.json: spans[2].route: ", "must be a line, got Point"),
+        (_break_ofds, "network.json: networks[0].spans[2].route: ", "must be a line, got Point"),
         (_break_status, "status.gpkg: status: ", "['Unknown'] are neither built"),
     ],
     ids=["stacked-missing-id", "ofds-route-not-a-line", "unknown-status"],

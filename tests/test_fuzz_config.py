@@ -222,3 +222,248 @@ def test_mutated_config_is_run_or_refused(
     else:
         assert len(lines) == 1 and lines[0].startswith("latcircle: error: "), (mutations, lines)
         assert list(workdir.iterdir()) == [], mutations  # nothing written
+
+
+# --------------------------------------------------------------------------- input files
+# Issue 22: the fuzzer also mutates the network, an OFDS network and a candidates file.
+# Deterministic (derandomize) and small (a few examples each, outputs without map and report).
+
+#: Values that break numbers and texts in files.
+FILE_VALUES = [
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    1e300,
+    -1e300,
+    0.0,
+    -1.0,
+    1e12,
+    2027,
+    1999,
+    "",
+    "x",
+    "{{ 7*7 }}",
+    "a\x00b",
+    True,
+    None,
+]
+#: What a successful run without map and report writes at least.
+RUN_OUTPUTS = {".latcircle-run", "coverage.csv", "isochrones.gpkg", "latency.tif", "run.json"}
+PLAN_OUTPUTS = {"plan.csv", "plan.json", "sites-planned.csv", "curve.csv", "plan.gpkg"}
+FILE_SETTINGS = settings(
+    max_examples=8,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def _outcome(argv: list[str], workdir: Path, wanted: set[str], what: object) -> None:
+    """Exit 0 with ``wanted`` in the output folder, or 2 with one line and nothing written."""
+    out = workdir / "out"
+    err = io.StringIO()
+    with _alarm(120), contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["-q", *argv, "--out", str(out)])
+    lines = err.getvalue().strip().splitlines()
+    assert code in (0, 2), (what, err.getvalue())
+    if code == 0:
+        assert {p.name for p in out.iterdir()} >= wanted, what
+    else:
+        assert len(lines) == 1 and lines[0].startswith("latcircle: error: "), (what, lines)
+        assert list(workdir.iterdir()) == [], what
+
+
+NETWORK_EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(["coord", "geom", "u", "v", "highway"]),
+        st.integers(0, 200),
+        st.sampled_from([*FILE_VALUES, "point", "empty", "null", "reverse", "multi"]),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def _edit_network(roads: Any, edits: list[tuple[str, int, Any]]) -> Any:
+    import numpy as np
+    import shapely
+
+    roads = roads.copy()
+    for kind, row, value in edits:
+        i = row % len(roads)
+        line = roads.geometry.iloc[i]
+        if kind in ("coord", "geom") and (line is None or line.geom_type != "LineString"):
+            continue  # an earlier edit made it a point, empty or null: nothing to edit
+        if line is not None and line.is_empty and kind in ("coord", "geom"):
+            continue
+        if kind == "coord" and isinstance(value, float):
+            xy = shapely.get_coordinates(line)
+            xy[-1, row % 2] = value
+            roads.loc[roads.index[i], "geometry"] = shapely.LineString(xy)
+        elif kind == "geom":
+            shapes = {
+                "point": line.interpolate(0.5, normalized=True),
+                "empty": shapely.LineString(),
+                "null": None,
+                "reverse": line.reverse(),
+                "multi": shapely.MultiLineString([line, line.reverse()]),
+            }
+            roads.loc[roads.index[i], "geometry"] = shapes.get(value, line)
+        elif kind in ("u", "v"):
+            if kind not in roads:
+                roads["u"], roads["v"] = np.arange(len(roads)), np.arange(1, len(roads) + 1)
+                roads = roads.astype({"u": object, "v": object})
+            roads.loc[roads.index[i], kind] = value
+        else:
+            roads.loc[roads.index[i], "highway"] = None if value is None else str(value)
+    return roads
+
+
+@FILE_SETTINGS
+@given(edits=NETWORK_EDITS)
+def test_mutated_network_is_run_or_refused(
+    city: tuple[Path, dict[str, Any]], edits: list[tuple[str, int, Any]]
+) -> None:
+    import warnings
+
+    import geopandas as gpd
+
+    config, _ = city
+    n = next(_COUNTER)
+    folder = config.parent.parent / f"net{n}"
+    folder.mkdir()
+    roads = gpd.read_file(config.parent / "roads.gpkg")
+    with warnings.catch_warnings():  # NaN coordinates: the point of the example
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _edit_network(roads, edits).to_file(folder / "roads.gpkg", driver="GPKG")
+    bad = folder / "net.yaml"
+    text = config.read_text(encoding="utf-8").replace(
+        "path: roads.gpkg", f"path: {folder}/roads.gpkg"
+    )
+    bad.write_text(
+        text.replace("boundary: boundary.gpkg", f"boundary: {config.parent}/boundary.gpkg"), "utf-8"
+    )
+    for name in ("districts.gpkg", "sites.csv", "population.tif", "key_sites.csv"):
+        text = bad.read_text("utf-8").replace(f"path: {name}", f"path: {config.parent / name}")
+        bad.write_text(text, "utf-8")
+    workdir = folder / "run"
+    workdir.mkdir()
+    _outcome(["run", str(bad), "--no-map", "--no-report"], workdir, RUN_OUTPUTS, edits)
+
+
+def _json_paths(node: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON document (keys and list positions), in document order."""
+    out = [at]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _json_paths(v, (*at, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _json_paths(v, (*at, i))
+    return out
+
+
+OFDS_VALUES = st.one_of(
+    st.sampled_from(FILE_VALUES),
+    st.sampled_from([[], {}, [1, 2], {"id": "X"}, "2027-13-45", "ACC", [[[[[[[[]]]]]]]]]),
+    st.just(DELETE),
+)
+
+
+@FILE_SETTINGS
+@given(
+    picks=st.lists(st.tuples(st.integers(0, 10_000), OFDS_VALUES), min_size=1, max_size=3),
+    geojson=st.booleans(),
+)
+def test_mutated_ofds_is_run_or_refused(
+    tmp_path_factory: pytest.TempPathFactory, picks: list[tuple[int, Any]], geojson: bool
+) -> None:
+    import json
+
+    from test_fibre import write_city, write_ofds_geojson, write_ofds_json
+
+    folder = tmp_path_factory.mktemp("ofds")
+    if geojson:
+        path = write_ofds_geojson(folder / "spans.geojson")
+    else:
+        path = write_ofds_json(folder / "network.json", device={"KOF": 30.0})
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for index, value in picks:
+        places = [p for p in _json_paths(data) if p]
+        at = places[index % len(places)]
+        parent = data
+        for key in at[:-1]:
+            parent = parent[key]
+        if value is DELETE:
+            del parent[at[-1]]
+        else:
+            parent[at[-1]] = value
+    path.write_text(json.dumps(data), encoding="utf-8")
+    net_yaml = ", node_latency_field: deviceLatency_us" if not geojson else ""
+    config = write_city(folder / "city", path, network_yaml=net_yaml)
+    workdir = folder / "run"
+    workdir.mkdir()
+    _outcome(["run", str(config), "--no-map", "--no-report"], workdir, RUN_OUTPUTS, picks)
+
+
+CANDIDATE_COLUMNS = [
+    "id",
+    "name",
+    "tier",
+    "cost",
+    "device_latency_us",
+    "earliest_year",
+    "lon",
+    "lat",
+]
+
+
+@FILE_SETTINGS
+@given(
+    cells=st.lists(
+        st.tuples(
+            st.integers(0, 2), st.sampled_from(CANDIDATE_COLUMNS), st.sampled_from(FILE_VALUES)
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    ragged=st.booleans(),
+)
+def test_mutated_candidates_are_planned_or_refused(
+    city: tuple[Path, dict[str, Any]], cells: list[tuple[int, str, Any]], ragged: bool
+) -> None:
+    from conftest import X0, Y0, to_lonlat
+
+    config, _ = city
+    n = next(_COUNTER)
+    folder = config.parent.parent / f"cand{n}"
+    folder.mkdir()
+    rows = []
+    for k in range(3):
+        lon, lat = to_lonlat(X0 + 1500.0 + 2000 * k, Y0 + 2500.0 + 2500 * k)
+        rows.append(
+            {
+                "id": f"C{k}",
+                "name": f"c{k}",
+                "tier": "medium",
+                "cost": "3",
+                "device_latency_us": "20",
+                "earliest_year": "",
+                "lon": f"{float(lon):.9f}",
+                "lat": f"{float(lat):.9f}",
+            }
+        )
+    for row, column, value in cells:
+        rows[row][column] = "" if value is None else str(value)
+    lines = [",".join(CANDIDATE_COLUMNS)] + [
+        ",".join(r[c] for c in CANDIDATE_COLUMNS) for r in rows
+    ]
+    if ragged:
+        lines[1] += ",extra"
+    (folder / "cands.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    workdir = folder / "run"
+    workdir.mkdir()
+    args = ["plan", str(config), "--candidates", str(folder / "cands.csv")]
+    args += ["--target", "0.75", "--year", "2027", "--basis", "population"]
+    _outcome(args, workdir, PLAN_OUTPUTS, (cells, ragged))

@@ -158,9 +158,11 @@ def test_exports_match_the_geopackage(run: RunResult) -> None:
     for layer in ("bands", "rings", "sites", "key_sites", "districts"):
         reference = gpd.read_file(gpkg, layer=layer)
         parquet = gpd.read_parquet(run.out / "exports" / f"{layer}.parquet")
-        assert parquet.crs == reference.crs
+        # WGS84 by default (issue 25): the GeoPackage's geometry reprojected, nothing else.
+        assert parquet.crs.to_epsg() == 4326
+        wgs = reference.to_crs(4326)
         assert all(
-            a.equals_exact(b, 0) for a, b in zip(parquet.geometry, reference.geometry, strict=True)
+            a.equals_exact(b, 0) for a, b in zip(parquet.geometry, wgs.geometry, strict=True)
         ), layer
         geojson = json.loads((run.out / "exports" / f"{layer}.geojson").read_text())
         assert "crs" not in geojson  # RFC 7946: WGS84 implied

@@ -31,7 +31,8 @@ from latcircle.analysis.coverage import Samples, coverage_table, evaluate
 from latcircle.config import LatencyModel
 from latcircle.engine.grid import label_points, make_grid
 from latcircle.engine.latency import attach_sites, solve
-from latcircle.engine.network import Locator, build_network
+from latcircle.engine.locator import Locator
+from latcircle.engine.network import build_network
 
 UTM50 = "EPSG:32650"
 THRESHOLDS_MS = [0.25, 0.5, 0.75, 1.0]

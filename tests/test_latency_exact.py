@@ -43,7 +43,8 @@ from shapely.geometry import LineString
 
 from latcircle.config import LatencyModel
 from latcircle.engine.latency import attach_sites, solve
-from latcircle.engine.network import MIN_POINTS_PER_THREAD, Locator, build_network
+from latcircle.engine.locator import MIN_POINTS_PER_THREAD, Locator
+from latcircle.engine.network import build_network
 
 UTM50 = "EPSG:32650"
 
@@ -987,18 +988,18 @@ def test_locator_pieces_lie_on_their_lines_whatever_the_build_block(monkeypatch)
     # pieces and the same answers as one block; and every piece checks against shapely: its
     # start is the line's point at its offset, its end the next piece's start (or the
     # segment's end), and no piece is longer than ``piece_m``.
-    from latcircle.engine import network as network_module
+    from latcircle.engine import locator as locator_module
 
     rng = np.random.default_rng(21)
     lines = [_line(*map(tuple, rng.uniform(-900, 900, size=(int(n), 2)))) for n in (2, 3, 5, 7, 2)]
     lines += [_line((0, 0), (0, 0.5)), _line((5, 5), (5, 5), (45, 5))]  # short; a zero piece
     net = build_network(gpd.GeoDataFrame(geometry=lines, crs=UTM50))
     x, y = rng.uniform(-1000, 1000, 4000), rng.uniform(-1000, 1000, 4000)
-    monkeypatch.setattr(network_module, "BUILD_BLOCK", 10**9)
+    monkeypatch.setattr(locator_module, "BUILD_BLOCK", 10**9)
     one = Locator(net, piece_m=30.0)
     ref = one.locate(x, y, max_drop_m=300.0, workers=1)
     for block in (1, 2, 3):
-        monkeypatch.setattr(network_module, "BUILD_BLOCK", block)
+        monkeypatch.setattr(locator_module, "BUILD_BLOCK", block)
         got = Locator(net, piece_m=30.0)
         for name in ("_ax", "_ay", "_dx", "_dy", "_off", "_edge_s"):
             np.testing.assert_array_equal(getattr(got, name), getattr(one, name), err_msg=name)

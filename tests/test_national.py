@@ -382,7 +382,8 @@ def test_dashboard_renders_the_shortfalls_as_html(outputs: Path) -> None:
     )
     run_national([outputs], out=outputs / "national", include_hypothetical=True)
     page = (outputs / "national" / "index.html").read_text(encoding="utf-8")
-    assert "<h1>Progress toward the 1 ms circle targets</h1>" in page
+    # Under the page's h2 "Shortfalls" (issue 25: headings in order), not a second h1.
+    assert "<h3>Progress toward the 1 ms circle targets</h3>" in page
     assert "<strong>" in page and "<table>" in page  # bold and the by-year table rendered
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "**" not in page and "## " not in page
@@ -507,20 +508,37 @@ def test_headline_counts_every_city_with_key_sites_and_says_which_are_flagged(
     ]
     _rollup(done, out=outputs / "national")
     head = pd.read_csv(outputs / "national" / "headline.csv")
-    assert list(head.columns) == ["measure", "value", "of", "share"]
+    assert list(head.columns) == ["measure", "value", "of", "share", "of_what"]
     assert list(head["measure"]) == [
         "cities_key_sites_ge_70pct",
         "cities_key_sites_ge_75pct",
         "key_sites_covered",
         "cities_synthetic",
         "cities_sites_hypothetical",
+        "cities_asked",
+        "cities_run",
+        "cities_up_to_date",
+        "cities_failed",
     ]
     # 0.72 and 0.75 reach 70 %; 0.75 alone (exactly at it) 75 %; pooled 72 + 75 + 3 of 210;
-    # of the three cities counted, Delta is synthetic, Alpha has hypothetical sites.
-    assert list(head["value"]) == [2, 1, 150, 1, 1]
-    assert list(head["of"]) == [3, 3, 210, 3, 3]
+    # of the three cities counted, Delta is synthetic, Alpha has hypothetical sites; the
+    # four cities asked all ran.
+    assert list(head["value"]) == [2, 1, 150, 1, 1, 4, 4, 0, 0]
+    assert list(head["of"]) == [3, 3, 210, 3, 3, 4, 4, 4, 4]
     # write_csv keeps 6 decimals.
-    assert list(head["share"]) == pytest.approx([2 / 3, 1 / 3, 5 / 7, 1 / 3, 1 / 3], abs=5e-7)
+    assert list(head["share"]) == pytest.approx(
+        [2 / 3, 1 / 3, 5 / 7, 1 / 3, 1 / 3, 1, 1, 0, 0], abs=5e-7
+    )
+    # The denominator in words: Beta has outputs but no key sites.
+    cities = (
+        "cities with outputs and key sites (3 of 4 with outputs; 4 asked, 0 failed: no outputs)"
+    )
+    assert (
+        list(head["of_what"])
+        == [cities, cities, "key sites of those cities, pooled"]
+        + [cities] * 2
+        + ["cities asked"] * 4
+    )
 
 
 def test_headline_counts_a_city_once(outputs: Path) -> None:

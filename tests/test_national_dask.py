@@ -8,6 +8,7 @@ city, and a changed input must rerun that city only.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -116,8 +117,19 @@ def test_rollup_names_the_missing_city(sweep, configs):
     national = root / "national"
     assert run.rollup is not None and run.rollup.out == national
     assert run.rollup.cities == sorted(c for c in configs if c != "broken")
-    summary = pd.read_csv(national / "summary.csv")
-    assert sorted(summary["city"]) == run.rollup.cities
+    summary = pd.read_csv(national / "summary.csv", keep_default_na=False)
+    ran = summary[summary["outcome"] != "failed"]
+    assert sorted(ran["city"]) == run.rollup.cities and set(ran["outcome"]) == {"run"}
+    # The failed city is in every table: summary.csv, headline.csv, index.html.
+    failed = summary[summary["outcome"] == "failed"]
+    assert list(failed["city"]) == ["broken"] and "sites.csv" in failed["reason"].iloc[0]
+    assert list(failed["in_totals"]) == [False] and list(failed["share_area"]) == [""]
+    head = pd.read_csv(national / "headline.csv").set_index("measure")
+    counts = {m: head.loc[f"cities_{m}", "value"] for m in ("asked", "run", "failed")}
+    assert counts == {"asked": 7, "run": 6, "failed": 1}
+    assert "7 asked, 1 failed: no outputs" in head.loc["cities_key_sites_ge_70pct", "of_what"]
+    html = (national / "index.html").read_text(encoding="utf-8")
+    assert "7 cities asked · 6 run · 1 failed" in html and "failed: " in html
     missing = pd.read_csv(national / "missing.csv")
     assert list(missing["city"]) == ["broken"]
     assert "sites.csv" in missing["reason"].iloc[0]
@@ -174,8 +186,14 @@ def test_rerun_skips_finished_cities_and_reruns_a_changed_one(sweep, configs):
     assert status == {**{cid: "skipped" for cid in before}, "broken": "failed"}
     for cid, files in before.items():
         assert _files(root / cid) == files
-    # Same inputs, same national bytes.
-    assert _files(root / "national") == national_before
+    # Same inputs, same national bytes; but what the sweep did: every city now up to date.
+    after = _files(root / "national")
+    changed = {n for n in after if after[n] != national_before.get(n)}
+    assert changed == {"summary.csv", "headline.csv", "index.html"}
+    summary = pd.read_csv(root / "national" / "summary.csv", keep_default_na=False)
+    assert list(summary["outcome"]) == ["up to date"] * 6 + ["failed"]
+    old = pd.read_csv(io.BytesIO(national_before["summary.csv"]), keep_default_na=False)
+    assert summary.drop(columns="outcome").equals(old.drop(columns="outcome"))
 
     # Change one input: that city alone runs again.
     changed = configs["metro3"].parent / "sites.csv"

@@ -20,7 +20,8 @@ from shapely.geometry import LineString
 
 from latcircle.config import LatencyModel
 from latcircle.engine.latency import arc_matrix, attach_sites, solve
-from latcircle.engine.network import Locator, build_network
+from latcircle.engine.locator import Locator
+from latcircle.engine.network import build_network
 from latcircle.errors import InputError
 
 UTM50 = "EPSG:32650"

@@ -65,6 +65,19 @@ def test_explore_notebook_runs(
     images = [o for c in code for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 2, "the figures did not render inline"
     assert (tmp_path / "work" / "outputs" / "report.html").exists()
+    sources = "\n".join(c.source for c in code)
+    assert "import latcircle as lc" in sources and "lc.Metro.from_frames(" in sources
+
+    # The notebook's coverage table (from GeoDataFrames it read itself) against an
+    # independent `latcircle run` of the same demo inputs: the same bytes.
+    from latcircle.cli import main
+
+    work = tmp_path / "work"
+    cli = tmp_path / "cli"
+    args = ["-q", "run", "--no-map", "--no-report", "--out", str(cli)]
+    assert main([*args, str(work / "demo-inputs" / "demo.yaml")]) == 0
+    for name in ("coverage.csv", "progress.csv"):
+        assert (work / "outputs" / name).read_bytes() == (cli / name).read_bytes(), name
 
 
 def test_notebook_is_committed_without_outputs() -> None:

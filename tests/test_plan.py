@@ -333,8 +333,10 @@ def test_plan_cli_writes_everything_deterministically(
     names = sorted(p.name for p in outs[0].iterdir())
     assert names == [
         ".latcircle-run",  # the marker: a later plan may replace this folder
+        "candidates.csv",
         "curve.csv",
         "curve.png",
+        "network-planned.gpkg",
         "plan.csv",
         "plan.gpkg",
         "plan.json",
@@ -342,7 +344,7 @@ def test_plan_cli_writes_everything_deterministically(
     ]
     for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
-    header = (outs[0] / "sites-planned.csv").read_text().splitlines()[0]
+    header = (outs[0] / "sites-planned.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert header == "id,name,tier,online_year,device_latency_us,lon,lat"
 
 
@@ -496,9 +498,9 @@ def test_met_targets_give_an_empty_plan(tiny_plan_city: tuple[Path, Path], tmp_p
         "-q",
     ]
     assert main(argv) == 0
-    lines = (out / "plan.csv").read_text().splitlines()
+    lines = (out / "plan.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 1 and lines[0].startswith("year,order,build_id")
-    sites = (out / "sites-planned.csv").read_text().splitlines()
+    sites = (out / "sites-planned.csv").read_text(encoding="utf-8-sig").splitlines()
     assert [s.split(",")[0] for s in sites[1:]] == ["A", "B"]
 
 
@@ -520,7 +522,7 @@ def test_time_limit_falls_back_to_greedy_with_a_true_gap() -> None:
         np.ones(nb, bool),
         float(weight.sum()),
     )
-    best, greedy, lp = _solve([st], cost, None, None, 1e-3)
+    best, greedy, lp, _ = _solve([st], cost, None, None, 1e-3)
     exact = solvers.min_cost([st], cost, time_limit_s=120)
     assert exact.optimal and best.solver in ("greedy", "milp")
     assert lp.cost <= exact.cost + 1e-6 <= greedy.cost + 2e-6

@@ -40,7 +40,7 @@ from latcircle.analysis.progress import (
 )
 from latcircle.config import CityConfig, Target, load_config
 from latcircle.engine.latency import SiteAttachment, arc_matrix, solve
-from latcircle.engine.network import PointLocation
+from latcircle.engine.locator import PointLocation
 from latcircle.errors import InputError
 
 X0, Y0 = 500_000.0, 3_400_000.0  # UTM 50N, near lon 117 E, lat 30.7 N

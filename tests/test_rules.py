@@ -18,7 +18,7 @@ from latcircle.analysis.coverage import (
     share_of,
     site_service,
 )
-from latcircle.engine.network import PointLocation
+from latcircle.engine.locator import PointLocation
 from latcircle.present.figures import curve
 
 # Latencies in µs around a 1 ms budget: at it, a hair over, well under, no access (inf),

@@ -266,7 +266,7 @@ def test_full_disk_names_the_file_and_keeps_the_old_outputs(
     code, err = _run(["run", str(tiny_city), "--out", str(out), "--year", "2030"], capsys)
     assert code == 2
     assert err == [
-        f"latcircle: error: {out / 'map.html'}: cannot write (No space left on device); "
+        f"latcircle: error: {out / 'map.html'}: cannot write (disk full: No space left on device); "
         "previous outputs intact"
     ]
     assert _snapshot(out) == before
@@ -405,7 +405,7 @@ def test_atomic_file_full_disk_names_the_file_and_keeps_the_old_one(tmp_path: Pa
     with pytest.raises(OutputError) as err:
         atomic_file(path, full)
     assert str(err.value) == (
-        f"{path}: cannot write ({os.strerror(errno.ENOSPC)}); previous file intact"
+        f"{path}: cannot write (disk full: {os.strerror(errno.ENOSPC)}); previous file intact"
     )
     assert path.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no temporary left

@@ -102,14 +102,35 @@ def test_remote_city_without_fibre_meets_the_10_ms_tier_over_leo() -> None:
     # 5° (557 km) beyond the last node, where the hub is: no terrestrial access at 300 km.
     cities = pd.DataFrame({"adcode": ["9"], "name": ["remote"], "lon": [7.0], "lat": [0.0]})
     leo = LEO_PRESETS["leo550"]
-    res = national_tiers(bb, sites, cities, leo=leo)
+    res = national_tiers(bb, sites, cities, leo=leo, leo_basis="geometric")
     row = res.cities.iloc[0]
     assert not bool(row["terrestrial_access"])
     ground_ms = (100 + 20 + 20) / 1000  # E + S + the hub node entered; no fibre
     want = 2 * float(slant_range_km(550, 25)) / 299.792458 + 1.5 + ground_ms
     assert row["leo_latency_us"] == pytest.approx(want * 1000.0, abs=1e-6)
+    assert row["leo_basis"] == "geometric"
     assert bool(row["leo_meets_app_tier"])
     assert res.summary["leo"]["no_access_meeting_10ms_via_leo"] == 1
+
+
+def test_the_measured_median_decides_and_the_geometry_is_only_a_bound() -> None:
+    # Same city, default basis: SpaceX's June 2025 US median, 25.7 ms round trip = 12.85 ms
+    # one way, plus the gateway's ground part: beyond 10 ms although the geometry is 9.13 ms.
+    bb = _equator_line(3)
+    sites = pd.DataFrame({"id": ["h"], "name": ["H"], "kind": ["hub"], "lon": [2.0], "lat": [0.0]})
+    cities = pd.DataFrame({"adcode": ["9"], "name": ["remote"], "lon": [7.0], "lat": [0.0]})
+    res = national_tiers(bb, sites, cities, leo=LEO_PRESETS["leo550"])
+    row = res.cities.iloc[0]
+    ground_ms = (100 + 20 + 20) / 1000
+    assert row["leo_basis"] == "measured"
+    assert row["leo_latency_us"] == pytest.approx((25.7 / 2 + ground_ms) * 1000, abs=1e-6)
+    assert row["leo_p95_us"] == pytest.approx((55 / 2 + ground_ms) * 1000, abs=1e-6)
+    assert not bool(row["leo_meets_app_tier"])
+    assert bool(row["leo_meets_hub_tier"])
+    leo = res.summary["leo"]
+    assert leo["no_access_meeting_10ms_via_leo"] == 0
+    assert leo["no_access_within_10ms_at_the_geometric_bound"] == 1
+    assert leo["measured"]["p95_is"] == "at most"
 
 
 def test_hubs_table_is_bundled_and_checked(tmp_path: Path) -> None:
@@ -235,6 +256,7 @@ def test_cli_tiers_writes_every_output(tmp_path: Path) -> None:
         "sites.csv",
         "summary.json",
         "tiers.gpkg",
+        "tiers.html",  # the map and report page
     ]
     summary = json.loads((out / "summary.json").read_text())
     cities = pd.read_csv(out / "cities.csv", dtype={"adcode": str})
@@ -255,5 +277,6 @@ def test_leo_tiers_count_a_city_exactly_at_the_budget() -> None:
     for budget, want in ((at, True), (below, False)):
         p = TierParams(app_budget_ms=budget, hub_budget_ms=budget)
         row = national_tiers(bb, sites, cities, params=p, leo=leo).cities.iloc[0]
+        assert row["leo_basis"] == "measured"
         assert bool(row["leo_meets_app_tier"]) is want
         assert bool(row["leo_meets_hub_tier"]) is want

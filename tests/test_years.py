@@ -36,6 +36,7 @@ FILES = (
     "progress.json",
     "clusters.csv",
     "interconnect.csv",
+    "protection.csv",
     "figures/bands.png",
     "figures/curve.png",
     "figures/districts.png",
@@ -50,6 +51,7 @@ LAYERS = {
     "boundary",
     "districts",
     "clusters",
+    "single_site_coverage",  # what rests on one site alone (issue 24)
     "layer_styles",  # the QGIS styles table (issue 18)
 }
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle.engine.latency import NO_SITE, LatencyField
-from latcircle.engine.network import PointLocation
+from latcircle.engine.locator import PointLocation
 
 __all__ = [
     "BASES",

@@ -45,11 +45,13 @@ __all__ = [
     "POOLED_SHARE",
     "CityOutputs",
     "NationalResult",
+    "SweepCity",
     "caict_headline",
     "headline_table",
     "national_progress",
     "national_result",
     "summary_table",
+    "sweep_counts",
     "target_years",
     "totals_note",
 ]
@@ -101,6 +103,10 @@ class CityOutputs:
         The run's pages present in its folder when it was read (``report.html``,
         ``map.html``: :data:`latcircle.output.readback.CITY_PAGES`); the dashboard links
         only these.
+    stale
+        Why the outputs are stale (``stale.json``: the city's last national run failed and
+        these are older outputs), empty when they are not. A stale run is listed but not
+        counted in the national totals nor in the headline.
     """
 
     folder: Path
@@ -116,6 +122,34 @@ class CityOutputs:
     run: str = ""
     in_totals: bool = True
     pages: tuple[str, ...] = ()
+    stale: str = ""
+
+
+#: What became of a city of a national sweep (``summary.csv``'s ``outcome``), and of a run
+#: read back by a plain roll-up (``read``, or ``stale``: its last run failed).
+OUTCOMES = ("run", "up to date", "failed", "read", "stale")
+
+
+@dataclass(frozen=True)
+class SweepCity:
+    """One city config asked of a national sweep, and what became of it.
+
+    Attributes
+    ----------
+    config
+        The config file, as the user named it.
+    city
+        The city id (empty when the config could not be read).
+    outcome
+        ``run``, ``up to date`` or ``failed`` (:data:`OUTCOMES`).
+    reason
+        Why it failed, or why it ran again (outputs damaged); empty otherwise.
+    """
+
+    config: str
+    city: str
+    outcome: str
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +176,9 @@ class NationalResult:
     runs
         The runs read, in the order of ``cities``, each named (``run``) and marked as counted
         in the national totals or not (``in_totals``).
+    sweep
+        The cities asked of the national sweep, in config order (empty for a plain
+        roll-up): ``summary.csv`` lists the failed ones too.
     """
 
     out: Path
@@ -152,6 +189,7 @@ class NationalResult:
     folders: list[Path] = field(default_factory=list)
     shortfalls: str = ""
     runs: tuple[CityOutputs, ...] = ()
+    sweep: tuple[SweepCity, ...] = ()
 
 
 def national_result(
@@ -161,6 +199,7 @@ def national_result(
     skipped: Sequence[tuple[Path, str]] = (),
     include_synthetic: bool = False,
     include_hypothetical: bool = False,
+    sweep: Sequence[SweepCity] = (),
 ) -> NationalResult:
     """Roll city outputs up into a national summary and progress table.
 
@@ -182,6 +221,9 @@ def national_result(
         Count synthetic cities (the demo) in the national totals.
     include_hypothetical
         Count cities whose compute sites are hypothetical in the national totals.
+    sweep
+        The cities asked of a national sweep: each run's ``outcome`` in ``summary.csv``
+        comes from it, and the failed ones are listed there too (no figures, not counted).
 
     Returns
     -------
@@ -199,13 +241,79 @@ def national_result(
     )
     return NationalResult(
         out=Path(out),
-        summary=summary_table(unique),
+        summary=_with_outcomes(summary_table(unique), unique, sweep),
         progress=national_progress([c for c in unique if c.in_totals]),
         cities=[c.run for c in unique],
         skipped=list(skipped),
         folders=[c.folder for c in unique],
         runs=tuple(unique),
+        sweep=tuple(sweep),
     )
+
+
+def _with_outcomes(
+    frame: pd.DataFrame, runs: Sequence[CityOutputs], sweep: Sequence[SweepCity]
+) -> pd.DataFrame:
+    """Add ``outcome`` and ``reason`` to the summary, and a row per failed sweep city."""
+    asked = {s.city: s for s in sweep if s.city and s.outcome != "failed"}
+    outcome, reason = [], []
+    for c in runs:
+        if c.stale:
+            outcome.append("stale")
+            reason.append(c.stale)
+        elif c.city in asked:
+            outcome.append(asked[c.city].outcome)
+            reason.append(asked[c.city].reason)
+        else:
+            outcome.append("read")
+            reason.append("")
+    frame = frame.assign(outcome=outcome, reason=reason) if len(frame) else frame
+    failed = [
+        {
+            "city": s.city,
+            "run": s.city or s.config,
+            "name": s.city or s.config,
+            "synthetic": False,
+            "sites_hypothetical": False,
+            "in_totals": False,
+            "totals_note": "failed: no outputs, not in the national totals",
+            "outcome": "failed",
+            "reason": s.reason,
+        }
+        for s in sweep
+        if s.outcome == "failed"
+    ]
+    if not failed:
+        return frame
+    rows = pd.DataFrame(failed, columns=list(frame.columns) if len(frame) else None)
+    out = pd.concat([frame, rows], ignore_index=True) if len(frame) else rows
+    for col in ("synthetic", "sites_hypothetical", "in_totals"):
+        out[col] = out[col].astype(bool)
+    for col in out.columns:  # text columns of a failed city: empty, as for a run without it
+        if col.startswith(("status_", "basis_")):
+            out[col] = out[col].fillna("")
+    if "scenario_year" in out:
+        out["scenario_year"] = out["scenario_year"].astype("Int64")
+    return out
+
+
+def sweep_counts(sweep: Sequence[SweepCity]) -> dict[str, int]:
+    """Return how many cities a sweep asked, ran, found up to date and saw fail.
+
+    Parameters
+    ----------
+    sweep
+        :attr:`NationalResult.sweep`.
+
+    Returns
+    -------
+    dict
+        ``asked``, ``run``, ``up to date``, ``failed``.
+    """
+    counts = {"asked": len(sweep)}
+    for outcome in ("run", "up to date", "failed"):
+        counts[outcome] = sum(s.outcome == outcome for s in sweep)
+    return counts
 
 
 def _unique(cities: list[CityOutputs]) -> list[CityOutputs]:
@@ -234,7 +342,8 @@ def _counted(
     seen: set[str] = set()
     for c in cities:
         counted = (
-            (include_synthetic or not c.synthetic)
+            not c.stale
+            and (include_synthetic or not c.synthetic)
             and (include_hypothetical or not c.hypothetical)
             and c.city not in seen
         )
@@ -260,6 +369,8 @@ def totals_note(c: CityOutputs, cities: Sequence[CityOutputs]) -> str:
     """
     if c.in_totals:
         return ""
+    if c.stale:
+        return f"stale ({c.stale}): not in the national totals; rerun the city"
     if any(o.in_totals and o.city == c.city for o in cities):
         return "another run of the same city is counted"
     reasons = [
@@ -446,6 +557,7 @@ def caict_headline(
     *,
     shares: Sequence[float] = HEADLINE_SHARES,
     budget_ms: float = HEADLINE_MS,
+    sweep: Sequence[SweepCity] = (),
 ) -> pd.DataFrame:
     """Count cities with a 1 ms circle, CAICT-style, from their coverage tables.
 
@@ -465,14 +577,21 @@ def caict_headline(
         Key-site shares to count cities against.
     budget_ms
         The circle's budget (the ``threshold_ms`` row of ``coverage.csv``).
+    sweep
+        The cities asked of the sweep: the denominator then says how many were asked and
+        failed (no outputs, so not in it), and ``cities_asked``, ``cities_run``,
+        ``cities_up_to_date`` and ``cities_failed`` rows follow (of the cities asked).
 
     Returns
     -------
     pandas.DataFrame
-        See :func:`headline_table`; cities without key sites are not counted.
+        See :func:`headline_table`, plus ``of_what``: the denominator in words. Cities
+        without key sites, and stale outputs (the city's last run failed), are not counted.
     """
     chosen: dict[str, CityOutputs] = {}
     for c in cities:
+        if c.stale:
+            continue
         if c.city not in chosen or (c.in_totals and not chosen[c.city].in_totals):
             chosen[c.city] = c
     covered, total, synthetic, hypothetical = [], [], [], []
@@ -484,13 +603,39 @@ def caict_headline(
             total.append(float(rows["total"].iloc[0]))
             synthetic.append(c.synthetic)
             hypothetical.append(c.hypothetical)
-    return headline_table(
+    table = headline_table(
         np.array(covered, dtype=float),
         np.array(total, dtype=float),
         shares=shares,
         synthetic=np.array(synthetic, dtype=bool),
         hypothetical=np.array(hypothetical, dtype=bool),
     )
+    return _with_denominators(table, n_read=len(chosen), sweep=sweep)
+
+
+def _with_denominators(
+    table: pd.DataFrame, *, n_read: int, sweep: Sequence[SweepCity]
+) -> pd.DataFrame:
+    """Say what each ``of`` counts; with a sweep, add the cities asked, run and failed."""
+    n = int(table["of"].iloc[0]) if len(table) else 0
+    cities = f"cities with outputs and key sites ({n} of {n_read} with outputs"
+    if sweep:
+        counts = sweep_counts(sweep)
+        cities += f"; {counts['asked']} asked, {counts['failed']} failed: no outputs"
+    cities += ")"
+    words = {"key_sites_covered": "key sites of those cities, pooled"}
+    of_what = [words.get(m, cities) for m in table["measure"]]
+    table = table.assign(of_what=of_what)
+    if not sweep:
+        return table
+    counts = sweep_counts(sweep)
+    asked = float(counts["asked"])
+    rows = [
+        (f"cities_{k.replace(' ', '_')}", float(v), asked, share_of(v, asked), "cities asked")
+        for k, v in counts.items()
+    ]
+    extra = pd.DataFrame(rows, columns=list(table.columns))
+    return pd.concat([table, extra], ignore_index=True)
 
 
 def headline_table(

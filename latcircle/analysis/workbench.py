@@ -34,7 +34,7 @@ from latcircle.analysis.isochrones import band_rings, bands, mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis
 from latcircle.engine.latency import LatencyField, attach_sites, solve_each
-from latcircle.engine.network import PointLocation
+from latcircle.engine.locator import PointLocation
 
 __all__ = [
     "MAX_WHATIF",

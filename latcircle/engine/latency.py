@@ -32,7 +32,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from latcircle.config import LatencyParams
-from latcircle.engine.network import Locator, Network, PointLocation
+from latcircle.engine.locator import Locator, PointLocation
+from latcircle.engine.network import Network
 
 __all__ = ["LatencyField", "SiteAttachment", "attach_sites", "solve", "solve_each"]
 

@@ -22,6 +22,7 @@ latency in microseconds. Anything that cannot be read raises
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ import pandas as pd
 from shapely.geometry import LineString, shape
 
 from latcircle.errors import InputError
+from latcircle.inputs.checks import YEAR_RANGE
 
 __all__ = ["is_ofds", "read_ofds"]
 
@@ -86,6 +88,9 @@ def read_ofds(
         a location where a span needs it.
     """
     data = _load(path)
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+        raise InputError(path, None, f"not an OFDS network: the top level is {kind}, not an object")
     if path.suffix.lower() == ".geojson" or data.get("type") == "FeatureCollection":
         networks = [_network_from_geojson(data, path)]
     else:
@@ -95,8 +100,8 @@ def read_ofds(
     latency: dict[object, float] = {}
     for k, (nodes, spans) in enumerate(networks):
         tag = f"{k}:" if prefix else ""
-        for i, span in enumerate(spans):
-            rows.append(_span_row(span, nodes, path, f"spans[{i}]", tag))
+        for where, span in spans:
+            rows.append(_span_row(span, nodes, path, where, tag))
         if node_latency_field:
             for node_id, node in nodes.items():
                 if node_latency_field in node and node[node_latency_field] is not None:
@@ -115,14 +120,18 @@ def _load(path: Path) -> Any:
     try:
         with path.open("rb") as fh:
             return json.load(fh)
+    except RecursionError:
+        raise InputError(path, None, "cannot read the OFDS file: nested too deeply") from None
     except (OSError, ValueError) as exc:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(path, None, f"cannot read the OFDS file: {text}") from None
 
 
-def _networks_from_json(
-    data: Any, path: Path
-) -> list[tuple[dict[str, Mapping[str, Any]], list[Mapping[str, Any]]]]:
+#: Nodes by id, and the spans with where each is in the file (for messages).
+_Network = tuple[dict[str, Mapping[str, Any]], list[tuple[str, Any]]]
+
+
+def _networks_from_json(data: Any, path: Path) -> list[_Network]:
     if not isinstance(data, dict):
         raise InputError(path, None, "not an OFDS network package (no networks)")
     nets = data.get("networks", [data])
@@ -130,42 +139,86 @@ def _networks_from_json(
         raise InputError(path, "networks", "must be a non-empty list of networks")
     out = []
     for k, net in enumerate(nets):
+        at = f"networks[{k}]" if "networks" in data else ""
         if not isinstance(net, dict):
-            raise InputError(path, f"networks[{k}]", "must be an object")
-        nodes = {}
-        for i, node in enumerate(net.get("nodes") or []):
-            node_id = _text_id(node.get("id") if isinstance(node, dict) else None)
+            raise InputError(path, at or None, "must be an object")
+        nodes: dict[str, Mapping[str, Any]] = {}
+        first: dict[str, int] = {}
+        for i, node in enumerate(_list(net, "nodes", path, at)):
+            where = _join(at, f"nodes[{i}]")
+            if not isinstance(node, dict):
+                raise InputError(path, where, f"must be an object, got {_kind(node)}")
+            node_id = _text_id(node.get("id"))
             if node_id is None:
-                raise InputError(path, f"networks[{k}].nodes[{i}].id", "missing")
+                raise InputError(path, f"{where}.id", "missing")
+            if node_id in first:
+                also = _join(at, f"nodes[{first[node_id]}]")
+                raise InputError(path, f"{where}.id", f"duplicate node id {node_id!r} ({also})")
+            first[node_id] = i
             nodes[node_id] = node
-        out.append((nodes, list(net.get("spans") or [])))
+        spans = [(_join(at, f"spans[{i}]"), s) for i, s in enumerate(_list(net, "spans", path, at))]
+        out.append((nodes, spans))
     return out
 
 
-def _network_from_geojson(
-    data: Any, path: Path
-) -> tuple[dict[str, Mapping[str, Any]], list[Mapping[str, Any]]]:
+def _list(obj: Mapping[str, Any], key: str, path: Path, at: str) -> list[Any]:
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(path, _join(at, key), f"must be a list, got {_kind(value)}")
+    return value
+
+
+def _join(at: str, key: str) -> str:
+    return f"{at}.{key}" if at else key
+
+
+def _kind(value: object) -> str:
+    """How a JSON value is named in a message: object, list, string, number, boolean, null."""
+    if value is None:
+        return "null"
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "a value")
+
+
+def _network_from_geojson(data: Any, path: Path) -> _Network:
     features = data.get("features") if isinstance(data, dict) else None
     if not isinstance(features, list):
         raise InputError(path, "features", "not a GeoJSON feature collection")
     nodes: dict[str, Mapping[str, Any]] = {}
-    spans: list[Mapping[str, Any]] = []
+    first: dict[str, int] = {}
+    spans: list[tuple[str, Any]] = []
     for i, feature in enumerate(features):
-        props = dict(feature.get("properties") or {})
+        if not isinstance(feature, dict):
+            raise InputError(path, f"features[{i}]", f"must be an object, got {_kind(feature)}")
+        raw = feature.get("properties") or {}
+        if not isinstance(raw, dict):
+            raise InputError(
+                path, f"features[{i}].properties", f"must be an object, got {_kind(raw)}"
+            )
+        props = dict(raw)
         kind = props.get("featureType")
         if kind == "node":
             node_id = _text_id(props.get("id"))
             if node_id is None:
                 raise InputError(path, f"features[{i}].properties.id", "missing")
+            if node_id in first:
+                raise InputError(
+                    path,
+                    f"features[{i}].properties.id",
+                    f"duplicate node id {node_id!r} (features[{first[node_id]}])",
+                )
+            first[node_id] = i
             nodes[node_id] = {**props, "location": feature.get("geometry")}
         elif kind == "span":
-            spans.append({**props, "route": feature.get("geometry")})
+            spans.append((f"features[{i}].properties", {**props, "route": feature.get("geometry")}))
         else:
             raise InputError(
                 path, f"features[{i}].properties.featureType", f"not node or span: {kind!r}"
             )
     # Span features embed their end nodes: they are nodes too (node features win).
-    for span in spans:
+    for _, span in spans:
         for end in ("start", "end"):
             node = span.get(end)
             node_id = _text_id(node.get("id")) if isinstance(node, dict) else None
@@ -178,7 +231,7 @@ def _text_id(value: object) -> str | None:
     """Node ids as text (OFDS ids are strings; integers are accepted as their digits)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
     return str(value)
 
@@ -190,6 +243,8 @@ def _span_row(
     where: str,
     tag: str,
 ) -> dict[str, Any]:
+    if not isinstance(span, dict):
+        raise InputError(path, where, f"must be an object, got {_kind(span)}")
     ends = []
     for end in ("start", "end"):
         ref = span.get(end)
@@ -199,6 +254,7 @@ def _span_row(
         ends.append(node_id)
     route = span.get("route")
     if route:
+        _check_route(route, path, f"{where}.route")
         try:
             geom = shape(route)
         except (AttributeError, KeyError, TypeError, ValueError):
@@ -227,23 +283,62 @@ def _location(
         raise InputError(
             path, f"{where}.route", f"missing, and node {node_id!r} has no location to draw it"
         )
-    return float(coords[0]), float(coords[1])
+    return _position(coords, path, f"node {node_id!r}: location.coordinates")
 
 
 def _year(value: object, path: Path, where: str) -> int | None:
     if value in (None, ""):
         return None
     text = str(value)
-    if len(text) < 4 or not text[:4].isdigit():
-        raise InputError(path, where, f"not a date: {value!r}")
-    return int(text[:4])
+    try:
+        year = int(text) if len(text) == 4 else dt.date.fromisoformat(text[:10]).year
+    except ValueError:
+        raise InputError(path, where, f"not a date (YYYY-MM-DD): {value!r}") from None
+    lo, hi = YEAR_RANGE
+    if isinstance(value, bool) or not lo <= year <= hi:
+        raise InputError(path, where, f"year {year} is not from {lo} to {hi}: {value!r}")
+    return year
 
 
 def _device_us(value: object, path: Path, field: str, node_id: str) -> float:
     try:
+        if isinstance(value, bool):  # JSON true is not 1 µs
+            raise TypeError
         out = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise InputError(path, field, f"node {node_id!r}: not a number: {value!r}") from None
     if not math.isfinite(out) or out < 0:
         raise InputError(path, field, f"node {node_id!r}: must be a finite number >= 0")
     return out
+
+
+def _check_route(route: object, path: Path, where: str) -> None:
+    """Check that a line route gives every position as a finite lon/lat pair."""
+    if not isinstance(route, dict):
+        raise InputError(path, where, f"not a GeoJSON geometry: {_kind(route)}")
+    coords = route.get("coordinates")
+    kind = route.get("type")
+    lines = [coords] if kind == "LineString" else coords if kind == "MultiLineString" else None
+    if not isinstance(lines, list):
+        return  # not a line: shape() and the geometry check name it
+    for j, line in enumerate(lines):
+        at = f"{where}.coordinates" + (f"[{j}]" if kind == "MultiLineString" else "")
+        if not isinstance(line, list):
+            raise InputError(path, at, f"must be a list of positions, got {_kind(line)}")
+        for i, pos in enumerate(line):
+            _position(pos, path, f"{at}[{i}]")
+
+
+def _position(pos: object, path: Path, where: str) -> tuple[float, float]:
+    """Return a GeoJSON position (two or three finite numbers, lon then lat) checked."""
+    if not isinstance(pos, list | tuple) or not 2 <= len(pos) <= 3:
+        raise InputError(path, where, f"must be [longitude, latitude], got {_kind(pos)}")
+    for value in pos:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(path, where, f"not a number: {value!r}")
+        if not math.isfinite(value):
+            raise InputError(path, where, f"not a finite number: {value!r}")
+    lon, lat = float(pos[0]), float(pos[1])
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InputError(path, where, f"not a longitude/latitude: {lon:g}, {lat:g}")
+    return lon, lat

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,15 @@ from latcircle.config import (
 )
 from latcircle.errors import InputError
 from latcircle.inputs import chinacrs
+from latcircle.inputs.checks import (
+    YEAR_RANGE,
+    check_csv_rows,
+    check_earth_crs,
+    check_line_coordinates,
+    check_metro_extent,
+    check_names,
+    check_uv_loops,
+)
 
 __all__ = [
     "Inputs",
@@ -142,8 +152,9 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
     """
     notes: list[str] = []
     boundary_wgs = _read_boundary_wgs84(cfg.boundary, notes)
-    crs = local_crs(boundary_wgs)
+    crs = local_crs(boundary_wgs, source=cfg.boundary.path)
     boundary = gpd.GeoSeries([boundary_wgs], crs=WGS84).to_crs(crs).iloc[0]
+    check_metro_extent(boundary, cfg.boundary.path)
     districts = _read_districts(cfg.districts, crs, boundary, notes) if cfg.districts else None
     network_stats: dict[str, float] = {}
     lines, node_latency = _read_network(cfg.network, crs, notes, network_stats)
@@ -182,13 +193,15 @@ def _check_overlap(cfg: CityConfig, boundary: BaseGeometry, lines: gpd.GeoDataFr
         raise InputError(cfg.boundary.path, "crs", problem)
 
 
-def local_crs(geom_wgs84: BaseGeometry) -> pyproj.CRS:
+def local_crs(geom_wgs84: BaseGeometry, *, source: object = "boundary") -> pyproj.CRS:
     """Return the WGS84 UTM CRS of the zone holding the geometry's centroid.
 
     Parameters
     ----------
     geom_wgs84
         Any geometry in WGS84 longitude/latitude.
+    source
+        The file it comes from, named in the error.
     """
     c = geom_wgs84.centroid
     infos = query_utm_crs_info(
@@ -196,8 +209,11 @@ def local_crs(geom_wgs84: BaseGeometry) -> pyproj.CRS:
         area_of_interest=AreaOfInterest(c.x, c.y, c.x, c.y),
     )
     if not infos:
-        msg = f"no UTM zone for centroid ({c.x:.4f}, {c.y:.4f})"
-        raise InputError("boundary", None, msg)
+        msg = (
+            f"no UTM zone holds the metro's centroid ({c.x:.4f}, {c.y:.4f}): UTM covers "
+            "80° S to 84° N (the poles are not measured)"
+        )
+        raise InputError(source, "geometry", msg)
     return pyproj.CRS.from_epsg(int(infos[0].code))
 
 
@@ -233,9 +249,13 @@ def read_vector(spec: VectorInput, *, role: str) -> gpd.GeoDataFrame:
 
 def _read_ogr(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
     try:
-        if path.suffix.lower() in (".parquet", ".geoparquet"):
-            return gpd.read_parquet(path)
-        return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
+        # NaN coordinates make shapely warn while parsing: the coordinate checks report them
+        # as one line (issue 22), so the warning's two lines of source must not print too.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            if path.suffix.lower() in (".parquet", ".geoparquet"):
+                return gpd.read_parquet(path)
+            return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
     # pyogrio's errors are RuntimeErrors, pyarrow's ValueErrors or OSErrors: anything else
     # is a bug, not a bad file, and must not come out as "bad input".
     except (OSError, ValueError, RuntimeError) as exc:
@@ -274,6 +294,7 @@ def _read_csv_points(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFra
 
 def _csv_points(text: str, path: Path, spec: VectorInput) -> gpd.GeoDataFrame:
     delimiter = _sniff_delimiter(path, text)
+    check_csv_rows(text, delimiter, path)
     try:
         df = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, ValueError) as exc:
@@ -369,6 +390,7 @@ def _assign_crs(gdf: gpd.GeoDataFrame, spec: VectorInput, role: str) -> gpd.GeoD
             gdf = gdf.set_crs(WGS84)  # lon/lat columns: WGS84 unless declared otherwise
         else:
             raise InputError(spec.path, "crs", "the file has no CRS: declare one with `crs:`")
+    check_earth_crs(gdf.crs, spec.path, declared)
     if gdf.crs.is_geographic:
         _check_lonlat(gdf, spec.path, role)
     return gdf
@@ -428,6 +450,7 @@ def _read_districts(
         if spec.name_field not in gdf.columns:
             cols = ", ".join(c for c in gdf.columns if c != "geometry")
             raise InputError(spec.path, spec.name_field, f"no such field; fields are: {cols}")
+        check_names(gdf[spec.name_field], spec.path, spec.name_field, role="districts")
         gdf = gpd.GeoDataFrame(
             {
                 "name": gdf[spec.name_field],
@@ -474,6 +497,8 @@ def _read_network(
     """
     gdf, node_latency, status_default = _read_network_file(spec)
     gdf = _drop_empty_lines(gdf, spec.path, notes, stats)
+    check_line_coordinates(gdf, spec.path, role="network")
+    check_uv_loops(gdf, spec.path)
     gdf = _single_lines(gdf, notes)
     kinds = set(gdf.geometry.geom_type.dropna().unique())
     if not kinds <= {"LineString"}:
@@ -486,7 +511,9 @@ def _read_network(
     if status is not None:
         gdf = _apply_status(gdf, spec.path, status, notes, stats)
     keep = [c for c in ("u", "v", "highway", "online_year") if c in gdf.columns]
-    return gdf[[*keep, "geometry"]].to_crs(crs).reset_index(drop=True), node_latency
+    local = gdf[[*keep, "geometry"]].to_crs(crs).reset_index(drop=True)
+    check_line_coordinates(local, spec.path, role="network (in the metro's local CRS)")
+    return local, node_latency
 
 
 def _read_network_file(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict | None, bool]:
@@ -751,7 +778,8 @@ def year_column(
         return pd.array([pd.NA] * len(gdf), dtype="Int64")
     raw = gdf[column].astype("string").str.strip().replace("", pd.NA)
     years = pd.to_numeric(raw, errors="coerce")
-    bad = raw.notna() & (years.isna() | (years % 1 != 0) | (years < 1990) | (years > 2100))
+    lo, hi = YEAR_RANGE
+    bad = raw.notna() & (years.isna() | (years % 1 != 0) | (years < lo) | (years > hi))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(path, column, f"not a year in row {row + 1}: {raw.iloc[row]!r}")
@@ -884,14 +912,18 @@ def _check_window_size(window: rasterio.windows.Window, path: Path) -> None:
 def _raster_crs(src: rasterio.DatasetReader, spec: PopulationInput) -> pyproj.CRS:
     if spec.crs and not chinacrs.is_china_datum(spec.crs):
         try:
-            return pyproj.CRS.from_user_input("EPSG:4326" if spec.crs == "wgs84" else spec.crs)
+            crs = pyproj.CRS.from_user_input("EPSG:4326" if spec.crs == "wgs84" else spec.crs)
         except pyproj.exceptions.CRSError:
             raise InputError(spec.path, "crs", f"unknown CRS {spec.crs!r}") from None
+        check_earth_crs(crs, spec.path, spec.crs)
+        return crs
     if spec.crs:
         return WGS84
     if src.crs is None:
         raise InputError(spec.path, "crs", "the raster has no CRS: declare one with `crs:`")
-    return pyproj.CRS.from_user_input(src.crs.to_wkt())
+    crs = pyproj.CRS.from_user_input(src.crs.to_wkt())
+    check_earth_crs(crs, spec.path)
+    return crs
 
 
 def _window_over(

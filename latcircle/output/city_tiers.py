@@ -42,8 +42,19 @@ def write_city_tiers(metro: Metro, result: CityTiersResult, folder: Path) -> Non
             {
                 "budget_ms": budget,
                 "area_km2": round(float(mask.sum() * metro.grid.cell_km2), 6),
-                "leo": spec.leo if spec is not None else "",
+                "leo": _label(spec),
             }
         )
     layer = gpd.GeoDataFrame(rows, geometry=geoms, crs=metro.inputs.crs)
     write_gpkg({"leo": layer}, folder / "tiers.gpkg")
+
+
+def _label(spec: object) -> str:
+    """Return the preset and what it was judged on (``leo550, measured``)."""
+    from latcircle.analysis.leo import LEO_PRESETS
+
+    name = str(getattr(spec, "leo", ""))
+    if name not in LEO_PRESETS:
+        return name
+    basis = getattr(spec, "leo_basis", None) or LEO_PRESETS[name].basis
+    return f"{name}, {basis}"

@@ -1,9 +1,11 @@
 """Optional copies of the GeoPackage layers for other tools: GeoParquet and WGS84 GeoJSON.
 
 ``isochrones.gpkg`` stays the reference (local UTM, exact). On request a run also writes
-``exports/<layer>.parquet`` (GeoParquet, same CRS: pandas, DuckDB, GDAL) and
-``exports/<layer>.geojson`` (RFC 7946: WGS84 longitude/latitude, what Kepler.gl and web
-tools load).
+``exports/<layer>.parquet`` (GeoParquet 1.x: pandas, DuckDB, GDAL, Kepler.gl) and
+``exports/<layer>.geojson`` (RFC 7946), both in WGS84 longitude/latitude by default, what
+web tools load; the GeoParquet ``geo`` metadata names the CRS (EPSG:4326). With
+``crs="local"`` both keep the metro's local UTM CRS (GeoParquet metadata and a GeoJSON
+``crs`` member name it; such GeoJSON is not RFC 7946).
 """
 
 from __future__ import annotations
@@ -20,16 +22,52 @@ import shapely
 from latcircle.errors import InputError
 from latcircle.output.files import _guard
 
-__all__ = ["EXPORT_FORMATS", "ExportFormat", "export_step", "write_exports"]
+__all__ = [
+    "EXPORT_CRS",
+    "EXPORT_FORMATS",
+    "ExportFormat",
+    "export_step",
+    "parse_export_formats",
+    "write_exports",
+]
 
 ExportFormat = Literal["geoparquet", "geojson"]
 EXPORT_FORMATS: tuple[str, ...] = ("geoparquet", "geojson")
+#: The CRS of the exports: ``wgs84`` (EPSG:4326, the default) or ``local`` (the run's UTM).
+EXPORT_CRS: tuple[str, ...] = ("wgs84", "local")
 
 #: Decimal places of GeoJSON degrees: 7 is about 1 cm, finer than any input.
 _GEOJSON_PRECISION = 7
 
 
-def write_exports(folder: Path, formats: Sequence[str]) -> list[Path]:
+def parse_export_formats(text: str) -> list[str]:
+    """Parse ``--export``'s value: formats separated by commas (``geojson,geoparquet``).
+
+    Parameters
+    ----------
+    text
+        The option's value.
+
+    Returns
+    -------
+    list of str
+        The formats, in the order given, each once.
+
+    Raises
+    ------
+    InputError
+        For an empty or unknown format.
+    """
+    formats = [f.strip().lower() for f in text.split(",")]
+    unknown = [f for f in formats if f not in EXPORT_FORMATS]
+    if unknown:
+        shown = ", ".join(repr(f) for f in unknown)
+        msg = f"unknown format(s) {shown}; choose from {', '.join(EXPORT_FORMATS)}"
+        raise InputError("--export", None, msg)
+    return list(dict.fromkeys(formats))
+
+
+def write_exports(folder: Path, formats: Sequence[str], *, crs: str = "wgs84") -> list[Path]:
     """Write every feature layer of ``folder/isochrones.gpkg`` in the given formats.
 
     Parameters
@@ -38,6 +76,8 @@ def write_exports(folder: Path, formats: Sequence[str]) -> list[Path]:
         A (temporary) run folder holding ``isochrones.gpkg``.
     formats
         Any of :data:`EXPORT_FORMATS`.
+    crs
+        ``"wgs84"`` (EPSG:4326 longitude/latitude) or ``"local"`` (the run's UTM CRS).
 
     Returns
     -------
@@ -53,6 +93,9 @@ def write_exports(folder: Path, formats: Sequence[str]) -> list[Path]:
     if unknown:
         msg = f"unknown format(s) {', '.join(unknown)}; choose from {', '.join(EXPORT_FORMATS)}"
         raise InputError("--export", None, msg)
+    if crs not in EXPORT_CRS:
+        msg = f"unknown export CRS {crs!r}; choose from {', '.join(EXPORT_CRS)}"
+        raise InputError("--export-crs", None, msg)
     gpkg = folder / "isochrones.gpkg"
     out = folder / "exports"
     out.mkdir(exist_ok=True)
@@ -61,6 +104,8 @@ def write_exports(folder: Path, formats: Sequence[str]) -> list[Path]:
         if geom_type is None:  # attribute tables (the QGIS styles)
             continue
         frame = gpd.read_file(gpkg, layer=str(name))
+        if crs == "wgs84":
+            frame = frame.to_crs("EPSG:4326")
         for fmt in formats:
             written.append(_write(frame, out, str(name), fmt))
     return written
@@ -73,31 +118,33 @@ def _write(frame: gpd.GeoDataFrame, out: Path, name: str, fmt: str) -> Path:
             frame.to_parquet(path, index=False, compression="zstd")
         return path
     path = out / f"{name}.geojson"
-    # Reprojected here (pyproj, longitude first) and written by geopandas: GDAL's own
-    # RFC7946 reprojection swaps the axes with older pyogrio/GDAL (found by the CI job on
-    # the lowest supported versions).
-    wgs = frame.to_crs("EPSG:4326")
-    rounded = shapely.transform(
-        wgs.geometry.to_numpy(), lambda xy: np.round(xy, _GEOJSON_PRECISION)
-    )
-    wgs = wgs.set_geometry(gpd.GeoSeries(rounded, index=wgs.index, crs=wgs.crs))
+    # Reprojected by the caller (pyproj, longitude first) and written by geopandas: GDAL's
+    # own RFC7946 reprojection swaps the axes with older pyogrio/GDAL (found by the CI job
+    # on the lowest supported versions). Degrees to about 1 cm; metres (local) to 1 mm.
+    digits = _GEOJSON_PRECISION if frame.crs.is_geographic else 3
+    rounded = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, digits))
+    frame = frame.set_geometry(gpd.GeoSeries(rounded, index=frame.index, crs=frame.crs))
     with _guard(path):
-        path.write_text(wgs.to_json(drop_id=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        # geopandas adds a `crs` member naming any CRS but WGS84 (RFC 7946's implicit one).
+        text = frame.to_json(drop_id=True, ensure_ascii=False)
+        path.write_text(text + "\n", encoding="utf-8")
     return path
 
 
-def export_step(formats: Sequence[str]) -> Callable[[Any, Path], list[Path]]:
+def export_step(formats: Sequence[str], *, crs: str = "wgs84") -> Callable[[Any, Path], list[Path]]:
     """Return a run's output step writing the exports (``f(result, folder)``).
 
     Parameters
     ----------
     formats
         Any of :data:`EXPORT_FORMATS`.
+    crs
+        ``"wgs84"`` (default) or ``"local"`` (:func:`write_exports`).
     """
     chosen = list(formats)
 
     def step(_result: Any, folder: Path) -> list[Path]:
-        return write_exports(Path(folder), chosen)
+        return write_exports(Path(folder), chosen, crs=crs)
 
     step.stage_name = "exports"  # type: ignore[attr-defined]
     return step

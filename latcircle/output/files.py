@@ -9,7 +9,6 @@ same bytes.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import glob
 import hashlib
@@ -33,16 +32,20 @@ from rasterio.io import MemoryFile
 
 from latcircle.engine.grid import Grid
 from latcircle.errors import InputError, OutputError
+from latcircle.system import exchange_folders, pid_alive
 
 __all__ = [
     "MARKER",
     "atomic_file",
     "atomic_folder",
     "check_output_folder",
+    "disk_full_as_oserror",
     "pinned_gpkg_time",
+    "read_csv",
     "sha256_file",
     "write_cog",
     "write_csv",
+    "write_csv_text",
     "write_gpkg",
     "write_json",
 ]
@@ -67,10 +70,6 @@ _MARKER_TEXT = (
     "replaces it whole: keep nothing of your own here.\n"
 )
 
-#: ``renameat2`` flag: swap two paths atomically (Linux >= 3.15; ext4, xfs, btrfs, tmpfs).
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
 
 @contextlib.contextmanager
 def atomic_folder(dest: Path, *, inputs: Iterable[Path] = ()) -> Iterator[Path]:
@@ -79,9 +78,12 @@ def atomic_folder(dest: Path, *, inputs: Iterable[Path] = ()) -> Iterator[Path]:
     ``dest`` is checked first (:func:`check_output_folder`): a folder latcircle did not write
     is never replaced. The temporary folder sits beside the real destination (a symlinked
     ``dest`` is followed and stays a symlink) and carries :data:`MARKER`. At the end the two
-    folders are exchanged in one atomic ``renameat2(RENAME_EXCHANGE)``, so ``dest`` always
-    holds complete outputs, the old or the new; the old ones are then deleted. Where the
-    exchange is not available, two renames are used and a kill between them leaves the old
+    folders are exchanged in one atomic step (:func:`latcircle.system.exchange_folders`:
+    ``renameat2(RENAME_EXCHANGE)`` on Linux, ``renamex_np(RENAME_SWAP)`` on macOS), so
+    ``dest`` always holds complete outputs, the old or the new; the old ones are then
+    deleted. Where no exchange exists (Windows, some file systems), the old folder is
+    renamed aside, then the new one in, then the old one deleted: for the moment between
+    the two renames ``dest`` is absent (never half-written), and a kill there leaves the old
     outputs under ``.<name>.old-<pid>-*``, moved back by the next run. Leftover ``.tmp-*``
     and ``.old-*`` folders of dead latcircle processes are removed first.
 
@@ -119,7 +121,7 @@ def atomic_folder(dest: Path, *, inputs: Iterable[Path] = ()) -> Iterator[Path]:
             yield tmp
         except OSError as exc:
             if isinstance(exc, OutputError):
-                raise
+                raise _in_dest(exc, tmp, Path(dest)) from None
             raise _write_error(exc, tmp, Path(dest)) from None
         _swap_into_place(tmp, real)
     finally:
@@ -204,7 +206,7 @@ def atomic_file(path: Path, write: Callable[[Path], object]) -> None:
     except OSError as exc:
         if isinstance(exc, OutputError):
             raise
-        msg = f"{path}: cannot write ({exc.strerror or exc}); previous file intact"
+        msg = f"{path}: cannot write ({_reason(exc)}); previous file intact"
         raise OutputError(msg) from None
     finally:
         with contextlib.suppress(OSError):
@@ -285,15 +287,7 @@ def _recover_and_clean(real: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
+    return pid_alive(pid)
 
 
 def _swap_into_place(tmp: Path, real: Path) -> None:
@@ -312,20 +306,7 @@ def _swap_into_place(tmp: Path, real: Path) -> None:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two folders atomically; ``False`` when the system or file system cannot."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
-    renameat2.argtypes += [ctypes.c_uint]
-    renameat2.restype = ctypes.c_int
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
-        return False
-    raise OSError(err, os.strerror(err), str(b))
+    return exchange_folders(a, b)
 
 
 def _two_renames(tmp: Path, real: Path) -> None:
@@ -345,7 +326,14 @@ def _write_error(exc: OSError, tmp: Path, dest: Path) -> OutputError:
     name = Path(exc.filename) if exc.filename else tmp
     with contextlib.suppress(ValueError):
         name = dest / name.relative_to(tmp)
-    return OutputError(f"{name}: cannot write ({exc.strerror or exc}); previous outputs intact")
+    return OutputError(f"{name}: cannot write ({_reason(exc)}); previous outputs intact")
+
+
+def _in_dest(exc: OutputError, tmp: Path, dest: Path) -> OutputError:
+    """Return the error with the temporary folder named as the destination."""
+    text = str(exc).replace(str(tmp), str(dest))
+    tail = "" if "previous outputs intact" in text else "; previous outputs intact"
+    return OutputError(text + tail)
 
 
 def _guard(path: Path) -> contextlib.AbstractContextManager[None]:
@@ -363,12 +351,20 @@ class _OutputErrors(contextlib.AbstractContextManager[None]):
         tb: TracebackType | None,
     ) -> None:
         if exc is not None and isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            msg = f"{self.path}: cannot write ({exc.strerror or exc})"
+            msg = f"{self.path}: cannot write ({_reason(exc)})"
             raise OutputError(msg) from None
 
 
+#: Every CSV latcircle writes starts with a UTF-8 byte-order mark. Excel (Chinese Windows
+#: above all) reads a CSV without one in the system code page (GBK) and garbles every
+#: Chinese name; with it, Excel, LibreOffice, pandas, R and DuckDB all read UTF-8. The cost:
+#: Python's ``csv`` module and ``open()`` keep the mark unless asked for ``utf-8-sig``
+#: (docs/maps-and-gis.md#csv-files). Always on, no option: one encoding for every table.
+CSV_ENCODING = "utf-8-sig"
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a table with a fixed float format (deterministic bytes).
+    """Write a table with a fixed float format (deterministic bytes), UTF-8 with a BOM.
 
     Parameters
     ----------
@@ -378,7 +374,36 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
         Destination file.
     """
     with _guard(path):
-        df.to_csv(path, index=False, float_format="%.6f", lineterminator="\n")
+        df.to_csv(
+            path, index=False, float_format="%.6f", lineterminator="\n", encoding=CSV_ENCODING
+        )
+
+
+def write_csv_text(text: str, path: Path) -> None:
+    """Write CSV text made elsewhere (e.g. ``sites-planned.csv``) as :func:`write_csv` does.
+
+    Parameters
+    ----------
+    text
+        The CSV text (header first).
+    path
+        Destination file.
+    """
+    with _guard(path):
+        path.write_text(text, encoding=CSV_ENCODING)
+
+
+def read_csv(path: Path, **options: Any) -> pd.DataFrame:
+    """Read a CSV latcircle wrote, with or without a BOM (older runs have none).
+
+    Parameters
+    ----------
+    path
+        The file.
+    **options
+        Passed to :func:`pandas.read_csv`.
+    """
+    return pd.read_csv(path, encoding=CSV_ENCODING, **options)
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
@@ -391,10 +416,60 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     path
         Destination file.
     """
-    with pinned_gpkg_time(), _guard(path):
+    with pinned_gpkg_time(), _guard(path), disk_full_as_oserror(path):
         for name, frame in layers.items():
             frame = _storable_text(frame, path, name)
             frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio", append=False)
+
+
+#: Errors of the system that mean "no room left": a full disk, a quota, a file size limit.
+_FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+#: Bytes a probe writes to tell a full disk from another failure of a library's writer.
+PROBE_BYTES = 1 << 20
+
+
+def _reason(exc: OSError) -> str:
+    """Return the system's reason, led by "disk full" when that is what it means."""
+    reason = exc.strerror or str(exc)
+    return f"disk full: {reason}" if exc.errno == errno.ENOSPC else reason
+
+
+@contextlib.contextmanager
+def disk_full_as_oserror(path: Path) -> Iterator[None]:
+    """Turn a library writer's failure on a full disk into the ``OSError`` it stands for.
+
+    GDAL (through pyogrio) and SQLite report a full disk in their own words ("Failed to
+    commit transaction", "no such table: gpkg_contents", "database or disk is full"). When
+    such an error comes, a probe of :data:`PROBE_BYTES` is written beside ``path``: if the
+    probe fails for want of room, that ``OSError`` is raised instead (and becomes the
+    one-line :class:`OutputError` of the caller); otherwise the library's error stands.
+
+    Parameters
+    ----------
+    path
+        The file being written.
+    """
+    import sqlite3
+
+    try:
+        yield
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, sqlite3.Error):
+        full = _probe_room(Path(path).parent)
+        if full is None:
+            raise
+        raise full from None
+
+
+def _probe_room(folder: Path) -> OSError | None:
+    """Return the ``OSError`` of writing a probe file in ``folder`` for want of room, if any."""
+    try:
+        with tempfile.TemporaryFile(dir=folder) as fh:
+            fh.write(b"\0" * PROBE_BYTES)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        return exc if exc.errno in _FULL_DISK else None
+    return None
 
 
 @contextlib.contextmanager

@@ -19,13 +19,14 @@ import pyogrio
 
 from latcircle.analysis.national import CityOutputs
 from latcircle.analysis.progress import STATUSES
-from latcircle.errors import InputError
+from latcircle.errors import InputError, NotACityRunError
+from latcircle.output.batch import read_stale
+from latcircle.output.files import read_csv
 
 __all__ = [
     "CITY_PAGES",
     "CITY_TABLES",
     "EXPECTED_SKIPS",
-    "NotACityRunError",
     "city_pages",
     "find_city_dirs",
     "read_city_outputs",
@@ -76,7 +77,7 @@ def read_optional_table(path: Path) -> pd.DataFrame | None:
     -------
     pandas.DataFrame or None
     """
-    return pd.read_csv(path) if path.exists() else None
+    return read_csv(path) if path.exists() else None
 
 
 def read_layers(folder: str | Path) -> dict[str, gpd.GeoDataFrame]:
@@ -218,11 +219,8 @@ def read_city_outputs(folder: str | Path) -> CityOutputs:
         clusters=_read_table(clusters_path, ("cause", "rank")) if clusters_path.exists() else None,
         run=folder.name,
         pages=city_pages(folder),
+        stale=read_stale(folder),
     )
-
-
-class NotACityRunError(InputError):
-    """A folder with a ``run.json`` that is not a latcircle city run (skipped, with a warning)."""
 
 
 def read_city_runs(
@@ -276,7 +274,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _read_table(path: Path, columns: Sequence[str]) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path, keep_default_na=True)
+        df = read_csv(path, keep_default_na=True)
     except FileNotFoundError:
         hint = " (rerun the city with progress outputs)" if path.name == "progress.csv" else ""
         raise InputError(path, None, f"missing from the city's outputs{hint}") from None

@@ -24,7 +24,7 @@ import pandas as pd
 import pyogrio
 
 from latcircle.errors import OutputError
-from latcircle.output.files import FIXED_TIMESTAMP, pinned_gpkg_time
+from latcircle.output.files import FIXED_TIMESTAMP, disk_full_as_oserror, pinned_gpkg_time
 
 __all__ = ["STYLE_TABLE", "layer_style_qml", "write_layer_styles"]
 
@@ -57,15 +57,16 @@ def write_layer_styles(
     list of str
         The layers styled, in table order.
     """
-    layers = [str(n) for n, _ in pyogrio.list_layers(path) if n != STYLE_TABLE]
-    rows = []
-    for name in layers:
-        qml = layer_style_qml(name, band_colours=band_colours, status_colours=status_colours)
-        if qml is None:
-            continue
-        rows.append(_row(name, _geometry_column(path, name), qml))
-    if rows:
-        _write_table(path, pd.DataFrame(rows))
+    with disk_full_as_oserror(path):  # SQLite's "database or disk is full" says "disk full"
+        layers = [str(n) for n, _ in pyogrio.list_layers(path) if n != STYLE_TABLE]
+        rows = []
+        for name in layers:
+            qml = layer_style_qml(name, band_colours=band_colours, status_colours=status_colours)
+            if qml is None:
+                continue
+            rows.append(_row(name, _geometry_column(path, name), qml))
+        if rows:
+            _write_table(path, pd.DataFrame(rows))
     return [str(r["f_table_name"]) for r in rows]
 
 

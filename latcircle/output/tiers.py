@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from latcircle.analysis.ground_nodes import GroundPlan
 from latcircle.analysis.tiers import TiersResult
 from latcircle.inputs.backbone import Backbone
 from latcircle.output.files import write_csv, write_gpkg, write_json
@@ -15,8 +16,14 @@ from latcircle.output.files import write_csv, write_gpkg, write_json
 __all__ = ["write_national_tiers"]
 
 
-def write_national_tiers(result: TiersResult, backbone: Backbone, folder: Path) -> None:
+def write_national_tiers(
+    result: TiersResult, backbone: Backbone, folder: Path, *, plan: GroundPlan | None = None
+) -> None:
     """Write ``cities.csv``, ``sites.csv``, ``hub_matrix.csv``, ``tiers.gpkg``, ``summary.json``.
+
+    With gateways, also ``gateways.csv``; with a ground-node plan, ``plan_nodes.csv``,
+    ``plan_cities.csv`` and the two tables to re-run with, ``plan_gateways.csv``
+    (``--gateways``) and ``plan_sites.csv`` (``--hubs``).
 
     Parameters
     ----------
@@ -26,7 +33,16 @@ def write_national_tiers(result: TiersResult, backbone: Backbone, folder: Path) 
         The backbone they were computed on (drawn as a layer).
     folder
         The (temporary) output folder.
+    plan
+        A ground-node plan, when one was made.
     """
+    if len(result.gateways):
+        write_csv(result.gateways, folder / "gateways.csv")
+    if plan is not None:
+        write_csv(plan.nodes, folder / "plan_nodes.csv")
+        write_csv(plan.cities, folder / "plan_cities.csv")
+        write_csv(plan.gateways, folder / "plan_gateways.csv")
+        write_csv(plan.sites, folder / "plan_sites.csv")
     write_csv(result.cities, folder / "cities.csv")
     write_csv(result.sites, folder / "sites.csv")
     write_csv(result.matrix.reset_index(names="from"), folder / "hub_matrix.csv")

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -81,6 +82,7 @@ from latcircle.present.map.workbench import (
     whatif_builds,
     workbench_payload,
 )
+from latcircle.present.protection import add_protection_layers
 from latcircle.present.style import (
     NO_SHARE_COLOUR,
     STATUS_COLOURS,
@@ -175,7 +177,7 @@ def build_map(
     InputError
         For an unknown ``lang`` or a ``whatif`` count out of range.
     """
-    layers = dict(layers) if layers is not None else read_layers(result.out)
+    layers = dict(layers) if layers is not None else result.gpkg_layers()
     cfg = result.metro.config
     base = _basemap(basemap)
     if bands not in ("rings", "cumulative"):
@@ -284,6 +286,7 @@ def _add_layers(
         _add_plan(fmap, layers["plan"], precision=precision, datum=datum, words=words)
     if "leo" in layers and len(layers["leo"]):
         _add_leo(fmap, layers["leo"], **display)
+    add_protection_layers(fmap, layers, partial(display_geojson, **display))
     legend = {
         "rings": [n for n in ring_names if n],
         "causes": [causes.get_name()],
@@ -324,7 +327,7 @@ def _add_plan(
         {
             "label": f"<b>{escape_text(r.get('build_id'))}</b> · {escape_text(r.get('kind'))}"
             f"<br>{escape_text(r.get('name'))}<br>by {escape_text(r.get('year'))}, cost "
-            f"{float(r.get('cost', np.nan)):,.2f}"
+            f"{float(r.get('cost', np.nan)):,.2f}" + _alternatives_text(r)
         }
         for r in plan.to_dict("records")
     ]
@@ -336,6 +339,15 @@ def _add_plan(
         style_function=lambda f: {"color": "#6a3d9a", "weight": 3, "fillColor": "#cab2d6"},
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(fmap)
+
+
+def _alternatives_text(r: dict) -> str:
+    """Return a plan build's equivalent candidates (``alternatives``) for its tooltip."""
+    n = r.get("alternatives")
+    if n is None or (isinstance(n, float) and np.isnan(n)) or int(n) == 0:
+        return ""
+    near = r.get("nearest_alternatives") or ""
+    return f"<br>{int(n)} equivalent candidate(s); nearest: {escape_text(near)}"
 
 
 def _add_leo(

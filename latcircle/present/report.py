@@ -32,7 +32,7 @@ from latcircle.analysis.coverage import BASES, CAUSES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
 from latcircle.errors import InputError
-from latcircle.output.files import atomic_file
+from latcircle.output.files import atomic_file, read_csv
 from latcircle.output.readback import (
     CITY_TABLES,
     find_city_dirs,
@@ -42,6 +42,7 @@ from latcircle.output.readback import (
     read_optional_table,
 )
 from latcircle.present.figures import city_figures, national_chart, png_bytes
+from latcircle.present.protection import protection_section
 from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
@@ -180,6 +181,7 @@ def render_report(
         _figure_section("Where the circle reaches", figures, ("bands", "curve")),
         _district_section(result, figures.get("districts")),
         _site_section(result, sites),
+        protection_section(result),
         _cluster_section(clusters, cluster_counts),
         *([] if tiers is None else [_tiers_section(tiers)]),
         *([plan] if plan else []),
@@ -195,7 +197,7 @@ def _plan_html(folder: Path) -> str | None:
     plan_csv, record = folder / "plan" / "plan.csv", folder / "plan" / "plan.json"
     if not (plan_csv.exists() and record.exists()):
         return None
-    html_ = plan_section(pd.read_csv(plan_csv), json.loads(record.read_text(encoding="utf-8")))
+    html_ = plan_section(read_csv(plan_csv), json.loads(record.read_text(encoding="utf-8")))
     png = folder / "plan" / "curve.png"
     if png.exists():
         html_ = html_.replace(
@@ -498,17 +500,27 @@ _TIER_LABELS = {
 }
 
 
+def _judged_on(r: Mapping[str, Any]) -> str:
+    """Return what a LEO row was judged on (median, P95, geometric bound), in brackets."""
+    on = r.get("judged_on")
+    if not str(r.get("tier", "")).startswith("leo") or on is None or pd.isna(on):
+        return ""
+    return f" ({on})"
+
+
 def _tiers_section(tiers: pd.DataFrame) -> str:
     head = (
         "<h2>Wider tiers: application and LEO</h2><p class='note'>The application tier adds "
         "the access technology and routers to the optical latency; LEO rows count only the "
-        "places with no terrestrial access, over a satellite to a gateway beside a compute "
-        "site (see docs/tiers.md).</p>"
+        "places with no terrestrial access, over a satellite to a gateway and on to compute, "
+        "judged on the measured median (P95 and the geometric bound beside it; see "
+        "docs/tiers.md).</p>"
     )
     rows = [
         [
             BASIS_LABELS.get(str(r["basis"]), str(r["basis"])),
-            _TIER_LABELS.get(str(r["tier"]), f"LEO within {float(r['budget_ms']):g} ms"),
+            _TIER_LABELS.get(str(r["tier"]), f"LEO within {float(r['budget_ms']):g} ms")
+            + _judged_on(r),
             f"{float(r['budget_ms']):g} ms",
             _amount(r["covered"], str(r["unit"])),
             _amount(r["total"], str(r["unit"])),
@@ -682,6 +694,7 @@ def write_dashboard(
         links=links,
         chart=chart,
         shortfalls=shortfalls.read_text(encoding="utf-8") if shortfalls.exists() else None,
+        cities=cities,
     )
     path = national_dir / "index.html"
     atomic_file(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
@@ -695,6 +708,7 @@ def render_dashboard(
     links: Mapping[str, Sequence[tuple[str, str]]],
     chart: Figure | None = None,
     shortfalls: str | None = None,
+    cities: Sequence[CityOutputs] = (),
 ) -> str:
     """Return the national dashboard as one HTML page.
 
@@ -710,16 +724,24 @@ def render_dashboard(
     chart
         The national progress chart.
     shortfalls
-        The plain-language shortfall note (Markdown, rendered by :func:`markdown_html`).
+        The plain-language shortfall note (Markdown, rendered by :func:`markdown_html`,
+        its headings placed under the page's).
+    cities
+        The runs as read back, for the progress-by-year chart.
 
     Returns
     -------
     str
     """
+    from latcircle.present.dashboard import charts_section, include_note
+
     sections = [
         "<h1>1 ms latency circle: national progress</h1>",
         "<p class='sub'>Every metro run, its share within 1 ms on each basis and its "
-        f"status against each target · latcircle {escape_text(__version__)}</p>",
+        f"status against each target · latcircle {escape_text(__version__)}</p>"
+        + include_note(summary),
+        _outcome_counts(summary),
+        charts_section(summary, cities),
         _rollup_table(summary, links),
     ]
     if progress is not None and len(progress):
@@ -736,7 +758,8 @@ def render_dashboard(
             "--include-hypothetical</code>).</p>"
         )
     if shortfalls:
-        sections.append("<h2>Shortfalls</h2>" + markdown_html(shortfalls))
+        # shortfalls.md starts at '#': under this page's h2 its headings start at h3.
+        sections.append("<h2>Shortfalls</h2>" + markdown_html(shortfalls, top_level=3))
     return _page("1 ms latency circle: national progress", sections)
 
 
@@ -820,6 +843,9 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, Sequence[tuple[str,
             for t, key in (("synthetic", "synthetic"), ("hypothetical sites", "sites_hypothetical"))
             if _truthy_value(r.get(key))
         ]
+        outcome = str(r.get("outcome") or "")
+        if outcome in ("failed", "stale"):  # no outputs, or older ones: never shown as current
+            flags.append(f"{outcome}: {r.get('reason')}" if r.get("reason") else outcome)
         if "in_totals" in r and not _truthy_value(r.get("in_totals")):
             flags.append("not in the national totals")
         label = name + "".join(f" <span class='flag'>{escape_text(f)}</span>" for f in flags)
@@ -848,6 +874,19 @@ def _rollup_table(summary: pd.DataFrame, links: Mapping[str, Sequence[tuple[str,
             )
         rows.append(line)
     return "<h2>Metros</h2>" + _table(header, rows)
+
+
+def _outcome_counts(summary: pd.DataFrame) -> str:
+    """One line: the cities asked, run, up to date, failed (and runs stale), from ``outcome``."""
+    if "outcome" not in summary.columns or not len(summary):
+        return ""
+    counts = summary["outcome"].fillna("").astype(str).value_counts()
+    swept = sum(int(counts.get(k, 0)) for k in ("run", "up to date", "failed"))
+    parts = [f"{swept} cities asked"] if swept else [f"{len(summary)} runs read"]
+    parts += [
+        f"{int(counts[k])} {k}" for k in ("run", "up to date", "failed", "stale") if k in counts
+    ]
+    return f"<p class='sub'>{escape_text(' · '.join(parts))}</p>"
 
 
 def _national_progress_table(progress: pd.DataFrame) -> str:
@@ -891,7 +930,7 @@ def _national_progress_table(progress: pd.DataFrame) -> str:
 # --- HTML helpers ------------------------------------------------------------------------
 
 
-def markdown_html(text: str) -> str:
+def markdown_html(text: str, *, top_level: int = 1) -> str:
     """Render Markdown (``shortfalls.md``) as HTML, with any raw HTML in it kept as text.
 
     CommonMark plus tables (markdown-it-py). Raw HTML is disabled, so a city name carrying
@@ -902,6 +941,9 @@ def markdown_html(text: str) -> str:
     ----------
     text
         Markdown.
+    top_level
+        The HTML level of a ``#`` heading (deeper ones follow, at most h6): 3 places the
+        text under a page's h2, keeping the page's headings in order.
 
     Returns
     -------
@@ -909,7 +951,12 @@ def markdown_html(text: str) -> str:
     """
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = md.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1:]) + top_level - 1)}"
+    return str(md.renderer.render(tokens, md.options, {}))
 
 
 class _Raw(str):
@@ -953,6 +1000,10 @@ body {font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #2
 main {max-width: 980px; margin: 0 auto; padding: 1.5em 1.2em 4em; background: #fff;}
 h1 {margin: 0.2em 0;} h1 .local {color: #666; font-weight: normal;}
 h2 {border-bottom: 2px solid #ddd; padding-bottom: 0.2em; margin-top: 1.8em;}
+.include {background: #f3f6fb; border-left: 4px solid #4575b4; padding: 0.5em 0.8em;}
+.include code {background: #fff; padding: 0 0.2em;}
+code {white-space: nowrap;}  /* a switch such as --include-synthetic never breaks */
+svg.chart text {fill: #222;} figcaption {color: #555; font-size: 0.85em;}
 .sub {color: #555; margin-top: 0;} .note {color: #555; font-size: 0.9em;}
 .lead {font-size: 1.1em;}
 .warning {background: #fff3cd; border: 1px solid #d39e00; color: #5c4300; padding: 0.5em 0.8em;

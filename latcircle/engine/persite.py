@@ -1,0 +1,233 @@
+"""Latency of every located point from each site (or each group of sites) on its own.
+
+The multi-source pass of :mod:`latcircle.engine.latency` gives each point the latency of its
+*best* site only. Sensitivity (which site serves a point changes with the route factor when
+sites carry different device latencies) and protection (the best *other* site, N−1) need the
+latency from each site apart. Here every site, or every group of sites, is solved on its own
+with the same engine (:func:`latcircle.engine.latency.solve` with only those sites online), so
+each column is exactly what a run with only those sites online computes, and the minimum over
+the columns of all online sites is exactly the run's latency (the same floating-point sums
+along the same paths).
+
+:func:`path_lengths` measures instead the cable route in metres (site drop + network path +
+point drop) on a network without per-node device latency: there a site's latency is
+``factor·(E + extras + S_s + k·r·length_s)``, linear in ``r`` and ``E`` with the path fixed.
+
+Arrays only: no files, no DataFrames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from latcircle.config import LatencyParams
+from latcircle.engine.latency import NO_SITE, SiteAttachment, arc_matrix, solve
+from latcircle.engine.locator import PointLocation
+from latcircle.engine.network import Network
+
+__all__ = [
+    "BestTwo",
+    "SiteLatencies",
+    "best_two",
+    "path_lengths",
+    "site_latencies",
+    "unit_params",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SiteLatencies:
+    """Latency (or route length) of every point from each group of sites.
+
+    Attributes
+    ----------
+    groups
+        The site indices of each column (a single site per column for
+        :func:`site_latencies` called without ``groups``).
+    values
+        ``(n_points, n_groups)``: latency in µs (or length in metres for
+        :func:`path_lengths`) from the nearest site of each group; ``inf`` where the point has
+        no access or no site of the group reaches it.
+    """
+
+    groups: tuple[np.ndarray, ...]
+    values: np.ndarray
+
+    def best_two(self) -> BestTwo:
+        """Return the best and second-best column per point (:func:`best_two`)."""
+        return best_two(self.values)
+
+
+@dataclass(frozen=True, slots=True)
+class BestTwo:
+    """The best and the second-best column of each point.
+
+    Attributes
+    ----------
+    best, second
+        The lowest and second-lowest value of each point (``inf`` when none).
+    best_col, second_col
+        Their column index (``-1`` when the value is ``inf``). Of equal values the lower
+        column comes first.
+    """
+
+    best: np.ndarray
+    best_col: np.ndarray
+    second: np.ndarray
+    second_col: np.ndarray
+
+
+def best_two(values: np.ndarray) -> BestTwo:
+    """Return the lowest and second-lowest value of each row, with their columns.
+
+    Parameters
+    ----------
+    values
+        ``(n, m)`` values; ``inf`` for none.
+
+    Returns
+    -------
+    BestTwo
+    """
+    values = np.asarray(values, dtype=float)
+    n, m = values.shape
+    if m == 0:
+        none = np.full(n, np.inf)
+        col = np.full(n, NO_SITE, np.int64)
+        return BestTwo(best=none, best_col=col, second=none.copy(), second_col=col.copy())
+    # A stable sort keeps equal values in column order: ties go to the lower column.
+    order = np.argsort(values, axis=1, kind="stable")[:, :2]
+    rows = np.arange(n)
+    best_col = order[:, 0].astype(np.int64)
+    best = values[rows, best_col]
+    if m > 1:
+        second_col = order[:, 1].astype(np.int64)
+        second = values[rows, second_col]
+    else:
+        second_col = np.full(n, NO_SITE, np.int64)
+        second = np.full(n, np.inf)
+    best_col = np.where(np.isfinite(best), best_col, NO_SITE)
+    second_col = np.where(np.isfinite(second), second_col, NO_SITE)
+    return BestTwo(best=best, best_col=best_col, second=second, second_col=second_col)
+
+
+def site_latencies(
+    network: Network,
+    attachment: SiteAttachment,
+    params: LatencyParams,
+    loc: PointLocation,
+    *,
+    sites: np.ndarray | None = None,
+    groups: Sequence[np.ndarray] | None = None,
+    arcs: csr_matrix | None = None,
+) -> SiteLatencies:
+    """Return every point's latency from each site (or group of sites) on its own.
+
+    Each column is one :func:`~latcircle.engine.latency.solve` with only that site (group)
+    online, evaluated at ``loc``: exactly the latency a run with only those sites computes,
+    ``E``, extras and the round-trip factor included.
+
+    Parameters
+    ----------
+    network
+        The network.
+    attachment
+        All sites' attachment (:func:`~latcircle.engine.latency.attach_sites`).
+    params
+        The latency model.
+    loc
+        Points located on ``network``.
+    sites
+        Site indices, one column each (e.g. the sites online in a year). Ignored when
+        ``groups`` is given; every site when both are ``None``.
+    groups
+        Site indices per column: the column is the best site of the group.
+    arcs
+        The network's arc matrix for ``params``, to reuse.
+
+    Returns
+    -------
+    SiteLatencies
+    """
+    if groups is None:
+        idx = np.arange(len(attachment.offset_us)) if sites is None else np.asarray(sites)
+        groups = [np.array([s], dtype=np.int64) for s in idx]
+    groups = tuple(np.asarray(g, dtype=np.int64) for g in groups)
+    if arcs is None:
+        arcs = arc_matrix(network, params)
+    values = np.full((len(loc), len(groups)), np.inf)
+    n_sites = len(attachment.offset_us)
+    for j, group in enumerate(groups):
+        online = np.zeros(n_sites, dtype=bool)
+        online[group] = True
+        field = solve(network, attachment, params, online=online, arcs=arcs)
+        values[:, j] = field.at(loc)[0]
+    return SiteLatencies(groups=groups, values=values)
+
+
+def unit_params(params: LatencyParams) -> LatencyParams:
+    """Return ``params`` measuring length: 1 µs per metre, no fixed latency, one way."""
+    return dataclasses.replace(
+        params,
+        k_us_per_m=1.0,
+        route_factor=1.0,
+        equipment_us=0.0,
+        site_device_us=0.0,
+        extra_us=0.0,
+        factor=1.0,
+    )
+
+
+def path_lengths(
+    network: Network,
+    attachment: SiteAttachment,
+    params: LatencyParams,
+    loc: PointLocation,
+    *,
+    sites: np.ndarray | None = None,
+    groups: Sequence[np.ndarray] | None = None,
+) -> SiteLatencies:
+    """Return every point's cable route length (metres) from each site (or group) on its own.
+
+    The length counts the site's drop, the network path and the point's drop: with it a
+    site's latency is ``factor·(E + extras + S_s + k·r·length)`` for every ``r`` and ``E``
+    (the shortest route does not depend on them when nodes carry no device latency).
+
+    Parameters
+    ----------
+    network
+        A network without per-node device latency.
+    attachment
+        All sites' attachment (its site drops are used; its offsets are not).
+    params
+        The latency model (only its ``max_drop_m`` matters here).
+    loc
+        Points located on ``network``.
+    sites, groups
+        As for :func:`site_latencies`.
+
+    Returns
+    -------
+    SiteLatencies
+        ``values`` in metres.
+
+    Raises
+    ------
+    ValueError
+        When nodes carry device latency: the shortest route then depends on ``r``.
+    """
+    if network.node_device_us.any():
+        msg = "path lengths are not fixed when nodes carry device latency (re-solve per r)"
+        raise ValueError(msg)
+    unit = unit_params(params)
+    loc_s = attachment.location
+    drop = np.where(loc_s.edge >= 0, loc_s.drop, np.inf)
+    metres = SiteAttachment(location=loc_s, offset_us=drop)
+    return site_latencies(
+        network, metres, unit, loc, sites=sites, groups=groups, arcs=arc_matrix(network, unit)
+    )

@@ -1,0 +1,240 @@
+"""Checks of values inside input files that the readers apply (issue 22 §4).
+
+Each check raises :class:`~latcircle.errors.InputError` naming the file, the field and what
+is wrong, before the value can reach the engine (where a NaN coordinate used to surface as
+``ValueError: negative dimensions``) or a presentation step (a NULL district name as an
+``AssertionError`` from the map's label).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from latcircle.errors import InputError
+
+__all__ = [
+    "EARTH_SEMI_MAJOR_M",
+    "MAX_METRO_EXTENT_M",
+    "MAX_PROJECTED_M",
+    "YEAR_RANGE",
+    "check_csv_rows",
+    "check_earth_crs",
+    "check_line_coordinates",
+    "check_metro_extent",
+    "check_names",
+    "check_uv_loops",
+]
+
+#: Widest metro, metres, east-west or north-south in its UTM zone (assumption: Hulunbuir, the
+#: largest prefecture-level city, spans about 700 km). Beyond it the boundary is not a metro
+#: (a 3,000 km sliver, a national outline) and one UTM zone no longer measures it truly.
+MAX_METRO_EXTENT_M = 1_000_000.0
+
+#: Years an online year (or an OFDS ready-for-service date) may give.
+YEAR_RANGE = (1990, 2100)
+
+#: Semi-major axes of the Earth's ellipsoids and spheres (Clarke 1866: 6,378,206 m; WGS84:
+#: 6,378,137 m; the GRS80 authalic sphere: 6,371,007 m; Krassowsky 1940: 6,378,245 m). PROJ
+#: refuses to transform between the Earth and another body (``+a=1``, Mars' 3,396,190 m).
+EARTH_SEMI_MAJOR_M = (6_300_000.0, 6_400_000.0)
+
+#: Largest projected coordinate on the Earth, metres: its circumference (40,075 km). No place
+#: of the Earth lies farther from a projection's origin in the CRSs cities use (UTM, Web
+#: Mercator, CGCS2000 Gauss-Krüger); a coordinate beyond it is a broken value, not a place.
+MAX_PROJECTED_M = 40_075_017.0
+
+
+def check_earth_crs(crs: pyproj.CRS, path: Path | str, shown: str | None = None) -> None:
+    """Refuse a CRS of another celestial body (or of none): latcircle maps the Earth.
+
+    Parameters
+    ----------
+    crs
+        The CRS an input declares or carries.
+    path
+        The input, for the message.
+    shown
+        How the user wrote the CRS (the declared text), when they did.
+    """
+    ellipsoid = crs.ellipsoid
+    a = ellipsoid.semi_major_metre if ellipsoid is not None else None
+    lo, hi = EARTH_SEMI_MAJOR_M
+    if a is not None and lo <= a <= hi:
+        return
+    what = repr(shown) if shown else repr(crs.name)
+    size = "no ellipsoid" if a is None else f"an ellipsoid of semi-major axis {a:,.6g} m"
+    problem = (
+        f"CRS {what} is not on the Earth ({size}; the Earth's is about 6,378 km): "
+        "declare the CRS of the data"
+    )
+    raise InputError(path, "crs", problem)
+
+
+def check_line_coordinates(gdf: gpd.GeoDataFrame, path: Path | str, *, role: str) -> None:
+    """Refuse lines with a coordinate that is not a finite number on the Earth.
+
+    Feature numbers count from 1 in the file's order (the frame's index as read).
+
+    Parameters
+    ----------
+    gdf
+        The lines as read, in the file's CRS (its index: the features' positions).
+    path
+        The file, for the message.
+    role
+        The config key (``network``), for the message.
+    """
+    geoms = gdf.geometry.to_numpy()
+    coords, which = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords) == 0:
+        return
+    crs = gdf.crs
+    if crs is not None and crs.is_geographic:
+        limit = np.array([180.0, 90.0])
+        bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords) > limit).any(axis=1)
+        where = "outside longitude -180..180 / latitude -90..90"
+    else:
+        bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords) > MAX_PROJECTED_M).any(axis=1)
+        where = f"beyond {MAX_PROJECTED_M:,.0f} m (the Earth's circumference): not a place"
+    if not bad.any():
+        return
+    first = int(np.flatnonzero(bad)[0])
+    x, y = coords[first]
+    feature = _feature_number(gdf, int(which[first]))
+    if not (np.isfinite(x) and np.isfinite(y)):
+        problem = f"that is not a finite number: ({x:g}, {y:g})"
+    else:
+        problem = f"({x:.6g}, {y:.6g}) {where}"
+    n = int(np.unique(which[bad]).size)
+    more = f" ({n:,} features have such coordinates)" if n > 1 else ""
+    raise InputError(path, "geometry", f"{role} feature {feature} has a coordinate {problem}{more}")
+
+
+def check_names(values: pd.Series, path: Path | str, field: str, *, role: str) -> None:
+    """Refuse a name field with NULL or blank values (the map and tables need every name).
+
+    Parameters
+    ----------
+    values
+        The name field as read.
+    path, field
+        The file and the field, for the message.
+    role
+        The config key (``districts``), for the message.
+    """
+    text = values.astype("string").str.strip()
+    missing = (values.isna() | text.isna() | (text == "")).to_numpy()
+    if not missing.any():
+        return
+    rows = np.flatnonzero(missing)
+    n = len(rows)
+    problem = (
+        f"{role} feature {rows[0] + 1} has no name (NULL or blank)"
+        + (f"; {n:,} features lack one" if n > 1 else "")
+        + ": give every feature a name"
+    )
+    raise InputError(path, field, problem)
+
+
+def _feature_number(gdf: gpd.GeoDataFrame, position: int) -> int:
+    """Return the 1-based feature number of a row (its index label when that is a position)."""
+    label = gdf.index[position]
+    return int(label) + 1 if isinstance(label, int | np.integer) else position + 1
+
+
+def check_csv_rows(text: str, delimiter: str, path: Path | str) -> None:
+    """Refuse a CSV whose rows do not have as many fields as its header (ragged rows).
+
+    pandas would shift a longer row's values into the wrong columns, or fill a shorter one
+    with empty values, and the complaint would land on an innocent column.
+
+    Parameters
+    ----------
+    text
+        The CSV text.
+    delimiter
+        Its delimiter.
+    path
+        The file, for the message.
+    """
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next(rows, None)
+    if header is None:
+        return
+    bad = [(i, len(r)) for i, r in enumerate(rows, start=1) if r and len(r) != len(header)]
+    if not bad:
+        return
+    row, n = bad[0]
+    more = f" ({len(bad):,} rows are ragged)" if len(bad) > 1 else ""
+    problem = (
+        f"{n} field(s) where the header has {len(header)}{more}: a delimiter inside an "
+        "unquoted value, or a value missing?"
+    )
+    raise InputError(path, f"row {row}", problem)
+
+
+def check_metro_extent(boundary: BaseGeometry, path: Path | str) -> None:
+    """Refuse a boundary wider or taller than :data:`MAX_METRO_EXTENT_M` in its UTM zone.
+
+    Parameters
+    ----------
+    boundary
+        The metro boundary in its local (UTM) CRS.
+    path
+        The boundary file, for the message.
+    """
+    x0, y0, x1, y1 = boundary.bounds
+    width, height = x1 - x0, y1 - y0
+    if max(width, height) <= MAX_METRO_EXTENT_M:
+        return
+    problem = (
+        f"the boundary spans {width / 1000:,.0f} km by {height / 1000:,.0f} km, over the "
+        f"{MAX_METRO_EXTENT_M / 1000:,.0f} km a metro may span: give one metro's outline"
+    )
+    raise InputError(path, "geometry", problem)
+
+
+def check_uv_loops(gdf: gpd.GeoDataFrame, path: Path | str) -> None:
+    """Refuse a line whose ``u`` and ``v`` ids are one node while its ends lie apart.
+
+    Such a line says it is a loop and draws a road between two places: the ids contradict
+    the geometry, and the network would drop a road as a self-loop. (A true loop, a closed
+    line from a node back to it, keeps its one id at both ends.)
+
+    Parameters
+    ----------
+    gdf
+        The lines as read (the index: the features' positions), with ``u`` and ``v``.
+    path
+        The file, for the message.
+    """
+    if not {"u", "v"} <= set(gdf.columns):
+        return
+    u, v = gdf["u"], gdf["v"]
+    same = (u.notna() & v.notna() & (u.astype(str) == v.astype(str))).to_numpy()
+    geoms = gdf.geometry.to_numpy()
+    lines = same & (shapely.get_type_id(geoms) == 1)
+    if not lines.any():
+        return
+    start = shapely.get_coordinates(shapely.get_point(geoms[lines], 0))
+    end = shapely.get_coordinates(shapely.get_point(geoms[lines], -1))
+    apart = np.hypot(*(start - end).T) > 0
+    if not apart.any():
+        return
+    first = int(np.flatnonzero(lines)[np.flatnonzero(apart)[0]])
+    gap = float(np.hypot(*(start - end)[np.flatnonzero(apart)[0]]))
+    unit = "m" if gdf.crs is None or not gdf.crs.is_geographic else "degrees"
+    problem = (
+        f"feature {_feature_number(gdf, first)} has u = v = {u.iloc[first]} but its ends lie "
+        f"{gap:,.6g} {unit} apart: a line between two places needs two node ids"
+    )
+    raise InputError(path, "u", problem)

@@ -1,0 +1,149 @@
+"""Log lines for a person at a terminal, and for a batch job reading a file.
+
+On a terminal, rich formats the log (colours, the level in a column, a live progress bar
+above which log lines print). Anywhere else (make, cron, CI, ``> log 2>&1``, a Dask worker)
+every record is one plain line, ``LEVEL    message``, never wrapped at the terminal's width
+and never shortened: a path in a log stays whole and on one line, whatever ``COLUMNS`` says.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["PLAIN_FORMAT", "CountBar", "console", "log_handler", "plain_console", "setup_logging"]
+
+#: The plain line: the level padded as rich pads it, then the message, whole.
+PLAIN_FORMAT = "%(levelname)-8s %(message)s"
+
+
+def console() -> Console:
+    """Return the console that log lines and progress bars share (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def plain_console(*, stderr: bool = False, width: int = 110) -> Console:
+    """Return a console for printed text: as is on a terminal, never wrapped elsewhere.
+
+    Off a terminal rich would wrap every line at 80 columns (or ``COLUMNS``); this console
+    gives tables ``width`` columns and prints every other line whole (``soft_wrap``).
+
+    Parameters
+    ----------
+    stderr
+        Print to stderr (stdout by default).
+    width
+        The width tables are laid out in when not on a terminal.
+    """
+    from rich.console import Console
+
+    out = Console(stderr=stderr)
+    if out.is_terminal:
+        return out
+    return Console(stderr=stderr, width=width, soft_wrap=True)
+
+
+def log_handler(out: Console, *, show_time: bool = False) -> logging.Handler:
+    """Return the handler for ``out``: rich on a terminal, plain whole lines elsewhere.
+
+    Parameters
+    ----------
+    out
+        The console the log goes to (its file, when not a terminal).
+    show_time
+        Put the time before each line.
+    """
+    if out.is_terminal:
+        from rich.logging import RichHandler
+
+        return RichHandler(show_path=False, show_time=show_time, console=out)
+    handler = logging.StreamHandler(out.file)
+    handler.setFormatter(logging.Formatter(("%(asctime)s " if show_time else "") + PLAIN_FORMAT))
+    return handler
+
+
+def setup_logging(level: int, out: Console) -> None:
+    """Warnings by default, stage timings with -v, debug with -vv, errors only with -q.
+
+    Parameters
+    ----------
+    level
+        ``verbose - quiet`` from the command line.
+    out
+        The console the log goes to (:func:`console`).
+    """
+    ours = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
+        max(min(level, 2), -1), logging.DEBUG
+    )
+    logging.basicConfig(
+        level=logging.DEBUG if level > 2 else logging.WARNING if level >= 0 else logging.ERROR,
+        format="%(message)s",
+        handlers=[log_handler(out, show_time=level > 1)],
+        force=True,
+    )
+    logging.getLogger("latcircle").setLevel(ours)
+
+
+class CountBar:
+    """Items finishing, counted: a rich bar on a terminal, one plain line each elsewhere.
+
+    Quiet: nothing at all. On a terminal the bar shows ``done/total`` from the start (the
+    total is known before the first item ends) and the last item's label; off a terminal
+    (a log file, CI) each item is one whole line on stderr, ``cities 3/7 wuhan: done``.
+
+    Parameters
+    ----------
+    out
+        The console the bar (or the lines) go to: the logs' console, so that log lines
+        print above the bar.
+    what
+        What is counted (``"cities"``).
+    quiet
+        Show nothing.
+    """
+
+    def __init__(self, out: Console, *, what: str, quiet: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.out, self.what, self.quiet = out, what, quiet
+        self.total: int | None = None
+        self.progress: Progress | None = None
+        self.task: Any = None
+        if not quiet and out.is_terminal:
+            self.progress = Progress(
+                TextColumn(what),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                console=out,
+            )
+
+    def start(self, total: int | None = None) -> None:
+        """Show the bar (once); ``total`` when known."""
+        if total is not None:
+            self.total = total
+        if self.progress is not None and self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task("", total=self.total)
+
+    def item(self, label: str, done: int, total: int) -> None:
+        """Count a finished item; ``label`` is shown as text, never read as rich markup."""
+        from rich.markup import escape
+
+        if self.quiet:
+            return
+        if self.progress is None:
+            print(f"{self.what} {done}/{total} {label}", file=self.out.file, flush=True)
+            return
+        self.start(total)
+        self.progress.update(self.task, completed=done, total=total, description=escape(label))
+
+    def stop(self) -> None:
+        """Take the bar down."""
+        if self.progress is not None and self.task is not None:
+            self.progress.stop()

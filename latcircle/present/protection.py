@@ -1,0 +1,149 @@
+"""Protection in HTML: the report's section, and the map's two layers (docs/protection.md).
+
+* :func:`protection_section`: sites by the coverage resting on them alone, the share left
+  when the worst single site fails, and the critical links with their exact losses;
+* :func:`add_protection_layers`: "single-site coverage" (where one site alone covers) and
+  "critical links", both off until ticked in the layer control.
+
+Every string from data reaches the page through :func:`latcircle.present.style.escape_text`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from latcircle.analysis.coverage import BASES
+from latcircle.analysis.protection import CRITICAL_LINKS_LAYER, SINGLE_SITE_LAYER
+from latcircle.present.style import escape_text, percent
+from latcircle.run import RunResult
+
+__all__ = ["add_protection_layers", "protection_section"]
+
+#: Rows of each table shown in the report (all are in ``protection.csv``).
+ROWS_SHOWN = 10
+_UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "km²"}
+
+
+def protection_section(result: RunResult) -> str:
+    """Return the report's protection section ("" when the run computed none).
+
+    Parameters
+    ----------
+    result
+        The run.
+    """
+    found = result.protection
+    if found is None:
+        return ""
+    table = found.table
+    budget = result.metro.config.budget_ms
+    parts = [f"<h2>What survives one failure (within {budget:g} ms)</h2>"]
+    words = []
+    for basis in [b for b in BASES if b in found.worst]:
+        w = found.worst[basis]
+        words.append(
+            f"<li>{escape_text(_UNIT_WORDS.get(BASES[basis], basis))}: "
+            f"{percent(float(w['share']))} now; {percent(float(w['share_after']))} if site "
+            f"<b>{escape_text(w['site'])}</b> fails (the worst single site)</li>"
+        )
+    parts.append(f"<ul>{''.join(words)}</ul>")
+    sites = table[table["kind"] == "site"]
+    if len(sites):
+        parts.append(_table_html(sites, "site", "Coverage resting on one site alone"))
+    else:
+        parts.append("<p class='note'>No compute site is online in this scenario.</p>")
+    links = table[table["kind"] == "link"]
+    if len(links):
+        parts.append(_table_html(links, "link", "Critical links (exact re-solve without each)"))
+    else:
+        parts.append(
+            "<p class='note'>Cable failure was not computed: run with <code>--protection</code> "
+            "or give the config a <code>protection:</code> section.</p>"
+        )
+    return "".join(parts)
+
+
+def _table_html(rows: pd.DataFrame, kind: str, title: str) -> str:
+    bases = [b for b in BASES if b in set(rows["basis"])]
+    first = rows[rows["basis"] == bases[0]].sort_values("rank").head(ROWS_SHOWN)
+    head = ["rank", kind, *(f"{_UNIT_WORDS[BASES[b]]} lost" for b in bases)]
+    head += [f"{_UNIT_WORDS[BASES[b]]} share after" for b in bases]
+    body = []
+    for r in first.itertuples():
+        cells = [str(r.rank), f"{r.id} {r.name}".strip()]
+        after = []
+        for b in bases:
+            match = rows[(rows["basis"] == b) & (rows["id"] == r.id)].iloc[0]
+            unit = BASES[b]
+            cells.append(f"{match['lost']:,.1f}" if unit == "km2" else f"{match['lost']:,.0f}")
+            after.append(percent(float(match["share_after"])))
+        body.append(cells + after)
+    html_rows = "".join(
+        "<tr>" + "".join(f"<td>{escape_text(c)}</td>" for c in row) + "</tr>" for row in body
+    )
+    header = "".join(f"<th>{escape_text(h)}</th>" for h in head)
+    return (
+        f"<h3>{escape_text(title)}</h3><table><thead><tr>{header}</tr></thead>"
+        f"<tbody>{html_rows}</tbody></table>"
+    )
+
+
+def add_protection_layers(
+    fmap: folium.Map,
+    layers: Mapping[str, gpd.GeoDataFrame],
+    to_geojson: Callable[[gpd.GeoDataFrame, list[dict[str, Any]]], dict[str, Any]],
+) -> None:
+    """Add "single-site coverage" and "critical links" to the map (when the run has them).
+
+    Parameters
+    ----------
+    fmap
+        The map.
+    layers
+        The run's GeoPackage layers.
+    to_geojson
+        ``(frame, properties) -> GeoJSON`` in the map's display datum (the map's own helper).
+    """
+    single = layers.get(SINGLE_SITE_LAYER)
+    if single is not None and len(single):
+        labels = [
+            {
+                "label": f"only site {escape_text(r['site_id'])} covers "
+                f"{float(r['area_km2']):,.1f} km² here"
+            }
+            for r in single.to_dict("records")
+        ]
+        folium.GeoJson(
+            to_geojson(single, labels),
+            name="single-site coverage",
+            show=False,
+            style_function=lambda _f: {
+                "color": "#b15928",
+                "weight": 1,
+                "fillColor": "#ff7f00",
+                "fillOpacity": 0.3,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        ).add_to(fmap)
+    links = layers.get(CRITICAL_LINKS_LAYER)
+    if links is not None and len(links):
+        lost = [c for c in links.columns if c.startswith("lost_")]
+        labels = [
+            {
+                "label": f"rank {int(r['rank'])} · {escape_text(r['id'])}<br>"
+                + "<br>".join(f"lost {escape_text(c[5:])}: {float(r[c]):,.1f}" for c in lost)
+            }
+            for r in links.to_dict("records")
+        ]
+        folium.GeoJson(
+            to_geojson(links, labels),
+            name="critical links",
+            show=False,
+            style_function=lambda _f: {"color": "#e31a1c", "weight": 4},
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        ).add_to(fmap)

@@ -1,0 +1,227 @@
+"""Every call that differs between Linux, macOS and Windows, in one place.
+
+The rest of latcircle asks this module, never ``os``/``ctypes``/``resource`` directly, for:
+
+* the CPU cores this process may run on (:func:`usable_cores`, :func:`core_ids`,
+  :func:`pin_cores`);
+* its peak resident memory (:func:`peak_rss_mb`, :func:`maxrss_mb`) and handing freed
+  memory back to the OS (:func:`release_memory`);
+* swapping two folders in one atomic step (:func:`exchange_folders`);
+* whether a process is alive (:func:`pid_alive`);
+* child processes that leave Ctrl-C to their parent (:func:`children_ignore_interrupt`).
+
+Each function has a fallback on the platforms that lack the call, and
+``tests/test_system.py`` runs each fallback (and a whole demo run) with the Linux-only calls
+removed, as on macOS and Windows. Nothing here imports the rest of latcircle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import gc
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+__all__ = [
+    "children_ignore_interrupt",
+    "core_ids",
+    "exchange_folders",
+    "maxrss_mb",
+    "peak_rss_mb",
+    "pid_alive",
+    "pin_cores",
+    "release_memory",
+    "usable_cores",
+]
+
+#: ``renameat2`` flag: swap two paths atomically (Linux >= 3.15; ext4, xfs, btrfs, tmpfs).
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+#: ``renamex_np`` flag: swap two paths atomically (macOS >= 10.12, APFS and HFS+).
+_RENAME_SWAP = 0x2
+
+
+def usable_cores() -> int:
+    """Return how many CPU cores this process may run on (at least 1).
+
+    ``os.sched_getaffinity`` where present (Linux: a container's or ``taskset``'s share),
+    else ``os.process_cpu_count`` (Python >= 3.13), else ``os.cpu_count``.
+    """
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is not None:
+        with contextlib.suppress(OSError):
+            return max(1, len(getaffinity(0)))
+    count = getattr(os, "process_cpu_count", os.cpu_count)
+    return max(1, count() or 1)
+
+
+def core_ids() -> list[int]:
+    """Return the ids of the cores this process may run on; empty where they are unknown.
+
+    Only Linux says which cores (``os.sched_getaffinity``); elsewhere nothing can be pinned.
+    """
+    getaffinity = getattr(os, "sched_getaffinity", None)
+    if getaffinity is None:
+        return []
+    try:
+        return sorted(getaffinity(0))
+    except OSError:
+        return []
+
+
+def pin_cores(cores: Sequence[int]) -> bool:
+    """Restrict this process's threads to ``cores``; ``False`` where the OS cannot.
+
+    Parameters
+    ----------
+    cores
+        Core ids (:func:`core_ids`).
+    """
+    setaffinity = getattr(os, "sched_setaffinity", None)
+    if setaffinity is None or not cores:
+        return False
+    setaffinity(0, list(cores))
+    return True
+
+
+def maxrss_mb(ru_maxrss: float, *, platform: str | None = None) -> float:
+    """Return a ``getrusage`` ``ru_maxrss`` in MiB: KiB on Linux and BSD, bytes on macOS.
+
+    Parameters
+    ----------
+    ru_maxrss
+        The field as the OS gave it.
+    platform
+        ``sys.platform`` of the OS that gave it (this one when ``None``).
+    """
+    platform = sys.platform if platform is None else platform
+    return ru_maxrss / (1024.0 * 1024.0) if platform == "darwin" else ru_maxrss / 1024.0
+
+
+def peak_rss_mb() -> float:
+    """Return this process's peak resident memory in MiB (0 when the OS does not say).
+
+    ``getrusage`` on Linux and macOS (:func:`maxrss_mb` converts the unit); on Windows
+    psutil's peak working set (psutil comes with Dask); 0.0 when neither is available.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return _psutil_peak_mb()
+    return maxrss_mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _psutil_peak_mb() -> float:
+    try:
+        import psutil
+    except ImportError:
+        return 0.0
+    info = psutil.Process().memory_info()
+    peak = getattr(info, "peak_wset", None)  # Windows: the peak working set, bytes
+    return float(peak if peak is not None else info.rss) / (1024.0 * 1024.0)
+
+
+def release_memory() -> bool:
+    """Collect garbage, then hand freed heap back to the OS; ``False`` when it cannot.
+
+    glibc keeps large freed arrays resident once its mmap threshold has risen;
+    ``malloc_trim(0)`` returns them. It is glibc's alone: on macOS, Windows and musl there is
+    nothing to call (their allocators return large blocks on their own).
+    """
+    gc.collect()
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # musl, or no libc.so.6
+        return False
+    trim(0)
+    return True
+
+
+def exchange_folders(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step; ``False`` when the OS or file system cannot.
+
+    Linux: ``renameat2(RENAME_EXCHANGE)``; macOS: ``renamex_np(RENAME_SWAP)``; Windows has
+    no such call (the caller falls back to two renames).
+
+    Raises
+    ------
+    OSError
+        When the exchange exists but fails for another reason (permissions, a missing path).
+    """
+    if sys.platform.startswith("linux"):
+        return _call_swap("renameat2", a, b)
+    if sys.platform == "darwin":
+        return _call_swap("renamex_np", a, b)
+    return False
+
+
+def _call_swap(name: str, a: Path, b: Path) -> bool:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        func = getattr(libc, name)
+    except (OSError, AttributeError, TypeError):  # TypeError: CDLL(None) on Windows
+        return False
+    func.restype = ctypes.c_int
+    if name == "renameat2":
+        func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
+        func.argtypes += [ctypes.c_uint]
+        rc = func(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    else:
+        func.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
+        rc = func(os.fsencode(a), os.fsencode(b), _RENAME_SWAP)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def pid_alive(pid: int) -> bool:
+    """Return whether process ``pid`` exists (this process counts as not alive).
+
+    POSIX: signal 0. Windows: ``os.kill(pid, 0)`` would send Ctrl-C there
+    (``CTRL_C_EVENT`` is 0), so psutil is asked instead.
+    """
+    if pid == os.getpid():
+        return False
+    if sys.platform == "win32":
+        import psutil
+
+        return bool(psutil.pid_exists(pid))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
+
+
+@contextlib.contextmanager
+def children_ignore_interrupt() -> Iterator[None]:
+    """Start child processes inside this block that ignore Ctrl-C (SIGINT).
+
+    Ctrl-C at a terminal reaches every process of the foreground group: worker processes
+    would each print a ``KeyboardInterrupt`` traceback while the parent shuts them down.
+    On POSIX, an ignored SIGINT is inherited across ``fork`` and ``exec``, and Python keeps
+    it ignored, so the children leave the interrupt to the parent. During the block the
+    parent ignores it too (the cluster's start); its handler is restored after. Elsewhere
+    (Windows, or off the main thread) nothing changes.
+    """
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

