@@ -174,6 +174,10 @@ def test_demo_map_layers_legend_popups(
         "Largest uncovered clusters",
     ):
         assert any(expected in o for o in overlays), (expected, overlays)
+    browser.execute_script(  # the legend folds on a short screen: open it to read it
+        "document.querySelectorAll('.lc-fold').forEach(function (b) {"
+        "  if (b.getAttribute('aria-expanded') !== 'true') { b.click(); } });"
+    )
     legend = browser.find_element("css selector", ".lc-legend").text
     assert "≤ 0.25 ms" in legend and "no access" in legend and "too far" in legend
     title = browser.find_element("css selector", ".lc-title-box").text
@@ -194,7 +198,7 @@ def test_demo_map_layers_legend_popups(
     popup = wait_for(
         browser, "var p = document.querySelector('.leaflet-popup-content');return p && p.innerText;"
     )
-    for word in ("Tier", "Online year", "People within", "Key sites within"):
+    for word in ("Tier", "Online year", "People within", "Key-site weight within"):
         assert word in popup, popup
     screenshot(browser, "demo-map-popup.png")
     assert browser.execute_script("return window.__alerts;") == []
@@ -315,8 +319,19 @@ def test_map_of_a_year_with_no_site_online(
         "return Array.from(document.querySelectorAll("
         "'.leaflet-control-layers-overlays label')).map(l => l.textContent.trim());"
     )
-    assert not any("Latency" in o for o in overlays), overlays  # no band or ring to draw
+    # The slider's later years (2024, 2027) have rings: their layers exist, and in 2020, the
+    # run's year, they hold nothing.
+    assert any("Latency" in o for o in overlays), overlays
+    drawn = browser.execute_script(
+        "return window.lcWorkbenchState.year + ' ' + document.querySelectorAll("
+        "'.leaflet-overlay-pane path.leaflet-interactive').length;"
+    )
+    assert drawn.startswith("2020 ")
     assert any("Key sites: unreachable" in o for o in overlays), overlays
+    browser.execute_script(  # the legend folds on a short screen: open it to read it
+        "document.querySelectorAll('.lc-fold').forEach(function (b) {"
+        "  if (b.getAttribute('aria-expanded') !== 'true') { b.click(); } });"
+    )
     legend = browser.find_element("css selector", ".lc-legend").text
     for cause in ("no access", "unreachable", "too far"):
         assert cause in legend, legend
