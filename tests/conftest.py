@@ -361,3 +361,22 @@ def demo_run(demo_metro: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     yield run
     _unchanged_files("demo run outputs", out, files)
     _unchanged_object("demo RunResult", run, objects)
+
+
+@pytest.fixture(scope="session")
+def wuhan_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One whole run of ``data/cities/wuhan.yaml`` (default outputs: progress, map, report).
+
+    READ-ONLY, like ``demo_run`` (copy it with ``copy_run`` to write beside it); skips without
+    the real data. About 4.5 s of CPU once instead of a run per test (docs/testing.md).
+    """
+    from latcircle.config import load_config
+    from latcircle.pipeline import default_outputs, run_city
+
+    out = tmp_path_factory.mktemp("shared-wuhan-run") / "wuhan"
+    cfg = load_config(ROOT / "data" / "cities" / "wuhan.yaml")
+    run = run_city(cfg, out=out, extra_outputs=default_outputs())
+    files, objects = tree_digest(out), fingerprint(run)
+    yield run
+    _unchanged_files("Wuhan run outputs", out, files)
+    _unchanged_object("Wuhan RunResult", run, objects)
