@@ -380,3 +380,27 @@ def wuhan_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     yield run
     _unchanged_files("Wuhan run outputs", out, files)
     _unchanged_object("Wuhan RunResult", run, objects)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The tiny city (default variant) run once with progress and both exports: READ-ONLY.
+
+    Outputs: the core files, ``progress.csv``/``.json`` and ``exports/`` (GeoParquet and
+    GeoJSON), no map or report. Shared by the GIS-output and China-map tests, which each ran
+    it before (one with the exports, one without; the exports change no other file).
+    """
+    from latcircle.config import load_config
+    from latcircle.output.exports import export_step
+    from latcircle.pipeline import run_city, write_progress
+
+    folder = tmp_path_factory.mktemp("shared-tiny-run")
+    config = _write_tiny_city(folder / "city")
+    before_inputs = tree_digest(config.parent)
+    steps = [write_progress, export_step(["geoparquet", "geojson"])]
+    run = run_city(load_config(config), out=folder / "out", extra_outputs=steps)
+    files, objects = tree_digest(run.out), fingerprint(run)
+    yield run
+    _unchanged_files("tiny city inputs", config.parent, before_inputs)
+    _unchanged_files("tiny run outputs", run.out, files)
+    _unchanged_object("tiny RunResult", run, objects)
