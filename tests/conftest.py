@@ -4,6 +4,10 @@ The tiny city is small enough to check by hand: a 10 km square metro in UTM 50N 
 1 km road grid over its western 6 km only (the east has no roads: *no access*), two
 districts (west and east halves), two compute sites, a handful of key sites and a
 population raster.
+
+Below them, the session-shared fixtures (issue 23; docs/testing.md, "One demo per session"):
+the demo's inputs, prepared metro and whole run, one Wuhan run and one tiny-city run, each
+built once, read-only, and checked at the end of the session to be unchanged.
 """
 
 from __future__ import annotations
