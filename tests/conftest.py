@@ -327,6 +327,18 @@ def _unchanged_object(what: str, value: object, before: str) -> None:
         )
 
 
+def _all_unchanged(*checks: Callable[[], None]) -> None:
+    """Run every check; fail once, naming every shared thing a test modified."""
+    failures = []
+    for check in checks:
+        try:
+            check()
+        except pytest.fail.Exception as exc:
+            failures.append(str(exc))
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The synthetic demo metro's config (seed 7, default scale), written once: READ-ONLY."""
@@ -363,8 +375,10 @@ def demo_run(demo_metro: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     run = run_city(demo_metro.config, out=out, metro=demo_metro, extra_outputs=default_outputs())
     files, objects = tree_digest(out), fingerprint(run)
     yield run
-    _unchanged_files("demo run outputs", out, files)
-    _unchanged_object("demo RunResult", run, objects)
+    _all_unchanged(
+        lambda: _unchanged_files("demo run outputs", out, files),
+        lambda: _unchanged_object("demo RunResult", run, objects),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -382,8 +396,10 @@ def wuhan_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     run = run_city(cfg, out=out, extra_outputs=default_outputs())
     files, objects = tree_digest(out), fingerprint(run)
     yield run
-    _unchanged_files("Wuhan run outputs", out, files)
-    _unchanged_object("Wuhan RunResult", run, objects)
+    _all_unchanged(
+        lambda: _unchanged_files("Wuhan run outputs", out, files),
+        lambda: _unchanged_object("Wuhan RunResult", run, objects),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -405,6 +421,8 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     run = run_city(load_config(config), out=folder / "out", extra_outputs=steps)
     files, objects = tree_digest(run.out), fingerprint(run)
     yield run
-    _unchanged_files("tiny city inputs", config.parent, before_inputs)
-    _unchanged_files("tiny run outputs", run.out, files)
-    _unchanged_object("tiny RunResult", run, objects)
+    _all_unchanged(
+        lambda: _unchanged_files("tiny city inputs", config.parent, before_inputs),
+        lambda: _unchanged_files("tiny run outputs", run.out, files),
+        lambda: _unchanged_object("tiny RunResult", run, objects),
+    )
