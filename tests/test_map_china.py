@@ -18,8 +18,6 @@ import pytest
 from pyproj import Geod
 
 from latcircle.cli import main
-from latcircle.config import load_config
-from latcircle.pipeline import run_city, write_progress
 from latcircle.present.assets import ASSET_DIR, PACKAGES, inline_assets, verify_assets
 from latcircle.present.maps import build_map, render_map, write_map
 from latcircle.present.style import share_colour
@@ -32,12 +30,9 @@ LANDMARK_GCJ = (116.41024449916938, 39.91640428150164)
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    from conftest import _write_tiny_city
-
-    folder = tmp_path_factory.mktemp("china")
-    config = _write_tiny_city(folder / "city")
-    return run_city(load_config(config), out=folder / "out", extra_outputs=[write_progress])
+def run(tiny_run: RunResult) -> RunResult:
+    """The session's tiny-city run with progress (conftest; its exports are not read here)."""
+    return tiny_run
 
 
 def _key_rows(page: str) -> list[list]:

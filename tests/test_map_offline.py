@@ -78,14 +78,11 @@ def _write_maps(result: RunResult) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def demo_maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from latcircle.demo.generator import write_demo_city
-    from latcircle.pipeline import run_config, write_progress
+def demo_maps(tmp_path_factory: pytest.TempPathFactory, demo_run: RunResult) -> dict[str, Path]:
+    """One map per base map beside a private copy of the session's whole demo run (conftest)."""
+    from conftest import copy_run
 
-    folder = tmp_path_factory.mktemp("offline-demo")
-    config = write_demo_city(folder / "data", seed=7)
-    result = run_config(config, out=folder / "out", extra_outputs=[write_progress])
-    return _write_maps(result)
+    return _write_maps(copy_run(demo_run, tmp_path_factory.mktemp("offline-demo") / "out"))
 
 
 def _shot(driver: WebDriver, name: str) -> Path:
@@ -234,14 +231,11 @@ def test_vendored_assets_are_the_files_the_cdn_urls_name(tmp_path: Path) -> None
 
 
 @pytest.fixture(scope="module")
-def wuhan(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[str, Path]:
-    from latcircle.pipeline import run_config, write_progress
+def wuhan(tmp_path_factory: pytest.TempPathFactory, wuhan_run: RunResult) -> dict[str, Path]:
+    """One map per base map beside a private copy of the session's whole Wuhan run."""
+    from conftest import copy_run
 
-    out = tmp_path_factory.mktemp("wuhan-offline") / "wuhan"
-    result = run_config(
-        ROOT / "data" / "cities" / "wuhan.yaml", out=out, extra_outputs=[write_progress]
-    )
-    return _write_maps(result)
+    return _write_maps(copy_run(wuhan_run, tmp_path_factory.mktemp("wuhan-offline") / "wuhan"))
 
 
 @pytest.mark.realdata
