@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / ".artifacts"
-AXE_URL = "https://cdn.jsdelivr.net/npm/axe-core@4.10.2/axe.min.js"
+AXE_URL = f"https://cdn.jsdelivr.net/npm/{cdn_replay.AXE_CORE}/axe.min.js"
 #: Chinese names for the demo's districts (the demo itself has none).
 LOCAL = {
     "North Hills": "北山区",
