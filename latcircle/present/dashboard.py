@@ -1,7 +1,11 @@
-"""The national dashboard's charts and its note on what the totals count, as inline SVG.
+"""The national dashboard (``national/index.html``): the page, its tables and its SVG charts.
 
-Hand-written SVG, not matplotlib: the page stays one file with no network, the charts are
-crisp at any zoom, their words are text (searchable, read by screen readers through
+:func:`write_dashboard` runs after :func:`latcircle.pipeline.national_rollup`;
+:func:`render_dashboard` fills the template ``templates/dashboard.html``
+(:mod:`latcircle.present.templating`: autoescaped, data only as template variables).
+
+The charts are hand-written SVG, not matplotlib: the page stays one file with no network, the
+charts are crisp at any zoom, their words are text (searchable, read by screen readers through
 ``role="img"`` and ``<title>``), and every string from data passes through
 :func:`~latcircle.present.style.escape_text` like any other text on the page.
 
@@ -13,20 +17,49 @@ crisp at any zoom, their words are text (searchable, read by screen readers thro
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
+from matplotlib.figure import Figure
 
+from latcircle import __version__
+from latcircle.analysis.coverage import BASES
 from latcircle.analysis.national import CityOutputs
-from latcircle.present.style import PROGRESS_COLOURS, escape_text, percent
+from latcircle.config import DEFAULT_TARGETS, Target
+from latcircle.errors import InputError
+from latcircle.output.files import atomic_file
+from latcircle.output.readback import (
+    CITY_TABLES,
+    find_city_dirs,
+    read_city_outputs,
+    read_optional_table,
+)
+from latcircle.present.figures import national_chart, png_bytes
+from latcircle.present.markdown import markdown_html
+from latcircle.present.style import (
+    BASIS_LABELS,
+    PROGRESS_COLOURS,
+    amount,
+    escape_text,
+    percent,
+)
+from latcircle.present.templating import LabelCell, LinksCell, StatusCell, png_base64, render
 
 __all__ = [
     "charts_section",
+    "city_links",
     "distribution_chart",
     "include_note",
     "progress_chart",
+    "render_dashboard",
     "share_chart",
+    "write_dashboard",
 ]
 
 #: Chart geometry (CSS pixels): label column, plot width, row height.
@@ -46,15 +79,17 @@ def charts_section(summary: pd.DataFrame, cities: Sequence[CityOutputs]) -> str:
     cities
         The runs as read back (for the progress by year).
     """
+    return render("dashboard/charts.html", charts=_charts(summary, cities))
+
+
+def _charts(summary: pd.DataFrame, cities: Sequence[CityOutputs]) -> list[tuple[str, Markup]]:
     charts = [
         ("Share by metro against the targets", share_chart(summary)),
         ("Distribution of the shares", distribution_chart(summary)),
         ("Progress by year", progress_chart(cities)),
     ]
-    drawn = [f"<h3>{escape_text(title)}</h3>{svg}" for title, svg in charts if svg]
-    if not drawn:
-        return "<h2>Charts</h2><p class='note'>No run has a share to chart.</p>"
-    return "<h2>Charts</h2>" + "".join(drawn)
+    # The SVG is built here from escaped parts (every string through escape_text).
+    return [(title, Markup(svg)) for title, svg in charts if svg]
 
 
 def include_note(summary: pd.DataFrame) -> str:
@@ -65,26 +100,28 @@ def include_note(summary: pd.DataFrame) -> str:
     summary
         The national ``summary.csv``.
     """
-    total = len(summary)
-    counted = int(_flag(summary, "in_totals", default=True).sum())
+    return render("dashboard/include_note.html", include=_include(summary))
+
+
+def _include(summary: pd.DataFrame) -> dict[str, Any]:
+    """Return the include note's variables: runs counted, each left-out kind, its switch."""
     synthetic = _flag(summary, "synthetic", default=False)
     hypothetical = _flag(summary, "sites_hypothetical", default=False)
     in_totals = _flag(summary, "in_totals", default=True)
-    lines = [f"The national totals count <b>{counted} of {total}</b> runs."]
-    for mask, what, switch in (
-        (synthetic, "Synthetic cities (the demo)", "--include-synthetic"),
-        (hypothetical, "Cities whose compute sites are hypothetical", "--include-hypothetical"),
-    ):
-        if not mask.any():
-            continue
-        if (mask & in_totals).any():
-            lines.append(f"{what} are counted (<code>{switch}</code> was given).")
-        else:
-            lines.append(
-                f"{what} are left out ({int(mask.sum())} here); "
-                f"<code>latcircle national-rollup {switch}</code> counts them."
-            )
-    return "<p class='include'>" + " ".join(lines) + "</p>"
+    groups = [
+        {
+            "what": what,
+            "switch": switch,
+            "counted": bool((mask & in_totals).any()),
+            "left_out": int(mask.sum()),
+        }
+        for mask, what, switch in (
+            (synthetic, "Synthetic cities (the demo)", "--include-synthetic"),
+            (hypothetical, "Cities whose compute sites are hypothetical", "--include-hypothetical"),
+        )
+        if mask.any()
+    ]
+    return {"counted": int(in_totals.sum()), "total": len(summary), "groups": groups}
 
 
 def _flag(summary: pd.DataFrame, column: str, *, default: bool) -> pd.Series:
@@ -369,3 +406,270 @@ def _svg(title: str, height: float, parts: Sequence[str]) -> str:
         + "".join(parts)
         + f"</svg><figcaption>{text}</figcaption></figure>"
     )
+
+
+# --- the page ----------------------------------------------------------------------------
+
+
+def write_dashboard(
+    national_dir: str | Path,
+    cities: Sequence[CityOutputs] | None = None,
+    *,
+    targets: Sequence[Target] = DEFAULT_TARGETS,
+) -> Path:
+    """Write ``index.html`` into the national folder: every city, the rollup, the chart.
+
+    Each city links only to files its folder held when it was read
+    (:attr:`~latcircle.analysis.national.CityOutputs.pages`): its ``report.html`` and
+    ``map.html`` when present; when neither is (a national sweep writes neither unless
+    asked), its tables ``coverage.csv`` and ``progress.csv``.
+
+    Parameters
+    ----------
+    national_dir
+        The folder :func:`latcircle.pipeline.national_rollup` wrote (``summary.csv``,
+        ``progress.csv``, ``shortfalls.md``).
+    cities
+        The runs to link, as read back (:attr:`latcircle.analysis.national.NationalResult.runs`);
+        when ``None``, the national folder's siblings that are city runs, read back by
+        :func:`latcircle.output.readback.read_city_outputs` (a folder that is not one is
+        not linked).
+    targets
+        Targets drawn on the national chart.
+
+    Returns
+    -------
+    pathlib.Path
+        The page written.
+    """
+    national_dir = Path(national_dir)
+    summary = read_optional_table(national_dir / "summary.csv")
+    if summary is None:
+        msg = f"{national_dir}: no summary.csv (write the national tables first)"
+        raise FileNotFoundError(msg)
+    progress = read_optional_table(national_dir / "progress.csv")
+    if cities is None:
+        cities = _sibling_runs(national_dir)
+    chart = (
+        national_chart(
+            progress,
+            targets=targets,
+            title="Metros meeting the target in force, and the pooled share",
+        )
+        if progress is not None and len(progress)
+        else None
+    )
+    shortfalls = national_dir / "shortfalls.md"
+    page = render_dashboard(
+        summary,
+        progress,
+        links=city_links(national_dir, cities),
+        chart=chart,
+        shortfalls=shortfalls.read_text(encoding="utf-8") if shortfalls.exists() else None,
+        cities=cities,
+    )
+    path = national_dir / "index.html"
+    atomic_file(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    return path
+
+
+def render_dashboard(
+    summary: pd.DataFrame,
+    progress: pd.DataFrame | None,
+    *,
+    links: Mapping[str, Sequence[tuple[str, str]]],
+    chart: Figure | None = None,
+    shortfalls: str | None = None,
+    cities: Sequence[CityOutputs] = (),
+) -> str:
+    """Return the national dashboard as one HTML page (``templates/dashboard.html``).
+
+    Parameters
+    ----------
+    summary
+        The national ``summary.csv`` (one row per city).
+    progress
+        The national ``progress.csv`` (one row per year), or ``None``.
+    links
+        Run name (and city id) to the links of its row: ``(label, href)`` pairs, each href
+        relative to the page and to a file that exists (:func:`city_links`).
+    chart
+        The national progress chart.
+    shortfalls
+        The plain-language shortfall note (Markdown, rendered by
+        :func:`~latcircle.present.markdown.markdown_html`, its headings placed under the
+        page's).
+    cities
+        The runs as read back, for the progress-by-year chart.
+
+    Returns
+    -------
+    str
+    """
+    by_year = None
+    if progress is not None and len(progress):
+        header, rows = _national_progress_rows(progress)
+        png = png_base64(png_bytes(chart)) if chart else None
+        by_year = {"chart": png, "header": header, "rows": rows}
+    return render(
+        "dashboard.html",
+        title="1 ms latency circle: national progress",
+        version=__version__,
+        include=_include(summary),
+        outcome_counts=_outcome_counts(summary),
+        charts=_charts(summary, cities),
+        rollup=_rollup(summary, links),
+        by_year=by_year,
+        # shortfalls.md starts at '#': under the page's h2 its headings start at h3.
+        shortfalls=markdown_html(shortfalls, top_level=3) if shortfalls else None,
+    )
+
+
+def city_links(
+    national_dir: str | Path, cities: Sequence[CityOutputs]
+) -> dict[str, list[tuple[str, str]]]:
+    """Return each run's links on the dashboard: only to files its folder holds.
+
+    A run links its ``report.html`` and ``map.html`` when its folder held them when it was
+    read (:attr:`~latcircle.analysis.national.CityOutputs.pages`); when it held neither, its
+    tables (:data:`latcircle.output.readback.CITY_TABLES`: ``coverage.csv``,
+    ``progress.csv``, which every run read back has).
+
+    Parameters
+    ----------
+    national_dir
+        The folder of the dashboard (hrefs are relative to it).
+    cities
+        The runs, as read back, in the roll-up's order.
+
+    Returns
+    -------
+    dict
+        Run name (:attr:`~latcircle.analysis.national.CityOutputs.run`) and city id (its
+        first run) to ``(label, href)`` pairs, in
+        :data:`~latcircle.output.readback.CITY_PAGES` order.
+    """
+    links: dict[str, list[tuple[str, str]]] = {}
+    for c in cities:
+        rel = Path(os.path.relpath(c.folder, national_dir)).as_posix()
+        files = [(_PAGE_LABELS[p], p) for p in c.pages] or [(t, t) for t in CITY_TABLES]
+        # A folder name is data: quoted as a URL path (a '#', '?' or '%' in it stays part of
+        # the name), then escaped as HTML text where the template writes the link.
+        pairs = [(label, quote(f"{rel}/{name}")) for label, name in files]
+        links.setdefault(c.city, pairs)  # one run of a city: by its id
+        links[c.run] = pairs  # several runs of a city: by their folder names
+    return links
+
+
+#: The words of a city page's link on the dashboard.
+_PAGE_LABELS = {"report.html": "report", "map.html": "map"}
+
+
+def _sibling_runs(national_dir: Path) -> list[CityOutputs]:
+    """Return the national folder's siblings that read back as city runs (others: none)."""
+    try:
+        folders, _ = find_city_dirs([national_dir.parent], out=national_dir)
+    except InputError:
+        return []  # no sibling is a city run
+    runs = []
+    for folder in folders:
+        try:
+            runs.append(read_city_outputs(folder))
+        except InputError:
+            continue  # not a city run, or one that cannot be read: nothing to link
+    return runs
+
+
+def _rollup(
+    summary: pd.DataFrame, links: Mapping[str, Sequence[tuple[str, str]]]
+) -> dict[str, Any]:
+    """Return the metros table: header, rows (name, flags, links, shares, statuses)."""
+    years = _years(summary)
+    bases = [b for b in BASES if f"share_{b}" in summary.columns]
+    header = (
+        ["metro", "links"]
+        + [f"{BASIS_LABELS[b]} ≤ 1 ms" for b in bases]
+        + ["population", "key sites"]
+        + [f"{y} target" for y in years]
+    )
+    rows = []
+    for r in summary.to_dict("records"):
+        city = str(r.get("city", r.get("id", "")))
+        run = str(r.get("run") or city)
+        name = r.get("name", city) if run == city else f"{r.get('name', city)} ({run})"
+        line: list[Any] = [
+            LabelCell(name, _row_flags(r)),
+            LinksCell(tuple(links.get(run, links.get(city)) or ())),
+        ]
+        line += [percent(r.get(f"share_{b}")) for b in bases]
+        line += [amount(r.get("population"), "people"), amount(r.get("key_sites"), "sites")]
+        line += [_year_status(r, y) for y in years]
+        rows.append(line)
+    return {"header": header, "rows": rows}
+
+
+def _row_flags(r: Mapping[str, Any]) -> list[str]:
+    """Return a metro's flags: synthetic, hypothetical sites, failed, stale, left out."""
+    flags = [
+        t
+        for t, key in (("synthetic", "synthetic"), ("hypothetical sites", "sites_hypothetical"))
+        if _truthy(r.get(key))
+    ]
+    outcome = str(r.get("outcome") or "")
+    if outcome in ("failed", "stale"):  # no outputs, or older ones: never shown as current
+        flags.append(f"{outcome}: {r.get('reason')}" if r.get("reason") else outcome)
+    if "in_totals" in r and not _truthy(r.get("in_totals")):
+        flags.append("not in the national totals")
+    return flags
+
+
+def _year_status(r: Mapping[str, Any], year: int) -> StatusCell | str:
+    status = str(r.get(f"status_{year}", "") or "")
+    if status in ("", "nan"):
+        return "n/a"
+    after = f" {percent(r.get(f'share_{year}'))} vs {percent(r.get(f'target_{year}'))}"
+    return StatusCell(status, PROGRESS_COLOURS.get(status, "#888"), after)
+
+
+def _outcome_counts(summary: pd.DataFrame) -> str | None:
+    """One line: the cities asked, run, up to date, failed (and runs stale), from ``outcome``."""
+    if "outcome" not in summary.columns or not len(summary):
+        return None
+    counts = summary["outcome"].fillna("").astype(str).value_counts()
+    swept = sum(int(counts.get(k, 0)) for k in ("run", "up to date", "failed"))
+    parts = [f"{swept} cities asked"] if swept else [f"{len(summary)} runs read"]
+    parts += [
+        f"{int(counts[k])} {k}" for k in ("run", "up to date", "failed", "stale") if k in counts
+    ]
+    return " · ".join(parts)
+
+
+#: The national progress table's columns, in order, and their words.
+_PROGRESS_COLUMNS = {
+    "year": "year",
+    "target_share": "target in force",
+    "metros": "metros",
+    "met": "met",
+    "on_track": "on track",
+    "behind": "behind",
+    "share_met": "share of metros meeting",
+    "share_pop_weighted": "population-weighted share",
+    "population_share": "people within budget (pooled)",
+}
+
+
+def _national_progress_rows(progress: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    cols = [c for c in _PROGRESS_COLUMNS if c in progress.columns]
+    rows = []
+    for r in progress.to_dict("records"):
+        line = []
+        for c in cols:
+            v = r.get(c)
+            if "share" in c:
+                line.append(percent(v))
+            elif pd.isna(v):
+                line.append("")
+            else:
+                line.append(str(int(v)) if float(v).is_integer() else f"{v:g}")
+        rows.append(line)
+    return [_PROGRESS_COLUMNS[c] for c in cols], rows

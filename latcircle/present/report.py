@@ -16,11 +16,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
@@ -30,18 +28,18 @@ from matplotlib.figure import Figure
 from latcircle import __version__
 from latcircle.analysis.coverage import BASES, CAUSES
 from latcircle.analysis.progress import resolve_basis
-from latcircle.config import DEFAULT_TARGETS, Target
-from latcircle.errors import InputError
-from latcircle.output.files import atomic_file, read_csv
+from latcircle.output.files import read_csv
 from latcircle.output.readback import (
-    CITY_TABLES,
-    find_city_dirs,
-    read_city_outputs,
     read_cluster_counts,
     read_layers,
     read_optional_table,
 )
-from latcircle.present.figures import city_figures, national_chart, png_bytes
+
+# The national dashboard and the Markdown converter live in their own modules (issue 23);
+# they stay importable from here, as before.
+from latcircle.present.dashboard import city_links, render_dashboard, write_dashboard
+from latcircle.present.figures import city_figures, png_bytes
+from latcircle.present.markdown import markdown_html
 from latcircle.present.protection import protection_section
 from latcircle.present.style import (
     BASIS_LABELS,
@@ -54,7 +52,6 @@ from latcircle.present.style import (
 )
 
 if TYPE_CHECKING:
-    from latcircle.analysis.national import CityOutputs
     from latcircle.run import RunResult
 
 __all__ = [
@@ -635,328 +632,7 @@ def _network_rows(stats: Mapping[str, float]) -> list[list[str]]:
     return [list(r) for r in rows]
 
 
-# --- the national dashboard --------------------------------------------------------------
-
-
-def write_dashboard(
-    national_dir: str | Path,
-    cities: Sequence[CityOutputs] | None = None,
-    *,
-    targets: Sequence[Target] = DEFAULT_TARGETS,
-) -> Path:
-    """Write ``index.html`` into the national folder: every city, the rollup, the chart.
-
-    Each city links only to files its folder held when it was read
-    (:attr:`~latcircle.analysis.national.CityOutputs.pages`): its ``report.html`` and
-    ``map.html`` when present; when neither is (a national sweep writes neither unless
-    asked), its tables ``coverage.csv`` and ``progress.csv``.
-
-    Parameters
-    ----------
-    national_dir
-        The folder :func:`latcircle.pipeline.national_rollup` wrote (``summary.csv``,
-        ``progress.csv``, ``shortfalls.md``).
-    cities
-        The runs to link, as read back (:attr:`latcircle.analysis.national.NationalResult.runs`);
-        when ``None``, the national folder's siblings that are city runs, read back by
-        :func:`latcircle.output.readback.read_city_outputs` (a folder that is not one is
-        not linked).
-    targets
-        Targets drawn on the national chart.
-
-    Returns
-    -------
-    pathlib.Path
-        The page written.
-    """
-    national_dir = Path(national_dir)
-    summary = read_optional_table(national_dir / "summary.csv")
-    if summary is None:
-        msg = f"{national_dir}: no summary.csv (write the national tables first)"
-        raise FileNotFoundError(msg)
-    progress = read_optional_table(national_dir / "progress.csv")
-    if cities is None:
-        cities = _sibling_runs(national_dir)
-    links = city_links(national_dir, cities)
-    chart = (
-        national_chart(
-            progress,
-            targets=targets,
-            title="Metros meeting the target in force, and the pooled share",
-        )
-        if progress is not None and len(progress)
-        else None
-    )
-    shortfalls = national_dir / "shortfalls.md"
-    page = render_dashboard(
-        summary,
-        progress,
-        links=links,
-        chart=chart,
-        shortfalls=shortfalls.read_text(encoding="utf-8") if shortfalls.exists() else None,
-        cities=cities,
-    )
-    path = national_dir / "index.html"
-    atomic_file(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
-    return path
-
-
-def render_dashboard(
-    summary: pd.DataFrame,
-    progress: pd.DataFrame | None,
-    *,
-    links: Mapping[str, Sequence[tuple[str, str]]],
-    chart: Figure | None = None,
-    shortfalls: str | None = None,
-    cities: Sequence[CityOutputs] = (),
-) -> str:
-    """Return the national dashboard as one HTML page.
-
-    Parameters
-    ----------
-    summary
-        The national ``summary.csv`` (one row per city).
-    progress
-        The national ``progress.csv`` (one row per year), or ``None``.
-    links
-        Run name (and city id) to the links of its row: ``(label, href)`` pairs, each href
-        relative to the page and to a file that exists (:func:`city_links`).
-    chart
-        The national progress chart.
-    shortfalls
-        The plain-language shortfall note (Markdown, rendered by :func:`markdown_html`,
-        its headings placed under the page's).
-    cities
-        The runs as read back, for the progress-by-year chart.
-
-    Returns
-    -------
-    str
-    """
-    from latcircle.present.dashboard import charts_section, include_note
-
-    sections = [
-        "<h1>1 ms latency circle: national progress</h1>",
-        "<p class='sub'>Every metro run, its share within 1 ms on each basis and its "
-        f"status against each target · latcircle {escape_text(__version__)}</p>"
-        + include_note(summary),
-        _outcome_counts(summary),
-        charts_section(summary, cities),
-        _rollup_table(summary, links),
-    ]
-    if progress is not None and len(progress):
-        sections.append(
-            "<h2>By year</h2>"
-            + (_img(chart, "national progress") if chart else "")
-            + _national_progress_table(progress)
-        )
-    else:
-        sections.append(
-            "<h2>By year</h2><p class='note'>No run counts in the national totals: synthetic "
-            "cities and cities with hypothetical sites are left out unless asked "
-            "(<code>latcircle national-rollup --include-synthetic "
-            "--include-hypothetical</code>).</p>"
-        )
-    if shortfalls:
-        # shortfalls.md starts at '#': under this page's h2 its headings start at h3.
-        sections.append("<h2>Shortfalls</h2>" + markdown_html(shortfalls, top_level=3))
-    return _page("1 ms latency circle: national progress", sections)
-
-
-def city_links(
-    national_dir: str | Path, cities: Sequence[CityOutputs]
-) -> dict[str, list[tuple[str, str]]]:
-    """Return each run's links on the dashboard: only to files its folder holds.
-
-    A run links its ``report.html`` and ``map.html`` when its folder held them when it was
-    read (:attr:`~latcircle.analysis.national.CityOutputs.pages`); when it held neither, its
-    tables (:data:`latcircle.output.readback.CITY_TABLES`: ``coverage.csv``,
-    ``progress.csv``, which every run read back has).
-
-    Parameters
-    ----------
-    national_dir
-        The folder of the dashboard (hrefs are relative to it).
-    cities
-        The runs, as read back, in the roll-up's order.
-
-    Returns
-    -------
-    dict
-        Run name (:attr:`~latcircle.analysis.national.CityOutputs.run`) and city id (its
-        first run) to ``(label, href)`` pairs, in
-        :data:`~latcircle.output.readback.CITY_PAGES` order.
-    """
-    links: dict[str, list[tuple[str, str]]] = {}
-    for c in cities:
-        rel = Path(os.path.relpath(c.folder, national_dir)).as_posix()
-        files = [(_PAGE_LABELS[p], p) for p in c.pages] or [(t, t) for t in CITY_TABLES]
-        # A folder name is data: quoted as a URL path (a '#', '?' or '%' in it stays part of
-        # the name), then escaped as HTML text where the link is written.
-        pairs = [(label, quote(f"{rel}/{name}")) for label, name in files]
-        links.setdefault(c.city, pairs)  # one run of a city: by its id
-        links[c.run] = pairs  # several runs of a city: by their folder names
-    return links
-
-
-#: The words of a city page's link on the dashboard.
-_PAGE_LABELS = {"report.html": "report", "map.html": "map"}
-
-
-def _sibling_runs(national_dir: Path) -> list[CityOutputs]:
-    """Return the national folder's siblings that read back as city runs (others: none)."""
-    try:
-        folders, _ = find_city_dirs([national_dir.parent], out=national_dir)
-    except InputError:
-        return []  # no sibling is a city run
-    runs = []
-    for folder in folders:
-        try:
-            runs.append(read_city_outputs(folder))
-        except InputError:
-            continue  # not a city run, or one that cannot be read: nothing to link
-    return runs
-
-
-def _rollup_table(summary: pd.DataFrame, links: Mapping[str, Sequence[tuple[str, str]]]) -> str:
-    years = sorted(
-        {
-            int(c.split("_")[1])
-            for c in summary.columns
-            if c.startswith("status_") and c.split("_")[1].isdigit()
-        }
-    )
-    bases = [b for b in BASES if f"share_{b}" in summary.columns]
-    header = (
-        ["metro", "links"]
-        + [f"{BASIS_LABELS[b]} ≤ 1 ms" for b in bases]
-        + ["population", "key sites"]
-        + [f"{y} target" for y in years]
-    )
-    rows = []
-    for r in summary.to_dict("records"):
-        city = str(r.get("city", r.get("id", "")))
-        run = str(r.get("run") or city)
-        name = escape_text(r.get("name", city) if run == city else f"{r.get('name', city)} ({run})")
-        flags = [
-            t
-            for t, key in (("synthetic", "synthetic"), ("hypothetical sites", "sites_hypothetical"))
-            if _truthy_value(r.get(key))
-        ]
-        outcome = str(r.get("outcome") or "")
-        if outcome in ("failed", "stale"):  # no outputs, or older ones: never shown as current
-            flags.append(f"{outcome}: {r.get('reason')}" if r.get("reason") else outcome)
-        if "in_totals" in r and not _truthy_value(r.get("in_totals")):
-            flags.append("not in the national totals")
-        label = name + "".join(f" <span class='flag'>{escape_text(f)}</span>" for f in flags)
-        pairs = links.get(run, links.get(city)) or ()
-        link = _Raw(
-            " · ".join(
-                f"<a href='{escape_text(href)}'>{escape_text(word)}</a>" for word, href in pairs
-            )
-        )
-        line: list[Any] = [_Raw(label), link]
-        line += [percent(r.get(f"share_{b}")) for b in bases]
-        line += [_amount(r.get("population"), "people"), _amount(r.get("key_sites"), "sites")]
-        for y in years:
-            status = str(r.get(f"status_{y}", "") or "")
-            status = "" if status == "nan" else status
-            colour = PROGRESS_COLOURS.get(status, "#888")
-            share = percent(r.get(f"share_{y}"))
-            target = percent(r.get(f"target_{y}"))
-            line.append(
-                _Raw(
-                    f"<span class='status' style='background:{colour}'>"
-                    f"{escape_text(status) or 'n/a'}</span> {share} vs {target}"
-                    if status
-                    else "n/a"
-                )
-            )
-        rows.append(line)
-    return "<h2>Metros</h2>" + _table(header, rows)
-
-
-def _outcome_counts(summary: pd.DataFrame) -> str:
-    """One line: the cities asked, run, up to date, failed (and runs stale), from ``outcome``."""
-    if "outcome" not in summary.columns or not len(summary):
-        return ""
-    counts = summary["outcome"].fillna("").astype(str).value_counts()
-    swept = sum(int(counts.get(k, 0)) for k in ("run", "up to date", "failed"))
-    parts = [f"{swept} cities asked"] if swept else [f"{len(summary)} runs read"]
-    parts += [
-        f"{int(counts[k])} {k}" for k in ("run", "up to date", "failed", "stale") if k in counts
-    ]
-    return f"<p class='sub'>{escape_text(' · '.join(parts))}</p>"
-
-
-def _national_progress_table(progress: pd.DataFrame) -> str:
-    cols = [
-        c
-        for c in (
-            "year",
-            "target_share",
-            "metros",
-            "met",
-            "on_track",
-            "behind",
-            "share_met",
-            "share_pop_weighted",
-            "population_share",
-        )
-        if c in progress.columns
-    ]
-    labels = {
-        "target_share": "target in force",
-        "share_met": "share of metros meeting",
-        "share_pop_weighted": "population-weighted share",
-        "population_share": "people within budget (pooled)",
-        "on_track": "on track",
-    }
-    rows = []
-    for r in progress.to_dict("records"):
-        line = []
-        for c in cols:
-            v = r.get(c)
-            if "share" in c:
-                line.append(percent(v))
-            elif pd.isna(v):
-                line.append("")
-            else:
-                line.append(str(int(v)) if float(v).is_integer() else f"{v:g}")
-        rows.append(line)
-    return _table([labels.get(c, c) for c in cols], rows)
-
-
 # --- HTML helpers ------------------------------------------------------------------------
-
-
-def markdown_html(text: str, *, top_level: int = 1) -> str:
-    """Render Markdown (``shortfalls.md``) as HTML, with any raw HTML in it kept as text.
-
-    CommonMark plus tables (markdown-it-py). Raw HTML is disabled, so a city name carrying
-    ``<script>`` arrives as text, and link targets go through markdown-it's own check (no
-    ``javascript:`` links).
-
-    Parameters
-    ----------
-    text
-        Markdown.
-    top_level
-        The HTML level of a ``#`` heading (deeper ones follow, at most h6): 3 places the
-        text under a page's h2, keeping the page's headings in order.
-
-    Returns
-    -------
-    str
-    """
-    from markdown_it import MarkdownIt
-
-    md = MarkdownIt("commonmark", {"html": False}).enable("table")
-    tokens = md.parse(text)
-    for token in tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(6, int(token.tag[1:]) + top_level - 1)}"
-    return str(md.renderer.render(tokens, md.options, {}))
 
 
 class _Raw(str):
