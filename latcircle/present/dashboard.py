@@ -599,7 +599,7 @@ def _rollup(
         name = r.get("name", city) if run == city else f"{r.get('name', city)} ({run})"
         line: list[Any] = [
             LabelCell(name, _row_flags(r)),
-            LinksCell(tuple(links.get(run, links.get(city)) or ())),
+            LinksCell(tuple((links[run] if run in links else links.get(city)) or ())),
         ]
         line += [percent(r.get(f"share_{b}")) for b in bases]
         line += [amount(r.get("population"), "people"), amount(r.get("key_sites"), "sites")]
