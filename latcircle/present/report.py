@@ -46,7 +46,7 @@ from latcircle.output.readback import (
 from latcircle.present.dashboard import city_links, render_dashboard, write_dashboard
 from latcircle.present.figures import city_figures, png_bytes
 from latcircle.present.markdown import markdown_html
-from latcircle.present.protection import protection_section
+from latcircle.present.protection import protection_context
 from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
@@ -191,10 +191,10 @@ def render_report(
         },
         districts=_districts(result, figures.get("districts")),
         sites=_sites(result, sites),
-        # Built by present/protection.py and present/plan.py from escaped parts.
-        protection=Markup(protection_section(result)),
+        protection=protection_context(result),
         clusters=_clusters(clusters, cluster_counts),
         tiers=None if tiers is None else _tiers(tiers),
+        # The plan section is built by present/plan.py from escaped parts.
         plan=Markup(plan) if plan else None,
         parameters=_parameters(result),
     )
