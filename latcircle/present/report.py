@@ -47,6 +47,7 @@ from latcircle.present.dashboard import city_links, render_dashboard, write_dash
 from latcircle.present.figures import city_figures, png_bytes
 from latcircle.present.markdown import markdown_html
 from latcircle.present.protection import protection_context
+from latcircle.present.robust import robust_context
 from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
@@ -185,6 +186,7 @@ def render_report(
         headline=_headline(result),
         explanations=_explanations(result),
         progress=_progress(result, progress, figures.get("progress")),
+        robust=robust_context(result, figures),
         reach={
             "title": "Where the circle reaches",
             "figures": [(_png(figures[n]), n) for n in ("bands", "curve") if n in figures],
