@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from markupsafe import Markup
 from matplotlib.figure import Figure
 
 from latcircle import __version__
@@ -128,7 +127,7 @@ def write_report(
         clusters=clusters,
         sites=layers.get("sites"),
         tiers=read_optional_table(folder / "tiers.csv"),
-        plan=_plan_html(folder),
+        plan=_plan(folder),
         cluster_counts=read_cluster_counts(folder),
         has_map=(folder / "map.html").exists(),  # the map step runs first, when asked for
     )
@@ -145,7 +144,7 @@ def render_report(
     clusters: pd.DataFrame | None = None,
     sites: pd.DataFrame | None = None,
     tiers: pd.DataFrame | None = None,
-    plan: str | None = None,
+    plan: Mapping[str, Any] | None = None,
     cluster_counts: Mapping[str, Mapping[str, int]] | None = None,
     has_map: bool = True,
 ) -> str:
@@ -167,7 +166,8 @@ def render_report(
     tiers
         The wider tiers (``tiers.csv``: application tier, LEO), or ``None`` (no section).
     plan
-        The plan section (:func:`_plan_html`), or ``None`` without a plan.
+        The plan section's variables (:func:`latcircle.present.plan.plan_context`), or
+        ``None`` without a plan.
     cluster_counts
         Clusters per cause and how many weigh nothing (``progress.json`` → ``clusters.counts``).
     has_map
@@ -196,25 +196,24 @@ def render_report(
         protection=protection_context(result),
         clusters=_clusters(clusters, cluster_counts),
         tiers=None if tiers is None else _tiers(tiers),
-        # The plan section is built by present/plan.py from escaped parts.
-        plan=Markup(plan) if plan else None,
+        plan=plan,
         parameters=_parameters(result),
     )
 
 
-def _plan_html(folder: Path) -> str | None:
-    """Return the plan section from ``folder/plan/`` (``latcircle plan``), if there is one."""
-    from latcircle.present.plan import plan_section
+def _plan(folder: Path) -> dict[str, Any] | None:
+    """Return the plan section's variables from ``folder/plan/`` (``latcircle plan``), if any."""
+    from latcircle.present.plan import plan_context
 
     plan_csv, record = folder / "plan" / "plan.csv", folder / "plan" / "plan.json"
     if not (plan_csv.exists() and record.exists()):
         return None
-    html_ = plan_section(read_csv(plan_csv), json.loads(record.read_text(encoding="utf-8")))
     png = folder / "plan" / "curve.png"
-    if png.exists():
-        figure = render("figure.html", png=_png(png.read_bytes()), alt="cost vs coverage")
-        html_ = html_.replace("</section>", figure + "</section>")
-    return html_
+    return plan_context(
+        read_csv(plan_csv),
+        json.loads(record.read_text(encoding="utf-8")),
+        curve_png=png.read_bytes() if png.exists() else None,
+    )
 
 
 # --- city report sections: each returns its template's variables -------------------------
