@@ -6,7 +6,9 @@
 
 The charts are hand-written SVG, not matplotlib: the page stays one file with no network, the
 charts are crisp at any zoom, their words are text (searchable, read by screen readers through
-``role="img"`` and ``<title>``), and every string from data passes through
+``role="img"`` and ``<title>``). Each chart is a list of :class:`SvgElement` (tag and
+attribute names from this module, values as data) drawn by the template
+``templates/dashboard/chart.svg``, so every string from data passes through
 :func:`~latcircle.present.style.escape_text` like any other text on the page.
 
 * :func:`share_chart` -- each run's judged share in each target year, against its target;
@@ -16,6 +18,7 @@ charts are crisp at any zoom, their words are text (searchable, read by screen r
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -46,12 +49,12 @@ from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
     amount,
-    escape_text,
     percent,
 )
 from latcircle.present.templating import LabelCell, LinksCell, StatusCell, png_base64, render
 
 __all__ = [
+    "SvgElement",
     "charts_section",
     "city_links",
     "distribution_chart",
@@ -88,7 +91,7 @@ def _charts(summary: pd.DataFrame, cities: Sequence[CityOutputs]) -> list[tuple[
         ("Distribution of the shares", distribution_chart(summary)),
         ("Progress by year", progress_chart(cities)),
     ]
-    # The SVG is built here from escaped parts (every string through escape_text).
+    # Each chart is already a rendered template (dashboard/chart.svg): markup, not data.
     return [(title, Markup(svg)) for title, svg in charts if svg]
 
 
@@ -151,6 +154,33 @@ def _run_label(row: dict[str, object]) -> str:
     return name if run == city else f"{name} ({run})"
 
 
+@dataclasses.dataclass(frozen=True)
+class SvgElement:
+    """One element of a chart: its tag, attributes (in order), tooltip and text.
+
+    Tag and attribute names come from this module; every value is data for the template
+    (``templates/dashboard/chart.svg``), which escapes it.
+    """
+
+    tag: str
+    attrs: tuple[tuple[str, str], ...]
+    title: str | None = None
+    text: str = ""
+    closed: bool = False
+
+
+def _el(
+    tag: str, *attrs: tuple[str, object], title: str | None = None, text: object = ""
+) -> SvgElement:
+    """Return an element with a body (a tooltip ``<title>`` and text, either may be empty)."""
+    return SvgElement(tag, tuple((k, str(v)) for k, v in attrs), title, str(text))
+
+
+def _closed(tag: str, *attrs: tuple[str, object]) -> SvgElement:
+    """Return an element without a body (``<line .../>``)."""
+    return SvgElement(tag, tuple((k, str(v)) for k, v in attrs), closed=True)
+
+
 def share_chart(summary: pd.DataFrame) -> str | None:
     """Return a bar chart of each run's judged share per target year against its target.
 
@@ -181,35 +211,56 @@ def share_chart(summary: pd.DataFrame) -> str | None:
             status = str(r.get(f"status_{y}") or "")
             status = "" if status == "nan" else status
             label = f"{_run_label(r)} · {y}" if i == 0 else str(y)
-            parts.append(_bar(top, label, share, target, status))
+            parts += _bar(top, label, share, target, status)
             top += _ROW_H
         top += 6
     title = "Judged share within 1 ms by metro and target year, against the target"
     return _svg(title, height, parts)
 
 
-def _bar(top: float, label: str, share: float, target: float, status: str) -> str:
-    y_mid = top + _ROW_H / 2
+def _bar(top: float, label: str, share: float, target: float, status: str) -> list[SvgElement]:
+    y_mid = f"{top + _ROW_H / 2 + 4:.1f}"
     out = [
-        f"<text x='{_LABEL_W - 6}' y='{y_mid + 4:.1f}' text-anchor='end'>"
-        f"<title>{escape_text(label)}</title>{escape_text(_fit(label))}</text>"
+        _el(
+            "text",
+            ("x", _LABEL_W - 6),
+            ("y", y_mid),
+            ("text-anchor", "end"),
+            title=label,
+            text=_fit(label),
+        )
     ]
     if not math.isnan(share):
         w = _x(share) - _LABEL_W
         colour = PROGRESS_COLOURS.get(status, _GREY)
         words = f"{percent(share)} {status}".strip()
         out.append(
-            f"<rect x='{_LABEL_W}' y='{top + 3:.1f}' width='{w:.1f}' height='{_ROW_H - 6}' "
-            f"fill='{colour}'><title>{escape_text(label)}: {escape_text(words)}</title></rect>"
+            _el(
+                "rect",
+                ("x", _LABEL_W),
+                ("y", f"{top + 3:.1f}"),
+                ("width", f"{w:.1f}"),
+                ("height", _ROW_H - 6),
+                ("fill", colour),
+                title=f"{label}: {words}",
+            )
         )
-        out.append(f"<text x='{_x(share) + 4:.1f}' y='{y_mid + 4:.1f}'>{escape_text(words)}</text>")
+        out.append(_el("text", ("x", f"{_x(share) + 4:.1f}"), ("y", y_mid), text=words))
     if not math.isnan(target):
-        x = _x(target)
+        x = f"{_x(target):.1f}"
         out.append(
-            f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{top + 1:.1f}' y2='{top + _ROW_H - 1:.1f}' "
-            f"stroke='{_TARGET}' stroke-width='2'><title>target {percent(target)}</title></line>"
+            _el(
+                "line",
+                ("x1", x),
+                ("x2", x),
+                ("y1", f"{top + 1:.1f}"),
+                ("y2", f"{top + _ROW_H - 1:.1f}"),
+                ("stroke", _TARGET),
+                ("stroke-width", 2),
+                title=f"target {percent(target)}",
+            )
         )
-    return "".join(out)
+    return out
 
 
 def _fit(label: str, width: int = 34) -> str:
@@ -253,27 +304,18 @@ def distribution_chart(summary: pd.DataFrame) -> str | None:
     # comes to in binary.
     bins = np.floor(np.round(shares * 10, 9)).astype(int)
     counts = np.bincount(np.clip(bins, 0, 9), minlength=10)
-    height, base, bar_w = 200, 160, _PLOT_W / 10
+    height, base = 200, 160
     parts = [
-        f"<line x1='{_LABEL_W}' x2='{_LABEL_W + _PLOT_W}' y1='{base}' y2='{base}' "
-        f"stroke='{_GREY}'/>"
-    ]
-    top = max(int(counts.max()), 1)
-    for i, n in enumerate(counts):
-        x = _LABEL_W + i * bar_w
-        h = (base - 40) * n / top  # room above the tallest bar for its count
-        parts.append(
-            f"<rect x='{x + 2:.1f}' y='{base - h:.1f}' width='{bar_w - 4:.1f}' height='{h:.1f}' "
-            f"fill='#4575b4'><title>{i * 10}–{i * 10 + 10} %: {n} run(s)</title></rect>"
+        _closed(
+            "line",
+            ("x1", _LABEL_W),
+            ("x2", _LABEL_W + _PLOT_W),
+            ("y1", base),
+            ("y2", base),
+            ("stroke", _GREY),
         )
-        if n:
-            parts.append(
-                f"<text x='{x + bar_w / 2:.1f}' y='{base - h - 4:.1f}' "
-                f"text-anchor='middle'>{n}</text>"
-            )
-    for i in range(11):  # the bins' edges, 0 % to 100 %
-        x = _LABEL_W + i * bar_w
-        parts.append(f"<text x='{x:.1f}' y='{base + 16}' text-anchor='middle'>{i * 10}%</text>")
+    ]
+    parts += _bins(counts, base)
     column = f"target_{year}"
     targets = (
         pd.to_numeric(summary[column], errors="coerce").dropna().unique()
@@ -283,16 +325,71 @@ def distribution_chart(summary: pd.DataFrame) -> str | None:
     for t in sorted(float(v) for v in targets):
         x = _LABEL_W + _PLOT_W * t
         parts.append(
-            f"<line x1='{x:.1f}' x2='{x:.1f}' y1='4' y2='{base}' stroke='{_TARGET}' "
-            f"stroke-dasharray='4 3'/><text x='{x + 3:.1f}' y='14'>target "
-            f"{percent(t)}</text>"
+            _closed(
+                "line",
+                ("x1", f"{x:.1f}"),
+                ("x2", f"{x:.1f}"),
+                ("y1", 4),
+                ("y2", base),
+                ("stroke", _TARGET),
+                ("stroke-dasharray", "4 3"),
+            )
         )
+        parts.append(_el("text", ("x", f"{x + 3:.1f}"), ("y", 14), text=f"target {percent(t)}"))
     parts.append(
-        f"<text x='{_LABEL_W - 6}' y='{base - 4}' text-anchor='end'>runs by judged share, "
-        f"{year}</text>"
+        _el(
+            "text",
+            ("x", _LABEL_W - 6),
+            ("y", base - 4),
+            ("text-anchor", "end"),
+            text=f"runs by judged share, {year}",
+        )
     )
     title = f"How many metros fall in each band of judged share within 1 ms, {year}"
     return _svg(title, height, parts)
+
+
+def _bins(counts: np.ndarray, base: int) -> list[SvgElement]:
+    """Return the histogram's bars with their counts, then the bins' edges, 0 % to 100 %."""
+    bar_w = _PLOT_W / 10
+    parts = []
+    top = max(int(counts.max()), 1)
+    for i, n in enumerate(counts):
+        x = _LABEL_W + i * bar_w
+        h = (base - 40) * n / top  # room above the tallest bar for its count
+        parts.append(
+            _el(
+                "rect",
+                ("x", f"{x + 2:.1f}"),
+                ("y", f"{base - h:.1f}"),
+                ("width", f"{bar_w - 4:.1f}"),
+                ("height", f"{h:.1f}"),
+                ("fill", "#4575b4"),
+                title=f"{i * 10}–{i * 10 + 10} %: {n} run(s)",
+            )
+        )
+        if n:
+            parts.append(
+                _el(
+                    "text",
+                    ("x", f"{x + bar_w / 2:.1f}"),
+                    ("y", f"{base - h - 4:.1f}"),
+                    ("text-anchor", "middle"),
+                    text=n,
+                )
+            )
+    for i in range(11):
+        x = _LABEL_W + i * bar_w
+        parts.append(
+            _el(
+                "text",
+                ("x", f"{x:.1f}"),
+                ("y", base + 16),
+                ("text-anchor", "middle"),
+                text=f"{i * 10}%",
+            )
+        )
+    return parts
 
 
 def progress_chart(cities: Sequence[CityOutputs]) -> str | None:
@@ -333,23 +430,43 @@ def progress_chart(cities: Sequence[CityOutputs]) -> str | None:
         pts = [xy(float(y), float(v)) for y, v in zip(s["year"], s["share"], strict=True)]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
         parts.append(
-            f"<polyline points='{path}' fill='none' stroke='{colour}' stroke-width='2'>"
-            f"<title>{escape_text(label)}</title></polyline>"
+            _el(
+                "polyline",
+                ("points", path),
+                ("fill", "none"),
+                ("stroke", colour),
+                ("stroke-width", 2),
+                title=label,
+            )
         )
         # The legend right of the plot, one line per run (never over the axis labels).
         legend_x, legend_y = _LABEL_W + _PLOT_W + 12, top + 4 + 14 * i
         parts.append(
-            f"<rect x='{legend_x}' y='{legend_y - 5}' width='12' height='4' fill='{colour}'/>"
-            f"<text x='{legend_x + 16}' y='{legend_y}'>{escape_text(label)}</text>"
+            _closed(
+                "rect",
+                ("x", legend_x),
+                ("y", legend_y - 5),
+                ("width", 12),
+                ("height", 4),
+                ("fill", colour),
+            )
         )
+        parts.append(_el("text", ("x", legend_x + 16), ("y", legend_y), text=label))
         if "target_share" in s.columns:
             steps = s.dropna(subset=["target_share"])
             for y, t in zip(steps["year"], steps["target_share"], strict=True):
                 x, ty = xy(float(y), float(t))
                 parts.append(
-                    f"<line x1='{x - 6:.1f}' x2='{x + 6:.1f}' y1='{ty:.1f}' y2='{ty:.1f}' "
-                    f"stroke='{_TARGET}' stroke-width='2'><title>target in force {int(y)}: "
-                    f"{percent(float(t))}</title></line>"
+                    _el(
+                        "line",
+                        ("x1", f"{x - 6:.1f}"),
+                        ("x2", f"{x + 6:.1f}"),
+                        ("y1", f"{ty:.1f}"),
+                        ("y2", f"{ty:.1f}"),
+                        ("stroke", _TARGET),
+                        ("stroke-width", 2),
+                        title=f"target in force {int(y)}: {percent(float(t))}",
+                    )
                 )
     title = "Judged share within 1 ms by year, per metro (black ticks: the target in force)"
     return _svg(title, height, parts)
@@ -357,29 +474,60 @@ def progress_chart(cities: Sequence[CityOutputs]) -> str | None:
 
 def _progress_axes(
     first: int, last: int, xy: Callable[[float, float], tuple[float, float]]
-) -> list[str]:
+) -> list[SvgElement]:
     parts = []
     for share in (0.0, 0.25, 0.5, 0.75, 1.0):
         x0, y = xy(first, share)
         x1, _ = xy(last, share)
         parts.append(
-            f"<line x1='{x0:.1f}' x2='{x1:.1f}' y1='{y:.1f}' y2='{y:.1f}' stroke='#e3e3e3'/>"
-            f"<text x='{x0 - 6:.1f}' y='{y + 4:.1f}' text-anchor='end'>{percent(share)}</text>"
+            _closed(
+                "line",
+                ("x1", f"{x0:.1f}"),
+                ("x2", f"{x1:.1f}"),
+                ("y1", f"{y:.1f}"),
+                ("y2", f"{y:.1f}"),
+                ("stroke", "#e3e3e3"),
+            )
+        )
+        parts.append(
+            _el(
+                "text",
+                ("x", f"{x0 - 6:.1f}"),
+                ("y", f"{y + 4:.1f}"),
+                ("text-anchor", "end"),
+                text=percent(share),
+            )
         )
     for year in range(first, last + 1):
         x, y = xy(year, 0.0)
-        parts.append(f"<text x='{x:.1f}' y='{y + 16:.1f}' text-anchor='middle'>{year}</text>")
+        parts.append(
+            _el(
+                "text",
+                ("x", f"{x:.1f}"),
+                ("y", f"{y + 16:.1f}"),
+                ("text-anchor", "middle"),
+                text=year,
+            )
+        )
     return parts
 
 
-def _axis(height: float) -> list[str]:
+def _axis(height: float) -> list[SvgElement]:
     parts = []
     for share in (0.0, 0.25, 0.5, 0.75, 1.0):
-        x = _x(share)
+        x = f"{_x(share):.1f}"
         parts.append(
-            f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{_PAD - 6}' y2='{height - _PAD + 4}' "
-            f"stroke='#e3e3e3'/><text x='{x:.1f}' y='{_PAD - 10}' text-anchor='middle'>"
-            f"{percent(share)}</text>"
+            _closed(
+                "line",
+                ("x1", x),
+                ("x2", x),
+                ("y1", _PAD - 6),
+                ("y2", height - _PAD + 4),
+                ("stroke", "#e3e3e3"),
+            )
+        )
+        parts.append(
+            _el("text", ("x", x), ("y", _PAD - 10), ("text-anchor", "middle"), text=percent(share))
         )
     return parts
 
@@ -396,15 +544,13 @@ def _num(value: object) -> float:
     return out
 
 
-def _svg(title: str, height: float, parts: Sequence[str]) -> str:
-    width = _LABEL_W + _PLOT_W + 220  # room for the bar labels and the legend
-    text = escape_text(title)
-    return (
-        f"<figure><svg xmlns='http://www.w3.org/2000/svg' role='img' aria-label='{text}' "
-        f"viewBox='0 0 {width} {height:.0f}' width='100%' class='chart' "
-        f"font-size='12' font-family='system-ui, sans-serif'><title>{text}</title>"
-        + "".join(parts)
-        + f"</svg><figcaption>{text}</figcaption></figure>"
+def _svg(title: str, height: float, parts: Sequence[SvgElement]) -> str:
+    return render(
+        "dashboard/chart.svg",
+        title=title,
+        width=_LABEL_W + _PLOT_W + 220,  # room for the bar labels and the legend
+        height=f"{height:.0f}",
+        elements=parts,
     )
 
 
