@@ -105,6 +105,21 @@ def output_options() -> argparse.ArgumentParser:
         default="rings",
         help="latency bands on the map: disjoint rings or nested cumulative bands",
     )
+    p.add_argument(
+        "--lang",
+        default=None,
+        metavar="{en,zh}",
+        help="words of map.html (zh: Chinese, district names from names_local); default: zh "
+        "when the config has name_local, else en",
+    )
+    p.add_argument(
+        "--what-if",
+        dest="whatif",
+        default=None,
+        metavar="N",
+        help="most builds in the map's what-if panel (1-50; default 10): the plan's new "
+        "sites, then the candidates adding most",
+    )
     # One value, commas between formats: `--export geojson CONFIG` keeps CONFIG positional
     # (nargs="+" swallowed it). Repeating the option adds formats.
     p.add_argument(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from latcircle.cli.options import EXIT_OK, stage_bar
+from latcircle.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,7 +32,19 @@ def outputs_of(args: argparse.Namespace) -> list[Callable[..., object]]:
         bands=args.bands,
         exports=args.export,
         export_crs=args.export_crs,
+        lang=getattr(args, "lang", None),
+        whatif=_whatif_arg(getattr(args, "whatif", None)),
     )
+
+
+def _whatif_arg(text: str | None) -> int | None:
+    """Parse ``--what-if N``: a whole number (its range is checked by the map writer)."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError("--what-if", None, f"expected a whole number, got {text!r}") from None
 
 
 def run_and_report(
