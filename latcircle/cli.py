@@ -665,7 +665,7 @@ def _print_plan(result: PlanResult, out: Path) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from latcircle.analysis.plan_checks import nothing_to_build
+    from latcircle.analysis.plan.checks import nothing_to_build
 
     table = Table(
         title=f"plan on {result.basis}: cost {result.cost:,.2f}, {result.solver}, "

@@ -703,7 +703,7 @@ def plan_city(
     -------
     PlanResult
     """
-    from latcircle.analysis import plan_checks
+    from latcircle.analysis.plan import checks as plan_checks
     from latcircle.output.plan import write_plan
     from latcircle.present.plan import write_curve_png
 
@@ -756,7 +756,7 @@ def compute_plan(
     -------
     PlanResult
     """
-    from latcircle.analysis import plan_checks
+    from latcircle.analysis.plan import checks as plan_checks
     from latcircle.analysis.plan import goals_from, plan_metro
     from latcircle.config import VectorInput
     from latcircle.inputs.candidates import read_candidates

@@ -507,8 +507,8 @@ def test_met_targets_give_an_empty_plan(tiny_plan_city: tuple[Path, Path], tmp_p
 def test_time_limit_falls_back_to_greedy_with_a_true_gap() -> None:
     import scipy.sparse as sp
 
-    from latcircle.analysis import _plansolve as solvers
-    from latcircle.analysis.plan import _solve
+    from latcircle.analysis.plan import solve as solvers
+    from latcircle.analysis.plan.verify import _solve
 
     rng = np.random.default_rng(5)
     nb, ng = 120, 1500
