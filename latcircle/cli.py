@@ -740,11 +740,14 @@ def _print_summary(result: RunResult) -> None:
     from rich.markup import escape
 
     from latcircle.logs import plain_console
+    from latcircle.present.robust import uncertainty_lines
 
     console = plain_console()  # piped or logged: tables 110 wide, every other line whole
     console.print(_summary_table(result))
     for line in _target_lines(result):
         console.print(line)
+    for line in uncertainty_lines(result):
+        console.print(f"[bold]how sure:[/] {escape(line)}")
     for line in result.explanations:
         console.print(f"[bold]why:[/] {escape(line)}")
     cfg = result.metro.config
