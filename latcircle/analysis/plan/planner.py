@@ -103,6 +103,13 @@ class PlanResult:
     spurs
         The chosen fibre spurs (:data:`~latcircle.analysis.plan.network.SPUR_TABLE_COLUMNS`):
         ``network-planned.gpkg``.
+    network_layers
+        The planned network's layers (``network-planned.gpkg``).
+    targets
+        ``targets.csv`` (:data:`~latcircle.analysis.plan.margins.TARGET_COLUMNS`): per goal,
+        the share at the plan's parameters, at the run's, P5 / P50 / P95 and P(meet).
+    parameters
+        The parameters the plan was made at (route factor, equipment latency, how chosen).
     """
 
     goals: list[Goal]
@@ -125,6 +132,8 @@ class PlanResult:
     notes: list[str] = field(default_factory=list)
     spurs: pd.DataFrame = field(default_factory=pd.DataFrame)
     network_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- goals
