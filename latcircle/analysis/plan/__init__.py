@@ -19,7 +19,11 @@ in the order a plan is made (each imports only the ones before it):
 * :mod:`.verify`: solve, check the plan on its planned network, re-solve what failed;
 * :mod:`.tables`: ``plan.csv`` (what each build buys, its alternatives);
 * :mod:`.curve`: the maximal-covering curves (best share per number of builds or cost);
-* :mod:`.planner`: :func:`plan_metro`, :func:`goals_from`, :class:`PlanResult`.
+* :mod:`.planner`: :func:`plan_metro`, :func:`goals_from`, :class:`PlanResult`;
+* :mod:`.protect`: ``--protect``, the staged set multicover (two sites per point);
+* :mod:`.howsure`: a plan's P5 / P50 / P95 and probability of meeting each target;
+* :mod:`.margins`: ``--margin``, ``--at-route-factor``, ``--confidence``
+  (:func:`~.margins.plan_with_margins`, what ``latcircle plan`` calls).
 """
 
 from __future__ import annotations
