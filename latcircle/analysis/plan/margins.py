@@ -273,6 +273,8 @@ def plan_with_margins(
     else:
         result = plan_metro(at_parameters(metro, params), planned_for, **options)
     quantiles, method = plan_quantiles(metro, result, goals)
+    if protect:  # the quantiles sample the one-site share of the planned sites
+        method += "; share and quantiles: one site (not the protected share)"
     table = goal_rows(goals, planned_for, result.planned_share, params, quantiles, method)
     record = {
         "route_factor": params.route_factor,
