@@ -341,6 +341,7 @@ def test_plan_cli_writes_everything_deterministically(
         "plan.gpkg",
         "plan.json",
         "sites-planned.csv",
+        "targets.csv",  # per target: P5 / P50 / P95 and P(meet) (issue 24 §5)
     ]
     for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
