@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from latcircle.analysis._plansolve import Stage, greedy, max_cover, min_cost
+from latcircle.analysis.plan.solve import Stage, greedy, max_cover, min_cost
 
 
 def _instance(seed: int, nb: int, ng: int = 30) -> tuple[list[Stage], np.ndarray, np.ndarray]:
