@@ -329,11 +329,16 @@ def _model(
 def _layout(
     x_at: list[int], z_at: list[int], nb: int, stages: list[Stage]
 ) -> list[tuple[int, int]]:
-    """(start, width) of every variable block, in order."""
+    """(start, width) of every variable block, in order; empty blocks left out.
+
+    A stage with no group has a ``z`` block of width 0 that starts where the next stage's
+    ``x`` block starts: keeping it would hand that start's columns to both.
+    """
     out = []
     for s, st in enumerate(stages):
         out.append((x_at[s], nb))
-        out.append((z_at[s], st.matrix.shape[0]))
+        if st.matrix.shape[0]:
+            out.append((z_at[s], st.matrix.shape[0]))
     return out
 
 
