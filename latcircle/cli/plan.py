@@ -30,6 +30,7 @@ def add_parser(sub: Subparsers, parents: Parents) -> None:
         ),
     )
     _plan_options(plan)
+    _plan_margin_options(plan)
     plan.set_defaults(func=cmd_plan)
 
 
@@ -54,12 +55,46 @@ def _plan_options(plan: argparse.ArgumentParser) -> None:
     )
 
 
+def _plan_margin_options(plan: argparse.ArgumentParser) -> None:
+    """Add the options of plans with margins (docs/plan.md, "Plans with margins")."""
+    plan.add_argument(
+        "--margin",
+        type=float,
+        default=0.0,
+        metavar="PP",
+        help="reach each target plus PP percentage points",
+    )
+    plan.add_argument(
+        "--at-route-factor",
+        type=float,
+        default=None,
+        metavar="R",
+        help="make (and check) the plan at route factor R (>= 1)",
+    )
+    plan.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        metavar="Q",
+        help="make (and check) the plan at every uncertain parameter's Q-quantile, 0 < Q < 1",
+    )
+    plan.add_argument(
+        "--protect",
+        action="store_true",
+        help="count a demand point only when two sites cover it (one site may fail)",
+    )
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     """Plan the city; print the builds by year and the shares they reach."""
     from latcircle.analysis.metro import StageTimer
+    from latcircle.analysis.plan.margins import check_margin_options
     from latcircle.config import load_config
     from latcircle.pipeline import plan_city
 
+    check_margin_options(
+        margin_pp=args.margin, at_route_factor=args.at_route_factor, confidence=args.confidence
+    )
     cfg = load_config(args.config)
     out = args.out or Path("outputs") / cfg.id / "plan"
     on_start, stop = stage_bar(
@@ -76,6 +111,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
             max_sites=args.max_sites,
             max_cost=args.max_cost,
             timer=StageTimer(on_start=on_start),
+            margin_pp=args.margin,
+            at_route_factor=args.at_route_factor,
+            confidence=args.confidence,
+            protect=args.protect,
         )
     finally:
         stop()
@@ -90,7 +129,7 @@ def print_plan(result: PlanResult, out: Path) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from latcircle.analysis.plan_checks import nothing_to_build
+    from latcircle.analysis.plan.checks import nothing_to_build
     from latcircle.present.style import percent
 
     table = Table(
@@ -115,5 +154,11 @@ def print_plan(result: PlanResult, out: Path) -> None:
             f"{g.year}: {percent(result.baseline_share[g.year], digits=2)} -> "
             f"{percent(result.planned_share[g.year], digits=2)} "
             f"(target {percent(g.share, digits=0)})"
+        )
+    for r in result.targets.itertuples():
+        console.print(
+            f"{r.year}: P5/P50/P95 {percent(r.share_p5, digits=2)} / "
+            f"{percent(r.share_p50, digits=2)} / {percent(r.share_p95, digits=2)}, "
+            f"P(>= {percent(r.target, digits=0)}) = {r.p_meet:.2f}"
         )
     console.print(f"plan in {escape(str(out))}")
