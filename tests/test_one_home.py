@@ -54,8 +54,8 @@ def test_the_cli_formats_no_weight_or_share_itself() -> None:
         for m in own.finditer(path.read_text(encoding="utf-8"))
         if "cost" not in m.group(0) and "wall_s" not in m.group(0)
     ]
-    # calibrate prints fitted parameters (not weights) and run's summary the seconds taken.
-    allowed = {"estimate", "low", "high", "seconds"}
+    # calibrate prints fitted parameters, plan a probability, the summary the seconds taken.
+    allowed = {"estimate", "low", "high", "seconds", "p_meet"}
     assert [f for f in found if not any(a in f for a in allowed)] == []
 
 
@@ -112,7 +112,7 @@ def test_progress_bar_counts_done_of_total_or_percent() -> None:
 
 
 def test_the_planners_bar_yields_every_item_off_a_terminal() -> None:
-    from latcircle.analysis._plancore import _progress
+    from latcircle.analysis.plan.core import _progress
 
     assert list(_progress(range(60), "builds", 60)) == list(range(60))
     assert list(_progress(range(3), "builds", 3)) == [0, 1, 2]
