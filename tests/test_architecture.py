@@ -376,7 +376,13 @@ TEMPLATE_SOURCE_CALLS = ("Template", "from_string")
 #: The one known exception: folium's map elements (``MacroElement._template``) are compiled
 #: from string *literals* written in maps.py (folium's API); a literal is code, never data.
 #: Only a literal passes there; everywhere else no such call passes at all.
-LITERAL_TEMPLATE_MODULES = {"latcircle.present.maps": ("_Template",)}
+#: Folium elements' own Jinja macros, written in the code as plain string literals (code, never
+#: data: the literal rule below lets nothing else through).
+LITERAL_TEMPLATE_MODULES = {
+    "latcircle.present.maps": ("_Template",),
+    "latcircle.present.map.elements": ("ElementTemplate",),
+    "latcircle.present.map.workbench": ("ElementTemplate",),
+}
 TEMPLATES = PACKAGE / "present" / "templates"
 
 
