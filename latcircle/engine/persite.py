@@ -36,6 +36,7 @@ __all__ = [
     "best_two",
     "path_lengths",
     "site_latencies",
+    "site_latencies_at",
     "unit_params",
 ]
 
@@ -154,20 +155,53 @@ def site_latencies(
     -------
     SiteLatencies
     """
+    return site_latencies_at(
+        network, attachment, params, [loc], sites=sites, groups=groups, arcs=arcs
+    )[0]
+
+
+def site_latencies_at(
+    network: Network,
+    attachment: SiteAttachment,
+    params: LatencyParams,
+    locs: Sequence[PointLocation],
+    *,
+    sites: np.ndarray | None = None,
+    groups: Sequence[np.ndarray] | None = None,
+    arcs: csr_matrix | None = None,
+) -> list[SiteLatencies]:
+    """Return :func:`site_latencies` at several sets of points, each site solved once.
+
+    A solve does not depend on where it is evaluated, so the points of every basis share
+    each site's one solve; every column is the same as :func:`site_latencies` gives.
+
+    Parameters
+    ----------
+    network, attachment, params, sites, groups, arcs
+        As for :func:`site_latencies`.
+    locs
+        Sets of points located on ``network``, one result each.
+
+    Returns
+    -------
+    list of SiteLatencies
+        One per set of points, in order.
+    """
     if groups is None:
         idx = np.arange(len(attachment.offset_us)) if sites is None else np.asarray(sites)
         groups = [np.array([s], dtype=np.int64) for s in idx]
     groups = tuple(np.asarray(g, dtype=np.int64) for g in groups)
     if arcs is None:
         arcs = arc_matrix(network, params)
-    values = np.full((len(loc), len(groups)), np.inf)
+    values = [np.full((len(loc), len(groups)), np.inf) for loc in locs]
     n_sites = len(attachment.offset_us)
     for j, group in enumerate(groups):
         online = np.zeros(n_sites, dtype=bool)
         online[group] = True
         field = solve(network, attachment, params, online=online, arcs=arcs)
-        values[:, j] = field.at(loc)[0]
-    return SiteLatencies(groups=groups, values=values)
+        for loc, out in zip(locs, values, strict=True):
+            out[:, j] = field.at(loc)[0]
+    return [SiteLatencies(groups=groups, values=v) for v in values]
 
 
 def unit_params(params: LatencyParams) -> LatencyParams:
