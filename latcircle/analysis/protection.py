@@ -37,7 +37,7 @@ from latcircle.engine.latency import solve
 from latcircle.engine.links import Cut, cut_link, shortest_tree, tree_use
 from latcircle.engine.locator import PointLocation
 from latcircle.engine.network import Network
-from latcircle.engine.persite import site_latencies_at
+from latcircle.engine.persite import evaluate_fields, group_fields
 
 __all__ = [
     "CRITICAL_LINKS_LAYER",
@@ -176,10 +176,13 @@ def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
         for b in metro.bases
     }
     # Each site solved once for every basis (a solve does not depend on the points).
-    locs = [view.samples[b].location.take(rows[b]) for b in metro.bases]
-    per_site = site_latencies_at(
-        view.network, view.attachment, metro.params, locs, sites=idx, arcs=view.arcs
+    groups = [np.array([s], dtype=np.int64) for s in idx]
+    fields = group_fields(
+        view.network, view.attachment, metro.params, groups=groups, arcs=view.arcs
     )
+    per_site = [
+        evaluate_fields(fields, groups, view.samples[b].location.take(rows[b])) for b in metro.bases
+    ]
     for basis, lat in zip(metro.bases, per_site, strict=True):
         ev = scenario.evaluations[basis]
         two = lat.best_two()

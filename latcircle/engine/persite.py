@@ -26,7 +26,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from latcircle.config import LatencyParams
-from latcircle.engine.latency import NO_SITE, SiteAttachment, arc_matrix, solve
+from latcircle.engine.latency import NO_SITE, LatencyField, SiteAttachment, arc_matrix, solve
 from latcircle.engine.locator import PointLocation
 from latcircle.engine.network import Network
 
@@ -34,9 +34,11 @@ __all__ = [
     "BestTwo",
     "SiteLatencies",
     "best_two",
+    "evaluate_fields",
+    "group_fields",
+    "length_fields",
     "path_lengths",
     "site_latencies",
-    "site_latencies_at",
     "unit_params",
 ]
 
@@ -117,6 +119,55 @@ def best_two(values: np.ndarray) -> BestTwo:
     return BestTwo(best=best, best_col=best_col, second=second, second_col=second_col)
 
 
+def group_fields(
+    network: Network,
+    attachment: SiteAttachment,
+    params: LatencyParams,
+    *,
+    groups: Sequence[np.ndarray],
+    arcs: csr_matrix | None = None,
+) -> tuple[LatencyField, ...]:
+    """Solve each group of sites on its own (one Dijkstra pass per group).
+
+    Parameters
+    ----------
+    network
+        The network.
+    attachment
+        All sites' attachment (:func:`~latcircle.engine.latency.attach_sites`).
+    params
+        The latency model.
+    groups
+        Site indices per group.
+    arcs
+        The network's arc matrix for ``params``, to reuse.
+
+    Returns
+    -------
+    tuple of LatencyField
+        One per group, to evaluate at any located points (:func:`evaluate_fields`).
+    """
+    if arcs is None:
+        arcs = arc_matrix(network, params)
+    n_sites = len(attachment.offset_us)
+    out = []
+    for group in groups:
+        online = np.zeros(n_sites, dtype=bool)
+        online[np.asarray(group, dtype=np.int64)] = True
+        out.append(solve(network, attachment, params, online=online, arcs=arcs))
+    return tuple(out)
+
+
+def evaluate_fields(
+    fields: Sequence[LatencyField], groups: Sequence[np.ndarray], loc: PointLocation
+) -> SiteLatencies:
+    """Evaluate per-group fields (:func:`group_fields`) at located points, one column each."""
+    values = np.full((len(loc), len(fields)), np.inf)
+    for j, lat_field in enumerate(fields):
+        values[:, j] = lat_field.at(loc)[0]
+    return SiteLatencies(groups=tuple(np.asarray(g, dtype=np.int64) for g in groups), values=values)
+
+
 def site_latencies(
     network: Network,
     attachment: SiteAttachment,
@@ -155,53 +206,18 @@ def site_latencies(
     -------
     SiteLatencies
     """
-    return site_latencies_at(
-        network, attachment, params, [loc], sites=sites, groups=groups, arcs=arcs
-    )[0]
+    groups = _groups(attachment, sites, groups)
+    fields = group_fields(network, attachment, params, groups=groups, arcs=arcs)
+    return evaluate_fields(fields, groups, loc)
 
 
-def site_latencies_at(
-    network: Network,
-    attachment: SiteAttachment,
-    params: LatencyParams,
-    locs: Sequence[PointLocation],
-    *,
-    sites: np.ndarray | None = None,
-    groups: Sequence[np.ndarray] | None = None,
-    arcs: csr_matrix | None = None,
-) -> list[SiteLatencies]:
-    """Return :func:`site_latencies` at several sets of points, each site solved once.
-
-    A solve does not depend on where it is evaluated, so the points of every basis share
-    each site's one solve; every column is the same as :func:`site_latencies` gives.
-
-    Parameters
-    ----------
-    network, attachment, params, sites, groups, arcs
-        As for :func:`site_latencies`.
-    locs
-        Sets of points located on ``network``, one result each.
-
-    Returns
-    -------
-    list of SiteLatencies
-        One per set of points, in order.
-    """
+def _groups(
+    attachment: SiteAttachment, sites: np.ndarray | None, groups: Sequence[np.ndarray] | None
+) -> tuple[np.ndarray, ...]:
     if groups is None:
         idx = np.arange(len(attachment.offset_us)) if sites is None else np.asarray(sites)
-        groups = [np.array([s], dtype=np.int64) for s in idx]
-    groups = tuple(np.asarray(g, dtype=np.int64) for g in groups)
-    if arcs is None:
-        arcs = arc_matrix(network, params)
-    values = [np.full((len(loc), len(groups)), np.inf) for loc in locs]
-    n_sites = len(attachment.offset_us)
-    for j, group in enumerate(groups):
-        online = np.zeros(n_sites, dtype=bool)
-        online[group] = True
-        field = solve(network, attachment, params, online=online, arcs=arcs)
-        for loc, out in zip(locs, values, strict=True):
-            out[:, j] = field.at(loc)[0]
-    return [SiteLatencies(groups=groups, values=v) for v in values]
+        return tuple(np.array([s], dtype=np.int64) for s in idx)
+    return tuple(np.asarray(g, dtype=np.int64) for g in groups)
 
 
 def unit_params(params: LatencyParams) -> LatencyParams:
@@ -215,6 +231,30 @@ def unit_params(params: LatencyParams) -> LatencyParams:
         extra_us=0.0,
         factor=1.0,
     )
+
+
+def length_fields(
+    network: Network,
+    attachment: SiteAttachment,
+    params: LatencyParams,
+    *,
+    groups: Sequence[np.ndarray],
+) -> tuple[LatencyField, ...]:
+    """Solve each group for route length in metres (see :func:`path_lengths`).
+
+    Raises
+    ------
+    ValueError
+        When nodes carry device latency: the shortest route then depends on ``r``.
+    """
+    if network.node_device_us.any():
+        msg = "path lengths are not fixed when nodes carry device latency (re-solve per r)"
+        raise ValueError(msg)
+    unit = unit_params(params)
+    loc_s = attachment.location
+    drop = np.where(loc_s.edge >= 0, loc_s.drop, np.inf)
+    metres = SiteAttachment(location=loc_s, offset_us=drop)
+    return group_fields(network, metres, unit, groups=groups, arcs=arc_matrix(network, unit))
 
 
 def path_lengths(
@@ -255,13 +295,5 @@ def path_lengths(
     ValueError
         When nodes carry device latency: the shortest route then depends on ``r``.
     """
-    if network.node_device_us.any():
-        msg = "path lengths are not fixed when nodes carry device latency (re-solve per r)"
-        raise ValueError(msg)
-    unit = unit_params(params)
-    loc_s = attachment.location
-    drop = np.where(loc_s.edge >= 0, loc_s.drop, np.inf)
-    metres = SiteAttachment(location=loc_s, offset_us=drop)
-    return site_latencies(
-        network, metres, unit, loc, sites=sites, groups=groups, arcs=arc_matrix(network, unit)
-    )
+    groups = _groups(attachment, sites, groups)
+    return evaluate_fields(length_fields(network, attachment, params, groups=groups), groups, loc)
