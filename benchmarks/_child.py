@@ -22,6 +22,8 @@ TASKS: dict[str, tuple[str, str]] = {
     "map_check": ("benchmarks.browser", "check_task"),
     "map_open": ("benchmarks.browser", "open_task"),
     "plan": ("benchmarks.plan", "plan_task"),
+    "plan_spacing": ("benchmarks.plan", "spacing_task"),
+    "plan_command": ("benchmarks.plan", "command_task"),
     "national_sweep": ("benchmarks.national", "sweep_task"),
     "memory": ("benchmarks.memory", "memory_task"),
 }

@@ -13,6 +13,8 @@ junctions thinned to a spacing, DESIGN §7 asks for ≥ 1,000), then plan. Two c
   without access builds: every candidate needs its engine solve, compute decides.
 
 The DESIGN §7 budget is the ``population`` case at ≥ 1,000 candidates: within 60 s and 2 GB.
+Issue 26's is the whole ``latcircle plan`` command on that case (:func:`command_task`, a fresh
+child: imports, reading, planning, writing): within 8 s CPU and 1 GB.
 """
 
 from __future__ import annotations
@@ -32,6 +34,33 @@ SWEEP_QUICK = (250, 1000)
 CASES = ("population", "compute")
 #: DESIGN §7: Wuhan, 1,000 candidates, population basis.
 BUDGET_S, BUDGET_MB = 60.0, 2048.0
+#: Issue 26: the whole ``latcircle plan`` process, Wuhan, 1,000 candidates, population.
+COMMAND_CPU_S, COMMAND_MB = 8.0, 1024.0
+
+
+def bench_command(runs: int = 1, n_candidates: int = 1000) -> dict[str, Any]:
+    """The whole ``latcircle plan`` command (issue 26's budget), ``runs`` fresh children."""
+    spacing = run_child(
+        "plan_spacing", {"case": "population", "n_candidates": n_candidates}, timeout_s=1800
+    ).result["spacing_m"]
+    rows = []
+    for _ in range(runs):
+        load = load_average()[0]
+        child = run_child(
+            "plan_command",
+            {"case": "population", "n_candidates": n_candidates, "spacing_m": spacing},
+            timeout_s=1800,
+        )
+        rows.append(
+            {
+                **child.result,
+                "wall_s": child.wall_s,
+                "cpu_s": child.cpu_s,
+                "peak_rss_mb": child.peak_rss_mb,
+                "load_before": load,
+            }
+        )
+    return {"runs": runs, "rows": rows}
 
 
 def data_dir() -> Path:
@@ -54,6 +83,55 @@ def wuhan_config(folder: Path, *, case: str) -> Path:
     path = folder / "wuhan.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def spacing_task(case: str, n_candidates: int) -> dict[str, Any]:
+    """Child task (not timed for the budget): the automatic spacing giving the count."""
+    from latcircle.analysis.metro import prepare
+    from latcircle.analysis.plan import auto_candidates
+    from latcircle.config import load_config
+
+    with tempfile.TemporaryDirectory(prefix="latcircle-bench-plan-") as tmp:
+        metro = prepare(load_config(wuhan_config(Path(tmp), case=case)))
+    return {"spacing_m": _spacing_for(metro, n_candidates, auto_candidates)}
+
+
+def command_task(case: str, n_candidates: int, spacing_m: float) -> dict[str, Any]:
+    """Child task: the whole ``latcircle plan`` command on Wuhan (population basis).
+
+    The process measured is this child: imports, reading, network, locating, planning and
+    writing every output (DESIGN §7's budget is the whole command).
+    """
+    import json
+
+    from latcircle.cli import main
+
+    with tempfile.TemporaryDirectory(prefix="latcircle-bench-plan-") as tmp:
+        cfg = wuhan_config(Path(tmp), case=case)
+        text = cfg.read_text(encoding="utf-8")
+        if "plan: {" in text:
+            text = text.replace("plan: {", f"plan: {{auto_spacing_m: {spacing_m!r}, ", 1)
+        else:
+            text += f"plan: {{auto_spacing_m: {spacing_m!r}}}\n"
+        cfg.write_text(text, encoding="utf-8")
+        out = Path(tmp) / "plan"
+        code = main(["plan", str(cfg), "--basis", "population", "--out", str(out), "-q"])
+        record = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    return {
+        "case": case,
+        "requested": n_candidates,
+        "spacing_m": spacing_m,
+        "exit": code,
+        "candidates": record["candidates"],
+        "seconds": record.get("seconds", {}),
+        "cost": record["cost"],
+        "lower_bound": record["lower_bound"],
+        "gap": record["gap"],
+        "solver": record["solver"],
+        "greedy_cost": record["greedy_cost"],
+        "builds": record["builds_chosen"],
+        "planned_share": record["planned_share"],
+    }
 
 
 def plan_task(case: str, n_candidates: int) -> dict[str, Any]:
@@ -123,8 +201,11 @@ def _spacing_for(metro: Any, n: int, auto: Any) -> float:
 
 
 def bench_plan(runs: int, *, quick: bool) -> dict[str, Any]:
-    """Every case at every candidate count, each in a fresh child, ``runs`` times."""
-    out: dict[str, Any] = {"runs": runs, "rows": []}
+    """Every case at every candidate count, each in a fresh child, ``runs`` times.
+
+    Then the whole ``latcircle plan`` command (issue 26's budget, :func:`bench_command`).
+    """
+    out: dict[str, Any] = {"runs": runs, "rows": [], "command": bench_command(runs)}
     for case in CASES:
         for n in SWEEP_QUICK if quick else SWEEP:
             results = []
@@ -185,4 +266,14 @@ def render(section: dict[str, Any]) -> str:
                 + (f"; 1-minute load average {load:.1f} before the run" if load else "")
                 + "."
             )
+    for r in section.get("command", {}).get("rows", []):
+        ok_cpu, ok_mb = r["cpu_s"] <= COMMAND_CPU_S, r["peak_rss_mb"] <= COMMAND_MB
+        verdict.append(
+            f"Issue 26 budget, the whole `latcircle plan` command (Wuhan, "
+            f"{r['candidates'].get('site', 0):,} candidate sites at {r['spacing_m']:.0f} m, "
+            f"population): CPU {r['cpu_s']:.2f} s (**{'pass' if ok_cpu else 'FAIL'}** at "
+            f"≤ {COMMAND_CPU_S:g} s), peak {r['peak_rss_mb']:.0f} MB "
+            f"(**{'pass' if ok_mb else 'FAIL'}** at ≤ {COMMAND_MB:g} MB), "
+            f"wall {r['wall_s']:.1f} s, load {r['load_before']:.1f}."
+        )
     return "\n".join([*lines, "", *verdict])

@@ -344,7 +344,7 @@ class Metro:
         Examples
         --------
         >>> before = m.coverage(progress=False).headline["population"]
-        >>> after = m.with_sites([(114.2, 30.6, "new")]).coverage(progress=False)
+        >>> after = m.with_sites([(112.75, 30.95, "new")]).coverage(progress=False)
         >>> bool(after.headline["population"] >= before)
         True
         """

@@ -178,6 +178,13 @@ def _parser() -> argparse.ArgumentParser:
         help="also re-solve without each of the N most-used links (default: the config's "
         "protection.links, else 50)",
     )
+    run.add_argument(
+        "--add-network",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="planned network additions (a plan's network-planned.gpkg), as network.additions",
+    )
     _output_flags(run)
     run.set_defaults(func=_cmd_run)
 
@@ -600,8 +607,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.protection < 0:
             raise InputError("--protection", None, f"expected N >= 1, got {args.protection}")
         cfg = cfg.with_protection(args.protection or None)
+    if args.add_network is not None:
+        cfg = _with_additions(cfg, args.add_network)
     added = [_site_arg(a) for a in args.add_site]
     return _run_and_report(cfg, args.out or Path("outputs") / cfg.id, args=args, add_sites=added)
+
+
+def _with_additions(cfg: CityConfig, path: Path) -> CityConfig:
+    """Return the config with ``network.additions`` set to ``path`` (``--add-network``)."""
+    if not path.is_file():
+        raise InputError("--add-network", None, f"file not found: {path}")
+    network = cfg.network.model_copy(update={"additions": path.resolve()})
+    return cfg.model_copy(update={"network": network})
 
 
 def _site_arg(text: str) -> tuple[float, float, str | None]:
@@ -723,11 +740,14 @@ def _print_summary(result: RunResult) -> None:
     from rich.markup import escape
 
     from latcircle.logs import plain_console
+    from latcircle.present.robust import uncertainty_lines
 
     console = plain_console()  # piped or logged: tables 110 wide, every other line whole
     console.print(_summary_table(result))
     for line in _target_lines(result):
         console.print(line)
+    for line in uncertainty_lines(result):
+        console.print(f"[bold]how sure:[/] {escape(line)}")
     for line in result.explanations:
         console.print(f"[bold]why:[/] {escape(line)}")
     cfg = result.metro.config

@@ -35,11 +35,13 @@ from latcircle.errors import InputError
 __all__ = [
     "PRESETS",
     "CityConfig",
+    "Distribution",
     "LatencyModel",
     "LatencyParams",
     "PlanSpec",
     "ProtectionSpec",
     "Target",
+    "UncertaintySpec",
     "config_from_mapping",
     "load_config",
 ]
@@ -156,6 +158,9 @@ class NetworkInput(VectorInput):
     #: Join line ends closer than this (metres) by a straight link, each one counted and
     #: reported; 0 (the default, right for roads) joins none.
     snap_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = 0.0
+    #: Planned additions: a plan's ``network-planned.gpkg`` (fibre spurs, each splitting
+    #: its host line at the attach point; docs/plan.md). ``None``: the network as read.
+    additions: Path | None = None
 
 
 class SitesInput(VectorInput):
@@ -342,6 +347,23 @@ class PlanSpec(_Strict):
         float, Field(ge=PLAN_TILE_BOUNDS_M[0], le=PLAN_TILE_BOUNDS_M[1], allow_inf_nan=False)
     ] = 2_000.0
     time_limit_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] = 30.0
+    # Issue 26's cost model and candidates (docs/plan.md): every default is an assumption.
+    #: Fixed cost of each fibre spur (civil works at both ends, splicing), plus the per-km.
+    access_fixed_cost: Annotated[float, Field(ge=0)] = 0.0
+    #: Longest spur considered, metres (``None``: no limit).
+    max_spur_m: Annotated[float, Field(gt=0)] | None = None
+    #: Cost factors along a spur: polygons with a ``factor`` column (water, mountains,
+    #: protected land x N); the per-km cost of the part inside is multiplied by the factor
+    #: (the largest where polygons overlap).
+    cost_factors: VectorInput | None = None
+    #: Cost of a new site by its ``tier`` (automatic and known data-centre candidates, and a
+    #: candidates file's rows with an empty cost); other tiers cost ``site_cost``.
+    tier_cost: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    #: Known data centres as candidates (kind ``known_dc``): a fetched ``sites.csv`` or a
+    #: PeeringDB / OSM list (points; a ``source`` column is kept).
+    known_dc: VectorInput | None = None
+    #: Cost of compute placed in a known data centre (space is there; equipment is not).
+    known_dc_cost: Annotated[float, Field(ge=0)] = 5.0
 
 
 class GridSpec(_Strict):
@@ -402,6 +424,136 @@ class ProtectionSpec(_Strict):
     basis: Literal["key_sites", "population", "area"] | None = None
 
 
+#: Kinds of distribution an uncertain parameter may have (docs/uncertainty.md).
+DISTRIBUTIONS = ("fixed", "uniform", "triangular", "normal", "table")
+#: Most draws a Monte Carlo may ask for (each is a vectorised share evaluation).
+MAX_UNCERTAINTY_SAMPLES = 1_000_000
+_FINITE = Field(allow_inf_nan=False)
+
+
+class Distribution(_Strict):
+    """One uncertain parameter's distribution (docs/uncertainty.md).
+
+    ``fixed`` (``value``), ``uniform`` (``low``, ``high``), ``triangular`` (``low``,
+    ``mode``, ``high``), ``normal`` truncated to ``[low, high]`` (``mean``, ``sd``, ``low``,
+    ``high``), or ``table`` (``values`` with optional ``weights``). ``source`` says where the
+    numbers come from.
+    """
+
+    dist: Literal["fixed", "uniform", "triangular", "normal", "table"]
+    value: Annotated[float, _FINITE] | None = None
+    low: Annotated[float, _FINITE] | None = None
+    high: Annotated[float, _FINITE] | None = None
+    mode: Annotated[float, _FINITE] | None = None
+    mean: Annotated[float, _FINITE] | None = None
+    sd: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    values: list[Annotated[float, _FINITE]] | None = Field(default=None, max_length=10_000)
+    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = Field(
+        default=None, max_length=10_000
+    )
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> Distribution:
+        need = {
+            "fixed": ("value",),
+            "uniform": ("low", "high"),
+            "triangular": ("low", "mode", "high"),
+            "normal": ("mean", "sd", "low", "high"),
+            "table": ("values",),
+        }[self.dist]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            msg = f"a {self.dist} distribution needs {', '.join(missing)}"
+            raise ValueError(msg)
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            msg = f"impossible bounds: low {self.low:g} must be below high {self.high:g}"
+            raise ValueError(msg)
+        if self.dist == "triangular" and not (self.low <= self.mode <= self.high):  # type: ignore[operator]
+            msg = f"mode {self.mode:g} must lie within [low {self.low:g}, high {self.high:g}]"
+            raise ValueError(msg)
+        if self.dist == "normal":
+            _check_truncated_normal(self.mean, self.sd, self.low, self.high)  # type: ignore[arg-type]
+        if self.dist == "table":
+            _check_table(self.values or [], self.weights)
+        return self
+
+    def support(self) -> tuple[float, float]:
+        """Return the smallest and largest value the distribution can take."""
+        if self.dist == "fixed":
+            return float(self.value), float(self.value)  # type: ignore[arg-type]
+        if self.dist == "table":
+            vals = [v for v, w in zip(self.values or [], self._weights(), strict=True) if w > 0]
+            return min(vals), max(vals)
+        return float(self.low), float(self.high)  # type: ignore[arg-type]
+
+    def _weights(self) -> list[float]:
+        return list(self.weights) if self.weights is not None else [1.0] * len(self.values or [])
+
+
+def _check_truncated_normal(mean: float, sd: float, low: float, high: float) -> None:
+    """Refuse a truncation window holding (numerically) none of the normal's mass."""
+    import math
+
+    z_low, z_high = (low - mean) / sd, (high - mean) / sd
+    mass = 0.5 * (math.erf(z_high / math.sqrt(2)) - math.erf(z_low / math.sqrt(2)))
+    if not mass > 1e-12:
+        msg = (
+            f"impossible bounds: [low {low:g}, high {high:g}] holds no mass of a normal with "
+            f"mean {mean:g} and sd {sd:g}"
+        )
+        raise ValueError(msg)
+
+
+def _check_table(values: list[float], weights: list[float] | None) -> None:
+    if not values:
+        msg = "a table distribution needs at least one value"
+        raise ValueError(msg)
+    if weights is not None:
+        if len(weights) != len(values):
+            msg = f"{len(weights)} weights for {len(values)} values"
+            raise ValueError(msg)
+        if not sum(weights) > 0:
+            msg = "the weights of a table distribution must not all be 0"
+            raise ValueError(msg)
+
+
+class UncertaintySpec(_Strict):
+    """The uncertain parameters and how their shares are sampled (docs/uncertainty.md).
+
+    A parameter left ``None`` takes its documented default distribution (an assumption,
+    centred on the run's own value); ``{dist: fixed, value: ...}`` makes it certain.
+    ``site_us`` is an offset added to every site's device latency; ``leo_allowance_ms`` the
+    LEO processing plus handover allowance (used when the config has LEO tiers).
+    """
+
+    enabled: bool = True
+    samples: Annotated[int, Field(ge=100, le=MAX_UNCERTAINTY_SAMPLES)] = 4000
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    route_factor: Distribution | None = None
+    equipment_us: Distribution | None = None
+    site_us: Distribution | None = None
+    leo_allowance_ms: Distribution | None = None
+
+    @model_validator(mode="after")
+    def _physical(self) -> UncertaintySpec:
+        checks = {
+            "route_factor": (1.0, 100.0),
+            "equipment_us": (0.0, MAX_US),
+            "leo_allowance_ms": (0.0, MAX_MS),
+        }
+        for name, (lo, hi) in checks.items():
+            spec = getattr(self, name)
+            if spec is None:
+                continue
+            low, high = spec.support()
+            if low < lo or high > hi:
+                what = "negative latency" if lo == 0.0 and low < 0 else "out of range"
+                msg = f"{name}: {what}: values {low:g}..{high:g} outside [{lo:g}, {hi:g}]"
+                raise ValueError(msg)
+        return self
+
+
 class CityConfig(_Strict):
     """One metro: inputs, model, thresholds, targets.
 
@@ -436,6 +588,7 @@ class CityConfig(_Strict):
     )
     tiers: CityTiers | None = None
     plan: PlanSpec = PlanSpec()
+    uncertainty: UncertaintySpec = UncertaintySpec()
     protection: ProtectionSpec | None = Field(
         default=None,
         description="Cable failure: rank links and re-solve without each of the top ones.",
@@ -488,6 +641,8 @@ class CityConfig(_Strict):
                 continue
             paths = list(getattr(spec, "paths", None) or [spec.path])
             out[role] = paths
+        if self.network.additions is not None:
+            out["network_additions"] = [self.network.additions]
         return out
 
 
@@ -656,13 +811,19 @@ def _resolve_paths(raw: dict[str, Any], folder: Path) -> None:
     gw = tiers.get("gateways") if isinstance(tiers, dict) else None
     if isinstance(tiers, dict) and isinstance(gw, str) and gw != "at_sites":
         tiers["gateways"] = str((folder / gw).resolve())
+    net = raw.get("network")
+    if isinstance(net, dict) and isinstance(net.get("additions"), str):
+        net["additions"] = str((folder / net["additions"]).resolve())
     plan = raw.get("plan")
     if isinstance(plan, dict) and isinstance(plan.get("candidates"), str):
         plan["candidates"] = {"path": plan["candidates"]}
-    if isinstance(plan, dict) and isinstance(plan.get("candidates"), dict):
-        cand = plan["candidates"]
-        if isinstance(cand.get("path"), str):
-            cand["path"] = str((folder / cand["path"]).resolve())
+    for key in ("candidates", "cost_factors", "known_dc"):
+        if isinstance(plan, dict) and isinstance(plan.get(key), str):
+            plan[key] = {"path": plan[key]}
+        if isinstance(plan, dict) and isinstance(plan.get(key), dict):
+            cand = plan[key]
+            if isinstance(cand.get("path"), str):
+                cand["path"] = str((folder / cand["path"]).resolve())
 
 
 def _one_line(path: Path, exc: ValidationError) -> InputError:

@@ -34,6 +34,14 @@ from latcircle.analysis.progress import (
     shortfall_year,
 )
 from latcircle.analysis.protection import protection, protection_layers, protection_record
+from latcircle.analysis.robust import (
+    R_STAR_BAND,
+    r_star_raster,
+    robustness,
+    robustness_record,
+    with_coverage_quantiles,
+    with_progress_quantiles,
+)
 from latcircle.config import CityConfig, is_safe_city_id, load_config
 from latcircle.errors import InputError
 from latcircle.output.files import (
@@ -293,6 +301,7 @@ CORE_STAGES = (
     "dijkstra",
     "coverage",
     "isochrones",
+    "sensitivity",
     "protection",
     "outputs",
 )
@@ -546,13 +555,17 @@ def compute_run(
             crs=metro.inputs.crs,
         )
         layers = run_layers(metro, scenario, band_layer)
+    with timer.stage("sensitivity"):  # before progress: its years' scenarios are reused there
+        robust = robustness(metro, scenario)
+        table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
     with timer.stage("protection"):
         protected = protection(metro, scenario)
         layers.update(protection_layers(metro, scenario, protected, layers))
     years = None
     if progress:
         with timer.stage("progress"):
-            years = progress_years(metro, [scenario, *reuse])
+            years = progress_years(metro, [scenario, *reuse, *robust.scenarios[1:]])
+            years = with_progress_quantiles(years, robust)
     from latcircle.present.explain import explain_run  # words: presentation, imported late
 
     explanations = explain_run(
@@ -574,6 +587,7 @@ def compute_run(
         scenario=scenario,
         progress=years,
         explanations=tuple(explanations),
+        robust=robust,
         protection=protected,
         layers=layers,
         latency=latency_raster,
@@ -622,15 +636,21 @@ def write_run(
                 write_csv(result.protection.table, tmp / "protection.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
             codes = status_raster(metro, scenario)
+            bands, names = [latency_raster, codes], [LATENCY_BAND, STATUS_BAND]
+            if result.robust is not None:  # band 3: each cell's critical route factor
+                bands.append(r_star_raster(metro, result.robust))
+                names.append(R_STAR_BAND)
             write_cog(
-                np.stack([latency_raster, codes]),
+                np.stack(bands),
                 metro.grid,
                 metro.inputs.crs.to_wkt(),
                 tmp / "latency.tif",
                 nodata=float("nan"),
-                descriptions=[LATENCY_BAND, STATUS_BAND],
+                descriptions=names,
             )
             _write_causes(tmp, metro, codes)
+            if result.robust is not None:
+                write_csv(result.robust.table, tmp / "sensitivity.csv")
         for extra in extra_outputs or []:
             with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
@@ -640,6 +660,8 @@ def write_run(
         record["explanations"] = list(result.explanations)
         if result.protection is not None:
             record["protection"] = protection_record(metro, result.protection)
+        if result.robust is not None:
+            record.update(robustness_record(result.robust, metro))
         write_json(record, tmp / "run.json")
         # Last, so that it records every stage's time (its own write is not timed). Timings
         # live apart from run.json: every other file of two identical runs is byte-identical.
@@ -731,7 +753,12 @@ def plan_city(
     )
     with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
         write_plan(result, tmp)
-        write_curve_png(result.curve, tmp / "curve.png", title=f"{cfg.name}: cost vs coverage")
+        write_curve_png(
+            result.curve,
+            tmp / "curve.png",
+            title=f"{cfg.name}: cost vs coverage",
+            targets={g.year: g.share for g in result.goals},
+        )
     return result
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.protection import Protection
+from latcircle.analysis.robust import Robustness
 
 __all__ = ["RunResult", "Shortfall"]
 
@@ -74,6 +75,9 @@ class RunResult:
     explanations
         Plain statements of why the figures are what they are
         (:func:`latcircle.present.explain.explain_run`).
+    robust
+        Sensitivity curves and share uncertainty
+        (:func:`latcircle.analysis.robust.robustness`); ``None`` when not computed.
     protection
         What survives one failure (:func:`latcircle.analysis.protection.protection`): sites
         always, links when the config asks; ``None`` when not computed.
@@ -96,6 +100,7 @@ class RunResult:
     scenario: Scenario
     progress: pd.DataFrame | None = None
     explanations: tuple[str, ...] = ()
+    robust: Robustness | None = None
     protection: Protection | None = None
     layers: Mapping[str, gpd.GeoDataFrame] | None = None
     latency: np.ndarray | None = None

@@ -131,11 +131,13 @@ def test_band_rings_with_an_empty_tightest_band() -> None:
 def test_latency_tif_band_has_unit_and_description(run: RunResult) -> None:
     path = run.out / "latency.tif"
     with rasterio.open(path) as src:
-        # Band 1 the latency (unit us); band 2 the status codes (issue 13), no unit.
-        assert src.count == 2
+        # Band 1 the latency (unit us); band 2 the status codes (issue 13), no unit; band 3
+        # the critical route factor (issue 24, docs/uncertainty.md).
+        assert src.count == 3
         assert src.units[0] == "us" and not src.units[1]
         assert "microseconds" in src.descriptions[0]
         assert "status" in src.descriptions[1]
+        assert "critical route factor" in src.descriptions[2]
         assert src.tags(1)["units"] == "microseconds"
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"  # still a COG
     gdalinfo = shutil.which("gdalinfo")

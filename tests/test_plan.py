@@ -333,8 +333,10 @@ def test_plan_cli_writes_everything_deterministically(
     names = sorted(p.name for p in outs[0].iterdir())
     assert names == [
         ".latcircle-run",  # the marker: a later plan may replace this folder
+        "candidates.csv",
         "curve.csv",
         "curve.png",
+        "network-planned.gpkg",
         "plan.csv",
         "plan.gpkg",
         "plan.json",
@@ -520,7 +522,7 @@ def test_time_limit_falls_back_to_greedy_with_a_true_gap() -> None:
         np.ones(nb, bool),
         float(weight.sum()),
     )
-    best, greedy, lp = _solve([st], cost, None, None, 1e-3)
+    best, greedy, lp, _ = _solve([st], cost, None, None, 1e-3)
     exact = solvers.min_cost([st], cost, time_limit_s=120)
     assert exact.optimal and best.solver in ("greedy", "milp")
     assert lp.cost <= exact.cost + 1e-6 <= greedy.cost + 2e-6

@@ -702,7 +702,9 @@ def test_write_progress_through_the_pipeline(tmp_path: Path) -> None:
     for name in ("progress.csv", "interconnect.csv", "clusters.csv", "progress.json"):
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     progress = pd.read_csv(outs[0] / "progress.csv")
-    assert list(progress.columns) == PROGRESS_COLUMNS
+    # The uncertainty columns (issue 24, docs/uncertainty.md) come after the progress columns.
+    quantiles = ["share_p5", "share_p50", "share_p95", "p_meet"]
+    assert list(progress.columns) == [*PROGRESS_COLUMNS, *quantiles]
     assert list(progress.loc[progress["judged"], "status"]) == [
         "on track",
         "on track",

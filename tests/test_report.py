@@ -76,7 +76,7 @@ def test_report_is_self_contained(outputs: tuple[RunResult, RunResult, Path]) ->
     for ref in page.refs:
         assert ref.startswith("data:image/png;base64,") or not re.match(r"[a-z]+:", ref), ref
     images = [r for r in page.refs if r.startswith("data:image/png")]
-    assert len(images) == 4  # progress, bands, curve, districts
+    assert len(images) == 6  # progress, bands, curve, districts, fan, sensitivity
     for local in ("map.html", "coverage.csv", "progress.csv", "run.json"):
         assert local in page.refs and (run.out / local).exists()
     assert {p.name for p in (run.out / "figures").iterdir()} == {
@@ -84,6 +84,8 @@ def test_report_is_self_contained(outputs: tuple[RunResult, RunResult, Path]) ->
         "curve.png",
         "districts.png",
         "progress.png",
+        "fan.png",
+        "sensitivity.png",
     }
 
 

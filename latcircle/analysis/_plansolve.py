@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 __all__ = [
     "Solution",
@@ -33,6 +33,8 @@ __all__ = [
 NEED_TOLERANCE = 1e-9
 #: HiGHS stops when its relative gap is below this (its default, 1e-4, would leave 0.01 %).
 MIP_REL_GAP = 1e-9
+#: Margin (relative to the greedy's cost) before reduced-cost fixing leaves a build out.
+PRUNE_MARGIN = 1e-6
 #: Weight of cost in maximal covering, relative to the total weight: breaks ties only.
 TIE_BREAK = 1e-9
 
@@ -142,7 +144,14 @@ def min_cost(
         ``feasible`` false when HiGHS found no plan (infeasible or out of time).
     """
     nb = len(cost)
-    c, cons, lo, hi, integ, x_at = _model(stages, cost, max_builds, max_cost)
+    keep, ub = (
+        _pruned(stages, cost, max_builds, max_cost) if not relax else (np.ones(nb, bool), np.inf)
+    )
+    if not keep.any():  # every build costs more than the greedy's plan: that plan is empty
+        ok = all(st.need <= st.tol for st in stages)
+        return Solution([np.zeros(nb, bool) for _ in stages], 0.0, ok, 0.0, ok, "milp", 0)
+    sub = _sub_stages(stages, keep)
+    c, cons, lo, hi, integ, x_at = _model(sub, cost[keep], max_builds, max_cost)
     res = milp(
         c,
         constraints=cons,
@@ -153,15 +162,68 @@ def min_cost(
     if res.x is None:
         none = [np.zeros(nb, bool) for _ in stages]
         return Solution(none, np.nan, False, np.nan, False, "milp", int(res.status))
-    built = [res.x[a : a + nb] > 0.5 for a in x_at]
+    built = []
+    for a in x_at:
+        b = np.zeros(nb, bool)
+        b[keep] = res.x[a : a + int(keep.sum())] > 0.5
+        built.append(b)
     if relax:
         fun = float(res.fun)
         return Solution(built, fun, True, fun, res.status == 0, "lp", int(res.status))
     bound = getattr(res, "mip_dual_bound", None)
     bound = float(bound) if bound is not None and np.isfinite(bound) else np.nan
+    bound = min(bound, ub)  # plans using a pruned build cost more than ub (see _pruned)
     built = _defer(stages, cost, built, time_limit_s)
     sol_cost = float(cost[built[-1]].sum()) if stages else 0.0
     return Solution(built, sol_cost, True, bound, res.status == 0, "milp", int(res.status))
+
+
+def _pruned(
+    stages: list[Stage], cost: np.ndarray, max_builds: int | None, max_cost: float | None
+) -> tuple[np.ndarray, float]:
+    """Return the builds that can be in an optimal plan (reduced-cost fixing), and the bound.
+
+    With the LP relaxation's optimum ``z`` and a build's reduced cost ``d`` (its last-stage
+    variable at 0), any plan building it costs at least ``z + d``. The greedy's plan costs
+    ``ub``; a build with ``z + d > ub`` (with a margin for the LP's tolerances) is in no
+    plan as cheap as the greedy's, so in no optimal plan: it is left out of the MILP.
+    """
+    nb = len(cost)
+    every = np.ones(nb, bool)
+    if nb == 0 or not stages:
+        return every, np.inf
+    gr = greedy(stages, cost, max_builds=max_builds, max_cost=max_cost)
+    if not gr.feasible:
+        return every, np.inf
+    c, cons, lo, hi, _, x_at = _model(stages, cost, max_builds, max_cost)
+    a, lb, ub = cons[0].A, cons[0].lb, cons[0].ub
+    fu, fl = np.isfinite(ub), np.isfinite(lb)
+    res = linprog(
+        c,
+        A_ub=sp.vstack([a[fu], -a[fl]]).tocsr(),
+        b_ub=np.r_[ub[fu], -lb[fl]],
+        bounds=np.column_stack([lo, hi]),
+        method="highs",
+    )
+    if res.status != 0 or res.x is None:
+        return every, gr.cost
+    last = slice(x_at[-1], x_at[-1] + nb)
+    d = np.asarray(res.lower.marginals)[last]
+    margin = PRUNE_MARGIN * max(1.0, abs(gr.cost))
+    out = ~((res.x[last] < 1e-9) & (float(res.fun) + d > gr.cost + margin))
+    return out, gr.cost
+
+
+def _sub_stages(stages: list[Stage], keep: np.ndarray) -> list[Stage]:
+    """Return the stages over the kept builds only (rows no kept build covers left out)."""
+    if keep.all():
+        return stages
+    out = []
+    for st in stages:
+        m = sp.csr_matrix(st.matrix, dtype=bool)[:, keep]
+        rows = np.flatnonzero(np.diff(m.indptr) > 0)
+        out.append(Stage(m[rows], st.weight[rows], st.need, st.allowed[keep], st.total))
+    return out
 
 
 def _defer(
@@ -256,6 +318,8 @@ def _model(
         row({last: sp.csr_matrix(np.ones((1, nb)))}, np.array([-np.inf]), np.array([max_builds]))
     if max_cost is not None:
         row({last: sp.csr_matrix(cost.reshape(1, -1))}, np.array([-np.inf]), np.array([max_cost]))
+    if not blocks:  # nothing to constrain: one empty row keeps the model well formed
+        blocks, lbs, ubs = [sp.csr_matrix((1, n))], [np.array([-np.inf])], [np.array([0.0])]
     cons = [
         LinearConstraint(sp.vstack(blocks, format="csr"), np.concatenate(lbs), np.concatenate(ubs))
     ]
@@ -280,6 +344,8 @@ def max_cover(
     max_builds: int | None = None,
     max_cost: float | None = None,
     time_limit_s: float = 30.0,
+    cheapest: bool = True,
+    prune: bool = True,
 ) -> tuple[np.ndarray, float, bool]:
     """Return the builds covering the most weight within the limits (maximal covering).
 
@@ -293,6 +359,11 @@ def max_cover(
         Limits on the number and the cost of builds.
     time_limit_s
         HiGHS time limit.
+    cheapest
+        Of the plans covering the most weight, return the cheapest (a second solve).
+    prune
+        Leave out, before solving, builds in no best cover (reduced-cost fixing against the
+        greedy's cover, :func:`_cover_keep`); with ``max_builds`` only.
 
     Returns
     -------
@@ -303,6 +374,20 @@ def max_cover(
     ng = stage.matrix.shape[0]
     if ng == 0:
         return np.zeros(nb, bool), 0.0, True
+    if prune and max_builds is not None and max_cost is None and nb > max_builds:
+        keep = _cover_keep(stage, max_builds)
+        if not keep.all():
+            sub = _sub_stages([stage], keep)[0]
+            got, _, optimal = max_cover(
+                sub,
+                cost[keep],
+                max_builds=max_builds,
+                time_limit_s=time_limit_s,
+                cheapest=cheapest,  # and prune again: the smaller LP fixes more (faster)
+            )
+            built = np.zeros(nb, bool)
+            built[keep] = got
+            return built, covered_weight(stage, built), optimal
     # Ties in weight go to the cheaper builds: a cost term far below any real weight
     # difference (at most TIE_BREAK of the total weight over every build).
     tie = TIE_BREAK * float(stage.weight.sum()) / max(float(np.abs(cost).sum()), 1.0)
@@ -337,7 +422,90 @@ def max_cover(
     if res.x is None:
         return np.zeros(nb, bool), 0.0, False
     built = res.x[:nb] > 0.5
+    best = covered_weight(stage, built)
+    if cheapest and built.any():
+        built = _cheapest_with(stage, cost, c, cons, hi, integ, best, built, time_limit_s)
     return built, covered_weight(stage, built), res.status == 0
+
+
+def _cover_keep(stage: Stage, k: int) -> np.ndarray:
+    """Return the builds that can be in a best cover of at most ``k`` (reduced-cost fixing).
+
+    The greedy's ``k`` builds cover ``wg``; with the LP relaxation's best weight ``V`` and a
+    build's reduced cost ``d`` (at 0 in the LP), any cover using it weighs at most
+    ``V − d``. A build with ``V − d < wg`` (with a margin for the LP's tolerances) is in no
+    cover as good as the greedy's, so in no best cover (nor in the cheapest of them).
+    """
+    nb, ng = stage.matrix.shape[1], stage.matrix.shape[0]
+    every = np.ones(nb, bool)
+    csc = sp.csc_matrix(stage.matrix, dtype=bool)
+    covered = np.zeros(ng, bool)
+    wg = 0.0
+    for _ in range(k):  # plain greedy: the lower bound
+        gain = np.asarray(
+            sp.csc_matrix(csc.multiply((~covered).reshape(-1, 1))).T @ stage.weight
+        ).ravel()
+        gain[~stage.allowed] = -1.0
+        j = int(np.argmax(gain))
+        if gain[j] <= 0:
+            break
+        covered |= np.asarray(csc[:, j].todense()).ravel()
+        wg += float(gain[j])
+    m = sp.hstack([-sp.csr_matrix(stage.matrix, dtype=float), sp.identity(ng)], format="csr")
+    a = sp.vstack([m, sp.hstack([sp.csr_matrix(np.ones((1, nb))), sp.csr_matrix((1, ng))])])
+    res = linprog(
+        np.concatenate([np.zeros(nb), -stage.weight]),
+        A_ub=a.tocsr(),
+        b_ub=np.r_[np.zeros(ng), k],
+        bounds=np.column_stack(
+            [np.zeros(nb + ng), np.r_[stage.allowed.astype(float), np.ones(ng)]]
+        ),
+        method="highs",
+    )
+    if res.status != 0 or res.x is None:
+        return every
+    value = -float(res.fun)
+    d = np.asarray(res.lower.marginals)[:nb]
+    margin = PRUNE_MARGIN * max(1.0, wg)
+    return ~((res.x[:nb] < 1e-9) & (value - d < wg - margin)) & stage.allowed
+
+
+def _cheapest_with(
+    stage: Stage,
+    cost: np.ndarray,
+    c: np.ndarray,
+    cons: list[LinearConstraint],
+    hi: np.ndarray,
+    integ: np.ndarray,
+    weight: float,
+    built: np.ndarray,
+    time_limit_s: float,
+) -> np.ndarray:
+    """Second, lexicographic solve: the cheapest builds covering ``weight`` within the limits.
+
+    The tie-break term of the first solve lies below HiGHS's tolerances; this solve makes
+    "ties go to the cheaper builds" true (a plan of equal coverage and lower cost wins).
+    """
+    nb, ng = len(cost), stage.matrix.shape[0]
+    obj = np.concatenate([cost, np.zeros(ng)])
+    cover = LinearConstraint(
+        sp.hstack([sp.csr_matrix((1, nb)), sp.csr_matrix(stage.weight.reshape(1, -1))]),
+        weight - stage.tol,
+        np.inf,
+    )
+    res = milp(
+        obj,
+        constraints=[*cons, cover],
+        bounds=Bounds(0, hi),
+        integrality=integ,
+        options={"time_limit": time_limit_s, "mip_rel_gap": MIP_REL_GAP},
+    )
+    if res.x is None:
+        return built
+    second = res.x[:nb] > 0.5
+    if covered_weight(stage, second) < weight - stage.tol or cost[second].sum() > cost[built].sum():
+        return built
+    return second
 
 
 def greedy(

@@ -261,6 +261,8 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
             read_stats=dict(inputs.network_stats),
         )
         notes: list[str] = []  # repairs and exclusions found here, added to the inputs' own
+        if cfg.network.additions is not None:
+            network = _with_additions(cfg, inputs, network, notes)
         _note_network_repairs(notes, network)
         locator = Locator(network)
         arcs = arc_matrix(network, params)
@@ -302,6 +304,28 @@ def _views(metro: Metro) -> tuple[tuple[float, _View], ...]:
     keys = np.unique(years[np.isfinite(years)])
     return tuple(
         (float(k), _located_view(metro, metro.network.subset(~(years >= k)))) for k in keys
+    )
+
+
+def _with_additions(cfg: CityConfig, inputs: Inputs, network: Network, notes: list[str]) -> Network:
+    """Add a plan's spurs (``network.additions``), each splitting its host line."""
+    from latcircle.engine.additions import check_spurs, with_spurs
+    from latcircle.inputs.additions import read_additions
+
+    path = cfg.network.additions
+    assert path is not None
+    spurs = read_additions(path, inputs.crs)
+    edge, t = spurs["host_edge"].to_numpy(), spurs["host_t"].to_numpy()
+    x0, y0 = spurs["x0"].to_numpy(), spurs["y0"].to_numpy()
+    check_spurs(network, host_edge=edge, host_t=t, start_x=x0, start_y=y0, source=str(path))
+    notes.append(f"network: {len(spurs)} planned spur(s) added from {path.name}")
+    return with_spurs(
+        network,
+        host_edge=edge,
+        host_t=t,
+        far_x=spurs["x1"].to_numpy(),
+        far_y=spurs["y1"].to_numpy(),
+        online_year=spurs["online_year"].to_numpy(),
     )
 
 

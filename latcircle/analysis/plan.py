@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,9 +37,25 @@ import numpy as np
 import pandas as pd
 import pyproj
 import scipy.sparse as sp
-import shapely
 
 from latcircle.analysis import _plansolve as solvers
+from latcircle.analysis._plancands import _with_known_dc, auto_candidates, candidate_builds
+from latcircle.analysis._plancore import (
+    CoverageSets,
+    Goal,
+    _baseline_field,
+    _Pool,
+    _pool_index,
+    _progress,
+    _share,
+    _site_field,
+    _year_views,
+)
+from latcircle.analysis._plancurve import _curves
+from latcircle.analysis._planreduce import Reduced, group_rows, reduce_builds
+from latcircle.analysis._planspurs import _spur_columns, _with_access_builds, spur_costs, spur_hits
+from latcircle.analysis._plantable import PLAN_COLUMNS, _plan_table, _with_alternatives
+from latcircle.analysis._planviews import YearView
 from latcircle.analysis.coverage import BASES, Samples, covered, share_of
 from latcircle.analysis.metro import Metro, with_views
 from latcircle.analysis.plan_checks import (
@@ -49,10 +64,10 @@ from latcircle.analysis.plan_checks import (
     limits_failure,
     spur_words,
 )
+from latcircle.analysis.plannet import network_layers, planned_metro, spur_table
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.config import SitesInput, Target
-from latcircle.engine.latency import LatencyField, SiteAttachment, attach_sites, solve
-from latcircle.engine.locator import PointLocation
+from latcircle.engine.latency import attach_sites
 from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
 from latcircle.inputs.readers import read_points_text
@@ -71,87 +86,30 @@ __all__ = [
     "goals_from",
     "plan_metro",
     "sites_csv",
+    "spur_costs",
     "spur_hits",
 ]
 
 log = logging.getLogger(__name__)
 
-#: What a build is: a new compute site, an existing site brought forward, a fibre spur.
-BUILD_KINDS = ("site", "bring_forward", "access")
+#: What a build is: a new compute site (a candidate, or a known data centre from fetched
+#: PeeringDB / OSM data), an existing site brought forward, a fibre spur.
+BUILD_KINDS = ("site", "known_dc", "bring_forward", "access")
 
 #: Columns of ``sites-planned.csv``: the sites format a normal run reads.
 SITES_COLUMNS = ["id", "name", "tier", "online_year", "device_latency_us", "lon", "lat"]
 
-#: Columns of ``plan.csv``.
-PLAN_COLUMNS = [
-    "year",
-    "order",
-    "build_id",
-    "kind",
-    "name",
-    "tier",
-    "cost",
-    "device_latency_us",
-    "length_m",
-    "lon",
-    "lat",
-    "marginal_key_sites",
-    "marginal_people",
-    "marginal_km2",
-    "basis",
-    "cumulative_share",
-    "solver",
-    "gap",
-]
 
-#: Most points of the maximal-covering curve by default (one HiGHS solve each).
-CURVE_POINTS = 12
 #: HiGHS's status for a proven infeasible model.
 INFEASIBLE = 2
 #: Time limit of the LP relaxation (the lower bound), at least.
 LP_TIME_LIMIT_S = 60.0
-#: Cost budgets of the cost curve, as fractions of the plan's cost.
-CURVE_BUDGETS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+#: Solve-and-check rounds on the planned network before giving the engine's shares as they are.
+VERIFY_ROUNDS = 4
 
 _WGS84 = pyproj.CRS.from_epsg(4326)
 #: Degrees are written with 9 decimals (0.1 mm), read back by the run's own reader.
 _DEG_FORMAT = "{:.9f}"
-
-
-@dataclass(frozen=True, slots=True)
-class Goal:
-    """A target to plan for: a share of a basis within the budget by a year."""
-
-    year: int
-    share: float
-    basis: str
-
-
-@dataclass(frozen=True)
-class CoverageSets:
-    """Which demand points of the judged basis each build brings within the budget.
-
-    Attributes
-    ----------
-    basis
-        The judged basis.
-    rows
-        Indices (into the basis's samples) of the points the first stage's baseline leaves
-        uncovered: the only points a build can add (baselines only grow with the year).
-    matrix
-        Per stage year, rows × builds, boolean CSC (a site's column is the same every year;
-        an access build's depends on the sites online that year).
-    baseline
-        Per stage year, which of the basis's samples the existing sites cover.
-    seconds
-        Wall time spent computing the sets.
-    """
-
-    basis: str
-    rows: np.ndarray
-    matrix: dict[int, sp.csc_matrix]
-    baseline: dict[int, np.ndarray]
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -193,6 +151,9 @@ class PlanResult:
         The coverage sets.
     notes
         What the planner assumed or could not do, one sentence each.
+    spurs
+        The chosen fibre spurs (:data:`~latcircle.analysis.plannet.SPUR_TABLE_COLUMNS`):
+        ``network-planned.gpkg``.
     """
 
     goals: list[Goal]
@@ -213,17 +174,8 @@ class PlanResult:
     seconds: dict[str, float]
     sets: CoverageSets
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Pool:
-    """Every site the plan may use (existing first, then new), as the sites file gives them."""
-
-    table: pd.DataFrame  # SITES_COLUMNS, text as written
-    x: np.ndarray
-    y: np.ndarray
-    attachment: SiteAttachment
-    n_existing: int
+    spurs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    network_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- goals
@@ -279,145 +231,6 @@ def goals_from(
 # --------------------------------------------------------------------------- builds
 
 
-def auto_candidates(metro: Metro, *, spacing_m: float, cost: float) -> gpd.GeoDataFrame:
-    """Return the automatic candidate sites: network junctions thinned to a spacing.
-
-    The rule: nodes of degree ≥ 3 inside the metro; of those in each ``spacing_m`` square
-    (a grid anchored at the CRS origin), the one of highest degree (then lowest index).
-
-    Parameters
-    ----------
-    metro
-        The prepared metro.
-    spacing_m
-        Side of the thinning squares.
-    cost
-        Cost of each candidate.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        As :func:`latcircle.inputs.candidates.read_candidates` returns.
-    """
-    net = metro.network
-    degree = np.bincount(np.concatenate([net.u, net.v]), minlength=net.n_nodes)
-    inside = shapely.contains_xy(metro.inputs.boundary, net.x, net.y)
-    nodes = np.flatnonzero((degree >= 3) & inside)
-    cell = (
-        np.floor(net.x[nodes] / spacing_m).astype(np.int64),
-        np.floor(net.y[nodes] / spacing_m).astype(np.int64),
-    )
-    order = np.lexsort((nodes, -degree[nodes], cell[1], cell[0]))
-    first = np.r_[True, (np.diff(cell[0][order]) != 0) | (np.diff(cell[1][order]) != 0)]
-    keep = np.sort(nodes[order][first])
-    ids = [f"J{i:05d}" for i in range(1, len(keep) + 1)]
-    return gpd.GeoDataFrame(
-        {
-            "cand_id": ids,
-            "name": [f"junction {n}" for n in keep],
-            "tier": "medium",
-            "cost": float(cost),
-            "device_latency_us": metro.params.site_device_us,
-            "earliest_year": pd.array([pd.NA] * len(keep), dtype="Int64"),
-        },
-        geometry=gpd.points_from_xy(net.x[keep], net.y[keep]),
-        crs=metro.inputs.crs,
-    )
-
-
-def candidate_builds(
-    metro: Metro,
-    goals: list[Goal],
-    *,
-    candidates: gpd.GeoDataFrame | None = None,
-) -> gpd.GeoDataFrame:
-    """Return every build the plan may choose from, in column order.
-
-    Parameters
-    ----------
-    metro
-        The prepared metro.
-    goals
-        The goals (their first year decides which sites can be brought forward).
-    candidates
-        Candidate sites (:func:`read_candidates` or :func:`auto_candidates`). Access
-        builds are added by :func:`coverage_sets`, which knows the demand without access.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``build_id``, ``kind``, ``name``, ``tier``, ``cost``, ``device_latency_us``,
-        ``earliest_year``, ``existing`` (index of the existing site, -1), ``length_m``.
-    """
-    cfg = metro.config.plan
-    sites = metro.inputs.sites
-    first = goals[0].year
-    later = sites["online_year"].notna() & (sites["online_year"].fillna(0) > first)
-    frames = []
-    if later.any():
-        idx = np.flatnonzero(later.to_numpy())
-        frames.append(
-            pd.DataFrame(
-                {
-                    "build_id": [f"{s}@early" for s in sites["site_id"].iloc[idx]],
-                    "kind": "bring_forward",
-                    "name": sites["name"].iloc[idx].to_numpy(),
-                    "tier": sites["tier"].iloc[idx].to_numpy(),
-                    "cost": cfg.bring_forward_cost,
-                    "device_latency_us": sites["device_latency_us"].iloc[idx].to_numpy(),
-                    "earliest_year": pd.array([pd.NA] * len(idx), dtype="Int64"),
-                    "existing": idx,
-                    "length_m": 0.0,
-                    "geometry": sites.geometry.iloc[idx].to_numpy(),
-                }
-            )
-        )
-    if candidates is not None and len(candidates):
-        clash = set(candidates["cand_id"]) & set(sites["site_id"])
-        if clash:
-            src = cfg.candidates.path if cfg.candidates is not None else "candidates"
-            raise InputError(src, "id", f"id {sorted(clash)[0]!r} is already an existing site's")
-        frames.append(
-            pd.DataFrame(
-                {
-                    "build_id": candidates["cand_id"].to_numpy(),
-                    "kind": "site",
-                    "name": candidates["name"].to_numpy(),
-                    "tier": candidates["tier"].to_numpy(),
-                    "cost": candidates["cost"].to_numpy(dtype=float),
-                    "device_latency_us": candidates["device_latency_us"].to_numpy(dtype=float),
-                    "earliest_year": candidates["earliest_year"].astype("Int64").to_numpy(),
-                    "existing": -1,
-                    "length_m": 0.0,
-                    "geometry": candidates.geometry.to_numpy(),
-                }
-            )
-        )
-    if not frames:
-        return _empty_builds(metro.inputs.crs)
-    out = pd.concat(frames, ignore_index=True)
-    out["earliest_year"] = out["earliest_year"].astype("Int64")
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=metro.inputs.crs)
-
-
-def _empty_builds(crs: pyproj.CRS) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {
-            "build_id": pd.Series(dtype=str),
-            "kind": pd.Series(dtype=str),
-            "name": pd.Series(dtype=str),
-            "tier": pd.Series(dtype=str),
-            "cost": pd.Series(dtype=float),
-            "device_latency_us": pd.Series(dtype=float),
-            "earliest_year": pd.Series(dtype="Int64"),
-            "existing": pd.Series(dtype=np.int64),
-            "length_m": pd.Series(dtype=float),
-        },
-        geometry=gpd.GeoSeries([], crs=crs),
-        crs=crs,
-    )
-
-
 # --------------------------------------------------------------------------- positions
 
 
@@ -441,7 +254,7 @@ def sites_csv(table: pd.DataFrame) -> str:
 def _pool(metro: Metro, builds: gpd.GeoDataFrame) -> _Pool:
     """Existing sites, then new sites, placed as a run would read them from the sites CSV."""
     sites = metro.inputs.sites
-    new = builds[builds["kind"] == "site"]
+    new = builds[builds["kind"].isin(["site", "known_dc"])]
     geoms = np.concatenate([sites.geometry.to_numpy(), new.geometry.to_numpy()])
     lonlat = gpd.GeoSeries(geoms, crs=metro.inputs.crs).to_crs(_WGS84)
     table = pd.DataFrame(
@@ -511,21 +324,31 @@ def coverage_sets(
     t0 = time.perf_counter()
     basis = goals[0].basis
     pool = pool or _pool(metro, builds)
-    samples = metro.samples[basis]
+    views = _year_views(metro, pool, [g.year for g in goals])
     budget_ms = metro.config.budget_ms
-    fields = {g.year: _baseline_field(metro, pool, g.year) for g in goals}
+    fields = {g.year: _baseline_field(metro, pool, views[g.year], g.year) for g in goals}
     baseline = {
-        y: covered(f.at(samples.location)[0], budget_ms=budget_ms) for y, f in fields.items()
+        y: covered(f.at(views[y].samples[basis].location)[0], budget_ms=budget_ms)
+        for y, f in fields.items()
     }
     rows = np.flatnonzero(~baseline[goals[0].year])
-    site_cols = _site_columns(metro, pool, builds, samples, rows, budget_ms=budget_ms)
+    site_cols: dict[int, sp.csc_matrix] = {}
+    for g in goals:  # one set of site columns per distinct network (view)
+        same = next((y for y in site_cols if views[y] is views[g.year]), None)
+        site_cols[g.year] = (
+            site_cols[same]
+            if same is not None
+            else _site_columns(views[g.year], metro, pool, builds, basis, rows, budget_ms=budget_ms)
+        )
     if access and metro.config.plan.access:
-        builds = _with_access_builds(metro, builds, samples, rows)
+        builds = _with_access_builds(metro, builds, views[goals[0].year], basis, rows)
     spurs = builds[builds["kind"] == "access"]
     matrix = {}
     for g in goals:
-        acc_cols = _spur_columns(metro, fields[g.year], spurs, samples, rows, budget_ms=budget_ms)
-        matrix[g.year] = sp.hstack([site_cols, acc_cols], format="csc").astype(bool)
+        acc_cols = _spur_columns(
+            metro, fields[g.year], views[g.year], spurs, basis, rows, budget_ms=budget_ms
+        )
+        matrix[g.year] = sp.hstack([site_cols[g.year], acc_cols], format="csc").astype(bool)
     sets = CoverageSets(
         basis=basis,
         rows=rows,
@@ -536,36 +359,20 @@ def coverage_sets(
     return sets, builds
 
 
-def _baseline_field(metro: Metro, pool: _Pool, year: int) -> LatencyField:
-    online = np.zeros(len(pool.table), bool)
-    online[: pool.n_existing] = metro.online(year)
-    return solve(metro.network, pool.attachment, metro.params, online=online, arcs=metro.arcs)
-
-
-def _pool_index(pool: _Pool, builds: gpd.GeoDataFrame) -> np.ndarray:
-    """Index into the pool of each site build (existing site, or a new one)."""
-    new_ids = {k: i for i, k in enumerate(pool.table["id"].iloc[pool.n_existing :])}
-    return np.array(
-        [
-            int(e) if k == "bring_forward" else pool.n_existing + new_ids[b]
-            for k, e, b in zip(builds["kind"], builds["existing"], builds["build_id"], strict=True)
-        ],
-        dtype=np.int64,
-    )
-
-
 def _site_columns(
+    view: YearView,
     metro: Metro,
     pool: _Pool,
     builds: gpd.GeoDataFrame,
-    samples: Samples,
+    basis: str,
     rows: np.ndarray,
     *,
     budget_ms: float,
 ) -> sp.csc_matrix:
-    """One engine solve per site build, evaluated at the rows with access."""
+    """One engine solve per site build on a year's network, evaluated at the rows with access."""
     sites = builds[builds["kind"] != "access"]
     n = len(sites)
+    samples = view.samples[basis]
     reach = rows[samples.location.has_access[rows]]
     if n == 0 or len(reach) == 0:
         return sp.csc_matrix((len(rows), n), dtype=bool)
@@ -576,7 +383,8 @@ def _site_columns(
     pidx = _pool_index(pool, sites)
     indices, indptr = [], [0]
     for j in _progress(range(n), "coverage sets", n):
-        hit = where[_covers(metro, pool, int(pidx[j]), loc, budget_ms=budget_ms)]
+        one = _site_field(view, metro, len(pool.table), int(pidx[j]))
+        hit = where[covered(one.at(loc)[0], budget_ms=budget_ms)]
         indices.append(hit)
         indptr.append(indptr[-1] + len(hit))
     data = np.ones(indptr[-1], bool)
@@ -584,183 +392,7 @@ def _site_columns(
     return sp.csc_matrix((data, idx, np.array(indptr)), shape=(len(rows), n))
 
 
-def _covers(
-    metro: Metro, pool: _Pool, site: int, loc: PointLocation, *, budget_ms: float
-) -> np.ndarray:
-    """Whether one pool site alone brings each located point within the budget."""
-    online = np.zeros(len(pool.table), bool)
-    online[site] = True
-    one = solve(metro.network, pool.attachment, metro.params, online=online, arcs=metro.arcs)
-    return covered(one.at(loc)[0], budget_ms=budget_ms)
-
-
-def _progress(items: range, label: str, total: int) -> Iterable[int]:
-    """Iterate with a rich progress bar when there are many items and a terminal."""
-    if total < 50:
-        return items
-    from rich.console import Console
-    from rich.progress import track
-
-    console = Console(stderr=True)
-    return track(
-        items,
-        description=label,
-        total=total,
-        transient=True,
-        console=console,
-        disable=not console.is_terminal,
-    )
-
-
 # --------------------------------------------------------------------------- access builds
-
-
-def _with_access_builds(
-    metro: Metro, builds: gpd.GeoDataFrame, samples: Samples, rows: np.ndarray
-) -> gpd.GeoDataFrame:
-    """Append one spur per tile of demand without access (docs/plan.md, Access builds)."""
-    cfg = metro.config.plan
-    loc = samples.location
-    dark = rows[~loc.has_access[rows] & (samples.weight[rows] > 0)]
-    if len(dark) == 0:
-        return builds
-    sx, sy = samples.coordinates()
-    tile = cfg.access_tile_m
-    tx = np.floor(sx[dark] / tile).astype(np.int64)
-    ty = np.floor(sy[dark] / tile).astype(np.int64)
-    keys, inv = np.unique(np.stack([tx, ty], axis=1), axis=0, return_inverse=True)
-    inv = inv.ravel()
-    w = samples.weight[dark]
-    wsum = np.bincount(inv, weights=w)
-    gx = np.bincount(inv, weights=w * sx[dark]) / wsum
-    gy = np.bincount(inv, weights=w * sy[dark]) / wsum
-    far = metro.locator.locate(gx, gy, max_drop_m=1e9)
-    ok = far.edge >= 0
-    qx, qy = _point_on_edge(metro, far.edge[ok], far.t[ok])
-    lines = shapely.linestrings(
-        np.stack([np.stack([qx, qy], 1), np.stack([gx[ok], gy[ok]], 1)], axis=1)
-    )
-    length = far.drop[ok]
-    tiles = keys[ok]
-    spur = gpd.GeoDataFrame(
-        {
-            "build_id": [f"A{int(a)}_{int(b)}" for a, b in tiles],
-            "kind": "access",
-            "name": [f"fibre spur to tile {int(a)},{int(b)}" for a, b in tiles],
-            "tier": "access",
-            "cost": length / 1000.0 * cfg.access_cost_per_km,
-            "device_latency_us": np.nan,
-            "earliest_year": pd.array([pd.NA] * int(ok.sum()), dtype="Int64"),
-            "existing": -1,
-            "length_m": length,
-            "q_edge": far.edge[ok],
-            "q_t": far.t[ok],
-        },
-        geometry=lines,
-        crs=metro.inputs.crs,
-    )
-    out = pd.concat([builds, spur], ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=metro.inputs.crs)
-
-
-def _point_on_edge(metro: Metro, edge: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pts = shapely.line_interpolate_point(metro.network.geometry[edge], t)
-    return shapely.get_x(pts), shapely.get_y(pts)
-
-
-def spur_hits(
-    metro: Metro,
-    field: LatencyField,
-    spurs: gpd.GeoDataFrame,
-    x: np.ndarray,
-    y: np.ndarray,
-    *,
-    budget_ms: float,
-) -> list[np.ndarray]:
-    """Return, for each fibre spur, the points it brings within the budget.
-
-    A point within the max drop of a spur from ``q`` (on the network) to ``g`` is reached at
-    its projection ``q_p`` onto the spur, ``s`` metres from ``q``, with latency
-    ``L(q) + factor·k·r·(s + |p − q_p|)``; ``L(q)`` comes from the field (the sites online).
-
-    Parameters
-    ----------
-    metro
-        The prepared metro.
-    field
-        The sites' latency field.
-    spurs
-        Access builds (``q_edge``, ``q_t``, line geometry ``q → g``).
-    x, y
-        The points (local CRS), meant to be points without access.
-    budget_ms
-        The budget (ms), applied with the one covered rule
-        (:func:`~latcircle.analysis.coverage.covered`).
-
-    Returns
-    -------
-    list of numpy.ndarray
-        Per spur, indices into ``x`` of the points it covers.
-    """
-    p = metro.params
-    if len(spurs) == 0:
-        return []
-    at_q = PointLocation(
-        edge=spurs["q_edge"].to_numpy(np.int64),
-        t=spurs["q_t"].to_numpy(float),
-        drop=np.zeros(len(spurs)),
-        max_drop_m=p.max_drop_m,
-    )
-    lq = field.at(at_q)[0]
-    coords = shapely.get_coordinates(spurs.geometry.to_numpy()).reshape(-1, 2, 2)
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    out = []
-    for j in range(len(spurs)):
-        (ax, ay), (bx, by) = coords[j]
-        if not np.isfinite(lq[j]) or len(x) == 0:
-            out.append(np.zeros(0, np.int64))
-            continue
-        # Only points in the spur's box grown by the max drop can be within it.
-        lo, hi = np.searchsorted(xs, [min(ax, bx) - p.max_drop_m, max(ax, bx) + p.max_drop_m])
-        cand = order[lo:hi]
-        py_ = y[cand]
-        cand = cand[(py_ >= min(ay, by) - p.max_drop_m) & (py_ <= max(ay, by) + p.max_drop_m)]
-        px_, py_ = x[cand], y[cand]
-        dx, dy = bx - ax, by - ay
-        ll = dx * dx + dy * dy
-        s = (
-            np.zeros(len(cand))
-            if ll == 0
-            else np.clip(((px_ - ax) * dx + (py_ - ay) * dy) / ll, 0, 1)
-        )
-        drop = np.hypot(px_ - (ax + s * dx), py_ - (ay + s * dy))
-        lat = lq[j] + p.factor * p.us_per_m * (s * np.sqrt(ll) + drop)
-        within = covered(lat, budget_ms=budget_ms)
-        out.append(np.sort(cand[(drop <= p.max_drop_m) & within]))
-    return out
-
-
-def _spur_columns(
-    metro: Metro,
-    field: LatencyField,
-    spurs: gpd.GeoDataFrame,
-    samples: Samples,
-    rows: np.ndarray,
-    *,
-    budget_ms: float,
-) -> sp.csc_matrix:
-    idx = np.flatnonzero(~samples.location.has_access[rows])
-    if len(spurs) == 0 or len(idx) == 0:
-        return sp.csc_matrix((len(rows), len(spurs)), dtype=bool)
-    pts = rows[idx]
-    sx, sy = samples.coordinates()
-    hits = spur_hits(metro, field, spurs, sx[pts], sy[pts], budget_ms=budget_ms)
-    indptr = np.r_[0, np.cumsum([len(h) for h in hits])]
-    indices = idx[np.concatenate(hits)] if indptr[-1] else np.zeros(0, np.int64)
-    return sp.csc_matrix(
-        (np.ones(len(indices), bool), indices, indptr), shape=(len(rows), len(spurs))
-    )
 
 
 # --------------------------------------------------------------------------- the plan
@@ -812,8 +444,13 @@ def plan_metro(
         candidates = (
             read_candidates(spec.candidates, metro.inputs.crs)
             if spec.candidates is not None
-            else auto_candidates(metro, spacing_m=spec.auto_spacing_m, cost=spec.site_cost)
+            else auto_candidates(
+                metro,
+                spacing_m=spec.auto_spacing_m,
+                cost=spec.tier_cost.get("medium", spec.site_cost),
+            )
         )
+    candidates = _with_known_dc(metro, candidates)
     builds = candidate_builds(metro, goals, candidates=candidates)
     pool = _pool(metro, builds)
     seconds["candidates"] = time.perf_counter() - t0
@@ -827,22 +464,18 @@ def plan_metro(
     _check_reachable(
         metro, goals, stages, sets, samples, reach, builds, max_builds, max_cost, limit
     )
-    sol, greedy_sol, _ = _solve(stages, cost, max_builds, max_cost, limit)
-    sol = drop_idle_builds(stages, cost, sol)  # zero-cost builds that gain nothing
-    if not sol.feasible:
-        raise InputError(
-            metro.config.source,
-            "plan.time_limit_s",
-            f"no plan found within the limits in {limit:g} s (HiGHS stopped, the greedy "
-            "failed): raise plan.time_limit_s",
-        )
+    notes = _notes(metro, builds, sets)
+    sol, greedy_sol, ver, sets, stages = _solve_verified(
+        metro, goals, builds, pool, sets, (max_builds, max_cost, limit), notes, stages
+    )
     seconds["solve"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     built = {g.year: b for g, b in zip(goals, sol.built, strict=True)}
-    table, planned = _plan_table(metro, goals, builds, pool, sets, built, sol)
-    curve = _curves(stages, cost, samples, sets, goals, limit, curve_points, sol)
+    table, _ = _plan_table(metro, goals, builds, pool, sets, built, sol)
+    table = _with_alternatives(table, builds, ver.classes)
+    planned = ver.shares
+    curve = _curves(stages, cost, samples, sets, goals, limit, curve_points, sol, builds, table)
     seconds["tables"] = time.perf_counter() - t2
-    notes = _notes(metro, builds, sets)
     return PlanResult(
         goals=goals,
         basis=sets.basis,
@@ -858,15 +491,121 @@ def plan_metro(
         solver=sol.solver,
         greedy_cost=greedy_sol.cost if greedy_sol.feasible else float("nan"),
         curve=curve,
-        sites_planned=_sites_planned(pool, builds, goals, built),
+        sites_planned=ver.sites,
         seconds=seconds,
         sets=sets,
         notes=notes,
+        spurs=ver.spurs,
+        network_layers=network_layers(metro, ver.spurs),
     )
 
 
-def _share(samples: Samples, within: np.ndarray) -> float:
-    return share_of(float(samples.weight[within].sum()), samples.total)
+@dataclass(frozen=True)
+class _Verified:
+    """A plan run through the engine on its planned network, as a run of its files does."""
+
+    shares: dict[int, float]
+    covered: dict[int, np.ndarray]
+    spurs: pd.DataFrame
+    sites: pd.DataFrame
+    #: Per build, its class of equivalent builds (:class:`Reduced`), -1: covers nothing.
+    classes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+
+def _verify(
+    metro: Metro,
+    goals: list[Goal],
+    builds: gpd.GeoDataFrame,
+    pool: _Pool,
+    built: dict[int, np.ndarray],
+) -> _Verified:
+    """Build the planned network and sites and evaluate each goal year on them."""
+    first_year = np.full(len(builds), -1)
+    for g in reversed(goals):
+        first_year[built[g.year]] = g.year
+    spurs = spur_table(builds, first_year)
+    sites = _sites_planned(pool, builds, goals, built)
+    basis = goals[0].basis
+    pm = planned_metro(
+        metro,
+        sites=_sites_gdf(sites, metro.inputs.crs),
+        spurs=spurs,
+        bases=[basis],
+        years=[g.year for g in goals],
+    )
+    budget_ms = metro.config.budget_ms
+    shares, cov = {}, {}
+    for g in goals:
+        ev = pm.scenario(year=g.year).evaluations[basis]
+        cov[g.year] = covered(ev.latency_us, budget_ms=budget_ms)
+        shares[g.year] = _share(metro.samples[basis], cov[g.year])
+    return _Verified(shares, cov, spurs, sites.drop(columns=["_x", "_y"]))
+
+
+def _solve_verified(
+    metro: Metro,
+    goals: list[Goal],
+    builds: gpd.GeoDataFrame,
+    pool: _Pool,
+    sets: CoverageSets,
+    limits: tuple[int | None, float | None, float],
+    notes: list[str],
+    first: list[solvers.Stage] | None = None,
+) -> tuple[solvers.Solution, solvers.Solution, _Verified, CoverageSets, list[solvers.Stage]]:
+    """Solve, check the plan on its planned network, and re-solve without what failed.
+
+    A spur's set counts the points its own path covers; on the planned network a point near
+    two spurs is served through the nearer one, and a point with access may move onto a spur.
+    Where the engine finds a point the sets count covered uncovered, the chosen builds'
+    entries for it are removed (the sets only shrink) and the model is solved again.
+    """
+    max_builds, max_cost, limit = limits
+    samples = metro.samples[sets.basis]
+    cost = builds["cost"].to_numpy(float)
+    for round_ in range(VERIFY_ROUNDS):
+        # The first round's stages are the caller's (the same sets); later ones are rebuilt.
+        stages = (
+            first
+            if round_ == 0 and first is not None
+            else _stages(metro, goals, builds, sets, samples)
+        )
+        sol, greedy_sol, _, red = _solve(stages, cost, max_builds, max_cost, limit)
+        sol = drop_idle_builds(stages, cost, sol)  # zero-cost builds that gain nothing
+        if not sol.feasible:
+            raise InputError(
+                metro.config.source,
+                "plan.time_limit_s",
+                f"no plan found within the limits in {limit:g} s (HiGHS stopped, the greedy "
+                "failed): raise plan.time_limit_s",
+            )
+        built = {g.year: b for g, b in zip(goals, sol.built, strict=True)}
+        ver = _verify(metro, goals, builds, pool, built)
+        ver = dataclasses.replace(ver, classes=red.cls)
+        if all(meets(ver.shares[g.year], g.share) for g in goals):
+            return sol, greedy_sol, ver, sets, stages
+        sets = _without_failed(sets, built, ver)
+    notes.append(
+        "on the planned network the plan misses a target (spurs interact: a point is served "
+        "through its nearest spur only): the shares reported are the engine's"
+    )
+    return sol, greedy_sol, ver, sets, stages
+
+
+def _without_failed(
+    sets: CoverageSets, built: dict[int, np.ndarray], ver: _Verified
+) -> CoverageSets:
+    """Remove the chosen builds' entries at the points the engine found uncovered."""
+    matrix = {}
+    for year, m in sets.matrix.items():
+        m = sp.csc_matrix(m, dtype=bool)
+        hit = np.asarray(m @ built[year].astype(float)).ravel() > 0
+        wrong = hit & ~ver.covered[year][sets.rows]
+        col = np.repeat(np.arange(m.shape[1]), np.diff(m.indptr))
+        m = m.copy()
+        m.data = m.data & ~(built[year][col] & wrong[m.indices])
+        m.eliminate_zeros()
+        matrix[year] = m
+    return dataclasses.replace(sets, matrix=matrix)
 
 
 def _stages(
@@ -883,36 +622,11 @@ def _stages(
         left = ~sets.baseline[g.year][sets.rows]
         m = sets.matrix[g.year][left].tocsr()
         w = samples.weight[sets.rows[left]]
-        m, w = _group(m, w)
+        m, w = group_rows(m, w)
         base = float(samples.weight[sets.baseline[g.year]].sum())
         need = g.share * samples.total - base
         out.append(solvers.Stage(m, w, need, earliest <= g.year, samples.total))
     return out
-
-
-def _group(m: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Merge rows with the same covering builds (weights summed); drop rows none covers."""
-    m = m.tocsr()
-    m.sort_indices()
-    nnz = np.diff(m.indptr)
-    keep = np.flatnonzero(nnz > 0)
-    if len(keep) == 0:
-        return sp.csr_matrix((0, m.shape[1]), dtype=bool), np.zeros(0)
-    # Two random projections identify a row's set of columns (a collision of two different
-    # sets on both is vanishingly unlikely); rows are then compared exactly within a key.
-    rng = np.random.default_rng(0)
-    r = rng.random((m.shape[1], 2))
-    key = np.asarray(m[keep].astype(float) @ r)
-    _, first, inv = np.unique(
-        np.column_stack([key, nnz[keep]]), axis=0, return_index=True, return_inverse=True
-    )
-    inv = inv.ravel()
-    reps = keep[first]
-    sub = m[keep]
-    rep_rows = sub[first]
-    if (sub != rep_rows[inv]).nnz:
-        return m[keep], w[keep]  # a collision: keep the rows ungrouped (still exact)
-    return rep_rows.astype(bool).tocsr(), np.bincount(inv, weights=w[keep])[: len(reps)]
 
 
 def _reachable(
@@ -995,249 +709,50 @@ def _solve(
     max_builds: int | None,
     max_cost: float | None,
     limit: float,
-) -> tuple[solvers.Solution, solvers.Solution, solvers.Solution]:
-    """HiGHS to optimality if it can; else the better of its incumbent and the greedy."""
-    # The LP relaxation is cheap next to the MILP and gives the gap: a longer limit.
-    lp = solvers.min_cost(
-        stages,
-        cost,
-        relax=True,
-        time_limit_s=max(limit, LP_TIME_LIMIT_S),
-        max_builds=max_builds,
-        max_cost=max_cost,
-    )
-    gr = solvers.greedy(stages, cost, max_builds=max_builds, max_cost=max_cost)
-    ex = solvers.min_cost(
-        stages, cost, time_limit_s=limit, max_builds=max_builds, max_cost=max_cost
-    )
-    bounds = [lp.cost if lp.feasible and lp.optimal else np.nan]
-    bounds.append(ex.lower_bound if ex.feasible else np.nan)
-    finite = [b for b in bounds if np.isfinite(b)]
-    bound = max(finite) if finite else float("nan")
+) -> tuple[solvers.Solution, solvers.Solution, solvers.Solution, Reduced]:
+    """HiGHS to optimality if it can; else the better of its incumbent and the greedy.
+
+    Solved on the reduced instance (:func:`reduce_builds`: the cheapest of equivalent
+    builds, equal rows merged), mapped back. The LP relaxation (a lower bound) is solved
+    only when HiGHS does not prove optimality: its own dual bound is then the gap's.
+    """
+    red = reduce_builds(stages, cost)
+    rs, rc = red.stages, red.cost
+    if len(rc) == 0:  # nothing covers anything: the plan is to build nothing, if that will do
+        ok = all(st.need <= st.tol for st in stages)
+        none = solvers.Solution(
+            [np.zeros(len(cost), bool) for _ in stages], 0.0, ok, 0.0, ok, "milp"
+        )
+        return none, none, none, red
+    gr = solvers.greedy(rs, rc, max_builds=max_builds, max_cost=max_cost)
+    ex = solvers.min_cost(rs, rc, time_limit_s=limit, max_builds=max_builds, max_cost=max_cost)
+    if ex.feasible and ex.optimal:
+        lp = dataclasses.replace(ex, solver="milp")
+        bound = ex.lower_bound if np.isfinite(ex.lower_bound) else ex.cost
+    else:
+        # The LP relaxation is cheap next to the MILP and gives the gap: a longer limit.
+        lp = solvers.min_cost(
+            rs,
+            rc,
+            relax=True,
+            time_limit_s=max(limit, LP_TIME_LIMIT_S),
+            max_builds=max_builds,
+            max_cost=max_cost,
+        )
+        bounds = [lp.cost if lp.feasible and lp.optimal else np.nan]
+        bounds.append(ex.lower_bound if ex.feasible else np.nan)
+        finite = [b for b in bounds if np.isfinite(b)]
+        bound = max(finite) if finite else float("nan")
     if (ex.feasible and ex.optimal) or (ex.feasible and (not gr.feasible or ex.cost <= gr.cost)):
         best = ex
     else:
         best = gr
     return (
-        dataclasses.replace(best, lower_bound=bound),
-        dataclasses.replace(gr, lower_bound=bound),
-        lp,
+        red.solution(dataclasses.replace(best, lower_bound=bound)),
+        red.solution(dataclasses.replace(gr, lower_bound=bound)),
+        red.solution(lp),
+        red,
     )
-
-
-def _plan_table(
-    metro: Metro,
-    goals: list[Goal],
-    builds: gpd.GeoDataFrame,
-    pool: _Pool,
-    sets: CoverageSets,
-    built: dict[int, np.ndarray],
-    sol: solvers.Solution,
-) -> tuple[pd.DataFrame, dict[int, float]]:
-    """One row per build, by year then by marginal gain; shares as a run computes them."""
-    budget_ms = metro.config.budget_ms
-    bases = [b for b in BASES if b in metro.samples]
-    fields = {g.year: _baseline_field(metro, pool, g.year) for g in goals}
-    base = {
-        (g.year, b): covered(fields[g.year].at(metro.samples[b].location)[0], budget_ms=budget_ms)
-        for g in goals
-        for b in bases
-    }
-    chosen = np.flatnonzero(built[goals[-1].year])
-    covers = {
-        (g.year, b): _build_covers(
-            metro, pool, builds, chosen, fields[g.year], b, budget_ms=budget_ms
-        )
-        for g in goals
-        for b in bases
-    }
-
-    def cover(j: int, year: int, basis: str) -> np.ndarray:
-        return covers[(year, basis)][int(j)]
-
-    lonlat = builds.geometry.to_crs(_WGS84)
-    rows: list[dict[str, object]] = []
-    planned: dict[int, float] = {}
-    prev = np.zeros(len(builds), bool)
-    order = 0
-    for g in goals:
-        cur = {b: base[(g.year, b)].copy() for b in bases}
-        for j in np.flatnonzero(prev).tolist():
-            for b in bases:
-                cur[b] |= cover(j, g.year, b)
-        todo: list[int] = np.flatnonzero(built[g.year] & ~prev).tolist()
-        while todo:
-            gains = [
-                float(
-                    metro.samples[g.basis].weight[cover(j, g.year, g.basis) & ~cur[g.basis]].sum()
-                )
-                for j in todo
-            ]
-            k = int(np.argmax(gains))  # first of the largest: deterministic
-            j = todo.pop(k)
-            marg = {}
-            for b in bases:
-                new = cover(j, g.year, b) & ~cur[b]
-                marg[b] = float(metro.samples[b].weight[new].sum())
-                cur[b] |= new
-            order += 1
-            rows.append(
-                _plan_row(g, order, builds, j, lonlat, marg, metro.samples[g.basis], cur, sol)
-            )
-        planned[g.year] = _share(metro.samples[g.basis], cur[g.basis])
-        prev = built[g.year]
-    return pd.DataFrame(rows, columns=PLAN_COLUMNS), planned
-
-
-def _build_covers(
-    metro: Metro,
-    pool: _Pool,
-    builds: gpd.GeoDataFrame,
-    chosen: np.ndarray,
-    field: LatencyField,
-    basis: str,
-    *,
-    budget_ms: float,
-) -> dict[int, np.ndarray]:
-    """Return what each chosen build brings within the budget on a basis (all its samples)."""
-    samples = metro.samples[basis]
-    n = len(samples.weight)
-    kinds = builds["kind"].to_numpy()
-    out: dict[int, np.ndarray] = {}
-    spurs = [int(j) for j in chosen if kinds[j] == "access"]
-    if spurs:
-        dark = np.flatnonzero(~samples.location.has_access)
-        hits = spur_hits(
-            metro,
-            field,
-            builds.iloc[spurs],
-            *(a[dark] for a in samples.coordinates()),
-            budget_ms=budget_ms,
-        )
-        for j, h in zip(spurs, hits, strict=True):
-            out[j] = np.zeros(n, bool)
-            out[j][dark[h]] = True
-    for j in chosen:
-        if kinds[j] != "access":
-            pidx = int(_pool_index(pool, builds.iloc[[int(j)]])[0])
-            out[int(j)] = _covers(metro, pool, pidx, samples.location, budget_ms=budget_ms)
-    return out
-
-
-def _plan_row(
-    goal: Goal,
-    order: int,
-    builds: gpd.GeoDataFrame,
-    j: int,
-    lonlat: gpd.GeoSeries,
-    marg: dict[str, float],
-    samples: Samples,
-    cur: dict[str, np.ndarray],
-    sol: solvers.Solution,
-) -> dict[str, object]:
-    b = builds.iloc[j]
-    pt = lonlat.iloc[j]
-    end = shapely.get_point(pt, -1) if pt.geom_type == "LineString" else pt
-    return {
-        "year": goal.year,
-        "order": order,
-        "build_id": b["build_id"],
-        "kind": b["kind"],
-        "name": b["name"],
-        "tier": b["tier"],
-        "cost": float(b["cost"]),
-        "device_latency_us": float(b["device_latency_us"]),
-        "length_m": float(b["length_m"]),
-        "lon": float(end.x),
-        "lat": float(end.y),
-        "marginal_key_sites": marg.get("key_sites", np.nan),
-        "marginal_people": marg.get("population", np.nan),
-        "marginal_km2": marg.get("area", np.nan),
-        "basis": goal.basis,
-        "cumulative_share": _share(samples, cur[goal.basis]),
-        "solver": sol.solver,
-        "gap": sol.gap,
-    }
-
-
-def _curves(
-    stages: list[solvers.Stage],
-    cost: np.ndarray,
-    samples: Samples,
-    sets: CoverageSets,
-    goals: list[Goal],
-    limit: float,
-    points: int | None,
-    sol: solvers.Solution,
-) -> pd.DataFrame:
-    """:func:`_curve` for each goal year; years with the same instance share one curve."""
-    done: dict[bytes, pd.DataFrame] = {}
-    out = []
-    for g, st in zip(goals, stages, strict=True):
-        m = st.matrix.tocsr()
-        key = b"".join(
-            a.tobytes() for a in (m.indptr, m.indices, st.weight, st.allowed, sets.baseline[g.year])
-        )
-        if key not in done:
-            done[key] = _curve(st, cost, samples, sets, g, limit, points, sol)
-        out.append(done[key].assign(year=g.year))
-    return pd.concat(out, ignore_index=True)
-
-
-def _curve(
-    stage: solvers.Stage,
-    cost: np.ndarray,
-    samples: Samples,
-    sets: CoverageSets,
-    goal: Goal,
-    limit: float,
-    points: int | None,
-    sol: solvers.Solution,
-) -> pd.DataFrame:
-    """Best share in a goal's year with at most k builds, and within cost budgets.
-
-    ``limit`` says which: ``builds`` (k = 1, 2, …) or ``cost`` (budgets at 25 %, 50 %, …
-    150 % of the plan's cost). Each point is one HiGHS maximal-covering solve.
-    """
-    base = float(samples.weight[sets.baseline[goal.year]].sum())
-    reach = solvers.covered_weight(stage, stage.allowed)
-    n_allowed = int(stage.allowed.sum())
-    default = min(CURVE_POINTS, max(5, int(sol.built[-1].sum()) + 2))
-    k_max = min(n_allowed, points if points is not None else default)
-    rows = [_curve_row("builds", 0, np.zeros(len(cost), bool), 0.0, True, cost, base, samples)]
-    for k in range(1, k_max + 1):
-        built, w, optimal = solvers.max_cover(stage, cost, max_builds=k, time_limit_s=limit)
-        rows.append(_curve_row("builds", k, built, w, optimal, cost, base, samples))
-        if w >= reach:
-            break  # every reachable point is covered: more builds add nothing
-    for f in CURVE_BUDGETS if sol.cost > 0 else ():
-        budget = f * sol.cost
-        built, w, optimal = solvers.max_cover(stage, cost, max_cost=budget, time_limit_s=limit)
-        rows.append(_curve_row("cost", budget, built, w, optimal, cost, base, samples))
-    out = pd.DataFrame(rows)
-    out.insert(0, "year", goal.year)
-    out.insert(1, "basis", goal.basis)
-    return out
-
-
-def _curve_row(
-    kind: str,
-    limit: float,
-    built: np.ndarray,
-    weight: float,
-    optimal: bool,
-    cost: np.ndarray,
-    base: float,
-    samples: Samples,
-) -> dict[str, object]:
-    return {
-        "limit": kind,
-        "at_most": float(limit),
-        "builds": int(built.sum()),
-        "cost": float(cost[built].sum()),
-        "share": share_of(base + weight, samples.total),
-        "optimal": bool(optimal),
-    }
 
 
 def _sites_planned(
@@ -1259,22 +774,37 @@ def _sites_planned(
     table["online_year"] = years
     keep = np.arange(len(table)) < pool.n_existing
     keep[list(pidx)] = True
-    return table[keep].reset_index(drop=True)
+    return table[keep].reset_index(drop=True).assign(_x=pool.x[keep], _y=pool.y[keep])
+
+
+def _sites_gdf(planned: pd.DataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
+    """Return the planned sites as a run reads ``sites-planned.csv`` (positions read back)."""
+    return gpd.GeoDataFrame(
+        {
+            "site_id": planned["id"].to_numpy(dtype=str),
+            "name": planned["name"].to_numpy(dtype=str),
+            "tier": planned["tier"].to_numpy(dtype=str),
+            "online_year": planned["online_year"].astype("Int64").to_numpy(),
+            "device_latency_us": planned["device_latency_us"].to_numpy(float),
+        },
+        geometry=gpd.points_from_xy(planned["_x"], planned["_y"]),
+        crs=crs,
+    )
 
 
 def _notes(metro: Metro, builds: gpd.GeoDataFrame, sets: CoverageSets) -> list[str]:
     notes = []
     if metro.network.edge_online_year is not None:
         notes.append(
-            "the network's links with an online year are all taken as built: the planner "
-            "plans on the whole network"
+            "the network's links carry online years: each goal year is planned on the network "
+            "of that year (spurs join the first goal year's network)"
         )
     n_access = int((builds["kind"] == "access").sum())
     if n_access:
         notes.append(
             f"{n_access} access builds (fibre spurs to {metro.config.plan.access_tile_m:g} m "
             "tiles of demand without access) count only what the existing sites serve through "
-            "them; sites-planned.csv does not carry them (they extend the network)"
+            "them; network-planned.gpkg carries the chosen ones (network.additions)"
         )
     return notes
 

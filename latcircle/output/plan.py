@@ -5,6 +5,11 @@
 * ``plan.gpkg``: layer ``plan`` (the builds chosen: sites as points, fibre spurs as lines)
   and layer ``candidates`` (every build considered);
 * ``sites-planned.csv``: the sites file a normal run accepts (existing and new sites);
+* ``network-planned.gpkg``: the chosen fibre spurs (layer ``spurs``, which a run adds with
+  ``network.additions`` / ``--add-network``) and the pieces of their host lines
+  (``host_split``);
+* ``candidates.csv``: the candidate sites considered, as a candidates file to edit and
+  feed back (``--candidates``);
 * ``curve.csv``: the maximal-covering curve (best share with 1, 2, … k builds, its cost);
 * ``plan.json``: goals, shares, cost, bound, gap, solver, timings, notes.
 
@@ -18,11 +23,12 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 
 from latcircle.analysis.plan import SITES_COLUMNS, PlanResult, sites_csv
 from latcircle.output.files import write_csv, write_csv_text, write_gpkg, write_json
 
-__all__ = ["plan_record", "write_plan"]
+__all__ = ["candidates_csv", "plan_record", "write_plan"]
 
 
 def write_plan(result: PlanResult, folder: Path) -> dict[str, Path]:
@@ -47,11 +53,15 @@ def write_plan(result: PlanResult, folder: Path) -> dict[str, Path]:
         "curve": folder / "curve.csv",
         "gpkg": folder / "plan.gpkg",
         "json": folder / "plan.json",
+        "network": folder / "network-planned.gpkg",
+        "candidates": folder / "candidates.csv",
     }
     write_csv(result.table, paths["plan"])
     write_csv_text(sites_csv(result.sites_planned[SITES_COLUMNS]), paths["sites"])
     write_csv(result.curve, paths["curve"])
     write_gpkg(_layers(result), paths["gpkg"])
+    write_gpkg(result.network_layers, paths["network"])
+    paths["candidates"].write_text(candidates_csv(result), encoding="utf-8")
     write_json(plan_record(result), paths["json"])
     return paths
 
@@ -68,7 +78,35 @@ def _layers(result: PlanResult) -> dict[str, gpd.GeoDataFrame]:
     cand["year"] = year
     cand["earliest_year"] = cand["earliest_year"].astype("float64")
     plan = cand[chosen].drop(columns=["chosen"]).reset_index(drop=True)
+    alt = result.table[["build_id", "alternatives", "nearest_alternatives"]]
+    plan = plan.merge(alt, on="build_id", how="left")
     return {"plan": plan, "candidates": cand}
+
+
+def candidates_csv(result: PlanResult) -> str:
+    """Return the candidate sites considered as a candidates file a plan reads back.
+
+    ``plan.candidates`` / ``--candidates`` accept it as written (edit costs, drop rows, add
+    your own): ``id``, ``name``, ``tier``, ``cost``, ``device_latency_us``,
+    ``earliest_year``, ``kind`` (``site`` or ``known_dc``), ``source``, ``lon``, ``lat``.
+    """
+    b = result.builds[result.builds["kind"].isin(["site", "known_dc"])]
+    lonlat = b.geometry.to_crs(4326)
+    table = pd.DataFrame(
+        {
+            "id": b["build_id"].to_numpy(dtype=str),
+            "name": b["name"].to_numpy(dtype=str),
+            "tier": b["tier"].to_numpy(dtype=str),
+            "cost": [repr(float(v)) for v in b["cost"]],
+            "device_latency_us": [repr(float(v)) for v in b["device_latency_us"]],
+            "earliest_year": b["earliest_year"].astype("Int64").astype("string").fillna(""),
+            "kind": b["kind"].to_numpy(dtype=str),
+            "source": b["source"].to_numpy(dtype=str) if "source" in b else "",
+            "lon": [f"{v:.9f}" for v in lonlat.x],
+            "lat": [f"{v:.9f}" for v in lonlat.y],
+        }
+    )
+    return table.to_csv(index=False, lineterminator="\n")
 
 
 def plan_record(result: PlanResult) -> dict[str, Any]:
@@ -98,5 +136,6 @@ def plan_record(result: PlanResult) -> dict[str, Any]:
         "solver": result.solver,
         "greedy_cost": num(result.greedy_cost),
         "coverage_rows": len(result.sets.rows),
+        "spurs": len(result.spurs),
         "notes": list(result.notes),
     }

@@ -61,6 +61,8 @@ __all__ = [
     "national_chart",
     "png_bytes",
     "progress_chart",
+    "sensitivity_chart",
+    "uncertainty_fan",
     "write_figures",
 ]
 
@@ -417,6 +419,117 @@ def national_chart(
     return fig
 
 
+@_with_fonts
+def sensitivity_chart(
+    table: pd.DataFrame,
+    *,
+    series: Sequence[tuple[int | None, str]],
+    run_values: Mapping[str, float],
+    targets: Sequence[float] = (),
+    title: str = "",
+) -> Figure:
+    """Plot shares as the exact step functions of ``r`` and of ``E``.
+
+    Parameters
+    ----------
+    table
+        ``sensitivity.csv``'s rows (:func:`latcircle.analysis.sensitivity.sensitivity_table`).
+    series
+        The ``(year, basis)`` curves to draw (year ``None``: the run's all-sites scenario).
+    run_values
+        The run's own ``route_factor`` and ``equipment_us`` (drawn as vertical lines).
+    targets
+        Target shares drawn as horizontal lines.
+    title
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(8.0, 3.6), dpi=_DPI, layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    labels = {"route_factor": "route factor r", "equipment_us": "equipment latency E (µs)"}
+    styles = ["-", "--", "-.", ":"]
+    for ax, parameter in zip(axes, ("route_factor", "equipment_us"), strict=True):
+        part = table[table["parameter"] == parameter]
+        for i, (year, basis) in enumerate(series):
+            on = part["year"].isna() if year is None else part["year"] == year
+            rows = part[on & (part["basis"] == basis)].sort_values("value", kind="stable")
+            # Left-continuous steps: the share holds up to each value, then drops to share_above.
+            x = np.repeat(rows["value"].to_numpy(), 2)
+            y = np.column_stack([rows["share"], rows["share_above"]]).ravel()
+            when = "every site" if year is None else str(year)
+            ax.plot(
+                x,
+                y,
+                color=BASIS_COLOURS.get(basis),
+                linestyle=styles[i % len(styles)],
+                linewidth=1.6,
+                label=f"{BASIS_LABELS.get(basis, basis)}, {when}",
+            )
+        if parameter in run_values:
+            ax.axvline(run_values[parameter], color="black", linestyle=":", linewidth=1)
+        for share in targets:
+            ax.axhline(share, color="grey", linestyle="--", linewidth=0.8)
+        ax.set_xlabel(labels[parameter])
+        ax.set_ylim(0, 1.02)
+        ax.yaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("share within the budget")
+    axes[0].legend(fontsize=8, loc="lower left")
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+@_with_fonts
+def uncertainty_fan(
+    table: pd.DataFrame, *, targets: Sequence[Target] = (), title: str = "", note: str = ""
+) -> Figure:
+    """Plot each basis' share by year with its P5-P95 band and P50 line.
+
+    Parameters
+    ----------
+    table
+        :attr:`latcircle.analysis.uncertainty.UncertaintyResult.table`: ``year``, ``basis``,
+        ``share``, ``share_p5``, ``share_p50``, ``share_p95`` (rows without a year skipped).
+    targets
+        Targets drawn as stars.
+    title, note
+        Axes title and a note under it (how the band was computed).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
+    ax = fig.add_subplot()
+    rows = table[table["year"].notna()]
+    for basis, b_rows in rows.groupby("basis", sort=False):
+        b_rows = b_rows.sort_values("year")
+        colour = BASIS_COLOURS.get(str(basis))
+        years = b_rows["year"].astype(int).to_numpy()
+        ax.fill_between(
+            years, b_rows["share_p5"], b_rows["share_p95"], color=colour, alpha=0.18, linewidth=0
+        )
+        ax.plot(
+            years,
+            b_rows["share_p50"],
+            color=colour,
+            linewidth=1.8,
+            label=BASIS_LABELS.get(str(basis), str(basis)) + " P50 (band P5-P95)",
+        )
+        ax.plot(years, b_rows["share"], color=colour, linewidth=1.0, linestyle=":")
+    _targets(ax, targets)
+    _year_axis(ax, rows["year"].astype(int), targets)
+    ax.set_ylabel("share within the budget")
+    handles, _ = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="black", linestyle=":", label="at the run's parameters"))
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    ax.set_title(title + (f"\n{note}" if note else ""), fontsize=9)
+    return fig
+
+
 def _targets(ax: Axes, targets: Sequence[Target]) -> None:
     for t in targets:
         ax.scatter([t.year], [t.share], marker="*", s=180, color="black", zorder=5)
@@ -638,5 +751,38 @@ def city_figures(
     if progress is not None and len(progress):
         figs["progress"] = progress_chart(
             progress, targets=cfg.targets, title=f"{cfg.name}: progress toward the targets"
+        )
+    figs.update(_robust_figures(result))
+    return figs
+
+
+def _robust_figures(result: RunResult) -> dict[str, Figure]:
+    """Return the sensitivity curves and the uncertainty fan, when the run computed them."""
+    robust, cfg = result.robust, result.metro.config
+    if robust is None:
+        return {}
+    p = result.metro.params
+    series = [(c.year, c.basis) for c in robust.critical.itertuples()]
+    series = list(dict.fromkeys(series)) or [(robust.year, b) for b in result.metro.bases]
+    figs = {
+        "sensitivity": sensitivity_chart(
+            robust.table,
+            series=series,
+            run_values={"route_factor": p.route_factor, "equipment_us": p.equipment_us},
+            targets=[t.share for t in cfg.targets],
+            title=f"{cfg.name}: share vs route factor and equipment latency (exact)",
+        )
+    }
+    unc = robust.uncertainty
+    if unc is not None and unc.table["year"].notna().any():
+        figs["fan"] = uncertainty_fan(
+            unc.table,
+            targets=cfg.targets,
+            title=f"{cfg.name}: share by year, P5-P95 under parameter uncertainty",
+            note=(
+                "exact: one uncertain parameter"
+                if unc.exact
+                else f"Monte Carlo: {unc.samples} draws, seed {unc.seed}"
+            ),
         )
     return figs

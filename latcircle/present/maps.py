@@ -208,7 +208,7 @@ def _add_plan(fmap: folium.Map, plan: gpd.GeoDataFrame, *, precision: int, datum
         {
             "label": f"<b>{escape_text(r.get('build_id'))}</b> · {escape_text(r.get('kind'))}"
             f"<br>{escape_text(r.get('name'))}<br>by {escape_text(r.get('year'))}, cost "
-            f"{float(r.get('cost', np.nan)):,.2f}"
+            f"{float(r.get('cost', np.nan)):,.2f}" + _alternatives_text(r)
         }
         for r in plan.to_dict("records")
     ]
@@ -220,6 +220,15 @@ def _add_plan(fmap: folium.Map, plan: gpd.GeoDataFrame, *, precision: int, datum
         style_function=lambda f: {"color": "#6a3d9a", "weight": 3, "fillColor": "#cab2d6"},
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(fmap)
+
+
+def _alternatives_text(r: dict) -> str:
+    """Return a plan build's equivalent candidates (``alternatives``) for its tooltip."""
+    n = r.get("alternatives")
+    if n is None or (isinstance(n, float) and np.isnan(n)) or int(n) == 0:
+        return ""
+    near = r.get("nearest_alternatives") or ""
+    return f"<br>{int(n)} equivalent candidate(s); nearest: {escape_text(near)}"
 
 
 def _add_leo(

@@ -43,6 +43,7 @@ from latcircle.output.readback import (
 )
 from latcircle.present.figures import city_figures, national_chart, png_bytes
 from latcircle.present.protection import protection_section
+from latcircle.present.robust import robust_section
 from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,
@@ -178,6 +179,7 @@ def render_report(
         _headline_section(result),
         _explanation_section(result),
         _progress_section(result, progress, figures.get("progress")),
+        robust_section(result, figures),
         _figure_section("Where the circle reaches", figures, ("bands", "curve")),
         _district_section(result, figures.get("districts")),
         _site_section(result, sites),

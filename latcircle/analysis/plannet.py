@@ -1,0 +1,210 @@
+"""The planned network: a plan's spurs added to the network, and the shares a run will find.
+
+A plan's fibre spurs are written as ``network-planned.gpkg`` (layer ``spurs``: attach point
+on a host edge, far end, online year); a run given that file (``network.additions``) splits
+each host edge at its attach point and adds the spur
+(:func:`latcircle.engine.additions.with_spurs`). This module builds the *same* network in
+memory and evaluates the planned sites on it with the engine, exactly as a run will:
+the plan's shares are those numbers, so running ``sites-planned.csv`` with
+``network-planned.gpkg`` reproduces them exactly (docs/plan.md, *The planned network*).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from latcircle.analysis.metro import Metro, _located_view, _View, with_views
+from latcircle.engine.additions import with_spurs
+from latcircle.engine.latency import arc_matrix, attach_sites
+from latcircle.engine.locator import Locator
+
+__all__ = ["SPUR_TABLE_COLUMNS", "network_layers", "planned_metro", "spur_table"]
+
+#: Columns of the spurs table (and of the ``spurs`` layer, with a line geometry).
+SPUR_TABLE_COLUMNS = [
+    "spur_id",
+    "host_edge",
+    "host_t",
+    "online_year",
+    "cost",
+    "length_m",
+    "x0",
+    "y0",
+    "x1",
+    "y1",
+]
+
+
+def spur_table(builds: gpd.GeoDataFrame, first_year: np.ndarray) -> pd.DataFrame:
+    """Return the chosen spurs: attach point, far end, online year (the first year built).
+
+    Parameters
+    ----------
+    builds
+        Every build (access builds carry ``q_edge``, ``q_t`` and a line ``q → g``).
+    first_year
+        Per build, the first goal year it exists (-1: not built).
+    """
+    kinds = builds["kind"].to_numpy()
+    idx = np.flatnonzero((kinds == "access") & (first_year >= 0))
+    if len(idx) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in SPUR_TABLE_COLUMNS})
+    sub = builds.iloc[idx]
+    xy = shapely.get_coordinates(sub.geometry.to_numpy()).reshape(-1, 2, 2)
+    return pd.DataFrame(
+        {
+            "spur_id": sub["build_id"].to_numpy(dtype=str),
+            "host_edge": sub["q_edge"].to_numpy(np.int64),
+            "host_t": sub["q_t"].to_numpy(float),
+            "online_year": first_year[idx].astype(float),
+            "cost": sub["cost"].to_numpy(float),
+            "length_m": sub["length_m"].to_numpy(float),
+            "x0": xy[:, 0, 0],
+            "y0": xy[:, 0, 1],
+            "x1": xy[:, 1, 0],
+            "y1": xy[:, 1, 1],
+        }
+    )
+
+
+def planned_metro(
+    metro: Metro,
+    *,
+    sites: gpd.GeoDataFrame,
+    spurs: pd.DataFrame,
+    bases: list[str] | None = None,
+    years: list[int] | None = None,
+) -> Metro:
+    """Return the metro as a run of the plan's outputs prepares it (network, sites, samples).
+
+    Parameters
+    ----------
+    metro
+        The prepared metro (network as read).
+    sites
+        The planned sites as a run reads ``sites-planned.csv``: ``site_id``, ``name``,
+        ``tier``, ``online_year``, ``device_latency_us``, point geometry (local CRS).
+    spurs
+        :func:`spur_table`.
+    bases
+        Only these bases' samples are located again (all when ``None``).
+    years
+        Only the views (network of a link online year) these scenario years use are built
+        (all when ``None``), as :func:`~latcircle.analysis.metro.prepare` builds them.
+    """
+    network = with_spurs(
+        metro.network,
+        host_edge=spurs["host_edge"].to_numpy(np.int64),
+        host_t=spurs["host_t"].to_numpy(float),
+        far_x=spurs["x1"].to_numpy(float),
+        far_y=spurs["y1"].to_numpy(float),
+        online_year=spurs["online_year"].to_numpy(float),
+    )
+    locator = Locator(network) if len(spurs) else metro.locator
+    params = metro.params
+    attachment = attach_sites(
+        locator,
+        sites.geometry.x.to_numpy(),
+        sites.geometry.y.to_numpy(),
+        sites["device_latency_us"].to_numpy(float),
+        params,
+    )
+    keep = bases if bases is not None else list(metro.samples)
+    samples: Mapping[str, object] = {
+        b: (
+            dataclasses.replace(
+                s, location=locator.locate(*s.coordinates(), max_drop_m=params.max_drop_m)
+            )
+            if len(spurs)
+            else s
+        )
+        for b, s in metro.samples.items()
+        if b in keep
+    }
+    inputs = dataclasses.replace(metro.inputs, sites=sites)
+    out = dataclasses.replace(
+        metro,
+        inputs=inputs,
+        network=network,
+        locator=locator,
+        attachment=attachment,
+        arcs=arc_matrix(network, params) if len(spurs) else metro.arcs,
+        samples=samples,  # type: ignore[arg-type]
+    )
+    if years is None:
+        return with_views(out)
+    return dataclasses.replace(out, views=_views_for(out, years))
+
+
+def _views_for(metro: Metro, years: list[int]) -> tuple[tuple[float, _View], ...]:
+    """Return the views :meth:`Metro.view` picks for ``years``, built as ``prepare`` does."""
+    link = metro.network.edge_online_year
+    if link is None:
+        return ()
+    keys = sorted({float(link[link > y].min()) for y in years if (link > y).any()})
+    return tuple((k, _located_view(metro, metro.network.subset(~(link >= k)))) for k in keys)
+
+
+def network_layers(metro: Metro, spurs: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """Return the layers of ``network-planned.gpkg`` (local CRS).
+
+    ``spurs``: one line per spur (attach point → far end) with :data:`SPUR_TABLE_COLUMNS`
+    but the coordinates; a run reads this layer. ``host_split``: the pieces each host line
+    is split into at the attach points (``host_edge``, ``piece`` from its first node), for
+    people and GIS (a run splits the host line itself, from ``host_edge`` and ``host_t``).
+    """
+    crs = metro.inputs.crs
+    lines = shapely.linestrings(
+        np.stack(
+            [
+                np.stack([spurs["x0"].to_numpy(float), spurs["y0"].to_numpy(float)], 1),
+                np.stack([spurs["x1"].to_numpy(float), spurs["y1"].to_numpy(float)], 1),
+            ],
+            axis=1,
+        ).reshape(-1, 2, 2)
+    )
+    layer = gpd.GeoDataFrame(
+        {
+            "spur_id": spurs["spur_id"].to_numpy(dtype=str),
+            "host_edge": spurs["host_edge"].to_numpy(np.int64),
+            "host_t": spurs["host_t"].to_numpy(float),
+            "online_year": pd.array(
+                [None if np.isnan(y) else int(y) for y in spurs["online_year"]], dtype="Int64"
+            ),
+            "cost": spurs["cost"].to_numpy(float),
+            "length_m": spurs["length_m"].to_numpy(float),
+        },
+        geometry=gpd.GeoSeries(lines, crs=crs),
+        crs=crs,
+    )
+    return {"spurs": layer, "host_split": _host_split(metro, spurs)}
+
+
+def _host_split(metro: Metro, spurs: pd.DataFrame) -> gpd.GeoDataFrame:
+    import shapely.ops
+
+    net = metro.network
+    rows: list[tuple[int, int, object]] = []
+    edges = spurs["host_edge"].to_numpy(np.int64)
+    t = spurs["host_t"].to_numpy(float)
+    for e in np.unique(edges).tolist():
+        ell = float(net.length[e])
+        cuts = np.unique(t[(edges == e) & (t > 0) & (t < ell)])
+        bounds = np.r_[0.0, cuts, ell]
+        for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+            rows.append((e, k + 1, shapely.ops.substring(net.geometry[e], float(a), float(b))))
+    return gpd.GeoDataFrame(
+        {
+            "host_edge": np.array([r[0] for r in rows], np.int64),
+            "piece": np.array([r[1] for r in rows], np.int64),
+        },
+        geometry=gpd.GeoSeries([r[2] for r in rows], crs=metro.inputs.crs),
+        crs=metro.inputs.crs,
+    )

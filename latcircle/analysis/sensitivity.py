@@ -1,0 +1,606 @@
+"""Exact sensitivity of coverage to the route factor ``r`` and the equipment latency ``E``.
+
+For a fixed network without per-node device latency, a sample's latency from site ``s`` is
+``factor·(E + extras + S_s + k·r·ℓ_s)`` with ``ℓ_s`` the cable route length (site drop +
+network path + sample drop), and the route is the same for every ``r``. The covered rule
+(:func:`latcircle.analysis.coverage.covered`, ``latency ≤ budget``) solved for each parameter
+gives each sample's **critical values**:
+
+* ``r*(p) = max_s (B − S_s) / (k·ℓ_s(p))`` with ``B = budget/factor − extras − E``: covered
+  exactly when ``r ≤ r*(p)`` (at the run's ``E``). Sites are grouped by device latency
+  ``S``: per group one solve gives ``min ℓ`` (:func:`latcircle.engine.persite.path_lengths`),
+  so the serving site may change with ``r`` and ``r*`` is still exact;
+* ``E*(p) = budget/factor − extras − min_s (S_s + k·r·ℓ_s(p))``: covered exactly when
+  ``E ≤ E*(p)`` (at the run's ``r``).
+
+The share at any value is then the weight of the samples whose critical value is at or above
+it (:func:`latcircle.analysis.coverage.share_of`): an exact, non-increasing step function with
+one breakpoint per distinct critical value. ``−inf`` marks a sample never covered (no access,
+unreachable, or the site latency alone over budget), ``+inf`` one always covered.
+
+With per-node device latency the shortest route itself depends on ``r``: ``r*`` is then
+found by **re-solving** at every value of the 0.01 grid over ``[1, 2]`` (exact at those
+values; ``r*`` is the largest grid value still covered, a lower bound to 0.01, ``−inf``
+below 1.0), and ``E*`` comes from the solved field, ``E`` being additive.
+
+Floating point: a run sums rounded per-edge latencies; these critical values are computed from
+route lengths. The two agree except for samples whose latency lies within about 1e-9 µs of
+the budget at exactly the value asked (a critical value itself); shares are sums in extended
+precision (rounding below 1e-12).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latcircle.analysis.coverage import Samples, covered, evaluate
+from latcircle.analysis.metro import Metro, Scenario
+from latcircle.analysis.progress import meets, resolve_basis, year_range
+from latcircle.config import LatencyParams
+from latcircle.engine.latency import LatencyField, arc_matrix, attach_sites, solve
+from latcircle.engine.persite import evaluate_fields, length_fields
+
+__all__ = [
+    "E_GRID",
+    "MAX_BREAKPOINTS",
+    "PARAMETERS",
+    "R_GRID",
+    "SENSITIVITY_COLUMNS",
+    "SampleCritical",
+    "Sensitivity",
+    "critical_table",
+    "sensitivity",
+    "sensitivity_table",
+    "target_scenarios",
+]
+
+#: The parameters a share is a step function of, by their config names.
+ROUTE, EQUIP = "route_factor", "equipment_us"
+PARAMETERS = (ROUTE, EQUIP)
+#: The regular grids written to ``sensitivity.csv`` (exact at exactly these values).
+R_GRID = np.round(np.linspace(1.0, 2.0, 101), 2)
+E_GRID = np.linspace(0.0, 500.0, 51)
+#: Range of each parameter whose breakpoints are written.
+RANGES = {ROUTE: (1.0, 2.0), EQUIP: (0.0, 500.0)}
+#: Breakpoints per parameter, year and basis written in full up to this many; above it only
+#: the first breakpoint at which the share falls below each multiple of :data:`THIN_SHARE`.
+MAX_BREAKPOINTS = 1000
+THIN_SHARE = 0.001
+#: Columns of ``sensitivity.csv``: the five of the issue, then what kind of row it is and the
+#: share just above the value (the step's right-hand side).
+SENSITIVITY_COLUMNS = ["parameter", "value", "year", "basis", "share", "kind", "share_above"]
+#: A route factor rise the map calls fragile coverage against (lost if r rises by 10 %).
+FRAGILE_RISE = 1.10
+
+
+@dataclass(frozen=True)
+class SampleCritical:
+    """Each sample's critical values in one scenario on one basis.
+
+    Attributes
+    ----------
+    year
+        The scenario year (``None``: every site).
+    basis
+        The basis.
+    weight
+        Each sample's weight.
+    r_star
+        Covered exactly when ``r ≤ r_star`` (at the run's ``E``).
+    e_star
+        Covered exactly when ``E ≤ e_star`` µs (at the run's ``r``).
+    r_exact
+        False with per-node device latency: ``r_star`` is then the 0.01 grid's lower bound.
+    group_us
+        Device latency ``S`` of each site group (columns of ``lengths``).
+    lengths
+        ``(n, groups)`` route length (m) from the nearest online site of each group; ``None``
+        with per-node device latency.
+    online
+        The scenario's online sites.
+    """
+
+    year: int | None
+    basis: str
+    weight: np.ndarray
+    r_star: np.ndarray
+    e_star: np.ndarray
+    r_exact: bool
+    group_us: np.ndarray
+    lengths: np.ndarray | None
+    online: np.ndarray | None = None
+    _sorted: dict[str, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _order: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def _sorted_of(self, parameter: str) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted coverable critical values and suffix weights, built on first use.
+
+        ``r*`` and ``E*`` both fall as the route grows, so the order found for one is tried
+        for the other first (checked, and sorted afresh when it does not hold).
+        """
+        if parameter not in self._sorted:
+            hint = next(iter(self._order.values()), None)
+            stars, suffix, order = _suffix(self.stars(parameter), self.weight, hint=hint)
+            self._sorted[parameter], self._order[parameter] = (stars, suffix), order
+        return self._sorted[parameter]
+
+    @property
+    def total(self) -> float:
+        """All the basis's weight."""
+        return float(self.weight.sum())
+
+    def stars(self, parameter: str) -> np.ndarray:
+        """Return the per-sample critical values of ``parameter``."""
+        return self.r_star if parameter == ROUTE else self.e_star
+
+    def share(self, parameter: str, value: float | np.ndarray) -> np.ndarray:
+        """Return the exact share at ``value`` (samples with critical value ≥ it)."""
+        return self._share(parameter, value, side="left")
+
+    def share_above(self, parameter: str, value: float | np.ndarray) -> np.ndarray:
+        """Return the share just above ``value`` (critical value > it)."""
+        return self._share(parameter, value, side="right")
+
+    def _share(self, parameter: str, value: float | np.ndarray, *, side: str) -> np.ndarray:
+        stars, suffix = self._sorted_of(parameter)
+        idx = np.searchsorted(stars, np.asarray(value, dtype=float), side=side)  # type: ignore[call-overload]
+        return _shares(suffix[idx], self.total)
+
+    def breakpoints(self, parameter: str, low: float, high: float) -> np.ndarray:
+        """Return the distinct critical values in ``[low, high]`` (where the share steps)."""
+        stars = self._sorted_of(parameter)[0]
+        inside = stars[(stars >= low) & (stars <= high)]  # sorted already
+        return inside[np.r_[True, inside[1:] != inside[:-1]]] if len(inside) else inside
+
+    def critical(self, parameter: str, target: float) -> float:
+        """Return the largest value at which the share still meets ``target``.
+
+        ``nan`` when it is met at no value, ``inf`` when at every value.
+        """
+        stars, suffix = self._sorted_of(parameter)
+        if len(stars) == 0:
+            return float("nan")
+        # The share at stars[i] counts from the first of its equal values on.
+        first = np.r_[True, stars[1:] != stars[:-1]]
+        left = np.maximum.accumulate(np.where(first, np.arange(len(stars)), 0))
+        ok = meets(_shares(suffix[left], self.total), target)
+        if not ok.any():
+            return float("nan")
+        return float(stars[np.flatnonzero(ok)[-1]])
+
+
+def _shares(weight: np.ndarray, total: float) -> np.ndarray:
+    """:func:`share_of` over an array of covered weights (NaN without weight)."""
+    if not total > 0:
+        return np.full(np.shape(weight), np.nan)
+    return np.asarray(weight, dtype=float) / total
+
+
+def _suffix(
+    star: np.ndarray, weight: np.ndarray, *, hint: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted coverable critical values, the weight at or above each index, and the order.
+
+    ``hint``: a candidate order (indices of the coverable samples), used when it sorts these.
+    """
+    coverable = np.flatnonzero(star > -np.inf)  # -inf and NaN: never covered
+    order = None
+    if hint is not None and len(hint) == len(coverable):
+        cand = star[hint]
+        if np.all(cand[1:] >= cand[:-1]) and np.all(star[hint] > -np.inf):
+            order = hint
+    if order is None:
+        order = coverable[np.argsort(star[coverable])]
+    stars = star[order]
+    w = weight[order]
+    if len(w) and np.all(w == w[0]):  # equal weights (area cells, unweighted key sites)
+        return stars, np.arange(len(w), -1, -1, dtype=float) * float(w[0]), order
+    wl = w.astype(np.longdouble)  # extended precision: rounding below 1e-12
+    suffix_l = np.concatenate([np.cumsum(wl[::-1])[::-1], [np.longdouble(0.0)]])
+    return stars, suffix_l.astype(float), order
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Critical values of every sample per scenario (year) and basis.
+
+    Attributes
+    ----------
+    params
+        The run's latency parameters (the point the curves pass through).
+    budget_ms
+        The budget.
+    criticals
+        Keyed by ``(year, basis)``; year ``None`` is the run's all-sites scenario.
+    run_year
+        The run scenario's year.
+    method
+        ``"route lengths"`` (exact in ``r``) or ``"re-solved on the 0.01 grid"``.
+    """
+
+    params: LatencyParams
+    budget_ms: float
+    criticals: Mapping[tuple[int | None, str], SampleCritical]
+    run_year: int | None
+    method: str
+
+    def get(self, year: int | None, basis: str) -> SampleCritical:
+        """Return the critical values of ``year`` and ``basis``."""
+        return self.criticals[(year, basis)]
+
+
+def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
+    """Compute every sample's critical ``r`` and ``E`` in each solved scenario.
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    scenarios
+        Solved scenarios, the run's first (:func:`target_scenarios` adds the target years'),
+        one per year; scenarios with the same online sites share their critical values.
+
+    Returns
+    -------
+    Sensitivity
+    """
+    device = np.nan_to_num(metro.inputs.sites["device_latency_us"].to_numpy(dtype=float))
+    exact = not metro.network.node_device_us.any()
+    out: dict[tuple[int | None, str], SampleCritical] = {}
+    done: dict[tuple[bytes, float | None], int | None] = {}
+    for sc in scenarios:
+        if any(key[0] == sc.year for key in out):
+            continue
+        key = (np.packbits(sc.online).tobytes(), _view_key(metro, sc.year))
+        if key in done:  # the same sites on the same network: the same critical values
+            for basis in sc.evaluations:
+                out[(sc.year, basis)] = dataclasses.replace(out[(done[key], basis)], year=sc.year)
+            continue
+        done[key] = sc.year
+        if not exact:
+            out.update(_by_resolving(metro, sc))
+            continue
+        use = np.flatnonzero(sc.online & metro.view(sc.year).attachment.attached)
+        group_us = np.unique(device[use])
+        if len(group_us) <= 1:
+            out.update(_from_field(metro, sc, group_us))
+        else:
+            out.update(_by_lengths(metro, sc, [use[device[use] == s] for s in group_us], group_us))
+    method = "route lengths (exact)" if exact else "re-solved on the 0.01 grid (lower bound)"
+    return Sensitivity(
+        params=metro.params,
+        budget_ms=metro.config.budget_ms,
+        criticals=out,
+        run_year=scenarios[0].year if scenarios else None,
+        method=method,
+    )
+
+
+def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
+    """Return the run's scenario then one per progress year (solved once, reused by progress).
+
+    The years are :func:`latcircle.analysis.progress.year_range`'s: the earliest site online
+    year to the last target year, every target year included.
+    """
+    out = [scenario]
+    for year in year_range(metro):
+        if year == scenario.year:
+            continue
+        online = metro.online(year)
+        view = _view_key(metro, year)
+        same = next(
+            (
+                s
+                for s in out
+                if np.array_equal(s.online, online) and _view_key(metro, s.year) == view
+            ),
+            None,
+        )
+        if same is not None:
+            out.append(dataclasses.replace(same, year=year))
+        else:
+            out.append(metro.scenario(year=year))
+    return out
+
+
+def _view_key(metro: Metro, year: int | None) -> float | None:
+    """Which network view ``year`` uses (links with online years), as Metro.view picks it."""
+    view = metro.view(year)
+    return next((first for first, v in metro.views if v is view), None)
+
+
+def _budget_us(metro: Metro) -> float:
+    """``budget/factor − extras``: what ``E + S + k·r·ℓ`` may reach (one way)."""
+    p = metro.params
+    return metro.config.budget_ms * 1000.0 / p.factor - p.extra_us
+
+
+def _from_field(
+    metro: Metro, sc: Scenario, group_us: np.ndarray
+) -> dict[tuple[int | None, str], SampleCritical]:
+    """Every online site has the same ``S``: the run's own latency gives each route length.
+
+    ``L = factor·(E + extras + S + k·r₀·ℓ)``, so ``ℓ = (L/factor − E − extras − S)/(k·r₀)``
+    and no further solve is needed.
+    """
+    p = metro.params
+    s_us = float(group_us[0]) if len(group_us) else 0.0
+    out = {}
+    for basis, ev in sc.evaluations.items():
+        with np.errstate(invalid="ignore"):
+            path_us = np.maximum(ev.latency_us / p.factor - p.fixed_us - s_us, 0.0)
+        lengths = (path_us / (p.k_us_per_m * p.route_factor))[:, None]
+        out[(sc.year, basis)] = _critical(metro, sc, basis, lengths, np.array([s_us]))
+    return out
+
+
+def _by_lengths(
+    metro: Metro, sc: Scenario, groups: list[np.ndarray], group_us: np.ndarray
+) -> dict[tuple[int | None, str], SampleCritical]:
+    """Sites differ in ``S``: one route-length solve per group of equal ``S``."""
+    view = metro.view(sc.year)
+    fields = length_fields(view.network, view.attachment, metro.params, groups=groups)
+    out = {}
+    for basis, samples in view.samples.items():
+        lengths = evaluate_fields(fields, groups, samples.location).values
+        out[(sc.year, basis)] = _critical(metro, sc, basis, lengths, group_us)
+    return out
+
+
+def _critical(
+    metro: Metro, sc: Scenario, basis: str, lengths: np.ndarray, group_us: np.ndarray
+) -> SampleCritical:
+    ev = sc.evaluations[basis]
+    r_star, e_star = _stars(lengths, group_us, room=_budget_us(metro), params=metro.params)
+    now = covered(ev.latency_us, budget_ms=metro.config.budget_ms)
+    return SampleCritical(
+        year=sc.year,
+        basis=basis,
+        weight=ev.samples.weight,
+        r_star=_anchor(r_star, now, metro.params.route_factor),
+        e_star=_anchor(e_star, now, metro.params.equipment_us),
+        r_exact=True,
+        group_us=group_us,
+        lengths=lengths,
+        online=sc.online,
+    )
+
+
+def _anchor(star: np.ndarray, now: np.ndarray, own: float) -> np.ndarray:
+    """Make ``own ≤ star`` agree with the run's covered rule at the run's own value.
+
+    Route lengths and the run's per-edge sums round differently; a sample within rounding
+    of the budget is put on the side the run itself put it (``now``).
+    """
+    star = star.copy()
+    low = now & (star < own)
+    star[low] = own
+    high = ~now & (star >= own)
+    star[high] = np.nextafter(own, -np.inf)
+    return star
+
+
+def _stars(
+    lengths: np.ndarray, group_us: np.ndarray, *, room: float, params: LatencyParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample ``r*`` (at the run's E) and ``E*`` (at the run's r) from route lengths.
+
+    ``-inf`` for both where no site reaches (computed on the reachable samples only).
+    """
+    n = lengths.shape[0]
+    r_star, e_star = np.full(n, -np.inf), np.full(n, -np.inf)
+    if len(group_us) == 0:
+        return r_star, e_star
+    reach = np.flatnonzero(np.isfinite(lengths).any(axis=1))
+    if len(reach) == 0:
+        return r_star, e_star
+    sub = lengths[reach]
+    k = params.k_us_per_m
+    num = room - params.equipment_us - group_us  # B − S_g
+    r_sub = np.full(len(reach), -np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for g in range(len(group_us)):
+            ell = sub[:, g]
+            if num[g] < 0:
+                continue  # the site latency alone exceeds the budget: never covered
+            r_g = np.where(ell > 0, num[g] / (k * ell), np.inf)
+            r_g[~np.isfinite(ell)] = -np.inf
+            r_sub = np.maximum(r_sub, r_g)
+    r_star[reach] = r_sub
+    e_star[reach] = room - np.min(group_us[None, :] + k * params.route_factor * sub, axis=1)
+    return r_star, e_star
+
+
+def _by_resolving(metro: Metro, sc: Scenario) -> dict[tuple[int | None, str], SampleCritical]:
+    """Per-node device latency: ``r*`` on the 0.01 grid by re-solving, ``E*`` from the field."""
+    view = metro.view(sc.year)
+    room = _budget_us(metro)
+    r_star = {b: np.full(len(s.weight), -np.inf) for b, s in view.samples.items()}
+    for r in R_GRID:
+        lat_field = _field_at(metro, view, sc.online, route_factor=float(r))
+        for basis, samples in view.samples.items():
+            ok = covered(evaluate(lat_field, samples).latency_us, budget_ms=metro.config.budget_ms)
+            r_star[basis][ok] = r  # the largest grid value still covered (at least 2.0 at 2.0)
+    out = {}
+    for basis, ev in sc.evaluations.items():
+        lat = ev.latency_us
+        with np.errstate(invalid="ignore"):
+            e_star = room - (lat / metro.params.factor - metro.params.equipment_us)
+        now = covered(lat, budget_ms=metro.config.budget_ms)
+        out[(sc.year, basis)] = SampleCritical(
+            year=sc.year,
+            basis=basis,
+            weight=ev.samples.weight,
+            r_star=r_star[basis],
+            e_star=_anchor(
+                np.where(np.isfinite(lat), e_star, -np.inf), now, metro.params.equipment_us
+            ),
+            r_exact=False,
+            group_us=np.zeros(0),
+            lengths=None,
+            online=sc.online,
+        )
+    return out
+
+
+def _field_at(metro: Metro, view: Any, online: np.ndarray, *, route_factor: float) -> LatencyField:
+    """Solve ``view`` again with another route factor (site drops priced anew)."""
+    params = dataclasses.replace(metro.params, route_factor=route_factor)
+    sites = metro.inputs.sites
+    net = view.network
+    att = attach_sites(
+        view.locator,
+        sites.geometry.x.to_numpy(),
+        sites.geometry.y.to_numpy(),
+        sites["device_latency_us"].to_numpy(),
+        params,
+    )
+    return solve(net, att, params, online=online, arcs=arc_matrix(net, params))
+
+
+def sensitivity_table(sens: Sensitivity) -> pd.DataFrame:
+    """Return ``sensitivity.csv``: grid rows, breakpoints and critical values.
+
+    Per parameter, year and basis: the regular grid (:data:`R_GRID`, :data:`E_GRID`), every
+    breakpoint in the range (thinned above :data:`MAX_BREAKPOINTS`, see the module doc) and
+    the run's own value. ``share`` is exact at exactly ``value``; ``share_above`` is the share
+    for values just above it (they differ only at a breakpoint).
+
+    Parameters
+    ----------
+    sens
+        From :func:`sensitivity`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`SENSITIVITY_COLUMNS`, sorted by parameter, year, basis, value.
+    """
+    frames = []
+    for (year, basis), crit in sens.criticals.items():
+        for parameter in PARAMETERS:
+            frames.append(_rows(sens, crit, parameter, year, basis))
+    if not frames:
+        return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
+    table = pd.concat(frames, ignore_index=True)
+    table["year"] = table["year"].astype("Int64")
+    table["_y"] = table["year"].fillna(0)
+    table = table.sort_values(["parameter", "_y", "basis", "value", "kind"], kind="stable")
+    return table.drop(columns="_y").reset_index(drop=True)[SENSITIVITY_COLUMNS]
+
+
+def _rows(
+    sens: Sensitivity, crit: SampleCritical, parameter: str, year: int | None, basis: str
+) -> pd.DataFrame:
+    grid = R_GRID if parameter == ROUTE else E_GRID
+    if parameter == ROUTE and not crit.r_exact:
+        kinds = [("grid", grid)]
+    else:
+        low, high = RANGES[parameter]
+        kinds = [("grid", grid), ("breakpoint", _thinned(crit, parameter, low, high))]
+    own = sens.params.route_factor if parameter == ROUTE else sens.params.equipment_us
+    kinds.append(("run", np.array([own])))
+    parts = []
+    for kind, values in kinds:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "parameter": parameter,
+                    "value": values,
+                    "year": year,
+                    "basis": basis,
+                    "share": crit.share(parameter, values),
+                    "kind": kind,
+                    "share_above": crit.share_above(parameter, values),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def _thinned(crit: SampleCritical, parameter: str, low: float, high: float) -> np.ndarray:
+    """Every breakpoint, or above :data:`MAX_BREAKPOINTS` one per :data:`THIN_SHARE` step."""
+    values = crit.breakpoints(parameter, low, high)
+    if len(values) <= MAX_BREAKPOINTS:
+        return values
+    share = crit.share(parameter, values)  # non-increasing along values
+    level = np.floor(share / THIN_SHARE)
+    keep = np.r_[True, level[1:] != level[:-1]]
+    keep[-1] = True
+    return values[keep]
+
+
+def critical_table(sens: Sensitivity, metro: Metro) -> pd.DataFrame:
+    """Return per target the value of ``r`` and of ``E`` at which it is lost.
+
+    Each target is judged on its basis in its year. ``critical`` is the largest value at
+    which the share still meets the target (``inf``: met at every value; NaN: at none);
+    ``margin`` is how far that is from the run's value (positive: room to spare).
+
+    Parameters
+    ----------
+    sens
+        From :func:`sensitivity` (the target years included).
+    metro
+        The prepared metro.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``parameter``, ``year``, ``basis``, ``target_share``, ``run_value``,
+        ``share_at_run``, ``critical``, ``margin``.
+    """
+    rows = []
+    for target in metro.config.targets:
+        basis = resolve_basis(target, metro.bases, source=metro.config.source)
+        key = (target.year, basis)
+        if key not in sens.criticals:
+            continue
+        crit = sens.criticals[key]
+        for parameter in PARAMETERS:
+            own = sens.params.route_factor if parameter == ROUTE else sens.params.equipment_us
+            value = crit.critical(parameter, target.share)
+            rows.append(
+                {
+                    "parameter": parameter,
+                    "year": target.year,
+                    "basis": basis,
+                    "target_share": target.share,
+                    "run_value": own,
+                    "share_at_run": float(crit.share(parameter, own)),
+                    "critical": value,
+                    "margin": value - own,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "parameter",
+            "year",
+            "basis",
+            "target_share",
+            "run_value",
+            "share_at_run",
+            "critical",
+            "margin",
+        ],
+    )
+
+
+def fragile_share(crit: SampleCritical, route_factor: float) -> float:
+    """Return the share covered at ``route_factor`` but lost if it rises by 10 %."""
+    now = float(crit.share(ROUTE, route_factor))
+    return now - float(crit.share(ROUTE, route_factor * FRAGILE_RISE))
+
+
+def samples_of(metro: Metro, year: int | None) -> Mapping[str, Samples]:
+    """Return the samples the critical values of ``year`` are aligned with."""
+    return metro.view(year).samples
