@@ -138,8 +138,9 @@ def test_the_tracer_sees_every_kind_of_read(
 #: list once it takes its data from the result (strict: the test fails when one no longer
 #: reads, so the list cannot go stale).
 STILL_READ_BACK = {
-    "write_map": "isochrones.gpkg (RunResult.gpkg_layers: the clusters layer progress adds)",
-    "write_report": "progress.csv, progress.json, clusters.csv, isochrones.gpkg",
+    # GeoJSON/GeoParquet of the layers as the GeoPackage holds them: polygons promoted to
+    # multipolygons and columns typed by OGR; from memory the files differ (issue 23 asks for
+    # the same bytes), so the exports still read the file back.
     "exports": "isochrones.gpkg, every layer",
 }
 

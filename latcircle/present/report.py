@@ -32,7 +32,7 @@ from latcircle.analysis.coverage import BASES, CAUSES
 from latcircle.analysis.progress import resolve_basis
 from latcircle.config import DEFAULT_TARGETS, Target
 from latcircle.errors import InputError
-from latcircle.output.files import atomic_file, read_csv
+from latcircle.output.files import as_written, atomic_file, read_csv
 from latcircle.output.readback import (
     CITY_TABLES,
     find_city_dirs,
@@ -104,6 +104,13 @@ def write_report(
         The file written.
     """
     folder = Path(folder)
+    kept = result.shortfall  # the run's progress and clusters in memory: nothing read back
+    if kept is not None:
+        # As progress.csv and clusters.csv hold them (the same figures as read back).
+        progress = as_written(kept.table) if progress is None else progress
+        table = pd.DataFrame(kept.clusters.drop(columns="geometry"))
+        clusters = as_written(table) if clusters is None else clusters
+        layers = result.gpkg_layers() if layers is None else layers
     progress = progress if progress is not None else read_optional_table(folder / "progress.csv")
     clusters = clusters if clusters is not None else read_optional_table(folder / "clusters.csv")
     layers = layers if layers is not None else read_layers(folder)
@@ -123,7 +130,7 @@ def write_report(
         sites=layers.get("sites"),
         tiers=read_optional_table(folder / "tiers.csv"),
         plan=_plan_html(folder),
-        cluster_counts=read_cluster_counts(folder),
+        cluster_counts=read_cluster_counts(folder) if kept is None else kept.counts,
         has_map=(folder / "map.html").exists(),  # the map step runs first, when asked for
     )
     path = folder / "report.html"
