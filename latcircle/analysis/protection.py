@@ -180,12 +180,10 @@ def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
     fields = group_fields(
         view.network, view.attachment, metro.params, groups=groups, arcs=view.arcs
     )
-    per_site = [
-        evaluate_fields(fields, groups, view.samples[b].location.take(rows[b])) for b in metro.bases
-    ]
-    for basis, lat in zip(metro.bases, per_site, strict=True):
+    for basis in metro.bases:  # one basis's (points × sites) table at a time
         ev = scenario.evaluations[basis]
-        two = lat.best_two()
+        loc = view.samples[basis].location.take(rows[basis])
+        two = evaluate_fields(fields, groups, loc).best_two()
         other = np.full(len(ev.latency_us), np.nan)
         # The best other site: the second column, or the first where the run's serving site
         # (of equal latency, a tie) is not the first column's.
