@@ -107,6 +107,51 @@ byte-identical). At 1 M nodes (section 4): engine process peak 2,331 → 1,352 M
 peak 1,474 → 608 MB, locator build peak 1,406 → 539 MB; the 300 k-node locator builds in
 0.36 s of CPU instead of 1.68 s; locate unchanged (Wuhan, every sample, one thread: 0.73–0.75
 s before and after). Details: `docs/national.md`.
+
+**Fourth round: one pass in memory (issue 23, part; 2026-12-06).** Measured with
+`python -m benchmarks --only wuhan --runs 2` on the code before (main at `ea97117`, sensitivity
+included) and after, one after the other, on the shared 2-core machine under heavy load (load
+average 9.8–10.0 throughout), so CPU times are well above a quiet machine's (5.4 s for the
+whole run on 2026-12-01, before protection and sensitivity) and only the differences mean
+something; `make bench` was not rerun in full, and the tables above are still those of
+2026-12-01.
+
+| stage (CPU s, median of 2) | before | after |  |
+| :--- | ---: | ---: | :--- |
+| whole `latcircle run` (subprocess, all CPU) | 8.56 | 8.09 | peak RSS 1,063 → 1,064 MB |
+| `load` / `network` / `locate` | 0.76 / 0.30 / 0.95 | 0.67 / 0.28 / 0.92 | unchanged code |
+| `sensitivity` (issue 24) | 0.89 | 0.81 | unchanged code; +~300 MB kept |
+| `protection` | 0.61 | 0.37 | 27 → 9 Dijkstra passes |
+| `progress` (years, clusters, tables) | 0.45 | 0.55 | clusters now before the steps |
+| `outputs` (CSV, GPKG, COG, causes) | 0.53 | 0.56 | unchanged code |
+| `write_map` | 0.50 | 0.48 | unchanged code |
+| `write_report` | 0.96 | 0.86 | reads no CSV/GPKG back |
+
+* **Protection** solved every online site once per basis (three bases on Wuhan: 27 Dijkstra
+  passes). A solve does not depend on where it is evaluated: each site is now solved once
+  (`engine.persite.group_fields`) and evaluated at each basis's points in turn
+  (`evaluate_fields`), 9 passes, the same columns bit for bit.
+* **Results flow forward.** The clusters to act on are computed once before the output steps
+  and carried by the run (`RunResult.shortfall`); the report takes the progress table, the
+  clusters and their counts from memory, `RunResult.gpkg_layers()` from memory too.
+  `tests/test_reads_nothing_back.py` fails when a step opens a file of the run it writes;
+  the map (`write_map`, awaiting the map's restructuring) and the exports still do
+  (docs/architecture.md).
+* **Byte-identical.** `scripts/compare_outputs.py` on the demo (seed 7) and on Wuhan, both with
+  `--export geojson,geoparquet`: identical, 42 files each (timings.json aside).
+* **Where the rest goes.** GPKG writes are mostly waiting, not CPU: writing Wuhan's
+  `isochrones.gpkg` took 0.10 s of CPU and 0.88 s of wall time under load. The COG is DEFLATE
+  compression (CPU, bytes fixed by the format options). Imports (numpy/pandas/geopandas,
+  folium's ~150 Jinja templates compiled at import, matplotlib) and the report's PNGs were not
+  changed.
+
+**Issue 23's budgets, not met.** Whole Wuhan run ≤ 3.5 s CPU and ≤ 600 MB: 8.1 s under load
+(not measured on a quiet machine this round) and 1,064 MB. The
+sensitivity stage (issue 24, merged the same day) added ~0.9 s of CPU (under load) and keeps
+~300 MB: its per-sample critical `r`, `E` and route lengths for six years and three bases
+(~224 MB) and the target years' scenarios (~92 MB), which the uncertainty step uses. National
+batch task ≤ 2 s, engine ≤ 2× the floor on every sample, 1 M-node metro ≤ 1 GB: not measured
+in this round and not changed.
 """
 
 
