@@ -832,10 +832,17 @@ def shortfall_clusters(result: RunResult) -> Shortfall:
     if table is None:
         table = progress_table(metro, reuse=[scenario])
     year = shortfall_year(table, scenario)
-    acted = scenario if year == scenario.year else metro.scenario(year=year)
+    acted = scenario if year == scenario.year else _solved(result, year)
     year = year if year is not None else all_sites_year(metro)
     clusters, counts = clusters_and_counts(metro, acted, year=year)
     return Shortfall(clusters=clusters, counts=counts, year=year, acted=acted, table=table)
+
+
+def _solved(result: RunResult, year: int | None) -> Scenario:
+    """Return the scenario of ``year``: the one sensitivity solved, else solved now."""
+    kept = () if result.robust is None else result.robust.scenarios
+    same = [s for s in kept if s.year == year]
+    return same[0] if same else result.metro.scenario(year=year)
 
 
 def with_shortfall(result: RunResult) -> RunResult:
