@@ -137,6 +137,9 @@ something; `make bench` was not rerun in full, and the tables above are still th
   `tests/test_reads_nothing_back.py` fails when a step opens a file of the run it writes;
   the map (`write_map`, awaiting the map's restructuring) and the exports still do
   (docs/architecture.md).
+* **No second solve for the clusters.** The year the clusters act on (the demo's 2027) was
+  solved again; it is now the scenario the sensitivity stage already solved for that year.
+  Wuhan acts on its all-sites run, so its figures above do not include this.
 * **Byte-identical.** `scripts/compare_outputs.py` on the demo (seed 7) and on Wuhan, both with
   `--export geojson,geoparquet`: identical, 42 files each (timings.json aside).
 * **Where the rest goes.** GPKG writes are mostly waiting, not CPU: writing Wuhan's
