@@ -7,7 +7,8 @@ command line never disagree:
   colours, the colours of the latency bands (:func:`band_colours`) and the names of their
   rings (:func:`ring_label`), the district share classes (:func:`share_colour`) and the
   heat layer's colours (:data:`HEAT_GRADIENT`);
-* how a percentage is printed, in a page or in running text (:func:`percent`);
+* how a percentage is printed, in a page or in running text (:func:`percent`), and a
+  weight or a count (:func:`amount`, :func:`number`, :func:`count`);
 * how a string from data or config becomes inert HTML text (:func:`escape_text`);
 * which data credits a city must show (:func:`data_attribution`).
 """
@@ -37,11 +38,15 @@ __all__ = [
     "STATUS_COLOURS",
     "STATUS_LABELS",
     "UNIT_WORDS",
+    "amount",
     "band_colours",
+    "count",
     "data_attribution",
     "escape_text",
     "markdown_text",
+    "number",
     "percent",
+    "plain_text",
     "ring_label",
     "script_json",
     "share_colour",
@@ -144,7 +149,7 @@ def markdown_text(value: object) -> str:
     Every character that could start Markdown syntax is backslash-escaped (CommonMark lets
     any ASCII punctuation be escaped), so a city named ``[x](https://…)`` or ``**x**`` shows
     as those characters, and a ``|`` does not split a table cell. Raw HTML is off where the
-    Markdown is rendered (:func:`latcircle.present.report.markdown_html`); this closes the
+    Markdown is rendered (:func:`latcircle.present.markdown.markdown_html`); this closes the
     rest. Line breaks become spaces (a name cannot start a heading or a list item).
 
     Parameters
@@ -189,6 +194,23 @@ def escape_text(value: object) -> str:
     return html.escape(str(value), quote=True).translate(_INERT)
 
 
+def plain_text(value: object) -> str:
+    """Return ``value`` as text a page sets with ``textContent`` (never as markup).
+
+    No HTML escaping (the page never parses it), but what HTML cannot show is made visible
+    as :func:`escape_text` makes it: control characters as Control Pictures, lone surrogates
+    as U+FFFD.
+
+    Parameters
+    ----------
+    value
+        Anything; ``None`` and NaN give an empty string.
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).translate(_VISIBLE)
+
+
 #: Characters that must not reach the page as themselves (see :func:`escape_text`).
 _INERT = {
     ord("{"): "&#123;",
@@ -200,6 +222,8 @@ _INERT = {
     0x7F: "\u2421",
     **dict.fromkeys(range(0xD800, 0xE000), "\ufffd"),
 }
+#: The part of :data:`_INERT` that text set as text needs (see :func:`plain_text`).
+_VISIBLE = {c: v for c, v in _INERT.items() if c < 32 or c == 0x7F or 0xD800 <= c < 0xE000}
 
 
 def band_colours(thresholds_ms: Sequence[float]) -> dict[float, str]:
@@ -349,3 +373,65 @@ HEAT_GRADIENT: dict[float, str] = {
     0.75: "rgba(204,76,2,0.75)",
     1.0: "rgba(102,37,6,0.85)",
 }
+
+
+def count(value: Any) -> str:
+    """Return a whole number with thousands separators (``12,345``); missing gives ``""``.
+
+    Parameters
+    ----------
+    value
+        A count; ``None``, NaN and ``pd.NA`` are missing.
+
+    Returns
+    -------
+    str
+    """
+    return "" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
+def number(value: Any, unit: str) -> str:
+    """Return a weight: km² to 0.1 (with ``km²``), people whole, key sites to 0.1.
+
+    Key sites may be weighted: no trailing ``.0``. People and key sites have no unit word
+    (:func:`amount` adds it); missing gives ``—``.
+
+    Parameters
+    ----------
+    value
+        The weight.
+    unit
+        ``km2``, ``people`` or ``sites``.
+
+    Returns
+    -------
+    str
+    """
+    if value is None or pd.isna(value):
+        return "—"
+    value = float(value)
+    if unit == "km2":
+        return f"{value:,.1f} km²"
+    if unit == "people":
+        return f"{value:,.0f}"
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def amount(value: Any, unit: str) -> str:
+    """Return a weight with its unit word (``1,234 people``, ``5.5 key sites``, ``3.2 km²``).
+
+    Parameters
+    ----------
+    value
+        The weight; missing gives ``—``.
+    unit
+        ``km2``, ``people`` or ``sites`` (:data:`UNIT_WORDS`).
+
+    Returns
+    -------
+    str
+    """
+    if value is None or pd.isna(value):
+        return "—"
+    text = number(value, unit)
+    return text if unit == "km2" else f"{text} {UNIT_WORDS.get(unit, unit)}"
