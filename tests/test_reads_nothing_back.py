@@ -28,7 +28,6 @@ import rasterio
 import rasterio.transform
 
 from latcircle import pipeline
-from latcircle.config import load_config
 from latcircle.run import RunResult
 
 #: Reads seen while a tracer is active: (folder watched, list the reads go to).
@@ -138,10 +137,6 @@ def test_the_tracer_sees_every_kind_of_read(
 #: list once it takes its data from the result (strict: the test fails when one no longer
 #: reads, so the list cannot go stale).
 STILL_READ_BACK = {
-    # present/maps.py's write_map passes read_layers(folder) (and reads plan.gpkg, tiers.gpkg);
-    # that module is being restructured (present/map/): the step is to pass
-    # result.gpkg_layers() there, which gives the same map.html bytes on the demo and Wuhan.
-    "write_map": "isochrones.gpkg (write_map: read_layers(folder))",
     # GeoJSON/GeoParquet of the layers as the GeoPackage holds them: polygons promoted to
     # multipolygons and columns typed by OGR; from memory the files differ (issue 23 asks for
     # the same bytes), so the exports still read the file back.
@@ -159,7 +154,7 @@ def _name(step: object) -> str:
 
 @pytest.fixture(scope="module")
 def reads_by_step(
-    demo_config: Path, tmp_path_factory: pytest.TempPathFactory
+    demo_metro: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, list[str]]:
     """The demo run as ``latcircle run`` makes it (:func:`run_city`), each output step traced."""
     seen: dict[str, list[str]] = {}
@@ -177,7 +172,7 @@ def reads_by_step(
     with pytest.MonkeyPatch.context() as mp:
         steps = [traced(s, mp) for s in _steps()]
         out = tmp_path_factory.mktemp("run") / "out"
-        pipeline.run_city(load_config(demo_config), out=out, extra_outputs=steps)
+        pipeline.run_city(demo_metro.config, out=out, metro=demo_metro, extra_outputs=steps)
     return seen
 
 
