@@ -133,9 +133,9 @@ something; `make bench` was not rerun in full, and the tables above are still th
   (`evaluate_fields`), 9 passes, the same columns bit for bit.
 * **Results flow forward.** The clusters to act on are computed once before the output steps
   and carried by the run (`RunResult.shortfall`); the report takes the progress table, the
-  clusters and their counts from memory, `RunResult.gpkg_layers()` from memory too.
+  clusters and their counts from memory, and `RunResult.gpkg_layers()` the layers.
   `tests/test_reads_nothing_back.py` fails when a step opens a file of the run it writes;
-  the map (`write_map`, awaiting the map's restructuring) and the exports still do
+  the map takes its layers from the run; only the exports still read the GeoPackage back
   (docs/architecture.md).
 * **No second solve for the clusters.** The year the clusters act on (the demo's 2027) was
   solved again; it is now the scenario the sensitivity stage already solved for that year.
