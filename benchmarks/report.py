@@ -109,23 +109,27 @@ peak 1,474 → 608 MB, locator build peak 1,406 → 539 MB; the 300 k-node locat
 s before and after). Details: `docs/national.md`.
 
 **Fourth round: one pass in memory (issue 23, part; 2026-12-06).** Measured with
-`python -m benchmarks --only wuhan --runs 2` on the code before (main at `ea97117`, sensitivity
-included) and after, one after the other, on the shared 2-core machine under heavy load (load
-average 9.8–10.0 throughout), so CPU times are well above a quiet machine's (5.4 s for the
-whole run on 2026-12-01, before protection and sensitivity) and only the differences mean
-something; `make bench` was not rerun in full, and the tables above are still those of
-2026-12-01.
+`python -m benchmarks --only wuhan --runs 2` on the code before (main at `036762a`: sensitivity,
+the map workbench and the report templates merged) and after, one after the other, on the
+shared 2-core machine under load (load average 4.0–6.0), so CPU times are above a quiet
+machine's (5.4 s for the whole run on 2026-12-01, before protection, sensitivity and the
+workbench) and only the differences mean something; `make bench` was not rerun in full, and the
+tables above are still those of 2026-12-01.
 
 | stage (CPU s, median of 2) | before | after |  |
 | :--- | ---: | ---: | :--- |
-| whole `latcircle run` (subprocess, all CPU) | 8.56 | 8.09 | peak RSS 1,063 → 1,064 MB |
-| `load` / `network` / `locate` | 0.76 / 0.30 / 0.95 | 0.67 / 0.28 / 0.92 | unchanged code |
-| `sensitivity` (issue 24) | 0.89 | 0.81 | unchanged code; +~300 MB kept |
-| `protection` | 0.61 | 0.37 | 27 → 9 Dijkstra passes |
-| `progress` (years, clusters, tables) | 0.45 | 0.55 | clusters now before the steps |
-| `outputs` (CSV, GPKG, COG, causes) | 0.53 | 0.56 | unchanged code |
-| `write_map` | 0.50 | 0.48 | unchanged code |
-| `write_report` | 0.96 | 0.86 | reads no CSV/GPKG back |
+| whole `latcircle run` (subprocess, all CPU) | 9.13 | 9.25 | peak RSS 1,087 → 1,089 MB |
+| `load` / `network` / `locate` | 0.64 / 0.28 / 0.92 | 0.66 / 0.29 / 0.93 | unchanged code |
+| `sensitivity` (issue 24) | 0.82 | 0.74 | unchanged code; +~300 MB kept |
+| `protection` | 0.57 | 0.36 | 27 → 9 Dijkstra passes |
+| `progress` (years, clusters, tables) | 0.43 | 0.50 | clusters now before the steps |
+| `outputs` (CSV, GPKG, COG, causes) | 0.60 | 0.61 | unchanged code |
+| `write_map` (the workbench, issue 25) | 1.80 | 1.77 | layers from memory |
+| `write_report` | 0.90 | 0.91 | reads no CSV/GPKG back |
+
+The whole-run difference (+0.12 s) is within the noise of two runs under a changing load; the
+one clear gain is protection's 0.2 s. An earlier pair of runs on `ea97117` (before the map
+workbench; load 9.8–10.0) gave the whole run 8.56 → 8.09 s and protection 0.61 → 0.37 s.
 
 * **Protection** solved every online site once per basis (three bases on Wuhan: 27 Dijkstra
   passes). A solve does not depend on where it is evaluated: each site is now solved once
@@ -148,13 +152,14 @@ something; `make bench` was not rerun in full, and the tables above are still th
   folium's ~150 Jinja templates compiled at import, matplotlib) and the report's PNGs were not
   changed.
 
-**Issue 23's budgets, not met.** Whole Wuhan run ≤ 3.5 s CPU and ≤ 600 MB: 8.1 s under load
-(not measured on a quiet machine this round) and 1,064 MB. The
-sensitivity stage (issue 24, merged the same day) added ~0.9 s of CPU (under load) and keeps
-~300 MB: its per-sample critical `r`, `E` and route lengths for six years and three bases
-(~224 MB) and the target years' scenarios (~92 MB), which the uncertainty step uses. National
-batch task ≤ 2 s, engine ≤ 2× the floor on every sample, 1 M-node metro ≤ 1 GB: not measured
-in this round and not changed.
+**Issue 23's budgets, not met.** Whole Wuhan run ≤ 3.5 s CPU and ≤ 600 MB: 9.25 s under load
+(not measured on a quiet machine this round) and 1,089 MB. Three stages merged the same day
+added most of it: the map workbench (`write_map` 1.8 s of CPU, was 0.42 s quiet / ~0.5 s
+loaded), sensitivity (~0.8 s) and protection (now ~0.36 s). Sensitivity also keeps ~300 MB:
+its per-sample critical `r`, `E` and route lengths for six years and three bases (~224 MB) and
+the target years' scenarios (~92 MB), which the uncertainty step uses. National batch task
+≤ 2 s, engine ≤ 2× the floor on every sample, 1 M-node metro ≤ 1 GB: not measured in this
+round and not changed.
 """
 
 
