@@ -460,7 +460,11 @@ def write_map(
         msg = f"assets must be 'inline' or 'cdn', not {assets!r}"
         raise ValueError(msg)
     folder = Path(folder)
-    options.setdefault("layers", read_layers(folder))
+    if "layers" not in options:
+        # The run's layers in memory when it carries its clusters (run_city, Metro.write);
+        # else the folder's GeoPackage, which the progress step completed.
+        kept = result.layers is not None and result.shortfall is not None
+        options["layers"] = result.gpkg_layers() if kept else read_layers(folder)
     plan = folder / "plan" / "plan.gpkg"  # written by `latcircle plan`, kept across runs
     if plan.exists() and "plan" not in options["layers"]:
         options["layers"] = {**options["layers"], "plan": gpd.read_file(plan, layer="plan")}
