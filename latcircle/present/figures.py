@@ -244,7 +244,13 @@ def coverage_curve(
 
 
 @_with_fonts
-def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: str = "") -> Figure:
+def district_bars(
+    coverage: pd.DataFrame,
+    *,
+    threshold_ms: float = 1.0,
+    title: str = "",
+    names: Mapping[str, str] | None = None,
+) -> Figure:
     """Bar each district's share within ``threshold_ms``, one bar per basis.
 
     Parameters
@@ -255,6 +261,9 @@ def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: s
         The threshold shown.
     title
         Axes title.
+    names
+        Labels to show for the table's district names (``--lang zh``: the local names);
+        the order stays that of the table's names.
 
     Returns
     -------
@@ -284,7 +293,7 @@ def district_bars(coverage: pd.DataFrame, *, threshold_ms: float = 1.0, title: s
             color=BASIS_COLOURS[basis],
             label=BASIS_LABELS[basis],
         )
-    ax.set_yticks(y, table.index)
+    ax.set_yticks(y, [(names or {}).get(n, n) for n in table.index])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
     ax.set_xlabel(f"share within {threshold_ms:g} ms")
@@ -723,9 +732,14 @@ def city_figures(
     *,
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     progress: pd.DataFrame | None = None,
+    lang: str = "en",
 ) -> dict[str, Figure]:
-    """Build a city's figures (see :func:`write_figures`)."""
+    """Build a city's figures (see :func:`write_figures`); district names in ``lang``."""
+    from latcircle.present.map.words import metro_district_names
+
     cfg = result.metro.config
+    shown = metro_district_names(result.metro, lang) if lang != "en" else None
+    names = dict(zip(result.metro.district_names, shown, strict=True)) if shown else None
     check_cjk_font([cfg.name, cfg.name_local or "", *result.metro.district_names])
     layers = layers if layers is not None else read_layers(folder)
     if progress is None:
@@ -746,6 +760,7 @@ def city_figures(
             result.coverage,
             threshold_ms=cfg.budget_ms,
             title=f"{cfg.name}: districts within {cfg.budget_ms:g} ms",
+            names=names,
         ),
     }
     if progress is not None and len(progress):

@@ -70,7 +70,7 @@ from latcircle.present.map.words import (
     LANGS,
     WORDS,
     check_lang,
-    district_display_names,
+    metro_district_names,
     resolve_lang,
 )
 from latcircle.present.map.workbench import (
@@ -239,12 +239,7 @@ def _city_name(result: RunResult, lang: str) -> str:
 def _district_names(
     result: RunResult, layers: Mapping[str, gpd.GeoDataFrame], lang: str
 ) -> list[str]:
-    names = list(result.metro.district_names)
-    districts = result.metro.inputs.districts
-    local = None
-    if districts is not None and "name_local" in districts:
-        local = ["" if pd.isna(v) else str(v) for v in districts["name_local"]]
-    return district_display_names(names, local, lang=lang, city=result.metro.config.id)
+    return metro_district_names(result.metro, lang)
 
 
 def _add_layers(

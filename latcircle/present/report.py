@@ -85,6 +85,7 @@ def write_report(
     progress: pd.DataFrame | None = None,
     clusters: pd.DataFrame | None = None,
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+    lang: str = "en",
 ) -> Path:
     """Write ``report.html`` into ``folder`` (the pipeline's output step).
 
@@ -102,6 +103,9 @@ def write_report(
         ``folder/clusters.csv`` when ``None`` and present.
     layers
         The GeoPackage layers for the band map; read from ``folder`` when ``None``.
+    lang
+        The figures' district names: ``zh`` shows the local names (headings:
+        :func:`latcircle.present.report_lang.report_writer`).
 
     Returns
     -------
@@ -122,7 +126,9 @@ def write_report(
     # Each figure is drawn once: the same PNG bytes go to figures/ and into the page.
     pngs = {
         name: png_bytes(fig)
-        for name, fig in city_figures(result, folder, layers=layers, progress=progress).items()
+        for name, fig in city_figures(
+            result, folder, layers=layers, progress=progress, lang=lang
+        ).items()
     }
     (folder / "figures").mkdir(exist_ok=True)
     for name, data in pngs.items():

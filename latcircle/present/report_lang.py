@@ -86,9 +86,9 @@ def report_writer(*, lang: str | None = None) -> Any:
     check_lang(lang)
 
     def write(result: RunResult, folder: str | Path) -> Path:
-        path = write_report(result, folder)
         cfg = result.metro.config
         chosen = resolve_lang(lang, cfg)
+        path = write_report(result, folder, lang=chosen)
         if chosen != "en":
             text = path.read_text(encoding="utf-8")
             budget = f"{cfg.budget_ms:g}"

@@ -9,12 +9,22 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from latcircle.errors import InputError
 
 if TYPE_CHECKING:
+    from latcircle.analysis.metro import Metro
     from latcircle.config import CityConfig
 
-__all__ = ["LANGS", "WORDS", "check_lang", "district_display_names", "resolve_lang"]
+__all__ = [
+    "LANGS",
+    "WORDS",
+    "check_lang",
+    "district_display_names",
+    "metro_district_names",
+    "resolve_lang",
+]
 
 log = logging.getLogger(__name__)
 
@@ -266,3 +276,21 @@ def district_display_names(
             len(names),
         )
     return [loc or name for name, loc in zip(names, local, strict=True)]
+
+
+def metro_district_names(metro: Metro, lang: str) -> list[str]:
+    """Return a metro's district names in ``lang``, in index order (map, figures).
+
+    Parameters
+    ----------
+    metro
+        The prepared metro; its districts' ``name_local`` gives the Chinese names.
+    lang
+        ``"en"`` or ``"zh"`` (see :func:`district_display_names` for the fallback).
+    """
+    names = list(metro.district_names)
+    districts = metro.inputs.districts
+    local = None
+    if districts is not None and "name_local" in districts:
+        local = ["" if pd.isna(v) else str(v) for v in districts["name_local"]]
+    return district_display_names(names, local, lang=lang, city=metro.config.id)
