@@ -237,7 +237,7 @@ def test_the_checker_sees_imports_inside_functions_and_type_checking_blocks() ->
     found = {(i.source, i.target, i.module_level, i.type_checking) for i in package_imports()}
     assert ("latcircle.pipeline", "latcircle.sources.fetch", False, False) in found
     assert ("latcircle.present.figures", "latcircle.run", True, True) in found
-    assert ("latcircle.inputs.readers", "latcircle.inputs.chinacrs", True, False) in found
+    assert ("latcircle.inputs.vectors", "latcircle.inputs.chinacrs", True, False) in found
 
 
 def test_every_module_imports_alone() -> None:
