@@ -12,7 +12,7 @@ EXTRAS := test,fetch,bench
 LOCK   := requirements.lock
 LOCKENV := .lock-venv
 
-.PHONY: help install demo test city national bench lint mutate clean lock assets
+.PHONY: help install demo test test-assets city national bench lint mutate clean lock assets
 
 help:
 	@echo "make demo               set up, then run the synthetic demo metro -> outputs/demo/"
@@ -53,7 +53,14 @@ demo: $(STAMP)
 	$(BIN)/latcircle demo --data data/demo --out outputs/demo
 	$(BIN)/latcircle -q national-rollup outputs/demo --out outputs/national
 
-test: $(STAMP)
+# The npm packages the browser tests serve from loopback (tests/cdn_replay.py), fetched here,
+# before the tests, so that no test reaches a registry (without npm the browser tests skip).
+NPM_CACHE := tests/.artifacts/npm
+
+test-assets: $(STAMP)
+	$(BIN)/python tests/cdn_replay.py prefetch $(NPM_CACHE)
+
+test: $(STAMP) test-assets
 	$(BIN)/python -m pytest
 
 city: $(STAMP)

@@ -381,6 +381,21 @@ def _output_options() -> argparse.ArgumentParser:
         default="rings",
         help="latency bands on the map: disjoint rings or nested cumulative bands",
     )
+    p.add_argument(
+        "--lang",
+        default=None,
+        metavar="{en,zh}",
+        help="words of map.html (zh: Chinese, district names from names_local); default: zh "
+        "when the config has name_local, else en",
+    )
+    p.add_argument(
+        "--what-if",
+        dest="whatif",
+        default=None,
+        metavar="N",
+        help="most builds in the map's what-if panel (1-50; default 10): the plan's new "
+        "sites, then the candidates adding most",
+    )
     # One value, commas between formats: `--export geojson CONFIG` keeps CONFIG positional
     # (nargs="+" swallowed it). Repeating the option adds formats.
     p.add_argument(
@@ -595,7 +610,19 @@ def _outputs_of(args: argparse.Namespace) -> list[Callable[..., object]]:
         bands=args.bands,
         exports=args.export,
         export_crs=args.export_crs,
+        lang=getattr(args, "lang", None),
+        whatif=_whatif_arg(getattr(args, "whatif", None)),
     )
+
+
+def _whatif_arg(text: str | None) -> int | None:
+    """Parse ``--what-if N``: a whole number (its range is checked by the map writer)."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError("--what-if", None, f"expected a whole number, got {text!r}") from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -251,6 +251,8 @@ def default_outputs(
     bands: str = "rings",
     exports: Sequence[str] = (),
     export_crs: str = "wgs84",
+    lang: str | None = None,
+    whatif: int | None = None,
 ) -> list[Callable[[RunResult, Path], Any]]:
     """Return the output steps a normal run adds after the core files, in order.
 
@@ -276,6 +278,12 @@ def default_outputs(
         (:mod:`latcircle.output.exports`).
     export_crs
         The exports' CRS: ``"wgs84"`` (EPSG:4326, default) or ``"local"`` (the run's UTM).
+    lang
+        The map's language, ``"en"`` or ``"zh"``; from the config when ``None``
+        (:func:`latcircle.present.map.words.resolve_lang`).
+    whatif
+        Most builds in the map's what-if panel; the default when ``None``
+        (:data:`latcircle.analysis.workbench.WHATIF_DEFAULT`).
     """
     from latcircle.output.exports import export_step
 
@@ -283,11 +291,14 @@ def default_outputs(
     if maps:
         from latcircle.present.maps import map_writer
 
-        steps.append(map_writer(assets=map_assets, basemap=basemap, bands=bands))  # type: ignore[arg-type]
+        workbench: dict[str, Any] = {"lang": lang}
+        if whatif is not None:
+            workbench["whatif"] = whatif
+        steps.append(map_writer(assets=map_assets, basemap=basemap, bands=bands, **workbench))  # type: ignore[arg-type]
     if report:
-        from latcircle.present.report import write_report
+        from latcircle.present.report_lang import report_writer
 
-        steps.append(write_report)
+        steps.append(report_writer(lang=lang))  # headings in the map's language
     if exports:
         steps.append(export_step(exports, crs=export_crs))
     return steps

@@ -4,9 +4,15 @@
 public CDNs, and neither tests nor benchmarks reach the internet. So the browser resolves
 *every* host name to a loopback HTTPS server (``--host-resolver-rules``, certificate errors
 ignored) that serves the very files the CDN URLs name, unpacked from the same npm packages
-at the same versions (``npm pack``, cached by the caller, e.g. under
-``tests/.artifacts/npm``), plus folium's own copy of the heat plugin; map tiles get a plain
-grey PNG. Pages are opened unchanged from disk (``file://``), exactly as a user opens them.
+at the same versions (``npm pack`` tarballs under ``tests/.artifacts/npm``), plus folium's
+own copy of the heat plugin; map tiles get a plain grey PNG. Pages are opened unchanged from
+disk (``file://``), exactly as a user opens them.
+
+No test reaches a registry: ``make test`` fetches the tarballs once, before the tests
+(``python tests/cdn_replay.py prefetch tests/.artifacts/npm``, the packages of
+:func:`browser_packages`); in a test a tarball missing from the cache is an :class:`AssetError`
+(the browser tests skip, naming the command). Only the map benchmark may fetch
+(``AssetStore(cache, fetch=True)``).
 
 Used by ``tests/test_browser.py`` and by the ``map`` benchmark (``benchmarks/browser.py``).
 It needs no pytest (failures raise :class:`AssetError`) and imports selenium only when a
@@ -43,6 +49,7 @@ if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
 __all__ = [
+    "AXE_CORE",
     "CHROMEDRIVER",
     "CHROMIUM",
     "HOOKS",
@@ -52,12 +59,14 @@ __all__ = [
     "TILE_HOSTS",
     "AssetError",
     "AssetStore",
+    "browser_packages",
     "cdn_server",
     "grey_png",
     "js_problems",
     "make_certificate",
     "missing_tools",
     "open_page",
+    "prefetch",
     "start_browser",
     "wait_for",
     "wait_map_ready",
@@ -66,6 +75,9 @@ __all__ = [
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+#: axe-core, the accessibility checker the workbench browser test runs in the page.
+AXE_CORE = "axe-core@4.10.2"
 
 #: Hosts answered with the grey tile instead of an asset.
 TILE_HOSTS = ("tile.openstreetmap.org",)
@@ -81,9 +93,9 @@ class AssetError(RuntimeError):
 def missing_tools(what: str = "browser test") -> str | None:
     """Return why a page cannot be opened here (a sentence), ``None`` when it can.
 
-    Checks Debian's chromium and chromedriver, ``openssl`` (the server's certificate) and
-    ``npm`` (the CDN assets). Selenium is the caller's to check: the tests skip on it with
-    pytest's own message.
+    Checks Debian's chromium and chromedriver and ``openssl`` (the server's certificate); the
+    CDN assets are the prefetched tarballs (:func:`prefetch`). Selenium is the caller's to
+    check: the tests skip on it with pytest's own message.
 
     Parameters
     ----------
@@ -96,10 +108,40 @@ def missing_tools(what: str = "browser test") -> str | None:
             f"headless {what} needs Debian chromium and chromium-driver "
             f"(missing: {', '.join(missing)}; apt-get install chromium chromium-driver)"
         )
-    for tool in ("openssl", "npm"):
-        if shutil.which(tool) is None:
-            return f"{what} needs `{tool}` to serve the map's CDN assets locally"
+    if shutil.which("openssl") is None:
+        return f"{what} needs `openssl` to serve the map's CDN assets locally"
     return None
+
+
+def browser_packages() -> list[str]:
+    """Return the npm packages the browser tests serve: the map's pinned ones and axe-core."""
+    from latcircle.present.assets import PACKAGES
+
+    return [p for p, v in PACKAGES.items() if v["source"] == "npm"] + [AXE_CORE]
+
+
+def prefetch(cache: Path, packages: Sequence[str] | None = None) -> list[Path]:
+    """Fetch the packages' tarballs into ``cache`` with ``npm pack`` (those not there yet).
+
+    Parameters
+    ----------
+    cache
+        The tarball folder (``tests/.artifacts/npm``), created.
+    packages
+        ``<name>@<version>`` each; :func:`browser_packages` when ``None``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The tarballs, in the packages' order.
+
+    Raises
+    ------
+    AssetError
+        When ``npm`` is missing or a package cannot be fetched.
+    """
+    store = AssetStore(cache, fetch=True)
+    return [store.tarball(p) for p in (packages or browser_packages())]
 
 
 # --- CDN assets from npm -------------------------------------------------------------------
@@ -116,11 +158,15 @@ class AssetStore:
     Parameters
     ----------
     cache
-        Folder for the ``npm pack`` tarballs (created); a tarball found there is reused.
+        Folder of the ``npm pack`` tarballs (created); a tarball found there is used.
+    fetch
+        Whether a tarball missing from ``cache`` is fetched with ``npm pack`` (prefetching and
+        the map benchmark); in tests it is an :class:`AssetError` instead.
     """
 
-    def __init__(self, cache: Path) -> None:
+    def __init__(self, cache: Path, *, fetch: bool = False) -> None:
         self.cache = cache
+        self.fetch = fetch
         cache.mkdir(parents=True, exist_ok=True)
         #: CDN URLs asked for and not served (nothing in the package, or npm failed).
         self.unknown: list[str] = []
@@ -173,7 +219,7 @@ class AssetStore:
         return None
 
     def _member(self, package: str, inner: list[str]) -> bytes | None:
-        with tarfile.open(self._tarball(package)) as tar:
+        with tarfile.open(self.tarball(package)) as tar:
             names = set(tar.getnames())
             for candidate in inner:
                 for name in (candidate, candidate.replace(".min.", ".")):
@@ -182,11 +228,25 @@ class AssetStore:
                         return data.read() if data is not None else None
         return None
 
-    def _tarball(self, package: str) -> Path:
+    def tarball(self, package: str) -> Path:
+        """Return the package's tarball in the cache, fetching it only when allowed.
+
+        Raises
+        ------
+        AssetError
+            When it is not in the cache and fetching is off, or ``npm pack`` fails.
+        """
         stem = package.lstrip("@").replace("/", "-").replace("@", "-")
         found = sorted(self.cache.glob(f"{stem}*.tgz"))
         if found:
             return found[0]
+        if not self.fetch:
+            raise AssetError(
+                f"{package} is not in {self.cache}: `make test` fetches the browser tests' "
+                f"packages first (python tests/cdn_replay.py prefetch {self.cache})"
+            )
+        if shutil.which("npm") is None:
+            raise AssetError(f"npm is needed to fetch {package} (apt-get install npm)")
         done = subprocess.run(
             ["npm", "pack", package, "--pack-destination", str(self.cache), "--silent"],
             capture_output=True,
@@ -540,3 +600,18 @@ def wait_map_ready(driver: WebDriver, timeout: float = 60.0) -> None:
         When ``timeout`` seconds pass first.
     """
     wait_for(driver, f"return {MAP_READY_JS};", timeout)
+
+
+if __name__ == "__main__":
+    # python tests/cdn_replay.py prefetch DIR: the install step of `make test` (Makefile).
+    if len(sys.argv) != 3 or sys.argv[1] != "prefetch":
+        sys.exit("usage: python tests/cdn_replay.py prefetch DIR")
+    if shutil.which("npm") is None:
+        print("cdn_replay: npm not found: the browser tests will skip", file=sys.stderr)
+        sys.exit(0)
+    try:
+        fetched = prefetch(Path(sys.argv[2]))
+    except AssetError as exc:
+        print(f"cdn_replay: {exc}: the browser tests will skip", file=sys.stderr)
+        sys.exit(0)
+    print(f"cdn_replay: {len(fetched)} npm packages in {sys.argv[2]}", file=sys.stderr)

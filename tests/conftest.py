@@ -4,19 +4,29 @@ The tiny city is small enough to check by hand: a 10 km square metro in UTM 50N 
 1 km road grid over its western 6 km only (the east has no roads: *no access*), two
 districts (west and east halves), two compute sites, a handful of key sites and a
 population raster.
+
+Below them, the session-shared fixtures (issue 23; docs/testing.md, "One demo per session"):
+the demo's inputs, prepared metro and whole run, one Wuhan run and one tiny-city run, each
+built once, read-only, and checked at the end of the session to be unchanged.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import pytest
 import rasterio
+import scipy.sparse
 import shapely
 from affine import Affine
 
@@ -186,8 +196,252 @@ def make_tiny_city(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
-def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled synthetic demo's inputs (seed 7, as ``make demo``), written once a session."""
+def demo_config(demo_inputs: Path) -> Path:
+    """The bundled synthetic demo's config (seed 7, as ``make demo``): the shared inputs."""
+    return demo_inputs
+
+
+# --- The shared demo: generated, prepared and run once per session (issue 23) ----------------
+#
+# Generating the demo metro (``write_demo_city``, seed 7) costs about 1.8 s of CPU, preparing
+# it about 4.8 s, and a whole run with map and report about 8 s (docs/testing.md). Tests that
+# only READ the demo use these session fixtures instead of paying for their own:
+#
+# - ``demo_inputs``: path of the demo's ``demo.yaml``, the inputs written once;
+# - ``demo_metro``: the prepared :class:`~latcircle.analysis.metro.Metro` of those inputs;
+# - ``demo_run``: the :class:`~latcircle.run.RunResult` of one whole run of ``demo_metro``
+#   with the default outputs (progress, ``map.html``, ``report.html``), in ``demo_run.out``.
+#
+# All three are READ-ONLY. A test that changes an input, writes into an output folder or needs
+# a variant takes a private copy: ``copy_demo_inputs(demo_inputs, dest)`` copies the inputs
+# folder (cheaper than generating it again), ``copy_run(demo_run, dest)`` the run's folder.
+# At the end of the session each fixture checks that its files (every byte, every name) and
+# objects (every array, frame and field, see ``fingerprint``) are unchanged, and fails loudly
+# naming what changed when they are not: a test that modifies shared state is a bug.
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder``, by path relative to it (names included)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _tree_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    changed = [
+        f"changed {k}" for k in sorted(before.keys() & after.keys()) if before[k] != after[k]
+    ]
+    changed += [f"removed {k}" for k in sorted(before.keys() - after.keys())]
+    changed += [f"added {k}" for k in sorted(after.keys() - before.keys())]
+    return changed
+
+
+def _feed(h: Any, value: object, seen: dict[int, object]) -> None:
+    """Feed ``value``'s content, recursively, into the hash ``h``.
+
+    ``seen`` holds every object fed so far (kept alive, so that a temporary's id cannot be
+    reused by a later temporary and mistaken for it).
+    """
+    if isinstance(value, str | bytes | int | float | bool | complex | type(None) | Path):
+        h.update(repr(value).encode())
+        return
+    if id(value) in seen:
+        h.update(b"<seen>")
+        return
+    seen[id(value)] = value
+    h.update(type(value).__qualname__.encode())
+    if isinstance(value, np.ndarray):
+        h.update(f"{value.dtype}{value.shape}".encode())
+        if value.dtype == object:
+            for item in value.ravel():
+                _feed(h, item, seen)
+        else:
+            h.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, shapely.Geometry):
+        h.update(shapely.to_wkb(value))
+    elif scipy.sparse.issparse(value):
+        csr = value.tocsr()
+        for part in (csr.data, csr.indices, csr.indptr, np.array(csr.shape)):
+            _feed(h, part, seen)
+    elif isinstance(value, pd.DataFrame | pd.Series | pd.Index):
+        frame = value.to_frame() if isinstance(value, pd.Series) else value
+        frame = frame.to_frame() if isinstance(frame, pd.Index) else frame
+        h.update(repr(list(frame.columns)).encode() + repr(list(frame.dtypes)).encode())
+        _feed(h, np.asarray(frame.index, dtype=object), seen)
+        for name in frame.columns:
+            _feed(h, np.asarray(frame[name].array, dtype=object), seen)
+        if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
+            h.update(frame.crs.to_wkt().encode())
+    elif hasattr(value, "model_dump_json"):  # a pydantic model (the city config)
+        h.update(value.model_dump_json().encode())
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            h.update(f.name.encode())
+            _feed(h, getattr(value, f.name), seen)
+    elif isinstance(value, Mapping):
+        for key in sorted(value, key=repr):
+            _feed(h, key, seen)
+            _feed(h, value[key], seen)
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
+        for item in items:
+            _feed(h, item, seen)
+    elif hasattr(value, "__dict__") or hasattr(value, "__slots__"):
+        fields = dict(vars(value)) if hasattr(value, "__dict__") else {}
+        for name in getattr(type(value), "__slots__", ()):
+            if hasattr(value, name):
+                fields[name] = getattr(value, name)
+        _feed(h, fields, seen)
+    else:  # an opaque object (a spatial index...): its identity, which must not be swapped
+        h.update(repr(value).encode())
+
+
+def fingerprint(value: object) -> str:
+    """A digest of everything ``value`` holds (arrays, frames, geometries, fields, recursively).
+
+    Two calls agree exactly when nothing reachable from ``value`` was changed in between: used
+    to check that the session's shared objects leave every test as they came.
+    """
+    h = hashlib.sha256()
+    _feed(h, value, {})
+    return h.hexdigest()
+
+
+def copy_demo_inputs(demo_inputs: Path, dest: Path) -> Path:
+    """Copy the shared demo's inputs into a new folder ``dest``; return the copy's config.
+
+    For a test that changes an input (the copy's config names its files relatively).
+    """
+    shutil.copytree(demo_inputs.parent, dest)
+    return dest / demo_inputs.name
+
+
+def copy_run(run: Any, dest: Path) -> Any:
+    """Copy a shared run's output folder to ``dest``; return the RunResult pointing there.
+
+    For a test that writes more outputs beside the run's own (the objects stay shared and
+    must still not be changed).
+    """
+    shutil.copytree(run.out, dest)
+    return dataclasses.replace(run, out=dest)
+
+
+def _unchanged_files(what: str, folder: Path, before: dict[str, str]) -> None:
+    changes = _tree_changes(before, tree_digest(folder))
+    if changes:
+        pytest.fail(
+            f"a test modified the shared {what} at {folder} (read-only; take a private copy): "
+            + "; ".join(changes[:20]),
+            pytrace=False,
+        )
+
+
+def _unchanged_object(what: str, value: object, before: str) -> None:
+    if fingerprint(value) != before:
+        pytest.fail(
+            f"a test modified the shared {what} in place (read-only; take a private copy)",
+            pytrace=False,
+        )
+
+
+def _all_unchanged(*checks: Callable[[], None]) -> None:
+    """Run every check; fail once, naming every shared thing a test modified."""
+    failures = []
+    for check in checks:
+        try:
+            check()
+        except pytest.fail.Exception as exc:
+            failures.append(str(exc))
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The synthetic demo metro's config (seed 7, default scale), written once: READ-ONLY."""
     from latcircle.demo.generator import write_demo_city
 
-    return write_demo_city(tmp_path_factory.mktemp("demo-inputs"), seed=7)
+    config = write_demo_city(tmp_path_factory.mktemp("shared-demo") / "data", seed=7)
+    before = tree_digest(config.parent)
+    yield config
+    _unchanged_files("demo inputs", config.parent, before)
+
+
+@pytest.fixture(scope="session")
+def demo_metro(demo_inputs: Path) -> Iterator[Any]:
+    """The demo metro prepared once (``prepare(load_config(demo_inputs))``): READ-ONLY."""
+    from latcircle.analysis.metro import prepare
+    from latcircle.config import load_config
+
+    metro = prepare(load_config(demo_inputs))
+    before = fingerprint(metro)
+    yield metro
+    _unchanged_object("demo Metro", metro, before)
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_metro: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One whole demo run (progress, map.html, report.html: the default outputs): READ-ONLY.
+
+    Run from ``demo_metro`` (the same bytes as a run from the config, as ``test_years``'
+    runs and ``latcircle run`` rely on); its files are in ``demo_run.out``.
+    """
+    from latcircle.pipeline import default_outputs, run_city
+
+    out = tmp_path_factory.mktemp("shared-demo-run") / "out"
+    run = run_city(demo_metro.config, out=out, metro=demo_metro, extra_outputs=default_outputs())
+    files, objects = tree_digest(out), fingerprint(run)
+    yield run
+    _all_unchanged(
+        lambda: _unchanged_files("demo run outputs", out, files),
+        lambda: _unchanged_object("demo RunResult", run, objects),
+    )
+
+
+@pytest.fixture(scope="session")
+def wuhan_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One whole run of ``data/cities/wuhan.yaml`` (default outputs: progress, map, report).
+
+    READ-ONLY, like ``demo_run`` (copy it with ``copy_run`` to write beside it); skips without
+    the real data. About 4.5 s of CPU once instead of a run per test (docs/testing.md).
+    """
+    from latcircle.config import load_config
+    from latcircle.pipeline import default_outputs, run_city
+
+    out = tmp_path_factory.mktemp("shared-wuhan-run") / "wuhan"
+    cfg = load_config(ROOT / "data" / "cities" / "wuhan.yaml")
+    run = run_city(cfg, out=out, extra_outputs=default_outputs())
+    files, objects = tree_digest(out), fingerprint(run)
+    yield run
+    _all_unchanged(
+        lambda: _unchanged_files("Wuhan run outputs", out, files),
+        lambda: _unchanged_object("Wuhan RunResult", run, objects),
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The tiny city (default variant) run once with progress and both exports: READ-ONLY.
+
+    Outputs: the core files, ``progress.csv``/``.json`` and ``exports/`` (GeoParquet and
+    GeoJSON), no map or report. Shared by the GIS-output and China-map tests, which each ran
+    it before (one with the exports, one without; the exports change no other file).
+    """
+    from latcircle.config import load_config
+    from latcircle.output.exports import export_step
+    from latcircle.pipeline import run_city, write_progress
+
+    folder = tmp_path_factory.mktemp("shared-tiny-run")
+    config = _write_tiny_city(folder / "city")
+    before_inputs = tree_digest(config.parent)
+    steps = [write_progress, export_step(["geoparquet", "geojson"])]
+    run = run_city(load_config(config), out=folder / "out", extra_outputs=steps)
+    files, objects = tree_digest(run.out), fingerprint(run)
+    yield run
+    _all_unchanged(
+        lambda: _unchanged_files("tiny city inputs", config.parent, before_inputs),
+        lambda: _unchanged_files("tiny run outputs", run.out, files),
+        lambda: _unchanged_object("tiny RunResult", run, objects),
+    )

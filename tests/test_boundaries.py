@@ -25,7 +25,7 @@ from latcircle.analysis.progress import progress_table
 from latcircle.config import CityConfig, Target
 from latcircle.pipeline import run_city
 from latcircle.present.figures import curve
-from latcircle.present.maps import _uncovered_population
+from latcircle.present.map.heat import _uncovered_population
 from latcircle.run import RunResult
 
 from handbuilt import (

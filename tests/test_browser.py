@@ -41,6 +41,8 @@ from cdn_replay import (
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
 
+    from latcircle.run import RunResult
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / ".artifacts"
 XSS_NAME = "<img src=x onerror=alert(1)>"
@@ -129,12 +131,16 @@ def _rename_first_site(sites_csv: Path, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo metro run with the map and report, its first site renamed to markup."""
-    demo = pytest.importorskip("latcircle.demo.generator")
+def demo_outputs(tmp_path_factory: pytest.TempPathFactory, demo_inputs: Path) -> Path:
+    """The demo metro run with the map and report, its first site renamed to markup.
+
+    The renaming changes an input: a private copy of the session's demo inputs (conftest).
+    """
+    from conftest import copy_demo_inputs
+
     _require_tools()
     folder = tmp_path_factory.mktemp("demo")
-    config = demo.write_demo_city(folder / "data", seed=7)
+    config = copy_demo_inputs(demo_inputs, folder / "data")
     _rename_first_site(folder / "data" / "sites.csv", XSS_NAME)
     return _run_city(config, folder / "out")
 
@@ -174,6 +180,10 @@ def test_demo_map_layers_legend_popups(
         "Largest uncovered clusters",
     ):
         assert any(expected in o for o in overlays), (expected, overlays)
+    browser.execute_script(  # the legend folds on a short screen: open it to read it
+        "document.querySelectorAll('.lc-fold').forEach(function (b) {"
+        "  if (b.getAttribute('aria-expanded') !== 'true') { b.click(); } });"
+    )
     legend = browser.find_element("css selector", ".lc-legend").text
     assert "≤ 0.25 ms" in legend and "no access" in legend and "too far" in legend
     title = browser.find_element("css selector", ".lc-title-box").text
@@ -194,7 +204,7 @@ def test_demo_map_layers_legend_popups(
     popup = wait_for(
         browser, "var p = document.querySelector('.leaflet-popup-content');return p && p.innerText;"
     )
-    for word in ("Tier", "Online year", "People within", "Key sites within"):
+    for word in ("Tier", "Online year", "People within", "Key-site weight within"):
         assert word in popup, popup
     screenshot(browser, "demo-map-popup.png")
     assert browser.execute_script("return window.__alerts;") == []
@@ -274,9 +284,17 @@ def test_demo_report(browser: WebDriver, demo_outputs: Path) -> None:
 
 @pytest.mark.realdata
 def test_wuhan_map_in_browser(
-    browser: WebDriver, cdn: tuple[int, AssetStore], shared_data: Path, tmp_path: Path
+    browser: WebDriver, cdn: tuple[int, AssetStore], wuhan_run: RunResult, tmp_path: Path
 ) -> None:
-    out = _run_city(ROOT / "data" / "cities" / "wuhan.yaml", tmp_path / "wuhan")
+    from conftest import copy_run
+
+    from latcircle.present.maps import map_writer
+
+    # A private copy of the session's whole Wuhan run (conftest), its map.html written again
+    # as the CDN page (--map-assets cdn) that these tests serve from the replayed CDNs.
+    run = copy_run(wuhan_run, tmp_path / "wuhan")
+    map_writer(assets="cdn")(run, run.out)
+    out = run.out
     page = out / "map.html"
     _warm_or_skip(cdn[1], page)
     size_mb = page.stat().st_size / 1e6
@@ -315,8 +333,19 @@ def test_map_of_a_year_with_no_site_online(
         "return Array.from(document.querySelectorAll("
         "'.leaflet-control-layers-overlays label')).map(l => l.textContent.trim());"
     )
-    assert not any("Latency" in o for o in overlays), overlays  # no band or ring to draw
+    # The slider's later years (2024, 2027) have rings: their layers exist, and in 2020, the
+    # run's year, they hold nothing.
+    assert any("Latency" in o for o in overlays), overlays
+    drawn = browser.execute_script(
+        "return window.lcWorkbenchState.year + ' ' + document.querySelectorAll("
+        "'.leaflet-overlay-pane path.leaflet-interactive').length;"
+    )
+    assert drawn.startswith("2020 ")
     assert any("Key sites: unreachable" in o for o in overlays), overlays
+    browser.execute_script(  # the legend folds on a short screen: open it to read it
+        "document.querySelectorAll('.lc-fold').forEach(function (b) {"
+        "  if (b.getAttribute('aria-expanded') !== 'true') { b.click(); } });"
+    )
     legend = browser.find_element("css selector", ".lc-legend").text
     for cause in ("no access", "unreachable", "too far"):
         assert cause in legend, legend

@@ -219,9 +219,13 @@ def test_clusters_by_cause_and_district(run: Path) -> None:
 def test_map_and_report_name_the_three_causes(run: Path) -> None:
     page = (run / "map.html").read_text(encoding="utf-8")
     assert "unreachable (connect the network or build a site there)" in page
-    assert "Key sites: unreachable (connect the network or build a site there) (2)" in page
-    assert "Key sites: no access (build access) (1)" in page
-    assert "Key sites: too far (build compute nearer) (1)" in page
+    # Markers and their weight (unweighted key sites here: one each).
+    assert (
+        "Key sites: unreachable (connect the network or build a site there) "
+        "(2 markers, key-site weight 2)"
+    ) in page
+    assert "Key sites: no access (build access) (1 markers, key-site weight 1)" in page
+    assert "Key sites: too far (build compute nearer) (1 markers, key-site weight 1)" in page
     report = (run / "report.html").read_text(encoding="utf-8")
     for words in ("2 key sites", "20.0 km²", "4.5 km²"):
         assert words in report, words

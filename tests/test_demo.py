@@ -26,8 +26,9 @@ TO_LONLAT = Transformer.from_crs(DEMO_CRS, "EPSG:4326", always_xy=True)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_demo_city(tmp_path_factory.mktemp("demo_a"), seed=7)
+def demo(demo_inputs: Path) -> Path:
+    """The session's shared demo inputs (conftest: seed 7, written once, read-only)."""
+    return demo_inputs
 
 
 @pytest.fixture(scope="module")

@@ -31,16 +31,9 @@ STYLED = ("bands", "rings", "sites", "key_sites", "districts", "clusters")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    from conftest import _write_tiny_city
-
-    folder = tmp_path_factory.mktemp("gis")
-    config = _write_tiny_city(folder / "city")
-    return run_city(
-        load_config(config),
-        out=folder / "out",
-        extra_outputs=[write_progress, export_step(["geoparquet", "geojson"])],
-    )
+def run(tiny_run: RunResult) -> RunResult:
+    """The session's tiny-city run with progress and both exports (conftest): read-only."""
+    return tiny_run
 
 
 def _styles(gpkg: Path) -> dict[str, tuple[str, str, int]]:

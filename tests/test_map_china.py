@@ -18,8 +18,6 @@ import pytest
 from pyproj import Geod
 
 from latcircle.cli import main
-from latcircle.config import load_config
-from latcircle.pipeline import run_city, write_progress
 from latcircle.present.assets import ASSET_DIR, PACKAGES, inline_assets, verify_assets
 from latcircle.present.maps import build_map, render_map, write_map
 from latcircle.present.style import share_colour
@@ -32,12 +30,9 @@ LANDMARK_GCJ = (116.41024449916938, 39.91640428150164)
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    from conftest import _write_tiny_city
-
-    folder = tmp_path_factory.mktemp("china")
-    config = _write_tiny_city(folder / "city")
-    return run_city(load_config(config), out=folder / "out", extra_outputs=[write_progress])
+def run(tiny_run: RunResult) -> RunResult:
+    """The session's tiny-city run with progress (conftest; its exports are not read here)."""
+    return tiny_run
 
 
 def _key_rows(page: str) -> list[list]:
@@ -155,15 +150,16 @@ def test_district_share_unknown_is_grey() -> None:
 
 def test_district_labels_carry_the_share_as_text(run: RunResult) -> None:
     page = render_map(build_map(run))
-    decoder = json.JSONDecoder()
-    (labels,) = [
-        decoder.raw_decode(page[m.end() :].lstrip())[0]
-        for m in re.finditer(r"var lcLabels =", page)
-    ]
+    m = re.search(r'<script type="application/json" id="lc-data">(.*?)</script>', page, re.S)
+    data = json.loads(m.group(1))
+    year = data["years"][data["start"]]
     cov = run.coverage.query("scope == 'district' and basis == 'key_sites' and threshold_ms == 1")
-    expected = {f"{r.name} · {r.share:.0%}" for r in cov.itertuples()}
-    assert {lab[2] for lab in labels} == expected
-    assert "el.textContent = r[2]" in page  # set as text, never as markup
+    for r in cov.itertuples():
+        i = data["districts"].index(r.name)
+        assert year["covered"]["key_sites"][i] / year["total"]["key_sites"][i] == r.share
+    assert len(data["labelPoints"]) == len(cov)
+    # Set as text, never as markup.
+    assert 'text.textContent = lcd.districts[i] + " · "' in page
 
 
 def test_heat_scale_is_numbered_and_off_the_status_colours(run: RunResult) -> None:
@@ -180,7 +176,8 @@ def test_heat_scale_is_numbered_and_off_the_status_colours(run: RunResult) -> No
     # By hand: the tiny city's population is 100 people per 500 m pixel, aligned with the
     # 500 m heat cells, so every uncovered cell holds exactly 100 people.
     assert ticks == [0, 50, 100]
-    assert scale.endswith("+</span></div>")  # the top class is open-ended
+    heat = re.search(r'data-sec="heat">(.*?)</section>', scale).group(1)
+    assert heat.endswith("+</span></div>")  # the top class is open-ended
     assert not set(HEAT_GRADIENT.values()) & set(STATUS_COLOURS.values())
     gradient = re.search(r'"gradient": (\{[^}]*\})', page)
     assert gradient and "rgba(102,37,6" in gradient.group(1)  # dark brown at the top

@@ -70,21 +70,19 @@ def _write_maps(result: RunResult) -> dict[str, Path]:
 
     pages = {}
     for basemap in BASEMAPS:
-        path = write_map(result, result.out, basemap=basemap)
+        # English words, which the checks read (Wuhan's config would default to Chinese).
+        path = write_map(result, result.out, basemap=basemap, lang="en")
         pages[basemap] = path.rename(result.out / f"map-{basemap}.html")
     write_map(result, result.out)  # the default page back in place
     return pages
 
 
 @pytest.fixture(scope="module")
-def demo_maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from latcircle.demo.generator import write_demo_city
-    from latcircle.pipeline import run_config, write_progress
+def demo_maps(tmp_path_factory: pytest.TempPathFactory, demo_run: RunResult) -> dict[str, Path]:
+    """One map per base map beside a private copy of the session's whole demo run (conftest)."""
+    from conftest import copy_run
 
-    folder = tmp_path_factory.mktemp("offline-demo")
-    config = write_demo_city(folder / "data", seed=7)
-    result = run_config(config, out=folder / "out", extra_outputs=[write_progress])
-    return _write_maps(result)
+    return _write_maps(copy_run(demo_run, tmp_path_factory.mktemp("offline-demo") / "out"))
 
 
 def _shot(driver: WebDriver, name: str) -> Path:
@@ -134,7 +132,12 @@ def _check_map(driver: WebDriver, page: Path, basemap: str) -> None:
         "Uncovered population (heat)",
     ):
         assert any(o.startswith(expected) for o in overlays), (expected, overlays)
-    legend = driver.find_element("css selector", ".lc-legend").text
+    driver.execute_script(  # the legend folds on a short screen: open it to read it
+        "document.querySelectorAll('.lc-fold').forEach(function (b) {"
+        "  if (b.getAttribute('aria-expanded') !== 'true') { b.click(); } });"
+    )
+    # Sections of layers switched off (the district fill) are hidden, not absent.
+    legend = driver.execute_script("return document.querySelector('.lc-legend').textContent;")
     for expected in ("0.75–1 ms", "no access", "too far", "70–75 %"):
         assert expected in legend, (expected, legend)
     heat = driver.find_element("css selector", ".lc-heat").text
@@ -190,20 +193,17 @@ def test_demo_map_offline_year_control_and_districts(
 ) -> None:
     open_page(offline_browser, demo_maps["osm"])
     wait_map_ready(offline_browser)
-    years = offline_browser.find_elements("css selector", ".lc-years input[type=range]")
+    years = offline_browser.find_elements("css selector", "#lc-year")
     if years:  # the demo's sites carry online years: the slider fades the later ones
-        first = offline_browser.execute_script(
-            "var i = document.querySelector('.lc-years input'); i.value = 0;"
-            "i.dispatchEvent(new Event('input'));"
-            "return document.querySelector('.lc-years b').textContent;"
-        )
-        last = offline_browser.execute_script(
-            "var i = document.querySelector('.lc-years input'); i.value = i.max;"
-            "i.dispatchEvent(new Event('input'));"
-            "return document.querySelector('.lc-years b').textContent;"
-        )
-        n_first, n_last = (int(t.rsplit(":", 1)[1]) for t in (first, last))
-        assert n_first <= n_last
+        counts = []
+        for end in ("0", "i.max"):
+            text = offline_browser.execute_script(
+                f"var i = document.getElementById('lc-year'); i.value = {end};"
+                "i.dispatchEvent(new Event('input'));"
+                "return document.querySelector('.lc-online').textContent;"
+            )
+            counts.append(int(text.rsplit(":", 1)[1]))
+        assert counts[0] <= counts[1]
     _toggle(offline_browser, "Districts: ")
     wait_for(offline_browser, "return document.querySelectorAll('path.leaflet-interactive').length")
     _shot(offline_browser, "offline-map-districts.png")
@@ -231,14 +231,11 @@ def test_vendored_assets_are_the_files_the_cdn_urls_name(tmp_path: Path) -> None
 
 
 @pytest.fixture(scope="module")
-def wuhan(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[str, Path]:
-    from latcircle.pipeline import run_config, write_progress
+def wuhan(tmp_path_factory: pytest.TempPathFactory, wuhan_run: RunResult) -> dict[str, Path]:
+    """One map per base map beside a private copy of the session's whole Wuhan run."""
+    from conftest import copy_run
 
-    out = tmp_path_factory.mktemp("wuhan-offline") / "wuhan"
-    result = run_config(
-        ROOT / "data" / "cities" / "wuhan.yaml", out=out, extra_outputs=[write_progress]
-    )
-    return _write_maps(result)
+    return _write_maps(copy_run(wuhan_run, tmp_path_factory.mktemp("wuhan-offline") / "wuhan"))
 
 
 @pytest.mark.realdata

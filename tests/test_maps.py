@@ -111,20 +111,29 @@ def test_popups_carry_escaped_names(page: str) -> None:
     assert any(r[2] == "&lt;b&gt;bold&lt;/b&gt;&amp;&#36;&#123;x&#125;" for r in key_rows)
 
 
-def test_district_tooltips_show_each_basis(page: str, run: RunResult) -> None:
-    labels = [
-        f["properties"]["label"]
-        for fc in _json_after(page, r"geo_json_\d+_add\(")
-        if isinstance(fc, dict)
-        for f in fc.get("features", [])
-    ]
-    west = next(lab for lab in labels if "West" in lab)
-    assert "West &lt;i&gt;side&lt;/i&gt; &amp; &#x27;quoted&#x27;" in west
-    for basis in ("Key sites", "Population", "Area"):
-        assert basis in west
-    share = run.coverage.query("scope == 'district' and basis == 'area' and threshold_ms == 1.0")
-    expected = share.set_index("name").loc[DISTRICT, "share"]
-    assert f"Area: {expected:.1%}" in west
+def _page_data(page: str) -> dict:
+    """The page's data document (``<script type="application/json" id="lc-data">``)."""
+    m = re.search(r'<script type="application/json" id="lc-data">(.*?)</script>', page, re.S)
+    assert m, "no data document"
+    return json.loads(m.group(1))
+
+
+def test_district_shares_in_the_page_are_the_coverage_table(page: str, run: RunResult) -> None:
+    """Tooltips and labels are drawn from the data document: its shares are the table's."""
+    data = _page_data(page)
+    assert sorted(data["districts"]) == sorted([DISTRICT, "East"])  # raw: set as text
+    year = data["years"][data["start"]]
+    cov = run.coverage.query("scope == 'district' and threshold_ms == 1.0")
+    for row in cov.itertuples():
+        i = data["districts"].index(row.name)
+        covered, total = year["covered"][row.basis][i], year["total"][row.basis][i]
+        assert covered == row.covered and total == row.total  # the same sums, bit for bit
+        if total > 0:
+            assert covered / total == row.share
+    metro = run.coverage.query("scope == 'metro' and threshold_ms == 1.0")
+    for row in metro.itertuples():
+        assert year["covered"][row.basis][-1] / year["total"][row.basis][-1] == row.share
+    assert "textContent" in page and "bindTooltip(districtTip" in page
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node not installed (syntax check)")

@@ -13,6 +13,7 @@ import rasterio
 
 from latcircle.config import C_M_PER_US, GROUP_INDEX_G652, load_config
 from latcircle.pipeline import run_city
+from latcircle.run import RunResult
 
 # k·r for a road proxy, by hand: group index / c, times the 1.2 route factor (µs per metre).
 KR = GROUP_INDEX_G652 / C_M_PER_US * 1.2
@@ -131,10 +132,9 @@ def test_failed_run_leaves_previous_outputs(tiny_city: Path, tmp_path: Path) -> 
 
 @pytest.mark.realdata
 @pytest.mark.slow
-def test_wuhan_end_to_end(shared_data: Path, tmp_path: Path) -> None:
-    root = Path(__file__).resolve().parents[1]
-    result = run_city(load_config(root / "data" / "cities" / "wuhan.yaml"), out=tmp_path / "wuhan")
-    table = result.coverage
+def test_wuhan_end_to_end(wuhan_run: RunResult) -> None:
+    # The session's one whole run of data/cities/wuhan.yaml (conftest; skips without data).
+    table = wuhan_run.coverage
     districts = set(table.loc[table.scope == "district", "name"])
     assert len(districts) == 13
     keys = _metro(table, "key_sites")

@@ -26,7 +26,6 @@ from latcircle.analysis.plan import (
 )
 from latcircle.cli import main
 from latcircle.config import SitesInput, VectorInput, load_config
-from latcircle.demo.generator import write_demo_city
 from latcircle.inputs.candidates import read_candidates
 from latcircle.inputs.readers import read_points_text, read_vector
 
@@ -174,10 +173,7 @@ def test_sites_text_is_read_as_the_run_reads_the_file(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the demo
 
 
-@pytest.fixture(scope="module")
-def demo_metro(tmp_path_factory: pytest.TempPathFactory) -> Metro:
-    folder = tmp_path_factory.mktemp("demo")
-    return prepare(load_config(write_demo_city(folder)))
+# ``demo_metro``: the session's shared prepared demo (conftest; read-only, checked at the end).
 
 
 def _closed_loop(metro: Metro, plan_dir: Path) -> dict[int, float]:

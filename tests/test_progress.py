@@ -42,6 +42,7 @@ from latcircle.config import CityConfig, Target, load_config
 from latcircle.engine.latency import SiteAttachment, arc_matrix, solve
 from latcircle.engine.locator import PointLocation
 from latcircle.errors import InputError
+from latcircle.run import RunResult
 
 X0, Y0 = 500_000.0, 3_400_000.0  # UTM 50N, near lon 117 E, lat 30.7 N
 CRS = "EPSG:32650"
@@ -730,17 +731,13 @@ def test_write_progress_through_the_pipeline(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- real data
 
-WUHAN = Path(__file__).resolve().parents[1] / "data" / "cities" / "wuhan.yaml"
-
 
 @pytest.mark.realdata
 @pytest.mark.slow
-def test_wuhan_progress(shared_data: Path, tmp_path: Path) -> None:
-    from latcircle.pipeline import run_city, write_progress
-
-    cfg = load_config(WUHAN)
-    result = run_city(cfg, out=tmp_path / "wuhan", extra_outputs=[write_progress])
-    progress = pd.read_csv(tmp_path / "wuhan" / "progress.csv")
+def test_wuhan_progress(wuhan_run: RunResult) -> None:
+    # The session's one whole run of data/cities/wuhan.yaml (conftest; skips without data).
+    result = wuhan_run
+    progress = pd.read_csv(result.out / "progress.csv")
     ks = progress[progress["judged"]].set_index("year")
     assert list(ks.index) == [2024, 2025, 2026, 2027, 2028]
     assert (ks["basis"] == "key_sites").all()
@@ -748,6 +745,6 @@ def test_wuhan_progress(shared_data: Path, tmp_path: Path) -> None:
     # Shares never fall as the hypothetical sites come online.
     for basis, rows in progress.groupby("basis"):
         assert rows["share"].is_monotonic_increasing, basis
-    links = pd.read_csv(tmp_path / "wuhan" / "interconnect.csv")
+    links = pd.read_csv(result.out / "interconnect.csv")
     assert len(links) == 10  # 5 large or medium sites
     assert not links["over_budget"].any()  # within the urban core, well under 1 ms

@@ -14,6 +14,9 @@ from types import ModuleType
 
 import pytest
 
+from latcircle.analysis.metro import Metro
+from latcircle.config import CityConfig
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -41,7 +44,25 @@ def test_every_marker_is_a_known_figure(figures: ModuleType, readme: str) -> Non
 
 
 @pytest.mark.slow
-def test_demo_figures_match_the_readme(figures: ModuleType, readme: str) -> None:
+def test_demo_figures_match_the_readme(
+    figures: ModuleType,
+    readme: str,
+    demo_inputs: Path,
+    demo_metro: Metro,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The script's own steps, served from the session's shared demo (conftest): the same call
+    # (seed 7, default scale) is checked, the same config is read, only the work is not redone.
+    def write_demo_city(folder: Path, **options: object) -> Path:
+        assert options == {"seed": 7}, options
+        return demo_inputs
+
+    def prepare(cfg: CityConfig) -> Metro:
+        assert cfg == demo_metro.config
+        return demo_metro
+
+    monkeypatch.setattr(figures, "write_demo_city", write_demo_city)
+    monkeypatch.setattr(figures, "prepare", prepare)
     computed = figures.demo_figures()
     assert figures.differences(readme, computed) == []
     # The story the paragraph tells around the figures: behind 70 % in 2027, over 75 % after.

@@ -18,9 +18,7 @@ import pytest
 import rasterio
 
 from latcircle.analysis.coverage import CAUSE_CODES, CAUSES
-from latcircle.analysis.metro import prepare
-from latcircle.config import load_config
-from latcircle.demo.generator import write_demo_city
+from latcircle.analysis.metro import Metro
 from latcircle.pipeline import default_outputs, run_city
 
 YEARS = list(range(2020, 2031))
@@ -59,11 +57,11 @@ pytestmark = pytest.mark.slow  # eleven full runs (about 40 s of CPU on the 2-co
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
-    """The demo run for every year, sharing one prepared metro."""
+def runs(tmp_path_factory: pytest.TempPathFactory, demo_metro: Metro) -> dict[int, Path]:
+    """The demo run for every year, sharing one prepared metro (the session's, conftest)."""
     root = tmp_path_factory.mktemp("years")
-    cfg = load_config(write_demo_city(root / "data"))
-    metro = prepare(cfg)
+    metro = demo_metro
+    cfg = metro.config
     # Each distinct set of online sites solved once, for every run's progress by year.
     solved = [metro.scenario(year=y) for y in range(FIRST_ONLINE - 1, 2029)]
     out = {}

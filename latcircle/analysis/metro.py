@@ -150,15 +150,23 @@ class Metro:
         samples are located again on what remains (once per distinct set of links, by
         :func:`prepare`).
         """
+        key = self.view_key(year)
+        if key is None:
+            return _View(self.network, self.locator, self.attachment, self.arcs, self.samples)
+        return next(view for first, view in self.views if first == key)
+
+    def view_key(self, year: int | None) -> float | None:
+        """Return which network ``year`` is solved on (years with one key share a view).
+
+        ``None`` for the whole network, else the first online year of the links it lacks.
+        """
         years = self.network.edge_online_year
-        base = _View(self.network, self.locator, self.attachment, self.arcs, self.samples)
         if years is None or year is None:
-            return base
+            return None
         later = years > year  # NaN (no year) compares False: always online
         if not later.any():
-            return base
-        key = float(years[later].min())  # the same links are missing until this year
-        return next(view for first, view in self.views if first == key)
+            return None
+        return float(years[later].min())  # the same links are missing until this year
 
     @property
     def bases(self) -> list[str]:

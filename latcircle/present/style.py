@@ -42,6 +42,7 @@ __all__ = [
     "escape_text",
     "markdown_text",
     "percent",
+    "plain_text",
     "ring_label",
     "script_json",
     "share_colour",
@@ -189,6 +190,23 @@ def escape_text(value: object) -> str:
     return html.escape(str(value), quote=True).translate(_INERT)
 
 
+def plain_text(value: object) -> str:
+    """Return ``value`` as text a page sets with ``textContent`` (never as markup).
+
+    No HTML escaping (the page never parses it), but what HTML cannot show is made visible
+    as :func:`escape_text` makes it: control characters as Control Pictures, lone surrogates
+    as U+FFFD.
+
+    Parameters
+    ----------
+    value
+        Anything; ``None`` and NaN give an empty string.
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).translate(_VISIBLE)
+
+
 #: Characters that must not reach the page as themselves (see :func:`escape_text`).
 _INERT = {
     ord("{"): "&#123;",
@@ -200,6 +218,8 @@ _INERT = {
     0x7F: "\u2421",
     **dict.fromkeys(range(0xD800, 0xE000), "\ufffd"),
 }
+#: The part of :data:`_INERT` that text set as text needs (see :func:`plain_text`).
+_VISIBLE = {c: v for c, v in _INERT.items() if c < 32 or c == 0x7F or 0xD800 <= c < 0xE000}
 
 
 def band_colours(thresholds_ms: Sequence[float]) -> dict[float, str]:

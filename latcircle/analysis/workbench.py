@@ -1,0 +1,384 @@
+"""What the map's year slider and what-if panel show, computed once per run (compute only).
+
+:func:`year_states` solves the metro for each year of the slider (reusing a solve where the
+same sites are online on the same network) and keeps, per year, the latency rings, the
+areas of each cause of non-coverage, and per basis the covered and total weight of the metro
+and of each district: what the page needs to redraw the rings and the shares when the slider
+moves.
+
+:func:`whatif_sets` gives, per year and basis, which uncovered samples each what-if build
+(a compute site at a longitude and latitude, as ``latcircle run --add-site`` adds it) brings
+within the budget, aggregated into **demand groups**: samples in the same district covered
+by the same builds are one group with their summed weight. The page adds the weight of every
+group that one of the toggled builds covers to the year's baseline, which is exactly what a
+run with those sites added computes: the latency of a set of sites is the minimum over its
+sites (the engine's multi-source solve is exactly the minimum of single-site solves, float
+addition being monotone), so a sample is covered by the set exactly when one of its sites
+covers it alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from latcircle.analysis.coverage import CAUSE_CODES, covered
+from latcircle.analysis.isochrones import band_rings, bands, mask_polygons
+from latcircle.analysis.metro import Metro, Scenario
+from latcircle.analysis.progress import auto_basis
+from latcircle.engine.latency import LatencyField, attach_sites, solve_each
+from latcircle.engine.locator import PointLocation
+
+__all__ = [
+    "MAX_WHATIF",
+    "WHATIF_DEFAULT",
+    "DemandGroups",
+    "YearState",
+    "rank_candidates",
+    "whatif_sets",
+    "year_states",
+]
+
+_WGS84 = pyproj.CRS.from_epsg(4326)
+#: Builds listed in the what-if panel by default (an assumption: enough to compare a plan's
+#: few sites and the best alternatives, few enough to read at a glance).
+WHATIF_DEFAULT = 10
+#: The most builds the panel may list: each costs one engine solve per network view, and a
+#: panel of more checkboxes than this is no longer read (an assumption).
+MAX_WHATIF = 50
+#: Decimals of the longitudes and latitudes of what-if builds (about 1 cm): the panel shows
+#: them as ``--add-site LON,LAT`` and the coverage sets are computed from exactly those.
+WHATIF_DECIMALS = 7
+
+
+@dataclass(frozen=True)
+class YearState:
+    """One position of the map's year slider.
+
+    Attributes
+    ----------
+    key
+        The year as text, or ``"all"`` for every site online (the run without ``--year``).
+    year
+        The scenario year (``None`` for every site).
+    scenario
+        The solved scenario.
+    rings
+        Disjoint latency rings (:func:`latcircle.analysis.isochrones.band_rings`).
+    causes
+        ``cause``, ``area_km2``, geometry: where the metro is not covered, by cause.
+    covered, total
+        Per basis, the weight within the budget and all the weight, per district (index
+        order) and last the metro.
+    count, count_total
+        The same as numbers of samples (key-site markers, pixels, cells).
+    """
+
+    key: str
+    year: int | None
+    scenario: Scenario
+    rings: gpd.GeoDataFrame
+    causes: gpd.GeoDataFrame
+    covered: dict[str, np.ndarray]
+    total: dict[str, np.ndarray]
+    count: dict[str, np.ndarray]
+    count_total: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class DemandGroups:
+    """Samples of one basis in one year that some what-if build covers, grouped.
+
+    Attributes
+    ----------
+    weight
+        Summed weight of each group.
+    district
+        District index of each group (-1: none).
+    builds
+        For each group, the indices of the builds that cover it (sorted).
+    count
+        Number of samples in each group.
+    """
+
+    weight: np.ndarray
+    district: np.ndarray
+    builds: list[np.ndarray]
+    count: np.ndarray
+
+
+def year_states(metro: Metro, scenario: Scenario, years: list[int | None]) -> list[YearState]:
+    """Solve the metro for each slider year and keep what the map redraws.
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    scenario
+        The run's scenario (reused for its own year, not solved again).
+    years
+        The slider's years in order; ``None`` is every site online.
+
+    Returns
+    -------
+    list of YearState
+    """
+    solved: list[Scenario] = [scenario]
+    states = []
+    done: dict[int, YearState] = {}  # one state per solved scenario, whatever its years
+    for year in years:
+        sc = _solved(metro, year, solved)
+        if id(sc) not in done:
+            done[id(sc)] = _state(metro, sc, year)
+        states.append(dataclasses.replace(done[id(sc)], key=_key(year), year=year))
+    return states
+
+
+def _key(year: int | None) -> str:
+    return "all" if year is None else str(year)
+
+
+def _solved(metro: Metro, year: int | None, solved: list[Scenario]) -> Scenario:
+    """Return the scenario of ``year``, reusing one with the same sites on the same network."""
+    mask = metro.online(year)
+    view = metro.view_key(year)
+    for sc in solved:
+        if sc.year == year or (np.array_equal(sc.online, mask) and metro.view_key(sc.year) == view):
+            return sc
+    sc = metro.scenario(year=year)
+    solved.append(sc)
+    return sc
+
+
+def _state(metro: Metro, sc: Scenario, year: int | None) -> YearState:
+    cfg, grid = metro.config, metro.grid
+    area = sc.evaluations["area"]
+    lat = area.latency_us
+    raster = grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")
+    cumulative = bands(
+        grid,
+        raster,
+        thresholds_ms=cfg.thresholds_ms,
+        boundary=metro.inputs.boundary,
+        crs=metro.inputs.crs,
+    )
+    codes = grid.to_raster(area.codes(cfg.budget_ms), fill=0, dtype="int8")
+    rows = []
+    for cause, code in CAUSE_CODES.items():
+        if cause == "covered":
+            continue
+        geom = shapely.intersection(mask_polygons(grid, codes == code), metro.inputs.boundary)
+        rows.append({"cause": cause, "area_km2": geom.area / 1e6, "geometry": geom})
+    causes = gpd.GeoDataFrame(rows, geometry="geometry", crs=metro.inputs.crs)
+    n = len(metro.district_names)
+    cov, tot, cnt, cnt_tot = {}, {}, {}, {}
+    for basis, ev in sc.evaluations.items():
+        w, d = ev.samples.weight, ev.samples.district
+        inside = covered(ev.latency_us, budget_ms=cfg.budget_ms)
+        everywhere = np.ones(len(w), bool)
+        ones = np.ones(len(w))
+        cov[basis] = _by_district(w, d, inside, n)
+        tot[basis] = _by_district(w, d, everywhere, n)
+        cnt[basis] = _by_district(ones, d, inside, n)
+        cnt_tot[basis] = _by_district(ones, d, everywhere, n)
+    return YearState(
+        key=_key(year),
+        year=year,
+        scenario=sc,
+        rings=band_rings(cumulative),
+        causes=causes,
+        covered=cov,
+        total=tot,
+        count=cnt,
+        count_total=cnt_tot,
+    )
+
+
+def _by_district(w: np.ndarray, district: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    """Weight under ``mask`` per district, then the metro, summed as the coverage table does."""
+    out = [float(w[mask & (district == i)].sum()) for i in range(n)]
+    out.append(float(w[mask].sum()))
+    return np.array(out)
+
+
+# --------------------------------------------------------------------------- what-if
+
+
+def _single_fields(
+    metro: Metro, year: int | None, lon: np.ndarray, lat: np.ndarray
+) -> Iterator[LatencyField]:
+    """Yield the engine's field of each build alone, attached as ``add_sites`` attaches it.
+
+    WGS84 points converted to the local CRS, the default site device latency, located on
+    the network as built in ``year``.
+    """
+    if not len(lon):
+        return
+    pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=_WGS84).to_crs(metro.inputs.crs)
+    view = metro.view(year)
+    device = np.full(len(lon), metro.params.site_device_us, dtype=float)
+    att = attach_sites(view.locator, pts.x.to_numpy(), pts.y.to_numpy(), device, metro.params)
+    yield from solve_each(
+        view.network, att, metro.params, sites=np.arange(len(lon)), arcs=view.arcs
+    )
+
+
+def _columns(
+    metro: Metro, state: YearState, basis: str, fields: list[LatencyField]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows (uncovered samples with access) and which build covers each, alone."""
+    ev = state.scenario.evaluations[basis]
+    budget = metro.config.budget_ms
+    rows = np.flatnonzero(
+        ~covered(ev.latency_us, budget_ms=budget) & ev.samples.location.has_access
+    )
+    hits = np.zeros((len(rows), len(fields)), dtype=bool)
+    if not len(rows):
+        return rows, hits
+    # take() keeps the ties (a point equally near two edges), as a run evaluates it.
+    loc = ev.samples.location.take(rows)
+    for j, one in enumerate(fields):
+        hits[:, j] = covered(one.at(loc)[0], budget_ms=budget)
+    return rows, hits
+
+
+def _groups(weight: np.ndarray, district: np.ndarray, hits: np.ndarray) -> DemandGroups:
+    """Aggregate covered rows by (district, set of builds covering them)."""
+    any_hit = hits.any(axis=1)
+    if not any_hit.any():
+        return DemandGroups(np.zeros(0), np.zeros(0, np.int64), [], np.zeros(0, np.int64))
+    h, w, d = hits[any_hit], weight[any_hit], district[any_hit].astype(np.int64)
+    # The set of builds as one 64-bit word (at most MAX_WHATIF < 64 builds): a 1-D sort by
+    # (district, word) instead of np.unique(axis=0) over rows, several times slower.
+    word = np.zeros(len(h), dtype=np.uint64)
+    for j in range(h.shape[1]):
+        word |= h[:, j].astype(np.uint64) << np.uint64(j)
+    order = np.lexsort((word, d))
+    new = np.r_[True, (np.diff(d[order]) != 0) | (word[order][1:] != word[order][:-1])]
+    group = np.cumsum(new) - 1
+    first = order[new]
+    sums = np.bincount(group, weights=w[order], minlength=len(first))
+    counts = np.bincount(group, minlength=len(first))
+    members = [np.flatnonzero(h[i]) for i in first]
+    return DemandGroups(sums, d[first], members, counts)
+
+
+def whatif_sets(
+    metro: Metro, states: list[YearState], builds: pd.DataFrame
+) -> dict[str, dict[str, DemandGroups]]:
+    """Return, per slider year and basis, the demand groups the builds bring within budget.
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    states
+        The slider's years (:func:`year_states`).
+    builds
+        ``lon``, ``lat`` (WGS84, as ``--add-site`` takes them) of each build.
+
+    Returns
+    -------
+    dict
+        ``{state key: {basis: DemandGroups}}``.
+    """
+    lon = builds["lon"].to_numpy(float)
+    lat = builds["lat"].to_numpy(float)
+    out: dict[str, dict[str, DemandGroups]] = {}
+    fields: dict[float | None, list[LatencyField]] = {}  # per network view
+    for state in states:
+        view = metro.view_key(state.year)
+        if view not in fields:
+            fields[view] = list(_single_fields(metro, state.year, lon, lat))
+        out[state.key] = {}
+        for basis, ev in state.scenario.evaluations.items():
+            rows, hits = _columns(metro, state, basis, fields[view])
+            s = ev.samples
+            out[state.key][basis] = _groups(s.weight[rows], s.district[rows], hits)
+    return out
+
+
+def rank_candidates(
+    metro: Metro, states: list[YearState], candidates: gpd.GeoDataFrame, *, count: int
+) -> pd.DataFrame:
+    """Return the ``count`` candidates adding most weight on the judged basis.
+
+    Ranked by what each adds alone in the slider's first year (most is uncovered then), ties
+    by what it adds summed over the later years on the same network, then by ``build_id``.
+    Candidates adding nothing in the first year are left out (a site cannot help samples
+    without access).
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    states
+        The slider's years (:func:`year_states`), the first one first.
+    candidates
+        ``build_id``, ``name`` and point geometry in the local CRS.
+    count
+        How many to return at most.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``build_id``, ``name``, ``lon``, ``lat``, ``gain`` (weight on the judged basis in the
+        first year), ``later`` (summed over the later years), best first.
+    """
+    basis = auto_basis(metro.bases)
+    lonlat = candidates.geometry.to_crs(_WGS84)
+    table = pd.DataFrame(
+        {
+            "build_id": candidates["build_id"].astype(str).to_numpy(),
+            "name": candidates["name"].astype(str).to_numpy(),
+            "lon": np.round(lonlat.x.to_numpy(), WHATIF_DECIMALS),
+            "lat": np.round(lonlat.y.to_numpy(), WHATIF_DECIMALS),
+        }
+    )
+    view = metro.view_key(states[0].year)
+    years = _distinct(s for s in states if metro.view_key(s.year) == view)  # the first first
+    gains = np.zeros((len(years), len(table)))
+    targets = [_uncovered(metro, st, basis) for st in years]
+    if len(targets[0][0]) and len(table):
+        lon, lat = table["lon"].to_numpy(), table["lat"].to_numpy()
+        # One candidate at a time: a solved field per candidate would not fit in memory.
+        for j, one in enumerate(_single_fields(metro, states[0].year, lon, lat)):
+            for k, (loc, w) in enumerate(targets):
+                if len(w):
+                    gains[k, j] = float(
+                        w[covered(one.at(loc)[0], budget_ms=metro.config.budget_ms)].sum()
+                    )
+    table["gain"] = gains[0]
+    table["later"] = gains[1:].sum(axis=0)
+    table = table[table["gain"] > 0]
+    table = table.sort_values(
+        ["gain", "later", "build_id"], ascending=[False, False, True], kind="stable"
+    )
+    return table.head(count).reset_index(drop=True)
+
+
+def _distinct(states: Iterable[YearState]) -> list[YearState]:
+    """Return the states with distinct scenarios (years sharing their sites are one)."""
+    seen: set[int] = set()
+    out = []
+    for st in states:
+        if id(st.scenario) not in seen:
+            seen.add(id(st.scenario))
+            out.append(st)
+    return out
+
+
+def _uncovered(metro: Metro, state: YearState, basis: str) -> tuple[PointLocation, np.ndarray]:
+    """Return the uncovered samples with access of ``basis`` (located) and their weights."""
+    ev = state.scenario.evaluations[basis]
+    rows = np.flatnonzero(
+        ~covered(ev.latency_us, budget_ms=metro.config.budget_ms) & ev.samples.location.has_access
+    )
+    return ev.samples.location.take(rows), ev.samples.weight[rows]

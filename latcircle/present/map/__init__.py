@@ -1,0 +1,1 @@
+"""The city map's parts (:mod:`latcircle.present.maps` composes them)."""

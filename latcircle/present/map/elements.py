@@ -1,0 +1,322 @@
+"""Building blocks of the city map: templates, controls and point layers (no data logic).
+
+Every element's script receives data only through ``tojson`` (:func:`script_json`), and
+:class:`DataBlock` writes the page's data as JSON text in a ``<script type="application/json">``
+that no template pass reads: data never becomes markup or code.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element, MacroElement
+from folium.template import Environment, Template
+
+from latcircle.present.basemaps import geometries_to_display
+from latcircle.present.style import script_json
+
+__all__ = [
+    "OFFLINE_NOTICE",
+    "PAGE_STYLE",
+    "Attribution",
+    "DataBlock",
+    "HtmlControl",
+    "LabelsLayer",
+    "PointsLayer",
+    "RawScript",
+    "TileNotice",
+    "display_geojson",
+    "svg",
+]
+
+WGS84 = "EPSG:4326"
+
+
+class ScriptEnvironment(Environment):
+    """folium's template environment, with ``tojson`` as :func:`script_json`.
+
+    branca renders each element's script a second time as template source: data placed
+    with this ``tojson`` carries no ``{``/``}`` that the second pass could read as syntax.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["tojson"] = script_json
+
+
+class ElementTemplate(Template):
+    """The template of every element latcircle adds to a map (see ScriptEnvironment)."""
+
+    environment_class = ScriptEnvironment
+
+
+class TileNotice(MacroElement):
+    """Says so, once, when base-map tiles fail to load (offline, or the host is blocked).
+
+    The vector layers draw regardless, over the map's plain background.
+    """
+
+    _template = ElementTemplate("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var shown = false;
+            function notice() {
+                if (shown) { return; }
+                shown = true;
+                var control = L.control({position: "bottomleft"});
+                control.onAdd = function () {
+                    var div = L.DomUtil.create("div", "lc-box lc-tile-notice");
+                    div.textContent = {{ this.text|tojson }};
+                    return div;
+                };
+                control.addTo(map);
+            }
+            map.eachLayer(function (layer) {
+                if (layer instanceof L.TileLayer) { layer.on("tileerror", notice); }
+            });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(
+        self,
+        text: str = "Base-map tiles unavailable (offline or blocked): layers drawn over a "
+        "plain background.",
+    ) -> None:
+        super().__init__()
+        self._name = "TileNotice"
+        self.text = text
+
+
+PAGE_STYLE = """<style>
+.lc-box {background: rgba(255,255,255,0.95); padding: 6px 9px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0,0,0,0.35); font: 12px/1.35 system-ui, "Noto Sans CJK SC",
+  sans-serif; color: #222;}
+.lc-box h4, .lc-h2 {margin: 4px 0 3px; font-size: 13px; font-weight: 600;}
+.lc-h {margin: 0 0 3px; font-size: 15px; font-weight: 700;}
+.lc-title-box {max-width: 360px;}
+.lc-legend {max-width: 270px;}
+.lc-legend-body {max-height: calc(100vh - 150px); overflow-y: auto;}
+.lc-legend .lc-row {display: flex; align-items: center; gap: 6px; margin: 1px 0;}
+.lc-sec[hidden], .lc-panel-body[hidden], .lc-legend-body[hidden] {display: none;}
+.lc-fold {font: 600 12px system-ui, sans-serif; background: #fff; color: #222;
+  border: 1px solid #767676; border-radius: 3px; padding: 2px 6px; cursor: pointer;}
+.lc-panel {max-width: 300px;}
+.lc-panel-body {max-height: calc(100vh - 380px); overflow-y: auto; overflow-x: hidden;
+  margin-top: 4px;}
+.lc-years label {font-weight: 600; display: block;}
+.lc-years input {width: 100%;}
+.lc-whatif {border: 1px solid #bbb; margin: 4px 0 0; padding: 3px 6px;}
+.lc-whatif legend {font-weight: 600; padding: 0 3px;}
+.lc-build {margin: 3px 0;}
+.lc-note {font-size: 11px; color: #444; overflow-wrap: anywhere;}
+.lc-shares .lc-share {font-weight: 700;}
+.lc-swatch {display: inline-block; flex: none; width: 14px; height: 12px; border: 1px solid #555;}
+.lc-dot {display: inline-block; width: 10px; height: 10px; border-radius: 50%;
+  border: 1px solid #fff; box-shadow: 0 0 0 1px #444;}
+.lc-warning {margin-top: 4px; background: #fff3cd; border: 1px solid #d39e00; color: #5c4300;
+  font-weight: 600;}
+.lc-popup table {border-collapse: collapse;} .lc-popup th {text-align: left; padding-right: 8px;}
+.lc-grey {filter: grayscale(1) brightness(1.04) contrast(0.92);}
+.lc-site-icon, .lc-key-icon, .lc-label {background: none; border: none;}
+.lc-site-icon svg {filter: drop-shadow(0 0 1.5px #fff) drop-shadow(0 0 2px rgba(0,0,0,0.8));}
+.lc-label div {font: 600 11px/1.2 system-ui, "Noto Sans CJK SC", sans-serif; color: #111;
+  white-space: nowrap; transform: translate(-50%, -50%); display: inline-block;
+  pointer-events: none; background: rgba(255,255,255,0.6); border-radius: 3px; padding: 0 2px;
+  text-shadow: -1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff,
+  0 0 3px #fff;}
+.lc-scale {width: 150px; height: 10px; border: 1px solid #555;}
+.lc-ticks {display: flex; justify-content: space-between; width: 152px; font-size: 11px;}
+.lc-tile-notice {max-width: 260px; font-size: 11px;}
+.lc-cluster {border-radius: 50%; color: #fff; font: 600 12px/30px system-ui, sans-serif;
+  text-align: center; width: 30px; height: 30px; box-shadow: 0 0 0 3px rgba(255,255,255,0.7);
+  text-shadow: 0 0 2px #000, 0 0 2px #000;}
+</style>"""
+
+#: Folium maps load Leaflet from CDNs; without them the page would stay blank, so say why.
+OFFLINE_NOTICE = """<script>
+window.addEventListener("load", function () {
+  if (typeof L === "undefined") {
+    var p = document.createElement("p");
+    p.id = "lc-offline";
+    p.textContent = "This map loads Leaflet from a public CDN (cdn.jsdelivr.net) and "
+      + "needs internet access to display; a map written with --map-assets inline (the "
+      + "default) opens offline. The tables and figures in report.html work offline.";
+    p.style.cssText = "margin:2em;font:16px system-ui,sans-serif";
+    document.body.prepend(p);
+  }
+});
+</script>"""
+
+
+def display_geojson(
+    gdf: gpd.GeoDataFrame,
+    properties: list[dict[str, Any]],
+    *,
+    tol: float,
+    precision: int,
+    datum: str = "wgs84",
+) -> dict[str, Any]:
+    """Simplify in the local CRS, reproject to WGS84 (and the base map's datum), round."""
+    geoms = shapely.simplify(gdf.geometry.to_numpy(), tol, preserve_topology=True)
+    geoms = gpd.GeoSeries(geoms, crs=gdf.crs).to_crs(WGS84).to_numpy()
+    geoms = geometries_to_display(geoms, datum=datum)  # type: ignore[arg-type]
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, precision))
+    features = [
+        {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))}
+        for g, props in zip(geoms, properties, strict=True)
+        if g is not None and not g.is_empty
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+class LabelsLayer(MacroElement):
+    """Text labels from ``[lat, lon, text]`` rows; the text is set with ``textContent``."""
+
+    _template = ElementTemplate("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var lcLabels = {{ this.rows|tojson }};
+            lcLabels.forEach(function (r) {
+                var el = document.createElement("div");
+                el.textContent = r[2];
+                var icon = L.divIcon({className: "lc-label", html: el, iconSize: [0, 0]});
+                L.marker([r[0], r[1]], {icon: icon, interactive: false, keyboard: false,
+                          zIndexOffset: 3000})
+                    .addTo({{ this._parent.get_name() }});
+            });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        super().__init__()
+        self._name = "LabelsLayer"
+        self.rows = rows
+
+
+def svg(shape: str, *, fill: str, stroke: str, size: int) -> str:
+    """Return an inline SVG icon of a fixed shape (square, circle, triangle, diamond)."""
+    s = size
+    body = {
+        "square": f'<rect x="3" y="3" width="{s - 6}" height="{s - 6}"/>',
+        "circle": f'<circle cx="{s / 2}" cy="{s / 2}" r="{s / 2 - 3}"/>',
+        "triangle": f'<polygon points="{s / 2},2 {s - 2},{s - 3} 2,{s - 3}"/>',
+        "diamond": f'<polygon points="{s / 2},2 {s - 2},{s / 2} {s / 2},{s - 2} 2,{s / 2}"/>',
+    }[shape]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{s}" height="{s}" '
+        f'fill="{fill}" stroke="{stroke}" stroke-width="2">{body}</svg>'
+    )
+
+
+class PointsLayer(MacroElement):
+    """Markers from ``[lat, lon, icon SVG, popup HTML, online year, escaped name]`` rows.
+
+    The rows arrive as JSON; the icon SVG is built here from fixed shapes and the popup
+    from escaped text, so no data can become markup or script.
+    """
+
+    _template = ElementTemplate("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var rows = {{ this.rows|tojson }};
+            rows.forEach(function (r) {
+                var icon = L.divIcon({className: "lc-site-icon", html: r[2],
+                    iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]});
+                var marker = L.marker([r[0], r[1]], {icon: icon, zIndexOffset: 1000,
+                                                     title: lcText(r[5])})
+                    .bindPopup(r[3], {maxWidth: 340});
+                marker.lcYear = r[4];
+                marker.addTo({{ this._parent.get_name() }});
+            });
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list[list[Any]]) -> None:
+        super().__init__()
+        self._name = "PointsLayer"
+        self.rows = rows
+
+
+class HtmlControl(MacroElement):
+    """A Leaflet control holding fixed HTML (built from escaped text), e.g. the legend.
+
+    A control lives inside the map container, so it stays visible in fullscreen mode.
+    """
+
+    _template = ElementTemplate("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var control = L.control({position: {{ this.position|tojson }}});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", "lc-box " + {{ this.css_class|tojson }});
+                div.innerHTML = {{ this.html|tojson }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            control.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, html_text: str, *, position: str, css_class: str) -> None:
+        super().__init__()
+        self._name = "HtmlControl"
+        self.html = html_text
+        self.position = position
+        self.css_class = css_class
+
+
+class Attribution(MacroElement):
+    """Data credits appended to Leaflet's attribution control (escaped text)."""
+
+    _template = ElementTemplate("""
+        {% macro script(this, kwargs) %}
+        {% for credit in this.credits %}
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ credit|tojson }});
+        {% endfor %}
+        {% endmacro %}
+    """)
+
+    def __init__(self, credits: list[str]) -> None:
+        super().__init__()
+        self._name = "Attribution"
+        self.credits = credits
+
+
+class DataBlock(Element):
+    """The page's data as ``<script type="application/json" id=...>``, rendered as is.
+
+    The text is JSON with ``<``, ``>``, ``&`` escaped (:func:`script_json`): it cannot close
+    the script element, and it is never template source (``render`` returns it directly).
+    """
+
+    def __init__(self, element_id: str, value: object) -> None:
+        super().__init__()
+        self._name = "DataBlock"
+        self.element_id = element_id
+        self.text = script_json(value)
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the script element (no template pass)."""
+        return f'<script type="application/json" id="{self.element_id}">{self.text}</script>'
+
+
+class RawScript(Element):
+    """Fixed page code (no data) added to the page as is, never read as template source."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "RawScript"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the code unchanged."""
+        return self.text

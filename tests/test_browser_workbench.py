@@ -1,0 +1,367 @@
+"""The map as a workbench, in headless Chromium with the network cut off.
+
+On the demo metro (and Wuhan with the real data): the year slider set to 2024 redraws the
+rings and prints the headline of a separate ``--year 2024`` run; ticking what-if builds
+prints the shares of separate ``--year 2024 --add-site LON,LAT ...`` runs; at 1366×768 no
+control covers another (the legend and the panel fold and scroll); axe-core finds no WCAG
+2 A/AA violation; the page requests nothing but base-map tiles (nothing at all with
+``--basemap none``); Chinese words and names render (``tests/.artifacts/map-zh.png``).
+
+axe-core is the npm package, unpacked by the same ``npm pack`` cache as the replayed CDN
+files (``cdn_replay.AssetStore``); the test skips when it cannot be had.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pytest
+
+import cdn_replay
+from cdn_replay import js_problems, open_page, start_browser, wait_for, wait_map_ready
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    from latcircle.run import RunResult
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / ".artifacts"
+AXE_URL = f"https://cdn.jsdelivr.net/npm/{cdn_replay.AXE_CORE}/axe.min.js"
+#: Chinese names for the demo's districts (the demo itself has none).
+LOCAL = {
+    "North Hills": "北山区",
+    "West Fields": "西田区",
+    "Riverside Core": "滨江中心区",
+    "East Gate": "东门区",
+    "South Plain": "南原区",
+}
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    if not (Path(cdn_replay.CHROMIUM).exists() and Path(cdn_replay.CHROMEDRIVER).exists()):
+        pytest.skip("headless browser test needs Debian chromium and chromium-driver")
+    pytest.importorskip("selenium")
+    driver = start_browser(_closed_port(), tmp_path_factory.mktemp("workbench-profile"))
+    yield driver
+    driver.quit()
+
+
+def _with_local_names(data: Path) -> None:
+    """Give the demo's districts Chinese names (the ``name_local`` field) and the city one."""
+    config = data / "demo.yaml"
+    districts = next(p for p in data.iterdir() if p.stem == "districts")
+    gdf = gpd.read_file(districts)
+    gdf["name_local"] = [LOCAL[n] for n in gdf["name"]]
+    gdf.to_file(districts)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text + "name_local: 演示城市\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The demo run, its maps (English, Chinese, no base map) and the 2024 reference runs."""
+    from latcircle.config import load_config
+    from latcircle.demo.generator import write_demo_city
+    from latcircle.pipeline import run_city, write_progress
+    from latcircle.present.maps import write_map
+
+    folder = tmp_path_factory.mktemp("workbench-demo")
+    config = write_demo_city(folder / "data", seed=7)
+    _with_local_names(folder / "data")
+    result = run_city(load_config(config), out=folder / "out", extra_outputs=[write_progress])
+    pages = {}
+    for name, options in {
+        "en": {"lang": "en"},
+        "zh": {"lang": "zh"},
+        "none": {"lang": "en", "basemap": "none"},
+    }.items():
+        path = write_map(result, result.out, **options)
+        pages[name] = path.rename(result.out / f"map-{name}.html")
+    return {"result": result, "pages": pages, "folder": folder}
+
+
+def _reference(demo: dict, name: str, *, year: int | None, add: list) -> RunResult:
+    from latcircle.pipeline import run_city
+
+    result: RunResult = demo["result"]  # type: ignore[assignment]
+    cfg = result.metro.config.model_copy(update={"year": year})
+    out = demo["folder"] / name  # type: ignore[operator]
+    return run_city(cfg, out=out, metro=result.metro, add_sites=add, progress=False)
+
+
+def _open(driver: WebDriver, page: Path, *, width: int = 1366, height: int = 900) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+    open_page(driver, page)
+    wait_map_ready(driver)
+    wait_for(driver, "return window.lcWorkbenchState !== undefined;")
+
+
+def _unfold(driver: WebDriver) -> None:
+    """Open the panel and the legend (folded by default on a short screen)."""
+    driver.execute_script(
+        "document.querySelectorAll('.lc-fold').forEach(function (b) {"
+        "  if (b.getAttribute('aria-expanded') !== 'true') { b.click(); } });"
+    )
+
+
+def _set_year(driver: WebDriver, label: str) -> None:
+    driver.execute_script(
+        "var labels = JSON.parse(document.getElementById('lc-data').textContent).years"
+        "  .map(function (y) { return y.label; });"
+        "var i = document.getElementById('lc-year');"
+        "i.value = labels.indexOf(arguments[0]); i.dispatchEvent(new Event('input'));",
+        label,
+    )
+
+
+def _state(driver: WebDriver) -> dict:
+    return driver.execute_script("return window.lcWorkbenchState;")
+
+
+def _headline(driver: WebDriver) -> dict[str, str]:
+    return driver.execute_script(
+        "var out = {}; document.querySelectorAll('.lc-title-box .lc-share')"
+        ".forEach(function (s) { out[s.getAttribute('data-basis')] = s.textContent; });"
+        "return out;"
+    )
+
+
+def _ring_paths(driver: WebDriver) -> list[str]:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('path.leaflet-interactive'))"
+        ".map(function (p) { return p.getAttribute('d'); });"
+    )
+
+
+def _data(page: Path) -> dict:
+    import re
+
+    text = page.read_text(encoding="utf-8")
+    m = re.search(r'<script type="application/json" id="lc-data">(.*?)</script>', text, re.S)
+    assert m
+    return json.loads(m.group(1))
+
+
+def test_slider_2024_is_the_year_run(browser: WebDriver, demo: dict) -> None:
+    from latcircle.output.readback import read_layers
+    from latcircle.present.style import percent
+
+    page = demo["pages"]["en"]
+    _open(browser, page)
+    data = _data(page)
+    assert "2024" in [y["label"] for y in data["years"]]
+    before = _ring_paths(browser)
+    _set_year(browser, "2024")
+    state = _state(browser)
+    assert state["year"] == "2024"
+    ref = _reference(demo, "year2024", year=2024, add=[])
+    shown = _headline(browser)
+    for basis, value in ref.headline.items():
+        assert state["now"][basis]["share"][-1] == value  # the same sums: exact
+        assert shown[basis] == percent(value), (basis, shown)
+    # The rings drawn are the 2024 run's: other paths than before, the 2024 areas.
+    assert _ring_paths(browser) != before
+    year = next(y for y in data["years"] if y["label"] == "2024")
+    areas = [r["area"] for r in data["shapes"][year["shape"]]["rings"]]
+    assert areas == list(read_layers(ref.out)["rings"]["area_km2"])
+    cov = ref.coverage.query("scope == 'district' and threshold_ms == 1.0")
+    for row in cov.itertuples():
+        i = data["districts"].index(row.name)
+        got = state["now"][row.basis]["share"][i]
+        assert (got is None and row.share != row.share) or got == row.share
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "workbench-2024.png"))
+    assert [p for p in js_problems(browser) if "openstreetmap" not in p] == []
+
+
+def test_whatif_toggles_give_the_add_site_shares(browser: WebDriver, demo: dict) -> None:
+    from latcircle.present.style import percent
+
+    page = demo["pages"]["en"]
+    _open(browser, page)
+    _set_year(browser, "2024")
+    builds = _data(page)["builds"]
+    assert len(builds) >= 4, builds
+    for k, on in enumerate([[0], [1, 3], [0, 2, 3]]):
+        browser.execute_script(
+            "var on = arguments[0];"
+            "document.querySelectorAll('.lc-build input').forEach(function (b, j) {"
+            "  if (b.checked !== on.includes(j)) { b.click(); } });",
+            on,
+        )
+        state = _state(browser)
+        assert [j for j, v in enumerate(state["on"]) if v] == on
+        added = [(float(builds[j]["lon"]), float(builds[j]["lat"]), None) for j in on]
+        ref = _reference(demo, f"add{k}", year=2024, add=added)
+        shown = _headline(browser)
+        for basis, value in ref.headline.items():
+            got = state["now"][basis]["share"][-1]
+            assert got == pytest.approx(value, rel=1e-12), (on, basis)
+            assert shown[basis] == percent(value), (on, basis, shown)
+        cov = ref.coverage.query("scope == 'district' and threshold_ms == 1.0")
+        data = _data(page)
+        for row in cov.itertuples():
+            got = state["now"][row.basis]["share"][data["districts"].index(row.name)]
+            if row.share == row.share:
+                assert got == pytest.approx(row.share, rel=1e-12), (on, row)
+    browser.save_screenshot(str(ARTIFACTS / "workbench-whatif.png"))
+
+
+def _overlaps(driver: WebDriver) -> tuple[list, list]:
+    """Pairs of visible controls that overlap, and controls outside the viewport."""
+    rects = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-control'))"
+        ".map(function (c) { var r = c.getBoundingClientRect();"
+        "  return [c.className, r.left, r.top, r.right, r.bottom]; })"
+        ".filter(function (r) { return r[3] > r[1] && r[4] > r[2]; });"
+    )
+    width, height = driver.execute_script("return [innerWidth, innerHeight];")
+    pairs = [
+        (a[0], b[0])
+        for i, a in enumerate(rects)
+        for b in rects[i + 1 :]
+        if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+    ]
+    outside = [r[0] for r in rects if r[1] < 0 or r[2] < 0 or r[3] > width or r[4] > height]
+    return pairs, outside
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1280, 720)])
+def test_no_control_covered(browser: WebDriver, demo: dict, size: tuple[int, int]) -> None:
+    _open(browser, demo["pages"]["en"], width=size[0], height=size[1])
+    time.sleep(1.0)  # the tile notice arrives with the first failed tile
+    assert _overlaps(browser) == ([], [])
+    # Unfolded, the panel and the legend scroll inside the room their corners leave.
+    _unfold(browser)
+    assert browser.execute_script(
+        "return Array.from(document.querySelectorAll('.lc-fold'))"
+        ".every(b => b.getAttribute('aria-expanded') === 'true');"
+    )
+    _set_year(browser, "2024")
+    assert _overlaps(browser) == ([], [])
+    browser.save_screenshot(str(ARTIFACTS / f"workbench-{size[0]}x{size[1]}-open.png"))
+
+
+def _axe_source() -> str:
+    if cdn_replay.missing_tools("axe-core"):
+        pytest.skip(cdn_replay.missing_tools("axe-core"))
+    store = cdn_replay.AssetStore(ARTIFACTS / "npm")
+    try:
+        body = store.get(AXE_URL)
+    except cdn_replay.AssetError as exc:
+        pytest.skip(f"axe-core not available: {exc}")
+    if not body:
+        pytest.skip("axe-core not available")
+    return body.decode("utf-8")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_axe_finds_no_wcag_a_aa_violation(browser: WebDriver, demo: dict, lang: str) -> None:
+    source = _axe_source()
+    _open(browser, demo["pages"][lang])
+    _unfold(browser)
+    browser.execute_script(source)
+    browser.set_script_timeout(120)
+    result = browser.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']})"
+        ".then(function (r) { done(r.violations.map(function (v) {"
+        "  return [v.id, v.impact, v.nodes.slice(0, 3).map(function (n) {"
+        "    return n.target.join(' '); })]; })); })"
+        ".catch(function (e) { done([['error', String(e), []]]); });"
+    )
+    print(f"axe ({lang}): {len(result)} violation(s)")
+    assert result == [], json.dumps(result, ensure_ascii=False, indent=1)
+
+
+@pytest.mark.parametrize("name", ["en", "none"])
+def test_no_request_but_tiles(browser: WebDriver, demo: dict, name: str) -> None:
+    _open(browser, demo["pages"][name])
+    _set_year(browser, "2024")
+    browser.execute_script("document.querySelector('.lc-build input').click();")
+    time.sleep(0.5)
+    resources = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(r => r.name);"
+    )
+    if name == "none":
+        assert resources == []
+    else:
+        assert resources and all("tile.openstreetmap.org" in r for r in resources), resources
+
+
+def test_chinese_words_and_names_render(browser: WebDriver, demo: dict) -> None:
+    page = demo["pages"]["zh"]
+    _open(browser, page)
+    _unfold(browser)
+    assert browser.execute_script("return document.documentElement.lang;") == "zh-Hans"
+    assert browser.title.startswith("演示城市")
+    labels = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.lc-label div')).map(d => d.textContent);"
+    )
+    assert {lab.split(" · ")[0] for lab in labels} == set(LOCAL.values())
+    legend = browser.find_element("css selector", ".lc-legend").text
+    assert "到最近站点的单向时延" in legend and "无接入" in legend
+    title = browser.find_element("css selector", ".lc-title-box").text
+    assert "重点场所权重" in title and "个标记" in title
+    # Glyphs, not tofu: a CJK label is about as wide as its characters at 11 px.
+    width = browser.execute_script(
+        "return document.querySelector('.lc-label div').getBoundingClientRect().width;"
+    )
+    assert width > 40
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "map-zh.png"
+    browser.save_screenshot(str(shot))
+    print(f"screenshot: {shot}")
+
+
+# --- Wuhan (real data) --------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_wuhan_workbench(browser: WebDriver, shared_data: Path, tmp_path: Path) -> None:
+    from latcircle.config import load_config
+    from latcircle.pipeline import run_city, write_progress
+    from latcircle.present.maps import write_map
+    from latcircle.present.style import percent
+
+    cfg = load_config(ROOT / "data" / "cities" / "wuhan.yaml")
+    result = run_city(cfg, out=tmp_path / "wuhan", extra_outputs=[write_progress])
+    page = write_map(result, result.out)
+    size_mb = page.stat().st_size / 1e6
+    seconds = open_page(browser, page)
+    wait_map_ready(browser)
+    print(f"wuhan map.html: {size_mb:.2f} MB, load {seconds:.2f} s")
+    assert size_mb <= 8.0
+    _open(browser, page)
+    _set_year(browser, "2024")
+    ref = run_city(
+        cfg.model_copy(update={"year": 2024}),
+        out=tmp_path / "y2024",
+        metro=result.metro,
+        progress=False,
+    )
+    state, shown = _state(browser), _headline(browser)
+    for basis, value in ref.headline.items():
+        assert state["now"][basis]["share"][-1] == value
+        assert shown[basis] == percent(value)
+    browser.save_screenshot(str(ARTIFACTS / "wuhan-workbench-2024.png"))
