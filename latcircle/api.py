@@ -289,6 +289,10 @@ class Metro:
         max_sites: int | None = None,
         max_cost: float | None = None,
         candidates: str | Path | None = None,
+        margin_pp: float = 0.0,
+        at_route_factor: float | None = None,
+        confidence: float | None = None,
+        protect: bool = False,
     ) -> PlanResult:
         """Plan what to build to reach the targets (``latcircle plan``), in memory.
 
@@ -302,6 +306,9 @@ class Metro:
             Limits on the number and the cost of builds.
         candidates
             A candidates file replacing the config's ``plan.candidates``.
+        margin_pp, at_route_factor, confidence, protect
+            Plans with margins (docs/plan.md): ``--margin``, ``--at-route-factor``,
+            ``--confidence``, ``--protect``.
 
         Returns
         -------
@@ -317,6 +324,10 @@ class Metro:
             basis=basis,
             max_sites=max_sites,
             max_cost=max_cost,
+            margin_pp=margin_pp,
+            at_route_factor=at_route_factor,
+            confidence=confidence,
+            protect=protect,
         )
 
     def with_sites(self, sites: Sequence[SiteSpec] | gpd.GeoDataFrame) -> Metro:

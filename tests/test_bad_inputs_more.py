@@ -667,7 +667,7 @@ def test_plan_year_warnings_at_the_boundaries(tiny_city: Path) -> None:
     """At PLAN_NOW_YEAR and at the first site's year: no warning; one year before: one."""
     from latcircle.analysis.metro import prepare
     from latcircle.analysis.plan import Goal
-    from latcircle.analysis.plan_checks import PLAN_NOW_YEAR, year_warnings
+    from latcircle.analysis.plan.checks import PLAN_NOW_YEAR, year_warnings
     from latcircle.config import load_config
 
     metro = prepare(load_config(tiny_city))  # sites online 2024 and 2027

@@ -337,6 +337,7 @@ def test_plan_cli_writes_everything_deterministically(
         "plan.gpkg",
         "plan.json",
         "sites-planned.csv",
+        "targets.csv",  # per target: P5 / P50 / P95 and P(meet) (issue 24 §5)
     ]
     for name in names:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
@@ -503,8 +504,8 @@ def test_met_targets_give_an_empty_plan(tiny_plan_city: tuple[Path, Path], tmp_p
 def test_time_limit_falls_back_to_greedy_with_a_true_gap() -> None:
     import scipy.sparse as sp
 
-    from latcircle.analysis import _plansolve as solvers
-    from latcircle.analysis.plan import _solve
+    from latcircle.analysis.plan import solve as solvers
+    from latcircle.analysis.plan.verify import _solve
 
     rng = np.random.default_rng(5)
     nb, ng = 120, 1500

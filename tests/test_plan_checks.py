@@ -11,8 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.sparse as sp
 
-from latcircle.analysis import _plansolve as solvers
-from latcircle.analysis.plan_checks import drop_idle_builds, limits_failure
+from latcircle.analysis.plan import solve as solvers
+from latcircle.analysis.plan.checks import drop_idle_builds, limits_failure
 
 
 def _stage(columns: list[list[int]], need: float, allowed: list[bool]) -> solvers.Stage:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from latcircle.analysis._plansolve import Stage, greedy, max_cover, min_cost
+from latcircle.analysis.plan.solve import Stage, greedy, max_cover, min_cost
 
 
 def _instance(seed: int, nb: int, ng: int = 30) -> tuple[list[Stage], np.ndarray, np.ndarray]:
@@ -110,3 +110,25 @@ def test_need_exactly_at_reach_is_feasible_and_one_more_is_not() -> None:
     assert not greedy([st_more], np.array([2.0, 3.0])).feasible
     st_one = Stage(sp.csr_matrix(cover), weight, 9.0, np.ones(2, bool), 20.0)
     assert min_cost([st_one], np.array([2.0, 3.0])).cost == 3.0  # 4 + 5 = 9 with the 2nd
+
+
+@pytest.mark.parametrize("empty_first", [True, False])
+def test_a_stage_without_groups_leaves_the_other_stages_intact(empty_first: bool) -> None:
+    # A stage whose builds cover no group (the LEO 10 ms stage of a ground-node plan, where
+    # no place is in reach) has a z block of width 0; the model must still be well formed
+    # and the optimum that of the other stage alone, found here by brute force.
+    cover = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 1]], dtype=bool)
+    weight = np.array([3.0, 2.0, 1.0])
+    cost = np.array([4.0, 1.0, 2.0])
+    full = Stage(sp.csr_matrix(cover.astype(float)), weight, 5.0, np.ones(3, bool), 6.0)
+    empty = Stage(sp.csr_matrix((0, 3)), np.zeros(0), 0.0, np.ones(3, bool), 6.0)
+    stages = [empty, full] if empty_first else [full, empty]
+    best = min(
+        float(cost[list(c)].sum())
+        for k in range(4)
+        for c in itertools.combinations(range(3), k)
+        if weight[cover[:, list(c)].any(axis=1)].sum() >= 5.0
+    )
+    sol = min_cost(stages, cost)
+    assert sol.feasible
+    assert sol.cost == pytest.approx(best)  # builds 0 and 1: 3 + 2 >= 5 for 5.0

@@ -13,7 +13,7 @@ compute any gateway at ``n`` can have (``E + S + D(n)``: no backbone path is sho
 chosen node never improves another chosen node's coverage, and re-running the tiers with the
 chosen gateways and sites reproduces the planned coverage exactly (checked on every plan).
 The problem (reach the most coverable weight in both tiers at least cost) is the staged set
-cover of :mod:`latcircle.analysis._plansolve`, solved by HiGHS.
+cover of :mod:`latcircle.analysis.plan.solve`, solved by HiGHS.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from latcircle.analysis._plansolve import Stage, min_cost
 from latcircle.analysis.coverage import covered
 from latcircle.analysis.leo import LeoParams, leo_path
+from latcircle.analysis.plan.solve import Stage, min_cost
 from latcircle.analysis.tiers import (
     TierParams,
     _nearest_node,

@@ -11,7 +11,9 @@
 * ``candidates.csv``: the candidate sites considered, as a candidates file to edit and
   feed back (``--candidates``);
 * ``curve.csv``: the maximal-covering curve (best share with 1, 2, … k builds, its cost);
-* ``plan.json``: goals, shares, cost, bound, gap, solver, timings, notes.
+* ``targets.csv``: per target, the share at the plan's parameters and at the run's, P5 / P50 /
+  P95 and the probability of meeting it (docs/plan.md, "Plans with margins");
+* ``plan.json``: goals, shares, cost, bound, gap, solver, timings, notes, parameters, targets.
 
 Deterministic: the same plan gives the same bytes.
 """
@@ -55,6 +57,7 @@ def write_plan(result: PlanResult, folder: Path) -> dict[str, Path]:
         "json": folder / "plan.json",
         "network": folder / "network-planned.gpkg",
         "candidates": folder / "candidates.csv",
+        "targets": folder / "targets.csv",
     }
     write_csv(result.table, paths["plan"])
     write_csv_text(sites_csv(result.sites_planned[SITES_COLUMNS]), paths["sites"])
@@ -62,6 +65,7 @@ def write_plan(result: PlanResult, folder: Path) -> dict[str, Path]:
     write_gpkg(_layers(result), paths["gpkg"])
     write_gpkg(result.network_layers, paths["network"])
     paths["candidates"].write_text(candidates_csv(result), encoding="utf-8")
+    write_csv(result.targets, paths["targets"])
     write_json(plan_record(result), paths["json"])
     return paths
 
@@ -138,4 +142,17 @@ def plan_record(result: PlanResult) -> dict[str, Any]:
         "coverage_rows": len(result.sets.rows),
         "spurs": len(result.spurs),
         "notes": list(result.notes),
+        "parameters": {k: _plain(v) for k, v in result.parameters.items()},
+        "targets": [
+            {k: _plain(v) for k, v in row.items()} for row in result.targets.to_dict("records")
+        ],
     }
+
+
+def _plain(v: Any) -> Any:
+    """Return a JSON value: floats to 9 decimals, NaN as null, numpy scalars as Python."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return round(v, 9) if np.isfinite(v) else None
+    return v

@@ -1,17 +1,18 @@
-"""The planner's figure and report section (HTML and PNG only)."""
+"""The planner's figure and report section (HTML and PNG only; the section is a template)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from latcircle.present.figures import BASIS_LABELS, _with_fonts, png_bytes
-from latcircle.present.style import escape_text
+from latcircle.present.templating import png_base64, render
 
-__all__ = ["curve_figure", "plan_section", "write_curve_png"]
+__all__ = ["curve_figure", "plan_context", "plan_section", "write_curve_png"]
 
 
 #: Colours of the goal years (first, second, further), told apart also by line style.
@@ -119,10 +120,8 @@ def write_curve_png(
     return Path(path)
 
 
-def plan_section(plan: pd.DataFrame, record: dict) -> str:
-    """Return the report's plan section: what to build, cost, shares, solver and gap.
-
-    Every value from the plan is escaped: names from data files are inert text.
+def plan_section(plan: pd.DataFrame, record: dict, *, curve_png: bytes | None = None) -> str:
+    """Return the report's plan section alone (``templates/report/plan.html``).
 
     Parameters
     ----------
@@ -130,12 +129,37 @@ def plan_section(plan: pd.DataFrame, record: dict) -> str:
         ``plan.csv``.
     record
         ``plan.json``.
+    curve_png
+        ``plan/curve.png``, placed at the section's end when given.
     """
-    esc = escape_text
-    rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{esc(str(v))}</td>"
+    return render("report/plan.html", plan=plan_context(plan, record, curve_png=curve_png))
+
+
+def plan_context(
+    plan: pd.DataFrame, record: dict, *, curve_png: bytes | None = None
+) -> dict[str, Any]:
+    """Return the plan section's variables: what to build, cost, shares, solver and gap.
+
+    Values are plain text, escaped where the template prints them: names from data files
+    are inert text.
+
+    Parameters
+    ----------
+    plan
+        ``plan.csv``.
+    record
+        ``plan.json``.
+    curve_png
+        ``plan/curve.png``, or ``None``.
+
+    Returns
+    -------
+    dict
+        ``templates/report/plan.html``'s ``plan``.
+    """
+    rows = [
+        [
+            str(v)
             for v in (
                 r.year,
                 r.build_id,
@@ -144,25 +168,21 @@ def plan_section(plan: pd.DataFrame, record: dict) -> str:
                 f"{r.cost:,.2f}",
                 f"{r.cumulative_share:.1%}",
             )
-        )
-        + "</tr>"
+        ]
         for r in plan.itertuples()
-    )
+    ]
     shares = ", ".join(
-        f"{esc(y)}: {record['baseline_share'][y]:.1%} → {record['planned_share'][y]:.1%}"
+        f"{y}: {record['baseline_share'][y]:.1%} → {record['planned_share'][y]:.1%}"
         for y in record.get("planned_share", {})
         if record["planned_share"][y] is not None and record["baseline_share"][y] is not None
     )
     gap = record.get("gap")
-    head = (
-        f"<p>Judged on {esc(str(record.get('basis')))}; {shares}. Cost "
-        f"{(record.get('cost') or 0):,.2f}, solver {esc(str(record.get('solver')))}, gap "
-        f"{'n/a' if gap is None else f'{gap:.2%}'}.</p>"
-    )
-    table = (
-        "<table><thead><tr><th>year</th><th>build</th><th>kind</th><th>name</th><th>cost</th>"
-        f"<th>cumulative share</th></tr></thead><tbody>{rows}</tbody></table>"
-        if len(plan)
-        else "<p>Nothing to build: the targets are met.</p>"
-    )
-    return f'<section id="plan"><h2>Plan: what to build</h2>{head}{table}</section>'
+    return {
+        "basis": str(record.get("basis")),
+        "shares": shares,
+        "cost": f"{(record.get('cost') or 0):,.2f}",
+        "solver": str(record.get("solver")),
+        "gap": "n/a" if gap is None else f"{gap:.2%}",
+        "rows": rows,
+        "curve": None if curve_png is None else png_base64(curve_png),
+    }

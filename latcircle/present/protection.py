@@ -5,7 +5,9 @@
 * :func:`add_protection_layers`: "single-site coverage" (where one site alone covers) and
   "critical links", both off until ticked in the layer control.
 
-Every string from data reaches the page through :func:`latcircle.present.style.escape_text`.
+Every string from data reaches the page through :func:`latcircle.present.style.escape_text`
+(the report section is the template ``templates/report/protection.html``, whose environment
+escapes every variable with it).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import pandas as pd
 from latcircle.analysis.coverage import BASES
 from latcircle.analysis.protection import CRITICAL_LINKS_LAYER, SINGLE_SITE_LAYER
 from latcircle.present.style import escape_text, percent
+from latcircle.present.templating import render
 from latcircle.run import RunResult
 
-__all__ = ["add_protection_layers", "protection_section"]
+__all__ = ["add_protection_layers", "protection_context", "protection_section"]
 
 #: Rows of each table shown in the report (all are in ``protection.csv``).
 ROWS_SHOWN = 10
@@ -30,45 +33,56 @@ _UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "km²"}
 
 
 def protection_section(result: RunResult) -> str:
-    """Return the report's protection section ("" when the run computed none).
+    """Return the report's protection section alone ("" when the run computed none).
 
     Parameters
     ----------
     result
         The run.
     """
+    return render("report/protection.html", protection=protection_context(result))
+
+
+def protection_context(result: RunResult) -> dict[str, Any] | None:
+    """Return the variables of the report's protection section (``None``: the run has none).
+
+    Parameters
+    ----------
+    result
+        The run.
+
+    Returns
+    -------
+    dict or None
+        ``templates/report/protection.html``'s ``protection``: the budget, the worst single
+        site per basis, and the sites' and links' tables (``None`` when there are none).
+    """
     found = result.protection
     if found is None:
-        return ""
+        return None
     table = found.table
-    budget = result.metro.config.budget_ms
-    parts = [f"<h2>What survives one failure (within {budget:g} ms)</h2>"]
-    words = []
+    worst = []
     for basis in [b for b in BASES if b in found.worst]:
         w = found.worst[basis]
-        words.append(
-            f"<li>{escape_text(_UNIT_WORDS.get(BASES[basis], basis))}: "
-            f"{percent(float(w['share']))} now; {percent(float(w['share_after']))} if site "
-            f"<b>{escape_text(w['site'])}</b> fails (the worst single site)</li>"
+        worst.append(
+            {
+                "unit": _UNIT_WORDS.get(BASES[basis], basis),
+                "share": percent(float(w["share"])),
+                "after": percent(float(w["share_after"])),
+                "site": w["site"],
+            }
         )
-    parts.append(f"<ul>{''.join(words)}</ul>")
     sites = table[table["kind"] == "site"]
-    if len(sites):
-        parts.append(_table_html(sites, "site", "Coverage resting on one site alone"))
-    else:
-        parts.append("<p class='note'>No compute site is online in this scenario.</p>")
     links = table[table["kind"] == "link"]
-    if len(links):
-        parts.append(_table_html(links, "link", "Critical links (exact re-solve without each)"))
-    else:
-        parts.append(
-            "<p class='note'>Cable failure was not computed: run with <code>--protection</code> "
-            "or give the config a <code>protection:</code> section.</p>"
-        )
-    return "".join(parts)
+    return {
+        "budget": f"{result.metro.config.budget_ms:g}",
+        "worst": worst,
+        "sites": _table(sites, "site") if len(sites) else None,
+        "links": _table(links, "link") if len(links) else None,
+    }
 
 
-def _table_html(rows: pd.DataFrame, kind: str, title: str) -> str:
+def _table(rows: pd.DataFrame, kind: str) -> dict[str, Any]:
     bases = [b for b in BASES if b in set(rows["basis"])]
     first = rows[rows["basis"] == bases[0]].sort_values("rank").head(ROWS_SHOWN)
     head = ["rank", kind, *(f"{_UNIT_WORDS[BASES[b]]} lost" for b in bases)]
@@ -83,14 +97,7 @@ def _table_html(rows: pd.DataFrame, kind: str, title: str) -> str:
             cells.append(f"{match['lost']:,.1f}" if unit == "km2" else f"{match['lost']:,.0f}")
             after.append(percent(float(match["share_after"])))
         body.append(cells + after)
-    html_rows = "".join(
-        "<tr>" + "".join(f"<td>{escape_text(c)}</td>" for c in row) + "</tr>" for row in body
-    )
-    header = "".join(f"<th>{escape_text(h)}</th>" for h in head)
-    return (
-        f"<h3>{escape_text(title)}</h3><table><thead><tr>{header}</tr></thead>"
-        f"<tbody>{html_rows}</tbody></table>"
-    )
+    return {"header": head, "rows": body}
 
 
 def add_protection_layers(

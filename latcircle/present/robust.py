@@ -1,26 +1,28 @@
 """How sure the figures are, in words and HTML: the report section and the CLI lines.
 
 Reads a run's :class:`latcircle.analysis.robust.Robustness` (sensitivity curves, critical
-values, quantiles, target probabilities); every string shown is escaped text.
+values, quantiles, target probabilities). The report section is the template
+``templates/report/robust.html``; :func:`robust_context` returns its variables (plain values,
+escaped by the template environment).
 """
 
 from __future__ import annotations
 
-import base64
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from latcircle.present.figures import png_bytes
-from latcircle.present.style import BASIS_LABELS, BASIS_WORDS, escape_text, percent
+from latcircle.present.style import BASIS_LABELS, BASIS_WORDS, percent
+from latcircle.present.templating import png_base64, render
 
 if TYPE_CHECKING:
     from latcircle.run import RunResult
 
-__all__ = ["robust_section", "uncertainty_lines"]
+__all__ = ["robust_context", "robust_section", "uncertainty_lines"]
 
 
 def uncertainty_lines(result: RunResult) -> list[str]:
@@ -58,36 +60,52 @@ def uncertainty_lines(result: RunResult) -> list[str]:
 
 
 def robust_section(result: RunResult, figures: Mapping[str, Figure | bytes]) -> str:
-    """Return the report section: critical values, quantiles, fan and curves, assumptions."""
+    """Return the report section alone (``templates/report/robust.html``), "" without one."""
+    return render("report/robust.html", robust=robust_context(result, figures))
+
+
+def robust_context(
+    result: RunResult, figures: Mapping[str, Figure | bytes]
+) -> dict[str, Any] | None:
+    """Return the report section's variables: critical values, quantiles, fan, curves.
+
+    Parameters
+    ----------
+    result
+        The run; ``None`` comes back when it computed no robustness.
+    figures
+        The report's figures (``fan``, ``sensitivity`` are placed here when present).
+
+    Returns
+    -------
+    dict or None
+        The variables of ``templates/report/robust.html`` (``robust``).
+    """
     robust = result.robust
     if robust is None:
-        return ""
-    parts = ["<h2>How sure: sensitivity and uncertainty</h2>"]
-    parts.append(
-        "<p class='note'>Every share is an exact step function of the route factor r and of "
-        "the equipment latency E (sensitivity.csv; "
-        f"{escape_text(robust.sensitivity.method)}). A target is lost just above its "
-        "critical value.</p>"
-    )
-    parts.append(_critical_table(robust.critical))
-    parts.append(_fragile(result))
+        return None
     unc = robust.uncertainty
-    if unc is not None:
-        parts.append(f"<p class='note'>{escape_text(unc.method)}.</p>")
-        parts.append(_quantile_table(unc.table))
-        if "fan" in figures:
-            parts.append(_img(figures["fan"], "share by year with its P5-P95 band"))
-        if unc.leo is not None and len(unc.leo):
-            parts.append("<p>LEO tiers (the allowance and E shift every LEO path alike):</p>")
-            parts.append(_leo_table(unc.leo))
-        parts.append(_distribution_list(unc.distributions))
-    if "sensitivity" in figures:
-        parts.append(_img(figures["sensitivity"], "share vs route factor and equipment latency"))
-    return "".join(parts)
+    return {
+        "method": robust.sensitivity.method,
+        "critical": _critical_table(robust.critical),
+        "fragile": _fragile(result),
+        "uncertainty": None if unc is None else _uncertainty(unc, figures),
+        "sensitivity": _png(figures["sensitivity"]) if "sensitivity" in figures else None,
+    }
 
 
-def _fragile(result: RunResult) -> str:
-    """Coverage lost if the route factor rises by 10 % (latency.tif band 3 maps it)."""
+def _uncertainty(unc: Any, figures: Mapping[str, Figure | bytes]) -> dict[str, Any]:
+    return {
+        "method": unc.method,
+        "quantiles": _quantile_table(unc.table),
+        "fan": _png(figures["fan"]) if "fan" in figures else None,
+        "leo": _leo_table(unc.leo) if unc.leo is not None and len(unc.leo) else None,
+        "distributions": _distributions(unc.distributions),
+    }
+
+
+def _fragile(result: RunResult) -> dict[str, str]:
+    """Return the coverage lost if the route factor rises by 10 % (latency.tif band 3)."""
     from latcircle.analysis.sensitivity import FRAGILE_RISE, fragile_share
 
     robust = result.robust
@@ -98,11 +116,7 @@ def _fragile(result: RunResult) -> str:
         f"{BASIS_WORDS.get(b, b)}"
         for b in result.metro.bases
     ]
-    return (
-        f"<p>Fragile coverage, covered at r = {r:g} but lost at r = {r * FRAGILE_RISE:g}: "
-        f"{escape_text(', '.join(words))} (latency.tif band 3 holds each cell's critical "
-        "route factor).</p>"
-    )
+    return {"r": f"{r:g}", "r_up": f"{r * FRAGILE_RISE:g}", "words": ", ".join(words)}
 
 
 def _value(v: float) -> str:
@@ -113,7 +127,7 @@ def _value(v: float) -> str:
     return f"{v:.4g}"
 
 
-def _critical_table(critical: Any) -> str:
+def _critical_table(critical: Any) -> dict[str, Any]:
     rows = [
         [
             str(r.year),
@@ -127,10 +141,10 @@ def _critical_table(critical: Any) -> str:
         for r in critical.itertuples()
     ]
     header = ["year", "basis", "target", "parameter", "run value", "share", "met up to"]
-    return _table(header, rows)
+    return {"header": header, "rows": rows}
 
 
-def _quantile_table(table: Any) -> str:
+def _quantile_table(table: Any) -> dict[str, Any]:
     rows = []
     for r in table.itertuples():
         rows.append(
@@ -145,10 +159,10 @@ def _quantile_table(table: Any) -> str:
             ]
         )
     header = ["year", "basis", "share", "P5", "P50", "P95", "P(meet target)"]
-    return _table(header, rows)
+    return {"header": header, "rows": rows}
 
 
-def _leo_table(leo: Any) -> str:
+def _leo_table(leo: Any) -> dict[str, Any]:
     rows = [
         [
             BASIS_LABELS.get(str(r.basis), str(r.basis)),
@@ -160,35 +174,18 @@ def _leo_table(leo: Any) -> str:
         ]
         for r in leo.itertuples()
     ]
-    return _table(["basis", "LEO budget", "share", "P5", "P50", "P95"], rows)
+    return {"header": ["basis", "LEO budget", "share", "P5", "P50", "P95"], "rows": rows}
 
 
-def _distribution_list(dists: Mapping[str, Any]) -> str:
+def _distributions(dists: Mapping[str, Any]) -> list[dict[str, str]]:
     items = []
     for name, d in dists.items():
         shape = ", ".join(
             f"{k} {v:g}" for k, v in d.describe().items() if isinstance(v, float) and k != "source"
         )
-        items.append(
-            f"<li><strong>{escape_text(name)}</strong>: {escape_text(d.kind)} "
-            f"({escape_text(shape)}) — {escape_text(d.source or 'config')}</li>"
-        )
-    return (
-        "<p>Distributions (assumptions unless a source is named):</p><ul>"
-        + "".join(items)
-        + "</ul>"
-    )
+        items.append({"name": name, "kind": d.kind, "shape": shape, "source": d.source or "config"})
+    return items
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{escape_text(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape_text(c)}</td>" for c in row) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _img(fig: Figure | bytes, alt: str) -> str:
-    png = fig if isinstance(fig, bytes) else png_bytes(fig)
-    data = base64.b64encode(png).decode("ascii")
-    return f"<figure><img alt='{escape_text(alt)}' src='data:image/png;base64,{data}'></figure>"
+def _png(fig: Figure | bytes) -> str:
+    return png_base64(fig if isinstance(fig, bytes) else png_bytes(fig))

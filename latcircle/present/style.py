@@ -7,7 +7,8 @@ command line never disagree:
   colours, the colours of the latency bands (:func:`band_colours`) and the names of their
   rings (:func:`ring_label`), the district share classes (:func:`share_colour`) and the
   heat layer's colours (:data:`HEAT_GRADIENT`);
-* how a percentage is printed, in a page or in running text (:func:`percent`);
+* how a percentage is printed, in a page or in running text (:func:`percent`), and a
+  weight or a count (:func:`amount`, :func:`number`, :func:`count`);
 * how a string from data or config becomes inert HTML text (:func:`escape_text`);
 * which data credits a city must show (:func:`data_attribution`).
 """
@@ -37,10 +38,13 @@ __all__ = [
     "STATUS_COLOURS",
     "STATUS_LABELS",
     "UNIT_WORDS",
+    "amount",
     "band_colours",
+    "count",
     "data_attribution",
     "escape_text",
     "markdown_text",
+    "number",
     "percent",
     "plain_text",
     "ring_label",
@@ -145,7 +149,7 @@ def markdown_text(value: object) -> str:
     Every character that could start Markdown syntax is backslash-escaped (CommonMark lets
     any ASCII punctuation be escaped), so a city named ``[x](https://…)`` or ``**x**`` shows
     as those characters, and a ``|`` does not split a table cell. Raw HTML is off where the
-    Markdown is rendered (:func:`latcircle.present.report.markdown_html`); this closes the
+    Markdown is rendered (:func:`latcircle.present.markdown.markdown_html`); this closes the
     rest. Line breaks become spaces (a name cannot start a heading or a list item).
 
     Parameters
@@ -369,3 +373,65 @@ HEAT_GRADIENT: dict[float, str] = {
     0.75: "rgba(204,76,2,0.75)",
     1.0: "rgba(102,37,6,0.85)",
 }
+
+
+def count(value: Any) -> str:
+    """Return a whole number with thousands separators (``12,345``); missing gives ``""``.
+
+    Parameters
+    ----------
+    value
+        A count; ``None``, NaN and ``pd.NA`` are missing.
+
+    Returns
+    -------
+    str
+    """
+    return "" if value is None or pd.isna(value) else f"{int(value):,}"
+
+
+def number(value: Any, unit: str) -> str:
+    """Return a weight: km² to 0.1 (with ``km²``), people whole, key sites to 0.1.
+
+    Key sites may be weighted: no trailing ``.0``. People and key sites have no unit word
+    (:func:`amount` adds it); missing gives ``—``.
+
+    Parameters
+    ----------
+    value
+        The weight.
+    unit
+        ``km2``, ``people`` or ``sites``.
+
+    Returns
+    -------
+    str
+    """
+    if value is None or pd.isna(value):
+        return "—"
+    value = float(value)
+    if unit == "km2":
+        return f"{value:,.1f} km²"
+    if unit == "people":
+        return f"{value:,.0f}"
+    return f"{value:,.1f}".removesuffix(".0")
+
+
+def amount(value: Any, unit: str) -> str:
+    """Return a weight with its unit word (``1,234 people``, ``5.5 key sites``, ``3.2 km²``).
+
+    Parameters
+    ----------
+    value
+        The weight; missing gives ``—``.
+    unit
+        ``km2``, ``people`` or ``sites`` (:data:`UNIT_WORDS`).
+
+    Returns
+    -------
+    str
+    """
+    if value is None or pd.isna(value):
+        return "—"
+    text = number(value, unit)
+    return text if unit == "km2" else f"{text} {UNIT_WORDS.get(unit, unit)}"

@@ -13,9 +13,9 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 
-from latcircle.analysis._planviews import YearView
 from latcircle.analysis.coverage import covered
 from latcircle.analysis.metro import Metro
+from latcircle.analysis.plan.views import YearView
 from latcircle.engine.latency import LatencyField
 from latcircle.engine.locator import PointLocation
 from latcircle.engine.network import Network

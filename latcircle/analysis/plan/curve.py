@@ -6,10 +6,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis import _plansolve as solvers
-from latcircle.analysis._plancore import CoverageSets, Goal
-from latcircle.analysis._planreduce import reduce_builds
 from latcircle.analysis.coverage import Samples, share_of
+from latcircle.analysis.plan import solve as solvers
+from latcircle.analysis.plan.core import CoverageSets, Goal
+from latcircle.analysis.plan.reduce import reduce_builds
 
 __all__ = ["CURVE_COLUMNS", "CURVE_POINTS"]
 

@@ -8,8 +8,10 @@ import pandas as pd
 import pyproj
 import shapely
 
-from latcircle.analysis import _plansolve as solvers
-from latcircle.analysis._plancore import (
+from latcircle.analysis.coverage import BASES, Samples, covered
+from latcircle.analysis.metro import Metro
+from latcircle.analysis.plan import solve as solvers
+from latcircle.analysis.plan.core import (
     CoverageSets,
     Goal,
     _baseline_field,
@@ -19,10 +21,8 @@ from latcircle.analysis._plancore import (
     _site_field,
     _year_views,
 )
-from latcircle.analysis._planspurs import spur_hits
-from latcircle.analysis._planviews import YearView
-from latcircle.analysis.coverage import BASES, Samples, covered
-from latcircle.analysis.metro import Metro
+from latcircle.analysis.plan.spurs import spur_hits
+from latcircle.analysis.plan.views import YearView
 from latcircle.engine.latency import LatencyField
 
 __all__ = ["PLAN_COLUMNS"]

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from latcircle.analysis import _plansolve as solvers
 from latcircle.analysis.coverage import Samples, share_of
+from latcircle.analysis.plan import solve as solvers
 from latcircle.analysis.progress import meets
 from latcircle.config import CityConfig, Target
 from latcircle.errors import InputError
@@ -389,7 +389,7 @@ def drop_idle_builds(
     cost
         Cost of each build.
     sol
-        A plan (a feasible :class:`~latcircle.analysis._plansolve.Solution`).
+        A plan (a feasible :class:`~latcircle.analysis.plan.solve.Solution`).
 
     Returns
     -------

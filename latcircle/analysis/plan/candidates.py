@@ -11,8 +11,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from latcircle.analysis._plancore import Goal
 from latcircle.analysis.metro import Metro
+from latcircle.analysis.plan.core import Goal
 from latcircle.errors import InputError
 
 __all__ = ["auto_candidates", "candidate_builds"]
@@ -138,63 +138,68 @@ def candidate_builds(
         ``build_id``, ``kind``, ``name``, ``tier``, ``cost``, ``device_latency_us``,
         ``earliest_year``, ``existing`` (index of the existing site, -1), ``length_m``.
     """
-    cfg = metro.config.plan
-    sites = metro.inputs.sites
-    first = goals[0].year
-    later = sites["online_year"].notna() & (sites["online_year"].fillna(0) > first)
-    frames = []
-    if later.any():
-        idx = np.flatnonzero(later.to_numpy())
-        frames.append(
-            pd.DataFrame(
-                {
-                    "build_id": [f"{s}@early" for s in sites["site_id"].iloc[idx]],
-                    "kind": "bring_forward",
-                    "name": sites["name"].iloc[idx].to_numpy(),
-                    "tier": sites["tier"].iloc[idx].to_numpy(),
-                    "cost": cfg.bring_forward_cost,
-                    "device_latency_us": sites["device_latency_us"].iloc[idx].to_numpy(),
-                    "earliest_year": pd.array([pd.NA] * len(idx), dtype="Int64"),
-                    "existing": idx,
-                    "length_m": 0.0,
-                    "source": "sites file (online_year brought forward)",
-                    "geometry": sites.geometry.iloc[idx].to_numpy(),
-                }
-            )
-        )
+    frames = [_brought_forward(metro, goals[0].year)]
     if candidates is not None and len(candidates):
-        clash = set(candidates["cand_id"]) & set(sites["site_id"])
-        if clash:
-            src = cfg.candidates.path if cfg.candidates is not None else "candidates"
-            raise InputError(src, "id", f"id {sorted(clash)[0]!r} is already an existing site's")
-        frames.append(
-            pd.DataFrame(
-                {
-                    "build_id": candidates["cand_id"].to_numpy(),
-                    "kind": (
-                        candidates["kind"].to_numpy(dtype=str) if "kind" in candidates else "site"
-                    ),
-                    "name": candidates["name"].to_numpy(),
-                    "tier": candidates["tier"].to_numpy(),
-                    "cost": candidates["cost"].to_numpy(dtype=float),
-                    "device_latency_us": candidates["device_latency_us"].to_numpy(dtype=float),
-                    "earliest_year": candidates["earliest_year"].astype("Int64").to_numpy(),
-                    "existing": -1,
-                    "length_m": 0.0,
-                    "source": (
-                        candidates["source"].to_numpy(dtype=str)
-                        if "source" in candidates
-                        else str(cfg.candidates.path.name if cfg.candidates else "candidates")
-                    ),
-                    "geometry": candidates.geometry.to_numpy(),
-                }
-            )
-        )
+        frames.append(_candidate_frame(metro, candidates))
+    frames = [f for f in frames if f is not None]
     if not frames:
         return _empty_builds(metro.inputs.crs)
     out = pd.concat(frames, ignore_index=True)
     out["earliest_year"] = out["earliest_year"].astype("Int64")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=metro.inputs.crs)
+
+
+def _brought_forward(metro: Metro, first: int) -> pd.DataFrame | None:
+    """Return the existing sites planned after the first goal year as builds (None: none)."""
+    cfg = metro.config.plan
+    sites = metro.inputs.sites
+    later = sites["online_year"].notna() & (sites["online_year"].fillna(0) > first)
+    if not later.any():
+        return None
+    idx = np.flatnonzero(later.to_numpy())
+    return pd.DataFrame(
+        {
+            "build_id": [f"{s}@early" for s in sites["site_id"].iloc[idx]],
+            "kind": "bring_forward",
+            "name": sites["name"].iloc[idx].to_numpy(),
+            "tier": sites["tier"].iloc[idx].to_numpy(),
+            "cost": cfg.bring_forward_cost,
+            "device_latency_us": sites["device_latency_us"].iloc[idx].to_numpy(),
+            "earliest_year": pd.array([pd.NA] * len(idx), dtype="Int64"),
+            "existing": idx,
+            "length_m": 0.0,
+            "source": "sites file (online_year brought forward)",
+            "geometry": sites.geometry.iloc[idx].to_numpy(),
+        }
+    )
+
+
+def _candidate_frame(metro: Metro, candidates: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Return the candidate sites as builds; refuse an id an existing site already has."""
+    cfg = metro.config.plan
+    clash = set(candidates["cand_id"]) & set(metro.inputs.sites["site_id"])
+    if clash:
+        src = cfg.candidates.path if cfg.candidates is not None else "candidates"
+        raise InputError(src, "id", f"id {sorted(clash)[0]!r} is already an existing site's")
+    return pd.DataFrame(
+        {
+            "build_id": candidates["cand_id"].to_numpy(),
+            "kind": (candidates["kind"].to_numpy(dtype=str) if "kind" in candidates else "site"),
+            "name": candidates["name"].to_numpy(),
+            "tier": candidates["tier"].to_numpy(),
+            "cost": candidates["cost"].to_numpy(dtype=float),
+            "device_latency_us": candidates["device_latency_us"].to_numpy(dtype=float),
+            "earliest_year": candidates["earliest_year"].astype("Int64").to_numpy(),
+            "existing": -1,
+            "length_m": 0.0,
+            "source": (
+                candidates["source"].to_numpy(dtype=str)
+                if "source" in candidates
+                else str(cfg.candidates.path.name if cfg.candidates else "candidates")
+            ),
+            "geometry": candidates.geometry.to_numpy(),
+        }
+    )
 
 
 def _empty_builds(crs: pyproj.CRS) -> gpd.GeoDataFrame:

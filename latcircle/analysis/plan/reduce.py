@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from latcircle.analysis import _plansolve as solvers
+from latcircle.analysis.plan import solve as solvers
 
 __all__ = ["Reduced", "group_rows", "reduce_builds"]
 

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from latcircle.analysis._planviews import YearView, year_views
 from latcircle.analysis.coverage import Samples, share_of
 from latcircle.analysis.metro import Metro
+from latcircle.analysis.plan.views import YearView, year_views
 from latcircle.engine.latency import LatencyField, SiteAttachment, solve
 
 __all__ = ["CoverageSets", "Goal"]

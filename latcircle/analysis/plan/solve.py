@@ -329,11 +329,16 @@ def _model(
 def _layout(
     x_at: list[int], z_at: list[int], nb: int, stages: list[Stage]
 ) -> list[tuple[int, int]]:
-    """(start, width) of every variable block, in order."""
+    """(start, width) of every variable block, in order; empty blocks left out.
+
+    A stage with no group has a ``z`` block of width 0 that starts where the next stage's
+    ``x`` block starts: keeping it would hand that start's columns to both.
+    """
     out = []
     for s, st in enumerate(stages):
         out.append((x_at[s], nb))
-        out.append((z_at[s], st.matrix.shape[0]))
+        if st.matrix.shape[0]:
+            out.append((z_at[s], st.matrix.shape[0]))
     return out
 
 
@@ -392,6 +397,33 @@ def max_cover(
     # difference (at most TIE_BREAK of the total weight over every build).
     tie = TIE_BREAK * float(stage.weight.sum()) / max(float(np.abs(cost).sum()), 1.0)
     c = np.concatenate([tie * cost, -stage.weight])
+    cons = _cover_constraints(stage, cost, max_builds, max_cost)
+    hi = np.concatenate([stage.allowed.astype(float), np.ones(ng)])
+    integ = np.concatenate([np.ones(nb), np.zeros(ng)])
+    res = milp(
+        c,
+        constraints=cons,
+        bounds=Bounds(0, hi),
+        integrality=integ,
+        options={"time_limit": time_limit_s, "mip_rel_gap": MIP_REL_GAP},
+    )
+    if res.x is None:
+        return np.zeros(nb, bool), 0.0, False
+    built = res.x[:nb] > 0.5
+    best = covered_weight(stage, built)
+    if cheapest and built.any():
+        built = _cheapest_with(stage, cost, c, cons, hi, integ, best, built, time_limit_s)
+    return built, covered_weight(stage, built), res.status == 0
+
+
+def _cover_constraints(
+    stage: Stage, cost: np.ndarray, max_builds: int | None, max_cost: float | None
+) -> list[LinearConstraint]:
+    """Return the maximal-covering constraints over (builds, covered points).
+
+    A point counts only when a chosen build covers it; then the limits on builds and cost.
+    """
+    ng, nb = stage.matrix.shape[0], len(cost)
     m = sp.hstack([-sp.csr_matrix(stage.matrix, dtype=float), sp.identity(ng)], format="csr")
     cons = [LinearConstraint(m, -np.inf, 0.0)]
     if max_builds is not None:
@@ -410,22 +442,7 @@ def max_cover(
                 max_cost,
             )
         )
-    hi = np.concatenate([stage.allowed.astype(float), np.ones(ng)])
-    integ = np.concatenate([np.ones(nb), np.zeros(ng)])
-    res = milp(
-        c,
-        constraints=cons,
-        bounds=Bounds(0, hi),
-        integrality=integ,
-        options={"time_limit": time_limit_s, "mip_rel_gap": MIP_REL_GAP},
-    )
-    if res.x is None:
-        return np.zeros(nb, bool), 0.0, False
-    built = res.x[:nb] > 0.5
-    best = covered_weight(stage, built)
-    if cheapest and built.any():
-        built = _cheapest_with(stage, cost, c, cons, hi, integ, best, built, time_limit_s)
-    return built, covered_weight(stage, built), res.status == 0
+    return cons
 
 
 def _cover_keep(stage: Stage, k: int) -> np.ndarray:
