@@ -107,6 +107,59 @@ byte-identical). At 1 M nodes (section 4): engine process peak 2,331 → 1,352 M
 peak 1,474 → 608 MB, locator build peak 1,406 → 539 MB; the 300 k-node locator builds in
 0.36 s of CPU instead of 1.68 s; locate unchanged (Wuhan, every sample, one thread: 0.73–0.75
 s before and after). Details: `docs/national.md`.
+
+**Fourth round: one pass in memory (issue 23, part; 2026-12-06).** Measured with
+`python -m benchmarks --only wuhan --runs 2` on the code before (main at `036762a`: sensitivity,
+the map workbench and the report templates merged) and after, one after the other, on the
+shared 2-core machine under load (load average 4.0–6.0), so CPU times are above a quiet
+machine's (5.4 s for the whole run on 2026-12-01, before protection, sensitivity and the
+workbench) and only the differences mean something; `make bench` was not rerun in full, and the
+tables above are still those of 2026-12-01.
+
+| stage (CPU s, median of 2) | before | after |  |
+| :--- | ---: | ---: | :--- |
+| whole `latcircle run` (subprocess, all CPU) | 9.13 | 9.25 | peak RSS 1,087 → 1,089 MB |
+| `load` / `network` / `locate` | 0.64 / 0.28 / 0.92 | 0.66 / 0.29 / 0.93 | unchanged code |
+| `sensitivity` (issue 24) | 0.82 | 0.74 | unchanged code; +~300 MB kept |
+| `protection` | 0.57 | 0.36 | 27 → 9 Dijkstra passes |
+| `progress` (years, clusters, tables) | 0.43 | 0.50 | clusters now before the steps |
+| `outputs` (CSV, GPKG, COG, causes) | 0.60 | 0.61 | unchanged code |
+| `write_map` (the workbench, issue 25) | 1.80 | 1.77 | layers from memory |
+| `write_report` | 0.90 | 0.91 | reads no CSV/GPKG back |
+
+The whole-run difference (+0.12 s) is within the noise of two runs under a changing load; the
+one clear gain is protection's 0.2 s. An earlier pair of runs on `ea97117` (before the map
+workbench; load 9.8–10.0) gave the whole run 8.56 → 8.09 s and protection 0.61 → 0.37 s.
+
+* **Protection** solved every online site once per basis (three bases on Wuhan: 27 Dijkstra
+  passes). A solve does not depend on where it is evaluated: each site is now solved once
+  (`engine.persite.group_fields`) and evaluated at each basis's points in turn
+  (`evaluate_fields`), 9 passes, the same columns bit for bit.
+* **Results flow forward.** The clusters to act on are computed once before the output steps
+  and carried by the run (`RunResult.shortfall`); the report takes the progress table, the
+  clusters and their counts from memory, and `RunResult.gpkg_layers()` the layers.
+  `tests/test_reads_nothing_back.py` fails when a step opens a file of the run it writes;
+  the map takes its layers from the run; only the exports still read the GeoPackage back
+  (docs/architecture.md).
+* **No second solve for the clusters.** The year the clusters act on (the demo's 2027) was
+  solved again; it is now the scenario the sensitivity stage already solved for that year.
+  Wuhan acts on its all-sites run, so its figures above do not include this.
+* **Byte-identical.** `scripts/compare_outputs.py` on the demo (seed 7) and on Wuhan, both with
+  `--export geojson,geoparquet`: identical, 42 files each (timings.json aside).
+* **Where the rest goes.** GPKG writes are mostly waiting, not CPU: writing Wuhan's
+  `isochrones.gpkg` took 0.10 s of CPU and 0.88 s of wall time under load. The COG is DEFLATE
+  compression (CPU, bytes fixed by the format options). Imports (numpy/pandas/geopandas,
+  folium's ~150 Jinja templates compiled at import, matplotlib) and the report's PNGs were not
+  changed.
+
+**Issue 23's budgets, not met.** Whole Wuhan run ≤ 3.5 s CPU and ≤ 600 MB: 9.25 s under load
+(not measured on a quiet machine this round) and 1,089 MB. Three stages merged the same day
+added most of it: the map workbench (`write_map` 1.8 s of CPU, was 0.42 s quiet / ~0.5 s
+loaded), sensitivity (~0.8 s) and protection (now ~0.36 s). Sensitivity also keeps ~300 MB:
+its per-sample critical `r`, `E` and route lengths for six years and three bases (~224 MB) and
+the target years' scenarios (~92 MB), which the uncertainty step uses. National batch task
+≤ 2 s, engine ≤ 2× the floor on every sample, 1 M-node metro ≤ 1 GB: not measured in this
+round and not changed.
 """
 
 

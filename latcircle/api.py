@@ -37,6 +37,7 @@ from latcircle.pipeline import (
     compute_run,
     default_outputs,
     shortfall_clusters,
+    with_shortfall,
     write_run,
 )
 from latcircle.run import RunResult
@@ -449,7 +450,8 @@ class Coverage:
     def clusters(self) -> gpd.GeoDataFrame:
         """The largest uncovered clusters to act on (``clusters.csv``), computed once."""
         if self._clusters is None:
-            self._clusters = shortfall_clusters(self.run)[0]
+            self.run = with_shortfall(self.run)  # kept: a later write() reuses it
+            self._clusters = shortfall_clusters(self.run).clusters
         return self._clusters
 
     @property
@@ -547,6 +549,8 @@ class Coverage:
         steps = default_outputs(maps=maps, report=report, exports=exports, **options)
         timer = StageTimer()
         timer.seconds.update(self.run.seconds)
+        # The clusters once, in memory, for every output step (progress, map, report...).
+        self.run = with_shortfall(self.run)
         written = write_run(self.run, out=Path(out), timer=timer, extra_outputs=steps)
         self.run = dataclasses.replace(self.run, out=written.out)
         return Path(out)

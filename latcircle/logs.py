@@ -9,12 +9,21 @@ and never shortened: a path in a log stays whole and on one line, whatever ``COL
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress
 
-__all__ = ["PLAIN_FORMAT", "CountBar", "console", "log_handler", "plain_console", "setup_logging"]
+__all__ = [
+    "PLAIN_FORMAT",
+    "CountBar",
+    "console",
+    "log_handler",
+    "plain_console",
+    "progress_bar",
+    "setup_logging",
+]
 
 #: The plain line: the level padded as rich pads it, then the message, whole.
 PLAIN_FORMAT = "%(levelname)-8s %(message)s"
@@ -89,6 +98,64 @@ def setup_logging(level: int, out: Console) -> None:
     logging.getLogger("latcircle").setLevel(ours)
 
 
+def progress_bar(
+    out: Console,
+    *,
+    label: str = "[bold]{task.description}",
+    count: Literal["of", "percent"] = "of",
+    detail: str | None = None,
+    timed: bool = True,
+    transient: bool = False,
+    disable: bool = False,
+) -> Progress:
+    """Return a rich progress bar on ``out``: the one place latcircle builds one.
+
+    The columns: a spinner (``timed``), ``label``, the bar, ``done/total`` (``count="of"``)
+    or a percentage (``"percent"``), ``detail`` and the elapsed time (``timed``). The run's
+    stages, the fetch's sources and the national sweep's cities all show this bar.
+
+    Parameters
+    ----------
+    out
+        The console the bar goes to: the logs' console, so log lines print above it.
+    label
+        The first text column (a rich format string of the task).
+    count
+        How progress is counted.
+    detail
+        A text column after the count (a rich format string of the task), if any.
+    timed
+        Show a spinner before and the elapsed time after.
+    transient
+        Take the bar off the screen when it stops.
+    disable
+        Show nothing.
+
+    Returns
+    -------
+    rich.progress.Progress
+        Not started.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    counter = MofNCompleteColumn() if count == "of" else TaskProgressColumn()
+    columns: list[ProgressColumn] = [TextColumn(label), BarColumn(), counter]
+    if detail is not None:
+        columns.append(TextColumn(detail))
+    if timed:
+        columns = [SpinnerColumn(), *columns, TimeElapsedColumn()]
+    return Progress(*columns, console=out, transient=transient, disable=disable)
+
+
 class CountBar:
     """Items finishing, counted: a rich bar on a terminal, one plain line each elsewhere.
 
@@ -108,20 +175,12 @@ class CountBar:
     """
 
     def __init__(self, out: Console, *, what: str, quiet: bool) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
         self.out, self.what, self.quiet = out, what, quiet
         self.total: int | None = None
         self.progress: Progress | None = None
         self.task: Any = None
         if not quiet and out.is_terminal:
-            self.progress = Progress(
-                TextColumn(what),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.description}"),
-                console=out,
-            )
+            self.progress = progress_bar(out, label=what, detail="{task.description}", timed=False)
 
     def start(self, total: int | None = None) -> None:
         """Show the bar (once); ``total`` when known."""

@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -55,7 +54,7 @@ from latcircle.output.files import (
 )
 from latcircle.output.readback import find_city_dirs, read_city_runs
 from latcircle.output.record import run_record, timings_record
-from latcircle.run import RunResult
+from latcircle.run import RunResult, Shortfall
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -80,6 +79,7 @@ __all__ = [
     "run_tiers",
     "run_tiers_config",
     "shortfall_clusters",
+    "with_shortfall",
     "write_progress",
     "write_run",
     "write_tiers",
@@ -373,7 +373,7 @@ def write_progress(result: RunResult, folder: Path) -> None:
     """
     metro, scenario = result.metro, result.scenario
     folder = Path(folder)
-    clusters, counts, year, acted, table = shortfall_clusters(result)
+    clusters, counts, year, acted, table = shortfall_clusters(result)  # the run's, when kept
     links = interconnect_table(metro, year=scenario.year)
     write_csv(table, folder / "progress.csv")
     write_csv(links, folder / "interconnect.csv")
@@ -502,6 +502,9 @@ def run_city(
         progress=progress,
         reuse=reuse,
     )
+    if progress:  # the clusters to act on, once, in memory: every output step shares them
+        with timer.stage("progress"):
+            result = with_shortfall(result)
     write_run(result, out=Path(out), timer=timer, extra_outputs=extra_outputs)
     return result
 
@@ -847,12 +850,11 @@ def compute_plan(
     return dataclasses.replace(result, notes=[*result.notes, *extra]) if extra else result
 
 
-def shortfall_clusters(
-    result: RunResult,
-) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, int]], int | None, Scenario, pd.DataFrame]:
+def shortfall_clusters(result: RunResult) -> Shortfall:
     """Return the uncovered clusters to act on, as ``clusters.csv`` holds them.
 
     The year is :func:`latcircle.analysis.progress.shortfall_year` of the run's progress.
+    The run's own :attr:`~latcircle.run.RunResult.shortfall` when it carries one.
 
     Parameters
     ----------
@@ -865,15 +867,38 @@ def shortfall_clusters(
         The clusters layer, the counts by cause, the year acted on, the scenario of that
         year and the progress table used.
     """
+    if result.shortfall is not None:
+        return result.shortfall
     metro, scenario = result.metro, result.scenario
     table = result.progress
     if table is None:
         table = progress_table(metro, reuse=[scenario])
     year = shortfall_year(table, scenario)
-    acted = scenario if year == scenario.year else metro.scenario(year=year)
+    acted = scenario if year == scenario.year else _solved(result, year)
     year = year if year is not None else all_sites_year(metro)
     clusters, counts = clusters_and_counts(metro, acted, year=year)
-    return clusters, counts, year, acted, table
+    return Shortfall(clusters=clusters, counts=counts, year=year, acted=acted, table=table)
+
+
+def _solved(result: RunResult, year: int | None) -> Scenario:
+    """Return the scenario of ``year``: the one sensitivity solved, else solved now."""
+    kept = () if result.robust is None else result.robust.scenarios
+    same = [s for s in kept if s.year == year]
+    return same[0] if same else result.metro.scenario(year=year)
+
+
+def with_shortfall(result: RunResult) -> RunResult:
+    """Return ``result`` carrying its uncovered clusters (:func:`shortfall_clusters`).
+
+    Computed once, before any output step: the progress step, the map, the report and the
+    exports then all take the clusters from the run in memory.
+
+    Parameters
+    ----------
+    result
+        A computed run.
+    """
+    return dataclasses.replace(result, shortfall=shortfall_clusters(result))
 
 
 def _write_causes(folder: Path, metro: Metro, codes: np.ndarray) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -19,7 +20,34 @@ from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.protection import Protection
 from latcircle.analysis.robust import Robustness
 
-__all__ = ["RunResult"]
+__all__ = ["RunResult", "Shortfall"]
+
+
+class Shortfall(NamedTuple):
+    """The uncovered clusters to act on, as ``clusters.csv`` holds them.
+
+    Made by :func:`latcircle.pipeline.shortfall_clusters`; carried by a run
+    (:attr:`RunResult.shortfall`) so that the output steps share one computation.
+
+    Attributes
+    ----------
+    clusters
+        The ``clusters`` layer (local CRS).
+    counts
+        Clusters by cause (``progress.json``'s ``clusters.counts``).
+    year
+        The year acted on.
+    acted
+        The scenario of that year.
+    table
+        The progress table used (``progress.csv``).
+    """
+
+    clusters: gpd.GeoDataFrame
+    counts: dict[str, dict[str, int]]
+    year: int | None
+    acted: Scenario
+    table: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -59,6 +87,9 @@ class RunResult:
     latency
         The latency field on the metro's grid (µs, float64, NaN where no site reaches),
         ``latency.tif`` band 1; ``None`` as for ``layers``.
+    shortfall
+        The uncovered clusters to act on and the progress table they come from
+        (:func:`latcircle.pipeline.with_shortfall`); ``None`` when not computed.
     """
 
     out: Path | None
@@ -73,24 +104,26 @@ class RunResult:
     protection: Protection | None = None
     layers: Mapping[str, gpd.GeoDataFrame] | None = None
     latency: np.ndarray | None = None
+    shortfall: Shortfall | None = None
 
     def gpkg_layers(self) -> dict[str, gpd.GeoDataFrame]:
-        """Return the run's GeoPackage layers: read from ``out`` when written, else in memory.
+        """Return the run's GeoPackage layers, from memory when it kept them.
 
-        A written ``isochrones.gpkg`` holds what later output steps added (the ``clusters``
-        layer of the progress step), so it is preferred; a run computed in memory and not
-        written (:func:`latcircle.pipeline.compute_run`) gives the layers it kept.
+        The layers ``isochrones.gpkg`` holds, in its order: the run's ``layers`` and, when
+        the run carries its :attr:`shortfall`, the ``clusters`` layer the progress step
+        adds. Only a written run that kept neither is read back from ``out``.
 
         Raises
         ------
         ValueError
             When the result keeps no layers and was never written.
         """
+        if self.layers is not None and (self.shortfall is not None or self.out is None):
+            extra = {} if self.shortfall is None else {"clusters": self.shortfall.clusters}
+            return {**self.layers, **extra}
         if self.out is not None:
             from latcircle.output.readback import read_layers
 
             return read_layers(self.out)
-        if self.layers is None:
-            msg = "this run keeps no layers and was not written"
-            raise ValueError(msg)
-        return dict(self.layers)
+        msg = "this run keeps no layers and was not written"
+        raise ValueError(msg)

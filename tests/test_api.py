@@ -123,8 +123,11 @@ def test_frame_errors_are_the_readers_errors(demo_config: Path, tmp_path: Path) 
     df = pd.DataFrame(sites.drop(columns="geometry"))
     df["lon"], df["lat"] = sites.geometry.x, sites.geometry.y
     df.to_csv(csv, index=False)
-    text = demo_config.read_text(encoding="utf-8").replace("path: sites.csv", f"path: {csv}")
-    config = demo_config.parent / "dup.yaml"
+    from conftest import copy_demo_inputs  # the shared inputs stay read-only
+
+    own = copy_demo_inputs(demo_config, tmp_path / "demo")
+    text = own.read_text(encoding="utf-8").replace("path: sites.csv", f"path: {csv}")
+    config = own.parent / "dup.yaml"
     config.write_text(text, encoding="utf-8")
     with pytest.raises(lc.InputError) as file_err:
         lc.Metro.from_config(config)

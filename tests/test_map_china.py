@@ -213,12 +213,13 @@ def test_progress_bar_counts_stages_on_the_logs_console() -> None:
 
     from rich.console import Console
 
-    from latcircle.cli import _progress, _setup_logging
+    from latcircle.cli.options import stage_bar
+    from latcircle.logs import setup_logging
 
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, width=100)
-    _setup_logging(1, console)
-    on_start, stop = _progress(console, ["load", "network", "locate"], quiet=False)
+    setup_logging(1, console)
+    on_start, stop = stage_bar(console, ["load", "network", "locate"], quiet=False)
     assert on_start is not None
     for name in ("load", "network", "locate"):
         on_start(name)
@@ -228,5 +229,5 @@ def test_progress_bar_counts_stages_on_the_logs_console() -> None:
     text = buffer.getvalue()
     assert "a log line during locate" in text  # logs and bar share the one console
     assert "2/3" in text and "stages" in text
-    quiet, _ = _progress(console, ["load"], quiet=True)
+    quiet, _ = stage_bar(console, ["load"], quiet=True)
     assert quiet is None

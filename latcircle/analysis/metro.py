@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -34,9 +35,39 @@ from latcircle.engine.network import Network, build_network
 from latcircle.errors import InputError
 from latcircle.inputs.readers import Inputs, read_inputs
 
-__all__ = ["Metro", "Scenario", "StageTimer", "prepare", "with_views"]
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["Metro", "Scenario", "StageTimer", "attach_site_table", "prepare", "with_views"]
 
 log = logging.getLogger(__name__)
+
+
+def attach_site_table(
+    locator: Locator, sites: gpd.GeoDataFrame, params: LatencyParams
+) -> SiteAttachment:
+    """Attach the compute sites of a table to their nearest edge: the one way from a table.
+
+    Parameters
+    ----------
+    locator
+        The network's locator.
+    sites
+        Points in the local CRS with a ``device_latency_us`` column (a run's sites table).
+    params
+        The latency model.
+
+    Returns
+    -------
+    SiteAttachment
+    """
+    return attach_sites(
+        locator,
+        sites.geometry.x.to_numpy(),
+        sites.geometry.y.to_numpy(),
+        sites["device_latency_us"].to_numpy(float),
+        params,
+    )
 
 
 @dataclass
@@ -194,13 +225,7 @@ class _View:
 def _located_view(metro: Metro, network: Network) -> _View:
     locator = Locator(network)
     sites = metro.inputs.sites
-    attachment = attach_sites(
-        locator,
-        sites.geometry.x.to_numpy(),
-        sites.geometry.y.to_numpy(),
-        sites["device_latency_us"].to_numpy(),
-        metro.params,
-    )
+    attachment = attach_site_table(locator, sites, metro.params)
     drop = metro.params.max_drop_m
     samples = {
         basis: dataclasses.replace(s, location=locator.locate(*s.coordinates(), max_drop_m=drop))
@@ -341,13 +366,7 @@ def _attach(
     cfg: CityConfig, inputs: Inputs, locator: Locator, params: LatencyParams, notes: list[str]
 ) -> SiteAttachment:
     sites = inputs.sites
-    attachment = attach_sites(
-        locator,
-        sites.geometry.x.to_numpy(),
-        sites.geometry.y.to_numpy(),
-        sites["device_latency_us"].to_numpy(),
-        params,
-    )
+    attachment = attach_site_table(locator, sites, params)
     off = ~attachment.attached
     if off.all():
         raise InputError(

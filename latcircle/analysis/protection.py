@@ -37,7 +37,7 @@ from latcircle.engine.latency import solve
 from latcircle.engine.links import Cut, cut_link, shortest_tree, tree_use
 from latcircle.engine.locator import PointLocation
 from latcircle.engine.network import Network
-from latcircle.engine.persite import site_latencies
+from latcircle.engine.persite import evaluate_fields, group_fields
 
 __all__ = [
     "CRITICAL_LINKS_LAYER",
@@ -169,18 +169,26 @@ def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
     view = metro.view(scenario.year)
     idx = np.flatnonzero(scenario.online & view.attachment.attached)
     best_us, best_site, other_us = {}, {}, {}
-    for basis in metro.bases:
+    rows = {
+        b: np.flatnonzero(
+            covered(scenario.evaluations[b].latency_us, budget_ms=metro.config.budget_ms)
+        )
+        for b in metro.bases
+    }
+    # Each site solved once for every basis (a solve does not depend on the points).
+    groups = [np.array([s], dtype=np.int64) for s in idx]
+    fields = group_fields(
+        view.network, view.attachment, metro.params, groups=groups, arcs=view.arcs
+    )
+    for basis in metro.bases:  # one basis's (points × sites) table at a time
         ev = scenario.evaluations[basis]
-        rows = np.flatnonzero(covered(ev.latency_us, budget_ms=metro.config.budget_ms))
-        loc = view.samples[basis].location.take(rows)
-        two = site_latencies(
-            view.network, view.attachment, metro.params, loc, sites=idx, arcs=view.arcs
-        ).best_two()
+        loc = view.samples[basis].location.take(rows[basis])
+        two = evaluate_fields(fields, groups, loc).best_two()
         other = np.full(len(ev.latency_us), np.nan)
         # The best other site: the second column, or the first where the run's serving site
         # (of equal latency, a tie) is not the first column's.
         first = np.where(two.best_col >= 0, idx[np.maximum(two.best_col, 0)], -1)
-        other[rows] = np.where(first == ev.site[rows], two.second, two.best)
+        other[rows[basis]] = np.where(first == ev.site[rows[basis]], two.second, two.best)
         best_us[basis] = ev.latency_us
         best_site[basis] = ev.site
         other_us[basis] = other

@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 
 from latcircle.analysis.coverage import Samples, covered, evaluate
-from latcircle.analysis.metro import Metro, Scenario
+from latcircle.analysis.metro import Metro, Scenario, attach_site_table
 from latcircle.analysis.progress import meets, resolve_basis, year_range
 from latcircle.config import LatencyParams
-from latcircle.engine.latency import LatencyField, arc_matrix, attach_sites, solve
+from latcircle.engine.latency import LatencyField, arc_matrix, solve
 from latcircle.engine.persite import evaluate_fields, length_fields
 
 __all__ = [
@@ -456,13 +456,7 @@ def _field_at(metro: Metro, view: Any, online: np.ndarray, *, route_factor: floa
     params = dataclasses.replace(metro.params, route_factor=route_factor)
     sites = metro.inputs.sites
     net = view.network
-    att = attach_sites(
-        view.locator,
-        sites.geometry.x.to_numpy(),
-        sites.geometry.y.to_numpy(),
-        sites["device_latency_us"].to_numpy(),
-        params,
-    )
+    att = attach_site_table(view.locator, sites, params)
     return solve(net, att, params, online=online, arcs=arc_matrix(net, params))
 
 

@@ -36,6 +36,7 @@ from latcircle.system import exchange_folders, pid_alive
 
 __all__ = [
     "MARKER",
+    "as_written",
     "atomic_file",
     "atomic_folder",
     "check_output_folder",
@@ -377,6 +378,24 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
         df.to_csv(
             path, index=False, float_format="%.6f", lineterminator="\n", encoding=CSV_ENCODING
         )
+
+
+def as_written(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` with its floats as :func:`write_csv` stores them (``%.6f``).
+
+    What a later step would read back from the CSV, without reading it: a figure or a page
+    drawn from the table in memory is then the same as one drawn from the file.
+
+    Parameters
+    ----------
+    df
+        The table.
+    """
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            out[col] = [float(f"{v:.6f}") for v in out[col]]
+    return out
 
 
 def write_csv_text(text: str, path: Path) -> None:

@@ -86,6 +86,7 @@ from latcircle.present.protection import add_protection_layers
 from latcircle.present.style import (
     NO_SHARE_COLOUR,
     STATUS_COLOURS,
+    amount,
     band_colours,
     data_attribution,
     escape_text,
@@ -459,7 +460,11 @@ def write_map(
         msg = f"assets must be 'inline' or 'cdn', not {assets!r}"
         raise ValueError(msg)
     folder = Path(folder)
-    options.setdefault("layers", read_layers(folder))
+    if "layers" not in options:
+        # The run's layers in memory when it carries its clusters (run_city, Metro.write);
+        # else the folder's GeoPackage, which the progress step completed.
+        kept = result.layers is not None and result.shortfall is not None
+        options["layers"] = result.gpkg_layers() if kept else read_layers(folder)
     plan = folder / "plan" / "plan.gpkg"  # written by `latcircle plan`, kept across runs
     if plan.exists() and "plan" not in options["layers"]:
         options["layers"] = {**options["layers"], "plan": gpd.read_file(plan, layer="plan")}
@@ -728,12 +733,15 @@ def _add_clusters(
         cause = str(r.get("cause", ""))
         parts = [
             f"<b>{escape_text(words.get(cause, cause))}</b> · #{escape_text(r.get('rank'))}",
-            f"{float(r.get('area_km2', np.nan)):,.1f} {words['km2']}",
+            f"{amount(r.get('area_km2'), 'km2', words=False, missing='nan')} {words['km2']}",
         ]
-        for key, unit in (("people", words["population"]), ("key_sites", words["key_weight"])):
+        for key, unit, word in (
+            ("people", "people", words["population"]),
+            ("key_sites", "sites", words["key_weight"]),
+        ):
             value = r.get(key)
             if value is not None and not pd.isna(value):
-                parts.append(f"{escape_text(unit)} {float(value):,.1f}".removesuffix(".0"))
+                parts.append(f"{escape_text(word)} {amount(value, unit, words=False)}")
         if r.get("district"):
             parts.append(escape_text(r["district"]))
         labels.append({"label": "<br>".join(parts), "cause": escape_text(cause)})

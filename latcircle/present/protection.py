@@ -21,7 +21,7 @@ import pandas as pd
 
 from latcircle.analysis.coverage import BASES
 from latcircle.analysis.protection import CRITICAL_LINKS_LAYER, SINGLE_SITE_LAYER
-from latcircle.present.style import escape_text, percent
+from latcircle.present.style import UNIT_WORDS, amount, escape_text, percent
 from latcircle.present.templating import render
 from latcircle.run import RunResult
 
@@ -29,7 +29,6 @@ __all__ = ["add_protection_layers", "protection_context", "protection_section"]
 
 #: Rows of each table shown in the report (all are in ``protection.csv``).
 ROWS_SHOWN = 10
-_UNIT_WORDS = {"sites": "key sites", "people": "people", "km2": "km²"}
 
 
 def protection_section(result: RunResult) -> str:
@@ -66,7 +65,7 @@ def protection_context(result: RunResult) -> dict[str, Any] | None:
         w = found.worst[basis]
         worst.append(
             {
-                "unit": _UNIT_WORDS.get(BASES[basis], basis),
+                "unit": UNIT_WORDS.get(BASES[basis], basis),
                 "share": percent(float(w["share"])),
                 "after": percent(float(w["share_after"])),
                 "site": w["site"],
@@ -85,8 +84,8 @@ def protection_context(result: RunResult) -> dict[str, Any] | None:
 def _table(rows: pd.DataFrame, kind: str) -> dict[str, Any]:
     bases = [b for b in BASES if b in set(rows["basis"])]
     first = rows[rows["basis"] == bases[0]].sort_values("rank").head(ROWS_SHOWN)
-    head = ["rank", kind, *(f"{_UNIT_WORDS[BASES[b]]} lost" for b in bases)]
-    head += [f"{_UNIT_WORDS[BASES[b]]} share after" for b in bases]
+    head = ["rank", kind, *(f"{UNIT_WORDS[BASES[b]]} lost" for b in bases)]
+    head += [f"{UNIT_WORDS[BASES[b]]} share after" for b in bases]
     body = []
     for r in first.itertuples():
         cells = [str(r.rank), f"{r.id} {r.name}".strip()]
@@ -94,7 +93,7 @@ def _table(rows: pd.DataFrame, kind: str) -> dict[str, Any]:
         for b in bases:
             match = rows[(rows["basis"] == b) & (rows["id"] == r.id)].iloc[0]
             unit = BASES[b]
-            cells.append(f"{match['lost']:,.1f}" if unit == "km2" else f"{match['lost']:,.0f}")
+            cells.append(amount(match["lost"], unit, words=False))
             after.append(percent(float(match["share_after"])))
         body.append(cells + after)
     return {"header": head, "rows": body}

@@ -33,7 +33,7 @@ from matplotlib.figure import Figure
 from latcircle import __version__
 from latcircle.analysis.coverage import BASES, CAUSES
 from latcircle.analysis.progress import resolve_basis
-from latcircle.output.files import read_csv
+from latcircle.output.files import as_written, read_csv
 from latcircle.output.readback import (
     read_cluster_counts,
     read_layers,
@@ -109,6 +109,13 @@ def write_report(
         The file written.
     """
     folder = Path(folder)
+    kept = result.shortfall  # the run's progress and clusters in memory: nothing read back
+    if kept is not None:
+        # As progress.csv and clusters.csv hold them (the same figures as read back).
+        progress = as_written(kept.table) if progress is None else progress
+        table = pd.DataFrame(kept.clusters.drop(columns="geometry"))
+        clusters = as_written(table) if clusters is None else clusters
+        layers = result.gpkg_layers() if layers is None else layers
     progress = progress if progress is not None else read_optional_table(folder / "progress.csv")
     clusters = clusters if clusters is not None else read_optional_table(folder / "clusters.csv")
     layers = layers if layers is not None else read_layers(folder)
@@ -128,7 +135,7 @@ def write_report(
         sites=layers.get("sites"),
         tiers=read_optional_table(folder / "tiers.csv"),
         plan=_plan(folder),
-        cluster_counts=read_cluster_counts(folder),
+        cluster_counts=read_cluster_counts(folder) if kept is None else kept.counts,
         has_map=(folder / "map.html").exists(),  # the map step runs first, when asked for
     )
     path = folder / "report.html"

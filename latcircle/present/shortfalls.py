@@ -21,6 +21,7 @@ from latcircle.present.style import (
     BASIS_WORDS,
     STATUS_LABELS,
     UNIT_WORDS,
+    amount,
     markdown_text,
     percent,
 )
@@ -151,11 +152,11 @@ def _where_to_build(city: CityOutputs) -> list[str]:
 
 
 def _cluster_words(r: dict[str, Any]) -> str:
-    parts = [f"{r.get('area_km2', float('nan')):,.1f} km²"]
+    parts = [amount(r.get("area_km2"), "km2", missing="nan km²")]
     if not pd.isna(r.get("people", np.nan)):
-        parts.append(f"{r['people']:,.0f} people")
+        parts.append(amount(r["people"], "people"))
     if not pd.isna(r.get("key_sites", np.nan)):
-        parts.append(f"{r['key_sites']:,.0f} key sites")
+        parts.append(amount(r["key_sites"], "sites"))
     where = f"around {r.get('lon', float('nan')):.3f} E, {r.get('lat', float('nan')):.3f} N"
     district = r.get("district")
     if isinstance(district, str) and district:
@@ -198,7 +199,7 @@ def _amount(value: float, unit: str) -> str:
     if pd.isna(value):
         return "an unknown amount more"
     if unit == "km2":
-        return f"{value:,.2f} km² more"
-    n = math.ceil(value)
+        return f"{amount(value, unit)} more"
+    n = math.ceil(value)  # a count's gap is whole already (analysis.progress rounds it up)
     word = UNIT_WORDS[unit] if n != 1 else UNIT_WORDS[unit].removesuffix("s")
-    return f"{n:,} more {word}"
+    return f"{amount(n, unit, words=False)} more {word}"

@@ -108,6 +108,40 @@ def percent(value: Any, *, digits: int = 1, missing: str = "n/a", plain: bool = 
     return f"{number} %"
 
 
+def amount(value: Any, unit: str, *, words: bool = True, missing: str = "—") -> str:
+    """Return a weight as text, with one rounding rule for every page and the command line.
+
+    km² to 0.1, people whole, key sites (weighted, so maybe fractional) to 0.1 without a
+    trailing ``.0``: ``amount(1234.4, "people")`` gives ``1,234 people``,
+    ``amount(3.0, "sites")`` ``3 key sites``, ``amount(2.25, "km2")`` ``2.2 km²``.
+
+    Parameters
+    ----------
+    value
+        The weight; ``None``, NaN and ``pd.NA`` are missing.
+    unit
+        The unit of a basis: ``people``, ``sites`` or ``km2``.
+    words
+        Follow the number with the unit's word (:data:`UNIT_WORDS`).
+    missing
+        The text for a missing weight.
+
+    Returns
+    -------
+    str
+    """
+    if value is None or pd.isna(value):
+        return missing
+    number = float(value)
+    if unit == "km2":
+        text = f"{number:,.1f}"
+    elif unit == "people":
+        text = f"{number:,.0f}"
+    else:
+        text = f"{number:,.1f}".removesuffix(".0")
+    return f"{text} {UNIT_WORDS.get(unit, unit)}" if words else text
+
+
 #: A JSON string literal (what :func:`script_json` escapes braces inside).
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
@@ -407,31 +441,4 @@ def number(value: Any, unit: str) -> str:
     -------
     str
     """
-    if value is None or pd.isna(value):
-        return "—"
-    value = float(value)
-    if unit == "km2":
-        return f"{value:,.1f} km²"
-    if unit == "people":
-        return f"{value:,.0f}"
-    return f"{value:,.1f}".removesuffix(".0")
-
-
-def amount(value: Any, unit: str) -> str:
-    """Return a weight with its unit word (``1,234 people``, ``5.5 key sites``, ``3.2 km²``).
-
-    Parameters
-    ----------
-    value
-        The weight; missing gives ``—``.
-    unit
-        ``km2``, ``people`` or ``sites`` (:data:`UNIT_WORDS`).
-
-    Returns
-    -------
-    str
-    """
-    if value is None or pd.isna(value):
-        return "—"
-    text = number(value, unit)
-    return text if unit == "km2" else f"{text} {UNIT_WORDS.get(unit, unit)}"
+    return amount(value, unit, words=unit == "km2")

@@ -414,28 +414,12 @@ _STEPS: dict[str, _Step] = {
 @contextlib.contextmanager
 def _progress_display(*, quiet: bool, console: Any = None) -> Iterator[Progress]:
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        SpinnerColumn,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
 
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=console if console is not None else Console(stderr=True),
-        disable=quiet,
-        transient=False,
-    )
-    with progress:
-        yield progress
+    from latcircle.logs import progress_bar
+
+    out = console if console is not None else Console(stderr=True)
+    with progress_bar(out, count="percent", detail="{task.fields[detail]}", disable=quiet) as bar:
+        yield bar
 
 
 def write_vector(frame: gpd.GeoDataFrame, path: Path) -> None:

@@ -6,7 +6,7 @@ parts (spurs, curve, tables) share them without importing each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -110,18 +110,15 @@ def _share(samples: Samples, within: np.ndarray) -> float:
 
 
 def _progress(items: range, label: str, total: int) -> Iterable[int]:
-    """Iterate with a rich progress bar when there are many items and a terminal."""
+    """Iterate with a progress bar (logs.progress_bar) when there are many items and a terminal."""
     if total < 50:
         return items
-    from rich.console import Console
-    from rich.progress import track
+    return _tracked(items, label, total)
 
-    console = Console(stderr=True)
-    return track(
-        items,
-        description=label,
-        total=total,
-        transient=True,
-        console=console,
-        disable=not console.is_terminal,
-    )
+
+def _tracked(items: range, label: str, total: int) -> Iterator[int]:
+    from latcircle.logs import console, progress_bar
+
+    out = console()
+    with progress_bar(out, count="percent", transient=True, disable=not out.is_terminal) as bar:
+        yield from bar.track(items, total=total, description=label)

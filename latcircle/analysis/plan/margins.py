@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.metro import Metro, with_views
+from latcircle.analysis.metro import Metro, attach_site_table, with_views
 from latcircle.analysis.plan.core import Goal
 from latcircle.analysis.plan.planner import PlanResult, plan_metro
-from latcircle.engine.latency import arc_matrix, attach_sites
+from latcircle.engine.latency import arc_matrix
 from latcircle.errors import InputError
 
 __all__ = [
@@ -178,13 +178,7 @@ def at_parameters(metro: Metro, params: Parameters) -> Metro:
     )
     cfg = metro.config.model_copy(update={"model": model})
     sites = metro.inputs.sites
-    attachment = attach_sites(
-        metro.locator,
-        sites.geometry.x.to_numpy(),
-        sites.geometry.y.to_numpy(),
-        sites["device_latency_us"].to_numpy(),
-        p,
-    )
+    attachment = attach_site_table(metro.locator, sites, p)
     out = dataclasses.replace(
         metro, config=cfg, params=p, attachment=attachment, arcs=arc_matrix(metro.network, p)
     )

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from latcircle.analysis.metro import Metro, _located_view, _View, with_views
+from latcircle.analysis.metro import Metro, _located_view, _View, attach_site_table, with_views
 from latcircle.engine.additions import with_spurs
-from latcircle.engine.latency import arc_matrix, attach_sites
+from latcircle.engine.latency import arc_matrix
 from latcircle.engine.locator import Locator
 
 __all__ = ["SPUR_TABLE_COLUMNS", "network_layers", "planned_metro", "spur_table"]
@@ -109,13 +109,7 @@ def planned_metro(
     )
     locator = Locator(network) if len(spurs) else metro.locator
     params = metro.params
-    attachment = attach_sites(
-        locator,
-        sites.geometry.x.to_numpy(),
-        sites.geometry.y.to_numpy(),
-        sites["device_latency_us"].to_numpy(float),
-        params,
-    )
+    attachment = attach_site_table(locator, sites, params)
     keep = bases if bases is not None else list(metro.samples)
     samples: Mapping[str, object] = {
         b: (

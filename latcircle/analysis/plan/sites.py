@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from latcircle.analysis.metro import Metro, with_views
+from latcircle.analysis.metro import Metro, attach_site_table, with_views
 from latcircle.analysis.plan.checks import check_added_sites
 from latcircle.analysis.plan.core import Goal, _Pool, _pool_index
 from latcircle.config import SitesInput
@@ -170,13 +170,7 @@ def add_sites(metro: Metro, sites: list[tuple[float, float, str | None]]) -> Met
     ).to_crs(metro.inputs.crs)
     table = gpd.GeoDataFrame(pd.concat([old, extra], ignore_index=True), crs=metro.inputs.crs)
     table["online_year"] = table["online_year"].astype("Int64")
-    attachment = attach_sites(
-        metro.locator,
-        table.geometry.x.to_numpy(),
-        table.geometry.y.to_numpy(),
-        table["device_latency_us"].to_numpy(float),
-        metro.params,
-    )
+    attachment = attach_site_table(metro.locator, table, metro.params)
     inputs = dataclasses.replace(
         metro.inputs,
         sites=table,

@@ -20,7 +20,7 @@ from latcircle.analysis.coverage import CAUSES
 from latcircle.present import assets as _assets
 from latcircle.present.basemaps import to_display
 from latcircle.present.map.elements import WGS84, PointsLayer, svg
-from latcircle.present.style import STATUS_COLOURS, escape_text, script_json
+from latcircle.present.style import STATUS_COLOURS, amount, escape_text, script_json
 
 if TYPE_CHECKING:
     from latcircle.run import RunResult
@@ -185,15 +185,15 @@ def _site_popup(row: pd.Series, result: RunResult, words: Mapping[str, str]) -> 
         (words["status"], escape_text(state)),
         (
             escape_text(words["people_within"].format(budget=budget)),
-            "—" if pd.isna(served_people) else f"{served_people:,.0f}",
+            amount(served_people, "people", words=False),
         ),
         (
             escape_text(words["keys_within"].format(budget=budget)),
-            "—" if pd.isna(served_keys) else f"{served_keys:,.1f}".removesuffix(".0"),
+            amount(served_keys, "sites", words=False),
         ),
         (
             escape_text(words["area_within"].format(budget=budget)),
-            "—" if pd.isna(served_area) else f"{served_area:,.0f} km²",
+            amount(served_area, "km2"),
         ),
     ]
     if bool(row.get("hypothetical", False)):

@@ -1,0 +1,130 @@
+"""The ``latcircle`` command: a thin shell over the Python API.
+
+One module per command (``run``, ``plan``, ``demo``, ``fetch``, ``city``, ``rollup`` for
+``national-rollup``, ``tiers``, ``national``, ``calibrate``), each adding its own sub-parser;
+:mod:`latcircle.cli.options` holds what they share and :mod:`latcircle.cli.running` one city's
+run with its summary (``run``, ``demo``, ``city``).
+
+Exit codes: 0 success, 2 bad input or outputs that cannot be written (one line naming the
+file, field and problem), 1 anything else (an internal error; ``-v`` shows the traceback),
+130 interrupted by Ctrl-C, 143 by SIGTERM (both leave the previous outputs intact).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+
+from latcircle import __version__
+from latcircle.cli import calibrate, city, demo, fetch, national, plan, rollup, run, tiers
+from latcircle.cli.options import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    HelpFormatter,
+    Parents,
+    examples,
+    output_options,
+    verbosity_flags,
+)
+from latcircle.errors import InputError, LatcircleError, OutputError
+
+__all__ = ["main"]
+
+#: The commands, in the order ``--help`` lists them.
+COMMANDS = (run, plan, demo, fetch, city, rollup, tiers, national, calibrate)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; ``sys.argv[1:]`` when ``None``.
+    """
+    from latcircle.logs import console, setup_logging
+
+    parser = _parser()
+    args = parser.parse_args(argv)
+    args.verbose = args.verbose_top + args.verbose_sub
+    args.quiet = args.quiet_top + args.quiet_sub
+    # One console for log lines and progress bars: a log line prints above the live bar
+    # instead of landing on it.
+    args.console = console()
+    setup_logging(args.verbose - args.quiet, args.console)
+    with _term_as_interrupt():
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the sub-command; turn every error into its one line and exit code."""
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except InputError as exc:
+        print(f"latcircle: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except OutputError as exc:  # full disk, read-only folder: the user's to fix, not a bug
+        print(f"latcircle: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except LatcircleError as exc:
+        print(f"latcircle: error: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt as exc:
+        print("latcircle: interrupted; previous outputs left intact", file=sys.stderr)
+        return 128 + signal.SIGTERM if exc.args == ("SIGTERM",) else 130
+    except Exception as exc:
+        if args.verbose > 0:
+            raise
+        print(
+            f"latcircle: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM (``kill``, a scheduler's timeout) stop a run as Ctrl-C does.
+
+    The ``KeyboardInterrupt`` unwinds through the output folder's context manager, so
+    the temporary folder is removed and the previous outputs stay in place. The previous
+    handler is restored afterwards (and nothing is installed off the main thread).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Return the parser: the top level, then each command's own sub-parser."""
+    parser = argparse.ArgumentParser(
+        prog="latcircle",
+        description="How much of a metro lies inside the 1 ms latency circle of its compute sites.",
+        parents=[verbosity_flags("top")],
+        formatter_class=HelpFormatter,
+        epilog=examples(
+            "latcircle demo",
+            "latcircle run data/cities/wuhan.yaml --basemap amap",
+            "latcircle COMMAND --help",
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"latcircle {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parents = Parents(common=verbosity_flags("sub"), outputs=output_options())
+    for command in COMMANDS:
+        command.add_parser(sub, parents)
+    return parser

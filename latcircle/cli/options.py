@@ -1,0 +1,198 @@
+"""What the commands share: exit codes, the help layout, common options, the stage bar."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from latcircle.errors import InputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = [
+    "EXIT_INPUT",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "HelpFormatter",
+    "Parents",
+    "examples",
+    "output_flags",
+    "output_options",
+    "stage_bar",
+    "verbosity_flags",
+]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+#: A sub-parser collection, as ``add_subparsers`` returns it.
+Subparsers = argparse._SubParsersAction
+
+
+@dataclass(frozen=True)
+class Parents:
+    """Parent parsers a command may take: ``-v``/``-q`` (every command) and a run's outputs."""
+
+    common: argparse.ArgumentParser
+    outputs: argparse.ArgumentParser
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help`` shows each option's default and keeps the examples' line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        # Nothing to show for "no value" defaults, nor twice when the help names it already.
+        if action.default in (None, [], 0, False) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def examples(*lines: str) -> str:
+    """Return a ``--help`` epilog listing example command lines."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def verbosity_flags(level: str) -> argparse.ArgumentParser:
+    """Return a parent parser with ``-v``/``-q`` counted into ``verbose_<level>``.
+
+    -v/-q work before or after the sub-command: separate destinations, summed in ``main``,
+    because a sub-parser's defaults overwrite what the top-level parser counted.
+    """
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        dest=f"verbose_{level}",
+        help="more logging (-vv for debug)",
+    )
+    p.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=0,
+        dest=f"quiet_{level}",
+        help="print nothing but errors",
+    )
+    return p
+
+
+def output_options() -> argparse.ArgumentParser:
+    """Options of what a run writes (run, demo, city), passed to ``default_outputs``."""
+    from latcircle.output.exports import EXPORT_CRS, EXPORT_FORMATS
+    from latcircle.present.basemaps import BASEMAPS
+
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument(
+        "--map-assets",
+        choices=("inline", "cdn"),
+        default="inline",
+        help="inline: map.html holds every script and opens offline; cdn: a smaller file "
+        "that loads Leaflet from cdn.jsdelivr.net",
+    )
+    p.add_argument(
+        "--basemap",
+        choices=tuple(BASEMAPS),
+        default="osm",
+        help="map tiles; amap and tencent are GCJ-02 (overlays shifted to match, for display)",
+    )
+    p.add_argument(
+        "--bands",
+        choices=("rings", "cumulative"),
+        default="rings",
+        help="latency bands on the map: disjoint rings or nested cumulative bands",
+    )
+    p.add_argument(
+        "--lang",
+        default=None,
+        metavar="{en,zh}",
+        help="words of map.html (zh: Chinese, district names from names_local); default: zh "
+        "when the config has name_local, else en",
+    )
+    p.add_argument(
+        "--what-if",
+        dest="whatif",
+        default=None,
+        metavar="N",
+        help="most builds in the map's what-if panel (1-50; default 10): the plan's new "
+        "sites, then the candidates adding most",
+    )
+    # One value, commas between formats: `--export geojson CONFIG` keeps CONFIG positional
+    # (nargs="+" swallowed it). Repeating the option adds formats.
+    p.add_argument(
+        "--export",
+        type=_export_formats,
+        action="extend",
+        default=[],
+        metavar="FORMAT[,FORMAT]",
+        help=f"also write the GeoPackage layers to exports/ ({', '.join(EXPORT_FORMATS)}, "
+        "comma-separated)",
+    )
+    p.add_argument(
+        "--export-crs",
+        choices=EXPORT_CRS,
+        default="wgs84",
+        help="CRS of the exports: wgs84 (EPSG:4326, default; what web tools load) or local "
+        "(the metro's UTM zone, as isochrones.gpkg)",
+    )
+    return p
+
+
+def _export_formats(text: str) -> list[str]:
+    """Parse ``--export``'s value; an unknown format is a usage error (exit 2)."""
+    from latcircle.output.exports import parse_export_formats
+
+    try:
+        return parse_export_formats(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
+
+
+def output_flags(cmd: argparse.ArgumentParser) -> None:
+    """Add ``--no-map`` and ``--no-report`` (commands that write one city's run)."""
+    cmd.add_argument(
+        "--no-map", dest="maps", action="store_false", help="do not write map.html (batch runs)"
+    )
+    cmd.add_argument(
+        "--no-report",
+        dest="report",
+        action="store_false",
+        help="do not write report.html (batch runs)",
+    )
+
+
+def stage_bar(
+    console: Console, stages: Sequence[str], *, quiet: bool
+) -> tuple[Callable[[str], None] | None, Callable[[], None]]:
+    """Return a progress bar over a run's stages: ``stage 3/10 locate`` with elapsed time.
+
+    ``(on_start, stop)``: ``on_start`` is ``None`` when quiet or not a terminal. The bar
+    shares the logs' console, so log lines print above it.
+
+    Parameters
+    ----------
+    console
+        The logs' console.
+    stages
+        The stages' names, in order.
+    quiet
+        Show nothing.
+    """
+    if quiet or not console.is_terminal:
+        return None, lambda: None
+    from latcircle.logs import progress_bar
+
+    progress = progress_bar(console, detail="stages", count="of", timed=True, transient=True)
+    task = progress.add_task("starting", total=len(stages))
+    progress.start()
+    seen: list[str] = []
+
+    def on_start(name: str) -> None:
+        # A stage starting means the one before it is done.
+        progress.update(task, description=name, completed=len(seen))
+        seen.append(name)
+
+    return on_start, progress.stop
