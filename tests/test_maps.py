@@ -248,7 +248,7 @@ def test_figures_are_written_and_stable(run: RunResult, tmp_path: Path) -> None:
     shutil.copy(run.out / "isochrones.gpkg", tmp_path / "isochrones.gpkg")
     shutil.copy(run.out / "progress.csv", tmp_path / "progress.csv")
     first = write_figures(run, tmp_path)
-    assert set(first) == {"bands", "curve", "districts", "progress"}
+    assert set(first) == {"bands", "curve", "districts", "progress", "sensitivity", "fan"}
     data = {k: p.read_bytes() for k, p in first.items()}
     for blob in data.values():
         assert blob.startswith(b"\x89PNG")
