@@ -140,7 +140,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "route factor dropped (k·r)",
-        "latcircle/config.py",
+        "latcircle/config/model.py",
         "return self.k_us_per_m * self.route_factor",
         "return self.k_us_per_m",
         EXACT,

@@ -13,9 +13,12 @@ Every ``import`` of every module is read with :mod:`ast`, including imports insi
 * ``pipeline`` and ``national_run`` import presentation only inside functions (a batch run
   needs no folium or matplotlib), and ``cli`` imports nothing of latcircle at module level
   but the errors and the version (``latcircle --help`` stays fast);
-* every module imports on its own in a fresh interpreter (no order-dependent import).
+* every module imports on its own in a fresh interpreter (no order-dependent import);
+* no module is over 900 lines and no function over 80 lines of code (issue 23), but for an
+  explicit allow-list of what is still over, each entry capped at its size when listed.
 
-The checker is tested on small made-up graphs too, so that a broken checker cannot pass.
+The checkers are tested on small made-up graphs and sources too, so that a broken checker
+cannot pass.
 """
 
 from __future__ import annotations
@@ -245,7 +248,7 @@ def test_the_checker_sees_imports_inside_functions_and_type_checking_blocks() ->
     found = {(i.source, i.target, i.module_level, i.type_checking) for i in package_imports()}
     assert ("latcircle.pipeline", "latcircle.sources.fetch", False, False) in found
     assert ("latcircle.present.figures", "latcircle.run", True, True) in found
-    assert ("latcircle.inputs.readers", "latcircle.inputs.chinacrs", True, False) in found
+    assert ("latcircle.inputs.vectors", "latcircle.inputs.chinacrs", True, False) in found
 
 
 def test_every_module_imports_alone() -> None:
@@ -351,6 +354,159 @@ def test_import_latcircle_stays_light() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+# --------------------------------------------------------------------------- sizes
+
+#: Longest module, in lines (every line of the file: code, docstrings, comments, blanks).
+MAX_MODULE_LINES = 900
+#: Longest function, in lines of code: from its first statement after the docstring to its
+#: last line (signature, decorators and docstring not counted; nested functions count in
+#: their enclosing function and on their own).
+MAX_FUNCTION_LINES = 80
+
+#: Modules still over :data:`MAX_MODULE_LINES`, each with its size when listed: it may only
+#: shrink. Issue 23 splits each of these; the test fails once one is within the limit (or
+#: gone), so that its entry is removed, and fails when one grows. Size on ``main`` at
+#: e61c16c (2026-12-06, after h23cli, h23plan, h23r and h23p).
+OVERSIZED_MODULES: dict[str, int] = {
+    "latcircle/pipeline.py": 1198,
+}
+
+#: Functions still over :data:`MAX_FUNCTION_LINES` (``path:qualified name``), the same way
+#: (none on ``main`` at e61c16c: the CLI parser, 232 lines, was split with the CLI package).
+OVERSIZED_FUNCTIONS: dict[str, int] = {}
+
+
+def module_sizes(root: Path = PACKAGE) -> dict[str, int]:
+    """Lines of every module of the package, by path relative to the repository."""
+    return {
+        path.relative_to(root.parent).as_posix(): len(path.read_text(encoding="utf-8").splitlines())
+        for path in sorted(root.rglob("*.py"))
+    }
+
+
+def function_sizes(source: str, where: str) -> dict[str, int]:
+    """Lines of code of every function in ``source``, by ``where:Qualified.name``.
+
+    Counted from the first statement after the docstring to the function's last line; a
+    function holding only a docstring counts 0.
+    """
+    out: dict[str, int] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                name = f"{prefix}{child.name}"
+                if not isinstance(child, ast.ClassDef):
+                    body = child.body[1:] if ast.get_docstring(child) is not None else child.body
+                    end = child.end_lineno or child.lineno
+                    out[f"{where}:{name}"] = end - body[0].lineno + 1 if body else 0
+                visit(child, f"{name}.")
+            else:
+                visit(child, prefix)
+
+    visit(ast.parse(source), "")
+    return out
+
+
+def package_function_sizes(root: Path = PACKAGE) -> dict[str, int]:
+    """Lines of code of every function of every module of the package."""
+    out: dict[str, int] = {}
+    for path in sorted(root.rglob("*.py")):
+        where = path.relative_to(root.parent).as_posix()
+        out.update(function_sizes(path.read_text(encoding="utf-8"), where))
+    return out
+
+
+def size_violations(sizes: Mapping[str, int], limit: int, allowed: Mapping[str, int]) -> list[str]:
+    """Return what breaks a size limit, an allow-list entry that grew, and stale entries."""
+    bad = []
+    for name, size in sorted(sizes.items()):
+        if size > limit and name not in allowed:
+            bad.append(f"{name}: {size} lines, over the limit of {limit}")
+        elif name in allowed and size > allowed[name]:
+            bad.append(f"{name}: {size} lines, grown past its allow-listed {allowed[name]}")
+        elif name in allowed and size <= limit:
+            bad.append(f"{name}: {size} lines, within the limit: remove it from the allow-list")
+    bad += [
+        f"{name}: no longer exists: remove it from the allow-list"
+        for name in sorted(allowed)
+        if name not in sizes
+    ]
+    return bad
+
+
+def test_no_module_over_the_size_limit() -> None:
+    assert size_violations(module_sizes(), MAX_MODULE_LINES, OVERSIZED_MODULES) == []
+
+
+def test_no_function_over_the_size_limit() -> None:
+    sizes = package_function_sizes()
+    assert size_violations(sizes, MAX_FUNCTION_LINES, OVERSIZED_FUNCTIONS) == []
+
+
+def test_function_sizes_on_a_made_up_source() -> None:
+    # Hand-counted: the docstring, the signature and decorators are not counted.
+    source = (
+        "import functools\n"  # 1
+        "@functools.cache\n"  # 2
+        "def documented(\n"  # 3
+        "    a: int,\n"  # 4
+        ") -> int:\n"  # 5
+        '    """Doc.\n'  # 6
+        '    More."""\n'  # 7
+        "    b = a + 1\n"  # 8: first statement
+        "\n"  # 9
+        "    def inner() -> int:\n"  # 10
+        "        return b\n"  # 11
+        "    return inner()\n"  # 12: last line
+        "class C:\n"  # 13
+        "    async def method(self):\n"  # 14
+        "        pass\n"  # 15
+        "    def only_doc(self):\n"  # 16
+        '        """Nothing else."""\n'  # 17
+        "def one(): return 1\n"  # 18
+    )
+    assert function_sizes(source, "m.py") == {
+        "m.py:documented": 5,  # lines 8-12
+        "m.py:documented.inner": 1,
+        "m.py:C.method": 1,
+        "m.py:C.only_doc": 0,
+        "m.py:one": 1,
+    }
+
+
+def test_module_sizes_count_every_line(tmp_path: Path) -> None:
+    pkg = tmp_path / "latcircle"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "a.py").write_text("x = 1\n\n# a comment\n" + '"""doc"""\n' * 3)
+    (pkg / "b.py").write_text("y = 2")  # no final newline: still one line
+    assert module_sizes(pkg) == {
+        "latcircle/__init__.py": 0,
+        "latcircle/b.py": 1,
+        "latcircle/sub/a.py": 6,
+    }
+
+
+def test_size_violations_at_the_limits() -> None:
+    # Exactly at the limit is allowed; one line over is not.
+    assert size_violations({"a.py": 900}, 900, {}) == []
+    assert size_violations({"a.py": 901}, 900, {}) == ["a.py: 901 lines, over the limit of 900"]
+    # An allow-listed file may stay at its size or shrink, but not grow.
+    assert size_violations({"a.py": 950}, 900, {"a.py": 950}) == []
+    assert size_violations({"a.py": 940}, 900, {"a.py": 950}) == []
+    assert size_violations({"a.py": 951}, 900, {"a.py": 950}) == [
+        "a.py: 951 lines, grown past its allow-listed 950"
+    ]
+    # Once within the limit (or gone) the entry must be removed.
+    assert size_violations({"a.py": 900}, 900, {"a.py": 950}) == [
+        "a.py: 900 lines, within the limit: remove it from the allow-list"
+    ]
+    assert size_violations({}, 900, {"a.py": 950}) == [
+        "a.py: no longer exists: remove it from the allow-list"
+    ]
 
 
 def test_the_cli_package_imports_latcircle_lazily_beyond_itself() -> None:
@@ -466,51 +622,6 @@ def test_every_rendered_template_is_a_file_and_pages_use_the_loader() -> None:
             text = path.read_text(encoding="utf-8")
             assert "|safe" not in text.replace(" ", ""), path
             assert "autoescape" not in text, path
-
-
-# --------------------------------------------------------------------------- room sizes
-
-#: Rooms (folders or modules of the package) held to the size limits of the team's guide: no
-#: module over :data:`MAX_MODULE_LINES` lines, no function over :data:`MAX_FUNCTION_LINES`
-#: (issue 23). A room is added here when it has been brought within them.
-SIZED_ROOMS = ("analysis/plan",)
-MAX_MODULE_LINES = 900
-MAX_FUNCTION_LINES = 80
-
-
-def size_violations(paths: Iterable[Path]) -> list[str]:
-    """Return every module over the line limit and every function over its limit."""
-    bad = []
-    for path in paths:
-        text = path.read_text(encoding="utf-8")
-        n = len(text.splitlines())
-        if n > MAX_MODULE_LINES:
-            bad.append(f"{path.name}: {n} lines (limit {MAX_MODULE_LINES})")
-        for node in ast.walk(ast.parse(text, filename=str(path))):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                length = (node.end_lineno or node.lineno) - node.lineno + 1
-                if length > MAX_FUNCTION_LINES:
-                    bad.append(f"{path.name}:{node.lineno} {node.name}: {length} lines")
-    return bad
-
-
-def test_sized_rooms_keep_the_size_limits() -> None:
-    paths = [p for room in SIZED_ROOMS for p in sorted((PACKAGE / room).rglob("*.py"))]
-    assert paths, "no module found in the sized rooms"
-    assert size_violations(paths) == []
-
-
-def test_size_checker_on_made_up_modules(tmp_path: Path) -> None:
-    # On the boundary: a function of exactly 80 lines passes, 81 fails; 900 lines pass, 901 fail.
-    def function(name: str, lines: int) -> str:
-        return f"def {name}():\n" + "    x = 1\n" * (lines - 1)
-
-    ok = tmp_path / "ok.py"
-    ok.write_text(function("f", 80) + "\n" * (900 - 80), encoding="utf-8")
-    long = tmp_path / "long.py"
-    long.write_text(function("g", 81) + "\n" * (901 - 81), encoding="utf-8")
-    assert size_violations([ok]) == []
-    assert size_violations([long]) == ["long.py: 901 lines (limit 900)", "long.py:1 g: 81 lines"]
 
 
 def test_the_planner_package_reexports_its_public_api() -> None:

@@ -1,0 +1,144 @@
+"""The population raster: people per pixel over the metro, read in one bounded window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import rasterio
+import rasterio.windows
+from shapely.geometry.base import BaseGeometry
+
+from latcircle.config import PopulationInput
+from latcircle.errors import InputError
+from latcircle.inputs import chinacrs
+from latcircle.inputs.checks import check_earth_crs
+from latcircle.inputs.points import _check_total
+from latcircle.inputs.vectors import WGS84, _first_line
+
+
+@dataclass(frozen=True, slots=True)
+class Population:
+    """People per pixel, at the raster's own pixel centres.
+
+    Attributes
+    ----------
+    x, y
+        Pixel centres in the local CRS (only pixels with people).
+    people
+        People in each of those pixels.
+    total_in_file
+        Sum over the window read (inside and outside the metro).
+    source
+        The raster file.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    people: np.ndarray
+    total_in_file: float
+    source: Path
+
+
+def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeometry) -> Population:
+    path = spec.path
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputError(path, None, f"cannot read raster: {_first_line(exc)}") from None
+    with src:
+        raster_crs = _raster_crs(src, spec)
+        window = _window_over(src, raster_crs, boundary, crs, path)
+        if spec.band > src.count:
+            raise InputError(path, "band", f"raster has {src.count} band(s), not {spec.band}")
+        _check_window_size(window, path)
+        data = src.read(spec.band, window=window, masked=True).astype(np.float64)
+        transform = src.window_transform(window)
+    values = data.filled(0.0)
+    nan = np.isnan(values)
+    if nan.any():
+        raise InputError(path, "population", f"{int(nan.sum())} pixel(s) are NaN without nodata")
+    if (values < 0).any():
+        raise InputError(path, "population", f"negative people count, e.g. {values.min():g}")
+    rows, cols = np.nonzero(values > 0)
+    people = values[rows, cols]
+    _check_total(people, path, "population", "people counts over the metro")
+    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+    x, y = _raster_points_to_local(np.asarray(xs), np.asarray(ys), raster_crs, spec, crs)
+    return Population(x=x, y=y, people=people, total_in_file=float(values.sum()), source=path)
+
+
+#: Largest population window read (pixels over the metro's bounding box): about 24 bytes
+#: each while read and filtered, so 100 M pixels need ~2.4 GB (Wuhan's WorldPop: 2.8 M).
+MAX_RASTER_PIXELS = 100_000_000
+
+
+def _check_window_size(window: rasterio.windows.Window, path: Path) -> None:
+    """Refuse a population window too large to read, before reading it (Python ints)."""
+    width, height = int(window.width), int(window.height)
+    pixels = width * height
+    if pixels > MAX_RASTER_PIXELS:
+        problem = (
+            f"the window over the metro is {width:,} x {height:,} = {pixels:,} pixels (about "
+            f"{pixels * 24 / 1e9:,.1f} GB to read), over the limit of {MAX_RASTER_PIXELS:,}: "
+            "use a coarser raster (e.g. 100 m) or resample it"
+        )
+        raise InputError(path, "population", problem)
+
+
+def _raster_crs(src: rasterio.DatasetReader, spec: PopulationInput) -> pyproj.CRS:
+    if spec.crs and not chinacrs.is_china_datum(spec.crs):
+        try:
+            crs = pyproj.CRS.from_user_input("EPSG:4326" if spec.crs == "wgs84" else spec.crs)
+        except pyproj.exceptions.CRSError:
+            raise InputError(spec.path, "crs", f"unknown CRS {spec.crs!r}") from None
+        check_earth_crs(crs, spec.path, spec.crs)
+        return crs
+    if spec.crs:
+        return WGS84
+    if src.crs is None:
+        raise InputError(spec.path, "crs", "the raster has no CRS: declare one with `crs:`")
+    crs = pyproj.CRS.from_user_input(src.crs.to_wkt())
+    check_earth_crs(crs, spec.path)
+    return crs
+
+
+def _window_over(
+    src: rasterio.DatasetReader,
+    raster_crs: pyproj.CRS,
+    boundary: BaseGeometry,
+    crs: pyproj.CRS,
+    path: Path,
+) -> rasterio.windows.Window:
+    bounds = gpd.GeoSeries([boundary], crs=crs).to_crs(raster_crs).total_bounds
+    full = rasterio.windows.Window(0, 0, src.width, src.height)
+    try:
+        win = rasterio.windows.from_bounds(*bounds, transform=src.transform)
+        col0, row0 = int(np.floor(win.col_off)), int(np.floor(win.row_off))
+        win = rasterio.windows.Window(
+            col0,
+            row0,
+            int(np.ceil(win.col_off + win.width)) - col0,
+            int(np.ceil(win.row_off + win.height)) - row0,
+        ).intersection(full)
+    except rasterio.errors.WindowError:
+        raise InputError(path, None, "the population raster does not overlap the metro") from None
+    if win.width <= 0 or win.height <= 0:
+        raise InputError(path, None, "the population raster does not overlap the metro")
+    # Widen by one pixel so that centres just inside the boundary are never cut off.
+    return rasterio.windows.Window(
+        max(win.col_off - 1, 0), max(win.row_off - 1, 0), win.width + 2, win.height + 2
+    ).intersection(full)
+
+
+def _raster_points_to_local(
+    x: np.ndarray, y: np.ndarray, raster_crs: pyproj.CRS, spec: PopulationInput, crs: pyproj.CRS
+) -> tuple[np.ndarray, np.ndarray]:
+    if spec.crs and chinacrs.is_china_datum(spec.crs):
+        x, y = chinacrs.to_wgs84(x, y, spec.crs)
+    tr = pyproj.Transformer.from_crs(raster_crs, crs, always_xy=True)
+    lx, ly = tr.transform(x, y)
+    return np.asarray(lx, dtype=float), np.asarray(ly, dtype=float)

@@ -1,0 +1,226 @@
+"""Vector inputs as WGS84: any OGR format, GeoParquet, CSV/text points, declared CRSs.
+
+GCJ-02 and BD-09 are converted to WGS84 first (:mod:`latcircle.inputs.chinacrs`); CSV
+text is decoded (UTF-8, else GB18030), its delimiter sniffed and its coordinate columns found.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+
+from latcircle.config import VectorInput
+from latcircle.errors import InputError
+from latcircle.inputs import chinacrs
+from latcircle.inputs.checks import check_csv_rows, check_earth_crs
+
+log = logging.getLogger(__name__)
+
+WGS84 = pyproj.CRS.from_epsg(4326)
+
+
+_LON_NAMES = ("lon", "lng", "longitude", "long", "x")
+
+
+_LAT_NAMES = ("lat", "latitude", "y")
+
+
+def read_vector(spec: VectorInput, *, role: str) -> gpd.GeoDataFrame:
+    """Read a vector input as WGS84, converting GCJ-02 / BD-09 when declared.
+
+    Parameters
+    ----------
+    spec
+        The input's config section.
+    role
+        The config key (``boundary``, ``sites``, ...) used in error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:4326 unless the file is in a projected CRS and declares no Chinese datum,
+        in which case it keeps its CRS (callers project to the local CRS anyway).
+    """
+    path = spec.path
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv"):
+        gdf = _read_csv_points(path, spec, role)
+    else:
+        gdf = _read_ogr(path, spec, role)
+    if gdf.empty:
+        raise InputError(path, spec.layer or role, "no features in the file")
+    return _assign_crs(gdf, spec, role)
+
+
+def _read_ogr(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
+    try:
+        # NaN coordinates make shapely warn while parsing: the coordinate checks report them
+        # as one line (issue 22), so the warning's two lines of source must not print too.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
+            if path.suffix.lower() in (".parquet", ".geoparquet"):
+                return gpd.read_parquet(path)
+            return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
+    # pyogrio's errors are RuntimeErrors, pyarrow's ValueErrors or OSErrors: anything else
+    # is a bug, not a bad file, and must not come out as "bad input".
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise InputError(path, spec.layer, f"cannot read {role} file: {_first_line(exc)}") from None
+
+
+def read_points_text(text: str, spec: VectorInput, *, role: str) -> gpd.GeoDataFrame:
+    """Read the text of a points CSV exactly as :func:`read_vector` reads such a file.
+
+    For text made in memory (the planner's ``sites-planned.csv``): the positions are those a
+    run will read from the written file, with no file written or read here.
+
+    Parameters
+    ----------
+    text
+        The CSV text.
+    spec
+        The input's config section; ``spec.path`` only names the text in error messages.
+    role
+        The config key (``sites``, ...) used in error messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        As :func:`read_vector` returns for a CSV file.
+    """
+    gdf = _csv_points(text, spec.path, spec)
+    if gdf.empty:
+        raise InputError(spec.path, role, "no features in the file")
+    return _assign_crs(gdf, spec, role)
+
+
+def _read_csv_points(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
+    return _csv_points(_read_text(path, spec.encoding), path, spec)
+
+
+def _csv_points(text: str, path: Path, spec: VectorInput) -> gpd.GeoDataFrame:
+    delimiter = _sniff_delimiter(path, text)
+    check_csv_rows(text, delimiter, path)
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(path, None, f"not a readable CSV: {_first_line(exc)}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    lon_col = _pick_column(df, spec.lon, _LON_NAMES, path, "lon")
+    lat_col = _pick_column(df, spec.lat, _LAT_NAMES, path, "lat")
+    lon = _numeric(df[lon_col], path, lon_col)
+    lat = _numeric(df[lat_col], path, lat_col)
+    geometry = gpd.points_from_xy(lon, lat)
+    return gpd.GeoDataFrame(df.drop(columns=[lon_col, lat_col]), geometry=geometry)
+
+
+def _read_text(path: Path, encoding: str | None) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, None, f"cannot read file: {exc.strerror or exc}") from None
+    if encoding:
+        try:
+            return raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(path, "encoding", f"cannot decode as {encoding}: {exc}") from None
+    # Chinese CSVs are often GBK; UTF-8 (with or without BOM) first, then GB18030 (a superset).
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if enc != "utf-8-sig":
+            log.info("%s: decoded as %s (not UTF-8)", path, enc)
+        return text
+    raise InputError(path, "encoding", "neither UTF-8 nor GBK/GB18030: set `encoding:`")
+
+
+def _sniff_delimiter(path: Path, text: str) -> str:
+    head = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
+    except csv.Error:
+        if "," in head or len(text.splitlines()) <= 1:
+            return ","
+        msg = "cannot tell the CSV delimiter (expected , ; tab or |)"
+        raise InputError(path, None, msg) from None
+
+
+def _pick_column(
+    df: pd.DataFrame, given: str | None, names: tuple[str, ...], path: Path, key: str
+) -> str:
+    if given is not None:
+        if given not in df.columns:
+            cols = ", ".join(map(str, df.columns[:12]))
+            raise InputError(path, given, f"no such column ({key}); columns are: {cols}")
+        return given
+    lower = {str(c).lower(): c for c in df.columns}
+    for name in names:
+        if name in lower:
+            return str(lower[name])
+    cols = ", ".join(map(str, df.columns[:12]))
+    raise InputError(path, key, f"no {key} column found (set `{key}:`); columns are: {cols}")
+
+
+def _numeric(values: pd.Series, path: Path, column: str) -> np.ndarray:
+    out = pd.to_numeric(values.str.strip(), errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(out)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            path,
+            column,
+            f"not a number in row {row + 1}: {values.iloc[row]!r}"
+            + (f" ({int(bad.sum())} bad rows)" if bad.sum() > 1 else ""),
+        )
+    return out
+
+
+def _assign_crs(gdf: gpd.GeoDataFrame, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
+    declared = spec.crs
+    if declared is not None and chinacrs.is_china_datum(declared):
+        gdf = gdf.set_crs(WGS84, allow_override=True)
+        _check_lonlat(gdf, spec.path, role)
+        return chinacrs.frame_to_wgs84(gdf, declared)
+    if declared is not None:
+        try:
+            crs = pyproj.CRS.from_user_input(
+                "EPSG:4326" if declared.lower() == "wgs84" else declared
+            )
+        except pyproj.exceptions.CRSError:
+            raise InputError(spec.path, "crs", f"unknown CRS {declared!r}") from None
+        gdf = gdf.set_crs(crs, allow_override=True)
+    elif gdf.crs is None:
+        if spec.path.suffix.lower() in (".csv", ".txt", ".tsv"):
+            gdf = gdf.set_crs(WGS84)  # lon/lat columns: WGS84 unless declared otherwise
+        else:
+            raise InputError(spec.path, "crs", "the file has no CRS: declare one with `crs:`")
+    check_earth_crs(gdf.crs, spec.path, declared)
+    if gdf.crs.is_geographic:
+        _check_lonlat(gdf, spec.path, role)
+    return gdf
+
+
+def _check_lonlat(gdf: gpd.GeoDataFrame, path: Path, role: str) -> None:
+    xmin, ymin, xmax, ymax = gdf.total_bounds
+    if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
+        raise InputError(
+            path,
+            "crs",
+            f"{role} coordinates are not longitude/latitude degrees "
+            f"(bounds {xmin:.6g}, {ymin:.6g}, {xmax:.6g}, {ymax:.6g}): declare the CRS",
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    """Return the gist of a library error: its first line, without GDAL's driver hint."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0].split(".; ")[0].rstrip(".")
