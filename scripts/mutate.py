@@ -262,6 +262,8 @@ MUTANTS: tuple[Mutant, ...] = (
 #: Where a budget rule lives in a module that only the map or interconnect tests reach.
 _TESTS_BY_MODULE = {
     "latcircle/present/maps.py": MAPS,
+    "latcircle/present/map/heat.py": MAPS,
+    "latcircle/analysis/workbench.py": ("tests/test_map_workbench.py",),
     "latcircle/analysis/interconnect.py": INTERCONNECT,
     "latcircle/analysis/tiers.py": ("tests/test_tiers.py",),
     "latcircle/analysis/city_tiers.py": ("tests/test_city_tiers.py",),
