@@ -252,7 +252,7 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant(
         "wrong basis: the headline reads the area",
-        "latcircle/pipeline.py",
+        "latcircle/pipeline/city.py",
         "headline = {b: scenario.share(b, threshold_ms=cfg.budget_ms)",
         'headline = {b: scenario.share("area", threshold_ms=cfg.budget_ms)',
         EXACT,

