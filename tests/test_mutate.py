@@ -28,7 +28,8 @@ def test_every_mutant_applies() -> None:
     lines = proc.stdout.splitlines()
     # The covered rule has one home (analysis.coverage.covered) and its mutant; each of its
     # callers (coverage table, status, site service, share, progress, clusters,
-    # isochrones, layers, interconnect, the map's heat layer) has a mutant that copies it with a strict <.
+    # isochrones, layers, interconnect, the map's heat layer) has a mutant that copies it
+    # with a strict <.
     budget = [line for line in lines if line.startswith("budget <= to <")]
     assert len(budget) == 1 and "latcircle/analysis/coverage.py:" in budget[0], budget
     callers = {line.split(" at ")[1].split(":")[0] for line in lines if "copied with <" in line}
