@@ -263,7 +263,10 @@ MUTANTS: tuple[Mutant, ...] = (
 _TESTS_BY_MODULE = {
     "latcircle/present/maps.py": MAPS,
     "latcircle/present/map/heat.py": MAPS,
-    "latcircle/analysis/workbench.py": ("tests/test_map_workbench.py",),
+    "latcircle/analysis/workbench.py": (
+        "tests/test_boundaries.py::test_map_slider_counts_the_samples_on_the_budget",
+        "tests/test_map_workbench.py",
+    ),
     "latcircle/analysis/interconnect.py": INTERCONNECT,
     "latcircle/analysis/tiers.py": ("tests/test_tiers.py",),
     "latcircle/analysis/city_tiers.py": ("tests/test_city_tiers.py",),

@@ -391,6 +391,22 @@ def test_map_heat_counts_the_people_beyond_the_budget(run: RunResult, case: Case
     assert sorted(p[2] for p in points) == sorted(weight[weight >= 0.01])
 
 
+def test_map_slider_counts_the_samples_on_the_budget(case: Case) -> None:
+    """The map's per-year shares (the workbench): samples exactly at the budget are covered."""
+    from latcircle.analysis.workbench import year_states
+
+    (state,) = year_states(case.metro, case.scenario, [case.scenario.year])
+    on_budget = 0
+    for basis in BASES:
+        lat, _ = _hand(case.metro, basis)
+        covered = _hand_status(case.metro, basis, case.budget_us) == "covered"
+        on_budget += int((covered & (lat == case.budget_us)).sum())
+        want = float(_weight(case.metro, basis)[covered].sum())
+        assert state.covered[basis][-1] == pytest.approx(want, rel=1e-12), basis
+        assert state.count[basis][-1] == covered.sum(), basis
+    assert on_budget > 0  # the case puts samples exactly on the budget
+
+
 def test_one_ulp_under_the_budget_leaves_the_ties_out(case: Case) -> None:
     """The samples ON the budget are covered at it and not at the float just below it."""
     below_us = float(np.nextafter(case.budget_us, -np.inf))
