@@ -135,8 +135,8 @@ def release_memory() -> bool:
     nothing to call (their allocators return large blocks on their own).
     """
     gc.collect()
-    if not sys.platform.startswith("linux"):
-        return False
+    if not sys.platform.startswith("linux") or os.name != "posix":
+        return False  # glibc's call only; nothing to load elsewhere
     try:
         trim = ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):  # musl, or no libc.so.6
@@ -164,10 +164,14 @@ def exchange_folders(a: Path, b: Path) -> bool:
 
 
 def _call_swap(name: str, a: Path, b: Path) -> bool:
+    # The C library of the running process is loadable by CDLL(None) on POSIX only (on
+    # Windows it raises TypeError): refuse before asking, whoever the caller.
+    if os.name != "posix":
+        return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         func = getattr(libc, name)
-    except (OSError, AttributeError, TypeError):  # TypeError: CDLL(None) on Windows
+    except (OSError, AttributeError):  # no such call in this libc (old glibc, musl)
         return False
     func.restype = ctypes.c_int
     if name == "renameat2":
