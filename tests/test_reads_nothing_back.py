@@ -136,12 +136,7 @@ def test_the_tracer_sees_every_kind_of_read(
 #: Steps that still read the run's files back, and what they read. Each must go from this
 #: list once it takes its data from the result (strict: the test fails when one no longer
 #: reads, so the list cannot go stale).
-STILL_READ_BACK = {
-    # GeoJSON/GeoParquet of the layers as the GeoPackage holds them: polygons promoted to
-    # multipolygons and columns typed by OGR; from memory the files differ (issue 23 asks for
-    # the same bytes), so the exports still read the file back.
-    "exports": "isochrones.gpkg, every layer",
-}
+STILL_READ_BACK: dict[str, str] = {}
 
 
 def _steps() -> list[Callable[[RunResult, Path], Any]]:

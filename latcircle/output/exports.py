@@ -10,7 +10,7 @@ web tools load; the GeoParquet ``geo`` metadata names the CRS (EPSG:4326). With
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +20,7 @@ import pyogrio
 import shapely
 
 from latcircle.errors import InputError
-from latcircle.output.files import _guard
+from latcircle.output.files import _guard, as_stored
 
 __all__ = [
     "EXPORT_CRS",
@@ -67,17 +67,28 @@ def parse_export_formats(text: str) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def write_exports(folder: Path, formats: Sequence[str], *, crs: str = "wgs84") -> list[Path]:
-    """Write every feature layer of ``folder/isochrones.gpkg`` in the given formats.
+def write_exports(
+    folder: Path,
+    formats: Sequence[str],
+    *,
+    crs: str = "wgs84",
+    layers: Mapping[str, gpd.GeoDataFrame] | None = None,
+) -> list[Path]:
+    """Write every feature layer of a run's GeoPackage in the given formats.
 
     Parameters
     ----------
     folder
-        A (temporary) run folder holding ``isochrones.gpkg``.
+        A (temporary) run folder; the files go to ``folder/exports``.
     formats
         Any of :data:`EXPORT_FORMATS`.
     crs
         ``"wgs84"`` (EPSG:4326 longitude/latitude) or ``"local"`` (the run's UTM CRS).
+    layers
+        The layers as given to ``isochrones.gpkg`` (:meth:`latcircle.run.RunResult.gpkg_layers`),
+        exported as the GeoPackage stores them (:func:`latcircle.output.files.as_stored`):
+        the same bytes as from the file, without reading it. ``None``: read
+        ``folder/isochrones.gpkg`` (a run written earlier).
 
     Returns
     -------
@@ -96,19 +107,29 @@ def write_exports(folder: Path, formats: Sequence[str], *, crs: str = "wgs84") -
     if crs not in EXPORT_CRS:
         msg = f"unknown export CRS {crs!r}; choose from {', '.join(EXPORT_CRS)}"
         raise InputError("--export-crs", None, msg)
-    gpkg = folder / "isochrones.gpkg"
     out = folder / "exports"
     out.mkdir(exist_ok=True)
     written = []
-    for name, geom_type in pyogrio.list_layers(gpkg):
-        if geom_type is None:  # attribute tables (the QGIS styles)
-            continue
-        frame = gpd.read_file(gpkg, layer=str(name))
+    for name, frame in _stored_layers(folder, layers):
         if crs == "wgs84":
             frame = frame.to_crs("EPSG:4326")
         for fmt in formats:
             written.append(_write(frame, out, str(name), fmt))
     return written
+
+
+def _stored_layers(
+    folder: Path, layers: Mapping[str, gpd.GeoDataFrame] | None
+) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """Return the feature layers as ``isochrones.gpkg`` holds them (memory, else the file)."""
+    if layers is not None:
+        return [(name, as_stored(frame)) for name, frame in layers.items()]
+    gpkg = folder / "isochrones.gpkg"
+    return [
+        (str(name), gpd.read_file(gpkg, layer=str(name)))
+        for name, geom_type in pyogrio.list_layers(gpkg)
+        if geom_type is not None  # attribute tables (the QGIS styles) are no layers
+    ]
 
 
 def _write(frame: gpd.GeoDataFrame, out: Path, name: str, fmt: str) -> Path:
@@ -143,8 +164,12 @@ def export_step(formats: Sequence[str], *, crs: str = "wgs84") -> Callable[[Any,
     """
     chosen = list(formats)
 
-    def step(_result: Any, folder: Path) -> list[Path]:
-        return write_exports(Path(folder), chosen, crs=crs)
+    def step(result: Any, folder: Path) -> list[Path]:
+        # From memory when the run carries every layer of its GeoPackage (its own and the
+        # clusters the progress step adds); a result without them is exported from the file.
+        whole = getattr(result, "layers", None) is not None and result.shortfall is not None
+        layers = result.gpkg_layers() if whole else None
+        return write_exports(Path(folder), chosen, crs=crs, layers=layers)
 
     step.stage_name = "exports"  # type: ignore[attr-defined]
     return step

@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +29,7 @@ import pandas as pd
 import pyogrio
 import rasterio
 import rasterio.shutil
+import shapely
 from rasterio.io import MemoryFile
 
 from latcircle.engine.grid import Grid
@@ -36,6 +38,7 @@ from latcircle.system import exchange_folders, pid_alive
 
 __all__ = [
     "MARKER",
+    "as_stored",
     "as_written",
     "atomic_file",
     "atomic_folder",
@@ -439,6 +442,111 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
         for name, frame in layers.items():
             frame = _storable_text(frame, path, name)
             frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio", append=False)
+
+
+#: Column dtypes the GeoPackage stores and reads back as they are.
+_STORED_AS_IS = frozenset({"float64", "float32", "int64", "int32", "int16", "bool"})
+#: Nullable dtypes read back as numpy ones: without a missing value as these, else float64.
+_STORED_NULLABLE = {"Int64": "int64", "Int32": "int32", "boolean": "bool", "Float64": "float64"}
+#: Single geometry types a GeoPackage layer mixing them with their multi type promotes.
+_PROMOTE = {
+    frozenset({"Polygon", "MultiPolygon"}): ("Polygon", shapely.multipolygons),
+    frozenset({"LineString", "MultiLineString"}): ("LineString", shapely.multilinestrings),
+    frozenset({"Point", "MultiPoint"}): ("Point", shapely.multipoints),
+}
+
+
+def as_stored(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return a layer as :func:`write_gpkg` stores it and ``geopandas.read_file`` reads it.
+
+    What a later step would read back from the GeoPackage, without reading it (as
+    :func:`as_written` for the CSV files): the geometry column last, named ``geometry``; a
+    layer mixing single and multi types of one kind promoted to the multi type (as pyogrio
+    does for GPKG); nullable numbers and booleans as numpy ones (float64 when one is
+    missing); texts with NUL written as ␀ (:func:`write_gpkg`); a fresh range index. A
+    column this does not know (dates, categories, non-text objects...) and 3D geometries
+    go through a GeoPackage in memory instead, so the answer is the stored layer either way.
+
+    Parameters
+    ----------
+    frame
+        A layer, as given to :func:`write_gpkg`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    geometry = frame.geometry
+    data: dict[str, Any] = {}
+    for name in frame.columns:
+        if name == geometry.name:
+            continue
+        column = _stored_column(frame[name])
+        if column is None:
+            return _round_trip(frame)
+        data[str(name)] = column
+    geoms = geometry.to_numpy()
+    if shapely.has_z(geoms).any():
+        return _round_trip(frame)
+    out = pd.DataFrame(data, columns=list(data), index=None)
+    epsg = None if frame.crs is None else frame.crs.to_epsg()
+    crs = f"EPSG:{epsg}" if epsg else frame.crs
+    return gpd.GeoDataFrame(out, geometry=_promoted(geoms), crs=crs)
+
+
+def _stored_column(column: pd.Series) -> np.ndarray | None:
+    """Return a column as a GeoPackage reads it back; ``None`` for a dtype not known."""
+    dtype = str(column.dtype)
+    if dtype in _STORED_AS_IS:
+        return column.to_numpy()
+    if dtype in _STORED_NULLABLE:
+        if column.isna().any():
+            return column.to_numpy(dtype="float64", na_value=np.nan)
+        return column.to_numpy(dtype=_STORED_NULLABLE[dtype])
+    if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+        return None
+    values = np.empty(len(column), dtype=object)
+    for i, v in enumerate(column.array):
+        if isinstance(v, str):
+            values[i] = v.replace("\x00", "\u2400")
+        elif v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            values[i] = None
+        else:
+            return None  # a number or other object in a text column: OGR's own rendering
+    return values  # typed by the DataFrame, as pyogrio's reader does
+
+
+def _promoted(geoms: np.ndarray) -> np.ndarray:
+    """Geometries as a GPKG layer stores them: single promoted to multi when mixed."""
+    kinds = frozenset(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
+    names = frozenset(_TYPE_NAMES[k] for k in kinds if k in _TYPE_NAMES)
+    if len(kinds) != 2 or names not in _PROMOTE:
+        return geoms
+    single, make = _PROMOTE[names]
+    out = geoms.copy()
+    mask = shapely.get_type_id(geoms) == _TYPE_IDS[single]
+    out[mask] = make(np.atleast_2d(geoms[mask]), axis=0)
+    return out
+
+
+_TYPE_IDS = {"Point": 0, "LineString": 1, "Polygon": 3, "MultiPoint": 4}
+_TYPE_IDS |= {"MultiLineString": 5, "MultiPolygon": 6}
+_TYPE_NAMES = {v: k for k, v in _TYPE_IDS.items()}
+
+
+def _round_trip(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return a layer through a GeoPackage in memory (never a file of a run)."""
+    import io
+
+    buffer = io.BytesIO()
+    with pinned_gpkg_time():
+        _storable_text(frame, Path("memory.gpkg"), "layer").to_file(
+            buffer, layer="layer", driver="GPKG", engine="pyogrio"
+        )
+    buffer.seek(0)
+    with warnings.catch_warnings():  # GDAL notes a GeoPackage held in memory has no .gpkg
+        warnings.filterwarnings("ignore", "File /vsimem/", RuntimeWarning)
+        return gpd.read_file(buffer, layer="layer", engine="pyogrio")
 
 
 #: Errors of the system that mean "no room left": a full disk, a quota, a file size limit.
