@@ -227,9 +227,19 @@ def _district_labels(cells: _Cells, mask: np.ndarray) -> tuple[np.ndarray, int]:
     """4-connected clusters of ``mask`` that never cross a district boundary."""
     labels = np.zeros(mask.shape, dtype=np.int64)
     n = 0
-    for d in np.unique(cells.district[mask]):
-        part, k = ndimage.label(mask & (cells.district == d), structure=_FOUR_CONNECTED)
-        labels[part > 0] = part[part > 0] + n
+    districts = np.unique(cells.district[mask])
+    if not len(districts):
+        return labels, n
+    # Each district labelled inside its bounding box, not over the whole grid: the same
+    # clusters in the same (row-major) order, one grid scan per cause instead of one per
+    # district (find_objects wants labels >= 1, hence the shift).
+    shift = 1 - int(cells.district.min())
+    boxes = ndimage.find_objects(cells.district + shift)
+    for d in districts:
+        box = boxes[int(d) + shift - 1]
+        part, k = ndimage.label(mask[box] & (cells.district[box] == d), structure=_FOUR_CONNECTED)
+        hit = part > 0
+        labels[box][hit] = part[hit] + n
         n += k
     return labels, n
 

@@ -691,7 +691,7 @@ def write_cog(
     }
     with _guard(path), MemoryFile() as mem:
         with mem.open(**profile) as tmp:
-            tmp.write(stack.astype("float32"))
+            tmp.write(stack.astype("float32", copy=False))
             tmp.update_tags(units="microseconds")
             # Band unit and descriptions, where GIS tools look (gdalinfo: "Unit Type: us");
             # band 1 is the latency, further bands carry codes (no unit).

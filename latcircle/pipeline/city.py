@@ -504,7 +504,7 @@ def write_run(
                 bands.append(r_star_raster(metro, result.robust))
                 names.append(R_STAR_BAND)
             write_cog(
-                np.stack(bands),
+                np.stack(bands, dtype=np.float32),  # as written: no float64 stack
                 metro.grid,
                 metro.inputs.crs.to_wkt(),
                 tmp / "latency.tif",

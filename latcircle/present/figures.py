@@ -570,10 +570,33 @@ def png_bytes(fig: Figure) -> bytes:
     fig
         The figure.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.image import imsave
+
     buf = io.BytesIO()
-    # Tick labels are made when the figure is drawn: the same text rules apply.
-    with matplotlib.rc_context(_text_rc()):
-        fig.savefig(buf, format="png", dpi=_DPI, metadata=_PNG_METADATA)
+    dpi = fig.get_dpi()
+    fig.set_dpi(_DPI)  # as ``savefig(dpi=_DPI)``: for the draw only
+    try:
+        # Tick labels are made when the figure is drawn: the same text rules apply.
+        with matplotlib.rc_context(_text_rc()):
+            # What ``savefig`` does, drawn once: with a layout engine ``savefig`` first draws
+            # the whole figure with rendering off to run the layout, then again to render (a
+            # sixth of its time here). ``Figure.draw`` runs the layout itself before drawing
+            # anything, so one draw gives the same pixels; they are encoded as ``savefig``
+            # does (Pillow's PNG at the figure's dpi): the same bytes
+            # (tests/test_figures_once.py).
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            imsave(
+                buf,
+                canvas.buffer_rgba(),
+                format="png",
+                origin="upper",
+                dpi=_DPI,
+                metadata=_PNG_METADATA,
+            )
+    finally:
+        fig.set_dpi(dpi)
     return buf.getvalue()
 
 

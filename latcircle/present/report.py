@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,6 +86,7 @@ def write_report(
     clusters: pd.DataFrame | None = None,
     layers: Mapping[str, gpd.GeoDataFrame] | None = None,
     lang: str = "en",
+    finish: Callable[[str], str] | None = None,
 ) -> Path:
     """Write ``report.html`` into ``folder`` (the pipeline's output step).
 
@@ -106,6 +107,10 @@ def write_report(
     lang
         The figures' district names: ``zh`` shows the local names (headings:
         :func:`latcircle.present.report_lang.report_writer`).
+    finish
+        Applied to the page before it is written (the headings in the map's language:
+        :func:`latcircle.present.report_lang.localise_report`); the page as rendered when
+        ``None``.
 
     Returns
     -------
@@ -145,7 +150,7 @@ def write_report(
         has_map=(folder / "map.html").exists(),  # the map step runs first, when asked for
     )
     path = folder / "report.html"
-    path.write_text(page, encoding="utf-8")
+    path.write_text(page if finish is None else finish(page), encoding="utf-8")
     return path
 
 

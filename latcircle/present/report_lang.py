@@ -88,12 +88,12 @@ def report_writer(*, lang: str | None = None) -> Any:
     def write(result: RunResult, folder: str | Path) -> Path:
         cfg = result.metro.config
         chosen = resolve_lang(lang, cfg)
-        path = write_report(result, folder, lang=chosen)
-        if chosen != "en":
-            text = path.read_text(encoding="utf-8")
-            budget = f"{cfg.budget_ms:g}"
-            path.write_text(localise_report(text, lang=chosen, budget=budget), encoding="utf-8")
-        return path
+        budget = f"{cfg.budget_ms:g}"
+
+        def finish(page: str) -> str:  # before writing: the page is never read back
+            return localise_report(page, lang=chosen, budget=budget)
+
+        return write_report(result, folder, lang=chosen, finish=finish)
 
     write.stage_name = "write_report"  # type: ignore[attr-defined]
     return write
