@@ -593,7 +593,8 @@ def png_bytes(fig: Figure) -> bytes:
                 format="png",
                 origin="upper",
                 dpi=_DPI,
-                metadata=_PNG_METADATA,
+                # None removes a key (matplotlib's docs), which its stubs do not allow for.
+                metadata=_PNG_METADATA,  # type: ignore[arg-type]
             )
     finally:
         fig.set_dpi(dpi)
