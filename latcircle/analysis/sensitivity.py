@@ -115,27 +115,36 @@ class SampleCritical:
     group_us: np.ndarray
     lengths: np.ndarray | None
     online: np.ndarray | None = None
-    _sorted: dict[str, tuple[np.ndarray, np.ndarray]] = field(
+    _sorted: dict[str, _Sorted] = field(default_factory=dict, repr=False, compare=False)
+    _order: dict[str, tuple[np.ndarray, _Sorted]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    _order: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _total: list[float] = field(default_factory=list, repr=False, compare=False)
 
-    def _sorted_of(self, parameter: str) -> tuple[np.ndarray, np.ndarray]:
+    def _sorted_of(self, parameter: str) -> _Sorted:
         """Sorted coverable critical values and suffix weights, built on first use.
 
         ``r*`` and ``E*`` both fall as the route grows, so the order found for one is tried
-        for the other first (checked, and sorted afresh when it does not hold).
+        for the other first (checked, and sorted afresh when it does not hold); the same
+        order gives the same suffix weights, which are then shared. The order is kept only
+        until both parameters are sorted.
         """
         if parameter not in self._sorted:
             hint = next(iter(self._order.values()), None)
-            stars, suffix, order = _suffix(self.stars(parameter), self.weight, hint=hint)
-            self._sorted[parameter], self._order[parameter] = (stars, suffix), order
+            sorted_, order = _suffix(self.stars(parameter), self.weight, hint=hint)
+            self._sorted[parameter] = sorted_
+            if len(self._sorted) < len(PARAMETERS):
+                self._order[parameter] = (order, sorted_)
+            else:
+                self._order.clear()
         return self._sorted[parameter]
 
     @property
     def total(self) -> float:
-        """All the basis's weight."""
-        return float(self.weight.sum())
+        """All the basis's weight (summed once)."""
+        if not self._total:
+            self._total.append(float(self.weight.sum()))
+        return self._total[0]
 
     def stars(self, parameter: str) -> np.ndarray:
         """Return the per-sample critical values of ``parameter``."""
@@ -150,14 +159,16 @@ class SampleCritical:
         return self._share(parameter, value, side="right")
 
     def _share(self, parameter: str, value: float | np.ndarray, *, side: str) -> np.ndarray:
-        stars, suffix = self._sorted_of(parameter)
-        idx = np.searchsorted(stars, np.asarray(value, dtype=float), side=side)  # type: ignore[call-overload]
-        return _shares(suffix[idx], self.total)
+        sorted_ = self._sorted_of(parameter)
+        idx = np.searchsorted(sorted_.stars, np.asarray(value, dtype=float), side=side)  # type: ignore[call-overload]
+        return _shares(sorted_.weight_at(idx), self.total)
 
     def breakpoints(self, parameter: str, low: float, high: float) -> np.ndarray:
         """Return the distinct critical values in ``[low, high]`` (where the share steps)."""
-        stars = self._sorted_of(parameter)[0]
-        inside = stars[(stars >= low) & (stars <= high)]  # sorted already
+        stars = self._sorted_of(parameter).stars
+        lo = int(np.searchsorted(stars, low, side="left"))
+        hi = int(np.searchsorted(stars, high, side="right"))
+        inside = stars[lo:hi]  # sorted (no NaN): exactly the values in [low, high]
         return inside[np.r_[True, inside[1:] != inside[:-1]]] if len(inside) else inside
 
     def critical(self, parameter: str, target: float) -> float:
@@ -165,16 +176,36 @@ class SampleCritical:
 
         ``nan`` when it is met at no value, ``inf`` when at every value.
         """
-        stars, suffix = self._sorted_of(parameter)
+        sorted_ = self._sorted_of(parameter)
+        stars = sorted_.stars
         if len(stars) == 0:
             return float("nan")
         # The share at stars[i] counts from the first of its equal values on.
         first = np.r_[True, stars[1:] != stars[:-1]]
         left = np.maximum.accumulate(np.where(first, np.arange(len(stars)), 0))
-        ok = meets(_shares(suffix[left], self.total), target)
+        ok = meets(_shares(sorted_.weight_at(left), self.total), target)
         if not ok.any():
             return float("nan")
         return float(stars[np.flatnonzero(ok)[-1]])
+
+
+@dataclass(frozen=True)
+class _Sorted:
+    """Sorted coverable critical values and the weight at or above each index.
+
+    ``suffix`` has one entry more than ``stars`` (0 at the end). With equal weights it is not
+    stored: ``(len − i)·unit`` is the same float as the stored array would hold.
+    """
+
+    stars: np.ndarray
+    suffix: np.ndarray | None
+    unit: float = 0.0
+
+    def weight_at(self, idx: np.ndarray) -> np.ndarray:
+        """Return the weight of the samples at or above sorted index ``idx``."""
+        if self.suffix is not None:
+            return np.asarray(self.suffix[idx])
+        return (len(self.stars) - np.asarray(idx)).astype(float) * self.unit
 
 
 def _shares(weight: np.ndarray, total: float) -> np.ndarray:
@@ -185,27 +216,29 @@ def _shares(weight: np.ndarray, total: float) -> np.ndarray:
 
 
 def _suffix(
-    star: np.ndarray, weight: np.ndarray, *, hint: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted coverable critical values, the weight at or above each index, and the order.
+    star: np.ndarray, weight: np.ndarray, *, hint: tuple[np.ndarray, _Sorted] | None = None
+) -> tuple[_Sorted, np.ndarray]:
+    """Sorted coverable critical values with their suffix weights, and the order.
 
-    ``hint``: a candidate order (indices of the coverable samples), used when it sorts these.
+    ``hint``: a candidate order (indices of the coverable samples) with its sorted values,
+    used when it sorts these; the same order has the same suffix weights.
     """
-    coverable = np.flatnonzero(star > -np.inf)  # -inf and NaN: never covered
-    order = None
-    if hint is not None and len(hint) == len(coverable):
-        cand = star[hint]
-        if np.all(cand[1:] >= cand[:-1]) and np.all(star[hint] > -np.inf):
-            order = hint
-    if order is None:
-        order = coverable[np.argsort(star[coverable])]
+    coverable = star > -np.inf  # -inf and NaN: never covered
+    if hint is not None and len(hint[0]) == np.count_nonzero(coverable):
+        order = hint[0]
+        stars = star[order]
+        if np.all(stars[1:] >= stars[:-1]) and np.all(stars > -np.inf):
+            return _Sorted(stars, hint[1].suffix, hint[1].unit), order
+    idx = np.flatnonzero(coverable)
+    order = idx[np.argsort(star[idx])]
+    del idx
     stars = star[order]
     w = weight[order]
     if len(w) and np.all(w == w[0]):  # equal weights (area cells, unweighted key sites)
-        return stars, np.arange(len(w), -1, -1, dtype=float) * float(w[0]), order
+        return _Sorted(stars, None, float(w[0])), order
     wl = w.astype(np.longdouble)  # extended precision: rounding below 1e-12
     suffix_l = np.concatenate([np.cumsum(wl[::-1])[::-1], [np.longdouble(0.0)]])
-    return stars, suffix_l.astype(float), order
+    return _Sorted(stars, suffix_l.astype(float)), order
 
 
 @dataclass(frozen=True)
@@ -378,9 +411,9 @@ def _anchor(star: np.ndarray, now: np.ndarray, own: float) -> np.ndarray:
     """Make ``own ≤ star`` agree with the run's covered rule at the run's own value.
 
     Route lengths and the run's per-edge sums round differently; a sample within rounding
-    of the budget is put on the side the run itself put it (``now``).
+    of the budget is put on the side the run itself put it (``now``). ``star`` is changed
+    in place (every caller passes a fresh array) and returned.
     """
-    star = star.copy()
     low = now & (star < own)
     star[low] = own
     high = ~now & (star >= own)
