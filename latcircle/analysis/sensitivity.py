@@ -32,7 +32,8 @@ precision (rounding below 1e-12).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,16 +105,19 @@ class SampleCritical:
         with per-node device latency.
     online
         The scenario's online sites.
+
+    ``r_star``, ``e_star`` and ``lengths`` are properties: with route lengths (exact in
+    ``r``) both parameters are sorted when the critical values are made, and the per-sample
+    arrays are then derived again from the run's latency (or the kept lengths) when asked,
+    the same floats, rather than held for every year and basis of the run.
     """
 
     year: int | None
     basis: str
     weight: np.ndarray
-    r_star: np.ndarray
-    e_star: np.ndarray
     r_exact: bool
     group_us: np.ndarray
-    lengths: np.ndarray | None
+    _arrays: _PerSample = field(repr=False, compare=False)
     online: np.ndarray | None = None
     _sorted: dict[str, _Sorted] = field(default_factory=dict, repr=False, compare=False)
     _order: dict[str, tuple[np.ndarray, _Sorted]] = field(
@@ -138,6 +142,26 @@ class SampleCritical:
             else:
                 self._order.clear()
         return self._sorted[parameter]
+
+    @property
+    def r_star(self) -> np.ndarray:
+        """Covered exactly when ``r ≤ r_star`` (at the run's ``E``)."""
+        return self._arrays.get()[0]
+
+    @property
+    def e_star(self) -> np.ndarray:
+        """Covered exactly when ``E ≤ e_star`` µs (at the run's ``r``)."""
+        return self._arrays.get()[1]
+
+    @property
+    def lengths(self) -> np.ndarray | None:
+        """``(n, groups)`` route lengths (m); ``None`` with per-node device latency."""
+        return self._arrays.get()[2]
+
+    def with_e_star(self, e_star: np.ndarray) -> SampleCritical:
+        """Return these critical values with other ``E*`` (sorted afresh, order hint kept)."""
+        kept = _PerSample.kept(self.r_star, e_star, self.lengths)
+        return dataclasses.replace(self, _arrays=kept, _sorted={})
 
     @property
     def total(self) -> float:
@@ -187,6 +211,38 @@ class SampleCritical:
         if not ok.any():
             return float("nan")
         return float(stars[np.flatnonzero(ok)[-1]])
+
+
+class _PerSample:
+    """A critical's ``(r_star, e_star, lengths)``: kept, or derived again on every ask.
+
+    ``derive`` (when given) computes them; they are kept until :meth:`release`.
+    """
+
+    def __init__(
+        self,
+        derive: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
+        arrays: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
+    ) -> None:
+        self._derive = derive
+        self._arrays = arrays if arrays is not None or derive is None else derive()
+
+    @classmethod
+    def kept(cls, r_star: np.ndarray, e_star: np.ndarray, lengths: np.ndarray | None) -> _PerSample:
+        """Arrays held as given (no way to derive them again)."""
+        return cls(arrays=(r_star, e_star, lengths))
+
+    def get(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Return the arrays (derived again when released)."""
+        if self._arrays is not None:
+            return self._arrays
+        assert self._derive is not None
+        return self._derive()
+
+    def release(self) -> None:
+        """Drop the held arrays when they can be derived again."""
+        if self._derive is not None:
+            self._arrays = None
 
 
 @dataclass(frozen=True)
@@ -368,11 +424,16 @@ def _from_field(
     s_us = float(group_us[0]) if len(group_us) else 0.0
     out = {}
     for basis, ev in sc.evaluations.items():
-        with np.errstate(invalid="ignore"):
-            path_us = np.maximum(ev.latency_us / p.factor - p.fixed_us - s_us, 0.0)
-        lengths = (path_us / (p.k_us_per_m * p.route_factor))[:, None]
+        lengths = functools.partial(_field_lengths, ev.latency_us, p, s_us)
         out[(sc.year, basis)] = _critical(metro, sc, basis, lengths, np.array([s_us]))
     return out
+
+
+def _field_lengths(latency_us: np.ndarray, p: LatencyParams, s_us: float) -> np.ndarray:
+    """Route lengths ``(n, 1)`` from the run's latency (:func:`_from_field`)."""
+    with np.errstate(invalid="ignore"):
+        path_us = np.maximum(latency_us / p.factor - p.fixed_us - s_us, 0.0)
+    return (path_us / (p.k_us_per_m * p.route_factor))[:, None]
 
 
 def _by_lengths(
@@ -383,27 +444,65 @@ def _by_lengths(
     fields = length_fields(view.network, view.attachment, metro.params, groups=groups)
     out = {}
     for basis, samples in view.samples.items():
-        lengths = evaluate_fields(fields, groups, samples.location).values
-        out[(sc.year, basis)] = _critical(metro, sc, basis, lengths, group_us)
+        lengths = evaluate_fields(fields, groups, samples.location).values  # kept: a solve
+        kept = functools.partial(np.asarray, lengths)
+        out[(sc.year, basis)] = _critical(metro, sc, basis, kept, group_us)
     return out
 
 
 def _critical(
-    metro: Metro, sc: Scenario, basis: str, lengths: np.ndarray, group_us: np.ndarray
+    metro: Metro,
+    sc: Scenario,
+    basis: str,
+    lengths: Callable[[], np.ndarray],
+    group_us: np.ndarray,
 ) -> SampleCritical:
+    """Critical values from route lengths, both parameters sorted, the arrays released.
+
+    Every run sorts both (the curves); sorted here, the per-sample arrays need not be held.
+    """
     ev = sc.evaluations[basis]
-    r_star, e_star = _stars(lengths, group_us, room=_budget_us(metro), params=metro.params)
-    now = covered(ev.latency_us, budget_ms=metro.config.budget_ms)
-    return SampleCritical(
+    derive = functools.partial(
+        _from_lengths,
+        lengths,
+        group_us,
+        ev.latency_us,
+        params=metro.params,
+        room=_budget_us(metro),
+        budget_ms=metro.config.budget_ms,
+    )
+    crit = SampleCritical(
         year=sc.year,
         basis=basis,
         weight=ev.samples.weight,
-        r_star=_anchor(r_star, now, metro.params.route_factor),
-        e_star=_anchor(e_star, now, metro.params.equipment_us),
         r_exact=True,
         group_us=group_us,
-        lengths=lengths,
+        _arrays=_PerSample(derive),
         online=sc.online,
+    )
+    for parameter in PARAMETERS:  # r first: E tries its order (as every later ask would)
+        crit._sorted_of(parameter)
+    crit._arrays.release()
+    return crit
+
+
+def _from_lengths(
+    lengths_of: Callable[[], np.ndarray],
+    group_us: np.ndarray,
+    latency_us: np.ndarray,
+    *,
+    params: LatencyParams,
+    room: float,
+    budget_ms: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(r_star, e_star, lengths)``, anchored to the run's covered rule."""
+    lengths = lengths_of()
+    r_star, e_star = _stars(lengths, group_us, room=room, params=params)
+    now = covered(latency_us, budget_ms=budget_ms)
+    return (
+        _anchor(r_star, now, params.route_factor),
+        _anchor(e_star, now, params.equipment_us),
+        lengths,
     )
 
 
@@ -468,17 +567,16 @@ def _by_resolving(metro: Metro, sc: Scenario) -> dict[tuple[int | None, str], Sa
         with np.errstate(invalid="ignore"):
             e_star = room - (lat / metro.params.factor - metro.params.equipment_us)
         now = covered(lat, budget_ms=metro.config.budget_ms)
+        e_anchored = _anchor(
+            np.where(np.isfinite(lat), e_star, -np.inf), now, metro.params.equipment_us
+        )
         out[(sc.year, basis)] = SampleCritical(
             year=sc.year,
             basis=basis,
             weight=ev.samples.weight,
-            r_star=r_star[basis],
-            e_star=_anchor(
-                np.where(np.isfinite(lat), e_star, -np.inf), now, metro.params.equipment_us
-            ),
             r_exact=False,
             group_us=np.zeros(0),
-            lengths=None,
+            _arrays=_PerSample.kept(r_star[basis], e_anchored, None),
             online=sc.online,
         )
     return out

@@ -23,7 +23,6 @@ decided over the whole support skipped. With per-node device latency each drawn 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -539,7 +538,7 @@ def _mc_resolved(
         lat = evaluate(lat_field, samples).latency_us
         with np.errstate(invalid="ignore"):
             e_star = np.where(np.isfinite(lat), room - (lat / p.factor - p.equipment_us), -np.inf)
-        at_g = dataclasses.replace(crit, e_star=e_star, _sorted={})
+        at_g = crit.with_e_star(e_star)
         pick = idx == g
         out[pick] = at_g.share(EQUIP, c[pick])
     return out
