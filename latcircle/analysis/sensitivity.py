@@ -156,7 +156,7 @@ class SampleCritical:
     @property
     def lengths(self) -> np.ndarray | None:
         """``(n, groups)`` route lengths (m); ``None`` with per-node device latency."""
-        return self._arrays.get()[2]
+        return self._arrays.lengths()
 
     def with_e_star(self, e_star: np.ndarray) -> SampleCritical:
         """Return these critical values with other ``E*`` (sorted afresh, order hint kept)."""
@@ -216,15 +216,17 @@ class SampleCritical:
 class _PerSample:
     """A critical's ``(r_star, e_star, lengths)``: kept, or derived again on every ask.
 
-    ``derive`` (when given) computes them; they are kept until :meth:`release`.
+    ``derive`` (when given) computes all three and ``lengths_of`` the lengths alone; they
+    are kept until :meth:`release`.
     """
 
     def __init__(
         self,
         derive: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
         arrays: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
+        lengths_of: Callable[[], np.ndarray] | None = None,
     ) -> None:
-        self._derive = derive
+        self._derive, self._lengths_of = derive, lengths_of
         self._arrays = arrays if arrays is not None or derive is None else derive()
 
     @classmethod
@@ -238,6 +240,12 @@ class _PerSample:
             return self._arrays
         assert self._derive is not None
         return self._derive()
+
+    def lengths(self) -> np.ndarray | None:
+        """Return the lengths alone (derived again when released)."""
+        if self._arrays is None and self._lengths_of is not None:
+            return self._lengths_of()
+        return self.get()[2]
 
     def release(self) -> None:
         """Drop the held arrays when they can be derived again."""
@@ -477,7 +485,7 @@ def _critical(
         weight=ev.samples.weight,
         r_exact=True,
         group_us=group_us,
-        _arrays=_PerSample(derive),
+        _arrays=_PerSample(derive, lengths_of=lengths),
         online=sc.online,
     )
     for parameter in PARAMETERS:  # r first: E tries its order (as every later ask would)
@@ -609,22 +617,30 @@ def sensitivity_table(sens: Sensitivity) -> pd.DataFrame:
     pandas.DataFrame
         Columns :data:`SENSITIVITY_COLUMNS`, sorted by parameter, year, basis, value.
     """
-    frames = []
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in SENSITIVITY_COLUMNS}
     for (year, basis), crit in sens.criticals.items():
         for parameter in PARAMETERS:
-            frames.append(_rows(sens, crit, parameter, year, basis))
-    if not frames:
+            for kind, values in _kinds(sens, crit, parameter):
+                n = len(values)
+                columns["parameter"].append(np.full(n, parameter, dtype=object))
+                columns["value"].append(np.asarray(values, dtype=float))
+                columns["year"].append(np.full(n, year, dtype=object))
+                columns["basis"].append(np.full(n, basis, dtype=object))
+                columns["share"].append(crit.share(parameter, values))
+                columns["kind"].append(np.full(n, kind, dtype=object))
+                columns["share_above"].append(crit.share_above(parameter, values))
+    if not columns["value"]:
         return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
-    table = pd.concat(frames, ignore_index=True)
+    # One frame from whole columns (not one per year, basis, parameter and kind).
+    table = pd.DataFrame({c: np.concatenate(parts) for c, parts in columns.items()})
     table["year"] = table["year"].astype("Int64")
     table["_y"] = table["year"].fillna(0)
     table = table.sort_values(["parameter", "_y", "basis", "value", "kind"], kind="stable")
     return table.drop(columns="_y").reset_index(drop=True)[SENSITIVITY_COLUMNS]
 
 
-def _rows(
-    sens: Sensitivity, crit: SampleCritical, parameter: str, year: int | None, basis: str
-) -> pd.DataFrame:
+def _kinds(sens: Sensitivity, crit: SampleCritical, parameter: str) -> list[tuple[str, np.ndarray]]:
+    """Return the values written for one parameter: grid, breakpoints, the run's value."""
     grid = R_GRID if parameter == ROUTE else E_GRID
     if parameter == ROUTE and not crit.r_exact:
         kinds = [("grid", grid)]
@@ -633,22 +649,7 @@ def _rows(
         kinds = [("grid", grid), ("breakpoint", _thinned(crit, parameter, low, high))]
     own = sens.params.route_factor if parameter == ROUTE else sens.params.equipment_us
     kinds.append(("run", np.array([own])))
-    parts = []
-    for kind, values in kinds:
-        parts.append(
-            pd.DataFrame(
-                {
-                    "parameter": parameter,
-                    "value": values,
-                    "year": year,
-                    "basis": basis,
-                    "share": crit.share(parameter, values),
-                    "kind": kind,
-                    "share_above": crit.share_above(parameter, values),
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
+    return kinds
 
 
 def _thinned(crit: SampleCritical, parameter: str, low: float, high: float) -> np.ndarray:
