@@ -131,7 +131,7 @@ class Dist:
         if self.kind == "triangular":
             return _triangular_ppf(q, self.low, self.mode, self.high)
         if self.kind == "normal":
-            from scipy import stats  # only here: scipy.stats costs ~0.5 s to import
+            from scipy import stats  # only here: scipy.stats costs ~0.3 s of CPU to import
 
             a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
             out = stats.truncnorm.ppf(q, a, b, loc=self.mean, scale=self.sd)
@@ -155,7 +155,7 @@ class Dist:
         if self.kind == "triangular":
             return _triangular_cdf(x, self.low, self.mode, self.high)
         if self.kind == "normal":
-            from scipy import stats  # only here: scipy.stats costs ~0.5 s to import
+            from scipy import stats  # only here: scipy.stats costs ~0.3 s of CPU to import
 
             a, b = (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd
             return float(stats.truncnorm.cdf(x, a, b, loc=self.mean, scale=self.sd))
