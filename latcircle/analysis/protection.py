@@ -1,7 +1,8 @@
 """Protection: what coverage survives one failure (issue 24 §4; docs/protection.md).
 
 **Site failure (N−1)**, in every run. Each online site is solved on its own
-(:func:`latcircle.engine.persite.site_latencies`); per sample, the best site and the best
+(:func:`latcircle.engine.latency.solve_each`: as a run with only that site online, bit for
+bit); per sample, the best site and the best
 *other* site. When site ``s`` fails, a sample it served keeps the other site's latency and
 every other sample keeps its own, so the share without ``s`` is exact without re-solving;
 the coverage that rests on ``s`` alone is what it serves within the budget that no other site
@@ -33,11 +34,11 @@ from latcircle.analysis.clusters import rank_basis
 from latcircle.analysis.coverage import covered, share_of
 from latcircle.analysis.isochrones import service_areas
 from latcircle.analysis.metro import Metro, Scenario
-from latcircle.engine.latency import solve
+from latcircle.engine.latency import solve, solve_each
 from latcircle.engine.links import Cut, cut_link, shortest_tree, tree_use
 from latcircle.engine.locator import PointLocation
 from latcircle.engine.network import Network
-from latcircle.engine.persite import evaluate_fields, group_fields
+from latcircle.engine.persite import best_two_of_fields
 
 __all__ = [
     "CRITICAL_LINKS_LAYER",
@@ -175,15 +176,15 @@ def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
         )
         for b in metro.bases
     }
-    # Each site solved once for every basis (a solve does not depend on the points).
-    groups = [np.array([s], dtype=np.int64) for s in idx]
-    fields = group_fields(
-        view.network, view.attachment, metro.params, groups=groups, arcs=view.arcs
+    # Each site solved once for every basis (a solve does not depend on the points), the
+    # sites batched 8 to a Dijkstra call (8 rows of node latencies); per basis only the best
+    # two columns are kept, not a (points × sites) table.
+    fields = solve_each(
+        view.network, view.attachment, metro.params, sites=idx, arcs=view.arcs, batch=8
     )
-    for basis in metro.bases:  # one basis's (points × sites) table at a time
+    locs = [view.samples[b].location.take(rows[b]) for b in metro.bases]
+    for basis, two in zip(metro.bases, best_two_of_fields(fields, locs), strict=True):
         ev = scenario.evaluations[basis]
-        loc = view.samples[basis].location.take(rows[basis])
-        two = evaluate_fields(fields, groups, loc).best_two()
         other = np.full(len(ev.latency_us), np.nan)
         # The best other site: the second column, or the first where the run's serving site
         # (of equal latency, a tie) is not the first column's.

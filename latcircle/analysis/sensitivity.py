@@ -32,7 +32,8 @@ precision (rounding below 1e-12).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,38 +105,70 @@ class SampleCritical:
         with per-node device latency.
     online
         The scenario's online sites.
+
+    ``r_star``, ``e_star`` and ``lengths`` are properties: with route lengths (exact in
+    ``r``) both parameters are sorted when the critical values are made, and the per-sample
+    arrays are then derived again from the run's latency (or the kept lengths) when asked,
+    the same floats, rather than held for every year and basis of the run.
     """
 
     year: int | None
     basis: str
     weight: np.ndarray
-    r_star: np.ndarray
-    e_star: np.ndarray
     r_exact: bool
     group_us: np.ndarray
-    lengths: np.ndarray | None
+    _arrays: _PerSample = field(repr=False, compare=False)
     online: np.ndarray | None = None
-    _sorted: dict[str, tuple[np.ndarray, np.ndarray]] = field(
+    _sorted: dict[str, _Sorted] = field(default_factory=dict, repr=False, compare=False)
+    _order: dict[str, tuple[np.ndarray, _Sorted]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    _order: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _total: list[float] = field(default_factory=list, repr=False, compare=False)
 
-    def _sorted_of(self, parameter: str) -> tuple[np.ndarray, np.ndarray]:
+    def _sorted_of(self, parameter: str) -> _Sorted:
         """Sorted coverable critical values and suffix weights, built on first use.
 
         ``r*`` and ``E*`` both fall as the route grows, so the order found for one is tried
-        for the other first (checked, and sorted afresh when it does not hold).
+        for the other first (checked, and sorted afresh when it does not hold); the same
+        order gives the same suffix weights, which are then shared. The order is kept only
+        until both parameters are sorted.
         """
         if parameter not in self._sorted:
             hint = next(iter(self._order.values()), None)
-            stars, suffix, order = _suffix(self.stars(parameter), self.weight, hint=hint)
-            self._sorted[parameter], self._order[parameter] = (stars, suffix), order
+            sorted_, order = _suffix(self.stars(parameter), self.weight, hint=hint)
+            self._sorted[parameter] = sorted_
+            if len(self._sorted) < len(PARAMETERS):
+                self._order[parameter] = (order, sorted_)
+            else:
+                self._order.clear()
         return self._sorted[parameter]
 
     @property
+    def r_star(self) -> np.ndarray:
+        """Covered exactly when ``r ≤ r_star`` (at the run's ``E``)."""
+        return self._arrays.get()[0]
+
+    @property
+    def e_star(self) -> np.ndarray:
+        """Covered exactly when ``E ≤ e_star`` µs (at the run's ``r``)."""
+        return self._arrays.get()[1]
+
+    @property
+    def lengths(self) -> np.ndarray | None:
+        """``(n, groups)`` route lengths (m); ``None`` with per-node device latency."""
+        return self._arrays.lengths()
+
+    def with_e_star(self, e_star: np.ndarray) -> SampleCritical:
+        """Return these critical values with other ``E*`` (sorted afresh, order hint kept)."""
+        kept = _PerSample.kept(self.r_star, e_star, self.lengths)
+        return dataclasses.replace(self, _arrays=kept, _sorted={})
+
+    @property
     def total(self) -> float:
-        """All the basis's weight."""
-        return float(self.weight.sum())
+        """All the basis's weight (summed once)."""
+        if not self._total:
+            self._total.append(float(self.weight.sum()))
+        return self._total[0]
 
     def stars(self, parameter: str) -> np.ndarray:
         """Return the per-sample critical values of ``parameter``."""
@@ -150,14 +183,16 @@ class SampleCritical:
         return self._share(parameter, value, side="right")
 
     def _share(self, parameter: str, value: float | np.ndarray, *, side: str) -> np.ndarray:
-        stars, suffix = self._sorted_of(parameter)
-        idx = np.searchsorted(stars, np.asarray(value, dtype=float), side=side)  # type: ignore[call-overload]
-        return _shares(suffix[idx], self.total)
+        sorted_ = self._sorted_of(parameter)
+        idx = np.searchsorted(sorted_.stars, np.asarray(value, dtype=float), side=side)  # type: ignore[call-overload]
+        return _shares(sorted_.weight_at(idx), self.total)
 
     def breakpoints(self, parameter: str, low: float, high: float) -> np.ndarray:
         """Return the distinct critical values in ``[low, high]`` (where the share steps)."""
-        stars = self._sorted_of(parameter)[0]
-        inside = stars[(stars >= low) & (stars <= high)]  # sorted already
+        stars = self._sorted_of(parameter).stars
+        lo = int(np.searchsorted(stars, low, side="left"))
+        hi = int(np.searchsorted(stars, high, side="right"))
+        inside = stars[lo:hi]  # sorted (no NaN): exactly the values in [low, high]
         return inside[np.r_[True, inside[1:] != inside[:-1]]] if len(inside) else inside
 
     def critical(self, parameter: str, target: float) -> float:
@@ -165,16 +200,76 @@ class SampleCritical:
 
         ``nan`` when it is met at no value, ``inf`` when at every value.
         """
-        stars, suffix = self._sorted_of(parameter)
+        sorted_ = self._sorted_of(parameter)
+        stars = sorted_.stars
         if len(stars) == 0:
             return float("nan")
         # The share at stars[i] counts from the first of its equal values on.
         first = np.r_[True, stars[1:] != stars[:-1]]
         left = np.maximum.accumulate(np.where(first, np.arange(len(stars)), 0))
-        ok = meets(_shares(suffix[left], self.total), target)
+        ok = meets(_shares(sorted_.weight_at(left), self.total), target)
         if not ok.any():
             return float("nan")
         return float(stars[np.flatnonzero(ok)[-1]])
+
+
+class _PerSample:
+    """A critical's ``(r_star, e_star, lengths)``: kept, or derived again on every ask.
+
+    ``derive`` (when given) computes all three and ``lengths_of`` the lengths alone; they
+    are kept until :meth:`release`.
+    """
+
+    def __init__(
+        self,
+        derive: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
+        arrays: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
+        lengths_of: Callable[[], np.ndarray] | None = None,
+    ) -> None:
+        self._derive, self._lengths_of = derive, lengths_of
+        self._arrays = arrays if arrays is not None or derive is None else derive()
+
+    @classmethod
+    def kept(cls, r_star: np.ndarray, e_star: np.ndarray, lengths: np.ndarray | None) -> _PerSample:
+        """Arrays held as given (no way to derive them again)."""
+        return cls(arrays=(r_star, e_star, lengths))
+
+    def get(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Return the arrays (derived again when released)."""
+        if self._arrays is not None:
+            return self._arrays
+        assert self._derive is not None
+        return self._derive()
+
+    def lengths(self) -> np.ndarray | None:
+        """Return the lengths alone (derived again when released)."""
+        if self._arrays is None and self._lengths_of is not None:
+            return self._lengths_of()
+        return self.get()[2]
+
+    def release(self) -> None:
+        """Drop the held arrays when they can be derived again."""
+        if self._derive is not None:
+            self._arrays = None
+
+
+@dataclass(frozen=True)
+class _Sorted:
+    """Sorted coverable critical values and the weight at or above each index.
+
+    ``suffix`` has one entry more than ``stars`` (0 at the end). With equal weights it is not
+    stored: ``(len − i)·unit`` is the same float as the stored array would hold.
+    """
+
+    stars: np.ndarray
+    suffix: np.ndarray | None
+    unit: float = 0.0
+
+    def weight_at(self, idx: np.ndarray) -> np.ndarray:
+        """Return the weight of the samples at or above sorted index ``idx``."""
+        if self.suffix is not None:
+            return np.asarray(self.suffix[idx])
+        return (len(self.stars) - np.asarray(idx)).astype(float) * self.unit
 
 
 def _shares(weight: np.ndarray, total: float) -> np.ndarray:
@@ -185,27 +280,29 @@ def _shares(weight: np.ndarray, total: float) -> np.ndarray:
 
 
 def _suffix(
-    star: np.ndarray, weight: np.ndarray, *, hint: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted coverable critical values, the weight at or above each index, and the order.
+    star: np.ndarray, weight: np.ndarray, *, hint: tuple[np.ndarray, _Sorted] | None = None
+) -> tuple[_Sorted, np.ndarray]:
+    """Sorted coverable critical values with their suffix weights, and the order.
 
-    ``hint``: a candidate order (indices of the coverable samples), used when it sorts these.
+    ``hint``: a candidate order (indices of the coverable samples) with its sorted values,
+    used when it sorts these; the same order has the same suffix weights.
     """
-    coverable = np.flatnonzero(star > -np.inf)  # -inf and NaN: never covered
-    order = None
-    if hint is not None and len(hint) == len(coverable):
-        cand = star[hint]
-        if np.all(cand[1:] >= cand[:-1]) and np.all(star[hint] > -np.inf):
-            order = hint
-    if order is None:
-        order = coverable[np.argsort(star[coverable])]
+    coverable = star > -np.inf  # -inf and NaN: never covered
+    if hint is not None and len(hint[0]) == np.count_nonzero(coverable):
+        order = hint[0]
+        stars = star[order]
+        if np.all(stars[1:] >= stars[:-1]) and np.all(stars > -np.inf):
+            return _Sorted(stars, hint[1].suffix, hint[1].unit), order
+    idx = np.flatnonzero(coverable)
+    order = idx[np.argsort(star[idx])]
+    del idx
     stars = star[order]
     w = weight[order]
     if len(w) and np.all(w == w[0]):  # equal weights (area cells, unweighted key sites)
-        return stars, np.arange(len(w), -1, -1, dtype=float) * float(w[0]), order
+        return _Sorted(stars, None, float(w[0])), order
     wl = w.astype(np.longdouble)  # extended precision: rounding below 1e-12
     suffix_l = np.concatenate([np.cumsum(wl[::-1])[::-1], [np.longdouble(0.0)]])
-    return stars, suffix_l.astype(float), order
+    return _Sorted(stars, suffix_l.astype(float)), order
 
 
 @dataclass(frozen=True)
@@ -335,11 +432,16 @@ def _from_field(
     s_us = float(group_us[0]) if len(group_us) else 0.0
     out = {}
     for basis, ev in sc.evaluations.items():
-        with np.errstate(invalid="ignore"):
-            path_us = np.maximum(ev.latency_us / p.factor - p.fixed_us - s_us, 0.0)
-        lengths = (path_us / (p.k_us_per_m * p.route_factor))[:, None]
+        lengths = functools.partial(_field_lengths, ev.latency_us, p, s_us)
         out[(sc.year, basis)] = _critical(metro, sc, basis, lengths, np.array([s_us]))
     return out
+
+
+def _field_lengths(latency_us: np.ndarray, p: LatencyParams, s_us: float) -> np.ndarray:
+    """Route lengths ``(n, 1)`` from the run's latency (:func:`_from_field`)."""
+    with np.errstate(invalid="ignore"):
+        path_us = np.maximum(latency_us / p.factor - p.fixed_us - s_us, 0.0)
+    return (path_us / (p.k_us_per_m * p.route_factor))[:, None]
 
 
 def _by_lengths(
@@ -350,27 +452,65 @@ def _by_lengths(
     fields = length_fields(view.network, view.attachment, metro.params, groups=groups)
     out = {}
     for basis, samples in view.samples.items():
-        lengths = evaluate_fields(fields, groups, samples.location).values
-        out[(sc.year, basis)] = _critical(metro, sc, basis, lengths, group_us)
+        lengths = evaluate_fields(fields, groups, samples.location).values  # kept: a solve
+        kept = functools.partial(np.asarray, lengths)
+        out[(sc.year, basis)] = _critical(metro, sc, basis, kept, group_us)
     return out
 
 
 def _critical(
-    metro: Metro, sc: Scenario, basis: str, lengths: np.ndarray, group_us: np.ndarray
+    metro: Metro,
+    sc: Scenario,
+    basis: str,
+    lengths: Callable[[], np.ndarray],
+    group_us: np.ndarray,
 ) -> SampleCritical:
+    """Critical values from route lengths, both parameters sorted, the arrays released.
+
+    Every run sorts both (the curves); sorted here, the per-sample arrays need not be held.
+    """
     ev = sc.evaluations[basis]
-    r_star, e_star = _stars(lengths, group_us, room=_budget_us(metro), params=metro.params)
-    now = covered(ev.latency_us, budget_ms=metro.config.budget_ms)
-    return SampleCritical(
+    derive = functools.partial(
+        _from_lengths,
+        lengths,
+        group_us,
+        ev.latency_us,
+        params=metro.params,
+        room=_budget_us(metro),
+        budget_ms=metro.config.budget_ms,
+    )
+    crit = SampleCritical(
         year=sc.year,
         basis=basis,
         weight=ev.samples.weight,
-        r_star=_anchor(r_star, now, metro.params.route_factor),
-        e_star=_anchor(e_star, now, metro.params.equipment_us),
         r_exact=True,
         group_us=group_us,
-        lengths=lengths,
+        _arrays=_PerSample(derive, lengths_of=lengths),
         online=sc.online,
+    )
+    for parameter in PARAMETERS:  # r first: E tries its order (as every later ask would)
+        crit._sorted_of(parameter)
+    crit._arrays.release()
+    return crit
+
+
+def _from_lengths(
+    lengths_of: Callable[[], np.ndarray],
+    group_us: np.ndarray,
+    latency_us: np.ndarray,
+    *,
+    params: LatencyParams,
+    room: float,
+    budget_ms: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(r_star, e_star, lengths)``, anchored to the run's covered rule."""
+    lengths = lengths_of()
+    r_star, e_star = _stars(lengths, group_us, room=room, params=params)
+    now = covered(latency_us, budget_ms=budget_ms)
+    return (
+        _anchor(r_star, now, params.route_factor),
+        _anchor(e_star, now, params.equipment_us),
+        lengths,
     )
 
 
@@ -378,9 +518,9 @@ def _anchor(star: np.ndarray, now: np.ndarray, own: float) -> np.ndarray:
     """Make ``own ≤ star`` agree with the run's covered rule at the run's own value.
 
     Route lengths and the run's per-edge sums round differently; a sample within rounding
-    of the budget is put on the side the run itself put it (``now``).
+    of the budget is put on the side the run itself put it (``now``). ``star`` is changed
+    in place (every caller passes a fresh array) and returned.
     """
-    star = star.copy()
     low = now & (star < own)
     star[low] = own
     high = ~now & (star >= own)
@@ -435,17 +575,16 @@ def _by_resolving(metro: Metro, sc: Scenario) -> dict[tuple[int | None, str], Sa
         with np.errstate(invalid="ignore"):
             e_star = room - (lat / metro.params.factor - metro.params.equipment_us)
         now = covered(lat, budget_ms=metro.config.budget_ms)
+        e_anchored = _anchor(
+            np.where(np.isfinite(lat), e_star, -np.inf), now, metro.params.equipment_us
+        )
         out[(sc.year, basis)] = SampleCritical(
             year=sc.year,
             basis=basis,
             weight=ev.samples.weight,
-            r_star=r_star[basis],
-            e_star=_anchor(
-                np.where(np.isfinite(lat), e_star, -np.inf), now, metro.params.equipment_us
-            ),
             r_exact=False,
             group_us=np.zeros(0),
-            lengths=None,
+            _arrays=_PerSample.kept(r_star[basis], e_anchored, None),
             online=sc.online,
         )
     return out
@@ -478,22 +617,30 @@ def sensitivity_table(sens: Sensitivity) -> pd.DataFrame:
     pandas.DataFrame
         Columns :data:`SENSITIVITY_COLUMNS`, sorted by parameter, year, basis, value.
     """
-    frames = []
+    columns: dict[str, list[np.ndarray]] = {c: [] for c in SENSITIVITY_COLUMNS}
     for (year, basis), crit in sens.criticals.items():
         for parameter in PARAMETERS:
-            frames.append(_rows(sens, crit, parameter, year, basis))
-    if not frames:
+            for kind, values in _kinds(sens, crit, parameter):
+                n = len(values)
+                columns["parameter"].append(np.full(n, parameter, dtype=object))
+                columns["value"].append(np.asarray(values, dtype=float))
+                columns["year"].append(np.full(n, year, dtype=object))
+                columns["basis"].append(np.full(n, basis, dtype=object))
+                columns["share"].append(crit.share(parameter, values))
+                columns["kind"].append(np.full(n, kind, dtype=object))
+                columns["share_above"].append(crit.share_above(parameter, values))
+    if not columns["value"]:
         return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
-    table = pd.concat(frames, ignore_index=True)
+    # One frame from whole columns (not one per year, basis, parameter and kind).
+    table = pd.DataFrame({c: np.concatenate(parts) for c, parts in columns.items()})
     table["year"] = table["year"].astype("Int64")
     table["_y"] = table["year"].fillna(0)
     table = table.sort_values(["parameter", "_y", "basis", "value", "kind"], kind="stable")
     return table.drop(columns="_y").reset_index(drop=True)[SENSITIVITY_COLUMNS]
 
 
-def _rows(
-    sens: Sensitivity, crit: SampleCritical, parameter: str, year: int | None, basis: str
-) -> pd.DataFrame:
+def _kinds(sens: Sensitivity, crit: SampleCritical, parameter: str) -> list[tuple[str, np.ndarray]]:
+    """Return the values written for one parameter: grid, breakpoints, the run's value."""
     grid = R_GRID if parameter == ROUTE else E_GRID
     if parameter == ROUTE and not crit.r_exact:
         kinds = [("grid", grid)]
@@ -502,22 +649,7 @@ def _rows(
         kinds = [("grid", grid), ("breakpoint", _thinned(crit, parameter, low, high))]
     own = sens.params.route_factor if parameter == ROUTE else sens.params.equipment_us
     kinds.append(("run", np.array([own])))
-    parts = []
-    for kind, values in kinds:
-        parts.append(
-            pd.DataFrame(
-                {
-                    "parameter": parameter,
-                    "value": values,
-                    "year": year,
-                    "basis": basis,
-                    "share": crit.share(parameter, values),
-                    "kind": kind,
-                    "share_above": crit.share_above(parameter, values),
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
+    return kinds
 
 
 def _thinned(crit: SampleCritical, parameter: str, low: float, high: float) -> np.ndarray:

@@ -19,7 +19,7 @@ Arrays only: no files, no DataFrames.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +34,7 @@ __all__ = [
     "BestTwo",
     "SiteLatencies",
     "best_two",
+    "best_two_of_fields",
     "evaluate_fields",
     "group_fields",
     "length_fields",
@@ -117,6 +118,48 @@ def best_two(values: np.ndarray) -> BestTwo:
     best_col = np.where(np.isfinite(best), best_col, NO_SITE)
     second_col = np.where(np.isfinite(second), second_col, NO_SITE)
     return BestTwo(best=best, best_col=best_col, second=second, second_col=second_col)
+
+
+def best_two_of_fields(
+    fields: Iterable[LatencyField], locs: Sequence[PointLocation]
+) -> list[BestTwo]:
+    """Return :func:`best_two` of each ``loc``'s per-field latencies, one field at a time.
+
+    The same as ``best_two(evaluate_fields(fields, groups, loc).values)`` for every ``loc``
+    (column ``j`` is the ``j``-th field), without the ``(points × fields)`` table: the two
+    lowest ``(value, column)`` pairs are kept as the fields come. A later column displaces a
+    kept pair only when strictly lower, which is the stable sort's order (ties to the lower
+    column). Fields may come from a generator (:func:`~latcircle.engine.latency.solve_each`).
+
+    Parameters
+    ----------
+    fields
+        Latency fields, in column order.
+    locs
+        Points located on the fields' network, one set per result.
+
+    Returns
+    -------
+    list of BestTwo
+        One per ``loc``.
+    """
+    state = [
+        (np.full(len(loc), np.inf), np.full(len(loc), NO_SITE, np.int64), np.full(len(loc), np.inf))
+        for loc in locs
+    ]
+    second_cols = [np.full(len(loc), NO_SITE, np.int64) for loc in locs]
+    for j, lat_field in enumerate(fields):
+        for (best, best_col, second), second_col, loc in zip(state, second_cols, locs, strict=True):
+            v = lat_field.at(loc)[0]
+            lower = v < best
+            between = ~lower & (v < second)
+            second[between], second_col[between] = v[between], j
+            second[lower], second_col[lower] = best[lower], best_col[lower]
+            best[lower], best_col[lower] = v[lower], j
+    return [
+        BestTwo(best=best, best_col=best_col, second=second, second_col=second_col)
+        for (best, best_col, second), second_col in zip(state, second_cols, strict=True)
+    ]
 
 
 def group_fields(
