@@ -227,9 +227,17 @@ def _district_labels(cells: _Cells, mask: np.ndarray) -> tuple[np.ndarray, int]:
     """4-connected clusters of ``mask`` that never cross a district boundary."""
     labels = np.zeros(mask.shape, dtype=np.int64)
     n = 0
-    for d in np.unique(cells.district[mask]):
-        part, k = ndimage.label(mask & (cells.district == d), structure=_FOUR_CONNECTED)
-        labels[part > 0] = part[part > 0] + n
+    # Each district is labelled within its bounding box, not over the whole grid: a box
+    # holds all of its clusters, and its row-major scan meets them in the same order, so
+    # the labels are the same. Cells in no district (-1) take the whole grid.
+    districts = np.unique(cells.district[mask])
+    boxes = ndimage.find_objects(cells.district + 1) if (districts >= 0).any() else []
+    whole = (slice(None), slice(None))
+    for d in districts:
+        box = whole if d < 0 else boxes[d]
+        part, k = ndimage.label(mask[box] & (cells.district[box] == d), structure=_FOUR_CONNECTED)
+        hit = part > 0
+        labels[box][hit] = part[hit] + n
         n += k
     return labels, n
 
