@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -467,10 +468,17 @@ def arc_matrix(network: Network, params: LatencyParams) -> csr_matrix:
         return csr_matrix((weight, (tail, head)), shape=(n, n))
     arc = tail != head
     tail, head, weight = tail[arc], head[arc], weight[arc]
-    order = np.lexsort((weight, head, tail))
-    tail, head, weight = tail[order], head[order], weight[order]
-    first = np.r_[True, (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])][: len(tail)]
-    return csr_matrix((weight[first], (tail[first], head[first])), shape=(n, n))
+    # Only the arcs whose (tail, head) repeats are sorted (a hash finds them, a few dozen in
+    # a city); csr_matrix sorts the columns of each row, so the order of the rest is moot.
+    key = tail * np.int64(n) + head
+    rep = np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())
+    order = rep[np.lexsort((weight[rep], head[rep], tail[rep]))]
+    t, h = tail[order], head[order]
+    first = order[np.r_[True, (t[1:] != t[:-1]) | (h[1:] != h[:-1])][: len(order)]]
+    keep = np.ones(len(tail), dtype=bool)
+    keep[rep] = False
+    keep[first] = True
+    return csr_matrix((weight[keep], (tail[keep], head[keep])), shape=(n, n))
 
 
 def _may_repeat_arcs(network: Network) -> bool:
