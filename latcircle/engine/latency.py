@@ -459,18 +459,23 @@ def arc_matrix(network: Network, params: LatencyParams) -> csr_matrix:
     params
         The latency model (for ``k·r``).
     """
-    w = params.us_per_m * network.length
-    tail = np.concatenate([network.u, network.v])
-    head = np.concatenate([network.v, network.u])
-    weight = np.concatenate([w, w]) + network.node_device_us[head]
     n = network.n_nodes
+    # Node indices as the matrix will hold them (32 bits while they fit): no 64-bit copies
+    # for scipy to convert, and the weights summed in place (the same sums).
+    idx = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    tail = np.concatenate([network.u, network.v], dtype=idx, casting="same_kind")
+    head = np.concatenate([network.v, network.u], dtype=idx, casting="same_kind")
+    w = params.us_per_m * network.length
+    weight = np.concatenate([w, w])
+    del w
+    weight += network.node_device_us[head]
     if not _may_repeat_arcs(network):
         return csr_matrix((weight, (tail, head)), shape=(n, n))
     arc = tail != head
     tail, head, weight = tail[arc], head[arc], weight[arc]
     # Only the arcs whose (tail, head) repeats are sorted (a hash finds them, a few dozen in
     # a city); csr_matrix sorts the columns of each row, so the order of the rest is moot.
-    key = tail * np.int64(n) + head
+    key = tail.astype(np.int64) * n + head
     rep = np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())
     order = rep[np.lexsort((weight[rep], head[rep], tail[rep]))]
     t, h = tail[order], head[order]
