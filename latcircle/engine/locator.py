@@ -245,7 +245,12 @@ class Locator:
         blocks = _line_blocks(geometry)
         # Pieces are counted, then cut, a block of whole lines at a time: no array over every
         # segment is ever held (at 1 M nodes those were ~200 MB beside the pieces themselves).
-        n = sum(_n_cut(geometry[b], piece_m) for b in blocks)
+        # One block (most cities): its segments are made once, counted and cut.
+        only = _segments(geometry[blocks[0]], 0, 0.0) if len(blocks) == 1 else None
+        if only is not None:
+            n = int(np.maximum(1, np.ceil(only[0].length / piece_m)).astype(np.int64).sum())
+        else:
+            n = sum(_n_cut(geometry[b], piece_m) for b in blocks)
         # Final arrays allocated once and filled block by block; each value is the same
         # elementwise expression over the same inputs, so the same bits whatever the blocks.
         # One extra slot: the sentinel piece (index n, what the tree returns for "no
@@ -259,7 +264,8 @@ class Locator:
         mid = np.empty((n, 2))
         longest, at, carry = 0.0, 0, 0.0
         for block in blocks:
-            seg, carry = _segments(geometry[block], block.start, carry)
+            seg, carry = only or _segments(geometry[block], block.start, carry)
+            only = None
             n_cut = np.maximum(1, np.ceil(seg.length / piece_m)).astype(np.int64)
             longest = max(longest, self._cut(seg, n_cut, at, mid))
             at += int(n_cut.sum())
