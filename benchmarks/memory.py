@@ -135,8 +135,9 @@ def render(results: list[dict[str, Any]]) -> str:
         f"{big['geometry_coords_mb']:,.0f} MB, the rest of the line features' step is the "
         "shapely/GEOS objects around them. Building the locator allocates "
         f"{big['locator_build_traced_peak_mb']:,.0f} MB at its peak (numpy, traced) to keep "
-        f"{big['locator_build_traced_held_mb']:,.0f} MB: the segments' arrays and one "
-        "block's temporaries (the pieces are cut a block of segments at a time).",
+        f"{big['locator_build_traced_held_mb']:,.0f} MB: the pieces' arrays and one "
+        "block's segments and temporaries (the pieces are cut a block of whole lines at a "
+        "time; no array over every segment is held).",
         "",
     ]
     return "\n".join(lines)

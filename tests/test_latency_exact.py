@@ -983,9 +983,10 @@ def test_locate_random_graphs(case: Case, max_drop_m: float) -> None:
 
 
 def test_locator_pieces_lie_on_their_lines_whatever_the_build_block(monkeypatch) -> None:
-    # The locator cuts segments into pieces a block of segments at a time (memory). Blocks
-    # of 1, 2 or 3 segments (ends of blocks inside lines, and between them) give the same
-    # pieces and the same answers as one block; and every piece checks against shapely: its
+    # The locator cuts segments into pieces a block of whole lines at a time (memory), the
+    # offsets along each line from one running sum carried from block to block. Blocks of
+    # 1, 2 or 3 coordinates (a line or two each) give the same pieces, bit for bit, and the
+    # same answers as one block; and every piece checks against shapely: its
     # start is the line's point at its offset, its end the next piece's start (or the
     # segment's end), and no piece is longer than ``piece_m``.
     from latcircle.engine import locator as locator_module

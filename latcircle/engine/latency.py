@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
@@ -35,7 +36,15 @@ from latcircle.config import LatencyParams
 from latcircle.engine.locator import Locator, PointLocation
 from latcircle.engine.network import Network
 
-__all__ = ["LatencyField", "SiteAttachment", "attach_sites", "solve", "solve_each"]
+__all__ = [
+    "AccessTerms",
+    "LatencyField",
+    "SiteAttachment",
+    "access_terms",
+    "attach_sites",
+    "solve",
+    "solve_each",
+]
 
 NO_SITE = -1
 #: A point projected within this distance (metres) of an edge's end is at its node.
@@ -123,7 +132,9 @@ class LatencyField:
     sites: np.ndarray
     attachment: SiteAttachment
 
-    def at(self, loc: PointLocation) -> tuple[np.ndarray, np.ndarray]:
+    def at(
+        self, loc: PointLocation, *, terms: AccessTerms | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Return latency (µs, ``inf`` where none) and serving site at located points.
 
         Parameters
@@ -131,6 +142,9 @@ class LatencyField:
         loc
             Points located on the same network (:meth:`Locator.locate`). A point equally
             near several edges (ties) gets the minimum over them.
+        terms
+            ``access_terms(network, params, loc)`` of this field's network and parameters,
+            to reuse when evaluating several fields at the same points (the same answer).
 
         Returns
         -------
@@ -138,14 +152,16 @@ class LatencyField:
             Latency including ``E``, extras and the round-trip factor; ``inf`` for points
             without access or with no reachable site. ``site`` is ``-1`` there.
         """
+        if terms is None or not terms.fit(self):
+            terms = access_terms(self.network, self.params, loc)
         latency = np.full(len(loc), np.inf)
         site = np.full(len(loc), NO_SITE, dtype=np.int64)
         # Only points with access are evaluated (in a metro most cells may have none).
-        ok = np.flatnonzero(loc.edge >= 0)
-        latency[ok], site[ok] = self._at_access(loc.edge[ok], loc.t[ok], loc.drop[ok])
+        ok = terms.rows
+        latency[ok], site[ok] = self._at_access(terms.nearest)
         if len(loc.tie_point):
             p = loc.tie_point
-            tie_lat, tie_site = self._at_access(loc.tie_edge, loc.tie_t, loc.drop[p])
+            tie_lat, tie_site = self._at_access(terms.ties)
             # Per point the lowest over its ties (first listed of equal), then against the
             # nearest edge's answer, which keeps a tie of equal latency.
             order = np.lexsort((tie_lat, p))
@@ -154,20 +170,17 @@ class LatencyField:
             latency[p[lower]], site[p[lower]] = tie_lat[lower], tie_site[lower]
         return latency, site
 
-    def _at_access(
-        self, edge: np.ndarray, t: np.ndarray, drop: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`at` for points on ``edge`` at ``t``, ``drop`` away (all with access)."""
+    def _at_access(self, a: _Along) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`at` for points on ``a.edge`` at ``a.t``, ``a.drop`` away (all with access)."""
         p = self.params
-        u, v = self.network.u[edge], self.network.v[edge]
-        via_u = self.node_us[u] + p.us_per_m * t
-        via_v = self.node_us[v] + p.us_per_m * (self.network.length[edge] - t)
+        via_u = self.node_us[a.u] + a.to_u_us
+        via_v = self.node_us[a.v] + a.to_v_us
         best = np.minimum(via_u, via_v)
-        site = np.where(via_u <= via_v, self.node_site[u], self.node_site[v])
-        best, site = self._same_edge(edge, t, best, site)
-        best, site = self._at_nodes(edge, t, best, site)
+        site = np.where(via_u <= via_v, self.node_site[a.u], self.node_site[a.v])
+        best, site = self._same_edge(a.edge, a.t, best, site)
+        best, site = self._at_nodes(a.edge, a.t, best, site)
         reach = np.isfinite(best)
-        latency = np.where(reach, p.factor * (p.fixed_us + best + p.us_per_m * drop), np.inf)
+        latency = np.where(reach, p.factor * (p.fixed_us + best + a.drop_us), np.inf)
         return latency, np.where(reach, site, NO_SITE)
 
     def _same_edge(
@@ -211,6 +224,80 @@ class LatencyField:
         best[idx] = self.node_us[node] + self.params.us_per_m * away
         site[idx] = self.node_site[node]
         return best, site
+
+
+@dataclass(frozen=True, slots=True)
+class _Along:
+    """Points on edges: the edge, its ends, and the latency to each end and to the point."""
+
+    edge: np.ndarray
+    t: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    to_u_us: np.ndarray
+    to_v_us: np.ndarray
+    drop_us: np.ndarray
+
+    @classmethod
+    def of(
+        cls,
+        network: Network,
+        params: LatencyParams,
+        edge: np.ndarray,
+        t: np.ndarray,
+        drop: np.ndarray,
+    ) -> _Along:
+        """Gather and weigh, each value the same expression :meth:`LatencyField.at` uses."""
+        return cls(
+            edge=edge,
+            t=t,
+            u=network.u[edge],
+            v=network.v[edge],
+            to_u_us=params.us_per_m * t,
+            to_v_us=params.us_per_m * (network.length[edge] - t),
+            drop_us=params.us_per_m * drop,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTerms:
+    """What evaluating located points needs that no set of sites changes, gathered once.
+
+    Built by :func:`access_terms`; passed to :meth:`LatencyField.at` of every field of the
+    same network and parameters evaluated at the same points.
+    """
+
+    network: Network
+    params: LatencyParams
+    rows: np.ndarray
+    nearest: _Along
+    ties: _Along
+
+    def fit(self, lat_field: LatencyField) -> bool:
+        """Whether these terms are of ``lat_field``'s network and parameters."""
+        return self.network is lat_field.network and self.params == lat_field.params
+
+
+def access_terms(network: Network, params: LatencyParams, loc: PointLocation) -> AccessTerms:
+    """Return the site-independent part of evaluating ``loc`` on ``network`` with ``params``.
+
+    Parameters
+    ----------
+    network
+        The network the points were located on.
+    params
+        The latency model.
+    loc
+        The located points.
+
+    Returns
+    -------
+    AccessTerms
+    """
+    rows = np.flatnonzero(loc.edge >= 0)
+    nearest = _Along.of(network, params, loc.edge[rows], loc.t[rows], loc.drop[rows])
+    ties = _Along.of(network, params, loc.tie_edge, loc.tie_t, loc.drop[loc.tie_point])
+    return AccessTerms(network=network, params=params, rows=rows, nearest=nearest, ties=ties)
 
 
 def _site_entries(
@@ -372,19 +459,31 @@ def arc_matrix(network: Network, params: LatencyParams) -> csr_matrix:
     params
         The latency model (for ``k·r``).
     """
-    w = params.us_per_m * network.length
-    tail = np.concatenate([network.u, network.v])
-    head = np.concatenate([network.v, network.u])
-    weight = np.concatenate([w, w]) + network.node_device_us[head]
     n = network.n_nodes
+    # Node indices as the matrix will hold them (32 bits while they fit): no 64-bit copies
+    # for scipy to convert, and the weights summed in place (the same sums).
+    idx = np.int32 if n < np.iinfo(np.int32).max else np.int64
+    tail = np.concatenate([network.u, network.v], dtype=idx, casting="same_kind")
+    head = np.concatenate([network.v, network.u], dtype=idx, casting="same_kind")
+    w = params.us_per_m * network.length
+    weight = np.concatenate([w, w])
+    del w
+    weight += network.node_device_us[head]
     if not _may_repeat_arcs(network):
         return csr_matrix((weight, (tail, head)), shape=(n, n))
     arc = tail != head
     tail, head, weight = tail[arc], head[arc], weight[arc]
-    order = np.lexsort((weight, head, tail))
-    tail, head, weight = tail[order], head[order], weight[order]
-    first = np.r_[True, (tail[1:] != tail[:-1]) | (head[1:] != head[:-1])][: len(tail)]
-    return csr_matrix((weight[first], (tail[first], head[first])), shape=(n, n))
+    # Only the arcs whose (tail, head) repeats are sorted (a hash finds them, a few dozen in
+    # a city); csr_matrix sorts the columns of each row, so the order of the rest is moot.
+    key = tail.astype(np.int64) * n + head
+    rep = np.flatnonzero(pd.Series(key).duplicated(keep=False).to_numpy())
+    order = rep[np.lexsort((weight[rep], head[rep], tail[rep]))]
+    t, h = tail[order], head[order]
+    first = order[np.r_[True, (t[1:] != t[:-1]) | (h[1:] != h[:-1])][: len(order)]]
+    keep = np.ones(len(tail), dtype=bool)
+    keep[rep] = False
+    keep[first] = True
+    return csr_matrix((weight[keep], (tail[keep], head[keep])), shape=(n, n))
 
 
 def _may_repeat_arcs(network: Network) -> bool:

@@ -15,6 +15,7 @@ that its latency is the minimum over them.
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -74,7 +75,8 @@ TIE_M = 1e-9
 TREE_OPTIONS = {"balanced_tree": False, "compact_nodes": False}
 
 
-#: Segments cut into pieces at a time while a locator is built (bounds its temporaries).
+#: Line coordinates cut into pieces at a time while a locator is built (bounds its
+#: temporaries).
 BUILD_BLOCK = 1 << 18
 
 
@@ -148,7 +150,7 @@ class PointLocation:
 
 @dataclass(frozen=True)
 class _Segments:
-    """The straight segments of a set of lines: start, direction, length, offset, owner.
+    """The straight segments of a block of lines: start, direction, length, offset, owner.
 
     ``offset`` is the distance along its line from the line's start to the segment's start.
     """
@@ -162,11 +164,29 @@ class _Segments:
     edge: np.ndarray
 
 
-def _segments(geometry: np.ndarray) -> _Segments:
-    """Split lines into their straight segments (each line's vertices in order)."""
+def _line_blocks(geometry: np.ndarray) -> list[slice]:
+    """Split the lines into runs of whole lines of about ``BUILD_BLOCK`` coordinates each."""
+    ends = np.cumsum(shapely.get_num_coordinates(geometry), dtype=np.int64)
+    cuts = np.searchsorted(
+        ends, np.arange(BUILD_BLOCK, int(ends[-1]) if len(ends) else 0, BUILD_BLOCK), side="right"
+    )
+    bounds = np.unique(np.r_[0, cuts, len(geometry)])
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def _segments(geometry: np.ndarray, first_edge: int, carry: float) -> tuple[_Segments, float]:
+    """Split lines into their straight segments (each line's vertices in order).
+
+    ``geometry`` is a block of whole lines, the first being edge ``first_edge``; ``carry`` is
+    the running sum of the lengths of every segment before the block, returned updated. The
+    offsets come from that one running sum over all segments in order, block after block:
+    the same additions in the same order as a single ``cumsum`` over every segment, so the
+    same bits whatever the blocks.
+    """
     coords, owner = shapely.get_coordinates(geometry, return_index=True)
     start = np.flatnonzero(owner[1:] == owner[:-1])  # a segment from each such vertex
     edge = owner[start]
+    edge += first_edge
     del owner
     ax, ay = coords[start, 0], coords[start, 1]
     start += 1
@@ -174,14 +194,28 @@ def _segments(geometry: np.ndarray) -> _Segments:
     del coords, start
     length = np.hypot(dx, dy)
     # Offset of each segment's start along its edge: cumulative length within the edge.
-    cum = np.cumsum(length)
+    cum = np.cumsum(np.r_[carry, length])[1:]
+    carry = float(cum[-1]) if len(cum) else carry
+    if not len(edge):
+        return _Segments(ax, ay, dx, dy, length, length, edge), carry
     start_of_edge = np.r_[0, np.flatnonzero(edge[1:] != edge[:-1]) + 1]
     base = np.repeat(
         cum[start_of_edge] - length[start_of_edge], np.diff(np.r_[start_of_edge, len(edge)])
     )
     cum -= length
     cum -= base
-    return _Segments(ax=ax, ay=ay, dx=dx, dy=dy, length=length, offset=cum, edge=edge)
+    seg = _Segments(ax=ax, ay=ay, dx=dx, dy=dy, length=length, offset=cum, edge=edge)
+    return seg, carry
+
+
+def _n_cut(geometry: np.ndarray, piece_m: float) -> int:
+    """Return the number of pieces the segments of these lines are cut into."""
+    coords, owner = shapely.get_coordinates(geometry, return_index=True)
+    start = np.flatnonzero(owner[1:] == owner[:-1])
+    length = np.hypot(
+        coords[start + 1, 0] - coords[start, 0], coords[start + 1, 1] - coords[start, 1]
+    )
+    return int(np.maximum(1, np.ceil(length / piece_m)).astype(np.int64).sum())
 
 
 class Locator:
@@ -207,38 +241,46 @@ class Locator:
     """
 
     def __init__(self, network: Network, *, piece_m: float = PIECE_M, k: int = FIRST_K) -> None:
-        seg = _segments(network.geometry)
-        n_cut = np.maximum(1, np.ceil(seg.length / piece_m)).astype(np.int64)
-        first = np.cumsum(n_cut) - n_cut  # each segment's first piece
-        n = int(n_cut.sum())
-        # Final arrays allocated once and filled block by block: the vectorised cut of all
-        # segments at once held ~20 piece-sized temporaries (1.4 GB at 1 M nodes). Each
-        # value is the same elementwise expression as before, so the pieces are the same bits.
+        geometry = network.geometry
+        blocks = _line_blocks(geometry)
+        # Pieces are counted, then cut, a block of whole lines at a time: no array over every
+        # segment is ever held (at 1 M nodes those were ~200 MB beside the pieces themselves).
+        # One block (most cities): its segments are made once, counted and cut.
+        only = _segments(geometry[blocks[0]], 0, 0.0) if len(blocks) == 1 else None
+        if only is not None:
+            n = int(np.maximum(1, np.ceil(only[0].length / piece_m)).astype(np.int64).sum())
+        else:
+            n = sum(_n_cut(geometry[b], piece_m) for b in blocks)
+        # Final arrays allocated once and filled block by block; each value is the same
+        # elementwise expression over the same inputs, so the same bits whatever the blocks.
         # One extra slot: the sentinel piece (index n, what the tree returns for "no
         # neighbour"), farther than any bound yet finite so that its arithmetic stays quiet.
         self._ax, self._ay = np.empty(n + 1), np.empty(n + 1)
         self._dx, self._dy = np.empty(n + 1), np.empty(n + 1)
         self._off = np.empty(n)
-        self._edge_s = np.empty(n + 1, dtype=seg.edge.dtype)  # with the sentinel's "no edge"
+        # Edge of each piece (with the sentinel's "no edge"): 32 bits while they fit.
+        small = network.n_edges < np.iinfo(np.int32).max
+        self._edge_s = np.empty(n + 1, dtype=np.int32 if small else np.int64)
         mid = np.empty((n, 2))
-        longest = 0.0
-        for lo in range(0, len(n_cut), BUILD_BLOCK):
-            block = slice(lo, lo + BUILD_BLOCK)
-            longest = max(longest, self._cut(seg, block, n_cut[block], int(first[lo]), mid))
+        longest, at, carry = 0.0, 0, 0.0
+        for block in blocks:
+            seg, carry = only or _segments(geometry[block], block.start, carry)
+            only = None
+            n_cut = np.maximum(1, np.ceil(seg.length / piece_m)).astype(np.int64)
+            longest = max(longest, self._cut(seg, n_cut, at, mid))
+            at += int(n_cut.sum())
+            del seg, n_cut
         self._ax[n], self._ay[n], self._dx[n], self._dy[n] = SENTINEL_M, SENTINEL_M, 0.0, 0.0
         self._edge_s[n] = -1
         self._edge = self._edge_s[:n]
         self._half = longest / 2
-        del seg, n_cut, first
         self._tree = cKDTree(mid, **TREE_OPTIONS)  # holds ``mid`` itself: no copy
         self._k = min(k, n)
         self._near = _NearBound(mid)
         self.network = network
 
-    def _cut(
-        self, seg: _Segments, block: slice, n_cut: np.ndarray, at: int, mid: np.ndarray
-    ) -> float:
-        """Cut the segments ``block`` into pieces, written from piece ``at``; return the longest.
+    def _cut(self, seg: _Segments, n_cut: np.ndarray, at: int, mid: np.ndarray) -> float:
+        """Cut the segments ``seg`` into pieces, written from piece ``at``; return the longest.
 
         A segment is cut into ``n_cut`` equal pieces: piece ``j`` runs from fraction ``j/n``
         to ``(j+1)/n`` of it.
@@ -250,7 +292,6 @@ class Locator:
         f1 = (j + 1) / cuts
         del j, cuts
         pieces = slice(at, at + len(rep))
-        rep += block.start  # segment index
         # Piece ends a + d·f, one coordinate at a time (1-D gathers are several times faster).
         ax, sx = seg.ax[rep], seg.dx[rep]
         x0, x1 = ax + sx * f0, ax + sx * f1
@@ -298,7 +339,7 @@ class Locator:
         x = np.ascontiguousarray(x, dtype=float)
         y = np.ascontiguousarray(y, dtype=float)
         n = len(x)
-        edge = np.full(n, -1, dtype=self._edge.dtype)
+        edge = np.full(n, -1, dtype=np.int64)
         t = np.zeros(n)
         drop = np.full(n, np.inf)
         found: list[tuple[np.ndarray, ...]] = []  # tie candidates, one tuple per part

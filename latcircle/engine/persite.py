@@ -26,7 +26,14 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from latcircle.config import LatencyParams
-from latcircle.engine.latency import NO_SITE, LatencyField, SiteAttachment, arc_matrix, solve
+from latcircle.engine.latency import (
+    NO_SITE,
+    LatencyField,
+    SiteAttachment,
+    access_terms,
+    arc_matrix,
+    solve,
+)
 from latcircle.engine.locator import PointLocation
 from latcircle.engine.network import Network
 
@@ -206,8 +213,12 @@ def evaluate_fields(
 ) -> SiteLatencies:
     """Evaluate per-group fields (:func:`group_fields`) at located points, one column each."""
     values = np.full((len(loc), len(fields)), np.inf)
+    terms = None
     for j, lat_field in enumerate(fields):
-        values[:, j] = lat_field.at(loc)[0]
+        # What does not depend on the sites is gathered once for every field that shares it.
+        if terms is None or not terms.fit(lat_field):
+            terms = access_terms(lat_field.network, lat_field.params, loc)
+        values[:, j] = lat_field.at(loc, terms=terms)[0]
     return SiteLatencies(groups=tuple(np.asarray(g, dtype=np.int64) for g in groups), values=values)
 
 
