@@ -37,6 +37,7 @@ from latcircle.analysis.progress import (
 from latcircle.analysis.protection import protection, protection_layers, protection_record
 from latcircle.analysis.robust import (
     R_STAR_BAND,
+    Robustness,
     r_star_raster,
     robustness,
     robustness_record,
@@ -356,7 +357,7 @@ def run_city(
     )
     if progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
-            result = with_shortfall(result)
+            result = _without_year_scenarios(with_shortfall(result))
     write_run(result, out=Path(out), timer=timer, extra_outputs=extra_outputs)
     return result
 
@@ -419,7 +420,7 @@ def compute_run(
         )
         layers = run_layers(metro, scenario, band_layer)
     with timer.stage("sensitivity"):  # before progress: its years' scenarios are reused there
-        robust = robustness(metro, scenario)
+        robust = _run_year_criticals(robustness(metro, scenario))
         table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
     with timer.stage("protection"):
         protected = protection(metro, scenario)
@@ -588,6 +589,33 @@ def _solved(result: RunResult, year: int | None) -> Scenario:
     kept = () if result.robust is None else result.robust.scenarios
     same = [s for s in kept if s.year == year]
     return same[0] if same else result.metro.scenario(year=year)
+
+
+def _run_year_criticals(robust: Robustness) -> Robustness:
+    """Keep the run year's per-sample critical values only: all that is read after this.
+
+    The other years' (``(n, groups)`` route lengths, ``r*``, ``E*`` and their sorted
+    caches per year and basis: about 150 MB on Wuhan) went into the table, the critical
+    values and the uncertainty already; every later reader (``latency.tif`` band 3, the
+    fragile share in ``run.json`` and the report) asks for the run year alone.
+    """
+    sens = robust.sensitivity
+    kept = {key: crit for key, crit in sens.criticals.items() if key[0] == sens.run_year}
+    return dataclasses.replace(robust, sensitivity=dataclasses.replace(sens, criticals=kept))
+
+
+def _without_year_scenarios(result: RunResult) -> RunResult:
+    """Drop the progress years' solved scenarios once progress and shortfall used them.
+
+    They are kept for the progress table (reused, not solved again) and the shortfall's
+    year (:func:`_solved`); the output steps read neither (about 90 MB on Wuhan).
+    """
+    robust = result.robust
+    if robust is None or len(robust.scenarios) <= 1:
+        return result
+    return dataclasses.replace(
+        result, robust=dataclasses.replace(robust, scenarios=robust.scenarios[:1])
+    )
 
 
 def with_shortfall(result: RunResult) -> RunResult:
