@@ -57,6 +57,7 @@ from latcircle.output.files import (
 from latcircle.output.record import run_record, timings_record
 from latcircle.pipeline.tiers import write_tiers
 from latcircle.run import RunResult, Shortfall
+from latcircle.system import release_memory
 
 __all__ = [
     "CORE_STAGES",
@@ -358,6 +359,7 @@ def run_city(
     if progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
             result = _without_year_scenarios(with_shortfall(result))
+            release_memory()
     write_run(result, out=Path(out), timer=timer, extra_outputs=extra_outputs)
     return result
 
@@ -422,6 +424,7 @@ def compute_run(
     with timer.stage("sensitivity"):  # before progress: its years' scenarios are reused there
         robust = _run_year_criticals(robustness(metro, scenario))
         table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
+        release_memory()  # the other years' critical values: hand their heap back now
     with timer.stage("protection"):
         protected = protection(metro, scenario)
         layers.update(protection_layers(metro, scenario, protected, layers))
@@ -516,6 +519,7 @@ def write_run(
             if result.robust is not None:
                 write_csv(result.robust.table, tmp / "sensitivity.csv")
         for extra in extra_outputs or []:
+            release_memory()  # each step's scratch (rasters, polygons, HTML) given back first
             with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
         # After the extras: progress adds the clusters layer, which gets a style too.
