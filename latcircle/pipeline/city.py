@@ -359,7 +359,7 @@ def run_city(
     if progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
             result = _without_year_scenarios(with_shortfall(result))
-            release_memory()
+            release_memory()  # and the progress years' scenarios, before the output steps
     write_run(result, out=Path(out), timer=timer, extra_outputs=extra_outputs)
     return result
 
@@ -519,7 +519,6 @@ def write_run(
             if result.robust is not None:
                 write_csv(result.robust.table, tmp / "sensitivity.csv")
         for extra in extra_outputs or []:
-            release_memory()  # each step's scratch (rasters, polygons, HTML) given back first
             with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
         # After the extras: progress adds the clusters layer, which gets a style too.
