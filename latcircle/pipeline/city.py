@@ -389,7 +389,9 @@ def compute_run(
     Returns
     -------
     RunResult
-        With its GeoPackage ``layers`` and its ``latency`` raster.
+        With its GeoPackage ``layers`` and its ``latency`` raster. Its ``robust`` keeps the
+        run year's per-sample critical values only (the other years' are in its tables);
+        :func:`run_city` also drops the progress years' scenarios once progress used them.
     """
     timer = timer or StageTimer()
     if metro is None:
