@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast, overload
 
 from latcircle.errors import InputError
 
@@ -80,10 +82,51 @@ def verbosity_flags(level: str) -> argparse.ArgumentParser:
     return p
 
 
+class _Names(Sequence[str]):
+    """The names of a table of another module, imported when first read.
+
+    Building the parser must not import the module (the exports pull in geopandas, the
+    base maps shapely and pyproj): ``latcircle --help`` and the commands that write no
+    run never read these. A sub-command's ``--help``, or an option given a value, does.
+    As a ``%(...)s`` help field it reads ``a, b, c``.
+    """
+
+    def __init__(self, module: str, name: str) -> None:
+        self._module, self._name = module, name
+
+    @functools.cached_property
+    def _names(self) -> tuple[str, ...]:
+        return tuple(getattr(importlib.import_module(self._module), self._name))
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        return self._names[i]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __str__(self) -> str:
+        return ", ".join(self._names)
+
+
+class _Braced:
+    """Names shown as argparse shows choices, ``{a,b,c}``, read when first formatted."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self._names = names
+
+    def __str__(self) -> str:
+        return "{" + ",".join(self._names) + "}"
+
+
 def output_options() -> argparse.ArgumentParser:
     """Options of what a run writes (run, demo, city), passed to ``default_outputs``."""
-    from latcircle.output.exports import EXPORT_CRS, EXPORT_FORMATS
-    from latcircle.present.basemaps import BASEMAPS
+    basemaps = _Names("latcircle.present.basemaps", "BASEMAPS")
+    export_formats = _Names("latcircle.output.exports", "EXPORT_FORMATS")
+    export_crs = _Names("latcircle.output.exports", "EXPORT_CRS")
 
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument(
@@ -93,9 +136,8 @@ def output_options() -> argparse.ArgumentParser:
         help="inline: map.html holds every script and opens offline; cdn: a smaller file "
         "that loads Leaflet from cdn.jsdelivr.net",
     )
-    p.add_argument(
+    basemap = p.add_argument(
         "--basemap",
-        choices=tuple(BASEMAPS),
         default="osm",
         help="map tiles; amap and tencent are GCJ-02 (overlays shifted to match, for display)",
     )
@@ -122,23 +164,34 @@ def output_options() -> argparse.ArgumentParser:
     )
     # One value, commas between formats: `--export geojson CONFIG` keeps CONFIG positional
     # (nargs="+" swallowed it). Repeating the option adds formats.
-    p.add_argument(
+    export = p.add_argument(
         "--export",
         type=_export_formats,
         action="extend",
         default=[],
         metavar="FORMAT[,FORMAT]",
-        help=f"also write the GeoPackage layers to exports/ ({', '.join(EXPORT_FORMATS)}, "
-        "comma-separated)",
+        help="also write the GeoPackage layers to exports/ (%(formats)s, comma-separated)",
     )
-    p.add_argument(
+    export.formats = export_formats  # type: ignore[attr-defined]  # help's %(formats)s
+    crs = p.add_argument(
         "--export-crs",
-        choices=EXPORT_CRS,
         default="wgs84",
         help="CRS of the exports: wgs84 (EPSG:4326, default; what web tools load) or local "
         "(the metro's UTM zone, as isochrones.gpkg)",
     )
+    _choices(basemap, basemaps)
+    _choices(crs, export_crs)
     return p
+
+
+def _choices(action: argparse.Action, names: _Names) -> None:
+    """Give an option its choices after ``add_argument``, which would read them at once.
+
+    (It formats the option's metavar to check it, and the default metavar lists the
+    choices.) They are read when shown (``--help``) or when the option is given.
+    """
+    action.choices = names
+    action.metavar = cast(str, _Braced(names))
 
 
 def _export_formats(text: str) -> list[str]:

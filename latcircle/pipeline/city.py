@@ -37,6 +37,7 @@ from latcircle.analysis.progress import (
 from latcircle.analysis.protection import protection, protection_layers, protection_record
 from latcircle.analysis.robust import (
     R_STAR_BAND,
+    Robustness,
     r_star_raster,
     robustness,
     robustness_record,
@@ -56,6 +57,7 @@ from latcircle.output.files import (
 from latcircle.output.record import run_record, timings_record
 from latcircle.pipeline.tiers import write_tiers
 from latcircle.run import RunResult, Shortfall
+from latcircle.system import release_memory
 
 __all__ = [
     "CORE_STAGES",
@@ -356,7 +358,8 @@ def run_city(
     )
     if progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
-            result = with_shortfall(result)
+            result = _without_year_scenarios(with_shortfall(result))
+            release_memory()  # and the progress years' scenarios, before the output steps
     write_run(result, out=Path(out), timer=timer, extra_outputs=extra_outputs)
     return result
 
@@ -386,7 +389,9 @@ def compute_run(
     Returns
     -------
     RunResult
-        With its GeoPackage ``layers`` and its ``latency`` raster.
+        With its GeoPackage ``layers`` and its ``latency`` raster. Its ``robust`` keeps the
+        run year's per-sample critical values only (the other years' are in its tables);
+        :func:`run_city` also drops the progress years' scenarios once progress used them.
     """
     timer = timer or StageTimer()
     if metro is None:
@@ -419,8 +424,9 @@ def compute_run(
         )
         layers = run_layers(metro, scenario, band_layer)
     with timer.stage("sensitivity"):  # before progress: its years' scenarios are reused there
-        robust = robustness(metro, scenario)
+        robust = _run_year_criticals(robustness(metro, scenario))
         table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
+        release_memory()  # the other years' critical values: hand their heap back now
     with timer.stage("protection"):
         protected = protection(metro, scenario)
         layers.update(protection_layers(metro, scenario, protected, layers))
@@ -588,6 +594,33 @@ def _solved(result: RunResult, year: int | None) -> Scenario:
     kept = () if result.robust is None else result.robust.scenarios
     same = [s for s in kept if s.year == year]
     return same[0] if same else result.metro.scenario(year=year)
+
+
+def _run_year_criticals(robust: Robustness) -> Robustness:
+    """Keep the run year's per-sample critical values only: all that is read after this.
+
+    The other years' (``(n, groups)`` route lengths, ``r*``, ``E*`` and their sorted
+    caches per year and basis: about 150 MB on Wuhan) went into the table, the critical
+    values and the uncertainty already; every later reader (``latency.tif`` band 3, the
+    fragile share in ``run.json`` and the report) asks for the run year alone.
+    """
+    sens = robust.sensitivity
+    kept = {key: crit for key, crit in sens.criticals.items() if key[0] == sens.run_year}
+    return dataclasses.replace(robust, sensitivity=dataclasses.replace(sens, criticals=kept))
+
+
+def _without_year_scenarios(result: RunResult) -> RunResult:
+    """Drop the progress years' solved scenarios once progress and shortfall used them.
+
+    They are kept for the progress table (reused, not solved again) and the shortfall's
+    year (:func:`_solved`); the output steps read neither (about 90 MB on Wuhan).
+    """
+    robust = result.robust
+    if robust is None or len(robust.scenarios) <= 1:
+        return result
+    return dataclasses.replace(
+        result, robust=dataclasses.replace(robust, scenarios=robust.scenarios[:1])
+    )
 
 
 def with_shortfall(result: RunResult) -> RunResult:
