@@ -455,3 +455,80 @@ def test_an_access_spur_counts_a_point_exactly_at_the_budget(exact: Case) -> Non
     y = np.array([Y0 + 550.0, Y0 + 551.0])
     hits = spur_hits(metro, exact.scenario.field, spurs, x, y, budget_ms=exact.budget_ms)
     assert [h.tolist() for h in hits] == [[0]]
+
+
+# --- the map's what-if panel (analysis.workbench): samples exactly on the budget -------------
+
+#: What-if builds on the road at x = 940 and x = 960 (default device latency 0 µs): a sample
+#: at ``(x, y)`` is within the budget of one alone when ``100 + |x − x_b| + |y| ≤ 1000``. K1
+#: (950, 0) is exactly at the budget from A and therefore already covered: no build may add
+#: it. K2 (one ulp beyond) is too far from A and 110 µs from either build: each adds it.
+#: No sample lies within 10 µs of a build's budget (pixel and key-site offsets from 940 and
+#: 960 end in 10 or 90 m), so the centimetre the WGS84 round trip moves a build changes
+#: nothing here.
+BUILD_X = (940.0, 960.0)
+
+
+def _lonlat(x: float, y: float) -> tuple[float, float]:
+    import pyproj
+
+    to_wgs84 = pyproj.Transformer.from_crs("EPSG:32650", "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs84.transform(X0 + x, Y0 + y)
+    return float(lon), float(lat)
+
+
+def test_whatif_groups_leave_the_samples_on_the_budget_out(exact: Case) -> None:
+    """A build adds only samples uncovered before it: K1 and the pixels ON the budget are not."""
+    from latcircle.analysis.workbench import whatif_sets, year_states
+
+    metro = exact.metro
+    (state,) = year_states(metro, exact.scenario, [exact.scenario.year])
+    lonlat = [_lonlat(x, 0.0) for x in BUILD_X]
+    builds = pd.DataFrame({"lon": [p[0] for p in lonlat], "lat": [p[1] for p in lonlat]})
+    groups = whatif_sets(metro, [state], builds)[state.key]
+    # Key sites: only K2 (West), covered by both builds; K1 on the budget is no group.
+    keys = groups["key_sites"]
+    i_west, i_east = (metro.district_names.index(n) for n in ("West", "East"))
+    assert keys.weight.tolist() == [1.0] and keys.count.tolist() == [1]
+    assert keys.district.tolist() == [i_west] and [b.tolist() for b in keys.builds] == [[0, 1]]
+    # Population: pixels beyond the budget (with access: every row is within the max drop)
+    # that a build covers, per district, by the hand formula.
+    lat, _ = _hand(metro, "population")
+    x, y = _xy(metro, "population")
+    w = _weight(metro, "population")
+    west = x < 1000.0
+    before = lat > BUDGET_US
+    on_budget = (lat == BUDGET_US) & (np.abs(x - 950.0) + np.abs(y) <= 900.0)
+    assert on_budget.any()  # pixels a build reaches that sit exactly on the budget already
+    pop = groups["population"]
+    for d, mask in ((i_west, west), (i_east, ~west)):
+        by_build = [100.0 + np.abs(x - xb) + np.abs(y) <= BUDGET_US for xb in BUILD_X]
+        want = w[mask & before & (by_build[0] | by_build[1])].sum()
+        assert pop.weight[pop.district == d].sum() == pytest.approx(want, rel=1e-12), d
+        assert want > 0 or d == i_east
+
+
+def test_candidate_ranking_leaves_the_samples_on_the_budget_out(exact: Case) -> None:
+    """Two candidates tied at one key site each (K2), ranked by id; one adding nothing left out.
+
+    K1 lies exactly on the budget from A: already covered, it adds to no candidate's gain
+    (each of the two covers it at 110 µs). The candidate at x = 20 reaches neither K1 nor K2
+    (100 + 930 = 1030 µs) nor any other uncovered key site: it adds nothing and is left out.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from latcircle.analysis.workbench import rank_candidates, year_states
+
+    metro = exact.metro
+    states = year_states(metro, exact.scenario, [exact.scenario.year])
+    pts = [(960.0, "c2"), (20.0, "c0"), (940.0, "c1")]
+    candidates = gpd.GeoDataFrame(
+        {"build_id": [b for _, b in pts], "name": [f"n{b}" for _, b in pts]},
+        geometry=[shapely.Point(X0 + x, Y0) for x, _ in pts],
+        crs=metro.inputs.crs,
+    )
+    table = rank_candidates(metro, states, candidates, count=10)
+    assert table["build_id"].tolist() == ["c1", "c2"]  # the tie broken by id
+    assert table["gain"].tolist() == [1.0, 1.0]  # K2 alone, on the judged basis (key sites)
+    assert table["later"].tolist() == [0.0, 0.0]
