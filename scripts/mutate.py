@@ -18,7 +18,11 @@ The mutants are the mistakes a reviewer looks for (issue 12):
 * ``<=`` → ``<`` at a site's online year, ``>=`` → ``>`` at a link's (scenario years);
 * a wrong district index (off by one);
 * a swapped site id;
-* a wrong basis.
+* a wrong basis;
+* in the newer analyses: sensitivity's critical values (a dropped device latency or route
+  factor, a strict share at ``r*``), uncertainty's quantiles and draws (the quantile taken on
+  the wrong side, a strict budget, a strict ``P(X ≤ x)``, a dropped site offset), protection's
+  N−1 share and sole coverage, calibration's path and constant, the planner's margins.
 
 Usage::
 
@@ -71,6 +75,8 @@ UNCERTAINTY = (
     "tests/test_uncertainty.py::test_exact_one_parameter_route_factor",
     "tests/test_uncertainty.py::test_exact_one_parameter_table_of_values",
     "tests/test_uncertainty.py::test_exact_one_parameter_site_offset",
+    "tests/test_uncertainty.py::test_monte_carlo_draws_on_the_run_values_count_the_samples_on_the_budget",
+    "tests/test_uncertainty.py::test_cdf_of_a_table_counts_the_atom_itself",
 )
 PROTECTION = (
     "tests/test_protection.py::test_site_failure_equals_reruns_without_each_site",
@@ -78,6 +84,7 @@ PROTECTION = (
 )
 CALIBRATION = (
     "tests/test_calibration.py::test_paths_match_hand_lengths",
+    "tests/test_calibration.py::test_path_and_site_device_columns_are_the_hand_sums",
     "tests/test_calibration.py::test_recovers_known_parameters_with_outliers",
     "tests/test_calibration.py::test_engine_exact_against_the_latency_field",
 )
