@@ -473,10 +473,11 @@ def _wuhan(w: dict[str, Any]) -> str:
         )
     stages = w["stages"]
     out.append(
-        "\n**Per stage.** The same command run in process (`latcircle.cli.main`), one fresh "
-        "child process per run, with every `StageTimer` stage wrapped: wall and CPU time, and "
-        "the exact peak RSS during the stage (the kernel's high-water mark, reset as each stage "
-        "starts). Stages are whatever the pipeline records in `timings.json` "
+        "\n**Where each second went (per stage).** The same command run in process "
+        "(`latcircle.cli.main`), one fresh child process per run, with every `StageTimer` "
+        "stage wrapped: wall and CPU time, and the exact peak RSS during the stage (the "
+        "kernel's high-water mark, reset as each stage starts). Stages are whatever the "
+        "pipeline records in `timings.json` "
         "(`stage_seconds`); the last column is that figure from the subprocess runs above. "
         "`dijkstra` is the scenario: one multi-source Dijkstra plus the exact latency at every "
         "cell, pixel and key site (the *field*).\n"
@@ -1058,7 +1059,7 @@ def _sensitivity(r: dict[str, Any]) -> str:
             "sections. Solving the progress years' scenarios is shown apart: a run's progress "
             "table solves exactly these years anyway and reuses them.\n",
             f"{r.get('scenarios', '–')} scenarios; samples: {samples or '–'}; "
-            f"{r.get('sensitivity_rows', '–')} sensitivity rows.\n",
+            f"{r.get('sensitivity_rows', 0):,} sensitivity rows.\n",
             _table(
                 [
                     "run",
