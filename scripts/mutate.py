@@ -552,6 +552,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="check that every mutant applies")
     parser.add_argument("-k", default="", help="only mutants whose name contains this")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
+    parser.add_argument(
+        "--baseline-timeout",
+        type=float,
+        default=1800.0,
+        help="seconds for the unmutated run of every test named (all of them at once)",
+    )
     args = parser.parse_args(argv)
     mutants = [m for m in all_mutants() if args.k in m.name]
     problems = check(mutants)
@@ -564,10 +570,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     if problems:
         return 1
-    return _run_all(mutants, timeout_s=args.timeout)
+    return _run_all(mutants, timeout_s=args.timeout, baseline_timeout_s=args.baseline_timeout)
 
 
-def _run_all(mutants: list[Mutant], *, timeout_s: float) -> int:
+def _run_all(mutants: list[Mutant], *, timeout_s: float, baseline_timeout_s: float) -> int:
     survived = []
     with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
         copy = Path(tmp)
@@ -576,9 +582,15 @@ def _run_all(mutants: list[Mutant], *, timeout_s: float) -> int:
         if not where.startswith(str(copy)):
             print(f"the copy is not what the tests import ({where}): check PYTHONPATH")
             return 1
-        baseline, _ = run_tests(
-            copy, tuple(sorted({t for m in mutants for t in m.tests})), timeout_s=timeout_s
-        )
+        t0 = time.perf_counter()
+        every = tuple(sorted({t for m in mutants for t in m.tests}))
+        try:
+            baseline, _ = run_tests(copy, every, timeout_s=baseline_timeout_s)
+        except subprocess.TimeoutExpired:
+            print(f"the unmutated tests took over {baseline_timeout_s:g} s: see --baseline-timeout")
+            return 1
+        seconds = time.perf_counter() - t0
+        print(f"baseline: unmutated tests exit {baseline} in {seconds:.0f} s", flush=True)
         if baseline != 0:
             print("the tests fail on the unmutated package: fix them first")
             return 1
