@@ -402,6 +402,11 @@ _TESTS_BY_MODULE = {
         "tests/test_map_workbench.py",
     ),
     "latcircle/analysis/interconnect.py": INTERCONNECT,
+    "latcircle/analysis/sensitivity.py": (
+        *SENSITIVITY,
+        "tests/test_sensitivity.py::test_node_device_latency_curve_is_resolved_on_the_grid",
+        "tests/test_sensitivity.py::test_node_device_latency_monte_carlo_rounds_r_up_to_the_grid",
+    ),
     "latcircle/analysis/tiers.py": ("tests/test_tiers.py",),
     "latcircle/analysis/city_tiers.py": ("tests/test_city_tiers.py",),
     "latcircle/analysis/plan/verify.py": (
