@@ -406,6 +406,7 @@ _TESTS_BY_MODULE = {
         *SENSITIVITY,
         "tests/test_sensitivity.py::test_node_device_latency_curve_is_resolved_on_the_grid",
         "tests/test_sensitivity.py::test_node_device_latency_monte_carlo_rounds_r_up_to_the_grid",
+        "tests/test_sensitivity.py::test_node_device_latency_samples_on_the_budget_keep_their_e_star",
     ),
     "latcircle/analysis/tiers.py": ("tests/test_tiers.py",),
     "latcircle/analysis/city_tiers.py": ("tests/test_city_tiers.py",),
