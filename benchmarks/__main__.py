@@ -7,7 +7,9 @@ Usage::
 Sections: ``wuhan`` (end to end and per stage), ``map`` (Wuhan's and the demo's ``map.html``
 in headless Chromium), ``recipe`` (the osmnx recipe against latcircle), ``floor`` (engine
 against a bare Dijkstra plus KD-tree), ``scaling`` (synthetic metros), ``national`` (many
-metros: one process each against ``latcircle national`` with 1 and 2 Dask workers). A section
+metros: one process each against ``latcircle national`` with 1 and 2 Dask workers),
+``sensitivity`` (the CPU sensitivity and uncertainty add to a Wuhan run), ``robust``
+(calibration of 10,000 Wuhan pairs; protection with the top 50 links). A section
 that fails is reported as such in the document and the exit code is 1; a section that cannot
 run here (no Wuhan data, no browser) says why and does not change the exit code.
 """
@@ -35,7 +37,17 @@ from benchmarks._measure import (
     versions,
 )
 
-SECTIONS = ("wuhan", "map", "recipe", "floor", "scaling", "plan", "national")
+SECTIONS = (
+    "wuhan",
+    "map",
+    "recipe",
+    "floor",
+    "scaling",
+    "plan",
+    "national",
+    "sensitivity",
+    "robust",
+)
 
 #: Sections that still measure something without the Wuhan data.
 WITHOUT_WUHAN = ("map", "scaling", "national")
@@ -218,6 +230,25 @@ def bench_national(*, quick: bool, n: int | None, scale: float) -> dict[str, Any
     return measure(quick=quick, n=n, scale=scale)
 
 
+def bench_sensitivity(runs: int) -> dict[str, Any]:
+    """Sensitivity and uncertainty on Wuhan: the CPU they add to a run (benchmarks/sensitivity)."""
+    _log(f"sensitivity: Wuhan, {runs} run(s) of the added steps")
+    return run_child(
+        "sensitivity", {"config": str(WUHAN_CONFIG), "runs": runs}, timeout_s=1800
+    ).result
+
+
+def bench_robust() -> dict[str, Any]:
+    """Calibration of 10,000 Wuhan pairs, then protection with the top 50 links (robust.py)."""
+    from benchmarks.robust import BUDGET_LINKS, BUDGET_PAIRS
+
+    _log(f"robust: calibration of {BUDGET_PAIRS:,} Wuhan pairs (step and whole command)")
+    cal = run_child("robust_calibrate", {"pairs": BUDGET_PAIRS}, timeout_s=1800).result
+    _log(f"robust: protection, site failure then the top {BUDGET_LINKS} links")
+    prot = run_child("robust_protection", {"links": BUDGET_LINKS}, timeout_s=1800).result
+    return {"calibrate": cal, "protection": prot}
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -300,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         "scaling": lambda: bench_scaling(runs, quick=args.quick),
         "plan": lambda: bench_plan(runs, quick=args.quick),
         "national": lambda: bench_national(quick=args.quick, n=args.metros, scale=args.metro_scale),
+        "sensitivity": lambda: bench_sensitivity(runs),
+        "robust": bench_robust,
     }
     failed = False
     for name in SECTIONS:

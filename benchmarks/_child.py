@@ -26,6 +26,9 @@ TASKS: dict[str, tuple[str, str]] = {
     "plan_command": ("benchmarks.plan", "command_task"),
     "national_sweep": ("benchmarks.national", "sweep_task"),
     "memory": ("benchmarks.memory", "memory_task"),
+    "sensitivity": ("benchmarks.sensitivity", "sensitivity_task"),
+    "robust_calibrate": ("benchmarks.robust", "bench_calibrate"),
+    "robust_protection": ("benchmarks.robust", "bench_protection"),
 }
 
 

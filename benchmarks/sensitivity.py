@@ -112,6 +112,11 @@ def measure(config: Path, *, runs: int) -> dict[str, Any]:
     return {"config": str(config), "runs": rows, "median": med, **info}
 
 
+def sensitivity_task(config: str, runs: int) -> dict[str, Any]:
+    """Child task (``benchmarks._child``): :func:`measure` on ``config``."""
+    return measure(Path(config), runs=runs)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the measurement and print it as JSON."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.sensitivity")

@@ -18,7 +18,11 @@ The mutants are the mistakes a reviewer looks for (issue 12):
 * ``<=`` → ``<`` at a site's online year, ``>=`` → ``>`` at a link's (scenario years);
 * a wrong district index (off by one);
 * a swapped site id;
-* a wrong basis.
+* a wrong basis;
+* in the newer analyses: sensitivity's critical values (a dropped device latency or route
+  factor, a strict share at ``r*``), uncertainty's quantiles and draws (the quantile taken on
+  the wrong side, a strict budget, a strict ``P(X ≤ x)``, a dropped site offset), protection's
+  N−1 share and sole coverage, calibration's path and constant, the planner's margins.
 
 Usage::
 
@@ -58,6 +62,36 @@ YEARS = (
     "tests/test_pipeline.py::test_scenario_year_leaves_later_sites_out",
     "tests/test_pipeline.py::test_links_with_an_online_year",
     "tests/test_progress.py",
+)
+
+#: The newer analyses, each checked against hand formulas or reruns (independent values).
+SENSITIVITY = (
+    "tests/test_sensitivity.py::test_handbuilt_r_star_is_the_hand_formula",
+    "tests/test_sensitivity.py::test_handbuilt_curve_equals_reruns_exactly",
+    "tests/test_sensitivity.py::test_handbuilt_critical_value_is_where_the_target_is_lost",
+)
+UNCERTAINTY = (
+    "tests/test_uncertainty.py::test_monte_carlo_equals_brute_force",
+    "tests/test_uncertainty.py::test_exact_one_parameter_route_factor",
+    "tests/test_uncertainty.py::test_exact_one_parameter_table_of_values",
+    "tests/test_uncertainty.py::test_exact_one_parameter_site_offset",
+    "tests/test_uncertainty.py::test_monte_carlo_draws_on_the_run_values_count_the_samples_on_the_budget",
+    "tests/test_uncertainty.py::test_cdf_of_a_table_counts_the_atom_itself",
+)
+PROTECTION = (
+    "tests/test_protection.py::test_site_failure_equals_reruns_without_each_site",
+    "tests/test_protection.py::test_one_site_means_everything_rests_on_it",
+)
+CALIBRATION = (
+    "tests/test_calibration.py::test_paths_match_hand_lengths",
+    "tests/test_calibration.py::test_path_and_site_device_columns_are_the_hand_sums",
+    "tests/test_calibration.py::test_recovers_known_parameters_with_outliers",
+    "tests/test_calibration.py::test_engine_exact_against_the_latency_field",
+)
+MARGINS = (
+    "tests/test_plan_margins.py::test_boundary_values_are_accepted",
+    "tests/test_plan_margins.py::test_margin_raises_each_goal_and_refuses_over_100",
+    "tests/test_plan_margins.py::test_pessimistic_parameters_are_the_hand_computed_quantiles",
 )
 
 
@@ -257,6 +291,104 @@ MUTANTS: tuple[Mutant, ...] = (
         'headline = {b: scenario.share("area", threshold_ms=cfg.budget_ms)',
         EXACT,
     ),
+    Mutant(
+        "sensitivity: r* without the site's device latency (B − E, not B − E − S)",
+        "latcircle/analysis/sensitivity.py",
+        "num = room - params.equipment_us - group_us",
+        "num = room - params.equipment_us + 0.0 * group_us",
+        SENSITIVITY,
+    ),
+    Mutant(
+        "sensitivity: E* with the route factor dropped (k·ℓ, not k·r·ℓ)",
+        "latcircle/analysis/sensitivity.py",
+        "group_us[None, :] + k * params.route_factor * sub",
+        "group_us[None, :] + k * sub",
+        SENSITIVITY,
+    ),
+    Mutant(
+        "sensitivity: share at r counts r* > r only (a sample exactly at r* lost)",
+        "latcircle/analysis/sensitivity.py",
+        'return self._share(parameter, value, side="left")',
+        'return self._share(parameter, value, side="right")',
+        SENSITIVITY,
+    ),
+    Mutant(
+        "uncertainty: the P-quantile of the share at the P-quantile of r (not 1 − P)",
+        "latcircle/analysis/uncertainty.py",
+        "x = dist.ppf(1.0 - np.asarray(QUANTILES)) + offset",
+        "x = dist.ppf(np.asarray(QUANTILES)) + offset",
+        UNCERTAINTY,
+    ),
+    Mutant(
+        "uncertainty: a draw's share counts latency < budget (strict)",
+        "latcircle/analysis/uncertainty.py",
+        "out[j] = (base + float(wm[need <= room].sum())) / total",
+        "out[j] = (base + float(wm[need < room].sum())) / total",
+        UNCERTAINTY,
+    ),
+    Mutant(
+        "uncertainty: P(X ≤ x) of a table counts X < x (p_meet at an atom)",
+        "latcircle/analysis/uncertainty.py",
+        "return float(w[v <= x].sum() / w.sum())",
+        "return float(w[v < x].sum() / w.sum())",
+        UNCERTAINTY,
+    ),
+    Mutant(
+        "uncertainty: the site offset dropped from the drawn fixed latency",
+        "latcircle/analysis/uncertainty.py",
+        'c = drawn["equipment_us"] + drawn["site_us"]',
+        'c = drawn["equipment_us"] + 0.0 * drawn["site_us"]',
+        UNCERTAINTY,
+    ),
+    Mutant(
+        "protection: N−1 share loses every site's sole coverage, not the failed one's",
+        "latcircle/analysis/protection.py",
+        "float(w[cov & ~(alone & (best == s))].sum())",
+        "float(w[cov & ~alone].sum())",
+        PROTECTION,
+    ),
+    Mutant(
+        "protection: sole coverage lost counted with the serving site off by one",
+        "latcircle/analysis/protection.py",
+        "lost = np.bincount(best[alone], weights=w[alone], minlength=n)[:n]",
+        "lost = np.bincount(best[alone] + 1, weights=w[alone], minlength=n + 1)[:n]",
+        PROTECTION,
+    ),
+    Mutant(
+        "calibration: one end's drop left out of the path length",
+        "latcircle/analysis/calibration.py",
+        "paths.length_m + drop_a + drop_b",
+        "paths.length_m + drop_a",
+        CALIBRATION,
+    ),
+    Mutant(
+        "calibration: one end's site device latency left out of the constant",
+        "latcircle/analysis/calibration.py",
+        "constant = site_us[a] + site_us[b] + paths.device_us",
+        "constant = site_us[a] + paths.device_us",
+        CALIBRATION,
+    ),
+    Mutant(
+        "plan margins: a target plus margin of exactly 100 % refused",
+        "latcircle/analysis/plan/margins.py",
+        "if share > 1.0:",
+        "if share >= 1.0:",
+        MARGINS,
+    ),
+    Mutant(
+        "plan margins: a route factor of exactly 1 refused",
+        "latcircle/analysis/plan/margins.py",
+        "math.isfinite(at_route_factor) and at_route_factor >= 1.0",
+        "math.isfinite(at_route_factor) and at_route_factor > 1.0",
+        MARGINS,
+    ),
+    Mutant(
+        "plan margins: the pessimistic site offset dropped",
+        "latcircle/analysis/plan/margins.py",
+        "equipment_us=e + d, how=how",
+        "equipment_us=e, how=how",
+        MARGINS,
+    ),
 )
 
 #: Where a budget rule lives in a module that only the map or interconnect tests reach.
@@ -265,9 +397,17 @@ _TESTS_BY_MODULE = {
     "latcircle/present/map/heat.py": MAPS,
     "latcircle/analysis/workbench.py": (
         "tests/test_boundaries.py::test_map_slider_counts_the_samples_on_the_budget",
+        "tests/test_boundaries.py::test_whatif_groups_leave_the_samples_on_the_budget_out",
+        "tests/test_boundaries.py::test_candidate_ranking_leaves_the_samples_on_the_budget_out",
         "tests/test_map_workbench.py",
     ),
     "latcircle/analysis/interconnect.py": INTERCONNECT,
+    "latcircle/analysis/sensitivity.py": (
+        *SENSITIVITY,
+        "tests/test_sensitivity.py::test_node_device_latency_curve_is_resolved_on_the_grid",
+        "tests/test_sensitivity.py::test_node_device_latency_monte_carlo_rounds_r_up_to_the_grid",
+        "tests/test_sensitivity.py::test_node_device_latency_samples_on_the_budget_keep_their_e_star",
+    ),
     "latcircle/analysis/tiers.py": ("tests/test_tiers.py",),
     "latcircle/analysis/city_tiers.py": ("tests/test_city_tiers.py",),
     "latcircle/analysis/plan/verify.py": (
@@ -418,6 +558,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="check that every mutant applies")
     parser.add_argument("-k", default="", help="only mutants whose name contains this")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
+    parser.add_argument(
+        "--baseline-timeout",
+        type=float,
+        default=1800.0,
+        help="seconds for the unmutated run of every test named (all of them at once)",
+    )
     args = parser.parse_args(argv)
     mutants = [m for m in all_mutants() if args.k in m.name]
     problems = check(mutants)
@@ -430,10 +576,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     if problems:
         return 1
-    return _run_all(mutants, timeout_s=args.timeout)
+    return _run_all(mutants, timeout_s=args.timeout, baseline_timeout_s=args.baseline_timeout)
 
 
-def _run_all(mutants: list[Mutant], *, timeout_s: float) -> int:
+def _run_all(mutants: list[Mutant], *, timeout_s: float, baseline_timeout_s: float) -> int:
     survived = []
     with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
         copy = Path(tmp)
@@ -442,9 +588,15 @@ def _run_all(mutants: list[Mutant], *, timeout_s: float) -> int:
         if not where.startswith(str(copy)):
             print(f"the copy is not what the tests import ({where}): check PYTHONPATH")
             return 1
-        baseline, _ = run_tests(
-            copy, tuple(sorted({t for m in mutants for t in m.tests})), timeout_s=timeout_s
-        )
+        t0 = time.perf_counter()
+        every = tuple(sorted({t for m in mutants for t in m.tests}))
+        try:
+            baseline, _ = run_tests(copy, every, timeout_s=baseline_timeout_s)
+        except subprocess.TimeoutExpired:
+            print(f"the unmutated tests took over {baseline_timeout_s:g} s: see --baseline-timeout")
+            return 1
+        seconds = time.perf_counter() - t0
+        print(f"baseline: unmutated tests exit {baseline} in {seconds:.0f} s", flush=True)
         if baseline != 0:
             print("the tests fail on the unmutated package: fix them first")
             return 1

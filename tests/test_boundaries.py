@@ -31,6 +31,7 @@ from latcircle.run import RunResult
 from handbuilt import (
     CELL_M,
     MAX_DROP_M,
+    SITES,
     X0,
     Y0,
     hand_latency,
@@ -455,3 +456,177 @@ def test_an_access_spur_counts_a_point_exactly_at_the_budget(exact: Case) -> Non
     y = np.array([Y0 + 550.0, Y0 + 551.0])
     hits = spur_hits(metro, exact.scenario.field, spurs, x, y, budget_ms=exact.budget_ms)
     assert [h.tolist() for h in hits] == [[0]]
+
+
+# --- the map's what-if panel (analysis.workbench): samples exactly on the budget -------------
+
+#: What-if builds on the road at x = 940 and x = 960 (default device latency 0 µs): a sample
+#: at ``(x, y)`` is within the budget of one alone when ``100 + |x − x_b| + |y| ≤ 1000``. K1
+#: (950, 0) is exactly at the budget from A and therefore already covered: no build may add
+#: it. K2 (one ulp beyond) is too far from A and 110 µs from either build: each adds it.
+#: No sample lies within 10 µs of a build's budget (pixel and key-site offsets from 940 and
+#: 960 end in 10 or 90 m), so the centimetre the WGS84 round trip moves a build changes
+#: nothing here.
+BUILD_X = (940.0, 960.0)
+
+
+def _lonlat(x: float, y: float) -> tuple[float, float]:
+    import pyproj
+
+    to_wgs84 = pyproj.Transformer.from_crs("EPSG:32650", "EPSG:4326", always_xy=True)
+    lon, lat = to_wgs84.transform(X0 + x, Y0 + y)
+    return float(lon), float(lat)
+
+
+def test_whatif_groups_leave_the_samples_on_the_budget_out(exact: Case) -> None:
+    """A build adds only samples uncovered before it: K1 and the pixels ON the budget are not."""
+    from latcircle.analysis.workbench import whatif_sets, year_states
+
+    metro = exact.metro
+    (state,) = year_states(metro, exact.scenario, [exact.scenario.year])
+    lonlat = [_lonlat(x, 0.0) for x in BUILD_X]
+    builds = pd.DataFrame({"lon": [p[0] for p in lonlat], "lat": [p[1] for p in lonlat]})
+    groups = whatif_sets(metro, [state], builds)[state.key]
+    # Key sites: only K2 (West), covered by both builds; K1 on the budget is no group.
+    keys = groups["key_sites"]
+    i_west, i_east = (metro.district_names.index(n) for n in ("West", "East"))
+    assert keys.weight.tolist() == [1.0] and keys.count.tolist() == [1]
+    assert keys.district.tolist() == [i_west] and [b.tolist() for b in keys.builds] == [[0, 1]]
+    # Population: pixels beyond the budget (with access: every row is within the max drop)
+    # that a build covers, per district, by the hand formula.
+    lat, _ = _hand(metro, "population")
+    x, y = _xy(metro, "population")
+    w = _weight(metro, "population")
+    west = x < 1000.0
+    before = lat > BUDGET_US
+    on_budget = (lat == BUDGET_US) & (np.abs(x - 950.0) + np.abs(y) <= 900.0)
+    assert on_budget.any()  # pixels a build reaches that sit exactly on the budget already
+    pop = groups["population"]
+    for d, mask in ((i_west, west), (i_east, ~west)):
+        by_build = [100.0 + np.abs(x - xb) + np.abs(y) <= BUDGET_US for xb in BUILD_X]
+        want = w[mask & before & (by_build[0] | by_build[1])].sum()
+        assert pop.weight[pop.district == d].sum() == pytest.approx(want, rel=1e-12), d
+        assert want > 0 or d == i_east
+
+
+def test_candidate_ranking_leaves_the_samples_on_the_budget_out(exact: Case) -> None:
+    """Two candidates tied at one key site each (K2), ranked by id; one adding nothing left out.
+
+    K1 lies exactly on the budget from A: already covered, it adds to no candidate's gain
+    (each of the two covers it at 110 µs). The candidate at x = 20 reaches neither K1 nor K2
+    (100 + 930 = 1030 µs) nor any other uncovered key site: it adds nothing and is left out.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from latcircle.analysis.workbench import rank_candidates, year_states
+
+    metro = exact.metro
+    states = year_states(metro, exact.scenario, [exact.scenario.year])
+    pts = [(960.0, "c2"), (20.0, "c0"), (940.0, "c1")]
+    candidates = gpd.GeoDataFrame(
+        {"build_id": [b for _, b in pts], "name": [f"n{b}" for _, b in pts]},
+        geometry=[shapely.Point(X0 + x, Y0) for x, _ in pts],
+        crs=metro.inputs.crs,
+    )
+    table = rank_candidates(metro, states, candidates, count=10)
+    assert table["build_id"].tolist() == ["c1", "c2"]  # the tie broken by id
+    assert table["gain"].tolist() == [1.0, 1.0]  # K2 alone, on the judged basis (key sites)
+    assert table["later"].tolist() == [0.0, 0.0]
+
+
+# --- protection (analysis.protection): samples exactly on the budget ------------------------
+
+
+def test_site_failure_counts_the_samples_on_the_budget(exact: Case) -> None:
+    """What rests on one site alone, with K1 (from A) and K5 (from B) exactly at 1 ms.
+
+    By hand (``L = E + S + |x − x_s| + |y|``): K1, K7 covered by A only, K5, K8 by B only;
+    their backups: K1 from B 100 + 40 + 940 = 1080 µs, K5 from A 100 + 20 + 1880 + 800 =
+    2800 µs, K7 from B 100 + 40 + 1440 = 1580 µs, K8 from A 100 + 20 + 1380 + 100 = 1600 µs.
+    """
+    from latcircle.analysis.protection import protection
+
+    metro = exact.metro
+    found = protection(metro, exact.scenario)
+    other = found.sites.other_us["key_sites"]
+    assert [other[i] for i in (0, 4, 6, 7)] == [1080.0, 2800.0, 1580.0, 1600.0]
+    assert np.isnan(other[[1, 2, 3, 5]]).all()  # not covered: no backup computed
+    sites = found.table[found.table["kind"] == "site"].set_index(["basis", "id"])
+    for sid in ("A", "B"):
+        row = sites.loc[("key_sites", sid)]
+        assert (row.covered, row.lost, row.share_after) == (4.0, 2.0, 0.25), sid
+    # Population: lost when A (B) fails = covered by A (B) and not by the other site.
+    x, y = _xy(metro, "population")
+    w = _weight(metro, "population")
+    lat_a, _ = hand_latency(x, y, [SITES[0]])
+    lat_b, _ = hand_latency(x, y, [SITES[1]])
+    assert ((lat_a == BUDGET_US) & (lat_b > BUDGET_US)).any()
+    assert ((lat_b == BUDGET_US) & (lat_a > BUDGET_US)).any()
+    for sid, mine, theirs in (("A", lat_a, lat_b), ("B", lat_b, lat_a)):
+        row = sites.loc[("population", sid)]
+        lost = w[(mine <= BUDGET_US) & (theirs > BUDGET_US)].sum()
+        assert row.lost == pytest.approx(lost, rel=1e-12), sid
+        assert row.share_after == pytest.approx(w[theirs <= BUDGET_US].sum() / w.sum(), rel=1e-12)
+
+
+def _rerun_without_edge(metro: Metro, edge: int) -> dict[str, np.ndarray]:
+    """Latency of every sample on the network without ``edge``, built and solved afresh."""
+    import dataclasses
+
+    from latcircle.analysis.coverage import evaluate
+    from latcircle.engine.latency import arc_matrix, attach_sites, solve
+    from latcircle.engine.locator import Locator
+
+    keep = np.ones(metro.network.n_edges, bool)
+    keep[edge] = False
+    net = metro.network.subset(keep)
+    locator = Locator(net)
+    sites = metro.inputs.sites
+    att = attach_sites(
+        locator,
+        sites.geometry.x.to_numpy(),
+        sites.geometry.y.to_numpy(),
+        sites["device_latency_us"].to_numpy(),
+        metro.params,
+    )
+    field = solve(net, att, metro.params, online=None, arcs=arc_matrix(net, metro.params))
+    out = {}
+    for basis, s in metro.samples.items():
+        loc = locator.locate(*s.coordinates(), max_drop_m=metro.params.max_drop_m)
+        out[basis] = evaluate(field, dataclasses.replace(s, location=loc)).latency_us
+    return out
+
+
+def test_link_failure_counts_the_samples_on_the_budget(exact: Case) -> None:
+    """Each road link's loss against a rerun without it, samples on the budget before and after.
+
+    Cutting the west link (0-640 m) moves site A to the node at 640 m, 570 m away: K1 is then
+    120 + 570 + 310 = 1000 µs from it, exactly on the budget again (covered, not lost). Cutting
+    the east stub (1920-2000 m) moves K5 and the pixel at (1950, 800), both at 1 ms before.
+    """
+    import dataclasses
+
+    from latcircle.analysis.protection import protection
+
+    metro = dataclasses.replace(exact.metro, config=exact.config.with_protection(4))
+    found = protection(metro, exact.scenario)
+    links = found.table[found.table["kind"] == "link"]
+    assert links["id"].nunique() == 4  # every road link carries covered demand
+    before = {b: exact.scenario.evaluations[b].latency_us for b in BASES}
+    for edge_id in links["id"].unique():
+        ref = _rerun_without_edge(exact.metro, int(edge_id.split()[1]))
+        for basis in ("key_sites", "population"):
+            w = _weight(exact.metro, basis)
+            row = links[(links["id"] == edge_id) & (links["basis"] == basis)].iloc[0]
+            assert row.covered == pytest.approx(w[before[basis] <= BUDGET_US].sum(), rel=1e-12)
+            lost = w[before[basis] <= BUDGET_US].sum() - w[ref[basis] <= BUDGET_US].sum()
+            assert row.lost == pytest.approx(lost, rel=1e-12, abs=1e-9), (edge_id, basis)
+    west = _rerun_without_edge(exact.metro, _edge_at(exact.metro, 300.0))
+    assert west["key_sites"][0] == BUDGET_US  # K1, exactly on the budget after the cut
+
+
+def _edge_at(metro: Metro, x: float) -> int:
+    """The road link under the point ``(x, 0)``."""
+    loc = metro.locator.locate(np.array([X0 + x]), np.array([Y0]), max_drop_m=MAX_DROP_M)
+    return int(loc.edge[0])

@@ -89,6 +89,27 @@ def test_paths_match_hand_lengths(tiny_city: Path, tmp_path: Path) -> None:
     np.testing.assert_allclose(cal.pairs["length_m"], length, atol=1e-3)
 
 
+def test_path_and_site_device_columns_are_the_hand_sums(tiny_city: Path, tmp_path: Path) -> None:
+    """``path_m`` = road length + both drops; ``site_device_us`` = S of the site end (or 0).
+
+    The drops and the site's device latency are the ones these measurements were made with
+    (probes ``drop`` east and ``drop2`` west of their roads; sites on nodes, S = 20 µs).
+    """
+    rng = np.random.default_rng(1)  # make_measurements' own draws, in its order
+    _col, _y, drop = _probes(rng, 200)
+    to_site = rng.random(200) < 0.8
+    rng.random(200)  # the site each pair goes to
+    _col2, _y2, drop2 = _probes(rng, 200)
+    df, length = make_measurements(200, outliers=0.0)
+    assert (df["b_site"] != "").to_numpy().tolist() == to_site.tolist()
+    table = read_measurements(_write(df, tmp_path / "m.csv"))
+    cal = calibrate(prepare(load_config(tiny_city)), table, replicates=20)
+    want = length + drop + np.where(to_site, 0.0, drop2)
+    assert (~to_site).sum() > 20 and drop2[~to_site].max() > 10.0  # the drops matter
+    np.testing.assert_allclose(cal.pairs["path_m"], want, rtol=0, atol=1e-3)
+    np.testing.assert_allclose(cal.pairs["site_device_us"], np.where(to_site, SITE_US, 0.0))
+
+
 def test_recovers_known_parameters_with_outliers(tiny_city: Path, tmp_path: Path) -> None:
     df, _ = make_measurements(300, outliers=0.1)
     table = read_measurements(_write(df, tmp_path / "m.csv"))

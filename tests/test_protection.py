@@ -43,6 +43,7 @@ def test_site_failure_equals_reruns_without_each_site(demo_metro: Metro) -> None
     online = np.flatnonzero(scenario.online)
     assert len(online) >= 3
     checked = 0
+    lost_any = False
     for s in online:
         mask = scenario.online.copy()
         mask[s] = False
@@ -53,6 +54,14 @@ def test_site_failure_equals_reruns_without_each_site(demo_metro: Metro) -> None
             assert row["share_after"] == pytest.approx(
                 rerun.share(basis, threshold_ms=budget), rel=1e-12, abs=1e-15
             ), (sid, basis)
+            # What rests on s alone: covered now, not covered by the rerun without s.
+            now = scenario.evaluations[basis]
+            w = now.samples.weight
+            gone = (now.latency_us <= budget * 1000.0) & ~(
+                rerun.evaluations[basis].latency_us <= budget * 1000.0
+            )
+            assert row["lost"] == pytest.approx(float(w[gone].sum()), rel=1e-12, abs=1e-12)
+            lost_any = lost_any or bool(gone.any())
             # Per sample: the best other site's latency is the rerun's latency where s served.
             fail = result.sites
             # (computed where the best site covers the sample: only there can it be lost).
@@ -62,6 +71,7 @@ def test_site_failure_equals_reruns_without_each_site(demo_metro: Metro) -> None
                 fail.other_us[basis][served], rerun.evaluations[basis].latency_us[served]
             )
     assert checked > 1000
+    assert lost_any  # some coverage rests on a single site here
     worst = result.worst[metro.bases[0]]
     first = sites[sites["basis"] == metro.bases[0]].iloc[0]
     assert (

@@ -333,3 +333,28 @@ def test_the_rerun_helper_is_a_full_prepare(handbuilt: Metro) -> None:
         a = fresh.scenario().evaluations[basis].latency_us
         b = again.scenario().evaluations[basis].latency_us
         assert np.array_equal(a, b), basis
+
+
+def test_node_device_latency_samples_on_the_budget_keep_their_e_star(otn_metro: Metro) -> None:
+    """With per-node device latency, a cell exactly on the budget is covered at the run's E.
+
+    The budget is set to one cell's own latency (a value that round-trips through ms), so
+    that cell lies exactly on it; the share at the run's own equipment latency must then be
+    the run's share, which counts it (latency ≤ budget).
+    """
+    lat = otn_metro.scenario().evaluations["area"].latency_us
+    finite = np.unique(lat[np.isfinite(lat)])
+    on = next(v for v in finite[len(finite) // 2 :] if (v / 1000.0) * 1000.0 == v)
+    assert otn_metro.params.factor == 1.0 and otn_metro.params.extra_us == 0.0
+    cfg = otn_metro.config.model_copy(update={"budget_ms": float(on / 1000.0)})
+    metro = dataclasses.replace(otn_metro, config=cfg)
+    scenario = metro.scenario()
+    ev = scenario.evaluations["area"]
+    assert (ev.latency_us == on).sum() >= 1  # samples exactly on the budget
+    sens = sensitivity(metro, target_scenarios(metro, scenario))
+    crit = sens.get(None, "area")
+    assert crit.lengths is None  # the re-solved path (per-node device latency)
+    w = ev.samples.weight
+    want = float(w[ev.latency_us <= on].sum() / w.sum())
+    got = float(crit.share("equipment_us", metro.params.equipment_us))
+    assert got == pytest.approx(want, rel=1e-12)

@@ -297,3 +297,59 @@ def test_a_run_writes_sensitivity_and_quantiles(tiny_city: Path, tmp_path: Path)
     judged = progress[progress["judged"] & (progress["year"] == progress["target_year"])]
     assert judged["p_meet"].notna().all() and len(judged) == 2
     assert progress.loc[~progress.index.isin(judged.index), "p_meet"].isna().all()
+
+
+def test_monte_carlo_draws_on_the_run_values_count_the_samples_on_the_budget(
+    hand: Metro,
+) -> None:
+    """Draws exactly at the run's r = 2 and E = 100 µs: pixels and key sites ON the budget.
+
+    Table distributions draw exact values, so most draws here are the run's own parameters,
+    at which the hand-built metro has samples exactly at 1 ms (pixel and key site at x = 950
+    on the road: 100 + 20 + 880 µs from A). Each draw's share must count them, as a rerun at
+    those values does (brute force) and as the hand formula does.
+    """
+    spec = UncertaintySpec(
+        samples=100,
+        seed=3,
+        route_factor=Distribution(dist="table", values=[2.0, 2.5], weights=[3, 1]),
+        equipment_us=Distribution(dist="table", values=[100.0, 140.0], weights=[3, 1]),
+        site_us=Distribution(dist="fixed", value=0.0),
+    )
+    res = _result(hand, spec)
+    assert not res.exact
+    d = draws(resolve_distributions(hand, spec), samples=100, seed=3)
+    at_run = (d["route_factor"] == 2.0) & (d["equipment_us"] == 100.0)
+    assert at_run.mean() > 0.5  # the median draw is the run's own parameters
+    pairs = list(zip(d["route_factor"].tolist(), d["equipment_us"].tolist(), strict=True))
+    solved = {pair: brute_share(hand, r=pair[0], e=pair[1], offset=0.0) for pair in set(pairs)}
+    brute = [solved[pair] for pair in pairs]
+    # The hand formula at the run's values: L = 100 + S + 1 µs/m · (|x − x_s| + |y|).
+    samples = hand.samples["population"]
+    x, y = samples.coordinates()
+    lat = np.min(
+        [100.0 + s["device"] + np.abs(x - X0 - s["x"]) + np.abs(y - Y0) for s in SITES], axis=0
+    )
+    assert (lat == 1000.0).any()
+    hand_share = float(samples.weight[lat <= 1000.0].sum() / samples.weight.sum())
+    for basis in hand.bases:
+        shares = np.array([b[basis] for b in brute])
+        want = np.quantile(shares, QUANTILES, method="inverted_cdf")
+        row = res.row(2030, basis)
+        got = [row["share_p5"], row["share_p50"], row["share_p95"]]
+        assert np.allclose(got, want, rtol=0, atol=1e-12), basis
+    row = res.row(2030, "population")
+    assert row["share_p50"] == pytest.approx(hand_share, abs=1e-12)
+    assert row["share_p95"] == pytest.approx(hand_share, abs=1e-12)
+
+
+def test_cdf_of_a_table_counts_the_atom_itself() -> None:
+    """``P(X ≤ x)`` of a table of values: an atom exactly at ``x`` counts (by hand)."""
+    from latcircle.analysis.uncertainty import Dist
+
+    d = Dist("table", 1.0, 3.0, values=(1.0, 2.0, 3.0), weights=(0.25, 0.25, 0.5))
+    assert d.cdf(0.5) == 0.0
+    assert d.cdf(1.0) == 0.25  # exactly on the first atom
+    assert d.cdf(1.5) == 0.25
+    assert d.cdf(2.0) == 0.5  # exactly on the second
+    assert d.cdf(3.0) == 1.0
