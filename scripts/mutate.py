@@ -140,8 +140,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "locator: a build block's pieces taken from the first block's segments",
         "latcircle/engine/locator.py",
-        "        rep += block.start  # segment index\n",
-        "",
+        "edge += first_edge",
+        "edge += 0",
         LATENCY,
     ),
     Mutant(
@@ -196,8 +196,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "node device latency dropped from the arcs",
         "latcircle/engine/latency.py",
-        "weight = np.concatenate([w, w]) + network.node_device_us[head]",
-        "weight = np.concatenate([w, w])",
+        "weight += network.node_device_us[head]",
+        "weight += 0.0",
         LATENCY,
     ),
     Mutant(
@@ -210,8 +210,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "equipment latency dropped",
         "latcircle/engine/latency.py",
-        "p.factor * (p.fixed_us + best + p.us_per_m * drop)",
-        "p.factor * (best + p.us_per_m * drop)",
+        "p.factor * (p.fixed_us + best + a.drop_us)",
+        "p.factor * (best + a.drop_us)",
         EXACT,
     ),
     Mutant(
