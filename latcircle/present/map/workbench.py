@@ -25,6 +25,7 @@ import pandas as pd
 from branca.element import MacroElement
 
 from latcircle.analysis.coverage import CAUSES
+from latcircle.analysis.metro import Scenario
 from latcircle.analysis.plan import auto_candidates
 from latcircle.analysis.progress import auto_basis
 from latcircle.analysis.workbench import (
@@ -55,6 +56,7 @@ __all__ = [
     "Workbench",
     "check_whatif_count",
     "slider_years",
+    "solved_scenarios",
     "whatif_builds",
     "workbench_payload",
 ]
@@ -97,6 +99,18 @@ def slider_years(result: RunResult) -> list[int | None]:
     if result.scenario.year is None:
         years.append(None)
     return years
+
+
+def solved_scenarios(result: RunResult) -> list[Scenario]:
+    """Return the scenarios the run already solved: the sensitivity step's, the shortfall's.
+
+    The slider's years reuse them (:func:`latcircle.analysis.workbench.year_states`)
+    instead of solving the same sites on the same network again.
+    """
+    out = list(result.robust.scenarios) if result.robust is not None else []
+    if result.shortfall is not None:
+        out.append(result.shortfall.acted)
+    return out
 
 
 def whatif_builds(
