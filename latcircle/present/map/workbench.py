@@ -37,7 +37,7 @@ from latcircle.analysis.workbench import (
 )
 from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
-from latcircle.present.map.elements import WGS84, ElementTemplate, display_geojson
+from latcircle.present.map.elements import WGS84, ElementTemplate, display_features
 from latcircle.present.style import (
     NO_SHARE_COLOUR,
     SHARE_CLASSES,
@@ -206,12 +206,13 @@ def workbench_payload(
     thresholds = sorted(cfg.thresholds_ms)
     shapes: list[dict[str, Any]] = []
     shape_of: dict[int, int] = {}
+    drawn: dict[int, tuple[Any, dict[str, Any] | None]] = {}  # years share geometries
     years = []
     for st in states:
         key = id(st.rings)
         if key not in shape_of:
             shape_of[key] = len(shapes)
-            shapes.append(_shapes(st, thresholds, display))
+            shapes.append(_shapes(st, thresholds, display, drawn))
         years.append(
             {
                 "key": st.key,
@@ -292,25 +293,45 @@ def _builds(builds: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _shapes(st: YearState, thresholds: list[float], display: Mapping[str, Any]) -> dict[str, Any]:
-    """Rings (one feature collection per threshold) and causes, simplified for display."""
-    rings = st.rings.set_index("threshold_ms")
-    out_rings = []
-    for t in thresholds:
-        row = rings.loc[[t]]
-        fc = display_geojson(row, [{}], **display)
-        out_rings.append(
-            {"area": float(row["area_km2"].iloc[0]), "geo": fc if fc["features"] else None}
-        )
-    causes = st.causes.set_index("cause")
-    out_causes = []
-    for c in CAUSES:
-        row = causes.loc[[c]]
-        fc = display_geojson(row, [{}], **display)
-        out_causes.append(
-            {"area": float(row["area_km2"].iloc[0]), "geo": fc if fc["features"] else None}
-        )
-    return {"rings": out_rings, "causes": out_causes}
+def _shapes(
+    st: YearState,
+    thresholds: list[float],
+    display: Mapping[str, Any],
+    drawn: dict[int, tuple[Any, dict[str, Any] | None]],
+) -> dict[str, Any]:
+    """Rings (one feature collection per threshold) and causes, simplified for display.
+
+    ``drawn`` holds the display of each geometry already drawn (by its id; the entry keeps
+    the geometry alive): the slider's years share many (the places without access, the
+    empty rings), each simplified and reprojected once.
+    """
+    rings = _by_key(st.rings, "threshold_ms")
+    causes = _by_key(st.causes, "cause")
+    return {
+        "rings": [_shape(*rings[t], st.rings.crs, display, drawn) for t in thresholds],
+        "causes": [_shape(*causes[c], st.causes.crs, display, drawn) for c in CAUSES],
+    }
+
+
+def _by_key(frame: gpd.GeoDataFrame, column: str) -> dict[Any, tuple[float, Any]]:
+    """``{key: (area_km2, geometry)}``, the first row of each key."""
+    out: dict[Any, tuple[float, Any]] = {}
+    for key, area, geom in zip(frame[column], frame["area_km2"], frame.geometry, strict=True):
+        out.setdefault(key, (float(area), geom))
+    return out
+
+
+def _shape(
+    area: float,
+    geom: Any,
+    crs: Any,
+    display: Mapping[str, Any],
+    drawn: dict[int, tuple[Any, dict[str, Any] | None]],
+) -> dict[str, Any]:
+    if id(geom) not in drawn:
+        fc = display_features(np.array([geom], dtype=object), crs, [{}], **display)
+        drawn[id(geom)] = (geom, fc if fc["features"] else None)
+    return {"area": area, "geo": drawn[id(geom)][1]}
 
 
 def _warnings(result: RunResult, words: Mapping[str, str]) -> list[str]:
