@@ -232,3 +232,19 @@ def test_plan_sites_come_first_in_the_panel(tight: tuple[RunResult, dict]) -> No
     first = page["builds"][0]
     assert first["id"] == "S9" and first["name"] == "planned <site>" and first["gain"] is None
     assert [b["id"] for b in page["builds"][1:]] == [b["id"] for b in data["builds"][:2]]
+
+
+def test_each_drawn_geometry_is_in_the_page_once(tight: tuple[RunResult, dict]) -> None:
+    """Years sharing a ring or a cause point to one drawing in ``geos``, written once."""
+    _, data = tight
+    texts = [json.dumps(fc, sort_keys=True) for fc in data["geos"]]
+    assert texts and len(set(texts)) == len(texts)
+    used = [
+        r["geo"]
+        for shape in data["shapes"]
+        for r in shape["rings"] + shape["causes"]
+        if r["geo"] is not None
+    ]
+    assert sorted(set(used)) == list(range(len(texts)))  # every drawing is used
+    # The tiny city's years share their places without access: more uses than drawings.
+    assert len(data["shapes"]) > 1 and len(used) > len(texts)

@@ -206,13 +206,13 @@ def workbench_payload(
     thresholds = sorted(cfg.thresholds_ms)
     shapes: list[dict[str, Any]] = []
     shape_of: dict[int, int] = {}
-    drawn: dict[int, tuple[Any, dict[str, Any] | None]] = {}  # years share geometries
+    drawn = _Drawn(display)  # the years share geometries: each is in the page once
     years = []
     for st in states:
         key = id(st.rings)
         if key not in shape_of:
             shape_of[key] = len(shapes)
-            shapes.append(_shapes(st, thresholds, display, drawn))
+            shapes.append(_shapes(st, thresholds, drawn))
         years.append(
             {
                 "key": st.key,
@@ -239,6 +239,7 @@ def workbench_payload(
         "rings": [{"threshold": t, "colour": c} for t, c in band_colours(thresholds).items()],
         "causes": [{"cause": c, "colour": STATUS_COLOURS[c]} for c in CAUSES],
         "shapes": shapes,
+        "geos": drawn.geos,
         "years": years,
         "start": run_key,
         "runLabel": years[run_key]["label"] if years else "",
@@ -293,23 +294,13 @@ def _builds(builds: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _shapes(
-    st: YearState,
-    thresholds: list[float],
-    display: Mapping[str, Any],
-    drawn: dict[int, tuple[Any, dict[str, Any] | None]],
-) -> dict[str, Any]:
-    """Rings (one feature collection per threshold) and causes, simplified for display.
-
-    ``drawn`` holds the display of each geometry already drawn (by its id; the entry keeps
-    the geometry alive): the slider's years share many (the places without access, the
-    empty rings), each simplified and reprojected once.
-    """
+def _shapes(st: YearState, thresholds: list[float], drawn: _Drawn) -> dict[str, Any]:
+    """Rings (one per threshold) and causes: area, and the index of their drawing in ``geos``."""
     rings = _by_key(st.rings, "threshold_ms")
     causes = _by_key(st.causes, "cause")
     return {
-        "rings": [_shape(*rings[t], st.rings.crs, display, drawn) for t in thresholds],
-        "causes": [_shape(*causes[c], st.causes.crs, display, drawn) for c in CAUSES],
+        "rings": [drawn.shape(*rings[t], st.rings.crs) for t in thresholds],
+        "causes": [drawn.shape(*causes[c], st.causes.crs) for c in CAUSES],
     }
 
 
@@ -321,17 +312,30 @@ def _by_key(frame: gpd.GeoDataFrame, column: str) -> dict[Any, tuple[float, Any]
     return out
 
 
-def _shape(
-    area: float,
-    geom: Any,
-    crs: Any,
-    display: Mapping[str, Any],
-    drawn: dict[int, tuple[Any, dict[str, Any] | None]],
-) -> dict[str, Any]:
-    if id(geom) not in drawn:
-        fc = display_features(np.array([geom], dtype=object), crs, [{}], **display)
-        drawn[id(geom)] = (geom, fc if fc["features"] else None)
-    return {"area": area, "geo": drawn[id(geom)][1]}
+class _Drawn:
+    """The slider's geometries as the page draws them, each once.
+
+    Years share many geometries (the places without access, empty rings): each is
+    simplified and reprojected once and written once into the page's ``geos``, where the
+    years' shapes point (``geo``: its index, ``null`` when there is nothing to draw).
+    """
+
+    def __init__(self, display: Mapping[str, Any]) -> None:
+        self.display = display
+        self.geos: list[dict[str, Any]] = []
+        # By the geometry's id; the entry holds the geometry, so no id is reused.
+        self._index: dict[int, tuple[Any, int | None]] = {}
+
+    def shape(self, area: float, geom: Any, crs: Any) -> dict[str, Any]:
+        """``{"area": km², "geo": index in geos or None}`` of one ring or cause."""
+        if id(geom) not in self._index:
+            fc = display_features(np.array([geom], dtype=object), crs, [{}], **self.display)
+            index = None
+            if fc["features"]:
+                index = len(self.geos)
+                self.geos.append(fc)
+            self._index[id(geom)] = (geom, index)
+        return {"area": area, "geo": self._index[id(geom)][1]}
 
 
 def _warnings(result: RunResult, words: Mapping[str, str]) -> list[str]:
