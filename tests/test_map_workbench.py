@@ -232,3 +232,53 @@ def test_plan_sites_come_first_in_the_panel(tight: tuple[RunResult, dict]) -> No
     first = page["builds"][0]
     assert first["id"] == "S9" and first["name"] == "planned <site>" and first["gain"] is None
     assert [b["id"] for b in page["builds"][1:]] == [b["id"] for b in data["builds"][:2]]
+
+
+def test_each_drawn_geometry_is_in_the_page_once(tight: tuple[RunResult, dict]) -> None:
+    """Years sharing a ring or a cause point to one drawing in ``geos``, written once."""
+    _, data = tight
+    texts = [json.dumps(fc, sort_keys=True) for fc in data["geos"]]
+    assert texts and len(set(texts)) == len(texts)
+    used = [
+        r["geo"]
+        for shape in data["shapes"]
+        for r in shape["rings"] + shape["causes"]
+        if r["geo"] is not None
+    ]
+    assert sorted(set(used)) == list(range(len(texts)))  # every drawing is used
+    # The tiny city's years share their places without access: more uses than drawings.
+    assert len(data["shapes"]) > 1 and len(used) > len(texts)
+
+
+def test_district_sums_are_the_per_district_sums_bit_for_bit() -> None:
+    """The slider's sums from one sort equal ``w[mask & (district == i)].sum()`` exactly.
+
+    Brute force per district as reference; samples in no district (-1), a district without
+    samples, weights of very different sizes (so a different order of additions would show).
+    """
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from latcircle.analysis.workbench import _Sums
+
+    rng = np.random.default_rng(23)
+    n = 6
+    district = rng.integers(-1, n, 5000)
+    district[district == 3] = 4  # district 3 has no sample
+    weight = rng.random(5000) * 10.0 ** rng.integers(-6, 7, 5000)
+    samples = SimpleNamespace(weight=weight, district=district)
+    sums = _Sums(n)
+    for mask in (rng.random(5000) < 0.5, np.zeros(5000, bool), np.ones(5000, bool)):
+        got, count = sums.under(samples, mask)  # type: ignore[arg-type]
+        want = [float(weight[mask & (district == i)].sum()) for i in range(n)]
+        want.append(float(weight[mask].sum()))
+        assert got.tolist() == want
+        assert count.tolist() == [float((mask & (district == i)).sum()) for i in range(n)] + [
+            float(mask.sum())
+        ]
+    total, count_total = sums.totals(samples)  # type: ignore[arg-type]
+    assert total.tolist() == [float(weight[district == i].sum()) for i in range(n)] + [
+        float(weight.sum())
+    ]
+    assert count_total.tolist() == [float((district == i).sum()) for i in range(n)] + [5000.0]

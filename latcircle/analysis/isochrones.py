@@ -8,6 +8,7 @@ metro. Simplification, if any, is for display only (:mod:`latcircle.present.maps
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import geopandas as gpd
@@ -69,6 +70,7 @@ def bands(
     thresholds_ms: list[float],
     boundary: BaseGeometry,
     crs: pyproj.CRS,
+    clip: Callable[[np.ndarray], BaseGeometry] | None = None,
 ) -> gpd.GeoDataFrame:
     """Polygonise cumulative latency bands, clipped to the metro.
 
@@ -84,18 +86,28 @@ def bands(
         The metro polygon.
     crs
         CRS of the grid.
+    clip
+        Returns a mask's cells as polygons clipped to ``boundary``; ``None``:
+        :func:`mask_polygons` intersected with ``boundary`` (a caller polygonising many
+        rasters of one grid passes a memo of that).
 
     Returns
     -------
     geopandas.GeoDataFrame
         One row per threshold: ``threshold_ms``, ``area_km2``, ``geometry``.
     """
+    if clip is None:
+        clip = partial(_clipped, grid, boundary)
     rows = []
     for thr in sorted(thresholds_ms):
         mask = covered(latency_us, budget_ms=thr) & grid.inside  # NaN: never covered
-        geom = shapely.intersection(mask_polygons(grid, mask), boundary)
+        geom = clip(mask)
         rows.append({"threshold_ms": thr, "area_km2": geom.area / 1e6, "geometry": geom})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+
+
+def _clipped(grid: Grid, boundary: BaseGeometry, mask: np.ndarray) -> BaseGeometry:
+    return shapely.intersection(mask_polygons(grid, mask), boundary)
 
 
 def service_areas(
@@ -135,7 +147,11 @@ def service_areas(
     )
 
 
-def band_rings(cumulative: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def band_rings(
+    cumulative: gpd.GeoDataFrame,
+    *,
+    difference: Callable[[BaseGeometry, BaseGeometry], BaseGeometry] = shapely.difference,
+) -> gpd.GeoDataFrame:
     """Return disjoint rings from cumulative bands: each place in its tightest band only.
 
     Ring ``i`` is band ``i`` minus band ``i - 1`` (thresholds ascending); the bands are
@@ -145,6 +161,8 @@ def band_rings(cumulative: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ----------
     cumulative
         The :func:`bands` frame (any row order).
+    difference
+        ``a`` minus ``b`` (:func:`shapely.difference`, or a memo of it).
 
     Returns
     -------
@@ -157,7 +175,7 @@ def band_rings(cumulative: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     geoms = list(ordered.geometry)
     rows = []
     for i, (thr, geom) in enumerate(zip(thresholds, geoms, strict=True)):
-        ring = geom if i == 0 else shapely.difference(geom, geoms[i - 1])
+        ring = geom if i == 0 else difference(geom, geoms[i - 1])
         lower = float("nan") if i == 0 else thresholds[i - 1]
         rows.append(
             {"lower_ms": lower, "threshold_ms": thr, "area_km2": ring.area / 1e6, "geometry": ring}

@@ -20,7 +20,8 @@ covers it alone.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -28,8 +29,9 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from shapely.geometry.base import BaseGeometry
 
-from latcircle.analysis.coverage import CAUSE_CODES, covered
+from latcircle.analysis.coverage import CAUSE_CODES, Samples, covered
 from latcircle.analysis.isochrones import band_rings, bands, mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis
@@ -114,7 +116,13 @@ class DemandGroups:
     count: np.ndarray
 
 
-def year_states(metro: Metro, scenario: Scenario, years: list[int | None]) -> list[YearState]:
+def year_states(
+    metro: Metro,
+    scenario: Scenario,
+    years: list[int | None],
+    *,
+    solved: Sequence[Scenario] = (),
+) -> list[YearState]:
     """Solve the metro for each slider year and keep what the map redraws.
 
     Parameters
@@ -125,18 +133,24 @@ def year_states(metro: Metro, scenario: Scenario, years: list[int | None]) -> li
         The run's scenario (reused for its own year, not solved again).
     years
         The slider's years in order; ``None`` is every site online.
+    solved
+        Scenarios already solved on ``metro`` (e.g. the sensitivity step's, one per progress
+        year): a year with the same online sites on the same network reuses one instead of
+        being solved again.
 
     Returns
     -------
     list of YearState
     """
-    solved: list[Scenario] = [scenario]
+    known: list[Scenario] = [scenario, *solved]
+    shapes = _Shapes(metro)
+    sums = _Sums(len(metro.district_names))
     states = []
     done: dict[int, YearState] = {}  # one state per solved scenario, whatever its years
     for year in years:
-        sc = _solved(metro, year, solved)
+        sc = _solved(metro, year, known)
         if id(sc) not in done:
-            done[id(sc)] = _state(metro, sc, year)
+            done[id(sc)] = _state(metro, sc, year, shapes, sums)
         states.append(dataclasses.replace(done[id(sc)], key=_key(year), year=year))
     return states
 
@@ -157,7 +171,7 @@ def _solved(metro: Metro, year: int | None, solved: list[Scenario]) -> Scenario:
     return sc
 
 
-def _state(metro: Metro, sc: Scenario, year: int | None) -> YearState:
+def _state(metro: Metro, sc: Scenario, year: int | None, shapes: _Shapes, sums: _Sums) -> YearState:
     cfg, grid = metro.config, metro.grid
     area = sc.evaluations["area"]
     lat = area.latency_us
@@ -168,31 +182,26 @@ def _state(metro: Metro, sc: Scenario, year: int | None) -> YearState:
         thresholds_ms=cfg.thresholds_ms,
         boundary=metro.inputs.boundary,
         crs=metro.inputs.crs,
+        clip=shapes.clip,
     )
     codes = grid.to_raster(area.codes(cfg.budget_ms), fill=0, dtype="int8")
     rows = []
     for cause, code in CAUSE_CODES.items():
         if cause == "covered":
             continue
-        geom = shapely.intersection(mask_polygons(grid, codes == code), metro.inputs.boundary)
+        geom = shapes.clip(codes == code)
         rows.append({"cause": cause, "area_km2": geom.area / 1e6, "geometry": geom})
     causes = gpd.GeoDataFrame(rows, geometry="geometry", crs=metro.inputs.crs)
-    n = len(metro.district_names)
     cov, tot, cnt, cnt_tot = {}, {}, {}, {}
     for basis, ev in sc.evaluations.items():
-        w, d = ev.samples.weight, ev.samples.district
         inside = covered(ev.latency_us, budget_ms=cfg.budget_ms)
-        everywhere = np.ones(len(w), bool)
-        ones = np.ones(len(w))
-        cov[basis] = _by_district(w, d, inside, n)
-        tot[basis] = _by_district(w, d, everywhere, n)
-        cnt[basis] = _by_district(ones, d, inside, n)
-        cnt_tot[basis] = _by_district(ones, d, everywhere, n)
+        cov[basis], cnt[basis] = sums.under(ev.samples, inside)
+        tot[basis], cnt_tot[basis] = sums.totals(ev.samples)
     return YearState(
         key=_key(year),
         year=year,
         scenario=sc,
-        rings=band_rings(cumulative),
+        rings=band_rings(cumulative, difference=shapes.difference),
         causes=causes,
         covered=cov,
         total=tot,
@@ -201,11 +210,85 @@ def _state(metro: Metro, sc: Scenario, year: int | None) -> YearState:
     )
 
 
-def _by_district(w: np.ndarray, district: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
-    """Weight under ``mask`` per district, then the metro, summed as the coverage table does."""
-    out = [float(w[mask & (district == i)].sum()) for i in range(n)]
-    out.append(float(w[mask].sum()))
-    return np.array(out)
+class _Shapes:
+    """The metro's polygons of grid masks, each distinct mask polygonised once.
+
+    The slider's years share most of their masks (the places without access, the wider
+    bands once every reachable place is within them): a mask already seen returns the
+    same (immutable) geometry, and two geometries already differenced the same ring.
+    """
+
+    def __init__(self, metro: Metro) -> None:
+        self.grid, self.boundary = metro.grid, metro.inputs.boundary
+        self._clipped: dict[bytes, BaseGeometry] = {}
+        # Keyed by the operands' ids; the entry holds the operands, so no id is reused.
+        self._differences: dict[tuple[int, int], tuple[BaseGeometry, ...]] = {}
+
+    def clip(self, mask: np.ndarray) -> BaseGeometry:
+        """Return the cells of ``mask`` as polygons clipped to the metro."""
+        key = np.packbits(mask, axis=None).tobytes()
+        if key not in self._clipped:
+            cells = mask_polygons(self.grid, mask)
+            self._clipped[key] = shapely.intersection(cells, self.boundary)
+        return self._clipped[key]
+
+    def difference(self, a: BaseGeometry, b: BaseGeometry) -> BaseGeometry:
+        """Return ``a`` minus ``b`` (:func:`shapely.difference`)."""
+        key = (id(a), id(b))
+        if key not in self._differences:
+            self._differences[key] = (a, b, shapely.difference(a, b))
+        return self._differences[key][2]
+
+
+class _Sums:
+    """Weights and counts per district then the metro, summed as the coverage table does.
+
+    The coverage table sums ``w[district == i][mask]`` (numpy's pairwise sum of those
+    weights in sample order). Here the samples are sorted by district once (a stable sort
+    keeps sample order within a district), so each district is a contiguous slice and the
+    same weights are summed in the same order, bit for bit, without a pass per district.
+    """
+
+    def __init__(self, n_districts: int) -> None:
+        self.n = n_districts
+        # Keyed by the samples' id; the entry holds the samples, so no id is reused.
+        self._split: dict[int, tuple[Samples, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._totals: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _order(self, samples: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sample order by district, the weights in it, each district's slice bounds."""
+        key = id(samples)
+        if key not in self._split:
+            order = np.argsort(samples.district, kind="stable")
+            # District i is [bounds[i], bounds[i + 1]); samples in none (-1) come first.
+            bounds = np.searchsorted(samples.district[order], np.arange(self.n + 1) - 0.5)
+            self._split[key] = (samples, order, samples.weight[order], bounds)
+        _, order, w, bounds = self._split[key]
+        return order, w, bounds
+
+    def under(self, samples: Samples, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weight and number of samples under ``mask``, per district then the metro."""
+        order, w, bounds = self._order(samples)
+        m = mask[order]
+        weight, count = [], []
+        for lo, hi in itertools.pairwise(bounds):
+            weight.append(float(w[lo:hi][m[lo:hi]].sum()))
+            count.append(float(np.count_nonzero(m[lo:hi])))
+        weight.append(float(samples.weight[mask].sum()))
+        count.append(float(np.count_nonzero(mask)))
+        return np.array(weight), np.array(count)
+
+    def totals(self, samples: Samples) -> tuple[np.ndarray, np.ndarray]:
+        """All the weight and all the samples, per district then the metro."""
+        key = id(samples)
+        if key not in self._totals:
+            _, w, bounds = self._order(samples)
+            weight = [float(w[lo:hi].sum()) for lo, hi in itertools.pairwise(bounds)]
+            weight.append(float(samples.weight.sum()))
+            count = [float(hi - lo) for lo, hi in itertools.pairwise(bounds)]
+            count.append(float(len(samples.weight)))
+            self._totals[key] = (np.array(weight), np.array(count))
+        return self._totals[key]
 
 
 # --------------------------------------------------------------------------- what-if

@@ -79,6 +79,7 @@ from latcircle.present.map.workbench import (
     Workbench,
     check_whatif_count,
     slider_years,
+    solved_scenarios,
     whatif_builds,
     workbench_payload,
 )
@@ -191,7 +192,9 @@ def build_map(
     credits = list(attribution) if attribution is not None else data_attribution(cfg)
     display = {"tol": tol, "precision": precision, "datum": base.datum}
     fmap = _base_map(layers["boundary"], base, title=_page_title(result, words, lang), lang=lang)
-    states = year_states(result.metro, result.scenario, slider_years(result))
+    states = year_states(
+        result.metro, result.scenario, slider_years(result), solved=solved_scenarios(result)
+    )
     names = _district_names(result, layers, lang)
     drawn = _add_layers(
         fmap,

@@ -29,6 +29,7 @@ __all__ = [
     "PointsLayer",
     "RawScript",
     "TileNotice",
+    "display_features",
     "display_geojson",
     "svg",
 ]
@@ -162,8 +163,23 @@ def display_geojson(
     datum: str = "wgs84",
 ) -> dict[str, Any]:
     """Simplify in the local CRS, reproject to WGS84 (and the base map's datum), round."""
-    geoms = shapely.simplify(gdf.geometry.to_numpy(), tol, preserve_topology=True)
-    geoms = gpd.GeoSeries(geoms, crs=gdf.crs).to_crs(WGS84).to_numpy()
+    return display_features(
+        gdf.geometry.to_numpy(), gdf.crs, properties, tol=tol, precision=precision, datum=datum
+    )
+
+
+def display_features(
+    geometries: np.ndarray,
+    crs: Any,
+    properties: list[dict[str, Any]],
+    *,
+    tol: float,
+    precision: int,
+    datum: str = "wgs84",
+) -> dict[str, Any]:
+    """:func:`display_geojson` of an array of geometries in ``crs`` (no frame needed)."""
+    geoms = shapely.simplify(geometries, tol, preserve_topology=True)
+    geoms = gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84).to_numpy()
     geoms = geometries_to_display(geoms, datum=datum)  # type: ignore[arg-type]
     geoms = shapely.transform(geoms, lambda xy: np.round(xy, precision))
     features = [

@@ -48,14 +48,15 @@ def add_key_sites(
     lon, lat = to_display(pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy(), datum=datum)  # type: ignore[arg-type]
     lat, lon = np.round(lat, precision), np.round(lon, precision)
     weight = pts["weight"].to_numpy(float) if "weight" in pts else np.ones(len(pts))
+    fields = _key_site_fields(pts)
     out = {}
     for status in ("covered", *CAUSES):
         mask = (pts["status"] == status).to_numpy()
         if not mask.any():
             continue
         rows = [
-            [float(a), float(b), *_key_site_fields(r)]
-            for a, b, (_, r) in zip(lat[mask], lon[mask], pts[mask].iterrows(), strict=True)
+            [float(a), float(b), *fields[i]]
+            for a, b, i in zip(lat[mask], lon[mask], np.flatnonzero(mask), strict=True)
         ]
         colour = STATUS_COLOURS[status]
         labels = [words[k] for k in ("category", "district", "latency", "serving", "drop")]
@@ -109,17 +110,24 @@ _CLUSTER_ICON = """function (cluster) {
 }"""
 
 
-def _key_site_fields(row: pd.Series) -> list[str]:
-    """Escaped popup fields of a key site, in :data:`_KEY_SITE_CALLBACK` order."""
-    lat_us = row.get("latency_us")
-    drop = row.get("drop_m")
+def _key_site_fields(sites: pd.DataFrame) -> list[list[str]]:
+    """Escaped popup fields of each key site, in :data:`_KEY_SITE_CALLBACK` order."""
+    # Column by column (a missing column reads as None, as Series.get gives it): no
+    # Series per row.
+    columns = [
+        sites[c].tolist() if c in sites else [None] * len(sites)
+        for c in ("name", "category", "district", "latency_us", "serving_site", "drop_m")
+    ]
     return [
-        escape_text(row.get("name")),
-        escape_text(row.get("category")),
-        escape_text(row.get("district")),
-        "—" if pd.isna(lat_us) else f"{lat_us / 1000.0:.3f} ms",
-        escape_text(row.get("serving_site")) or "—",
-        "—" if pd.isna(drop) else f"{drop:,.0f} m",
+        [
+            escape_text(name),
+            escape_text(category),
+            escape_text(district),
+            "—" if pd.isna(lat_us) else f"{lat_us / 1000.0:.3f} ms",
+            escape_text(serving) or "—",
+            "—" if pd.isna(drop) else f"{drop:,.0f} m",
+        ]
+        for name, category, district, lat_us, serving, drop in zip(*columns, strict=True)
     ]
 
 

@@ -92,9 +92,9 @@ function lcWorkbench(map, L_) {
       if (!group) { return; }
       group.clearLayers();
       var r = sh.rings[i];
-      if (!r.geo) { return; }
+      if (r.geo === null) { return; }
       var c = lcd.rings[i].colour;
-      var layer = L.geoJSON(r.geo, {style: {fillColor: c, color: c, weight: 0.4,
+      var layer = L.geoJSON(lcd.geos[r.geo], {style: {fillColor: c, color: c, weight: 0.4,
         fillOpacity: lcd.ringOpacity}});
       layer.bindTooltip(el("span", null, ringName(i) + " · " + num(r.area) + " " + W.km2));
       group.addLayer(layer);
@@ -103,8 +103,8 @@ function lcWorkbench(map, L_) {
       L_.causes.clearLayers();
       lcd.causes.forEach(function (c, i) {
         var r = sh.causes[i];
-        if (!r.geo) { return; }
-        var layer = L.geoJSON(r.geo, {style: {fillColor: c.colour, color: c.colour,
+        if (r.geo === null) { return; }
+        var layer = L.geoJSON(lcd.geos[r.geo], {style: {fillColor: c.colour, color: c.colour,
           weight: 0.6, fillOpacity: lcd.causeOpacity}});
         layer.bindTooltip(el("span", null, W[c.cause] + " · " + num(r.area) + " " + W.km2));
         L_.causes.addLayer(layer);

@@ -25,6 +25,7 @@ import pandas as pd
 from branca.element import MacroElement
 
 from latcircle.analysis.coverage import CAUSES
+from latcircle.analysis.metro import Scenario
 from latcircle.analysis.plan import auto_candidates
 from latcircle.analysis.progress import auto_basis
 from latcircle.analysis.workbench import (
@@ -36,7 +37,7 @@ from latcircle.analysis.workbench import (
 )
 from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
-from latcircle.present.map.elements import WGS84, ElementTemplate, display_geojson
+from latcircle.present.map.elements import WGS84, ElementTemplate, display_features
 from latcircle.present.style import (
     NO_SHARE_COLOUR,
     SHARE_CLASSES,
@@ -55,6 +56,7 @@ __all__ = [
     "Workbench",
     "check_whatif_count",
     "slider_years",
+    "solved_scenarios",
     "whatif_builds",
     "workbench_payload",
 ]
@@ -97,6 +99,18 @@ def slider_years(result: RunResult) -> list[int | None]:
     if result.scenario.year is None:
         years.append(None)
     return years
+
+
+def solved_scenarios(result: RunResult) -> list[Scenario]:
+    """Return the scenarios the run already solved: the sensitivity step's, the shortfall's.
+
+    The slider's years reuse them (:func:`latcircle.analysis.workbench.year_states`)
+    instead of solving the same sites on the same network again.
+    """
+    out = list(result.robust.scenarios) if result.robust is not None else []
+    if result.shortfall is not None:
+        out.append(result.shortfall.acted)
+    return out
 
 
 def whatif_builds(
@@ -192,12 +206,13 @@ def workbench_payload(
     thresholds = sorted(cfg.thresholds_ms)
     shapes: list[dict[str, Any]] = []
     shape_of: dict[int, int] = {}
+    drawn = _Drawn(display)  # the years share geometries: each is in the page once
     years = []
     for st in states:
         key = id(st.rings)
         if key not in shape_of:
             shape_of[key] = len(shapes)
-            shapes.append(_shapes(st, thresholds, display))
+            shapes.append(_shapes(st, thresholds, drawn))
         years.append(
             {
                 "key": st.key,
@@ -224,6 +239,7 @@ def workbench_payload(
         "rings": [{"threshold": t, "colour": c} for t, c in band_colours(thresholds).items()],
         "causes": [{"cause": c, "colour": STATUS_COLOURS[c]} for c in CAUSES],
         "shapes": shapes,
+        "geos": drawn.geos,
         "years": years,
         "start": run_key,
         "runLabel": years[run_key]["label"] if years else "",
@@ -278,25 +294,48 @@ def _builds(builds: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def _shapes(st: YearState, thresholds: list[float], display: Mapping[str, Any]) -> dict[str, Any]:
-    """Rings (one feature collection per threshold) and causes, simplified for display."""
-    rings = st.rings.set_index("threshold_ms")
-    out_rings = []
-    for t in thresholds:
-        row = rings.loc[[t]]
-        fc = display_geojson(row, [{}], **display)
-        out_rings.append(
-            {"area": float(row["area_km2"].iloc[0]), "geo": fc if fc["features"] else None}
-        )
-    causes = st.causes.set_index("cause")
-    out_causes = []
-    for c in CAUSES:
-        row = causes.loc[[c]]
-        fc = display_geojson(row, [{}], **display)
-        out_causes.append(
-            {"area": float(row["area_km2"].iloc[0]), "geo": fc if fc["features"] else None}
-        )
-    return {"rings": out_rings, "causes": out_causes}
+def _shapes(st: YearState, thresholds: list[float], drawn: _Drawn) -> dict[str, Any]:
+    """Rings (one per threshold) and causes: area, and the index of their drawing in ``geos``."""
+    rings = _by_key(st.rings, "threshold_ms")
+    causes = _by_key(st.causes, "cause")
+    return {
+        "rings": [drawn.shape(*rings[t], st.rings.crs) for t in thresholds],
+        "causes": [drawn.shape(*causes[c], st.causes.crs) for c in CAUSES],
+    }
+
+
+def _by_key(frame: gpd.GeoDataFrame, column: str) -> dict[Any, tuple[float, Any]]:
+    """``{key: (area_km2, geometry)}``, the first row of each key."""
+    out: dict[Any, tuple[float, Any]] = {}
+    for key, area, geom in zip(frame[column], frame["area_km2"], frame.geometry, strict=True):
+        out.setdefault(key, (float(area), geom))
+    return out
+
+
+class _Drawn:
+    """The slider's geometries as the page draws them, each once.
+
+    Years share many geometries (the places without access, empty rings): each is
+    simplified and reprojected once and written once into the page's ``geos``, where the
+    years' shapes point (``geo``: its index, ``null`` when there is nothing to draw).
+    """
+
+    def __init__(self, display: Mapping[str, Any]) -> None:
+        self.display = display
+        self.geos: list[dict[str, Any]] = []
+        # By the geometry's id; the entry holds the geometry, so no id is reused.
+        self._index: dict[int, tuple[Any, int | None]] = {}
+
+    def shape(self, area: float, geom: Any, crs: Any) -> dict[str, Any]:
+        """``{"area": km², "geo": index in geos or None}`` of one ring or cause."""
+        if id(geom) not in self._index:
+            fc = display_features(np.array([geom], dtype=object), crs, [{}], **self.display)
+            index = None
+            if fc["features"]:
+                index = len(self.geos)
+                self.geos.append(fc)
+            self._index[id(geom)] = (geom, index)
+        return {"area": area, "geo": self._index[id(geom)][1]}
 
 
 def _warnings(result: RunResult, words: Mapping[str, str]) -> list[str]:
