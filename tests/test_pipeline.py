@@ -241,6 +241,19 @@ def test_links_with_an_online_year(tiny_city: Path, tmp_path: Path) -> None:
     table = progress_table(metro)
     area = table[table.basis == "area"].set_index("year")["share"]
     assert area.loc[2026] == pytest.approx(0.7) and area.loc[2027] == pytest.approx(1.0)
+    # Roads built in 2028 instead: 2027 and 2028 have the same sites (A and B) on two
+    # networks, two solves. Neither year's scenario stands in for the other's, whichever
+    # was solved first (the run's own scenario is handed to the table to reuse).
+    new["online_year"] = pd.array([2028] * len(east), dtype="Int64")
+    pd.concat([roads, new], ignore_index=True).to_file(
+        tiny_city.parent / "roads.gpkg", driver="GPKG"
+    )
+    metro = prepare(load_config(tiny_city))
+    assert np.array_equal(metro.online(2027), metro.online(2028))
+    for reuse in ([metro.scenario(year=2027)], [metro.scenario(year=2028)]):
+        table = progress_table(metro, years=[2027, 2028], reuse=reuse)
+        area = table[table.basis == "area"].set_index("year")["share"]
+        assert area.loc[2027] == pytest.approx(0.7) and area.loc[2028] == pytest.approx(1.0)
 
 
 def test_prepared_metro_stays_frozen(tiny_city: Path) -> None:

@@ -252,7 +252,8 @@ def progress_table(
     targets
         The targets; the config's when ``None``.
     reuse
-        Scenarios already solved (e.g. a run's), reused when a year has the same sites.
+        Scenarios already solved (e.g. a run's), reused when a year has the same sites on
+        the same network.
 
     Returns
     -------
@@ -326,17 +327,18 @@ def progress_record(metro: Metro, table: pd.DataFrame) -> dict[str, Any]:
 
 
 class _ScenarioCache:
-    """One solve per distinct set of online sites."""
+    """One solve per distinct set of online sites on each year's network."""
 
     def __init__(self, metro: Metro, reuse: Sequence[Scenario]) -> None:
         self.metro = metro
-        self.solved: dict[bytes, Scenario] = {
-            np.asarray(s.online, bool).tobytes(): s for s in reuse
+        # The network is part of the key: links with an online year make the same sites
+        # another solve in a year they are (not yet) built.
+        self.solved: dict[tuple[bytes, float | None], Scenario] = {
+            (np.asarray(s.online, bool).tobytes(), metro.view_key(s.year)): s for s in reuse
         }
 
     def get(self, year: int) -> Scenario:
-        mask = self.metro.online(year)
-        key = mask.tobytes()
+        key = (self.metro.online(year).tobytes(), self.metro.view_key(year))
         if key not in self.solved:
             self.solved[key] = self.metro.scenario(year=year)
         return self.solved[key]
