@@ -171,6 +171,181 @@ its per-sample critical `r`, `E` and route lengths for six years and three bases
 the target years' scenarios (~92 MB), which the uncertainty step uses. National batch task
 ≤ 2 s, engine ≤ 2× the floor on every sample, 1 M-node metro ≤ 1 GB: not measured in this
 round and not changed.
+
+**Fifth round: sensitivity and protection (issue 23, part; 2026-12-06).** Measured on the
+shared 2-core machine under heavy load (load average 11–16), code before (`c303c32`) and after
+interleaved A B A B, medians; only the differences mean something. Outputs byte-identical
+(`scripts/compare_outputs.py`, demo and Wuhan, timings.json aside).
+
+| Wuhan | before | after |
+| :--- | ---: | ---: |
+| whole `latcircle -q run` (`/usr/bin/time`, user + sys, 5 pairs) | 10.87 s | 10.22 s |
+| whole run peak RSS (5 pairs) | 1,072 MB | 873 MB |
+| `sensitivity` stage CPU (`benchmarks/wuhan.py` stage runs, 3 pairs) | 0.83 s | 0.49 s |
+| RSS the `sensitivity` stage adds and keeps | 301 MB | 130 MB |
+| `protection` stage CPU (3 pairs) | 0.47 s | 0.38 s |
+| RSS the `protection` stage adds | 45 MB | 20 MB |
+| `python -m benchmarks.sensitivity`, `added_cpu_s` (2 pairs) | 0.73 / 0.71 s | 0.37 / 0.36 s |
+
+* **Imports.** `analysis/uncertainty.py` imported `scipy.stats` in every run for the
+  triangular distribution; its quantiles and CDF are now computed with NumPy by scipy's own
+  formulas (the same floats, `tests/test_triangular_exact.py`), and `scipy.stats` is imported
+  only for a truncated normal. Importing `latcircle.cli` and `latcircle.pipeline`: 1.18 →
+  0.90 s of CPU (3 pairs).
+* **Sensitivity memory.** Every year and basis kept its per-sample `r*`, `E*` and route lengths
+  (~160 MB on Wuhan) and the sort orders. With route lengths both parameters are now sorted
+  when the critical values are made (every run sorts both for `sensitivity.csv`) and the
+  per-sample arrays are derived again on demand from the run's latency (the same floats; only
+  the run year's `r*` is asked for, by `latency.tif`); equal-weight suffix sums are computed
+  from the index, the `E` sort reuses the `r` sort's order and suffix sums, and the order is
+  dropped once both are sorted. What the stage still keeps is mostly the progress years'
+  scenarios (~87 MB), which the progress table reuses.
+* **Sensitivity CPU.** The basis total was summed on every share query (~280 times); the table
+  was ~100 small DataFrames concatenated, now one frame from whole columns.
+* **Protection.** Each site is solved by `solve_each` (batches of 8 in one Dijkstra call, no
+  predecessor tree to follow) and only the best two latencies per sample are kept as the sites
+  come (`engine.persite.best_two_of_fields`), not a points × sites table.
+* **Cable failure** (`--protection 50`, `benchmarks/robust.py`, 2 pairs): 3.02 / 2.91 s before,
+  2.89 / 2.84 s after; its per-link re-solves were not changed.
+
+**Sixth round: the map step (issue 23, part; 2026-12-06).** `write_map` on Wuhan, profiled
+in process (`cProfile` on a run kept in memory, warm): 1.84 s of CPU, of which the slider's
+years 1.1 s (`analysis.workbench.year_states`: 4 scenarios solved again, 35 masks polygonised
+and clipped though only 8 differ, a pass over every sample per district, basis, year and
+sum for the district shares: 780 passes), the
+display of each year's rings and causes 0.35 s (the same geometries simplified again for each
+year), the key-site popups 0.3 s (a pandas Series per key site), folium's rendering 0.2 s
+(the last three as cProfile gives them, which inflates Python-heavy code).
+Now:
+
+* the years reuse the scenarios the run already solved (the sensitivity step's progress years,
+  the shortfall's year) when their sites and links are the same, instead of solving again;
+* each distinct raster mask (a band, a cause) is polygonised and clipped once for all the
+  years, each ring difference done once (`isochrones.bands(clip=...)`,
+  `band_rings(difference=...)` take the memo);
+* district sums come from one stable sort of the samples by district: each district a slice,
+  the same weights added in the same order as the coverage table (bit for bit); totals once;
+* each geometry is simplified and reprojected once, and written once into the page's data
+  (`geos`, referenced by index from each year);
+* key-site popups are built column by column.
+
+Measured on the shared 2-core machine under load (load average 9–15), 3 interleaved pairs
+(before, after, before, ...) of the benchmarks' `wuhan_stages` task and of
+`/usr/bin/time -v latcircle -q run data/cities/wuhan.yaml`, before = `c303c32`, medians:
+
+| | before | after |
+| :--- | ---: | ---: |
+| `write_map` CPU (s) | 2.11 (2.09–2.18) | 0.89 (0.83–0.96) |
+| `write_map` peak RSS (MB; RSS at its start ~960–1,000) | 1,078 | 1,017 |
+| whole run CPU (s, `/usr/bin/time`) | 11.51 | 10.06 |
+| whole run peak RSS (MB) | 1,078 | 1,049 (now set by `outputs`) |
+
+An earlier set at load 7–9 with the byte-identical version (before the `geos` change) gave
+`write_map` 1.82 → 0.88 s, whole run 10.12 → 8.67 s, peak 1,074 → 1,051 MB. Every output of
+the demo and of Wuhan is byte-identical (`scripts/compare_outputs.py`) except `map.html`, whose
+only difference is that data document's `geos` (checked by expanding the indices back into the
+old document: the same bytes): Wuhan's page 2.50 → 2.07 MB, the demo's 3.95 → 3.00 MB.
+
+**Seventh round: the output steps (issue 23, part; 2026-12-06).** Exports from memory,
+figures drawn once. Measured
+on the shared 2-core machine under heavy load (load average 8–15): four interleaved pairs
+(before, after, before, after, ...) of `benchmarks.wuhan.stages_task` on Wuhan (the code before
+is `c303c32`), CPU medians; and, for each change alone, the old and new code interleaved five
+times in one process on the same Wuhan result (medians). Every output of the demo and of Wuhan,
+both run with `--export geojson,geoparquet`, is byte-identical before and after
+(`scripts/compare_outputs.py`: 42 files each).
+
+| stage (CPU s, median of 4 pairs) | before | after |  |
+| :--- | ---: | ---: | :--- |
+| `write_report` | 1.27 | 1.10 | six PNGs drawn once each |
+| `outputs` | 0.65 | 0.50 | float32 stack; stage peak over its start 99 → 76 MB |
+| `progress` | 0.51 | 0.51 | clusters −0.075 s in process (below the noise here) |
+| sum of every stage | 8.67 | 8.35 | process peak RSS 1,075 → 1,076 MB (set elsewhere) |
+
+* **One draw per figure.** `Figure.savefig` with a layout engine draws the whole figure twice:
+  once with rendering off, to run the constrained layout, then again to render. `png_bytes`
+  now draws once on an Agg canvas (`Figure.draw` runs the layout before drawing anything) and
+  encodes the buffer as `savefig` does (`matplotlib.image.imsave`, Pillow's PNG, same dpi and
+  metadata): the same bytes (`tests/test_figures_once.py` compares with `savefig` itself, on
+  made-up figures and on every figure of the demo's report). The six report PNGs of Wuhan:
+  0.77 → 0.66 s. What is left there is matplotlib's text layout and drawing (~0.4 s) and
+  Pillow's PNG encoding (~0.04 s a figure, fixed by the bytes); building the six figures
+  takes ~0.2 s more.
+* **The exports read nothing back.** They take the layers from the run
+  (`RunResult.gpkg_layers()`) as the GeoPackage stores them (`output.files.as_stored`, see
+  docs/architecture.md), instead of reading `isochrones.gpkg` (same bytes).
+* **The zh report** gets its headings before it is written, not written, read back and
+  written again.
+* **Clusters by district** were labelled with one whole-grid `ndimage.label` per district
+  and cause (13 districts × 3 causes on Wuhan's 1,547 × 1,340 grid); each district is now
+  labelled inside its bounding box (same labels in the same order; `tests/test_cluster_labels.py`
+  against the whole-grid way). `with_shortfall` 0.281 → 0.206 s.
+* **`latency.tif`** was stacked as float64 and copied to float32; the bands are now stacked as
+  float32 at once (same values, same file): `write_cog` with its stack 0.310 → 0.285 s, and
+  ~23 MB less at the stage's peak.
+* **Not a second solve.** Issue 23 says `write_progress` solves the shortfall year again: no
+  longer so. The clusters' year is taken from the scenarios the sensitivity stage solved (on
+  Wuhan, 2028; no `Metro.scenario` call in `with_shortfall`, checked), and the progress table
+  reuses the run's and sensitivity's scenarios (`progress_years(..., reuse)`; no solve). What
+  the stage still spends (~0.45 s): the clusters (labelling, outlines, descriptions ~0.2 s),
+  the table's cause codes per year and basis (~0.1 s), and `interconnect_table` in
+  `write_progress`, one Dijkstra per large/medium site (its largest single cost); reusing the
+  protection stage's per-site fields for it was not tried (it would have to give the same
+  bits).
+* **GeoPackage writing** (~0.10 s CPU for Wuhan's nine layers) was left as it is: each layer
+  is one `to_file` call, one transaction, the R-tree built once at the end of each layer by
+  GDAL; nothing is written twice. pyogrio's Arrow writer (`use_arrow=True`) was tried: other
+  bytes, and slower (0.12 s against 0.10 s).
+
+**Eighth round: starting, and memory between stages (issue 23, part; 2026-12-06).**
+Measured with `/usr/bin/time` on
+`latcircle -q run data/cities/wuhan.yaml` and `latcircle --help`, the code before (`c303c32`)
+and after run alternately (A B A B A B), on the shared 2-core machine under heavy load (1-minute
+load 9–17), so CPU times are far above a quiet machine's; medians.
+
+| | before | after |
+| :--- | ---: | ---: |
+| `latcircle --help`: CPU / peak RSS (5 pairs) | 0.76 s / 176 MB | 0.07 s / 15 MB |
+| Wuhan `latcircle run`: CPU (3 pairs) | 11.18 s | 11.24 s |
+| Wuhan `latcircle run`: peak RSS (3 pairs) | 1,078 MB | 897 MB |
+
+* **Parsing imports nothing heavy.** Building the parser imported the exports (geopandas) and
+  the base maps (shapely, pyproj) for the names of `--basemap`, `--export` and `--export-crs`;
+  those names are now read from their tables when shown or given (`cli/options.py`), so
+  `--help`, `--version` and a command's bad input cost no geopandas. A run still imports what
+  it uses: geopandas, scipy (of which `scipy.stats`, for two distributions of the uncertainty
+  step, ~0.35 s of CPU under load), folium and matplotlib when the map and report are written
+  (the national batch without them imports neither). `pipeline/__init__` importing all five
+  compositions costs ~10 ms beyond `pipeline.city`: left as it is.
+* **A run keeps what its outputs read.** Per stage (`benchmarks/wuhan.py` `stage_runs`), the
+  peak moved from `write_map` (1,072 MB; `sensitivity` left 895, `protection` 939, `progress`
+  1,002, `outputs` 1,043) to `sensitivity` (900 MB; then 772, 839, 810, 824). After its
+  sensitivity stage a run keeps the run year's per-sample critical values only (the other
+  years' went into `sensitivity.csv`, the critical values and the uncertainty already: ~150
+  MB), and after progress and the shortfall the run's own scenario only (the progress years'
+  ~90 MB); the freed heap is handed back there (`system.release_memory`). A trim before every
+  output step as well re-faulted ~45 k pages for no lower peak and was left out.
+* **Where the 900 MB are.** Imports 280 MB (before any data); `load` +150 (the network's
+  92,667 lines read: +105 MB kept), `locate` +100, `dijkstra` +25; `sensitivity` +300 within
+  the stage: the target years' scenarios (88 MB), every year's critical `r`, `E` and route
+  lengths (155 MB), the uncertainty's and the table's sorted copies (35 + 24 MB), all alive
+  together at the end of `robustness()`. The budget (≤ 600 MB) needs that stage to keep one
+  year at a time, and `load`/`locate` to keep less.
+* **Byte-identical.** `scripts/compare_outputs.py` on Wuhan and on the demo (seed 7): 24 files
+  each, identical (timings.json aside).
+
+**Ninth round: the engine's memory and the batch task (issue 23, part; 2026-12-06).** Measured
+under load (5–15), interleaved before (`c303c32`) and after, CPU medians; outputs of Wuhan and
+the demo byte-identical. The locator is built one block of whole lines at a time (no array over
+every segment held; piece edges in 32 bits while they fit): at 1 M nodes the build's peak fell
+from 539 to 287 MB, the locator step from 350 to 334 MB. The arc matrix takes its node indices
+in 32 bits and sums weights in place, and sorts only arcs whose (tail, head) repeats (Wuhan
+0.048 → 0.013 s; its extra memory at 1 M nodes 172 → 102 MB). Site failure gathers once the
+parts of a point's evaluation no site changes (`engine.latency.AccessTerms`). Wuhan as a batch
+task: 4.23 → 4.00 s CPU; the 1 M-node process peak 1,351 → 1,317 MB, of which 720 MB is the
+generated lattice itself (528 MB of it 1.84 M shapely LineStrings, the benchmark's input).
+Tried and dropped (no gain or slower): querying points in spatial blocks, KD-tree leaf sizes
+8/16/32, one interleaved array of pieces, `pd.factorize` for node ids.
 """
 
 
