@@ -62,14 +62,16 @@ def _module_scoped(item: pytest.Item) -> bool:
     return any(defs and defs[-1].scope in _SHARED_SCOPES for defs in info.name2fixturedefs.values())
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (its own hook, no order)
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Group module-sharing tests for ``--dist loadgroup`` (before xdist reads the groups)."""
+    if item.config.getoption("dist", "no") == "loadgroup" and _module_scoped(item):
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group module-sharing tests for ``--dist loadgroup`` and put slow modules first."""
+    """Put the modules with slow tests first for ``--dist loadgroup``."""
     if config.getoption("dist", "no") != "loadgroup":
         return
-    for item in items:
-        if _module_scoped(item):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     slow_files = {
         item.nodeid.split("::", 1)[0]
         for item in items
