@@ -65,7 +65,7 @@ test-assets: $(STAMP)
 TEST_WORKERS ?= auto
 
 test: $(STAMP) test-assets
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadscope --no-loadscope-reorder
 
 city: $(STAMP)
 	$(BIN)/latcircle city "$(CITY)"

@@ -40,7 +40,7 @@ X0, Y0 = 230_000.0, 3_380_000.0
 
 # --- Parallel runs (pytest-xdist; docs/testing.md, "Running the suite in parallel") ----------
 #
-# ``make test`` runs the suite on one worker process per core (``-n auto --dist loadgroup``).
+# ``make test`` runs the suite on one worker process per core (``-n auto --dist loadscope``).
 # Two rules keep that as cheap and as safe as a serial run:
 #
 # - a test that uses a module- or class-scoped fixture runs on the same worker as the rest of
@@ -69,8 +69,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Put the modules with slow tests first for ``--dist loadgroup``."""
-    if config.getoption("dist", "no") != "loadgroup":
+    """Put the modules with slow tests first (``--dist loadscope``/``loadgroup``)."""
+    if config.getoption("dist", "no") not in ("loadscope", "loadgroup"):
         return
     slow_files = {
         item.nodeid.split("::", 1)[0]
