@@ -60,8 +60,12 @@ NPM_CACHE := tests/.artifacts/npm
 test-assets: $(STAMP)
 	$(BIN)/python tests/cdn_replay.py prefetch $(NPM_CACHE)
 
+# One worker process per core (at most 4: each worker builds its own shared demo and Wuhan
+# runs); TEST_WORKERS=0 runs the suite serially in one process (docs/testing.md).
+TEST_WORKERS ?= auto
+
 test: $(STAMP) test-assets
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadscope --no-loadscope-reorder
 
 city: $(STAMP)
 	$(BIN)/latcircle city "$(CITY)"

@@ -38,6 +38,49 @@ UTM50 = "EPSG:32650"
 X0, Y0 = 230_000.0, 3_380_000.0
 
 
+# --- Parallel runs (pytest-xdist; docs/testing.md, "Running the suite in parallel") ----------
+#
+# ``make test`` runs the suite on one worker process per core (``-n auto --dist loadscope``).
+# Two rules keep that as cheap and as safe as a serial run:
+#
+# - a test that uses a module- or class-scoped fixture runs on the same worker as the rest of
+#   its module (an ``xdist_group`` named after the module), so that fixture is built once, as
+#   in a serial run; every other test is scheduled on its own, wherever a worker is free;
+# - the modules with slow tests are handed out first (the scheduler deals its work units in
+#   collection order, ``--no-loadscope-reorder``), so that no long module starts last.
+#
+# Session fixtures are built once per worker, each in its own ``tmp_path_factory`` folder.
+_SHARED_SCOPES = ("module", "class")
+_SLOW_MARKS = ("slow", "browser")
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    """Whether ``item`` uses a fixture built once for its module or class."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope in _SHARED_SCOPES for defs in info.name2fixturedefs.values())
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Group module-sharing tests for ``--dist loadgroup`` (before xdist reads the groups)."""
+    if item.config.getoption("dist", "no") == "loadgroup" and _module_scoped(item):
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the modules with slow tests first (``--dist loadscope``/``loadgroup``)."""
+    if config.getoption("dist", "no") not in ("loadscope", "loadgroup"):
+        return
+    slow_files = {
+        item.nodeid.split("::", 1)[0]
+        for item in items
+        if any(item.get_closest_marker(m) for m in _SLOW_MARKS)
+    }
+    # A stable sort: the order inside each half is the collection's own.
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in slow_files)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real data under ../shared/data; skips the test when it is absent."""

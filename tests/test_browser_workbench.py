@@ -73,17 +73,28 @@ def _with_local_names(data: Path) -> None:
     config.write_text(text + "name_local: 演示城市\n", encoding="utf-8")
 
 
+#: The fewest Monte Carlo draws a config allows (the default is 4000). The shares checked here
+#: do not depend on the draws, and they cost: with an added site (20 µs) beside the demo's
+#: 2024 sites (350 µs), each what-if reference run takes every draw on every undecided sample
+#: (``uncertainty._mc_lengths``), about 4 min of CPU at 4000 draws. The map and the reference
+#: runs are made from this same config.
+FEW_DRAWS = "uncertainty: {samples: 100}\n"
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_inputs: Path) -> dict[str, object]:
     """The demo run, its maps (English, Chinese, no base map) and the 2024 reference runs."""
+    from conftest import copy_demo_inputs
+
     from latcircle.config import load_config
-    from latcircle.demo.generator import write_demo_city
     from latcircle.pipeline import run_city, write_progress
     from latcircle.present.maps import write_map
 
     folder = tmp_path_factory.mktemp("workbench-demo")
-    config = write_demo_city(folder / "data", seed=7)
+    config = copy_demo_inputs(demo_inputs, folder / "data")
     _with_local_names(folder / "data")
+    with config.open("a", encoding="utf-8") as f:
+        f.write(FEW_DRAWS)
     result = run_city(load_config(config), out=folder / "out", extra_outputs=[write_progress])
     pages = {}
     for name, options in {
@@ -338,15 +349,14 @@ def test_chinese_words_and_names_render(browser: WebDriver, demo: dict) -> None:
 
 
 @pytest.mark.realdata
-def test_wuhan_workbench(browser: WebDriver, shared_data: Path, tmp_path: Path) -> None:
-    from latcircle.config import load_config
-    from latcircle.pipeline import run_city, write_progress
-    from latcircle.present.maps import write_map
+def test_wuhan_workbench(browser: WebDriver, wuhan_run: RunResult, tmp_path: Path) -> None:
+    from latcircle.pipeline import run_city
     from latcircle.present.style import percent
 
-    cfg = load_config(ROOT / "data" / "cities" / "wuhan.yaml")
-    result = run_city(cfg, out=tmp_path / "wuhan", extra_outputs=[write_progress])
-    page = write_map(result, result.out)
+    # The session's Wuhan run (conftest): its map.html is the default map of a whole run.
+    result = wuhan_run
+    cfg = result.metro.config
+    page = result.out / "map.html"
     size_mb = page.stat().st_size / 1e6
     seconds = open_page(browser, page)
     wait_map_ready(browser)

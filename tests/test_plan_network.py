@@ -18,7 +18,6 @@ from latcircle.analysis.metro import Metro, prepare
 from latcircle.analysis.plan import Goal, auto_candidates, goals_from, plan_metro, spur_costs
 from latcircle.cli import main
 from latcircle.config import CityConfig, VectorInput, load_config
-from latcircle.demo.generator import write_demo_city
 from latcircle.engine.additions import with_spurs
 from latcircle.engine.latency import attach_sites, solve
 from latcircle.engine.locator import Locator
@@ -96,9 +95,7 @@ def test_a_spur_splits_its_host_edge_and_latency_runs_along_it() -> None:
 # --------------------------------------------------------------------------- closed loops
 
 
-@pytest.fixture(scope="module")
-def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_demo_city(tmp_path_factory.mktemp("demo"))
+# ``demo_config``: the session's demo inputs (conftest; seed 7, default scale, read-only).
 
 
 def test_demo_closed_loop_with_spurs(demo_config: Path, tmp_path: Path) -> None:
