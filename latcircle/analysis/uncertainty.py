@@ -496,7 +496,20 @@ def _mc_shares(
 def _mc_lengths(
     crit: SampleCritical, r: np.ndarray, c: np.ndarray, room: float, k: float
 ) -> np.ndarray:
-    """Several device latencies: each draw on the route lengths (undecided samples only)."""
+    """Several device latencies: each draw on the route lengths (undecided samples only).
+
+    A sample is covered at draw ``j`` iff ``min_g(S_g + k·r_j·ℓ_g) + C_j ≤ room``. Rounding
+    is monotone, so this holds iff some group's ``S_g + k·r_j·ℓ_g + C_j ≤ room`` (the same
+    floats), and each group's test is a threshold on its sorted lengths, found by a binary
+    search evaluating that test (:func:`_thresholds`). A group is dropped for a sample when
+    a group of smaller ``S`` is at most as far (its test then passes whenever the dropped
+    one's does: exact). The samples are then taken by the groups they have left: none
+    (never covered), one (a suffix sum), two (:func:`_uncovered_2d`, without visiting every
+    sample at every draw); samples with three or more left, NaN lengths or a draw with
+    ``k·r ≤ 0`` keep the plain loop over the draws (:func:`_mc_loop`). The decisions per
+    sample and draw are the loop's; the shares differ from it only by float summation order
+    (~1e-16).
+    """
     lengths, s = crit.lengths, crit.group_us
     assert lengths is not None
     w = crit.weight
@@ -509,10 +522,105 @@ def _mc_lengths(
     maybe = np.flatnonzero((best <= room) & ~always)
     base = float(w[always].sum())
     sub, wm = lengths[maybe], w[maybe]
-    out = np.empty(len(r))
-    for j in range(len(r)):
-        need = np.min(s[None, :] + k * r[j] * sub, axis=1) + c[j]
-        out[j] = (base + float(wm[need <= room].sum())) / total
+    kr = k * r  # the loop's ``k * r[j]``, the same floats
+    if not bool(np.all(kr > 0)) or bool(np.isnan(sub).any()):
+        return (base + _mc_loop(sub, wm, s, kr, c, room)) / total
+    if len(maybe) == 0:
+        return np.full(len(r), base / total)
+    left = _undominated(sub, s)
+    limit = np.stack(
+        [_thresholds(np.sort(left[:, g]), float(s[g]), kr, c, room) for g in range(len(s))]
+    )
+    finite = np.isfinite(left)
+    pattern = finite @ (1 << np.arange(len(s)))  # the groups each sample has left
+    covered = np.zeros(len(r))
+    for p in np.unique(pattern):
+        rows = pattern == p
+        cols = np.flatnonzero(finite[np.flatnonzero(rows)[0]])
+        if len(cols) > 2:
+            covered += _mc_loop(sub[rows], wm[rows], s, kr, c, room)
+        elif len(cols) > 0:
+            part, wp = left[np.ix_(rows, cols)], wm[rows]
+            covered += float(wp.sum()) - _uncovered(part, wp, limit[cols])
+    return (base + covered) / total
+
+
+def _undominated(sub: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """``sub`` with ``inf`` where a group of smaller ``S`` is at most as far (never decides)."""
+    left = sub.copy()
+    for g in range(len(s)):
+        for h in np.flatnonzero(s < s[g]):
+            left[sub[:, h] <= sub[:, g], g] = np.inf
+    return left
+
+
+def _uncovered(part: np.ndarray, wp: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Each draw's weight with every length (one or two groups) above its threshold."""
+    if part.shape[1] == 2:
+        return _uncovered_2d(part, wp, limit)
+    order = np.argsort(part[:, 0], kind="stable")
+    tail = np.r_[np.cumsum(wp[order][::-1])[::-1], 0.0]
+    return tail[np.searchsorted(part[order, 0], limit[0], side="right")]
+
+
+def _mc_loop(
+    sub: np.ndarray, wm: np.ndarray, s: np.ndarray, kr: np.ndarray, c: np.ndarray, room: float
+) -> np.ndarray:
+    """Each draw's covered weight, over every sample (the reference rule)."""
+    out = np.empty(len(kr))
+    for j in range(len(kr)):
+        need = np.min(s[None, :] + kr[j] * sub, axis=1) + c[j]
+        out[j] = float(wm[need <= room].sum())
+    return out
+
+
+def _thresholds(
+    lengths: np.ndarray, s: float, kr: np.ndarray, c: np.ndarray, room: float
+) -> np.ndarray:
+    """Each draw's largest sorted length still covered through one group (``-inf``: none).
+
+    ``S + k·r·ℓ + C ≤ room`` is non-decreasing in ``ℓ`` (``k·r > 0``; rounding is monotone),
+    so the covered lengths are a prefix of ``lengths`` (sorted); a binary search on the
+    exact test finds its end for every draw at once. ``inf`` is never covered.
+    """
+    lo = np.zeros(len(kr), dtype=np.intp)
+    hi = np.full(len(kr), len(lengths), dtype=np.intp)
+    for _ in range(len(lengths).bit_length() + 1):
+        mid = (lo + hi) // 2
+        at = lengths[np.minimum(mid, len(lengths) - 1)]
+        active = lo < hi
+        ok = active & ((s + kr * at) + c <= room)
+        lo = np.where(ok, mid + 1, lo)
+        hi = np.where(active & ~ok, mid, hi)
+    return np.where(lo > 0, lengths[np.maximum(lo - 1, 0)], -np.inf)
+
+
+def _uncovered_2d(sub: np.ndarray, wm: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Each draw's weight with both lengths above its thresholds (``limit``: ``(2, draws)``).
+
+    The samples sorted by ``ℓ_1`` are cut into blocks of about ``√n``, each with its ``ℓ_2``
+    sorted and suffix weights: the blocks wholly above draw ``j``'s ``ℓ_1`` threshold are
+    counted by a search, the one block it cuts sample by sample.
+    """
+    order = np.argsort(sub[:, 0], kind="stable")
+    first, second, wv = sub[order, 0], sub[order, 1], wm[order]
+    n = len(first)
+    size = max(1, math.isqrt(n))
+    start = np.searchsorted(first, limit[0], side="right")  # first sample above, per draw
+    cut = start // size  # the block it falls in
+    out = np.zeros(limit.shape[1])
+    for b, lo in enumerate(range(0, n, size)):
+        part = np.argsort(second[lo : lo + size], kind="stable")
+        ends = second[lo : lo + size][part]
+        tail = np.r_[np.cumsum(wv[lo : lo + size][part][::-1])[::-1], 0.0]
+        out += np.where(cut < b, tail[np.searchsorted(ends, limit[1], side="right")], 0.0)
+    step = max(1, 2**22 // size)  # draws per chunk of the cut blocks (bounded memory)
+    for j in range(0, limit.shape[1], step):
+        pos = cut[j : j + step, None] * size + np.arange(size)
+        inside = (pos >= start[j : j + step, None]) & (pos < n)
+        pos = np.minimum(pos, n - 1)
+        above = inside & (second[pos] > limit[1, j : j + step, None])
+        out[j : j + step] += np.where(above, wv[pos], 0.0).sum(axis=1)
     return out
 
 
