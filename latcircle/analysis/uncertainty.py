@@ -505,9 +505,10 @@ def _mc_lengths(
     a group of smaller ``S`` is at most as far (its test then passes whenever the dropped
     one's does: exact). The samples are then taken by the groups they have left: none
     (never covered), one (a suffix sum), two (:func:`_uncovered_2d`, without visiting every
-    sample at every draw); samples with three or more left, NaN lengths or a draw with
-    ``k·r ≤ 0`` keep the plain loop over the draws (:func:`_mc_loop`). The decisions per
-    sample and draw are the loop's; the shares differ from it only by float summation order
+    sample at every draw), three or more (:func:`_uncovered_nd`: per draw, only comparisons
+    on the samples above the first threshold). NaN lengths or a draw with ``k·r ≤ 0`` keep
+    the plain loop over the draws (:func:`_mc_loop`). The decisions per sample and draw are
+    the loop's; the shares differ from it only by float summation order
     (~1e-16).
     """
     lengths, s = crit.lengths, crit.group_us
@@ -537,9 +538,7 @@ def _mc_lengths(
     for p in np.unique(pattern):
         rows = pattern == p
         cols = np.flatnonzero(finite[np.flatnonzero(rows)[0]])
-        if len(cols) > 2:
-            covered += _mc_loop(sub[rows], wm[rows], s, kr, c, room)
-        elif len(cols) > 0:
+        if len(cols) > 0:
             part, wp = left[np.ix_(rows, cols)], wm[rows]
             covered += float(wp.sum()) - _uncovered(part, wp, limit[cols])
     return (base + covered) / total
@@ -558,6 +557,8 @@ def _uncovered(part: np.ndarray, wp: np.ndarray, limit: np.ndarray) -> np.ndarra
     """Each draw's weight with every length (one or two groups) above its threshold."""
     if part.shape[1] == 2:
         return _uncovered_2d(part, wp, limit)
+    if part.shape[1] > 2:
+        return _uncovered_nd(part, wp, limit)
     order = np.argsort(part[:, 0], kind="stable")
     tail = np.r_[np.cumsum(wp[order][::-1])[::-1], 0.0]
     return tail[np.searchsorted(part[order, 0], limit[0], side="right")]
@@ -593,6 +594,24 @@ def _thresholds(
         lo = np.where(ok, mid + 1, lo)
         hi = np.where(active & ~ok, mid, hi)
     return np.where(lo > 0, lengths[np.maximum(lo - 1, 0)], -np.inf)
+
+
+def _uncovered_nd(part: np.ndarray, wp: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Three or more groups: per draw, the samples above the first threshold compared.
+
+    Not faster in the worst case than the loop, but comparisons only, on a shrinking suffix.
+    """
+    order = np.argsort(part[:, 0], kind="stable")
+    first, wv = part[order, 0], wp[order]
+    rest = [np.ascontiguousarray(part[order, g]) for g in range(1, part.shape[1])]
+    start = np.searchsorted(first, limit[0], side="right")
+    out = np.empty(limit.shape[1])
+    for j, i in enumerate(start):
+        above = rest[0][i:] > limit[1, j]
+        for g in range(1, len(rest)):
+            above &= rest[g][i:] > limit[g + 1, j]
+        out[j] = float(wv[i:][above].sum())
+    return out
 
 
 def _uncovered_2d(sub: np.ndarray, wm: np.ndarray, limit: np.ndarray) -> np.ndarray:
