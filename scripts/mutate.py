@@ -322,9 +322,9 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "uncertainty: a draw's share counts latency < budget (strict)",
         "latcircle/analysis/uncertainty.py",
-        "out[j] = (base + float(wm[need <= room].sum())) / total",
-        "out[j] = (base + float(wm[need < room].sum())) / total",
-        UNCERTAINTY,
+        "ok = active & ((s + kr * at) + c <= room)",
+        "ok = active & ((s + kr * at) + c < room)",
+        (*UNCERTAINTY, "tests/test_mc_lengths.py"),
     ),
     Mutant(
         "uncertainty: P(X ≤ x) of a table counts X < x (p_meet at an atom)",
