@@ -135,14 +135,14 @@ def release_memory() -> bool:
     nothing to call (their allocators return large blocks on their own).
     """
     gc.collect()
-    if not sys.platform.startswith("linux") or os.name != "posix":
-        return False  # glibc's call only; nothing to load elsewhere
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # musl, or no libc.so.6
-        return False
-    trim(0)
-    return True
+    if sys.platform.startswith("linux"):  # glibc's call only; nothing to load elsewhere
+        try:
+            trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):  # musl, or no libc.so.6
+            return False
+        trim(0)
+        return True
+    return False
 
 
 def exchange_folders(a: Path, b: Path) -> bool:
@@ -164,14 +164,14 @@ def exchange_folders(a: Path, b: Path) -> bool:
 
 
 def _call_swap(name: str, a: Path, b: Path) -> bool:
-    # The C library of the running process is loadable by CDLL(None) on POSIX only (on
-    # Windows it raises TypeError): refuse before asking, whoever the caller.
-    if os.name != "posix":
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        func = getattr(libc, name)
-    except (OSError, AttributeError):  # no such call in this libc (old glibc, musl)
+    # The running process's own C library can be loaded by name on Linux and macOS only
+    # (Windows raises TypeError): refuse elsewhere, whoever the caller.
+    if sys.platform.startswith("linux") or sys.platform == "darwin":
+        try:
+            func = getattr(ctypes.CDLL(None, use_errno=True), name)
+        except (OSError, AttributeError):  # no such call in this libc (old glibc, musl)
+            return False
+    else:
         return False
     func.restype = ctypes.c_int
     if name == "renameat2":
