@@ -304,6 +304,35 @@ def test_unreachable_names_best_share_and_the_blocking_cause(
         plan_metro(metro, [Goal(2030, 0.6, "population")], candidates=cands, max_builds=1)
 
 
+def test_every_plan_option_has_one_home_in_plan_options(tmp_path: Path) -> None:
+    """``latcircle plan``'s options are PlanOptions' fields by name; the API takes the same."""
+    import argparse
+    import dataclasses
+
+    from latcircle.cli import _parser
+    from latcircle.pipeline import PlanOptions
+
+    sub = next(a for a in _parser()._actions if a.dest == "command")
+    plan = sub.choices["plan"]  # type: ignore[index]
+    dests = {
+        a.dest
+        for a in plan._actions
+        if not isinstance(a, argparse._HelpAction) and a.dest not in ("config", "out")
+    }
+    dests -= {d for d in dests if d.startswith(("verbose_", "quiet_"))}
+    fields = {f.name for f in dataclasses.fields(PlanOptions)}
+    assert dests == fields
+    argv = ["plan", "c.yaml", "--margin", "2", "--max-sites", "3", "--protect", "--candidates"]
+    args = _parser().parse_args([*argv, "cands.csv"])
+    picked = PlanOptions.pick(vars(args))
+    assert picked == PlanOptions(
+        margin_pp=2.0, max_sites=3, protect=True, candidates=Path("cands.csv")
+    )
+    assert PlanOptions(candidates="x.csv").candidates == Path("x.csv")  # type: ignore[arg-type]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        picked.max_sites = 4  # type: ignore[misc]
+
+
 def test_plan_cli_writes_everything_deterministically(
     tiny_plan_city: tuple[Path, Path], tmp_path: Path
 ) -> None:
