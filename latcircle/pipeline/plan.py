@@ -137,8 +137,8 @@ def plan_city(
     out
         The plan folder, replaced whole.
     options
-        What to plan for (:class:`PlanOptions`); the
-        config's targets and candidates, no limits and no margins when ``None``.
+        What to plan for (:class:`PlanOptions`); the config's targets and candidates, no
+        limits and no margins when ``None``.
     metro
         The prepared metro, reused when given (inputs are not read again).
     timer
