@@ -281,6 +281,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     p.add_argument(
+        "--previous",
+        default=None,
+        metavar="COMMIT",
+        help="the commit whose docs/performance.md holds the sections not run here",
+    )
+    p.add_argument(
         "--metros", type=int, default=None, help="metros in the national sweep (default 12)"
     )
     p.add_argument(
@@ -321,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_start": load_average(),
         "quick": args.quick,
         "runs": runs,
+        "previous": args.previous,
     }
     missing = _wuhan_available()
     jobs: dict[str, Callable[[], dict[str, Any]]] = {

@@ -1299,6 +1299,16 @@ def _robust(r: dict[str, Any]) -> str:
     )
 
 
+def _not_run(previous: str | None) -> str:
+    """The text of a section this run left out (``--only``), pointing to its last figures."""
+    if not previous:
+        return "Not run (see `--only`)."
+    return (
+        f"Not measured in this run (`--only`). Its last measurement is this file at commit "
+        f"`{previous}`: `git show {previous}:docs/performance.md`."
+    )
+
+
 def render(res: dict[str, Any]) -> str:
     """Return the whole ``docs/performance.md``."""
     budgets, _ = _budgets(res)
@@ -1344,18 +1354,21 @@ def render(res: dict[str, Any]) -> str:
     )
     for key, title, fn in sections:
         parts += [f"## {title}", ""]
-        parts += [fn(res[key]) if key in res else "Not run (see `--only`).", ""]
+        parts += [fn(res[key]) if key in res else _not_run(res.get("previous")), ""]
     parts += ["## Changes made from these numbers", "", CHANGES.rstrip(), ""]
     parts += [_floor_verdict(res), ""]
     parts += [
         "## Reproduce",
         "",
         "```sh",
-        "make bench                              # = .venv/bin/python -m benchmarks, ~8-10 min",
+        "make bench                              # = .venv/bin/python -m benchmarks, ~65 min",
         ".venv/bin/python -m benchmarks --quick  # single runs, smaller sweeps, ~3 min",
         ".venv/bin/python -m benchmarks --only floor scaling --runs 5 --out /tmp/perf.md",
         ".venv/bin/python -m benchmarks --json /tmp/perf.json   # keep the raw results",
         ".venv/bin/python -m benchmarks --render /tmp/perf.json # re-render, measure nothing",
+        "# all but the national sweeps (~40 of the 65 min); section 7 points to its last run:",
+        ".venv/bin/python -m benchmarks --only wuhan map recipe floor scaling plan sensitivity "
+        "robust --previous COMMIT",
         "```",
         "",
         "The Wuhan data is read from `../shared/data/wuhan` (see `data/cities/wuhan.yaml`); "
