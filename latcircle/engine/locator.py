@@ -92,6 +92,11 @@ NEAR_MAX_CELLS = 1_000_000
 NEAR_SLACK_M = 1.0
 
 
+#: Side (metres) of the tiles the points are queried in turn by (speed only: measured on
+#: Wuhan's samples, 1 km tiles make the KD-tree queries ~8 % faster than raster order).
+TILE_M = 1000.0
+
+
 @dataclass(frozen=True, slots=True)
 class PointLocation:
     """Where points meet the network.
@@ -445,9 +450,13 @@ class Locator:
         px, py = x[rows], y[rows]
         bound = max_drop_m + self._half + 1e-6
         # Only points that may have a piece midpoint within ``bound`` go to the KD-tree; the
-        # others would get no candidate from it anyway.
-        near = np.flatnonzero(self._near.lower_bound(px, py) <= bound + NEAR_SLACK_M)
-        piece, dist, frac, ties = self._nearest_pieces(px[near], py[near], bound)
+        # others would get no candidate from it anyway. They go tile by tile (each point's
+        # answer is its own: only the speed depends on the order).
+        near = self._near.within(px, py, bound + NEAR_SLACK_M)
+        qx, qy = px[near], py[near]
+        order = self._near.tiled(qx, qy)
+        near, qx, qy = near[order], qx[order], qy[order]
+        piece, dist, frac, ties = self._nearest_pieces(qx, qy, bound)
         hit = (piece < self.n_pieces) & (dist <= max_drop_m)
         at, piece, frac = near[hit] + (rows.start or 0), piece[hit], frac[hit]
         e = self._edge[piece]
@@ -648,16 +657,47 @@ class _NearBound:
         centre_m = distance_transform_edt(~occupied) * self._cell
         self._bound = np.maximum(centre_m - np.sqrt(2.0) * self._cell, 0.0)
 
-    def lower_bound(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Return a lower bound (metres) on each point's distance to the nearest point."""
+    def within(self, x: np.ndarray, y: np.ndarray, reach: float) -> np.ndarray:
+        """Return the indices of the points whose lower bound is at most ``reach`` (metres).
+
+        Only those may have a point within ``reach``. A point outside the raster is bounded
+        by its distance to the points' bounding box.
+        """
         (x0, y0), (x1, y1) = self._lo, self._hi
-        out = np.hypot(
-            np.maximum(np.maximum(x0 - x, x - x1), 0.0), np.maximum(np.maximum(y0 - y, y - y1), 0.0)
-        )
+        rows, cols = self._bound.shape
+        # The raster's cells within reach, in a frame of cells that are never within it: a
+        # point off the raster lands in the frame and is decided by the box below.
+        ok = np.zeros((rows + 2, cols + 2), dtype=bool)
+        ok[1:-1, 1:-1] = self._bound <= reach
         col = np.floor((x - x0) / self._cell)
         row = np.floor((y - y0) / self._cell)
-        rows, cols = self._bound.shape
-        inside = np.flatnonzero((col >= 0) & (row >= 0) & (col < cols) & (row < rows))
-        cell = self._bound[row[inside].astype(np.int64), col[inside].astype(np.int64)]
-        out[inside] = np.maximum(out[inside], cell)
-        return out
+        # fmax/fmin: a NaN coordinate lands in the frame too (and its box distance is NaN).
+        np.fmin(np.fmax(col, -1.0, out=col), cols, out=col)
+        np.fmin(np.fmax(row, -1.0, out=row), rows, out=row)
+        c, r = col.astype(np.intp), row.astype(np.intp)
+        c += 1
+        r += 1
+        hit = ok[r, c]
+        off = np.flatnonzero((c == 0) | (r == 0) | (c == cols + 1) | (r == rows + 1))
+        ox, oy = x[off], y[off]
+        box = np.hypot(
+            np.maximum(np.maximum(x0 - ox, ox - x1), 0.0),
+            np.maximum(np.maximum(y0 - oy, oy - y1), 0.0),
+        )
+        hit[off[box <= reach]] = True
+        return np.flatnonzero(hit)
+
+    def tiled(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Return an order of the points tile by tile (``TILE_M`` squares), stable within.
+
+        Nearby queries in turn keep the KD-tree's nodes and the pieces in cache.
+        """
+        col = np.floor((x - self._lo[0]) / TILE_M)
+        row = np.floor((y - self._lo[1]) / TILE_M)
+        span = np.floor((self._hi[0] - self._lo[0]) / TILE_M) + 3.0
+        # Points beyond the box (within reach of it) get tiles of their own; the key stays
+        # an exact integer in a float.
+        np.clip(col, -1.0, span - 2.0, out=col)
+        row *= span
+        row += col
+        return np.argsort(row, kind="stable")
