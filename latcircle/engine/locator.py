@@ -88,6 +88,12 @@ NEAR_CELL_M = 200.0
 NEAR_MAX_CELLS = 1_000_000
 
 
+#: Width (metres) of the empty frame around that raster: points within it are ruled out by
+#: the raster too (most of a metro's grid lies beyond the network's box), points beyond it
+#: by the box alone when the reach is below it (max drop 1 km by default).
+NEAR_MARGIN_M = 2000.0
+
+
 #: Slack (metres) on that ruling-out, far above any rounding in the bound.
 NEAR_SLACK_M = 1.0
 
@@ -634,8 +640,8 @@ class _NearBound:
     The points are binned into a coarse raster; a Euclidean distance transform gives each
     cell the distance ``D`` between its centre and the nearest occupied cell's centre. A point
     in that cell is at least ``D - √2·cell`` from every binned point (each is within half a
-    diagonal of its cell centre). Outside the raster the distance to the points' bounding box
-    is the bound.
+    diagonal of its cell centre). The raster reaches ``NEAR_MARGIN_M`` beyond the points'
+    bounding box; beyond it the distance to that box is the bound.
     """
 
     def __init__(self, xy: np.ndarray) -> None:
@@ -654,23 +660,27 @@ class _NearBound:
             col = np.minimum(np.floor((bx - self._lo[0]) / self._cell).astype(np.intp), cols - 1)
             row = np.minimum(np.floor((by - self._lo[1]) / self._cell).astype(np.intp), rows - 1)
             occupied[row, col] = True
+        # A frame of empty cells ``NEAR_MARGIN_M`` wide: points that far out get their bound
+        # from the raster too, and points beyond it are farther than the margin.
+        self._pad = int(np.ceil(NEAR_MARGIN_M / self._cell))
+        occupied = np.pad(occupied, self._pad)
+        self._origin = (self._lo[0] - self._pad * self._cell, self._lo[1] - self._pad * self._cell)
         centre_m = distance_transform_edt(~occupied) * self._cell
         self._bound = np.maximum(centre_m - np.sqrt(2.0) * self._cell, 0.0)
 
     def within(self, x: np.ndarray, y: np.ndarray, reach: float) -> np.ndarray:
         """Return the indices of the points whose lower bound is at most ``reach`` (metres).
 
-        Only those may have a point within ``reach``. A point outside the raster is bounded
-        by its distance to the points' bounding box.
+        Only those may have a point within ``reach``. A point off the raster is bounded by
+        its distance to the points' bounding box: more than the margin.
         """
-        (x0, y0), (x1, y1) = self._lo, self._hi
         rows, cols = self._bound.shape
         # The raster's cells within reach, in a frame of cells that are never within it: a
         # point off the raster lands in the frame and is decided by the box below.
         ok = np.zeros((rows + 2, cols + 2), dtype=bool)
         ok[1:-1, 1:-1] = self._bound <= reach
-        col = np.floor((x - x0) / self._cell)
-        row = np.floor((y - y0) / self._cell)
+        col = np.floor((x - self._origin[0]) / self._cell)
+        row = np.floor((y - self._origin[1]) / self._cell)
         # fmax/fmin: a NaN coordinate lands in the frame too (and its box distance is NaN).
         np.fmin(np.fmax(col, -1.0, out=col), cols, out=col)
         np.fmin(np.fmax(row, -1.0, out=row), rows, out=row)
@@ -678,13 +688,15 @@ class _NearBound:
         c += 1
         r += 1
         hit = ok[r, c]
-        off = np.flatnonzero((c == 0) | (r == 0) | (c == cols + 1) | (r == rows + 1))
-        ox, oy = x[off], y[off]
-        box = np.hypot(
-            np.maximum(np.maximum(x0 - ox, ox - x1), 0.0),
-            np.maximum(np.maximum(y0 - oy, oy - y1), 0.0),
-        )
-        hit[off[box <= reach]] = True
+        if reach > self._pad * self._cell - NEAR_SLACK_M:  # off the raster may be in reach
+            (x0, y0), (x1, y1) = self._lo, self._hi
+            off = np.flatnonzero((c == 0) | (r == 0) | (c == cols + 1) | (r == rows + 1))
+            ox, oy = x[off], y[off]
+            box = np.hypot(
+                np.maximum(np.maximum(x0 - ox, ox - x1), 0.0),
+                np.maximum(np.maximum(y0 - oy, oy - y1), 0.0),
+            )
+            hit[off[box <= reach]] = True
         return np.flatnonzero(hit)
 
     def tiled(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
