@@ -532,17 +532,21 @@ class Locator:
         reach = np.minimum(ref + (self._half + PROOF_SLACK_M), bound)
         keep = dist <= reach[:, None]
         keep[:, 0] = True
-        row, col = np.nonzero(keep)  # row-major: each row's pairs together, from column 0
-        piece = idx[row, col]
+        flat = np.flatnonzero(keep)  # row-major: each row's pairs together, from column 0
+        row = flat // keep.shape[1]
+        piece = idx.ravel()[flat]
         d2, f = self._to_pieces(px[row], py[row], piece)
-        start = np.flatnonzero(col == 0)
         # Canonical choice: the nearest, and of equally near pieces the lowest index.
-        d2_min = np.minimum.reduceat(d2, start)
-        at_min = d2 == d2_min[row]
-        low = np.minimum.reduceat(np.where(at_min, piece, self.n_pieces), start)
-        chosen = np.flatnonzero(at_min & (piece == low[row]))
+        d2_min = np.minimum.reduceat(d2, np.flatnonzero(flat % keep.shape[1] == 0))
+        chosen = _lowest_at_min(row, piece, d2 == d2_min[row])
         return _Round(
-            row=row, piece=piece, d2=d2, f=f, d2_min=d2_min, piece_min=low, f_min=f[chosen]
+            row=row,
+            piece=piece,
+            d2=d2,
+            f=f,
+            d2_min=d2_min,
+            piece_min=piece[chosen],
+            f_min=f[chosen],
         )
 
     def _keep_best(
@@ -628,6 +632,17 @@ class Locator:
         wy *= wy
         wx += wy
         return wx, f
+
+
+def _lowest_at_min(row: np.ndarray, piece: np.ndarray, at_min: np.ndarray) -> np.ndarray:
+    """Per row (pairs row-major), the position of the lowest piece of those at the minimum."""
+    pos = np.flatnonzero(at_min)
+    r = row[pos]
+    if np.any(r[1:] == r[:-1]):  # some row has several at its minimum (exact ties: rare)
+        order = np.lexsort((piece[pos], r))
+        pos, r = pos[order], r[order]
+        pos = pos[np.r_[True, r[1:] != r[:-1]]]
+    return pos
 
 
 def _no_ties() -> tuple[np.ndarray, ...]:
