@@ -6,7 +6,7 @@
 * ``Locator._round`` tests only the candidates that may be nearest or tie: its nearest piece
   (squared distance, index, fraction) equals the dense evaluation of every candidate with
   the lowest index of equally near pieces, bit for bit, on a lattice full of exact ties.
-* The order the points are queried in (tile by tile) does not change any answer.
+* The order of the points does not change any answer.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import geopandas as gpd
 import numpy as np
 from shapely.geometry import LineString
 
-from latcircle.engine import locator as locator_module
 from latcircle.engine.locator import Locator, _NearBound
 from latcircle.engine.network import build_network
 
@@ -97,13 +96,12 @@ def test_round_picks_what_testing_every_candidate_picks() -> None:
     assert ((d2 == d2.min(axis=1)[:, None]).sum(axis=1) > 1).sum() > 50
 
 
-def test_answers_do_not_depend_on_the_order_or_the_tiles(monkeypatch) -> None:
+def test_answers_do_not_depend_on_the_order_of_the_points() -> None:
     net = _network(3)
     rng = np.random.default_rng(4)
     x, y = rng.uniform(-500, 2500, 6000), rng.uniform(-500, 2500, 6000)
     ref = Locator(net).locate(x, y, max_drop_m=700.0, workers=1)
     perm = rng.permutation(len(x))
-    monkeypatch.setattr(locator_module, "TILE_M", 130.0)
     got = Locator(net).locate(x[perm], y[perm], max_drop_m=700.0, workers=1)
     for name in ("edge", "t", "drop"):
         np.testing.assert_array_equal(getattr(got, name), getattr(ref, name)[perm], err_msg=name)
