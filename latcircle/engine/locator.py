@@ -480,12 +480,13 @@ class Locator:
         seen, k = 0, min(self._k, self.n_pieces)
         while len(rows) and k > seen:
             # Only candidates seen + 1 .. k are new; the nearer ones were tested already.
+            qx, qy = px[rows], py[rows]
             dist, idx = self._tree.query(
-                np.column_stack([px[rows], py[rows]]),
+                np.column_stack([qx, qy]),
                 k=list(range(seen + 1, k + 1)),
                 distance_upper_bound=bound,
             )
-            cand = self._round(px[rows], py[rows], dist, idx, np.sqrt(best_d2[rows]), bound)
+            cand = self._round(qx, qy, dist, idx, np.sqrt(best_d2[rows]), bound)
             old = best[rows], best_d2[rows], best_f[rows]
             better = self._keep_best(rows, cand, old, best, best_d2, best_f)
             ties.append(self._tie_candidates(rows, cand, better, old, best))
