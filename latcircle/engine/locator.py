@@ -3,11 +3,12 @@
 :class:`Locator` finds, for any point, the nearest point of the network ``q_p`` by
 perpendicular projection onto the nearest edge: exactly, not approximately. Edges are cut
 into straight pieces of at most ``piece_m``; a KD-tree over piece midpoints proposes ``k``
-candidates, the exact point-to-segment distance picks the best, and a point whose answer is
-not provably the nearest (a non-candidate piece could be closer) asks again for the next
-candidates, twice as many each time, until it is. Points that provably have no piece within
-reach (a coarse raster of lower bounds on the distance to the nearest piece midpoint) skip
-the KD-tree altogether. Neither ``k`` nor the number of threads changes any answer, only the
+candidates, the exact point-to-segment distance picks the best (tested only on the
+candidates whose midpoint is near enough for them to be the nearest or a tie), and a point
+whose answer is not provably the nearest (a non-candidate piece could be closer) asks again
+for the next candidates, twice as many each time, until it is. Points that provably have no
+piece within reach (a coarse raster of lower bounds on the distance to the nearest piece
+midpoint, framed 2 km beyond the network) skip the KD-tree altogether. Neither ``k`` nor the number of threads changes any answer, only the
 speed (of pieces at the same distance the lowest index wins, whichever were tested). A point
 equally near several edges (within ``TIE_M``) also gets every other such edge as a tie, so
 that its latency is the minimum over them.
