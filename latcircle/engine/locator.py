@@ -8,10 +8,11 @@ candidates whose midpoint is near enough for them to be the nearest or a tie), a
 whose answer is not provably the nearest (a non-candidate piece could be closer) asks again
 for the next candidates, twice as many each time, until it is. Points that provably have no
 piece within reach (a coarse raster of lower bounds on the distance to the nearest piece
-midpoint, framed 2 km beyond the network) skip the KD-tree altogether. Neither ``k`` nor the number of threads changes any answer, only the
-speed (of pieces at the same distance the lowest index wins, whichever were tested). A point
-equally near several edges (within ``TIE_M``) also gets every other such edge as a tie, so
-that its latency is the minimum over them.
+midpoint, framed 2 km beyond the network) skip the KD-tree altogether. Neither ``k`` nor
+the number of threads changes any answer, only the speed (of pieces at the same distance the
+lowest index wins, whichever were tested). A point equally near several edges (within
+``TIE_M``) also gets every other such edge as a tie, so that its latency is the minimum over
+them.
 """
 
 from __future__ import annotations
