@@ -346,6 +346,37 @@ task: 4.23 → 4.00 s CPU; the 1 M-node process peak 1,351 → 1,317 MB, of whic
 generated lattice itself (528 MB of it 1.84 M shapely LineStrings, the benchmark's input).
 Tried and dropped (no gain or slower): querying points in spatial blocks, KD-tree leaf sizes
 8/16/32, one interleaved array of pieces, `pd.factorize` for node ids.
+
+**Session round 10: the engine against the floor (issue 23, part; 2026-12-06).** `python -m
+benchmarks --quick --runs 5 --only floor`, `main` (`b08cded`) and this round run alternately
+(A B A B) under heavy load (1-minute load 10–12), medians of 5; every sample of Wuhan
+(1,356,766 points): engine ÷ floor **3.12× / 3.23× → 2.72× / 2.78× wall, 3.06× / 3.37× →
+2.93× / 2.93× CPU** (engine 0.81–0.89 → 0.80–0.83 s CPU beside a floor of 0.26–0.28 s); grid
+cells 2.90× / 2.98× → 2.87× / 2.75× wall. Locating alone, one thread, min of 5, interleaved
+twice: 0.81–0.83 → 0.76–0.77 s CPU. The budget (≤ 2×) is **not** met. Outputs of Wuhan and
+the demo byte-identical (`scripts/compare_outputs.py`, 24 files each), and the locator's
+arrays (edge, t, drop, ties) on every Wuhan sample bit for bit.
+* **A round tests only what may win.** The nearest piece is no farther than the first
+  candidate's midpoint (or the best so far); a candidate whose midpoint lies more than the
+  longest half-piece beyond that is farther by more than `PROOF_SLACK_M`, so neither the answer
+  nor a tie. Of Wuhan's 8 first candidates 5.1 per point are tested (flat pairs, a per-row
+  `minimum.reduceat`, exact ties sorted apart only where they occur); same answers by
+  construction, and checked against the dense evaluation (`tests/test_locator_rounds.py`).
+* **Ruling out by one lookup.** 910 k of the 1.36 M samples lie beyond the network's bounding
+  box, where the lower bound was a per-point box distance; the raster now reaches 2 km past
+  the box (`NEAR_MARGIN_M`), so for a reach below that every point costs one gather (the
+  ruling-out 0.045 → 0.027 s CPU).
+* **Evaluation** gathers the serving site once, through the nearer end's node, and forms the
+  latency in place in the same order of operations (`_at_access` 8.1 → 6.9 ms on Wuhan).
+* **Where the rest is.** Locating Wuhan's samples on one thread: the KD-tree queries 0.45 s
+  (first 8 candidates for 352 k points 0.32 s; 59 k points escalate to 16 and 5 k to 32,
+  0.14 s), the exact tests 0.19 s, the ruling-out 0.03 s; the floor's whole KD step is one
+  `k=1` query. Tried and dropped (measured on those points): a first `k` of 10, 12 or 16
+  (0.70–0.78 vs 0.72 s), coarser index pieces (80–320 m groups of pieces: fewer tree points
+  but the longer half-piece escalates 71–182 k points instead of 59 k), escalating by the
+  needed radius (bounded `k`-queries in radius bins, `query_ball_point`: no faster than `k=16`),
+  `eps`-approximate queries (8–21 % cheaper but 1.8–4.6× the escalations), a dual-tree pass
+  (`sparse_distance_matrix`) for points near a road, tile order (again: no gain).
 """
 
 

@@ -210,8 +210,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "equipment latency dropped",
         "latcircle/engine/latency.py",
-        "p.factor * (p.fixed_us + best + a.drop_us)",
-        "p.factor * (best + a.drop_us)",
+        "latency = np.add(best, p.fixed_us)",
+        "latency = np.add(best, 0.0)",
         EXACT,
     ),
     Mutant(
