@@ -8,12 +8,15 @@ with 16 compute sites. Two sweeps:
   the same 282 k cells), so time and memory grow with the network;
 * **cells**: the 100 k-node metro at 200, 100, 50 and 25 m cells (70 k ... 4.5 M cells).
 
-Each size runs in a fresh child process: the lattice is generated once (not timed), then the
-engine runs ``runs`` times, every step timed (build the network, the locator and the arcs,
-attach the sites, lay the grid, locate the cells, solve, evaluate, polygonise the bands);
-a last, separate pass under ``tracemalloc`` gives the peak memory the engine allocates
-(numpy arrays and Python objects; the KD-tree's own C++ nodes are not traced), and the
-process's resident peak is read too.
+Each size's lattice is generated and written to a GeoPackage by one child process
+(:func:`lattice_task`, not timed); a fresh child then runs the engine ``runs`` times as a
+``latcircle run`` does, from the file: read the lines with latcircle's network reader, build
+the network and let the lines' shapely objects go (the network keeps their coordinates), then
+every further step timed (the locator and the arcs, attach the sites, lay the grid, locate
+the cells, solve, evaluate, polygonise the bands). A last, separate pass under
+``tracemalloc`` (from the network build on) gives the peak memory the engine allocates (numpy
+arrays and Python objects; the KD-tree's own C++ nodes are not traced), and the process's
+resident peak is read too: reading the file included, generating the lattice not.
 """
 
 from __future__ import annotations
@@ -84,8 +87,7 @@ def synthetic_lines(n_nodes: int, *, seed: int = 1) -> tuple[Any, Any, np.ndarra
     lines = gpd.GeoDataFrame(
         {"u": u, "v": v}, geometry=shapely.linestrings(coords), crs="EPSG:32650"
     )
-    centre = shapely.Point(EXTENT_M / 2, EXTENT_M / 2)
-    boundary = centre.buffer(EXTENT_M / 2, quad_segs=64)
+    boundary = metro_disc()
     angle = np.linspace(0, 2 * np.pi, N_SITES, endpoint=False)
     radius = EXTENT_M * np.where(np.arange(N_SITES) % 2 == 0, 0.15, 0.32)
     sites = np.column_stack(
@@ -97,8 +99,46 @@ def synthetic_lines(n_nodes: int, *, seed: int = 1) -> tuple[Any, Any, np.ndarra
     return lines, boundary, sites
 
 
-def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict[str, Any]:
-    """Run the engine once on a synthetic metro; return seconds per step and counts."""
+def metro_disc() -> Any:
+    """Return the synthetic metros' outline: a disc of diameter :data:`EXTENT_M`."""
+    import shapely
+
+    return shapely.Point(EXTENT_M / 2, EXTENT_M / 2).buffer(EXTENT_M / 2, quad_segs=64)
+
+
+#: The lattice's file in the folder :func:`lattice_task` writes to.
+LATTICE_FILE = "lines.gpkg"
+
+
+def lattice_task(n_nodes: int, folder: str) -> dict[str, Any]:
+    """Child task: write an ``n_nodes`` lattice's lines to ``folder``; return its sites."""
+    from pathlib import Path
+
+    lines, _, sites = synthetic_lines(n_nodes)
+    path = Path(folder) / LATTICE_FILE
+    lines.to_file(path, driver="GPKG", engine="pyogrio")
+    return {"path": str(path), "sites": sites.tolist(), "lines": len(lines)}
+
+
+def read_lattice(path: str) -> Any:
+    """Read a lattice's lines as a run reads its network: latcircle's reader, local CRS."""
+    import pyproj
+
+    from latcircle.config import NetworkInput
+    from latcircle.inputs.lines import _read_network
+
+    spec = NetworkInput(path=path, kind="road")  # type: ignore[arg-type]
+    lines, _ = _read_network(spec, pyproj.CRS.from_epsg(32650), [], {})
+    return lines
+
+
+def _engine(
+    path: str, boundary: Any, sites: np.ndarray, cell_m: float, *, trace: bool = False
+) -> dict[str, Any]:
+    """Run the engine once on a synthetic metro read from ``path``; seconds per step, counts.
+
+    ``trace``: start ``tracemalloc`` once the lines are read (the caller stops it).
+    """
     import pyproj
 
     from latcircle.analysis.isochrones import bands
@@ -117,7 +157,11 @@ def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict
         steps[name] = time.perf_counter() - t0
         return out
 
+    lines = step("read", read_lattice, path)
+    if trace:
+        tracemalloc.start()
     net = step("network", build_network, lines)
+    del lines  # as a run does: the network keeps the coordinates, not the shapely lines
     locator = step("locator", Locator, net)
     arcs = step("arcs", arc_matrix, net, params)
     att = step(
@@ -156,25 +200,40 @@ def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict
     }
 
 
-def scaling_task(n_nodes: int, cell_m: float, runs: int) -> dict[str, Any]:
-    """Child task: ``runs`` timed engine runs and one traced run on one synthetic metro."""
-    t0 = time.perf_counter()
-    lines, boundary, sites = synthetic_lines(n_nodes)
-    generate_s = time.perf_counter() - t0
-    base_rss = rss_mb()
-    timings = [_engine(lines, boundary, sites, cell_m) for _ in range(runs)]
+def _import_engine() -> None:
+    """Import what a run reads and runs with, so that the base size includes the imports."""
+    import pyogrio  # noqa: F401
+
+    import latcircle.analysis.isochrones
+    import latcircle.engine.grid
+    import latcircle.engine.latency
+    import latcircle.engine.locator
+    import latcircle.engine.network
+    import latcircle.inputs.lines  # noqa: F401
+
+
+def scaling_task(
+    n_nodes: int, cell_m: float, runs: int, lattice: str, sites: list[list[float]]
+) -> dict[str, Any]:
+    """Child task: ``runs`` timed engine runs and one traced run on one synthetic metro.
+
+    ``lattice`` is the lines' file written by :func:`lattice_task`, ``sites`` its sites.
+    """
+    boundary, site_xy = metro_disc(), np.asarray(sites, dtype=float)
+    _import_engine()
+    base_rss = rss_mb()  # latcircle imported, the lines still on file
+    timings = [_engine(lattice, boundary, site_xy, cell_m) for _ in range(runs)]
     engine_peak_rss = peak_rss_mb()
-    tracemalloc.start()
-    _engine(lines, boundary, sites, cell_m)
+    _engine(lattice, boundary, site_xy, cell_m, trace=True)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     names = list(timings[0]["steps"])
-    totals = [sum(t["steps"].values()) for t in timings]
+    # The engine's time leaves out reading the file (its own column).
+    totals = [sum(v for k, v in t["steps"].items() if k != "read") for t in timings]
     first = timings[0]
     return {
         "requested_nodes": n_nodes,
         "cell_m": cell_m,
-        "generate_s": generate_s,
         "nodes": first["nodes"],
         "edges": first["edges"],
         "pieces": first["pieces"],
