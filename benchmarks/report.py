@@ -1046,15 +1046,20 @@ def _scaling(s: dict[str, Any]) -> str:
     out = [
         f"Synthetic metros: a jittered street lattice (nodes moved up to 30 % of the spacing, 8 % "
         f"of links removed, links bent at the middle) in a round metro {EXTENT_M / 1000:g} km "
-        "across, 16 compute sites, latcircle's optical model. One fresh process per size; the "
-        "lattice is generated untimed, then the engine runs "
-        f"{s['runs']} time(s): build the network, the locator and the arcs, attach the sites, lay "
-        "the grid, locate the cells, solve, evaluate, polygonise four bands. *Traced peak* is "
-        "`tracemalloc`'s peak over one more engine run (numpy arrays and Python objects; the "
-        "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak; "
-        "*engine MB per M nodes* is that peak less the process's size once the lattice is "
-        "generated, per million nodes. The last column is the same measurement before the "
-        "locator was built a block of segments at a time (commit `84f9c1d`, 2026-12-01).\n",
+        "across, 16 compute sites, latcircle's optical model. Each lattice is generated and "
+        "written to a GeoPackage by a process of its own (untimed); then, in one fresh process "
+        f"per size, the engine runs {s['runs']} time(s) as `latcircle run` does, from the file: "
+        "read the lines with latcircle's network reader (*read*, not in *engine*), build the "
+        "network and let the lines' shapely objects go (the network keeps their coordinates), "
+        "build the locator and the arcs, attach the sites, lay the grid, locate the cells, "
+        "solve, evaluate, polygonise four bands. *Traced peak* is `tracemalloc`'s peak over one "
+        "more engine run, from the network build on (numpy arrays and Python objects; the "
+        "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak, "
+        "reading the file included; *engine MB per M nodes* is that peak less the process's "
+        "size once latcircle is imported (the lines still on file), per million nodes. The last "
+        "column is the measurement before the locator was built a block of segments at a time "
+        "(commit `84f9c1d`, 2026-12-01), when the lattice was generated in the engine's process "
+        "and held there as shapely objects (its size then taken as the base).\n",
     ]
     for key, title, size_key in (
         ("network", "Network sweep (cells fixed at 100 m)", "nodes"),
@@ -1073,6 +1078,7 @@ def _scaling(s: dict[str, Any]) -> str:
                     f"{r['pieces']:,}",
                     f"{r['cell_m']:g}",
                     f"{r['cells']:,}",
+                    _fmt(st["read"], 2) if "read" in st else "–",
                     _stat(r["total_s"], 2),
                     _fmt(st["network"] + st["locator"] + st["arcs"], 2),
                     _fmt(st["locate"], 2),
@@ -1081,8 +1087,8 @@ def _scaling(s: dict[str, Any]) -> str:
                     _fmt(st["isochrones"], 2),
                     _fmt(r["traced_peak_mb"], 0),
                     _fmt(r["process_peak_rss_mb"], 0),
-                    # Memory per million nodes: the resident peak above the process once the
-                    # lattice is generated (the engine's own), per million network nodes.
+                    # Memory per million nodes: the resident peak above the process once
+                    # latcircle is imported (reading and engine), per million network nodes.
                     _fmt((r["process_peak_rss_mb"] - r["rss_before_mb"]) / (r["nodes"] / 1e6), 0),
                     _before(r) if key == "network" else "",
                 ]
@@ -1096,6 +1102,7 @@ def _scaling(s: dict[str, Any]) -> str:
                     "pieces",
                     "cell (m)",
                     "cells",
+                    "read (s)",
                     "engine (s)",
                     "build (s)",
                     "locate (s)",

@@ -146,7 +146,8 @@ def _engine(
     from latcircle.engine.grid import make_grid
     from latcircle.engine.latency import arc_matrix, attach_sites, solve
     from latcircle.engine.locator import Locator
-    from latcircle.engine.network import build_network
+    from latcircle.engine.network import build_network, line_table
+    from latcircle.system import release_memory
 
     params = LatencyModel().resolved(network_kind="road")
     steps: dict[str, float] = {}
@@ -160,8 +161,15 @@ def _engine(
     lines = step("read", read_lattice, path)
     if trace:
         tracemalloc.start()
-    net = step("network", build_network, lines)
-    del lines  # as a run does: the network keeps the coordinates, not the shapely lines
+    # As a run does (analysis.metro.prepare): the lines' shapely objects are let go once
+    # their coordinates are taken, before the network is built.
+    t0 = time.perf_counter()
+    table = line_table(lines)
+    del lines
+    net = build_network(table)
+    del table
+    release_memory(collect=False)
+    steps["network"] = time.perf_counter() - t0
     locator = step("locator", Locator, net)
     arcs = step("arcs", arc_matrix, net, params)
     att = step(

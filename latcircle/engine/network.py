@@ -32,7 +32,7 @@ from scipy.spatial import cKDTree
 from latcircle.engine.edgelines import EdgeLines
 from latcircle.errors import InputError
 
-__all__ = ["Network", "build_network"]
+__all__ = ["LineTable", "Network", "build_network", "line_table"]
 
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,47 @@ class Network:
         return np.sort(np.bincount(self.component))[::-1]
 
 
+@dataclass(frozen=True, slots=True)
+class LineTable:
+    """Line features as the network build reads them: flat lines beside the other columns.
+
+    Made by :func:`line_table`; with it the caller can let the features' shapely objects go
+    before the network is built (:func:`build_network` takes either).
+
+    Attributes
+    ----------
+    geometry
+        The lines left after null and empty ones are left out, as flat coordinates.
+    length
+        Their lengths (``shapely.length`` of the lines as given).
+    columns
+        Every other column (``u``, ``v``, ``online_year``...), the features' index kept.
+    n_empty
+        Null and empty lines left out.
+    """
+
+    geometry: EdgeLines
+    length: np.ndarray
+    columns: pd.DataFrame
+    n_empty: int
+
+
+def line_table(lines: gpd.GeoDataFrame) -> LineTable:
+    """Return the lines of ``lines`` as a :class:`LineTable` (null and empty ones left out).
+
+    Parameters
+    ----------
+    lines
+        LineStrings in a projected CRS, with any other columns.
+    """
+    lines, n_empty = _drop_empty(lines)
+    geoms = lines.geometry.to_numpy()
+    columns = pd.DataFrame(lines.drop(columns=lines.geometry.name))
+    return LineTable(EdgeLines.from_geometry(geoms), shapely.length(geoms), columns, n_empty)
+
+
 def build_network(
-    lines: gpd.GeoDataFrame,
+    lines: gpd.GeoDataFrame | LineTable,
     *,
     node_latency_us: Mapping[object, float] | None = None,
     source: str = "network",
@@ -140,7 +179,9 @@ def build_network(
     lines
         LineStrings in a projected CRS, optionally with ``u`` and ``v`` node ids (integers,
         strings or floats; missing ids fall back to coinciding endpoints) and
-        ``online_year``. Null and empty geometries are counted and left out.
+        ``online_year``. Null and empty geometries are counted and left out. Or the same as
+        a :class:`LineTable` (:func:`line_table`), whose features' shapely objects the
+        caller has let go.
     node_latency_us
         Per-node device latency keyed by ``u``/``v`` id (only with ids).
     source
@@ -162,26 +203,23 @@ def build_network(
         When no line remains, or node ids cannot be used (a missing id whose line end
         coincides with several nodes, an infinite id).
     """
-    lines, n_empty = _drop_empty(lines)
-    if len(lines) == 0:
+    table = lines if isinstance(lines, LineTable) else line_table(lines)
+    del lines  # flat coordinates from here on
+    columns, edges, length, n_empty = table.columns, table.geometry, table.length, table.n_empty
+    if len(columns) == 0:
         raise InputError(source, None, "the network has no edges")
-    geoms = lines.geometry.to_numpy()
-    # Flat coordinates from here on: the lines' shapely objects are the caller's to free.
-    edges = EdgeLines.from_geometry(geoms)
-    length = shapely.length(geoms)
-    del geoms
     start, end = edges.ends()
     stats: dict[str, float] = {}
-    if "u" in lines.columns and "v" in lines.columns:
-        x, y, u, v, ids, id_stats = _nodes_from_ids(lines, start, end, source)
+    if "u" in columns.columns and "v" in columns.columns:
+        x, y, u, v, ids, id_stats = _nodes_from_ids(columns, start, end, source)
         stats.update(id_stats)
     else:
         x, y, u, v = _nodes_from_endpoints(start, end)
         ids = None
     del start, end
     years = None
-    if "online_year" in lines.columns:
-        years = lines["online_year"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if "online_year" in columns.columns:
+        years = columns["online_year"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     u, v, edges, length, years, snap_stats = _snap(x, y, u, v, edges, length, years, snap_m)
     device = _node_device(len(x), ids, node_latency_us)
     n_comp, comp = _components(len(x), u, v)
@@ -190,7 +228,7 @@ def build_network(
     stats.update(snap_stats)
     stats.update(_edge_stats(u, v, length, years))
     stats.update(
-        input_lines=float(read.get("input_lines", len(lines) + n_empty)),
+        input_lines=float(read.get("input_lines", len(columns) + n_empty)),
         empty_lines=float(n_empty + read.get("empty_lines", 0.0)),
         nodes=float(len(x)),
         edges=float(len(u)),
@@ -243,7 +281,7 @@ def _id_key(value: object) -> object:
     return value
 
 
-def _id_codes(lines: gpd.GeoDataFrame, source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _id_codes(lines: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return ``u`` and ``v`` as codes into the distinct ids (-1 where missing), and the ids.
 
     Ids are labels, never cast: integers, strings and floats all work, and ``7`` and ``7.0``
@@ -277,7 +315,7 @@ def _rows(positions: np.ndarray, index: pd.Index) -> str:
 
 
 def _nodes_from_ids(
-    lines: gpd.GeoDataFrame, start: np.ndarray, end: np.ndarray, source: str
+    lines: pd.DataFrame, start: np.ndarray, end: np.ndarray, source: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
     u, v, ids = _id_codes(lines, source)
     missing = (u < 0) | (v < 0)
@@ -315,7 +353,7 @@ def _orient(
 
 
 def _fallback_to_endpoints(
-    lines: gpd.GeoDataFrame,
+    lines: pd.DataFrame,
     source: str,
     missing: np.ndarray,
     start: np.ndarray,
