@@ -93,7 +93,10 @@ def memory_task(n_nodes: int) -> dict[str, Any]:
         "locator_build_traced_peak_mb": build_peak / MB,
         "locator_build_traced_held_mb": held / MB,
         "total_mb": sum(steps.values()),
-        "network_arrays_mb": _arrays_mb(net),
+        "network_arrays_mb": {
+            **_arrays_mb(net),
+            **{f"geometry.{k}": v for k, v in _arrays_mb(net.geometry).items()},
+        },
         "locator_arrays_mb": _arrays_mb(locator),
         "locator_near_mb": sum(_arrays_mb(locator._near).values()),
         "kdtree_data_indices_mb": tree_mb,

@@ -158,6 +158,7 @@ def _engine(
         steps[name] = time.perf_counter() - t0
         return out
 
+    release_memory()  # each run starts as in a fresh process: no earlier run's heap kept
     lines = step("read", read_lattice, path)
     if trace:
         tracemalloc.start()
@@ -168,10 +169,11 @@ def _engine(
     del lines
     net = build_network(table)
     del table
-    release_memory(collect=False)
+    release_memory(collect=False)  # as analysis.metro.prepare does after the build
     steps["network"] = time.perf_counter() - t0
     locator = step("locator", Locator, net)
     arcs = step("arcs", arc_matrix, net, params)
+    release_memory(collect=False)  # as analysis.metro.prepare does after the arcs
     att = step(
         "attach",
         attach_sites,
