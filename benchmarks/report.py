@@ -1054,8 +1054,10 @@ def _scaling(s: dict[str, Any]) -> str:
         "build the locator and the arcs, attach the sites, lay the grid, locate the cells, "
         "solve, evaluate, polygonise four bands. *Traced peak* is `tracemalloc`'s peak over one "
         "more engine run, from the network build on (numpy arrays and Python objects; the "
-        "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak, "
-        "reading the file included; *engine MB per M nodes* is that peak less the process's "
+        "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak over "
+        "its first run (reading the file included; a fresh process, as a `latcircle run`: the "
+        "later runs start on the heap the earlier ones leave behind, and their peak is given "
+        "below the table); *engine MB per M nodes* is that peak less the process's "
         "size once latcircle is imported (the lines still on file), per million nodes. The last "
         "column is the measurement before the locator was built a block of segments at a time "
         "(commit `84f9c1d`, 2026-12-01), when the lattice was generated in the engine's process "
@@ -1148,6 +1150,13 @@ def _scaling(s: dict[str, Any]) -> str:
             f"Between the two largest sizes, where fixed costs no longer dominate: time ∝ "
             f"{size_key}^**{_fmt(t_top, 2)}**, memory ∝ {size_key}^**{_fmt(m_top, 2)}**."
         )
+        big = rows_in[-1]
+        if key == "network" and "process_peak_all_runs_mb" in big:
+            out.append(
+                f"\nThe {big['nodes']:,}-node metro's process peak over all {s['runs']} run(s) "
+                f"in its one process: {_fmt(big['process_peak_all_runs_mb'], 0)} MB (the first "
+                f"run alone: {_fmt(big['process_peak_rss_mb'], 0)} MB)."
+            )
     return "\n".join(out)
 
 

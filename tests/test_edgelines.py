@@ -84,10 +84,12 @@ def test_concat_is_the_lines_one_after_the_other() -> None:
     "odd",
     [
         shapely.LineString([(0, 0, 5), (1, 1, 6)]),  # Z kept: the objects themselves
+        shapely.from_wkt("LINESTRING M (0 0 1, 1 1 2)"),
+        shapely.from_wkt("LINESTRING EMPTY"),
         None,
         shapely.Point(1, 1),
     ],
-    ids=["z", "missing", "point"],
+    ids=["z", "m", "empty", "missing", "point"],
 )
 def test_lines_that_do_not_fit_flat_stay_objects(odd: object) -> None:
     geoms = np.array([shapely.LineString([(0, 0), (2, 0)]), odd], dtype=object)

@@ -64,9 +64,9 @@ class EdgeLines:
         if isinstance(geoms, EdgeLines):
             return geoms
         geoms = np.asarray(geoms, dtype=object)
-        if not _flat_fits(geoms):
+        counts = _flat_counts(geoms)
+        if counts is None:
             return cls(objects=geoms)
-        counts = shapely.get_num_coordinates(geoms)
         offsets = np.zeros(len(geoms) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         return cls(shapely.get_coordinates(geoms), offsets)
@@ -133,7 +133,8 @@ class EdgeLines:
         np.cumsum(counts, out=offsets[1:])
         # Each line's vertices: its own start plus 0, 1, ... within it.
         within = np.arange(offsets[-1]) - np.repeat(offsets[:-1], counts)
-        return EdgeLines(self._coords[np.repeat(self._offsets[idx], counts) + within], offsets)
+        rows = np.repeat(self._offsets[idx], counts) + within
+        return EdgeLines(np.take(self._coords, rows, axis=0), offsets)
 
     def num_coordinates(self) -> np.ndarray:
         """Return the number of vertices of every line."""
@@ -155,7 +156,9 @@ class EdgeLines:
                 shapely.get_coordinates(shapely.get_point(self.objects, 0)),
                 shapely.get_coordinates(shapely.get_point(self.objects, -1)),
             )
-        return self._coords[self._offsets[:-1]], self._coords[self._offsets[1:] - 1]
+        # np.take along the rows: several times faster than fancy indexing them.
+        start = np.take(self._coords, self._offsets[:-1], axis=0)
+        return start, np.take(self._coords, self._offsets[1:] - 1, axis=0)
 
     def _linestrings(self) -> np.ndarray:
         if len(self) == 0:
@@ -164,13 +167,14 @@ class EdgeLines:
         return np.asarray(shapely.linestrings(self._coords, indices=owner), dtype=object)
 
 
-def _flat_fits(geoms: np.ndarray) -> bool:
-    """Whether every geometry is a non-empty 2-D LineString (no Z, no M) of 2+ vertices."""
-    if len(geoms) == 0:
-        return False
-    if (shapely.get_type_id(geoms) != 1).any() or shapely.is_empty(geoms).any():
-        return False
-    if shapely.has_z(geoms).any():
-        return False
-    has_m = getattr(shapely, "has_m", None)  # shapely >= 2.1
-    return not (has_m is not None and has_m(geoms).any())
+def _flat_counts(geoms: np.ndarray) -> np.ndarray | None:
+    """Each line's number of vertices when every one is a non-empty 2-D LineString, else None.
+
+    2-D: no Z and no M values (``get_coordinate_dimension`` is 3 for XYZ and XYM, 4 for XYZM).
+    """
+    if len(geoms) == 0 or (shapely.get_type_id(geoms) != 1).any():
+        return None
+    if (shapely.get_coordinate_dimension(geoms) != 2).any():
+        return None
+    counts = shapely.get_num_coordinates(geoms)
+    return None if (counts == 0).any() else counts
