@@ -366,8 +366,8 @@ process peak: **1,399 MB** before (`main` at `b08cded` reading the same file, fi
 **1,007 MB** after (over all 3 runs in one process: 1,110 MB, the later runs starting on the
 heap the first left). Where the 1,007 MB are (resident, step by step): imports 210 MB;
 reading the GeoPackage peaks at 995 (the lines' GeoDataFrame keeps 637 MB, pyogrio's WKB
-beside it while it is made); once the lines are taken and let go, 475; the locator +384, the arcs +68 (trimmed back to 854),
-locate +49, solve +100. Outputs of Wuhan and the demo: byte-identical (24 files each). The
+beside it while it is made); once the lines are taken and let go, 475; the locator +384,
+the arcs +68 (trimmed back to 854), locate +49, solve +100. Outputs of Wuhan and the demo: byte-identical (24 files each). The
 network build's CPU at 1 M nodes rose from 1.5–1.7 s to 2.2–2.3 s (two runs each, under load
 10–12: the checks that the lines fit the flat form, their vertex counts, the columns' copy).
 Left: reading is now the peak beside the solve; a reader that streams the file's WKB into
