@@ -350,28 +350,28 @@ Tried and dropped (no gain or slower): querying points in spatial blocks, KD-tre
 **Session round 10: the 1 M-node metro's memory (issue 23, part; 2026-12-06).** Section 4
 measured the engine on a lattice generated in its own process and held there as 1.84 M shapely
 LineStrings all along (720 MB of the 1,321 MB peak at `0250459`); the network's `geometry` was
-those same objects. A run reads its lines from a file, so the section now does too: each
-lattice is written to a GeoPackage by a process of its own, and the measured process reads it
-with latcircle's network reader, then runs the engine (process peak over the first run, as a
-fresh `latcircle run`). The network now keeps its lines as flat coordinates
-(`engine/edgelines.py` `EdgeLines`: 84 MB of vertices and 15 MB of offsets against ~515 MB
-of objects; LineStrings made with the same coordinates only where a step asks, e.g. the
-protection step's STRtree), the locator reads the coordinates directly, and a run takes the
-coordinates (`engine.network.line_table`) and lets the features go before the network is
-built, trimming the freed heap after the build and after the arcs (`analysis.metro.prepare`).
-The coordinate check runs a block of lines at a time (it held ~220 MB of temporaries at 1 M
-nodes) and the u/v loop check compares integer ids without making 3.7 M strings. At 1 M nodes
-(999,954 nodes, `python -m benchmarks._child scaling` with 3 runs on the 1 M lattice's file),
-process peak: **1,399 MB** before (`main` at `b08cded` reading the same file, first run),
-**1,007 MB** after (over all 3 runs in one process: 1,110 MB, the later runs starting on the
-heap the first left). Where the 1,007 MB are (resident, step by step): imports 210 MB;
-reading the GeoPackage peaks at 995 (the lines' GeoDataFrame keeps 637 MB, pyogrio's WKB
-beside it while it is made); once the lines are taken and let go, 475; the locator +384,
-the arcs +68 (trimmed back to 854), locate +49, solve +100. Outputs of Wuhan and the demo: byte-identical (24 files each). The
-network build's CPU at 1 M nodes rose from 1.5–1.7 s to 2.2–2.3 s (two runs each, under load
-10–12: the checks that the lines fit the flat form, their vertex counts, the columns' copy).
-Left: reading is now the peak beside the solve; a reader that streams the file's WKB into
-coordinates without making every line a shapely object would take ~500 MB off it.
+those same objects. A run reads its lines from a file, so the section now does too: each lattice
+is written to a GeoPackage by a process of its own, and the measured process reads it with
+latcircle's network reader, then runs the engine (process peak over the first run, as a fresh
+`latcircle run`). The network now keeps its lines as flat coordinates (`engine/edgelines.py`
+`EdgeLines`: 84 MB of vertices and 15 MB of offsets against ~515 MB of objects; LineStrings made
+with the same coordinates only where a step asks, e.g. the protection step's STRtree), the
+locator reads the coordinates directly, and a run takes the coordinates
+(`engine.network.line_table`) and lets the features go before the network is built, trimming the
+freed heap after the build and after the arcs (`analysis.metro.prepare`). The coordinate check
+runs a block of lines at a time (it held ~220 MB of temporaries at 1 M nodes) and the u/v loop
+check compares integer ids without making 3.7 M strings. At 1 M nodes (999,954 nodes, `python -m
+benchmarks._child scaling` with 3 runs on the 1 M lattice's file), process peak: **1,399 MB**
+before (`main` at `b08cded` reading the same file, first run), **1,007 MB** after (over all 3
+runs in one process: 1,110 MB, the later runs starting on the heap the first left). Where the
+1,007 MB are (resident, step by step): imports 210 MB; reading the GeoPackage peaks at 995 (the
+lines' GeoDataFrame keeps 637 MB, pyogrio's WKB beside it while it is made); once the lines are
+taken and let go, 475; the locator +384, the arcs +68 (trimmed back to 854), locate +49, solve
++100. Outputs of Wuhan and the demo: byte-identical (24 files each). The network build's CPU at
+1 M nodes rose from 1.5–1.7 s to 2.2–2.3 s (two runs each, under load 10–12: the checks that the
+lines fit the flat form, their vertex counts, the columns' copy). Left: reading is now the peak
+beside the solve; a reader that streams the file's WKB into coordinates without making every
+line a shapely object would take ~500 MB off it.
 """
 
 
