@@ -377,6 +377,32 @@ arrays (edge, t, drop, ties) on every Wuhan sample bit for bit.
   needed radius (bounded `k`-queries in radius bins, `query_ball_point`: no faster than `k=16`),
   `eps`-approximate queries (8–21 % cheaper but 1.8–4.6× the escalations), a dual-tree pass
   (`sparse_distance_matrix`) for points near a road, tile order (again: no gain).
+
+**Session round 10: the 1 M-node metro's memory (issue 23, part; 2026-12-06).** Section 4
+measured the engine on a lattice generated in its own process and held there as 1.84 M shapely
+LineStrings all along (720 MB of the 1,321 MB peak at `0250459`); the network's `geometry` was
+those same objects. A run reads its lines from a file, so the section now does too: each lattice
+is written to a GeoPackage by a process of its own, and the measured process reads it with
+latcircle's network reader, then runs the engine (process peak over the first run, as a fresh
+`latcircle run`). The network now keeps its lines as flat coordinates (`engine/edgelines.py`
+`EdgeLines`: 84 MB of vertices and 15 MB of offsets against ~515 MB of objects; LineStrings made
+with the same coordinates only where a step asks, e.g. the protection step's STRtree), the
+locator reads the coordinates directly, and a run takes the coordinates
+(`engine.network.line_table`) and lets the features go before the network is built, trimming the
+freed heap after the build and after the arcs (`analysis.metro.prepare`). The coordinate check
+runs a block of lines at a time (it held ~220 MB of temporaries at 1 M nodes) and the u/v loop
+check compares integer ids without making 3.7 M strings. At 1 M nodes (999,954 nodes, `python -m
+benchmarks._child scaling` with 3 runs on the 1 M lattice's file), process peak: **1,399 MB**
+before (`main` at `b08cded` reading the same file, first run), **1,007 MB** after (over all 3
+runs in one process: 1,110 MB, the later runs starting on the heap the first left). Where the
+1,007 MB are (resident, step by step): imports 210 MB; reading the GeoPackage peaks at 995 (the
+lines' GeoDataFrame keeps 637 MB, pyogrio's WKB beside it while it is made); once the lines are
+taken and let go, 475; the locator +384, the arcs +68 (trimmed back to 854), locate +49, solve
++100. Outputs of Wuhan and the demo: byte-identical (24 files each). The network build's CPU at
+1 M nodes rose from 1.5–1.7 s to 2.2–2.3 s (two runs each, under load 10–12: the checks that the
+lines fit the flat form, their vertex counts, the columns' copy). Left: reading is now the peak
+beside the solve; a reader that streams the file's WKB into coordinates without making every
+line a shapely object would take ~500 MB off it.
 """
 
 
@@ -1077,15 +1103,22 @@ def _scaling(s: dict[str, Any]) -> str:
     out = [
         f"Synthetic metros: a jittered street lattice (nodes moved up to 30 % of the spacing, 8 % "
         f"of links removed, links bent at the middle) in a round metro {EXTENT_M / 1000:g} km "
-        "across, 16 compute sites, latcircle's optical model. One fresh process per size; the "
-        "lattice is generated untimed, then the engine runs "
-        f"{s['runs']} time(s): build the network, the locator and the arcs, attach the sites, lay "
-        "the grid, locate the cells, solve, evaluate, polygonise four bands. *Traced peak* is "
-        "`tracemalloc`'s peak over one more engine run (numpy arrays and Python objects; the "
-        "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak; "
-        "*engine MB per M nodes* is that peak less the process's size once the lattice is "
-        "generated, per million nodes. The last column is the same measurement before the "
-        "locator was built a block of segments at a time (commit `84f9c1d`, 2026-12-01).\n",
+        "across, 16 compute sites, latcircle's optical model. Each lattice is generated and "
+        "written to a GeoPackage by a process of its own (untimed); then, in one fresh process "
+        f"per size, the engine runs {s['runs']} time(s) as `latcircle run` does, from the file: "
+        "read the lines with latcircle's network reader (*read*, not in *engine*), build the "
+        "network and let the lines' shapely objects go (the network keeps their coordinates), "
+        "build the locator and the arcs, attach the sites, lay the grid, locate the cells, "
+        "solve, evaluate, polygonise four bands. *Traced peak* is `tracemalloc`'s peak over one "
+        "more engine run, from the network build on (numpy arrays and Python objects; the "
+        "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak over "
+        "its first run (reading the file included; a fresh process, as a `latcircle run`: the "
+        "later runs start on the heap the earlier ones leave behind, and their peak is given "
+        "below the table); *engine MB per M nodes* is that peak less the process's "
+        "size once latcircle is imported (the lines still on file), per million nodes. The last "
+        "column is the measurement before the locator was built a block of segments at a time "
+        "(commit `84f9c1d`, 2026-12-01), when the lattice was generated in the engine's process "
+        "and held there as shapely objects (its size then taken as the base).\n",
     ]
     for key, title, size_key in (
         ("network", "Network sweep (cells fixed at 100 m)", "nodes"),
@@ -1104,6 +1137,7 @@ def _scaling(s: dict[str, Any]) -> str:
                     f"{r['pieces']:,}",
                     f"{r['cell_m']:g}",
                     f"{r['cells']:,}",
+                    _fmt(st["read"], 2) if "read" in st else "–",
                     _stat(r["total_s"], 2),
                     _fmt(st["network"] + st["locator"] + st["arcs"], 2),
                     _fmt(st["locate"], 2),
@@ -1112,8 +1146,8 @@ def _scaling(s: dict[str, Any]) -> str:
                     _fmt(st["isochrones"], 2),
                     _fmt(r["traced_peak_mb"], 0),
                     _fmt(r["process_peak_rss_mb"], 0),
-                    # Memory per million nodes: the resident peak above the process once the
-                    # lattice is generated (the engine's own), per million network nodes.
+                    # Memory per million nodes: the resident peak above the process once
+                    # latcircle is imported (reading and engine), per million network nodes.
                     _fmt((r["process_peak_rss_mb"] - r["rss_before_mb"]) / (r["nodes"] / 1e6), 0),
                     _before(r) if key == "network" else "",
                 ]
@@ -1127,6 +1161,7 @@ def _scaling(s: dict[str, Any]) -> str:
                     "pieces",
                     "cell (m)",
                     "cells",
+                    "read (s)",
                     "engine (s)",
                     "build (s)",
                     "locate (s)",
@@ -1172,6 +1207,13 @@ def _scaling(s: dict[str, Any]) -> str:
             f"Between the two largest sizes, where fixed costs no longer dominate: time ∝ "
             f"{size_key}^**{_fmt(t_top, 2)}**, memory ∝ {size_key}^**{_fmt(m_top, 2)}**."
         )
+        big = rows_in[-1]
+        if key == "network" and "process_peak_all_runs_mb" in big:
+            out.append(
+                f"\nThe {big['nodes']:,}-node metro's process peak over all {s['runs']} run(s) "
+                f"in its one process: {_fmt(big['process_peak_all_runs_mb'], 0)} MB (the first "
+                f"run alone: {_fmt(big['process_peak_rss_mb'], 0)} MB)."
+            )
     return "\n".join(out)
 
 

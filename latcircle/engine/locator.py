@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import shapely
 from scipy.spatial import cKDTree
 
 from latcircle.system import usable_cores
 
 if TYPE_CHECKING:
+    from latcircle.engine.edgelines import EdgeLines
     from latcircle.engine.network import Network
 
 __all__ = ["Locator", "PointLocation"]
@@ -190,9 +190,9 @@ class _Round:
     f_min: np.ndarray
 
 
-def _line_blocks(geometry: np.ndarray) -> list[slice]:
+def _line_blocks(geometry: EdgeLines) -> list[slice]:
     """Split the lines into runs of whole lines of about ``BUILD_BLOCK`` coordinates each."""
-    ends = np.cumsum(shapely.get_num_coordinates(geometry), dtype=np.int64)
+    ends = np.cumsum(geometry.num_coordinates(), dtype=np.int64)
     cuts = np.searchsorted(
         ends, np.arange(BUILD_BLOCK, int(ends[-1]) if len(ends) else 0, BUILD_BLOCK), side="right"
     )
@@ -200,7 +200,7 @@ def _line_blocks(geometry: np.ndarray) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
 
 
-def _segments(geometry: np.ndarray, first_edge: int, carry: float) -> tuple[_Segments, float]:
+def _segments(geometry: EdgeLines, first_edge: int, carry: float) -> tuple[_Segments, float]:
     """Split lines into their straight segments (each line's vertices in order).
 
     ``geometry`` is a block of whole lines, the first being edge ``first_edge``; ``carry`` is
@@ -209,7 +209,7 @@ def _segments(geometry: np.ndarray, first_edge: int, carry: float) -> tuple[_Seg
     the same additions in the same order as a single ``cumsum`` over every segment, so the
     same bits whatever the blocks.
     """
-    coords, owner = shapely.get_coordinates(geometry, return_index=True)
+    coords, owner = geometry.coordinates()
     start = np.flatnonzero(owner[1:] == owner[:-1])  # a segment from each such vertex
     edge = owner[start]
     edge += first_edge
@@ -234,9 +234,9 @@ def _segments(geometry: np.ndarray, first_edge: int, carry: float) -> tuple[_Seg
     return seg, carry
 
 
-def _n_cut(geometry: np.ndarray, piece_m: float) -> int:
+def _n_cut(geometry: EdgeLines, piece_m: float) -> int:
     """Return the number of pieces the segments of these lines are cut into."""
-    coords, owner = shapely.get_coordinates(geometry, return_index=True)
+    coords, owner = geometry.coordinates()
     start = np.flatnonzero(owner[1:] == owner[:-1])
     length = np.hypot(
         coords[start + 1, 0] - coords[start, 0], coords[start + 1, 1] - coords[start, 1]
@@ -272,11 +272,11 @@ class Locator:
         # Pieces are counted, then cut, a block of whole lines at a time: no array over every
         # segment is ever held (at 1 M nodes those were ~200 MB beside the pieces themselves).
         # One block (most cities): its segments are made once, counted and cut.
-        only = _segments(geometry[blocks[0]], 0, 0.0) if len(blocks) == 1 else None
+        only = _segments(geometry.take(blocks[0]), 0, 0.0) if len(blocks) == 1 else None
         if only is not None:
             n = int(np.maximum(1, np.ceil(only[0].length / piece_m)).astype(np.int64).sum())
         else:
-            n = sum(_n_cut(geometry[b], piece_m) for b in blocks)
+            n = sum(_n_cut(geometry.take(b), piece_m) for b in blocks)
         # Final arrays allocated once and filled block by block; each value is the same
         # elementwise expression over the same inputs, so the same bits whatever the blocks.
         # One extra slot: the sentinel piece (index n, what the tree returns for "no
@@ -290,7 +290,7 @@ class Locator:
         mid = np.empty((n, 2))
         longest, at, carry = 0.0, 0, 0.0
         for block in blocks:
-            seg, carry = only or _segments(geometry[block], block.start, carry)
+            seg, carry = only or _segments(geometry.take(block), block.start, carry)
             only = None
             n_cut = np.maximum(1, np.ceil(seg.length / piece_m)).astype(np.int64)
             longest = max(longest, self._cut(seg, n_cut, at, mid))
