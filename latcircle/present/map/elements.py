@@ -98,7 +98,9 @@ class LiteralScripts(MacroElement):
     folium class's own ``render`` runs first and hands over here.
     """
 
-    def render(self, **kwargs: Any) -> None:
+    # As branca's MacroElement.render (untyped there): it returns nothing, its parts go into
+    # the page's header, html and script.
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Render the element's macros into the page, then its children."""
         figure = self.get_root()
         if not isinstance(figure, Figure):
