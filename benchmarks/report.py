@@ -403,6 +403,54 @@ taken and let go, 475; the locator +384, the arcs +68 (trimmed back to 854), loc
 lines fit the flat form, their vertex counts, the columns' copy). Left: reading is now the peak
 beside the solve; a reader that streams the file's WKB into coordinates without making every
 line a shapely object would take ~500 MB off it.
+
+**Session round 10: the presentation side and what it imports (issue 23, part; 2026-12-06).**
+Measured under heavy load (1-minute load 9–11 on the 2 shared cores, so every CPU time is
+above a quiet machine's), `main` (`b08cded`, before) and this branch (after) alternated; CPU =
+user + sys (`/usr/bin/time`, or `time.process_time` in process); medians. Outputs of Wuhan and
+of the demo byte-identical (`scripts/compare_outputs.py`, 24 files each, PNGs, `map.html`,
+`report.html` included). The peak is unchanged within the noise: it is still `write_map`'s.
+
+| Wuhan `latcircle -q run` | before | after |
+| :--- | ---: | ---: |
+| CPU from start to the first stage (imports, config, output steps; 6 pairs) | 1.82 s | 1.47 s |
+| whole run CPU (3 pairs) | 8.64 s | 8.00 s |
+| whole run peak RSS (3 pairs) | 782 MB | 772 MB |
+| `write_map` CPU, in process, best of 4 (2 rounds) | 1.24–1.26 s | 1.05–1.11 s |
+
+* **The map's four plugins without `folium.plugins`.** Importing `folium.plugins` imports and
+  compiles the templates of its forty plugins (~0.08 s CPU); the map uses four.
+  `present/map/plugins.py` re-creates folium 0.20's `Fullscreen`, `MeasureControl`, `HeatMap`
+  and `FastMarkerCluster` with the same names, options and templates (byte-identical pages,
+  `tests/test_map_plugins.py` renders each beside folium's), and takes the heat layer's
+  ~20,000 rows (and the key sites') as the floats they are, without folium's per-row checks.
+* **No second template pass over the layers.** branca wraps each element's rendered script in
+  `Element(text)`, compiling it as a Jinja template only to print it back: 47 compiles of
+  1.1 MB on Wuhan, ~0.08 s CPU. `map.elements.LiteralScripts` (the map's GeoJSON layers, the
+  plugins, its own controls) returns text without template syntax as it is (less the one
+  trailing newline Jinja drops); text with `{{`, `{%`, `{#` or a carriage return still takes
+  branca's pass (a Hypothesis test checks the two agree on any text). 32 small compiles remain
+  (0.01 s).
+* **The what-if panel's candidates without the solvers.** `analysis.plan` re-exports its names
+  on first use (PEP 562), so the map's `auto_candidates` no longer imports the planner and
+  `scipy.optimize` (~0.085 s CPU); the planner imports them when it runs.
+* **No collections while the output steps import.** `run_and_report` turns the collector off
+  while `outputs_of` imports the pipeline's output steps (everything imported lives as long
+  as the process; `gc.freeze()` follows): the run's time in collections fell from 0.21 to
+  0.09 s CPU.
+* **matplotlib's figures without their docstring tables.** At import matplotlib writes every
+  artist class's `set` docstring from all its setters' docstrings (8,000 `inspect.getdoc`
+  calls). `present/mpl.py` imports `matplotlib.figure` with `matplotlib.artist.kwdoc` returning
+  no table, then puts it back (~0.08 s CPU); only `help()` on matplotlib's artists changes.
+* **Left as they are.** The figures' CPU is matplotlib's layout and drawing (constrained
+  layout measures every tick label twice; ~0.55 s for six PNGs) and stays; folium itself
+  (~0.1 s to import, its templates compiled at import) stays while the map is a folium map.
+  `write_map`'s largest part is `analysis.workbench.year_states` (~0.5 s CPU): it solves again
+  the four progress years the run dropped after its progress stage (~0.17 s, and ~100 MB: the
+  `write_map` peak is the run's peak, +80–100 MB over the stage's start), and polygonises each
+  year's bands (`isochrones.mask_polygons` builds its polygons from GeoJSON in Python). Both
+  belong to the compute stages' owners; keeping those scenarios trades that CPU for memory
+  held through the `outputs` stage.
 """
 
 

@@ -542,6 +542,7 @@ LITERAL_TEMPLATE_MODULES = {
     "latcircle.present.maps": ("_Template",),
     "latcircle.present.map.elements": ("ElementTemplate",),
     "latcircle.present.map.workbench": ("ElementTemplate",),
+    "latcircle.present.map.plugins": ("FoliumTemplate",),
 }
 TEMPLATES = PACKAGE / "present" / "templates"
 

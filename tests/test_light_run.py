@@ -115,3 +115,68 @@ def test_a_written_run_keeps_what_its_outputs_read(tiny_city: Path, tmp_path: Pa
         np.testing.assert_array_equal(crit.r_star, ref.r_star)
         np.testing.assert_array_equal(crit.e_star, ref.e_star)
         np.testing.assert_array_equal(crit.weight, ref.weight)
+
+
+def test_output_steps_import_only_what_they_use() -> None:
+    """The map and report steps import neither ``folium.plugins`` (forty plugins' templates
+    compiled, four used: ``present/map/plugins.py``) nor the planner's solvers
+    (``scipy.optimize``, for the what-if candidates only)."""
+    code = (
+        "import sys\n"
+        "from latcircle.pipeline import default_outputs\n"
+        "default_outputs()\n"
+        "print(sorted(m for m in ('folium', 'folium.plugins', 'scipy.optimize',"
+        " 'latcircle.analysis.plan.candidates', 'latcircle.analysis.plan.solve')"
+        " if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "['folium', 'latcircle.analysis.plan.candidates']"
+
+
+def test_collector_is_off_while_the_output_steps_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing the output steps frees nothing: no collection then; as it was afterwards."""
+    import argparse
+    import gc
+
+    from latcircle.cli import running
+
+    seen: list[bool] = []
+
+    class StopError(Exception):
+        pass
+
+    def outputs_of(_args: argparse.Namespace) -> list[object]:
+        seen.append(gc.isenabled())
+        raise StopError
+
+    monkeypatch.setattr(running, "outputs_of", outputs_of)
+    args = argparse.Namespace(quiet=1)
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            with pytest.raises(StopError):
+                running.run_and_report(None, Path("unused"), args=args)  # type: ignore[arg-type]
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()
+    assert seen == [False, False]
+
+
+def test_figures_import_without_property_tables_and_kwdoc_restored() -> None:
+    """``present.mpl`` imports matplotlib's figures with no docstring property tables (CPU
+    only): ``kwdoc`` is matplotlib's own again after, and ``set`` keeps every property."""
+    code = (
+        "import inspect\n"
+        "import latcircle.present.mpl as m\n"
+        "import matplotlib.artist as a\n"
+        "from matplotlib.lines import Line2D\n"
+        "print(a.kwdoc.__module__, a.kwdoc.__name__)\n"
+        "print('color' in inspect.signature(Line2D.set).parameters)\n"
+        "print('linewidth or lw: float' in a.kwdoc(Line2D))\n"
+        "print(m.Figure is __import__('matplotlib.figure').figure.Figure)\n"
+        "print('zorder: float' in (Line2D.set.__doc__ or 'zorder: float'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["matplotlib.artist", "kwdoc", "True", "True", "True", "False"]

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import _write_tiny_city
-from folium.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
 
 from latcircle.config import load_config
 from latcircle.output.readback import read_layers
 from latcircle.pipeline import run_config, write_progress
 from latcircle.present.assets import inline_assets
 from latcircle.present.figures import curve, png_bytes, write_figures
+from latcircle.present.map.plugins import FastMarkerCluster, Fullscreen, HeatMap, MeasureControl
 from latcircle.present.maps import build_map, render_map, write_map
 from latcircle.present.style import data_attribution, escape_text
 from latcircle.run import RunResult

@@ -45,7 +45,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import Element, Figure
-from folium.plugins import Fullscreen, MeasureControl
 
 from latcircle.analysis.workbench import WHATIF_DEFAULT, YearState, whatif_sets, year_states
 from latcircle.output.readback import read_layers
@@ -57,6 +56,7 @@ from latcircle.present.map.elements import (
     PAGE_STYLE,
     Attribution,
     DataBlock,
+    GeoJson,
     HtmlControl,
     RawScript,
     TileNotice,
@@ -64,6 +64,7 @@ from latcircle.present.map.elements import (
 )
 from latcircle.present.map.heat import add_heat
 from latcircle.present.map.legend import legend_html
+from latcircle.present.map.plugins import Fullscreen, MeasureControl
 from latcircle.present.map.points import add_key_sites, add_sites
 from latcircle.present.map.script import WORKBENCH_JS
 from latcircle.present.map.words import (
@@ -330,7 +331,7 @@ def _add_plan(
         }
         for r in plan.to_dict("records")
     ]
-    folium.GeoJson(
+    GeoJson(
         display_geojson(plan, labels, tol=0.0, precision=precision, datum=datum),
         name=escape_text(words["plan_layer"].format(n=len(plan))),
         show=True,
@@ -361,7 +362,7 @@ def _add_leo(
         )
         if not data["features"]:
             continue  # no place without access, or none that LEO brings within this tier
-        folium.GeoJson(
+        GeoJson(
             data,
             name=name,
             show=row.Index == leo["budget_ms"].idxmin(),
@@ -585,7 +586,7 @@ def _add_bands(
         if not data["features"]:
             continue  # an empty band (no site online, or none within it): nothing to draw
         colour = colours[thr]
-        folium.GeoJson(
+        GeoJson(
             data,
             name=escape_text(label),
             control=True,
@@ -663,7 +664,7 @@ def _add_boundary(
         data = display_geojson(districts, props, tol=tol, precision=precision, datum=datum)
         basis = next((b for b, v in result.headline.items() if not np.isnan(v)), None)
         what = words["key_sites_basis" if basis == "key_sites" else (basis or "area")]
-        filled = folium.GeoJson(
+        filled = GeoJson(
             data,
             name=escape_text(words["districts"].format(basis=what, budget=f"{cfg.budget_ms:g}")),
             show=False,
@@ -675,7 +676,7 @@ def _add_boundary(
             },
         )
         filled.add_to(fmap)
-        outline = folium.GeoJson(
+        outline = GeoJson(
             data,
             name=escape_text(words["layer_districts"]),
             style_function=lambda _f: {
@@ -707,7 +708,7 @@ def _add_boundary(
         precision=precision,
         datum=datum,
     )
-    folium.GeoJson(
+    GeoJson(
         data,
         name=escape_text(words["layer_boundary"]),
         style_function=lambda _f: {"color": "#000000", "weight": 2.5, "fill": False},
@@ -744,7 +745,7 @@ def _add_clusters(
             parts.append(escape_text(r["district"]))
         labels.append({"label": "<br>".join(parts), "cause": escape_text(cause)})
     data = display_geojson(clusters, labels, tol=tol, precision=precision, datum=datum)
-    layer = folium.GeoJson(
+    layer = GeoJson(
         data,
         name=escape_text(words["layer_clusters"]),
         show=False,

@@ -21,6 +21,7 @@ import pandas as pd
 
 from latcircle.analysis.coverage import BASES
 from latcircle.analysis.protection import CRITICAL_LINKS_LAYER, SINGLE_SITE_LAYER
+from latcircle.present.map.elements import GeoJson
 from latcircle.present.style import UNIT_WORDS, amount, escape_text, percent
 from latcircle.present.templating import render
 from latcircle.run import RunResult
@@ -124,7 +125,7 @@ def add_protection_layers(
             }
             for r in single.to_dict("records")
         ]
-        folium.GeoJson(
+        GeoJson(
             to_geojson(single, labels),
             name="single-site coverage",
             show=False,
@@ -146,7 +147,7 @@ def add_protection_layers(
             }
             for r in links.to_dict("records")
         ]
-        folium.GeoJson(
+        GeoJson(
             to_geojson(links, labels),
             name="critical links",
             show=False,

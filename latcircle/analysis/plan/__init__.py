@@ -28,13 +28,37 @@ in the order a plan is made (each imports only the ones before it):
 
 from __future__ import annotations
 
-from latcircle.analysis.plan.candidates import auto_candidates, candidate_builds
-from latcircle.analysis.plan.core import CoverageSets, Goal
-from latcircle.analysis.plan.planner import BUILD_KINDS, PlanResult, goals_from, plan_metro
-from latcircle.analysis.plan.sets import coverage_sets
-from latcircle.analysis.plan.sites import SITES_COLUMNS, add_sites, sites_csv
-from latcircle.analysis.plan.spurs import spur_costs, spur_hits
-from latcircle.analysis.plan.tables import PLAN_COLUMNS
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from latcircle.analysis.plan.candidates import auto_candidates, candidate_builds
+    from latcircle.analysis.plan.core import CoverageSets, Goal
+    from latcircle.analysis.plan.planner import BUILD_KINDS, PlanResult, goals_from, plan_metro
+    from latcircle.analysis.plan.sets import coverage_sets
+    from latcircle.analysis.plan.sites import SITES_COLUMNS, add_sites, sites_csv
+    from latcircle.analysis.plan.spurs import spur_costs, spur_hits
+    from latcircle.analysis.plan.tables import PLAN_COLUMNS
+
+#: Each re-exported name's module, imported on first use (PEP 562): the map's what-if panel
+#: needs only the candidates, not the solvers (``scipy.optimize``, a tenth of a second).
+_HOMES = {
+    "auto_candidates": "candidates",
+    "candidate_builds": "candidates",
+    "CoverageSets": "core",
+    "Goal": "core",
+    "BUILD_KINDS": "planner",
+    "PlanResult": "planner",
+    "goals_from": "planner",
+    "plan_metro": "planner",
+    "coverage_sets": "sets",
+    "SITES_COLUMNS": "sites",
+    "add_sites": "sites",
+    "sites_csv": "sites",
+    "spur_costs": "spurs",
+    "spur_hits": "spurs",
+    "PLAN_COLUMNS": "tables",
+}
 
 __all__ = [
     "BUILD_KINDS",
@@ -53,3 +77,16 @@ __all__ = [
     "spur_costs",
     "spur_hits",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a re-exported name's module on first use (submodules import as usual)."""
+    if name in _HOMES:
+        module = importlib.import_module(f"{__name__}.{_HOMES[name]}")
+        return getattr(module, name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

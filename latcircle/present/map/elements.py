@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.template import Environment, Template
 
 from latcircle.present.basemaps import geometries_to_display
@@ -24,13 +25,16 @@ __all__ = [
     "PAGE_STYLE",
     "Attribution",
     "DataBlock",
+    "GeoJson",
     "HtmlControl",
     "LabelsLayer",
+    "LiteralScripts",
     "PointsLayer",
     "RawScript",
     "TileNotice",
     "display_features",
     "display_geojson",
+    "rendered_text",
     "svg",
 ]
 
@@ -55,7 +59,71 @@ class ElementTemplate(Template):
     environment_class = ScriptEnvironment
 
 
-class TileNotice(MacroElement):
+#: What starts Jinja syntax (the default delimiters, which branca's templates use).
+_TEMPLATE_SYNTAX = ("{{", "{%", "{#")
+
+
+class _Text(Element):
+    """Text rendered as it is (what a template pass over text without syntax gives)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the text."""
+        return self.text
+
+
+def rendered_text(text: str) -> Element:
+    """Return an element rendering to what ``branca.element.Element(text)`` renders to.
+
+    branca wraps each rendered macro of a ``MacroElement`` in ``Element(text)``: the text is
+    compiled as a Jinja template (lexed, parsed, compiled to Python; about 1 MB of layers on
+    Wuhan) only to print itself. Text without Jinja syntax or a carriage return renders to
+    itself less one trailing newline (Jinja drops it; ``keep_trailing_newline`` is off), so
+    that is returned without the pass. Any other text takes branca's pass, as before.
+    """
+    if "\r" in text or any(mark in text for mark in _TEMPLATE_SYNTAX):
+        return Element(text)
+    return _Text(text.removesuffix("\n"))
+
+
+class LiteralScripts(MacroElement):
+    """``MacroElement`` whose rendered macros skip branca's second template pass when they can.
+
+    Its ``render`` is branca's ``MacroElement.render`` with :func:`rendered_text` in place of
+    ``Element``: the page is the same, byte for byte (tests/test_map_plugins.py). Put it
+    after a folium class in the bases (``class X(folium.GeoJson, LiteralScripts)``) so the
+    folium class's own ``render`` runs first and hands over here.
+    """
+
+    # As branca's MacroElement.render (untyped there): it returns nothing, its parts go into
+    # the page's header, html and script.
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]
+        """Render the element's macros into the page, then its children."""
+        figure = self.get_root()
+        if not isinstance(figure, Figure):
+            msg = "You cannot render this Element if it is not in a Figure."
+            raise TypeError(msg)
+        macros = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = macros.get(part)
+            if macro is not None:
+                target = getattr(figure, part)
+                target.add_child(rendered_text(macro(self, kwargs)), name=self.get_name())
+        for element in self._children.values():
+            element.render(**kwargs)
+
+
+class GeoJson(folium.GeoJson, LiteralScripts):
+    """``folium.GeoJson`` rendering its script without the second template pass.
+
+    The layers' data is most of the page; see :class:`LiteralScripts`.
+    """
+
+
+class TileNotice(LiteralScripts):
     """Says so, once, when base-map tiles fail to load (offline, or the host is blocked).
 
     The vector layers draw regardless, over the map's plain background.
@@ -190,7 +258,7 @@ def display_features(
     return {"type": "FeatureCollection", "features": features}
 
 
-class LabelsLayer(MacroElement):
+class LabelsLayer(LiteralScripts):
     """Text labels from ``[lat, lon, text]`` rows; the text is set with ``textContent``."""
 
     _template = ElementTemplate("""
@@ -230,7 +298,7 @@ def svg(shape: str, *, fill: str, stroke: str, size: int) -> str:
     )
 
 
-class PointsLayer(MacroElement):
+class PointsLayer(LiteralScripts):
     """Markers from ``[lat, lon, icon SVG, popup HTML, online year, escaped name]`` rows.
 
     The rows arrive as JSON; the icon SVG is built here from fixed shapes and the popup
@@ -260,7 +328,7 @@ class PointsLayer(MacroElement):
         self.rows = rows
 
 
-class HtmlControl(MacroElement):
+class HtmlControl(LiteralScripts):
     """A Leaflet control holding fixed HTML (built from escaped text), e.g. the legend.
 
     A control lives inside the map container, so it stays visible in fullscreen mode.
@@ -290,7 +358,7 @@ class HtmlControl(MacroElement):
         self.css_class = css_class
 
 
-class Attribution(MacroElement):
+class Attribution(LiteralScripts):
     """Data credits appended to Leaflet's attribution control (escaped text)."""
 
     _template = ElementTemplate("""

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 import folium
 import numpy as np
 import pyproj
-from folium.plugins import HeatMap
 
 from latcircle.analysis.coverage import covered
 from latcircle.present import assets as _assets
 from latcircle.present.basemaps import to_display
 from latcircle.present.map.elements import WGS84
 from latcircle.present.map.legend import heat_scale_html
+from latcircle.present.map.plugins import HeatMap
 from latcircle.present.style import HEAT_GRADIENT, escape_text
 
 if TYPE_CHECKING:

@@ -14,12 +14,12 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from folium.plugins import FastMarkerCluster
 
 from latcircle.analysis.coverage import CAUSES
 from latcircle.present import assets as _assets
 from latcircle.present.basemaps import to_display
 from latcircle.present.map.elements import WGS84, PointsLayer, svg
+from latcircle.present.map.plugins import FastMarkerCluster
 from latcircle.present.style import STATUS_COLOURS, amount, escape_text, script_json
 
 if TYPE_CHECKING:

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import MacroElement
 
 from latcircle.analysis.coverage import CAUSES
 from latcircle.analysis.metro import Scenario
@@ -37,7 +36,12 @@ from latcircle.analysis.workbench import (
 )
 from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
-from latcircle.present.map.elements import WGS84, ElementTemplate, display_features
+from latcircle.present.map.elements import (
+    WGS84,
+    ElementTemplate,
+    LiteralScripts,
+    display_features,
+)
 from latcircle.present.style import (
     NO_SHARE_COLOUR,
     SHARE_CLASSES,
@@ -351,7 +355,7 @@ def _warnings(result: RunResult, words: Mapping[str, str]) -> list[str]:
 # --------------------------------------------------------------------------- the script
 
 
-class Workbench(MacroElement):
+class Workbench(LiteralScripts):
     """The slider, what-if panel, headline, legend folding and the year-dependent layers.
 
     Every argument but the data names a JavaScript variable of the page (a Folium element's
