@@ -161,22 +161,3 @@ def test_collector_is_off_while_the_output_steps_import(monkeypatch: pytest.Monk
         finally:
             gc.enable()
     assert seen == [False, False]
-
-
-def test_figures_import_without_property_tables_and_kwdoc_restored() -> None:
-    """``present.mpl`` imports matplotlib's figures with no docstring property tables (CPU
-    only): ``kwdoc`` is matplotlib's own again after, and ``set`` keeps every property."""
-    code = (
-        "import inspect\n"
-        "import latcircle.present.mpl as m\n"
-        "import matplotlib.artist as a\n"
-        "from matplotlib.lines import Line2D\n"
-        "print(a.kwdoc.__module__, a.kwdoc.__name__)\n"
-        "print('color' in inspect.signature(Line2D.set).parameters)\n"
-        "print('linewidth or lw: float' in a.kwdoc(Line2D))\n"
-        "print(m.Figure is __import__('matplotlib.figure').figure.Figure)\n"
-        "print('zorder: float' in (Line2D.set.__doc__ or 'zorder: float'))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["matplotlib.artist", "kwdoc", "True", "True", "True", "False"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from latcircle.analysis.calibration import Calibration
 from latcircle.present.figures import png_bytes
-from latcircle.present.mpl import Figure
 
 __all__ = ["residual_figure", "write_residual_png"]
 

@@ -29,6 +29,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
+from matplotlib.figure import Figure
 
 from latcircle import __version__
 from latcircle.analysis.coverage import BASES
@@ -44,7 +45,6 @@ from latcircle.output.readback import (
 )
 from latcircle.present.figures import national_chart, png_bytes
 from latcircle.present.markdown import markdown_html
-from latcircle.present.mpl import Figure
 from latcircle.present.style import (
     BASIS_LABELS,
     PROGRESS_COLOURS,

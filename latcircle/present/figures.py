@@ -25,9 +25,13 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from latcircle.output.readback import read_layers, read_optional_table
-from latcircle.present.mpl import Artist, Axes, Figure, Line2D, Patch
 from latcircle.present.style import (
     BASIS_COLOURS,
     BASIS_LABELS,

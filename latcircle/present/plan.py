@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from latcircle.present.figures import BASIS_LABELS, _with_fonts, png_bytes
-from latcircle.present.mpl import Figure
 from latcircle.present.templating import png_base64, render
 
 __all__ = ["curve_figure", "plan_context", "plan_section", "write_curve_png"]

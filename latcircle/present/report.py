@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from latcircle import __version__
 from latcircle.analysis.coverage import BASES, CAUSES
@@ -44,7 +45,6 @@ from latcircle.output.readback import (
 from latcircle.present.dashboard import city_links, render_dashboard, write_dashboard
 from latcircle.present.figures import city_figures, png_bytes
 from latcircle.present.markdown import markdown_html
-from latcircle.present.mpl import Figure
 from latcircle.present.protection import protection_context
 from latcircle.present.robust import robust_context
 from latcircle.present.style import (

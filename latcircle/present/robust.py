@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from latcircle.present.figures import png_bytes
-from latcircle.present.mpl import Figure
 from latcircle.present.style import BASIS_LABELS, BASIS_WORDS, percent
 from latcircle.present.templating import png_base64, render
 
