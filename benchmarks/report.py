@@ -438,10 +438,11 @@ of the demo byte-identical (`scripts/compare_outputs.py`, 24 files each, PNGs, `
   while `outputs_of` imports the pipeline's output steps (everything imported lives as long
   as the process; `gc.freeze()` follows): the run's time in collections fell from 0.21 to
   0.09 s CPU.
-* **matplotlib's figures without their docstring tables.** At import matplotlib writes every
-  artist class's `set` docstring from all its setters' docstrings (8,000 `inspect.getdoc`
-  calls). `present/mpl.py` imports `matplotlib.figure` with `matplotlib.artist.kwdoc` returning
-  no table, then puts it back (~0.08 s CPU); only `help()` on matplotlib's artists changes.
+* **Tried and taken back: matplotlib's figures without their docstring tables.** At import
+  matplotlib writes every artist class's `set` docstring from all its setters' docstrings
+  (8,000 `inspect.getdoc` calls, ~0.08 s CPU). Importing `matplotlib.figure` with
+  `matplotlib.artist.kwdoc` swapped out saves that, but it patches a library's function in an
+  analyst's process (`help()` on matplotlib's artists would lose its tables): reverted.
 * **Left as they are.** The figures' CPU is matplotlib's layout and drawing (constrained
   layout measures every tick label twice; ~0.55 s for six PNGs) and stays; folium itself
   (~0.1 s to import, its templates compiled at import) stays while the map is a folium map.
