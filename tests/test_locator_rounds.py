@@ -76,9 +76,7 @@ def test_round_picks_what_testing_every_candidate_picks() -> None:
     py = np.r_[gy.ravel(), rng.uniform(-300, 2300, 3000)]
     bound = 600.0
     for k in (1, 4, 8, 16):
-        dist, idx = locator._tree.query(
-            np.column_stack([px, py]), k=list(range(1, k + 1)), distance_upper_bound=bound
-        )
+        dist, idx = locator._query(px, py, 0, k, bound)
         for best_d in (np.full(len(px), np.inf), rng.uniform(0, 80, len(px))):
             cand = locator._round(px, py, dist, idx, best_d, bound)
             d2_min, piece, f = _dense_nearest(locator, px, py, idx)
@@ -109,3 +107,57 @@ def test_answers_do_not_depend_on_the_order_of_the_points() -> None:
     theirs = sorted(zip(ref.tie_point, ref.tie_edge, ref.tie_t, strict=True))
     assert mine == theirs
     assert len(theirs) > 0 and ref.has_access.sum() > 1000
+
+
+class _TiesReversed:
+    """A KD-tree whose answers list equally far neighbours in reverse order."""
+
+    def __init__(self, tree: object) -> None:
+        self.tree = tree
+
+    def query(self, pts: np.ndarray, *, k: int, **kwargs: object) -> tuple[np.ndarray, ...]:
+        dist, idx = self.tree.query(pts, k=k, **kwargs)
+        dist, idx = dist.reshape(len(pts), k), idx.reshape(len(pts), k)
+        order = np.lexsort((np.broadcast_to(-np.arange(k), dist.shape), dist), axis=-1)
+        return np.take_along_axis(dist, order, -1), np.take_along_axis(idx, order, -1)
+
+
+def test_follow_up_queries_miss_no_piece_tied_across_the_seen_line() -> None:
+    """What two rounds test holds every piece nearer than the second round's last (brute force).
+
+    On a lattice many midpoints are equally far from a point; the tree may order them
+    differently from one query to the next (another ``k``, another heap), so a piece tied
+    across the line between the first round's ``seen`` and the new columns is asked again.
+    """
+    net = _network()
+    locator = Locator(net, piece_m=40.0)
+    locator._tree = _TiesReversed(locator._tree)  # the worst order the tree may give
+    gx, gy = np.meshgrid(np.arange(-100, 2101, 20.0), np.arange(-100, 2101, 20.0))
+    px, py = gx.ravel(), gy.ravel()
+    mid = np.column_stack(
+        [locator._ax[:-1] + locator._dx[:-1] / 2, locator._ay[:-1] + locator._dy[:-1] / 2]
+    )
+    bound = 600.0
+    n_tied = 0
+    for seen, k in ((1, 2), (4, 8), (8, 16)):
+        d1, i1 = locator._query(px, py, 0, seen, bound)
+        d2, i2 = locator._query(px, py, seen, k, bound)
+        full, _ = locator._query(px, py, 0, k, bound)
+        n_tied += int((full[:, seen - 1] == full[:, seen]).sum())
+        for r in range(0, len(px), 7):
+            d = np.hypot(mid[:, 0] - px[r], mid[:, 1] - py[r])
+            tested = set(i1[r][np.isfinite(d1[r])]) | set(i2[r][np.isfinite(d2[r])])
+            last = d2[r, -1] if np.isfinite(d2[r, -1]) else bound
+            nearer = set(np.flatnonzero(d < last).tolist())
+            assert nearer <= tested, (seen, k, r)
+    assert n_tied > 100  # ties across the line were there to miss
+
+
+def test_a_network_without_edges_gives_no_point_access() -> None:
+    net = _network()
+    empty = net.subset(np.zeros(net.n_edges, dtype=bool))
+    assert empty.n_edges == 0
+    loc = Locator(empty).locate(np.array([0.0, 5e6]), np.array([0.0, 1.0]), max_drop_m=100.0)
+    np.testing.assert_array_equal(loc.edge, [-1, -1])
+    np.testing.assert_array_equal(loc.drop, [np.inf, np.inf])
+    assert len(loc.tie_point) == 0

@@ -481,13 +481,9 @@ class Locator:
         rows = np.arange(n)
         seen, k = 0, min(self._k, self.n_pieces)
         while len(rows) and k > seen:
-            # Only candidates seen + 1 .. k are new; the nearer ones were tested already.
+            # Candidates seen + 1 .. k are new (and any tied with the first of them).
             qx, qy = px[rows], py[rows]
-            dist, idx = self._tree.query(
-                np.column_stack([qx, qy]),
-                k=list(range(seen + 1, k + 1)),
-                distance_upper_bound=bound,
-            )
+            dist, idx = self._query(qx, qy, seen, k, bound)
             cand = self._round(qx, qy, dist, idx, np.sqrt(best_d2[rows]), bound)
             old = best[rows], best_d2[rows], best_f[rows]
             better = self._keep_best(rows, cand, old, best, best_d2, best_f)
@@ -503,6 +499,28 @@ class Locator:
             seen, k = k, min(k * ESCALATE, self.n_pieces)
         found = tuple(np.concatenate(c) for c in zip(*ties, strict=True)) if ties else ()
         return best, np.sqrt(best_d2), best_f, found or _no_ties()
+
+    def _query(
+        self, qx: np.ndarray, qy: np.ndarray, seen: int, k: int, bound: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return the ``k`` nearest piece midpoints within ``bound``, from the first unseen.
+
+        Returns the distances and pieces (``n_pieces`` and ``inf`` where fewer are within
+        ``bound``) of the columns ``seen`` on, and before them any of the first ``seen``
+        that is as far as column ``seen``: among equally far midpoints the tree's order
+        may differ from one query to the next (a larger ``k`` keeps another heap), so a
+        piece tied across that line may not have been among the ``seen`` tested before.
+        Testing one again changes nothing.
+        """
+        dist, idx = self._tree.query(np.column_stack([qx, qy]), k=k, distance_upper_bound=bound)
+        dist, idx = dist.reshape(len(qx), k), idx.reshape(len(qx), k)
+        if seen:
+            tied = dist[:, :seen] == dist[:, seen : seen + 1]
+            lo = int(np.argmax(tied.any(axis=0))) if tied.any() else seen
+            dist, idx = dist[:, lo:], idx[:, lo:]
+            if lo < seen:  # columns before ``seen`` not tied: their pieces were tested
+                dist[:, : seen - lo][~tied[:, lo:]] = np.inf
+        return dist, idx
 
     def _round(
         self,
