@@ -434,8 +434,21 @@ def _wuhan_budgets(res: dict[str, Any]) -> list[list[str]]:
     else:
         rows.append(_not_measured(label_cpu, f"≤ {WHOLE_RUN_CPU_S:g} s CPU", "section `wuhan`"))
         rows.append(_not_measured(label_mb, f"≤ {WHOLE_RUN_MB:,.0f} MB", "section `wuhan`"))
-    batch = ((res.get("national") or {}).get("wuhan")) or {}
     label = "Wuhan as a national batch task (no map, no report), CPU (issue 23)"
+    runs = (res.get("wuhan") or {}).get("batch")
+    if runs and runs["cpu_s"].get("n", 0):  # section 1's repeated tasks first
+        cpu = runs["cpu_s"]
+        rows.append(
+            [
+                label,
+                f"≤ {BATCH_TASK_CPU_S:g} s CPU",
+                _stat(cpu, 2, " s") + f"; wall {_fmt(runs['wall_s']['median'], 2)} s "
+                f"(section 1, {cpu['n']} runs)",
+                _status(cpu["median"] <= BATCH_TASK_CPU_S),
+            ]
+        )
+        return rows
+    batch = ((res.get("national") or {}).get("wuhan")) or {}
     if "batch_task_cpu_s" in batch:
         cpu1 = batch["batch_task_cpu_s"]
         rows.append(
@@ -635,6 +648,29 @@ def _wuhan(w: dict[str, Any]) -> str:
             ],
         )
     )
+    batch = w.get("batch")
+    if batch:
+        out.append(
+            "\nWuhan as a national batch task (no map, no report): `latcircle national` of "
+            "Wuhan alone on one single-core Dask worker (`benchmarks.national.sweep_task`, as "
+            "section 7 measures it once), a fresh child process per run. CPU and wall are the "
+            "task's own (`CityOutcome.cpu_s`, `wall_s`: in the worker, imports the task makes "
+            "included), peak RSS the worker's.\n"
+        )
+        out.append(
+            _table(
+                ["", "wall (s)", "CPU (s)", "peak RSS (MB)", "runs"],
+                [
+                    [
+                        "batch task",
+                        _stat(batch["wall_s"]),
+                        _stat(batch["cpu_s"]),
+                        _stat(batch["peak_rss_mb"], 0),
+                        str(batch["cpu_s"]["n"]),
+                    ]
+                ],
+            )
+        )
     grid, net = w.get("grid", {}), w.get("network", {})
     if grid and net:
         out.append(
