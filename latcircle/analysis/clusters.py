@@ -225,7 +225,7 @@ def _uncovered_weight(
 
 def _district_labels(cells: _Cells, mask: np.ndarray) -> tuple[np.ndarray, int]:
     """4-connected clusters of ``mask`` that never cross a district boundary."""
-    labels = np.zeros(mask.shape, dtype=np.int64)
+    labels = np.zeros(mask.shape, dtype=np.int32)  # ndimage.label's own type: n < 2**31
     n = 0
     districts = np.unique(cells.district[mask])
     if not len(districts):

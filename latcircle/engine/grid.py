@@ -8,7 +8,7 @@ translates the grid with it and leaves every share unchanged.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import rasterio.features
@@ -46,6 +46,9 @@ class Grid:
     shape: tuple[int, int]
     inside: np.ndarray
     cell_m: float
+    #: The flat indices of the inside cells, found on first use (one scan of ``inside`` for
+    #: every raster made, not one per raster).
+    _flat: list[np.ndarray] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
     def cell_km2(self) -> float:
@@ -78,8 +81,10 @@ class Grid:
         dtype
             Output dtype.
         """
+        if not self._flat:
+            self._flat.append(np.flatnonzero(self.inside))
         out = np.full(self.shape, fill, dtype=dtype)
-        out[self.inside] = values
+        out.reshape(-1)[self._flat[0]] = values  # a view: C order, as out[inside] = values
         return out
 
     def rasterize(self, geoms: list[BaseGeometry], *, fill: int = -1) -> np.ndarray:
