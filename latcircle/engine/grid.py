@@ -81,11 +81,24 @@ class Grid:
         dtype
             Output dtype.
         """
+        out = np.full(self.shape, fill, dtype=dtype)
+        out.reshape(-1)[self._inside_flat()] = values  # a view: C order, as out[inside] = values
+        return out
+
+    def numbers(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Return the positions in :meth:`centres` order of the inside cells ``(rows, cols)``.
+
+        Parameters
+        ----------
+        rows, cols
+            Cells inside the metro (a cell outside has no number: not checked).
+        """
+        return np.searchsorted(self._inside_flat(), rows * self.shape[1] + cols)
+
+    def _inside_flat(self) -> np.ndarray:
         if not self._flat:
             self._flat.append(np.flatnonzero(self.inside))
-        out = np.full(self.shape, fill, dtype=dtype)
-        out.reshape(-1)[self._flat[0]] = values  # a view: C order, as out[inside] = values
-        return out
+        return self._flat[0]
 
     def rasterize(self, geoms: list[BaseGeometry], *, fill: int = -1) -> np.ndarray:
         """Label each cell with the index of the polygon holding its centre.
