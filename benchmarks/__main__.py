@@ -106,9 +106,7 @@ def bench_wuhan(runs: int) -> dict[str, Any]:
             "total_s": summary([r["total_s"] for r in staged]),
             "peak_rss_mb": summary([r["peak_rss_mb"] for r in staged]),
         },
-        "batch": {
-            k: summary([r[k] for r in batch]) for k in ("cpu_s", "wall_s", "peak_rss_mb")
-        }
+        "batch": {k: summary([r[k] for r in batch]) for k in ("cpu_s", "wall_s", "peak_rss_mb")}
         | {"load_before": [r["load_before"] for r in batch]},
         "grid": staged[-1]["grid"],
         "network": staged[-1]["network"],

@@ -213,7 +213,7 @@ def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
 def _uncovered_weight(
     grid: Grid, metro: Metro, scenario: Scenario, basis: str, budget_ms: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The uncovered weight of ``basis`` per grid cell: flat cell indices and weights.
+    """Return the uncovered weight of ``basis`` per grid cell: flat cell indices, weights.
 
     Each cell's weight is its samples' summed in sample order (as ``np.bincount`` over the
     whole grid sums them); cells without a sample are left out.
