@@ -358,7 +358,10 @@ def run_city(
     )
     if progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
-            result = _without_year_scenarios(with_shortfall(_for_shortfall(result)))
+            if _reuses_years(extra_outputs):  # the map's slider: not solved a second time
+                result = with_shortfall(result)
+            else:
+                result = _without_year_scenarios(with_shortfall(_for_shortfall(result)))
             release_memory()  # and the progress years' scenarios, before the output steps
     write_run(result, out=Path(out), timer=timer, extra_outputs=extra_outputs)
     return result
@@ -531,21 +534,17 @@ def write_run(
 def _write_latency_tif(tmp: Path, result: RunResult, latency_raster: np.ndarray) -> np.ndarray:
     """Write ``latency.tif`` (latency, status codes, ``r*``); return the status codes.
 
-    The float32 stack is filled band by band, each full-size float64 raster dropped once
-    cast (the same float32 values as ``np.stack(..., dtype=float32)``).
+    The bands go to :func:`write_cog` one by one, each cast to float32 as it is written
+    (the same float32 values as ``np.stack(..., dtype=float32)``, without that stack).
     """
     metro, scenario = result.metro, result.scenario
-    names = [LATENCY_BAND, STATUS_BAND]
-    if result.robust is not None:  # band 3: each cell's critical route factor
-        names.append(R_STAR_BAND)
-    stack = np.empty((len(names), *metro.grid.shape), dtype=np.float32)  # as written
-    stack[0] = latency_raster
     codes = status_raster(metro, scenario)
-    stack[1] = codes
-    if result.robust is not None:
-        stack[2] = r_star_raster(metro, result.robust)
+    bands, names = [latency_raster, codes], [LATENCY_BAND, STATUS_BAND]
+    if result.robust is not None:  # band 3: each cell's critical route factor
+        bands.append(r_star_raster(metro, result.robust))
+        names.append(R_STAR_BAND)
     write_cog(
-        stack,
+        bands,
         metro.grid,
         metro.inputs.crs.to_wkt(),
         tmp / "latency.tif",
@@ -624,6 +623,15 @@ def _run_year_criticals(robust: Robustness) -> Robustness:
     sens = robust.sensitivity
     kept = {key: crit for key, crit in sens.criticals.items() if key[0] == sens.run_year}
     return dataclasses.replace(robust, sensitivity=dataclasses.replace(sens, criticals=kept))
+
+
+def _reuses_years(steps: Sequence[object] | None) -> bool:
+    """Whether an output step reads the progress years' scenarios (``reuses_years``).
+
+    The map's slider solves those years again when they are gone (~0.3 s CPU on Wuhan, and
+    no lower peak: it holds them all at once); a run without such a step drops them.
+    """
+    return any(getattr(step, "reuses_years", False) for step in steps or ())
 
 
 def _for_shortfall(result: RunResult) -> RunResult:

@@ -501,6 +501,7 @@ def map_writer(*, assets: AssetMode = "inline", **options: Any) -> Any:
         return write_map(result, folder, assets=assets, **options)
 
     write.stage_name = "write_map"  # type: ignore[attr-defined]
+    write.reuses_years = True  # type: ignore[attr-defined]  # the run keeps them (slider)
     return write
 
 
