@@ -685,9 +685,9 @@ def write_cog(
         One description per band (GDAL band description), e.g. what a band's codes mean.
     """
     if isinstance(values, np.ndarray):
-        stack: Sequence[np.ndarray] = values[None] if values.ndim == 2 else values
+        stack = [values] if values.ndim == 2 else list(values)
     else:
-        stack = values
+        stack = list(values)
     profile = {
         "driver": "GTiff",
         "dtype": "float32",
