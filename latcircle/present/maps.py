@@ -193,7 +193,11 @@ def build_map(
     display = {"tol": tol, "precision": precision, "datum": base.datum}
     fmap = _base_map(layers["boundary"], base, title=_page_title(result, words, lang), lang=lang)
     states = year_states(
-        result.metro, result.scenario, slider_years(result), solved=solved_scenarios(result)
+        result.metro,
+        result.scenario,
+        slider_years(result),
+        solved=solved_scenarios(result),
+        run_bands=(result.layers or {}).get("bands"),  # computed in memory, not read back
     )
     names = _district_names(result, layers, lang)
     drawn = _add_layers(
