@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,3 +108,45 @@ def test_numbers_are_positions_in_centres_order() -> None:
     cy = grid.transform.f + (rows[::-1] + 0.5) * grid.transform.e
     want = [int(np.flatnonzero((x == a) & (y == b))[0]) for a, b in zip(cx, cy, strict=True)]
     assert got.tolist() == want == [5, 4, 3, 2, 1, 0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cluster_weights_are_the_full_grid_sums_bit_for_bit(seed: int) -> None:
+    """Per-cluster weight from the occupied cells only = the full-grid bincount, same floats."""
+    from latcircle.analysis.clusters import _sum_by
+
+    rng = np.random.default_rng(seed)
+    rows, cols, n = 40, 30, 25
+    labels = rng.integers(0, n + 1, size=(rows, cols)).astype(np.int32)
+    cell = rng.integers(0, rows * cols, size=3000)  # samples, several per cell, any order
+    weight = rng.random(3000) * 10.0 ** rng.integers(-3, 4, size=3000)
+    # The reference, as the run summed before: a full-grid raster of each cell's weight.
+    raster = np.bincount(cell, weights=weight, minlength=rows * cols).reshape(rows, cols)
+    want = np.bincount(labels.ravel(), weights=raster.ravel(), minlength=n + 1)[1:]
+    cells, at = np.unique(cell, return_inverse=True)
+    sparse = (cells, np.bincount(at, weights=weight, minlength=len(cells)))
+    got = _sum_by(labels.ravel(), sparse, n)
+    assert got.tobytes() == want.tobytes()
+    assert np.isnan(_sum_by(labels.ravel(), None, n)).all()
+
+
+def test_seeded_run_year_draws_the_run_bands(tiny_city: Path) -> None:
+    """The slider's run year takes the run's own bands: the same shapes as polygonised anew."""
+    from latcircle.analysis.workbench import year_states
+    from latcircle.config import load_config
+    from latcircle.pipeline import compute_run
+
+    run = compute_run(load_config(tiny_city), progress=False)
+    assert run.layers is not None
+    years = [run.scenario.year]
+    (seeded,) = year_states(run.metro, run.scenario, years, run_bands=run.layers["bands"])
+    (fresh,) = year_states(run.metro, run.scenario, years)
+    assert (
+        shapely.to_wkb(seeded.rings.geometry.to_numpy()).tolist()
+        == shapely.to_wkb(fresh.rings.geometry.to_numpy()).tolist()
+    )
+    assert seeded.rings.drop(columns="geometry").equals(fresh.rings.drop(columns="geometry"))
+    assert seeded.causes.geometry.geom_equals_exact(fresh.causes.geometry, 0.0).all()
+    # One band for each threshold, else nothing is seeded (and nothing breaks).
+    (other,) = year_states(run.metro, run.scenario, years, run_bands=run.layers["bands"].iloc[:1])
+    assert other.rings.geometry.geom_equals_exact(fresh.rings.geometry, 0.0).all()
