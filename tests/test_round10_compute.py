@@ -85,7 +85,7 @@ def test_to_raster_is_boolean_assignment() -> None:
     values = np.array([1.5, 2.5, 3.5, 4.5, 5.5, 6.5])
     expected = np.full(grid.shape, np.nan)
     expected[grid.inside] = values
-    for _ in range(2):  # the flat indices found, then reused
+    for _ in range(2):  # the same answer each time
         assert np.array_equal(grid.to_raster(values, dtype="float64"), expected, equal_nan=True)
     codes = grid.to_raster(np.arange(6), fill=-1, dtype="int32")
     assert codes.tolist() == [[-1, 0, 1, -1], [2, -1, 3, 4], [-1, -1, -1, 5]]
