@@ -346,6 +346,27 @@ task: 4.23 → 4.00 s CPU; the 1 M-node process peak 1,351 → 1,317 MB, of whic
 generated lattice itself (528 MB of it 1.84 M shapely LineStrings, the benchmark's input).
 Tried and dropped (no gain or slower): querying points in spatial blocks, KD-tree leaf sizes
 8/16/32, one interleaved array of pieces, `pd.factorize` for node ids.
+**Session round 10, compute side (issue 23, part; 2026-12-06).** Measured under heavy load
+(1-minute load 8–12 on the 2 cores), so only interleaved pairs are compared: three pairs of
+`latcircle -q run data/cities/wuhan.yaml` before (`b08cded`) and after, user + system CPU
+and peak RSS, medians: whole run 9.44 → 9.19 s CPU, 770 → 752 MiB; with `--no-map
+--no-report` 6.22 → 6.21 s CPU (no change above the noise), 700 → 667 MiB. Per stage (CPU
+s, one in-process run each, same load): `load` 0.74 → 0.68–0.79 (the local UTM zone without
+the PROJ query: ~0.07 s, more in wall), `progress` (shortfall) 0.29 → 0.22, `outputs` 0.48 →
+0.56–0.65 (it now trims the heap: RSS after it 697 → 666 MB), the map's slider
+(`workbench.year_states`, inside `write_map`) 0.77 → 0.43 s: it reuses the progress years'
+scenarios (no longer dropped when a step declares `reuses_years`) and takes the run's own
+isochrone bands instead of polygonising them again. Memory: the clusters of the shortfall
+year from the occupied cells only (no three full-grid float64 rasters, labels in 32 bits),
+`latency.tif` written band by band (no float32 stack) under a 16 MB GDAL block cache, the
+heap trimmed after the core outputs; without a map the shortfall keeps only its year's
+scenario. Where the peak now is (Wuhan): `outputs` ~750 MB (the COG's GDAL buffers on top of
+the kept years' scenarios), `write_map` ~747, `sensitivity` ~706 (the target years' scenarios
+and critical values), on ~260 MB of imports. Wuhan as a batch task is now measured `--runs`
+times in section 1 (`benchmarks.wuhan.batch_runs`); its CPU is the worker's process time
+over the task, which also counts the Dask worker's own threads for as long as the task
+lasts, so under load it grows with the wall time. Outputs of Wuhan and the demo
+byte-identical (`scripts/compare_outputs.py`, 24 files each).
 """
 
 
