@@ -183,38 +183,38 @@ def bench_floor(runs: int) -> dict[str, Any]:
 
 
 def bench_scaling(runs: int, *, quick: bool) -> dict[str, Any]:
-    """Synthetic metros: the network sweep, then the cell sweep."""
+    """Synthetic metros: the network sweep, then the cell sweep (each lattice from a file)."""
     from benchmarks import scaling
 
     nodes = scaling.NETWORK_SWEEP_QUICK if quick else scaling.NETWORK_SWEEP
     cells = scaling.CELL_SWEEP_QUICK if quick else scaling.CELL_SWEEP
     out: dict[str, Any] = {"runs": runs, "network": [], "cells": []}
-    for n in nodes:
-        _log(f"scaling: {n:,} nodes at {scaling.BASE_CELL_M:g} m")
-        out["network"].append(
-            run_child(
-                "scaling",
-                {"n_nodes": n, "cell_m": scaling.BASE_CELL_M, "runs": runs},
-                timeout_s=1800,
-            ).result
-        )
-    for c in cells:
-        same = [
-            r
-            for r in out["network"]
-            if r["requested_nodes"] == scaling.BASE_NODES and r["cell_m"] == c
-        ]
-        if same:
-            out["cells"].append(same[0])
-            continue
-        _log(f"scaling: {scaling.BASE_NODES:,} nodes at {c:g} m")
-        out["cells"].append(
-            run_child(
-                "scaling",
-                {"n_nodes": scaling.BASE_NODES, "cell_m": c, "runs": runs},
-                timeout_s=1800,
-            ).result
-        )
+    with tempfile.TemporaryDirectory(prefix="latcircle-lattice-") as tmp:
+        lattices: dict[int, dict[str, Any]] = {}
+
+        def run(n: int, cell_m: float) -> dict[str, Any]:
+            if n not in lattices:
+                folder = Path(tmp) / str(n)
+                folder.mkdir()
+                _log(f"scaling: writing the {n:,}-node lattice")
+                lattices[n] = run_child(
+                    "scaling_lattice", {"n_nodes": n, "folder": str(folder)}, timeout_s=1800
+                ).result
+            _log(f"scaling: {n:,} nodes at {cell_m:g} m")
+            lattice = lattices[n]
+            args = {"n_nodes": n, "cell_m": cell_m, "runs": runs}
+            args |= {"lattice": lattice["path"], "sites": lattice["sites"]}
+            return run_child("scaling", args, timeout_s=1800).result
+
+        for n in nodes:
+            out["network"].append(run(n, scaling.BASE_CELL_M))
+        for c in cells:
+            same = [
+                r
+                for r in out["network"]
+                if r["requested_nodes"] == scaling.BASE_NODES and r["cell_m"] == c
+            ]
+            out["cells"].append(same[0] if same else run(scaling.BASE_NODES, c))
     out["cells"].sort(key=lambda r: -r["cell_m"])
     return out
 
@@ -285,6 +285,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", type=Path, default=None, help="also write the raw results here")
     p.add_argument(
+        "--previous",
+        default=None,
+        metavar="COMMIT",
+        help="the commit whose docs/performance.md holds the sections not run here",
+    )
+    p.add_argument(
         "--metros", type=int, default=None, help="metros in the national sweep (default 12)"
     )
     p.add_argument(
@@ -325,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_start": load_average(),
         "quick": args.quick,
         "runs": runs,
+        "previous": args.previous,
     }
     missing = _wuhan_available()
     jobs: dict[str, Callable[[], dict[str, Any]]] = {

@@ -19,6 +19,7 @@ TASKS: dict[str, tuple[str, str]] = {
     "recipe": ("benchmarks.recipe", "recipe_task"),
     "latcircle_field": ("benchmarks.recipe", "latcircle_task"),
     "scaling": ("benchmarks.scaling", "scaling_task"),
+    "scaling_lattice": ("benchmarks.scaling", "lattice_task"),
     "map_check": ("benchmarks.browser", "check_task"),
     "map_open": ("benchmarks.browser", "open_task"),
     "plan": ("benchmarks.plan", "plan_task"),

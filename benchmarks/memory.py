@@ -52,7 +52,6 @@ def _settle() -> None:
 
 def memory_task(n_nodes: int) -> dict[str, Any]:
     """Child task: the resident memory of each set-up step on an ``n_nodes`` lattice."""
-    import shapely
 
     from benchmarks.scaling import synthetic_lines
     from latcircle.config import LatencyModel
@@ -81,7 +80,7 @@ def memory_task(n_nodes: int) -> dict[str, Any]:
     arcs = arc_matrix(net, LatencyModel().resolved(network_kind="road"))
     _settle()
     steps["arc matrix"] = rss_mb() - mark
-    n_coords = len(shapely.get_coordinates(net.geometry))
+    n_coords = int(net.geometry.num_coordinates().sum())
     tree = locator._tree
     tree_mb = (tree.data.nbytes + tree.indices.nbytes) / MB
     return {
@@ -94,7 +93,10 @@ def memory_task(n_nodes: int) -> dict[str, Any]:
         "locator_build_traced_peak_mb": build_peak / MB,
         "locator_build_traced_held_mb": held / MB,
         "total_mb": sum(steps.values()),
-        "network_arrays_mb": _arrays_mb(net),
+        "network_arrays_mb": {
+            **_arrays_mb(net),
+            **{f"geometry.{k}": v for k, v in _arrays_mb(net.geometry).items()},
+        },
         "locator_arrays_mb": _arrays_mb(locator),
         "locator_near_mb": sum(_arrays_mb(locator._near).values()),
         "kdtree_data_indices_mb": tree_mb,

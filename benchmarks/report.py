@@ -346,6 +346,64 @@ task: 4.23 → 4.00 s CPU; the 1 M-node process peak 1,351 → 1,317 MB, of whic
 generated lattice itself (528 MB of it 1.84 M shapely LineStrings, the benchmark's input).
 Tried and dropped (no gain or slower): querying points in spatial blocks, KD-tree leaf sizes
 8/16/32, one interleaved array of pieces, `pd.factorize` for node ids.
+
+**Session round 10: the engine against the floor (issue 23, part; 2026-12-06).** `python -m
+benchmarks --quick --runs 5 --only floor`, `main` (`b08cded`) and this round run alternately
+(A B A B) under heavy load (1-minute load 10–12), medians of 5; every sample of Wuhan
+(1,356,766 points): engine ÷ floor **3.12× / 3.23× → 2.72× / 2.78× wall, 3.06× / 3.37× →
+2.93× / 2.93× CPU** (engine 0.81–0.89 → 0.80–0.83 s CPU beside a floor of 0.26–0.28 s); grid
+cells 2.90× / 2.98× → 2.87× / 2.75× wall. Locating alone, one thread, min of 5, interleaved
+twice: 0.81–0.83 → 0.76–0.77 s CPU. The budget (≤ 2×) is **not** met. Outputs of Wuhan and
+the demo byte-identical (`scripts/compare_outputs.py`, 24 files each), and the locator's
+arrays (edge, t, drop, ties) on every Wuhan sample bit for bit.
+* **A round tests only what may win.** The nearest piece is no farther than the first
+  candidate's midpoint (or the best so far); a candidate whose midpoint lies more than the
+  longest half-piece beyond that is farther by more than `PROOF_SLACK_M`, so neither the answer
+  nor a tie. Of Wuhan's 8 first candidates 5.1 per point are tested (flat pairs, a per-row
+  `minimum.reduceat`, exact ties sorted apart only where they occur); same answers by
+  construction, and checked against the dense evaluation (`tests/test_locator_rounds.py`).
+* **Ruling out by one lookup.** 910 k of the 1.36 M samples lie beyond the network's bounding
+  box, where the lower bound was a per-point box distance; the raster now reaches 2 km past
+  the box (`NEAR_MARGIN_M`), so for a reach below that every point costs one gather (the
+  ruling-out 0.045 → 0.027 s CPU).
+* **Evaluation** gathers the serving site once, through the nearer end's node, and forms the
+  latency in place in the same order of operations (`_at_access` 8.1 → 6.9 ms on Wuhan).
+* **Where the rest is.** Locating Wuhan's samples on one thread: the KD-tree queries 0.45 s
+  (first 8 candidates for 352 k points 0.32 s; 59 k points escalate to 16 and 5 k to 32,
+  0.14 s), the exact tests 0.19 s, the ruling-out 0.03 s; the floor's whole KD step is one
+  `k=1` query. Tried and dropped (measured on those points): a first `k` of 10, 12 or 16
+  (0.70–0.78 vs 0.72 s), coarser index pieces (80–320 m groups of pieces: fewer tree points
+  but the longer half-piece escalates 71–182 k points instead of 59 k), escalating by the
+  needed radius (bounded `k`-queries in radius bins, `query_ball_point`: no faster than `k=16`),
+  `eps`-approximate queries (8–21 % cheaper but 1.8–4.6× the escalations), a dual-tree pass
+  (`sparse_distance_matrix`) for points near a road, tile order (again: no gain).
+
+**Session round 10: the 1 M-node metro's memory (issue 23, part; 2026-12-06).** Section 4
+measured the engine on a lattice generated in its own process and held there as 1.84 M shapely
+LineStrings all along (720 MB of the 1,321 MB peak at `0250459`); the network's `geometry` was
+those same objects. A run reads its lines from a file, so the section now does too: each lattice
+is written to a GeoPackage by a process of its own, and the measured process reads it with
+latcircle's network reader, then runs the engine (process peak over the first run, as a fresh
+`latcircle run`). The network now keeps its lines as flat coordinates (`engine/edgelines.py`
+`EdgeLines`: 84 MB of vertices and 15 MB of offsets against ~515 MB of objects; LineStrings made
+with the same coordinates only where a step asks, e.g. the protection step's STRtree), the
+locator reads the coordinates directly, and a run takes the coordinates
+(`engine.network.line_table`) and lets the features go before the network is built, trimming the
+freed heap after the build and after the arcs (`analysis.metro.prepare`). The coordinate check
+runs a block of lines at a time (it held ~220 MB of temporaries at 1 M nodes) and the u/v loop
+check compares integer ids without making 3.7 M strings. At 1 M nodes (999,954 nodes, `python -m
+benchmarks._child scaling` with 3 runs on the 1 M lattice's file), process peak: **1,399 MB**
+before (`main` at `b08cded` reading the same file, first run), **1,007 MB** after (over all 3
+runs in one process: 1,110 MB, the later runs starting on the heap the first left). Where the
+1,007 MB are (resident, step by step): imports 210 MB; reading the GeoPackage peaks at 995 (the
+lines' GeoDataFrame keeps 637 MB, pyogrio's WKB beside it while it is made); once the lines are
+taken and let go, 475; the locator +384, the arcs +68 (trimmed back to 854), locate +49, solve
++100. Outputs of Wuhan and the demo: byte-identical (24 files each). The network build's CPU at
+1 M nodes rose from 1.5–1.7 s to 2.2–2.3 s (two runs each, under load 10–12: the checks that the
+lines fit the flat form, their vertex counts, the columns' copy). Left: reading is now the peak
+beside the solve; a reader that streams the file's WKB into coordinates without making every
+line a shapely object would take ~500 MB off it.
+
 **Session round 10, compute side (issue 23, part; 2026-12-06).** Measured under heavy load
 (1-minute load 8–12 on the 2 cores), so only interleaved pairs are compared: three pairs of
 `latcircle -q run data/cities/wuhan.yaml` before (`b08cded`) and after, user + system CPU
@@ -1103,15 +1161,22 @@ def _scaling(s: dict[str, Any]) -> str:
     out = [
         f"Synthetic metros: a jittered street lattice (nodes moved up to 30 % of the spacing, 8 % "
         f"of links removed, links bent at the middle) in a round metro {EXTENT_M / 1000:g} km "
-        "across, 16 compute sites, latcircle's optical model. One fresh process per size; the "
-        "lattice is generated untimed, then the engine runs "
-        f"{s['runs']} time(s): build the network, the locator and the arcs, attach the sites, lay "
-        "the grid, locate the cells, solve, evaluate, polygonise four bands. *Traced peak* is "
-        "`tracemalloc`'s peak over one more engine run (numpy arrays and Python objects; the "
-        "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak; "
-        "*engine MB per M nodes* is that peak less the process's size once the lattice is "
-        "generated, per million nodes. The last column is the same measurement before the "
-        "locator was built a block of segments at a time (commit `84f9c1d`, 2026-12-01).\n",
+        "across, 16 compute sites, latcircle's optical model. Each lattice is generated and "
+        "written to a GeoPackage by a process of its own (untimed); then, in one fresh process "
+        f"per size, the engine runs {s['runs']} time(s) as `latcircle run` does, from the file: "
+        "read the lines with latcircle's network reader (*read*, not in *engine*), build the "
+        "network and let the lines' shapely objects go (the network keeps their coordinates), "
+        "build the locator and the arcs, attach the sites, lay the grid, locate the cells, "
+        "solve, evaluate, polygonise four bands. *Traced peak* is `tracemalloc`'s peak over one "
+        "more engine run, from the network build on (numpy arrays and Python objects; the "
+        "KD-tree's C++ nodes are not traced); *process peak* is the child's resident peak over "
+        "its first run (reading the file included; a fresh process, as a `latcircle run`: the "
+        "later runs start on the heap the earlier ones leave behind, and their peak is given "
+        "below the table); *engine MB per M nodes* is that peak less the process's "
+        "size once latcircle is imported (the lines still on file), per million nodes. The last "
+        "column is the measurement before the locator was built a block of segments at a time "
+        "(commit `84f9c1d`, 2026-12-01), when the lattice was generated in the engine's process "
+        "and held there as shapely objects (its size then taken as the base).\n",
     ]
     for key, title, size_key in (
         ("network", "Network sweep (cells fixed at 100 m)", "nodes"),
@@ -1130,6 +1195,7 @@ def _scaling(s: dict[str, Any]) -> str:
                     f"{r['pieces']:,}",
                     f"{r['cell_m']:g}",
                     f"{r['cells']:,}",
+                    _fmt(st["read"], 2) if "read" in st else "–",
                     _stat(r["total_s"], 2),
                     _fmt(st["network"] + st["locator"] + st["arcs"], 2),
                     _fmt(st["locate"], 2),
@@ -1138,8 +1204,8 @@ def _scaling(s: dict[str, Any]) -> str:
                     _fmt(st["isochrones"], 2),
                     _fmt(r["traced_peak_mb"], 0),
                     _fmt(r["process_peak_rss_mb"], 0),
-                    # Memory per million nodes: the resident peak above the process once the
-                    # lattice is generated (the engine's own), per million network nodes.
+                    # Memory per million nodes: the resident peak above the process once
+                    # latcircle is imported (reading and engine), per million network nodes.
                     _fmt((r["process_peak_rss_mb"] - r["rss_before_mb"]) / (r["nodes"] / 1e6), 0),
                     _before(r) if key == "network" else "",
                 ]
@@ -1153,6 +1219,7 @@ def _scaling(s: dict[str, Any]) -> str:
                     "pieces",
                     "cell (m)",
                     "cells",
+                    "read (s)",
                     "engine (s)",
                     "build (s)",
                     "locate (s)",
@@ -1198,6 +1265,13 @@ def _scaling(s: dict[str, Any]) -> str:
             f"Between the two largest sizes, where fixed costs no longer dominate: time ∝ "
             f"{size_key}^**{_fmt(t_top, 2)}**, memory ∝ {size_key}^**{_fmt(m_top, 2)}**."
         )
+        big = rows_in[-1]
+        if key == "network" and "process_peak_all_runs_mb" in big:
+            out.append(
+                f"\nThe {big['nodes']:,}-node metro's process peak over all {s['runs']} run(s) "
+                f"in its one process: {_fmt(big['process_peak_all_runs_mb'], 0)} MB (the first "
+                f"run alone: {_fmt(big['process_peak_rss_mb'], 0)} MB)."
+            )
     return "\n".join(out)
 
 
@@ -1356,6 +1430,16 @@ def _robust(r: dict[str, Any]) -> str:
     )
 
 
+def _not_run(previous: str | None) -> str:
+    """The text of a section this run left out (``--only``), pointing to its last figures."""
+    if not previous:
+        return "Not run (see `--only`)."
+    return (
+        f"Not measured in this run (`--only`). Its last measurement is this file at commit "
+        f"`{previous}`: `git show {previous}:docs/performance.md`."
+    )
+
+
 def render(res: dict[str, Any]) -> str:
     """Return the whole ``docs/performance.md``."""
     budgets, _ = _budgets(res)
@@ -1401,18 +1485,21 @@ def render(res: dict[str, Any]) -> str:
     )
     for key, title, fn in sections:
         parts += [f"## {title}", ""]
-        parts += [fn(res[key]) if key in res else "Not run (see `--only`).", ""]
+        parts += [fn(res[key]) if key in res else _not_run(res.get("previous")), ""]
     parts += ["## Changes made from these numbers", "", CHANGES.rstrip(), ""]
     parts += [_floor_verdict(res), ""]
     parts += [
         "## Reproduce",
         "",
         "```sh",
-        "make bench                              # = .venv/bin/python -m benchmarks, ~8-10 min",
+        "make bench                              # = .venv/bin/python -m benchmarks, ~65 min",
         ".venv/bin/python -m benchmarks --quick  # single runs, smaller sweeps, ~3 min",
         ".venv/bin/python -m benchmarks --only floor scaling --runs 5 --out /tmp/perf.md",
         ".venv/bin/python -m benchmarks --json /tmp/perf.json   # keep the raw results",
         ".venv/bin/python -m benchmarks --render /tmp/perf.json # re-render, measure nothing",
+        "# all but the national sweeps (~40 of the 65 min); section 7 points to its last run:",
+        ".venv/bin/python -m benchmarks --only wuhan map recipe floor scaling plan sensitivity "
+        "robust --previous COMMIT",
         "```",
         "",
         "The Wuhan data is read from `../shared/data/wuhan` (see `data/cities/wuhan.yaml`); "

@@ -8,12 +8,15 @@ with 16 compute sites. Two sweeps:
   the same 282 k cells), so time and memory grow with the network;
 * **cells**: the 100 k-node metro at 200, 100, 50 and 25 m cells (70 k ... 4.5 M cells).
 
-Each size runs in a fresh child process: the lattice is generated once (not timed), then the
-engine runs ``runs`` times, every step timed (build the network, the locator and the arcs,
-attach the sites, lay the grid, locate the cells, solve, evaluate, polygonise the bands);
-a last, separate pass under ``tracemalloc`` gives the peak memory the engine allocates
-(numpy arrays and Python objects; the KD-tree's own C++ nodes are not traced), and the
-process's resident peak is read too.
+Each size's lattice is generated and written to a GeoPackage by one child process
+(:func:`lattice_task`, not timed); a fresh child then runs the engine ``runs`` times as a
+``latcircle run`` does, from the file: read the lines with latcircle's network reader, build
+the network and let the lines' shapely objects go (the network keeps their coordinates), then
+every further step timed (the locator and the arcs, attach the sites, lay the grid, locate
+the cells, solve, evaluate, polygonise the bands). A last, separate pass under
+``tracemalloc`` (from the network build on) gives the peak memory the engine allocates (numpy
+arrays and Python objects; the KD-tree's own C++ nodes are not traced), and the process's
+resident peak is read too: reading the file included, generating the lattice not.
 """
 
 from __future__ import annotations
@@ -84,8 +87,7 @@ def synthetic_lines(n_nodes: int, *, seed: int = 1) -> tuple[Any, Any, np.ndarra
     lines = gpd.GeoDataFrame(
         {"u": u, "v": v}, geometry=shapely.linestrings(coords), crs="EPSG:32650"
     )
-    centre = shapely.Point(EXTENT_M / 2, EXTENT_M / 2)
-    boundary = centre.buffer(EXTENT_M / 2, quad_segs=64)
+    boundary = metro_disc()
     angle = np.linspace(0, 2 * np.pi, N_SITES, endpoint=False)
     radius = EXTENT_M * np.where(np.arange(N_SITES) % 2 == 0, 0.15, 0.32)
     sites = np.column_stack(
@@ -97,8 +99,46 @@ def synthetic_lines(n_nodes: int, *, seed: int = 1) -> tuple[Any, Any, np.ndarra
     return lines, boundary, sites
 
 
-def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict[str, Any]:
-    """Run the engine once on a synthetic metro; return seconds per step and counts."""
+def metro_disc() -> Any:
+    """Return the synthetic metros' outline: a disc of diameter :data:`EXTENT_M`."""
+    import shapely
+
+    return shapely.Point(EXTENT_M / 2, EXTENT_M / 2).buffer(EXTENT_M / 2, quad_segs=64)
+
+
+#: The lattice's file in the folder :func:`lattice_task` writes to.
+LATTICE_FILE = "lines.gpkg"
+
+
+def lattice_task(n_nodes: int, folder: str) -> dict[str, Any]:
+    """Child task: write an ``n_nodes`` lattice's lines to ``folder``; return its sites."""
+    from pathlib import Path
+
+    lines, _, sites = synthetic_lines(n_nodes)
+    path = Path(folder) / LATTICE_FILE
+    lines.to_file(path, driver="GPKG", engine="pyogrio")
+    return {"path": str(path), "sites": sites.tolist(), "lines": len(lines)}
+
+
+def read_lattice(path: str) -> Any:
+    """Read a lattice's lines as a run reads its network: latcircle's reader, local CRS."""
+    import pyproj
+
+    from latcircle.config import NetworkInput
+    from latcircle.inputs.lines import _read_network
+
+    spec = NetworkInput(path=path, kind="road")  # type: ignore[arg-type]
+    lines, _ = _read_network(spec, pyproj.CRS.from_epsg(32650), [], {})
+    return lines
+
+
+def _engine(
+    path: str, boundary: Any, sites: np.ndarray, cell_m: float, *, trace: bool = False
+) -> dict[str, Any]:
+    """Run the engine once on a synthetic metro read from ``path``; seconds per step, counts.
+
+    ``trace``: start ``tracemalloc`` once the lines are read (the caller stops it).
+    """
     import pyproj
 
     from latcircle.analysis.isochrones import bands
@@ -106,7 +146,8 @@ def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict
     from latcircle.engine.grid import make_grid
     from latcircle.engine.latency import arc_matrix, attach_sites, solve
     from latcircle.engine.locator import Locator
-    from latcircle.engine.network import build_network
+    from latcircle.engine.network import build_network, line_table
+    from latcircle.system import release_memory
 
     params = LatencyModel().resolved(network_kind="road")
     steps: dict[str, float] = {}
@@ -117,9 +158,22 @@ def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict
         steps[name] = time.perf_counter() - t0
         return out
 
-    net = step("network", build_network, lines)
+    release_memory()  # each run starts as in a fresh process: no earlier run's heap kept
+    lines = step("read", read_lattice, path)
+    if trace:
+        tracemalloc.start()
+    # As a run does (analysis.metro.prepare): the lines' shapely objects are let go once
+    # their coordinates are taken, before the network is built.
+    t0 = time.perf_counter()
+    table = line_table(lines)
+    del lines
+    net = build_network(table)
+    del table
+    release_memory(collect=False)  # as analysis.metro.prepare does after the build
+    steps["network"] = time.perf_counter() - t0
     locator = step("locator", Locator, net)
     arcs = step("arcs", arc_matrix, net, params)
+    release_memory(collect=False)  # as analysis.metro.prepare does after the arcs
     att = step(
         "attach",
         attach_sites,
@@ -156,25 +210,44 @@ def _engine(lines: Any, boundary: Any, sites: np.ndarray, cell_m: float) -> dict
     }
 
 
-def scaling_task(n_nodes: int, cell_m: float, runs: int) -> dict[str, Any]:
-    """Child task: ``runs`` timed engine runs and one traced run on one synthetic metro."""
-    t0 = time.perf_counter()
-    lines, boundary, sites = synthetic_lines(n_nodes)
-    generate_s = time.perf_counter() - t0
-    base_rss = rss_mb()
-    timings = [_engine(lines, boundary, sites, cell_m) for _ in range(runs)]
-    engine_peak_rss = peak_rss_mb()
-    tracemalloc.start()
-    _engine(lines, boundary, sites, cell_m)
+def _import_engine() -> None:
+    """Import what a run reads and runs with, so that the base size includes the imports."""
+    import pyogrio  # noqa: F401
+
+    import latcircle.analysis.isochrones
+    import latcircle.engine.grid
+    import latcircle.engine.latency
+    import latcircle.engine.locator
+    import latcircle.engine.network
+    import latcircle.inputs.lines  # noqa: F401
+
+
+def scaling_task(
+    n_nodes: int, cell_m: float, runs: int, lattice: str, sites: list[list[float]]
+) -> dict[str, Any]:
+    """Child task: ``runs`` timed engine runs and one traced run on one synthetic metro.
+
+    ``lattice`` is the lines' file written by :func:`lattice_task`, ``sites`` its sites.
+    """
+    boundary, site_xy = metro_disc(), np.asarray(sites, dtype=float)
+    _import_engine()
+    base_rss = rss_mb()  # latcircle imported, the lines still on file
+    timings = [_engine(lattice, boundary, site_xy, cell_m)]
+    # A run's peak is the first run's, in this fresh process as in a `latcircle run`; later
+    # runs start on the heap earlier ones leave behind (kept apart, for the record).
+    first_peak_rss = peak_rss_mb()
+    timings += [_engine(lattice, boundary, site_xy, cell_m) for _ in range(runs - 1)]
+    all_runs_peak_rss = peak_rss_mb()
+    _engine(lattice, boundary, site_xy, cell_m, trace=True)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     names = list(timings[0]["steps"])
-    totals = [sum(t["steps"].values()) for t in timings]
+    # The engine's time leaves out reading the file (its own column).
+    totals = [sum(v for k, v in t["steps"].items() if k != "read") for t in timings]
     first = timings[0]
     return {
         "requested_nodes": n_nodes,
         "cell_m": cell_m,
-        "generate_s": generate_s,
         "nodes": first["nodes"],
         "edges": first["edges"],
         "pieces": first["pieces"],
@@ -184,7 +257,8 @@ def scaling_task(n_nodes: int, cell_m: float, runs: int) -> dict[str, Any]:
         "steps_median_s": {k: summary([t["steps"][k] for t in timings])["median"] for k in names},
         "traced_peak_mb": traced_peak / 1024.0 / 1024.0,
         "rss_before_mb": base_rss,
-        "process_peak_rss_mb": engine_peak_rss,
+        "process_peak_rss_mb": first_peak_rss,
+        "process_peak_all_runs_mb": all_runs_peak_rss,
     }
 
 

@@ -33,6 +33,8 @@ from latcircle.config import CityConfig, config_from_mapping, load_config
 from latcircle.errors import InputError
 from latcircle.inputs.frames import frame_error, store_frames
 from latcircle.pipeline import (
+    PlanOptions,
+    RunOptions,
     compute_plan,
     compute_run,
     default_outputs,
@@ -278,58 +280,35 @@ class Metro:
             # The config's own checks, as `latcircle run --year` gets them (2000 to 2100).
             config_from_mapping({**cfg.model_dump(), "year": year}, source=cfg.source)
             cfg = cfg.model_copy(update={"year": year})
-        run = compute_run(cfg, metro=self._prepared, progress=progress)
+        run = compute_run(cfg, RunOptions(progress=progress), metro=self._prepared)
         return Coverage(run)
 
-    def plan(
-        self,
-        *,
-        target: float | None = None,
-        year: int | None = None,
-        basis: str | None = None,
-        max_sites: int | None = None,
-        max_cost: float | None = None,
-        candidates: str | Path | None = None,
-        margin_pp: float = 0.0,
-        at_route_factor: float | None = None,
-        confidence: float | None = None,
-        protect: bool = False,
-    ) -> PlanResult:
+    def plan(self, options: PlanOptions | None = None, /, **fields: Any) -> PlanResult:
         """Plan what to build to reach the targets (``latcircle plan``), in memory.
 
         Parameters
         ----------
-        target, year
-            One target share by a year, instead of the config's targets.
-        basis
-            The basis to plan for (default: the targets' judged basis).
-        max_sites, max_cost
-            Limits on the number and the cost of builds.
-        candidates
-            A candidates file replacing the config's ``plan.candidates``.
-        margin_pp, at_route_factor, confidence, protect
-            Plans with margins (docs/plan.md): ``--margin``, ``--at-route-factor``,
-            ``--confidence``, ``--protect``.
+        options
+            What to plan for (:class:`latcircle.pipeline.PlanOptions`): the config's
+            targets and candidates, no limits and no margins when ``None``.
+        **fields
+            Any field of :class:`~latcircle.pipeline.PlanOptions`, over ``options``:
+            ``target=``, ``year=`` (one target share by a year), ``basis=``,
+            ``max_sites=``, ``max_cost=``, ``candidates=`` (a file replacing the config's
+            ``plan.candidates``, ``str`` or ``Path``), and the margins ``margin_pp=``,
+            ``at_route_factor=``, ``confidence=``, ``protect=`` (docs/plan.md).
 
         Returns
         -------
         latcircle.analysis.plan.PlanResult
             ``table`` is ``plan.csv``, ``sites_planned`` the sites file a run accepts.
+
+        Raises
+        ------
+        TypeError
+            For a keyword that is no field of ``PlanOptions``.
         """
-        path = Path(candidates) if candidates is not None else None
-        return compute_plan(
-            self._prepared,
-            candidates=path,
-            target=target,
-            year=year,
-            basis=basis,
-            max_sites=max_sites,
-            max_cost=max_cost,
-            margin_pp=margin_pp,
-            at_route_factor=at_route_factor,
-            confidence=confidence,
-            protect=protect,
-        )
+        return compute_plan(self._prepared, dataclasses.replace(options or PlanOptions(), **fields))
 
     def with_sites(self, sites: Sequence[SiteSpec] | gpd.GeoDataFrame) -> Metro:
         """Return this metro with extra compute sites online every year (what-if).

@@ -127,14 +127,16 @@ def _psutil_peak_mb() -> float:
     return float(peak if peak is not None else info.rss) / (1024.0 * 1024.0)
 
 
-def release_memory() -> bool:
+def release_memory(*, collect: bool = True) -> bool:
     """Collect garbage, then hand freed heap back to the OS; ``False`` when it cannot.
 
     glibc keeps large freed arrays resident once its mmap threshold has risen;
     ``malloc_trim(0)`` returns them. It is glibc's alone: on macOS, Windows and musl there is
-    nothing to call (their allocators return large blocks on their own).
+    nothing to call (their allocators return large blocks on their own). ``collect=False``
+    skips the garbage collection (what was just freed by reference counting needs none).
     """
-    gc.collect()
+    if collect:
+        gc.collect()
     if sys.platform.startswith("linux"):  # glibc's call only; nothing to load elsewhere
         try:
             trim = ctypes.CDLL("libc.so.6").malloc_trim

@@ -108,12 +108,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory, demo_inputs: Path) -> dict[st
 
 
 def _reference(demo: dict, name: str, *, year: int | None, add: list) -> RunResult:
-    from latcircle.pipeline import run_city
+    from latcircle.pipeline import RunOptions, run_city
 
     result: RunResult = demo["result"]  # type: ignore[assignment]
     cfg = result.metro.config.model_copy(update={"year": year})
     out = demo["folder"] / name  # type: ignore[operator]
-    return run_city(cfg, out=out, metro=result.metro, add_sites=add, progress=False)
+    options = RunOptions(add_sites=add, progress=False)
+    return run_city(cfg, out=out, metro=result.metro, options=options)
 
 
 def _open(driver: WebDriver, page: Path, *, width: int = 1366, height: int = 900) -> None:
@@ -350,7 +351,7 @@ def test_chinese_words_and_names_render(browser: WebDriver, demo: dict) -> None:
 
 @pytest.mark.realdata
 def test_wuhan_workbench(browser: WebDriver, wuhan_run: RunResult, tmp_path: Path) -> None:
-    from latcircle.pipeline import run_city
+    from latcircle.pipeline import RunOptions, run_city
     from latcircle.present.style import percent
 
     # The session's Wuhan run (conftest): its map.html is the default map of a whole run.
@@ -368,7 +369,7 @@ def test_wuhan_workbench(browser: WebDriver, wuhan_run: RunResult, tmp_path: Pat
         cfg.model_copy(update={"year": 2024}),
         out=tmp_path / "y2024",
         metro=result.metro,
-        progress=False,
+        options=RunOptions(progress=False),
     )
     state, shown = _state(browser), _headline(browser)
     for basis, value in ref.headline.items():

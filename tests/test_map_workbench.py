@@ -23,7 +23,7 @@ import pytest
 from latcircle.cli import main
 from latcircle.config import load_config
 from latcircle.output.readback import read_layers
-from latcircle.pipeline import run_city, write_progress
+from latcircle.pipeline import RunOptions, run_city, write_progress
 from latcircle.present.maps import build_map, render_map
 from latcircle.present.style import percent
 from latcircle.run import RunResult
@@ -69,7 +69,8 @@ def tight(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, dict]:
 
 def _run(result: RunResult, out: Path, *, year: int | None, add: list) -> RunResult:
     cfg = result.metro.config.model_copy(update={"year": year})
-    return run_city(cfg, out=out, metro=result.metro, add_sites=add, progress=False)
+    options = RunOptions(add_sites=add, progress=False)
+    return run_city(cfg, out=out, metro=result.metro, options=options)
 
 
 def test_slider_years_are_the_year_runs(tight: tuple[RunResult, dict], tmp_path: Path) -> None:
@@ -168,7 +169,7 @@ def test_lang_defaults_from_the_config(tmp_path: Path) -> None:
     from conftest import _write_tiny_city
 
     config = _write_tiny_city(tmp_path / "city", extra_yaml="name_local: 小城\n")
-    result = run_city(load_config(config), out=tmp_path / "out", progress=False)
+    result = run_city(load_config(config), out=tmp_path / "out", options=RunOptions(progress=False))
     page = render_map(build_map(result))
     assert (
         '<html lang="zh-Hans">' in page

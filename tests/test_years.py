@@ -19,7 +19,7 @@ import rasterio
 
 from latcircle.analysis.coverage import CAUSE_CODES, CAUSES
 from latcircle.analysis.metro import Metro
-from latcircle.pipeline import default_outputs, run_city
+from latcircle.pipeline import RunOptions, default_outputs, run_city
 
 YEARS = list(range(2020, 2031))
 FIRST_ONLINE = 2024
@@ -72,7 +72,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, demo_metro: Metro) -> dict[in
             out=folder,
             metro=metro,
             extra_outputs=default_outputs(),
-            reuse=solved,
+            options=RunOptions(reuse=solved),
         )
         assert result.scenario.year == year
         out[year] = folder

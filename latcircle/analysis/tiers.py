@@ -38,6 +38,7 @@ from scipy.sparse.csgraph import dijkstra
 from latcircle.analysis.coverage import covered, share_of
 from latcircle.analysis.leo import LeoParams, footprint_km, leg_table, leo_path
 from latcircle.config import C_M_PER_US, GROUP_INDEX_G652, LatencyParams
+from latcircle.engine.edgelines import EdgeLines
 from latcircle.engine.latency import arc_matrix
 from latcircle.engine.network import Network
 from latcircle.inputs.backbone import Backbone, geodesic_m
@@ -203,7 +204,7 @@ def _network(backbone: Backbone, p: TierParams) -> Network:
         u=backbone.u,
         v=backbone.v,
         length=backbone.geodesic_m,
-        geometry=np.empty(len(backbone.u), dtype=object),
+        geometry=EdgeLines(objects=np.empty(len(backbone.u), dtype=object)),
         node_device_us=np.full(n, p.node_device_us),
         component=np.zeros(n, dtype=np.int64),
     )

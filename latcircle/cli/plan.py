@@ -35,7 +35,7 @@ def add_parser(sub: Subparsers, parents: Parents) -> None:
 
 
 def _plan_options(plan: argparse.ArgumentParser) -> None:
-    """Add the plan's options (each passed to ``plan_city`` by :func:`cmd_plan`)."""
+    """Add the plan's options (each a field of ``PlanOptions``, by its dest)."""
     plan.add_argument("config", type=Path, help="the city's YAML config")
     plan.add_argument(
         "--candidates", type=Path, default=None, help="candidates file (overrides plan.candidates)"
@@ -59,6 +59,7 @@ def _plan_margin_options(plan: argparse.ArgumentParser) -> None:
     """Add the options of plans with margins (docs/plan.md, "Plans with margins")."""
     plan.add_argument(
         "--margin",
+        dest="margin_pp",
         type=float,
         default=0.0,
         metavar="PP",
@@ -88,34 +89,19 @@ def _plan_margin_options(plan: argparse.ArgumentParser) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     """Plan the city; print the builds by year and the shares they reach."""
     from latcircle.analysis.metro import StageTimer
-    from latcircle.analysis.plan.margins import check_margin_options
     from latcircle.config import load_config
-    from latcircle.pipeline import plan_city
+    from latcircle.pipeline import PlanOptions, plan_city
 
-    check_margin_options(
-        margin_pp=args.margin, at_route_factor=args.at_route_factor, confidence=args.confidence
-    )
+    # Each option's dest is its PlanOptions field (--margin: margin_pp).
+    options = PlanOptions.pick(vars(args))
+    options.check_margins()  # before the config is read
     cfg = load_config(args.config)
     out = args.out or Path("outputs") / cfg.id / "plan"
     on_start, stop = stage_bar(
         args.console, ("load", "network", "locate", "plan", "outputs"), quiet=args.quiet > 0
     )
     try:
-        result = plan_city(
-            cfg,
-            out=out,
-            candidates=args.candidates,
-            target=args.target,
-            year=args.year,
-            basis=args.basis,
-            max_sites=args.max_sites,
-            max_cost=args.max_cost,
-            timer=StageTimer(on_start=on_start),
-            margin_pp=args.margin,
-            at_route_factor=args.at_route_factor,
-            confidence=args.confidence,
-            protect=args.protect,
-        )
+        result = plan_city(cfg, out=out, options=options, timer=StageTimer(on_start=on_start))
     finally:
         stop()
     if args.quiet == 0:

@@ -58,7 +58,7 @@ def run_and_report(
     import gc
 
     from latcircle.analysis.metro import StageTimer
-    from latcircle.pipeline import run_city, run_stages
+    from latcircle.pipeline import RunOptions, run_city, run_stages
 
     quiet = args.quiet > 0
     extras = outputs_of(args)
@@ -72,7 +72,7 @@ def run_and_report(
             out=out,
             timer=StageTimer(on_start=on_start),
             extra_outputs=extras,
-            add_sites=add_sites,
+            options=RunOptions(add_sites=add_sites),
         )
     finally:
         stop()

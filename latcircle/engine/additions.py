@@ -20,6 +20,7 @@ import numpy as np
 import shapely
 import shapely.ops
 
+from latcircle.engine.edgelines import EdgeLines
 from latcircle.engine.network import Network
 from latcircle.errors import InputError
 
@@ -100,7 +101,7 @@ def with_spurs(
         u=np.concatenate([u, np.array(new_u, np.int64), attach]).astype(network.u.dtype),
         v=np.concatenate([v, np.array(new_v, np.int64), far]).astype(network.v.dtype),
         length=out_len,
-        geometry=geoms,
+        geometry=EdgeLines.from_geometry(geoms),
         node_device_us=np.r_[network.node_device_us, np.zeros(len(x) - network.n_nodes)],
         component=comp_all,
         stats=stats,
@@ -133,7 +134,7 @@ def _split_hosts(network: Network, host_edge: np.ndarray, host_t: np.ndarray) ->
     xs, ys = [network.x], [network.y]
     n_spurs = len(host_edge)
     u, v = network.u.copy(), network.v.copy()
-    length, geom = network.length.copy(), network.geometry.copy()
+    length, geom = network.length.copy(), np.array(network.geometry, dtype=object)
     comp = [network.component]
     years = (
         network.edge_online_year.copy()

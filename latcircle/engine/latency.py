@@ -176,12 +176,19 @@ class LatencyField:
         via_u = self.node_us[a.u] + a.to_u_us
         via_v = self.node_us[a.v] + a.to_v_us
         best = np.minimum(via_u, via_v)
-        site = np.where(via_u <= via_v, self.node_site[a.u], self.node_site[a.v])
+        # The serving site of the nearer end: one gather, through the end's node.
+        site = self.node_site[np.where(via_u <= via_v, a.u, a.v)]
+        del via_u, via_v
         best, site = self._same_edge(a.edge, a.t, best, site)
         best, site = self._at_nodes(a.edge, a.t, best, site)
-        reach = np.isfinite(best)
-        latency = np.where(reach, p.factor * (p.fixed_us + best + a.drop_us), np.inf)
-        return latency, np.where(reach, site, NO_SITE)
+        unreached = ~np.isfinite(best)
+        # factor · ((E + best) + drop), in place: the same operations in the same order.
+        latency = np.add(best, p.fixed_us)
+        latency += a.drop_us
+        latency *= p.factor
+        latency[unreached] = np.inf
+        site[unreached] = NO_SITE
+        return latency, site
 
     def _same_edge(
         self, edge: np.ndarray, t: np.ndarray, best: np.ndarray, site: np.ndarray

@@ -3,14 +3,16 @@
 :class:`Locator` finds, for any point, the nearest point of the network ``q_p`` by
 perpendicular projection onto the nearest edge: exactly, not approximately. Edges are cut
 into straight pieces of at most ``piece_m``; a KD-tree over piece midpoints proposes ``k``
-candidates, the exact point-to-segment distance picks the best, and a point whose answer is
-not provably the nearest (a non-candidate piece could be closer) asks again for the next
-candidates, twice as many each time, until it is. Points that provably have no piece within
-reach (a coarse raster of lower bounds on the distance to the nearest piece midpoint) skip
-the KD-tree altogether. Neither ``k`` nor the number of threads changes any answer, only the
-speed (of pieces at the same distance the lowest index wins, whichever were tested). A point
-equally near several edges (within ``TIE_M``) also gets every other such edge as a tie, so
-that its latency is the minimum over them.
+candidates, the exact point-to-segment distance picks the best (tested only on the
+candidates whose midpoint is near enough for them to be the nearest or a tie), and a point
+whose answer is not provably the nearest (a non-candidate piece could be closer) asks again
+for the next candidates, twice as many each time, until it is. Points that provably have no
+piece within reach (a coarse raster of lower bounds on the distance to the nearest piece
+midpoint, framed 2 km beyond the network) skip the KD-tree altogether. Neither ``k`` nor
+the number of threads changes any answer, only the speed (of pieces at the same distance the
+lowest index wins, whichever were tested). A point equally near several edges (within
+``TIE_M``) also gets every other such edge as a tie, so that its latency is the minimum over
+them.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-import shapely
 from scipy.spatial import cKDTree
 
 from latcircle.system import usable_cores
 
 if TYPE_CHECKING:
+    from latcircle.engine.edgelines import EdgeLines
     from latcircle.engine.network import Network
 
 __all__ = ["Locator", "PointLocation"]
@@ -86,6 +88,12 @@ NEAR_CELL_M = 200.0
 
 
 NEAR_MAX_CELLS = 1_000_000
+
+
+#: Width (metres) of the empty frame around that raster: points within it are ruled out by
+#: the raster too (most of a metro's grid lies beyond the network's box), points beyond it
+#: by the box alone when the reach is below it (max drop 1 km by default).
+NEAR_MARGIN_M = 2000.0
 
 
 #: Slack (metres) on that ruling-out, far above any rounding in the bound.
@@ -164,9 +172,27 @@ class _Segments:
     edge: np.ndarray
 
 
-def _line_blocks(geometry: np.ndarray) -> list[slice]:
+@dataclass(frozen=True, slots=True)
+class _Round:
+    """One round's tested candidates as flat (row, piece) pairs, and each row's nearest.
+
+    ``row``, ``piece``, ``d2`` (squared distance), ``f`` (fraction along the piece): every
+    pair tested, row-major. ``d2_min``, ``piece_min``, ``f_min``: per row, the nearest (of
+    equally near the lowest piece index).
+    """
+
+    row: np.ndarray
+    piece: np.ndarray
+    d2: np.ndarray
+    f: np.ndarray
+    d2_min: np.ndarray
+    piece_min: np.ndarray
+    f_min: np.ndarray
+
+
+def _line_blocks(geometry: EdgeLines) -> list[slice]:
     """Split the lines into runs of whole lines of about ``BUILD_BLOCK`` coordinates each."""
-    ends = np.cumsum(shapely.get_num_coordinates(geometry), dtype=np.int64)
+    ends = np.cumsum(geometry.num_coordinates(), dtype=np.int64)
     cuts = np.searchsorted(
         ends, np.arange(BUILD_BLOCK, int(ends[-1]) if len(ends) else 0, BUILD_BLOCK), side="right"
     )
@@ -174,7 +200,7 @@ def _line_blocks(geometry: np.ndarray) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
 
 
-def _segments(geometry: np.ndarray, first_edge: int, carry: float) -> tuple[_Segments, float]:
+def _segments(geometry: EdgeLines, first_edge: int, carry: float) -> tuple[_Segments, float]:
     """Split lines into their straight segments (each line's vertices in order).
 
     ``geometry`` is a block of whole lines, the first being edge ``first_edge``; ``carry`` is
@@ -183,7 +209,7 @@ def _segments(geometry: np.ndarray, first_edge: int, carry: float) -> tuple[_Seg
     the same additions in the same order as a single ``cumsum`` over every segment, so the
     same bits whatever the blocks.
     """
-    coords, owner = shapely.get_coordinates(geometry, return_index=True)
+    coords, owner = geometry.coordinates()
     start = np.flatnonzero(owner[1:] == owner[:-1])  # a segment from each such vertex
     edge = owner[start]
     edge += first_edge
@@ -208,9 +234,9 @@ def _segments(geometry: np.ndarray, first_edge: int, carry: float) -> tuple[_Seg
     return seg, carry
 
 
-def _n_cut(geometry: np.ndarray, piece_m: float) -> int:
+def _n_cut(geometry: EdgeLines, piece_m: float) -> int:
     """Return the number of pieces the segments of these lines are cut into."""
-    coords, owner = shapely.get_coordinates(geometry, return_index=True)
+    coords, owner = geometry.coordinates()
     start = np.flatnonzero(owner[1:] == owner[:-1])
     length = np.hypot(
         coords[start + 1, 0] - coords[start, 0], coords[start + 1, 1] - coords[start, 1]
@@ -246,11 +272,11 @@ class Locator:
         # Pieces are counted, then cut, a block of whole lines at a time: no array over every
         # segment is ever held (at 1 M nodes those were ~200 MB beside the pieces themselves).
         # One block (most cities): its segments are made once, counted and cut.
-        only = _segments(geometry[blocks[0]], 0, 0.0) if len(blocks) == 1 else None
+        only = _segments(geometry.take(blocks[0]), 0, 0.0) if len(blocks) == 1 else None
         if only is not None:
             n = int(np.maximum(1, np.ceil(only[0].length / piece_m)).astype(np.int64).sum())
         else:
-            n = sum(_n_cut(geometry[b], piece_m) for b in blocks)
+            n = sum(_n_cut(geometry.take(b), piece_m) for b in blocks)
         # Final arrays allocated once and filled block by block; each value is the same
         # elementwise expression over the same inputs, so the same bits whatever the blocks.
         # One extra slot: the sentinel piece (index n, what the tree returns for "no
@@ -264,7 +290,7 @@ class Locator:
         mid = np.empty((n, 2))
         longest, at, carry = 0.0, 0, 0.0
         for block in blocks:
-            seg, carry = only or _segments(geometry[block], block.start, carry)
+            seg, carry = only or _segments(geometry.take(block), block.start, carry)
             only = None
             n_cut = np.maximum(1, np.ceil(seg.length / piece_m)).astype(np.int64)
             longest = max(longest, self._cut(seg, n_cut, at, mid))
@@ -428,7 +454,7 @@ class Locator:
         bound = max_drop_m + self._half + 1e-6
         # Only points that may have a piece midpoint within ``bound`` go to the KD-tree; the
         # others would get no candidate from it anyway.
-        near = np.flatnonzero(self._near.lower_bound(px, py) <= bound + NEAR_SLACK_M)
+        near = self._near.within(px, py, bound + NEAR_SLACK_M)
         piece, dist, frac, ties = self._nearest_pieces(px[near], py[near], bound)
         hit = (piece < self.n_pieces) & (dist <= max_drop_m)
         at, piece, frac = near[hit] + (rows.start or 0), piece[hit], frac[hit]
@@ -456,24 +482,16 @@ class Locator:
         seen, k = 0, min(self._k, self.n_pieces)
         while len(rows) and k > seen:
             # Only candidates seen + 1 .. k are new; the nearer ones were tested already.
+            qx, qy = px[rows], py[rows]
             dist, idx = self._tree.query(
-                np.column_stack([px[rows], py[rows]]),
+                np.column_stack([qx, qy]),
                 k=list(range(seen + 1, k + 1)),
                 distance_upper_bound=bound,
             )
-            d2, f = self._to_pieces(px[rows, None], py[rows, None], idx)
-            # Canonical choice: the nearest, and of equally near pieces the lowest index.
-            d2_min = d2.min(axis=1)
-            j = np.argmin(np.where(d2 == d2_min[:, None], idx, self.n_pieces), axis=1)
-            pick = np.arange(len(rows))
-            cand = idx[pick, j]
-            old_d2, old, old_f = best_d2[rows], best[rows], best_f[rows]
-            better = ((d2_min < old_d2) | ((d2_min == old_d2) & (cand < old))) & (
-                cand < self.n_pieces  # the sentinel is never an answer
-            )
-            at = rows[better]
-            best[at], best_d2[at], best_f[at] = cand[better], d2_min[better], f[pick, j][better]
-            ties.append(self._tie_candidates(rows, idx, d2, f, better, (old, old_d2, old_f), best))
+            cand = self._round(qx, qy, dist, idx, np.sqrt(best_d2[rows]), bound)
+            old = best[rows], best_d2[rows], best_f[rows]
+            better = self._keep_best(rows, cand, old, best, best_d2, best_f)
+            ties.append(self._tie_candidates(rows, cand, better, old, best))
             # A piece not among the k has its midpoint at least dist[:, -1] away, so it is at
             # least dist[:, -1] - half away: the answer is proven when best is below that
             # (strictly, so no unseen piece can tie), or when fewer than k pieces are within
@@ -486,36 +504,92 @@ class Locator:
         found = tuple(np.concatenate(c) for c in zip(*ties, strict=True)) if ties else ()
         return best, np.sqrt(best_d2), best_f, found or _no_ties()
 
+    def _round(
+        self,
+        px: np.ndarray,
+        py: np.ndarray,
+        dist: np.ndarray,
+        idx: np.ndarray,
+        best_d: np.ndarray,
+        bound: float,
+    ) -> _Round:
+        """Test one round's candidates: only those that may be nearest or tie, as flat pairs.
+
+        The nearest piece is at most as far as the first candidate's midpoint (it lies on its
+        piece) or the best so far, ``ref``; a candidate whose midpoint is more than ``ref +
+        half`` away is farther than ``ref`` by more than ``PROOF_SLACK_M`` (above ``TIE_M``):
+        never the answer nor a tie, so it is not tested (about 2 of 5 in a city). The first
+        candidate is always tested (the sentinel where the tree found none).
+        """
+        ref = np.minimum(best_d, dist[:, 0])
+        # Within the tree's bound: the "none" columns (inf) are never taken.
+        reach = np.minimum(ref + (self._half + PROOF_SLACK_M), bound)
+        keep = dist <= reach[:, None]
+        keep[:, 0] = True
+        flat = np.flatnonzero(keep)  # row-major: each row's pairs together, from column 0
+        row = flat // keep.shape[1]
+        piece = idx.ravel()[flat]
+        d2, f = self._to_pieces(px[row], py[row], piece)
+        # Canonical choice: the nearest, and of equally near pieces the lowest index.
+        d2_min = np.minimum.reduceat(d2, np.flatnonzero(flat % keep.shape[1] == 0))
+        chosen = _lowest_at_min(row, piece, d2 == d2_min[row])
+        return _Round(
+            row=row,
+            piece=piece,
+            d2=d2,
+            f=f,
+            d2_min=d2_min,
+            piece_min=piece[chosen],
+            f_min=f[chosen],
+        )
+
+    def _keep_best(
+        self,
+        rows: np.ndarray,
+        cand: _Round,
+        old: tuple[np.ndarray, np.ndarray, np.ndarray],
+        best: np.ndarray,
+        best_d2: np.ndarray,
+        best_f: np.ndarray,
+    ) -> np.ndarray:
+        """Take the round's nearest where it beats the best so far; return where it did."""
+        old_piece, old_d2, _ = old
+        better = (
+            (cand.d2_min < old_d2) | ((cand.d2_min == old_d2) & (cand.piece_min < old_piece))
+        ) & (cand.piece_min < self.n_pieces)  # the sentinel is never an answer
+        at = rows[better]
+        best[at], best_d2[at], best_f[at] = (
+            cand.piece_min[better],
+            cand.d2_min[better],
+            cand.f_min[better],
+        )
+        return better
+
     def _tie_candidates(
         self,
         rows: np.ndarray,
-        idx: np.ndarray,
-        d2: np.ndarray,
-        f: np.ndarray,
+        cand: _Round,
         better: np.ndarray,
         previous: tuple[np.ndarray, np.ndarray, np.ndarray],
         best: np.ndarray,
     ) -> tuple[np.ndarray, ...]:
         """Pieces of another edge than the best within ``TIE_M`` of it, after one round.
 
-        This round's candidates, and the previous best when this round displaced it.
+        This round's tested candidates, and the previous best when this round displaced it.
         """
         old, old_d2, old_f = previous
         best_edge = self._edge_s[best[rows]]
-        d2_best = np.minimum(old_d2, d2.min(axis=1))
+        d2_best = np.minimum(old_d2, cand.d2_min)
         thr = (np.sqrt(d2_best) + TIE_M) ** 2
-        near = d2 <= thr[:, None]
-        # The chosen piece itself is near when it came in this round: look further only
-        # where another piece is near too (rare: junctions, vertices, overlapping lines).
-        check = np.flatnonzero(near.sum(axis=1) > better)
-        r, c = np.nonzero(near[check] & (self._edge_s[idx[check]] != best_edge[check, None]))
-        r = check[r]
+        # Near pairs: mostly each row's own best; of those, the ones on another edge.
+        near = np.flatnonzero(cand.d2 <= thr[cand.row])
+        near = near[self._edge_s[cand.piece[near]] != best_edge[cand.row[near]]]
         shown = better & (old < self.n_pieces) & (old_d2 <= thr) & (self._edge_s[old] != best_edge)
         return (
-            np.concatenate([rows[r], rows[shown]]),
-            np.concatenate([idx[r, c], old[shown]]),
-            np.concatenate([d2[r, c], old_d2[shown]]),
-            np.concatenate([f[r, c], old_f[shown]]),
+            np.concatenate([rows[cand.row[near]], rows[shown]]),
+            np.concatenate([cand.piece[near], old[shown]]),
+            np.concatenate([cand.d2[near], old_d2[shown]]),
+            np.concatenate([cand.f[near], old_f[shown]]),
         )
 
     def _to_pieces(
@@ -554,6 +628,17 @@ class Locator:
         return wx, f
 
 
+def _lowest_at_min(row: np.ndarray, piece: np.ndarray, at_min: np.ndarray) -> np.ndarray:
+    """Per row (pairs row-major), the position of the lowest piece of those at the minimum."""
+    pos = np.flatnonzero(at_min)
+    r = row[pos]
+    if np.any(r[1:] == r[:-1]):  # some row has several at its minimum (exact ties: rare)
+        order = np.lexsort((piece[pos], r))
+        pos, r = pos[order], r[order]
+        pos = pos[np.r_[True, r[1:] != r[:-1]]]
+    return pos
+
+
 def _no_ties() -> tuple[np.ndarray, ...]:
     return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
 
@@ -564,8 +649,8 @@ class _NearBound:
     The points are binned into a coarse raster; a Euclidean distance transform gives each
     cell the distance ``D`` between its centre and the nearest occupied cell's centre. A point
     in that cell is at least ``D - √2·cell`` from every binned point (each is within half a
-    diagonal of its cell centre). Outside the raster the distance to the points' bounding box
-    is the bound.
+    diagonal of its cell centre). The raster reaches ``NEAR_MARGIN_M`` beyond the points'
+    bounding box; beyond it the distance to that box is the bound.
     """
 
     def __init__(self, xy: np.ndarray) -> None:
@@ -584,19 +669,41 @@ class _NearBound:
             col = np.minimum(np.floor((bx - self._lo[0]) / self._cell).astype(np.intp), cols - 1)
             row = np.minimum(np.floor((by - self._lo[1]) / self._cell).astype(np.intp), rows - 1)
             occupied[row, col] = True
+        # A frame of empty cells ``NEAR_MARGIN_M`` wide: points that far out get their bound
+        # from the raster too, and points beyond it are farther than the margin.
+        self._pad = int(np.ceil(NEAR_MARGIN_M / self._cell))
+        occupied = np.pad(occupied, self._pad)
+        self._origin = (self._lo[0] - self._pad * self._cell, self._lo[1] - self._pad * self._cell)
         centre_m = distance_transform_edt(~occupied) * self._cell
         self._bound = np.maximum(centre_m - np.sqrt(2.0) * self._cell, 0.0)
 
-    def lower_bound(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Return a lower bound (metres) on each point's distance to the nearest point."""
-        (x0, y0), (x1, y1) = self._lo, self._hi
-        out = np.hypot(
-            np.maximum(np.maximum(x0 - x, x - x1), 0.0), np.maximum(np.maximum(y0 - y, y - y1), 0.0)
-        )
-        col = np.floor((x - x0) / self._cell)
-        row = np.floor((y - y0) / self._cell)
+    def within(self, x: np.ndarray, y: np.ndarray, reach: float) -> np.ndarray:
+        """Return the indices of the points whose lower bound is at most ``reach`` (metres).
+
+        Only those may have a point within ``reach``. A point off the raster is bounded by
+        its distance to the points' bounding box: more than the margin.
+        """
         rows, cols = self._bound.shape
-        inside = np.flatnonzero((col >= 0) & (row >= 0) & (col < cols) & (row < rows))
-        cell = self._bound[row[inside].astype(np.int64), col[inside].astype(np.int64)]
-        out[inside] = np.maximum(out[inside], cell)
-        return out
+        # The raster's cells within reach, in a frame of cells that are never within it: a
+        # point off the raster lands in the frame and is decided by the box below.
+        ok = np.zeros((rows + 2, cols + 2), dtype=bool)
+        ok[1:-1, 1:-1] = self._bound <= reach
+        col = np.floor((x - self._origin[0]) / self._cell)
+        row = np.floor((y - self._origin[1]) / self._cell)
+        # fmax/fmin: a NaN coordinate lands in the frame too (and its box distance is NaN).
+        np.fmin(np.fmax(col, -1.0, out=col), cols, out=col)
+        np.fmin(np.fmax(row, -1.0, out=row), rows, out=row)
+        c, r = col.astype(np.intp), row.astype(np.intp)
+        c += 1
+        r += 1
+        hit = ok[r, c]
+        if reach > self._pad * self._cell - NEAR_SLACK_M:  # off the raster may be in reach
+            (x0, y0), (x1, y1) = self._lo, self._hi
+            off = np.flatnonzero((c == 0) | (r == 0) | (c == cols + 1) | (r == rows + 1))
+            ox, oy = x[off], y[off]
+            box = np.hypot(
+                np.maximum(np.maximum(x0 - ox, ox - x1), 0.0),
+                np.maximum(np.maximum(y0 - oy, oy - y1), 0.0),
+            )
+            hit[off[box <= reach]] = True
+        return np.flatnonzero(hit)

@@ -29,9 +29,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from latcircle.engine.edgelines import EdgeLines
 from latcircle.errors import InputError
 
-__all__ = ["Network", "build_network"]
+__all__ = ["LineTable", "Network", "build_network", "line_table"]
 
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ class Network:
     length
         Edge lengths in metres (along the geometry).
     geometry
-        Edge LineStrings.
+        Edge LineStrings, kept as flat coordinates (:class:`EdgeLines`; indexed like an
+        array of LineStrings). An array of geometries given here is turned into one.
     node_device_us
         Device latency of each node (``D(n)``), 0 where the network carries none.
     component
@@ -75,11 +77,15 @@ class Network:
     u: np.ndarray
     v: np.ndarray
     length: np.ndarray
-    geometry: np.ndarray
+    geometry: EdgeLines
     node_device_us: np.ndarray
     component: np.ndarray
     stats: dict[str, float] = field(default_factory=dict)
     edge_online_year: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.geometry, EdgeLines):
+            object.__setattr__(self, "geometry", EdgeLines.from_geometry(self.geometry))
 
     @property
     def n_nodes(self) -> int:
@@ -107,7 +113,7 @@ class Network:
             u=self.u[idx],
             v=self.v[idx],
             length=self.length[idx],
-            geometry=self.geometry[idx],
+            geometry=self.geometry.take(idx),
             node_device_us=self.node_device_us,
             component=self.component,
             stats={**self.stats, "edges": float(len(idx))},
@@ -119,8 +125,47 @@ class Network:
         return np.sort(np.bincount(self.component))[::-1]
 
 
+@dataclass(frozen=True, slots=True)
+class LineTable:
+    """Line features as the network build reads them: flat lines beside the other columns.
+
+    Made by :func:`line_table`; with it the caller can let the features' shapely objects go
+    before the network is built (:func:`build_network` takes either).
+
+    Attributes
+    ----------
+    geometry
+        The lines left after null and empty ones are left out, as flat coordinates.
+    length
+        Their lengths (``shapely.length`` of the lines as given).
+    columns
+        Every other column (``u``, ``v``, ``online_year``...), the features' index kept.
+    n_empty
+        Null and empty lines left out.
+    """
+
+    geometry: EdgeLines
+    length: np.ndarray
+    columns: pd.DataFrame
+    n_empty: int
+
+
+def line_table(lines: gpd.GeoDataFrame) -> LineTable:
+    """Return the lines of ``lines`` as a :class:`LineTable` (null and empty ones left out).
+
+    Parameters
+    ----------
+    lines
+        LineStrings in a projected CRS, with any other columns.
+    """
+    lines, n_empty = _drop_empty(lines)
+    geoms = lines.geometry.to_numpy()
+    columns = pd.DataFrame(lines.drop(columns=lines.geometry.name))
+    return LineTable(EdgeLines.from_geometry(geoms), shapely.length(geoms), columns, n_empty)
+
+
 def build_network(
-    lines: gpd.GeoDataFrame,
+    lines: gpd.GeoDataFrame | LineTable,
     *,
     node_latency_us: Mapping[object, float] | None = None,
     source: str = "network",
@@ -134,7 +179,9 @@ def build_network(
     lines
         LineStrings in a projected CRS, optionally with ``u`` and ``v`` node ids (integers,
         strings or floats; missing ids fall back to coinciding endpoints) and
-        ``online_year``. Null and empty geometries are counted and left out.
+        ``online_year``. Null and empty geometries are counted and left out. Or the same as
+        a :class:`LineTable` (:func:`line_table`), whose features' shapely objects the
+        caller has let go.
     node_latency_us
         Per-node device latency keyed by ``u``/``v`` id (only with ids).
     source
@@ -156,22 +203,24 @@ def build_network(
         When no line remains, or node ids cannot be used (a missing id whose line end
         coincides with several nodes, an infinite id).
     """
-    lines, n_empty = _drop_empty(lines)
-    if len(lines) == 0:
+    table = lines if isinstance(lines, LineTable) else line_table(lines)
+    del lines  # flat coordinates from here on
+    columns, edges, length, n_empty = table.columns, table.geometry, table.length, table.n_empty
+    if len(columns) == 0:
         raise InputError(source, None, "the network has no edges")
-    geoms = lines.geometry.to_numpy()
+    start, end = edges.ends()
     stats: dict[str, float] = {}
-    if "u" in lines.columns and "v" in lines.columns:
-        x, y, u, v, ids, id_stats = _nodes_from_ids(lines, geoms, source)
+    if "u" in columns.columns and "v" in columns.columns:
+        x, y, u, v, ids, id_stats = _nodes_from_ids(columns, start, end, source)
         stats.update(id_stats)
     else:
-        x, y, u, v = _nodes_from_endpoints(geoms)
+        x, y, u, v = _nodes_from_endpoints(start, end)
         ids = None
-    length = shapely.length(geoms)
+    del start, end
     years = None
-    if "online_year" in lines.columns:
-        years = lines["online_year"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    u, v, geoms, length, years, snap_stats = _snap(x, y, u, v, geoms, length, years, snap_m)
+    if "online_year" in columns.columns:
+        years = columns["online_year"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    u, v, edges, length, years, snap_stats = _snap(x, y, u, v, edges, length, years, snap_m)
     device = _node_device(len(x), ids, node_latency_us)
     n_comp, comp = _components(len(x), u, v)
     read = dict(read_stats or {})
@@ -179,7 +228,7 @@ def build_network(
     stats.update(snap_stats)
     stats.update(_edge_stats(u, v, length, years))
     stats.update(
-        input_lines=float(read.get("input_lines", len(lines) + n_empty)),
+        input_lines=float(read.get("input_lines", len(columns) + n_empty)),
         empty_lines=float(n_empty + read.get("empty_lines", 0.0)),
         nodes=float(len(x)),
         edges=float(len(u)),
@@ -193,7 +242,7 @@ def build_network(
         u=u,
         v=v,
         length=length,
-        geometry=geoms,
+        geometry=edges,
         node_device_us=device,
         component=comp,
         stats=stats,
@@ -232,38 +281,7 @@ def _id_key(value: object) -> object:
     return value
 
 
-#: Lines whose ends are read at a time (bounds the temporaries: every coordinate of a block).
-ENDS_BLOCK = 1 << 17
-
-
-def _line_ends(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the first and the last vertex of every line, as ``(n, 2)`` arrays.
-
-    The same as ``get_coordinates(get_point(geoms, 0))`` and ``(geoms, -1)``, in one pass
-    over the coordinates instead of two point geometries per line (a tenth of the time),
-    a block of lines at a time (at 1 M nodes all coordinates at once held ~200 MB).
-    """
-    start, end = np.empty((len(geoms), 2)), np.empty((len(geoms), 2))
-    for lo in range(0, len(geoms), ENDS_BLOCK):
-        block = slice(lo, lo + ENDS_BLOCK)
-        start[block], end[block] = _block_ends(geoms[block])
-    return start, end
-
-
-def _block_ends(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_line_ends` of some lines; anything but non-empty LineStrings takes shapely's path."""
-    coords, owner = shapely.get_coordinates(geoms, return_index=True)
-    counts = np.bincount(owner, minlength=len(geoms))
-    if (counts == 0).any() or (shapely.get_type_id(geoms) != 1).any():
-        return (
-            shapely.get_coordinates(shapely.get_point(geoms, 0)),
-            shapely.get_coordinates(shapely.get_point(geoms, -1)),
-        )
-    last = np.cumsum(counts) - 1
-    return coords[last - counts + 1], coords[last]
-
-
-def _id_codes(lines: gpd.GeoDataFrame, source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _id_codes(lines: pd.DataFrame, source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return ``u`` and ``v`` as codes into the distinct ids (-1 where missing), and the ids.
 
     Ids are labels, never cast: integers, strings and floats all work, and ``7`` and ``7.0``
@@ -297,9 +315,8 @@ def _rows(positions: np.ndarray, index: pd.Index) -> str:
 
 
 def _nodes_from_ids(
-    lines: gpd.GeoDataFrame, geoms: np.ndarray, source: str
+    lines: pd.DataFrame, start: np.ndarray, end: np.ndarray, source: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
-    start, end = _line_ends(geoms)
     u, v, ids = _id_codes(lines, source)
     missing = (u < 0) | (v < 0)
     has = np.flatnonzero(~missing)
@@ -336,7 +353,7 @@ def _orient(
 
 
 def _fallback_to_endpoints(
-    lines: gpd.GeoDataFrame,
+    lines: pd.DataFrame,
     source: str,
     missing: np.ndarray,
     start: np.ndarray,
@@ -453,13 +470,12 @@ def _id_positions(
     return xy
 
 
-def _nodes_from_endpoints(geoms: np.ndarray) -> tuple[np.ndarray, ...]:
+def _nodes_from_endpoints(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:
     """Nodes at exactly coinciding line ends (no tolerance: ``snap_m`` joins near ones)."""
-    start, end = _line_ends(geoms)
     pts = np.concatenate([start, end])
     xy, inverse = np.unique(pts, axis=0, return_inverse=True)
     inverse = inverse.ravel()
-    n = len(geoms)
+    n = len(start)
     return xy[:, 0].copy(), xy[:, 1].copy(), inverse[:n], inverse[n:]
 
 
@@ -468,11 +484,11 @@ def _snap(
     y: np.ndarray,
     u: np.ndarray,
     v: np.ndarray,
-    geoms: np.ndarray,
+    edges: EdgeLines,
     length: np.ndarray,
     years: np.ndarray | None,
     snap_m: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, dict[str, float]]:
+) -> tuple[np.ndarray, np.ndarray, EdgeLines, np.ndarray, np.ndarray | None, dict[str, float]]:
     """Join distinct nodes closer than ``snap_m`` by straight links, appended as edges.
 
     A link is added for every such pair not already joined by a line. A link, not a merge:
@@ -480,7 +496,7 @@ def _snap(
     gap is paid for along the link.
     """
     if snap_m <= 0:
-        return u, v, geoms, length, years, {}
+        return u, v, edges, length, years, {}
     xy = np.column_stack([x, y])
     pairs = cKDTree(xy).query_pairs(snap_m, output_type="ndarray")
     a, b = pairs[:, 0], pairs[:, 1]
@@ -493,7 +509,7 @@ def _snap(
     a, b, gap = a[keep], b[keep], gap[keep]
     order = np.lexsort((b, a))
     a, b, gap = a[order], b[order], gap[order]
-    links = shapely.linestrings(np.stack([xy[a], xy[b]], axis=1)) if len(a) else np.empty(0)
+    links = shapely.linestrings(np.stack([xy[a], xy[b]], axis=1)) if len(a) else None
     stats = {
         "snap_m": float(snap_m),
         "snaps": float(len(a)),
@@ -505,7 +521,7 @@ def _snap(
     return (
         np.concatenate([u, a]).astype(np.int64),
         np.concatenate([v, b]).astype(np.int64),
-        np.concatenate([geoms, np.asarray(links, dtype=object)]),
+        edges if links is None else EdgeLines.concat([edges, EdgeLines.from_geometry(links)]),
         np.concatenate([length, gap]),
         years,
         stats,

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ from latcircle.system import release_memory
 
 __all__ = [
     "CORE_STAGES",
+    "RunOptions",
     "city_config",
     "compute_run",
     "default_outputs",
@@ -302,16 +304,36 @@ def run_config(path: str | Path, *, out: Path | None = None, **kw: Any) -> RunRe
     return run_city(cfg, out=out or Path("outputs") / cfg.id, **kw)
 
 
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """What a run is asked for beyond its config (:func:`run_city`, :func:`compute_run`).
+
+    Attributes
+    ----------
+    add_sites
+        Extra compute sites ``(lon, lat, name)`` in WGS84, online every year: a quick
+        what-if (``latcircle run --add-site``).
+    progress
+        Compute the progress table by year (one solve per distinct set of online sites)
+        for the terminal summary, the explanations and ``progress.csv``.
+    reuse
+        Scenarios already solved on the run's metro (e.g. other years' runs), reused by the
+        progress table when a year has the same online sites.
+    """
+
+    add_sites: Sequence[tuple[float, float, str | None]] = ()
+    progress: bool = True
+    reuse: Sequence[Scenario] = ()
+
+
 def run_city(
     cfg: CityConfig,
     *,
     out: Path,
+    options: RunOptions | None = None,
+    metro: Metro | None = None,
     timer: StageTimer | None = None,
     extra_outputs: Sequence[Callable[[RunResult, Path], object]] | None = None,
-    add_sites: Sequence[tuple[float, float, str | None]] = (),
-    metro: Metro | None = None,
-    progress: bool = True,
-    reuse: Sequence[Scenario] = (),
 ) -> RunResult:
     """Run a city end to end and write its outputs.
 
@@ -321,42 +343,29 @@ def run_city(
         A validated city config.
     out
         The output folder (replaced whole at the end).
+    options
+        Extra sites, progress by year, scenarios to reuse (:class:`RunOptions`); the
+        defaults when ``None``.
+    metro
+        A metro already prepared from the same inputs (to run several scenario years in one
+        session); ``cfg`` (e.g. its ``year``) replaces its config. Prepared when ``None``.
     timer
         Stage timer (and progress callback); a new one when ``None``.
     extra_outputs
         Callables ``f(result, folder)`` writing further files (maps, reports, progress)
         into the temporary folder before it is swapped into place; each is timed as a
         stage named by its ``stage_name`` attribute (or its ``__name__``).
-    add_sites
-        Extra compute sites ``(lon, lat, name)`` in WGS84, online every year: a quick
-        what-if (``latcircle run --add-site``).
-    metro
-        A metro already prepared from the same inputs (to run several scenario years in one
-        session); ``cfg`` (e.g. its ``year``) replaces its config. Prepared when ``None``.
-    progress
-        Compute the progress table by year (one solve per distinct set of online sites)
-        for the terminal summary, the explanations and ``progress.csv``.
-    reuse
-        Scenarios already solved on ``metro`` (e.g. other years' runs), reused by the
-        progress table when a year has the same online sites.
 
     Returns
     -------
     RunResult
     """
+    options = options or RunOptions()
     timer = timer or StageTimer()
     inputs = _input_files(cfg, out=Path(out))
     check_output_folder(Path(out), inputs=inputs)  # before minutes of work, not after
-    result = compute_run(
-        cfg,
-        out=Path(out),
-        timer=timer,
-        add_sites=add_sites,
-        metro=metro,
-        progress=progress,
-        reuse=reuse,
-    )
-    if progress:  # the clusters to act on, once, in memory: every output step shares them
+    result = compute_run(cfg, options, out=Path(out), metro=metro, timer=timer)
+    if options.progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
             if _reuses_years(extra_outputs):  # the map's slider: not solved a second time
                 result = with_shortfall(result)
@@ -369,13 +378,11 @@ def run_city(
 
 def compute_run(
     cfg: CityConfig,
+    options: RunOptions | None = None,
     *,
     out: Path | None = None,
-    timer: StageTimer | None = None,
-    add_sites: Sequence[tuple[float, float, str | None]] = (),
     metro: Metro | None = None,
-    progress: bool = True,
-    reuse: Sequence[Scenario] = (),
+    timer: StageTimer | None = None,
 ) -> RunResult:
     """Compute everything a run writes, and write nothing (:func:`run_city` without files).
 
@@ -383,10 +390,12 @@ def compute_run(
     ----------
     cfg
         A validated city config.
+    options
+        As for :func:`run_city`.
     out
         The folder the result will be written to (:func:`write_run`); ``None`` for a result
         kept in memory (``latcircle.Metro.coverage``).
-    timer, add_sites, metro, progress, reuse
+    metro, timer
         As for :func:`run_city`.
 
     Returns
@@ -396,6 +405,7 @@ def compute_run(
         run year's per-sample critical values only (the other years' are in its tables);
         :func:`run_city` also drops the progress years' scenarios once progress used them.
     """
+    options = options or RunOptions()
     timer = timer or StageTimer()
     if metro is None:
         metro = prepare(cfg, timer=timer)
@@ -403,10 +413,10 @@ def compute_run(
             log.warning(note)
     else:
         metro = dataclasses.replace(metro, config=cfg)
-    if add_sites:
-        from latcircle.analysis.plan import add_sites as _add_sites
+    if options.add_sites:
+        from latcircle.analysis.plan import add_sites
 
-        metro = _add_sites(metro, list(add_sites))
+        metro = add_sites(metro, list(options.add_sites))
     with timer.stage("dijkstra"):
         scenario = metro.scenario(year=cfg.year)
     with timer.stage("coverage"):
@@ -434,9 +444,9 @@ def compute_run(
         protected = protection(metro, scenario)
         layers.update(protection_layers(metro, scenario, protected, layers))
     years = None
-    if progress:
+    if options.progress:
         with timer.stage("progress"):
-            years = progress_years(metro, [scenario, *reuse, *robust.scenarios[1:]])
+            years = progress_years(metro, [scenario, *options.reuse, *robust.scenarios[1:]])
             years = with_progress_quantiles(years, robust)
     from latcircle.present.explain import explain_run  # words: presentation, imported late
 
