@@ -134,9 +134,9 @@ def test_seeded_run_year_draws_the_run_bands(tiny_city: Path) -> None:
     """The slider's run year takes the run's own bands: the same shapes as polygonised anew."""
     from latcircle.analysis.workbench import year_states
     from latcircle.config import load_config
-    from latcircle.pipeline import compute_run
+    from latcircle.pipeline import RunOptions, compute_run
 
-    run = compute_run(load_config(tiny_city), progress=False)
+    run = compute_run(load_config(tiny_city), RunOptions(progress=False))
     assert run.layers is not None
     years = [run.scenario.year]
     (seeded,) = year_states(run.metro, run.scenario, years, run_bands=run.layers["bands"])
