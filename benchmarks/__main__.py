@@ -70,13 +70,15 @@ def _wuhan_available() -> str | None:
 
 
 def bench_wuhan(runs: int) -> dict[str, Any]:
-    """Whole runs as subprocesses, then per-stage runs in process."""
-    from benchmarks.wuhan import stage_runs, whole_runs
+    """Whole runs as subprocesses, per-stage runs in process, then batch tasks."""
+    from benchmarks.wuhan import batch_runs, stage_runs, whole_runs
 
     _log(f"wuhan: {runs} whole runs of `latcircle run`")
     whole = whole_runs(WUHAN_CONFIG, runs=runs)
     _log(f"wuhan: {runs} per-stage runs")
     staged = stage_runs(WUHAN_CONFIG, runs=runs)
+    _log(f"wuhan: {runs} batch tasks (no map, no report) on a one-worker sweep")
+    batch = batch_runs(WUHAN_CONFIG, runs=runs)
     names: list[str] = []
     for r in staged:
         names += [n for n in r["stages"] if n not in names]
@@ -104,6 +106,8 @@ def bench_wuhan(runs: int) -> dict[str, Any]:
             "total_s": summary([r["total_s"] for r in staged]),
             "peak_rss_mb": summary([r["peak_rss_mb"] for r in staged]),
         },
+        "batch": {k: summary([r[k] for r in batch]) for k in ("cpu_s", "wall_s", "peak_rss_mb")}
+        | {"load_before": [r["load_before"] for r in batch]},
         "grid": staged[-1]["grid"],
         "network": staged[-1]["network"],
         "headline_share": staged[-1]["headline_share"],

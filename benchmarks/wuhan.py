@@ -7,6 +7,10 @@
   ``latcircle.cli.main``, with every ``StageTimer`` stage wrapped so that each stage also
   reports its CPU time and its exact peak RSS. Whatever stages the pipeline has (``maps``,
   ``report`` ... as they are added) are reported as they come.
+* :func:`batch_runs` runs Wuhan as a national batch task (no map, no report): one
+  ``latcircle national`` sweep of Wuhan alone on one single-core Dask worker, exactly as the
+  ``national`` section's Wuhan batch task (:func:`benchmarks.national.sweep_task`), once per
+  run in a fresh child process; the task's own CPU, wall and peak RSS are recorded.
 """
 
 from __future__ import annotations
@@ -79,6 +83,44 @@ def stage_runs(config: Path, *, runs: int, timeout_s: float = 600.0) -> list[dic
         run_child("wuhan_stages", {"config": str(config)}, timeout_s=timeout_s).result
         for _ in range(runs)
     ]
+
+
+def batch_runs(config: Path, *, runs: int, timeout_s: float = 900.0) -> list[dict[str, Any]]:
+    """Run ``config`` as a national batch task ``runs`` times, each in a fresh child process.
+
+    The task is what ``latcircle national`` runs per city (``run_city_task``: no map, no
+    report), on a one-worker, one-core ``LocalCluster``, as the ``national`` section measures
+    it once.
+
+    Returns
+    -------
+    list of dict
+        Per run: ``cpu_s`` and ``wall_s`` of the task (as the sweep reports them: the
+        worker's CPU and wall time inside the task), ``peak_rss_mb`` (the worker's peak),
+        ``load_before``.
+    """
+    out = []
+    for _ in range(runs):
+        tmp = Path(tempfile.mkdtemp(prefix="latcircle-bench-batch-"))
+        try:
+            load = load_average()[0]
+            args = {"configs": [str(config)], "out": str(tmp), "workers": 1}
+            res = run_child(
+                "national_sweep", {**args, "cores_per_worker": 1}, timeout_s=timeout_s
+            ).result
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if res["failed"]:
+            raise RuntimeError("batch task failed: " + "; ".join(res["failed"]))
+        out.append(
+            {
+                "cpu_s": res["task_cpu_s"][0],
+                "wall_s": res["task_wall_s"][0],
+                "peak_rss_mb": res["peak_rss_mb_by_worker"][0],
+                "load_before": load,
+            }
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- child task

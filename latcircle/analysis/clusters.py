@@ -153,11 +153,15 @@ def all_sites_year(metro: Metro) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class _Cells:
-    """Per-cell rasters of one scenario: cause code, latency, uncovered weight by basis."""
+    """Per-cell rasters of one scenario: cause code, latency, uncovered weight by basis.
+
+    ``weight`` holds, per basis, the flat indices of the cells with uncovered weight
+    (ascending) and each one's weight: the other cells weigh nothing (no full-grid raster).
+    """
 
     cause: np.ndarray  # CAUSE_CODES; 0 outside the metro
-    latency: np.ndarray
-    weight: dict[str, np.ndarray]
+    latency: np.ndarray  # per inside cell (Grid.numbers), not a full-grid raster
+    weight: dict[str, tuple[np.ndarray, np.ndarray]]
     district: np.ndarray
 
 
@@ -194,13 +198,13 @@ def _ranked_clusters(
 def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
     grid = metro.grid
     area = scenario.evaluations["area"]
-    weight: dict[str, np.ndarray] = {}
+    weight: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for basis in ("population", "key_sites"):
         if basis in scenario.evaluations:
             weight[basis] = _uncovered_weight(grid, metro, scenario, basis, budget_ms)
     return _Cells(
         cause=grid.to_raster(area.codes(budget_ms), fill=0, dtype="int8"),
-        latency=grid.to_raster(area.latency_us, fill=np.inf, dtype="float64"),
+        latency=area.latency_us,
         weight=weight,
         district=grid.to_raster(area.samples.district, fill=-1, dtype="int32"),
     )
@@ -208,8 +212,12 @@ def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
 
 def _uncovered_weight(
     grid: Grid, metro: Metro, scenario: Scenario, basis: str, budget_ms: float
-) -> np.ndarray:
-    """Raster of the uncovered weight of ``basis`` per grid cell."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the uncovered weight of ``basis`` per grid cell: flat cell indices, weights.
+
+    Each cell's weight is its samples' summed in sample order (as ``np.bincount`` over the
+    whole grid sums them); cells without a sample are left out.
+    """
     ev = scenario.evaluations[basis]
     x, y = ev.samples.coordinates()
     uncovered = ~covered(ev.latency_us, budget_ms=budget_ms)
@@ -217,15 +225,13 @@ def _uncovered_weight(
     row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
     rows, cols = grid.shape
     keep = uncovered & (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
-    flat = np.bincount(
-        row[keep] * cols + col[keep], weights=ev.samples.weight[keep], minlength=rows * cols
-    )
-    return flat.reshape(grid.shape)
+    cells, at = np.unique(row[keep] * cols + col[keep], return_inverse=True)
+    return cells, np.bincount(at, weights=ev.samples.weight[keep], minlength=len(cells))
 
 
 def _district_labels(cells: _Cells, mask: np.ndarray) -> tuple[np.ndarray, int]:
     """4-connected clusters of ``mask`` that never cross a district boundary."""
-    labels = np.zeros(mask.shape, dtype=np.int64)
+    labels = np.zeros(mask.shape, dtype=np.int32)  # ndimage.label's own type: n < 2**31
     n = 0
     districts = np.unique(cells.district[mask])
     if not len(districts):
@@ -268,10 +274,12 @@ def _clusters_of(
     return (frame if len(frame) else empty), n, int((~weighty).sum())
 
 
-def _sum_by(flat: np.ndarray, raster: np.ndarray | None, n: int) -> np.ndarray:
-    if raster is None:
+def _sum_by(flat: np.ndarray, cells: tuple[np.ndarray, np.ndarray] | None, n: int) -> np.ndarray:
+    """Each cluster's weight: its cells' summed in row-major order (the empty ones add 0)."""
+    if cells is None:
         return np.full(n, np.nan)
-    return np.bincount(flat, weights=raster.ravel(), minlength=n + 1)[1:]
+    index, weight = cells
+    return np.bincount(flat[index], weights=weight, minlength=n + 1)[1:]
 
 
 def _district_info(metro: Metro) -> tuple[list[str], list[str], list[str]]:
@@ -318,7 +326,9 @@ def _describe(
                 "people": float(people[k]),
                 "key_sites": float(key_sites[k]),
                 "min_latency_us": (
-                    _min_latency(cells.latency[r, c]) if cause == "too_far" else np.nan
+                    _min_latency(cells.latency[grid.numbers(r, c)])
+                    if cause == "too_far"
+                    else np.nan
                 ),
                 "district": names[district],
                 "adcode": codes[district],

@@ -122,6 +122,7 @@ def year_states(
     years: list[int | None],
     *,
     solved: Sequence[Scenario] = (),
+    run_bands: gpd.GeoDataFrame | None = None,
 ) -> list[YearState]:
     """Solve the metro for each slider year and keep what the map redraws.
 
@@ -137,6 +138,10 @@ def year_states(
         Scenarios already solved on ``metro`` (e.g. the sensitivity step's, one per progress
         year): a year with the same online sites on the same network reuses one instead of
         being solved again.
+    run_bands
+        The run's isochrone bands (:func:`latcircle.analysis.isochrones.bands` of
+        ``scenario``, e.g. ``RunResult.layers["bands"]``): its masks are not polygonised
+        again (the same geometries: the same cells clipped the same way).
 
     Returns
     -------
@@ -144,6 +149,11 @@ def year_states(
     """
     known: list[Scenario] = [scenario, *solved]
     shapes = _Shapes(metro)
+    thresholds = sorted(metro.config.thresholds_ms)
+    if run_bands is not None and len(run_bands) == len(thresholds):  # one row per threshold
+        raster = _latency_raster(metro, scenario)
+        for thr, geom in zip(thresholds, run_bands.geometry, strict=True):
+            shapes.seed(covered(raster, budget_ms=thr) & metro.grid.inside, geom)
     sums = _Sums(len(metro.district_names))
     states = []
     done: dict[int, YearState] = {}  # one state per solved scenario, whatever its years
@@ -171,11 +181,16 @@ def _solved(metro: Metro, year: int | None, solved: list[Scenario]) -> Scenario:
     return sc
 
 
+def _latency_raster(metro: Metro, sc: Scenario) -> np.ndarray:
+    """Return the area latency on the grid, NaN without one (as the run's isochrones)."""
+    lat = sc.evaluations["area"].latency_us
+    return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")
+
+
 def _state(metro: Metro, sc: Scenario, year: int | None, shapes: _Shapes, sums: _Sums) -> YearState:
     cfg, grid = metro.config, metro.grid
     area = sc.evaluations["area"]
-    lat = area.latency_us
-    raster = grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")
+    raster = _latency_raster(metro, sc)
     cumulative = bands(
         grid,
         raster,
@@ -223,6 +238,10 @@ class _Shapes:
         self._clipped: dict[bytes, BaseGeometry] = {}
         # Keyed by the operands' ids; the entry holds the operands, so no id is reused.
         self._differences: dict[tuple[int, int], tuple[BaseGeometry, ...]] = {}
+
+    def seed(self, mask: np.ndarray, geom: BaseGeometry) -> None:
+        """Record ``geom`` as the cells of ``mask`` clipped to the metro (made elsewhere)."""
+        self._clipped.setdefault(np.packbits(mask, axis=None).tobytes(), geom)
 
     def clip(self, mask: np.ndarray) -> BaseGeometry:
         """Return the cells of ``mask`` as polygons clipped to the metro."""

@@ -8,7 +8,7 @@ translates the grid with it and leaves every share unchanged.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import rasterio.features
@@ -46,6 +46,14 @@ class Grid:
     shape: tuple[int, int]
     inside: np.ndarray
     cell_m: float
+    #: The flat indices of the inside cells (one scan of ``inside`` for every raster made,
+    #: not one per raster), found when the grid is made: a frozen grid fills no cache later.
+    _flat: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        flat = np.flatnonzero(self.inside)
+        small = self.inside.size < np.iinfo(np.int32).max  # 4 bytes a cell where they fit
+        object.__setattr__(self, "_flat", flat.astype(np.int32) if small else flat)
 
     @property
     def cell_km2(self) -> float:
@@ -79,8 +87,18 @@ class Grid:
             Output dtype.
         """
         out = np.full(self.shape, fill, dtype=dtype)
-        out[self.inside] = values
+        out.reshape(-1)[self._flat] = values  # a view: C order, as out[inside] = values
         return out
+
+    def numbers(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Return the positions in :meth:`centres` order of the inside cells ``(rows, cols)``.
+
+        Parameters
+        ----------
+        rows, cols
+            Cells inside the metro (a cell outside has no number: not checked).
+        """
+        return np.searchsorted(self._flat, rows * self.shape[1] + cols)
 
     def rasterize(self, geoms: list[BaseGeometry], *, fill: int = -1) -> np.ndarray:
         """Label each cell with the index of the polygon holding its centre.

@@ -15,6 +15,7 @@ network), :mod:`~latcircle.inputs.points` (sites, key sites) and
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -168,6 +169,9 @@ def local_crs(geom_wgs84: BaseGeometry, *, source: object = "boundary") -> pypro
         The file it comes from, named in the error.
     """
     c = geom_wgs84.centroid
+    code = _utm_zone_inside(c.x, c.y)
+    if code is not None:  # strictly inside one zone: the one answer the query would give
+        return pyproj.CRS.from_epsg(code)
     infos = query_utm_crs_info(
         datum_name="WGS 84",
         area_of_interest=AreaOfInterest(c.x, c.y, c.x, c.y),
@@ -179,3 +183,19 @@ def local_crs(geom_wgs84: BaseGeometry, *, source: object = "boundary") -> pypro
         )
         raise InputError(source, "geometry", msg)
     return pyproj.CRS.from_epsg(int(infos[0].code))
+
+
+def _utm_zone_inside(lon: float, lat: float) -> int | None:
+    """Return the EPSG code of the WGS84 UTM zone holding a point strictly inside it.
+
+    EPSG's WGS84 UTM zones are the 6° bands from 180° W, north (326xx) from the equator to
+    84° N, south (327xx) from 80° S to it. A point on no zone edge lies in exactly one, the
+    one :func:`pyproj.database.query_utm_crs_info` returns (without searching the PROJ
+    database, ~0.07 s CPU); on an edge or outside UTM, ``None`` (the query decides).
+    """
+    if not (-180.0 < lon < 180.0 and (0.0 < lat < 84.0 or -80.0 < lat < 0.0)):
+        return None
+    band = (lon + 180.0) / 6.0
+    if band == math.floor(band):
+        return None
+    return (32600 if lat > 0 else 32700) + int(band) + 1

@@ -367,7 +367,10 @@ def run_city(
     result = compute_run(cfg, options, out=Path(out), metro=metro, timer=timer)
     if options.progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
-            result = _without_year_scenarios(with_shortfall(result))
+            if _reuses_years(extra_outputs):  # the map's slider: not solved a second time
+                result = with_shortfall(result)
+            else:
+                result = _without_year_scenarios(with_shortfall(_for_shortfall(result)))
             release_memory()  # and the progress years' scenarios, before the output steps
     write_run(result, out=Path(out), timer=timer, extra_outputs=extra_outputs)
     return result
@@ -514,22 +517,12 @@ def write_run(
             if result.protection is not None:
                 write_csv(result.protection.table, tmp / "protection.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
-            codes = status_raster(metro, scenario)
-            bands, names = [latency_raster, codes], [LATENCY_BAND, STATUS_BAND]
-            if result.robust is not None:  # band 3: each cell's critical route factor
-                bands.append(r_star_raster(metro, result.robust))
-                names.append(R_STAR_BAND)
-            write_cog(
-                np.stack(bands, dtype=np.float32),  # as written: no float64 stack
-                metro.grid,
-                metro.inputs.crs.to_wkt(),
-                tmp / "latency.tif",
-                nodata=float("nan"),
-                descriptions=names,
-            )
+            codes = _write_latency_tif(tmp, result, latency_raster)
             _write_causes(tmp, metro, codes)
+            del codes
             if result.robust is not None:
                 write_csv(result.robust.table, tmp / "sensitivity.csv")
+            release_memory()  # the rasters and GDAL's buffers, before the extra steps
         for extra in extra_outputs or []:
             with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
@@ -546,6 +539,29 @@ def write_run(
         # live apart from run.json: every other file of two identical runs is byte-identical.
         write_json(timings_record(timer), tmp / "timings.json")
     return result
+
+
+def _write_latency_tif(tmp: Path, result: RunResult, latency_raster: np.ndarray) -> np.ndarray:
+    """Write ``latency.tif`` (latency, status codes, ``r*``); return the status codes.
+
+    The bands go to :func:`write_cog` one by one, each cast to float32 as it is written
+    (the same float32 values as ``np.stack(..., dtype=float32)``, without that stack).
+    """
+    metro, scenario = result.metro, result.scenario
+    codes = status_raster(metro, scenario)
+    bands, names = [latency_raster, codes], [LATENCY_BAND, STATUS_BAND]
+    if result.robust is not None:  # band 3: each cell's critical route factor
+        bands.append(r_star_raster(metro, result.robust))
+        names.append(R_STAR_BAND)
+    write_cog(
+        bands,
+        metro.grid,
+        metro.inputs.crs.to_wkt(),
+        tmp / "latency.tif",
+        nodata=float("nan"),
+        descriptions=names,
+    )
+    return codes
 
 
 def _input_files(cfg: CityConfig, *, out: Path) -> list[Path]:
@@ -617,6 +633,34 @@ def _run_year_criticals(robust: Robustness) -> Robustness:
     sens = robust.sensitivity
     kept = {key: crit for key, crit in sens.criticals.items() if key[0] == sens.run_year}
     return dataclasses.replace(robust, sensitivity=dataclasses.replace(sens, criticals=kept))
+
+
+def _reuses_years(steps: Sequence[object] | None) -> bool:
+    """Whether an output step reads the progress years' scenarios (``reuses_years``).
+
+    The map's slider solves those years again when they are gone (~0.3 s CPU on Wuhan, and
+    no lower peak: it holds them all at once); a run without such a step drops them.
+    """
+    return any(getattr(step, "reuses_years", False) for step in steps or ())
+
+
+def _for_shortfall(result: RunResult) -> RunResult:
+    """Keep, of the progress years' scenarios, only the one the shortfall acts on.
+
+    The progress table is made; the shortfall reads the scenario of one year
+    (:func:`_solved`), the others are dropped (and their heap handed back) before its
+    full-grid rasters are made, not after.
+    """
+    robust = result.robust
+    if robust is None or len(robust.scenarios) <= 1 or result.progress is None:
+        return result
+    year = shortfall_year(result.progress, result.scenario)
+    kept = robust.scenarios[:1] + tuple(s for s in robust.scenarios[1:] if s.year == year)[:1]
+    if len(kept) == len(robust.scenarios):
+        return result
+    result = dataclasses.replace(result, robust=dataclasses.replace(robust, scenarios=kept))
+    release_memory()
+    return result
 
 
 def _without_year_scenarios(result: RunResult) -> RunResult:

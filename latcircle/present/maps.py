@@ -194,7 +194,11 @@ def build_map(
     display = {"tol": tol, "precision": precision, "datum": base.datum}
     fmap = _base_map(layers["boundary"], base, title=_page_title(result, words, lang), lang=lang)
     states = year_states(
-        result.metro, result.scenario, slider_years(result), solved=solved_scenarios(result)
+        result.metro,
+        result.scenario,
+        slider_years(result),
+        solved=solved_scenarios(result),
+        run_bands=(result.layers or {}).get("bands"),  # computed in memory, not read back
     )
     names = _district_names(result, layers, lang)
     drawn = _add_layers(
@@ -502,6 +506,7 @@ def map_writer(*, assets: AssetMode = "inline", **options: Any) -> Any:
         return write_map(result, folder, assets=assets, **options)
 
     write.stage_name = "write_map"  # type: ignore[attr-defined]
+    write.reuses_years = True  # type: ignore[attr-defined]  # the run keeps them (slider)
     return write
 
 
