@@ -474,6 +474,23 @@ times in section 1 (`benchmarks.wuhan.batch_runs`); its CPU is the worker's proc
 over the task, which also counts the Dask worker's own threads for as long as the task
 lasts, so under load it grows with the wall time. Outputs of Wuhan and the demo
 byte-identical (`scripts/compare_outputs.py`, 24 files each).
+
+**Session round 10, tried and not taken: pykdtree for the locator (2026-12-06).** The locator's
+k-nearest queries on pykdtree 1.4.3 instead of `cKDTree` (branch measured, not merged):
+`python -m benchmarks --quick --runs 5 --only floor`, alternated with `903067f` four times
+under load 9–10, medians of 5: the engine on every Wuhan sample 0.81–0.90 → 0.68–0.74 s CPU
+(−15 %), answers bit for bit the same. But the floor, offered the same library, gains more
+(its `k = 1` query: 0.27–0.32 → 0.16 s CPU), so the engine-to-floor ratios rise (every sample
+~3.0× → 4.3× CPU; grid cells ~2.8× → 4.2–4.6×, over issue 6's ≤ 3×), and it needs a new
+dependency plus an OpenMP thread limit per calling thread (its own thread team in each of the
+locator's threads and in each Dask worker). Not taken. What it did turn up is kept: a
+follow-up round asked `cKDTree` for ranks `seen + 1 .. k` only, assuming the first `seen`
+columns of a larger query equal the earlier, smaller one; among equally far midpoints the
+tree's order may differ with `k`, so a piece tied across that line could be tested by
+neither round. Each follow-up round now asks for all `k` and tests again any earlier column
+tied with the first new one (`Locator._query`; `tests/test_locator_rounds.py` checks against
+brute force with a tree that reverses every tie, and fails without the fix). Wuhan's outputs
+byte-identical before and after.
 """
 
 
