@@ -9,6 +9,10 @@ the points are taken as the rows of floats :mod:`latcircle.present.map.heat` and
 :mod:`latcircle.present.map.points` build (folium re-validates each of some 20,000 rows one
 by one), and the scripts skip branca's second template pass when they hold no template
 syntax (:class:`~latcircle.present.map.elements.LiteralScripts`).
+
+The templates are folium's: Copyright (C) 2013-, Folium developers, under the MIT licence
+(its text is in folium's distribution, ``folium-*.dist-info/licenses/LICENSE.txt``). When
+folium is upgraded, tests/test_map_plugins.py fails on any template that changed.
 """
 
 from __future__ import annotations
