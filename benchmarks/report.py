@@ -346,6 +346,13 @@ task: 4.23 → 4.00 s CPU; the 1 M-node process peak 1,351 → 1,317 MB, of whic
 generated lattice itself (528 MB of it 1.84 M shapely LineStrings, the benchmark's input).
 Tried and dropped (no gain or slower): querying points in spatial blocks, KD-tree leaf sizes
 8/16/32, one interleaved array of pieces, `pd.factorize` for node ids.
+
+**Session round 10, the test suite (issue 23 item 4; 2026-12-06).** `make test` at `b08cded`
+under load 7–14: 51.5 min wall, 1,206 s CPU (so ≥ 10 min on a quiet 2-core machine). The
+longest modules are now dealt first in measured order (`test_plan_network`, unmarked, had run
+alone at the end), and three modules reuse the session's prepared demo or demo run instead of
+preparing or running it again. Where the rest goes, and what is left: docs/testing.md, "The
+suite's time".
 """
 
 
