@@ -350,7 +350,7 @@ Tried and dropped (no gain or slower): querying points in spatial blocks, KD-tre
 **Session round 10, the test suite (issue 23 item 4; 2026-12-06).** `make test` at `b08cded`
 under load 7–14: 51.5 min wall, 1,206 s CPU (so ≥ 10 min on a quiet 2-core machine). The
 longest modules are now dealt first in measured order (`test_plan_network`, unmarked, had run
-alone at the end), and three modules reuse the session's prepared demo or demo run instead of
+alone at the end), and five modules reuse the session's prepared demo or demo run instead of
 preparing or running it again. Where the rest goes, and what is left: docs/testing.md, "The
 suite's time".
 """
