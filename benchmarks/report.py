@@ -491,6 +491,13 @@ neither round. Each follow-up round now asks for all `k` and tests again any ear
 tied with the first new one (`Locator._query`; `tests/test_locator_rounds.py` checks against
 brute force with a tree that reverses every tie, and fails without the fix). Wuhan's outputs
 byte-identical before and after.
+
+**Session round 10, the test suite (issue 23 item 4; 2026-12-06).** `make test` at `b08cded`
+under load 7–14: 51.5 min wall, 1,206 s CPU (so ≥ 10 min on a quiet 2-core machine). The
+longest modules are now dealt first in measured order (`test_plan_network`, unmarked, had run
+alone at the end), and five modules reuse the session's prepared demo or demo run instead of
+preparing or running it again. Where the rest goes, and what is left: docs/testing.md, "The
+suite's time".
 """
 
 

@@ -44,8 +44,14 @@ def _frames(folder: Path) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def demo_metro(demo_config: Path) -> lc.Metro:
-    return lc.Metro.from_config(demo_config)
+def api_metro(demo_metro: object) -> lc.Metro:
+    """``lc.Metro.from_config(demo_config)`` without preparing the demo a second time.
+
+    ``from_config`` is ``Metro(prepare(load_config(path)))``: the session's prepared demo
+    (``demo_metro`` in conftest, read-only and checked unchanged at the end) wrapped the same
+    way. The doctests still call ``from_config`` themselves.
+    """
+    return lc.Metro(demo_metro)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +87,9 @@ def test_from_frames_equals_latcircle_run(demo_config: Path, cli_run: Path) -> N
 
 
 def test_from_config_writes_what_the_cli_writes(
-    demo_metro: lc.Metro, cli_run: Path, tmp_path: Path
+    api_metro: lc.Metro, cli_run: Path, tmp_path: Path
 ) -> None:
-    r = demo_metro.coverage()
+    r = api_metro.coverage()
     _same_table(r.table, cli_run / "coverage.csv")
     out = r.write(tmp_path / "api", maps=False, report=False)
     for name in ("coverage.csv", "progress.csv", "clusters.csv", "interconnect.csv"):
@@ -99,17 +105,15 @@ def test_from_config_writes_what_the_cli_writes(
     assert set(r.rings["threshold_ms"]) <= set(r.bands["threshold_ms"])
 
 
-def test_with_sites_equals_add_site(
-    demo_metro: lc.Metro, demo_config: Path, tmp_path: Path
-) -> None:
+def test_with_sites_equals_add_site(api_metro: lc.Metro, demo_config: Path, tmp_path: Path) -> None:
     site = "112.6,30.9,what-if"
     out = tmp_path / "add"
     args = ["-q", "run", "--no-map", "--no-report", "--add-site", site, "--out", str(out)]
     assert main([*args, str(demo_config)]) == 0
-    r = demo_metro.with_sites([(112.6, 30.9, "what-if")]).coverage()
+    r = api_metro.with_sites([(112.6, 30.9, "what-if")]).coverage()
     _same_table(r.table, out / "coverage.csv")
     assert "ADD1" in set(r.layer("sites")["site_id"])
-    assert "ADD1" not in set(demo_metro.sites["site_id"])  # the metro itself is unchanged
+    assert "ADD1" not in set(api_metro.sites["site_id"])  # the metro itself is unchanged
 
 
 def test_frame_errors_are_the_readers_errors(demo_config: Path, tmp_path: Path) -> None:
@@ -178,10 +182,10 @@ def test_lazy_exports_and_hierarchy() -> None:
     assert (Path(lc.__file__).parent / "py.typed").exists()
 
 
-def test_docstring_examples_run(demo_config: Path, demo_metro: lc.Metro) -> None:
+def test_docstring_examples_run(demo_config: Path, api_metro: lc.Metro) -> None:
     finder = doctest.DocTestFinder()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    globs = {"lc": lc, "demo_config": demo_config, "m": demo_metro}
+    globs = {"lc": lc, "demo_config": demo_config, "m": api_metro}
     tests = [t for t in finder.find(api, globs=globs) if t.examples]
     assert len(tests) >= 4
     out = io.StringIO()
@@ -192,20 +196,18 @@ def test_docstring_examples_run(demo_config: Path, demo_metro: lc.Metro) -> None
     assert result.attempted >= 8
 
 
-def test_plan_equals_latcircle_plan(
-    demo_metro: lc.Metro, demo_config: Path, tmp_path: Path
-) -> None:
+def test_plan_equals_latcircle_plan(api_metro: lc.Metro, demo_config: Path, tmp_path: Path) -> None:
     out = tmp_path / "plan"
     argv = ["-q", "plan", "--max-sites", "3", "--out", str(out), str(demo_config)]
     assert main(argv) == 0
-    plan = demo_metro.plan(max_sites=3)
+    plan = api_metro.plan(max_sites=3)
     _same_table(plan.table, out / "plan.csv")
     assert len(plan.table) >= 1  # the demo needs at least one build for its targets
 
 
-def test_a_bad_year_is_the_configs_error(demo_metro: lc.Metro, demo_config: Path) -> None:
+def test_a_bad_year_is_the_configs_error(api_metro: lc.Metro, demo_config: Path) -> None:
     with pytest.raises(lc.InputError) as api_err:
-        demo_metro.coverage(year=1800)
+        api_metro.coverage(year=1800)
     with pytest.raises(lc.InputError) as file_err:
         lc.Metro.from_config(demo_config, year=1800)  # what `latcircle run --year 1800` reads
     assert api_err.value.field == file_err.value.field == "year"

@@ -31,14 +31,14 @@ from latcircle.analysis.plan.protect import COVERS, multicover, protected_share
 from latcircle.analysis.plan.sites import _read_back, _sites_gdf
 from latcircle.cli import main
 from latcircle.config import CityConfig, load_config
-from latcircle.demo.generator import write_demo_city
 from latcircle.errors import InputError
 from latcircle.output.plan import write_plan
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Metro:
-    return prepare(load_config(write_demo_city(tmp_path_factory.mktemp("demo"))))
+def demo(demo_metro: Metro) -> Metro:
+    """The demo (seed 7, default scale) prepared: the session's, read-only (conftest)."""
+    return demo_metro
 
 
 def _with_plan(cfg: CityConfig, plan_dir: Path, params: Parameters | None = None) -> CityConfig:

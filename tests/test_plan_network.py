@@ -95,12 +95,13 @@ def test_a_spur_splits_its_host_edge_and_latency_runs_along_it() -> None:
 # --------------------------------------------------------------------------- closed loops
 
 
-# ``demo_config``: the session's demo inputs (conftest; seed 7, default scale, read-only).
+# ``demo_config``: the session's demo inputs (conftest; seed 7, default scale, read-only);
+# ``demo_metro``: those inputs prepared once per session (read-only, checked at the end).
 
 
-def test_demo_closed_loop_with_spurs(demo_config: Path, tmp_path: Path) -> None:
+def test_demo_closed_loop_with_spurs(demo_config: Path, demo_metro: Metro, tmp_path: Path) -> None:
     """Population basis, targets that need spurs: the plan's files reproduce its shares."""
-    metro = prepare(load_config(demo_config))
+    metro = demo_metro  # prepare(load_config(demo_config)), shared and read-only
     goals = [Goal(2027, 0.90, "population"), Goal(2028, 0.95, "population")]
     _closed_loop(metro, goals, tmp_path / "plan")
     spurs = gpd.read_file(tmp_path / "plan" / "network-planned.gpkg", layer="spurs")
@@ -270,9 +271,9 @@ def test_max_spur_length(make_tiny_city: Callable[..., Path]) -> None:
 # --------------------------------------------------------------------------- ties, curve
 
 
-def test_demo_tie_goes_to_the_cheaper_build(demo_config: Path) -> None:
+def test_demo_tie_goes_to_the_cheaper_build(demo_metro: Metro) -> None:
     """S5 brought forward (5) and the junctions around it (10) cover the same: 5 wins."""
-    metro = prepare(load_config(demo_config))
+    metro = demo_metro  # prepare(load_config(demo_config)), shared and read-only
     plan = plan_metro(metro, goals_from(metro))
     assert list(plan.table["build_id"]) == ["S5@early"]
     curve = plan.curve

@@ -163,11 +163,9 @@ def test_handbuilt_critical_value_is_where_the_target_is_lost(handbuilt: Metro) 
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Metro:
-    from latcircle.demo.generator import write_demo_city
-
-    path = write_demo_city(tmp_path_factory.mktemp("demo_sens"), seed=7)
-    return prepare(load_config(path))
+def demo(demo_metro: Metro) -> Metro:
+    """The demo (seed 7) prepared: the session's, read-only (conftest)."""
+    return demo_metro
 
 
 @pytest.mark.slow
