@@ -775,6 +775,13 @@ def _environment(res: dict[str, Any]) -> str:
     return _table(["", ""], rows, "ll") + f"\n\nVersions: {pkgs}."
 
 
+def _process_table(label: str, m: dict[str, Any]) -> str:
+    """One row of a measured process: wall, CPU and peak RSS, each median (min–max)."""
+    row = [label, _stat(m["wall_s"]), _stat(m["cpu_s"]), _stat(m["peak_rss_mb"], 0)]
+    header = ["", "wall (s)", "CPU (s)", "peak RSS (MB)", "runs"]
+    return _table(header, [[*row, str(m["cpu_s"]["n"])]])
+
+
 def _wuhan(w: dict[str, Any]) -> str:
     if "error" in w:
         return f"Not measured: {w['error']}"
@@ -786,20 +793,7 @@ def _wuhan(w: dict[str, Any]) -> str:
         "included); CPU time (user + system, all threads) and peak RSS come from `wait4` for "
         "that child.\n"
     )
-    out.append(
-        _table(
-            ["", "wall (s)", "CPU (s)", "peak RSS (MB)", "runs"],
-            [
-                [
-                    "whole run",
-                    _stat(whole["wall_s"]),
-                    _stat(whole["cpu_s"]),
-                    _stat(whole["peak_rss_mb"], 0),
-                    str(whole["wall_s"]["n"]),
-                ]
-            ],
-        )
-    )
+    out.append(_process_table("whole run", whole))
     batch = w.get("batch")
     if batch:
         out.append(
@@ -809,20 +803,7 @@ def _wuhan(w: dict[str, Any]) -> str:
             "task's own (`CityOutcome.cpu_s`, `wall_s`: in the worker, imports the task makes "
             "included), peak RSS the worker's.\n"
         )
-        out.append(
-            _table(
-                ["", "wall (s)", "CPU (s)", "peak RSS (MB)", "runs"],
-                [
-                    [
-                        "batch task",
-                        _stat(batch["wall_s"]),
-                        _stat(batch["cpu_s"]),
-                        _stat(batch["peak_rss_mb"], 0),
-                        str(batch["cpu_s"]["n"]),
-                    ]
-                ],
-            )
-        )
+        out.append(_process_table("batch task", batch))
     grid, net = w.get("grid", {}), w.get("network", {})
     if grid and net:
         out.append(
