@@ -397,6 +397,7 @@ _TESTS_BY_MODULE = {
     "latcircle/present/map/heat.py": MAPS,
     "latcircle/analysis/workbench.py": (
         "tests/test_boundaries.py::test_map_slider_counts_the_samples_on_the_budget",
+        "tests/test_boundaries.py::test_map_slider_takes_the_run_bands_with_cells_on_the_budget",
         "tests/test_boundaries.py::test_whatif_groups_leave_the_samples_on_the_budget_out",
         "tests/test_boundaries.py::test_candidate_ranking_leaves_the_samples_on_the_budget_out",
         "tests/test_map_workbench.py",

@@ -630,3 +630,42 @@ def _edge_at(metro: Metro, x: float) -> int:
     """The road link under the point ``(x, 0)``."""
     loc = metro.locator.locate(np.array([X0 + x]), np.array([Y0]), max_drop_m=MAX_DROP_M)
     return int(loc.edge[0])
+
+
+def test_map_slider_takes_the_run_bands_with_cells_on_the_budget(
+    on_cells: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run year's bands, cells exactly on a threshold included, are not drawn again.
+
+    The slider seeds its shapes with the run's own bands, keyed by the masks of the covered
+    rule: a mask made with another rule at the seed would miss cells on the budget, and the
+    year's bands would be polygonised a second time.
+    """
+    from latcircle.analysis import workbench
+    from latcircle.analysis.coverage import covered
+    from latcircle.analysis.isochrones import bands
+
+    metro, sc = on_cells.metro, on_cells.scenario
+    lat, _ = _hand(metro, "area")
+    assert (lat == on_cells.budget_us).any()  # cells exactly on the budget
+    raster = workbench._latency_raster(metro, sc)
+    thresholds = sorted(metro.config.thresholds_ms)
+    run_bands = bands(
+        metro.grid,
+        raster,
+        thresholds_ms=thresholds,
+        boundary=metro.inputs.boundary,
+        crs=metro.inputs.crs,
+    )
+    masks = [covered(raster, budget_ms=thr) & metro.grid.inside for thr in thresholds]
+    drawn: list[np.ndarray] = []
+    real = workbench.mask_polygons
+
+    def recording(grid: object, mask: np.ndarray) -> object:
+        drawn.append(mask.copy())
+        return real(grid, mask)
+
+    monkeypatch.setattr(workbench, "mask_polygons", recording)
+    workbench.year_states(metro, sc, [sc.year], run_bands=run_bands)
+    assert drawn  # the causes are still drawn: the patch is in effect
+    assert not any(np.array_equal(d, m) for d in drawn for m in masks)
