@@ -27,6 +27,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "children_ignore_interrupt",
@@ -137,14 +138,12 @@ def release_memory(*, collect: bool = True) -> bool:
     """
     if collect:
         gc.collect()
-    if sys.platform.startswith("linux"):  # glibc's call only; nothing to load elsewhere
-        try:
-            trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):  # musl, or no libc.so.6
-            return False
-        trim(0)
-        return True
-    return False
+    # glibc's call only: musl lacks it, and macOS's libc has one of that name nowhere.
+    trim = _c_function("malloc_trim") if sys.platform.startswith("linux") else None
+    if trim is None:
+        return False
+    trim(0)
+    return True
 
 
 def exchange_folders(a: Path, b: Path) -> bool:
@@ -165,15 +164,25 @@ def exchange_folders(a: Path, b: Path) -> bool:
     return False
 
 
+def _c_function(name: str) -> Any | None:
+    """Return this process's C library function ``name``; ``None`` where there is none.
+
+    The one place latcircle loads a C library. The running process's own C library can be
+    loaded (``CDLL(None)``) on Linux and macOS only; Windows has none to load so (``TypeError``
+    there): ``None`` on any other platform, and for a call this C library lacks (old glibc,
+    musl).
+    """
+    if not (sys.platform.startswith("linux") or sys.platform == "darwin"):
+        return None
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), name)
+    except (OSError, AttributeError):
+        return None
+
+
 def _call_swap(name: str, a: Path, b: Path) -> bool:
-    # The running process's own C library can be loaded by name on Linux and macOS only
-    # (Windows raises TypeError): refuse elsewhere, whoever the caller.
-    if sys.platform.startswith("linux") or sys.platform == "darwin":
-        try:
-            func = getattr(ctypes.CDLL(None, use_errno=True), name)
-        except (OSError, AttributeError):  # no such call in this libc (old glibc, musl)
-            return False
-    else:
+    func = _c_function(name)
+    if func is None:
         return False
     func.restype = ctypes.c_int
     if name == "renameat2":
