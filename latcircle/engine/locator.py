@@ -28,6 +28,8 @@ from scipy.spatial import cKDTree
 from latcircle.system import usable_cores
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from latcircle.engine.edgelines import EdgeLines
     from latcircle.engine.network import Network
 
@@ -98,6 +100,13 @@ NEAR_MARGIN_M = 2000.0
 
 #: Slack (metres) on that ruling-out, far above any rounding in the bound.
 NEAR_SLACK_M = 1.0
+
+
+#: Side (metres) of the cells of the Z-curve along which the points are located (larger when
+#: the raster spans more than 65,536 of them): about the spacing of a metro's samples (on
+#: Wuhan's samples, 2026-12-07, 25, 50 and 100 m order the KD-tree queries equally well,
+#: 400 m less so). Only the speed depends on it.
+SORT_CELL_M = 50.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,21 +377,24 @@ class Locator:
         edge = np.full(n, -1, dtype=np.int64)
         t = np.zeros(n)
         drop = np.full(n, np.inf)
+        bound = max_drop_m + self._half + 1e-6
         found: list[tuple[np.ndarray, ...]] = []  # tie candidates, one tuple per part
-        n_threads, parts = self._parts(n, workers)
 
-        def work(rows: slice) -> None:
-            found.append(self._locate_part(x, y, rows, max_drop_m, edge, t, drop))
+        def work(at: np.ndarray) -> None:
+            found.append(self._locate_part(x, y, at, bound, max_drop_m, edge, t, drop))
 
+        n_threads = self._threads(n, workers)
         if n_threads == 1:
-            for rows in parts:
-                work(rows)
+            near = self._near_points(x, y, bound, n_threads, map)
+            for at in self._shares(near, n_threads):
+                work(at)
         else:
             # The ruling-out, the KD-tree queries and the numpy arithmetic all release the GIL
             # and each part writes its own rows, so threads use every core for the whole step
             # (not only the tree query, as scipy's ``workers`` alone would).
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                list(pool.map(work, parts))
+                near = self._near_points(x, y, bound, n_threads, pool.map)
+                list(pool.map(work, self._shares(near, n_threads)))
         tie_point, tie_edge, tie_t = self._ties(found, edge, drop)
         return PointLocation(
             edge=edge,
@@ -426,44 +438,75 @@ class Locator:
         return point.astype(np.int64), e.astype(np.int64), t
 
     @staticmethod
-    def _parts(n: int, workers: int) -> tuple[int, list[slice]]:
-        """Return the threads to use and the slices of ``n`` points they share.
-
-        Several slices per thread, taken in turn as threads free up: the points needing work
-        (those near the network) gather in parts of a metro, so equal halves would leave one
-        thread idle. A slice never exceeds ``CHUNK_POINTS`` (memory).
-        """
+    def _threads(n: int, workers: int) -> int:
+        """Return the threads to use for ``n`` points (one below ``MIN_POINTS_PER_THREAD``)."""
         n_threads = usable_cores() if workers < 0 else max(workers, 1)
-        n_threads = max(1, min(n_threads, n // MIN_POINTS_PER_THREAD))
+        return max(1, min(n_threads, n // MIN_POINTS_PER_THREAD))
+
+    @staticmethod
+    def _slices(n: int, n_threads: int) -> list[slice]:
+        """Return the slices of ``n`` points that ``n_threads`` threads share.
+
+        Several slices per thread, taken in turn as threads free up, so that no thread waits
+        on a slower share. A slice never exceeds ``CHUNK_POINTS`` (memory).
+        """
         per_thread = 1 if n_threads == 1 else SLICES_PER_THREAD
         size = max(1, min(CHUNK_POINTS, -(-n // (n_threads * per_thread))))
-        return n_threads, [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
+        return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
+
+    def _shares(self, near: np.ndarray, n_threads: int) -> list[np.ndarray]:
+        """Split the points to locate (in spatial order) into the threads' shares."""
+        return [near[part] for part in self._slices(len(near), n_threads)]
+
+    def _near_points(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        bound: float,
+        n_threads: int,
+        map_: Callable[..., Iterator[tuple[np.ndarray, np.ndarray]]],
+    ) -> np.ndarray:
+        """Return the points that may have a piece midpoint within ``bound``, in spatial order.
+
+        The others would get no candidate from the KD-tree anyway. The order (a Z-curve,
+        :meth:`_NearBound.z_order`) makes consecutive queries search the same part of the
+        tree (~15 % faster queries on Wuhan's samples); each point's answer depends on that
+        point alone, so not on the order.
+        """
+
+        def rule_out(rows: slice) -> tuple[np.ndarray, np.ndarray]:
+            near = self._near.within(x[rows], y[rows], bound + NEAR_SLACK_M)
+            return near + (rows.start or 0), self._near.z_order(x[rows][near], y[rows][near])
+
+        found = list(map_(rule_out, self._slices(len(x), n_threads)))
+        if not found:
+            return np.zeros(0, np.intp)
+        near, key = (np.concatenate(c) for c in zip(*found, strict=True))
+        return near[np.argsort(key, kind="stable")]
 
     def _locate_part(
         self,
         x: np.ndarray,
         y: np.ndarray,
-        rows: slice,
+        at: np.ndarray,
+        bound: float,
         max_drop_m: float,
         edge: np.ndarray,
         t: np.ndarray,
         drop: np.ndarray,
     ) -> tuple[np.ndarray, ...]:
-        """Locate the points ``rows``, write their answers in place, return tie candidates."""
-        px, py = x[rows], y[rows]
-        bound = max_drop_m + self._half + 1e-6
-        # Only points that may have a piece midpoint within ``bound`` go to the KD-tree; the
-        # others would get no candidate from it anyway.
-        near = self._near.within(px, py, bound + NEAR_SLACK_M)
-        piece, dist, frac, ties = self._nearest_pieces(px[near], py[near], bound)
+        """Locate the points ``at``, write their answers in place, return tie candidates."""
+        piece, dist, frac, ties = self._nearest_pieces(x[at], y[at], bound)
         hit = (piece < self.n_pieces) & (dist <= max_drop_m)
-        at, piece, frac = near[hit] + (rows.start or 0), piece[hit], frac[hit]
+        rows, piece, frac = at[hit], piece[hit], frac[hit]
         e = self._edge[piece]
-        edge[at] = e
-        t[at] = np.minimum(self._off[piece] + frac * self._piece_len(piece), self.network.length[e])
-        drop[at] = dist[hit]
+        edge[rows] = e
+        t[rows] = np.minimum(
+            self._off[piece] + frac * self._piece_len(piece), self.network.length[e]
+        )
+        drop[rows] = dist[hit]
         tie_row, tie_piece, tie_d2, tie_f = ties
-        return near[tie_row] + (rows.start or 0), tie_piece, tie_d2, tie_f
+        return at[tie_row], tie_piece, tie_d2, tie_f
 
     def _nearest_pieces(
         self, px: np.ndarray, py: np.ndarray, bound: float
@@ -695,6 +738,20 @@ class _NearBound:
         centre_m = distance_transform_edt(~occupied) * self._cell
         self._bound = np.maximum(centre_m - np.sqrt(2.0) * self._cell, 0.0)
 
+    def z_order(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Return keys that sort points along a Z-curve (Morton order) over the raster.
+
+        Cells of ``SORT_CELL_M`` or more (16 bits a coordinate); points off the raster take
+        the cell of its nearest edge.
+        """
+        (x0, y0), span = self._origin, self._cell * max(self._bound.shape)
+        cell = max(SORT_CELL_M, span / 65535.0)
+        col = np.clip((x - x0) / cell, 0.0, 65535.0).astype(np.uint32)
+        row = np.clip((y - y0) / cell, 0.0, 65535.0).astype(np.uint32)
+        key = _spread_bits(col)
+        key |= _spread_bits(row) << np.uint32(1)
+        return key
+
     def within(self, x: np.ndarray, y: np.ndarray, reach: float) -> np.ndarray:
         """Return the indices of the points whose lower bound is at most ``reach`` (metres).
 
@@ -725,3 +782,11 @@ class _NearBound:
             )
             hit[off[box <= reach]] = True
         return np.flatnonzero(hit)
+
+
+def _spread_bits(v: np.ndarray) -> np.ndarray:
+    """Spread the low 16 bits of each ``uint32`` to its even bits (in place)."""
+    for shift, mask in ((8, 0x00FF00FF), (4, 0x0F0F0F0F), (2, 0x33333333), (1, 0x55555555)):
+        v |= v << np.uint32(shift)
+        v &= np.uint32(mask)
+    return v
