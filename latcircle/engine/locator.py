@@ -8,11 +8,12 @@ candidates whose midpoint is near enough for them to be the nearest or a tie), a
 whose answer is not provably the nearest (a non-candidate piece could be closer) asks again
 for the next candidates, twice as many each time, until it is. Points that provably have no
 piece within reach (a coarse raster of lower bounds on the distance to the nearest piece
-midpoint, framed 2 km beyond the network) skip the KD-tree altogether. Neither ``k`` nor
-the number of threads changes any answer, only the speed (of pieces at the same distance the
-lowest index wins, whichever were tested). A point equally near several edges (within
-``TIE_M``) also gets every other such edge as a tie, so that its latency is the minimum over
-them.
+midpoint, framed 2 km beyond the network) skip the KD-tree altogether; the others are
+located in Z-curve order, so that consecutive queries search the same part of the tree.
+Neither ``k``, the order of the points nor the number of threads changes any answer, only
+the speed (of pieces at the same distance the lowest index wins, whichever were tested).
+A point equally near several edges (within ``TIE_M``) also gets every other such edge as a
+tie, so that its latency is the minimum over them.
 """
 
 from __future__ import annotations
@@ -470,8 +471,10 @@ class Locator:
 
         The others would get no candidate from the KD-tree anyway. The order (a Z-curve,
         :meth:`_NearBound.z_order`) makes consecutive queries search the same part of the
-        tree (~15 % faster queries on Wuhan's samples); each point's answer depends on that
-        point alone, so not on the order.
+        tree: on Wuhan's 325,587 such samples (2026-12-07, one thread) the first round's
+        ``k = 8`` queries took 0.29-0.30 s CPU in this order against 0.35 s in the samples'
+        own (grid rows, then pixels), for ~0.013 s of ordering. Each point's answer depends on
+        that point alone, so not on the order.
         """
 
         def rule_out(rows: slice) -> tuple[np.ndarray, np.ndarray]:
