@@ -378,6 +378,43 @@ arrays (edge, t, drop, ties) on every Wuhan sample bit for bit.
   `eps`-approximate queries (8–21 % cheaper but 1.8–4.6× the escalations), a dual-tree pass
   (`sparse_distance_matrix`) for points near a road, tile order (again: no gain).
 
+**Session round 11: the engine against the floor (issue 23, part; 2026-12-07).** `python -m
+benchmarks --quick --runs 5 --only floor`, `main` (`c76c1ad`) and this round run alternately
+four times (A B A B A B A B) under very heavy load (1-minute load 13–18 on the 2 cores, so
+wall times mean nothing and only CPU is compared), medians of 5; every sample of Wuhan
+(1,356,766 points): engine **0.78–0.88 → 0.71–0.75 s CPU** (median of the four 0.789 →
+0.716, −9 %) beside a floor of 0.25–0.30 s, engine ÷ floor **3.18 / 2.94 / 3.03 / 3.08 →
+2.51 / 2.78 / 2.77 / 2.81× CPU**; grid cells 0.46–0.53 → 0.42–0.50 s CPU (2.73–2.97 →
+2.47–2.81× CPU). The budget (≤ 2×) is still **not** met. Answers bit for bit the same: the
+locator's arrays (edge, t, drop, ties) and the latencies on every Wuhan sample, and every
+output of Wuhan and of the demo (`scripts/compare_outputs.py`, 24 files each). The 1 M-node
+metro's process peak (`benchmarks._child scaling`, one run, before/after alternated twice):
+1,004 / 1,008 → 1,003 / 1,006 MB, traced peak 600.7 MB both.
+* **Located in Z-curve order.** `locate` now rules out the far points first (the raster, in
+  the threads, over all points), then sorts the remaining ones along a Z-curve of 50 m cells
+  (`SORT_CELL_M`; keys made in the same threads, one stable sort: ~5 ms for Wuhan's 325,587)
+  and shares them out in that order, so consecutive KD-tree queries search the same part of
+  the tree. The first round's `k = 8` queries on those points: 0.348 → 0.293 s CPU (one
+  thread, min of 5; 0.30–0.33 in repeats). Earlier tile orders were tried on every point or
+  per slice (rounds 9, 10: no gain); ordering only the points that reach the tree, as a
+  whole, is what pays. On the 1 M-node lattice (282,776 grid cells, all within reach,
+  already in row order) it is neither faster nor slower (one thread, 6 interleaved pairs:
+  0.61 / 0.62 s CPU).
+  `tests/test_locator_order.py` checks the keys against a bitwise interleave and that the
+  answers do not depend on the order or the threads.
+* **Tried and not taken.** shapely's `STRtree.query_nearest` over the pieces (GEOS's exact
+  point–segment distance): 3.8 s CPU for Wuhan's 325,587 points within reach, ~8× all the
+  KD-tree's rounds (~0.45 s). cKDTree options again with ordered queries (leaf sizes 16–48,
+  balanced or compact nodes): within 4 %. A first `k` of 6, 10 or 12: no difference above
+  the noise. Fewer slices per thread (4 or 2 instead of 8): no gain.
+* **Why 2× is out of reach this way.** Per point within reach, a `k = 1` query on the piece
+  midpoints alone costs ~0.6 µs (the floor's `k = 1` on the 82,902 nodes, same points:
+  ~0.4 µs), and the exactness proof needs ~8 candidates (76 % of those points are proven by
+  8, 92 % by 16: the half-piece of 20 m must be beaten by the gap to the next midpoint), at
+  ~1.0 µs; testing the candidates exactly adds ~0.5–0.8 µs. The floor spends ~0.1 µs on
+  each of the ~1 M points far from any road, which the engine rules out for less. Halving the
+  engine needs a faster nearest-segment primitive than numpy around `cKDTree`.
+
 **Session round 10: the 1 M-node metro's memory (issue 23, part; 2026-12-06).** Section 4
 measured the engine on a lattice generated in its own process and held there as 1.84 M shapely
 LineStrings all along (720 MB of the 1,321 MB peak at `0250459`); the network's `geometry` was
