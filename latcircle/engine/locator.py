@@ -484,8 +484,12 @@ class Locator:
         found = list(map_(rule_out, self._slices(len(x), n_threads)))
         if not found:
             return np.zeros(0, np.intp)
-        near, key = (np.concatenate(c) for c in zip(*found, strict=True))
-        return near[np.argsort(key, kind="stable")]
+        near = np.concatenate([f[0] for f in found])
+        key = np.concatenate([f[1] for f in found])
+        del found  # the parts' arrays: only the whole ones are kept from here
+        order = np.argsort(key, kind="stable")
+        del key
+        return near[order]
 
     def _locate_part(
         self,
