@@ -32,6 +32,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from latcircle.output.readback import read_layers, read_optional_table
+from latcircle.present.figure_layout import FittedLayout
 from latcircle.present.style import (
     BASIS_COLOURS,
     BASIS_LABELS,
@@ -139,7 +140,7 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(7.5, 6.5), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(7.5, 6.5), dpi=_DPI, layout=FittedLayout())
     ax = fig.add_subplot()
     bands = layers["bands"].sort_values("threshold_ms", ascending=False)
     colours = band_colours(bands["threshold_ms"])
@@ -171,7 +172,7 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     ax.set_axis_off()
     ax.set_aspect("equal")
     _scale_note(ax, layers["boundary"])
-    ax.set_title(title + (f"\n{note}" if note else ""), fontsize=10)
+    _set_title(ax, title + (f"\n{note}" if note else ""), fontsize=10)
     return fig
 
 
@@ -213,7 +214,7 @@ def coverage_curve(
     """
     named = scenarios if isinstance(scenarios, Mapping) else {"": scenarios}
     budgets = np.linspace(0.0, max_ms, 401)
-    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout=FittedLayout())
     ax = fig.add_subplot()
     styles = ["-", "--", ":", "-."]
     for i, (label, scenario) in enumerate(named.items()):
@@ -239,7 +240,7 @@ def coverage_curve(
     ax.yaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(title, fontsize=10)
+    _set_title(ax, title, fontsize=10)
     return fig
 
 
@@ -276,7 +277,7 @@ def district_bars(
     bases = [b for b in BASIS_LABELS if b in table.columns]
     table = table[bases].sort_index(ascending=False)
     height = max(2.5, 0.45 * len(table) * max(len(bases), 1) ** 0.5 + 1.2)
-    fig = Figure(figsize=(7.0, height), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(7.0, height), dpi=_DPI, layout=FittedLayout())
     ax = fig.add_subplot()
     if table.empty:
         ax.text(0.5, 0.5, "no districts in this city's config", ha="center", va="center")
@@ -299,7 +300,7 @@ def district_bars(
     ax.set_xlabel(f"share within {threshold_ms:g} ms")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(title, fontsize=10)
+    _set_title(ax, title, fontsize=10)
     return fig
 
 
@@ -324,7 +325,7 @@ def progress_chart(
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout=FittedLayout())
     ax = fig.add_subplot()
     for basis, rows in progress.groupby("basis", sort=False):
         rows = rows.sort_values("year")
@@ -357,7 +358,7 @@ def progress_chart(
         for s, c in PROGRESS_COLOURS.items()
     ]
     ax.legend(handles=handles, fontsize=8, loc="lower right")
-    ax.set_title(title, fontsize=10)
+    _set_title(ax, title, fontsize=10)
     return fig
 
 
@@ -456,7 +457,7 @@ def sensitivity_chart(
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(8.0, 3.6), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(8.0, 3.6), dpi=_DPI)
     axes = fig.subplots(1, 2, sharey=True)
     labels = {"route_factor": "route factor r", "equipment_us": "equipment latency E (µs)"}
     styles = ["-", "--", "-.", ":"]
@@ -487,7 +488,7 @@ def sensitivity_chart(
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("share within the budget")
     axes[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle(title, fontsize=10)
+    fig.set_layout_engine(FittedLayout(suptitle=fig.suptitle(title, fontsize=10)))
     return fig
 
 
@@ -511,7 +512,7 @@ def uncertainty_fan(
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout=FittedLayout())
     ax = fig.add_subplot()
     rows = table[table["year"].notna()]
     for basis, b_rows in rows.groupby("basis", sort=False):
@@ -535,8 +536,17 @@ def uncertainty_fan(
     handles, _ = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="black", linestyle=":", label="at the run's parameters"))
     ax.legend(handles=handles, fontsize=8, loc="lower right")
-    ax.set_title(title + (f"\n{note}" if note else ""), fontsize=9)
+    _set_title(ax, title + (f"\n{note}" if note else ""), fontsize=9)
     return fig
+
+
+def _set_title(ax: Axes, text: str, *, fontsize: float) -> None:
+    """Title ``ax``, pinned at its top (``y=1``, as matplotlib would place it here).
+
+    Left to itself, matplotlib measures every tick label at each draw to keep a title clear
+    of ticks on top of the axes; these figures have none, so the title stays where it is.
+    """
+    ax.set_title(text, fontsize=fontsize, y=1.0)
 
 
 def _targets(ax: Axes, targets: Sequence[Target]) -> None:
