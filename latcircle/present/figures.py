@@ -77,8 +77,10 @@ def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
     """Return the share of an evaluation's weight within each budget (a weighted CDF).
 
     Exact: the covered rule (:func:`latcircle.analysis.coverage.covered`, latency ≤ budget) at
-    every budget at once, without re-solving: a sorted search whose ``side="right"`` counts a
-    latency equal to a budget as within it, as the rule does.
+    every budget at once, without re-solving: each sample's weight goes to the first budget
+    not below its latency (a sorted search with ``side="left"``, so a latency equal to a
+    budget is within it, as the rule does), and the shares are the running sums over the
+    budgets. The few budgets are sorted, not the many samples.
 
     Parameters
     ----------
@@ -97,10 +99,15 @@ def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
     budgets = np.asarray(budgets_ms, dtype=float)
     if total <= 0:
         return np.full(budgets.shape, np.nan)
-    order = np.argsort(evaluation.latency_us, kind="stable")
-    lat = evaluation.latency_us[order]
-    cum = np.concatenate([[0.0], np.cumsum(weight[order])])
-    return cum[np.searchsorted(lat, budgets * 1000.0, side="right")] / total
+    edges_us = budgets.ravel() * 1000.0
+    order = np.argsort(edges_us, kind="stable")
+    # Bin n (0-based) holds the weight of the latencies in (edge n-1, edge n]; beyond the
+    # largest budget (and NaN) falls in the last bin, which no budget counts.
+    first = np.searchsorted(edges_us[order], evaluation.latency_us, side="left")
+    bins = np.bincount(first, weights=weight, minlength=edges_us.size + 1)
+    shares = np.empty(edges_us.size)
+    shares[order] = np.cumsum(bins[: edges_us.size]) / total
+    return shares.reshape(budgets.shape)
 
 
 _P = ParamSpec("_P")
@@ -145,11 +152,12 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     bands = layers["bands"].sort_values("threshold_ms", ascending=False)
     colours = band_colours(bands["threshold_ms"])
     layers["boundary"].plot(ax=ax, color="#f0f0f0", edgecolor="none")
-    for _, row in bands.iterrows():
-        if row.geometry is None or row.geometry.is_empty:
-            continue  # an empty band (no site online, or none within it)
-        gpd.GeoSeries([row.geometry], crs=bands.crs).plot(
-            ax=ax, color=colours[float(row["threshold_ms"])], edgecolor="none"
+    # Empty bands (no site online, or none within them) are left out; the others are one
+    # collection, drawn in order (the widest first, each narrower band over it).
+    drawn = bands[~(bands.geometry.isna() | bands.geometry.is_empty)]
+    if len(drawn):
+        drawn.geometry.plot(
+            ax=ax, color=[colours[float(t)] for t in drawn["threshold_ms"]], edgecolor="none"
         )
     if "districts" in layers:
         layers["districts"].boundary.plot(ax=ax, color="#525252", linewidth=0.6, linestyle="--")
