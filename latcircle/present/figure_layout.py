@@ -118,7 +118,7 @@ def _overhang(ax: Axes, renderer: RendererBase) -> np.ndarray:
 
 
 def _texts(ax: Axes) -> list[Text]:
-    """The titles and free texts of ``ax`` that are drawn."""
+    """Return the title and the free texts of ``ax`` that are drawn."""
     return [t for t in (ax.title, *ax.texts) if t.get_visible() and t.get_text()]
 
 
@@ -135,7 +135,10 @@ def _axis_overhang(axis: Axis, renderer: RendererBase, box: Bbox, out: np.ndarra
     for tick, loc in zip(axis.get_major_ticks(len(locs)), locs, strict=True):
         if not lo - span <= loc <= hi + span:
             continue
-        for side, mark, label in ((low, tick.tick1line, tick.label1), (high, tick.tick2line, tick.label2)):
+        for side, mark, label in (
+            (low, tick.tick1line, tick.label1),
+            (high, tick.tick2line, tick.label2),
+        ):
             if mark.get_visible():
                 reach[side] = max(reach[side], tick.get_tick_padding() * scale)
             if label.get_visible() and label.get_text():

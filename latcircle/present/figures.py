@@ -33,6 +33,7 @@ from matplotlib.patches import Patch
 
 from latcircle.output.readback import read_layers, read_optional_table
 from latcircle.present.figure_layout import FittedLayout
+from latcircle.present.geodraw import draw_lines, draw_points, draw_polygons
 from latcircle.present.style import (
     BASIS_COLOURS,
     BASIS_LABELS,
@@ -151,27 +152,29 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     ax = fig.add_subplot()
     bands = layers["bands"].sort_values("threshold_ms", ascending=False)
     colours = band_colours(bands["threshold_ms"])
-    layers["boundary"].plot(ax=ax, color="#f0f0f0", edgecolor="none")
+    boundary = layers["boundary"].geometry
+    draw_polygons(ax, boundary, facecolor="#f0f0f0", edgecolor="none")
     # Empty bands (no site online, or none within them) are left out; the others are one
     # collection, drawn in order (the widest first, each narrower band over it).
     drawn = bands[~(bands.geometry.isna() | bands.geometry.is_empty)]
-    if len(drawn):
-        drawn.geometry.plot(
-            ax=ax, color=[colours[float(t)] for t in drawn["threshold_ms"]], edgecolor="none"
-        )
+    draw_polygons(
+        ax,
+        drawn.geometry,
+        facecolor=[colours[float(t)] for t in drawn["threshold_ms"]],
+        edgecolor="none",
+    )
     if "districts" in layers:
-        layers["districts"].boundary.plot(ax=ax, color="#525252", linewidth=0.6, linestyle="--")
-    layers["boundary"].boundary.plot(ax=ax, color="black", linewidth=1.2)
+        draw_lines(ax, layers["districts"].boundary, color="#525252", linewidth=0.6, linestyle="--")
+    draw_lines(ax, boundary.boundary, color="black", linewidth=1.2)
     handles: list[Artist] = [Patch(color=c, label=f"≤ {t:g} ms") for t, c in colours.items()]
     if "sites" in layers and len(layers["sites"]):
         sites = layers["sites"]
         online = sites["online"].astype(bool) if "online" in sites else np.ones(len(sites), bool)
+        site = {"s": 28, "marker": "s", "zorder": 5}
         if online.any():
-            sites[online].plot(ax=ax, color="#08306b", markersize=28, marker="s", zorder=5)
+            draw_points(ax, sites.geometry[online], color="#08306b", **site)
         if (~online).any():
-            sites[~online].plot(
-                ax=ax, facecolor="white", edgecolor="#08306b", markersize=28, marker="s", zorder=5
-            )
+            draw_points(ax, sites.geometry[~online], facecolor="white", edgecolor="#08306b", **site)
         handles.append(
             Line2D([], [], color="#08306b", marker="s", linestyle="", label="compute site")
         )
