@@ -108,8 +108,9 @@ def _overhang(ax: Axes, renderer: RendererBase) -> np.ndarray:
     for bb in boxes:
         out = np.maximum(out, [box.x0 - bb.x0, box.y0 - bb.y0, bb.x1 - box.x1, bb.y1 - box.y1])
     if ax.axison:
-        for axis in (ax.xaxis, ax.yaxis):
-            _axis_overhang(axis, renderer, box, out)
+        scale = ax.get_figure(root=True).dpi / 72.0  # type: ignore[union-attr]
+        for axis, horizontal in ((ax.xaxis, True), (ax.yaxis, False)):
+            _axis_overhang(axis, renderer, box, out, scale=scale, horizontal=horizontal)
     legend = ax.get_legend()
     if legend is not None and legend.get_visible():
         bb = legend.get_window_extent(renderer)
@@ -122,16 +123,26 @@ def _texts(ax: Axes) -> list[Text]:
     return [t for t in (ax.title, *ax.texts) if t.get_visible() and t.get_text()]
 
 
-def _axis_overhang(axis: Axis, renderer: RendererBase, box: Bbox, out: np.ndarray) -> None:
-    """Widen ``out`` by ``axis``'s tick marks, tick labels and label (in place)."""
-    horizontal = axis.axis_name == "x"
+def _axis_overhang(
+    axis: Axis,
+    renderer: RendererBase,
+    box: Bbox,
+    out: np.ndarray,
+    *,
+    scale: float,
+    horizontal: bool,
+) -> None:
+    """Widen ``out`` by ``axis``'s tick marks, tick labels and label (in place).
+
+    ``scale`` is pixels per point (tick sizes, pads and label pads are in points);
+    ``horizontal``: the x axis.
+    """
     low, high = (1, 3) if horizontal else (0, 2)  # bottom/top or left/right in ``out``
     reach = {low: 0.0, high: 0.0}
     lo, hi = sorted(axis.get_view_interval())
     span = (hi - lo) * 1e-10
     locs = axis.get_majorticklocs()
     axis.get_majorticklabels()  # places the ticks and sets their labels, as the draw will
-    scale = renderer.points_to_pixels(1.0)
     for tick, loc in zip(axis.get_major_ticks(len(locs)), locs, strict=True):
         if not lo - span <= loc <= hi + span:
             continue
