@@ -535,6 +535,54 @@ longest modules are now dealt first in measured order (`test_plan_network`, unma
 alone at the end), and five modules reuse the session's prepared demo or demo run instead of
 preparing or running it again. Where the rest goes, and what is left: docs/testing.md, "The
 suite's time".
+
+**Session round 11: the report step's figures (issue 23, part; 2026-12-07).** Measured under
+heavy load (1-minute load 9–15 on the 2 cores), so only interleaved A/B pairs against `main`
+at `c76c1ad` are compared. `write_report` on Wuhan, CPU, in process after a full run (the
+collector frozen as in the CLI), min of 8 calls per process, three alternating process
+pairs: 0.81 / 0.81 / 0.93 → 0.68 / 0.68 / 0.70 s; its first call inside the run (first-use
+costs included) 0.95 / 0.86 / 1.13 → 0.74 / 0.78 / 0.84 s. Whole run (`latcircle -q run
+data/cities/wuhan.yaml`, user + system, four alternating pairs): median 8.82 → 8.40 s CPU,
+within this load's noise (8.23–9.62 s); peak RSS unchanged (745–764 MB both).
+* **A fitted layout instead of constrained layout** (`present/figure_layout.py`,
+  `FittedLayout`, a matplotlib layout engine): the city figures' axes sit inside margins
+  measured from the texts that can reach out of them (titles, tick labels, axis labels,
+  legends, free texts; matplotlib's text extents, no tight boxes), one row of equal-width
+  panels, the same 3 pt padding as constrained layout, two passes. Titles are pinned at the
+  axes' top (`y=1`, where matplotlib placed them), so a draw no longer measures every y
+  tick label to check for top ticks these figures never have. Six Wuhan PNGs, drawn and
+  encoded in one process, interleaved: min 0.63 → 0.49 s CPU (median 0.69 → 0.54).
+  Tests (`tests/test_figure_layout.py`) check it against matplotlib's own full measure:
+  the figure's tight box inside the figure with the padding, and at it; panels and titles
+  not overlapping; long and Chinese names and the outside legend whole.
+* **The band map without geopandas' plotting** (`present/geodraw.py`): the boundary, bands,
+  district lines and sites are drawn as `GeoSeries.plot` draws them (normalised geometries,
+  one collection each; the bands, one `plot` call each before, are one collection): the same
+  pixels (a test compares with `GeoSeries.plot`; the Wuhan band map's bytes, same layout,
+  were identical before and after), 39 → 16 ms, and `matplotlib.pyplot`, which only
+  geopandas' plotting imported in a run, is no longer imported (65 ms in `python -X
+  importtime` under this load).
+* **The share curve bins the samples on the budgets** (`figures.curve`): a sorted search of
+  the latencies in the 401 budgets and a weighted `bincount`, instead of sorting the 0.5–0.9 M
+  samples: Wuhan's population and area curves 34 → 19 ms. The shares are equal up to the
+  order of the floating-point sums (~1e-14).
+* **The report's protection tables** look each (basis, id) up once instead of filtering the
+  table per cell: 22 → 2 ms. The plan section imports `present.plan` only when there is a plan.
+* **Output bytes.** Every output but the figures and `report.html` is byte-identical to
+  `main`'s on the demo and on Wuhan (`scripts/compare_outputs.py`); `report.html` differs only
+  in the embedded PNGs (compared with the data URIs stripped), and two runs give the same
+  bytes. The PNGs change because the axes sit a few pixels elsewhere: same sizes, data,
+  titles, labels and fonts; Wuhan's district bars and fan are byte-identical, its curve,
+  progress and band map differ on 0.1–0.4 % of pixels (the demo's curve, bars, progress and
+  fan on 0.1 %); the sensitivity panels (suptitle
+  over two panels) on ~12 %, their gap set by their tick labels rather than by constrained
+  layout's `wspace`; the demo's wide band map sits ~20 px lower, centred in its box.
+* **Tried and not taken.** PNGs as RGB when opaque (every figure here is): ~10 % smaller
+  files but no CPU gain measurable above this load, and it would change the bytes of the
+  national and planner PNGs too. One layout pass instead of two: ~0.01 s, kept two (a
+  locator may choose other ticks once the axes have their size). Only DejaVu Sans for
+  figures without Chinese: same bytes, no CPU gain. The national chart (twin axes) and the
+  planner's curve keep constrained layout: outside the city report.
 """
 
 

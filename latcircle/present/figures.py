@@ -32,6 +32,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from latcircle.output.readback import read_layers, read_optional_table
+from latcircle.present.figure_layout import FittedLayout
+from latcircle.present.geodraw import draw_lines, draw_points, draw_polygons
 from latcircle.present.style import (
     BASIS_COLOURS,
     BASIS_LABELS,
@@ -76,8 +78,10 @@ def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
     """Return the share of an evaluation's weight within each budget (a weighted CDF).
 
     Exact: the covered rule (:func:`latcircle.analysis.coverage.covered`, latency ≤ budget) at
-    every budget at once, without re-solving: a sorted search whose ``side="right"`` counts a
-    latency equal to a budget as within it, as the rule does.
+    every budget at once, without re-solving: each sample's weight goes to the first budget
+    not below its latency (a sorted search with ``side="left"``, so a latency equal to a
+    budget is within it, as the rule does), and the shares are the running sums over the
+    budgets. The few budgets are sorted, not the many samples.
 
     Parameters
     ----------
@@ -96,10 +100,15 @@ def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
     budgets = np.asarray(budgets_ms, dtype=float)
     if total <= 0:
         return np.full(budgets.shape, np.nan)
-    order = np.argsort(evaluation.latency_us, kind="stable")
-    lat = evaluation.latency_us[order]
-    cum = np.concatenate([[0.0], np.cumsum(weight[order])])
-    return cum[np.searchsorted(lat, budgets * 1000.0, side="right")] / total
+    edges_us = budgets.ravel() * 1000.0
+    order = np.argsort(edges_us, kind="stable")
+    # Bin n (0-based) holds the weight of the latencies in (edge n-1, edge n]; beyond the
+    # largest budget (and NaN) falls in the last bin, which no budget counts.
+    first = np.searchsorted(edges_us[order], evaluation.latency_us, side="left")
+    bins = np.bincount(first, weights=weight, minlength=edges_us.size + 1)
+    shares = np.empty(edges_us.size)
+    shares[order] = np.cumsum(bins[: edges_us.size]) / total
+    return shares.reshape(budgets.shape)
 
 
 _P = ParamSpec("_P")
@@ -139,30 +148,33 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(7.5, 6.5), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(7.5, 6.5), dpi=_DPI, layout=FittedLayout())
     ax = fig.add_subplot()
     bands = layers["bands"].sort_values("threshold_ms", ascending=False)
     colours = band_colours(bands["threshold_ms"])
-    layers["boundary"].plot(ax=ax, color="#f0f0f0", edgecolor="none")
-    for _, row in bands.iterrows():
-        if row.geometry is None or row.geometry.is_empty:
-            continue  # an empty band (no site online, or none within it)
-        gpd.GeoSeries([row.geometry], crs=bands.crs).plot(
-            ax=ax, color=colours[float(row["threshold_ms"])], edgecolor="none"
-        )
+    boundary = layers["boundary"].geometry
+    draw_polygons(ax, boundary, facecolor="#f0f0f0", edgecolor="none")
+    # Empty bands (no site online, or none within them) are left out; the others are one
+    # collection, drawn in order (the widest first, each narrower band over it).
+    drawn = bands[~(bands.geometry.isna() | bands.geometry.is_empty)]
+    draw_polygons(
+        ax,
+        drawn.geometry,
+        facecolor=[colours[float(t)] for t in drawn["threshold_ms"]],
+        edgecolor="none",
+    )
     if "districts" in layers:
-        layers["districts"].boundary.plot(ax=ax, color="#525252", linewidth=0.6, linestyle="--")
-    layers["boundary"].boundary.plot(ax=ax, color="black", linewidth=1.2)
+        draw_lines(ax, layers["districts"].boundary, color="#525252", linewidth=0.6, linestyle="--")
+    draw_lines(ax, boundary.boundary, color="black", linewidth=1.2)
     handles: list[Artist] = [Patch(color=c, label=f"≤ {t:g} ms") for t, c in colours.items()]
     if "sites" in layers and len(layers["sites"]):
         sites = layers["sites"]
         online = sites["online"].astype(bool) if "online" in sites else np.ones(len(sites), bool)
+        site = {"s": 28, "marker": "s", "zorder": 5}
         if online.any():
-            sites[online].plot(ax=ax, color="#08306b", markersize=28, marker="s", zorder=5)
+            draw_points(ax, sites.geometry[online], color="#08306b", **site)
         if (~online).any():
-            sites[~online].plot(
-                ax=ax, facecolor="white", edgecolor="#08306b", markersize=28, marker="s", zorder=5
-            )
+            draw_points(ax, sites.geometry[~online], facecolor="white", edgecolor="#08306b", **site)
         handles.append(
             Line2D([], [], color="#08306b", marker="s", linestyle="", label="compute site")
         )
@@ -171,7 +183,7 @@ def band_map(layers: Mapping[str, gpd.GeoDataFrame], *, title: str = "", note: s
     ax.set_axis_off()
     ax.set_aspect("equal")
     _scale_note(ax, layers["boundary"])
-    ax.set_title(title + (f"\n{note}" if note else ""), fontsize=10)
+    _set_title(ax, title + (f"\n{note}" if note else ""), fontsize=10)
     return fig
 
 
@@ -213,7 +225,7 @@ def coverage_curve(
     """
     named = scenarios if isinstance(scenarios, Mapping) else {"": scenarios}
     budgets = np.linspace(0.0, max_ms, 401)
-    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout=FittedLayout())
     ax = fig.add_subplot()
     styles = ["-", "--", ":", "-."]
     for i, (label, scenario) in enumerate(named.items()):
@@ -239,7 +251,7 @@ def coverage_curve(
     ax.yaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(title, fontsize=10)
+    _set_title(ax, title, fontsize=10)
     return fig
 
 
@@ -276,7 +288,7 @@ def district_bars(
     bases = [b for b in BASIS_LABELS if b in table.columns]
     table = table[bases].sort_index(ascending=False)
     height = max(2.5, 0.45 * len(table) * max(len(bases), 1) ** 0.5 + 1.2)
-    fig = Figure(figsize=(7.0, height), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(7.0, height), dpi=_DPI, layout=FittedLayout())
     ax = fig.add_subplot()
     if table.empty:
         ax.text(0.5, 0.5, "no districts in this city's config", ha="center", va="center")
@@ -299,7 +311,7 @@ def district_bars(
     ax.set_xlabel(f"share within {threshold_ms:g} ms")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(title, fontsize=10)
+    _set_title(ax, title, fontsize=10)
     return fig
 
 
@@ -324,7 +336,7 @@ def progress_chart(
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout=FittedLayout())
     ax = fig.add_subplot()
     for basis, rows in progress.groupby("basis", sort=False):
         rows = rows.sort_values("year")
@@ -357,7 +369,7 @@ def progress_chart(
         for s, c in PROGRESS_COLOURS.items()
     ]
     ax.legend(handles=handles, fontsize=8, loc="lower right")
-    ax.set_title(title, fontsize=10)
+    _set_title(ax, title, fontsize=10)
     return fig
 
 
@@ -456,7 +468,7 @@ def sensitivity_chart(
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(8.0, 3.6), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(8.0, 3.6), dpi=_DPI)
     axes = fig.subplots(1, 2, sharey=True)
     labels = {"route_factor": "route factor r", "equipment_us": "equipment latency E (µs)"}
     styles = ["-", "--", "-.", ":"]
@@ -487,7 +499,7 @@ def sensitivity_chart(
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("share within the budget")
     axes[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle(title, fontsize=10)
+    fig.set_layout_engine(FittedLayout(suptitle=fig.suptitle(title, fontsize=10)))
     return fig
 
 
@@ -511,7 +523,7 @@ def uncertainty_fan(
     -------
     matplotlib.figure.Figure
     """
-    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(7.0, 4.2), dpi=_DPI, layout=FittedLayout())
     ax = fig.add_subplot()
     rows = table[table["year"].notna()]
     for basis, b_rows in rows.groupby("basis", sort=False):
@@ -535,8 +547,17 @@ def uncertainty_fan(
     handles, _ = ax.get_legend_handles_labels()
     handles.append(Line2D([], [], color="black", linestyle=":", label="at the run's parameters"))
     ax.legend(handles=handles, fontsize=8, loc="lower right")
-    ax.set_title(title + (f"\n{note}" if note else ""), fontsize=9)
+    _set_title(ax, title + (f"\n{note}" if note else ""), fontsize=9)
     return fig
+
+
+def _set_title(ax: Axes, text: str, *, fontsize: float) -> None:
+    """Title ``ax``, pinned at its top (``y=1``, as matplotlib would place it here).
+
+    Left to itself, matplotlib measures every tick label at each draw to keep a title clear
+    of ticks on top of the axes; these figures have none, so the title stays where it is.
+    """
+    ax.set_title(text, fontsize=fontsize, y=1.0)
 
 
 def _targets(ax: Axes, targets: Sequence[Target]) -> None:

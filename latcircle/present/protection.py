@@ -87,15 +87,18 @@ def _table(rows: pd.DataFrame, kind: str) -> dict[str, Any]:
     first = rows[rows["basis"] == bases[0]].sort_values("rank").head(ROWS_SHOWN)
     head = ["rank", kind, *(f"{UNIT_WORDS[BASES[b]]} lost" for b in bases)]
     head += [f"{UNIT_WORDS[BASES[b]]} share after" for b in bases]
+    # Each (basis, id)'s first row, looked up once (not a filter of the table per cell).
+    found: dict[tuple[Any, Any], tuple[Any, Any]] = {}
+    for key in zip(rows["basis"], rows["id"], rows["lost"], rows["share_after"], strict=True):
+        found.setdefault(key[:2], key[2:])
     body = []
     for r in first.itertuples():
         cells = [str(r.rank), f"{r.id} {r.name}".strip()]
         after = []
         for b in bases:
-            match = rows[(rows["basis"] == b) & (rows["id"] == r.id)].iloc[0]
-            unit = BASES[b]
-            cells.append(amount(match["lost"], unit, words=False))
-            after.append(percent(float(match["share_after"])))
+            lost, share_after = found[(b, r.id)]
+            cells.append(amount(lost, BASES[b], words=False))
+            after.append(percent(float(share_after)))
         body.append(cells + after)
     return {"header": head, "rows": body}
 

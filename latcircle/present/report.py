@@ -221,11 +221,11 @@ def render_report(
 
 def _plan(folder: Path) -> dict[str, Any] | None:
     """Return the plan section's variables from ``folder/plan/`` (``latcircle plan``), if any."""
-    from latcircle.present.plan import plan_context
-
     plan_csv, record = folder / "plan" / "plan.csv", folder / "plan" / "plan.json"
     if not (plan_csv.exists() and record.exists()):
         return None
+    from latcircle.present.plan import plan_context  # only with a plan to show
+
     png = folder / "plan" / "curve.png"
     return plan_context(
         read_csv(plan_csv),
