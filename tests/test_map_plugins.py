@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from latcircle.present.map import plugins
+from latcircle.present.map import elements
 from latcircle.present.map.elements import GeoJson, rendered_text
 
 #: Rows as heat.py and points.py build them: rounded floats, then a weight or fields.
@@ -129,6 +130,44 @@ def test_geojson_is_folium_s() -> None:
         ).add_to(fmap)
 
     assert _page(build(GeoJson)) == _page(build(folium.GeoJson))
+
+
+def _whole_page(kinds: Any) -> str:
+    """A page of folium's base elements, from ``kinds`` (the folium module or elements)."""
+    fmap = kinds.Map(location=[30.6, 114.3], tiles=None, zoom_start=10, control_scale=True)
+    kinds.TileLayer(
+        "https://t.example/{z}/{x}/{y}.png", attr="© tiles", name="Grey", className="lc-grey"
+    ).add_to(fmap)
+    kinds.TileLayer("https://t.example/{z}/{x}/{y}.png", attr="©", name="Plain", show=False).add_to(
+        fmap
+    )
+    kinds.FeatureGroup(name="Shown", show=True).add_to(fmap)
+    kinds.FeatureGroup(name="Hidden {{ 1 }}", show=False).add_to(fmap)  # template syntax
+    point = {"type": "Point", "coordinates": [114.3, 30.6]}
+    kinds.GeoJson(
+        {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": {"label": "a"}, "geometry": point}],
+        },
+        name="Point",
+        tooltip=kinds.GeoJsonTooltip(fields=["label"], labels=False),
+    ).add_to(fmap)
+    fmap.fit_bounds([[30.5, 114.2], [30.7, 114.4]])  # a FitBounds child of the map
+    kinds.LayerControl(collapsed=True, position="topright").add_to(fmap)
+    page = fmap.get_root().render()
+    ids: dict[str, str] = {}
+    return re.sub(
+        r"_([0-9a-f]{32})(?![0-9a-f])",
+        lambda m: "_" + ids.setdefault(m.group(1), f"{len(ids):04d}"),
+        page,
+    )
+
+
+def test_map_layers_and_controls_are_folium_s() -> None:
+    """Map, tiles, groups, tooltip, bounds and layer control: folium's page, byte for byte."""
+    ours, theirs = _whole_page(elements), _whole_page(folium)
+    assert ours == theirs
+    assert "L.control.layers(" in ours and "fitBounds(" in ours and "Hidden" in ours
 
 
 def test_plugins_refuse_nan_locations() -> None:

@@ -56,9 +56,14 @@ from latcircle.present.map.elements import (
     PAGE_STYLE,
     Attribution,
     DataBlock,
+    FeatureGroup,
     GeoJson,
+    GeoJsonTooltip,
     HtmlControl,
+    LayerControl,
+    Map,
     RawScript,
+    TileLayer,
     TileNotice,
     display_geojson,
 )
@@ -274,7 +279,7 @@ def _add_layers(
         ring_names = _add_rings(fmap, states, words)
     else:
         _add_bands(fmap, layers["bands"], words=words, **display)
-    causes = folium.FeatureGroup(name=words["layer_causes"], show=True)
+    causes = FeatureGroup(name=words["layer_causes"], show=True)
     causes.add_to(fmap)
     districts, labels, points = _add_boundary(fmap, layers, result, words, **display)
     heat = add_heat(fmap, result, cell_m=heat_cell_m, precision=precision, datum=datum, words=words)
@@ -342,7 +347,7 @@ def _add_plan(
         show=True,
         marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.9),
         style_function=lambda f: {"color": "#6a3d9a", "weight": 3, "fillColor": "#cab2d6"},
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        tooltip=GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(fmap)
 
 
@@ -378,7 +383,7 @@ def _add_leo(
                 "fillColor": "#1f78b4",
                 "fillOpacity": 0.15,
             },
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+            tooltip=GeoJsonTooltip(fields=["label"], labels=False),
         ).add_to(fmap)
 
 
@@ -520,7 +525,7 @@ def _base_map(
 ) -> folium.Map:
     west, south, east, north = boundary.to_crs(WGS84).total_bounds
     (west, east), (south, north) = to_display([west, east], [south, north], datum=base.datum)
-    fmap = folium.Map(
+    fmap = Map(
         location=[(south + north) / 2.0, (west + east) / 2.0],
         tiles=None,
         control_scale=True,
@@ -553,7 +558,7 @@ def _add_tiles(fmap: folium.Map, base: Basemap, notice: str) -> None:
     variants.append((base.label, "", not base.grey))
     for name, css, show in variants:
         extra: dict[str, Any] = {"className": css} if css else {}
-        folium.TileLayer(
+        TileLayer(
             base.url,
             attr=escape_text(base.attribution),
             name=name,
@@ -604,7 +609,7 @@ def _add_bands(
                 "weight": 0.5,
                 "fillOpacity": 0.35,
             },
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+            tooltip=GeoJsonTooltip(fields=["label"], labels=False),
         ).add_to(fmap)
 
 
@@ -631,7 +636,7 @@ def _add_rings(
         if area <= 0:
             names.append(None)
             continue
-        group = folium.FeatureGroup(name=escape_text(label), show=True)
+        group = FeatureGroup(name=escape_text(label), show=True)
         group.add_to(fmap)
         names.append(group.get_name())
     return names
@@ -705,7 +710,7 @@ def _add_boundary(
         for i, a, b in zip(order, lon, lat, strict=True):
             if i >= 0:
                 points[i] = [round(float(b), precision), round(float(a), precision)]
-        group = folium.FeatureGroup(name=escape_text(words["layer_labels"]), show=True)
+        group = FeatureGroup(name=escape_text(words["layer_labels"]), show=True)
         group.add_to(fmap)
         labels = group.get_name()
     data = display_geojson(
@@ -719,7 +724,7 @@ def _add_boundary(
         data,
         name=escape_text(words["layer_boundary"]),
         style_function=lambda _f: {"color": "#000000", "weight": 2.5, "fill": False},
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        tooltip=GeoJsonTooltip(fields=["label"], labels=False),
     ).add_to(fmap)
     return names, labels, points
 
@@ -761,7 +766,7 @@ def _add_clusters(
             "weight": 2,
             "fillOpacity": 0.1,
         },
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        tooltip=GeoJsonTooltip(fields=["label"], labels=False),
     )
     layer.add_to(fmap)
     return layer
@@ -779,7 +784,7 @@ def _add_controls(
     *,
     rings: bool,
 ) -> None:
-    folium.LayerControl(collapsed=True, position="topright").add_to(fmap)
+    LayerControl(collapsed=True, position="topright").add_to(fmap)
     full = Fullscreen(position="topleft")
     full.default_js = _assets.js_urls(_assets.FULLSCREEN_JS)
     full.default_css = _assets.css_urls(_assets.FULLSCREEN_CSS)

@@ -25,12 +25,17 @@ __all__ = [
     "PAGE_STYLE",
     "Attribution",
     "DataBlock",
+    "FeatureGroup",
     "GeoJson",
+    "GeoJsonTooltip",
     "HtmlControl",
     "LabelsLayer",
+    "LayerControl",
     "LiteralScripts",
+    "Map",
     "PointsLayer",
     "RawScript",
+    "TileLayer",
     "TileNotice",
     "display_features",
     "display_geojson",
@@ -95,25 +100,35 @@ class LiteralScripts(MacroElement):
     Its ``render`` is branca's ``MacroElement.render`` with :func:`rendered_text` in place of
     ``Element``: the page is the same, byte for byte (tests/test_map_plugins.py). Put it
     after a folium class in the bases (``class X(folium.GeoJson, LiteralScripts)``) so the
-    folium class's own ``render`` runs first and hands over here.
+    folium class's own ``render`` runs first and hands over here. Children that render as a
+    plain ``MacroElement`` (folium's ``ElementAddToElement`` of a shown layer, ``FitBounds``)
+    take the same pass; others render themselves.
     """
 
     # As branca's MacroElement.render (untyped there): it returns nothing, its parts go into
     # the page's header, html and script.
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Render the element's macros into the page, then its children."""
-        figure = self.get_root()
-        if not isinstance(figure, Figure):
-            msg = "You cannot render this Element if it is not in a Figure."
-            raise TypeError(msg)
-        macros = self._template.module.__dict__
-        for part in ("header", "html", "script"):
-            macro = macros.get(part)
-            if macro is not None:
-                target = getattr(figure, part)
-                target.add_child(rendered_text(macro(self, kwargs)), name=self.get_name())
-        for element in self._children.values():
-            element.render(**kwargs)
+        _render_literally(self, kwargs)
+
+
+def _render_literally(element: MacroElement, kwargs: dict[str, Any]) -> None:
+    """Render ``element`` as branca's ``MacroElement.render`` does, with :func:`rendered_text`."""
+    figure = element.get_root()
+    if not isinstance(figure, Figure):
+        msg = "You cannot render this Element if it is not in a Figure."
+        raise TypeError(msg)
+    macros = element._template.module.__dict__
+    for part in ("header", "html", "script"):
+        macro = macros.get(part)
+        if macro is not None:
+            target = getattr(figure, part)
+            target.add_child(rendered_text(macro(element, kwargs)), name=element.get_name())
+    for child in element._children.values():
+        if type(child).render is MacroElement.render:  # no render of its own: the same pass
+            _render_literally(child, kwargs)
+        else:
+            child.render(**kwargs)
 
 
 class GeoJson(folium.GeoJson, LiteralScripts):
@@ -121,6 +136,26 @@ class GeoJson(folium.GeoJson, LiteralScripts):
 
     The layers' data is most of the page; see :class:`LiteralScripts`.
     """
+
+
+class Map(folium.Map, LiteralScripts):
+    """``folium.Map`` rendering its scripts without the second template pass."""
+
+
+class FeatureGroup(folium.FeatureGroup, LiteralScripts):
+    """``folium.FeatureGroup`` rendering its scripts without the second template pass."""
+
+
+class TileLayer(folium.TileLayer, LiteralScripts):
+    """``folium.TileLayer`` rendering its scripts without the second template pass."""
+
+
+class LayerControl(folium.LayerControl, LiteralScripts):
+    """``folium.LayerControl`` rendering its script without the second template pass."""
+
+
+class GeoJsonTooltip(folium.GeoJsonTooltip, LiteralScripts):
+    """``folium.GeoJsonTooltip`` rendering its script without the second template pass."""
 
 
 class TileNotice(LiteralScripts):
