@@ -39,6 +39,7 @@ __all__ = [
     "TileNotice",
     "display_features",
     "display_geojson",
+    "display_shapes",
     "rendered_text",
     "svg",
 ]
@@ -281,16 +282,28 @@ def display_features(
     datum: str = "wgs84",
 ) -> dict[str, Any]:
     """:func:`display_geojson` of an array of geometries in ``crs`` (no frame needed)."""
+    shapes = display_shapes(geometries, crs, tol=tol, precision=precision, datum=datum)
+    features = [
+        {"type": "Feature", "properties": props, "geometry": shape}
+        for shape, props in zip(shapes, properties, strict=True)
+        if shape is not None
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def display_shapes(
+    geometries: np.ndarray, crs: Any, *, tol: float, precision: int, datum: str = "wgs84"
+) -> list[dict[str, Any] | None]:
+    """Each geometry as :func:`display_features` draws it (GeoJSON), ``None`` when empty.
+
+    Every step works geometry by geometry, so one call over many geometries gives what one
+    call each gives.
+    """
     geoms = shapely.simplify(geometries, tol, preserve_topology=True)
     geoms = gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84).to_numpy()
     geoms = geometries_to_display(geoms, datum=datum)  # type: ignore[arg-type]
     geoms = shapely.transform(geoms, lambda xy: np.round(xy, precision))
-    features = [
-        {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))}
-        for g, props in zip(geoms, properties, strict=True)
-        if g is not None and not g.is_empty
-    ]
-    return {"type": "FeatureCollection", "features": features}
+    return [None if g is None or g.is_empty else json.loads(shapely.to_geojson(g)) for g in geoms]
 
 
 class LabelsLayer(LiteralScripts):
