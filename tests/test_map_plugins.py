@@ -20,8 +20,7 @@ from folium import plugins as folium_plugins
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latcircle.present.map import plugins
-from latcircle.present.map import elements
+from latcircle.present.map import elements, plugins
 from latcircle.present.map.elements import GeoJson, rendered_text
 
 #: Rows as heat.py and points.py build them: rounded floats, then a weight or fields.

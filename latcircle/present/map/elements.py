@@ -126,7 +126,8 @@ def _render_literally(element: MacroElement, kwargs: dict[str, Any]) -> None:
             target = getattr(figure, part)
             target.add_child(rendered_text(macro(element, kwargs)), name=element.get_name())
     for child in element._children.values():
-        if type(child).render is MacroElement.render:  # no render of its own: the same pass
+        # A MacroElement without a render of its own: the same pass.
+        if isinstance(child, MacroElement) and type(child).render is MacroElement.render:
             _render_literally(child, kwargs)
         else:
             child.render(**kwargs)
