@@ -33,8 +33,10 @@ vector layers draw over a plain background.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -510,11 +512,30 @@ def map_writer(*, assets: AssetMode = "inline", **options: Any) -> Any:
         check_whatif_count(options["whatif"])
 
     def write(result: RunResult, folder: str | Path) -> Path:
-        return write_map(result, folder, assets=assets, **options)
+        with _collector_paused():
+            return write_map(result, folder, assets=assets, **options)
 
     write.stage_name = "write_map"  # type: ignore[attr-defined]
     write.reuses_years = True  # type: ignore[attr-defined]  # the run keeps them (slider)
     return write
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector off for the block, then as it was.
+
+    The page is built from tens of thousands of short-lived lists and dicts (features,
+    rows), which trigger collections that scan the whole run's heap (~0.03 s CPU on Wuhan,
+    measured 2026-12-07) and free next to nothing: the map's objects go by reference
+    counting, or by the next collection after the step.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 # --- the base map ------------------------------------------------------------------------
