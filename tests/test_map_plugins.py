@@ -208,3 +208,20 @@ def test_rendered_text_is_branca_s_for_any_text(text: str) -> None:
             rendered_text(text).render()
         return
     assert rendered_text(text).render() == expected
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_map_step_pauses_the_collector_and_restores_it(enabled: bool) -> None:
+    import gc
+
+    from latcircle.present.maps import _collector_paused
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        with pytest.raises(RuntimeError), _collector_paused():
+            assert not gc.isenabled()
+            raise RuntimeError  # restored on an error too
+        assert gc.isenabled() == enabled
+    finally:
+        (gc.enable if was else gc.disable)()
