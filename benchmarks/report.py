@@ -583,6 +583,32 @@ within this load's noise (8.23–9.62 s); peak RSS unchanged (745–764 MB both)
   locator may choose other ticks once the axes have their size). Only DejaVu Sans for
   figures without Chinese: same bytes, no CPU gain. The national chart (twin axes) and the
   planner's curve keep constrained layout: outside the city report.
+
+**Session round 11, the map step (issue 23, part; 2026-12-07).** Measured under heavy load
+(1-minute load 8–12 on the 2 cores): `write_map` alone, in one process on a kept Wuhan run
+(`write_map(result, folder)` five times, fastest of five, four alternations with `main` at
+`c76c1ad`): 0.87–0.98 (median 0.92) → 0.70–0.79 (median 0.74) s CPU, not counting the paused
+collector below. Where it went: the slider's band masks come from one `uint8` raster of band
+levels per scenario instead of a float64 latency raster per position (`workbench.year_states`
+0.49 → 0.35 s); `render_map` finds folium's element ids from their literal `_` (the scan 0.045
+→ 0.003 s; `render_map` 0.09 → 0.05 s); folium's own map, tiles, groups, tooltips, layer
+control and the children without a `render` of their own skip branca's second template pass (32
+→ 7 Jinja compiles a page, ~0.005 s); the slider's 13 distinct shapes are simplified and
+reprojected in one call; the heat rows are not rounded a second time on WGS84 base maps (~0.02
+s); and the map step runs with the cyclic garbage collector paused (one full collection and
+~150 young ones, ~0.03 s, freeing next to nothing). Whole run, `/usr/bin/time -f "%U %S %M"
+latcircle -q run data/cities/wuhan.yaml`, six interleaved pairs (three before the collector
+pause): 8.22–9.00 (median 8.80) → 7.88–8.87 (median 8.54) s CPU, peak RSS 731–744 (median 738)
+→ 723–739 (median 730) MiB; the load's noise is as large as the change. Outputs of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`, 24
+files each; `map.html` included). Evaluated and not done: the page's GeoJSON layers as one
+inert data block read by a fixed script — folium's four `GeoJson` layers cost ~0.02 s CPU to
+build and render on Wuhan (the data block's JSON ~0.02 s), so it would save ≤ 0.04 s for a new
+page format; importing the map (folium ~0.11, branca ~0.04, requests via `folium.features`
+~0.04, latcircle's map modules ~0.06 s CPU) stays while `build_map` returns a `folium.Map`.
+What is left in `write_map` is mostly GEOS and GDAL (polygonising, clipping and differencing
+the slider's masks, display simplification: ~0.25 s), the district sums (~0.05 s), the
+automatic what-if candidates (`plan.auto_candidates` twice, ~0.04 s) and JSON encoding (~0.05
+s).
 """
 
 

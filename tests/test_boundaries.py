@@ -669,3 +669,24 @@ def test_map_slider_takes_the_run_bands_with_cells_on_the_budget(
     workbench.year_states(metro, sc, [sc.year], run_bands=run_bands)
     assert drawn  # the causes are still drawn: the patch is in effect
     assert not any(np.array_equal(d, m) for d in drawn for m in masks)
+
+
+def test_map_slider_band_masks_are_the_hand_covered_cells(on_cells: Case) -> None:
+    """The slider's band masks (one level raster per scenario): every cell within each band.
+
+    Against the hand latency of each grid cell, with cells exactly on a threshold (covered),
+    and nothing outside the metro.
+    """
+    from latcircle.analysis import workbench
+
+    metro, sc = on_cells.metro, on_cells.scenario
+    lat, _ = _hand(metro, "area")
+    thresholds = sorted(metro.config.thresholds_ms)
+    assert (lat == on_cells.budget_us).any()  # cells exactly on the budget
+    levels = workbench._Levels(metro, thresholds)
+    for i, thr in enumerate(thresholds):
+        want = np.zeros(metro.grid.shape, dtype=bool)
+        want[metro.grid.inside] = lat <= thr * 1000.0  # row-major, as the grid's centres
+        got = levels.mask(sc, i)
+        assert np.array_equal(got, want), thr
+        assert got.any() and not got[~metro.grid.inside].any()

@@ -20,7 +20,7 @@ from folium import plugins as folium_plugins
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from latcircle.present.map import plugins
+from latcircle.present.map import elements, plugins
 from latcircle.present.map.elements import GeoJson, rendered_text
 
 #: Rows as heat.py and points.py build them: rounded floats, then a weight or fields.
@@ -131,6 +131,44 @@ def test_geojson_is_folium_s() -> None:
     assert _page(build(GeoJson)) == _page(build(folium.GeoJson))
 
 
+def _whole_page(kinds: Any) -> str:
+    """A page of folium's base elements, from ``kinds`` (the folium module or elements)."""
+    fmap = kinds.Map(location=[30.6, 114.3], tiles=None, zoom_start=10, control_scale=True)
+    kinds.TileLayer(
+        "https://t.example/{z}/{x}/{y}.png", attr="© tiles", name="Grey", className="lc-grey"
+    ).add_to(fmap)
+    kinds.TileLayer("https://t.example/{z}/{x}/{y}.png", attr="©", name="Plain", show=False).add_to(
+        fmap
+    )
+    kinds.FeatureGroup(name="Shown", show=True).add_to(fmap)
+    kinds.FeatureGroup(name="Hidden {{ 1 }}", show=False).add_to(fmap)  # template syntax
+    point = {"type": "Point", "coordinates": [114.3, 30.6]}
+    kinds.GeoJson(
+        {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": {"label": "a"}, "geometry": point}],
+        },
+        name="Point",
+        tooltip=kinds.GeoJsonTooltip(fields=["label"], labels=False),
+    ).add_to(fmap)
+    fmap.fit_bounds([[30.5, 114.2], [30.7, 114.4]])  # a FitBounds child of the map
+    kinds.LayerControl(collapsed=True, position="topright").add_to(fmap)
+    page = fmap.get_root().render()
+    ids: dict[str, str] = {}
+    return re.sub(
+        r"_([0-9a-f]{32})(?![0-9a-f])",
+        lambda m: "_" + ids.setdefault(m.group(1), f"{len(ids):04d}"),
+        page,
+    )
+
+
+def test_map_layers_and_controls_are_folium_s() -> None:
+    """Map, tiles, groups, tooltip, bounds and layer control: folium's page, byte for byte."""
+    ours, theirs = _whole_page(elements), _whole_page(folium)
+    assert ours == theirs
+    assert "L.control.layers(" in ours and "fitBounds(" in ours and "Hidden" in ours
+
+
 def test_plugins_refuse_nan_locations() -> None:
     with pytest.raises(ValueError, match="NaN"):
         plugins.HeatMap([[float("nan"), 114.3, 1.0]])
@@ -170,3 +208,20 @@ def test_rendered_text_is_branca_s_for_any_text(text: str) -> None:
             rendered_text(text).render()
         return
     assert rendered_text(text).render() == expected
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_map_step_pauses_the_collector_and_restores_it(enabled: bool) -> None:
+    import gc
+
+    from latcircle.present.maps import _collector_paused
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        with pytest.raises(RuntimeError), _collector_paused():
+            assert not gc.isenabled()
+            raise RuntimeError  # restored on an error too
+        assert gc.isenabled() == enabled
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -32,7 +32,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from latcircle.analysis.coverage import CAUSE_CODES, Samples, covered
-from latcircle.analysis.isochrones import band_rings, bands, mask_polygons
+from latcircle.analysis.isochrones import band_rings, mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis
 from latcircle.engine.latency import LatencyField, attach_sites, solve_each
@@ -150,17 +150,17 @@ def year_states(
     known: list[Scenario] = [scenario, *solved]
     shapes = _Shapes(metro)
     thresholds = sorted(metro.config.thresholds_ms)
+    levels = _Levels(metro, thresholds)
     if run_bands is not None and len(run_bands) == len(thresholds):  # one row per threshold
-        raster = _latency_raster(metro, scenario)
-        for thr, geom in zip(thresholds, run_bands.geometry, strict=True):
-            shapes.seed(covered(raster, budget_ms=thr) & metro.grid.inside, geom)
+        for i, geom in enumerate(run_bands.geometry):
+            shapes.seed(levels.mask(scenario, i), geom)
     sums = _Sums(len(metro.district_names))
     states = []
     done: dict[int, YearState] = {}  # one state per solved scenario, whatever its years
     for year in years:
         sc = _solved(metro, year, known)
         if id(sc) not in done:
-            done[id(sc)] = _state(metro, sc, year, shapes, sums)
+            done[id(sc)] = _state(metro, sc, year, shapes, sums, levels)
         states.append(dataclasses.replace(done[id(sc)], key=_key(year), year=year))
     return states
 
@@ -181,24 +181,51 @@ def _solved(metro: Metro, year: int | None, solved: list[Scenario]) -> Scenario:
     return sc
 
 
+class _Levels:
+    """Each scenario's area cells by band, as one ``uint8`` raster per scenario.
+
+    A cell's level is the number of thresholds (ascending) that do not cover it (the
+    covered rule: :func:`latcircle.analysis.coverage.covered` on the area latency in
+    float64, as the run's isochrones compare their float64 raster), so the cells of band
+    ``i`` are ``level <= i`` (a latency within a threshold is within every wider one);
+    cells outside the metro never are. The same masks as ``covered(raster) & inside`` on
+    :func:`_latency_raster`, from a raster an eighth the size, scattered once per scenario.
+    """
+
+    def __init__(self, metro: Metro, thresholds: list[float]) -> None:
+        self.grid = metro.grid
+        self.thresholds = thresholds
+        # Keyed by the scenario's id; the entry holds the scenario, so no id is reused.
+        self._rasters: dict[int, tuple[Scenario, np.ndarray]] = {}
+
+    def mask(self, sc: Scenario, i: int) -> np.ndarray:
+        """Return the cells within threshold ``i`` (ascending) in ``sc``."""
+        if id(sc) not in self._rasters:
+            lat = np.asarray(sc.evaluations["area"].latency_us, dtype=np.float64)
+            level = np.zeros(lat.shape, dtype=np.uint8)  # at most MAX_THRESHOLDS (64) levels
+            for thr in self.thresholds:
+                level += ~covered(lat, budget_ms=thr)
+            raster = self.grid.to_raster(level, fill=len(self.thresholds), dtype="uint8")
+            self._rasters[id(sc)] = (sc, raster)
+        return self._rasters[id(sc)][1] <= i
+
+
 def _latency_raster(metro: Metro, sc: Scenario) -> np.ndarray:
     """Return the area latency on the grid, NaN without one (as the run's isochrones)."""
     lat = sc.evaluations["area"].latency_us
     return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")
 
 
-def _state(metro: Metro, sc: Scenario, year: int | None, shapes: _Shapes, sums: _Sums) -> YearState:
+def _state(
+    metro: Metro, sc: Scenario, year: int | None, shapes: _Shapes, sums: _Sums, levels: _Levels
+) -> YearState:
     cfg, grid = metro.config, metro.grid
     area = sc.evaluations["area"]
-    raster = _latency_raster(metro, sc)
-    cumulative = bands(
-        grid,
-        raster,
-        thresholds_ms=cfg.thresholds_ms,
-        boundary=metro.inputs.boundary,
-        crs=metro.inputs.crs,
-        clip=shapes.clip,
-    )
+    rows = []
+    for i, thr in enumerate(levels.thresholds):  # as isochrones.bands, from the levels
+        geom = shapes.clip(levels.mask(sc, i))
+        rows.append({"threshold_ms": thr, "area_km2": geom.area / 1e6, "geometry": geom})
+    cumulative = gpd.GeoDataFrame(rows, geometry="geometry", crs=metro.inputs.crs)
     codes = grid.to_raster(area.codes(cfg.budget_ms), fill=0, dtype="int8")
     rows = []
     for cause, code in CAUSE_CODES.items():

@@ -25,15 +25,21 @@ __all__ = [
     "PAGE_STYLE",
     "Attribution",
     "DataBlock",
+    "FeatureGroup",
     "GeoJson",
+    "GeoJsonTooltip",
     "HtmlControl",
     "LabelsLayer",
+    "LayerControl",
     "LiteralScripts",
+    "Map",
     "PointsLayer",
     "RawScript",
+    "TileLayer",
     "TileNotice",
     "display_features",
     "display_geojson",
+    "display_shapes",
     "rendered_text",
     "svg",
 ]
@@ -95,25 +101,36 @@ class LiteralScripts(MacroElement):
     Its ``render`` is branca's ``MacroElement.render`` with :func:`rendered_text` in place of
     ``Element``: the page is the same, byte for byte (tests/test_map_plugins.py). Put it
     after a folium class in the bases (``class X(folium.GeoJson, LiteralScripts)``) so the
-    folium class's own ``render`` runs first and hands over here.
+    folium class's own ``render`` runs first and hands over here. Children that render as a
+    plain ``MacroElement`` (folium's ``ElementAddToElement`` of a shown layer, ``FitBounds``)
+    take the same pass; others render themselves.
     """
 
     # As branca's MacroElement.render (untyped there): it returns nothing, its parts go into
     # the page's header, html and script.
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
         """Render the element's macros into the page, then its children."""
-        figure = self.get_root()
-        if not isinstance(figure, Figure):
-            msg = "You cannot render this Element if it is not in a Figure."
-            raise TypeError(msg)
-        macros = self._template.module.__dict__
-        for part in ("header", "html", "script"):
-            macro = macros.get(part)
-            if macro is not None:
-                target = getattr(figure, part)
-                target.add_child(rendered_text(macro(self, kwargs)), name=self.get_name())
-        for element in self._children.values():
-            element.render(**kwargs)
+        _render_literally(self, kwargs)
+
+
+def _render_literally(element: MacroElement, kwargs: dict[str, Any]) -> None:
+    """Render ``element`` as branca's ``MacroElement.render`` does, with :func:`rendered_text`."""
+    figure = element.get_root()
+    if not isinstance(figure, Figure):
+        msg = "You cannot render this Element if it is not in a Figure."
+        raise TypeError(msg)
+    macros = element._template.module.__dict__
+    for part in ("header", "html", "script"):
+        macro = macros.get(part)
+        if macro is not None:
+            target = getattr(figure, part)
+            target.add_child(rendered_text(macro(element, kwargs)), name=element.get_name())
+    for child in element._children.values():
+        # A MacroElement without a render of its own: the same pass.
+        if isinstance(child, MacroElement) and type(child).render is MacroElement.render:
+            _render_literally(child, kwargs)
+        else:
+            child.render(**kwargs)
 
 
 class GeoJson(folium.GeoJson, LiteralScripts):
@@ -121,6 +138,26 @@ class GeoJson(folium.GeoJson, LiteralScripts):
 
     The layers' data is most of the page; see :class:`LiteralScripts`.
     """
+
+
+class Map(folium.Map, LiteralScripts):
+    """``folium.Map`` rendering its scripts without the second template pass."""
+
+
+class FeatureGroup(folium.FeatureGroup, LiteralScripts):
+    """``folium.FeatureGroup`` rendering its scripts without the second template pass."""
+
+
+class TileLayer(folium.TileLayer, LiteralScripts):
+    """``folium.TileLayer`` rendering its scripts without the second template pass."""
+
+
+class LayerControl(folium.LayerControl, LiteralScripts):
+    """``folium.LayerControl`` rendering its script without the second template pass."""
+
+
+class GeoJsonTooltip(folium.GeoJsonTooltip, LiteralScripts):
+    """``folium.GeoJsonTooltip`` rendering its script without the second template pass."""
 
 
 class TileNotice(LiteralScripts):
@@ -246,16 +283,28 @@ def display_features(
     datum: str = "wgs84",
 ) -> dict[str, Any]:
     """:func:`display_geojson` of an array of geometries in ``crs`` (no frame needed)."""
+    shapes = display_shapes(geometries, crs, tol=tol, precision=precision, datum=datum)
+    features = [
+        {"type": "Feature", "properties": props, "geometry": shape}
+        for shape, props in zip(shapes, properties, strict=True)
+        if shape is not None
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def display_shapes(
+    geometries: np.ndarray, crs: Any, *, tol: float, precision: int, datum: str = "wgs84"
+) -> list[dict[str, Any] | None]:
+    """Each geometry as :func:`display_features` draws it (GeoJSON), ``None`` when empty.
+
+    Every step works geometry by geometry, so one call over many geometries gives what one
+    call each gives.
+    """
     geoms = shapely.simplify(geometries, tol, preserve_topology=True)
     geoms = gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84).to_numpy()
     geoms = geometries_to_display(geoms, datum=datum)  # type: ignore[arg-type]
     geoms = shapely.transform(geoms, lambda xy: np.round(xy, precision))
-    features = [
-        {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(g))}
-        for g, props in zip(geoms, properties, strict=True)
-        if g is not None and not g.is_empty
-    ]
-    return {"type": "FeatureCollection", "features": features}
+    return [None if g is None or g.is_empty else json.loads(shapely.to_geojson(g)) for g in geoms]
 
 
 class LabelsLayer(LiteralScripts):

@@ -38,11 +38,12 @@ def add_heat(
     if found is None or not len(found[0]):
         return None
     points, top = found
-    lon, lat = to_display([p[1] for p in points], [p[0] for p in points], datum=datum)  # type: ignore[arg-type]
-    points = [
-        [round(float(a), 4), round(float(b), 4), p[2]]
-        for a, b, p in zip(lat, lon, points, strict=True)
-    ]
+    if datum != "wgs84":  # rows already rounded to at most 4 decimals stay as they are
+        lon, lat = to_display([p[1] for p in points], [p[0] for p in points], datum=datum)  # type: ignore[arg-type]
+        points = [
+            [round(float(a), 4), round(float(b), 4), p[2]]
+            for a, b, p in zip(lat, lon, points, strict=True)
+        ]
     heat = HeatMap(
         points,
         name=escape_text(words["layer_heat"]),

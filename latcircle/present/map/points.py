@@ -18,7 +18,7 @@ import pandas as pd
 from latcircle.analysis.coverage import CAUSES
 from latcircle.present import assets as _assets
 from latcircle.present.basemaps import to_display
-from latcircle.present.map.elements import WGS84, PointsLayer, svg
+from latcircle.present.map.elements import WGS84, FeatureGroup, PointsLayer, svg
 from latcircle.present.map.plugins import FastMarkerCluster
 from latcircle.present.style import STATUS_COLOURS, amount, escape_text, script_json
 
@@ -163,7 +163,7 @@ def add_sites(
                 escape_text(r.get("name")),
             ]
         )
-    group = folium.FeatureGroup(name=f"{words['layer_sites']} ({len(rows)})", show=True)
+    group = FeatureGroup(name=f"{words['layer_sites']} ({len(rows)})", show=True)
     group.add_child(PointsLayer(rows))
     group.add_to(fmap)
     return group

@@ -40,7 +40,7 @@ from latcircle.present.map.elements import (
     WGS84,
     ElementTemplate,
     LiteralScripts,
-    display_features,
+    display_shapes,
 )
 from latcircle.present.style import (
     NO_SHARE_COLOUR,
@@ -243,7 +243,7 @@ def workbench_payload(
         "rings": [{"threshold": t, "colour": c} for t, c in band_colours(thresholds).items()],
         "causes": [{"cause": c, "colour": STATUS_COLOURS[c]} for c in CAUSES],
         "shapes": shapes,
-        "geos": drawn.geos,
+        "geos": drawn.finish(),
         "years": years,
         "start": run_key,
         "runLabel": years[run_key]["label"] if years else "",
@@ -321,25 +321,48 @@ class _Drawn:
 
     Years share many geometries (the places without access, empty rings): each is
     simplified and reprojected once and written once into the page's ``geos``, where the
-    years' shapes point (``geo``: its index, ``null`` when there is nothing to draw).
+    years' shapes point (``geo``: its index, ``null`` when there is nothing to draw). The
+    shapes are collected first and drawn in one call (:meth:`finish`), in order of first use.
     """
 
     def __init__(self, display: Mapping[str, Any]) -> None:
         self.display = display
         self.geos: list[dict[str, Any]] = []
+        self._crs: Any = None
         # By the geometry's id; the entry holds the geometry, so no id is reused.
-        self._index: dict[int, tuple[Any, int | None]] = {}
+        self._index: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
 
     def shape(self, area: float, geom: Any, crs: Any) -> dict[str, Any]:
         """``{"area": km², "geo": index in geos or None}`` of one ring or cause."""
-        if id(geom) not in self._index:
-            fc = display_features(np.array([geom], dtype=object), crs, [{}], **self.display)
-            index = None
-            if fc["features"]:
-                index = len(self.geos)
-                self.geos.append(fc)
-            self._index[id(geom)] = (geom, index)
-        return {"area": area, "geo": self._index[id(geom)][1]}
+        if self._crs is None:
+            self._crs = crs
+        elif crs != self._crs:  # one metro, one CRS: never expected
+            msg = "the slider's shapes are in more than one CRS"
+            raise ValueError(msg)
+        out: dict[str, Any] = {"area": area, "geo": None}
+        self._index.setdefault(id(geom), (geom, []))[1].append(out)
+        return out
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Draw every shape once, point the shapes at their drawing; return ``geos``."""
+        entries = list(self._index.values())
+        if not entries:  # no year on the slider
+            return self.geos
+        geoms = np.array([geom for geom, _ in entries], dtype=object)
+        drawn = display_shapes(geoms, self._crs, **self.display)
+        for (_, uses), shape in zip(entries, drawn, strict=True):
+            if shape is None:
+                continue
+            index = len(self.geos)
+            self.geos.append(
+                {
+                    "type": "FeatureCollection",
+                    "features": [{"type": "Feature", "properties": {}, "geometry": shape}],
+                }
+            )
+            for use in uses:
+                use["geo"] = index
+        return self.geos
 
 
 def _warnings(result: RunResult, words: Mapping[str, str]) -> list[str]:
