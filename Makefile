@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[$(EXTRAS)]'
+	# An editable install writes no bytecode (and PYTHONDONTWRITEBYTECODE may forbid runs to).
+	$(BIN)/python -m compileall -q latcircle
 	touch $(STAMP)
 
 # A fresh venv, the newest versions pyproject.toml allows, frozen. Commit the result.

@@ -599,8 +599,9 @@ s); and the map step runs with the cyclic garbage collector paused (one full col
 ~150 young ones, ~0.03 s, freeing next to nothing). Whole run, `/usr/bin/time -f "%U %S %M"
 latcircle -q run data/cities/wuhan.yaml`, six interleaved pairs (three before the collector
 pause): 8.22–9.00 (median 8.80) → 7.88–8.87 (median 8.54) s CPU, peak RSS 731–744 (median 738)
-→ 723–739 (median 730) MiB; the load's noise is as large as the change. Outputs of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`, 24
-files each; `map.html` included). Evaluated and not done: the page's GeoJSON layers as one
+→ 723–739 (median 730) MiB; the load's noise is as large as the change. Outputs of Wuhan
+and the demo byte-identical (`scripts/compare_outputs.py`, 24 files each; `map.html`
+included). Evaluated and not done: the page's GeoJSON layers as one
 inert data block read by a fixed script — folium's four `GeoJson` layers cost ~0.02 s CPU to
 build and render on Wuhan (the data block's JSON ~0.02 s), so it would save ≤ 0.04 s for a new
 page format; importing the map (folium ~0.11, branca ~0.04, requests via `folium.features`
@@ -1673,7 +1674,11 @@ def render(res: dict[str, Any]) -> str:
         "and `chromium-driver`, `openssl`, `npm` and selenium (the browser tests' "
         "prerequisites) and says so when one is missing. Each measurement runs in a fresh "
         "child process (`python -m benchmarks._child`), so a peak belongs to one measurement "
-        "only. `--json PATH` also writes the raw results.",
+        "only. `--json PATH` also writes the raw results. Before measuring, the benchmark "
+        "compiles latcircle's bytecode (`compileall`), as a `pip install` does: the "
+        "package is installed editable and this machine sets `PYTHONDONTWRITEBYTECODE=1`, "
+        "so otherwise every measured process compiles every module again (~0.2 s CPU of a "
+        "Wuhan run, measured 2026-12-07). `make install` compiles it too.",
         "",
     ]
     return "\n".join(parts)
