@@ -804,6 +804,13 @@ def _wuhan(w: dict[str, Any]) -> str:
             "included), peak RSS the worker's.\n"
         )
         out.append(_process_table("batch task", batch))
+        start = batch.get("worker_start_cpu_s") or {}
+        if start.get("n"):
+            out.append(
+                "\nBefore its first city each worker imports what the cities need "
+                "(`national_run.warm_up`, once per worker, not in any task's CPU): "
+                f"{_stat(start, 2, ' s')} CPU per worker start."
+            )
     grid, net = w.get("grid", {}), w.get("network", {})
     if grid and net:
         out.append(

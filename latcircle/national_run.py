@@ -137,6 +137,9 @@ class NationalRun:
         Number of Dask workers used.
     wall_s
         Wall seconds of the whole sweep, rollup included.
+    worker_start_cpu_s
+        CPU seconds each worker spent in :func:`warm_up` (its imports), once per worker
+        before its first city; not part of any city's ``cpu_s``.
     """
 
     out: Path
@@ -145,6 +148,7 @@ class NationalRun:
     dashboard: str = ""
     workers: int = 0
     wall_s: float = 0.0
+    worker_start_cpu_s: tuple[float, ...] = ()
 
     def with_status(self, status: Status) -> list[CityOutcome]:
         """Return the outcomes with ``status``, in config order."""
@@ -479,18 +483,41 @@ def warm_up() -> int:
 
     The imported modules (tens of thousands of objects) move to the permanent generation,
     so the collector stops walking them on every full collection during the cities' runs.
+    Besides the pipeline, it imports what a batch city imports late (listed from
+    ``sys.modules`` after a Wuhan task, session round 11: the modules the pipeline's steps
+    import inside functions, so that ``latcircle --help`` stays quick, and the libraries
+    geopandas and the writers import on first use): each worker pays them once here, not in
+    its first city's task (~0.2 s CPU). The benchmark reports this worker start apart.
 
     Returns
     -------
     int
         The process id (so that the caller can see one answer per worker).
     """
+    import sqlite3  # noqa: F401 - the GeoPackage check of latcircle.output.files
+
+    import pyarrow.dataset  # pyarrow.parquet's read_table imports it
+    import pyarrow.parquet  # noqa: F401 - GeoParquet inputs (geopandas.io.arrow)
+
+    import latcircle.analysis.leo
     import latcircle.analysis.progress
-    import latcircle.pipeline  # noqa: F401
+    import latcircle.inputs.ofds
+    import latcircle.output.causes
+    import latcircle.output.exports
+    import latcircle.output.styles
+    import latcircle.pipeline
+    import latcircle.present.explain  # noqa: F401 - compute_run's explanations
 
     gc.collect()
     gc.freeze()
     return os.getpid()
+
+
+def _warm_up_measured() -> tuple[int, float]:
+    """:func:`warm_up`, and the CPU seconds it took in this worker."""
+    c0 = time.process_time()
+    pid = warm_up()
+    return pid, time.process_time() - c0
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -589,7 +616,8 @@ def run_many(
         link = _dashboard_link(client)
         if on_dashboard is not None:
             on_dashboard(link)
-        n_workers = len(client.run(warm_up))
+        started = client.run(_warm_up_measured)
+        n_workers = len(started)
         # Only the cluster started here is known to be one machine: share its cores, when
         # asked. Not by default: on a machine shared with other work, a pinned worker cannot
         # move off a busy core (measured: twice the wall time under a load of 12 on 2 cores).
@@ -605,6 +633,7 @@ def run_many(
         dashboard=link,
         workers=n_workers,
         wall_s=time.perf_counter() - t0,
+        worker_start_cpu_s=tuple(cpu for _, cpu in started.values()),
     )
 
 
