@@ -687,6 +687,7 @@ _DASK_TRIM_DEFAULT = "65536"
 def _local_worker_config() -> dict[str, Any]:
     """Dask settings for the workers of the cluster started here."""
     import dask
+    import distributed  # noqa: F401 - its defaults (the nanny's environment) join dask's
 
     out: dict[str, Any] = {}
     if _PROFILE_ENV not in os.environ:  # else the user's choice (read by dask itself)
