@@ -11,6 +11,7 @@ import logging
 import os
 
 import dask
+import distributed  # noqa: F401 - its defaults must be in dask's config before any config.set
 import pytest
 
 from latcircle.national_run import _client, _local_worker_config
