@@ -492,6 +492,34 @@ tied with the first new one (`Locator._query`; `tests/test_locator_rounds.py` ch
 brute force with a tree that reverses every tie, and fails without the fix). Wuhan's outputs
 byte-identical before and after.
 
+**Session round 11, load, network and the batch task (issue 23, part; 2026-12-07).** Measured
+under very heavy load (1-minute load 15–18 on the 2 cores): only pairs alternated with `main`
+(`c76c1ad`) are compared, CPU not wall. Wuhan as a batch task (`benchmarks.wuhan.batch_runs`,
+three pairs): task CPU 6.32 / 7.47 / 7.24 → 4.65 / 5.00 / 5.09 s (median 7.24 → 5.00), worker
+peak 616 → 638–655 MB. Most of it was not the city's work: Dask starts its workers with
+`MALLOC_TRIM_THRESHOLD_=65536`, which switches off glibc's dynamic mmap threshold, so every
+array over 128 KiB was mapped, page-faulted in and unmapped afresh (~1–1.8 s of system time
+per Wuhan task in pairs with and without it; same code, one worker). The local cluster
+`latcircle national` starts now leaves glibc's defaults (a value the user sets is kept; the
+city's end still trims the heap); that costs the ~25 MB of peak above. The worker's warm-up
+now also imports what a batch city imported late (the pipeline steps' late imports,
+pyarrow's Parquet reader, sqlite3: ~0.2 s that the first task paid); **the benchmark now
+reports the worker start apart** (`worker_start_cpu_s`, 0.57–0.63 s per worker under this
+load), beside the task's CPU, which no longer includes those imports. The whole
+`latcircle run` (three pairs, user + system): 8.37 / 8.42 / 7.63 → 8.24 / 7.77 / 7.63 s (the
+load and network savings below are inside that noise), peak unchanged (747–763 MB). In
+process, `load` and `network` stages CPU (min of 3 runs, pairs alternated): `load` 0.64–0.66
+→ 0.43–0.46 s, `network` 0.26–0.28 → 0.22–0.23 s: a network file already in the local CRS (the
+GeoParquet's PROJJSON of UTM 50N, not *exactly* EPSG:32650) is relabelled instead of passed
+through PROJ's no-op pipeline (`inputs.vectors.to_crs_exact`, ~0.1 s; the no-op check cached
+per CRS pair); the population pixels' centres of a north-up raster are computed per column
+and row (rasterio's `xy` forms a 3 × 3 matrix product per pixel, ~0.08 s); the districts read
+from files build one frame (~0.015 s); the node-position vote of `engine.network` groups its
+offers by hashing (complex positions, then one integer per pair) instead of a three-key
+lexsort (~0.05 s). Tried and dropped: a tiled point-in-polygon pre-test for `label_points`
+(GEOS's prepared test is already ~0.1 µs a point; the tiling's numpy cost ate the gain).
+Outputs of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`, 24 files each).
+
 **Session round 10, the test suite (issue 23 item 4; 2026-12-06).** `make test` at `b08cded`
 under load 7–14: 51.5 min wall, 1,206 s CPU (so ≥ 10 min on a quiet 2-core machine). The
 longest modules are now dealt first in measured order (`test_plan_network`, unmarked, had run
