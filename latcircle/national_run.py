@@ -673,15 +673,20 @@ def _check_ids(paths: list[Path], *, cities_dir: Path, out: Path) -> None:
 _PROFILE_ENV = "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"
 
 
-#: Dask's nannies start their workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (Dask's default
-#: ``distributed.nanny.pre-spawn-environ``). Setting it switches off glibc's dynamic mmap
-#: threshold, so every array over 128 KiB is mapped afresh and page-faulted in, then unmapped:
-#: measured on Wuhan as a batch task (session round 11), ~1.5 s more CPU (system time) per
-#: city. latcircle hands a city's freed memory back itself when the city ends
-#: (:func:`_release_memory`), so its local workers keep glibc's defaults unless the user
-#: chose a value (in the environment, or a Dask config other than Dask's default).
+#: Dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (``distributed.nanny.pre-spawn-
+#: environ``), which switches off glibc's dynamic mmap threshold: every array over 128 KiB is
+#: mapped, page-faulted in and unmapped afresh (~1.5 s more system CPU per Wuhan batch task,
+#: session round 11). A city's end trims the heap (:func:`_release_memory`): local workers
+#: keep glibc's defaults unless the user chose a value (environment, or Dask config).
 _TRIM_ENV = "MALLOC_TRIM_THRESHOLD_"
 _DASK_TRIM_DEFAULT = "65536"
+
+#: Dask's servers wake every 20 ms (``distributed.admin.tick.interval``) to time their event
+#: loop: an idle local worker used ~17 ms CPU a second, ~4.5 at 1 s (session round 11), paid
+#: by a task for as long as it runs. Once a second here, unless the user set it.
+_TICK_KEY = "distributed.admin.tick.interval"
+_TICK_ENV = "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL"
+_TICK = "1s"
 
 
 def _local_worker_config() -> dict[str, Any]:
@@ -697,6 +702,8 @@ def _local_worker_config() -> dict[str, Any]:
     chosen = _TRIM_ENV in os.environ or str(spawn_env.get(_TRIM_ENV)) != _DASK_TRIM_DEFAULT
     if not chosen:  # None unsets it (distributed.nanny._get_env_variables)
         out[key] = {**spawn_env, _TRIM_ENV: None}
+    if _TICK_ENV not in os.environ and str(dask.config.get(_TICK_KEY, default="")) == "20ms":
+        out[_TICK_KEY] = _TICK
     return out
 
 

@@ -2,7 +2,8 @@
 
 Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` unless told otherwise; that
 switches off glibc's dynamic mmap threshold (~1.5 s more system CPU per Wuhan task,
-measured). latcircle's local workers run without it, unless the user chose a value.
+measured). latcircle's local workers run without it, unless the user chose a value. And
+they time their event loop once a second, not every 20 ms (Dask's default tick).
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import pytest
 from latcircle.national_run import _client, _local_worker_config
 
 KEY = "distributed.nanny.pre-spawn-environ"
+TICK = "distributed.admin.tick.interval"
 
 
-def _trim_env() -> str | None:
-    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+def _worker_settings() -> tuple[str | None, str]:
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), str(dask.config.get(TICK))
 
 
 def test_dask_default_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,8 +41,20 @@ def test_a_value_the_user_chose_is_kept(monkeypatch: pytest.MonkeyPatch) -> None
     assert KEY not in _local_worker_config()
 
 
-def test_local_workers_run_without_the_trim_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_tick_is_once_a_second_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL", raising=False)
+    with dask.config.set({TICK: "20ms"}):
+        assert _local_worker_config()[TICK] == "1s"
+    with dask.config.set({TICK: "100ms"}):
+        assert TICK not in _local_worker_config()
+    monkeypatch.setenv("DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL", "20ms")
+    with dask.config.set({TICK: "20ms"}):
+        assert TICK not in _local_worker_config()
+
+
+def test_local_workers_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.delenv("DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL", raising=False)
     with _client(None, 1, logging.WARNING) as client:
-        env = client.run(_trim_env)
-    assert list(env.values()) == [None]
+        settings = client.run(_worker_settings)
+    assert list(settings.values()) == [(None, "1s")]
