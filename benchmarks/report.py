@@ -493,23 +493,26 @@ brute force with a tree that reverses every tie, and fails without the fix). Wuh
 byte-identical before and after.
 
 **Session round 11, load, network and the batch task (issue 23, part; 2026-12-07).** Measured
-under very heavy load (1-minute load 15–18 on the 2 cores): only pairs alternated with `main`
-(`c76c1ad`) are compared, CPU not wall. Wuhan as a batch task (`benchmarks.wuhan.batch_runs`,
-three pairs): task CPU 6.32 / 7.47 / 7.24 → 4.65 / 5.00 / 5.09 s (median 7.24 → 5.00), worker
-peak 616 → 638–655 MB. Most of it was not the city's work: Dask starts its workers with
-`MALLOC_TRIM_THRESHOLD_=65536`, which switches off glibc's dynamic mmap threshold, so every
-array over 128 KiB was mapped, page-faulted in and unmapped afresh (~1–1.8 s of system time
-per Wuhan task in pairs with and without it; same code, one worker). The local cluster
-`latcircle national` starts now leaves glibc's defaults (a value the user sets is kept; the
-city's end still trims the heap); that costs the ~25 MB of peak above. The worker's warm-up
-now also imports what a batch city imported late (the pipeline steps' late imports,
-pyarrow's Parquet reader, sqlite3: ~0.2 s that the first task paid); **the benchmark now
-reports the worker start apart** (`worker_start_cpu_s`, 0.57–0.63 s per worker under this
-load), beside the task's CPU, which no longer includes those imports. The whole
-`latcircle run` (three pairs, user + system): 8.37 / 8.42 / 7.63 → 8.24 / 7.77 / 7.63 s (the
-load and network savings below are inside that noise), peak unchanged (747–763 MB). In
-process, `load` and `network` stages CPU (min of 3 runs, pairs alternated): `load` 0.64–0.66
-→ 0.43–0.46 s, `network` 0.26–0.28 → 0.22–0.23 s: a network file already in the local CRS (the
+under heavy load (1-minute load 8–13 on the 2 cores): only pairs alternated with this branch's
+base (`c76c1ad`, before the locator's Z-curve order) are compared, CPU not wall. Wuhan as a
+batch task (`benchmarks.wuhan.batch_runs`, three pairs): task CPU 6.41 / 6.21 / 6.09 → 3.99 /
+3.70 / 4.24 s (median 6.21 → 3.99), worker peak 617–619 → 646–661 MB. Most of it was not the
+city's work: Dask starts its workers with `MALLOC_TRIM_THRESHOLD_=65536`, which switches off
+glibc's dynamic mmap threshold, so every array over 128 KiB was mapped, page-faulted in and
+unmapped afresh (~1–1.8 s of system time per Wuhan task, in pairs with and without it, same
+code). The local cluster `latcircle national` starts now leaves glibc's defaults (a value the
+user sets is kept; the city's end still trims the heap): that costs the ~30 MB of peak above.
+Its servers also time their event loop once a second instead of every 20 ms (Dask's
+`distributed.admin.tick.interval`: an idle worker ~17 → ~4.5 ms CPU a second; two pairs of
+batch tasks 4.54 / 3.72 → 4.17 / 3.52 s). The worker's warm-up now also imports what a batch
+city imported late (the pipeline steps' late imports, pyarrow's Parquet reader, sqlite3: ~0.2 s
+that the first task paid); **the benchmark now reports the worker start apart**
+(`worker_start_cpu_s`: 0.51–0.60 s per worker), beside the task's CPU, which no longer
+includes those imports (`tests/test_national_warmup.py` fails if a batch city imports a
+latcircle module the warm-up did not). The whole `latcircle run` (three pairs, user +
+system): 8.15 / 7.77 / 8.67 → 7.30 / 7.74 / 7.73 s (median 8.15 → 7.73), peak 743–768 →
+748–758 MB. In process, stage CPU (min of 3 runs, three pairs): `load` 0.68–0.74 → 0.42–0.49
+s, `network` 0.27–0.32 → 0.23–0.26 s: a network file already in the local CRS (the
 GeoParquet's PROJJSON of UTM 50N, not *exactly* EPSG:32650) is relabelled instead of passed
 through PROJ's no-op pipeline (`inputs.vectors.to_crs_exact`, ~0.1 s; the no-op check cached
 per CRS pair); the population pixels' centres of a north-up raster are computed per column
