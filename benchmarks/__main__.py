@@ -118,6 +118,7 @@ def bench_wuhan(runs: int) -> dict[str, Any]:
             "peak_rss_mb": summary([r["peak_rss_mb"] for r in staged]),
         },
         "batch": {k: summary([r[k] for r in batch]) for k in ("cpu_s", "wall_s", "peak_rss_mb")}
+        | {"worker_start_cpu_s": summary([r.get("worker_start_cpu_s") for r in batch])}
         | {"load_before": [r["load_before"] for r in batch]},
         "grid": staged[-1]["grid"],
         "network": staged[-1]["network"],

@@ -75,6 +75,7 @@ def sweep_task(
         "task_cpu_s": [c.cpu_s for c in run.cities],
         "task_wall_s": [c.wall_s for c in run.cities],
         "peak_rss_mb_by_worker": sorted(per_worker.values()),
+        "worker_start_cpu_s": list(run.worker_start_cpu_s),
     }
 
 

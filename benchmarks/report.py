@@ -529,6 +529,37 @@ tied with the first new one (`Locator._query`; `tests/test_locator_rounds.py` ch
 brute force with a tree that reverses every tie, and fails without the fix). Wuhan's outputs
 byte-identical before and after.
 
+**Session round 11, load, network and the batch task (issue 23, part; 2026-12-07).** Measured
+under heavy load (1-minute load 8–13 on the 2 cores): only pairs alternated with this branch's
+base (`c76c1ad`, before the locator's Z-curve order) are compared, CPU not wall. Wuhan as a
+batch task (`benchmarks.wuhan.batch_runs`, three pairs): task CPU 6.41 / 6.21 / 6.09 → 3.99 /
+3.70 / 4.24 s (median 6.21 → 3.99), worker peak 617–619 → 646–661 MB. Most of it was not the
+city's work: Dask starts its workers with `MALLOC_TRIM_THRESHOLD_=65536`, which switches off
+glibc's dynamic mmap threshold, so every array over 128 KiB was mapped, page-faulted in and
+unmapped afresh (~1–1.8 s of system time per Wuhan task, in pairs with and without it, same
+code). The local cluster `latcircle national` starts now leaves glibc's defaults (a value the
+user sets is kept; the city's end still trims the heap): that costs the ~30 MB of peak above.
+Its servers also time their event loop once a second instead of every 20 ms (Dask's
+`distributed.admin.tick.interval`: an idle worker ~17 → ~4.5 ms CPU a second; two pairs of
+batch tasks 4.54 / 3.72 → 4.17 / 3.52 s). The worker's warm-up now also imports what a batch
+city imported late (the pipeline steps' late imports, pyarrow's Parquet reader, sqlite3: ~0.2 s
+that the first task paid); **the benchmark now reports the worker start apart**
+(`worker_start_cpu_s`: 0.51–0.60 s per worker), beside the task's CPU, which no longer
+includes those imports (`tests/test_national_warmup.py` fails if a batch city imports a
+latcircle module the warm-up did not). The whole `latcircle run` (three pairs, user +
+system): 8.15 / 7.77 / 8.67 → 7.30 / 7.74 / 7.73 s (median 8.15 → 7.73), peak 743–768 →
+748–758 MB. In process, stage CPU (min of 3 runs, three pairs): `load` 0.68–0.74 → 0.42–0.49
+s, `network` 0.27–0.32 → 0.23–0.26 s: a network file already in the local CRS (the
+GeoParquet's PROJJSON of UTM 50N, not *exactly* EPSG:32650) is relabelled instead of passed
+through PROJ's no-op pipeline (`inputs.vectors.to_crs_exact`, ~0.1 s; the no-op check cached
+per CRS pair); the population pixels' centres of a north-up raster are computed per column
+and row (rasterio's `xy` forms a 3 × 3 matrix product per pixel, ~0.08 s); the districts read
+from files build one frame (~0.015 s); the node-position vote of `engine.network` groups its
+offers by hashing (complex positions, then one integer per pair) instead of a three-key
+lexsort (~0.05 s). Tried and dropped: a tiled point-in-polygon pre-test for `label_points`
+(GEOS's prepared test is already ~0.1 µs a point; the tiling's numpy cost ate the gain).
+Outputs of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`, 24 files each).
+
 **Session round 10, the test suite (issue 23 item 4; 2026-12-06).** `make test` at `b08cded`
 under load 7–14: 51.5 min wall, 1,206 s CPU (so ≥ 10 min on a quiet 2-core machine). The
 longest modules are now dealt first in measured order (`test_plan_network`, unmarked, had run
@@ -916,6 +947,13 @@ def _wuhan(w: dict[str, Any]) -> str:
             "included), peak RSS the worker's.\n"
         )
         out.append(_process_table("batch task", batch))
+        start = batch.get("worker_start_cpu_s") or {}
+        if start.get("n"):
+            out.append(
+                "\nBefore its first city each worker imports what the cities need "
+                "(`national_run.warm_up`, once per worker, not in any task's CPU): "
+                f"{_stat(start, 2, ' s')} CPU per worker start."
+            )
     grid, net = w.get("grid", {}), w.get("network", {})
     if grid and net:
         out.append(

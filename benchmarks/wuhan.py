@@ -10,7 +10,10 @@
 * :func:`batch_runs` runs Wuhan as a national batch task (no map, no report): one
   ``latcircle national`` sweep of Wuhan alone on one single-core Dask worker, exactly as the
   ``national`` section's Wuhan batch task (:func:`benchmarks.national.sweep_task`), once per
-  run in a fresh child process; the task's own CPU, wall and peak RSS are recorded.
+  run in a fresh child process; the task's own CPU, wall and peak RSS are recorded, and
+  apart from them the CPU of the worker's start (``national_run.warm_up``: the imports each
+  worker pays once, before its first city; since session round 11 they include the modules
+  the first task used to import itself).
 """
 
 from __future__ import annotations
@@ -92,12 +95,16 @@ def batch_runs(config: Path, *, runs: int, timeout_s: float = 900.0) -> list[dic
     report), on a one-worker, one-core ``LocalCluster``, as the ``national`` section measures
     it once.
 
+    The worker imports what a city needs when it starts (``national_run.warm_up``, once per
+    worker, before its first city): that is not in the task's CPU, and is reported beside it
+    as ``worker_start_cpu_s`` (before session round 11 the first task paid part of it).
+
     Returns
     -------
     list of dict
         Per run: ``cpu_s`` and ``wall_s`` of the task (as the sweep reports them: the
         worker's CPU and wall time inside the task), ``peak_rss_mb`` (the worker's peak),
-        ``load_before``.
+        ``worker_start_cpu_s`` (the worker's warm-up CPU), ``load_before``.
     """
     out = []
     for _ in range(runs):
@@ -117,6 +124,7 @@ def batch_runs(config: Path, *, runs: int, timeout_s: float = 900.0) -> list[dic
                 "cpu_s": res["task_cpu_s"][0],
                 "wall_s": res["task_wall_s"][0],
                 "peak_rss_mb": res["peak_rss_mb_by_worker"][0],
+                "worker_start_cpu_s": (res.get("worker_start_cpu_s") or [0.0])[0],
                 "load_before": load,
             }
         )

@@ -137,6 +137,9 @@ class NationalRun:
         Number of Dask workers used.
     wall_s
         Wall seconds of the whole sweep, rollup included.
+    worker_start_cpu_s
+        CPU seconds each worker spent in :func:`warm_up` (its imports), once per worker
+        before its first city; not part of any city's ``cpu_s``.
     """
 
     out: Path
@@ -145,6 +148,7 @@ class NationalRun:
     dashboard: str = ""
     workers: int = 0
     wall_s: float = 0.0
+    worker_start_cpu_s: tuple[float, ...] = ()
 
     def with_status(self, status: Status) -> list[CityOutcome]:
         """Return the outcomes with ``status``, in config order."""
@@ -479,18 +483,41 @@ def warm_up() -> int:
 
     The imported modules (tens of thousands of objects) move to the permanent generation,
     so the collector stops walking them on every full collection during the cities' runs.
+    Besides the pipeline, it imports what a batch city imports late (listed from
+    ``sys.modules`` after a Wuhan task, session round 11: the modules the pipeline's steps
+    import inside functions, so that ``latcircle --help`` stays quick, and the libraries
+    geopandas and the writers import on first use): each worker pays them once here, not in
+    its first city's task (~0.2 s CPU). The benchmark reports this worker start apart.
 
     Returns
     -------
     int
         The process id (so that the caller can see one answer per worker).
     """
+    import sqlite3  # noqa: F401 - the GeoPackage check of latcircle.output.files
+
+    import pyarrow.dataset  # pyarrow.parquet's read_table imports it
+    import pyarrow.parquet  # noqa: F401 - GeoParquet inputs (geopandas.io.arrow)
+
+    import latcircle.analysis.leo
     import latcircle.analysis.progress
-    import latcircle.pipeline  # noqa: F401
+    import latcircle.inputs.ofds
+    import latcircle.output.causes
+    import latcircle.output.exports
+    import latcircle.output.styles
+    import latcircle.pipeline
+    import latcircle.present.explain  # noqa: F401 - compute_run's explanations
 
     gc.collect()
     gc.freeze()
     return os.getpid()
+
+
+def _warm_up_measured() -> tuple[int, float]:
+    """:func:`warm_up`, and the CPU seconds it took in this worker."""
+    c0 = time.process_time()
+    pid = warm_up()
+    return pid, time.process_time() - c0
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -589,7 +616,8 @@ def run_many(
         link = _dashboard_link(client)
         if on_dashboard is not None:
             on_dashboard(link)
-        n_workers = len(client.run(warm_up))
+        started = client.run(_warm_up_measured)
+        n_workers = len(started)
         # Only the cluster started here is known to be one machine: share its cores, when
         # asked. Not by default: on a machine shared with other work, a pinned worker cannot
         # move off a busy core (measured: twice the wall time under a load of 12 on 2 cores).
@@ -605,6 +633,7 @@ def run_many(
         dashboard=link,
         workers=n_workers,
         wall_s=time.perf_counter() - t0,
+        worker_start_cpu_s=tuple(cpu for _, cpu in started.values()),
     )
 
 
@@ -644,11 +673,38 @@ def _check_ids(paths: list[Path], *, cities_dir: Path, out: Path) -> None:
 _PROFILE_ENV = "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"
 
 
+#: Dask starts workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (``distributed.nanny.pre-spawn-
+#: environ``), which switches off glibc's dynamic mmap threshold: every array over 128 KiB is
+#: mapped, page-faulted in and unmapped afresh (~1.5 s more system CPU per Wuhan batch task,
+#: session round 11). A city's end trims the heap (:func:`_release_memory`): local workers
+#: keep glibc's defaults unless the user chose a value (environment, or Dask config).
+_TRIM_ENV = "MALLOC_TRIM_THRESHOLD_"
+_DASK_TRIM_DEFAULT = "65536"
+
+#: Dask's servers wake every 20 ms (``distributed.admin.tick.interval``) to time their event
+#: loop: an idle local worker used ~17 ms CPU a second, ~4.5 at 1 s (session round 11), paid
+#: by a task for as long as it runs. Once a second here, unless the user set it.
+_TICK_KEY = "distributed.admin.tick.interval"
+_TICK_ENV = "DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL"
+_TICK = "1s"
+
+
 def _local_worker_config() -> dict[str, Any]:
     """Dask settings for the workers of the cluster started here."""
-    if _PROFILE_ENV in os.environ:  # the user's choice (read by dask itself)
-        return {}
-    return {"distributed.worker.profile.enabled": False}
+    import dask
+    import distributed  # noqa: F401 - its defaults (the nanny's environment) join dask's
+
+    out: dict[str, Any] = {}
+    if _PROFILE_ENV not in os.environ:  # else the user's choice (read by dask itself)
+        out["distributed.worker.profile.enabled"] = False
+    key = "distributed.nanny.pre-spawn-environ"
+    spawn_env = dask.config.get(key, default={}) or {}
+    chosen = _TRIM_ENV in os.environ or str(spawn_env.get(_TRIM_ENV)) != _DASK_TRIM_DEFAULT
+    if not chosen:  # None unsets it (distributed.nanny._get_env_variables)
+        out[key] = {**spawn_env, _TRIM_ENV: None}
+    if _TICK_ENV not in os.environ and str(dask.config.get(_TICK_KEY, default="")) == "20ms":
+        out[_TICK_KEY] = _TICK
+    return out
 
 
 class _client:  # noqa: N801 - a context manager used like a function

@@ -417,6 +417,29 @@ def _drop_unused(
     return xy[used], new_index[u], new_index[v], ids[used]
 
 
+def _offer_groups(
+    node: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Group the offers ``(node, position)`` of :func:`_id_positions` by exact equality.
+
+    The offers are ``node`` against the positions ``start, end, start, end``. Returns each
+    offer's group and each group's first offer (groups numbered in order of their first
+    offer). Positions are equal exactly as numbers compare (``-0.0`` is ``0.0``; they are
+    finite): hashed once as complex numbers, then each (node, position) pair as one integer,
+    in linear time (sorting the offers by node and both coordinates took ~0.06 s CPU of
+    Wuhan's ~0.15 s network build).
+    """
+    ends = np.concatenate([start, end])
+    key = np.empty(len(ends), dtype=np.complex128)
+    key.real, key.imag = ends[:, 0] + 0.0, ends[:, 1] + 0.0  # + 0.0: -0.0 becomes 0.0
+    place, places = pd.factorize(key)
+    place = np.concatenate([place, place]).astype(np.int64)
+    group = pd.factorize(node.astype(np.int64) * len(places) + place)[0]
+    # Codes come in order of first appearance: a group starts where a new highest code is.
+    first = np.flatnonzero(np.r_[True, group[1:] > np.maximum.accumulate(group)[:-1]])
+    return group, first
+
+
 def _id_positions(
     u: np.ndarray, v: np.ndarray, start: np.ndarray, end: np.ndarray, *, n: int
 ) -> np.ndarray:
@@ -441,16 +464,12 @@ def _id_positions(
     node = np.concatenate([u, u, v, v])
     pos = np.concatenate([start, end, start, end])
     claimed = np.r_[np.ones(m), np.zeros(m), np.zeros(m), np.ones(m)]
-    kx, ky = pos[:, 0], pos[:, 1]  # exactly equal positions only: no tolerance
-    # Group equal (node, position) offers; lexsort is stable, so a group's head is its first.
-    by = np.lexsort((ky, kx, node))
-    head = np.r_[True, (np.diff(node[by]) != 0) | (np.diff(kx[by]) != 0) | (np.diff(ky[by]) != 0)]
-    group = np.cumsum(head) - 1
-    first = by[head]
+    group, first = _offer_groups(node, start, end)
     count = np.bincount(group)
-    claims = np.bincount(group, weights=claimed[by])
+    claims = np.bincount(group, weights=claimed)
     group_node = node[first]
-    # Per node: most offered, then most claimed, then first seen.
+    # Per node: most offered, then most claimed, then first seen (groups are numbered in
+    # order of their first offer).
     order = np.lexsort((first, -claims, -count, group_node))
     is_top = np.r_[True, group_node[order[1:]] != group_node[order[:-1]]]
     top = order[is_top]

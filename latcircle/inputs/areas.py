@@ -37,21 +37,7 @@ def _read_districts(
     spec: DistrictsInput, crs: pyproj.CRS, boundary: BaseGeometry, notes: list[str]
 ) -> gpd.GeoDataFrame:
     if spec.paths:
-        frames = []
-        for p in spec.paths:
-            sub = read_vector(spec.model_copy(update={"path": p, "paths": None}), role="districts")
-            sub = sub.to_crs(WGS84)
-            name = (spec.names or {}).get(p.name) or (spec.names or {}).get(p.stem) or p.stem
-            local = (spec.names_local or {}).get(p.name) or (spec.names_local or {}).get(p.stem)
-            code = p.stem if p.stem.isdigit() and len(p.stem) == 6 else ""
-            frames.append(
-                gpd.GeoDataFrame(
-                    {"name": [name], "adcode": [code], "name_local": [local or ""]},
-                    geometry=[sub.union_all()],
-                    crs=WGS84,
-                )
-            )
-        gdf = pd.concat(frames, ignore_index=True)
+        gdf = _district_files(spec)
     else:
         gdf = read_vector(spec, role="districts")
         if spec.name_field not in gdf.columns:
@@ -82,6 +68,26 @@ def _read_districts(
     if outside and outside > 0.02:
         notes.append(f"districts: {outside:.1%} of the metro lies in no district")
     return gdf.reset_index(drop=True)
+
+
+def _district_files(spec: DistrictsInput) -> gpd.GeoDataFrame:
+    """One district per file (``paths``): its features' union, named by the config or file.
+
+    One frame built from the files' columns (building a frame per file and concatenating
+    them cost ~1 ms a file).
+    """
+    assert spec.paths is not None
+    names, codes, locals_, geoms = [], [], [], []
+    for p in spec.paths:
+        sub = read_vector(spec.model_copy(update={"path": p, "paths": None}), role="districts")
+        geoms.append(sub.to_crs(WGS84).union_all())
+        names.append((spec.names or {}).get(p.name) or (spec.names or {}).get(p.stem) or p.stem)
+        local = (spec.names_local or {}).get(p.name) or (spec.names_local or {}).get(p.stem)
+        locals_.append(local or "")
+        codes.append(p.stem if p.stem.isdigit() and len(p.stem) == 6 else "")
+    return gpd.GeoDataFrame(
+        {"name": names, "adcode": codes, "name_local": locals_}, geometry=geoms, crs=WGS84
+    )
 
 
 def _district_field(gdf: pd.DataFrame, field: str) -> pd.Series:

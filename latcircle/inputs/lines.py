@@ -18,7 +18,7 @@ from latcircle.config import NetworkInput, NetworkStatus
 from latcircle.errors import InputError
 from latcircle.inputs.checks import check_line_coordinates, check_uv_loops
 from latcircle.inputs.points import year_column
-from latcircle.inputs.vectors import _first_line, read_vector
+from latcircle.inputs.vectors import _first_line, read_vector, to_crs_exact
 
 
 def _read_network(
@@ -45,7 +45,7 @@ def _read_network(
     if status is not None:
         gdf = _apply_status(gdf, spec.path, status, notes, stats)
     keep = [c for c in ("u", "v", "highway", "online_year") if c in gdf.columns]
-    local = gdf[[*keep, "geometry"]].to_crs(crs).reset_index(drop=True)
+    local = to_crs_exact(gdf[[*keep, "geometry"]], crs).reset_index(drop=True)
     check_line_coordinates(local, spec.path, role="network (in the metro's local CRS)")
     return local, node_latency
 

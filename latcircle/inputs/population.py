@@ -10,6 +10,7 @@ import numpy as np
 import pyproj
 import rasterio
 import rasterio.windows
+from affine import Affine
 from shapely.geometry.base import BaseGeometry
 
 from latcircle.config import PopulationInput
@@ -66,8 +67,8 @@ def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeome
     rows, cols = np.nonzero(values > 0)
     people = values[rows, cols]
     _check_total(people, path, "population", "people counts over the metro")
-    xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
-    x, y = _raster_points_to_local(np.asarray(xs), np.asarray(ys), raster_crs, spec, crs)
+    xs, ys = _pixel_centres(transform, rows, cols, shape=values.shape)
+    x, y = _raster_points_to_local(xs, ys, raster_crs, spec, crs)
     return Population(x=x, y=y, people=people, total_in_file=float(values.sum()), source=path)
 
 
@@ -132,6 +133,25 @@ def _window_over(
     return rasterio.windows.Window(
         max(win.col_off - 1, 0), max(win.row_off - 1, 0), win.width + 2, win.height + 2
     ).intersection(full)
+
+
+def _pixel_centres(
+    transform: Affine, rows: np.ndarray, cols: np.ndarray, *, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the centres of pixels ``(rows, cols)`` in the raster's CRS.
+
+    A north-up raster (no rotation: ``b == d == 0``) has one x per column and one y per
+    row: ``c + (col + 0.5) * a`` and ``f + (row + 0.5) * e``, computed once per column and
+    row and gathered (the numbers :func:`rasterio.transform.xy` gives, which forms each
+    point's product with the 3 x 3 matrix: ~0.08 s CPU for Wuhan's 0.5 M pixels, against
+    ~0.01). A rotated raster goes through rasterio.
+    """
+    if transform.b != 0 or transform.d != 0:
+        xs, ys = rasterio.transform.xy(transform, rows, cols, offset="center")
+        return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    x_of_col = (np.arange(shape[1]) + 0.5) * transform.a + transform.c
+    y_of_row = (np.arange(shape[0]) + 0.5) * transform.e + transform.f
+    return x_of_col[cols], y_of_row[rows]
 
 
 def _raster_points_to_local(
