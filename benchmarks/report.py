@@ -641,6 +641,16 @@ What is left in `write_map` is mostly GEOS and GDAL (polygonising, clipping and 
 the slider's masks, display simplification: ~0.25 s), the district sums (~0.05 s), the
 automatic what-if candidates (`plan.auto_candidates` twice, ~0.04 s) and JSON encoding (~0.05
 s).
+
+**Session round 11, the test suite (issue 23 item 4; 2026-12-07).** The planner's per-site
+work, which every demo plan in the suite pays, without changing a plan (the demo plan's files
+byte-identical): the coverage sets gather the points' access terms once instead of once per
+site (about 900 on the demo; the protected plan's per-site pass too), solve the sites 32 per
+Dijkstra call (`solve_each`, the same latencies bit for bit), and `_stages`/`group_rows` no
+longer copy the 150-million-entry sets when every row is kept. Under load 10–19, the same
+minutes: the demo's `plan_metro` 36.6 → 32.0 s CPU (process 43.1 → 38.5 s); the three plan
+test modules 183.2 → 175.6 s CPU (the before run lost one test to the 900 s timeout). Far
+from halving `make test`; what is left: docs/testing.md, "The suite's time".
 """
 
 

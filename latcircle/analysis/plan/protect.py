@@ -47,6 +47,7 @@ from latcircle.analysis.plan.planner import PlanResult, _candidates
 from latcircle.analysis.plan.sites import _pool, _sites_gdf, _sites_planned
 from latcircle.analysis.plan.tables import PLAN_COLUMNS
 from latcircle.analysis.progress import meets
+from latcircle.engine.latency import access_terms
 from latcircle.engine.persite import site_latencies
 from latcircle.errors import InputError
 
@@ -261,9 +262,12 @@ def _protect_sets(
     for y in years:
         view = views[y]
         loc = view.samples[basis].location
+        terms = access_terms(view.network, metro.params, loc)  # the same for every site
         alone = np.column_stack(
             [
-                covered(_site_field(view, metro, n_pool, s).at(loc)[0], budget_ms=budget)
+                covered(
+                    _site_field(view, metro, n_pool, s).at(loc, terms=terms)[0], budget_ms=budget
+                )
                 for s in range(n_pool)
             ]
         ) if n_pool else np.zeros((len(loc), 0), bool)  # fmt: skip

@@ -118,12 +118,13 @@ def group_rows(m: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarr
     # exactly with its key's first row, and a collision leaves the rows ungrouped.
     rng = np.random.default_rng(0)
     r = rng.random(m.shape[1]) + 1.0
-    key = np.asarray(m[keep].astype(float) @ r).ravel()
+    # The kept rows, copied once (not at all when every row is kept: the sets are large).
+    sub = m if len(keep) == m.shape[0] else m[keep]
+    key = np.asarray(sub.astype(float) @ r).ravel()
     _, first, inv = np.unique(key, return_index=True, return_inverse=True)
     inv = inv.ravel()
     reps = keep[first]
-    sub = m[keep]
     rep_rows = sub[first]
     if (sub != rep_rows[inv]).nnz:
-        return m[keep].astype(bool), w[keep]  # a collision: keep the rows ungrouped (exact)
+        return sub.astype(bool), w[keep]  # a collision: keep the rows ungrouped (exact)
     return rep_rows.astype(bool).tocsr(), np.bincount(inv, weights=w[keep])[: len(reps)]

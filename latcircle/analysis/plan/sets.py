@@ -24,12 +24,12 @@ from latcircle.analysis.plan.core import (
     _Pool,
     _pool_index,
     _progress,
-    _site_field,
     _year_views,
 )
 from latcircle.analysis.plan.sites import _pool
 from latcircle.analysis.plan.spurs import _spur_columns, _with_access_builds
 from latcircle.analysis.plan.views import YearView
+from latcircle.engine.latency import access_terms, solve_each
 
 __all__ = ["coverage_sets"]
 
@@ -122,10 +122,14 @@ def _site_columns(
     # them, as a run evaluates it (dropping them changed the sets on lattice pixels).
     loc = samples.location.take(reach)
     pidx = _pool_index(pool, sites)
+    # What evaluating these points needs that no site changes, gathered once for all sites.
+    terms = access_terms(view.network, metro.params, loc)
     indices, indptr = [], [0]
-    for j in _progress(range(n), "coverage sets", n):
-        one = _site_field(view, metro, len(pool.table), int(pidx[j]))
-        hit = where[covered(one.at(loc)[0], budget_ms=budget_ms)]
+    # Each site alone, as ``_site_field`` solves it (the same latencies, bit for bit), a batch
+    # of sites per Dijkstra call instead of a graph built for each.
+    fields = solve_each(view.network, view.attachment, metro.params, sites=pidx, arcs=view.arcs)
+    for _, one in zip(_progress(range(n), "coverage sets", n), fields, strict=True):
+        hit = where[covered(one.at(loc, terms=terms)[0], budget_ms=budget_ms)]
         indices.append(hit)
         indptr.append(indptr[-1] + len(hit))
     data = np.ones(indptr[-1], bool)

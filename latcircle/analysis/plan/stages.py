@@ -30,7 +30,9 @@ def _stages(
     out = []
     for g in goals:
         left = ~sets.baseline[g.year][sets.rows]
-        m = sets.matrix[g.year][left].tocsr()
+        # Every row is left in the first stage: no copy of the (large) sets to select them.
+        m = sets.matrix[g.year] if left.all() else sets.matrix[g.year][left]
+        m = m.tocsr()
         w = samples.weight[sets.rows[left]]
         m, w = group_rows(m, w)
         base = float(samples.weight[sets.baseline[g.year]].sum())
