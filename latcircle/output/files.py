@@ -30,7 +30,6 @@ import pyogrio
 import rasterio
 import rasterio.shutil
 import shapely
-from rasterio.io import MemoryFile
 
 from latcircle.engine.grid import Grid
 from latcircle.errors import InputError, OutputError
@@ -654,10 +653,17 @@ def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDa
 
 #: GDAL block cache while a COG is made, MB (an assumption: a few 512-pixel blocks per band).
 _COG_CACHE_MB = 16
+#: Rows cast to float32 at a time when a float64 band goes into the COG's source (an
+#: assumption: 512 rows of a 2,000-column grid is 4 MB; any value gives the same bytes).
+_COG_ROWS = 512
+
+#: A band of :func:`write_cog`: a raster, or a callable making it when it is written (the
+#: raster is then freed before the next band is made).
+Band = np.ndarray | Callable[[], np.ndarray]
 
 
 def write_cog(
-    values: np.ndarray | Sequence[np.ndarray],
+    values: np.ndarray | Sequence[Band],
     grid: Grid,
     crs: Any,
     path: Path,
@@ -667,12 +673,15 @@ def write_cog(
 ) -> None:
     """Write a float32 raster on ``grid`` as a Cloud-Optimised GeoTIFF.
 
+    The bands go into one in-memory GDAL dataset (the MEM driver: no encoded copy), cast
+    to float32 a block of rows at a time, and GDAL's COG driver copies it to ``path``.
+
     Parameters
     ----------
     values
-        Raster of ``grid.shape``, or a stack ``(bands, *grid.shape)`` or a sequence of
-        rasters written as bands 1, 2, ... (each cast to float32 on its own: no float32
-        copy of the whole stack is made).
+        Raster of ``grid.shape``, or a stack ``(bands, *grid.shape)``, or a sequence of
+        bands written as bands 1, 2, ...: rasters, or callables that make one when its
+        band is written (so that it need not be held beside the others).
     grid
         Its grid.
     crs
@@ -685,11 +694,11 @@ def write_cog(
         One description per band (GDAL band description), e.g. what a band's codes mean.
     """
     if isinstance(values, np.ndarray):
-        stack = [values] if values.ndim == 2 else list(values)
+        stack: list[Band] = [values] if values.ndim == 2 else list(values)
     else:
         stack = list(values)
     profile = {
-        "driver": "GTiff",
+        "driver": "MEM",
         "dtype": "float32",
         "count": len(stack),
         "nodata": nodata,
@@ -701,19 +710,18 @@ def write_cog(
     # GDAL's block cache (5 % of RAM by default) would keep a copy of every block made; a
     # small one changes no byte of the file (an assumption checked by the outputs compared
     # before and after: scripts/compare_outputs.py, Wuhan and the demo, 2026-12-06).
-    with _guard(path), rasterio.Env(GDAL_CACHEMAX=_COG_CACHE_MB), MemoryFile() as mem:
-        with mem.open(**profile) as tmp:
-            for band, raster in enumerate(stack, start=1):
-                tmp.write(raster.astype("float32", copy=False), band)
-            tmp.update_tags(units="microseconds")
+    with _guard(path), rasterio.Env(GDAL_CACHEMAX=_COG_CACHE_MB):
+        with rasterio.open("latcircle-cog-source", "w", **profile) as src:
+            for band, make in enumerate(stack, start=1):
+                _write_band(src, band, make() if callable(make) else make)
+            src.update_tags(units="microseconds")
             # Band unit and descriptions, where GIS tools look (gdalinfo: "Unit Type: us");
             # band 1 is the latency, further bands carry codes (no unit).
-            tmp.update_tags(1, units="microseconds")
+            src.update_tags(1, units="microseconds")
             texts = list(descriptions or [LATENCY_BAND_DESCRIPTION])
             for band, text in enumerate(texts, start=1):
-                tmp.set_band_description(band, text)
-            tmp.units = (LATENCY_UNIT,) + ("",) * (len(stack) - 1)
-        with mem.open() as src:
+                src.set_band_description(band, text)
+            src.units = (LATENCY_UNIT,) + ("",) * (len(stack) - 1)
             rasterio.shutil.copy(
                 src,
                 path,
@@ -723,6 +731,19 @@ def write_cog(
                 overview_resampling="nearest",
                 blocksize=512,
             )
+
+
+def _write_band(dataset: Any, band: int, raster: np.ndarray) -> None:
+    """Write one band, cast to float32 a block of rows at a time (no full-size copy)."""
+    from rasterio.windows import Window
+
+    if raster.dtype == np.float32:
+        dataset.write(raster, band)
+        return
+    width = raster.shape[1]
+    for top in range(0, raster.shape[0], _COG_ROWS):
+        block = raster[top : top + _COG_ROWS].astype("float32")
+        dataset.write(block, band, window=Window(0, top, width, block.shape[0]))
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:

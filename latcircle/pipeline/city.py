@@ -372,8 +372,11 @@ def run_city(
             else:
                 result = _without_year_scenarios(with_shortfall(_for_shortfall(result)))
             release_memory()  # and the progress years' scenarios, before the output steps
-    write_run(result, out=Path(out), timer=timer, extra_outputs=extra_outputs)
-    return result
+    # Handed over, not kept here: write_run drops the years' scenarios once the steps that
+    # read them are done, and a reference held in this frame would keep them alive.
+    handed = [result]
+    del result
+    return write_run(handed.pop(), out=Path(out), timer=timer, extra_outputs=extra_outputs)
 
 
 def compute_run(
@@ -526,6 +529,7 @@ def write_run(
         for extra in extra_outputs or []:
             with timer.stage(_stage_name(extra)):
                 extra(result, tmp)
+            result = _after_step(result, extra)
         # After the extras: progress adds the clusters layer, which gets a style too.
         _style_gpkg(tmp / "isochrones.gpkg", cfg)
         record = run_record(metro, scenario, result.headline)
@@ -542,16 +546,25 @@ def write_run(
 
 
 def _write_latency_tif(tmp: Path, result: RunResult, latency_raster: np.ndarray) -> np.ndarray:
-    """Write ``latency.tif`` (latency, status codes, ``r*``); return the status codes.
+    """Write ``latency.tif`` (latency, status codes, ``r*``); return the status codes (uint8).
 
-    The bands go to :func:`write_cog` one by one, each cast to float32 as it is written
-    (the same float32 values as ``np.stack(..., dtype=float32)``, without that stack).
+    The status and ``r*`` bands are made as :func:`write_cog` writes them and freed once
+    in its source, before GDAL makes the file: only the codes are kept, as uint8 (small
+    integers, the same values), for ``causes.tif``.
     """
     metro, scenario = result.metro, result.scenario
-    codes = status_raster(metro, scenario)
-    bands, names = [latency_raster, codes], [LATENCY_BAND, STATUS_BAND]
-    if result.robust is not None:  # band 3: each cell's critical route factor
-        bands.append(r_star_raster(metro, result.robust))
+    kept: list[np.ndarray] = []
+
+    def status() -> np.ndarray:
+        codes = status_raster(metro, scenario)
+        kept.append(codes.astype(np.uint8))
+        return codes
+
+    bands: list[np.ndarray | Callable[[], np.ndarray]] = [latency_raster, status]
+    names = [LATENCY_BAND, STATUS_BAND]
+    robust = result.robust
+    if robust is not None:  # band 3: each cell's critical route factor
+        bands.append(lambda: r_star_raster(metro, robust))
         names.append(R_STAR_BAND)
     write_cog(
         bands,
@@ -561,7 +574,7 @@ def _write_latency_tif(tmp: Path, result: RunResult, latency_raster: np.ndarray)
         nodata=float("nan"),
         descriptions=names,
     )
-    return codes
+    return kept[0]
 
 
 def _input_files(cfg: CityConfig, *, out: Path) -> list[Path]:
@@ -675,6 +688,20 @@ def _without_year_scenarios(result: RunResult) -> RunResult:
     return dataclasses.replace(
         result, robust=dataclasses.replace(robust, scenarios=robust.scenarios[:1])
     )
+
+
+def _after_step(result: RunResult, step: object) -> RunResult:
+    """Drop what no later step reads once ``step`` is done; hand the step's heap back.
+
+    The progress years' scenarios (about 90 MB on Wuhan) are read by a step that
+    ``reuses_years`` (the map's slider) and by no step after it: the report, the styles
+    and ``run.json`` read the run year's scenario only. The step's own temporaries (the
+    map's geometries and text) are returned to the OS before the next step grows the heap.
+    """
+    if _reuses_years([step]):
+        result = _without_year_scenarios(result)
+    release_memory()
+    return result
 
 
 def with_shortfall(result: RunResult) -> RunResult:
