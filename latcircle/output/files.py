@@ -46,6 +46,7 @@ __all__ = [
     "pinned_gpkg_time",
     "read_csv",
     "sha256_file",
+    "unsynced_sqlite",
     "write_cog",
     "write_csv",
     "write_csv_text",
@@ -437,7 +438,7 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     path
         Destination file.
     """
-    with pinned_gpkg_time(), _guard(path), disk_full_as_oserror(path):
+    with pinned_gpkg_time(), unsynced_sqlite(), _guard(path), disk_full_as_oserror(path):
         for name, frame in layers.items():
             frame = _storable_text(frame, path, name)
             frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio", append=False)
@@ -613,6 +614,29 @@ def pinned_gpkg_time(stamp: str = FIXED_TIMESTAMP) -> Iterator[None]:
         yield
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
+
+
+#: SQLite settings while latcircle writes a GeoPackage: no ``fsync`` at each commit, the
+#: rollback journal in memory. Neither changes a byte of the file; both only matter if the
+#: machine stops mid-write, and every GeoPackage of a run is written into a temporary folder
+#: swapped in once complete (:func:`atomic_folder`), so such a file is never used. Each
+#: ``fsync`` cost ~0.1 s of wall time per layer on Wuhan's ``isochrones.gpkg`` (measured
+#: 2026-12-07: 0.9-1.2 s for its 8 layers, 0.2 s without; CPU 0.125 s and 0.077 s).
+_UNSYNCED_SQLITE = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "MEMORY"}
+
+
+@contextlib.contextmanager
+def unsynced_sqlite() -> Iterator[None]:
+    """Write GeoPackages without ``fsync`` and with the journal in memory, then restore.
+
+    The same bytes; see :data:`_UNSYNCED_SQLITE` for why this is safe for latcircle's files.
+    """
+    previous = {k: pyogrio.get_gdal_config_option(k) for k in _UNSYNCED_SQLITE}
+    pyogrio.set_gdal_config_options(_UNSYNCED_SQLITE)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(previous)
 
 
 def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDataFrame:
