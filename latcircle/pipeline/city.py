@@ -503,7 +503,9 @@ def write_run(
     Returns
     -------
     RunResult
-        ``result`` with ``out`` set to the folder written.
+        ``result`` with ``out`` set to the folder written. The progress years' scenarios
+        are dropped once the step that reads them is done (:func:`_after_step`), and the
+        latency raster, freed while the extra steps run, is made again from the scenario.
     """
     timer = timer or StageTimer()
     metro, scenario, cfg = result.metro, result.scenario, result.metro.config
@@ -525,6 +527,10 @@ def write_run(
             del codes
             if result.robust is not None:
                 write_csv(result.robust.table, tmp / "sensitivity.csv")
+            # No extra step reads the latency raster (16 MB on Wuhan): it is made again
+            # for the caller at the end, from the same scenario, once the steps are done.
+            result = dataclasses.replace(result, latency=None)
+            del latency_raster
             release_memory()  # the rasters and GDAL's buffers, before the extra steps
         for extra in extra_outputs or []:
             with timer.stage(_stage_name(extra)):
@@ -542,7 +548,7 @@ def write_run(
         # Last, so that it records every stage's time (its own write is not timed). Timings
         # live apart from run.json: every other file of two identical runs is byte-identical.
         write_json(timings_record(timer), tmp / "timings.json")
-    return result
+    return dataclasses.replace(result, latency=_latency_raster(metro, scenario))
 
 
 def _write_latency_tif(tmp: Path, result: RunResult, latency_raster: np.ndarray) -> np.ndarray:
