@@ -27,7 +27,7 @@ import rasterio.shutil
 
 from latcircle.analysis.coverage import CAUSE_CODES
 from latcircle.engine.grid import Grid
-from latcircle.output.files import _guard
+from latcircle.output.files import COG_ENV, _guard
 
 __all__ = ["CAUSES_NODATA", "write_causes", "write_latency_style"]
 
@@ -165,8 +165,18 @@ def _write_tif(
         "crs": crs,
         "transform": grid.transform,
     }
+    with _guard(path), rasterio.Env(**COG_ENV):
+        _copy_cog(path, values, profile, classes)
+
+
+def _copy_cog(
+    path: Path,
+    values: np.ndarray,
+    profile: dict[str, Any],
+    classes: list[tuple[int, str, str, str]],
+) -> None:
     colormap = {code: (*_rgb(colour), 255) for code, _, _, colour in classes}
-    with _guard(path), rasterio.open("latcircle-causes-source", "w", **profile) as src:
+    with rasterio.open("latcircle-causes-source", "w", **profile) as src:
         src.write(values, 1)
         src.write_colormap(1, colormap)  # a colour table: the COG is a palette image
         src.set_band_description(1, "status: " + ", ".join(f"{c} {n}" for c, n, *_ in classes))

@@ -570,7 +570,7 @@ def _write_latency_tif(tmp: Path, result: RunResult, latency_raster: np.ndarray)
     names = [LATENCY_BAND, STATUS_BAND]
     robust = result.robust
     if robust is not None:  # band 3: each cell's critical route factor
-        bands.append(lambda: r_star_raster(metro, robust))
+        bands.append(lambda: r_star_raster(metro, robust, dtype="float32"))
         names.append(R_STAR_BAND)
     write_cog(
         bands,
