@@ -742,27 +742,30 @@ def write_cog(
         "crs": crs,
         "transform": grid.transform,
     }
-    with _guard(path), rasterio.Env(**COG_ENV):
-        with rasterio.open("latcircle-cog-source", "w", **profile) as src:
-            for band, make in enumerate(stack, start=1):
-                _write_band(src, band, make() if callable(make) else make)
-            src.update_tags(units="microseconds")
-            # Band unit and descriptions, where GIS tools look (gdalinfo: "Unit Type: us");
-            # band 1 is the latency, further bands carry codes (no unit).
-            src.update_tags(1, units="microseconds")
-            texts = list(descriptions or [LATENCY_BAND_DESCRIPTION])
-            for band, text in enumerate(texts, start=1):
-                src.set_band_description(band, text)
-            src.units = (LATENCY_UNIT,) + ("",) * (len(stack) - 1)
-            rasterio.shutil.copy(
-                src,
-                path,
-                driver="COG",
-                compress="DEFLATE",
-                predictor="YES",
-                overview_resampling="nearest",
-                blocksize=512,
-            )
+    with (
+        _guard(path),
+        rasterio.Env(**COG_ENV),
+        rasterio.open("latcircle-cog-source", "w", **profile) as src,
+    ):
+        for band, make in enumerate(stack, start=1):
+            _write_band(src, band, make() if callable(make) else make)
+        src.update_tags(units="microseconds")
+        # Band unit and descriptions, where GIS tools look (gdalinfo: "Unit Type: us");
+        # band 1 is the latency, further bands carry codes (no unit).
+        src.update_tags(1, units="microseconds")
+        texts = list(descriptions or [LATENCY_BAND_DESCRIPTION])
+        for band, text in enumerate(texts, start=1):
+            src.set_band_description(band, text)
+        src.units = (LATENCY_UNIT,) + ("",) * (len(stack) - 1)
+        rasterio.shutil.copy(
+            src,
+            path,
+            driver="COG",
+            compress="DEFLATE",
+            predictor="YES",
+            overview_resampling="nearest",
+            blocksize=512,
+        )
 
 
 def _write_band(dataset: Any, band: int, raster: np.ndarray) -> None:

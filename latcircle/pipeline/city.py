@@ -368,7 +368,7 @@ def run_city(
     if options.progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
             if _reuses_years(extra_outputs):  # the map's slider: not solved a second time
-                result = with_shortfall(result)
+                result = _compact_years(with_shortfall(result))
             else:
                 result = _without_year_scenarios(with_shortfall(_for_shortfall(result)))
             release_memory()  # and the progress years' scenarios, before the output steps
@@ -680,6 +680,39 @@ def _for_shortfall(result: RunResult) -> RunResult:
     result = dataclasses.replace(result, robust=dataclasses.replace(robust, scenarios=kept))
     release_memory()
     return result
+
+
+def _compact_years(result: RunResult) -> RunResult:
+    """Keep the progress years' serving sites as int32 once progress and shortfall are made.
+
+    The same values (site indices, -1 for none); what reads them later (the map's slider)
+    reads each sample's latency, not its site. About 21 MB less on Wuhan (4 years, two
+    bases) through the outputs and the map. The run's own scenario is left as it is; the
+    shortfall's scenario, when it is one of the years, is the same compacted object.
+    """
+    robust = result.robust
+    if robust is None or len(robust.scenarios) <= 1:
+        return result
+    compact = {id(sc): _int32_sites(sc) for sc in robust.scenarios[1:]}
+    scenarios = robust.scenarios[:1] + tuple(compact[id(sc)] for sc in robust.scenarios[1:])
+    result = dataclasses.replace(result, robust=dataclasses.replace(robust, scenarios=scenarios))
+    short = result.shortfall
+    if short is not None and id(short.acted) in compact:
+        result = dataclasses.replace(
+            result, shortfall=short._replace(acted=compact[id(short.acted)])
+        )
+    release_memory(collect=False)
+    return result
+
+
+def _int32_sites(scenario: Scenario) -> Scenario:
+    evaluations = {
+        basis: ev
+        if ev.site.dtype == np.int32
+        else dataclasses.replace(ev, site=ev.site.astype(np.int32))
+        for basis, ev in scenario.evaluations.items()
+    }
+    return dataclasses.replace(scenario, evaluations=evaluations)
 
 
 def _without_year_scenarios(result: RunResult) -> RunResult:
