@@ -498,6 +498,37 @@ longest modules are now dealt first in measured order (`test_plan_network`, unma
 alone at the end), and five modules reuse the session's prepared demo or demo run instead of
 preparing or running it again. Where the rest goes, and what is left: docs/testing.md, "The
 suite's time".
+
+**Session round 11, the `outputs` stage and the run's peak (issue 23, part; 2026-12-07).**
+Measured under load 9–16 on 2 cores, `main` (`c76c1ad`) and this branch alternately; every
+output of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`).
+
+* **The COGs** (`output.files.write_cog`, `causes.tif`) are copied from an in-memory MEM
+  dataset instead of an encoded GTiff in `/vsimem`; float64 bands are cast to float32 512 rows
+  at a time; `latency.tif`'s status and `r*` bands are made as they are written (`r*` in
+  float32 directly) and only the status codes are kept, as uint8, for `causes.tif`. The COG
+  driver's temporary overviews are PACKBITS instead of ZSTD (`COG_TMP_COMPRESSION`; NONE
+  changed Wuhan's second overview level and was not taken); `tests/test_cog_bytes.py` checks
+  both files against GDAL's default route. `write_cog` alone on Wuhan: 0.33–0.35 → 0.28 s
+  CPU, +48 → +36 MB at its peak.
+* **GeoPackages** are written with `OGR_SQLITE_SYNCHRONOUS=OFF` and the journal in memory
+  (`output.files.unsynced_sqlite`; the file sits in the run's temporary folder until the swap):
+  `isochrones.gpkg` 0.9–1.2 → 0.2 s wall, 0.125 → 0.077 s CPU (the `fsync` of each layer).
+* The stage's writes on a pickled Wuhan run, 5 repeats × 2 rounds, medians: 0.55 / 0.62 →
+  0.38 / 0.39 s CPU, 1.26 / 1.37 → 0.42 / 0.58 s wall.
+* **Memory.** `run_city` hands the run to `write_run` without keeping it, so what the steps
+  no longer need is freed: the progress years' scenarios (~88 MB) after the map (the one step
+  reading them), the latency raster (16 MB, made again for the caller) after `outputs`, and
+  each step's heap (`release_memory` after each). The years' serving sites are kept as int32
+  for the map (same values; ~21 MB). Per stage, in process (VmHWM reset at each stage):
+  `outputs` 723 → 713 MB, `write_map` 722 → 707, `write_report` 702 → 642.
+* **Whole Wuhan run** (`/usr/bin/time -f "%U %S %M"`, 3 runs each, alternately): CPU 7.28 /
+  8.06 / 7.69 → 7.47 / 7.86 / 7.78 s (no difference the load lets one see), peak 766 / 763 /
+  747 → 724 / 735 / 726 MB. Still over the budget (≤ 600 MB): the peak now sits in
+  `sensitivity` (~700 MB in process), `outputs` and `write_map` (~705–713 MB each), over ~620
+  MB held from `progress` on (the metro's samples 64 MB, the years' scenarios ~65 MB, the
+  run's scenario 22, inputs 35–42, locator 20) plus ~17 MB GDAL keeps after its first
+  GeoPackage write.
 """
 
 
