@@ -509,8 +509,8 @@ output of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`).
   float32 directly) and only the status codes are kept, as uint8, for `causes.tif`. The COG
   driver's temporary overviews are PACKBITS instead of ZSTD (`COG_TMP_COMPRESSION`; NONE
   changed Wuhan's second overview level and was not taken); `tests/test_cog_bytes.py` checks
-  both files against GDAL's default route. `write_cog` alone on Wuhan: 0.33–0.35 → 0.28 s
-  CPU, +48 → +36 MB at its peak.
+  both files against GDAL's default route. `write_cog` alone on Wuhan's three bands:
+  0.36–0.44 → 0.28–0.31 s CPU, +54 → +36 MB at its peak (after the first call).
 * **GeoPackages** are written with `OGR_SQLITE_SYNCHRONOUS=OFF` and the journal in memory
   (`output.files.unsynced_sqlite`; the file sits in the run's temporary folder until the swap):
   `isochrones.gpkg` 0.9–1.2 → 0.2 s wall, 0.125 → 0.077 s CPU (the `fsync` of each layer).
