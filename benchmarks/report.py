@@ -518,8 +518,8 @@ output of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`).
   0.38 / 0.39 s CPU, 1.26 / 1.37 → 0.42 / 0.58 s wall.
 * **Memory.** `run_city` hands the run to `write_run` without keeping it, so what the steps
   no longer need is freed: the progress years' scenarios (~88 MB) after the map (the one step
-  reading them), the latency raster (16 MB, made again for the caller) after `outputs`, and
-  each step's heap (`release_memory` after each). The years' serving sites are kept as int32
+  reading them; its heap handed back there, `release_memory`), the latency raster (16 MB,
+  made again for the caller) after `outputs`. The years' serving sites are kept as int32
   for the map (same values; ~21 MB). Per stage, in process (VmHWM reset at each stage):
   `outputs` 723 → 713 MB, `write_map` 722 → 707, `write_report` 702 → 642.
 * **Whole Wuhan run** (`/usr/bin/time -f "%U %S %M"`, 3 runs each, alternately): CPU 7.28 /
