@@ -522,13 +522,14 @@ output of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`).
   made again for the caller) after `outputs`. The years' serving sites are kept as int32
   for the map (same values; ~21 MB). Per stage, in process (VmHWM reset at each stage):
   `outputs` 723 → 713 MB, `write_map` 722 → 707, `write_report` 702 → 642.
-* **Whole Wuhan run** (`/usr/bin/time -f "%U %S %M"`, 3 runs each, alternately): CPU 7.28 /
-  8.06 / 7.69 → 7.47 / 7.86 / 7.78 s (no difference the load lets one see), peak 766 / 763 /
-  747 → 724 / 735 / 726 MB. Still over the budget (≤ 600 MB): the peak now sits in
-  `sensitivity` (~700 MB in process), `outputs` and `write_map` (~705–713 MB each), over ~620
-  MB held from `progress` on (the metro's samples 64 MB, the years' scenarios ~65 MB, the
-  run's scenario 22, inputs 35–42, locator 20) plus ~17 MB GDAL keeps after its first
-  GeoPackage write.
+* **Whole Wuhan run** (`/usr/bin/time -f "%U %S %M"`, 3 runs each, alternately, load ~2,
+  against `c76c1ad` extracted beside it; outputs identical): CPU 7.44 / 7.31 / 7.13 → 7.19 /
+  6.96 / 7.57 s (median 7.31 → 7.19: within the noise), peak 742.7 / 738.0 / 744.8 → 709.9 /
+  716.8 / 711.0 MiB (median −32 MiB); `outputs` stage 0.60 / 0.73 / 0.60 → 0.43 / 0.43 /
+  0.51 s wall. Still over the budget (≤ 600 MB): the peak now sits in `sensitivity`
+  (~700 MB in process), `outputs` and `write_map` (~705–715 MB each), over ~620 MB held from
+  `progress` on (the metro's samples 64 MB, the years' scenarios ~65 MB, the run's scenario
+  22, inputs 35–42, locator 20) plus ~17 MB GDAL keeps after its first GeoPackage write.
 """
 
 
