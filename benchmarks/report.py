@@ -514,8 +514,9 @@ output of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`).
 * **GeoPackages** are written with `OGR_SQLITE_SYNCHRONOUS=OFF` and the journal in memory
   (`output.files.unsynced_sqlite`; the file sits in the run's temporary folder until the swap):
   `isochrones.gpkg` 0.9–1.2 → 0.2 s wall, 0.125 → 0.077 s CPU (the `fsync` of each layer).
-* The stage's writes on a pickled Wuhan run, 5 repeats × 2 rounds, medians: 0.55 / 0.62 →
-  0.38 / 0.39 s CPU, 1.26 / 1.37 → 0.42 / 0.58 s wall.
+* The stage's writes on a pickled Wuhan run, 5 repeats, medians: 0.55 / 0.62 → 0.38 / 0.39 s
+  CPU and 1.26 / 1.37 → 0.42 / 0.58 s wall (2 rounds under load ~13); against `c76c1ad` at
+  load ~2: 0.51 → 0.39 s CPU, 0.53 → 0.39 s wall.
 * **Memory.** `run_city` hands the run to `write_run` without keeping it, so what the steps
   no longer need is freed: the progress years' scenarios (~88 MB) after the map (the one step
   reading them; its heap handed back there, `release_memory`), the latency raster (16 MB,
