@@ -651,6 +651,39 @@ longer copy the 150-million-entry sets when every row is kept. Under load 10–1
 minutes: the demo's `plan_metro` 36.6 → 32.0 s CPU (process 43.1 → 38.5 s); the three plan
 test modules 183.2 → 175.6 s CPU (the before run lost one test to the 900 s timeout). Far
 from halving `make test`; what is left: docs/testing.md, "The suite's time".
+
+**Session round 11, the `outputs` stage and the run's peak (issue 23, part; 2026-12-07).**
+Measured under load 9–16 on 2 cores, `main` (`c76c1ad`) and this branch alternately; every
+output of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`).
+
+* **The COGs** (`output.files.write_cog`, `causes.tif`) are copied from an in-memory MEM
+  dataset instead of an encoded GTiff in `/vsimem`; float64 bands are cast to float32 512 rows
+  at a time; `latency.tif`'s status and `r*` bands are made as they are written (`r*` in
+  float32 directly) and only the status codes are kept, as uint8, for `causes.tif`. The COG
+  driver's temporary overviews are PACKBITS instead of ZSTD (`COG_TMP_COMPRESSION`; NONE
+  changed Wuhan's second overview level and was not taken); `tests/test_cog_bytes.py` checks
+  both files against GDAL's default route. `write_cog` alone on Wuhan's three bands:
+  0.36–0.44 → 0.28–0.31 s CPU, +54 → +36 MB at its peak (after the first call).
+* **GeoPackages** are written with `OGR_SQLITE_SYNCHRONOUS=OFF` and the journal in memory
+  (`output.files.unsynced_sqlite`; the file sits in the run's temporary folder until the swap):
+  `isochrones.gpkg` 0.9–1.2 → 0.2 s wall, 0.125 → 0.077 s CPU (the `fsync` of each layer).
+* The stage's writes on a pickled Wuhan run, 5 repeats, medians: 0.55 / 0.62 → 0.38 / 0.39 s
+  CPU and 1.26 / 1.37 → 0.42 / 0.58 s wall (2 rounds under load ~13); against `c76c1ad` at
+  load ~2: 0.51 → 0.39 s CPU, 0.53 → 0.39 s wall.
+* **Memory.** `run_city` hands the run to `write_run` without keeping it, so what the steps
+  no longer need is freed: the progress years' scenarios (~88 MB) after the map (the one step
+  reading them; its heap handed back there, `release_memory`), the latency raster (16 MB,
+  made again for the caller) after `outputs`. The years' serving sites are kept as int32
+  for the map (same values; ~21 MB). Per stage, in process (VmHWM reset at each stage):
+  `outputs` 723 → 713 MB, `write_map` 722 → 707, `write_report` 702 → 642.
+* **Whole Wuhan run** (`/usr/bin/time -f "%U %S %M"`, 3 runs each, alternately, load ~2,
+  against `c76c1ad` extracted beside it; outputs identical): CPU 7.44 / 7.31 / 7.13 → 7.19 /
+  6.96 / 7.57 s (median 7.31 → 7.19: within the noise), peak 742.7 / 738.0 / 744.8 → 709.9 /
+  716.8 / 711.0 MiB (median −32 MiB); `outputs` stage 0.60 / 0.73 / 0.60 → 0.43 / 0.43 /
+  0.51 s wall. Still over the budget (≤ 600 MB): the peak now sits in `sensitivity`
+  (~700 MB in process), `outputs` and `write_map` (~705–715 MB each), over ~620 MB held from
+  `progress` on (the metro's samples 64 MB, the years' scenarios ~65 MB, the run's scenario
+  22, inputs 35–42, locator 20) plus ~17 MB GDAL keeps after its first GeoPackage write.
 """
 
 

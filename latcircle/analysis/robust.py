@@ -158,11 +158,15 @@ def with_progress_quantiles(
     return out
 
 
-def r_star_raster(metro: Metro, robust: Robustness) -> np.ndarray:
-    """Return the run's critical route factor on the area grid (NaN: never covered)."""
+def r_star_raster(metro: Metro, robust: Robustness, *, dtype: str = "float64") -> np.ndarray:
+    """Return the run's critical route factor on the area grid (NaN: never covered).
+
+    ``dtype="float32"`` gives the float64 raster's values cast to float32 (``latency.tif``
+    band 3), without the float64 raster.
+    """
     crit = robust.sensitivity.get(robust.year, "area")
     r = np.where(crit.r_star > -np.inf, crit.r_star, np.nan)
-    return metro.grid.to_raster(r, dtype="float64")
+    return metro.grid.to_raster(r, dtype=dtype)
 
 
 def robustness_record(robust: Robustness, metro: Metro) -> dict[str, Any]:

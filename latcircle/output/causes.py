@@ -24,11 +24,10 @@ from xml.sax.saxutils import escape
 import numpy as np
 import rasterio
 import rasterio.shutil
-from rasterio.io import MemoryFile
 
 from latcircle.analysis.coverage import CAUSE_CODES
 from latcircle.engine.grid import Grid
-from latcircle.output.files import _guard
+from latcircle.output.files import COG_ENV, _guard
 
 __all__ = ["CAUSES_NODATA", "write_causes", "write_latency_style"]
 
@@ -72,7 +71,8 @@ def write_causes(
         The files written.
     """
     classes = [(code, name, labels[name], colours[name]) for name, code in CAUSE_CODES.items()]
-    values = np.where(codes == 0, CAUSES_NODATA, codes).astype(np.uint8)
+    values = codes.astype(np.uint8)  # small integer codes: the same values
+    values[codes == 0] = CAUSES_NODATA
     tif = folder / "causes.tif"
     _write_tif(values, grid, crs, tif, classes)
     aux = tif.with_name(tif.name + ".aux.xml")
@@ -156,7 +156,7 @@ def _write_tif(
     classes: list[tuple[int, str, str, str]],
 ) -> None:
     profile = {
-        "driver": "GTiff",
+        "driver": "MEM",  # an in-memory source, as latency.tif's (write_cog): no encoded copy
         "dtype": "uint8",
         "count": 1,
         "nodata": CAUSES_NODATA,
@@ -164,18 +164,25 @@ def _write_tif(
         "height": grid.shape[0],
         "crs": crs,
         "transform": grid.transform,
-        "photometric": "palette",
     }
+    with _guard(path), rasterio.Env(**COG_ENV):
+        _copy_cog(path, values, profile, classes)
+
+
+def _copy_cog(
+    path: Path,
+    values: np.ndarray,
+    profile: dict[str, Any],
+    classes: list[tuple[int, str, str, str]],
+) -> None:
     colormap = {code: (*_rgb(colour), 255) for code, _, _, colour in classes}
-    with _guard(path), MemoryFile() as mem:
-        with mem.open(**profile) as tmp:
-            tmp.write(values, 1)
-            tmp.write_colormap(1, colormap)
-            tmp.set_band_description(1, "status: " + ", ".join(f"{c} {n}" for c, n, *_ in classes))
-        with mem.open() as src:
-            rasterio.shutil.copy(
-                src, path, driver="COG", compress="DEFLATE", overview_resampling="nearest"
-            )
+    with rasterio.open("latcircle-causes-source", "w", **profile) as src:
+        src.write(values, 1)
+        src.write_colormap(1, colormap)  # a colour table: the COG is a palette image
+        src.set_band_description(1, "status: " + ", ".join(f"{c} {n}" for c, n, *_ in classes))
+        rasterio.shutil.copy(
+            src, path, driver="COG", compress="DEFLATE", overview_resampling="nearest"
+        )
 
 
 def _rgb(colour: str) -> tuple[int, int, int]:

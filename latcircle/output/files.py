@@ -30,13 +30,13 @@ import pyogrio
 import rasterio
 import rasterio.shutil
 import shapely
-from rasterio.io import MemoryFile
 
 from latcircle.engine.grid import Grid
 from latcircle.errors import InputError, OutputError
 from latcircle.system import exchange_folders, pid_alive
 
 __all__ = [
+    "COG_ENV",
     "MARKER",
     "as_stored",
     "as_written",
@@ -47,6 +47,7 @@ __all__ = [
     "pinned_gpkg_time",
     "read_csv",
     "sha256_file",
+    "unsynced_sqlite",
     "write_cog",
     "write_csv",
     "write_csv_text",
@@ -438,7 +439,7 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     path
         Destination file.
     """
-    with pinned_gpkg_time(), _guard(path), disk_full_as_oserror(path):
+    with pinned_gpkg_time(), unsynced_sqlite(), _guard(path), disk_full_as_oserror(path):
         for name, frame in layers.items():
             frame = _storable_text(frame, path, name)
             frame.to_file(path, layer=name, driver="GPKG", engine="pyogrio", append=False)
@@ -616,6 +617,29 @@ def pinned_gpkg_time(stamp: str = FIXED_TIMESTAMP) -> Iterator[None]:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": previous})
 
 
+#: SQLite settings while latcircle writes a GeoPackage: no ``fsync`` at each commit, the
+#: rollback journal in memory. Neither changes a byte of the file; both only matter if the
+#: machine stops mid-write, and every GeoPackage of a run is written into a temporary folder
+#: swapped in once complete (:func:`atomic_folder`), so such a file is never used. Each
+#: ``fsync`` cost ~0.1 s of wall time per layer on Wuhan's ``isochrones.gpkg`` (measured
+#: 2026-12-07: 0.9-1.2 s for its 8 layers, 0.2 s without; CPU 0.125 s and 0.077 s).
+_UNSYNCED_SQLITE = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "MEMORY"}
+
+
+@contextlib.contextmanager
+def unsynced_sqlite() -> Iterator[None]:
+    """Write GeoPackages without ``fsync`` and with the journal in memory, then restore.
+
+    The same bytes; see :data:`_UNSYNCED_SQLITE` for why this is safe for latcircle's files.
+    """
+    previous = {k: pyogrio.get_gdal_config_option(k) for k in _UNSYNCED_SQLITE}
+    pyogrio.set_gdal_config_options(_UNSYNCED_SQLITE)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(previous)
+
+
 def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDataFrame:
     """Return ``frame`` with NUL in texts written as ␀ (U+2400), reporting how many.
 
@@ -652,12 +676,29 @@ def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDa
     return frame
 
 
-#: GDAL block cache while a COG is made, MB (an assumption: a few 512-pixel blocks per band).
-_COG_CACHE_MB = 16
+#: GDAL settings while a COG is made (:func:`write_cog`, ``causes.tif``). The COG driver
+#: first writes the overviews into a temporary TIFF, compressed with ZSTD by default
+#: (``COG_TMP_COMPRESSION``, a GDAL option for debugging), then reads them back and
+#: compresses them again with the file's DEFLATE. PACKBITS for that temporary copy changes
+#: no byte of the file (an assumption checked on Wuhan and the demo with
+#: scripts/compare_outputs.py, 2026-12-07, and by tests/test_cog_bytes.py against GDAL's
+#: default) and costs less: latency.tif 0.33 → 0.28 s CPU, 10 MB less at its peak. (NONE
+#: is not the same: an uncompressed temporary file reads skipped empty blocks as 0, not NaN.)
+#: ``GDAL_CACHEMAX`` (MB): GDAL's block cache (5 % of RAM by default) would keep a copy of
+#: every block made; a small one changes no byte of the file (an assumption: a few 512-pixel
+#: blocks per band, checked with scripts/compare_outputs.py, Wuhan and the demo, 2026-12-06).
+COG_ENV = {"GDAL_CACHEMAX": 16, "COG_TMP_COMPRESSION": "PACKBITS"}
+#: Rows cast to float32 at a time when a float64 band goes into the COG's source (an
+#: assumption: 512 rows of a 2,000-column grid is 4 MB; any value gives the same bytes).
+_COG_ROWS = 512
+
+#: A band of :func:`write_cog`: a raster, or a callable making it when it is written (the
+#: raster is then freed before the next band is made).
+Band = np.ndarray | Callable[[], np.ndarray]
 
 
 def write_cog(
-    values: np.ndarray | Sequence[np.ndarray],
+    values: np.ndarray | Sequence[Band],
     grid: Grid,
     crs: Any,
     path: Path,
@@ -667,12 +708,15 @@ def write_cog(
 ) -> None:
     """Write a float32 raster on ``grid`` as a Cloud-Optimised GeoTIFF.
 
+    The bands go into one in-memory GDAL dataset (the MEM driver: no encoded copy), cast
+    to float32 a block of rows at a time, and GDAL's COG driver copies it to ``path``.
+
     Parameters
     ----------
     values
-        Raster of ``grid.shape``, or a stack ``(bands, *grid.shape)`` or a sequence of
-        rasters written as bands 1, 2, ... (each cast to float32 on its own: no float32
-        copy of the whole stack is made).
+        Raster of ``grid.shape``, or a stack ``(bands, *grid.shape)``, or a sequence of
+        bands written as bands 1, 2, ...: rasters, or callables that make one when its
+        band is written (so that it need not be held beside the others).
     grid
         Its grid.
     crs
@@ -685,11 +729,11 @@ def write_cog(
         One description per band (GDAL band description), e.g. what a band's codes mean.
     """
     if isinstance(values, np.ndarray):
-        stack = [values] if values.ndim == 2 else list(values)
+        stack: list[Band] = [values] if values.ndim == 2 else list(values)
     else:
         stack = list(values)
     profile = {
-        "driver": "GTiff",
+        "driver": "MEM",
         "dtype": "float32",
         "count": len(stack),
         "nodata": nodata,
@@ -698,31 +742,43 @@ def write_cog(
         "crs": crs,
         "transform": grid.transform,
     }
-    # GDAL's block cache (5 % of RAM by default) would keep a copy of every block made; a
-    # small one changes no byte of the file (an assumption checked by the outputs compared
-    # before and after: scripts/compare_outputs.py, Wuhan and the demo, 2026-12-06).
-    with _guard(path), rasterio.Env(GDAL_CACHEMAX=_COG_CACHE_MB), MemoryFile() as mem:
-        with mem.open(**profile) as tmp:
-            for band, raster in enumerate(stack, start=1):
-                tmp.write(raster.astype("float32", copy=False), band)
-            tmp.update_tags(units="microseconds")
-            # Band unit and descriptions, where GIS tools look (gdalinfo: "Unit Type: us");
-            # band 1 is the latency, further bands carry codes (no unit).
-            tmp.update_tags(1, units="microseconds")
-            texts = list(descriptions or [LATENCY_BAND_DESCRIPTION])
-            for band, text in enumerate(texts, start=1):
-                tmp.set_band_description(band, text)
-            tmp.units = (LATENCY_UNIT,) + ("",) * (len(stack) - 1)
-        with mem.open() as src:
-            rasterio.shutil.copy(
-                src,
-                path,
-                driver="COG",
-                compress="DEFLATE",
-                predictor="YES",
-                overview_resampling="nearest",
-                blocksize=512,
-            )
+    with (
+        _guard(path),
+        rasterio.Env(**COG_ENV),
+        rasterio.open("latcircle-cog-source", "w", **profile) as src,
+    ):
+        for band, make in enumerate(stack, start=1):
+            _write_band(src, band, make() if callable(make) else make)
+        src.update_tags(units="microseconds")
+        # Band unit and descriptions, where GIS tools look (gdalinfo: "Unit Type: us");
+        # band 1 is the latency, further bands carry codes (no unit).
+        src.update_tags(1, units="microseconds")
+        texts = list(descriptions or [LATENCY_BAND_DESCRIPTION])
+        for band, text in enumerate(texts, start=1):
+            src.set_band_description(band, text)
+        src.units = (LATENCY_UNIT,) + ("",) * (len(stack) - 1)
+        rasterio.shutil.copy(
+            src,
+            path,
+            driver="COG",
+            compress="DEFLATE",
+            predictor="YES",
+            overview_resampling="nearest",
+            blocksize=512,
+        )
+
+
+def _write_band(dataset: Any, band: int, raster: np.ndarray) -> None:
+    """Write one band, cast to float32 a block of rows at a time (no full-size copy)."""
+    from rasterio.windows import Window
+
+    if raster.dtype == np.float32:
+        dataset.write(raster, band)
+        return
+    width = raster.shape[1]
+    for top in range(0, raster.shape[0], _COG_ROWS):
+        block = raster[top : top + _COG_ROWS].astype("float32")
+        dataset.write(block, band, window=Window(0, top, width, block.shape[0]))
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:

@@ -24,7 +24,12 @@ import pandas as pd
 import pyogrio
 
 from latcircle.errors import OutputError
-from latcircle.output.files import FIXED_TIMESTAMP, disk_full_as_oserror, pinned_gpkg_time
+from latcircle.output.files import (
+    FIXED_TIMESTAMP,
+    disk_full_as_oserror,
+    pinned_gpkg_time,
+    unsynced_sqlite,
+)
 
 __all__ = ["STYLE_TABLE", "layer_style_qml", "write_layer_styles"]
 
@@ -99,7 +104,7 @@ def _row(table: str, geom_col: str, qml: str) -> dict[str, object]:
 
 def _write_table(path: Path, table: pd.DataFrame) -> None:
     try:
-        with pinned_gpkg_time():
+        with pinned_gpkg_time(), unsynced_sqlite():
             pyogrio.write_dataframe(
                 table,
                 path,
