@@ -158,6 +158,11 @@ class SampleCritical:
         """``(n, groups)`` route lengths (m); ``None`` with per-node device latency."""
         return self._arrays.lengths()
 
+    @property
+    def has_lengths(self) -> bool:
+        """Whether :attr:`lengths` is an array (asked without deriving it again)."""
+        return self._arrays.has_lengths()
+
     def with_e_star(self, e_star: np.ndarray) -> SampleCritical:
         """Return these critical values with other ``E*`` (sorted afresh, order hint kept)."""
         kept = _PerSample.kept(self.r_star, e_star, self.lengths)
@@ -246,6 +251,12 @@ class _PerSample:
         if self._arrays is None and self._lengths_of is not None:
             return self._lengths_of()
         return self.get()[2]
+
+    def has_lengths(self) -> bool:
+        """Whether :meth:`lengths` gives an array (without deriving it when it can)."""
+        if self._lengths_of is not None:
+            return True
+        return self.get()[2] is not None
 
     def release(self) -> None:
         """Drop the held arrays when they can be derived again."""
@@ -385,26 +396,26 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
     """Return the run's scenario then one per progress year (solved once, reused by progress).
 
     The years are :func:`latcircle.analysis.progress.year_range`'s: the earliest site online
-    year to the last target year, every target year included.
+    year to the last target year, every target year included. A year with the same online
+    sites on the same network as an earlier one shares its solve; the others are solved
+    together (:meth:`~latcircle.analysis.metro.Metro.scenarios`).
     """
-    out = [scenario]
-    for year in year_range(metro):
-        if year == scenario.year:
-            continue
-        online = metro.online(year)
-        view = _view_key(metro, year)
-        same = next(
-            (
-                s
-                for s in out
-                if np.array_equal(s.online, online) and _view_key(metro, s.year) == view
-            ),
-            None,
+    years = [year for year in year_range(metro) if year != scenario.year]
+    keys = [(scenario.online, _view_key(metro, scenario.year))]
+    same: list[int | None] = []  # per year: the first earlier entry with its sites, if any
+    for year in years:
+        online, view = metro.online(year), _view_key(metro, year)
+        same.append(
+            next(
+                (i for i, (o, v) in enumerate(keys) if np.array_equal(o, online) and v == view),
+                None,
+            )
         )
-        if same is not None:
-            out.append(dataclasses.replace(same, year=year))
-        else:
-            out.append(metro.scenario(year=year))
+        keys.append((online, view))
+    solved = iter(metro.scenarios([y for y, s in zip(years, same, strict=True) if s is None]))
+    out = [scenario]
+    for year, s in zip(years, same, strict=True):
+        out.append(next(solved) if s is None else dataclasses.replace(out[s], year=year))
     return out
 
 
