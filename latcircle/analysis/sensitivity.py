@@ -450,9 +450,15 @@ def _from_field(
 
 def _field_lengths(latency_us: np.ndarray, p: LatencyParams, s_us: float) -> np.ndarray:
     """Route lengths ``(n, 1)`` from the run's latency (:func:`_from_field`)."""
+    # In one buffer: the same operations in the same order as
+    # ``np.maximum(L / factor − fixed − S, 0) / (k·r)``, without a new array for each.
+    path_us = np.divide(latency_us, p.factor)
     with np.errstate(invalid="ignore"):
-        path_us = np.maximum(latency_us / p.factor - p.fixed_us - s_us, 0.0)
-    return (path_us / (p.k_us_per_m * p.route_factor))[:, None]
+        path_us -= p.fixed_us
+        path_us -= s_us
+        np.maximum(path_us, 0.0, out=path_us)
+    path_us /= p.k_us_per_m * p.route_factor
+    return path_us[:, None]
 
 
 def _by_lengths(
@@ -547,6 +553,8 @@ def _stars(
     ``-inf`` for both where no site reaches (computed on the reachable samples only).
     """
     n = lengths.shape[0]
+    if len(group_us) == 1:
+        return _stars_one(lengths[:, 0], float(group_us[0]), room=room, params=params)
     r_star, e_star = np.full(n, -np.inf), np.full(n, -np.inf)
     if len(group_us) == 0:
         return r_star, e_star
@@ -567,6 +575,33 @@ def _stars(
             r_sub = np.maximum(r_sub, r_g)
     r_star[reach] = r_sub
     e_star[reach] = room - np.min(group_us[None, :] + k * params.route_factor * sub, axis=1)
+    return r_star, e_star
+
+
+def _stars_one(
+    ell: np.ndarray, s_us: float, *, room: float, params: LatencyParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_stars` for one group of sites (one ``S``), over every sample at once.
+
+    Each value is the one :func:`_stars` computes (``max`` with ``−inf`` and ``min`` over
+    one column give the value itself; IEEE sums and products commute); the samples no
+    site reaches (``ell`` not finite) get ``−inf``, as there.
+    """
+    reach = np.isfinite(ell)
+    k = params.k_us_per_m
+    num = room - params.equipment_us - s_us  # B − S
+    if num < 0:  # the site latency alone exceeds the budget: never covered
+        r_star = np.full(len(ell), -np.inf)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r_star = np.multiply(ell, k)
+            np.divide(num, r_star, out=r_star)
+        r_star[ell <= 0] = np.inf  # not ``ell > 0``: as np.where(ell > 0, ..., inf)
+        r_star[~reach] = -np.inf
+    e_star = np.multiply(ell, k * params.route_factor)
+    e_star += s_us
+    np.subtract(room, e_star, out=e_star)
+    e_star[~reach] = -np.inf
     return r_star, e_star
 
 

@@ -128,7 +128,11 @@ def best_two(values: np.ndarray) -> BestTwo:
 
 
 def best_two_of_fields(
-    fields: Iterable[LatencyField], locs: Sequence[PointLocation], *, hold_bytes: int = 2**25
+    fields: Iterable[LatencyField],
+    locs: Sequence[PointLocation],
+    *,
+    gather: bool = False,
+    hold_bytes: int = 2**25,
 ) -> list[BestTwo]:
     """Return :func:`best_two` of each ``loc``'s per-field latencies, one field at a time.
 
@@ -144,11 +148,13 @@ def best_two_of_fields(
         Latency fields, in column order.
     locs
         Points located on the fields' network, one set per result.
+    gather
+        Take the fields in runs of about ``hold_bytes`` of node arrays, and gather each
+        ``loc``'s access terms (:func:`~latcircle.engine.latency.access_terms`) once per run
+        of fields of one network, not once per field: the same values (each point's columns
+        still come in column order), fewer passes over the points.
     hold_bytes
-        About how many bytes of fields' node arrays to hold at once: the fields are taken in
-        runs of that size, and each ``loc``'s access terms
-        (:func:`~latcircle.engine.latency.access_terms`) gathered once per run, not once per
-        field (the same values: each point's columns still come in column order).
+        With ``gather``: about how many bytes of fields' node arrays to hold at once.
 
     Returns
     -------
@@ -160,13 +166,14 @@ def best_two_of_fields(
         for loc in locs
     ]
     second_cols = [np.full(len(loc), NO_SITE, np.int64) for loc in locs]
-    for start, run in _runs(fields, hold_bytes):
+    runs = _runs(fields, hold_bytes) if gather else ((j, [f]) for j, f in enumerate(fields))
+    for start, run in runs:
         for (best, best_col, second), second_col, loc in zip(state, second_cols, locs, strict=True):
             terms = None
             for j, lat_field in enumerate(run, start=start):
-                if terms is None or not terms.fit(lat_field):
+                if gather and (terms is None or not terms.fit(lat_field)):
                     terms = access_terms(lat_field.network, lat_field.params, loc)
-                v = lat_field.at(loc, terms=terms)[0]
+                v = lat_field.at(loc, terms=terms)[0] if gather else lat_field.at(loc)[0]
                 lower = v < best
                 between = ~lower & (v < second)
                 second[between], second_col[between] = v[between], j
