@@ -150,17 +150,18 @@ def year_states(
     known: list[Scenario] = [scenario, *solved]
     shapes = _Shapes(metro)
     thresholds = sorted(metro.config.thresholds_ms)
+    rasters: dict[int, np.ndarray] = {}  # the run's latency raster, made once for both uses
     if run_bands is not None and len(run_bands) == len(thresholds):  # one row per threshold
-        raster = _latency_raster(metro, scenario)
+        rasters[id(scenario)] = _latency_raster(metro, scenario)
         for thr, geom in zip(thresholds, run_bands.geometry, strict=True):
-            shapes.seed(covered(raster, budget_ms=thr) & metro.grid.inside, geom)
+            shapes.seed(covered(rasters[id(scenario)], budget_ms=thr) & metro.grid.inside, geom)
     sums = _Sums(len(metro.district_names))
     states = []
     done: dict[int, YearState] = {}  # one state per solved scenario, whatever its years
     for year in years:
         sc = _solved(metro, year, known)
         if id(sc) not in done:
-            done[id(sc)] = _state(metro, sc, year, shapes, sums)
+            done[id(sc)] = _state(metro, sc, year, shapes, sums, raster=rasters.pop(id(sc), None))
         states.append(dataclasses.replace(done[id(sc)], key=_key(year), year=year))
     return states
 
@@ -187,10 +188,18 @@ def _latency_raster(metro: Metro, sc: Scenario) -> np.ndarray:
     return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")
 
 
-def _state(metro: Metro, sc: Scenario, year: int | None, shapes: _Shapes, sums: _Sums) -> YearState:
+def _state(
+    metro: Metro,
+    sc: Scenario,
+    year: int | None,
+    shapes: _Shapes,
+    sums: _Sums,
+    *,
+    raster: np.ndarray | None = None,
+) -> YearState:
     cfg, grid = metro.config, metro.grid
     area = sc.evaluations["area"]
-    raster = _latency_raster(metro, sc)
+    raster = _latency_raster(metro, sc) if raster is None else raster
     cumulative = bands(
         grid,
         raster,
