@@ -498,6 +498,52 @@ longest modules are now dealt first in measured order (`test_plan_network`, unma
 alone at the end), and five modules reuse the session's prepared demo or demo run instead of
 preparing or running it again. Where the rest goes, and what is left: docs/testing.md, "The
 suite's time".
+
+**Session round 11, the compute stages after coverage (issue 23, part; 2026-12-07).** Measured
+under heavy load (1-minute load 12–16 on the 2 cores): three interleaved pairs of `latcircle -q
+run data/cities/wuhan.yaml`, with and without `--no-map --no-report`, `main` (`c76c1ad`) then
+the branch, each stage's CPU taken in-process (`time.process_time`), medians of the six runs:
+`sensitivity` 0.49 → 0.45 s, `protection` 0.42 → 0.32, `progress` 0.46 → 0.39; `write_map`
+(three full runs) 0.88 → 0.83. User + system CPU of the batch-like run (`--no-map
+--no-report`) 6.20 → 5.65 s; of the whole run 8.26 → 8.42 (the other stages varied by ±0.5 s
+under this load: no change is visible there). Peak RSS unchanged (whole run 759–766 → 751–764
+MB, batch-like 679–685 → 674–684). On a prepared Wuhan metro in one process (three repeats):
+solving the target years 0.228 → 0.207 s, the critical values 0.229 → 0.208, the uncertainty
+0.056 → 0.015; protection 0.46 → 0.30. What changed (every output of Wuhan, the demo and a
+demo whose roads are 15 % planned from 2027, i.e. with network views, byte-identical:
+`scripts/compare_outputs.py`, 24 files each; `tests/test_compute_reuse.py` checks each piece
+against an independent reference):
+* **The years solved together.** `Metro.scenarios(years)` solves the fields first, then
+  evaluates each basis on every field of one network view with its access terms gathered once
+  (`target_scenarios` uses it: 12 gathers → 3 on Wuhan).
+* **Protection** takes the single-site fields in runs of at most 32 MiB of node arrays
+  (`best_two_of_fields(gather=True)`) and gathers each basis's access terms once per run (27 →
+  3 on Wuhan). `LatencyField.at` returns its arrays as they are when every point has access
+  (the covered samples protection asks about) instead of filling and scattering two more, and
+  adds `E` in place.
+* **Uncertainty** asked `crit.lengths is None`, which derived every year's route lengths (one
+  float per sample) only to test them; `has_lengths` asks without deriving (18 derivations per
+  Wuhan run). `UncertaintyResult.row` finds a row by a position index made once (it filtered
+  the table on every call); `with_progress_quantiles` writes its columns once;
+  `with_coverage_quantiles` visits only the metro rows at the budget.
+* **Critical values:** one group of sites (every Wuhan year) takes `_stars_one` over every
+  sample at once (no gather of the reachable rows, no maximum with −inf: the same floats); the
+  route lengths are made in one buffer.
+* **The progress table** sums each scenario, basis and threshold once (a target year's planned
+  share was summed again for every year before it); its covered weight is the weight with the
+  *covered* status code, the very samples the covered rule keeps.
+* **The map's slider** makes the run's latency raster once for the seeded bands and its year.
+
+Found and left: the `sensitivity` stage's +125 MB is the four progress years' scenarios
+(~88 MB: latency and serving site per sample on three bases) and every year's critical values
+(~29 MB, cut to the run year's after the stage); `protection` and `progress` stay within
+~10 MB of it, so the batch-like peak (~660 MB) is these stages'. Streaming the years (critical
+values and progress sums, then dropping each year's scenario but the shortfall year's) would
+lower it without a map, a change across `robustness`, `compute_run` and `run_city` not made
+here; the years' serving-site arrays (~44 MB) are read by no step of a run but are part of
+`Evaluation`. Under load a fresh array of a basis costs more in page faults than its
+arithmetic (`np.full` in `LatencyField.at` led cProfile), the price of trimming the heap
+between stages.
 """
 
 
