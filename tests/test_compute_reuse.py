@@ -177,3 +177,31 @@ def test_uncertainty_row_equals_a_filter_of_its_table() -> None:
             assert got is None
         else:
             assert got is not None and got.equals(hit.iloc[0]) and got.name == hit.index[0]
+
+
+def test_critical_values_on_the_reached_samples_equal_those_over_every_sample() -> None:
+    from latcircle.analysis.sensitivity import _field_criticals, _from_lengths
+
+    budget_ms = 1.0
+    room = budget_ms * 1000.0 / PARAMS.factor - PARAMS.extra_us
+    rng = np.random.default_rng(3)
+    lat = rng.uniform(230.0, 1200.0, 2000)
+    lat[::5] = np.inf  # no site reaches these
+    lat[1::9] = budget_ms * 1000.0  # exactly on the budget: covered, r* anchored up to r
+    lat[2::9] = np.nextafter(budget_ms * 1000.0, np.inf)  # just over: anchored below r
+    lat[3] = 2.0 * (PARAMS.equipment_us + PARAMS.extra_us + 20.0)  # at the site: length 0
+    got = _field_criticals(lat, 20.0, params=PARAMS, room=room, budget_ms=budget_ms)
+    want = _from_lengths(
+        lambda: _field_lengths(lat, PARAMS, 20.0),
+        np.array([20.0]),
+        lat,
+        params=PARAMS,
+        room=room,
+        budget_ms=budget_ms,
+    )
+    for g, w in zip(got, want, strict=True):
+        assert _same(g, w)
+    r_star = got[0]
+    on = lat == budget_ms * 1000.0
+    assert np.all(r_star[on] >= PARAMS.route_factor)  # the covered rule at the run's own r
+    assert np.all(r_star[lat > budget_ms * 1000.0] < PARAMS.route_factor)

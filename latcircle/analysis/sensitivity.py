@@ -444,8 +444,42 @@ def _from_field(
     out = {}
     for basis, ev in sc.evaluations.items():
         lengths = functools.partial(_field_lengths, ev.latency_us, p, s_us)
-        out[(sc.year, basis)] = _critical(metro, sc, basis, lengths, np.array([s_us]))
+        derive = functools.partial(
+            _field_criticals,
+            ev.latency_us,
+            s_us,
+            params=p,
+            room=_budget_us(metro),
+            budget_ms=metro.config.budget_ms,
+        )
+        out[(sc.year, basis)] = _critical(
+            metro, sc, basis, lengths, np.array([s_us]), derive=derive
+        )
     return out
+
+
+def _field_criticals(
+    latency_us: np.ndarray, s_us: float, *, params: LatencyParams, room: float, budget_ms: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_from_lengths` of :func:`_field_lengths`, computed on the reached samples only.
+
+    A sample no site reaches (infinite latency) has an infinite length and ``−inf`` for both
+    critical values, and the anchoring leaves it so (it is not covered and ``−inf`` is below
+    any value); every other value is the same element-wise operation as over all samples.
+    Most of a metro's samples may be unreached (Wuhan: ~80 % of the area cells in 2024).
+    """
+    n = len(latency_us)
+    reach = np.flatnonzero(np.isfinite(latency_us))
+    lat = latency_us[reach]
+    ell = _field_lengths(lat, params, s_us)[:, 0]
+    r_sub, e_sub = _stars_one(ell, s_us, room=room, params=params)
+    now = covered(lat, budget_ms=budget_ms)
+    r_star, e_star = np.full(n, -np.inf), np.full(n, -np.inf)
+    r_star[reach] = _anchor(r_sub, now, params.route_factor)
+    e_star[reach] = _anchor(e_sub, now, params.equipment_us)
+    lengths = np.full((n, 1), np.inf)
+    lengths[reach, 0] = ell
+    return r_star, e_star, lengths
 
 
 def _field_lengths(latency_us: np.ndarray, p: LatencyParams, s_us: float) -> np.ndarray:
@@ -481,21 +515,26 @@ def _critical(
     basis: str,
     lengths: Callable[[], np.ndarray],
     group_us: np.ndarray,
+    *,
+    derive: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
 ) -> SampleCritical:
     """Critical values from route lengths, both parameters sorted, the arrays released.
 
     Every run sorts both (the curves); sorted here, the per-sample arrays need not be held.
+    ``derive`` gives ``(r_star, e_star, lengths)``; :func:`_from_lengths` of ``lengths``
+    when ``None``.
     """
     ev = sc.evaluations[basis]
-    derive = functools.partial(
-        _from_lengths,
-        lengths,
-        group_us,
-        ev.latency_us,
-        params=metro.params,
-        room=_budget_us(metro),
-        budget_ms=metro.config.budget_ms,
-    )
+    if derive is None:
+        derive = functools.partial(
+            _from_lengths,
+            lengths,
+            group_us,
+            ev.latency_us,
+            params=metro.params,
+            room=_budget_us(metro),
+            budget_ms=metro.config.budget_ms,
+        )
     crit = SampleCritical(
         year=sc.year,
         basis=basis,
