@@ -528,7 +528,11 @@ against an independent reference):
   `with_coverage_quantiles` visits only the metro rows at the budget.
 * **Critical values:** one group of sites (every Wuhan year) takes `_stars_one` over every
   sample at once (no gather of the reachable rows, no maximum with −inf: the same floats); the
-  route lengths are made in one buffer.
+  route lengths are made in one buffer; and the critical values of such a year are computed and
+  sorted on the samples a site reaches only (`_field_reached`: on Wuhan 18–30 % of the area
+  cells and people; every other sample is −inf for both and never enters a curve), the whole
+  arrays made only when asked (`latency.tif` band 3). The critical values of a Wuhan run
+  (`sensitivity()` on a prepared metro, after the years are solved) 0.20 → 0.115 s CPU.
 * **The progress table** sums each scenario, basis and threshold once (a target year's planned
   share was summed again for every year before it); its covered weight is the weight with the
   *covered* status code, the very samples the covered rule keeps.

@@ -13,6 +13,7 @@ rule, a pandas filter.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -205,3 +206,47 @@ def test_critical_values_on_the_reached_samples_equal_those_over_every_sample() 
     on = lat == budget_ms * 1000.0
     assert np.all(r_star[on] >= PARAMS.route_factor)  # the covered rule at the run's own r
     assert np.all(r_star[lat > budget_ms * 1000.0] < PARAMS.route_factor)
+
+
+def test_curves_sorted_from_the_reached_samples_equal_those_from_every_sample(
+    demo_metro: Any,
+) -> None:
+    from latcircle.analysis.sensitivity import (
+        PARAMETERS,
+        _budget_us,
+        _critical,
+        _field_criticals,
+        _from_field,
+    )
+
+    metro = demo_metro
+    for year in (2024, 2025):  # legacy sites only: one device latency, the field's path
+        sc = metro.scenario(year=year)
+        device = metro.inputs.sites["device_latency_us"].to_numpy(dtype=float)
+        group = np.unique(device[sc.online & metro.view(year).attachment.attached])
+        assert len(group) == 1
+        got = _from_field(metro, sc, group)
+        s_us = float(group[0])
+        for basis, ev in sc.evaluations.items():
+            derive = functools.partial(
+                _field_criticals,
+                ev.latency_us,
+                s_us,
+                params=metro.params,
+                room=_budget_us(metro),
+                budget_ms=metro.config.budget_ms,
+            )
+            lengths = functools.partial(_field_lengths, ev.latency_us, metro.params, s_us)
+            # The reference: the whole arrays made, then sorted (no ``reached``).
+            want = _critical(metro, sc, basis, lengths, np.array([s_us]), derive=derive)
+            crit = got[(year, basis)]
+            assert _same(crit.r_star, want.r_star) and _same(crit.e_star, want.e_star)
+            assert _same(crit.lengths, want.lengths)  # type: ignore[arg-type]
+            for parameter in PARAMETERS:
+                a, b = crit._sorted_of(parameter), want._sorted_of(parameter)
+                assert _same(a.stars, b.stars), (year, basis, parameter)
+                assert (a.suffix is None) == (b.suffix is None) and a.unit == b.unit
+                if a.suffix is not None:
+                    assert _same(a.suffix, b.suffix)
+                values = np.r_[a.stars[:: max(1, len(a.stars) // 50)], metro.params.route_factor]
+                assert _same(crit.share(parameter, values), want.share(parameter, values))

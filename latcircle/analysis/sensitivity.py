@@ -230,9 +230,13 @@ class _PerSample:
         derive: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
         arrays: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
         lengths_of: Callable[[], np.ndarray] | None = None,
+        *,
+        eager: bool = True,
     ) -> None:
         self._derive, self._lengths_of = derive, lengths_of
-        self._arrays = arrays if arrays is not None or derive is None else derive()
+        if arrays is None and derive is not None and eager:
+            arrays = derive()
+        self._arrays = arrays
 
     @classmethod
     def kept(cls, r_star: np.ndarray, e_star: np.ndarray, lengths: np.ndarray | None) -> _PerSample:
@@ -452,8 +456,16 @@ def _from_field(
             room=_budget_us(metro),
             budget_ms=metro.config.budget_ms,
         )
+        reached = functools.partial(
+            _field_reached,
+            ev.latency_us,
+            s_us,
+            params=p,
+            room=_budget_us(metro),
+            budget_ms=metro.config.budget_ms,
+        )
         out[(sc.year, basis)] = _critical(
-            metro, sc, basis, lengths, np.array([s_us]), derive=derive
+            metro, sc, basis, lengths, np.array([s_us]), derive=derive, reached=reached
         )
     return out
 
@@ -469,17 +481,34 @@ def _field_criticals(
     Most of a metro's samples may be unreached (Wuhan: ~80 % of the area cells in 2024).
     """
     n = len(latency_us)
+    reach, r_sub, e_sub, ell = _field_reached(
+        latency_us, s_us, params=params, room=room, budget_ms=budget_ms, lengths=True
+    )
+    r_star, e_star = np.full(n, -np.inf), np.full(n, -np.inf)
+    r_star[reach], e_star[reach] = r_sub, e_sub
+    lengths = np.full((n, 1), np.inf)
+    lengths[reach, 0] = ell
+    return r_star, e_star, lengths
+
+
+def _field_reached(
+    latency_us: np.ndarray,
+    s_us: float,
+    *,
+    params: LatencyParams,
+    room: float,
+    budget_ms: float,
+    lengths: bool = False,
+) -> Any:
+    """Return the reached samples, their anchored ``r*`` and ``E*`` (and lengths if asked)."""
     reach = np.flatnonzero(np.isfinite(latency_us))
     lat = latency_us[reach]
     ell = _field_lengths(lat, params, s_us)[:, 0]
     r_sub, e_sub = _stars_one(ell, s_us, room=room, params=params)
     now = covered(lat, budget_ms=budget_ms)
-    r_star, e_star = np.full(n, -np.inf), np.full(n, -np.inf)
-    r_star[reach] = _anchor(r_sub, now, params.route_factor)
-    e_star[reach] = _anchor(e_sub, now, params.equipment_us)
-    lengths = np.full((n, 1), np.inf)
-    lengths[reach, 0] = ell
-    return r_star, e_star, lengths
+    r_sub = _anchor(r_sub, now, params.route_factor)
+    e_sub = _anchor(e_sub, now, params.equipment_us)
+    return (reach, r_sub, e_sub, ell) if lengths else (reach, r_sub, e_sub)
 
 
 def _field_lengths(latency_us: np.ndarray, p: LatencyParams, s_us: float) -> np.ndarray:
@@ -517,12 +546,14 @@ def _critical(
     group_us: np.ndarray,
     *,
     derive: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
+    reached: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
 ) -> SampleCritical:
     """Critical values from route lengths, both parameters sorted, the arrays released.
 
     Every run sorts both (the curves); sorted here, the per-sample arrays need not be held.
     ``derive`` gives ``(r_star, e_star, lengths)``; :func:`_from_lengths` of ``lengths``
-    when ``None``.
+    when ``None``. ``reached`` gives ``(rows, r_star, e_star)`` of the samples that are not
+    ``−inf`` for both: sorted from those, the whole arrays are not made here.
     """
     ev = sc.evaluations[basis]
     if derive is None:
@@ -541,11 +572,23 @@ def _critical(
         weight=ev.samples.weight,
         r_exact=True,
         group_us=group_us,
-        _arrays=_PerSample(derive, lengths_of=lengths),
+        _arrays=_PerSample(derive, lengths_of=lengths, eager=reached is None),
         online=sc.online,
     )
-    for parameter in PARAMETERS:  # r first: E tries its order (as every later ask would)
-        crit._sorted_of(parameter)
+    if reached is None:
+        for parameter in PARAMETERS:  # r first: E tries its order (as every later ask would)
+            crit._sorted_of(parameter)
+    else:
+        # The same sorts in the same order with the same hint as _sorted_of, on the reached
+        # samples: every coverable value is among them, in the same order, so the sorted
+        # values and weights are the same (the order, here by position, is only a hint).
+        rows, *subs = reached()
+        weight = crit.weight[rows]
+        hint = None
+        for parameter, sub in zip(PARAMETERS, subs, strict=True):
+            sorted_, order = _suffix(sub, weight, hint=hint)
+            crit._sorted[parameter] = sorted_
+            hint = (order, sorted_)
     crit._arrays.release()
     return crit
 
