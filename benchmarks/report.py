@@ -499,20 +499,23 @@ alone at the end), and five modules reuse the session's prepared demo or demo ru
 preparing or running it again. Where the rest goes, and what is left: docs/testing.md, "The
 suite's time".
 
-**Session round 11, the compute stages after coverage (issue 23, part; 2026-12-07).** Measured
-under heavy load (1-minute load 12–16 on the 2 cores): three interleaved pairs of `latcircle -q
-run data/cities/wuhan.yaml`, with and without `--no-map --no-report`, `main` (`c76c1ad`) then
-the branch, each stage's CPU taken in-process (`time.process_time`), medians of the six runs:
-`sensitivity` 0.49 → 0.45 s, `protection` 0.42 → 0.32, `progress` 0.46 → 0.39; `write_map`
-(three full runs) 0.88 → 0.83. User + system CPU of the batch-like run (`--no-map
---no-report`) 6.20 → 5.65 s; of the whole run 8.26 → 8.42 (the other stages varied by ±0.5 s
-under this load: no change is visible there). Peak RSS unchanged (whole run 759–766 → 751–764
-MB, batch-like 679–685 → 674–684). On a prepared Wuhan metro in one process (three repeats):
-solving the target years 0.228 → 0.207 s, the critical values 0.229 → 0.208, the uncertainty
-0.056 → 0.015; protection 0.46 → 0.30. What changed (every output of Wuhan, the demo and a
-demo whose roads are 15 % planned from 2027, i.e. with network views, byte-identical:
-`scripts/compare_outputs.py`, 24 files each; `tests/test_compute_reuse.py` checks each piece
-against an independent reference):
+**Session round 11, the compute stages after coverage (issue 23, part; 2026-12-07).** Three
+interleaved pairs of `latcircle -q run data/cities/wuhan.yaml`, with and without `--no-map
+--no-report`, `c76c1ad` then the branch, bytecode compiled, at load 1–3 (03:07 UTC), each
+stage's CPU taken in-process (`time.process_time`), medians of three: `sensitivity` 0.42 →
+0.33 s (batch-like 0.43 → 0.29), `protection` 0.31 → 0.27 (0.34 → 0.26), `progress` 0.37 →
+0.34 (0.43 → 0.35); `write_map` 0.82 → 0.84 (no change: its slider reuses the scenarios and
+polygonises, see round 10). User + system CPU of the batch-like run 5.32 → 5.07 s; of the
+whole run 7.44 → 7.56 (the map, report and outputs stages varied by ±0.15 s each: no change
+above that noise). Peak RSS: the `sensitivity` stage's ~700 → ~690 MB, `protection` and
+`progress` −5 MB; the whole run's peak is the `outputs` stage's and moved within its run-to-run
+spread (728–746 → 737–758 MB; batch-like 663–668 → 653–669). Earlier, under load 12–16, the
+same pairs before the last step gave the same picture. On a prepared Wuhan metro in one
+process (three repeats): solving the target years 0.228 → 0.207 s, the critical values 0.229
+→ 0.115, the uncertainty 0.056 → 0.015; protection 0.46 → 0.30. What changed (every output
+of Wuhan, the demo and a demo whose roads are 15 % planned from 2027, i.e. with network
+views, byte-identical: `scripts/compare_outputs.py`, 24 files each;
+`tests/test_compute_reuse.py` checks each piece against an independent reference):
 * **The years solved together.** `Metro.scenarios(years)` solves the fields first, then
   evaluates each basis on every field of one network view with its access terms gathered once
   (`target_scenarios` uses it: 12 gathers → 3 on Wuhan).
@@ -531,8 +534,7 @@ against an independent reference):
   route lengths are made in one buffer; and the critical values of such a year are computed and
   sorted on the samples a site reaches only (`_field_reached`: on Wuhan 18–30 % of the area
   cells and people; every other sample is −inf for both and never enters a curve), the whole
-  arrays made only when asked (`latency.tif` band 3). The critical values of a Wuhan run
-  (`sensitivity()` on a prepared metro, after the years are solved) 0.20 → 0.115 s CPU.
+  arrays made only when asked (`latency.tif` band 3).
 * **The progress table** sums each scenario, basis and threshold once (a target year's planned
   share was summed again for every year before it); its covered weight is the weight with the
   *covered* status code, the very samples the covered rule keeps.
