@@ -684,6 +684,58 @@ output of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`).
   (~700 MB in process), `outputs` and `write_map` (~705–715 MB each), over ~620 MB held from
   `progress` on (the metro's samples 64 MB, the years' scenarios ~65 MB, the run's scenario
   22, inputs 35–42, locator 20) plus ~17 MB GDAL keeps after its first GeoPackage write.
+
+**Session round 11, the compute stages after coverage (issue 23, part; 2026-12-07).** Three
+interleaved pairs of `latcircle -q run data/cities/wuhan.yaml`, with and without `--no-map
+--no-report`, `c76c1ad` then the branch, bytecode compiled, at load 1–3 (03:07 UTC), each
+stage's CPU taken in-process (`time.process_time`), medians of three: `sensitivity` 0.42 →
+0.33 s (batch-like 0.43 → 0.29), `protection` 0.31 → 0.27 (0.34 → 0.26), `progress` 0.37 →
+0.34 (0.43 → 0.35); `write_map` 0.82 → 0.84 (no change: its slider reuses the scenarios and
+polygonises, see round 10). User + system CPU of the batch-like run 5.32 → 5.07 s; of the
+whole run 7.44 → 7.56 (the map, report and outputs stages varied by ±0.15 s each: no change
+above that noise). Peak RSS: the `sensitivity` stage's ~700 → ~690 MB, `protection` and
+`progress` −5 MB; the whole run's peak is the `outputs` stage's and moved within its run-to-run
+spread (728–746 → 737–758 MB; batch-like 663–668 → 653–669). Earlier, under load 12–16, the
+same pairs before the last step gave the same picture. On a prepared Wuhan metro in one
+process (three repeats): solving the target years 0.228 → 0.207 s, the critical values 0.229
+→ 0.115, the uncertainty 0.056 → 0.015; protection 0.46 → 0.30. What changed (every output
+of Wuhan, the demo and a demo whose roads are 15 % planned from 2027, i.e. with network
+views, byte-identical: `scripts/compare_outputs.py`, 24 files each;
+`tests/test_compute_reuse.py` checks each piece against an independent reference):
+* **The years solved together.** `Metro.scenarios(years)` solves the fields first, then
+  evaluates each basis on every field of one network view with its access terms gathered once
+  (`target_scenarios` uses it: 12 gathers → 3 on Wuhan).
+* **Protection** takes the single-site fields in runs of at most 32 MiB of node arrays
+  (`best_two_of_fields(gather=True)`) and gathers each basis's access terms once per run (27 →
+  3 on Wuhan). `LatencyField.at` returns its arrays as they are when every point has access
+  (the covered samples protection asks about) instead of filling and scattering two more, and
+  adds `E` in place.
+* **Uncertainty** asked `crit.lengths is None`, which derived every year's route lengths (one
+  float per sample) only to test them; `has_lengths` asks without deriving (18 derivations per
+  Wuhan run). `UncertaintyResult.row` finds a row by a position index made once (it filtered
+  the table on every call); `with_progress_quantiles` writes its columns once;
+  `with_coverage_quantiles` visits only the metro rows at the budget.
+* **Critical values:** one group of sites (every Wuhan year) takes `_stars_one` over every
+  sample at once (no gather of the reachable rows, no maximum with −inf: the same floats); the
+  route lengths are made in one buffer; and the critical values of such a year are computed and
+  sorted on the samples a site reaches only (`_field_reached`: on Wuhan 18–30 % of the area
+  cells and people; every other sample is −inf for both and never enters a curve), the whole
+  arrays made only when asked (`latency.tif` band 3).
+* **The progress table** sums each scenario, basis and threshold once (a target year's planned
+  share was summed again for every year before it); its covered weight is the weight with the
+  *covered* status code, the very samples the covered rule keeps.
+* **The map's slider** makes the run's latency raster once for the seeded bands and its year.
+
+Found and left: the `sensitivity` stage's +125 MB is the four progress years' scenarios
+(~88 MB: latency and serving site per sample on three bases) and every year's critical values
+(~29 MB, cut to the run year's after the stage); `protection` and `progress` stay within
+~10 MB of it, so the batch-like peak (~660 MB) is these stages'. Streaming the years (critical
+values and progress sums, then dropping each year's scenario but the shortfall year's) would
+lower it without a map, a change across `robustness`, `compute_run` and `run_city` not made
+here; the years' serving-site arrays (~44 MB) are read by no step of a run but are part of
+`Evaluation`. Under load a fresh array of a basis costs more in page faults than its
+arithmetic (`np.full` in `LatencyField.at` led cProfile), the price of trimming the heap
+between stages.
 """
 
 

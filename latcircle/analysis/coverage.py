@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from latcircle.engine.latency import NO_SITE, LatencyField
+from latcircle.engine.latency import NO_SITE, AccessTerms, LatencyField
 from latcircle.engine.locator import PointLocation
 
 __all__ = [
@@ -201,7 +201,9 @@ class Evaluation:
         return cause_codes(self.latency_us, self.samples.location.has_access, budget_ms=budget_ms)
 
 
-def evaluate(field: LatencyField, samples: Samples) -> Evaluation:
+def evaluate(
+    field: LatencyField, samples: Samples, *, terms: AccessTerms | None = None
+) -> Evaluation:
     """Evaluate a scenario at every sample of a basis.
 
     Parameters
@@ -210,12 +212,15 @@ def evaluate(field: LatencyField, samples: Samples) -> Evaluation:
         The solved scenario.
     samples
         Samples located on the same network.
+    terms
+        The samples' access terms on the field's network, to reuse across scenarios
+        (:meth:`~latcircle.engine.latency.LatencyField.at`: the same answer).
 
     Returns
     -------
     Evaluation
     """
-    latency, site = field.at(samples.location)
+    latency, site = field.at(samples.location, terms=terms)
     return Evaluation(samples=samples, latency_us=latency, site=site)
 
 

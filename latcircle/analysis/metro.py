@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -29,7 +29,15 @@ from latcircle.analysis.coverage import (
 )
 from latcircle.config import CityConfig, LatencyParams
 from latcircle.engine.grid import Grid, label_points, make_grid
-from latcircle.engine.latency import LatencyField, SiteAttachment, arc_matrix, attach_sites, solve
+from latcircle.engine.latency import (
+    AccessTerms,
+    LatencyField,
+    SiteAttachment,
+    access_terms,
+    arc_matrix,
+    attach_sites,
+    solve,
+)
 from latcircle.engine.locator import Locator
 from latcircle.engine.network import Network, build_network, line_table
 from latcircle.errors import InputError
@@ -174,6 +182,47 @@ class Metro:
         lat_field = solve(view.network, view.attachment, self.params, online=mask, arcs=view.arcs)
         evaluations = {b: evaluate(lat_field, s) for b, s in view.samples.items()}
         return Scenario(year=year, online=mask, field=lat_field, evaluations=evaluations)
+
+    def scenarios(self, years: Sequence[int | None]) -> list[Scenario]:
+        """Solve the metro for each of ``years``: :meth:`scenario` of each, the same values.
+
+        The fields are solved first (node arrays only); each basis's points are then
+        evaluated on every field of one network with their access terms
+        (:func:`latcircle.engine.latency.access_terms`) gathered once, not once per year.
+
+        Parameters
+        ----------
+        years
+            Scenario years (``None``: every site), in the order returned.
+
+        Returns
+        -------
+        list of Scenario
+        """
+        solved = []
+        for year in years:
+            mask, view = self.online(year), self.view(year)
+            solved.append(
+                (
+                    mask,
+                    view,
+                    solve(view.network, view.attachment, self.params, online=mask, arcs=view.arcs),
+                )
+            )
+        evaluations: list[dict[str, Evaluation]] = [{} for _ in solved]
+        for basis in self.samples:  # in the samples' order, as :meth:`scenario` keys them
+            terms: AccessTerms | None = None
+            for out, (_, view, lat_field) in zip(evaluations, solved, strict=True):
+                samples = view.samples[basis]
+                if terms is None or terms.network is not view.network:
+                    terms = None  # drop the last network's terms before gathering the next
+                    terms = access_terms(view.network, self.params, samples.location)
+                out[basis] = evaluate(lat_field, samples, terms=terms)
+            del terms
+        return [
+            Scenario(year=year, online=mask, field=lat_field, evaluations=ev)
+            for year, (mask, _, lat_field), ev in zip(years, solved, evaluations, strict=True)
+        ]
 
     def view(self, year: int | None) -> _View:
         """Return the network as built in ``year``, with sites and samples located on it.

@@ -38,7 +38,7 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.coverage import BASES, CAUSE_CODES, CAUSES, covered, share_of
+from latcircle.analysis.coverage import BASES, CAUSE_CODES, CAUSES, share_of
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.config import Target
 from latcircle.errors import InputError
@@ -273,6 +273,7 @@ def progress_table(
     goals = _goals(metro, targets)
     years = year_range(metro, targets) if years is None else sorted(set(years))
     cache = _ScenarioCache(metro, reuse)
+    tally = _Tally()  # a target year's planned share is asked by every year before it
     rows: list[dict[str, Any]] = []
     for year in years:
         goal = _in_force(goals, year)
@@ -281,7 +282,13 @@ def progress_table(
         for basis in metro.bases:
             rows.append(
                 _progress_row(
-                    year, basis, scenario, planned, goal, budget_ms=metro.config.budget_ms
+                    year,
+                    basis,
+                    scenario,
+                    planned,
+                    goal,
+                    budget_ms=metro.config.budget_ms,
+                    tally=tally,
                 )
             )
     return pd.DataFrame(rows, columns=PROGRESS_COLUMNS)
@@ -360,17 +367,37 @@ def _in_force(goals: list[_Goal], year: int) -> _Goal | None:
     return next((g for g in goals if g.year >= year), goals[-1])
 
 
-def _covered(scenario: Scenario, basis: str, threshold_ms: float) -> tuple[float, float]:
-    ev = scenario.evaluations[basis]
-    w = ev.samples.weight
-    return float(w[covered(ev.latency_us, budget_ms=threshold_ms)].sum()), float(w.sum())
+class _Tally:
+    """A scenario's covered, total and by-cause weight per basis and threshold, summed once.
 
+    Keyed by the scenario object (alive for the whole table, in its
+    :class:`_ScenarioCache`). ``covered`` sums the weights where the status code is
+    *covered*, which is exactly where :func:`~latcircle.analysis.coverage.covered` holds
+    (:func:`~latcircle.analysis.coverage.cause_codes` sets it last): the same samples in
+    the same order, the same float.
+    """
 
-def _causes(scenario: Scenario, basis: str, threshold_ms: float) -> dict[str, float]:
-    """Uncovered weight by cause (no access, unreachable, too far) at the threshold."""
-    ev = scenario.evaluations[basis]
-    sums = np.bincount(ev.codes(threshold_ms), weights=ev.samples.weight, minlength=5)
-    return {cause: float(sums[CAUSE_CODES[cause]]) for cause in CAUSES}
+    def __init__(self) -> None:
+        self._done: dict[tuple[int, str, float], tuple[float, float, dict[str, float]]] = {}
+        self._kept: list[Scenario] = []  # the keys' objects stay alive: no id is reused
+
+    def get(
+        self, scenario: Scenario, basis: str, threshold_ms: float
+    ) -> tuple[float, float, dict[str, float]]:
+        """Return ``(covered, total, {cause: weight})`` of ``scenario`` on ``basis``."""
+        key = (id(scenario), basis, threshold_ms)
+        if key not in self._done:
+            self._kept.append(scenario)
+            ev = scenario.evaluations[basis]
+            w = ev.samples.weight
+            codes = ev.codes(threshold_ms)
+            sums = np.bincount(codes, weights=w, minlength=5)
+            self._done[key] = (
+                float(w[codes == CAUSE_CODES["covered"]].sum()),
+                float(w.sum()),
+                {cause: float(sums[CAUSE_CODES[cause]]) for cause in CAUSES},
+            )
+        return self._done[key]
 
 
 def _progress_row(
@@ -381,9 +408,10 @@ def _progress_row(
     goal: _Goal | None,
     *,
     budget_ms: float,
+    tally: _Tally,
 ) -> dict[str, Any]:
     threshold = goal.threshold_ms if goal is not None else budget_ms
-    covered, total = _covered(scenario, basis, threshold)
+    covered, total, causes = tally.get(scenario, basis, threshold)
     share = share_of(covered, total)
     row: dict[str, Any] = {
         "year": year,
@@ -392,7 +420,7 @@ def _progress_row(
         "threshold_ms": threshold,
         "sites_online": int(np.count_nonzero(scenario.online)),
         "covered": covered,
-        **_causes(scenario, basis, threshold),
+        **causes,
         "total": total,
         "share": share,
         "target_year": pd.NA,
@@ -404,7 +432,7 @@ def _progress_row(
     }
     if goal is None or planned is None:
         return row
-    p_cov, p_tot = _covered(planned, basis, threshold)
+    p_cov, p_tot, _ = tally.get(planned, basis, threshold)
     planned_share = share_of(p_cov, p_tot)
     status = _status(year, share, planned_share, goal)
     row.update(

@@ -183,7 +183,7 @@ def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
         view.network, view.attachment, metro.params, sites=idx, arcs=view.arcs, batch=8
     )
     locs = [view.samples[b].location.take(rows[b]) for b in metro.bases]
-    for basis, two in zip(metro.bases, best_two_of_fields(fields, locs), strict=True):
+    for basis, two in zip(metro.bases, best_two_of_fields(fields, locs, gather=True), strict=True):
         ev = scenario.evaluations[basis]
         other = np.full(len(ev.latency_us), np.nan)
         # The best other site: the second column, or the first where the run's serving site

@@ -121,10 +121,9 @@ def with_coverage_quantiles(
     unc = robust.uncertainty
     if unc is None:
         return out
-    for i, row in out.iterrows():
-        if row["scope"] != "metro" or row["threshold_ms"] != budget_ms:
-            continue
-        hit = unc.row(robust.year, str(row["basis"]))
+    at_budget = (out["scope"] == "metro") & (out["threshold_ms"] == budget_ms)
+    for i, basis in out.loc[at_budget, "basis"].items():  # a few rows, not the districts'
+        hit = unc.row(robust.year, str(basis))
         if hit is not None:
             out.loc[i, QUANTILE_COLUMNS] = [hit[c] for c in QUANTILE_COLUMNS]
     return out
@@ -142,11 +141,15 @@ def with_progress_quantiles(
     unc = robust.uncertainty
     if unc is None:
         return out
-    for i, row in out.iterrows():
+    # Column by column at the end (each row written with .loc costs a pandas indexing).
+    columns = [*QUANTILE_COLUMNS, "p_meet"]
+    values = {c: out[c].to_numpy(dtype=float, copy=True) for c in columns}
+    for k, (_, row) in enumerate(out.iterrows()):
         hit = unc.row(int(row["year"]), str(row["basis"]))
         if hit is None:
             continue
-        out.loc[i, QUANTILE_COLUMNS] = [hit[c] for c in QUANTILE_COLUMNS]
+        for c in QUANTILE_COLUMNS:
+            values[c][k] = hit[c]
         target_year = row.get("target_year")
         judged = (
             bool(row.get("judged", False))
@@ -154,7 +157,9 @@ def with_progress_quantiles(
             and int(target_year) == int(row["year"])
         )
         if judged and not math.isnan(float(hit["p_meet"])):
-            out.loc[i, "p_meet"] = hit["p_meet"]
+            values["p_meet"][k] = hit["p_meet"]
+    for c in columns:
+        out[c] = values[c]
     return out
 
 

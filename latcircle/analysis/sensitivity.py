@@ -158,6 +158,11 @@ class SampleCritical:
         """``(n, groups)`` route lengths (m); ``None`` with per-node device latency."""
         return self._arrays.lengths()
 
+    @property
+    def has_lengths(self) -> bool:
+        """Whether :attr:`lengths` is an array (asked without deriving it again)."""
+        return self._arrays.has_lengths()
+
     def with_e_star(self, e_star: np.ndarray) -> SampleCritical:
         """Return these critical values with other ``E*`` (sorted afresh, order hint kept)."""
         kept = _PerSample.kept(self.r_star, e_star, self.lengths)
@@ -225,9 +230,13 @@ class _PerSample:
         derive: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
         arrays: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
         lengths_of: Callable[[], np.ndarray] | None = None,
+        *,
+        eager: bool = True,
     ) -> None:
         self._derive, self._lengths_of = derive, lengths_of
-        self._arrays = arrays if arrays is not None or derive is None else derive()
+        if arrays is None and derive is not None and eager:
+            arrays = derive()
+        self._arrays = arrays
 
     @classmethod
     def kept(cls, r_star: np.ndarray, e_star: np.ndarray, lengths: np.ndarray | None) -> _PerSample:
@@ -246,6 +255,12 @@ class _PerSample:
         if self._arrays is None and self._lengths_of is not None:
             return self._lengths_of()
         return self.get()[2]
+
+    def has_lengths(self) -> bool:
+        """Whether :meth:`lengths` gives an array (without deriving it when it can)."""
+        if self._lengths_of is not None:
+            return True
+        return self.get()[2] is not None
 
     def release(self) -> None:
         """Drop the held arrays when they can be derived again."""
@@ -385,26 +400,26 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
     """Return the run's scenario then one per progress year (solved once, reused by progress).
 
     The years are :func:`latcircle.analysis.progress.year_range`'s: the earliest site online
-    year to the last target year, every target year included.
+    year to the last target year, every target year included. A year with the same online
+    sites on the same network as an earlier one shares its solve; the others are solved
+    together (:meth:`~latcircle.analysis.metro.Metro.scenarios`).
     """
-    out = [scenario]
-    for year in year_range(metro):
-        if year == scenario.year:
-            continue
-        online = metro.online(year)
-        view = _view_key(metro, year)
-        same = next(
-            (
-                s
-                for s in out
-                if np.array_equal(s.online, online) and _view_key(metro, s.year) == view
-            ),
-            None,
+    years = [year for year in year_range(metro) if year != scenario.year]
+    keys = [(scenario.online, _view_key(metro, scenario.year))]
+    same: list[int | None] = []  # per year: the first earlier entry with its sites, if any
+    for year in years:
+        online, view = metro.online(year), _view_key(metro, year)
+        same.append(
+            next(
+                (i for i, (o, v) in enumerate(keys) if np.array_equal(o, online) and v == view),
+                None,
+            )
         )
-        if same is not None:
-            out.append(dataclasses.replace(same, year=year))
-        else:
-            out.append(metro.scenario(year=year))
+        keys.append((online, view))
+    solved = iter(metro.scenarios([y for y, s in zip(years, same, strict=True) if s is None]))
+    out = [scenario]
+    for year, s in zip(years, same, strict=True):
+        out.append(next(solved) if s is None else dataclasses.replace(out[s], year=year))
     return out
 
 
@@ -433,15 +448,80 @@ def _from_field(
     out = {}
     for basis, ev in sc.evaluations.items():
         lengths = functools.partial(_field_lengths, ev.latency_us, p, s_us)
-        out[(sc.year, basis)] = _critical(metro, sc, basis, lengths, np.array([s_us]))
+        derive = functools.partial(
+            _field_criticals,
+            ev.latency_us,
+            s_us,
+            params=p,
+            room=_budget_us(metro),
+            budget_ms=metro.config.budget_ms,
+        )
+        reached = functools.partial(
+            _field_reached,
+            ev.latency_us,
+            s_us,
+            params=p,
+            room=_budget_us(metro),
+            budget_ms=metro.config.budget_ms,
+        )
+        out[(sc.year, basis)] = _critical(
+            metro, sc, basis, lengths, np.array([s_us]), derive=derive, reached=reached
+        )
     return out
+
+
+def _field_criticals(
+    latency_us: np.ndarray, s_us: float, *, params: LatencyParams, room: float, budget_ms: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_from_lengths` of :func:`_field_lengths`, computed on the reached samples only.
+
+    A sample no site reaches (infinite latency) has an infinite length and ``−inf`` for both
+    critical values, and the anchoring leaves it so (it is not covered and ``−inf`` is below
+    any value); every other value is the same element-wise operation as over all samples.
+    Most of a metro's samples may be unreached (Wuhan: ~80 % of the area cells in 2024).
+    """
+    n = len(latency_us)
+    reach, r_sub, e_sub, ell = _field_reached(
+        latency_us, s_us, params=params, room=room, budget_ms=budget_ms, lengths=True
+    )
+    r_star, e_star = np.full(n, -np.inf), np.full(n, -np.inf)
+    r_star[reach], e_star[reach] = r_sub, e_sub
+    lengths = np.full((n, 1), np.inf)
+    lengths[reach, 0] = ell
+    return r_star, e_star, lengths
+
+
+def _field_reached(
+    latency_us: np.ndarray,
+    s_us: float,
+    *,
+    params: LatencyParams,
+    room: float,
+    budget_ms: float,
+    lengths: bool = False,
+) -> Any:
+    """Return the reached samples, their anchored ``r*`` and ``E*`` (and lengths if asked)."""
+    reach = np.flatnonzero(np.isfinite(latency_us))
+    lat = latency_us[reach]
+    ell = _field_lengths(lat, params, s_us)[:, 0]
+    r_sub, e_sub = _stars_one(ell, s_us, room=room, params=params)
+    now = covered(lat, budget_ms=budget_ms)
+    r_sub = _anchor(r_sub, now, params.route_factor)
+    e_sub = _anchor(e_sub, now, params.equipment_us)
+    return (reach, r_sub, e_sub, ell) if lengths else (reach, r_sub, e_sub)
 
 
 def _field_lengths(latency_us: np.ndarray, p: LatencyParams, s_us: float) -> np.ndarray:
     """Route lengths ``(n, 1)`` from the run's latency (:func:`_from_field`)."""
+    # In one buffer: the same operations in the same order as
+    # ``np.maximum(L / factor − fixed − S, 0) / (k·r)``, without a new array for each.
+    path_us = np.divide(latency_us, p.factor)
     with np.errstate(invalid="ignore"):
-        path_us = np.maximum(latency_us / p.factor - p.fixed_us - s_us, 0.0)
-    return (path_us / (p.k_us_per_m * p.route_factor))[:, None]
+        path_us -= p.fixed_us
+        path_us -= s_us
+        np.maximum(path_us, 0.0, out=path_us)
+    path_us /= p.k_us_per_m * p.route_factor
+    return path_us[:, None]
 
 
 def _by_lengths(
@@ -464,32 +544,51 @@ def _critical(
     basis: str,
     lengths: Callable[[], np.ndarray],
     group_us: np.ndarray,
+    *,
+    derive: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
+    reached: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
 ) -> SampleCritical:
     """Critical values from route lengths, both parameters sorted, the arrays released.
 
     Every run sorts both (the curves); sorted here, the per-sample arrays need not be held.
+    ``derive`` gives ``(r_star, e_star, lengths)``; :func:`_from_lengths` of ``lengths``
+    when ``None``. ``reached`` gives ``(rows, r_star, e_star)`` of the samples that are not
+    ``−inf`` for both: sorted from those, the whole arrays are not made here.
     """
     ev = sc.evaluations[basis]
-    derive = functools.partial(
-        _from_lengths,
-        lengths,
-        group_us,
-        ev.latency_us,
-        params=metro.params,
-        room=_budget_us(metro),
-        budget_ms=metro.config.budget_ms,
-    )
+    if derive is None:
+        derive = functools.partial(
+            _from_lengths,
+            lengths,
+            group_us,
+            ev.latency_us,
+            params=metro.params,
+            room=_budget_us(metro),
+            budget_ms=metro.config.budget_ms,
+        )
     crit = SampleCritical(
         year=sc.year,
         basis=basis,
         weight=ev.samples.weight,
         r_exact=True,
         group_us=group_us,
-        _arrays=_PerSample(derive, lengths_of=lengths),
+        _arrays=_PerSample(derive, lengths_of=lengths, eager=reached is None),
         online=sc.online,
     )
-    for parameter in PARAMETERS:  # r first: E tries its order (as every later ask would)
-        crit._sorted_of(parameter)
+    if reached is None:
+        for parameter in PARAMETERS:  # r first: E tries its order (as every later ask would)
+            crit._sorted_of(parameter)
+    else:
+        # The same sorts in the same order with the same hint as _sorted_of, on the reached
+        # samples: every coverable value is among them, in the same order, so the sorted
+        # values and weights are the same (the order, here by position, is only a hint).
+        rows, *subs = reached()
+        weight = crit.weight[rows]
+        hint = None
+        for parameter, sub in zip(PARAMETERS, subs, strict=True):
+            sorted_, order = _suffix(sub, weight, hint=hint)
+            crit._sorted[parameter] = sorted_
+            hint = (order, sorted_)
     crit._arrays.release()
     return crit
 
@@ -536,6 +635,8 @@ def _stars(
     ``-inf`` for both where no site reaches (computed on the reachable samples only).
     """
     n = lengths.shape[0]
+    if len(group_us) == 1:
+        return _stars_one(lengths[:, 0], float(group_us[0]), room=room, params=params)
     r_star, e_star = np.full(n, -np.inf), np.full(n, -np.inf)
     if len(group_us) == 0:
         return r_star, e_star
@@ -556,6 +657,33 @@ def _stars(
             r_sub = np.maximum(r_sub, r_g)
     r_star[reach] = r_sub
     e_star[reach] = room - np.min(group_us[None, :] + k * params.route_factor * sub, axis=1)
+    return r_star, e_star
+
+
+def _stars_one(
+    ell: np.ndarray, s_us: float, *, room: float, params: LatencyParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_stars` for one group of sites (one ``S``), over every sample at once.
+
+    Each value is the one :func:`_stars` computes (``max`` with ``−inf`` and ``min`` over
+    one column give the value itself; IEEE sums and products commute); the samples no
+    site reaches (``ell`` not finite) get ``−inf``, as there.
+    """
+    reach = np.isfinite(ell)
+    k = params.k_us_per_m
+    num = room - params.equipment_us - s_us  # B − S
+    if num < 0:  # the site latency alone exceeds the budget: never covered
+        r_star = np.full(len(ell), -np.inf)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r_star = np.multiply(ell, k)
+            np.divide(num, r_star, out=r_star)
+        r_star[ell <= 0] = np.inf  # not ``ell > 0``: as np.where(ell > 0, ..., inf)
+        r_star[~reach] = -np.inf
+    e_star = np.multiply(ell, k * params.route_factor)
+    e_star += s_us
+    np.subtract(room, e_star, out=e_star)
+    e_star[~reach] = -np.inf
     return r_star, e_star
 
 

@@ -23,6 +23,7 @@ decided over the whole support skipped. With per-node device latency each drawn 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -326,10 +327,18 @@ class UncertaintyResult:
 
     def row(self, year: int | None, basis: str) -> pd.Series | None:
         """Return the row of ``year`` and ``basis`` (``None`` when absent)."""
-        t = self.table
-        year_ok = t["year"].isna() if year is None else t["year"] == year
-        hit = t[year_ok & (t["basis"] == basis)]
-        return None if hit.empty else hit.iloc[0]
+        pos = self._positions.get((year, basis))
+        return None if pos is None else self.table.iloc[pos]
+
+    @functools.cached_property
+    def _positions(self) -> dict[tuple[int | None, str], int]:
+        """Each ``(year, basis)``'s first row position in ``table``, found once for :meth:`row`."""
+        out: dict[tuple[int | None, str], int] = {}
+        for pos, (year, basis) in enumerate(
+            zip(self.table["year"], self.table["basis"], strict=True)
+        ):
+            out.setdefault((None if pd.isna(year) else int(year), str(basis)), pos)
+        return out
 
 
 UNCERTAINTY_COLUMNS = [
@@ -479,7 +488,7 @@ def _mc_shares(
     r = drawn["route_factor"]
     c = drawn["equipment_us"] + drawn["site_us"]  # C = E + δ
     room = metro.config.budget_ms * 1000.0 / p.factor - p.extra_us
-    if crit.lengths is None:
+    if not crit.has_lengths:  # not derived just to ask (~n floats per year and basis)
         return _mc_resolved(metro, crit, r, c, room)
     if len(crit.group_us) == 1 and room - p.equipment_us - crit.group_us[0] > 0:
         s = float(crit.group_us[0])

@@ -154,11 +154,14 @@ class LatencyField:
         """
         if terms is None or not terms.fit(self):
             terms = access_terms(self.network, self.params, loc)
-        latency = np.full(len(loc), np.inf)
-        site = np.full(len(loc), NO_SITE, dtype=np.int64)
         # Only points with access are evaluated (in a metro most cells may have none).
         ok = terms.rows
-        latency[ok], site[ok] = self._at_access(terms.nearest)
+        if len(ok) == len(loc):  # every point has access: its arrays are the answer
+            latency, site = self._at_access(terms.nearest)
+        else:
+            latency = np.full(len(loc), np.inf)
+            site = np.full(len(loc), NO_SITE, dtype=np.int64)
+            latency[ok], site[ok] = self._at_access(terms.nearest)
         if len(loc.tie_point):
             p = loc.tie_point
             tie_lat, tie_site = self._at_access(terms.ties)
@@ -182,8 +185,9 @@ class LatencyField:
         best, site = self._same_edge(a.edge, a.t, best, site)
         best, site = self._at_nodes(a.edge, a.t, best, site)
         unreached = ~np.isfinite(best)
-        # factor · ((E + best) + drop), in place: the same operations in the same order.
-        latency = np.add(best, p.fixed_us)
+        # factor · ((E + best) + drop), in place (``best`` is this call's own array): the
+        # same operations in the same order.
+        latency = np.add(best, p.fixed_us, out=best)
         latency += a.drop_us
         latency *= p.factor
         latency[unreached] = np.inf

@@ -19,7 +19,7 @@ Arrays only: no files, no DataFrames.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,7 +128,11 @@ def best_two(values: np.ndarray) -> BestTwo:
 
 
 def best_two_of_fields(
-    fields: Iterable[LatencyField], locs: Sequence[PointLocation]
+    fields: Iterable[LatencyField],
+    locs: Sequence[PointLocation],
+    *,
+    gather: bool = False,
+    hold_bytes: int = 2**25,
 ) -> list[BestTwo]:
     """Return :func:`best_two` of each ``loc``'s per-field latencies, one field at a time.
 
@@ -144,6 +148,13 @@ def best_two_of_fields(
         Latency fields, in column order.
     locs
         Points located on the fields' network, one set per result.
+    gather
+        Take the fields in runs of about ``hold_bytes`` of node arrays, and gather each
+        ``loc``'s access terms (:func:`~latcircle.engine.latency.access_terms`) once per run
+        of fields of one network, not once per field: the same values (each point's columns
+        still come in column order), fewer passes over the points.
+    hold_bytes
+        With ``gather``: about how many bytes of fields' node arrays to hold at once.
 
     Returns
     -------
@@ -155,18 +166,39 @@ def best_two_of_fields(
         for loc in locs
     ]
     second_cols = [np.full(len(loc), NO_SITE, np.int64) for loc in locs]
-    for j, lat_field in enumerate(fields):
+    runs = _runs(fields, hold_bytes) if gather else ((j, [f]) for j, f in enumerate(fields))
+    for start, run in runs:
         for (best, best_col, second), second_col, loc in zip(state, second_cols, locs, strict=True):
-            v = lat_field.at(loc)[0]
-            lower = v < best
-            between = ~lower & (v < second)
-            second[between], second_col[between] = v[between], j
-            second[lower], second_col[lower] = best[lower], best_col[lower]
-            best[lower], best_col[lower] = v[lower], j
+            terms = None
+            for j, lat_field in enumerate(run, start=start):
+                if gather and (terms is None or not terms.fit(lat_field)):
+                    terms = access_terms(lat_field.network, lat_field.params, loc)
+                v = lat_field.at(loc, terms=terms)[0] if gather else lat_field.at(loc)[0]
+                lower = v < best
+                between = ~lower & (v < second)
+                second[between], second_col[between] = v[between], j
+                second[lower], second_col[lower] = best[lower], best_col[lower]
+                best[lower], best_col[lower] = v[lower], j
     return [
         BestTwo(best=best, best_col=best_col, second=second, second_col=second_col)
         for (best, best_col, second), second_col in zip(state, second_cols, strict=True)
     ]
+
+
+def _runs(
+    fields: Iterable[LatencyField], hold_bytes: int
+) -> Iterator[tuple[int, list[LatencyField]]]:
+    """Yield ``(first column, fields)`` runs of about ``hold_bytes`` of node arrays each."""
+    run: list[LatencyField] = []
+    start = 0
+    for lat_field in fields:
+        run.append(lat_field)
+        held = sum(f.node_us.nbytes + f.node_site.nbytes for f in run)
+        if held >= hold_bytes:
+            yield start, run
+            start, run = start + len(run), []
+    if run:
+        yield start, run
 
 
 def group_fields(
