@@ -724,7 +724,8 @@ views, byte-identical: `scripts/compare_outputs.py`, 24 files each;
 * **The progress table** sums each scenario, basis and threshold once (a target year's planned
   share was summed again for every year before it); its covered weight is the weight with the
   *covered* status code, the very samples the covered rule keeps.
-* **The map's slider** makes the run's latency raster once for the seeded bands and its year.
+* **The map's slider** made the run's latency raster once for the seeded bands and its year;
+  at the merge the map step's band levels (one `uint8` raster per scenario) replaced it.
 
 Found and left: the `sensitivity` stage's +125 MB is the four progress years' scenarios
 (~88 MB: latency and serving site per sample on three bases) and every year's critical values
