@@ -154,8 +154,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "curve counts ties out (searchsorted side)",
         "latcircle/present/figures.py",
-        'budgets * 1000.0, side="right"',
-        'budgets * 1000.0, side="left"',
+        'evaluation.latency_us, side="left"',
+        'evaluation.latency_us, side="right"',
         EXACT,
     ),
     Mutant(
@@ -210,8 +210,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "equipment latency dropped",
         "latcircle/engine/latency.py",
-        "latency = np.add(best, p.fixed_us)",
-        "latency = np.add(best, 0.0)",
+        "latency = np.add(best, p.fixed_us, out=best)",
+        "latency = np.add(best, 0.0, out=best)",
         EXACT,
     ),
     Mutant(

@@ -250,8 +250,15 @@ def test_off_a_terminal_one_line_per_city_naming_it_and_quiet_is_quiet(configs, 
 @pytest.mark.skipif(sys.platform == "win32", reason="a process group's Ctrl-C is POSIX")
 def test_ctrl_c_stops_the_sweep_cleanly(tmp_path):
     """Ctrl-C at a terminal reaches the whole process group: the driver and every worker."""
+    # The two first cities are small, so "cities 1/6" comes soon; the four after them are
+    # larger, so the sweep is still running when the signal lands, even on a loaded machine
+    # (with six small cities it once finished before a starved test process sent it).
     configs = [
-        str(write_demo_city(tmp_path / f"m{i}", seed=20 + i, scale=0.12, city_id=f"m{i}"))
+        str(
+            write_demo_city(
+                tmp_path / f"m{i}", seed=20 + i, scale=0.12 if i < 2 else 0.5, city_id=f"m{i}"
+            )
+        )
         for i in range(6)
     ]
     err_path = tmp_path / "stderr.txt"
