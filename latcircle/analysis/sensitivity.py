@@ -371,7 +371,7 @@ def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
     for sc in scenarios:
         if any(key[0] == sc.year for key in out):
             continue
-        key = (np.packbits(sc.online).tobytes(), _view_key(metro, sc.year))
+        key = (np.packbits(sc.online).tobytes(), metro.view_key(sc.year))
         if key in done:  # the same sites on the same network: the same critical values
             for basis in sc.evaluations:
                 out[(sc.year, basis)] = dataclasses.replace(out[(done[key], basis)], year=sc.year)
@@ -405,10 +405,10 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
     together (:meth:`~latcircle.analysis.metro.Metro.scenarios`).
     """
     years = [year for year in year_range(metro) if year != scenario.year]
-    keys = [(scenario.online, _view_key(metro, scenario.year))]
+    keys = [(scenario.online, metro.view_key(scenario.year))]
     same: list[int | None] = []  # per year: the first earlier entry with its sites, if any
     for year in years:
-        online, view = metro.online(year), _view_key(metro, year)
+        online, view = metro.online(year), metro.view_key(year)
         same.append(
             next(
                 (i for i, (o, v) in enumerate(keys) if np.array_equal(o, online) and v == view),
@@ -421,12 +421,6 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
     for year, s in zip(years, same, strict=True):
         out.append(next(solved) if s is None else dataclasses.replace(out[s], year=year))
     return out
-
-
-def _view_key(metro: Metro, year: int | None) -> float | None:
-    """Which network view ``year`` uses (links with online years), as Metro.view picks it."""
-    view = metro.view(year)
-    return next((first for first, v in metro.views if v is view), None)
 
 
 def _budget_us(metro: Metro) -> float:
