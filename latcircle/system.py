@@ -167,17 +167,17 @@ def exchange_folders(a: Path, b: Path) -> bool:
 def _c_function(name: str) -> Any | None:
     """Return this process's C library function ``name``; ``None`` where there is none.
 
-    The one place latcircle loads a C library. The running process's own C library can be
-    loaded (``CDLL(None)``) on Linux and macOS only; Windows has none to load so (``TypeError``
-    there): ``None`` on any other platform, and for a call this C library lacks (old glibc,
-    musl).
+    The one place latcircle loads a C library: the running process's own, which ctypes can
+    open by passing no file name on Linux and macOS only (Windows raises ``TypeError``).
+    ``None`` on any other platform, and for a call this C library lacks (old glibc, musl).
     """
-    if not (sys.platform.startswith("linux") or sys.platform == "darwin"):
-        return None
-    try:
-        return getattr(ctypes.CDLL(None, use_errno=True), name)
-    except (OSError, AttributeError):
-        return None
+    if sys.platform.startswith("linux") or sys.platform == "darwin":
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+        except OSError:
+            return None
+        return getattr(libc, name, None)
+    return None
 
 
 def _call_swap(name: str, a: Path, b: Path) -> bool:

@@ -33,7 +33,11 @@ def _page(add: Callable[[folium.Map], Any]) -> str:
     """Render a small map holding what ``add`` puts on it, element ids numbered in order."""
     fmap = folium.Map(location=[30.6, 114.3], tiles=None, zoom_start=10)
     add(fmap)
-    page = fmap.get_root().render()
+    return _numbered(fmap.get_root().render())
+
+
+def _numbered(page: str) -> str:
+    """``page`` with folium's random element ids numbered in order of appearance."""
     ids: dict[str, str] = {}
     return re.sub(
         r"_([0-9a-f]{32})(?![0-9a-f])",
@@ -153,13 +157,7 @@ def _whole_page(kinds: Any) -> str:
     ).add_to(fmap)
     fmap.fit_bounds([[30.5, 114.2], [30.7, 114.4]])  # a FitBounds child of the map
     kinds.LayerControl(collapsed=True, position="topright").add_to(fmap)
-    page = fmap.get_root().render()
-    ids: dict[str, str] = {}
-    return re.sub(
-        r"_([0-9a-f]{32})(?![0-9a-f])",
-        lambda m: "_" + ids.setdefault(m.group(1), f"{len(ids):04d}"),
-        page,
-    )
+    return _numbered(fmap.get_root().render())
 
 
 def test_map_layers_and_controls_are_folium_s() -> None:

@@ -439,24 +439,16 @@ def _from_field(
     """
     p = metro.params
     s_us = float(group_us[0]) if len(group_us) else 0.0
+    room, budget_ms = _budget_us(metro), metro.config.budget_ms
     out = {}
     for basis, ev in sc.evaluations.items():
-        lengths = functools.partial(_field_lengths, ev.latency_us, p, s_us)
+        lat = ev.latency_us
+        lengths = functools.partial(_field_lengths, lat, p, s_us)
         derive = functools.partial(
-            _field_criticals,
-            ev.latency_us,
-            s_us,
-            params=p,
-            room=_budget_us(metro),
-            budget_ms=metro.config.budget_ms,
+            _field_criticals, lat, s_us, params=p, room=room, budget_ms=budget_ms
         )
         reached = functools.partial(
-            _field_reached,
-            ev.latency_us,
-            s_us,
-            params=p,
-            room=_budget_us(metro),
-            budget_ms=metro.config.budget_ms,
+            _field_reached, lat, s_us, params=p, room=room, budget_ms=budget_ms
         )
         out[(sc.year, basis)] = _critical(
             metro, sc, basis, lengths, np.array([s_us]), derive=derive, reached=reached
