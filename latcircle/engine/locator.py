@@ -697,14 +697,23 @@ class Locator:
 
 
 def _lowest_at_min(row: np.ndarray, piece: np.ndarray, at_min: np.ndarray) -> np.ndarray:
-    """Per row (pairs row-major), the position of the lowest piece of those at the minimum."""
+    """Per row (pairs row-major), the position of the lowest piece of those at the minimum.
+
+    Of several pairs with that piece (never in a round: a row's pieces are distinct) the first.
+    """
     pos = np.flatnonzero(at_min)
     r = row[pos]
-    if np.any(r[1:] == r[:-1]):  # some row has several at its minimum (exact ties: rare)
-        order = np.lexsort((piece[pos], r))
-        pos, r = pos[order], r[order]
-        pos = pos[np.r_[True, r[1:] != r[:-1]]]
-    return pos
+    several = r[1:] == r[:-1]
+    if not several.any():  # one pair at each row's minimum (no exact tie)
+        return pos
+    # Exact ties (a lattice of samples on a lattice of streets has many): each row's pairs
+    # at its minimum are consecutive in ``pos``; keep the run's lowest piece, no sort.
+    start = np.flatnonzero(np.r_[True, ~several])
+    p = piece[pos]
+    lowest = np.minimum.reduceat(p, start)
+    at = p == np.repeat(lowest, np.diff(np.r_[start, len(pos)]))
+    pos, r = pos[at], r[at]
+    return pos[np.r_[True, r[1:] != r[:-1]]]
 
 
 def _no_ties() -> tuple[np.ndarray, ...]:
