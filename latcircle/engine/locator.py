@@ -11,7 +11,8 @@ piece within reach (a coarse raster of lower bounds on the distance to the neare
 midpoint, framed 2 km beyond the network) skip the KD-tree altogether; the others are
 located in Z-curve order, so that consecutive queries search the same part of the tree.
 Neither ``k``, the order of the points nor the number of threads changes any answer, only
-the speed (of pieces at the same distance the lowest index wins, whichever were tested).
+the speed (of pieces at the same distance the lowest index wins, whichever were tested; a
+round finds it by a minimum over each tied row's pairs, not a sort).
 A point equally near several edges (within ``TIE_M``) also gets every other such edge as a
 tie, so that its latency is the minimum over them.
 """
