@@ -426,8 +426,8 @@ ties) on every Wuhan sample, and every output of Wuhan and of the demo against `
   access tie). It is now a run minimum over the tied rows' pairs only (`_lowest_at_min`;
   `tests/test_locator_ties.py` checks it against a loop over rows, and the whole locator on
   exact ties, junctions, bends, dead ends and piece cuts against shapely, the tie path seen to
-  run). One 20,000-point slice's round: 6.75 → 5.21 ms
-  (min of 30), the tie step 1.51 → 0.52 ms. `locate` on every Wuhan sample (two threads, CPU,
+  run). One 20,000-point slice's round: 6.75 → 5.21 ms (min of 30), the tie step 1.51 →
+  0.52 ms. `locate` on every Wuhan sample (two threads, CPU,
   five interleaved pairs): 0.700–0.733 → 0.685–0.717 s (medians 0.759 → 0.715). `python -m
   benchmarks --quick --runs 5 --only floor`, `main` (`efc096a`) and this round alternated
   three times: engine on every sample 0.855 / 0.876 / 0.800 → 0.779 / 0.901 / 0.777 s CPU,
@@ -438,25 +438,25 @@ ties) on every Wuhan sample, and every output of Wuhan and of the demo against `
   and bookkeeping the rest. `cKDTree` costs ~0.38 µs per query plus ~0.06 µs per neighbour
   (325,587 samples within reach, one thread: `k` = 1 / 4 / 8 / 16 / 32 in 0.143 / 0.198 /
   0.286 / 0.445 / 0.832 s), and `k` proves 5.9 / 45.8 / 81.9 / 98.4 / 100 % of them. Even
-  an oracle giving each sample exactly the `k` that proves it would cost 0.73 µs a sample
-  against the schedule's 1.17 µs (≤ 0.14 s CPU saved): the proof's candidates, not the
-  bookkeeping, hold the engine above 2×.
+  an oracle giving each sample exactly the `k` that proves it would cost ~0.73 µs a sample
+  against the schedule's ~1.17 µs (both from those two curves; ≤ 0.14 s CPU saved): the
+  proof's candidates, not the bookkeeping, hold the engine above 2×.
 * **Tried and not taken** (same samples, CPU). *Cell-level candidate lists*: blocks of side
   S, candidates every piece whose midpoint is within the block centre's exact drop + 2 half
   diagonals + half a piece; samples are 100 m apart and pieces ≤ 40 m, so a block holds few
   samples and many candidates: 19.7 / 37.8 / 87.3 / 241 candidates a sample for S = 50 / 100 /
   200 / 400 m (the current rounds test 4.4). Restricted to blocks far from roads (centre
-  ≥ 300 m from every midpoint, S = 200 m, one `k = 48` query per block, per-sample filter and
-  proof): 97,690 samples, 88 % proven, 0.21–0.36 s against 0.21 s for the same samples by the
-  rounds. *A tight per-sample bound*: `cKDTree.query` takes one scalar bound; binned by the
-  ideal one (the answer's drop + half a piece) the `k = 8` queries took 0.316 s against
-  0.275–0.292 unbinned, and 38 % of samples have more than 8 midpoints within even that.
-  *A bucket grid* (25–100 m buckets, 3×3 or 5×5 windows, proof from the window's border):
+  ≥ 300 m from every midpoint, S = 200 m, one `k = 32` or `48` query per block, per-sample
+  filter and proof): 97,690 samples, 78–88 % proven, 0.21–0.36 s against 0.21 s for the same
+  samples by the rounds. *A tight per-sample bound*: `cKDTree.query` takes one scalar
+  bound; binned by the ideal one (the answer's drop + half a piece) the `k = 8` queries took
+  0.316 s against 0.275–0.292 unbinned, and 38 % of samples have 8 or more midpoints
+  within even that. *A bucket grid* (25–100 m buckets, 3×3 or 5×5 windows, proof from the window's border):
   proves only the 21–45 % nearest a road, and the pass over every sample (0.11–0.28 s) costs
   more than what it saves them (0.09–0.21 s). *Routing far samples to a larger first `k`* by
   the ruling-out raster's bound: too coarse (of samples it puts 100–500 m from any midpoint,
   only 38–50 % need more than 8). *Pieces of 30 or 55 m*: `locate` 0.735 / 0.679 s against
-  0.667 (min of 3). *Flat pairs by repeats instead of gathers and integer division*: 7.1 →
+  0.667 (two threads, CPU, min of 3). *Flat pairs by repeats instead of gathers and integer division*: 7.1 →
   7.5 ms a slice (no gain). Halving the engine needs a compiled nearest-segment search
   (an R-tree over segments answering `k = 1` exactly), not numpy around `cKDTree`.
 
