@@ -451,14 +451,15 @@ ties) on every Wuhan sample, and every output of Wuhan and of the demo against `
   samples by the rounds. *A tight per-sample bound*: `cKDTree.query` takes one scalar
   bound; binned by the ideal one (the answer's drop + half a piece) the `k = 8` queries took
   0.316 s against 0.275–0.292 unbinned, and 38 % of samples have 8 or more midpoints
-  within even that. *A bucket grid* (25–100 m buckets, 3×3 or 5×5 windows, proof from the window's border):
-  proves only the 21–45 % nearest a road, and the pass over every sample (0.11–0.28 s) costs
-  more than what it saves them (0.09–0.21 s). *Routing far samples to a larger first `k`* by
-  the ruling-out raster's bound: too coarse (of samples it puts 100–500 m from any midpoint,
-  only 38–50 % need more than 8). *Pieces of 30 or 55 m*: `locate` 0.735 / 0.679 s against
-  0.667 (two threads, CPU, min of 3). *Flat pairs by repeats instead of gathers and integer division*: 7.1 →
-  7.5 ms a slice (no gain). Halving the engine needs a compiled nearest-segment search
-  (an R-tree over segments answering `k = 1` exactly), not numpy around `cKDTree`.
+  within even that. *A bucket grid* (25–100 m buckets, 3×3 or 5×5 windows, proof from the
+  window's border): proves only the 21–45 % nearest a road, and the pass over every sample
+  (0.11–0.28 s) costs more than what it saves them (0.09–0.21 s). *Routing far samples to a
+  larger first `k`* by the ruling-out raster's bound: too coarse (of samples it puts
+  100–500 m from any midpoint, only 38–50 % need more than 8). *Pieces of 30 or 55 m*:
+  `locate` 0.735 / 0.679 s against 0.667 (two threads, CPU, min of 3). *Flat pairs by
+  repeats instead of gathers and integer division*: 7.1 → 7.5 ms a slice (no gain). Halving
+  the engine needs a compiled nearest-segment search (an R-tree over segments answering
+  `k = 1` exactly), not numpy around `cKDTree`.
 
 **Session round 10: the 1 M-node metro's memory (issue 23, part; 2026-12-06).** Section 4
 measured the engine on a lattice generated in its own process and held there as 1.84 M shapely
