@@ -203,9 +203,12 @@ class LatencyField:
         mid = np.flatnonzero(~(at_u | at_v))
         if len(mid) == 0:
             return best, site
-        # One pass over the points finds those sharing an edge with any site; each site then
+        # One pass over the points finds those sharing an edge with any site (one lookup per
+        # point in a per-edge table: np.isin's pass per site is slower); each site then
         # looks only at those (not at every point once per site).
-        shared = np.flatnonzero(np.isin(edge, s_edge[mid]))
+        has_site = np.zeros(self.network.n_edges, dtype=bool)
+        has_site[s_edge[mid][s_edge[mid] >= 0]] = True  # (-1 would name the last edge)
+        shared = np.flatnonzero(has_site[edge])
         for i in mid:
             on_edge = shared[edge[shared] == s_edge[i]]
             if len(on_edge) == 0:
@@ -224,6 +227,8 @@ class LatencyField:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Reach a point projected onto a node through that node (see :func:`_at_node_end`)."""
         net = self.network
+        if not net.node_device_us.any():  # no point is treated as at a node (no arrays made)
+            return best, site
         at_u, at_v = _at_node_end(net, edge, t)
         idx = np.flatnonzero(at_u | at_v)
         if len(idx) == 0:
