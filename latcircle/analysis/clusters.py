@@ -170,7 +170,7 @@ class _Cells:
 
 def _district_boxes(district: np.ndarray) -> list[tuple[slice, slice] | None]:
     """Bounding box of district ``d`` at ``d - min + 1`` (find_objects wants labels >= 1)."""
-    return ndimage.find_objects(district + (1 - int(district.min())))  # type: ignore[no-any-return]
+    return ndimage.find_objects(district + (1 - int(district.min())))
 
 
 def rank_basis(metro: Metro) -> str:
