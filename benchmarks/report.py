@@ -731,6 +731,64 @@ output of Wuhan and the demo byte-identical (`scripts/compare_outputs.py`).
   `progress` on (the metro's samples 64 MB, the years' scenarios ~65 MB, the run's scenario
   22, inputs 35–42, locator 20) plus ~17 MB GDAL keeps after its first GeoPackage write.
 
+**Session round 12, the analysis stages' numerics (issue 23, part; 2026-12-07).** Measured under
+heavy load (1-minute load 10–14 on the 2 cores), so only interleaved pairs against `main` at
+`efc096a` are compared, CPU not wall. Stage functions on a prepared Wuhan metro in one process
+(`time.process_time`, min of 5 calls, three alternating process pairs, A B A B A B): `coverage`
+0.078 / 0.093 / 0.079 → 0.058 / 0.059 / 0.064 s, `protection` 0.305 / 0.344 / 0.314 → 0.275 /
+0.310 / 0.301; `isochrones` (0.17–0.20), `sensitivity` (0.28–0.34), the progress table
+(0.10–0.11), the shortfall clusters (0.29–0.34), `dijkstra` (0.05) and `network` (0.14–0.17)
+moved within that load's run-to-run spread (±10 %). Sum of these stages 1.43 / 1.63 / 1.45 →
+1.37 / 1.50 / 1.48 s. The Wuhan batch task in process (after the worker's `warm_up`, three runs
+per process, alternated): task CPU medians 4.11 / 4.72 / 4.62 → 4.35 / 4.39 / 4.35 s, its seven
+analysis stages (`network` to `progress`) 1.87 / 2.00 / 2.14 → 1.98 / 1.96 / 2.07 s: no
+difference above this load's noise but `coverage`'s (0.082–0.100 → 0.064–0.079 s). The budgets
+(batch task ≤ 2 s, whole run ≤ 3.5 s) are not met by this round. Each change was timed against
+the code it replaces in one process (min of repeats): the budget's four band masks polygonised
+27–31 → 23–24 ms; a point's lowest tie (Wuhan's 12,462 area ties) 1.24–1.30 → 0.42–0.44 ms per
+evaluation; the points sharing an edge with a site (158 k points) 0.25–2.1 → 0.10 ms per
+evaluation; the best-two update over 9 fields (158 k points, random values: more displacements
+than real fields) 326–344 → 119–141 ms; a district box search ~8 ms, once per shortfall instead
+of once per cause. Every output of Wuhan and of the demo byte-identical
+(`scripts/compare_outputs.py`, 24 files each, references made from `efc096a`).
+* **Polygons from one array** (`isochrones.mask_polygons`): the regions `rasterio`'s
+  `shapes` traces are built with `shapely.linearrings` / `shapely.polygons` from one array of
+  every ring's vertices, mapped through the grid's geotransform before, not after (the same
+  arithmetic), instead of one shapely object per vertex through `shape()` and
+  `shapely.transform`. Used by the bands, the service areas, the single-site areas, the
+  shortfall outlines and the map's slider. GDAL's polygonising itself is most of what is left.
+* **Ties in one pass** (`LatencyField.at`): a point's lowest tie is found over runs of the
+  locator's sorted tie points (`fmin.reduceat`, then its first equal) instead of a lexsort per
+  evaluation; unsorted points keep the sort. The points sharing an edge with a site are found
+  through a per-edge table instead of `np.isin`; without device latency no node-end arrays are
+  made.
+* **Protection**: the best-two update assigns by positions (each assignment visits its hits,
+  not the whole mask), and the per-site sums run over the covered samples only, picked in
+  sample order (the same sequences, the same floats; the mutant on that line follows it).
+* **Coverage table**: which samples have access is found once per basis (it was once per
+  scope: 42 passes on Wuhan), the reached samples once per scope (not per threshold).
+* **Progress tally**: each basis's total weight summed once per samples object, not per
+  scenario and threshold. **Clusters**: the district boxes found once per shortfall.
+`tests/test_stage_numerics.py` checks the polygons against the cell union (brute force) and,
+byte for byte, against shapely's GeoJSON constructor over the whole raster (150 random masks
+and transforms, holes, islands, a corner touch); the tie pick against a plain loop and the
+stable sort (equal values, `inf`, NaN, unsorted points); the tally against hand sums with
+samples on the budget, one ulp over it and without access; `tests/test_cluster_labels.py`
+runs with the boxes found beforehand too.
+Looked at and left: **Dijkstra** is the largest piece left in these stages: ~10 ms per
+source on Wuhan's 82,902 nodes (scipy), 5 multi-source solves per run (the run's year and 4
+progress years), 9 single-site solves in protection (~90 ms) and 9 more in `interconnect.csv`
+(~50 ms, the `progress` output step). A `limit` at the budget would cut them, but
+`other_us` (tested exact against reruns) and the key sites' `backup_latency_us` are exact
+values beyond the budget. A per-node best-two (the point's best two sites are among its edge
+ends' best two) would evaluate 4 candidates per point instead of every site, but its
+equivalence under float rounding and ties needs an argument not made here. The network's
+node-position vote runs in full on Wuhan (some lines are drawn backwards: ~0.06–0.09 s);
+voting only near the disagreeing lines is not equivalent as it stands (the lone-node pass
+reads the neighbours' placement). The release of memory between stages (`gc.collect`
+~0.023 s per call after `warm_up`'s freeze, 5 calls per task) and the page faults of fresh
+full-length arrays after each trim are the `mem` helper's.
+
 **Session round 11, the compute stages after coverage (issue 23, part; 2026-12-07).** Three
 interleaved pairs of `latcircle -q run data/cities/wuhan.yaml`, with and without `--no-map
 --no-report`, `c76c1ad` then the branch, bytecode compiled, at load 1–3 (03:07 UTC), each

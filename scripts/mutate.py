@@ -343,8 +343,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "protection: N−1 share loses every site's sole coverage, not the failed one's",
         "latcircle/analysis/protection.py",
-        "float(w[cov & ~(alone & (best == s))].sum())",
-        "float(w[cov & ~alone].sum())",
+        "float(w_cov[~(alone_cov & (best_cov == s))].sum())",
+        "float(w_cov[~alone_cov].sum())",
         PROTECTION,
     ),
     Mutant(

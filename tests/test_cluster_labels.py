@@ -10,14 +10,18 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from latcircle.analysis.clusters import _Cells, _district_labels
+from latcircle.analysis.clusters import _Cells, _district_boxes, _district_labels
 
 _FOUR = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]])
 
 
-def _cells(district: np.ndarray) -> _Cells:
+def _cells(district: np.ndarray, *, boxes: bool = False) -> _Cells:
+    """Cells of ``district``; ``boxes``: with the district boxes found beforehand (as a run)."""
     zeros = np.zeros(district.shape)
-    return _Cells(cause=zeros.astype("int8"), latency=zeros, weight={}, district=district)
+    found = _district_boxes(district) if boxes else None
+    return _Cells(
+        cause=zeros.astype("int8"), latency=zeros, weight={}, district=district, boxes=found
+    )
 
 
 def _whole_grid(district: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -56,8 +60,9 @@ def test_a_cluster_on_a_boundary_is_split_and_numbered_by_district() -> None:
     ]
 
 
+@pytest.mark.parametrize("boxes", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_the_same_labels_as_one_whole_grid_pass_per_district(seed: int) -> None:
+def test_the_same_labels_as_one_whole_grid_pass_per_district(seed: int, boxes: bool) -> None:
     rng = np.random.default_rng(seed)
     shape = (int(rng.integers(1, 40)), int(rng.integers(1, 40)))
     # Blocky districts (so they have real bounding boxes) with holes of -1 (no district).
@@ -65,7 +70,7 @@ def test_the_same_labels_as_one_whole_grid_pass_per_district(seed: int) -> None:
     district = np.kron(coarse, np.ones((4, 4), dtype=int))[: shape[0], : shape[1]]
     district = district.astype("int32")
     mask = rng.random(shape) < rng.uniform(0.0, 0.8)
-    labels, n = _district_labels(_cells(district), mask)
+    labels, n = _district_labels(_cells(district, boxes=boxes), mask)
     ref, ref_n = _whole_grid(district, mask)
     assert n == ref_n
     assert np.array_equal(labels, ref)

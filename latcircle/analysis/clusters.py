@@ -163,6 +163,14 @@ class _Cells:
     latency: np.ndarray  # per inside cell (Grid.numbers), not a full-grid raster
     weight: dict[str, tuple[np.ndarray, np.ndarray]]
     district: np.ndarray
+    # Each district's bounding box (:func:`_district_boxes`), found once for every cause;
+    # ``None``: found when asked.
+    boxes: list[tuple[slice, slice] | None] | None = None
+
+
+def _district_boxes(district: np.ndarray) -> list[tuple[slice, slice] | None]:
+    """Bounding box of district ``d`` at ``d - min + 1`` (find_objects wants labels >= 1)."""
+    return ndimage.find_objects(district + (1 - int(district.min())))
 
 
 def rank_basis(metro: Metro) -> str:
@@ -202,11 +210,13 @@ def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
     for basis in ("population", "key_sites"):
         if basis in scenario.evaluations:
             weight[basis] = _uncovered_weight(grid, metro, scenario, basis, budget_ms)
+    district = grid.to_raster(area.samples.district, fill=-1, dtype="int32")
     return _Cells(
         cause=grid.to_raster(area.codes(budget_ms), fill=0, dtype="int8"),
         latency=area.latency_us,
         weight=weight,
-        district=grid.to_raster(area.samples.district, fill=-1, dtype="int32"),
+        district=district,
+        boxes=_district_boxes(district),
     )
 
 
@@ -240,7 +250,7 @@ def _district_labels(cells: _Cells, mask: np.ndarray) -> tuple[np.ndarray, int]:
     # clusters in the same (row-major) order, one grid scan per cause instead of one per
     # district (find_objects wants labels >= 1, hence the shift).
     shift = 1 - int(cells.district.min())
-    boxes = ndimage.find_objects(cells.district + shift)
+    boxes = cells.boxes if cells.boxes is not None else _district_boxes(cells.district)
     for d in districts:
         box = boxes[int(d) + shift - 1]
         part, k = ndimage.label(mask[box] & (cells.district[box] == d), structure=_FOUR_CONNECTED)

@@ -252,9 +252,11 @@ def coverage_table(
     rows: list[dict[str, object]] = []
     scopes: list[tuple[str, str, int | None]] = [("metro", "metro", None)]
     scopes += [("district", name, i) for i, name in enumerate(district_names or [])]
+    # Which samples have access: one pass per basis, shared by every scope.
+    access = [ev.samples.location.has_access for ev in evaluations]
     for scope, name, index in scopes:
-        for ev in evaluations:
-            rows.extend(_rows(ev, scope, name, index, thresholds_ms))
+        for ev, has_access in zip(evaluations, access, strict=True):
+            rows.extend(_rows(ev, scope, name, index, thresholds_ms, has_access=has_access))
     return pd.DataFrame(
         rows,
         columns=[
@@ -274,17 +276,25 @@ def coverage_table(
 
 
 def _rows(
-    ev: Evaluation, scope: str, name: str, index: int | None, thresholds_ms: list[float]
+    ev: Evaluation,
+    scope: str,
+    name: str,
+    index: int | None,
+    thresholds_ms: list[float],
+    *,
+    has_access: np.ndarray,
 ) -> list[dict[str, object]]:
     s = ev.samples
-    mask = slice(None) if index is None else s.district == index
+    mask = slice(None) if index is None else np.flatnonzero(s.district == index)
     w = s.weight[mask]
     lat = ev.latency_us[mask]
-    access = s.location.has_access[mask]
+    access = has_access[mask]
     total = float(w.sum())
     no_access = float(w[~access].sum())
     # No online site on the sample's piece of network: uncovered at every threshold.
-    unreachable = float(w[access & ~np.isfinite(lat)].sum())
+    reached = np.isfinite(lat)
+    unreachable = float(w[access & ~reached].sum())
+    reached &= access  # with access and a finite latency: found once, not per threshold
     out = []
     for thr in thresholds_ms:
         within = float(w[covered(lat, budget_ms=thr)].sum())
@@ -298,7 +308,7 @@ def _rows(
                 "covered": within,
                 "no_access": no_access,
                 "unreachable": unreachable,
-                "too_far": float(w[access & np.isfinite(lat) & ~covered(lat, budget_ms=thr)].sum()),
+                "too_far": float(w[reached & ~covered(lat, budget_ms=thr)].sum()),
                 "total": total,
                 "share": share_of(within, total),
             }

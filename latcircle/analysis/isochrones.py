@@ -17,7 +17,6 @@ import pyproj
 import rasterio.features
 import shapely
 from affine import Affine
-from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from latcircle.analysis.coverage import covered
@@ -44,16 +43,30 @@ def mask_polygons(grid: Grid, mask: np.ndarray) -> BaseGeometry:
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     window = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     pixels = Affine(1.0, 0.0, float(cols[0]), 0.0, 1.0, float(rows[0]))
-    parts = [
-        shape(geom)
+    regions = [
+        geom["coordinates"]
         for geom, value in rasterio.features.shapes(
             window.astype(np.uint8), mask=window, transform=pixels, connectivity=4
         )
         if value == 1
     ]
     # shapes() returns disjoint regions with their holes: no union is needed.
-    geom = shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
-    return shapely.transform(geom, partial(_pixel_to_crs, grid.transform.to_gdal()))
+    parts = _polygons(regions, grid.transform.to_gdal())
+    return shapely.MultiPolygon(list(parts)) if len(parts) > 1 else parts[0]
+
+
+def _polygons(regions: list[list[list[tuple[float, float]]]], gt: tuple[float, ...]) -> np.ndarray:
+    """Build GeoJSON polygon coordinates (shell, then holes) mapped through geotransform ``gt``.
+
+    The polygons ``shapely.transform(shape(...), _pixel_to_crs)`` gives, vertex for vertex
+    (the same coordinates through the same arithmetic), made from one array of every ring's
+    vertices instead of one Python object per vertex: rings, then polygons, by index.
+    """
+    rings = [ring for region in regions for ring in region]
+    xy = _pixel_to_crs(gt, np.array([pt for ring in rings for pt in ring], dtype=float))
+    ring_of = np.repeat(np.arange(len(rings)), [len(ring) for ring in rings])
+    poly_of = np.repeat(np.arange(len(regions)), [len(region) for region in regions])
+    return np.asarray(shapely.polygons(shapely.linearrings(xy, indices=ring_of), indices=poly_of))
 
 
 def _pixel_to_crs(gt: tuple[float, ...], xy: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.coverage import BASES, CAUSE_CODES, CAUSES, share_of
+from latcircle.analysis.coverage import BASES, CAUSE_CODES, CAUSES, Samples, share_of
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.config import Target
 from latcircle.errors import InputError
@@ -379,7 +379,8 @@ class _Tally:
 
     def __init__(self) -> None:
         self._done: dict[tuple[int, str, float], tuple[float, float, dict[str, float]]] = {}
-        self._kept: list[Scenario] = []  # the keys' objects stay alive: no id is reused
+        self._kept: list[object] = []  # the keys' objects stay alive: no id is reused
+        self._totals: dict[int, float] = {}  # per samples object: its weight summed once
 
     def get(
         self, scenario: Scenario, basis: str, threshold_ms: float
@@ -394,10 +395,17 @@ class _Tally:
             sums = np.bincount(codes, weights=w, minlength=5)
             self._done[key] = (
                 float(w[codes == CAUSE_CODES["covered"]].sum()),
-                float(w.sum()),
+                self._total(ev.samples),
                 {cause: float(sums[CAUSE_CODES[cause]]) for cause in CAUSES},
             )
         return self._done[key]
+
+    def _total(self, samples: Samples) -> float:
+        """Return ``samples``' summed weight (the same sum for every year and threshold)."""
+        if id(samples) not in self._totals:
+            self._kept.append(samples)
+            self._totals[id(samples)] = samples.total
+        return self._totals[id(samples)]
 
 
 def _progress_row(

@@ -211,12 +211,15 @@ def _site_rows(
         alone = failure.alone(basis, budget_ms=budget)
         best = failure.best_site[basis]
         n = len(sites)
-        served = np.bincount(best[cov], weights=w[cov], minlength=n)[:n]
+        # The covered samples, in sample order: every sum below is over some of them.
+        kept = np.flatnonzero(cov)
+        w_cov, best_cov, alone_cov = w[kept], best[kept], alone[kept]
+        served = np.bincount(best_cov, weights=w_cov, minlength=n)[:n]
         lost = np.bincount(best[alone], weights=w[alone], minlength=n)[:n]
-        covered_w = float(w[cov].sum())
+        covered_w = float(w_cov.sum())
         # What survives each site's failure, summed as a run without it sums (same samples,
-        # same order: the same float).
-        after = {int(s): float(w[cov & ~(alone & (best == s))].sum()) for s in online}
+        # same order: the same float), picked from the covered ones.
+        after = {int(s): float(w_cov[~(alone_cov & (best_cov == s))].sum()) for s in online}
         # Rank by coverage resting on the site alone; ties in sites-file order.
         order = online[np.argsort(-lost[online], kind="stable")]
         for rank, s in enumerate(order, start=1):

@@ -167,8 +167,7 @@ class LatencyField:
             tie_lat, tie_site = self._at_access(terms.ties)
             # Per point the lowest over its ties (first listed of equal), then against the
             # nearest edge's answer, which keeps a tie of equal latency.
-            order = np.lexsort((tie_lat, p))
-            first = order[np.r_[True, p[order][1:] != p[order][:-1]]]
+            first = _lowest_first(p, tie_lat)
             lower = first[tie_lat[first] < latency[p[first]]]
             latency[p[lower]], site[p[lower]] = tie_lat[lower], tie_site[lower]
         return latency, site
@@ -204,9 +203,12 @@ class LatencyField:
         mid = np.flatnonzero(~(at_u | at_v))
         if len(mid) == 0:
             return best, site
-        # One pass over the points finds those sharing an edge with any site; each site then
+        # One pass over the points finds those sharing an edge with any site (one lookup per
+        # point in a per-edge table: np.isin's pass per site is slower); each site then
         # looks only at those (not at every point once per site).
-        shared = np.flatnonzero(np.isin(edge, s_edge[mid]))
+        has_site = np.zeros(self.network.n_edges, dtype=bool)
+        has_site[s_edge[mid][s_edge[mid] >= 0]] = True  # (-1 would name the last edge)
+        shared = np.flatnonzero(has_site[edge])
         for i in mid:
             on_edge = shared[edge[shared] == s_edge[i]]
             if len(on_edge) == 0:
@@ -225,6 +227,8 @@ class LatencyField:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Reach a point projected onto a node through that node (see :func:`_at_node_end`)."""
         net = self.network
+        if not net.node_device_us.any():  # no point is treated as at a node (no arrays made)
+            return best, site
         at_u, at_v = _at_node_end(net, edge, t)
         idx = np.flatnonzero(at_u | at_v)
         if len(idx) == 0:
@@ -235,6 +239,28 @@ class LatencyField:
         best[idx] = self.node_us[node] + self.params.us_per_m * away
         site[idx] = self.node_site[node]
         return best, site
+
+
+def _lowest_first(point: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Per ``point``, the index of its lowest ``value`` (of equal ones the first listed).
+
+    What ``np.lexsort((value, point))`` puts first in each point's run (NaN last: a point
+    whose values are all NaN gets its first). Points as the locator lists them (ascending)
+    take one pass over runs (``fmin.reduceat``) instead of a sort.
+    """
+    if len(point) == 0:
+        return np.zeros(0, np.int64)
+    if not (point[1:] >= point[:-1]).all():
+        order = np.lexsort((value, point))
+        return order[np.r_[True, point[order][1:] != point[order][:-1]]]
+    starts = np.flatnonzero(np.r_[True, point[1:] != point[:-1]])
+    run = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(point)]))
+    low = np.fmin.reduceat(value, starts)
+    # A run of NaN only has no equal of its NaN minimum: its first entry stands for it.
+    lead = np.zeros(len(point), dtype=bool)
+    lead[starts] = True
+    hit = np.flatnonzero((value == low[run]) | (np.isnan(low[run]) & lead))
+    return hit[np.r_[True, run[hit][1:] != run[hit][:-1]]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,11 +174,14 @@ def best_two_of_fields(
                 if gather and (terms is None or not terms.fit(lat_field)):
                     terms = access_terms(lat_field.network, lat_field.params, loc)
                 v = lat_field.at(loc, terms=terms)[0] if gather else lat_field.at(loc)[0]
+                # As positions, not masks: each assignment then visits its hits only.
                 lower = v < best
-                between = ~lower & (v < second)
+                low = np.flatnonzero(lower)
+                between = np.flatnonzero(v < second)
+                between = between[~lower[between]]
                 second[between], second_col[between] = v[between], j
-                second[lower], second_col[lower] = best[lower], best_col[lower]
-                best[lower], best_col[lower] = v[lower], j
+                second[low], second_col[low] = best[low], best_col[low]
+                best[low], best_col[low] = v[low], j
     return [
         BestTwo(best=best, best_col=best_col, second=second, second_col=second_col)
         for (best, best_col, second), second_col in zip(state, second_cols, strict=True)
