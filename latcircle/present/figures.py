@@ -591,8 +591,9 @@ def png_bytes(fig: Figure) -> bytes:
     fig
         The figure.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.image import imsave
+
+    from latcircle.present.figure_canvas import FigureCanvas
 
     buf = io.BytesIO()
     dpi = fig.get_dpi()
@@ -606,7 +607,7 @@ def png_bytes(fig: Figure) -> bytes:
             # anything, so one draw gives the same pixels; they are encoded as ``savefig``
             # does (Pillow's PNG at the figure's dpi): the same bytes
             # (tests/test_figures_once.py).
-            canvas = FigureCanvasAgg(fig)
+            canvas = FigureCanvas(fig)
             canvas.draw()
             imsave(
                 buf,
