@@ -128,3 +128,27 @@ def test_a_new_size_or_dpi_gets_a_new_renderer() -> None:
     with matplotlib.rc_context(_PLAIN):
         reference.draw()
     assert np.array_equal(np.asarray(canvas.buffer_rgba()), np.asarray(reference.buffer_rgba()))
+
+
+def test_extents_shared_across_figures_are_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measured once, reused by the next figures: the same pixels at other sizes and dpi."""
+    from latcircle.present import figure_canvas
+
+    monkeypatch.setattr(figure_canvas, "_METRICS", {})
+    rc = figures._text_rc()
+    builds = [_city_like, _texts, _city_like, _texts]
+    dpis = [110, 110, 72, 150]
+    for build, dpi in zip(builds, dpis, strict=True):
+
+        def at(dpi: float = dpi, build: Callable[[], Figure] = build) -> Figure:
+            fig = build()
+            fig.set_dpi(dpi)
+            return fig
+
+        assert np.array_equal(_pixels(at, FigureCanvas, rc), _pixels(at, FigureCanvasAgg, rc))
+    assert figure_canvas._METRICS  # it was used
+    # Bounded: emptied when full.
+    monkeypatch.setattr(figure_canvas, "_METRICS", {})
+    monkeypatch.setattr(figure_canvas, "_METRICS_MAX", 3)
+    _pixels(_texts, FigureCanvas, rc)
+    assert len(figure_canvas._METRICS) <= 3

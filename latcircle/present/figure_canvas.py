@@ -52,6 +52,14 @@ def fast_text_supported() -> bool:
     )
 
 
+#: Text extents measured by any :class:`_Renderer`, keyed by the font object (kept in the
+#: entry, so its id is not reused), text, size, dpi and hinting: the six figures of a report
+#: measure the same tick labels and legend entries (matplotlib's own cache is per renderer,
+#: so per figure). Emptied when it reaches :data:`_METRICS_MAX` entries.
+_METRICS: dict[tuple[int, str, float, float, Any], tuple[Any, tuple[float, float, float]]] = {}
+_METRICS_MAX = 4096
+
+
 class _Renderer(RendererAgg):
     """Agg renderer: matplotlib's text drawing with its per-glyph constants made once."""
 
@@ -72,6 +80,28 @@ class _Renderer(RendererAgg):
         font.clear()
         font.set_size(font_prop.get_size_in_points(), self.dpi)
         return font
+
+    def get_text_width_height_descent(
+        self, s: str, prop: FontProperties, ismath: bool | str
+    ) -> tuple[float, float, float]:
+        """As matplotlib's; plain text measured once per font, size, dpi and hinting."""
+        if ismath is not False:  # mathtext and TeX: matplotlib's own way
+            return super().get_text_width_height_descent(s, prop, ismath)  # type: ignore[arg-type]
+        font = self._prepare_font(prop)
+        flags = get_hinting_flag()
+        key = (id(font), s, prop.get_size_in_points(), float(self.dpi), flags)
+        hit = _METRICS.get(key)
+        if hit is not None and hit[0] is font:
+            return hit[1]
+        # What matplotlib's RendererAgg does, on the font just prepared.
+        font.set_text(s, 0.0, flags=flags)
+        w, h = font.get_width_height()  # width and height of unrotated string
+        d = font.get_descent()
+        metrics = (w / 64.0, h / 64.0, d / 64.0)  # from subpixels
+        if len(_METRICS) >= _METRICS_MAX:
+            _METRICS.clear()
+        _METRICS[key] = (font, metrics)
+        return metrics
 
     def _draw_text_glyphs_and_boxes(
         self,
