@@ -317,20 +317,14 @@ class _Shapes:
         return self._differences[key][2]
 
 
-def _narrow(district: np.ndarray, n: int) -> np.ndarray:
-    """``district`` as 16-bit integers when every value (and ``n``) fits, else as it is.
+def _district_starts(district: np.ndarray, n: int) -> np.ndarray:
+    """``0 .. n`` in ``district``'s integer type (``-0.5 .. n - 0.5`` for float districts).
 
-    numpy sorts 16-bit integers stably by radix; the order is the same (a stable sort's
-    order is unique), the values too.
+    For integer districts, the first sample at or after ``i`` is the first after ``i - 0.5``.
     """
-    info = np.iinfo(np.int16)
-    if (
-        district.dtype.kind in "iu"
-        and n <= info.max
-        and (not len(district) or info.min <= int(district.min()) <= int(district.max()) <= info.max)
-    ):
-        return district.astype(np.int16, copy=False)
-    return district
+    if district.dtype.kind in "iu" and n <= np.iinfo(district.dtype).max:
+        return np.arange(n + 1, dtype=district.dtype)
+    return np.arange(n + 1) - 0.5
 
 
 class _Sums:
@@ -352,11 +346,11 @@ class _Sums:
         """Sample order by district, the weights in it, each district's slice bounds."""
         key = id(samples)
         if key not in self._split:
-            district = _narrow(samples.district, self.n)
-            # A stable sort of small integers (a radix sort when they fit 16 bits).
+            district = samples.district
             order = np.argsort(district, kind="stable")
             # District i is [bounds[i], bounds[i + 1]); samples in none (-1) come first.
-            bounds = np.searchsorted(district[order], np.arange(self.n + 1, dtype=district.dtype))
+            # Searched as integers of the districts' own type (no float copy of the array).
+            bounds = np.searchsorted(district[order], _district_starts(district, self.n))
             self._split[key] = (samples, order, samples.weight[order], bounds)
         _, order, w, bounds = self._split[key]
         return order, w, bounds
