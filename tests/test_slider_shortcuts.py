@@ -169,3 +169,43 @@ def test_seeded_rings_give_the_rings_made_anew(make_tiny_city: Callable[..., Pat
     assert np.allclose(seeded.rings["area_km2"], [58.75, 11.25, 0.0, 0.0], atol=1e-9)
     assert seeded.rings.geometry.iloc[1] is layers["rings"].geometry.iloc[1]
     assert fresh.rings.geometry.iloc[1] is not layers["rings"].geometry.iloc[1]
+
+
+def _curve_every_sample(latency: np.ndarray, weight: np.ndarray, budgets: np.ndarray) -> np.ndarray:
+    """The share curve as it was computed before: every sample searched among the budgets."""
+    edges_us = budgets.ravel() * 1000.0
+    order = np.argsort(edges_us, kind="stable")
+    first = np.searchsorted(edges_us[order], latency, side="left")
+    bins = np.bincount(first, weights=weight, minlength=edges_us.size + 1)
+    shares = np.empty(edges_us.size)
+    shares[order] = np.cumsum(bins[: edges_us.size]) / float(weight.sum())
+    return shares.reshape(budgets.shape)
+
+
+@pytest.mark.parametrize(
+    "budgets",
+    [
+        np.linspace(0.0, 2.0, 401),
+        np.array([1.0, 0.25, 0.75, 0.5]),  # unsorted, as a config may list them
+        np.array([0.5]),
+        np.array([1.0, np.nan, 0.5]),  # a NaN budget sorts last: every sample searched
+    ],
+)
+def test_share_curve_leaves_out_only_what_no_budget_counts(budgets: np.ndarray) -> None:
+    from types import SimpleNamespace
+
+    from latcircle.present.figures import curve
+
+    rng = np.random.default_rng(5)
+    n = 30_000
+    latency = rng.uniform(0.0, 2500.0, size=n)
+    latency[rng.random(n) < 0.6] = np.inf  # no access
+    latency[:50] = np.nan
+    edges = budgets[np.isfinite(budgets)] * 1000.0
+    latency[50:50 + len(edges)] = edges  # samples exactly at a budget: within it
+    latency[100:100 + len(edges)] = np.nextafter(edges, np.inf)  # just beyond: not
+    weight = rng.random(n) * 10.0 ** rng.integers(-3, 4, size=n)
+    ev = SimpleNamespace(latency_us=latency, samples=SimpleNamespace(weight=weight))
+    got = curve(ev, budgets)  # type: ignore[arg-type]
+    want = _curve_every_sample(latency, weight, budgets)
+    assert got.tobytes() == want.tobytes()
