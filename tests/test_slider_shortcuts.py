@@ -202,8 +202,8 @@ def test_share_curve_leaves_out_only_what_no_budget_counts(budgets: np.ndarray) 
     latency[rng.random(n) < 0.6] = np.inf  # no access
     latency[:50] = np.nan
     edges = budgets[np.isfinite(budgets)] * 1000.0
-    latency[50:50 + len(edges)] = edges  # samples exactly at a budget: within it
-    latency[100:100 + len(edges)] = np.nextafter(edges, np.inf)  # just beyond: not
+    latency[50 : 50 + len(edges)] = edges  # samples exactly at a budget: within it
+    latency[100 : 100 + len(edges)] = np.nextafter(edges, np.inf)  # just beyond: not
     weight = rng.random(n) * 10.0 ** rng.integers(-3, 4, size=n)
     ev = SimpleNamespace(latency_us=latency, samples=SimpleNamespace(weight=weight))
     got = curve(ev, budgets)  # type: ignore[arg-type]

@@ -86,7 +86,7 @@ class _Renderer(RendererAgg):
     ) -> tuple[float, float, float]:
         """As matplotlib's; plain text measured once per font, size, dpi and hinting."""
         if ismath is not False:  # mathtext and TeX: matplotlib's own way
-            return super().get_text_width_height_descent(s, prop, ismath)  # type: ignore[arg-type]
+            return super().get_text_width_height_descent(s, prop, ismath)
         font = self._prepare_font(prop)
         flags = get_hinting_flag()
         key = (id(font), s, prop.get_size_in_points(), float(self.dpi), flags)
