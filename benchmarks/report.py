@@ -786,12 +786,13 @@ is byte-identical to `efc096a`'s (`scripts/compare_outputs.py`, 24 files each: P
   district bars (−3 ms): `pivot` refuses duplicate names where `pivot_table` averages, not
   done. A Jinja2 bytecode cache would save the report templates' compile (~0.04 s of each
   run's first `write_report`) but writes outside the run's folder: not done.
-* **What is left.** `write_report` (~0.65 s on a quiet core): matplotlib's figure building
+* **What is left** (parts measured before this round, at load ~2–3: `write_report` 0.69 s,
+  `write_map` 0.67 s in process). `write_report`: matplotlib's figure building
   (axes, ticks, legends; ~0.15 s), its layout and drawing (~0.33 s, FreeType's text
   measuring, layout and rendering ~0.1 s of it), Pillow's PNG encoding ~0.085 s (zlib-ng
   2.3.3 at Pillow's defaults: fixed by the bytes), the templates' compile on first use
   ~0.04 s.
-  `write_map` (~0.6 s): the slider's GDAL polygonising (~0.045 s), GEOS clipping (~0.05 s:
+  `write_map`: the slider's GDAL polygonising (~0.045 s), GEOS clipping (~0.05 s:
   one mask of 37 parts along the metro's edge is 34 ms of it) and differencing (~0.03 s),
   the display simplification (`simplify(preserve_topology=True)`, ~0.05 s), the district
   sums (~0.05 s, bit for bit with the coverage table), JSON (~0.045 s) and folium's render
