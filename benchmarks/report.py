@@ -788,7 +788,7 @@ is byte-identical to `efc096a`'s (`scripts/compare_outputs.py`, 24 files each: P
   run's first `write_report`) but writes outside the run's folder: not done.
 * **What is left** (parts measured before this round, at load ~2–3: `write_report` 0.69 s,
   `write_map` 0.67 s in process). `write_report`: matplotlib's figure building
-  (axes, ticks, legends; ~0.15 s), its layout and drawing (~0.33 s, FreeType's text
+  (axes, ticks, legends; ~0.15 s), its layout and drawing (~0.38 s, ~0.33 s now; FreeType's text
   measuring, layout and rendering ~0.1 s of it), Pillow's PNG encoding ~0.085 s (zlib-ng
   2.3.3 at Pillow's defaults: fixed by the bytes), the templates' compile on first use
   ~0.04 s.
