@@ -841,6 +841,68 @@ here; the years' serving-site arrays (~44 MB) are read by no step of a run but a
 `Evaluation`. Under load a fresh array of a basis costs more in page faults than its
 arithmetic (`np.full` in `LatencyField.at` led cProfile), the price of trimming the heap
 between stages.
+
+**Session round 12: the presentation steps (issue 23, part; 2026-12-07).** Measured under very
+heavy load (1-minute load 10–17 on the 2 cores), so only interleaved pairs are compared, in
+CPU: `write_report` and `write_map` called alternately with the code before and after in one
+process on a pickled Wuhan run (the collector frozen as in the CLI; one report's text extents
+at a time), 16 pairs each: `write_report` median 0.958 → 0.875 s (paired difference −0.061
+s, 12 of 16 pairs faster), `write_map` 0.796 → 0.760 s (paired −0.038 s, 15 of 16). Whole
+run (`/usr/bin/time` on `latcircle -q run data/cities/wuhan.yaml`, `efc096a` and this round
+alternated three times): 8.65 / 9.81 / 9.66 → 8.45 / 9.69 / 9.11 s CPU (each pair lower;
+within this load's noise), peak 698–711 → 702–706 MB. Every output of Wuhan and of the demo
+is byte-identical to `efc096a`'s (`scripts/compare_outputs.py`, 24 files each: PNGs,
+`report.html` and `map.html` included).
+* **The report's Agg canvas** (`present/figure_canvas.py`): matplotlib 3.11's Agg renderer
+  draws text glyph by glyph from Python and builds the same rotation matrix with numpy for
+  every glyph (1,160 glyphs in Wuhan's six figures: 57 ms, of which FreeType's rendering and
+  Agg's blending 19 ms), and looks a text's fonts
+  up through the font manager at every draw and measure. `png_bytes` now draws on
+  `FigureCanvas`, a `FigureCanvasAgg` whose renderer makes that matrix once per text and keeps
+  each font properties' fonts for the figure, then makes the same FreeType calls in the same
+  order; text extents are measured once per font object, text, size, dpi and hinting across
+  the report's figures (matplotlib's cache is per renderer, so per figure; 127 → 85
+  measures). The six figures' draws: min 0.425 → 0.376 s (12 alternations in one process).
+  `tests/test_figure_canvas.py` compares every pixel with `FigureCanvasAgg` (rotated,
+  bold, Chinese, mathtext with rules, unantialiased text, other hinting, other dpi, extents
+  reused across figures); `tests/test_figures_once.py` still compares the bytes with
+  `savefig`.
+* **The share curve** (`figures.curve`) searches only the latencies within the largest
+  budget: the others (82 % of Wuhan's area cells have no access: infinite) fell in a last
+  bin no budget counts; every counted bin gets the same weights in the same order (the same
+  shares bit for bit; `tests/test_slider_shortcuts.py` against the search over every
+  sample, samples exactly at and just beyond each budget). Wuhan's curves, min of 10:
+  area 12.7 → 5.6 ms, population 6.9 → 4.6 ms.
+* **The slider's shapes.** The run year's rings are the run's own `rings` layer (the
+  differences of the very band geometries the slider is seeded with; `year_states(...,
+  run_rings=...)`); a band with the same cells as the next is one geometry, and that
+  geometry minus itself is taken as the empty polygon GEOS gives for it (a (multi)polygon
+  minus itself is `POLYGON EMPTY`; checked against `shapely.difference`) instead of an
+  overlay (~9 ms each on Wuhan); the districts' slices are searched as integers (no float
+  copy of the sorted districts). `year_states`: paired −0.024 s (12 alternations).
+* **The heat layer's cells** are summed with one dense `bincount` over the cells' box instead
+  of `np.unique` (a sort) then `bincount`: the same cells in the same order and the same sums
+  bit for bit (each cell's weights added in sample order either way); boxes over 4 M cells
+  keep the sorted route. `_uncovered_population` 0.035 → 0.020 s.
+* **Tried and not taken.** A 16-bit stable (radix) sort of the districts: slower than
+  numpy's timsort on their runs (area cells 7.7 → 12.9 ms), reverted. One `PatchCollection`
+  for the district bars: other pixels (snapping), not done. `pivot` for `pivot_table` in the
+  district bars (−3 ms): `pivot` refuses duplicate names where `pivot_table` averages, not
+  done. A Jinja2 bytecode cache would save the report templates' compile (~0.04 s of each
+  run's first `write_report`) but writes outside the run's folder: not done.
+* **What is left** (parts measured before this round, at load ~2–3: `write_report` 0.69 s,
+  `write_map` 0.67 s in process). `write_report`: matplotlib's figure building
+  (axes, ticks, legends; ~0.15 s), its layout and drawing (~0.38 s, ~0.33 s now; FreeType's text
+  measuring, layout and rendering ~0.1 s of it), Pillow's PNG encoding ~0.085 s (zlib-ng
+  2.3.3 at Pillow's defaults: fixed by the bytes), the templates' compile on first use
+  ~0.04 s.
+  `write_map`: the slider's GDAL polygonising (~0.045 s), GEOS clipping (~0.05 s:
+  one mask of 37 parts along the metro's edge is 34 ms of it) and differencing (~0.03 s),
+  the display simplification (`simplify(preserve_topology=True)`, ~0.05 s), the district
+  sums (~0.05 s, bit for bit with the coverage table), JSON (~0.045 s) and folium's render
+  (~0.04 s), the automatic what-if candidates (`auto_candidates` twice, ~0.035 s). Taking
+  GEOS's clip or ring shortcuts for cells already inside the metro would change the
+  vertices' order and so `map.html`'s bytes.
 """
 
 

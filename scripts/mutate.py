@@ -154,9 +154,19 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "curve counts ties out (searchsorted side)",
         "latcircle/present/figures.py",
-        'evaluation.latency_us, side="left"',
-        'evaluation.latency_us, side="right"',
+        'np.searchsorted(edges, latency, side="left")',
+        'np.searchsorted(edges, latency, side="right")',
         EXACT,
+    ),
+    Mutant(
+        "curve leaves out the latencies exactly at the largest budget (<= to <)",
+        "latcircle/present/figures.py",
+        "within = latency <= edges[-1]",
+        "within = latency < edges[-1]",
+        (
+            "tests/test_slider_shortcuts.py::"
+            "test_share_curve_leaves_out_only_what_no_budget_counts",
+        ),
     ),
     Mutant(
         "site online year <= to < (a site counts from the year after)",

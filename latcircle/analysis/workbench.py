@@ -123,6 +123,7 @@ def year_states(
     *,
     solved: Sequence[Scenario] = (),
     run_bands: gpd.GeoDataFrame | None = None,
+    run_rings: gpd.GeoDataFrame | None = None,
 ) -> list[YearState]:
     """Solve the metro for each slider year and keep what the map redraws.
 
@@ -142,6 +143,10 @@ def year_states(
         The run's isochrone bands (:func:`latcircle.analysis.isochrones.bands` of
         ``scenario``, e.g. ``RunResult.layers["bands"]``): its masks are not polygonised
         again (the same geometries: the same cells clipped the same way).
+    run_rings
+        The run's rings (:func:`latcircle.analysis.isochrones.band_rings` of ``run_bands``,
+        ``RunResult.layers["rings"]``): the differences of those very band geometries are
+        not computed again.
 
     Returns
     -------
@@ -154,6 +159,8 @@ def year_states(
     if run_bands is not None and len(run_bands) == len(thresholds):  # one row per threshold
         for i, geom in enumerate(run_bands.geometry):
             shapes.seed(levels.mask(scenario, i), geom)
+        if run_rings is not None:
+            shapes.seed_rings(run_bands, run_rings)
     sums = _Sums(len(metro.district_names))
     states = []
     done: dict[int, YearState] = {}  # one state per solved scenario, whatever its years
@@ -278,12 +285,46 @@ class _Shapes:
             self._clipped[key] = shapely.intersection(cells, self.boundary)
         return self._clipped[key]
 
+    def seed_rings(self, bands: gpd.GeoDataFrame, rings: gpd.GeoDataFrame) -> None:
+        """Record ``rings`` as the differences of ``bands``' geometries (made elsewhere).
+
+        ``rings`` is :func:`~latcircle.analysis.isochrones.band_rings` of ``bands``: ring
+        ``i`` is band ``i`` minus band ``i - 1``, thresholds ascending. Nothing is recorded
+        unless both have the same thresholds.
+        """
+        ordered = bands.sort_values("threshold_ms")
+        thresholds = [float(t) for t in ordered["threshold_ms"]]
+        if thresholds != [float(t) for t in rings["threshold_ms"]]:
+            return
+        geoms = list(ordered.geometry)
+        for i, ring in enumerate(list(rings.geometry)[1:], start=1):
+            a, b = geoms[i], geoms[i - 1]
+            self._differences.setdefault((id(a), id(b)), (a, b, ring))
+
     def difference(self, a: BaseGeometry, b: BaseGeometry) -> BaseGeometry:
-        """Return ``a`` minus ``b`` (:func:`shapely.difference`)."""
+        """Return ``a`` minus ``b`` (:func:`shapely.difference`).
+
+        A (multi)polygon minus itself is what GEOS gives for it without the overlay: an
+        empty polygon (two bands with the same cells are one geometry here).
+        """
         key = (id(a), id(b))
         if key not in self._differences:
-            self._differences[key] = (a, b, shapely.difference(a, b))
+            if a is b and a.geom_type in ("Polygon", "MultiPolygon") and not a.has_z:
+                ring = shapely.Polygon()
+            else:
+                ring = shapely.difference(a, b)
+            self._differences[key] = (a, b, ring)
         return self._differences[key][2]
+
+
+def _district_starts(district: np.ndarray, n: int) -> np.ndarray:
+    """``0 .. n`` in ``district``'s integer type (``-0.5 .. n - 0.5`` for float districts).
+
+    For integer districts, the first sample at or after ``i`` is the first after ``i - 0.5``.
+    """
+    if district.dtype.kind in "iu" and n <= np.iinfo(district.dtype).max:
+        return np.arange(n + 1, dtype=district.dtype)
+    return np.arange(n + 1) - 0.5
 
 
 class _Sums:
@@ -305,9 +346,11 @@ class _Sums:
         """Sample order by district, the weights in it, each district's slice bounds."""
         key = id(samples)
         if key not in self._split:
-            order = np.argsort(samples.district, kind="stable")
+            district = samples.district
+            order = np.argsort(district, kind="stable")
             # District i is [bounds[i], bounds[i + 1]); samples in none (-1) come first.
-            bounds = np.searchsorted(samples.district[order], np.arange(self.n + 1) - 0.5)
+            # Searched as integers of the districts' own type (no float copy of the array).
+            bounds = np.searchsorted(district[order], _district_starts(district, self.n))
             self._split[key] = (samples, order, samples.weight[order], bounds)
         _, order, w, bounds = self._split[key]
         return order, w, bounds

@@ -102,9 +102,16 @@ def curve(evaluation: Evaluation, budgets_ms: np.ndarray) -> np.ndarray:
         return np.full(budgets.shape, np.nan)
     edges_us = budgets.ravel() * 1000.0
     order = np.argsort(edges_us, kind="stable")
-    # Bin n (0-based) holds the weight of the latencies in (edge n-1, edge n]; beyond the
-    # largest budget (and NaN) falls in the last bin, which no budget counts.
-    first = np.searchsorted(edges_us[order], evaluation.latency_us, side="left")
+    edges = edges_us[order]
+    # Bin n (0-based) holds the weight of the latencies in (edge n-1, edge n]. Latencies
+    # beyond the largest budget (most of them: no access is infinite) and NaN would fall
+    # in a last bin that no budget counts: they are left out before the search. Every
+    # other bin gets the same weights added in the same (sample) order, so the same sums.
+    latency = np.asarray(evaluation.latency_us)
+    if edges.size and not np.isnan(edges[-1]):  # (a NaN budget sorts last: search them all)
+        within = latency <= edges[-1]
+        latency, weight = latency[within], weight[within]
+    first = np.searchsorted(edges, latency, side="left")
     bins = np.bincount(first, weights=weight, minlength=edges_us.size + 1)
     shares = np.empty(edges_us.size)
     shares[order] = np.cumsum(bins[: edges_us.size]) / total
@@ -591,8 +598,9 @@ def png_bytes(fig: Figure) -> bytes:
     fig
         The figure.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.image import imsave
+
+    from latcircle.present.figure_canvas import FigureCanvas
 
     buf = io.BytesIO()
     dpi = fig.get_dpi()
@@ -606,7 +614,7 @@ def png_bytes(fig: Figure) -> bytes:
             # anything, so one draw gives the same pixels; they are encoded as ``savefig``
             # does (Pillow's PNG at the figure's dpi): the same bytes
             # (tests/test_figures_once.py).
-            canvas = FigureCanvasAgg(fig)
+            canvas = FigureCanvas(fig)
             canvas.draw()
             imsave(
                 buf,

@@ -207,6 +207,7 @@ def build_map(
         slider_years(result),
         solved=solved_scenarios(result),
         run_bands=(result.layers or {}).get("bands"),  # computed in memory, not read back
+        run_rings=(result.layers or {}).get("rings"),  # their differences, made once
     )
     names = _district_names(result, layers, lang)
     drawn = _add_layers(

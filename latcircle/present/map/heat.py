@@ -83,21 +83,42 @@ def _uncovered_population(
     x0, y0 = ix.min(), iy.min()
     ny = iy.max() - y0 + 1
     key = (ix - x0) * ny + (iy - y0)
-    keys, inverse = np.unique(key, return_inverse=True)
-    sums = np.bincount(inverse.ravel(), weights=people)
-    keep = sums >= 1.0
-    kx, ky = np.divmod(keys[keep], ny)
+    keys, sums = _cell_sums(key, people)
+    kx, ky = np.divmod(keys, ny)
     cx, cy = (kx + x0 + 0.5) * cell_m, (ky + y0 + 0.5) * cell_m
     lon, lat = pyproj.Transformer.from_crs(metro.inputs.crs, WGS84, always_xy=True).transform(
         cx, cy
     )
     # Intensity relative to the 99th percentile cell: one dense block must not wash out
     # the rest of the heat layer.
-    top = float(np.percentile(sums[keep], 99)) or 1.0
-    weight = np.round(np.minimum(sums[keep] / top, 1.0), 2)
+    top = float(np.percentile(sums, 99)) or 1.0
+    weight = np.round(np.minimum(sums / top, 1.0), 2)
     # Cells under 1 % of that show as nothing but haze (and weigh on the page): left out.
     shown = weight >= 0.01
     rows = np.column_stack(
         [np.round(lat[shown], precision), np.round(lon[shown], precision), weight[shown]]
     ).tolist()
     return rows, top
+
+
+#: Most cells of the dense sum of :func:`_cell_sums` (int64 keys, float64 sums: 16 bytes a
+#: cell, 64 MB at most); a wider box of cells takes the sorted route.
+_DENSE_CELLS = 4_000_000
+
+
+def _cell_sums(key: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the cells (ascending keys ``>= 0``) whose weight sums to at least 1, and those sums.
+
+    Each cell's weights are added in sample order (``np.bincount``), so a dense count over
+    the cells' box gives the same sums, bit for bit, as the sorted unique keys did, without
+    the sort; cells summing under 1 are left out either way.
+    """
+    size = int(key.max()) + 1 if len(key) else 0
+    if size <= _DENSE_CELLS:
+        dense = np.bincount(key, weights=weight, minlength=size)
+        keys = np.flatnonzero(dense >= 1.0)
+        return keys, dense[keys]
+    keys, inverse = np.unique(key, return_inverse=True)
+    sums = np.bincount(inverse.ravel(), weights=weight)
+    keep = sums >= 1.0
+    return keys[keep], sums[keep]

@@ -1,0 +1,171 @@
+"""An Agg canvas for the report's figures: matplotlib's Agg, with its text drawing's overhead cut.
+
+Matplotlib 3.11's Agg renderer draws text glyph by glyph from Python, and for every glyph
+it builds the same 2 × 2 rotation matrix with numpy (about 25 µs a glyph: ~1,200 glyphs in
+the six Wuhan figures) and looks the text's fonts up again through the font manager for
+each text drawn or measured. :class:`FigureCanvas` is :class:`FigureCanvasAgg` whose
+renderer (:class:`_Renderer`) makes that matrix once per angle and keeps each font
+properties' fonts for the figure, then does exactly what matplotlib does: the same FreeType
+calls with the same arguments, in the same order, so the same pixels
+(``tests/test_figure_canvas.py`` compares every pixel with matplotlib's own canvas).
+
+When the matplotlib in use draws text differently (its private glyph calls absent), the
+renderer is matplotlib's own, unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import (
+    FigureCanvasAgg,
+    RendererAgg,
+    get_hinting_flag,
+)
+from matplotlib.ft2font import FT2Font
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from matplotlib.backend_bases import GraphicsContextBase
+    from matplotlib.font_manager import FontProperties
+
+__all__ = ["FigureCanvas", "fast_text_supported"]
+
+try:  # matplotlib >= 3.10's glyph-by-glyph drawing
+    from matplotlib.ft2font import RenderMode
+except ImportError:  # pragma: no cover - older matplotlib: its own renderer is used
+    RenderMode = None  # type: ignore[assignment,misc]
+
+
+def fast_text_supported() -> bool:
+    """Whether this matplotlib draws text through the calls :class:`_Renderer` repeats."""
+    return (
+        RenderMode is not None
+        and hasattr(FT2Font, "_render_glyph")
+        and hasattr(FT2Font, "_set_transform")
+        and hasattr(FT2Font, "_layout")
+        and hasattr(RendererAgg, "_draw_text_glyphs_and_boxes")
+        and hasattr(RendererAgg, "_prepare_font")
+    )
+
+
+#: Text extents measured by any :class:`_Renderer`, keyed by the font object (kept in the
+#: entry, so its id is not reused), text, size, dpi and hinting: the six figures of a report
+#: measure the same tick labels and legend entries (matplotlib's own cache is per renderer,
+#: so per figure). Emptied when it reaches :data:`_METRICS_MAX` entries.
+_METRICS: dict[tuple[int, str, float, float, Any], tuple[Any, tuple[float, float, float]]] = {}
+_METRICS_MAX = 4096
+
+
+class _Renderer(RendererAgg):
+    """Agg renderer: matplotlib's text drawing with its per-glyph constants made once."""
+
+    def __init__(self, width: float, height: float, dpi: float) -> None:
+        super().__init__(width, height, dpi)
+        # The fonts of each font properties drawn or measured in this figure (the font
+        # manager's answer depends on the properties and rcParams, which stay the same
+        # while one figure is drawn: :func:`latcircle.present.figures.png_bytes`).
+        self._fonts: dict[FontProperties, Any] = {}
+
+    def _prepare_font(self, font_prop: FontProperties) -> Any:
+        """As matplotlib's: the properties' FT2Font, cleared, at the properties' size."""
+        font = self._fonts.get(font_prop)
+        if font is None:
+            font = super()._prepare_font(font_prop)
+            self._fonts[font_prop.copy()] = font  # a copy: properties are mutable
+            return font
+        font.clear()
+        font.set_size(font_prop.get_size_in_points(), self.dpi)
+        return font
+
+    def get_text_width_height_descent(
+        self, s: str, prop: FontProperties, ismath: bool | str
+    ) -> tuple[float, float, float]:
+        """As matplotlib's; plain text measured once per font, size, dpi and hinting."""
+        if ismath is not False:  # mathtext and TeX: matplotlib's own way
+            return super().get_text_width_height_descent(s, prop, ismath)
+        font = self._prepare_font(prop)
+        flags = get_hinting_flag()
+        key = (id(font), s, prop.get_size_in_points(), float(self.dpi), flags)
+        hit = _METRICS.get(key)
+        if hit is not None and hit[0] is font:
+            return hit[1]
+        # What matplotlib's RendererAgg does, on the font just prepared.
+        font.set_text(s, 0.0, flags=flags)
+        w, h = font.get_width_height()  # width and height of unrotated string
+        d = font.get_descent()
+        metrics = (w / 64.0, h / 64.0, d / 64.0)  # from subpixels
+        if len(_METRICS) >= _METRICS_MAX:
+            _METRICS.clear()
+        _METRICS[key] = (font, metrics)
+        return metrics
+
+    def _draw_text_glyphs_and_boxes(
+        self,
+        gc: GraphicsContextBase,
+        x: float,
+        y: float,
+        angle: float,
+        glyphs: Iterable[tuple[Any, float, int, float, float, float, float]],
+        boxes: Iterable[tuple[float, float, float, float]],
+    ) -> None:
+        """Draw glyphs as matplotlib 3.11's Agg does, each transform's matrix made once."""
+        boxes = list(boxes)
+        if boxes:  # rules (mathtext, TeX): never in these figures, matplotlib's own way
+            super()._draw_text_glyphs_and_boxes(gc, x, y, angle, glyphs, boxes)
+            return
+        cos = math.cos(math.radians(angle))
+        sin = math.sin(math.radians(angle))
+        load_flags = get_hinting_flag()
+        antialiased = gc.get_antialiased()
+        mode = RenderMode.NORMAL if antialiased else RenderMode.MONO
+        height = self.height
+        matrices: dict[tuple[float, float], np.ndarray] = {}
+        for font, size, glyph_index, slant, extend, dx, dy in glyphs:  # dy is upwards.
+            matrix = matrices.get((slant, extend))
+            if matrix is None:
+                matrix = (
+                    (
+                        0x10000
+                        * np.array([[cos, -sin], [sin, cos]])
+                        @ [[extend, extend * slant], [0, 1]]
+                    )
+                    .round()
+                    .astype(int)
+                )
+                matrices[(slant, extend)] = matrix
+            font.set_size(size, self.dpi)
+            font._set_transform(
+                matrix,
+                [
+                    round(0x40 * (x + dx * cos - dy * sin)),
+                    # FreeType's y is upwards.
+                    round(0x40 * (height - y + dx * sin + dy * cos)),
+                ],
+            )
+            bitmap = font._render_glyph(glyph_index, load_flags, mode)
+            buffer = bitmap.buffer
+            if not antialiased:
+                buffer *= 0xFF
+            # draw_text_image's y is downwards & the bitmap bottom side.
+            self._renderer.draw_text_image(
+                buffer, bitmap.left, int(height) - bitmap.top + buffer.shape[0], 0, gc
+            )
+
+
+class FigureCanvas(FigureCanvasAgg):
+    """:class:`FigureCanvasAgg` drawing with :class:`_Renderer` (same pixels, less CPU)."""
+
+    def get_renderer(self) -> RendererAgg:
+        """Return the renderer, made anew when the figure's size or dpi changed."""
+        if not fast_text_supported():
+            return super().get_renderer()
+        w, h = self.get_width_height(physical=True)
+        key = w, h, self.figure.dpi
+        if self._lastKey != key:
+            self.renderer = _Renderer(w, h, self.figure.dpi)
+            self._lastKey = key
+        return self.renderer

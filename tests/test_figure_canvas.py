@@ -1,0 +1,154 @@
+"""The report's Agg canvas draws every pixel as matplotlib's own Agg canvas (issue 23).
+
+:class:`latcircle.present.figure_canvas.FigureCanvas` repeats matplotlib's glyph-by-glyph
+text drawing with its constants made once; the reference is :class:`FigureCanvasAgg`
+itself, on fresh copies of the same figures, compared pixel for pixel (RGBA buffers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from latcircle.present import figures
+from latcircle.present.figure_canvas import FigureCanvas, _Renderer, fast_text_supported
+
+
+def _pixels(build: Callable[[], Figure], canvas: type[FigureCanvasAgg], rc: dict) -> np.ndarray:
+    """Build and draw under ``rc`` (a text's font is fixed when it is made)."""
+    with matplotlib.rc_context(rc):
+        c = canvas(build())
+        c.draw()
+        return np.asarray(c.buffer_rgba()).copy()
+
+
+def _texts() -> Figure:
+    """Texts at many angles, sizes, weights and alignments; Latin and Chinese."""
+    fig = Figure(figsize=(6.0, 4.0), dpi=110)
+    ax = fig.add_subplot()
+    for i, angle in enumerate([0, 15, 30, 45, 90, 135, 180, 270, -33.3]):
+        ax.text(
+            0.1 + 0.09 * i,
+            0.2 + 0.07 * i,
+            f"angle {angle} 武汉 Ég",
+            rotation=angle,
+            fontsize=6 + i,
+            fontweight="bold" if i % 2 else "normal",
+            ha=("left", "center", "right")[i % 3],
+        )
+    ax.set_title("武汉市 · Wuhan: a title\nover two lines", fontsize=10)
+    ax.set_xlabel("x label (µs)")
+    ax.set_ylabel("y label, rotated")
+    ax.plot([0, 1], [0, 1], label="line")
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def _mathtext() -> Figure:
+    """Mathtext (glyphs and rules: a fraction's bar) goes through the boxes path."""
+    fig = Figure(figsize=(4.0, 2.0), dpi=100)
+    fig.text(0.1, 0.5, r"$\frac{a}{b} + \sqrt{x^2}$ and $\alpha_i$", fontsize=14)
+    fig.text(0.1, 0.2, r"$\overline{xy}$", fontsize=12, rotation=20)
+    return fig
+
+
+def _unantialiased() -> Figure:
+    fig = Figure(figsize=(3.0, 2.0), dpi=90)
+    fig.text(0.1, 0.5, "no antialiasing 武汉", antialiased=False, fontsize=11)
+    fig.text(0.1, 0.2, "tilted, no antialiasing", antialiased=False, rotation=10)
+    return fig
+
+
+def _city_like() -> Figure:
+    """A figure as the report makes them: fitted layout, formatters, ticks, legend."""
+
+    @figures._with_fonts
+    def build() -> Figure:
+        fig = Figure(figsize=(7.0, 4.2), dpi=110, layout=figures.FittedLayout())
+        ax = fig.add_subplot()
+        x = np.linspace(0, 2, 41)
+        ax.plot(x, np.minimum(x, 1.0), label="Population")
+        ax.set_xlabel("latency budget (ms, one-way)")
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
+        ax.legend(fontsize=8, loc="lower right")
+        figures._set_title(ax, "武汉市: share covered vs latency budget", fontsize=10)
+        return fig
+
+    return build()
+
+
+_PLAIN = {**figures._text_rc(), "text.parse_math": True}
+
+
+@pytest.mark.parametrize(
+    ("build", "rc"),
+    [
+        (_texts, figures._text_rc()),
+        (_texts, {**figures._text_rc(), "text.hinting": "no_hinting"}),
+        (_texts, {**figures._text_rc(), "text.hinting": "force_autohint"}),
+        (_mathtext, _PLAIN),
+        (_unantialiased, figures._text_rc()),
+        (_city_like, figures._text_rc()),
+    ],
+)
+def test_same_pixels_as_matplotlib(build: Callable[[], Figure], rc: dict) -> None:
+    ours = _pixels(build, FigureCanvas, rc)
+    reference = _pixels(build, FigureCanvasAgg, rc)
+    assert ours.shape == reference.shape
+    assert (ours[..., :3] < 250).any()  # something was drawn
+    assert np.array_equal(ours, reference)
+
+
+def test_this_matplotlib_takes_the_fast_path() -> None:
+    """The check above compares the fast path, not matplotlib with itself."""
+    assert fast_text_supported()
+    fig = _texts()
+    canvas = FigureCanvas(fig)
+    assert isinstance(canvas.get_renderer(), _Renderer)
+
+
+def test_a_new_size_or_dpi_gets_a_new_renderer() -> None:
+    fig = _mathtext()
+    canvas = FigureCanvas(fig)
+    first = canvas.get_renderer()
+    assert canvas.get_renderer() is first
+    fig.set_dpi(150)
+    second = canvas.get_renderer()
+    assert second is not first
+    assert (second.width, second.height) == (600, 300)
+    with matplotlib.rc_context(_PLAIN):
+        canvas.draw()
+    reference = FigureCanvasAgg(_mathtext())
+    reference.figure.set_dpi(150)
+    with matplotlib.rc_context(_PLAIN):
+        reference.draw()
+    assert np.array_equal(np.asarray(canvas.buffer_rgba()), np.asarray(reference.buffer_rgba()))
+
+
+def test_extents_shared_across_figures_are_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measured once, reused by the next figures: the same pixels at other sizes and dpi."""
+    from latcircle.present import figure_canvas
+
+    monkeypatch.setattr(figure_canvas, "_METRICS", {})
+    rc = figures._text_rc()
+    builds = [_city_like, _texts, _city_like, _texts]
+    dpis = [110, 110, 72, 150]
+    for build, dpi in zip(builds, dpis, strict=True):
+
+        def at(dpi: float = dpi, build: Callable[[], Figure] = build) -> Figure:
+            fig = build()
+            fig.set_dpi(dpi)
+            return fig
+
+        assert np.array_equal(_pixels(at, FigureCanvas, rc), _pixels(at, FigureCanvasAgg, rc))
+    assert figure_canvas._METRICS  # it was used
+    # Bounded: emptied when full.
+    monkeypatch.setattr(figure_canvas, "_METRICS", {})
+    monkeypatch.setattr(figure_canvas, "_METRICS_MAX", 3)
+    _pixels(_texts, FigureCanvas, rc)
+    assert len(figure_canvas._METRICS) <= 3
