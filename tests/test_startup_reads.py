@@ -13,6 +13,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyogrio
 import pytest
 import rasterio
 import shapely
@@ -104,6 +106,15 @@ def test_the_same_errors_as_read_vector(tmp_path: Path) -> None:
         expected = _message(lambda spec=spec: read_vector(spec, role="districts"))
         got = _message(lambda spec=spec: read_geometries(spec, role="districts"))
         assert got == expected, spec
+
+
+def test_a_table_without_shapes_is_bad_input_both_ways(tmp_path: Path) -> None:
+    path = tmp_path / "table.gpkg"
+    pyogrio.write_dataframe(pd.DataFrame({"a": [1, 2]}), path, layer="t")
+    spec = VectorInput(path=path)
+    expected = "table.gpkg: districts: the layer has no geometry (a table without shapes)"
+    assert _message(lambda: read_vector(spec, role="districts")).endswith(expected)
+    assert _message(lambda: read_geometries(spec, role="districts")).endswith(expected)
 
 
 def test_csv_points_go_through_read_vector(tmp_path: Path) -> None:

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 
+#: What a layer without a geometry column is told.
+_NO_GEOMETRY = "the layer has no geometry (a table without shapes)"
+
 #: A frame or its geometries alone (:func:`read_vector`, :func:`read_geometries`).
 _Shapes = TypeVar("_Shapes", gpd.GeoDataFrame, gpd.GeoSeries)
 
@@ -64,6 +67,8 @@ def read_vector(spec: VectorInput, *, role: str) -> gpd.GeoDataFrame:
         gdf = _read_csv_points(path, spec, role)
     else:
         gdf = _read_ogr(path, spec, role)
+        if not isinstance(gdf, gpd.GeoDataFrame):  # a table without shapes
+            raise InputError(path, spec.layer or role, _NO_GEOMETRY)
     if gdf.empty:
         raise InputError(path, spec.layer or role, "no features in the file")
     return _assign_crs(gdf, spec, role)
@@ -95,6 +100,9 @@ def read_geometries(spec: VectorInput, *, role: str) -> gpd.GeoSeries:
         return read_vector(spec, role=role).geometry
     with _reading(path, spec, role):
         meta, _, wkb, _ = pyogrio.raw.read(path, layer=spec.layer, columns=[])
+    if wkb is None:  # a table without shapes
+        raise InputError(path, spec.layer or role, _NO_GEOMETRY)
+    with _reading(path, spec, role):
         geoms = gpd.GeoSeries(shapely.from_wkb(wkb), crs=meta["crs"])
     if geoms.empty:
         raise InputError(path, spec.layer or role, "no features in the file")
