@@ -782,6 +782,9 @@ that difference is noise.
   straight into float64 instead of a masked read, its float64 copy and the filled copy (the
   same values: `tests/test_startup_reads.py` against rasterio's masked read, four dtypes, NaN
   and tiny values; a band with nodata still goes through the masked read).
+* **Found on the way:** a vector input whose layer has no geometry column (a table) made
+  `read_vector` fail with an `AttributeError` (exit 1, "internal error"); it is now bad input,
+  one line and exit 2, from both readers (`tests/test_startup_reads.py`).
 * **Looked at and left.** The imports themselves (the pipeline's 0.76 s on a quiet machine,
   section 1 at `1439833`; the output steps' 0.45–0.54 s CPU under this load) are what the run
   uses: pandas (which imports pyarrow), geopandas, shapely, pyproj, rasterio, scipy's sparse
