@@ -903,6 +903,70 @@ is byte-identical to `efc096a`'s (`scripts/compare_outputs.py`, 24 files each: P
   (~0.04 s), the automatic what-if candidates (`auto_candidates` twice, ~0.035 s). Taking
   GEOS's clip or ring shortcuts for cells already inside the metro would change the
   vertices' order and so `map.html`'s bytes.
+
+**Session round 12: what a run pays outside the analysis (issue 23, part; 2026-12-07).**
+Measured on the shared 2-core machine under very heavy load (1-minute load 11–17), so only
+interleaved pairs against this round's base (`efc096a`, extracted beside it, bytecode compiled
+in both) are compared, CPU not wall. Every output of Wuhan and of the demo byte-identical
+(`scripts/compare_outputs.py`, 24 files each).
+
+| Wuhan | before | after |
+| :--- | ---: | ---: |
+| whole `latcircle -q run` (`/usr/bin/time`, user + sys, 4 pairs, median) | 7.86 s | 7.26 s |
+| CPU after `main()` returns (interpreter exit; 2 pairs, load 15) | 0.78 / 0.85 s | 0.11 / 0.12 s |
+| collections while the pipeline imports (`gc.callbacks`, 3 runs) | 0.11–0.13 s | 0 |
+| batch task CPU (`benchmarks.wuhan.batch_runs`, 3 pairs, median) | 4.47 s | 4.11 s |
+| worker start (`worker_start_cpu_s`, 3 pairs) | 0.59–0.61 s | 0.47–0.56 s |
+| the 13 district files read and converted (in process, 3 runs) | 0.115–0.128 s | 0.057–0.063 s |
+| the population band read and filtered (fresh processes, 4 pairs) | 0.064–0.087 s | 0.055–0.059 s |
+
+The batch task fell by more than the reads save (~0.07 s): its CPU also counts the Dask
+worker's own threads for as long as the task lasts (round 10), so under this load part of
+that difference is noise.
+
+* **No last walk over the heap at exit.** When the interpreter ends it runs full collections
+  over every object left (the stack's modules, the report's matplotlib figures: 29,000 objects
+  of cyclic garbage after a Wuhan run) to free memory the OS takes back anyway: 0.51–0.65 s of
+  CPU after `main()` returned (load 3–9), the largest single cost outside the stages,
+  and counted in the whole run (not in the in-process table above). When `main()` is the
+  process's own command line (no `argv`: the `latcircle` script, `python -m latcircle`) it
+  registers `gc.freeze` as an exit handler (`cli._exit_uncollected`); exit handlers and the
+  teardown by reference counts still run, and every file is closed before the output folder
+  is swapped in. `os._exit` after the command would save ~0.05 s more and was not taken (it
+  skips exit handlers: logging's flush). `main([...])` changes nothing at exit
+  (`tests/test_startup.py` runs both in a child).
+* **Imports with the collector paused.** Importing the pipeline (the scientific stack) set off
+  ~230 collections (0.11–0.13 s CPU) that freed nothing; `run_and_report` now imports it, as it
+  did the output steps, inside `system.collector_paused()`, and so does a national worker's
+  warm-up. The benchmark's in-process import (section 1, `imports`) is timed the same way.
+* **Shapes without frames** (`inputs.vectors.read_geometries`): the boundary and the
+  one-district-per-file inputs read pyogrio's WKB straight into geometries (no attribute
+  fields, no GeoDataFrame, no frame copies in the CRS step), with `read_vector`'s checks, CRS
+  rules and GCJ-02 conversion (`tests/test_startup_reads.py`: the same geometry bytes and the
+  same error lines as `read_vector`).
+* **The population band** GDAL flags all valid (no nodata, no mask: Wuhan's WorldPop) is read
+  straight into float64 instead of a masked read, its float64 copy and the filled copy (the
+  same values: `tests/test_startup_reads.py` against rasterio's masked read, four dtypes, NaN
+  and tiny values; a band with nodata still goes through the masked read).
+* **Found on the way:** a vector input whose layer has no geometry column (a table) made
+  `read_vector` fail with an `AttributeError` (exit 1, "internal error"); it is now bad input,
+  one line and exit 2, from both readers (`tests/test_startup_reads.py`).
+* **Looked at and left.** The imports themselves (the pipeline's 0.76 s on a quiet machine,
+  section 1 at `1439833`; the output steps' 0.45–0.54 s CPU under this load) are what the run
+  uses: pandas (which imports pyarrow), geopandas, shapely, pyproj, rasterio, scipy's sparse
+  graphs, KD-tree and ndimage (which import scipy.linalg, scipy.special and, through scipy's
+  array-API layer's `from numpy import *`, numpy.f2py and numpy.testing), matplotlib (with
+  `mpl_toolkits.mplot3d`), folium (with requests); the pipeline's four other compositions
+  (plan, national, tiers, calibrate) cost 0.02 s to import. Cutting the libraries' own
+  imports would mean patching them (rejected in round 10) or not using them. The network's
+  read (~0.14 s of `load`: 92,667 shapely LineStrings made from WKB, whose coordinates the
+  `network` stage takes and lets go) would need a WKB-to-coordinates reader through the
+  network checks and the engine's line table: not done. In `outputs`, `latency.tif`'s COG
+  (DEFLATE of three float32 bands and their overviews, ~0.3 s) is fixed by its bytes; the
+  GeoPackage (~0.08 s, round 11), the CSVs (~0.02 s) and `causes.tif` (~0.03 s) are small.
+  Outside the stages the rest is small too (in process, this load): the config (0.01 s),
+  the explanations (0.02 s), `run.json` (0.015 s), the GeoPackage styles (0.02 s), remaking
+  the latency raster for the caller (0.01 s).
 """
 
 

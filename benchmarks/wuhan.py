@@ -182,10 +182,13 @@ def stages_task(config: str) -> dict[str, Any]:
         (time outside every stage: config, summary, run.json, the output swap),
         ``peak_rss_mb`` (the process's peak), ``stage_seconds`` (as timings.json has them).
     """
+    from latcircle.system import collector_paused
+
     t0 = time.perf_counter()
-    import latcircle.analysis.metro
-    import latcircle.cli
-    import latcircle.pipeline  # timed import, as the CLI does
+    with collector_paused():  # timed import, as the CLI does (cli.running.run_and_report)
+        import latcircle.analysis.metro
+        import latcircle.cli
+        import latcircle.pipeline
 
     import_s = time.perf_counter() - t0
     recorder = _StageRecorder()

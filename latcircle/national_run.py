@@ -40,6 +40,7 @@ from latcircle.errors import InputError, LatcircleError
 from latcircle.output.batch import BATCH_RECORD
 from latcircle.system import (
     children_ignore_interrupt,
+    collector_paused,
     core_ids,
     peak_rss_mb,
     pin_cores,
@@ -494,19 +495,20 @@ def warm_up() -> int:
     int
         The process id (so that the caller can see one answer per worker).
     """
-    import sqlite3  # noqa: F401 - the GeoPackage check of latcircle.output.files
+    with collector_paused():  # what is imported lives as long as the worker
+        import sqlite3  # noqa: F401 - the GeoPackage check of latcircle.output.files
 
-    import pyarrow.dataset  # pyarrow.parquet's read_table imports it
-    import pyarrow.parquet  # noqa: F401 - GeoParquet inputs (geopandas.io.arrow)
+        import pyarrow.dataset  # pyarrow.parquet's read_table imports it
+        import pyarrow.parquet  # noqa: F401 - GeoParquet inputs (geopandas.io.arrow)
 
-    import latcircle.analysis.leo
-    import latcircle.analysis.progress
-    import latcircle.inputs.ofds
-    import latcircle.output.causes
-    import latcircle.output.exports
-    import latcircle.output.styles
-    import latcircle.pipeline
-    import latcircle.present.explain  # noqa: F401 - compute_run's explanations
+        import latcircle.analysis.leo
+        import latcircle.analysis.progress
+        import latcircle.inputs.ofds
+        import latcircle.output.causes
+        import latcircle.output.exports
+        import latcircle.output.styles
+        import latcircle.pipeline
+        import latcircle.present.explain  # noqa: F401 - compute_run's explanations
 
     gc.collect()
     gc.freeze()

@@ -57,20 +57,18 @@ def run_and_report(
     """Run ``cfg`` into ``out`` with a stage bar, then print the summary (unless quiet)."""
     import gc
 
-    from latcircle.analysis.metro import StageTimer
-    from latcircle.pipeline import RunOptions, run_city, run_stages
+    from latcircle.system import collector_paused
 
     quiet = args.quiet > 0
-    # Importing the output steps (the presentation stack) builds only objects that live as
-    # long as the process: a collection then frees nothing and scans the whole heap (about
-    # 0.1 s CPU on a run). The collector is off while they import, then as it was.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    # Importing the pipeline (the scientific stack) and the output steps (the presentation
+    # stack) builds only objects that live as long as the process: a collection then frees
+    # nothing and walks the whole heap (about 0.1 s CPU each on a Wuhan run, measured
+    # 2026-12-07). The collector is off while they import, then as it was.
+    with collector_paused():
+        from latcircle.analysis.metro import StageTimer
+        from latcircle.pipeline import RunOptions, run_city, run_stages
+
         extras = outputs_of(args)
-    finally:
-        if collecting:
-            gc.enable()
     # Everything imported so far lives as long as the process: keep the collector off it
     # during the run (and hand it back after, for callers that go on, such as tests).
     gc.freeze()

@@ -11,12 +11,11 @@ from shapely.geometry.base import BaseGeometry
 from latcircle.config import DistrictsInput, VectorInput
 from latcircle.errors import InputError
 from latcircle.inputs.checks import check_names
-from latcircle.inputs.vectors import WGS84, read_vector
+from latcircle.inputs.vectors import WGS84, read_geometries, read_vector
 
 
 def _read_boundary_wgs84(spec: VectorInput, notes: list[str]) -> BaseGeometry:
-    gdf = read_vector(spec, role="boundary").to_crs(WGS84)
-    geoms = gdf.geometry.to_numpy()
+    geoms = read_geometries(spec, role="boundary").to_crs(WGS84).to_numpy()
     kinds = set(shapely.get_type_id(geoms).tolist())
     if not kinds <= {3, 6}:  # Polygon, MultiPolygon
         names = sorted({g.geom_type for g in geoms if g is not None})
@@ -74,12 +73,13 @@ def _district_files(spec: DistrictsInput) -> gpd.GeoDataFrame:
     """One district per file (``paths``): its features' union, named by the config or file.
 
     One frame built from the files' columns (building a frame per file and concatenating
-    them cost ~1 ms a file).
+    them cost ~1 ms a file); each file's geometries are read without its fields or a frame
+    (:func:`~latcircle.inputs.vectors.read_geometries`).
     """
     assert spec.paths is not None
     names, codes, locals_, geoms = [], [], [], []
     for p in spec.paths:
-        sub = read_vector(spec.model_copy(update={"path": p, "paths": None}), role="districts")
+        sub = read_geometries(spec.model_copy(update={"path": p, "paths": None}), role="districts")
         geoms.append(sub.to_crs(WGS84).union_all())
         names.append((spec.names or {}).get(p.name) or (spec.names or {}).get(p.stem) or p.stem)
         local = (spec.names_local or {}).get(p.name) or (spec.names_local or {}).get(p.stem)

@@ -11,6 +11,7 @@ import pyproj
 import rasterio
 import rasterio.windows
 from affine import Affine
+from rasterio.enums import MaskFlags
 from shapely.geometry.base import BaseGeometry
 
 from latcircle.config import PopulationInput
@@ -56,9 +57,8 @@ def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeome
         if spec.band > src.count:
             raise InputError(path, "band", f"raster has {src.count} band(s), not {spec.band}")
         _check_window_size(window, path)
-        data = src.read(spec.band, window=window, masked=True).astype(np.float64)
+        values = _band_values(src, spec.band, window)
         transform = src.window_transform(window)
-    values = data.filled(0.0)
     nan = np.isnan(values)
     if nan.any():
         raise InputError(path, "population", f"{int(nan.sum())} pixel(s) are NaN without nodata")
@@ -70,6 +70,21 @@ def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeome
     xs, ys = _pixel_centres(transform, rows, cols, shape=values.shape)
     x, y = _raster_points_to_local(xs, ys, raster_crs, spec, crs)
     return Population(x=x, y=y, people=people, total_in_file=float(values.sum()), source=path)
+
+
+def _band_values(
+    src: rasterio.DatasetReader, band: int, window: rasterio.windows.Window
+) -> np.ndarray:
+    """Return the band's window as float64, its masked pixels (nodata, mask band) as 0.
+
+    A band GDAL flags all valid (no nodata value, no mask: Wuhan's WorldPop) has nothing
+    masked, so it is read straight into float64 (GDAL widens each value exactly) instead of
+    through a masked read, its float64 copy and the filled copy: the same values, ~0.015 s
+    CPU less on Wuhan's 2.8 M pixels (measured 2026-12-07).
+    """
+    if list(src.mask_flag_enums[band - 1]) == [MaskFlags.all_valid]:
+        return src.read(band, window=window, out_dtype="float64")
+    return src.read(band, window=window, masked=True).astype(np.float64).filled(0.0)
 
 
 #: Largest population window read (pixels over the metro's bounding box): about 24 bytes

