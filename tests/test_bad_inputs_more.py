@@ -23,6 +23,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 from conftest import X0, Y0, _write_tiny_city, to_lonlat
@@ -93,6 +94,19 @@ def _districts_null(folder: Path, _mp: pytest.MonkeyPatch) -> list[str]:
     districts.loc[1, "name"] = None
     districts.to_file(folder / "districts.gpkg", driver="GPKG")
     return ["run", str(folder / "tiny.yaml"), "--out", "OUT"]
+
+
+def _table_without_shapes(name: str) -> Breaks:
+    """Replace the tiny city's ``name`` GeoPackage by a table of the same rows, no shapes."""
+
+    def apply(folder: Path, _mp: pytest.MonkeyPatch) -> list[str]:
+        path = folder / name
+        rows = pd.DataFrame(gpd.read_file(path).drop(columns="geometry"))
+        path.unlink()
+        pyogrio.write_dataframe(rows, path, layer=path.stem)
+        return ["run", str(folder / "tiny.yaml"), "--out", "OUT"]
+
+    return apply
 
 
 def _one_cross(folder: Path, _mp: pytest.MonkeyPatch) -> list[str]:
@@ -249,6 +263,20 @@ CASES = [
         _districts_null,
         "districts.gpkg",
         "name: districts feature 2 has no name (NULL or blank)",
+    ),
+    Case(
+        "boundary-no-geometry",
+        "a boundary GeoPackage that is a table without shapes",
+        _table_without_shapes("boundary.gpkg"),
+        "boundary.gpkg",
+        "boundary: the layer has no geometry (a table without shapes)",
+    ),
+    Case(
+        "districts-no-geometry",
+        "a districts GeoPackage that is a table without shapes",
+        _table_without_shapes("districts.gpkg"),
+        "districts.gpkg",
+        "districts: the layer has no geometry (a table without shapes)",
     ),
     Case(
         "crs-other-body",
