@@ -263,7 +263,7 @@ def _progress_record(
 def _clusters_record(
     metro: Metro,
     scenario: Scenario,
-    acted: Scenario,
+    acted: object,  # the Shortfall's: compared by identity with the run's scenario only
     year: int | None,
     counts: dict[str, dict[str, int]],
 ) -> dict[str, Any]:
@@ -368,7 +368,7 @@ def run_city(
     if options.progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
             if _reuses_years(extra_outputs):  # the map's slider: not solved a second time
-                result = _compact_years(with_shortfall(result))
+                result = _coded_years(with_shortfall(result))
             else:
                 result = _without_year_scenarios(with_shortfall(_for_shortfall(result)))
             release_memory()  # and the progress years' scenarios, before the output steps
@@ -682,50 +682,50 @@ def _for_shortfall(result: RunResult) -> RunResult:
     return result
 
 
-def _compact_years(result: RunResult) -> RunResult:
-    """Keep the progress years' serving sites as int32 once progress and shortfall are made.
+def _coded_years(result: RunResult) -> RunResult:
+    """Keep the progress years as the map reads them once progress and shortfall are made.
 
-    The same values (site indices, -1 for none); what reads them later (the map's slider)
-    reads each sample's latency, not its site. About 21 MB less on Wuhan (4 years, two
-    bases) through the outputs and the map. The run's own scenario is left as it is; the
-    shortfall's scenario, when it is one of the years, is the same compacted object.
+    Each year's scenario becomes its :class:`~latcircle.analysis.workbench.YearCodes` (one
+    byte a sample in place of a float64 latency and a serving site: about 70 MB less on
+    Wuhan through the outputs and the map), and the scenarios are dropped. One codes object
+    per scenario object, so the slider finds the same years it found before; the
+    shortfall's scenario, when it is one of the years, becomes the same codes object. The
+    run's own scenario is left as it is.
     """
+    from latcircle.analysis.workbench import year_codes  # the map's compute: its home
+
     robust = result.robust
     if robust is None or len(robust.scenarios) <= 1:
         return result
-    compact = {id(sc): _int32_sites(sc) for sc in robust.scenarios[1:]}
-    scenarios = robust.scenarios[:1] + tuple(compact[id(sc)] for sc in robust.scenarios[1:])
-    result = dataclasses.replace(result, robust=dataclasses.replace(robust, scenarios=scenarios))
+    metro = result.metro
+    codes = {id(sc): year_codes(metro, sc) for sc in robust.scenarios[1:]}
+    years = tuple(codes[id(sc)] for sc in robust.scenarios[1:])
     short = result.shortfall
-    if short is not None and id(short.acted) in compact:
-        result = dataclasses.replace(
-            result, shortfall=short._replace(acted=compact[id(short.acted)])
-        )
-    release_memory(collect=False)
+    if short is not None and id(short.acted) in codes:
+        short = short._replace(acted=codes[id(short.acted)])
+    del codes
+    result = dataclasses.replace(
+        result,
+        robust=dataclasses.replace(robust, scenarios=robust.scenarios[:1]),
+        shortfall=short,
+        years=years,
+    )
+    release_memory()
     return result
 
 
-def _int32_sites(scenario: Scenario) -> Scenario:
-    evaluations = {
-        basis: ev
-        if ev.site.dtype == np.int32
-        else dataclasses.replace(ev, site=ev.site.astype(np.int32))
-        for basis, ev in scenario.evaluations.items()
-    }
-    return dataclasses.replace(scenario, evaluations=evaluations)
-
-
 def _without_year_scenarios(result: RunResult) -> RunResult:
-    """Drop the progress years' solved scenarios once progress and shortfall used them.
+    """Drop the progress years (scenarios or codes) once the steps that read them are done.
 
-    They are kept for the progress table (reused, not solved again) and the shortfall's
-    year (:func:`_solved`); the output steps read neither (about 90 MB on Wuhan).
+    The scenarios are kept for the progress table (reused, not solved again) and the
+    shortfall's year (:func:`_solved`); the output steps read neither (about 90 MB on
+    Wuhan). Their codes (:func:`_coded_years`) are read by the map alone.
     """
     robust = result.robust
-    if robust is None or len(robust.scenarios) <= 1:
+    if robust is None or (len(robust.scenarios) <= 1 and not result.years):
         return result
     return dataclasses.replace(
-        result, robust=dataclasses.replace(robust, scenarios=robust.scenarios[:1])
+        result, robust=dataclasses.replace(robust, scenarios=robust.scenarios[:1]), years=()
     )
 
 
