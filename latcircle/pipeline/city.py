@@ -364,7 +364,7 @@ def run_city(
     timer = timer or StageTimer()
     inputs = _input_files(cfg, out=Path(out))
     check_output_folder(Path(out), inputs=inputs)  # before minutes of work, not after
-    result = compute_run(cfg, options, out=Path(out), metro=metro, timer=timer)
+    result = compute_run(cfg, options, out=Path(out), metro=metro, timer=timer, latency=False)
     if options.progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
             if _reuses_years(extra_outputs):  # the map's slider: not solved a second time
@@ -386,6 +386,7 @@ def compute_run(
     out: Path | None = None,
     metro: Metro | None = None,
     timer: StageTimer | None = None,
+    latency: bool = True,
 ) -> RunResult:
     """Compute everything a run writes, and write nothing (:func:`run_city` without files).
 
@@ -400,11 +401,16 @@ def compute_run(
         kept in memory (``latcircle.Metro.coverage``).
     metro, timer
         As for :func:`run_city`.
+    latency
+        Keep the latency raster (``RunResult.latency``). :func:`run_city` passes ``False``:
+        the raster (16.6 MB on Wuhan) is then not held while sensitivity, protection and
+        progress run, and :func:`write_run` makes it again from the scenario when it
+        writes ``latency.tif`` (the same function of the same values).
 
     Returns
     -------
     RunResult
-        With its GeoPackage ``layers`` and its ``latency`` raster. Its ``robust`` keeps the
+        With its GeoPackage ``layers`` and its ``latency`` raster (``None`` when not kept). Its ``robust`` keeps the
         run year's per-sample critical values only (the other years' are in its tables);
         :func:`run_city` also drops the progress years' scenarios once progress used them.
     """
@@ -439,6 +445,8 @@ def compute_run(
             crs=metro.inputs.crs,
         )
         layers = run_layers(metro, scenario, band_layer)
+        if not latency:
+            del latency_raster
     with timer.stage("sensitivity"):  # before progress: its years' scenarios are reused there
         robust = _run_year_criticals(robustness(metro, scenario))
         table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
@@ -475,7 +483,7 @@ def compute_run(
         robust=robust,
         protection=protected,
         layers=layers,
-        latency=latency_raster,
+        latency=latency_raster if latency else None,
     )
     return result
 
@@ -492,7 +500,8 @@ def write_run(
     Parameters
     ----------
     result
-        The run, with its ``layers`` and ``latency`` raster.
+        The run, with its ``layers``; its ``latency`` raster is made again from its
+        scenario when it is ``None`` (:func:`run_city` does not hold it meanwhile).
     out
         The output folder (checked first: :func:`latcircle.output.files.check_output_folder`).
     timer
@@ -509,8 +518,8 @@ def write_run(
     """
     timer = timer or StageTimer()
     metro, scenario, cfg = result.metro, result.scenario, result.metro.config
-    if result.layers is None or result.latency is None:
-        msg = "write_run needs a result from compute_run (layers and latency)"
+    if result.layers is None:
+        msg = "write_run needs a result from compute_run (its layers)"
         raise ValueError(msg)
     layers, latency_raster = dict(result.layers), result.latency
     result = dataclasses.replace(result, out=Path(out))
@@ -551,12 +560,15 @@ def write_run(
     return dataclasses.replace(result, latency=_latency_raster(metro, scenario))
 
 
-def _write_latency_tif(tmp: Path, result: RunResult, latency_raster: np.ndarray) -> np.ndarray:
+def _write_latency_tif(
+    tmp: Path, result: RunResult, latency_raster: np.ndarray | None
+) -> np.ndarray:
     """Write ``latency.tif`` (latency, status codes, ``r*``); return the status codes (uint8).
 
     The status and ``r*`` bands are made as :func:`write_cog` writes them and freed once
     in its source, before GDAL makes the file: only the codes are kept, as uint8 (small
-    integers, the same values), for ``causes.tif``.
+    integers, the same values), for ``causes.tif``. So is the latency band when the run
+    did not keep its raster (``None``: :func:`_latency_raster` of the same scenario).
     """
     metro, scenario = result.metro, result.scenario
     kept: list[np.ndarray] = []
@@ -566,7 +578,10 @@ def _write_latency_tif(tmp: Path, result: RunResult, latency_raster: np.ndarray)
         kept.append(codes.astype(np.uint8))
         return codes
 
-    bands: list[np.ndarray | Callable[[], np.ndarray]] = [latency_raster, status]
+    latency: np.ndarray | Callable[[], np.ndarray] = (
+        latency_raster if latency_raster is not None else lambda: _latency_raster(metro, scenario)
+    )
+    bands: list[np.ndarray | Callable[[], np.ndarray]] = [latency, status]
     names = [LATENCY_BAND, STATUS_BAND]
     robust = result.robust
     if robust is not None:  # band 3: each cell's critical route factor
