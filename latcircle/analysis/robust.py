@@ -11,7 +11,6 @@ critical route factors, and the ``run.json`` sections.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.coverage import Evaluation
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.sensitivity import (
     E_GRID,
@@ -100,7 +98,7 @@ def robustness(metro: Metro, scenario: Scenario) -> Robustness:
     -------
     Robustness
     """
-    scenarios = _narrow_year_sites(target_scenarios(metro, scenario), len(metro.inputs.sites))
+    scenarios = target_scenarios(metro, scenario)
     sens = sensitivity(metro, scenarios)
     enabled = metro.config.uncertainty.enabled
     unc = uncertainty(metro, sens, scenario=scenario) if enabled else None
@@ -111,31 +109,6 @@ def robustness(metro: Metro, scenario: Scenario) -> Robustness:
         critical=critical_table(sens, metro),
         uncertainty=unc,
     )
-
-
-def _narrow_year_sites(scenarios: list[Scenario], n_sites: int) -> list[Scenario]:
-    """Hold the progress years' serving sites in the smallest integer type of their values.
-
-    The same values (site indices below ``n_sites``, ``-1`` for none), a fraction of the
-    bytes: about 40 MB less on Wuhan (four years, two bases, int64 to int8) while
-    sensitivity, protection and progress run. No step reads a progress year's serving
-    site (the tables, the shortfall and the map read latencies or status codes). The run's
-    scenario (first) is left as it is, and so is every evaluation a year shares with it;
-    an evaluation two years share stays shared.
-    """
-    if len(scenarios) <= 1:
-        return scenarios
-    dtype = np.min_scalar_type(-max(n_sites, 1))  # signed: holds -1 and every index
-    narrowed: dict[int, Evaluation] = {id(ev): ev for ev in scenarios[0].evaluations.values()}
-    out = [scenarios[0]]
-    for sc in scenarios[1:]:
-        evaluations = {}
-        for basis, ev in sc.evaluations.items():
-            if id(ev) not in narrowed:
-                narrowed[id(ev)] = dataclasses.replace(ev, site=ev.site.astype(dtype))
-            evaluations[basis] = narrowed[id(ev)]
-        out.append(dataclasses.replace(sc, evaluations=evaluations))
-    return out
 
 
 def with_coverage_quantiles(

@@ -364,18 +364,17 @@ def run_city(
     timer = timer or StageTimer()
     inputs = _input_files(cfg, out=Path(out))
     check_output_folder(Path(out), inputs=inputs)  # before minutes of work, not after
-    result = compute_run(cfg, options, out=Path(out), metro=metro, timer=timer, latency=False)
+    # Handed over, never named in this frame: each step below drops scenarios it no longer
+    # needs (and write_run the years once the steps that read them are done), and a
+    # reference held here would keep them alive.
+    handed = [compute_run(cfg, options, out=Path(out), metro=metro, timer=timer, latency=False)]
     if options.progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
             if _reuses_years(extra_outputs):  # the map's slider: not solved a second time
-                result = _coded_years(with_shortfall(result))
+                handed.append(_coded_years(handed.pop()))  # the shortfall made in between
             else:
-                result = _without_year_scenarios(with_shortfall(_for_shortfall(result)))
+                handed.append(_without_year_scenarios(with_shortfall(_for_shortfall(handed.pop()))))
             release_memory()  # and the progress years' scenarios, before the output steps
-    # Handed over, not kept here: write_run drops the years' scenarios once the steps that
-    # read them are done, and a reference held in this frame would keep them alive.
-    handed = [result]
-    del result
     return write_run(handed.pop(), out=Path(out), timer=timer, extra_outputs=extra_outputs)
 
 
@@ -410,8 +409,9 @@ def compute_run(
     Returns
     -------
     RunResult
-        With its GeoPackage ``layers`` and its ``latency`` raster (``None`` when not kept). Its ``robust`` keeps the
-        run year's per-sample critical values only (the other years' are in its tables);
+        With its GeoPackage ``layers`` and its ``latency`` raster (``None`` when not
+        kept). Its ``robust`` keeps the run year's per-sample critical values only (the
+        other years' are in its tables);
         :func:`run_city` also drops the progress years' scenarios once progress used them.
     """
     options = options or RunOptions()
@@ -698,35 +698,43 @@ def _for_shortfall(result: RunResult) -> RunResult:
 
 
 def _coded_years(result: RunResult) -> RunResult:
-    """Keep the progress years as the map reads them once progress and shortfall are made.
+    """Keep the progress years as the map reads them, and make the shortfall, in between.
 
-    Each year's scenario becomes its :class:`~latcircle.analysis.workbench.YearCodes` (one
-    byte a sample in place of a float64 latency and a serving site: about 70 MB less on
-    Wuhan through the outputs and the map), and the scenarios are dropped. One codes object
-    per scenario object, so the slider finds the same years it found before; the
-    shortfall's scenario, when it is one of the years, becomes the same codes object. The
-    run's own scenario is left as it is.
+    Once the progress table is made, each year's scenario becomes its
+    :class:`~latcircle.analysis.workbench.YearCodes` (one byte a sample in place of a float64
+    latency and a serving site: about 50 MB less on Wuhan through the outputs and the map),
+    and every year's scenario but the shortfall's is dropped before the shortfall's
+    full-grid rasters are made (:func:`with_shortfall`); that one is then dropped too, the
+    shortfall holding its codes. One codes object per scenario object, so the slider finds
+    the same years it found before. The run's own scenario is left as it is.
     """
     from latcircle.analysis.workbench import year_codes  # the map's compute: its home
 
     robust = result.robust
     if robust is None or len(robust.scenarios) <= 1:
-        return result
-    metro = result.metro
-    codes = {id(sc): year_codes(metro, sc) for sc in robust.scenarios[1:]}
-    years = tuple(codes[id(sc)] for sc in robust.scenarios[1:])
-    short = result.shortfall
-    if short is not None and id(short.acted) in codes:
-        short = short._replace(acted=codes[id(short.acted)])
-    del codes
+        return with_shortfall(result)
+    metro, solved = result.metro, robust.scenarios[1:]
+    codes = {id(sc): year_codes(metro, sc) for sc in solved}
+    years = tuple(codes[id(sc)] for sc in solved)
+    year = shortfall_year(result.progress, result.scenario)
+    acted = next((sc for sc in solved if sc.year == year), None)  # as _solved finds it
+    acted_codes = None if acted is None else codes[id(acted)]
+    kept = robust.scenarios[:1] + ((acted,) if acted is not None else ())
     result = dataclasses.replace(
-        result,
-        robust=dataclasses.replace(robust, scenarios=robust.scenarios[:1]),
-        shortfall=short,
-        years=years,
+        result, robust=dataclasses.replace(robust, scenarios=kept), years=years
     )
-    release_memory()
-    return result
+    del codes, solved, robust  # the last references to the other years' scenarios
+    release_memory()  # their heap, before the shortfall's rasters
+    result = with_shortfall(result)
+    short = result.shortfall
+    if short is not None and acted_codes is not None and short.acted is acted:
+        short = short._replace(acted=acted_codes)
+    del acted
+    assert result.robust is not None
+    scenarios = result.robust.scenarios[:1]
+    return dataclasses.replace(
+        result, robust=dataclasses.replace(result.robust, scenarios=scenarios), shortfall=short
+    )
 
 
 def _without_year_scenarios(result: RunResult) -> RunResult:
