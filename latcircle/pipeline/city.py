@@ -35,7 +35,12 @@ from latcircle.analysis.progress import (
     progress_years,
     shortfall_year,
 )
-from latcircle.analysis.protection import protection, protection_layers, protection_record
+from latcircle.analysis.protection import (
+    Protection,
+    protection,
+    protection_layers,
+    protection_record,
+)
 from latcircle.analysis.robust import (
     R_STAR_BAND,
     Robustness,
@@ -367,7 +372,11 @@ def run_city(
     # Handed over, never named in this frame: each step below drops scenarios it no longer
     # needs (and write_run the years once the steps that read them are done), and a
     # reference held here would keep them alive.
-    handed = [compute_run(cfg, options, out=Path(out), metro=metro, timer=timer, latency=False)]
+    handed = [
+        compute_run(
+            cfg, options, out=Path(out), metro=metro, timer=timer, latency=False, protect=False
+        )
+    ]
     if options.progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
             if _reuses_years(extra_outputs):  # the map's slider: not solved a second time
@@ -375,6 +384,7 @@ def run_city(
             else:
                 handed.append(_without_year_scenarios(with_shortfall(_for_shortfall(handed.pop()))))
             release_memory()  # and the progress years' scenarios, before the output steps
+    handed.append(_with_protection(handed.pop(), timer))
     return write_run(handed.pop(), out=Path(out), timer=timer, extra_outputs=extra_outputs)
 
 
@@ -386,6 +396,7 @@ def compute_run(
     metro: Metro | None = None,
     timer: StageTimer | None = None,
     latency: bool = True,
+    protect: bool = True,
 ) -> RunResult:
     """Compute everything a run writes, and write nothing (:func:`run_city` without files).
 
@@ -405,6 +416,11 @@ def compute_run(
         the raster (16.6 MB on Wuhan) is then not held while sensitivity, protection and
         progress run, and :func:`write_run` makes it again from the scenario when it
         writes ``latency.tif`` (the same function of the same values).
+    protect
+        Compute protection (``RunResult.protection`` and its layers). :func:`run_city`
+        passes ``False`` and adds it after the progress stage (:func:`_with_protection`),
+        once the progress years are coded and their scenarios dropped: protection's
+        temporaries then do not come on top of them.
 
     Returns
     -------
@@ -451,9 +467,7 @@ def compute_run(
         robust = _run_year_criticals(robustness(metro, scenario))
         table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
         release_memory()  # the other years' critical values: hand their heap back now
-    with timer.stage("protection"):
-        protected = protection(metro, scenario)
-        layers.update(protection_layers(metro, scenario, protected, layers))
+    protected = _protection_stage(metro, scenario, layers, timer) if protect else None
     years = None
     if options.progress:
         with timer.stage("progress"):
@@ -486,6 +500,29 @@ def compute_run(
         latency=latency_raster if latency else None,
     )
     return result
+
+
+def _protection_stage(
+    metro: Metro, scenario: Scenario, layers: dict[str, Any], timer: StageTimer
+) -> Protection:
+    """Compute protection, adding its layers to ``layers`` (after the run's, in order)."""
+    with timer.stage("protection"):
+        protected = protection(metro, scenario)
+        layers.update(protection_layers(metro, scenario, protected, layers))
+    return protected
+
+
+def _with_protection(result: RunResult, timer: StageTimer) -> RunResult:
+    """Return ``result`` with protection when :func:`compute_run` left it out (``protect``).
+
+    The same computation on the same scenario, and its layers after the run's, as
+    :func:`compute_run` adds them: the same GeoPackage.
+    """
+    if result.protection is not None or result.layers is None:
+        return result
+    layers = dict(result.layers)
+    protected = _protection_stage(result.metro, result.scenario, layers, timer)
+    return dataclasses.replace(result, protection=protected, layers=layers)
 
 
 def write_run(
