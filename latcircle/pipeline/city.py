@@ -522,6 +522,7 @@ def _with_protection(result: RunResult, timer: StageTimer) -> RunResult:
         return result
     layers = dict(result.layers)
     protected = _protection_stage(result.metro, result.scenario, layers, timer)
+    release_memory(collect=False)  # its temporaries' heap, before the outputs' rasters
     return dataclasses.replace(result, protection=protected, layers=layers)
 
 
