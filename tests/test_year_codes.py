@@ -144,3 +144,56 @@ def test_run_city_holds_no_latency_raster_meanwhile(tiny_city: Any, tmp_path: An
     np.testing.assert_array_equal(kept.latency.astype("float32"), band)
     assert written.latency is not None
     np.testing.assert_array_equal(written.latency, kept.latency)
+
+
+def test_protection_added_after_progress_is_compute_runs(tiny_city: Any) -> None:
+    from latcircle.analysis.metro import StageTimer
+    from latcircle.analysis.protection import protection
+    from latcircle.config import load_config
+    from latcircle.pipeline import compute_run
+    from latcircle.pipeline.city import _with_protection
+
+    cfg = load_config(tiny_city)
+    whole = compute_run(cfg)
+    later = compute_run(cfg, protect=False)
+    assert later.protection is None and later.layers is not None
+    assert "protection" not in " ".join(later.layers)  # only the run's own layers yet
+    added = _with_protection(later, StageTimer())
+    assert added.protection is not None and whole.protection is not None
+    assert list(added.layers or {}) == list(whole.layers or {})  # the same GeoPackage order
+    ref = protection(whole.metro, whole.scenario)  # computed again, on its own
+    for found in (added.protection, whole.protection):
+        assert found.table.equals(ref.table)
+        assert found.worst == ref.worst
+    for name, frame in (whole.layers or {}).items():
+        assert (added.layers or {})[name].equals(frame), name
+
+
+def test_report_module_imported_when_its_step_runs() -> None:
+    """``default_outputs()`` leaves the report's module (and matplotlib) unimported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from latcircle.pipeline import default_outputs\n"
+        "steps = default_outputs()\n"
+        "print(sorted(m for m in ('matplotlib', 'latcircle.present.report',"
+        " 'latcircle.present.report_lang', 'latcircle.present.maps') if m in sys.modules))\n"
+        "print([getattr(s, 'stage_name', s.__name__) for s in steps])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().split("\n")
+    assert lines[-2] == "['latcircle.present.maps']"
+    assert lines[-1] == "['progress', 'write_tiers', 'write_map', 'write_report']"
+
+
+def test_report_step_checks_its_language_up_front() -> None:
+    import pytest
+
+    from latcircle.errors import InputError
+    from latcircle.pipeline import default_outputs
+
+    with pytest.raises(InputError):
+        default_outputs(maps=False, lang="fr")
