@@ -549,7 +549,6 @@ def _with_protection(result: RunResult, timer: StageTimer) -> RunResult:
         return result
     layers = dict(result.layers)
     protected = _protection_stage(result.metro, result.scenario, layers, timer)
-    release_memory(collect=False)  # its temporaries' heap, before the outputs' rasters
     return dataclasses.replace(result, protection=protected, layers=layers)
 
 
@@ -789,7 +788,7 @@ def _coded_years(result: RunResult) -> RunResult:
         result, robust=dataclasses.replace(robust, scenarios=kept), years=years
     )
     del codes, solved, robust  # the last references to the other years' scenarios
-    release_memory()  # their heap, before the shortfall's rasters
+    release_memory(collect=False)  # their heap (freed by count), before the shortfall's rasters
     result = with_shortfall(result)
     short = result.shortfall
     if short is not None and acted_codes is not None and short.acted is acted:
