@@ -747,8 +747,8 @@ round run alternately three times: process peak **706,080–706,488 → 591,724�
 (`benchmarks.wuhan.stages_task`, two runs): the peak moved from `outputs` (690 MB) to
 `sensitivity` / `outputs` at 574–578 MB; `progress` 677 → 544, `protection` 663 → 542–543,
 `write_map` 666 → 566–569. Wuhan as a batch task (`benchmarks.wuhan.batch_runs`, two runs
-each): worker peak 631–632 → 561–575 MB (before the last trim was taken out), task CPU not
-worse. Every output of Wuhan and of the demo is byte-identical to `main`'s
+each): worker peak 631–632 → 567 / 567 MB, task CPU 5.30 / 4.85 → 4.83 / 4.30 s (under
+load: not worse, no more claimed). Every output of Wuhan and of the demo is byte-identical to `main`'s
 (`scripts/compare_outputs.py`, 24 files each). Found by walking the run's result at each
 stage (numpy arrays reachable from it, and the main thread's stack at each new RSS high):
 * **The progress years as the map reads them.** The map's slider asks of a year only whether
