@@ -967,6 +967,50 @@ that difference is noise.
   Outside the stages the rest is small too (in process, this load): the config (0.01 s),
   the explanations (0.02 s), `run.json` (0.015 s), the GeoPackage styles (0.02 s), remaking
   the latency raster for the caller (0.01 s).
+
+**Session round 12: what a whole run holds (issue 23, part; 2026-12-07).** Measured under
+heavy load (1-minute load 11–14 on the 2 cores), so peaks and CPU seconds, not wall: `latcircle
+-q run data/cities/wuhan.yaml` (`/usr/bin/time -f "%U %S %M"`), `main` (`efc096a`) and this
+round run alternately three times: process peak **706,080–706,488 → 591,724–594,980 kB
+(689.5–689.9 → 577.9–581.0 MB)**, under the 600 MB budget; CPU (user + sys) 9.10 / 8.32 /
+9.29 → 9.00 / 8.38 / 9.42 s, the same within the noise. Per stage in process
+(`benchmarks.wuhan.stages_task`, two runs): the peak moved from `outputs` (690 MB) to
+`sensitivity` / `outputs` at 574–578 MB; `progress` 677 → 544, `protection` 663 → 542–543,
+`write_map` 666 → 566–569. Wuhan as a batch task (`benchmarks.wuhan.batch_runs`, two runs
+each): worker peak 631–632 → 567 / 567 MB, task CPU 5.30 / 4.85 → 4.83 / 4.30 s (under
+load: not worse, no more claimed). Every output of Wuhan and of the demo is byte-identical
+to `main`'s (`scripts/compare_outputs.py`, 24 files each). Found by walking the run's
+result at each stage (numpy arrays reachable from it, and the main thread's stack at
+each new RSS high):
+* **The progress years as the map reads them.** The map's slider asks of a year only whether
+  each sample is within the budget, why not, and each area cell's band: `YearCodes`
+  (`analysis/workbench.py`: status codes and band levels, one byte a sample) carry exactly
+  that. Once the progress table is made, `run_city` keeps each year as its codes
+  (`RunResult.years`) and drops the scenarios, every one before the shortfall's full-grid
+  rasters but the shortfall year's, which goes once its clusters are made (`Shortfall.acted`
+  holds its codes): ~70 MB of latencies and serving sites no longer held through the
+  outputs and the map.
+* **The years' serving sites narrow.** No step reads a progress year's serving site;
+  `Metro.scenarios(..., narrow_sites=True)` (from `target_scenarios`) holds each in the
+  smallest integer type of its values (int8 under 128 sites) as it is evaluated: ~38 MB less
+  through sensitivity and progress.
+* **Protection after the progress stage.** `compute_run(..., protect=False)` and
+  `_with_protection` in `run_city`: protection's temporaries (~55 MB) no longer come on top
+  of the years; its layers follow the run's as before (the same GeoPackage).
+* **No latency raster between isochrones and outputs.** `compute_run(..., latency=False)`:
+  the 16.6 MB raster is made again for `latency.tif` band 1 as the band is written (the same
+  function of the same values), and for the caller at the end as before. The `r*` band now
+  derives the run year's critical values once, not twice.
+* **The report's module imported when its step runs** (`pipeline.city._report_step`):
+  matplotlib and the figures (~27 MB resident) are no longer loaded before the run computes.
+  The import moved from the start into `write_report` (its CPU with it, collector off).
+* `run_city` no longer names the result in its own frame while the progress stage frees: the
+  release there used to free nothing, the caller's name keeping the years alive.
+Left: `sensitivity` (~575 MB) is now the highest stage with `outputs`; it holds the four years'
+float64 latencies (~44 MB, read by the critical values and the progress table) while the
+critical values sort, and the metro's own arrays (samples' coordinates, the population
+pixels also kept in `Inputs`, ~12 MB) are held by the whole run. The 1 M-node metro
+(section 4) runs the engine and the isochrones alone, which this round did not change.
 """
 
 

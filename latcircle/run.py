@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +19,9 @@ import pandas as pd
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.protection import Protection
 from latcircle.analysis.robust import Robustness
+
+if TYPE_CHECKING:
+    from latcircle.analysis.workbench import YearCodes
 
 __all__ = ["RunResult", "Shortfall"]
 
@@ -38,7 +41,9 @@ class Shortfall(NamedTuple):
     year
         The year acted on.
     acted
-        The scenario of that year.
+        The scenario of that year; its :class:`~latcircle.analysis.workbench.YearCodes`
+        when it is a progress year's and the run kept those years as codes
+        (:attr:`RunResult.years`).
     table
         The progress table used (``progress.csv``).
     """
@@ -46,7 +51,7 @@ class Shortfall(NamedTuple):
     clusters: gpd.GeoDataFrame
     counts: dict[str, dict[str, int]]
     year: int | None
-    acted: Scenario
+    acted: Scenario | YearCodes
     table: pd.DataFrame
 
 
@@ -90,6 +95,11 @@ class RunResult:
     shortfall
         The uncovered clusters to act on and the progress table they come from
         (:func:`latcircle.pipeline.with_shortfall`); ``None`` when not computed.
+    years
+        The progress years' scenarios as the map's slider reads them
+        (:class:`~latcircle.analysis.workbench.YearCodes`, one byte a sample), when
+        :func:`latcircle.pipeline.run_city` kept them for a step that reads them in place of
+        the scenarios (``robust.scenarios`` then holds the run's own only); empty otherwise.
     """
 
     out: Path | None
@@ -105,6 +115,7 @@ class RunResult:
     layers: Mapping[str, gpd.GeoDataFrame] | None = None
     latency: np.ndarray | None = None
     shortfall: Shortfall | None = None
+    years: tuple[YearCodes, ...] = ()
 
     def gpkg_layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Return the run's GeoPackage layers, from memory when it kept them.

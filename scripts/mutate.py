@@ -163,10 +163,7 @@ MUTANTS: tuple[Mutant, ...] = (
         "latcircle/present/figures.py",
         "within = latency <= edges[-1]",
         "within = latency < edges[-1]",
-        (
-            "tests/test_slider_shortcuts.py::"
-            "test_share_curve_leaves_out_only_what_no_budget_counts",
-        ),
+        ("tests/test_slider_shortcuts.py::test_share_curve_leaves_out_only_what_no_budget_counts",),
     ),
     Mutant(
         "site online year <= to < (a site counts from the year after)",
@@ -234,8 +231,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "district index off by one (coverage rows)",
         "latcircle/analysis/coverage.py",
-        "else s.district == index",
-        "else s.district == index + 1",
+        "else np.flatnonzero(s.district == index)",
+        "else np.flatnonzero(s.district == index + 1)",
         EXACT,
     ),
     Mutant(

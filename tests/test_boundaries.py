@@ -644,11 +644,12 @@ def test_map_slider_takes_the_run_bands_with_cells_on_the_budget(
     from latcircle.analysis import workbench
     from latcircle.analysis.coverage import covered
     from latcircle.analysis.isochrones import bands
+    from latcircle.pipeline.city import _latency_raster
 
     metro, sc = on_cells.metro, on_cells.scenario
     lat, _ = _hand(metro, "area")
     assert (lat == on_cells.budget_us).any()  # cells exactly on the budget
-    raster = workbench._latency_raster(metro, sc)
+    raster = _latency_raster(metro, sc)  # the run's own raster, as its isochrones make it
     thresholds = sorted(metro.config.thresholds_ms)
     run_bands = bands(
         metro.grid,
@@ -672,7 +673,7 @@ def test_map_slider_takes_the_run_bands_with_cells_on_the_budget(
 
 
 def test_map_slider_band_masks_are_the_hand_covered_cells(on_cells: Case) -> None:
-    """The slider's band masks (one level raster per scenario): every cell within each band.
+    """The slider's band masks (one level raster per year's codes): every cell within each band.
 
     Against the hand latency of each grid cell, with cells exactly on a threshold (covered),
     and nothing outside the metro.
@@ -687,6 +688,6 @@ def test_map_slider_band_masks_are_the_hand_covered_cells(on_cells: Case) -> Non
     for i, thr in enumerate(thresholds):
         want = np.zeros(metro.grid.shape, dtype=bool)
         want[metro.grid.inside] = lat <= thr * 1000.0  # row-major, as the grid's centres
-        got = levels.mask(sc, i)
+        got = levels.mask(workbench.year_codes(metro, sc), i)  # the slider reads codes
         assert np.array_equal(got, want), thr
         assert got.any() and not got[~metro.grid.inside].any()

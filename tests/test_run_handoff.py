@@ -1,10 +1,10 @@
 """What a whole run hands back after freeing what its steps no longer read.
 
-``run_city`` hands the run to ``write_run``, which drops the progress years' scenarios after
-the map (the one step reading them), frees the latency raster while the extra steps run and
-makes it again, and keeps the years' serving sites as int32 for the map. The run handed
-back must still hold the same values: checked here against the written ``latency.tif``
-and against the engine solving the shortfall's year again.
+``run_city`` hands the run to ``write_run``, which drops the progress years (kept as the
+map's codes: tests/test_year_codes.py) after the map, the one step reading them, and makes
+the latency raster (not held between isochrones and outputs) again for the caller. The run
+handed back must still hold the same values: checked here against the written
+``latency.tif``.
 """
 
 from __future__ import annotations
@@ -33,14 +33,3 @@ def test_years_dropped_after_the_map(demo_run: Any) -> None:
     assert robust is not None
     assert len(robust.scenarios) == 1
     assert robust.scenarios[0].year == demo_run.scenario.year
-
-
-def test_shortfall_year_keeps_its_sites_as_int32(demo_run: Any, demo_metro: Any) -> None:
-    acted = demo_run.shortfall.acted
-    assert acted is not demo_run.scenario  # the demo acts on 2027, a progress year
-    fresh = demo_metro.scenario(year=acted.year)  # the engine again, from nothing kept
-    assert set(acted.evaluations) == set(fresh.evaluations)
-    for basis, ev in acted.evaluations.items():
-        assert ev.site.dtype == np.int32, basis
-        np.testing.assert_array_equal(ev.site, fresh.evaluations[basis].site)
-        np.testing.assert_array_equal(ev.latency_us, fresh.evaluations[basis].latency_us)

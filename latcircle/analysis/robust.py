@@ -169,8 +169,9 @@ def r_star_raster(metro: Metro, robust: Robustness, *, dtype: str = "float64") -
     ``dtype="float32"`` gives the float64 raster's values cast to float32 (``latency.tif``
     band 3), without the float64 raster.
     """
-    crit = robust.sensitivity.get(robust.year, "area")
-    r = np.where(crit.r_star > -np.inf, crit.r_star, np.nan)
+    r_star = robust.sensitivity.get(robust.year, "area").r_star  # derived once, not twice
+    r = np.where(r_star > -np.inf, r_star, np.nan)
+    del r_star  # with its derivation's other arrays, before the raster is made
     return metro.grid.to_raster(r, dtype=dtype)
 
 

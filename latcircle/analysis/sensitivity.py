@@ -402,7 +402,8 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
     The years are :func:`latcircle.analysis.progress.year_range`'s: the earliest site online
     year to the last target year, every target year included. A year with the same online
     sites on the same network as an earlier one shares its solve; the others are solved
-    together (:meth:`~latcircle.analysis.metro.Metro.scenarios`).
+    together (:meth:`~latcircle.analysis.metro.Metro.scenarios`), their serving sites held
+    in the smallest integer type of their values (``narrow_sites``: no step reads them).
     """
     years = [year for year in year_range(metro) if year != scenario.year]
     keys = [(scenario.online, metro.view_key(scenario.year))]
@@ -416,7 +417,8 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
             )
         )
         keys.append((online, view))
-    solved = iter(metro.scenarios([y for y, s in zip(years, same, strict=True) if s is None]))
+    todo = [y for y, s in zip(years, same, strict=True) if s is None]
+    solved = iter(metro.scenarios(todo, narrow_sites=True))  # no reader of a year's sites
     out = [scenario]
     for year, s in zip(years, same, strict=True):
         out.append(next(solved) if s is None else dataclasses.replace(out[s], year=year))

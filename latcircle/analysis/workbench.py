@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -31,7 +31,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from latcircle.analysis.coverage import CAUSE_CODES, Samples, covered
+from latcircle.analysis.coverage import CAUSE_CODES, Samples, cause_codes, covered
 from latcircle.analysis.isochrones import band_rings, mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis
@@ -42,9 +42,11 @@ __all__ = [
     "MAX_WHATIF",
     "WHATIF_DEFAULT",
     "DemandGroups",
+    "YearCodes",
     "YearState",
     "rank_candidates",
     "whatif_sets",
+    "year_codes",
     "year_states",
 ]
 
@@ -61,6 +63,73 @@ WHATIF_DECIMALS = 7
 
 
 @dataclass(frozen=True)
+class YearCodes:
+    """What the slider and the what-if panel read of one solved scenario: a byte a sample.
+
+    The map asks of a scenario only whether each sample is within the budget, why not, and
+    in which latency band each area cell lies: the status codes at the budget
+    (:func:`latcircle.analysis.coverage.cause_codes`, the covered rule on the float64
+    latencies) and the band levels below carry exactly that, so a run can keep these for
+    the progress years instead of their scenarios (a float64 latency and a serving site per
+    sample: 16 times the bytes).
+
+    Attributes
+    ----------
+    year
+        The scenario year (``None``: every site).
+    online
+        The scenario's online sites.
+    codes
+        Per basis, each sample's status code at the budget (``int8``).
+    samples
+        Per basis, the samples evaluated (the scenario's: located on its year's network).
+    levels
+        Each area cell's number of thresholds (ascending) that do not cover it (``uint8``):
+        the cell lies in band ``i`` exactly when ``level <= i``.
+    """
+
+    year: int | None
+    online: np.ndarray
+    codes: Mapping[str, np.ndarray]
+    samples: Mapping[str, Samples]
+    levels: np.ndarray
+
+    def covered(self, basis: str) -> np.ndarray:
+        """Return where the samples of ``basis`` are within the budget."""
+        return self.codes[basis] == CAUSE_CODES["covered"]
+
+    def open_rows(self, basis: str) -> np.ndarray:
+        """Return the samples of ``basis`` not covered that have access (a site may help)."""
+        has_access = self.samples[basis].location.has_access
+        return np.flatnonzero((self.codes[basis] != CAUSE_CODES["covered"]) & has_access)
+
+
+def year_codes(metro: Metro, scenario: Scenario | YearCodes) -> YearCodes:
+    """Return what the map reads of a solved scenario (:class:`YearCodes`).
+
+    Parameters
+    ----------
+    metro
+        The prepared metro (its budget and thresholds).
+    scenario
+        A solved scenario; a :class:`YearCodes` is returned as it is.
+    """
+    if isinstance(scenario, YearCodes):
+        return scenario
+    budget = metro.config.budget_ms
+    codes = {
+        b: cause_codes(ev.latency_us, ev.samples.location.has_access, budget_ms=budget)
+        for b, ev in scenario.evaluations.items()
+    }
+    lat = np.asarray(scenario.evaluations["area"].latency_us, dtype=np.float64)
+    levels = np.zeros(lat.shape, dtype=np.uint8)  # at most MAX_THRESHOLDS (64) levels
+    for thr in sorted(metro.config.thresholds_ms):
+        levels += ~covered(lat, budget_ms=thr)
+    samples = {b: ev.samples for b, ev in scenario.evaluations.items()}
+    return YearCodes(scenario.year, scenario.online, codes, samples, levels)
+
+
+@dataclass(frozen=True)
 class YearState:
     """One position of the map's year slider.
 
@@ -70,8 +139,8 @@ class YearState:
         The year as text, or ``"all"`` for every site online (the run without ``--year``).
     year
         The scenario year (``None`` for every site).
-    scenario
-        The solved scenario.
+    codes
+        What the map reads of the solved scenario (:func:`year_codes`).
     rings
         Disjoint latency rings (:func:`latcircle.analysis.isochrones.band_rings`).
     causes
@@ -85,7 +154,7 @@ class YearState:
 
     key: str
     year: int | None
-    scenario: Scenario
+    codes: YearCodes
     rings: gpd.GeoDataFrame
     causes: gpd.GeoDataFrame
     covered: dict[str, np.ndarray]
@@ -121,7 +190,7 @@ def year_states(
     scenario: Scenario,
     years: list[int | None],
     *,
-    solved: Sequence[Scenario] = (),
+    solved: Sequence[Scenario | YearCodes] = (),
     run_bands: gpd.GeoDataFrame | None = None,
     run_rings: gpd.GeoDataFrame | None = None,
 ) -> list[YearState]:
@@ -137,8 +206,8 @@ def year_states(
         The slider's years in order; ``None`` is every site online.
     solved
         Scenarios already solved on ``metro`` (e.g. the sensitivity step's, one per progress
-        year): a year with the same online sites on the same network reuses one instead of
-        being solved again.
+        year), or their :class:`YearCodes`: a year with the same online sites on the same
+        network reuses one instead of being solved again.
     run_bands
         The run's isochrone bands (:func:`latcircle.analysis.isochrones.bands` of
         ``scenario``, e.g. ``RunResult.layers["bands"]``): its masks are not polygonised
@@ -152,23 +221,24 @@ def year_states(
     -------
     list of YearState
     """
-    known: list[Scenario] = [scenario, *solved]
+    run = year_codes(metro, scenario)
+    known: list[Scenario | YearCodes] = [run, *solved]
     shapes = _Shapes(metro)
     thresholds = sorted(metro.config.thresholds_ms)
     levels = _Levels(metro, thresholds)
     if run_bands is not None and len(run_bands) == len(thresholds):  # one row per threshold
         for i, geom in enumerate(run_bands.geometry):
-            shapes.seed(levels.mask(scenario, i), geom)
+            shapes.seed(levels.mask(run, i), geom)
         if run_rings is not None:
             shapes.seed_rings(run_bands, run_rings)
     sums = _Sums(len(metro.district_names))
     states = []
     done: dict[int, YearState] = {}  # one state per solved scenario, whatever its years
     for year in years:
-        sc = _solved(metro, year, known)
-        if id(sc) not in done:
-            done[id(sc)] = _state(metro, sc, year, shapes, sums, levels)
-        states.append(dataclasses.replace(done[id(sc)], key=_key(year), year=year))
+        codes = _solved(metro, year, known)
+        if id(codes) not in done:
+            done[id(codes)] = _state(metro, codes, year, shapes, sums, levels)
+        states.append(dataclasses.replace(done[id(codes)], key=_key(year), year=year))
     return states
 
 
@@ -176,80 +246,74 @@ def _key(year: int | None) -> str:
     return "all" if year is None else str(year)
 
 
-def _solved(metro: Metro, year: int | None, solved: list[Scenario]) -> Scenario:
-    """Return the scenario of ``year``, reusing one with the same sites on the same network."""
+def _solved(metro: Metro, year: int | None, solved: list[Scenario | YearCodes]) -> YearCodes:
+    """Return the codes of ``year``, reusing a solve with the same sites on the same network.
+
+    A scenario reused is made :class:`YearCodes` in place (its arrays are not held here);
+    a year solved now is kept only as its codes.
+    """
     mask = metro.online(year)
     view = metro.view_key(year)
-    for sc in solved:
+    for i, sc in enumerate(solved):
         if sc.year == year or (np.array_equal(sc.online, mask) and metro.view_key(sc.year) == view):
-            return sc
-    sc = metro.scenario(year=year)
-    solved.append(sc)
-    return sc
+            solved[i] = year_codes(metro, sc)
+            return solved[i]  # type: ignore[return-value]
+    codes = year_codes(metro, metro.scenario(year=year))
+    solved.append(codes)
+    return codes
 
 
 class _Levels:
-    """Each scenario's area cells by band, as one ``uint8`` raster per scenario.
+    """Each year's area cells by band, as one ``uint8`` raster per year.
 
-    A cell's level is the number of thresholds (ascending) that do not cover it (the
-    covered rule: :func:`latcircle.analysis.coverage.covered` on the area latency in
-    float64, as the run's isochrones compare their float64 raster), so the cells of band
-    ``i`` are ``level <= i`` (a latency within a threshold is within every wider one);
-    cells outside the metro never are. The same masks as ``covered(raster) & inside`` on
-    :func:`_latency_raster`, from a raster an eighth the size, scattered once per scenario.
+    A cell's level is :attr:`YearCodes.levels` (the number of thresholds, ascending, that do
+    not cover it: the covered rule on the area latency in float64, as the run's isochrones
+    compare their float64 raster), so the cells of band ``i`` are ``level <= i`` (a latency
+    within a threshold is within every wider one); cells outside the metro never are. The
+    same masks as ``covered(raster) & inside`` on the latency raster, from a raster an
+    eighth the size, scattered once per year.
     """
 
     def __init__(self, metro: Metro, thresholds: list[float]) -> None:
         self.grid = metro.grid
         self.thresholds = thresholds
-        # Keyed by the scenario's id; the entry holds the scenario, so no id is reused.
-        self._rasters: dict[int, tuple[Scenario, np.ndarray]] = {}
+        # Keyed by the codes' id; the entry holds the codes, so no id is reused.
+        self._rasters: dict[int, tuple[YearCodes, np.ndarray]] = {}
 
-    def mask(self, sc: Scenario, i: int) -> np.ndarray:
-        """Return the cells within threshold ``i`` (ascending) in ``sc``."""
-        if id(sc) not in self._rasters:
-            lat = np.asarray(sc.evaluations["area"].latency_us, dtype=np.float64)
-            level = np.zeros(lat.shape, dtype=np.uint8)  # at most MAX_THRESHOLDS (64) levels
-            for thr in self.thresholds:
-                level += ~covered(lat, budget_ms=thr)
-            raster = self.grid.to_raster(level, fill=len(self.thresholds), dtype="uint8")
-            self._rasters[id(sc)] = (sc, raster)
-        return self._rasters[id(sc)][1] <= i
-
-
-def _latency_raster(metro: Metro, sc: Scenario) -> np.ndarray:
-    """Return the area latency on the grid, NaN without one (as the run's isochrones)."""
-    lat = sc.evaluations["area"].latency_us
-    return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")
+    def mask(self, codes: YearCodes, i: int) -> np.ndarray:
+        """Return the cells within threshold ``i`` (ascending) in ``codes``' year."""
+        if id(codes) not in self._rasters:
+            fill = len(self.thresholds)
+            raster = self.grid.to_raster(codes.levels, fill=fill, dtype="uint8")
+            self._rasters[id(codes)] = (codes, raster)
+        return self._rasters[id(codes)][1] <= i
 
 
 def _state(
-    metro: Metro, sc: Scenario, year: int | None, shapes: _Shapes, sums: _Sums, levels: _Levels
+    metro: Metro, sc: YearCodes, year: int | None, shapes: _Shapes, sums: _Sums, levels: _Levels
 ) -> YearState:
-    cfg, grid = metro.config, metro.grid
-    area = sc.evaluations["area"]
+    crs, grid = metro.inputs.crs, metro.grid
     rows = []
     for i, thr in enumerate(levels.thresholds):  # as isochrones.bands, from the levels
         geom = shapes.clip(levels.mask(sc, i))
         rows.append({"threshold_ms": thr, "area_km2": geom.area / 1e6, "geometry": geom})
-    cumulative = gpd.GeoDataFrame(rows, geometry="geometry", crs=metro.inputs.crs)
-    codes = grid.to_raster(area.codes(cfg.budget_ms), fill=0, dtype="int8")
+    cumulative = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+    codes = grid.to_raster(sc.codes["area"], fill=0, dtype="int8")
     rows = []
     for cause, code in CAUSE_CODES.items():
         if cause == "covered":
             continue
         geom = shapes.clip(codes == code)
         rows.append({"cause": cause, "area_km2": geom.area / 1e6, "geometry": geom})
-    causes = gpd.GeoDataFrame(rows, geometry="geometry", crs=metro.inputs.crs)
+    causes = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     cov, tot, cnt, cnt_tot = {}, {}, {}, {}
-    for basis, ev in sc.evaluations.items():
-        inside = covered(ev.latency_us, budget_ms=cfg.budget_ms)
-        cov[basis], cnt[basis] = sums.under(ev.samples, inside)
-        tot[basis], cnt_tot[basis] = sums.totals(ev.samples)
+    for basis, samples in sc.samples.items():
+        cov[basis], cnt[basis] = sums.under(samples, sc.covered(basis))
+        tot[basis], cnt_tot[basis] = sums.totals(samples)
     return YearState(
         key=_key(year),
         year=year,
-        scenario=sc,
+        codes=sc,
         rings=band_rings(cumulative, difference=shapes.difference),
         causes=causes,
         covered=cov,
@@ -406,16 +470,13 @@ def _columns(
     metro: Metro, state: YearState, basis: str, fields: list[LatencyField]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows (uncovered samples with access) and which build covers each, alone."""
-    ev = state.scenario.evaluations[basis]
     budget = metro.config.budget_ms
-    rows = np.flatnonzero(
-        ~covered(ev.latency_us, budget_ms=budget) & ev.samples.location.has_access
-    )
+    rows = state.codes.open_rows(basis)
     hits = np.zeros((len(rows), len(fields)), dtype=bool)
     if not len(rows):
         return rows, hits
     # take() keeps the ties (a point equally near two edges), as a run evaluates it.
-    loc = ev.samples.location.take(rows)
+    loc = state.codes.samples[basis].location.take(rows)
     for j, one in enumerate(fields):
         hits[:, j] = covered(one.at(loc)[0], budget_ms=budget)
     return rows, hits
@@ -470,9 +531,8 @@ def whatif_sets(
         if view not in fields:
             fields[view] = list(_single_fields(metro, state.year, lon, lat))
         out[state.key] = {}
-        for basis, ev in state.scenario.evaluations.items():
+        for basis, s in state.codes.samples.items():
             rows, hits = _columns(metro, state, basis, fields[view])
-            s = ev.samples
             out[state.key][basis] = _groups(s.weight[rows], s.district[rows], hits)
     return out
 
@@ -541,16 +601,14 @@ def _distinct(states: Iterable[YearState]) -> list[YearState]:
     seen: set[int] = set()
     out = []
     for st in states:
-        if id(st.scenario) not in seen:
-            seen.add(id(st.scenario))
+        if id(st.codes) not in seen:
+            seen.add(id(st.codes))
             out.append(st)
     return out
 
 
 def _uncovered(metro: Metro, state: YearState, basis: str) -> tuple[PointLocation, np.ndarray]:
     """Return the uncovered samples with access of ``basis`` (located) and their weights."""
-    ev = state.scenario.evaluations[basis]
-    rows = np.flatnonzero(
-        ~covered(ev.latency_us, budget_ms=metro.config.budget_ms) & ev.samples.location.has_access
-    )
-    return ev.samples.location.take(rows), ev.samples.weight[rows]
+    rows = state.codes.open_rows(basis)
+    samples = state.codes.samples[basis]
+    return samples.location.take(rows), samples.weight[rows]

@@ -35,7 +35,12 @@ from latcircle.analysis.progress import (
     progress_years,
     shortfall_year,
 )
-from latcircle.analysis.protection import protection, protection_layers, protection_record
+from latcircle.analysis.protection import (
+    Protection,
+    protection,
+    protection_layers,
+    protection_record,
+)
 from latcircle.analysis.robust import (
     R_STAR_BAND,
     Robustness,
@@ -171,12 +176,39 @@ def default_outputs(
             workbench["whatif"] = whatif
         steps.append(map_writer(assets=map_assets, basemap=basemap, bands=bands, **workbench))  # type: ignore[arg-type]
     if report:
-        from latcircle.present.report_lang import report_writer
-
-        steps.append(report_writer(lang=lang))  # headings in the map's language
+        steps.append(_report_step(lang))  # headings in the map's language
     if exports:
         steps.append(export_step(exports, crs=export_crs))
     return steps
+
+
+def _report_step(lang: str | None) -> Callable[[RunResult, Path], Any]:
+    """Return the report step (:func:`~latcircle.present.report_lang.report_writer`), late.
+
+    Its module brings matplotlib (about 27 MB resident on this machine, measured
+    2026-12-07): imported when the step runs, it is not resident while the run computes
+    and writes its rasters, the run's peak. ``lang`` is checked now, as the writer does,
+    before the run's work. The import runs with the collector off, as the CLI imports the
+    other steps (it builds only objects that live as long as the process).
+    """
+    from latcircle.present.map.words import check_lang
+
+    check_lang(lang)
+
+    def write(result: RunResult, folder: Path) -> Any:
+        import gc
+
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            from latcircle.present.report_lang import report_writer
+        finally:
+            if collecting:
+                gc.enable()
+        return report_writer(lang=lang)(result, folder)
+
+    write.stage_name = "write_report"  # type: ignore[attr-defined]
+    return write
 
 
 #: The stages every run goes through before its extra outputs, in order (progress display).
@@ -263,7 +295,7 @@ def _progress_record(
 def _clusters_record(
     metro: Metro,
     scenario: Scenario,
-    acted: Scenario,
+    acted: object,  # the Shortfall's: compared by identity with the run's scenario only
     year: int | None,
     counts: dict[str, dict[str, int]],
 ) -> dict[str, Any]:
@@ -364,18 +396,22 @@ def run_city(
     timer = timer or StageTimer()
     inputs = _input_files(cfg, out=Path(out))
     check_output_folder(Path(out), inputs=inputs)  # before minutes of work, not after
-    result = compute_run(cfg, options, out=Path(out), metro=metro, timer=timer)
+    # Handed over, never named in this frame: each step below drops scenarios it no longer
+    # needs (and write_run the years once the steps that read them are done), and a
+    # reference held here would keep them alive.
+    handed = [
+        compute_run(
+            cfg, options, out=Path(out), metro=metro, timer=timer, latency=False, protect=False
+        )
+    ]
     if options.progress:  # the clusters to act on, once, in memory: every output step shares them
         with timer.stage("progress"):
             if _reuses_years(extra_outputs):  # the map's slider: not solved a second time
-                result = _compact_years(with_shortfall(result))
+                handed.append(_coded_years(handed.pop()))  # the shortfall made in between
             else:
-                result = _without_year_scenarios(with_shortfall(_for_shortfall(result)))
+                handed.append(_without_year_scenarios(with_shortfall(_for_shortfall(handed.pop()))))
             release_memory()  # and the progress years' scenarios, before the output steps
-    # Handed over, not kept here: write_run drops the years' scenarios once the steps that
-    # read them are done, and a reference held in this frame would keep them alive.
-    handed = [result]
-    del result
+    handed.append(_with_protection(handed.pop(), timer))
     return write_run(handed.pop(), out=Path(out), timer=timer, extra_outputs=extra_outputs)
 
 
@@ -386,6 +422,8 @@ def compute_run(
     out: Path | None = None,
     metro: Metro | None = None,
     timer: StageTimer | None = None,
+    latency: bool = True,
+    protect: bool = True,
 ) -> RunResult:
     """Compute everything a run writes, and write nothing (:func:`run_city` without files).
 
@@ -400,12 +438,23 @@ def compute_run(
         kept in memory (``latcircle.Metro.coverage``).
     metro, timer
         As for :func:`run_city`.
+    latency
+        Keep the latency raster (``RunResult.latency``). :func:`run_city` passes ``False``:
+        the raster (16.6 MB on Wuhan) is then not held while sensitivity, protection and
+        progress run, and :func:`write_run` makes it again from the scenario when it
+        writes ``latency.tif`` (the same function of the same values).
+    protect
+        Compute protection (``RunResult.protection`` and its layers). :func:`run_city`
+        passes ``False`` and adds it after the progress stage (:func:`_with_protection`),
+        once the progress years are coded and their scenarios dropped: protection's
+        temporaries then do not come on top of them.
 
     Returns
     -------
     RunResult
-        With its GeoPackage ``layers`` and its ``latency`` raster. Its ``robust`` keeps the
-        run year's per-sample critical values only (the other years' are in its tables);
+        With its GeoPackage ``layers`` and its ``latency`` raster (``None`` when not
+        kept). Its ``robust`` keeps the run year's per-sample critical values only (the
+        other years' are in its tables);
         :func:`run_city` also drops the progress years' scenarios once progress used them.
     """
     options = options or RunOptions()
@@ -439,13 +488,13 @@ def compute_run(
             crs=metro.inputs.crs,
         )
         layers = run_layers(metro, scenario, band_layer)
+        if not latency:
+            del latency_raster
     with timer.stage("sensitivity"):  # before progress: its years' scenarios are reused there
         robust = _run_year_criticals(robustness(metro, scenario))
         table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
         release_memory()  # the other years' critical values: hand their heap back now
-    with timer.stage("protection"):
-        protected = protection(metro, scenario)
-        layers.update(protection_layers(metro, scenario, protected, layers))
+    protected = _protection_stage(metro, scenario, layers, timer) if protect else None
     years = None
     if options.progress:
         with timer.stage("progress"):
@@ -475,9 +524,32 @@ def compute_run(
         robust=robust,
         protection=protected,
         layers=layers,
-        latency=latency_raster,
+        latency=latency_raster if latency else None,
     )
     return result
+
+
+def _protection_stage(
+    metro: Metro, scenario: Scenario, layers: dict[str, Any], timer: StageTimer
+) -> Protection:
+    """Compute protection, adding its layers to ``layers`` (after the run's, in order)."""
+    with timer.stage("protection"):
+        protected = protection(metro, scenario)
+        layers.update(protection_layers(metro, scenario, protected, layers))
+    return protected
+
+
+def _with_protection(result: RunResult, timer: StageTimer) -> RunResult:
+    """Return ``result`` with protection when :func:`compute_run` left it out (``protect``).
+
+    The same computation on the same scenario, and its layers after the run's, as
+    :func:`compute_run` adds them: the same GeoPackage.
+    """
+    if result.protection is not None or result.layers is None:
+        return result
+    layers = dict(result.layers)
+    protected = _protection_stage(result.metro, result.scenario, layers, timer)
+    return dataclasses.replace(result, protection=protected, layers=layers)
 
 
 def write_run(
@@ -492,7 +564,8 @@ def write_run(
     Parameters
     ----------
     result
-        The run, with its ``layers`` and ``latency`` raster.
+        The run, with its ``layers``; its ``latency`` raster is made again from its
+        scenario when it is ``None`` (:func:`run_city` does not hold it meanwhile).
     out
         The output folder (checked first: :func:`latcircle.output.files.check_output_folder`).
     timer
@@ -509,8 +582,8 @@ def write_run(
     """
     timer = timer or StageTimer()
     metro, scenario, cfg = result.metro, result.scenario, result.metro.config
-    if result.layers is None or result.latency is None:
-        msg = "write_run needs a result from compute_run (layers and latency)"
+    if result.layers is None:
+        msg = "write_run needs a result from compute_run (its layers)"
         raise ValueError(msg)
     layers, latency_raster = dict(result.layers), result.latency
     result = dataclasses.replace(result, out=Path(out))
@@ -551,12 +624,15 @@ def write_run(
     return dataclasses.replace(result, latency=_latency_raster(metro, scenario))
 
 
-def _write_latency_tif(tmp: Path, result: RunResult, latency_raster: np.ndarray) -> np.ndarray:
+def _write_latency_tif(
+    tmp: Path, result: RunResult, latency_raster: np.ndarray | None
+) -> np.ndarray:
     """Write ``latency.tif`` (latency, status codes, ``r*``); return the status codes (uint8).
 
     The status and ``r*`` bands are made as :func:`write_cog` writes them and freed once
     in its source, before GDAL makes the file: only the codes are kept, as uint8 (small
-    integers, the same values), for ``causes.tif``.
+    integers, the same values), for ``causes.tif``. So is the latency band when the run
+    did not keep its raster (``None``: :func:`_latency_raster` of the same scenario).
     """
     metro, scenario = result.metro, result.scenario
     kept: list[np.ndarray] = []
@@ -566,7 +642,10 @@ def _write_latency_tif(tmp: Path, result: RunResult, latency_raster: np.ndarray)
         kept.append(codes.astype(np.uint8))
         return codes
 
-    bands: list[np.ndarray | Callable[[], np.ndarray]] = [latency_raster, status]
+    latency: np.ndarray | Callable[[], np.ndarray] = (
+        latency_raster if latency_raster is not None else lambda: _latency_raster(metro, scenario)
+    )
+    bands: list[np.ndarray | Callable[[], np.ndarray]] = [latency, status]
     names = [LATENCY_BAND, STATUS_BAND]
     robust = result.robust
     if robust is not None:  # band 3: each cell's critical route factor
@@ -682,50 +761,58 @@ def _for_shortfall(result: RunResult) -> RunResult:
     return result
 
 
-def _compact_years(result: RunResult) -> RunResult:
-    """Keep the progress years' serving sites as int32 once progress and shortfall are made.
+def _coded_years(result: RunResult) -> RunResult:
+    """Keep the progress years as the map reads them, and make the shortfall, in between.
 
-    The same values (site indices, -1 for none); what reads them later (the map's slider)
-    reads each sample's latency, not its site. About 21 MB less on Wuhan (4 years, two
-    bases) through the outputs and the map. The run's own scenario is left as it is; the
-    shortfall's scenario, when it is one of the years, is the same compacted object.
+    Once the progress table is made, each year's scenario becomes its
+    :class:`~latcircle.analysis.workbench.YearCodes` (one byte a sample in place of a float64
+    latency and a serving site: about 50 MB less on Wuhan through the outputs and the map),
+    and every year's scenario but the shortfall's is dropped before the shortfall's
+    full-grid rasters are made (:func:`with_shortfall`); that one is then dropped too, the
+    shortfall holding its codes. One codes object per scenario object, so the slider finds
+    the same years it found before. The run's own scenario is left as it is.
     """
+    from latcircle.analysis.workbench import year_codes  # the map's compute: its home
+
     robust = result.robust
     if robust is None or len(robust.scenarios) <= 1:
-        return result
-    compact = {id(sc): _int32_sites(sc) for sc in robust.scenarios[1:]}
-    scenarios = robust.scenarios[:1] + tuple(compact[id(sc)] for sc in robust.scenarios[1:])
-    result = dataclasses.replace(result, robust=dataclasses.replace(robust, scenarios=scenarios))
+        return with_shortfall(result)
+    metro, solved = result.metro, robust.scenarios[1:]
+    codes = {id(sc): year_codes(metro, sc) for sc in solved}
+    years = tuple(codes[id(sc)] for sc in solved)
+    year = shortfall_year(result.progress, result.scenario)
+    acted = next((sc for sc in solved if sc.year == year), None)  # as _solved finds it
+    acted_codes = None if acted is None else codes[id(acted)]
+    kept = robust.scenarios[:1] + ((acted,) if acted is not None else ())
+    result = dataclasses.replace(
+        result, robust=dataclasses.replace(robust, scenarios=kept), years=years
+    )
+    del codes, solved, robust  # the last references to the other years' scenarios
+    release_memory(collect=False)  # their heap (freed by count), before the shortfall's rasters
+    result = with_shortfall(result)
     short = result.shortfall
-    if short is not None and id(short.acted) in compact:
-        result = dataclasses.replace(
-            result, shortfall=short._replace(acted=compact[id(short.acted)])
-        )
-    release_memory(collect=False)
-    return result
-
-
-def _int32_sites(scenario: Scenario) -> Scenario:
-    evaluations = {
-        basis: ev
-        if ev.site.dtype == np.int32
-        else dataclasses.replace(ev, site=ev.site.astype(np.int32))
-        for basis, ev in scenario.evaluations.items()
-    }
-    return dataclasses.replace(scenario, evaluations=evaluations)
+    if short is not None and acted_codes is not None and short.acted is acted:
+        short = short._replace(acted=acted_codes)
+    del acted
+    assert result.robust is not None
+    scenarios = result.robust.scenarios[:1]
+    return dataclasses.replace(
+        result, robust=dataclasses.replace(result.robust, scenarios=scenarios), shortfall=short
+    )
 
 
 def _without_year_scenarios(result: RunResult) -> RunResult:
-    """Drop the progress years' solved scenarios once progress and shortfall used them.
+    """Drop the progress years (scenarios or codes) once the steps that read them are done.
 
-    They are kept for the progress table (reused, not solved again) and the shortfall's
-    year (:func:`_solved`); the output steps read neither (about 90 MB on Wuhan).
+    The scenarios are kept for the progress table (reused, not solved again) and the
+    shortfall's year (:func:`_solved`); the output steps read neither (about 90 MB on
+    Wuhan). Their codes (:func:`_coded_years`) are read by the map alone.
     """
     robust = result.robust
-    if robust is None or len(robust.scenarios) <= 1:
+    if robust is None or (len(robust.scenarios) <= 1 and not result.years):
         return result
     return dataclasses.replace(
-        result, robust=dataclasses.replace(robust, scenarios=robust.scenarios[:1])
+        result, robust=dataclasses.replace(robust, scenarios=robust.scenarios[:1]), years=()
     )
 
 

@@ -31,6 +31,7 @@ from latcircle.analysis.workbench import (
     MAX_WHATIF,
     WHATIF_DECIMALS,
     DemandGroups,
+    YearCodes,
     YearState,
     rank_candidates,
 )
@@ -105,13 +106,17 @@ def slider_years(result: RunResult) -> list[int | None]:
     return years
 
 
-def solved_scenarios(result: RunResult) -> list[Scenario]:
+def solved_scenarios(result: RunResult) -> list[Scenario | YearCodes]:
     """Return the scenarios the run already solved: the sensitivity step's, the shortfall's.
 
     The slider's years reuse them (:func:`latcircle.analysis.workbench.year_states`)
-    instead of solving the same sites on the same network again.
+    instead of solving the same sites on the same network again; a run that kept the
+    progress years as :class:`~latcircle.analysis.workbench.YearCodes` (``years``) gives
+    those.
     """
-    out = list(result.robust.scenarios) if result.robust is not None else []
+    out: list[Scenario | YearCodes] = []
+    out += list(result.robust.scenarios) if result.robust is not None else []
+    out += list(result.years)
     if result.shortfall is not None:
         out.append(result.shortfall.acted)
     return out
@@ -222,7 +227,7 @@ def workbench_payload(
                 "key": st.key,
                 "label": words["year_all"] if st.year is None else str(st.year),
                 "shape": shape_of[key],
-                "online": int(st.scenario.online.sum()),
+                "online": int(st.codes.online.sum()),
                 "covered": {b: _floats(v) for b, v in st.covered.items()},
                 "total": {b: _floats(v) for b, v in st.total.items()},
                 "count": {b: _ints(v) for b, v in st.count.items()},
