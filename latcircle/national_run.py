@@ -743,6 +743,11 @@ class _client:  # noqa: N801 - a context manager used like a function
                 silence_logs=self.log_level,
             )
         self.client = Client(self.cluster)
+        # ... and so does a worker the nanny starts again later, when this process handles
+        # Ctrl-C again (the plugin runs in every worker that joins).
+        from latcircle.pipeline.dask_workers import IgnoreInterrupt
+
+        self.client.register_plugin(IgnoreInterrupt())
         return self.client
 
     def __exit__(self, exc_type: type[BaseException] | None = None, *exc: object) -> None:

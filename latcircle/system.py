@@ -8,7 +8,8 @@ The rest of latcircle asks this module, never ``os``/``ctypes``/``resource`` dir
   memory back to the OS (:func:`release_memory`);
 * swapping two folders in one atomic step (:func:`exchange_folders`);
 * whether a process is alive (:func:`pid_alive`);
-* child processes that leave Ctrl-C to their parent (:func:`children_ignore_interrupt`).
+* child processes that leave Ctrl-C to their parent (:func:`children_ignore_interrupt`,
+  :func:`ignore_interrupt`).
 
 Each function has a fallback on the platforms that lack the call, and
 ``tests/test_system.py`` runs each fallback (and a whole demo run) with the Linux-only calls
@@ -33,6 +34,7 @@ __all__ = [
     "children_ignore_interrupt",
     "core_ids",
     "exchange_folders",
+    "ignore_interrupt",
     "maxrss_mb",
     "peak_rss_mb",
     "pid_alive",
@@ -218,6 +220,19 @@ def pid_alive(pid: int) -> bool:
         return False
     except OSError:
         return True  # exists, owned by someone else
+    return True
+
+
+def ignore_interrupt() -> bool:
+    """Make this process ignore Ctrl-C (SIGINT) from now on; return whether it does.
+
+    For a worker process whose parent shuts it down (Dask's workers, after the nanny restarts
+    one). On Windows, or off the main thread (where Python cannot set a handler), nothing
+    changes and ``False`` is returned.
+    """
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        return False
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     return True
 
 
