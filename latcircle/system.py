@@ -6,7 +6,8 @@ The rest of latcircle asks this module, never ``os``/``ctypes``/``resource`` dir
   :func:`pin_cores`);
 * its peak resident memory (:func:`peak_rss_mb`, :func:`maxrss_mb`) and handing freed
   memory back to the OS (:func:`release_memory`);
-* swapping two folders in one atomic step (:func:`exchange_folders`);
+* swapping two folders in one atomic step (:func:`exchange_folders`), and flushing a folder's
+  files to disk before (:func:`sync_tree`, :func:`sync_folder`);
 * whether a process is alive (:func:`pid_alive`);
 * child processes that leave Ctrl-C to their parent (:func:`children_ignore_interrupt`,
   :func:`ignore_interrupt`).
@@ -40,6 +41,8 @@ __all__ = [
     "pid_alive",
     "pin_cores",
     "release_memory",
+    "sync_folder",
+    "sync_tree",
     "usable_cores",
 ]
 
@@ -146,6 +149,57 @@ def release_memory(*, collect: bool = True) -> bool:
         return False
     trim(0)
     return True
+
+
+def sync_tree(folder: Path) -> None:
+    """Flush every file under ``folder`` to disk, then (POSIX) each of its folders.
+
+    Before a folder of new outputs is swapped in: without it, a power loss just after the
+    swap could leave the new names pointing at incomplete files while the old outputs are
+    gone. Symbolic links are not followed. On Windows a file is flushed through a handle
+    opened for writing (``FlushFileBuffers`` needs write access), and folders cannot be
+    flushed (no directory ``fsync``): their entries are left to the file system's journal.
+    macOS's ``fsync`` reaches the drive but not its cache (``F_FULLFSYNC`` would).
+
+    Parameters
+    ----------
+    folder
+        The folder to flush, with everything under it.
+    """
+    flags = os.O_RDWR | getattr(os, "O_BINARY", 0) if sys.platform == "win32" else os.O_RDONLY
+    folders = []
+    for root, _dirs, files in os.walk(folder):
+        folders.append(root)
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                continue
+            fd = os.open(path, flags)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    for root in reversed(folders):
+        sync_folder(Path(root))
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (names made, renamed, removed) to disk; POSIX only.
+
+    Windows has no directory ``fsync``: nothing is done there.
+
+    Parameters
+    ----------
+    folder
+        The folder.
+    """
+    if sys.platform == "win32":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def exchange_folders(a: Path, b: Path) -> bool:
