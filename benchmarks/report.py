@@ -752,7 +752,8 @@ found and left:
   U+2028 raw). `tiers.html` changes bytes where data holds non-ASCII, `'`, `{` or `}` (now
   `\\u` escapes; the same values after `JSON.parse`).
 * **Restarted Dask workers ignore Ctrl-C** like the first ones: a worker plugin
-  (`pipeline/dask_workers.py`) registered on the local cluster.
+  (`latcircle/dask_workers.py`, kept light: importing `latcircle.pipeline` in it would cost
+  each worker ~1 s CPU before its measured warm-up) registered on the local cluster.
 * **Outputs flushed before the swap** (`output/files.py`, `system.sync_tree`): every file (and
   on POSIX every folder) `fsync`ed before the rename, the parent folder after. Cost on Wuhan,
   three interleaved pairs of `latcircle -q run data/cities/wuhan.yaml` at load 11–13, without

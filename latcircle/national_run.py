@@ -745,7 +745,7 @@ class _client:  # noqa: N801 - a context manager used like a function
         self.client = Client(self.cluster)
         # ... and so does a worker the nanny starts again later, when this process handles
         # Ctrl-C again (the plugin runs in every worker that joins).
-        from latcircle.pipeline.dask_workers import IgnoreInterrupt
+        from latcircle.dask_workers import IgnoreInterrupt
 
         self.client.register_plugin(IgnoreInterrupt())
         return self.client

@@ -50,3 +50,18 @@ def test_ignore_interrupt_changes_nothing_off_the_main_thread() -> None:
     worker.join()
     assert result == [False]
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_the_plugin_module_stays_light() -> None:
+    # Unpickled in every worker before its measured warm-up: it must not import the pipeline
+    # (~1 s CPU), which would then be paid unmeasured.
+    import ast
+    import subprocess
+
+    code = (
+        "import sys, distributed, latcircle.dask_workers; "
+        "print(sorted(m for m in sys.modules if m.startswith('latcircle')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    loaded = set(ast.literal_eval(out.stdout))
+    assert loaded == {"latcircle", "latcircle.dask_workers", "latcircle.errors", "latcircle.system"}

@@ -6,7 +6,10 @@ The workers first started inherit an ignored Ctrl-C from the parent
 would print a ``KeyboardInterrupt`` traceback of its own. A worker plugin is handed by the
 scheduler to every worker that joins, restarted ones included, so the setting holds for them
 all. Imported only where the local cluster starts (and, to unpickle the plugin, in the
-workers, which import ``distributed`` anyway).
+workers, which import ``distributed`` anyway). Kept out of :mod:`latcircle.pipeline`, whose
+package import costs ~1 s of CPU: unpickling the plugin would pay it before the workers'
+measured warm-up (:func:`latcircle.national_run.warm_up`), hiding it from
+``worker_start_cpu_s``.
 """
 
 from __future__ import annotations
