@@ -99,3 +99,30 @@ def test_lines_missing_an_id_are_not_checked_against_the_ids() -> None:
     assert net.stats["ids_from_endpoints"] == 1.0
     assert net.stats["id_ends_joined"] == 0.0
     assert net.n_nodes == 5
+
+
+def test_a_run_counts_and_notes_the_joined_end(tiny_city, tmp_path, capsys) -> None:
+    # The tiny city's roads with ids from their own endpoints, then one road's first point
+    # moved 0.5 m east (its id unchanged): exactly one end lies 0.5 m off its node.
+    import json
+
+    from latcircle.cli import main
+
+    folder = tiny_city.parent
+    roads = gpd.read_file(folder / "roads.gpkg")
+    geoms = roads.geometry.to_numpy()
+    ends = np.concatenate([shapely.get_coordinates(shapely.get_point(geoms, i)) for i in (0, -1)])
+    _, node = np.unique(ends, axis=0, return_inverse=True)
+    roads["u"], roads["v"] = node.ravel()[: len(roads)], node.ravel()[len(roads) :]
+    coords = shapely.get_coordinates(geoms[5]).copy()
+    coords[0, 0] += 0.5
+    roads.loc[5, "geometry"] = shapely.LineString(coords)
+    roads.to_file(folder / "roads.gpkg", driver="GPKG")
+    out = tmp_path / "out"
+    assert main(["run", str(tiny_city), "--out", str(out), "--no-map", "--no-report"]) == 0
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["network"]["id_ends_joined"] == 1.0
+    assert run["network"]["id_end_gap_max_m"] == pytest.approx(0.5, abs=1e-6)
+    note = "network: 1 line end(s) off the node their u/v id names joined to it (largest gap 0.5 m"
+    assert any(n.startswith(note) for n in run["notes"]), run["notes"]
+    assert note in " ".join(capsys.readouterr().err.split())  # the log line too
