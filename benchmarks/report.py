@@ -1011,6 +1011,30 @@ float64 latencies (~44 MB, read by the critical values and the progress table) w
 critical values sort, and the metro's own arrays (samples' coordinates, the population
 pixels also kept in `Inputs`, ~12 MB) are held by the whole run. The 1 M-node metro
 (section 4) runs the engine and the isochrones alone, which this round did not change.
+
+**Session round 12, correctness leftovers (2026-12-07).** No speed work; what earlier rounds
+found and left:
+* **Node ids far from their line ends** (`engine/network.py`): after reversed lines are turned
+  round, a line end off the node its `u`/`v` id names is joined within `ID_END_TOLERANCE_M` =
+  1 m (an assumption: 0.005 µs of fibre), counted in `run.json` → `network` →
+  `id_ends_joined` / `id_end_gap_max_m` and noted; farther off, exit 2 naming file, column,
+  row and id (bad-input case `uv-id-far-from-end`). Wuhan: 0 ends off their node; its
+  `run.json` gains the two counters (both 0), every other file byte-identical; the demo (no
+  ids) byte-identical (`scripts/compare_outputs.py` against `efc096a`).
+* **One home for JSON in a script**: the tiers page's data block goes through
+  `style.script_json(allow_nan=False)` (it escaped `<`, `>`, `&` by hand, not `'`, and wrote
+  U+2028 raw). `tiers.html` changes bytes where data holds non-ASCII, `'`, `{` or `}` (now
+  `\\u` escapes; the same values after `JSON.parse`).
+* **Restarted Dask workers ignore Ctrl-C** like the first ones: a worker plugin
+  (`latcircle/dask_workers.py`, kept light: importing `latcircle.pipeline` in it would cost
+  each worker ~1 s CPU before its measured warm-up) registered on the local cluster.
+* **Outputs flushed before the swap** (`output/files.py`, `system.sync_tree`): every file (and
+  on POSIX every folder) `fsync`ed before the rename, the parent folder after. Cost on Wuhan,
+  three interleaved pairs of `latcircle -q run data/cities/wuhan.yaml` at load 11–13, without
+  → with: user + system 9.43 / 9.19 / 9.17 → 8.46 / 8.91 / 8.42 s, wall 66.2 / 44.3 / 38.9 →
+  31.3 / 43.6 / 31.6 s (no cost above the noise); `sync_tree` alone on a fresh copy of
+  Wuhan's 25 output files: 3–5 ms CPU, 13–185 ms wall (five repeats).
+* **docs/plan.md's demo table** regenerated from real `latcircle plan` runs.
 """
 
 

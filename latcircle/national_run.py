@@ -745,6 +745,10 @@ class _client:  # noqa: N801 - a context manager used like a function
                 silence_logs=self.log_level,
             )
         self.client = Client(self.cluster)
+        # ... and so does a worker the nanny restarts (the plugin runs in every one that joins).
+        from latcircle.dask_workers import IgnoreInterrupt
+
+        self.client.register_plugin(IgnoreInterrupt())
         return self.client
 
     def __exit__(self, exc_type: type[BaseException] | None = None, *exc: object) -> None:

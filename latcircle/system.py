@@ -6,9 +6,11 @@ The rest of latcircle asks this module, never ``os``/``ctypes``/``resource`` dir
   :func:`pin_cores`);
 * its peak resident memory (:func:`peak_rss_mb`, :func:`maxrss_mb`) and handing freed
   memory back to the OS (:func:`release_memory`; :func:`collector_paused` around imports);
-* swapping two folders in one atomic step (:func:`exchange_folders`);
+* swapping two folders in one atomic step (:func:`exchange_folders`), and flushing a folder's
+  files to disk before (:func:`sync_tree`, :func:`sync_folder`);
 * whether a process is alive (:func:`pid_alive`);
-* child processes that leave Ctrl-C to their parent (:func:`children_ignore_interrupt`).
+* child processes that leave Ctrl-C to their parent (:func:`children_ignore_interrupt`,
+  :func:`ignore_interrupt`).
 
 Each function has a fallback on the platforms that lack the call, and
 ``tests/test_system.py`` runs each fallback (and a whole demo run) with the Linux-only calls
@@ -34,11 +36,14 @@ __all__ = [
     "collector_paused",
     "core_ids",
     "exchange_folders",
+    "ignore_interrupt",
     "maxrss_mb",
     "peak_rss_mb",
     "pid_alive",
     "pin_cores",
     "release_memory",
+    "sync_folder",
+    "sync_tree",
     "usable_cores",
 ]
 
@@ -165,6 +170,57 @@ def release_memory(*, collect: bool = True) -> bool:
     return True
 
 
+def sync_tree(folder: Path) -> None:
+    """Flush every file under ``folder`` to disk, then (POSIX) each of its folders.
+
+    Before a folder of new outputs is swapped in: without it, a power loss just after the
+    swap could leave the new names pointing at incomplete files while the old outputs are
+    gone. Symbolic links are not followed. On Windows a file is flushed through a handle
+    opened for writing (``FlushFileBuffers`` needs write access), and folders cannot be
+    flushed (no directory ``fsync``): their entries are left to the file system's journal.
+    macOS's ``fsync`` reaches the drive but not its cache (``F_FULLFSYNC`` would).
+
+    Parameters
+    ----------
+    folder
+        The folder to flush, with everything under it.
+    """
+    flags = os.O_RDWR | getattr(os, "O_BINARY", 0) if sys.platform == "win32" else os.O_RDONLY
+    folders = []
+    for root, _dirs, files in os.walk(folder):
+        folders.append(root)
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                continue
+            fd = os.open(path, flags)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    for root in reversed(folders):
+        sync_folder(Path(root))
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (names made, renamed, removed) to disk; POSIX only.
+
+    Windows has no directory ``fsync``: nothing is done there.
+
+    Parameters
+    ----------
+    folder
+        The folder.
+    """
+    if sys.platform == "win32":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def exchange_folders(a: Path, b: Path) -> bool:
     """Swap two paths in one atomic step; ``False`` when the OS or file system cannot.
 
@@ -237,6 +293,19 @@ def pid_alive(pid: int) -> bool:
         return False
     except OSError:
         return True  # exists, owned by someone else
+    return True
+
+
+def ignore_interrupt() -> bool:
+    """Make this process ignore Ctrl-C (SIGINT) from now on; return whether it does.
+
+    For a worker process whose parent shuts it down (Dask's workers, after the nanny restarts
+    one). On Windows, or off the main thread (where Python cannot set a handler), nothing
+    changes and ``False`` is returned.
+    """
+    if sys.platform == "win32" or threading.current_thread() is not threading.main_thread():
+        return False
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     return True
 
 

@@ -53,6 +53,7 @@ STAGES: dict[str, int] = {
     "demo": 8,
     "pipeline": 9,
     "national_run": 9,  # composes many runs (Dask) and the roll-up: the pipeline's level
+    "dask_workers": 9,  # what each Dask worker sets up as it starts (a plugin): kept light
     "api": 9,  # the public Python API (Metro, Coverage): composes the pipeline's functions
     "cli": 10,
     "__main__": 11,

@@ -89,6 +89,18 @@ def _uv_loop(folder: Path, _mp: pytest.MonkeyPatch) -> list[str]:
     return ["run", str(folder / "tiny.yaml"), "--out", "OUT"]
 
 
+def _uv_far(folder: Path, _mp: pytest.MonkeyPatch) -> list[str]:
+    """Ids from the roads' own endpoints; feature 6's v then names feature 1's start node."""
+    roads = gpd.read_file(folder / "roads.gpkg")
+    geoms = roads.geometry.to_numpy()
+    ends = np.concatenate([shapely.get_coordinates(shapely.get_point(geoms, i)) for i in (0, -1)])
+    _, node = np.unique(ends, axis=0, return_inverse=True)
+    roads["u"], roads["v"] = node.ravel()[: len(roads)], node.ravel()[len(roads) :]
+    roads.loc[5, "v"] = roads.loc[0, "u"]
+    roads.to_file(folder / "roads.gpkg", driver="GPKG")
+    return ["run", str(folder / "tiny.yaml"), "--out", "OUT"]
+
+
 def _districts_null(folder: Path, _mp: pytest.MonkeyPatch) -> list[str]:
     districts = gpd.read_file(folder / "districts.gpkg")
     districts.loc[1, "name"] = None
@@ -554,6 +566,13 @@ CASES = [
         _uv_loop,
         "roads.gpkg",
         "u: feature 6 has u = v = 5 but its ends lie 1,000 m apart",
+    ),
+    Case(
+        "uv-id-far-from-end",
+        "a road whose v id names a node kilometres from where the road ends",
+        _uv_far,
+        "roads.gpkg",
+        "v: 1 line end(s) lie over 1 m (an assumed tolerance) from the node their id names",
     ),
     Case(
         "boundary-polar",

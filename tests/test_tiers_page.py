@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,13 +49,13 @@ def _line(n: int) -> Backbone:
     )
 
 
-def _small_result(tmp_path: Path) -> Path:
+def _small_result(tmp_path: Path, hostile: str = XSS) -> Path:
     bb = _line(3)
     sites = pd.DataFrame({"id": ["h"], "name": [XSS], "kind": ["hub"], "lon": [0.0], "lat": [0.0]})
     cities = pd.DataFrame(
         {
             "adcode": ["1", "2", "3"],
-            "name": [XSS, "on the line", "far"],
+            "name": [hostile, "on the line", "far"],
             "lon": [1.0, 2.0, 9.0],
             "lat": [0.5, 0.0, 0.0],
         }
@@ -83,6 +84,53 @@ def test_page_is_self_contained_and_data_is_inert(tmp_path: Path) -> None:
     assert 'rel="stylesheet" href=' not in page
     assert XSS not in page  # neither in the tables nor in the JSON block
     assert "&lt;img src=x onerror=window.__pwned=1&gt;" in page
+
+
+class _Scripts(HTMLParser):
+    """Every script element of a page as the HTML parser sees it: attributes and text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._open: dict[str, str | None] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script":
+            self._open = dict(attrs)
+            self.scripts.append((self._open, ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._open = None
+
+
+#: Text that would end the data block and run a script, a JavaScript line break (U+2028,
+#: U+2029: line terminators inside pre-2019 JavaScript strings), an HTML comment opener, a
+#: quote, an ampersand entity and Jinja2 syntax.
+HOSTILE = "</script><script>window.__pwned=1</script>\u2028\u2029<!--'&amp;{{ 7*7 }}\"'"
+
+
+def test_hostile_name_stays_in_the_json_block(tmp_path: Path) -> None:
+    html = _small_result(tmp_path, HOSTILE).read_text(encoding="utf-8")
+    parser = _Scripts()
+    parser.feed(html)
+    parser.close()
+    blocks = [text for attrs, text in parser.scripts if attrs.get("id") == "tiers-data"]
+    assert len(blocks) == 1
+    # The page's scripts are the data block, the inlined Leaflet and the page's own: no
+    # script element came out of the data.
+    assert [a.get("type") for a, _ in parser.scripts].count("application/json") == 1
+    assert not any("__pwned" in text for _, text in parser.scripts if text is not blocks[0])
+    # What JSON.parse reads (the element's text, as the parser saw it) gives the name back.
+    data = json.loads(blocks[0])
+    assert data["cities"]["name"][0] == HOSTILE
+    for raw in ("<", ">", "&", "'", "\u2028", "\u2029"):
+        assert raw not in blocks[0], raw
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +188,15 @@ def test_national_page_on_chinanet_and_cernet_opens_offline(
         + shown.get("no access, LEO within 10 ms", 0)
         == summary["no_terrestrial_access"]["cities"]
     )
+
+
+@pytest.mark.browser
+def test_hostile_name_is_inert_in_the_browser(offline_browser: WebDriver, tmp_path: Path) -> None:
+    cdn_replay.open_page(offline_browser, _small_result(tmp_path, HOSTILE))
+    cdn_replay.wait_for(offline_browser, "return window.tiersReady === true;")
+    assert cdn_replay.js_problems(offline_browser) == []
+    assert offline_browser.execute_script("return window.__pwned === undefined;")
+    name = offline_browser.execute_script(
+        "return JSON.parse(document.getElementById('tiers-data').textContent).cities.name[0];"
+    )
+    assert name == HOSTILE

@@ -473,6 +473,12 @@ def _note_network_repairs(notes: list[str], network: Network) -> None:
             f"network: {st['ids_from_endpoints']:.0f} line(s) missing a u/v node id joined "
             "by their exactly coinciding endpoints instead"
         )
+    if st.get("id_ends_joined"):
+        notes.append(
+            f"network: {st['id_ends_joined']:.0f} line end(s) off the node their u/v id "
+            f"names joined to it (largest gap {st['id_end_gap_max_m']:.3g} m, within the "
+            "assumed 1 m tolerance; the gaps are not paid in latency)"
+        )
     if st["self_loops"]:
         notes.append(
             f"network: {st['self_loops']:.0f} self-loop(s) (lines starting and ending at the "

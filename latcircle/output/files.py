@@ -33,7 +33,7 @@ import shapely
 
 from latcircle.engine.grid import Grid
 from latcircle.errors import InputError, OutputError
-from latcircle.system import exchange_folders, pid_alive
+from latcircle.system import exchange_folders, pid_alive, sync_folder, sync_tree
 
 __all__ = [
     "COG_ENV",
@@ -298,12 +298,16 @@ def _alive(pid: int) -> bool:
 def _swap_into_place(tmp: Path, real: Path) -> None:
     os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
     try:
+        # On disk before the swap, and the swap itself after: a power loss never leaves the
+        # new names on incomplete files with the old outputs gone.
+        sync_tree(tmp)
         if not real.exists():
             os.replace(tmp, real)
         elif _exchange(tmp, real):
             pass  # ``tmp`` now holds the old outputs; the caller deletes it
         else:
             _two_renames(tmp, real)
+        sync_folder(real.parent)
     except OSError as exc:
         msg = f"{real}: cannot move outputs into place ({exc.strerror or exc})"
         raise OutputError(msg) from None

@@ -146,7 +146,7 @@ def amount(value: Any, unit: str, *, words: bool = True, missing: str = "—") -
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
-def script_json(value: object) -> str:
+def script_json(value: object, *, allow_nan: bool = True) -> str:
     """Return ``value`` as JSON for a page's script that no template pass reads as syntax.
 
     Like Jinja2's ``tojson`` (sorted keys; ``<``, ``>``, ``&`` and ``'`` as Unicode escapes,
@@ -158,13 +158,19 @@ def script_json(value: object) -> str:
     ----------
     value
         Anything JSON can hold.
+    allow_nan
+        Whether ``NaN`` and infinities may be written (valid JavaScript, not JSON). Pass
+        ``False`` for a ``<script type="application/json">`` block read by ``JSON.parse``:
+        a non-finite number is then a :class:`ValueError`, never a page that fails to load.
 
     Returns
     -------
     str
-        A JavaScript expression with the same value.
+        A JavaScript expression with the same value (non-ASCII as Unicode escapes, so
+        U+2028/U+2029 cannot end a line of the script either), and JSON when
+        ``allow_nan=False``.
     """
-    text = json.dumps(value, sort_keys=True)
+    text = json.dumps(value, sort_keys=True, allow_nan=allow_nan)
     for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
         text = text.replace(char, code)
     return _JSON_STRING.sub(

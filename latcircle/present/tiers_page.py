@@ -11,7 +11,6 @@ as JSON inside a ``<script type="application/json">`` block and reaches the page
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from latcircle.analysis.ground_nodes import GroundPlan
 from latcircle.analysis.tiers import TiersResult
 from latcircle.inputs.backbone import Backbone
 from latcircle.present.assets import LEAFLET_CSS, LEAFLET_JS, inline_assets
-from latcircle.present.style import escape_text, percent
+from latcircle.present.style import escape_text, percent, script_json
 
 __all__ = ["TIER_CLASSES", "city_classes", "summary_lines", "write_tiers_page"]
 
@@ -99,8 +98,7 @@ def write_tiers_page(
         The page.
     """
     data = _map_data(result, backbone, plan)
-    payload = json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False)
-    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    payload = script_json(data, allow_nan=False)  # read by JSON.parse: JSON, never NaN
     title = escape_text(result.summary.get("title", "National tiers"))
     page = _PAGE.format(
         title=title,
