@@ -212,7 +212,7 @@ def plan_protected(
         curve=pd.DataFrame(columns=_CURVE_COLUMNS),
         sites_planned=sites.drop(columns=["_x", "_y"]),
         seconds={"protect": time.perf_counter() - t0},
-        sets=CoverageSets(
+        sets=CoverageSets.of_matrix(
             basis=basis,
             rows=np.arange(len(samples.weight)),
             matrix={g.year: sp.csc_matrix(cover[t]) for t, g in enumerate(goals)},
