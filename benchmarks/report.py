@@ -737,6 +737,22 @@ here; the years' serving-site arrays (~44 MB) are read by no step of a run but a
 `Evaluation`. Under load a fresh array of a basis costs more in page faults than its
 arithmetic (`np.full` in `LatencyField.at` led cProfile), the price of trimming the heap
 between stages.
+
+**Session round 12, the planner (issue 23 item 4; 2026-12-07).** The demo plans dominate the
+plan tests; the demo's population sets were ~150 million (row, build) entries per goal year
+(361,328 rows × 1,283 builds, 5.3 GB peak) for 269 distinct rows. Now the sets are built grouped
+(`analysis/plan/groups.py`: partition refinement, each build's set splitting the groups it
+touches), the stages group the groups (`reduce.group_rows_of`, the same stages bit for bit),
+and a site whose largest latency at the points' nearer network ends is at most `M*` (the
+largest node latency that still covers every point, bisected over the floats with the
+engine's operations) covers exactly the points of the components it reaches, unevaluated
+(`analysis/plan/sitesets.py`; all 913 site builds of the demo). The protected plan solves each
+site once per distinct network with `solve_each`. Under load 9–16, A/B alternated, CPU only:
+the demo plan (seed 7, 90 % 2027 / 95 % 2028 on population) `plan_metro` 33.3 / 37.5 →
+10.1 / 10.2 s CPU, process 40.3 / 44.5 → 17.3 / 17.3 s user + system, peak 5,300 → 902 MB;
+Wuhan on population 5.07 → 5.14 s (noise). PROTECT_SHORT Plans byte-identical (demo and
+Wuhan, eight files each). The three plan test modules: TESTS_SHORT Left: the verification's
+relocation of every sample (~4 s of the demo plan) and the 913 Dijkstra solves (~2.5 s).
 """
 
 

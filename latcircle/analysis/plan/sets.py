@@ -5,6 +5,9 @@ site alone, evaluated with :meth:`~latcircle.engine.latency.LatencyField.at`): t
 set of sites is the minimum over its sites, and every step after the minimum is monotone, so a
 point is covered by a set exactly when one of its sites covers it alone. The baseline is what
 the existing sites online in each target year cover.
+
+The sets are built grouped (:mod:`latcircle.analysis.plan.groups`), never one row per point;
+a site proven to cover whole components is not evaluated (:mod:`.sitesets`).
 """
 
 from __future__ import annotations
