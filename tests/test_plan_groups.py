@@ -17,9 +17,11 @@ import scipy.sparse as sp
 import shapely
 
 from latcircle.analysis.coverage import covered
+from latcircle.analysis.plan.core import CoverageSets
 from latcircle.analysis.plan.groups import Refinement, expand, pair_groups
 from latcircle.analysis.plan.reduce import group_rows, group_rows_of
 from latcircle.analysis.plan.sitesets import _Shortcut
+from latcircle.analysis.plan.verify import _without_failed
 from latcircle.config import LatencyModel
 from latcircle.engine.latency import arc_matrix, attach_sites, solve
 from latcircle.engine.locator import Locator
@@ -87,6 +89,35 @@ def test_group_rows_of_is_group_rows_bit_for_bit(seed: int) -> None:
     for attr in ("indptr", "indices", "data"):
         assert getattr(got_m, attr).tobytes() == getattr(want_m, attr).tobytes()
     assert got_m.shape == want_m.shape
+
+
+def test_failed_points_leave_their_group_with_the_chosen_builds_removed() -> None:
+    """The verification's re-solve: points the engine found uncovered lose the chosen builds
+    that counted them, as a dense rows x builds matrix does by hand; the rest is unchanged."""
+    rng = np.random.default_rng(7)
+    dense = {2027: _random_sets(rng, 300, 20), 2028: _random_sets(rng, 300, 20)}
+    rows = np.arange(1000, 1300)
+    grouped = {}
+    for y, d in dense.items():
+        distinct, of = np.unique(d, axis=0, return_inverse=True)
+        grouped[y] = (of.ravel(), sp.csr_matrix(distinct))
+    sets = CoverageSets(
+        basis="population",
+        rows=rows,
+        groups={y: g for y, (_, g) in grouped.items()},
+        group_of={y: of for y, (of, _) in grouped.items()},
+        baseline={},
+        seconds=0.0,
+    )
+    built = {2027: rng.random(20) < 0.2, 2028: rng.random(20) < 0.4}
+    engine = {y: rng.random(1400) < 0.5 for y in dense}  # per sample of the basis
+    out = _without_failed(sets, built, SimpleNamespace(covered=engine))  # type: ignore[arg-type]
+    for y, d in dense.items():
+        want = d.copy()
+        wrong = (d[:, built[y]].any(axis=1)) & ~engine[y][rows]
+        assert wrong.any() and (~wrong).any()
+        want[np.ix_(wrong, built[y])] = False
+        assert (out.matrix[y].toarray() == want).all()
 
 
 # --------------------------------------------------------------------------- the shortcut
