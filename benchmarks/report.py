@@ -750,7 +750,8 @@ engine's operations) covers exactly the points of the components it reaches, une
 site once per distinct network with `solve_each`. Under load 9–16, A/B alternated, CPU only:
 the demo plan (seed 7, 90 % 2027 / 95 % 2028 on population) `plan_metro` 33.3 / 37.5 →
 10.1 / 10.2 s CPU, process 40.3 / 44.5 → 17.3 / 17.3 s user + system, peak 5,300 → 902 MB;
-Wuhan on population 5.07 → 5.14 s (noise). PROTECT_SHORT Plans byte-identical (demo and
+Wuhan on population 5.07 → 5.14 s (noise: its baseline covers every point with access, so no
+site is evaluated there). PROTECT_SHORT Plans byte-identical (demo and
 Wuhan, eight files each). The three plan test modules: TESTS_SHORT Left: the verification's
 relocation of every sample (~4 s of the demo plan) and the 913 Dijkstra solves (~2.5 s).
 """
