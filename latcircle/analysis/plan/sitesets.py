@@ -78,10 +78,13 @@ def site_groups(
         comps = short.covers(one.node_us)
         if comps is None:
             hit = where[covered(one.at(loc, terms=terms)[0], budget_ms=budget_ms)]
-        else:
+        elif len(short.special):
             full[j] = comps
             ok = covered(one.at(few, terms=few_terms)[0], budget_ms=budget_ms)
             hit = where[short.special[ok]]
+        else:  # nothing to evaluate (an empty evaluation still costs its set-up)
+            full[j] = comps
+            continue
         refine.split(hit, j)
     exact_of, exact = refine.groups(sp.csr_matrix((1, n), dtype=bool))
     comp_of = np.zeros(len(rows), np.int64)  # 0: no component (no access, or evaluated)
