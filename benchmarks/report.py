@@ -751,8 +751,10 @@ site once per distinct network with `solve_each`. Under load 9–16, A/B alterna
 the demo plan (seed 7, 90 % 2027 / 95 % 2028 on population) `plan_metro` 33.3 / 37.5 →
 10.1 / 10.2 s CPU, process 40.3 / 44.5 → 17.3 / 17.3 s user + system, peak 5,300 → 902 MB;
 Wuhan on population 5.07 → 5.14 s (noise: its baseline covers every point with access, so no
-site is evaluated there). PROTECT_SHORT Plans byte-identical (demo and
-Wuhan, eight files each). The three plan test modules: TESTS_SHORT Left: the verification's
+site is evaluated there). The protected key-sites demo plan 12.2 / 12.1 → 6.2 / 6.3 s CPU. Plans byte-identical (demo and
+Wuhan, eight files each). The three plan test modules run at
+once (same load): 182.3 → 160.0 s CPU, peak 5,316 → 1,464 MB; `test_demo_closed_loop_with_spurs`
+68.3 → 44.0 s CPU; about 22 s of the suite's ~1,150 s CPU, far from the ≤ 5 min budget alone. Left: the verification's
 relocation of every sample (~4 s of the demo plan) and the 913 Dijkstra solves (~2.5 s).
 """
 
