@@ -1035,6 +1035,25 @@ found and left:
   31.3 / 43.6 / 31.6 s (no cost above the noise); `sync_tree` alone on a fresh copy of
   Wuhan's 25 output files: 3–5 ms CPU, 13–185 ms wall (five repeats).
 * **docs/plan.md's demo table** regenerated from real `latcircle plan` runs.
+
+**Session round 12, the planner (issue 23 item 4; 2026-12-07).** The demo plans dominate the
+plan tests; the demo's population sets were ~150 million (row, build) entries per goal year
+(361,328 rows × 1,283 builds, 5.3 GB peak) for 269 distinct rows. Now the sets are built grouped
+(`analysis/plan/groups.py`: partition refinement, each build's set splitting the groups it
+touches), the stages group the groups (`reduce.group_rows_of`, the same stages bit for bit), and
+a site whose largest latency at the points' nearer network ends is at most `M*` (the largest
+node latency that still covers every point, bisected over the floats with the engine's
+operations) covers exactly the points of the components it reaches, unevaluated
+(`analysis/plan/sitesets.py`; all 913 site builds of the demo). The protected plan solves each
+site once per distinct network with `solve_each`. Under load 9–16, A/B alternated, CPU only: the
+demo plan (seed 7, 90 % 2027 / 95 % 2028 on population) `plan_metro` 33.3 / 37.5 → 10.1 / 10.2 s
+CPU, process 40.3 / 44.5 → 17.3 / 17.3 s user + system, peak 5,300 → 902 MB; Wuhan on population
+5.07 → 5.14 s (noise: its baseline covers every point with access, so no site is evaluated
+there). The protected key-sites demo plan 12.2 / 12.1 → 6.2 / 6.3 s CPU. Plans byte-identical
+(demo and Wuhan, eight files each). The three plan test modules run at once (same load): 182.3 →
+160.0 s CPU, peak 5,316 → 1,464 MB; `test_demo_closed_loop_with_spurs` 68.3 → 44.0 s CPU; about
+22 s of the suite's ~1,150 s CPU, far from the ≤ 5 min budget alone. Left: the verification's
+relocation of every sample (~4 s of the demo plan) and the 913 Dijkstra solves (~2.5 s).
 """
 
 

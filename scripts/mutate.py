@@ -420,6 +420,9 @@ _TESTS_BY_MODULE = {
     ),
     "latcircle/analysis/tiers.py": ("tests/test_tiers.py",),
     "latcircle/analysis/city_tiers.py": ("tests/test_city_tiers.py",),
+    "latcircle/analysis/plan/sitesets.py": (
+        "tests/test_plan_groups.py::test_shortcut_is_exact_on_the_budget",
+    ),
     "latcircle/analysis/plan/verify.py": (
         "tests/test_plan.py::test_verification_counts_a_key_site_exactly_on_the_budget",
         "tests/test_boundaries.py::test_an_access_spur_counts_a_point_exactly_at_the_budget",

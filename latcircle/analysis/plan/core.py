@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from latcircle.analysis.coverage import Samples, share_of
 from latcircle.analysis.metro import Metro
+from latcircle.analysis.plan.groups import expand
 from latcircle.analysis.plan.views import YearView, year_views
 from latcircle.engine.latency import LatencyField, SiteAttachment, solve
 
@@ -35,6 +36,10 @@ class Goal:
 class CoverageSets:
     """Which demand points of the judged basis each build brings within the budget.
 
+    Held grouped (:mod:`latcircle.analysis.plan.groups`): per stage year, the distinct sets
+    of covering builds (``groups``) and each point's set (``group_of``); :attr:`matrix`
+    expands them to one row per point.
+
     Attributes
     ----------
     basis
@@ -42,9 +47,12 @@ class CoverageSets:
     rows
         Indices (into the basis's samples) of the points the first stage's baseline leaves
         uncovered: the only points a build can add (baselines only grow with the year).
-    matrix
-        Per stage year, rows × builds, boolean CSC (a site's column is the same every year;
-        an access build's depends on the sites online that year).
+    groups
+        Per stage year, distinct sets × builds, boolean CSR with sorted indices (a site's
+        column is the same every year; an access build's depends on the sites online that
+        year). Two groups may hold the same set.
+    group_of
+        Per stage year, the group of each of ``rows``.
     baseline
         Per stage year, which of the basis's samples the existing sites cover.
     seconds
@@ -53,9 +61,34 @@ class CoverageSets:
 
     basis: str
     rows: np.ndarray
-    matrix: dict[int, sp.csc_matrix]
+    groups: dict[int, sp.csr_matrix]
+    group_of: dict[int, np.ndarray]
     baseline: dict[int, np.ndarray]
     seconds: float
+
+    @property
+    def matrix(self) -> dict[int, sp.csc_matrix]:
+        """Per stage year, rows × builds, boolean CSC: the groups one row per point."""
+        return {y: expand(self.groups[y], self.group_of[y]) for y in self.groups}
+
+    @classmethod
+    def of_matrix(
+        cls,
+        *,
+        basis: str,
+        rows: np.ndarray,
+        matrix: dict[int, sp.spmatrix],
+        baseline: dict[int, np.ndarray],
+        seconds: float,
+    ) -> CoverageSets:
+        """Return the sets of a rows × builds matrix per year, each row its own group."""
+        groups = {}
+        for y, m in matrix.items():
+            g = sp.csr_matrix(m, dtype=bool)
+            g.sort_indices()
+            groups[y] = g
+        group_of = {y: np.arange(m.shape[0], dtype=np.int64) for y, m in groups.items()}
+        return cls(basis, rows, groups, group_of, baseline, seconds)
 
 
 @dataclass(frozen=True)

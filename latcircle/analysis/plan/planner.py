@@ -8,7 +8,8 @@ Given a prepared :class:`~latcircle.analysis.metro.Metro` and its targets (70 % 
    later year *brought forward*, and **access builds**: a straight fibre spur from the
    network to a tile of demand that has no access (docs/plan.md says exactly how).
 2. **Coverage sets** (:func:`coverage_sets`): for every build, the demand points of the judged
-   basis it brings within the budget, held as a scipy sparse matrix. A site's set comes from
+   basis it brings within the budget, held grouped (points covered by the same builds are one
+   row: :mod:`latcircle.analysis.plan.groups`). A site's set comes from
    the engine itself (:func:`~latcircle.engine.latency.solve` with that site alone, evaluated
    with :meth:`~latcircle.engine.latency.LatencyField.at`): the latency of a set of sites is
    the minimum over its sites, and every step after the minimum is monotone, so a point is

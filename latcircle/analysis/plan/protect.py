@@ -39,15 +39,15 @@ from latcircle.analysis.plan.core import (
     Goal,
     _Pool,
     _pool_index,
-    _site_field,
     _year_views,
 )
 from latcircle.analysis.plan.network import SPUR_TABLE_COLUMNS, network_layers, spur_table
 from latcircle.analysis.plan.planner import PlanResult, _candidates
 from latcircle.analysis.plan.sites import _pool, _sites_gdf, _sites_planned
 from latcircle.analysis.plan.tables import PLAN_COLUMNS
+from latcircle.analysis.plan.views import YearView
 from latcircle.analysis.progress import meets
-from latcircle.engine.latency import access_terms
+from latcircle.engine.latency import access_terms, solve_each
 from latcircle.engine.persite import site_latencies
 from latcircle.errors import InputError
 
@@ -212,7 +212,7 @@ def plan_protected(
         curve=pd.DataFrame(columns=_CURVE_COLUMNS),
         sites_planned=sites.drop(columns=["_x", "_y"]),
         seconds={"protect": time.perf_counter() - t0},
-        sets=CoverageSets(
+        sets=CoverageSets.of_matrix(
             basis=basis,
             rows=np.arange(len(samples.weight)),
             matrix={g.year: sp.csc_matrix(cover[t]) for t, g in enumerate(goals)},
@@ -259,18 +259,12 @@ def _protect_sets(
     earliest = builds["earliest_year"].astype("Float64").fillna(-np.inf).to_numpy(float)
     existing = builds["existing"].to_numpy(np.int64)
     cover, have, allowed = [], [], []
+    alone_on: dict[int, np.ndarray] = {}  # per distinct network (years may share one)
     for y in years:
         view = views[y]
-        loc = view.samples[basis].location
-        terms = access_terms(view.network, metro.params, loc)  # the same for every site
-        alone = np.column_stack(
-            [
-                covered(
-                    _site_field(view, metro, n_pool, s).at(loc, terms=terms)[0], budget_ms=budget
-                )
-                for s in range(n_pool)
-            ]
-        ) if n_pool else np.zeros((len(loc), 0), bool)  # fmt: skip
+        if id(view) not in alone_on:
+            alone_on[id(view)] = _alone(view, metro, basis, n_pool, budget_ms=budget)
+        alone = alone_on[id(view)]
         online = metro.online(y)
         have.append(alone[:, :n_existing][:, online].sum(axis=1))
         cols = alone[:, pidx] if len(pidx) else np.zeros((alone.shape[0], 0), bool)
@@ -279,6 +273,26 @@ def _protect_sets(
         cover.append(cols)
         allowed.append((earliest <= y) & ~already)
     return cover, have, allowed
+
+
+def _alone(
+    view: YearView, metro: Metro, basis: str, n_pool: int, *, budget_ms: float
+) -> np.ndarray:
+    """Per point and pool site, whether that site alone covers the point.
+
+    One engine solve per site (``solve_each``: a batch of sites per Dijkstra call, the same
+    latencies bit for bit as ``solve`` with that site alone).
+    """
+    loc = view.samples[basis].location
+    if n_pool == 0:
+        return np.zeros((len(loc), 0), bool)
+    terms = access_terms(view.network, metro.params, loc)  # the same for every site
+    fields = solve_each(
+        view.network, view.attachment, metro.params, sites=np.arange(n_pool), arcs=view.arcs
+    )
+    return np.column_stack(
+        [covered(f.at(loc, terms=terms)[0], budget_ms=budget_ms) for f in fields]
+    )
 
 
 def protected_share(

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from latcircle.analysis.plan import solve as solvers
 
-__all__ = ["Reduced", "group_rows", "reduce_builds"]
+__all__ = ["Reduced", "group_rows", "group_rows_of", "reduce_builds"]
 
 
 @dataclass(frozen=True)
@@ -128,3 +128,32 @@ def group_rows(m: sp.csr_matrix, w: np.ndarray) -> tuple[sp.csr_matrix, np.ndarr
     if (sub != rep_rows[inv]).nnz:
         return sub.astype(bool), w[keep]  # a collision: keep the rows ungrouped (exact)
     return rep_rows.astype(bool).tocsr(), np.bincount(inv, weights=w[keep])[: len(reps)]
+
+
+def group_rows_of(
+    sets: sp.csr_matrix, label: np.ndarray, w: np.ndarray
+) -> tuple[sp.csr_matrix, np.ndarray]:
+    """:func:`group_rows` of ``sets[label]`` (rows of grouped sets), without expanding them.
+
+    The same answer, bit for bit: the same keys (each set's row of ``sets`` holds the same
+    sorted columns as the rows it stands for), so the same order of the groups, and each
+    group's weight summed over its rows in row order. ``sets`` has sorted indices; two of
+    its rows may hold the same set (they are merged, as equal rows are).
+    """
+    nnz = np.diff(sets.indptr)
+    keep = np.flatnonzero(nnz[label] > 0)
+    if len(keep) == 0:
+        return sp.csr_matrix((0, sets.shape[1]), dtype=bool), np.zeros(0)
+    used, at = np.unique(label[keep], return_inverse=True)
+    sub = sp.csr_matrix(sets[used], dtype=bool)
+    rng = np.random.default_rng(0)
+    r = rng.random(sets.shape[1]) + 1.0
+    key = np.asarray(sub.astype(float) @ r).ravel()
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    inv = inv.ravel()
+    rep_rows = sub[first]
+    if (sub != rep_rows[inv]).nnz:  # a collision: the rows ungrouped, as group_rows does
+        return sp.csr_matrix(sets[label[keep]], dtype=bool), w[keep]
+    return rep_rows.astype(bool).tocsr(), np.bincount(inv[at.ravel()], weights=w[keep])[
+        : len(first)
+    ]

@@ -5,6 +5,9 @@ site alone, evaluated with :meth:`~latcircle.engine.latency.LatencyField.at`): t
 set of sites is the minimum over its sites, and every step after the minimum is monotone, so a
 point is covered by a set exactly when one of its sites covers it alone. The baseline is what
 the existing sites online in each target year cover.
+
+The sets are built grouped (:mod:`latcircle.analysis.plan.groups`), never one row per point;
+a site proven to cover whole components is not evaluated (:mod:`.sitesets`).
 """
 
 from __future__ import annotations
@@ -22,14 +25,12 @@ from latcircle.analysis.plan.core import (
     Goal,
     _baseline_field,
     _Pool,
-    _pool_index,
-    _progress,
     _year_views,
 )
+from latcircle.analysis.plan.groups import Refinement
 from latcircle.analysis.plan.sites import _pool
-from latcircle.analysis.plan.spurs import _spur_columns, _with_access_builds
-from latcircle.analysis.plan.views import YearView
-from latcircle.engine.latency import access_terms, solve_each
+from latcircle.analysis.plan.sitesets import site_groups
+from latcircle.analysis.plan.spurs import _spur_hits, _with_access_builds
 
 __all__ = ["coverage_sets"]
 
@@ -73,65 +74,42 @@ def coverage_sets(
         for y, f in fields.items()
     }
     rows = np.flatnonzero(~baseline[goals[0].year])
-    site_cols: dict[int, sp.csc_matrix] = {}
+    site_sets: dict[int, tuple[np.ndarray, sp.csr_matrix]] = {}
     for g in goals:  # one set of site columns per distinct network (view)
-        same = next((y for y in site_cols if views[y] is views[g.year]), None)
-        site_cols[g.year] = (
-            site_cols[same]
+        same = next((y for y in site_sets if views[y] is views[g.year]), None)
+        site_sets[g.year] = (
+            site_sets[same]
             if same is not None
-            else _site_columns(views[g.year], metro, pool, builds, basis, rows, budget_ms=budget_ms)
+            else site_groups(views[g.year], metro, pool, builds, basis, rows, budget_ms=budget_ms)
         )
     if access and metro.config.plan.access:
         builds = _with_access_builds(metro, builds, views[goals[0].year], basis, rows)
     spurs = builds[builds["kind"] == "access"]
-    matrix = {}
+    groups, group_of = {}, {}
     for g in goals:
-        acc_cols = _spur_columns(
+        hits = _spur_hits(
             metro, fields[g.year], views[g.year], spurs, basis, rows, budget_ms=budget_ms
         )
-        matrix[g.year] = sp.hstack([site_cols[g.year], acc_cols], format="csc").astype(bool)
+        group_of[g.year], groups[g.year] = _with_spurs(site_sets[g.year], hits, len(builds))
     sets = CoverageSets(
         basis=basis,
         rows=rows,
-        matrix=matrix,
+        groups=groups,
+        group_of=group_of,
         baseline=baseline,
         seconds=time.perf_counter() - t0,
     )
     return sets, builds
 
 
-def _site_columns(
-    view: YearView,
-    metro: Metro,
-    pool: _Pool,
-    builds: gpd.GeoDataFrame,
-    basis: str,
-    rows: np.ndarray,
-    *,
-    budget_ms: float,
-) -> sp.csc_matrix:
-    """One engine solve per site build on a year's network, evaluated at the rows with access."""
-    sites = builds[builds["kind"] != "access"]
-    n = len(sites)
-    samples = view.samples[basis]
-    reach = rows[samples.location.has_access[rows]]
-    if n == 0 or len(reach) == 0:
-        return sp.csc_matrix((len(rows), n), dtype=bool)
-    where = np.searchsorted(rows, reach)
-    # ``take`` keeps the ties: a point equally near several edges is evaluated over each of
-    # them, as a run evaluates it (dropping them changed the sets on lattice pixels).
-    loc = samples.location.take(reach)
-    pidx = _pool_index(pool, sites)
-    # What evaluating these points needs that no site changes, gathered once for all sites.
-    terms = access_terms(view.network, metro.params, loc)
-    indices, indptr = [], [0]
-    # Each site alone, as ``_site_field`` solves it (the same latencies, bit for bit), a batch
-    # of sites per Dijkstra call instead of a graph built for each.
-    fields = solve_each(view.network, view.attachment, metro.params, sites=pidx, arcs=view.arcs)
-    for _, one in zip(_progress(range(n), "coverage sets", n), fields, strict=True):
-        hit = where[covered(one.at(loc, terms=terms)[0], budget_ms=budget_ms)]
-        indices.append(hit)
-        indptr.append(indptr[-1] + len(hit))
-    data = np.ones(indptr[-1], bool)
-    idx = np.concatenate(indices) if indices else np.zeros(0, np.int64)
-    return sp.csc_matrix((data, idx, np.array(indptr)), shape=(len(rows), n))
+def _with_spurs(
+    site_sets: tuple[np.ndarray, sp.csr_matrix], hits: list[np.ndarray], n_builds: int
+) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Split the site groups by what each spur covers (its column after the sites')."""
+    site_of, sites = site_sets
+    n_sites = n_builds - len(hits)
+    refine = Refinement(site_of, sites.shape[0])
+    for j, hit in enumerate(hits):
+        refine.split(hit, n_sites + j)
+    base = sp.hstack([sites, sp.csr_matrix((sites.shape[0], len(hits)), dtype=bool)])
+    return refine.groups(sp.csr_matrix(base, dtype=bool))

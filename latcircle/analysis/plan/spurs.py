@@ -10,7 +10,6 @@ import dataclasses
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import shapely
 
 from latcircle.analysis.coverage import covered
@@ -195,7 +194,7 @@ def spur_hits(
     return out
 
 
-def _spur_columns(
+def _spur_hits(
     metro: Metro,
     field: LatencyField,
     view: YearView,
@@ -204,17 +203,14 @@ def _spur_columns(
     rows: np.ndarray,
     *,
     budget_ms: float,
-) -> sp.csc_matrix:
+) -> list[np.ndarray]:
+    """Per spur, the indices into ``rows`` of the points it covers (:func:`spur_hits`)."""
     samples = view.samples[basis]
     idx = np.flatnonzero(~samples.location.has_access[rows])
     if len(spurs) == 0 or len(idx) == 0:
-        return sp.csc_matrix((len(rows), len(spurs)), dtype=bool)
+        return [np.zeros(0, np.int64) for _ in range(len(spurs))]
     pts = rows[idx]
     sx, sy = samples.coordinates()
     on_view = spurs.assign(q_edge=view.to_view(spurs["q_edge"].to_numpy(np.int64)))
     hits = spur_hits(metro, field, on_view, sx[pts], sy[pts], budget_ms=budget_ms)
-    indptr = np.r_[0, np.cumsum([len(h) for h in hits])]
-    indices = idx[np.concatenate(hits)] if indptr[-1] else np.zeros(0, np.int64)
-    return sp.csc_matrix(
-        (np.ones(len(indices), bool), indices, indptr), shape=(len(rows), len(spurs))
-    )
+    return [idx[h] for h in hits]

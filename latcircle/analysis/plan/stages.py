@@ -10,7 +10,7 @@ from latcircle.analysis.metro import Metro
 from latcircle.analysis.plan import solve as solvers
 from latcircle.analysis.plan.checks import limits_failure, spur_words
 from latcircle.analysis.plan.core import CoverageSets, Goal
-from latcircle.analysis.plan.reduce import group_rows
+from latcircle.analysis.plan.reduce import group_rows_of
 from latcircle.analysis.progress import meets
 from latcircle.errors import InputError
 
@@ -30,11 +30,9 @@ def _stages(
     out = []
     for g in goals:
         left = ~sets.baseline[g.year][sets.rows]
-        # Every row is left in the first stage: no copy of the (large) sets to select them.
-        m = sets.matrix[g.year] if left.all() else sets.matrix[g.year][left]
-        m = m.tocsr()
         w = samples.weight[sets.rows[left]]
-        m, w = group_rows(m, w)
+        # The grouped sets, never one row per point (group_rows of the rows left, exactly).
+        m, w = group_rows_of(sets.groups[g.year], sets.group_of[g.year][left], w)
         base = float(samples.weight[sets.baseline[g.year]].sum())
         need = g.share * samples.total - base
         out.append(solvers.Stage(m, w, need, earliest <= g.year, samples.total))
@@ -105,8 +103,8 @@ def _blocked(
     """Share of the basis left uncovered with every build: no access vs too far."""
     left = ~sets.baseline[goal.year][sets.rows]
     rows = sets.rows[left]
-    m = sets.matrix[goal.year][left].tocsr()
-    hit = np.asarray(m @ st.allowed.astype(float)).ravel() > 0
+    by_group = np.asarray(sets.groups[goal.year] @ st.allowed.astype(float)).ravel() > 0
+    hit = by_group[sets.group_of[goal.year][left]]
     rest = rows[~hit]
     access = samples.location.has_access[rest]
     return (

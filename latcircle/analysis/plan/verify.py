@@ -122,18 +122,27 @@ def _solve_verified(
 def _without_failed(
     sets: CoverageSets, built: dict[int, np.ndarray], ver: _Verified
 ) -> CoverageSets:
-    """Remove the chosen builds' entries at the points the engine found uncovered."""
-    matrix = {}
-    for year, m in sets.matrix.items():
-        m = sp.csc_matrix(m, dtype=bool)
-        hit = np.asarray(m @ built[year].astype(float)).ravel() > 0
-        wrong = hit & ~ver.covered[year][sets.rows]
-        col = np.repeat(np.arange(m.shape[1]), np.diff(m.indptr))
-        m = m.copy()
-        m.data = m.data & ~(built[year][col] & wrong[m.indices])
-        m.eliminate_zeros()
-        matrix[year] = m
-    return dataclasses.replace(sets, matrix=matrix)
+    """Remove the chosen builds' entries at the points the engine found uncovered.
+
+    The points found wrong leave their group for a new one (their group's set without the
+    chosen builds), one per group they leave: the sets stay grouped.
+    """
+    groups, group_of = {}, {}
+    for year, g in sets.groups.items():
+        built_y = built[year]
+        hit = np.asarray(g @ built_y.astype(float)).ravel() > 0
+        lab = sets.group_of[year]
+        wrong = np.flatnonzero(hit[lab] & ~ver.covered[year][sets.rows])
+        old, at = np.unique(lab[wrong], return_inverse=True)
+        moved = sp.csr_matrix(g[old], dtype=bool)
+        moved.data &= ~built_y[moved.indices]
+        moved.eliminate_zeros()
+        groups[year] = sp.csr_matrix(sp.vstack([g, moved], format="csr"), dtype=bool)
+        groups[year].sort_indices()
+        lab = lab.copy()
+        lab[wrong] = g.shape[0] + at.ravel()
+        group_of[year] = lab
+    return dataclasses.replace(sets, groups=groups, group_of=group_of)
 
 
 def _solve(
