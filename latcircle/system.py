@@ -195,7 +195,7 @@ def sync_tree(folder: Path) -> None:
                 continue
             fd = os.open(path, flags)
             try:
-                os.fsync(fd)
+                _fsync(fd)
             finally:
                 os.close(fd)
     for root in reversed(folders):
@@ -216,9 +216,22 @@ def sync_folder(folder: Path) -> None:
         return
     fd = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        _fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync(fd: int) -> None:
+    """``os.fsync``, except where the file system cannot sync (EINVAL, ENOTSUP): then nothing.
+
+    Some file systems (FUSE mounts, some network shares) refuse ``fsync`` on a folder or a
+    file; the outputs are then as durable as that file system makes them.
+    """
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        if error.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
 
 
 def exchange_folders(a: Path, b: Path) -> bool:

@@ -8,6 +8,7 @@ here (the path of each descriptor read back from ``/proc``), in the order of the
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -109,3 +110,31 @@ def test_other_platforms(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, platfo
     assert sys.platform == ("win32" if platform == "windows" else "darwin")
     _check(events, dest, folders=platform != "windows")
     assert (dest / "run.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize(
+    ("code", "swapped"), [(errno.EINVAL, True), (errno.ENOTSUP, True), (errno.EIO, False)]
+)
+def test_a_file_system_that_cannot_sync_still_swaps_but_a_failing_disk_stops(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, code: int, swapped: bool
+) -> None:
+    """Folders refused ``fsync`` (some FUSE and network mounts): the swap goes on; EIO stops it."""
+    dest = tmp_path / "out"
+    with atomic_folder(dest) as tmp:
+        _write(tmp)
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if os.path.isdir(os.readlink(f"/proc/self/fd/{fd}")):
+            raise OSError(code, os.strerror(code))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    if swapped:
+        with atomic_folder(dest) as tmp:
+            (tmp / "run.json").write_text('{"new": 1}')
+        assert (dest / "run.json").read_text() == '{"new": 1}'
+    else:
+        with pytest.raises(OSError, match=os.strerror(errno.EIO)), atomic_folder(dest) as tmp:
+            (tmp / "run.json").write_text('{"new": 1}')
+        assert (dest / "run.json").read_text() == "{}"  # the old outputs, untouched
