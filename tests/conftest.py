@@ -12,8 +12,11 @@ built once, read-only, and checked at the end of the session to be unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import os
+import pickle
 import shutil
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
@@ -351,6 +354,8 @@ def _feed(h: Any, value: object, seen: dict[int, object]) -> None:
             _feed(h, np.asarray(frame[name].array, dtype=object), seen)
         if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
             h.update(frame.crs.to_wkt().encode())
+    elif isinstance(value, pyproj.CRS):  # by its definition: it fills a cache lazily
+        h.update(value.to_wkt().encode())
     elif hasattr(value, "model_dump_json"):  # a pydantic model (the city config)
         h.update(value.model_dump_json().encode())
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -435,24 +440,142 @@ def _all_unchanged(*checks: Callable[[], None]) -> None:
         pytest.fail("\n".join(failures), pytrace=False)
 
 
+# --- Built once for the whole session, whichever xdist worker asks first ----------------------
+#
+# Under ``make test`` (pytest-xdist) each worker process has its own session, so each would
+# build its own shared demo and Wuhan runs (about 20 s of CPU per worker; docs/testing.md).
+# Instead the first worker that asks builds the thing in a folder every worker of the session
+# shares (``getbasetemp().parent``, the pattern pytest-xdist documents, with ``fcntl`` locks
+# from the standard library), and leaves beside it a pickle of the fixture's value and the
+# SHA-256 digests of its folders taken right after the build. The other workers wait for the
+# lock, then load the pickle (about 0.5 s instead of a prepare or a run). Every worker checks
+# at its end the shared folders against the BUILDER's digests, and its own objects against
+# their fingerprint when it got them, so a test on any worker that modifies them still fails
+# the session. Outside xdist (a serial run, a file run by hand) each is built as before.
+
+
+def _xdist_root(factory: pytest.TempPathFactory) -> Path | None:
+    """The folder every xdist worker of this session shares; ``None`` without xdist."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    return factory.getbasetemp().parent
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if absent) between processes."""
+    import fcntl  # POSIX; the suite's xdist runs are on Linux
+
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class _SharedPickler(pickle.Pickler):
+    """Pickles a value, writing the given shared objects as names (not copies)."""
+
+    def __init__(self, file: Any, shared: Mapping[str, object]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._names = {id(obj): name for name, obj in shared.items()}
+
+    def persistent_id(self, obj: object) -> str | None:
+        return self._names.get(id(obj))
+
+
+class _SharedUnpickler(pickle.Unpickler):
+    """Loads what :class:`_SharedPickler` wrote, the named objects being this worker's own."""
+
+    def __init__(self, file: Any, shared: Mapping[str, object]) -> None:
+        super().__init__(file)
+        self._shared = shared
+
+    def persistent_load(self, pid: Any) -> object:
+        return self._shared[pid]
+
+
+def _parts(name: str, value: object) -> dict[str, object]:
+    """``value`` and its dataclass fields (and their mapping values), by name, for ``shared``.
+
+    A run made from a prepared metro holds a copy of it that shares its fields (``run_city``
+    swaps in the config only): naming them keeps them shared once loaded, too.
+    """
+    parts: dict[str, object] = {name: value}
+    for field in dataclasses.fields(value):  # type: ignore[arg-type]
+        part = getattr(value, field.name)
+        if isinstance(part, str | bytes | int | float | bool | type(None)):
+            continue  # immutable, and small: loaded by value
+        parts[f"{name}.{field.name}"] = part
+        if isinstance(part, Mapping):
+            parts.update({f"{name}.{field.name}[{k!r}]": v for k, v in part.items()})
+    return parts
+
+
+def _build_once(
+    factory: pytest.TempPathFactory,
+    name: str,
+    build: Callable[[Path], Any],
+    watch: Callable[[Any], Mapping[str, Path]],
+    shared: Mapping[str, object] | None = None,
+) -> tuple[Any, dict[str, dict[str, str]]]:
+    """``build(folder)`` once per session (per xdist run); its value and folders' digests.
+
+    ``watch(value)`` names the folders the guard checks; ``shared`` names objects the value
+    refers to that every worker already has (the demo run's metro is ``demo_metro``): they
+    are pickled as their names and loaded as the loading worker's own objects.
+    """
+    shared = shared or {}
+    root = _xdist_root(factory)
+    if root is None:
+        value = build(factory.mktemp(name))
+        return value, {what: tree_digest(folder) for what, folder in watch(value).items()}
+    record = root / f"{name}.pickle"
+    with _locked(root / f"{name}.lock"):
+        if not record.exists():
+            folder = root / name
+            shutil.rmtree(folder, ignore_errors=True)  # a half build of a worker that failed
+            folder.mkdir()
+            value = build(folder)
+            digests = {what: tree_digest(path) for what, path in watch(value).items()}
+            partial = root / f"{name}.pickle.part"
+            with partial.open("wb") as fh:
+                _SharedPickler(fh, shared).dump((value, digests))
+            partial.replace(record)
+            return value, digests
+    with record.open("rb") as fh:
+        loaded: tuple[Any, dict[str, dict[str, str]]] = _SharedUnpickler(fh, shared).load()
+    return loaded
+
+
 @pytest.fixture(scope="session")
 def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The synthetic demo metro's config (seed 7, default scale), written once: READ-ONLY."""
-    from latcircle.demo.generator import write_demo_city
 
-    config = write_demo_city(tmp_path_factory.mktemp("shared-demo") / "data", seed=7)
-    before = tree_digest(config.parent)
+    def build(folder: Path) -> Path:
+        from latcircle.demo.generator import write_demo_city
+
+        return write_demo_city(folder / "data", seed=7)
+
+    config, digests = _build_once(
+        tmp_path_factory, "shared-demo", build, lambda c: {"inputs": c.parent}
+    )
     yield config
-    _unchanged_files("demo inputs", config.parent, before)
+    _unchanged_files("demo inputs", config.parent, digests["inputs"])
 
 
 @pytest.fixture(scope="session")
-def demo_metro(demo_inputs: Path) -> Iterator[Any]:
+def demo_metro(demo_inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The demo metro prepared once (``prepare(load_config(demo_inputs))``): READ-ONLY."""
-    from latcircle.analysis.metro import prepare
-    from latcircle.config import load_config
 
-    metro = prepare(load_config(demo_inputs))
+    def build(folder: Path) -> Any:
+        from latcircle.analysis.metro import prepare
+        from latcircle.config import load_config
+
+        return prepare(load_config(demo_inputs))
+
+    metro, _ = _build_once(tmp_path_factory, "shared-demo-metro", build, lambda m: {})
     before = fingerprint(metro)
     yield metro
     _unchanged_object("demo Metro", metro, before)
@@ -465,14 +588,24 @@ def demo_run(demo_metro: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     Run from ``demo_metro`` (the same bytes as a run from the config, as ``test_years``'
     runs and ``latcircle run`` rely on); its files are in ``demo_run.out``.
     """
-    from latcircle.pipeline import default_outputs, run_city
 
-    out = tmp_path_factory.mktemp("shared-demo-run") / "out"
-    run = run_city(demo_metro.config, out=out, metro=demo_metro, extra_outputs=default_outputs())
-    files, objects = tree_digest(out), fingerprint(run)
+    def build(folder: Path) -> Any:
+        from latcircle.pipeline import default_outputs, run_city
+
+        cfg = demo_metro.config
+        return run_city(cfg, out=folder / "out", metro=demo_metro, extra_outputs=default_outputs())
+
+    run, digests = _build_once(
+        tmp_path_factory,
+        "shared-demo-run",
+        build,
+        lambda r: {"out": r.out},
+        shared=_parts("demo_metro", demo_metro),
+    )
+    objects = fingerprint(run)
     yield run
     _all_unchanged(
-        lambda: _unchanged_files("demo run outputs", out, files),
+        lambda: _unchanged_files("demo run outputs", run.out, digests["out"]),
         lambda: _unchanged_object("demo RunResult", run, objects),
     )
 
@@ -484,16 +617,21 @@ def wuhan_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     READ-ONLY, like ``demo_run`` (copy it with ``copy_run`` to write beside it); skips without
     the real data. About 4.5 s of CPU once instead of a run per test (docs/testing.md).
     """
-    from latcircle.config import load_config
-    from latcircle.pipeline import default_outputs, run_city
 
-    out = tmp_path_factory.mktemp("shared-wuhan-run") / "wuhan"
-    cfg = load_config(ROOT / "data" / "cities" / "wuhan.yaml")
-    run = run_city(cfg, out=out, extra_outputs=default_outputs())
-    files, objects = tree_digest(out), fingerprint(run)
+    def build(folder: Path) -> Any:
+        from latcircle.config import load_config
+        from latcircle.pipeline import default_outputs, run_city
+
+        cfg = load_config(ROOT / "data" / "cities" / "wuhan.yaml")
+        return run_city(cfg, out=folder / "wuhan", extra_outputs=default_outputs())
+
+    run, digests = _build_once(
+        tmp_path_factory, "shared-wuhan-run", build, lambda r: {"out": r.out}
+    )
+    objects = fingerprint(run)
     yield run
     _all_unchanged(
-        lambda: _unchanged_files("Wuhan run outputs", out, files),
+        lambda: _unchanged_files("Wuhan run outputs", run.out, digests["out"]),
         lambda: _unchanged_object("Wuhan RunResult", run, objects),
     )
 
@@ -506,19 +644,26 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     GeoJSON), no map or report. Shared by the GIS-output and China-map tests, which each ran
     it before (one with the exports, one without; the exports change no other file).
     """
-    from latcircle.config import load_config
-    from latcircle.output.exports import export_step
-    from latcircle.pipeline import run_city, write_progress
 
-    folder = tmp_path_factory.mktemp("shared-tiny-run")
-    config = _write_tiny_city(folder / "city")
-    before_inputs = tree_digest(config.parent)
-    steps = [write_progress, export_step(["geoparquet", "geojson"])]
-    run = run_city(load_config(config), out=folder / "out", extra_outputs=steps)
-    files, objects = tree_digest(run.out), fingerprint(run)
+    def build(folder: Path) -> tuple[Any, dict[str, str]]:
+        from latcircle.config import load_config
+        from latcircle.output.exports import export_step
+        from latcircle.pipeline import run_city, write_progress
+
+        config = _write_tiny_city(folder / "city")
+        before_inputs = tree_digest(config.parent)  # before the run: it must not write there
+        steps = [write_progress, export_step(["geoparquet", "geojson"])]
+        run = run_city(load_config(config), out=folder / "out", extra_outputs=steps)
+        return run, before_inputs
+
+    (run, before_inputs), digests = _build_once(
+        tmp_path_factory, "shared-tiny-run", build, lambda built: {"out": built[0].out}
+    )
+    inputs = run.out.parent / "city"
+    objects = fingerprint(run)
     yield run
     _all_unchanged(
-        lambda: _unchanged_files("tiny city inputs", config.parent, before_inputs),
-        lambda: _unchanged_files("tiny run outputs", run.out, files),
+        lambda: _unchanged_files("tiny city inputs", inputs, before_inputs),
+        lambda: _unchanged_files("tiny run outputs", run.out, digests["out"]),
         lambda: _unchanged_object("tiny RunResult", run, objects),
     )
