@@ -52,7 +52,8 @@ X0, Y0 = 230_000.0, 3_380_000.0
 # - the modules with slow tests are handed out first (the scheduler deals its work units in
 #   collection order, ``--no-loadscope-reorder``), so that no long module starts last.
 #
-# Session fixtures are built once per worker, each in its own ``tmp_path_factory`` folder.
+# Session fixtures are built once per run: the first worker that asks builds, the others load
+# (``_build_once``, below).
 _SHARED_SCOPES = ("module", "class")
 _SLOW_MARKS = ("slow", "browser")
 
@@ -72,28 +73,36 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 #: The longest modules, longest first: each module's test durations (setup, call, teardown)
-#: summed, from one ``make test`` with ``--durations=0`` on the 2-core machine (6 Dec 2026,
-#: commit b08cded, load average about 10 from other work: the seconds are about 5x CPU
-#: seconds). Only the order is used. Dealt first, longest first, so that no long module
-#: starts last and runs alone at the end (``test_plan_network``, unmarked, did: about 9 min).
+#: summed over the 80 longest entries of one whole run with ``--durations=80`` on the 2-core
+#: machine (7 Dec 2026, commit efc096a, load average about 12 from other work: the seconds
+#: are about 5x CPU seconds). Only the order is used. Dealt first, longest first, so that no
+#: long module starts last and runs alone at the end (``test_plan_network``, unmarked, did:
+#: about 9 min). Replayed through xdist's loadscope rule (a worker takes its next module when
+#: two tests or fewer of its own are left), this order ends the two workers 13 s apart
+#: (of ~2,970) where the 6 Dec order ended them 78 s apart.
 _LONGEST_FIRST = (
-    "tests/test_plan_network.py",  # 489 s
-    "tests/test_years.py",  # 423
-    "tests/test_api.py",  # 358
-    "tests/test_safety_outputs.py",  # 328
-    "tests/test_plan_margins.py",  # 320
-    "tests/test_map_offline.py",  # 298
-    "tests/test_browser_workbench.py",  # 285
-    "tests/test_notebook.py",  # 253
-    "tests/test_sensitivity.py",  # 247
-    "tests/test_plan.py",  # 195
+    "tests/test_plan_network.py",  # 519 s
+    "tests/test_years.py",  # 492
+    "tests/test_plan_margins.py",  # 373
+    "tests/test_browser_workbench.py",  # 294
+    "tests/test_national_failures.py",  # 267
+    "tests/test_api.py",  # 213
+    "tests/test_safety_outputs.py",  # 204
     "tests/test_national_dask.py",  # 190
-    "tests/test_national_failures.py",  # 161
-    "tests/test_faults.py",  # 159
-    "tests/test_safety_injection.py",  # 139
-    "tests/test_browser.py",  # 134
-    "tests/test_fetch.py",  # 123
-    "tests/test_fuzz_config.py",  # 115
+    "tests/test_tiers_realdata.py",  # 164
+    "tests/test_notebook.py",  # 161
+    "tests/test_map_offline.py",  # 159
+    "tests/test_sensitivity.py",  # 105
+    "tests/test_faults.py",  # 103
+    "tests/test_fetch.py",  # 97
+    "tests/test_reads_nothing_back.py",  # 90
+    "tests/test_plan.py",  # 82
+    "tests/test_system.py",  # 79
+    "tests/test_exports_stored.py",  # 75
+    "tests/test_tiers_page.py",  # 73
+    "tests/test_run_handoff.py",  # 66
+    "tests/test_tiers.py",  # 62
+    "tests/test_pipeline.py",  # 53
 )
 
 
