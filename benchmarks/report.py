@@ -737,6 +737,17 @@ here; the years' serving-site arrays (~44 MB) are read by no step of a run but a
 `Evaluation`. Under load a fresh array of a basis costs more in page faults than its
 arithmetic (`np.full` in `LatencyField.at` led cProfile), the price of trimming the heap
 between stages.
+
+**Session round 12, the test suite (issue 23 item 4; 2026-12-07).** The whole suite at
+`efc096a` (`/usr/bin/time -v python -m pytest -n 2 --dist loadscope --no-loadscope-reorder
+--durations=80`, load about 12 from other helpers): 1,287 passed, nothing skipped, 50 min 44 s
+wall, **1,069 s user + 95 s system CPU** (1,164 s). The session's shared demo, Wuhan and tiny
+runs are now built once per xdist run (the first worker builds and pickles, the other loads:
+eight files sharing them, two workers, 98.0 → 77.5–84.7 s CPU); the map-offline test puts
+the run's own `map.html` back instead of drawing a sixth page; the notebook computes its
+coverage once (4.1–4.7 s CPU a call); the workbench's what-if references are computed, not
+written (1.4 s each of three); the longest modules are dealt in the measured order. Far from
+halving the suite's CPU, which the ≤ 5 min budget needs: docs/testing.md, "The suite's time".
 """
 
 
