@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import os
 import pickle
 import shutil
 import textwrap
@@ -463,11 +462,12 @@ def _all_unchanged(*checks: Callable[[], None]) -> None:
 # the session. Outside xdist (a serial run, a file run by hand) each is built as before.
 
 
-def _xdist_root(factory: pytest.TempPathFactory) -> Path | None:
-    """The folder every xdist worker of this session shares; ``None`` without xdist."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return None
-    return factory.getbasetemp().parent
+def _is_worker(request: pytest.FixtureRequest) -> bool:
+    """Whether this process is an xdist worker (its config has ``workerinput``).
+
+    Not the ``PYTEST_XDIST_WORKER`` variable, which a pytest started by a test would inherit.
+    """
+    return hasattr(request.config, "workerinput")
 
 
 @contextlib.contextmanager
@@ -528,18 +528,22 @@ def _build_once(
     build: Callable[[Path], Any],
     watch: Callable[[Any], Mapping[str, Path]],
     shared: Mapping[str, object] | None = None,
+    *,
+    worker: bool,
 ) -> tuple[Any, dict[str, dict[str, str]]]:
     """``build(folder)`` once per session (per xdist run); its value and folders' digests.
+
+    ``worker``: whether this process is an xdist worker (:func:`_is_worker`).
 
     ``watch(value)`` names the folders the guard checks; ``shared`` names objects the value
     refers to that every worker already has (the demo run's metro is ``demo_metro``): they
     are pickled as their names and loaded as the loading worker's own objects.
     """
     shared = shared or {}
-    root = _xdist_root(factory)
-    if root is None:
+    if not worker:  # a serial run, or a file run by hand: built here, as before
         value = build(factory.mktemp(name))
         return value, {what: tree_digest(folder) for what, folder in watch(value).items()}
+    root = factory.getbasetemp().parent  # every worker of this run shares it
     record = root / f"{name}.pickle"
     with _locked(root / f"{name}.lock"):
         if not record.exists():
@@ -559,7 +563,9 @@ def _build_once(
 
 
 @pytest.fixture(scope="session")
-def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def demo_inputs(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Path]:
     """The synthetic demo metro's config (seed 7, default scale), written once: READ-ONLY."""
 
     def build(folder: Path) -> Path:
@@ -568,14 +574,20 @@ def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         return write_demo_city(folder / "data", seed=7)
 
     config, digests = _build_once(
-        tmp_path_factory, "shared-demo", build, lambda c: {"inputs": c.parent}
+        tmp_path_factory,
+        "shared-demo",
+        build,
+        lambda c: {"inputs": c.parent},
+        worker=_is_worker(request),
     )
     yield config
     _unchanged_files("demo inputs", config.parent, digests["inputs"])
 
 
 @pytest.fixture(scope="session")
-def demo_metro(demo_inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def demo_metro(
+    demo_inputs: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """The demo metro prepared once (``prepare(load_config(demo_inputs))``): READ-ONLY."""
 
     def build(folder: Path) -> Any:
@@ -584,14 +596,18 @@ def demo_metro(demo_inputs: Path, tmp_path_factory: pytest.TempPathFactory) -> I
 
         return prepare(load_config(demo_inputs))
 
-    metro, _ = _build_once(tmp_path_factory, "shared-demo-metro", build, lambda m: {})
+    metro, _ = _build_once(
+        tmp_path_factory, "shared-demo-metro", build, lambda m: {}, worker=_is_worker(request)
+    )
     before = fingerprint(metro)
     yield metro
     _unchanged_object("demo Metro", metro, before)
 
 
 @pytest.fixture(scope="session")
-def demo_run(demo_metro: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def demo_run(
+    demo_metro: Any, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """One whole demo run (progress, map.html, report.html: the default outputs): READ-ONLY.
 
     Run from ``demo_metro`` (the same bytes as a run from the config, as ``test_years``'
@@ -610,6 +626,7 @@ def demo_run(demo_metro: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
         build,
         lambda r: {"out": r.out},
         shared=_parts("demo_metro", demo_metro),
+        worker=_is_worker(request),
     )
     objects = fingerprint(run)
     yield run
@@ -620,7 +637,9 @@ def demo_run(demo_metro: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 @pytest.fixture(scope="session")
-def wuhan_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def wuhan_run(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """One whole run of ``data/cities/wuhan.yaml`` (default outputs: progress, map, report).
 
     READ-ONLY, like ``demo_run`` (copy it with ``copy_run`` to write beside it); skips without
@@ -635,7 +654,11 @@ def wuhan_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         return run_city(cfg, out=folder / "wuhan", extra_outputs=default_outputs())
 
     run, digests = _build_once(
-        tmp_path_factory, "shared-wuhan-run", build, lambda r: {"out": r.out}
+        tmp_path_factory,
+        "shared-wuhan-run",
+        build,
+        lambda r: {"out": r.out},
+        worker=_is_worker(request),
     )
     objects = fingerprint(run)
     yield run
@@ -646,7 +669,9 @@ def wuhan_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def tiny_run(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """The tiny city (default variant) run once with progress and both exports: READ-ONLY.
 
     Outputs: the core files, ``progress.csv``/``.json`` and ``exports/`` (GeoParquet and
@@ -666,7 +691,11 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         return run, before_inputs
 
     (run, before_inputs), digests = _build_once(
-        tmp_path_factory, "shared-tiny-run", build, lambda built: {"out": built[0].out}
+        tmp_path_factory,
+        "shared-tiny-run",
+        build,
+        lambda built: {"out": built[0].out},
+        worker=_is_worker(request),
     )
     inputs = run.out.parent / "city"
     objects = fingerprint(run)

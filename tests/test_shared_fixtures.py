@@ -126,7 +126,7 @@ def test_the_shared_demo_run_holds_the_default_outputs(demo_run, demo_metro) -> 
 
 
 def test_built_once_across_xdist_workers_and_checked_against_the_builder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     """The first worker builds; the next loads its pickle, with the named shared objects its own.
 
@@ -152,13 +152,13 @@ def test_built_once_across_xdist_workers_and_checked_against_the_builder(
         (folder / "out" / "a.csv").write_text("x\n1\n")
         return {"out": folder / "out", "table": np.ones(3), "uses": mine["big"]}
 
-    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
     first, digests = _build_once(
         Factory(),
         "thing",
         build,
         lambda v: {"out": v["out"]},
         shared=mine,  # type: ignore[arg-type]
+        worker=True,
     )
     assert built == [tmp_path / "thing"] and first["uses"] is mine["big"]
     assert digests == {"out": tree_digest(tmp_path / "thing" / "out")}
@@ -168,6 +168,7 @@ def test_built_once_across_xdist_workers_and_checked_against_the_builder(
         build,
         lambda v: {"out": v["out"]},
         shared=theirs,  # type: ignore[arg-type]
+        worker=True,
     )
     assert len(built) == 1  # loaded, not built again
     assert second["out"] == first["out"] and digests2 == digests
@@ -178,8 +179,7 @@ def test_built_once_across_xdist_workers_and_checked_against_the_builder(
     with pytest.raises(pytest.fail.Exception, match=r"changed a\.csv"):
         _unchanged_files("thing", second["out"], digests2["out"])
     # Outside xdist each process builds its own, in its own temporary folder.
-    monkeypatch.delenv("PYTEST_XDIST_WORKER")
-    own, _ = _build_once(Factory(), "thing", build, lambda v: {"out": v["out"]})  # type: ignore[arg-type]
+    own, _ = _build_once(Factory(), "thing", build, lambda v: {"out": v["out"]}, worker=False)  # type: ignore[arg-type]
     assert (
         built[1:] == [tmp_path / "own" / "thing"]
         and own["out"] == tmp_path / "own" / "thing" / "out"
