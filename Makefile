@@ -62,8 +62,9 @@ NPM_CACHE := tests/.artifacts/npm
 test-assets: $(STAMP)
 	$(BIN)/python tests/cdn_replay.py prefetch $(NPM_CACHE)
 
-# One worker process per core (at most 4: each worker builds its own shared demo and Wuhan
-# runs); TEST_WORKERS=0 runs the suite serially in one process (docs/testing.md).
+# One worker process per core (at most 4; the shared demo and Wuhan runs are built once per
+# run, by the first worker that needs them); TEST_WORKERS=0 runs the suite serially in one
+# process (docs/testing.md).
 TEST_WORKERS ?= auto
 
 test: $(STAMP) test-assets

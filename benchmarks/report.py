@@ -1054,6 +1054,20 @@ there). The protected key-sites demo plan 12.2 / 12.1 → 6.2 / 6.3 s CPU. Plans
 160.0 s CPU, peak 5,316 → 1,464 MB; `test_demo_closed_loop_with_spurs` 68.3 → 44.0 s CPU; about
 22 s of the suite's ~1,150 s CPU, far from the ≤ 5 min budget alone. Left: the verification's
 relocation of every sample (~4 s of the demo plan) and the 913 Dijkstra solves (~2.5 s).
+
+**Session round 12, the test suite (issue 23 item 4; 2026-12-07).** The whole suite at
+`efc096a` (`/usr/bin/time -v python -m pytest -n 2 --dist loadscope --no-loadscope-reorder
+--durations=80`, load about 12 from other helpers): 1,287 passed, nothing skipped, 50 min 44 s
+wall, **1,069 s user + 95 s system CPU** (1,164 s). The session's shared demo, Wuhan and tiny
+runs are now built once per xdist run (the first worker builds and pickles, the other loads:
+eight files sharing them, two workers, 98.0 → 77.5–84.7 s CPU); the map-offline test puts
+the run's own `map.html` back instead of drawing a sixth page; the notebook computes its
+coverage once (4.1–4.7 s CPU a call); the workbench's what-if references are computed, not
+written (1.4 s each of three); the longest modules are dealt in the measured order. After
+(`e041ad1`, the same command, load 2–4): 1,288 passed, nothing skipped, 11 min 21 s wall,
+1,033 s user + 114 s system CPU (1,148 s). Far from halving the suite's CPU, which the ≤ 5 min
+budget needs; `test_years`' eleven runs are now its largest item: docs/testing.md, "The
+suite's time".
 """
 
 

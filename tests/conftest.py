@@ -12,8 +12,10 @@ built once, read-only, and checked at the end of the session to be unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import pickle
 import shutil
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
@@ -49,7 +51,8 @@ X0, Y0 = 230_000.0, 3_380_000.0
 # - the modules with slow tests are handed out first (the scheduler deals its work units in
 #   collection order, ``--no-loadscope-reorder``), so that no long module starts last.
 #
-# Session fixtures are built once per worker, each in its own ``tmp_path_factory`` folder.
+# Session fixtures are built once per run: the first worker that asks builds, the others load
+# (``_build_once``, below).
 _SHARED_SCOPES = ("module", "class")
 _SLOW_MARKS = ("slow", "browser")
 
@@ -69,28 +72,36 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 #: The longest modules, longest first: each module's test durations (setup, call, teardown)
-#: summed, from one ``make test`` with ``--durations=0`` on the 2-core machine (6 Dec 2026,
-#: commit b08cded, load average about 10 from other work: the seconds are about 5x CPU
-#: seconds). Only the order is used. Dealt first, longest first, so that no long module
-#: starts last and runs alone at the end (``test_plan_network``, unmarked, did: about 9 min).
+#: summed over the 80 longest entries of one whole run with ``--durations=80`` on the 2-core
+#: machine (7 Dec 2026, commit efc096a, load average about 12 from other work: the seconds
+#: are about 5x CPU seconds). Only the order is used. Dealt first, longest first, so that no
+#: long module starts last and runs alone at the end (``test_plan_network``, unmarked, did:
+#: about 9 min). Replayed through xdist's loadscope rule (a worker takes its next module when
+#: two tests or fewer of its own are left), this order ends the two workers 13 s apart
+#: (of ~2,970) where the 6 Dec order ended them 78 s apart.
 _LONGEST_FIRST = (
-    "tests/test_plan_network.py",  # 489 s
-    "tests/test_years.py",  # 423
-    "tests/test_api.py",  # 358
-    "tests/test_safety_outputs.py",  # 328
-    "tests/test_plan_margins.py",  # 320
-    "tests/test_map_offline.py",  # 298
-    "tests/test_browser_workbench.py",  # 285
-    "tests/test_notebook.py",  # 253
-    "tests/test_sensitivity.py",  # 247
-    "tests/test_plan.py",  # 195
+    "tests/test_plan_network.py",  # 519 s
+    "tests/test_years.py",  # 492
+    "tests/test_plan_margins.py",  # 373
+    "tests/test_browser_workbench.py",  # 294
+    "tests/test_national_failures.py",  # 267
+    "tests/test_api.py",  # 213
+    "tests/test_safety_outputs.py",  # 204
     "tests/test_national_dask.py",  # 190
-    "tests/test_national_failures.py",  # 161
-    "tests/test_faults.py",  # 159
-    "tests/test_safety_injection.py",  # 139
-    "tests/test_browser.py",  # 134
-    "tests/test_fetch.py",  # 123
-    "tests/test_fuzz_config.py",  # 115
+    "tests/test_tiers_realdata.py",  # 164
+    "tests/test_notebook.py",  # 161
+    "tests/test_map_offline.py",  # 159
+    "tests/test_sensitivity.py",  # 105
+    "tests/test_faults.py",  # 103
+    "tests/test_fetch.py",  # 97
+    "tests/test_reads_nothing_back.py",  # 90
+    "tests/test_plan.py",  # 82
+    "tests/test_system.py",  # 79
+    "tests/test_exports_stored.py",  # 75
+    "tests/test_tiers_page.py",  # 73
+    "tests/test_run_handoff.py",  # 66
+    "tests/test_tiers.py",  # 62
+    "tests/test_pipeline.py",  # 53
 )
 
 
@@ -351,6 +362,8 @@ def _feed(h: Any, value: object, seen: dict[int, object]) -> None:
             _feed(h, np.asarray(frame[name].array, dtype=object), seen)
         if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None:
             h.update(frame.crs.to_wkt().encode())
+    elif isinstance(value, pyproj.CRS):  # by its definition: it fills a cache lazily
+        h.update(value.to_wkt().encode())
     elif hasattr(value, "model_dump_json"):  # a pydantic model (the city config)
         h.update(value.model_dump_json().encode())
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -435,90 +448,260 @@ def _all_unchanged(*checks: Callable[[], None]) -> None:
         pytest.fail("\n".join(failures), pytrace=False)
 
 
+# --- Built once for the whole session, whichever xdist worker asks first ----------------------
+#
+# Under ``make test`` (pytest-xdist) each worker process has its own session, so each would
+# build its own shared demo and Wuhan runs (about 20 s of CPU per worker; docs/testing.md).
+# Instead the first worker that asks builds the thing in a folder every worker of the session
+# shares (``getbasetemp().parent``, the pattern pytest-xdist documents, with ``fcntl`` locks
+# from the standard library), and leaves beside it a pickle of the fixture's value and the
+# SHA-256 digests of its folders taken right after the build. The other workers wait for the
+# lock, then load the pickle (about 0.5 s instead of a prepare or a run). Every worker checks
+# at its end the shared folders against the BUILDER's digests, and its own objects against
+# their fingerprint when it got them, so a test on any worker that modifies them still fails
+# the session. Outside xdist (a serial run, a file run by hand) each is built as before.
+
+
+def _is_worker(request: pytest.FixtureRequest) -> bool:
+    """Whether this process is an xdist worker (its config has ``workerinput``).
+
+    Not the ``PYTEST_XDIST_WORKER`` variable, which a pytest started by a test would inherit.
+    """
+    return hasattr(request.config, "workerinput")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if absent) between processes."""
+    import fcntl  # POSIX; the suite's xdist runs are on Linux
+
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class _SharedPickler(pickle.Pickler):
+    """Pickles a value, writing the given shared objects as names (not copies)."""
+
+    def __init__(self, file: Any, shared: Mapping[str, object]) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._names = {id(obj): name for name, obj in shared.items()}
+
+    def persistent_id(self, obj: object) -> str | None:
+        return self._names.get(id(obj))
+
+
+class _SharedUnpickler(pickle.Unpickler):
+    """Loads what :class:`_SharedPickler` wrote, the named objects being this worker's own."""
+
+    def __init__(self, file: Any, shared: Mapping[str, object]) -> None:
+        super().__init__(file)
+        self._shared = shared
+
+    def persistent_load(self, pid: Any) -> object:
+        return self._shared[pid]
+
+
+def _parts(name: str, value: object) -> dict[str, object]:
+    """``value`` and its dataclass fields (and their mapping values), by name, for ``shared``.
+
+    A run made from a prepared metro holds a copy of it that shares its fields (``run_city``
+    swaps in the config only): naming them keeps them shared once loaded, too.
+    """
+    parts: dict[str, object] = {name: value}
+    for field in dataclasses.fields(value):  # type: ignore[arg-type]
+        part = getattr(value, field.name)
+        if isinstance(part, str | bytes | int | float | bool | type(None)):
+            continue  # immutable, and small: loaded by value
+        parts[f"{name}.{field.name}"] = part
+        if isinstance(part, Mapping):
+            parts.update({f"{name}.{field.name}[{k!r}]": v for k, v in part.items()})
+    return parts
+
+
+def _build_once(
+    factory: pytest.TempPathFactory,
+    name: str,
+    build: Callable[[Path], Any],
+    watch: Callable[[Any], Mapping[str, Path]],
+    shared: Mapping[str, object] | None = None,
+    *,
+    worker: bool,
+) -> tuple[Any, dict[str, dict[str, str]]]:
+    """``build(folder)`` once per session (per xdist run); its value and folders' digests.
+
+    ``worker``: whether this process is an xdist worker (:func:`_is_worker`).
+
+    ``watch(value)`` names the folders the guard checks; ``shared`` names objects the value
+    refers to that every worker already has (the demo run's metro is ``demo_metro``): they
+    are pickled as their names and loaded as the loading worker's own objects.
+    """
+    shared = shared or {}
+    if not worker:  # a serial run, or a file run by hand: built here, as before
+        value = build(factory.mktemp(name))
+        return value, {what: tree_digest(folder) for what, folder in watch(value).items()}
+    root = factory.getbasetemp().parent  # every worker of this run shares it
+    record = root / f"{name}.pickle"
+    with _locked(root / f"{name}.lock"):
+        if not record.exists():
+            folder = root / name
+            shutil.rmtree(folder, ignore_errors=True)  # a half build of a worker that failed
+            folder.mkdir()
+            value = build(folder)
+            digests = {what: tree_digest(path) for what, path in watch(value).items()}
+            partial = root / f"{name}.pickle.part"
+            with partial.open("wb") as fh:
+                _SharedPickler(fh, shared).dump((value, digests))
+            partial.replace(record)
+            return value, digests
+    with record.open("rb") as fh:
+        loaded: tuple[Any, dict[str, dict[str, str]]] = _SharedUnpickler(fh, shared).load()
+    return loaded
+
+
 @pytest.fixture(scope="session")
-def demo_inputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def demo_inputs(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Path]:
     """The synthetic demo metro's config (seed 7, default scale), written once: READ-ONLY."""
-    from latcircle.demo.generator import write_demo_city
 
-    config = write_demo_city(tmp_path_factory.mktemp("shared-demo") / "data", seed=7)
-    before = tree_digest(config.parent)
+    def build(folder: Path) -> Path:
+        from latcircle.demo.generator import write_demo_city
+
+        return write_demo_city(folder / "data", seed=7)
+
+    config, digests = _build_once(
+        tmp_path_factory,
+        "shared-demo",
+        build,
+        lambda c: {"inputs": c.parent},
+        worker=_is_worker(request),
+    )
     yield config
-    _unchanged_files("demo inputs", config.parent, before)
+    _unchanged_files("demo inputs", config.parent, digests["inputs"])
 
 
 @pytest.fixture(scope="session")
-def demo_metro(demo_inputs: Path) -> Iterator[Any]:
+def demo_metro(
+    demo_inputs: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """The demo metro prepared once (``prepare(load_config(demo_inputs))``): READ-ONLY."""
-    from latcircle.analysis.metro import prepare
-    from latcircle.config import load_config
 
-    metro = prepare(load_config(demo_inputs))
+    def build(folder: Path) -> Any:
+        from latcircle.analysis.metro import prepare
+        from latcircle.config import load_config
+
+        return prepare(load_config(demo_inputs))
+
+    metro, _ = _build_once(
+        tmp_path_factory, "shared-demo-metro", build, lambda m: {}, worker=_is_worker(request)
+    )
     before = fingerprint(metro)
     yield metro
     _unchanged_object("demo Metro", metro, before)
 
 
 @pytest.fixture(scope="session")
-def demo_run(demo_metro: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def demo_run(
+    demo_metro: Any, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """One whole demo run (progress, map.html, report.html: the default outputs): READ-ONLY.
 
     Run from ``demo_metro`` (the same bytes as a run from the config, as ``test_years``'
     runs and ``latcircle run`` rely on); its files are in ``demo_run.out``.
     """
-    from latcircle.pipeline import default_outputs, run_city
 
-    out = tmp_path_factory.mktemp("shared-demo-run") / "out"
-    run = run_city(demo_metro.config, out=out, metro=demo_metro, extra_outputs=default_outputs())
-    files, objects = tree_digest(out), fingerprint(run)
+    def build(folder: Path) -> Any:
+        from latcircle.pipeline import default_outputs, run_city
+
+        cfg = demo_metro.config
+        return run_city(cfg, out=folder / "out", metro=demo_metro, extra_outputs=default_outputs())
+
+    run, digests = _build_once(
+        tmp_path_factory,
+        "shared-demo-run",
+        build,
+        lambda r: {"out": r.out},
+        shared=_parts("demo_metro", demo_metro),
+        worker=_is_worker(request),
+    )
+    objects = fingerprint(run)
     yield run
     _all_unchanged(
-        lambda: _unchanged_files("demo run outputs", out, files),
+        lambda: _unchanged_files("demo run outputs", run.out, digests["out"]),
         lambda: _unchanged_object("demo RunResult", run, objects),
     )
 
 
 @pytest.fixture(scope="session")
-def wuhan_run(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def wuhan_run(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """One whole run of ``data/cities/wuhan.yaml`` (default outputs: progress, map, report).
 
     READ-ONLY, like ``demo_run`` (copy it with ``copy_run`` to write beside it); skips without
     the real data. About 4.5 s of CPU once instead of a run per test (docs/testing.md).
     """
-    from latcircle.config import load_config
-    from latcircle.pipeline import default_outputs, run_city
 
-    out = tmp_path_factory.mktemp("shared-wuhan-run") / "wuhan"
-    cfg = load_config(ROOT / "data" / "cities" / "wuhan.yaml")
-    run = run_city(cfg, out=out, extra_outputs=default_outputs())
-    files, objects = tree_digest(out), fingerprint(run)
+    def build(folder: Path) -> Any:
+        from latcircle.config import load_config
+        from latcircle.pipeline import default_outputs, run_city
+
+        cfg = load_config(ROOT / "data" / "cities" / "wuhan.yaml")
+        return run_city(cfg, out=folder / "wuhan", extra_outputs=default_outputs())
+
+    run, digests = _build_once(
+        tmp_path_factory,
+        "shared-wuhan-run",
+        build,
+        lambda r: {"out": r.out},
+        worker=_is_worker(request),
+    )
+    objects = fingerprint(run)
     yield run
     _all_unchanged(
-        lambda: _unchanged_files("Wuhan run outputs", out, files),
+        lambda: _unchanged_files("Wuhan run outputs", run.out, digests["out"]),
         lambda: _unchanged_object("Wuhan RunResult", run, objects),
     )
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def tiny_run(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Any]:
     """The tiny city (default variant) run once with progress and both exports: READ-ONLY.
 
     Outputs: the core files, ``progress.csv``/``.json`` and ``exports/`` (GeoParquet and
     GeoJSON), no map or report. Shared by the GIS-output and China-map tests, which each ran
     it before (one with the exports, one without; the exports change no other file).
     """
-    from latcircle.config import load_config
-    from latcircle.output.exports import export_step
-    from latcircle.pipeline import run_city, write_progress
 
-    folder = tmp_path_factory.mktemp("shared-tiny-run")
-    config = _write_tiny_city(folder / "city")
-    before_inputs = tree_digest(config.parent)
-    steps = [write_progress, export_step(["geoparquet", "geojson"])]
-    run = run_city(load_config(config), out=folder / "out", extra_outputs=steps)
-    files, objects = tree_digest(run.out), fingerprint(run)
+    def build(folder: Path) -> tuple[Any, dict[str, str]]:
+        from latcircle.config import load_config
+        from latcircle.output.exports import export_step
+        from latcircle.pipeline import run_city, write_progress
+
+        config = _write_tiny_city(folder / "city")
+        before_inputs = tree_digest(config.parent)  # before the run: it must not write there
+        steps = [write_progress, export_step(["geoparquet", "geojson"])]
+        run = run_city(load_config(config), out=folder / "out", extra_outputs=steps)
+        return run, before_inputs
+
+    (run, before_inputs), digests = _build_once(
+        tmp_path_factory,
+        "shared-tiny-run",
+        build,
+        lambda built: {"out": built[0].out},
+        worker=_is_worker(request),
+    )
+    inputs = run.out.parent / "city"
+    objects = fingerprint(run)
     yield run
     _all_unchanged(
-        lambda: _unchanged_files("tiny city inputs", config.parent, before_inputs),
-        lambda: _unchanged_files("tiny run outputs", run.out, files),
+        lambda: _unchanged_files("tiny city inputs", inputs, before_inputs),
+        lambda: _unchanged_files("tiny run outputs", run.out, digests["out"]),
         lambda: _unchanged_object("tiny RunResult", run, objects),
     )

@@ -9,6 +9,7 @@ writes the bytes a run from the config writes (``demo_run`` is run from ``demo_m
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,13 @@ def test_fingerprint_is_stable_under_use_and_sees_an_in_place_change(tiny_city: 
         metro.scenario(year=year)
     assert fingerprint(metro) == before  # no cache fills up: a Metro can be shared
     _unchanged_object("Metro", metro, before)
+    # As a worker loads it (pickled by the builder, conftest ``_build_once``): a CRS there
+    # fills its cache on first use, which the fingerprint must not take for a change.
+    loaded = pickle.loads(pickle.dumps(metro, protocol=pickle.HIGHEST_PROTOCOL))
+    on_load = fingerprint(loaded)
+    for year in (None, 2024):
+        loaded.scenario(year=year)
+    assert fingerprint(loaded) == on_load
 
     weight = metro.samples["population"].weight
     weight[3] += 1.0  # one number deep inside a dataclass in a mapping
@@ -115,3 +123,64 @@ def test_the_shared_demo_run_holds_the_default_outputs(demo_run, demo_metro) -> 
     for basis, share in demo_run.headline.items():
         assert share == scenario.share(basis, threshold_ms=demo_metro.config.budget_ms), basis
     assert np.isfinite(list(demo_run.headline.values())).all()
+
+
+def test_built_once_across_xdist_workers_and_checked_against_the_builder(
+    tmp_path: Path,
+) -> None:
+    """The first worker builds; the next loads its pickle, with the named shared objects its own.
+
+    Two workers of one session are two processes; here the second is the same process asking
+    again (what it can see is the same: the lock, the pickle and the builder's digests).
+    """
+    from conftest import _build_once
+
+    class Factory:  # a worker's tmp_path_factory: its basetemp is a folder of the session's
+        def getbasetemp(self) -> Path:
+            return tmp_path / "popen-gw0"
+
+        def mktemp(self, name: str) -> Path:  # outside xdist only
+            (tmp_path / "own" / name).mkdir(parents=True)
+            return tmp_path / "own" / name
+
+    mine, theirs = {"big": np.arange(5.0)}, {"big": np.arange(5.0)}  # two workers' objects
+    built = []
+
+    def build(folder: Path) -> dict[str, object]:
+        built.append(folder)
+        (folder / "out").mkdir()
+        (folder / "out" / "a.csv").write_text("x\n1\n")
+        return {"out": folder / "out", "table": np.ones(3), "uses": mine["big"]}
+
+    first, digests = _build_once(
+        Factory(),
+        "thing",
+        build,
+        lambda v: {"out": v["out"]},
+        shared=mine,  # type: ignore[arg-type]
+        worker=True,
+    )
+    assert built == [tmp_path / "thing"] and first["uses"] is mine["big"]
+    assert digests == {"out": tree_digest(tmp_path / "thing" / "out")}
+    second, digests2 = _build_once(
+        Factory(),
+        "thing",
+        build,
+        lambda v: {"out": v["out"]},
+        shared=theirs,  # type: ignore[arg-type]
+        worker=True,
+    )
+    assert len(built) == 1  # loaded, not built again
+    assert second["out"] == first["out"] and digests2 == digests
+    np.testing.assert_array_equal(second["table"], first["table"])
+    assert second["uses"] is theirs["big"]  # the loading worker's own object, not a copy
+    # A change made after the build is seen against the builder's digests, on any worker.
+    (tmp_path / "thing" / "out" / "a.csv").write_text("x\n2\n")
+    with pytest.raises(pytest.fail.Exception, match=r"changed a\.csv"):
+        _unchanged_files("thing", second["out"], digests2["out"])
+    # Outside xdist each process builds its own, in its own temporary folder.
+    own, _ = _build_once(Factory(), "thing", build, lambda v: {"out": v["out"]}, worker=False)  # type: ignore[arg-type]
+    assert (
+        built[1:] == [tmp_path / "own" / "thing"]
+        and own["out"] == tmp_path / "own" / "thing" / "out"
+    )
