@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import folium
@@ -209,17 +210,28 @@ def test_rendered_text_is_branca_s_for_any_text(text: str) -> None:
 
 
 @pytest.mark.parametrize("enabled", [True, False])
-def test_map_step_pauses_the_collector_and_restores_it(enabled: bool) -> None:
+def test_map_step_pauses_the_collector_and_restores_it(
+    enabled: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The map step draws with the collector off, and leaves it as it was, on an error too."""
     import gc
 
-    from latcircle.present.maps import _collector_paused
+    from latcircle.present import maps
 
+    seen: list[bool] = []
+
+    def write_map(*_a: object, **_k: object) -> Path:
+        seen.append(gc.isenabled())
+        raise RuntimeError  # restored on an error too
+
+    monkeypatch.setattr(maps, "write_map", write_map)
+    step = maps.map_writer()
     was = gc.isenabled()
     try:
         (gc.enable if enabled else gc.disable)()
-        with pytest.raises(RuntimeError), _collector_paused():
-            assert not gc.isenabled()
-            raise RuntimeError  # restored on an error too
+        with pytest.raises(RuntimeError):
+            step(None, tmp_path)
+        assert seen == [False]
         assert gc.isenabled() == enabled
     finally:
         (gc.enable if was else gc.disable)()
