@@ -1068,6 +1068,17 @@ written (1.4 s each of three); the longest modules are dealt in the measured ord
 1,033 s user + 114 s system CPU (1,148 s). Far from halving the suite's CPU, which the ≤ 5 min
 budget needs; `test_years`' eleven runs are now its largest item: docs/testing.md, "The
 suite's time".
+
+**Session round 12, merged (2026-12-07).** The branches above together (`b27c087`) against
+this round's base (`efc096a`), interleaved on the quiet machine (load 0.8–0.9), one fresh
+process each: Wuhan's whole run `latcircle -q run data/cities/wuhan.yaml` (`/usr/bin/time`,
+user + system) 7.62 / 6.55 / 6.66 → 6.16 / 5.97 / 5.77 s CPU, peak 688–692 → 580–583 MB;
+Wuhan as a batch task (`benchmarks.wuhan.batch_runs`, one run each) 3.81 / 3.36 → 3.35 /
+3.33 s CPU, worker peak 641–642 → 566 MB, worker start 0.50 / 0.45 → 0.37 / 0.40 s. The
+tables above were measured on the same day, but the machine's speed varies between sessions:
+last session's 6.50 s for the whole run at `1439833` (the base's code, near enough) read
+6.55–7.62 s here, so compare pairs, not sessions. `make test` from a clean clone at
+`b27c087`: 1,416 passed in 8 min 58 s of pytest (CI=true bash .ci/run).
 """
 
 
