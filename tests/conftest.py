@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import importlib.util
 import pickle
 import shutil
 import textwrap
@@ -463,17 +464,18 @@ def _all_unchanged(*checks: Callable[[], None]) -> None:
 
 
 def _is_worker(request: pytest.FixtureRequest) -> bool:
-    """Whether this process is an xdist worker (its config has ``workerinput``).
+    """Whether this process is an xdist worker (its config has ``workerinput``) that can share.
 
     Not the ``PYTEST_XDIST_WORKER`` variable, which a pytest started by a test would inherit.
+    Where ``fcntl`` is missing (Windows) each worker builds its own, as before this sharing.
     """
-    return hasattr(request.config, "workerinput")
+    return hasattr(request.config, "workerinput") and importlib.util.find_spec("fcntl") is not None
 
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if absent) between processes."""
-    import fcntl  # POSIX; the suite's xdist runs are on Linux
+    import fcntl  # POSIX only: _is_worker says no sharing without it
 
     with path.open("a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
