@@ -255,16 +255,24 @@ def exchange_folders(a: Path, b: Path) -> bool:
 def _c_function(name: str) -> Any | None:
     """Return this process's C library function ``name``; ``None`` where there is none.
 
-    The one place latcircle loads a C library: the running process's own, which ctypes can
-    open by passing no file name on Linux and macOS only (Windows raises ``TypeError``).
-    ``None`` on any other platform, and for a call this C library lacks (old glibc, musl).
+    ``None`` where :func:`_own_c_library` has no library (Windows, other platforms, or one
+    that cannot be opened), and for a call this C library lacks (old glibc, musl).
+    """
+    try:
+        libc = _own_c_library()
+    except OSError:
+        return None
+    return None if libc is None else getattr(libc, name, None)
+
+
+def _own_c_library() -> ctypes.CDLL | None:
+    """Return the running process's own C library (the one place latcircle loads one).
+
+    ctypes opens it by passing no file name, on Linux and macOS only (Windows raises
+    ``TypeError``); ``None`` elsewhere.
     """
     if sys.platform.startswith("linux") or sys.platform == "darwin":
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-        except OSError:
-            return None
-        return getattr(libc, name, None)
+        return ctypes.CDLL(None, use_errno=True)
     return None
 
 
