@@ -126,3 +126,14 @@ def test_a_run_counts_and_notes_the_joined_end(tiny_city, tmp_path, capsys) -> N
     note = "network: 1 line end(s) off the node their u/v id names joined to it (largest gap 0.5 m"
     assert any(n.startswith(note) for n in run["notes"]), run["notes"]
     assert note in " ".join(capsys.readouterr().err.split())  # the log line too
+
+
+def test_the_report_lists_the_joined_ends() -> None:
+    from latcircle.present.report import _network_rows
+
+    rows = dict(map(tuple, _network_rows(build_network(_cross(-0.5)).stats)))
+    assert rows["line ends off their id's node, joined (largest gap 0.5 m)"] == "1"
+    # None joined: no row (the count is in run.json either way).
+    assert not any(
+        "id's node" in k for k in dict(map(tuple, _network_rows(build_network(_cross(0.0)).stats)))
+    )

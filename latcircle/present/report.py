@@ -574,6 +574,14 @@ def _network_rows(stats: Mapping[str, float]) -> list[list[str]]:
         rows.append(
             ("lines missing an id, joined by endpoints", count(stats["ids_from_endpoints"]))
         )
+    if stats.get("id_ends_joined"):
+        rows.append(
+            (
+                "line ends off their id's node, joined "
+                f"(largest gap {stats['id_end_gap_max_m']:.3g} m)",
+                count(stats["id_ends_joined"]),
+            )
+        )
     if "snaps" in stats:
         rows.append((f"gaps under {stats['snap_m']:g} m joined (snap_m)", count(stats["snaps"])))
     rows += [
