@@ -96,7 +96,7 @@ class _Renderer(RendererAgg):
         self._figure = figure
 
     def _font(self, font_prop: FontProperties) -> Any:
-        """The properties' FT2Font: the font manager's, as ``get_font`` gives it, kept."""
+        """Return the properties' FT2Font (the font manager's, as ``get_font`` gives it), kept."""
         font = self._fonts.get(font_prop)
         if font is None:
             font = get_font(fontManager._find_fonts_by_props(font_prop))
@@ -113,7 +113,7 @@ class _Renderer(RendererAgg):
     def _get_font_height_metrics(
         self, prop: FontProperties
     ) -> tuple[float, float, float] | tuple[None, None, None]:
-        """The ascent, descent and line gap ``Text._get_layout`` reads from the font's tables.
+        """Return the ascent, descent and line gap ``Text._get_layout`` reads from the tables.
 
         Matplotlib asks a renderer that has this method first; without it (or when this
         returns ``None``s) it looks the font up through the font manager and reads its
