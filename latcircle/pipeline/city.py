@@ -148,7 +148,7 @@ def default_outputs(
         Add ``report.html`` (it links ``map.html`` only when ``maps`` wrote one).
     map_assets
         ``"inline"`` (a self-contained ``map.html``) or ``"cdn"``
-        (:func:`latcircle.present.maps.write_map`).
+        (:func:`latcircle.present.maps.write_map`, imported when the step runs).
     basemap
         The map's base map (:data:`latcircle.present.basemaps.BASEMAPS`).
     bands
@@ -169,7 +169,7 @@ def default_outputs(
 
     steps: list[Callable[[RunResult, Path], Any]] = [write_progress, write_tiers]
     if maps:
-        from latcircle.present.maps import map_writer
+        from latcircle.present.map.step import map_writer  # folium: when the step runs
 
         workbench: dict[str, Any] = {"lang": lang}
         if whatif is not None:
