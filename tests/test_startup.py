@@ -127,3 +127,22 @@ def test_the_run_freezes_its_imports_before_the_collector_resumes(tmp_path: obje
     found = json.loads(run.stdout.strip().splitlines()[-1])
     assert found["frozen"] == 0  # handed back at the end (the run failed at once here)
     assert all(count > 0 for count in found["seen"]), found["seen"]
+
+
+def test_freeze_imports_joins_a_frozen_heap_only() -> None:
+    """With a frozen heap (the command line's run) what was built since joins it; else not."""
+    from latcircle.system import freeze_imports
+
+    assert gc.get_freeze_count() == 0  # pytest's process keeps no frozen heap
+    built = [[i] for i in range(50)]
+    freeze_imports()
+    assert gc.get_freeze_count() == 0  # a library caller's heap is left alone
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        built += [[i] for i in range(50)]  # 50 new tracked lists
+        freeze_imports()
+        assert gc.get_freeze_count() >= before + 50
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0

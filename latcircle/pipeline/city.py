@@ -63,7 +63,7 @@ from latcircle.output.files import (
 from latcircle.output.record import run_record, timings_record
 from latcircle.pipeline.tiers import write_tiers
 from latcircle.run import RunResult, Shortfall
-from latcircle.system import collector_paused, release_memory
+from latcircle.system import collector_paused, freeze_imports, release_memory
 
 __all__ = [
     "CORE_STAGES",
@@ -198,7 +198,9 @@ def _report_step(lang: str | None) -> Callable[[RunResult, Path], Any]:
     def write(result: RunResult, folder: Path) -> Any:
         with collector_paused():
             from latcircle.present.report_lang import report_writer
-        return report_writer(lang=lang)(result, folder)
+
+            freeze_imports()
+            return report_writer(lang=lang)(result, folder)
 
     write.stage_name = "write_report"  # type: ignore[attr-defined]
     return write

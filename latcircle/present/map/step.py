@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from latcircle.analysis.workbench import check_whatif_count
 from latcircle.present.map.words import check_lang
-from latcircle.system import collector_paused
+from latcircle.system import collector_paused, freeze_imports
 
 if TYPE_CHECKING:
     from latcircle.present.assets import AssetMode
@@ -50,6 +50,7 @@ def map_writer(*, assets: AssetMode = "inline", **options: Any) -> Any:
         with collector_paused():
             from latcircle.present import maps
 
+            freeze_imports()
             return maps.write_map(result, folder, assets=assets, **options)
 
     write.stage_name = "write_map"  # type: ignore[attr-defined]
