@@ -153,18 +153,19 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def freeze_imports() -> None:
-    """Freeze what was just imported, when the process keeps its heap frozen.
+def freeze_imports(*, frozen_heap: bool) -> None:
+    """Freeze what an output step just imported, when its caller keeps the heap frozen.
 
     For an output step's late import (the map's folium, the report's matplotlib), inside
-    :func:`collector_paused`. The command line freezes its heap before a run and unfreezes it
-    after (``cli.running.run_and_report``); without this, the first collection after the
-    import walks every object it built, once per generation, only to keep them all (about
-    0.04 s CPU for the two steps on Wuhan, measured with ``gc.callbacks`` 2026-12-07). When
-    nothing is frozen (a library caller), nothing is done: freezing would keep that caller's
-    cyclic garbage for good.
+    :func:`collector_paused`. ``frozen_heap`` says the caller froze its heap before the run
+    and unfreezes it after (the command line, ``cli.running.run_and_report``): what the
+    import built then joins it, where the first collection after the import would walk it
+    all, once per generation, only to keep it (about 0.04 s CPU for the two steps on
+    Wuhan, measured with ``gc.callbacks`` 2026-12-07). Otherwise nothing is done: a caller
+    that never unfreezes (a national worker keeps its heap frozen for good) would keep the
+    cyclic garbage of the run in progress for good.
     """
-    if gc.get_freeze_count():
+    if frozen_heap:
         gc.freeze()
 
 

@@ -129,20 +129,46 @@ def test_the_run_freezes_its_imports_before_the_collector_resumes(tmp_path: obje
     assert all(count > 0 for count in found["seen"]), found["seen"]
 
 
-def test_freeze_imports_joins_a_frozen_heap_only() -> None:
-    """With a frozen heap (the command line's run) what was built since joins it; else not."""
+def test_freeze_imports_only_for_a_caller_that_unfreezes() -> None:
+    """With ``frozen_heap`` what was built since the last freeze joins the frozen heap."""
     from latcircle.system import freeze_imports
 
     assert gc.get_freeze_count() == 0  # pytest's process keeps no frozen heap
     built = [[i] for i in range(50)]
-    freeze_imports()
-    assert gc.get_freeze_count() == 0  # a library caller's heap is left alone
+    freeze_imports(frozen_heap=False)
+    assert gc.get_freeze_count() == 0  # a caller that never unfreezes is left alone
     gc.freeze()
     try:
         before = gc.get_freeze_count()
         built += [[i] for i in range(50)]  # 50 new tracked lists
-        freeze_imports()
+        freeze_imports(frozen_heap=False)
+        assert gc.get_freeze_count() == before
+        freeze_imports(frozen_heap=True)
         assert gc.get_freeze_count() >= before + 50
     finally:
         gc.unfreeze()
     assert gc.get_freeze_count() == 0
+
+
+def test_only_the_command_line_asks_its_steps_to_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``default_outputs`` freezes nothing unless asked; the command line asks (it unfreezes)."""
+    import argparse
+    import inspect
+
+    import latcircle.pipeline
+    from latcircle.cli.running import outputs_of
+
+    params = inspect.signature(latcircle.pipeline.default_outputs).parameters
+    assert params["frozen_heap"].default is False
+    seen: dict[str, object] = {}
+
+    def record(**options: object) -> list[object]:
+        seen.update(options)
+        return []
+
+    monkeypatch.setattr(latcircle.pipeline, "default_outputs", record)
+    args = argparse.Namespace(
+        map_assets="inline", basemap="osm", bands="rings", export=(), export_crs="wgs84"
+    )
+    outputs_of(args)
+    assert seen["frozen_heap"] is True

@@ -34,6 +34,7 @@ def outputs_of(args: argparse.Namespace) -> list[Callable[..., object]]:
         export_crs=args.export_crs,
         lang=getattr(args, "lang", None),
         whatif=_whatif_arg(getattr(args, "whatif", None)),
+        frozen_heap=True,  # run_and_report freezes the heap for the run, unfreezes it after
     )
 
 

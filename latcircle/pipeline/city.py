@@ -133,6 +133,7 @@ def default_outputs(
     export_crs: str = "wgs84",
     lang: str | None = None,
     whatif: int | None = None,
+    frozen_heap: bool = False,
 ) -> list[Callable[[RunResult, Path], Any]]:
     """Return the output steps a normal run adds after the core files, in order.
 
@@ -164,6 +165,10 @@ def default_outputs(
     whatif
         Most builds in the map's what-if panel; the default when ``None``
         (:data:`latcircle.analysis.workbench.WHATIF_DEFAULT`).
+    frozen_heap
+        The caller froze its heap before the run and unfreezes it after (the command line):
+        the map's and the report's late imports join it
+        (:func:`latcircle.system.freeze_imports`).
     """
     from latcircle.output.exports import export_step
 
@@ -171,25 +176,30 @@ def default_outputs(
     if maps:
         from latcircle.present.map.step import map_writer  # folium: when the step runs
 
-        workbench: dict[str, Any] = {"lang": lang}
+        workbench: dict[str, Any] = {"lang": lang, "frozen_heap": frozen_heap}
         if whatif is not None:
             workbench["whatif"] = whatif
         steps.append(map_writer(assets=map_assets, basemap=basemap, bands=bands, **workbench))  # type: ignore[arg-type]
     if report:
-        steps.append(_report_step(lang))  # headings in the map's language
+        steps.append(_report_step(lang, frozen_heap=frozen_heap))  # in the map's language
     if exports:
         steps.append(export_step(exports, crs=export_crs))
     return steps
 
 
-def _report_step(lang: str | None) -> Callable[[RunResult, Path], Any]:
+def _report_step(
+    lang: str | None, *, frozen_heap: bool = False
+) -> Callable[[RunResult, Path], Any]:
     """Return the report step (:func:`~latcircle.present.report_lang.report_writer`), late.
 
     Its module brings matplotlib (about 27 MB resident on this machine, measured
     2026-12-07): imported when the step runs, it is not resident while the run computes
     and writes its rasters, the run's peak. ``lang`` is checked now, as the writer does,
     before the run's work. The import runs with the collector off, as the CLI imports the
-    other steps (it builds only objects that live as long as the process).
+    other steps (it builds only objects that live as long as the process), and joins the
+    caller's frozen heap when there is one (``frozen_heap``). The page is written with the
+    collector off too, as the map's: the figures' short-lived artists triggered ~50
+    collections that freed nothing until the figures were done (measured 2026-12-07).
     """
     from latcircle.present.map.words import check_lang
 
@@ -199,7 +209,7 @@ def _report_step(lang: str | None) -> Callable[[RunResult, Path], Any]:
         with collector_paused():
             from latcircle.present.report_lang import report_writer
 
-            freeze_imports()
+            freeze_imports(frozen_heap=frozen_heap)
             return report_writer(lang=lang)(result, folder)
 
     write.stage_name = "write_report"  # type: ignore[attr-defined]

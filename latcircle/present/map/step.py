@@ -23,13 +23,17 @@ if TYPE_CHECKING:
 __all__ = ["map_writer"]
 
 
-def map_writer(*, assets: AssetMode = "inline", **options: Any) -> Any:
+def map_writer(*, assets: AssetMode = "inline", frozen_heap: bool = False, **options: Any) -> Any:
     """Return the pipeline's map step with options bound (``f(result, folder)``).
 
     Parameters
     ----------
     assets
         See :func:`latcircle.present.maps.write_map`.
+    frozen_heap
+        The caller keeps its heap frozen for the run and unfreezes it after (the command
+        line): the map's modules join it when imported
+        (:func:`latcircle.system.freeze_imports`).
     **options
         Keyword options of :func:`latcircle.present.maps.build_map`.
 
@@ -50,7 +54,7 @@ def map_writer(*, assets: AssetMode = "inline", **options: Any) -> Any:
         with collector_paused():
             from latcircle.present import maps
 
-            freeze_imports()
+            freeze_imports(frozen_heap=frozen_heap)
             return maps.write_map(result, folder, assets=assets, **options)
 
     write.stage_name = "write_map"  # type: ignore[attr-defined]
