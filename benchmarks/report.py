@@ -1103,7 +1103,7 @@ output of Wuhan and of the demo is byte-identical to `main`'s (`scripts/compare_
   that no collection starts on the imported heap before it is frozen, and `freeze_imports`
   both ways.
 * **The map's modules come with the map step** (`present/map/step.py`, `map_writer` moved
-  there; `present.maps` re-exports it). `default_outputs` imported `present.maps` (folium,
+  there). `default_outputs` imported `present.maps` (folium,
   branca, requests, xyzservices: 12 MB resident, ~0.15 s CPU under this load) before the run,
   so they stayed resident through the analysis stages, where the peak lies; the step's
   options (`--lang`, `--what-if`: `check_whatif_count` moved beside `MAX_WHATIF`) are still

@@ -72,7 +72,6 @@ from latcircle.present.map.legend import legend_html
 from latcircle.present.map.plugins import Fullscreen, MeasureControl
 from latcircle.present.map.points import add_key_sites, add_sites
 from latcircle.present.map.script import WORKBENCH_JS
-from latcircle.present.map.step import map_writer  # the pipeline's step, light to import
 from latcircle.present.map.words import (
     LANGS,
     WORDS,
@@ -104,7 +103,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_map",
-    "map_writer",
     "render_map",
     "write_map",
 ]
