@@ -1495,7 +1495,7 @@ def _wuhan(w: dict[str, Any]) -> str:
     rows.append(["imports (latcircle + stack)", _stat(stages["import_s"]), "–", "–", "–", "–"])
     rows.append(
         [
-            "outside stages (config, the output steps but the map and report, run.json)",
+            "outside stages (config, importing the steps but the map and report, run.json)",
             _stat(stages["unstaged_s"]),
             "–",
             "–",
