@@ -1079,6 +1079,70 @@ tables above were measured on the same day, but the machine's speed varies betwe
 last session's 6.50 s for the whole run at `1439833` (the base's code, near enough) read
 6.55–7.62 s here, so compare pairs, not sessions. `make test` from a clean clone at
 `b27c087`: 1,416 passed in 8 min 58 s of pytest (CI=true bash .ci/run).
+
+**Session round 13: the presentation steps, the collector and what a run keeps resident (issue
+23, part; 2026-12-07).** Measured under heavy load (1-minute load 8–16 on the 2 shared cores),
+so only interleaved pairs against `main` at `d5af239` (a detached worktree, bytecode compiled in
+both) are compared, CPU = user + system. Whole run, `/usr/bin/time -f "%e %U %S %M" latcircle -q
+run data/cities/wuhan.yaml`, 14 interleaved pairs: median 5.94 → 5.80 s CPU (paired difference
+median −0.085 s, lower in 11 of 14 pairs; this load's noise is ±0.3 s a run), peak median
+591,680 → 582,988 kB (577.8 → 569.3 MiB; ranges 581,704–597,112 → 574,368–593,792 kB). Every
+output of Wuhan and of the demo is byte-identical to `main`'s (`scripts/compare_outputs.py`,
+24 files each: PNGs, `report.html`, `map.html` included).
+* **The collector after the imports.** `cli.running.run_and_report` imported the pipeline with
+  the collector paused, then called `gc.freeze()` once it was back on: the first allocation
+  after the pause set off a collection of the youngest generation, which then held every
+  object the imports had made, and walked them all (one collection, ~0.05 s CPU). The freeze
+  now comes inside the pause. The map's and the report's late imports join the frozen heap
+  the same way (`system.freeze_imports`), when the caller says it keeps the heap frozen and
+  unfreezes it after (`default_outputs(frozen_heap=True)`, the command line only: a national
+  worker never unfreezes and would keep each city's cyclic garbage); the report is written
+  with the collector paused, as the map (its figures' artists set off ~50 collections that
+  freed nothing before the figures were done). Time in collections over a Wuhan run
+  (`gc.callbacks`, process CPU): 0.17 → 0.06 s. `tests/test_startup.py` checks, in a child,
+  that no collection starts on the imported heap before it is frozen, and `freeze_imports`
+  both ways.
+* **The map's modules come with the map step** (`present/map/step.py`, `map_writer` moved
+  there). `default_outputs` imported `present.maps` (folium,
+  branca, requests, xyzservices: 12 MB resident, ~0.15 s CPU under this load) before the run,
+  so they stayed resident through the analysis stages, where the peak lies; the step's
+  options (`--lang`, `--what-if`: `check_whatif_count` moved beside `MAX_WHATIF`) are still
+  checked up front. Per stage in process (`benchmarks.wuhan.stages_task` and a sampler of
+  `/proc/self/status`, 3–4 runs each): the stages before `write_map` 10–20 MB lower in each run
+  (`load` 396–399 → 371–384 MB); that CPU moves from the imports into `write_map`.
+* **The whole run's peak after the steps.** `write_run` makes the latency raster again for
+  the caller once the steps are done (16.6 MB, ~25 MB with its temporaries on Wuhan); on top
+  of the steps' freed heap it set the process's peak (576–579 MiB, against 566–568 for the
+  stages). The freed heap is handed back first (`release_memory(collect=False)`, a trim:
+  ~1 ms); the report's figures, now collected as its step ends, are part of it.
+* **Line heights read once** (`present/figure_canvas.py`). For every text laid out
+  (`Text._get_layout`, ~625 times in the six Wuhan figures) matplotlib looks the font up
+  through the font manager and reads its `OS/2` (else `hhea`) and `head` tables, unless the
+  renderer answers `_get_font_height_metrics` (its PDF/PS renderers do). The report's
+  renderer now reads each font's tables once and returns the same arithmetic on the same
+  numbers (the same floats), the dpi from its figure; without a figure it leaves the lookup
+  to matplotlib. The six figures' draws and encodings, min of 12 alternations in one process:
+  0.357 → 0.311 s CPU; the same bytes. `tests/test_figure_canvas.py` compares every text's
+  layout with matplotlib's `RendererAgg` (multi-line, Chinese fallback fonts, three dpi) and
+  still every pixel.
+* **Looked at and left** (CPU in process on a pickled Wuhan run, first call, this load).
+  `write_report` (~0.87 s): importing matplotlib 0.24 s (its artists' `set` docstrings, kwdoc
+  ~0.08 s, and `mpl_toolkits.mplot3d` come with `matplotlib.figure`: patching them was
+  rejected in round 10), building the figures 0.16 s (ticks: each `Tick` deep-copies its
+  markers), drawing ~0.28 s (0.32 before the line heights), Pillow's PNG encoding 0.084 s
+  (fixed by the bytes), the page
+  0.06 s (of which the templates' compile ~0.03 s: precompiled templates would be generated
+  code to keep in step with templates other rounds edit). `write_map` (~0.53 s):
+  `year_states` 0.25 s (GDAL polygonising 0.054, GEOS clipping 0.037 and differencing
+  0.025, district sums 0.047 of which the stable district sorts 0.025, rasters 0.02), the
+  display simplification 0.06 s (GEOS's topology-preserving simplifier on the slider's 13
+  shapes, 39,685 vertices: fixed by the bytes), JSON 0.05 s, folium's render 0.04 s, the
+  automatic what-if candidates 0.037 s (`auto_candidates` twice: the second, at the doubled
+  spacing, tests and orders the same junctions again; computing them once would save
+  ~0.015 s, in the planner's `analysis/plan/candidates.py`: not done this round). Start-up:
+  what `latcircle run` imports is the stack it uses (`python -X importtime`); `rich.console`
+  (~0.05 s under this load) is imported for the log console even under `-q`, and Pillow's
+  `preinit` imports its BMP, GIF, JPEG and PPM plugins on the first save (~0.01 s).
 """
 
 
@@ -1431,7 +1495,7 @@ def _wuhan(w: dict[str, Any]) -> str:
     rows.append(["imports (latcircle + stack)", _stat(stages["import_s"]), "–", "–", "–", "–"])
     rows.append(
         [
-            "outside stages (config, importing the output steps, run.json)",
+            "outside stages (config, importing the steps but the map and report, run.json)",
             _stat(stages["unstaged_s"]),
             "–",
             "–",

@@ -110,7 +110,7 @@ def screenshot(driver: WebDriver, name: str, *, full_page: bool = False) -> Path
 
 def _run_city(config: Path, out: Path) -> Path:
     from latcircle.pipeline import run_config, write_progress
-    from latcircle.present.maps import map_writer
+    from latcircle.present.map.step import map_writer
     from latcircle.present.report import write_report
 
     # The CDN page (--map-assets cdn), which these tests serve from the replayed CDNs; the
@@ -288,7 +288,7 @@ def test_wuhan_map_in_browser(
 ) -> None:
     from conftest import copy_run
 
-    from latcircle.present.maps import map_writer
+    from latcircle.present.map.step import map_writer
 
     # A private copy of the session's whole Wuhan run (conftest), its map.html written again
     # as the CDN page (--map-assets cdn) that these tests serve from the replayed CDNs.

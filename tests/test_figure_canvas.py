@@ -152,3 +152,52 @@ def test_extents_shared_across_figures_are_right(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(figure_canvas, "_METRICS_MAX", 3)
     _pixels(_texts, FigureCanvas, rc)
     assert len(figure_canvas._METRICS) <= 3
+
+
+def _layouts(fig: Figure, renderer: object) -> list[object]:
+    """Every text's layout (box, lines with their extents, text box) as matplotlib makes it."""
+    layouts = []
+    for text in fig.findobj(matplotlib.text.Text):
+        if text.get_text():
+            box, lines, text_box = text._get_layout(renderer)
+            layouts.append((tuple(box.bounds), lines, text_box))
+    return layouts
+
+
+@pytest.mark.parametrize("dpi", [72, 110, 150])
+def test_line_heights_as_matplotlib_reads_them(dpi: float) -> None:
+    """The font tables read once give each text the layout matplotlib's own lookup gives.
+
+    Multi-line texts (where the line gap counts), Chinese fallback fonts, several sizes
+    and dpi; the reference is matplotlib's ``RendererAgg``, which has no such method.
+    """
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    assert not hasattr(RendererAgg, "_get_font_height_metrics")
+    with matplotlib.rc_context(figures._text_rc()):
+        fig = _texts()
+        fig.set_dpi(dpi)
+        fig.text(0.5, 0.5, "three\nlines\nof text 武汉", fontsize=7, linespacing=1.5)
+        canvas = FigureCanvas(fig)
+        ours = canvas.get_renderer()
+        assert isinstance(ours, _Renderer)
+        calls: list[object] = []
+        method = ours._get_font_height_metrics
+
+        def counted(prop: object) -> object:
+            calls.append(prop)
+            return method(prop)  # type: ignore[arg-type]
+
+        ours._get_font_height_metrics = counted  # type: ignore[method-assign]
+        found = _layouts(fig, ours)
+        reference = _layouts(fig, RendererAgg(ours.width, ours.height, fig.dpi))
+    assert calls  # this matplotlib asks the renderer first
+    assert found == reference
+
+
+def test_line_heights_without_the_figure_are_matplotlibs() -> None:
+    """A renderer that does not know its figure leaves the lookup to matplotlib."""
+    from matplotlib.font_manager import FontProperties
+
+    renderer = _Renderer(100, 100, 100)
+    assert renderer._get_font_height_metrics(FontProperties(size=9)) == (None, None, None)

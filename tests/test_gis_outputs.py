@@ -194,7 +194,7 @@ def test_exports_leave_the_style_table_out(run: RunResult, tmp_path: Path) -> No
 def test_same_inputs_same_bytes_with_styles_map_and_exports(tmp_path: Path) -> None:
     from conftest import _write_tiny_city
 
-    from latcircle.present.maps import map_writer
+    from latcircle.present.map.step import map_writer
 
     config = _write_tiny_city(tmp_path / "city")
     outs = []

@@ -225,7 +225,9 @@ def test_map_step_pauses_the_collector_and_restores_it(
         raise RuntimeError  # restored on an error too
 
     monkeypatch.setattr(maps, "write_map", write_map)
-    step = maps.map_writer()
+    from latcircle.present.map.step import map_writer
+
+    step = map_writer()
     was = gc.isenabled()
     try:
         (gc.enable if enabled else gc.disable)()

@@ -83,3 +83,92 @@ def test_the_command_line_freezes_its_heap_at_exit_not_before() -> None:
 def test_main_with_arguments_leaves_the_exit_alone() -> None:
     counts = _freeze_counts("library")
     assert counts == {"before": 0, "after": 0}
+
+
+#: A child process: the command line's run up to the pipeline's first call (``run_city``
+#: fails on the missing config), recording each collection that starts once the pipeline is
+#: imported: whether the heap was frozen by then.
+_RUN_CHILD = """
+import argparse, gc, json, sys
+from pathlib import Path
+from latcircle.cli.running import run_and_report
+seen = []
+def record(phase, info):
+    if phase == "start" and "latcircle.pipeline" in sys.modules:
+        seen.append(gc.get_freeze_count())
+gc.callbacks.append(record)
+args = argparse.Namespace(
+    quiet=1, console=None, map_assets="inline", basemap="osm", bands="rings", export=(),
+    export_crs="wgs84", lang=None, whatif=None,
+)
+try:
+    run_and_report(None, Path(sys.argv[1]), args=args)
+except AttributeError:  # no config: after the imports and the freeze
+    pass
+gc.callbacks.remove(record)
+print(json.dumps({"frozen": gc.get_freeze_count(), "seen": seen}))
+"""
+
+
+def test_the_run_freezes_its_imports_before_the_collector_resumes(tmp_path: object) -> None:
+    """No collection walks what the pipeline's import built before it is frozen.
+
+    The imports run with the collector off; were it back on before the freeze, its first
+    collection would walk every object they made (about 0.05 s CPU on Wuhan) only to keep
+    them all.
+    """
+    run = subprocess.run(
+        [sys.executable, "-c", _RUN_CHILD, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert found["frozen"] == 0  # handed back at the end (the run failed at once here)
+    assert all(count > 0 for count in found["seen"]), found["seen"]
+
+
+def test_freeze_imports_only_for_a_caller_that_unfreezes() -> None:
+    """With ``frozen_heap`` what was built since the last freeze joins the frozen heap."""
+    from latcircle.system import freeze_imports
+
+    assert gc.get_freeze_count() == 0  # pytest's process keeps no frozen heap
+    built = [[i] for i in range(50)]
+    freeze_imports(frozen_heap=False)
+    assert gc.get_freeze_count() == 0  # a caller that never unfreezes is left alone
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        built += [[i] for i in range(50)]  # 50 new tracked lists
+        freeze_imports(frozen_heap=False)
+        assert gc.get_freeze_count() == before
+        freeze_imports(frozen_heap=True)
+        assert gc.get_freeze_count() >= before + 50
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+
+
+def test_only_the_command_line_asks_its_steps_to_freeze(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``default_outputs`` freezes nothing unless asked; the command line asks (it unfreezes)."""
+    import argparse
+    import inspect
+
+    import latcircle.pipeline
+    from latcircle.cli.running import outputs_of
+
+    params = inspect.signature(latcircle.pipeline.default_outputs).parameters
+    assert params["frozen_heap"].default is False
+    seen: dict[str, object] = {}
+
+    def record(**options: object) -> list[object]:
+        seen.update(options)
+        return []
+
+    monkeypatch.setattr(latcircle.pipeline, "default_outputs", record)
+    args = argparse.Namespace(
+        map_assets="inline", basemap="osm", bands="rings", export=(), export_crs="wgs84"
+    )
+    outputs_of(args)
+    assert seen["frozen_heap"] is True

@@ -169,8 +169,12 @@ def test_protection_added_after_progress_is_compute_runs(tiny_city: Any) -> None
         assert (added.layers or {})[name].equals(frame), name
 
 
-def test_report_module_imported_when_its_step_runs() -> None:
-    """``default_outputs()`` leaves the report's module (and matplotlib) unimported."""
+def test_report_and_map_modules_imported_when_their_steps_run() -> None:
+    """``default_outputs()`` leaves the report's and the map's modules unimported.
+
+    Neither matplotlib nor folium (with branca and requests) is resident while the run
+    computes; each comes with its step.
+    """
     import subprocess
     import sys
 
@@ -179,14 +183,32 @@ def test_report_module_imported_when_its_step_runs() -> None:
         "from latcircle.pipeline import default_outputs\n"
         "steps = default_outputs()\n"
         "print(sorted(m for m in ('matplotlib', 'latcircle.present.report',"
-        " 'latcircle.present.report_lang', 'latcircle.present.maps') if m in sys.modules))\n"
+        " 'latcircle.present.report_lang', 'latcircle.present.maps', 'folium', 'branca',"
+        " 'requests') if m in sys.modules))\n"
         "print([getattr(s, 'stage_name', s.__name__) for s in steps])\n"
+        "print([getattr(s, 'reuses_years', False) for s in steps])\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().split("\n")
-    assert lines[-2] == "['latcircle.present.maps']"
-    assert lines[-1] == "['progress', 'write_tiers', 'write_map', 'write_report']"
+    assert lines[-3] == "[]"
+    assert lines[-2] == "['progress', 'write_tiers', 'write_map', 'write_report']"
+    assert lines[-1] == "[False, False, True, False]"  # the map's slider reads the years
+
+
+def test_map_step_checks_its_options_up_front() -> None:
+    """A bad language or what-if count stops ``default_outputs``, before any run's work."""
+    import pytest
+
+    from latcircle.errors import InputError
+    from latcircle.pipeline import default_outputs
+
+    with pytest.raises(InputError, match="--lang"):
+        default_outputs(report=False, lang="fr")
+    for count in (0, 51, True):
+        with pytest.raises(InputError, match="--what-if"):
+            default_outputs(report=False, whatif=count)  # type: ignore[arg-type]
+    assert len(default_outputs(report=False, whatif=50)) == 3
 
 
 def test_report_step_checks_its_language_up_front() -> None:

@@ -37,6 +37,7 @@ from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis
 from latcircle.engine.latency import LatencyField, attach_sites, solve_each
 from latcircle.engine.locator import PointLocation
+from latcircle.errors import InputError
 
 __all__ = [
     "MAX_WHATIF",
@@ -44,6 +45,7 @@ __all__ = [
     "DemandGroups",
     "YearCodes",
     "YearState",
+    "check_whatif_count",
     "rank_candidates",
     "whatif_sets",
     "year_codes",
@@ -57,6 +59,22 @@ WHATIF_DEFAULT = 10
 #: The most builds the panel may list: each costs one engine solve per network view, and a
 #: panel of more checkboxes than this is no longer read (an assumption).
 MAX_WHATIF = 50
+
+
+def check_whatif_count(count: int) -> int:
+    """Return ``count`` when it is a number of what-if builds the map accepts.
+
+    Raises
+    ------
+    InputError
+        Unless ``1 <= count <= MAX_WHATIF``.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_WHATIF:
+        msg = f"the number of what-if builds must be 1 to {MAX_WHATIF}, not {count!r}"
+        raise InputError("--what-if", None, msg)
+    return count
+
+
 #: Decimals of the longitudes and latitudes of what-if builds (about 1 cm): the panel shows
 #: them as ``--add-site LON,LAT`` and the coverage sets are computed from exactly those.
 WHATIF_DECIMALS = 7

@@ -24,12 +24,14 @@ from matplotlib.backends.backend_agg import (
     RendererAgg,
     get_hinting_flag,
 )
+from matplotlib.font_manager import fontManager, get_font
 from matplotlib.ft2font import FT2Font
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from matplotlib.backend_bases import GraphicsContextBase
+    from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
 __all__ = ["FigureCanvas", "fast_text_supported"]
@@ -60,26 +62,81 @@ _METRICS: dict[tuple[int, str, float, float, Any], tuple[Any, tuple[float, float
 _METRICS_MAX = 4096
 
 
+def _height_table(font: Any) -> tuple[int, int, int, int] | None:
+    """Line gap, ascent, descent and units per em as ``Text._get_layout`` reads them.
+
+    From the ``OS/2`` table's typographic values, else ``hhea``'s; ``None`` without either.
+    """
+    possible = [
+        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+        ("hhea", "lineGap", "ascent", "descent"),
+    ]
+    for table_name, linegap_key, ascent_key, descent_key in possible:
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        units_per_em = font.get_sfnt_table("head")["unitsPerEm"]
+        return table[linegap_key], table[ascent_key], table[descent_key], units_per_em
+    return None
+
+
 class _Renderer(RendererAgg):
     """Agg renderer: matplotlib's text drawing with its per-glyph constants made once."""
 
-    def __init__(self, width: float, height: float, dpi: float) -> None:
+    def __init__(
+        self, width: float, height: float, dpi: float, *, figure: Figure | None = None
+    ) -> None:
         super().__init__(width, height, dpi)
         # The fonts of each font properties drawn or measured in this figure (the font
         # manager's answer depends on the properties and rcParams, which stay the same
         # while one figure is drawn: :func:`latcircle.present.figures.png_bytes`).
         self._fonts: dict[FontProperties, Any] = {}
+        self._heights: dict[Any, tuple[int, int, int, int] | None] = {}
+        # The figure drawn (its dpi scales the fonts' line heights), when known.
+        self._figure = figure
+
+    def _font(self, font_prop: FontProperties) -> Any:
+        """Return the properties' FT2Font (the font manager's, as ``get_font`` gives it), kept."""
+        font = self._fonts.get(font_prop)
+        if font is None:
+            font = get_font(fontManager._find_fonts_by_props(font_prop))
+            self._fonts[font_prop.copy()] = font  # a copy: properties are mutable
+        return font
 
     def _prepare_font(self, font_prop: FontProperties) -> Any:
         """As matplotlib's: the properties' FT2Font, cleared, at the properties' size."""
-        font = self._fonts.get(font_prop)
-        if font is None:
-            font = super()._prepare_font(font_prop)
-            self._fonts[font_prop.copy()] = font  # a copy: properties are mutable
-            return font
+        font = self._font(font_prop)
         font.clear()
         font.set_size(font_prop.get_size_in_points(), self.dpi)
         return font
+
+    def _get_font_height_metrics(
+        self, prop: FontProperties
+    ) -> tuple[float, float, float] | tuple[None, None, None]:
+        """Return the ascent, descent and line gap ``Text._get_layout`` reads from the tables.
+
+        Matplotlib asks a renderer that has this method first; without it (or when this
+        returns ``None``s) it looks the font up through the font manager and reads its
+        ``OS/2`` (else ``hhea``) and ``head`` tables for every text laid out (~625 times in
+        the six Wuhan figures). Here each font's tables are read once and the same
+        arithmetic is done on the same numbers, so the same floats. The font's transform is
+        reset as ``get_font`` resets it, so the font is left as matplotlib leaves it (no
+        pixel of the tests depends on it; matplotlib's text layout sets its own).
+        """
+        if self._figure is None:
+            return None, None, None  # matplotlib's own lookup (the dpi is the figure's)
+        font = self._font(prop)
+        font._set_transform([[0x10000, 0], [0, 0x10000]], [0, 0])  # as get_font leaves it
+        if font not in self._heights:
+            self._heights[font] = _height_table(font)
+        table = self._heights[font]
+        if table is None:
+            return None, None, None  # no table: matplotlib measures "lp" itself
+        line_gap, ascent, descent, units_per_em = table
+        # Text._get_layout's own expressions, in its order (the same floats).
+        fontsize = prop.get_size_in_points()
+        scale = 1 / units_per_em * fontsize * self._figure.dpi / 72
+        return ascent * scale, -descent * scale, line_gap * scale
 
     def get_text_width_height_descent(
         self, s: str, prop: FontProperties, ismath: bool | str
@@ -166,6 +223,6 @@ class FigureCanvas(FigureCanvasAgg):
         w, h = self.get_width_height(physical=True)
         key = w, h, self.figure.dpi
         if self._lastKey != key:
-            self.renderer = _Renderer(w, h, self.figure.dpi)
+            self.renderer = _Renderer(w, h, self.figure.dpi, figure=self.figure)
             self._lastKey = key
         return self.renderer

@@ -75,7 +75,6 @@ from latcircle.present.map.script import WORKBENCH_JS
 from latcircle.present.map.words import (
     LANGS,
     WORDS,
-    check_lang,
     metro_district_names,
     resolve_lang,
 )
@@ -98,14 +97,12 @@ from latcircle.present.style import (
     data_attribution,
     escape_text,
 )
-from latcircle.system import collector_paused
 
 if TYPE_CHECKING:
     from latcircle.run import RunResult
 
 __all__ = [
     "build_map",
-    "map_writer",
     "render_map",
     "write_map",
 ]
@@ -489,37 +486,6 @@ def write_map(
     path = folder / "map.html"
     path.write_text(page, encoding="utf-8")
     return path
-
-
-def map_writer(*, assets: AssetMode = "inline", **options: Any) -> Any:
-    """Return the pipeline's map step with options bound (``f(result, folder)``).
-
-    Parameters
-    ----------
-    assets
-        See :func:`write_map`.
-    **options
-        Keyword options of :func:`build_map`.
-
-    Returns
-    -------
-    callable
-        ``f(result, folder) -> Path``, staged as ``write_map``.
-    """
-    # Checked now, before a run's minutes of work: a bad value stops the run up front.
-    check_lang(options.get("lang"))
-    if "whatif" in options:
-        check_whatif_count(options["whatif"])
-
-    def write(result: RunResult, folder: str | Path) -> Path:
-        # The page's short-lived lists and dicts trigger whole-heap collections that free
-        # next to nothing (~0.03 s CPU on Wuhan, measured 2026-12-07).
-        with collector_paused():
-            return write_map(result, folder, assets=assets, **options)
-
-    write.stage_name = "write_map"  # type: ignore[attr-defined]
-    write.reuses_years = True  # type: ignore[attr-defined]  # the run keeps them (slider)
-    return write
 
 
 # --- the base map ------------------------------------------------------------------------

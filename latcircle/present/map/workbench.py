@@ -28,14 +28,13 @@ from latcircle.analysis.metro import Scenario
 from latcircle.analysis.plan import auto_candidates
 from latcircle.analysis.progress import auto_basis
 from latcircle.analysis.workbench import (
-    MAX_WHATIF,
     WHATIF_DECIMALS,
     DemandGroups,
     YearCodes,
     YearState,
+    check_whatif_count,
     rank_candidates,
 )
-from latcircle.errors import InputError
 from latcircle.inputs.candidates import read_candidates
 from latcircle.present.map.elements import (
     WGS84,
@@ -75,20 +74,6 @@ RING_OPACITY = 0.3
 MAP_CANDIDATES = 200
 #: Fill opacity of the causes layer (no access covers most of some metros: kept light).
 CAUSE_OPACITY = 0.25
-
-
-def check_whatif_count(count: int) -> int:
-    """Return ``count`` when it is a number of what-if builds the map accepts.
-
-    Raises
-    ------
-    InputError
-        Unless ``1 <= count <= MAX_WHATIF``.
-    """
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_WHATIF:
-        msg = f"the number of what-if builds must be 1 to {MAX_WHATIF}, not {count!r}"
-        raise InputError("--what-if", None, msg)
-    return count
 
 
 def slider_years(result: RunResult) -> list[int | None]:
