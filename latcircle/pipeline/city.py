@@ -255,7 +255,8 @@ def write_progress(result: RunResult, folder: Path) -> None:
     metro, scenario = result.metro, result.scenario
     folder = Path(folder)
     clusters, counts, year, acted, table = shortfall_clusters(result)  # the run's, when kept
-    links = interconnect_table(metro, year=scenario.year)
+    made = result.protection.interconnect if result.protection is not None else None
+    links = made if made is not None else interconnect_table(metro, year=scenario.year)
     write_csv(table, folder / "progress.csv")
     write_csv(links, folder / "interconnect.csv")
     write_csv(pd.DataFrame(clusters.drop(columns="geometry")), folder / "clusters.csv")
@@ -355,6 +356,11 @@ class RunOptions:
     progress: bool = True
     reuse: Sequence[Scenario] = ()
     keep_latency: bool = True
+
+
+#: The options of a caller that drops the run it gets back (a national batch task): the
+#: run's defaults, without a latency raster made again for the result.
+DROPPED = RunOptions(keep_latency=False)
 
 
 def run_city(
