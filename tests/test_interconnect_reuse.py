@@ -41,7 +41,8 @@ def test_protection_table_is_the_solved_table(
     want = interconnect_table(demo_metro, year=scenario.year)
     assert len(want) >= 3 and want["reachable"].any()
     calls = _counting(monkeypatch)
-    got = protection(demo_metro, scenario).interconnect
+    assert protection(demo_metro, scenario).interconnect is None  # not asked
+    got = protection(demo_metro, scenario, interconnect=True).interconnect
     assert got is not None
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert calls == []  # every demo interconnect site read from its field: no Dijkstra

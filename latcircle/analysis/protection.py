@@ -124,7 +124,13 @@ class Protection:
     interconnect: pd.DataFrame | None = None
 
 
-def protection(metro: Metro, scenario: Scenario) -> Protection:
+#: Most bytes of single-site node latencies :func:`protection` keeps for the interconnect
+#: table (an assumption: Wuhan's 5 large and medium sites hold 3.3 MB); with more, the
+#: table solves its sites itself, as before session round 13.
+INTERCONNECT_FIELD_BYTES = 64 * 1024**2
+
+
+def protection(metro: Metro, scenario: Scenario, *, interconnect: bool = False) -> Protection:
     """Site failure always; cable failure when the config has a ``protection`` section.
 
     Parameters
@@ -133,16 +139,26 @@ def protection(metro: Metro, scenario: Scenario) -> Protection:
         The prepared metro.
     scenario
         The run's scenario.
+    interconnect
+        Also make the scenario year's interconnect table (:attr:`Protection.interconnect`)
+        from the single-site fields the site failure solves (within
+        :data:`INTERCONNECT_FIELD_BYTES`): a run that writes ``interconnect.csv`` asks.
 
     Returns
     -------
     Protection
     """
-    wanted = interconnect_sites(metro, year=scenario.year)
+    wanted = np.zeros(0, np.int64)
+    if interconnect:
+        wanted = interconnect_sites(metro, year=scenario.year)
+        if len(wanted) * metro.network.n_nodes * 8 > INTERCONNECT_FIELD_BYTES:
+            wanted = wanted[:0]
     sites, fields = _site_failure(metro, scenario, keep=wanted)
     # The interconnect sites were just solved alone on this year's network: their pairs
     # are read from those fields (interconnect.csv, the progress step's), then let go.
-    links_table = interconnect_table(metro, year=scenario.year, fields=fields)
+    links_table = None
+    if interconnect:
+        links_table = interconnect_table(metro, year=scenario.year, fields=fields)
     del fields
     site_rows, worst = _site_rows(metro, scenario, sites)
     spec = metro.config.protection

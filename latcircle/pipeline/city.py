@@ -346,10 +346,8 @@ class RunOptions:
         Scenarios already solved on the run's metro (e.g. other years' runs), reused by the
         progress table when a year has the same online sites.
     keep_latency
-        Return the run with its latency raster (``RunResult.latency``, made again from the
-        scenario once the files are written). ``False`` for a caller that drops the result
-        (``latcircle run``, a national batch task): no 16.6 MB raster made for nobody on
-        Wuhan (~0.015 s CPU).
+        Return the run with its latency raster (made again once the files are written);
+        ``False`` for a caller that drops the result (``latcircle run``, a batch task).
     """
 
     add_sites: Sequence[tuple[float, float, str | None]] = ()
@@ -416,7 +414,8 @@ def run_city(
             else:
                 handed.append(_without_year_scenarios(with_shortfall(_for_shortfall(handed.pop()))))
             release_memory()  # and the progress years' scenarios, before the output steps
-    handed.append(_with_protection(handed.pop(), timer))
+    links = write_progress in (extra_outputs or ())  # interconnect.csv: from protection's
+    handed.append(_with_protection(handed.pop(), timer, links=links))
     return write_run(
         handed.pop(),
         out=Path(out),
@@ -541,25 +540,31 @@ def compute_run(
 
 
 def _protection_stage(
-    metro: Metro, scenario: Scenario, layers: dict[str, Any], timer: StageTimer
+    metro: Metro,
+    scenario: Scenario,
+    layers: dict[str, Any],
+    timer: StageTimer,
+    *,
+    interconnect: bool = False,
 ) -> Protection:
     """Compute protection, adding its layers to ``layers`` (after the run's, in order)."""
     with timer.stage("protection"):
-        protected = protection(metro, scenario)
+        protected = protection(metro, scenario, interconnect=interconnect)
         layers.update(protection_layers(metro, scenario, protected, layers))
     return protected
 
 
-def _with_protection(result: RunResult, timer: StageTimer) -> RunResult:
+def _with_protection(result: RunResult, timer: StageTimer, *, links: bool = False) -> RunResult:
     """Return ``result`` with protection when :func:`compute_run` left it out (``protect``).
 
     The same computation on the same scenario, and its layers after the run's, as
-    :func:`compute_run` adds them: the same GeoPackage.
+    :func:`compute_run` adds them: the same GeoPackage. ``links``: with the interconnect
+    table (:func:`~latcircle.analysis.protection.protection`'s ``interconnect``).
     """
     if result.protection is not None or result.layers is None:
         return result
-    layers = dict(result.layers)
-    protected = _protection_stage(result.metro, result.scenario, layers, timer)
+    layers, metro, scenario = dict(result.layers), result.metro, result.scenario
+    protected = _protection_stage(metro, scenario, layers, timer, interconnect=links)
     return dataclasses.replace(result, protection=protected, layers=layers)
 
 
@@ -585,8 +590,7 @@ def write_run(
     extra_outputs
         As for :func:`run_city`.
     keep_latency
-        Make the latency raster again for the result (:attr:`RunOptions.keep_latency`);
-        ``False`` returns it without one (``latency`` is ``None``).
+        As :attr:`RunOptions.keep_latency` (``False``: ``latency`` stays ``None``).
 
     Returns
     -------
