@@ -1143,6 +1143,78 @@ output of Wuhan and of the demo is byte-identical to `main`'s (`scripts/compare_
   what `latcircle run` imports is the stack it uses (`python -X importtime`); `rich.console`
   (~0.05 s under this load) is imported for the log console even under `-q`, and Pillow's
   `preinit` imports its BMP, GIF, JPEG and PPM plugins on the first save (~0.01 s).
+
+**Session round 13: the batch task's shared stages (issue 23, part; 2026-12-07).** Measured
+under very heavy load (1-minute load 11–17 on the 2 shared cores), so CPU only, A/B
+interleaved three times, A = `main` at `d5af239` (a detached worktree beside it), B = this
+round; medians of the three pairs, ranges in brackets. Every output of Wuhan and of the demo
+byte-identical to `main`'s (`scripts/compare_outputs.py`, 24 files each).
+
+| Wuhan | before | after |
+| :--- | ---: | ---: |
+| batch task CPU (`wuhan.batch_runs`, Dask) | 3.48 s (3.32–3.79) | 3.21 s (3.02–3.38) |
+| its worker peak | 567 MB (566–578) | 552 MB (551–563) |
+| its worker start (`worker_start_cpu_s`) | 0.42 s (0.40–0.43) | 0.43 s (0.42–0.47) |
+| batch task in process (first after `warm_up`) | 3.27 s (3.25–3.46) | 3.12 s (3.10–3.15) |
+| `run … --no-map --no-report` (user + sys) | 4.23 s (4.17–4.46) | 4.08 s (4.02–4.32) |
+| its peak (`%M`) | 570 MiB (561–572) | 536 MiB (533–537) |
+| whole `latcircle -q run` (user + sys) | 5.92 s (5.89–6.02) | 5.76 s (5.74–5.88) |
+| its peak (`%M`) | 580 MiB (571–580) | 562 MiB (555–564) |
+
+In process (first task after `warm_up`, `time.process_time` per stage, medians of the three
+pairs): `network` 0.270 → 0.242 s, `progress` 0.349 → 0.279, `protection` 0.265 → 0.303
+(it now makes the interconnect table, below), time in collections 0.033 → 0.008, outside the
+stages 0.123 → 0.098; `load` 0.438 → 0.394 (first task; ~0.15 → ~0.04 s for the network read
+alone, warm); `outputs`, `sensitivity`, `isochrones` unchanged within the noise. The budget
+(batch task ≤ 2 s) is **not** met.
+* **The network read without a shapely object per line** (`inputs/flatlines.py`,
+  `inputs.lines._read_flat_network`). `geopandas.read_parquet` made 92,667 LineStrings from
+  WKB (~0.06 s of its ~0.1 s CPU), the checks and `line_table` took their coordinates back
+  several times (~0.05 s), and freeing them cost ~0.015 s more; a GeoParquet network whose
+  one geometry column is WKB of little-endian 2-D LineStrings (finite, on the Earth, no
+  `crs:` declared) is now read by pyarrow and its vertices taken from the WKB bytes (one
+  fixed-stride view when every record has one size, as Wuhan's two-vertex roads; a byte mask
+  otherwise), the columns as geopandas makes them, the same steps after (highway filter,
+  `u`/`v` loop check, years, status, the local CRS by the transform `to_crs` applies), and
+  `EdgeLines.lengths` sums each line as GEOS does (`sqrt(dx·dx + dy·dy)` in vertex order).
+  Anything else is left to the frame reader, which refuses in its own words. The network
+  read, warm, in one process: 0.155–0.172 → 0.039–0.041 s, `line_table` 0.018 → 0.004 s.
+  A side effect: the run's explicit `gc.collect` calls (five per batch task, ~0.02 s together
+  before) cost ~0.004 s together, the objects gone from the heap the collector walks.
+  `tests/test_flat_network.py` reads real (Wuhan) and made-up files both ways (ids, 40-vertex
+  lines, WGS84, highway filter, status, years, loops, a kept index) and checks the same
+  coordinates, offsets, lengths bit for bit, columns, notes and counts, or the same refusal;
+  and that empty, null, multi-part, point, Z, NaN, inf, 1e300, CRS-less, empty,
+  declared-CRS and out-of-range files go the frame way; the WKB parser against shapely's
+  writer, with refusals for big-endian, Z, ISO Z, EWKB SRID, points, one vertex, short and
+  overlong records.
+* **The interconnect table from protection's fields.** `interconnect.csv` ran one Dijkstra
+  per large or medium site (5 on Wuhan, ~0.045 s CPU) on the scenario year's network, whose
+  sites the protection stage had just solved alone (`solve_each`). A site whose super-source
+  arcs are the same in both graphs (same nodes, same weights bit for bit;
+  `engine.latency.site_source_arcs`) now takes its distances from that field: a Dijkstra's
+  distances are a function of its graph, so the same floats; any other site (ties, a site at
+  a node with device latency) is solved as before. The table is made in the protection
+  stage when the run writes it (`protection(..., interconnect=True)`, the node arrays kept
+  within 64 MiB, an assumption, and let go there) and `write_progress` takes it from the
+  run. `tests/test_interconnect_reuse.py` compares it with the table solved afresh (no
+  Dijkstra left on the demo) and checks that a site whose arcs differ by one ulp is solved.
+* **No raster for a result nobody reads.** `write_run` made the 16.6 MB latency raster again
+  for the caller; `latcircle run` and a national batch task drop the result:
+  `RunOptions(keep_latency=False)` (`tests/test_batch_task.py`: the same files, and the kept
+  raster equals `latency.tif` band 1).
+* **Looked at and left.** `latency.tif` (~0.25 s of the `outputs` stage) is GDAL's COG copy:
+  with overviews built on the MEM source first it costs ~0.21 s but the overviews' nearest
+  pixels differ (other bytes); the temporary overview file in `/vsimem` (`CPL_TMPDIR`), a
+  larger block cache or one GDAL thread change nothing; without overviews ~0.14 s (other
+  bytes). The first task on a worker still pays first uses (the first GeoParquet read,
+  PROJ's no-op check for the network's CRS ~0.02 s, the first COG ~0.05 s): ~0.1–0.2 s over
+  a second task in the same process; not moved into `warm_up`. The district labels
+  (`label_points`, ~0.12 s in `locate`, GEOS's prepared test) and the node-position vote
+  (~0.1 s of `network`) were left (rounds 11, 12). A GeoPackage network (the 1 M-node
+  benchmark's) still goes through the frame reader: pyogrio's Arrow reader would carry the
+  same WKB path, with its attribute conversions checked against `read_file`'s; not done, so
+  the 1 M-node peak is unchanged by construction (its code path is untouched; not measured).
 """
 
 

@@ -397,9 +397,9 @@ def _stale(out: Path | None, reason: str, config: Path) -> str:
 
 def _run_one(cfg: CityConfig, *, out: Path, key: str, maps: bool, report: bool) -> None:
     from latcircle.output.batch import write_batch_record
-    from latcircle.pipeline import default_outputs, run_city
+    from latcircle.pipeline.city import DROPPED, default_outputs, run_city
 
-    run_city(cfg, out=out, extra_outputs=default_outputs(maps=maps, report=report))
+    run_city(cfg, out=out, options=DROPPED, extra_outputs=default_outputs(maps=maps, report=report))
     # Last, once the outputs are in place: its list of files is what "complete" means.
     write_batch_record(out, key=key, options={"maps": maps, "report": report})
 

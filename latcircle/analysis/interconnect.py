@@ -8,7 +8,7 @@ on the split-edge network (one Dijkstra per site, from a source node of its own)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from latcircle.analysis.coverage import covered
 from latcircle.analysis.metro import Metro
-from latcircle.engine.latency import SiteAttachment
+from latcircle.engine.latency import SiteAttachment, site_source_arcs
 from latcircle.engine.network import Network
 from latcircle.errors import InputError
 
@@ -27,6 +27,7 @@ __all__ = [
     "INTERCONNECT_BUDGET_MS",
     "INTERCONNECT_COLUMNS",
     "INTERCONNECT_TIERS",
+    "interconnect_sites",
     "interconnect_table",
     "pair_latency",
 ]
@@ -57,6 +58,7 @@ def interconnect_table(
     year: int | None = None,
     tiers: Sequence[str] = INTERCONNECT_TIERS,
     budget_ms: float = INTERCONNECT_BUDGET_MS,
+    fields: Mapping[int, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Return the one-way optical latency between every pair of large and medium sites.
 
@@ -81,6 +83,13 @@ def interconnect_table(
         Site tiers taking part (compared case-insensitively).
     budget_ms
         The interconnect budget.
+    fields
+        Node latencies already solved from single sites on the network of ``year``
+        (:func:`latcircle.engine.latency.solve_each`'s ``node_us``, by site index: the
+        protection stage's). A site whose super-source arcs there are this table's own
+        (:func:`latcircle.engine.latency.site_source_arcs`) takes its distances from its
+        field instead of a Dijkstra of its own: the same graph, so the same floats. Other
+        sites are solved here.
 
     Returns
     -------
@@ -93,10 +102,10 @@ def interconnect_table(
     """
     sites = metro.inputs.sites
     wanted = {t.lower() for t in tiers}
-    pick = sites["tier"].str.lower().isin(wanted).to_numpy(dtype=bool) & metro.online(year)
-    idx = np.flatnonzero(pick)
+    idx = interconnect_sites(metro, year=year, tiers=tiers)
     _check_pair_memory(len(idx), metro.config.sites.path, sorted(wanted))
     view = metro.view(year)  # the links built by then
+    known = {int(s): fields[int(s)] for s in idx if fields is not None and int(s) in fields}
     lat = pair_latency(
         view.network,
         view.attachment,
@@ -104,8 +113,32 @@ def interconnect_table(
         idx,
         us_per_m=metro.params.us_per_m,
         fixed_us=metro.params.equipment_us,
+        known={
+            int(s): (node_us, site_source_arcs(view.network, view.attachment, metro.params, s))
+            for s, node_us in known.items()
+        },
     )
     return _interconnect_rows(sites, idx, lat, budget_ms)
+
+
+def interconnect_sites(
+    metro: Metro, *, year: int | None = None, tiers: Sequence[str] = INTERCONNECT_TIERS
+) -> np.ndarray:
+    """Return the indices of the sites :func:`interconnect_table` pairs (tiers, online).
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    year
+        Only sites online in this year; every site when ``None``.
+    tiers
+        Site tiers taking part (compared case-insensitively).
+    """
+    sites = metro.inputs.sites
+    wanted = {t.lower() for t in tiers}
+    pick = sites["tier"].str.lower().isin(wanted).to_numpy(dtype=bool) & metro.online(year)
+    return np.flatnonzero(pick)
 
 
 #: Peak bytes per (site, site) cell of the interconnect computation: the node-distance
@@ -138,6 +171,7 @@ def pair_latency(
     us_per_m: float,
     fixed_us: float,
     chunk: int = 64,
+    known: Mapping[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] | None = None,
 ) -> np.ndarray:
     """Return the one-way latency matrix between sites (µs, ``inf`` where unreachable).
 
@@ -157,6 +191,10 @@ def pair_latency(
         Latency added once to every path (``E``).
     chunk
         Dijkstra sources per call (bounds memory at ``chunk × nodes`` floats).
+    known
+        By site index: node latencies solved from that site alone, and the super-source
+        arcs ``(node, weight)`` they were solved from. Used for a site whose own arcs here
+        are exactly those (same nodes, same weights bit for bit), in place of its Dijkstra.
 
     Returns
     -------
@@ -175,7 +213,7 @@ def pair_latency(
     arrive = off[:, None] + along  # end node -> site
     best = np.full((m, m), np.inf)
     if ok.any():
-        reach = _site_distances(arcs, ends, leave, ok, chunk)
+        reach = _site_distances(arcs, ends, leave, ok, chunk, _reusable(sites, ends, leave, known))
         for j in (0, 1):
             best = np.minimum(best, reach[:, :, j] + arrive[:, j][None, :])
         same = (edge[:, None] == edge[None, :]) & ok[:, None] & ok[None, :]
@@ -186,14 +224,56 @@ def pair_latency(
     return fixed_us + best
 
 
+def _source_weights(ends: np.ndarray, leave: np.ndarray) -> np.ndarray:
+    """Each site's arc weight to each end of its edge; a loop edge's one arc, the lighter."""
+    loop = ends[:, 0] == ends[:, 1]
+    return np.column_stack([np.where(loop, leave.min(axis=1), leave[:, 0]), leave[:, 1]])
+
+
+def _reusable(
+    sites: np.ndarray,
+    ends: np.ndarray,
+    leave: np.ndarray,
+    known: Mapping[int, tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] | None,
+) -> dict[int, np.ndarray]:
+    """Positions of the sites whose known field was solved from this table's very arcs."""
+    out: dict[int, np.ndarray] = {}
+    if not known:
+        return out
+    w = _source_weights(ends, leave)
+    for a, s in enumerate(sites):
+        entry = known.get(int(s))
+        if entry is None:
+            continue
+        node_us, (node, weight) = entry
+        mine = 1 if ends[a, 0] == ends[a, 1] else 2
+        order = np.argsort(ends[a, :mine], kind="stable")
+        same = (
+            len(node) == mine
+            and np.array_equal(node, ends[a, :mine][order])
+            and weight.tobytes() == w[a, :mine][order].tobytes()
+        )
+        if same:
+            out[a] = node_us
+    return out
+
+
 def _site_distances(
-    arcs: csr_matrix, ends: np.ndarray, leave: np.ndarray, ok: np.ndarray, chunk: int
+    arcs: csr_matrix,
+    ends: np.ndarray,
+    leave: np.ndarray,
+    ok: np.ndarray,
+    chunk: int,
+    reuse: Mapping[int, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Latency from each site, leaving by either end of its edge, to both ends of every edge.
 
     One Dijkstra per site (not one per end node, twice as many): each site is a source node
     of its own, appended to the graph with an arc of weight ``leave`` to each end of its
     edge. Nothing enters a source node, so no path passes through one.
+
+    ``reuse`` (by position) gives a site's node latencies from a field solved over the same
+    arcs from the same source arcs (:func:`_reusable`): read there, not solved again.
 
     Returns
     -------
@@ -202,9 +282,16 @@ def _site_distances(
         ``b``'s edge (``inf`` for a site not on the network, or unreachable).
     """
     n, m = arcs.shape[0], len(ends)
+    out = np.full((m, m, 2), np.inf)
+    reuse = reuse or {}
+    for a, node_us in reuse.items():
+        out[a] = node_us[ends]
+    ok = ok & ~np.isin(np.arange(m), list(reuse))
+    if not ok.any():
+        return out
     loop = ends[:, 0] == ends[:, 1]
     # A loop edge's two ends are one node: one arc, the lighter (csr would not take a min).
-    w = np.column_stack([np.where(loop, leave.min(axis=1), leave[:, 0]), leave[:, 1]])
+    w = _source_weights(ends, leave)
     keep = np.column_stack([ok, ok & ~loop])
     indptr = np.concatenate([arcs.indptr, arcs.indptr[-1] + np.cumsum(keep.sum(axis=1))])
     graph = csr_matrix(
@@ -215,7 +302,6 @@ def _site_distances(
         ),
         shape=(n + m, n + m),
     )
-    out = np.full((m, m, 2), np.inf)
     sources = np.flatnonzero(ok)
     for lo in range(0, len(sources), chunk):
         src = sources[lo : lo + chunk]

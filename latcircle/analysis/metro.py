@@ -41,6 +41,7 @@ from latcircle.engine.latency import (
 from latcircle.engine.locator import Locator
 from latcircle.engine.network import Network, build_network, line_table
 from latcircle.errors import InputError
+from latcircle.inputs.flatlines import FlatLines
 from latcircle.inputs.readers import Inputs, read_inputs
 from latcircle.system import release_memory
 
@@ -352,7 +353,7 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
         # The network keeps the lines' coordinates; their shapely objects (~280 bytes a line,
         # ~0.5 GB at 1 M nodes) are let go before it is built, for the rest of the run.
         lines = line_table(inputs.lines)
-        inputs = dataclasses.replace(inputs, lines=inputs.lines.iloc[:0])
+        inputs = dataclasses.replace(inputs, lines=_emptied(inputs.lines))
         network = build_network(
             lines,
             node_latency_us=inputs.node_latency_us,
@@ -392,6 +393,11 @@ def prepare(cfg: CityConfig, *, timer: StageTimer | None = None) -> Metro:
             district_names=names,
         )
         return with_views(metro)
+
+
+def _emptied(lines: gpd.GeoDataFrame | FlatLines) -> gpd.GeoDataFrame:
+    """Return the lines' frame without a line (columns and CRS kept): the network has them."""
+    return lines.empty_frame() if isinstance(lines, FlatLines) else lines.iloc[:0]
 
 
 def with_views(metro: Metro) -> Metro:

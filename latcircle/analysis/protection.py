@@ -22,6 +22,7 @@ Every share uses the covered rule and the share rule of :mod:`latcircle.analysis
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +33,10 @@ import shapely
 
 from latcircle.analysis.clusters import rank_basis
 from latcircle.analysis.coverage import covered, share_of
+from latcircle.analysis.interconnect import interconnect_sites, interconnect_table
 from latcircle.analysis.isochrones import service_areas
 from latcircle.analysis.metro import Metro, Scenario
-from latcircle.engine.latency import solve, solve_each
+from latcircle.engine.latency import LatencyField, solve, solve_each
 from latcircle.engine.links import Cut, cut_link, shortest_tree, tree_use
 from latcircle.engine.locator import PointLocation
 from latcircle.engine.network import Network
@@ -109,15 +111,26 @@ class Protection:
         Per basis: the worst single site and the share when it fails.
     links
         Edge indices of the links re-solved, in rank order (empty without cable failure).
+    interconnect
+        The scenario year's interconnect table (``interconnect.csv``), made from the site
+        failure's single-site fields (:func:`latcircle.analysis.interconnect.interconnect_table`
+        with ``fields``: the same table, fewer Dijkstra passes); ``None`` when not made.
     """
 
     table: pd.DataFrame
     sites: SiteFailure
     worst: dict[str, dict[str, Any]]
     links: np.ndarray
+    interconnect: pd.DataFrame | None = None
 
 
-def protection(metro: Metro, scenario: Scenario) -> Protection:
+#: Most bytes of single-site node latencies :func:`protection` keeps for the interconnect
+#: table (an assumption: Wuhan's 5 large and medium sites hold 3.3 MB); with more, the
+#: table solves its sites itself, as before session round 13.
+INTERCONNECT_FIELD_BYTES = 64 * 1024**2
+
+
+def protection(metro: Metro, scenario: Scenario, *, interconnect: bool = False) -> Protection:
     """Site failure always; cable failure when the config has a ``protection`` section.
 
     Parameters
@@ -126,12 +139,27 @@ def protection(metro: Metro, scenario: Scenario) -> Protection:
         The prepared metro.
     scenario
         The run's scenario.
+    interconnect
+        Also make the scenario year's interconnect table (:attr:`Protection.interconnect`)
+        from the single-site fields the site failure solves (within
+        :data:`INTERCONNECT_FIELD_BYTES`): a run that writes ``interconnect.csv`` asks.
 
     Returns
     -------
     Protection
     """
-    sites = site_failure(metro, scenario)
+    wanted = np.zeros(0, np.int64)
+    if interconnect:
+        wanted = interconnect_sites(metro, year=scenario.year)
+        if len(wanted) * metro.network.n_nodes * 8 > INTERCONNECT_FIELD_BYTES:
+            wanted = wanted[:0]
+    sites, fields = _site_failure(metro, scenario, keep=wanted)
+    # The interconnect sites were just solved alone on this year's network: their pairs
+    # are read from those fields (interconnect.csv, the progress step's), then let go.
+    links_table = None
+    if interconnect:
+        links_table = interconnect_table(metro, year=scenario.year, fields=fields)
+    del fields
     site_rows, worst = _site_rows(metro, scenario, sites)
     spec = metro.config.protection
     links = np.zeros(0, np.int64)
@@ -146,7 +174,7 @@ def protection(metro: Metro, scenario: Scenario) -> Protection:
         if frames
         else pd.DataFrame(columns=PROTECTION_COLUMNS)
     )
-    return Protection(table=table, sites=sites, worst=worst, links=links)
+    return Protection(table=table, sites=sites, worst=worst, links=links, interconnect=links_table)
 
 
 def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
@@ -167,6 +195,13 @@ def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
     -------
     SiteFailure
     """
+    return _site_failure(metro, scenario, keep=np.zeros(0, np.int64))[0]
+
+
+def _site_failure(
+    metro: Metro, scenario: Scenario, *, keep: np.ndarray
+) -> tuple[SiteFailure, dict[int, np.ndarray]]:
+    """:func:`site_failure`, and the node latencies of the sites in ``keep`` it solved."""
     view = metro.view(scenario.year)
     idx = np.flatnonzero(scenario.online & view.attachment.attached)
     best_us, best_site, other_us = {}, {}, {}
@@ -182,6 +217,9 @@ def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
     fields = solve_each(
         view.network, view.attachment, metro.params, sites=idx, arcs=view.arcs, batch=8
     )
+    kept: dict[int, np.ndarray] = {}
+    wanted = set(keep.tolist())
+    fields = _keeping(fields, idx, wanted, kept)
     locs = [view.samples[b].location.take(rows[b]) for b in metro.bases]
     for basis, two in zip(metro.bases, best_two_of_fields(fields, locs, gather=True), strict=True):
         ev = scenario.evaluations[basis]
@@ -193,7 +231,17 @@ def site_failure(metro: Metro, scenario: Scenario) -> SiteFailure:
         best_us[basis] = ev.latency_us
         best_site[basis] = ev.site
         other_us[basis] = other
-    return SiteFailure(best_us=best_us, best_site=best_site, other_us=other_us)
+    return SiteFailure(best_us=best_us, best_site=best_site, other_us=other_us), kept
+
+
+def _keeping(
+    fields: Iterator[LatencyField], sites: np.ndarray, wanted: set[int], kept: dict[int, np.ndarray]
+) -> Iterator[LatencyField]:
+    """Pass the fields on, keeping (by site index) the node latencies of the ``wanted``."""
+    for site, lat_field in zip(sites, fields, strict=True):
+        if int(site) in wanted:
+            kept[int(site)] = lat_field.node_us
+        yield lat_field
 
 
 def _site_rows(

@@ -83,7 +83,7 @@ def run_and_report(
             out=out,
             timer=StageTimer(on_start=on_start),
             extra_outputs=extras,
-            options=RunOptions(add_sites=add_sites),
+            options=RunOptions(add_sites=add_sites, keep_latency=False),  # not printed
         )
     finally:
         stop()

@@ -160,6 +160,28 @@ class EdgeLines:
         start = np.take(self._coords, self._offsets[:-1], axis=0)
         return start, np.take(self._coords, self._offsets[1:] - 1, axis=0)
 
+    def lengths(self) -> np.ndarray:
+        """Return every line's length, the same floats as ``shapely.length`` of its LineString.
+
+        GEOS (``algorithm::Length::ofLine``) adds ``sqrt(dx * dx + dy * dy)`` of each segment
+        in vertex order, from 0; so does this, a vertex position at a time over every line
+        that has one (lines in order of vertex count, so those still going are a prefix).
+        """
+        if self.objects is not None:
+            return shapely.length(self.objects)
+        coords, offsets = self._coords, self._offsets
+        d = coords[1:] - coords[:-1]  # across a line's end too: never read there
+        seg = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+        segments = np.diff(offsets) - 1
+        out = np.zeros(len(segments))
+        order = np.argsort(-segments, kind="stable")
+        going = np.cumsum(np.bincount(segments, minlength=1)[::-1])[::-1]  # lines with >= k
+        first = offsets[:-1][order]
+        for k in range(int(segments.max(initial=0))):
+            rows = order[: going[k + 1]]
+            out[rows] += seg[first[: going[k + 1]] + k]
+        return out
+
     def _linestrings(self) -> np.ndarray:
         if len(self) == 0:
             return np.empty(0, dtype=object)

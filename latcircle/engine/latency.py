@@ -42,6 +42,7 @@ __all__ = [
     "SiteAttachment",
     "access_terms",
     "attach_sites",
+    "site_source_arcs",
     "solve",
     "solve_each",
 ]
@@ -559,6 +560,28 @@ def _at_node_end(
     at_u = ok & (t <= AT_NODE_M)
     at_v = ok & ~at_u & (t >= network.length[e] - AT_NODE_M)
     return at_u, at_v
+
+
+def site_source_arcs(
+    network: Network, attachment: SiteAttachment, params: LatencyParams, site: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the arcs ``(node, weight)`` by which one site enters :func:`solve_each`'s graph.
+
+    Its super-source's arcs, by node: two fields solved over the same arcs from sources with
+    the same arcs have the same node latencies (a Dijkstra's distances are a function of
+    the graph), which lets another computation from that site reuse its field.
+
+    Parameters
+    ----------
+    network, attachment, params
+        As for :func:`solve_each`.
+    site
+        The site's index (into the attachment).
+    """
+    if not attachment.attached[site]:
+        return np.zeros(0, np.int64), np.zeros(0)
+    node, w, _ = _source_arcs(network, attachment, params, np.array([site]))
+    return node, w
 
 
 def _source_arcs(

@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 
 from latcircle.engine.edgelines import EdgeLines
 from latcircle.errors import InputError
+from latcircle.inputs.flatlines import FlatLines
 
 __all__ = ["LineTable", "Network", "build_network", "line_table"]
 
@@ -158,14 +159,19 @@ class LineTable:
     n_empty: int
 
 
-def line_table(lines: gpd.GeoDataFrame) -> LineTable:
+def line_table(lines: gpd.GeoDataFrame | FlatLines) -> LineTable:
     """Return the lines of ``lines`` as a :class:`LineTable` (null and empty ones left out).
 
     Parameters
     ----------
     lines
-        LineStrings in a projected CRS, with any other columns.
+        LineStrings in a projected CRS, with any other columns; or the same read as flat
+        coordinates (:class:`~latcircle.inputs.flatlines.FlatLines`, none empty), whose
+        lengths are the floats ``shapely.length`` gives (:meth:`EdgeLines.lengths`).
     """
+    if isinstance(lines, FlatLines):
+        edges = EdgeLines(lines.coords, lines.offsets)
+        return LineTable(edges, edges.lengths(), lines.columns, 0)
     lines, n_empty = _drop_empty(lines)
     geoms = lines.geometry.to_numpy()
     columns = pd.DataFrame(lines.drop(columns=lines.geometry.name))

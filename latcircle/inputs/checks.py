@@ -31,6 +31,7 @@ __all__ = [
     "check_line_coordinates",
     "check_metro_extent",
     "check_names",
+    "check_uv_loop_ends",
     "check_uv_loops",
 ]
 
@@ -153,7 +154,7 @@ def check_names(values: pd.Series, path: Path | str, field: str, *, role: str) -
     raise InputError(path, field, problem)
 
 
-def _feature_number(gdf: gpd.GeoDataFrame, position: int) -> int:
+def _feature_number(gdf: pd.DataFrame, position: int) -> int:
     """Return the 1-based feature number of a row (its index label when that is a position)."""
     label = gdf.index[position]
     return int(label) + 1 if isinstance(label, int | np.integer) else position + 1
@@ -227,26 +228,71 @@ def check_uv_loops(gdf: gpd.GeoDataFrame, path: Path | str) -> None:
     """
     if not {"u", "v"} <= set(gdf.columns):
         return
-    u, v = gdf["u"], gdf["v"]
-    if pd.api.types.is_integer_dtype(u.dtype) and pd.api.types.is_integer_dtype(v.dtype):
-        # The usual integer ids: equal as text exactly when equal (no 1.8 M strings each).
-        same = (u == v).to_numpy(dtype=bool, na_value=False)
-    else:
-        same = (u.notna() & v.notna() & (u.astype(str) == v.astype(str))).to_numpy()
+    same = _same_ids(gdf["u"], gdf["v"])
     geoms = gdf.geometry.to_numpy()
     lines = same & (shapely.get_type_id(geoms) == 1)
     if not lines.any():
         return
     start = shapely.get_coordinates(shapely.get_point(geoms[lines], 0))
     end = shapely.get_coordinates(shapely.get_point(geoms[lines], -1))
+    _refuse_apart_loops(gdf, np.flatnonzero(lines), start, end, path, crs=gdf.crs)
+
+
+def check_uv_loop_ends(
+    frame: pd.DataFrame,
+    start: np.ndarray,
+    end: np.ndarray,
+    path: Path | str,
+    *,
+    crs: pyproj.CRS | None,
+) -> None:
+    """:func:`check_uv_loops` for lines given by their ends (every row a LineString).
+
+    Parameters
+    ----------
+    frame
+        The lines' columns as read (the index: the features' positions), with or without
+        ``u`` and ``v``.
+    start, end
+        ``(n, 2)``: each line's first and last vertex.
+    path
+        The file, for the message.
+    crs
+        The lines' CRS (the gap's unit).
+    """
+    if not {"u", "v"} <= set(frame.columns):
+        return
+    rows = np.flatnonzero(_same_ids(frame["u"], frame["v"]))
+    if len(rows):
+        _refuse_apart_loops(frame, rows, start[rows], end[rows], path, crs=crs)
+
+
+def _same_ids(u: pd.Series, v: pd.Series) -> np.ndarray:
+    """Where ``u`` and ``v`` name one node (equal as text; integers compared directly)."""
+    if pd.api.types.is_integer_dtype(u.dtype) and pd.api.types.is_integer_dtype(v.dtype):
+        # The usual integer ids: equal as text exactly when equal (no 1.8 M strings each).
+        return (u == v).to_numpy(dtype=bool, na_value=False)
+    return (u.notna() & v.notna() & (u.astype(str) == v.astype(str))).to_numpy()
+
+
+def _refuse_apart_loops(
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    path: Path | str,
+    *,
+    crs: pyproj.CRS | None,
+) -> None:
+    """Refuse the first of ``rows`` (lines with u = v) whose ends ``start``/``end`` differ."""
     apart = np.hypot(*(start - end).T) > 0
     if not apart.any():
         return
-    first = int(np.flatnonzero(lines)[np.flatnonzero(apart)[0]])
+    first = int(rows[np.flatnonzero(apart)[0]])
     gap = float(np.hypot(*(start - end)[np.flatnonzero(apart)[0]]))
-    unit = "m" if gdf.crs is None or not gdf.crs.is_geographic else "degrees"
+    unit = "m" if crs is None or not crs.is_geographic else "degrees"
     problem = (
-        f"feature {_feature_number(gdf, first)} has u = v = {u.iloc[first]} but its ends lie "
-        f"{gap:,.6g} {unit} apart: a line between two places needs two node ids"
+        f"feature {_feature_number(frame, first)} has u = v = {frame['u'].iloc[first]} but "
+        f"its ends lie {gap:,.6g} {unit} apart: a line between two places needs two node ids"
     )
     raise InputError(path, "u", problem)

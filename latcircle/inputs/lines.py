@@ -16,19 +16,28 @@ import shapely
 
 from latcircle.config import NetworkInput, NetworkStatus
 from latcircle.errors import InputError
-from latcircle.inputs.checks import check_line_coordinates, check_uv_loops
+from latcircle.inputs.checks import check_line_coordinates, check_uv_loop_ends, check_uv_loops
+from latcircle.inputs.flatlines import FlatLines, coordinates_fit, read_flat_lines
 from latcircle.inputs.points import year_column
-from latcircle.inputs.vectors import _first_line, read_vector, to_crs_exact
+from latcircle.inputs.vectors import _first_line, local_coordinates, read_vector, to_crs_exact
+
+#: The column that follows each line's position through the flat path's row filters.
+_LINE = "\x00latcircle line"
 
 
 def _read_network(
     spec: NetworkInput, crs: pyproj.CRS, notes: list[str], stats: dict[str, float]
-) -> tuple[gpd.GeoDataFrame, dict | None]:
+) -> tuple[gpd.GeoDataFrame | FlatLines, dict | None]:
     """Read the network's lines into the local CRS; counts go to ``stats``, notes to ``notes``.
 
     Null and empty geometries are left out and counted; a status field maps lines to built
-    (kept), planned (kept with an online year, or left out) and excluded (left out).
+    (kept), planned (kept with an online year, or left out) and excluded (left out). A plain
+    GeoParquet file of 2-D lines comes back as :class:`FlatLines` (no shapely object per
+    line: :func:`_read_flat_network`), any other file as a frame.
     """
+    flat = _read_flat_network(spec, crs, notes, stats)
+    if flat is not None:
+        return flat, None
     gdf, node_latency, status_default = _read_network_file(spec)
     gdf = _drop_empty_lines(gdf, spec.path, notes, stats)
     check_line_coordinates(gdf, spec.path, role="network")
@@ -48,6 +57,47 @@ def _read_network(
     local = to_crs_exact(gdf[[*keep, "geometry"]], crs).reset_index(drop=True)
     check_line_coordinates(local, spec.path, role="network (in the metro's local CRS)")
     return local, node_latency
+
+
+def _read_flat_network(
+    spec: NetworkInput, crs: pyproj.CRS, notes: list[str], stats: dict[str, float]
+) -> FlatLines | None:
+    """:func:`_read_network`'s steps on :class:`FlatLines`, or ``None`` for the frame path.
+
+    The same steps in the same order on the same columns, so the same lines, columns, counts,
+    notes and refusals; a line's coordinates are only ever the file's, or PROJ's transform
+    of them as ``GeoDataFrame.to_crs`` makes it. ``None`` (nothing noted or counted) when
+    :func:`~latcircle.inputs.flatlines.read_flat_lines` does not answer, or when a
+    coordinate in the local CRS would be refused: the frame path then reads the file and
+    refuses it in its own words.
+    """
+    flat = read_flat_lines(spec)
+    if flat is None or _LINE in flat.columns.columns:
+        return None
+    start, end = flat.ends()
+    gdf = flat.columns.assign(**{_LINE: np.arange(len(flat))})
+    gdf = _filter_highway(gdf, spec)  # its columns only
+    own_notes: list[str] = []
+    own_stats = {"input_lines": float(len(gdf)), "empty_lines": 0.0}
+    rows = gdf[_LINE].to_numpy()
+    check_uv_loop_ends(gdf, start[rows], end[rows], spec.path, crs=flat.crs)
+    if "online_year" in gdf.columns:
+        gdf = gdf.assign(online_year=year_column(gdf, spec.path))
+    status = spec.status
+    if status is None and spec.kind == "fibre" and "status" in gdf.columns:
+        status = NetworkStatus()  # as for a frame (a GeoParquet file is never OFDS)
+    if status is not None:
+        gdf = _apply_status(gdf, spec.path, status, own_notes, own_stats)
+    keep = [c for c in ("u", "v", "highway", "online_year") if c in gdf.columns]
+    rows = gdf[_LINE].to_numpy()
+    lines = flat.take(rows) if not np.array_equal(rows, np.arange(len(flat))) else flat
+    columns = pd.DataFrame(gdf[keep]).reset_index(drop=True)
+    coords = local_coordinates(lines.coords, lines.crs, crs)
+    if not coordinates_fit(coords, crs):
+        return None
+    notes.extend(own_notes)
+    stats.update(own_stats)
+    return FlatLines(coords, lines.offsets, columns, crs)
 
 
 def _read_network_file(spec: NetworkInput) -> tuple[gpd.GeoDataFrame, dict | None, bool]:

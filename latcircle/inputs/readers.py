@@ -28,6 +28,7 @@ from latcircle.config import CityConfig
 from latcircle.errors import InputError
 from latcircle.inputs.areas import _read_boundary_wgs84, _read_districts
 from latcircle.inputs.checks import check_metro_extent
+from latcircle.inputs.flatlines import FlatLines
 from latcircle.inputs.lines import _read_network
 from latcircle.inputs.points import _read_key_sites, _read_sites, points_only, year_column
 from latcircle.inputs.population import (
@@ -67,7 +68,9 @@ class Inputs:
     districts
         ``name``, ``geometry``; ``None`` when the config has none.
     lines
-        Network edges: ``geometry`` (LineString), optional ``u``, ``v`` node ids.
+        Network edges: ``geometry`` (LineString), optional ``u``, ``v`` node ids; a plain
+        GeoParquet network as :class:`~latcircle.inputs.flatlines.FlatLines` (the same
+        columns beside flat coordinates, no shapely object per line).
     node_latency_us
         Per-node device latency keyed by the ``u``/``v`` ids, when the network carries it.
     sites
@@ -87,7 +90,7 @@ class Inputs:
     crs: pyproj.CRS
     boundary: BaseGeometry
     districts: gpd.GeoDataFrame | None
-    lines: gpd.GeoDataFrame
+    lines: gpd.GeoDataFrame | FlatLines
     node_latency_us: dict[object, float] | None
     sites: gpd.GeoDataFrame
     key_sites: gpd.GeoDataFrame | None
@@ -141,7 +144,9 @@ def read_inputs(cfg: CityConfig, *, site_device_us: float) -> Inputs:
     )
 
 
-def _check_overlap(cfg: CityConfig, boundary: BaseGeometry, lines: gpd.GeoDataFrame) -> None:
+def _check_overlap(
+    cfg: CityConfig, boundary: BaseGeometry, lines: gpd.GeoDataFrame | FlatLines
+) -> None:
     """Blame the boundary when it and the network lie apart (a wrong ``crs:``, typically).
 
     Without this the first complaint would be about whatever is read next (sites, key

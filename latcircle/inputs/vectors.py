@@ -288,6 +288,28 @@ def to_crs_exact(gdf: gpd.GeoDataFrame, crs: pyproj.CRS) -> gpd.GeoDataFrame:
     return gdf.to_crs(crs)
 
 
+def local_coordinates(coords: np.ndarray, source: pyproj.CRS, target: pyproj.CRS) -> np.ndarray:
+    """Return ``(m, 2)`` coordinates in ``target`` exactly as :func:`to_crs_exact` makes them.
+
+    The same array when PROJ's transformation is a no-op (or the CRSs are exactly the same,
+    where ``GeoDataFrame.to_crs`` returns its input); otherwise the transform geopandas
+    applies (``Transformer.from_crs(source, target, always_xy=True)`` on every x and y at
+    once), so the same floats.
+
+    Parameters
+    ----------
+    coords
+        Vertices in ``source``.
+    source, target
+        The CRSs.
+    """
+    if _is_noop(source, target) or source.is_exact_same(target):
+        return coords
+    tr = pyproj.Transformer.from_crs(source, target, always_xy=True)
+    x, y = tr.transform(coords[:, 0], coords[:, 1])
+    return np.column_stack([x, y])
+
+
 @functools.lru_cache(maxsize=32)
 def _is_noop(source: pyproj.CRS, target: pyproj.CRS) -> bool:
     """Whether PROJ transforms ``source`` to ``target`` (x, y order) by its no-op pipeline.

@@ -267,7 +267,8 @@ def write_progress(result: RunResult, folder: Path) -> None:
     metro, scenario = result.metro, result.scenario
     folder = Path(folder)
     clusters, counts, year, acted, table = shortfall_clusters(result)  # the run's, when kept
-    links = interconnect_table(metro, year=scenario.year)
+    made = result.protection.interconnect if result.protection is not None else None
+    links = made if made is not None else interconnect_table(metro, year=scenario.year)
     write_csv(table, folder / "progress.csv")
     write_csv(links, folder / "interconnect.csv")
     write_csv(pd.DataFrame(clusters.drop(columns="geometry")), folder / "clusters.csv")
@@ -356,11 +357,20 @@ class RunOptions:
     reuse
         Scenarios already solved on the run's metro (e.g. other years' runs), reused by the
         progress table when a year has the same online sites.
+    keep_latency
+        Return the run with its latency raster (made again once the files are written);
+        ``False`` for a caller that drops the result (``latcircle run``, a batch task).
     """
 
     add_sites: Sequence[tuple[float, float, str | None]] = ()
     progress: bool = True
     reuse: Sequence[Scenario] = ()
+    keep_latency: bool = True
+
+
+#: The options of a caller that drops the run it gets back (a national batch task): the
+#: run's defaults, without a latency raster made again for the result.
+DROPPED = RunOptions(keep_latency=False)
 
 
 def run_city(
@@ -416,8 +426,15 @@ def run_city(
             else:
                 handed.append(_without_year_scenarios(with_shortfall(_for_shortfall(handed.pop()))))
             release_memory()  # and the progress years' scenarios, before the output steps
-    handed.append(_with_protection(handed.pop(), timer))
-    return write_run(handed.pop(), out=Path(out), timer=timer, extra_outputs=extra_outputs)
+    links = write_progress in (extra_outputs or ())  # interconnect.csv: from protection's
+    handed.append(_with_protection(handed.pop(), timer, links=links))
+    return write_run(
+        handed.pop(),
+        out=Path(out),
+        timer=timer,
+        extra_outputs=extra_outputs,
+        keep_latency=options.keep_latency,
+    )
 
 
 def compute_run(
@@ -535,25 +552,31 @@ def compute_run(
 
 
 def _protection_stage(
-    metro: Metro, scenario: Scenario, layers: dict[str, Any], timer: StageTimer
+    metro: Metro,
+    scenario: Scenario,
+    layers: dict[str, Any],
+    timer: StageTimer,
+    *,
+    interconnect: bool = False,
 ) -> Protection:
     """Compute protection, adding its layers to ``layers`` (after the run's, in order)."""
     with timer.stage("protection"):
-        protected = protection(metro, scenario)
+        protected = protection(metro, scenario, interconnect=interconnect)
         layers.update(protection_layers(metro, scenario, protected, layers))
     return protected
 
 
-def _with_protection(result: RunResult, timer: StageTimer) -> RunResult:
+def _with_protection(result: RunResult, timer: StageTimer, *, links: bool = False) -> RunResult:
     """Return ``result`` with protection when :func:`compute_run` left it out (``protect``).
 
     The same computation on the same scenario, and its layers after the run's, as
-    :func:`compute_run` adds them: the same GeoPackage.
+    :func:`compute_run` adds them: the same GeoPackage. ``links``: with the interconnect
+    table (:func:`~latcircle.analysis.protection.protection`'s ``interconnect``).
     """
     if result.protection is not None or result.layers is None:
         return result
-    layers = dict(result.layers)
-    protected = _protection_stage(result.metro, result.scenario, layers, timer)
+    layers, metro, scenario = dict(result.layers), result.metro, result.scenario
+    protected = _protection_stage(metro, scenario, layers, timer, interconnect=links)
     return dataclasses.replace(result, protection=protected, layers=layers)
 
 
@@ -563,6 +586,7 @@ def write_run(
     out: Path,
     timer: StageTimer | None = None,
     extra_outputs: Sequence[Callable[[RunResult, Path], object]] | None = None,
+    keep_latency: bool = True,
 ) -> RunResult:
     """Write a computed run (:func:`compute_run`) into ``out``, replaced whole.
 
@@ -577,13 +601,16 @@ def write_run(
         Stage timer; a new one when ``None``.
     extra_outputs
         As for :func:`run_city`.
+    keep_latency
+        As :attr:`RunOptions.keep_latency` (``False``: ``latency`` stays ``None``).
 
     Returns
     -------
     RunResult
         ``result`` with ``out`` set to the folder written. The progress years' scenarios
         are dropped once the step that reads them is done (:func:`_after_step`), and the
-        latency raster, freed while the extra steps run, is made again from the scenario.
+        latency raster, freed while the extra steps run, is made again from the scenario
+        (unless ``keep_latency`` is false).
     """
     timer = timer or StageTimer()
     metro, scenario, cfg = result.metro, result.scenario, result.metro.config
@@ -626,6 +653,8 @@ def write_run(
         # Last, so that it records every stage's time (its own write is not timed). Timings
         # live apart from run.json: every other file of two identical runs is byte-identical.
         write_json(timings_record(timer), tmp / "timings.json")
+    if not keep_latency:
+        return result  # its latency already None: freed before the extra steps
     # The output steps' freed heap (the page and figure buffers) handed back first: made on
     # top of it, the raster (16.6 MB on Wuhan) set the whole run's peak (577 MiB against
     # 566-568 for the stages, measured 2026-12-07). No collection: a trim alone, ~1 ms.

@@ -1,0 +1,260 @@
+"""A GeoParquet network read as flat coordinates gives what the frame reader gives, bit for bit.
+
+``inputs.lines._read_flat_network`` (session round 13) reads a plain GeoParquet network's
+WKB straight into coordinates (``inputs.flatlines``), without a shapely LineString per line.
+The reference is the frame reader it stands in for (``geopandas.read_parquet``, shapely's
+WKB parser, ``GeoDataFrame.to_crs``, ``shapely.length``): every case below is read both
+ways and must give the same coordinates, offsets, lengths, columns, notes and counts, or
+the very same refusal. Cases the flat path must leave to the frame reader (it returns
+``None``) are checked to do so, and to be refused in the frame reader's words.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+
+from latcircle.config import NetworkInput, NetworkStatus
+from latcircle.engine.edgelines import EdgeLines
+from latcircle.engine.network import line_table
+from latcircle.errors import InputError
+from latcircle.inputs import lines as lines_module
+from latcircle.inputs.flatlines import FlatLines, parse_wkb_lines, read_flat_lines
+from latcircle.inputs.lines import _read_network
+
+UTM50 = pyproj.CRS.from_epsg(32650)
+WUHAN_ROADS = Path(__file__).resolve().parents[1] / "../shared/data/wuhan/roads_osm.parquet"
+
+
+def _random_lines(rng: np.random.Generator, n: int, *, max_vertices: int = 12) -> list[Any]:
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(2, max_vertices + 1))
+        x0, y0 = rng.uniform(230_000, 240_000), rng.uniform(3_370_000, 3_380_000)
+        steps = rng.normal(0, 37.3, size=(k, 2))
+        steps[0] = 0
+        out.append(shapely.LineString(np.cumsum(steps, axis=0) + np.array([x0, y0])))
+    return out
+
+
+def _frame_read(spec: NetworkInput, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    """``_read_network`` with the flat path turned off: the frame reader's outcome."""
+    with monkeypatch.context() as m:
+        m.setattr(lines_module, "_read_flat_network", lambda *a: None)
+        return _outcome(spec)
+
+
+def _outcome(spec: NetworkInput) -> tuple[Any, ...]:
+    notes: list[str] = []
+    stats: dict[str, float] = {}
+    try:
+        lines, _ = _read_network(spec, UTM50, notes, stats)
+    except InputError as exc:
+        return ("refused", str(exc))
+    return ("read", line_table(lines), notes, stats, type(lines))
+
+
+def _assert_same(spec: NetworkInput, monkeypatch: pytest.MonkeyPatch, *, flat: bool) -> None:
+    """Both ways give one outcome; ``flat``: the flat path answered (else it stood aside)."""
+    assert (read_flat_lines(spec) is not None) == flat
+    got, ref = _outcome(spec), _frame_read(spec, monkeypatch)
+    assert got[0] == ref[0], (got, ref)
+    if got[0] == "refused":
+        assert got[1] == ref[1]
+        return
+    table, ref_table = got[1], ref[1]
+    assert got[4] is (FlatLines if flat else gpd.GeoDataFrame)
+    assert np.array_equal(table.geometry.coords, ref_table.geometry.coords)
+    assert np.array_equal(table.geometry.offsets, ref_table.geometry.offsets)
+    assert table.length.tobytes() == ref_table.length.tobytes()  # bit for bit
+    pd.testing.assert_frame_equal(table.columns, ref_table.columns, check_exact=True)
+    assert table.n_empty == ref_table.n_empty
+    assert got[2] == ref[2] and got[3] == ref[3]
+
+
+def _write(tmp_path: Path, frame: gpd.GeoDataFrame, **kw: Any) -> Path:
+    path = tmp_path / "roads.parquet"
+    frame.to_parquet(path, **kw)
+    return path
+
+
+@pytest.mark.skipif(not WUHAN_ROADS.exists(), reason="the shared Wuhan data is not here")
+def test_wuhan_roads_flat_as_the_frame_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    _assert_same(NetworkInput(path=WUHAN_ROADS.resolve(), kind="road"), monkeypatch, flat=True)
+
+
+def test_lines_with_ids_and_many_vertices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    geoms = _random_lines(rng, 400, max_vertices=40)
+    frame = gpd.GeoDataFrame(
+        {"u": rng.integers(0, 50, 400), "v": rng.integers(50, 99, 400), "highway": "primary"},
+        geometry=geoms,
+        crs=UTM50,
+    )
+    _assert_same(NetworkInput(path=_write(tmp_path, frame), kind="road"), monkeypatch, flat=True)
+
+
+def test_lines_in_wgs84_are_transformed_as_to_crs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = gpd.GeoDataFrame(
+        {"highway": ["primary"] * 300}, geometry=_random_lines(np.random.default_rng(4), 300)
+    )
+    path = _write(tmp_path, frame.set_crs(UTM50).to_crs(4326))
+    _assert_same(NetworkInput(path=path, kind="road"), monkeypatch, flat=True)
+
+
+def test_highway_filter_status_and_years(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    frame = gpd.GeoDataFrame(
+        {
+            "highway": rng.choice(["primary", "track", "secondary"], 200),
+            "status": rng.choice(["built", "planned", "decommissioned"], 200),
+            "online_year": rng.choice(["", "2027", "2030"], 200),
+        },
+        geometry=_random_lines(rng, 200),
+        crs=UTM50,
+    )
+    path = _write(tmp_path, frame)
+    for spec in (
+        NetworkInput(path=path, kind="road", highway=["primary", "secondary"]),
+        NetworkInput(path=path, kind="fibre"),  # the default status mapping
+        NetworkInput(
+            path=path,
+            kind="road",
+            highway=["secondary"],
+            status=NetworkStatus(planned_online_year=2029),
+        ),
+    ):
+        _assert_same(spec, monkeypatch, flat=True)
+    # Refusals from the columns: the frame reader's words.
+    _assert_same(NetworkInput(path=path, kind="road", highway=["motorway"]), monkeypatch, flat=True)
+    bad = frame.assign(online_year=["1200", *frame["online_year"][1:]])
+    spec = NetworkInput(path=_write(tmp_path, bad), kind="road")
+    _assert_same(spec, monkeypatch, flat=True)
+    assert "not a year in row 1" in _outcome(spec)[1]
+
+
+def test_uv_loops_apart_and_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    closed = shapely.LineString([(0, 0), (10, 0), (10, 10), (0, 0)])
+    apart = shapely.LineString([(0, 0), (10, 0)])
+    other = shapely.LineString([(20, 0), (30, 0)])
+    ring = gpd.GeoDataFrame({"u": [7, 1], "v": [7, 2]}, geometry=[closed, other], crs=UTM50)
+    _assert_same(NetworkInput(path=_write(tmp_path, ring), kind="road"), monkeypatch, flat=True)
+    frame = gpd.GeoDataFrame(
+        {"u": [1, 7], "v": [2, 7]}, geometry=[other, apart], crs=UTM50, index=[40, 41]
+    )
+    spec = NetworkInput(path=_write(tmp_path, frame), kind="road")  # the index kept
+    _assert_same(spec, monkeypatch, flat=True)
+    assert "feature 42 has u = v = 7 but its ends lie 10 m apart" in _outcome(spec)[1]
+    text = frame.assign(u=["1", "a"], v=["2", "a"])
+    _assert_same(NetworkInput(path=_write(tmp_path, text), kind="road"), monkeypatch, flat=True)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "empty",
+        "null",
+        "multi",
+        "points",
+        "z",
+        "nan",
+        "inf",
+        "1e300",
+        "no-crs",
+        "no-rows",
+        "declared-crs",
+        "degrees-out-of-range",
+    ],
+)
+def test_what_the_flat_path_leaves_to_the_frame_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    geoms = _random_lines(np.random.default_rng(6), 20)
+    crs: Any = UTM50
+    spec_crs = None
+    if case == "empty":
+        geoms[3] = shapely.LineString()
+    elif case == "null":
+        geoms[3] = None
+    elif case == "multi":
+        geoms[3] = shapely.MultiLineString([geoms[3], geoms[4]])
+    elif case == "points":
+        geoms = [shapely.Point(0, 0)] * 20
+    elif case == "z":
+        geoms[3] = shapely.force_3d(geoms[3])
+    elif case in ("nan", "inf", "1e300"):
+        value = {"nan": np.nan, "inf": np.inf, "1e300": 1e300}[case]
+        geoms[3] = shapely.LineString([(value, 3_380_000.0), (236_000.0, 3_380_000.0)])
+    elif case == "no-crs":
+        crs = None
+    elif case == "declared-crs":
+        spec_crs = "EPSG:32650"
+    elif case == "degrees-out-of-range":
+        geoms[3] = shapely.LineString([(200.0, 30.0), (114.0, 30.0)])
+        geoms = [geoms[3]] + [shapely.LineString([(114.0, 30.0), (114.1, 30.1)])] * 19
+        crs = 4326
+    frame = gpd.GeoDataFrame({"highway": ["primary"] * 20}, geometry=geoms, crs=crs)
+    if case == "no-rows":
+        frame = frame.iloc[:0]
+    path = _write(tmp_path, frame)
+    spec = NetworkInput(path=path, kind="road", crs=spec_crs)
+    _assert_same(spec, monkeypatch, flat=False)
+
+
+def test_parse_wkb_lines_against_shapely() -> None:
+    rng = np.random.default_rng(8)
+    for geoms in (_random_lines(rng, 300), [shapely.LineString([(1, 2), (3, 4)])] * 50):
+        wkb = shapely.to_wkb(np.array(geoms, dtype=object), byte_order=1)
+        sizes = np.array([len(b) for b in wkb])
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        data = np.frombuffer(b"".join(wkb), dtype=np.uint8)
+        coords, line_offsets = parse_wkb_lines(offsets, data)
+        ref, owner = shapely.get_coordinates(np.array(geoms, dtype=object), return_index=True)
+        assert np.array_equal(coords, ref)
+        assert np.array_equal(np.diff(line_offsets), np.bincount(owner))
+        # The same records inside a larger buffer (a sliced Arrow array).
+        padded = np.concatenate([np.zeros(5, np.uint8), data, np.zeros(3, np.uint8)])
+        again = parse_wkb_lines(offsets + 5, padded)
+        assert again is not None and np.array_equal(again[0], ref)
+
+
+def _records(*wkb: bytes) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in wkb])])
+    return offsets, np.frombuffer(b"".join(wkb), dtype=np.uint8)
+
+
+def test_parse_wkb_lines_refuses_what_is_not_a_plain_line() -> None:
+    line = shapely.LineString([(1, 2), (3, 4), (5, 7)])
+    good = shapely.to_wkb(line, byte_order=1)
+    assert parse_wkb_lines(*_records(good, good)) is not None
+    big_endian = shapely.to_wkb(line, byte_order=0)
+    with_z = shapely.to_wkb(shapely.force_3d(line), byte_order=1, output_dimension=3)
+    iso_z = struct.pack("<BII", 1, 1002, 2) + struct.pack("<6d", 1, 2, 0, 3, 4, 0)
+    with_srid = struct.pack("<BII", 1, 0x20000002, 4326) + good[5:]  # EWKB with an SRID
+    point = shapely.to_wkb(shapely.Point(1, 2), byte_order=1)
+    one_vertex = struct.pack("<BII2d", 1, 2, 1, 1.0, 2.0)
+    short = good[:-8]
+    long_count = struct.pack("<BII", 1, 2, 4) + good[9:]  # says 4 vertices, holds 3
+    odd = (big_endian, with_z, iso_z, with_srid, point, one_vertex, short, long_count, b"\x01")
+    for bad in odd:
+        assert parse_wkb_lines(*_records(good, bad)) is None, bad
+        assert parse_wkb_lines(*_records(bad, bad)) is None, bad
+
+
+def test_lengths_are_shapely_lengths_bit_for_bit() -> None:
+    rng = np.random.default_rng(9)
+    geoms = np.array(_random_lines(rng, 2000, max_vertices=60), dtype=object)
+    lines = EdgeLines.from_geometry(geoms)
+    assert lines.objects is None
+    assert lines.lengths().tobytes() == shapely.length(geoms).tobytes()
+    assert lines.take(slice(0, 0)).lengths().shape == (0,)
