@@ -644,12 +644,12 @@ def test_map_slider_takes_the_run_bands_with_cells_on_the_budget(
     from latcircle.analysis import workbench
     from latcircle.analysis.coverage import covered
     from latcircle.analysis.isochrones import bands
-    from latcircle.pipeline.city import _latency_raster
+    from latcircle.pipeline.city_rasters import scenario_latency_raster
 
     metro, sc = on_cells.metro, on_cells.scenario
     lat, _ = _hand(metro, "area")
     assert (lat == on_cells.budget_us).any()  # cells exactly on the budget
-    raster = _latency_raster(metro, sc)  # the run's own raster, as its isochrones make it
+    raster = scenario_latency_raster(metro, sc)  # the run's own raster, as its isochrones make it
     thresholds = sorted(metro.config.thresholds_ms)
     run_bands = bands(
         metro.grid,

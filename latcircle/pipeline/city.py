@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from latcircle.analysis.clusters import all_sites_year, clusters_and_counts, rank_basis
@@ -27,7 +26,7 @@ from latcircle.analysis.interconnect import (
     interconnect_table,
 )
 from latcircle.analysis.isochrones import bands
-from latcircle.analysis.layers import LATENCY_BAND, STATUS_BAND, run_layers, status_raster
+from latcircle.analysis.layers import run_layers
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
 from latcircle.analysis.progress import (
     progress_record,
@@ -42,9 +41,7 @@ from latcircle.analysis.protection import (
     protection_record,
 )
 from latcircle.analysis.robust import (
-    R_STAR_BAND,
     Robustness,
-    r_star_raster,
     robustness,
     robustness_record,
     with_coverage_quantiles,
@@ -55,12 +52,17 @@ from latcircle.errors import InputError
 from latcircle.output.files import (
     atomic_folder,
     check_output_folder,
-    write_cog,
     write_csv,
     write_gpkg,
     write_json,
 )
 from latcircle.output.record import run_record, timings_record
+from latcircle.pipeline.city_rasters import (
+    scenario_latency_raster,
+    style_gpkg,
+    write_causes_and_styles,
+    write_latency_tif,
+)
 from latcircle.pipeline.tiers import write_tiers
 from latcircle.run import RunResult, Shortfall
 from latcircle.system import collector_paused, freeze_imports, release_memory
@@ -501,7 +503,7 @@ def compute_run(
         )
         headline = {b: scenario.share(b, threshold_ms=cfg.budget_ms) for b in metro.bases}
     with timer.stage("isochrones"):
-        latency_raster = _latency_raster(metro, scenario)
+        latency_raster = scenario_latency_raster(metro, scenario)
         band_layer = bands(
             metro.grid,
             latency_raster,
@@ -627,8 +629,8 @@ def write_run(
             if result.protection is not None:
                 write_csv(result.protection.table, tmp / "protection.csv")
             write_gpkg(layers, tmp / "isochrones.gpkg")
-            codes = _write_latency_tif(tmp, result, latency_raster)
-            _write_causes(tmp, metro, codes)
+            codes = write_latency_tif(tmp, result, latency_raster)
+            write_causes_and_styles(tmp, metro, codes)
             del codes
             if result.robust is not None:
                 write_csv(result.robust.table, tmp / "sensitivity.csv")
@@ -642,7 +644,7 @@ def write_run(
                 extra(result, tmp)
             result = _after_step(result, extra)
         # After the extras: progress adds the clusters layer, which gets a style too.
-        _style_gpkg(tmp / "isochrones.gpkg", cfg)
+        style_gpkg(tmp / "isochrones.gpkg", cfg)
         record = run_record(metro, scenario, result.headline)
         record["explanations"] = list(result.explanations)
         if result.protection is not None:
@@ -659,45 +661,7 @@ def write_run(
     # top of it, the raster (16.6 MB on Wuhan) set the whole run's peak (577 MiB against
     # 566-568 for the stages, measured 2026-12-07). No collection: a trim alone, ~1 ms.
     release_memory(collect=False)
-    return dataclasses.replace(result, latency=_latency_raster(metro, scenario))
-
-
-def _write_latency_tif(
-    tmp: Path, result: RunResult, latency_raster: np.ndarray | None
-) -> np.ndarray:
-    """Write ``latency.tif`` (latency, status codes, ``r*``); return the status codes (uint8).
-
-    The status and ``r*`` bands are made as :func:`write_cog` writes them and freed once
-    in its source, before GDAL makes the file: only the codes are kept, as uint8 (small
-    integers, the same values), for ``causes.tif``. So is the latency band when the run
-    did not keep its raster (``None``: :func:`_latency_raster` of the same scenario).
-    """
-    metro, scenario = result.metro, result.scenario
-    kept: list[np.ndarray] = []
-
-    def status() -> np.ndarray:
-        codes = status_raster(metro, scenario)
-        kept.append(codes.astype(np.uint8))
-        return codes
-
-    latency: np.ndarray | Callable[[], np.ndarray] = (
-        latency_raster if latency_raster is not None else lambda: _latency_raster(metro, scenario)
-    )
-    bands: list[np.ndarray | Callable[[], np.ndarray]] = [latency, status]
-    names = [LATENCY_BAND, STATUS_BAND]
-    robust = result.robust
-    if robust is not None:  # band 3: each cell's critical route factor
-        bands.append(lambda: r_star_raster(metro, robust, dtype="float32"))
-        names.append(R_STAR_BAND)
-    write_cog(
-        bands,
-        metro.grid,
-        metro.inputs.crs.to_wkt(),
-        tmp / "latency.tif",
-        nodata=float("nan"),
-        descriptions=names,
-    )
-    return kept[0]
+    return dataclasses.replace(result, latency=scenario_latency_raster(metro, scenario))
 
 
 def _input_files(cfg: CityConfig, *, out: Path) -> list[Path]:
@@ -881,35 +845,3 @@ def with_shortfall(result: RunResult) -> RunResult:
         A computed run.
     """
     return dataclasses.replace(result, shortfall=shortfall_clusters(result))
-
-
-def _write_causes(folder: Path, metro: Metro, codes: np.ndarray) -> None:
-    """``causes.tif``, the QGIS styles of both rasters, in the map's colours and words."""
-    from latcircle.output.causes import write_causes, write_latency_style
-    from latcircle.present.style import STATUS_COLOURS, STATUS_LABELS, band_colours
-
-    crs = metro.inputs.crs.to_wkt()
-    write_causes(codes, metro.grid, crs, folder, colours=STATUS_COLOURS, labels=STATUS_LABELS)
-    write_latency_style(
-        folder,
-        band_colours=band_colours(metro.config.thresholds_ms),
-        colours=STATUS_COLOURS,
-        labels=STATUS_LABELS,
-    )
-
-
-def _style_gpkg(path: Path, cfg: CityConfig) -> None:
-    """QGIS styles in the GeoPackage, in the map's colours (their home is present/)."""
-    from latcircle.output.styles import write_layer_styles
-    from latcircle.present.style import STATUS_COLOURS, band_colours
-
-    write_layer_styles(
-        path, band_colours=band_colours(cfg.thresholds_ms), status_colours=STATUS_COLOURS
-    )
-
-
-def _latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
-    lat = scenario.evaluations["area"].latency_us
-    # float64: the bands apply the covered rule to this raster, and float32 would round a
-    # cell just over a threshold onto it (only the written GeoTIFF is float32).
-    return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")
