@@ -182,7 +182,7 @@ def at_parameters(metro: Metro, params: Parameters) -> Metro:
     out = dataclasses.replace(
         metro, config=cfg, params=p, attachment=attachment, arcs=arc_matrix(metro.network, p)
     )
-    return with_views(out)
+    return with_views(out, located=metro)  # the same network: located once, not again
 
 
 def goal_rows(

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from latcircle.analysis.metro import Metro, _located_view, _View, attach_site_table, with_views
+from latcircle.analysis.metro import Metro, _View, _view_for, attach_site_table, with_views
 from latcircle.engine.additions import with_spurs
 from latcircle.engine.latency import arc_matrix
 from latcircle.engine.locator import Locator
@@ -81,6 +81,7 @@ def planned_metro(
     spurs: pd.DataFrame,
     bases: list[str] | None = None,
     years: list[int] | None = None,
+    located: Metro | None = None,
 ) -> Metro:
     """Return the metro as a run of the plan's outputs prepares it (network, sites, samples).
 
@@ -98,30 +99,39 @@ def planned_metro(
     years
         Only the views (network of a link online year) these scenario years use are built
         (all when ``None``), as :func:`~latcircle.analysis.metro.prepare` builds them.
+    located
+        A planned metro made before from ``metro`` with the same ``spurs`` (another
+        sites or parameters: :attr:`PlanResult.located`): its network, locator and located
+        samples (they depend on the network alone) are reused instead of locating again.
+        Without spurs the metro's own are reused.
     """
-    network = with_spurs(
-        metro.network,
-        host_edge=spurs["host_edge"].to_numpy(np.int64),
-        host_t=spurs["host_t"].to_numpy(float),
-        far_x=spurs["x1"].to_numpy(float),
-        far_y=spurs["y1"].to_numpy(float),
-        online_year=spurs["online_year"].to_numpy(float),
-    )
-    locator = Locator(network) if len(spurs) else metro.locator
+    keep = bases if bases is not None else list(metro.samples)
+    base = _located_base(metro, spurs, keep, located)
+    if base is not None:
+        network, locator = base.network, base.locator
+        samples: Mapping[str, object] = {
+            b: dataclasses.replace(s, location=base.samples[b].location)
+            for b, s in metro.samples.items()
+            if b in keep
+        }
+    else:
+        network = with_spurs(
+            metro.network,
+            host_edge=spurs["host_edge"].to_numpy(np.int64),
+            host_t=spurs["host_t"].to_numpy(float),
+            far_x=spurs["x1"].to_numpy(float),
+            far_y=spurs["y1"].to_numpy(float),
+            online_year=spurs["online_year"].to_numpy(float),
+        )
+        locator = Locator(network)
+        drop = metro.params.max_drop_m
+        samples = {
+            b: dataclasses.replace(s, location=locator.locate(*s.coordinates(), max_drop_m=drop))
+            for b, s in metro.samples.items()
+            if b in keep
+        }
     params = metro.params
     attachment = attach_site_table(locator, sites, params)
-    keep = bases if bases is not None else list(metro.samples)
-    samples: Mapping[str, object] = {
-        b: (
-            dataclasses.replace(
-                s, location=locator.locate(*s.coordinates(), max_drop_m=params.max_drop_m)
-            )
-            if len(spurs)
-            else s
-        )
-        for b, s in metro.samples.items()
-        if b in keep
-    }
     inputs = dataclasses.replace(metro.inputs, sites=sites)
     out = dataclasses.replace(
         metro,
@@ -133,17 +143,29 @@ def planned_metro(
         samples=samples,  # type: ignore[arg-type]
     )
     if years is None:
-        return with_views(out)
-    return dataclasses.replace(out, views=_views_for(out, years))
+        return with_views(out, located=base)
+    return dataclasses.replace(out, views=_views_for(out, years, base))
 
 
-def _views_for(metro: Metro, years: list[int]) -> tuple[tuple[float, _View], ...]:
+def _located_base(
+    metro: Metro, spurs: pd.DataFrame, keep: list[str], located: Metro | None
+) -> Metro | None:
+    """Return the metro whose network and located samples are reused, if any."""
+    base = metro if not len(spurs) else located
+    if base is None or not all(b in base.samples for b in keep):
+        return None
+    return base
+
+
+def _views_for(
+    metro: Metro, years: list[int], located: Metro | None
+) -> tuple[tuple[float, _View], ...]:
     """Return the views :meth:`Metro.view` picks for ``years``, built as ``prepare`` does."""
     link = metro.network.edge_online_year
     if link is None:
         return ()
     keys = sorted({float(link[link > y].min()) for y in years if (link > y).any()})
-    return tuple((k, _located_view(metro, metro.network.subset(~(link >= k)))) for k in keys)
+    return tuple((k, _view_for(metro, k, located)) for k in keys)
 
 
 def network_layers(metro: Metro, spurs: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
