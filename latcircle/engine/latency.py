@@ -42,6 +42,7 @@ __all__ = [
     "SiteAttachment",
     "access_terms",
     "attach_sites",
+    "entry_arcs",
     "solve",
     "solve_each",
 ]
@@ -480,6 +481,20 @@ def solve_each(
                 sites=np.array([s] if attachment.attached[s] else [], dtype=np.int64),
                 attachment=attachment,
             )
+
+
+def entry_arcs(
+    network: Network, attachment: SiteAttachment, params: LatencyParams, site: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the nodes and latencies (µs) by which ``site`` alone enters the network.
+
+    The super-source arcs :func:`solve_each` gives that site (none when it is not attached):
+    its latency at a node is the least, over these arcs, of the arc's latency plus the path's.
+    """
+    if not attachment.attached[site]:
+        return np.zeros(0, np.int64), np.zeros(0)
+    node, w, _ = _source_arcs(network, attachment, params, np.array([site]))
+    return node, w
 
 
 def arc_matrix(network: Network, params: LatencyParams) -> csr_matrix:
