@@ -46,6 +46,13 @@ def _closed_loop(metro: Metro, goals: list[Goal], out: Path) -> dict[int, float]
         got = rerun.scenario(year=g.year).share(g.basis, threshold_ms=budget)
         assert got == plan.planned_share[g.year], g.year  # exactly, spurs included
         assert plan.planned_share[g.year] >= g.share - 1e-9
+        # The planner keeps located points of the network of each year rather than locating
+        # them all again (analysis/plan/network.py): the same as the run's fresh locating.
+        assert plan.located is not None
+        mine = plan.located.view(g.year).samples[g.basis].location
+        ref = rerun.view(g.year).samples[g.basis].location
+        for name in ("edge", "t", "drop", "tie_point", "tie_edge", "tie_t"):
+            np.testing.assert_array_equal(getattr(mine, name), getattr(ref, name), err_msg=name)
     return plan.planned_share
 
 

@@ -20,10 +20,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from latcircle.analysis.metro import Metro, _View, _view_for, attach_site_table, with_views
+from latcircle.analysis.coverage import Samples
+from latcircle.analysis.metro import (
+    Metro,
+    _located_view,
+    _View,
+    _view_for,
+    attach_site_table,
+    with_views,
+)
 from latcircle.engine.additions import with_spurs
 from latcircle.engine.latency import arc_matrix
-from latcircle.engine.locator import Locator
+from latcircle.engine.locator import Locator, PointLocation
 
 __all__ = ["SPUR_TABLE_COLUMNS", "network_layers", "planned_metro", "spur_table"]
 
@@ -165,7 +173,73 @@ def _views_for(
     if link is None:
         return ()
     keys = sorted({float(link[link > y].min()) for y in years if (link > y).any()})
-    return tuple((k, _view_for(metro, k, located)) for k in keys)
+    return tuple(
+        (k, _view_for(metro, k, located) if located is not None else _spur_view(metro, k))
+        for k in keys
+    )
+
+
+def _spur_view(metro: Metro, key: float) -> _View:
+    """Return the view of link key ``key`` on the planned network, from its located samples.
+
+    Leaving links out can only move the points whose edge, or one of whose ties, is left
+    out: every other point keeps its nearest edge (the nearest of fewer edges that still
+    include it) and ties, renumbered in order. Its distance along the edge is the same bits
+    too when no kept edge after the first one left out has more than one straight segment
+    (the locator's offsets are running sums over the edges in order, and a one-segment
+    edge's is 0): so it is when only spurs (appended last, straight) are left out, as on a
+    network without link years. Otherwise every point is located again (``prepare``'s way).
+    """
+    net = metro.network
+    link = net.edge_online_year
+    assert link is not None
+    keep = ~(link >= key)
+    gone = np.flatnonzero(~keep)
+    after = np.flatnonzero(keep[gone[0] :]) + gone[0] if len(gone) else gone
+    if len(gone) == 0 or (net.geometry.num_coordinates()[after] != 2).any():
+        return _located_view(metro, net.subset(keep))
+    sub = net.subset(keep)
+    locator = Locator(sub)
+    renumber = np.cumsum(keep) - 1
+    samples = {
+        b: dataclasses.replace(
+            s, location=_kept_location(s, locator, keep, renumber, metro.params.max_drop_m)
+        )
+        for b, s in metro.samples.items()
+    }
+    attachment = attach_site_table(locator, metro.inputs.sites, metro.params)
+    return _View(sub, locator, attachment, arc_matrix(sub, metro.params), samples)
+
+
+def _kept_location(
+    samples: Samples, locator: Locator, keep: np.ndarray, renumber: np.ndarray, max_drop_m: float
+) -> PointLocation:
+    """Return the locations with only the ``keep`` edges: kept as they are, or located again."""
+    loc = samples.location
+    moved = np.zeros(len(loc), bool)
+    moved[loc.edge >= 0] = ~keep[loc.edge[loc.edge >= 0]]
+    moved[loc.tie_point[~keep[loc.tie_edge]]] = True
+    rows = np.flatnonzero(moved)
+    x, y = samples.coordinates()
+    again = locator.locate(x[rows], y[rows], max_drop_m=max_drop_m)
+    edge = np.where(loc.edge >= 0, renumber[np.maximum(loc.edge, 0)], -1)
+    edge[rows] = again.edge
+    t, drop = loc.t.copy(), loc.drop.copy()
+    t[rows], drop[rows] = again.t, again.drop
+    stay = ~moved[loc.tie_point]
+    point = np.concatenate([loc.tie_point[stay], rows[again.tie_point]])
+    tie_edge = np.concatenate([renumber[loc.tie_edge[stay]], again.tie_edge])
+    tie_t = np.concatenate([loc.tie_t[stay], again.tie_t])
+    order = np.lexsort((tie_edge, point))  # by point, then edge: as the locator sorts them
+    return PointLocation(
+        edge=edge.astype(np.int64),
+        t=t,
+        drop=drop,
+        max_drop_m=loc.max_drop_m,
+        tie_point=point[order].astype(np.int64),
+        tie_edge=tie_edge[order].astype(np.int64),
+        tie_t=tie_t[order],
+    )
 
 
 def network_layers(metro: Metro, spurs: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:
