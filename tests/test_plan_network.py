@@ -361,3 +361,30 @@ def test_candidates_written_out_feed_back_to_the_same_plan(
     assert main(["plan", str(cfg), "--candidates", str(written), "--out", str(second), *base]) == 0
     for name in ("plan.csv", "sites-planned.csv", "candidates.csv"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_views_reused_for_other_parameters_equal_a_fresh_prepare(
+    make_tiny_city: Callable[..., Path],
+) -> None:
+    """With links coming online in 2028, ``at_parameters`` reuses each year's located view
+    (``with_views(..., located=)``): every year's latencies equal a fresh ``prepare`` at
+    those parameters, bit for bit."""
+    from latcircle.analysis.plan.margins import Parameters, at_parameters
+
+    cfg_path = make_tiny_city("views", extra_yaml=TINY_MODEL)
+    roads = gpd.read_file(cfg_path.parent / "roads.gpkg")
+    x = roads.geometry.bounds["minx"].to_numpy() - X0
+    roads["online_year"] = pd.array(np.where(x >= 4000, 2028, pd.NA), dtype="Int64")
+    roads.to_file(cfg_path.parent / "roads.gpkg", driver="GPKG")
+    metro = prepare(load_config(cfg_path))
+    assert len(metro.views) == 1
+    moved = at_parameters(metro, Parameters(route_factor=1.3, equipment_us=190.0, how="test"))
+    assert moved.view(2027).locator is metro.view(2027).locator  # reused, not located again
+    model = metro.config.model.model_copy(update={"route_factor": 1.3, "equipment_us": 190.0})
+    fresh = prepare(metro.config.model_copy(update={"model": model}))
+    for year in (2027, 2028):
+        a, b = moved.scenario(year=year), fresh.scenario(year=year)
+        for basis in metro.samples:
+            np.testing.assert_array_equal(
+                a.evaluations[basis].latency_us, b.evaluations[basis].latency_us
+            )
