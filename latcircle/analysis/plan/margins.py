@@ -277,7 +277,8 @@ def plan_with_margins(
         "confidence": params.confidence,
         "margin_pp": margin_pp,
     }
-    return dataclasses.replace(result, targets=table, parameters=record)
+    # The planned metro has served (the how-sure step reused it): let it go before writing.
+    return dataclasses.replace(result, targets=table, parameters=record, located=None)
 
 
 def _parameters(

@@ -114,7 +114,9 @@ class PlanResult:
     located
         The planned metro (network with the spurs, samples of the basis located on it) the
         planned shares were evaluated on: :func:`~latcircle.analysis.plan.network.planned_metro`
-        reuses its located samples for the same spurs (``None``: none kept).
+        reuses its located samples for the same spurs (``None``: none kept;
+        :func:`~latcircle.analysis.plan.margins.plan_with_margins` lets it go once its
+        how-sure step has used it).
     """
 
     goals: list[Goal]
