@@ -1095,7 +1095,7 @@ goal-year network; not tried on population or area, 21,000 ends). cProfile with 
 `plan_metro`: key sites 3.05 → 1.45 s; population with 24 spurs 7.95 → 7.17 s (the check 4.14 →
 2.41 s). Measured under load 10–16 from other helpers, so CPU (user + system, `/usr/bin/time`)
 only, `main` at `d5af239` (A) against this branch (B), interleaved A B A B: `latcircle -q plan
-data/demo/demo.yaml` (seed-7 demo) **9.22 / 9.22 → 7.56 / 7.56 s**, peak 747–753 → 750–753 MB;
+DEMO/demo.yaml` (`latcircle demo --data DEMO`, seed 7) **9.22 / 9.22 → 7.56 / 7.56 s**, peak 747–753 → 750–753 MB;
 `latcircle -q plan data/cities/wuhan.yaml --basis population` **8.97 / 9.06 → 7.82 / 8.05 s**,
 peak 648–651 → 692–696 MB (the check's planned network is now held until the how-sure step
 reuses it: +45 MB while the plan's tables are made, within the plan's 1 GB budget). Every plan
