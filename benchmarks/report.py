@@ -1215,6 +1215,40 @@ alone, warm); `outputs`, `sensitivity`, `isochrones` unchanged within the noise.
   benchmark's) still goes through the frame reader: pyogrio's Arrow reader would carry the
   same WKB path, with its attribute conversions checked against `read_file`'s; not done, so
   the 1 M-node peak is unchanged by construction (its code path is untouched; not measured).
+
+**Session round 13, the planner (issue 23 item 4; 2026-12-07).** Three exact changes, no plan
+changed (docs/plan.md): (1) what locating gives depends on the network alone, so
+`with_views(..., located=)` reuses a metro's views when only the sites or the latency
+parameters change (`at_parameters` for `--confidence` / `--at-route-factor`, `add_sites`, plans
+without spurs) and the how-sure step reuses the check's planned network (`PlanResult.located`)
+instead of building and locating it again; (2) on a planned network whose links carry no year,
+an earlier goal year's view lacks only spurs, so only the points whose edge or tie is a spur
+left out are located again (the same bits: tested point by point against the run's own fresh
+locating on the demo and Wuhan); (3) a site's coverage set without its own Dijkstra where one
+reverse Dijkstra per point end proves the shortcut with the floating-point rounding bounded
+(`sitesets._proven`; the demo's 913 key-sites solves → 256 reverse ones, 2.2 → 0.65 s CPU per
+goal-year network; not tried on population or area, 21,000 ends). cProfile with CPU time, demo
+`plan_metro`: key sites 3.05 → 1.45 s; population with 24 spurs 7.95 → 7.17 s (the check 4.14 →
+2.41 s). Measured under load 10–16 from other helpers, so CPU (user + system, `/usr/bin/time`)
+only, `main` at `d5af239` (A) against this branch (B), interleaved A B A B: `latcircle -q plan
+DEMO/demo.yaml` (`latcircle demo --data DEMO`, seed 7) **9.22 / 9.22 → 7.56 / 7.56 s**, peak 747–753 → 750–753 MB;
+`latcircle -q plan data/cities/wuhan.yaml --basis population` **8.97 / 9.06 → 7.82 / 8.05 s**,
+peak 648–651 → 692–696 MB (the check's planned network is now held until the how-sure step
+reuses it: +45 MB while the plan's tables are made, within the plan's 1 GB budget). Every plan
+file byte-identical (`scripts/compare_outputs.py` against `d5af239`'s: the demo default,
+`--confidence 0.9`, `--margin 2 --max-sites 3`, Wuhan default and `--basis population`; the
+demo's and Wuhan's runs too), except `--protect`'s `plan.json` when HiGHS's 30 s wall-clock
+limit stops the multicover under load (`gap` null): `d5af239` gives the same bytes under the
+same load. The three plan test modules, A and B at once (same load), twice:
+**129.4 / 128.0 → 105.5 / 105.2 s CPU** (50 → 51 / 52 passed: new tests), of which B pays the
+session's whole Wuhan run (`wuhan_run`, map and report) in the module that first asks for it,
+shared with six other modules under `make test`. Tests: the `--add-network` command checked on a
+tiny city, not a whole demo run; the Wuhan planner tests use `wuhan_run.metro` instead of two
+Wuhan prepares of their own (docs/testing.md). Left: the check still locates every sample on
+the whole planned network (host edges are split in place, so the locator's running offsets of
+later edges change in their last bits: a point's `t` is not kept exactly; ~1.2 s on the demo's
+population); the closed loops' reference prepares (a fresh demo `prepare` is ~4 s CPU, six of
+them in these modules).
 """
 
 

@@ -175,8 +175,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "link online year >= to > (a link counts in the year before)",
         "latcircle/analysis/metro.py",
-        "metro.network.subset(~(years >= k))",
-        "metro.network.subset(~(years > k))",
+        "metro.network.subset(~(years >= key))",
+        "metro.network.subset(~(years > key))",
         YEARS,
     ),
     Mutant(

@@ -207,3 +207,48 @@ def test_shortcut_counts_unreached_components_out() -> None:
     engine = covered(field.at(loc)[0], budget_ms=1.0)
     assert engine.tolist() == [True, True, False, False]
     assert (comps[short.comp] == engine[short.plain]).all()
+
+
+def test_reverse_bound_declines_exactly_on_the_budget_and_proves_below() -> None:
+    """The site-free shortcut (``sitesets._proven``) against the site's own solve: with the
+    farthest point exactly ON the budget (its node a few ulps from ``M*``) the bound, inflated
+    for rounding, declines and the
+    solve decides; with 1 % of slack it proves the shortcut, with the solve's components."""
+    from latcircle.analysis.plan.sitesets import _proven, _relax
+
+    net, params, loc, att, budget_ms = _on_the_budget()
+    view = SimpleNamespace(network=net, arcs=arc_matrix(net, params), attachment=att)
+    field = solve(net, att, params)
+    on = _Shortcut.of(view, params, loc, budget_ms=budget_ms)  # type: ignore[arg-type]
+    assert on.covers(field.node_us) is not None  # the solve takes the shortcut, just
+    top = field.node_us[on.ends].max()
+    # At M* to within the rounding slack the bound allows (a few ulps).
+    assert top <= on.m_star < top * _relax(net.n_nodes)
+    proven, _ = _proven(view, params, np.array([0]), on)  # type: ignore[arg-type]
+    assert not proven[0]  # declined: the site is solved
+    roomy = _Shortcut.of(view, params, loc, budget_ms=budget_ms * 1.01)  # type: ignore[arg-type]
+    proven, comps = _proven(view, params, np.array([0]), roomy)  # type: ignore[arg-type]
+    want = roomy.covers(field.node_us)
+    assert proven[0] and want is not None and (comps[0] == want).all()
+
+
+def test_reverse_bound_agrees_with_each_site_solve_on_the_demo(demo_metro: object) -> None:
+    """On the demo's key sites (no tie, 256 ends): every site the bound proves is one whose
+    own solve (``solve_each``) takes the shortcut with the same components; most are."""
+    from latcircle.analysis.plan.sitesets import _proven
+    from latcircle.engine.latency import solve_each
+
+    metro = demo_metro
+    loc = metro.samples["key_sites"].location  # type: ignore[attr-defined]
+    loc = loc.take(np.flatnonzero(loc.has_access))
+    view = SimpleNamespace(network=metro.network, arcs=metro.arcs, attachment=metro.attachment)  # type: ignore[attr-defined]
+    short = _Shortcut.of(view, metro.params, loc, budget_ms=metro.config.budget_ms)  # type: ignore[arg-type, attr-defined]
+    assert len(short.special) == 0
+    sites = np.arange(len(metro.inputs.sites))  # type: ignore[attr-defined]
+    proven, comps = _proven(view, metro.params, sites, short)  # type: ignore[arg-type, attr-defined]
+    assert proven.any()
+    each = solve_each(metro.network, metro.attachment, metro.params, sites=sites, arcs=metro.arcs)  # type: ignore[attr-defined]
+    for j, one in enumerate(each):
+        want = short.covers(one.node_us)
+        if proven[j]:
+            assert want is not None and (comps[j] == want).all(), j

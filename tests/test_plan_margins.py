@@ -11,6 +11,7 @@ import itertools
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -269,7 +270,9 @@ def test_protected_plan_on_the_demo_counts_two_sites_per_point(demo: Metro) -> N
 
 
 @pytest.mark.realdata
-def test_wuhan_confidence_09_holds_at_the_pessimistic_parameters(tmp_path: Path) -> None:
+def test_wuhan_confidence_09_holds_at_the_pessimistic_parameters(
+    wuhan_run: Any, tmp_path: Path
+) -> None:
     """`latcircle plan data/cities/wuhan.yaml --basis population --confidence 0.9`."""
     data = Path(os.environ.get("LATCIRCLE_SHARED_DATA", SHARED_DATA))
     if not (data / "wuhan" / "roads_osm.parquet").exists():
@@ -285,7 +288,9 @@ def test_wuhan_confidence_09_holds_at_the_pessimistic_parameters(tmp_path: Path)
     assert main(["-q", "plan", str(cfg_path), "--basis", "population", "--confidence", "0.9",
                  "--out", str(out)]) == 0  # fmt: skip
     cfg = load_config(cfg_path)
-    p = pessimistic_parameters(prepare(cfg), 0.9)
+    # The quantiles of Wuhan's distributions (its config and sites): the session's prepared
+    # Wuhan (the same inputs) rather than a prepare of its own.
+    p = pessimistic_parameters(wuhan_run.metro, 0.9)
     rerun = prepare(_with_plan(cfg, out, p))
     got = rerun.scenario(year=2028).share("population", threshold_ms=cfg.budget_ms)
     assert got >= 0.75

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import SHARED_DATA, UTM50, X0, Y0, to_lonlat
+from conftest import UTM50, X0, Y0, to_lonlat
 
 from latcircle.analysis.metro import Metro, prepare
 from latcircle.analysis.plan import Goal, auto_candidates, goals_from, plan_metro, spur_costs
@@ -46,6 +46,13 @@ def _closed_loop(metro: Metro, goals: list[Goal], out: Path) -> dict[int, float]
         got = rerun.scenario(year=g.year).share(g.basis, threshold_ms=budget)
         assert got == plan.planned_share[g.year], g.year  # exactly, spurs included
         assert plan.planned_share[g.year] >= g.share - 1e-9
+        # The planner keeps located points of the network of each year rather than locating
+        # them all again (analysis/plan/network.py): the same as the run's fresh locating.
+        assert plan.located is not None
+        mine = plan.located.view(g.year).samples[g.basis].location
+        ref = rerun.view(g.year).samples[g.basis].location
+        for name in ("edge", "t", "drop", "tie_point", "tie_edge", "tie_t"):
+            np.testing.assert_array_equal(getattr(mine, name), getattr(ref, name), err_msg=name)
     return plan.planned_share
 
 
@@ -99,7 +106,7 @@ def test_a_spur_splits_its_host_edge_and_latency_runs_along_it() -> None:
 # ``demo_metro``: those inputs prepared once per session (read-only, checked at the end).
 
 
-def test_demo_closed_loop_with_spurs(demo_config: Path, demo_metro: Metro, tmp_path: Path) -> None:
+def test_demo_closed_loop_with_spurs(demo_metro: Metro, tmp_path: Path) -> None:
     """Population basis, targets that need spurs: the plan's files reproduce its shares."""
     metro = demo_metro  # prepare(load_config(demo_config)), shared and read-only
     goals = [Goal(2027, 0.90, "population"), Goal(2028, 0.95, "population")]
@@ -113,13 +120,29 @@ def test_demo_closed_loop_with_spurs(demo_config: Path, demo_metro: Metro, tmp_p
     assert len(access) == len(spurs)
     assert access[["attach_lon", "attach_lat", "lon", "lat", "length_m"]].notna().all().all()
     assert (access["host_edge"] >= 0).all()
-    # The run command accepts the file (--add-network) and says what it added.
+    # The run command's --add-network: test_run_command_adds_the_planned_network (a tiny city).
+
+
+def test_run_command_adds_the_planned_network(
+    make_tiny_city: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The run command accepts a plan's network-planned.gpkg (--add-network) and says what it
+    added (a tiny city: the command's wiring, the closed loops above check the shares)."""
+    cfg_path = make_tiny_city("addnet")
+    cfg = load_config(cfg_path)
+    spec = cfg.plan.model_copy(update={"access_tile_m": 1000.0})
+    metro = prepare(cfg.model_copy(update={"plan": spec}))
+    # East of x = 7 km nothing is within the max drop of a road: 80 % needs spurs.
+    plan = plan_metro(metro, [Goal(2030, 0.8, "area")])
+    assert len(plan.spurs) > 0
+    (tmp_path / "plan").mkdir()
+    write_plan(plan, tmp_path / "plan")
     out = tmp_path / "run"
-    argv = ["run", str(demo_config), "--out", str(out), "-q", "--no-map", "--no-report"]
+    argv = ["run", str(cfg_path), "--out", str(out), "-q", "--no-map", "--no-report"]
     argv += ["--add-network", str(tmp_path / "plan" / "network-planned.gpkg")]
     assert main(argv) == 0
     record = (out / "run.json").read_text(encoding="utf-8")
-    assert "planned spur(s) added" in record
+    assert f"{len(plan.spurs)} planned spur(s) added" in record
 
 
 def test_add_network_refuses_another_network(demo_config: Path, tmp_path: Path) -> None:
@@ -136,26 +159,10 @@ def test_add_network_refuses_another_network(demo_config: Path, tmp_path: Path) 
     assert not out.exists()
 
 
-def _wuhan_metro(tmp_path: Path) -> Metro:
-    data = Path(os.environ.get("LATCIRCLE_SHARED_DATA", SHARED_DATA))
-    if not (data / "wuhan" / "roads_osm.parquet").exists():
-        pytest.skip(f"real data not found at {data} (../shared/data beside the project)")
-    root = Path(__file__).resolve().parents[1] / "data" / "cities"
-    text = (
-        (root / "wuhan.yaml").read_text(encoding="utf-8").replace("../../../shared/data", str(data))
-    )
-    (tmp_path / "wuhan-sites-hypothetical.csv").write_bytes(
-        (root / "wuhan-sites-hypothetical.csv").read_bytes()
-    )
-    path = tmp_path / "wuhan.yaml"
-    path.write_text(text, encoding="utf-8")
-    return prepare(load_config(path))
-
-
 @pytest.mark.realdata
-def test_wuhan_closed_loop_population_with_spurs(tmp_path: Path) -> None:
+def test_wuhan_closed_loop_population_with_spurs(wuhan_run: Any, tmp_path: Path) -> None:
     """Wuhan at 1 ms on population: the gap is access; 31 spurs; the files reproduce it."""
-    metro = _wuhan_metro(tmp_path)
+    metro = wuhan_run.metro  # prepare(load_config(data/cities/wuhan.yaml)), shared, read-only
     goals = goals_from(metro, basis="population")
     shares = _closed_loop(metro, goals, tmp_path / "plan")
     assert shares[2027] >= 0.70 and shares[2028] >= 0.75
@@ -354,3 +361,30 @@ def test_candidates_written_out_feed_back_to_the_same_plan(
     assert main(["plan", str(cfg), "--candidates", str(written), "--out", str(second), *base]) == 0
     for name in ("plan.csv", "sites-planned.csv", "candidates.csv"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_views_reused_for_other_parameters_equal_a_fresh_prepare(
+    make_tiny_city: Callable[..., Path],
+) -> None:
+    """With links coming online in 2028, ``at_parameters`` reuses each year's located view
+    (``with_views(..., located=)``): every year's latencies equal a fresh ``prepare`` at
+    those parameters, bit for bit."""
+    from latcircle.analysis.plan.margins import Parameters, at_parameters
+
+    cfg_path = make_tiny_city("views", extra_yaml=TINY_MODEL)
+    roads = gpd.read_file(cfg_path.parent / "roads.gpkg")
+    x = roads.geometry.bounds["minx"].to_numpy() - X0
+    roads["online_year"] = pd.array(np.where(x >= 4000, 2028, pd.NA), dtype="Int64")
+    roads.to_file(cfg_path.parent / "roads.gpkg", driver="GPKG")
+    metro = prepare(load_config(cfg_path))
+    assert len(metro.views) == 1
+    moved = at_parameters(metro, Parameters(route_factor=1.3, equipment_us=190.0, how="test"))
+    assert moved.view(2027).locator is metro.view(2027).locator  # reused, not located again
+    model = metro.config.model.model_copy(update={"route_factor": 1.3, "equipment_us": 190.0})
+    fresh = prepare(metro.config.model_copy(update={"model": model}))
+    for year in (2027, 2028):
+        a, b = moved.scenario(year=year), fresh.scenario(year=year)
+        for basis in metro.samples:
+            np.testing.assert_array_equal(
+                a.evaluations[basis].latency_us, b.evaluations[basis].latency_us
+            )

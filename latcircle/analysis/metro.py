@@ -400,19 +400,53 @@ def _emptied(lines: gpd.GeoDataFrame | FlatLines) -> gpd.GeoDataFrame:
     return lines.empty_frame() if isinstance(lines, FlatLines) else lines.iloc[:0]
 
 
-def with_views(metro: Metro) -> Metro:
-    """Return ``metro`` with its per-link-year views built again (after its sites changed)."""
-    return dataclasses.replace(metro, views=_views(metro))
+def with_views(metro: Metro, *, located: Metro | None = None) -> Metro:
+    """Return ``metro`` with its per-link-year views built again (after its sites changed).
+
+    ``located``: a metro on the same network (the same object) whose views are reused where
+    they exist: a view's network, locator and located samples depend on the network alone,
+    so only the sites' attachment and the arcs (the sites and parameters) are built again
+    (:func:`_view_for`): the same view as locating everything again, without the locating.
+    """
+    return dataclasses.replace(metro, views=_views(metro, located=located))
 
 
-def _views(metro: Metro) -> tuple[tuple[float, _View], ...]:
+def _views(metro: Metro, *, located: Metro | None = None) -> tuple[tuple[float, _View], ...]:
     """Locate everything once on the network of each link online year (see Metro.view)."""
     years = metro.network.edge_online_year
     if years is None:
         return ()
     keys = np.unique(years[np.isfinite(years)])
-    return tuple(
-        (float(k), _located_view(metro, metro.network.subset(~(years >= k)))) for k in keys
+    return tuple((float(k), _view_for(metro, float(k), located)) for k in keys)
+
+
+def _view_for(metro: Metro, key: float, located: Metro | None) -> _View:
+    """Return the view of link key ``key`` (links from ``key`` on left out), reused or built.
+
+    Reused from ``located`` when it is on the same network and has that view with every
+    basis of ``metro`` located: its network, locator and sample locations are what locating
+    again would give (each depends on the network alone); the attachment and arcs are built
+    for ``metro``'s sites and parameters.
+    """
+    years = metro.network.edge_online_year
+    assert years is not None
+    old = dict(located.views).get(key) if located is not None else None
+    if (
+        located is None
+        or old is None
+        or located.network is not metro.network
+        or not all(b in old.samples for b in metro.samples)
+    ):
+        return _located_view(metro, metro.network.subset(~(years >= key)))
+    return _View(
+        old.network,
+        old.locator,
+        attach_site_table(old.locator, metro.inputs.sites, metro.params),
+        arc_matrix(old.network, metro.params),
+        {
+            b: dataclasses.replace(s, location=old.samples[b].location)
+            for b, s in metro.samples.items()
+        },
     )
 
 

@@ -78,7 +78,9 @@ def _planned(metro: Metro, result: PlanResult, basis: str, years: list[int]) -> 
     sites = result.sites_planned
     x, y = _read_back(sites, metro.inputs.crs)
     gdf = _sites_gdf(sites.assign(_x=x, _y=y), metro.inputs.crs)
-    return planned_metro(metro, sites=gdf, spurs=result.spurs, bases=[basis], years=years)
+    return planned_metro(
+        metro, sites=gdf, spurs=result.spurs, bases=[basis], years=years, located=result.located
+    )
 
 
 def _method(enabled: bool, exact: bool, varying: list[str], samples: int, seed: int) -> str:

@@ -182,7 +182,7 @@ def at_parameters(metro: Metro, params: Parameters) -> Metro:
     out = dataclasses.replace(
         metro, config=cfg, params=p, attachment=attachment, arcs=arc_matrix(metro.network, p)
     )
-    return with_views(out)
+    return with_views(out, located=metro)  # the same network: located once, not again
 
 
 def goal_rows(
@@ -277,7 +277,8 @@ def plan_with_margins(
         "confidence": params.confidence,
         "margin_pp": margin_pp,
     }
-    return dataclasses.replace(result, targets=table, parameters=record)
+    # The planned metro has served (the how-sure step reused it): let it go before writing.
+    return dataclasses.replace(result, targets=table, parameters=record, located=None)
 
 
 def _parameters(

@@ -20,10 +20,18 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from latcircle.analysis.metro import Metro, _located_view, _View, attach_site_table, with_views
+from latcircle.analysis.coverage import Samples
+from latcircle.analysis.metro import (
+    Metro,
+    _located_view,
+    _View,
+    _view_for,
+    attach_site_table,
+    with_views,
+)
 from latcircle.engine.additions import with_spurs
 from latcircle.engine.latency import arc_matrix
-from latcircle.engine.locator import Locator
+from latcircle.engine.locator import Locator, PointLocation
 
 __all__ = ["SPUR_TABLE_COLUMNS", "network_layers", "planned_metro", "spur_table"]
 
@@ -81,6 +89,7 @@ def planned_metro(
     spurs: pd.DataFrame,
     bases: list[str] | None = None,
     years: list[int] | None = None,
+    located: Metro | None = None,
 ) -> Metro:
     """Return the metro as a run of the plan's outputs prepares it (network, sites, samples).
 
@@ -98,30 +107,39 @@ def planned_metro(
     years
         Only the views (network of a link online year) these scenario years use are built
         (all when ``None``), as :func:`~latcircle.analysis.metro.prepare` builds them.
+    located
+        A planned metro made before from ``metro`` with the same ``spurs`` (another
+        sites or parameters: :attr:`PlanResult.located`): its network, locator and located
+        samples (they depend on the network alone) are reused instead of locating again.
+        Without spurs the metro's own are reused.
     """
-    network = with_spurs(
-        metro.network,
-        host_edge=spurs["host_edge"].to_numpy(np.int64),
-        host_t=spurs["host_t"].to_numpy(float),
-        far_x=spurs["x1"].to_numpy(float),
-        far_y=spurs["y1"].to_numpy(float),
-        online_year=spurs["online_year"].to_numpy(float),
-    )
-    locator = Locator(network) if len(spurs) else metro.locator
+    keep = bases if bases is not None else list(metro.samples)
+    base = _located_base(metro, spurs, keep, located)
+    if base is not None:
+        network, locator = base.network, base.locator
+        samples: Mapping[str, object] = {
+            b: dataclasses.replace(s, location=base.samples[b].location)
+            for b, s in metro.samples.items()
+            if b in keep
+        }
+    else:
+        network = with_spurs(
+            metro.network,
+            host_edge=spurs["host_edge"].to_numpy(np.int64),
+            host_t=spurs["host_t"].to_numpy(float),
+            far_x=spurs["x1"].to_numpy(float),
+            far_y=spurs["y1"].to_numpy(float),
+            online_year=spurs["online_year"].to_numpy(float),
+        )
+        locator = Locator(network)
+        drop = metro.params.max_drop_m
+        samples = {
+            b: dataclasses.replace(s, location=locator.locate(*s.coordinates(), max_drop_m=drop))
+            for b, s in metro.samples.items()
+            if b in keep
+        }
     params = metro.params
     attachment = attach_site_table(locator, sites, params)
-    keep = bases if bases is not None else list(metro.samples)
-    samples: Mapping[str, object] = {
-        b: (
-            dataclasses.replace(
-                s, location=locator.locate(*s.coordinates(), max_drop_m=params.max_drop_m)
-            )
-            if len(spurs)
-            else s
-        )
-        for b, s in metro.samples.items()
-        if b in keep
-    }
     inputs = dataclasses.replace(metro.inputs, sites=sites)
     out = dataclasses.replace(
         metro,
@@ -133,17 +151,95 @@ def planned_metro(
         samples=samples,  # type: ignore[arg-type]
     )
     if years is None:
-        return with_views(out)
-    return dataclasses.replace(out, views=_views_for(out, years))
+        return with_views(out, located=base)
+    return dataclasses.replace(out, views=_views_for(out, years, base))
 
 
-def _views_for(metro: Metro, years: list[int]) -> tuple[tuple[float, _View], ...]:
+def _located_base(
+    metro: Metro, spurs: pd.DataFrame, keep: list[str], located: Metro | None
+) -> Metro | None:
+    """Return the metro whose network and located samples are reused, if any."""
+    base = metro if not len(spurs) else located
+    if base is None or not all(b in base.samples for b in keep):
+        return None
+    return base
+
+
+def _views_for(
+    metro: Metro, years: list[int], located: Metro | None
+) -> tuple[tuple[float, _View], ...]:
     """Return the views :meth:`Metro.view` picks for ``years``, built as ``prepare`` does."""
     link = metro.network.edge_online_year
     if link is None:
         return ()
     keys = sorted({float(link[link > y].min()) for y in years if (link > y).any()})
-    return tuple((k, _located_view(metro, metro.network.subset(~(link >= k)))) for k in keys)
+    return tuple(
+        (k, _view_for(metro, k, located) if located is not None else _spur_view(metro, k))
+        for k in keys
+    )
+
+
+def _spur_view(metro: Metro, key: float) -> _View:
+    """Return the view of link key ``key`` on the planned network, from its located samples.
+
+    Leaving links out can only move the points whose edge, or one of whose ties, is left
+    out: every other point keeps its nearest edge (the nearest of fewer edges that still
+    include it) and ties, renumbered in order. Its distance along the edge is the same bits
+    too when no kept edge after the first one left out has more than one straight segment
+    (the locator's offsets are running sums over the edges in order, and a one-segment
+    edge's is 0): so it is when only spurs (appended last, straight) are left out, as on a
+    network without link years. Otherwise every point is located again (``prepare``'s way).
+    """
+    net = metro.network
+    link = net.edge_online_year
+    assert link is not None
+    keep = ~(link >= key)
+    gone = np.flatnonzero(~keep)
+    after = np.flatnonzero(keep[gone[0] :]) + gone[0] if len(gone) else gone
+    if len(gone) == 0 or (net.geometry.num_coordinates()[after] != 2).any():
+        return _located_view(metro, net.subset(keep))
+    sub = net.subset(keep)
+    locator = Locator(sub)
+    renumber = np.cumsum(keep) - 1
+    samples = {
+        b: dataclasses.replace(
+            s, location=_kept_location(s, locator, keep, renumber, metro.params.max_drop_m)
+        )
+        for b, s in metro.samples.items()
+    }
+    attachment = attach_site_table(locator, metro.inputs.sites, metro.params)
+    return _View(sub, locator, attachment, arc_matrix(sub, metro.params), samples)
+
+
+def _kept_location(
+    samples: Samples, locator: Locator, keep: np.ndarray, renumber: np.ndarray, max_drop_m: float
+) -> PointLocation:
+    """Return the locations with only the ``keep`` edges: kept as they are, or located again."""
+    loc = samples.location
+    moved = np.zeros(len(loc), bool)
+    moved[loc.edge >= 0] = ~keep[loc.edge[loc.edge >= 0]]
+    moved[loc.tie_point[~keep[loc.tie_edge]]] = True
+    rows = np.flatnonzero(moved)
+    x, y = samples.coordinates()
+    again = locator.locate(x[rows], y[rows], max_drop_m=max_drop_m)
+    edge = np.where(loc.edge >= 0, renumber[np.maximum(loc.edge, 0)], -1)
+    edge[rows] = again.edge
+    t, drop = loc.t.copy(), loc.drop.copy()
+    t[rows], drop[rows] = again.t, again.drop
+    stay = ~moved[loc.tie_point]
+    point = np.concatenate([loc.tie_point[stay], rows[again.tie_point]])
+    tie_edge = np.concatenate([renumber[loc.tie_edge[stay]], again.tie_edge])
+    tie_t = np.concatenate([loc.tie_t[stay], again.tie_t])
+    order = np.lexsort((tie_edge, point))  # by point, then edge: as the locator sorts them
+    return PointLocation(
+        edge=edge.astype(np.int64),
+        t=t,
+        drop=drop,
+        max_drop_m=loc.max_drop_m,
+        tie_point=point[order].astype(np.int64),
+        tie_edge=tie_edge[order].astype(np.int64),
+        tie_t=tie_t[order],
+    )
 
 
 def network_layers(metro: Metro, spurs: pd.DataFrame) -> dict[str, gpd.GeoDataFrame]:

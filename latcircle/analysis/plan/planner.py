@@ -111,6 +111,12 @@ class PlanResult:
         the share at the plan's parameters, at the run's, P5 / P50 / P95 and P(meet).
     parameters
         The parameters the plan was made at (route factor, equipment latency, how chosen).
+    located
+        The planned metro (network with the spurs, samples of the basis located on it) the
+        planned shares were evaluated on: :func:`~latcircle.analysis.plan.network.planned_metro`
+        reuses its located samples for the same spurs (``None``: none kept;
+        :func:`~latcircle.analysis.plan.margins.plan_with_margins` lets it go once its
+        how-sure step has used it).
     """
 
     goals: list[Goal]
@@ -135,6 +141,7 @@ class PlanResult:
     network_layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     targets: pd.DataFrame = field(default_factory=pd.DataFrame)
     parameters: dict[str, Any] = field(default_factory=dict)
+    located: Metro | None = field(default=None, repr=False, compare=False)
 
 
 # --------------------------------------------------------------------------- goals
@@ -269,6 +276,7 @@ def plan_metro(
         notes=notes,
         spurs=ver.spurs,
         network_layers=network_layers(metro, ver.spurs),
+        located=ver.located,
     )
 
 

@@ -176,4 +176,5 @@ def add_sites(metro: Metro, sites: list[tuple[float, float, str | None]]) -> Met
         sites=table,
         notes=(*metro.inputs.notes, f"sites: {len(sites)} site(s) added with --add-site"),
     )
-    return with_views(dataclasses.replace(metro, inputs=inputs, attachment=attachment))
+    out = dataclasses.replace(metro, inputs=inputs, attachment=attachment)
+    return with_views(out, located=metro)  # the same network: located once, not again

@@ -17,6 +17,16 @@ engine counts it. A site whose largest finite ``n_{e_p}`` is ≤ ``M*`` covers e
 symmetric arcs), so its set is the points of the components it reaches, without evaluating
 any. Points equally near several edges (ties), and with per-node device latency the points
 at a node, are always evaluated.
+
+**The shortcut without the site's own solve (exact).** When no point needs evaluating and
+there are fewer ends ``e_p`` than sites, one Dijkstra per end on the reversed arcs gives
+``R(x, e)``, the latency of a path from every node ``x`` to ``e``; a site entering at nodes
+``x_i`` with arc latencies ``w_i`` then has ``n_e ≤ min_i (w_i + R(x_i, e))`` up to rounding:
+its own solve's value is at most the floating sum along that path, which is within a factor
+``((1 + u) / (1 − u))^K`` (``u`` the unit roundoff, ``K`` ≤ nodes + 2 terms) of the reverse
+sum. A site whose bound, so inflated (:func:`_relax`), is ≤ ``M*`` at every end it reaches
+(reached exactly when the reverse latency is finite) takes the shortcut unsolved; any other
+is solved as before. Only the speed depends on this: the sets are the same, bit for bit.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, dijkstra
 
 from latcircle.analysis.coverage import covered
 from latcircle.analysis.metro import Metro
@@ -34,10 +44,13 @@ from latcircle.analysis.plan.core import _Pool, _pool_index, _progress
 from latcircle.analysis.plan.groups import Refinement, pair_groups
 from latcircle.analysis.plan.views import YearView
 from latcircle.config import LatencyParams
-from latcircle.engine.latency import AT_NODE_M, access_terms, solve_each
+from latcircle.engine.latency import AT_NODE_M, access_terms, site_source_arcs, solve_each
 from latcircle.engine.locator import PointLocation
 
 __all__ = ["site_groups"]
+
+#: Reverse solves per Dijkstra call (memory: this many rows of node latencies).
+REVERSE_BATCH = 32
 
 
 def site_groups(
@@ -49,10 +62,13 @@ def site_groups(
     rows: np.ndarray,
     *,
     budget_ms: float,
+    prove: bool = True,
 ) -> tuple[np.ndarray, sp.csr_matrix]:
     """Return the site builds' sets on a year's network, grouped: each row's group, the sets.
 
-    The sets' columns are the site builds (``kind != "access"``), in their order.
+    The sets' columns are the site builds (``kind != "access"``), in their order. ``prove``:
+    take the shortcut without a site's own solve where the reverse bound proves it (module
+    docstring; the same sets either way).
     """
     sites = builds[builds["kind"] != "access"]
     n = len(sites)
@@ -70,11 +86,17 @@ def site_groups(
     few = loc.take(short.special)
     few_terms = access_terms(view.network, metro.params, few)
     refine = Refinement(np.zeros(len(rows), np.int64), 1)
-    full = np.zeros((n, short.n_comp), bool)  # per site, the components it covers whole
+    index = _pool_index(pool, sites)
+    # Per site, the components it covers whole; those proven so need no solve of their own.
+    # Fewer reverse solves (one per end) than the site solves they may replace: try them.
+    worth = prove and len(short.ends) < n
+    proven, full = _proven(view, metro.params, index, short) if worth else _unproven(n, short)
+    todo = np.flatnonzero(~proven)
     fields = solve_each(
-        view.network, view.attachment, metro.params, sites=_pool_index(pool, sites), arcs=view.arcs
+        view.network, view.attachment, metro.params, sites=index[todo], arcs=view.arcs
     )
-    for j, one in zip(_progress(range(n), "coverage sets", n), fields, strict=True):
+    steps = _progress(range(len(todo)), "coverage sets", len(todo))
+    for j, one in zip((int(todo[i]) for i in steps), fields, strict=True):
         comps = short.covers(one.node_us)
         if comps is None:
             hit = where[covered(one.at(loc, terms=terms)[0], budget_ms=budget_ms)]
@@ -91,6 +113,67 @@ def site_groups(
     comp_of[where[short.plain]] = 1 + short.comp
     whole = sp.csr_matrix(np.vstack([np.zeros((1, n), bool), full.T]))
     return pair_groups(exact_of, comp_of, exact, whole)
+
+
+def _unproven(n: int, short: _Shortcut) -> tuple[np.ndarray, np.ndarray]:
+    """No site proven: every site is solved."""
+    return np.zeros(n, bool), np.zeros((n, short.n_comp), bool)
+
+
+def _proven(
+    view: YearView, params: LatencyParams, sites: np.ndarray, short: _Shortcut
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per site, whether the reverse bound proves the shortcut, and then its components.
+
+    Only when no point needs evaluating (the shortcut then needs no field at all): else
+    none is proven.
+    """
+    proven, comps = _unproven(len(sites), short)
+    if len(short.special) or not np.isfinite(short.m_star):
+        return proven, comps
+    bound = _entry_bounds(view, params, sites, short.ends)  # (ends, sites); inf: unreached
+    relax = _relax(view.network.n_nodes)
+    for j in range(len(sites)):
+        fin = np.isfinite(bound[:, j])
+        comps[j, short.end_comp[fin]] = True
+        if not fin.any():
+            proven[j] = True  # reaches no end: covers no component (as its solve finds)
+        elif np.array_equal(fin, comps[j, short.end_comp]):
+            proven[j] = bool(bound[fin, j].max() * relax <= short.m_star)
+    comps[~proven] = False
+    return proven, comps
+
+
+def _entry_bounds(
+    view: YearView, params: LatencyParams, sites: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """Per end and site, ``min_i (w_i + R(x_i, end))`` over the site's entry arcs (inf: none)."""
+    entries = [site_source_arcs(view.network, view.attachment, params, int(s)) for s in sites]
+    counts = np.array([len(e[0]) for e in entries], np.int64)
+    out = np.full((len(ends), len(sites)), np.inf)
+    has = np.flatnonzero(counts)
+    if len(has) == 0:
+        return out
+    node = np.concatenate([entries[j][0] for j in has])
+    w = np.concatenate([entries[j][1] for j in has])
+    starts = np.r_[0, np.cumsum(counts[has])[:-1]]
+    reverse = view.arcs.T.tocsr()  # paths into each end: the forward arcs, reversed
+    for lo in range(0, len(ends), REVERSE_BATCH):
+        dist = dijkstra(reverse, directed=True, indices=ends[lo : lo + REVERSE_BATCH])
+        via = dist[:, node] + w
+        out[lo : lo + REVERSE_BATCH, has] = np.minimum.reduceat(via, starts, axis=1)
+    return out
+
+
+def _relax(n_nodes: int) -> float:
+    """Return the factor covering the rounding between a path's sum forward and reversed.
+
+    A floating sum of ``K`` non-negative terms lies within ``(1 ± u)^K`` of the exact sum;
+    forward over reverse, plus the two roundings of the bound itself, is below
+    ``exp(2u(K + 2))`` with ``K ≤ n_nodes + 2``: ``1 + 4u(n_nodes + 4)`` is above that.
+    """
+    u = float(np.finfo(float).eps) / 2.0
+    return 1.0 + 4.0 * u * (n_nodes + 4)
 
 
 @dataclass(frozen=True)

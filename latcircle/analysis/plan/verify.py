@@ -38,6 +38,8 @@ class _Verified:
     sites: pd.DataFrame
     #: Per build, its class of equivalent builds (:class:`Reduced`), -1: covers nothing.
     classes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: The planned metro the shares come from (its located samples are reused later).
+    located: Metro | None = field(default=None, repr=False, compare=False)
 
 
 def _verify(
@@ -67,7 +69,7 @@ def _verify(
         ev = pm.scenario(year=g.year).evaluations[basis]
         cov[g.year] = covered(ev.latency_us, budget_ms=budget_ms)
         shares[g.year] = _share(metro.samples[basis], cov[g.year])
-    return _Verified(shares, cov, spurs, sites.drop(columns=["_x", "_y"]))
+    return _Verified(shares, cov, spurs, sites.drop(columns=["_x", "_y"]), located=pm)
 
 
 def _solve_verified(
