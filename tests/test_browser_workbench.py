@@ -19,7 +19,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -84,11 +84,18 @@ FEW_DRAWS = "uncertainty: {samples: 100}\n"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, demo_inputs: Path) -> dict[str, object]:
-    """The demo run, its maps (English, Chinese, no base map) and the 2024 reference runs."""
-    from conftest import copy_demo_inputs
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, demo_inputs: Path, demo_metro: Any
+) -> dict[str, object]:
+    """The demo run, its maps (English, Chinese, no base map) and the 2024 reference runs.
 
-    from latcircle.config import load_config
+    Local names and fewer draws change inputs: a private copy of the session's demo inputs
+    (conftest), whose districts are read again into the session's prepared metro
+    (``renamed_metro``: names and the config's draws are the only changes, so nothing else
+    is prepared again).
+    """
+    from conftest import copy_demo_inputs, renamed_metro
+
     from latcircle.pipeline import run_city, write_progress
     from latcircle.present.maps import map_pages
 
@@ -97,7 +104,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory, demo_inputs: Path) -> dict[st
     _with_local_names(folder / "data")
     with config.open("a", encoding="utf-8") as f:
         f.write(FEW_DRAWS)
-    result = run_city(load_config(config), out=folder / "out", extra_outputs=[write_progress])
+    metro = renamed_metro(
+        demo_metro,
+        config,
+        renamed={"districts": ["name_local"]},
+        config_keys=["name_local", "uncertainty"],
+    )
+    result = run_city(metro.config, out=folder / "out", metro=metro, extra_outputs=[write_progress])
     # The three pages share the workbench's parts (slider years, what-if sets), computed once
     # (map_pages: each page the bytes write_map writes alone, tests/test_map_pages.py).
     texts = map_pages(
