@@ -290,6 +290,51 @@ def demo_config(demo_inputs: Path) -> Path:
     return demo_inputs
 
 
+# --- One offline headless Chromium per session (per xdist worker) ---------------------------
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening: every connection is refused at once."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def offline_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
+    """Headless Chromium with the network cut off, started once, and its first window size.
+
+    Tests take ``offline_browser`` (the same browser, reset).
+
+    Every host name resolves to a loopback port where nothing listens
+    (``--host-resolver-rules``), so any request fails at once, as on a machine without a
+    network. Shared by the modules that open pages offline (``test_map_offline``,
+    ``test_browser_workbench``, ``test_tiers_page``): one browser start (about 1.3 s of
+    CPU and 2-3 s of wall time, 2026-12-07) instead of one per module. Skips without
+    Debian's chromium and chromedriver or selenium.
+    """
+    import cdn_replay
+
+    if not (Path(cdn_replay.CHROMIUM).exists() and Path(cdn_replay.CHROMEDRIVER).exists()):
+        pytest.skip("headless browser test needs Debian chromium and chromium-driver")
+    pytest.importorskip("selenium")
+    driver = cdn_replay.start_browser(closed_port(), tmp_path_factory.mktemp("offline-profile"))
+    yield driver, driver.get_window_size()
+    driver.quit()
+
+
+@pytest.fixture
+def offline_browser(offline_chromium: tuple[Any, Any]) -> Any:
+    """The session's offline Chromium, reset for this test (``cdn_replay.reset_browser``)."""
+    import cdn_replay
+
+    driver, window = offline_chromium
+    cdn_replay.reset_browser(driver, window)
+    return driver
+
+
 # --- The shared demo: generated, prepared and run once per session (issue 23) ----------------
 #
 # Generating the demo metro (``write_demo_city``, seed 7) costs about 1.8 s of CPU, preparing

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +24,7 @@ import pandas as pd
 import pytest
 
 import cdn_replay
-from cdn_replay import js_problems, open_page, start_browser, wait_for, wait_map_ready
+from cdn_replay import js_problems, open_page, wait_for, wait_map_ready
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -48,20 +46,10 @@ LOCAL = {
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    if not (Path(cdn_replay.CHROMIUM).exists() and Path(cdn_replay.CHROMEDRIVER).exists()):
-        pytest.skip("headless browser test needs Debian chromium and chromium-driver")
-    pytest.importorskip("selenium")
-    driver = start_browser(_closed_port(), tmp_path_factory.mktemp("workbench-profile"))
-    yield driver
-    driver.quit()
+@pytest.fixture
+def browser(offline_browser: WebDriver) -> WebDriver:
+    """The session's offline Chromium (conftest), reset for each test."""
+    return offline_browser
 
 
 def _with_local_names(data: Path) -> None:

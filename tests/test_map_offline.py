@@ -17,9 +17,7 @@ import csv
 import json
 import re
 import shutil
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +25,7 @@ import pytest
 from pyproj import Geod
 
 import cdn_replay
-from cdn_replay import js_problems, open_page, start_browser, wait_for, wait_map_ready
+from cdn_replay import js_problems, open_page, wait_for, wait_map_ready
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -46,23 +44,6 @@ TILE_HOSTS = {
 }
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _closed_port() -> int:
-    """A loopback port with nothing listening: every connection is refused at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def offline_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    if not (Path(cdn_replay.CHROMIUM).exists() and Path(cdn_replay.CHROMEDRIVER).exists()):
-        pytest.skip("headless browser test needs Debian chromium and chromium-driver")
-    pytest.importorskip("selenium")
-    driver = start_browser(_closed_port(), tmp_path_factory.mktemp("offline-profile"))
-    yield driver
-    driver.quit()
 
 
 def _write_maps(result: RunResult) -> dict[str, Path]:
