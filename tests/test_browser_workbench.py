@@ -2,7 +2,8 @@
 
 On the demo metro (and Wuhan with the real data): the year slider set to 2024 redraws the
 rings and prints the headline of a separate ``--year 2024`` run; ticking what-if builds
-prints the shares of separate ``--year 2024 --add-site LON,LAT ...`` runs; at 1366×768 no
+prints the shares ``--year 2024 --add-site LON,LAT ...`` computes (its headline and coverage
+table, ``_with_sites``; one set of builds also against a whole such run); at 1366×768 no
 control covers another (the legend and the panel fold and scroll); axe-core finds no WCAG
 2 A/AA violation; the page requests nothing but base-map tiles (nothing at all with
 ``--basemap none``); Chinese words and names render (``tests/.artifacts/map-zh.png``).
