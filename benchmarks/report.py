@@ -1089,9 +1089,9 @@ the session's metro instead, 0.6 instead of 4.2 s); three what-if references eac
 sensitivity stages their shares do not read (5.5 → 0.3 s, one still checked against a whole
 `compute_run`); each module started its own Chromium (one offline browser per session now).
 The five files in one pytest process, `main` (`d5af239`) vs the branch, interleaved A B B A
-under load 10–13, user + system CPU with Chromium's processes counted (a subreaper around
+under load 10–15, user + system CPU with Chromium's processes counted (a subreaper around
 pytest: `/usr/bin/time` alone loses the Chromium processes re-parented when chromedriver quits):
-**{A1} / {A2} → {B1} / {B2} s**, 44 / 45 tests passed, nothing skipped (docs/testing.md,
+**159.6 / 153.7 → 118.3 / 119.4 s**, 44 / 45 tests passed, nothing skipped (docs/testing.md,
 "Session round 13"). Demo and Wuhan outputs byte-identical (`scripts/compare_outputs.py`,
 24 files each).
 """
