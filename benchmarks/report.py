@@ -1249,6 +1249,21 @@ the whole planned network (host edges are split in place, so the locator's runni
 later edges change in their last bits: a point's `t` is not kept exactly; ~1.2 s on the demo's
 population); the closed loops' reference prepares (a fresh demo `prepare` is ~4 s CPU, six of
 them in these modules).
+
+**Session round 13, the browser tests (issue 23 item 4; 2026-12-07).** The five browser test
+files repeated work: four or three map pages of one run each solved the workbench's slider
+years and what-if sets again (`present.maps.map_pages` now computes them once for all the
+pages, each page the same bytes as `write_map`'s: about 2.5 s of a demo page's 3.2 s of CPU);
+two private copies of the demo inputs that only rename things were prepared again (read into
+the session's metro instead, 0.6 instead of 4.2 s); three what-if references each ran the
+sensitivity stages their shares do not read (5.5 → 0.3 s, one still checked against a whole
+`compute_run`); each module started its own Chromium (one offline browser per session now).
+The five files in one pytest process, `main` (`d5af239`) vs the branch, interleaved A B B A
+under load 10–15, user + system CPU with Chromium's processes counted (a subreaper around
+pytest: `/usr/bin/time` alone loses the Chromium processes re-parented when chromedriver quits):
+**159.6 / 153.7 → 118.3 / 119.4 s**, 44 / 45 tests passed, nothing skipped (docs/testing.md,
+"Session round 13"). Demo and Wuhan outputs byte-identical (`scripts/compare_outputs.py`,
+24 files each).
 """
 
 

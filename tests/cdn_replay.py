@@ -67,6 +67,7 @@ __all__ = [
     "missing_tools",
     "open_page",
     "prefetch",
+    "reset_browser",
     "start_browser",
     "wait_for",
     "wait_map_ready",
@@ -549,6 +550,20 @@ def start_browser(
         driver.quit()
         raise
     return driver
+
+
+def reset_browser(driver: WebDriver, window: dict[str, int]) -> None:
+    """Give a browser shared by several tests the state it started with.
+
+    A blank page, the window size it started with (``driver.get_window_size()`` then), no
+    device emulation (``Emulation.setDeviceMetricsOverride``), the default script timeout
+    (30 s) and no pending browser log entries; the hooks of :func:`start_browser` stay.
+    """
+    driver.get("about:blank")
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    driver.set_window_size(window["width"], window["height"])
+    driver.set_script_timeout(30)
+    driver.get_log("browser")
 
 
 def open_page(driver: WebDriver, path: Path) -> float:

@@ -19,7 +19,7 @@ import importlib.util
 import pickle
 import shutil
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +290,51 @@ def demo_config(demo_inputs: Path) -> Path:
     return demo_inputs
 
 
+# --- One offline headless Chromium per session (per xdist worker) ---------------------------
+
+
+def closed_port() -> int:
+    """A loopback port with nothing listening: every connection is refused at once."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def offline_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
+    """Headless Chromium with the network cut off, started once, and its first window size.
+
+    Tests take ``offline_browser`` (the same browser, reset).
+
+    Every host name resolves to a loopback port where nothing listens
+    (``--host-resolver-rules``), so any request fails at once, as on a machine without a
+    network. Shared by the modules that open pages offline (``test_map_offline``,
+    ``test_browser_workbench``, ``test_tiers_page``): one browser start (about 1.3 s of
+    CPU and 2-3 s of wall time, 2026-12-07) instead of one per module. Skips without
+    Debian's chromium and chromedriver or selenium.
+    """
+    import cdn_replay
+
+    if not (Path(cdn_replay.CHROMIUM).exists() and Path(cdn_replay.CHROMEDRIVER).exists()):
+        pytest.skip("headless browser test needs Debian chromium and chromium-driver")
+    pytest.importorskip("selenium")
+    driver = cdn_replay.start_browser(closed_port(), tmp_path_factory.mktemp("offline-profile"))
+    yield driver, driver.get_window_size()
+    driver.quit()
+
+
+@pytest.fixture
+def offline_browser(offline_chromium: tuple[Any, Any]) -> Any:
+    """The session's offline Chromium, reset for this test (``cdn_replay.reset_browser``)."""
+    import cdn_replay
+
+    driver, window = offline_chromium
+    cdn_replay.reset_browser(driver, window)
+    return driver
+
+
 # --- The shared demo: generated, prepared and run once per session (issue 23) ----------------
 #
 # Generating the demo metro (``write_demo_city``, seed 7) costs about 1.8 s of CPU, preparing
@@ -417,6 +462,98 @@ def copy_run(run: Any, dest: Path) -> Any:
     """
     shutil.copytree(run.out, dest)
     return dataclasses.replace(run, out=dest)
+
+
+def renamed_metro(
+    metro: Any,
+    config: Path,
+    *,
+    renamed: Mapping[str, Sequence[str]],
+    config_keys: Sequence[str] = (),
+) -> Any:
+    """The shared prepared ``metro`` for a private copy of its inputs that renames things.
+
+    For a test whose copy of the demo inputs (``copy_demo_inputs``) differs from them in
+    names only (a site renamed, districts given local names): the copy's inputs are READ
+    (``read_inputs``, 0.6 s of CPU on the demo) instead of prepared again (4.2 s), and the
+    copy's inputs replace the shared metro's. That is the metro ``prepare`` would give: the
+    network, the grid, the samples and the sites' attachment are made from the geometries
+    and numbers, which this checks are the shared ones (``tests/test_renamed_metro.py``
+    compares it with ``prepare``). It fails unless
+
+    - every input file of another role has the shared file's bytes;
+    - every other input reads the same (``fingerprint``, file paths by their names), as do
+      the reading notes;
+    - each renamed table differs from the shared one in its ``renamed`` columns only, and
+      does differ there;
+    - the config differs in file paths (the copy's folder) and ``config_keys`` only.
+
+    Parameters
+    ----------
+    metro
+        The shared metro (``demo_metro``): not changed (the result shares its arrays).
+    config
+        The copy's config.
+    renamed
+        ``Inputs`` field (``"sites"``, ``"districts"``) to the columns renamed in it.
+    config_keys
+        Top-level config keys the copy changes (none that ``prepare`` reads).
+    """
+    from latcircle.config import load_config
+    from latcircle.inputs.readers import read_inputs
+
+    cfg = load_config(config)
+    assert _config_dump(cfg, config_keys) == _config_dump(metro.config, config_keys)
+    old_paths, new_paths = metro.config.input_paths(), cfg.input_paths()
+    assert old_paths.keys() == new_paths.keys()
+    for role in old_paths.keys() - renamed.keys():
+        for old, new in zip(old_paths[role], new_paths[role], strict=True):
+            assert old.read_bytes() == new.read_bytes(), f"{role} input {new} changed"
+    inputs = read_inputs(cfg, site_device_us=metro.params.site_device_us)
+    shared = metro.inputs
+    assert shared.notes[: len(inputs.notes)] == inputs.notes
+    for field in dataclasses.fields(inputs):
+        if field.name not in {"lines", "notes", *renamed}:  # the metro let its lines go
+            new_value, old_value = getattr(inputs, field.name), getattr(shared, field.name)
+            assert fingerprint(_named(new_value)) == fingerprint(_named(old_value)), field.name
+    for name, columns in renamed.items():
+        new, old = getattr(inputs, name), getattr(shared, name)
+        assert list(new.columns) == list(old.columns)
+        pd.testing.assert_frame_equal(
+            new.drop(columns=list(columns)), old.drop(columns=list(columns))
+        )
+        assert not new[list(columns)].equals(old[list(columns)]), f"{name}: nothing renamed"
+    # The copy's inputs as read (their file paths the copy's), less the lines the metro let
+    # go, with the notes prepare added.
+    inputs = dataclasses.replace(inputs, lines=shared.lines, notes=shared.notes)
+    return dataclasses.replace(metro, config=cfg, inputs=inputs)
+
+
+def _named(value: Any) -> Any:
+    """``value`` with each path field of a dataclass (a raster's ``source``) as its name."""
+    if not dataclasses.is_dataclass(value) or isinstance(value, type):
+        return value
+    paths = {
+        f.name: Path(getattr(value, f.name).name)
+        for f in dataclasses.fields(value)
+        if isinstance(getattr(value, f.name), Path)
+    }
+    return dataclasses.replace(value, **paths)  # type: ignore[type-var]
+
+
+def _config_dump(cfg: Any, dropped: Sequence[str]) -> Any:
+    """The config as plain data, without ``dropped`` keys, each file path by its name."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Path):
+            return value.name
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(cfg.model_dump(exclude=set(dropped)))
 
 
 def _unchanged_files(what: str, folder: Path, before: dict[str, str]) -> None:

@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -108,15 +108,17 @@ def screenshot(driver: WebDriver, name: str, *, full_page: bool = False) -> Path
 # --- the demo, with one site named like an attack -----------------------------------------
 
 
-def _run_city(config: Path, out: Path) -> Path:
-    from latcircle.pipeline import run_config, write_progress
+def _run_city(metro: Any, out: Path) -> Path:
+    from latcircle.pipeline import run_city, write_progress
     from latcircle.present.map.step import map_writer
     from latcircle.present.report import write_report
 
     # The CDN page (--map-assets cdn), which these tests serve from the replayed CDNs; the
     # default self-contained page is opened with the network cut off in test_map_offline.py.
     writer = map_writer(assets="cdn")
-    run_config(config, out=out, extra_outputs=[write_progress, writer, write_report])
+    run_city(
+        metro.config, out=out, metro=metro, extra_outputs=[write_progress, writer, write_report]
+    )
     return out
 
 
@@ -131,18 +133,24 @@ def _rename_first_site(sites_csv: Path, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_outputs(tmp_path_factory: pytest.TempPathFactory, demo_inputs: Path) -> Path:
+def demo_outputs(
+    tmp_path_factory: pytest.TempPathFactory, demo_inputs: Path, demo_metro: Any
+) -> Path:
     """The demo metro run with the map and report, its first site renamed to markup.
 
-    The renaming changes an input: a private copy of the session's demo inputs (conftest).
+    The renaming changes an input: a private copy of the session's demo inputs (conftest),
+    whose sites are read again into the session's prepared metro (``renamed_metro``: the
+    name is the only change, so nothing else is prepared again).
     """
-    from conftest import copy_demo_inputs
+    from conftest import copy_demo_inputs, renamed_metro
 
     _require_tools()
     folder = tmp_path_factory.mktemp("demo")
     config = copy_demo_inputs(demo_inputs, folder / "data")
     _rename_first_site(folder / "data" / "sites.csv", XSS_NAME)
-    return _run_city(config, folder / "out")
+    metro = renamed_metro(demo_metro, config, renamed={"sites": ["name"]})
+    assert metro.inputs.sites["name"].iloc[0] == XSS_NAME
+    return _run_city(metro, folder / "out")
 
 
 def test_demo_map_layers_legend_popups(

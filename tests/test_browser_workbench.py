@@ -2,7 +2,8 @@
 
 On the demo metro (and Wuhan with the real data): the year slider set to 2024 redraws the
 rings and prints the headline of a separate ``--year 2024`` run; ticking what-if builds
-prints the shares of separate ``--year 2024 --add-site LON,LAT ...`` runs; at 1366×768 no
+prints the shares ``--year 2024 --add-site LON,LAT ...`` computes (its headline and coverage
+table, ``_with_sites``; one set of builds also against a whole such run); at 1366×768 no
 control covers another (the legend and the panel fold and scroll); axe-core finds no WCAG
 2 A/AA violation; the page requests nothing but base-map tiles (nothing at all with
 ``--basemap none``); Chinese words and names render (``tests/.artifacts/map-zh.png``).
@@ -13,18 +14,18 @@ files (``cdn_replay.AssetStore``); the test skips when it cannot be had.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 
 import cdn_replay
-from cdn_replay import js_problems, open_page, start_browser, wait_for, wait_map_ready
+from cdn_replay import js_problems, open_page, wait_for, wait_map_ready
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -46,20 +47,10 @@ LOCAL = {
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    if not (Path(cdn_replay.CHROMIUM).exists() and Path(cdn_replay.CHROMEDRIVER).exists()):
-        pytest.skip("headless browser test needs Debian chromium and chromium-driver")
-    pytest.importorskip("selenium")
-    driver = start_browser(_closed_port(), tmp_path_factory.mktemp("workbench-profile"))
-    yield driver
-    driver.quit()
+@pytest.fixture
+def browser(offline_browser: WebDriver) -> WebDriver:
+    """The session's offline Chromium (conftest), reset for each test."""
+    return offline_browser
 
 
 def _with_local_names(data: Path) -> None:
@@ -82,28 +73,44 @@ FEW_DRAWS = "uncertainty: {samples: 100}\n"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, demo_inputs: Path) -> dict[str, object]:
-    """The demo run, its maps (English, Chinese, no base map) and the 2024 reference runs."""
-    from conftest import copy_demo_inputs
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, demo_inputs: Path, demo_metro: Any
+) -> dict[str, object]:
+    """The demo run, its maps (English, Chinese, no base map) and the 2024 reference runs.
 
-    from latcircle.config import load_config
+    Local names and fewer draws change inputs: a private copy of the session's demo inputs
+    (conftest), whose districts are read again into the session's prepared metro
+    (``renamed_metro``: names and the config's draws are the only changes, so nothing else
+    is prepared again).
+    """
+    from conftest import copy_demo_inputs, renamed_metro
+
     from latcircle.pipeline import run_city, write_progress
-    from latcircle.present.maps import write_map
+    from latcircle.present.maps import map_pages
 
     folder = tmp_path_factory.mktemp("workbench-demo")
     config = copy_demo_inputs(demo_inputs, folder / "data")
     _with_local_names(folder / "data")
     with config.open("a", encoding="utf-8") as f:
         f.write(FEW_DRAWS)
-    result = run_city(load_config(config), out=folder / "out", extra_outputs=[write_progress])
+    metro = renamed_metro(
+        demo_metro,
+        config,
+        renamed={"districts": ["name_local"]},
+        config_keys=["name_local", "uncertainty"],
+    )
+    result = run_city(metro.config, out=folder / "out", metro=metro, extra_outputs=[write_progress])
+    # The three pages share the workbench's parts (slider years, what-if sets), computed once
+    # (map_pages: each page the bytes write_map writes alone, tests/test_map_pages.py).
+    texts = map_pages(
+        result,
+        result.out,
+        {"en": {"lang": "en"}, "zh": {"lang": "zh"}, "none": {"lang": "en", "basemap": "none"}},
+    )
     pages = {}
-    for name, options in {
-        "en": {"lang": "en"},
-        "zh": {"lang": "zh"},
-        "none": {"lang": "en", "basemap": "none"},
-    }.items():
-        path = write_map(result, result.out, **options)
-        pages[name] = path.rename(result.out / f"map-{name}.html")
+    for name, text in texts.items():
+        pages[name] = result.out / f"map-{name}.html"
+        pages[name].write_text(text, encoding="utf-8")
     return {"result": result, "pages": pages, "folder": folder}
 
 
@@ -124,6 +131,39 @@ def _reference(
         return compute_run(cfg, options, metro=result.metro)
     out = demo["folder"] / name  # type: ignore[operator]
     return run_city(cfg, out=out, metro=result.metro, options=options)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Shares:
+    """The headline and the coverage table of a run, as ``compute_run`` computes them."""
+
+    headline: dict[str, float]
+    coverage: pd.DataFrame
+
+
+def _with_sites(demo: dict, year: int, add: list) -> _Shares:
+    """The headline and coverage table of ``--year YEAR --add-site ...`` on the map's metro.
+
+    The steps ``pipeline.compute_run`` takes for them: the sites added (``add_sites``), the
+    scenario solved, ``coverage_table`` and ``Scenario.share`` at the budget; without the
+    run's sensitivity and uncertainty stages (about 5 of its 6 s of CPU here), which
+    neither reads. ``test_whatif_toggles_give_the_add_site_shares`` checks this against a
+    whole ``compute_run`` (exactly) on one set of builds.
+    """
+    from latcircle.analysis.coverage import coverage_table
+    from latcircle.analysis.plan import add_sites
+
+    metro = demo["result"].metro
+    cfg = metro.config.model_copy(update={"year": year})
+    metro = add_sites(dataclasses.replace(metro, config=cfg), add)
+    scenario = metro.scenario(year=year)
+    table = coverage_table(
+        [scenario.evaluations[b] for b in metro.bases],
+        thresholds_ms=cfg.thresholds_ms,
+        district_names=metro.district_names,
+    )
+    headline = {b: scenario.share(b, threshold_ms=cfg.budget_ms) for b in metro.bases}
+    return _Shares(headline, table)
 
 
 def _open(driver: WebDriver, page: Path, *, width: int = 1366, height: int = 900) -> None:
@@ -232,7 +272,12 @@ def test_whatif_toggles_give_the_add_site_shares(browser: WebDriver, demo: dict)
         state = _state(browser)
         assert [j for j, v in enumerate(state["on"]) if v] == on
         added = [(float(builds[j]["lon"]), float(builds[j]["lat"]), None) for j in on]
-        ref = _reference(demo, f"add{k}", year=2024, add=added, files=False)
+        ref = _with_sites(demo, 2024, added)
+        if k == 2:  # the reference is what a whole --add-site run computes, exactly
+            run = _reference(demo, f"add{k}", year=2024, add=added, files=False)
+            assert run.headline == ref.headline
+            # Every column coverage_table makes (the run appends the uncertainty quantiles).
+            pd.testing.assert_frame_equal(run.coverage[list(ref.coverage.columns)], ref.coverage)
         shown = _headline(browser)
         for basis, value in ref.headline.items():
             got = state["now"][basis]["share"][-1]
@@ -269,7 +314,8 @@ def _overlaps(driver: WebDriver) -> tuple[list, list]:
 @pytest.mark.parametrize("size", [(1366, 768), (1280, 720)])
 def test_no_control_covered(browser: WebDriver, demo: dict, size: tuple[int, int]) -> None:
     _open(browser, demo["pages"]["en"], width=size[0], height=size[1])
-    time.sleep(1.0)  # the tile notice arrives with the first failed tile
+    # The tile notice arrives with the first failed tile: the controls are checked with it.
+    wait_for(browser, "return document.querySelector('.lc-tile-notice') !== null;")
     assert _overlaps(browser) == ([], [])
     # Unfolded, the panel and the legend scroll inside the room their corners leave.
     _unfold(browser)
@@ -359,8 +405,8 @@ def test_chinese_words_and_names_render(browser: WebDriver, demo: dict) -> None:
 
 
 @pytest.mark.realdata
-def test_wuhan_workbench(browser: WebDriver, wuhan_run: RunResult, tmp_path: Path) -> None:
-    from latcircle.pipeline import RunOptions, run_city
+def test_wuhan_workbench(browser: WebDriver, wuhan_run: RunResult) -> None:
+    from latcircle.pipeline import RunOptions, compute_run
     from latcircle.present.style import percent
 
     # The session's Wuhan run (conftest): its map.html is the default map of a whole run.
@@ -374,11 +420,9 @@ def test_wuhan_workbench(browser: WebDriver, wuhan_run: RunResult, tmp_path: Pat
     assert size_mb <= 8.0
     _open(browser, page)
     _set_year(browser, "2024")
-    ref = run_city(
-        cfg.model_copy(update={"year": 2024}),
-        out=tmp_path / "y2024",
-        metro=result.metro,
-        options=RunOptions(progress=False),
+    # The 2024 run computed, not written: the headline run_city writes (compute_run).
+    ref = compute_run(
+        cfg.model_copy(update={"year": 2024}), RunOptions(progress=False), metro=result.metro
     )
     state, shown = _state(browser), _headline(browser)
     for basis, value in ref.headline.items():

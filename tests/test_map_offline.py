@@ -17,9 +17,7 @@ import csv
 import json
 import re
 import shutil
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +25,7 @@ import pytest
 from pyproj import Geod
 
 import cdn_replay
-from cdn_replay import js_problems, open_page, start_browser, wait_for, wait_map_ready
+from cdn_replay import js_problems, open_page, wait_for, wait_map_ready
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -48,36 +46,22 @@ TILE_HOSTS = {
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _closed_port() -> int:
-    """A loopback port with nothing listening: every connection is refused at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def offline_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    if not (Path(cdn_replay.CHROMIUM).exists() and Path(cdn_replay.CHROMEDRIVER).exists()):
-        pytest.skip("headless browser test needs Debian chromium and chromium-driver")
-    pytest.importorskip("selenium")
-    driver = start_browser(_closed_port(), tmp_path_factory.mktemp("offline-profile"))
-    yield driver
-    driver.quit()
-
-
 def _write_maps(result: RunResult) -> dict[str, Path]:
-    from latcircle.present.maps import write_map
+    """One page per base map beside the run, as ``write_map`` writes each (``map_pages``).
 
-    default = (result.out / "map.html").read_bytes()  # the run's own page (copy_run)
-    pages = {}
-    for basemap in BASEMAPS:
-        # English words, which the checks read (Wuhan's config would default to Chinese).
-        path = write_map(result, result.out, basemap=basemap, lang="en")
-        pages[basemap] = path.rename(result.out / f"map-{basemap}.html")
-    # The default page back in place: the run's bytes (a map is deterministic), not a sixth
-    # page built again (about 4 s of CPU on the demo).
-    (result.out / "map.html").write_bytes(default)
-    return pages
+    English words, which the checks read (Wuhan's config would default to Chinese). The
+    pages share the workbench's parts (slider years, what-if sets: the same for every base
+    map), computed once instead of four times; ``test_map_pages.py`` shows each page is the
+    very bytes ``write_map`` writes alone.
+    """
+    from latcircle.present.maps import map_pages
+
+    pages = map_pages(result, result.out, {b: {"basemap": b, "lang": "en"} for b in BASEMAPS})
+    paths = {}
+    for basemap, page in pages.items():
+        paths[basemap] = result.out / f"map-{basemap}.html"
+        paths[basemap].write_text(page, encoding="utf-8")
+    return paths
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +70,15 @@ def demo_maps(tmp_path_factory: pytest.TempPathFactory, demo_run: RunResult) -> 
     from conftest import copy_run
 
     return _write_maps(copy_run(demo_run, tmp_path_factory.mktemp("offline-demo") / "out"))
+
+
+def test_demo_osm_page_is_the_runs_own_map(demo_maps: dict[str, Path], demo_run: RunResult) -> None:
+    """The demo has no local names: its default page is the English OpenStreetMap page.
+
+    So the page written here beside the others must be the run's own ``map.html``, written
+    by the pipeline's map step, byte for byte.
+    """
+    assert demo_maps["osm"].read_bytes() == (demo_run.out / "map.html").read_bytes()
 
 
 def _shot(driver: WebDriver, name: str) -> Path:

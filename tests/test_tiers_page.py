@@ -1,7 +1,7 @@
 """The national tiers' page: offline in headless Chromium, data stays text, figures match tables.
 
-Chromium resolves every host to a closed loopback port (nothing listens on port 9): the page
-must open with no network at all, as the vendored Leaflet is inlined.
+Chromium resolves every host to a closed loopback port (the session's ``offline_browser``,
+conftest): the page must open with no network at all, as the vendored Leaflet is inlined.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -131,16 +130,6 @@ def test_hostile_name_stays_in_the_json_block(tmp_path: Path) -> None:
     assert data["cities"]["name"][0] == HOSTILE
     for raw in ("<", ">", "&", "'", "\u2028", "\u2029"):
         assert raw not in blocks[0], raw
-
-
-@pytest.fixture(scope="module")
-def offline_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    if not (Path(cdn_replay.CHROMIUM).exists() and Path(cdn_replay.CHROMEDRIVER).exists()):
-        pytest.skip("headless browser test needs Debian chromium and chromium-driver")
-    pytest.importorskip("selenium")
-    driver = cdn_replay.start_browser(9, tmp_path_factory.mktemp("profile"))
-    yield driver
-    driver.quit()
 
 
 @pytest.mark.browser

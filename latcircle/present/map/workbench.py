@@ -17,6 +17,7 @@ data becomes markup or code.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -34,6 +35,8 @@ from latcircle.analysis.workbench import (
     YearState,
     check_whatif_count,
     rank_candidates,
+    whatif_sets,
+    year_states,
 )
 from latcircle.inputs.candidates import read_candidates
 from latcircle.present.map.elements import (
@@ -58,10 +61,12 @@ __all__ = [
     "MAP_CANDIDATES",
     "RING_OPACITY",
     "Workbench",
+    "WorkbenchParts",
     "check_whatif_count",
     "slider_years",
     "solved_scenarios",
     "whatif_builds",
+    "workbench_parts",
     "workbench_payload",
 ]
 
@@ -155,6 +160,60 @@ def whatif_builds(
     if not frames:
         return pd.DataFrame(columns=["build_id", "name", "lon", "lat", "source", "gain"]), basis
     return pd.concat(frames, ignore_index=True), basis
+
+
+@dataclass(frozen=True)
+class WorkbenchParts:
+    """What the workbench computes from a run, the same for every page of its map.
+
+    No display option (base map, language, bands, assets) changes these: several pages of
+    one run (:func:`latcircle.present.maps.map_pages`) compute them once. Read-only.
+
+    Attributes
+    ----------
+    states
+        The slider's years (:func:`latcircle.analysis.workbench.year_states`).
+    builds, gain_basis
+        The what-if builds and the basis of their gains (:func:`whatif_builds`).
+    groups
+        The demand groups each build brings within budget, per year and basis
+        (:func:`latcircle.analysis.workbench.whatif_sets`).
+    """
+
+    states: list[YearState]
+    builds: pd.DataFrame
+    gain_basis: str
+    groups: dict[str, dict[str, DemandGroups]]
+
+
+def workbench_parts(
+    result: RunResult, layers: Mapping[str, gpd.GeoDataFrame], *, whatif: int
+) -> WorkbenchParts:
+    """Solve the slider's years and the what-if builds' groups of a run's map.
+
+    Parameters
+    ----------
+    result
+        The run.
+    layers
+        The map's layers (a ``plan`` layer gives the plan's builds first).
+    whatif
+        Most what-if builds (:func:`check_whatif_count`).
+
+    Returns
+    -------
+    WorkbenchParts
+    """
+    states = year_states(
+        result.metro,
+        result.scenario,
+        slider_years(result),
+        solved=solved_scenarios(result),
+        run_bands=(result.layers or {}).get("bands"),  # computed in memory, not read back
+        run_rings=(result.layers or {}).get("rings"),  # their differences, made once
+    )
+    builds, gain_basis = whatif_builds(result, states, layers.get("plan"), count=whatif)
+    return WorkbenchParts(states, builds, gain_basis, whatif_sets(result.metro, states, builds))
 
 
 def _candidates(result: RunResult) -> gpd.GeoDataFrame:
