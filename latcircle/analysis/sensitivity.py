@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle.analysis.coverage import Samples, covered, evaluate
+from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario, attach_site_table
 from latcircle.analysis.progress import meets, resolve_basis, year_range
 from latcircle.config import LatencyParams
@@ -349,7 +350,9 @@ class Sensitivity:
         return self.criticals[(year, basis)]
 
 
-def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
+def sensitivity(
+    metro: Metro, scenarios: Sequence[Scenario], *, memo: YearsMemo | None = None
+) -> Sensitivity:
     """Compute every sample's critical ``r`` and ``E`` in each solved scenario.
 
     Parameters
@@ -359,6 +362,10 @@ def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
     scenarios
         Solved scenarios, the run's first (:func:`target_scenarios` adds the target years'),
         one per year; scenarios with the same online sites share their critical values.
+    memo
+        Critical values kept for other runs of ``metro``
+        (:class:`~latcircle.analysis.memo.YearsMemo`): a scenario with the same online sites
+        on the same network takes them, and those computed here are kept in it.
 
     Returns
     -------
@@ -377,15 +384,15 @@ def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
                 out[(sc.year, basis)] = dataclasses.replace(out[(done[key], basis)], year=sc.year)
             continue
         done[key] = sc.year
-        if not exact:
-            out.update(_by_resolving(metro, sc))
-            continue
-        use = np.flatnonzero(sc.online & metro.view(sc.year).attachment.attached)
-        group_us = np.unique(device[use])
-        if len(group_us) <= 1:
-            out.update(_from_field(metro, sc, group_us))
-        else:
-            out.update(_by_lengths(metro, sc, [use[device[use] == s] for s in group_us], group_us))
+        if memo is not None:
+            kept = memo.get("criticals", key)
+            if kept is not None:  # the same sites on the same network, in another run
+                out.update({(sc.year, b): dataclasses.replace(c, year=sc.year) for b, c in kept})
+                continue
+        found = _criticals(metro, sc, device, exact=exact)
+        if memo is not None:
+            memo.put("criticals", key, tuple((b, c) for (_, b), c in found.items()))
+        out.update(found)
     method = "route lengths (exact)" if exact else "re-solved on the 0.01 grid (lower bound)"
     return Sensitivity(
         params=metro.params,
@@ -396,7 +403,22 @@ def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
     )
 
 
-def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
+def _criticals(
+    metro: Metro, sc: Scenario, device: np.ndarray, *, exact: bool
+) -> dict[tuple[int | None, str], SampleCritical]:
+    """Compute the critical values of one scenario on every basis (:func:`sensitivity`)."""
+    if not exact:
+        return _by_resolving(metro, sc)
+    use = np.flatnonzero(sc.online & metro.view(sc.year).attachment.attached)
+    group_us = np.unique(device[use])
+    if len(group_us) <= 1:
+        return _from_field(metro, sc, group_us)
+    return _by_lengths(metro, sc, [use[device[use] == s] for s in group_us], group_us)
+
+
+def target_scenarios(
+    metro: Metro, scenario: Scenario, *, memo: YearsMemo | None = None
+) -> list[Scenario]:
     """Return the run's scenario then one per progress year (solved once, reused by progress).
 
     The years are :func:`latcircle.analysis.progress.year_range`'s: the earliest site online
@@ -404,6 +426,9 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
     sites on the same network as an earlier one shares its solve; the others are solved
     together (:meth:`~latcircle.analysis.metro.Metro.scenarios`), their serving sites held
     in the smallest integer type of their values (``narrow_sites``: no step reads them).
+    With a ``memo`` (:class:`~latcircle.analysis.memo.YearsMemo`), a year another run of
+    ``metro`` solved (the same sites on the same network) is taken from it, and the years
+    solved here are kept in it.
     """
     years = [year for year in year_range(metro) if year != scenario.year]
     keys = [(scenario.online, metro.view_key(scenario.year))]
@@ -418,10 +443,30 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
         )
         keys.append((online, view))
     todo = [y for y, s in zip(years, same, strict=True) if s is None]
-    solved = iter(metro.scenarios(todo, narrow_sites=True))  # no reader of a year's sites
+    solved = iter(_solve_years(metro, todo, memo))
     out = [scenario]
     for year, s in zip(years, same, strict=True):
         out.append(next(solved) if s is None else dataclasses.replace(out[s], year=year))
+    return out
+
+
+def _solve_years(
+    metro: Metro, years: Sequence[int | None], memo: YearsMemo | None
+) -> list[Scenario]:
+    """Each year's scenario: from ``memo`` when kept there, the others solved together."""
+    if memo is None:
+        return metro.scenarios(years, narrow_sites=True)  # no reader of a year's sites
+    keys = [memo.key(metro, y) for y in years]
+    kept = [memo.get("scenarios", k) for k in keys]
+    todo = [y for y, sc in zip(years, kept, strict=True) if sc is None]
+    solved = iter(metro.scenarios(todo, narrow_sites=True))
+    out = []
+    for year, key, sc in zip(years, keys, kept, strict=True):
+        out.append(
+            dataclasses.replace(sc, year=year)
+            if sc is not None
+            else memo.put("scenarios", key, next(solved))
+        )
     return out
 
 

@@ -28,6 +28,7 @@ from latcircle.analysis.interconnect import (
 )
 from latcircle.analysis.isochrones import bands
 from latcircle.analysis.layers import LATENCY_BAND, STATUS_BAND, run_layers, status_raster
+from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
 from latcircle.analysis.progress import (
     progress_record,
@@ -344,11 +345,18 @@ class RunOptions:
     reuse
         Scenarios already solved on the run's metro (e.g. other years' runs), reused by the
         progress table when a year has the same online sites.
+    memo
+        What the runs of one prepared metro share whatever their year (the progress years'
+        scenarios and critical values, the map's slider years and what-if sets): one
+        :class:`~latcircle.analysis.memo.YearsMemo` passed to every run of ``metro``
+        computes each once. ``ValueError`` when a run's metro is another (another
+        preparation, ``add_sites``, another config but for its year).
     """
 
     add_sites: Sequence[tuple[float, float, str | None]] = ()
     progress: bool = True
     reuse: Sequence[Scenario] = ()
+    memo: YearsMemo | None = None
 
 
 def run_city(
@@ -462,6 +470,8 @@ def compute_run(
         from latcircle.analysis.plan import add_sites
 
         metro = add_sites(metro, list(options.add_sites))
+    if options.memo is not None:
+        options.memo.bind(metro)  # the metro it serves, or a ValueError
     with timer.stage("dijkstra"):
         scenario = metro.scenario(year=cfg.year)
     with timer.stage("coverage"):
@@ -484,7 +494,7 @@ def compute_run(
         if not latency:
             del latency_raster
     with timer.stage("sensitivity"):  # before progress: its years' scenarios are reused there
-        robust = _run_year_criticals(robustness(metro, scenario))
+        robust = _run_year_criticals(robustness(metro, scenario, memo=options.memo))
         table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
         release_memory()  # the other years' critical values: hand their heap back now
     protected = _protection_stage(metro, scenario, layers, timer) if protect else None
@@ -518,6 +528,7 @@ def compute_run(
         protection=protected,
         layers=layers,
         latency=latency_raster if latency else None,
+        memo=options.memo,
     )
     return result
 

@@ -207,6 +207,7 @@ def build_map(
         solved=solved_scenarios(result),
         run_bands=(result.layers or {}).get("bands"),  # computed in memory, not read back
         run_rings=(result.layers or {}).get("rings"),  # their differences, made once
+        memo=result.memo,  # other runs' years of this metro (RunOptions.memo)
     )
     names = _district_names(result, layers, lang)
     drawn = _add_layers(
@@ -221,7 +222,7 @@ def build_map(
         display=display,
     )
     builds, gain_basis = whatif_builds(result, states, layers.get("plan"), count=whatif)
-    groups = whatif_sets(result.metro, states, builds)
+    groups = whatif_sets(result.metro, states, builds, memo=result.memo)
     payload = workbench_payload(
         result,
         states,

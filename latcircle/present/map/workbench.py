@@ -165,7 +165,7 @@ def whatif_builds(
         )
     left = count - sum(len(f) for f in frames)
     if left > 0:
-        ranked = rank_candidates(metro, states, _candidates(result), count=left)
+        ranked = rank_candidates(metro, states, _candidates(result), count=left, memo=result.memo)
         frames.append(ranked.drop(columns="later").assign(source="candidate"))
     if not frames:
         return pd.DataFrame(columns=["build_id", "name", "lon", "lat", "source", "gain"]), basis
