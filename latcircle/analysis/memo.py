@@ -87,6 +87,10 @@ class YearsMemo:
         online = np.packbits(metro.online(year)).tobytes()
         return online, metro.view_key(year)
 
+    def count(self, part: str) -> int:
+        """Return how many entries of ``part`` are kept (e.g. distinct slider years)."""
+        return len(self._parts.get(part, {}))
+
     def get(self, part: str, key: Hashable) -> Any | None:
         """Return the part kept under ``key``, ``None`` when none is."""
         found = self._parts.get(part, {}).get(key)
