@@ -17,12 +17,13 @@ every output.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+import dataclasses
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
-from latcircle.analysis.metro import Metro
+from latcircle.analysis.metro import Metro, Scenario
 
 __all__ = ["YearsMemo"]
 
@@ -108,3 +109,22 @@ class YearsMemo:
         if found is not None:
             return found
         return self.put(part, key, make())
+
+    def scenarios(
+        self, metro: Metro, years: Sequence[int | None], *, narrow_sites: bool = False
+    ) -> list[Scenario]:
+        """Return each year's scenario: kept ones relabelled, the others solved and kept.
+
+        Those not kept are solved together (:meth:`~latcircle.analysis.metro.Metro.scenarios`,
+        with ``narrow_sites``); part ``scenarios``.
+        """
+        keys = [self.key(metro, y) for y in years]
+        kept = [self.get("scenarios", k) for k in keys]
+        todo = [y for y, sc in zip(years, kept, strict=True) if sc is None]
+        solved = iter(metro.scenarios(todo, narrow_sites=narrow_sites))
+        return [
+            dataclasses.replace(sc, year=year)
+            if sc is not None
+            else self.put("scenarios", key, next(solved))
+            for year, key, sc in zip(years, keys, kept, strict=True)
+        ]

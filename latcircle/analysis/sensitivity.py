@@ -274,12 +274,16 @@ class _Sorted:
     """Sorted coverable critical values and the weight at or above each index.
 
     ``suffix`` has one entry more than ``stars`` (0 at the end). With equal weights it is not
-    stored: ``(len − i)·unit`` is the same float as the stored array would hold.
+    stored: ``(len − i)·unit`` is the same float as the stored array would hold. ``rows``:
+    ``sensitivity.csv``'s rows of these values (:func:`_rows`), made once, kept with them.
     """
 
     stars: np.ndarray
     suffix: np.ndarray | None
     unit: float = 0.0
+    rows: dict[tuple[float, bool], list[_Row]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def weight_at(self, idx: np.ndarray) -> np.ndarray:
         """Return the weight of the samples at or above sorted index ``idx``."""
@@ -443,30 +447,12 @@ def target_scenarios(
         )
         keys.append((online, view))
     todo = [y for y, s in zip(years, same, strict=True) if s is None]
-    solved = iter(_solve_years(metro, todo, memo))
+    # No reader of a year's serving sites: held narrow (``narrow_sites``).
+    solve = metro.scenarios if memo is None else functools.partial(memo.scenarios, metro)
+    solved = iter(solve(todo, narrow_sites=True))
     out = [scenario]
     for year, s in zip(years, same, strict=True):
         out.append(next(solved) if s is None else dataclasses.replace(out[s], year=year))
-    return out
-
-
-def _solve_years(
-    metro: Metro, years: Sequence[int | None], memo: YearsMemo | None
-) -> list[Scenario]:
-    """Each year's scenario: from ``memo`` when kept there, the others solved together."""
-    if memo is None:
-        return metro.scenarios(years, narrow_sites=True)  # no reader of a year's sites
-    keys = [memo.key(metro, y) for y in years]
-    kept = [memo.get("scenarios", k) for k in keys]
-    todo = [y for y, sc in zip(years, kept, strict=True) if sc is None]
-    solved = iter(metro.scenarios(todo, narrow_sites=True))
-    out = []
-    for year, key, sc in zip(years, keys, kept, strict=True):
-        out.append(
-            dataclasses.replace(sc, year=year)
-            if sc is not None
-            else memo.put("scenarios", key, next(solved))
-        )
     return out
 
 
@@ -781,15 +767,15 @@ def sensitivity_table(sens: Sensitivity) -> pd.DataFrame:
     columns: dict[str, list[np.ndarray]] = {c: [] for c in SENSITIVITY_COLUMNS}
     for (year, basis), crit in sens.criticals.items():
         for parameter in PARAMETERS:
-            for kind, values in _kinds(sens, crit, parameter):
+            for kind, values, share, share_above in _rows(sens, crit, parameter):
                 n = len(values)
                 columns["parameter"].append(np.full(n, parameter, dtype=object))
-                columns["value"].append(np.asarray(values, dtype=float))
+                columns["value"].append(values)
                 columns["year"].append(np.full(n, year, dtype=object))
                 columns["basis"].append(np.full(n, basis, dtype=object))
-                columns["share"].append(crit.share(parameter, values))
+                columns["share"].append(share)
                 columns["kind"].append(np.full(n, kind, dtype=object))
-                columns["share_above"].append(crit.share_above(parameter, values))
+                columns["share_above"].append(share_above)
     if not columns["value"]:
         return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
     # One frame from whole columns (not one per year, basis, parameter and kind).
@@ -798,6 +784,26 @@ def sensitivity_table(sens: Sensitivity) -> pd.DataFrame:
     table["_y"] = table["year"].fillna(0)
     table = table.sort_values(["parameter", "_y", "basis", "value", "kind"], kind="stable")
     return table.drop(columns="_y").reset_index(drop=True)[SENSITIVITY_COLUMNS]
+
+
+#: One kind of rows of ``sensitivity.csv``: kind, values, share, share above.
+_Row = tuple[str, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _rows(sens: Sensitivity, crit: SampleCritical, parameter: str) -> list[_Row]:
+    """Return one parameter's rows (:func:`_kinds`, their shares), kept with its sorted values.
+
+    Critical values other runs of the metro made (``YearsMemo``) give their rows again.
+    """
+    own = sens.params.route_factor if parameter == ROUTE else sens.params.equipment_us
+    kept, key = crit._sorted_of(parameter).rows, (float(own), crit.r_exact)
+    if key not in kept:
+        share, above = crit.share, crit.share_above
+        kinds = _kinds(sens, crit, parameter)
+        kept[key] = [
+            (k, np.asarray(v, float), share(parameter, v), above(parameter, v)) for k, v in kinds
+        ]
+    return kept[key]
 
 
 def _kinds(sens: Sensitivity, crit: SampleCritical, parameter: str) -> list[tuple[str, np.ndarray]]:
