@@ -1079,6 +1079,21 @@ tables above were measured on the same day, but the machine's speed varies betwe
 last session's 6.50 s for the whole run at `1439833` (the base's code, near enough) read
 6.55–7.62 s here, so compare pairs, not sessions. `make test` from a clean clone at
 `b27c087`: 1,416 passed in 8 min 58 s of pytest (CI=true bash .ci/run).
+
+**Session round 13, several years of one metro (issue 23 item 4; 2026-12-07).** A run's
+progress years (their solves and critical values), the map's slider years and what-if sets
+and the ranked candidates do not depend on the run year; `test_years`' eleven demo runs made
+them eleven times. `latcircle.analysis.memo.YearsMemo` (`RunOptions(memo=...)`) keeps each,
+keyed by the online sites and network it is a function of, for every run of one prepared
+metro (another metro or config: `ValueError`); `sensitivity.csv`'s rows are kept with their
+sorted critical values. Without a memo nothing changes: the demo, Wuhan and a demo
+`--year 2026` run byte-identical with d5af239; Wuhan's whole run 6.30 s CPU, 588 MB peak
+(one run, load ~14). With one, every file of the eleven years is byte-identical with
+d5af239's. `test_years.py` alone (`/usr/bin/time`, user + system, interleaved, load 6–15):
+99.7 / 105.0 → 63.7 / 66.0 s CPU, two tests added (2030 from the memo against 2030 run
+alone, every file; the memo refuses another metro). `test_sensitivity.py` 28.5 / 28.5 →
+21.2 / 21.0 s (the demo's critical values made once for its five tests); `test_faults.py`
+21.4 / 21.5 → 12.3 / 13.0 s (the tiny city's previous run and reference made once for the twelve kills).
 """
 
 
