@@ -1089,7 +1089,8 @@ metro (another metro or config: `ValueError`); `sensitivity.csv`'s rows are kept
 sorted critical values. Without a memo nothing changes: the demo, Wuhan and a demo
 `--year 2026` run byte-identical with d5af239; Wuhan's whole run 6.30 s CPU, 588 MB peak
 (one run, load ~14). With one, every file of the eleven years is byte-identical with
-d5af239's. `test_years.py` alone (`/usr/bin/time`, user + system, interleaved, load 6–15):
+d5af239's; the eleven runs in one process (`time.process_time`, no pytest) 87.8 / 75.8 →
+42.6 / 41.5 s CPU. `test_years.py` alone (`/usr/bin/time`, user + system, interleaved, load 6–15):
 99.7 / 105.0 → 63.7 / 66.0 s CPU, two tests added (2030 from the memo against 2030 run
 alone, every file; the memo refuses another metro). `test_sensitivity.py` 28.5 / 28.5 →
 21.2 / 21.0 s (the demo's critical values made once for its five tests); `test_faults.py`
