@@ -1094,7 +1094,8 @@ d5af239's; the eleven runs in one process (`time.process_time`, no pytest) 87.8 
 99.7 / 105.0 → 63.7 / 66.0 s CPU, two tests added (2030 from the memo against 2030 run
 alone, every file; the memo refuses another metro). `test_sensitivity.py` 28.5 / 28.5 →
 21.2 / 21.0 s (the demo's critical values made once for its five tests); `test_faults.py`
-21.4 / 21.5 → 12.3 / 13.0 s (the tiny city's previous run and reference made once for the twelve kills).
+21.4 / 21.5 → 12.3 / 13.0 s (the tiny city's previous run and reference made once for the
+twelve kills). About 54 s of CPU out of the suite's ~925 s: `make test` was not run whole.
 """
 
 
