@@ -1264,6 +1264,23 @@ pytest: `/usr/bin/time` alone loses the Chromium processes re-parented when chro
 **159.6 / 153.7 → 118.3 / 119.4 s**, 44 / 45 tests passed, nothing skipped (docs/testing.md,
 "Session round 13"). Demo and Wuhan outputs byte-identical (`scripts/compare_outputs.py`,
 24 files each).
+
+**Session round 13, several years of one metro (issue 23 item 4; 2026-12-07).** A run's
+progress years (their solves and critical values), the map's slider years and what-if sets
+and the ranked candidates do not depend on the run year; `test_years`' eleven demo runs made
+them eleven times. `latcircle.analysis.memo.YearsMemo` (`RunOptions(memo=...)`) keeps each,
+keyed by the online sites and network it is a function of, for every run of one prepared
+metro (another metro or config: `ValueError`); `sensitivity.csv`'s rows are kept with their
+sorted critical values. Without a memo nothing changes: the demo, Wuhan and a demo
+`--year 2026` run byte-identical with d5af239; Wuhan's whole run 6.30 s CPU, 588 MB peak
+(one run, load ~14). With one, every file of the eleven years is byte-identical with
+d5af239's; the eleven runs in one process (`time.process_time`, no pytest) 87.8 / 75.8 →
+42.6 / 41.5 s CPU. `test_years.py` alone (`/usr/bin/time`, user + system, interleaved, load 6–15):
+99.7 / 105.0 → 63.7 / 66.0 s CPU, two tests added (2030 from the memo against 2030 run
+alone, every file; the memo refuses another metro). `test_sensitivity.py` 28.5 / 28.5 →
+21.2 / 21.0 s (the demo's critical values made once for its five tests); `test_faults.py`
+21.4 / 21.5 → 12.3 / 13.0 s (the tiny city's previous run and reference made once for the
+twelve kills). About 54 s of CPU out of the suite's ~925 s: `make test` was not run whole.
 """
 
 

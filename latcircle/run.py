@@ -16,6 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.protection import Protection
 from latcircle.analysis.robust import Robustness
@@ -100,6 +101,10 @@ class RunResult:
         (:class:`~latcircle.analysis.workbench.YearCodes`, one byte a sample), when
         :func:`latcircle.pipeline.run_city` kept them for a step that reads them in place of
         the scenarios (``robust.scenarios`` then holds the run's own only); empty otherwise.
+    memo
+        What the runs of its metro share whatever their year, when the run was given one
+        (``RunOptions(memo=...)``): the map's slider years and what-if sets are taken from
+        it and kept in it.
     """
 
     out: Path | None
@@ -116,6 +121,7 @@ class RunResult:
     latency: np.ndarray | None = None
     shortfall: Shortfall | None = None
     years: tuple[YearCodes, ...] = ()
+    memo: YearsMemo | None = None
 
     def gpkg_layers(self) -> dict[str, gpd.GeoDataFrame]:
         """Return the run's GeoPackage layers, from memory when it kept them.

@@ -26,6 +26,7 @@ from latcircle.analysis.metro import Metro, prepare, with_views
 from latcircle.analysis.sensitivity import (
     E_GRID,
     R_GRID,
+    Sensitivity,
     critical_table,
     sensitivity,
     sensitivity_table,
@@ -168,13 +169,23 @@ def demo(demo_metro: Metro) -> Metro:
     return demo_metro
 
 
+@pytest.fixture(scope="module")
+def demo_sens(demo: Metro) -> Sensitivity:
+    """The demo's critical values, every progress year: made once for the module's tests.
+
+    Each test reruns the metro itself (the reference); this, the thing checked, is the same
+    computation for all of them (about 1 s of CPU each).
+    """
+    return sensitivity(demo, target_scenarios(demo, demo.scenario()))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("parameter", ["route_factor", "equipment_us"])
 @pytest.mark.parametrize(("year", "target"), [(2027, 0.70), (2028, 0.75)])
-def test_demo_curve_equals_reruns(demo: Metro, parameter: str, year: int, target: float) -> None:
-    metro = demo
-    scenarios = target_scenarios(metro, metro.scenario())
-    sens = sensitivity(metro, scenarios)
+def test_demo_curve_equals_reruns(
+    demo: Metro, demo_sens: Sensitivity, parameter: str, year: int, target: float
+) -> None:
+    metro, sens = demo, demo_sens
     # 2027: every online site at 350 µs (from the run's field); 2028 adds a 20 µs site, so
     # the serving site changes with r (route lengths per device latency).
     assert len(sens.get(year, "key_sites").group_us) == (1 if year == 2027 else 2)
@@ -188,9 +199,8 @@ def test_demo_curve_equals_reruns(demo: Metro, parameter: str, year: int, target
 
 
 @pytest.mark.slow
-def test_demo_sensitivity_csv_is_exact_at_its_grid(demo: Metro) -> None:
-    metro = demo
-    sens = sensitivity(metro, target_scenarios(metro, metro.scenario()))
+def test_demo_sensitivity_csv_is_exact_at_its_grid(demo: Metro, demo_sens: Sensitivity) -> None:
+    metro, sens = demo, demo_sens
     table = sensitivity_table(sens)
     assert set(table["kind"]) == {"grid", "breakpoint", "run"}
     rows = table[(table["year"] == 2027) & (table["basis"] == "population")]

@@ -2,11 +2,15 @@
 
 The demo's sites come online from 2024 to 2028, so 2020-2023 have no site online (every band
 empty), 2024-2028 add one site a year, and 2029-2030 add nothing. One metro is prepared once
-and run for each year through the Python API (as ``latcircle run --year Y`` does).
+and run for each year through the Python API (as ``latcircle run --year Y`` does), the
+eleven runs sharing one :class:`~latcircle.analysis.memo.YearsMemo` (what does not depend on
+the run year is computed once); one year is run again without it, and must give the same bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.util
 import json
 from pathlib import Path
 
@@ -18,8 +22,16 @@ import pytest
 import rasterio
 
 from latcircle.analysis.coverage import CAUSE_CODES, CAUSES
+from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro
 from latcircle.pipeline import RunOptions, default_outputs, run_city
+
+_SPEC = importlib.util.spec_from_file_location(
+    "compare_outputs", Path(__file__).parents[1] / "scripts" / "compare_outputs.py"
+)
+assert _SPEC is not None and _SPEC.loader is not None
+compare_outputs = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(compare_outputs)
 
 YEARS = list(range(2020, 2031))
 FIRST_ONLINE = 2024
@@ -53,17 +65,27 @@ LAYERS = {
     "layer_styles",  # the QGIS styles table (issue 18)
 }
 
-pytestmark = pytest.mark.slow  # eleven full runs (about 40 s of CPU on the 2-core machine)
+pytestmark = pytest.mark.slow  # twelve full runs (about 50 s of CPU on the 2-core machine)
+
+#: The distinct sets of online sites of the demo's years (its one network): none (2020-2023),
+#: then one more site a year from 2024 to 2028 (2029 and 2030 are 2028's).
+DISTINCT_YEARS = 1 + (2028 - FIRST_ONLINE + 1)
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory, demo_metro: Metro) -> dict[int, Path]:
-    """The demo run for every year, sharing one prepared metro (the session's, conftest)."""
+def memo_runs(
+    tmp_path_factory: pytest.TempPathFactory, demo_metro: Metro
+) -> tuple[dict[int, Path], YearsMemo]:
+    """The demo run for every year, sharing one prepared metro (the session's, conftest).
+
+    The runs share one memo, as a caller scripting years through the API would.
+    """
     root = tmp_path_factory.mktemp("years")
     metro = demo_metro
     cfg = metro.config
     # Each distinct set of online sites solved once, for every run's progress by year.
     solved = [metro.scenario(year=y) for y in range(FIRST_ONLINE - 1, 2029)]
+    memo = YearsMemo()
     out = {}
     for year in YEARS:
         folder = root / f"demo-{year}"
@@ -72,11 +94,54 @@ def runs(tmp_path_factory: pytest.TempPathFactory, demo_metro: Metro) -> dict[in
             out=folder,
             metro=metro,
             extra_outputs=default_outputs(),
-            options=RunOptions(reuse=solved),
+            options=RunOptions(reuse=solved, memo=memo),
         )
         assert result.scenario.year == year
         out[year] = folder
-    return out
+    return out, memo
+
+
+@pytest.fixture(scope="module")
+def runs(memo_runs: tuple[dict[int, Path], YearsMemo]) -> dict[int, Path]:
+    """Each year's output folder."""
+    return memo_runs[0]
+
+
+def test_a_year_from_the_memo_is_that_year_run_alone(
+    memo_runs: tuple[dict[int, Path], YearsMemo], demo_metro: Metro, tmp_path: Path
+) -> None:
+    """2030 took every year-independent part from the memo: the bytes of a run without one.
+
+    2030 is relabelled from 2028's parts (the same sites): its slider's year, its critical
+    values and its scenario all carry their own year in the files compared.
+    """
+    runs, memo = memo_runs
+    alone = tmp_path / "demo-2030"
+    run_city(
+        demo_metro.config.model_copy(update={"year": 2030}),
+        out=alone,
+        metro=demo_metro,
+        extra_outputs=default_outputs(),
+    )
+    assert compare_outputs.compare_folders(runs[2030], alone) == []
+    # One slider state and one set of critical values per distinct set of online sites.
+    assert memo.count("states") == DISTINCT_YEARS
+    assert memo.count("criticals") == DISTINCT_YEARS
+    assert memo.hits > 0
+
+
+def test_a_memo_serves_one_metro(demo_metro: Metro) -> None:
+    """Another preparation or another config (its year aside) is refused, not served."""
+    memo = YearsMemo()
+    memo.bind(demo_metro)
+    year = demo_metro.config.model_copy(update={"year": 2024})
+    memo.bind(dataclasses.replace(demo_metro, config=year))  # another year: served
+    with pytest.raises(ValueError, match="one prepared metro"):
+        memo.bind(dataclasses.replace(demo_metro, grid=dataclasses.replace(demo_metro.grid)))
+    budget = demo_metro.config.budget_ms * 2
+    other = demo_metro.config.model_copy(update={"budget_ms": budget})
+    with pytest.raises(ValueError, match="one prepared metro"):
+        memo.bind(dataclasses.replace(demo_metro, config=other))
 
 
 def _metro(folder: Path) -> pd.DataFrame:

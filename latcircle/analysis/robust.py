@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.sensitivity import (
     E_GRID,
@@ -84,7 +85,7 @@ class Robustness:
         return self.scenarios[0].year
 
 
-def robustness(metro: Metro, scenario: Scenario) -> Robustness:
+def robustness(metro: Metro, scenario: Scenario, *, memo: YearsMemo | None = None) -> Robustness:
     """Compute a run's sensitivity curves and share uncertainty.
 
     Parameters
@@ -93,13 +94,16 @@ def robustness(metro: Metro, scenario: Scenario) -> Robustness:
         The prepared metro.
     scenario
         The run's solved scenario.
+    memo
+        The progress years' scenarios and critical values other runs of ``metro`` kept
+        (:class:`~latcircle.analysis.memo.YearsMemo`); ``None``: all computed here.
 
     Returns
     -------
     Robustness
     """
-    scenarios = target_scenarios(metro, scenario)
-    sens = sensitivity(metro, scenarios)
+    scenarios = target_scenarios(metro, scenario, memo=memo)
+    sens = sensitivity(metro, scenarios, memo=memo)
     enabled = metro.config.uncertainty.enabled
     unc = uncertainty(metro, sens, scenario=scenario) if enabled else None
     return Robustness(

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle.analysis.coverage import Samples, covered, evaluate
+from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario, attach_site_table
 from latcircle.analysis.progress import meets, resolve_basis, year_range
 from latcircle.config import LatencyParams
@@ -273,12 +274,16 @@ class _Sorted:
     """Sorted coverable critical values and the weight at or above each index.
 
     ``suffix`` has one entry more than ``stars`` (0 at the end). With equal weights it is not
-    stored: ``(len − i)·unit`` is the same float as the stored array would hold.
+    stored: ``(len − i)·unit`` is the same float as the stored array would hold. ``rows``:
+    ``sensitivity.csv``'s rows of these values (:func:`_rows`), made once, kept with them.
     """
 
     stars: np.ndarray
     suffix: np.ndarray | None
     unit: float = 0.0
+    rows: dict[tuple[float, bool], list[_Row]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def weight_at(self, idx: np.ndarray) -> np.ndarray:
         """Return the weight of the samples at or above sorted index ``idx``."""
@@ -349,7 +354,9 @@ class Sensitivity:
         return self.criticals[(year, basis)]
 
 
-def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
+def sensitivity(
+    metro: Metro, scenarios: Sequence[Scenario], *, memo: YearsMemo | None = None
+) -> Sensitivity:
     """Compute every sample's critical ``r`` and ``E`` in each solved scenario.
 
     Parameters
@@ -359,6 +366,10 @@ def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
     scenarios
         Solved scenarios, the run's first (:func:`target_scenarios` adds the target years'),
         one per year; scenarios with the same online sites share their critical values.
+    memo
+        Critical values kept for other runs of ``metro``
+        (:class:`~latcircle.analysis.memo.YearsMemo`): a scenario with the same online sites
+        on the same network takes them, and those computed here are kept in it.
 
     Returns
     -------
@@ -377,15 +388,15 @@ def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
                 out[(sc.year, basis)] = dataclasses.replace(out[(done[key], basis)], year=sc.year)
             continue
         done[key] = sc.year
-        if not exact:
-            out.update(_by_resolving(metro, sc))
-            continue
-        use = np.flatnonzero(sc.online & metro.view(sc.year).attachment.attached)
-        group_us = np.unique(device[use])
-        if len(group_us) <= 1:
-            out.update(_from_field(metro, sc, group_us))
-        else:
-            out.update(_by_lengths(metro, sc, [use[device[use] == s] for s in group_us], group_us))
+        if memo is not None:
+            kept = memo.get("criticals", key)
+            if kept is not None:  # the same sites on the same network, in another run
+                out.update({(sc.year, b): dataclasses.replace(c, year=sc.year) for b, c in kept})
+                continue
+        found = _criticals(metro, sc, device, exact=exact)
+        if memo is not None:
+            memo.put("criticals", key, tuple((b, c) for (_, b), c in found.items()))
+        out.update(found)
     method = "route lengths (exact)" if exact else "re-solved on the 0.01 grid (lower bound)"
     return Sensitivity(
         params=metro.params,
@@ -396,7 +407,22 @@ def sensitivity(metro: Metro, scenarios: Sequence[Scenario]) -> Sensitivity:
     )
 
 
-def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
+def _criticals(
+    metro: Metro, sc: Scenario, device: np.ndarray, *, exact: bool
+) -> dict[tuple[int | None, str], SampleCritical]:
+    """Compute the critical values of one scenario on every basis (:func:`sensitivity`)."""
+    if not exact:
+        return _by_resolving(metro, sc)
+    use = np.flatnonzero(sc.online & metro.view(sc.year).attachment.attached)
+    group_us = np.unique(device[use])
+    if len(group_us) <= 1:
+        return _from_field(metro, sc, group_us)
+    return _by_lengths(metro, sc, [use[device[use] == s] for s in group_us], group_us)
+
+
+def target_scenarios(
+    metro: Metro, scenario: Scenario, *, memo: YearsMemo | None = None
+) -> list[Scenario]:
     """Return the run's scenario then one per progress year (solved once, reused by progress).
 
     The years are :func:`latcircle.analysis.progress.year_range`'s: the earliest site online
@@ -404,6 +430,9 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
     sites on the same network as an earlier one shares its solve; the others are solved
     together (:meth:`~latcircle.analysis.metro.Metro.scenarios`), their serving sites held
     in the smallest integer type of their values (``narrow_sites``: no step reads them).
+    With a ``memo`` (:class:`~latcircle.analysis.memo.YearsMemo`), a year another run of
+    ``metro`` solved (the same sites on the same network) is taken from it, and the years
+    solved here are kept in it.
     """
     years = [year for year in year_range(metro) if year != scenario.year]
     keys = [(scenario.online, metro.view_key(scenario.year))]
@@ -418,7 +447,9 @@ def target_scenarios(metro: Metro, scenario: Scenario) -> list[Scenario]:
         )
         keys.append((online, view))
     todo = [y for y, s in zip(years, same, strict=True) if s is None]
-    solved = iter(metro.scenarios(todo, narrow_sites=True))  # no reader of a year's sites
+    # No reader of a year's serving sites: held narrow (``narrow_sites``).
+    solve = metro.scenarios if memo is None else functools.partial(memo.scenarios, metro)
+    solved = iter(solve(todo, narrow_sites=True))
     out = [scenario]
     for year, s in zip(years, same, strict=True):
         out.append(next(solved) if s is None else dataclasses.replace(out[s], year=year))
@@ -736,15 +767,15 @@ def sensitivity_table(sens: Sensitivity) -> pd.DataFrame:
     columns: dict[str, list[np.ndarray]] = {c: [] for c in SENSITIVITY_COLUMNS}
     for (year, basis), crit in sens.criticals.items():
         for parameter in PARAMETERS:
-            for kind, values in _kinds(sens, crit, parameter):
+            for kind, values, share, share_above in _rows(sens, crit, parameter):
                 n = len(values)
                 columns["parameter"].append(np.full(n, parameter, dtype=object))
-                columns["value"].append(np.asarray(values, dtype=float))
+                columns["value"].append(values)
                 columns["year"].append(np.full(n, year, dtype=object))
                 columns["basis"].append(np.full(n, basis, dtype=object))
-                columns["share"].append(crit.share(parameter, values))
+                columns["share"].append(share)
                 columns["kind"].append(np.full(n, kind, dtype=object))
-                columns["share_above"].append(crit.share_above(parameter, values))
+                columns["share_above"].append(share_above)
     if not columns["value"]:
         return pd.DataFrame(columns=SENSITIVITY_COLUMNS)
     # One frame from whole columns (not one per year, basis, parameter and kind).
@@ -753,6 +784,26 @@ def sensitivity_table(sens: Sensitivity) -> pd.DataFrame:
     table["_y"] = table["year"].fillna(0)
     table = table.sort_values(["parameter", "_y", "basis", "value", "kind"], kind="stable")
     return table.drop(columns="_y").reset_index(drop=True)[SENSITIVITY_COLUMNS]
+
+
+#: One kind of rows of ``sensitivity.csv``: kind, values, share, share above.
+_Row = tuple[str, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _rows(sens: Sensitivity, crit: SampleCritical, parameter: str) -> list[_Row]:
+    """Return one parameter's rows (:func:`_kinds`, their shares), kept with its sorted values.
+
+    Critical values other runs of the metro made (``YearsMemo``) give their rows again.
+    """
+    own = sens.params.route_factor if parameter == ROUTE else sens.params.equipment_us
+    kept, key = crit._sorted_of(parameter).rows, (float(own), crit.r_exact)
+    if key not in kept:
+        share, above = crit.share, crit.share_above
+        kinds = _kinds(sens, crit, parameter)
+        kept[key] = [
+            (k, np.asarray(v, float), share(parameter, v), above(parameter, v)) for k, v in kinds
+        ]
+    return kept[key]
 
 
 def _kinds(sens: Sensitivity, crit: SampleCritical, parameter: str) -> list[tuple[str, np.ndarray]]:

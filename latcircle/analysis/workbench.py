@@ -33,6 +33,7 @@ from shapely.geometry.base import BaseGeometry
 
 from latcircle.analysis.coverage import CAUSE_CODES, Samples, cause_codes, covered
 from latcircle.analysis.isochrones import band_rings, mask_polygons
+from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis
 from latcircle.engine.latency import LatencyField, attach_sites, solve_each
@@ -211,6 +212,7 @@ def year_states(
     solved: Sequence[Scenario | YearCodes] = (),
     run_bands: gpd.GeoDataFrame | None = None,
     run_rings: gpd.GeoDataFrame | None = None,
+    memo: YearsMemo | None = None,
 ) -> list[YearState]:
     """Solve the metro for each slider year and keep what the map redraws.
 
@@ -234,11 +236,37 @@ def year_states(
         The run's rings (:func:`latcircle.analysis.isochrones.band_rings` of ``run_bands``,
         ``RunResult.layers["rings"]``): the differences of those very band geometries are
         not computed again.
+    memo
+        Slider years other runs of ``metro`` kept
+        (:class:`~latcircle.analysis.memo.YearsMemo`, by online sites and network): when it
+        holds every year they are taken from it, relabelled; else the years made here are
+        kept in it.
 
     Returns
     -------
     list of YearState
     """
+    if memo is not None:
+        kept: list[YearState | None] = [memo.get("states", memo.key(metro, y)) for y in years]
+        if all(st is not None for st in kept):  # every year made by an earlier run
+            pairs = zip(kept, years, strict=True)
+            return [dataclasses.replace(st, key=_key(y), year=y) for st, y in pairs if st]
+    states = _year_states(metro, scenario, years, solved, run_bands, run_rings)
+    if memo is not None:
+        for year, st in zip(years, states, strict=True):
+            memo.put("states", memo.key(metro, year), st)
+    return states
+
+
+def _year_states(
+    metro: Metro,
+    scenario: Scenario,
+    years: list[int | None],
+    solved: Sequence[Scenario | YearCodes],
+    run_bands: gpd.GeoDataFrame | None,
+    run_rings: gpd.GeoDataFrame | None,
+) -> list[YearState]:
+    """:func:`year_states` without a memo."""
     run = year_codes(metro, scenario)
     known: list[Scenario | YearCodes] = [run, *solved]
     shapes = _Shapes(metro)
@@ -522,7 +550,11 @@ def _groups(weight: np.ndarray, district: np.ndarray, hits: np.ndarray) -> Deman
 
 
 def whatif_sets(
-    metro: Metro, states: list[YearState], builds: pd.DataFrame
+    metro: Metro,
+    states: list[YearState],
+    builds: pd.DataFrame,
+    *,
+    memo: YearsMemo | None = None,
 ) -> dict[str, dict[str, DemandGroups]]:
     """Return, per slider year and basis, the demand groups the builds bring within budget.
 
@@ -534,6 +566,10 @@ def whatif_sets(
         The slider's years (:func:`year_states`).
     builds
         ``lon``, ``lat`` (WGS84, as ``--add-site`` takes them) of each build.
+    memo
+        The sets of these builds other runs of ``metro`` kept per slider year
+        (:class:`~latcircle.analysis.memo.YearsMemo`): taken from it; the others made here
+        are kept in it.
 
     Returns
     -------
@@ -542,21 +578,46 @@ def whatif_sets(
     """
     lon = builds["lon"].to_numpy(float)
     lat = builds["lat"].to_numpy(float)
+    built = (lon.tobytes(), lat.tobytes())
     out: dict[str, dict[str, DemandGroups]] = {}
-    fields: dict[float | None, list[LatencyField]] = {}  # per network view
+    fields: dict[float | None, list[LatencyField]] = {}  # per network view, solved if asked
     for state in states:
-        view = metro.view_key(state.year)
-        if view not in fields:
-            fields[view] = list(_single_fields(metro, state.year, lon, lat))
-        out[state.key] = {}
-        for basis, s in state.codes.samples.items():
-            rows, hits = _columns(metro, state, basis, fields[view])
-            out[state.key][basis] = _groups(s.weight[rows], s.district[rows], hits)
+        if memo is None:
+            out[state.key] = _state_sets(metro, state, lon, lat, fields)
+            continue
+        key = (memo.key(metro, state.year), built)
+        kept = memo.get("groups", key)
+        if kept is None:
+            kept = memo.put("groups", key, _state_sets(metro, state, lon, lat, fields))
+        out[state.key] = dict(kept)  # a dict of its own: the kept one is shared
+    return out
+
+
+def _state_sets(
+    metro: Metro,
+    state: YearState,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    fields: dict[float | None, list[LatencyField]],
+) -> dict[str, DemandGroups]:
+    """One slider year's demand groups per basis (:func:`whatif_sets`)."""
+    view = metro.view_key(state.year)
+    if view not in fields:
+        fields[view] = list(_single_fields(metro, state.year, lon, lat))
+    out = {}
+    for basis, s in state.codes.samples.items():
+        rows, hits = _columns(metro, state, basis, fields[view])
+        out[basis] = _groups(s.weight[rows], s.district[rows], hits)
     return out
 
 
 def rank_candidates(
-    metro: Metro, states: list[YearState], candidates: gpd.GeoDataFrame, *, count: int
+    metro: Metro,
+    states: list[YearState],
+    candidates: gpd.GeoDataFrame,
+    *,
+    count: int,
+    memo: YearsMemo | None = None,
 ) -> pd.DataFrame:
     """Return the ``count`` candidates adding most weight on the judged basis.
 
@@ -575,6 +636,10 @@ def rank_candidates(
         ``build_id``, ``name`` and point geometry in the local CRS.
     count
         How many to return at most.
+    memo
+        Rankings other runs of ``metro`` kept (:class:`~latcircle.analysis.memo.YearsMemo`):
+        the same candidates over the same distinct years (online sites, network) are not
+        ranked again.
 
     Returns
     -------
@@ -582,9 +647,23 @@ def rank_candidates(
         ``build_id``, ``name``, ``lon``, ``lat``, ``gain`` (weight on the judged basis in the
         first year), ``later`` (summed over the later years), best first.
     """
-    basis = auto_basis(metro.bases)
+    table = _candidate_table(candidates)
+    view = metro.view_key(states[0].year)
+    years = _distinct(s for s in states if metro.view_key(s.year) == view)  # the first first
+    if memo is None:
+        return _ranked(metro, years, table, count=count)
+    key = (
+        tuple(memo.key(metro, st.year) for st in years),
+        pd.util.hash_pandas_object(table).to_numpy().tobytes(),
+        count,
+    )
+    return memo.once("ranked", key, lambda: _ranked(metro, years, table, count=count)).copy()
+
+
+def _candidate_table(candidates: gpd.GeoDataFrame) -> pd.DataFrame:
+    """``build_id``, ``name``, ``lon``, ``lat`` (WGS84, rounded) of the candidates."""
     lonlat = candidates.geometry.to_crs(_WGS84)
-    table = pd.DataFrame(
+    return pd.DataFrame(
         {
             "build_id": candidates["build_id"].astype(str).to_numpy(),
             "name": candidates["name"].astype(str).to_numpy(),
@@ -592,14 +671,19 @@ def rank_candidates(
             "lat": np.round(lonlat.y.to_numpy(), WHATIF_DECIMALS),
         }
     )
-    view = metro.view_key(states[0].year)
-    years = _distinct(s for s in states if metro.view_key(s.year) == view)  # the first first
+
+
+def _ranked(
+    metro: Metro, years: list[YearState], table: pd.DataFrame, *, count: int
+) -> pd.DataFrame:
+    """:func:`rank_candidates` of ``table`` (its own) over ``years``, the first's network."""
+    basis = auto_basis(metro.bases)
     gains = np.zeros((len(years), len(table)))
     targets = [_uncovered(metro, st, basis) for st in years]
     if len(targets[0][0]) and len(table):
         lon, lat = table["lon"].to_numpy(), table["lat"].to_numpy()
         # One candidate at a time: a solved field per candidate would not fit in memory.
-        for j, one in enumerate(_single_fields(metro, states[0].year, lon, lat)):
+        for j, one in enumerate(_single_fields(metro, years[0].year, lon, lat)):
             for k, (loc, w) in enumerate(targets):
                 if len(w):
                     gains[k, j] = float(

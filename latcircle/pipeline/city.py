@@ -27,6 +27,7 @@ from latcircle.analysis.interconnect import (
 )
 from latcircle.analysis.isochrones import bands
 from latcircle.analysis.layers import run_layers
+from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario, StageTimer, prepare
 from latcircle.analysis.progress import (
     progress_record,
@@ -362,12 +363,19 @@ class RunOptions:
     keep_latency
         Return the run with its latency raster (made again once the files are written);
         ``False`` for a caller that drops the result (``latcircle run``, a batch task).
+    memo
+        What the runs of one prepared metro share whatever their year (the progress years'
+        scenarios and critical values, the map's slider years and what-if sets): one
+        :class:`~latcircle.analysis.memo.YearsMemo` passed to every run of ``metro``
+        computes each once. ``ValueError`` when a run's metro is another (another
+        preparation, ``add_sites``, another config but for its year).
     """
 
     add_sites: Sequence[tuple[float, float, str | None]] = ()
     progress: bool = True
     reuse: Sequence[Scenario] = ()
     keep_latency: bool = True
+    memo: YearsMemo | None = None
 
 
 #: The options of a caller that drops the run it gets back (a national batch task): the
@@ -493,6 +501,8 @@ def compute_run(
         from latcircle.analysis.plan import add_sites
 
         metro = add_sites(metro, list(options.add_sites))
+    if options.memo is not None:
+        options.memo.bind(metro)  # the metro it serves, or a ValueError
     with timer.stage("dijkstra"):
         scenario = metro.scenario(year=cfg.year)
     with timer.stage("coverage"):
@@ -515,7 +525,7 @@ def compute_run(
         if not latency:
             del latency_raster
     with timer.stage("sensitivity"):  # before progress: its years' scenarios are reused there
-        robust = _run_year_criticals(robustness(metro, scenario))
+        robust = _run_year_criticals(robustness(metro, scenario, memo=options.memo))
         table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
         release_memory()  # the other years' critical values: hand their heap back now
     protected = _protection_stage(metro, scenario, layers, timer) if protect else None
@@ -549,6 +559,7 @@ def compute_run(
         protection=protected,
         layers=layers,
         latency=latency_raster if latency else None,
+        memo=options.memo,
     )
     return result
 

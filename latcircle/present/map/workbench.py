@@ -155,7 +155,7 @@ def whatif_builds(
         )
     left = count - sum(len(f) for f in frames)
     if left > 0:
-        ranked = rank_candidates(metro, states, _candidates(result), count=left)
+        ranked = rank_candidates(metro, states, _candidates(result), count=left, memo=result.memo)
         frames.append(ranked.drop(columns="later").assign(source="candidate"))
     if not frames:
         return pd.DataFrame(columns=["build_id", "name", "lon", "lat", "source", "gain"]), basis
@@ -211,9 +211,11 @@ def workbench_parts(
         solved=solved_scenarios(result),
         run_bands=(result.layers or {}).get("bands"),  # computed in memory, not read back
         run_rings=(result.layers or {}).get("rings"),  # their differences, made once
+        memo=result.memo,  # other runs' years of this metro (RunOptions.memo)
     )
     builds, gain_basis = whatif_builds(result, states, layers.get("plan"), count=whatif)
-    return WorkbenchParts(states, builds, gain_basis, whatif_sets(result.metro, states, builds))
+    groups = whatif_sets(result.metro, states, builds, memo=result.memo)
+    return WorkbenchParts(states, builds, gain_basis, groups)
 
 
 def _candidates(result: RunResult) -> gpd.GeoDataFrame:
