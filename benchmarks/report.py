@@ -1079,6 +1079,18 @@ tables above were measured on the same day, but the machine's speed varies betwe
 last session's 6.50 s for the whole run at `1439833` (the base's code, near enough) read
 6.55–7.62 s here, so compare pairs, not sessions. `make test` from a clean clone at
 `b27c087`: 1,416 passed in 8 min 58 s of pytest (CI=true bash .ci/run).
+
+**Session round 13, the API tests and the notebook (issue 23 item 4; 2026-12-07).** No
+package code changed; outputs untouched. `test_api.py`'s docstring examples run on the demo at
+scale 0.2 (`write_demo_city(..., seed=7, scale=0.2)`; docs/api.md): the test alone 43.0 → 6.1 s
+CPU (two prepares and six coverages of the default demo before). The module compares with the
+session's `demo_run` instead of a CLI run of its own (~9 s: a prepare and a run); the CLI stays
+the reference of `run --add-site` and `plan`. `test_api.py` alone, interleaved A/B against
+`d5af239` under load 10–16, `/usr/bin/time` user + system: 93.4 / 93.5 → 63.6 / 63.4 s CPU
+(10 passed each; in the suite about 40 s less, `demo_run` being built there anyway). The
+notebook is unchanged: its ~30 s are its own steps; docs/testing.md, "Session round 13", names
+the package work that would shorten it (a second year's coverage re-solving every progress
+year's critical values; the map's year states built twice by `to_folium` and `write`).
 """
 
 
