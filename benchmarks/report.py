@@ -1087,7 +1087,8 @@ CPU (two prepares and six coverages of the default demo before). The module comp
 session's `demo_run` instead of a CLI run of its own (~9 s: a prepare and a run); the CLI stays
 the reference of `run --add-site` and `plan`. `test_api.py` alone, interleaved A/B against
 `d5af239` under load 10–16, `/usr/bin/time` user + system: 93.4 / 93.5 → 63.6 / 63.4 s CPU
-(10 passed each; in the suite about 40 s less, `demo_run` being built there anyway). The
+(10 passed each; in the suite about 40 s less, `demo_run` being built there anyway); with the
+notebook's file, `-n 2 --dist loadscope` as `make test`: 145.1 / 134.0 → 103.1 / 97.2 s. The
 notebook is unchanged: its ~30 s are its own steps; docs/testing.md, "Session round 13", names
 the package work that would shorten it (a second year's coverage re-solving every progress
 year's critical values; the map's year states built twice by `to_folium` and `write`).
