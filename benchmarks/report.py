@@ -1281,6 +1281,19 @@ alone, every file; the memo refuses another metro). `test_sensitivity.py` 28.5 /
 21.2 / 21.0 s (the demo's critical values made once for its five tests); `test_faults.py`
 21.4 / 21.5 → 12.3 / 13.0 s (the tiny city's previous run and reference made once for the
 twelve kills). About 54 s of CPU out of the suite's ~925 s: `make test` was not run whole.
+
+**Session round 13, the API tests and the notebook (issue 23 item 4; 2026-12-07).** No
+package code changed; outputs untouched. `test_api.py`'s docstring examples run on the demo at
+scale 0.2 (`write_demo_city(..., seed=7, scale=0.2)`; docs/api.md): the test alone 43.0 → 6.1 s
+CPU (two prepares and six coverages of the default demo before). The module compares with the
+session's `demo_run` instead of a CLI run of its own (~9 s: a prepare and a run); the CLI stays
+the reference of `run --add-site` and `plan`. `test_api.py` alone, interleaved A/B against
+`d5af239` under load 10–16, `/usr/bin/time` user + system: 93.4 / 93.5 → 63.6 / 63.4 s CPU
+(10 passed each; in the suite about 40 s less, `demo_run` being built there anyway); with the
+notebook's file, `-n 2 --dist loadscope` as `make test`: 145.1 / 134.0 → 103.1 / 97.2 s. The
+notebook is unchanged: its ~30 s are its own steps; docs/testing.md, "Session round 13", names
+the package work that would shorten it (a second year's coverage re-solving every progress
+year's critical values; the map's year states built twice by `to_folium` and `write`).
 """
 
 

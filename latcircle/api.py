@@ -69,7 +69,7 @@ class Metro:
     Examples
     --------
     >>> import latcircle as lc
-    >>> m = lc.Metro.from_config(demo_config)  # the bundled synthetic demo
+    >>> m = lc.Metro.from_config(demo_config)  # a synthetic demo metro (latcircle.demo)
     >>> m
     <latcircle.Metro 'demo': 5 sites, bases ['key_sites', 'population', 'area']>
     """
@@ -186,7 +186,7 @@ class Metro:
         >>> m2.bases
         ['population', 'area']
         >>> round(m2.coverage(progress=False).headline["area"], 3)
-        0.835
+        0.891
         """
         frames = {
             "boundary": boundary,
@@ -334,7 +334,7 @@ class Metro:
         Examples
         --------
         >>> before = m.coverage(progress=False).headline["population"]
-        >>> after = m.with_sites([(112.75, 30.95, "new")]).coverage(progress=False)
+        >>> after = m.with_sites([(112.6, 30.95, "new")]).coverage(progress=False)
         >>> bool(after.headline["population"] >= before)
         True
         """
