@@ -1,9 +1,7 @@
 """The public Python API (``import latcircle as lc``) against the command line's files.
 
-References are independent of the API: the files of a whole run of the demo config (the
-session's ``demo_run``: ``load_config`` and ``run_city``, what ``latcircle run`` calls),
-``latcircle run --add-site``'s and ``latcircle plan``'s own files (run by the CLI entry
-point), and the errors the readers give for the same problem in a file.
+References are independent of the API: ``latcircle run``'s own ``coverage.csv`` (run by
+the CLI entry point), and the errors the readers give for the same problem in a file.
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ from __future__ import annotations
 import doctest
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -22,9 +19,6 @@ import rasterio
 import latcircle as lc
 from latcircle import api
 from latcircle.cli import main
-
-if TYPE_CHECKING:
-    from latcircle.run import RunResult
 
 pytestmark = pytest.mark.slow
 
@@ -64,14 +58,10 @@ def api_metro(demo_metro: object) -> lc.Metro:
 
 
 @pytest.fixture(scope="module")
-def run_files(demo_run: RunResult) -> Path:
-    """The files of a whole run of the demo config, written by the run pipeline: READ-ONLY.
-
-    The session's ``demo_run`` (conftest: ``run_city`` of the config, what ``latcircle run``
-    calls, with the map and the report, which change no other file: test_system.py) instead
-    of a CLI run of its own (about 9 s of CPU; docs/testing.md, "Session round 13").
-    """
-    return demo_run.out
+def cli_run(demo_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "demo"
+    assert main(["-q", "run", "--no-map", "--no-report", "--out", str(out), str(demo_config)]) == 0
+    return out
 
 
 def _same_table(api_table: pd.DataFrame, csv: Path) -> None:
@@ -90,30 +80,30 @@ def _same_table(api_table: pd.DataFrame, csv: Path) -> None:
             )
 
 
-def test_from_frames_equals_latcircle_run(demo_config: Path, run_files: Path) -> None:
+def test_from_frames_equals_latcircle_run(demo_config: Path, cli_run: Path) -> None:
     m = lc.Metro.from_frames(**_frames(demo_config.parent))  # type: ignore[arg-type]
     r = m.coverage()
-    _same_table(r.table, run_files / "coverage.csv")
+    _same_table(r.table, cli_run / "coverage.csv")
     # The shares are not trivial: some covered, some not, on every basis.
     metro = r.table.query("scope == 'metro' and threshold_ms == 1.0")
     assert ((metro["share"] > 0.5) & (metro["share"] < 1)).all()
 
 
 def test_from_config_writes_what_the_cli_writes(
-    api_metro: lc.Metro, run_files: Path, tmp_path: Path
+    api_metro: lc.Metro, cli_run: Path, tmp_path: Path
 ) -> None:
     r = api_metro.coverage()
-    _same_table(r.table, run_files / "coverage.csv")
+    _same_table(r.table, cli_run / "coverage.csv")
     out = r.write(tmp_path / "api", maps=False, report=False)
     for name in ("coverage.csv", "progress.csv", "clusters.csv", "interconnect.csv"):
-        assert (out / name).read_bytes() == (run_files / name).read_bytes(), name
-    with rasterio.open(out / "latency.tif") as a, rasterio.open(run_files / "latency.tif") as b:
+        assert (out / name).read_bytes() == (cli_run / name).read_bytes(), name
+    with rasterio.open(out / "latency.tif") as a, rasterio.open(cli_run / "latency.tif") as b:
         np.testing.assert_array_equal(a.read(), b.read())
     # The field and its transform are latency.tif's band 1 (written as float32).
-    with rasterio.open(run_files / "latency.tif") as src:
+    with rasterio.open(cli_run / "latency.tif") as src:
         assert src.transform == r.transform
         np.testing.assert_array_equal(src.read(1), r.field.astype("float32"))
-    clusters = pd.read_csv(run_files / "clusters.csv", encoding="utf-8-sig")
+    clusters = pd.read_csv(cli_run / "clusters.csv", encoding="utf-8-sig")
     assert len(r.clusters) == len(clusters)
     assert set(r.rings["threshold_ms"]) <= set(r.bands["threshold_ms"])
 
