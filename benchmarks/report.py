@@ -1285,9 +1285,9 @@ twelve kills). About 54 s of CPU out of the suite's ~925 s: `make test` was not 
 **Session round 13, the API tests and the notebook (issue 23 item 4; 2026-12-07).** No
 package code changed; outputs untouched. `test_api.py`'s docstring examples run on the demo at
 scale 0.2 (`write_demo_city(..., seed=7, scale=0.2)`; docs/api.md): the test alone 43.0 → 6.1 s
-CPU (two prepares and six coverages of the default demo before). The module compares with the
-session's `demo_run` instead of a CLI run of its own (~9 s: a prepare and a run); the CLI stays
-the reference of `run --add-site` and `plan`. `test_api.py` alone, interleaved A/B against
+CPU (two prepares and six coverages of the default demo before). (Its other change, comparing
+with the session's `demo_run` instead of a CLI run of its own, ~9 s, was reverted at the merge:
+the CLI run is the independent reference; the figures that follow include it.) `test_api.py` alone, interleaved A/B against
 `d5af239` under load 10–16, `/usr/bin/time` user + system: 93.4 / 93.5 → 63.6 / 63.4 s CPU
 (10 passed each; in the suite about 40 s less, `demo_run` being built there anyway); with the
 notebook's file, `-n 2 --dist loadscope` as `make test`: 145.1 / 134.0 → 103.1 / 97.2 s. The
