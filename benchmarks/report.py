@@ -1231,7 +1231,8 @@ goal-year network; not tried on population or area, 21,000 ends). cProfile with 
 `plan_metro`: key sites 3.05 → 1.45 s; population with 24 spurs 7.95 → 7.17 s (the check 4.14 →
 2.41 s). Measured under load 10–16 from other helpers, so CPU (user + system, `/usr/bin/time`)
 only, `main` at `d5af239` (A) against this branch (B), interleaved A B A B: `latcircle -q plan
-DEMO/demo.yaml` (`latcircle demo --data DEMO`, seed 7) **9.22 / 9.22 → 7.56 / 7.56 s**, peak 747–753 → 750–753 MB;
+DEMO/demo.yaml` (`latcircle demo --data DEMO`, seed 7) **9.22 / 9.22 → 7.56 / 7.56 s**,
+peak 747–753 → 750–753 MB;
 `latcircle -q plan data/cities/wuhan.yaml --basis population` **8.97 / 9.06 → 7.82 / 8.05 s**,
 peak 648–651 → 692–696 MB (the check's planned network is now held until the how-sure step
 reuses it: +45 MB while the plan's tables are made, within the plan's 1 GB budget). Every plan
@@ -1287,7 +1288,8 @@ package code changed; outputs untouched. `test_api.py`'s docstring examples run 
 scale 0.2 (`write_demo_city(..., seed=7, scale=0.2)`; docs/api.md): the test alone 43.0 → 6.1 s
 CPU (two prepares and six coverages of the default demo before). (Its other change, comparing
 with the session's `demo_run` instead of a CLI run of its own, ~9 s, was reverted at the merge:
-the CLI run is the independent reference; the figures that follow include it.) `test_api.py` alone, interleaved A/B against
+the CLI run is the independent reference; the figures that follow include it.)
+`test_api.py` alone, interleaved A/B against
 `d5af239` under load 10–16, `/usr/bin/time` user + system: 93.4 / 93.5 → 63.6 / 63.4 s CPU
 (10 passed each; in the suite about 40 s less, `demo_run` being built there anyway); with the
 notebook's file, `-n 2 --dist loadscope` as `make test`: 145.1 / 134.0 → 103.1 / 97.2 s. The
