@@ -17,12 +17,14 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import _write_tiny_city
 
 from latcircle.cli import main
 from latcircle.output.files import MARKER
@@ -64,6 +66,31 @@ OUTPUTS = {
 
 def _scenario_year(folder: Path) -> int | None:
     return json.loads((folder / "run.json").read_text(encoding="utf-8"))["scenario_year"]
+
+
+@pytest.fixture(scope="module")
+def previous_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str | None, Path]:
+    """The tiny city's whole runs (``latcircle -q run``), year unset and 2025: READ-ONLY.
+
+    Made once for the module: a test that needs a previous run's folder at its ``--out``
+    copies one (:func:`_previous_run`) instead of running the city again.
+    """
+    root = tmp_path_factory.mktemp("previous")
+    config = _write_tiny_city(root / "tiny")
+    runs: dict[str | None, Path] = {}
+    for year in (None, "2025"):
+        out = root / f"out-{year or 'unset'}"
+        argv = ["-q", "run", str(config), "--out", str(out)]
+        assert main([*argv, "--year", year] if year else argv) == 0
+        runs[year] = out
+    return runs
+
+
+def _previous_run(runs: dict[str | None, Path], out: Path, *, year: str | None = None) -> None:
+    """Copy a previous whole run (its marker, ``figures/`` and all) to a new folder ``out``."""
+    shutil.copytree(runs[year], out, symlinks=True)
+    assert _complete(out) >= OUTPUTS
+    assert _scenario_year(out) == (int(year) if year else None)
 
 
 def test_refuses_a_folder_latcircle_did_not_write(
@@ -122,11 +149,10 @@ def test_refuses_precious_paths_before_any_work(
 
 
 def test_replaces_a_previous_run_whole(
-    tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], previous_runs
 ) -> None:
     out = tmp_path / "out"
-    assert _run(["-q", "run", str(tiny_city), "--out", str(out)], capsys)[0] == 0
-    assert _complete(out) >= OUTPUTS and _scenario_year(out) is None
+    _previous_run(previous_runs, out)
     (out / "stale.txt").write_text("from before")  # inside latcircle's own folder
     code, err = _run(["-q", "run", str(tiny_city), "--out", str(out), "--year", "2025"], capsys)
     assert code == 0, err
@@ -195,10 +221,10 @@ _CHILD = textwrap.dedent("""\
 
 @pytest.mark.parametrize("step", ["before_swap", "exchange", "between_renames"])
 def test_kill_during_the_swap_never_loses_the_outputs(
-    step: str, tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    step: str, tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], previous_runs
 ) -> None:
     out = tmp_path / "out"
-    assert _run(["-q", "run", str(tiny_city), "--out", str(out), "--year", "2025"], capsys)[0] == 0
+    _previous_run(previous_runs, out, year="2025")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.run(
         [sys.executable, "-c", _CHILD, step, str(tiny_city), str(out)],
@@ -227,14 +253,12 @@ def test_kill_during_the_swap_never_loses_the_outputs(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
 
 
-def test_killed_fallback_swap_is_restored_before_the_check(
-    tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_killed_fallback_swap_is_restored_before_the_check(tmp_path: Path, previous_runs) -> None:
     """After a kill between the two renames, a read-only command sees the old outputs back."""
     from latcircle.output.files import atomic_folder
 
     out = tmp_path / "out"
-    assert _run(["-q", "run", str(tiny_city), "--out", str(out), "--year", "2025"], capsys)[0] == 0
+    _previous_run(previous_runs, out, year="2025")
     aside = tmp_path / ".out.old-999999999-x"  # a pid that cannot be alive
     os.replace(out, aside)
     with pytest.raises(RuntimeError), atomic_folder(out):
@@ -251,9 +275,10 @@ def test_full_disk_names_the_file_and_keeps_the_old_outputs(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    previous_runs,
 ) -> None:
     out = tmp_path / "out"
-    assert _run(["-q", "run", str(tiny_city), "--out", str(out)], capsys)[0] == 0
+    _previous_run(previous_runs, out)
     before = _snapshot(out)
     real_write = Path.write_text
 
@@ -288,10 +313,10 @@ def test_identical_runs_write_identical_bytes(
     assert "stage_seconds" not in json.loads(first["run.json"] or b"{}")
 
 
-def test_sigterm_stops_like_ctrl_c(tiny_city: Path, tmp_path: Path, capsys) -> None:
+def test_sigterm_stops_like_ctrl_c(tiny_city: Path, tmp_path: Path, previous_runs) -> None:
     """SIGTERM mid-write: one line, exit 143, previous outputs intact, no temporary folder."""
     out = tmp_path / "out"
-    assert _run(["-q", "run", str(tiny_city), "--out", str(out), "--year", "2025"], capsys)[0] == 0
+    _previous_run(previous_runs, out, year="2025")
     before = _snapshot(out)
     child = textwrap.dedent("""\
         import os, signal, sys
