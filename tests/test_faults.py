@@ -2,7 +2,9 @@
 
 The tiny city's two runs (the previous outputs, and the changed config's complete outputs
 that a killed run may leave instead) are made once for the module; each test copies the
-previous outputs to its own ``--out`` and kills its own ``latcircle`` child process there.
+previous outputs to its own ``--out`` and kills its own ``latcircle`` child process there:
+a child forked warm when a stage line says when (``tests/forked.py``), a fresh interpreter
+when the moment is timed from its start.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import NamedTuple
 
 import pytest
 from conftest import _write_tiny_city
+from forked import LATCIRCLE_MAIN, python_c
 
 from latcircle.cli import main
 from latcircle.config import load_config
@@ -69,22 +72,18 @@ def _previous_outputs(runs: _Runs, out: Path) -> None:
 def test_kill_after_stage_keeps_previous_outputs(runs: _Runs, tmp_path: Path, stage: str) -> None:
     out = tmp_path / "out"
     _previous_outputs(runs, out)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "latcircle", "-v", "run", str(runs.changed), "--out", str(out)],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    assert proc.stderr is not None
-    seen = []
-    for line in proc.stderr:
-        seen.append(line)
-        if f"stage {stage}" in line:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "".join(seen)
+    # `latcircle -v run` in a child forked warm (tests/forked.py): the stage lines, not the
+    # clock, say when to kill, so the interpreter's start-up adds nothing to the test.
+    args = ["-v", "run", str(runs.changed), "--out", str(out)]
+    with python_c(LATCIRCLE_MAIN, args, env={**os.environ, "COLUMNS": "200"}) as proc:
+        seen = []
+        for line in proc.stderr:
+            seen.append(line)
+            if f"stage {stage}" in line:
+                proc.send_signal(signal.SIGKILL)
+                break
+        code = proc.wait(timeout=60)
+    assert code == -signal.SIGKILL, "".join(seen)
     assert _snapshot(out) == runs.before
 
 

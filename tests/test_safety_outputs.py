@@ -7,7 +7,8 @@
 * A symlinked ``--out`` stays a symlink; the folder it points to is replaced.
 * A process killed between the swap's steps (``os._exit`` in a child process, so no
   ``finally`` runs: as a SIGKILL would) leaves complete outputs at the path, and the next
-  run cleans what it left.
+  run cleans what it left. The children are forked warm (``tests/forked.py``): the same
+  code in a process of their own, without an interpreter's start-up each.
 * A full disk (``ENOSPC`` from a write) is one line naming the file, exit 2, the previous
   outputs intact and no temporary folder left.
 """
@@ -18,13 +19,12 @@ import errno
 import json
 import os
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 from conftest import _write_tiny_city
+from forked import python_c
 
 from latcircle.cli import main
 from latcircle.output.files import MARKER
@@ -226,15 +226,9 @@ def test_kill_during_the_swap_never_loses_the_outputs(
     out = tmp_path / "out"
     _previous_run(previous_runs, out, year="2025")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.run(
-        [sys.executable, "-c", _CHILD, step, str(tiny_city), str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == 137, child.stderr
+    with python_c(_CHILD, [step, str(tiny_city), str(out)], env=env) as child:
+        stderr = child.communicate(timeout=120)
+    assert child.returncode == 137, stderr
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")]
     assert leftovers, "the kill should have left a temporary folder behind"
     if step == "between_renames":
@@ -330,18 +324,11 @@ def test_sigterm_stops_like_ctrl_c(tiny_city: Path, tmp_path: Path, previous_run
         pipeline.default_outputs = lambda **kw: [*steps(**kw), killed]
         sys.exit(main(["-q", "run", sys.argv[1], "--out", sys.argv[2], "--year", "2030"]))
     """)
-    done = subprocess.run(
-        [sys.executable, "-c", child, str(tiny_city), str(out)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 143, done.stderr
-    assert done.stderr.strip().splitlines() == [
-        "latcircle: interrupted; previous outputs left intact"
-    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with python_c(child, [str(tiny_city), str(out)], env=env) as done:
+        stderr = done.communicate(timeout=120)
+    assert done.returncode == 143, stderr
+    assert stderr.strip().splitlines() == ["latcircle: interrupted; previous outputs left intact"]
     assert _snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
