@@ -22,6 +22,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
@@ -167,6 +168,8 @@ def python_c(
     quiet_stdout
         Send its stdout to ``os.devnull`` (the tests read stderr and exit codes only).
     """
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # Windows: start cold
+        return _Cold(code, args, env=env, quiet_stdout=quiet_stdout)
     context = _context()
     reader, writer = context.Pipe(duplex=False)
     process = context.Process(
@@ -179,6 +182,47 @@ def python_c(
     stderr = open(os.dup(reader.fileno()), encoding="utf-8", errors="replace")  # noqa: SIM115
     reader.close()
     return ForkedChild(process, stderr)
+
+
+class _Cold(ForkedChild):
+    """Where there is no forkserver (Windows): ``python -c`` started as a new interpreter."""
+
+    def __init__(
+        self,
+        code: str,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str] | None,
+        quiet_stdout: bool,
+    ) -> None:
+        self.popen = subprocess.Popen(
+            [sys.executable, "-c", code, *args],
+            env=None if env is None else dict(env),
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL if quiet_stdout else None,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        assert self.popen.stderr is not None
+        self.pid, self.stderr, self._code = self.popen.pid, self.popen.stderr, None
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the child; its exit code (``subprocess.TimeoutExpired`` after ``timeout``)."""
+        self._code = self.popen.wait(timeout)
+        return self._code
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code, ``None`` while it runs."""
+        return self.popen.poll()
+
+    def close(self) -> None:
+        """Kill the child if it still runs; close the pipe."""
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(60)
+        self.stderr.close()
 
 
 #: ``python -m latcircle ARGS`` as a forked child's code (``latcircle/__main__.py``).
