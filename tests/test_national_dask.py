@@ -80,13 +80,20 @@ def cluster() -> Iterator[str]:
     Its scheduler's address is given to ``run_many`` (``--scheduler``) by the tests that
     sweep again: one cluster start for the module instead of one per sweep (each a worker
     process start and warm-up, about 1.3 s of CPU per worker). ``sweep`` above starts
-    latcircle's own cluster, which is what it checks.
+    latcircle's own cluster, which is what it checks. Dask settings as latcircle's own
+    workers have them (no statistical profiler, a 1 s tick): idle between the tests, the
+    defaults would cost CPU for nothing.
     """
+    import dask
     from distributed import LocalCluster
 
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as local:
+    from latcircle.national_run import _local_worker_config
+
+    with dask.config.set(_local_worker_config()):  # read as the cluster starts, as latcircle
+        local = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+    with local:
         yield local.scheduler_address
 
 
