@@ -453,3 +453,43 @@ def test_folders_of_an_older_latcircle_are_recognised(
     else:
         with pytest.raises(InputError, match="was not written by latcircle"):
             check_output_folder(out)
+
+
+# --- the warm children the kill tests use (tests/forked.py) ----------------------------------
+
+_REPORTS = textwrap.dedent("""\
+    import os, signal, sys
+    sys.stderr.write(f"argv {sys.argv[1:]} env {os.environ.get('LATCIRCLE_PROBE')}\\n")
+    sys.stderr.flush()
+    how = sys.argv[1]
+    if how == "exit":
+        sys.exit(3)
+    if how == "_exit":
+        os._exit(137)
+    if how == "raise":
+        raise ValueError("boom")
+    os.kill(os.getpid(), {"kill": signal.SIGKILL, "term": signal.SIGTERM}[how])
+""")
+
+
+@pytest.mark.parametrize("how", ["exit", "_exit", "raise", "kill", "term"])
+def test_a_forked_child_reports_what_a_new_interpreter_does(how: str) -> None:
+    """Exit code, stderr, argv and environment as ``python -c`` in a new process gives them."""
+    import signal
+
+    from forked import _Cold
+
+    env = {**os.environ, "LATCIRCLE_PROBE": "set"}
+    with python_c(_REPORTS, [how, "a b"], env=env) as warm:
+        warm_err = warm.communicate(timeout=60)
+        assert warm.pid != os.getpid()
+    with _Cold(_REPORTS, [how, "a b"], env=env, quiet_stdout=True) as cold:
+        cold_err = cold.communicate(timeout=60)
+    expected = {"exit": 3, "_exit": 137, "raise": 1, "kill": -signal.SIGKILL}
+    assert warm.returncode == cold.returncode == expected.get(how, -signal.SIGTERM)
+    assert (
+        warm_err.splitlines()[0]
+        == cold_err.splitlines()[0]
+        == "argv ['" + how + "', 'a b'] env set"
+    )
+    assert warm_err.splitlines()[-1] == cold_err.splitlines()[-1]  # "ValueError: boom" when raised
