@@ -1079,6 +1079,21 @@ tables above were measured on the same day, but the machine's speed varies betwe
 last session's 6.50 s for the whole run at `1439833` (the base's code, near enough) read
 6.55–7.62 s here, so compare pairs, not sessions. `make test` from a clean clone at
 `b27c087`: 1,416 passed in 8 min 58 s of pytest (CI=true bash .ci/run).
+
+**Session round 13, the kill, swap and sweep tests (issue 23 item 4; 2026-12-07).** Tests only, no
+package change. The "previous outputs" a kill or swap test protects are copied from a run made
+once per module instead of run again; `test_faults`' reference is now what the killed child writes
+(map, report, `figures/`); the children killed at a stage line or dying at a swap step are forked
+from a forkserver that imported latcircle once (`tests/forked.py`: real processes, real signals,
+the same exit codes; children timed from their start stay fresh interpreters); the sweeps whose
+cluster is not the subject share one (the damaged-city test's two, `test_national_dask`'s rerun
+and existing-address tests); the Ctrl-C sweep's four large cities are one generated metro under
+four ids. Each file alone, `d5af239` → this round, interleaved A B A B under load 9–19, user +
+system CPU s: `test_faults` 22.6 / 21.4 → 9.7 / 9.9, `test_safety_outputs` 30.4 / 31.2 → 21.7 /
+23.5, `test_national_failures` 33.5 / 34.6 → 30.1 / 31.7, `test_national_dask` 32.6 / 32.9 / 33.5
+/ 34.5 → 30.2 / 29.9 / 28.8, `test_system` 9.6 / 10.3 → 9.2 / 9.7: about 28 s of CPU (~14 s of
+`make test` wall on two workers), every test passing. Details: docs/testing.md, "Session round
+13".
 """
 
 
