@@ -1092,8 +1092,9 @@ four ids. Each file alone, `d5af239` → this round, interleaved A B A B under l
 system CPU s: `test_faults` 22.6 / 21.4 → 9.7 / 9.9, `test_safety_outputs` 30.4 / 31.2 → 21.7 /
 23.5, `test_national_failures` 33.5 / 34.6 → 30.1 / 31.7, `test_national_dask` 32.6 / 32.9 / 33.5
 / 34.5 → 30.2 / 29.9 / 28.8, `test_system` 9.6 / 10.3 → 9.2 / 9.7: about 28 s of CPU (~14 s of
-`make test` wall on two workers), every test passing. Details: docs/testing.md, "Session round
-13".
+`make test` wall on two workers), every test passing. The five files in one serial process on the
+nearly quiet machine (load 0.3–1.1): 94.3 → 68.6 s wall, 107.0 → 78.7 s CPU. Details:
+docs/testing.md, "Session round 13".
 """
 
 
