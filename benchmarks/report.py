@@ -1296,6 +1296,22 @@ notebook's file, `-n 2 --dist loadscope` as `make test`: 145.1 / 134.0 → 103.1
 notebook is unchanged: its ~30 s are its own steps; docs/testing.md, "Session round 13", names
 the package work that would shorten it (a second year's coverage re-solving every progress
 year's critical values; the map's year states built twice by `to_folium` and `write`).
+
+**Session round 13, the kill, swap and sweep tests (issue 23 item 4; 2026-12-07).** Tests only, no
+package change. The "previous outputs" a kill or swap test protects are copied from a run made
+once per module instead of run again; `test_faults`' reference is now what the killed child writes
+(map, report, `figures/`); the children killed at a stage line or dying at a swap step are forked
+from a forkserver that imported latcircle once (`tests/forked.py`: real processes, real signals,
+the same exit codes; children timed from their start stay fresh interpreters); the sweeps whose
+cluster is not the subject share one (the damaged-city test's two, `test_national_dask`'s rerun
+and existing-address tests); the Ctrl-C sweep's four large cities are one generated metro under
+four ids. Each file alone, `d5af239` → this round, interleaved A B A B under load 9–19, user +
+system CPU s: `test_faults` 22.6 / 21.4 → 9.7 / 9.9, `test_safety_outputs` 30.4 / 31.2 → 21.7 /
+23.5, `test_national_failures` 33.5 / 34.6 → 30.1 / 31.7, `test_national_dask` 32.6 / 32.9 / 33.5
+/ 34.5 → 30.2 / 29.9 / 28.8, `test_system` 9.6 / 10.3 → 9.2 / 9.7: about 28 s of CPU (~14 s of
+`make test` wall on two workers), every test passing. The five files in one serial process on the
+nearly quiet machine (load 0.3–1.1): 94.3 → 68.6 s wall, 107.0 → 78.7 s CPU. Details:
+docs/testing.md, "Session round 13".
 """
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,30 @@ def sweep(configs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory):
         on_city=lambda c, done, total: seen.append((c.status, done, total)),
     )
     return root, run, seen
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A real Dask LocalCluster of two worker processes started here, not by latcircle.
+
+    Its scheduler's address is given to ``run_many`` (``--scheduler``) by the tests that
+    sweep again: one cluster start for the module instead of one per sweep (each a worker
+    process start and warm-up, about 1.3 s of CPU per worker). ``sweep`` above starts
+    latcircle's own cluster, which is what it checks. Dask settings as latcircle's own
+    workers have them (no statistical profiler, a 1 s tick): idle between the tests, the
+    defaults would cost CPU for nothing.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    from latcircle.national_run import _local_worker_config
+
+    with dask.config.set(_local_worker_config()):  # read as the cluster starts, as latcircle
+        local = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+    with local:
+        yield local.scheduler_address
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -177,38 +202,6 @@ def test_headline_counts_a_city_exactly_at_the_target():
     assert np.isnan(empty.loc["cities_key_sites_ge_70pct", "share"])
 
 
-def test_rerun_skips_finished_cities_and_reruns_a_changed_one(sweep, configs):
-    root, first, _ = sweep
-    before = {cid: _files(root / cid) for cid in configs if cid != "broken"}
-    national_before = _files(root / "national")
-    again = run_many(list(configs.values()), out=root / "national", workers=2)
-    status = {c.city: c.status for c in again.cities}
-    assert status == {**{cid: "skipped" for cid in before}, "broken": "failed"}
-    for cid, files in before.items():
-        assert _files(root / cid) == files
-    # Same inputs, same national bytes; but what the sweep did: every city now up to date.
-    after = _files(root / "national")
-    changed = {n for n in after if after[n] != national_before.get(n)}
-    assert changed == {"summary.csv", "headline.csv", "index.html"}
-    summary = pd.read_csv(root / "national" / "summary.csv", keep_default_na=False)
-    assert list(summary["outcome"]) == ["up to date"] * 6 + ["failed"]
-    old = pd.read_csv(io.BytesIO(national_before["summary.csv"]), keep_default_na=False)
-    assert summary.drop(columns="outcome").equals(old.drop(columns="outcome"))
-
-    # Change one input: that city alone runs again.
-    changed = configs["metro3"].parent / "sites.csv"
-    backup = changed.read_text(encoding="utf-8")
-    try:
-        changed.write_text(backup.replace(",350,", ",340,", 1), encoding="utf-8")
-        third = run_many(list(configs.values()), out=root / "national", workers=2)
-    finally:
-        changed.write_text(backup, encoding="utf-8")
-    status = {c.city: c.status for c in third.cities}
-    assert status["metro3"] == "done"
-    assert all(status[c] == "skipped" for c in before if c != "metro3")
-    assert json.loads(_files(root / "metro3")[BATCH_RECORD])["key"] != first.cities[3].key
-
-
 def test_progress_reads_the_finished_folders(sweep, tmp_path):
     root, _, _ = sweep
     folders = [str(root / f"metro{i}") for i in range(len(METROS))]
@@ -282,17 +275,44 @@ def test_a_batch_run_never_imports_the_presentation_stack(tiny_city, tmp_path):
     assert not files & {"map.html", "report.html"}
 
 
-def test_an_existing_cluster_by_its_address(sweep, configs, tmp_path):
-    """`--scheduler ADDRESS`: the same cities, the same bytes, on a cluster started elsewhere."""
-    from distributed import LocalCluster
+def test_rerun_skips_finished_cities_and_reruns_a_changed_one(sweep, configs, cluster):
+    root, first, _ = sweep
+    before = {cid: _files(root / cid) for cid in configs if cid != "broken"}
+    national_before = _files(root / "national")
+    again = run_many(list(configs.values()), out=root / "national", scheduler=cluster)
+    status = {c.city: c.status for c in again.cities}
+    assert status == {**{cid: "skipped" for cid in before}, "broken": "failed"}
+    for cid, files in before.items():
+        assert _files(root / cid) == files
+    # Same inputs, same national bytes; but what the sweep did: every city now up to date.
+    after = _files(root / "national")
+    changed = {n for n in after if after[n] != national_before.get(n)}
+    assert changed == {"summary.csv", "headline.csv", "index.html"}
+    summary = pd.read_csv(root / "national" / "summary.csv", keep_default_na=False)
+    assert list(summary["outcome"]) == ["up to date"] * 6 + ["failed"]
+    old = pd.read_csv(io.BytesIO(national_before["summary.csv"]), keep_default_na=False)
+    assert summary.drop(columns="outcome").equals(old.drop(columns="outcome"))
 
+    # Change one input: that city alone runs again.
+    changed = configs["metro3"].parent / "sites.csv"
+    backup = changed.read_text(encoding="utf-8")
+    try:
+        changed.write_text(backup.replace(",350,", ",340,", 1), encoding="utf-8")
+        third = run_many(list(configs.values()), out=root / "national", scheduler=cluster)
+    finally:
+        changed.write_text(backup, encoding="utf-8")
+    status = {c.city: c.status for c in third.cities}
+    assert status["metro3"] == "done"
+    assert all(status[c] == "skipped" for c in before if c != "metro3")
+    assert json.loads(_files(root / "metro3")[BATCH_RECORD])["key"] != first.cities[3].key
+
+
+def test_an_existing_cluster_by_its_address(sweep, configs, tmp_path, cluster):
+    """`--scheduler ADDRESS`: the same cities, the same bytes, on a cluster started elsewhere."""
     root, _, _ = sweep
     picked = [configs["metro0"], configs["metro4"]]
-    with LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
-    ) as cluster:
-        run = run_many(picked, out=tmp_path / "national", scheduler=cluster.scheduler_address)
-    assert [c.status for c in run.cities] == ["done", "done"] and run.workers == 1
+    run = run_many(picked, out=tmp_path / "national", scheduler=cluster)
+    assert [c.status for c in run.cities] == ["done", "done"] and run.workers == 2
     for cid in ("metro0", "metro4"):
         here, there = _files(tmp_path / cid), _files(root / cid)
         assert set(here) == set(there)

@@ -11,6 +11,7 @@ the smallest generated metros (about 1 k nodes each).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -24,7 +25,7 @@ import pytest
 
 from latcircle.cli import main
 from latcircle.demo.generator import write_demo_city
-from latcircle.national_run import CityOutcome, _rollup, run_city_task, run_many
+from latcircle.national_run import CityOutcome, _client, _rollup, run_city_task, run_many
 from latcircle.output.batch import BATCH_RECORD, STALE_RECORD, reason_to_run
 
 ROOT = Path(__file__).parents[1]
@@ -43,6 +44,19 @@ def _copy(config: Path, dest: Path) -> Path:
     """A private copy of a generated metro (its inputs may then be broken)."""
     shutil.copytree(config.parent, dest)
     return dest / config.name
+
+
+def _renamed(config: Path, dest: Path, city_id: str) -> Path:
+    """A copy of a generated metro under another city id (its config named after it)."""
+    text = config.read_text(encoding="utf-8")
+    assert text.count(f"\nid: {config.stem}\n") == 1
+    shutil.copytree(config.parent, dest)
+    (dest / config.name).unlink()
+    renamed = dest / f"{city_id}.yaml"
+    renamed.write_text(
+        text.replace(f"\nid: {config.stem}\n", f"\nid: {city_id}\n"), encoding="utf-8"
+    )
+    return renamed
 
 
 def _break_sites(config: Path) -> str:
@@ -107,11 +121,15 @@ def test_a_city_is_up_to_date_only_when_every_file_is_there(configs, tmp_path):
 def test_a_damaged_city_reruns_alone(configs, tmp_path):
     cities = [_copy(configs[c], tmp_path / "in" / c) for c in ("ma", "mb")]
     out = tmp_path / "out" / "national"
-    first = run_many(cities, out=out, workers=1)
-    assert [c.status for c in first.cities] == ["done", "done"]
-    kept = (tmp_path / "out" / "mb" / "coverage.csv").read_bytes()
-    (tmp_path / "out" / "ma" / "latency.tif").unlink()  # batch.json and run.json still there
-    second = run_many(cities, out=out, workers=1)
+    # Both sweeps on one real cluster of one worker, latcircle's own (as `--workers 1`
+    # starts it), given by its address: one cluster start, not one per sweep.
+    with _client(None, 1, logging.WARNING) as client:
+        address = client.scheduler.address
+        first = run_many(cities, out=out, scheduler=address)
+        assert [c.status for c in first.cities] == ["done", "done"]
+        kept = (tmp_path / "out" / "mb" / "coverage.csv").read_bytes()
+        (tmp_path / "out" / "ma" / "latency.tif").unlink()  # batch.json, run.json still there
+        second = run_many(cities, out=out, scheduler=address)
     assert [(c.city, c.status) for c in second.cities] == [("ma", "done"), ("mb", "skipped")]
     assert second.cities[0].note == "outputs incomplete: latency.tif missing"
     assert (tmp_path / "out" / "ma" / "latency.tif").is_file()
@@ -252,15 +270,15 @@ def test_ctrl_c_stops_the_sweep_cleanly(tmp_path):
     """Ctrl-C at a terminal reaches the whole process group: the driver and every worker."""
     # The two first cities are small, so "cities 1/6" comes soon; the four after them are
     # larger, so the sweep is still running when the signal lands, even on a loaded machine
-    # (with six small cities it once finished before a starved test process sent it).
+    # (with six small cities it once finished before a starved test process sent it). The
+    # four large ones are one generated metro under four ids (a copy costs nothing; a
+    # generation at this scale about 0.55 s of CPU): each is a city of its own to the sweep.
     configs = [
-        str(
-            write_demo_city(
-                tmp_path / f"m{i}", seed=20 + i, scale=0.12 if i < 2 else 0.5, city_id=f"m{i}"
-            )
-        )
-        for i in range(6)
+        str(write_demo_city(tmp_path / f"m{i}", seed=20 + i, scale=0.12, city_id=f"m{i}"))
+        for i in range(2)
     ]
+    large = write_demo_city(tmp_path / "m2", seed=22, scale=0.5, city_id="m2")
+    configs += [str(large)] + [str(_renamed(large, tmp_path / f"m{i}", f"m{i}")) for i in (3, 4, 5)]
     err_path = tmp_path / "stderr.txt"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "latcircle", "national", *configs, "--workers", "2"]

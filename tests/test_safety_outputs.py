@@ -7,7 +7,8 @@
 * A symlinked ``--out`` stays a symlink; the folder it points to is replaced.
 * A process killed between the swap's steps (``os._exit`` in a child process, so no
   ``finally`` runs: as a SIGKILL would) leaves complete outputs at the path, and the next
-  run cleans what it left.
+  run cleans what it left. The children are forked warm (``tests/forked.py``): the same
+  code in a process of their own, without an interpreter's start-up each.
 * A full disk (``ENOSPC`` from a write) is one line naming the file, exit 2, the previous
   outputs intact and no temporary folder left.
 """
@@ -17,12 +18,13 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
-import sys
+import shutil
 import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import _write_tiny_city
+from forked import python_c
 
 from latcircle.cli import main
 from latcircle.output.files import MARKER
@@ -64,6 +66,31 @@ OUTPUTS = {
 
 def _scenario_year(folder: Path) -> int | None:
     return json.loads((folder / "run.json").read_text(encoding="utf-8"))["scenario_year"]
+
+
+@pytest.fixture(scope="module")
+def previous_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str | None, Path]:
+    """The tiny city's whole runs (``latcircle -q run``), year unset and 2025: READ-ONLY.
+
+    Made once for the module: a test that needs a previous run's folder at its ``--out``
+    copies one (:func:`_previous_run`) instead of running the city again.
+    """
+    root = tmp_path_factory.mktemp("previous")
+    config = _write_tiny_city(root / "tiny")
+    runs: dict[str | None, Path] = {}
+    for year in (None, "2025"):
+        out = root / f"out-{year or 'unset'}"
+        argv = ["-q", "run", str(config), "--out", str(out)]
+        assert main([*argv, "--year", year] if year else argv) == 0
+        runs[year] = out
+    return runs
+
+
+def _previous_run(runs: dict[str | None, Path], out: Path, *, year: str | None = None) -> None:
+    """Copy a previous whole run (its marker, ``figures/`` and all) to a new folder ``out``."""
+    shutil.copytree(runs[year], out, symlinks=True)
+    assert _complete(out) >= OUTPUTS
+    assert _scenario_year(out) == (int(year) if year else None)
 
 
 def test_refuses_a_folder_latcircle_did_not_write(
@@ -122,11 +149,10 @@ def test_refuses_precious_paths_before_any_work(
 
 
 def test_replaces_a_previous_run_whole(
-    tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], previous_runs
 ) -> None:
     out = tmp_path / "out"
-    assert _run(["-q", "run", str(tiny_city), "--out", str(out)], capsys)[0] == 0
-    assert _complete(out) >= OUTPUTS and _scenario_year(out) is None
+    _previous_run(previous_runs, out)
     (out / "stale.txt").write_text("from before")  # inside latcircle's own folder
     code, err = _run(["-q", "run", str(tiny_city), "--out", str(out), "--year", "2025"], capsys)
     assert code == 0, err
@@ -195,20 +221,14 @@ _CHILD = textwrap.dedent("""\
 
 @pytest.mark.parametrize("step", ["before_swap", "exchange", "between_renames"])
 def test_kill_during_the_swap_never_loses_the_outputs(
-    step: str, tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    step: str, tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], previous_runs
 ) -> None:
     out = tmp_path / "out"
-    assert _run(["-q", "run", str(tiny_city), "--out", str(out), "--year", "2025"], capsys)[0] == 0
+    _previous_run(previous_runs, out, year="2025")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.run(
-        [sys.executable, "-c", _CHILD, step, str(tiny_city), str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == 137, child.stderr
+    with python_c(_CHILD, [step, str(tiny_city), str(out)], env=env) as child:
+        stderr = child.communicate(timeout=120)
+    assert child.returncode == 137, stderr
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")]
     assert leftovers, "the kill should have left a temporary folder behind"
     if step == "between_renames":
@@ -227,14 +247,12 @@ def test_kill_during_the_swap_never_loses_the_outputs(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.")] == []
 
 
-def test_killed_fallback_swap_is_restored_before_the_check(
-    tiny_city: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_killed_fallback_swap_is_restored_before_the_check(tmp_path: Path, previous_runs) -> None:
     """After a kill between the two renames, a read-only command sees the old outputs back."""
     from latcircle.output.files import atomic_folder
 
     out = tmp_path / "out"
-    assert _run(["-q", "run", str(tiny_city), "--out", str(out), "--year", "2025"], capsys)[0] == 0
+    _previous_run(previous_runs, out, year="2025")
     aside = tmp_path / ".out.old-999999999-x"  # a pid that cannot be alive
     os.replace(out, aside)
     with pytest.raises(RuntimeError), atomic_folder(out):
@@ -251,9 +269,10 @@ def test_full_disk_names_the_file_and_keeps_the_old_outputs(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    previous_runs,
 ) -> None:
     out = tmp_path / "out"
-    assert _run(["-q", "run", str(tiny_city), "--out", str(out)], capsys)[0] == 0
+    _previous_run(previous_runs, out)
     before = _snapshot(out)
     real_write = Path.write_text
 
@@ -288,10 +307,10 @@ def test_identical_runs_write_identical_bytes(
     assert "stage_seconds" not in json.loads(first["run.json"] or b"{}")
 
 
-def test_sigterm_stops_like_ctrl_c(tiny_city: Path, tmp_path: Path, capsys) -> None:
+def test_sigterm_stops_like_ctrl_c(tiny_city: Path, tmp_path: Path, previous_runs) -> None:
     """SIGTERM mid-write: one line, exit 143, previous outputs intact, no temporary folder."""
     out = tmp_path / "out"
-    assert _run(["-q", "run", str(tiny_city), "--out", str(out), "--year", "2025"], capsys)[0] == 0
+    _previous_run(previous_runs, out, year="2025")
     before = _snapshot(out)
     child = textwrap.dedent("""\
         import os, signal, sys
@@ -305,18 +324,11 @@ def test_sigterm_stops_like_ctrl_c(tiny_city: Path, tmp_path: Path, capsys) -> N
         pipeline.default_outputs = lambda **kw: [*steps(**kw), killed]
         sys.exit(main(["-q", "run", sys.argv[1], "--out", sys.argv[2], "--year", "2030"]))
     """)
-    done = subprocess.run(
-        [sys.executable, "-c", child, str(tiny_city), str(out)],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 143, done.stderr
-    assert done.stderr.strip().splitlines() == [
-        "latcircle: interrupted; previous outputs left intact"
-    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with python_c(child, [str(tiny_city), str(out)], env=env) as done:
+        stderr = done.communicate(timeout=120)
+    assert done.returncode == 143, stderr
+    assert stderr.strip().splitlines() == ["latcircle: interrupted; previous outputs left intact"]
     assert _snapshot(out) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -441,3 +453,43 @@ def test_folders_of_an_older_latcircle_are_recognised(
     else:
         with pytest.raises(InputError, match="was not written by latcircle"):
             check_output_folder(out)
+
+
+# --- the warm children the kill tests use (tests/forked.py) ----------------------------------
+
+_REPORTS = textwrap.dedent("""\
+    import os, signal, sys
+    sys.stderr.write(f"argv {sys.argv[1:]} env {os.environ.get('LATCIRCLE_PROBE')}\\n")
+    sys.stderr.flush()
+    how = sys.argv[1]
+    if how == "exit":
+        sys.exit(3)
+    if how == "_exit":
+        os._exit(137)
+    if how == "raise":
+        raise ValueError("boom")
+    os.kill(os.getpid(), {"kill": signal.SIGKILL, "term": signal.SIGTERM}[how])
+""")
+
+
+@pytest.mark.parametrize("how", ["exit", "_exit", "raise", "kill", "term"])
+def test_a_forked_child_reports_what_a_new_interpreter_does(how: str) -> None:
+    """Exit code, stderr, argv and environment as ``python -c`` in a new process gives them."""
+    import signal
+
+    from forked import _Cold
+
+    env = {**os.environ, "LATCIRCLE_PROBE": "set"}
+    with python_c(_REPORTS, [how, "a b"], env=env) as warm:
+        warm_err = warm.communicate(timeout=60)
+        assert warm.pid != os.getpid()
+    with _Cold(_REPORTS, [how, "a b"], env=env, quiet_stdout=True) as cold:
+        cold_err = cold.communicate(timeout=60)
+    expected = {"exit": 3, "_exit": 137, "raise": 1, "kill": -signal.SIGKILL}
+    assert warm.returncode == cold.returncode == expected.get(how, -signal.SIGTERM)
+    assert (
+        warm_err.splitlines()[0]
+        == cold_err.splitlines()[0]
+        == "argv ['" + how + "', 'a b'] env set"
+    )
+    assert warm_err.splitlines()[-1] == cold_err.splitlines()[-1]  # "ValueError: boom" when raised
