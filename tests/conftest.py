@@ -73,36 +73,34 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 #: The longest modules, longest first: each module's test durations (setup, call, teardown)
-#: summed over the 80 longest entries of one whole run with ``--durations=80`` on the 2-core
-#: machine (7 Dec 2026, commit efc096a, load average about 12 from other work: the seconds
-#: are about 5x CPU seconds). Only the order is used. Dealt first, longest first, so that no
-#: long module starts last and runs alone at the end (``test_plan_network``, unmarked, did:
-#: about 9 min). Replayed through xdist's loadscope rule (a worker takes its next module when
-#: two tests or fewer of its own are left), this order ends the two workers 13 s apart
-#: (of ~2,970) where the 6 Dec order ended them 78 s apart.
+#: summed over the 150 longest entries of one whole run with ``--durations=150`` on the 2-core
+#: machine (7 Dec 2026, after session round 13's merges, one other job beside it). Only the
+#: order is used. Dealt first, longest first, so that no long module starts last and runs
+#: alone at the end. A module's setup includes the session fixtures it happens to build
+#: first (the demo and Wuhan runs), so the order is approximate.
 _LONGEST_FIRST = (
-    "tests/test_plan_network.py",  # 519 s
-    "tests/test_years.py",  # 492
-    "tests/test_plan_margins.py",  # 373
-    "tests/test_browser_workbench.py",  # 294
-    "tests/test_national_failures.py",  # 267
-    "tests/test_api.py",  # 213
-    "tests/test_safety_outputs.py",  # 204
-    "tests/test_national_dask.py",  # 190
-    "tests/test_tiers_realdata.py",  # 164
-    "tests/test_notebook.py",  # 161
-    "tests/test_map_offline.py",  # 159
-    "tests/test_sensitivity.py",  # 105
-    "tests/test_faults.py",  # 103
-    "tests/test_fetch.py",  # 97
-    "tests/test_reads_nothing_back.py",  # 90
-    "tests/test_plan.py",  # 82
-    "tests/test_system.py",  # 79
-    "tests/test_exports_stored.py",  # 75
-    "tests/test_tiers_page.py",  # 73
-    "tests/test_run_handoff.py",  # 66
-    "tests/test_tiers.py",  # 62
-    "tests/test_pipeline.py",  # 53
+    "tests/test_api.py",  # 105 s
+    "tests/test_years.py",  # 54
+    "tests/test_browser_workbench.py",  # 48
+    "tests/test_browser.py",  # 46
+    "tests/test_notebook.py",  # 36
+    "tests/test_fetch.py",  # 33
+    "tests/test_national_failures.py",  # 32
+    "tests/test_plan_margins.py",  # 29
+    "tests/test_architecture.py",  # 24
+    "tests/test_city_tiers.py",  # 21
+    "tests/test_plan.py",  # 20
+    "tests/test_plan_network.py",  # 20
+    "tests/test_national_dask.py",  # 19
+    "tests/test_exports_stored.py",  # 18
+    "tests/test_map_offline.py",  # 16
+    "tests/test_fibre.py",  # 16
+    "tests/test_safety_outputs.py",  # 15
+    "tests/test_bad_inputs.py",  # 13
+    "tests/test_faults.py",  # 12
+    "tests/test_fuzz_config.py",  # 10
+    "tests/test_tiers_realdata.py",  # 10
+    "tests/test_demo.py",  # 10
 )
 
 
