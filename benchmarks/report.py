@@ -1312,6 +1312,21 @@ system CPU s: `test_faults` 22.6 / 21.4 → 9.7 / 9.9, `test_safety_outputs` 30.
 `make test` wall on two workers), every test passing. The five files in one serial process on the
 nearly quiet machine (load 0.3–1.1): 94.3 → 68.6 s wall, 107.0 → 78.7 s CPU. Details:
 docs/testing.md, "Session round 13".
+
+**Session round 13, merged (2026-12-07).** The seven branches above together (`de41c09`)
+against this round's base (`d5af239`), interleaved on the quiet machine (load about 1), one
+fresh process each, user + system CPU: Wuhan's whole run (`/usr/bin/time latcircle -q run
+data/cities/wuhan.yaml`) 5.82 / 6.00 / 6.03 → 5.53 / 5.75 / 5.59 s, peak 590–596 → 560–570 MB;
+Wuhan as a batch task (`benchmarks.wuhan.batch_runs`, one run each, A and B alternated)
+3.00 / 3.05 / 3.36 / 3.19 / 3.20 / 3.43 → 3.11 / 3.20 / 2.90 s, worker peak 566–573 →
+551–572 MB: a gain at the noise's size. The tables above (3.5 min of `make bench`, 09:05 UTC,
+load 1.0 → 1.4) read 5.06 s and 2.85 s: the machine was faster than during the pairs, so
+compare pairs, not tables. `make test` on the quiet machine (`/usr/bin/time make test`, load
+0.9 at the start): **1,468 passed in 6 min 27 s** of pytest, 612 s user + 53 s system CPU
+(this morning, at `d5af239`, with one other job beside it for part of the run: 1,416 passed in
+8 min 55 s, 845 + 80 s). From a clean clone (`CI=true bash .ci/run`, beside a full mutant run):
+1,468 passed in 7 min 59 s. Still over the 5 min budget: the suite's CPU would need to fall to
+about 560 s even with both workers busy to the end.
 """
 
 
