@@ -283,13 +283,32 @@ def _c_function(name: str) -> Any | None:
 
 
 def _own_c_library() -> ctypes.CDLL | None:
-    """Return the running process's own C library (the one place latcircle loads one).
+    """Return the running process's C library, by name (the one place latcircle loads one).
 
-    ctypes opens it by passing no file name, on Linux and macOS only (Windows raises
-    ``TypeError``); ``None`` elsewhere.
+    ``None`` where :func:`_c_library_name` names none (Windows, musl, other platforms).
     """
-    if sys.platform.startswith("linux") or sys.platform == "darwin":
-        return ctypes.CDLL(None, use_errno=True)
+    name = _c_library_name()
+    return None if name is None else ctypes.CDLL(name, use_errno=True)
+
+
+def _c_library_name() -> str | None:
+    """Return the name of the C library latcircle calls on this platform; ``None`` if none.
+
+    Linux: glibc's ``libc.so.6``, already loaded by the interpreter (only glibc has
+    ``malloc_trim`` and ``renameat2``; musl has neither). macOS: libSystem's ``libc``
+    (``renamex_np``), as :func:`ctypes.util.find_library` names it there. Windows and other
+    platforms: none (their C runtimes have none of these calls).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            glibc = bool(os.confstr("CS_GNU_LIBC_VERSION"))
+        except (ValueError, OSError):  # a libc that does not know the name: not glibc
+            glibc = False
+        return "libc.so.6" if glibc else None
+    if sys.platform == "darwin":
+        import ctypes.util
+
+        return ctypes.util.find_library("c")
     return None
 
 

@@ -118,6 +118,32 @@ def test_malloc_trim_is_glibc_only(monkeypatch, platform):
     assert system.release_memory() is False
 
 
+def test_the_c_library_is_named_per_platform(monkeypatch):
+    if not sys.platform.startswith("linux") or not os.confstr("CS_GNU_LIBC_VERSION"):
+        pytest.skip("needs glibc Linux (the platform simulated from)")
+    assert system._c_library_name() == "libc.so.6"
+    assert system._c_function("malloc_trim") is not None
+
+    def no_glibc(name: str) -> str:  # musl's Python: the name is unknown
+        raise ValueError(f"unrecognized configuration name: {name}")
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "confstr", no_glibc)
+        assert system._c_library_name() is None
+        assert system._c_function("malloc_trim") is None
+        assert system.release_memory() is False
+    with monkeypatch.context() as m:
+        m.setattr(sys, "platform", "darwin")
+        import ctypes.util
+
+        m.setattr(ctypes.util, "find_library", lambda name: f"/usr/lib/lib{name}.dylib")
+        assert system._c_library_name() == "/usr/lib/libc.dylib"
+    with monkeypatch.context() as m:
+        m.setattr(sys, "platform", "win32")
+        assert system._c_library_name() is None
+        assert system._c_function("renameat2") is None
+
+
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))
 def test_no_exchange_off_linux_means_two_renames(monkeypatch, platform, tmp_path):
     PLATFORMS[platform](monkeypatch)
