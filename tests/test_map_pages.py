@@ -63,3 +63,13 @@ def test_shared_options_are_not_page_options(with_plan: Any) -> None:
             map_pages(with_plan, with_plan.out, {"a": {}, "b": {shared: None}})
     with pytest.raises(ValueError, match="assets"):
         map_pages(with_plan, with_plan.out, {"a": {}}, assets="web")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("assets", ["local", "", "Inline"])
+def test_an_unknown_asset_mode_is_refused_before_any_work(tmp_path, assets) -> None:
+    # No run at all: the refusal comes first, so nothing is read or built.
+    with pytest.raises(ValueError, match="assets must be 'inline' or 'cdn'"):
+        write_map(None, tmp_path, assets=assets)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="assets must be 'inline' or 'cdn'"):
+        map_pages(None, tmp_path, {"en": {}}, assets=assets)  # type: ignore[arg-type]
+    assert not any(tmp_path.iterdir())

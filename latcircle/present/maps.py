@@ -461,9 +461,7 @@ def write_map(
     pathlib.Path
         The file written.
     """
-    if assets not in ("inline", "cdn"):
-        msg = f"assets must be 'inline' or 'cdn', not {assets!r}"
-        raise ValueError(msg)
+    _check_assets(assets)
     folder = Path(folder)
     options["layers"] = _page_layers(result, folder, options.get("layers"))
     page = _page(result, assets, options)
@@ -501,9 +499,7 @@ def map_pages(
     dict
         Page name to its HTML.
     """
-    if assets not in ("inline", "cdn"):
-        msg = f"assets must be 'inline' or 'cdn', not {assets!r}"
-        raise ValueError(msg)
+    _check_assets(assets)
     if any({"layers", "whatif", "parts"} & set(options) for options in pages.values()):
         msg = "layers, whatif and parts are shared by every page, not options of one"
         raise ValueError(msg)
@@ -535,6 +531,13 @@ def _page_layers(
     if tiers.exists() and "leo" not in layers:
         layers = {**layers, "leo": gpd.read_file(tiers, layer="leo")}
     return layers
+
+
+def _check_assets(assets: str) -> None:
+    """Refuse an asset mode other than ``inline`` or ``cdn`` (before any work)."""
+    if assets not in ("inline", "cdn"):
+        msg = f"assets must be 'inline' or 'cdn', not {assets!r}"
+        raise ValueError(msg)
 
 
 def _page(result: RunResult, assets: AssetMode, options: Mapping[str, Any]) -> str:
