@@ -125,6 +125,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: _deal_order(item, slow_files))
 
 
+@pytest.fixture
+def sigint_as_at_a_terminal() -> Iterator[None]:
+    """Handle SIGINT in the test process as a process started at a terminal does.
+
+    A test run started in the background by a shell without job control (``make test &`` in
+    a script) ignores SIGINT, and an ignored SIGINT is inherited by every child, across
+    ``exec`` too: a child the test interrupts as Ctrl-C would then never see it, and a check
+    that a cluster's start hands back the parent's handler would find the ignore it started
+    with. For the test's duration the process has Python's own handler (``KeyboardInterrupt``),
+    the one an interpreter installs at a terminal; its children start with the default
+    disposition. The previous handler is put back after.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real data under ../shared/data; skips the test when it is absent."""

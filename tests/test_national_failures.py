@@ -266,7 +266,7 @@ def test_off_a_terminal_one_line_per_city_naming_it_and_quiet_is_quiet(configs, 
 
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="a process group's Ctrl-C is POSIX")
-def test_ctrl_c_stops_the_sweep_cleanly(tmp_path):
+def test_ctrl_c_stops_the_sweep_cleanly(tmp_path, sigint_as_at_a_terminal):
     """Ctrl-C at a terminal reaches the whole process group: the driver and every worker."""
     # The two first cities are small, so "cities 1/6" comes soon; the four after them are
     # larger, so the sweep is still running when the signal lands, even on a loaded machine

@@ -27,7 +27,7 @@ def _sigint() -> tuple[int, bool]:
     return os.getpid(), signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
-def test_restarted_worker_still_ignores_ctrl_c() -> None:
+def test_restarted_worker_still_ignores_ctrl_c(sigint_as_at_a_terminal: None) -> None:
     with _client(None, 1, logging.WARNING) as client:
         [(first_pid, first)] = client.run(_sigint).values()
         client.restart(timeout=60)
@@ -35,7 +35,7 @@ def test_restarted_worker_still_ignores_ctrl_c() -> None:
     assert second_pid != first_pid  # a new process, started by the nanny
     assert first and second
     # The parent's own handler is back once the cluster has started.
-    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_ignore_interrupt_changes_nothing_off_the_main_thread() -> None:
