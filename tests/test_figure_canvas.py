@@ -154,6 +154,66 @@ def test_extents_shared_across_figures_are_right(monkeypatch: pytest.MonkeyPatch
     assert len(figure_canvas._METRICS) <= 3
 
 
+def _features_and_languages() -> Figure:
+    """Texts with font features and languages, one language given as ranges (a list)."""
+    fig = Figure(figsize=(4.0, 2.0), dpi=110)
+    fig.text(0.1, 0.8, "office fi ffl", fontsize=11).set_fontfeatures(["-liga"])
+    fig.text(0.1, 0.6, "office fi ffl", fontsize=11)
+    fig.text(0.1, 0.4, "武汉市 直", fontsize=11).set_language("zh-Hans")
+    fig.text(0.1, 0.2, "直 abc", fontsize=11).set_language([("ja", 0, 1), ("en", 1, 5)])
+    return fig
+
+
+def test_layouts_shared_across_figures_are_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Texts laid out once, drawn again at other places, sizes and dpi: the same pixels."""
+    from matplotlib.ft2font import FT2Font
+
+    from latcircle.present import figure_canvas
+
+    monkeypatch.setattr(figure_canvas, "_METRICS", {})
+    monkeypatch.setattr(figure_canvas, "_LAYOUTS", {})
+    laid_out = []
+    layout = FT2Font._layout
+
+    def counted(self: FT2Font, *args: object, **kwargs: object) -> object:
+        laid_out.append(args)
+        return layout(self, *args, **kwargs)
+
+    monkeypatch.setattr(FT2Font, "_layout", counted)
+    rc = figures._text_rc()
+    builds = [_city_like, _texts, _features_and_languages, _city_like, _texts]
+    builds += [_features_and_languages]
+    dpis = [110, 110, 110, 72, 150, 110]
+    for build, dpi in zip(builds, dpis, strict=True):
+
+        def at(dpi: float = dpi, build: Callable[[], Figure] = build) -> Figure:
+            fig = build()
+            fig.set_dpi(dpi)
+            return fig
+
+        before = len(laid_out)
+        assert np.array_equal(_pixels(at, FigureCanvas, rc), _pixels(at, FigureCanvasAgg, rc))
+        ours_and_reference = len(laid_out) - before
+        assert ours_and_reference > 0
+    drawn_again = len(laid_out)
+    _pixels(_features_and_languages, FigureCanvas, rc)  # already laid out at this dpi
+    assert len(laid_out) == drawn_again  # matplotlib keeps features and languages as tuples
+
+    def unhashable() -> Figure:  # were a language kept as a list, it is laid out each time
+        fig = _features_and_languages()
+        fig.texts[-1]._language = [("ja", 0, 1), ("en", 1, 5)]  # type: ignore[attr-defined]
+        return fig
+
+    ours = _pixels(unhashable, FigureCanvas, rc)
+    assert len(laid_out) - drawn_again == 1  # that text only
+    assert np.array_equal(ours, _pixels(unhashable, FigureCanvasAgg, rc))
+    # Bounded: emptied when full.
+    monkeypatch.setattr(figure_canvas, "_LAYOUTS", {})
+    monkeypatch.setattr(figure_canvas, "_METRICS_MAX", 3)
+    _pixels(_texts, FigureCanvas, rc)
+    assert len(figure_canvas._LAYOUTS) <= 3
+
+
 def _layouts(fig: Figure, renderer: object) -> list[object]:
     """Every text's layout (box, lines with their extents, text box) as matplotlib makes it."""
     layouts = []
