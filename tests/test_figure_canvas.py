@@ -214,6 +214,64 @@ def test_layouts_shared_across_figures_are_right(monkeypatch: pytest.MonkeyPatch
     assert len(figure_canvas._LAYOUTS) <= 3
 
 
+def _shifted() -> Figure:
+    """The same texts at whole-pixel and sub-pixel offsets of each other, some rotated."""
+    fig = Figure(figsize=(4.0, 3.0), dpi=100)
+    for i in range(6):
+        # 100 dpi: 0.01 of the width is 4 pixels, 0.0013 half a pixel.
+        fig.text(0.05 + 0.01 * i, 0.9 - 0.1 * i, "Wuhan 武汉 0.25 ms", fontsize=9)
+        fig.text(0.5 + 0.0013 * i, 0.9 - 0.1 * i, "Wuhan 武汉 0.25 ms", fontsize=9)
+        fig.text(0.3 + 0.01 * i, 0.3, "rot", fontsize=9, rotation=30)
+    return fig
+
+
+def test_glyphs_shared_across_figures_are_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A glyph rendered once, drawn again at a whole-pixel offset: the same pixels."""
+    from matplotlib.ft2font import FT2Font
+
+    from latcircle.present import figure_canvas
+
+    monkeypatch.setattr(figure_canvas, "_GLYPHS", {})
+    rendered = []
+    render = FT2Font._render_glyph
+
+    def counted(self: FT2Font, *args: object) -> object:
+        rendered.append(args)
+        return render(self, *args)
+
+    monkeypatch.setattr(FT2Font, "_render_glyph", counted)
+    rc = figures._text_rc()
+    builds = [_shifted, _unantialiased, _city_like, _texts, _shifted, _unantialiased]
+    dpis = [100, 90, 110, 110, 100, 90]
+    for build, dpi in zip(builds, dpis, strict=True):
+
+        def at(dpi: float = dpi, build: Callable[[], Figure] = build) -> Figure:
+            fig = build()
+            fig.set_dpi(dpi)
+            return fig
+
+        before = len(rendered)
+        reference = _pixels(at, FigureCanvasAgg, rc)
+        drawn = len(rendered) - before  # matplotlib renders every glyph it draws
+        ours = _pixels(at, FigureCanvas, rc)
+        assert np.array_equal(ours, reference)
+        if build is _shifted:
+            assert len(rendered) - before - drawn < drawn / 2  # most glyphs drawn again
+    # The second pass over the same figures renders nothing new.
+    before = len(rendered)
+    for build in (_shifted, _unantialiased):
+        ours = _pixels(build, FigureCanvas, rc)
+    assert len(rendered) == before
+    assert np.array_equal(ours, _pixels(_unantialiased, FigureCanvasAgg, rc))
+    # Bounded: emptied when full.
+    monkeypatch.setattr(figure_canvas, "_GLYPHS", {})
+    monkeypatch.setattr(figure_canvas, "_GLYPHS_MAX", 5)
+    assert np.array_equal(
+        _pixels(_shifted, FigureCanvas, rc), _pixels(_shifted, FigureCanvasAgg, rc)
+    )
+    assert len(figure_canvas._GLYPHS) <= 5
+
+
 def _layouts(fig: Figure, renderer: object) -> list[object]:
     """Every text's layout (box, lines with their extents, text box) as matplotlib makes it."""
     layouts = []
