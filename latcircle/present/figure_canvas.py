@@ -207,13 +207,14 @@ class _Renderer(RendererAgg):
         key = (id(font), s, size, float(self.dpi), flags, features, language)
         try:
             hit = _LAYOUTS.get(key)
+            kept = True
         except TypeError:  # a list of languages or features: not kept
-            key, hit = None, None
+            hit, kept = None, False
         if hit is not None and hit[0] is font:
             items = hit[1]
         else:
             items = list(font._layout(s, flags=flags, features=features, language=language))
-            if key is not None:
+            if kept:
                 if len(_LAYOUTS) >= _METRICS_MAX:
                     _LAYOUTS.clear()
                 _LAYOUTS[key] = (font, items)
