@@ -1327,6 +1327,86 @@ compare pairs, not tables. `make test` on the quiet machine (`/usr/bin/time make
 8 min 55 s, 845 + 80 s). From a clean clone (`CI=true bash .ci/run`, beside a full mutant run):
 1,468 passed in 7 min 59 s. Still over the 5 min budget: the suite's CPU would need to fall to
 about 560 s even with both workers busy to the end.
+
+**Session round 14: the presentation steps (issue 23, part; 2026-12-07).** Profiled first
+(py-spy and cProfile on `latcircle.cli.main(["-q", "run", "data/cities/wuhan.yaml", ...])`,
+stage by stage, and the two steps alone on a pickled Wuhan run), then five changes, each
+byte-identical: every output of Wuhan and of the demo is identical to `main`'s at `535e331`
+(`scripts/compare_outputs.py` against `/tmp/ref_wuhan` and `/tmp/ref_demo`, 24 files each:
+PNGs, `report.html`, `map.html` included). Measured under heavy load (1-minute load 7–10 on
+the 2 shared cores), so only interleaved pairs against `535e331` (a detached worktree, bytecode
+compiled in both) are compared, CPU = user + system:
+
+| Wuhan | before | after |
+| :--- | ---: | ---: |
+| first `write_map` in a fresh process, imports included (18 pairs, median) | 0.692 s | 0.679 s |
+| first `write_report` in a fresh process, imports included (18 pairs, median) | 0.766 s | 0.736 s |
+| the two together, paired difference (median; lower in 13 of 18 pairs) | | −0.030 s |
+| whole `latcircle -q run` (`/usr/bin/time`, 9 pairs, median; see below) | 5.12 s | 5.12 s |
+| its peak (`%M`, median; ranges 539–556 and 546–555 MiB) | 552.6 MiB | 552.5 MiB |
+
+The whole run's pairs differ by −0.13 s (median; lower in 6 of 9), but its noise under this
+load (±0.4 s a run) is ten times the change in the steps. In process, one step at a time, on
+the same pickled run: the six report figures built, drawn and encoded (12 alternations,
+caches emptied each time as in a run) −22 ms for the bars and the layouts (12 of 12 pairs
+lower), −9.5 ms for the glyphs (11 of 12); the what-if candidates 35 → 20 ms; the key-site
+popups 7.5 → 4.5 ms.
+* **The district chart's bars, one patch per basis** (`figures._bars`). `barh` makes, adds
+  and draws a `Rectangle` per bar (39 on Wuhan); the same rectangles as one path per basis,
+  vertex for vertex in `Rectangle`'s order, with `barh`'s fill, no edge, the same line width
+  (which sets Agg's snapping to whole pixels), the same sticky edge and autoscaling, give the
+  same pixels and legend; at most 200 bars a path (Agg snaps a path of at most 1,024
+  vertices). The chart built and encoded: 87 → 76 ms (min of 10). `tests/test_figure_bars.py`
+  compares the PNG bytes with `barh`'s (1 to 3 bases, 1 to 40 districts, shares 0 and 1,
+  lengths a sixteenth of a pixel apart, 237 bars), and fails without the 200-bar split.
+* **Each text laid out once, each glyph rendered once** (`present/figure_canvas.py`). Drawing
+  a text makes FreeType load every glyph with hinting for the layout (`FT2Font._layout`,
+  ~0.23 ms a text) and again to render each one (`_render_glyph`, ~28 µs a glyph). Layouts
+  are now kept by font, text, size, dpi, hinting, font features and language (122 texts drawn
+  in the six Wuhan figures, 85 laid out), and rendered glyphs by font, size, dpi, glyph,
+  transform and the pen's fraction of a pixel, their position relative to its whole pixels
+  (FreeType renders a glyph moved by whole pixels as the same bitmap moved as much): 1,160
+  glyphs drawn, 840 rendered. Both bounded (emptied when full). `tests/test_figure_canvas.py`
+  compares every pixel with `FigureCanvasAgg` with the caches shared across figures (other
+  dpi, rotated, unantialiased, shifted by whole and half pixels, font features, languages),
+  counts the FreeType calls saved, and fails with the bitmap one pixel off or the key without
+  the vertical fraction.
+* **The what-if panel's automatic candidates** (`analysis.plan.auto_candidates_at_most`): the
+  map tried the planner's rule at the plan's spacing, then at twice it (Wuhan: 207 junctions
+  kept, then 68), each time finding, ordering and indexing the 16,912 junctions again and
+  building a frame; they are found once and only the kept set is made into a frame (the same
+  frame as the loop: `tests/test_map_candidates.py`, on the lattice city, spacings below, at
+  and above its step, limits 1 to all).
+* **Key-site popups** escape each distinct category, district and serving site once
+  (`tests/test_map_key_sites.py` against `escape_text` per value; `0.0` and `-0.0` apart).
+* **Where the two steps' CPU is now** (in process, first call as in a run, loads 2–9).
+  `write_report` ~0.74 s: importing matplotlib ~0.23 (its artists' `set` docstring tables,
+  `mpl_toolkits.mplot3d`, pyparsing: the library's own imports), building the six figures
+  ~0.11 (an `Axes` 3.5 ms, each of ~105 ticks 0.36 ms: matplotlib deep-copies each tick's
+  markers from the first), drawing ~0.23 (the fitted layout's first pass ~0.075, which
+  creates the ticks and measures their labels; text ~0.08, of which FreeType's hinted glyph
+  loading; the legends ~0.035), Pillow's PNG ~0.08 (fixed by the bytes), the page ~0.06 (its
+  templates compiled on first use ~0.03). `write_map` ~0.68 s: importing folium, branca,
+  requests and jinja2 ~0.16, `year_states` ~0.22–0.26 (on Wuhan the no-access mask alone is
+  GDAL's polygonising 29 ms and GEOS's clip 29 ms; the five other new masks 6–8 ms each, the
+  four ring differences 6–8 ms each; district sums ~0.045, bit for bit with the coverage table;
+  rasters and mask keys ~0.035), GEOS's topology-preserving simplification ~0.06 (districts
+  10 ms, service areas 11, the slider's 13 shapes 31–35), JSON ~0.05 (the data block 0.02,
+  folium's render 0.026 of its 0.042), the heat layer ~0.014, the candidates ~0.02.
+* **Tried and not taken.** The tile layers as `xyzservices.TileProvider`s (folium looks a URL
+  up among ~1,000 provider names first: 2.6 ms a layer): folium then formats the URL with
+  `str.format`, which the Tencent template's `{-y}` breaks. PNGs at zlib level 1: −20 ms for
+  the six, +9 % bytes and other bytes; as RGB (every figure is opaque): no gain (76 vs 75 ms).
+  A cheaper frame for each slider state: the list of row dicts is already the fastest of three
+  constructors (0.34 ms). `Axis.set_label_coords` on axes without a label (their draw measures
+  every sibling tick label to place an empty label): ≤ 5 ms. The page's GeoJSON as GEOS's own
+  text spliced in (no `json.loads` and no second float formatting): GEOS's shortest-number
+  formatting is not guaranteed to be Python's `repr`. One layout pass: ~0.01 s (round 11).
+* **What is left.** What the two steps spend is now third-party work on these outputs:
+  matplotlib's import and artists, FreeType, Pillow's zlib, folium's import and render, GEOS
+  and GDAL in `year_states` and the display simplification. None of it gives way to a
+  byte-identical change in these steps without patching the libraries (rejected in round 10) or
+  changing what is drawn (fewer or lighter figures, a page without folium: not done).
 """
 
 

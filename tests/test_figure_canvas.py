@@ -154,6 +154,124 @@ def test_extents_shared_across_figures_are_right(monkeypatch: pytest.MonkeyPatch
     assert len(figure_canvas._METRICS) <= 3
 
 
+def _features_and_languages() -> Figure:
+    """Texts with font features and languages, one language given as ranges (a list)."""
+    fig = Figure(figsize=(4.0, 2.0), dpi=110)
+    fig.text(0.1, 0.8, "office fi ffl", fontsize=11).set_fontfeatures(["-liga"])
+    fig.text(0.1, 0.6, "office fi ffl", fontsize=11)
+    fig.text(0.1, 0.4, "武汉市 直", fontsize=11).set_language("zh-Hans")
+    fig.text(0.1, 0.2, "直 abc", fontsize=11).set_language([("ja", 0, 1), ("en", 1, 5)])
+    return fig
+
+
+def test_layouts_shared_across_figures_are_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Texts laid out once, drawn again at other places, sizes and dpi: the same pixels."""
+    from matplotlib.ft2font import FT2Font
+
+    from latcircle.present import figure_canvas
+
+    monkeypatch.setattr(figure_canvas, "_METRICS", {})
+    monkeypatch.setattr(figure_canvas, "_LAYOUTS", {})
+    laid_out = []
+    layout = FT2Font._layout
+
+    def counted(self: FT2Font, *args: object, **kwargs: object) -> object:
+        laid_out.append(args)
+        return layout(self, *args, **kwargs)
+
+    monkeypatch.setattr(FT2Font, "_layout", counted)
+    rc = figures._text_rc()
+    builds = [_city_like, _texts, _features_and_languages, _city_like, _texts]
+    builds += [_features_and_languages]
+    dpis = [110, 110, 110, 72, 150, 110]
+    for build, dpi in zip(builds, dpis, strict=True):
+
+        def at(dpi: float = dpi, build: Callable[[], Figure] = build) -> Figure:
+            fig = build()
+            fig.set_dpi(dpi)
+            return fig
+
+        before = len(laid_out)
+        assert np.array_equal(_pixels(at, FigureCanvas, rc), _pixels(at, FigureCanvasAgg, rc))
+        ours_and_reference = len(laid_out) - before
+        assert ours_and_reference > 0
+    drawn_again = len(laid_out)
+    _pixels(_features_and_languages, FigureCanvas, rc)  # already laid out at this dpi
+    assert len(laid_out) == drawn_again  # matplotlib keeps features and languages as tuples
+
+    def unhashable() -> Figure:  # were a language kept as a list, it is laid out each time
+        fig = _features_and_languages()
+        fig.texts[-1]._language = [("ja", 0, 1), ("en", 1, 5)]  # type: ignore[attr-defined]
+        return fig
+
+    ours = _pixels(unhashable, FigureCanvas, rc)
+    assert len(laid_out) - drawn_again == 1  # that text only
+    assert np.array_equal(ours, _pixels(unhashable, FigureCanvasAgg, rc))
+    # Bounded: emptied when full.
+    monkeypatch.setattr(figure_canvas, "_LAYOUTS", {})
+    monkeypatch.setattr(figure_canvas, "_METRICS_MAX", 3)
+    _pixels(_texts, FigureCanvas, rc)
+    assert len(figure_canvas._LAYOUTS) <= 3
+
+
+def _shifted() -> Figure:
+    """The same texts at whole-pixel and sub-pixel offsets of each other, some rotated."""
+    fig = Figure(figsize=(4.0, 3.0), dpi=100)
+    for i in range(6):
+        # 100 dpi: 0.01 of the width is 4 pixels, 0.0013 half a pixel.
+        fig.text(0.05 + 0.01 * i, 0.9 - 0.1 * i, "Wuhan 武汉 0.25 ms", fontsize=9)
+        fig.text(0.5 + 0.0013 * i, 0.9 - 0.1 * i, "Wuhan 武汉 0.25 ms", fontsize=9)
+        fig.text(0.3 + 0.01 * i, 0.3, "rot", fontsize=9, rotation=30)
+    return fig
+
+
+def test_glyphs_shared_across_figures_are_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A glyph rendered once, drawn again at a whole-pixel offset: the same pixels."""
+    from matplotlib.ft2font import FT2Font
+
+    from latcircle.present import figure_canvas
+
+    monkeypatch.setattr(figure_canvas, "_GLYPHS", {})
+    rendered = []
+    render = FT2Font._render_glyph
+
+    def counted(self: FT2Font, *args: object) -> object:
+        rendered.append(args)
+        return render(self, *args)
+
+    monkeypatch.setattr(FT2Font, "_render_glyph", counted)
+    rc = figures._text_rc()
+    builds = [_shifted, _unantialiased, _city_like, _texts, _shifted, _unantialiased]
+    dpis = [100, 90, 110, 110, 100, 90]
+    for build, dpi in zip(builds, dpis, strict=True):
+
+        def at(dpi: float = dpi, build: Callable[[], Figure] = build) -> Figure:
+            fig = build()
+            fig.set_dpi(dpi)
+            return fig
+
+        before = len(rendered)
+        reference = _pixels(at, FigureCanvasAgg, rc)
+        drawn = len(rendered) - before  # matplotlib renders every glyph it draws
+        ours = _pixels(at, FigureCanvas, rc)
+        assert np.array_equal(ours, reference)
+        if build is _shifted:
+            assert len(rendered) - before - drawn < drawn / 2  # most glyphs drawn again
+    # The second pass over the same figures renders nothing new.
+    before = len(rendered)
+    for build in (_shifted, _unantialiased):
+        ours = _pixels(build, FigureCanvas, rc)
+    assert len(rendered) == before
+    assert np.array_equal(ours, _pixels(_unantialiased, FigureCanvasAgg, rc))
+    # Bounded: emptied when full.
+    monkeypatch.setattr(figure_canvas, "_GLYPHS", {})
+    monkeypatch.setattr(figure_canvas, "_GLYPHS_MAX", 5)
+    assert np.array_equal(
+        _pixels(_shifted, FigureCanvas, rc), _pixels(_shifted, FigureCanvasAgg, rc)
+    )
+    assert len(figure_canvas._GLYPHS) <= 5
+
+
 def _layouts(fig: Figure, renderer: object) -> list[object]:
     """Every text's layout (box, lines with their extents, text box) as matplotlib makes it."""
     layouts = []

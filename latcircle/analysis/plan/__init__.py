@@ -32,7 +32,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from latcircle.analysis.plan.candidates import auto_candidates, candidate_builds
+    from latcircle.analysis.plan.candidates import (
+        auto_candidates,
+        auto_candidates_at_most,
+        candidate_builds,
+    )
     from latcircle.analysis.plan.core import CoverageSets, Goal
     from latcircle.analysis.plan.planner import BUILD_KINDS, PlanResult, goals_from, plan_metro
     from latcircle.analysis.plan.sets import coverage_sets
@@ -44,6 +48,7 @@ if TYPE_CHECKING:
 #: needs only the candidates, not the solvers (``scipy.optimize``, a tenth of a second).
 _HOMES = {
     "auto_candidates": "candidates",
+    "auto_candidates_at_most": "candidates",
     "candidate_builds": "candidates",
     "CoverageSets": "core",
     "Goal": "core",
@@ -69,6 +74,7 @@ __all__ = [
     "PlanResult",
     "add_sites",
     "auto_candidates",
+    "auto_candidates_at_most",
     "candidate_builds",
     "coverage_sets",
     "goals_from",

@@ -15,7 +15,7 @@ from latcircle.analysis.metro import Metro
 from latcircle.analysis.plan.core import Goal
 from latcircle.errors import InputError
 
-__all__ = ["auto_candidates", "candidate_builds"]
+__all__ = ["auto_candidates", "auto_candidates_at_most", "candidate_builds"]
 
 
 #: A known data centre this close (m) to an existing site is that site (fetch merges OSM and
@@ -45,26 +45,73 @@ def auto_candidates(metro: Metro, *, spacing_m: float, cost: float) -> gpd.GeoDa
     geopandas.GeoDataFrame
         As :func:`latcircle.inputs.candidates.read_candidates` returns (ids by node index).
     """
-    from scipy.spatial import cKDTree
+    return _junction_frame(metro, _Junctions(metro).thinned(spacing_m), cost)
 
+
+def auto_candidates_at_most(
+    metro: Metro, *, spacing_m: float, cost: float, most: int
+) -> gpd.GeoDataFrame:
+    """Return :func:`auto_candidates` at ``spacing_m``, doubled until at most ``most`` remain.
+
+    The same frame as calling :func:`auto_candidates` at ``spacing_m``, ``2 * spacing_m``,
+    ... until one gives at most ``most`` rows; the junctions are found, ordered and indexed
+    once for all the spacings (the map's what-if panel: its candidates are solved one by one).
+
+    Parameters
+    ----------
+    metro
+        The prepared metro.
+    spacing_m
+        The first spacing tried.
+    cost
+        Cost of each candidate.
+    most
+        The most candidates wanted (at least 1).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    junctions = _Junctions(metro)
+    keep = junctions.thinned(spacing_m)
+    while len(keep) > most:
+        spacing_m *= 2.0
+        keep = junctions.thinned(spacing_m)
+    return _junction_frame(metro, keep, cost)
+
+
+class _Junctions:
+    """The metro's junctions (degree ≥ 3, inside it) in :func:`auto_candidates`' order."""
+
+    def __init__(self, metro: Metro) -> None:
+        from scipy.spatial import cKDTree
+
+        net = metro.network
+        degree = np.bincount(np.concatenate([net.u, net.v]), minlength=net.n_nodes)
+        inside = shapely.contains_xy(metro.inputs.boundary, net.x, net.y)
+        nodes = np.flatnonzero((degree >= 3) & inside)
+        self.nodes = nodes[np.lexsort((nodes, -degree[nodes]))]
+        self.xy = np.column_stack([net.x[self.nodes], net.y[self.nodes]])
+        self.tree = cKDTree(self.xy) if len(self.nodes) else None
+
+    def thinned(self, spacing_m: float) -> np.ndarray:
+        """Return the nodes kept at ``spacing_m`` (the greedy rule), ascending."""
+        free = np.ones(len(self.nodes), bool)
+        kept = []
+        for i in range(len(self.nodes)):
+            if not free[i]:
+                continue
+            kept.append(self.nodes[i])
+            assert self.tree is not None
+            # Strictly closer than the spacing is ruled out; exactly at it is allowed.
+            near = self.tree.query_ball_point(self.xy[i], np.nextafter(spacing_m, 0.0))
+            free[near] = False
+        return np.sort(np.array(kept, dtype=np.int64))
+
+
+def _junction_frame(metro: Metro, keep: np.ndarray, cost: float) -> gpd.GeoDataFrame:
+    """Return the candidates at the nodes ``keep`` (ascending), as :func:`auto_candidates` does."""
     net = metro.network
-    degree = np.bincount(np.concatenate([net.u, net.v]), minlength=net.n_nodes)
-    inside = shapely.contains_xy(metro.inputs.boundary, net.x, net.y)
-    nodes = np.flatnonzero((degree >= 3) & inside)
-    nodes = nodes[np.lexsort((nodes, -degree[nodes]))]
-    xy = np.column_stack([net.x[nodes], net.y[nodes]])
-    tree = cKDTree(xy) if len(nodes) else None
-    free = np.ones(len(nodes), bool)
-    kept = []
-    for i in range(len(nodes)):
-        if not free[i]:
-            continue
-        kept.append(nodes[i])
-        assert tree is not None
-        # Strictly closer than the spacing is ruled out; exactly at it is allowed.
-        near = tree.query_ball_point(xy[i], np.nextafter(spacing_m, 0.0))
-        free[near] = False
-    keep = np.sort(np.array(kept, dtype=np.int64))
     ids = [f"J{i:05d}" for i in range(1, len(keep) + 1)]
     return gpd.GeoDataFrame(
         {

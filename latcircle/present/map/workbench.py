@@ -26,7 +26,7 @@ import pandas as pd
 
 from latcircle.analysis.coverage import CAUSES
 from latcircle.analysis.metro import Scenario
-from latcircle.analysis.plan import auto_candidates
+from latcircle.analysis.plan import auto_candidates_at_most
 from latcircle.analysis.progress import auto_basis
 from latcircle.analysis.workbench import (
     WHATIF_DECIMALS,
@@ -229,11 +229,9 @@ def _candidates(result: RunResult) -> gpd.GeoDataFrame:
     if spec.candidates is not None:
         cand = read_candidates(spec.candidates, metro.inputs.crs)
     else:
-        spacing = spec.auto_spacing_m
-        cand = auto_candidates(metro, spacing_m=spacing, cost=spec.site_cost)
-        while len(cand) > MAP_CANDIDATES:
-            spacing *= 2.0
-            cand = auto_candidates(metro, spacing_m=spacing, cost=spec.site_cost)
+        cand = auto_candidates_at_most(
+            metro, spacing_m=spec.auto_spacing_m, cost=spec.site_cost, most=MAP_CANDIDATES
+        )
     return cand.rename(columns={"cand_id": "build_id"})
 
 
