@@ -85,7 +85,8 @@ def demo(
     """
     from conftest import copy_demo_inputs, renamed_metro
 
-    from latcircle.pipeline import run_city, write_progress
+    from latcircle.analysis.memo import YearsMemo
+    from latcircle.pipeline import RunOptions, run_city, write_progress
     from latcircle.present.maps import map_pages
 
     folder = tmp_path_factory.mktemp("workbench-demo")
@@ -99,7 +100,18 @@ def demo(
         renamed={"districts": ["name_local"]},
         config_keys=["name_local", "uncertainty"],
     )
-    result = run_city(metro.config, out=folder / "out", metro=metro, extra_outputs=[write_progress])
+    # The memo keeps what the runs of this metro share whatever their year (the progress
+    # years' scenarios and critical values): the year runs of the references take them from
+    # it instead of solving them again (about 2.6 s of CPU less per reference, 2026-12-07).
+    # What the tests check of a reference (headline, coverage, rings) is solved by that run.
+    memo = YearsMemo()
+    result = run_city(
+        metro.config,
+        out=folder / "out",
+        metro=metro,
+        extra_outputs=[write_progress],
+        options=RunOptions(memo=memo),
+    )
     # The three pages share the workbench's parts (slider years, what-if sets), computed once
     # (map_pages: each page the bytes write_map writes alone, tests/test_map_pages.py).
     texts = map_pages(
@@ -111,26 +123,23 @@ def demo(
     for name, text in texts.items():
         pages[name] = result.out / f"map-{name}.html"
         pages[name].write_text(text, encoding="utf-8")
-    return {"result": result, "pages": pages, "folder": folder}
+    return {"result": result, "pages": pages, "folder": folder, "memo": memo}
 
 
-def _reference(
-    demo: dict, name: str, *, year: int | None, add: list, files: bool = True
-) -> RunResult:
-    """A separate run of ``--year`` and ``--add-site`` on the map's metro.
+def _reference(demo: dict, *, year: int | None, add: list) -> RunResult:
+    """A separate run of ``--year`` and ``--add-site`` on the map's metro, not written.
 
-    With ``files=False`` it is computed and not written (``compute_run``, which ``run_city``
-    runs before writing: the same headline and coverage table, about 1.4 s of CPU less).
+    ``compute_run``, which ``run_city`` runs before writing: the same headline, coverage
+    table and layers (``RunResult.gpkg_layers``), about 1.4 s of CPU less than a written
+    run. A run without added sites shares the fixture's :class:`YearsMemo` (the metro with
+    sites added is another metro, which a memo refuses to serve).
     """
-    from latcircle.pipeline import RunOptions, compute_run, run_city
+    from latcircle.pipeline import RunOptions, compute_run
 
     result: RunResult = demo["result"]  # type: ignore[assignment]
     cfg = result.metro.config.model_copy(update={"year": year})
-    options = RunOptions(add_sites=add, progress=False)
-    if not files:
-        return compute_run(cfg, options, metro=result.metro)
-    out = demo["folder"] / name  # type: ignore[operator]
-    return run_city(cfg, out=out, metro=result.metro, options=options)
+    options = RunOptions(add_sites=add, progress=False, memo=None if add else demo["memo"])
+    return compute_run(cfg, options, metro=result.metro)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,14 +175,16 @@ def _with_sites(demo: dict, year: int, add: list) -> _Shares:
     return _Shares(headline, table)
 
 
-def _open(driver: WebDriver, page: Path, *, width: int = 1366, height: int = 900) -> None:
+def _open(driver: WebDriver, page: Path, *, width: int = 1366, height: int = 900) -> float:
+    """Open ``page`` at that size, wait for its map and workbench; return the load time."""
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
     )
-    open_page(driver, page)
+    seconds = open_page(driver, page)
     wait_map_ready(driver)
     wait_for(driver, "return window.lcWorkbenchState !== undefined;")
+    return seconds
 
 
 def _unfold(driver: WebDriver) -> None:
@@ -213,17 +224,23 @@ def _ring_paths(driver: WebDriver) -> list[str]:
     )
 
 
+#: Each page's data document, read once (the pages are written once, by the fixture).
+_DATA: dict[Path, dict] = {}
+
+
 def _data(page: Path) -> dict:
+    """The page's data document (a shared, read-only copy per page)."""
     import re
 
-    text = page.read_text(encoding="utf-8")
-    m = re.search(r'<script type="application/json" id="lc-data">(.*?)</script>', text, re.S)
-    assert m
-    return json.loads(m.group(1))
+    if page not in _DATA:
+        text = page.read_text(encoding="utf-8")
+        m = re.search(r'<script type="application/json" id="lc-data">(.*?)</script>', text, re.S)
+        assert m
+        _DATA[page] = json.loads(m.group(1))
+    return _DATA[page]
 
 
 def test_slider_2024_is_the_year_run(browser: WebDriver, demo: dict) -> None:
-    from latcircle.output.readback import read_layers
     from latcircle.present.style import percent
 
     page = demo["pages"]["en"]
@@ -234,16 +251,17 @@ def test_slider_2024_is_the_year_run(browser: WebDriver, demo: dict) -> None:
     _set_year(browser, "2024")
     state = _state(browser)
     assert state["year"] == "2024"
-    ref = _reference(demo, "year2024", year=2024, add=[])
+    ref = _reference(demo, year=2024, add=[])
     shown = _headline(browser)
     for basis, value in ref.headline.items():
         assert state["now"][basis]["share"][-1] == value  # the same sums: exact
         assert shown[basis] == percent(value), (basis, shown)
-    # The rings drawn are the 2024 run's: other paths than before, the 2024 areas.
+    # The rings drawn are the 2024 run's: other paths than before, the 2024 areas (the
+    # layers its isochrones.gpkg would hold, computed and not written: gpkg_layers).
     assert _ring_paths(browser) != before
     year = next(y for y in data["years"] if y["label"] == "2024")
     areas = [r["area"] for r in data["shapes"][year["shape"]]["rings"]]
-    assert areas == list(read_layers(ref.out)["rings"]["area_km2"])
+    assert areas == list(ref.gpkg_layers()["rings"]["area_km2"])
     cov = ref.coverage.query("scope == 'district' and threshold_ms == 1.0")
     for row in cov.itertuples():
         i = data["districts"].index(row.name)
@@ -274,7 +292,7 @@ def test_whatif_toggles_give_the_add_site_shares(browser: WebDriver, demo: dict)
         added = [(float(builds[j]["lon"]), float(builds[j]["lat"]), None) for j in on]
         ref = _with_sites(demo, 2024, added)
         if k == 2:  # the reference is what a whole --add-site run computes, exactly
-            run = _reference(demo, f"add{k}", year=2024, add=added, files=False)
+            run = _reference(demo, year=2024, add=added)
             assert run.headline == ref.headline
             # Every column coverage_table makes (the run appends the uncertainty quantiles).
             pd.testing.assert_frame_equal(run.coverage[list(ref.coverage.columns)], ref.coverage)
@@ -414,11 +432,9 @@ def test_wuhan_workbench(browser: WebDriver, wuhan_run: RunResult) -> None:
     cfg = result.metro.config
     page = result.out / "map.html"
     size_mb = page.stat().st_size / 1e6
-    seconds = open_page(browser, page)
-    wait_map_ready(browser)
+    seconds = _open(browser, page)  # one load (the load times are the map benchmark's)
     print(f"wuhan map.html: {size_mb:.2f} MB, load {seconds:.2f} s")
     assert size_mb <= 8.0
-    _open(browser, page)
     _set_year(browser, "2024")
     # The 2024 run computed, not written: the headline run_city writes (compute_run).
     ref = compute_run(
