@@ -126,20 +126,25 @@ def demo(
     return {"result": result, "pages": pages, "folder": folder, "memo": memo}
 
 
-def _reference(demo: dict, *, year: int | None, add: list) -> RunResult:
-    """A separate run of ``--year`` and ``--add-site`` on the map's metro, not written.
+def _reference(
+    demo: dict, name: str, *, year: int | None, add: list, files: bool = True
+) -> RunResult:
+    """A separate run of ``--year`` and ``--add-site`` on the map's metro.
 
-    ``compute_run``, which ``run_city`` runs before writing: the same headline, coverage
-    table and layers (``RunResult.gpkg_layers``), about 1.4 s of CPU less than a written
-    run. A run without added sites shares the fixture's :class:`YearsMemo` (the metro with
+    With ``files=False`` it is computed and not written (``compute_run``, which ``run_city``
+    runs before writing: the same headline and coverage table, about 1.4 s of CPU less).
+    A run without added sites shares the fixture's :class:`YearsMemo` (the metro with
     sites added is another metro, which a memo refuses to serve).
     """
-    from latcircle.pipeline import RunOptions, compute_run
+    from latcircle.pipeline import RunOptions, compute_run, run_city
 
     result: RunResult = demo["result"]  # type: ignore[assignment]
     cfg = result.metro.config.model_copy(update={"year": year})
     options = RunOptions(add_sites=add, progress=False, memo=None if add else demo["memo"])
-    return compute_run(cfg, options, metro=result.metro)
+    if not files:
+        return compute_run(cfg, options, metro=result.metro)
+    out = demo["folder"] / name  # type: ignore[operator]
+    return run_city(cfg, out=out, metro=result.metro, options=options)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,6 +246,7 @@ def _data(page: Path) -> dict:
 
 
 def test_slider_2024_is_the_year_run(browser: WebDriver, demo: dict) -> None:
+    from latcircle.output.readback import read_layers
     from latcircle.present.style import percent
 
     page = demo["pages"]["en"]
@@ -251,17 +257,16 @@ def test_slider_2024_is_the_year_run(browser: WebDriver, demo: dict) -> None:
     _set_year(browser, "2024")
     state = _state(browser)
     assert state["year"] == "2024"
-    ref = _reference(demo, year=2024, add=[])
+    ref = _reference(demo, "year2024", year=2024, add=[])
     shown = _headline(browser)
     for basis, value in ref.headline.items():
         assert state["now"][basis]["share"][-1] == value  # the same sums: exact
         assert shown[basis] == percent(value), (basis, shown)
-    # The rings drawn are the 2024 run's: other paths than before, the 2024 areas (the
-    # layers its isochrones.gpkg would hold, computed and not written: gpkg_layers).
+    # The rings drawn are the 2024 run's: other paths than before, the 2024 areas.
     assert _ring_paths(browser) != before
     year = next(y for y in data["years"] if y["label"] == "2024")
     areas = [r["area"] for r in data["shapes"][year["shape"]]["rings"]]
-    assert areas == list(ref.gpkg_layers()["rings"]["area_km2"])
+    assert areas == list(read_layers(ref.out)["rings"]["area_km2"])
     cov = ref.coverage.query("scope == 'district' and threshold_ms == 1.0")
     for row in cov.itertuples():
         i = data["districts"].index(row.name)
@@ -292,7 +297,7 @@ def test_whatif_toggles_give_the_add_site_shares(browser: WebDriver, demo: dict)
         added = [(float(builds[j]["lon"]), float(builds[j]["lat"]), None) for j in on]
         ref = _with_sites(demo, 2024, added)
         if k == 2:  # the reference is what a whole --add-site run computes, exactly
-            run = _reference(demo, year=2024, add=added)
+            run = _reference(demo, f"add{k}", year=2024, add=added, files=False)
             assert run.headline == ref.headline
             # Every column coverage_table makes (the run appends the uncertainty quantiles).
             pd.testing.assert_frame_equal(run.coverage[list(ref.coverage.columns)], ref.coverage)
