@@ -190,7 +190,8 @@ def test_map_shows_the_leo_layer(make_tiny_city: Callable[..., Path], tmp_path: 
 
     yaml = "tiers: {leo: leo550, leo_basis: geometric}\n"
     cfg = load_config(make_tiny_city("m", extra_yaml=yaml))
-    run_city(cfg, out=tmp_path / "o", extra_outputs=default_outputs())
+    # The map only: the report's tiers section is test_report_has_the_tiers_section's.
+    run_city(cfg, out=tmp_path / "o", extra_outputs=default_outputs(report=False))
     page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
     assert "LEO access within 10 ms (leo550, geometric)" in page
     assert "LEO access within 20 ms (leo550, geometric)" in page
