@@ -1327,6 +1327,19 @@ compare pairs, not tables. `make test` on the quiet machine (`/usr/bin/time make
 8 min 55 s, 845 + 80 s). From a clean clone (`CI=true bash .ci/run`, beside a full mutant run):
 1,468 passed in 7 min 59 s. Still over the 5 min budget: the suite's CPU would need to fall to
 about 560 s even with both workers busy to the end.
+
+**Session round 14, suiteC: the browser and map tests (issue 23 item 4; 2026-12-07).** Tests
+only, no package change, the same checks against the same references: the workbench's
+year-2024 reference run shares the fixture run's `YearsMemo` (3.3 → 1.5 s of CPU, its written
+GeoPackage still compared); the offline map screenshots wait until nothing animates
+(`document.getAnimations()`) instead of 0.6 s each; Wuhan pages loaded once where they were
+loaded two or three times (the extra loads were only printed); `test_year_codes` solves its
+years once per module; `test_city_tiers` runs without the progress table where it reads
+`tiers.csv` only; what-if references computed, not written; `test_browser_no_alert` on the
+session's offline Chromium. Each file alone (subreaper-counted Chromium, load 7–11), user +
+system CPU, about 8 s less over the eight files (e.g. `test_browser_workbench` 49.2 / 46.5 →
+46.1 / 44.9 s) plus wall-only pauses; short of the 30 s aimed at: what remains is the
+behaviour under test (docs/testing.md, "Session round 14, suiteC").
 """
 
 
