@@ -1407,6 +1407,22 @@ popups 7.5 → 4.5 ms.
   and GDAL in `year_states` and the display simplification. None of it gives way to a
   byte-identical change in these steps without patching the libraries (rejected in round 10) or
   changing what is drawn (fewer or lighter figures, a page without folium: not done).
+
+**Session round 14, suiteC: the browser and map tests (issue 23 item 4; 2026-12-07).** Tests
+only, no package change, the same checks against the same references: the workbench's
+year-2024 reference run shares the fixture run's `YearsMemo` (3.3 → 1.5 s of CPU, its written
+GeoPackage still compared); the offline map screenshots wait until nothing animates
+(`document.getAnimations()`) instead of 0.6 s each; Wuhan pages loaded once where they were
+loaded two or three times (the extra loads were only printed); `test_year_codes` solves its
+years once per module; `test_city_tiers` runs without the progress table where it reads
+`tiers.csv` only; what-if references computed, not written; `test_browser_no_alert` on the
+session's offline Chromium. Each file alone, A (`535e331`) and B started together (Chromium
+counted by a subreaper, load 7–11), user + system CPU s: `test_browser_workbench` 46.1 → 43.8,
+`test_browser` 34.2 → 32.6, `test_map_offline` 40.5 → 38.4, `test_year_codes` 27.0 → 26.1,
+`test_city_tiers` 8.5 / 9.2 → 7.3 / 7.8, `test_map_workbench` 8.0 / 8.2 → 7.6 / 7.5,
+`test_safety_injection` 16.6 → 16.6: about 9 s, plus wall-only pauses and page loads; short of
+the 30 s aimed at: what remains is the behaviour under test (docs/testing.md, "Session round
+14, suiteC").
 """
 
 

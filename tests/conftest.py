@@ -330,7 +330,8 @@ def offline_chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
     Every host name resolves to a loopback port where nothing listens
     (``--host-resolver-rules``), so any request fails at once, as on a machine without a
     network. Shared by the modules that open pages offline (``test_map_offline``,
-    ``test_browser_workbench``, ``test_tiers_page``): one browser start (about 1.3 s of
+    ``test_browser_workbench``, ``test_tiers_page``, ``test_safety_injection``'s
+    ``test_browser_no_alert``): one browser start (about 1.3 s of
     CPU and 2-3 s of wall time, 2026-12-07) instead of one per module. Skips without
     Debian's chromium and chromedriver or selenium.
     """

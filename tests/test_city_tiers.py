@@ -13,7 +13,7 @@ import pytest
 from conftest import smallest_budget_ms
 
 from latcircle.config import load_config
-from latcircle.pipeline import run_city
+from latcircle.pipeline import RunOptions, run_city
 
 K_US_PER_M = 1.4682 / 299.792458  # G.652, µs per metre
 ROAD = 1.2  # the tiny city's network is roads
@@ -28,8 +28,13 @@ def _slant(h: float, elev_deg: float) -> float:
 def _run(make: Callable[..., Path], tmp_path: Path, tiers_yaml: str) -> pd.DataFrame:
     cfg = load_config(make("t", extra_yaml=tiers_yaml))
     out = tmp_path / "out"
-    run_city(cfg, out=out, extra_outputs=_tier_outputs())
+    run_city(cfg, out=out, extra_outputs=_tier_outputs(), options=_NO_PROGRESS)
     return pd.read_csv(out / "tiers.csv").set_index(["basis", "tier"])
+
+
+#: The tiers read the run year's scenario only (``write_tiers``): the progress table by year
+#: (a third of a tiny run's CPU) is not asked for by the runs that check them.
+_NO_PROGRESS = RunOptions(progress=False)
 
 
 def _tier_outputs() -> list:
@@ -123,7 +128,7 @@ def test_no_tiers_section_writes_nothing_extra(
     make_tiny_city: Callable[..., Path], tmp_path: Path
 ) -> None:
     cfg = load_config(make_tiny_city("n"))
-    run_city(cfg, out=tmp_path / "o", extra_outputs=_tier_outputs())
+    run_city(cfg, out=tmp_path / "o", extra_outputs=_tier_outputs(), options=_NO_PROGRESS)
     assert not (tmp_path / "o" / "tiers.csv").exists()
 
 
@@ -185,7 +190,8 @@ def test_map_shows_the_leo_layer(make_tiny_city: Callable[..., Path], tmp_path: 
 
     yaml = "tiers: {leo: leo550, leo_basis: geometric}\n"
     cfg = load_config(make_tiny_city("m", extra_yaml=yaml))
-    run_city(cfg, out=tmp_path / "o", extra_outputs=default_outputs())
+    # The map only: the report's tiers section is test_report_has_the_tiers_section's.
+    run_city(cfg, out=tmp_path / "o", extra_outputs=default_outputs(report=False))
     page = (tmp_path / "o" / "map.html").read_text(encoding="utf-8")
     assert "LEO access within 10 ms (leo550, geometric)" in page
     assert "LEO access within 20 ms (leo550, geometric)" in page

@@ -10,9 +10,51 @@ run hands back holds no progress year's scenario; the years' serving sites held 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+import pytest
+
+#: A year's scenario solved by the engine again, from nothing kept (``fresh`` fixture).
+Fresh = Callable[[int | None], Any]
+
+
+@pytest.fixture(scope="module")
+def fresh(demo_metro: Any) -> Fresh:
+    """``metro.scenario(year=...)`` of the shared demo metro, solved once per year here.
+
+    The reference the tests of this module compare with: the engine solving the year
+    again, independently of what the code under test kept. Several tests compare the same
+    years, so each is solved once for the module. Only the tests read these (no code under
+    test is given them), so they need no guard against changes.
+    """
+    kept: dict[int | None, Any] = {}
+
+    def solve(year: int | None) -> Any:
+        if year not in kept:
+            kept[year] = demo_metro.scenario(year=year)
+        return kept[year]
+
+    return solve
+
+
+@pytest.fixture(scope="module")
+def solved(demo_metro: Any) -> Iterator[tuple[Any, list[Any]]]:
+    """The every-site scenario and ``target_scenarios`` of it (the run's, then the years').
+
+    Solved once for the module (READ-ONLY: the code under test reads them, and the end
+    checks that none changed them, as conftest's shared fixtures do).
+    """
+    from conftest import fingerprint
+
+    from latcircle.analysis.sensitivity import target_scenarios
+
+    run = demo_metro.scenario(year=None)
+    scenarios = target_scenarios(demo_metro, run)
+    before = fingerprint(scenarios)
+    yield run, scenarios
+    assert fingerprint(scenarios) == before, "a test changed the shared scenarios"
 
 
 def _codes_by_hand(latency_us: np.ndarray, has_access: np.ndarray, budget_ms: float) -> np.ndarray:
@@ -24,8 +66,8 @@ def _codes_by_hand(latency_us: np.ndarray, has_access: np.ndarray, budget_ms: fl
     return out
 
 
-def _check_codes(metro: Any, codes: Any) -> None:
-    fresh = metro.scenario(year=codes.year)  # the engine again, from nothing kept
+def _check_codes(metro: Any, codes: Any, fresh_of: Fresh) -> None:
+    fresh = fresh_of(codes.year)  # the engine again, from nothing kept
     budget = metro.config.budget_ms
     np.testing.assert_array_equal(codes.online, fresh.online)
     assert list(codes.codes) == list(fresh.evaluations)
@@ -43,7 +85,9 @@ def _check_codes(metro: Any, codes: Any) -> None:
     np.testing.assert_array_equal(codes.levels, levels)
 
 
-def test_the_run_keeps_no_progress_year_scenario(demo_run: Any, demo_metro: Any) -> None:
+def test_the_run_keeps_no_progress_year_scenario(
+    demo_run: Any, demo_metro: Any, fresh: Fresh
+) -> None:
     robust = demo_run.robust
     assert robust is not None
     assert [s.year for s in robust.scenarios] == [demo_run.scenario.year]
@@ -52,51 +96,51 @@ def test_the_run_keeps_no_progress_year_scenario(demo_run: Any, demo_metro: Any)
     assert acted is not demo_run.scenario  # the demo acts on 2027, a progress year
     assert not hasattr(acted, "evaluations")  # its codes, not its scenario
     assert acted.year == demo_run.shortfall.year
-    _check_codes(demo_metro, acted)
+    _check_codes(demo_metro, acted, fresh)
 
 
-def test_codes_of_every_progress_year(demo_metro: Any) -> None:
-    from latcircle.analysis.sensitivity import target_scenarios
+def test_codes_of_every_progress_year(
+    demo_metro: Any, solved: tuple[Any, list[Any]], fresh: Fresh
+) -> None:
     from latcircle.analysis.workbench import year_codes
 
-    run = demo_metro.scenario(year=None)
-    years = target_scenarios(demo_metro, run)[1:]
+    years = solved[1][1:]
     assert len(years) >= 3
     for sc in years:
-        _check_codes(demo_metro, year_codes(demo_metro, sc))
+        _check_codes(demo_metro, year_codes(demo_metro, sc), fresh)
 
 
-def test_years_serving_sites_narrow_and_equal(demo_metro: Any) -> None:
-    from latcircle.analysis.sensitivity import target_scenarios
-
-    run = demo_metro.scenario(year=None)
-    scenarios = target_scenarios(demo_metro, run)
+def test_years_serving_sites_narrow_and_equal(
+    demo_metro: Any, solved: tuple[Any, list[Any]], fresh: Fresh
+) -> None:
+    run, scenarios = solved
     n_sites = len(demo_metro.inputs.sites)
     assert n_sites < 128  # so int8 holds every index and -1
     for basis, ev in scenarios[0].evaluations.items():  # the run's own: as solved
         assert ev is run.evaluations[basis]
     for sc in scenarios[1:]:
-        fresh = demo_metro.scenario(year=sc.year)
         for basis, ev in sc.evaluations.items():
-            ref = fresh.evaluations[basis]
+            ref = fresh(sc.year).evaluations[basis]
             if ev is not run.evaluations[basis]:  # a year with the run's sites shares them
                 assert ev.site.dtype == np.int8, (sc.year, basis)
             np.testing.assert_array_equal(ev.site.astype(np.int64), ref.site)
             np.testing.assert_array_equal(ev.latency_us, ref.latency_us)
 
 
-def test_slider_from_codes_equals_slider_from_scenarios(demo_run: Any, demo_metro: Any) -> None:
+def test_slider_from_codes_equals_slider_from_scenarios(
+    demo_run: Any, demo_metro: Any, solved: tuple[Any, list[Any]], fresh: Fresh
+) -> None:
     import pandas as pd
 
-    from latcircle.analysis.sensitivity import target_scenarios
     from latcircle.analysis.workbench import whatif_sets, year_codes, year_states
     from latcircle.present.map.workbench import slider_years
 
-    run = demo_metro.scenario(year=None)
-    solved = target_scenarios(demo_metro, run)[1:]
+    run, years_solved = solved[0], solved[1][1:]
     years = slider_years(demo_run)
-    full = year_states(demo_metro, run, years, solved=solved)
-    coded = year_states(demo_metro, run, years, solved=[year_codes(demo_metro, s) for s in solved])
+    full = year_states(demo_metro, run, years, solved=years_solved)
+    coded = year_states(
+        demo_metro, run, years, solved=[year_codes(demo_metro, s) for s in years_solved]
+    )
     assert [s.key for s in full] == [s.key for s in coded]
     budget = demo_metro.config.budget_ms
     for a, b in zip(full, coded, strict=True):
@@ -108,8 +152,7 @@ def test_slider_from_codes_equals_slider_from_scenarios(demo_run: Any, demo_metr
         assert a.rings.geometry.geom_equals_exact(b.rings.geometry, 0).all()
         assert a.causes.geometry.geom_equals_exact(b.causes.geometry, 0).all()
         # The metro's covered weight against the engine solving the year again.
-        fresh = demo_metro.scenario(year=a.year)
-        for basis, ev in fresh.evaluations.items():
+        for basis, ev in fresh(a.year).evaluations.items():
             want = float(ev.samples.weight[ev.latency_us <= budget * 1000.0].sum())
             assert b.covered[basis][-1] == want, (a.key, basis)
     pts = demo_metro.inputs.sites.geometry.to_crs(4326)
