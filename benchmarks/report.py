@@ -1327,6 +1327,78 @@ compare pairs, not tables. `make test` on the quiet machine (`/usr/bin/time make
 8 min 55 s, 845 + 80 s). From a clean clone (`CI=true bash .ci/run`, beside a full mutant run):
 1,468 passed in 7 min 59 s. Still over the 5 min budget: the suite's CPU would need to fall to
 about 560 s even with both workers busy to the end.
+
+**Session round 14: the batch task (issue 23, part; 2026-12-07).** Measured on the shared
+2-core machine under load (1-minute load 7–12 from other helpers), so CPU, interleaved pairs
+against this round's base (`de41c09`, extracted beside the branch, bytecode compiled in both).
+*Where Wuhan's batch task spends its CPU today* (in process as the worker runs it: one core,
+after `national_run.warm_up`, first task, `time.process_time` per stage, nine tasks): `load`
+0.27–0.33 s, `network` 0.19–0.22, `locate` 0.84–1.10 (the locator's own `locate` 0.69–0.77,
+the population pixels' and key sites' `label_points` 0.11–0.13), `dijkstra` 0.03–0.04,
+`coverage` 0.04–0.05, `isochrones` 0.12–0.14, `sensitivity` 0.20–0.25 (the four progress
+years solved and evaluated 0.12, critical values 0.08–0.09), `progress` 0.23–0.27 (the
+shortfall's clusters 0.14–0.15, the progress table 0.07), `protection` 0.21–0.25 (nine sites
+solved alone and each sample's best two kept: 0.16–0.19), `outputs` 0.37–0.42 (GDAL's COG
+copy of `latency.tif` 0.23, the GeoPackage 0.06–0.08), outside the stages 0.08–0.09. Of each
+task 0.26–0.59 s is system time (~108 k page faults in a first task, ~37 k while locating),
+and it moves with the load more than with the code.
+* **District labels by cell** (`engine.grid.label_points`, the population pixels' metro and
+  district labels and the key sites'; the whole run's `locate` stage too). Round 11 tried a
+  tiled pre-test and dropped it (its numpy passes ate the gain); this one differs in where
+  the passes go: one joint grid of cells over all the polygons (about 16 points a cell), the
+  cells within the bounding box of any boundary segment marked at once (each box as +1/−1 at
+  its corners and two cumulative sums), the points of marked cells tested by GEOS as before,
+  and one tested point per other cell labelling the whole cell. Exact: a cell no segment's box
+  reaches holds no boundary point between any two of its points (the proof is in the
+  docstring: the bins are a monotone function of each coordinate), so each polygon holds all
+  of its points or none. On Wuhan's 494,676 population pixels, both calls (metro, then the
+  13 districts), old and new alternated 8 times in one process: 0.122–0.128 (median 0.125)
+  → 0.077–0.086 (median 0.082) s CPU; in the task (two tasks each) 0.110–0.116 → 0.058–0.060
+  s. `tests/test_label_cells.py` compares with testing every point (holes, a multipolygon,
+  overlaps, points on vertices, on edge midpoints, on a lattice aligned with the vertices, at
+  the box corners, NaN and inf, empty polygons, a line among them, a flat box, far UTM
+  coordinates, exactly at the size threshold) and checks that GEOS was asked about fewer than
+  half the points.
+* **Package versions once per process** (`output.record.package_versions`): `run.json`'s
+  ten versions came from `importlib.metadata` in every run (~2–4 ms a package: `run_record`
+  0.012–0.015 → 0.007 s per task); a national worker reads them in `warm_up` (its start,
+  reported apart: 0.42–0.48 → 0.46–0.52 s in the pairs below). `tests/test_record_versions.py`
+  compares them with `importlib.metadata`.
+* **Measured.** Wuhan as a batch task (`benchmarks.wuhan.batch_runs`, one run each, six pairs
+  A B): 2.94 / 3.01 / 3.27 / 2.80 / 3.13 / 3.08 → 3.07 / 2.98 / 2.98 / 2.92 / 2.92 / 3.04 s
+  (median 3.05 → 2.98; the load's noise is ±0.2 s a run), worker peak 549–574 → 549–571 MB.
+  The same task in process (first after `warm_up`, one core, eight pairs in both orders):
+  user CPU median 2.51 → 2.49 s, lower in 7 of 8 pairs; system CPU followed the run's
+  position, not the code. Whole run (`/usr/bin/time latcircle -q run data/cities/wuhan.yaml`,
+  user + system, six pairs, three each way round): 5.44 / 5.93 / 6.12 / 5.31 / 5.60 / 5.27 →
+  5.75 / 5.63 / 6.09 / 5.35 / 5.32 / 5.59 s (no change above the noise; its versions are read
+  once either way), peak 543–555 MiB both. Every output byte-identical
+  (`scripts/compare_outputs.py`): Wuhan and the demo against `/tmp/ref_wuhan` and
+  `/tmp/ref_demo` (main's, 24 files each), and `latcircle national` of the national test set
+  (`write_national_set`: eight generated metros, central Shenzhen and Wuhan; one worker),
+  base against branch: 172 files, the rollup's 7 included. The budget (≤ 2 s) is **not** met.
+* **Tried and not taken.** Fewer heap trims inside the task (every `release_memory` but the
+  city's last made a no-op): ~20 k fewer page faults (median 108 → 86 k), task CPU median 3.08 →
+  2.97 s in five pairs under load 11–12, batch peak unchanged (540–542 MB), but the trims
+  hold the whole run's peak (with map and report) under its budget and were not measured
+  there: left for whoever owns the run's memory. `MALLOC_MMAP_THRESHOLD_=64 MiB` (fixed):
+  more faults (108–114 k → 151–158 k). `MALLOC_ARENA_MAX=1`: the same faults. Moving more
+  first-use costs into `warm_up`: after it, a first task costs ~0.05–0.1 s more than a
+  second one in the same process, but that is first touches of fresh heap (the population
+  band read 0.06 vs 0.03 s, the network's WKB coordinates 0.026 vs 0.006 s) and PROJ's no-op
+  check for the network's CRS (0.02 s for that CRS pair, 0.017 s uncached again after
+  another pair: a per-city cost, cached per pair already); nothing per-process was left.
+* **What is left** (largest first): the locator (~0.7 s, the engine-versus-floor question);
+  `latency.tif`'s COG copy (0.23 s: DEFLATE and the floating-point predictor, fixed by its
+  bytes); protection's per-site fields and best two (0.16–0.19 s: a per-node best two would
+  evaluate four candidate sites per point instead of nine, its exactness under ties and
+  rounding argued nowhere yet); the shortfall's clusters (0.14 s: GDAL polygonising and the
+  clip of each outline by the metro, whose bytes a shortcut would change); the progress years
+  (0.12 s: four Dijkstra passes; by round 13's argument for the interconnect table each
+  year's distances are the minimum of the protection's single-site fields when the
+  super-source arcs agree, a saving of ~0.04 s not checked here, and a tie's serving site
+  would need its own argument);
+  the network's node vote (0.075 s); system time.
 """
 
 
