@@ -1330,8 +1330,10 @@ about 560 s even with both workers busy to the end.
 
 **Session round 14: the batch task (issue 23, part; 2026-12-07).** Measured on the shared
 2-core machine under load (1-minute load 6–12 from other helpers), so CPU, interleaved pairs
-against this round's base (`de41c09`, extracted beside the branch, bytecode compiled in both).
-*Where Wuhan's batch task spends its CPU today* (in process as the worker runs it: one core,
+against this round's base (`de41c09`, extracted beside the branch, bytecode compiled in both;
+the branch forks at `535e331`, whose two commits since open glibc by name and check the map's
+asset mode: neither changes a batch task's work). *Where Wuhan's batch task spends its CPU
+today* (in process as the worker runs it: one core,
 after `national_run.warm_up`, first task, `time.process_time` per stage, nine tasks): `load`
 0.27–0.33 s, `network` 0.19–0.22, `locate` 0.84–1.10 (the locator's own `locate` 0.69–0.77,
 the population pixels' and key sites' `label_points` 0.11–0.13), `dijkstra` 0.03–0.04,
