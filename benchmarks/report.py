@@ -1423,6 +1423,103 @@ counted by a subreaper, load 7–11), user + system CPU s: `test_browser_workben
 `test_safety_injection` 16.6 → 16.6: about 9 s, plus wall-only pauses and page loads; short of
 the 30 s aimed at: what remains is the behaviour under test (docs/testing.md, "Session round
 14, suiteC").
+
+**Session round 14: the batch task (issue 23, part; 2026-12-07).** Measured on the shared
+2-core machine under load (1-minute load 6–12 from other helpers), so CPU, interleaved pairs
+against this round's base (`de41c09`, extracted beside the branch, bytecode compiled in both;
+the branch forks at `535e331`, whose two commits since open glibc by name and check the map's
+asset mode: neither changes a batch task's work). *Where Wuhan's batch task spends its CPU
+today* (in process as the worker runs it: one core,
+after `national_run.warm_up`, first task, `time.process_time` per stage, nine tasks): `load`
+0.27–0.33 s, `network` 0.19–0.22, `locate` 0.84–1.10 (the locator's own `locate` 0.69–0.77,
+the population pixels' and key sites' `label_points` 0.11–0.13), `dijkstra` 0.03–0.04,
+`coverage` 0.04–0.05, `isochrones` 0.12–0.14, `sensitivity` 0.20–0.25 (the four progress
+years solved and evaluated 0.12, critical values 0.08–0.09), `progress` 0.23–0.27 (the
+shortfall's clusters 0.14–0.15, the progress table 0.07), `protection` 0.21–0.25 (nine sites
+solved alone and each sample's best two kept: 0.16–0.19), `outputs` 0.37–0.42 (GDAL's COG
+copy of `latency.tif` 0.23, the GeoPackage 0.06–0.08), outside the stages 0.08–0.09. Of each
+task 0.26–0.59 s is system time (~108 k page faults in a first task, ~37 k while locating),
+and it moves with the load more than with the code.
+* **District labels by cell** (`engine.grid.label_points`, the population pixels' metro and
+  district labels and the key sites'; the whole run's `locate` stage too). Round 11 tried a
+  tiled pre-test and dropped it (its numpy passes ate the gain); this one differs in where
+  the passes go: one joint grid of cells over all the polygons (about 16 points a cell), the
+  cells within the bounding box of any boundary segment marked at once (each box as +1/−1 at
+  its corners and two cumulative sums), the points of marked cells tested by GEOS as before,
+  and one tested point per other cell labelling the whole cell. Exact: a cell no segment's box
+  reaches holds no boundary point between any two of its points (the proof is in the
+  docstring: the bins are a monotone function of each coordinate), so each polygon holds all
+  of its points or none. On Wuhan's 494,676 population pixels, both calls (metro, then the
+  13 districts), old and new alternated 8 times in one process: 0.122–0.128 (median 0.125)
+  → 0.077–0.086 (median 0.082) s CPU; in the task (two tasks each) 0.110–0.116 → 0.058–0.060
+  s. `tests/test_label_cells.py` compares with testing every point (holes, a multipolygon,
+  overlaps, points on vertices, on edge midpoints, on a lattice aligned with the vertices, at
+  the box corners, NaN and inf, empty polygons, a line among them, a flat box, far UTM
+  coordinates, exactly at the size threshold) and checks that GEOS was asked about fewer than
+  half the points.
+* **Package versions once per process** (`output.record.package_versions`): `run.json`'s
+  ten versions came from `importlib.metadata` in every run (~2–4 ms a package: `run_record`
+  0.012–0.015 → 0.007 s per task); a national worker reads them in `warm_up` (its start,
+  reported apart: 0.40–0.49 → 0.44–0.54 s in the pairs below). `tests/test_record_versions.py`
+  compares them with `importlib.metadata`.
+* **Status codes in fewer passes** (`analysis.coverage.cause_codes`: `np.where` on the
+  finite latencies, then no access and covered put over it, instead of a fill and three
+  masked assignments): the same `int8` codes, 5.3–5.4 → 4.0 ms on 860 k cells (18 calls a
+  task, most smaller). `tests/test_cause_codes_rule.py` checks them against the rule written
+  out per sample (at the budget, one ulp over, `inf`, `-inf`, NaN, with and without access).
+* **Measured.** In the task, function by function (`time.process_time` around each, two
+  tasks each): `label_points` 0.110–0.116 → 0.058–0.060 s, `run_record` 0.012–0.015 →
+  0.007 s, `cause_codes` ~0.01 s less: about 0.07 s of a ~2.8 s task, under the noise of a
+  Dask run on this machine. Wuhan as a batch task (`benchmarks.wuhan.batch_runs`, one run
+  each, pairs alternated): with the first two changes six pairs A B, 2.94 / 3.01 / 3.27 /
+  2.80 / 3.13 / 3.08 → 3.07 / 2.98 / 2.98 / 2.92 / 2.92 / 3.04 s; with the three (and the
+  reverted NUL search below) three pairs B A, 2.92 / 2.87 / 2.98 → 2.81 / 2.80 / 2.92 s; as
+  committed, three pairs B A, 3.33 / 2.72 / 2.97 → 3.16 / 2.98 / 2.97 s: all twelve, median
+  2.975 → 2.975 s (the load's noise is ±0.2 s a run), worker peak 547–574 → 546–575 MB,
+  worker start 0.40–0.49 → 0.44–0.54 s (the versions read there). The same task in process
+  (first after `warm_up`, one core, both orders), user CPU: eight pairs with the first two
+  changes, median 2.51 → 2.49 s, lower in 7 of 8; three pairs with the three and the NUL
+  search 2.48 / 2.46 / 2.48 → 2.32 / 2.38 / 2.34 s; system CPU followed the run's position,
+  not the code. Whole run (`/usr/bin/time latcircle -q run data/cities/wuhan.yaml`, user +
+  system, pairs in both orders): six pairs with the first two changes, 5.44 / 5.93 / 6.12 /
+  5.31 / 5.60 / 5.27 → 5.75 / 5.63 / 6.09 / 5.35 / 5.32 / 5.59 s, peak 543.1–555.0 →
+  542.8–554.9 MiB; fifteen pairs with the NUL search, median 5.16 → 5.18 s, peak median
+  552.4 → 555.2 MiB (542.9–558.7 → 539.9–567.8); as committed, five pairs, 4.93 / 5.15 /
+  5.18 / 4.91 / 5.06 → 4.83 / 4.93 / 4.93 / 5.21 / 5.00 s (median 5.06 → 4.93), peak median
+  554.1 → 548.8 MiB (543.1–559.0 → 540.6–555.8). Every output byte-identical
+  (`scripts/compare_outputs.py`): Wuhan and the demo against `/tmp/ref_wuhan` and
+  `/tmp/ref_demo` (main's, 24 files each; after each change), and `latcircle national` of the
+  national test set (`write_national_set`: eight generated metros, central Shenzhen and
+  Wuhan; one worker), base against the branch: 172 files, the rollup's 7 included. The 1
+  M-node benchmark (section 4) runs no `label_points` (grid cells only): its peak is
+  untouched by construction. The budget (≤ 2 s) is **not** met.
+* **Tried and not taken.** Fewer heap trims inside the task (every `release_memory` but the
+  city's last made a no-op): ~20 k fewer page faults (median 108 → 86 k), task CPU median 3.08 →
+  2.97 s in five pairs under load 11–12, batch peak unchanged (540–542 MB), but the trims
+  hold the whole run's peak (with map and report) under its budget and were not measured
+  there: left for whoever owns the run's memory. `MALLOC_MMAP_THRESHOLD_=64 MiB` (fixed):
+  more faults (108–114 k → 151–158 k). `MALLOC_ARENA_MAX=1`: the same faults. pandas' own
+  (pyarrow's) substring test to find NUL in the GeoPackage's string columns
+  (`output.files._storable_text`): ~4 → ~0.7 ms a column of 8,500 key-site names, but the
+  kernel's first use adds ~1.2 MB resident for the rest of the run (217.8 → 219.0 MB in a
+  fresh process), so the whole run's peak would pay for ~3 ms: reverted
+  (`tests/test_gpkg_nul.py`, which writes and reads back `str`, `string` and object columns
+  with NUL, NA and empty texts, stays). Moving more first-use costs into `warm_up`: after
+  it, a first task costs ~0.05–0.1 s more than a second one in the same process, but that
+  is first touches of fresh heap (the population
+  band read 0.06 vs 0.03 s, the network's WKB coordinates 0.026 vs 0.006 s) and PROJ's no-op
+  check for the network's CRS (0.02 s for that CRS pair, 0.017 s uncached again after
+  another pair: a per-city cost, cached per pair already); nothing per-process was left.
+* **What is left** (largest first): the locator (~0.7 s, the engine-versus-floor question);
+  `latency.tif`'s COG copy (0.23 s: DEFLATE and the floating-point predictor, fixed by its
+  bytes); protection's per-site fields and best two (0.16–0.19 s: a per-node best two would
+  evaluate four candidate sites per point instead of nine, its exactness under ties and
+  rounding argued nowhere yet); the shortfall's clusters (0.14 s: GDAL polygonising and the
+  clip of each outline by the metro, whose bytes a shortcut would change); the progress years
+  (0.12 s: four Dijkstra passes; by round 13's argument for the interconnect table each
+  year's distances are the minimum of the protection's single-site fields when the
+  super-source arcs agree, a saving of ~0.04 s not checked here, and a tie's serving site
+  would need its own argument); the network's node vote (0.075 s); system time.
 """
 
 

@@ -483,12 +483,10 @@ def warm_up() -> int:
     """Import what every city needs, then ``gc.freeze()`` it (run once per worker).
 
     The imported modules (tens of thousands of objects) move to the permanent generation,
-    so the collector stops walking them on every full collection during the cities' runs.
-    Besides the pipeline, it imports what a batch city imports late (listed from
-    ``sys.modules`` after a Wuhan task, session round 11: the modules the pipeline's steps
-    import inside functions, so that ``latcircle --help`` stays quick, and the libraries
-    geopandas and the writers import on first use): each worker pays them once here, not in
-    its first city's task (~0.2 s CPU). The benchmark reports this worker start apart.
+    so the collector stops walking them in the cities' runs. It also imports what a batch
+    city imports late (the steps' imports inside functions, the writers' first-use imports:
+    listed from ``sys.modules`` after a Wuhan task, session round 11; ~0.2 s CPU) and reads
+    ``run.json``'s package versions: once per worker, not in its first city's task.
 
     Returns
     -------
@@ -506,10 +504,12 @@ def warm_up() -> int:
         import latcircle.inputs.ofds
         import latcircle.output.causes
         import latcircle.output.exports
+        import latcircle.output.record
         import latcircle.output.styles
         import latcircle.pipeline
-        import latcircle.present.explain  # noqa: F401 - compute_run's explanations
+        import latcircle.present.explain  # compute_run's explanations
 
+        latcircle.output.record.package_versions()  # read once per process
     gc.collect()
     gc.freeze()
     return os.getpid()

@@ -1,0 +1,41 @@
+"""NUL in a GeoPackage's texts: written as ␀ and counted, whatever the column's dtype."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+from shapely.geometry import Point
+
+from latcircle.output.files import write_gpkg
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+def test_nul_written_as_symbol_and_counted(
+    tmp_path: Path, dtype: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    names = ["plain", "a\x00b", None, "\x00\x00", ""]
+    frame = gpd.GeoDataFrame(
+        {"name": pd.Series(names, dtype=dtype), "n": range(5)},
+        geometry=[Point(i, i) for i in range(5)],
+        crs="EPSG:32650",
+    )
+    path = tmp_path / "t.gpkg"
+    with caplog.at_level(logging.WARNING):
+        write_gpkg({"layer": frame}, path)
+    back = pyogrio.read_dataframe(path, layer="layer")
+    assert list(back["name"].fillna("<NA>")) == ["plain", "a␀b", "<NA>", "␀␀", ""]
+    assert "2 text value(s) hold NUL" in caplog.text  # two values, one with two NULs
+
+
+def test_no_nul_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    frame = gpd.GeoDataFrame(
+        {"name": pd.Series(["a", None], dtype="str")}, geometry=[Point(0, 0)] * 2, crs=4326
+    )
+    with caplog.at_level(logging.WARNING):
+        write_gpkg({"layer": frame}, tmp_path / "t.gpkg")
+    assert "NUL" not in caplog.text
