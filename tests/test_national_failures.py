@@ -268,32 +268,42 @@ def test_off_a_terminal_one_line_per_city_naming_it_and_quiet_is_quiet(configs, 
 @pytest.mark.skipif(sys.platform == "win32", reason="a process group's Ctrl-C is POSIX")
 def test_ctrl_c_stops_the_sweep_cleanly(tmp_path):
     """Ctrl-C at a terminal reaches the whole process group: the driver and every worker."""
-    # The two first cities are small, so "cities 1/6" comes soon; the four after them are
-    # larger, so the sweep is still running when the signal lands, even on a loaded machine
-    # (with six small cities it once finished before a starved test process sent it). The
-    # four large ones are one generated metro under four ids (a copy costs nothing; a
-    # generation at this scale about 0.55 s of CPU): each is a city of its own to the sweep.
-    configs = [
-        str(write_demo_city(tmp_path / f"m{i}", seed=20 + i, scale=0.12, city_id=f"m{i}"))
-        for i in range(2)
+    # The first city is small, so "cities 1/12" comes soon; the eleven after it are larger, so
+    # the sweep is still running when the signal lands, even on a loaded machine (with six
+    # small cities it once finished before a starved test process sent it): after the first
+    # city, five rounds of a larger city per worker are left (about 1.2 s of CPU each; four
+    # cities of scale 0.5 left two rounds of about 2.8 s: 7 Dec 2026). The larger ones are one
+    # generated metro under eleven ids (a copy costs nothing; a generation at scale 0.25
+    # about 0.3 s of CPU, at 0.5 about 0.55 s): each is a city of its own to the sweep. A
+    # smaller city in hand when the signal lands also ends the shutdown sooner.
+    configs = [str(write_demo_city(tmp_path / "m0", seed=20, scale=0.12, city_id="m0"))]
+    large = write_demo_city(tmp_path / "m1", seed=22, scale=0.25, city_id="m1")
+    configs += [str(large)] + [
+        str(_renamed(large, tmp_path / f"m{i}", f"m{i}")) for i in range(2, 12)
     ]
-    large = write_demo_city(tmp_path / "m2", seed=22, scale=0.5, city_id="m2")
-    configs += [str(large)] + [str(_renamed(large, tmp_path / f"m{i}", f"m{i}")) for i in (3, 4, 5)]
     err_path = tmp_path / "stderr.txt"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "latcircle", "national", *configs, "--workers", "2"]
+    # Started as from a terminal's shell: SIGINT at its default disposition, whatever this
+    # test process's is. An ignored SIGINT is inherited across exec (and Python then keeps
+    # ignoring it: the child would run the sweep to its end, exit 0); a handler is reset to
+    # the default. So the handler is Python's own while the child starts.
     with err_path.open("w", encoding="utf-8") as err:
-        proc = subprocess.Popen(
-            [*cmd, "--out", str(tmp_path / "out" / "national")],
-            stdout=subprocess.PIPE,
-            stderr=err,
-            env=env,
-            text=True,
-            start_new_session=True,  # its own group: the signal below reaches it alone
-        )
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            proc = subprocess.Popen(
+                [*cmd, "--out", str(tmp_path / "out" / "national")],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=env,
+                text=True,
+                start_new_session=True,  # its own group: the signal below reaches it alone
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
         try:
             deadline = time.monotonic() + 120
-            while "cities 1/6" not in err_path.read_text(encoding="utf-8"):
+            while f"cities 1/{len(configs)}" not in err_path.read_text(encoding="utf-8"):
                 assert time.monotonic() < deadline and proc.poll() is None
                 time.sleep(0.1)
             os.killpg(proc.pid, signal.SIGINT)
