@@ -307,7 +307,8 @@ def test_ctrl_c_stops_the_sweep_cleanly(tmp_path):
     # Started as from a terminal's shell: SIGINT at its default disposition, whatever this
     # test process's is. An ignored SIGINT is inherited across exec (and Python then keeps
     # ignoring it: the child would run the sweep to its end, exit 0); a handler is reset to
-    # the default. So the handler is Python's own while the child starts.
+    # the default. So the handler is Python's own while the child starts (xdist runs tests
+    # on the main thread, where Python can set it).
     with err_path.open("w", encoding="utf-8") as err:
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
