@@ -1520,6 +1520,23 @@ and it moves with the load more than with the code.
   year's distances are the minimum of the protection's single-site fields when the
   super-source arcs agree, a saving of ~0.04 s not checked here, and a tie's serving site
   would need its own argument); the network's node vote (0.075 s); system time.
+
+**Session round 14, the plan, national, fetch and tiers tests (suiteB; issue 23 item 4;
+2026-12-07).** Tests only, no package change. Closed loops whose plan builds no network run the
+plan's files on the shared metro's located network (`resited_metro` in tests/conftest.py: the
+files read, the sites attached and the arcs built as `prepare` does; checked field for field
+against `prepare` in tests/test_renamed_metro.py); the demo closed loop with spurs and the
+`at_parameters` check use the demo at scale 0.5; `latcircle tiers` runs in-process in
+`test_tiers_realdata`; the Ctrl-C sweep waits for one small city before eleven ids of a
+scale-0.25 metro, and its child starts with SIGINT at the default disposition. Each file alone,
+`535e331` → this branch, interleaved A B per file, two rounds under load 8–11, user + system
+CPU s: `test_plan` 31.8 / 30.7 → 22.8 / 23.1, `test_plan_margins` 43.7 / 44.0 → 35.1 / 34.5,
+`test_plan_network` 39.1 / 37.1 → 29.9 / 28.7, `test_tiers_realdata` 12.7 / 12.2 → 9.9 / 8.9,
+`test_national_dask` 26.2 / 24.9 → 24.0 / 23.9, `test_bad_inputs` 13.5 / 14.4 → 12.1 / 13.1,
+`test_national_failures` without the Ctrl-C test 19.1 / 19.6 → 18.8 / 18.9 and the Ctrl-C test
+alone 8.6 / 8.4 → 7.7 / 7.3 (its wall 17.4 / 13.8 → 13.2 / 9.0 s), `test_renamed_metro` 2.0 →
+2.7 (three tests more): about 33 s of CPU less. Details: docs/testing.md, "Session round 14,
+suiteB".
 """
 
 

@@ -549,6 +549,77 @@ def renamed_metro(
     return dataclasses.replace(metro, config=cfg, inputs=inputs)
 
 
+def resited_metro(metro: Any, cfg: Any) -> Any:
+    """The metro ``prepare(cfg)`` gives, for a config that changes only the shared metro's sites.
+
+    For a plan's closed loop (``sites-planned.csv`` run as the sites file, at the run's own or
+    at other latency parameters): ``cfg``'s inputs are READ (``read_inputs``) and its sites
+    attached and its arcs built as ``prepare`` does, on the shared ``metro``'s network,
+    locator, grid and located samples, instead of building and locating them again (about
+    3.5 s of CPU of the demo's 4.2 s prepare). Those depend on the network's inputs and the
+    max drop alone, which this checks are the shared ones; ``tests/test_renamed_metro.py``
+    compares the result with ``prepare``, field for field. It fails unless
+
+    - every input file of a role other than ``sites`` has the shared file's bytes, and every
+      input but the sites reads the same (``fingerprint``, file paths by their names);
+    - the config differs in its sites, its latency ``model`` and ``network.additions`` only,
+      with the max drop unchanged;
+    - the additions (a plan's ``network-planned.gpkg``) add no spur (else: ``prepare``).
+
+    Parameters
+    ----------
+    metro
+        The shared prepared metro (``demo_metro``, ``wuhan_run.metro``): not changed.
+    cfg
+        The closed loop's config (a ``CityConfig``).
+    """
+    from latcircle.analysis.metro import (
+        _attach,
+        _note_network_repairs,
+        _with_additions,
+        with_views,
+    )
+    from latcircle.engine.latency import arc_matrix
+    from latcircle.inputs.readers import read_inputs
+
+    params = cfg.params()
+    assert params.max_drop_m == metro.params.max_drop_m  # what the locating depends on
+    dropped = ("sites", "model")
+    old, new = _config_dump(metro.config, dropped), _config_dump(cfg, dropped)
+    old["network"].pop("additions"), new["network"].pop("additions")
+    assert new == old
+    old_paths, new_paths = metro.config.input_paths(), cfg.input_paths()
+    extra = {"network_additions"}  # a plan's network-planned.gpkg: checked below
+    assert old_paths.keys() - extra == new_paths.keys() - extra
+    for role in old_paths.keys() - {"sites", *extra}:
+        for a, b in zip(old_paths[role], new_paths[role], strict=True):
+            assert a.read_bytes() == b.read_bytes(), f"{role} input {b} changed"
+    inputs = read_inputs(cfg, site_device_us=params.site_device_us)
+    shared = metro.inputs
+    for field in dataclasses.fields(inputs):
+        if field.name not in {"lines", "notes", "sites"}:  # the metro let its lines go
+            new_value, old_value = getattr(inputs, field.name), getattr(shared, field.name)
+            assert fingerprint(_named(new_value)) == fingerprint(_named(old_value)), field.name
+    # prepare's steps after the network's build, in its order (notes included).
+    notes: list[str] = []
+    network = metro.network
+    if cfg.network.additions is not None:
+        network = _with_additions(cfg, inputs, network, notes)
+        assert network is metro.network, "the additions change the network: prepare it"
+    _note_network_repairs(notes, network)
+    attachment = _attach(cfg, inputs, metro.locator, params, notes)
+    inputs = dataclasses.replace(inputs, lines=shared.lines, notes=(*inputs.notes, *notes))
+    out = dataclasses.replace(
+        metro,
+        config=cfg,
+        params=params,
+        inputs=inputs,
+        attachment=attachment,
+        arcs=arc_matrix(network, params),
+    )
+    return with_views(out, located=metro)  # each view's locating reused, as at_parameters
+
+
 def _named(value: Any) -> Any:
     """``value`` with each path field of a dataclass (a raster's ``source``) as its name."""
     if not dataclasses.is_dataclass(value) or isinstance(value, type):

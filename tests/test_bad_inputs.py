@@ -676,10 +676,12 @@ CASES = [
     ),
     Case(
         "interconnect-too-large",
-        "5,000 large sites: an interconnect table too large for memory",
-        _many_large_sites(5000),
+        # One site over the limit (4,096 fit: test_interconnect_limit_is_exactly_4096_sites);
+        # each site costs its own failure run before the check (0.7 ms of CPU).
+        "4,097 large sites: an interconnect table too large for memory",
+        _many_large_sites(4097),
         "sites.csv",
-        "tier: 5,000 sites of tiers large, medium make 12,497,500 interconnect pairs",
+        "tier: 4,097 sites of tiers large, medium make 8,390,656 interconnect pairs",
     ),
     Case(
         "out-not-latcircles",
@@ -690,6 +692,16 @@ CASES = [
         out="mine",
     ),
 ]
+
+
+def test_interconnect_limit_is_exactly_4096_sites() -> None:
+    """128 bytes a pair, 2 GiB: 4,096 sites fit exactly (4096² x 128 = 2³¹), 4,097 do not."""
+    from latcircle.analysis.interconnect import _check_pair_memory
+    from latcircle.errors import InputError
+
+    _check_pair_memory(4096, Path("sites.csv"), ["large"])  # exactly at the limit: accepted
+    with pytest.raises(InputError, match="4,097 sites of tiers large make 8,390,656 "):
+        _check_pair_memory(4097, Path("sites.csv"), ["large"])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

@@ -40,6 +40,24 @@ def configs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     }
 
 
+@pytest.fixture(scope="module")
+def ma_done(configs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> CityOutcome:
+    """City ``ma`` run once as a batch task (its folder READ-ONLY: tests copy it).
+
+    A test that needs a finished city copies its folder (``_finished``) instead of running
+    it again (about 0.8 s of CPU): the completeness check reads the files' bytes.
+    """
+    done = run_city_task(configs["ma"], cities=tmp_path_factory.mktemp("ma_done"))
+    assert done.status == "done", done.reason
+    return done
+
+
+def _finished(done: CityOutcome, cities: Path) -> Path:
+    """A private copy of a finished city's folder under ``cities``."""
+    assert done.out is not None
+    return Path(shutil.copytree(done.out, cities / done.out.name))
+
+
 def _copy(config: Path, dest: Path) -> Path:
     """A private copy of a generated metro (its inputs may then be broken)."""
     shutil.copytree(config.parent, dest)
@@ -85,11 +103,12 @@ def _cli(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
 # --------------------------------------------------------------------------- complete or not
 
 
-def test_a_city_is_up_to_date_only_when_every_file_is_there(configs, tmp_path):
+def test_a_city_is_up_to_date_only_when_every_file_is_there(configs, ma_done, tmp_path):
     """The completeness check, file by file (no cluster: the Dask task called directly)."""
-    done = run_city_task(configs["ma"], cities=tmp_path)
+    done = ma_done  # run_city_task(configs["ma"]): its folder copied here
     assert done.status == "done", done.reason
-    folder = tmp_path / "ma"
+    folder = _finished(done, tmp_path)
+    assert folder == tmp_path / "ma"
     record = json.loads((folder / BATCH_RECORD).read_text(encoding="utf-8"))
     listed = set(record["files"])
     # Every file but the wall times and the records themselves, checked by its bytes.
@@ -143,9 +162,10 @@ def test_a_damaged_city_reruns_alone(configs, tmp_path):
 # --------------------------------------------------------------------------- failed cities
 
 
-def test_a_failed_city_is_in_every_table_with_the_denominator(configs, tmp_path):
+def test_a_failed_city_is_in_every_table_with_the_denominator(configs, ma_done, tmp_path):
     """The roll-up of a sweep where one city of three failed (its outcome given by hand)."""
-    done = run_city_task(configs["ma"], cities=tmp_path)
+    done = ma_done  # run_city_task(configs["ma"]): its folder copied here
+    _finished(done, tmp_path)
     up = run_city_task(configs["ma"], cities=tmp_path)
     assert (done.status, up.status) == ("done", "skipped")
     outcomes = [
@@ -268,20 +288,25 @@ def test_off_a_terminal_one_line_per_city_naming_it_and_quiet_is_quiet(configs, 
 @pytest.mark.skipif(sys.platform == "win32", reason="a process group's Ctrl-C is POSIX")
 def test_ctrl_c_stops_the_sweep_cleanly(tmp_path, sigint_as_at_a_terminal):
     """Ctrl-C at a terminal reaches the whole process group: the driver and every worker."""
-    # The two first cities are small, so "cities 1/6" comes soon; the four after them are
-    # larger, so the sweep is still running when the signal lands, even on a loaded machine
-    # (with six small cities it once finished before a starved test process sent it). The
-    # four large ones are one generated metro under four ids (a copy costs nothing; a
-    # generation at this scale about 0.55 s of CPU): each is a city of its own to the sweep.
-    configs = [
-        str(write_demo_city(tmp_path / f"m{i}", seed=20 + i, scale=0.12, city_id=f"m{i}"))
-        for i in range(2)
+    # The first city is small, so "cities 1/12" comes soon; the eleven after it are larger, so
+    # the sweep is still running when the signal lands, even on a loaded machine (with six
+    # small cities it once finished before a starved test process sent it): after the first
+    # city, five rounds of a larger city per worker are left (about 1.2 s of CPU each; four
+    # cities of scale 0.5 left two rounds of about 2.8 s: 7 Dec 2026). The larger ones are one
+    # generated metro under eleven ids (a copy costs nothing; a generation at scale 0.25
+    # about 0.3 s of CPU, at 0.5 about 0.55 s): each is a city of its own to the sweep. A
+    # smaller city in hand when the signal lands also ends the shutdown sooner.
+    configs = [str(write_demo_city(tmp_path / "m0", seed=20, scale=0.12, city_id="m0"))]
+    large = write_demo_city(tmp_path / "m1", seed=22, scale=0.25, city_id="m1")
+    configs += [str(large)] + [
+        str(_renamed(large, tmp_path / f"m{i}", f"m{i}")) for i in range(2, 12)
     ]
-    large = write_demo_city(tmp_path / "m2", seed=22, scale=0.5, city_id="m2")
-    configs += [str(large)] + [str(_renamed(large, tmp_path / f"m{i}", f"m{i}")) for i in (3, 4, 5)]
     err_path = tmp_path / "stderr.txt"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "latcircle", "national", *configs, "--workers", "2"]
+    # Started as from a terminal's shell (``sigint_as_at_a_terminal``): the child starts with
+    # SIGINT at its default disposition, whatever this test process's was (an ignored SIGINT
+    # is inherited across exec, and the child would then run the sweep to its end, exit 0).
     with err_path.open("w", encoding="utf-8") as err:
         proc = subprocess.Popen(
             [*cmd, "--out", str(tmp_path / "out" / "national")],
@@ -293,7 +318,7 @@ def test_ctrl_c_stops_the_sweep_cleanly(tmp_path, sigint_as_at_a_terminal):
         )
         try:
             deadline = time.monotonic() + 120
-            while "cities 1/6" not in err_path.read_text(encoding="utf-8"):
+            while f"cities 1/{len(configs)}" not in err_path.read_text(encoding="utf-8"):
                 assert time.monotonic() < deadline and proc.poll() is None
                 time.sleep(0.1)
             os.killpg(proc.pid, signal.SIGINT)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA, X0, Y0, to_lonlat
+from conftest import SHARED_DATA, X0, Y0, resited_metro, to_lonlat
 
 from latcircle.analysis.metro import Metro, prepare
 from latcircle.analysis.plan import (
@@ -177,7 +177,12 @@ def test_sites_text_is_read_as_the_run_reads_the_file(tmp_path: Path) -> None:
 
 
 def _closed_loop(metro: Metro, plan_dir: Path) -> dict[int, float]:
-    """Run the demo with sites-planned.csv: the judged share by goal year."""
+    """Run the demo with sites-planned.csv: the judged share by goal year.
+
+    The plan builds no network (no access builds): the run of its sites file is the shared
+    demo's network and located samples, with the file's sites read and attached
+    (``resited_metro``, checked against ``prepare`` in tests/test_renamed_metro.py).
+    """
     sites = {
         "path": str(plan_dir / "sites-planned.csv"),
         "lon": "lon",
@@ -186,7 +191,7 @@ def _closed_loop(metro: Metro, plan_dir: Path) -> dict[int, float]:
         "hypothetical": True,
     }
     path = Path(metro.config.source)
-    rerun = prepare(load_config(path, sites=sites))
+    rerun = resited_metro(metro, load_config(path, sites=sites))
     budget = metro.config.budget_ms
     return {
         y: rerun.scenario(year=y).share(b, threshold_ms=budget)
@@ -219,7 +224,7 @@ def test_demo_plan_reaches_both_targets_and_closes_the_loop(
         out = tmp_path / str(id(m))
         out.mkdir()
         write_plan(plan, out)
-        assert _closed_loop(m, out) == {
+        assert _closed_loop(demo_metro, out) == {  # the run reads the config file's plan
             2027: plan.planned_share[2027],
             2028: plan.planned_share[2028],
         }
@@ -445,7 +450,9 @@ def test_wuhan_closed_loop(tmp_path: Path) -> None:
         "crs": "wgs84",
         "hypothetical": True,
     }
-    rerun = prepare(load_config(Path(metro.config.source), sites=sites))
+    # No access builds: the run of the plan's sites file is this metro's network and located
+    # samples with the file's sites (resited_metro, checked against prepare elsewhere).
+    rerun = resited_metro(metro, load_config(Path(metro.config.source), sites=sites))
     for g in goals:
         got = rerun.scenario(year=g.year).share("key_sites", threshold_ms=0.25)
         assert got == plan.planned_share[g.year]

@@ -106,13 +106,27 @@ def test_a_spur_splits_its_host_edge_and_latency_runs_along_it() -> None:
 # ``demo_metro``: those inputs prepared once per session (read-only, checked at the end).
 
 
-def test_demo_closed_loop_with_spurs(demo_metro: Metro, tmp_path: Path) -> None:
-    """Population basis, targets that need spurs: the plan's files reproduce its shares."""
-    metro = demo_metro  # prepare(load_config(demo_config)), shared and read-only
-    goals = [Goal(2027, 0.90, "population"), Goal(2028, 0.95, "population")]
+def test_demo_closed_loop_with_spurs(tmp_path: Path) -> None:
+    """Population basis, targets that need spurs: the plan's files reproduce its shares.
+
+    The demo at half its default scale (seed 7): what is checked (the closed loop, spurs in
+    both goal years) does not depend on the size, and its plan and re-run cost about 6 s of
+    CPU instead of 14 s on the default demo (7 Dec 2026). Its baseline is 95.51 % of the
+    population in both years; the goals are just above it, each reached with spurs.
+    """
+    from latcircle.demo.generator import write_demo_city
+
+    metro = prepare(load_config(write_demo_city(tmp_path / "demo", seed=7, scale=0.5)))
+    budget = metro.config.budget_ms
+    base = {
+        y: metro.scenario(year=y).share("population", threshold_ms=budget) for y in (2027, 2028)
+    }
+    goals = [Goal(2027, 0.957, "population"), Goal(2028, 0.96, "population")]
+    assert base[2027] < 0.957 and base[2028] < 0.96  # both goals need builds
     _closed_loop(metro, goals, tmp_path / "plan")
     spurs = gpd.read_file(tmp_path / "plan" / "network-planned.gpkg", layer="spurs")
     assert len(spurs) > 0  # the case exercises spurs
+    assert set(spurs["online_year"]) == {2027, 2028}  # in both goal years (two link years)
     split = gpd.read_file(tmp_path / "plan" / "network-planned.gpkg", layer="host_split")
     assert set(split["host_edge"]) == set(spurs["host_edge"])
     plan_csv = pd.read_csv(tmp_path / "plan" / "plan.csv")
