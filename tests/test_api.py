@@ -3,22 +3,13 @@
 References are independent of the API: ``latcircle run``'s own ``coverage.csv`` (run by
 the CLI entry point), and the errors the readers give for the same problem in a file.
 
-The command line's runs of the demo config get its prepared metro from the session
-(``demo_metro``, conftest) instead of preparing it again (:func:`_cli_prepared_once`): it is
-the very ``prepare(load_config(path))`` call the command line makes, and a run from a
-prepared metro writes the bytes of a run from the config
-(``tests/test_shared_fixtures.py``). Everything the command line does after it (arguments,
-options, the run or the plan, the files) runs as it is.
 """
 
 from __future__ import annotations
 
-import contextlib
 import doctest
 import io
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -27,8 +18,6 @@ import pytest
 import rasterio
 
 import latcircle as lc
-import latcircle.pipeline.city
-import latcircle.pipeline.plan
 from latcircle import api
 from latcircle.cli import main
 
@@ -69,39 +58,10 @@ def api_metro(demo_metro: object) -> lc.Metro:
     return lc.Metro(demo_metro)  # type: ignore[arg-type]
 
 
-@contextlib.contextmanager
-def _cli_prepared_once(demo_metro: Any) -> Iterator[None]:
-    """Inside: ``latcircle run``/``plan`` of the demo config take the session's prepared demo.
-
-    Their ``prepare`` (looked up in :mod:`latcircle.pipeline.city` and
-    :mod:`latcircle.pipeline.plan`) answers a config equal to the demo's with ``demo_metro``
-    (read-only, checked unchanged at the end of the session), which is that config prepared
-    (conftest); any other config is prepared for real. About 4.3 s of CPU saved per command
-    (a warm prepare of the demo, measured 2026-12-07). Fails unless the command asked for
-    the demo's.
-    """
-    real = latcircle.pipeline.city.prepare
-    served = []
-
-    def prepare(cfg: Any, *, timer: Any = None) -> Any:
-        if cfg == demo_metro.config:
-            served.append(cfg)
-            return demo_metro
-        return real(cfg, timer=timer)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(latcircle.pipeline.city, "prepare", prepare)  # where run_city looks
-        mp.setattr(latcircle.pipeline.plan, "prepare", prepare)  # where plan_city looks
-        yield
-    assert served, "the command did not prepare the demo config"
-
-
 @pytest.fixture(scope="module")
-def cli_run(demo_config: Path, demo_metro: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def cli_run(demo_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "demo"
-    with _cli_prepared_once(demo_metro):
-        argv = ["-q", "run", "--no-map", "--no-report", "--out", str(out), str(demo_config)]
-        assert main(argv) == 0
+    assert main(["-q", "run", "--no-map", "--no-report", "--out", str(out), str(demo_config)]) == 0
     return out
 
 
@@ -123,8 +83,9 @@ def _same_table(api_table: pd.DataFrame, csv: Path) -> None:
 
 def test_from_frames_equals_latcircle_run(demo_config: Path, cli_run: Path) -> None:
     m = lc.Metro.from_frames(**_frames(demo_config.parent))  # type: ignore[arg-type]
-    # Without the progress table, which the coverage table does not depend on (progress.csv
-    # is compared with the command line's below, in test_from_config_writes_what_the_cli_writes).
+    # Without the progress table, which the coverage table does not depend on: a from_frames
+    # metro's progress.csv is compared with `latcircle run`'s in tests/test_notebook.py, the
+    # API's with the command line's in test_from_config_writes_what_the_cli_writes.
     r = m.coverage(progress=False)
     _same_table(r.table, cli_run / "coverage.csv")
     # The shares are not trivial: some covered, some not, on every basis.
@@ -135,7 +96,13 @@ def test_from_frames_equals_latcircle_run(demo_config: Path, cli_run: Path) -> N
 def test_from_config_writes_what_the_cli_writes(
     api_metro: lc.Metro, cli_run: Path, tmp_path: Path
 ) -> None:
+    # The metro's coverages share its memo (docs/api.md): 2028 has every site online, so the
+    # coverage of the config's year (None: every site) takes 2028's parts, relabelled, and
+    # must still write the command line's bytes.
+    api_metro.coverage(year=2028, progress=False)
+    hits = api_metro._memo.hits
     r = api_metro.coverage()
+    assert api_metro._memo.hits > hits
     _same_table(r.table, cli_run / "coverage.csv")
     out = r.write(tmp_path / "api", maps=False, report=False)
     for name in ("coverage.csv", "progress.csv", "clusters.csv", "interconnect.csv"):
@@ -151,14 +118,11 @@ def test_from_config_writes_what_the_cli_writes(
     assert set(r.rings["threshold_ms"]) <= set(r.bands["threshold_ms"])
 
 
-def test_with_sites_equals_add_site(
-    api_metro: lc.Metro, demo_config: Path, demo_metro: Any, tmp_path: Path
-) -> None:
+def test_with_sites_equals_add_site(api_metro: lc.Metro, demo_config: Path, tmp_path: Path) -> None:
     site = "112.6,30.9,what-if"
     out = tmp_path / "add"
     args = ["-q", "run", "--no-map", "--no-report", "--add-site", site, "--out", str(out)]
-    with _cli_prepared_once(demo_metro):
-        assert main([*args, str(demo_config)]) == 0
+    assert main([*args, str(demo_config)]) == 0
     r = api_metro.with_sites([(112.6, 30.9, "what-if")]).coverage(progress=False)  # the table
     _same_table(r.table, out / "coverage.csv")
     assert "ADD1" in set(r.layer("sites")["site_id"])
@@ -252,13 +216,10 @@ def test_docstring_examples_run(tmp_path: Path) -> None:
     assert result.attempted >= 8
 
 
-def test_plan_equals_latcircle_plan(
-    api_metro: lc.Metro, demo_config: Path, demo_metro: Any, tmp_path: Path
-) -> None:
+def test_plan_equals_latcircle_plan(api_metro: lc.Metro, demo_config: Path, tmp_path: Path) -> None:
     out = tmp_path / "plan"
     argv = ["-q", "plan", "--max-sites", "3", "--out", str(out), str(demo_config)]
-    with _cli_prepared_once(demo_metro):
-        assert main(argv) == 0
+    assert main(argv) == 0
     plan = api_metro.plan(max_sites=3)
     _same_table(plan.table, out / "plan.csv")
     assert len(plan.table) >= 1  # the demo needs at least one build for its targets
