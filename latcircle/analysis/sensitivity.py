@@ -160,16 +160,6 @@ class SampleCritical:
         return self._arrays.lengths()
 
     @property
-    def source(self) -> object:
-        """The object holding the per-sample values, compared by identity.
-
-        Shared by these critical values and their copies relabelled with another year (the
-        same sites on the same network: :func:`sensitivity`, across runs its memo), and by
-        them alone: two critical values with one ``source`` have the same values.
-        """
-        return self._arrays
-
-    @property
     def has_lengths(self) -> bool:
         """Whether :attr:`lengths` is an array (asked without deriving it again)."""
         return self._arrays.has_lengths()

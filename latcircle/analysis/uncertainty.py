@@ -501,18 +501,19 @@ def _shares_once(
     """Each draw's share (:func:`_mc_shares`), once per set of critical values.
 
     Years with the same online sites on the same network share one set of critical values,
-    relabelled (``crit.source``: :func:`~latcircle.analysis.sensitivity.sensitivity`, and
-    across runs its memo), hence the same draws' shares: a run of every site judged against
-    the 2028 target solved them twice (~0.1 s of CPU a basis on the demo). ``kept`` (and
-    the memo's part ``shares``) maps a source's id to the source, held so that the id
-    stays its own, and its shares.
+    relabelled (:func:`~latcircle.analysis.sensitivity.sensitivity`, and across runs its
+    memo): copies that hold the very per-sample arrays object, hence the same values and the
+    same draws' shares. A run of every site, judged against the 2028 target, drew them twice.
+    ``kept`` (and the memo's part ``shares``) maps that object's id to the object, held so
+    that the id stays its own, and its shares.
     """
-    key = id(crit.source)
+    source = crit._arrays  # shared by the relabelled copies alone (dataclasses.replace)
+    key = id(source)
     hit = kept.get(key) if memo is None else memo.get("shares", key)
-    if hit is not None and hit[0] is crit.source:
+    if hit is not None and hit[0] is source:
         return hit[1]
     shares = _mc_shares(metro, sens, crit, drawn)
-    entry = (crit.source, shares)
+    entry = (source, shares)
     if memo is not None:
         memo.put("shares", key, entry)
     kept[key] = entry
