@@ -1327,6 +1327,24 @@ compare pairs, not tables. `make test` on the quiet machine (`/usr/bin/time make
 8 min 55 s, 845 + 80 s). From a clean clone (`CI=true bash .ci/run`, beside a full mutant run):
 1,468 passed in 7 min 59 s. Still over the 5 min budget: the suite's CPU would need to fall to
 about 560 s even with both workers busy to the end.
+
+**Session round 14, suiteA: years, the API's memo, the uncertainty's draws (issue 23 item 4;
+2026-12-07).** Two package changes, outputs byte-identical (the demo and Wuhan whole runs
+against main's, `scripts/compare_outputs.py`: identical, 24 files each): (1) the uncertainty's
+Monte Carlo shares are drawn once per set of critical values (years with the same online
+sites share one, relabelled): in a run (every site and the 2028 target: twice before) and
+across the runs of one `YearsMemo` (part `shares`). Demo stage in process 0.35 → 0.18 s CPU
+(three repeats); a demo whole run `latcircle -q run` 12.54 / 11.75 → 11.88 / 12.47 s (A B A B,
+load ~10: within the noise); Wuhan's uncertainty is exact, unchanged. (2) An `lc.Metro`'s
+coverages share one `YearsMemo`: the notebook's code in one process 30.6 → 24.7 s CPU (its
+scenario coverages reuse the target years' critical values, `r.write` the slider years of
+`r.to_folium()`); the price is what the memo holds while the `Metro` lives (Wuhan,
+`m.coverage()` then `m.coverage(year=2026, progress=False)`: 609 instead of 556 MB resident).
+Tests: `test_years` writes map, report and figures in six boundary years instead of eleven
+(every year keeps every year-dependent file and check). Each file alone, user + system CPU s,
+A (535e331) / B, load 8–11: `test_years` 62.7, 57.5 → 49.1, NEW4_YEARS; `test_notebook`
+48.6, 45.0 → 39.1, NEW4_NB; `test_api` 58.9, 55.2 → 54.3, NEW4_API. Details: docs/testing.md,
+"Session round 14, suiteA".
 """
 
 
