@@ -1342,9 +1342,10 @@ scenario coverages reuse the target years' critical values, `r.write` the slider
 `m.coverage()` then `m.coverage(year=2026, progress=False)`: 609 instead of 556 MB resident).
 Tests: `test_years` writes map, report and figures in six boundary years instead of eleven
 (every year keeps every year-dependent file and check). Each file alone, user + system CPU s,
-A (535e331) / B, load 8–11: `test_years` 62.7, 57.5 → 49.1, NEW4_YEARS; `test_notebook`
-48.6, 45.0 → 39.1, NEW4_NB; `test_api` 58.9, 55.2 → 54.3, NEW4_API. Details: docs/testing.md,
-"Session round 14, suiteA".
+A (535e331) / B, interleaved, load 8–11: `test_years` 62.7, 57.5 → 49.1, 50.0;
+`test_notebook` 48.6, 45.0 → 39.1, 40.8; `test_api` 58.9, 55.2 → 54.3, 54.7;
+`test_reads_nothing_back` 17.3 → 15.9; `test_exports_stored` 19.6 → 18.4 (about 22 s in all,
+the 50 s asked for not reached). Details: docs/testing.md, "Session round 14, suiteA".
 """
 
 
