@@ -1537,6 +1537,25 @@ CPU s: `test_plan` 31.8 / 30.7 → 22.8 / 23.1, `test_plan_margins` 43.7 / 44.0 
 alone 8.6 / 8.4 → 7.7 / 7.3 (its wall 17.4 / 13.8 → 13.2 / 9.0 s), `test_renamed_metro` 2.0 →
 2.7 (three tests more): about 33 s of CPU less. Details: docs/testing.md, "Session round 14,
 suiteB".
+
+**Session round 14, suiteA: years, the API's memo, the uncertainty's draws (issue 23 item 4;
+2026-12-07).** Two package changes, outputs byte-identical (the demo and Wuhan whole runs
+against main's, `scripts/compare_outputs.py`: identical, 24 files each): (1) the uncertainty's
+Monte Carlo shares are drawn once per set of critical values (years with the same online
+sites share one, relabelled): in a run (every site and the 2028 target: twice before) and
+across the runs of one `YearsMemo` (part `shares`). Demo stage in process 0.35 → 0.18 s CPU
+(three repeats); a demo whole run `latcircle -q run` 12.54 / 11.75 → 11.88 / 12.47 s (A B A B,
+load ~10: within the noise); Wuhan's uncertainty is exact, unchanged. (2) An `lc.Metro`'s
+coverages share one `YearsMemo`: the notebook's code in one process 30.6 → 24.7 s CPU (its
+scenario coverages reuse the target years' critical values, `r.write` the slider years of
+`r.to_folium()`); the price is what the memo holds while the `Metro` lives (Wuhan,
+`m.coverage()` then `m.coverage(year=2026, progress=False)`: 609 instead of 556 MB resident).
+Tests: `test_years` writes map, report and figures in six boundary years instead of eleven
+(every year keeps every year-dependent file and check). Each file alone, user + system CPU s,
+A (535e331) / B, interleaved, load 8–11: `test_years` 62.7, 57.5 → 49.1, 50.0;
+`test_notebook` 48.6, 45.0 → 39.1, 40.8; `test_api` 58.9, 55.2 → 54.3, 54.7;
+`test_reads_nothing_back` 17.3 → 15.9; `test_exports_stored` 19.6 → 18.4 (about 22 s in all,
+the 50 s asked for not reached). Details: docs/testing.md, "Session round 14, suiteA".
 """
 
 

@@ -27,6 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro as PreparedMetro
 from latcircle.analysis.metro import StageTimer, prepare
 from latcircle.config import CityConfig, config_from_mapping, load_config
@@ -66,6 +67,10 @@ class Metro:
     any scenario year (:meth:`coverage`), a plan (:meth:`plan`) or a what-if with extra
     sites (:meth:`with_sites`). A ``Metro`` is immutable: what-ifs return new ones.
 
+    Its coverages share one :class:`~latcircle.analysis.memo.YearsMemo`: what does not
+    depend on the scenario year (each set of online sites solved, its critical values, the
+    map's slider years) is computed once and kept as long as the ``Metro`` (docs/api.md).
+
     Examples
     --------
     >>> import latcircle as lc
@@ -78,6 +83,8 @@ class Metro:
         self._prepared = prepared
         # The folder holding frames stored by from_frames: alive as long as this metro.
         self._keep = _keep
+        # What its coverages share whatever their year (YearsMemo): one per prepared metro.
+        self._memo = YearsMemo()
 
     # ------------------------------------------------------------------ constructors
 
@@ -280,7 +287,7 @@ class Metro:
             # The config's own checks, as `latcircle run --year` gets them (2000 to 2100).
             config_from_mapping({**cfg.model_dump(), "year": year}, source=cfg.source)
             cfg = cfg.model_copy(update={"year": year})
-        run = compute_run(cfg, RunOptions(progress=progress), metro=self._prepared)
+        run = compute_run(cfg, RunOptions(progress=progress, memo=self._memo), metro=self._prepared)
         return Coverage(run)
 
     def plan(self, options: PlanOptions | None = None, /, **fields: Any) -> PlanResult:

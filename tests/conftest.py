@@ -78,14 +78,16 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 #: order is used. Dealt first, longest first, so that no long module starts last and runs
 #: alone at the end. A module's setup includes the session fixtures it happens to build
 #: first (the demo and Wuhan runs), so the order is approximate.
+#: Round 14 (suiteA): ``test_api``, ``test_years`` and ``test_notebook`` at their round-13
+#: figure less the CPU each saved alone (docs/testing.md, "Session round 14, suiteA").
 _LONGEST_FIRST = (
-    "tests/test_api.py",  # 105 s
-    "tests/test_years.py",  # 54
+    "tests/test_api.py",  # 105 s (round 14: ~104)
     "tests/test_browser_workbench.py",  # 48
     "tests/test_browser.py",  # 46
-    "tests/test_notebook.py",  # 36
+    "tests/test_years.py",  # 54 (round 14: ~46)
     "tests/test_fetch.py",  # 33
     "tests/test_national_failures.py",  # 32
+    "tests/test_notebook.py",  # 36 (round 14: ~30)
     "tests/test_plan_margins.py",  # 29
     "tests/test_architecture.py",  # 24
     "tests/test_city_tiers.py",  # 21

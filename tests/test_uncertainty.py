@@ -100,6 +100,52 @@ def test_monte_carlo_is_deterministic_and_seeded(hand: Metro) -> None:
     assert not a.table.equals(c.table)
 
 
+def test_years_with_the_same_sites_draw_once(hand: Metro, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run (every site) and 2030 (every site too) share their critical values: one draw
+    of shares per basis, not two, and the same rows; a memo serves a second run without any.
+
+    2030's rows are checked against the brute force above; here every row of each way is
+    checked against the draws made for every year and basis afresh.
+    """
+    import latcircle.analysis.uncertainty as unc_module
+    from latcircle.analysis.memo import YearsMemo
+
+    spec = UncertaintySpec(  # the brute force's distributions: p_meet strictly inside (0, 1)
+        samples=150,
+        seed=11,
+        route_factor=Distribution(dist="uniform", low=1.5, high=2.5),
+        equipment_us=Distribution(dist="triangular", low=50, mode=100, high=200),
+        site_us=Distribution(dist="normal", mean=0, sd=10, low=-15, high=30),
+    )
+    hand = dataclasses.replace(hand, config=hand.config.model_copy(update={"uncertainty": spec}))
+    sens = sensitivity(hand, target_scenarios(hand, hand.scenario()))
+    assert {y for y, _ in sens.criticals} == {None, 2030}
+    real, calls = unc_module._mc_shares, []
+
+    def counted(*args: object) -> np.ndarray:
+        calls.append(args)
+        return real(*args)  # type: ignore[arg-type]
+
+    def afresh(metro, sens, crit, drawn, *, kept, memo):  # type: ignore[no-untyped-def]
+        return counted(metro, sens, crit, drawn)  # every year and basis drawn
+
+    monkeypatch.setattr(unc_module, "_mc_shares", counted)
+    once = uncertainty(hand, sens)
+    assert len(calls) == len(hand.bases)
+    memo = YearsMemo()
+    memo.bind(hand)
+    first = uncertainty(hand, sens, memo=memo)
+    calls.clear()
+    again = uncertainty(hand, sens, memo=memo)
+    assert calls == [] and memo.count("shares") == len(hand.bases)
+    monkeypatch.setattr(unc_module, "_shares_once", afresh)
+    fresh = uncertainty(hand, sens)
+    assert len(calls) == 2 * len(hand.bases)
+    for result in (once, first, again):
+        assert result.table.equals(fresh.table)
+    assert not once.exact and 0.0 < once.row(2030, "population")["p_meet"] < 1.0
+
+
 def test_draws_follow_their_distributions() -> None:
     from latcircle.analysis.uncertainty import Dist
 

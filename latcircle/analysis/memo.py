@@ -43,6 +43,8 @@ class YearsMemo:
       (:func:`latcircle.analysis.sensitivity.target_scenarios`);
     - ``criticals``: a scenario's critical values on one basis
       (:func:`latcircle.analysis.sensitivity.sensitivity`);
+    - ``shares``: the uncertainty's draws' shares of one set of critical values
+      (:func:`latcircle.analysis.uncertainty.uncertainty`);
     - ``states``: a year of the map's slider
       (:func:`latcircle.analysis.workbench.year_states`);
     - ``groups``: a slider year's what-if demand groups for a set of builds

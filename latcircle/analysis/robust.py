@@ -105,7 +105,7 @@ def robustness(metro: Metro, scenario: Scenario, *, memo: YearsMemo | None = Non
     scenarios = target_scenarios(metro, scenario, memo=memo)
     sens = sensitivity(metro, scenarios, memo=memo)
     enabled = metro.config.uncertainty.enabled
-    unc = uncertainty(metro, sens, scenario=scenario) if enabled else None
+    unc = uncertainty(metro, sens, scenario=scenario, memo=memo) if enabled else None
     return Robustness(
         scenarios=tuple(scenarios),
         sensitivity=sens,

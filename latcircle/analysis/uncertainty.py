@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from latcircle.analysis.coverage import evaluate
+from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import meets, resolve_basis
 from latcircle.analysis.sensitivity import (
@@ -360,6 +361,7 @@ def uncertainty(
     *,
     spec: UncertaintySpec | None = None,
     scenario: Scenario | None = None,
+    memo: YearsMemo | None = None,
 ) -> UncertaintyResult:
     """Compute P5 / P50 / P95 of every share in ``sens`` and each target's probability.
 
@@ -373,11 +375,17 @@ def uncertainty(
         The uncertainty section; the config's when ``None``.
     scenario
         The run's scenario, for the LEO tiers (none computed when ``None``).
+    memo
+        The draws' shares other runs of ``metro`` kept
+        (:class:`~latcircle.analysis.memo.YearsMemo`, part ``shares``), for the config's
+        ``spec`` only (ignored with another ``spec``). Without one, the years of ``sens``
+        that share their critical values (the same sites) still share their draws' shares.
 
     Returns
     -------
     UncertaintyResult
     """
+    memo = memo if spec is None else None  # its parts are for the config's draws
     spec = metro.config.uncertainty if spec is None else spec
     dists = resolve_distributions(metro, spec)
     c_dists = [n for n in ("equipment_us", "site_us") if dists[n].uncertain]
@@ -385,6 +393,7 @@ def uncertainty(
     exact = len(varying) <= 1
     drawn = None if exact else draws(dists, samples=spec.samples, seed=spec.seed)
     targets = _targets_by_year(metro)
+    kept: dict[int, tuple[object, np.ndarray]] = {}  # draws' shares by critical values
     rows = []
     for (year, basis), crit in sorted(sens.criticals.items(), key=lambda kv: _order(kv[0])):
         share_now = float(crit.share(ROUTE, metro.params.route_factor))
@@ -392,7 +401,7 @@ def uncertainty(
         if exact:
             q, p_meet = _exact(metro, crit, dists, varying, target)
         else:
-            shares = _mc_shares(metro, sens, crit, drawn)  # type: ignore[arg-type]
+            shares = _shares_once(metro, sens, crit, drawn, kept=kept, memo=memo)  # type: ignore[arg-type]
             q = np.quantile(shares, QUANTILES, method="inverted_cdf")
             p_meet = float(np.mean(meets(shares, target))) if target is not None else math.nan
         rows.append(
@@ -478,6 +487,37 @@ def _exact(
     q = crit.share(parameter, x)
     met = math.nan if target is None else dist.cdf(crit.critical(parameter, target) - offset)
     return q, met
+
+
+def _shares_once(
+    metro: Metro,
+    sens: Sensitivity,
+    crit: SampleCritical,
+    drawn: Mapping[str, np.ndarray],
+    *,
+    kept: dict[int, tuple[object, np.ndarray]],
+    memo: YearsMemo | None,
+) -> np.ndarray:
+    """Each draw's share (:func:`_mc_shares`), once per set of critical values.
+
+    Years with the same online sites on the same network share one set of critical values,
+    relabelled (:func:`~latcircle.analysis.sensitivity.sensitivity`, and across runs its
+    memo): copies that hold the very per-sample arrays object, hence the same values and the
+    same draws' shares. A run of every site, judged against the 2028 target, drew them twice.
+    ``kept`` (and the memo's part ``shares``) maps that object's id to the object, held so
+    that the id stays its own, and its shares.
+    """
+    source = crit._arrays  # shared by the relabelled copies alone (dataclasses.replace)
+    key = id(source)
+    hit = kept.get(key) if memo is None else memo.get("shares", key)
+    if hit is not None and hit[0] is source:
+        return hit[1]
+    shares = _mc_shares(metro, sens, crit, drawn)
+    entry = (source, shares)
+    if memo is not None:
+        memo.put("shares", key, entry)
+    kept[key] = entry
+    return shares
 
 
 def _mc_shares(
