@@ -25,7 +25,7 @@ def test_nul_written_as_symbol_and_counted(
         crs="EPSG:32650",
     )
     path = tmp_path / "t.gpkg"
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger="latcircle"):
         write_gpkg({"layer": frame}, path)
     back = pyogrio.read_dataframe(path, layer="layer")
     assert list(back["name"].fillna("<NA>")) == ["plain", "a␀b", "<NA>", "␀␀", ""]
@@ -36,6 +36,6 @@ def test_no_nul_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> 
     frame = gpd.GeoDataFrame(
         {"name": pd.Series(["a", None], dtype="str")}, geometry=[Point(0, 0)] * 2, crs=4326
     )
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger="latcircle"):
         write_gpkg({"layer": frame}, tmp_path / "t.gpkg")
     assert "NUL" not in caplog.text
