@@ -72,37 +72,38 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
 
 
-#: The longest modules, longest first: each module's test durations (setup, call, teardown)
-#: summed over the 150 longest entries of one whole run with ``--durations=150`` on the 2-core
-#: machine (7 Dec 2026, after session round 13's merges, one other job beside it). Only the
-#: order is used. Dealt first, longest first, so that no long module starts last and runs
-#: alone at the end. A module's setup includes the session fixtures it happens to build
-#: first (the demo and Wuhan runs), so the order is approximate.
-#: Round 14 (suiteA): ``test_api``, ``test_years`` and ``test_notebook`` at their round-13
-#: figure less the CPU each saved alone (docs/testing.md, "Session round 14, suiteA").
+#: The longest modules, longest first: each module's wall time (setup, call, teardown of its
+#: tests) in one whole run on the 2-core machine (7 Dec 2026, session round 14, a per-test
+#: timeline plugin, helpers' jobs beside it; test_years, test_api and test_notebook as after
+#: that round's cuts). Only the order is used. Dealt first, longest first, so that no long
+#: module starts last and runs alone at the end. A module's time includes the session
+#: fixtures it happens to build first (the demo and Wuhan runs), so the order is approximate.
 _LONGEST_FIRST = (
-    "tests/test_api.py",  # 105 s (round 14: ~104)
-    "tests/test_browser_workbench.py",  # 48
-    "tests/test_browser.py",  # 46
-    "tests/test_years.py",  # 54 (round 14: ~46)
-    "tests/test_fetch.py",  # 33
-    "tests/test_national_failures.py",  # 32
-    "tests/test_notebook.py",  # 36 (round 14: ~30)
-    "tests/test_plan_margins.py",  # 29
-    "tests/test_architecture.py",  # 24
-    "tests/test_city_tiers.py",  # 21
-    "tests/test_plan.py",  # 20
-    "tests/test_plan_network.py",  # 20
-    "tests/test_national_dask.py",  # 19
-    "tests/test_exports_stored.py",  # 18
-    "tests/test_map_offline.py",  # 16
-    "tests/test_fibre.py",  # 16
-    "tests/test_safety_outputs.py",  # 15
-    "tests/test_bad_inputs.py",  # 13
-    "tests/test_faults.py",  # 12
-    "tests/test_fuzz_config.py",  # 10
-    "tests/test_tiers_realdata.py",  # 10
-    "tests/test_demo.py",  # 10
+    "tests/test_api.py",  # 54 s
+    "tests/test_years.py",  # 48
+    "tests/test_browser_workbench.py",  # 29
+    "tests/test_national_failures.py",  # 26
+    "tests/test_notebook.py",  # 25
+    "tests/test_browser.py",  # 24
+    "tests/test_fetch.py",  # 22
+    "tests/test_plan_margins.py",  # 21
+    "tests/test_national_dask.py",  # 18
+    "tests/test_plan_network.py",  # 15
+    "tests/test_map_offline.py",  # 15
+    "tests/test_pipeline.py",  # 14
+    "tests/test_plan.py",  # 13
+    "tests/test_safety_outputs.py",  # 13
+    "tests/test_bad_inputs.py",  # 11
+    "tests/test_architecture.py",  # 11
+    "tests/test_safety_injection.py",  # 11
+    "tests/test_fibre.py",  # 10
+    "tests/test_sensitivity.py",  # 10
+    "tests/test_exports_stored.py",  # 9
+    "tests/test_reads_nothing_back.py",  # 9
+    "tests/test_year_codes.py",  # 9
+    "tests/test_faults.py",  # 9
+    "tests/test_map_workbench.py",  # 9
+    "tests/test_tiers_realdata.py",  # 8
 )
 
 
@@ -115,8 +116,17 @@ def _deal_order(item: pytest.Item, slow_files: set[str]) -> tuple[int, int]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deal the longest modules first (``--dist loadscope``/``loadgroup``)."""
-    if config.getoption("dist", "no") not in ("loadscope", "loadgroup"):
+    """Deal the longest modules first when the run is spread over workers (pytest-xdist).
+
+    xdist's scheduler hands out the modules in the order its workers collected them, and
+    each worker runs with the ``dist`` option reset to ``"no"`` (``xdist.remote``): the
+    order must be set in the workers, known by the ``workerinput`` xdist gives their config.
+    (Until 7 Dec 2026 this hook read ``dist`` alone and never sorted under xdist: modules
+    ran in file-name order, and test_years, the longest, started last.) A serial run keeps
+    the collection's order.
+    """
+    in_worker = hasattr(config, "workerinput")
+    if not in_worker and config.getoption("dist", "no") not in ("loadscope", "loadgroup"):
         return
     slow_files = {
         item.nodeid.split("::", 1)[0]
