@@ -1556,6 +1556,24 @@ A (535e331) / B, interleaved, load 8–11: `test_years` 62.7, 57.5 → 49.1, 50.
 `test_notebook` 48.6, 45.0 → 39.1, 40.8; `test_api` 58.9, 55.2 → 54.3, 54.7;
 `test_reads_nothing_back` 17.3 → 15.9; `test_exports_stored` 19.6 → 18.4 (about 22 s in all,
 the 50 s asked for not reached). Details: docs/testing.md, "Session round 14, suiteA".
+
+**Session round 14, merged (issue 23; 2026-12-07).** The five branches above merged at
+`f8a68ed`; every output of Wuhan and of the demo is byte-identical to the session's start
+(`535e331`; each branch checked with `scripts/compare_outputs.py`, 24 files each). This table
+was taken at `f8a68ed` on a quiet machine (load 2.0 falling to 1.2); the machine ran slower than
+for `de41c09`'s table: the engine ÷ floor ratio moved from 2.58× to 2.73× with no engine change.
+Interleaved pairs, `535e331` (a detached worktree, bytecode compiled) → `f8a68ed`, one fresh
+process each, user + system CPU: **Wuhan whole run** 5.27 / 5.26 / 5.35 / 5.32 → 5.20 / 5.32 /
+5.26 / 5.34 s (peak 564–570 → 559–573 MB); **Wuhan batch task** (`benchmarks.wuhan.batch_runs`)
+3.26 / 2.82 / 2.97 → 3.04 / 2.86 / 3.02 s. Both within the noise: the presentation and batch
+rounds' gains (~0.03 s and ~0.07 s, measured function by function) do not show in whole
+processes. Whole run, batch task and engine ÷ floor stay over their budgets; what is left in
+each is listed in the rounds above (the locator ~0.7 s, the COG copy 0.23 s, matplotlib's and
+folium's imports and drawing, GEOS and GDAL in the slider's year states). The suite: `make
+test` 5 min 52 s → **5 min 11 s** (1,472 → 1,517 tests), still over 5 min; the longest modules
+are now really dealt first (docs/testing.md, "Session round 14, after the merges"), and the
+Ctrl-C tests' flaky failures had a cause outside latcircle: a suite started in the background
+inherits an ignored SIGINT (`sigint_as_at_a_terminal`).
 """
 
 
