@@ -75,16 +75,17 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 #: The longest modules, longest first: each module's wall time (setup, call, teardown of its
 #: tests) in one whole run on the 2-core machine (7 Dec 2026, session round 14, a per-test
 #: timeline plugin, helpers' jobs beside it; test_years, test_api and test_notebook as after
-#: that round's cuts). Only the order is used. Dealt first, longest first, so that no long
-#: module starts last and runs alone at the end. A module's time includes the session
-#: fixtures it happens to build first (the demo and Wuhan runs), so the order is approximate.
+#: that round's cuts, test_years on the half-scale demo). Only the order is used. Dealt
+#: first, longest first, so that no long module starts last and runs alone at the end. A
+#: module's time includes the session fixtures it happens to build first (the demo and Wuhan
+#: runs), so the order is approximate.
 _LONGEST_FIRST = (
     "tests/test_api.py",  # 54 s
-    "tests/test_years.py",  # 48
     "tests/test_browser_workbench.py",  # 29
     "tests/test_national_failures.py",  # 26
     "tests/test_notebook.py",  # 25
     "tests/test_browser.py",  # 24
+    "tests/test_years.py",  # 23 (half-scale demo)
     "tests/test_fetch.py",  # 22
     "tests/test_plan_margins.py",  # 21
     "tests/test_national_dask.py",  # 18
@@ -844,6 +845,32 @@ def demo_metro(
     before = fingerprint(metro)
     yield metro
     _unchanged_object("demo Metro", metro, before)
+
+
+@pytest.fixture(scope="session")
+def half_demo_metro(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """The demo metro at half its default scale (seed 7), prepared once: READ-ONLY.
+
+    The same generator, kinds of inputs and site years as the demo (sites online 2024 to
+    2028), a quarter of its area: for tests whose property does not depend on the metro's
+    size and that run it many times (``test_years``: twelve runs).
+    """
+
+    def build(folder: Path) -> Any:
+        from latcircle.analysis.metro import prepare
+        from latcircle.config import load_config
+        from latcircle.demo.generator import write_demo_city
+
+        return prepare(load_config(write_demo_city(folder / "data", seed=7, scale=0.5)))
+
+    metro, _ = _build_once(
+        tmp_path_factory, "shared-half-demo-metro", build, lambda m: {}, worker=_is_worker(request)
+    )
+    before = fingerprint(metro)
+    yield metro
+    _unchanged_object("half-scale demo Metro", metro, before)
 
 
 @pytest.fixture(scope="session")

@@ -51,14 +51,15 @@ def test_a_worker_deals_the_listed_modules_first_then_slow_modules_then_the_rest
     worker.workerinput = {"workerid": "gw0"}  # type: ignore[attr-defined]
     items = _items()
     conftest.pytest_collection_modifyitems(worker, items)  # type: ignore[arg-type]
-    listed = conftest._LONGEST_FIRST
-    assert listed.index("tests/test_api.py") < listed.index("tests/test_years.py")
-    assert listed.index("tests/test_years.py") < listed.index("tests/test_browser.py")
+    by_module = {
+        "tests/test_api.py": ["tests/test_api.py::test_a", "tests/test_api.py::test_b"],
+        "tests/test_browser.py": ["tests/test_browser.py::test_c"],
+        "tests/test_years.py": ["tests/test_years.py::test_d"],
+    }
+    assert set(by_module) <= set(conftest._LONGEST_FIRST)
+    listed = [m for m in conftest._LONGEST_FIRST if m in by_module]  # the list's order
     assert [i.nodeid for i in items] == [
-        "tests/test_api.py::test_a",  # listed, in the list's order
-        "tests/test_api.py::test_b",
-        "tests/test_years.py::test_d",
-        "tests/test_browser.py::test_c",
+        *(nodeid for module in listed for nodeid in by_module[module]),
         "tests/test_mmm.py::test_slow",  # a module with a slow test: after the listed
         "tests/test_mmm.py::test_quick",  # a module stays together
         "tests/test_aaa.py::test_one",  # the rest in collection order

@@ -122,12 +122,11 @@ def test_margin_on_the_demo_is_hand_checkable(demo: Metro) -> None:
 # --------------------------------------------------------------------------- parameters
 
 
-def test_at_parameters_equals_a_fresh_prepare(tmp_path: Path) -> None:
-    # The demo at half its default scale (seed 7): the same kinds of inputs and samples, two
-    # prepares of about 1.2 s of CPU instead of a 4.2 s one (the size is not what is checked).
-    from latcircle.demo.generator import write_demo_city
-
-    demo = prepare(load_config(write_demo_city(tmp_path / "demo", seed=7, scale=0.5)))
+def test_at_parameters_equals_a_fresh_prepare(half_demo_metro: Metro) -> None:
+    # The demo at half its default scale (seed 7, the session's ``half_demo_metro``): the same
+    # kinds of inputs and samples, a prepare of about 1.2 s of CPU instead of a 4.2 s one (the
+    # size is not what is checked).
+    demo = half_demo_metro
     params = Parameters(route_factor=1.5, equipment_us=170.0, how="test")
     moved = at_parameters(demo, params)
     model = demo.config.model.model_copy(update={"route_factor": 1.5, "equipment_us": 170.0})

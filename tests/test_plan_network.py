@@ -106,17 +106,16 @@ def test_a_spur_splits_its_host_edge_and_latency_runs_along_it() -> None:
 # ``demo_metro``: those inputs prepared once per session (read-only, checked at the end).
 
 
-def test_demo_closed_loop_with_spurs(tmp_path: Path) -> None:
+def test_demo_closed_loop_with_spurs(tmp_path: Path, half_demo_metro: Metro) -> None:
     """Population basis, targets that need spurs: the plan's files reproduce its shares.
 
-    The demo at half its default scale (seed 7): what is checked (the closed loop, spurs in
-    both goal years) does not depend on the size, and its plan and re-run cost about 6 s of
-    CPU instead of 14 s on the default demo (7 Dec 2026). Its baseline is 95.51 % of the
-    population in both years; the goals are just above it, each reached with spurs.
+    The demo at half its default scale (seed 7, the session's ``half_demo_metro``): what is
+    checked (the closed loop, spurs in both goal years) does not depend on the size, and its
+    plan and re-run cost about 6 s of CPU instead of 14 s on the default demo (7 Dec 2026).
+    Its baseline is 95.51 % of the population in both years; the goals are just above it,
+    each reached with spurs.
     """
-    from latcircle.demo.generator import write_demo_city
-
-    metro = prepare(load_config(write_demo_city(tmp_path / "demo", seed=7, scale=0.5)))
+    metro = half_demo_metro
     budget = metro.config.budget_ms
     base = {
         y: metro.scenario(year=y).share("population", threshold_ms=budget) for y in (2027, 2028)

@@ -1,5 +1,9 @@
 """Every scenario year of the demo metro, 2020 to 2030: every output written and consistent.
 
+The demo at half its default scale (``half_demo_metro``, conftest: seed 7, the same site years):
+nothing checked here depends on the metro's size, and the module costs less than half as
+much (23 s of CPU against 54 s on the default demo, each alone, 7 Dec 2026).
+
 The demo's sites come online from 2024 to 2028, so 2020-2023 have no site online (every band
 empty), 2024-2028 add one site a year, and 2029-2030 add nothing. One metro is prepared once
 and run for each year through the Python API (as ``latcircle run --year Y`` does), the
@@ -89,7 +93,7 @@ LAYERS = {
     "layer_styles",  # the QGIS styles table (issue 18)
 }
 
-pytestmark = pytest.mark.slow  # twelve runs, seven with pages (about 45 s of CPU)
+pytestmark = pytest.mark.slow  # twelve runs, seven with pages (about 20 s of CPU, half scale)
 
 #: The distinct sets of online sites of the demo's years (its one network): none (2020-2023),
 #: then one more site a year from 2024 to 2028 (2029 and 2030 are 2028's).
@@ -98,15 +102,15 @@ DISTINCT_YEARS = 1 + (2028 - FIRST_ONLINE + 1)
 
 @pytest.fixture(scope="module")
 def memo_runs(
-    tmp_path_factory: pytest.TempPathFactory, demo_metro: Metro
+    tmp_path_factory: pytest.TempPathFactory, half_demo_metro: Metro
 ) -> tuple[dict[int, Path], YearsMemo]:
-    """The demo run for every year, sharing one prepared metro (the session's, conftest).
+    """The demo run for every year, sharing one prepared metro (the session's half-scale one).
 
     The runs share one memo, as a caller scripting years through the API would. The map
     and the report only in :data:`FULL_YEARS`.
     """
     root = tmp_path_factory.mktemp("years")
-    metro = demo_metro
+    metro = half_demo_metro
     cfg = metro.config
     # Each distinct set of online sites solved once, for every run's progress by year.
     solved = [metro.scenario(year=y) for y in range(FIRST_ONLINE - 1, 2029)]
@@ -134,7 +138,7 @@ def runs(memo_runs: tuple[dict[int, Path], YearsMemo]) -> dict[int, Path]:
 
 
 def test_a_year_from_the_memo_is_that_year_run_alone(
-    memo_runs: tuple[dict[int, Path], YearsMemo], demo_metro: Metro, tmp_path: Path
+    memo_runs: tuple[dict[int, Path], YearsMemo], half_demo_metro: Metro, tmp_path: Path
 ) -> None:
     """2030 took every year-independent part from the memo: the bytes of a run without one.
 
@@ -144,9 +148,9 @@ def test_a_year_from_the_memo_is_that_year_run_alone(
     runs, memo = memo_runs
     alone = tmp_path / "demo-2030"
     run_city(
-        demo_metro.config.model_copy(update={"year": 2030}),
+        half_demo_metro.config.model_copy(update={"year": 2030}),
         out=alone,
-        metro=demo_metro,
+        metro=half_demo_metro,
         extra_outputs=default_outputs(),
     )
     assert compare_outputs.compare_folders(runs[2030], alone) == []
@@ -156,18 +160,20 @@ def test_a_year_from_the_memo_is_that_year_run_alone(
     assert memo.hits > 0
 
 
-def test_a_memo_serves_one_metro(demo_metro: Metro) -> None:
+def test_a_memo_serves_one_metro(half_demo_metro: Metro) -> None:
     """Another preparation or another config (its year aside) is refused, not served."""
     memo = YearsMemo()
-    memo.bind(demo_metro)
-    year = demo_metro.config.model_copy(update={"year": 2024})
-    memo.bind(dataclasses.replace(demo_metro, config=year))  # another year: served
+    memo.bind(half_demo_metro)
+    year = half_demo_metro.config.model_copy(update={"year": 2024})
+    memo.bind(dataclasses.replace(half_demo_metro, config=year))  # another year: served
     with pytest.raises(ValueError, match="one prepared metro"):
-        memo.bind(dataclasses.replace(demo_metro, grid=dataclasses.replace(demo_metro.grid)))
-    budget = demo_metro.config.budget_ms * 2
-    other = demo_metro.config.model_copy(update={"budget_ms": budget})
+        memo.bind(
+            dataclasses.replace(half_demo_metro, grid=dataclasses.replace(half_demo_metro.grid))
+        )
+    budget = half_demo_metro.config.budget_ms * 2
+    other = half_demo_metro.config.model_copy(update={"budget_ms": budget})
     with pytest.raises(ValueError, match="one prepared metro"):
-        memo.bind(dataclasses.replace(demo_metro, config=other))
+        memo.bind(dataclasses.replace(half_demo_metro, config=other))
 
 
 def _metro(folder: Path) -> pd.DataFrame:
