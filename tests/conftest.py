@@ -75,13 +75,13 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 #: The longest modules, longest first: each module's wall time (setup, call, teardown of its
 #: tests) in one whole run on the 2-core machine (7 Dec 2026, session round 14, a per-test
 #: timeline plugin, helpers' jobs beside it; test_years, test_api and test_notebook as after
-#: that round's cuts, test_years on the half-scale demo). Only the order is used. Dealt
+#: that round's cuts, test_years and test_api on the half-scale demo). Only the order is used. Dealt
 #: first, longest first, so that no long module starts last and runs alone at the end. A
 #: module's time includes the session fixtures it happens to build first (the demo and Wuhan
 #: runs), so the order is approximate.
 _LONGEST_FIRST = (
-    "tests/test_api.py",  # 54 s
-    "tests/test_browser_workbench.py",  # 29
+    "tests/test_browser_workbench.py",  # 29 s
+    "tests/test_api.py",  # 27 (half-scale demo)
     "tests/test_national_failures.py",  # 26
     "tests/test_notebook.py",  # 25
     "tests/test_browser.py",  # 24
