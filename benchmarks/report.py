@@ -1570,10 +1570,13 @@ rounds' gains (~0.03 s and ~0.07 s, measured function by function) do not show i
 processes. Whole run, batch task and engine ÷ floor stay over their budgets; what is left in
 each is listed in the rounds above (the locator ~0.7 s, the COG copy 0.23 s, matplotlib's and
 folium's imports and drawing, GEOS and GDAL in the slider's year states). The suite: `make
-test` 5 min 52 s → **5 min 11 s** (1,472 → 1,517 tests), still over 5 min; the longest modules
-are now really dealt first (docs/testing.md, "Session round 14, after the merges"), and the
-Ctrl-C tests' flaky failures had a cause outside latcircle: a suite started in the background
-inherits an ignored SIGINT (`sigint_as_at_a_terminal`).
+test` on the quiet machine 5 min 52 s (1,472 tests, this morning) → 5 min 11 s after the merges
+→ **4 min 56 s and 4 min 55 s** (1,517 tests, nothing skipped; `9e28f0a` and `65abd54`) once
+the longest modules were really dealt first and `test_years` and `test_api` took the half-scale
+demo (docs/testing.md, "Session round 14, after the merges"); from a clean clone (`CI=true bash
+.ci/run`, a fresh venv) 5 min 06 s at `9e28f0a`: within the budget, but by seconds. The Ctrl-C
+tests' flaky failures had a cause outside latcircle: a suite started in the background inherits
+an ignored SIGINT (`sigint_as_at_a_terminal`).
 """
 
 
