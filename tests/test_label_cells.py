@@ -98,14 +98,26 @@ def test_one_polygon_each_boundary_point(monkeypatch: pytest.MonkeyPatch) -> Non
     assert (label_points(on_boundary[:, 0], on_boundary[:, 1], [poly]) == -1).all()
 
 
-def test_cell_path_matches_at_the_threshold() -> None:
+def test_cell_path_matches_at_the_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
     """Exactly ``CELL_TEST_MIN_POINTS`` candidates (cells) and one fewer (tested each)."""
     rng = np.random.default_rng(11)
     polygons = _polygons(rng)
-    for n in (CELL_TEST_MIN_POINTS - 1, CELL_TEST_MIN_POINTS):
-        xy = rng.uniform(-900, 900, (n, 2))
-        got = label_points(xy[:, 0], xy[:, 1], polygons)
-        np.testing.assert_array_equal(got, _reference(xy[:, 0], xy[:, 1], polygons))
+    # Every point a candidate: inside the polygons' joint bounding box.
+    xmin, ymin, xmax, ymax = shapely.total_bounds(polygons)
+    xy = rng.uniform((xmin, ymin), (xmax, ymax), (CELL_TEST_MIN_POINTS, 2))
+    laid: list[int] = []
+    real = grid_module._boundary_cells
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        laid.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grid_module, "_boundary_cells", counting)
+    for n, cells_laid in ((CELL_TEST_MIN_POINTS - 1, 0), (CELL_TEST_MIN_POINTS, 1)):
+        laid.clear()
+        got = label_points(xy[:n, 0], xy[:n, 1], polygons)
+        np.testing.assert_array_equal(got, _reference(xy[:n, 0], xy[:n, 1], polygons))
+        assert len(laid) == cells_laid, n  # the path taken: each point, then cells
 
 
 def test_odd_inputs_fall_back_or_are_none() -> None:

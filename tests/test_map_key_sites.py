@@ -1,7 +1,6 @@
 """The key-site popups' fields: each value escaped as ``escape_text`` escapes it alone.
 
-``_key_site_fields`` escapes each distinct category, district and serving site once; the
-reference is ``escape_text`` called on every value, on repeated, injected, missing and
+The reference is ``escape_text`` called on every value, on repeated, injected, missing and
 numeric values (``0.0`` and ``-0.0`` stay apart).
 """
 

@@ -504,8 +504,8 @@ def _shares_once(
     relabelled (:func:`~latcircle.analysis.sensitivity.sensitivity`, and across runs its
     memo): copies that hold the very per-sample arrays object, hence the same values and the
     same draws' shares. A run of every site, judged against the 2028 target, drew them twice.
-    ``kept`` (and the memo's part ``shares``) maps that object's id to the object, held so
-    that the id stays its own, and its shares.
+    ``kept`` (or, given one, the memo's part ``shares``) maps that object's id to the object,
+    held so that the id stays its own, and its shares.
     """
     source = crit._arrays  # shared by the relabelled copies alone (dataclasses.replace)
     key = id(source)
@@ -513,10 +513,10 @@ def _shares_once(
     if hit is not None and hit[0] is source:
         return hit[1]
     shares = _mc_shares(metro, sens, crit, drawn)
-    entry = (source, shares)
-    if memo is not None:
-        memo.put("shares", key, entry)
-    kept[key] = entry
+    if memo is None:
+        kept[key] = (source, shares)
+    else:
+        memo.put("shares", key, (source, shares))
     return shares
 
 

@@ -8,7 +8,7 @@ assistive technology can name them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
@@ -118,42 +118,17 @@ def _key_site_fields(sites: pd.DataFrame) -> list[list[str]]:
         sites[c].tolist() if c in sites else [None] * len(sites)
         for c in ("name", "category", "district", "latency_us", "serving_site", "drop_m")
     ]
-    # Categories, districts and serving sites repeat: each distinct value escaped once.
-    escaped = _escape_each
     return [
         [
             escape_text(name),
-            category,
-            district,
+            escape_text(category),
+            escape_text(district),
             "—" if pd.isna(lat_us) else f"{lat_us / 1000.0:.3f} ms",
-            serving or "—",
+            escape_text(serving) or "—",
             "—" if pd.isna(drop) else f"{drop:,.0f} m",
         ]
-        for name, category, district, lat_us, serving, drop in zip(
-            columns[0],
-            escaped(columns[1]),
-            escaped(columns[2]),
-            columns[3],
-            escaped(columns[4]),
-            columns[5],
-            strict=True,
-        )
+        for name, category, district, lat_us, serving, drop in zip(*columns, strict=True)
     ]
-
-
-def _escape_each(values: list[Any]) -> list[str]:
-    """:func:`escape_text` of each value; each distinct string escaped once."""
-    done: dict[str, str] = {}
-    out = []
-    for value in values:
-        if type(value) is str:  # text: equal strings escape alike (not so 0.0 and -0.0)
-            text = done.get(value)
-            if text is None:
-                text = done[value] = escape_text(value)
-        else:
-            text = escape_text(value)
-        out.append(text)
-    return out
 
 
 def _popup(title: str, rows: list[tuple[str, str]]) -> str:
