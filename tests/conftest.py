@@ -33,6 +33,13 @@ import scipy.sparse
 import shapely
 from affine import Affine
 
+from latcircle.system import one_blas_thread
+
+# The workers xdist starts and every process a test starts load OpenBLAS with one thread, as
+# the ``latcircle`` command's own processes do: its spinning threads cost each ~0.1-0.2 s CPU.
+# tests/test_startup.py clears it where it checks the setting itself.
+one_blas_thread()
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

@@ -4,19 +4,22 @@ The command line pauses the cyclic collector while the pipeline and the output s
 (``system.collector_paused``), and, when ``main()`` is the process's own command line,
 freezes the heap at exit so the interpreter's teardown does not walk it
 (``cli._exit_uncollected``). These tests check both mechanisms do what they say and touch
-nothing else: a caller of ``main([...])`` keeps its collector as it was.
+nothing else: a caller of ``main([...])`` keeps its collector as it was. The command line also
+loads OpenBLAS with one thread (``system.one_blas_thread``), unless the user chose.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
-from latcircle.system import collector_paused
+from latcircle.system import BLAS_THREADS_ENV, collector_paused, usable_cores
 
 
 @pytest.fixture
@@ -83,6 +86,74 @@ def test_the_command_line_freezes_its_heap_at_exit_not_before() -> None:
 def test_main_with_arguments_leaves_the_exit_alone() -> None:
     counts = _freeze_counts("library")
     assert counts == {"before": 0, "after": 0}
+
+
+#: A child process: call ``main`` as the arguments say (or not at all), then load numpy (and
+#: with it OpenBLAS, which starts its threads as it loads) and report the setting and the
+#: process's threads.
+_BLAS_CHILD = """
+import json, os, sys
+import psutil
+how = sys.argv[1]
+if how != "none":
+    from latcircle.cli import main
+    sys.argv = ["latcircle", "--version"]
+    try:
+        main() if how == "command-line" else main(["--version"])
+    except SystemExit:
+        pass
+import numpy
+print(json.dumps({
+    "env": os.environ.get("OPENBLAS_NUM_THREADS"),
+    "threads": psutil.Process().num_threads(),
+}))
+"""
+
+
+def _blas_child(how: str, users: str | None = None) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != BLAS_THREADS_ENV}
+    if users is not None:
+        env[BLAS_THREADS_ENV] = users
+    run = subprocess.run(
+        [sys.executable, "-c", _BLAS_CHILD, how],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    out: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return out
+
+
+def test_importing_the_command_line_loads_no_numpy() -> None:
+    """``main`` can only set OpenBLAS's threads if numpy is not loaded before it runs."""
+    run = subprocess.run(
+        [sys.executable, "-c", "import sys, latcircle.cli; print('numpy' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False"
+
+
+def test_the_command_line_loads_openblas_with_one_thread() -> None:
+    alone = _blas_child("none")
+    command_line = _blas_child("command-line")
+    assert alone["env"] is None
+    assert command_line["env"] == "1"
+    assert command_line["threads"] == 1  # numpy loaded, and no OpenBLAS thread beside main
+    if usable_cores() > 1:  # OpenBLAS starts a thread per extra core when not told
+        assert alone["threads"] > 1
+
+
+def test_a_blas_thread_count_the_user_set_is_kept() -> None:
+    assert _blas_child("command-line", users="2")["env"] == "2"
+
+
+def test_main_with_arguments_leaves_blas_threads_alone() -> None:
+    assert _blas_child("library")["env"] is None
 
 
 #: A child process: the command line's run up to the pipeline's first call (``run_city``

@@ -32,6 +32,7 @@ from latcircle.cli.options import (
     verbosity_flags,
 )
 from latcircle.errors import InputError, LatcircleError, OutputError
+from latcircle.system import one_blas_thread
 
 __all__ = ["main"]
 
@@ -46,12 +47,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ----------
     argv
         Arguments without the program name; ``sys.argv[1:]`` when ``None``: the call is then
-        this process's own command line (the ``latcircle`` script, ``python -m latcircle``),
+        this process's own command line (the ``latcircle`` script, ``python -m latcircle``):
+        OpenBLAS is then asked for one thread (:func:`latcircle.system.one_blas_thread`),
         and the process ends without a last walk over its heap (:func:`_exit_uncollected`).
     """
     from latcircle.logs import console, setup_logging
 
     if argv is None:
+        one_blas_thread()  # before anything imports numpy (nothing has yet: tests/test_startup)
         _exit_uncollected()
     parser = _parser()
     args = parser.parse_args(argv)
