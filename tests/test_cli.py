@@ -42,6 +42,11 @@ def test_module_entry_point_and_help() -> None:
     )
     assert done.returncode == 0
     assert "--out" in done.stdout and "CONFIG" in done.stdout.upper()
+    # A flag shows no default: ``--no-map`` is off unless given, whatever its stored value.
+    flat = " ".join(done.stdout.split())
+    assert "do not write map.html (batch runs) --no-report" in flat
+    assert "(default: True)" not in flat and "(default: False)" not in flat
+    assert "(default: inline)" in flat  # an option's default still shows
 
 
 def test_unwritable_output_is_a_clear_error(tiny_city: Path, tmp_path: Path, capsys) -> None:

@@ -32,7 +32,6 @@ from latcircle.cli.options import (
     verbosity_flags,
 )
 from latcircle.errors import InputError, LatcircleError, OutputError
-from latcircle.system import one_blas_thread
 
 __all__ = ["main"]
 
@@ -51,11 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         OpenBLAS is then asked for one thread (:func:`latcircle.system.one_blas_thread`),
         and the process ends without a last walk over its heap (:func:`_exit_uncollected`).
     """
-    from latcircle.logs import console, setup_logging
+    from latcircle.system import one_blas_thread
 
     if argv is None:
         one_blas_thread()  # before anything imports numpy (nothing has yet: tests/test_startup)
         _exit_uncollected()
+    from latcircle.logs import console, setup_logging
+
     parser = _parser()
     args = parser.parse_args(argv)
     args.verbose = args.verbose_top + args.verbose_sub

@@ -45,8 +45,13 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
     """``--help`` shows each option's default and keeps the examples' line breaks."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        # Nothing to show for "no value" defaults, nor twice when the help names it already.
-        if action.default in (None, [], 0, False) or "default" in (action.help or ""):
+        # Nothing to show for "no value" defaults, nor twice when the help names it already,
+        # nor for a flag (``--no-map``'s default True would read as "on by default").
+        if (
+            action.nargs == 0
+            or action.default in (None, [], 0, False)
+            or "default" in (action.help or "")
+        ):
             return action.help
         return super()._get_help_string(action)
 
