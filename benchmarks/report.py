@@ -1579,6 +1579,26 @@ demo (docs/testing.md, "Session round 14, after the merges"); from a clean clone
 .ci/run`, a fresh venv) 5 min 06 s at `9e28f0a`: within the budget, but by seconds. The Ctrl-C
 tests' flaky failures had a cause outside latcircle: a suite started in the background inherits
 an ignored SIGINT (`sigint_as_at_a_terminal`).
+
+**Session round 15: one OpenBLAS thread (issue 23, part; 2026-12-07).** A Wuhan run's user
+time exceeded its wall time outside the locator's two threads. The cause: numpy's and scipy's
+wheels each load an OpenBLAS that starts one thread per extra core as it loads, and those
+threads spin waiting for work before they sleep. `/usr/bin/time`, means of 3, quiet machine:
+`import numpy` 0.18 s CPU (0.12 s wall) against 0.07 s (0.07 s) with `OPENBLAS_NUM_THREADS=1`;
+numpy and `scipy.linalg` 0.40 against 0.21 s. latcircle calls BLAS for nothing a thread team
+speeds up (its one matrix-vector product is `einsum`'s, `analysis/_robustfit.py`), so the
+command line now asks for one thread before anything imports numpy
+(`latcircle.system.one_blas_thread`, from `cli.main` when it is the process's own command
+line; a value the user set is kept; Dask's workers already had it from Dask). Wuhan whole run,
+three interleaved pairs, `ca89794` → this change, user + system CPU: 5.56 / 5.21 / 5.25 →
+4.97 / 4.89 / 5.00 s, wall 5.08 / 4.73 / 4.78 → 4.71 / 4.64 / 4.74 s; outputs of Wuhan and
+the demo byte-identical (`scripts/compare_outputs.py`, 24 files each). The suite's xdist
+workers and the processes its tests start get the same setting (`tests/conftest.py`):
+`make test` 546 → 528–536 s CPU. Tried and not taken: glibc's allocator by environment
+(`MALLOC_MMAP_THRESHOLD_` 32 MB or 256 MB with `MALLOC_TRIM_THRESHOLD_` twice that;
+`MALLOC_TOP_PAD_` 64 MB), five interleaved runs each: 4.79 / 4.77 / 4.75 s median CPU, within
+the noise. One thread for the locator (`taskset -c 0`): ~0.1 s CPU less for ~0.1–0.2 s more
+wall; kept at two.
 """
 
 
