@@ -1599,6 +1599,76 @@ workers and the processes its tests start get the same setting (`tests/conftest.
 `MALLOC_TOP_PAD_` 64 MB), five interleaved runs each: 4.79 / 4.77 / 4.75 s median CPU, within
 the noise. One thread for the locator (`taskset -c 0`): ~0.1 s CPU less for ~0.1–0.2 s more
 wall; kept at two.
+
+**Session round 15 (system time): where the kernel's share goes (issue 23, part; 2026-12-07).**
+Measured at `main` (`4c4e8ce`) on the 2-core machine (load 0.4–4), A/B against a detached
+worktree of it (bytecode compiled in both), one fresh `latcircle -q run
+data/cities/wuhan.yaml` per run, `/usr/bin/time -f "%U %S %M %R"`, CPU = user + system.
+*Where the system time goes.* Of ~4.7–5.0 s CPU, 0.42–0.83 s is system time, almost all of
+it page faults (`perf record`: kernel 12 % of the samples, `clear_page_erms` 4.6 %, the fault
+path most of the rest; every syscall together is small: `strace -f -c` counts 28.8 k `lseek`,
+16.4 k `read`, 11.7 k `newfstatat` (imports), 2.4 k `mmap`, 0.9 k `munmap`, 0.6 k `madvise`,
+and `ksys_read` is 0.6 % of the CPU samples). The 137–150 k minor faults are the memory the
+run touches, not arrays faulted afresh in loops: ~140 k pages is the run's peak (544–566 MB);
+glibc recycles the heap (besides Python's 1 MiB arenas, ~20 anonymous mappings of 1 MB or
+more a run; `brk` up 381 MB, down 130) and numpy already asks for huge pages for arrays of
+4 MB or more. Per stage, in process (`ru_minflt`, one run): imports 29.4 k, `load` 16.4 k,
+`network` 24.5 k, `locate` 20.3 k, `dijkstra` 6.2 k, `sensitivity` 14.0 k, `progress` 8.3 k,
+`protection` 4.5 k, `outputs` 6.7 k, `write_map` 10.8 k, `write_report` 7.4 k.
+* **Arrow's memory from the C library's heap** (`system.arrow_system_pool`, called by
+  `cli.main()` as the process's own command line, as `one_blas_thread`:
+  `ARROW_DEFAULT_MEMORY_POOL=system` unless the user set it; children and a national sweep's
+  workers inherit it, and every benchmark child sets it, `benchmarks/_child.py`). pyarrow 26
+  allocates through mimalloc, which kept what Arrow freed (the network's GeoParquet read,
+  pandas' string columns) in heaps numpy could not reuse and `malloc_trim` could not reach:
+  ~28 MB more resident from `load` on. Whole Wuhan run, 12 interleaved pairs (two rounds of
+  6, load 2.3–4.0): peak median 567,948 → 549,052 kB and 565,636 → 548,670 kB (ranges
+  556,960–569,860 → 539,552–552,872 kB); CPU 4.70 / 4.69 / 4.96 / 4.96 / 4.77 / 4.64 /
+  4.86 / 4.87 / 4.79 / 4.93 / 5.06 / 5.22 → 4.60 / 4.78 / 4.77 / 4.77 / 4.66 / 4.85 / 4.80 /
+  4.79 / 5.03 / 5.09 / 5.21 / 4.77 s (medians 4.87 → 4.79: the same within the noise). Wuhan
+  as a batch task (`benchmarks.wuhan.batch_runs`, 4 pairs): task CPU 2.89 / 2.66 / 2.62 /
+  2.65 → 2.69 / 2.56 / 2.48 / 2.67 s, worker peak 549–558 → 525–554 MB. The 1 M-node metro
+  (section 4's first engine run from its file, two runs each): process peak 1,010.1 / 1,010.6
+  → 992.9 / 992.9 MB, CPU 8.85 / 8.87 → 8.42 / 8.46 s. Outputs of Wuhan and of the demo
+  byte-identical to `main`'s (`scripts/compare_outputs.py` against `/tmp/ref_wuhan15` and
+  `/tmp/ref_demo15`, 24 files each). `tests/test_arrow_pool.py` asks pyarrow which pool a
+  child uses: `system` after the command line, the user's own choice kept, the library's
+  `main([...])` leaving it alone.
+* **Measured and not worth it.** The heap trims (`release_memory`, seven a run) hand back
+  ~353 MB (`MADV_DONTNEED`, 596 calls) that later stages fault in again: without any, ~30 k
+  fewer faults but the peak 544 → 602 MB (with the Arrow pool, 4 pairs: CPU 4.97 / 4.91 /
+  4.87 / 4.70 → 4.97 / 4.96 / 4.55 / 4.54 s, peak 541–550 → 587–598 MB); skipping any one
+  of the seven: faults within the noise (±5 k), peak +5 to +20 MB. Numpy's huge pages off
+  (`NUMPY_MADVISE_HUGEPAGE=0`, 4 pairs): faults 142–150 k → 197–202 k, the same CPU; glibc's
+  huge pages for every allocation (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`, 3 pairs): faults
+  62–64 k but system time 0.51–0.61 → 0.76–0.82 s (the kernel compacts memory for madvised
+  regions here, `defrag=madvise`), no CPU saved. GDAL's block cache at 16 MB
+  (`GDAL_CACHEMAX`, 3 pairs): the same peak and CPU. Threads: besides the locator's two pools
+  (two threads each) none is started in a `-q` run (no rich live display), and the native
+  ones (pyarrow's `jemalloc_bg_thd`, three idle library threads) use no CPU
+  (`/proc/self/task/*/stat`); the locator on one thread costs as much CPU as on two (locate
+  0.75–0.78 vs 0.70–0.76 s). Files: each input is read once by its reader and once for
+  `run.json`'s digests (~5.6 MB); GDAL reads each district GeoJSON ~3 times and the COG
+  driver its temporary overviews back (37 MB); matplotlib's FreeType stream reads
+  `DejaVuSans.ttf` 48 MB in 10,437 small reads: all reads of the run are ~0.03 s. Lazy
+  binding of the extension libraries (`sys.setdlopenflags(RTLD_LAZY)`): the imports 1.087 →
+  1.065 s CPU (5 pairs), not taken (process-wide; a missing symbol would fail at its first call
+  instead of at import). Pydantic's plugin scan (`PYDANTIC_DISABLE_PLUGINS`): 2.7 ms. The
+  interpreter's teardown after `main()` returns: 0.04–0.06 s CPU (Python's module teardown
+  ~60 %, `free` ~20 %, GDAL, PROJ and SQLite ~10 %: `perf`), left as round 12 left it.
+* **Imports the run does not use** (`python -X importtime`, quiet machine): `requests` 21.7 ms
+  (folium.features), `pyarrow.compute` 20.9 ms (pandas), `numpy.f2py` 21.3 ms (scipy's
+  array-API layer), `mpl_toolkits.mplot3d` 25.8 ms (matplotlib.projections), `scipy.linalg`
+  28.9 ms (scipy.sparse.csgraph's Laplacian through scipy.sparse.linalg), `scipy.special`
+  25.6 ms (scipy.spatial.distance): ~145 ms, all the libraries' own imports (not changeable
+  without patching them); rasterio and pyogrio each load their own GDAL, PROJ and SQLite
+  (and read their own `proj.db`). latcircle's own: `rich.console` 15.5 ms even under `-q`
+  (the log's console), left.
+* **For another room** (not edited here: analysis modules): `analysis/sensitivity.py`'s
+  weighted suffix sums in `np.longdouble` (`_suffix`: cast, reversed cumulative sum,
+  concatenation) make ~30 MB of temporaries a call on the population basis (~5 k faults a
+  run, 3 calls) and take 9–15 ms CPU a call on 494,675 weights (alone, 3 repeats): ~0.03–0.04
+  s a run, if a cheaper sum with the same rounding guarantee can be argued.
 """
 
 

@@ -10,7 +10,8 @@ The rest of latcircle asks this module, never ``os``/``ctypes``/``resource`` dir
   files to disk before (:func:`sync_tree`, :func:`sync_folder`);
 * whether a process is alive (:func:`pid_alive`);
 * one BLAS thread for a process that is latcircle's own command line
-  (:func:`one_blas_thread`);
+  (:func:`one_blas_thread`), and Arrow's memory from the C library's heap there
+  (:func:`arrow_system_pool`);
 * child processes that leave Ctrl-C to their parent (:func:`children_ignore_interrupt`,
   :func:`ignore_interrupt`).
 
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "arrow_system_pool",
     "children_ignore_interrupt",
     "collector_paused",
     "core_ids",
@@ -192,6 +194,26 @@ def one_blas_thread() -> None:
     has set is kept.
     """
     os.environ.setdefault(BLAS_THREADS_ENV, "1")
+
+
+#: The environment variable Arrow's C++ library reads for its default memory pool (pyarrow:
+#: pandas' string columns, the GeoParquet network's read).
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def arrow_system_pool() -> None:
+    """Ask Arrow to allocate from the C library's heap in this process and its children.
+
+    Unless the user chose a pool. Only effective before Arrow's default pool is first used
+    (it reads the variable once, then). pyarrow's wheels allocate through mimalloc by default
+    (pyarrow 26), which keeps what Arrow frees in heaps of its own: numpy cannot reuse that
+    memory and :func:`release_memory` cannot hand it back. From the C library's heap it is
+    both: a Wuhan ``latcircle run`` keeps ~25-30 MB less from its ``load`` stage on (the
+    network's GeoParquet read, pandas' string columns) and peaks ~20 MB lower, for the same
+    CPU (interleaved pairs, 2026-12-07: benchmarks/report.py, CHANGES, session round 15).
+    A value the user has set is kept.
+    """
+    os.environ.setdefault(ARROW_POOL_ENV, "system")
 
 
 def release_memory(*, collect: bool = True) -> bool:

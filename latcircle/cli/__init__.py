@@ -48,12 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         Arguments without the program name; ``sys.argv[1:]`` when ``None``: the call is then
         this process's own command line (the ``latcircle`` script, ``python -m latcircle``):
         OpenBLAS is then asked for one thread (:func:`latcircle.system.one_blas_thread`),
+        Arrow for the C library's heap (:func:`latcircle.system.arrow_system_pool`),
         and the process ends without a last walk over its heap (:func:`_exit_uncollected`).
     """
-    from latcircle.system import one_blas_thread
+    from latcircle.system import arrow_system_pool, one_blas_thread
 
     if argv is None:
         one_blas_thread()  # before anything imports numpy (nothing has yet: tests/test_startup)
+        arrow_system_pool()  # before anything imports pyarrow (tests/test_arrow_pool.py)
         _exit_uncollected()
     from latcircle.logs import console, setup_logging
 
