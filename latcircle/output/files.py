@@ -32,8 +32,8 @@ import rasterio.shutil
 import shapely
 
 from latcircle.engine.grid import Grid
-from latcircle.output.cogsource import SourceBand, cog_source
 from latcircle.errors import InputError, OutputError
+from latcircle.output.cogsource import SourceBand, cog_source
 from latcircle.system import exchange_folders, pid_alive, sync_folder, sync_tree
 
 __all__ = [
@@ -770,7 +770,7 @@ def write_cog(
 
 
 def _float32(raster: np.ndarray) -> np.ndarray:
-    """The band as float32 (numpy's rounding, as every band always was cast), C-ordered."""
+    """Return the band as float32 (numpy's rounding, as the bands always were), C-ordered."""
     return np.ascontiguousarray(raster, dtype=np.float32)
 
 
