@@ -106,3 +106,25 @@ def test_a_tie_goes_to_the_claimed_end_then_the_first_offered() -> None:
     got = net._id_positions(u[:1], v[:1], start[:1], end[:1], n=2)
     # One line: (1,1) and (0,0) once each for both nodes; u claims (1,1), v claims (0,0).
     assert got.tolist() == [[1.0, 1.0], [0.0, 0.0]]
+
+
+def _pairs_reference(lo: np.ndarray, hi: np.ndarray, years: np.ndarray | None) -> int:
+    """Distinct (lo, hi, year) as Python tuples (no year: -1.0; -0.0 is 0.0)."""
+    keys = years if years is not None else np.zeros(len(lo))
+    keys = np.where(np.isnan(keys), -1.0, keys)
+    return len({(int(a), int(b), float(k) + 0.0) for a, b, k in zip(lo, hi, keys, strict=True)})
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_distinct_pairs_as_python_sets(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(seed)
+    m, n = int(rng.integers(0, 60)), int(rng.integers(1, 9))
+    a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    years = rng.choice(np.array([np.nan, 2024.0, 2025.0, -1.0, 0.0, -0.0]), m)
+    for y in (None, years):
+        want = _pairs_reference(lo, hi, y)
+        assert net._distinct_pairs(lo, hi, y) == want
+        with monkeypatch.context() as patch:  # the three-level index, for huge node ids
+            patch.setattr(net, "_PAIR_LIMIT", 0)
+            assert net._distinct_pairs(lo, hi, y) == want

