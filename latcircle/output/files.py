@@ -657,6 +657,8 @@ def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDa
         if c != frame.geometry.name
         and (pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]))
     ]
+    if not any(_may_hold_nul(frame[c]) for c in text_cols):
+        return frame  # the usual case, decided by one join per column
     # Boolean arrays, not ``Series.map``: an empty object column maps to an object Series
     # whose sum is ``""`` (an empty plan has no rows).
     hit = {
@@ -679,6 +681,20 @@ def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDa
     for c, mask in hit.items():
         frame.loc[mask, c] = frame.loc[mask, c].str.replace("\x00", "\u2400", regex=False)
     return frame
+
+
+def _may_hold_nul(column: pd.Series) -> bool:
+    """Whether a text column may hold NUL: ``False`` only when none of its values does.
+
+    One join when every value is a text (~0.1 ms for Wuhan's 1,676 key-site names, against
+    ~0.8 ms testing each value); any other value (missing, a number) answers ``True``, and
+    :func:`_storable_text` then tests each value as before.
+    """
+    values = column.to_numpy(dtype=object)
+    try:
+        return "\x00" in "".join(values)
+    except TypeError:  # not every value is a text
+        return True
 
 
 #: GDAL settings while a COG is made (:func:`write_cog`, ``causes.tif``). ``GDAL_CACHEMAX``
