@@ -751,38 +751,35 @@ def write_cog(
     else:
         stack = list(values)
     texts = list(descriptions or [LATENCY_BAND_DESCRIPTION])
-    bands = [
-        SourceBand(
-            _float32(make() if callable(make) else make),
-            description=texts[i] if i < len(texts) else None,
-            # Band unit, where GIS tools look (gdalinfo: "Unit Type: us"); band 1 is the
-            # latency, further bands carry codes (no unit).
-            unit=LATENCY_UNIT if i == 0 else "",
-            tags={"units": "microseconds"} if i == 0 else {},
-        )
-        for i, make in enumerate(stack)
-    ]
-    with (
-        _guard(path),
-        rasterio.Env(**COG_ENV),
-        cog_source(
+    with _guard(path), rasterio.Env(**COG_ENV):
+        bands = [
+            SourceBand(
+                _float32(make() if callable(make) else make),
+                description=texts[i] if i < len(texts) else None,
+                # Band unit, where GIS tools look (gdalinfo: "Unit Type: us"); band 1 is
+                # the latency, further bands carry codes (no unit).
+                unit=LATENCY_UNIT if i == 0 else "",
+                tags={"units": "microseconds"} if i == 0 else {},
+            )
+            for i, make in enumerate(stack)
+        ]
+        with cog_source(
             bands,
             transform=grid.transform,
             crs=crs,
             nodata=nodata,
             block=COG_BLOCK,
             tags={"units": "microseconds"},
-        ) as src,
-    ):
-        rasterio.shutil.copy(
-            src,
-            path,
-            driver="COG",
-            compress="DEFLATE",
-            predictor="YES",
-            overview_resampling="nearest",
-            blocksize=COG_BLOCK,
-        )
+        ) as src:
+            rasterio.shutil.copy(
+                src,
+                path,
+                driver="COG",
+                compress="DEFLATE",
+                predictor="YES",
+                overview_resampling="nearest",
+                blocksize=COG_BLOCK,
+            )
 
 
 def _float32(raster: np.ndarray) -> np.ndarray:
