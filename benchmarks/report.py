@@ -1595,9 +1595,11 @@ against `/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each, after each chan
 | its `load` / `network` / `outputs` | 0.324 / 0.210 / 0.394 s | 0.303 / 0.166 / 0.334 s |
 | those three stages together | 0.904–1.002 s, 0.953 | 0.775–0.827 s, 0.800 |
 
-The whole run: `/usr/bin/time`, 6 pairs run A B and 5 run B A. The batch task: the first
-task after `national_run.warm_up()` in a fresh process, `time.process_time` around the task
-and each stage (its pairs: −0.14 s at the median; the three stages' pairs −0.107 to −0.211).
+The whole run: `/usr/bin/time`, 6 pairs run A B and 5 run B A (4 more with the last commit,
+A B / B A alternately at load 1–2: −0.32, −0.17, −0.28, −0.08 s; peaks 557–565 → 555–563
+MiB). The batch task: the first task after `national_run.warm_up()` in a fresh process,
+`time.process_time` around the task and each stage (its pairs: −0.14 s at the median; the
+three stages' pairs −0.107 to −0.211).
 The whole run gains more than the three stages in process (where the batch worker's warm-up
 has already imported pyarrow's dataset layer and made a first GeoPackage): its lower peak
 (~13 MiB) means fewer page faults, and the pairs run A first fell more (median −0.30) than
