@@ -160,3 +160,22 @@ def test_causes_is_gdal_route_bytes(tmp_path: Path, shape: tuple[int, int]) -> N
                 src, ref, driver="COG", compress="DEFLATE", overview_resampling="nearest"
             )
     assert (tmp_path / "causes.tif").read_bytes() == ref.read_bytes()
+
+
+def test_an_array_written_again_in_place_gives_its_new_pixels(tmp_path: Path) -> None:
+    """GDAL reads the arrays by pointer: nothing of an earlier COG at that address is kept.
+
+    The same float32 array (the same address and size, so the same MEM dataset name) is
+    rewritten and written again; each file must hold the values of its own turn.
+    """
+    shape = (700, 600)
+    band = np.empty(shape, dtype=np.float32)
+    for turn in range(4):
+        band[:] = np.random.default_rng(turn).uniform(0.0, 1000.0, shape)
+        path = tmp_path / f"{turn}.tif"
+        write_cog([band], _Grid(shape), CRS, path, nodata=float("nan"))  # type: ignore[arg-type]
+        with rasterio.open(path) as src:
+            assert src.read(1).tobytes() == band.tobytes()
+        with rasterio.open(path, overview_level=0) as ovr:
+            want = _overviews(band, overview_shapes(shape, block=512))[0]
+            assert ovr.read(1).tobytes() == want.tobytes()
