@@ -1669,6 +1669,85 @@ more a run; `brk` up 381 MB, down 130) and numpy already asks for huge pages for
   concatenation) make ~30 MB of temporaries a call on the population basis (~5 k faults a
   run, 3 calls) and take 9–15 ms CPU a call on 494,675 weights (alone, 3 repeats): ~0.03–0.04
   s a run, if a cheaper sum with the same rounding guarantee can be argued.
+
+**Session round 15 (inputs and outputs) (issue 23, part; 2026-12-07).** Measured on the
+shared 2-core machine at load 2–3.5 from other helpers, against `main` at `4c4e8ce` (a
+detached worktree beside the branch, bytecode compiled in both), CPU = user + system. Every
+output of Wuhan and of the demo byte-identical to `main`'s (`scripts/compare_outputs.py`
+against `/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each, after each change).
+
+| Wuhan (ranges, medians) | `main` | this round |
+| :--- | ---: | ---: |
+| whole `latcircle -q run`, 11 pairs | 4.72–5.33 s, 4.95 | 4.56–4.87 s, 4.73 |
+| its pairs: B − A (lower in 11 of 11) | | −0.02 to −0.46 s, −0.22 |
+| its peak (`%M`) | 546.9–559.7 MiB, 556.6 | 536.7–559.2 MiB, 543.2 |
+| batch task in process, 6 pairs | 2.72–2.92 s, 2.90 | 2.67–2.79 s, 2.71 |
+| its `load` / `network` / `outputs` | 0.324 / 0.210 / 0.394 s | 0.303 / 0.166 / 0.334 s |
+| those three stages together | 0.904–1.002 s, 0.953 | 0.775–0.827 s, 0.800 |
+
+The whole run: `/usr/bin/time`, 6 pairs run A B and 5 run B A (4 more with the last commit,
+A B / B A alternately at load 1–2: −0.32, −0.17, −0.28, −0.08 s; peaks 557–565 → 555–563
+MiB). The batch task: the first task after `national_run.warm_up()` in a fresh process,
+`time.process_time` around the task and each stage (its pairs: −0.14 s at the median; the
+three stages' pairs −0.107 to −0.211).
+The whole run gains more than the three stages in process (where the batch worker's warm-up
+has already imported pyarrow's dataset layer and made a first GeoPackage): its lower peak
+(~13 MiB) means fewer page faults, and the pairs run A first fell more (median −0.30) than
+those run B first (median −0.16): compare pairs, not single runs.
+
+* **COGs without GDAL's temporary overviews** (`output/cogsource.py`). GDAL's COG driver
+  computed the overviews of an overview-less source into a temporary TIFF beside the output
+  (PACKBITS, round 11), read it back and compressed it again. `write_cog` and `causes.tif`
+  now hand it a VRT over the bands' arrays (GDAL's MEM driver reads them in place, by
+  pointer: no copy into a MEM dataset) that already has those overviews: the driver's levels
+  (halving, rounded down, while wider or taller than a block) and its pixels (nearest:
+  `int(0.5 + i * n_src / n_dst)`, each level from the level before), picked by numpy. Round
+  13's dead end (overviews built on the MEM source, `FORCE_USE_EXISTING`) gave other pixels
+  because GDAL's own overview building rounds the level sizes up (774 rows, not the COG
+  driver's 773) and takes each level from the full image. `write_cog` alone on Wuhan's three
+  float32 bands: 0.25–0.27 → 0.17–0.18 s CPU; in the task its GDAL copy 0.155 s.
+  `tests/test_cog_source.py` compares the file with GDAL's own route (an encoded GTiff, the
+  driver making the overviews) on seven sizes (one row, 513, 2600 × 3, Wuhan's 1547 × 1340,
+  512 exactly...), one and three bands, reads every overview level of GDAL's file back
+  against the numpy picks, and `causes.tif` (palette, nodata 255) on three sizes.
+* **The node-position vote** (`engine.network._id_positions`, `_vote`): each node's offer
+  groups ranked by one integer score (count, then claims, then first offer) and its maximum
+  per node found by `np.maximum.at`, instead of a four-key `lexsort`; the runner-up count
+  the same way; the lone-node step computed on the lone lines only; claims counted as
+  integers. A score that could overflow int64 falls back to the sort. On Wuhan (268,187
+  groups) 0.063 → 0.035 s. `tests/test_network_vote.py` checks it (and the sort fallback)
+  bit for bit against the rule written out per node in Python (120 random networks of few
+  coordinates: ties, loops, parallel and reversed lines, signed zeros, ids on no line).
+  Also `_orient` gathers each end and node position once, and the parallel-line count
+  hashes one integer per node pair (and year) instead of a three-level `MultiIndex`
+  (0.008 → 0.002 s; checked against Python sets). `build_network` 0.126 → 0.081 s warm.
+* **The population band in its own type** (`inputs.population._band_exact`): an all-valid
+  band of a type float64 holds exactly (WorldPop's float32) is read as stored (11 MB, not a
+  22 MB float64 copy), checked by its minimum (NaN propagates; the same messages, NaN
+  first), its positive pixels found by flat index and widened after the pick. The total over
+  the window (`Population.total_in_file`, read by no output) is summed in float64 a block at
+  a time for narrower types, which may round its last bit differently; Wuhan's is the same
+  number. `tests/test_population_exact_read.py` against the float64 masked read, six types.
+* **Smaller.** The GeoParquet network read by `pq.ParquetFile(...).read()` (the same table,
+  without the dataset layer `read_table` goes through and imports: ~0.008 s of a whole run;
+  tested equal, metadata included); a GeoPackage text column tells it holds no NUL by one
+  join (~4 ms per `isochrones.gpkg`; the per-value test only when one may be there); the
+  QGIS styles read every layer's geometry column over one SQLite connection, not one per
+  layer (~9 ms).
+* **Tried and not taken.** `size_hint` for the offers' `pd.factorize` (no gain); formatting
+  the CSV floats outside pandas (`np.char.mod`: slower; a list of `%` formats: ~2 ms on
+  `sensitivity.csv`); GDAL settings for the GeoPackage writes (`OGR_GPKG_FOREIGN_KEY_CHECK`,
+  `OGR_SQLITE_CACHE`, `OGR_GPKG_INTEGRITY_CHECK`: the same ~4 ms a layer, fixed per layer);
+  one pixel-interleaved source array for the COG (no gain once compressed); `importlib`'s
+  metadata headers alone (~2 ms); PROJ's `only_best` or no ballpark for the network's no-op
+  check (slower or the same ~0.02 s).
+* **What is left in these stages** (in the task): the COG's DEFLATE and floating-point
+  predictor (~0.155 s, fixed by its bytes: without compression the copy still costs ~0.09
+  s); PROJ's transform of the 494,676 population pixels (~0.054 s); the 13 district files
+  (~0.034 s: GDAL's GeoJSON reads ~0.015, GCJ-02 ~0.008) and the union of the districts
+  for the "outside every district" note (~0.022 s); the network's Parquet read and WKB
+  (~0.04 s) and PROJ's no-op check for its CRS (~0.02 s per process); the offers' hashing
+  (~0.02 s); the GeoPackage's ~4 ms per layer.
 """
 
 

@@ -1,14 +1,13 @@
 """The COGs latcircle writes are the bytes GDAL's default way of making them gives.
 
-:func:`latcircle.output.files.write_cog` and ``causes.tif`` make their COGs from an in-memory
-MEM source, cast float64 bands to float32 a block of rows at a time, and ask GDAL to keep
-the temporary overviews in PACKBITS (``COG_ENV``). None of this may change a byte: the
-reference here is GDAL's default route (an encoded GTiff source in ``/vsimem``, the whole
-stack cast at once, the COG driver's default temporary compression), on a raster large
-enough for two overview levels, with whole blocks outside the metro (NaN, code 0) and
-values that float32 rounds. (An uncompressed temporary file, ``COG_TMP_COMPRESSION=NONE``,
-changed Wuhan's second overview level but not this raster's: PACKBITS was also checked on
-Wuhan and the demo with scripts/compare_outputs.py.)
+:func:`latcircle.output.files.write_cog` and ``causes.tif`` make their COGs from a VRT over
+the bands' arrays with the overviews already made in numpy
+(:mod:`latcircle.output.cogsource`), float64 bands cast to float32 by numpy, and GDAL's
+block cache held small (``COG_ENV``). None of this may change a byte: the reference here is
+GDAL's default route (an encoded GTiff source in ``/vsimem``, the whole stack cast at once,
+the COG driver making the overviews itself), on a raster large enough for two overview
+levels, with whole blocks outside the metro (NaN, code 0) and values that float32 rounds.
+More sizes are in ``tests/test_cog_source.py``.
 """
 
 from __future__ import annotations

@@ -258,3 +258,24 @@ def test_lengths_are_shapely_lengths_bit_for_bit() -> None:
     assert lines.objects is None
     assert lines.lengths().tobytes() == shapely.length(geoms).tobytes()
     assert lines.take(slice(0, 0)).lengths().shape == (0,)
+
+
+def test_one_file_read_is_read_table(tmp_path: Path) -> None:
+    """The flat reader's ``ParquetFile.read`` gives ``pq.read_table``'s table, metadata too."""
+    import pyarrow.parquet as pq
+
+    frame = gpd.GeoDataFrame(
+        {"u": [1, 2], "v": [2, 3], "highway": ["primary", None]},
+        geometry=[shapely.LineString([(0, 0), (1, 1)]), shapely.LineString([(1, 1), (2, 0)])],
+        crs=32650,
+    )
+    made = tmp_path / "roads.parquet"
+    frame.to_parquet(made)
+    for path in (WUHAN_ROADS, made):
+        if not path.exists():
+            continue
+        with pq.ParquetFile(path) as file:
+            got = file.read()
+        want = pq.read_table(path)
+        assert got.schema.equals(want.schema, check_metadata=True)
+        assert got.equals(want)

@@ -39,3 +39,34 @@ def test_no_nul_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> 
     with caplog.at_level(logging.WARNING, logger="latcircle"):
         write_gpkg({"layer": frame}, tmp_path / "t.gpkg")
     assert "NUL" not in caplog.text
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+@pytest.mark.parametrize(
+    ("names", "count"),
+    [
+        (["plain", "a\x00b", "", "\x00"], 2),  # texts only: the one-join check finds them
+        (["x", "y\x00"], 1),  # NUL last
+        (["x", "y"], 0),
+        ([], 0),
+    ],
+)
+def test_texts_only_columns_are_checked_too(
+    tmp_path: Path,
+    dtype: object,
+    names: list[str],
+    count: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    frame = gpd.GeoDataFrame(
+        {"name": pd.Series(names, dtype=dtype)},
+        geometry=[Point(i, i) for i in range(len(names))],
+        crs="EPSG:32650",
+    )
+    path = tmp_path / "t.gpkg"
+    with caplog.at_level(logging.WARNING, logger="latcircle"):
+        write_gpkg({"layer": frame}, path)
+    back = pyogrio.read_dataframe(path, layer="layer")
+    assert list(back["name"]) == [n.replace("\x00", "␀") for n in names]
+    assert (f"{count} text value(s) hold NUL" in caplog.text) == (count > 0)
+    assert ("hold NUL" in caplog.text) == (count > 0)

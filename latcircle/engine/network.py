@@ -361,8 +361,10 @@ def _orient(
     its nodes the other way round (so a reversed line of a few centimetres is flipped too).
     """
     a, b = u[has], v[has]
-    as_drawn = np.hypot(*(start[has] - xy[a]).T) + np.hypot(*(end[has] - xy[b]).T)
-    swapped = np.hypot(*(start[has] - xy[b]).T) + np.hypot(*(end[has] - xy[a]).T)
+    ends_from, ends_to = start[has], end[has]
+    at_a, at_b = xy[a], xy[b]  # each gathered once (the same floats as gathered twice)
+    as_drawn = np.hypot(*(ends_from - at_a).T) + np.hypot(*(ends_to - at_b).T)
+    swapped = np.hypot(*(ends_from - at_b).T) + np.hypot(*(ends_to - at_a).T)
     flip = has[swapped < as_drawn]
     u[flip], v[flip] = v[flip], u[flip].copy()
     return len(flip)
@@ -523,31 +525,61 @@ def _id_positions(
     if (start == xy[u]).all() and (end == xy[v]).all():
         return xy
     node = np.concatenate([u, u, v, v])
-    pos = np.concatenate([start, end, start, end])
-    claimed = np.r_[np.ones(m), np.zeros(m), np.zeros(m), np.ones(m)]
     group, first = _offer_groups(node, start, end)
     count = np.bincount(group)
-    claims = np.bincount(group, weights=claimed)
+    # Claimed offers: (u, start) and (v, end), the first and last quarter of the offers.
+    claims = np.bincount(group[:m], minlength=len(first))
+    claims += np.bincount(group[3 * m :], minlength=len(first))
     group_node = node[first]
-    # Per node: most offered, then most claimed, then first seen (groups are numbered in
-    # order of their first offer).
-    order = np.lexsort((first, -claims, -count, group_node))
-    is_top = np.r_[True, group_node[order[1:]] != group_node[order[:-1]]]
-    top = order[is_top]
+    top, runner = _vote(group_node, count, claims, n=n)
     xy = np.full((n, 2), np.nan)
-    xy[group_node[top]] = pos[first[top]]
+    ends = np.concatenate([start, end])  # offer i is at ends[i % 2m]: start, end, start, end
+    xy[group_node[top]] = ends[first[top] % (2 * m)]
     # Placed by the vote: offered strictly more often than any other position.
-    after = np.flatnonzero(is_top) + 1
-    has_runner = ~np.r_[is_top, True][after]
-    runner = np.where(has_runner, count[order[np.minimum(after, len(order) - 1)]], 0)
     placed = np.zeros(n, dtype=bool)
-    placed[group_node[top]] = count[top] > runner
+    placed[group_node[top]] = count[top] > runner[group_node[top]]
     for mine, other in ((u, v), (v, u)):
-        lone = ~placed[mine] & placed[other]
-        start_near_other = np.hypot(*(start - xy[other]).T) <= np.hypot(*(end - xy[other]).T)
-        far_end = np.where(start_near_other[:, None], end, start)
-        xy[mine[lone]] = far_end[lone]
+        lone = np.flatnonzero(~placed[mine] & placed[other])
+        near = xy[other[lone]]
+        s, e = start[lone], end[lone]
+        start_near_other = np.hypot(*(s - near).T) <= np.hypot(*(e - near).T)
+        xy[mine[lone]] = np.where(start_near_other[:, None], e, s)
     return xy
+
+
+#: Largest ranking score :func:`_vote` forms in int64 (a power of two under its maximum).
+_SCORE_LIMIT = 2**62
+
+
+def _vote(
+    group_node: np.ndarray, count: np.ndarray, claims: np.ndarray, *, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each node's winning offer group, and each node's best count among its other groups.
+
+    A node's groups rank by count, then claims, then first seen (groups are numbered in
+    order of their first offer, so the lowest number). Returns the winning groups (one per
+    node that has offers, in no particular order) and, per node, the highest count of its
+    other groups (0 when it has none). The ranking is one integer per group, its maximum
+    per node found in one pass (``np.maximum.at``; the three-key sort it replaces took
+    ~0.02 s of Wuhan's 268,000 groups); a score that could overflow falls back to the sort.
+    """
+    n_groups = len(group_node)
+    top_count, top_claims = int(count.max(initial=0)), int(claims.max(initial=0))
+    if (top_count + 1) * (top_claims + 1) * (n_groups + 1) < _SCORE_LIMIT:
+        # count, then claims, then the lower group number: distinct for every group.
+        score = (count * (top_claims + 1) + claims) * n_groups + (
+            n_groups - 1 - np.arange(n_groups)
+        )
+        best = np.full(n, -1, dtype=np.int64)
+        np.maximum.at(best, group_node, score)
+        is_top = score == best[group_node]
+    else:
+        order = np.lexsort((np.arange(n_groups), -claims, -count, group_node))
+        is_top = np.zeros(n_groups, dtype=bool)
+        is_top[order[np.r_[True, group_node[order[1:]] != group_node[order[:-1]]]]] = True
+    runner = np.zeros(n, dtype=np.int64)
+    np.maximum.at(runner, group_node[~is_top], count[~is_top])
+    return np.flatnonzero(is_top), runner
 
 
 def _nodes_from_endpoints(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -617,13 +649,37 @@ def _edge_stats(
     """
     loops = u == v
     lo, hi = np.minimum(u, v)[~loops], np.maximum(u, v)[~loops]
-    year_key = np.zeros(len(lo)) if years is None else np.nan_to_num(years[~loops], nan=-1.0)
-    distinct = len(pd.MultiIndex.from_arrays([lo, hi, year_key]).unique()) if len(lo) else 0
+    distinct = _distinct_pairs(lo, hi, None if years is None else years[~loops])
     return {
         "self_loops": float(loops.sum()),
         "parallel_edges_collapsed": float(len(lo) - distinct),
         "zero_length_edges": float(((length == 0) & ~loops).sum()),
     }
+
+
+def _distinct_pairs(lo: np.ndarray, hi: np.ndarray, years: np.ndarray | None) -> int:
+    """Count the distinct ``(lo, hi)`` node pairs, or ``(lo, hi, year)`` with years.
+
+    One hashed integer per pair (``lo * n + hi``, exact while ``n * n`` fits an int64),
+    then with its year's code: the count a three-level ``MultiIndex.unique`` gives
+    (~0.008 s on Wuhan's 92,667 lines) in a third of the time.
+    """
+    if len(lo) == 0:
+        return 0
+    n = int(hi.max()) + 1
+    if n > _PAIR_LIMIT:  # lo * n + hi could overflow: the index of three levels
+        year_key = np.zeros(len(lo)) if years is None else np.nan_to_num(years, nan=-1.0)
+        return len(pd.MultiIndex.from_arrays([lo, hi, year_key]).unique())
+    pair = lo.astype(np.int64) * n + hi
+    if years is None:
+        return len(pd.unique(pair))
+    pair_code, _ = pd.factorize(pair)
+    year_code, _ = pd.factorize(np.nan_to_num(years, nan=-1.0))  # no year: -1, as before
+    return len(pd.unique(pair_code.astype(np.int64) * (int(year_code.max()) + 1) + year_code))
+
+
+#: Largest node count for which :func:`_distinct_pairs` forms ``lo * n + hi`` in int64.
+_PAIR_LIMIT = 3_037_000_499  # floor(sqrt(2**63 - 1))
 
 
 def _components(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:

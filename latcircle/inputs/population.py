@@ -57,19 +57,48 @@ def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeome
         if spec.band > src.count:
             raise InputError(path, "band", f"raster has {src.count} band(s), not {spec.band}")
         _check_window_size(window, path)
-        values = _band_values(src, spec.band, window)
+        values = _band_exact(src, spec.band, window)
         transform = src.window_transform(window)
-    nan = np.isnan(values)
-    if nan.any():
-        raise InputError(path, "population", f"{int(nan.sum())} pixel(s) are NaN without nodata")
-    if (values < 0).any():
-        raise InputError(path, "population", f"negative people count, e.g. {values.min():g}")
-    rows, cols = np.nonzero(values > 0)
-    people = values[rows, cols]
+    # The smallest value: NaN when any value is NaN (numpy's minimum propagates it).
+    low = values.min() if values.size else 0.0
+    if np.isnan(low):
+        count = int(np.isnan(values).sum())
+        raise InputError(path, "population", f"{count} pixel(s) are NaN without nodata")
+    if low < 0:
+        raise InputError(path, "population", f"negative people count, e.g. {float(low):g}")
+    flat = np.flatnonzero(values > 0)  # row-major, as np.nonzero gives (row, col)
+    rows, cols = np.divmod(flat, values.shape[1])
+    people = values.reshape(-1)[flat].astype(np.float64)  # widened exactly
     _check_total(people, path, "population", "people counts over the metro")
     xs, ys = _pixel_centres(transform, rows, cols, shape=values.shape)
     x, y = _raster_points_to_local(xs, ys, raster_crs, spec, crs)
-    return Population(x=x, y=y, people=people, total_in_file=float(values.sum()), source=path)
+    # In float64 (as before for float64 bands; for narrower ones numpy sums a block at a
+    # time, which may round the last bit otherwise: no output reads this total).
+    total = float(values.sum(dtype=np.float64))
+    return Population(x=x, y=y, people=people, total_in_file=total, source=path)
+
+
+#: Band types float64 holds exactly (every value widens to the same number).
+_EXACT_IN_FLOAT64 = frozenset(
+    {"float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32"}
+)
+
+
+def _band_exact(
+    src: rasterio.DatasetReader, band: int, window: rasterio.windows.Window
+) -> np.ndarray:
+    """Return the band's window as :func:`_band_values` does, or in its own exact type.
+
+    A band GDAL flags all valid, of a type float64 holds exactly (Wuhan's WorldPop:
+    float32), is read as it is stored: every check and every value taken from it is then
+    the same as on :func:`_band_values`' float64 copy (half the memory for float32, no
+    conversion by GDAL). Any other band is :func:`_band_values`' float64.
+    """
+    if list(src.mask_flag_enums[band - 1]) == [MaskFlags.all_valid] and (
+        src.dtypes[band - 1] in _EXACT_IN_FLOAT64
+    ):
+        return src.read(band, window=window)
+    return _band_values(src, band, window)
 
 
 def _band_values(

@@ -27,7 +27,8 @@ import rasterio.shutil
 
 from latcircle.analysis.coverage import CAUSE_CODES
 from latcircle.engine.grid import Grid
-from latcircle.output.files import COG_ENV, _guard
+from latcircle.output.cogsource import SourceBand, cog_source
+from latcircle.output.files import COG_BLOCK, COG_ENV, _guard
 
 __all__ = ["CAUSES_NODATA", "write_causes", "write_latency_style"]
 
@@ -155,31 +156,20 @@ def _write_tif(
     path: Path,
     classes: list[tuple[int, str, str, str]],
 ) -> None:
-    profile = {
-        "driver": "MEM",  # an in-memory source, as latency.tif's (write_cog): no encoded copy
-        "dtype": "uint8",
-        "count": 1,
-        "nodata": CAUSES_NODATA,
-        "width": grid.shape[1],
-        "height": grid.shape[0],
-        "crs": crs,
-        "transform": grid.transform,
-    }
-    with _guard(path), rasterio.Env(**COG_ENV):
-        _copy_cog(path, values, profile, classes)
-
-
-def _copy_cog(
-    path: Path,
-    values: np.ndarray,
-    profile: dict[str, Any],
-    classes: list[tuple[int, str, str, str]],
-) -> None:
-    colormap = {code: (*_rgb(colour), 255) for code, _, _, colour in classes}
-    with rasterio.open("latcircle-causes-source", "w", **profile) as src:
-        src.write(values, 1)
-        src.write_colormap(1, colormap)  # a colour table: the COG is a palette image
-        src.set_band_description(1, "status: " + ", ".join(f"{c} {n}" for c, n, *_ in classes))
+    # A source read in place with its overviews made, as latency.tif's (write_cog): no
+    # copy into a GDAL dataset, no temporary overview file (the same bytes).
+    band = SourceBand(
+        values,
+        description="status: " + ", ".join(f"{c} {n}" for c, n, *_ in classes),
+        colours={code: (*_rgb(colour), 255) for code, _, _, colour in classes},
+    )
+    with (
+        _guard(path),
+        rasterio.Env(**COG_ENV),
+        cog_source(
+            [band], transform=grid.transform, crs=crs, nodata=CAUSES_NODATA, block=COG_BLOCK
+        ) as src,
+    ):
         rasterio.shutil.copy(
             src, path, driver="COG", compress="DEFLATE", overview_resampling="nearest"
         )

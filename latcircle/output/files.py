@@ -33,6 +33,7 @@ import shapely
 
 from latcircle.engine.grid import Grid
 from latcircle.errors import InputError, OutputError
+from latcircle.output.cogsource import SourceBand, cog_source
 from latcircle.system import exchange_folders, pid_alive, sync_folder, sync_tree
 
 __all__ = [
@@ -656,6 +657,8 @@ def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDa
         if c != frame.geometry.name
         and (pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c]))
     ]
+    if not any(_may_hold_nul(frame[c]) for c in text_cols):
+        return frame  # the usual case, decided by one join per column
     # Boolean arrays, not ``Series.map``: an empty object column maps to an object Series
     # whose sum is ``""`` (an empty plan has no rows).
     hit = {
@@ -680,24 +683,33 @@ def _storable_text(frame: gpd.GeoDataFrame, path: Path, layer: str) -> gpd.GeoDa
     return frame
 
 
-#: GDAL settings while a COG is made (:func:`write_cog`, ``causes.tif``). The COG driver
-#: first writes the overviews into a temporary TIFF, compressed with ZSTD by default
-#: (``COG_TMP_COMPRESSION``, a GDAL option for debugging), then reads them back and
-#: compresses them again with the file's DEFLATE. PACKBITS for that temporary copy changes
-#: no byte of the file (an assumption checked on Wuhan and the demo with
-#: scripts/compare_outputs.py, 2026-12-07, and by tests/test_cog_bytes.py against GDAL's
-#: default) and costs less: latency.tif 0.33 → 0.28 s CPU, 10 MB less at its peak. (NONE
-#: is not the same: an uncompressed temporary file reads skipped empty blocks as 0, not NaN.)
-#: ``GDAL_CACHEMAX`` (MB): GDAL's block cache (5 % of RAM by default) would keep a copy of
-#: every block made; a small one changes no byte of the file (an assumption: a few 512-pixel
-#: blocks per band, checked with scripts/compare_outputs.py, Wuhan and the demo, 2026-12-06).
+def _may_hold_nul(column: pd.Series) -> bool:
+    """Whether a text column may hold NUL: ``False`` only when none of its values does.
+
+    One join when every value is a text (~0.1 ms for Wuhan's 1,676 key-site names, against
+    ~0.8 ms testing each value); any other value (missing, a number) answers ``True``, and
+    :func:`_storable_text` then tests each value as before.
+    """
+    values = column.to_numpy(dtype=object)
+    try:
+        return "\x00" in "".join(values)
+    except TypeError:  # not every value is a text
+        return True
+
+
+#: GDAL settings while a COG is made (:func:`write_cog`, ``causes.tif``). ``GDAL_CACHEMAX``
+#: (MB): GDAL's block cache (5 % of RAM by default) would keep a copy of every block made; a
+#: small one changes no byte of the file (an assumption: a few 512-pixel blocks per band,
+#: checked with scripts/compare_outputs.py, Wuhan and the demo, 2026-12-06). The COG driver's
+#: own overviews are not made (the source has them: :mod:`latcircle.output.cogsource`), so
+#: ``COG_TMP_COMPRESSION`` (PACKBITS for its temporary overview file, round 11) no longer
+#: matters for these files; it is kept for any COG made from a source without overviews.
 COG_ENV = {"GDAL_CACHEMAX": 16, "COG_TMP_COMPRESSION": "PACKBITS"}
-#: Rows cast to float32 at a time when a float64 band goes into the COG's source (an
-#: assumption: 512 rows of a 2,000-column grid is 4 MB; any value gives the same bytes).
-_COG_ROWS = 512
+#: The COGs' block size (pixels), which also sets their overview levels.
+COG_BLOCK = 512
 
 #: A band of :func:`write_cog`: a raster, or a callable making it when it is written (the
-#: raster is then freed before the next band is made).
+#: raster is then freed once cast to float32, before the next band is made).
 Band = np.ndarray | Callable[[], np.ndarray]
 
 
@@ -712,15 +724,17 @@ def write_cog(
 ) -> None:
     """Write a float32 raster on ``grid`` as a Cloud-Optimised GeoTIFF.
 
-    The bands go into one in-memory GDAL dataset (the MEM driver: no encoded copy), cast
-    to float32 a block of rows at a time, and GDAL's COG driver copies it to ``path``.
+    Each band is cast to float32 (a float32 band is used as it is) and handed to GDAL's COG
+    driver in place, with the overviews the driver would make already made
+    (:func:`latcircle.output.cogsource.cog_source`): the same file as GDAL's default route
+    (``tests/test_cog_bytes.py``), without GDAL's temporary overview file.
 
     Parameters
     ----------
     values
         Raster of ``grid.shape``, or a stack ``(bands, *grid.shape)``, or a sequence of
         bands written as bands 1, 2, ...: rasters, or callables that make one when its
-        band is written (so that it need not be held beside the others).
+        band is cast (so that it need not be held beside the others at full precision).
     grid
         Its grid.
     crs
@@ -736,53 +750,41 @@ def write_cog(
         stack: list[Band] = [values] if values.ndim == 2 else list(values)
     else:
         stack = list(values)
-    profile = {
-        "driver": "MEM",
-        "dtype": "float32",
-        "count": len(stack),
-        "nodata": nodata,
-        "width": grid.shape[1],
-        "height": grid.shape[0],
-        "crs": crs,
-        "transform": grid.transform,
-    }
-    with (
-        _guard(path),
-        rasterio.Env(**COG_ENV),
-        rasterio.open("latcircle-cog-source", "w", **profile) as src,
-    ):
-        for band, make in enumerate(stack, start=1):
-            _write_band(src, band, make() if callable(make) else make)
-        src.update_tags(units="microseconds")
-        # Band unit and descriptions, where GIS tools look (gdalinfo: "Unit Type: us");
-        # band 1 is the latency, further bands carry codes (no unit).
-        src.update_tags(1, units="microseconds")
-        texts = list(descriptions or [LATENCY_BAND_DESCRIPTION])
-        for band, text in enumerate(texts, start=1):
-            src.set_band_description(band, text)
-        src.units = (LATENCY_UNIT,) + ("",) * (len(stack) - 1)
-        rasterio.shutil.copy(
-            src,
-            path,
-            driver="COG",
-            compress="DEFLATE",
-            predictor="YES",
-            overview_resampling="nearest",
-            blocksize=512,
-        )
+    texts = list(descriptions or [LATENCY_BAND_DESCRIPTION])
+    with _guard(path), rasterio.Env(**COG_ENV):
+        bands = [
+            SourceBand(
+                _float32(make() if callable(make) else make),
+                description=texts[i] if i < len(texts) else None,
+                # Band unit, where GIS tools look (gdalinfo: "Unit Type: us"); band 1 is
+                # the latency, further bands carry codes (no unit).
+                unit=LATENCY_UNIT if i == 0 else "",
+                tags={"units": "microseconds"} if i == 0 else {},
+            )
+            for i, make in enumerate(stack)
+        ]
+        with cog_source(
+            bands,
+            transform=grid.transform,
+            crs=crs,
+            nodata=nodata,
+            block=COG_BLOCK,
+            tags={"units": "microseconds"},
+        ) as src:
+            rasterio.shutil.copy(
+                src,
+                path,
+                driver="COG",
+                compress="DEFLATE",
+                predictor="YES",
+                overview_resampling="nearest",
+                blocksize=COG_BLOCK,
+            )
 
 
-def _write_band(dataset: Any, band: int, raster: np.ndarray) -> None:
-    """Write one band, cast to float32 a block of rows at a time (no full-size copy)."""
-    from rasterio.windows import Window
-
-    if raster.dtype == np.float32:
-        dataset.write(raster, band)
-        return
-    width = raster.shape[1]
-    for top in range(0, raster.shape[0], _COG_ROWS):
-        block = raster[top : top + _COG_ROWS].astype("float32")
-        dataset.write(block, band, window=Window(0, top, width, block.shape[0]))
+def _float32(raster: np.ndarray) -> np.ndarray:
+    """Return the band as float32 (numpy's rounding, as the bands always were), C-ordered."""
+    return np.ascontiguousarray(raster, dtype=np.float32)
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:
