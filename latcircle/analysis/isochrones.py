@@ -17,7 +17,6 @@ import pyproj
 import rasterio.features
 import shapely
 from affine import Affine
-from scipy import ndimage
 from shapely.geometry.base import BaseGeometry
 
 from latcircle.analysis.coverage import covered
@@ -38,21 +37,12 @@ def mask_polygons(grid: Grid, mask: np.ndarray) -> BaseGeometry:
     """
     if not mask.any():
         return shapely.MultiPolygon()
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
-    return _window_polygons(grid, mask[box], box)
-
-
-def _window_polygons(grid: Grid, window: np.ndarray, box: tuple[slice, slice]) -> BaseGeometry:
-    """:func:`mask_polygons` of a mask whose true cells all lie in ``box`` (``window``).
-
-    ``box`` is the mask's bounding box (the window :func:`mask_polygons` finds), ``window``
-    the mask inside it.
-    """
     # Polygonise only the window holding the mask (shapes() scans every pixel it is given),
     # in pixel coordinates offset by the window, then apply the grid's transform in GDAL's
     # own order of operations: the same vertices, bit for bit, as the whole raster gives.
-    pixels = Affine(1.0, 0.0, float(box[1].start), 0.0, 1.0, float(box[0].start))
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    window = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    pixels = Affine(1.0, 0.0, float(cols[0]), 0.0, 1.0, float(rows[0]))
     regions = [
         geom["coordinates"]
         for geom, value in rasterio.features.shapes(
@@ -162,14 +152,9 @@ def service_areas(
         ``site_id``, ``area_km2``, ``geometry``, for sites serving at least one cell.
     """
     rows = []
-    # Each serving site's cells and their bounding box in one pass over the grid (the
-    # window mask_polygons would find), then polygonised inside that window only.
-    boxes = ndimage.find_objects(site_raster + 1) if site_raster.size else []
-    for i, box in enumerate(boxes):
-        if box is None:  # serves no cell
-            continue
-        geom = shapely.intersection(_window_polygons(grid, site_raster[box] == i, box), boundary)
-        rows.append({"site_id": site_ids[i], "area_km2": geom.area / 1e6, "geometry": geom})
+    for i in np.unique(site_raster[site_raster >= 0]):
+        geom = shapely.intersection(mask_polygons(grid, site_raster == i), boundary)
+        rows.append({"site_id": site_ids[int(i)], "area_km2": geom.area / 1e6, "geometry": geom})
     return gpd.GeoDataFrame(
         rows, columns=["site_id", "area_km2", "geometry"], geometry="geometry", crs=crs
     )
