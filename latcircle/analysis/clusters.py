@@ -313,6 +313,8 @@ def _clusters_of(
     empty = pd.DataFrame(columns=[c for c in CLUSTER_COLUMNS if c != "year"])
     code = CAUSE_CODES[cause]
     present = None if cells.present is None else cells.present.get(code, np.zeros(0, np.int64))
+    if present is not None and not len(present):  # no cell of this cause: no grid pass
+        return empty, 0, 0
     labels, n, size = _district_clusters(cells, cells.cause == code, present)
     if n == 0:
         return empty, 0, 0
