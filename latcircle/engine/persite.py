@@ -19,6 +19,7 @@ Arrays only: no files, no DataFrames.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -262,17 +263,19 @@ def _node_best_two(
     A later field displaces a kept value only when strictly lower (ties to the lower
     column). Also the first field and each field's site (:func:`best_two_by_nodes`).
     """
-    b1 = c1 = b2 = first = None
+    it = iter(fields)
+    first = next(it, None)
+    if first is None:
+        raise ValueError("best_two_by_nodes needs at least one field")
+    if first.network.node_device_us.any():
+        msg = "best_two_by_nodes: nodes carry device latency (use best_two_of_fields)"
+        raise ValueError(msg)
+    n = len(first.node_us)
+    b1, c1, b2 = np.full(n, np.inf), np.full(n, NO_SITE, np.int64), np.full(n, np.inf)
     sites = []
-    for j, f in enumerate(fields):
-        if first is None:
-            if f.network.node_device_us.any():
-                msg = "best_two_by_nodes: nodes carry device latency (use best_two_of_fields)"
-                raise ValueError(msg)
-            first = f
-            n = len(f.node_us)
-            b1, c1, b2 = np.full(n, np.inf), np.full(n, NO_SITE, np.int64), np.full(n, np.inf)
-        if len(f.sites) != 1 or f.network is not first.network or f.params != first.params:
+    for j, f in enumerate(itertools.chain([first], it)):
+        same = f.network is first.network and f.attachment is first.attachment
+        if len(f.sites) != 1 or not same or f.params != first.params:
             msg = "best_two_by_nodes takes single-site fields of one network and model"
             raise ValueError(msg)
         sites.append(int(f.sites[0]))
@@ -283,9 +286,6 @@ def _node_best_two(
         between = between[~lower[between]]
         b2[between] = v[between]
         b2[low], b1[low], c1[low] = b1[low], v[low], j
-    if first is None:
-        raise ValueError("best_two_by_nodes needs at least one field")
-    assert b1 is not None and c1 is not None and b2 is not None
     return b1, c1, b2, first, np.array(sites, dtype=np.int64)
 
 
