@@ -1748,6 +1748,94 @@ those run B first (median −0.16): compare pairs, not single runs.
   for the "outside every district" note (~0.022 s); the network's Parquet read and WKB
   (~0.04 s) and PROJ's no-op check for its CRS (~0.02 s per process); the offers' hashing
   (~0.02 s); the GeoPackage's ~4 ms per layer.
+
+**Session round 15 (analysis stages; issue 23, part; 2026-12-07).** Profiled first (cProfile
+with CPU time, stage by stage, of `national_run.run_city_task` of Wuhan after `warm_up`, and
+each stage's functions on a pickled Wuhan run with the heap trimmed before every call, as a
+run trims it), then seven exact changes; every output of Wuhan and of the demo byte-identical
+to `main`'s at `4c4e8ce` (`scripts/compare_outputs.py` against `/tmp/ref_wuhan15` and
+`/tmp/ref_demo15`, 24 files each). Measured on the shared 2-core machine (load 1.6–3.1), so
+only interleaved pairs against `4c4e8ce` (a detached worktree, bytecode compiled in both),
+CPU = user + system (`time.process_time` in process):
+
+| Wuhan, CPU per run in s (median, range) | before | after |
+| :--- | ---: | ---: |
+| batch task in process, the four stages (12 runs) | 0.900 (0.803–0.946) | 0.816 (0.726–0.953) |
+| — `isochrones`, `sensitivity` | 0.152, 0.241 | 0.123, 0.235 |
+| — `progress`, `protection` | 0.261, 0.231 | 0.240, 0.183 |
+| whole run in process, the four stages (8 runs) | 0.932 (0.876–0.997) | 0.813 (0.786–0.861) |
+| — `isochrones`, `sensitivity` | 0.156, 0.234 | 0.118, 0.229 |
+| — `progress` (with `_coded_years`), `protection` | 0.334, 0.205 | 0.282, 0.189 |
+| batch task in process, whole task (paired differences, median of 6) | | −0.14 |
+| whole `latcircle -q run` (`/usr/bin/time`, 6 pairs) | 4.75 | 4.75 |
+| its peak (`%M`, median) | 556 MiB | 555 MiB |
+
+So about **0.09–0.12 s** of CPU less per Wuhan run in these stages (batch: paired differences
+of the four stages, median of 6 pairs −0.10 s; whole run: −0.12 s between the medians): short
+of the 0.15 s asked. A whole process's CPU varies by ±0.2 s from run to run under this load
+and does not show it.
+Function by function (min of 5 on the pickled run, the same load): protection 228 → 155–171 ms,
+the shortfall's clusters 170 → 135 ms, the map's year codes of the four progress years 44 →
+15 ms, the ten equal-weight sorts of the critical values 23 → 16 ms, `progress.json`'s record
+10 → 1 ms.
+* **Protection's best other site through each node's best two sites**
+  (`engine.persite.best_two_by_nodes`). Each of the nine single-site fields was evaluated at
+  every covered sample of every basis (27 evaluations) and folded into a running best two.
+  Without device latency at nodes a sample's latency from site `j` is an increasing function
+  (`E`, the drop, the factor) of `min(N_j[u] + a, N_j[v] + b, direct_j)` over its edge and its
+  ties, and IEEE addition never reverses an order: the lowest over the sites, and the lowest
+  over every site but the best one, come from each edge end's two lowest node latencies
+  (kept per node as the fields come) and the direct paths of sites on the sample's own edge,
+  the same floats. Where two sites tie at the best, the best's column is not the stable
+  rule's, but then the best other site is as low as the best either way (the column is
+  given only where it is the sole best). With device latency at nodes the old path runs.
+  `tests/test_best_two_nodes.py` compares best, second and sole column with the whole
+  `(points × sites)` table on a lattice full of exact ties (symmetric sites, points equally
+  near four edges, two sites on one edge, a site at a node, points without access and on a
+  piece no site reaches, one site alone) and on the demo; it fails with the column check,
+  the direct paths or the tie merge taken out. docs/protection.md says how.
+* **Status codes once per evaluation and budget** (`Evaluation.codes`, read-only arrays, not
+  an argument so a `dataclasses.replace` starts empty; the tests' fingerprint skips fields
+  marked `memo`). The progress table made them, the map's year codes (`workbench.year_codes`),
+  the clusters and `latency.tif`'s status band made them again. `tests/test_codes_memo.py`
+  checks them against the rule per sample (on the budget, one ulp over, `inf`, NaN, without
+  access), their sharing, replace and pickling. About 1.4 MB more held on Wuhan (the run
+  year's codes from the progress stage on; the years' codes were held by the map already).
+* **The shortfall's clusters from compact arrays** (`analysis/clusters.py`): the uncovered
+  weight per cell maps only the uncovered samples and finds the cells by marking them
+  (`np.bincount` over the grid: each cell's samples added in sample order, as before) instead
+  of `np.unique` with its sort; each cause's districts come from the inside cells' codes and
+  districts in one count, not a search of the whole grid per cause; each cluster's size is
+  counted in its district's window, not over the whole grid; a cause without a cell takes no
+  grid pass. `tests/test_cluster_compact.py` checks each against the way before, bit for bit
+  (samples outside the grid, on cell edges, on the budget, one ulp over, unreached, without
+  access; random districts and codes; each cluster one 4-connected piece of one district).
+* **The bands from the cells** (`isochrones.bands(..., cells=True)`): a run's isochrone bands
+  put each threshold's covered rule on the grid from the area cells' latencies instead of
+  first making the 16.6 MB float64 latency raster of the whole grid, which `compute_run`
+  now makes only when it keeps it. `tests/test_bands_cells.py` compares the polygons' WKB
+  with the raster way (cells on each threshold, one ulp over, `inf`, NaN, none and all
+  covered).
+* **Smaller ones.** `_suffix` asks whether all weights are equal on the whole array in its
+  own order before gathering them in the sorted order (`tests/test_suffix_weights.py`: the
+  same order, values, suffix and unit as before, `0.0` beside `-0.0`, and a brute-force
+  share); `progress_record` zips the judged rows' columns instead of two `itertuples` (a
+  namedtuple class each; `tests/test_progress_record_years.py`); the coverage table's
+  quantile columns are filled as arrays and set once, not by a `.loc` per row
+  (`tests/test_coverage_quantiles_columns.py`, against the labelled way).
+* **Tried and not taken.** Each site's service area polygonised in its own window found by
+  one `ndimage.find_objects` pass (no whole-grid mask per site): 27.7 → 29.5 ms, GDAL's
+  polygonising is most of it and the extra pass ate the rest (reverted). The year codes'
+  band levels by subtracting each threshold's covered mask: 1.4 → 1.3 ms (not taken). A
+  transformer to WGS84 made once for the clusters: 0.1 ms (not worth it).
+* **Found and left.** The four progress years' solves and twelve evaluations (~0.12 s of
+  `sensitivity`; the years could be the minimum of protection's single-site fields, the same
+  node latencies, but their serving sites on exact ties would follow another rule, and
+  protection's fields would then be held through `sensitivity`, the peak stage: +12 MB);
+  protection's nine Dijkstra passes (~0.075 s); `np.bincount` in the progress tally (~2 ms
+  per area evaluation, numpy's own loop); the clusters' outlines (GDAL's polygonising and
+  GEOS's clip, ~0.045 s); the page faults of the whole-grid rasters the stages still make
+  after each trim (the service areas' site raster, the clusters' district and cause rasters).
 """
 
 

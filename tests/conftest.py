@@ -454,6 +454,8 @@ def _feed(h: Any, value: object, seen: dict[int, object]) -> None:
         h.update(value.model_dump_json().encode())
     elif dataclasses.is_dataclass(value) and not isinstance(value, type):
         for f in dataclasses.fields(value):
+            if f.metadata.get("memo"):  # a function of the other fields, made on first ask
+                continue
             h.update(f.name.encode())
             _feed(h, getattr(value, f.name), seen)
     elif isinstance(value, Mapping):

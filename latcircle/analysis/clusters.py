@@ -21,7 +21,7 @@ import pyproj
 import shapely
 from scipy import ndimage
 
-from latcircle.analysis.coverage import CAUSE_CODES, CAUSES, covered
+from latcircle.analysis.coverage import CAUSE_CODES, CAUSES
 from latcircle.analysis.isochrones import mask_polygons
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis, resolve_basis
@@ -166,6 +166,9 @@ class _Cells:
     # Each district's bounding box (:func:`_district_boxes`), found once for every cause;
     # ``None``: found when asked.
     boxes: list[tuple[slice, slice] | None] | None = None
+    # Per status code, the districts holding such a cell (:func:`_districts_by_cause`);
+    # ``None``: searched in the grid when asked.
+    present: dict[int, np.ndarray] | None = None
 
 
 def _district_boxes(district: np.ndarray) -> list[tuple[slice, slice] | None]:
@@ -211,12 +214,14 @@ def _cell_table(metro: Metro, scenario: Scenario, budget_ms: float) -> _Cells:
         if basis in scenario.evaluations:
             weight[basis] = _uncovered_weight(grid, metro, scenario, basis, budget_ms)
     district = grid.to_raster(area.samples.district, fill=-1, dtype="int32")
+    codes = area.codes(budget_ms)
     return _Cells(
-        cause=grid.to_raster(area.codes(budget_ms), fill=0, dtype="int8"),
+        cause=grid.to_raster(codes, fill=0, dtype="int8"),
         latency=area.latency_us,
         weight=weight,
         district=district,
         boxes=_district_boxes(district),
+        present=_districts_by_cause(codes, area.samples.district),
     )
 
 
@@ -225,39 +230,80 @@ def _uncovered_weight(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the uncovered weight of ``basis`` per grid cell: flat cell indices, weights.
 
-    Each cell's weight is its samples' summed in sample order (as ``np.bincount`` over the
-    whole grid sums them); cells without a sample are left out.
+    Each cell's weight is its samples' summed in sample order (``np.bincount`` over the
+    whole grid: each bin adds its samples in the order they come); cells without an
+    uncovered sample are left out. Only the uncovered samples are mapped to cells (the
+    same affine arithmetic per sample), and the cells are found by marking them, not by
+    sorting them.
     """
     ev = scenario.evaluations[basis]
     x, y = ev.samples.coordinates()
-    uncovered = ~covered(ev.latency_us, budget_ms=budget_ms)
-    col, row = ~grid.transform * (x, y)
+    # Not covered: the covered code is set exactly where the covered rule holds.
+    idx = np.flatnonzero(ev.codes(budget_ms) != CAUSE_CODES["covered"])
+    col, row = ~grid.transform * (x[idx], y[idx])
     row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
     rows, cols = grid.shape
-    keep = uncovered & (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
-    cells, at = np.unique(row[keep] * cols + col[keep], return_inverse=True)
-    return cells, np.bincount(at, weights=ev.samples.weight[keep], minlength=len(cells))
+    keep = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+    flat = row[keep] * cols + col[keep]
+    sums = np.bincount(flat, weights=ev.samples.weight[idx[keep]], minlength=rows * cols)
+    seen = np.zeros(rows * cols, dtype=bool)
+    seen[flat] = True
+    cells = np.flatnonzero(seen)
+    return cells, sums[cells]
 
 
 def _district_labels(cells: _Cells, mask: np.ndarray) -> tuple[np.ndarray, int]:
     """4-connected clusters of ``mask`` that never cross a district boundary."""
+    labels, n, _ = _district_clusters(cells, mask)
+    return labels, n
+
+
+def _district_clusters(
+    cells: _Cells, mask: np.ndarray, districts: np.ndarray | None = None
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """:func:`_district_labels` and each cluster's number of cells.
+
+    ``districts``: the districts holding a cell of ``mask``, ascending (``np.unique`` of
+    them when ``None``). Each cluster's size is counted in its district's window (the
+    same integers as a count over the whole grid).
+    """
     labels = np.zeros(mask.shape, dtype=np.int32)  # ndimage.label's own type: n < 2**31
     n = 0
-    districts = np.unique(cells.district[mask])
+    if districts is None:
+        districts = np.unique(cells.district[mask])
     if not len(districts):
-        return labels, n
+        return labels, n, np.zeros(0, np.int64)
     # Each district labelled inside its bounding box, not over the whole grid: the same
     # clusters in the same (row-major) order, one grid scan per cause instead of one per
     # district (find_objects wants labels >= 1, hence the shift).
     shift = 1 - int(cells.district.min())
     boxes = cells.boxes if cells.boxes is not None else _district_boxes(cells.district)
+    sizes = []
     for d in districts:
         box = boxes[int(d) + shift - 1]
         part, k = ndimage.label(mask[box] & (cells.district[box] == d), structure=_FOUR_CONNECTED)
         hit = part > 0
-        labels[box][hit] = part[hit] + n
+        found = part[hit]
+        labels[box][hit] = found + n
+        sizes.append(np.bincount(found, minlength=k + 1)[1:])
         n += k
-    return labels, n
+    return labels, n, np.concatenate(sizes).astype(np.int64, copy=False)
+
+
+def _districts_by_cause(area_codes: np.ndarray, district: np.ndarray) -> dict[int, np.ndarray]:
+    """Per status code, the districts (ascending) holding an inside cell with that code.
+
+    From the inside cells' own arrays (what the rasters hold at those cells), in one count
+    instead of a search of the whole grid per cause.
+    """
+    if not len(district):
+        return {}
+    low = int(district.min())
+    span = len(CAUSE_CODES) + 1
+    key = (district.astype(np.int64) - low) * span + area_codes
+    counts = np.bincount(key, minlength=(int(district.max()) - low + 1) * span)
+    counts = counts.reshape(-1, span)
+    return {code: np.flatnonzero(counts[:, code]) + low for code in CAUSE_CODES.values()}
 
 
 def _clusters_of(
@@ -265,11 +311,14 @@ def _clusters_of(
 ) -> tuple[pd.DataFrame, int, int]:
     """Ranked clusters of one cause, with how many there are and how many weigh nothing."""
     empty = pd.DataFrame(columns=[c for c in CLUSTER_COLUMNS if c != "year"])
-    labels, n = _district_labels(cells, cells.cause == CAUSE_CODES[cause])
+    code = CAUSE_CODES[cause]
+    present = None if cells.present is None else cells.present.get(code, np.zeros(0, np.int64))
+    if present is not None and not len(present):  # no cell of this cause: no grid pass
+        return empty, 0, 0
+    labels, n, size = _district_clusters(cells, cells.cause == code, present)
     if n == 0:
         return empty, 0, 0
     flat = labels.ravel()
-    size = np.bincount(flat, minlength=n + 1)[1:]
     people = _sum_by(flat, cells.weight.get("population"), n)
     key_sites = _sum_by(flat, cells.weight.get("key_sites"), n)
     rank_by = {"population": people, "key_sites": key_sites}.get(by)

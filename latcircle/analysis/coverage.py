@@ -20,7 +20,7 @@ serving site; the uncovered weight splits into three causes, each with its own r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -194,6 +194,12 @@ class Evaluation:
     samples: Samples
     latency_us: np.ndarray
     site: np.ndarray
+    # The codes per budget, made once: the progress table, the map's years, the clusters and
+    # ``latency.tif`` each ask the same scenario at the same budget. Not an argument, so a
+    # ``dataclasses.replace`` (other latencies) starts empty.
+    _codes: dict[float, np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False, metadata={"memo": True}
+    )
 
     def status(self, budget_ms: float) -> np.ndarray:
         """Return ``covered``, ``no_access``, ``unreachable`` or ``too_far`` for each sample."""
@@ -201,8 +207,16 @@ class Evaluation:
         return names[self.codes(budget_ms)]
 
     def codes(self, budget_ms: float) -> np.ndarray:
-        """Return each sample's status code (:func:`cause_codes`)."""
-        return cause_codes(self.latency_us, self.samples.location.has_access, budget_ms=budget_ms)
+        """Return each sample's status code (:func:`cause_codes`), read-only, made once."""
+        key = float(budget_ms)
+        if not hasattr(self, "_codes"):  # unpickled from a version without the memo
+            object.__setattr__(self, "_codes", {})
+        got = self._codes.get(key)
+        if got is None:
+            got = cause_codes(self.latency_us, self.samples.location.has_access, budget_ms=key)
+            got.flags.writeable = False  # shared by every later ask
+            self._codes[key] = got
+        return got
 
 
 def evaluate(

@@ -84,6 +84,7 @@ def bands(
     boundary: BaseGeometry,
     crs: pyproj.CRS,
     clip: Callable[[np.ndarray], BaseGeometry] | None = None,
+    cells: bool = False,
 ) -> gpd.GeoDataFrame:
     """Polygonise cumulative latency bands, clipped to the metro.
 
@@ -92,7 +93,9 @@ def bands(
     grid
         The area grid.
     latency_us
-        Latency raster on ``grid`` (NaN outside the metro or without access).
+        Latency raster on ``grid`` (NaN outside the metro or without access); with
+        ``cells``, one latency per inside cell (:meth:`Grid.centres` order, ``inf`` or NaN
+        where none).
     thresholds_ms
         Band limits in milliseconds.
     boundary
@@ -103,6 +106,10 @@ def bands(
         Returns a mask's cells as polygons clipped to ``boundary``; ``None``:
         :func:`mask_polygons` intersected with ``boundary`` (a caller polygonising many
         rasters of one grid passes a memo of that).
+    cells
+        ``latency_us`` holds the inside cells' latencies: each band's mask is their
+        covered rule put on the grid (the same mask as the raster's, without making a
+        float raster of the whole grid).
 
     Returns
     -------
@@ -113,7 +120,8 @@ def bands(
         clip = partial(_clipped, grid, boundary)
     rows = []
     for thr in sorted(thresholds_ms):
-        mask = covered(latency_us, budget_ms=thr) & grid.inside  # NaN: never covered
+        within = covered(latency_us, budget_ms=thr)  # NaN and inf: never covered
+        mask = grid.to_raster(within, fill=False, dtype="bool") if cells else within & grid.inside
         geom = clip(mask)
         rows.append({"threshold_ms": thr, "area_km2": geom.area / 1e6, "geometry": geom})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)

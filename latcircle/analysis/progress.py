@@ -328,8 +328,14 @@ def progress_record(metro: Metro, table: pd.DataFrame) -> dict[str, Any]:
         ],
         "years": [int(y) for y in table["year"].drop_duplicates()],
         "first_online_year": metro.first_year,
-        "status_by_year": {str(int(r.year)): r.status for r in judged.itertuples()},
-        "share_by_year": {str(int(r.year)): round(float(r.share), 6) for r in judged.itertuples()},
+        # Columns zipped (the values itertuples gives, without a namedtuple class per call).
+        "status_by_year": {
+            str(int(y)): s for y, s in zip(judged["year"], judged["status"], strict=True)
+        },
+        "share_by_year": {
+            str(int(y)): round(float(v), 6)
+            for y, v in zip(judged["year"], judged["share"], strict=True)
+        },
     }
 
 

@@ -40,7 +40,7 @@ from latcircle.engine.latency import LatencyField, solve, solve_each
 from latcircle.engine.links import Cut, cut_link, shortest_tree, tree_use
 from latcircle.engine.locator import PointLocation
 from latcircle.engine.network import Network
-from latcircle.engine.persite import best_two_of_fields
+from latcircle.engine.persite import best_two_by_nodes, best_two_of_fields
 
 __all__ = [
     "CRITICAL_LINKS_LAYER",
@@ -221,17 +221,34 @@ def _site_failure(
     wanted = set(keep.tolist())
     fields = _keeping(fields, idx, wanted, kept)
     locs = [view.samples[b].location.take(rows[b]) for b in metro.bases]
-    for basis, two in zip(metro.bases, best_two_of_fields(fields, locs, gather=True), strict=True):
+    for basis, (best, col, second) in zip(
+        metro.bases, _best_two(fields, locs, idx, view.network), strict=True
+    ):
         ev = scenario.evaluations[basis]
         other = np.full(len(ev.latency_us), np.nan)
         # The best other site: the second column, or the first where the run's serving site
         # (of equal latency, a tie) is not the first column's.
-        first = np.where(two.best_col >= 0, idx[np.maximum(two.best_col, 0)], -1)
-        other[rows[basis]] = np.where(first == ev.site[rows[basis]], two.second, two.best)
+        first = np.where(col >= 0, idx[np.maximum(col, 0)], -1)
+        other[rows[basis]] = np.where(first == ev.site[rows[basis]], second, best)
         best_us[basis] = ev.latency_us
         best_site[basis] = ev.site
         other_us[basis] = other
     return SiteFailure(best_us=best_us, best_site=best_site, other_us=other_us), kept
+
+
+def _best_two(
+    fields: Iterator[LatencyField], locs: list[PointLocation], sites: np.ndarray, network: Network
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per set of points: the best and second value over the fields, and the best's column.
+
+    Through each node's best two fields (:func:`~latcircle.engine.persite.best_two_by_nodes`:
+    the same values, the column where it is the only best: where another is as low, the
+    best other site is as low as the best either way) without device latency at nodes;
+    else every field at every point (:func:`~latcircle.engine.persite.best_two_of_fields`).
+    """
+    if len(sites) and not network.node_device_us.any():
+        return [(p.best, p.sole_col, p.second) for p in best_two_by_nodes(fields, locs)]
+    return [(t.best, t.best_col, t.second) for t in best_two_of_fields(fields, locs, gather=True)]
 
 
 def _keeping(

@@ -120,16 +120,19 @@ def with_coverage_quantiles(
 ) -> pd.DataFrame:
     """Append :data:`QUANTILE_COLUMNS` to the coverage table (metro rows at the budget)."""
     out = coverage.copy()
-    for col in QUANTILE_COLUMNS:
-        out[col] = np.nan
+    # Each column filled as an array, then set once (not a labelled assignment per row).
+    columns = {col: np.full(len(out), np.nan) for col in QUANTILE_COLUMNS}
     unc = robust.uncertainty
-    if unc is None:
-        return out
-    at_budget = (out["scope"] == "metro") & (out["threshold_ms"] == budget_ms)
-    for i, basis in out.loc[at_budget, "basis"].items():  # a few rows, not the districts'
-        hit = unc.row(robust.year, str(basis))
-        if hit is not None:
-            out.loc[i, QUANTILE_COLUMNS] = [hit[c] for c in QUANTILE_COLUMNS]
+    if unc is not None:
+        at_budget = ((out["scope"] == "metro") & (out["threshold_ms"] == budget_ms)).to_numpy()
+        basis = out["basis"].to_numpy()
+        for pos in np.flatnonzero(at_budget):  # a few rows, not the districts'
+            hit = unc.row(robust.year, str(basis[pos]))
+            if hit is not None:
+                for col in QUANTILE_COLUMNS:
+                    columns[col][pos] = hit[col]
+    for col in QUANTILE_COLUMNS:
+        out[col] = columns[col]
     return out
 
 

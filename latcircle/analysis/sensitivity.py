@@ -317,9 +317,10 @@ def _suffix(
     order = idx[np.argsort(star[idx])]
     del idx
     stars = star[order]
-    w = weight[order]
-    if len(w) and np.all(w == w[0]):  # equal weights (area cells, unweighted key sites)
-        return _Sorted(stars, None, float(w[0])), order
+    # Equal weights (area cells, key sites): asked of the whole array first (no gather).
+    w = None if len(order) and np.all(weight == weight[0]) else weight[order]
+    if w is None or (len(w) and np.all(w == w[0])):  # or the coverable ones alone equal
+        return _Sorted(stars, None, float(weight[order[0]])), order
     wl = w.astype(np.longdouble)  # extended precision: rounding below 1e-12
     suffix_l = np.concatenate([np.cumsum(wl[::-1])[::-1], [np.longdouble(0.0)]])
     return _Sorted(stars, suffix_l.astype(float)), order

@@ -31,7 +31,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from latcircle.analysis.coverage import CAUSE_CODES, Samples, cause_codes, covered
+from latcircle.analysis.coverage import CAUSE_CODES, Samples, covered
 from latcircle.analysis.isochrones import band_rings, mask_polygons
 from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario
@@ -136,10 +136,7 @@ def year_codes(metro: Metro, scenario: Scenario | YearCodes) -> YearCodes:
     if isinstance(scenario, YearCodes):
         return scenario
     budget = metro.config.budget_ms
-    codes = {
-        b: cause_codes(ev.latency_us, ev.samples.location.has_access, budget_ms=budget)
-        for b, ev in scenario.evaluations.items()
-    }
+    codes = {b: ev.codes(budget) for b, ev in scenario.evaluations.items()}  # the table's
     lat = np.asarray(scenario.evaluations["area"].latency_us, dtype=np.float64)
     levels = np.zeros(lat.shape, dtype=np.uint8)  # at most MAX_THRESHOLDS (64) levels
     for thr in sorted(metro.config.thresholds_ms):

@@ -19,6 +19,7 @@ Arrays only: no files, no DataFrames.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ from latcircle.engine.latency import (
     NO_SITE,
     LatencyField,
     SiteAttachment,
+    _Along,
+    _site_entries,
     access_terms,
     arc_matrix,
     solve,
@@ -41,6 +44,7 @@ __all__ = [
     "BestTwo",
     "SiteLatencies",
     "best_two",
+    "best_two_by_nodes",
     "best_two_of_fields",
     "evaluate_fields",
     "group_fields",
@@ -186,6 +190,204 @@ def best_two_of_fields(
         BestTwo(best=best, best_col=best_col, second=second, second_col=second_col)
         for (best, best_col, second), second_col in zip(state, second_cols, strict=True)
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class BestPair:
+    """The lowest and second-lowest value of each point over columns, and the sole best.
+
+    Attributes
+    ----------
+    best, second
+        As :class:`BestTwo`'s (``inf`` when none).
+    sole_col
+        The best's column where no other column is as low (``best < second``), else ``-1``:
+        there :class:`BestTwo`'s ``best_col`` is the same column.
+    """
+
+    best: np.ndarray
+    second: np.ndarray
+    sole_col: np.ndarray
+
+
+def best_two_by_nodes(
+    fields: Iterable[LatencyField], locs: Sequence[PointLocation]
+) -> list[BestPair]:
+    """Return :func:`best_two_of_fields`'s values through each node's best two fields.
+
+    Without per-node device latency a point's latency from field ``j`` is
+    ``h(min(N_j[u] + a, N_j[v] + b, d_j))`` over its edge and its ties, with ``N_j`` the
+    field's node latencies, ``a``, ``b`` the along-edge terms to the edge's ends, ``d_j``
+    the direct path from a site of ``j`` on that edge and ``h`` the same increasing steps
+    (``E``, the drop, the round-trip factor) for every field. Floating-point addition and
+    ``h`` are non-decreasing, so the lowest value over the fields is the value built from
+    each end's lowest node latency, and the lowest over the fields but one column ``c`` from
+    each end's lowest but ``c`` (its second where its lowest is ``c``'s): each node's best
+    two fields give both, the same floats, without evaluating every field at every point.
+    The column of an equal best may differ from the stable rule's, so it is given only
+    where it is the sole best (:class:`BestPair`).
+
+    Parameters
+    ----------
+    fields
+        Latency fields of one network, parameters and site attachment, each of one site
+        alone (:func:`~latcircle.engine.latency.solve_each`), in column order.
+    locs
+        Points located on the fields' network, one set per result.
+
+    Returns
+    -------
+    list of BestPair
+        One per ``loc``.
+
+    Raises
+    ------
+    ValueError
+        Without fields, when a field is not of one site alone, of another network or
+        model, or when nodes carry device latency (points at a node are reached through it
+        there: use :func:`best_two_of_fields`).
+    """
+    b1, c1, b2, first, sites = _node_best_two(fields)
+    s_site, s_edge, s_t = _site_entries(first.network, first.attachment, sites)
+    col_of = {int(s): j for j, s in enumerate(sites)}
+    s_col = np.array([col_of[int(s)] for s in s_site], dtype=np.int64)
+    entries = (s_col, s_edge, s_t, first.attachment.offset_us[s_site])
+    return [_pair_at(first, loc, (b1, c1, b2), entries) for loc in locs]
+
+
+def _node_best_two(
+    fields: Iterable[LatencyField],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, LatencyField, np.ndarray]:
+    """Each node's lowest and second-lowest latency over ``fields``, and the lowest's column.
+
+    A later field displaces a kept value only when strictly lower (ties to the lower
+    column). Also the first field and each field's site (:func:`best_two_by_nodes`).
+    """
+    it = iter(fields)
+    first = next(it, None)
+    if first is None:
+        raise ValueError("best_two_by_nodes needs at least one field")
+    if first.network.node_device_us.any():
+        msg = "best_two_by_nodes: nodes carry device latency (use best_two_of_fields)"
+        raise ValueError(msg)
+    n = len(first.node_us)
+    b1, c1, b2 = np.full(n, np.inf), np.full(n, NO_SITE, np.int64), np.full(n, np.inf)
+    sites = []
+    for j, f in enumerate(itertools.chain([first], it)):
+        same = f.network is first.network and f.attachment is first.attachment
+        if len(f.sites) != 1 or not same or f.params != first.params:
+            msg = "best_two_by_nodes takes single-site fields of one network and model"
+            raise ValueError(msg)
+        sites.append(int(f.sites[0]))
+        v = f.node_us
+        lower = v < b1
+        low = np.flatnonzero(lower)
+        between = np.flatnonzero(v < b2)
+        between = between[~lower[between]]
+        b2[between] = v[between]
+        b2[low], b1[low], c1[low] = b1[low], v[low], j
+    return b1, c1, b2, first, np.array(sites, dtype=np.int64)
+
+
+def _merge(
+    pair: tuple[np.ndarray, np.ndarray, np.ndarray],
+    other: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge two ``(lowest, its column, lowest of the other columns)`` of the same points.
+
+    The lowest of the two, a column that reaches it, and the lowest of every other column:
+    each side's lowest where its column is not the kept one, else its second.
+    """
+    (v1, k1, w1), (v2, k2, w2) = pair, other
+    take = v2 < v1
+    col = np.where(take, k2, k1)
+    second = np.minimum(np.where(k1 != col, v1, w1), np.where(k2 != col, v2, w2))
+    return np.minimum(v1, v2), col, second
+
+
+def _pair_at(
+    first: LatencyField,
+    loc: PointLocation,
+    nodes: tuple[np.ndarray, np.ndarray, np.ndarray],
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> BestPair:
+    """:func:`best_two_by_nodes` at one set of located points."""
+    n = len(loc)
+    terms = access_terms(first.network, first.params, loc)
+    best, col, second = np.full(n, np.inf), np.full(n, NO_SITE, np.int64), np.full(n, np.inf)
+    rows = terms.rows
+    best[rows], col[rows], second[rows] = _row_pairs(first, terms.nearest, nodes, entries)
+    if len(loc.tie_point):
+        p = loc.tie_point
+        t1, tc, t2 = _row_pairs(first, terms.ties, nodes, entries)
+        # Per point the lowest over its edge and its ties, a column reaching it, then the
+        # lowest of the other columns over every row of the point.
+        near1, near_col, near2 = best.copy(), col.copy(), second
+        np.minimum.at(best, p, t1)
+        hit = np.flatnonzero(t1 == best[p])
+        col[p[hit]] = tc[hit]
+        second = np.where(near_col != col, near1, near2)
+        np.minimum.at(second, p, np.where(tc != col[p], t1, t2))
+    return BestPair(best=best, second=second, sole_col=np.where(best < second, col, NO_SITE))
+
+
+def _row_pairs(
+    first: LatencyField,
+    a: _Along,
+    nodes: tuple[np.ndarray, np.ndarray, np.ndarray],
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row on ``a``: the lowest latency, a column reaching it, the lowest of the others.
+
+    Each value is :meth:`~latcircle.engine.latency.LatencyField.at`'s expression for the
+    field of that column: ``N[u] + a``, ``N[v] + b``, the direct path from a site on the
+    same edge, then ``E``, the drop and the factor.
+    """
+    b1, c1, b2 = nodes
+    pair = _merge(
+        (b1[a.u] + a.to_u_us, c1[a.u], b2[a.u] + a.to_u_us),
+        (b1[a.v] + a.to_v_us, c1[a.v], b2[a.v] + a.to_v_us),
+    )
+    pair = _with_direct(first, a, pair, entries)
+    return _weighed(first, a, pair[0]), pair[1], _weighed(first, a, pair[2])
+
+
+def _with_direct(
+    first: LatencyField,
+    a: _Along,
+    pair: tuple[np.ndarray, np.ndarray, np.ndarray],
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge the direct along-edge path of each site entering on a row's edge (its column)."""
+    s_col, s_edge, s_t, s_offset = entries
+    net = first.network
+    has_site = np.zeros(net.n_edges, dtype=bool)
+    has_site[s_edge[s_edge >= 0]] = True  # (-1 would name the last edge)
+    shared = np.flatnonzero(has_site[a.edge])
+    if len(shared) == 0:
+        return pair
+    v1, k1, w1 = (x.copy() for x in pair)
+    for i in range(len(s_col)):
+        on_edge = shared[a.edge[shared] == s_edge[i]]
+        if len(on_edge) == 0:
+            continue
+        direct = s_offset[i] + first.params.us_per_m * np.abs(a.t[on_edge] - s_t[i])
+        none = np.full(len(on_edge), np.inf)
+        kept = (v1[on_edge], k1[on_edge], w1[on_edge])
+        merged = _merge(kept, (direct, np.full(len(on_edge), s_col[i]), none))
+        v1[on_edge], k1[on_edge], w1[on_edge] = merged
+    return v1, k1, w1
+
+
+def _weighed(first: LatencyField, a: _Along, x: np.ndarray) -> np.ndarray:
+    """``factor · ((E + x) + drop)``, ``inf`` where ``x`` is not finite (as ``at`` does)."""
+    p = first.params
+    unreached = ~np.isfinite(x)
+    out = np.add(x, p.fixed_us)
+    out += a.drop_us
+    out *= p.factor
+    out[unreached] = np.inf
+    return out
 
 
 def _runs(

@@ -513,17 +513,18 @@ def compute_run(
         )
         headline = {b: scenario.share(b, threshold_ms=cfg.budget_ms) for b in metro.bases}
     with timer.stage("isochrones"):
-        latency_raster = scenario_latency_raster(metro, scenario)
+        # The bands from the inside cells' latencies (the raster's masks, without the
+        # whole-grid float raster); the raster is made only when it is kept.
         band_layer = bands(
             metro.grid,
-            latency_raster,
+            scenario.evaluations["area"].latency_us,
             thresholds_ms=cfg.thresholds_ms,
             boundary=metro.inputs.boundary,
             crs=metro.inputs.crs,
+            cells=True,
         )
         layers = run_layers(metro, scenario, band_layer)
-        if not latency:
-            del latency_raster
+        latency_raster = scenario_latency_raster(metro, scenario) if latency else None
     with timer.stage("sensitivity"):  # before progress: its years' scenarios are reused there
         robust = _run_year_criticals(robustness(metro, scenario, memo=options.memo))
         table = with_coverage_quantiles(table, robust, budget_ms=cfg.budget_ms)
