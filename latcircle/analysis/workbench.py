@@ -271,7 +271,7 @@ def _year_states(
     levels = _Levels(metro, thresholds)
     if run_bands is not None and len(run_bands) == len(thresholds):  # one row per threshold
         for i, geom in enumerate(run_bands.geometry):
-            shapes.seed(levels.mask(run, i), geom)
+            shapes.seed(levels.cells(run, i), geom)
         if run_rings is not None:
             shapes.seed_rings(run_bands, run_rings)
     sums = _Sums(len(metro.district_names))
@@ -307,46 +307,44 @@ def _solved(metro: Metro, year: int | None, solved: list[Scenario | YearCodes]) 
 
 
 class _Levels:
-    """Each year's area cells by band, as one ``uint8`` raster per year.
+    """Each year's area cells by band, from its band levels.
 
     A cell's level is :attr:`YearCodes.levels` (the number of thresholds, ascending, that do
     not cover it: the covered rule on the area latency in float64, as the run's isochrones
     compare their float64 raster), so the cells of band ``i`` are ``level <= i`` (a latency
     within a threshold is within every wider one); cells outside the metro never are. The
-    same masks as ``covered(raster) & inside`` on the latency raster, from a raster an
-    eighth the size, scattered once per year.
+    same masks as ``covered(raster) & inside`` on the latency raster; the slider takes them
+    per inside cell (:meth:`cells`) and puts a mask on the grid only when it is new to it
+    (:meth:`_Shapes.clip`): most years share most masks.
     """
 
     def __init__(self, metro: Metro, thresholds: list[float]) -> None:
         self.grid = metro.grid
         self.thresholds = thresholds
-        # Keyed by the codes' id; the entry holds the codes, so no id is reused.
-        self._rasters: dict[int, tuple[YearCodes, np.ndarray]] = {}
+
+    def cells(self, codes: YearCodes, i: int) -> np.ndarray:
+        """Return the inside cells (:meth:`Grid.centres` order) within threshold ``i``."""
+        return codes.levels <= i
 
     def mask(self, codes: YearCodes, i: int) -> np.ndarray:
-        """Return the cells within threshold ``i`` (ascending) in ``codes``' year."""
-        if id(codes) not in self._rasters:
-            fill = len(self.thresholds)
-            raster = self.grid.to_raster(codes.levels, fill=fill, dtype="uint8")
-            self._rasters[id(codes)] = (codes, raster)
-        return self._rasters[id(codes)][1] <= i
+        """Return the grid's cells within threshold ``i`` (ascending) in ``codes``' year."""
+        return self.grid.to_raster(self.cells(codes, i), fill=False, dtype="bool")
 
 
 def _state(
     metro: Metro, sc: YearCodes, year: int | None, shapes: _Shapes, sums: _Sums, levels: _Levels
 ) -> YearState:
-    crs, grid = metro.inputs.crs, metro.grid
+    crs = metro.inputs.crs
     rows = []
     for i, thr in enumerate(levels.thresholds):  # as isochrones.bands, from the levels
-        geom = shapes.clip(levels.mask(sc, i))
+        geom = shapes.clip(levels.cells(sc, i))
         rows.append({"threshold_ms": thr, "area_km2": geom.area / 1e6, "geometry": geom})
     cumulative = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
-    codes = grid.to_raster(sc.codes["area"], fill=0, dtype="int8")
     rows = []
     for cause, code in CAUSE_CODES.items():
         if cause == "covered":
             continue
-        geom = shapes.clip(codes == code)
+        geom = shapes.clip(sc.codes["area"] == code)  # cells outside the metro: no cause
         rows.append({"cause": cause, "area_km2": geom.area / 1e6, "geometry": geom})
     causes = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
     cov, tot, cnt, cnt_tot = {}, {}, {}, {}
@@ -380,16 +378,25 @@ class _Shapes:
         # Keyed by the operands' ids; the entry holds the operands, so no id is reused.
         self._differences: dict[tuple[int, int], tuple[BaseGeometry, ...]] = {}
 
-    def seed(self, mask: np.ndarray, geom: BaseGeometry) -> None:
-        """Record ``geom`` as the cells of ``mask`` clipped to the metro (made elsewhere)."""
-        self._clipped.setdefault(np.packbits(mask, axis=None).tobytes(), geom)
+    def seed(self, cells: np.ndarray, geom: BaseGeometry) -> None:
+        """Record ``geom`` as ``cells`` clipped to the metro (made elsewhere).
 
-    def clip(self, mask: np.ndarray) -> BaseGeometry:
-        """Return the cells of ``mask`` as polygons clipped to the metro."""
-        key = np.packbits(mask, axis=None).tobytes()
+        ``cells`` marks the grid's inside cells (:meth:`Grid.centres` order), as for
+        :meth:`clip`.
+        """
+        self._clipped.setdefault(np.packbits(cells).tobytes(), geom)
+
+    def clip(self, cells: np.ndarray) -> BaseGeometry:
+        """Return the cells marked in ``cells`` as polygons clipped to the metro.
+
+        ``cells`` holds one flag per inside cell (:meth:`Grid.centres` order): a mask is
+        known by those flags (outside the metro every mask is false), and put on the grid
+        only when it is new.
+        """
+        key = np.packbits(cells).tobytes()
         if key not in self._clipped:
-            cells = mask_polygons(self.grid, mask)
-            self._clipped[key] = shapely.intersection(cells, self.boundary)
+            mask = self.grid.to_raster(cells, fill=False, dtype="bool")
+            self._clipped[key] = shapely.intersection(mask_polygons(self.grid, mask), self.boundary)
         return self._clipped[key]
 
     def seed_rings(self, bands: gpd.GeoDataFrame, rings: gpd.GeoDataFrame) -> None:
@@ -434,6 +441,14 @@ def _district_starts(district: np.ndarray, n: int) -> np.ndarray:
     return np.arange(n + 1) - 0.5
 
 
+def _one_weight(weight: np.ndarray) -> bool:
+    """Whether every weight is the same float64, bit for bit (area cells, key sites)."""
+    if weight.dtype != np.float64 or not len(weight) or not weight.flags.c_contiguous:
+        return False
+    bits = weight.view(np.int64)  # bits: -0.0 is not 0.0, a NaN never passes as a number
+    return bool((bits == bits[0]).all())
+
+
 class _Sums:
     """Weights and counts per district then the metro, summed as the coverage table does.
 
@@ -441,6 +456,12 @@ class _Sums:
     weights in sample order). Here the samples are sorted by district once (a stable sort
     keeps sample order within a district), so each district is a contiguous slice and the
     same weights are summed in the same order, bit for bit, without a pass per district.
+
+    Samples of one weight (every area cell, every key site) need no sort: ``k`` of their
+    weights, whichever, are ``k`` copies of one float, and numpy sums a contiguous run of
+    ``k`` copies as it sums any other (its pairwise sum depends on the values in order
+    only), so the first ``k`` weights give the same sum, bit for bit; ``k`` per district is
+    a count (``np.bincount``).
     """
 
     def __init__(self, n_districts: int) -> None:
@@ -448,6 +469,15 @@ class _Sums:
         # Keyed by the samples' id; the entry holds the samples, so no id is reused.
         self._split: dict[int, tuple[Samples, np.ndarray, np.ndarray, np.ndarray]] = {}
         self._totals: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._equal: dict[int, tuple[Samples, bool]] = {}
+
+    def _one(self, samples: Samples) -> bool:
+        """Whether ``samples`` take the one-weight route (integer districts, one weight)."""
+        key = id(samples)
+        if key not in self._equal:
+            integer = samples.district.dtype.kind in "iu"
+            self._equal[key] = (samples, integer and _one_weight(samples.weight))
+        return self._equal[key][1]
 
     def _order(self, samples: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sample order by district, the weights in it, each district's slice bounds."""
@@ -464,6 +494,8 @@ class _Sums:
 
     def under(self, samples: Samples, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Weight and number of samples under ``mask``, per district then the metro."""
+        if self._one(samples):
+            return self._counted(samples, samples.district[mask])
         order, w, bounds = self._order(samples)
         m = mask[order]
         weight, count = [], []
@@ -474,9 +506,18 @@ class _Sums:
         count.append(float(np.count_nonzero(mask)))
         return np.array(weight), np.array(count)
 
+    def _counted(self, samples: Samples, district: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`under` of one-weight samples: the districts of those under the mask."""
+        w = samples.weight
+        within = np.compress((district >= 0) & (district < self.n), district)
+        counts = [*np.bincount(within, minlength=self.n).tolist(), len(district)]
+        return np.array([float(w[:k].sum()) for k in counts]), np.array(counts, dtype=float)
+
     def totals(self, samples: Samples) -> tuple[np.ndarray, np.ndarray]:
         """All the weight and all the samples, per district then the metro."""
         key = id(samples)
+        if key not in self._totals and self._one(samples):
+            self._totals[key] = self._counted(samples, samples.district)
         if key not in self._totals:
             _, w, bounds = self._order(samples)
             weight = [float(w[lo:hi].sum()) for lo, hi in itertools.pairwise(bounds)]
