@@ -445,7 +445,7 @@ def _one_weight(weight: np.ndarray) -> bool:
     """Whether every weight is the same float64, bit for bit (area cells, key sites)."""
     if weight.dtype != np.float64 or not len(weight) or not weight.flags.c_contiguous:
         return False
-    bits = weight.view(np.int64)  # bits: -0.0 is not 0.0, a NaN never passes as a number
+    bits = weight.view(np.int64)  # as bits: -0.0 is not 0.0 (any copies of one float sum alike)
     return bool((bits == bits[0]).all())
 
 
