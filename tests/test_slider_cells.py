@@ -160,3 +160,23 @@ def test_float_districts_take_the_sorted_route() -> None:
     got, _ = sums.under(samples, mask)  # type: ignore[arg-type]
     want, _ = _brute(weight, district.astype(int), mask, 2)
     assert got.tobytes() == want.tobytes()
+
+
+def test_ring_areas_are_the_first_row_of_each_threshold() -> None:
+    """The map's ring layers read each year's ring areas as ``.loc[...].iloc[0]`` did."""
+    import geopandas as gpd
+
+    from latcircle.present.maps import _ring_areas
+
+    rings = gpd.GeoDataFrame(
+        {
+            "threshold_ms": [0.5, 0.25, 0.5, 1.0],  # 0.5 twice: the first row counts
+            "area_km2": [3.0, 0.0, 9.0, 1e-300],
+            "geometry": [None] * 4,
+        }
+    )
+    got = _ring_areas(rings)
+    for t in (0.25, 0.5, 1.0):
+        want = float(rings.loc[rings["threshold_ms"] == t, "area_km2"].iloc[0])
+        assert got[t] == want and type(got[t]) is float
+    assert list(got) == [0.5, 0.25, 1.0]

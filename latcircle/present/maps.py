@@ -650,12 +650,12 @@ def _add_rings(
     empty in every year (no site online, or no place that close) gets no layer.
     """
     thresholds = sorted(states[0].rings["threshold_ms"]) if states else []
+    # Each ring's area in each distinct year (years sharing their sites share one frame).
+    areas = [_ring_areas(rings) for rings in {id(st.rings): st.rings for st in states}.values()]
     names: list[str | None] = []
     lower: float | None = None
     for t in thresholds:
-        area = max(
-            float(st.rings.loc[st.rings["threshold_ms"] == t, "area_km2"].iloc[0]) for st in states
-        )
+        area = max(a[t] for a in areas)
         if lower is None:
             label = words["ring"].format(upper=f"{t:g}")
         else:
@@ -668,6 +668,14 @@ def _add_rings(
         group.add_to(fmap)
         names.append(group.get_name())
     return names
+
+
+def _ring_areas(rings: gpd.GeoDataFrame) -> dict[float, float]:
+    """``{threshold_ms: area_km2}`` of the first row of each threshold (a frame's ``.loc``)."""
+    out: dict[float, float] = {}
+    for t, area in zip(rings["threshold_ms"], rings["area_km2"], strict=True):
+        out.setdefault(t, float(area))
+    return out
 
 
 def _add_boundary(
