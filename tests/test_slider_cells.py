@@ -180,3 +180,53 @@ def test_ring_areas_are_the_first_row_of_each_threshold() -> None:
         want = float(rings.loc[rings["threshold_ms"] == t, "area_km2"].iloc[0])
         assert got[t] == want and type(got[t]) is float
     assert list(got) == [0.5, 0.25, 1.0]
+
+
+def test_no_automatic_candidates_made_when_none_can_gain(
+    make_tiny_city: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With every sample with access covered in the first year, the ranking keeps none.
+
+    The reference is the ranking of the real automatic candidates (made here): the same
+    empty frame (the same columns and index) as the ranking of none, and the same builds
+    in the page; and a year with an open sample still makes them.
+    """
+    import pandas as pd
+
+    from latcircle.analysis.coverage import CAUSE_CODES
+    from latcircle.analysis.metro import prepare
+    from latcircle.analysis.workbench import YearCodes, rank_candidates, year_codes
+    from latcircle.config import load_config
+    from latcircle.present.map import workbench as mw
+    from latcircle.run import RunResult
+
+    metro = prepare(load_config(make_tiny_city("lattice")))  # type: ignore[operator]
+    result = RunResult.__new__(RunResult)
+    object.__setattr__(result, "metro", metro)
+    run = year_codes(metro, metro.scenario())
+    covered = CAUSE_CODES["covered"]
+    shut = {
+        b: np.where(s.location.has_access, covered, CAUSE_CODES["no_access"]).astype(np.int8)
+        for b, s in run.samples.items()
+    }
+    full = YearCodes(run.year, run.online, shut, run.samples, run.levels)
+    basis = "area"
+    states = [SimpleNamespace(key="all", year=None, codes=full)]
+    assert not len(full.open_rows(basis))
+    assert not mw._may_gain(result, states, basis)  # type: ignore[arg-type]
+    real = mw._candidates(result)
+    assert len(real)  # the lattice has junctions: candidates there would be
+    want = rank_candidates(metro, states, real, count=5)  # type: ignore[arg-type]
+    got = rank_candidates(metro, states, mw._no_candidates(result), count=5)  # type: ignore[arg-type]
+    assert want.empty
+    # No row either way; only an empty column's inferred type differs (object, not str).
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_index_type=True)
+    for frame in (got, want):
+        frame["source"] = "candidate"
+    assert mw._builds(got) == mw._builds(want) == []
+    # A sample with access left uncovered: the candidates are made, as before.
+    one = {b: c.copy() for b, c in shut.items()}
+    one[basis][np.flatnonzero(run.samples[basis].location.has_access)[0]] = CAUSE_CODES["too_far"]
+    open_year = YearCodes(run.year, run.online, one, run.samples, run.levels)
+    assert mw._may_gain(result, [SimpleNamespace(codes=open_year)], basis)  # type: ignore[arg-type]
+    assert mw._may_gain(result, [], basis)  # type: ignore[arg-type]

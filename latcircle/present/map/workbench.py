@@ -155,7 +155,8 @@ def whatif_builds(
         )
     left = count - sum(len(f) for f in frames)
     if left > 0:
-        ranked = rank_candidates(metro, states, _candidates(result), count=left, memo=result.memo)
+        cand = _candidates(result) if _may_gain(result, states, basis) else _no_candidates(result)
+        ranked = rank_candidates(metro, states, cand, count=left, memo=result.memo)
         frames.append(ranked.drop(columns="later").assign(source="candidate"))
     if not frames:
         return pd.DataFrame(columns=["build_id", "name", "lon", "lat", "source", "gain"]), basis
@@ -216,6 +217,25 @@ def workbench_parts(
     builds, gain_basis = whatif_builds(result, states, layers.get("plan"), count=whatif)
     groups = whatif_sets(result.metro, states, builds, memo=result.memo)
     return WorkbenchParts(states, builds, gain_basis, groups)
+
+
+def _may_gain(result: RunResult, states: list[YearState], basis: str) -> bool:
+    """Whether a candidate may add weight in the slider's first year, so be worth making.
+
+    :func:`~latcircle.analysis.workbench.rank_candidates` keeps only candidates adding weight
+    on ``basis`` in the first year, to samples with access not covered then: with none, it
+    keeps none whatever they are, and the automatic ones (a search of every junction) are not
+    made. A config's own candidates are always read (a bad file is an error either way).
+    """
+    if result.metro.config.plan.candidates is not None or not states:
+        return True
+    return bool(len(states[0].codes.open_rows(basis)))
+
+
+def _no_candidates(result: RunResult) -> gpd.GeoDataFrame:
+    """No candidate, as :func:`_candidates` gives them (``build_id``, ``name``, points)."""
+    crs = result.metro.inputs.crs
+    return gpd.GeoDataFrame({"build_id": [], "name": []}, geometry=gpd.GeoSeries([], crs=crs))
 
 
 def _candidates(result: RunResult) -> gpd.GeoDataFrame:
