@@ -230,3 +230,32 @@ def test_no_automatic_candidates_made_when_none_can_gain(
     open_year = YearCodes(run.year, run.online, one, run.samples, run.levels)
     assert mw._may_gain(result, [SimpleNamespace(codes=open_year)], basis)  # type: ignore[arg-type]
     assert mw._may_gain(result, [], basis)  # type: ignore[arg-type]
+
+
+def test_no_build_gives_the_groups_of_no_column() -> None:
+    """Without builds, each basis's groups are what the rows and no column of hits give."""
+    from latcircle.analysis.workbench import _columns, _groups, _state_sets
+
+    rng = np.random.default_rng(5)
+    n = 50
+    has_access = rng.random(n) < 0.7
+    samples = SimpleNamespace(
+        weight=rng.random(n),
+        district=rng.integers(-1, 3, n),
+        location=SimpleNamespace(has_access=has_access, take=lambda rows: rows),
+    )
+    codes = rng.choice(np.array([1, 2, 4], dtype=np.int8), n)
+    year = SimpleNamespace(samples={"population": samples}, codes={"population": codes})
+    year.open_rows = lambda b: np.flatnonzero((year.codes[b] != 1) & has_access)
+    state = SimpleNamespace(year=None, codes=year)
+    metro = SimpleNamespace(config=SimpleNamespace(budget_ms=1.0), view_key=lambda y: None)
+    empty = np.zeros(0)
+    got = _state_sets(metro, state, empty, empty, {None: []})  # type: ignore[arg-type]
+    rows, hits = _columns(metro, state, "population", [])  # type: ignore[arg-type]
+    assert len(rows) and hits.shape == (len(rows), 0)  # rows there are, no build to cover them
+    want = _groups(samples.weight[rows], samples.district[rows], hits)
+    g = got["population"]
+    assert list(got) == ["population"]
+    for a, b in ((g.weight, want.weight), (g.district, want.district), (g.count, want.count)):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    assert g.builds == want.builds == []

@@ -639,6 +639,9 @@ def _state_sets(
     fields: dict[float | None, list[LatencyField]],
 ) -> dict[str, DemandGroups]:
     """One slider year's demand groups per basis (:func:`whatif_sets`)."""
+    if not len(lon):  # no build covers any sample: no group (no uncovered rows looked up)
+        none = np.zeros((0, 0), dtype=bool)
+        return {b: _groups(np.zeros(0), np.zeros(0, np.int64), none) for b in state.codes.samples}
     view = metro.view_key(state.year)
     if view not in fields:
         fields[view] = list(_single_fields(metro, state.year, lon, lat))
