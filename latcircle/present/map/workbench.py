@@ -26,7 +26,6 @@ import pandas as pd
 
 from latcircle.analysis.coverage import CAUSES
 from latcircle.analysis.metro import Scenario
-from latcircle.analysis.plan import auto_candidates_at_most
 from latcircle.analysis.progress import auto_basis
 from latcircle.analysis.workbench import (
     WHATIF_DECIMALS,
@@ -249,6 +248,9 @@ def _candidates(result: RunResult) -> gpd.GeoDataFrame:
     if spec.candidates is not None:
         cand = read_candidates(spec.candidates, metro.inputs.crs)
     else:
+        # The planner's module, imported only when candidates are made (_may_gain).
+        from latcircle.analysis.plan import auto_candidates_at_most
+
         cand = auto_candidates_at_most(
             metro, spacing_m=spec.auto_spacing_m, cost=spec.site_cost, most=MAP_CANDIDATES
         )
