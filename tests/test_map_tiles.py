@@ -1,0 +1,64 @@
+"""The map's tile layers set what folium sets, without its provider look-up (round 15).
+
+The reference is ``folium.TileLayer`` itself, on every base map's URL template and option
+set the map uses, and on a provider name (which still goes through folium's look-up).
+"""
+
+from __future__ import annotations
+
+import folium
+import pytest
+import xyzservices
+
+from latcircle.present.basemaps import BASEMAPS
+from latcircle.present.map.elements import TileLayer
+
+URLS = [b.url for b in BASEMAPS.values() if b.url is not None]
+
+
+def _state(layer: folium.TileLayer) -> tuple:
+    return (
+        layer.tile_name,
+        layer.layer_name,
+        layer.tiles,
+        list(layer.options.items()),  # in order: the page writes them so
+        layer.overlay,
+        layer.control,
+        layer.show,
+        layer._name,
+    )
+
+
+@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"attr": "© someone", "name": "Base (grey)", "subdomains": "123", "max_zoom": 18},
+        {"attr": "©", "name": "Plain", "show": False, "className": "lc-grey", "max_zoom": 20},
+        {"attr": "©", "min_zoom": 3, "max_native_zoom": 12, "opacity": 0.5, "tms": True},
+        {"attr": "© <b>x</b>"},  # no name: made from the URL
+    ],
+)
+def test_a_url_layer_is_folium_s(url: str, options: dict) -> None:
+    with pytest.raises(ValueError):  # why folium's look-up can be skipped: no provider
+        xyzservices.providers.query_name(url)
+    ours, theirs = TileLayer(url, **options), folium.TileLayer(url, **options)
+    assert _state(ours) == _state(theirs)
+    script = ours._template.module.script(ours, {})
+    assert script == theirs._template.module.script(theirs, {}).replace(
+        theirs.get_name(), ours.get_name()
+    )
+
+
+def test_a_url_without_attribution_is_refused_as_folium_does() -> None:
+    with pytest.raises(ValueError, match="attribution"):
+        folium.TileLayer(URLS[0])
+    with pytest.raises(ValueError, match="attribution"):
+        TileLayer(URLS[0])
+
+
+def test_a_provider_name_still_goes_to_folium() -> None:
+    name = "OpenStreetMap HOT"
+    ours, theirs = TileLayer(name), folium.TileLayer(name)
+    assert _state(ours) == _state(theirs)
+    assert "openstreetmap.fr/hot" in ours.tiles
