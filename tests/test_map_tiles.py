@@ -62,3 +62,14 @@ def test_a_provider_name_still_goes_to_folium() -> None:
     ours, theirs = TileLayer(name), folium.TileLayer(name)
     assert _state(ours) == _state(theirs)
     assert "openstreetmap.fr/hot" in ours.tiles
+
+
+def test_the_page_s_fixed_header_text_renders_as_branca_s_element() -> None:
+    """The page style and offline notice, added without a template pass: branca's text."""
+    from branca.element import Element
+
+    from latcircle.present.map.elements import OFFLINE_NOTICE, PAGE_STYLE, rendered_text
+
+    for text in (PAGE_STYLE, OFFLINE_NOTICE):
+        assert type(rendered_text(text)) is not Element  # the shortcut is taken
+        assert rendered_text(text).render() == Element(text).render()

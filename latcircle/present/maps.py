@@ -66,6 +66,7 @@ from latcircle.present.map.elements import (
     TileLayer,
     TileNotice,
     display_geojson,
+    rendered_text,
 )
 from latcircle.present.map.heat import add_heat
 from latcircle.present.map.legend import legend_html
@@ -570,8 +571,9 @@ def _base_map(
     root = cast("Figure", fmap.get_root())  # a Map's root is always the page (a Figure)
     root.title = escape_text(title) or None  # branca writes it into <title> as is
     root.lc_lang = LANGS[lang]  # type: ignore[attr-defined]  # <html lang>: render_map
-    root.header.add_child(Element(PAGE_STYLE), name="latcircle_style")
-    root.header.add_child(Element(OFFLINE_NOTICE), name="latcircle_offline")
+    # Fixed text without template syntax: branca's Element would compile it to print it.
+    root.header.add_child(rendered_text(PAGE_STYLE), name="latcircle_style")
+    root.header.add_child(rendered_text(OFFLINE_NOTICE), name="latcircle_offline")
     root.header.add_child(RawScript(WORKBENCH_JS), name="latcircle_workbench")
     return fmap
 
