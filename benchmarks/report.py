@@ -1836,6 +1836,69 @@ the shortfall's clusters 170 → 135 ms, the map's year codes of the four progre
   per area evaluation, numpy's own loop); the clusters' outlines (GDAL's polygonising and
   GEOS's clip, ~0.045 s); the page faults of the whole-grid rasters the stages still make
   after each trim (the service areas' site raster, the clusters' district and cause rasters).
+
+**Session round 15 (the map step; issue 23, part; 2026-12-07).** Profiled first (cProfile with
+CPU time of `write_map` alone on a pickled Wuhan run, first and later calls, and each part
+timed in process), then six exact changes; every output of Wuhan and of the demo
+byte-identical to `main`'s at `ce189ba` (`scripts/compare_outputs.py` against
+`/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each, `map.html` included). Measured on the
+shared 2-core machine (load 1–3), interleaved with a detached worktree of `ce189ba` (bytecode
+compiled in both), CPU = user + system:
+
+| Wuhan | before | after |
+| :--- | ---: | ---: |
+| first `write_map` in a fresh process, imports included (12 pairs, median) | 0.646 s | 0.586 s |
+| its pairs: after − before (median; lower in 11 of 12) | | −0.057 s |
+| `write_map` without its imports (3 fresh processes each, median) | 0.513 s | 0.432 s |
+| — `year_states` | 0.247 s | 0.210 s |
+| — the what-if builds and sets, the ring layers | 0.036, 0.004 s | 0.006, 0.000 s |
+| whole `latcircle -q run` (`/usr/bin/time`, 8 pairs, median; lower in 6 of 8) | 4.89 s | 4.77 s |
+| its peak (`%M`, median) | 518.9 MiB | 516.5 MiB |
+
+An earlier set of 10 first-call pairs, before the last two small changes (tiles, page
+style): 0.613 → 0.555 s, lower in 10 of 10 (median −0.064 s). So about **0.06–0.08 s** of
+CPU less per Wuhan run in the map step: short of the 0.1 s asked.
+The whole run's pairs (median −0.155 s) are within its ±0.2 s run-to-run noise.
+* **The slider's masks per inside cell** (`analysis.workbench._Shapes`, `_Levels.cells`): a
+  band or cause mask is known by its 860,415 inside-cell flags (packed into a key) and put
+  on the 2.07 M-cell grid only when it is new (6 of 35 on Wuhan), instead of a `uint8` level
+  raster and an `int8` code raster per year, a whole-grid mask per band and cause and a key
+  of every whole-grid mask. The same polygons: `tests/test_slider_cells.py` compares the WKB
+  with the whole-grid raster way (random blobs of levels, a cause no cell has, a concave
+  outline with a hole) and counts one polygonising per distinct mask.
+* **Sums of one-weight samples by counts** (`_Sums`): the area cells (all 0.01 km²) and the
+  key sites (all 1) were sorted by district (5.7 ms for the cells) and gathered per year;
+  `k` copies of one float sum alike wherever they sit (numpy's pairwise sum depends on the
+  values in order only), so each district's sum is the sum of the first `k` weights, `k`
+  from one `np.bincount` of the districts under the mask. Weights equal as numbers but not
+  as bits (`0.0`, `-0.0`), mixed NaNs, float32, strided weights and float districts keep the
+  sorted route. Tested bit for bit against `w[mask & (district == i)].sum()` (sizes 0 to
+  40,000, seven values, NaN and `-0.0` included; districts out of range; a district with
+  no sample); the test fails with `k * w` in place of the sum.
+* **No automatic candidates when none can gain** (`present.map.workbench._may_gain`): the
+  ranking keeps only candidates adding weight in the slider's first year to samples with
+  access not covered then; on Wuhan there is none (every reachable place is within the
+  budget), yet the 16,912 junctions were searched and 68 candidates made (~0.02 s). They are
+  made only when such a sample exists (a config's own candidates file is always read); the
+  planner's module is then imported late. Tested on the lattice city against the ranking
+  of the real candidates (the same empty frame and page builds).
+* **No what-if builds, no row look-up**: with no build every year's demand groups are the
+  empty ones `_groups` gives, without finding each year's uncovered rows (`has_access` over
+  every sample, 23 times; ~7 ms).
+* **Smaller.** The ring layers read each distinct year's ring areas once (a `.loc` per
+  threshold and year before: 4 ms); tile layers given a URL set what folium 0.20 sets for
+  a URL without its look-up among xyzservices' ~1,000 provider names (2.3 ms a layer;
+  `tests/test_map_tiles.py` against `folium.TileLayer` on every base map's URL and option
+  set); the page's fixed style and offline notice skip branca's template compile.
+* **Looked at and left.** What `write_map` spends is now mostly third-party work on these
+  outputs: imports ~0.15 s (folium's 45 template compiles at import ~0.06, `requests`
+  0.022, `branca.colormap`'s colour tables 0.017, xyzservices' provider list 0.007),
+  GDAL's polygonising and GEOS's clip of the no-access mask (702,631 cells, 37 parts: 28 +
+  26 ms, made once), the other new masks (~7 ms a year) and ring differences (~6 ms a
+  year), the display simplification (~26 ms, 11.5 of it the no-access polygon), JSON
+  (~45 ms: the data block 18, the heat rows 14, each district layer 2.3 twice), folium's
+  render (~15 ms). A prepared boundary does not speed GEOS's intersection (23.8 vs 23.6 ms);
+  one `GeoDataFrame` constructor for another saves 0.16 ms a frame (not done).
 """
 
 
