@@ -1877,8 +1877,9 @@ The whole run's pairs (median −0.155 s) are within its ±0.2 s run-to-run nois
   no sample); the test fails with `k * w` in place of the sum.
 * **No automatic candidates when none can gain** (`present.map.workbench._may_gain`): the
   ranking keeps only candidates adding weight in the slider's first year to samples with
-  access not covered then; on Wuhan there is none (every reachable place is within the
-  budget), yet the 16,912 junctions were searched and 68 candidates made (~0.02 s). They are
+  access not covered then; on Wuhan there is none (the judged basis is the key sites, and
+  every key site with access is within the budget in every slider year), yet the 16,912
+  junctions were searched and 68 candidates made (~0.02 s). They are
   made only when such a sample exists (a config's own candidates file is always read); the
   planner's module is then imported late. Tested on the lattice city against the ranking
   of the real candidates (the same empty frame and page builds).
