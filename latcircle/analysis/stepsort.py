@@ -24,6 +24,8 @@ __all__ = ["Row", "Sorted", "equal_unit", "exact_suffix", "shares", "suffix"]
 Row = tuple[str, np.ndarray, np.ndarray, np.ndarray]
 #: float64's significand: integers up to ``2**53`` are exact.
 _DIGITS = 53
+#: The largest power of two float64 holds: ``2**1023``.
+_MAX_EXP = 1023
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,10 @@ def exact_suffix(w: np.ndarray) -> np.ndarray | None:
     top = float(np.max(np.abs(w)))
     if not np.isfinite(top) or top == 0.0:  # NaN, inf; all zero: the usual way
         return None
-    # Powers of two (exact): T ≥ n·max|w| ≥ Σ|w|.
-    scale = np.ldexp(1.0, int(np.frexp(top)[1]) + int(n - 1).bit_length() - _DIGITS)
-    if not np.finfo(float).tiny <= scale < np.inf:  # u subnormal, or T beyond float64
+    # Powers of two (exact): T = 2**bound ≥ n·max|w| ≥ Σ|w|.
+    bound = int(np.frexp(top)[1]) + int(n - 1).bit_length()
+    scale = np.ldexp(1.0, bound - _DIGITS)
+    if bound > _MAX_EXP or scale < np.finfo(float).tiny:  # T beyond float64, u subnormal
         return None
     scaled = w / scale  # exact: a power of two, no overflow (|w/u| ≤ 2**53)
     if not np.array_equal(np.trunc(scaled), scaled):
