@@ -82,7 +82,9 @@ def _check_against_hand(got: tuple, lat: np.ndarray, weight: np.ndarray) -> None
         assert sorted_.stars.tobytes() == want.tobytes()
         for v in np.unique(want):
             idx = np.searchsorted(sorted_.stars, v, side="left")
-            exact = sum((Fraction(w) for s, w in zip(stars, ws, strict=True) if s >= v), Fraction(0))
+            exact = sum(
+                (Fraction(w) for s, w in zip(stars, ws, strict=True) if s >= v), Fraction(0)
+            )
             assert float(sorted_.weight_at(np.array([idx]))[0]) == float(exact)
 
 

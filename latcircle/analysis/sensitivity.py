@@ -421,29 +421,23 @@ def _from_field(
     """
     p = metro.params
     s_us = float(group_us[0]) if len(group_us) else 0.0
-    room, budget_ms = _budget_us(metro), metro.config.budget_ms
+    kw: dict[str, Any] = {
+        "params": p,
+        "room": _budget_us(metro),
+        "budget_ms": metro.config.budget_ms,
+    }
     out = {}
     for basis, ev in sc.evaluations.items():
-        lat = ev.latency_us
-        lengths = functools.partial(_field_lengths, lat, p, s_us)
-        derive = functools.partial(
-            _field_criticals, lat, s_us, params=p, room=room, budget_ms=budget_ms
-        )
-        reached = functools.partial(
-            _field_reached, lat, s_us, params=p, room=room, budget_ms=budget_ms
-        )
-        presorted = functools.partial(
-            _field_sorted, lat, ev.samples.weight, s_us, params=p, room=room, budget_ms=budget_ms
-        )
+        lat, part = ev.latency_us, functools.partial
         out[(sc.year, basis)] = _critical(
             metro,
             sc,
             basis,
-            lengths,
+            part(_field_lengths, lat, p, s_us),
             np.array([s_us]),
-            derive=derive,
-            reached=reached,
-            presorted=presorted,
+            derive=part(_field_criticals, lat, s_us, **kw),
+            reached=part(_field_reached, lat, s_us, **kw),
+            presorted=part(_field_sorted, lat, ev.samples.weight, s_us, **kw),
         )
     return out
 
@@ -457,23 +451,20 @@ def _field_sorted(
     room: float,
     budget_ms: float,
 ) -> tuple[_Sorted, _Sorted] | None:
-    """Both parameters' sorted values from the reached latencies sorted, without their sort.
+    """Both parameters' sorted values: the reached latencies sorted, not the values.
 
-    ``r*`` and ``E*`` are each an element-wise function of the latency (:func:`_field_reached`:
-    IEEE steps that never reverse an order, the anchoring at the budget included), and never
-    rise with it: applied to the reached latencies sorted from the highest, they come out
-    sorted (checked), the same floats as those values sorted. The latencies are sorted
-    alone (``np.sort``) when the weights are equal, else in order once for the weights,
-    whose suffix sums are then taken only when exact (:func:`exact_suffix`: the same sums in
-    any order). ``None`` (the way by :func:`_suffix`) for what that does not cover: no
-    sample reached, ``r*`` all ``−inf``, a zero among the values (``0.0`` and ``−0.0`` sort
-    as equals), unequal weights without exact sums.
+    ``r*`` and ``E*`` are element-wise functions of the latency (:func:`_field_reached`;
+    IEEE steps never reverse an order, the anchoring included) that never rise with it:
+    applied to the latencies sorted from the highest they come out sorted (checked), the
+    floats sorting them would give. Equal weights: ``np.sort`` alone; else one ``argsort``
+    for the weights, taken only when their suffix sums are exact (:func:`exact_suffix`, the
+    same in any order). ``None`` (:func:`_suffix`'s way) otherwise, when no sample is
+    reached, ``r*`` is all ``−inf``, or a value is zero (``0.0`` and ``−0.0`` sort equal).
     """
     reach = np.flatnonzero(np.isfinite(latency_us))
     if len(reach) == 0 or room - params.equipment_us - s_us < 0:
         return None
-    lat = latency_us[reach]
-    w = weight[reach]
+    lat, w = latency_us[reach], weight[reach]
     unit = equal_unit(w)
     if unit is not None:
         desc, suffix = np.sort(lat)[::-1], None
@@ -798,8 +789,6 @@ def sensitivity_table(sens: Sensitivity) -> pd.DataFrame:
     table["_y"] = table["year"].fillna(0)
     table = table.sort_values(["parameter", "_y", "basis", "value", "kind"], kind="stable")
     return table.drop(columns="_y").reset_index(drop=True)[SENSITIVITY_COLUMNS]
-
-
 
 
 def _rows(sens: Sensitivity, crit: SampleCritical, parameter: str) -> list[_Row]:

@@ -122,7 +122,7 @@ def exact_suffix(w: np.ndarray) -> np.ndarray | None:
 
 
 def equal_unit(weight: np.ndarray) -> float | None:
-    """The one weight of ``weight`` when all are equal and not zero; else ``None``.
+    """Return the one weight of ``weight`` when all are equal and not zero, else ``None``.
 
     A zero (``0.0`` equals ``-0.0``) is left to :func:`suffix`, which takes the sign of the
     first in sorted order.
