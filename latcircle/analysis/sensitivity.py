@@ -25,8 +25,8 @@ below 1.0), and ``E*`` comes from the solved field, ``E`` being additive.
 
 Floating point: a run sums rounded per-edge latencies; these critical values are computed from
 route lengths. The two agree except for samples whose latency lies within about 1e-9 µs of
-the budget at exactly the value asked (a critical value itself); shares are sums in extended
-precision (rounding below 1e-12).
+the budget at exactly the value asked (a critical value itself); shares are exact sums where
+float64 holds them, else in extended precision (below 1e-12: :mod:`~.stepsort`).
 """
 
 from __future__ import annotations
