@@ -1836,6 +1836,68 @@ the shortfall's clusters 170 → 135 ms, the map's year codes of the four progre
   per area evaluation, numpy's own loop); the clusters' outlines (GDAL's polygonising and
   GEOS's clip, ~0.045 s); the page faults of the whole-grid rasters the stages still make
   after each trim (the service areas' site raster, the clusters' district and cause rasters).
+
+**Session round 15 (sensitivity and years) (issue 23, part; 2026-12-07).** Profiled first
+(cProfile with CPU time of `national_run.run_city_task` of Wuhan after `warm_up`, then
+`robustness` and its parts on a prepared Wuhan metro, 10 calls): the `sensitivity` stage is
+the four progress years' solves and twelve evaluations (`target_scenarios`, ~0.10 s: four
+Dijkstra passes ~0.036 s, the evaluations ~0.05 s), the critical values of five scenarios
+on three bases (~0.077 s: 15 `argsort`s ~0.023 s, the gathers and checks of `_suffix`
+~0.019 s, the `longdouble` suffix sums ~0.011 s), `sensitivity.csv` ~0.015 s and the
+uncertainty ~0.005 s. Two exact changes; every output of Wuhan and of the demo
+byte-identical to `main`'s at `ce189ba` (`scripts/compare_outputs.py` against
+`/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each). Measured against `ce189ba` (a
+detached worktree, bytecode compiled in both), interleaved, CPU = user + system, load 0.7–1.7:
+
+| Wuhan, CPU | `ce189ba` | this round |
+| :--- | ---: | ---: |
+| `robustness`, prepared metro, min of 7 (3 pairs) | 198 / 192 / 184 ms | 168 / 162 / 171 ms |
+| — `target_scenarios` | 102 / 101 / 97 ms | 91 / 92 / 108 ms (load rose) |
+| — `sensitivity` (critical values, both parameters sorted) | 76 / 76 / 74 ms | 57 / 56 / 69 ms |
+| `sensitivity` stage, batch task (18, median) | 0.235 s (0.216–0.302) | 0.220 s (0.188–0.271) |
+| batch task, whole (median of 18) | 2.59 s | 2.59 s |
+| whole `latcircle -q run` (`/usr/bin/time`, 6 pairs, median) | 4.57 s | 4.48 s |
+| its peak (`%M`, median) | 521 MiB | 518 MiB |
+
+So ~0.015–0.03 s of CPU less per Wuhan run (the stage's median −15 ms in a batch task; the
+whole process's ±0.2 s noise hides it). The peak does not rise (nothing more is held).
+* **Critical values sorted by sorting the latencies** (`sensitivity._field_sorted`, when the
+  online sites share one device latency, as on Wuhan and in the demo's years). `r*` and `E*`
+  of a reached sample are element-wise functions of its latency (the route length, the
+  formulas and the anchoring at the budget: IEEE steps that never reverse an order) that
+  never rise with it; applied to the reached latencies sorted from the highest they come out
+  sorted, the same floats the sort of the values gave (checked on every call; the old way
+  otherwise). Equal weights (area cells, key sites) need only `np.sort` of the latencies
+  (0.7 vs 1.9 ms for `argsort` on ~150 k) and no gathers; unequal ones one `argsort`, whose
+  order gives both parameters (no second gather and check for `E`). Left to the old way:
+  nothing reached, `r*` all `−inf`, a zero among the values (`0.0` and `−0.0` sort as
+  equals, their order would decide the written sign), zero weights, inexact sums.
+* **Suffix weights summed in float64 where that is exact** (`analysis/stepsort.py`, also for
+  `_suffix`'s other callers). With `T = 2**ceil(log2 max|w|) · 2**ceil(log2 n)` (≥ `Σ|w|`)
+  and `u = T / 2**53`: when every weight is a whole multiple of `u`, every sum of any of them
+  is a multiple of `u` no larger than `2**53·u`, which float64 holds, so each addition is
+  exact, in any order; the extended-precision sum is then exact too, the same floats.
+  Wuhan's population weights (float32 values in [1.6, 180], significands of 24 bits)
+  qualify; others keep `np.longdouble`. No 16-byte copy of the weights (~0.011 s a run).
+  `tests/test_sorted_criticals.py`: sorted values against each sample's hand formula in
+  Python floats then `sorted`, suffix weights against exact `Fraction` sums, bit for bit and
+  against the old way (samples on the budget, one ulp over, unreached, route length 0,
+  ties); refused adversarial weights (`2**53 + 1`, cancellation, `0.1`, a unit below range,
+  `inf`, NaN, `±0`, a bound beyond float64, subnormal) with the extended sum within 1e-12.
+* **The years' serving sites made narrow** (`LatencyField.at(..., site_dtype=...)`, from
+  `Metro.scenarios(narrow_sites=True)`): no `int64` array of every sample first, then
+  converted (12 arrays of 0.5–0.9 M entries a run). `tests/test_narrow_sites.py`: the same
+  bytes as `int64` narrowed afterwards on a lattice full of ties, points without access and
+  a piece no site reaches, and the demo's years against each year solved alone.
+* **Tried and not taken.** The four years' Dijkstra passes in one `dijkstra` call (one
+  super-source per year: the same distances and predecessors): 36.5 → 35.5 ms. In-place sums
+  in `LatencyField._at_access` (no new array per end): the same time. The shortcut by
+  protection's single-site fields was not made (ties would follow another rule; it would
+  hold the nine fields through the peak stage).
+* **Found and left.** The four Dijkstra passes (~0.036 s: scipy's Fibonacci heap, ~7 ms
+  each on 83 k nodes); the evaluations' ~1.6 ms per basis and year (gathers at both ends of
+  ~150 k edges); population's `argsort` (~1.9 ms per year: its weights need the order);
+  `sensitivity.csv`'s frame and stable sort on object columns (~0.013 s).
 """
 
 
