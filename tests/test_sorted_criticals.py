@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -187,3 +188,18 @@ def test_equal_unit() -> None:
     assert equal_unit(np.array([1.0, 2.0])) is None
     assert equal_unit(np.array([0.0, -0.0])) is None  # zero: left to the sorted way
     assert equal_unit(np.zeros(0)) is None
+
+
+def test_years_of_a_basis_share_one_total(demo_metro: Any) -> None:
+    from latcircle.analysis.sensitivity import sensitivity, target_scenarios
+
+    metro = demo_metro
+    sens = sensitivity(metro, target_scenarios(metro, metro.scenario()))
+    lists: dict[int, list[float]] = {}
+    for (year, basis), crit in sens.criticals.items():
+        weight = metro.view(year).samples[basis].weight
+        assert crit.weight is weight
+        assert lists.setdefault(id(weight), crit._total) is crit._total  # one list per array
+        assert crit.total == float(weight.sum())  # the sum it summed before, the same float
+        assert crit.total == pytest.approx(math.fsum(weight.tolist()), rel=1e-12)
+    assert len(lists) == len(metro.bases) < len(sens.criticals)

@@ -46,7 +46,7 @@ from latcircle.analysis.metro import Metro, Scenario, attach_site_table
 from latcircle.analysis.progress import meets, resolve_basis, year_range
 from latcircle.analysis.stepsort import Row as _Row
 from latcircle.analysis.stepsort import Sorted as _Sorted
-from latcircle.analysis.stepsort import equal_unit, exact_suffix
+from latcircle.analysis.stepsort import equal_unit, exact_suffix, share_totals
 from latcircle.analysis.stepsort import shares as _shares
 from latcircle.analysis.stepsort import suffix as _suffix
 from latcircle.config import LatencyParams
@@ -346,6 +346,7 @@ def sensitivity(
         if memo is not None:
             memo.put("criticals", key, tuple((b, c) for (_, b), c in found.items()))
         out.update(found)
+    share_totals(out.values())  # the years of a basis: one sum of its weights
     method = "route lengths (exact)" if exact else "re-solved on the 0.01 grid (lower bound)"
     return Sensitivity(
         params=metro.params,
@@ -456,10 +457,9 @@ def _field_sorted(
     ``r*`` and ``E*`` are element-wise functions of the latency (:func:`_field_reached`;
     IEEE steps never reverse an order, the anchoring included) that never rise with it:
     applied to the latencies sorted from the highest they come out sorted (checked), the
-    floats sorting them would give. Equal weights: ``np.sort`` alone; else one ``argsort``
-    for the weights, taken only when their suffix sums are exact (:func:`exact_suffix`, the
-    same in any order). ``None`` (:func:`_suffix`'s way) otherwise, when no sample is
-    reached, ``r*`` is all ``−inf``, or a value is zero (``0.0`` and ``−0.0`` sort equal).
+    floats sorting them would give. Equal weights: ``np.sort`` alone; else an ``argsort``
+    if the sums are exact (:func:`exact_suffix`). ``None`` (:func:`_suffix`'s way) if not,
+    if none is reached, ``r*`` is all ``−inf``, or a value is zero (``±0.0`` sort equal).
     """
     reach = np.flatnonzero(np.isfinite(latency_us))
     if len(reach) == 0 or room - params.equipment_us - s_us < 0:

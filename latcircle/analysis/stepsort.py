@@ -14,11 +14,13 @@ in any order, and the float64 one is cheaper (no 16-byte copy of the weights).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Row", "Sorted", "equal_unit", "exact_suffix", "shares", "suffix"]
+__all__ = ["Row", "Sorted", "equal_unit", "exact_suffix", "share_totals", "shares", "suffix"]
 
 #: One kind of rows of ``sensitivity.csv``: kind, values, share, share above.
 Row = tuple[str, np.ndarray, np.ndarray, np.ndarray]
@@ -131,3 +133,14 @@ def equal_unit(weight: np.ndarray) -> float | None:
         return None
     unit = float(weight[0])
     return unit if unit != 0.0 else None
+
+
+def share_totals(items: Iterable[Any]) -> None:
+    """Let the items (``SampleCritical``) of one weight array share one total, summed once.
+
+    Each keeps its basis's total in its ``_total`` list, summed on first ask; the years of a
+    basis hold the same weight array, whose sum is the same float every time.
+    """
+    kept: dict[int, list[float]] = {}
+    for item in items:
+        object.__setattr__(item, "_total", kept.setdefault(id(item.weight), item._total))
