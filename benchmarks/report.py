@@ -1844,23 +1844,27 @@ the four progress years' solves and twelve evaluations (`target_scenarios`, ~0.1
 Dijkstra passes ~0.036 s, the evaluations ~0.05 s), the critical values of five scenarios
 on three bases (~0.077 s: 15 `argsort`s ~0.023 s, the gathers and checks of `_suffix`
 ~0.019 s, the `longdouble` suffix sums ~0.011 s), `sensitivity.csv` ~0.015 s and the
-uncertainty ~0.005 s. Two exact changes; every output of Wuhan and of the demo
+uncertainty ~0.005 s. Four exact changes; every output of Wuhan and of the demo
 byte-identical to `main`'s at `ce189ba` (`scripts/compare_outputs.py` against
 `/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each). Measured against `ce189ba` (a
 detached worktree, bytecode compiled in both), interleaved, CPU = user + system, load 0.7–1.7:
 
 | Wuhan, CPU | `ce189ba` | this round |
 | :--- | ---: | ---: |
-| `robustness`, prepared metro, min of 7 (3 pairs) | 198 / 192 / 184 ms | 168 / 162 / 171 ms |
-| — `target_scenarios` | 102 / 101 / 97 ms | 91 / 92 / 108 ms (load rose) |
-| — `sensitivity` (critical values, both parameters sorted) | 76 / 76 / 74 ms | 57 / 56 / 69 ms |
-| `sensitivity` stage, batch task (18, median) | 0.235 s (0.216–0.302) | 0.220 s (0.188–0.271) |
-| batch task, whole (median of 18) | 2.59 s | 2.59 s |
-| whole `latcircle -q run` (`/usr/bin/time`, 6 pairs, median) | 4.57 s | 4.48 s |
-| its peak (`%M`, median) | 521 MiB | 518 MiB |
+| `robustness`, prepared metro, min of 7 (3 pairs) | 192 / 188 / 194 ms | 159 / 169 / 169 ms |
+| — `target_scenarios` | 102 / 99 / 101 ms | 88 / 92 / 93 ms |
+| — `sensitivity` (critical values, both parameters sorted) | 74 / 75 / 73 ms | 56 / 66 / 58 ms |
+| — `sensitivity_table` (the difference with the line above) | 20 / 19 / 24 ms | 13 / 14 / 11 ms |
+| `sensitivity` stage, batch task (18, median) | 0.257 s (0.217–0.323) | 0.212 s (0.185–0.291) |
+| — its paired differences (6 processes' medians) | | −0.008 to −0.060 s |
+| batch task, whole (median of 18) | 2.68 s | 2.58 s |
+| whole `latcircle -q run` (`/usr/bin/time`, 6 pairs, median) | 4.76 s | 4.76 s |
+| its peak (`%M`, 17 runs each over three sets) | 513–525 MiB | 514–524 MiB |
 
-So ~0.015–0.03 s of CPU less per Wuhan run (the stage's median −15 ms in a batch task; the
-whole process's ±0.2 s noise hides it). The peak does not rise (nothing more is held).
+So ~0.03–0.045 s of CPU less per Wuhan run in the `sensitivity` stage (~15 %); the whole
+process's ±0.2 s noise hides it. An earlier pass of the same A/B, before the shared totals:
+0.235 → 0.220 s. The peak does not rise (nothing more is held; the three sets' medians
+520 / 518 / 518 MiB before, 518 / 522 / 516 after).
 * **Critical values sorted by sorting the latencies** (`sensitivity._field_sorted`, when the
   online sites share one device latency, as on Wuhan and in the demo's years). `r*` and `E*`
   of a reached sample are element-wise functions of its latency (the route length, the
@@ -1889,6 +1893,10 @@ whole process's ±0.2 s noise hides it). The peak does not rise (nothing more is
   converted (12 arrays of 0.5–0.9 M entries a run). `tests/test_narrow_sites.py`: the same
   bytes as `int64` narrowed afterwards on a lattice full of ties, points without access and
   a piece no site reaches, and the demo's years against each year solved alone.
+* **One total per basis** (`stepsort.share_totals`): each year's critical values summed
+  their basis's whole weight array again for the shares (16 sums of 0.5–0.9 M weights a
+  run); the years of a basis hold the same array and now share its one sum (the same
+  float): `sensitivity_table` ~20 → ~12 ms.
 * **Tried and not taken.** The four years' Dijkstra passes in one `dijkstra` call (one
   super-source per year: the same distances and predecessors): 36.5 → 35.5 ms. In-place sums
   in `LatencyField._at_access` (no new array per end): the same time. The shortcut by
