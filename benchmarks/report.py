@@ -1900,6 +1900,76 @@ The whole run's pairs (median −0.155 s) are within its ±0.2 s run-to-run nois
   (~45 ms: the data block 18, the heat rows 14, each district layer 2.3 twice), folium's
   render (~15 ms). A prepared boundary does not speed GEOS's intersection (23.8 vs 23.6 ms);
   one `GeoDataFrame` constructor for another saves 0.16 ms a frame (not done).
+
+**Session round 15 (sensitivity and years) (issue 23, part; 2026-12-07).** Profiled first
+(cProfile with CPU time of `national_run.run_city_task` of Wuhan after `warm_up`, then
+`robustness` and its parts on a prepared Wuhan metro, 10 calls): the `sensitivity` stage is
+the four progress years' solves and twelve evaluations (`target_scenarios`, ~0.10 s: four
+Dijkstra passes ~0.036 s, the evaluations ~0.05 s), the critical values of five scenarios
+on three bases (~0.077 s: 15 `argsort`s ~0.023 s, the gathers and checks of `_suffix`
+~0.019 s, the `longdouble` suffix sums ~0.011 s), `sensitivity.csv` ~0.015 s and the
+uncertainty ~0.005 s. Four exact changes; every output of Wuhan and of the demo
+byte-identical to `main`'s at `ce189ba` (`scripts/compare_outputs.py` against
+`/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each). Measured against `ce189ba` (a
+detached worktree, bytecode compiled in both), interleaved, CPU = user + system, load 0.7–1.7:
+
+| Wuhan, CPU | `ce189ba` | this round |
+| :--- | ---: | ---: |
+| `robustness`, prepared metro, min of 7 (3 pairs) | 192 / 188 / 194 ms | 159 / 169 / 169 ms |
+| — `target_scenarios` | 102 / 99 / 101 ms | 88 / 92 / 93 ms |
+| — `sensitivity` (critical values, both parameters sorted) | 74 / 75 / 73 ms | 56 / 66 / 58 ms |
+| — `sensitivity_table` (the difference with the line above) | 20 / 19 / 24 ms | 13 / 14 / 11 ms |
+| `sensitivity` stage, batch task (18, median) | 0.257 s (0.217–0.323) | 0.212 s (0.185–0.291) |
+| — its paired differences (6 processes' medians) | | −0.008 to −0.060 s |
+| batch task, whole (median of 18) | 2.68 s | 2.58 s |
+| whole `latcircle -q run` (`/usr/bin/time`, 6 pairs, median) | 4.76 s | 4.76 s |
+| its peak (`%M`, 17 runs each over three sets) | 513–525 MiB | 514–524 MiB |
+
+So ~0.03–0.045 s of CPU less per Wuhan run in the `sensitivity` stage (~15 %); the whole
+process's ±0.2 s noise hides it. An earlier pass of the same A/B, before the shared totals:
+0.235 → 0.220 s. The peak does not rise (nothing more is held; the three sets' medians
+520 / 518 / 518 MiB before, 518 / 522 / 516 after).
+* **Critical values sorted by sorting the latencies** (`sensitivity._field_sorted`, when the
+  online sites share one device latency, as on Wuhan and in the demo's years). `r*` and `E*`
+  of a reached sample are element-wise functions of its latency (the route length, the
+  formulas and the anchoring at the budget: IEEE steps that never reverse an order) that
+  never rise with it; applied to the reached latencies sorted from the highest they come out
+  sorted, the same floats the sort of the values gave (checked on every call; the old way
+  otherwise). Equal weights (area cells, key sites) need only `np.sort` of the latencies
+  (0.7 vs 1.9 ms for `argsort` on ~150 k) and no gathers; unequal ones one `argsort`, whose
+  order gives both parameters (no second gather and check for `E`). Left to the old way:
+  nothing reached, `r*` all `−inf`, a zero among the values (`0.0` and `−0.0` sort as
+  equals, their order would decide the written sign), zero weights, inexact sums.
+* **Suffix weights summed in float64 where that is exact** (`analysis/stepsort.py`, also for
+  `_suffix`'s other callers). With `T = 2**ceil(log2 max|w|) · 2**ceil(log2 n)` (≥ `Σ|w|`)
+  and `u = T / 2**53`: when every weight is a whole multiple of `u`, every sum of any of them
+  is a multiple of `u` no larger than `2**53·u`, which float64 holds, so each addition is
+  exact, in any order; the extended-precision sum is then exact too, the same floats.
+  Wuhan's population weights (float32 values in [1.6, 180], significands of 24 bits)
+  qualify; others keep `np.longdouble`. No 16-byte copy of the weights (~0.011 s a run).
+  `tests/test_sorted_criticals.py`: sorted values against each sample's hand formula in
+  Python floats then `sorted`, suffix weights against exact `Fraction` sums, bit for bit and
+  against the old way (samples on the budget, one ulp over, unreached, route length 0,
+  ties); refused adversarial weights (`2**53 + 1`, cancellation, `0.1`, a unit below range,
+  `inf`, NaN, `±0`, a bound beyond float64, subnormal) with the extended sum within 1e-12.
+* **The years' serving sites made narrow** (`LatencyField.at(..., site_dtype=...)`, from
+  `Metro.scenarios(narrow_sites=True)`): no `int64` array of every sample first, then
+  converted (12 arrays of 0.5–0.9 M entries a run). `tests/test_narrow_sites.py`: the same
+  bytes as `int64` narrowed afterwards on a lattice full of ties, points without access and
+  a piece no site reaches, and the demo's years against each year solved alone.
+* **One total per basis** (`stepsort.share_totals`): each year's critical values summed
+  their basis's whole weight array again for the shares (16 sums of 0.5–0.9 M weights a
+  run); the years of a basis hold the same array and now share its one sum (the same
+  float): `sensitivity_table` ~20 → ~12 ms.
+* **Tried and not taken.** The four years' Dijkstra passes in one `dijkstra` call (one
+  super-source per year: the same distances and predecessors): 36.5 → 35.5 ms. In-place sums
+  in `LatencyField._at_access` (no new array per end): the same time. The shortcut by
+  protection's single-site fields was not made (ties would follow another rule; it would
+  hold the nine fields through the peak stage).
+* **Found and left.** The four Dijkstra passes (~0.036 s: scipy's Fibonacci heap, ~7 ms
+  each on 83 k nodes); the evaluations' ~1.6 ms per basis and year (gathers at both ends of
+  ~150 k edges); population's `argsort` (~1.9 ms per year: its weights need the order);
+  `sensitivity.csv`'s frame and stable sort on object columns (~0.013 s).
 """
 
 

@@ -320,6 +320,20 @@ MUTANTS: tuple[Mutant, ...] = (
         SENSITIVITY,
     ),
     Mutant(
+        "sensitivity: float64 suffix sums without the whole-multiple check (may round)",
+        "latcircle/analysis/stepsort.py",
+        "if not np.array_equal(np.trunc(scaled), scaled):",
+        "if False and not np.array_equal(np.trunc(scaled), scaled):",
+        ("tests/test_sorted_criticals.py",),
+    ),
+    Mutant(
+        "sensitivity: critical values from the latencies sorted upward (r* falls)",
+        "latcircle/analysis/sensitivity.py",
+        "desc, suffix = np.sort(lat)[::-1], None",
+        "desc, suffix = np.sort(lat), None",
+        ("tests/test_sorted_criticals.py",),
+    ),
+    Mutant(
         "uncertainty: the P-quantile of the share at the P-quantile of r (not 1 − P)",
         "latcircle/analysis/uncertainty.py",
         "x = dist.ppf(1.0 - np.asarray(QUANTILES)) + offset",
@@ -417,6 +431,7 @@ _TESTS_BY_MODULE = {
         "tests/test_sensitivity.py::test_node_device_latency_monte_carlo_rounds_r_up_to_the_grid",
         "tests/test_sensitivity.py::test_node_device_latency_samples_on_the_budget_keep_their_e_star",
         "tests/test_compute_reuse.py",
+        "tests/test_sorted_criticals.py",
     ),
     "latcircle/analysis/tiers.py": ("tests/test_tiers.py",),
     "latcircle/analysis/city_tiers.py": ("tests/test_city_tiers.py",),

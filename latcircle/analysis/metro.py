@@ -227,10 +227,11 @@ class Metro:
                 if terms is None or terms.network is not view.network:
                     terms = None  # drop the last network's terms before gathering the next
                     terms = access_terms(view.network, self.params, samples.location)
-                ev = evaluate(lat_field, samples, terms=terms)
-                if narrow_sites:
-                    ev = dataclasses.replace(ev, site=ev.site.astype(site_dtype))
-                out[basis] = ev
+                # Narrow sites made narrow (no int64 array of every sample first).
+                latency, site = lat_field.at(
+                    samples.location, terms=terms, site_dtype=site_dtype if narrow_sites else None
+                )
+                out[basis] = Evaluation(samples=samples, latency_us=latency, site=site)
             del terms
         return [
             Scenario(year=year, online=mask, field=lat_field, evaluations=ev)

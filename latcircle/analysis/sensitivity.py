@@ -25,8 +25,8 @@ below 1.0), and ``E*`` comes from the solved field, ``E`` being additive.
 
 Floating point: a run sums rounded per-edge latencies; these critical values are computed from
 route lengths. The two agree except for samples whose latency lies within about 1e-9 µs of
-the budget at exactly the value asked (a critical value itself); shares are sums in extended
-precision (rounding below 1e-12).
+the budget at exactly the value asked (a critical value itself); shares are exact sums where
+float64 holds them, else in extended precision (below 1e-12: :mod:`~.stepsort`).
 """
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ from latcircle.analysis.coverage import Samples, covered, evaluate
 from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario, attach_site_table
 from latcircle.analysis.progress import meets, resolve_basis, year_range
+from latcircle.analysis.stepsort import Row as _Row
+from latcircle.analysis.stepsort import Sorted as _Sorted
+from latcircle.analysis.stepsort import equal_unit, exact_suffix, share_totals
+from latcircle.analysis.stepsort import shares as _shares
+from latcircle.analysis.stepsort import suffix as _suffix
 from latcircle.config import LatencyParams
 from latcircle.engine.latency import LatencyField, arc_matrix, solve
 from latcircle.engine.persite import evaluate_fields, length_fields
@@ -270,63 +275,6 @@ class _PerSample:
 
 
 @dataclass(frozen=True)
-class _Sorted:
-    """Sorted coverable critical values and the weight at or above each index.
-
-    ``suffix`` has one entry more than ``stars`` (0 at the end). With equal weights it is not
-    stored: ``(len − i)·unit`` is the same float as the stored array would hold. ``rows``:
-    ``sensitivity.csv``'s rows of these values (:func:`_rows`), made once, kept with them.
-    """
-
-    stars: np.ndarray
-    suffix: np.ndarray | None
-    unit: float = 0.0
-    rows: dict[tuple[float, bool], list[_Row]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
-
-    def weight_at(self, idx: np.ndarray) -> np.ndarray:
-        """Return the weight of the samples at or above sorted index ``idx``."""
-        if self.suffix is not None:
-            return np.asarray(self.suffix[idx])
-        return (len(self.stars) - np.asarray(idx)).astype(float) * self.unit
-
-
-def _shares(weight: np.ndarray, total: float) -> np.ndarray:
-    """:func:`share_of` over an array of covered weights (NaN without weight)."""
-    if not total > 0:
-        return np.full(np.shape(weight), np.nan)
-    return np.asarray(weight, dtype=float) / total
-
-
-def _suffix(
-    star: np.ndarray, weight: np.ndarray, *, hint: tuple[np.ndarray, _Sorted] | None = None
-) -> tuple[_Sorted, np.ndarray]:
-    """Sorted coverable critical values with their suffix weights, and the order.
-
-    ``hint``: a candidate order (indices of the coverable samples) with its sorted values,
-    used when it sorts these; the same order has the same suffix weights.
-    """
-    coverable = star > -np.inf  # -inf and NaN: never covered
-    if hint is not None and len(hint[0]) == np.count_nonzero(coverable):
-        order = hint[0]
-        stars = star[order]
-        if np.all(stars[1:] >= stars[:-1]) and np.all(stars > -np.inf):
-            return _Sorted(stars, hint[1].suffix, hint[1].unit), order
-    idx = np.flatnonzero(coverable)
-    order = idx[np.argsort(star[idx])]
-    del idx
-    stars = star[order]
-    # Equal weights (area cells, key sites): asked of the whole array first (no gather).
-    w = None if len(order) and np.all(weight == weight[0]) else weight[order]
-    if w is None or (len(w) and np.all(w == w[0])):  # or the coverable ones alone equal
-        return _Sorted(stars, None, float(weight[order[0]])), order
-    wl = w.astype(np.longdouble)  # extended precision: rounding below 1e-12
-    suffix_l = np.concatenate([np.cumsum(wl[::-1])[::-1], [np.longdouble(0.0)]])
-    return _Sorted(stars, suffix_l.astype(float)), order
-
-
-@dataclass(frozen=True)
 class Sensitivity:
     """Critical values of every sample per scenario (year) and basis.
 
@@ -398,6 +346,7 @@ def sensitivity(
         if memo is not None:
             memo.put("criticals", key, tuple((b, c) for (_, b), c in found.items()))
         out.update(found)
+    share_totals(out.values())  # the years of a basis: one sum of its weights
     method = "route lengths (exact)" if exact else "re-solved on the 0.01 grid (lower bound)"
     return Sensitivity(
         params=metro.params,
@@ -473,21 +422,72 @@ def _from_field(
     """
     p = metro.params
     s_us = float(group_us[0]) if len(group_us) else 0.0
-    room, budget_ms = _budget_us(metro), metro.config.budget_ms
+    kw: dict[str, Any] = {
+        "params": p,
+        "room": _budget_us(metro),
+        "budget_ms": metro.config.budget_ms,
+    }
     out = {}
     for basis, ev in sc.evaluations.items():
-        lat = ev.latency_us
-        lengths = functools.partial(_field_lengths, lat, p, s_us)
-        derive = functools.partial(
-            _field_criticals, lat, s_us, params=p, room=room, budget_ms=budget_ms
-        )
-        reached = functools.partial(
-            _field_reached, lat, s_us, params=p, room=room, budget_ms=budget_ms
-        )
+        lat, part = ev.latency_us, functools.partial
         out[(sc.year, basis)] = _critical(
-            metro, sc, basis, lengths, np.array([s_us]), derive=derive, reached=reached
+            metro,
+            sc,
+            basis,
+            part(_field_lengths, lat, p, s_us),
+            np.array([s_us]),
+            derive=part(_field_criticals, lat, s_us, **kw),
+            reached=part(_field_reached, lat, s_us, **kw),
+            presorted=part(_field_sorted, lat, ev.samples.weight, s_us, **kw),
         )
     return out
+
+
+def _field_sorted(
+    latency_us: np.ndarray,
+    weight: np.ndarray,
+    s_us: float,
+    *,
+    params: LatencyParams,
+    room: float,
+    budget_ms: float,
+) -> tuple[_Sorted, _Sorted] | None:
+    """Both parameters' sorted values: the reached latencies sorted, not the values.
+
+    ``r*`` and ``E*`` are element-wise functions of the latency (:func:`_field_reached`;
+    IEEE steps never reverse an order, the anchoring included) that never rise with it:
+    applied to the latencies sorted from the highest they come out sorted (checked), the
+    floats sorting them would give. Equal weights: ``np.sort`` alone; else an ``argsort``
+    if the sums are exact (:func:`exact_suffix`). ``None`` (:func:`_suffix`'s way) if not,
+    if none is reached, ``r*`` is all ``−inf``, or a value is zero (``±0.0`` sort equal).
+    """
+    reach = np.flatnonzero(np.isfinite(latency_us))
+    if len(reach) == 0 or room - params.equipment_us - s_us < 0:
+        return None
+    lat, w = latency_us[reach], weight[reach]
+    unit = equal_unit(w)
+    if unit is not None:
+        desc, suffix = np.sort(lat)[::-1], None
+    else:
+        order = np.argsort(lat)
+        suffix = exact_suffix(w[order[::-1]])
+        if suffix is None:
+            return None
+        desc = lat[order[::-1]]
+    del reach, lat, w
+    ell = _field_lengths(desc, params, s_us)[:, 0]
+    r_star, e_star = _stars_one(ell, s_us, room=room, params=params)
+    now = covered(desc, budget_ms=budget_ms)
+    out = []
+    for star, own in ((r_star, params.route_factor), (e_star, params.equipment_us)):
+        star = _anchor(star, now, own)
+        zero = np.searchsorted(star, 0.0)
+        if not (star[0] > -np.inf and np.all(star[1:] >= star[:-1])) or (
+            zero < len(star) and star[zero] == 0.0
+        ):
+            return None
+        out.append(_Sorted(star, suffix, 0.0 if unit is None else unit))
+    return out[0], out[1]
 
 
 def _field_criticals(
@@ -567,6 +567,7 @@ def _critical(
     *,
     derive: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
     reached: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+    presorted: Callable[[], tuple[_Sorted, _Sorted] | None] | None = None,
 ) -> SampleCritical:
     """Critical values from route lengths, both parameters sorted, the arrays released.
 
@@ -595,7 +596,10 @@ def _critical(
         _arrays=_PerSample(derive, lengths_of=lengths, eager=reached is None),
         online=sc.online,
     )
-    if reached is None:
+    both = None if presorted is None else presorted()
+    if both is not None:  # the values :func:`_suffix` would sort, sorted without it
+        crit._sorted.update(zip(PARAMETERS, both, strict=True))
+    elif reached is None:
         for parameter in PARAMETERS:  # r first: E tries its order (as every later ask would)
             crit._sorted_of(parameter)
     else:
@@ -785,10 +789,6 @@ def sensitivity_table(sens: Sensitivity) -> pd.DataFrame:
     table["_y"] = table["year"].fillna(0)
     table = table.sort_values(["parameter", "_y", "basis", "value", "kind"], kind="stable")
     return table.drop(columns="_y").reset_index(drop=True)[SENSITIVITY_COLUMNS]
-
-
-#: One kind of rows of ``sensitivity.csv``: kind, values, share, share above.
-_Row = tuple[str, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _rows(sens: Sensitivity, crit: SampleCritical, parameter: str) -> list[_Row]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -134,7 +135,11 @@ class LatencyField:
     attachment: SiteAttachment
 
     def at(
-        self, loc: PointLocation, *, terms: AccessTerms | None = None
+        self,
+        loc: PointLocation,
+        *,
+        terms: AccessTerms | None = None,
+        site_dtype: np.dtype[Any] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return latency (µs, ``inf`` where none) and serving site at located points.
 
@@ -146,6 +151,10 @@ class LatencyField:
         terms
             ``access_terms(network, params, loc)`` of this field's network and parameters,
             to reuse when evaluating several fields at the same points (the same answer).
+        site_dtype
+            The serving sites' integer type (``int64`` when ``None``): the same values,
+            made in it (no ``int64`` array of every point first). It must hold ``-1`` and
+            every site index.
 
         Returns
         -------
@@ -157,11 +166,13 @@ class LatencyField:
             terms = access_terms(self.network, self.params, loc)
         # Only points with access are evaluated (in a metro most cells may have none).
         ok = terms.rows
+        dtype = np.dtype(np.int64) if site_dtype is None else np.dtype(site_dtype)
         if len(ok) == len(loc):  # every point has access: its arrays are the answer
             latency, site = self._at_access(terms.nearest)
+            site = site.astype(dtype, copy=False)
         else:
             latency = np.full(len(loc), np.inf)
-            site = np.full(len(loc), NO_SITE, dtype=np.int64)
+            site = np.full(len(loc), NO_SITE, dtype=dtype)
             latency[ok], site[ok] = self._at_access(terms.nearest)
         if len(loc.tie_point):
             p = loc.tie_point
