@@ -1970,6 +1970,21 @@ process's ±0.2 s noise hides it. An earlier pass of the same A/B, before the sh
   each on 83 k nodes); the evaluations' ~1.6 ms per basis and year (gathers at both ends of
   ~150 k edges); population's `argsort` (~1.9 ms per year: its weights need the order);
   `sensitivity.csv`'s frame and stable sort on object columns (~0.013 s).
+
+**Session round 15, merged (issue 23; 2026-12-07).** The BLAS setting and five helpers'
+branches above merged at `f76de40`; every output of Wuhan and of the demo is byte-identical to
+the session's start (`ca89794`; `scripts/compare_outputs.py`, 24 files each, after every merge).
+This table was taken at `89a0006` (`f76de40` and a test's fix) on a quiet machine (load 1.7 falling to 1.4).
+Interleaved pairs, `ca89794` (a detached worktree, bytecode compiled) → `f76de40`, one fresh
+process each, user + system CPU: **Wuhan whole run** 5.51 / 5.21 / 5.09 / 5.30 → 4.55 / 4.69 /
+4.80 / 4.80 s (peak 570–580 → 519–529 MB); **Wuhan batch task** (`benchmarks.wuhan.batch_runs`)
+2.91 / 2.80 / 2.72 → 2.60 / 2.39 / 2.50 s (worker peak 553–556 → 514–522 MB). About 0.3 s of
+the whole run's gain is OpenBLAS's threads no longer spinning; the rest is the five rounds' work
+(COG source, network vote, protection's best two, status codes once, clusters, slider masks,
+sorted criticals), each a few hundredths of a second. Whole run (≤ 3.5 s), batch task (≤ 2 s)
+and engine ÷ floor on every sample (≤ 2×; no engine change this round: 2.73× → 2.82× is the
+machine) stay over their budgets. `make test`: 1,955 passed in 4 min 33 s, 464 + 39 s CPU
+(docs/testing.md, "Session round 15").
 """
 
 
