@@ -9,11 +9,9 @@ pool is chosen once per process) and asks pyarrow itself which pool it uses.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from typing import Any
+
+from child_json import child_json
 
 from latcircle.system import ARROW_POOL_ENV
 
@@ -44,19 +42,8 @@ print(json.dumps({
 
 
 def _arrow_child(how: str, users: str | None = None) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k != ARROW_POOL_ENV}
-    if users is not None:
-        env[ARROW_POOL_ENV] = users
-    run = subprocess.run(
-        [sys.executable, "-c", _ARROW_CHILD, how],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert run.returncode == 0, run.stderr
-    out: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
-    return out
+    chosen = {} if users is None else {ARROW_POOL_ENV: users}
+    return child_json(_ARROW_CHILD, how, unset=(ARROW_POOL_ENV,), env=chosen)
 
 
 def test_the_command_line_gives_arrow_the_c_library_heap() -> None:

@@ -19,10 +19,11 @@ import pytest
 import rasterio
 import rasterio.shutil
 from affine import Affine
+from cog_reference import gdal_route_cog
 from rasterio.io import MemoryFile
 
 from latcircle.output.causes import CAUSES_NODATA, write_causes
-from latcircle.output.files import LATENCY_UNIT, write_cog
+from latcircle.output.files import write_cog
 
 SHAPE = (1300, 1100)  # > 1024 rows: two overview levels (650 × 550, 325 × 275)
 CRS = "EPSG:32650"
@@ -49,43 +50,15 @@ def _bands() -> list[np.ndarray]:
     return [latency, codes, r_star]
 
 
-def _reference_cog(bands: list[np.ndarray], path: Path, names: list[str]) -> None:
-    """GDAL's default route, as latcircle wrote latency.tif before (2026-12-06)."""
-    profile = {
-        "driver": "GTiff",
-        "dtype": "float32",
-        "count": len(bands),
-        "nodata": float("nan"),
-        "width": SHAPE[1],
-        "height": SHAPE[0],
-        "crs": CRS,
-        "transform": TRANSFORM,
-    }
-    with MemoryFile() as mem:
-        with mem.open(**profile) as tmp:
-            tmp.write(np.stack(bands).astype("float32"))
-            tmp.update_tags(units="microseconds")
-            tmp.update_tags(1, units="microseconds")
-            for band, text in enumerate(names, start=1):
-                tmp.set_band_description(band, text)
-            tmp.units = (LATENCY_UNIT,) + ("",) * (len(bands) - 1)
-        with mem.open() as src:
-            rasterio.shutil.copy(
-                src,
-                path,
-                driver="COG",
-                compress="DEFLATE",
-                predictor="YES",
-                overview_resampling="nearest",
-                blocksize=512,
-            )
+def _route(bands: list[np.ndarray], path: Path, names: list[str]) -> None:
+    gdal_route_cog(bands, path, names, crs=CRS, transform=TRANSFORM)
 
 
 def test_latency_cog_is_gdal_default_bytes(tmp_path: Path) -> None:
     bands = _bands()
     names = ["latency", "status", "r star"]
     ref = tmp_path / "ref.tif"
-    _reference_cog(bands, ref, names)
+    _route(bands, ref, names)
     got = tmp_path / "got.tif"
     made: list[str] = []
 

@@ -18,11 +18,12 @@ import pytest
 import rasterio
 import rasterio.shutil
 from affine import Affine
+from cog_reference import gdal_route_cog
 from rasterio.io import MemoryFile
 
 from latcircle.output.causes import CAUSES_NODATA, write_causes
 from latcircle.output.cogsource import _overviews, nearest_pick, overview_shapes
-from latcircle.output.files import LATENCY_UNIT, write_cog
+from latcircle.output.files import write_cog
 
 CRS = "EPSG:32650"
 TRANSFORM = Affine(100.0, 0.0, 182000.0, 0.0, -100.0, 3472000.0)
@@ -46,37 +47,8 @@ def _bands(shape: tuple[int, int], count: int, seed: int) -> list[np.ndarray]:
     return bands
 
 
-def _gdal_route(bands: list[np.ndarray], path: Path, names: list[str]) -> None:
-    """GDAL's default route: an encoded GTiff without overviews, then the COG driver."""
-    rows, cols = bands[0].shape
-    profile = {
-        "driver": "GTiff",
-        "dtype": "float32",
-        "count": len(bands),
-        "nodata": float("nan"),
-        "width": cols,
-        "height": rows,
-        "crs": CRS,
-        "transform": TRANSFORM,
-    }
-    with MemoryFile() as mem:
-        with mem.open(**profile) as tmp:
-            tmp.write(np.stack(bands).astype("float32"))
-            tmp.update_tags(units="microseconds")
-            tmp.update_tags(1, units="microseconds")
-            for band, text in enumerate(names, start=1):
-                tmp.set_band_description(band, text)
-            tmp.units = (LATENCY_UNIT,) + ("",) * (len(bands) - 1)
-        with mem.open() as src:
-            rasterio.shutil.copy(
-                src,
-                path,
-                driver="COG",
-                compress="DEFLATE",
-                predictor="YES",
-                overview_resampling="nearest",
-                blocksize=512,
-            )
+def _route(bands: list[np.ndarray], path: Path, names: list[str]) -> None:
+    gdal_route_cog(bands, path, names, crs=CRS, transform=TRANSFORM)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -85,7 +57,7 @@ def test_write_cog_is_gdal_route_bytes(tmp_path: Path, shape: tuple[int, int], c
     bands = _bands(shape, count, seed=shape[0] + count)
     names = [f"band {i} <&> ünïcode" for i in range(1, count + 1)]
     ref, got = tmp_path / "ref.tif", tmp_path / "got.tif"
-    _gdal_route(bands, ref, names)
+    _route(bands, ref, names)
     write_cog(bands, _Grid(shape), CRS, got, nodata=float("nan"), descriptions=names)  # type: ignore[arg-type]
     assert got.read_bytes() == ref.read_bytes()
 
@@ -94,7 +66,7 @@ def test_write_cog_is_gdal_route_bytes(tmp_path: Path, shape: tuple[int, int], c
 def test_overview_pixels_are_gdals(tmp_path: Path, shape: tuple[int, int]) -> None:
     band = _bands(shape, 1, seed=11)[0].astype("float32")
     ref = tmp_path / "ref.tif"
-    _gdal_route([band], ref, ["x"])
+    _route([band], ref, ["x"])
     levels = _overviews(band, overview_shapes(shape, block=512))
     with rasterio.open(ref) as src:
         factors = src.overviews(1)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import subprocess
 import sys
 from typing import Any
 
 import pytest
+from child_json import child_json
 
 from latcircle.system import BLAS_THREADS_ENV, collector_paused
 
@@ -117,19 +117,8 @@ _OTHER_BLAS_ENV = ("GOTO_NUM_THREADS", "OMP_NUM_THREADS")
 
 
 def _blas_child(how: str, users: str | None = None) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k not in (BLAS_THREADS_ENV, *_OTHER_BLAS_ENV)}
-    if users is not None:
-        env[BLAS_THREADS_ENV] = users
-    run = subprocess.run(
-        [sys.executable, "-c", _BLAS_CHILD, how],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert run.returncode == 0, run.stderr
-    out: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
-    return out
+    chosen = {} if users is None else {BLAS_THREADS_ENV: users}
+    return child_json(_BLAS_CHILD, how, unset=(BLAS_THREADS_ENV, *_OTHER_BLAS_ENV), env=chosen)
 
 
 def test_importing_the_command_line_loads_no_numpy() -> None:
