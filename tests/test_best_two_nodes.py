@@ -15,30 +15,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import LineString
+from tie_lattice import tie_lattice
 
 from latcircle.config import LatencyModel
 from latcircle.engine.latency import attach_sites, solve_each
 from latcircle.engine.locator import Locator
 from latcircle.engine.network import build_network
 from latcircle.engine.persite import best_two, best_two_by_nodes, best_two_of_fields
-
-UTM50 = "EPSG:32650"
-
-
-def _lattice(n: int = 6, step: float = 100.0) -> gpd.GeoDataFrame:
-    """A square street lattice (ties everywhere) plus a detached road no site reaches."""
-    lines = []
-    for i in range(n):
-        for j in range(n - 1):
-            lines.append(LineString([(j * step, i * step), ((j + 1) * step, i * step)]))
-            lines.append(LineString([(i * step, j * step), (i * step, (j + 1) * step)]))
-    far = n * step + 5_000.0
-    lines.append(LineString([(far, 0.0), (far + step, 0.0)]))
-    return gpd.GeoDataFrame(geometry=lines, crs=UTM50)
 
 
 def _points(n: int = 6, step: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
@@ -52,7 +37,7 @@ def _points(n: int = 6, step: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check(sites_xy: np.ndarray, device_us: np.ndarray, preset: str = "optical") -> int:
-    net = build_network(_lattice())
+    net = build_network(tie_lattice())
     locator = Locator(net)
     params = LatencyModel(preset=preset, max_drop_m=200.0).resolved(network_kind="road")
     att = attach_sites(locator, sites_xy[:, 0], sites_xy[:, 1], device_us, params)

@@ -19,8 +19,7 @@ import pytest
 import rasterio
 import rasterio.shutil
 from affine import Affine
-from cog_reference import gdal_route_cog
-from rasterio.io import MemoryFile
+from cog_reference import gdal_route_causes, gdal_route_cog
 
 from latcircle.output.causes import CAUSES_NODATA, write_causes
 from latcircle.output.files import write_cog
@@ -99,27 +98,10 @@ def test_causes_cog_is_gdal_default_bytes(tmp_path: Path) -> None:
         code: (int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16), 255)
         for code, (_, c) in enumerate(classes, start=1)
     }
-    profile = {
-        "driver": "GTiff",
-        "dtype": "uint8",
-        "count": 1,
-        "nodata": CAUSES_NODATA,
-        "width": SHAPE[1],
-        "height": SHAPE[0],
-        "crs": CRS,
-        "transform": TRANSFORM,
-        "photometric": "palette",
-    }
     ref = tmp_path / "ref.tif"
-    with MemoryFile() as mem:
-        with mem.open(**profile) as tmp:
-            tmp.write(values, 1)
-            tmp.write_colormap(1, colormap)
-            tmp.set_band_description(1, description)
-        with mem.open() as src:
-            rasterio.shutil.copy(
-                src, ref, driver="COG", compress="DEFLATE", overview_resampling="nearest"
-            )
+    gdal_route_causes(
+        values, ref, colormap=colormap, description=description, crs=CRS, transform=TRANSFORM
+    )
     assert (tmp_path / "causes.tif").read_bytes() == ref.read_bytes()
 
 

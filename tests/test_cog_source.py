@@ -18,8 +18,7 @@ import pytest
 import rasterio
 import rasterio.shutil
 from affine import Affine
-from cog_reference import gdal_route_cog
-from rasterio.io import MemoryFile
+from cog_reference import gdal_route_causes, gdal_route_cog
 
 from latcircle.output.causes import CAUSES_NODATA, write_causes
 from latcircle.output.cogsource import _overviews, nearest_pick, overview_shapes
@@ -108,29 +107,15 @@ def test_causes_is_gdal_route_bytes(tmp_path: Path, shape: tuple[int, int]) -> N
         code: (int(colours[n][1:3], 16), int(colours[n][3:5], 16), int(colours[n][5:7], 16), 255)
         for code, n in enumerate(order, start=1)
     }
-    profile = {
-        "driver": "GTiff",
-        "dtype": "uint8",
-        "count": 1,
-        "nodata": CAUSES_NODATA,
-        "width": shape[1],
-        "height": shape[0],
-        "crs": CRS,
-        "transform": TRANSFORM,
-        "photometric": "palette",
-    }
     ref = tmp_path / "ref.tif"
-    with MemoryFile() as mem:
-        with mem.open(**profile) as tmp:
-            tmp.write(values, 1)
-            tmp.write_colormap(1, colormap)
-            tmp.set_band_description(
-                1, "status: " + ", ".join(f"{c} {n}" for c, n in enumerate(order, start=1))
-            )
-        with mem.open() as src:
-            rasterio.shutil.copy(
-                src, ref, driver="COG", compress="DEFLATE", overview_resampling="nearest"
-            )
+    gdal_route_causes(
+        values,
+        ref,
+        colormap=colormap,
+        description="status: " + ", ".join(f"{c} {n}" for c, n in enumerate(order, start=1)),
+        crs=CRS,
+        transform=TRANSFORM,
+    )
     assert (tmp_path / "causes.tif").read_bytes() == ref.read_bytes()
 
 

@@ -14,28 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import LineString
+from tie_lattice import tie_lattice
 
 from latcircle.config import LatencyModel
 from latcircle.engine.latency import attach_sites, solve
 from latcircle.engine.locator import Locator
 from latcircle.engine.network import build_network
-
-UTM50 = "EPSG:32650"
-
-
-def _lattice(n: int = 6, step: float = 100.0) -> gpd.GeoDataFrame:
-    lines = []
-    for i in range(n):
-        for j in range(n - 1):
-            lines.append(LineString([(j * step, i * step), ((j + 1) * step, i * step)]))
-            lines.append(LineString([(i * step, j * step), (i * step, (j + 1) * step)]))
-    far = n * step + 5_000.0
-    lines.append(LineString([(far, 0.0), (far + step, 0.0)]))  # no site reaches it
-    return gpd.GeoDataFrame(geometry=lines, crs=UTM50)
 
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
@@ -48,7 +34,7 @@ def _lattice(n: int = 6, step: float = 100.0) -> gpd.GeoDataFrame:
     ],
 )
 def test_site_dtype_is_int64_narrowed(sites: list[list[float]], dtype: Any) -> None:
-    net = build_network(_lattice())
+    net = build_network(tie_lattice())
     locator = Locator(net)
     params = LatencyModel(preset="optical", max_drop_m=200.0).resolved(network_kind="road")
     xy = np.array(sites)
