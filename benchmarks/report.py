@@ -1983,8 +1983,8 @@ the whole run's gain is OpenBLAS's threads no longer spinning; the rest is the f
 (COG source, network vote, protection's best two, status codes once, clusters, slider masks,
 sorted criticals), each a few hundredths of a second. Whole run (≤ 3.5 s), batch task (≤ 2 s)
 and engine ÷ floor on every sample (≤ 2×; no engine change this round: 2.73× → 2.82× is the
-machine) stay over their budgets. `make test`: 1,955 passed in 4 min 33 s (464 + 39 s CPU) and
-4 min 44 s (484 + 41 s) in two runs (docs/testing.md, "Session round 15").
+machine) stay over their budgets. `make test`: 1,955 passed in 4 min 44 s, 484 + 41 s CPU
+(docs/testing.md, "Session round 15").
 """
 
 
