@@ -41,10 +41,13 @@ def main(argv: list[str]) -> int:
         )
         return 2
     task, args_path, result_path = argv
-    # Arrow's memory from the C library's heap, as in the `latcircle` command's own process
-    # (cli.main): the 1 M-node metro's peak 1,010 -> 993 MB with it (session round 15).
-    from latcircle.system import arrow_system_pool
+    # As in the `latcircle` command's own process (cli.main; nothing has imported numpy or
+    # pyarrow yet): one OpenBLAS thread (its threads spin as numpy and scipy load), and
+    # Arrow's memory from the C library's heap (the 1 M-node metro's peak 1,010 -> 993 MB
+    # with it). Session round 15.
+    from latcircle.system import arrow_system_pool, one_blas_thread
 
+    one_blas_thread()
     arrow_system_pool()
     args = json.loads(Path(args_path).read_text())
     t0 = time.perf_counter()

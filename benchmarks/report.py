@@ -1592,7 +1592,9 @@ command line now asks for one thread before anything imports numpy
 line; a value the user set is kept; Dask's workers already had it from Dask). Wuhan whole run,
 three interleaved pairs, `ca89794` → this change, user + system CPU: 5.56 / 5.21 / 5.25 →
 4.97 / 4.89 / 5.00 s, wall 5.08 / 4.73 / 4.78 → 4.71 / 4.64 / 4.74 s; outputs of Wuhan and
-the demo byte-identical (`scripts/compare_outputs.py`, 24 files each). The suite's xdist
+the demo byte-identical (`scripts/compare_outputs.py`, 24 files each). The benchmarks' child
+processes set it too (`benchmarks/_child.py`), so the in-process stage table's `imports` row
+is what the command line pays (tables before this round include the spin). The suite's xdist
 workers and the processes its tests start get the same setting (`tests/conftest.py`):
 `make test` 546 → 528–536 s CPU. Tried and not taken: glibc's allocator by environment
 (`MALLOC_MMAP_THRESHOLD_` 32 MB or 256 MB with `MALLOC_TRIM_THRESHOLD_` twice that;
