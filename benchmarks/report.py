@@ -1593,8 +1593,8 @@ line; a value the user set is kept; Dask's workers already had it from Dask). Wu
 three interleaved pairs, `ca89794` → this change, user + system CPU: 5.56 / 5.21 / 5.25 →
 4.97 / 4.89 / 5.00 s, wall 5.08 / 4.73 / 4.78 → 4.71 / 4.64 / 4.74 s; outputs of Wuhan and
 the demo byte-identical (`scripts/compare_outputs.py`, 24 files each). The benchmarks' child
-processes set it too (`benchmarks/_child.py`), so the in-process stage table's `imports` row
-is what the command line pays (tables before this round include the spin). The suite's xdist
+processes set it too (`benchmarks/_child.py`, after this round's table), so that every child
+runs as the command line's own process does. The suite's xdist
 workers and the processes its tests start get the same setting (`tests/conftest.py`):
 `make test` 546 → 528–536 s CPU. Tried and not taken: glibc's allocator by environment
 (`MALLOC_MMAP_THRESHOLD_` 32 MB or 256 MB with `MALLOC_TRIM_THRESHOLD_` twice that;
@@ -1976,7 +1976,8 @@ process's ±0.2 s noise hides it. An earlier pass of the same A/B, before the sh
 **Session round 15, merged (issue 23; 2026-12-07).** The BLAS setting and five helpers'
 branches above merged at `f76de40`; every output of Wuhan and of the demo is byte-identical to
 the session's start (`ca89794`; `scripts/compare_outputs.py`, 24 files each, after every merge).
-This table was taken at `89a0006` (`f76de40` and a test's fix) on a quiet machine (load 1.7 falling to 1.4).
+This table was taken at `89a0006` (`f76de40` and a test's fix) on a quiet machine (load 1.7
+falling to 1.4).
 Interleaved pairs, `ca89794` (a detached worktree, bytecode compiled) → `f76de40`, one fresh
 process each, user + system CPU: **Wuhan whole run** 5.51 / 5.21 / 5.09 / 5.30 → 4.55 / 4.69 /
 4.80 / 4.80 s (peak 570–580 → 519–529 MB); **Wuhan batch task** (`benchmarks.wuhan.batch_runs`)
@@ -1986,7 +1987,11 @@ the whole run's gain is OpenBLAS's threads no longer spinning; the rest is the f
 sorted criticals), each a few hundredths of a second. Whole run (≤ 3.5 s), batch task (≤ 2 s)
 and engine ÷ floor on every sample (≤ 2×; no engine change this round: 2.73× → 2.82× is the
 machine) stay over their budgets. `make test`: 1,955 passed in 4 min 44 s, 484 + 41 s CPU
-(docs/testing.md, "Session round 15").
+(docs/testing.md, "Session round 15"). A second full `make bench` at `1b0d86d` (the
+benchmarks' children with one BLAS thread), taken as the machine slowed (5-minute load 2.4):
+whole run 5.18 s CPU, batch task 2.81 s, engine ÷ floor 2.68× on the cells and 2.83× on every
+sample, peaks 511 and 993 MB; the same code as the table's but for the children's setting, so
+the difference is the machine (the table kept is the quiet one).
 """
 
 
