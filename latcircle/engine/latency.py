@@ -43,9 +43,11 @@ __all__ = [
     "SiteAttachment",
     "access_terms",
     "attach_sites",
+    "direct_paths",
     "site_source_arcs",
     "solve",
     "solve_each",
+    "weigh_access",
 ]
 
 NO_SITE = -1
@@ -195,13 +197,7 @@ class LatencyField:
         del via_u, via_v
         best, site = self._same_edge(a.edge, a.t, best, site)
         best, site = self._at_nodes(a.edge, a.t, best, site)
-        unreached = ~np.isfinite(best)
-        # factor · ((E + best) + drop), in place (``best`` is this call's own array): the
-        # same operations in the same order.
-        latency = np.add(best, p.fixed_us, out=best)
-        latency += a.drop_us
-        latency *= p.factor
-        latency[unreached] = np.inf
+        latency, unreached = weigh_access(p, best, a.drop_us, in_place=True)
         site[unreached] = NO_SITE
         return latency, site
 
@@ -209,26 +205,9 @@ class LatencyField:
         self, edge: np.ndarray, t: np.ndarray, best: np.ndarray, site: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Take the direct along-edge path from a site on the same edge as the point."""
-        s_site, s_edge, s_t = _site_entries(self.network, self.attachment, self.sites)
-        # A site at a node enters through it: via_u / via_v cover it.
-        at_u, at_v = _at_node_end(self.network, s_edge, s_t)
-        mid = np.flatnonzero(~(at_u | at_v))
-        if len(mid) == 0:
-            return best, site
-        # One pass over the points finds those sharing an edge with any site (one lookup per
-        # point in a per-edge table: np.isin's pass per site is slower); each site then
-        # looks only at those (not at every point once per site).
-        has_site = np.zeros(self.network.n_edges, dtype=bool)
-        has_site[s_edge[mid][s_edge[mid] >= 0]] = True  # (-1 would name the last edge)
-        shared = np.flatnonzero(has_site[edge])
-        for i in mid:
-            on_edge = shared[edge[shared] == s_edge[i]]
-            if len(on_edge) == 0:
-                continue
-            s = s_site[i]
-            direct = self.attachment.offset_us[s] + self.params.us_per_m * np.abs(
-                t[on_edge] - s_t[i]
-            )
+        for s, on_edge, direct in direct_paths(
+            self.network, self.attachment, self.params, self.sites, edge, t
+        ):
             better = direct < best[on_edge]
             best[on_edge[better]] = direct[better]
             site[on_edge[better]] = s
@@ -251,6 +230,57 @@ class LatencyField:
         best[idx] = self.node_us[node] + self.params.us_per_m * away
         site[idx] = self.node_site[node]
         return best, site
+
+
+def weigh_access(
+    params: LatencyParams, best: np.ndarray, drop_us: np.ndarray, *, in_place: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``factor · ((E + best) + drop)`` (``inf`` where ``best`` is not) and where not.
+
+    The last steps of every point's latency, in this order (:meth:`LatencyField.at`, and
+    :func:`~latcircle.engine.persite.best_two_by_nodes`, which must give the same floats).
+    ``in_place`` writes into ``best`` (the caller's own array).
+    """
+    unreached = ~np.isfinite(best)
+    latency = np.add(best, params.fixed_us, out=best if in_place else None)
+    latency += drop_us
+    latency *= params.factor
+    latency[unreached] = np.inf
+    return latency, unreached
+
+
+def direct_paths(
+    network: Network,
+    attachment: SiteAttachment,
+    params: LatencyParams,
+    sites: np.ndarray,
+    edge: np.ndarray,
+    t: np.ndarray,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Yield, per site entering mid-edge, the points on its edge and their direct path (µs).
+
+    Each item is ``(site, rows, latency)``: the rows of the points (on ``edge`` at ``t``)
+    that share the site's edge, and ``offset + us_per_m · |t - t_site|`` for them. A site
+    at a node enters through it (the node's latency covers it), so it yields nothing.
+    """
+    s_site, s_edge, s_t = _site_entries(network, attachment, sites)
+    at_u, at_v = _at_node_end(network, s_edge, s_t)
+    mid = np.flatnonzero(~(at_u | at_v))
+    if len(mid) == 0:
+        return
+    # One pass over the points finds those sharing an edge with any site (one lookup per
+    # point in a per-edge table: np.isin's pass per site is slower); each site then looks
+    # only at those (not at every point once per site).
+    has_site = np.zeros(network.n_edges, dtype=bool)
+    has_site[s_edge[mid][s_edge[mid] >= 0]] = True  # (-1 would name the last edge)
+    shared = np.flatnonzero(has_site[edge])
+    for i in mid:
+        on_edge = shared[edge[shared] == s_edge[i]]
+        if len(on_edge) == 0:
+            continue
+        s = int(s_site[i])
+        direct = attachment.offset_us[s] + params.us_per_m * np.abs(t[on_edge] - s_t[i])
+        yield s, on_edge, direct
 
 
 def _lowest_first(point: np.ndarray, value: np.ndarray) -> np.ndarray:

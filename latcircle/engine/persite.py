@@ -32,10 +32,11 @@ from latcircle.engine.latency import (
     LatencyField,
     SiteAttachment,
     _Along,
-    _site_entries,
     access_terms,
     arc_matrix,
+    direct_paths,
     solve,
+    weigh_access,
 )
 from latcircle.engine.locator import PointLocation
 from latcircle.engine.network import Network
@@ -248,11 +249,7 @@ def best_two_by_nodes(
         there: use :func:`best_two_of_fields`).
     """
     b1, c1, b2, first, sites = _node_best_two(fields)
-    s_site, s_edge, s_t = _site_entries(first.network, first.attachment, sites)
-    col_of = {int(s): j for j, s in enumerate(sites)}
-    s_col = np.array([col_of[int(s)] for s in s_site], dtype=np.int64)
-    entries = (s_col, s_edge, s_t, first.attachment.offset_us[s_site])
-    return [_pair_at(first, loc, (b1, c1, b2), entries) for loc in locs]
+    return [_pair_at(first, loc, (b1, c1, b2), sites) for loc in locs]
 
 
 def _node_best_two(
@@ -309,17 +306,17 @@ def _pair_at(
     first: LatencyField,
     loc: PointLocation,
     nodes: tuple[np.ndarray, np.ndarray, np.ndarray],
-    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sites: np.ndarray,
 ) -> BestPair:
     """:func:`best_two_by_nodes` at one set of located points."""
     n = len(loc)
     terms = access_terms(first.network, first.params, loc)
     best, col, second = np.full(n, np.inf), np.full(n, NO_SITE, np.int64), np.full(n, np.inf)
     rows = terms.rows
-    best[rows], col[rows], second[rows] = _row_pairs(first, terms.nearest, nodes, entries)
+    best[rows], col[rows], second[rows] = _row_pairs(first, terms.nearest, nodes, sites)
     if len(loc.tie_point):
         p = loc.tie_point
-        t1, tc, t2 = _row_pairs(first, terms.ties, nodes, entries)
+        t1, tc, t2 = _row_pairs(first, terms.ties, nodes, sites)
         # Per point the lowest over its edge and its ties, a column reaching it, then the
         # lowest of the other columns over every row of the point.
         near1, near_col, near2 = best.copy(), col.copy(), second
@@ -335,7 +332,7 @@ def _row_pairs(
     first: LatencyField,
     a: _Along,
     nodes: tuple[np.ndarray, np.ndarray, np.ndarray],
-    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sites: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row on ``a``: the lowest latency, a column reaching it, the lowest of the others.
 
@@ -348,46 +345,35 @@ def _row_pairs(
         (b1[a.u] + a.to_u_us, c1[a.u], b2[a.u] + a.to_u_us),
         (b1[a.v] + a.to_v_us, c1[a.v], b2[a.v] + a.to_v_us),
     )
-    pair = _with_direct(first, a, pair, entries)
-    return _weighed(first, a, pair[0]), pair[1], _weighed(first, a, pair[2])
+    pair = _with_direct(first, a, pair, sites)
+    best = weigh_access(first.params, pair[0], a.drop_us, in_place=False)[0]
+    return best, pair[1], weigh_access(first.params, pair[2], a.drop_us, in_place=False)[0]
 
 
 def _with_direct(
     first: LatencyField,
     a: _Along,
     pair: tuple[np.ndarray, np.ndarray, np.ndarray],
-    entries: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    sites: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Merge the direct along-edge path of each site entering on a row's edge (its column)."""
-    s_col, s_edge, s_t, s_offset = entries
-    net = first.network
-    has_site = np.zeros(net.n_edges, dtype=bool)
-    has_site[s_edge[s_edge >= 0]] = True  # (-1 would name the last edge)
-    shared = np.flatnonzero(has_site[a.edge])
-    if len(shared) == 0:
-        return pair
-    v1, k1, w1 = (x.copy() for x in pair)
-    for i in range(len(s_col)):
-        on_edge = shared[a.edge[shared] == s_edge[i]]
-        if len(on_edge) == 0:
-            continue
-        direct = s_offset[i] + first.params.us_per_m * np.abs(a.t[on_edge] - s_t[i])
+    """Merge the direct along-edge path of each site entering on a row's edge (its column).
+
+    The same paths :meth:`LatencyField.at` takes (:func:`direct_paths`); ``sites`` holds
+    each column's site.
+    """
+    col_of = {int(s): j for j, s in enumerate(sites)}
+    v1, k1, w1 = pair
+    copied = False
+    for s, on_edge, direct in direct_paths(
+        first.network, first.attachment, first.params, sites, a.edge, a.t
+    ):
+        if not copied:  # the caller's arrays are left as they are
+            v1, k1, w1, copied = v1.copy(), k1.copy(), w1.copy(), True
         none = np.full(len(on_edge), np.inf)
         kept = (v1[on_edge], k1[on_edge], w1[on_edge])
-        merged = _merge(kept, (direct, np.full(len(on_edge), s_col[i]), none))
+        merged = _merge(kept, (direct, np.full(len(on_edge), col_of[s]), none))
         v1[on_edge], k1[on_edge], w1[on_edge] = merged
     return v1, k1, w1
-
-
-def _weighed(first: LatencyField, a: _Along, x: np.ndarray) -> np.ndarray:
-    """``factor · ((E + x) + drop)``, ``inf`` where ``x`` is not finite (as ``at`` does)."""
-    p = first.params
-    unreached = ~np.isfinite(x)
-    out = np.add(x, p.fixed_us)
-    out += a.drop_us
-    out *= p.factor
-    out[unreached] = np.inf
-    return out
 
 
 def _runs(
