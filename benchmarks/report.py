@@ -1889,10 +1889,12 @@ The whole run's pairs (median −0.155 s) are within its ±0.2 s run-to-run nois
   empty ones `_groups` gives, without finding each year's uncovered rows (`has_access` over
   every sample, 23 times; ~7 ms).
 * **Smaller.** The ring layers read each distinct year's ring areas once (a `.loc` per
-  threshold and year before: 4 ms); tile layers given a URL set what folium 0.20 sets for
-  a URL without its look-up among xyzservices' ~1,000 provider names (2.3 ms a layer;
-  `tests/test_map_tiles.py` against `folium.TileLayer` on every base map's URL and option
-  set); the page's fixed style and offline notice skip branca's template compile.
+  threshold and year before: 4 ms); the page's fixed style and offline notice skip branca's
+  template compile. (Tile layers given a URL had set what folium 0.20 sets without its
+  look-up among xyzservices' ~1,000 provider names, 2.3 ms a layer, two layers on Wuhan; the
+  review dropped that copy of folium's internals: ~5 ms is not worth tracking folium's
+  `TileLayer.__init__` by hand. `tests/test_map_tiles.py` still checks the layers against
+  `folium.TileLayer`.)
 * **Looked at and left.** What `write_map` spends is now mostly third-party work on these
   outputs: imports ~0.15 s (folium's 45 template compiles at import ~0.06, `requests`
   0.022, `branca.colormap`'s colour tables 0.017, xyzservices' provider list 0.007),

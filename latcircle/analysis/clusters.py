@@ -299,7 +299,7 @@ def _districts_by_cause(area_codes: np.ndarray, district: np.ndarray) -> dict[in
     if not len(district):
         return {}
     low = int(district.min())
-    span = len(CAUSE_CODES) + 1
+    span = max(CAUSE_CODES.values()) + 1  # codes 0 (outside) to the highest
     key = (district.astype(np.int64) - low) * span + area_codes
     counts = np.bincount(key, minlength=(int(district.max()) - low + 1) * span)
     counts = counts.reshape(-1, span)
