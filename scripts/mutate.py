@@ -217,8 +217,8 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "equipment latency dropped",
         "latcircle/engine/latency.py",
-        "latency = np.add(best, p.fixed_us, out=best)",
-        "latency = np.add(best, 0.0, out=best)",
+        "latency = np.add(best, params.fixed_us, out=best if in_place else None)",
+        "latency = np.add(best, 0.0, out=best if in_place else None)",
         EXACT,
     ),
     Mutant(
