@@ -31,6 +31,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[$(EXTRAS)]'
 	# An editable install writes no bytecode (and PYTHONDONTWRITEBYTECODE may forbid runs to).
 	$(BIN)/python -m compileall -q latcircle
+	# The pages' Jinja2 templates compiled likewise (kept only while their source is unchanged).
+	$(BIN)/python -m latcircle.present.templating
 	touch $(STAMP)
 
 # A fresh venv, the newest versions pyproject.toml allows, frozen. Commit the result.
