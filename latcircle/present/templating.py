@@ -231,7 +231,9 @@ def settings_digest() -> str:
     return digest.hexdigest()
 
 
-def compile_templates(folder: Path = CODE_DIR) -> list[Path]:
+def compile_templates(
+    folder: Path = CODE_DIR, *, loader: jinja2.BaseLoader | None = None
+) -> list[Path]:
     """Compile every template with the page environment and keep its code in ``folder``.
 
     Run at install (``make install``: ``python -m latcircle.present.templating``). Code kept
@@ -241,6 +243,8 @@ def compile_templates(folder: Path = CODE_DIR) -> list[Path]:
     ----------
     folder
         Where to keep the code: :data:`CODE_DIR`, which :func:`environment` reads.
+    loader
+        The templates: the package's when ``None`` (as :func:`make_environment`).
 
     Returns
     -------
@@ -251,8 +255,7 @@ def compile_templates(folder: Path = CODE_DIR) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob(f"*{_CODE_SUFFIX}"):
         old.unlink()
-    writer = _CodeWriter(folder)
-    env = make_environment(code=writer)
+    env = make_environment(loader=loader, code=_CodeWriter(folder))
     for name in env.list_templates():
         env.get_template(name)
     return sorted(folder.glob(f"*{_CODE_SUFFIX}"))
