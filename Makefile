@@ -79,6 +79,8 @@ national: $(STAMP)
 	$(BIN)/latcircle national-rollup outputs/ --out outputs/national
 
 bench: $(STAMP)
+	# A run as installed: the templates' code current (an edit since install is compiled per run).
+	$(BIN)/python -m latcircle.present.templating
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
