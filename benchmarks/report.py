@@ -1994,6 +1994,55 @@ benchmarks' children with one BLAS thread), taken as the machine slowed (5-minut
 whole run 5.18 s CPU, batch task 2.81 s, engine ÷ floor 2.68× on the cells and 2.83× on every
 sample, peaks 511 and 993 MB; the same code as the table's but for the children's setting, so
 the difference is the machine (the table kept is the quiet one).
+
+**Session round 16: the report step (issue 23, part; 2026-12-07).** Measured on the shared
+2-core machine under heavy load (1-minute load 3.8–7), so only interleaved pairs against `main`
+at `eb44047` (a detached worktree, bytecode compiled in both) are compared; CPU = user +
+system. Every output of Wuhan and of the demo is byte-identical to `main`'s
+(`scripts/compare_outputs.py` against `/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each).
+*Where `write_report` goes*, without a profiler (a fresh process per measure, a pickled Wuhan
+run, the step's first call as in a run, `time.process_time`): importing matplotlib 0.22–0.23 s;
+building the six figures 0.12–0.14 s (band map 27–31 ms, curve 20–22, district bars 24,
+progress 16–18, sensitivity 20–25, fan 16–17); drawing and encoding them 0.33–0.34 s (the fitted
+layout 0.09–0.10 s of it, its second pass 0.015 s: the first creates the ticks and measures
+the texts the draw would; Pillow's PNG ~0.085 s); the page 0.06–0.08 s, of which compiling its
+18 templates 0.03 s (Jinja2's parse and code generation 0.023, Python's `compile` 0.006).
+`perf` over the step: 65 % of the samples in the interpreter, zlib and Pillow's PNG filter 9 %,
+FreeType 5 %, Agg 2 %.
+* **The templates' compiled code kept at install** (`present/templating.py`:
+  `compile_templates`, `InstalledCode`; `make install` runs `python -m
+  latcircle.present.templating` after `compileall`, and `make bench` does too). Jinja2's own
+  bytecode cache, read only at run time, over `latcircle/present/__pycache__/templates/`: a
+  template's kept code is used only if it was compiled from the very source loaded (Jinja2's
+  SHA-1 of it, its bytecode format, the Python version) under the same settings (the key holds
+  Jinja2's version and the source of `templating.py` and `style.py`, where the environment,
+  its filters and tests are made); anything else is compiled on first use as before, and a run
+  writes nothing there. The page's first render in a fresh process, the same tree with and
+  without the kept code, four alternations: 0.060–0.078 → 0.031–0.040 s (the same page
+  SHA-1). First `write_report` in a fresh process (imports included), `eb44047` → this
+  branch, 22 interleaved pairs at load 3.8–6: median 0.911 → 0.875 s, paired difference
+  median −0.044 s (lower in 15 of 22). Whole run (`/usr/bin/time`, 16
+  interleaved pairs, load 4–7): median 5.56 → 5.62 s CPU, paired difference +0.055 s (lower in
+  6 of 16): a 0.035 s change is far below this load's noise (±0.3 s a run); peak 523.7 →
+  524.1 MB (the same). `tests/test_template_code.py`: the demo's `report.html` byte for byte
+  from kept code (no template compiled) and from a fresh compile; hostile text inert through
+  kept code; an edited template, other settings and five kinds of damaged file compiled
+  afresh; nothing written by a run; only kept code replaced by a new install.
+* **Checked, not the case** (the brief's leads). No figure is drawn twice: six `Figure.draw`
+  and six layout runs for six PNGs, no `savefig`, no tight box. One page environment per
+  process (`functools.cache`), each template compiled once (16 compiles, 8 cache hits in a
+  Wuhan run), not per language (the `zh` headings are replaced in the rendered page: 1.6 ms).
+  Fonts: 13 font-manager lookups for the six figures; each distinct text laid out once (85 of
+  122 drawn). PNG: one encoding per figure at Pillow's defaults (fixed by the bytes).
+* **Measured and left.** Each axis's tick locator runs ~8 times a draw (three per layout pass,
+  two in the draw) at 0.07–0.09 ms: ~10 ms for the six figures, of which ~4 ms could go by
+  calling matplotlib's private `Axis._update_ticks` once per pass: not done. The layout's
+  second pass (0.015 s) stays (round 11). Pillow's `preinit` (four plugins imported on the
+  first save): 2 ms, not worth re-creating `imsave`. The matplotlib import (0.22 s: the
+  artists' `set` docstring tables, `mpl_toolkits.mplot3d`, the geo and polar projections,
+  `dviread`'s `fontTools.agl`) is the library's own (patching it was rejected in round 10);
+  building and drawing are matplotlib's artists, layout and text (FreeType's hinted glyph
+  loading ~13 µs a character) on these figures.
 """
 
 
