@@ -200,3 +200,13 @@ def test_the_page_environment_reads_the_installed_code() -> None:
     assert env.bytecode_cache.settings == settings_digest()
     assert CODE_DIR.parent.name == "__pycache__"  # beside the package's bytecode, untracked
     assert env.get_template("report.html") is env.get_template("report.html")
+
+
+def test_without_a_readable_source_nothing_kept_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable() -> str:
+        raise FileNotFoundError("templating.py")  # as from a zip import
+
+    monkeypatch.setattr(templating, "settings_digest", unreadable)
+    env = environment.__wrapped__()  # built afresh (environment() itself is built once)
+    assert env.bytecode_cache is None
+    assert _table(env) == _table(make_environment())

@@ -125,7 +125,11 @@ def environment() -> jinja2.Environment:
     -------
     jinja2.Environment
     """
-    return make_environment(code=InstalledCode(CODE_DIR))
+    try:
+        code = InstalledCode(CODE_DIR)
+    except OSError:  # the environment's source unreadable (e.g. a zip import): none kept
+        return make_environment()
+    return make_environment(code=code)
 
 
 def make_environment(
