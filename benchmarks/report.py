@@ -2021,13 +2021,15 @@ FreeType 5 %, Agg 2 %.
   without the kept code, four alternations: 0.060–0.078 → 0.031–0.040 s (the same page
   SHA-1). First `write_report` in a fresh process (imports included), `eb44047` → this
   branch, 22 interleaved pairs at load 3.8–6: median 0.911 → 0.875 s, paired difference
-  median −0.044 s (lower in 15 of 22). Whole run (`/usr/bin/time`, 16
-  interleaved pairs, load 4–7): median 5.56 → 5.62 s CPU, paired difference +0.055 s (lower in
-  6 of 16): a 0.035 s change is far below this load's noise (±0.3 s a run); peak 523.7 →
-  524.1 MB (the same). `tests/test_template_code.py`: the demo's `report.html` byte for byte
-  from kept code (no template compiled) and from a fresh compile; hostile text inert through
-  kept code; an edited template, other settings and five kinds of damaged file compiled
-  afresh; nothing written by a run; only kept code replaced by a new install.
+  median −0.044 s (lower in 15 of 22). Whole run (`/usr/bin/time`, 22 interleaved pairs,
+  load 4–7): median 5.50 → 5.45 s CPU, paired difference median −0.005 s (lower in 11 of 22):
+  a 0.035–0.045 s change is far below this load's noise (±0.3 s a run); peak 524.1 → 524.2 MB
+  (the same; ranges 517.9–528.2 and 518.5–528.2 MB). `tests/test_template_code.py`: the
+  demo's `report.html` byte for byte from kept code (no template compiled) and from a fresh
+  compile; hostile text inert through kept code; an edited template, other settings, five
+  kinds of damaged file and an unreadable environment source compiled afresh; nothing written
+  by a run; only kept code replaced by a new install. An existing `.venv` (its install stamp
+  already made) gets the code from `make bench` or `python -m latcircle.present.templating`.
 * **Checked, not the case** (the brief's leads). No figure is drawn twice: six `Figure.draw`
   and six layout runs for six PNGs, no `savefig`, no tight box. One page environment per
   process (`functools.cache`), each template compiled once (16 compiles, 8 cache hits in a
