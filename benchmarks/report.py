@@ -2056,6 +2056,16 @@ The first row's paired differences: median 0.038 s (−0.031 to 0.131).
   the parser 0.003 s, the swap and fsyncs 0.004 s; `release_memory` between stages 0.019 s
   for its seven calls. The national worker's `warm_up` imports what a city uses: nothing to
   cut there.
+* **Tried and taken back: the collector paused around the config's import** (`cmd_run`,
+  `cmd_demo`, `cmd_city`, as `run_and_report` does for the pipeline). Importing
+  `latcircle.config` sets off ~60 collections (~0.007 s of its ~0.12 s); paused, the first
+  collection after it walks everything the import built (one generation-0 pass of 6.8 ms),
+  so a run's collections before the pipeline went from 0.0125 to 0.009–0.010 s only; and
+  `demo`, whose generator then runs with that heap unfrozen, collected more (before the
+  pipeline: 0.21–0.23 → 0.32–0.35 s, `gc.callbacks`). Freezing there would need an unfreeze
+  on every error path of a caller of `main([...])`: not done. Found on the way: `latcircle
+  demo` spends those 0.21–0.23 s in collections while its generator imports and runs (641
+  collections, the collector on), before `run_and_report` pauses it.
 """
 
 
