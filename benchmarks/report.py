@@ -2045,6 +2045,78 @@ FreeType 5 %, Agg 2 %.
   `dviread`'s `fontTools.agl`) is the library's own (patching it was rejected in round 10);
   building and drawing are matplotlib's artists, layout and text (FreeType's hinted glyph
   loading ~13 µs a character) on these figures.
+
+**Session round 16 (start-up and between stages) (issue 23, part; 2026-12-07).** What a
+`latcircle -q run` pays before its first stage and outside its stages. Measured on the shared
+2-core machine at load 3–7 from other helpers, against `main` at `eb44047` (a detached worktree
+beside the branch, bytecode compiled in both), interleaved fresh processes, CPU = user + system.
+Every output of Wuhan and of the demo byte-identical (`scripts/compare_outputs.py` against
+`/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each).
+
+| Wuhan `latcircle -q run` | before | after |
+| :--- | ---: | ---: |
+| CPU from start to the first stage (`getrusage`; 16 pairs, median) | 0.842 s | 0.802 s |
+| modules loaded by the whole run | 1,656 | 1,614 |
+| bench "outside stages" (`wuhan.stages_task`; 4 pairs, load 4–5) | 0.45–0.63 s | 0.27–0.35 s |
+| `_read_yaml` of `wuhan.yaml` (in process, 5 × 20 calls, median) | 7.3 ms | 3.5 ms |
+| whole run (`/usr/bin/time`; 12 pairs, load 3.2–6.8: noise) | 5.20–6.23 s | 5.14–6.35 s |
+
+The first row's paired differences: median 0.038 s (−0.031 to 0.131).
+
+* **No rich under `-q`** (`cli._Args.console`, `logs.setup_logging`, `cli.options.stage_bar`).
+  `main` made the log console (rich) for every command, so a quiet run imported `rich.console`
+  (41 modules, ~0.019 s CPU with the collector off) and showed nothing. The console is now
+  made when first used: the stage bar asks for it only when not quiet, and the log handler,
+  rich on a terminal or plain lines elsewhere (`log_handler`, unchanged), is chosen at the
+  first record that passes the level; a quiet run that logs nothing never imports rich. A
+  summary, a bar or a log line makes it as before. In the benchmark's in-process run the
+  console came after the pipeline's import with the collector on, so rich's import there also
+  set off a full collection over the imported heap: its "outside stages" falls by more than a
+  fresh `latcircle` process saves (~0.02–0.04 s). `tests/test_startup_imports.py`: a quiet
+  whole run (map and report) loads none of rich, `scipy.optimize`, `scipy.stats`, the
+  planner, the calibration, networkx, osmnx, the fetchers, dask/distributed,
+  `national_run` or the demo's generator, while it does load the stack it uses; a run that
+  prints its summary loads rich; the handler is made at the first record only, once, with
+  the formatter `basicConfig` gave it (`%(message)s`) unless its own (the plain lines).
+* **A config's YAML parsed once** (`config.loading._read_yaml`): it was composed for the
+  checks (size, depth, duplicate keys) and parsed again by `yaml.safe_load`; the checked node
+  is now constructed (`SafeLoader.get_single_node` then `construct_document`, what
+  `safe_load` does): 7.3 → 3.5 ms a config (each national batch task loads one too).
+  `tests/test_config_one_parse.py` compares with `yaml.safe_load` (anchors and merge keys,
+  every scalar kind, block strings, nested sequences, flow style, Wuhan's and the tiny
+  city's configs) and keeps the duplicate-key, non-mapping and two-document refusals.
+* **Looked at and left: the imports are the libraries' own.** Before the first stage (0.69–0.83
+  s CPU in three runs at load ~3): interpreter and `latcircle.cli` 0.04–0.05 s (stdlib:
+  argparse, dataclasses, inspect, which the stack imports anyway), `latcircle.config`
+  0.105–0.129 s (pydantic ~0.045–0.07, whose plugin loader imports `importlib.metadata`,
+  which `run.json`'s versions need anyway; PyYAML; the config models' classes ~0.023 s, of
+  which pydantic's `defer_build=True` saves ~0.002 s since a run validates the whole
+  `CityConfig`: not taken), the config's load 0.005 s, the pipeline 0.53–0.63 s, the output
+  steps 0.003 s. The pipeline's largest parts are package `__init__`s that no public
+  submodule avoids: `scipy.sparse.csgraph` 0.07 s (its `_laplacian` imports
+  `scipy.sparse.linalg` and `scipy.linalg`), `scipy.special` 0.032 s (`scipy.spatial.distance`
+  imports it; cKDTree comes through `scipy.spatial`) and `scipy.ndimage` 0.030 s (the
+  locator's distance transform and the clusters' labels): in both, most of it is
+  `xp_capabilities` re-parsing each function's docstring at import (scipy PRs #22946 and
+  #23415); pandas with pyarrow, geopandas (pyproj, with its CA-bundle call), rasterio (click),
+  pyogrio as measured in rounds 12 and 14. `pipeline/__init__`'s four other compositions
+  ~0.003 s, `TiersRunConfig` ~0.0015 s: left. Outside the stages (in process): `run.json`
+  ~0.012 s (ten package versions through `importlib.metadata` ~0.005, a headers-only parse of
+  each METADATA would halve it by re-implementing its look-up: not done; the input digests
+  0.006 s for 5.7 MB, SHA-NI), the QGIS styles 0.014 s (GDAL writes the table: its bytes),
+  the parser 0.003 s, the swap and fsyncs 0.004 s; `release_memory` between stages 0.019 s
+  for its seven calls. The national worker's `warm_up` imports what a city uses: nothing to
+  cut there.
+* **Tried and taken back: the collector paused around the config's import** (`cmd_run`,
+  `cmd_demo`, `cmd_city`, as `run_and_report` does for the pipeline). Importing
+  `latcircle.config` sets off ~60 collections (~0.007 s of its ~0.12 s); paused, the first
+  collection after it walks everything the import built (one generation-0 pass of 6.8 ms),
+  so a run's collections before the pipeline went from 0.0125 to 0.009–0.010 s only; and
+  `demo`, whose generator then runs with that heap unfrozen, collected more (before the
+  pipeline: 0.21–0.23 → 0.32–0.35 s, `gc.callbacks`). Freezing there would need an unfreeze
+  on every error path of a caller of `main([...])`: not done. Found on the way: `latcircle
+  demo` spends those 0.21–0.23 s in collections while its generator imports and runs (641
+  collections, the collector on), before `run_and_report` pauses it.
 """
 
 

@@ -9,6 +9,7 @@ and never shortened: a path in a log stays whole and on one line, whatever ``COL
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def log_handler(out: Console, *, show_time: bool = False) -> logging.Handler:
     return handler
 
 
-def setup_logging(level: int, out: Console) -> None:
+def setup_logging(level: int, out: Console | Callable[[], Console]) -> None:
     """Warnings by default, stage timings with -v, debug with -vv, errors only with -q.
 
     Parameters
@@ -84,18 +85,55 @@ def setup_logging(level: int, out: Console) -> None:
     level
         ``verbose - quiet`` from the command line.
     out
-        The console the log goes to (:func:`console`).
+        The console the log goes to (:func:`console`), or a function returning it: the
+        handler (rich or plain, :func:`log_handler`) is then chosen at the first record, so
+        a run that logs nothing never makes a console (nor imports rich).
     """
     ours = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
         max(min(level, 2), -1), logging.DEBUG
     )
+    show_time = level > 1
+    handler = (
+        _FirstRecordHandler(lambda: log_handler(out(), show_time=show_time))
+        if callable(out)
+        else log_handler(out, show_time=show_time)
+    )
     logging.basicConfig(
         level=logging.DEBUG if level > 2 else logging.WARNING if level >= 0 else logging.ERROR,
         format="%(message)s",
-        handlers=[log_handler(out, show_time=level > 1)],
+        handlers=[handler],
         force=True,
     )
     logging.getLogger("latcircle").setLevel(ours)
+
+
+class _FirstRecordHandler(logging.Handler):
+    """A handler made at the first record it gets, which then handles every record.
+
+    ``basicConfig`` gives this handler its formatter; the made handler takes it unless it
+    has its own (the plain handler does), as when ``basicConfig`` is given it directly.
+    """
+
+    def __init__(self, make: Callable[[], logging.Handler]) -> None:
+        super().__init__()
+        self._make = make
+        self._inner: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._inner is None:  # under this handler's lock: made once
+            self._inner = self._make()
+            if self._inner.formatter is None:
+                self._inner.setFormatter(self.formatter)
+        self._inner.handle(record)
+
+    def flush(self) -> None:
+        if self._inner is not None:
+            self._inner.flush()
+
+    def close(self) -> None:
+        if self._inner is not None:
+            self._inner.close()
+        super().close()
 
 
 def progress_bar(

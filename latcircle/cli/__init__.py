@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from latcircle import __version__
 from latcircle.cli import calibrate, city, demo, fetch, national, plan, rollup, run, tiers
@@ -32,6 +34,9 @@ from latcircle.cli.options import (
     verbosity_flags,
 )
 from latcircle.errors import InputError, LatcircleError, OutputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["main"]
 
@@ -57,18 +62,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         one_blas_thread()  # before anything imports numpy (nothing has yet: tests/test_startup)
         arrow_system_pool()  # before anything imports pyarrow (tests/test_arrow_pool.py)
         _exit_uncollected()
-    from latcircle.logs import console, setup_logging
+    from latcircle.logs import setup_logging
 
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv, namespace=_Args())
     args.verbose = args.verbose_top + args.verbose_sub
     args.quiet = args.quiet_top + args.quiet_sub
-    # One console for log lines and progress bars: a log line prints above the live bar
-    # instead of landing on it.
-    args.console = console()
-    setup_logging(args.verbose - args.quiet, args.console)
+    # One console for log lines and progress bars (args.console): a log line prints above
+    # the live bar instead of landing on it. Made when first needed.
+    setup_logging(args.verbose - args.quiet, lambda: args.console)
     with _term_as_interrupt():
         return _dispatch(args)
+
+
+class _Args(argparse.Namespace):
+    """The parsed command line, and the console its log lines and bars share (stderr).
+
+    The console is made when first used: a quiet run that logs nothing shows nothing, and
+    then never imports rich (~0.016 s CPU, measured 2026-12-07).
+    """
+
+    @functools.cached_property
+    def console(self) -> Console:
+        from latcircle.logs import console
+
+        return console()
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -223,7 +223,7 @@ def output_flags(cmd: argparse.ArgumentParser) -> None:
 
 
 def stage_bar(
-    console: Console, stages: Sequence[str], *, quiet: bool
+    console: Console | Callable[[], Console], stages: Sequence[str], *, quiet: bool
 ) -> tuple[Callable[[str], None] | None, Callable[[], None]]:
     """Return a progress bar over a run's stages: ``stage 3/10 locate`` with elapsed time.
 
@@ -233,13 +233,16 @@ def stage_bar(
     Parameters
     ----------
     console
-        The logs' console.
+        The logs' console, or a function returning it (not called when quiet).
     stages
         The stages' names, in order.
     quiet
         Show nothing.
     """
-    if quiet or not console.is_terminal:
+    if quiet:
+        return None, lambda: None
+    console = console() if callable(console) else console
+    if not console.is_terminal:
         return None, lambda: None
     from latcircle.logs import progress_bar
 

@@ -76,7 +76,7 @@ def run_and_report(
         # otherwise walk every object the imports made, once (0.05 s CPU on Wuhan,
         # measured with gc.callbacks 2026-12-07), only to keep them all.
         gc.freeze()
-    on_start, stop = stage_bar(args.console, run_stages(extras), quiet=quiet)
+    on_start, stop = stage_bar(lambda: args.console, run_stages(extras), quiet=quiet)
     try:
         result = run_city(
             cfg,
