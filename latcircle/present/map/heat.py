@@ -40,7 +40,7 @@ def add_heat(
         return None
     points, top = found
     if datum != "wgs84":  # rows already rounded to at most 4 decimals stay as they are
-        lon, lat = to_display(points[:, 1], points[:, 0], datum=datum)
+        lon, lat = to_display(points[:, 1], points[:, 0], datum=datum)  # type: ignore[arg-type]
         points = np.array(
             [
                 [round(float(a), 4), round(float(b), 4), float(w)]
