@@ -60,53 +60,54 @@ def row_texts(values: np.ndarray, decimals: int) -> list[str] | None:
         simple &= ~np.signbit(flat) | (flat != 0)  # -0.0 is "-0.0"
     if not simple.all():
         return None
-    number, used = _numbers(k.astype(np.int64), decimals)
-    width = number.shape[1]
-    # Each row: "[" number (", " number)* "]" "\n"; the newlines split the rows apart.
-    row_width = 1 + m * width + 2 * (m - 1) + 2
-    chars = np.zeros((n, row_width), dtype=np.uint8)
-    keep = np.zeros((n, row_width), dtype=bool)
-    chars[:, 0], keep[:, 0] = ord("["), True
+    k = k.astype(np.int64).reshape(n, m)
+    # Each row: "[" number (", " number)* "]" "\n", laid out a character per line of a
+    # (width, n) array (the rows' columns), read row by row; the newlines split the rows.
+    parts = [_constant("[", n)]
     for j in range(m):
-        start = 1 + j * (width + 2)
-        chars[:, start : start + width] = number[j::m]
-        keep[:, start : start + width] = used[j::m]
-        if j < m - 1:
-            chars[:, start + width : start + width + 2] = np.frombuffer(b", ", dtype=np.uint8)
-            keep[:, start + width : start + width + 2] = True
-    chars[:, -2:], keep[:, -2:] = np.frombuffer(b"]\n", dtype=np.uint8), True
-    return chars[keep].tobytes().decode("ascii").split("\n")[:-1]
+        parts.append(_numbers(k[:, j], decimals))
+        parts.append(_constant(", " if j < m - 1 else "]\n", n))
+    chars = np.concatenate([c for c, _ in parts]).T
+    used = np.concatenate([u for _, u in parts]).T
+    return chars[used].tobytes().decode("ascii").split("\n")[:-1]
+
+
+def _constant(text: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``text`` in each of ``n`` rows, every character written."""
+    chars = np.repeat(np.frombuffer(text.encode("ascii"), dtype=np.uint8)[:, None], n, axis=1)
+    return chars, np.ones(chars.shape, dtype=bool)
 
 
 def _numbers(k: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarray]:
-    """Characters of ``k / 10**decimals`` (sign, integer digits, ".", decimals) and which count."""
-    a = np.abs(k)
-    unit = 10**decimals
-    whole, part = a // unit, a % unit
-    n_whole = max(len(str(int(whole.max()))), 1)
+    """Characters of each ``k / 10**decimals``, and which of them are written.
+
+    A line per place (sign, integer digits, ".", decimals), a column per number.
+    """
+    whole, part = np.divmod(np.abs(k), 10**decimals)
+    n_whole = len(str(int(whole.max())))
     n_part = max(decimals, 1)
-    chars = np.zeros((len(k), 1 + n_whole + 1 + n_part), dtype=np.uint8)
-    used = np.zeros(chars.shape, dtype=bool)
-    chars[:, 0], used[:, 0] = ord("-"), k < 0
+    chars = np.empty((2 + n_whole + n_part, len(k)), dtype=np.uint8)
+    used = np.empty(chars.shape, dtype=bool)
+    chars[0], used[0] = ord("-"), k < 0
     # Integer digits right-aligned; a leading zero only for the units (0.5).
-    rest = whole.copy()
+    rest = whole
     for j in range(n_whole, 0, -1):
-        chars[:, j] = _DIGITS[rest % 10]
-        used[:, j] = (rest > 0) | (j == n_whole)
-        rest //= 10
-    chars[:, n_whole + 1], used[:, n_whole + 1] = ord("."), True
-    # Decimals without their trailing zeros, at least one ("114.0").
-    last = np.zeros(len(k), dtype=np.int64)  # places to keep
-    rest = part.copy()
+        used[j] = (rest > 0) | (j == n_whole)
+        rest, digit = np.divmod(rest, 10)
+        chars[j] = _DIGITS[digit]
+    chars[n_whole + 1], used[n_whole + 1] = ord("."), True
+    # Decimals without their trailing zeros, at least one ("114.0"): a place is written
+    # when it or a place after it is not zero.
+    seen = np.zeros(len(k), dtype=bool)
+    rest = part
     for j in range(decimals, 0, -1):
-        digit = rest % 10
-        chars[:, n_whole + 1 + j] = _DIGITS[digit]
-        last = np.where((last == 0) & (digit != 0), j, last)
-        rest //= 10
+        rest, digit = np.divmod(rest, 10)
+        chars[n_whole + 1 + j] = _DIGITS[digit]
+        seen |= digit != 0
+        used[n_whole + 1 + j] = seen
     if decimals == 0:
-        chars[:, n_whole + 2] = ord("0")
-    places = np.maximum(last, 1)
-    used[:, n_whole + 2 :] = np.arange(1, n_part + 1) <= places[:, None]
+        chars[n_whole + 2] = ord("0")
+    used[n_whole + 2] = True
     return chars, used
 
 
