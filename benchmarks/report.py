@@ -2117,6 +2117,69 @@ The first row's paired differences: median 0.038 s (−0.031 to 0.131).
   on every error path of a caller of `main([...])`: not done. Found on the way: `latcircle
   demo` spends those 0.21–0.23 s in collections while its generator imports and runs (641
   collections, the collector on), before `run_and_report` pauses it.
+
+**Session round 16 (the map step; issue 23, part; 2026-12-07).** Profiled first (cProfile
+with CPU time of `write_map` alone on a pickled Wuhan run, first and later calls, each part
+timed in process): of the step's ~0.42 s after its imports, JSON took ~0.08 s, most of it
+coordinates made into Python floats only to be written back (`float.__repr__` ~0.25 µs each):
+the slider's 13 drawings (51,870 numbers: GEOS's GeoJSON 5.9 ms, `json.loads` 7.0, the data
+block's `json.dumps` 16.5) and the heat layer's 17,000-odd rows (504 KB, `json.dumps` 18 ms,
+and `_rows` re-made each row). One exact change; every output of Wuhan and of the demo
+byte-identical to `main`'s at `eb44047` (`scripts/compare_outputs.py` against
+`/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each, `map.html` included), and the Wuhan
+page with `--basemap amap`, `tencent` + `zh`, `none` at precision 4, cumulative bands and
+precision 3 with 300 m heat cells byte-identical to `eb44047`'s (in process). Measured under
+heavy load (1-minute load 3.3–6.2 on the 2 shared cores), interleaved with a detached worktree
+of `eb44047` (bytecode compiled in both), CPU = user + system:
+
+| Wuhan | before | after |
+| :--- | ---: | ---: |
+| first `write_map` in a fresh process, imports included (12 pairs, median) | 0.718 s | 0.681 s |
+| its pairs: after − before (median; lower in 12 of 12) | | −0.038 s |
+| the same process's second `write_map` (median; lower in 11 of 12) | 0.496 s | 0.447 s |
+| first `write_map`, 16 pairs beside the runs (median; lower in 13 of 16) | 0.676 s | 0.643 s |
+| whole `latcircle -q run` (`/usr/bin/time`, 16 pairs, median) | 5.34 s | 5.27 s |
+| its pairs: after − before (median; lower in 9 of 16) | | −0.05 s |
+| its peak (`%M`, median; ranges 505–518 and 510–522 MiB) | 512.4 MiB | 513.2 MiB |
+
+The whole run's pairs are within its noise at this load (±0.3 s a run; the budget, 3.5 s, is
+not met); the step's are not: about **0.035–0.04 s** of CPU less per Wuhan map.
+In process (min of 6–8 calls): the data block 19.8 → 2.4 ms, `render_map` 43.5 → 29.4 ms,
+the slider's drawings (simplification included) 65 → 46 ms.
+* **JSON text from the arrays** (`present/map/jsontext.py`). A float rounded to `d` places by
+  `np.round` is the float nearest `k / 10**d`; its `repr` is that decimal, trailing zeros
+  dropped (at least one decimal), when its spacing is under `10**-d` (`|x| < 2**52 / 10**d`:
+  no other decimal of at most `d` places is as close) and `repr` uses no exponent (`x == 0`
+  or `|x| >= 1e-4`), `-0.0` aside. `row_texts` checks exactly that of every value (else the
+  array goes to `json` as before), lays the digits of `k` out with integer arithmetic, a
+  character per line of a `uint8` array, and cuts the rows' text from it in one pass: the
+  heat rows 14.3 → 4.3 ms, the slider's numbers ~29 → ~11 ms with their GeoJSON structure.
+  The slider's drawings go into the data block as that text (`map.elements.JsonText`,
+  `display_texts`, `geometry_json`: polygons and multipolygons without empty parts; any
+  other geometry takes GEOS's route, whose numbers parse back to the same float, so both
+  write its `repr`); the block assembles the document as `json.dumps` does with sorted
+  keys, then `script_json`'s escapes (`style.script_json_text`, split out of
+  `script_json`). The heat layer (`plugins.HeatMap(..., decimals=4)`: every value rounded to
+  at most 4 places) renders the text through its template's `tojson`
+  (a `_RowsTemplate` whose `tojson` writes a `JsonText` through Jinja's
+  `htmlsafe_json_dumps`, anything else through Jinja's own `do_tojson`; the template's
+  source is folium's, unchanged). `tests/test_map_jsontext.py` compares with `json.dumps`
+  (decimals 0–8, magnitudes 1e-3 to 1e9, values exactly on each bound: `1e-4`, `9e-05`,
+  `-0.0`, 2**52 / 10**5 and just under, NaN, infinity, unrounded), with GEOS's route
+  (holes, multipolygons, 3-D, collections, points, empty), `display_texts` with
+  `display_shapes` (WGS84 and GCJ-02), the data block with `script_json` (braces, `<`, `'`
+  and NaN in other values), and the heat layer's page with folium's `HeatMap`.
+* **Looked at and left.** Importing the map's modules is ~0.19 s of the step's first call:
+  folium (~0.17 s: its ~45 templates compiled at import, `branca.colormap`'s tables,
+  `requests`) is folium's own; latcircle's map modules add ~0.022 s, ~0.012 s of it the
+  compiles of its ten literal templates (six of its own elements, folium's four plugin
+  templates): rendering its own six without Jinja would save ~0.007 s for hand-written
+  copies of their whitespace, not done. folium's `GeoJson` layers (districts twice, the
+  boundary, the clusters: ~11 ms of JSON) need their data as dicts (folium's class).
+  The key-site rows mix numbers and escaped text (~2.3 ms of JSON). `inline_assets` (~10 ms)
+  scans the 1.9 MB page three times; its check needs the whole page. The heat cells'
+  sums (~7 ms on 348,475 people samples, no weight zero). `year_states` (~0.2 s) and the
+  display simplification (~0.03 s) are GDAL's and GEOS's work, unchanged since round 15.
 """
 
 

@@ -543,7 +543,7 @@ LITERAL_TEMPLATE_MODULES = {
     "latcircle.present.maps": ("_Template",),
     "latcircle.present.map.elements": ("ElementTemplate",),
     "latcircle.present.map.workbench": ("ElementTemplate",),
-    "latcircle.present.map.plugins": ("FoliumTemplate",),
+    "latcircle.present.map.plugins": ("FoliumTemplate", "_RowsTemplate"),
 }
 TEMPLATES = PACKAGE / "present" / "templates"
 

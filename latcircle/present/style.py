@@ -49,6 +49,7 @@ __all__ = [
     "plain_text",
     "ring_label",
     "script_json",
+    "script_json_text",
     "share_colour",
 ]
 
@@ -170,7 +171,16 @@ def script_json(value: object, *, allow_nan: bool = True) -> str:
         U+2028/U+2029 cannot end a line of the script either), and JSON when
         ``allow_nan=False``.
     """
-    text = json.dumps(value, sort_keys=True, allow_nan=allow_nan)
+    return script_json_text(json.dumps(value, sort_keys=True, allow_nan=allow_nan))
+
+
+def script_json_text(text: str) -> str:
+    """Return JSON text as :func:`script_json` writes it (its escapes, on ``json.dumps``' text).
+
+    For a document assembled from parts already encoded (``json.dumps`` with sorted keys):
+    the escapes are character for character and by whole string literal, so they give
+    what :func:`script_json` gives for the value that text encodes.
+    """
     for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
         text = text.replace(char, code)
     return _JSON_STRING.sub(

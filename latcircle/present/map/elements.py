@@ -8,6 +8,7 @@ that no template pass reads: data never becomes markup or code.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import folium
@@ -18,7 +19,8 @@ from branca.element import Element, Figure, MacroElement
 from folium.template import Environment, Template
 
 from latcircle.present.basemaps import geometries_to_display
-from latcircle.present.style import script_json
+from latcircle.present.map.jsontext import geometry_json
+from latcircle.present.style import script_json, script_json_text
 
 __all__ = [
     "OFFLINE_NOTICE",
@@ -29,6 +31,7 @@ __all__ = [
     "GeoJson",
     "GeoJsonTooltip",
     "HtmlControl",
+    "JsonText",
     "LabelsLayer",
     "LayerControl",
     "LiteralScripts",
@@ -40,6 +43,7 @@ __all__ = [
     "display_features",
     "display_geojson",
     "display_shapes",
+    "display_texts",
     "rendered_text",
     "svg",
 ]
@@ -300,11 +304,30 @@ def display_shapes(
     Every step works geometry by geometry, so one call over many geometries gives what one
     call each gives.
     """
+    geoms = _display_geometries(geometries, crs, tol=tol, precision=precision, datum=datum)
+    return [None if g is None or g.is_empty else json.loads(shapely.to_geojson(g)) for g in geoms]
+
+
+def display_texts(
+    geometries: np.ndarray, crs: Any, *, tol: float, precision: int, datum: str = "wgs84"
+) -> list[str | None]:
+    """:func:`display_shapes` as JSON text (``json.dumps(shape, sort_keys=True)``).
+
+    Written from the coordinate arrays (:func:`~latcircle.present.map.jsontext.geometry_json`)
+    for a :class:`DataBlock`'s :class:`JsonText`: no list of floats is made.
+    """
+    geoms = _display_geometries(geometries, crs, tol=tol, precision=precision, datum=datum)
+    return [None if g is None or g.is_empty else geometry_json(g, precision) for g in geoms]
+
+
+def _display_geometries(
+    geometries: np.ndarray, crs: Any, *, tol: float, precision: int, datum: str
+) -> np.ndarray:
+    """Simplified in ``crs``, in WGS84 (and the base map's datum), rounded to ``precision``."""
     geoms = shapely.simplify(geometries, tol, preserve_topology=True)
     geoms = gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84).to_numpy()
     geoms = geometries_to_display(geoms, datum=datum)  # type: ignore[arg-type]
-    geoms = shapely.transform(geoms, lambda xy: np.round(xy, precision))
-    return [None if g is None or g.is_empty else json.loads(shapely.to_geojson(g)) for g in geoms]
+    return shapely.transform(geoms, lambda xy: np.round(xy, precision))
 
 
 class LabelsLayer(LiteralScripts):
@@ -435,11 +458,42 @@ class DataBlock(Element):
         super().__init__()
         self._name = "DataBlock"
         self.element_id = element_id
-        self.text = script_json(value)
+        self.text = _document_json(value)
 
     def render(self, **kwargs: Any) -> str:
         """Return the script element (no template pass)."""
         return f'<script type="application/json" id="{self.element_id}">{self.text}</script>'
+
+
+@dataclass(frozen=True)
+class JsonText:
+    """A value of a :class:`DataBlock`'s document given as its JSON text (``json.dumps``').
+
+    E.g. the slider's drawings, written from their coordinate arrays
+    (:mod:`latcircle.present.map.jsontext`); the block writes the text in the value's place.
+    """
+
+    text: str
+
+
+def _document_json(value: object) -> str:
+    """:func:`script_json` of ``value``, a top-level :class:`JsonText` written as its text.
+
+    ``json.dumps`` writes a dict of text keys with sorted keys as ``{"key": value, ...}``,
+    each value as it writes it alone: the same text, assembled here.
+    """
+    if not isinstance(value, dict) or not any(isinstance(v, JsonText) for v in value.values()):
+        return script_json(value)
+    if not all(isinstance(k, str) for k in value):
+        msg = "a document with JSON text parts has text keys only"
+        raise TypeError(msg)
+    parts = [
+        json.dumps(k)
+        + ": "
+        + (v.text if isinstance(v, JsonText) else json.dumps(v, sort_keys=True, allow_nan=True))
+        for k, v in sorted(value.items(), key=lambda kv: kv[0])
+    ]
+    return script_json_text("{" + ", ".join(parts) + "}")
 
 
 class RawScript(Element):

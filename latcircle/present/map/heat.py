@@ -33,19 +33,24 @@ def add_heat(
     words: Mapping[str, str],
 ) -> tuple[HeatMap, str] | None:
     """Add the heat of uncovered people; return it and its legend section (or ``None``)."""
-    # Heat cells are hundreds of metres wide: 4 decimals (about 10 m) lose nothing.
+    # Heat cells are hundreds of metres wide: 4 decimals (about 10 m) lose nothing. The
+    # weights have 2.
     found = _uncovered_population(result, cell_m=cell_m, precision=min(precision, 4))
     if found is None or not len(found[0]):
         return None
     points, top = found
     if datum != "wgs84":  # rows already rounded to at most 4 decimals stay as they are
-        lon, lat = to_display([p[1] for p in points], [p[0] for p in points], datum=datum)  # type: ignore[arg-type]
-        points = [
-            [round(float(a), 4), round(float(b), 4), p[2]]
-            for a, b, p in zip(lat, lon, points, strict=True)
-        ]
+        lon, lat = to_display(points[:, 1], points[:, 0], datum=datum)  # type: ignore[arg-type]
+        points = np.array(
+            [
+                [round(float(a), 4), round(float(b), 4), float(w)]
+                for a, b, w in zip(lat, lon, points[:, 2], strict=True)
+            ],
+            dtype=float,
+        )
     heat = HeatMap(
-        points,
+        points,  # every value rounded to at most 4 places: written from the array
+        decimals=4,
         name=escape_text(words["layer_heat"]),
         show=True,
         radius=14,
@@ -61,11 +66,11 @@ def add_heat(
 
 def _uncovered_population(
     result: RunResult, *, cell_m: float, precision: int
-) -> tuple[list[list[float]], float] | None:
+) -> tuple[np.ndarray, float] | None:
     """People beyond the budget (no access or too far), summed over ``cell_m`` cells.
 
-    Returns ``[lat, lon, weight]`` rows, weight relative to the 99th-percentile cell, and
-    that cell's people (the top of the heat scale).
+    Returns ``[lat, lon, weight]`` rows (an ``(n, 3)`` float array), weight relative to the
+    99th-percentile cell, and that cell's people (the top of the heat scale).
     """
     metro, scenario = result.metro, result.scenario
     if "population" not in scenario.evaluations:
@@ -75,7 +80,7 @@ def _uncovered_population(
     out = ~covered(ev.latency_us, budget_ms=metro.config.budget_ms)
     people = ev.samples.weight[out]
     if not people.sum():
-        return [], 0.0
+        return np.empty((0, 3)), 0.0
     ix = np.floor(x[out] / cell_m).astype(np.int64)
     iy = np.floor(y[out] / cell_m).astype(np.int64)
     # One int64 key per cell, ordered as the (ix, iy) rows would sort: a 1-D unique instead
@@ -97,7 +102,7 @@ def _uncovered_population(
     shown = weight >= 0.01
     rows = np.column_stack(
         [np.round(lat[shown], precision), np.round(lon[shown], precision), weight[shown]]
-    ).tolist()
+    )
     return rows, top
 
 

@@ -20,11 +20,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from folium.elements import JSCSSMixin
 from folium.map import Layer
+from folium.template import Environment as FoliumEnvironment
 from folium.template import Template as FoliumTemplate
+from jinja2 import pass_eval_context
+from jinja2.filters import do_tojson
+from jinja2.nodes import EvalContext
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 
-from latcircle.present.map.elements import LiteralScripts
+from latcircle.present.map.elements import JsonText, LiteralScripts
+from latcircle.present.map.jsontext import row_texts
 
 __all__ = ["FastMarkerCluster", "Fullscreen", "HeatMap", "MeasureControl"]
 
@@ -41,6 +49,49 @@ def _rows(data: list[list[Any]]) -> list[list[Any]]:
         msg = "location values cannot contain NaNs"
         raise ValueError(msg)
     return rows
+
+
+def _heat_rows(
+    data: list[list[Any]] | np.ndarray, decimals: int | None
+) -> list[list[Any]] | JsonText:
+    """:func:`_rows`; an array rounded to ``decimals`` places as its JSON text (one pass).
+
+    The text is what ``tojson`` writes for the rows (:func:`row_texts`, else the rows).
+    """
+    if not isinstance(data, np.ndarray):
+        return _rows(data)
+    if data.ndim != 2 or data.shape[1] < 2:
+        msg = "heat rows are [lat, lon, ...]"
+        raise ValueError(msg)
+    if np.isnan(data[:, :2]).any():
+        msg = "location values cannot contain NaNs"
+        raise ValueError(msg)
+    rows = row_texts(data, decimals) if decimals is not None else None
+    if rows is None:
+        return _rows(data.tolist())
+    return JsonText("[" + ", ".join(rows) + "]")
+
+
+@pass_eval_context
+def _tojson(eval_ctx: EvalContext, value: Any, indent: int | None = None) -> Markup:
+    """Jinja's ``tojson`` (sorted keys, HTML-safe), a :class:`JsonText` written as its text."""
+    if isinstance(value, JsonText):
+        return htmlsafe_json_dumps(value, dumps=lambda v, **_: v.text)
+    return do_tojson(eval_ctx, value, indent)
+
+
+class _RowsEnvironment(FoliumEnvironment):
+    """folium's template environment, whose ``tojson`` takes rows already written."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["tojson"] = _tojson
+
+
+class _RowsTemplate(FoliumTemplate):
+    """A folium template in :class:`_RowsEnvironment`."""
+
+    environment_class = _RowsEnvironment
 
 
 class Fullscreen(JSCSSMixin, LiteralScripts):
@@ -118,9 +169,13 @@ class MeasureControl(JSCSSMixin, LiteralScripts):
 
 
 class HeatMap(JSCSSMixin, Layer, LiteralScripts):
-    """A heat layer of ``[lat, lon, weight]`` rows (Leaflet.heat; folium's ``HeatMap``)."""
+    """A heat layer of ``[lat, lon, weight]`` rows (Leaflet.heat; folium's ``HeatMap``).
 
-    _template = FoliumTemplate(
+    Rows given as a float array rounded to ``decimals`` places are written from the array
+    (:func:`~latcircle.present.map.jsontext.row_texts`): the same text.
+    """
+
+    _template = _RowsTemplate(
         """
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = L.heatLayer(
@@ -133,7 +188,7 @@ class HeatMap(JSCSSMixin, Layer, LiteralScripts):
 
     def __init__(
         self,
-        data: list[list[Any]],
+        data: list[list[Any]] | np.ndarray,
         *,
         name: str | None = None,
         show: bool = True,
@@ -142,10 +197,11 @@ class HeatMap(JSCSSMixin, Layer, LiteralScripts):
         radius: int = 25,
         blur: int = 15,
         gradient: dict[float, str] | None = None,
+        decimals: int | None = None,
     ) -> None:
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "HeatMap"
-        self.data = _rows(data)
+        self.data = _heat_rows(data, decimals)
         # In folium's order: the page writes the options in this order.
         self.options = _options(
             min_opacity=min_opacity, max_zoom=max_zoom, radius=radius, blur=blur, gradient=gradient

@@ -41,8 +41,9 @@ from latcircle.inputs.candidates import read_candidates
 from latcircle.present.map.elements import (
     WGS84,
     ElementTemplate,
+    JsonText,
     LiteralScripts,
-    display_shapes,
+    display_texts,
 )
 from latcircle.present.style import (
     NO_SHARE_COLOUR,
@@ -398,7 +399,7 @@ class _Drawn:
 
     def __init__(self, display: Mapping[str, Any]) -> None:
         self.display = display
-        self.geos: list[dict[str, Any]] = []
+        self.geos: list[str] = []  # each drawing's JSON text
         self._crs: Any = None
         # By the geometry's id; the entry holds the geometry, so no id is reused.
         self._index: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
@@ -414,26 +415,30 @@ class _Drawn:
         self._index.setdefault(id(geom), (geom, []))[1].append(out)
         return out
 
-    def finish(self) -> list[dict[str, Any]]:
-        """Draw every shape once, point the shapes at their drawing; return ``geos``."""
+    def finish(self) -> JsonText:
+        """Draw every shape once, point the shapes at their drawing; return ``geos``.
+
+        ``geos`` is a list of one-feature FeatureCollections, as JSON text
+        (``json.dumps(..., sort_keys=True)``'s): the page's largest part, written from the
+        coordinate arrays (:func:`~latcircle.present.map.elements.display_texts`).
+        """
         entries = list(self._index.values())
         if not entries:  # no year on the slider
-            return self.geos
+            return JsonText("[]")
         geoms = np.array([geom for geom, _ in entries], dtype=object)
-        drawn = display_shapes(geoms, self._crs, **self.display)
+        drawn = display_texts(geoms, self._crs, **self.display)
         for (_, uses), shape in zip(entries, drawn, strict=True):
             if shape is None:
                 continue
             index = len(self.geos)
             self.geos.append(
-                {
-                    "type": "FeatureCollection",
-                    "features": [{"type": "Feature", "properties": {}, "geometry": shape}],
-                }
+                '{"features": [{"geometry": '
+                + shape
+                + ', "properties": {}, "type": "Feature"}], "type": "FeatureCollection"}'
             )
             for use in uses:
                 use["geo"] = index
-        return self.geos
+        return JsonText("[" + ", ".join(self.geos) + "]")
 
 
 def _warnings(result: RunResult, words: Mapping[str, str]) -> list[str]:
