@@ -38,8 +38,15 @@ if TYPE_CHECKING:
 __all__ = ["Locator", "PointLocation"]
 
 
-#: Points per locate chunk: bounds memory (k candidates per point).
-CHUNK_POINTS = 500_000
+#: Most points a thread locates at once (a slice), and most it rules out at once: a slice's
+#: temporaries (about five candidate pairs a point, in some twenty arrays) then stay within
+#: a core's cache, and none is large enough to be mapped and faulted in afresh. One slice
+#: of all points (what one thread took before) cost more CPU and page faults (Wuhan's
+#: samples, one thread, fresh processes, 2026-12-07: see CHANGES, "Session round 16").
+SLICE_POINTS = 8_192
+
+
+RULE_OUT_POINTS = 65_536
 
 
 #: Slices of the points per thread, so that threads stay evenly loaded.
@@ -446,19 +453,19 @@ class Locator:
         return max(1, min(n_threads, n // MIN_POINTS_PER_THREAD))
 
     @staticmethod
-    def _slices(n: int, n_threads: int) -> list[slice]:
+    def _slices(n: int, n_threads: int, most: int) -> list[slice]:
         """Return the slices of ``n`` points that ``n_threads`` threads share.
 
         Several slices per thread, taken in turn as threads free up, so that no thread waits
-        on a slower share. A slice never exceeds ``CHUNK_POINTS`` (memory).
+        on a slower share. A slice never exceeds ``most`` points (cache and memory).
         """
         per_thread = 1 if n_threads == 1 else SLICES_PER_THREAD
-        size = max(1, min(CHUNK_POINTS, -(-n // (n_threads * per_thread))))
+        size = max(1, min(most, -(-n // (n_threads * per_thread))))
         return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
     def _shares(self, near: np.ndarray, n_threads: int) -> list[np.ndarray]:
         """Split the points to locate (in spatial order) into the threads' shares."""
-        return [near[part] for part in self._slices(len(near), n_threads)]
+        return [near[part] for part in self._slices(len(near), n_threads, SLICE_POINTS)]
 
     def _near_points(
         self,
@@ -482,7 +489,7 @@ class Locator:
             near = self._near.within(x[rows], y[rows], bound + NEAR_SLACK_M)
             return near + (rows.start or 0), self._near.z_order(x[rows][near], y[rows][near])
 
-        found = list(map_(rule_out, self._slices(len(x), n_threads)))
+        found = list(map_(rule_out, self._slices(len(x), n_threads, RULE_OUT_POINTS)))
         if not found:
             return np.zeros(0, np.intp)
         near = np.concatenate([f[0] for f in found])
