@@ -532,12 +532,21 @@ class Locator:
         Ties are candidates (row, piece, squared distance, fraction) for :meth:`_ties`.
         """
         n = len(px)
-        best = np.full(n, self.n_pieces, dtype=np.int64)
-        best_d2 = np.full(n, np.inf)  # squared: compared exactly as computed, ties included
-        best_f = np.zeros(n)
-        ties: list[tuple[np.ndarray, ...]] = []
         rows = np.arange(n)
-        seen, k = 0, min(self._k, self.n_pieces)
+        k = min(self._k, self.n_pieces)
+        if n == 0 or k == 0:  # no point, or no piece to locate on
+            return np.full(n, self.n_pieces, np.int64), np.full(n, np.inf), np.zeros(n), _no_ties()
+        # The first round, on every point: no best before it, so each takes its round's
+        # nearest (what the rounds after it do against a best of ``inf``, without the gathers).
+        dist, idx = self._query(px, py, 0, k, bound)
+        cand = self._round(px, py, dist, idx, np.inf, bound)
+        found = cand.piece_min < self.n_pieces  # the sentinel is never an answer
+        best = cand.piece_min.astype(np.int64, copy=False)
+        best_d2 = np.where(found, cand.d2_min, np.inf)  # squared: compared exactly as computed
+        best_f = np.where(found, cand.f_min, 0.0)
+        ties = [self._tie_candidates(rows, cand, found, None, best)]
+        rows = self._unproven(rows, dist, best_d2)
+        seen, k = k, min(k * ESCALATE, self.n_pieces)
         while len(rows) and k > seen:
             # Candidates seen + 1 .. k are new (and any tied with the first of them).
             qx, qy = px[rows], py[rows]
@@ -546,17 +555,23 @@ class Locator:
             old = best[rows], best_d2[rows], best_f[rows]
             better = self._keep_best(rows, cand, old, best, best_d2, best_f)
             ties.append(self._tie_candidates(rows, cand, better, old, best))
-            # A piece not among the k has its midpoint at least dist[:, -1] away, so it is at
-            # least dist[:, -1] - half away: the answer is proven when best is below that
-            # (strictly, so no unseen piece can tie), or when fewer than k pieces are within
-            # ``bound`` (dist inf: none unseen). The rest ask again with more candidates:
-            # points far from a road, and near dense junctions.
-            last = dist[:, -1]
-            best_d = np.sqrt(best_d2[rows])
-            rows = rows[np.isfinite(last) & (best_d >= last - self._half - PROOF_SLACK_M)]
+            rows = self._unproven(rows, dist, best_d2)
             seen, k = k, min(k * ESCALATE, self.n_pieces)
-        found = tuple(np.concatenate(c) for c in zip(*ties, strict=True)) if ties else ()
-        return best, np.sqrt(best_d2), best_f, found or _no_ties()
+        pairs = tuple(np.concatenate(c) for c in zip(*ties, strict=True))
+        return best, np.sqrt(best_d2), best_f, pairs
+
+    def _unproven(self, rows: np.ndarray, dist: np.ndarray, best_d2: np.ndarray) -> np.ndarray:
+        """Return the ``rows`` whose best is not proven the nearest by their round's ``dist``.
+
+        A piece not among the round's has its midpoint at least ``dist[:, -1]`` away, so it is
+        at least that less half the longest piece away: the answer is proven when the best is
+        below that (strictly, so no unseen piece can tie), or when fewer pieces than asked for
+        are within the bound (``inf``: none unseen). The rest ask again with more candidates:
+        points far from a road, and near dense junctions.
+        """
+        last = dist[:, -1]
+        best_d = np.sqrt(best_d2[rows])
+        return rows[np.isfinite(last) & (best_d >= last - self._half - PROOF_SLACK_M)]
 
     def _query(
         self, qx: np.ndarray, qy: np.ndarray, seen: int, k: int, bound: float
@@ -586,7 +601,7 @@ class Locator:
         py: np.ndarray,
         dist: np.ndarray,
         idx: np.ndarray,
-        best_d: np.ndarray,
+        best_d: np.ndarray | float,
         bound: float,
     ) -> _Round:
         """Test one round's candidates: only those that may be nearest or tie, as flat pairs.
@@ -646,20 +661,23 @@ class Locator:
         rows: np.ndarray,
         cand: _Round,
         better: np.ndarray,
-        previous: tuple[np.ndarray, np.ndarray, np.ndarray],
+        previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
         best: np.ndarray,
     ) -> tuple[np.ndarray, ...]:
         """Pieces of another edge than the best within ``TIE_M`` of it, after one round.
 
-        This round's tested candidates, and the previous best when this round displaced it.
+        This round's tested candidates, and the previous best when this round displaced it
+        (``previous`` is ``None`` in the first round: there was none).
         """
-        old, old_d2, old_f = previous
         best_edge = self._edge_s[best[rows]]
-        d2_best = np.minimum(old_d2, cand.d2_min)
+        d2_best = cand.d2_min if previous is None else np.minimum(previous[1], cand.d2_min)
         thr = (np.sqrt(d2_best) + TIE_M) ** 2
         # Near pairs: mostly each row's own best; of those, the ones on another edge.
         near = np.flatnonzero(cand.d2 <= thr[cand.row])
         near = near[self._edge_s[cand.piece[near]] != best_edge[cand.row[near]]]
+        if previous is None:
+            return rows[cand.row[near]], cand.piece[near], cand.d2[near], cand.f[near]
+        old, old_d2, old_f = previous
         shown = better & (old < self.n_pieces) & (old_d2 <= thr) & (self._edge_s[old] != best_edge)
         return (
             np.concatenate([rows[cand.row[near]], rows[shown]]),
