@@ -93,3 +93,12 @@ def test_more_samples_than_a_slice_on_one_thread() -> None:
     assert len(near) > 2 * SLICE_POINTS  # located in several slices, the last partial
     loc = locator.locate(pts[:, 0], pts[:, 1], max_drop_m=MAX_DROP, workers=1)
     _check(net, pts, loc)
+
+
+def test_no_point_to_locate() -> None:
+    locator = Locator(_network())
+    empty = np.zeros(0)
+    loc = locator.locate(empty, empty, max_drop_m=MAX_DROP, workers=1)
+    assert len(loc) == 0 and len(loc.tie_point) == 0
+    piece, dist, frac, ties = locator._nearest_pieces(empty, empty, MAX_DROP)
+    assert len(piece) == len(dist) == len(frac) == 0 and all(len(t) == 0 for t in ties)
