@@ -8,7 +8,7 @@ sample checks against shapely's distance to every edge: the drop, the nearest ed
 equally near the lowest index), its position, and every other edge as near listed as a tie.
 Samples lie exactly on ties (a lattice of samples on a lattice of streets with integer
 coordinates, where every distance below is exact) and exactly at the max drop (kept), and
-just beyond it (no access).
+just beyond it (no access). No point to locate gives empty answers.
 """
 
 from __future__ import annotations
