@@ -2023,7 +2023,9 @@ against `/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each).
   0.909 / 0.969 / 0.886 / 0.949 s CPU; `python -m benchmarks --only floor --runs 3`, three
   pairs: the engine on every sample 0.786 / 0.828 / 0.748 → 0.846 / 0.793 / 0.760 s CPU,
   engine ÷ floor 2.64 / 2.50 / 2.77 → 2.95 / 2.69 / 2.61× CPU (wall ratios 1.9–3.8×: the
-  load). The budget (≤ 2×) is **not** met. `tests/test_locator_slices.py` checks slices of 7
+  load). The budget (≤ 2×) is **not** met. The 1 M-node metro (`benchmarks._child scaling`,
+  one run, two pairs): process peak 993.0 / 992.6 → 993.0 / 993.2 MB, traced peak 600.7 MB
+  in all four. `tests/test_locator_slices.py` checks slices of 7
   points (ruling-out blocks of 13, one thread and two) and the default slices on 56,488
   samples (seven slices, the last partial) against shapely's distance to every edge:
   samples on exact ties, exactly at the max drop (kept) and 0.5 m beyond it.
