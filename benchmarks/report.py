@@ -2180,6 +2180,61 @@ the slider's drawings (simplification included) 65 → 46 ms.
   scans the 1.9 MB page three times; its check needs the whole page. The heat cells'
   sums (~7 ms on 348,475 people samples, no weight zero). `year_states` (~0.2 s) and the
   display simplification (~0.03 s) are GDAL's and GEOS's work, unchanged since round 15.
+
+**Session round 16 (the locator; issue 23, part; 2026-12-07).** Profiled first (Wuhan's
+1,356,766 samples, 325,587 of them within reach; `Locator.locate`, one thread, CPU): KD-tree
+queries 0.39–0.44 s (first `k = 8` for every point 0.28; 58,920 points ask again at 16, 5,326
+at 32, 98 at 64), the rounds' numpy 0.13–0.22 s (exact distances 0.05–0.14 of it: on one
+thread one slice of all points, see below), ruling-out 0.03 s, ties 0.02 s. Measured on a
+2-core machine under heavy load (1-minute load 4–7 from other helpers): CPU only, fresh
+processes, interleaved with `eb44047` (a detached worktree, bytecode compiled). Answers bit
+for bit the same: the locator's arrays (edge, t, drop, ties) on every Wuhan sample on one
+thread and on two, and every output of Wuhan and of the demo (`scripts/compare_outputs.py`
+against `/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each).
+* **One thread took all its points as one slice.** On two threads the points were already
+  cut into 16 slices (~10–20 k points each); on one (a batch task's worker pinned to one core,
+  a one-core machine) all of a call's points within reach were one slice: ~1.4 M candidate
+  pairs in arrays of ~11 MB each, out of the core's cache and mapped and faulted in afresh
+  (~26 k page faults per run's locating). A thread now locates at most `SLICE_POINTS` = 8,192
+  points at a time and rules out at most `RULE_OUT_POINTS` = 65,536 at a time (4,096–8,192
+  measured best: 16,384 and more faulted again, 2,048 paid more per-slice overhead). The
+  run's own locating (`prepare`, `taskset -c 0`, four interleaved pairs): **0.893 / 0.772 /
+  0.884 / 0.941 → 0.632 / 0.662 / 0.646 / 0.702 s CPU**, page faults 25.9–26.8 k → 2.7–3.9 k.
+  Wuhan as a batch task (`benchmarks.wuhan.batch_runs`, eight interleaved pairs, load 4–5,
+  wall times 1.5–3× the CPU): 2.95 / 2.66 / 2.77 / 2.89 / 3.23 / 3.31 / 2.77 / 3.06 →
+  2.83 / 2.74 / 2.80 / 2.86 / 3.03 / 2.83 / 2.99 / 2.89 s (medians 2.92 → 2.84: within that
+  load's noise). One thread now costs less CPU than two (the run's locating, no `taskset`,
+  three runs: 0.73–0.77 s). On two threads nothing changed: the whole run's `locate` stage
+  (`benchmarks.wuhan.stage_runs`, five pairs) 0.901 / 0.899 / 0.885 / 0.946 / 0.922 → 0.901 /
+  0.909 / 0.969 / 0.886 / 0.949 s CPU; `python -m benchmarks --only floor --runs 3`, three
+  pairs: the engine on every sample 0.786 / 0.828 / 0.748 → 0.846 / 0.793 / 0.760 s CPU,
+  engine ÷ floor 2.64 / 2.50 / 2.77 → 2.95 / 2.69 / 2.61× CPU (wall ratios 1.9–3.8×: the
+  load). The budget (≤ 2×) is **not** met. The 1 M-node metro (`benchmarks._child scaling`,
+  one run, two pairs): process peak 993.0 / 992.6 → 993.0 / 993.2 MB, traced peak 600.7 MB
+  in all four. `tests/test_locator_slices.py` checks slices of 7
+  points (ruling-out blocks of 13, one thread and two) and the default slices on 56,488
+  samples (seven slices, the last partial) against shapely's distance to every edge:
+  samples on exact ties, exactly at the max drop (kept) and 0.5 m beyond it.
+* **The first round takes its nearest directly.** Every point's first round had no best
+  before it, yet gathered and compared one (`inf`) and looked for a displaced best; it now
+  takes the round's nearest (`Locator._nearest_pieces`). Fresh processes, one thread, five
+  interleaved triples: 0.709 / 0.679 / 0.698 / 0.709 / 0.722 (slices alone) → 0.670 / 0.700 /
+  0.683 / 0.682 / 0.741 s CPU: ~0.01–0.02 s, at the edge of the noise.
+* **Tried or measured, not taken.** *A first `k` per point* predicted from its Z-curve
+  neighbours' needs (every 2nd–8th point located first; a need = the midpoints within the
+  answer + half a piece, measured up to 96 for every point within reach): a cost model
+  from the measured `query` times (0.39 µs a query + 0.058 µs a neighbour) gives 0.335–0.351
+  s against the schedule's 0.368 (an oracle: 0.234), before the cost of one `query` call per
+  bin of `k`: not worth it. *A KD-tree per tile* (2×2 to 16×16 tiles of the network's box,
+  midpoints within 300 m of the tile): the `k = 8` queries 0.288 → 0.252–0.269 s, before the
+  fall-back for points whose proof reaches past the tile and the extra trees' memory: not
+  taken. *The first candidate's exact distance as the round's reference* (instead of its
+  midpoint's): 4.81 → 4.15 pairs tested a point (with each piece's own half-length 3.70), but
+  the first column then has to be tested apart and merged: estimated no gain. A dense
+  per-row minimum instead of `minimum.reduceat`: 19.6 against 9.0 ms. `flat & (k − 1)`
+  instead of `flat % k` for the rows' first pairs: 3 ms a run, below the noise. Stopping points
+  without access early (no piece within the max drop proven): only 216 of 20,037 escalate.
+  Samples at the same place (to locate once): 11 of 1,356,766.
 """
 
 

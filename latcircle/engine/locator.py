@@ -38,8 +38,15 @@ if TYPE_CHECKING:
 __all__ = ["Locator", "PointLocation"]
 
 
-#: Points per locate chunk: bounds memory (k candidates per point).
-CHUNK_POINTS = 500_000
+#: Most points a thread locates at once (a slice), and most it rules out at once: a slice's
+#: temporaries (about five candidate pairs a point, in some twenty arrays) then stay within
+#: a core's cache, and none is large enough to be mapped and faulted in afresh. One slice
+#: of all points (what one thread took before) cost more CPU and page faults (Wuhan's
+#: samples, one thread, fresh processes, 2026-12-07: see CHANGES, "Session round 16").
+SLICE_POINTS = 8_192
+
+
+RULE_OUT_POINTS = 65_536
 
 
 #: Slices of the points per thread, so that threads stay evenly loaded.
@@ -446,19 +453,19 @@ class Locator:
         return max(1, min(n_threads, n // MIN_POINTS_PER_THREAD))
 
     @staticmethod
-    def _slices(n: int, n_threads: int) -> list[slice]:
+    def _slices(n: int, n_threads: int, most: int) -> list[slice]:
         """Return the slices of ``n`` points that ``n_threads`` threads share.
 
         Several slices per thread, taken in turn as threads free up, so that no thread waits
-        on a slower share. A slice never exceeds ``CHUNK_POINTS`` (memory).
+        on a slower share. A slice never exceeds ``most`` points (cache and memory).
         """
         per_thread = 1 if n_threads == 1 else SLICES_PER_THREAD
-        size = max(1, min(CHUNK_POINTS, -(-n // (n_threads * per_thread))))
+        size = max(1, min(most, -(-n // (n_threads * per_thread))))
         return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
     def _shares(self, near: np.ndarray, n_threads: int) -> list[np.ndarray]:
         """Split the points to locate (in spatial order) into the threads' shares."""
-        return [near[part] for part in self._slices(len(near), n_threads)]
+        return [near[part] for part in self._slices(len(near), n_threads, SLICE_POINTS)]
 
     def _near_points(
         self,
@@ -482,7 +489,7 @@ class Locator:
             near = self._near.within(x[rows], y[rows], bound + NEAR_SLACK_M)
             return near + (rows.start or 0), self._near.z_order(x[rows][near], y[rows][near])
 
-        found = list(map_(rule_out, self._slices(len(x), n_threads)))
+        found = list(map_(rule_out, self._slices(len(x), n_threads, RULE_OUT_POINTS)))
         if not found:
             return np.zeros(0, np.intp)
         near = np.concatenate([f[0] for f in found])
@@ -525,12 +532,21 @@ class Locator:
         Ties are candidates (row, piece, squared distance, fraction) for :meth:`_ties`.
         """
         n = len(px)
-        best = np.full(n, self.n_pieces, dtype=np.int64)
-        best_d2 = np.full(n, np.inf)  # squared: compared exactly as computed, ties included
-        best_f = np.zeros(n)
-        ties: list[tuple[np.ndarray, ...]] = []
         rows = np.arange(n)
-        seen, k = 0, min(self._k, self.n_pieces)
+        k = min(self._k, self.n_pieces)
+        if n == 0 or k == 0:  # no point, or no piece to locate on
+            return np.full(n, self.n_pieces, np.int64), np.full(n, np.inf), np.zeros(n), _no_ties()
+        # The first round, on every point: no best before it, so each takes its round's
+        # nearest (what the rounds after it do against a best of ``inf``, without the gathers).
+        dist, idx = self._query(px, py, 0, k, bound)
+        cand = self._round(px, py, dist, idx, np.inf, bound)
+        found = cand.piece_min < self.n_pieces  # the sentinel is never an answer
+        best = cand.piece_min.astype(np.int64, copy=False)
+        best_d2 = np.where(found, cand.d2_min, np.inf)  # squared: compared exactly as computed
+        best_f = np.where(found, cand.f_min, 0.0)
+        ties = [self._tie_candidates(rows, cand, found, None, best)]
+        rows = self._unproven(rows, dist, best_d2)
+        seen, k = k, min(k * ESCALATE, self.n_pieces)
         while len(rows) and k > seen:
             # Candidates seen + 1 .. k are new (and any tied with the first of them).
             qx, qy = px[rows], py[rows]
@@ -539,17 +555,23 @@ class Locator:
             old = best[rows], best_d2[rows], best_f[rows]
             better = self._keep_best(rows, cand, old, best, best_d2, best_f)
             ties.append(self._tie_candidates(rows, cand, better, old, best))
-            # A piece not among the k has its midpoint at least dist[:, -1] away, so it is at
-            # least dist[:, -1] - half away: the answer is proven when best is below that
-            # (strictly, so no unseen piece can tie), or when fewer than k pieces are within
-            # ``bound`` (dist inf: none unseen). The rest ask again with more candidates:
-            # points far from a road, and near dense junctions.
-            last = dist[:, -1]
-            best_d = np.sqrt(best_d2[rows])
-            rows = rows[np.isfinite(last) & (best_d >= last - self._half - PROOF_SLACK_M)]
+            rows = self._unproven(rows, dist, best_d2)
             seen, k = k, min(k * ESCALATE, self.n_pieces)
-        found = tuple(np.concatenate(c) for c in zip(*ties, strict=True)) if ties else ()
-        return best, np.sqrt(best_d2), best_f, found or _no_ties()
+        pairs = tuple(np.concatenate(c) for c in zip(*ties, strict=True))
+        return best, np.sqrt(best_d2), best_f, pairs
+
+    def _unproven(self, rows: np.ndarray, dist: np.ndarray, best_d2: np.ndarray) -> np.ndarray:
+        """Return the ``rows`` whose best is not proven the nearest by their round's ``dist``.
+
+        A piece not among the round's has its midpoint at least ``dist[:, -1]`` away, so it is
+        at least that less half the longest piece away: the answer is proven when the best is
+        below that (strictly, so no unseen piece can tie), or when fewer pieces than asked for
+        are within the bound (``inf``: none unseen). The rest ask again with more candidates:
+        points far from a road, and near dense junctions.
+        """
+        last = dist[:, -1]
+        best_d = np.sqrt(best_d2[rows])
+        return rows[np.isfinite(last) & (best_d >= last - self._half - PROOF_SLACK_M)]
 
     def _query(
         self, qx: np.ndarray, qy: np.ndarray, seen: int, k: int, bound: float
@@ -579,7 +601,7 @@ class Locator:
         py: np.ndarray,
         dist: np.ndarray,
         idx: np.ndarray,
-        best_d: np.ndarray,
+        best_d: np.ndarray | float,
         bound: float,
     ) -> _Round:
         """Test one round's candidates: only those that may be nearest or tie, as flat pairs.
@@ -639,20 +661,23 @@ class Locator:
         rows: np.ndarray,
         cand: _Round,
         better: np.ndarray,
-        previous: tuple[np.ndarray, np.ndarray, np.ndarray],
+        previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
         best: np.ndarray,
     ) -> tuple[np.ndarray, ...]:
         """Pieces of another edge than the best within ``TIE_M`` of it, after one round.
 
-        This round's tested candidates, and the previous best when this round displaced it.
+        This round's tested candidates, and the previous best when this round displaced it
+        (``previous`` is ``None`` in the first round: there was none).
         """
-        old, old_d2, old_f = previous
         best_edge = self._edge_s[best[rows]]
-        d2_best = np.minimum(old_d2, cand.d2_min)
+        d2_best = cand.d2_min if previous is None else np.minimum(previous[1], cand.d2_min)
         thr = (np.sqrt(d2_best) + TIE_M) ** 2
         # Near pairs: mostly each row's own best; of those, the ones on another edge.
         near = np.flatnonzero(cand.d2 <= thr[cand.row])
         near = near[self._edge_s[cand.piece[near]] != best_edge[cand.row[near]]]
+        if previous is None:
+            return rows[cand.row[near]], cand.piece[near], cand.d2[near], cand.f[near]
+        old, old_d2, old_f = previous
         shown = better & (old < self.n_pieces) & (old_d2 <= thr) & (self._edge_s[old] != best_edge)
         return (
             np.concatenate([rows[cand.row[near]], rows[shown]]),
