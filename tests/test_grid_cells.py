@@ -1,4 +1,4 @@
-"""``Grid.centres`` against each inside cell's centre computed alone, in row-major order.
+"""``Grid.centres`` and ``Grid.to_raster`` against each inside cell taken alone, row-major.
 
 The centre of cell ``(row, col)`` is ``c + (col + 0.5) * a``, ``f + (row + 0.5) * e`` (the
 transform's own numbers, as Python floats here); the method computes them per column and
@@ -56,3 +56,35 @@ def test_an_integer_mask_is_a_mask() -> None:
     grid = Grid(transform=t, shape=(2, 3), inside=inside, cell_m=10.0)
     x, y = grid.centres()
     assert x.tolist() == [15.0, 25.0, 5.0] and y.tolist() == [95.0, 95.0, 85.0]
+
+
+@pytest.mark.parametrize(
+    ("dtype", "fill", "make"),
+    [
+        ("float32", np.nan, lambda rng, n: rng.random(n) * 1e3 + 1e-9),  # rounded to float32
+        ("float64", np.nan, lambda rng, n: rng.random(n)),
+        ("int32", -1, lambda rng, n: rng.integers(-1, 40, n)),
+        ("int8", 0, lambda rng, n: rng.integers(0, 5, n).astype(np.int8)),
+    ],
+)
+def test_to_raster_puts_each_value_on_its_cell(dtype: str, fill: float, make: object) -> None:
+    """Each inside cell, in row-major order, gets its value cast as numpy casts one value."""
+    rng = np.random.default_rng(11)
+    shape = (23, 31)
+    inside = rng.random(shape) < 0.45
+    t = Affine(10.0, 0.0, 0.0, 0.0, -10.0, 230.0)
+    grid = Grid(transform=t, shape=shape, inside=inside, cell_m=10.0)
+    values = make(rng, int(inside.sum()))  # type: ignore[operator]
+    got = grid.to_raster(values, fill=fill, dtype=dtype)
+    expected = np.full(shape, fill, dtype=dtype)
+    k = 0
+    for r in range(shape[0]):
+        for c in range(shape[1]):
+            if inside[r, c]:
+                expected[r, c] = np.array(values[k]).astype(dtype)
+                k += 1
+    assert got.dtype == np.dtype(dtype)
+    assert np.array_equal(got, expected, equal_nan=True)
+    # A mask given as integers is a mask too.
+    other = Grid(transform=t, shape=shape, inside=inside.astype(np.uint8), cell_m=10.0)
+    assert np.array_equal(other.to_raster(values, fill=fill, dtype=dtype), got, equal_nan=True)
