@@ -88,3 +88,27 @@ def test_to_raster_puts_each_value_on_its_cell(dtype: str, fill: float, make: ob
     # A mask given as integers is a mask too.
     other = Grid(transform=t, shape=shape, inside=inside.astype(np.uint8), cell_m=10.0)
     assert np.array_equal(other.to_raster(values, fill=fill, dtype=dtype), got, equal_nan=True)
+
+
+def test_latency_band_made_in_float32_is_the_cast_raster() -> None:
+    """``latency.tif`` band 1 made in float32: the float64 raster's cast, bit for bit."""
+    from types import SimpleNamespace
+
+    from latcircle.pipeline.city_rasters import scenario_latency_raster
+
+    rng = np.random.default_rng(5)
+    shape = (41, 37)
+    inside = rng.random(shape) < 0.6
+    t = Affine(100.0, 0.0, 0.0, 0.0, -100.0, 0.0)
+    grid = Grid(transform=t, shape=shape, inside=inside, cell_m=100.0)
+    n = int(inside.sum())
+    lat = rng.random(n) * 1500.0
+    # Values between float32 neighbours (rounded), their halfway points, inf, NaN, subnormal.
+    lat[:6] = [np.inf, np.nan, -np.inf, 1.0 + 2.0**-24, 1.0 + 2.0**-25, 1e-310]
+    metro = SimpleNamespace(grid=grid)
+    scenario = SimpleNamespace(evaluations={"area": SimpleNamespace(latency_us=lat)})
+    wide = scenario_latency_raster(metro, scenario)  # type: ignore[arg-type]
+    narrow = scenario_latency_raster(metro, scenario, dtype="float32")  # type: ignore[arg-type]
+    assert wide.dtype == np.float64 and narrow.dtype == np.float32
+    assert np.array_equal(narrow.view(np.uint32), wide.astype(np.float32).view(np.uint32))
+    assert np.isnan(narrow[~inside]).all() and np.isnan(narrow[inside][:3]).all()
