@@ -65,11 +65,17 @@ def load_config(path: str | Path, **overrides: Any) -> CityConfig:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     text = _read_config_text(path)
+    # Parsed once: the checked node is constructed as ``yaml.safe_load`` constructs the node
+    # it composes (``get_single_data``: compose, then ``construct_document``), not parsed again.
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        _check_yaml_size(node, path)
-        _check_duplicate_keys(node, path)  # PyYAML keeps the last silently
-        data = yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)  # its reader refuses unprintable text: a YAMLError too
+        try:
+            node = loader.get_single_node()
+            _check_yaml_size(node, path)
+            _check_duplicate_keys(node, path)  # PyYAML keeps the last silently
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
