@@ -197,7 +197,7 @@ def _stalls(progress: pd.DataFrame, sites: pd.DataFrame) -> list[str]:
     return out
 
 
-def _rows_by_year(progress: pd.DataFrame) -> dict[int, dict[str, dict[str, object]]]:
+def _rows_by_year(progress: pd.DataFrame) -> dict[int, dict[str, dict[str, Any]]]:
     """Return the progress rows by year, then by basis in name order (plain values).
 
     What selecting each year's rows of the table sorted by basis and year and indexing them
@@ -205,7 +205,7 @@ def _rows_by_year(progress: pd.DataFrame) -> dict[int, dict[str, dict[str, objec
     per year.
     """
     columns = ["year", "basis", "sites_online", "total", "covered", "judged"]
-    by_year: dict[int, dict[str, dict[str, object]]] = {}
+    by_year: dict[int, dict[str, dict[str, Any]]] = {}
     for row in progress.sort_values(["basis", "year"])[columns].to_dict("records"):
         by_year.setdefault(int(row["year"]), {})[str(row["basis"])] = row
     return by_year
