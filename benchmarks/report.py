@@ -2036,9 +2036,9 @@ rasters, ~6 explanations, ~4 NUL check, ~3 YAML, ~4 the latency band), which nei
 Dask batch pairs nor the whole-process pairs resolve under this load (run-to-run spread
 ±0.3 s). The whole run's subprocess pairs came out +0.08 s at the median while its in-process
 pairs (`cli.main`, the stages with the map and the report) came out −0.23 s: both within
-that spread; nothing in this round adds work (no import, no new pass), and every stage it
-touches is lower in the stage pairs. The budgets (batch task ≤ 2 s, whole run ≤ 3.5 s) are
-**not** met.
+that spread; nothing in this round adds work (no import, no new pass), and each stage it
+touches has a lower paired median in the stage pairs. The budgets (batch task ≤ 2 s,
+whole run ≤ 3.5 s) are **not** met.
 * **One-weight sums by counting** (`analysis.coverage.one_weight`, now the one home of the
   map's `_one_weight` too): the coverage table's sums of area cells and key sites (every
   weight the same float64, bit for bit, contiguous) are `w[:k].sum()`, `k` the mask's count,
