@@ -2091,9 +2091,11 @@ whole run ≤ 3.5 s) are **not** met.
   file times, whose granularity can miss a rewrite); the progress years' serving sites are
   made and never read (~15 ms; an `Evaluation` without sites would change its contract); the
   tally's `np.bincount` of the causes (sequential sums: a count alone does not give their
-  floats); `r*` for `latency.tif` derives `E*` and the route lengths too (~6 ms); the
-  districts' unions (GEOS, ~0.85 ms each, 27 a run; a union of one polygon is not an
-  identity bit for bit); PROJ's transform of the 494,676 population pixels (54 ms); fresh
+  floats); `r*` for `latency.tif` derives `E*` and the route lengths too (~6–8 ms; an `r*`-only
+  derivation from the reached samples was written, but `analysis/sensitivity.py` is at the
+  900-line limit, and reverted); the
+  districts' unions (GEOS, ~0.85 ms each, 27 a run; a union of one polygon is not known to
+  be an identity bit for bit); PROJ's transform of the 494,676 population pixels (54 ms); fresh
   whole-grid arrays pay ~2.5 µs a page in faults after the heap trims (np.full of an 8 MB
   raster ~5 ms in the task, ~0.3 ms warm): the trims are the memory budget's.
 """
