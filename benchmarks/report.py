@@ -2066,7 +2066,8 @@ whole run ≤ 3.5 s) are **not** met.
 * **`latency.tif`'s band 1 in float32** when the run did not keep its raster: made in
   float32 from the cells (each value cast as the float64 raster's cast casts it) instead of
   a 16.6 MB float64 raster then cast (test: bit for bit, NaN, `±inf`, halfway values, a
-  subnormal).
+  subnormal). Band 2 is cast from the uint8 codes `causes.tif` keeps, not made in float32
+  from a float32 copy of the codes and cast back (1.4 → 1.0 ms warm; a test, bit for bit).
 * **Explanations from plain rows** (`present.explain._stalls`): each year's progress rows as
   dicts by basis (one sort, one `to_dict`), not two filtered, re-indexed frames per pair of
   years (a new test with the rows shuffled and the judged basis named).

@@ -112,3 +112,29 @@ def test_latency_band_made_in_float32_is_the_cast_raster() -> None:
     assert wide.dtype == np.float64 and narrow.dtype == np.float32
     assert np.array_equal(narrow.view(np.uint32), wide.astype(np.float32).view(np.uint32))
     assert np.isnan(narrow[~inside]).all() and np.isnan(narrow[inside][:3]).all()
+
+
+def test_status_band_from_its_uint8_codes() -> None:
+    """``latency.tif`` band 2 cast from the uint8 codes: the float32 raster, bit for bit."""
+    from types import SimpleNamespace
+
+    from latcircle.analysis.coverage import CAUSE_CODES
+    from latcircle.analysis.layers import status_raster
+
+    rng = np.random.default_rng(8)
+    shape = (29, 33)
+    inside = rng.random(shape) < 0.5
+    t = Affine(100.0, 0.0, 0.0, 0.0, -100.0, 0.0)
+    grid = Grid(transform=t, shape=shape, inside=inside, cell_m=100.0)
+    codes = rng.integers(1, max(CAUSE_CODES.values()) + 1, int(inside.sum())).astype(np.int8)
+    area = SimpleNamespace(codes=lambda budget_ms: codes)
+    metro = SimpleNamespace(grid=grid, config=SimpleNamespace(budget_ms=1.0))
+    scenario = SimpleNamespace(evaluations={"area": area})
+    band = status_raster(metro, scenario)  # type: ignore[arg-type]
+    small = status_raster(metro, scenario, dtype="uint8")  # type: ignore[arg-type]
+    expected = np.zeros(shape, dtype=np.float32)
+    expected[inside] = codes.astype(np.float32)
+    assert band.dtype == np.float32 and small.dtype == np.uint8
+    assert np.array_equal(band.view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(small.astype(np.float32).view(np.uint32), expected.view(np.uint32))
+    assert np.array_equal(small, expected.astype(np.uint8))

@@ -44,9 +44,9 @@ def write_latency_tif(
     kept: list[np.ndarray] = []
 
     def status() -> np.ndarray:
-        codes = status_raster(metro, scenario)
-        kept.append(codes.astype(np.uint8))
-        return codes
+        codes = status_raster(metro, scenario, dtype="uint8")  # kept for causes.tif
+        kept.append(codes)
+        return codes.astype(np.float32)  # the band: the same codes as float32
 
     latency: np.ndarray | Callable[[], np.ndarray] = (
         latency_raster
