@@ -2235,6 +2235,111 @@ against `/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files each).
   instead of `flat % k` for the rows' first pairs: 3 ms a run, below the noise. Stopping points
   without access early (no piece within the max drop proven): only 216 of 20,037 escalate.
   Samples at the same place (to locate once): 11 of 1,356,766.
+
+**Session round 16 (the batch task's analysis and output stages; issue 23, part;
+2026-12-07).** Profiled first: `national_run.run_city_task` of Wuhan after `warm_up` (with
+`distributed` imported, as in a worker), cProfile with CPU time, then each suspect timed alone
+in the task (`time.process_time` around the function, patched where it is referenced) and on
+a prepared Wuhan metro (min of 7 calls), because cProfile inflates Python-heavy code
+(`_storable_text` showed 44 ms, is 7.5). Eight exact changes, each checked bit for bit;
+every output of Wuhan and of the demo byte-identical to `main`'s at `eb44047`
+(`scripts/compare_outputs.py` against `/tmp/ref_wuhan15` and `/tmp/ref_demo15`, 24 files
+each, after the changes), and `tests/test_national*.py` pass. Measured against `eb44047` (a
+detached worktree, bytecode compiled in both) on the shared 2-core machine at load 2.5–6.
+
+| Wuhan, CPU | `eb44047` | this round |
+| :--- | ---: | ---: |
+| `coverage_table`, prepared metro, min of 7 (2 pairs) | 49.9 / 46.5 ms | 36.5 / 36.4 ms |
+| `progress_years` (codes made afresh), min of 7 (2 pairs) | 84.7 / 86.1 ms | 78.0 / 72.5 ms |
+| `explain_run`, min of 7 (2 pairs) | 14.3 / 17.5 ms | 8.2 / 7.7 ms |
+| `Grid.centres` (860,415 cells), min of 10 | 12.3 ms | 1.8 ms |
+| `Grid.to_raster`, float64 into float32, min of 15 | 4.5 ms | 1.9 ms |
+| — int64 into int32, int8 into int8 | 4.2, 1.7 ms | 1.9, 0.5 ms |
+| `cause_codes`, 860 k made-up samples (Wuhan's shares), min of 30 | 5.3 ms | 1.1 ms |
+| the key sites' NUL check in `isochrones.gpkg` (in the task) | 7.5 ms | 3.1 ms |
+| the config's YAML (`_read_yaml`), min of 20 | 6.5 ms | 3.2 ms |
+| batch task in process, 6 stage pairs (final code), medians: `coverage` | 50 ms | 43 ms |
+| — `isochrones`, `progress` | 130, 260 ms | 125, 252 ms |
+| — `outputs`, outside the stages | 349, 77 ms | 352, 70 ms |
+| — paired differences, those five (median; pairs lower) | | −7, −7, −12, −15, −7 ms |
+| — … lower in | | 6, 4, 4, 4, 6 of 6 |
+| batch task (`benchmarks.wuhan.batch_runs`, Dask, 8 pairs, median) | 2.82 s | 2.85 s |
+| — its paired differences (median; lower in) | | −0.03 s (4 of 8) |
+| whole `latcircle -q run` (`/usr/bin/time`, user + sys, 14 pairs, median) | 5.55 s | 5.73 s |
+| — its paired differences (median; lower in) | | +0.08 s (5 of 14) |
+| — its peak (`%M`, median) | 514 MiB | 512 MiB |
+| whole run in process (`cli.main`, 7 pairs, median) | 5.23 s | 5.19 s |
+| — its paired differences (median; lower in) | | −0.23 s (5 of 7) |
+
+So about **0.05–0.07 s** of CPU less per Wuhan run in these stages (the sum of the
+functions' savings: ~13 ms coverage table, ~10 progress tally and codes, ~10 centres, ~20
+rasters, ~6 explanations, ~4 NUL check, ~3 YAML, ~4 the latency band), which neither the
+Dask batch pairs nor the whole-process pairs resolve under this load (run-to-run spread
+±0.3 s). The whole run's subprocess pairs came out +0.08 s at the median while its in-process
+pairs (`cli.main`, the stages with the map and the report) came out −0.23 s: both within
+that spread; nothing in this round adds work (no import, no new pass), and each stage it
+touches has a lower paired median in the stage pairs. The budgets (batch task ≤ 2 s,
+whole run ≤ 3.5 s) are **not** met.
+* **One-weight sums by counting** (`analysis.coverage.one_weight`, now the one home of the
+  map's `_one_weight` too): the coverage table's sums of area cells and key sites (every
+  weight the same float64, bit for bit, contiguous) are `w[:k].sum()`, `k` the mask's count,
+  instead of gathering `w[mask]` (numpy's pairwise sum of `k` copies of one float depends on
+  `k` alone: the same float); the progress tally's covered weight the same way; each
+  threshold's covered mask made once, not twice. Population keeps the gathers.
+  `tests/test_counted_sums.py`: the table and the tally against the gathers written out per
+  scope, threshold and cause (latencies on each threshold, one ulp over and under, `inf`,
+  NaN, a finite latency without access, an empty district; weights 0.01, 1, 3.3e-7, 7e10;
+  sizes 1 to 20,000), the causes against a running sum in Python; `0.0`/`-0.0`, two NaN
+  payloads, float32 and strided weights keep the gather; it fails with `k · w`.
+* **Status codes by integer arithmetic** (`coverage.cause_codes`): `c + (x − c) · flag` on
+  the 0/1 flags (finite, access, covered), whole passes over one byte a sample, instead of
+  `np.where` and two masked assignments (`tests/test_cause_codes_rule.py`, the rule per
+  sample, unchanged and passing).
+* **The grid's rasters by the inside mask** (`Grid.to_raster`): `out[inside] = values` (the
+  inside cells in C order, the order of `values`) instead of the scatter through the cells'
+  int32 flat indices, which numpy first widens to intp (11 rasters a batch task, more with
+  the map). Round 10's change to flat indices was the other way; measured now, the mask is
+  faster for every dtype the run uses. **Centres per column and row** (`Grid.centres`):
+  `c + (col + 0.5)·a` once per column, picked by the mask from the broadcast rows, instead
+  of `np.nonzero` and four passes over 860 k cells. `tests/test_grid_cells.py` against each
+  cell computed alone (random, empty, full, one-row and one-column masks, an integer mask,
+  three transforms; values cast as numpy casts one value).
+* **`latency.tif`'s band 1 in float32** when the run did not keep its raster: made in
+  float32 from the cells (each value cast as the float64 raster's cast casts it) instead of
+  a 16.6 MB float64 raster then cast (test: bit for bit, NaN, `±inf`, halfway values, a
+  subnormal). Band 2 is cast from the uint8 codes `causes.tif` keeps, not made in float32
+  from a float32 copy of the codes and cast back (1.4 → 1.0 ms warm; a test, bit for bit).
+* **Explanations from plain rows** (`present.explain._stalls`): each year's progress rows as
+  dicts by basis (one sort, one `to_dict`), not two filtered, re-indexed frames per pair of
+  years (a new test with the rows shuffled and the judged basis named).
+* **The GeoPackage's NUL check** joins a column's texts alone when it holds missing values
+  (Wuhan's key sites, whose serving site is missing where no site serves, sent five text
+  columns through the per-value test); `tests/test_gpkg_nul.py` gains texts among numbers,
+  NaN and `None`.
+* **The config's YAML parsed once**: the composed, checked node is constructed
+  (`SafeLoader.construct_document`, what `yaml.safe_load` does with the node it composes)
+  instead of parsing the text again; the reader is made inside the `try`, so unprintable
+  text stays bad input. `tests/test_config_parsed_once.py` against `yaml.safe_load` on every
+  config in `data/` and made-up documents (anchors, merge keys, tags, dates, `.nan`), and the
+  same refusals (bad YAML, unprintable, a list, empty, duplicate keys, a Python tag).
+* **Tried and not taken.** `LatencyField.at` filling its points with access by a boolean
+  mask instead of `terms.rows`: slower here (int64 indices, no cast: 2.6 → 8.0 ms on the
+  area cells), unlike `to_raster`. The network's GeoParquet read without the unused `key`
+  column: 9 → 8.5 ms warm (the first read's extra cost is first touches of fresh heap). A
+  GeoJSON-like dict for `rasterio.features.rasterize` instead of shapely's
+  `__geo_interface__`: 3.5 ms of the two rasterizations' ~25 ms, not done.
+* **Found and left.** The inputs are hashed twice in a batch task (the city key, then
+  `run.json`: 5.7 ms; sharing them would thread digests through `RunOptions` or cache by
+  file times, whose granularity can miss a rewrite); the progress years' serving sites are
+  made and never read (~15 ms; an `Evaluation` without sites would change its contract); the
+  tally's `np.bincount` of the causes (sequential sums: a count alone does not give their
+  floats); `r*` for `latency.tif` derives `E*` and the route lengths too (~6–8 ms; an `r*`-only
+  derivation from the reached samples was written, but `analysis/sensitivity.py` is at the
+  900-line limit, and reverted); the
+  districts' unions (GEOS, ~0.85 ms each, 27 a run; a union of one polygon is not known to
+  be an identity bit for bit); PROJ's transform of the 494,676 population pixels (54 ms); fresh
+  whole-grid arrays pay ~2.5 µs a page in faults after the heap trims (np.full of an 8 MB
+  raster ~5 ms in the task, ~0.3 ms warm): the trims are the memory budget's.
 """
 
 

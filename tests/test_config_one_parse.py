@@ -108,3 +108,22 @@ def test_a_second_document_is_refused_as_safe_load_refuses_it(tmp_path: Path) ->
     with pytest.raises(InputError, match="not valid YAML") as exc:
         _read_yaml(path)
     assert str(problem) in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("doc", "words"),
+    [
+        ("a: [1, 2\n", "not valid YAML"),
+        ("a: \x07\n", "not valid YAML"),  # unprintable: refused by PyYAML's reader
+        ("- 1\n- 2\n", "expected a mapping of keys, got list"),
+        ("", "expected a mapping of keys, got NoneType"),
+        ("a: 1\na: 2\n", "a"),  # duplicate key
+        ("a: !!python/object:os.system x\n", "not valid YAML"),  # safe: no Python objects
+    ],
+)
+def test_bad_documents_are_bad_input(tmp_path: Path, doc: str, words: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(doc, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        _read_yaml(path)
+    assert words in str(info.value)

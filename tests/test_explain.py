@@ -111,3 +111,18 @@ def test_target_status_of_the_scenario_year() -> None:
     assert target_status(None, 2024) is None
     with pytest.raises(KeyError):
         target_status(progress.drop(columns="judged"), 2024)
+
+
+def test_stalls_read_the_rows_in_any_order() -> None:
+    """The rows by year and basis whatever their order; the judged basis is said."""
+    progress = _progress({2024: (1, 5.0, 40.0), 2025: (2, 5.0, 41.0), 2026: (3, 6.0, 41.0)})
+    shuffled = progress.sample(frac=1.0, random_state=4).reset_index(drop=True)
+    assert not shuffled.equals(progress)
+    lines = _explain(_coverage(0.0), shuffled)
+    assert lines == [
+        "sites coming online in 2025 (B) add nothing to the share of key sites (the judged basis)",
+        "sites coming online in 2026 (C) add nothing to the share of area",
+    ]
+    # No site added between two years: nothing said, however still the shares.
+    same = _progress({2024: (2, 5.0, 40.0), 2025: (2, 5.0, 40.0)})
+    assert _explain(_coverage(0.0), same) == []

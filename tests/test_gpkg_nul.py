@@ -70,3 +70,27 @@ def test_texts_only_columns_are_checked_too(
     assert list(back["name"]) == [n.replace("\x00", "␀") for n in names]
     assert (f"{count} text value(s) hold NUL" in caplog.text) == (count > 0)
     assert ("hold NUL" in caplog.text) == (count > 0)
+
+
+def test_nul_among_missing_values_and_numbers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A column of texts, numbers and missing values: its texts' NULs found and counted."""
+    frame = gpd.GeoDataFrame(
+        {
+            "mixed": pd.Series([1.5, "x\x00", None, float("nan"), "y"], dtype=object),
+            "clean": pd.Series(["a", None, "b", None, "c"], dtype=object),
+        },
+        geometry=[Point(i, i) for i in range(5)],
+        crs="EPSG:32650",
+    )
+    path = tmp_path / "t.gpkg"
+    with caplog.at_level(logging.WARNING, logger="latcircle"):
+        write_gpkg({"layer": frame}, path)
+    assert "1 text value(s) hold NUL" in caplog.text
+    back = pyogrio.read_dataframe(path, layer="layer")
+    assert back["mixed"].tolist()[1] == "x␀" and back["clean"].tolist()[0] == "a"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="latcircle"):
+        write_gpkg({"layer": frame[["clean", "geometry"]]}, tmp_path / "u.gpkg")
+    assert "NUL" not in caplog.text

@@ -1,7 +1,8 @@
 """Session round 10 (issue 23): the shortcuts of the compute stages against their references.
 
 * the local UTM zone without the PROJ database query, against that query;
-* ``Grid.to_raster`` by flat indices against boolean-mask assignment, ``Grid.numbers``
+* ``Grid.to_raster`` against boolean-mask assignment (by the mask itself since session
+  round 16; ``tests/test_grid_cells.py`` checks it cell by cell), ``Grid.numbers``
   against the position of each cell in :meth:`Grid.centres` found by brute force.
 """
 

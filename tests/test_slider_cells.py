@@ -20,8 +20,9 @@ import shapely
 from shapely.geometry import Polygon
 
 from latcircle.analysis import workbench
+from latcircle.analysis.coverage import one_weight as _one_weight
 from latcircle.analysis.isochrones import mask_polygons
-from latcircle.analysis.workbench import _Levels, _one_weight, _Shapes, _Sums
+from latcircle.analysis.workbench import _Levels, _Shapes, _Sums
 from latcircle.engine.grid import make_grid
 
 THRESHOLDS = [0.25, 0.5, 0.75, 1.0]

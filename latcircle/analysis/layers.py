@@ -103,7 +103,7 @@ def _key_site_layer(metro: Metro, scenario: Scenario) -> gpd.GeoDataFrame:
     return ks
 
 
-def status_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
+def status_raster(metro: Metro, scenario: Scenario, *, dtype: str = "float32") -> np.ndarray:
     """Return band 2 of ``latency.tif``: why each cell is covered or not.
 
     Parameters
@@ -112,12 +112,15 @@ def status_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
         The prepared metro.
     scenario
         The run's scenario.
+    dtype
+        The raster's type: ``float32`` (the band) or an integer type holding 0 to 4 (the
+        same codes: ``causes.tif`` takes them as ``uint8``).
 
     Returns
     -------
     numpy.ndarray
-        float32 raster of ``metro.grid``: the cells' codes
+        Raster of ``metro.grid``: the cells' codes
         (:data:`latcircle.analysis.coverage.CAUSE_CODES`), 0 outside the metro.
     """
     codes = scenario.evaluations["area"].codes(metro.config.budget_ms)
-    return metro.grid.to_raster(codes.astype("float32"), fill=0.0, dtype="float32")
+    return metro.grid.to_raster(codes, fill=0, dtype=dtype)  # small integers: cast exactly

@@ -38,7 +38,14 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-from latcircle.analysis.coverage import BASES, CAUSE_CODES, CAUSES, Samples, share_of
+from latcircle.analysis.coverage import (
+    BASES,
+    CAUSE_CODES,
+    CAUSES,
+    Samples,
+    one_weight,
+    share_of,
+)
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.config import Target
 from latcircle.errors import InputError
@@ -387,6 +394,7 @@ class _Tally:
         self._done: dict[tuple[int, str, float], tuple[float, float, dict[str, float]]] = {}
         self._kept: list[object] = []  # the keys' objects stay alive: no id is reused
         self._totals: dict[int, float] = {}  # per samples object: its weight summed once
+        self._ones: dict[int, bool] = {}  # per samples object: all of one weight
 
     def get(
         self, scenario: Scenario, basis: str, threshold_ms: float
@@ -399,12 +407,25 @@ class _Tally:
             w = ev.samples.weight
             codes = ev.codes(threshold_ms)
             sums = np.bincount(codes, weights=w, minlength=5)
+            inside = codes == CAUSE_CODES["covered"]
+            # One weight (area cells, key sites): the first k weights sum as any k of them.
+            one = self._one(ev.samples)
             self._done[key] = (
-                float(w[codes == CAUSE_CODES["covered"]].sum()),
+                float(w[: np.count_nonzero(inside)].sum() if one else w[inside].sum()),
                 self._total(ev.samples),
                 {cause: float(sums[CAUSE_CODES[cause]]) for cause in CAUSES},
             )
         return self._done[key]
+
+    def _one(self, samples: Samples) -> bool:
+        """Whether ``samples`` are all of one weight, once per samples object.
+
+        (:func:`~latcircle.analysis.coverage.one_weight`.)
+        """
+        if id(samples) not in self._ones:
+            self._kept.append(samples)
+            self._ones[id(samples)] = one_weight(samples.weight)
+        return self._ones[id(samples)]
 
     def _total(self, samples: Samples) -> float:
         """Return ``samples``' summed weight (the same sum for every year and threshold)."""

@@ -31,7 +31,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from latcircle.analysis.coverage import CAUSE_CODES, Samples, covered
+from latcircle.analysis.coverage import CAUSE_CODES, Samples, covered, one_weight
 from latcircle.analysis.isochrones import band_rings, mask_polygons
 from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario
@@ -441,14 +441,6 @@ def _district_starts(district: np.ndarray, n: int) -> np.ndarray:
     return np.arange(n + 1) - 0.5
 
 
-def _one_weight(weight: np.ndarray) -> bool:
-    """Whether every weight is the same float64, bit for bit (area cells, key sites)."""
-    if weight.dtype != np.float64 or not len(weight) or not weight.flags.c_contiguous:
-        return False
-    bits = weight.view(np.int64)  # as bits: -0.0 is not 0.0 (any copies of one float sum alike)
-    return bool((bits == bits[0]).all())
-
-
 class _Sums:
     """Weights and counts per district then the metro, summed as the coverage table does.
 
@@ -476,7 +468,7 @@ class _Sums:
         key = id(samples)
         if key not in self._equal:
             integer = samples.district.dtype.kind in "iu"
-            self._equal[key] = (samples, integer and _one_weight(samples.weight))
+            self._equal[key] = (samples, integer and one_weight(samples.weight))
         return self._equal[key][1]
 
     def _order(self, samples: Samples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

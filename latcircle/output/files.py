@@ -687,14 +687,16 @@ def _may_hold_nul(column: pd.Series) -> bool:
     """Whether a text column may hold NUL: ``False`` only when none of its values does.
 
     One join when every value is a text (~0.1 ms for Wuhan's 1,676 key-site names, against
-    ~0.8 ms testing each value); any other value (missing, a number) answers ``True``, and
-    :func:`_storable_text` then tests each value as before.
+    ~0.8 ms testing each value). Otherwise (missing values, numbers) the join of its texts
+    alone: :func:`_storable_text` counts only texts holding NUL, so the answer is the same
+    (Wuhan's key sites, whose serving site is missing where none serves, sent all five
+    text columns through the per-value test: 7.5 -> ~1 ms, measured 2026-12-07).
     """
     values = column.to_numpy(dtype=object)
     try:
         return "\x00" in "".join(values)
-    except TypeError:  # not every value is a text
-        return True
+    except TypeError:  # not every value is a text: its texts alone
+        return "\x00" in "".join(v for v in values if isinstance(v, str))
 
 
 #: GDAL settings while a COG is made (:func:`write_cog`, ``causes.tif``). ``GDAL_CACHEMAX``

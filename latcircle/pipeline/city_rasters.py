@@ -44,14 +44,14 @@ def write_latency_tif(
     kept: list[np.ndarray] = []
 
     def status() -> np.ndarray:
-        codes = status_raster(metro, scenario)
-        kept.append(codes.astype(np.uint8))
-        return codes
+        codes = status_raster(metro, scenario, dtype="uint8")  # kept for causes.tif
+        kept.append(codes)
+        return codes.astype(np.float32)  # the band: the same codes as float32
 
     latency: np.ndarray | Callable[[], np.ndarray] = (
         latency_raster
         if latency_raster is not None
-        else lambda: scenario_latency_raster(metro, scenario)
+        else lambda: scenario_latency_raster(metro, scenario, dtype="float32")
     )
     bands: list[np.ndarray | Callable[[], np.ndarray]] = [latency, status]
     names = [LATENCY_BAND, STATUS_BAND]
@@ -95,9 +95,16 @@ def style_gpkg(path: Path, cfg: CityConfig) -> None:
     )
 
 
-def scenario_latency_raster(metro: Metro, scenario: Scenario) -> np.ndarray:
-    """Return the run's latency (µs) on the grid as a float64 raster, NaN where unreached."""
+def scenario_latency_raster(
+    metro: Metro, scenario: Scenario, *, dtype: str = "float64"
+) -> np.ndarray:
+    """Return the run's latency (µs) on the grid, NaN where unreached (float64 by default).
+
+    ``dtype="float32"``: ``latency.tif``'s band 1 as the file stores it (each value cast
+    as the float64 raster's cast would cast it, the same floats), without the 16.6 MB
+    float64 raster (Wuhan) and its cast.
+    """
     lat = scenario.evaluations["area"].latency_us
     # float64: the bands apply the covered rule to this raster, and float32 would round a
     # cell just over a threshold onto it (only the written GeoTIFF is float32).
-    return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype="float64")
+    return metro.grid.to_raster(np.where(np.isfinite(lat), lat, np.nan), dtype=dtype)

@@ -20,7 +20,8 @@ live with presentation and print shares with :func:`latcircle.present.style.perc
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -169,24 +170,25 @@ def _ceilings(coverage: pd.DataFrame, progress: pd.DataFrame | None, budget_ms: 
 def _stalls(progress: pd.DataFrame, sites: pd.DataFrame) -> list[str]:
     """Years whose new sites change no share (on any basis, or on the judged one)."""
     out = []
-    table = progress.sort_values(["basis", "year"])
-    years = sorted(int(y) for y in table["year"].unique())
+    by_year = _rows_by_year(progress)
+    years = sorted(by_year)
     online_years = pd.to_numeric(sites["online_year"], errors="coerce")
     for prev, year in itertools.pairwise(years):
-        now = table[table["year"] == year].set_index("basis")
-        before = table[table["year"] == prev].set_index("basis")
-        added = int(now["sites_online"].iloc[0] - before["sites_online"].iloc[0])
+        now, before = by_year[year], by_year[prev]
+        # Each year's first row in basis name order, as the sorted table has it.
+        first_now, first_before = next(iter(now.values())), next(iter(before.values()))
+        added = int(first_now["sites_online"] - first_before["sites_online"])
         if added <= 0:
             continue
-        still = [b for b in BASES if b in now.index and _unchanged(before.loc[b], now.loc[b])]
+        still = [b for b in BASES if b in now and _unchanged(before[b], now[b])]
         if not still:
             continue
         ids = sites.loc[(online_years > prev) & (online_years <= year), "site_id"].astype(str)
         who = _names(list(ids)) or f"{added} site(s)"
-        if len(still) == len(now.index):
+        if len(still) == len(now):
             out.append(f"sites coming online in {year} ({who}) add nothing: no share changes")
             continue
-        judged = [b for b in still if bool(now.loc[b, "judged"])]
+        judged = [b for b in still if bool(now[b]["judged"])]
         words = ", ".join(BASIS_WORDS[b] for b in (judged or still))
         out.append(
             f"sites coming online in {year} ({who}) add nothing to the share of {words}"
@@ -195,7 +197,21 @@ def _stalls(progress: pd.DataFrame, sites: pd.DataFrame) -> list[str]:
     return out
 
 
-def _unchanged(before: pd.Series, now: pd.Series) -> bool:
+def _rows_by_year(progress: pd.DataFrame) -> dict[int, dict[str, dict[str, Any]]]:
+    """Return the progress rows by year, then by basis in name order (plain values).
+
+    What selecting each year's rows of the table sorted by basis and year and indexing them
+    by basis gave (one row per year and basis, as the progress table has), without a frame
+    per year.
+    """
+    columns = ["year", "basis", "sites_online", "total", "covered", "judged"]
+    by_year: dict[int, dict[str, dict[str, Any]]] = {}
+    for row in progress.sort_values(["basis", "year"])[columns].to_dict("records"):
+        by_year.setdefault(int(row["year"]), {})[str(row["basis"])] = row
+    return by_year
+
+
+def _unchanged(before: Mapping[str, Any], now: Mapping[str, Any]) -> bool:
     total = float(now["total"]) or 1.0
     return abs(float(now["covered"]) - float(before["covered"])) <= STALL_TOLERANCE * total
 
