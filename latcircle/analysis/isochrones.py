@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from latcircle.analysis.coverage import covered
 from latcircle.engine.grid import Grid
 
-__all__ = ["band_rings", "bands", "mask_polygons", "service_areas"]
+__all__ = ["band_rings", "bands", "mask_polygons", "ring_difference", "service_areas"]
 
 
 def mask_polygons(grid: Grid, mask: np.ndarray) -> BaseGeometry:
@@ -114,15 +114,21 @@ def bands(
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per threshold: ``threshold_ms``, ``area_km2``, ``geometry``.
+        One row per threshold: ``threshold_ms``, ``area_km2``, ``geometry``; thresholds
+        whose masks hold the same cells share one geometry, polygonised and clipped once.
     """
     if clip is None:
         clip = partial(_clipped, grid, boundary)
     rows = []
+    made: dict[bytes, BaseGeometry] = {}  # wider bands often hold the same cells: one polygon
     for thr in sorted(thresholds_ms):
         within = covered(latency_us, budget_ms=thr)  # NaN and inf: never covered
-        mask = grid.to_raster(within, fill=False, dtype="bool") if cells else within & grid.inside
-        geom = clip(mask)
+        if not cells:
+            within = within & grid.inside
+        key = np.packbits(within).tobytes()
+        if key not in made:
+            made[key] = clip(grid.to_raster(within, fill=False, dtype="bool") if cells else within)
+        geom = made[key]
         rows.append({"threshold_ms": thr, "area_km2": geom.area / 1e6, "geometry": geom})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
 
@@ -168,10 +174,21 @@ def service_areas(
     )
 
 
+def ring_difference(a: BaseGeometry, b: BaseGeometry) -> BaseGeometry:
+    """Return ``a`` minus ``b`` (:func:`shapely.difference`), ``b`` being the tighter band.
+
+    A (multi)polygon minus itself is what GEOS gives for it without the overlay: an empty
+    polygon (:func:`bands` gives bands with the same cells as one geometry).
+    """
+    if a is b and a.geom_type in ("Polygon", "MultiPolygon") and not a.has_z:
+        return shapely.Polygon()
+    return shapely.difference(a, b)
+
+
 def band_rings(
     cumulative: gpd.GeoDataFrame,
     *,
-    difference: Callable[[BaseGeometry, BaseGeometry], BaseGeometry] = shapely.difference,
+    difference: Callable[[BaseGeometry, BaseGeometry], BaseGeometry] = ring_difference,
 ) -> gpd.GeoDataFrame:
     """Return disjoint rings from cumulative bands: each place in its tightest band only.
 
@@ -183,7 +200,7 @@ def band_rings(
     cumulative
         The :func:`bands` frame (any row order).
     difference
-        ``a`` minus ``b`` (:func:`shapely.difference`, or a memo of it).
+        ``a`` minus ``b`` (:func:`ring_difference`, or a memo of it).
 
     Returns
     -------
