@@ -59,7 +59,7 @@ def _traced(values: np.ndarray, mask: np.ndarray) -> dict[int, list[Any]]:
     pixels = Affine(1.0, 0.0, float(cols[0]), 0.0, 1.0, float(rows[0]))
     regions: dict[int, list[Any]] = {}
     for geom, value in rasterio.features.shapes(
-        values[box], mask=mask[box], transform=pixels, connectivity=4
+        np.ascontiguousarray(values[box]), mask=mask[box], transform=pixels, connectivity=4
     ):
         regions.setdefault(int(value), []).append(geom["coordinates"])
     return regions
