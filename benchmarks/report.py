@@ -2225,9 +2225,11 @@ user + system: the `isochrones` stage in process (`benchmarks.wuhan.stages_task`
 `run_layers` alone (min of 7 calls, 4 pairs) 130–141 → 75–89 ms; the whole `latcircle -q run`
 (`/usr/bin/time`, 6 pairs) 5.21–6.57 (median 6.28) → 5.11–6.48 (median 6.00) s, after −
 before −0.09 to −0.41 (median −0.17; the stage's ~0.05 s is inside the noise at this load),
-peak 505–513 → 507–518 MiB (median 509.6 → 510.8: unchanged within the noise). `write_map`
-and `progress` unchanged within the noise (the slider's masks and the clusters' outlines
-were already each polygonised once).
+peak 505–513 → 507–518 MiB (median 509.6 → 510.8: unchanged within the noise). Four more
+pairs at the branch's last code commit (load ~3): the stage 0.136–0.147 → 0.078–0.092 s; the
+whole run median 5.35 → 5.30 s (after − before −0.29, −0.07, −0.09, +0.18), peak 508–513 →
+510–514 MiB. `write_map` and `progress` unchanged within the noise (the slider's masks and
+the clusters' outlines were already each polygonised once).
 * **Looked at and left.** Seeding the slider with the service areas and protection's
   single-site areas (the demo's one equal mask: ~9 ms of GDAL, its clip and ~5.5 ms of
   simplification): their masks would have to be made again per site (a comparison over
