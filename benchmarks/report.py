@@ -2340,6 +2340,67 @@ whole run ≤ 3.5 s) are **not** met.
   be an identity bit for bit); PROJ's transform of the 494,676 population pixels (54 ms); fresh
   whole-grid arrays pay ~2.5 µs a page in faults after the heap trims (np.full of an 8 MB
   raster ~5 ms in the task, ~0.3 ms warm): the trims are the memory budget's.
+
+**Session round 16 (polygons; issue 23, part; 2026-12-07).** Every mask a Wuhan run and a
+demo run polygonise was traced first (each `mask_polygons` call with a digest of its cells,
+its caller and its CPU; each display simplification with the digests of its geometries).
+Wuhan (run year: every site; thresholds 0.25–1 ms): the `isochrones` stage polygonised and
+clipped its four bands, of which the 0.5, 0.75 and 1 ms masks hold the very same 157,784
+cells (three GDAL passes and clips of one mask, ~6.5 + 2.4 ms each), then `band_rings`
+overlaid those equal copies twice (~8.3 ms each: a geometry minus an equal one), and it
+polygonised the nine sites' service areas one full-grid mask at a time; the `progress`
+stage polygonises no year, only the shortfall's nine cluster outlines (each its own window,
+none equal to another mask); protection's single-site layer is empty on Wuhan; the map's
+slider polygonises six masks of its own (the run year's bands and rings are seeded from the
+run's layers since rounds 6 and 11), and each geometry is simplified once. Across stages no
+mask is polygonised twice on Wuhan. The demo: its 0.75 and 1 ms bands are one mask (748,491
+cells, ~27 ms of GDAL each), and one slider mask equals protection's single-site area of one
+site (left alone: see below). Two exact changes; every output of Wuhan and the demo
+byte-identical to `main`'s (`scripts/compare_outputs.py` against `/tmp/ref_wuhan15` and
+`/tmp/ref_demo15`, 24 files each):
+
+* **Bands with the same cells, once** (`isochrones.bands`): each distinct mask (known by its
+  packed cells) is put on the grid, polygonised and clipped once, and the rows share the
+  geometry; `isochrones.ring_difference` (now `band_rings`' default, and the slider's
+  `_Shapes.difference`, one home) gives a (multi)polygon minus itself as the empty polygon
+  GEOS gives for it, without the overlay. `tests/test_band_masks_once.py` compares bands
+  and rings byte for byte with the old route computed independently (each threshold's mask
+  on its own, rings by `shapely.difference` of distinct objects): latencies on each
+  threshold and one ulp over, inf, NaN, equal wider bands, all full, all empty, both the
+  cells and the raster route.
+* **Every service area in one GDAL pass** (`isochrones.service_areas`, also protection's
+  `single_site_coverage`): one `rasterio.features.shapes` pass over the window of every
+  served cell, valued by site index, gives each site the regions GDAL traces for its value.
+  GDAL traces a region by whether each neighbour holds the same value, so those are the
+  regions of the site's own mask, vertex for vertex (checked on Wuhan, the demo and 1,166
+  random region sets before the change); `tests/test_service_areas_pass.py` compares with
+  each site's mask alone over the whole raster through shapely's GeoJSON constructor
+  (sites touching, a site inside another's hole, corner contacts, sheared and 0.1 m grids,
+  a site serving nothing, nothing served). Wuhan's nine areas: 22.5 → 10.2 ms (min of 7).
+
+Measured under load (1-minute load 2–4 on the 2 shared cores), interleaved fresh processes
+against a detached worktree of `6c00fc8` (bytecode and templates compiled in both), CPU =
+user + system: the `isochrones` stage in process (`benchmarks.wuhan.stages_task`, 6 pairs)
+0.137–0.182 (median 0.159) → 0.083–0.113 (median 0.095) s, lower in 6 of 6; `bands` +
+`run_layers` alone (min of 7 calls, 4 pairs) 130–141 → 75–89 ms; the whole `latcircle -q run`
+(`/usr/bin/time`, 6 pairs) 5.21–6.57 (median 6.28) → 5.11–6.48 (median 6.00) s, after −
+before −0.09 to −0.41 (median −0.17; the stage's ~0.05 s is inside the noise at this load),
+peak 505–513 → 507–518 MiB (median 509.6 → 510.8: unchanged within the noise). Four more
+pairs at the branch's last code commit (load ~3): the stage 0.136–0.147 → 0.078–0.092 s; the
+whole run median 5.35 → 5.30 s (after − before −0.29, −0.07, −0.09, +0.18), peak 508–513 →
+510–514 MiB. `write_map` and `progress` unchanged within the noise (the slider's masks and
+the clusters' outlines were already each polygonised once).
+* **Looked at and left.** Seeding the slider with the service areas and protection's
+  single-site areas (the demo's one equal mask: ~9 ms of GDAL, its clip and ~5.5 ms of
+  simplification): their masks would have to be made again per site (a comparison over
+  every inside cell each, ~1 ms a site) for no hit on Wuhan. The slider's three causes from
+  one pass over the codes raster (they partition the uncovered cells): a year's causes are
+  mostly known already (no access is the same mask every year on one network), so a pass
+  would trace the largest known region again. The cluster outlines from one pass over the
+  labels: each cluster is one region in a tight window already, and the pass would scan the
+  whole grid. Polygonising the slider's masks from their inside cells without the grid
+  raster: ~1.7 ms of `to_raster` a mask, six masks. Clipping only the parts that cross the
+  metro's edge: changes GEOS's vertex order (round 11).
 """
 
 

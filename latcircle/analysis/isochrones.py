@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,7 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from latcircle.analysis.coverage import covered
 from latcircle.engine.grid import Grid
 
-__all__ = ["band_rings", "bands", "mask_polygons", "service_areas"]
+__all__ = ["band_rings", "bands", "mask_polygons", "ring_difference", "service_areas"]
 
 
 def mask_polygons(grid: Grid, mask: np.ndarray) -> BaseGeometry:
@@ -35,22 +36,37 @@ def mask_polygons(grid: Grid, mask: np.ndarray) -> BaseGeometry:
     mask
         Boolean raster of ``grid.shape``.
     """
+    mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return shapely.MultiPolygon()
-    # Polygonise only the window holding the mask (shapes() scans every pixel it is given),
-    # in pixel coordinates offset by the window, then apply the grid's transform in GDAL's
-    # own order of operations: the same vertices, bit for bit, as the whole raster gives.
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    window = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-    pixels = Affine(1.0, 0.0, float(cols[0]), 0.0, 1.0, float(rows[0]))
-    regions = [
-        geom["coordinates"]
-        for geom, value in rasterio.features.shapes(
-            window.astype(np.uint8), mask=window, transform=pixels, connectivity=4
-        )
-        if value == 1
-    ]
+    regions = _traced(mask.view(np.uint8), mask)[1]  # a bool is one byte: 0 or 1
     # shapes() returns disjoint regions with their holes: no union is needed.
+    return _geometry(regions, grid)
+
+
+def _traced(values: np.ndarray, mask: np.ndarray) -> dict[int, list[Any]]:
+    """Return each value's regions (GeoJSON coordinates, pixel units) where ``mask`` is true.
+
+    Polygonises only the window holding the mask (shapes() scans every pixel it is given),
+    in pixel coordinates offset by the window, so that :func:`_geometry` applies the grid's
+    transform in GDAL's own order of operations: the same vertices, bit for bit, as the
+    whole raster gives. GDAL traces a region by whether each neighbour holds the same value,
+    so one pass over a raster of several values gives each value the regions a pass over
+    its own mask gives (``tests/test_service_areas_pass.py``).
+    """
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    pixels = Affine(1.0, 0.0, float(cols[0]), 0.0, 1.0, float(rows[0]))
+    regions: dict[int, list[Any]] = {}
+    for geom, value in rasterio.features.shapes(
+        np.ascontiguousarray(values[box]), mask=mask[box], transform=pixels, connectivity=4
+    ):
+        regions.setdefault(int(value), []).append(geom["coordinates"])
+    return regions
+
+
+def _geometry(regions: list[Any], grid: Grid) -> BaseGeometry:
+    """One value's regions (:func:`_traced`) on ``grid``, as one (Multi)Polygon."""
     parts = _polygons(regions, grid.transform.to_gdal())
     return shapely.MultiPolygon(list(parts)) if len(parts) > 1 else parts[0]
 
@@ -114,15 +130,21 @@ def bands(
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per threshold: ``threshold_ms``, ``area_km2``, ``geometry``.
+        One row per threshold: ``threshold_ms``, ``area_km2``, ``geometry``; thresholds
+        whose masks hold the same cells share one geometry, polygonised and clipped once.
     """
     if clip is None:
         clip = partial(_clipped, grid, boundary)
     rows = []
+    made: dict[bytes, BaseGeometry] = {}  # wider bands often hold the same cells: one polygon
     for thr in sorted(thresholds_ms):
         within = covered(latency_us, budget_ms=thr)  # NaN and inf: never covered
-        mask = grid.to_raster(within, fill=False, dtype="bool") if cells else within & grid.inside
-        geom = clip(mask)
+        if not cells:
+            within = within & grid.inside
+        key = np.packbits(within).tobytes()
+        if key not in made:
+            made[key] = clip(grid.to_raster(within, fill=False, dtype="bool") if cells else within)
+        geom = made[key]
         rows.append({"threshold_ms": thr, "area_km2": geom.area / 1e6, "geometry": geom})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
 
@@ -160,18 +182,32 @@ def service_areas(
         ``site_id``, ``area_km2``, ``geometry``, for sites serving at least one cell.
     """
     rows = []
-    for i in np.unique(site_raster[site_raster >= 0]):
-        geom = shapely.intersection(mask_polygons(grid, site_raster == i), boundary)
-        rows.append({"site_id": site_ids[int(i)], "area_km2": geom.area / 1e6, "geometry": geom})
+    served = site_raster >= 0
+    # One pass over every site's cells: each site gets the polygons of its own mask.
+    traced = _traced(site_raster, served) if served.any() else {}
+    for i in sorted(traced):
+        geom = shapely.intersection(_geometry(traced[i], grid), boundary)
+        rows.append({"site_id": site_ids[i], "area_km2": geom.area / 1e6, "geometry": geom})
     return gpd.GeoDataFrame(
         rows, columns=["site_id", "area_km2", "geometry"], geometry="geometry", crs=crs
     )
 
 
+def ring_difference(a: BaseGeometry, b: BaseGeometry) -> BaseGeometry:
+    """Return ``a`` minus ``b`` (:func:`shapely.difference`), ``b`` being the tighter band.
+
+    A (multi)polygon minus itself is what GEOS gives for it without the overlay: an empty
+    polygon (:func:`bands` gives bands with the same cells as one geometry).
+    """
+    if a is b and a.geom_type in ("Polygon", "MultiPolygon") and not a.has_z:
+        return shapely.Polygon()
+    return shapely.difference(a, b)
+
+
 def band_rings(
     cumulative: gpd.GeoDataFrame,
     *,
-    difference: Callable[[BaseGeometry, BaseGeometry], BaseGeometry] = shapely.difference,
+    difference: Callable[[BaseGeometry, BaseGeometry], BaseGeometry] = ring_difference,
 ) -> gpd.GeoDataFrame:
     """Return disjoint rings from cumulative bands: each place in its tightest band only.
 
@@ -183,7 +219,7 @@ def band_rings(
     cumulative
         The :func:`bands` frame (any row order).
     difference
-        ``a`` minus ``b`` (:func:`shapely.difference`, or a memo of it).
+        ``a`` minus ``b`` (:func:`ring_difference`, or a memo of it).
 
     Returns
     -------

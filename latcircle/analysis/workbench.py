@@ -32,7 +32,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from latcircle.analysis.coverage import CAUSE_CODES, Samples, covered, one_weight
-from latcircle.analysis.isochrones import band_rings, mask_polygons
+from latcircle.analysis.isochrones import band_rings, mask_polygons, ring_difference
 from latcircle.analysis.memo import YearsMemo
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.analysis.progress import auto_basis
@@ -416,18 +416,14 @@ class _Shapes:
             self._differences.setdefault((id(a), id(b)), (a, b, ring))
 
     def difference(self, a: BaseGeometry, b: BaseGeometry) -> BaseGeometry:
-        """Return ``a`` minus ``b`` (:func:`shapely.difference`).
+        """Return ``a`` minus ``b`` (:func:`~latcircle.analysis.isochrones.ring_difference`).
 
-        A (multi)polygon minus itself is what GEOS gives for it without the overlay: an
-        empty polygon (two bands with the same cells are one geometry here).
+        Two bands with the same cells are one geometry here: their ring is the empty
+        polygon, without an overlay.
         """
         key = (id(a), id(b))
         if key not in self._differences:
-            if a is b and a.geom_type in ("Polygon", "MultiPolygon") and not a.has_z:
-                ring = shapely.Polygon()
-            else:
-                ring = shapely.difference(a, b)
-            self._differences[key] = (a, b, ring)
+            self._differences[key] = (a, b, ring_difference(a, b))
         return self._differences[key][2]
 
 
