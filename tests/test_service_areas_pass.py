@@ -18,34 +18,18 @@ a site index skipped, sheared and tiny-cell grids, nothing served.
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pyproj
 import pytest
-import rasterio.features
 import shapely
 from affine import Affine
+from mask_reference import shapely_reference
 from scipy import ndimage
-from shapely.geometry import shape
 
-from latcircle.analysis.isochrones import _pixel_to_crs, service_areas
+from latcircle.analysis.isochrones import service_areas
 from latcircle.engine.grid import Grid
 
 CRS = pyproj.CRS.from_epsg(32650)
-
-
-def _own_mask(transform: Affine, mask: np.ndarray) -> shapely.Geometry:
-    """One site's mask over the whole raster, by shapely's GeoJSON constructor, mapped."""
-    parts = [
-        shape(geom)
-        for geom, value in rasterio.features.shapes(
-            mask.astype(np.uint8), mask=mask, transform=Affine.identity(), connectivity=4
-        )
-        if value == 1
-    ]
-    geom = shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
-    return shapely.transform(geom, partial(_pixel_to_crs, transform.to_gdal()))
 
 
 def _reference(
@@ -54,7 +38,7 @@ def _reference(
     out = []
     for i in range(len(ids)):
         if (raster == i).any():
-            geom = shapely.intersection(_own_mask(grid.transform, raster == i), boundary)
+            geom = shapely.intersection(shapely_reference(grid.transform, raster == i), boundary)
             out.append((ids[i], geom.area / 1e6, shapely.to_wkb(geom)))
     return out
 
@@ -82,7 +66,7 @@ def _case(seed: int) -> tuple[Grid, np.ndarray, list[str], shapely.Polygon]:
     shear = float(rng.normal()) if seed % 4 == 0 else 0.0
     transform = Affine(size, shear, 600_000.0 + seed, -shear / 2, -size, 3_300_000.0)
     grid = Grid(transform=transform, shape=shape_, inside=np.ones(shape_, bool), cell_m=size)
-    poly = shapely.box(*shapely.bounds(_own_mask(transform, np.ones(shape_, bool))))
+    poly = shapely.box(*shapely.bounds(shapely_reference(transform, np.ones(shape_, bool))))
     boundary = shapely.affinity.rotate(poly, 7.0).buffer(-0.2 * size)  # cuts the grid
     return grid, raster, [f"s{i}" for i in range(k + 1)], boundary
 

@@ -12,16 +12,13 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pytest
-import rasterio.features
 import shapely
 from affine import Affine
-from shapely.geometry import shape
+from mask_reference import shapely_reference
 
-from latcircle.analysis.isochrones import _pixel_to_crs, mask_polygons
+from latcircle.analysis.isochrones import mask_polygons
 from latcircle.engine.latency import _lowest_first
 
 
@@ -30,19 +27,6 @@ class _Grid:
 
     def __init__(self, transform: Affine) -> None:
         self.transform = transform
-
-
-def _shapely_reference(transform: Affine, mask: np.ndarray) -> shapely.Geometry:
-    """The polygons by shapely's GeoJSON constructor over the whole raster, then mapped."""
-    parts = [
-        shape(geom)
-        for geom, value in rasterio.features.shapes(
-            mask.astype(np.uint8), mask=mask, transform=Affine.identity(), connectivity=4
-        )
-        if value == 1
-    ]
-    geom = shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
-    return shapely.transform(geom, partial(_pixel_to_crs, transform.to_gdal()))
 
 
 def _same_region(a: shapely.Geometry, b: shapely.Geometry) -> bool:
@@ -100,7 +84,7 @@ def test_mask_polygons_hole_islands_and_corner_touch(transform: Affine) -> None:
     # rel 1e-9: shoelace areas far from the origin (9.9e6) lose digits of the 0.12 m² cells
     assert got.area == pytest.approx(HOLE_AND_ISLANDS.sum() * cell, rel=1e-9)
     assert _same_region(got, _cell_union(transform, HOLE_AND_ISLANDS))
-    assert shapely.to_wkb(got) == shapely.to_wkb(_shapely_reference(transform, HOLE_AND_ISLANDS))
+    assert shapely.to_wkb(got) == shapely.to_wkb(shapely_reference(transform, HOLE_AND_ISLANDS))
 
 
 def test_mask_polygons_single_cell_full_and_empty() -> None:
@@ -135,7 +119,7 @@ def test_mask_polygons_equal_shapely_constructor_on_random_masks() -> None:
         )
         got = mask_polygons(_Grid(t), mask)
         # The window's offsets are exact: the whole raster gives the same vertices.
-        assert shapely.to_wkb(got) == shapely.to_wkb(_shapely_reference(t, mask)), k
+        assert shapely.to_wkb(got) == shapely.to_wkb(shapely_reference(t, mask)), k
         if k % 10 == 0:
             assert _same_region(got, _cell_union(t, mask)), k
 
