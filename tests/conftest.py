@@ -154,11 +154,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # test files (measured with ``gc.callbacks``, 7 Dec 2026). ``gc.freeze()`` moves it to the
 # permanent generation, which the collector never walks, as the command line does for its run
 # (``cli.running.run_and_report``) and a national worker for its life
-# (``national_run.warm_up``). A command run in this process (``main(["run", ...])``) unfreezes
-# the heap when it ends (``gc.unfreeze`` has no partial form): after such a test the heap is
-# collected and frozen again. Objects the tests make are never frozen by the collection's
-# freeze; only those alive after a test that unfroze it are (collected first: no garbage is
-# kept).
+# (``national_run.warm_up``). Frozen again, after a full collection (so no garbage is kept),
+# at the end of each test module (what is alive then outlives the module: the session's
+# shared fixtures, modules a test imported late, caches) and after a test that unfroze the
+# heap: a command run in this process (``main(["run", ...])``) unfreezes it when it ends
+# (``gc.unfreeze`` has no partial form). A frozen object is still freed when its last
+# reference goes; only one that later becomes part of unreachable cycles stays in memory.
 
 
 def _freeze_heap() -> None:
@@ -172,10 +173,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _freeze_heap()
 
 
-def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
-    """Freeze the heap again if the test unfroze it (a command run in this process)."""
-    if gc.get_freeze_count() == 0:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """Freeze the heap again after a module's last test, or a test that unfroze it."""
+    result = yield
+    last_of_module = nextitem is None or nextitem.path != item.path
+    if last_of_module or gc.get_freeze_count() == 0:
         _freeze_heap()
+    return result
 
 
 @pytest.fixture

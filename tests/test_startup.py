@@ -257,3 +257,22 @@ def _unfrozen(objects: list[list[int]]) -> int:
     """How many of ``objects`` the collector still walks (not in the frozen generation)."""
     walked = {id(o) for o in gc.get_objects()}
     return sum(id(o) in walked for o in objects)
+
+
+def test_the_suites_imports_are_frozen() -> None:
+    """The suite's own setting (tests/conftest.py): what the collection imported is frozen.
+
+    Full collections then skip the scientific stack's objects; a test that unfroze the heap
+    (``test_freeze_imports_only_for_a_caller_that_unfreezes``, a command run in process) is
+    followed by a freeze again.
+    """
+    import latcircle.system
+
+    assert gc.get_freeze_count() > 0
+    fresh = [[1]]
+    walked = {id(o) for o in gc.get_objects()}
+    # A module's namespace, and a function this module imported, are not walked; an object
+    # made now is.
+    assert id(fresh) in walked
+    assert id(vars(latcircle.system)) not in walked
+    assert id(collector_paused) not in walked
