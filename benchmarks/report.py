@@ -1995,6 +1995,25 @@ whole run 5.18 s CPU, batch task 2.81 s, engine ÷ floor 2.68× on the cells and
 sample, peaks 511 and 993 MB; the same code as the table's but for the children's setting, so
 the difference is the machine (the table kept is the quiet one).
 
+**Session round 16: where it stands (issue 23; 2026-12-07).** Six parts, each below:
+the report's templates compiled at install, a quiet run without rich and one YAML parse,
+JSON text of the map's arrays, the locator's slices and first round, the batch task's sums,
+grids and bands, one polygonising pass for bands and service areas; and, in the tests, the
+collector frozen off the imports and one national tiers run per session
+(docs/testing.md). Every Wuhan and demo output is byte-identical to the round's start
+(`scripts/compare_outputs.py`, 24 files each). The tables above are a full `make bench` at
+`f01661d` on a machine that had slowed since round 15's table (unchanged stages such as
+`load` and `dijkstra` ~7 % slower), so they compare badly with round 15's; compare pairs.
+Interleaved fresh processes, `eb44047` (the round's start, a detached worktree, bytecode
+compiled) against `f01661d`, the same quiet moment, CPU = user + system: whole Wuhan run
+5.64 / 4.91 / 5.06 / 5.49 → 5.02 / 4.82 / 5.15 / 5.14 s (median 5.28 → 5.08, −4 %); batch
+task 2.97 / 2.88 / 2.82 / 2.81 → 2.80 / 2.62 / 2.72 / 2.59 s (median 2.85 → 2.67, −6 %). The
+three CPU budgets (whole run ≤ 3.5 s, batch task ≤ 2 s, engine ≤ 2× the floor on every
+sample) stay unmet. What is left of the whole run is mostly the libraries' own work:
+matplotlib (import ~0.22 s, building the six figures ~0.13 s, drawing and PNG-encoding them
+~0.42 s), folium (import with its template compiles ~0.17 s), the scientific stack's imports
+(~0.5 s) and the KD-tree queries of `locate` (60–65 % of it).
+
 **Session round 16: the report step (issue 23, part; 2026-12-07).** Measured on the shared
 2-core machine under heavy load (1-minute load 3.8–7), so only interleaved pairs against `main`
 at `eb44047` (a detached worktree, bytecode compiled in both) are compared; CPU = user +
