@@ -78,7 +78,12 @@ def _random_metro(seed: int, n_sites: int) -> RandomMetro:
     rng = np.random.default_rng(seed)
     cx, cy = 500_000.0 + rng.uniform(-1, 1), 3_400_000.0 + rng.uniform(-1, 1)
     n = int(rng.integers(7, 14))
-    angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+    # One angle in each of n equal sectors: no gap reaches 2·2π/7 < π, so the shell is star-
+    # shaped about the centre, holds the disc within 1800·cos(2π/7) ≈ 1,120 m of it (and so
+    # the lake, and a width over the 1,600 m the cut below needs). Angles drawn anywhere
+    # could bunch in one side (seed 1884724: seven within 121–174°), a thin self-crossing
+    # fan narrower than that cut.
+    angles = (np.arange(n) + rng.uniform(0, 1, n)) * (2 * np.pi / n)
     radii = rng.uniform(1800, 3200, n)
     shell = np.column_stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)])
     lake = np.array([[cx + 300, cy + 250], [cx + 900, cy + 310], [cx + 700, cy + 820]])
