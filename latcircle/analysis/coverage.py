@@ -19,8 +19,9 @@ serving site; the uncovered weight splits into three causes, each with its own r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,7 @@ __all__ = [
     "one_weight",
     "share_of",
     "site_service",
+    "weight_where",
 ]
 
 #: Bases in report order, with the unit their weights are counted in.
@@ -319,7 +321,9 @@ def _rows(
     mask = slice(None) if index is None else np.flatnonzero(s.district == index)
     lat = ev.latency_us[mask]
     access = has_access[mask]
-    weigh = _counted_sum(s.weight, len(lat)) if one else _masked_sum(s.weight[mask])
+    # One weight: the scope's first weights stand for any of its own (no gather).
+    w = s.weight[: len(lat)] if one else s.weight[mask]
+    weigh = partial(weight_where, w, one=one)
     total = weigh(None)
     no_access = weigh(~access)
     # No online site on the sample's piece of network: uncovered at every threshold.
@@ -348,35 +352,26 @@ def _rows(
     return out
 
 
-def _masked_sum(w: np.ndarray) -> Callable[[np.ndarray | None], float]:
-    """``m -> w[m].sum()`` (``w.sum()`` for ``None``): numpy's pairwise sum, in sample order."""
+def weight_where(weight: np.ndarray, mask: np.ndarray | None, *, one: bool) -> float:
+    """Return ``weight[mask].sum()`` (``weight.sum()`` for ``None``) as a float.
 
-    def weigh(m: np.ndarray | None) -> float:
-        return float(w.sum() if m is None else w[m].sum())
-
-    return weigh
-
-
-def _counted_sum(weight: np.ndarray, n: int) -> Callable[[np.ndarray | None], float]:
-    """:func:`_masked_sum` of a scope of ``n`` one-weight samples (:func:`one_weight`).
-
-    Any ``k`` of them are ``k`` copies of one float, and numpy's pairwise sum of a
-    contiguous run depends on its values in order only: the first ``k`` weights sum to the
-    same float, bit for bit, without gathering them.
+    With ``one`` (every weight the same float: :func:`one_weight`), the first ``k`` weights
+    are summed, ``k`` the count of ``mask``: any ``k`` of them are ``k`` copies of one float,
+    and numpy's pairwise sum of a contiguous run depends on its values in order only, so
+    that is the same float, bit for bit, without gathering them. The one home of that rule
+    (the coverage table here, the progress tally).
     """
-
-    def weigh(m: np.ndarray | None) -> float:
-        k = n if m is None else int(np.count_nonzero(m))
+    if one:
+        k = len(weight) if mask is None else int(np.count_nonzero(mask))
         return float(weight[:k].sum())
-
-    return weigh
+    return float(weight.sum() if mask is None else weight[mask].sum())
 
 
 def one_weight(weight: np.ndarray) -> bool:
     """Whether every weight is the same float64, bit for bit (area cells, key sites).
 
     Contiguous too, so that a prefix of them is summed as any ``k`` of them gathered
-    (:func:`_counted_sum`).
+    (:func:`weight_where`).
     """
     if weight.dtype != np.float64 or not len(weight) or not weight.flags.c_contiguous:
         return False

@@ -45,6 +45,7 @@ from latcircle.analysis.coverage import (
     Samples,
     one_weight,
     share_of,
+    weight_where,
 )
 from latcircle.analysis.metro import Metro, Scenario
 from latcircle.config import Target
@@ -411,7 +412,7 @@ class _Tally:
             # One weight (area cells, key sites): the first k weights sum as any k of them.
             one = self._one(ev.samples)
             self._done[key] = (
-                float(w[: np.count_nonzero(inside)].sum() if one else w[inside].sum()),
+                weight_where(w, inside, one=one),
                 self._total(ev.samples),
                 {cause: float(sums[CAUSE_CODES[cause]]) for cause in CAUSES},
             )

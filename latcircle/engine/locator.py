@@ -44,8 +44,7 @@ __all__ = ["Locator", "PointLocation"]
 #: of all points (what one thread took before) cost more CPU and page faults (Wuhan's
 #: samples, one thread, fresh processes, 2026-12-07: see CHANGES, "Session round 16").
 SLICE_POINTS = 8_192
-
-
+#: Most points a thread rules out at once (the same reasons, with less work a point).
 RULE_OUT_POINTS = 65_536
 
 
