@@ -69,8 +69,12 @@ test-assets: $(STAMP)
 # process (docs/testing.md).
 TEST_WORKERS ?= auto
 
+# pytest keeps each test module as rewritten for its assertions (tests/__pycache__, ignored by
+# git) unless bytecode is forbidden, as this machine's PYTHONDONTWRITEBYTECODE=1 does: then
+# every worker rewrites every module on every run, 6 of its 10 s of collection CPU
+# (docs/testing.md, session round 17). The test run writes bytecode whatever that says.
 test: $(STAMP) test-assets
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadscope --no-loadscope-reorder
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadscope --no-loadscope-reorder
 
 city: $(STAMP)
 	$(BIN)/latcircle city "$(CITY)"

@@ -146,7 +146,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: _deal_order(item, slow_files))
 
 
-# --- The collector off the imports (docs/testing.md, "Session round 16") ---------------------
+# --- The collector off the imports (docs/testing.md, "Session round 16" and "17") ------------
 #
 # What the collection imported (the scientific and presentation stacks, every test module:
 # about 165,000 tracked objects) lives as long as the process, yet every full collection of
@@ -154,17 +154,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # test files (measured with ``gc.callbacks``, 7 Dec 2026). ``gc.freeze()`` moves it to the
 # permanent generation, which the collector never walks, as the command line does for its run
 # (``cli.running.run_and_report``) and a national worker for its life
-# (``national_run.warm_up``). Frozen again, after a full collection (so no garbage is kept),
-# at the end of each test module (what is alive then outlives the module: the session's
-# shared fixtures, modules a test imported late, caches) and after a test that unfroze the
-# heap: a command run in this process (``main(["run", ...])``) unfreezes it when it ends
-# (``gc.unfreeze`` has no partial form). A frozen object is still freed when its last
-# reference goes; only one that later becomes part of unreachable cycles stays in memory.
+# (``national_run.warm_up``). Frozen again after every test, after a collection of the young
+# generations only: a command run in this process (``main(["run", ...])``) unfreezes the whole
+# heap when it ends (``gc.unfreeze`` has no partial form), and freezing again costs nothing.
+# Every fourth test module ends with the heap unfrozen, collected whole and frozen again: that
+# frees the cycles tests left that had outlived the young generations (frozen with the heap
+# until then). A frozen object is still freed when its last reference goes. Until session
+# round 17 the check after each test was whether it had unfrozen the heap
+# (``gc.get_freeze_count() == 0``), then a full collection: but that count walks the whole
+# permanent generation (15 ms for 164,000 objects), and most tests run a command, so nearly
+# every test paid a count and a whole walk: ~55 ms between consecutive tests of a module,
+# 70-80 s of each worker's CPU in a whole run (a per-test timeline, 7 Dec 2026); a whole
+# collection after every module then still cost ~0.3 s each, ~22 s a worker.
 
 
-def _freeze_heap() -> None:
-    """Collect, then move every object still tracked to the permanent generation."""
-    gc.collect()
+def _freeze_heap(*, everything: bool = True) -> None:
+    """Collect, then move every object still tracked to the permanent generation.
+
+    ``everything``: unfreeze first, so that the collection also frees the cycles frozen since
+    (one walk of the whole heap); otherwise collect the young generations only (cheap).
+    """
+    if everything:
+        gc.unfreeze()
+        gc.collect()
+    else:
+        gc.collect(1)
     gc.freeze()
 
 
@@ -173,13 +187,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _freeze_heap()
 
 
+#: Test modules between two whole collections (each walks the whole heap: ~0.3 s of CPU in a
+#: worker late in a run, 7 Dec 2026); the last module of a run ends with one too.
+MODULES_PER_WHOLE_COLLECTION = 4
+_MODULES_SINCE_WHOLE = pytest.StashKey[int]()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
-    """Freeze the heap again after a module's last test, or a test that unfroze it."""
+    """Freeze the heap again after each test; collect it whole every few modules (above)."""
     result = yield
-    last_of_module = nextitem is None or nextitem.path != item.path
-    if last_of_module or gc.get_freeze_count() == 0:
-        _freeze_heap()
+    whole = False
+    if nextitem is None or nextitem.path != item.path:  # the module's last test
+        ended = item.config.stash.get(_MODULES_SINCE_WHOLE, 0) + 1
+        whole = nextitem is None or ended >= MODULES_PER_WHOLE_COLLECTION
+        item.config.stash[_MODULES_SINCE_WHOLE] = 0 if whole else ended
+    _freeze_heap(everything=whole)
     return result
 
 
