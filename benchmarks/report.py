@@ -2420,6 +2420,48 @@ the clusters' outlines were already each polygonised once).
   whole grid. Polygonising the slider's masks from their inside cells without the grid
   raster: ~1.7 ms of `to_raster` a mask, six masks. Clipping only the parts that cross the
   metro's edge: changes GEOS's vertex order (round 11).
+
+**Session round 17: where it stands (issue 23; 2026-12-07).** No change to latcircle's code this
+round: every output is the round's start's. The tables above are a full `make bench` at `ebf85e7` on
+this round's machine, an AMD EPYC (round 16's tables: an Intel Xeon), so they compare with round
+16's only through the same code's figures: whole run 5.42 s (5.00–5.67; a first full bench an hour
+earlier gave 6.36 s, 5.34–6.44: this host's noise), batch task 2.74 s, engine ÷ floor 1.92× on the
+cells and 2.40× on every sample (round 16 on the Xeon: 2.74× and 2.77×: the ratio depends on the
+hardware), Wuhan's peak 536 MB (509). **The 1 M-node process peak is over its budget here, 1,026 MB
+(1,027 in the first bench), by the process's base:** its traced peak (601 MB) and engine MB per
+million nodes (784) are round 16's exactly, but the process is 241 MB once latcircle is imported,
+where the Xeon's was ~209 (993 − 784). Where the peak falls (the kernel's high-water mark reset
+before each step through `/proc/self/clear_refs`, one run): reading the lattice's GeoPackage 1,028
+MB (242 → 895 MB held after it, the shapely lines and their frame for 1.84 M lines; 133 MB more at
+its peak), the locator 907, the arcs 975, `solve` 1,025 (held), the bands 1,026. Reading a
+GeoPackage's lines without a shapely object per line (the flat path a GeoParquet file already takes,
+`inputs.flatlines`) is the next step for this budget. The test suite's share of issue 23 (item 4) is
+met on this machine: `make test` 6 min 18 s → 4 min 59.7 s of wall, 691 → 544 s of CPU, by what ran
+*between* the tests (docs/testing.md, "Session round 17"). Measured and left, for the three CPU
+budgets still unmet:
+* **The locator's second round, bounded.** The 18 % of Wuhan's near samples whose first round (`k =
+  8`) proves nothing (58,920 of 325,587; 5,326 need a third round) were asked instead for every
+  piece midpoint within their own reach (best so far + half the longest piece), in groups of 256
+  sorted by reach, so that one round proves nearly all: answers bit-identical, but the proof rate
+  was the same as the plain `k = 16` round's (53,594 of 58,920 proven either way) and the bounded
+  queries cost as much (0.117 s against 0.140 s of CPU, one thread, under load; the whole `locate`,
+  least of 5, 0.668 against 0.661 s). The tree's walk to a point's neighbourhood, not the heap, is
+  the cost. `FIRST_K` 4, 6 and 12 were slower than 8; pieces of 60 m were ~4 % faster but move
+  answers by rounding (other cuts).
+* **GEOS's nearest** (`shapely.STRtree.query_nearest` over the 82,902-node network's edges,
+  `max_distance` = the max drop, all ties): 2.39 s of CPU for the 324,015 near samples,
+  against 0.58 s for the whole exact `locate`.
+* **Imports** (`python -X importtime`, a quiet Wuhan run, self times by top package, 1.64 s in
+  all with the tool's own overhead): scipy 0.24 (its vendored `array_api_compat` clones numpy's
+  namespace, which imports `numpy.testing` and `numpy.f2py`: 0.11 s), matplotlib 0.19 (with
+  its `mpl_toolkits`, PIL and pyparsing ~0.25), pandas 0.16 and the pyarrow it imports 0.07,
+  latcircle 0.16, numpy 0.14, folium 0.13 (with branca, requests and xyzservices ~0.2; its
+  classes compile their Jinja templates as they are defined), pydantic 0.075, rasterio 0.045.
+  Garbage collection in the run: 0.035 s (117 collections, `gc.callbacks`).
+* **The COGs' compression.** Copying `latency.tif` and `causes.tif` with their overviews:
+  DEFLATE level 6 (as written) 0.49 s of CPU, level 1 0.32 s (files 2.7 % and 11 % larger),
+  ZSTD level 1 0.24 s (smaller files, but not every GeoTIFF reader decodes ZSTD). Left: it
+  changes the files' bytes for a few hundredths of a second of a run's writing.
 """
 
 
