@@ -2436,9 +2436,9 @@ MB (242 → 895 MB held after it, the shapely lines and their frame for 1.84 M l
 its peak), the locator 907, the arcs 975, `solve` 1,025 (held), the bands 1,026. Reading a
 GeoPackage's lines without a shapely object per line (the flat path a GeoParquet file already takes,
 `inputs.flatlines`) is the next step for this budget. The test suite's share of issue 23 (item 4) is
-met on this machine: `make test` 6 min 18 s → 4 min 59.7 s of wall, 691 → 544 s of CPU, by what ran
-*between* the tests (docs/testing.md, "Session round 17"). Measured and left, for the three CPU
-budgets still unmet:
+on the edge on this machine: `make test` 6 min 18 s → 4 min 59.7 s of wall, 691 → 544 s of CPU, by
+what ran *between* the tests; a later run of the same code took 5 min 17.8 s (docs/testing.md,
+"Session round 17"). Measured and left, for the three CPU budgets still unmet:
 * **The locator's second round, bounded.** The 18 % of Wuhan's near samples whose first round (`k =
   8`) proves nothing (58,920 of 325,587; 5,326 need a third round) were asked instead for every
   piece midpoint within their own reach (best so far + half the longest piece), in groups of 256
