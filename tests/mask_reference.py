@@ -29,3 +29,19 @@ def shapely_reference(transform: Affine, mask: np.ndarray) -> shapely.Geometry:
     ]
     geom = shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
     return shapely.transform(geom, partial(_pixel_to_crs, transform.to_gdal()))
+
+
+def put_on_and_over(
+    latency_us: np.ndarray, pick: np.ndarray, thresholds_ms: list[float], *, width: float
+) -> None:
+    """Put samples exactly on each threshold and one ulp over it (in place).
+
+    Threshold ``i`` takes the samples whose ``pick`` (uniform in [0, 1)) falls in
+    ``[i·width, (i + ½)·width)`` exactly on it, and ``[(i + ½)·width, (i + 1)·width)`` one ulp
+    over: the boundary samples the band tests need.
+    """
+    for i, t in enumerate(thresholds_ms):
+        on, over = t * 1000.0, np.nextafter(t * 1000.0, np.inf)
+        lo, mid, hi = width * i, width * (i + 0.5), width * (i + 1)
+        latency_us[(pick >= lo) & (pick < mid)] = on
+        latency_us[(pick >= mid) & (pick < hi)] = over

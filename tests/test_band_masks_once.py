@@ -19,6 +19,7 @@ import pyproj
 import pytest
 import shapely
 from affine import Affine
+from mask_reference import put_on_and_over
 
 from latcircle.analysis.isochrones import band_rings, bands, mask_polygons, ring_difference
 from latcircle.engine.grid import Grid
@@ -36,10 +37,7 @@ def _case(seed: int, gap: bool) -> tuple[Grid, np.ndarray, shapely.Polygon]:
     grid = Grid(transform=transform, shape=shape, inside=inside, cell_m=100.0)
     lat = rng.uniform(0.0, 1200.0, grid.n_inside)
     pick = rng.random(len(lat))
-    for i, t in enumerate(THRESHOLDS):  # exactly on each threshold, and one ulp over
-        on, over = t * 1000.0, np.nextafter(t * 1000.0, np.inf)
-        lat[(pick >= 0.04 * i) & (pick < 0.04 * i + 0.02)] = on
-        lat[(pick >= 0.04 * i + 0.02) & (pick < 0.04 * i + 0.04)] = over
+    put_on_and_over(lat, pick, THRESHOLDS, width=0.04)  # exactly on each threshold, 1 ulp over
     if gap:  # nothing in (0.5, 1.0] ms: the 0.5, 0.75 and 1.0 bands are equal (as on Wuhan)
         lat[(lat > 500.0) & (lat <= 1000.0)] = np.inf  # 0.5 ms itself and 1 ms + 1 ulp stay
     lat[(pick >= 0.2) & (pick < 0.25)] = np.nan

@@ -15,6 +15,7 @@ import pyproj
 import pytest
 import shapely
 from affine import Affine
+from mask_reference import put_on_and_over
 
 from latcircle.analysis.isochrones import bands
 from latcircle.engine.grid import Grid
@@ -31,9 +32,7 @@ def _case(seed: int, inside_share: float) -> tuple[Grid, np.ndarray, shapely.Pol
     grid = Grid(transform=transform, shape=shape, inside=inside, cell_m=100.0)
     lat = rng.uniform(0.0, 1300.0, grid.n_inside)
     pick = rng.random(len(lat))
-    for i, t in enumerate(THRESHOLDS):  # exactly on each threshold, and one ulp over
-        lat[(pick >= 0.05 * i) & (pick < 0.05 * i + 0.03)] = t * 1000.0
-        lat[(pick >= 0.05 * i + 0.03) & (pick < 0.05 * i + 0.05)] = np.nextafter(t * 1000.0, np.inf)
+    put_on_and_over(lat, pick, THRESHOLDS, width=0.05)  # exactly on each threshold, 1 ulp over
     lat[(pick >= 0.3) & (pick < 0.4)] = np.inf
     lat[(pick >= 0.4) & (pick < 0.45)] = np.nan
     h, w = shape[0] * 100.0, shape[1] * 100.0

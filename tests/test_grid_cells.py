@@ -90,19 +90,25 @@ def test_to_raster_puts_each_value_on_its_cell(dtype: str, fill: float, make: ob
     assert np.array_equal(other.to_raster(values, fill=fill, dtype=dtype), got, equal_nan=True)
 
 
+def _random_grid(
+    seed: int, shape: tuple[int, int], share: float
+) -> tuple[np.random.Generator, Grid]:
+    """A generator, and a 100 m grid of ``shape`` with about ``share`` of its cells inside."""
+    rng = np.random.default_rng(seed)
+    inside = rng.random(shape) < share
+    t = Affine(100.0, 0.0, 0.0, 0.0, -100.0, 0.0)
+    return rng, Grid(transform=t, shape=shape, inside=inside, cell_m=100.0)
+
+
 def test_latency_band_made_in_float32_is_the_cast_raster() -> None:
     """``latency.tif`` band 1 made in float32: the float64 raster's cast, bit for bit."""
     from types import SimpleNamespace
 
     from latcircle.pipeline.city_rasters import scenario_latency_raster
 
-    rng = np.random.default_rng(5)
-    shape = (41, 37)
-    inside = rng.random(shape) < 0.6
-    t = Affine(100.0, 0.0, 0.0, 0.0, -100.0, 0.0)
-    grid = Grid(transform=t, shape=shape, inside=inside, cell_m=100.0)
-    n = int(inside.sum())
-    lat = rng.random(n) * 1500.0
+    rng, grid = _random_grid(5, (41, 37), 0.6)
+    inside = grid.inside
+    lat = rng.random(grid.n_inside) * 1500.0
     # Values between float32 neighbours (rounded), their halfway points, inf, NaN, subnormal.
     lat[:6] = [np.inf, np.nan, -np.inf, 1.0 + 2.0**-24, 1.0 + 2.0**-25, 1e-310]
     metro = SimpleNamespace(grid=grid)
@@ -121,12 +127,10 @@ def test_status_band_from_its_uint8_codes() -> None:
     from latcircle.analysis.coverage import CAUSE_CODES
     from latcircle.analysis.layers import status_raster
 
-    rng = np.random.default_rng(8)
     shape = (29, 33)
-    inside = rng.random(shape) < 0.5
-    t = Affine(100.0, 0.0, 0.0, 0.0, -100.0, 0.0)
-    grid = Grid(transform=t, shape=shape, inside=inside, cell_m=100.0)
-    codes = rng.integers(1, max(CAUSE_CODES.values()) + 1, int(inside.sum())).astype(np.int8)
+    rng, grid = _random_grid(8, shape, 0.5)
+    inside = grid.inside
+    codes = rng.integers(1, max(CAUSE_CODES.values()) + 1, grid.n_inside).astype(np.int8)
     area = SimpleNamespace(codes=lambda budget_ms: codes)
     metro = SimpleNamespace(grid=grid, config=SimpleNamespace(budget_ms=1.0))
     scenario = SimpleNamespace(evaluations={"area": area})

@@ -276,3 +276,49 @@ def test_the_suites_imports_are_frozen() -> None:
     assert id(fresh) in walked
     assert id(vars(latcircle.system)) not in walked
     assert id(collector_paused) not in walked
+
+
+class _Cycle:
+    """An object in a reference cycle (only the cyclic collector frees it)."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_test_may_unfreeze_the_whole_heap() -> None:
+    """As a command run in process ends: the next test finds the heap frozen again."""
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+
+
+def test_the_heap_is_frozen_again_after_a_test_that_unfroze_it() -> None:
+    """The suite's hook after each test (tests/conftest.py) froze what the test above unfroze.
+
+    Run after it (a module's tests run in order, on one worker).
+    """
+    import latcircle.system
+
+    assert gc.get_freeze_count() > 0
+    assert id(vars(latcircle.system)) not in {id(o) for o in gc.get_objects()}
+
+
+@pytest.mark.parametrize("everything", [False, True])
+def test_a_frozen_cycle_is_freed_by_a_whole_collection_only(everything: bool) -> None:
+    """The hook's two collections: the young generations keep a frozen cycle, the whole frees it.
+
+    A cycle that had outlived the young generations when the heap was frozen is frozen with
+    it; only a whole collection (unfreeze, collect, freeze: every fourth module) frees it.
+    """
+    import weakref
+
+    from conftest import _freeze_heap
+
+    cycle = _Cycle()
+    alive = weakref.ref(cycle)
+    gc.freeze()  # frozen with the heap, as after a test
+    del cycle  # garbage now, but frozen: no collection walks it
+    gc.collect()
+    assert alive() is not None
+    _freeze_heap(everything=everything)
+    assert (alive() is None) is everything
+    assert gc.get_freeze_count() > 0  # frozen again either way
