@@ -2421,24 +2421,25 @@ the clusters' outlines were already each polygonised once).
   raster: ~1.7 ms of `to_raster` a mask, six masks. Clipping only the parts that cross the
   metro's edge: changes GEOS's vertex order (round 11).
 
-**Session round 17: where it stands (issue 23; 2026-12-07).** No change to latcircle's code this
-round: every output is the round's start's. The tables above are a full `make bench` at `ebf85e7` on
-this round's machine, an AMD EPYC (round 16's tables: an Intel Xeon), so they compare with round
-16's only through the same code's figures: whole run 5.42 s (5.00–5.67; a first full bench an hour
-earlier gave 6.36 s, 5.34–6.44: this host's noise), batch task 2.74 s, engine ÷ floor 1.92× on the
-cells and 2.40× on every sample (round 16 on the Xeon: 2.74× and 2.77×: the ratio depends on the
-hardware), Wuhan's peak 536 MB (509). **The 1 M-node process peak is over its budget here, 1,026 MB
-(1,027 in the first bench), by the process's base:** its traced peak (601 MB) and engine MB per
-million nodes (784) are round 16's exactly, but the process is 241 MB once latcircle is imported,
-where the Xeon's was ~209 (993 − 784). Where the peak falls (the kernel's high-water mark reset
-before each step through `/proc/self/clear_refs`, one run): reading the lattice's GeoPackage 1,028
-MB (242 → 895 MB held after it, the shapely lines and their frame for 1.84 M lines; 133 MB more at
-its peak), the locator 907, the arcs 975, `solve` 1,025 (held), the bands 1,026. Reading a
-GeoPackage's lines without a shapely object per line (the flat path a GeoParquet file already takes,
-`inputs.flatlines`) is the next step for this budget. The test suite's share of issue 23 (item 4) is
-on the edge on this machine: `make test` 6 min 18 s → 4 min 59.7 s of wall, 691 → 544 s of CPU, by
-what ran *between* the tests; a later run of the same code took 5 min 17.8 s (docs/testing.md,
-"Session round 17"). Measured and left, for the three CPU budgets still unmet:
+**Session round 17: where it stands (issue 23; 2026-12-07).** No change to what latcircle computes
+this round (the review gave `Grid` one home for its bool mask): every output is the round's start's,
+byte for byte. The tables above are a full `make bench` at `ebf85e7` on this round's machine, an AMD
+EPYC (round 16's tables: an Intel Xeon), so they compare with round 16's only through the same
+code's figures: whole run 5.42 s (5.00–5.67; a first full bench an hour earlier gave 6.36 s,
+5.34–6.44: this host's noise), batch task 2.74 s, engine ÷ floor 1.92× on the cells and 2.40× on
+every sample (round 16 on the Xeon: 2.74× and 2.77×: the ratio depends on the hardware), Wuhan's
+peak 536 MB (509). **The 1 M-node process peak is over its budget here, 1,026 MB (1,027 in the first
+bench), by the process's base:** its traced peak (601 MB) and engine MB per million nodes (784) are
+round 16's exactly, but the process is 241 MB once latcircle is imported, where the Xeon's was ~209
+(993 − 784). Where the peak falls (the kernel's high-water mark reset before each step through
+`/proc/self/clear_refs`, one run): reading the lattice's GeoPackage 1,028 MB (242 → 895 MB held
+after it, the shapely lines and their frame for 1.84 M lines; 133 MB more at its peak), the locator
+907, the arcs 975, `solve` 1,025 (held), the bands 1,026. Reading a GeoPackage's lines without a
+shapely object per line (the flat path a GeoParquet file already takes, `inputs.flatlines`) is the
+next step for this budget. The test suite's share of issue 23 (item 4) is on the edge on this
+machine: `make test` 6 min 18 s → 4 min 59.7 s of wall, 691 → 544 s of CPU, by what ran *between*
+the tests; a later run of the same code took 5 min 17.8 s (docs/testing.md, "Session round 17").
+Measured and left, for the three CPU budgets still unmet:
 * **The locator's second round, bounded.** The 18 % of Wuhan's near samples whose first round (`k =
   8`) proves nothing (58,920 of 325,587; 5,326 need a third round) were asked instead for every
   piece midpoint within their own reach (best so far + half the longest piece), in groups of 256
