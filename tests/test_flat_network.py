@@ -1,23 +1,27 @@
-"""A GeoParquet network read as flat coordinates gives what the frame reader gives, bit for bit.
+"""A network read as flat coordinates gives what the frame reader gives, bit for bit.
 
 ``inputs.lines._read_flat_network`` (session round 13) reads a plain GeoParquet network's
-WKB straight into coordinates (``inputs.flatlines``), without a shapely LineString per line.
-The reference is the frame reader it stands in for (``geopandas.read_parquet``, shapely's
+WKB straight into coordinates (``inputs.flatlines``), without a shapely LineString per line;
+since round 18 a GeoPackage's too, through GDAL's Arrow stream. The reference is the frame
+reader it stands in for (``geopandas.read_parquet`` / ``geopandas.read_file``, shapely's
 WKB parser, ``GeoDataFrame.to_crs``, ``shapely.length``): every case below is read both
-ways and must give the same coordinates, offsets, lengths, columns, notes and counts, or
-the very same refusal. Cases the flat path must leave to the frame reader (it returns
-``None``) are checked to do so, and to be refused in the frame reader's words.
+ways, from both formats, and must give the same coordinates, offsets, lengths, columns,
+notes and counts, or the very same refusal. Cases the flat path must leave to the frame
+reader (it returns ``None``) are checked to do so, and to be refused in the frame reader's
+words.
 """
 
 from __future__ import annotations
 
 import struct
+import warnings
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio.raw
 import pyproj
 import pytest
 import shapely
@@ -80,9 +84,19 @@ def _assert_same(spec: NetworkInput, monkeypatch: pytest.MonkeyPatch, *, flat: b
     assert got[2] == ref[2] and got[3] == ref[3]
 
 
-def _write(tmp_path: Path, frame: gpd.GeoDataFrame, **kw: Any) -> Path:
-    path = tmp_path / "roads.parquet"
-    frame.to_parquet(path, **kw)
+#: The formats the flat path reads.
+FORMATS = ["parquet", "gpkg"]
+
+
+def _write(tmp_path: Path, frame: gpd.GeoDataFrame, fmt: str = "parquet") -> Path:
+    path = tmp_path / f"roads.{fmt}"
+    path.unlink(missing_ok=True)
+    if fmt == "parquet":
+        frame.to_parquet(path)
+        return path
+    with warnings.catch_warnings():  # a file without a CRS is one of the cases
+        warnings.filterwarnings("ignore", "'crs' was not provided", UserWarning)
+        frame.to_file(path, driver="GPKG", engine="pyogrio")
     return path
 
 
@@ -91,7 +105,10 @@ def test_wuhan_roads_flat_as_the_frame_reader(monkeypatch: pytest.MonkeyPatch) -
     _assert_same(NetworkInput(path=WUHAN_ROADS.resolve(), kind="road"), monkeypatch, flat=True)
 
 
-def test_lines_with_ids_and_many_vertices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_lines_with_ids_and_many_vertices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
     rng = np.random.default_rng(3)
     geoms = _random_lines(rng, 400, max_vertices=40)
     frame = gpd.GeoDataFrame(
@@ -99,20 +116,25 @@ def test_lines_with_ids_and_many_vertices(tmp_path: Path, monkeypatch: pytest.Mo
         geometry=geoms,
         crs=UTM50,
     )
-    _assert_same(NetworkInput(path=_write(tmp_path, frame), kind="road"), monkeypatch, flat=True)
+    spec = NetworkInput(path=_write(tmp_path, frame, fmt), kind="road")
+    _assert_same(spec, monkeypatch, flat=True)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_lines_in_wgs84_are_transformed_as_to_crs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:
     frame = gpd.GeoDataFrame(
         {"highway": ["primary"] * 300}, geometry=_random_lines(np.random.default_rng(4), 300)
     )
-    path = _write(tmp_path, frame.set_crs(UTM50).to_crs(4326))
+    path = _write(tmp_path, frame.set_crs(UTM50).to_crs(4326), fmt)
     _assert_same(NetworkInput(path=path, kind="road"), monkeypatch, flat=True)
 
 
-def test_highway_filter_status_and_years(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_highway_filter_status_and_years(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
     rng = np.random.default_rng(5)
     frame = gpd.GeoDataFrame(
         {
@@ -123,7 +145,7 @@ def test_highway_filter_status_and_years(tmp_path: Path, monkeypatch: pytest.Mon
         geometry=_random_lines(rng, 200),
         crs=UTM50,
     )
-    path = _write(tmp_path, frame)
+    path = _write(tmp_path, frame, fmt)
     for spec in (
         NetworkInput(path=path, kind="road", highway=["primary", "secondary"]),
         NetworkInput(path=path, kind="fibre"),  # the default status mapping
@@ -138,27 +160,36 @@ def test_highway_filter_status_and_years(tmp_path: Path, monkeypatch: pytest.Mon
     # Refusals from the columns: the frame reader's words.
     _assert_same(NetworkInput(path=path, kind="road", highway=["motorway"]), monkeypatch, flat=True)
     bad = frame.assign(online_year=["1200", *frame["online_year"][1:]])
-    spec = NetworkInput(path=_write(tmp_path, bad), kind="road")
+    spec = NetworkInput(path=_write(tmp_path, bad, fmt), kind="road")
     _assert_same(spec, monkeypatch, flat=True)
     assert "not a year in row 1" in _outcome(spec)[1]
 
 
-def test_uv_loops_apart_and_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_uv_loops_apart_and_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
     closed = shapely.LineString([(0, 0), (10, 0), (10, 10), (0, 0)])
     apart = shapely.LineString([(0, 0), (10, 0)])
     other = shapely.LineString([(20, 0), (30, 0)])
     ring = gpd.GeoDataFrame({"u": [7, 1], "v": [7, 2]}, geometry=[closed, other], crs=UTM50)
-    _assert_same(NetworkInput(path=_write(tmp_path, ring), kind="road"), monkeypatch, flat=True)
+    spec = NetworkInput(path=_write(tmp_path, ring, fmt), kind="road")
+    _assert_same(spec, monkeypatch, flat=True)
     frame = gpd.GeoDataFrame(
         {"u": [1, 7], "v": [2, 7]}, geometry=[other, apart], crs=UTM50, index=[40, 41]
     )
-    spec = NetworkInput(path=_write(tmp_path, frame), kind="road")  # the index kept
+    spec = NetworkInput(path=_write(tmp_path, frame, fmt), kind="road")
     _assert_same(spec, monkeypatch, flat=True)
-    assert "feature 42 has u = v = 7 but its ends lie 10 m apart" in _outcome(spec)[1]
+    # GeoParquet keeps the frame's index, a GeoPackage numbers its features from 1.
+    feature = 42 if fmt == "parquet" else 2
+    message = f"feature {feature} has u = v = 7 but its ends lie 10 m apart"
+    assert message in _outcome(spec)[1]
     text = frame.assign(u=["1", "a"], v=["2", "a"])
-    _assert_same(NetworkInput(path=_write(tmp_path, text), kind="road"), monkeypatch, flat=True)
+    spec = NetworkInput(path=_write(tmp_path, text, fmt), kind="road")
+    _assert_same(spec, monkeypatch, flat=True)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize(
     "case",
     [
@@ -177,7 +208,7 @@ def test_uv_loops_apart_and_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     ],
 )
 def test_what_the_flat_path_leaves_to_the_frame_reader(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, fmt: str
 ) -> None:
     geoms = _random_lines(np.random.default_rng(6), 20)
     crs: Any = UTM50
@@ -206,9 +237,73 @@ def test_what_the_flat_path_leaves_to_the_frame_reader(
     frame = gpd.GeoDataFrame({"highway": ["primary"] * 20}, geometry=geoms, crs=crs)
     if case == "no-rows":
         frame = frame.iloc[:0]
-    path = _write(tmp_path, frame)
+    path = _write(tmp_path, frame, fmt)
     spec = NetworkInput(path=path, kind="road", crs=spec_crs)
     _assert_same(spec, monkeypatch, flat=False)
+
+
+#: A GeoPackage column of each kind, and whether the flat path reads it (its ``to_pandas`` is
+#: the frame reader's column) or leaves the file to the frame reader. Nulls in integer and
+#: boolean columns make the frame reader's column float64 and Arrow's float64 or objects,
+#: so those are left; dates and times are left whatever they hold.
+GPKG_COLUMNS: dict[str, tuple[Any, bool]] = {
+    "int64": ([1, 2**40, -3], True),
+    "int32": (np.array([1, 2, -3], dtype=np.int32), True),
+    "int16": (np.array([1, 2, -3], dtype=np.int16), True),
+    "int64-null": (pd.array([1, None, 3], dtype="Int64"), False),
+    "float64-nan": ([1.5, np.nan, -0.0], True),
+    "float32": (np.array([1.25, 2.5, 3.0], dtype=np.float32), True),
+    "text-null": (["primary", None, "\u6b66\u6c49"], True),
+    "bool": ([True, False, True], True),
+    "bool-null": (pd.array([True, None, False], dtype="boolean"), False),
+    "datetime": (pd.to_datetime(["2027-01-01", "2028-06-30", None]), False),
+    "date": ([pd.Timestamp("2027-01-01").date()] * 3, True),  # a GeoPackage text
+}
+
+
+@pytest.mark.parametrize("kind", list(GPKG_COLUMNS))
+def test_geopackage_columns_as_the_frame_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    values, answers = GPKG_COLUMNS[kind]
+    geoms = _random_lines(np.random.default_rng(10), 3)
+    frame = gpd.GeoDataFrame({"c": values, "u": [1, 2, 3]}, geometry=geoms, crs=UTM50)
+    spec = NetworkInput(path=_write(tmp_path, frame, "gpkg"), kind="road")
+    flat = read_flat_lines(spec)
+    assert (flat is not None) == answers
+    if flat is not None:
+        ref = gpd.read_file(spec.path, engine="pyogrio").drop(columns="geometry")
+        pd.testing.assert_frame_equal(flat.columns, pd.DataFrame(ref), check_exact=True)
+    _assert_same(spec, monkeypatch, flat=answers)
+
+
+def test_geopackage_layer_and_many_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The named layer of two; more lines than one Arrow batch holds (65,536), of any length."""
+    rng = np.random.default_rng(11)
+    n = 70_001
+    counts = rng.integers(2, 6, n)
+    steps = rng.normal(0, 30.0, (int(counts.sum()), 2))
+    starts = np.repeat(rng.uniform([230_000, 3_370_000], [240_000, 3_380_000], (n, 2)), counts, 0)
+    owner = np.repeat(np.arange(n), counts)
+    geoms = shapely.linestrings(starts + steps, indices=owner)
+    frame = gpd.GeoDataFrame(
+        {"u": np.arange(n), "v": np.arange(n) + n, "highway": rng.choice(["primary", None], n)},
+        geometry=geoms,
+        crs=UTM50,
+    )
+    path = tmp_path / "two.gpkg"
+    frame.iloc[:5].to_file(path, layer="first", driver="GPKG", engine="pyogrio")
+    frame.to_file(path, layer="roads", driver="GPKG", engine="pyogrio")
+    meta, table = pyogrio.raw.read_arrow(path, layer="roads")
+    assert table.column(meta["geometry_name"]).num_chunks > 1  # the case's premise
+    spec = NetworkInput(path=path, kind="road", layer="roads")
+    flat = read_flat_lines(spec)
+    assert flat is not None and len(flat) == n
+    assert np.array_equal(flat.coords, shapely.get_coordinates(geoms))
+    _assert_same(spec, monkeypatch, flat=True)
+    first = read_flat_lines(NetworkInput(path=path, kind="road", layer="first"))
+    assert first is not None and len(first) == 5
+    assert np.array_equal(first.coords, shapely.get_coordinates(geoms[:5]))
 
 
 def test_parse_wkb_lines_against_shapely() -> None:

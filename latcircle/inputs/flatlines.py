@@ -1,24 +1,30 @@
-"""A GeoParquet network's lines as flat coordinates, read without a shapely object per line.
+"""A network's lines as flat coordinates, read without a shapely object per line.
 
-``geopandas.read_parquet`` turns every WKB record into a shapely LineString (Wuhan's 92,667
-roads: ~0.06 s CPU of its ~0.1 s, and ~0.015 s more to free them once the network holds the
-coordinates, measured 2026-12-07), and the network keeps only the coordinates
-(:class:`latcircle.engine.edgelines.EdgeLines`). :func:`read_flat_lines` reads the file
-with pyarrow, as geopandas does, and takes the vertices straight from the WKB bytes.
+``geopandas.read_parquet`` and ``geopandas.read_file`` turn every WKB record into a shapely
+LineString (Wuhan's 92,667 roads: ~0.06 s CPU of its ~0.1 s, and ~0.015 s more to free them
+once the network holds the coordinates, measured 2026-12-07; the 1 M-node synthetic metro's
+1.84 M lines in a GeoPackage: 3.3 s CPU and ~790 MB above the process's base, against
+0.45 s and ~190 MB through Arrow, measured 2026-12-07), and the network keeps only the
+coordinates (:class:`latcircle.engine.edgelines.EdgeLines`). :func:`read_flat_lines` reads
+a GeoParquet file with pyarrow, as geopandas does, and a GeoPackage through GDAL's Arrow
+stream (``pyogrio.raw.read_arrow``), and takes the vertices straight from the WKB bytes.
 
 It is a fast path, not a second reader: it answers only when the outcome is certain to be
 the one the frame reader gives, and returns ``None`` otherwise, so that the caller reads the
 file the usual way and every refusal (empty, null or multi-part lines, Z values, NaN or
 out-of-range coordinates, a missing CRS, malformed metadata...) is the usual one, word for
-word. It answers for a GeoParquet file whose one geometry column is WKB, every record a
-little-endian 2-D LineString of at least two vertices, every coordinate finite and within
-the limits of :func:`latcircle.inputs.checks.check_line_coordinates`, on an Earth CRS.
+word. It answers for a GeoParquet file whose one geometry column is WKB, or a GeoPackage
+layer whose other columns are numbers or texts, every record a little-endian 2-D
+LineString of at least two vertices, every coordinate finite and within the limits of
+:func:`latcircle.inputs.checks.check_line_coordinates`, on an Earth CRS.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +34,9 @@ import pyproj
 from latcircle.config import NetworkInput
 from latcircle.errors import InputError
 from latcircle.inputs.checks import MAX_PROJECTED_M, check_earth_crs
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["FlatLines", "parse_wkb_lines", "read_flat_lines"]
 
@@ -160,23 +169,62 @@ def coordinates_fit(coords: np.ndarray, crs: pyproj.CRS) -> bool:
 
 
 def read_flat_lines(spec: NetworkInput) -> FlatLines | None:
-    """Read a GeoParquet network as :class:`FlatLines`, or ``None`` for the frame reader.
+    """Read a GeoParquet or GeoPackage network as :class:`FlatLines`, or ``None``.
 
     The columns are pyarrow's ``to_pandas`` of the file's non-geometry columns, as
-    ``geopandas.read_parquet`` makes them; the CRS is the file's, as geopandas reads it.
-    ``None`` whenever the file is not one this path answers for exactly (module docstring).
+    ``geopandas.read_parquet`` makes them (GeoParquet) or as pyogrio's frame reader makes
+    them (GeoPackage: only column types for which the two are the same); the CRS is the
+    file's, as geopandas reads it. ``None`` whenever the file is not one this path answers
+    for exactly (module docstring): the caller then reads it with the frame reader.
 
     Parameters
     ----------
     spec
-        The network's config section (no ``crs:`` declared; a ``.parquet`` or
-        ``.geoparquet`` file; not OFDS).
+        The network's config section (no ``crs:`` declared; a ``.parquet``,
+        ``.geoparquet`` or ``.gpkg`` file; not OFDS).
     """
-    path = spec.path
     if spec.crs is not None or spec.format == "ofds":
         return None
-    if path.suffix.lower() not in (".parquet", ".geoparquet"):
+    lines = _read_flat(spec)
+    if lines is not None:
+        import pyarrow as pa
+
+        # The file's Arrow buffers are freed into pyarrow's own allocator (mimalloc), which
+        # keeps them: ~170 MB for the 1 M-node metro's GeoPackage, out of reach of the
+        # network build and of glibc's malloc_trim (measured 2026-12-07).
+        pa.default_memory_pool().release_unused()
+    return lines
+
+
+def _read_flat(spec: NetworkInput) -> FlatLines | None:
+    """:func:`read_flat_lines`' reading (a frame of its own, so the table is gone after)."""
+    suffix = spec.path.suffix.lower()
+    if suffix in (".parquet", ".geoparquet"):
+        found = _parquet_table(spec.path)
+    elif suffix == ".gpkg":
+        found = _geopackage_table(spec.path, spec.layer)
+    else:
         return None
+    if found is None:
+        return None
+    table, name, crs = found
+    if table.num_rows == 0 or crs is None:
+        return None
+    flat = _wkb_coordinates(table.column(name))
+    if flat is None or not coordinates_fit(flat[0], crs):
+        return None
+    try:
+        check_earth_crs(crs, spec.path)
+    except InputError:
+        return None
+    columns = table.drop_columns([name]).to_pandas()
+    if len(columns) != table.num_rows:
+        return None
+    return FlatLines(flat[0], flat[1], columns, crs)
+
+
+def _parquet_table(path: Path) -> tuple[pa.Table, str, pyproj.CRS | None] | None:
+    """Return a GeoParquet file's table, its one WKB geometry column and CRS, or ``None``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -188,20 +236,51 @@ def read_flat_lines(spec: NetworkInput) -> FlatLines | None:
     except (OSError, ValueError, pa.ArrowException):
         return None  # the frame reader says what is wrong, in its words
     geo = _geo_column(table.schema.metadata)
-    if geo is None or geo[0] not in table.column_names or table.num_rows == 0:
+    if geo is None or geo[0] not in table.column_names:
         return None
-    name, crs = geo
-    flat = _wkb_coordinates(table.column(name))
-    if flat is None or crs is None or not coordinates_fit(flat[0], crs):
-        return None
+    return table, geo[0], geo[1]
+
+
+def _geopackage_table(
+    path: Path, layer: str | None
+) -> tuple[pa.Table, str, pyproj.CRS | None] | None:
+    """Return a GeoPackage layer's table (GDAL's Arrow stream), its geometry column and CRS.
+
+    ``None`` unless every column is one whose ``to_pandas`` is what pyogrio's frame reader
+    gives (:func:`_same_as_frame`; tests/test_flat_network.py reads each both ways).
+    """
+    import pyarrow as pa
+    import pyogrio.raw
+
     try:
-        check_earth_crs(crs, path)
-    except InputError:
+        meta, table = pyogrio.raw.read_arrow(path, layer=layer)
+    except (OSError, ValueError, RuntimeError, pa.ArrowException):
+        return None  # the frame reader says what is wrong, in its words
+    name = meta.get("geometry_name") or "wkb_geometry"
+    if name not in table.column_names or meta.get("encoding", "UTF-8").upper() != "UTF-8":
         return None
-    columns = table.drop_columns([name]).to_pandas()
-    if len(columns) != table.num_rows:
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if field.name != name and not _same_as_frame(field.type, column.null_count):
+            return None
+    try:
+        crs = pyproj.CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
+    except pyproj.exceptions.CRSError:
         return None
-    return FlatLines(flat[0], flat[1], columns, crs)
+    return table, name, crs
+
+
+def _same_as_frame(kind: pa.DataType, nulls: int) -> bool:
+    """Whether an Arrow column's ``to_pandas`` is pyogrio's frame column for an OGR field.
+
+    Integers and booleans only without nulls (the frame reader makes them float64, Arrow
+    an object column of booleans); floats and texts with or without; anything else (dates,
+    times, binary, lists) is left to the frame reader.
+    """
+    import pyarrow as pa
+
+    if pa.types.is_floating(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return True
+    return (pa.types.is_integer(kind) or pa.types.is_boolean(kind)) and nulls == 0
 
 
 def _geo_column(metadata: dict[bytes, bytes] | None) -> tuple[str, pyproj.CRS | None] | None:
