@@ -918,8 +918,32 @@ def demo_metro(
 
 
 @pytest.fixture(scope="session")
-def half_demo_metro(
+def half_demo_inputs(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Path]:
+    """The demo metro's config at half its default scale (seed 7), written once: READ-ONLY."""
+
+    def build(folder: Path) -> Path:
+        from latcircle.demo.generator import write_demo_city
+
+        return write_demo_city(folder / "data", seed=7, scale=0.5)
+
+    config, digests = _build_once(
+        tmp_path_factory,
+        "shared-half-demo",
+        build,
+        lambda c: {"inputs": c.parent},
+        worker=_is_worker(request),
+    )
+    yield config
+    _unchanged_files("half-scale demo inputs", config.parent, digests["inputs"])
+
+
+@pytest.fixture(scope="session")
+def half_demo_metro(
+    half_demo_inputs: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Any]:
     """The demo metro at half its default scale (seed 7), prepared once: READ-ONLY.
 
@@ -931,9 +955,8 @@ def half_demo_metro(
     def build(folder: Path) -> Any:
         from latcircle.analysis.metro import prepare
         from latcircle.config import load_config
-        from latcircle.demo.generator import write_demo_city
 
-        return prepare(load_config(write_demo_city(folder / "data", seed=7, scale=0.5)))
+        return prepare(load_config(half_demo_inputs))
 
     metro, _ = _build_once(
         tmp_path_factory, "shared-half-demo-metro", build, lambda m: {}, worker=_is_worker(request)
@@ -941,6 +964,37 @@ def half_demo_metro(
     before = fingerprint(metro)
     yield metro
     _unchanged_object("half-scale demo Metro", metro, before)
+
+
+@pytest.fixture(scope="session")
+def half_demo_cli_run(
+    half_demo_inputs: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[Path]:
+    """``latcircle run --no-map --no-report`` of the half-scale demo, once: READ-ONLY.
+
+    Its folder is the command line's answer that ``test_api`` (the API's tables and files)
+    and ``test_notebook`` (the notebook's, from GeoDataFrames) are compared with.
+    """
+
+    def build(folder: Path) -> Path:
+        from latcircle.cli import main
+
+        out = folder / "demo"
+        args = ["-q", "run", "--no-map", "--no-report", "--out", str(out), str(half_demo_inputs)]
+        assert main(args) == 0
+        return out
+
+    out, digests = _build_once(
+        tmp_path_factory,
+        "shared-half-demo-cli-run",
+        build,
+        lambda o: {"out": o},
+        worker=_is_worker(request),
+    )
+    yield out
+    _unchanged_files("half-scale demo run outputs", out, digests["out"])
 
 
 @pytest.fixture(scope="session")

@@ -49,13 +49,13 @@ def _frames(folder: Path) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def demo_config(half_demo_metro: object) -> Path:
-    """The half-scale demo's config (``half_demo_metro`` in conftest: seed 7, scale 0.5).
+def demo_config(half_demo_inputs: Path) -> Path:
+    """The half-scale demo's config (``half_demo_inputs`` in conftest: seed 7, scale 0.5).
 
     What these tests compare (the API's tables and files against the command line's, on one
     metro) does not depend on its size; each command-line run costs less than half as much.
     """
-    return Path(half_demo_metro.config.source)  # type: ignore[attr-defined]
+    return half_demo_inputs
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +70,9 @@ def api_metro(half_demo_metro: object) -> lc.Metro:
 
 
 @pytest.fixture(scope="module")
-def cli_run(demo_config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("cli") / "demo"
-    assert main(["-q", "run", "--no-map", "--no-report", "--out", str(out), str(demo_config)]) == 0
-    return out
+def cli_run(half_demo_cli_run: Path) -> Path:
+    """``latcircle run --no-map --no-report`` of ``demo_config`` (conftest: READ-ONLY)."""
+    return half_demo_cli_run
 
 
 def _same_table(api_table: pd.DataFrame, csv: Path) -> None:
