@@ -32,8 +32,6 @@ class Population:
         Pixel centres in the local CRS (only pixels with people).
     people
         People in each of those pixels.
-    total_in_file
-        Sum over the window read (inside and outside the metro).
     source
         The raster file.
     """
@@ -41,7 +39,6 @@ class Population:
     x: np.ndarray
     y: np.ndarray
     people: np.ndarray
-    total_in_file: float
     source: Path
 
 
@@ -72,10 +69,7 @@ def _read_population(spec: PopulationInput, crs: pyproj.CRS, boundary: BaseGeome
     _check_total(people, path, "population", "people counts over the metro")
     xs, ys = _pixel_centres(transform, rows, cols, shape=values.shape)
     x, y = _raster_points_to_local(xs, ys, raster_crs, spec, crs)
-    # In float64 (as before for float64 bands; for narrower ones numpy sums a block at a
-    # time, which may round the last bit otherwise: no output reads this total).
-    total = float(values.sum(dtype=np.float64))
-    return Population(x=x, y=y, people=people, total_in_file=total, source=path)
+    return Population(x=x, y=y, people=people, source=path)
 
 
 #: Band types float64 holds exactly (every value widens to the same number).
