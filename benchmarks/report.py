@@ -2463,6 +2463,41 @@ Measured and left, for the three CPU budgets still unmet:
   DEFLATE level 6 (as written) 0.49 s of CPU, level 1 0.32 s (files 2.7 % and 11 % larger),
   ZSTD level 1 0.24 s (smaller files, but not every GeoTIFF reader decodes ZSTD). Left: it
   changes the files' bytes for a few hundredths of a second of a run's writing.
+
+**Session round 18: a GeoPackage network read flat; the 1 M-node budget met (issue 23;
+2026-12-07).** The flat read of round 13 (`inputs.flatlines`: a network's vertices taken straight
+from the WKB bytes, no shapely object per line) now reads a GeoPackage layer too, through GDAL's
+Arrow stream (`pyogrio.raw.read_arrow`), when its other columns are ones whose Arrow `to_pandas` is
+pyogrio's frame column (numbers and texts; integers and booleans without nulls); any other layer is
+read as a frame (docs/networks.md). The synthetic metros are GeoPackages, and so is the demo's road
+network. **The 1 M-node metro** (1.84 M lines): *read* 4.93 → 1.07 s, traced peak 601 → 503 MB,
+process peak **1,026 → 913 MB** (budget 1,024 MB; base 209 MB in this bench). Where the peak falls
+now (the high-water mark reset before each step, one run in a process of its own with Arrow on
+the C library's heap as in the bench, 2026-12-07; round 17's figure in brackets): the read 616
+(1,028), the network build 729, the locator 793 (907), the arcs 842 (975), `solve` 908 (1,025).
+On pyarrow's default allocator (mimalloc: a library user's process, where `arrow_system_pool` is
+not called) the read's freed Arrow buffers stayed in mimalloc's heaps, out of reach of the network
+build and of `malloc_trim`, and the peak *rose* to 1,046 MB; the read now hands them back
+(`pyarrow.default_memory_pool().release_unused()`: 960 MB there). The demo's outputs are
+byte-identical (`scripts/compare_outputs.py`, 24 files); Wuhan reads GeoParquet and is unchanged.
+Measured and left, for the CPU budgets:
+* **The locator's KD-tree, `leafsize`** 8, 12, 24 and 32 against the default 16 (Wuhan's
+  1,356,766 samples, one thread, median of 5): 0.644, 0.612, 0.606, 0.611 s against 0.619 s,
+  answers bit-identical: nothing to gain. The tree's queries are 71 % of a one-thread `locate`
+  (0.64 s): `k = 8` for the 325,587 samples within reach 0.31 s, `k = 16` for the 58,920 not
+  proven by it 0.12 s, `k = 32` for 5,326 0.02 s.
+* **The batch task's first city against its second**, in one worker (one core, profiled): 2.94
+  → 2.72 s and 2.98 → 2.56 s. The first city's extra is spread thin (PROJ's first transformer
+  0.04 s, the locator's first queries 0.05 s, ...): nothing a worker's warm-up could take whole.
+* **The report's PNG encoding** (Pillow, six figures): 0.10 s of `write_report`'s 0.81 s; a lower
+  zlib level or a palette image would change the files' bytes for a few hundredths of a second.
+* **The ratio's noise.** This bench's engine on every sample (0.464 s wall) is faster than round
+  17's (0.558 s) with the same locator, yet its ratio is higher (2.84× against 2.40×): the floor
+  measured 0.164 s here and 0.232 s then. On this shared machine the ratio moves with the floor's
+  KD-tree pass as much as with the engine.
+The test suite (issue 23, item 4): the notebook's test runs the demo at half scale (35 → 10 s);
+`make test` 4 min 15 s (253.6 s of pytest), 418 + 44 s of CPU, 2,285 tests (docs/testing.md,
+"Session round 18").
 """
 
 
