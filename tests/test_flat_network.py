@@ -306,6 +306,35 @@ def test_geopackage_layer_and_many_batches(tmp_path: Path, monkeypatch: pytest.M
     assert np.array_equal(first.coords, shapely.get_coordinates(geoms[:5]))
 
 
+def test_geopackage_feature_order_after_fids_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Features whose ids no longer follow the rows' order come in the frame reader's order."""
+    import contextlib
+    import sqlite3
+
+    rng = np.random.default_rng(12)
+    geoms = _random_lines(rng, 60)
+    frame = gpd.GeoDataFrame(
+        {"u": np.arange(60), "v": np.arange(60) + 60}, geometry=geoms, crs=UTM50
+    )
+    path = _write(tmp_path, frame, "gpkg")
+    with contextlib.closing(sqlite3.connect(path)) as con, con:  # committed, then closed
+        (table,) = con.execute("SELECT table_name FROM gpkg_contents").fetchone()
+        for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+            con.execute(f'DROP TRIGGER "{trigger}"')  # the spatial index's: not read here
+        con.execute(f'UPDATE "{table}" SET fid = 1000 WHERE fid = 5')
+        con.execute(f'UPDATE "{table}" SET fid = -7 WHERE fid = 50')
+    spec = NetworkInput(path=path, kind="road")
+    flat = read_flat_lines(spec)
+    assert flat is not None
+    assert list(flat.columns["u"][:2]) == [49, 0] and flat.columns["u"].iloc[-1] == 4
+    ref = gpd.read_file(path, engine="pyogrio")
+    assert np.array_equal(flat.columns["u"].to_numpy(), ref["u"].to_numpy())
+    assert np.array_equal(flat.coords, shapely.get_coordinates(ref.geometry))
+    _assert_same(spec, monkeypatch, flat=True)
+
+
 def test_parse_wkb_lines_against_shapely() -> None:
     rng = np.random.default_rng(8)
     for geoms in (_random_lines(rng, 300), [shapely.LineString([(1, 2), (3, 4)])] * 50):
