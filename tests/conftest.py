@@ -875,26 +875,46 @@ def _build_once(
     return loaded
 
 
+def _shared_demo_inputs(
+    factory: pytest.TempPathFactory, request: pytest.FixtureRequest, name: str, *, scale: float
+) -> Iterator[Path]:
+    """The demo's config (seed 7) at ``scale``, written once under ``name``: READ-ONLY."""
+
+    def build(folder: Path) -> Path:
+        from latcircle.demo.generator import write_demo_city
+
+        return write_demo_city(folder / "data", seed=7, scale=scale)
+
+    config, digests = _build_once(
+        factory, name, build, lambda c: {"inputs": c.parent}, worker=_is_worker(request)
+    )
+    yield config
+    _unchanged_files(f"{name} inputs", config.parent, digests["inputs"])
+
+
+def _shared_metro(
+    factory: pytest.TempPathFactory, request: pytest.FixtureRequest, name: str, config: Path
+) -> Iterator[Any]:
+    """``prepare(load_config(config))`` once under ``name``: READ-ONLY (checked unchanged)."""
+
+    def build(folder: Path) -> Any:
+        from latcircle.analysis.metro import prepare
+        from latcircle.config import load_config
+
+        return prepare(load_config(config))
+
+    metro, _ = _build_once(factory, name, build, lambda m: {}, worker=_is_worker(request))
+    before = fingerprint(metro)
+    yield metro
+    _unchanged_object(f"{name} Metro", metro, before)
+
+
 @pytest.fixture(scope="session")
 def demo_inputs(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Path]:
     """The synthetic demo metro's config (seed 7, default scale), written once: READ-ONLY."""
-
-    def build(folder: Path) -> Path:
-        from latcircle.demo.generator import write_demo_city
-
-        return write_demo_city(folder / "data", seed=7)
-
-    config, digests = _build_once(
-        tmp_path_factory,
-        "shared-demo",
-        build,
-        lambda c: {"inputs": c.parent},
-        worker=_is_worker(request),
-    )
-    yield config
-    _unchanged_files("demo inputs", config.parent, digests["inputs"])
+    yield from _shared_demo_inputs(tmp_path_factory, request, "shared-demo", scale=1.0)
 
 
 @pytest.fixture(scope="session")
@@ -902,19 +922,7 @@ def demo_metro(
     demo_inputs: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Any]:
     """The demo metro prepared once (``prepare(load_config(demo_inputs))``): READ-ONLY."""
-
-    def build(folder: Path) -> Any:
-        from latcircle.analysis.metro import prepare
-        from latcircle.config import load_config
-
-        return prepare(load_config(demo_inputs))
-
-    metro, _ = _build_once(
-        tmp_path_factory, "shared-demo-metro", build, lambda m: {}, worker=_is_worker(request)
-    )
-    before = fingerprint(metro)
-    yield metro
-    _unchanged_object("demo Metro", metro, before)
+    yield from _shared_metro(tmp_path_factory, request, "shared-demo-metro", demo_inputs)
 
 
 @pytest.fixture(scope="session")
@@ -922,21 +930,7 @@ def half_demo_inputs(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Path]:
     """The demo metro's config at half its default scale (seed 7), written once: READ-ONLY."""
-
-    def build(folder: Path) -> Path:
-        from latcircle.demo.generator import write_demo_city
-
-        return write_demo_city(folder / "data", seed=7, scale=0.5)
-
-    config, digests = _build_once(
-        tmp_path_factory,
-        "shared-half-demo",
-        build,
-        lambda c: {"inputs": c.parent},
-        worker=_is_worker(request),
-    )
-    yield config
-    _unchanged_files("half-scale demo inputs", config.parent, digests["inputs"])
+    yield from _shared_demo_inputs(tmp_path_factory, request, "shared-half-demo", scale=0.5)
 
 
 @pytest.fixture(scope="session")
@@ -951,19 +945,7 @@ def half_demo_metro(
     2028), a quarter of its area: for tests whose property does not depend on the metro's
     size and that run it many times (``test_years``: twelve runs).
     """
-
-    def build(folder: Path) -> Any:
-        from latcircle.analysis.metro import prepare
-        from latcircle.config import load_config
-
-        return prepare(load_config(half_demo_inputs))
-
-    metro, _ = _build_once(
-        tmp_path_factory, "shared-half-demo-metro", build, lambda m: {}, worker=_is_worker(request)
-    )
-    before = fingerprint(metro)
-    yield metro
-    _unchanged_object("half-scale demo Metro", metro, before)
+    yield from _shared_metro(tmp_path_factory, request, "shared-half-demo-metro", half_demo_inputs)
 
 
 @pytest.fixture(scope="session")
