@@ -3,8 +3,8 @@
 ``geopandas.read_parquet`` and ``geopandas.read_file`` turn every WKB record into a shapely
 LineString (Wuhan's 92,667 roads: ~0.06 s CPU of its ~0.1 s, and ~0.015 s more to free them
 once the network holds the coordinates, measured 2026-12-07; the 1 M-node synthetic metro's
-1.84 M lines in a GeoPackage: 3.3 s CPU and ~790 MB above the process's base, against
-0.45 s and ~190 MB through Arrow, measured 2026-12-07), and the network keeps only the
+1.84 M lines in a GeoPackage: 3.3 s CPU, the read peaking ~790 MB above the process's base,
+against 0.45 s and ~410 MB here, measured 2026-12-07), and the network keeps only the
 coordinates (:class:`latcircle.engine.edgelines.EdgeLines`). :func:`read_flat_lines` reads
 a GeoParquet file with pyarrow, as geopandas does, and a GeoPackage through GDAL's Arrow
 stream (``pyogrio.raw.read_arrow``), and takes the vertices straight from the WKB bytes.
