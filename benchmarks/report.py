@@ -2491,6 +2491,13 @@ Measured and left, for the CPU budgets:
   0.04 s, the locator's first queries 0.05 s, ...): nothing a worker's warm-up could take whole.
 * **The report's PNG encoding** (Pillow, six figures): 0.10 s of `write_report`'s 0.81 s; a lower
   zlib level or a palette image would change the files' bytes for a few hundredths of a second.
+* **The heap handed back between stages.** A quiet Wuhan run spends ~0.5 s of its ~5 s of CPU in
+  the kernel, most of it page faults (~140,000 minor faults; 40,000 of them the imports'): the
+  pipeline's nine `release_memory()` calls (`malloc_trim`) hand freed heap back, and the next
+  stage faults fresh pages in again. Without the seven in `pipeline/city.py` (three interleaved
+  runs each, `/usr/bin/time`): 5.16 → 4.98 s of user + system CPU, ~120,000 faults, but the peak
+  540 → 583 MB (without the two of `analysis/metro.py` too: 5.03 s, 576 MB). 3 % of the run for
+  40 MB of the 600 MB budget's margin: left as it is.
 * **The ratio's noise.** This bench's engine on every sample (0.464 s wall) is faster than round
   17's (0.558 s) with the same locator, yet its ratio is higher (2.84× against 2.40×): the floor
   measured 0.164 s here and 0.232 s then. On this shared machine the ratio moves with the floor's
