@@ -246,6 +246,36 @@ _FAILS_2027 = (
     "{year: 2028, share: 0.70, basis: population}]\n"
 )
 
+
+def _parquet_not_utf8(name: str, column: str, row: int, raw: bytes) -> Breaks:
+    """The tiny city's ``name`` layer as GeoParquet, row ``row`` of ``column`` not UTF-8.
+
+    pyarrow writes (and reads) the bytes unchecked, as another tool's file may hold them.
+    """
+
+    def apply(folder: Path, _mp: pytest.MonkeyPatch) -> list[str]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = folder / f"{name}.parquet"
+        gpd.read_file(folder / f"{name}.gpkg").to_parquet(path)
+        table = pq.read_table(path)
+        texts = [str(v).encode("utf-8") for v in table.column(column).to_pylist()]
+        texts[row - 1] = raw
+        offsets = np.cumsum([0, *map(len, texts)]).astype(np.int32)
+        buffers = [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(texts))]
+        bad = pa.Array.from_buffers(pa.string(), len(texts), buffers)
+        table = table.set_column(table.schema.get_field_index(column), column, bad)
+        geo = table.schema.metadata[b"geo"]  # the pandas metadata would name the old type
+        pq.write_table(table.replace_schema_metadata({b"geo": geo}), path)
+        config = folder / "tiny.yaml"
+        text = config.read_text(encoding="utf-8").replace(f"{name}.gpkg", f"{name}.parquet")
+        config.write_text(text, encoding="utf-8")
+        return ["run", str(config), "--out", "OUT"]
+
+    return apply
+
+
 CASES = [
     # --- issue 22 §4: readers
     Case(
@@ -268,6 +298,20 @@ CASES = [
         _roads_with([(X0, Y0), (1e300, Y0 + 5)]),
         "roads.gpkg",
         "network feature 137 has a coordinate (1e+300, 3.38e+06) beyond 40,075,017 m",
+    ),
+    Case(
+        "network-text-not-utf8",
+        "a GeoParquet network whose highway text is not UTF-8",
+        _parquet_not_utf8("roads", "highway", 3, b"resid\xffential"),
+        "roads.parquet",
+        "highway: row 3 is not UTF-8 text: b'resid\\xffential'",
+    ),
+    Case(
+        "districts-name-not-utf8",
+        "a GeoParquet district whose name is not UTF-8",
+        _parquet_not_utf8("districts", "name", 2, b"East \xe6\xad"),
+        "districts.parquet",
+        "name: row 2 is not UTF-8 text: b'East \\xe6\\xad'",
     ),
     Case(
         "districts-name-null",

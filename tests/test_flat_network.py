@@ -335,6 +335,75 @@ def test_geopackage_feature_order_after_fids_moved(
     _assert_same(spec, monkeypatch, flat=True)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_text_not_utf8_is_the_frame_readers_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """A text that is not UTF-8 (pyarrow and GDAL's stream pass its bytes on): refused.
+
+    The flat path stands aside; the frame reader refuses the file, pyogrio in its own words
+    (it decodes every text), a GeoParquet file by latcircle's check (pyarrow does not).
+    """
+    import contextlib
+    import sqlite3
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    geoms = _random_lines(np.random.default_rng(13), 5)
+    frame = gpd.GeoDataFrame({"highway": ["primary"] * 5}, geometry=geoms, crs=UTM50)
+    path = _write(tmp_path, frame, fmt)
+    if fmt == "gpkg":
+        with contextlib.closing(sqlite3.connect(path)) as con, con:  # committed, then closed
+            (table,) = con.execute("SELECT table_name FROM gpkg_contents").fetchone()
+            for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+                con.execute(f'DROP TRIGGER "{trigger}"')  # the spatial index's: not read here
+            con.execute(f"UPDATE \"{table}\" SET highway = CAST(X'FF70' AS TEXT) WHERE fid = 2")
+        says = "cannot read network file: 'utf-8' codec can't decode byte 0xff"
+    else:
+        data = pq.read_table(path)
+        texts = [b"primary", b"\xffp", b"primary", b"primary", b"primary"]  # row 2 not UTF-8
+        offsets = np.cumsum([0, *map(len, texts)]).astype(np.int32)
+        buffers = [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(texts))]
+        bad = pa.Array.from_buffers(pa.string(), len(texts), buffers)
+        data = data.set_column(data.schema.get_field_index("highway"), "highway", bad)
+        pq.write_table(data.replace_schema_metadata({b"geo": data.schema.metadata[b"geo"]}), path)
+        says = "highway: row 2 is not UTF-8 text: b'\\xffp'"
+    spec = NetworkInput(path=path, kind="road")
+    _assert_same(spec, monkeypatch, flat=False)
+    refusal = _outcome(spec)
+    assert refusal[0] == "refused" and says in refusal[1], refusal
+
+
+def test_first_text_not_utf8_counts_rows_across_chunks_and_nulls() -> None:
+    import pyarrow as pa
+
+    from latcircle.inputs.checks import first_text_not_utf8
+
+    def texts(kind: pa.DataType, values: list[bytes | None]) -> pa.Array:
+        sizes = [len(v or b"") for v in values]
+        width = np.int64 if kind == pa.large_string() else np.int32
+        offsets = np.cumsum([0, *sizes]).astype(width)
+        valid = np.packbits(np.array([v is not None for v in values]), bitorder="little")
+        data = pa.py_buffer(b"".join(v or b"" for v in values))
+        return pa.Array.from_buffers(
+            kind, len(values), [pa.py_buffer(valid.tobytes()), pa.py_buffer(offsets), data]
+        )
+
+    for kind in (pa.string(), pa.large_string()):
+        good = texts(kind, [b"a", None, "\u6b66".encode()])
+        bad = texts(kind, [None, b"ok", b"x\xc3"])  # a cut two-byte sequence, row 3 of chunk 2
+        table = pa.table({"n": [1, 2, 3, 4, 5, 6], "t": pa.chunked_array([good, bad])})
+        assert first_text_not_utf8(table) == ("t", 5, b"x\xc3")
+        assert first_text_not_utf8(table.slice(0, 3)) is None
+        assert first_text_not_utf8(table.slice(4, 2)) == ("t", 1, b"x\xc3")  # a sliced chunk
+        assert first_text_not_utf8(pa.table({"n": [1]})) is None
+    # Offsets out of order: malformed, no one text to show (and nothing read out of bounds).
+    offsets = pa.py_buffer(np.array([0, 5, 3, 6], dtype=np.int32).tobytes())
+    broken = pa.Array.from_buffers(pa.string(), 3, [None, offsets, pa.py_buffer(b"abcdef")])
+    assert first_text_not_utf8(pa.table({"t": broken})) == ("t", -1, b"")
+
+
 def test_parse_wkb_lines_against_shapely() -> None:
     rng = np.random.default_rng(8)
     for geoms in (_random_lines(rng, 300), [shapely.LineString([(1, 2), (3, 4)])] * 50):

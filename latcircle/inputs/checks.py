@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from latcircle.errors import InputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "EARTH_SEMI_MAJOR_M",
@@ -31,8 +35,10 @@ __all__ = [
     "check_line_coordinates",
     "check_metro_extent",
     "check_names",
+    "check_texts_utf8",
     "check_uv_loop_ends",
     "check_uv_loops",
+    "first_text_not_utf8",
 ]
 
 #: Widest metro, metres, east-west or north-south in its UTM zone (assumption: Hulunbuir, the
@@ -296,3 +302,86 @@ def _refuse_apart_loops(
         f"its ends lie {gap:,.6g} {unit} apart: a line between two places needs two node ids"
     )
     raise InputError(path, "u", problem)
+
+
+#: Most bytes of a text that is not UTF-8 shown in the refusal.
+_SHOWN_BYTES = 40
+
+
+def first_text_not_utf8(table: pa.Table) -> tuple[str, int, bytes] | None:
+    """Return the first text column, row and bytes of ``table`` that are not UTF-8, or None.
+
+    pyarrow reads a file's texts without checking them (a GeoParquet file's; GDAL's Arrow
+    stream passes a GeoPackage's bytes through), and pandas keeps them as Arrow strings: a
+    text that is not UTF-8 would fail only where it is first used, deep in a run. The row
+    is ``-1`` (no bytes) when the column is malformed otherwise (offsets out of order).
+
+    Parameters
+    ----------
+    table
+        The file's columns, as read.
+    """
+    import pyarrow as pa
+
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            continue
+        try:
+            column.validate(full=True)
+            continue
+        except pa.ArrowInvalid:
+            pass
+        # The refusal's one row, found text by text from the buffers (only on this path).
+        width = np.int64 if pa.types.is_large_string(field.type) else np.int32
+        row = 0
+        for chunk in column.chunks:
+            found = _first_not_utf8(chunk, width)
+            if found is not None:
+                return field.name, (row + found[0] if found[0] >= 0 else -1), found[1]
+            row += len(chunk)
+        return field.name, -1, b""
+    return None
+
+
+def _first_not_utf8(chunk: pa.Array, width: type[np.signedinteger]) -> tuple[int, bytes] | None:
+    """Return the first row of a text chunk that is not UTF-8 (``(-1, b"")``: malformed)."""
+    n, at = len(chunk), chunk.offset
+    buffers = chunk.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=width)[at : at + n + 1]
+    data = buffers[2].to_pybytes() if buffers[2] is not None else b""
+    valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+    for i in range(n):
+        lo, hi = int(offsets[i]), int(offsets[i + 1])
+        if not 0 <= lo <= hi <= len(data):
+            return -1, b""
+        if valid[i] and not _is_utf8(data[lo:hi]):
+            return i, data[lo:hi]
+    return None
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_texts_utf8(table: pa.Table, path: Path | str) -> None:
+    """Refuse a file whose texts are not all UTF-8 (:func:`first_text_not_utf8`).
+
+    Parameters
+    ----------
+    table
+        The file's text columns (or all of them), as read.
+    path
+        The file, named in the message.
+    """
+    bad = first_text_not_utf8(table)
+    if bad is None:
+        return
+    field, row, value = bad
+    if row < 0:
+        raise InputError(path, field, "the column's texts are not valid UTF-8")
+    shown = repr(value[:_SHOWN_BYTES]) + ("..." if len(value) > _SHOWN_BYTES else "")
+    raise InputError(path, field, f"row {row + 1} is not UTF-8 text: {shown}")

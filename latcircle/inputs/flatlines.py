@@ -33,7 +33,7 @@ import pyproj
 
 from latcircle.config import NetworkInput
 from latcircle.errors import InputError
-from latcircle.inputs.checks import MAX_PROJECTED_M, check_earth_crs
+from latcircle.inputs.checks import MAX_PROJECTED_M, check_earth_crs, first_text_not_utf8
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -210,7 +210,8 @@ def _read_flat(spec: NetworkInput) -> FlatLines | None:
     if found is None:
         return None
     table, name, crs = found
-    if table.num_rows == 0 or crs is None:
+    # A text that is not UTF-8 (pyarrow reads texts unchecked): the frame reader refuses it.
+    if table.num_rows == 0 or crs is None or first_text_not_utf8(table) is not None:
         return None
     flat = _wkb_coordinates(table.column(name))
     if flat is None or not coordinates_fit(flat[0], crs):
@@ -275,8 +276,9 @@ def _same_as_frame(kind: pa.DataType, nulls: int) -> bool:
     """Whether an Arrow column's ``to_pandas`` is pyogrio's frame column for an OGR field.
 
     Integers and booleans only without nulls (the frame reader makes them float64, Arrow
-    an object column of booleans); floats and texts with or without; anything else (dates,
-    times, binary, lists) is left to the frame reader.
+    an object column of booleans); floats and texts with or without (texts that are not
+    UTF-8 are left to the frame reader by :func:`_read_flat`); anything else (dates, times,
+    binary, lists) is left to the frame reader.
     """
     import pyarrow as pa
 

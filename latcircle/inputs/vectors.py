@@ -14,7 +14,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -26,7 +26,10 @@ import shapely
 from latcircle.config import VectorInput
 from latcircle.errors import InputError
 from latcircle.inputs import chinacrs
-from latcircle.inputs.checks import check_csv_rows, check_earth_crs
+from latcircle.inputs.checks import check_csv_rows, check_earth_crs, check_texts_utf8
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +113,29 @@ def read_geometries(spec: VectorInput, *, role: str) -> gpd.GeoSeries:
 
 
 def _read_ogr(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
+    if path.suffix.lower() in (".parquet", ".geoparquet"):
+        with _reading(path, spec, role):
+            gdf = gpd.read_parquet(path)
+            texts = _parquet_texts(path)
+        # pyogrio decodes an OGR file's texts and refuses bytes that are not UTF-8 itself;
+        # pyarrow does not, and pandas kept them undecoded until first used, deep in a run.
+        check_texts_utf8(texts, path)
+        return gdf
     with _reading(path, spec, role):
-        if path.suffix.lower() in (".parquet", ".geoparquet"):
-            return gpd.read_parquet(path)
         return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
+
+
+def _parquet_texts(path: Path) -> pa.Table:
+    """Return a GeoParquet file's text columns, as pyarrow reads them (unchecked)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(path) as file:
+        schema = file.schema_arrow
+        names = [
+            f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        ]
+        return file.read(columns=names)
 
 
 @contextlib.contextmanager
