@@ -398,6 +398,13 @@ def test_first_text_not_utf8_counts_rows_across_chunks_and_nulls() -> None:
         assert first_text_not_utf8(table.slice(0, 3)) is None
         assert first_text_not_utf8(table.slice(4, 2)) == ("t", 1, b"x\xc3")  # a sliced chunk
         assert first_text_not_utf8(pa.table({"n": [1]})) is None
+    # A dictionary (a GeoParquet file's categories): the first row whose entry is bad.
+    entries = texts(pa.string(), [b"ok", b"b\xffd", b"\xfe"])
+    codes = pa.array([0, 0, 2, 1, 1], pa.int8())
+    categories = pa.table({"c": pa.DictionaryArray.from_arrays(codes, entries)})
+    assert first_text_not_utf8(categories) == ("c", 2, b"\xfe")
+    unused = pa.DictionaryArray.from_arrays(pa.array([0], pa.int8()), entries)
+    assert first_text_not_utf8(pa.table({"c": unused})) == ("c", -1, b"")
     # Offsets out of order: malformed, no one text to show (and nothing read out of bounds).
     offsets = pa.py_buffer(np.array([0, 5, 3, 6], dtype=np.int32).tobytes())
     broken = pa.Array.from_buffers(pa.string(), 3, [None, offsets, pa.py_buffer(b"abcdef")])

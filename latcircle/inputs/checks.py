@@ -39,6 +39,7 @@ __all__ = [
     "check_uv_loop_ends",
     "check_uv_loops",
     "first_text_not_utf8",
+    "is_text",
 ]
 
 #: Widest metro, metres, east-west or north-south in its UTM zone (assumption: Hulunbuir, the
@@ -324,7 +325,7 @@ def first_text_not_utf8(table: pa.Table) -> tuple[str, int, bytes] | None:
     import pyarrow as pa
 
     for field, column in zip(table.schema, table.columns, strict=True):
-        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+        if not is_text(field.type):
             continue
         try:
             column.validate(full=True)
@@ -332,10 +333,9 @@ def first_text_not_utf8(table: pa.Table) -> tuple[str, int, bytes] | None:
         except pa.ArrowInvalid:
             pass
         # The refusal's one row, found text by text from the buffers (only on this path).
-        width = np.int64 if pa.types.is_large_string(field.type) else np.int32
         row = 0
         for chunk in column.chunks:
-            found = _first_not_utf8(chunk, width)
+            found = _first_not_utf8(chunk)
             if found is not None:
                 return field.name, (row + found[0] if found[0] >= 0 else -1), found[1]
             row += len(chunk)
@@ -343,20 +343,59 @@ def first_text_not_utf8(table: pa.Table) -> tuple[str, int, bytes] | None:
     return None
 
 
-def _first_not_utf8(chunk: pa.Array, width: type[np.signedinteger]) -> tuple[int, bytes] | None:
-    """Return the first row of a text chunk that is not UTF-8 (``(-1, b"")``: malformed)."""
+def is_text(kind: pa.DataType) -> bool:
+    """Whether an Arrow column holds texts: strings, or a dictionary of them (categories)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _first_not_utf8(chunk: pa.Array) -> tuple[int, bytes] | None:
+    """Return the first row of a text chunk that is not UTF-8 (``(-1, b"")``: malformed).
+
+    A dictionary's (categories'): the first row whose entry is not UTF-8.
+    """
+    import pyarrow as pa
+
+    if not pa.types.is_dictionary(chunk.type):
+        texts = _raw_texts(chunk)
+        if texts is None:
+            return -1, b""
+        bad = [(i, t) for i, t in enumerate(texts) if t is not None and not _is_utf8(t)]
+        return bad[0] if bad else None
+    entries = _raw_texts(chunk.dictionary)
+    if entries is None:
+        return -1, b""
+    wrong = [j for j, t in enumerate(entries) if t is not None and not _is_utf8(t)]
+    if not wrong:
+        return None
+    codes = chunk.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(np.isin(codes, wrong))
+    return (int(rows[0]), entries[codes[rows[0]]] or b"") if len(rows) else (-1, b"")
+
+
+def _raw_texts(chunk: pa.Array) -> list[bytes | None] | None:
+    """Return a string chunk's texts as bytes, undecoded (None: a null), or None if malformed.
+
+    From the buffers: pyarrow's own conversion decodes, or fails on offsets out of order.
+    """
+    import pyarrow as pa
+
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
     n, at = len(chunk), chunk.offset
     buffers = chunk.buffers()
     offsets = np.frombuffer(buffers[1], dtype=width)[at : at + n + 1]
     data = buffers[2].to_pybytes() if buffers[2] is not None else b""
     valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+    out: list[bytes | None] = []
     for i in range(n):
         lo, hi = int(offsets[i]), int(offsets[i + 1])
         if not 0 <= lo <= hi <= len(data):
-            return -1, b""
-        if valid[i] and not _is_utf8(data[lo:hi]):
-            return i, data[lo:hi]
-    return None
+            return None
+        out.append(data[lo:hi] if valid[i] else None)
+    return out
 
 
 def _is_utf8(value: bytes) -> bool:

@@ -26,7 +26,7 @@ import shapely
 from latcircle.config import VectorInput
 from latcircle.errors import InputError
 from latcircle.inputs import chinacrs
-from latcircle.inputs.checks import check_csv_rows, check_earth_crs, check_texts_utf8
+from latcircle.inputs.checks import check_csv_rows, check_earth_crs, check_texts_utf8, is_text
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -127,15 +127,10 @@ def _read_ogr(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
 
 def _parquet_texts(path: Path) -> pa.Table:
     """Return a GeoParquet file's text columns, as pyarrow reads them (unchecked)."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     with pq.ParquetFile(path) as file:
-        schema = file.schema_arrow
-        names = [
-            f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-        ]
-        return file.read(columns=names)
+        return file.read(columns=[f.name for f in file.schema_arrow if is_text(f.type)])
 
 
 @contextlib.contextmanager
