@@ -32,8 +32,8 @@ def _read_network(
 
     Null and empty geometries are left out and counted; a status field maps lines to built
     (kept), planned (kept with an online year, or left out) and excluded (left out). A plain
-    GeoParquet file of 2-D lines comes back as :class:`FlatLines` (no shapely object per
-    line: :func:`_read_flat_network`), any other file as a frame.
+    GeoParquet or GeoPackage file of 2-D lines comes back as :class:`FlatLines` (no shapely
+    object per line: :func:`_read_flat_network`), any other file as a frame.
     """
     flat = _read_flat_network(spec, crs, notes, stats)
     if flat is not None:

@@ -69,8 +69,8 @@ class Inputs:
         ``name``, ``geometry``; ``None`` when the config has none.
     lines
         Network edges: ``geometry`` (LineString), optional ``u``, ``v`` node ids; a plain
-        GeoParquet network as :class:`~latcircle.inputs.flatlines.FlatLines` (the same
-        columns beside flat coordinates, no shapely object per line).
+        GeoParquet or GeoPackage network as :class:`~latcircle.inputs.flatlines.FlatLines`
+        (the same columns beside flat coordinates, no shapely object per line).
     node_latency_us
         Per-node device latency keyed by the ``u``/``v`` ids, when the network carries it.
     sites
