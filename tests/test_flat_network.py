@@ -100,6 +100,23 @@ def _write(tmp_path: Path, frame: gpd.GeoDataFrame, fmt: str = "parquet") -> Pat
     return path
 
 
+def _edit_geopackage(path: Path, *updates: str) -> None:
+    """Apply ``UPDATE <the layer> <update>`` statements to a one-layer GeoPackage, in SQL.
+
+    As another tool might have left the file. The spatial index's triggers are dropped first
+    (they call GDAL's SQL functions; the index is not read here).
+    """
+    import contextlib
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as con, con:  # committed, then closed
+        (table,) = con.execute("SELECT table_name FROM gpkg_contents").fetchone()
+        for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
+            con.execute(f'DROP TRIGGER "{trigger}"')
+        for update in updates:
+            con.execute(f'UPDATE "{table}" {update}')
+
+
 @pytest.mark.skipif(not WUHAN_ROADS.exists(), reason="the shared Wuhan data is not here")
 def test_wuhan_roads_flat_as_the_frame_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     _assert_same(NetworkInput(path=WUHAN_ROADS.resolve(), kind="road"), monkeypatch, flat=True)
@@ -310,21 +327,13 @@ def test_geopackage_feature_order_after_fids_moved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Features whose ids no longer follow the rows' order come in the frame reader's order."""
-    import contextlib
-    import sqlite3
-
     rng = np.random.default_rng(12)
     geoms = _random_lines(rng, 60)
     frame = gpd.GeoDataFrame(
         {"u": np.arange(60), "v": np.arange(60) + 60}, geometry=geoms, crs=UTM50
     )
     path = _write(tmp_path, frame, "gpkg")
-    with contextlib.closing(sqlite3.connect(path)) as con, con:  # committed, then closed
-        (table,) = con.execute("SELECT table_name FROM gpkg_contents").fetchone()
-        for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
-            con.execute(f'DROP TRIGGER "{trigger}"')  # the spatial index's: not read here
-        con.execute(f'UPDATE "{table}" SET fid = 1000 WHERE fid = 5')
-        con.execute(f'UPDATE "{table}" SET fid = -7 WHERE fid = 50')
+    _edit_geopackage(path, "SET fid = 1000 WHERE fid = 5", "SET fid = -7 WHERE fid = 50")
     spec = NetworkInput(path=path, kind="road")
     flat = read_flat_lines(spec)
     assert flat is not None
@@ -344,9 +353,6 @@ def test_text_not_utf8_is_the_frame_readers_refusal(
     The flat path stands aside; the frame reader refuses the file, pyogrio in its own words
     (it decodes every text), a GeoParquet file by latcircle's check (pyarrow does not).
     """
-    import contextlib
-    import sqlite3
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -354,11 +360,7 @@ def test_text_not_utf8_is_the_frame_readers_refusal(
     frame = gpd.GeoDataFrame({"highway": ["primary"] * 5}, geometry=geoms, crs=UTM50)
     path = _write(tmp_path, frame, fmt)
     if fmt == "gpkg":
-        with contextlib.closing(sqlite3.connect(path)) as con, con:  # committed, then closed
-            (table,) = con.execute("SELECT table_name FROM gpkg_contents").fetchone()
-            for (trigger,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"):
-                con.execute(f'DROP TRIGGER "{trigger}"')  # the spatial index's: not read here
-            con.execute(f"UPDATE \"{table}\" SET highway = CAST(X'FF70' AS TEXT) WHERE fid = 2")
+        _edit_geopackage(path, "SET highway = CAST(X'FF70' AS TEXT) WHERE fid = 2")
         says = "cannot read network file: 'utf-8' codec can't decode byte 0xff"
     else:
         data = pq.read_table(path)
