@@ -413,6 +413,27 @@ def test_first_text_not_utf8_counts_rows_across_chunks_and_nulls() -> None:
     assert first_text_not_utf8(pa.table({"t": broken})) == ("t", -1, b"")
 
 
+def test_the_refusal_shows_at_most_40_bytes() -> None:
+    """The text in the message: whole at 40 bytes, cut with "..." at 41; nothing for valid."""
+    import pyarrow as pa
+
+    from latcircle.inputs.checks import check_texts_utf8
+
+    def table(value: bytes) -> pa.Table:
+        offsets = pa.py_buffer(np.array([0, 2, 2 + len(value)], dtype=np.int32).tobytes())
+        data = pa.py_buffer(b"ok" + value)
+        return pa.table({"name": pa.Array.from_buffers(pa.string(), 2, [None, offsets, data])})
+
+    forty = b"\xff" + b"a" * 39
+    with pytest.raises(InputError) as whole:
+        check_texts_utf8(table(forty), "f.parquet")
+    assert str(whole.value).endswith(f"name: row 2 is not UTF-8 text: {forty!r}")
+    with pytest.raises(InputError) as cut:
+        check_texts_utf8(table(forty + b"b"), "f.parquet")
+    assert str(cut.value).endswith(f"name: row 2 is not UTF-8 text: {forty!r}...")
+    check_texts_utf8(table("\u6b66\u6c49".encode() + b"a" * 40), "f.parquet")  # valid: quiet
+
+
 def test_parse_wkb_lines_against_shapely() -> None:
     rng = np.random.default_rng(8)
     for geoms in (_random_lines(rng, 300), [shapely.LineString([(1, 2), (3, 4)])] * 50):

@@ -39,7 +39,6 @@ __all__ = [
     "check_uv_loop_ends",
     "check_uv_loops",
     "first_text_not_utf8",
-    "is_text",
 ]
 
 #: Widest metro, metres, east-west or north-south in its UTM zone (assumption: Hulunbuir, the
@@ -325,7 +324,7 @@ def first_text_not_utf8(table: pa.Table) -> tuple[str, int, bytes] | None:
     import pyarrow as pa
 
     for field, column in zip(table.schema, table.columns, strict=True):
-        if not is_text(field.type):
+        if not _is_text(field.type):
             continue
         try:
             column.validate(full=True)
@@ -343,7 +342,7 @@ def first_text_not_utf8(table: pa.Table) -> tuple[str, int, bytes] | None:
     return None
 
 
-def is_text(kind: pa.DataType) -> bool:
+def _is_text(kind: pa.DataType) -> bool:
     """Whether an Arrow column holds texts: strings, or a dictionary of them (categories)."""
     import pyarrow as pa
 

@@ -250,21 +250,29 @@ def _geopackage_table(
     """Return a GeoPackage layer's table (GDAL's Arrow stream), its geometry column and CRS.
 
     ``None`` unless every column is one whose ``to_pandas`` is what pyogrio's frame reader
-    gives (:func:`_same_as_frame`; tests/test_flat_network.py reads each both ways).
+    gives (:func:`_same_as_frame`; tests/test_flat_network.py reads each both ways). The
+    column types are judged from the stream's schema before any feature is read, so that a
+    layer the frame reader will read anyway (a date column) is not read twice.
     """
     import pyarrow as pa
     import pyogrio.raw
 
     try:
-        meta, table = pyogrio.raw.read_arrow(path, layer=layer)
+        # What pyogrio.raw.read_arrow does (open the stream, read it all), with the schema
+        # looked at in between.
+        with pyogrio.raw.open_arrow(path, layer=layer, use_pyarrow=True) as (meta, reader):
+            name = meta.get("geometry_name") or "wkb_geometry"
+            others = [f for f in reader.schema if f.name != name]
+            if not all(_same_as_frame(f.type, 0) for f in others):
+                return None
+            table = reader.read_all()
     except (OSError, ValueError, RuntimeError, pa.ArrowException):
         return None  # the frame reader says what is wrong, in its words
-    name = meta.get("geometry_name") or "wkb_geometry"
     if name not in table.column_names or meta.get("encoding", "UTF-8").upper() != "UTF-8":
         return None
-    for field, column in zip(table.schema, table.columns, strict=True):
-        if field.name != name and not _same_as_frame(field.type, column.null_count):
-            return None
+    # Integers and booleans with nulls: the frame reader makes them float64 (known only now).
+    if not all(_same_as_frame(f.type, table.column(f.name).null_count) for f in others):
+        return None
     try:
         crs = pyproj.CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
     except pyproj.exceptions.CRSError:

@@ -26,7 +26,7 @@ import shapely
 from latcircle.config import VectorInput
 from latcircle.errors import InputError
 from latcircle.inputs import chinacrs
-from latcircle.inputs.checks import check_csv_rows, check_earth_crs, check_texts_utf8, is_text
+from latcircle.inputs.checks import check_csv_rows, check_earth_crs, check_texts_utf8
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -116,21 +116,30 @@ def _read_ogr(path: Path, spec: VectorInput, role: str) -> gpd.GeoDataFrame:
     if path.suffix.lower() in (".parquet", ".geoparquet"):
         with _reading(path, spec, role):
             gdf = gpd.read_parquet(path)
-            texts = _parquet_texts(path)
         # pyogrio decodes an OGR file's texts and refuses bytes that are not UTF-8 itself;
         # pyarrow does not, and pandas kept them undecoded until first used, deep in a run.
-        check_texts_utf8(texts, path)
+        check_texts_utf8(_arrow_texts(gdf), path)
         return gdf
     with _reading(path, spec, role):
         return gpd.read_file(path, layer=spec.layer, engine="pyogrio")
 
 
-def _parquet_texts(path: Path) -> pa.Table:
-    """Return a GeoParquet file's text columns, as pyarrow reads them (unchecked)."""
-    import pyarrow.parquet as pq
+def _arrow_texts(gdf: gpd.GeoDataFrame) -> pa.Table:
+    """Return the frame's text columns that pandas holds as Arrow strings, as Arrow has them.
 
-    with pq.ParquetFile(path) as file:
-        return file.read(columns=[f.name for f in file.schema_arrow if is_text(f.type)])
+    ``pyarrow.array`` hands an Arrow-backed column over undecoded (the file's bytes, checked
+    by no one yet); texts held any other way were decoded when read. No second read of the
+    file.
+    """
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            str(name): pa.array(gdf[name])
+            for name in gdf.columns
+            if isinstance(gdf[name].dtype, pd.StringDtype) and gdf[name].dtype.storage == "pyarrow"
+        }
+    )
 
 
 @contextlib.contextmanager
