@@ -4,6 +4,12 @@ On a terminal, rich formats the log (colours, the level in a column, a live prog
 above which log lines print). Anywhere else (make, cron, CI, ``> log 2>&1``, a Dask worker)
 every record is one plain line, ``LEVEL    message``, never wrapped at the terminal's width
 and never shortened: a path in a log stays whole and on one line, whatever ``COLUMNS`` says.
+
+Data is text here too: a name from the user's data reaches a log line, a printed line or a
+progress bar with its control characters made visible (:func:`latcircle.text.terminal_text`:
+an ESC in a site's name can neither recolour nor clear the terminal, a line feed cannot
+start a line that looks like latcircle's own), and never as rich markup
+(:func:`markup_text`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
+from latcircle.text import terminal_text
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
@@ -19,8 +27,10 @@ if TYPE_CHECKING:
 __all__ = [
     "PLAIN_FORMAT",
     "CountBar",
+    "VisibleFormatter",
     "console",
     "log_handler",
+    "markup_text",
     "plain_console",
     "progress_bar",
     "setup_logging",
@@ -58,6 +68,51 @@ def plain_console(*, stderr: bool = False, width: int = 110) -> Console:
     return Console(stderr=stderr, width=width, soft_wrap=True)
 
 
+def markup_text(value: object) -> str:
+    """Return a value from data as rich markup that prints it as it reads.
+
+    Its control characters made visible (:func:`latcircle.text.terminal_text`), then escaped
+    so that rich reads no markup in it (``[red]`` prints as ``[red]``).
+
+    Parameters
+    ----------
+    value
+        Anything (``str(value)`` is printed).
+    """
+    from rich.markup import escape
+
+    return escape(terminal_text(value))
+
+
+class VisibleFormatter(logging.Formatter):
+    """A formatter that shows each record as :func:`latcircle.text.terminal_text` shows text.
+
+    A message is one line whatever its arguments hold; a traceback (``-v``) keeps its lines,
+    each made visible. The record itself is left as it came (other handlers see it whole).
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        """Return the record's line, its message made visible."""
+        message = record.message
+        record.message = terminal_text(message)
+        try:
+            return super().formatMessage(record)
+        finally:
+            record.message = message
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        """Return the traceback, each of its lines made visible."""
+        return _visible_lines(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
+        """Return the stack, each of its lines made visible."""
+        return _visible_lines(super().formatStack(stack_info))
+
+
+def _visible_lines(text: str) -> str:
+    return "\n".join(terminal_text(line) for line in text.split("\n"))
+
+
 def log_handler(out: Console, *, show_time: bool = False) -> logging.Handler:
     """Return the handler for ``out``: rich on a terminal, plain whole lines elsewhere.
 
@@ -71,9 +126,11 @@ def log_handler(out: Console, *, show_time: bool = False) -> logging.Handler:
     if out.is_terminal:
         from rich.logging import RichHandler
 
-        return RichHandler(show_path=False, show_time=show_time, console=out)
+        rich = RichHandler(show_path=False, show_time=show_time, console=out)
+        rich.setFormatter(VisibleFormatter("%(message)s"))  # rich adds the level and time
+        return rich
     handler = logging.StreamHandler(out.file)
-    handler.setFormatter(logging.Formatter(("%(asctime)s " if show_time else "") + PLAIN_FORMAT))
+    handler.setFormatter(VisibleFormatter(("%(asctime)s " if show_time else "") + PLAIN_FORMAT))
     return handler
 
 
@@ -230,15 +287,14 @@ class CountBar:
 
     def item(self, label: str, done: int, total: int) -> None:
         """Count a finished item; ``label`` is shown as text, never read as rich markup."""
-        from rich.markup import escape
-
         if self.quiet:
             return
         if self.progress is None:
-            print(f"{self.what} {done}/{total} {label}", file=self.out.file, flush=True)
+            line = f"{self.what} {done}/{total} {terminal_text(label)}"
+            print(line, file=self.out.file, flush=True)
             return
         self.start(total)
-        self.progress.update(self.task, completed=done, total=total, description=escape(label))
+        self.progress.update(self.task, completed=done, total=total, description=markup_text(label))
 
     def stop(self) -> None:
         """Take the bar down."""

@@ -37,6 +37,7 @@ import pandas as pd
 
 from latcircle import __version__
 from latcircle.errors import InputError, LatcircleError
+from latcircle.logs import VisibleFormatter
 from latcircle.output.batch import BATCH_RECORD
 from latcircle.system import (
     children_ignore_interrupt,
@@ -351,8 +352,8 @@ def _city_log(name: str, level: int | None) -> Iterator[list[str]]:
             ours.setLevel(saved_ours)
 
 
-class _CityFormatter(logging.Formatter):
-    """``LEVEL    city: message``: one plain line, the city named (a worker runs many)."""
+class _CityFormatter(VisibleFormatter):
+    """``LEVEL    city: message``: one plain line (data shown as in any log), the city named."""
 
     def __init__(self, label: list[str]) -> None:
         super().__init__("%(message)s")
@@ -578,8 +579,7 @@ def run_many(
     dask_log_level
         Level of the local cluster's own logs (worker starts and stops are INFO).
     on_configs
-        Called with the config files found, before the cluster starts (a progress bar's
-        total).
+        Called with the config files found, before the cluster starts (a bar's total).
     worker_log_level
         The level of the log lines and Python warnings of each city's task, printed as plain
         lines naming the city (``logging.ERROR``: quiet); ``None`` leaves the workers'

@@ -42,6 +42,7 @@ STAGES: dict[str, int] = {
     "errors": 0,
     "system": 0,  # the platform-specific calls (cores, memory, folder swap), stdlib only
     "logs": 0,  # log lines: rich on a terminal, plain whole lines elsewhere
+    "text": 0,  # text from data made visible (pages, terminal, log, figures), stdlib only
     "data": 0,  # bundled reference tables (East-to-West hubs, backbone fixes), no code
     "inputs": 1,
     "engine": 2,
@@ -74,8 +75,9 @@ def _is_composer(module: str) -> bool:
 #: It runs after the package is initialised, so it is no import cycle either.
 LAZY_REEXPORTS = {("latcircle", "latcircle.api")}
 
-#: Modules allowed at module level in the CLI: the base error and the version.
-CLI_MODULE_LEVEL = {"latcircle", "latcircle.errors"}
+#: Modules allowed at module level in the CLI: the base error, the version and the text rule
+#: (stdlib only) its error lines follow.
+CLI_MODULE_LEVEL = {"latcircle", "latcircle.errors", "latcircle.text"}
 
 
 @dataclass(frozen=True)

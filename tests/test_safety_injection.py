@@ -17,7 +17,11 @@ in-process and the test checks, independently of latcircle's own escaping code:
   (``test_browser_no_alert``, skipped without Chromium).
 
 Characters HTML cannot show (a NUL is dropped by the parser, other C0 controls are not
-displayed) are shown as their Control Pictures symbols (U+2400 + code): :func:`shown`.
+displayed) are shown as their Control Pictures symbols (U+2400 + code), C1 controls as
+U+FFFD: :func:`shown`. The same run's terminal output (the summary names the city) holds
+no control character but its own line breaks, the city's name shown as
+:func:`shown_on_terminal` says (line breaks in data too become symbols), and drawing the
+figures raises no warning (a missing glyph would: matplotlib names the raw character).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import html.parser
 import json
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,17 +54,30 @@ PAYLOADS = {
     "script_close": "</script><script>alert(2)</script>",
     "js_literal": "${alert(3)}`;alert(4);//\\'\"",
     "mathtext": r"$x^2$ costs $\frac$ (100\$)",
-    "control": "a\x00b\x1bc\x7f",
+    "control": "a\x00b\x1bc\x7f\x9bd\re",
     "unicode": "武汉 \u2028\u2029 \u202ertl é 😀 new\nline",
     "rich_markup": "[/bold][red]x[/red] [link=javascript:alert(5)]y[/link] %s %(x)s",
 }
 
 
-def shown(value: str) -> str:
-    """How a value must read on a page: C0 controls and DEL as Control Pictures."""
-    table = {c: chr(0x2400 + c) for c in range(32) if chr(c) not in "\t\n\r"}
+def shown(value: str, keep: str = "\t\n\r") -> str:
+    """How a value must read on a page: C0 controls and DEL as Control Pictures, C1 as U+FFFD.
+
+    ``keep``: the controls shown as themselves (a page's whitespace).
+    """
+    table = {c: chr(0x2400 + c) for c in range(32) if chr(c) not in keep}
     table[0x7F] = "\u2421"
+    table.update({c: "\ufffd" for c in range(0x80, 0xA0)})
     return value.translate(table)
+
+
+def shown_on_terminal(value: str) -> str:
+    """How a value must read on the terminal: as on a page, and line breaks as symbols too."""
+    return shown(value, keep="\t")
+
+
+#: Characters the terminal output may hold: its own line breaks, printable text.
+_TERMINAL_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
 def _fields(payload: str) -> dict[str, str]:
@@ -161,8 +179,11 @@ _ON_REPORT = (
 
 @pytest.fixture
 def hostile_run(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[dict[str, str], Path, Path, int]:
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> tuple[dict[str, str], Path, Path, int, str, list[str]]:
     payload = PAYLOADS[request.param]
     canary = tmp_path / "canary"
     monkeypatch.setenv(CANARY_ENV, str(canary))
@@ -171,14 +192,22 @@ def hostile_run(
     config = _hostile_city(tmp_path / "city", values)
     out = tmp_path / "out"
     # Not quiet: the terminal summary (rich) shows the city's name too.
-    code = main(["run", str(config), "--out", str(out)])
-    return values, out, canary, code
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["run", str(config), "--out", str(out)])
+    printed = capfd.readouterr()
+    return values, out, canary, code, printed.out + printed.err, [str(w.message) for w in caught]
 
 
 @pytest.mark.parametrize("hostile_run", sorted(PAYLOADS), indirect=True)
-def test_payload_is_text_everywhere(hostile_run: tuple[dict[str, str], Path, Path, int]) -> None:
-    values, out, canary, code = hostile_run
+def test_payload_is_text_everywhere(
+    hostile_run: tuple[dict[str, str], Path, Path, int, str, list[str]],
+) -> None:
+    values, out, canary, code, printed, warned = hostile_run
     assert code == 0
+    assert _TERMINAL_CONTROL.findall(printed) == []
+    assert shown_on_terminal(values["city"]) in printed
+    assert [w for w in warned if "Glyph" in w] == []
     assert not canary.exists() and not (canary.parent / "canary-quoted").exists()
     page = (out / "map.html").read_text(encoding="utf-8")
     assert "\x00" not in page
@@ -187,7 +216,9 @@ def test_payload_is_text_everywhere(hostile_run: tuple[dict[str, str], Path, Pat
         assert any(shown(values[field]) in t for t in on_map), (field, values[field])
     on_report = text_nodes((out / "report.html").read_text(encoding="utf-8"))
     for field in _ON_REPORT:
-        assert any(shown(values[field]) in t for t in on_report), (field, values[field])
+        # A page's CR reads as LF (HTML's input stream, as read_text's newlines do).
+        expected = shown(values[field]).replace("\r\n", "\n").replace("\r", "\n")
+        assert any(expected in t for t in on_report), (field, values[field])
     figures = sorted((out / "figures").glob("*.png"))
     assert figures and all(p.read_bytes().startswith(b"\x89PNG") for p in figures)
 

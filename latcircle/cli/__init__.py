@@ -34,6 +34,7 @@ from latcircle.cli.options import (
     verbosity_flags,
 )
 from latcircle.errors import InputError, LatcircleError, OutputError
+from latcircle.text import terminal_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -94,25 +95,27 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or EXIT_OK)
     except InputError as exc:
-        print(f"latcircle: error: {exc}", file=sys.stderr)
+        _say(f"latcircle: error: {exc}")
         return EXIT_INPUT
     except OutputError as exc:  # full disk, read-only folder: the user's to fix, not a bug
-        print(f"latcircle: error: {exc}", file=sys.stderr)
+        _say(f"latcircle: error: {exc}")
         return EXIT_INPUT
     except LatcircleError as exc:
-        print(f"latcircle: error: {exc}", file=sys.stderr)
+        _say(f"latcircle: error: {exc}")
         return EXIT_INTERNAL
     except KeyboardInterrupt as exc:
-        print("latcircle: interrupted; previous outputs left intact", file=sys.stderr)
+        _say("latcircle: interrupted; previous outputs left intact")
         return 128 + signal.SIGTERM if exc.args == ("SIGTERM",) else 130
     except Exception as exc:
         if args.verbose > 0:
             raise
-        print(
-            f"latcircle: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
-            file=sys.stderr,
-        )
+        _say(f"latcircle: internal error: {type(exc).__name__}: {exc} (run with -v for details)")
         return EXIT_INTERNAL
+
+
+def _say(line: str) -> None:
+    """Print an error's line on stderr: one line, data in it shown as it reads."""
+    print(terminal_text(line), file=sys.stderr)
 
 
 def _exit_uncollected() -> None:

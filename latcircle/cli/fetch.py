@@ -14,6 +14,7 @@ from latcircle.cli.options import (
     Subparsers,
     examples,
 )
+from latcircle.text import terminal_text
 
 __all__ = ["add_parser"]
 
@@ -59,5 +60,6 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         console=args.console,
     )
     if args.quiet == 0 or not result.ok:
-        print(result.summary(), file=sys.stdout if result.ok else sys.stderr)
+        lines = result.summary().split("\n")  # each line shown as it reads
+        print("\n".join(map(terminal_text, lines)), file=sys.stdout if result.ok else sys.stderr)
     return EXIT_OK if result.ok else EXIT_INTERNAL

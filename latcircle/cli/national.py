@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from latcircle.cli.options import Parents, Subparsers
+from latcircle.text import terminal_text
 
 if TYPE_CHECKING:
     from latcircle.national_run import CityOutcome
@@ -100,7 +101,7 @@ def cmd_national(args: argparse.Namespace) -> int:
     finally:
         bar.stop()
     for c in run.with_status("failed"):
-        print(f"latcircle: error: {c.config}: {c.reason}", file=sys.stderr)
+        print(terminal_text(f"latcircle: error: {c.config}: {c.reason}"), file=sys.stderr)
     if not quiet:
         done, skipped = len(run.with_status("done")), len(run.with_status("skipped"))
         failed = len(run.with_status("failed"))

@@ -112,10 +112,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def print_plan(result: PlanResult, out: Path) -> None:
     """Print the plan's builds as a table, then the share before and after each target."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
     from latcircle.analysis.plan.checks import nothing_to_build
+    from latcircle.logs import markup_text
     from latcircle.present.style import percent
 
     table = Table(
@@ -127,14 +127,14 @@ def print_plan(result: PlanResult, out: Path) -> None:
     for r in result.table.itertuples():
         table.add_row(
             str(r.year),
-            escape(str(r.build_id)),
+            markup_text(r.build_id),
             r.kind,
-            escape(str(r.name)),
+            markup_text(r.name),
             f"{r.cost:,.2f}",
             percent(r.cumulative_share, digits=2),
         )
     console, nothing = Console(), nothing_to_build(result)
-    console.print(escape(nothing) if nothing else table)  # not an empty table
+    console.print(markup_text(nothing) if nothing else table)  # not an empty table
     for g in result.goals:
         console.print(
             f"{g.year}: {percent(result.baseline_share[g.year], digits=2)} -> "
@@ -147,4 +147,4 @@ def print_plan(result: PlanResult, out: Path) -> None:
             f"{percent(r.share_p50, digits=2)} / {percent(r.share_p95, digits=2)}, "
             f"P(>= {percent(r.target, digits=0)}) = {r.p_meet:.2f}"
         )
-    console.print(f"plan in {escape(str(out))}")
+    console.print(f"plan in {markup_text(out)}")

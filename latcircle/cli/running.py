@@ -95,9 +95,7 @@ def run_and_report(
 
 def print_summary(result: RunResult) -> None:
     """Print the run: scenario, shares by cause, the target in force, why, where."""
-    from rich.markup import escape
-
-    from latcircle.logs import plain_console
+    from latcircle.logs import markup_text, plain_console
     from latcircle.present.robust import uncertainty_lines
 
     console = plain_console()  # piped or logged: tables 110 wide, every other line whole
@@ -105,9 +103,9 @@ def print_summary(result: RunResult) -> None:
     for line in _target_lines(result):
         console.print(line)
     for line in uncertainty_lines(result):
-        console.print(f"[bold]how sure:[/] {escape(line)}")
+        console.print(f"[bold]how sure:[/] {markup_text(line)}")
     for line in result.explanations:
-        console.print(f"[bold]why:[/] {escape(line)}")
+        console.print(f"[bold]why:[/] {markup_text(line)}")
     cfg = result.metro.config
     if cfg.synthetic:
         console.print("[yellow]synthetic metro: every input is generated[/]")
@@ -118,21 +116,21 @@ def print_summary(result: RunResult) -> None:
     out = result.out or Path()  # a written run (run_city) always has its folder
     for name in ("report.html", "map.html"):
         if (out / name).exists():
-            console.print(f"{name.split('.')[0]}: {escape(str(out / name))}")
-    console.print(f"outputs in {escape(str(out))}  ({sum(result.seconds.values()):.1f} s)")
+            console.print(f"{name.split('.')[0]}: {markup_text(out / name)}")
+    console.print(f"outputs in {markup_text(out)}  ({sum(result.seconds.values()):.1f} s)")
 
 
 def _summary_table(result: RunResult) -> Table:
-    from rich.markup import escape
     from rich.table import Table
 
+    from latcircle.logs import markup_text
     from latcircle.present.style import amount, percent
 
     cfg, scenario = result.metro.config, result.scenario
     online, total = int(scenario.online.sum()), len(scenario.online)
     when = f"scenario year {scenario.year}" if scenario.year is not None else "every site"
     title = (
-        f"{escape(cfg.name)}: share within {cfg.budget_ms:g} ms · {when} "
+        f"{markup_text(cfg.name)}: share within {cfg.budget_ms:g} ms · {when} "
         f"({online:,} of {total:,} sites online)"
     )
     table = Table(title=title)

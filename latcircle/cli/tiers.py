@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from latcircle.cli.options import EXIT_OK, HelpFormatter, Parents, Subparsers, examples
+from latcircle.text import terminal_text
 
 __all__ = ["add_parser"]
 
@@ -60,5 +61,6 @@ def cmd_tiers(args: argparse.Namespace) -> int:
             max_drop_km=args.max_drop_km,
         )
     if args.quiet == 0:
-        print("\n".join([*summary_lines(result), f"national tiers in {args.out}"]))
+        lines = [*summary_lines(result), f"national tiers in {args.out}"]
+        print("\n".join(terminal_text(line) for line in lines))
     return EXIT_OK

@@ -26,6 +26,9 @@ from matplotlib.backends.backend_agg import (
 )
 from matplotlib.font_manager import fontManager, get_font
 from matplotlib.ft2font import FT2Font
+from matplotlib.text import Text
+
+from latcircle.text import figure_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -33,7 +36,6 @@ if TYPE_CHECKING:
     from matplotlib.backend_bases import GraphicsContextBase
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
-    from matplotlib.text import Text
 
 __all__ = ["FigureCanvas", "fast_text_supported"]
 
@@ -293,7 +295,21 @@ class _Renderer(RendererAgg):
 
 
 class FigureCanvas(FigureCanvasAgg):
-    """:class:`FigureCanvasAgg` drawing with :class:`_Renderer` (same pixels, less CPU)."""
+    """:class:`FigureCanvasAgg` drawing with :class:`_Renderer` (same pixels, less CPU).
+
+    Every text of the figure is drawn as :func:`latcircle.text.figure_text` shows it (titles
+    hold the city's name): a control character from data would be a missing glyph, of
+    which matplotlib warns with the raw character. Tick labels, made as the figure is
+    drawn, are shown so where they are set (:func:`latcircle.present.figures.district_bars`).
+    """
+
+    def draw(self) -> None:
+        """Draw the figure, its texts shown as :func:`latcircle.text.figure_text` shows text."""
+        for text in self.figure.findobj(Text):
+            written = text.get_text()
+            if figure_text(written) != written:
+                text.set_text(figure_text(written))
+        super().draw()
 
     def get_renderer(self) -> RendererAgg:
         """Return the renderer, made anew when the figure's size or dpi changed."""

@@ -41,6 +41,7 @@ from latcircle.present.style import (
     band_colours,
     percent,
 )
+from latcircle.text import figure_text
 
 if TYPE_CHECKING:
     from matplotlib import font_manager
@@ -126,7 +127,8 @@ def _with_fonts(build: Callable[_P, Figure]) -> Callable[_P, Figure]:
 
     Data is text: names may hold ``$...$``, which matplotlib would parse as mathtext
     (drawing formulas, or failing on bad ones), so math parsing and TeX are off for every
-    text made here (see also :func:`png_bytes`, where tick labels are made).
+    text made here (see also :func:`png_bytes`, where tick labels are made). Their control
+    characters are drawn as U+FFFD (:class:`latcircle.present.figure_canvas.FigureCanvas`).
     """
 
     @functools.wraps(build)
@@ -313,7 +315,8 @@ def district_bars(
             color=BASIS_COLOURS[basis],
             label=BASIS_LABELS[basis],
         )
-    ax.set_yticks(y, [(names or {}).get(n, n) for n in table.index])
+    # Data, shown as the canvas shows every text (tick labels are made as it draws).
+    ax.set_yticks(y, [figure_text((names or {}).get(n, n)) for n in table.index])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _pos: percent(v, digits=0))
     ax.set_xlabel(f"share within {threshold_ms:g} ms")

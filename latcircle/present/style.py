@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from latcircle.text import PAGE_VISIBLE
+
 if TYPE_CHECKING:
     from latcircle.config import CityConfig
 
@@ -227,8 +229,9 @@ def escape_text(value: object) -> str:
     the page. Backticks, ``$`` and backslashes are escaped too, so that text placed in a
     JavaScript template literal can neither interpolate (``${...}``) nor break the script.
     Control characters, which HTML cannot show (a NUL is dropped by the parser), become
-    their visible Control Pictures symbols (NUL as ␀); lone surrogates, which no UTF-8
-    file can hold, become U+FFFD.
+    visible as :mod:`latcircle.text` shows them everywhere: C0 controls and DEL as their
+    Control Pictures symbols (NUL as ␀), C1 controls and lone surrogates (which no UTF-8
+    file can hold) as U+FFFD.
 
     Parameters
     ----------
@@ -248,8 +251,7 @@ def plain_text(value: object) -> str:
     """Return ``value`` as text a page sets with ``textContent`` (never as markup).
 
     No HTML escaping (the page never parses it), but what HTML cannot show is made visible
-    as :func:`escape_text` makes it: control characters as Control Pictures, lone surrogates
-    as U+FFFD.
+    as :func:`escape_text` makes it (:data:`latcircle.text.PAGE_VISIBLE`).
 
     Parameters
     ----------
@@ -261,19 +263,19 @@ def plain_text(value: object) -> str:
     return str(value).translate(_VISIBLE)
 
 
-#: Characters that must not reach the page as themselves (see :func:`escape_text`).
+#: Characters that must not reach the page as themselves (see :func:`escape_text`): what
+#: breaks out of a script or a template, and what a reader cannot see
+#: (:data:`latcircle.text.PAGE_VISIBLE`).
 _INERT = {
     ord("{"): "&#123;",
     ord("}"): "&#125;",
     ord("`"): "&#96;",
     ord("$"): "&#36;",
     ord("\\"): "&#92;",
-    **{c: chr(0x2400 + c) for c in range(32) if chr(c) not in "\t\n\r"},
-    0x7F: "\u2421",
-    **dict.fromkeys(range(0xD800, 0xE000), "\ufffd"),
+    **PAGE_VISIBLE,
 }
 #: The part of :data:`_INERT` that text set as text needs (see :func:`plain_text`).
-_VISIBLE = {c: v for c, v in _INERT.items() if c < 32 or c == 0x7F or 0xD800 <= c < 0xE000}
+_VISIBLE = PAGE_VISIBLE
 
 
 def band_colours(thresholds_ms: Sequence[float]) -> dict[float, str]:
