@@ -198,6 +198,12 @@ def _span(i: int, key: str, value: object) -> Callable[[dict | list], None]:
     return lambda data: data["networks"][0]["spans"][i].__setitem__(key, value)  # type: ignore[index,call-overload]
 
 
+def _node_location(data: dict | list, node_id: str, value: object) -> None:
+    """Set the ``location.coordinates`` of OFDS node ``node_id`` to ``value``."""
+    nodes = data["networks"][0]["nodes"]  # type: ignore[call-overload,index]
+    next(n for n in nodes if n["id"] == node_id)["location"]["coordinates"] = value
+
+
 def _csv_row(name: str, row: int, edit: Callable[[str], str]) -> Breaks:
     def apply(folder: Path, _mp: pytest.MonkeyPatch) -> list[str]:
         lines = (folder / name).read_text(encoding="utf-8").splitlines()
@@ -505,6 +511,13 @@ CASES = [
         _fibre(_text(lambda t: t.replace("-0.21,", "NaN,", 1))),
         "network.json",
         "networks[0].spans[0].route.coordinates[1]: not a finite number: nan",
+    ),
+    Case(
+        "ofds-node-location-nan",
+        "an OFDS node drawn into a span without a route, its location NaN (found by the fuzzer)",
+        _fibre(lambda data: _node_location(data, "CCT", float("nan"))),
+        "network.json",
+        "node 'CCT': location.coordinates: must be [longitude, latitude], got a number",
     ),
     Case(
         "ofds-coordinate-1e400",

@@ -229,6 +229,35 @@ def test_ofds_span_without_an_end_is_an_input_error(tmp_path: Path) -> None:
         prepare(load_config(config))
 
 
+#: A drawn span's end node (``s4`` has no route: Cape Coast to Takoradi) with such a
+#: ``location.coordinates``, and the refusal expected. A number there (``nan``, found by the
+#: OFDS fuzzer) was an internal error: ``len()`` of a float.
+BAD_NODE_COORDINATES = [
+    (None, r"spans\[3\]\.route: missing, and node 'CCT' has no location to draw it"),
+    ([], r"spans\[3\]\.route: missing, and node 'CCT' has no location to draw it"),
+    ([5.1], r"spans\[3\]\.route: missing, and node 'CCT' has no location to draw it"),
+    (float("nan"), r"node 'CCT': location\.coordinates: must be \[longitude, latitude\], got"),
+    ("x", r"node 'CCT': location\.coordinates: must be \[longitude, latitude\], got"),
+    ({"lon": 1}, r"node 'CCT': location\.coordinates: must be \[longitude, latitude\], got"),
+    ([float("nan"), 5.1], r"node 'CCT': location\.coordinates: not a finite number: nan"),
+    ([-1.246, 5.105, 0.0, 1.0], r"must be \[longitude, latitude\], got"),
+]
+
+
+@pytest.mark.parametrize(("coordinates", "refusal"), BAD_NODE_COORDINATES)
+def test_a_node_location_that_is_not_a_position_is_an_input_error(
+    tmp_path: Path, coordinates: object, refusal: str
+) -> None:
+    path = write_ofds_json(tmp_path / "network.json")
+    package = json.loads(path.read_text("utf-8"))
+    node = next(n for n in package["networks"][0]["nodes"] if n["id"] == "CCT")
+    node["location"]["coordinates"] = coordinates
+    path.write_text(json.dumps(package), "utf-8")
+    config = write_city(tmp_path / "city", path)
+    with pytest.raises(InputError, match=refusal):
+        prepare(load_config(config))
+
+
 # --------------------------------------------------------------------------- status
 
 

@@ -279,7 +279,8 @@ def _location(
     node = nodes.get(node_id)
     loc = node.get("location") if node else None
     coords = loc.get("coordinates") if isinstance(loc, dict) else None
-    if not coords or len(coords) < 2:
+    # Any other value (a number, a text, a mapping) is refused by _position, naming its kind.
+    if coords is None or (isinstance(coords, list | tuple) and len(coords) < 2):
         raise InputError(
             path, f"{where}.route", f"missing, and node {node_id!r} has no location to draw it"
         )
