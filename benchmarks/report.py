@@ -2505,6 +2505,30 @@ Measured and left, for the CPU budgets:
 The test suite (issue 23, item 4): the notebook's test runs the demo at half scale (35 → 10 s);
 `make test` 4 min 15 s (253.6 s of pytest), 418 + 44 s of CPU, 2,285 tests (docs/testing.md,
 "Session round 18").
+
+**Session round 19: the budgets on another host; data is text on the terminal (issue 23;
+2026-12-07).** This bench ran on a different 2-CPU host than round 18's (an Intel Xeon against
+an AMD EPYC), with no change to the engine or the pipeline: the Wuhan whole run 5.16 → 4.08 s
+of CPU, the batch task 2.59 → 2.23 s, engine ÷ floor on every sample 2.84× → 2.71×; the
+peaks are higher here (Wuhan 505 → 540 MB, the batch task's worker 521 → 552 MB, the 1 M-node
+metro 913 → 947 MB: the same code, another kernel and allocator's page accounting; an earlier
+bench here at `e8becd8`, before this round's change, gave 580 MB and 4.10 s). The three CPU
+budgets are still missed, the batch task by 0.23 s. This round changed what reaches a
+terminal, a log and a figure (control characters from data made visible: `latcircle/text.py`,
+docs/bad-inputs.md, "Data is text"); its only cost in a run is a pass over each figure's texts
+before it is drawn, 0.0003 s of CPU for Wuhan's six figures (73 texts; the first version walked
+every artist with `Figure.findobj`, 0.035 s, and was replaced). Wuhan's and the demo's outputs
+are byte-identical to the round's start (24 files each). Measured and left:
+* **Where the batch task's 2.2 s go** (one core, per stage, this bench): `locate` 0.71 (of which
+  the KD-tree queries ~70 %, round 18), `outputs` 0.32 (the COG's DEFLATE of `latency.tif` ~0.15;
+  round 17 measured the levels and ZSTD), `load` 0.31, `progress` 0.28, `sensitivity` 0.20,
+  `protection` 0.18, `network` 0.16, the rest 0.14. No stage holds 0.23 s that a local change
+  could take without changing an output's bytes; `PREDICTOR=NO` on the COG saves 0.06 s for a
+  13 % larger `latency.tif` (1.47 → 1.67 MB), `LERC_DEFLATE` 0.07 s but few readers decode it.
+* **scipy's import-time docstring parsing** (`xp_capabilities` runs numpydoc's `FunctionDoc` on
+  306 functions of `scipy.ndimage`, `scipy.spatial.transform`, `scipy.special` ... as they are
+  imported): 0.039 s of the 0.55 s that importing the pipeline takes; it cannot be avoided
+  while those subpackages are imported (a package's `__init__` always runs).
 """
 
 

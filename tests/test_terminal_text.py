@@ -154,3 +154,37 @@ def test_a_national_worker_line_is_one_visible_line() -> None:
 
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "site %s", ("B\x07\n",), None)
     assert _CityFormatter(["wuhan"]).format(record) == "WARNING  wuhan: site B\u2407\u240a"
+
+
+def test_a_figure_draws_every_text_it_sets_without_a_missing_glyph() -> None:
+    import warnings
+
+    from matplotlib.figure import Figure
+
+    from latcircle.present.figures import png_bytes
+
+    bad = "a\x1bb\x07\x9b"
+    fig = Figure()
+    fig.suptitle(f"suptitle {bad}")
+    fig.text(0.1, 0.1, f"figure text {bad}")
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], label=f"line {bad}")
+    ax.set_title(f"title {bad}")
+    ax.set_title(f"left {bad}", loc="left")
+    ax.set_xlabel(f"x {bad}")
+    ax.set_ylabel(f"y {bad}")
+    ax.annotate(f"note {bad}", (0.5, 0.5))
+    ax.legend(title=f"legend {bad}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert png_bytes(fig).startswith(b"\x89PNG")
+    assert [str(w.message) for w in caught if "Glyph" in str(w.message)] == []
+    shown = "a\ufffdb\ufffd\ufffd"
+    assert fig.get_suptitle() == f"suptitle {shown}"
+    assert ax.get_title() == f"title {shown}" and ax.get_title("left") == f"left {shown}"
+    assert [t.get_text() for t in ax.texts] == [f"note {shown}"]
+    assert ax.get_xlabel() == f"x {shown}" and ax.get_ylabel() == f"y {shown}"
+    legend = ax.get_legend()
+    assert legend.get_title().get_text() == f"legend {shown}"
+    assert [t.get_text() for t in legend.get_texts()] == [f"line {shown}"]
+    assert fig.texts[-1].get_text() == f"figure text {shown}"
