@@ -23,6 +23,7 @@ __all__ = [
     "FIGURE_VISIBLE",
     "LINE_VISIBLE",
     "PAGE_VISIBLE",
+    "REPLACEMENT",
     "figure_text",
     "terminal_text",
 ]
