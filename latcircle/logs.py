@@ -14,9 +14,12 @@ start a line that looks like latcircle's own), and never as rich markup
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+import warnings
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from latcircle.text import terminal_text
 
@@ -34,6 +37,7 @@ __all__ = [
     "plain_console",
     "progress_bar",
     "setup_logging",
+    "warnings_logged",
 ]
 
 #: The plain line: the level padded as rich pads it, then the message, whole.
@@ -111,6 +115,39 @@ class VisibleFormatter(logging.Formatter):
 
 def _visible_lines(text: str) -> str:
     return "\n".join(terminal_text(line) for line in text.split("\n"))
+
+
+@contextlib.contextmanager
+def warnings_logged(logger: logging.Logger) -> Iterator[None]:
+    """Show Python warnings as ``logger``'s records while in the block, as every log line.
+
+    A library's warning (matplotlib's, GDAL's through pyogrio) may carry text from data, and
+    Python prints it with its file, line and source line: here it is one line,
+    ``WARNING  Category: message``, made visible like any record
+    (:class:`VisibleFormatter`), and hidden with ``-q`` as the log is. Python's filters still
+    choose which warnings are shown (once per place, by default); the block restores the
+    warnings state it found (``warnings.catch_warnings``).
+
+    Parameters
+    ----------
+    logger
+        The logger the warnings become records of.
+    """
+    with warnings.catch_warnings():
+        warnings.showwarning = functools.partial(_warning_to_log, logger)
+        yield
+
+
+def _warning_to_log(
+    logger: logging.Logger,
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    logger.warning("%s: %s", category.__name__, message)
 
 
 def log_handler(out: Console, *, show_time: bool = False) -> logging.Handler:

@@ -27,17 +27,16 @@ import logging
 import os
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from latcircle import __version__
 from latcircle.errors import InputError, LatcircleError
-from latcircle.logs import VisibleFormatter
+from latcircle.logs import VisibleFormatter, warnings_logged
 from latcircle.output.batch import BATCH_RECORD
 from latcircle.system import (
     children_ignore_interrupt,
@@ -342,8 +341,7 @@ def _city_log(name: str, level: int | None) -> Iterator[list[str]]:
     root.addHandler(handler)
     root.setLevel(min(level, logging.WARNING))
     ours.setLevel(level)
-    with warnings.catch_warnings():
-        warnings.showwarning = _warning_to_log
+    with warnings_logged(log):
         try:
             yield label
         finally:
@@ -361,17 +359,6 @@ class _CityFormatter(VisibleFormatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return f"{record.levelname:<8} {self.label[0]}: {super().format(record)}"
-
-
-def _warning_to_log(
-    message: Warning | str,
-    category: type[Warning],
-    filename: str,
-    lineno: int,
-    file: TextIO | None = None,
-    line: str | None = None,
-) -> None:
-    log.warning("%s: %s", category.__name__, message)
 
 
 def _reason_to_run(out: Path, key: str) -> str | None:

@@ -188,3 +188,47 @@ def test_a_figure_draws_every_text_it_sets_without_a_missing_glyph() -> None:
     assert legend.get_title().get_text() == f"legend {shown}"
     assert [t.get_text() for t in legend.get_texts()] == [f"line {shown}"]
     assert fig.texts[-1].get_text() == f"figure text {shown}"
+
+
+def test_a_library_warning_is_one_visible_log_line() -> None:
+    import warnings
+
+    from latcircle.logs import warnings_logged
+
+    out = io.StringIO()
+    logger = logging.getLogger("latcircle.test_warnings_logged")
+    logger.addHandler(log_handler(Console(file=out, force_terminal=False)))
+    logger.propagate = False
+    logger.setLevel(logging.WARNING)
+    shown_before = warnings.showwarning
+    try:
+        with warnings_logged(logger):
+            warnings.simplefilter("always")
+            warnings.warn("Glyph 27 (\x1b) missing\nfrom font(s)", UserWarning, stacklevel=1)
+        assert warnings.showwarning is shown_before  # the block restores what it found
+    finally:
+        logger.handlers.clear()
+    assert out.getvalue() == "WARNING  UserWarning: Glyph 27 (\u241b) missing\u240afrom font(s)\n"
+
+
+def test_quiet_hides_a_library_warning(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-q``: nothing but errors, a library's warning included (it is a log record now)."""
+    import warnings
+
+    import latcircle.cli.calibrate
+    from latcircle.cli import main
+
+    def warn(args: argparse.Namespace) -> int:
+        warnings.warn("from a library \x1b", UserWarning, stacklevel=1)
+        return 0
+
+    monkeypatch.setattr(latcircle.cli.calibrate, "cmd_calibrate", warn)
+    for quiet, expected in ((["-q"], ""), ([], "WARNING  UserWarning: from a library \u241b\n")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            code = main([*quiet, "calibrate", "x.yaml", "--measurements", "m.csv"])
+        printed = capfd.readouterr()
+        assert code == 0 and printed.out == ""
+        assert printed.err == expected

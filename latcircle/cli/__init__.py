@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import logging
 import signal
 import sys
 import threading
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         one_blas_thread()  # before anything imports numpy (nothing has yet: tests/test_startup)
         arrow_system_pool()  # before anything imports pyarrow (tests/test_arrow_pool.py)
         _exit_uncollected()
-    from latcircle.logs import setup_logging
+    from latcircle.logs import setup_logging, warnings_logged
 
     parser = _parser()
     args = parser.parse_args(argv, namespace=_Args())
@@ -72,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One console for log lines and progress bars (args.console): a log line prints above
     # the live bar instead of landing on it. Made when first needed.
     setup_logging(args.verbose - args.quiet, lambda: args.console)
-    with _term_as_interrupt():
+    # A library's warning is one log line too (data in it made visible; -q hides it).
+    with _term_as_interrupt(), warnings_logged(logging.getLogger("latcircle.warnings")):
         return _dispatch(args)
 
 
