@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from latcircle.text import terminal_text
+from latcircle.text import terminal_lines, terminal_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -106,15 +106,11 @@ class VisibleFormatter(logging.Formatter):
 
     def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
         """Return the traceback, each of its lines made visible."""
-        return _visible_lines(super().formatException(ei))
+        return terminal_lines(super().formatException(ei))
 
     def formatStack(self, stack_info: str) -> str:  # noqa: N802 - logging's name
         """Return the stack, each of its lines made visible."""
-        return _visible_lines(super().formatStack(stack_info))
-
-
-def _visible_lines(text: str) -> str:
-    return "\n".join(terminal_text(line) for line in text.split("\n"))
+        return terminal_lines(super().formatStack(stack_info))
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ __all__ = [
     "PAGE_VISIBLE",
     "REPLACEMENT",
     "figure_text",
+    "terminal_lines",
     "terminal_text",
 ]
 
@@ -65,6 +66,21 @@ def terminal_text(value: object) -> str:
         controls and lone surrogates as U+FFFD.
     """
     return str(value).translate(LINE_VISIBLE)
+
+
+def terminal_lines(text: str) -> str:
+    """Return a text of several lines (a summary, a traceback) with each line made visible.
+
+    Its own line breaks (LF) are kept; every other character as :func:`terminal_text`
+    shows it. A line feed inside a value from data cannot be told from them here: a value
+    printed on a line of its own goes through :func:`terminal_text` first.
+
+    Parameters
+    ----------
+    text
+        Lines separated by LF.
+    """
+    return "\n".join(terminal_text(line) for line in text.split("\n"))
 
 
 def figure_text(value: object) -> str:

@@ -58,6 +58,13 @@ def test_each_edge_reads_as_written_out(char: str, terminal: str, page: str, fig
     assert figure_text(f"a{char}b") == f"a{figure}b"
 
 
+def test_lines_keep_their_breaks_and_nothing_else() -> None:
+    from latcircle.text import terminal_lines
+
+    assert terminal_lines("one\x1b[2J\ntwo\r\n\nthree\t") == "one\u241b[2J\ntwo\u240d\n\nthree\t"
+    assert terminal_lines("") == ""
+
+
 def test_every_control_character_is_gone_from_the_terminal() -> None:
     every = "".join(chr(c) for c in range(0x100))
     shown = terminal_text(every)

@@ -17,7 +17,6 @@ import contextlib
 import functools
 import logging
 import signal
-import sys
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -32,10 +31,10 @@ from latcircle.cli.options import (
     Parents,
     examples,
     output_options,
+    print_error,
     verbosity_flags,
 )
 from latcircle.errors import InputError, LatcircleError, OutputError
-from latcircle.text import terminal_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -97,27 +96,24 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or EXIT_OK)
     except InputError as exc:
-        _say(f"latcircle: error: {exc}")
+        print_error(f"latcircle: error: {exc}")
         return EXIT_INPUT
     except OutputError as exc:  # full disk, read-only folder: the user's to fix, not a bug
-        _say(f"latcircle: error: {exc}")
+        print_error(f"latcircle: error: {exc}")
         return EXIT_INPUT
     except LatcircleError as exc:
-        _say(f"latcircle: error: {exc}")
+        print_error(f"latcircle: error: {exc}")
         return EXIT_INTERNAL
     except KeyboardInterrupt as exc:
-        _say("latcircle: interrupted; previous outputs left intact")
+        print_error("latcircle: interrupted; previous outputs left intact")
         return 128 + signal.SIGTERM if exc.args == ("SIGTERM",) else 130
     except Exception as exc:
         if args.verbose > 0:
             raise
-        _say(f"latcircle: internal error: {type(exc).__name__}: {exc} (run with -v for details)")
+        print_error(
+            f"latcircle: internal error: {type(exc).__name__}: {exc} (run with -v for details)"
+        )
         return EXIT_INTERNAL
-
-
-def _say(line: str) -> None:
-    """Print an error's line on stderr: one line, data in it shown as it reads."""
-    print(terminal_text(line), file=sys.stderr)
 
 
 def _exit_uncollected() -> None:

@@ -14,7 +14,7 @@ from latcircle.cli.options import (
     Subparsers,
     examples,
 )
-from latcircle.text import terminal_text
+from latcircle.text import terminal_lines
 
 __all__ = ["add_parser"]
 
@@ -60,6 +60,5 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         console=args.console,
     )
     if args.quiet == 0 or not result.ok:
-        lines = result.summary().split("\n")  # each line shown as it reads
-        print("\n".join(map(terminal_text, lines)), file=sys.stdout if result.ok else sys.stderr)
+        print(terminal_lines(result.summary()), file=sys.stdout if result.ok else sys.stderr)
     return EXIT_OK if result.ok else EXIT_INTERNAL

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from latcircle.cli.options import Parents, Subparsers
-from latcircle.text import terminal_text
+from latcircle.cli.options import Parents, Subparsers, print_error
 
 if TYPE_CHECKING:
     from latcircle.national_run import CityOutcome
@@ -101,7 +100,7 @@ def cmd_national(args: argparse.Namespace) -> int:
     finally:
         bar.stop()
     for c in run.with_status("failed"):
-        print(terminal_text(f"latcircle: error: {c.config}: {c.reason}"), file=sys.stderr)
+        print_error(f"latcircle: error: {c.config}: {c.reason}")
     if not quiet:
         done, skipped = len(run.with_status("done")), len(run.with_status("skipped"))
         failed = len(run.with_status("failed"))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast, overload
 
 from latcircle.errors import InputError
+from latcircle.text import terminal_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,6 +25,7 @@ __all__ = [
     "examples",
     "output_flags",
     "output_options",
+    "print_error",
     "stage_bar",
     "verbosity_flags",
 ]
@@ -257,3 +260,14 @@ def stage_bar(
         seen.append(name)
 
     return on_start, progress.stop
+
+
+def print_error(line: str) -> None:
+    """Print an error's line on stderr: one line, any data in it shown as it reads.
+
+    Parameters
+    ----------
+    line
+        The whole line (``latcircle: error: ...``).
+    """
+    print(terminal_text(line), file=sys.stderr)

@@ -260,7 +260,7 @@ def plain_text(value: object) -> str:
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    return str(value).translate(_VISIBLE)
+    return str(value).translate(PAGE_VISIBLE)
 
 
 #: Characters that must not reach the page as themselves (see :func:`escape_text`): what
@@ -274,8 +274,6 @@ _INERT = {
     ord("\\"): "&#92;",
     **PAGE_VISIBLE,
 }
-#: The part of :data:`_INERT` that text set as text needs (see :func:`plain_text`).
-_VISIBLE = PAGE_VISIBLE
 
 
 def band_colours(thresholds_ms: Sequence[float]) -> dict[float, str]:
