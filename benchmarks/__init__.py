@@ -14,6 +14,8 @@ measurement only:
   with the log-log growth rate of time and memory;
 * :mod:`benchmarks.browser` -- Wuhan's (and the demo's) ``map.html``: its size, and the time
   to open it in headless Chromium, with the CDN assets replayed on loopback.
+* :mod:`benchmarks.baseline` -- the commit issue 23's budgets were set against, checked out
+  and run on this host alternately with today's code: the budgets as host-free ratios.
 
 Timings are never asserted in unit tests; this package only measures and reports.
 """

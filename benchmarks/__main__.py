@@ -9,7 +9,8 @@ in headless Chromium), ``recipe`` (the osmnx recipe against latcircle), ``floor`
 against a bare Dijkstra plus KD-tree), ``scaling`` (synthetic metros), ``national`` (many
 metros: one process each against ``latcircle national`` with 1 and 2 Dask workers),
 ``sensitivity`` (the CPU sensitivity and uncertainty add to a Wuhan run), ``robust``
-(calibration of 10,000 Wuhan pairs; protection with the top 50 links). A section
+(calibration of 10,000 Wuhan pairs; protection with the top 50 links), ``baseline`` (issue
+23's starting point, ``1a0e00c``, run here alternately with today's code). A section
 that fails is reported as such in the document and the exit code is 1; a section that cannot
 run here (no Wuhan data, no browser) says why and does not change the exit code.
 """
@@ -47,6 +48,7 @@ SECTIONS = (
     "national",
     "sensitivity",
     "robust",
+    "baseline",
 )
 
 #: Sections that still measure something without the Wuhan data.
@@ -265,6 +267,14 @@ def bench_robust() -> dict[str, Any]:
     return {"calibrate": cal, "protection": prot}
 
 
+def bench_baseline(runs: int) -> dict[str, Any]:
+    """Issue 23's starting point and today's code, alternately on this host (baseline.py)."""
+    from benchmarks.baseline import REFERENCE, baseline_runs
+
+    _log(f"baseline: {REFERENCE} and today's code, {runs} alternate run(s) of each command")
+    return baseline_runs(runs)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -357,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         "national": lambda: bench_national(quick=args.quick, n=args.metros, scale=args.metro_scale),
         "sensitivity": lambda: bench_sensitivity(runs),
         "robust": bench_robust,
+        "baseline": lambda: bench_baseline(runs),
     }
     failed = False
     for name in SECTIONS:

@@ -3420,6 +3420,117 @@ def _national(r: dict[str, Any]) -> str:
     return render_national(r)
 
 
+#: Issue 23's batch task: 3.7 s when the issue was filed, budget 2 s.
+ISSUE_BATCH_CPU_S = 3.7
+
+
+def _baseline(r: dict[str, Any], commit: str | None) -> str:
+    """Section 10: issue 23's starting point run here, alternately with today's code."""
+    if "error" in r:
+        return f"Not measured: {r['error']}"
+    ref, today = r["reference"], f"today (`{commit or '?'}`)"
+    whole = r["commands"]["whole"]
+    rows = []
+    for name, label in (("whole", "whole run"), ("no_map_no_report", "`--no-map --no-report`")):
+        for side, code in (("reference", f"`{ref}`"), ("today", today)):
+            rec = r["commands"][name][side]
+            rows.append(
+                [
+                    label,
+                    code,
+                    _stat(rec["cpu_s"], 2),
+                    _stat(rec["wall_s"], 2),
+                    _stat(rec["peak_rss_mb"], 0),
+                ]
+            )
+    runs = whole["today"]["cpu_s"]["n"]
+    return "\n".join(
+        [
+            f"Issue 23 set its Wuhan budgets against the code of its day, `{ref}`: the whole run "
+            f"took {_range(r['issue']['cpu_s'], 1)} s of CPU and "
+            f"{_range(r['issue']['peak_rss_mb'], 0)} MB there, and the issue asks for "
+            f"≤ {WHOLE_RUN_CPU_S:g} s and ≤ {WHOLE_RUN_MB:,.0f} MB. CPU seconds depend on the "
+            "host, so `python -m benchmarks.baseline` (this section) checks that commit out in a "
+            "temporary `git worktree` and runs the same commands with its code and with today's, "
+            f"alternately, {runs} time(s) each, in fresh processes, with the same Python, "
+            "libraries and data. Today's run does more than the reference's (sensitivity, "
+            "protection, two more figures, the causes raster). Median (min–max):",
+            "",
+            _table(["command", "code", "CPU s", "wall s", "peak MB"], rows, "llrrr"),
+            "",
+            _carried_over(r),
+            "",
+            "Where each second went before and after (wall seconds per stage, medians, from "
+            "each run's `timings.json`; imports fall in the stage that first needs them):",
+            "",
+            _stage_change(whole["reference"]["stage_seconds"], whole["today"]["stage_seconds"]),
+        ]
+    )
+
+
+def _baseline_headline(r: dict[str, Any]) -> str:
+    """One line under the budgets: the whole run against issue 23's starting point, here."""
+    whole = r["commands"]["whole"]
+    ratio = whole["today"]["cpu_s"]["median"] / whole["reference"]["cpu_s"]["median"]
+    low, high = r["issue"]["cpu_s"]
+    return (
+        f"Against issue 23's starting point run on this host (section 10): the whole run takes "
+        f"**{_fmt(ratio)}×** the CPU of `{r['reference']}`'s, where the budget asks for "
+        f"≤ {_fmt(WHOLE_RUN_CPU_S / high)}–{_fmt(WHOLE_RUN_CPU_S / low)}× ({WHOLE_RUN_CPU_S:g} s "
+        f"against the {_range([low, high], 1)} s the issue measured)."
+    )
+
+
+def _range(pair: list[float], digits: int) -> str:
+    return f"{_fmt(pair[0], digits)}–{_fmt(pair[1], digits)}"
+
+
+def _carried_over(r: dict[str, Any]) -> str:
+    """The budgets as ratios to the reference, and so carried over to this host."""
+    whole = r["commands"]["whole"]
+    ref_cpu = whole["reference"]["cpu_s"]["median"]
+    now_cpu = whole["today"]["cpu_s"]["median"]
+    low, high = r["issue"]["cpu_s"]
+    need = (WHOLE_RUN_CPU_S / high, WHOLE_RUN_CPU_S / low)  # the ratio the budget asks for
+    ratio = now_cpu / ref_cpu
+    verdict = (
+        "within it at both ends"
+        if ratio <= need[0]
+        else ("within it at the lenient end only" if ratio <= need[1] else "over it at both ends")
+    )
+    batch = r["commands"]["no_map_no_report"]
+    batch_ratio = batch["today"]["cpu_s"]["median"] / batch["reference"]["cpu_s"]["median"]
+    batch_need = BATCH_TASK_CPU_S / ISSUE_BATCH_CPU_S
+    return (
+        f"**The budget carried over to this host.** The reference took {_fmt(ref_cpu)} s of CPU "
+        f"here against {_range([low, high], 1)} s where the issue measured it: this host is "
+        f"{_fmt(ref_cpu / high)}–{_fmt(ref_cpu / low)}× as slow. The whole run's budget, "
+        f"≤ {WHOLE_RUN_CPU_S:g} s there, asks for today ÷ reference ≤ {_range(list(need), 2)}, "
+        f"that is ≤ {_fmt(need[0] * ref_cpu)}–{_fmt(need[1] * ref_cpu)} s here. Today's run "
+        f"took {_fmt(now_cpu)} s = **{_fmt(ratio)}×** the reference's: {verdict}. Peak "
+        f"memory moves less between hosts: {_fmt(whole['today']['peak_rss_mb']['median'], 0)} "
+        f"MB today against {_fmt(whole['reference']['peak_rss_mb']['median'], 0)} MB for the "
+        f"reference here. The batch budget (the task took {ISSUE_BATCH_CPU_S:g} s, ≤ "
+        f"{BATCH_TASK_CPU_S:g} s asked: a ratio ≤ {_fmt(batch_need)}) is measured on the "
+        f"national worker (section 1); as processes of their own, imports included, "
+        f"`--no-map --no-report` today took **{_fmt(batch_ratio)}×** the reference's CPU, an "
+        "indication only."
+    )
+
+
+def _stage_change(before: dict[str, Any], after: dict[str, Any]) -> str:
+    rows = []
+    for stage in list(dict.fromkeys([*before, *after])):
+        b = before.get(stage, {}).get("median")
+        a = after.get(stage, {}).get("median")
+        change = "new" if b is None else ("gone" if a is None else f"{a - b:+.2f}")
+        rows.append([f"`{stage}`", _fmt(b), _fmt(a), change])
+    total_b = sum(s["median"] for s in before.values())
+    total_a = sum(s["median"] for s in after.values())
+    rows.append(["**all stages**", _fmt(total_b), _fmt(total_a), f"{total_a - total_b:+.2f}"])
+    return _table(["stage", "reference s", "today s", "change s"], rows)
+
+
 def _sensitivity(r: dict[str, Any]) -> str:
     if "error" in r:
         return f"Not measured: {r['error']}"
@@ -3554,6 +3665,8 @@ def render(res: dict[str, Any]) -> str:
         budgets or "No budget measured in this run.",
         "",
     ]
+    if "error" not in res.get("baseline", {"error": ""}):
+        parts += [_baseline_headline(res["baseline"]), ""]
     if res["load_start"][0] > 0.5 * res["machine"]["usable_cpus"]:
         parts += [
             f"> The machine was shared while this ran (1-minute load average "
@@ -3574,6 +3687,11 @@ def render(res: dict[str, Any]) -> str:
         ("national", "7. National sweeps: many metros on Dask", _national),
         ("sensitivity", "8. Sensitivity and uncertainty on Wuhan (what they add)", _sensitivity),
         ("robust", "9. Calibration and protection on Wuhan", _robust),
+        (
+            "baseline",
+            "10. Issue 23's starting point on this host",
+            lambda r: _baseline(r, res.get("commit")),
+        ),
     )
     for key, title, fn in sections:
         parts += [f"## {title}", ""]
@@ -3589,6 +3707,7 @@ def render(res: dict[str, Any]) -> str:
         ".venv/bin/python -m benchmarks --only floor scaling --runs 5 --out /tmp/perf.md",
         ".venv/bin/python -m benchmarks --json /tmp/perf.json   # keep the raw results",
         ".venv/bin/python -m benchmarks --render /tmp/perf.json # re-render, measure nothing",
+        ".venv/bin/python -m benchmarks --only baseline --runs 5  # issue 23's start, here",
         "# all but the national sweeps (~40 of the 65 min); section 7 points to its last run:",
         ".venv/bin/python -m benchmarks --only wuhan map recipe floor scaling plan sensitivity "
         "robust --previous COMMIT",
