@@ -2529,6 +2529,36 @@ are byte-identical to the round's start (24 files each). Measured and left:
   306 functions of `scipy.ndimage`, `scipy.spatial.transform`, `scipy.special` ... as they are
   imported): 0.039 s of the 0.55 s that importing the pipeline takes; it cannot be avoided
   while those subpackages are imported (a package's `__init__` always runs).
+
+**Session round 20: issue 23's starting point measured on the same host (issue 23;
+2026-12-08).** This bench ran on a third 2-CPU host, an AMD EPYC much slower than round 18's:
+a plain Python loop of 10 M additions took 1.55 s of CPU, and the same code as round 19 took
+9.4–10.1 s of CPU for the Wuhan whole run (round 19's Intel Xeon 4.08 s, round 18's EPYC
+5.16 s). With CPU seconds moving 2.5× between hosts, a budget in seconds cannot be read
+without the host, so section 10 (new, `benchmarks/baseline.py`, in every `make bench`) checks
+out the commit issue 23's "today" figures describe (`1a0e00c`: 5.4–6.5 s of CPU, 661–750 MB,
+the issue's text) in a temporary `git worktree` and runs it here alternately with today's
+code, same Python, libraries and data. Findings, this bench:
+* **This host is 1.91–2.30× as slow as the issue's** (the reference took 12.41 s of CPU here).
+  Today's whole run takes **0.73×** the reference's CPU, where 3.5 s against 5.4–6.5 s asks
+  for ≤ 0.54–0.65×: over at both ends, on any host. Taking off the wall seconds of the two
+  stages the reference did not have (`protection` 0.31, `sensitivity` 0.37) leaves ~0.68×,
+  still over. `--no-map --no-report` as processes of their own: 0.73× (the batch budget asks
+  ≤ 0.54×, 3.7 → 2 s). Peak memory: 506 MB against the reference's 660 MB here.
+* **Where the seconds went** (stage wall seconds, reference → today): `load` 1.35 → 0.72,
+  `progress` 0.97 → 0.42, `write_map` 1.17 → 0.99, `network` 0.52 → 0.38, `isochrones` 0.25
+  → 0.14, `outputs` 0.67 → 0.58, `locate` 1.03 → 0.96; `write_report` 1.46 → 1.54 (two more
+  figures); new `protection` 0.31 and `sensitivity` 0.37; all stages 7.59 → 6.56 s. The
+  rest of the 9.1 s of CPU is outside the stages: importing the stack before the first
+  stage (`python -X importtime`: 2.2 s of self time here, scipy 0.32, matplotlib 0.27,
+  latcircle 0.22, pandas 0.18, numpy 0.17, folium 0.15 of it, mostly compiling its Jinja
+  templates as its classes are defined) and the process's start and exit.
+* **The exit handler holds.** The console script's `gc.freeze` at exit (round 12) was
+  checked here: a process calling `main([...])` itself, without it, spent 0.64–0.91 s of
+  CPU after the command returned (the interpreter's last collections over ~170,000 objects,
+  0.14–0.21 s each); with `gc.freeze` 0.15–0.16 s, with `os._exit` 0.06–0.08 s.
+* **Engine ÷ floor on every sample** reads 2.00× wall here (2.003×, so FAIL), 1.93× CPU; a
+  quick run on the same host earlier gave 1.89×: at the budget, within this host's noise.
 """
 
 
