@@ -68,15 +68,19 @@ def reference_checkout(commit: str = REFERENCE) -> Iterator[Path]:
         compileall.compile_dir(tree / "latcircle", quiet=1)
         yield tree
     finally:
-        with contextlib.suppress(subprocess.CalledProcessError):
+        with contextlib.suppress(RuntimeError):  # nothing to remove when the add failed
             _git("worktree", "remove", "--force", str(tree))
         shutil.rmtree(tmp, ignore_errors=True)
-        with contextlib.suppress(subprocess.CalledProcessError):
-            _git("worktree", "prune")
+        _git("worktree", "prune")
 
 
 def _git(*args: str) -> None:
-    subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, timeout=120)
+    """Run git in the project; a failure raises with git's own words (a shallow clone lacks
+    :data:`REFERENCE`: ``git fetch --unshallow``)."""
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        msg = f"git {' '.join(args)}: {done.stderr.strip()}"
+        raise RuntimeError(msg)
 
 
 def _run(checkout: Path, extra: list[str], *, timeout_s: float) -> dict[str, Any]:
