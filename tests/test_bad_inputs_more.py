@@ -520,6 +520,20 @@ CASES = [
         "node 'CCT': location.coordinates: must be [longitude, latitude], got a number",
     ),
     Case(
+        "ofds-route-type-empty",
+        "an OFDS GeoJSON span whose geometry type is empty (found by the fuzzer)",
+        _fibre(lambda d: d["features"][0]["geometry"].__setitem__("type", ""), geojson=True),  # type: ignore[call-overload,index]
+        "spans.geojson",
+        "features[0].geometry.type: not a GeoJSON geometry type: ''",
+    ),
+    Case(
+        "ofds-route-one-position",
+        "an OFDS route that is a line of one position",
+        _fibre(_span(0, "route", {"type": "LineString", "coordinates": [[-0.19, 5.61]]})),
+        "network.json",
+        "networks[0].spans[0].route.coordinates: a line needs two positions or more, got one",
+    ),
+    Case(
         "ofds-coordinate-1e400",
         "an OFDS route with a coordinate of 1e400",
         _fibre(_text(lambda t: t.replace("-0.21,", "1e400,", 1))),

@@ -258,6 +258,57 @@ def test_a_node_location_that_is_not_a_position_is_an_input_error(
         prepare(load_config(config))
 
 
+#: A span's route (span 0, which has one) set to each, and the refusal expected. An empty or
+#: unknown type (found by the OFDS fuzzer: ``""``) and a one-position line were internal
+#: errors (shapely's GeometryTypeError, GEOS's IllegalArgumentException); "linestring" was
+#: read by shapely without the position checks.
+#: The same two positions (Accra towards Kasoa) under each type.
+_AK = [[-0.19, 5.61], [-0.3, 5.5]]
+BAD_ROUTES = [
+    ({"type": "", "coordinates": _AK}, r"\.type: not a GeoJSON geometry type: ''"),
+    ({"type": "Foo", "coordinates": _AK}, r"\.type: not a GeoJSON geometry type: 'Foo'"),
+    ({"type": "linestring", "coordinates": _AK}, r"\.type: not a GeoJSON geometry type: 'lin"),
+    ({"type": None, "coordinates": _AK}, r"\.type: not a GeoJSON geometry type: null"),
+    ({"type": 5, "coordinates": _AK}, r"\.type: not a GeoJSON geometry type: a number"),
+    ({"coordinates": _AK}, r"\.type: missing"),
+    (
+        {"type": "LineString", "coordinates": _AK[:1]},
+        r"\.coordinates: a line needs two positions or more, got one",
+    ),
+    (
+        {"type": "MultiLineString", "coordinates": [_AK, _AK[1:]]},
+        r"\.coordinates\[1\]: a line needs two positions or more, got one",
+    ),
+    ({"type": "Point", "coordinates": _AK[0]}, r": must be a line, got Point"),
+    ({"type": "Polygon", "coordinates": [_AK]}, r": not a GeoJSON geometry$"),
+]
+
+
+@pytest.mark.parametrize(("route", "refusal"), BAD_ROUTES)
+def test_a_route_that_is_not_a_line_is_an_input_error(
+    tmp_path: Path, route: object, refusal: str
+) -> None:
+    path = write_ofds_json(tmp_path / "network.json")
+    package = json.loads(path.read_text("utf-8"))
+    package["networks"][0]["spans"][0]["route"] = route
+    path.write_text(json.dumps(package), "utf-8")
+    config = write_city(tmp_path / "city", path)
+    with pytest.raises(InputError, match=r"networks\[0\]\.spans\[0\]\.route" + refusal):
+        prepare(load_config(config))
+
+
+def test_a_geojson_span_names_its_geometry(tmp_path: Path) -> None:
+    path = write_ofds_geojson(tmp_path / "spans.geojson")
+    data = json.loads(path.read_text("utf-8"))
+    data["features"][0]["geometry"]["type"] = ""
+    path.write_text(json.dumps(data), "utf-8")
+    config = write_city(tmp_path / "city", path)
+    with pytest.raises(
+        InputError, match=r"features\[0\]\.geometry\.type: not a GeoJSON geometry type: ''"
+    ):
+        prepare(load_config(config))
+
+
 # --------------------------------------------------------------------------- status
 
 

@@ -380,6 +380,8 @@ OFDS_VALUES = st.one_of(
 # Found by this fuzzer (another seed): a node's location.coordinates set to NaN was an
 # internal error (``len()`` of a float) when a span without a route was drawn from it.
 @example(picks=[(0, [1, 2]), (3681, float("nan"))], geojson=True)
+# And a span geometry's type emptied (shapely's GeometryTypeError was an internal error).
+@example(picks=[(3199, "")], geojson=True)
 def test_mutated_ofds_is_run_or_refused(
     tmp_path_factory: pytest.TempPathFactory, picks: list[tuple[int, Any]], geojson: bool
 ) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from shapely.errors import ShapelyError
 from shapely.geometry import LineString, shape
 
 from latcircle.errors import InputError
@@ -40,6 +41,17 @@ __all__ = ["is_ofds", "read_ofds"]
 
 #: Bytes of a ``.geojson`` file looked at to tell OFDS from plain lines.
 SNIFF_BYTES = 1 << 20
+
+#: GeoJSON's geometry types (RFC 7946, section 3.1; its type names are case-sensitive).
+GEOJSON_TYPES = (
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+)
 
 
 def is_ofds(path: Path) -> bool:
@@ -100,8 +112,8 @@ def read_ofds(
     latency: dict[object, float] = {}
     for k, (nodes, spans) in enumerate(networks):
         tag = f"{k}:" if prefix else ""
-        for where, span in spans:
-            rows.append(_span_row(span, nodes, path, where, tag))
+        for where, span, route_at in spans:
+            rows.append(_span_row(span, nodes, path, where, tag, route_at=route_at))
         if node_latency_field:
             for node_id, node in nodes.items():
                 if node_latency_field in node and node[node_latency_field] is not None:
@@ -128,7 +140,9 @@ def _load(path: Path) -> Any:
 
 
 #: Nodes by id, and the spans with where each is in the file (for messages).
-_Network = tuple[dict[str, Mapping[str, Any]], list[tuple[str, Any]]]
+#: A network read: its nodes by id, and its spans as (where the span is, the span, where its
+#: route is: ``spans[i].route`` in a package, ``features[i].geometry`` in GeoJSON).
+_Network = tuple[dict[str, Mapping[str, Any]], list[tuple[str, Any, str]]]
 
 
 def _networks_from_json(data: Any, path: Path) -> list[_Network]:
@@ -156,7 +170,10 @@ def _networks_from_json(data: Any, path: Path) -> list[_Network]:
                 raise InputError(path, f"{where}.id", f"duplicate node id {node_id!r} ({also})")
             first[node_id] = i
             nodes[node_id] = node
-        spans = [(_join(at, f"spans[{i}]"), s) for i, s in enumerate(_list(net, "spans", path, at))]
+        spans = [
+            (_join(at, f"spans[{i}]"), s, _join(at, f"spans[{i}].route"))
+            for i, s in enumerate(_list(net, "spans", path, at))
+        ]
         out.append((nodes, spans))
     return out
 
@@ -188,7 +205,7 @@ def _network_from_geojson(data: Any, path: Path) -> _Network:
         raise InputError(path, "features", "not a GeoJSON feature collection")
     nodes: dict[str, Mapping[str, Any]] = {}
     first: dict[str, int] = {}
-    spans: list[tuple[str, Any]] = []
+    spans: list[tuple[str, Any, str]] = []
     for i, feature in enumerate(features):
         if not isinstance(feature, dict):
             raise InputError(path, f"features[{i}]", f"must be an object, got {_kind(feature)}")
@@ -212,13 +229,16 @@ def _network_from_geojson(data: Any, path: Path) -> _Network:
             first[node_id] = i
             nodes[node_id] = {**props, "location": feature.get("geometry")}
         elif kind == "span":
-            spans.append((f"features[{i}].properties", {**props, "route": feature.get("geometry")}))
+            route = feature.get("geometry")
+            spans.append(
+                (f"features[{i}].properties", {**props, "route": route}, f"features[{i}].geometry")
+            )
         else:
             raise InputError(
                 path, f"features[{i}].properties.featureType", f"not node or span: {kind!r}"
             )
     # Span features embed their end nodes: they are nodes too (node features win).
-    for _, span in spans:
+    for _, span, _ in spans:
         for end in ("start", "end"):
             node = span.get(end)
             node_id = _text_id(node.get("id")) if isinstance(node, dict) else None
@@ -242,7 +262,10 @@ def _span_row(
     path: Path,
     where: str,
     tag: str,
+    *,
+    route_at: str,
 ) -> dict[str, Any]:
+    """One span as a line row; ``where`` names the span in messages, ``route_at`` its route."""
     if not isinstance(span, dict):
         raise InputError(path, where, f"must be an object, got {_kind(span)}")
     ends = []
@@ -254,15 +277,15 @@ def _span_row(
         ends.append(node_id)
     route = span.get("route")
     if route:
-        _check_route(route, path, f"{where}.route")
+        _check_route(route, path, route_at)
         try:
             geom = shape(route)
-        except (AttributeError, KeyError, TypeError, ValueError):
-            raise InputError(path, f"{where}.route", "not a GeoJSON geometry") from None
+        except (AttributeError, KeyError, TypeError, ValueError, ShapelyError):
+            raise InputError(path, route_at, "not a GeoJSON geometry") from None
         if geom.geom_type not in ("LineString", "MultiLineString"):
-            raise InputError(path, f"{where}.route", f"must be a line, got {geom.geom_type}")
+            raise InputError(path, route_at, f"must be a line, got {geom.geom_type}")
     else:
-        geom = LineString([_location(nodes, node_id, path, where) for node_id in ends])
+        geom = LineString([_location(nodes, node_id, path, route_at) for node_id in ends])
     return {
         "u": tag + ends[0],
         "v": tag + ends[1],
@@ -274,15 +297,16 @@ def _span_row(
 
 
 def _location(
-    nodes: Mapping[str, Mapping[str, Any]], node_id: str, path: Path, where: str
+    nodes: Mapping[str, Mapping[str, Any]], node_id: str, path: Path, route_at: str
 ) -> tuple[float, float]:
+    """Where node ``node_id`` is, to draw a span without a route (``route_at``) to it."""
     node = nodes.get(node_id)
     loc = node.get("location") if node else None
     coords = loc.get("coordinates") if isinstance(loc, dict) else None
     # Any other value (a number, a text, a mapping) is refused by _position, naming its kind.
     if coords is None or (isinstance(coords, list | tuple) and len(coords) < 2):
         raise InputError(
-            path, f"{where}.route", f"missing, and node {node_id!r} has no location to draw it"
+            path, route_at, f"missing, and node {node_id!r} has no location to draw it"
         )
     return _position(coords, path, f"node {node_id!r}: location.coordinates")
 
@@ -314,11 +338,20 @@ def _device_us(value: object, path: Path, field: str, node_id: str) -> float:
 
 
 def _check_route(route: object, path: Path, where: str) -> None:
-    """Check that a line route gives every position as a finite lon/lat pair."""
+    """Check a route's GeoJSON type, and that a line's positions are finite lon/lat pairs.
+
+    A line has two positions or more, or none (an empty route, counted and left out with
+    the other features without geometry).
+    """
     if not isinstance(route, dict):
         raise InputError(path, where, f"not a GeoJSON geometry: {_kind(route)}")
     coords = route.get("coordinates")
     kind = route.get("type")
+    if "type" not in route:
+        raise InputError(path, f"{where}.type", "missing")
+    if not isinstance(kind, str) or kind not in GEOJSON_TYPES:
+        # shapely would read "linestring" (skipping the checks below) and fail on "" or "Foo".
+        raise InputError(path, f"{where}.type", f"not a GeoJSON geometry type: {_type(kind)}")
     lines = [coords] if kind == "LineString" else coords if kind == "MultiLineString" else None
     if not isinstance(lines, list):
         return  # not a line: shape() and the geometry check name it
@@ -326,8 +359,15 @@ def _check_route(route: object, path: Path, where: str) -> None:
         at = f"{where}.coordinates" + (f"[{j}]" if kind == "MultiLineString" else "")
         if not isinstance(line, list):
             raise InputError(path, at, f"must be a list of positions, got {_kind(line)}")
+        if len(line) == 1:  # none is an empty line (counted and left out with the others)
+            raise InputError(path, at, "a line needs two positions or more, got one")
         for i, pos in enumerate(line):
             _position(pos, path, f"{at}[{i}]")
+
+
+def _type(kind: object) -> str:
+    """Return a GeoJSON ``type`` as the error says it: a text quoted, anything else by kind."""
+    return repr(kind) if isinstance(kind, str) else _kind(kind)
 
 
 def _position(pos: object, path: Path, where: str) -> tuple[float, float]:
