@@ -281,6 +281,10 @@ BAD_ROUTES = [
     ),
     ({"type": "Point", "coordinates": _AK[0]}, r": must be a line, got Point"),
     ({"type": "Polygon", "coordinates": [_AK]}, r": not a GeoJSON geometry$"),
+    # Given, but as nothing: drawn as a straight line before, as if the span had no route.
+    ({}, r"\.type: missing"),
+    ("", r": not a GeoJSON geometry: a string"),
+    (0, r": not a GeoJSON geometry: a number"),
 ]
 
 

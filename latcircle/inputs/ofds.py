@@ -276,7 +276,7 @@ def _span_row(
             raise InputError(path, f"{where}.{end}", "missing: every span joins two nodes")
         ends.append(node_id)
     route = span.get("route")
-    if route:
+    if route is not None:  # "", {} or 0 is a route given wrongly, not one left out
         _check_route(route, path, route_at)
         try:
             geom = shape(route)
