@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import networkx as nx
@@ -248,22 +250,31 @@ BAD_NODE_COORDINATES = [
 def test_a_node_location_that_is_not_a_position_is_an_input_error(
     tmp_path: Path, coordinates: object, refusal: str
 ) -> None:
+    def edit(package: dict[str, Any]) -> None:
+        node = next(n for n in package["networks"][0]["nodes"] if n["id"] == "CCT")
+        node["location"]["coordinates"] = coordinates
+
+    _assert_refused(tmp_path, edit, refusal)
+
+
+def _assert_refused(tmp_path: Path, edit: Callable[[dict[str, Any]], None], refusal: str) -> None:
+    """Write the OFDS package, ``edit`` it, and check that reading it raises ``refusal``."""
     path = write_ofds_json(tmp_path / "network.json")
     package = json.loads(path.read_text("utf-8"))
-    node = next(n for n in package["networks"][0]["nodes"] if n["id"] == "CCT")
-    node["location"]["coordinates"] = coordinates
+    edit(package)
     path.write_text(json.dumps(package), "utf-8")
     config = write_city(tmp_path / "city", path)
     with pytest.raises(InputError, match=refusal):
         prepare(load_config(config))
 
 
+#: Two positions (Accra towards Kasoa), given under each type below.
+_AK = [[-0.19, 5.61], [-0.3, 5.5]]
+
 #: A span's route (span 0, which has one) set to each, and the refusal expected. An empty or
 #: unknown type (found by the OFDS fuzzer: ``""``) and a one-position line were internal
 #: errors (shapely's GeometryTypeError, GEOS's IllegalArgumentException); "linestring" was
 #: read by shapely without the position checks.
-#: The same two positions (Accra towards Kasoa) under each type.
-_AK = [[-0.19, 5.61], [-0.3, 5.5]]
 BAD_ROUTES = [
     ({"type": "", "coordinates": _AK}, r"\.type: not a GeoJSON geometry type: ''"),
     ({"type": "Foo", "coordinates": _AK}, r"\.type: not a GeoJSON geometry type: 'Foo'"),
@@ -292,13 +303,10 @@ BAD_ROUTES = [
 def test_a_route_that_is_not_a_line_is_an_input_error(
     tmp_path: Path, route: object, refusal: str
 ) -> None:
-    path = write_ofds_json(tmp_path / "network.json")
-    package = json.loads(path.read_text("utf-8"))
-    package["networks"][0]["spans"][0]["route"] = route
-    path.write_text(json.dumps(package), "utf-8")
-    config = write_city(tmp_path / "city", path)
-    with pytest.raises(InputError, match=r"networks\[0\]\.spans\[0\]\.route" + refusal):
-        prepare(load_config(config))
+    def edit(package: dict[str, Any]) -> None:
+        package["networks"][0]["spans"][0]["route"] = route
+
+    _assert_refused(tmp_path, edit, r"networks\[0\]\.spans\[0\]\.route" + refusal)
 
 
 def test_a_geojson_span_names_its_geometry(tmp_path: Path) -> None:
