@@ -139,7 +139,6 @@ def _load(path: Path) -> Any:
         raise InputError(path, None, f"cannot read the OFDS file: {text}") from None
 
 
-#: Nodes by id, and the spans with where each is in the file (for messages).
 #: A network read: its nodes by id, and its spans as (where the span is, the span, where its
 #: route is: ``spans[i].route`` in a package, ``features[i].geometry`` in GeoJSON).
 _Network = tuple[dict[str, Mapping[str, Any]], list[tuple[str, Any, str]]]
@@ -265,7 +264,7 @@ def _span_row(
     *,
     route_at: str,
 ) -> dict[str, Any]:
-    """One span as a line row; ``where`` names the span in messages, ``route_at`` its route."""
+    """Return one span as a line row (``where`` names it in messages, ``route_at`` its route)."""
     if not isinstance(span, dict):
         raise InputError(path, where, f"must be an object, got {_kind(span)}")
     ends = []
@@ -299,7 +298,7 @@ def _span_row(
 def _location(
     nodes: Mapping[str, Mapping[str, Any]], node_id: str, path: Path, route_at: str
 ) -> tuple[float, float]:
-    """Where node ``node_id`` is, to draw a span without a route (``route_at``) to it."""
+    """Return where node ``node_id`` is, to draw a span without a route (``route_at``) to it."""
     node = nodes.get(node_id)
     loc = node.get("location") if node else None
     coords = loc.get("coordinates") if isinstance(loc, dict) else None
