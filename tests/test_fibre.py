@@ -245,6 +245,25 @@ BAD_NODE_COORDINATES = [
     ([-1.246, 5.105, 0.0, 1.0], r"must be \[longitude, latitude\], got"),
 ]
 
+#: The same node's ``location.type`` set to each (its coordinates left right), and the refusal.
+BAD_NODE_TYPES = [
+    ("", r"node 'CCT': location\.type: must be 'Point', got ''"),
+    ("point", r"node 'CCT': location\.type: must be 'Point', got 'point'"),
+    ("LineString", r"node 'CCT': location\.type: must be 'Point', got 'LineString'"),
+    (None, r"node 'CCT': location\.type: must be 'Point', got null"),
+]
+
+
+@pytest.mark.parametrize(("kind", "refusal"), BAD_NODE_TYPES)
+def test_a_node_location_that_is_not_a_point_is_an_input_error(
+    tmp_path: Path, kind: object, refusal: str
+) -> None:
+    def edit(package: dict[str, Any]) -> None:
+        node = next(n for n in package["networks"][0]["nodes"] if n["id"] == "CCT")
+        node["location"]["type"] = kind
+
+    _assert_refused(tmp_path, edit, refusal)
+
 
 @pytest.mark.parametrize(("coordinates", "refusal"), BAD_NODE_COORDINATES)
 def test_a_node_location_that_is_not_a_position_is_an_input_error(

@@ -302,6 +302,10 @@ def _location(
     node = nodes.get(node_id)
     loc = node.get("location") if node else None
     coords = loc.get("coordinates") if isinstance(loc, dict) else None
+    if isinstance(loc, dict) and coords is not None and loc.get("type") != "Point":
+        # A location is a GeoJSON Point (OFDS); its coordinates are not read as one otherwise.
+        where = f"node {node_id!r}: location.type"
+        raise InputError(path, where, f"must be 'Point', got {_type(loc.get('type'))}")
     # Any other value (a number, a text, a mapping) is refused by _position, naming its kind.
     if coords is None or (isinstance(coords, list | tuple) and len(coords) < 2):
         raise InputError(
