@@ -254,24 +254,17 @@ BAD_NODE_TYPES = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "refusal"), BAD_NODE_TYPES)
+@pytest.mark.parametrize(
+    ("key", "value", "refusal"),
+    [("coordinates", v, r) for v, r in BAD_NODE_COORDINATES]
+    + [("type", v, r) for v, r in BAD_NODE_TYPES],
+)
 def test_a_node_location_that_is_not_a_point_is_an_input_error(
-    tmp_path: Path, kind: object, refusal: str
+    tmp_path: Path, key: str, value: object, refusal: str
 ) -> None:
     def edit(package: dict[str, Any]) -> None:
         node = next(n for n in package["networks"][0]["nodes"] if n["id"] == "CCT")
-        node["location"]["type"] = kind
-
-    _assert_refused(tmp_path, edit, refusal)
-
-
-@pytest.mark.parametrize(("coordinates", "refusal"), BAD_NODE_COORDINATES)
-def test_a_node_location_that_is_not_a_position_is_an_input_error(
-    tmp_path: Path, coordinates: object, refusal: str
-) -> None:
-    def edit(package: dict[str, Any]) -> None:
-        node = next(n for n in package["networks"][0]["nodes"] if n["id"] == "CCT")
-        node["location"]["coordinates"] = coordinates
+        node["location"][key] = value
 
     _assert_refused(tmp_path, edit, refusal)
 
