@@ -47,6 +47,7 @@ from latcircle.system import (
     release_memory,
     usable_cores,
 )
+from latcircle.text import terminal_text
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -358,7 +359,8 @@ class _CityFormatter(VisibleFormatter):
         self.label = label
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname:<8} {self.label[0]}: {super().format(record)}"
+        city = terminal_text(self.label[0])  # a config file's name: data too
+        return f"{record.levelname:<8} {city}: {super().format(record)}"
 
 
 def _reason_to_run(out: Path, key: str) -> str | None:

@@ -270,14 +270,19 @@ def test_a_node_location_that_is_not_a_point_is_an_input_error(
 
 
 def _assert_refused(tmp_path: Path, edit: Callable[[dict[str, Any]], None], refusal: str) -> None:
-    """Write the OFDS package, ``edit`` it, and check that reading it raises ``refusal``."""
+    """Check that reading the OFDS package, as ``edit`` leaves it, raises ``refusal``."""
+    config = _edited_city(tmp_path, edit)
+    with pytest.raises(InputError, match=refusal):
+        prepare(load_config(config))
+
+
+def _edited_city(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """Write the OFDS package, ``edit`` it, and return a city config reading it."""
     path = write_ofds_json(tmp_path / "network.json")
     package = json.loads(path.read_text("utf-8"))
     edit(package)
     path.write_text(json.dumps(package), "utf-8")
-    config = write_city(tmp_path / "city", path)
-    with pytest.raises(InputError, match=refusal):
-        prepare(load_config(config))
+    return write_city(tmp_path / "city", path)
 
 
 #: Two positions (Accra towards Kasoa), given under each type below.
@@ -319,6 +324,22 @@ def test_a_route_that_is_not_a_line_is_an_input_error(
         package["networks"][0]["spans"][0]["route"] = route
 
     _assert_refused(tmp_path, edit, r"networks\[0\]\.spans\[0\]\.route" + refusal)
+
+
+@pytest.mark.parametrize(
+    "route",
+    [{"type": "LineString", "coordinates": []}, {"type": "MultiLineString", "coordinates": [[]]}],
+)
+def test_a_route_of_no_position_is_left_out_and_counted(tmp_path: Path, route: object) -> None:
+    # The boundary below the one-position refusal: an empty line is a feature without
+    # geometry, as in a plain line file (two positions, the other side, is every span here).
+    def edit(package: dict[str, Any]) -> None:
+        package["networks"][0]["spans"][0]["route"] = route
+
+    metro = prepare(load_config(_edited_city(tmp_path, edit)))
+    st = metro.network.stats
+    assert (st["input_lines"], st["empty_lines"]) == (len(SPANS), 1)
+    assert any(f"1 of {len(SPANS)} feature(s) have no geometry" in n for n in metro.inputs.notes)
 
 
 def test_a_geojson_span_names_its_geometry(tmp_path: Path) -> None:

@@ -161,6 +161,9 @@ def test_a_national_worker_line_is_one_visible_line() -> None:
 
     record = logging.LogRecord("x", logging.WARNING, __file__, 1, "site %s", ("B\x07\n",), None)
     assert _CityFormatter(["wuhan"]).format(record) == "WARNING  wuhan: site B\u2407\u240a"
+    # The label is a config file's name (until its id is read): data as well.
+    line = _CityFormatter(["wu\x1b[2Jhan"]).format(record)
+    assert line == "WARNING  wu\u241b[2Jhan: site B\u2407\u240a"
 
 
 def test_a_figure_draws_every_text_it_sets_without_a_missing_glyph() -> None:

@@ -308,8 +308,9 @@ class FigureCanvas(FigureCanvasAgg):
         """Draw the figure, its texts shown as :func:`latcircle.text.figure_text` shows text."""
         for text in _texts(self.figure):
             written = text.get_text()
-            if figure_text(written) != written:
-                text.set_text(figure_text(written))
+            shown = figure_text(written)
+            if shown != written:
+                text.set_text(shown)
         super().draw()
 
     def get_renderer(self) -> RendererAgg:
